@@ -1,0 +1,39 @@
+// Errors the user sees. Everything a user can cause is a PhxError with a location
+// where one exists; the CLI prints it as `file:line:col: message` plus the line.
+
+export interface SourceLoc {
+  file: string;
+  line: number; // 1-based
+  col: number; // 1-based
+}
+
+export class PhxError extends Error {
+  constructor(
+    message: string,
+    readonly loc?: SourceLoc,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'PhxError';
+  }
+}
+
+/** Several located problems found in one validation pass. */
+export class ValidationErrors extends Error {
+  constructor(readonly errors: PhxError[]) {
+    super(errors.map((e) => e.message).join('\n'));
+    this.name = 'ValidationErrors';
+  }
+}
+
+/** The host cannot be reached (refused, timeout, auth, host key, connection lost). */
+export class UnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnreachableError';
+  }
+}
+
+export function formatLoc(loc: SourceLoc): string {
+  return `${loc.file}:${loc.line}:${loc.col}`;
+}

@@ -1,0 +1,119 @@
+// Runs one module on one host: facts → plan → apply (unless check) → verify.
+import { buildCommand, type CommandContext } from './connection/command.js';
+import type { Become, Connection, ExecResult } from './connection/types.js';
+import { CommandFailed, type Change, type ModuleContext, type ModuleDefinition, type ModuleResult, type Plan, type RunOptions } from './module.js';
+import { shellJoin } from './quote.js';
+
+export interface ContextOptions {
+  host: string;
+  conn: Connection;
+  check?: boolean;
+  diff?: boolean;
+  vars?: Record<string, unknown>;
+  baseDir?: string;
+  predicted?: Map<string, unknown>;
+  become?: Become;
+  chdir?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** called with each command line sent (-vv) */
+  onCommand?: (command: string) => void;
+  /** called with -vvv detail */
+  onLog?: (message: string) => void;
+}
+
+export function createModuleContext(o: ContextOptions): ModuleContext {
+  const signal = o.signal ?? new AbortController().signal;
+  const send = async (cmd: readonly string[] | { shell: string }, shown: readonly string[] | string, opts: RunOptions = {}): Promise<ExecResult> => {
+    const cc: CommandContext = { chdir: o.chdir, env: o.env, stdin: opts.stdin, become: opts.noBecome ? undefined : o.become };
+    const built = buildCommand(cmd, cc);
+    o.onCommand?.(built.command);
+    const r = await o.conn.exec(built.command, { stdin: built.stdin, timeoutMs: o.timeoutMs, signal });
+    const ok = opts.okExit === 'any' || (opts.okExit ?? [0]).includes(r.rc);
+    if (!ok) throw new CommandFailed(shown, r);
+    return r;
+  };
+  return {
+    host: o.host,
+    conn: o.conn,
+    check: o.check ?? false,
+    diff: o.diff ?? false,
+    vars: o.vars ?? {},
+    baseDir: o.baseDir ?? process.cwd(),
+    predicted: o.predicted ?? new Map(),
+    run: (argv, opts) => send(argv, argv, opts),
+    runShell: (script, opts) => send({ shell: script }, script, opts),
+    log: (m) => o.onLog?.(m),
+    signal,
+  };
+}
+
+/** Applies plan.changes in order; runs of argv changes go as one `a && b && c` line. */
+export async function applyChanges(ctx: ModuleContext, changes: readonly Change[]): Promise<void> {
+  let batch: Change[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const stdinChanges = batch.filter((c) => c.stdin !== undefined);
+    if (batch.length === 1 || stdinChanges.length > 0) {
+      // stdin belongs to one command: send those one by one
+      for (const c of batch) await ctx.run(c.argv!, { stdin: c.stdin });
+    } else {
+      await ctx.runShell(batch.map((c) => shellJoin(c.argv!)).join(' && '));
+    }
+    batch = [];
+  };
+  for (const c of changes) {
+    if (c.argv) {
+      batch.push(c);
+      continue;
+    }
+    await flush();
+    if (c.apply) await c.apply(ctx);
+  }
+  await flush();
+}
+
+function resultOf(plan: Plan, changed: boolean, extra: Record<string, unknown> | void, ctx: ModuleContext): ModuleResult {
+  const r: ModuleResult = { changed, ...(plan.result ?? {}), ...(extra ?? {}) };
+  if (plan.msg !== undefined && r.msg === undefined) r.msg = plan.msg;
+  if (ctx.diff && plan.diff) r.diff = plan.diff;
+  return r;
+}
+
+/** The engine's whole treatment of a module. Errors from commands become failed results. */
+export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx: ModuleContext): Promise<ModuleResult> {
+  let facts: F;
+  let plan: Plan;
+  try {
+    facts = await def.facts(ctx, args);
+    plan = def.plan(facts, args, ctx);
+  } catch (e) {
+    if (e instanceof CommandFailed) return { changed: false, failed: true, msg: e.message, rc: e.result.rc, stdout: e.result.stdout, stderr: e.result.stderr };
+    throw e;
+  }
+  if (plan.fail) return { ...resultOf(plan, false, undefined, ctx), failed: true, msg: plan.fail };
+  const changed = plan.changes.length > 0;
+  if (ctx.check) {
+    for (const [k, v] of Object.entries(plan.predict ?? {})) ctx.predicted.set(k, v);
+    return resultOf(plan, changed, undefined, ctx);
+  }
+  let extra: Record<string, unknown> | void = undefined;
+  try {
+    if (def.apply) extra = await def.apply(ctx, plan, args, facts);
+    else if (changed) await applyChanges(ctx, plan.changes);
+    if (def.verify && changed) {
+      const again = def.plan(await def.facts(ctx, args), args, ctx);
+      if (again.fail || again.changes.length > 0) {
+        const left = again.fail ?? again.changes.map((c) => c.description).join('; ');
+        return { ...resultOf(plan, changed, extra, ctx), failed: true, msg: `host did not converge after apply: ${left}` };
+      }
+    }
+  } catch (e) {
+    if (e instanceof CommandFailed) {
+      return { ...resultOf(plan, changed, extra, ctx), failed: true, msg: e.message, rc: e.result.rc, stdout: e.result.stdout, stderr: e.result.stderr };
+    }
+    throw e;
+  }
+  return resultOf(plan, changed, extra, ctx);
+}

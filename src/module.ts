@@ -1,0 +1,138 @@
+// The module contract. A module reads the host (facts), plans the changes as
+// data (pure), and the engine applies them unless in check mode. See
+// docs/ARCHITECTURE.md. Built-in modules live in modules/, one file each,
+// `export default defineModule({...})`; the registry finds them by file.
+import type { z } from 'zod';
+import type { Connection, ExecResult } from './connection/types.js';
+
+export interface RunOptions {
+  stdin?: string | Buffer;
+  /** exit codes that are not failures; default [0]. Use 'any' to inspect rc yourself. */
+  okExit?: number[] | 'any';
+  /** run without become even if the task asks for it (reads that need no privilege) */
+  noBecome?: boolean;
+}
+
+/** Everything a module may touch. One per (task, host). */
+export interface ModuleContext {
+  /** inventory hostname */
+  readonly host: string;
+  readonly conn: Connection;
+  readonly check: boolean;
+  readonly diff: boolean;
+  /** the task's variables, already resolved (read-only) */
+  readonly vars: Readonly<Record<string, unknown>>;
+  /** directory that relative controller paths (copy src, template src) resolve from */
+  readonly baseDir: string;
+  /**
+   * Check-mode memory of this host: what earlier tasks of this run would have
+   * created. Written by modules that predict (only in check mode), read by
+   * modules that would otherwise ask the host about something not there yet.
+   */
+  readonly predicted: Map<string, unknown>;
+  /** Runs argv on the host (with the task's become, chdir, environment). Throws CommandFailed unless rc is allowed. */
+  run(argv: readonly string[], opts?: RunOptions): Promise<ExecResult>;
+  /** Runs an sh script on the host (shell module, pipelines). */
+  runShell(script: string, opts?: RunOptions): Promise<ExecResult>;
+  /** -vvv detail */
+  log(message: string): void;
+  readonly signal: AbortSignal;
+}
+
+/** A non-zero exit where the module expected success. */
+export class CommandFailed extends Error {
+  constructor(
+    readonly argv: readonly string[] | string,
+    readonly result: ExecResult,
+  ) {
+    const cmd = typeof argv === 'string' ? argv : argv.join(' ');
+    const why = result.stderr.trim() || result.stdout.trim() || `exit code ${result.rc}`;
+    super(`${cmd.length > 120 ? cmd.slice(0, 117) + '...' : cmd}: ${why}`);
+    this.name = 'CommandFailed';
+  }
+}
+
+/** One change the plan wants. Consecutive argv changes are sent in one round trip. */
+export interface Change {
+  /** what it does, for humans: "create dataset tank/ct" */
+  description: string;
+  /** a command that makes the change */
+  argv?: string[];
+  stdin?: string | Buffer;
+  /** a change that is not one command (file upload, waiting, several dependent steps) */
+  apply?: (ctx: ModuleContext) => Promise<void>;
+}
+
+export interface Diff {
+  before: string;
+  after: string;
+  before_header?: string;
+  after_header?: string;
+}
+
+export interface Plan {
+  changes: Change[];
+  /** extra fields of the registered result, the same in check mode as in a real run */
+  result?: Record<string, unknown>;
+  /** human message for the result */
+  msg?: string;
+  diff?: Diff | Diff[];
+  /** the module refuses (drift, impossible request): the task fails with this message, nothing applied */
+  fail?: string;
+  /** check mode: facts later tasks should see as if the changes were made; key → value into ctx.predicted */
+  predict?: Record<string, unknown>;
+}
+
+/** What a module returns to the engine; the engine adds timing, stdout_lines and so on. */
+export interface ModuleResult {
+  changed: boolean;
+  failed?: boolean;
+  skipped?: boolean;
+  msg?: string;
+  diff?: Diff | Diff[];
+  [key: string]: unknown;
+}
+
+export interface ModuleDefinition<A = any, F = any> {
+  name: string;
+  /** other names that select it, e.g. 'ansible.builtin.command' */
+  aliases?: string[];
+  /** argument schema; the JSON Schema for editors is generated from it */
+  args: z.ZodType<A>;
+  /**
+   * The argument that a bare string maps to (`command: ls -l` → { cmd: 'ls -l' }).
+   * Ansible's free-form modules (command, shell) use it.
+   */
+  freeForm?: string;
+  /** one-line description for `phx-play schema` and docs */
+  description: string;
+  /**
+   * 'controller' modules (debug, set_fact, assert, fail) never touch the host:
+   * facts/plan/apply run locally and the connection is not even opened.
+   */
+  runsOn?: 'host' | 'controller';
+  /** Read the host. No changes here, ever. */
+  facts(ctx: ModuleContext, args: A): Promise<F>;
+  /** Pure: decide what must change. Unit-tested on recorded facts. */
+  plan(facts: F, args: A, ctx: PlanContext): Plan;
+  /**
+   * Optional custom apply; default: run plan.changes in order (consecutive argv
+   * changes in one round trip) and return plan.result. Its return value is merged
+   * into the result.
+   */
+  apply?(ctx: ModuleContext, plan: Plan, args: A, facts: F): Promise<Record<string, unknown> | void>;
+  /** After applying, re-read facts and fail unless plan() is then empty. */
+  verify?: boolean;
+}
+
+/** What plan() may know besides facts and args: nothing that touches the host. */
+export interface PlanContext {
+  readonly host: string;
+  readonly check: boolean;
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly predicted: ReadonlyMap<string, unknown>;
+}
+
+export function defineModule<A, F>(def: ModuleDefinition<A, F>): ModuleDefinition<A, F> {
+  return def;
+}

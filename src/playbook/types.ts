@@ -1,0 +1,114 @@
+// The validated playbook, as the loader hands it to the executor. Strings may
+// still hold templates: they are rendered per host at use time.
+import type { SourceLoc } from '../errors.js';
+
+/** Keywords a play, block or task can carry and that inherit downward. */
+export interface InheritedKeywords {
+  when?: Condition;
+  become?: boolean | string;
+  become_user?: string;
+  environment?: Record<string, unknown> | string;
+  tags?: string[];
+  vars?: Record<string, unknown>;
+  check_mode?: boolean | string;
+  diff?: boolean | string;
+  ignore_errors?: boolean | string;
+  ignore_unreachable?: boolean | string;
+  no_log?: boolean | string;
+  run_once?: boolean | string;
+  delegate_to?: string;
+  timeout?: number | string;
+  any_errors_fatal?: boolean;
+}
+
+/** `when`-style condition: a bare expression, a boolean, or a list (all must hold). */
+export type Condition = string | boolean | Array<string | boolean>;
+
+export interface LoopControl {
+  loop_var?: string;
+  index_var?: string;
+  label?: string;
+  pause?: number;
+}
+
+export interface Task extends InheritedKeywords {
+  kind: 'task';
+  name?: string;
+  /** canonical module name (aliases resolved) */
+  module: string;
+  /** as written (after free-form mapping); templates unrendered */
+  args: Record<string, unknown>;
+  /** list, or a template string that renders to a list */
+  loop?: unknown;
+  loop_control?: LoopControl;
+  register?: string;
+  changed_when?: Condition;
+  failed_when?: Condition;
+  notify?: string[];
+  retries?: number | string;
+  delay?: number | string;
+  until?: Condition;
+  /** handlers only: topics this handler listens to */
+  listen?: string[];
+  loc: SourceLoc;
+}
+
+export interface Block extends InheritedKeywords {
+  kind: 'block';
+  name?: string;
+  block: TaskNode[];
+  rescue: TaskNode[];
+  always: TaskNode[];
+  loc: SourceLoc;
+}
+
+/** include_tasks: loaded at run time (the file name may be templated), loopable. */
+export interface IncludeTasks extends InheritedKeywords {
+  kind: 'include_tasks';
+  name?: string;
+  file: string;
+  /** directory the file name resolves from */
+  baseDir: string;
+  loop?: unknown;
+  loop_control?: LoopControl;
+  /** when the file name has no template, its tasks were loaded and validated up front */
+  preloaded?: TaskNode[];
+  loc: SourceLoc;
+}
+
+/** meta: flush_handlers | end_host | end_play | noop | clear_host_errors */
+export interface Meta extends InheritedKeywords {
+  kind: 'meta';
+  name?: string;
+  action: 'flush_handlers' | 'end_host' | 'end_play' | 'noop' | 'clear_host_errors';
+  loc: SourceLoc;
+}
+
+export type TaskNode = Task | Block | IncludeTasks | Meta;
+
+export interface Play extends InheritedKeywords {
+  name: string;
+  hosts: string;
+  /** files already loaded into vars_files_data; paths kept for messages */
+  vars_files: string[];
+  /** unresolved vars_files entries that hold templates: loaded per host */
+  vars_files_data: Array<{ path: string; vars: Record<string, unknown> } | { template: string }>;
+  pre_tasks: TaskNode[];
+  roles?: never;
+  tasks: TaskNode[];
+  post_tasks: TaskNode[];
+  handlers: TaskNode[];
+  /** number, percent string, or list of those */
+  serial?: Array<number | string>;
+  max_fail_percentage?: number;
+  gather_facts: boolean;
+  force_handlers?: boolean;
+  /** directory of the playbook file that defined this play */
+  baseDir: string;
+  loc: SourceLoc;
+}
+
+export interface Playbook {
+  file: string;
+  plays: Play[];
+}

@@ -1,0 +1,126 @@
+// YAML loading that remembers where every value came from, so validation
+// errors can point at file:line:col. Values are plain JS (objects, arrays,
+// scalars); `locate(obj, key?)` returns the position of an object or of one
+// of its keys/items. YAML 1.1, as Ansible reads it: `yes`/`no` are booleans, `0644` is octal.
+import { readFileSync } from 'node:fs';
+import { isMap, isPair, isScalar, isSeq, isAlias, LineCounter, parseAllDocuments, type Node, type Document } from 'yaml';
+import { PhxError, ValidationErrors, type SourceLoc } from './errors.js';
+
+interface Positions {
+  self: SourceLoc;
+  /** key (object) or index (array) → where that key / item starts */
+  children: Map<string | number, SourceLoc>;
+  /** key → where that key's value starts */
+  values: Map<string | number, SourceLoc>;
+}
+
+const positions = new WeakMap<object, Positions>();
+/** every file read, for showing the offending line */
+const sources = new Map<string, string>();
+
+export function locate(value: unknown, key?: string | number): SourceLoc | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const p = positions.get(value);
+  if (!p) return undefined;
+  if (key === undefined) return p.self;
+  return p.children.get(key) ?? p.self;
+}
+
+/** Position of the value under `key` (rather than the key itself). */
+export function locateValue(value: unknown, key: string | number): SourceLoc | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const p = positions.get(value);
+  return p?.values.get(key) ?? p?.children.get(key) ?? p?.self;
+}
+
+/** The text of the line a location points at, if the file was loaded here. */
+export function sourceLine(loc: SourceLoc): string | undefined {
+  const text = sources.get(loc.file);
+  return text?.split('\n')[loc.line - 1];
+}
+
+export function registerSource(file: string, text: string): void {
+  sources.set(file, text);
+}
+
+export interface LoadOptions {
+  /** allow a file holding several documents (returns all of them) */
+  multi?: boolean;
+}
+
+/** Parses one YAML file's text; throws ValidationErrors with locations. */
+export function parseYaml(text: string, file: string): unknown {
+  const docs = parseYamlDocuments(text, file);
+  if (docs.length > 1) throw new PhxError('expected one YAML document, found several', { file, line: 1, col: 1 });
+  return docs[0] ?? null;
+}
+
+export function parseYamlDocuments(text: string, file: string): unknown[] {
+  registerSource(file, text);
+  const lc = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: true, version: '1.1' });
+  if (!Array.isArray(docs)) return [];
+  const at = (offset: number): SourceLoc => {
+    const { line, col } = lc.linePos(offset);
+    return { file, line, col };
+  };
+  const errors: PhxError[] = [];
+  for (const d of docs) for (const e of d.errors) errors.push(new PhxError(`YAML: ${firstLine(e.message)}`, at(e.pos[0])));
+  if (errors.length) throw new ValidationErrors(errors);
+  return docs.map((d) => convert(d.contents as Node | null, d, at));
+}
+
+export function loadYamlFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new PhxError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return parseYaml(text, path);
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+}
+
+function convert(node: Node | null | undefined, doc: Document, at: (o: number) => SourceLoc): unknown {
+  if (node == null) return null;
+  if (isAlias(node)) return convert(node.resolve(doc) as Node, doc, at);
+  if (isScalar(node)) return node.value;
+  if (isMap(node)) {
+    const obj: Record<string, unknown> = {};
+    const p: Positions = { self: at(node.range?.[0] ?? 0), children: new Map(), values: new Map() };
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const keyNode = pair.key as Node | null;
+      const key = isScalar(keyNode) ? String(keyNode.value) : String(convert(keyNode, doc, at));
+      if (key === '<<') {
+        // merge key: copy the merged mappings' entries that are not set here
+        const src = convert(pair.value as Node, doc, at);
+        for (const m of Array.isArray(src) ? src : [src]) {
+          if (m && typeof m === 'object') for (const [k, v] of Object.entries(m)) if (!(k in obj)) obj[k] = v;
+        }
+        continue;
+      }
+      obj[key] = convert(pair.value as Node | null, doc, at);
+      if (keyNode?.range) p.children.set(key, at(keyNode.range[0]));
+      const vr = (pair.value as Node | null)?.range;
+      if (vr) p.values.set(key, at(vr[0]));
+    }
+    positions.set(obj, p);
+    return obj;
+  }
+  if (isSeq(node)) {
+    const arr: unknown[] = [];
+    const p: Positions = { self: at(node.range?.[0] ?? 0), children: new Map(), values: new Map() };
+    node.items.forEach((item, i) => {
+      arr.push(convert(item as Node, doc, at));
+      const r = (item as Node | null)?.range;
+      if (r) p.children.set(i, at(r[0]));
+    });
+    positions.set(arr, p);
+    return arr;
+  }
+  return (node as { toJSON?: () => unknown }).toJSON?.() ?? null;
+}
