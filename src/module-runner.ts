@@ -77,6 +77,8 @@ export async function applyChanges(ctx: ModuleContext, changes: readonly Change[
 function resultOf(plan: Plan, changed: boolean, extra: Record<string, unknown> | void, ctx: ModuleContext): ModuleResult {
   const r: ModuleResult = { changed, ...(plan.result ?? {}), ...(extra ?? {}) };
   if (plan.msg !== undefined && r.msg === undefined) r.msg = plan.msg;
+  // "changed: [pve01] create dataset tank/ct": the plan says what it changes
+  if (changed && r.msg === undefined && plan.changes.length > 0) r.msg = plan.changes.map((c) => c.description).join('; ');
   if (ctx.diff && plan.diff) r.diff = plan.diff;
   return r;
 }
