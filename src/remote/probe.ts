@@ -1,0 +1,245 @@
+// Reads everything a module needs to know about remote files in ONE command:
+// stat of several paths (with checksum and, for diffs, content), who we run
+// as, user/group lookups and an optional recursive listing. Paths are never
+// printed back (each answer is tagged with the path's index), so names with
+// newlines, quotes or `$(...)` are data; link targets and contents travel as
+// base64.
+import type { ModuleContext } from '../module.js';
+import { shellQuote } from '../quote.js';
+
+export type FileType = 'file' | 'directory' | 'link' | 'fifo' | 'socket' | 'block' | 'char' | 'unknown';
+export type ChecksumAlgorithm = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512' | 'md5';
+
+export interface FileState {
+  exists: boolean;
+  type?: FileType;
+  /** permission bits, 07777 */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  owner?: string;
+  group?: string;
+  size?: number;
+  mtime?: number;
+  atime?: number;
+  ctime?: number;
+  inode?: number;
+  dev?: number;
+  nlink?: number;
+  /** set when the path itself is a symlink */
+  linkTarget?: string;
+  checksum?: string;
+  /** set when content was asked for and the file is a regular file no larger than the limit */
+  content?: Buffer;
+}
+
+export interface PathQuery {
+  path: string;
+  /** stat the link's target instead of the link */
+  follow?: boolean;
+  checksum?: ChecksumAlgorithm;
+  /** read the content (base64) when the file is at most this many bytes */
+  contentMax?: number;
+}
+
+export interface Identity {
+  uid: number;
+  gid: number;
+  user: string;
+  group: string;
+  /** e.g. 0o022 */
+  umask: number;
+}
+
+export interface Account {
+  name: string;
+  id: number;
+}
+
+export interface TreeEntry {
+  /** relative to the tree root */
+  rel: string;
+  type: FileType;
+  mode: number;
+  uid: number;
+  gid: number;
+  owner: string;
+  group: string;
+}
+
+export interface ProbeRequest {
+  paths?: PathQuery[];
+  identity?: boolean;
+  /** user names or numeric ids to resolve */
+  users?: string[];
+  groups?: string[];
+  /** list everything below this directory (not following links) */
+  tree?: string;
+  /** glob patterns: does any existing path match? (command creates/removes) */
+  globs?: string[];
+}
+
+export interface ProbeResult {
+  paths: FileState[];
+  identity?: Identity;
+  /** undefined entry: no such user/group */
+  users: Map<string, Account | undefined>;
+  groups: Map<string, Account | undefined>;
+  tree?: TreeEntry[];
+  globs: boolean[];
+}
+
+const STAT_FORMAT = '%f %u %g %s %.6Y %.6X %.6Z %i %d %h %U %G';
+
+/** A path that no command can read as an option. */
+export function safePath(p: string): string {
+  return p.startsWith('-') ? `./${p}` : p;
+}
+
+export function probeScript(req: ProbeRequest): string {
+  const lines: string[] = [];
+  (req.paths ?? []).forEach((q, i) => {
+    const p = shellQuote(safePath(q.path));
+    const parts = [`if [ -e ${p} ] || [ -L ${p} ]; then`, `s=$(stat ${q.follow ? '-L ' : ''}-c '${STAT_FORMAT}' ${p} 2>/dev/null) && printf 'S${i} %s\\n' "$s"`];
+    parts.push(`[ -L ${p} ] && printf 'L${i} %s\\n' "$(readlink ${p} | base64 -w0)"`);
+    if (q.checksum) parts.push(`[ -f ${p} ] && [ -r ${p} ] && printf 'C${i} %s\\n' "$(${q.checksum}sum < ${p} | cut -d' ' -f1)"`);
+    if (q.contentMax !== undefined) {
+      parts.push(`[ -f ${p} ] && [ -r ${p} ] && [ "$(stat -L -c %s ${p})" -le ${q.contentMax} ] && printf 'B${i} %s\\n' "$(base64 -w0 < ${p})"`);
+    }
+    parts.push(`else echo N${i}; fi`);
+    lines.push(parts.join('\n'));
+  });
+  if (req.identity) lines.push(`printf 'I %s %s %s %s %s\\n' "$(id -u)" "$(id -g)" "$(id -un)" "$(id -gn)" "$(umask)"`);
+  (req.users ?? []).forEach((u, i) => lines.push(`printf 'U${i} %s\\n' "$(getent passwd -- ${shellQuote(u)} | head -n1 | base64 -w0)"`));
+  (req.groups ?? []).forEach((g, i) => lines.push(`printf 'G${i} %s\\n' "$(getent group -- ${shellQuote(g)} | head -n1 | base64 -w0)"`));
+  (req.globs ?? []).forEach((g, i) => {
+    // Unquoted expansion of a variable globs but never runs anything; IFS= stops word splitting.
+    lines.push(`(g=${shellQuote(g)}; IFS=; set -- $g; if [ -e "$1" ] || [ -L "$1" ]; then echo 'M${i} 1'; else echo 'M${i} 0'; fi)`);
+  });
+  if (req.tree !== undefined) {
+    lines.push(`echo T; find ${shellQuote(safePath(req.tree))} -mindepth 1 -printf '%y %m %U %G %u %g %P\\0' 2>/dev/null`);
+  }
+  lines.push('true');
+  return lines.join('\n');
+}
+
+const TYPE_BY_BITS: Record<number, FileType> = {
+  0o100000: 'file',
+  0o040000: 'directory',
+  0o120000: 'link',
+  0o010000: 'fifo',
+  0o140000: 'socket',
+  0o060000: 'block',
+  0o020000: 'char',
+};
+const TYPE_BY_FIND: Record<string, FileType> = { f: 'file', d: 'directory', l: 'link', p: 'fifo', s: 'socket', b: 'block', c: 'char' };
+
+function parseStatLine(text: string): FileState {
+  const [rawMode, uid, gid, size, mtime, atime, ctime, inode, dev, nlink, owner, group] = text.split(' ');
+  const bits = parseInt(rawMode, 16);
+  return {
+    exists: true,
+    type: TYPE_BY_BITS[bits & 0o170000] ?? 'unknown',
+    mode: bits & 0o7777,
+    uid: Number(uid),
+    gid: Number(gid),
+    size: Number(size),
+    mtime: Number(mtime),
+    atime: Number(atime),
+    ctime: Number(ctime),
+    inode: Number(inode),
+    dev: Number(dev),
+    nlink: Number(nlink),
+    owner: owner === 'UNKNOWN' ? uid : owner,
+    group: group === 'UNKNOWN' ? gid : group,
+  };
+}
+
+function parseAccount(b64: string): Account | undefined {
+  const line = Buffer.from(b64, 'base64').toString('utf8').trim();
+  if (!line) return undefined;
+  const f = line.split(':');
+  return { name: f[0], id: Number(f[2]) };
+}
+
+export function parseProbe(req: ProbeRequest, stdout: string): ProbeResult {
+  // The tree listing is last; its marker is the first line that is exactly "T".
+  let head = stdout;
+  let treeText: string | undefined;
+  if (req.tree !== undefined) {
+    const at = stdout.startsWith('T\n') ? 0 : stdout.indexOf('\nT\n') + 1;
+    if (at >= 0 && (at > 0 || stdout.startsWith('T\n'))) {
+      head = stdout.slice(0, at);
+      treeText = stdout.slice(at + 2);
+    }
+  }
+  const paths: FileState[] = (req.paths ?? []).map(() => ({ exists: false }));
+  const users = new Map<string, Account | undefined>();
+  const groups = new Map<string, Account | undefined>();
+  const globs: boolean[] = (req.globs ?? []).map(() => false);
+  let identity: Identity | undefined;
+  for (const line of head.split('\n')) {
+    const m = /^([A-Z])(\d*) ?(.*)$/.exec(line);
+    if (!m) continue;
+    const [, tag, idx, rest] = m;
+    const i = Number(idx);
+    switch (tag) {
+      case 'S':
+        paths[i] = { ...paths[i], ...parseStatLine(rest) };
+        break;
+      case 'L':
+        paths[i].linkTarget = Buffer.from(rest, 'base64').toString('utf8').replace(/\n$/, '');
+        break;
+      case 'C':
+        if (rest) paths[i].checksum = rest;
+        break;
+      case 'B':
+        paths[i].content = Buffer.from(rest, 'base64');
+        break;
+      case 'I': {
+        const [uid, gid, user, group, umask] = rest.split(' ');
+        identity = { uid: Number(uid), gid: Number(gid), user, group, umask: parseInt(umask, 8) };
+        break;
+      }
+      case 'U':
+        users.set(req.users![i], parseAccount(rest));
+        break;
+      case 'G':
+        groups.set(req.groups![i], parseAccount(rest));
+        break;
+      case 'M':
+        globs[i] = rest === '1';
+        break;
+    }
+  }
+  let tree: TreeEntry[] | undefined;
+  if (treeText !== undefined) {
+    tree = [];
+    for (const rec of treeText.split('\0')) {
+      if (!rec) continue;
+      const m = /^(\S) (\d+) (\d+) (\d+) (\S+) (\S+) ([\s\S]*)$/.exec(rec);
+      if (!m) continue;
+      tree.push({
+        type: TYPE_BY_FIND[m[1]] ?? 'unknown',
+        mode: parseInt(m[2], 8),
+        uid: Number(m[3]),
+        gid: Number(m[4]),
+        owner: m[5] === 'UNKNOWN' ? m[3] : m[5],
+        group: m[6] === 'UNKNOWN' ? m[4] : m[6],
+        rel: m[7],
+      });
+    }
+  }
+  return { paths, identity, users, groups, tree, globs };
+}
+
+/** One round trip. Reads run without become only if the caller says so. */
+export async function probe(ctx: ModuleContext, req: ProbeRequest): Promise<ProbeResult> {
+  const r = await ctx.runShell(probeScript(req));
+  return parseProbe(req, r.stdout);
+}
+
+/** Convenience: the state of one path. */
+export async function statPath(ctx: ModuleContext, path: string, opts: Omit<PathQuery, 'path'> = {}): Promise<FileState> {
+  return (await probe(ctx, { paths: [{ path, ...opts }] })).paths[0];
+}

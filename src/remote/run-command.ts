@@ -1,0 +1,96 @@
+// What the command and shell modules share: the creates/removes guard (one
+// round trip, only when asked), running the command (one round trip), and
+// Ansible's result shape (cmd, rc, stdout, stderr, start, end, delta, msg).
+import { posix } from 'node:path';
+import type { ModuleContext, Plan } from '../module.js';
+import { shellQuote } from '../quote.js';
+import { probe, safePath } from './probe.js';
+
+export interface CommandSpec {
+  /** what the result's `cmd` shows: argv for command, the string for shell */
+  cmd: string[] | string;
+  /** the sh command line that runs it (built with shellJoin) */
+  line: string;
+  chdir?: string;
+  creates?: string;
+  removes?: string;
+  stdin?: string;
+  stdinAddNewline: boolean;
+  stripEmptyEnds: boolean;
+}
+
+export interface CommandFacts {
+  /** undefined when the option was not given */
+  createsExists?: boolean;
+  removesExists?: boolean;
+}
+
+function onHost(spec: CommandSpec, p: string): string {
+  return spec.chdir && !posix.isAbsolute(p) ? posix.join(spec.chdir, p) : p;
+}
+
+export async function commandFacts(ctx: ModuleContext, spec: CommandSpec): Promise<CommandFacts> {
+  const globs = [spec.creates, spec.removes].filter((g): g is string => g !== undefined).map((g) => onHost(spec, g));
+  if (globs.length === 0) return {};
+  const r = await probe(ctx, { globs });
+  let i = 0;
+  return {
+    createsExists: spec.creates !== undefined ? r.globs[i++] : undefined,
+    removesExists: spec.removes !== undefined ? r.globs[i++] : undefined,
+  };
+}
+
+export function commandPlan(facts: CommandFacts, spec: CommandSpec, check: boolean): Plan {
+  let skipped: string | undefined;
+  let msg: string | undefined;
+  if (facts.createsExists) {
+    skipped = `skipped, since ${spec.creates} exists`;
+    msg = `Did not run command since '${spec.creates}' exists`;
+  } else if (facts.removesExists === false) {
+    skipped = `skipped, since ${spec.removes} does not exist`;
+    msg = `Did not run command since '${spec.removes}' does not exist`;
+  }
+  if (skipped !== undefined) {
+    return { changes: [], msg, result: { cmd: spec.cmd, rc: 0, stdout: skipped, stderr: '' } };
+  }
+  return {
+    changes: [{ description: `run ${typeof spec.cmd === 'string' ? spec.cmd : spec.cmd.join(' ')}` }],
+    result: { cmd: spec.cmd },
+    ...(check ? { msg: 'Command would have run if not in check mode; its output (rc, stdout, stderr) is unknown in check mode' } : {}),
+  };
+}
+
+function timestamp(d: Date): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000`;
+}
+
+function delta(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${Math.floor(s / 3600)}:${p(Math.floor(s / 60) % 60)}:${p(s % 60)}.${String(Math.round(ms % 1000)).padStart(3, '0')}000`;
+}
+
+function stripEnds(s: string): string {
+  return s.replace(/[\r\n]+$/, '');
+}
+
+export async function commandApply(ctx: ModuleContext, plan: Plan, spec: CommandSpec): Promise<Record<string, unknown> | void> {
+  if (plan.changes.length === 0) return;
+  const line = spec.chdir ? `cd ${shellQuote(safePath(spec.chdir))} && ${spec.line}` : spec.line;
+  const stdin = spec.stdin === undefined ? undefined : spec.stdinAddNewline ? `${spec.stdin}\n` : spec.stdin;
+  const start = new Date();
+  const r = await ctx.runShell(line, { stdin, okExit: 'any' });
+  const end = new Date();
+  const out = {
+    rc: r.rc,
+    stdout: spec.stripEmptyEnds ? stripEnds(r.stdout) : r.stdout,
+    stderr: spec.stripEmptyEnds ? stripEnds(r.stderr) : r.stderr,
+    start: timestamp(start),
+    end: timestamp(end),
+    delta: delta(end.getTime() - start.getTime()),
+    msg: '',
+  };
+  if (r.rc !== 0) return { ...out, failed: true, msg: 'non-zero return code' };
+  return out;
+}

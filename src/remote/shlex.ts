@@ -1,0 +1,87 @@
+// Splits a command string the way Python's shlex.split does (POSIX mode),
+// which is how Ansible's command module turns `command: ls -l "a b"` into argv.
+// Also pulls Ansible's inline `creates=... chdir=...` options out of a
+// free-form command, as Ansible's parse_kv does.
+
+export interface Token {
+  value: string;
+  /** offsets of the raw token in the input */
+  start: number;
+  end: number;
+}
+
+export function shlexTokens(s: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < s.length) {
+    while (i < s.length && /\s/.test(s[i])) i++;
+    if (i >= s.length) break;
+    const start = i;
+    let value = '';
+    while (i < s.length && !/\s/.test(s[i])) {
+      const c = s[i];
+      if (c === "'") {
+        const close = s.indexOf("'", i + 1);
+        if (close < 0) throw new Error('No closing quotation');
+        value += s.slice(i + 1, close);
+        i = close + 1;
+      } else if (c === '"') {
+        i++;
+        for (;;) {
+          if (i >= s.length) throw new Error('No closing quotation');
+          const d = s[i];
+          if (d === '"') break;
+          // inside double quotes, a backslash escapes only `"` and `\` (shlex's escapedquotes)
+          if (d === '\\' && i + 1 < s.length && (s[i + 1] === '"' || s[i + 1] === '\\')) {
+            value += s[i + 1];
+            i += 2;
+          } else {
+            value += d;
+            i++;
+          }
+        }
+        i++;
+      } else if (c === '\\') {
+        if (i + 1 >= s.length) throw new Error('No escaped character');
+        value += s[i + 1];
+        i += 2;
+      } else {
+        value += c;
+        i++;
+      }
+    }
+    tokens.push({ value, start, end: i });
+  }
+  return tokens;
+}
+
+export function shlexSplit(s: string): string[] {
+  return shlexTokens(s).map((t) => t.value);
+}
+
+/**
+ * Removes `key=value` tokens whose key is in `keys` from a free-form command.
+ * Returns the options found and the rest of the raw text, untouched otherwise
+ * (the shell module runs that text as is).
+ */
+export function extractInlineOptions(raw: string, keys: readonly string[]): { rest: string; options: Record<string, string> } {
+  let tokens: Token[];
+  try {
+    tokens = shlexTokens(raw);
+  } catch {
+    return { rest: raw, options: {} };
+  }
+  const options: Record<string, string> = {};
+  let rest = '';
+  let last = 0;
+  for (const t of tokens) {
+    const m = /^([a-z_]+)=([\s\S]*)$/.exec(t.value);
+    if (m && keys.includes(m[1])) {
+      options[m[1]] = m[2];
+      rest += raw.slice(last, t.start);
+      last = t.end;
+    }
+  }
+  rest += raw.slice(last);
+  return { rest: rest.trim(), options };
+}
