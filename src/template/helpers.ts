@@ -1,0 +1,211 @@
+// The template helpers: what playbooks need, each a small pure function of its
+// arguments. `{{ helper arg1 arg2 key=value }}` in a template; the conditions
+// language has the same operations as filters.
+import { readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { stringify as yamlStringify } from 'yaml';
+import { shellQuote } from '../quote.js';
+import {
+  EvalFailure,
+  Undefined,
+  deepEqual,
+  getMember,
+  isMapping,
+  mappingKeys,
+  MISSING,
+  toBool,
+  toFloat,
+  toInt,
+  toJson,
+  toTemplateString,
+  truthy,
+  typeName,
+} from './values.js';
+
+export interface HelperEnv {
+  /** directory `lookup "file"` paths are relative to */
+  baseDir?: string;
+}
+
+export interface HelperDef {
+  minArgs: number;
+  maxArgs: number;
+  /** receives Undefined markers instead of failing on an undefined argument */
+  acceptsUndefined?: boolean;
+  fn(args: unknown[], hash: Record<string, unknown>, env: HelperEnv): unknown;
+}
+
+function str(v: unknown, helper: string): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (v === null || v === undefined) return '';
+  throw new EvalFailure(`${helper} expects a string, got ${typeName(v)}`);
+}
+
+function list(v: unknown, helper: string): unknown[] {
+  if (Array.isArray(v)) return v;
+  throw new EvalFailure(`${helper} expects a list, got ${typeName(v)}`);
+}
+
+/** Orders two values like Python: numbers with numbers, strings with strings. */
+export function compareValues(a: unknown, b: unknown, op: string): number {
+  const na = typeof a === 'boolean' ? Number(a) : a;
+  const nb = typeof b === 'boolean' ? Number(b) : b;
+  if (typeof na === 'number' && typeof nb === 'number') return na - nb;
+  if (typeof na === 'string' && typeof nb === 'string') return na < nb ? -1 : na > nb ? 1 : 0;
+  if (Array.isArray(na) && Array.isArray(nb)) {
+    for (let i = 0; i < Math.min(na.length, nb.length); i++) {
+      if (deepEqual(na[i], nb[i])) continue;
+      return compareValues(na[i], nb[i], op);
+    }
+    return na.length - nb.length;
+  }
+  throw new EvalFailure(`'${op}' not supported between ${typeName(a)} and ${typeName(b)}`);
+}
+
+/** Python `re` syntax → JS: named groups `(?P<n>...)`. */
+export function pyRegex(pattern: string, flags = ''): RegExp {
+  try {
+    return new RegExp(pattern.replace(/\(\?P<([A-Za-z_]\w*)>/g, '(?<$1>').replace(/\(\?P=([A-Za-z_]\w*)\)/g, '\\k<$1>'), flags);
+  } catch (e) {
+    throw new EvalFailure(`invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`);
+  }
+}
+
+/** Python replacement syntax (`\1`, `\g<1>`, `\g<name>`) → JS (`$1`, `$<name>`); a literal `$` stays literal. */
+export function pyReplacement(repl: string): string {
+  return repl.replace(/\$/g, '$$$$').replace(/\\(?:(\d+)|g<(\d+)>|g<([A-Za-z_]\w*)>|(\\))/g, (_m, n1, n2, name, bs) =>
+    bs ? '\\' : name ? `$<${name}>` : `$${n1 ?? n2}`,
+  );
+}
+
+export function regexReplace(value: string, pattern: string, replacement: string, opts: { ignorecase?: boolean; multiline?: boolean } = {}): string {
+  const re = pyRegex(pattern, `g${opts.ignorecase ? 'i' : ''}${opts.multiline ? 'm' : ''}`);
+  return value.replace(re, pyReplacement(replacement));
+}
+
+/** `lookup('env', NAME)` and `lookup('file', PATH)`: read on the controller, like Ansible. */
+export function lookupPlugin(kind: unknown, args: unknown[], env: HelperEnv): string {
+  if (kind === 'env') {
+    return args.map((a) => process.env[str(a, 'lookup env')] ?? '').join(',');
+  }
+  if (kind === 'file') {
+    return args
+      .map((a) => {
+        const path = resolve(env.baseDir ?? process.cwd(), str(a, 'lookup file'));
+        try {
+          return readFileSync(path, 'utf8').replace(/\s+$/, '');
+        } catch (e) {
+          throw new EvalFailure(`lookup file: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+      })
+      .join(',');
+  }
+  throw new EvalFailure(`unknown lookup ${JSON.stringify(kind)} (known: env, file)`);
+}
+
+export function lengthOf(v: unknown, helper = 'length'): number {
+  if (typeof v === 'string' || Array.isArray(v)) return v.length;
+  if (isMapping(v)) return mappingKeys(v).length;
+  throw new EvalFailure(`${helper} expects a string, list or mapping, got ${typeName(v)}`);
+}
+
+export function splitString(s: string, sep?: unknown): string[] {
+  if (sep === undefined || sep === null) return s.split(/\s+/).filter((x) => x !== '');
+  return s.split(str(sep, 'split'));
+}
+
+export function mappingValues(v: unknown, helper: string): { keys: string[]; values: unknown[] } {
+  if (!isMapping(v)) throw new EvalFailure(`${helper} expects a mapping, got ${typeName(v)}`);
+  const keys = mappingKeys(v);
+  return { keys, values: keys.map((k) => getMember(v, k)) };
+}
+
+export function firstOf(v: unknown, helper = 'first'): unknown {
+  if (typeof v === 'string' || Array.isArray(v)) return v.length ? v[0] : undefined;
+  throw new EvalFailure(`${helper} expects a list or string, got ${typeName(v)}`);
+}
+
+export function lastOf(v: unknown, helper = 'last'): unknown {
+  if (typeof v === 'string' || Array.isArray(v)) return v.length ? v[v.length - 1] : undefined;
+  throw new EvalFailure(`${helper} expects a list or string, got ${typeName(v)}`);
+}
+
+export function b64decode(s: string): string {
+  return Buffer.from(s, 'base64').toString('utf8');
+}
+
+export function indentText(s: string, width: number, first = false): string {
+  const pad = ' '.repeat(width);
+  return s
+    .split('\n')
+    .map((line, i) => ((i > 0 || first) && line !== '' ? pad + line : line))
+    .join('\n');
+}
+
+const fixed = (n: number, fn: (...a: unknown[]) => unknown): HelperDef => ({ minArgs: n, maxArgs: n, fn: (a) => fn(...a) });
+
+export const HELPERS: Record<string, HelperDef> = {
+  default: {
+    minArgs: 2,
+    maxArgs: 3,
+    acceptsUndefined: true,
+    // Like Ansible: only an undefined value is replaced, unless the third argument asks for falsy ones too.
+    fn: ([value, fallback, orFalsy]) =>
+      value instanceof Undefined || (orFalsy === true && !truthy(value)) ? fallback : value,
+  },
+  defined: { minArgs: 1, maxArgs: 1, acceptsUndefined: true, fn: ([v]) => !(v instanceof Undefined) },
+  eq: fixed(2, (a, b) => deepEqual(a, b)),
+  ne: fixed(2, (a, b) => !deepEqual(a, b)),
+  lt: fixed(2, (a, b) => compareValues(a, b, '<') < 0),
+  gt: fixed(2, (a, b) => compareValues(a, b, '>') > 0),
+  le: fixed(2, (a, b) => compareValues(a, b, '<=') <= 0),
+  ge: fixed(2, (a, b) => compareValues(a, b, '>=') >= 0),
+  and: { minArgs: 1, maxArgs: Infinity, fn: (a) => a.every(truthy) },
+  or: { minArgs: 1, maxArgs: Infinity, fn: (a) => a.some(truthy) },
+  not: fixed(1, (a) => !truthy(a)),
+  ternary: fixed(3, (c, a, b) => (truthy(c) ? a : b)),
+  join: { minArgs: 1, maxArgs: 2, fn: ([l, sep]) => list(l, 'join').map(toTemplateString).join(sep === undefined ? ',' : str(sep, 'join')) },
+  concat: { minArgs: 1, maxArgs: Infinity, fn: (a) => a.map(toTemplateString).join('') },
+  json: { minArgs: 1, maxArgs: 2, fn: ([v, indent]) => toJson(v, indent === undefined ? undefined : toInt(indent)) },
+  to_yaml: fixed(1, (v) => yamlStringify(v).replace(/\n$/, '')),
+  indent: { minArgs: 2, maxArgs: 2, fn: ([s, n], hash) => indentText(str(s, 'indent'), toInt(n), hash.first === true) },
+  basename: fixed(1, (p) => basename(str(p, 'basename'))),
+  dirname: fixed(1, (p) => dirname(str(p, 'dirname'))),
+  regex_replace: {
+    minArgs: 3,
+    maxArgs: 3,
+    fn: ([v, p, r], hash) =>
+      regexReplace(str(v, 'regex_replace'), str(p, 'regex_replace'), str(r, 'regex_replace'), {
+        ignorecase: hash.ignorecase === true,
+        multiline: hash.multiline === true,
+      }),
+  },
+  lookup: { minArgs: 2, maxArgs: Infinity, fn: ([kind, ...rest], _h, env) => lookupPlugin(kind, rest, env) },
+  upper: fixed(1, (s) => str(s, 'upper').toUpperCase()),
+  lower: fixed(1, (s) => str(s, 'lower').toLowerCase()),
+  trim: fixed(1, (s) => str(s, 'trim').trim()),
+  length: fixed(1, (v) => lengthOf(v)),
+  int: { minArgs: 1, maxArgs: 2, fn: ([v, fallback]) => toInt(v, fallback === undefined ? 0 : toInt(fallback)) },
+  float: fixed(1, (v) => toFloat(v)),
+  bool: fixed(1, (v) => toBool(v)),
+  string: fixed(1, (v) => toTemplateString(v)),
+  split: { minArgs: 1, maxArgs: 2, fn: ([s, sep]) => splitString(str(s, 'split'), sep) },
+  replace: fixed(3, (s, a, b) => str(s, 'replace').split(str(a, 'replace')).join(str(b, 'replace'))),
+  quote: fixed(1, (s) => shellQuote(str(s, 'quote'))),
+  b64encode: fixed(1, (s) => Buffer.from(str(s, 'b64encode'), 'utf8').toString('base64')),
+  b64decode: fixed(1, (s) => b64decode(str(s, 'b64decode'))),
+  first: fixed(1, (v) => firstOf(v)),
+  last: fixed(1, (v) => lastOf(v)),
+  keys: fixed(1, (v) => mappingValues(v, 'keys').keys),
+  values: fixed(1, (v) => mappingValues(v, 'values').values),
+  contains: fixed(2, (c, x) => {
+    if (typeof c === 'string') return c.includes(str(x, 'contains'));
+    if (Array.isArray(c)) return c.some((i) => deepEqual(i, x));
+    if (isMapping(c)) return getMember(c, str(x, 'contains')) !== MISSING;
+    throw new EvalFailure(`contains expects a string, list or mapping, got ${typeName(c)}`);
+  }),
+};
+
+/** The block helpers the renderer implements itself: `{{#if}}`, `{{#each}}`, ... */
+export const BLOCK_HELPERS = new Set(['if', 'unless', 'each', 'with']);

@@ -1,0 +1,80 @@
+// Templating for playbooks: Handlebars syntax, no HTML escaping, strict
+// (an undefined variable is an error naming it, the task and file:line:col).
+//
+//   renderString('{{ name }}-{{ ports }}', vars)   → "web-[80,443]"  (objects as JSON)
+//   renderValue('{{ ports }}', vars)              → [80, 443]        (one {{ expr }} keeps its type)
+//   renderValue({ a: ['{{ n }}'] }, vars)         → { a: [3] }       (deep, keys too)
+//
+// Vars whose values are templates (`b: "{{ a }}-x"`) are rendered when used,
+// like Ansible's lazy vars; a var that needs itself is reported as a loop.
+// See helpers.ts for the helpers (`{{ default x "y" }}`, `{{ join list "," }}`, ...).
+import { PhxError, type SourceLoc } from '../errors.js';
+import { locateValue } from '../yaml-source.js';
+import { locInside } from './location.js';
+import { originalPos, parseTemplate } from './parse.js';
+import { hasTemplateText, renderDeep, renderTemplateString, renderTemplateValue, type RenderEnv } from './render.js';
+import { EvalFailure } from './values.js';
+
+export interface TemplateWhere {
+  /** where the template text starts (a YAML value, or line 1 col 1 of a template file) */
+  loc?: SourceLoc;
+  /** the task's name, for messages */
+  task?: string;
+  /** directory `{{ lookup "file" ... }}` paths are relative to */
+  baseDir?: string;
+}
+
+export { EvalFailure } from './values.js';
+export { HELPERS } from './helpers.js';
+
+export function hasTemplate(text: unknown): boolean {
+  return typeof text === 'string' && hasTemplateText(text);
+}
+
+/** Renders a template to text. */
+export function renderString(text: string, vars: Record<string, unknown>, where: TemplateWhere = {}): string {
+  if (!hasTemplateText(text)) return text;
+  return located(text, where, where.loc, () => renderTemplateString(text, newEnv(vars, where)));
+}
+
+/**
+ * Renders every template string inside `value` (lists, mappings, their keys).
+ * A string that is exactly one `{{ expr }}` keeps the type of what it yields.
+ * Parts without templates are returned as they are (same object).
+ */
+export function renderValue(value: unknown, vars: Record<string, unknown>, where: TemplateWhere = {}): unknown {
+  if (typeof value === 'string') {
+    if (!hasTemplateText(value)) return value;
+    return located(value, where, where.loc, () => renderTemplateValue(value, newEnv(vars, where)));
+  }
+  if (value === null || typeof value !== 'object') return value;
+  const env = newEnv(vars, where);
+  return renderDeep(value, env, (text, parent, key) => {
+    // Values loaded from YAML remember their own position: point at the exact string.
+    const loc = (parent !== undefined && key !== undefined ? locateValue(parent, key) : undefined) ?? where.loc;
+    return located(text, where, loc, () => renderTemplateValue(text, env));
+  });
+}
+
+/** Validation-time check of a template's syntax and helpers; throws a located PhxError. */
+export function checkTemplateSyntax(text: string, loc?: SourceLoc): void {
+  if (!hasTemplateText(text)) return;
+  located(text, { loc }, loc, () => parseTemplate(text));
+}
+
+function newEnv(vars: Record<string, unknown>, where: TemplateWhere): RenderEnv {
+  return { vars, baseDir: where.baseDir, resolving: [] };
+}
+
+function located<T>(text: string, where: TemplateWhere, loc: SourceLoc | undefined, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof EvalFailure) {
+      const pos = e.pos && originalPos(text, e.pos);
+      const at = pos ? locInside(loc, text, pos.line, pos.column) : loc;
+      throw new PhxError(where.task ? `${e.message} in task "${where.task}"` : e.message, at);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,351 @@
+// Parsing templates with the Handlebars parser (our own isolated instance),
+// caching the AST by text, and the static checks done at validation time:
+// syntax with a position, helpers that exist with the right number of
+// arguments, and a helpful message for Jinja habits (`| filter`, `{% if %}`).
+import Handlebars from 'handlebars';
+import { BLOCK_HELPERS, HELPERS } from './helpers.js';
+import { EvalFailure } from './values.js';
+
+const hb = Handlebars.create();
+
+// ── The subset of the Handlebars AST the renderer walks ──────────────────────
+export interface Pos {
+  line: number; // 1-based
+  column: number; // 0-based
+}
+interface NodeBase {
+  loc?: { start: Pos; end: Pos };
+}
+export interface ProgramNode extends NodeBase {
+  type: 'Program';
+  body: StatementNode[];
+  blockParams?: string[];
+}
+export interface PathNode extends NodeBase {
+  type: 'PathExpression';
+  data: boolean;
+  depth: number;
+  parts: string[];
+  original: string;
+}
+export interface SubExprNode extends NodeBase {
+  type: 'SubExpression';
+  path: PathNode;
+  params: ExprNode[];
+  hash?: HashNode;
+}
+export interface LiteralNode extends NodeBase {
+  type: 'StringLiteral' | 'NumberLiteral' | 'BooleanLiteral' | 'UndefinedLiteral' | 'NullLiteral';
+  value?: string | number | boolean;
+  original?: unknown;
+}
+export type ExprNode = PathNode | SubExprNode | LiteralNode;
+export interface HashNode extends NodeBase {
+  type: 'Hash';
+  pairs: Array<{ key: string; value: ExprNode; loc?: { start: Pos } }>;
+}
+export interface MustacheNode extends NodeBase {
+  type: 'MustacheStatement';
+  path: ExprNode;
+  params: ExprNode[];
+  hash?: HashNode;
+}
+export interface BlockNode extends NodeBase {
+  type: 'BlockStatement';
+  path: PathNode;
+  params: ExprNode[];
+  hash?: HashNode;
+  program?: ProgramNode;
+  inverse?: ProgramNode;
+}
+export interface ContentNode extends NodeBase {
+  type: 'ContentStatement';
+  value: string;
+}
+export interface OtherStatementNode extends NodeBase {
+  type: 'CommentStatement' | 'PartialStatement' | 'PartialBlockStatement' | 'DecoratorBlock' | 'Decorator';
+}
+export type StatementNode = MustacheNode | BlockNode | ContentNode | OtherStatementNode;
+
+export function startOf(node: { loc?: { start: Pos } } | undefined): Pos | undefined {
+  return node?.loc ? { line: node.loc.start.line, column: node.loc.start.column } : undefined;
+}
+
+// ── Parsing ──────────────────────────────────────────────────────────────────
+const MAX_CACHE = 10_000;
+const cache = new Map<string, ProgramNode>();
+
+/** Parses and statically checks a template; throws EvalFailure with the position of the problem. */
+export function parseTemplate(text: string): ProgramNode {
+  const hit = cache.get(text);
+  if (hit) return hit;
+  rejectJinjaStatements(text);
+  const { source, shifts } = bracketNumericSegments(text);
+  let ast: ProgramNode;
+  try {
+    ast = hb.parse(source) as unknown as ProgramNode;
+  } catch (e) {
+    throw mapFailure(syntaxFailure(text, source, e as Error), shifts);
+  }
+  try {
+    checkProgram(ast);
+  } catch (e) {
+    throw mapFailure(e, shifts);
+  }
+  if (shifts.length) shiftsByText.set(text, shifts);
+  if (cache.size >= MAX_CACHE) {
+    cache.clear();
+    shiftsByText.clear();
+  }
+  cache.set(text, ast);
+  return ast;
+}
+
+// Handlebars lexes the `0` of `{{ list.0 }}` as a number; Ansible users write
+// it anyway, so such segments become `list.[0]` before parsing. The inserted
+// brackets are remembered to map positions back to the text as written.
+interface Shift {
+  line: number;
+  column: number; // in the rewritten text, where a '[' was inserted
+}
+const shiftsByText = new Map<string, Shift[]>();
+
+function bracketNumericSegments(text: string): { source: string; shifts: Shift[] } {
+  if (!/\.\d/.test(text)) return { source: text, shifts: [] };
+  const shifts: Shift[] = [];
+  let out = '';
+  let line = 1;
+  let lineStart = 0;
+  let inMustache = false;
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') {
+      line++;
+      lineStart = out.length + 1;
+    }
+    if (!inMustache) {
+      if (c === '{' && text[i + 1] === '{' && text[i - 1] !== '\\') inMustache = true;
+    } else if (quote) {
+      if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '}' && text[i + 1] === '}') inMustache = false;
+    else if (c === '.' && /[\w\]]/.test(text[i - 1] ?? '')) {
+      const digits = /^\d+(?=[\s}~).|=]|$)/.exec(text.slice(i + 1))?.[0];
+      if (digits) {
+        shifts.push({ line, column: out.length + 1 - lineStart });
+        out += `.[${digits}]`;
+        i += digits.length;
+        continue;
+      }
+    }
+    out += c;
+  }
+  return { source: out, shifts };
+}
+
+/** A position in the rewritten text → the same place in the text as written. */
+export function originalPos(text: string, pos: Pos): Pos {
+  const shifts = shiftsByText.get(text);
+  if (!shifts) return pos;
+  const before = shifts.filter((s) => s.line === pos.line && s.column < pos.column).length;
+  return { line: pos.line, column: pos.column - 2 * before };
+}
+
+function mapFailure(e: unknown, shifts: Shift[]): unknown {
+  if (!(e instanceof EvalFailure) || !e.pos || !shifts.length) return e;
+  const pos = e.pos;
+  const before = shifts.filter((s) => s.line === pos.line && s.column < pos.column).length;
+  return new EvalFailure(e.message, { line: pos.line, column: pos.column - 2 * before });
+}
+
+function rejectJinjaStatements(text: string): void {
+  const m = /\{%-?\s*(if|for|set|endif|endfor|else|elif|raw|macro|block|include)\b/.exec(text);
+  if (!m) return;
+  throw new EvalFailure(
+    `Jinja2 statements ({% ${m[1]} %}) are not supported: templates are Handlebars, e.g. {{#if x}}...{{else}}...{{/if}}, {{#each list}}{{this}}{{/each}}`,
+    posOfOffset(text, m.index),
+  );
+}
+
+export function posOfOffset(text: string, offset: number): Pos {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - (before.lastIndexOf('\n') + 1) };
+}
+
+interface JisonLocation {
+  first_line: number;
+  first_column: number;
+}
+
+function syntaxFailure(text: string, source: string, e: Error & { lineNumber?: number; column?: number }): EvalFailure {
+  // Jinja habits first: they are the likely cause and deserve a precise suggestion.
+  const hint = jinjaHint(text);
+  if (hint) return new EvalFailure(hint.message, hint.pos);
+  if (typeof e.lineNumber === 'number') {
+    return new EvalFailure(`invalid template: ${e.message.split('\n')[0].replace(/ - \d+:\d+$/, '')}`, {
+      line: e.lineNumber,
+      column: e.column ?? 0,
+    });
+  }
+  // The jison lexer keeps the position of the token it failed on.
+  const lexer = (hb as unknown as { Parser?: { lexer?: { yylloc?: JisonLocation } } }).Parser?.lexer;
+  const at = lexer?.yylloc;
+  const pos = at ? { line: at.first_line, column: at.first_column } : undefined;
+  const got = /got '([^']+)'/.exec(e.message)?.[1];
+  const what =
+    got === 'EOF'
+      ? "unexpected end of template (is a '}}' missing?)"
+      : got === 'INVALID' && pos
+        ? `unexpected character ${JSON.stringify(source.split('\n')[pos.line - 1]?.[pos.column] ?? '')}`
+        : got
+          ? `unexpected ${describeToken(got)}`
+          : e.message.split('\n')[0];
+  return new EvalFailure(`invalid template: ${what}`, pos);
+}
+
+function describeToken(token: string): string {
+  const names: Record<string, string> = {
+    CLOSE: "'}}'",
+    OPEN: "'{{'",
+    OPEN_SEXPR: "'('",
+    CLOSE_SEXPR: "')'",
+    EQUALS: "'='",
+    ID: 'name',
+    STRING: 'string',
+    NUMBER: 'number',
+    CLOSE_BLOCK_PARAMS: "'|'",
+  };
+  return names[token] ?? `'${token}'`;
+}
+
+/** Finds `{{ x | filter(...) }}` or `{{ f(a, b) }}` and proposes the Handlebars form. */
+function jinjaHint(text: string): { message: string; pos: Pos } | undefined {
+  const mustache = /\{\{~?(?![!#/>^])([\s\S]*?)~?\}\}/g;
+  for (let m = mustache.exec(text); m; m = mustache.exec(text)) {
+    const inner = m[1];
+    const pieces = splitUnquoted(inner, '|');
+    const pos = posOfOffset(text, m.index);
+    if (pieces.length > 1 && !/\bas\s*$/.test(pieces[0])) {
+      return {
+        message: `filter pipes ('|') are not supported in templates; use the helper form: {{ ${suggestHelperForm(pieces)} }}`,
+        pos,
+      };
+    }
+    const call = /^\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$/s.exec(inner);
+    if (call) {
+      return {
+        message: `helpers take space-separated arguments, not parentheses: {{ ${[call[1], ...splitUnquoted(call[2], ',').map(convertArg)].join(' ')} }}`,
+        pos,
+      };
+    }
+  }
+  return undefined;
+}
+
+function suggestHelperForm(pieces: string[]): string {
+  let expr = pieces[0].trim();
+  pieces.slice(1).forEach((piece, i) => {
+    const m = /^\s*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$/s.exec(piece);
+    const name = m?.[1] ?? piece.trim();
+    const args = m?.[2] ? splitUnquoted(m[2], ',').map(convertArg) : [];
+    const call = [name, expr, ...args].join(' ');
+    expr = i === pieces.length - 2 ? call : `(${call})`;
+  });
+  return expr;
+}
+
+function convertArg(arg: string): string {
+  const a = arg.trim();
+  const single = /^'((?:[^'\\]|\\.)*)'$/.exec(a);
+  if (single) return JSON.stringify(single[1].replace(/\\'/g, "'"));
+  return a === 'True' ? 'true' : a === 'False' ? 'false' : a;
+}
+
+/** Splits on `sep` outside quotes and brackets. */
+function splitUnquoted(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quote = '';
+  let cur = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (quote) {
+      if (c === '\\') {
+        cur += c + (s[i + 1] ?? '');
+        i++;
+        continue;
+      }
+      if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") quote = c;
+    else if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c)) depth--;
+    else if (c === sep && depth === 0) {
+      out.push(cur);
+      cur = '';
+      continue;
+    }
+    cur += c;
+  }
+  out.push(cur);
+  return out.filter((p, i) => i === 0 || p.trim() !== '' || out.length === 1);
+}
+
+// ── Static checks ────────────────────────────────────────────────────────────
+function checkProgram(program: ProgramNode | undefined): void {
+  for (const st of program?.body ?? []) {
+    switch (st.type) {
+      case 'MustacheStatement':
+        if (st.path.type === 'PathExpression' && (st.params.length > 0 || (st.hash?.pairs.length ?? 0) > 0)) {
+          checkCall(st.path, st.params, st.hash);
+        } else checkExprs(st.params);
+        break;
+      case 'BlockStatement': {
+        const name = st.path.original;
+        if (!BLOCK_HELPERS.has(name)) {
+          throw new EvalFailure(`unknown block helper '#${name}' (known: #if, #unless, #each, #with)`, startOf(st));
+        }
+        if (st.params.length !== 1) {
+          throw new EvalFailure(`#${name} takes exactly one argument, got ${st.params.length}`, startOf(st));
+        }
+        checkExprs(st.params);
+        checkProgram(st.program);
+        checkProgram(st.inverse);
+        break;
+      }
+      case 'PartialStatement':
+      case 'PartialBlockStatement':
+        throw new EvalFailure('partials ({{> name}}) are not supported', startOf(st));
+      case 'DecoratorBlock':
+      case 'Decorator':
+        throw new EvalFailure('decorators ({{* name}}) are not supported', startOf(st));
+      default:
+        break;
+    }
+  }
+}
+
+function checkExprs(exprs: ExprNode[]): void {
+  for (const e of exprs) if (e.type === 'SubExpression') checkCall(e.path, e.params, e.hash);
+}
+
+function checkCall(path: PathNode, params: ExprNode[], hash: HashNode | undefined): void {
+  const name = path.original;
+  const def = path.parts.length === 1 && !path.data ? HELPERS[name] : undefined;
+  if (!def) {
+    const known = Object.keys(HELPERS).sort().join(', ');
+    throw new EvalFailure(`unknown helper '${name}' (known: ${known})`, startOf(path));
+  }
+  if (params.length < def.minArgs || params.length > def.maxArgs) {
+    const want =
+      def.minArgs === def.maxArgs
+        ? `${def.minArgs}`
+        : def.maxArgs === Infinity
+          ? `at least ${def.minArgs}`
+          : `${def.minArgs} to ${def.maxArgs}`;
+    throw new EvalFailure(`helper '${name}' takes ${want} argument${want === '1' ? '' : 's'}, got ${params.length}`, startOf(path));
+  }
+  checkExprs(params);
+  checkExprs((hash?.pairs ?? []).map((p) => p.value));
+}

@@ -1,0 +1,184 @@
+// Value semantics shared by templates and conditions: safe member access (own
+// data only, never the JS prototype machinery), the "undefined" marker that
+// `default` and `is defined` can see, equality, truthiness and conversions.
+
+/** Names that reach JS internals; never readable from a template or expression. */
+const BLOCKED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** A failure inside rendering/evaluation; `pos` is a position inside the source text. */
+export class EvalFailure extends Error {
+  constructor(
+    message: string,
+    /** line is 1-based, column 0-based, relative to the template/expression text */
+    readonly pos?: { line: number; column: number },
+  ) {
+    super(message);
+    this.name = 'EvalFailure';
+  }
+}
+
+/** What a lookup of a missing variable or key yields: usable only by `default`, `is defined`, ... */
+export class Undefined {
+  constructor(
+    /** the variable path as written, e.g. `a.b` */
+    readonly name: string,
+    /** why it is undefined when that is not obvious, e.g. "'a' has no key 'b'" */
+    readonly reason?: string,
+  ) {}
+
+  message(): string {
+    return `undefined variable '${this.name}'${this.reason ? ` (${this.reason})` : ''}`;
+  }
+}
+
+export function isUndefined(v: unknown): v is Undefined {
+  return v instanceof Undefined;
+}
+
+export function checkKeyAllowed(key: string | number): void {
+  if (typeof key === 'string' && BLOCKED_KEYS.has(key)) {
+    throw new EvalFailure(`access to '${key}' is not allowed`);
+  }
+}
+
+const MISSING = Symbol('missing');
+export type Missing = typeof MISSING;
+export { MISSING };
+
+function isIndexKey(key: string | number): number | undefined {
+  if (typeof key === 'number') return Number.isInteger(key) ? key : undefined;
+  return /^-?\d+$/.test(key) ? Number(key) : undefined;
+}
+
+/**
+ * Reads `obj[key]` the way a playbook means it: list items by (possibly
+ * negative, when `negativeIndex`) index, mapping keys that the data itself has
+ * (walking a chain of plain layered objects, but never into Object.prototype),
+ * `length` of lists and strings. Anything else is MISSING.
+ */
+export function getMember(obj: unknown, key: string | number, negativeIndex = false): unknown {
+  checkKeyAllowed(key);
+  if (obj === null || obj === undefined) return MISSING;
+  if (Array.isArray(obj) || typeof obj === 'string') {
+    const i = isIndexKey(key);
+    if (i !== undefined) {
+      const at = i < 0 && negativeIndex ? obj.length + i : i;
+      return at >= 0 && at < obj.length ? obj[at] : MISSING;
+    }
+    if (key === 'length') return obj.length;
+    return MISSING;
+  }
+  if (typeof obj !== 'object') return MISSING;
+  if (obj instanceof Map) return obj.has(key) ? obj.get(key) : MISSING;
+  const k = String(key);
+  for (let o: object | null = obj; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    if (Object.prototype.hasOwnProperty.call(o, k)) return (o as Record<string, unknown>)[k];
+  }
+  return MISSING;
+}
+
+/** Own enumerable keys of a mapping, including layered (prototype-chained) plain objects. */
+export function mappingKeys(obj: object): string[] {
+  if (obj instanceof Map) return [...obj.keys()].map(String);
+  const keys = new Set<string>();
+  for (let o: object | null = obj; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const k of Object.keys(o)) keys.add(k);
+  }
+  return [...keys];
+}
+
+export function isMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Undefined) && !Buffer.isBuffer(v);
+}
+
+/** Python/Jinja truthiness: empty string/list/mapping, 0, None, false are false. */
+export function truthy(v: unknown): boolean {
+  if (v instanceof Undefined) throw new EvalFailure(v.message());
+  if (v === null || v === undefined || v === false) return false;
+  if (typeof v === 'number') return v !== 0 && !Number.isNaN(v);
+  if (typeof v === 'string' || Array.isArray(v)) return v.length > 0;
+  if (isMapping(v)) return mappingKeys(v).length > 0;
+  return true;
+}
+
+/** Ansible's `bool` filter: yes/on/1/true/y/t (any case) are true, the rest false. */
+export function toBool(v: unknown): boolean {
+  if (typeof v === 'boolean') return v;
+  if (v === null || v === undefined) return false;
+  if (typeof v === 'number') return v === 1;
+  if (typeof v === 'string') return ['yes', 'on', '1', 'true', 'y', 't'].includes(v.trim().toLowerCase());
+  return false;
+}
+
+/** Jinja's `int` filter: a number or numeric string, truncated; `fallback` for anything else. */
+export function toInt(v: unknown, fallback = 0, base = 10): number {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number') return Number.isFinite(v) ? Math.trunc(v) : fallback;
+  if (typeof v === 'string') {
+    const s = v.trim().replace(/_/g, '');
+    if (base === 10) {
+      if (/^[-+]?\d+$/.test(s)) return Number.parseInt(s, 10);
+      if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) return Math.trunc(Number(s));
+      return fallback;
+    }
+    const digits = s.replace(/^([-+]?)0[xob]/i, '$1');
+    const n = Number.parseInt(digits, base);
+    return Number.isNaN(n) ? fallback : n;
+  }
+  return fallback;
+}
+
+export function toFloat(v: unknown, fallback = 0): number {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v.trim());
+    return Number.isNaN(n) ? fallback : n;
+  }
+  return fallback;
+}
+
+/** Structural equality, with Python's numeric view of booleans (True == 1). */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const na = typeof a === 'boolean' ? Number(a) : a;
+  const nb = typeof b === 'boolean' ? Number(b) : b;
+  if (typeof na === 'number' && typeof nb === 'number') return na === nb;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (isMapping(a) && isMapping(b)) {
+    const ka = mappingKeys(a);
+    const kb = mappingKeys(b);
+    return ka.length === kb.length && ka.every((k) => kb.includes(k) && deepEqual(getMember(a, k), getMember(b, k)));
+  }
+  return false;
+}
+
+/** A short type name for messages, in the playbook's vocabulary. */
+export function typeName(v: unknown): string {
+  if (v === null || v === undefined) return 'none';
+  if (v instanceof Undefined) return 'undefined';
+  if (Array.isArray(v)) return 'list';
+  if (typeof v === 'object') return 'mapping';
+  return typeof v;
+}
+
+/** JSON of a value as a template shows it (objects never become "[object Object]"). */
+export function toJson(v: unknown, indent?: number): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x instanceof Map ? Object.fromEntries(x) : x), indent) ?? 'null';
+}
+
+/** How a value reads when interpolated into a larger template string. */
+export function toTemplateString(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return toJson(v);
+}
+
+/** Python's str(), as Jinja's `~` and `string` see values. */
+export function pyStr(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  return toTemplateString(v);
+}
