@@ -1,0 +1,135 @@
+// Client authentication in OpenSSH's order: agent keys, key files, then the
+// password (as `password`, or answering a keyboard-interactive prompt).
+// Encrypted key files get their passphrase from an option or from the asker,
+// asked once per key file for the whole run.
+import { readFile } from 'node:fs/promises';
+import ssh2 from 'ssh2';
+import type { AnyAuthMethod, AuthenticationType, AuthHandlerMiddleware, ParsedKey } from 'ssh2';
+
+export interface AuthSettings {
+  user: string;
+  /** ssh-agent socket; undefined or '' = no agent */
+  agentSocket?: string;
+  /** key files in the order to try; missing default keys are skipped quietly */
+  keyFiles: { path: string; explicit: boolean }[];
+  passphrase?: string;
+  password?: string;
+  askPassword?: (prompt: string) => Promise<string>;
+  onDebug?: (msg: string) => void;
+}
+
+type Attempt = { kind: 'agent' } | { kind: 'key'; path: string; explicit: boolean } | { kind: 'password' } | { kind: 'kbd' };
+
+// One parse (and at most one passphrase question) per key file per run, shared by all hosts.
+const keyCache = new Map<string, Promise<ParsedKey | null>>();
+
+/** Forgets cached keys (tests that reuse a path for a different key). */
+export function clearKeyCache(): void {
+  keyCache.clear();
+}
+
+function loadKey(path: string, explicit: boolean, s: AuthSettings): Promise<ParsedKey | null> {
+  let p = keyCache.get(path);
+  if (!p) {
+    p = (async () => {
+      let data: Buffer;
+      try {
+        data = await readFile(path);
+      } catch (e) {
+        if (explicit) s.onDebug?.(`identity file ${path} not accessible: ${(e as Error).message}`);
+        return null;
+      }
+      const plain = ssh2.utils.parseKey(data);
+      if (!(plain instanceof Error)) return plain;
+      if (!/passphrase/i.test(plain.message)) {
+        s.onDebug?.(`identity file ${path} cannot be used: ${plain.message}`);
+        return null;
+      }
+      let passphrase = s.passphrase;
+      if (passphrase === undefined && s.askPassword) passphrase = await s.askPassword(`Enter passphrase for key '${path}': `);
+      if (passphrase === undefined) {
+        s.onDebug?.(`identity file ${path} is encrypted and no passphrase was given; skipped`);
+        return null;
+      }
+      const key = ssh2.utils.parseKey(data, passphrase);
+      if (key instanceof Error) {
+        s.onDebug?.(`identity file ${path}: wrong passphrase; skipped`);
+        return null;
+      }
+      return key;
+    })();
+    keyCache.set(path, p);
+  }
+  return p;
+}
+
+export interface AuthState {
+  handler: AuthHandlerMiddleware;
+  /** methods tried so far, for the "permission denied" message */
+  tried: string[];
+}
+
+export function makeAuthHandler(s: AuthSettings): AuthState {
+  const plan: Attempt[] = [];
+  if (s.agentSocket) plan.push({ kind: 'agent' });
+  const seen = new Set<string>();
+  for (const k of s.keyFiles) {
+    if (seen.has(k.path)) continue;
+    seen.add(k.path);
+    plan.push({ kind: 'key', path: k.path, explicit: k.explicit });
+  }
+  if (s.password !== undefined) plan.push({ kind: 'password' }, { kind: 'kbd' });
+  const tried: string[] = [];
+  let next = 0;
+
+  const allowed = (left: AuthenticationType[] | null, type: AuthenticationType): boolean => left === null || left.includes(type);
+
+  const pick = async (left: AuthenticationType[] | null): Promise<AnyAuthMethod | false> => {
+    while (next < plan.length) {
+      const a = plan[next++];
+      switch (a.kind) {
+        case 'agent':
+          if (!allowed(left, 'publickey')) continue;
+          tried.push('agent');
+          s.onDebug?.(`auth: trying ssh-agent keys (${s.agentSocket})`);
+          return { type: 'agent', username: s.user, agent: s.agentSocket! };
+        case 'key': {
+          if (!allowed(left, 'publickey')) continue;
+          const key = await loadKey(a.path, a.explicit, s);
+          if (!key) continue;
+          tried.push(`publickey ${a.path}`);
+          s.onDebug?.(`auth: trying key ${a.path} (${key.type})`);
+          return { type: 'publickey', username: s.user, key };
+        }
+        case 'password':
+          if (!allowed(left, 'password')) continue;
+          tried.push('password');
+          s.onDebug?.('auth: trying password');
+          return { type: 'password', username: s.user, password: s.password! };
+        case 'kbd': {
+          if (left === null || !left.includes('keyboard-interactive')) continue;
+          tried.push('keyboard-interactive');
+          s.onDebug?.('auth: trying keyboard-interactive with the password');
+          const password = s.password!;
+          return {
+            type: 'keyboard-interactive',
+            username: s.user,
+            // Only answer prompts that ask for a password; anything else gets an empty answer.
+            prompt: (_name, _instr, _lang, prompts, finish) => finish(prompts.map((p) => (/password/i.test(p.prompt) ? password : ''))),
+          };
+        }
+      }
+    }
+    return false;
+  };
+
+  const handler: AuthHandlerMiddleware = (left, _partial, callback) => {
+    // ssh2 takes `false` for "no more methods"; its types leave that out.
+    const next = callback as unknown as (m: AnyAuthMethod | false) => void;
+    pick(left ?? null).then(next, (e: unknown) => {
+      s.onDebug?.(`auth: ${(e as Error).message}`);
+      next(false);
+    });
+  };
+  return { handler, tried };
+}

@@ -1,0 +1,467 @@
+// ansible_connection: ssh — one ssh2 connection per host, opened at the first
+// connect() and reused for the whole run. Each exec is one channel (several may
+// run at once); files go over one lazily opened SFTP session. A connection that
+// fails or dies stays dead: every later call throws UnreachableError.
+import { randomBytes } from 'node:crypto';
+import { constants as osConstants } from 'node:os';
+import { posix } from 'node:path';
+import ssh2 from 'ssh2';
+import type { Algorithms, Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import type { Duplex } from 'node:stream';
+import { UnreachableError } from '../errors.js';
+import { makeAuthHandler, type AuthSettings } from './auth.js';
+import { becomeFailure } from './become.js';
+import { appendKnownHost, checkHostKey, fingerprint, keyTypeOf, knownHostsName, knownKeyTypes, readKnownHosts } from './known-hosts.js';
+import { shellQuote } from '../quote.js';
+import type { Connection, ExecOptions, ExecResult } from './types.js';
+
+/** One hop: the target, or a ProxyJump host in front of it. */
+export interface SshEndpoint {
+  /** address to connect to (after ssh config HostName) */
+  host: string;
+  port: number;
+  user: string;
+  /** the name looked up in known_hosts (HostKeyAlias, else host) */
+  hostKeyName: string;
+  auth: Omit<AuthSettings, 'user' | 'onDebug' | 'askPassword'>;
+}
+
+export interface SshSettings {
+  target: SshEndpoint;
+  /** ProxyJump hops, outermost first */
+  jumps: SshEndpoint[];
+  connectTimeoutMs: number;
+  keepaliveIntervalMs: number;
+  /** user known_hosts files; new keys are appended to the first one */
+  userKnownHostsFiles: string[];
+  globalKnownHostsFiles: string[];
+  acceptNew: boolean;
+  askPassword?: (prompt: string) => Promise<string>;
+  onDebug?: (msg: string) => void;
+}
+
+// ssh2's host key algorithms; the ones known_hosts has for a host go first, as OpenSSH orders them.
+const HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+const ALGOS_FOR_KEY_TYPE: Record<string, string[]> = { 'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] };
+
+function endpointLabel(e: SshEndpoint): string {
+  return `${e.user}@${e.host}${e.port === 22 ? '' : `:${e.port}`}`;
+}
+
+/** SFTP status codes from ssh2 (numeric `code` on the error). */
+const SFTP_NO_SUCH_FILE = 2;
+const SFTP_CHUNK = 32 * 1024;
+
+export class SshConnection implements Connection {
+  readonly kind = 'ssh' as const;
+  private client: Client | undefined;
+  private readonly clients: Client[] = []; // jumps first, target last
+  private connecting: Promise<void> | undefined;
+  private deadReason: string | undefined;
+  private closedByUs = false;
+  private sftpSession: Promise<SFTPWrapper> | undefined;
+  private readonly inflight = new Set<(e: Error) => void>();
+  private readonly closed: Promise<void>[] = []; // one per client ever created
+
+  constructor(private readonly s: SshSettings) {}
+
+  get label(): string {
+    return endpointLabel(this.s.target);
+  }
+
+  connect(): Promise<void> {
+    if (!this.connecting) {
+      this.connecting = this.open().catch((e: unknown) => {
+        this.endAll();
+        const err = e instanceof UnreachableError ? e : new UnreachableError(`ssh ${this.label}: ${(e as Error).message}`);
+        this.deadReason = err.message;
+        throw err;
+      });
+    }
+    return this.connecting;
+  }
+
+  private async open(): Promise<void> {
+    let sock: Duplex | undefined;
+    const hops = [...this.s.jumps, this.s.target];
+    for (let i = 0; i < hops.length; i++) {
+      const hop = hops[i];
+      const via = i > 0 ? hops[i - 1] : undefined;
+      const client = await this.openClient(hop, sock, via);
+      this.clients.push(client);
+      if (i < hops.length - 1) {
+        const next = hops[i + 1];
+        sock = await new Promise<Duplex>((res, rej) => {
+          client.forwardOut('127.0.0.1', 0, next.host, next.port, (err, stream) => {
+            if (err) rej(new UnreachableError(`ssh ${endpointLabel(next)}: jump host ${endpointLabel(hop)} cannot reach ${next.host}:${next.port}: ${err.message}`));
+            else res(stream);
+          });
+        });
+      }
+    }
+    this.client = this.clients[this.clients.length - 1];
+  }
+
+  private async openClient(hop: SshEndpoint, sock: Duplex | undefined, via: SshEndpoint | undefined): Promise<Client> {
+    const label = endpointLabel(hop);
+    const debug = this.s.onDebug;
+    const entries = await readKnownHosts([...this.s.userKnownHostsFiles, ...this.s.globalKnownHostsFiles], debug);
+    const name = knownHostsName(hop.hostKeyName, hop.port);
+    const preferred = knownKeyTypes(entries, name).flatMap((t) => ALGOS_FOR_KEY_TYPE[t] ?? [t]);
+    const serverHostKey = [...new Set([...preferred.filter((a) => HOST_KEY_ALGORITHMS.includes(a)), ...HOST_KEY_ALGORITHMS])];
+
+    return new Promise<Client>((resolve, reject) => {
+      const client = new ssh2.Client();
+      this.closed.push(new Promise<void>((res) => client.once('close', () => res())));
+      let settled = false;
+      let hostKeyProblem: string | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const fail = (msg: string) => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        client.removeAllListeners('ready');
+        client.on('error', () => {}); // late errors of a connection we gave up on
+        client.end();
+        client.destroy();
+        reject(new UnreachableError(`ssh ${label}${via ? ` (via ${endpointLabel(via)})` : ''}: ${msg}`));
+      };
+      // Our own connect timeout covers TCP + handshake + auth, but not the time a
+      // human takes to type a passphrase.
+      const armTimer = () => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => fail(`connect timeout after ${this.s.connectTimeoutMs / 1000} s`), this.s.connectTimeoutMs);
+      };
+      const askPassword = this.s.askPassword
+        ? async (prompt: string) => {
+            if (timer) clearTimeout(timer);
+            try {
+              return await this.s.askPassword!(prompt);
+            } finally {
+              if (!settled) armTimer();
+            }
+          }
+        : undefined;
+      const auth = makeAuthHandler({ ...hop.auth, user: hop.user, askPassword, onDebug: debug });
+
+      client.on('ready', () => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        client.removeAllListeners('error');
+        // From here on, losing any link of the chain loses the host.
+        client.on('error', (e: Error) => this.markDead(`ssh ${this.label}: connection lost: ${e.message}`));
+        client.on('end', () => this.markDead(`ssh ${this.label}: connection lost`));
+        client.on('close', () => this.markDead(`ssh ${this.label}: connection lost`));
+        debug?.(`ssh ${label}: connected`);
+        resolve(client);
+      });
+      client.on('error', (e: Error & { level?: string; code?: string }) => {
+        if (e.level === 'agent') {
+          debug?.(`ssh ${label}: ssh-agent: ${e.message}`);
+          return; // ssh2 goes on with the next method
+        }
+        if (hostKeyProblem) return fail(hostKeyProblem);
+        if (e.code === 'ECONNREFUSED') return fail('connection refused');
+        if (e.code === 'ETIMEDOUT') return fail('connect timeout');
+        if (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') return fail(`no route to host (${e.code})`);
+        if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return fail(`cannot resolve host name ${hop.host}`);
+        if (e.level === 'client-authentication' && /All configured authentication methods failed/.test(e.message)) {
+          const tried = auth.tried.length > 0 ? auth.tried.join(', ') : 'nothing: no agent, key file or password available';
+          return fail(`permission denied (tried ${tried})`);
+        }
+        if (e.level === 'client-authentication') {
+          debug?.(`ssh ${label}: ${e.message}`);
+          return;
+        }
+        fail(e.message);
+      });
+      client.on('close', () => fail(hostKeyProblem ?? 'connection closed during handshake'));
+
+      const algorithms: Algorithms = { serverHostKey: serverHostKey as Algorithms['serverHostKey'] };
+      armTimer();
+      client.connect({
+        host: hop.host,
+        port: hop.port,
+        sock,
+        username: hop.user,
+        readyTimeout: 0, // our timer above
+        keepaliveInterval: this.s.keepaliveIntervalMs,
+        keepaliveCountMax: 3,
+        algorithms,
+        authHandler: auth.handler,
+        hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+          this.verifyHostKey(hop, name, key, entries).then(
+            (problem) => {
+              hostKeyProblem = problem;
+              verify(problem === undefined);
+            },
+            (e: unknown) => {
+              hostKeyProblem = `cannot check the host key: ${(e as Error).message}`;
+              verify(false);
+            },
+          );
+        },
+      });
+    });
+  }
+
+  /** undefined when the key is trusted (or newly accepted), else why not. */
+  private async verifyHostKey(hop: SshEndpoint, name: string, key: Buffer, entries: Awaited<ReturnType<typeof readKnownHosts>>): Promise<string | undefined> {
+    const type = keyTypeOf(key);
+    const fp = fingerprint(key);
+    const v = checkHostKey(entries, name, key);
+    switch (v.status) {
+      case 'known':
+        this.s.onDebug?.(`host key for ${name} (${type} ${fp}) found in ${v.entry.file}:${v.entry.line}`);
+        return undefined;
+      case 'revoked':
+        return `the host key for ${name} (${type} ${fp}) is REVOKED in ${v.entry.file}:${v.entry.line}; refusing to connect`;
+      case 'changed':
+        return (
+          `WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for ${name}! Someone could be eavesdropping on you right now ` +
+          `(possible man-in-the-middle attack), or the host key has just been changed. ` +
+          `The server sent ${type} ${fp}; known_hosts has a different ${v.entry.keyType} key at ${v.entry.file}:${v.entry.line}. ` +
+          `If the change is expected, remove that line (ssh-keygen -R '${name}') and verify the new key.`
+        );
+      case 'unknown': {
+        if (v.otherTypes.length > 0) {
+          const where = v.otherTypes.map((e) => `${e.keyType} at ${e.file}:${e.line}`).join(', ');
+          return (
+            `the server for ${name} offered a ${type} host key (${fp}) but known_hosts only has other key types for it (${where}); ` +
+            `refusing: possible man-in-the-middle. Verify the key and update known_hosts`
+          );
+        }
+        if (this.s.acceptNew) {
+          const file = this.s.userKnownHostsFiles[0];
+          if (!file) return `host key for ${name} is unknown (${type} ${fp}) and there is no user known_hosts file to add it to`;
+          await appendKnownHost(file, name, key);
+          this.s.onDebug?.(`permanently added ${name} (${type} ${fp}) to ${file}`);
+          return undefined;
+        }
+        return `host key for ${name} is unknown (${type} ${fp}); verify it and add it to known_hosts, or run with --ssh-accept-new`;
+      }
+    }
+  }
+
+  private markDead(reason: string): void {
+    if (this.deadReason) return;
+    this.deadReason = this.closedByUs ? `connection to ${this.label} was closed` : reason;
+    const err = new UnreachableError(this.deadReason);
+    for (const rejectExec of this.inflight) rejectExec(err);
+    this.inflight.clear();
+    this.endAll();
+  }
+
+  private endAll(): void {
+    for (const c of [...this.clients].reverse()) {
+      c.on('error', () => {});
+      c.end();
+    }
+  }
+
+  private async live(): Promise<Client> {
+    await this.connect();
+    if (this.deadReason || !this.client) throw new UnreachableError(this.deadReason ?? `ssh ${this.label}: not connected`);
+    return this.client;
+  }
+
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const client = await this.live();
+    this.s.onDebug?.(`ssh ${this.label}: exec ${command}`);
+    const r = await new Promise<ExecResult>((resolve, reject) => {
+      let stream: ClientChannel | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      let timedOut = false;
+      let done = false;
+      const finish = (fn: () => void) => {
+        if (done) return;
+        done = true;
+        if (timer) clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        this.inflight.delete(onDead);
+        fn();
+      };
+      const onDead = (e: Error) => finish(() => reject(e));
+      const stopRemote = () => {
+        if (!stream) return;
+        try {
+          stream.signal('KILL');
+        } catch {
+          // not supported by every server
+        }
+        stream.close();
+      };
+      const onAbort = () => {
+        stopRemote();
+        const reason: unknown = opts.signal?.reason;
+        finish(() => reject(reason instanceof Error ? reason : Object.assign(new Error('The operation was aborted'), { name: 'AbortError' })));
+      };
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      this.inflight.add(onDead);
+
+      client.exec(command, (err, ch) => {
+        if (err) {
+          return finish(() => reject(this.deadReason ? new UnreachableError(this.deadReason) : new Error(`ssh ${this.label}: cannot start command: ${err.message}`)));
+        }
+        if (done) {
+          ch.close();
+          return;
+        }
+        stream = ch;
+        const out: Buffer[] = [];
+        const errOut: Buffer[] = [];
+        let exit: { code: number | null; signal?: string } | undefined;
+        ch.on('data', (d: Buffer) => out.push(d));
+        ch.stderr.on('data', (d: Buffer) => errOut.push(d));
+        ch.on('exit', (code: number | null, signal?: string) => {
+          exit = { code, signal };
+        });
+        ch.on('error', () => {}); // reported through close / the connection
+        ch.on('close', () => {
+          const stdout = Buffer.concat(out).toString('utf8');
+          let stderr = Buffer.concat(errOut).toString('utf8');
+          if (timedOut) {
+            stderr += `${stderr && !stderr.endsWith('\n') ? '\n' : ''}phx-play: command timed out after ${opts.timeoutMs! / 1000} s\n`;
+            return finish(() => resolve({ rc: 128 + 9, stdout, stderr, signal: 'SIGKILL' }));
+          }
+          if (!exit) {
+            // the channel closed without an exit status: the link went away
+            return setImmediate(() =>
+              finish(() => (this.deadReason ? reject(new UnreachableError(this.deadReason)) : resolve({ rc: 255, stdout, stderr: stderr || 'ssh: channel closed without an exit status' }))),
+            );
+          }
+          if (exit.code === null || exit.code === undefined) {
+            const sig = `SIG${(exit.signal ?? 'KILL').replace(/^SIG/, '')}`;
+            const n = (osConstants.signals as Record<string, number>)[sig] ?? 9;
+            return finish(() => resolve({ rc: 128 + n, stdout, stderr, signal: sig }));
+          }
+          const rc = exit.code;
+          finish(() => resolve({ rc, stdout, stderr }));
+        });
+        if (opts.timeoutMs) {
+          timer = setTimeout(() => {
+            timedOut = true;
+            stopRemote();
+          }, opts.timeoutMs);
+        }
+        ch.end(opts.stdin ?? undefined);
+      });
+    });
+    const become = becomeFailure(command, r);
+    if (become) throw become;
+    return r;
+  }
+
+  private sftp(client: Client): Promise<SFTPWrapper> {
+    if (!this.sftpSession) {
+      this.sftpSession = new Promise<SFTPWrapper>((res, rej) => {
+        client.sftp((err, sftp) => {
+          if (err) {
+            this.sftpSession = undefined; // not a dead link: let a later call try again
+            rej(this.deadReason ? new UnreachableError(this.deadReason) : new Error(`ssh ${this.label}: cannot open SFTP session: ${err.message}`));
+          } else {
+            sftp.on('close', () => {
+              this.sftpSession = undefined;
+            });
+            res(sftp);
+          }
+        });
+      });
+    }
+    return this.sftpSession;
+  }
+
+  /** Runs an SFTP operation, turning a lost link into UnreachableError. */
+  private async withSftp<T>(op: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
+    const sftp = await this.sftp(await this.live());
+    return new Promise<T>((resolve, reject) => {
+      const onDead = (e: Error) => reject(e);
+      this.inflight.add(onDead);
+      op(sftp).then(
+        (v) => {
+          this.inflight.delete(onDead);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.inflight.delete(onDead);
+          reject(this.deadReason ? new UnreachableError(this.deadReason) : e);
+        },
+      );
+    });
+  }
+
+  async putFile(path: string, data: Buffer, opts: { mode?: number } = {}): Promise<void> {
+    const mode = opts.mode ?? 0o644;
+    const dir = posix.dirname(path);
+    const tmp = posix.join(dir, `.${posix.basename(path)}.phx-${randomBytes(6).toString('hex')}`);
+    const attempt = () =>
+      this.withSftp(async (sftp) => {
+        const handle = await new Promise<Buffer>((res, rej) => sftp.open(tmp, 'wx', { mode }, (e, h) => (e ? rej(e) : res(h))));
+        // write, chmod (the umask applied to open), close and rename are
+        // pipelined: the server handles them in order, we wait once.
+        const steps: Promise<void>[] = [];
+        const step = (fn: (cb: (e?: Error | null) => void) => void) => steps.push(new Promise<void>((res, rej) => fn((e) => (e ? rej(e) : res()))));
+        // Chunks no bigger than any server's packet limit, so ssh2 never splits
+        // one (it would send the rest only after the first answer, after our close).
+        for (let off = 0; off < data.length; off += SFTP_CHUNK) {
+          const len = Math.min(SFTP_CHUNK, data.length - off);
+          step((cb) => sftp.write(handle, data, off, len, off, cb));
+        }
+        step((cb) => sftp.fchmod(handle, mode, cb));
+        step((cb) => sftp.close(handle, cb));
+        step((cb) => sftp.ext_openssh_rename(tmp, path, cb));
+        const results = await Promise.allSettled(steps);
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) {
+          await new Promise<void>((res) => sftp.unlink(tmp, () => res()));
+          throw failed.reason;
+        }
+      });
+    try {
+      await attempt();
+    } catch (e) {
+      if ((e as { code?: number }).code !== SFTP_NO_SUCH_FILE) throw this.fileError('write', path, e);
+      // the directory is missing: create it like the local connection does, then retry once
+      const r = await this.exec(`mkdir -p -- ${shellQuote(dir)}`);
+      if (r.rc !== 0) throw this.fileError('write', path, new Error(r.stderr.trim() || `mkdir rc ${r.rc}`));
+      await attempt().catch((e2: unknown) => {
+        throw this.fileError('write', path, e2);
+      });
+    }
+  }
+
+  async getFile(path: string): Promise<Buffer | null> {
+    try {
+      return await this.withSftp(
+        (sftp) => new Promise<Buffer>((res, rej) => sftp.readFile(path, (e, buf) => (e ? rej(e) : res(buf)))),
+      );
+    } catch (e) {
+      if ((e as { code?: number }).code === SFTP_NO_SUCH_FILE) return null;
+      throw this.fileError('read', path, e);
+    }
+  }
+
+  private fileError(what: string, path: string, e: unknown): Error {
+    if (e instanceof UnreachableError) return e;
+    return new Error(`ssh ${this.label}: cannot ${what} ${path}: ${(e as Error).message}`);
+  }
+
+  async close(): Promise<void> {
+    this.closedByUs = true;
+    if (!this.deadReason) this.markDead(`connection to ${this.label} was closed`);
+    this.endAll();
+    const all = Promise.all(this.closed);
+    const timeout = new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), 2000).unref());
+    if ((await Promise.race([all, timeout])) === 'timeout') for (const c of this.clients) c.destroy();
+  }
+}
