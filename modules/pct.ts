@@ -1,0 +1,510 @@
+// pct: one LXC container — created from a template (unprivileged given at
+// create, the only time PVE accepts it) or cloned, settings converged with
+// `pct set` (only differing keys, property strings as key/value sets), mount
+// points found by their container path, power state, and the restart a pending
+// change needs. Reads config, status and pending in one round trip.
+import { z } from 'zod';
+import { defineModule, type Change, type ModuleContext, type Plan, type PlanContext } from '../src/module.js';
+import { applyChanges } from '../src/module-runner.js';
+import {
+  formatPropertyString,
+  isMissingCt,
+  lowestFreeMpIndex,
+  mountPoints,
+  parsePctConfig,
+  parsePctPending,
+  parsePctStatus,
+  parsePropertyString,
+  pendingKeys,
+  samePath,
+  setStaysPending,
+  valuesMatch,
+  type PctConfig,
+  type PendingEntry,
+} from '../src/proxmox/pct-config.js';
+import { containerRoot, isUnprivileged } from '../src/proxmox/idmap.js';
+import { ModuleFailure, runBatch } from '../src/proxmox/qm.js';
+
+// ---------------------------------------------------------------- arguments
+
+const ctidArg = z
+  .union([z.number().int(), z.string().regex(/^\d+$/, { message: 'must be a number like 105' })])
+  .transform((v) => Number(v))
+  .pipe(z.number().int().min(100, { message: 'CT ids start at 100' }).max(999999999));
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const NO_COMMA = /^[^,\n\r\0]*$/;
+const propertyValue = z.union([z.string().regex(/^[^\n\r\0]*$/, { message: 'must be one line' }), z.record(z.string(), scalar)]);
+
+const mountArg = z
+  .object({
+    path: z.string().startsWith('/', { message: 'must be an absolute path inside the container' }).regex(NO_COMMA, { message: 'must not contain commas or newlines' }),
+    volume: z.string().min(1).regex(NO_COMMA, { message: 'must not contain commas or newlines' }).optional()
+      .describe('host directory (bind mount), storage:volume, or storage:<GiB> to allocate'),
+    state: z.enum(['present', 'absent']).default('present'),
+    ro: z.boolean().optional(),
+    backup: z.boolean().optional(),
+    options: z.record(z.string().regex(/^[a-z]+$/), scalar).optional().describe('other mount point keys: acl, quota, replicate, shared, mountoptions, size'),
+  })
+  .strict()
+  .refine((m) => m.state === 'absent' || m.volume !== undefined, { message: 'a present mount needs volume (host path or storage:volume)' });
+
+const settingsShape = {
+  hostname: z.string().min(1).optional(),
+  cores: z.number().int().positive().optional(),
+  memory: z.number().int().positive().optional(),
+  swap: z.number().int().nonnegative().optional(),
+  cpulimit: z.number().nonnegative().optional(),
+  cpuunits: z.number().int().nonnegative().optional(),
+  onboot: z.boolean().optional(),
+  protection: z.boolean().optional(),
+  description: z.string().optional(),
+  features: propertyValue.optional(),
+  startup: propertyValue.optional(),
+  nameserver: z.string().optional(),
+  searchdomain: z.string().optional(),
+  tags: z.string().optional(),
+  ostype: z.string().optional(),
+  arch: z.string().optional(),
+  net0: propertyValue.optional(),
+  net1: propertyValue.optional(),
+  net2: propertyValue.optional(),
+  net3: propertyValue.optional(),
+  net4: propertyValue.optional(),
+  net5: propertyValue.optional(),
+  net6: propertyValue.optional(),
+  net7: propertyValue.optional(),
+  net8: propertyValue.optional(),
+  net9: propertyValue.optional(),
+};
+
+const SETTING_KEYS = Object.keys(settingsShape);
+
+const args = z
+  .object({
+    ctid: ctidArg,
+    state: z.enum(['present', 'started', 'stopped', 'absent', 'restarted']).default('present'),
+    ostemplate: z.string().min(1).optional().describe('e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst'),
+    clone_from: ctidArg.optional(),
+    full: z.boolean().optional(),
+    snapname: z.string().optional(),
+    unprivileged: z.boolean().optional().describe('fixed at creation; default true'),
+    storage: z.string().optional(),
+    rootfs: z.string().optional(),
+    ...settingsShape,
+    config: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'not a pct option name' }), scalar).optional()
+      .describe('other pct options, by their pct name'),
+    mounts: z.array(mountArg).optional(),
+    restart: z.enum(['if_needed', 'never']).default('never').describe('if_needed: stop and start a running CT that has pending changes'),
+    lock_timeout: z.number().positive().default(120).describe('seconds to wait for a lock (e.g. create) to clear'),
+  })
+  .strict()
+  .superRefine((a, c) => {
+    if (a.ostemplate !== undefined && a.clone_from !== undefined) c.addIssue({ code: 'custom', message: 'give either ostemplate or clone_from, not both', path: ['clone_from'] });
+    if (a.clone_from !== undefined && a.clone_from === a.ctid) c.addIssue({ code: 'custom', message: 'a CT cannot be cloned from itself', path: ['clone_from'] });
+    if (a.config) {
+      for (const k of Object.keys(a.config)) {
+        if (k === 'unprivileged') c.addIssue({ code: 'custom', message: 'unprivileged is fixed at creation: use the unprivileged argument', path: ['config', k] });
+        else if (SETTING_KEYS.includes(k) || /^mp\d+$/.test(k)) c.addIssue({ code: 'custom', message: `use the ${/^mp\d+$/.test(k) ? 'mounts' : k} argument instead`, path: ['config', k] });
+      }
+    }
+    const paths = new Set<string>();
+    for (const [i, m] of (a.mounts ?? []).entries()) {
+      const p = m.path.replace(/\/+$/, '') || '/';
+      if (paths.has(p)) c.addIssue({ code: 'custom', message: `mount path ${m.path} is listed twice`, path: ['mounts', i, 'path'] });
+      paths.add(p);
+    }
+  });
+
+export type PctArgs = z.output<typeof args>;
+
+// ---------------------------------------------------------------- facts
+
+export interface CtState {
+  config: PctConfig;
+  status: string;
+  pending: PendingEntry[];
+}
+
+export interface PctFacts {
+  ctid: number;
+  /** undefined: no such CT */
+  ct?: CtState;
+  /** the clone source, when clone_from is given and the CT is missing */
+  source?: CtState | null;
+  /** lock still held after lock_timeout */
+  stillLocked?: string;
+  /** a read failed for another reason than a missing CT */
+  error?: string;
+}
+
+/** What check mode remembers about a CT: key `pct:<ctid>`; null = would not exist. */
+export interface PredictedCt {
+  config: PctConfig;
+  status: string;
+}
+
+export const predictedKey = (ctid: number) => `pct:${ctid}`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function readCt(ctx: ModuleContext, ctid: number, withSource?: number): Promise<{ ct?: CtState; source?: CtState | null; error?: string }> {
+  const id = String(ctid);
+  const cmds = [['pct', 'config', id], ['pct', 'status', id], ['pct', 'pending', id]];
+  if (withSource !== undefined) cmds.push(['pct', 'config', String(withSource)], ['pct', 'status', String(withSource)]);
+  const [cfg, st, pend, srcCfg, srcSt] = await runBatch(ctx, cmds);
+  const out: { ct?: CtState; source?: CtState | null; error?: string } = {};
+  if (cfg.rc === 0) {
+    out.ct = { config: parsePctConfig(cfg.stdout), status: st.rc === 0 ? parsePctStatus(st.stdout) : 'unknown', pending: pend.rc === 0 ? parsePctPending(pend.stdout) : [] };
+  } else if (!isMissingCt(cfg.stderr)) {
+    out.error = `pct config ${id} failed: ${cfg.stderr.trim() || `exit code ${cfg.rc}`}`;
+  }
+  if (srcCfg) {
+    if (srcCfg.rc === 0) out.source = { config: parsePctConfig(srcCfg.stdout), status: parsePctStatus(srcSt.stdout), pending: [] };
+    else if (isMissingCt(srcCfg.stderr)) out.source = null;
+    else out.error ??= `pct config ${withSource} failed: ${srcCfg.stderr.trim()}`;
+  }
+  return out;
+}
+
+/** Polls until the CT has no `lock:` (bounded). Returns the lock still held, if any. */
+async function waitUnlocked(ctx: ModuleContext, ctid: number, timeoutS: number): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutS * 1000;
+  for (;;) {
+    const r = await ctx.run(['pct', 'config', String(ctid)], { okExit: 'any' });
+    if (r.rc !== 0) {
+      if (isMissingCt(r.stderr)) return undefined;
+      throw new ModuleFailure(`pct config ${ctid} failed while waiting for its lock: ${r.stderr.trim()}`, r);
+    }
+    const lock = parsePctConfig(r.stdout).keys.lock;
+    if (lock === undefined) return undefined;
+    if (Date.now() + 1000 > deadline || ctx.signal.aborted) return lock;
+    ctx.log(`CT ${ctid} is locked (${lock}); waiting`);
+    await sleep(1000);
+  }
+}
+
+async function facts(ctx: ModuleContext, a: PctArgs): Promise<PctFacts> {
+  let r = await readCt(ctx, a.ctid, a.clone_from);
+  const f: PctFacts = { ctid: a.ctid };
+  if (r.ct?.config.keys.lock !== undefined) {
+    const still = await waitUnlocked(ctx, a.ctid, a.lock_timeout);
+    if (still !== undefined) f.stillLocked = still;
+    else r = await readCt(ctx, a.ctid, a.clone_from);
+  }
+  return { ...f, ...r };
+}
+
+// ---------------------------------------------------------------- plan
+
+function valueString(v: string | number | boolean | Record<string, string | number | boolean>): string {
+  if (typeof v === 'boolean') return v ? '1' : '0';
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return v;
+  return Object.entries(v).map(([k, x]) => `${k}=${valueString(x)}`).join(',');
+}
+
+/** The pct options (other than mounts) the task asks for, as pct strings. */
+export function wantedSettings(a: PctArgs): Record<string, string> {
+  const out: Record<string, string> = {};
+  const rec = a as unknown as Record<string, unknown>;
+  for (const k of SETTING_KEYS) {
+    const v = rec[k];
+    if (v !== undefined) out[k] = valueString(v as string);
+  }
+  for (const [k, v] of Object.entries(a.config ?? {})) out[k] = valueString(v);
+  return out;
+}
+
+export function mountValue(m: NonNullable<PctArgs['mounts']>[number]): string {
+  const props: Record<string, string> = { mp: m.path };
+  if (m.ro !== undefined) props.ro = m.ro ? '1' : '0';
+  if (m.backup !== undefined) props.backup = m.backup ? '1' : '0';
+  for (const [k, v] of Object.entries(m.options ?? {})) props[k] = valueString(v);
+  return formatPropertyString({ volume: m.volume, props });
+}
+
+export interface ConfigEdit {
+  /** key → new value for `pct set --key value` */
+  set: Record<string, string>;
+  /** keys for `pct set --delete` */
+  delete: string[];
+  /** keys that would stay pending on a running CT */
+  pending: string[];
+}
+
+/**
+ * What `pct set` must change so `cfg` has the wanted settings and mounts.
+ * Mounts are matched by container path; a new one takes the lowest free mpN.
+ */
+export function configEdit(cfg: PctConfig, a: PctArgs): ConfigEdit {
+  const edit: ConfigEdit = { set: {}, delete: [], pending: [] };
+  for (const [k, v] of Object.entries(wantedSettings(a))) {
+    if (!valuesMatch(k, v, cfg.keys[k])) {
+      edit.set[k] = v;
+      if (setStaysPending(k, cfg.keys[k] === undefined)) edit.pending.push(k);
+    }
+  }
+  const existing = mountPoints(cfg);
+  const used = new Set(existing.map((m) => m.index));
+  for (const m of a.mounts ?? []) {
+    const have = existing.find((e) => samePath(e.path, m.path));
+    if (m.state === 'absent') {
+      if (have) {
+        edit.delete.push(have.key);
+        edit.pending.push(have.key);
+      }
+      continue;
+    }
+    const want = mountValue(m);
+    if (have) {
+      if (!valuesMatch(have.key, want, have.value)) {
+        edit.set[have.key] = want;
+        edit.pending.push(have.key);
+      }
+      continue;
+    }
+    const free = lowestFreeMpIndex(used);
+    if (free === undefined) throw new Error('no free mount point index (mp0 … mp255 are all used)');
+    used.add(free);
+    edit.set[`mp${free}`] = want;
+  }
+  return edit;
+}
+
+function applyEdit(cfg: PctConfig, edit: ConfigEdit): PctConfig {
+  const keys = { ...cfg.keys, ...edit.set };
+  for (const k of edit.delete) delete keys[k];
+  return { keys, lxc: [...cfg.lxc] };
+}
+
+function editArgv(ctid: number, edit: ConfigEdit): string[] {
+  const argv = ['pct', 'set', String(ctid)];
+  for (const k of Object.keys(edit.set).sort(mpLast)) argv.push(`--${k}`, edit.set[k]);
+  if (edit.delete.length > 0) argv.push('--delete', edit.delete.join(','));
+  return argv;
+}
+
+function mpLast(a: string, b: string): number {
+  const ma = /^mp(\d+)$/.exec(a);
+  const mb = /^mp(\d+)$/.exec(b);
+  if (ma && mb) return Number(ma[1]) - Number(mb[1]);
+  if (ma) return 1;
+  if (mb) return -1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function describeEdit(edit: ConfigEdit): string {
+  const parts = Object.keys(edit.set).sort(mpLast).map((k) => `${k}=${edit.set[k]}`);
+  if (edit.delete.length) parts.push(`delete ${edit.delete.join(',')}`);
+  return parts.join(', ');
+}
+
+export function configText(cfg: PctConfig | undefined): string {
+  if (!cfg) return '';
+  const lines = Object.keys(cfg.keys).sort().map((k) => `${k}: ${cfg.keys[k].replace(/\n/g, '\\n')}`);
+  for (const e of cfg.lxc) lines.push(`${e.key}: ${e.value}`);
+  return lines.length ? lines.join('\n') + '\n' : '';
+}
+
+/** The config `pct create` would write, as far as it matters to later tasks. */
+function createdConfig(a: PctArgs, mountsEdit: Record<string, string>): PctConfig {
+  const keys: Record<string, string> = { ...wantedSettings(a), ...mountsEdit };
+  keys.rootfs = a.rootfs ?? `${a.storage ?? 'local'}:4`;
+  if (a.unprivileged ?? true) keys.unprivileged = '1';
+  keys.arch ??= 'amd64';
+  return { keys, lxc: [] };
+}
+
+function createArgv(a: PctArgs, set: Record<string, string>): string[] {
+  const argv = ['pct', 'create', String(a.ctid), a.ostemplate!, '--unprivileged', (a.unprivileged ?? true) ? '1' : '0'];
+  if (a.storage !== undefined) argv.push('--storage', a.storage);
+  if (a.rootfs !== undefined) argv.push('--rootfs', a.rootfs);
+  for (const k of Object.keys(set).sort(mpLast)) argv.push(`--${k}`, set[k]);
+  return argv;
+}
+
+function cloneArgv(a: PctArgs): string[] {
+  const argv = ['pct', 'clone', String(a.clone_from), String(a.ctid)];
+  if (a.hostname !== undefined) argv.push('--hostname', a.hostname);
+  if (a.full !== undefined) argv.push('--full', a.full ? '1' : '0');
+  if (a.storage !== undefined) argv.push('--storage', a.storage);
+  if (a.snapname !== undefined) argv.push('--snapname', a.snapname);
+  return argv;
+}
+
+function waitChange(a: PctArgs): Change {
+  return {
+    description: `wait for CT ${a.ctid}'s lock to clear`,
+    apply: async (ctx) => {
+      const still = await waitUnlocked(ctx, a.ctid, a.lock_timeout);
+      if (still !== undefined) throw new ModuleFailure(`CT ${a.ctid} is still locked (${still}) after ${a.lock_timeout} s`);
+    },
+  };
+}
+
+const isBindVolume = (v: string) => v.startsWith('/') && !v.startsWith('/dev/');
+
+function mountsResult(cfg: PctConfig) {
+  return mountPoints(cfg).map((m) => ({ key: m.key, path: m.path, volume: m.volume }));
+}
+
+export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'predicted'>): Plan {
+  const key = predictedKey(a.ctid);
+  if (f.error) return { changes: [], fail: f.error };
+  if (f.stillLocked) return { changes: [], fail: `CT ${a.ctid} is still locked (${f.stillLocked}) after ${a.lock_timeout} s` };
+
+  // In check mode an earlier task's prediction is what this CT would be.
+  let current: CtState | undefined = f.ct;
+  if (pc.check && pc.predicted.has(key)) {
+    const p = pc.predicted.get(key) as PredictedCt | null;
+    current = p ? { config: p.config, status: p.status, pending: [] } : undefined;
+  }
+  const id = String(a.ctid);
+  const changes: Change[] = [];
+
+  if (a.state === 'absent') {
+    if (!current) return { changes: [], result: { ctid: a.ctid, status: 'absent', created: false }, msg: `CT ${a.ctid} does not exist` };
+    if (current.status === 'running') changes.push({ description: `stop CT ${a.ctid}`, argv: ['pct', 'stop', id] });
+    changes.push({ description: `destroy CT ${a.ctid}`, argv: ['pct', 'destroy', id] });
+    return {
+      changes,
+      result: { ctid: a.ctid, status: 'absent', created: false },
+      msg: changes.map((c) => c.description).join('; '),
+      diff: { before: configText(current.config), after: '', before_header: `CT ${a.ctid}`, after_header: `CT ${a.ctid}` },
+      predict: { [key]: null },
+    };
+  }
+
+  let base: CtState;
+  let created = false;
+  if (!current) {
+    created = true;
+    if (a.clone_from !== undefined) {
+      const srcKey = predictedKey(a.clone_from);
+      let src: CtState | null | undefined = f.source;
+      if (pc.check && pc.predicted.has(srcKey)) {
+        const p = pc.predicted.get(srcKey) as PredictedCt | null;
+        src = p ? { config: p.config, status: p.status, pending: [] } : null;
+      }
+      if (!src) return { changes: [], fail: `CT ${a.ctid} does not exist and its clone_from CT ${a.clone_from} does not exist either` };
+      const bind = mountPoints(src.config).find((m) => isBindVolume(m.volume) || m.volume.startsWith('/dev/'));
+      if (bind) return { changes: [], fail: `cannot clone CT ${a.clone_from}: its ${bind.key} is a bind/device mount (${bind.volume}); pct refuses to clone it (remove it from the source; list it in mounts to add it after the clone)` };
+      if (a.unprivileged !== undefined && a.unprivileged !== isUnprivileged(src.config)) {
+        return { changes: [], fail: `CT ${a.ctid} would be cloned from ${isUnprivileged(src.config) ? 'unprivileged' : 'privileged'} CT ${a.clone_from}, but unprivileged: ${a.unprivileged} is asked; a clone keeps its source's setting` };
+      }
+      if (src.status === 'running' && !a.snapname && a.full) {
+        // pct refuses a full clone of a running CT without a snapshot
+        return { changes: [], fail: `CT ${a.clone_from} is running: a full clone needs snapname (or stop it first)` };
+      }
+      changes.push({ description: `clone CT ${a.clone_from} to CT ${a.ctid}`, argv: cloneArgv(a) });
+      const keys = { ...src.config.keys };
+      delete keys.lock;
+      if (a.hostname !== undefined) keys.hostname = a.hostname;
+      base = { config: { keys, lxc: [...src.config.lxc] }, status: 'stopped', pending: [] };
+    } else {
+      if (a.ostemplate === undefined) return { changes: [], fail: `CT ${a.ctid} does not exist; give ostemplate (or clone_from) to create it` };
+      const empty: PctConfig = { keys: {}, lxc: [] };
+      const initial = configEdit(empty, { ...a, ...Object.fromEntries(SETTING_KEYS.map((k) => [k, undefined])), config: undefined });
+      const set = { ...wantedSettings(a), ...initial.set };
+      changes.push({ description: `create CT ${a.ctid} from ${a.ostemplate} (${(a.unprivileged ?? true) ? 'unprivileged' : 'privileged'})`, argv: createArgv(a, set) });
+      base = { config: createdConfig(a, initial.set), status: 'stopped', pending: [] };
+    }
+    changes.push(waitChange(a));
+  } else {
+    base = current;
+    if (a.unprivileged !== undefined && a.unprivileged !== isUnprivileged(current.config)) {
+      return {
+        changes: [],
+        fail: `CT ${a.ctid} exists and is ${isUnprivileged(current.config) ? 'unprivileged' : 'privileged'}, but unprivileged: ${a.unprivileged} is asked; this is fixed at creation (pct set refuses it): destroy and re-create the CT`,
+      };
+    }
+  }
+
+  let edit: ConfigEdit;
+  try {
+    edit = configEdit(base.config, a);
+  } catch (e) {
+    return { changes: [], fail: `CT ${a.ctid}: ${(e as Error).message}` };
+  }
+  const editing = Object.keys(edit.set).length > 0 || edit.delete.length > 0;
+  if (editing) changes.push({ description: `set CT ${a.ctid}: ${describeEdit(edit)}`, argv: editArgv(a.ctid, edit) });
+  const after = applyEdit(base.config, edit);
+
+  const running = base.status === 'running';
+  const pendingAfter = running ? [...new Set([...pendingKeys(base.pending), ...edit.pending])].sort() : [];
+  let status = base.status;
+  let restartRequired = false;
+  const restart = () => {
+    changes.push({ description: `shut down CT ${a.ctid}`, argv: ['pct', 'shutdown', id] });
+    changes.push({ description: `start CT ${a.ctid}`, argv: ['pct', 'start', id] });
+  };
+  if (a.state === 'restarted') {
+    if (running) restart();
+    else changes.push({ description: `start CT ${a.ctid}`, argv: ['pct', 'start', id] });
+    status = 'running';
+  } else if (a.state === 'stopped') {
+    if (running) changes.push({ description: `shut down CT ${a.ctid}`, argv: ['pct', 'shutdown', id] });
+    status = 'stopped';
+  } else {
+    if (running && pendingAfter.length > 0) {
+      if (a.restart === 'if_needed') restart();
+      else restartRequired = true;
+    }
+    if (a.state === 'started' && !running) {
+      changes.push({ description: `start CT ${a.ctid}`, argv: ['pct', 'start', id] });
+      status = 'running';
+    }
+  }
+
+  const result = {
+    ctid: a.ctid,
+    status,
+    created,
+    unprivileged: isUnprivileged(after),
+    container_root: containerRoot(after),
+    mounts: mountsResult(after),
+    restart_required: restartRequired,
+    pending: restartRequired ? pendingAfter : [],
+  };
+  const p: Plan = { changes, result, msg: changes.length ? changes.map((c) => c.description).join('; ') : `CT ${a.ctid} is as wanted` };
+  if (changes.length) {
+    p.diff = { before: configText(current?.config) + (current ? `status: ${current.status}\n` : ''), after: configText(after) + `status: ${status}\n`, before_header: `CT ${a.ctid}`, after_header: `CT ${a.ctid}` };
+  }
+  p.predict = { [key]: { config: after, status } satisfies PredictedCt };
+  return p;
+}
+
+// ---------------------------------------------------------------- apply
+
+/** Applies, then re-reads: the CT must now be as planned (a restart asked for is not asked again). */
+async function apply(ctx: ModuleContext, p: Plan, a: PctArgs): Promise<Record<string, unknown> | void> {
+  if (p.changes.length === 0) return;
+  await applyChanges(ctx, p.changes);
+  const steady: PctArgs = { ...a, state: a.state === 'restarted' ? 'started' : a.state, restart: 'never' };
+  const again = plan(await facts(ctx, steady), steady, { check: false, predicted: new Map() });
+  if (again.fail) throw new ModuleFailure(`CT ${a.ctid} did not converge: ${again.fail}`);
+  if (a.state !== 'absent' && again.changes.length > 0) {
+    throw new ModuleFailure(`CT ${a.ctid} did not converge: still needs ${again.changes.map((c) => c.description).join('; ')}`);
+  }
+  if (a.state === 'absent' && again.changes.length > 0) throw new ModuleFailure(`CT ${a.ctid} did not converge: it still exists`);
+  // A running CT the host says still has pending changes, although the plan did not foresee them.
+  const r = again.result as { restart_required?: boolean } | undefined;
+  if (a.restart === 'if_needed' && r?.restart_required) {
+    ctx.log(`CT ${a.ctid}: pending changes remain after pct set; restarting`);
+    await applyChanges(ctx, [
+      { description: `shut down CT ${a.ctid}`, argv: ['pct', 'shutdown', String(a.ctid)] },
+      { description: `start CT ${a.ctid}`, argv: ['pct', 'start', String(a.ctid)] },
+    ]);
+  }
+}
+
+export default defineModule<PctArgs, PctFacts>({
+  name: 'pct',
+  aliases: ['phx.proxmox.pct'],
+  description: 'An LXC container: create (unprivileged at create) or clone, converge settings and mount points, power state',
+  args,
+  facts,
+  plan,
+  apply,
+});

@@ -1,0 +1,178 @@
+// Running commands for the Proxmox modules: several host commands in one round
+// trip, and commands inside a VM through `qm guest exec` (whose rc is 0 even when
+// the guest command failed: the JSON on stdout tells).
+import { randomBytes } from 'node:crypto';
+import { CommandFailed, type ModuleContext } from '../module.js';
+import type { ExecResult } from '../connection/types.js';
+import { shellJoin } from '../quote.js';
+
+/** A failure with a message written for the user; runModule turns it into a failed result. */
+export class ModuleFailure extends CommandFailed {
+  constructor(message: string, result?: ExecResult) {
+    super([], result ?? { rc: 1, stdout: '', stderr: message });
+    this.message = message;
+    this.name = 'ModuleFailure';
+  }
+}
+
+/**
+ * Runs several argv commands in ONE round trip (each one's stdout, stderr and rc
+ * kept apart). Commands run even when an earlier one failed.
+ */
+export async function runBatch(ctx: ModuleContext, commands: readonly (readonly string[])[]): Promise<ExecResult[]> {
+  if (commands.length === 0) return [];
+  if (commands.length === 1) return [await ctx.run(commands[0], { okExit: 'any' })];
+  const tag = `@@phx-${randomBytes(6).toString('hex')}`;
+  const lines = ['e=$(mktemp) || exit 97'];
+  commands.forEach((argv, i) => {
+    lines.push(`printf '%s\\n' '${tag} out ${i}'`);
+    lines.push(`${shellJoin(argv)} 2>"$e" </dev/null; rc=$?`);
+    lines.push(`printf '\\n%s\\n' "${tag} err ${i} $rc"; cat "$e"; printf '\\n%s\\n' '${tag} end ${i}'`);
+  });
+  lines.push('rm -f "$e"');
+  const r = await ctx.runShell(lines.join('\n'), { okExit: 'any' });
+  const out: ExecResult[] = [];
+  for (let i = 0; i < commands.length; i++) {
+    const start = r.stdout.indexOf(`${tag} out ${i}\n`);
+    const errRe = new RegExp(`\\n${tag} err ${i} (\\d+)\\n`);
+    const m = start < 0 ? null : errRe.exec(r.stdout.slice(start));
+    const endMark = `\n${tag} end ${i}\n`;
+    if (start < 0 || !m) {
+      throw new ModuleFailure(`could not run commands on ${ctx.host}: ${r.stderr.trim() || `exit code ${r.rc}`}`, r);
+    }
+    const outStart = start + `${tag} out ${i}\n`.length;
+    const errStart = start + m.index + m[0].length;
+    const end = r.stdout.indexOf(endMark, errStart);
+    out.push({
+      rc: Number(m[1]),
+      stdout: r.stdout.slice(outStart, start + m.index),
+      stderr: r.stdout.slice(errStart, end < 0 ? undefined : end),
+    });
+  }
+  return out;
+}
+
+/** What `qm guest exec` printed, parsed. */
+export interface GuestExecStatus {
+  /** false when qm's --timeout was reached (only `pid` came back) */
+  exited: boolean;
+  exitcode?: number;
+  /** empty string when absent (qm omits empty streams) */
+  outData: string;
+  errData: string;
+  outTruncated: boolean;
+  errTruncated: boolean;
+  signal?: number;
+  pid?: number;
+}
+
+/** Parses qm's pretty JSON object. Throws a ModuleFailure on anything else. */
+export function parseGuestExecOutput(stdout: string): GuestExecStatus {
+  let v: unknown;
+  try {
+    v = JSON.parse(stdout);
+  } catch {
+    throw new ModuleFailure(`qm guest exec printed something that is not JSON: ${JSON.stringify(stdout.slice(0, 200))}`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new ModuleFailure(`qm guest exec printed JSON that is not an object: ${JSON.stringify(stdout.slice(0, 200))}`);
+  }
+  const o = v as Record<string, unknown>;
+  const num = (x: unknown) => (typeof x === 'number' ? x : typeof x === 'string' && /^-?\d+$/.test(x) ? Number(x) : undefined);
+  const exited = num(o.exited) === 1 || o.exited === true;
+  return {
+    exited,
+    exitcode: num(o.exitcode),
+    outData: typeof o['out-data'] === 'string' ? o['out-data'] : '',
+    errData: typeof o['err-data'] === 'string' ? o['err-data'] : '',
+    outTruncated: num(o['out-truncated']) === 1 || o['out-truncated'] === true,
+    errTruncated: num(o['err-truncated']) === 1 || o['err-truncated'] === true,
+    signal: num(o.signal),
+    pid: num(o.pid),
+  };
+}
+
+export function guestExecArgv(vmid: number, argv: readonly string[], timeoutSeconds?: number): string[] {
+  return ['qm', 'guest', 'exec', String(vmid), ...(timeoutSeconds !== undefined ? ['--timeout', String(timeoutSeconds)] : []), '--', ...argv];
+}
+
+export const AGENT_NOT_RUNNING = /QEMU guest agent is not running/i;
+
+/** Turns a qm failure (rc ≠ 0) into a sentence; undefined when it is worth a retry. */
+export function describeQmError(vmid: number, stderr: string): string {
+  const s = stderr.trim();
+  if (/No QEMU guest agent configured/i.test(s)) return `VM ${vmid} has no QEMU guest agent configured (qm set ${vmid} --agent 1, then restart it)`;
+  if (/is not running/i.test(s) && /^VM \d+ is not running/im.test(s)) return `VM ${vmid} is not running`;
+  if (/does not exist/i.test(s)) return `VM ${vmid} does not exist on this host (${s})`;
+  if (AGENT_NOT_RUNNING.test(s)) return `the QEMU guest agent in VM ${vmid} is not running`;
+  return `qm guest exec in VM ${vmid} failed: ${s || 'no error text'}`;
+}
+
+/** Interprets one `qm guest exec` result: rc ≠ 0, timeout, or the guest command's own exit. */
+export function guestResult(vmid: number, argv: readonly string[], r: ExecResult, timeoutSeconds?: number): ExecResult {
+  if (r.rc !== 0) throw new ModuleFailure(describeQmError(vmid, r.stderr), r);
+  const st = parseGuestExecOutput(r.stdout);
+  if (!st.exited) {
+    throw new ModuleFailure(
+      `guest command timed out${timeoutSeconds !== undefined ? ` after ${timeoutSeconds} s` : ''} in VM ${vmid} (still running as pid ${st.pid ?? '?'}): ${shellJoin(argv)}`,
+      r,
+    );
+  }
+  const rc = st.exitcode ?? (st.signal !== undefined ? 128 + st.signal : 0);
+  return { rc, stdout: st.outData, stderr: st.errData };
+}
+
+export interface GuestOptions {
+  /** qm's --timeout (seconds the agent waits for the command); default 30 */
+  timeoutSeconds?: number;
+  /** how long to keep retrying while the guest agent is not running yet; default 60 s */
+  agentTimeoutMs?: number;
+  /** pause between those retries; default 1 s */
+  retryIntervalMs?: number;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+
+/**
+ * Runs argv inside VM `vmid`, returning the guest command's rc/stdout/stderr.
+ * Retries (bounded) while the guest agent is not running yet; throws
+ * ModuleFailure for qm errors and timeouts. A guest rc ≠ 0 is returned, not thrown.
+ */
+export async function runInGuest(ctx: ModuleContext, vmid: number, argv: readonly string[], opts: GuestOptions = {}): Promise<ExecResult> {
+  const timeoutSeconds = opts.timeoutSeconds ?? 30;
+  const agentTimeoutMs = opts.agentTimeoutMs ?? 60_000;
+  const interval = opts.retryIntervalMs ?? 1000;
+  const started = Date.now();
+  const qmArgv = guestExecArgv(vmid, argv, timeoutSeconds);
+  for (;;) {
+    const r = await ctx.run(qmArgv, { okExit: 'any' });
+    if (r.rc !== 0 && AGENT_NOT_RUNNING.test(r.stderr)) {
+      const waited = Date.now() - started;
+      if (waited + interval > agentTimeoutMs || ctx.signal.aborted) {
+        throw new ModuleFailure(`the QEMU guest agent in VM ${vmid} was still not running after ${Math.round(waited / 1000)} s (agent_timeout ${Math.round(agentTimeoutMs / 1000)} s)`, r);
+      }
+      ctx.log(`VM ${vmid}: guest agent not running yet, retrying in ${interval} ms`);
+      await sleep(interval, ctx.signal);
+      continue;
+    }
+    return guestResult(vmid, argv, r, timeoutSeconds);
+  }
+}
+
+/** Runs a command where Docker lives: in VM `vmid` through qm, or on the host itself. */
+export type DockerRunner = (argv: readonly string[]) => Promise<ExecResult>;
+
+export function dockerRunner(ctx: ModuleContext, vmid: number | undefined, opts: GuestOptions = {}): DockerRunner {
+  if (vmid === undefined) return (argv) => ctx.run(argv, { okExit: 'any' });
+  return (argv) => runInGuest(ctx, vmid, argv, opts);
+}
+
+/** `qm guest exec <vmid> … -- cmd` in a user's argv: its real outcome is in the JSON. */
+export function isGuestExecArgv(argv: readonly string[]): number | undefined {
+  if (argv.length >= 5 && argv[0] === 'qm' && argv[1] === 'guest' && argv[2] === 'exec' && /^\d+$/.test(argv[3])) return Number(argv[3]);
+  return undefined;
+}
