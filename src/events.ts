@@ -36,7 +36,7 @@ export type RunEvent =
   | { type: 'warning'; message: string }
   | { type: 'command'; host: string; command: string }
   | { type: 'debug'; host: string; message: string }
-  | { type: 'recap'; hosts: Record<string, RecapCounters>; durationMs: number; slowest: Array<{ task: string; host: string; durationMs: number }> };
+  | { type: 'recap'; hosts: Record<string, RecapCounters>; durationMs: number };
 
 export interface Reporter {
   emit(event: RunEvent): void;

@@ -1,0 +1,120 @@
+// phx-play's main: parse the command line, load and validate everything,
+// then run — or report a located error and exit 1 with nothing run.
+import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { parseCli, HELP, type CliOptions } from './cli/args.js';
+import { userErrorText } from './cli/errors.js';
+import { parseExtraVars } from './cli/extra-vars.js';
+import { listText } from './cli/list.js';
+import { askSecret } from './cli/prompt.js';
+import { openConnection } from './connection/index.js';
+import { PhxError, ValidationErrors } from './errors.js';
+import type { Reporter } from './events.js';
+import { runPlaybooks } from './executor/run.js';
+import { loadInventory } from './inventory/index.js';
+import { JsonReporter, TeeReporter } from './output/json.js';
+import { PlainReporter } from './output/plain.js';
+import { loadPlaybook } from './playbook/load.js';
+import { playbookJsonSchema } from './playbook/schema.js';
+import type { Playbook } from './playbook/types.js';
+import { loadRegistry } from './registry.js';
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await mainInner(argv);
+  } catch (e) {
+    const text = userErrorText(e);
+    if (text !== null) {
+      process.stderr.write(text + '\n');
+      return 1;
+    }
+    process.stderr.write(`phx-play: internal error: ${(e as Error)?.message ?? String(e)}\n`);
+    if (process.env.PHX_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
+    return 250;
+  }
+}
+
+async function mainInner(argv: string[]): Promise<number> {
+  const o = parseCli(argv);
+  if (o.command === 'help') {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  if (o.command === 'version') {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    process.stdout.write(`phx-play ${pkg.version}\n`);
+    return 0;
+  }
+  const registry = await loadRegistry();
+  if (o.command === 'schema') {
+    process.stdout.write(JSON.stringify(playbookJsonSchema(registry), null, 2) + '\n');
+    return 0;
+  }
+
+  // Everything is loaded and validated before any host is contacted.
+  const extraVars = parseExtraVars(o.extraVars);
+  const errors: PhxError[] = [];
+  const playbooks: Playbook[] = [];
+  for (const file of o.playbooks) {
+    try {
+      playbooks.push(await loadPlaybook(resolve(file), { registry }));
+    } catch (e) {
+      if (e instanceof ValidationErrors) errors.push(...e.errors);
+      else throw e;
+    }
+  }
+  if (errors.length) throw new ValidationErrors(errors);
+  const inventory = loadInventory(o.inventory);
+  if (o.syntaxCheck) {
+    for (const pb of playbooks) process.stdout.write(`\nplaybook: ${pb.file}\n`);
+    return 0;
+  }
+  const tagFilter = { only: o.tags, skip: o.skipTags };
+  if (o.listHosts || o.listTasks || o.listTags) {
+    process.stdout.write(listText(playbooks, inventory, { hosts: o.listHosts, tasks: o.listTasks, tags: o.listTags }, tagFilter, o.limit));
+    return 0;
+  }
+
+  const becomePassword = o.askBecomePass ? await askSecret('BECOME password: ') : undefined;
+  const connPassword = o.askPass ? await askSecret('SSH password: ') : undefined;
+  const reporter = makeReporter(o);
+  const outcome = await runPlaybooks(
+    playbooks,
+    {
+      check: o.check,
+      diff: o.diff,
+      forks: o.forks,
+      verbosity: o.verbosity,
+      tags: tagFilter,
+      startAtTask: o.startAtTask,
+      forceHandlers: o.forceHandlers,
+      extraVars,
+      become: { enabled: o.become, user: o.becomeUser, password: becomePassword },
+      limit: o.limit,
+    },
+    {
+      inventory,
+      registry,
+      reporter,
+      makeConnection: (host, vars) =>
+        openConnection(host, connPassword !== undefined && vars.ansible_password === undefined ? { ...vars, ansible_password: connPassword } : vars, {
+          connectTimeoutMs: o.connectTimeoutSeconds * 1000,
+          privateKey: o.privateKey,
+          user: o.user,
+          acceptNew: o.sshAcceptNew,
+          askPassword: askSecret,
+          onDebug: o.verbosity >= 3 ? (m) => reporter.emit({ type: 'debug', host, message: m }) : undefined,
+        }),
+    },
+  );
+  await reporter.close();
+  if (o.check && o.detailedExitcode && outcome.exitCode === 0) return outcome.changesPending ? 3 : 0;
+  return outcome.exitCode;
+}
+
+function makeReporter(o: CliOptions): Reporter {
+  const human = (stream: NodeJS.WriteStream): Reporter => new PlainReporter(stream, o.verbosity, o.diff);
+  if (o.json) return new TeeReporter([new JsonReporter(process.stdout), human(process.stderr)]);
+  return human(process.stdout);
+}
+

@@ -1,0 +1,31 @@
+// One host's life through a run: its facts (set_fact, register), its fate in
+// the current play, the handlers notified for it, its recap counters.
+import type { Connection } from '../connection/types.js';
+import { emptyCounters, type RecapCounters } from '../events.js';
+
+export class HostState {
+  /** set_fact and registered results: survive across plays, like Ansible's */
+  readonly facts: Record<string, unknown> = {};
+  readonly counters: RecapCounters = emptyCounters();
+  /** check-mode predictions of what earlier tasks would have created */
+  readonly predicted = new Map<string, unknown>();
+  readonly notified = new Set<string>();
+  /** a task failed (not ignored, not rescued): the host leaves the play and later plays */
+  failed = false;
+  unreachable = false;
+  /** meta: end_host, or the play was aborted: out of this play only */
+  endedPlay = false;
+  conn?: Connection;
+  /** include_tasks loop item and params while an include runs on this host */
+  includeParams?: Record<string, unknown>;
+
+  constructor(
+    readonly name: string,
+    /** inventory-level variables (inventory files, group_vars, host_vars) */
+    readonly inventoryVars: Record<string, unknown>,
+  ) {}
+
+  get active(): boolean {
+    return !this.failed && !this.unreachable && !this.endedPlay;
+  }
+}

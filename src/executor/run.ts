@@ -1,0 +1,89 @@
+// A whole run: every play of the playbook(s) over the inventory, one
+// connection per host opened on first use and reused, then the recap.
+import { performance } from 'node:perf_hooks';
+import { UnreachableError } from '../errors.js';
+import type { Connection } from '../connection/types.js';
+import type { Reporter, RecapCounters } from '../events.js';
+import { hostVariables, type Inventory } from '../inventory/index.js';
+import type { Playbook } from '../playbook/types.js';
+import type { ModuleRegistry } from '../registry.js';
+import type { ExecutorOptions, RunContext } from './context.js';
+import { HostState } from './host.js';
+import { runPlay } from './play.js';
+
+export interface RunDependencies {
+  inventory: Inventory;
+  registry: ModuleRegistry;
+  reporter: Reporter;
+  /** makes an unconnected Connection for a host from its variables */
+  makeConnection(host: string, vars: Record<string, unknown>): Connection;
+}
+
+export interface RunOutcome {
+  hosts: Record<string, RecapCounters>;
+  exitCode: number;
+  /** --check: did anything report changed? */
+  changesPending: boolean;
+}
+
+export async function runPlaybooks(playbooks: Playbook[], options: ExecutorOptions, deps: RunDependencies): Promise<RunOutcome> {
+  const started = performance.now();
+  const hosts = new Map<string, HostState>();
+  const hostState = (name: string, playbookDir: string): HostState => {
+    let h = hosts.get(name);
+    if (!h) {
+      h = new HostState(name, hostVariables(deps.inventory, name, { playbookDir }));
+      hosts.set(name, h);
+    }
+    return h;
+  };
+  const opening = new Map<string, Promise<Connection>>();
+  const ctx: RunContext = {
+    options,
+    reporter: deps.reporter,
+    registry: deps.registry,
+    inventory: deps.inventory,
+    hosts,
+    hostState: (name) => hostState(name, ctx.playBaseDir),
+    playBaseDir: process.cwd(),
+    started: options.startAtTask === undefined,
+    connect(name: string) {
+      let p = opening.get(name);
+      if (!p) {
+        const h = hosts.get(name);
+        const vars = h?.inventoryVars ?? hostVariables(deps.inventory, name, {});
+        const conn = deps.makeConnection(name, { ...vars, ...(h?.facts ?? {}), ...options.extraVars });
+        p = conn.connect().then(() => conn);
+        opening.set(name, p);
+        if (h) p.then((c) => (h.conn = c), () => {});
+      }
+      return p.catch((e) => {
+        throw e instanceof UnreachableError ? e : new UnreachableError((e as Error).message);
+      });
+    },
+  };
+  try {
+    for (const pb of playbooks) {
+      deps.reporter.emit({ type: 'playbook_start', playbook: pb.file, check: options.check });
+      for (const play of pb.plays) {
+        // host states exist before the play selects hosts, so hostvars sees them all
+        for (const name of deps.inventory.hosts.keys()) hostState(name, play.baseDir);
+        await runPlay(ctx, play);
+      }
+    }
+  } finally {
+    await Promise.allSettled([...opening.values()].map(async (p) => (await p).close()));
+  }
+  const recap: Record<string, RecapCounters> = {};
+  for (const [name, h] of hosts) if (touched(h.counters)) recap[name] = h.counters;
+  deps.reporter.emit({ type: 'recap', hosts: recap, durationMs: performance.now() - started });
+  const all = Object.values(recap);
+  const failed = all.some((c) => c.failed > 0);
+  const unreachable = all.some((c) => c.unreachable > 0);
+  const changesPending = all.some((c) => c.changed > 0);
+  return { hosts: recap, exitCode: failed ? 2 : unreachable ? 4 : 0, changesPending };
+}
+
+function touched(c: RecapCounters): boolean {
+  return Object.values(c).some((n) => n > 0);
+}

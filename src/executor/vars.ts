@@ -1,0 +1,66 @@
+// The variables a task sees on one host, layered in Ansible's precedence
+// (lowest first): inventory → play vars → vars_files → block/task vars →
+// set_fact/register → include params → extra vars. Magic variables alongside.
+import type { HostState } from './host.js';
+import type { PlayRun, RunContext } from './context.js';
+import type { Scope } from './scope.js';
+
+export const OMIT = '__omit_place_holder__phx';
+
+export function taskVars(
+  ctx: RunContext,
+  run: PlayRun,
+  host: HostState,
+  scope: Scope,
+  taskLevel: Record<string, unknown> | undefined,
+  check: boolean,
+): Record<string, unknown> {
+  const vars: Record<string, unknown> = {
+    ...host.inventoryVars,
+    ...run.play.vars,
+    ...(run.varsFiles.get(host.name) ?? {}),
+    ...scope.vars,
+    ...taskLevel,
+    ...host.facts,
+    ...scope.includeVars,
+    ...host.includeParams,
+    ...ctx.options.extraVars,
+  };
+  vars.inventory_hostname ??= host.name;
+  vars.inventory_hostname_short ??= host.name.split('.')[0];
+  vars.playbook_dir = run.play.baseDir;
+  vars.ansible_check_mode = check;
+  vars.ansible_diff_mode = ctx.options.diff;
+  vars.ansible_verbosity = ctx.options.verbosity;
+  vars.ansible_forks = ctx.options.forks;
+  vars.ansible_play_name = run.play.name;
+  vars.ansible_play_hosts_all = run.allHosts;
+  vars.ansible_play_batch = run.batch.filter((h) => h.active).map((h) => h.name);
+  vars.ansible_play_hosts = vars.ansible_play_batch;
+  vars.omit = OMIT;
+  Object.defineProperty(vars, 'hostvars', { enumerable: false, configurable: true, get: () => hostvars(ctx) });
+  return vars;
+}
+
+/** hostvars[other]: inventory vars plus facts of every host; built on first use. */
+function hostvars(ctx: RunContext): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, h] of ctx.hosts) {
+    Object.defineProperty(out, name, {
+      enumerable: true,
+      get: () => ({ ...h.inventoryVars, ...h.facts, inventory_hostname: name }),
+    });
+  }
+  return out;
+}
+
+/** Drops arguments whose value rendered to `omit` (Ansible's `default(omit)`). */
+export function dropOmitted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.filter((v) => v !== OMIT).map(dropOmitted);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== OMIT) out[k] = dropOmitted(v);
+    return out;
+  }
+  return value;
+}

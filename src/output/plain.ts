@@ -1,0 +1,66 @@
+// Plain lines, for CI logs and pipes: one line per host result, Ansible-like.
+import type { ChalkInstance } from 'chalk';
+import type { Reporter, RunEvent } from '../events.js';
+import { formatLoc } from '../errors.js';
+import { banner, hostResultText, makeChalk, recapText, seconds } from './text.js';
+import { SlowestTasks } from './slowest.js';
+
+export class PlainReporter implements Reporter {
+  private readonly c: ChalkInstance;
+  private module = '';
+  private readonly slowest = new SlowestTasks();
+
+  constructor(
+    private readonly out: NodeJS.WriteStream,
+    private readonly verbosity: number,
+    private readonly diff: boolean,
+  ) {
+    this.c = makeChalk(out);
+  }
+
+  emit(e: RunEvent): void {
+    const c = this.c;
+    switch (e.type) {
+      case 'playbook_start':
+        if (e.check) this.line(c.magenta(`CHECK MODE: nothing will be changed (${e.playbook})`));
+        break;
+      case 'play_start':
+        this.line(`\n${banner(c, `PLAY [${e.play}]`)}`);
+        break;
+      case 'no_hosts':
+        this.line(c.magenta(`skipping: no hosts matched '${e.pattern}'`));
+        break;
+      case 'task_start':
+        this.module = e.module;
+        this.line(`\n${banner(c, `${e.handler ? 'RUNNING HANDLER' : 'TASK'} [${e.task}]`)}${this.verbosity >= 2 ? c.dim(`\ntask path: ${formatLoc(e.loc)}`) : ''}`);
+        break;
+      case 'host_result':
+        if (e.item === undefined) this.slowest.add(e.task, e.host, e.durationMs);
+        // a loop's items were shown one by one; its summary line would repeat them
+        if (e.item === undefined && Array.isArray(e.result.results) && e.status !== 'failed') break;
+        this.line(hostResultText(c, e, this.module, this.verbosity, this.diff));
+        break;
+      case 'warning':
+        this.line(c.magenta(`[WARNING]: ${e.message}`));
+        break;
+      case 'command':
+        this.line(c.dim(`<${e.host}> EXEC ${e.command}`));
+        break;
+      case 'debug':
+        this.line(c.dim(`<${e.host}> ${e.message}`));
+        break;
+      case 'recap':
+        this.line(`\n${recapText(c, e.hosts)}`);
+        if (this.verbosity >= 1) this.line(this.slowest.text(c));
+        this.line(c.dim(`finished in ${seconds(e.durationMs)}`));
+        break;
+    }
+  }
+
+  private line(s: string): void {
+    this.out.write(s + '\n');
+  }
+
+  async close(): Promise<void> {}
+}
+
