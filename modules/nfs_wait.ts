@@ -1,0 +1,110 @@
+// nfs_wait — wait until an NFS export can be mounted from this host, bounded.
+// Read-only (never `changed`), so it runs in check mode too. The wait loop runs
+// on the host in one command (src/proxmox/nfs.ts); probes: showmount lists the
+// export, rpcinfo says NFS is ready over TCP (else a TCP connect to 2049).
+//
+// Check mode probes once instead of waiting: on a fresh host the export is
+// usually made by earlier tasks that check mode did not run, so waiting would
+// only burn the timeout. A missing export is reported in the message
+// (`ready: false`), not as a failure, so the rest of the check run still shows
+// what it would do.
+import { z } from 'zod';
+import { defineModule, type Plan } from '../src/module.js';
+import { describeProbes, normalizeExportPath, waitForNfs, type NfsWaitOptions, type NfsWaitOutcome } from '../src/proxmox/nfs.js';
+
+// ---------------------------------------------------------------- arguments
+
+export const nfsServer = z
+  .string()
+  .min(1, 'server is empty')
+  .refine((s) => !s.startsWith('-') && !/\s/.test(s), { message: 'server must be a host name or IP address (no spaces, not starting with -)' });
+
+export const nfsExport = z
+  .string()
+  .refine((p) => p.startsWith('/'), { message: 'export must be an absolute path on the server, e.g. /tank/shared' })
+  .refine((p) => !/[\n\r]/.test(p), { message: 'export must not contain a newline' });
+
+export const nfsVersion = z
+  .union([z.number(), z.string()])
+  .transform((v, c) => {
+    const major = Math.trunc(Number(v));
+    if (major !== 3 && major !== 4) {
+      c.addIssue({ code: 'custom', message: `nfs_version must be 3 or 4 (4.1, 4.2 count as 4), not ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    return major as 3 | 4;
+  });
+
+const args = z
+  .object({
+    server: nfsServer,
+    export: nfsExport,
+    /** seconds to wait at most */
+    timeout: z.number().nonnegative().max(3600).default(60),
+    /** seconds between probes */
+    interval: z.number().positive().max(60).default(1),
+    nfs_version: nfsVersion.default(4),
+    /** require the export in `showmount -e` (set false for NFSv4-only servers without mountd) */
+    showmount: z.boolean().default(true),
+  })
+  .strict();
+
+export type NfsWaitArgs = z.output<typeof args>;
+
+export function nfsOptions(a: NfsWaitArgs, check: boolean): NfsWaitOptions {
+  return { server: a.server, export: a.export, timeout: check ? 0 : a.timeout, interval: a.interval, nfsVersion: a.nfs_version, showmount: a.showmount };
+}
+
+// ---------------------------------------------------------------- facts
+
+export interface NfsWaitFacts {
+  outcome: NfsWaitOutcome;
+  check: boolean;
+  /** check mode: an earlier task would create the exported dataset/path */
+  expected?: string;
+}
+
+/** In check mode: did an earlier task predict a dataset mounted at (or above) the export path? */
+function expectedByEarlierTask(predicted: ReadonlyMap<string, unknown>, exportPath: string): string | undefined {
+  const path = normalizeExportPath(exportPath);
+  for (const [key, v] of predicted) {
+    if (key === `nfs_export:${path}` && v) return key;
+    if (key.startsWith('zfs:') && v && typeof v === 'object') {
+      const mp = (v as { mountpoint?: unknown }).mountpoint;
+      if (typeof mp === 'string' && (path === mp || path.startsWith(mp.replace(/\/+$/, '') + '/'))) return `dataset ${key.slice(4)}`;
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------- plan
+
+export function planNfsWait(f: NfsWaitFacts, a: NfsWaitArgs): Plan {
+  const o = f.outcome;
+  const where = `${a.server}:${normalizeExportPath(a.export)}`;
+  const result = { ready: o.ready, elapsed: o.elapsed, attempts: o.attempts, server: a.server, export: a.export };
+  if (o.ready) return { changes: [], result, msg: `NFS export ${where} is ready${o.elapsed > 0 ? ` after ${o.elapsed} s` : ''} (${o.attempts} probe${o.attempts === 1 ? '' : 's'})` };
+  const last = describeProbes(o, { server: a.server, export: a.export, nfsVersion: a.nfs_version });
+  if (f.check) {
+    const why = f.expected ? `an earlier task would create it (${f.expected})` : 'it may be created by earlier tasks that check mode did not run';
+    return { changes: [], result: { ...result, last_probe: last }, msg: `check mode: NFS export ${where} is not ready yet; ${why}; a real run waits up to ${a.timeout} s. Last probe:\n${last}` };
+  }
+  return {
+    changes: [],
+    result: { ...result, last_probe: last },
+    fail: `NFS export ${where} not ready after ${o.elapsed} s (${o.attempts} probe${o.attempts === 1 ? '' : 's'}, timeout ${a.timeout} s). Last probe:\n${last}`,
+  };
+}
+
+// ---------------------------------------------------------------- module
+
+export default defineModule<NfsWaitArgs, NfsWaitFacts>({
+  name: 'nfs_wait',
+  description: 'Wait (bounded) until an NFS export answers from this host: showmount lists it, rpcinfo/TCP 2049 ready',
+  args,
+  async facts(ctx, a) {
+    const outcome = await waitForNfs(ctx, nfsOptions(a, ctx.check));
+    return { outcome, check: ctx.check, expected: ctx.check && !outcome.ready ? expectedByEarlierTask(ctx.predicted, a.export) : undefined };
+  },
+  plan: (f, a) => planNfsWait(f, a),
+});

@@ -1,0 +1,377 @@
+// pvesm — Proxmox storage definitions (/etc/pve/storage.cfg) as declared.
+// One storage (`id`, `type`, its keys) or a whole list (`storages:`, with
+// `prune: true` removing definitions not listed — never `local`). Missing ones
+// are added, differing keys `set` (content and nodes compared as sets); a
+// fixed key (path, pool, server, export) or the type differing is drift: the
+// task fails and names it, unless `recreate: true` (remove + add). An nfs
+// storage waits for its export (as nfs_wait does, bounded) before `add`, since
+// `pvesm add nfs` fails on a server that is not answering yet.
+import { z } from 'zod';
+import { defineModule, CommandFailed, type Change, type Plan } from '../src/module.js';
+import { describeProbes, waitForNfs, type NfsWaitOptions } from '../src/proxmox/nfs.js';
+import {
+  BOOLEAN_KEYS,
+  FIXED_KEYS,
+  TYPE_KEYS,
+  effectiveValue,
+  parseStorageCfg,
+  sameStorageValue,
+  serializeStorageCfg,
+  storageIdError,
+  type StorageDef,
+  type StorageType,
+} from '../src/proxmox/storage-cfg.js';
+
+export const STORAGE_CFG = '/etc/pve/storage.cfg';
+
+// ---------------------------------------------------------------- arguments
+
+const boolish = z.union([z.boolean(), z.literal(0), z.literal(1)]).transform((v) => (v === true || v === 1 ? '1' : '0'));
+const commaList = z.union([z.array(z.string().min(1)), z.string()]).transform((v) => (Array.isArray(v) ? v.join(',') : v));
+const text = z.union([z.string(), z.number()]).transform((v) => String(v));
+
+/** The storage keys, named as in storage.cfg. `null` removes an optional key (`pvesm set --delete`). */
+const storageKeys = {
+  path: z.string().optional(),
+  pool: z.string().optional(),
+  server: z.string().optional(),
+  export: z.string().optional(),
+  content: commaList.nullable().optional(),
+  nodes: commaList.nullable().optional(),
+  disable: boolish.optional(),
+  shared: boolish.nullable().optional(),
+  sparse: boolish.nullable().optional(),
+  'create-base-path': boolish.nullable().optional(),
+  'create-subdirs': boolish.nullable().optional(),
+  is_mountpoint: z.union([z.boolean(), z.string()]).transform((v) => (v === true ? 'yes' : v === false ? 'no' : v)).nullable().optional(),
+  mountpoint: z.string().nullable().optional(),
+  blocksize: text.nullable().optional(),
+  options: z.string().nullable().optional(),
+  'prune-backups': z
+    .union([z.string(), z.record(z.string(), z.union([z.number(), z.string()]))])
+    .transform((v) => (typeof v === 'string' ? v : Object.entries(v).map(([k, n]) => `${k}=${n}`).join(',')))
+    .nullable()
+    .optional(),
+  comment: z.string().nullable().optional(),
+};
+const KEY_NAMES = Object.keys(storageKeys);
+
+const perStorage = {
+  type: z.enum(['dir', 'zfspool', 'nfs']).optional(),
+  state: z.enum(['present', 'absent']).optional(),
+  /** a fixed key or the type differs: remove the definition and add it again (data stays) */
+  recreate: z.boolean().optional(),
+  /** seconds an nfs storage waits for its export before `pvesm add` */
+  nfs_timeout: z.number().nonnegative().max(3600).optional(),
+  /** the NFS wait requires the export in `showmount -e` (false for NFSv4-only servers) */
+  nfs_showmount: z.boolean().optional(),
+  ...storageKeys,
+};
+
+const storageItem = z.object({ id: z.string(), ...perStorage }).strict();
+
+const rawArgs = z
+  .object({
+    id: z.string().optional(),
+    ...perStorage,
+    /** the whole desired list */
+    storages: z.array(storageItem).optional(),
+    /** with `storages`: remove definitions not in the list (never `local` unless listed) */
+    prune: z.boolean().default(false),
+  })
+  .strict();
+
+export interface DesiredStorage {
+  id: string;
+  type?: StorageType;
+  state: 'present' | 'absent';
+  /** wanted key → value; null = remove the key */
+  keys: Record<string, string | null>;
+  recreate: boolean;
+  nfsTimeout: number;
+  nfsShowmount: boolean;
+}
+
+export interface PvesmArgs {
+  storages: DesiredStorage[];
+  prune: boolean;
+  /** the task named one storage (result fields for one) */
+  single: boolean;
+}
+
+type RawStorage = z.output<typeof storageItem>;
+
+function desired(raw: RawStorage, defaults: Partial<RawStorage>): DesiredStorage {
+  const keys: Record<string, string | null> = {};
+  for (const k of KEY_NAMES) {
+    const v = (raw as Record<string, unknown>)[k];
+    if (v !== undefined) keys[k] = v as string | null;
+  }
+  return {
+    id: raw.id,
+    type: raw.type,
+    state: raw.state ?? 'present',
+    keys,
+    recreate: raw.recreate ?? defaults.recreate ?? false,
+    nfsTimeout: raw.nfs_timeout ?? defaults.nfs_timeout ?? 60,
+    nfsShowmount: raw.nfs_showmount ?? defaults.nfs_showmount ?? true,
+  };
+}
+
+/** Checks one storage; issues go to `path` (for located errors). */
+function checkStorage(d: DesiredStorage, path: (string | number)[], c: z.RefinementCtx): void {
+  const issue = (message: string, key?: string) => c.addIssue({ code: 'custom', path: key ? [...path, key] : path, message });
+  const idErr = storageIdError(d.id);
+  if (idErr) issue(idErr, 'id');
+  for (const [k, v] of Object.entries(d.keys)) {
+    if (v !== null && /[\n\r]/.test(v)) issue(`${k} must not contain a newline: storage.cfg holds one line per key`, k);
+  }
+  if (d.state === 'absent') return;
+  if (!d.type) return issue(`storage '${d.id}': type is required (dir, zfspool or nfs)`, 'type');
+  const allowed = new Set([...TYPE_KEYS[d.type], 'comment', 'disable']);
+  for (const k of Object.keys(d.keys)) {
+    if (!allowed.has(k)) issue(`${k} is not a key of ${d.type} storage (allowed: ${[...allowed].sort().join(', ')})`, k);
+  }
+  const required = d.type === 'dir' ? ['path'] : d.type === 'zfspool' ? ['pool'] : ['server', 'export'];
+  for (const k of required) if (d.keys[k] === undefined || d.keys[k] === null || d.keys[k] === '') issue(`storage '${d.id}': ${d.type} storage needs ${k}`, k);
+  for (const k of FIXED_KEYS[d.type]) if (d.keys[k] === null) issue(`${k} is a fixed key of ${d.type} storage and cannot be removed`, k);
+  for (const k of ['path', 'export', 'mountpoint']) {
+    const v = d.keys[k];
+    if (typeof v === 'string' && !v.startsWith('/')) issue(`${k} must be an absolute path`, k);
+  }
+  if (d.keys.server !== undefined && d.keys.server !== null && (/\s/.test(d.keys.server) || d.keys.server.startsWith('-'))) issue('server must be a host name or IP address', 'server');
+}
+
+const args = rawArgs.superRefine((a, c) => {
+  const listForm = a.storages !== undefined;
+  if (listForm && a.id !== undefined) c.addIssue({ code: 'custom', path: ['storages'], message: 'give either one storage (id, type, ...) or storages: [...], not both' });
+  if (!listForm && a.id === undefined) c.addIssue({ code: 'custom', path: ['id'], message: 'id is required (or storages: [...] for a whole list)' });
+  if (!listForm && a.prune) c.addIssue({ code: 'custom', path: ['prune'], message: 'prune needs the whole list: storages: [...]' });
+  if (listForm) {
+    const single = KEY_NAMES.filter((k) => (a as Record<string, unknown>)[k] !== undefined).concat(a.type ? ['type'] : [], a.state ? ['state'] : []);
+    if (single.length) c.addIssue({ code: 'custom', path: [single[0]], message: `with storages: [...], put ${single.join(', ')} inside each storage` });
+    const seen = new Set<string>();
+    a.storages!.forEach((s, i) => {
+      if (seen.has(s.id)) c.addIssue({ code: 'custom', path: ['storages', i, 'id'], message: `storage '${s.id}' is listed twice` });
+      seen.add(s.id);
+      checkStorage(desired(s, a), ['storages', i], c);
+    });
+  } else if (a.id !== undefined) {
+    checkStorage(desired({ ...a, id: a.id }, {}), [], c);
+  }
+}).transform((a): PvesmArgs => ({
+  storages: a.storages ? a.storages.map((s) => desired(s, a)) : [desired({ ...a, id: a.id! }, {})],
+  prune: a.prune,
+  single: a.storages === undefined,
+}));
+
+// ---------------------------------------------------------------- facts
+
+export interface PvesmFacts {
+  /** the definitions in storage.cfg, in file order */
+  storages: StorageDef[];
+  /** the facts include check-mode predictions of earlier tasks */
+  predicted?: boolean;
+}
+
+/** storage.cfg is missing on a fresh node: PVE then behaves as if only `local` existed. */
+const DEFAULT_CFG = 'dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n';
+
+/** Overlays `storage:<id>` predictions (a definition, or null = removed). */
+export function withPredictedStorages(defs: StorageDef[], predicted: ReadonlyMap<string, unknown>): PvesmFacts {
+  let changed = false;
+  let out = defs.map((d) => ({ ...d, keys: { ...d.keys } }));
+  for (const [key, v] of predicted) {
+    if (!key.startsWith('storage:')) continue;
+    const id = key.slice('storage:'.length);
+    changed = true;
+    const i = out.findIndex((d) => d.id === id);
+    if (v === null) out = out.filter((d) => d.id !== id);
+    else if (i >= 0) out[i] = v as StorageDef;
+    else out.push(v as StorageDef);
+  }
+  return changed ? { storages: out, predicted: true } : { storages: out };
+}
+
+// ---------------------------------------------------------------- plan
+
+/** `--key value` pairs for the keys of a definition, fixed keys first. */
+function keyArgs(type: StorageType, keys: Record<string, string>): string[] {
+  const fixed = FIXED_KEYS[type].filter((k) => keys[k] !== undefined);
+  const rest = Object.keys(keys)
+    .filter((k) => !fixed.includes(k))
+    .sort();
+  return [...fixed, ...rest].flatMap((k) => [`--${k}`, keys[k]]);
+}
+
+function presentKeys(keys: Record<string, string | null>): Record<string, string> {
+  return Object.fromEntries(Object.entries(keys).filter((e): e is [string, string] => e[1] !== null));
+}
+
+function nfsVersionOf(options: string | null | undefined): 3 | 4 {
+  const m = /(?:^|,)(?:vers|nfsvers)=(\d)/.exec(options ?? '');
+  return m && m[1] === '3' ? 3 : 4;
+}
+
+/** The wait before `pvesm add nfs`: bounded, fails with what the probes last saw. */
+function nfsWaitChange(d: DesiredStorage): Change {
+  const o: NfsWaitOptions = {
+    server: d.keys.server!,
+    export: d.keys.export!,
+    timeout: d.nfsTimeout,
+    interval: 1,
+    nfsVersion: nfsVersionOf(d.keys.options),
+    showmount: d.nfsShowmount,
+  };
+  return {
+    description: `wait for NFS ${o.server}:${o.export}`,
+    apply: async (ctx) => {
+      const r = await waitForNfs(ctx, o);
+      if (r.ready) return;
+      const last = describeProbes(r, o);
+      throw new CommandFailed(`wait for NFS ${o.server}:${o.export} before pvesm add nfs ${d.id}`, {
+        rc: 1,
+        stdout: last,
+        stderr: `storage '${d.id}': NFS export ${o.server}:${o.export} not ready after ${r.elapsed} s (${r.attempts} probes, nfs_timeout ${d.nfsTimeout} s); nothing was added. Last probe:\n${last}`,
+      });
+    },
+  };
+}
+
+interface Step {
+  changes: Change[];
+  after: StorageDef | null;
+  kind: 'added' | 'updated' | 'removed' | 'recreated';
+}
+
+function addStep(d: DesiredStorage & { type: StorageType }): Change[] {
+  const keys = presentKeys(d.keys);
+  return [
+    ...(d.type === 'nfs' ? [nfsWaitChange(d)] : []),
+    { description: `add ${d.type} storage ${d.id}`, argv: ['pvesm', 'add', d.type, d.id, ...keyArgs(d.type, keys)] },
+  ];
+}
+
+/** Plans one desired storage against its current definition; a string is a refusal. */
+function planOne(d: DesiredStorage, cur: StorageDef | undefined): Step | string | undefined {
+  const remove: Change = { description: `remove storage ${d.id}`, argv: ['pvesm', 'remove', d.id] };
+  if (d.state === 'absent') return cur ? { changes: [remove], after: null, kind: 'removed' } : undefined;
+  const type = d.type!;
+  const wantedDef: StorageDef = { type, id: d.id, keys: presentKeys(d.keys) };
+  if (!cur) return { changes: addStep({ ...d, type }), after: wantedDef, kind: 'added' };
+
+  const drift: string[] = [];
+  if (cur.type !== type) drift.push(`storage ID '${d.id}' is already defined as type ${cur.type}, wanted ${type}`);
+  else {
+    for (const k of FIXED_KEYS[type]) {
+      const want = d.keys[k];
+      if (want === undefined || want === null) continue;
+      const have = effectiveValue(cur, k);
+      if (!sameStorageValue(k, have, want)) drift.push(`storage '${d.id}': fixed key ${k} is '${have ?? '(unset)'}' on the host, wanted '${want}'`);
+    }
+  }
+  if (drift.length) {
+    if (!d.recreate) {
+      return `${drift.join('; ')} — pvesm set cannot change ${cur.type !== type ? 'the type' : 'a fixed key'}; set recreate: true to remove and re-add the definition (data on the storage stays; guests using it must be checked)`;
+    }
+    const changes = addStep({ ...d, type });
+    // wait for NFS first, so a server that is down does not leave the storage removed
+    const wait = type === 'nfs' ? [changes.shift()!] : [];
+    return { changes: [...wait, remove, ...changes], after: wantedDef, kind: 'recreated' };
+  }
+
+  const set: string[] = [];
+  const del: string[] = [];
+  const after: StorageDef = { ...cur, keys: { ...cur.keys } };
+  for (const [k, want] of Object.entries(d.keys)) {
+    if ((FIXED_KEYS[type] as readonly string[]).includes(k)) continue;
+    if (want === null) {
+      if (cur.keys[k] !== undefined) {
+        del.push(k);
+        delete after.keys[k];
+      }
+      continue;
+    }
+    if (sameStorageValue(k, effectiveValue(cur, k), want)) continue;
+    set.push(`--${k}`, want);
+    if (k === 'disable' && want === '0') delete after.keys.disable;
+    else after.keys[k] = want;
+  }
+  if (!set.length && !del.length) return undefined;
+  const argv = ['pvesm', 'set', d.id, ...set, ...(del.length ? ['--delete', del.join(',')] : [])];
+  const what = [...set.filter((_, i) => i % 2 === 0).map((s) => s.slice(2)), ...del.map((k) => `-${k}`)];
+  return { changes: [{ description: `set ${what.join(', ')} on storage ${d.id}`, argv }], after, kind: 'updated' };
+}
+
+export function planPvesm(f: PvesmFacts, a: PvesmArgs): Plan {
+  const current = new Map(f.storages.map((s) => [s.id, s]));
+  const refusals: string[] = [];
+  const changes: Change[] = [];
+  const added: string[] = [];
+  const updated: string[] = [];
+  const removed: string[] = [];
+  const predict: Record<string, unknown> = {};
+  let afterDefs = f.storages.map((s) => s);
+  const setAfter = (id: string, def: StorageDef | null) => {
+    predict[`storage:${id}`] = def;
+    if (def === null) afterDefs = afterDefs.filter((s) => s.id !== id);
+    else if (afterDefs.some((s) => s.id === id)) afterDefs = afterDefs.map((s) => (s.id === id ? def : s));
+    else afterDefs = [...afterDefs, def];
+  };
+
+  for (const d of a.storages) {
+    const step = planOne(d, current.get(d.id));
+    if (step === undefined) continue;
+    if (typeof step === 'string') {
+      refusals.push(step);
+      continue;
+    }
+    changes.push(...step.changes);
+    setAfter(d.id, step.after);
+    if (step.kind === 'added') added.push(d.id);
+    else if (step.kind === 'removed') removed.push(d.id);
+    else updated.push(d.id);
+  }
+  if (a.prune) {
+    const listed = new Set(a.storages.map((d) => d.id));
+    for (const s of f.storages) {
+      if (listed.has(s.id) || s.id === 'local') continue;
+      changes.push({ description: `remove storage ${s.id} (not in the list)`, argv: ['pvesm', 'remove', s.id] });
+      setAfter(s.id, null);
+      removed.push(s.id);
+    }
+  }
+  if (refusals.length) return { changes: [], fail: refusals.join('\n') };
+
+  const wanted = a.storages.filter((d) => d.state === 'present').map((d) => afterDefs.find((s) => s.id === d.id)!);
+  const storages = Object.fromEntries(wanted.map((s) => [s.id, { type: s.type, ...s.keys }]));
+  const result: Record<string, unknown> = { added, updated, removed, storages };
+  if (a.single) Object.assign(result, { id: a.storages[0].id, state: a.storages[0].state });
+  const parts = [added.length && `added ${added.join(', ')}`, updated.length && `updated ${updated.join(', ')}`, removed.length && `removed ${removed.join(', ')}`].filter(Boolean);
+  return {
+    changes,
+    result,
+    msg: (parts.length ? parts.join('; ') : 'storage definitions are as wanted') + (f.predicted ? ' (after the changes earlier tasks would make)' : ''),
+    diff: changes.length ? { before: serializeStorageCfg(f.storages), after: serializeStorageCfg(afterDefs), before_header: STORAGE_CFG, after_header: STORAGE_CFG } : undefined,
+    predict: changes.length ? predict : undefined,
+  };
+}
+
+// ---------------------------------------------------------------- module
+
+export default defineModule<PvesmArgs, PvesmFacts>({
+  name: 'pvesm',
+  description: 'Proxmox storage definitions (storage.cfg): add, set differing keys, remove, prune; fixed-key drift fails',
+  args,
+  async facts(ctx) {
+    const r = await ctx.run(['cat', STORAGE_CFG], { okExit: 'any' });
+    let text = r.stdout;
+    if (r.rc !== 0) {
+      if (!/No such file/i.test(r.stderr)) throw new CommandFailed(['cat', STORAGE_CFG], r);
+      text = DEFAULT_CFG;
+    }
+    return withPredictedStorages(parseStorageCfg(text), ctx.predicted);
+  },
+  plan: (f, a) => planPvesm(f, a),
+  verify: true,
+});
