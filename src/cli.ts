@@ -13,6 +13,7 @@ import type { Reporter } from './events.js';
 import { runPlaybooks } from './executor/run.js';
 import { loadInventory } from './inventory/index.js';
 import { JsonReporter, TeeReporter } from './output/json.js';
+import { LiveReporter } from './output/live.js';
 import { PlainReporter } from './output/plain.js';
 import { loadPlaybook } from './playbook/load.js';
 import { playbookJsonSchema } from './playbook/schema.js';
@@ -113,7 +114,9 @@ async function mainInner(argv: string[]): Promise<number> {
 }
 
 function makeReporter(o: CliOptions): Reporter {
-  const human = (stream: NodeJS.WriteStream): Reporter => new PlainReporter(stream, o.verbosity, o.diff);
+  // the live view only on a terminal, and never in CI logs
+  const human = (stream: NodeJS.WriteStream): Reporter =>
+    stream.isTTY && !process.env.CI ? new LiveReporter(stream, o.verbosity, o.diff) : new PlainReporter(stream, o.verbosity, o.diff);
   if (o.json) return new TeeReporter([new JsonReporter(process.stdout), human(process.stderr)]);
   return human(process.stdout);
 }
