@@ -40,6 +40,13 @@ export interface Task extends InheritedKeywords {
   args: Record<string, unknown>;
   /** list, or a template string that renders to a list */
   loop?: unknown;
+  /**
+   * Set when `loop` came from with_items / with_dict and could only be
+   * resolved at run time: after rendering, 'items' flattens the list one level,
+   * 'dict' turns a mapping into [{ key, value }]. (Literal values are already
+   * transformed by the loader and leave this unset.)
+   */
+  loop_with?: 'items' | 'dict';
   loop_control?: LoopControl;
   register?: string;
   changed_when?: Condition;
@@ -70,9 +77,16 @@ export interface IncludeTasks extends InheritedKeywords {
   /** directory the file name resolves from */
   baseDir: string;
   loop?: unknown;
+  /** see Task.loop_with */
+  loop_with?: 'items' | 'dict';
   loop_control?: LoopControl;
   /** when the file name has no template, its tasks were loaded and validated up front */
   preloaded?: TaskNode[];
+  /**
+   * `apply:` keywords for the included tasks, only when the file is loaded at
+   * run time (preloaded tasks already sit inside a Block carrying them).
+   */
+  apply?: InheritedKeywords & { notify?: string[] };
   loc: SourceLoc;
 }
 
@@ -103,6 +117,10 @@ export interface Play extends InheritedKeywords {
   max_fail_percentage?: number;
   gather_facts: boolean;
   force_handlers?: boolean;
+  /** play default for ansible_user (inventory variables win, as in Ansible) */
+  remote_user?: string;
+  /** play default for ansible_connection (inventory variables win, as in Ansible) */
+  connection?: 'ssh' | 'local';
   /** directory of the playbook file that defined this play */
   baseDir: string;
   loc: SourceLoc;

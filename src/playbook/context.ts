@@ -1,0 +1,54 @@
+// State of one playbook load: the module registry, the problems found so far,
+// and per-file caches so a file imported from several places is read, parsed
+// and validated once.
+import { existsSync, readFileSync } from 'node:fs';
+import type { SourceLoc } from '../errors.js';
+import type { ModuleRegistry } from '../registry.js';
+import { parseYaml } from '../yaml-source.js';
+import { Problems } from './problems.js';
+import type { TaskNode } from './types.js';
+
+const FAILED = Symbol('failed');
+
+export interface NotifyRef {
+  topic: string;
+  loc: SourceLoc;
+}
+
+export class LoadContext {
+  readonly problems = new Problems();
+  private readonly yaml = new Map<string, unknown>();
+  /** validated task files by path (+ whether they were loaded as handlers) */
+  readonly taskFiles = new Map<string, TaskNode[]>();
+  /** task files being loaded right now, outermost first: an import cycle shows up here */
+  readonly taskFileStack: string[] = [];
+  /** where each task's notify entries were written, for "no such handler" errors */
+  readonly notifyRefs = new WeakMap<TaskNode, NotifyRef[]>();
+  private moduleNameList?: string[];
+
+  constructor(readonly registry: ModuleRegistry) {}
+
+  /** Every name a module answers to (canonical and aliases). */
+  moduleNames(): string[] {
+    this.moduleNameList ??= this.registry.all().flatMap((d) => [d.name, ...(d.aliases ?? [])]);
+    return this.moduleNameList;
+  }
+
+  /** Parsed YAML of a file, or undefined after reporting why not (at `ref`, the line that named the file). */
+  readYaml(path: string, ref: SourceLoc | undefined, what: string): unknown {
+    const cached = this.yaml.get(path);
+    if (cached !== undefined) return cached === FAILED ? undefined : cached;
+    let value: unknown = FAILED;
+    if (!existsSync(path)) {
+      this.problems.add(`${what} not found: ${path}`, ref);
+    } else {
+      try {
+        value = parseYaml(readFileSync(path, 'utf8'), path) ?? null;
+      } catch (e) {
+        this.problems.addThrown(e, ref);
+      }
+    }
+    this.yaml.set(path, value);
+    return value === FAILED ? undefined : value;
+  }
+}

@@ -1,0 +1,48 @@
+// Per play: handler names are unique, and every notify names a handler (by
+// name or by a `listen` topic) that the play defines.
+import { formatLoc } from '../errors.js';
+import { looksTemplated } from './checks.js';
+import type { LoadContext } from './context.js';
+import { didYouMean } from './suggest.js';
+import type { Play, Task, TaskNode } from './types.js';
+
+/** Every task inside the nodes: through blocks and preloaded includes. */
+export function* allTasks(nodes: TaskNode[]): Generator<Task> {
+  for (const n of nodes) {
+    if (n.kind === 'task') yield n;
+    else if (n.kind === 'block') {
+      yield* allTasks(n.block);
+      yield* allTasks(n.rescue);
+      yield* allTasks(n.always);
+    } else if (n.kind === 'include_tasks' && n.preloaded) yield* allTasks(n.preloaded);
+  }
+}
+
+export function checkHandlers(play: Play, ctx: LoadContext): void {
+  const names = new Map<string, Task>();
+  const topics = new Set<string>();
+  for (const h of allTasks(play.handlers)) {
+    if (h.name !== undefined) {
+      const first = names.get(h.name);
+      if (first) ctx.problems.add(`duplicate handler name '${h.name}' (first defined at ${formatLoc(first.loc)})`, h.loc);
+      else names.set(h.name, h);
+    }
+    for (const t of h.listen ?? []) topics.add(t);
+  }
+  // a handler that includes a file chosen at run time may define anything
+  const dynamic = play.handlers.some(function hasDynamic(n: TaskNode): boolean {
+    if (n.kind === 'include_tasks') return !n.preloaded;
+    if (n.kind === 'block') return [...n.block, ...n.rescue, ...n.always].some(hasDynamic);
+    return false;
+  });
+  if (dynamic) return;
+  const known = [...names.keys(), ...topics];
+  for (const section of [play.pre_tasks, play.tasks, play.post_tasks, play.handlers]) {
+    for (const task of allTasks(section)) {
+      for (const ref of ctx.notifyRefs.get(task) ?? []) {
+        if (looksTemplated(ref.topic) || names.has(ref.topic) || topics.has(ref.topic)) continue;
+        ctx.problems.add(`notify: no handler named '${ref.topic}' in this play${didYouMean(ref.topic, known)}`, ref.loc);
+      }
+    }
+  }
+}

@@ -1,0 +1,125 @@
+// Task files: import_tasks (static: expanded now, keywords apply to every
+// imported task) and include_tasks (dynamic: an IncludeTasks node, loopable,
+// preloaded and validated now when its file name has no template).
+import { dirname, join, resolve } from 'node:path';
+import type { SourceLoc } from '../errors.js';
+import { checkTemplate, looksTemplated } from './checks.js';
+import type { LoadContext } from './context.js';
+import { inherited, readKeywords, readLoop, reportUnknownKeys } from './keyword-values.js';
+import { APPLY_KEYS, IMPORT_TASKS_KEYS, INCLUDE_TASKS_KEYS, TASK_KEYS } from './keywords.js';
+import { describe, isMapping, valueLoc } from './problems.js';
+import { notifyRefs, readTaskList, withNotify, type Scope } from './tasks.js';
+import type { Block, IncludeTasks, InheritedKeywords, TaskNode } from './types.js';
+
+/** The validated tasks of a file (cached per file), or undefined when it could not be read. */
+export function loadTaskFile(path: string, ref: SourceLoc | undefined, ctx: LoadContext, handlers: boolean): TaskNode[] | undefined {
+  const id = `${resolve(path)}\0${handlers}`;
+  const cached = ctx.taskFiles.get(id);
+  if (cached) return cached;
+  const abs = resolve(path);
+  const cycleAt = ctx.taskFileStack.indexOf(abs);
+  if (cycleAt >= 0) {
+    const chain = [...ctx.taskFileStack.slice(cycleAt), abs].map((p) => p.split('/').pop()).join(' → ');
+    ctx.problems.add(`import cycle: ${chain}`, ref);
+    return undefined;
+  }
+  const raw = ctx.readYaml(path, ref, 'task file');
+  if (raw === undefined) return undefined;
+  const fileLoc = { file: path, line: 1, col: 1 };
+  if (raw !== null && !Array.isArray(raw)) {
+    ctx.problems.add(`a task file is a list of tasks, got ${describe(raw)}`, fileLoc);
+    return undefined;
+  }
+  ctx.taskFileStack.push(abs);
+  const scope: Scope = { file: path, baseDir: dirname(path), handlers };
+  const nodes = readTaskList(raw, fileLoc, 'tasks', ctx, scope);
+  ctx.taskFileStack.pop();
+  ctx.taskFiles.set(id, nodes);
+  return nodes;
+}
+
+/** `import_tasks: x.yml` or `import_tasks: { file: x.yml }` → the file name and where it is written. */
+function fileArgument(raw: Record<string, unknown>, key: string, loc: SourceLoc, ctx: LoadContext, allowed: string[]) {
+  const value = raw[key];
+  const at = valueLoc(raw, key, loc);
+  if (typeof value === 'string' && value.trim() !== '') return { file: value.trim(), at, options: {} as Record<string, unknown> };
+  if (isMapping(value)) {
+    reportUnknownKeys(value, allowed, key, ctx, at);
+    if (typeof value.file === 'string' && value.file.trim() !== '') return { file: value.file.trim(), at: valueLoc(value, 'file', at), options: value };
+  }
+  ctx.problems.add(`'${key}' expects a file name, got ${describe(value)}`, at);
+  return undefined;
+}
+
+export function importTasks(raw: Record<string, unknown>, key: string, loc: SourceLoc, ctx: LoadContext, scope: Scope): TaskNode[] {
+  reportUnknownKeys(raw, [...IMPORT_TASKS_KEYS, key], 'import_tasks', ctx, loc, TASK_KEYS);
+  const values = readKeywords(raw, IMPORT_TASKS_KEYS, ctx, loc);
+  const arg = fileArgument(raw, key, loc, ctx, ['file']);
+  if (!arg) return [];
+  if (looksTemplated(arg.file)) {
+    ctx.problems.add(`import_tasks is static: its file name cannot hold a template; use include_tasks`, arg.at);
+    return [];
+  }
+  const tasks = loadTaskFile(join(scope.baseDir, arg.file), arg.at, ctx, scope.handlers) ?? [];
+  const keywords = inherited(values);
+  if (Object.keys(keywords).length === 0 && values.name === undefined) return tasks;
+  // keywords on the import apply to every imported task: exactly a block's inheritance
+  const block: Block = { kind: 'block', ...keywords, block: tasks, rescue: [], always: [], loc };
+  if (values.name !== undefined) block.name = values.name as string;
+  return [block];
+}
+
+export function includeTasks(raw: Record<string, unknown>, key: string, loc: SourceLoc, ctx: LoadContext, scope: Scope): TaskNode[] {
+  reportUnknownKeys(raw, [...INCLUDE_TASKS_KEYS, key], 'include_tasks', ctx, loc, TASK_KEYS);
+  const values = readKeywords(raw, INCLUDE_TASKS_KEYS, ctx, loc);
+  const arg = fileArgument(raw, key, loc, ctx, ['file', 'apply']);
+  if (!arg) return [];
+  checkTemplate(arg.file, arg.at, ctx.problems);
+  const node: IncludeTasks = {
+    kind: 'include_tasks',
+    ...inherited(values),
+    ...readLoop(raw, values, ctx, loc),
+    file: arg.file,
+    baseDir: scope.baseDir,
+    loc,
+  };
+  if (values.name !== undefined) node.name = values.name as string;
+  const apply = 'apply' in arg.options ? readApply(arg.options, arg.at, ctx) : undefined;
+  if (looksTemplated(arg.file)) {
+    if (apply) node.apply = apply.keywords;
+    return [node];
+  }
+  const tasks = loadTaskFile(join(scope.baseDir, arg.file), arg.at, ctx, scope.handlers);
+  if (tasks) {
+    // `apply` wraps the included tasks in a block carrying its keywords
+    node.preloaded = apply ? [applyBlock(tasks, apply, loc, ctx)] : tasks;
+  }
+  return [node];
+}
+
+interface Apply {
+  keywords: InheritedKeywords & { notify?: string[] };
+  raw: Record<string, unknown>;
+  loc: SourceLoc;
+}
+
+function readApply(options: Record<string, unknown>, at: SourceLoc, ctx: LoadContext): Apply | undefined {
+  const value = options.apply;
+  const loc = valueLoc(options, 'apply', at);
+  if (!isMapping(value)) {
+    ctx.problems.add(`'apply' expects a mapping of keywords, got ${describe(value)}`, loc);
+    return undefined;
+  }
+  reportUnknownKeys(value, APPLY_KEYS, 'apply', ctx, loc);
+  const values = readKeywords(value, APPLY_KEYS, ctx, loc);
+  const keywords: Apply['keywords'] = inherited(values);
+  if (values.notify) keywords.notify = values.notify as string[];
+  return { keywords, raw: value, loc };
+}
+
+function applyBlock(tasks: TaskNode[], apply: Apply, loc: SourceLoc, ctx: LoadContext): Block {
+  const { notify, ...keywords } = apply.keywords;
+  const inner = notify ? withNotify(tasks, notifyRefs(apply.raw, notify, apply.loc), ctx) : tasks;
+  return { kind: 'block', ...keywords, block: inner, rescue: [], always: [], loc };
+}
+

@@ -1,0 +1,231 @@
+// A task's module arguments: from a mapping, a free-form string (command,
+// shell) or Ansible's inline `key=value` string, merged with `args:`; then
+// checked against the module's zod schema, each problem located at the
+// offending argument. Values holding templates are only known per host, so
+// their type is checked again at run time after rendering.
+import type { z } from 'zod';
+import type { SourceLoc } from '../errors.js';
+import type { ModuleDefinition } from '../module.js';
+import { locate, locateValue } from '../yaml-source.js';
+import { checkCondition, checkTemplatesDeep, looksTemplated } from './checks.js';
+import { parseKv } from './kv.js';
+import { describe, isMapping, textLoc, type Problems } from './problems.js';
+import { didYouMean } from './suggest.js';
+import { acceptedTypes, knownKeys } from './zod-introspect.js';
+
+/** Where each top-level argument was written. */
+interface ArgLocs {
+  key: Map<string, SourceLoc>;
+  value: Map<string, SourceLoc>;
+}
+
+/** Arguments that hold bare expressions rather than templates. */
+const EXPRESSION_ARGS: Record<string, string[]> = { assert: ['that'] };
+
+export interface ModuleCall {
+  def: ModuleDefinition;
+  /** the name as written (alias or canonical) */
+  written: string;
+  /** the module's value in the task */
+  raw: unknown;
+  /** where the module key is, and its value */
+  keyLoc: SourceLoc;
+  valueLoc: SourceLoc;
+}
+
+/** Builds and validates the arguments; returns them as written (templates unrendered). */
+export function moduleArgs(call: ModuleCall, extraArgs: unknown, extraLoc: SourceLoc, problems: Problems): Record<string, unknown> {
+  const { def } = call;
+  const locs: ArgLocs = { key: new Map(), value: new Map() };
+  const args: Record<string, unknown> = {};
+  const take = (from: Record<string, unknown>) => {
+    for (const [k, v] of Object.entries(from)) {
+      args[k] = v;
+      locs.key.set(k, locate(from, k) ?? call.keyLoc);
+      locs.value.set(k, locateValue(from, k) ?? call.valueLoc);
+    }
+  };
+
+  if (extraArgs !== undefined && extraArgs !== null) {
+    if (isMapping(extraArgs)) take(extraArgs);
+    else problems.add(`'args' expects a mapping, got ${describe(extraArgs)}`, extraLoc);
+  }
+
+  const raw = call.raw;
+  if (raw === null || raw === undefined) {
+    // `ping:` — no arguments
+  } else if (isMapping(raw)) {
+    take(raw);
+  } else if (typeof raw === 'string' || ((typeof raw === 'number' || typeof raw === 'boolean') && def.freeForm)) {
+    inlineArgs(String(raw), call, args, locs, problems);
+  } else {
+    const expected = def.freeForm ? 'a mapping or a string' : 'a mapping or key=value string';
+    problems.add(`arguments of module '${call.written}' must be ${expected}, got ${describe(raw)}`, call.valueLoc);
+    return args;
+  }
+
+  validate(def, call, args, locs, problems);
+  for (const [k, v] of Object.entries(args)) {
+    const loc = locs.value.get(k) ?? call.valueLoc;
+    if (EXPRESSION_ARGS[def.name]?.includes(k)) checkCondition(v, loc, problems);
+    else checkTemplatesDeep(v, loc, problems);
+  }
+  return args;
+}
+
+/** `key=value ...`; for free-form modules the rest of the text is the free-form argument. */
+function inlineArgs(text: string, call: ModuleCall, args: Record<string, unknown>, locs: ArgLocs, problems: Problems): void {
+  const { def } = call;
+  const known = knownKeys(def.args);
+  const { pairs, free } = parseKv(text);
+  const base = call.valueLoc;
+  // within a one-line scalar we can point at the exact argument
+  const at = (offset: number) => (text.includes('\n') ? base : textLoc(base, offset));
+  if (def.freeForm) {
+    const freeForm = def.freeForm;
+    // Like Ansible: only the module's own option names are taken out of the text.
+    const options = pairs.filter((p) => p.key !== freeForm && known?.has(p.key));
+    if (options.length === 0) {
+      args[freeForm] = text;
+    } else {
+      const taken = new Set(options.map((p) => p.token));
+      const rest = [...free, ...pairs.filter((p) => !taken.has(p.token)).map((p) => p.token)].sort((a, b) => a.offset - b.offset);
+      args[freeForm] = rest.map((t) => t.raw).join(' ');
+      for (const p of options) setInline(p.key, p.value, at(p.token.offset), at(p.valueOffset));
+    }
+    locs.key.set(freeForm, base);
+    locs.value.set(freeForm, base);
+    return;
+  }
+  for (const t of free) {
+    problems.add(`module '${call.written}' takes key=value arguments, got '${t.raw}'`, at(t.offset));
+  }
+  for (const p of pairs) setInline(p.key, p.value, at(p.token.offset), at(p.valueOffset));
+
+  function setInline(key: string, value: string, keyAt: SourceLoc, valueAt: SourceLoc): void {
+    args[key] = coerceInline(value, known?.get(key));
+    locs.key.set(key, keyAt);
+    locs.value.set(key, valueAt);
+  }
+}
+
+/** Inline values are text; turn `22` / `yes` into what the argument wants, as Ansible's type conversion does. */
+function coerceInline(value: string, schema: z.ZodType | undefined): unknown {
+  if (!schema || looksTemplated(value)) return value;
+  const types = acceptedTypes(schema);
+  if (types.has('string') || types.has('any')) return value;
+  if (types.has('number') && /^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+  if (types.has('boolean')) {
+    if (/^(yes|true|on|1)$/i.test(value)) return true;
+    if (/^(no|false|off|0)$/i.test(value)) return false;
+  }
+  return value;
+}
+
+/** Does this value (or anything inside it) hold a template? */
+function holdsTemplate(value: unknown): boolean {
+  if (typeof value === 'string') return looksTemplated(value);
+  if (Array.isArray(value)) return value.some(holdsTemplate);
+  if (isMapping(value)) return Object.values(value).some(holdsTemplate);
+  return false;
+}
+
+interface Issue {
+  code: string;
+  path: PropertyKey[];
+  message: string;
+  expected?: string;
+  values?: unknown[];
+  keys?: string[];
+  errors?: Issue[][];
+}
+
+function validate(def: ModuleDefinition, call: ModuleCall, args: Record<string, unknown>, locs: ArgLocs, problems: Problems): void {
+  const mod = call.written;
+  const known = knownKeys(def.args);
+  if (known) {
+    for (const k of Object.keys(args)) {
+      if (known.has(k)) continue;
+      problems.add(`unknown argument '${k}' for module '${mod}'${didYouMean(k, known.keys())}`, locs.key.get(k) ?? call.keyLoc);
+    }
+  }
+  const result = def.args.safeParse(args);
+  if (result.success) return;
+  for (const issue of flattenIssues(result.error.issues as unknown as Issue[], [])) {
+    if (issue.code === 'unrecognized_keys') {
+      if (known) continue; // already reported above, with suggestions
+      for (const k of issue.keys ?? []) problems.add(`unknown argument '${[...issue.path, k].join('.')}' for module '${mod}'`, locateAt(args, [...issue.path, k], locs, call, 'key'));
+      continue;
+    }
+    const value = valueAt(args, issue.path);
+    const name = issue.path.join('.');
+    // A template's value is known per host: checked again after rendering.
+    if (issue.path.some((_, i) => holdsTemplate(valueAt(args, issue.path.slice(0, i + 1))))) continue;
+    if (issue.path.length === 0 && issue.code === 'custom' && holdsTemplate(args)) continue;
+    if (value === undefined && issue.code === 'invalid_type') {
+      problems.add(`missing required argument '${name}' for module '${mod}'`, locateAt(args, issue.path.slice(0, -1), locs, call, 'value', call.keyLoc));
+      continue;
+    }
+    const where = issue.path.length ? `argument '${name}' of module '${mod}'` : `module '${mod}'`;
+    problems.add(`${where}: ${explain(issue, value)}`, locateAt(args, issue.path, locs, call, 'value'));
+  }
+}
+
+/** Union failures: keep the branch that came closest; scalar alternatives become "expected a or b". */
+function flattenIssues(issues: Issue[], prefix: PropertyKey[]): Issue[] {
+  const out: Issue[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code !== 'invalid_union' || !issue.errors?.length) {
+      out.push({ ...issue, path });
+      continue;
+    }
+    const branches = issue.errors;
+    const allTypeAtRoot = branches.every((b) => b.length === 1 && b[0].code === 'invalid_type' && b[0].path.length === 0);
+    if (allTypeAtRoot) {
+      const expected = [...new Set(branches.map((b) => b[0].expected ?? '?'))];
+      out.push({ code: 'invalid_type', path, message: issue.message, expected: expected.join(' or ') });
+      continue;
+    }
+    // the branch whose failures are deepest and fewest is the one the user meant
+    const score = (b: Issue[]) => b.length - 0.1 * Math.max(0, ...b.map((i) => i.path.length)) + (b.some((i) => i.code === 'invalid_type' && i.path.length === 0) ? 100 : 0);
+    const best = [...branches].sort((a, b) => score(a) - score(b))[0];
+    out.push(...flattenIssues(best, path));
+  }
+  return out;
+}
+
+function explain(issue: Issue, value: unknown): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected ?? 'another type'}, got ${describe(value)}`;
+    case 'invalid_value': {
+      const allowed = (issue.values ?? []).map((v) => (typeof v === 'string' ? `'${v}'` : String(v)));
+      const hint = typeof value === 'string' ? didYouMean(value, (issue.values ?? []).map(String)) : '';
+      return `expected ${allowed.length > 1 ? `one of ${allowed.join(', ')}` : allowed[0]}, got ${describe(value)}${hint}`;
+    }
+    default:
+      return issue.message;
+  }
+}
+
+function valueAt(args: Record<string, unknown>, path: PropertyKey[]): unknown {
+  let v: unknown = args;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+function locateAt(args: Record<string, unknown>, path: PropertyKey[], locs: ArgLocs, call: ModuleCall, which: 'key' | 'value', fallback?: SourceLoc): SourceLoc {
+  if (path.length === 0) return fallback ?? call.valueLoc;
+  const first = String(path[0]);
+  const top = (which === 'key' ? locs.key.get(first) : locs.value.get(first)) ?? locs.key.get(first) ?? call.valueLoc;
+  if (path.length === 1) return top;
+  const container = valueAt(args, path.slice(0, -1));
+  const last = path[path.length - 1];
+  const key = typeof last === 'number' ? last : String(last);
+  return (which === 'key' ? locate(container, key) : locateValue(container, key)) ?? top;
+}
+

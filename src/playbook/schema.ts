@@ -1,0 +1,161 @@
+// JSON Schema (draft-07, what yaml-language-server reads) for playbook files,
+// generated from the same zod schemas the loader validates with: keyword
+// schemas from keywords.ts, argument schemas from each module.
+import { z } from 'zod';
+import type { ModuleRegistry } from '../registry.js';
+import {
+  BLOCK_KEYS, IMPORT_PLAYBOOK_KEYS, KEYWORDS, META_ACTIONS, PLAY_KEYS, TASK_KEYS, APPLY_KEYS,
+  type KeywordName,
+} from './keywords.js';
+
+type Json = Record<string, unknown>;
+
+const ref = (name: string): Json => ({ $ref: `#/definitions/${name}` });
+const TEMPLATE: Json = { type: 'string', pattern: '\\{\\{', description: 'a template, rendered per host' };
+
+function toJson(schema: z.ZodType, defs: Json, prefix: string): Json {
+  let out: Json;
+  try {
+    out = z.toJSONSchema(schema, { target: 'draft-7', io: 'input', unrepresentable: 'any' }) as Json;
+  } catch {
+    return {};
+  }
+  delete out.$schema;
+  const inner = out.definitions as Json | undefined;
+  if (!inner) return out;
+  // nested definitions move to the top level under a private prefix
+  delete out.definitions;
+  const rename = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(rename);
+    if (v && typeof v === 'object') {
+      const o: Json = {};
+      for (const [k, x] of Object.entries(v)) {
+        o[k] = k === '$ref' && typeof x === 'string' ? x.replace('#/definitions/', `#/definitions/${prefix}.`) : rename(x);
+      }
+      return o;
+    }
+    return v;
+  };
+  for (const [k, v] of Object.entries(inner)) defs[`${prefix}.${k}`] = rename(v);
+  return rename(out) as Json;
+}
+
+/** Where a module wants a number, list, ... a template string is accepted too (rendered per host). */
+function allowTemplates(schema: unknown): unknown {
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return schema;
+  const s = { ...(schema as Json) };
+  if (s.properties && typeof s.properties === 'object') {
+    s.properties = Object.fromEntries(Object.entries(s.properties as Json).map(([k, v]) => [k, orTemplate(v)]));
+  }
+  if (s.additionalProperties && typeof s.additionalProperties === 'object') s.additionalProperties = orTemplate(s.additionalProperties);
+  if (s.items && typeof s.items === 'object') s.items = orTemplate(s.items);
+  for (const k of ['anyOf', 'oneOf', 'allOf'] as const) if (Array.isArray(s[k])) s[k] = (s[k] as unknown[]).map(allowTemplates);
+  return s;
+}
+
+function orTemplate(schema: unknown): unknown {
+  const s = allowTemplates(schema) as Json;
+  if (s && s.type === 'string' && !s.enum && !s.pattern && !s.format) return s;
+  if (s && Object.keys(s).length === 0) return s; // already anything
+  const { description, default: dflt, ...rest } = s ?? {};
+  return { ...(description ? { description } : {}), ...(dflt !== undefined ? { default: dflt } : {}), anyOf: [rest, TEMPLATE] };
+}
+
+function keywordProperties(keys: readonly string[], defs: Json): Json {
+  const props: Json = {};
+  for (const k of keys) {
+    if (!(k in KEYWORDS)) continue;
+    const spec = KEYWORDS[k as KeywordName];
+    props[k] = { ...toJson(spec.schema, defs, `kw.${k}`), description: spec.description };
+  }
+  return props;
+}
+
+export function playbookJsonSchema(registry: ModuleRegistry): Json {
+  const defs: Json = {};
+  const tasksList = { type: 'array', items: { anyOf: [ref('task'), ref('block')] } };
+
+  const moduleProps: Json = {};
+  for (const def of registry.all()) {
+    const args = allowTemplates(toJson(def.args, defs, `module.${def.name}`)) as Json;
+    defs[`module.${def.name}`] = {
+      description: def.description,
+      anyOf: def.freeForm
+        ? [{ type: 'string', description: `the '${def.freeForm}' argument` }, args, { type: 'null' }]
+        : [args, { type: 'string', description: 'key=value arguments' }, { type: 'null' }],
+    };
+    for (const n of [def.name, ...(def.aliases ?? [])]) moduleProps[n] = { ...ref(`module.${def.name}`), description: def.description };
+  }
+
+  defs.loop_control = {
+    type: 'object',
+    properties: {
+      loop_var: { type: 'string', description: 'name of the item variable (default item)' },
+      index_var: { type: 'string', description: 'variable holding the 0-based index' },
+      label: { type: 'string', description: 'what the output shows for each item' },
+      pause: { type: 'number', minimum: 0, description: 'seconds between items' },
+    },
+    additionalProperties: false,
+  } satisfies Json;
+
+  const taskFile = (extra: Json = {}) => ({
+    anyOf: [
+      { type: 'string', description: 'task file, relative to this file' },
+      { type: 'object', properties: { file: { type: 'string' }, ...extra }, required: ['file'], additionalProperties: false },
+    ],
+  });
+  defs.apply = { type: 'object', properties: keywordProperties(APPLY_KEYS, defs), additionalProperties: false };
+  defs.task = {
+    type: 'object',
+    description: 'a task: exactly one module plus keywords',
+    properties: {
+      ...keywordProperties(TASK_KEYS, defs),
+      loop_control: ref('loop_control'),
+      args: { type: 'object', description: 'module arguments (merged with the inline ones)' },
+      import_tasks: { ...taskFile(), description: 'static: the file is expanded when the playbook loads' },
+      include_tasks: { ...taskFile({ apply: ref('apply') }), description: 'dynamic: loaded when reached; loopable' },
+      meta: { enum: [...META_ACTIONS], description: 'engine actions' },
+      ...moduleProps,
+    },
+    additionalProperties: false,
+  };
+  defs.block = {
+    type: 'object',
+    description: 'a block of tasks, with rescue and always',
+    properties: { ...keywordProperties(BLOCK_KEYS, defs), block: ref('tasks'), rescue: ref('tasks'), always: ref('tasks') },
+    required: ['block'],
+    additionalProperties: false,
+  };
+  defs.tasks = tasksList;
+  defs.play = {
+    type: 'object',
+    description: 'a play: hosts and the tasks to run on them',
+    properties: {
+      ...keywordProperties(PLAY_KEYS, defs),
+      pre_tasks: ref('tasks'),
+      tasks: ref('tasks'),
+      post_tasks: ref('tasks'),
+      handlers: ref('tasks'),
+      serial: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^\\d+(\\.\\d+)?%$' }, TEMPLATE, { type: 'array', items: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string' }] } }], description: KEYWORDS.serial.description },
+    },
+    required: ['hosts'],
+    additionalProperties: false,
+  };
+  defs.import_playbook = {
+    type: 'object',
+    properties: {
+      ...keywordProperties(IMPORT_PLAYBOOK_KEYS, defs),
+      import_playbook: { type: 'string', description: 'playbook file, relative to this one' },
+      'ansible.builtin.import_playbook': { type: 'string', description: 'playbook file, relative to this one' },
+    },
+    additionalProperties: false,
+  };
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: 'phx-play playbook',
+    description: 'A list of plays (or import_playbook entries). Generated by `phx-play schema`.',
+    type: 'array',
+    items: { anyOf: [ref('play'), ref('import_playbook')] },
+    definitions: defs,
+  };
+}

@@ -1,0 +1,185 @@
+// One task entry → a TaskNode: a module call, a block, an import/include of a
+// task file, or meta. Finds the module among the keys (exactly one), and
+// reports unknown keys with the nearest keyword or module name.
+import type { SourceLoc } from '../errors.js';
+import type { ModuleDefinition } from '../module.js';
+import { locate } from '../yaml-source.js';
+import type { LoadContext, NotifyRef } from './context.js';
+import { importTasks, includeTasks } from './includes.js';
+import { inherited, readKeywords, readLoop, reportUnknownKeys } from './keyword-values.js';
+import { BLOCK_KEYS, META_ACTIONS, META_KEYS, SPECIAL_ACTIONS, SUPPORTED_WITH, TASK_KEYS, UNSUPPORTED } from './keywords.js';
+import { moduleArgs } from './module-args.js';
+import { describe, isMapping, keyLoc, valueLoc } from './problems.js';
+import { didYouMean, nearest } from './suggest.js';
+import type { Block, Meta, Task, TaskNode } from './types.js';
+
+/** Where a task list lives: its file, the directory imports resolve from, and whether it is a handlers list. */
+export interface Scope {
+  file: string;
+  baseDir: string;
+  handlers: boolean;
+}
+
+export function readTaskList(value: unknown, loc: SourceLoc, what: string, ctx: LoadContext, scope: Scope): TaskNode[] {
+  if (value === null || value === undefined) return [];
+  if (!Array.isArray(value)) {
+    ctx.problems.add(`'${what}' expects a list of tasks, got ${describe(value)}`, loc);
+    return [];
+  }
+  const nodes: TaskNode[] = [];
+  value.forEach((entry, i) => nodes.push(...readTaskEntry(entry, locate(value, i) ?? loc, ctx, scope)));
+  return nodes;
+}
+
+type Action =
+  | { kind: 'module'; key: string; def: ModuleDefinition }
+  | { kind: 'import_tasks' | 'include_tasks' | 'meta' | 'import_playbook'; key: string };
+
+/** One entry of a task list; an import without keywords expands to several nodes. */
+export function readTaskEntry(raw: unknown, loc: SourceLoc, ctx: LoadContext, scope: Scope): TaskNode[] {
+  if (!isMapping(raw)) {
+    ctx.problems.add(`a task must be a mapping, got ${describe(raw)}`, loc);
+    return [];
+  }
+  if ('block' in raw) return [readBlock(raw, loc, ctx, scope)];
+  for (const k of ['rescue', 'always']) {
+    if (k in raw) {
+      ctx.problems.add(`'${k}' needs a 'block' beside it`, keyLoc(raw, k, loc));
+      return [];
+    }
+  }
+
+  const actions: Action[] = [];
+  let unknownModule = false;
+  for (const key of Object.keys(raw)) {
+    if ((TASK_KEYS as readonly string[]).includes(key)) continue;
+    const at = keyLoc(raw, key, loc);
+    const special = SPECIAL_ACTIONS[key];
+    const def = special ? undefined : ctx.registry.get(key);
+    if (special) actions.push({ kind: special, key });
+    else if (def) actions.push({ kind: 'module', key, def });
+    else if (UNSUPPORTED[key]) {
+      ctx.problems.add(UNSUPPORTED[key], at);
+      unknownModule = true;
+    } else if (key.startsWith('with_')) {
+      ctx.problems.add(`'${key}' is not supported; use 'loop' (or ${SUPPORTED_WITH.join(', ')})`, at);
+    } else {
+      const keyword = nearest(key, TASK_KEYS);
+      const module = nearest(key, [...ctx.moduleNames(), ...Object.keys(SPECIAL_ACTIONS)]);
+      if (keyword && !module) {
+        ctx.problems.add(`unknown key '${key}' in task; did you mean '${keyword}'?`, at);
+        } else {
+        ctx.problems.add(`unknown module '${key}'${module ? `; did you mean '${module}'?` : ''}`, at);
+        unknownModule = true;
+      }
+    }
+  }
+
+  if (actions.length === 0) {
+    if (!unknownModule) {
+      const names = [...ctx.registry.names(), 'block', 'import_tasks', 'include_tasks', 'meta'];
+      ctx.problems.add(`task has no module: expected one of ${names.join(', ')}`, loc);
+    }
+    return [];
+  }
+  if (actions.length > 1) {
+    const quoted = actions.map((a) => `'${a.key}'`);
+    const count = actions.length === 2 ? 'two' : String(actions.length);
+    const list = `${quoted.slice(0, -1).join(', ')} and ${quoted[quoted.length - 1]}`;
+    ctx.problems.add(`task has ${count} modules: ${list}`, keyLoc(raw, actions[1].key, loc));
+  }
+  const action = actions[0];
+  switch (action.kind) {
+    case 'module':
+      return [readModuleTask(raw, action.key, action.def, loc, ctx, scope)];
+    case 'meta':
+      return readMeta(raw, action.key, loc, ctx);
+    case 'import_tasks':
+      return importTasks(raw, action.key, loc, ctx, scope);
+    case 'include_tasks':
+      return includeTasks(raw, action.key, loc, ctx, scope);
+    case 'import_playbook':
+      ctx.problems.add(`'import_playbook' is only allowed at the top level of a playbook, not among tasks`, keyLoc(raw, action.key, loc));
+      return [];
+  }
+}
+
+function readModuleTask(raw: Record<string, unknown>, key: string, def: ModuleDefinition, loc: SourceLoc, ctx: LoadContext, scope: Scope): Task {
+  const values = readKeywords(raw, TASK_KEYS, ctx, loc);
+  const args = moduleArgs(
+    { def, written: key, raw: raw[key], keyLoc: keyLoc(raw, key, loc), valueLoc: valueLoc(raw, key, loc) },
+    raw.args,
+    valueLoc(raw, 'args', loc),
+    ctx.problems,
+  );
+  if ('listen' in raw && !scope.handlers) ctx.problems.add(`'listen' is only valid in handlers`, keyLoc(raw, 'listen', loc));
+  const task: Task = {
+    kind: 'task',
+    ...inherited(values),
+    ...readLoop(raw, values, ctx, loc),
+    module: def.name,
+    args,
+    loc,
+  };
+  for (const k of ['name', 'register', 'changed_when', 'failed_when', 'notify', 'retries', 'delay', 'until', 'listen'] as const) {
+    if (values[k] !== undefined) (task as unknown as Record<string, unknown>)[k] = values[k];
+  }
+  if (task.notify) ctx.notifyRefs.set(task, notifyRefs(raw, task.notify, loc));
+  return task;
+}
+
+/** The location of each notify entry as written. */
+export function notifyRefs(raw: Record<string, unknown>, topics: string[], loc: SourceLoc): NotifyRef[] {
+  const written = raw.notify;
+  const at = valueLoc(raw, 'notify', loc);
+  return topics.map((topic, i) => ({ topic, loc: Array.isArray(written) ? (locate(written, i) ?? at) : at }));
+}
+
+function readMeta(raw: Record<string, unknown>, key: string, loc: SourceLoc, ctx: LoadContext): Meta[] {
+  reportUnknownKeys(raw, [...META_KEYS, key], 'meta task', ctx, loc, TASK_KEYS);
+  const values = readKeywords(raw, META_KEYS, ctx, loc);
+  const action = raw[key];
+  if (typeof action !== 'string' || !(META_ACTIONS as readonly string[]).includes(action)) {
+    const hint = typeof action === 'string' ? didYouMean(action, META_ACTIONS) : '';
+    ctx.problems.add(`unknown meta action ${describe(action)}: expected one of ${META_ACTIONS.join(', ')}${hint}`, valueLoc(raw, key, loc));
+    return [];
+  }
+  return [{ kind: 'meta', ...inherited(values), ...(values.name !== undefined ? { name: values.name as string } : {}), action: action as Meta['action'], loc }];
+}
+
+function readBlock(raw: Record<string, unknown>, loc: SourceLoc, ctx: LoadContext, scope: Scope): Block {
+  reportUnknownKeys(raw, BLOCK_KEYS, 'block', ctx, loc);
+  const values = readKeywords(raw, BLOCK_KEYS, ctx, loc);
+  const section = (k: 'block' | 'rescue' | 'always') => readTaskList(raw[k], valueLoc(raw, k, loc), k, ctx, scope);
+  let block = section('block');
+  let rescue = section('rescue');
+  let always = section('always');
+  const notify = values.notify as string[] | undefined;
+  if (notify) {
+    // a block's notify belongs to every task in it
+    const refs = notifyRefs(raw, notify, loc);
+    block = withNotify(block, refs, ctx);
+    rescue = withNotify(rescue, refs, ctx);
+    always = withNotify(always, refs, ctx);
+  }
+  return { kind: 'block', ...inherited(values), ...(values.name !== undefined ? { name: values.name as string } : {}), block, rescue, always, loc };
+}
+
+/** Copies of the nodes with extra notify topics (nodes from task files are shared, so never mutated). */
+export function withNotify(nodes: TaskNode[], refs: NotifyRef[], ctx: LoadContext): TaskNode[] {
+  return nodes.map((node): TaskNode => {
+    switch (node.kind) {
+      case 'task': {
+        const copy: Task = { ...node, notify: [...(node.notify ?? []), ...refs.map((r) => r.topic)] };
+        ctx.notifyRefs.set(copy, [...(ctx.notifyRefs.get(node) ?? []), ...refs]);
+        return copy;
+      }
+      case 'block':
+        return { ...node, block: withNotify(node.block, refs, ctx), rescue: withNotify(node.rescue, refs, ctx), always: withNotify(node.always, refs, ctx) };
+      case 'include_tasks':
+        return node.preloaded ? { ...node, preloaded: withNotify(node.preloaded, refs, ctx) } : node;
+      default:
+        return node;
+    }
+  });
+}
