@@ -1,0 +1,239 @@
+// cert_hook: run post-renewal commands once per new certificate. Remembers the
+// certificate's SHA256 fingerprint in a state file on the host; when it changed
+// (or there is no state yet) or the key's owner/mode had to be fixed, it fixes
+// the key, runs the commands in order (stopping at the first failure, without
+// recording the new fingerprint so the next run retries), then records it.
+// The key may live in a container (`ctid`: read and fixed through pct exec).
+import { z } from 'zod';
+import { defineModule, type Change, type ModuleContext, type Plan } from '../src/module.js';
+import type { ExecResult } from '../src/connection/types.js';
+import {
+  certStatePath,
+  certStateText,
+  hookReason,
+  isPveproxyCert,
+  keyDifferences,
+  parseCertState,
+  parseKeyStat,
+  parseOpensslFingerprint,
+  parsePvenodeCertInfo,
+  pvenodeEntryFor,
+  type CertState,
+  type KeyStat,
+} from '../src/proxmox/cert.js';
+import { isMissingCt } from '../src/proxmox/pct-config.js';
+import { guestResult, isGuestExecArgv, ModuleFailure, runBatch } from '../src/proxmox/qm.js';
+import { shellJoin } from '../src/quote.js';
+
+// ---------------------------------------------------------------- arguments
+
+const absPath = z.string().startsWith('/', { message: 'must be an absolute path' }).regex(/^[^\0\n]*$/, { message: 'must be one line' });
+const account = z.union([z.number().int().nonnegative(), z.string().min(1).regex(/^[^:\s\0]+$/, { message: 'must be a user/group name or number' })]);
+const modeArg = z.union([z.string(), z.number()]).transform((v, c) => {
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && v >= 0 && v <= 0o7777) return v;
+  } else if (/^0?[0-7]{3,4}$/.test(v.trim())) return parseInt(v.trim(), 8);
+  c.addIssue({ code: 'custom', message: `mode ${JSON.stringify(v)} is not an octal mode like '0640' (quote it, or write it with a leading 0)` });
+  return z.NEVER;
+});
+
+const args = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { message: 'letters, digits, _ . - (it names the state file)' }),
+    cert: absPath.describe('certificate (PEM) path, on the host or inside ctid'),
+    key: absPath.optional().describe('private key path, on the host or inside ctid'),
+    ctid: z
+      .union([z.number().int(), z.string().regex(/^\d+$/, { message: 'must be a CT id like 101' })])
+      .transform((v) => Number(v))
+      .pipe(z.number().int().min(100).max(999999999))
+      .optional()
+      .describe('the files live inside this container (read and fixed through pct exec)'),
+    key_owner: account.optional(),
+    key_group: account.optional(),
+    key_mode: modeArg.optional(),
+    post_renewal: z.array(z.array(z.string()).min(1, { message: 'a command needs at least the program name' })).default([])
+      .describe("commands (argv lists) run on the host, in order, e.g. ['pct','exec','101','--','systemctl','reload','nginx']"),
+    wait_for_key: z.boolean().default(false).describe('wait (bounded by wait_timeout) for the key to appear'),
+    wait_timeout: z.number().positive().default(60),
+    fingerprint_source: z.enum(['auto', 'openssl', 'pvenode']).default('auto').describe('auto: pvenode for /etc/pve pveproxy certificates, else openssl'),
+    state_dir: absPath.default('/var/lib/phx-play/cert_hook'),
+  })
+  .strict()
+  .superRefine((a, c) => {
+    if ((a.key_owner !== undefined || a.key_group !== undefined || a.key_mode !== undefined || a.wait_for_key) && a.key === undefined) {
+      c.addIssue({ code: 'custom', message: 'key_owner, key_group, key_mode and wait_for_key need key (the key path)', path: ['key'] });
+    }
+    if (a.fingerprint_source === 'pvenode' && a.ctid !== undefined) {
+      c.addIssue({ code: 'custom', message: 'pvenode reads the host certificates: not with ctid', path: ['fingerprint_source'] });
+    }
+  });
+
+export type CertHookArgs = z.output<typeof args>;
+
+// ---------------------------------------------------------------- facts
+
+export interface CertHookFacts {
+  fingerprint?: string;
+  notafter?: number;
+  /** undefined when no key is given; null when missing */
+  key?: KeyStat | null;
+  state: CertState | null;
+  /** seconds waited for the key */
+  waited?: number;
+  error?: string;
+}
+
+const where = (a: CertHookArgs) => (a.ctid !== undefined ? ` in CT ${a.ctid}` : '');
+const inCt = (a: CertHookArgs, argv: string[]) => (a.ctid !== undefined ? ['pct', 'exec', String(a.ctid), '--', ...argv] : argv);
+const usePvenode = (a: CertHookArgs) => a.fingerprint_source === 'pvenode' || (a.fingerprint_source === 'auto' && a.ctid === undefined && isPveproxyCert(a.cert));
+const keyStatArgv = (a: CertHookArgs) => inCt(a, ['stat', '-c', '%U %G %u %g %a', '--', a.key!]);
+const NO_FILE = /No such file or directory|Could not open file|Can't open|cannot stat/i;
+
+function ctProblem(a: CertHookArgs, r: ExecResult): string | undefined {
+  if (a.ctid === undefined) return undefined;
+  if (isMissingCt(r.stderr)) return `CT ${a.ctid} does not exist`;
+  if (/not running/i.test(r.stderr)) return `CT ${a.ctid} is not running (pct exec needs it running)`;
+  return undefined;
+}
+
+async function readAll(ctx: ModuleContext, a: CertHookArgs): Promise<CertHookFacts> {
+  const cmds: string[][] = [
+    usePvenode(a) ? ['pvenode', 'cert', 'info', '--output-format', 'json'] : inCt(a, ['openssl', 'x509', '-noout', '-fingerprint', '-sha256', '-in', a.cert]),
+    ['cat', '--', certStatePath(a.state_dir, a.name)],
+  ];
+  if (a.key !== undefined) cmds.push(keyStatArgv(a));
+  const [fp, st, key] = await runBatch(ctx, cmds);
+  const f: CertHookFacts = { state: st.rc === 0 ? parseCertState(st.stdout) : null };
+  if (fp.rc !== 0) {
+    f.error = ctProblem(a, fp) ??
+      (NO_FILE.test(fp.stderr) ? `certificate ${a.cert}${where(a)} does not exist` : `reading certificate ${a.cert}${where(a)} failed: ${fp.stderr.trim() || `exit code ${fp.rc}`}`);
+  } else if (usePvenode(a)) {
+    try {
+      const entry = pvenodeEntryFor(parsePvenodeCertInfo(fp.stdout), a.cert);
+      if (!entry) f.error = `pvenode cert info lists no certificate ${a.cert}`;
+      else {
+        f.fingerprint = entry.fingerprint;
+        if (entry.notafter !== undefined) f.notafter = entry.notafter;
+      }
+    } catch (e) {
+      f.error = `pvenode cert info: ${(e as Error).message}`;
+    }
+  } else {
+    f.fingerprint = parseOpensslFingerprint(fp.stdout);
+    if (!f.fingerprint) f.error = `could not read the fingerprint of ${a.cert}${where(a)}: ${fp.stdout.trim().slice(0, 200)}`;
+  }
+  if (key) {
+    if (key.rc === 0) f.key = parseKeyStat(key.stdout) ?? null;
+    else if (NO_FILE.test(key.stderr)) f.key = null;
+    else f.error ??= ctProblem(a, key) ?? `stat of key ${a.key}${where(a)} failed: ${key.stderr.trim() || `exit code ${key.rc}`}`;
+  }
+  return f;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function facts(ctx: ModuleContext, a: CertHookArgs): Promise<CertHookFacts> {
+  let f = await readAll(ctx, a);
+  if (f.key !== null || !a.wait_for_key || ctx.check || f.error) return f;
+  // The key is written by something else (certbot, an earlier task): wait for it, bounded.
+  const started = Date.now();
+  for (;;) {
+    if (Date.now() - started + 1000 > a.wait_timeout * 1000 || ctx.signal.aborted) return { ...f, waited: Math.round((Date.now() - started) / 1000) };
+    await sleep(1000);
+    const r = await ctx.run(keyStatArgv(a), { okExit: 'any' });
+    if (r.rc === 0) break;
+  }
+  f = await readAll(ctx, a);
+  return { ...f, waited: Math.round((Date.now() - started) / 1000) };
+}
+
+// ---------------------------------------------------------------- plan
+
+const octal = (m: number) => m.toString(8).padStart(4, '0');
+
+function postRenewalChange(argv: string[], i: number, n: number): Change {
+  return {
+    description: `run ${shellJoin(argv)}`,
+    apply: async (ctx) => {
+      let r = await ctx.run(argv, { okExit: 'any' });
+      const vmid = isGuestExecArgv(argv);
+      // qm exits 0 even when the guest command failed: read its JSON.
+      if (vmid !== undefined && r.rc === 0) r = guestResult(vmid, argv.slice(argv.indexOf('--') + 1), r);
+      if (r.rc !== 0) {
+        throw new ModuleFailure(`post_renewal command ${i + 1} of ${n} failed (rc ${r.rc}): ${shellJoin(argv)}: ${r.stderr.trim() || r.stdout.trim() || 'no error text'}; the new fingerprint is not recorded, so the next run retries`, r);
+      }
+    },
+  };
+}
+
+function keyText(k: KeyStat | null | undefined): string {
+  if (k === undefined) return '';
+  return k ? `key: ${k.owner}:${k.group} ${octal(k.mode)}\n` : 'key: (absent)\n';
+}
+
+export function plan(f: CertHookFacts, a: CertHookArgs): Plan {
+  if (f.error) return { changes: [], fail: f.error };
+  if (f.key === null && (!a.wait_for_key || f.waited !== undefined)) {
+    return { changes: [], fail: f.waited !== undefined ? `key ${a.key}${where(a)} did not appear within ${a.wait_timeout} s` : `key ${a.key}${where(a)} does not exist` };
+  }
+  const fingerprint = f.fingerprint!;
+  const want = { owner: a.key_owner, group: a.key_group, mode: a.key_mode };
+  // A key still missing here is check mode with wait_for_key: it would appear, then need fixing.
+  const d = f.key ? keyDifferences(f.key, want) : { owner: want.owner !== undefined, group: want.group !== undefined, mode: want.mode !== undefined };
+  const keyNeedsFix = d.owner || d.group || d.mode;
+  const reason = hookReason(fingerprint, f.state, keyNeedsFix);
+  const result = {
+    name: a.name,
+    fingerprint,
+    previous_fingerprint: f.state?.fingerprint ?? null,
+    reason,
+    renewed: reason === 'renewed',
+    permissions_fixed: keyNeedsFix,
+    commands_run: reason === 'none' ? 0 : a.post_renewal.length,
+  };
+  if (reason === 'none') return { changes: [], result, msg: `certificate ${a.name} unchanged (${fingerprint.slice(0, 23)}…)` };
+
+  const changes: Change[] = [];
+  if (d.owner || d.group) {
+    const spec = `${d.owner ? a.key_owner : ''}${d.group ? `:${a.key_group}` : ''}`;
+    changes.push({ description: `chown ${spec} ${a.key}${where(a)}`, argv: inCt(a, ['chown', spec, '--', a.key!]) });
+  }
+  if (d.mode) changes.push({ description: `chmod ${octal(a.key_mode!)} ${a.key}${where(a)}`, argv: inCt(a, ['chmod', octal(a.key_mode!), '--', a.key!]) });
+  a.post_renewal.forEach((argv, i) => changes.push(postRenewalChange(argv, i, a.post_renewal.length)));
+  const state: CertState = { name: a.name, cert: a.cert, fingerprint, ...(f.notafter !== undefined ? { notafter: f.notafter } : {}) };
+  const file = certStatePath(a.state_dir, a.name);
+  changes.push({
+    description: `record fingerprint in ${file}`,
+    argv: ['sh', '-c', 'umask 077 && mkdir -p -- "$1" && cat > "$2.tmp" && mv -f -- "$2.tmp" "$2"', 'sh', a.state_dir, file],
+    stdin: certStateText(state),
+  });
+  const afterKey: KeyStat | null | undefined = f.key === undefined ? undefined : {
+    owner: d.owner ? String(a.key_owner) : f.key?.owner ?? '?',
+    group: d.group ? String(a.key_group) : f.key?.group ?? '?',
+    uid: f.key?.uid ?? -1,
+    gid: f.key?.gid ?? -1,
+    mode: d.mode ? a.key_mode! : f.key?.mode ?? 0,
+  };
+  const why = reason === 'first-run' ? 'no fingerprint recorded yet' : reason === 'renewed' ? 'certificate renewed' : 'key permissions fixed';
+  return {
+    changes,
+    result,
+    msg: `${why}: ${changes.map((c) => c.description).join('; ')}`,
+    diff: {
+      before: `fingerprint: ${f.state?.fingerprint ?? '(none recorded)'}\n${keyText(f.key)}`,
+      after: `fingerprint: ${fingerprint}\n${keyText(afterKey)}`,
+      before_header: `cert_hook ${a.name}`,
+      after_header: `cert_hook ${a.name}`,
+    },
+  };
+}
+
+export default defineModule<CertHookArgs, CertHookFacts>({
+  name: 'cert_hook',
+  aliases: ['phx.proxmox.cert_hook'],
+  description: 'Fix a key\'s permissions and run post-renewal commands once per new certificate (fingerprint remembered on the host)',
+  args,
+  facts,
+  plan,
+  verify: true,
+});

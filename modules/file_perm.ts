@@ -1,0 +1,247 @@
+// file_perm: owner, group and mode of a path (optionally its whole tree, with
+// separate modes for directories and files), where owner/group may be a
+// container's root (`container_root: <ctid>`, from its idmap). Reads the whole
+// tree, the accounts and the CT configs in ONE round trip; changes only the
+// entries that differ, batched per target.
+import { z } from 'zod';
+import { defineModule, type Change, type ModuleContext, type Plan, type PlanContext } from '../src/module.js';
+import { isMissingCt, parsePctConfig, type PctConfig } from '../src/proxmox/pct-config.js';
+import { containerRoot } from '../src/proxmox/idmap.js';
+import { runBatch } from '../src/proxmox/qm.js';
+
+// ---------------------------------------------------------------- arguments
+
+const ctidArg = z
+  .union([z.number().int(), z.string().regex(/^\d+$/, { message: 'must be a CT id like 105' })])
+  .transform((v) => Number(v))
+  .pipe(z.number().int().min(100, { message: 'CT ids start at 100' }).max(999999999));
+
+const account = z.union([
+  z.number().int().nonnegative(),
+  z.string().min(1).regex(/^[^:\s\0]+$/, { message: 'must be a user/group name or number (no spaces or colons)' }),
+  z.object({ container_root: ctidArg }).strict(),
+]);
+
+/** Modes as Ansible takes them: an octal string ('0770', '770') or the number itself (YAML's 0770 is 504). */
+const modeArg = z.union([z.string(), z.number()]).transform((v, c) => {
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && v >= 0 && v <= 0o7777) return v;
+  } else if (/^0?[0-7]{3,4}$/.test(v.trim())) return parseInt(v.trim(), 8);
+  c.addIssue({ code: 'custom', message: `mode ${JSON.stringify(v)} is not an octal mode like '0644' (quote it, or write it with a leading 0)` });
+  return z.NEVER;
+});
+
+const args = z
+  .object({
+    path: z.string().startsWith('/', { message: 'must be an absolute path' }).regex(/^[^\0]*$/, { message: 'must not contain NUL' }),
+    state: z.enum(['directory', 'file', 'exists']).default('exists').describe('directory: created (mkdir -p) if missing; file/exists: must exist'),
+    owner: account.optional(),
+    group: account.optional(),
+    mode: modeArg.optional(),
+    recurse: z.boolean().default(false),
+    dir_mode: modeArg.optional().describe('mode for directories (default: mode)'),
+    file_mode: modeArg.optional().describe('mode for regular files (default: mode)'),
+  })
+  .strict()
+  .refine((a) => a.owner !== undefined || a.group !== undefined || a.mode !== undefined || a.dir_mode !== undefined || a.file_mode !== undefined || a.state === 'directory', {
+    message: 'nothing to do: give owner, group, mode, dir_mode or file_mode',
+  });
+
+export type FilePermArgs = z.output<typeof args>;
+type Account = z.output<typeof account>;
+
+// ---------------------------------------------------------------- facts
+
+export interface Entry {
+  /** find's %y: f, d, l, p, s, c, b */
+  type: string;
+  uid: number;
+  gid: number;
+  mode: number;
+  path: string;
+}
+
+export interface FilePermFacts {
+  /** null: the path does not exist */
+  entries: Entry[] | null;
+  error?: string;
+  /** name → id (null: unknown on the host) */
+  users: Record<string, number | null>;
+  groups: Record<string, number | null>;
+  /** ctid → config (null: no such CT) */
+  cts: Record<string, PctConfig | null>;
+}
+
+/** Parses `find -printf '%y %U %G %m %p\0'`. */
+export function parseFindOutput(out: string): Entry[] {
+  const entries: Entry[] = [];
+  for (const rec of out.split('\0')) {
+    if (rec === '') continue;
+    const m = /^(\S) (\d+) (\d+) ([0-7]+) ([\s\S]*)$/.exec(rec);
+    if (!m) continue;
+    entries.push({ type: m[1], uid: Number(m[2]), gid: Number(m[3]), mode: parseInt(m[4], 8), path: m[5] });
+  }
+  return entries;
+}
+
+const isName = (a: Account | undefined): a is string => typeof a === 'string' && !/^\d+$/.test(a);
+const ctOf = (a: Account | undefined): number | undefined => (typeof a === 'object' ? a.container_root : undefined);
+
+async function facts(ctx: ModuleContext, a: FilePermArgs): Promise<FilePermFacts> {
+  const cmds: string[][] = [['find', '-H', a.path, ...(a.recurse ? [] : ['-maxdepth', '0']), '-printf', '%y %U %G %m %p\\0']];
+  const lookups: Array<['user' | 'group' | 'ct', string]> = [];
+  if (isName(a.owner)) { cmds.push(['getent', 'passwd', a.owner]); lookups.push(['user', a.owner]); }
+  if (isName(a.group)) { cmds.push(['getent', 'group', a.group]); lookups.push(['group', a.group]); }
+  for (const id of new Set([ctOf(a.owner), ctOf(a.group)].filter((x): x is number => x !== undefined))) {
+    cmds.push(['pct', 'config', String(id)]);
+    lookups.push(['ct', String(id)]);
+  }
+  const [find, ...rest] = await runBatch(ctx, cmds);
+  const f: FilePermFacts = { entries: null, users: {}, groups: {}, cts: {} };
+  const entries = parseFindOutput(find.stdout);
+  if (find.rc === 0 || entries.length > 0) {
+    f.entries = entries;
+    if (find.rc !== 0) f.error = `reading ${a.path} failed: ${find.stderr.trim()}`;
+  } else if (!/No such file or directory/.test(find.stderr)) {
+    f.error = `reading ${a.path} failed: ${find.stderr.trim() || `exit code ${find.rc}`}`;
+  }
+  rest.forEach((r, i) => {
+    const [kind, name] = lookups[i];
+    if (kind === 'ct') {
+      if (r.rc === 0) f.cts[name] = parsePctConfig(r.stdout);
+      else if (isMissingCt(r.stderr)) f.cts[name] = null;
+      else f.error ??= `pct config ${name} failed: ${r.stderr.trim() || `exit code ${r.rc}`}`;
+      return;
+    }
+    const id = r.rc === 0 ? Number(r.stdout.split(':')[2]) : NaN;
+    (kind === 'user' ? f.users : f.groups)[name] = Number.isInteger(id) ? id : null;
+  });
+  return f;
+}
+
+// ---------------------------------------------------------------- plan
+
+const octal = (m: number) => m.toString(8).padStart(4, '0');
+const CHUNK = 200;
+
+/** Resolves an owner/group argument to a host id, or an error sentence. */
+function resolve(acc: Account, kind: 'u' | 'g', f: FilePermFacts, pc: Pick<PlanContext, 'check' | 'predicted'>): number | string {
+  if (typeof acc === 'number') return acc;
+  if (typeof acc === 'string') {
+    if (/^\d+$/.test(acc)) return Number(acc);
+    const id = (kind === 'u' ? f.users : f.groups)[acc];
+    return id ?? `${kind === 'u' ? 'user' : 'group'} ${JSON.stringify(acc)} does not exist on the host`;
+  }
+  const ctid = acc.container_root;
+  let cfg: PctConfig | null | undefined = f.cts[String(ctid)];
+  const key = `pct:${ctid}`;
+  if (pc.check && pc.predicted.has(key)) {
+    const p = pc.predicted.get(key) as { config: PctConfig } | null;
+    cfg = p ? p.config : null;
+  }
+  if (!cfg) return `container_root: CT ${ctid} does not exist (create it before this task, e.g. with the pct module)`;
+  const root = containerRoot(cfg);
+  return kind === 'u' ? root.uid : root.gid;
+}
+
+function wantedMode(e: Entry, a: FilePermArgs): number | undefined {
+  if (e.type === 'd') return a.dir_mode ?? a.mode;
+  if (e.type === 'f') return a.file_mode ?? a.mode;
+  return undefined;
+}
+
+function line(e: Pick<Entry, 'type' | 'uid' | 'gid' | 'mode' | 'path'>): string {
+  const n = (x: number) => (x < 0 ? '?' : String(x)); // unknown before a directory exists
+  return `${e.type} ${n(e.uid)}:${n(e.gid)} ${e.mode < 0 ? '?' : octal(e.mode)} ${JSON.stringify(e.path).slice(1, -1)}`;
+}
+
+export function plan(f: FilePermFacts, a: FilePermArgs, pc: Pick<PlanContext, 'check' | 'predicted'>): Plan {
+  if (f.error) return { changes: [], fail: f.error };
+  const uid = a.owner !== undefined ? resolve(a.owner, 'u', f, pc) : undefined;
+  const gid = a.group !== undefined ? resolve(a.group, 'g', f, pc) : undefined;
+  if (typeof uid === 'string') return { changes: [], fail: uid };
+  if (typeof gid === 'string') return { changes: [], fail: gid };
+
+  const changes: Change[] = [];
+  let entries = f.entries;
+  let creating = false;
+  if (entries === null) {
+    if (a.state !== 'directory') return { changes: [], fail: `${a.path} does not exist` };
+    changes.push({ description: `create directory ${a.path}`, argv: ['mkdir', '-p', '--', a.path] });
+    creating = true;
+    // Owner and mode of a new directory are unknown until it exists: always set what is asked.
+    entries = [{ type: 'd', uid: -1, gid: -1, mode: -1, path: a.path }];
+  } else {
+    const top = entries.find((e) => e.path === a.path) ?? entries[0];
+    if (a.state === 'directory' && top && top.type !== 'd') return { changes: [], fail: `${a.path} exists but is not a directory` };
+    if (a.state === 'file' && top && top.type !== 'f') return { changes: [], fail: `${a.path} exists but is not a regular file` };
+  }
+
+  const chown = new Map<string, string[]>();
+  const chmod = new Map<number, string[]>();
+  const before: string[] = [];
+  const after: string[] = [];
+  let changed = 0;
+  for (const e of entries) {
+    if (e.type === 'l') continue; // symlinks inside the tree are left alone, like chown -R
+    const needU = uid !== undefined && e.uid !== uid;
+    const needG = gid !== undefined && e.gid !== gid;
+    const m = wantedMode(e, a);
+    const needM = m !== undefined && e.mode !== m;
+    if (!needU && !needG && !needM) continue;
+    changed++;
+    if (needU || needG) {
+      const spec = `${needU ? uid : ''}${needG ? `:${gid}` : ''}`;
+      chown.set(spec, [...(chown.get(spec) ?? []), e.path]);
+    }
+    if (needM) chmod.set(m!, [...(chmod.get(m!) ?? []), e.path]);
+    if (before.length < 20) {
+      before.push(creating ? `(absent) ${e.path}` : line(e));
+      after.push(line({ ...e, uid: needU ? uid! : e.uid, gid: needG ? gid! : e.gid, mode: needM ? m! : e.mode }));
+    }
+  }
+  if (creating && changed === 0) {
+    changed = 1;
+    before.push(`(absent) ${a.path}`);
+    after.push(`d ${a.path}`);
+  }
+  for (const [spec, paths] of chown) {
+    for (let i = 0; i < paths.length; i += CHUNK) {
+      const part = paths.slice(i, i + CHUNK);
+      changes.push({ description: `chown ${spec} ${part.length === 1 ? part[0] : `${part.length} entries`}`, argv: ['chown', spec, '--', ...part] });
+    }
+  }
+  for (const [mode, paths] of chmod) {
+    for (let i = 0; i < paths.length; i += CHUNK) {
+      const part = paths.slice(i, i + CHUNK);
+      changes.push({ description: `chmod ${octal(mode)} ${part.length === 1 ? part[0] : `${part.length} entries`}`, argv: ['chmod', octal(mode), '--', ...part] });
+    }
+  }
+  if (changed > 20) {
+    before.push(`… and ${changed - 20} more`);
+    after.push(`… and ${changed - 20} more`);
+  }
+  const result = {
+    path: a.path,
+    changed_entries: changed,
+    entries: creating ? 1 : entries.filter((e) => e.type !== 'l').length,
+    ...(uid !== undefined ? { uid } : {}),
+    ...(gid !== undefined ? { gid } : {}),
+  };
+  return {
+    changes,
+    result,
+    msg: changes.length ? `${changed} ${changed === 1 ? 'entry' : 'entries'} of ${a.path} changed` : `${a.path} is as wanted`,
+    ...(changes.length ? { diff: { before: before.join('\n') + '\n', after: after.join('\n') + '\n', before_header: a.path, after_header: a.path } } : {}),
+  };
+}
+
+export default defineModule<FilePermArgs, FilePermFacts>({
+  name: 'file_perm',
+  aliases: ['phx.proxmox.file_perm'],
+  description: 'Owner, group and modes of a path or tree; owner may be a container root (container_root: <ctid>)',
+  args,
+  facts,
+  plan,
+  verify: true,
+});

@@ -1,0 +1,111 @@
+// Certificate facts for cert_hook: SHA256 fingerprints (openssl, or pvenode for
+// pveproxy certificates), the remembered state, key permissions, and the one
+// decision: did the certificate change (or the key need fixing) since last time?
+import { posix } from 'node:path';
+
+/** `sha256 Fingerprint=AB:CD:…` (OpenSSL 3) / `SHA256 Fingerprint=…` (1.1) → `AB:CD:…`. */
+export function parseOpensslFingerprint(stdout: string): string | undefined {
+  const m = /fingerprint\s*=\s*([0-9A-Fa-f:]+)/i.exec(stdout);
+  return m ? m[1].toUpperCase() : undefined;
+}
+
+export interface PvenodeCert {
+  filename: string;
+  fingerprint: string;
+  notafter?: number;
+  subject?: string;
+}
+
+/** `pvenode cert info --output-format json` → the certificates it lists. */
+export function parsePvenodeCertInfo(stdout: string): PvenodeCert[] {
+  const v = JSON.parse(stdout) as unknown;
+  if (!Array.isArray(v)) throw new Error('pvenode cert info did not print a JSON array');
+  return v
+    .filter((x): x is Record<string, unknown> => !!x && typeof x === 'object')
+    .map((x) => ({
+      filename: String(x.filename ?? ''),
+      fingerprint: String(x.fingerprint ?? '').toUpperCase(),
+      ...(typeof x.notafter === 'number' ? { notafter: x.notafter } : {}),
+      ...(typeof x.subject === 'string' ? { subject: x.subject } : {}),
+    }));
+}
+
+/** The pvenode entry for a certificate path (pvenode lists file names, e.g. pveproxy-ssl.pem). */
+export function pvenodeEntryFor(certs: readonly PvenodeCert[], certPath: string): PvenodeCert | undefined {
+  const base = posix.basename(certPath);
+  return certs.find((c) => c.filename === certPath) ?? certs.find((c) => posix.basename(c.filename) === base);
+}
+
+/** pveproxy's own certificates are read through pvenode. */
+export function isPveproxyCert(certPath: string): boolean {
+  return /^\/etc\/pve\/(?:nodes\/[^/]+\/|local\/)?(pveproxy-ssl|pve-ssl)\.pem$/.test(certPath);
+}
+
+export interface CertState {
+  name: string;
+  cert: string;
+  fingerprint: string;
+  notafter?: number;
+}
+
+/** The state file's JSON; null when absent or unreadable (then the hook runs again, which is safe). */
+export function parseCertState(text: string | undefined): CertState | null {
+  if (text === undefined || text.trim() === '') return null;
+  try {
+    const v = JSON.parse(text) as Record<string, unknown>;
+    if (typeof v.fingerprint !== 'string') return null;
+    return { name: String(v.name ?? ''), cert: String(v.cert ?? ''), fingerprint: v.fingerprint, ...(typeof v.notafter === 'number' ? { notafter: v.notafter } : {}) };
+  } catch {
+    return null;
+  }
+}
+
+export function certStateText(s: CertState): string {
+  return JSON.stringify(s, null, 2) + '\n';
+}
+
+export function certStatePath(stateDir: string, name: string): string {
+  return posix.join(stateDir, `${name}.json`);
+}
+
+export interface KeyStat {
+  owner: string;
+  group: string;
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+/** `stat -c '%U %G %u %g %a'` → KeyStat. */
+export function parseKeyStat(stdout: string): KeyStat | undefined {
+  const m = /^(\S+) (\S+) (\d+) (\d+) ([0-7]+)\s*$/.exec(stdout.trim());
+  if (!m) return undefined;
+  return { owner: m[1], group: m[2], uid: Number(m[3]), gid: Number(m[4]), mode: parseInt(m[5], 8) };
+}
+
+export interface KeyWant {
+  owner?: string | number;
+  group?: string | number;
+  mode?: number;
+}
+
+/** Which of owner/group/mode differ (a number compares with the id, a name with the name). */
+export function keyDifferences(have: KeyStat, want: KeyWant): { owner: boolean; group: boolean; mode: boolean } {
+  const same = (w: string | number | undefined, name: string, id: number) =>
+    w === undefined || (typeof w === 'number' || /^\d+$/.test(w) ? Number(w) === id : w === name);
+  return {
+    owner: !same(want.owner, have.owner, have.uid),
+    group: !same(want.group, have.group, have.gid),
+    mode: want.mode !== undefined && want.mode !== have.mode,
+  };
+}
+
+export type HookReason = 'first-run' | 'renewed' | 'permissions' | 'none';
+
+/** Why the hook must run now: no state yet, a new fingerprint, or a key that had to be fixed. */
+export function hookReason(current: string, state: CertState | null, keyNeedsFix: boolean): HookReason {
+  if (!state) return 'first-run';
+  if (state.fingerprint.toUpperCase() !== current.toUpperCase()) return 'renewed';
+  if (keyNeedsFix) return 'permissions';
+  return 'none';
+}
