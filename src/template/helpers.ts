@@ -165,7 +165,7 @@ export const HELPERS: Record<string, HelperDef> = {
   or: { minArgs: 1, maxArgs: Infinity, fn: (a) => a.some(truthy) },
   not: fixed(1, (a) => !truthy(a)),
   ternary: fixed(3, (c, a, b) => (truthy(c) ? a : b)),
-  join: { minArgs: 1, maxArgs: 2, fn: ([l, sep]) => list(l, 'join').map(toTemplateString).join(sep === undefined ? ',' : str(sep, 'join')) },
+  join: { minArgs: 1, maxArgs: 2, fn: ([l, sep]) => list(l, 'join').map(toTemplateString).join(sep === undefined ? '' : str(sep, 'join')) },
   concat: { minArgs: 1, maxArgs: Infinity, fn: (a) => a.map(toTemplateString).join('') },
   json: { minArgs: 1, maxArgs: 2, fn: ([v, indent]) => toJson(v, indent === undefined ? undefined : toInt(indent)) },
   to_yaml: fixed(1, (v) => yamlStringify(v).replace(/\n$/, '')),
