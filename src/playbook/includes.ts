@@ -62,7 +62,8 @@ export function importTasks(raw: Record<string, unknown>, key: string, loc: Sour
   }
   const tasks = loadTaskFile(join(scope.baseDir, arg.file), arg.at, ctx, scope.handlers) ?? [];
   const keywords = inherited(values);
-  if (Object.keys(keywords).length === 0 && values.name === undefined) return tasks;
+  // a name alone changes nothing for the tasks (Ansible ignores it too)
+  if (Object.keys(keywords).length === 0) return tasks;
   // keywords on the import apply to every imported task: exactly a block's inheritance
   const block: Block = { kind: 'block', ...keywords, block: tasks, rescue: [], always: [], loc };
   if (values.name !== undefined) block.name = values.name as string;
