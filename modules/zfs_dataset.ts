@@ -167,7 +167,7 @@ function describeProps(props: Record<string, ZfsProperty>, names: string[]): str
 
 /** Where a new dataset mounts: its own mountpoint, else the ancestor's path + the rest of the name. */
 function mountpointOfNew(a: ZfsDatasetArgs, f: ZfsDatasetFacts): string {
-  if (a.properties.mountpoint !== undefined) return a.properties.mountpoint;
+  if (a.properties.mountpoint !== undefined) return normalizeValue('mountpoint', a.properties.mountpoint);
   if (!f.ancestor) return `/${a.name}`;
   const mp = f.ancestor.mountpoint;
   if (mp === 'none' || mp === 'legacy' || mp === '-') return mp;
@@ -219,7 +219,7 @@ export function planZfsDataset(f: ZfsDatasetFacts, a: ZfsDatasetArgs): Plan {
   } else {
     const toSet = names.filter((n) => propertyNeedsSet(n, f.properties[n], wanted[n], a.properties_source));
     for (const n of names) after[n] = toSet.includes(n) ? { value: normalizeValue(n, wanted[n]), source: 'local' } : f.properties[n];
-    const mountpoint = toSet.includes('mountpoint') ? wanted.mountpoint : (f.properties.mountpoint?.value ?? '-');
+    const mountpoint = toSet.includes('mountpoint') ? normalizeValue('mountpoint', wanted.mountpoint) : (f.properties.mountpoint?.value ?? '-');
     plan = {
       changes: toSet.length ? [{ description: `set ${toSet.join(', ')} on ${name}`, argv: ['zfs', 'set', ...toSet.map((n) => `${n}=${wanted[n]}`), name] }] : [],
       msg: toSet.length ? `set ${toSet.map((n) => `${n}=${wanted[n]}`).join(' ')}` : `dataset ${name} is as wanted`,

@@ -1,4 +1,4 @@
-// ZFS size values: `zfs set quota=1G` and `zfs get -p quota` (→ 1073741824)
+// ZFS property values compared as zfs means them. Sizes: `zfs set quota=1G` and `zfs get -p quota` (→ 1073741824)
 // must compare equal. Suffixes are powers of 1024 as in zfs(8); `none` is 0
 // for the quota-like properties (what `-p` prints for an unset quota).
 
@@ -41,6 +41,7 @@ export function parseSize(text: string): bigint | undefined {
  * bytes, `none` → `0` for quota-likes. Other values are returned unchanged.
  */
 export function normalizeValue(property: string, value: string): string {
+  if (property === 'mountpoint') return value.length > 1 ? value.replace(/\/+$/, '') : value; // zfs drops a trailing slash
   if (!SIZE_PROPERTIES.has(property)) return value;
   const v = value.trim();
   if (v.toLowerCase() === 'none' && NONE_IS_ZERO.has(property)) return '0';

@@ -25,7 +25,7 @@ export const FIXED_KEYS: Record<StorageType, readonly string[]> = {
 export const TYPE_KEYS: Record<StorageType, readonly string[]> = {
   dir: ['path', 'content', 'create-base-path', 'create-subdirs', 'is_mountpoint', 'nodes', 'prune-backups', 'shared'],
   zfspool: ['pool', 'blocksize', 'content', 'mountpoint', 'nodes', 'sparse'],
-  nfs: ['export', 'path', 'server', 'content', 'nodes', 'options', 'prune-backups'],
+  nfs: ['export', 'path', 'server', 'content', 'create-base-path', 'create-subdirs', 'nodes', 'options', 'prune-backups'],
 };
 
 export const DEFAULT_CONTENT: Record<StorageType, string> = {
