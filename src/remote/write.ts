@@ -1,10 +1,12 @@
 // Writes file content on the host in one command: the bytes travel on stdin
-// into a temp file beside the destination, which gets its owner and mode
-// before an atomic rename, so nobody ever sees a half-written or wrongly
-// permissioned file.
+// into a temp file beside the destination, which gets its owner and mode (and
+// passes `validate`) before an atomic rename, so nobody ever sees a
+// half-written or wrongly permissioned file.
+import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
-import { shellQuote } from '../quote.js';
+import { shellJoin, shellQuote } from '../quote.js';
 import { safePath } from './probe.js';
+import { shlexSplit } from './shlex.js';
 
 export interface WriteOptions {
   /** permission bits for the result */
@@ -14,20 +16,30 @@ export interface WriteOptions {
   gid?: number;
   /** copy the current destination here first (cp -p) */
   backupTo?: string;
+  /** Ansible's validate: a command with %s for the temp file; it must succeed before the rename */
+  validate?: string;
+  /** create the destination's directory first (copy to `dir/`) */
+  mkdirParent?: boolean;
 }
 
 /** sh script that reads the new content from stdin and puts it at `dest`. */
 export function writeFileScript(dest: string, o: WriteOptions): string {
   const d = shellQuote(safePath(dest));
   const dir = posix.dirname(safePath(dest));
-  const steps = [`cat > "$t"`, `chmod ${o.mode.toString(8).padStart(4, '0')} "$t"`];
-  if (o.uid !== undefined || o.gid !== undefined) steps.push(`chown ${o.uid ?? ''}${o.gid !== undefined ? `:${o.gid}` : ''} "$t"`);
+  const tmpPath = `${dir}/.${posix.basename(dest).slice(0, 40)}.phx-${randomBytes(6).toString('hex')}`;
+  const t = shellQuote(tmpPath);
+  // noclobber: the temp file is created exclusively, never through someone's symlink
+  const steps = [`(set -C; cat > ${t})`, `chmod ${o.mode.toString(8).padStart(4, '0')} ${t}`];
+  if (o.uid !== undefined || o.gid !== undefined) steps.push(`chown ${o.uid ?? ''}${o.gid !== undefined ? `:${o.gid}` : ''} ${t}`);
+  if (o.validate !== undefined) {
+    const argv = shlexSplit(o.validate).map((w) => w.replaceAll('%s', tmpPath));
+    steps.push(shellJoin(argv));
+  }
   if (o.backupTo) steps.push(`cp -p ${d} ${shellQuote(safePath(o.backupTo))}`);
-  steps.push(`mv -f "$t" ${d}`);
-  return [
-    `t=$(mktemp ${shellQuote(`${dir}/.phx-tmp.XXXXXX`)}) || exit 1`,
-    `${steps.join(' && ')} || { rc=$?; rm -f "$t"; exit $rc; }`,
-  ].join('\n');
+  steps.push(`mv -f ${t} ${d}`);
+  const lines = [`${steps.join(' && ')} || { rc=$?; rm -f ${t}; exit $rc; }`];
+  if (o.mkdirParent) lines.unshift(`mkdir -p ${shellQuote(dir)} || exit 1`);
+  return lines.join('\n');
 }
 
 /** Ansible's backup file name: dest.<pid>.<YYYY-MM-DD@HH:MM:SS>~ */
