@@ -217,7 +217,7 @@ export function wantedSettings(a: PctArgs): Record<string, string> {
 }
 
 export function mountValue(m: NonNullable<PctArgs['mounts']>[number]): string {
-  const props: Record<string, string> = { mp: m.path };
+  const props: Record<string, string> = { mp: m.path.length > 1 ? m.path.replace(/\/+$/, '') : m.path };
   if (m.ro !== undefined) props.ro = m.ro ? '1' : '0';
   if (m.backup !== undefined) props.backup = m.backup ? '1' : '0';
   for (const [k, v] of Object.entries(m.options ?? {})) props[k] = valueString(v);
