@@ -11,7 +11,7 @@
 import { PhxError, type SourceLoc } from '../errors.js';
 import { locateValue } from '../yaml-source.js';
 import { locInside } from './location.js';
-import { originalPos, parseTemplate } from './parse.js';
+import { originalPos, parseTemplate, rejectJinjaStatements } from './parse.js';
 import { hasTemplateText, renderDeep, renderTemplateString, renderTemplateValue, type RenderEnv } from './render.js';
 import { EvalFailure } from './values.js';
 
@@ -58,7 +58,10 @@ export function renderValue(value: unknown, vars: Record<string, unknown>, where
 
 /** Validation-time check of a template's syntax and helpers; throws a located PhxError. */
 export function checkTemplateSyntax(text: string, loc?: SourceLoc): void {
-  if (!hasTemplateText(text)) return;
+  if (!hasTemplateText(text)) {
+    if (text.includes('{%')) located(text, { loc }, loc, () => rejectJinjaStatements(text));
+    return;
+  }
   located(text, { loc }, loc, () => parseTemplate(text));
 }
 

@@ -159,7 +159,7 @@ function mapFailure(e: unknown, shifts: Shift[]): unknown {
   return new EvalFailure(e.message, { line: pos.line, column: pos.column - 2 * before });
 }
 
-function rejectJinjaStatements(text: string): void {
+export function rejectJinjaStatements(text: string): void {
   const m = /\{%-?\s*(if|for|set|endif|endfor|else|elif|raw|macro|block|include)\b/.exec(text);
   if (!m) return;
   throw new EvalFailure(
