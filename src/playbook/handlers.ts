@@ -24,7 +24,10 @@ export function checkHandlers(play: Play, ctx: LoadContext): void {
   for (const h of allTasks(play.handlers)) {
     if (h.name !== undefined) {
       const first = names.get(h.name);
-      if (first) ctx.problems.add(`duplicate handler name '${h.name}' (first defined at ${formatLoc(first.loc)})`, h.loc);
+      if (first) {
+        const where = first.loc.file === h.loc.file ? `line ${first.loc.line}` : formatLoc(first.loc);
+        ctx.problems.add(`duplicate handler name '${h.name}' (first defined at ${where})`, h.loc);
+      }
       else names.set(h.name, h);
     }
     for (const t of h.listen ?? []) topics.add(t);

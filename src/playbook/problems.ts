@@ -31,8 +31,17 @@ export class Problems {
     }
   }
 
+  /** Throws them all: files in the order first met, each file's problems by position. */
   throwIfAny(): void {
-    if (this.errors.length) throw new ValidationErrors(this.errors);
+    if (!this.errors.length) return;
+    const fileOrder = new Map<string, number>();
+    for (const e of this.errors) if (e.loc && !fileOrder.has(e.loc.file)) fileOrder.set(e.loc.file, fileOrder.size);
+    const rank = (e: PhxError) => (e.loc ? [fileOrder.get(e.loc.file) ?? 0, e.loc.line, e.loc.col] : [-1, 0, 0]);
+    const sorted = [...this.errors].sort((a, b) => {
+      const [x, y] = [rank(a), rank(b)];
+      return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+    });
+    throw new ValidationErrors(sorted);
   }
 }
 
