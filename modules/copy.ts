@@ -48,23 +48,29 @@ function readSource(a: Args, baseDir: string): Source {
   throw new PhxError(`copy: could not find src ${src} (looked in ${candidates.join(', ')})`);
 }
 
-interface Facts {
-  put: PutFacts;
-  source: Source;
-}
+/** A missing src is this task's failure, not a crash of the run. */
+type Facts = { put: PutFacts; source: Source } | { error: string };
 
 export default defineModule<Args, Facts>({
   name: 'copy',
   aliases: ['ansible.builtin.copy', 'ansible.legacy.copy'],
   description: 'Put a controller file or literal content on the host, with owner, group and mode',
   args,
-  async facts(ctx: ModuleContext, a) {
-    const source = readSource(a, ctx.baseDir);
+  async facts(ctx: ModuleContext, a): Promise<Facts> {
+    let source: Source;
+    try {
+      source = readSource(a, ctx.baseDir);
+    } catch (e) {
+      if (e instanceof PhxError) return { error: e.message };
+      throw e;
+    }
     const put = await putFacts(ctx, { dest: a.dest, name: source.name, owner: a.owner, group: a.group, diff: ctx.diff });
     return { put, source };
   },
   plan: (f, a) =>
-    putPlan(f.put, {
+    'error' in f
+      ? { changes: [], fail: f.error, result: { dest: a.dest } }
+      : putPlan(f.put, {
       dest: a.dest,
       name: f.source.name,
       owner: a.owner,

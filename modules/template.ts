@@ -1,0 +1,83 @@
+// template: renders a Handlebars file on the controller with the host's
+// variables, then puts the text on the host exactly like copy (SHA1 compare,
+// owner/group/mode, backup, validate; two round trips).
+import { readFileSync, statSync } from 'node:fs';
+import { basename, isAbsolute, join } from 'node:path';
+import { z } from 'zod';
+import { formatLoc, PhxError } from '../src/errors.js';
+import { defineModule, type ModuleContext } from '../src/module.js';
+import { putArgShape, putFacts, putPlan, type PutFacts } from '../src/remote/put-content.js';
+import { renderString } from '../src/template/index.js';
+
+const args = z
+  .object({
+    src: z.string().min(1).describe('template file on the controller, relative to the playbook (or its templates/ directory)'),
+    ...putArgShape,
+    newline_sequence: z.enum(['\n', '\r\n', '\r']).default('\n').describe('line endings of the result'),
+    trim_blocks: z.boolean().optional().describe('accepted for compatibility (Jinja only); ignored'),
+    lstrip_blocks: z.boolean().optional().describe('accepted for compatibility (Jinja only); ignored'),
+  })
+  .strict();
+
+type Args = z.infer<typeof args>;
+
+interface Rendered {
+  content: Buffer;
+  mode: number;
+}
+
+/** Ansible looks for a relative src in templates/ beside the playbook, then beside it. */
+function render(a: Args, ctx: ModuleContext): Rendered {
+  const candidates = isAbsolute(a.src) ? [a.src] : [join(ctx.baseDir, 'templates', a.src), join(ctx.baseDir, a.src)];
+  const file = candidates.find((p) => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  });
+  if (!file) throw new PhxError(`template: could not find src ${a.src} (looked in ${candidates.join(', ')})`);
+  const text = renderString(readFileSync(file, 'utf8'), { ...ctx.vars, template_path: file, template_host: ctx.host }, {
+    loc: { file, line: 1, col: 1 },
+    baseDir: ctx.baseDir,
+  });
+  const content = a.newline_sequence === '\n' ? text : text.replace(/\r?\n/g, a.newline_sequence);
+  return { content: Buffer.from(content, 'utf8'), mode: statSync(file).mode & 0o7777 };
+}
+
+/** A missing template or an undefined variable is this task's failure, not a crash of the run. */
+type Facts = { put: PutFacts; rendered: Rendered } | { error: string };
+
+export default defineModule<Args, Facts>({
+  name: 'template',
+  aliases: ['ansible.builtin.template', 'ansible.legacy.template'],
+  description: 'Render a Handlebars template with the host vars and put it on the host, with owner, group and mode',
+  args,
+  async facts(ctx, a): Promise<Facts> {
+    let rendered: Rendered;
+    try {
+      rendered = render(a, ctx);
+    } catch (e) {
+      if (e instanceof PhxError) return { error: e.loc ? `${formatLoc(e.loc)}: ${e.message}` : e.message };
+      throw e;
+    }
+    return { rendered, put: await putFacts(ctx, { dest: a.dest, name: basename(a.src), owner: a.owner, group: a.group, diff: ctx.diff }) };
+  },
+  plan: (f, a) =>
+    'error' in f
+      ? { changes: [], fail: f.error, result: { dest: a.dest } }
+      : putPlan(f.put, {
+          dest: a.dest,
+          name: basename(a.src),
+          owner: a.owner,
+          group: a.group,
+          diff: true,
+          content: f.rendered.content,
+          mode: a.mode,
+          srcMode: f.rendered.mode,
+          backup: a.backup,
+          force: a.force,
+          validate: a.validate,
+          result: { src: a.src },
+        }),
+});
