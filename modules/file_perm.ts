@@ -70,6 +70,8 @@ export interface FilePermFacts {
   groups: Record<string, number | null>;
   /** ctid → config (null: no such CT) */
   cts: Record<string, PctConfig | null>;
+  /** ctid → why its config could not be read */
+  ctErrors: Record<string, string>;
 }
 
 /** Parses `find -printf '%y %U %G %m %p\0'`. */
@@ -97,7 +99,7 @@ async function facts(ctx: ModuleContext, a: FilePermArgs): Promise<FilePermFacts
     lookups.push(['ct', String(id)]);
   }
   const [find, ...rest] = await runBatch(ctx, cmds);
-  const f: FilePermFacts = { entries: null, users: {}, groups: {}, cts: {} };
+  const f: FilePermFacts = { entries: null, users: {}, groups: {}, cts: {}, ctErrors: {} };
   const entries = parseFindOutput(find.stdout);
   if (find.rc === 0 || entries.length > 0) {
     f.entries = entries;
@@ -110,7 +112,7 @@ async function facts(ctx: ModuleContext, a: FilePermArgs): Promise<FilePermFacts
     if (kind === 'ct') {
       if (r.rc === 0) f.cts[name] = parsePctConfig(r.stdout);
       else if (isMissingCt(r.stderr)) f.cts[name] = null;
-      else f.error ??= `pct config ${name} failed: ${r.stderr.trim() || `exit code ${r.rc}`}`;
+      else f.ctErrors[name] = `pct config ${name} failed: ${r.stderr.trim() || `exit code ${r.rc}`}`;
       return;
     }
     const id = r.rc === 0 ? Number(r.stdout.split(':')[2]) : NaN;
@@ -136,9 +138,10 @@ function resolve(acc: Account, kind: 'u' | 'g', f: FilePermFacts, pc: Pick<PlanC
   let cfg: PctConfig | null | undefined = f.cts[String(ctid)];
   const key = `pct:${ctid}`;
   if (pc.check && pc.predicted.has(key)) {
+    // check mode: an earlier task would have created (or removed) this CT
     const p = pc.predicted.get(key) as { config: PctConfig } | null;
     cfg = p ? p.config : null;
-  }
+  } else if (f.ctErrors[String(ctid)]) return f.ctErrors[String(ctid)];
   if (!cfg) return `container_root: CT ${ctid} does not exist (create it before this task, e.g. with the pct module)`;
   const root = containerRoot(cfg);
   return kind === 'u' ? root.uid : root.gid;
