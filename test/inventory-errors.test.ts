@@ -3,9 +3,9 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { PhxError } from '../src/errors.js';
+import { PhxError, ValidationErrors } from '../src/errors.js';
 import { sourceLine } from '../src/yaml-source.js';
-import { hostVariables, loadInventory } from '../src/inventory/index.js';
+import { checkHostVariables, hostVariables, loadInventory } from '../src/inventory/index.js';
 import { assertLocatedError, removeTrees, tree } from './fixtures/inventory/tree.js';
 
 after(removeTrees);
@@ -77,6 +77,11 @@ describe('malformed YAML inventories', () => {
   it('a YAML syntax error', () => {
     const { file, load } = loadOne('inv.yml', 'web:\n  hosts:\n    w1: [unclosed\n');
     assertLocatedError(load, { file, line: 4, message: /^YAML: / });
+  });
+
+  it('a bad range in hosts written as one string', () => {
+    const { file, load } = loadOne('inv.yml', 'pve:\n  hosts: pve[3:1]\n');
+    assertLocatedError(load, { file, line: 2, col: 10, message: /begin 3 is greater than end 1/ });
   });
 
   it('a plugin configuration file', () => {
@@ -177,5 +182,31 @@ describe('malformed sources and vars files', () => {
     const dir = tree({ 'inv.yml': 'web:\n  hosts:\n    w1:\n', 'group_vars/all/main.yml': 'a: 1\na: 2\n' });
     const inv = loadInventory([join(dir, 'inv.yml')]);
     assertLocatedError(() => hostVariables(inv, 'w1'), { file: join(dir, 'group_vars/all/main.yml'), line: 2, message: /YAML/ });
+  });
+
+  it('checkHostVariables reports every broken vars file at once, before anything runs', () => {
+    const dir = tree({
+      'inv.yml': 'web:\n  hosts:\n    w[1:3]:\ndb:\n  hosts:\n    d1:\n',
+      'group_vars/web.yml': 'ansible_connection: telnet\n',
+      'host_vars/d1.yml': 'ansible_become: maybe\n',
+      'group_vars/all.yml': 'fine: 1\n',
+    });
+    const inv = loadInventory([join(dir, 'inv.yml')]);
+    let caught: unknown;
+    try {
+      checkHostVariables(inv);
+    } catch (e) {
+      caught = e;
+    }
+    assert.ok(caught instanceof ValidationErrors);
+    assert.deepEqual(
+      caught.errors.map((e) => `${e.loc?.file}:${e.loc?.line}: ${e.message}`),
+      [
+        `${join(dir, 'group_vars/web.yml')}:1: ansible_connection must be 'local' or 'ssh' (paramiko means ssh), got "telnet"`,
+        `${join(dir, 'host_vars/d1.yml')}:1: ansible_become must be a boolean (true/false, yes/no), got "maybe"`,
+      ],
+    );
+    const fixed = tree({ 'inv.yml': 'web:\n  hosts:\n    w1:\n', 'group_vars/web.yml': 'ansible_port: 2201\n' });
+    checkHostVariables(loadInventory([join(fixed, 'inv.yml')]));
   });
 });

@@ -6,7 +6,7 @@
 //   6. inventory file host vars        7. inventory host_vars/<host>    8. playbook host_vars/<host>
 // then the magic variables: inventory_hostname(_short), group_names, groups.
 import { dirname, resolve } from 'node:path';
-import { PhxError } from '../errors.js';
+import { PhxError, ValidationErrors } from '../errors.js';
 import { normalizeConnection } from './connection-vars.js';
 import { groupDepths, groupHosts, hostGroupsWithAncestors, inventoryExtras, type Inventory } from './model.js';
 import { VarsFileCache } from './vars-files.js';
@@ -88,4 +88,22 @@ export function hostVariables(inv: Inventory, host: string, opts: HostVariablesO
   vars.group_names = hostGroups.filter((g) => g !== 'all').sort();
   vars.groups = Object.fromEntries(Object.entries(groups).map(([g, hosts]) => [g, [...hosts]]));
   return vars;
+}
+
+/**
+ * Reads every host's variables once, so a broken group_vars/host_vars file
+ * is reported before anything runs; all problems at once, each located.
+ */
+export function checkHostVariables(inv: Inventory, opts: HostVariablesOptions = {}): void {
+  const problems = new Map<string, PhxError>();
+  for (const host of inv.hosts.keys()) {
+    try {
+      hostVariables(inv, host, opts);
+    } catch (e) {
+      const found = e instanceof ValidationErrors ? e.errors : e instanceof PhxError ? [e] : undefined;
+      if (!found) throw e;
+      for (const p of found) problems.set(`${p.loc?.file}:${p.loc?.line}:${p.loc?.col}:${p.message}`, p);
+    }
+  }
+  if (problems.size) throw new ValidationErrors([...problems.values()]);
 }

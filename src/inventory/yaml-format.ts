@@ -65,7 +65,7 @@ function readGroup(b: InventoryBuilder, owner: Mapping, name: string, body: unkn
     }
     if (key === 'vars') readGroupVars(b, name, entries);
     else if (key === 'children') for (const [child, childBody] of Object.entries(entries)) readGroup(b, entries, child, childBody, name);
-    else readHosts(b, name, entries);
+    else readHosts(b, name, entries, locateValue(body, key));
   }
 }
 
@@ -79,12 +79,12 @@ function readGroupVars(b: InventoryBuilder, group: string, vars: Mapping): void 
   }
 }
 
-function readHosts(b: InventoryBuilder, group: string, hosts: Mapping): void {
+function readHosts(b: InventoryBuilder, group: string, hosts: Mapping, sectionLoc: SourceLoc | undefined): void {
   for (const [definition, hostVars] of Object.entries(hosts)) {
-    const loc = locate(hosts, definition);
+    const loc = locate(hosts, definition) ?? sectionLoc; // `hosts: pve[01:03]` written as one string
     const { names, port } = expandHostDefinition(definition, loc);
     if (hostVars !== null && hostVars !== undefined && !isMapping(hostVars)) {
-      throw new PhxError(`variables of host '${definition}' must be a mapping, got ${describe(hostVars)}`, locateValue(hosts, definition));
+      throw new PhxError(`variables of host '${definition}' must be a mapping, got ${describe(hostVars)}`, locateValue(hosts, definition) ?? loc);
     }
     const vars = hostVars ?? {};
     for (const [k, v] of Object.entries(vars)) checkConnectionVar(k, v, locateValue(vars, k));
