@@ -1,0 +1,53 @@
+// Entry point of every simulated tool: `node main.js <tool> args…` (the lab's
+// shims in /usr/local/sbin call it). Each tool is imported on demand to keep
+// start-up light.
+import { SimError } from './env.js';
+
+type Tool = (args: string[]) => number | Promise<number>;
+
+const TOOLS: Record<string, () => Promise<Tool>> = {
+  pct: async () => (await import('./pct.js')).pct,
+  pvesm: async () => (await import('./pvesm.js')).pvesm,
+  qm: async () => (await import('./qm.js')).qm,
+  zfs: async () => (await import('./zfs.js')).zfs,
+  exportfs: async () => (await import('./nfs.js')).exportfs,
+  showmount: async () => (await import('./nfs.js')).showmount,
+  rpcinfo: async () => (await import('./nfs.js')).rpcinfo,
+  systemctl: async () => {
+    await import('./nfs.js'); // registers nfs-server's start/stop hooks
+    return (await import('./systemd.js')).systemctl;
+  },
+  pvenode: async () => (await import('./pvenode.js')).pvenode,
+  docker: async () => (await import('./docker.js')).docker,
+  '__nfs-mount-check': async () => async (args: string[]) => {
+    const problem = (await import('./nfs.js')).nfsMountProblem(args[0], args[1]);
+    process.stdout.write(`${problem ?? 'ok'}\n`);
+    return 0;
+  },
+};
+
+export const TOOL_NAMES = Object.keys(TOOLS).filter((t) => !t.startsWith('__'));
+
+async function main(): Promise<void> {
+  const [tool, ...args] = process.argv.slice(2);
+  const load = TOOLS[tool];
+  if (!load) {
+    process.stderr.write(`phx-lab: unknown tool '${tool}'\n`);
+    process.exitCode = 127;
+    return;
+  }
+  try {
+    process.exitCode = await (await load())(args);
+  } catch (e) {
+    if (e instanceof SimError) {
+      if (e.stdout) process.stdout.write(e.stdout);
+      process.stderr.write(e.message + '\n');
+      process.exitCode = e.rc;
+    } else {
+      process.stderr.write(`phx-lab internal error: ${(e as Error).stack ?? e}\n`);
+      process.exitCode = 70;
+    }
+  }
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!) && process.argv[1].endsWith('main.js')) void main();

@@ -1,0 +1,622 @@
+// `pct` — LXC containers: config files under /etc/pve/nodes/<node>/lxc, the
+// running state in /var/lib/phx-lab/ct/, root filesystems as real directories
+// on their storage, and `pct exec` into them through isolate.ts.
+import { existsSync, mkdirSync, writeFileSync, rmSync, readdirSync, chmodSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { withLock, SimError, out, err, hostPath, nodeName, readText, writeFileAtomic, readJson, writeJson, STATE_DIR, faults, SIM_DIR, ROOT, sleepSync } from './env.js';
+import { parsePveArgs, unknownOption, paramError, needArgs } from './pve-args.js';
+import {
+  parseCtConf, formatCtConf, parsePropString, formatMountPoint, formatNet, idMap, hostId, isMountPointKey, mountPointType, type CtConf,
+} from './lxc-conf.js';
+import { allocContainerVolume, volumePath, freeVolume, findStorage } from './storage.js';
+import { runIsolated, systemBinds, type Bind } from './isolate.js';
+
+export const ctConfPath = (id: string) => `/etc/pve/nodes/${nodeName()}/lxc/${id}.conf`;
+export const vmConfPath = (id: string) => `/etc/pve/nodes/${nodeName()}/qemu-server/${id}.conf`;
+const stateFile = (id: string) => `${STATE_DIR}/ct/${id}.json`;
+
+interface CtState {
+  running: boolean;
+  startedAt: number;
+}
+
+const SETTABLE = [
+  'arch', 'cmode', 'console', 'cores', 'cpulimit', 'cpuunits', 'debug', 'description', 'dev0', 'features', 'hookscript', 'hostname',
+  'lock', 'memory', 'nameserver', 'onboot', 'ostype', 'protection', 'rootfs', 'searchdomain', 'startup', 'swap', 'tags', 'template',
+  'timezone', 'tty', 'unprivileged', 'entrypoint', 'env',
+];
+const HOT_APPLY = new Set(['description', 'onboot', 'startup', 'protection', 'hostname', 'hookscript', 'cores', 'tags']);
+const HOT_PLUG = new Set(['cpulimit', 'cpuunits', 'memory', 'swap']);
+
+function validKey(k: string): boolean {
+  return SETTABLE.includes(k) || /^(mp|net|dev|unused)\d+$/.test(k);
+}
+
+function missingConf(id: string, rc = 2): never {
+  throw new SimError(`Configuration file 'nodes/${nodeName()}/lxc/${id}.conf' does not exist`, rc);
+}
+
+export function readCt(id: string, rc = 2): CtConf {
+  const text = readText(ctConfPath(id));
+  if (text === null) missingConf(id, rc);
+  return parseCtConf(text);
+}
+
+export function writeCt(id: string, conf: CtConf): void {
+  writeFileAtomic(ctConfPath(id), formatCtConf(conf), 0o640);
+}
+
+export function ctRunning(id: string): boolean {
+  return readJson<CtState>(stateFile(id), { running: false, startedAt: 0 }).running;
+}
+
+function setRunning(id: string, running: boolean): void {
+  writeJson(stateFile(id), { running, startedAt: running ? Date.now() : 0 });
+}
+
+function checkLock(conf: CtConf): void {
+  if (conf.keys.lock) throw new SimError(`CT is locked (${conf.keys.lock})`, 255);
+}
+
+function checkVmid(id: string): void {
+  if (!/^\d+$/.test(id) || Number(id) < 100 || Number(id) > 999999999)
+    paramError({ vmid: `invalid format - value does not look like a valid VM ID` });
+}
+
+function assertUnused(id: string): void {
+  if (existsSync(hostPath(ctConfPath(id)))) throw new SimError(`CT ${id} already exists on node '${nodeName()}'`, 255);
+  if (existsSync(hostPath(vmConfPath(id)))) throw new SimError(`VM ${id} already exists on node '${nodeName()}'`, 255);
+}
+
+function randomMac(): string {
+  const h = () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0').toUpperCase();
+  return `BC:24:11:${h()}:${h()}:${h()}`;
+}
+
+/** Validates and normalises one option value as `pct set/create` would write it. */
+function normaliseValue(id: string, k: string, v: string, taken: Set<number>): string {
+  if (isMountPointKey(k) || k === 'rootfs') {
+    const { volume, opts } = parsePropString(v);
+    if (isMountPointKey(k) && !opts.mp) paramError({ [k]: `invalid format - format error\n${k}.mp: property is missing and it is not optional` });
+    if (opts.mp && !opts.mp.startsWith('/')) paramError({ [k]: `invalid format - format error\n${k}.mp: value does not look like a valid absolute path` });
+    let vol = volume;
+    const alloc = /^([a-zA-Z][\w.-]*):(\d+(?:\.\d+)?)$/.exec(volume);
+    if (alloc) {
+      vol = allocContainerVolume(alloc[1], id, Number(alloc[2]), taken);
+      opts.size = `${alloc[2]}G`;
+    } else if (mountPointType(volume) === 'volume' && !findStorage(volume.split(':')[0]))
+      throw new SimError(`storage '${volume.split(':')[0]}' does not exist`, 255);
+    return k === 'rootfs' ? [vol, ...Object.keys(opts).sort().map((o) => `${o}=${opts[o]}`)].join(',') : formatMountPoint(vol, opts);
+  }
+  if (/^net\d+$/.test(k)) {
+    const { opts } = parsePropString(v, 'name');
+    const p = parsePropString(v, '__none__').opts;
+    if (!p.name) paramError({ [k]: 'invalid format - format error\nname: property is missing and it is not optional' });
+    p.hwaddr ??= randomMac();
+    p.type ??= 'veth';
+    void opts;
+    return formatNet(p);
+  }
+  if (['cores', 'memory', 'swap', 'cpuunits', 'onboot', 'protection', 'tty', 'template'].includes(k) && !/^\d+$/.test(v))
+    paramError({ [k]: `type check ('integer') failed - got '${v}'` });
+  return v;
+}
+
+function parseOptions(p: ReturnType<typeof parsePveArgs>): Record<string, string> {
+  const props: Record<string, string> = {};
+  for (const [k, v] of p.options) props[k] = v;
+  return props;
+}
+
+export function pct(args: string[]): number | Promise<number> {
+  const [cmd, ...rest] = args;
+  switch (cmd) {
+    case 'create':
+      return create(rest);
+    case 'clone':
+      return clone(rest);
+    case 'set':
+      return set(rest);
+    case 'config':
+      return config(rest);
+    case 'pending':
+      return pending(rest);
+    case 'status':
+      return status(rest);
+    case 'list':
+      return list();
+    case 'start':
+      return start(rest);
+    case 'stop':
+    case 'shutdown':
+      return stop(rest, cmd);
+    case 'reboot':
+      return reboot(rest);
+    case 'destroy':
+      return destroy(rest);
+    case 'exec':
+      return exec(rest);
+    case 'push':
+      return push(rest);
+    case '__finish-create':
+      return finishCreate(rest);
+    default:
+      throw new SimError(`unknown command 'pct ${cmd ?? ''}'\nUSAGE: pct <COMMAND> [ARGS] [OPTIONS]`, 255);
+  }
+}
+
+// ---- create / clone -------------------------------------------------------
+
+const SKELETON_DIRS = ['etc', 'usr', 'dev', 'proc', 'sys', 'tmp', 'root', 'run', 'var/log', 'var/www/html', 'home', 'mnt', 'opt', 'srv', 'etc/nginx/ssl', 'etc/nginx/sites-available', 'etc/nginx/sites-enabled', 'etc/ssl/private'];
+
+/** "Extracts" the template: a small Debian-like tree (users root, www-data, nobody; nginx installed). */
+function populateRootfs(dir: string, hostname: string, map: ReturnType<typeof idMap>): void {
+  for (const d of SKELETON_DIRS) mkdirSync(`${dir}/${d}`, { recursive: true });
+  for (const l of ['bin', 'lib', 'lib64', 'sbin'])
+    if (!existsSync(`${dir}/${l}`)) spawnSync('ln', ['-s', `usr/${l}`, `${dir}/${l}`]);
+  writeFileSync(`${dir}/etc/passwd`, 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nwww-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n');
+  writeFileSync(`${dir}/etc/group`, 'root:x:0:\ndaemon:x:1:\nwww-data:x:33:\nssl-cert:x:110:\nnogroup:x:65534:\n');
+  writeFileSync(`${dir}/etc/hostname`, `${hostname}\n`);
+  writeFileSync(`${dir}/etc/hosts`, `127.0.0.1 localhost\n127.0.1.1 ${hostname}\n`);
+  writeFileSync(`${dir}/etc/os-release`, 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n');
+  writeFileSync(`${dir}/etc/nginx/nginx.conf`, 'user www-data;\nevents {}\nhttp { include /etc/nginx/sites-enabled/*; }\n');
+  chmodSync(`${dir}/tmp`, 0o1777);
+  chmodSync(`${dir}/root`, 0o700);
+  spawnSync('chown', ['-hR', `${hostId(map, 'u', 0)}:${hostId(map, 'g', 0)}`, dir]);
+  spawnSync('chown', ['-h', `${hostId(map, 'u', 33)}:${hostId(map, 'g', 33)}`, `${dir}/var/www`, `${dir}/var/www/html`]);
+}
+
+export function rootfsDir(conf: CtConf): string | null {
+  if (!conf.keys.rootfs) return null;
+  const p = volumePath(parsePropString(conf.keys.rootfs).volume);
+  return p ? hostPath(p) : null;
+}
+
+function create(args: string[]): number {
+  const p = parsePveArgs(args);
+  needArgs(p, 2);
+  const [id, ostemplate] = p.positional;
+  checkVmid(id);
+  const props = parseOptions(p);
+  const storage = props.storage ?? 'local';
+  delete props.storage;
+  for (const k of ['password', 'ssh-public-keys', 'start', 'unique', 'pool', 'restore', 'force', 'ignore-unpack-errors']) delete props[k];
+  for (const k of Object.keys(props)) if (!validKey(k)) unknownOption(k);
+  const doStart = p.options.some(([k, v]) => k === 'start' && v === '1');
+  const tmpl = volumePath(ostemplate);
+  if (!tmpl || !existsSync(hostPath(tmpl))) throw new SimError(`volume '${ostemplate}' does not exist`, 255);
+  const unprivileged = (props.unprivileged ?? '1') === '1' ? '1' : '0';
+
+  const conf: CtConf = withLock(() => {
+    assertUnused(id);
+    const c: CtConf = { description: [], keys: { lock: 'create' }, lxc: [], pending: {}, pendingDelete: [], snapshots: '' };
+    writeCt(id, c);
+    return c;
+  });
+  try {
+    const taken = new Set<number>();
+    props.rootfs ??= `${storage}:4`;
+    const keys: Record<string, string> = { arch: 'amd64', ostype: 'debian', hostname: `CT${id}` };
+    if (unprivileged === '1') keys.unprivileged = '1';
+    delete props.unprivileged;
+    for (const k of ['rootfs', ...Object.keys(props).filter((k) => k !== 'rootfs').sort()]) {
+      if (k === 'description') conf.description = props[k].split('\n');
+      else keys[k] = normaliseValue(id, k, props[k], taken);
+    }
+    conf.keys = { ...keys, lock: 'create' };
+    const dir = rootfsDir(conf)!;
+    out(`extracting archive '${tmpl}'\nTotal bytes read: 530677760 (507MiB, 255MiB/s)\nDetected container architecture: amd64\nCreating SSH host key 'ssh_host_ed25519_key' - done: SHA256:${'x'.repeat(8)}\n`);
+    populateRootfs(dir, keys.hostname, idMap(conf));
+    for (const [k, v] of Object.entries(conf.keys)) if (isMountPointKey(k)) chownVolumeRoot(v, conf);
+  } catch (e) {
+    withLock(() => rmSync(hostPath(ctConfPath(id)), { force: true }));
+    throw e;
+  }
+  withLock(() => writeCt(id, conf));
+  finishOrDefer(id);
+  if (doStart) return start([id]);
+  return 0;
+}
+
+/** The `lock: create` stays for createLockSeconds (fault), cleared by a background step. */
+function finishOrDefer(id: string): void {
+  const delay = faults().createLockSeconds ?? 0;
+  if (delay <= 0) {
+    withLock(() => {
+      const c = readCt(id);
+      delete c.keys.lock;
+      writeCt(id, c);
+    });
+    return;
+  }
+  const child = spawn(process.execPath, [`${SIM_DIR}/main.js`, 'pct', '__finish-create', id, String(Date.now() + delay * 1000)], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, PHX_LAB_ROOT: ROOT },
+  });
+  child.unref();
+}
+
+function finishCreate(args: string[]): number {
+  const [id, at] = args;
+  const wait = Number(at) - Date.now();
+  if (wait > 0) sleepSync(wait);
+  return withLock(() => {
+    const text = readText(ctConfPath(id));
+    if (text === null) return 0;
+    const c = parseCtConf(text);
+    if (c.keys.lock === 'create') {
+      delete c.keys.lock;
+      writeCt(id, c);
+    }
+    return 0;
+  });
+}
+
+/** A newly allocated volume's top dir belongs to the container's root. */
+function chownVolumeRoot(mpValue: string, conf: CtConf): void {
+  const { volume } = parsePropString(mpValue);
+  if (mountPointType(volume) !== 'volume') return;
+  const p = volumePath(volume);
+  const map = idMap(conf);
+  if (p) spawnSync('chown', [`${hostId(map, 'u', 0)}:${hostId(map, 'g', 0)}`, hostPath(p)]);
+}
+
+function clone(args: string[]): number {
+  const p = parsePveArgs(args, ['full']);
+  needArgs(p, 2);
+  const [src, id] = p.positional;
+  checkVmid(id);
+  const opts = parseOptions(p);
+  for (const k of Object.keys(opts)) if (!['hostname', 'full', 'storage', 'snapname', 'description', 'pool', 'target', 'bwlimit'].includes(k)) unknownOption(k);
+  const source = readCt(src);
+  checkLock(source);
+  for (const [k, v] of Object.entries(source.keys))
+    if (isMountPointKey(k)) {
+      const t = mountPointType(parsePropString(v).volume);
+      if (t !== 'volume') throw new SimError(`unable to clone mountpoint '${k}' (type ${t})`, 255);
+    }
+  if (ctRunning(src) && !opts.snapname) throw new SimError(`unable to clone a running container without a snapshot`, 255);
+  withLock(() => {
+    assertUnused(id);
+    writeCt(id, { description: [], keys: { lock: 'create' }, lxc: [], pending: {}, pendingDelete: [], snapshots: '' });
+  });
+  const conf: CtConf = { description: [...source.description], keys: {}, lxc: source.lxc.map(([k, v]) => [k, v]), pending: {}, pendingDelete: [], snapshots: '' };
+  try {
+    const taken = new Set<number>();
+    for (const [k, v] of Object.entries(source.keys)) {
+      if (k === 'lock') continue;
+      if (k === 'rootfs' || isMountPointKey(k)) {
+        const { volume, opts: o } = parsePropString(v);
+        const store = opts.storage ?? volume.split(':')[0];
+        const newVol = allocContainerVolume(store, id, 0, taken);
+        const from = volumePath(volume);
+        const to = volumePath(newVol);
+        if (from && to) spawnSync('cp', ['-a', `${hostPath(from)}/.`, hostPath(to)]);
+        conf.keys[k] = k === 'rootfs' ? [newVol, ...Object.keys(o).sort().map((x) => `${x}=${o[x]}`)].join(',') : formatMountPoint(newVol, o);
+      } else if (/^net\d+$/.test(k)) {
+        const n = parsePropString(v, '__none__').opts;
+        n.hwaddr = randomMac();
+        conf.keys[k] = formatNet(n);
+      } else conf.keys[k] = v;
+    }
+    if (opts.hostname) conf.keys.hostname = opts.hostname;
+    if (opts.description) conf.description = opts.description.split('\n');
+    out(`create full clone of mountpoint rootfs (${source.keys.rootfs?.split(',')[0]})\n`);
+    conf.keys.lock = 'create';
+  } catch (e) {
+    withLock(() => rmSync(hostPath(ctConfPath(id)), { force: true }));
+    throw e;
+  }
+  withLock(() => writeCt(id, conf));
+  finishOrDefer(id);
+  return 0;
+}
+
+// ---- set / config / pending -------------------------------------------------
+
+function set(args: string[]): number {
+  const p = parsePveArgs(args);
+  needArgs(p, 1);
+  const [id] = p.positional;
+  return withLock(() => {
+    const conf = readCt(id);
+    const opts = parseOptions(p);
+    const deletes = (opts.delete ?? '').split(/[,;\s]+/).filter(Boolean);
+    const reverts = (opts.revert ?? '').split(/[,;\s]+/).filter(Boolean);
+    delete opts.delete;
+    delete opts.revert;
+    delete opts.digest;
+    for (const k of Object.keys(opts)) if (!validKey(k)) unknownOption(k);
+    if ('unprivileged' in opts) throw new SimError(`unable to modify read-only option: 'unprivileged'`, 255);
+    if (deletes.includes('unprivileged')) throw new SimError(`unable to delete read-only option: 'unprivileged'`, 255);
+    if (!('lock' in opts) && !deletes.includes('lock')) checkLock(conf);
+    const running = ctRunning(id);
+    const taken = new Set<number>();
+    for (const k of reverts) {
+      delete conf.pending[k];
+      conf.pendingDelete = conf.pendingDelete.filter((d) => d !== k);
+    }
+    for (const k of deletes) {
+      if (k === 'lock') delete conf.keys.lock;
+      else if (!running || HOT_APPLY.has(k) || HOT_PLUG.has(k)) {
+        if (k === 'description') conf.description = [];
+        delete conf.keys[k];
+        delete conf.pending[k];
+      } else if (conf.keys[k] !== undefined) {
+        if (!conf.pendingDelete.includes(k)) conf.pendingDelete.push(k);
+        delete conf.pending[k];
+      } else delete conf.pending[k];
+    }
+    const hotplugErrors: Record<string, string> = {};
+    for (const [k, raw] of Object.entries(opts)) {
+      if (k === 'description') {
+        conf.description = raw.split('\n');
+        continue;
+      }
+      const v = normaliseValue(id, k, raw, taken);
+      if (isMountPointKey(k)) chownVolumeRoot(v, conf);
+      const isNewMp = isMountPointKey(k) && conf.keys[k] === undefined;
+      if (!running || HOT_APPLY.has(k) || HOT_PLUG.has(k) || /^net\d+$/.test(k) || isNewMp || k === 'lock') {
+        if (running && isNewMp) {
+          const { volume } = parsePropString(v);
+          if (mountPointType(volume) === 'bind' && !existsSync(hostPath(volume)))
+            hotplugErrors[k] = `unable to hotplug ${k}: directory '${volume}' does not exist`;
+        }
+        conf.keys[k] = v;
+        delete conf.pending[k];
+      } else if (conf.keys[k] !== v) conf.pending[k] = v;
+      conf.pendingDelete = conf.pendingDelete.filter((d) => d !== k);
+    }
+    if (Object.keys(hotplugErrors).length) paramError(hotplugErrors);
+    writeCt(id, conf);
+    return 0;
+  });
+}
+
+function escapeDescription(lines: string[]): string {
+  return lines.join('\n').replace(/[%:\x00-\x1f]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+}
+
+function config(args: string[]): number {
+  const p = parsePveArgs(args);
+  needArgs(p, 1);
+  const [id] = p.positional;
+  const current = p.options.some(([k, v]) => k === 'current' && v === '1');
+  for (const [k] of p.options) if (k !== 'current' && k !== 'snapshot') unknownOption(k);
+  const conf = readCt(id);
+  const keys = { ...conf.keys };
+  if (!current) {
+    Object.assign(keys, conf.pending);
+    for (const d of conf.pendingDelete) delete keys[d];
+  }
+  if (conf.description.length) keys.description = escapeDescription(conf.description);
+  let text = '';
+  for (const k of Object.keys(keys).sort()) text += `${k}: ${keys[k]}\n`;
+  for (const [k, v] of conf.lxc) text += `${k}: ${v}\n`;
+  out(text);
+  return 0;
+}
+
+function pending(args: string[]): number {
+  const p = parsePveArgs(args);
+  needArgs(p, 1);
+  const conf = readCt(p.positional[0]);
+  const keys = new Set([...Object.keys(conf.keys), ...Object.keys(conf.pending), ...conf.pendingDelete]);
+  let text = '';
+  for (const k of [...keys].sort()) {
+    const v = conf.keys[k];
+    if (conf.pendingDelete.includes(k)) text += `del ${k}: ${v ?? ''}\n`;
+    else if (conf.pending[k] !== undefined) {
+      if (v !== undefined) text += `cur ${k}: ${v}\n`;
+      text += `new ${k}: ${conf.pending[k]}\n`;
+    } else text += `cur ${k}: ${v}\n`;
+  }
+  out(text);
+  return 0;
+}
+
+// ---- status / list ----------------------------------------------------------
+
+function status(args: string[]): number {
+  const p = parsePveArgs(args);
+  needArgs(p, 1);
+  const [id] = p.positional;
+  const conf = readCt(id);
+  const running = ctRunning(id);
+  const verbose = p.options.some(([k, v]) => k === 'verbose' && v === '1');
+  if (!verbose) {
+    out(`status: ${running ? 'running' : 'stopped'}\n`);
+    return 0;
+  }
+  const st = readJson<CtState>(stateFile(id), { running: false, startedAt: 0 });
+  const memory = Number(conf.keys.memory ?? 512) * 1024 * 1024;
+  const info: Record<string, string> = {
+    cpus: conf.keys.cores ?? '1', disk: '0', diskread: '0', diskwrite: '0', maxdisk: String(4 * 1024 ** 3), maxmem: String(memory),
+    maxswap: String(Number(conf.keys.swap ?? 512) * 1024 * 1024), mem: running ? String(Math.floor(memory / 20)) : '0', name: conf.keys.hostname ?? `CT${id}`,
+    netin: '0', netout: '0', status: running ? 'running' : 'stopped', swap: '0', type: 'lxc',
+    uptime: running ? String(Math.floor((Date.now() - st.startedAt) / 1000)) : '0', vmid: id,
+  };
+  if (running) info.pid = String(100000 + Number(id));
+  if (conf.keys.lock) info.lock = conf.keys.lock;
+  out(Object.keys(info).sort().map((k) => `${k}: ${info[k]}\n`).join(''));
+  return 0;
+}
+
+export function listCtIds(): string[] {
+  try {
+    return readdirSync(hostPath(`/etc/pve/nodes/${nodeName()}/lxc`))
+      .filter((f) => /^\d+\.conf$/.test(f))
+      .map((f) => f.slice(0, -5))
+      .sort((a, b) => Number(a) - Number(b));
+  } catch {
+    return [];
+  }
+}
+
+function list(): number {
+  const ids = listCtIds();
+  if (ids.length === 0) return 0;
+  const row = (a: string, b: string, c: string, d: string) => `${a.padEnd(10)} ${b.padEnd(10)} ${c.padEnd(12)} ${d.padEnd(20)}\n`;
+  let text = row('VMID', 'Status', 'Lock', 'Name');
+  for (const id of ids) {
+    const c = parseCtConf(readText(ctConfPath(id)) ?? '');
+    text += row(id, ctRunning(id) ? 'running' : 'stopped', c.keys.lock ?? '', c.keys.hostname ?? '');
+  }
+  out(text);
+  return 0;
+}
+
+// ---- power ------------------------------------------------------------------
+
+function ctUnitsDir(conf: CtConf): string | null {
+  const dir = rootfsDir(conf);
+  return dir ? `${dir}/run/phx-lab/units` : null;
+}
+
+function start(args: string[]): number {
+  const p = parsePveArgs(args);
+  needArgs(p, 1);
+  const [id] = p.positional;
+  return withLock(() => {
+    const conf = readCt(id, 255);
+    checkLock(conf);
+    if (ctRunning(id)) throw new SimError(`CT ${id} already running`, 255);
+    // pending changes take effect at start
+    Object.assign(conf.keys, conf.pending);
+    for (const d of conf.pendingDelete) delete conf.keys[d];
+    conf.pending = {};
+    conf.pendingDelete = [];
+    for (const [k, v] of Object.entries(conf.keys))
+      if (isMountPointKey(k)) {
+        const { volume } = parsePropString(v);
+        const path = mountPointType(volume) === 'bind' ? volume : volumePath(volume);
+        if (!path || !existsSync(hostPath(path))) {
+          out(`directory '${path ?? volume}' does not exist\n`);
+          throw new SimError(`startup for container '${id}' failed`, 255);
+        }
+      }
+    writeCt(id, conf);
+    const map = idMap(conf);
+    const lxcDir = hostPath(`/var/lib/lxc/${id}`);
+    mkdirSync(lxcDir, { recursive: true });
+    const idmapLines = (map ?? []).map((m) => `lxc.idmap = ${m.kind} ${m.ctStart} ${m.hostStart} ${m.count}\n`).join('');
+    writeFileSync(`${lxcDir}/config`, `lxc.arch = amd64\nlxc.uts.name = ${conf.keys.hostname ?? `CT${id}`}\n${idmapLines}lxc.rootfs.path = ${rootfsDir(conf)}\n`);
+    // services inside the container come up with it
+    const units = ctUnitsDir(conf);
+    if (units) {
+      rmSync(units, { recursive: true, force: true });
+      mkdirSync(units, { recursive: true });
+      for (const u of ['nginx', 'ssh', 'cron']) writeFileSync(`${units}/${u}`, `${Date.now()}\n`);
+      spawnSync('chown', ['-R', `${hostId(map, 'u', 0)}:${hostId(map, 'g', 0)}`, units.replace(/\/units$/, '')]);
+    }
+    setRunning(id, true);
+    return 0;
+  });
+}
+
+function stop(args: string[], how: string): number {
+  const p = parsePveArgs(args);
+  needArgs(p, 1);
+  const [id] = p.positional;
+  return withLock(() => {
+    if (!existsSync(hostPath(ctConfPath(id))) || !ctRunning(id)) throw new SimError(`CT ${id} not running`, 255);
+    if (how === 'shutdown' || how === 'stop') checkLock(readCt(id));
+    setRunning(id, false);
+    return 0;
+  });
+}
+
+function reboot(args: string[]): number {
+  const p = parsePveArgs(args);
+  needArgs(p, 1);
+  const [id] = p.positional;
+  readCt(id, 255);
+  if (!ctRunning(id)) throw new SimError(`CT ${id} not running`, 255);
+  stop([id], 'stop');
+  return start([id]);
+}
+
+function destroy(args: string[]): number {
+  const p = parsePveArgs(args, ['purge', 'force', 'destroy-unreferenced-disks']);
+  needArgs(p, 1);
+  const [id] = p.positional;
+  return withLock(() => {
+    const conf = readCt(id, 255);
+    checkLock(conf);
+    if (ctRunning(id)) throw new SimError(`CT ${id} is running - destroy failed`, 255);
+    for (const [k, v] of Object.entries(conf.keys))
+      if (k === 'rootfs' || isMountPointKey(k) || /^unused\d+$/.test(k)) {
+        const { volume } = parsePropString(v);
+        if (mountPointType(volume) === 'volume') freeVolume(volume);
+      }
+    rmSync(hostPath(ctConfPath(id)), { force: true });
+    rmSync(hostPath(stateFile(id)), { force: true });
+    rmSync(hostPath(`/var/lib/lxc/${id}`), { recursive: true, force: true });
+    return 0;
+  });
+}
+
+// ---- exec / push ----------------------------------------------------------
+
+/** Binds for a container: the system ones, its mount points, the container-side tool shims. */
+function ctBinds(conf: CtConf): Bind[] {
+  const binds = systemBinds();
+  const ctBin = process.env.PHX_LAB_CT_BIN;
+  if (ctBin) binds.push({ src: ctBin, dst: '/usr/local/sbin' });
+  const mps = Object.entries(conf.keys)
+    .filter(([k]) => isMountPointKey(k))
+    .map(([, v]) => parsePropString(v))
+    .sort((a, b) => (a.opts.mp ?? '').localeCompare(b.opts.mp ?? ''));
+  for (const { volume, opts } of mps) {
+    const src = mountPointType(volume) === 'volume' ? volumePath(volume) : volume;
+    if (src && opts.mp) binds.push({ src: hostPath(src), dst: opts.mp, ro: opts.ro === '1' });
+  }
+  return binds;
+}
+
+async function exec(args: string[]): Promise<number> {
+  const p = parsePveArgs(args);
+  const id = p.positional[0];
+  if (!id) throw new SimError('400 not enough arguments', 255);
+  const argv = [...p.positional.slice(1), ...(p.trailing ?? [])];
+  const conf = readCt(id);
+  if (!ctRunning(id)) throw new SimError(`container '${id}' not running!`, 255);
+  if (argv.length === 0) throw new SimError('missing command', 255);
+  const map = idMap(conf);
+  const r = await runIsolated({
+    rootfs: rootfsDir(conf)!,
+    binds: ctBinds(conf),
+    idmap: map,
+    argv,
+    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8', container: 'lxc', TERM: process.env.TERM ?? 'dumb' },
+    targetOwner: `${hostId(map, 'u', 0)}:${hostId(map, 'g', 0)}`,
+    stdin: 'inherit',
+  });
+  return r.rc;
+}
+
+/** `pct push <id> <file> <dest> [--user u] [--group g] [--perms mode]` */
+async function push(args: string[]): Promise<number> {
+  const p = parsePveArgs(args);
+  needArgs(p, 3);
+  const [id, file, dest] = p.positional;
+  const o = parseOptions(p);
+  const conf = readCt(id);
+  if (!ctRunning(id)) throw new SimError(`container '${id}' not running!`, 255);
+  const script = 'cat > "$1" && chown "$2" "$1" && chmod "$3" "$1"';
+  const { readFileSync } = await import('node:fs');
+  const r = await runIsolated({
+    rootfs: rootfsDir(conf)!,
+    binds: ctBinds(conf),
+    idmap: idMap(conf),
+    argv: ['sh', '-c', script, 'sh', dest, `${o.user ?? 'root'}:${o.group ?? o.user ?? 'root'}`, o.perms ?? '644'],
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root' },
+    stdin: readFileSync(file),
+    capture: true,
+  });
+  if (r.rc !== 0) throw new SimError(`failed to push file: ${r.stderr.toString().trim()}`, 255);
+  return 0;
+}
+
+export { err };

@@ -1,0 +1,75 @@
+// `pvenode cert info|set` — reads the real PEM files under /etc/pve like PVE.
+import { readFileSync, copyFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { SimError, out, hostPath, nodeName, withLock } from './env.js';
+import { parsePveArgs, needArgs, unknownOption } from './pve-args.js';
+import { systemctl } from './systemd.js';
+
+function oneline(name: string): string {
+  return name
+    .split('\n')
+    .filter(Boolean)
+    .map((p) => `/${p}`)
+    .join('');
+}
+
+function certInfo(path: string): Record<string, unknown> | null {
+  let pem: string;
+  try {
+    pem = readFileSync(hostPath(path), 'utf8');
+  } catch {
+    return null;
+  }
+  const block = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(pem)?.[0];
+  if (!block) return null;
+  const c = new X509Certificate(block);
+  const key = c.publicKey;
+  const details = key.asymmetricKeyDetails ?? {};
+  return {
+    filename: path.split('/').pop(),
+    fingerprint: c.fingerprint256,
+    issuer: oneline(c.issuer),
+    notafter: Math.floor(Date.parse(c.validTo) / 1000),
+    notbefore: Math.floor(Date.parse(c.validFrom) / 1000),
+    pem: block.endsWith('\n') ? block : `${block}\n`,
+    'public-key-bits': details.modulusLength ?? 256,
+    'public-key-type': key.asymmetricKeyType === 'rsa' ? 'rsaEncryption' : key.asymmetricKeyType === 'ec' ? 'id-ecPublicKey' : String(key.asymmetricKeyType),
+    san: (c.subjectAltName ?? '').split(', ').filter(Boolean).map((s) => s.replace(/^(DNS|IP Address):/, '')),
+    subject: oneline(c.subject),
+  };
+}
+
+function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+}
+
+export function pvenode(args: string[]): number {
+  if (args[0] !== 'cert') throw new SimError(`unknown command 'pvenode ${args[0] ?? ''}'`, 255);
+  const p = parsePveArgs(args.slice(2), ['force', 'restart']);
+  const node = `/etc/pve/nodes/${nodeName()}`;
+  if (args[1] === 'info') {
+    let format = 'text';
+    for (const [k, v] of p.options) {
+      if (k === 'output-format') format = v;
+      else unknownOption(k);
+    }
+    const infos = ['/etc/pve/pve-root-ca.pem', `${node}/pve-ssl.pem`, `${node}/pveproxy-ssl.pem`].map(certInfo).filter((x): x is Record<string, unknown> => x !== null).map(sortKeys);
+    if (format === 'json') out(JSON.stringify(infos) + '\n');
+    else if (format === 'json-pretty') out(JSON.stringify(infos, null, 3) + '\n');
+    else for (const i of infos) out(Object.entries(i).filter(([k]) => k !== 'pem').map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}\n`).join('') + '\n');
+    return 0;
+  }
+  if (args[1] === 'set') {
+    needArgs(p, 2);
+    const [cert, key] = p.positional;
+    const opts = Object.fromEntries(p.options);
+    withLock(() => {
+      if (!certInfo(cert)) throw new SimError(`unable to read certificate from '${cert}'`, 255);
+      copyFileSync(hostPath(cert), hostPath(`${node}/pveproxy-ssl.pem`));
+      copyFileSync(hostPath(key), hostPath(`${node}/pveproxy-ssl.key`));
+    });
+    if (opts.restart === '1') systemctl(['restart', 'pveproxy']);
+    return 0;
+  }
+  throw new SimError(`unknown command 'pvenode cert ${args[1] ?? ''}'`, 255);
+}

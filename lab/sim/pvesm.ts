@@ -1,0 +1,211 @@
+// `pvesm` — storage definitions in /etc/pve/storage.cfg: add (activating the
+// storage on this node), set, remove, status, list, path.
+import { mkdirSync, symlinkSync, lstatSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { withLock, SimError, out, err, hostPath, isSelfAddress, nodeName } from './env.js';
+import { parsePveArgs, unknownOption, paramError, needArgs } from './pve-args.js';
+import {
+  readStorages, writeStorages, FIXED, OPTIONAL, CONTENT_TYPES, normaliseBool, isBooleanKey, enabledHere, contentOf,
+  storageBase, usage, findStorage, volumePath, listDirVolumes, type Storage,
+} from './storage.js';
+import { readZfs } from './zfs-state.js';
+import { nfsReady, exportCovering } from './nfs.js';
+
+const ID_RE = /^[a-z][a-z0-9._-]*[a-z0-9]$/i;
+const SUBDIRS: Record<string, string> = { images: 'images', rootdir: 'private', vztmpl: 'template/cache', iso: 'template/iso', backup: 'dump', snippets: 'snippets', import: 'import' };
+
+export function pvesm(args: string[]): number {
+  const [cmd, ...rest] = args;
+  switch (cmd) {
+    case 'add':
+      return add(rest);
+    case 'set':
+      return set(rest);
+    case 'remove':
+      return remove(rest);
+    case 'status':
+      return status(rest);
+    case 'list':
+      return list(rest);
+    case 'path':
+      return path(rest);
+    default:
+      throw new SimError(`unknown command 'pvesm ${cmd ?? ''}'\nUSAGE: pvesm <COMMAND> [ARGS] [OPTIONS]`, 255);
+  }
+}
+
+function checkId(id: string): void {
+  if (id.length < 2) paramError({ storage: `storage ID '${id}' cannot be shorter than 2 characters` });
+  if (!ID_RE.test(id)) paramError({ storage: `storage ID '${id}' contains illegal characters` });
+}
+
+function validateOptions(type: string, options: Array<[string, string]>, allowFixed: boolean): Record<string, string> {
+  const allowed = [...(allowFixed ? FIXED[type] : []), ...OPTIONAL[type], ...(allowFixed ? [] : ['delete', 'digest'])];
+  const props: Record<string, string> = {};
+  for (const [k, v] of options) {
+    if (!allowed.includes(k)) unknownOption(k);
+    props[k] = isBooleanKey(k) ? normaliseBool(v) : v;
+  }
+  if (props.content !== undefined)
+    for (const c of props.content.split(',').filter(Boolean))
+      if (!CONTENT_TYPES[type].includes(c)) throw new SimError(`storage does not support content type '${c}'`, 255);
+  return props;
+}
+
+/** NFS reachability as PVE tests it (rpcinfo for vers=4, else showmount). */
+function nfsOnline(s: Storage): boolean {
+  return isSelfAddress(s.props.server) && nfsReady();
+}
+
+function activate(s: Storage): void {
+  if (s.type === 'dir') {
+    if (s.props['create-base-path'] !== '0') mkdirSync(hostPath(s.props.path), { recursive: true });
+    if (s.props['create-subdirs'] !== '0') for (const c of contentOf(s)) if (SUBDIRS[c]) mkdirSync(hostPath(`${s.props.path}/${SUBDIRS[c]}`), { recursive: true });
+  } else if (s.type === 'zfspool') {
+    if (!readZfs().datasets[s.props.pool]) throw new Error(`zfs error: cannot open '${s.props.pool}': dataset does not exist`);
+  } else if (s.type === 'nfs') {
+    if (!nfsOnline(s)) throw new Error(`storage '${s.id}' is not online`);
+    if (!exportCovering(s.props.export)) throw new Error(`mount error: mount.nfs: access denied by server while mounting ${s.props.server}:${s.props.export}`);
+    // The "mount": a symlink to the export on this same host (the lab's NFS server is the host itself).
+    const mnt = hostPath(storageBase(s));
+    try {
+      lstatSync(mnt);
+    } catch {
+      mkdirSync(dirname(mnt), { recursive: true });
+      symlinkSync(s.props.export, mnt);
+    }
+  }
+}
+
+function add(args: string[]): number {
+  const p = parsePveArgs(args);
+  needArgs(p, 2);
+  const [type, id] = p.positional;
+  if (!FIXED[type]) paramError({ type: `value '${type}' does not have a value in the enumeration 'btrfs, cephfs, cifs, dir, esxi, glusterfs, iscsi, iscsidirect, lvm, lvmthin, nfs, pbs, rbd, zfs, zfspool'` });
+  checkId(id);
+  const props = validateOptions(type, p.options, true);
+  const missing = FIXED[type].filter((k) => k !== 'path' || type === 'dir').filter((k) => props[k] === undefined);
+  if (missing.length) paramError(Object.fromEntries(missing.map((k) => [k, 'property is missing and it is not optional'])));
+  if (type === 'dir' && (!props.path.startsWith('/') || props.path.includes('/../') || props.path.endsWith('/..')))
+    throw new SimError(`create storage failed: illegal path for directory storage: ${props.path}`, 255);
+  if (type === 'nfs') props.path ??= `/mnt/pve/${id}`;
+  return withLock(() => {
+    const list = readStorages();
+    if (list.some((s) => s.id === id)) throw new SimError(`create storage failed: storage ID '${id}' already defined`, 255);
+    const s: Storage = { type, id, props };
+    if (enabledHere(s)) {
+      try {
+        activate(s);
+      } catch (e) {
+        throw new SimError(`create storage failed: ${(e as Error).message}`, 255);
+      }
+    }
+    list.push(s);
+    writeStorages(list);
+    return 0;
+  });
+}
+
+function set(args: string[]): number {
+  const p = parsePveArgs(args);
+  needArgs(p, 1);
+  const [id] = p.positional;
+  return withLock(() => {
+    const list = readStorages();
+    const s = list.find((x) => x.id === id);
+    if (!s) throw new SimError(`update storage failed: storage '${id}' does not exist`, 255);
+    const props = validateOptions(s.type, p.options, false);
+    for (const k of (props.delete ?? '').split(',').filter(Boolean)) {
+      if (FIXED[s.type].includes(k)) throw new SimError(`update storage failed: cannot delete fixed option '${k}'`, 255);
+      delete s.props[k];
+    }
+    delete props.delete;
+    delete props.digest;
+    for (const [k, v] of Object.entries(props)) {
+      if (k === 'disable' && v === '0') delete s.props.disable;
+      else s.props[k] = v;
+    }
+    writeStorages(list);
+    return 0;
+  });
+}
+
+function remove(args: string[]): number {
+  const p = parsePveArgs(args);
+  needArgs(p, 1);
+  const [id] = p.positional;
+  return withLock(() => {
+    const list = readStorages();
+    const i = list.findIndex((x) => x.id === id);
+    if (i < 0) throw new SimError(`delete storage failed: storage '${id}' does not exist`, 255);
+    list.splice(i, 1);
+    writeStorages(list);
+    return 0;
+  });
+}
+
+function status(args: string[]): number {
+  const p = parsePveArgs(args);
+  let only: string | undefined;
+  for (const [k, v] of p.options) {
+    if (k === 'storage') only = v;
+    else if (!['content', 'enabled', 'format', 'target'].includes(k)) unknownOption(k);
+  }
+  let list = readStorages().sort((a, b) => a.id.localeCompare(b.id));
+  if (only !== undefined) {
+    list = list.filter((s) => s.id === only);
+    if (list.length === 0) paramError({ storage: 'No such storage.' });
+  }
+  const width = Math.max(...list.map((s) => s.id.length), 0) + 1;
+  const row = (cols: string[]) =>
+    `${cols[0].padEnd(width)} ${cols[1].padStart(10)} ${cols[2].padStart(10)} ${cols[3].padStart(15)} ${cols[4].padStart(15)} ${cols[5].padStart(15)} ${cols[6].padStart(8)}\n`;
+  let text = row(['Name', 'Type', 'Status', 'Total (KiB)', 'Used (KiB)', 'Available (KiB)', '%']);
+  for (const s of list) {
+    if (!enabledHere(s)) {
+      text += row([s.id, s.type, 'disabled', '0', '0', '0', 'N/A']);
+      continue;
+    }
+    let active = true;
+    if (s.type === 'nfs' && !nfsOnline(s)) {
+      err(`storage '${s.id}' is not online\n`);
+      active = false;
+    }
+    if (s.type === 'zfspool' && !readZfs().datasets[s.props.pool]) {
+      err(`zfs error: cannot open '${s.props.pool}': dataset does not exist\n`);
+      active = false;
+    }
+    const u = active ? usage(s) : { total: 0, used: 0, avail: 0 };
+    const pct = u.total > 0 ? ((u.used / u.total) * 100).toFixed(2) : '0.00';
+    text += row([s.id, s.type, active ? 'active' : 'inactive', String(u.total), String(u.used), String(u.avail), `${pct.padStart(7)}%`]);
+  }
+  out(text);
+  return 0;
+}
+
+function list(args: string[]): number {
+  const p = parsePveArgs(args);
+  needArgs(p, 1);
+  const s = findStorage(p.positional[0]);
+  if (!s) paramError({ storage: 'No such storage.' });
+  const content = p.options.find(([k]) => k === 'content')?.[1];
+  const rows: string[][] = [];
+  if (s.type !== 'zfspool')
+    for (const [kind, sub] of [['vztmpl', 'template/cache'], ['iso', 'template/iso']] as const)
+      if (!content || content === kind)
+        for (const f of listDirVolumes(s, sub)) rows.push([`${s.id}:${kind}/${f}`, f.endsWith('.iso') ? 'iso' : 'tzst', kind, '126248246', '']);
+  let text = `${'Volid'.padEnd(60)} ${'Format'.padEnd(6)}  ${'Type'.padEnd(8)} ${'Size'.padStart(16)} VMID\n`;
+  for (const r of rows) text += `${r[0].padEnd(60)} ${r[1].padEnd(6)}  ${r[2].padEnd(8)} ${r[3].padStart(16)} ${r[4]}\n`;
+  out(text);
+  return 0;
+}
+
+function path(args: string[]): number {
+  const p = parsePveArgs(args);
+  needArgs(p, 1);
+  const v = volumePath(p.positional[0]);
+  if (!v) throw new SimError(`unable to parse volume ID '${p.positional[0]}'`, 255);
+  out(`${v}\n`);
+  return 0;
+}
+
+export { nodeName };
