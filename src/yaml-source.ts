@@ -3,7 +3,7 @@
 // scalars); `locate(obj, key?)` returns the position of an object or of one
 // of its keys/items. YAML 1.1, as Ansible reads it: `yes`/`no` are booleans, `0644` is octal.
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, isAlias, LineCounter, parseAllDocuments, type Node, type Document } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, isAlias, LineCounter, parseAllDocuments, type Node, type Document, type ScalarTag, type Tags } from 'yaml';
 import { PhxError, ValidationErrors, type SourceLoc } from './errors.js';
 
 interface Positions {
@@ -58,7 +58,7 @@ export function parseYaml(text: string, file: string): unknown {
 export function parseYamlDocuments(text: string, file: string): unknown[] {
   registerSource(file, text);
   const lc = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: true, version: '1.1' });
+  const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: true, version: '1.1', customTags: asAnsibleReadsIt });
   if (!Array.isArray(docs)) return [];
   const at = (offset: number): SourceLoc => {
     const { line, col } = lc.linePos(offset);
@@ -78,6 +78,19 @@ export function loadYamlFile(path: string): unknown {
     throw new PhxError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   return parseYaml(text, path);
+}
+
+// PyYAML (what Ansible uses) reads YAML 1.1 without `y`/`n` as booleans and
+// without timestamps turned into dates; so do we.
+const PYYAML_TRUE = /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/;
+const PYYAML_FALSE = /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/;
+function asAnsibleReadsIt(tags: Tags): Tags {
+  return tags
+    .filter((t) => typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:timestamp')
+    .map((t) => {
+      if (typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:bool' || !('test' in t) || !t.test) return t;
+      return { ...t, test: t.test.test('true') ? PYYAML_TRUE : PYYAML_FALSE } as ScalarTag;
+    });
 }
 
 function firstLine(s: string): string {

@@ -34,6 +34,8 @@ export interface RunContext {
   connect(host: string): Promise<Connection>;
   /** directory of the running play's playbook: controller paths (copy src) resolve from it */
   playBaseDir: string;
+  /** the play's remote_user / connection: defaults below inventory variables */
+  playConnection: { ansible_user?: string; ansible_connection?: string };
   /** the --start-at-task gate: false until the named task is reached */
   started: boolean;
 }

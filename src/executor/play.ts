@@ -13,11 +13,12 @@ import type { PlayRun, RunContext } from './context.js';
 import type { HostState } from './host.js';
 import { inherit, type Scope } from './scope.js';
 import { tagsSelect } from './tags.js';
-import { runTask, taskTitle } from './task.js';
+import { loopItems, runTask, taskTitle } from './task.js';
 import { taskVars } from './vars.js';
 
 export async function runPlay(ctx: RunContext, play: Play): Promise<void> {
   ctx.playBaseDir = play.baseDir;
+  ctx.playConnection = { ansible_user: play.remote_user, ansible_connection: play.connection };
   let names = selectHosts(ctx.inventory, play.hosts, { baseDir: play.baseDir });
   if (ctx.options.limit) {
     const allowed = new Set(selectHosts(ctx.inventory, ctx.options.limit, { baseDir: play.baseDir }));
@@ -165,8 +166,7 @@ async function runInclude(ctx: RunContext, run: PlayRun, inc: IncludeTasks, host
   const plans = new Map<HostState, Array<{ file: string; vars: Record<string, unknown> }>>();
   for (const h of hosts.filter((x) => x.active)) {
     const vars = taskVars(ctx, run, h, scope, undefined, ctx.options.check);
-    const items = inc.loop === undefined ? [undefined] : renderValue(inc.loop, vars, { loc: inc.loc });
-    if (!Array.isArray(items)) throw new PhxError('include_tasks loop must be a list', inc.loc);
+    const items = inc.loop === undefined ? [undefined] : loopItems(inc, vars);
     const loopVar = inc.loop_control?.loop_var ?? 'item';
     const entries: Array<{ file: string; vars: Record<string, unknown> }> = [];
     for (const item of items) {
@@ -183,12 +183,14 @@ async function runInclude(ctx: RunContext, run: PlayRun, inc: IncludeTasks, host
     for (const [h, entries] of plans) if (entries[i] && h.active) byFile.set(entries[i].file, [...(byFile.get(entries[i].file) ?? []), h]);
     for (const [file, group] of byFile) {
       const path = isAbsolute(file) ? file : resolve(inc.baseDir, file);
-      const nodes = inc.preloaded && inc.file === file ? inc.preloaded : await loadTaskFile(path, ctx.registry);
+      const preloaded = inc.preloaded && inc.file === file;
+      const nodes = preloaded ? inc.preloaded! : loadTaskFile(path, { registry: ctx.registry, loc: inc.loc });
+      const groupScope = !preloaded && inc.apply ? inherit(scope, inc.apply) : scope;
       // include params are per host: run the group with each host's item in its facts layer
       const saved = group.map((h) => h.includeParams);
       group.forEach((h) => (h.includeParams = { ...(h.includeParams ?? {}), ...plans.get(h)![i].vars }));
       try {
-        await runNodes(ctx, run, nodes, group, scope);
+        await runNodes(ctx, run, nodes, group, groupScope);
       } finally {
         group.forEach((h, k) => (h.includeParams = saved[k]));
       }

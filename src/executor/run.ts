@@ -46,13 +46,15 @@ export async function runPlaybooks(playbooks: Playbook[], options: ExecutorOptio
     hosts,
     hostState: (name) => hostState(name, ctx.playBaseDir),
     playBaseDir: process.cwd(),
+    playConnection: {},
     started: options.startAtTask === undefined,
     connect(name: string) {
       let p = opening.get(name);
       if (!p) {
         const h = hosts.get(name);
         const vars = h?.inventoryVars ?? hostVariables(deps.inventory, name, {});
-        const conn = deps.makeConnection(name, { ...vars, ...(h?.facts ?? {}), ...options.extraVars });
+        const defaults = Object.fromEntries(Object.entries(ctx.playConnection).filter(([, v]) => v !== undefined));
+        const conn = deps.makeConnection(name, { ...defaults, ...vars, ...(h?.facts ?? {}), ...options.extraVars });
         p = conn.connect().then(() => conn);
         opening.set(name, p);
         if (h) p.then((c) => (h.conn = c), () => {});

@@ -107,8 +107,7 @@ function applyOutcome(host: HostState, task: Task, o: Outcome, scope: Scope, cou
 }
 
 async function runLoop(ctx: RunContext, task: Task, def: ModuleDefinition, host: HostState, scope: Scope, vars: Record<string, unknown>, check: boolean, title: string, delegatedTo?: string): Promise<Outcome> {
-  const items = renderValue(task.loop, vars, { loc: task.loc, task: title });
-  if (!Array.isArray(items)) throw new PhxError(`loop must be a list, got ${describe(items)}`, task.loc);
+  const items = loopItems(task, vars, title);
   const lc = task.loop_control ?? {};
   const loopVar = lc.loop_var ?? 'item';
   const results: Record<string, unknown>[] = [];
@@ -215,6 +214,17 @@ async function invoke(ctx: RunContext, task: Task, def: ModuleDefinition, host: 
   } finally {
     if (timer) clearTimeout(timer);
   }
+}
+
+/** The items of a `loop` (or with_items / with_dict) for one host. */
+export function loopItems(node: Pick<Task, 'loop' | 'loop_with' | 'loc'>, vars: Record<string, unknown>, title?: string): unknown[] {
+  const value = renderValue(node.loop, vars, { loc: node.loc, task: title });
+  if (node.loop_with === 'dict') {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new PhxError(`with_dict expects a mapping, got ${describe(value)}`, node.loc);
+    return Object.entries(value).map(([key, v]) => ({ key, value: v }));
+  }
+  if (!Array.isArray(value)) throw new PhxError(`loop must be a list, got ${describe(value)}`, node.loc);
+  return node.loop_with === 'items' ? value.flatMap((v) => (Array.isArray(v) ? v : [v])) : value;
 }
 
 function timeoutAfter(signal: AbortSignal, seconds: number): Promise<ModuleResult> {

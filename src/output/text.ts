@@ -36,7 +36,7 @@ export function hostResultText(c: ChalkInstance, e: HostResult, module: string, 
     lines.push(color(`${WORD[e.status]}: ${host}${item}: ${kind} => ${failureText(r)} (${seconds(e.durationMs)})`));
     if (e.ignored) lines.push(c.cyan('...ignoring'));
   } else {
-    const msg = e.status === 'changed' && typeof r.msg === 'string' && !('results' in r) ? ` ${r.msg}` : '';
+    const msg = e.status === 'changed' && typeof r.msg === 'string' && r.msg.trim() && !('results' in r) ? ` ${r.msg.trim()}` : '';
     lines.push(color(`${WORD[e.status]}: ${host}${item}${msg} (${seconds(e.durationMs)})`));
   }
   if (diff && r.diff) lines.push(diffText(c, r.diff as Diff | Diff[]));
