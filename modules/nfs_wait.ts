@@ -24,6 +24,12 @@ export const nfsExport = z
   .refine((p) => p.startsWith('/'), { message: 'export must be an absolute path on the server, e.g. /tank/shared' })
   .refine((p) => !/[\n\r]/.test(p), { message: 'export must not contain a newline' });
 
+/** Seconds: a number, or a numeric string (what a template may render). */
+export const seconds = (max: number) =>
+  z
+    .union([z.number(), z.string().regex(/^\s*\d+(\.\d+)?\s*$/, 'must be a number of seconds').transform(Number)])
+    .pipe(z.number().nonnegative().max(max));
+
 export const nfsVersion = z
   .union([z.number(), z.string()])
   .transform((v, c) => {
@@ -40,9 +46,9 @@ const args = z
     server: nfsServer,
     export: nfsExport,
     /** seconds to wait at most */
-    timeout: z.number().nonnegative().max(3600).default(60),
+    timeout: seconds(3600).default(60),
     /** seconds between probes */
-    interval: z.number().positive().max(60).default(1),
+    interval: seconds(60).refine((n) => n > 0, 'interval must be more than 0 seconds').default(1),
     nfs_version: nfsVersion.default(4),
     /** require the export in `showmount -e` (set false for NFSv4-only servers without mountd) */
     showmount: z.boolean().default(true),

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { defineModule, CommandFailed, type Change, type Plan } from '../src/module.js';
 import { describeProbes, waitForNfs, type NfsWaitOptions } from '../src/proxmox/nfs.js';
+import { seconds } from './nfs_wait.js';
 import {
   BOOLEAN_KEYS,
   FIXED_KEYS,
@@ -62,7 +63,7 @@ const perStorage = {
   /** a fixed key or the type differs: remove the definition and add it again (data stays) */
   recreate: z.boolean().optional(),
   /** seconds an nfs storage waits for its export before `pvesm add` */
-  nfs_timeout: z.number().nonnegative().max(3600).optional(),
+  nfs_timeout: seconds(3600).optional(),
   /** the NFS wait requires the export in `showmount -e` (false for NFSv4-only servers) */
   nfs_showmount: z.boolean().optional(),
   ...storageKeys,
