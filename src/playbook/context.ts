@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { SourceLoc } from '../errors.js';
 import type { ModuleRegistry } from '../registry.js';
 import { parseYaml } from '../yaml-source.js';
-import { Problems } from './problems.js';
+import { Problems, rememberSource } from './problems.js';
 import type { TaskNode } from './types.js';
 
 const FAILED = Symbol('failed');
@@ -43,7 +43,9 @@ export class LoadContext {
       this.problems.add(`${what} not found: ${path}`, ref);
     } else {
       try {
-        value = parseYaml(readFileSync(path, 'utf8'), path) ?? null;
+        const text = readFileSync(path, 'utf8');
+        rememberSource(path, text);
+        value = parseYaml(text, path) ?? null;
       } catch (e) {
         this.problems.addThrown(e, ref);
       }

@@ -55,17 +55,29 @@ export function valueLoc(container: unknown, key: string | number, fallback: Sou
   return locateValue(container, key) ?? fallback;
 }
 
+/** Lines of the files this loader read, split once (yaml-source's sourceLine splits per call). */
+const fileLines = new Map<string, string[]>();
+
+export function rememberSource(file: string, text: string): void {
+  fileLines.set(file, text.split('\n'));
+}
+
+function lineAt(loc: SourceLoc): string | undefined {
+  const lines = fileLines.get(loc.file);
+  return lines ? lines[loc.line - 1] : sourceLine(loc);
+}
+
 /**
  * Where the text of a scalar starts: past an opening quote, or on the first
  * line of a block scalar (`|`, `>`). `offset` moves further into a one-line text.
  */
 export function textLoc(loc: SourceLoc, offset = 0): SourceLoc {
-  const line = sourceLine(loc);
+  const line = lineAt(loc);
   if (line === undefined) return offset ? { ...loc, col: loc.col + offset } : loc;
   const first = line[loc.col - 1];
   if (first === '"' || first === "'") return { ...loc, col: loc.col + 1 + offset };
   if (first === '|' || first === '>') {
-    const next = sourceLine({ ...loc, line: loc.line + 1 });
+    const next = lineAt({ ...loc, line: loc.line + 1 });
     if (next !== undefined) {
       const indent = next.length - next.trimStart().length;
       return { file: loc.file, line: loc.line + 1, col: indent + 1 + offset };

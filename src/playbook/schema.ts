@@ -3,6 +3,7 @@
 // schemas from keywords.ts, argument schemas from each module.
 import { z } from 'zod';
 import type { ModuleRegistry } from '../registry.js';
+import { knownKeys } from './zod-introspect.js';
 import {
   BLOCK_KEYS, IMPORT_PLAYBOOK_KEYS, KEYWORDS, META_ACTIONS, PLAY_KEYS, TASK_KEYS, APPLY_KEYS,
   type KeywordName,
@@ -55,7 +56,8 @@ function allowTemplates(schema: unknown): unknown {
 
 function orTemplate(schema: unknown): unknown {
   const s = allowTemplates(schema) as Json;
-  if (s && s.type === 'string' && !s.enum && !s.pattern && !s.format) return s;
+  const takesAnyString = s && (s.type === 'string' || (Array.isArray(s.type) && s.type.includes('string')));
+  if (takesAnyString && !s.enum && !s.pattern && !s.format) return s;
   if (s && Object.keys(s).length === 0) return s; // already anything
   const { description, default: dflt, ...rest } = s ?? {};
   return { ...(description ? { description } : {}), ...(dflt !== undefined ? { default: dflt } : {}), anyOf: [rest, TEMPLATE] };
@@ -78,6 +80,8 @@ export function playbookJsonSchema(registry: ModuleRegistry): Json {
   const moduleProps: Json = {};
   for (const def of registry.all()) {
     const args = allowTemplates(toJson(def.args, defs, `module.${def.name}`)) as Json;
+    // unknown argument names are errors for phx-play, so for the editor too
+    if (args.type === 'object' && args.additionalProperties === undefined && knownKeys(def.args)) args.additionalProperties = false;
     defs[`module.${def.name}`] = {
       description: def.description,
       anyOf: def.freeForm
