@@ -11,12 +11,12 @@ const first = (marker: string) => `    - name: would run first\n      command: t
 
 // [case name, playbook after the marker task's play header, expected line:col, expected message]
 const cases: Array<[string, (m: string) => string, string, RegExp]> = [
-  ['YAML syntax error', (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: [unclosed\n`, '5:', /YAML/],
-  ['unknown play key', (m) => `- hosts: all\n  taks: []\n  tasks:\n${first(m)}`, '2:3', /unknown key 'taks'.*did you mean 'tasks'/],
+  ['YAML syntax error', (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: [unclosed\n`, '6:1', /YAML/],
+  ['unknown play key', (m) => `- hosts: all\n  tsks: []\n  tasks:\n${first(m)}`, '2:3', /unknown key 'tsks'.*did you mean 'tasks'/],
   ['unknown task keyword', (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: echo\n      whn: x\n`, '6:7', /whn.*did you mean 'when'/],
   ['unknown module', (m) => `- hosts: all\n  tasks:\n${first(m)}    - fiel: { path: /tmp/x }\n`, '5:7', /fiel.*did you mean 'file'/],
   ['task without a module', (m) => `- hosts: all\n  tasks:\n${first(m)}    - name: nothing\n`, '5:7', /no module/],
-  ['task with two modules', (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: echo\n      shell: echo\n`, '5:', /two modules|more than one module/],
+  ['task with two modules', (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: echo\n      shell: echo\n`, '6:7', /two modules: 'command' and 'shell'/],
   ['wrong argument type', (m) => `- hosts: all\n  tasks:\n${first(m)}    - file: { path: /tmp/x, recurse: [1] }\n`, '5:', /recurse/],
   ['unknown module argument', (m) => `- hosts: all\n  tasks:\n${first(m)}    - file: { path: /tmp/x, sate: directory }\n`, '5:', /sate/],
   ['bad when expression', (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: echo\n      when: a == (b\n`, '6:', /when|expect/i],
