@@ -162,6 +162,11 @@ describe('malformed sources and vars files', () => {
     );
   });
 
+  it('a file that cannot be read', () => {
+    // root reads any mode, so use a file the kernel refuses to read
+    assert.throws(() => loadInventory(['/proc/self/mem']), (e: unknown) => e instanceof PhxError && /^cannot read inventory \/proc\/self\/mem: EIO$/.test(e.message));
+  });
+
   it('a group_vars file with a bad port, located in that file', () => {
     const dir = tree({ 'inv.yml': 'web:\n  hosts:\n    w1:\n', 'group_vars/web.yml': '---\nhttp: 80\nansible_port: "22x"\n' });
     const inv = loadInventory([join(dir, 'inv.yml')]);

@@ -78,7 +78,7 @@ function readDirectory(dir: string, shown: string, inv: Inventory): void {
 }
 
 /** One inventory file; `shown` is the name errors use (as the user wrote it). */
-export function readInventoryFile(path: string, shown: string, inv: Inventory): void {
+function readInventoryFile(path: string, shown: string, inv: Inventory): void {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
