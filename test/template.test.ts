@@ -361,6 +361,18 @@ describe('no code execution, no JS internals', () => {
     throwsPhx(() => renderString('{{#each cfg.__proto__}}{{/each}}', vars), /not allowed/);
   });
 
+  test('Object.prototype names are not helpers, data variables or keys', () => {
+    throwsPhx(() => checkTemplateSyntax('{{ constructor name }}'), /unknown helper 'constructor'/);
+    throwsPhx(() => checkTemplateSyntax('{{ hasOwnProperty name }}'), /unknown helper 'hasOwnProperty'/);
+    throwsPhx(() => checkTemplateSyntax('{{#toString name}}{{/toString}}'), /unknown block helper/);
+    throwsPhx(() => renderString('{{#each ports}}{{@constructor}}{{/each}}', vars), /undefined variable '@constructor'/);
+    throwsPhx(() => renderString('{{ @toString }}', vars), /undefined variable '@toString'/);
+    const out = renderValue({ '{{ k }}': { polluted: true } }, { k: '__proto__' }) as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(out), Object.prototype);
+    assert.deepEqual(Object.keys(out), ['__proto__']);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
   test('inherited Object members are not variables', () => {
     throwsPhx(() => renderString('{{ toString }}', vars), /undefined variable 'toString'/);
     throwsPhx(() => renderString('{{ cfg.hasOwnProperty }}', vars), /undefined variable 'cfg\.hasOwnProperty'/);

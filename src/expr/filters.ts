@@ -25,6 +25,7 @@ import {
   mappingKeys,
   MISSING,
   pyStr,
+  table,
   toBool,
   toFloat,
   toInt,
@@ -115,7 +116,7 @@ function pyRound(v: number, precision: number, method: string): number {
   return r / f;
 }
 
-export const FILTERS: Record<string, FilterDef> = {
+export const FILTERS: Record<string, FilterDef> = table({
   default: {
     acceptsUndefined: true,
     fn: (v, a, k) => (v instanceof Undefined || (truthy(arg(a, k, 1, 'boolean', false)) && !truthy(v)) ? arg(a, k, 0, 'default_value', '') : v),
@@ -245,7 +246,7 @@ export const FILTERS: Record<string, FilterDef> = {
   rejectattr: {
     fn: (v, a, _k, env) => asList(v, 'rejectattr').filter((x) => !runTest(a[1] ?? 'truthy', attribute(x, pyStr(a[0])), a.slice(2), env)),
   },
-};
+});
 FILTERS.d = FILTERS.default;
 
 // ── Tests ────────────────────────────────────────────────────────────────────
@@ -283,11 +284,11 @@ function versionCompare(a: string, b: string): number {
   return 0;
 }
 
-const VERSION_OPS: Record<string, (c: number) => boolean> = {
+const VERSION_OPS: Record<string, (c: number) => boolean> = table({
   '<': (c) => c < 0, lt: (c) => c < 0, '<=': (c) => c <= 0, le: (c) => c <= 0,
   '>': (c) => c > 0, gt: (c) => c > 0, '>=': (c) => c >= 0, ge: (c) => c >= 0,
   '==': (c) => c === 0, '=': (c) => c === 0, eq: (c) => c === 0, '!=': (c) => c !== 0, '<>': (c) => c !== 0, ne: (c) => c !== 0,
-};
+});
 
 const test = (fn: (v: unknown, args: unknown[], env: HelperEnv) => boolean): TestDef => ({ fn });
 const isNumber = (v: unknown): boolean => typeof v === 'number';
@@ -299,7 +300,7 @@ const contains = (container: unknown, x: unknown): boolean => {
 };
 export { contains as containsValue };
 
-export const TESTS: Record<string, TestDef> = {
+export const TESTS: Record<string, TestDef> = table({
   defined: { acceptsUndefined: true, fn: (v) => !(v instanceof Undefined) },
   undefined: { acceptsUndefined: true, fn: (v) => v instanceof Undefined },
   none: test((v) => v === null || v === undefined),
@@ -341,7 +342,7 @@ export const TESTS: Record<string, TestDef> = {
     if (!check) throw new EvalFailure(`version test: unknown operator ${JSON.stringify(op)}`);
     return check(versionCompare(pyStr(v), pyStr(other)));
   }),
-};
+});
 for (const [alias, name] of [
   ['success', 'succeeded'], ['failure', 'failed'], ['change', 'changed'], ['skip', 'skipped'],
   ['equalto', 'eq'], ['==', 'eq'], ['!=', 'ne'], ['<', 'lt'], ['<=', 'le'], ['>', 'gt'], ['>=', 'ge'],
@@ -351,7 +352,7 @@ for (const [alias, name] of [
 }
 
 // ── Functions and methods ────────────────────────────────────────────────────
-export const FUNCTIONS: Record<string, (args: unknown[], kwargs: Kwargs, env: HelperEnv) => unknown> = {
+export const FUNCTIONS: Record<string, (args: unknown[], kwargs: Kwargs, env: HelperEnv) => unknown> = table({
   lookup: ([kind, ...rest], _k, env) => lookupPlugin(kind, rest, env),
   range: (args) => {
     const [a, b, step] = args.map((x) => toInt(x));
@@ -364,9 +365,9 @@ export const FUNCTIONS: Record<string, (args: unknown[], kwargs: Kwargs, env: He
     }
     return out;
   },
-};
+});
 
-const STRING_METHODS: Record<string, (s: string, args: unknown[]) => unknown> = {
+const STRING_METHODS: Record<string, (s: string, args: unknown[]) => unknown> = table({
   startswith: (s, [p]) => (Array.isArray(p) ? p : [p]).some((x) => s.startsWith(pyStr(x))),
   endswith: (s, [p]) => (Array.isArray(p) ? p : [p]).some((x) => s.endsWith(pyStr(x))),
   strip: (s, [chars]) => stripChars(s, chars, true, true),
@@ -386,7 +387,7 @@ const STRING_METHODS: Record<string, (s: string, args: unknown[]) => unknown> = 
   count: (s, [x]) => s.split(pyStr(x)).length - 1,
   isdigit: (s) => /^\d+$/.test(s),
   join: (s, [list]) => asList(list, 'join').map(pyStr).join(s),
-};
+});
 
 function stripChars(s: string, chars: unknown, left: boolean, right: boolean): string {
   if (chars === undefined || chars === null) return left && right ? s.trim() : left ? s.trimStart() : s.trimEnd();
@@ -397,7 +398,7 @@ function stripChars(s: string, chars: unknown, left: boolean, right: boolean): s
   return s.slice(a, b);
 }
 
-const MAPPING_METHODS: Record<string, (m: Record<string, unknown>, args: unknown[]) => unknown> = {
+const MAPPING_METHODS: Record<string, (m: Record<string, unknown>, args: unknown[]) => unknown> = table({
   get: (m, [key, fallback]) => {
     const v = getMember(m, pyStr(key));
     return v === MISSING ? (fallback ?? null) : v;
@@ -405,16 +406,16 @@ const MAPPING_METHODS: Record<string, (m: Record<string, unknown>, args: unknown
   keys: (m) => mappingKeys(m),
   values: (m) => mappingKeys(m).map((k) => getMember(m, k)),
   items: (m) => mappingKeys(m).map((k) => [k, getMember(m, k)]),
-};
+});
 
-const LIST_METHODS: Record<string, (l: unknown[], args: unknown[]) => unknown> = {
+const LIST_METHODS: Record<string, (l: unknown[], args: unknown[]) => unknown> = table({
   index: (l, [x]) => {
     const i = l.findIndex((v) => deepEqual(v, x));
     if (i < 0) throw new EvalFailure(`${pyStr(x)} is not in the list`);
     return i;
   },
   count: (l, [x]) => l.filter((v) => deepEqual(v, x)).length,
-};
+});
 
 export const METHODS = new Set([...Object.keys(STRING_METHODS), ...Object.keys(MAPPING_METHODS), ...Object.keys(LIST_METHODS)]);
 

@@ -1,5 +1,6 @@
 // Tokens of the condition language (Jinja2 expressions as Ansible writes them in `when`).
 import { ExprSyntaxError } from './errors.js';
+import { table } from '../template/values.js';
 
 export type TokenType = 'num' | 'str' | 'name' | 'op' | 'eof';
 
@@ -13,7 +14,7 @@ export interface Token {
 
 const OPERATORS = ['**', '//', '==', '!=', '<=', '>=', '<', '>', '+', '-', '*', '/', '%', '~', '(', ')', '[', ']', '{', '}', ',', '.', ':', '|', '='];
 
-const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', v: '\v' };
+const ESCAPES: Record<string, string> = table({ n: '\n', t: '\t', r: '\r', '0': '\0', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', v: '\v' });
 
 export function tokenize(src: string): Token[] {
   const tokens: Token[] = [];

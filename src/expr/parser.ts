@@ -5,8 +5,9 @@ import type { CompareOp, Node } from './ast.js';
 import { ExprSyntaxError, readSoFar } from './errors.js';
 import { tokenize, type Token } from './lexer.js';
 import { FILTERS, FUNCTIONS, METHODS, TESTS } from './filters.js';
+import { table } from '../template/values.js';
 
-const KEYWORD_LITERALS: Record<string, unknown> = {
+const KEYWORD_LITERALS: Record<string, unknown> = table({
   true: true,
   True: true,
   false: false,
@@ -14,7 +15,7 @@ const KEYWORD_LITERALS: Record<string, unknown> = {
   none: null,
   None: null,
   null: null,
-};
+});
 const RESERVED = new Set(['and', 'or', 'not', 'in', 'is', 'if', 'else']);
 
 export function parseExpression(src: string): Node {

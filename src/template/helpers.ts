@@ -13,6 +13,7 @@ import {
   isMapping,
   mappingKeys,
   MISSING,
+  table,
   toBool,
   toFloat,
   toInt,
@@ -145,7 +146,7 @@ export function indentText(s: string, width: number, first = false): string {
 
 const fixed = (n: number, fn: (...a: unknown[]) => unknown): HelperDef => ({ minArgs: n, maxArgs: n, fn: (a) => fn(...a) });
 
-export const HELPERS: Record<string, HelperDef> = {
+export const HELPERS: Record<string, HelperDef> = table({
   default: {
     minArgs: 2,
     maxArgs: 3,
@@ -205,7 +206,7 @@ export const HELPERS: Record<string, HelperDef> = {
     if (isMapping(c)) return getMember(c, str(x, 'contains')) !== MISSING;
     throw new EvalFailure(`contains expects a string, list or mapping, got ${typeName(c)}`);
   }),
-};
+});
 
 /** The block helpers the renderer implements itself: `{{#if}}`, `{{#each}}`, ... */
 export const BLOCK_HELPERS = new Set(['if', 'unless', 'each', 'with']);

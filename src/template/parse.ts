@@ -4,7 +4,7 @@
 // arguments, and a helpful message for Jinja habits (`| filter`, `{% if %}`).
 import Handlebars from 'handlebars';
 import { BLOCK_HELPERS, HELPERS } from './helpers.js';
-import { EvalFailure } from './values.js';
+import { EvalFailure, table } from './values.js';
 
 const hb = Handlebars.create();
 
@@ -206,7 +206,7 @@ function syntaxFailure(text: string, source: string, e: Error & { lineNumber?: n
 }
 
 function describeToken(token: string): string {
-  const names: Record<string, string> = {
+  const names: Record<string, string> = table({
     CLOSE: "'}}'",
     OPEN: "'{{'",
     OPEN_SEXPR: "'('",
@@ -216,7 +216,7 @@ function describeToken(token: string): string {
     STRING: 'string',
     NUMBER: 'number',
     CLOSE_BLOCK_PARAMS: "'|'",
-  };
+  });
   return names[token] ?? `'${token}'`;
 }
 

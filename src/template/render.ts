@@ -12,6 +12,7 @@ import {
   isMapping,
   mappingKeys,
   MISSING,
+  table,
   toTemplateString,
   truthy,
   typeName,
@@ -101,7 +102,7 @@ export function renderDeep(
       const newKey = hasTemplateText(k) ? toTemplateString(onString(k, value, k)) : k;
       const r = renderDeep(item, env, onString, value, k);
       if (newKey !== k || r !== item) changed = true;
-      out[newKey] = r;
+      Object.defineProperty(out, newKey, { value: r, enumerable: true, writable: true, configurable: true });
     }
     return changed ? out : value;
   }
@@ -277,7 +278,7 @@ function evalPath(path: PathNode, frame: Frame, env: RenderEnv): unknown {
       key = '';
     } else {
       let f: Frame | undefined = up(frame, path.depth);
-      while (f && !(name in f.data)) f = f.parent;
+      while (f && !Object.prototype.hasOwnProperty.call(f.data, name)) f = f.parent;
       if (!f) return new Undefined(shown, `@${name} exists only inside #each`);
       base = f.data[name];
     }
@@ -355,7 +356,7 @@ function callHelper(path: PathNode, params: ExprNode[], hash: ProgramHash, frame
     const v = evalExpr(p, frame, env);
     return def.acceptsUndefined ? v : defined(v, p);
   });
-  const hashValues: Record<string, unknown> = {};
+  const hashValues: Record<string, unknown> = table({});
   for (const pair of hash?.pairs ?? []) hashValues[pair.key] = defined(evalExpr(pair.value, frame, env), pair.value);
   return withPos(path, () => {
     try {

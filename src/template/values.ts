@@ -41,6 +41,11 @@ export function checkKeyAllowed(key: string | number): void {
   }
 }
 
+/** A lookup table without Object.prototype behind it: `'constructor' in t` is false. */
+export function table<T>(entries: Record<string, T>): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, entries);
+}
+
 const MISSING = Symbol('missing');
 export type Missing = typeof MISSING;
 export { MISSING };
