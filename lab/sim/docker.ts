@@ -44,6 +44,9 @@ function load(): DockerState {
 function save(s: DockerState): void {
   writeJson(STATE, s);
 }
+function sortedMap(m: Record<string, string> | null): Record<string, string> | null {
+  return m && Object.fromEntries(Object.keys(m).sort().map((k) => [k, m[k]]));
+}
 function goJson(v: unknown): string {
   return JSON.stringify(v, null, 4).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
 }
@@ -93,7 +96,7 @@ function volume(args: string[]): number {
     const names = rest.filter((a) => !a.startsWith('-'));
     const found = names.filter((n) => s.volumes[n]).map((n) => ({ ...s.volumes[n], Mountpoint: volMountpoint(n), Scope: 'local' }));
     const missing = names.filter((n) => !s.volumes[n]);
-    out(goJson(found.map((v) => ({ CreatedAt: v.CreatedAt, Driver: v.Driver, Labels: v.Labels, Mountpoint: v.Mountpoint, Name: v.Name, Options: v.Options, Scope: v.Scope }))) + '\n');
+    out(goJson(found.map((v) => ({ CreatedAt: v.CreatedAt, Driver: v.Driver, Labels: sortedMap(v.Labels), Mountpoint: v.Mountpoint, Name: v.Name, Options: sortedMap(v.Options), Scope: v.Scope }))) + '\n');
     if (missing.length) {
       err(missing.map((n) => `Error: No such volume: ${n}\n`).join(''));
       return 1;
@@ -297,6 +300,7 @@ async function run(args: string[]): Promise<number> {
     argv: spec.cmd,
     env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root' },
     stdin: 'inherit',
+    nested: Boolean(process.env.PHX_LAB_GUEST),
   });
   return r.rc;
 }

@@ -25,6 +25,8 @@ export interface IsolateOptions {
   stdin?: 'inherit' | Buffer | string;
   capture?: boolean;
   timeoutMs?: number;
+  /** already inside an isolated guest (a chroot): keep the (private) propagation of the parent namespace */
+  nested?: boolean;
 }
 
 export interface IsolateResult {
@@ -69,7 +71,7 @@ export function runIsolated(o: IsolateOptions): Promise<IsolateResult> {
     );
   } else lines.push(`exec 3<&-; exec chroot ${sq(root)} ${cmd}`);
 
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', lines.join('\n')], {
+  const child = spawn('unshare', ['--mount', '--propagation', o.nested ? 'unchanged' : 'private', '--', '/bin/sh', '-c', lines.join('\n')], {
     stdio: [o.stdin === 'inherit' ? 'inherit' : 'pipe', o.capture ? 'pipe' : 'inherit', o.capture ? 'pipe' : 'inherit', 'pipe'],
     env: o.env,
   });

@@ -1,0 +1,99 @@
+// `npm run lab -- up [N] | down | status | reset <host> | fault <host> <name> <value>`
+// The lab lives in <repo>/.lab (or --dir); `up` also writes inventory/lab.yml.
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startLab, openLab, labStatus, type LabFaults } from './index.js';
+import { PACKAGE_ROOT } from './hostfs.js';
+
+const FAULT_NAMES: Record<string, keyof LabFaults> = {
+  nfs: 'nfsDelaySeconds', nfsDelaySeconds: 'nfsDelaySeconds',
+  agent: 'guestAgentDelaySeconds', guestAgentDelaySeconds: 'guestAgentDelaySeconds',
+  lock: 'createLockSeconds', createLockSeconds: 'createLockSeconds',
+  refuse: 'refuseConnections', refuseConnections: 'refuseConnections',
+};
+
+function usage(): never {
+  process.stderr.write(
+    'usage: npm run lab -- up [N] [--base-port P] | down | status | reset <host> | fault <host> <nfs|agent|lock|refuse> <value>  [--dir DIR]\n',
+  );
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  let dir = join(PACKAGE_ROOT, '.lab');
+  let basePort: number | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--dir') dir = args[++i];
+    else if (args[i] === '--base-port') basePort = Number(args[++i]);
+    else rest.push(args[i]);
+  }
+  const [cmd, ...params] = rest;
+  switch (cmd) {
+    case 'up': {
+      const existing = labStatus(dir);
+      const n = params[0] ? Number(params[0]) : existing.length || 3;
+      if (!Number.isInteger(n) || n < 1) usage();
+      const lab = await startLab({ dir, hosts: n, basePort: basePort ?? (existing.length ? undefined : 22200) });
+      mkdirSync(join(PACKAGE_ROOT, 'inventory'), { recursive: true });
+      copyFileSync(lab.inventoryFile, join(PACKAGE_ROOT, 'inventory/lab.yml'));
+      printStatus(dir);
+      process.stdout.write(`inventory: ${join(PACKAGE_ROOT, 'inventory/lab.yml')}\n`);
+      break;
+    }
+    case 'down': {
+      const lab = await openLab({ dir });
+      await lab.stop();
+      printStatus(dir);
+      break;
+    }
+    case 'status':
+      printStatus(dir);
+      break;
+    case 'reset': {
+      if (!params[0]) usage();
+      const lab = await openLab({ dir });
+      await lab.reset(params[0]);
+      printStatus(dir);
+      break;
+    }
+    case 'fault': {
+      const [host, name, value] = params;
+      const key = FAULT_NAMES[name ?? ''];
+      if (!host || !key || value === undefined) usage();
+      const lab = await openLab({ dir });
+      const h = lab.hosts.find((x) => x.name === host);
+      if (!h) throw new Error(`no lab host named '${host}'`);
+      const { readFileSync } = await import('node:fs');
+      let faults: LabFaults = {};
+      try {
+        faults = JSON.parse(readFileSync(join(h.root, 'var/lib/phx-lab/faults.json'), 'utf8')) as LabFaults;
+      } catch {
+        /* none yet */
+      }
+      if (key === 'refuseConnections') faults.refuseConnections = /^(1|true|yes|on)$/i.test(value);
+      else faults[key] = Number(value);
+      await lab.setFaults(host, faults);
+      process.stdout.write(`${host}: ${JSON.stringify(faults)}\n`);
+      break;
+    }
+    default:
+      usage();
+  }
+  // sshd.ts kills the servers it started when this process exits (right for tests);
+  // the CLI hands them over to the next `lab down` instead.
+  process.removeAllListeners('exit');
+}
+
+function printStatus(dir: string): void {
+  const rows = labStatus(dir);
+  if (rows.length === 0) process.stdout.write(`no lab in ${dir}\n`);
+  for (const r of rows) process.stdout.write(`${r.name}\t127.0.0.1:${r.port}\tpid ${r.pid ?? '-'}\t${r.up ? 'up' : 'down'}\n`);
+}
+
+main().catch((e: unknown) => {
+  process.removeAllListeners('exit');
+  process.stderr.write(`lab: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,290 @@
+// The hypervisor lab: N simulated Proxmox hosts, each a real OpenSSH sshd on a
+// 127.0.0.1 port running in its own mount namespace, where /etc (overlay),
+// /etc/pve, the pools, /var/lib/vz, the simulator state … are that host's own
+// directories under <dir>/hosts/<name>/root. See docs/LAB.md.
+import { mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { startSshd, generateKeyPair, processTree, type SshdHandle } from './sshd.js';
+import { writeShims, writeSetupScript } from './hostfs.js';
+import { seedHost } from './sim/seed.js';
+
+export interface LabHost {
+  name: string;
+  port: number;
+  root: string; // this host's private state dir on the controller (its `/` for the simulated paths)
+}
+export interface LabFaults {
+  nfsDelaySeconds?: number;
+  guestAgentDelaySeconds?: number;
+  createLockSeconds?: number;
+  refuseConnections?: boolean;
+}
+export interface Lab {
+  dir: string;
+  hosts: LabHost[];
+  inventoryFile: string;
+  knownHostsFile: string;
+  privateKeyFile: string;
+  exec(host: string, command: string): Promise<{ rc: number; stdout: string; stderr: string }>;
+  reset(host: string): Promise<void>;
+  setFaults(host: string, faults: LabFaults): Promise<void>;
+  stop(): Promise<void>;
+}
+export interface HostStatus {
+  name: string;
+  port: number;
+  pid: number | null;
+  up: boolean;
+}
+
+interface LabConfig {
+  hosts: Array<{ name: string; port: number }>;
+}
+
+const handles = new Map<string, SshdHandle>(); // started by this process, keyed by host dir
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+const hostDirOf = (dir: string, name: string) => join(dir, 'hosts', name);
+const pidFileOf = (dir: string, name: string) => join(hostDirOf(dir, name), 'sshd.pid');
+
+function readConfig(dir: string): LabConfig | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8')) as LabConfig;
+  } catch {
+    return null;
+  }
+}
+
+/** The sshd pid of a host if it is really running (a stale pid file after a crash is ignored). */
+export function runningPid(dir: string, name: string): number | null {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFileOf(dir, name), 'utf8').trim());
+  } catch {
+    return null;
+  }
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') return null;
+    return cmdline.includes(join(hostDirOf(dir, name), 'sshd')) ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function mountNs(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/mnt`);
+  } catch {
+    return null;
+  }
+}
+
+/** Every process of a host: sshd's tree plus anything left in its mount namespace (detached helpers). */
+function hostProcesses(pid: number): number[] {
+  const ns = mountNs(pid);
+  const own = mountNs(process.pid);
+  const set = new Set(processTree(pid));
+  if (ns && ns !== own)
+    for (const e of readdirSync('/proc'))
+      if (/^\d+$/.test(e) && mountNs(Number(e)) === ns) set.add(Number(e));
+  return [...set];
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function stopHost(dir: string, name: string): Promise<void> {
+  const hostDir = hostDirOf(dir, name);
+  const pid = runningPid(dir, name);
+  const procs = pid ? hostProcesses(pid) : [];
+  const handle = handles.get(hostDir);
+  handles.delete(hostDir);
+  if (handle) await handle.stop();
+  for (const p of procs) {
+    try {
+      process.kill(p, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
+  for (let i = 0; i < 200 && procs.some(alive); i++) {
+    if (i === 40)
+      for (const p of procs) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    await sleep(25);
+  }
+  rmSync(pidFileOf(dir, name), { force: true });
+}
+
+function readFaults(host: LabHost): LabFaults {
+  try {
+    return JSON.parse(readFileSync(join(host.root, 'var/lib/phx-lab/faults.json'), 'utf8')) as LabFaults;
+  } catch {
+    return {};
+  }
+}
+
+async function startHost(dir: string, host: LabHost, publicKey: string): Promise<void> {
+  if (runningPid(dir, host.name)) return;
+  if (readFaults(host).refuseConnections) return;
+  const hostDir = hostDirOf(dir, host.name);
+  const setup = writeSetupScript(dir, hostDir, host.name);
+  const handle = await startSshd({
+    dir: join(hostDir, 'sshd'),
+    port: host.port,
+    authorizedKeys: [publicKey],
+    launchPrefix: ['unshare', '--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', setup],
+    extraConfig: ['AcceptEnv LANG LC_*'],
+  });
+  handles.set(hostDir, handle);
+  writeFileSync(pidFileOf(dir, host.name), `${handle.pid}\n`);
+}
+
+function writeInventory(lab: { hosts: LabHost[]; privateKeyFile: string; knownHostsFile: string }, file: string): void {
+  const lines = [
+    '# Written by the phx-play lab (`npm run lab -- up`): simulated Proxmox hosts on 127.0.0.1. See docs/LAB.md.',
+    'all:',
+    '  children:',
+    '    lab:',
+    '      hosts:',
+  ];
+  for (const h of lab.hosts)
+    lines.push(
+      `        ${h.name}:`,
+      '          ansible_host: 127.0.0.1',
+      `          ansible_port: ${h.port}`,
+      '          ansible_user: root',
+      `          ansible_ssh_private_key_file: ${lab.privateKeyFile}`,
+      `          ansible_ssh_known_hosts_file: ${lab.knownHostsFile}`,
+    );
+  writeFileSync(file, lines.join('\n') + '\n');
+}
+
+/** Opens (creating or resuming) the lab in `dir` without starting anything. */
+export async function openLab(opts: { dir: string; hosts?: number; basePort?: number }): Promise<Lab> {
+  const dir = resolve(opts.dir);
+  mkdirSync(dir, { recursive: true });
+  const privateKeyFile = join(dir, 'id_ed25519');
+  if (!existsSync(privateKeyFile) || !existsSync(`${privateKeyFile}.pub`)) await generateKeyPair(privateKeyFile);
+  const publicKey = readFileSync(`${privateKeyFile}.pub`, 'utf8').trim();
+  writeShims(dir);
+
+  const config = readConfig(dir) ?? { hosts: [] };
+  const count = opts.hosts ?? config.hosts.length;
+  for (let i = 1; i <= count; i++) {
+    const name = `pve${i}`;
+    const known = config.hosts.find((h) => h.name === name);
+    const port = opts.basePort !== undefined ? opts.basePort + i : known?.port ?? (await freePort());
+    if (known) known.port = port;
+    else config.hosts.push({ name, port });
+  }
+  config.hosts = config.hosts.slice(0, Math.max(count, 0));
+  writeFileSync(join(dir, 'lab.json'), JSON.stringify(config, null, 2) + '\n');
+  const hosts: LabHost[] = config.hosts.map((h) => ({ ...h, root: join(hostDirOf(dir, h.name), 'root') }));
+  const knownHostsFile = join(dir, 'known_hosts');
+  const inventoryFile = join(dir, 'inventory.yml');
+
+  const hostByName = (name: string): LabHost => {
+    const h = hosts.find((x) => x.name === name);
+    if (!h) throw new Error(`no lab host named '${name}' (hosts: ${hosts.map((x) => x.name).join(', ')})`);
+    return h;
+  };
+
+  const lab: Lab = {
+    dir,
+    hosts,
+    inventoryFile,
+    knownHostsFile,
+    privateKeyFile,
+    exec(host, command) {
+      const h = hostByName(host);
+      return new Promise((res) => {
+        const child = spawn('ssh', [
+          '-i', privateKeyFile, '-p', String(h.port), '-o', `UserKnownHostsFile=${knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes',
+          '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', 'root@127.0.0.1', '--', command,
+        ], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code) => res({ rc: code ?? 255, stdout, stderr }));
+      });
+    },
+    async reset(host) {
+      const h = hostByName(host);
+      const wasUp = runningPid(dir, h.name) !== null;
+      await stopHost(dir, h.name);
+      seedHost(h.root, h.name);
+      if (wasUp) await startHost(dir, h, publicKey);
+    },
+    async setFaults(host, faults) {
+      const h = hostByName(host);
+      mkdirSync(join(h.root, 'var/lib/phx-lab'), { recursive: true });
+      writeFileSync(join(h.root, 'var/lib/phx-lab/faults.json'), JSON.stringify(faults, null, 2) + '\n');
+      if (faults.refuseConnections) await stopHost(dir, h.name);
+      else await startHost(dir, h, publicKey);
+    },
+    async stop() {
+      await Promise.all(hosts.map((h) => stopHost(dir, h.name)));
+    },
+  };
+
+  // seed new hosts; write known_hosts (host keys are kept across down/up) and the inventory
+  for (const h of hosts) if (!existsSync(join(h.root, 'etc/pve'))) seedHost(h.root, h.name);
+  writeInventory(lab, inventoryFile);
+  (lab as Lab & { _publicKey: string })._publicKey = publicKey;
+  return lab;
+}
+
+/** Starts (or resumes) a lab of `hosts` hosts; already running hosts stay as they are. */
+export async function startLab(opts: { dir: string; hosts: number; basePort?: number }): Promise<Lab> {
+  const lab = await openLab(opts);
+  const publicKey = (lab as Lab & { _publicKey: string })._publicKey;
+  await Promise.all(lab.hosts.map((h) => startHost(lab.dir, h, publicKey)));
+  const lines: string[] = [];
+  for (const h of lab.hosts) {
+    const pub = join(hostDirOf(lab.dir, h.name), 'sshd', 'ssh_host_ed25519_key.pub');
+    if (existsSync(pub)) lines.push(`[127.0.0.1]:${h.port} ${readFileSync(pub, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')}`);
+  }
+  writeFileSync(lab.knownHostsFile, lines.join('\n') + '\n');
+  return lab;
+}
+
+export function labStatus(dir: string): HostStatus[] {
+  const config = readConfig(resolve(dir));
+  return (config?.hosts ?? []).map((h) => {
+    const pid = runningPid(resolve(dir), h.name);
+    return { name: h.name, port: h.port, pid, up: pid !== null };
+  });
+}
