@@ -29,6 +29,12 @@ export interface FileState {
   /** set when the path itself is a symlink */
   linkTarget?: string;
   checksum?: string;
+  /** details: the fully resolved path of a symlink */
+  realPath?: string;
+  /** details: access for the user running the probe */
+  readable?: boolean;
+  writeable?: boolean;
+  executable?: boolean;
   /** set when content was asked for and the file is a regular file no larger than the limit */
   content?: Buffer;
 }
@@ -40,6 +46,8 @@ export interface PathQuery {
   checksum?: ChecksumAlgorithm;
   /** read the content (base64) when the file is at most this many bytes */
   contentMax?: number;
+  /** also: the link's resolved path, and whether we may read/write/execute it */
+  details?: boolean;
 }
 
 export interface Identity {
@@ -102,6 +110,10 @@ export function probeScript(req: ProbeRequest): string {
     const p = shellQuote(safePath(q.path));
     const parts = [`if [ -e ${p} ] || [ -L ${p} ]; then`, `s=$(stat ${q.follow ? '-L ' : ''}-c '${STAT_FORMAT}' ${p} 2>/dev/null) && printf 'S${i} %s\\n' "$s"`];
     parts.push(`[ -L ${p} ] && printf 'L${i} %s\\n' "$(readlink ${p} | base64 -w0)"`);
+    if (q.details) {
+      parts.push(`[ -L ${p} ] && printf 'R${i} %s\\n' "$(readlink -f ${p} | base64 -w0)"`);
+      parts.push(`printf 'A${i} %s%s%s\\n' "$([ -r ${p} ] && echo r || echo -)" "$([ -w ${p} ] && echo w || echo -)" "$([ -x ${p} ] && echo x || echo -)"`);
+    }
     if (q.checksum) parts.push(`[ -f ${p} ] && [ -r ${p} ] && printf 'C${i} %s\\n' "$(${q.checksum}sum < ${p} | cut -d' ' -f1)"`);
     if (q.contentMax !== undefined) {
       parts.push(`[ -f ${p} ] && [ -r ${p} ] && [ "$(stat -L -c %s ${p})" -le ${q.contentMax} ] && printf 'B${i} %s\\n' "$(base64 -w0 < ${p})"`);
@@ -189,6 +201,14 @@ export function parseProbe(req: ProbeRequest, stdout: string): ProbeResult {
         break;
       case 'L':
         paths[i].linkTarget = Buffer.from(rest, 'base64').toString('utf8').replace(/\n$/, '');
+        break;
+      case 'R':
+        paths[i].realPath = Buffer.from(rest, 'base64').toString('utf8').replace(/\n$/, '');
+        break;
+      case 'A':
+        paths[i].readable = rest[0] === 'r';
+        paths[i].writeable = rest[1] === 'w';
+        paths[i].executable = rest[2] === 'x';
         break;
       case 'C':
         if (rest) paths[i].checksum = rest;

@@ -1,0 +1,95 @@
+// stat: reports a path's state in Ansible's shape (`stat.exists`, `stat.isdir`,
+// `stat.mode` '0644', `stat.checksum`, ...). Read-only: one round trip, also
+// in check mode, never changed.
+import { z } from 'zod';
+import { defineModule } from '../src/module.js';
+import { formatMode } from '../src/remote/mode.js';
+import { probe, type ChecksumAlgorithm, type FileState } from '../src/remote/probe.js';
+
+const ALGORITHMS = ['sha1', 'sha224', 'sha256', 'sha384', 'sha512', 'md5'] as const;
+
+const args = z
+  .object({
+    path: z.string().min(1).optional().describe('path to inspect (aliases: dest, name)'),
+    dest: z.string().min(1).optional(),
+    name: z.string().min(1).optional(),
+    follow: z.boolean().default(false).describe('report on the target of a symlink'),
+    get_checksum: z.boolean().default(true).describe('checksum regular files'),
+    checksum_algorithm: z.enum(ALGORITHMS).optional().describe('default sha1 (aliases: checksum, checksum_algo)'),
+    checksum: z.enum(ALGORITHMS).optional(),
+    checksum_algo: z.enum(ALGORITHMS).optional(),
+    get_mime: z.boolean().optional().describe('accepted for compatibility; mime type is not reported'),
+    get_attributes: z.boolean().optional().describe('accepted for compatibility; attributes are not reported'),
+    get_md5: z.boolean().optional().describe('accepted for compatibility; use checksum_algorithm: md5'),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    const given = [a.path, a.dest, a.name].filter((p) => p !== undefined).length;
+    if (given !== 1) ctx.addIssue({ code: 'custom', path: ['path'], message: given ? 'give only one of path, dest, name (they are aliases)' : 'path is required' });
+  });
+
+type Args = z.infer<typeof args>;
+
+const pathOf = (a: Args) => (a.path ?? a.dest ?? a.name)!;
+const algorithmOf = (a: Args): ChecksumAlgorithm => a.checksum_algorithm ?? a.checksum ?? a.checksum_algo ?? 'sha1';
+
+/** Ansible's stat dictionary. */
+function statResult(path: string, s: FileState): Record<string, unknown> {
+  if (!s.exists) return { exists: false };
+  const m = s.mode!;
+  const out: Record<string, unknown> = {
+    exists: true,
+    path,
+    mode: formatMode(m),
+    isdir: s.type === 'directory',
+    isreg: s.type === 'file',
+    islnk: s.type === 'link',
+    ischr: s.type === 'char',
+    isblk: s.type === 'block',
+    isfifo: s.type === 'fifo',
+    issock: s.type === 'socket',
+    uid: s.uid,
+    gid: s.gid,
+    pw_name: s.owner,
+    gr_name: s.group,
+    size: s.size,
+    inode: s.inode,
+    dev: s.dev,
+    nlink: s.nlink,
+    atime: s.atime,
+    mtime: s.mtime,
+    ctime: s.ctime,
+    rusr: !!(m & 0o400),
+    wusr: !!(m & 0o200),
+    xusr: !!(m & 0o100),
+    rgrp: !!(m & 0o040),
+    wgrp: !!(m & 0o020),
+    xgrp: !!(m & 0o010),
+    roth: !!(m & 0o004),
+    woth: !!(m & 0o002),
+    xoth: !!(m & 0o001),
+    isuid: !!(m & 0o4000),
+    isgid: !!(m & 0o2000),
+    readable: s.readable,
+    writeable: s.writeable,
+    executable: s.executable,
+  };
+  if (s.type === 'link') {
+    out.lnk_target = s.linkTarget;
+    out.lnk_source = s.realPath;
+  }
+  if (s.checksum !== undefined && s.type === 'file') out.checksum = s.checksum;
+  return out;
+}
+
+export default defineModule<Args, FileState>({
+  name: 'stat',
+  aliases: ['ansible.builtin.stat', 'ansible.legacy.stat'],
+  description: "Report a path's state (exists, type, mode, owner, size, checksum) in Ansible's stat shape",
+  args,
+  async facts(ctx, a) {
+    const r = await probe(ctx, { paths: [{ path: pathOf(a), follow: a.follow, details: true, checksum: a.get_checksum ? algorithmOf(a) : undefined }] });
+    return r.paths[0];
+  },
+  plan: (s, a) => ({ changes: [], result: { stat: statResult(pathOf(a), s) } }),
+});
