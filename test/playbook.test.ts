@@ -212,3 +212,43 @@ test('loadTaskFile validates a task file on its own (include_tasks at run time)'
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the real built-in modules (dist/modules): aliases, argument checks, and speed of ~100 tasks', async () => {
+  const { loadRegistry } = await import('../src/registry.js');
+  const started = performance.now();
+  const real = await loadRegistry();
+  const dir = mkdtempSync(join(tmpdir(), 'phx-pb-'));
+  try {
+    const lines = ['- hosts: all', '  vars: { base: /tmp/phx }', '  tasks:'];
+    for (let i = 0; i < 25; i++) {
+      lines.push(
+        `    - name: dir ${i}`, `      ansible.builtin.file: path={{ base }}/d${i} state=directory mode=0755`, `      when: base is defined and ${i} < 100`,
+        `    - name: copy ${i}`, '      copy:', `        dest: "{{ base }}/d${i}/f"`, `        content: "hello {{ inventory_hostname }} ${i}"`, '      notify: h',
+        `    - name: cmd ${i}`, `      command: ls -l {{ base }}/d${i} chdir=/tmp`, `      register: r${i}`, `      changed_when: r${i}.rc != 0`,
+        `    - name: shell ${i}`, `      shell: echo ${i} | cat`, '      loop: [1, 2, 3]',
+      );
+    }
+    lines.push('  handlers:', '    - name: h', '      command: /bin/true');
+    const file = join(dir, 'big.yml');
+    writeFileSync(file, lines.join('\n') + '\n');
+    const t = performance.now();
+    const pb = loadPlaybook(file, { registry: real });
+    const loadMs = performance.now() - t;
+    assert.equal(pb.plays[0].tasks.length, 100);
+    assert.equal(task(pb.plays[0].tasks[0]).module, 'file');
+    // budget: --syntax-check of ~100 tasks well under 400 ms with the registry; generous here for loaded CI machines
+    assert.ok(loadMs < 400, `loading 100 tasks took ${loadMs.toFixed(0)} ms`);
+    assert.ok(performance.now() - started < 1500, `registry + load took ${(performance.now() - started).toFixed(0)} ms`);
+
+    writeFileSync(file, '- hosts: all\n  tasks:\n    - copy: { dest: /tmp/x, contnt: a }\n');
+    assert.throws(
+      () => loadPlaybook(file, { registry: real }),
+      (e: unknown) =>
+        e instanceof ValidationErrors &&
+        e.errors.length === 1 &&
+        e.errors.some((x) => x.message === "unknown argument 'contnt' for module 'copy'; did you mean 'content'?" && x.loc?.line === 3 && x.loc.col === 29),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

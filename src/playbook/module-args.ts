@@ -130,6 +130,13 @@ function holdsTemplate(value: unknown): boolean {
   return false;
 }
 
+/** `"{{ x }}"`: the rendered value keeps its type, which can be anything. */
+function isWholeTemplate(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  const t = value.trim();
+  return t.startsWith('{{') && t.endsWith('}}') && t.indexOf('{{', 2) < 0;
+}
+
 interface Issue {
   code: string;
   path: PropertyKey[];
@@ -143,9 +150,11 @@ interface Issue {
 function validate(def: ModuleDefinition, call: ModuleCall, args: Record<string, unknown>, locs: ArgLocs, problems: Problems): void {
   const mod = call.written;
   const known = knownKeys(def.args);
+  let unknownArgs = 0;
   if (known) {
     for (const k of Object.keys(args)) {
       if (known.has(k)) continue;
+      unknownArgs++;
       problems.add(`unknown argument '${k}' for module '${mod}'${didYouMean(k, known.keys())}`, locs.key.get(k) ?? call.keyLoc);
     }
   }
@@ -161,7 +170,10 @@ function validate(def: ModuleDefinition, call: ModuleCall, args: Record<string, 
     const name = issue.path.join('.');
     // A template's value is known per host: checked again after rendering.
     if (issue.path.some((_, i) => holdsTemplate(valueAt(args, issue.path.slice(0, i + 1))))) continue;
-    if (issue.path.length === 0 && issue.code === 'custom' && holdsTemplate(args)) continue;
+    // checks across arguments fail anyway when a name is misspelt: the unknown name says it better
+    if (issue.path.length === 0 && issue.code === 'custom' && unknownArgs > 0) continue;
+    // a whole-value template may render to any type, so checks across arguments wait for run time
+    if (issue.path.length === 0 && issue.code === 'custom' && Object.values(args).some(isWholeTemplate)) continue;
     if (value === undefined && issue.code === 'invalid_type') {
       problems.add(`missing required argument '${name}' for module '${mod}'`, locateAt(args, issue.path.slice(0, -1), locs, call, 'value', call.keyLoc));
       continue;
