@@ -1,6 +1,6 @@
 // phx-play's main: parse the command line, load and validate everything,
 // then run — or report a located error and exit 1 with nothing run.
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseCli, HELP, type CliOptions } from './cli/args.js';
 import { userErrorText } from './cli/errors.js';
@@ -11,7 +11,7 @@ import { openConnection } from './connection/index.js';
 import { PhxError, ValidationErrors } from './errors.js';
 import type { Reporter } from './events.js';
 import { runPlaybooks } from './executor/run.js';
-import { loadInventory } from './inventory/index.js';
+import { checkHostVariables, loadInventory } from './inventory/index.js';
 import { JsonReporter, TeeReporter } from './output/json.js';
 import { LiveReporter } from './output/live.js';
 import { PlainReporter } from './output/plain.js';
@@ -66,6 +66,8 @@ async function mainInner(argv: string[]): Promise<number> {
   }
   if (errors.length) throw new ValidationErrors(errors);
   const inventory = loadInventory(o.inventory);
+  // group_vars/host_vars beside the inventory and the (first) playbook: broken files are located errors now
+  checkHostVariables(inventory, { playbookDir: playbooks[0] ? dirname(playbooks[0].file) : undefined });
   if (o.syntaxCheck) {
     for (const pb of playbooks) process.stdout.write(`\nplaybook: ${pb.file}\n`);
     return 0;
@@ -98,7 +100,8 @@ async function mainInner(argv: string[]): Promise<number> {
       registry,
       reporter,
       makeConnection: (host, vars) =>
-        openConnection(host, connPassword !== undefined && vars.ansible_password === undefined ? { ...vars, ansible_password: connPassword } : vars, {
+        openConnection(host, vars, {
+          password: connPassword,
           connectTimeoutMs: o.connectTimeoutSeconds * 1000,
           privateKey: o.privateKey,
           user: o.user,
