@@ -393,9 +393,9 @@ export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'p
       if (a.unprivileged !== undefined && a.unprivileged !== isUnprivileged(src.config)) {
         return { changes: [], fail: `CT ${a.ctid} would be cloned from ${isUnprivileged(src.config) ? 'unprivileged' : 'privileged'} CT ${a.clone_from}, but unprivileged: ${a.unprivileged} is asked; a clone keeps its source's setting` };
       }
-      if (src.status === 'running' && !a.snapname && a.full) {
-        // pct refuses a full clone of a running CT without a snapshot
-        return { changes: [], fail: `CT ${a.clone_from} is running: a full clone needs snapname (or stop it first)` };
+      if (src.status === 'running' && !a.snapname) {
+        // pct refuses to clone a running CT without a snapshot
+        return { changes: [], fail: `CT ${a.clone_from} is running: cloning it needs snapname (or stop it first)` };
       }
       changes.push({ description: `clone CT ${a.clone_from} to CT ${a.ctid}`, argv: cloneArgv(a) });
       const keys = { ...src.config.keys };
