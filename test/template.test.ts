@@ -55,8 +55,17 @@ describe('renderString', () => {
     assert.equal(renderString('{{ ports.length }}', vars), '2');
   });
 
-  test('escaped mustache stays literal', () => {
+  test('escaped mustache and raw blocks stay literal (docker --format)', () => {
     assert.equal(renderString('\\{{ name }} {{ name }}', vars), '{{ name }} web');
+    assert.equal(renderString("docker ps --format '{{{{raw}}}}{{.Names}} {{ x }}{{{{/raw}}}}' {{ name }}", vars), "docker ps --format '{{.Names}} {{ x }}' web");
+    assert.equal(renderString('{{{{raw}}}}{{ a.0 }}\n{{{{/raw}}}}{{ ports.1 }} {{ oops.0 }}', { ports: [1, 2], oops: [3] }), '{{ a.0 }}\n2 3');
+    throwsPhx(() => checkTemplateSyntax("docker ps --format '{{.Names}}'"), /looks like a Go template/, /\{\{\{\{raw\}\}\}\}/);
+  });
+
+  test('config-file templates: standalone block lines leave no blank lines, ~ trims, comments vanish', () => {
+    const text = 'server {\n{{#each ports}}\n  listen {{this}};\n{{/each}}\n{{#if tls}}\n  ssl on;\n{{else}}\n  # no tls\n{{/if}}\n}\n';
+    assert.equal(renderString(text, { ports: [80, 443], tls: false }), 'server {\n  listen 80;\n  listen 443;\n  # no tls\n}\n');
+    assert.equal(renderString('a {{~ x ~}} b {{!-- note --}}c', { x: 1 }), 'a1b c');
   });
 
   test('the same text renders against different vars (cache by text only)', () => {

@@ -2,11 +2,18 @@
 // caching the AST by text, and the static checks done at validation time:
 // syntax with a position, helpers that exist with the right number of
 // arguments, and a helpful message for Jinja habits (`| filter`, `{% if %}`).
-import Handlebars from 'handlebars';
+import { createRequire } from 'node:module';
+import type HandlebarsModule from 'handlebars';
 import { BLOCK_HELPERS, HELPERS } from './helpers.js';
 import { EvalFailure, table } from './values.js';
 
-const hb = Handlebars.create();
+// Our own isolated Handlebars instance, loaded on the first template that
+// needs parsing: start-up (`phx-play --version`) never pays for it.
+let instance: typeof HandlebarsModule | undefined;
+function handlebars(): typeof HandlebarsModule {
+  instance ??= (createRequire(import.meta.url)('handlebars') as typeof HandlebarsModule).create();
+  return instance;
+}
 
 // ── The subset of the Handlebars AST the renderer walks ──────────────────────
 export interface Pos {
@@ -83,7 +90,7 @@ export function parseTemplate(text: string): ProgramNode {
   const { source, shifts } = bracketNumericSegments(text);
   let ast: ProgramNode;
   try {
-    ast = hb.parse(source) as unknown as ProgramNode;
+    ast = handlebars().parse(source) as unknown as ProgramNode;
   } catch (e) {
     throw mapFailure(syntaxFailure(text, source, e as Error), shifts);
   }
@@ -123,6 +130,22 @@ function bracketNumericSegments(text: string): { source: string; shifts: Shift[]
     if (c === '\n') {
       line++;
       lineStart = out.length + 1;
+    }
+    if (!inMustache && text.startsWith('{{{{', i)) {
+      // a raw block is copied as written, up to and including its closing tag
+      const close = /\{\{\{\{\/[^}]*\}\}\}\}/g;
+      close.lastIndex = i + 4;
+      const end = close.exec(text);
+      const stop = end ? end.index + end[0].length : text.length;
+      const chunk = text.slice(i, stop);
+      const newlines = chunk.split('\n').length - 1;
+      if (newlines) {
+        line += newlines;
+        lineStart = out.length + chunk.lastIndexOf('\n') + 1;
+      }
+      out += chunk;
+      i = stop - 1;
+      continue;
     }
     if (!inMustache) {
       if (c === '{' && text[i + 1] === '{' && text[i - 1] !== '\\') inMustache = true;
@@ -190,7 +213,7 @@ function syntaxFailure(text: string, source: string, e: Error & { lineNumber?: n
     });
   }
   // The jison lexer keeps the position of the token it failed on.
-  const lexer = (hb as unknown as { Parser?: { lexer?: { yylloc?: JisonLocation } } }).Parser?.lexer;
+  const lexer = (handlebars() as unknown as { Parser?: { lexer?: { yylloc?: JisonLocation } } }).Parser?.lexer;
   const at = lexer?.yylloc;
   const pos = at ? { line: at.first_line, column: at.first_column } : undefined;
   const got = /got '([^']+)'/.exec(e.message)?.[1];
@@ -227,6 +250,12 @@ function jinjaHint(text: string): { message: string; pos: Pos } | undefined {
     const inner = m[1];
     const pieces = splitUnquoted(inner, '|');
     const pos = posOfOffset(text, m.index);
+    if (/^\s*\.[A-Za-z]/.test(inner)) {
+      return {
+        message: `${m[0]} looks like a Go template (docker --format): escape it as \\${m[0]} or wrap it in {{{{raw}}}}...{{{{/raw}}}}`,
+        pos,
+      };
+    }
     if (pieces.length > 1 && !/\bas\s*$/.test(pieces[0])) {
       return {
         message: `filter pipes ('|') are not supported in templates; use the helper form: {{ ${suggestHelperForm(pieces)} }}`,
@@ -303,6 +332,7 @@ function checkProgram(program: ProgramNode | undefined): void {
         break;
       case 'BlockStatement': {
         const name = st.path.original;
+        if (name === 'raw' && st.params.length === 0) break; // {{{{raw}}}} ... {{{{/raw}}}}: kept as written
         if (!BLOCK_HELPERS.has(name)) {
           throw new EvalFailure(`unknown block helper '#${name}' (known: #if, #unless, #each, #with)`, startOf(st));
         }

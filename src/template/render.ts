@@ -188,6 +188,7 @@ function defined(v: unknown, node: ExprNode, hint = ''): unknown {
 
 function renderBlock(st: BlockNode, frame: Frame, env: RenderEnv, out: string[]): void {
   const name = st.path.original;
+  if (name === 'raw' && st.params.length === 0) return renderProgram(st.program, frame, env, out);
   const param = st.params[0];
   const hint = name === 'if' || name === 'unless' ? `; to test whether it is set use {{#${name} (defined ${param.type === 'PathExpression' ? param.original : 'x'})}}` : '';
   const value = defined(evalExpr(param, frame, env), param, hint);
