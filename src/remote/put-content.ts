@@ -14,6 +14,9 @@ import { backupName, writeFileScript } from './write.js';
 /** Largest old content read for --diff; bigger files get a placeholder, like Ansible's max diff size. */
 export const DIFF_MAX_BYTES = 100_000;
 
+/** Largest file lineinfile edits. */
+export const READ_MAX_BYTES = 64 * 1024 * 1024;
+
 /** Arguments copy and template share, with Ansible's names. */
 export const putArgShape = {
   dest: z.string().min(1).describe('remote path; a directory (existing, or ending in /) receives the file under its own name'),
@@ -34,6 +37,8 @@ export interface PutRequest {
   owner?: string | number;
   group?: string | number;
   diff: boolean;
+  /** read the current content whatever its size (lineinfile edits it) */
+  readContent?: boolean;
 }
 
 export interface PutFacts {
@@ -44,7 +49,7 @@ export interface PutFacts {
 }
 
 export async function putFacts(ctx: ModuleContext, r: PutRequest): Promise<PutFacts> {
-  const contentMax = r.diff ? DIFF_MAX_BYTES : undefined;
+  const contentMax = r.readContent ? READ_MAX_BYTES : r.diff ? DIFF_MAX_BYTES : undefined;
   const dest = r.dest.replace(/\/+$/, '') || '/';
   const paths = [
     { path: dest, checksum: 'sha1' as const, contentMax },
@@ -70,6 +75,8 @@ export interface PutWanted extends PutRequest {
   validate?: string;
   /** extra result fields (src) */
   result?: Record<string, unknown>;
+  /** a missing parent directory is created (lineinfile create) instead of an error */
+  createParent?: boolean;
 }
 
 function isText(b: Buffer): boolean {
@@ -87,6 +94,8 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
     path = posix.join(path, w.name);
     cur = inDir ?? { exists: false };
     mkdirParent = !destState.exists;
+  } else if (!parent.exists && w.createParent) {
+    mkdirParent = true;
   } else if (!parent.exists) {
     return { changes: [], fail: `Destination directory ${posix.dirname(path)} does not exist`, result: { dest: path } };
   }
