@@ -143,6 +143,16 @@ const EXPECTED: Record<string, string[]> = {
   'wrong-arg-type.yml': [
     "bad/wrong-arg-type.yml:5:18: argument 'recurse' of module 'file': expected boolean, got \"maybe\"",
   ],
+  'wrong-place-keys.yml': [
+    "bad/wrong-place-keys.yml:2:3: 'when' cannot be used on a play",
+    "bad/wrong-place-keys.yml:6:7: 'loop' cannot be used on a block; to loop, use include_tasks",
+    "bad/wrong-place-keys.yml:7:7: 'register' cannot be used on a block",
+    "bad/wrong-place-keys.yml:9:7: 'with_items' cannot be used on import_tasks; to loop, use include_tasks",
+    "bad/wrong-place-keys.yml:11:7: 'register' cannot be used on a meta task",
+    "bad/wrong-place-keys.yml:13:7: unknown key 'registr' in task; did you mean 'register'?",
+    "bad/wrong-place-keys.yml:14:7: unknown module 'shel'; did you mean 'shell'?",
+    "bad/wrong-place-keys.yml:16:7: unknown key 'wen' in task; did you mean 'when'?",
+  ],
   'yaml-duplicate-key.yml': [
     "bad/yaml-duplicate-key.yml:3:3: YAML: Map keys must be unique",
   ],

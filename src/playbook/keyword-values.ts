@@ -4,11 +4,14 @@
 import type { SourceLoc } from '../errors.js';
 import { checkCondition, checkTemplatesDeep, looksTemplated } from './checks.js';
 import type { LoadContext } from './context.js';
-import { INHERITED, KEYWORDS, LOOP_CONTROL_KEYS, UNSUPPORTED, type KeywordName } from './keywords.js';
+import { BLOCK_KEYS, INHERITED, KEYWORDS, LOOP_CONTROL_KEYS, PLAY_KEYS, TASK_KEYS, UNSUPPORTED, type KeywordName } from './keywords.js';
 import { describe, isMapping, keyLoc, valueLoc } from './problems.js';
 import { didYouMean } from './suggest.js';
 import type { InheritedKeywords, LoopControl } from './types.js';
 
+/** Keywords valid somewhere: on the wrong kind of entry they get "cannot be used on", not "did you mean". */
+const ELSEWHERE = new Set<string>([...PLAY_KEYS, ...TASK_KEYS, ...BLOCK_KEYS]);
+const LOOPING = new Set(['loop', 'with_items', 'with_list', 'with_dict', 'loop_control']);
 const CONDITIONS = new Set<string>(['when', 'changed_when', 'failed_when', 'until']);
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -25,6 +28,7 @@ export function reportUnknownKeys(
     if (allowed.includes(key) || (consider && !consider.includes(key))) continue;
     const at = keyLoc(raw, key, loc);
     if (UNSUPPORTED[key]) ctx.problems.add(UNSUPPORTED[key], at);
+    else if (ELSEWHERE.has(key)) ctx.problems.add(`'${key}' cannot be used on ${/^(play|block|meta task)$/.test(what) ? `a ${what}` : what}${LOOPING.has(key) ? '; to loop, use include_tasks' : ''}`, at);
     else ctx.problems.add(`unknown key '${key}' in ${what}${didYouMean(key, allowed)}`, at);
   }
 }

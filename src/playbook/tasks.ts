@@ -10,7 +10,7 @@ import { inherited, readKeywords, readLoop, reportUnknownKeys } from './keyword-
 import { BLOCK_KEYS, META_ACTIONS, META_KEYS, SPECIAL_ACTIONS, SUPPORTED_WITH, TASK_KEYS, UNSUPPORTED } from './keywords.js';
 import { moduleArgs } from './module-args.js';
 import { describe, isMapping, keyLoc, valueLoc } from './problems.js';
-import { didYouMean, nearest } from './suggest.js';
+import { didYouMean, editDistance, nearest } from './suggest.js';
 import type { Block, Meta, Task, TaskNode } from './types.js';
 
 /** Where a task list lives: its file, the directory imports resolve from, and whether it is a handlers list. */
@@ -66,10 +66,20 @@ export function readTaskEntry(raw: unknown, loc: SourceLoc, ctx: LoadContext, sc
     } else {
       const keyword = nearest(key, TASK_KEYS);
       const module = nearest(key, [...ctx.moduleNames(), ...Object.keys(SPECIAL_ACTIONS)]);
-      if (keyword && !module) {
+      // the closer of the two wins; on a tie, a task that already has its module more likely misspelt a keyword
+      const hasModule = Object.keys(raw).some((k) => SPECIAL_ACTIONS[k] || ctx.registry.get(k));
+      const preferKeyword =
+        keyword !== undefined &&
+        (module === undefined ||
+          editDistance(key, keyword) < editDistance(key, module) ||
+          (editDistance(key, keyword) === editDistance(key, module) && hasModule));
+      if (preferKeyword) {
         ctx.problems.add(`unknown key '${key}' in task; did you mean '${keyword}'?`, at);
-        } else {
-        ctx.problems.add(`unknown module '${key}'${module ? `; did you mean '${module}'?` : ''}`, at);
+      } else if (module) {
+        ctx.problems.add(`unknown module '${key}'; did you mean '${module}'?`, at);
+        unknownModule = true;
+      } else {
+        ctx.problems.add(`unknown module '${key}'`, at, `phx-play has built-in modules only: ${ctx.registry.names().join(', ')}`);
         unknownModule = true;
       }
     }
