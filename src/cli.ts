@@ -7,14 +7,9 @@ import { userErrorText } from './cli/errors.js';
 import { parseExtraVars } from './cli/extra-vars.js';
 import { listText } from './cli/list.js';
 import { askSecret } from './cli/prompt.js';
-import { openConnection } from './connection/index.js';
 import { PhxError, ValidationErrors } from './errors.js';
 import type { Reporter } from './events.js';
-import { runPlaybooks } from './executor/run.js';
 import { checkHostVariables, loadInventory } from './inventory/index.js';
-import { JsonReporter, TeeReporter } from './output/json.js';
-import { LiveReporter } from './output/live.js';
-import { PlainReporter } from './output/plain.js';
 import { loadPlaybook } from './playbook/load.js';
 import { playbookJsonSchema } from './playbook/schema.js';
 import type { Playbook } from './playbook/types.js';
@@ -80,7 +75,9 @@ async function mainInner(argv: string[]): Promise<number> {
 
   const becomePassword = o.askBecomePass ? await askSecret('BECOME password: ') : undefined;
   const connPassword = o.askPass ? await askSecret('SSH password: ') : undefined;
-  const reporter = makeReporter(o);
+  // ssh2, listr2 and the executor load only when something runs: --syntax-check stays fast
+  const [{ openConnection }, { runPlaybooks }] = await Promise.all([import('./connection/index.js'), import('./executor/run.js')]);
+  const reporter = await makeReporter(o);
   const outcome = await runPlaybooks(
     playbooks,
     {
@@ -116,7 +113,12 @@ async function mainInner(argv: string[]): Promise<number> {
   return outcome.exitCode;
 }
 
-function makeReporter(o: CliOptions): Reporter {
+async function makeReporter(o: CliOptions): Promise<Reporter> {
+  const [{ JsonReporter, TeeReporter }, { LiveReporter }, { PlainReporter }] = await Promise.all([
+    import('./output/json.js'),
+    import('./output/live.js'),
+    import('./output/plain.js'),
+  ]);
   // the live view only on a terminal, and never in CI logs
   const human = (stream: NodeJS.WriteStream): Reporter =>
     stream.isTTY && !process.env.CI ? new LiveReporter(stream, o.verbosity, o.diff) : new PlainReporter(stream, o.verbosity, o.diff);
