@@ -66,8 +66,11 @@ export function runIsolated(o: IsolateOptions): Promise<IsolateResult> {
   if (o.idmap) {
     // unshare(CLONE_NEWUSER) is refused inside a chroot, so: drop to the mapped root, new user
     // namespace, wait on fd 3 until the parent has written the maps, then chroot (with caps again).
+    // The guest root may sit below a directory the mapped root cannot enter (a 0700 temp dir):
+    // bind it at /mnt of this private namespace, which anybody can traverse.
+    lines.push(`mount --rbind ${sq(root)} /mnt`);
     lines.push(
-      `exec setpriv --reuid=${uRoot?.hostStart ?? 65534} --regid=${gRoot?.hostStart ?? 65534} --clear-groups -- unshare --user -- /bin/sh -c 'read _ <&3; exec 3<&-; exec chroot "$0" "$@"' ${sq(root)} ${cmd}`,
+      `exec setpriv --reuid=${uRoot?.hostStart ?? 65534} --regid=${gRoot?.hostStart ?? 65534} --clear-groups -- unshare --user -- /bin/sh -c 'read _ <&3; exec 3<&-; exec chroot /mnt "$@"' sh ${cmd}`,
     );
   } else lines.push(`exec 3<&-; exec chroot ${sq(root)} ${cmd}`);
 

@@ -23,8 +23,8 @@ export function parsePveArgs(args: string[], flagOptions: string[] = []): PveArg
     if (m[2] !== undefined) options.push([m[1], m[2]]);
     else if (flagOptions.includes(m[1]) && (i + 1 >= args.length || args[i + 1].startsWith('-') || !/^(0|1|yes|no|true|false)$/.test(args[i + 1])))
       options.push([m[1], '1']);
-    else if (i + 1 < args.length) options.push([m[1], args[++i]]);
-    else throw new SimError(`400 Parameter verification failed.\n${m[1]}: missing value`, 255);
+    else if (i + 1 < args.length && !/^--[a-zA-Z]/.test(args[i + 1])) options.push([m[1], args[++i]]);
+    else options.push([m[1], '1']); // a bare boolean flag (`--verbose`)
   }
   return { positional, options, trailing: null };
 }
