@@ -4,26 +4,15 @@ import { z } from 'zod';
 import { PhxError } from '../src/errors.js';
 import { evaluateExpression } from '../src/expr/index.js';
 import { defineModule } from '../src/module.js';
-import { parseKeyValues } from '../src/remote/shlex.js';
 
 const args = z
   .object({
     msg: z.unknown().optional().describe('message (any value) to show; default "Hello world!"'),
     var: z.string().min(1).optional().describe('variable name or expression whose value is shown'),
     verbosity: z.number().int().min(0).default(0).describe('show only at -v × this many'),
-    _raw_params: z.string().optional().describe('Ansible k=v form: debug: msg="hi"'),
   })
   .strict()
-  .refine((a) => a.msg === undefined || a.var === undefined, { message: 'msg and var are mutually exclusive' })
-  .superRefine((a, ctx) => {
-    if (a._raw_params === undefined) return;
-    try {
-      const kv = parseKeyValues(a._raw_params);
-      for (const k of Object.keys(kv)) if (!['msg', 'var', 'verbosity'].includes(k)) ctx.addIssue({ code: 'custom', message: `unknown debug argument ${k}` });
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    }
-  });
+  .refine((a) => a.msg === undefined || a.var === undefined, { message: 'msg and var are mutually exclusive' });
 
 type Args = z.infer<typeof args>;
 
@@ -32,15 +21,13 @@ export default defineModule<Args, Record<string, never>>({
   aliases: ['ansible.builtin.debug', 'ansible.legacy.debug'],
   description: 'Show a message or the value of a variable (runs on the controller)',
   args,
-  freeForm: '_raw_params',
   runsOn: 'controller',
   facts: async () => ({}),
   plan(_facts, a, p) {
-    const kv = a._raw_params !== undefined ? parseKeyValues(a._raw_params) : {};
-    const verbosity = kv.verbosity !== undefined ? Number(kv.verbosity) : a.verbosity;
+    // the engine's -v count, as Ansible's magic variable
     const current = Number(p.vars.ansible_verbosity ?? 0);
-    if (current < verbosity) return { changes: [], result: { skipped: true, skipped_reason: 'Verbosity threshold not met.' } };
-    const name = a.var ?? kv.var;
+    if (current < a.verbosity) return { changes: [], result: { skipped: true, skipped_reason: 'Verbosity threshold not met.' } };
+    const name = a.var;
     if (name !== undefined) {
       let value: unknown;
       try {
@@ -51,6 +38,6 @@ export default defineModule<Args, Record<string, never>>({
       }
       return { changes: [], result: { [name]: value } };
     }
-    return { changes: [], result: { msg: a.msg ?? kv.msg ?? 'Hello world!' } };
+    return { changes: [], result: { msg: a.msg ?? 'Hello world!' } };
   },
 });

@@ -86,16 +86,3 @@ export function extractInlineOptions(raw: string, keys: readonly string[]): { re
   return { rest: rest.trim(), options };
 }
 
-/**
- * Ansible's `key=value key2="a b"` argument string (debug: msg="hi",
- * set_fact: a=1). Throws on a word that is not key=value.
- */
-export function parseKeyValues(raw: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const t of shlexTokens(raw)) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(t.value);
-    if (!m) throw new Error(`expected key=value, got ${JSON.stringify(t.value)}`);
-    out[m[1]] = m[2];
-  }
-  return out;
-}
