@@ -7,14 +7,15 @@ import { z } from 'zod';
 import { defineModule, type Change, type ModuleContext, type Plan, type PlanContext } from '../src/module.js';
 import { applyChanges } from '../src/module-runner.js';
 import {
+  effectiveConfig,
   formatPropertyString,
   isMissingCt,
   lowestFreeMpIndex,
   mountPoints,
   parsePctConfig,
-  parsePctPending,
   parsePctStatus,
   parsePropertyString,
+  pendingFromFile,
   pendingKeys,
   samePath,
   setStaysPending,
@@ -148,21 +149,33 @@ export const predictedKey = (ctid: number) => `pct:${ctid}`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The CT's own config file (what pct config reads); its [pve:pending] section is the pending list. */
+export const confPath = (ctid: number) => `/etc/pve/lxc/${ctid}.conf`;
+
+/** Reads the config file and, if it exists, `pct status` (one round trip; one pct run, not three). */
 async function readCt(ctx: ModuleContext, ctid: number, withSource?: number): Promise<{ ct?: CtState; source?: CtState | null; error?: string }> {
-  const id = String(ctid);
-  const cmds = [['pct', 'config', id], ['pct', 'status', id], ['pct', 'pending', id]];
-  if (withSource !== undefined) cmds.push(['pct', 'config', String(withSource)], ['pct', 'status', String(withSource)]);
-  const [cfg, st, pend, srcCfg, srcSt] = await runBatch(ctx, cmds);
+  const ids = [ctid, ...(withSource !== undefined ? [withSource] : [])];
+  const cmds = ids.flatMap((id) => [
+    ['cat', '--', confPath(id)],
+    ['sh', '-c', 'test ! -e "$1" || exec pct status "$2"', 'sh', confPath(id), String(id)],
+  ]);
+  const r = await runBatch(ctx, cmds);
+  const one = (i: number): CtState | null | string => {
+    const [cfg, st] = [r[2 * i], r[2 * i + 1]];
+    if (cfg.rc !== 0) return /No such file or directory/.test(cfg.stderr) ? null : `reading ${confPath(ids[i])} failed: ${cfg.stderr.trim() || `exit code ${cfg.rc}`}`;
+    if (st.rc !== 0 && !isMissingCt(st.stderr)) return `pct status ${ids[i]} failed: ${st.stderr.trim() || `exit code ${st.rc}`}`;
+    if (st.rc !== 0) return null; // removed between the two reads
+    const file = parsePctConfig(cfg.stdout);
+    return { config: effectiveConfig(file), status: parsePctStatus(st.stdout), pending: pendingFromFile(file) };
+  };
   const out: { ct?: CtState; source?: CtState | null; error?: string } = {};
-  if (cfg.rc === 0) {
-    out.ct = { config: parsePctConfig(cfg.stdout), status: st.rc === 0 ? parsePctStatus(st.stdout) : 'unknown', pending: pend.rc === 0 ? parsePctPending(pend.stdout) : [] };
-  } else if (!isMissingCt(cfg.stderr)) {
-    out.error = `pct config ${id} failed: ${cfg.stderr.trim() || `exit code ${cfg.rc}`}`;
-  }
-  if (srcCfg) {
-    if (srcCfg.rc === 0) out.source = { config: parsePctConfig(srcCfg.stdout), status: parsePctStatus(srcSt.stdout), pending: [] };
-    else if (isMissingCt(srcCfg.stderr)) out.source = null;
-    else out.error ??= `pct config ${withSource} failed: ${srcCfg.stderr.trim()}`;
+  const ct = one(0);
+  if (typeof ct === 'string') out.error = ct;
+  else if (ct) out.ct = ct;
+  if (withSource !== undefined) {
+    const src = one(1);
+    if (typeof src === 'string') out.error ??= src;
+    else out.source = src;
   }
   return out;
 }
@@ -171,16 +184,16 @@ async function readCt(ctx: ModuleContext, ctid: number, withSource?: number): Pr
 async function waitUnlocked(ctx: ModuleContext, ctid: number, timeoutS: number): Promise<string | undefined> {
   const deadline = Date.now() + timeoutS * 1000;
   for (;;) {
-    const r = await ctx.run(['pct', 'config', String(ctid)], { okExit: 'any' });
+    const r = await ctx.run(['cat', '--', confPath(ctid)], { okExit: 'any' });
     if (r.rc !== 0) {
-      if (isMissingCt(r.stderr)) return undefined;
-      throw new ModuleFailure(`pct config ${ctid} failed while waiting for its lock: ${r.stderr.trim()}`, r);
+      if (/No such file or directory/.test(r.stderr)) return undefined;
+      throw new ModuleFailure(`reading ${confPath(ctid)} failed while waiting for its lock: ${r.stderr.trim()}`, r);
     }
     const lock = parsePctConfig(r.stdout).keys.lock;
     if (lock === undefined) return undefined;
-    if (Date.now() + 1000 > deadline || ctx.signal.aborted) return lock;
+    if (Date.now() + 500 > deadline || ctx.signal.aborted) return lock;
     ctx.log(`CT ${ctid} is locked (${lock}); waiting`);
-    await sleep(1000);
+    await sleep(500);
   }
 }
 

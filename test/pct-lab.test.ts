@@ -3,7 +3,7 @@
 // /etc/pve, check-mode carry-forward into file_perm, mount points by path, pending
 // changes and restart: if_needed, lock waits, clone + bind mounts, error paths,
 // hostile values kept literal.
-import { test, before, after, beforeEach } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,18 +35,14 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'phx-pct-lab-'));
   lab = await startLab({ dir, hosts: 1 });
   host = lab.hosts[0].name;
+  await connect();
 });
 after(async () => {
   await conn?.close().catch(() => {});
   await lab?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-beforeEach(async () => {
-  // reset restarts the host's sshd: connect again afterwards
-  await lab.reset(host);
-  await lab.setFaults(host, {});
-  await connect();
-});
+// A fresh lab is seeded; the tests share it (a reset costs seconds) and use their own CT ids and paths.
 function run(def: ModuleDefinition, raw: unknown, o: { check?: boolean; diff?: boolean; predicted?: Map<string, unknown> } = {}): Promise<ModuleResult> {
   const ctx = createModuleContext({ host, conn: conn!, check: o.check, diff: o.diff, predicted: o.predicted, onCommand: (c) => commands.push(c) });
   return runModule(def, def.args.parse(raw), ctx);
@@ -105,52 +101,51 @@ test('fresh host: check predicts create+start exactly (and carries CT 105 forwar
 });
 
 test('mounts matched by path: a new one is hot-plugged into the lowest free mpN; changing one stays pending → restart_required, or restarted with if_needed', async () => {
-  await sh('mkdir -p /tank/a /tank/b /tank/c /tank/a2');
-  const base = { ctid: 105, state: 'started', ostemplate: TEMPLATE, mounts: [{ path: '/a', volume: '/tank/a' }, { path: '/c', volume: '/tank/c' }] };
+  await sh('mkdir -p /tank/t2a /tank/t2b /tank/t2c /tank/t2a2');
+  const base = { ctid: 120, state: 'started', ostemplate: TEMPLATE, mounts: [{ path: '/a', volume: '/tank/t2a' }, { path: '/c', volume: '/tank/t2c' }] };
   assert.equal((await run(pct, base)).failed, undefined);
-  await sh('pct set 105 --delete mp0 >/dev/null 2>&1; true'); // running: stays pending; revert it again
-  await sh('pct set 105 --revert mp0');
 
-  const add = await run(pct, { ...base, mounts: [{ path: '/c', volume: '/tank/c' }, { path: '/b/', volume: '/tank/b', ro: true }, { path: '/a', volume: '/tank/a' }] });
+  const add = await run(pct, { ...base, mounts: [{ path: '/c', volume: '/tank/t2c' }, { path: '/b/', volume: '/tank/t2b', ro: true }, { path: '/a', volume: '/tank/t2a' }] });
   assert.equal(add.failed, undefined, String(add.msg));
-  assert.equal(add.msg, 'set CT 105: mp2=/tank/b,mp=/b,ro=1');
+  assert.equal(add.msg, 'set CT 120: mp2=/tank/t2b,mp=/b,ro=1');
   assert.equal(add.restart_required, false, 'a new mount point is hot-plugged');
-  assert.equal((await run(pct, { ...base, mounts: [{ path: '/b', volume: '/tank/b', ro: true }] })).changed, false, 'unlisted mounts are left alone');
+  assert.equal((await run(pct, { ...base, mounts: [{ path: '/b', volume: '/tank/t2b', ro: true }] })).changed, false, 'unlisted mounts are left alone');
 
-  const change = { ...base, mounts: [{ path: '/a', volume: '/tank/a2' }] };
+  const change = { ...base, mounts: [{ path: '/a', volume: '/tank/t2a2' }] };
   const chk = await run(pct, change, { check: true });
   const r = await run(pct, change);
   assert.equal(r.failed, undefined, String(r.msg));
   assert.deepEqual(comparable(r), comparable(chk));
   assert.equal(r.restart_required, true);
   assert.deepEqual(r.pending, ['mp0']);
-  assert.match(await sh('pct pending 105'), /^new mp0: \/tank\/a2,mp=\/a$/m);
+  assert.match(await sh('pct pending 120'), /^new mp0: \/tank\/t2a2,mp=\/a$/m);
   const ok = await run(pct, change);
   assert.equal(ok.changed, false, 'pct config already shows the pending value');
   assert.equal(ok.restart_required, true, 'still pending: a handler can restart');
 
   const restarted = await run(pct, { ...change, restart: 'if_needed' });
   assert.equal(restarted.changed, true);
-  assert.equal(restarted.msg, 'shut down CT 105; start CT 105');
-  assert.doesNotMatch(await sh('pct pending 105'), /^(new|del) /m);
+  assert.equal(restarted.msg, 'shut down CT 120; start CT 120');
+  assert.doesNotMatch(await sh('pct pending 120'), /^(new|del) /m);
   assert.equal((await run(pct, { ...change, restart: 'if_needed' })).changed, false);
 });
 
 test('waits for lock: create to clear before set/start (createLockSeconds fault)', async () => {
-  await lab.setFaults(host, { createLockSeconds: 3 });
+  await lab.setFaults(host, { createLockSeconds: 2 });
   const t0 = Date.now();
   const r = await run(pct, { ctid: 106, state: 'started', ostemplate: TEMPLATE, hostname: 'locked' });
   assert.equal(r.failed, undefined, String(r.msg));
   assert.ok(Date.now() - t0 >= 2000, 'it waited');
   assert.equal((await sh('pct status 106')).trim(), 'status: running');
 
-  await sh(`pct create 107 ${TEMPLATE} --hostname x`); // locked for 3 s now
+  await sh(`pct create 107 ${TEMPLATE} --hostname x`); // locked for 2 s now
   const tooShort = await run(pct, { ctid: 107, cores: 3, lock_timeout: 1 });
   assert.equal(tooShort.failed, true);
   assert.match(String(tooShort.msg), /CT 107 is still locked \(create\) after 1 s/);
   const waits = await run(pct, { ctid: 107, cores: 3, lock_timeout: 20 });
   assert.equal(waits.failed, undefined, String(waits.msg));
   assert.match(await sh('pct config 107'), /^cores: 3$/m);
+  await lab.setFaults(host, {});
 });
 
 test('clone, then bind mounts added after the clone; clone source with a bind mount refused', async () => {
@@ -172,11 +167,11 @@ test('clone, then bind mounts added after the clone; clone source with a bind mo
 });
 
 test('error paths: unprivileged mismatch, missing CT, missing template, absent', async () => {
-  await sh(`pct create 105 ${TEMPLATE} --unprivileged 0`);
-  const mismatch = await run(pct, { ctid: 105, unprivileged: true });
+  await sh(`pct create 130 ${TEMPLATE} --unprivileged 0`);
+  const mismatch = await run(pct, { ctid: 130, unprivileged: true });
   assert.equal(mismatch.failed, true);
   assert.match(String(mismatch.msg), /privileged, but unprivileged: true is asked; .*re-create/);
-  assert.deepEqual((await run(pct, { ctid: 105 })).container_root, { uid: 0, gid: 0 });
+  assert.deepEqual((await run(pct, { ctid: 130 })).container_root, { uid: 0, gid: 0 });
 
   const missing = await run(pct, { ctid: 999, state: 'started' });
   assert.equal(missing.failed, true);
@@ -186,21 +181,21 @@ test('error paths: unprivileged mismatch, missing CT, missing template, absent',
   assert.equal(noTemplate.failed, true);
   assert.match(String(noTemplate.msg), /does not exist/);
 
-  const gone = await run(pct, { ctid: 105, state: 'absent' });
+  const gone = await run(pct, { ctid: 130, state: 'absent' });
   assert.equal(gone.failed, undefined, String(gone.msg));
   assert.equal(gone.changed, true);
-  assert.equal((await lab.exec(host, 'pct status 105')).rc === 0, false);
-  assert.equal((await run(pct, { ctid: 105, state: 'absent' })).changed, false);
+  assert.equal((await lab.exec(host, 'pct status 130')).rc === 0, false);
+  assert.equal((await run(pct, { ctid: 130, state: 'absent' })).changed, false);
 });
 
 test('hostile values stay literal: description with quotes, $(...), newline', async () => {
   const desc = "it's \"$(touch /tmp/pwned)\" `id`; a:b 100%\nsecond line";
-  const r = await run(pct, { ctid: 105, ostemplate: TEMPLATE, description: desc, hostname: 'hostile' });
+  const r = await run(pct, { ctid: 140, ostemplate: TEMPLATE, description: desc, hostname: 'hostile' });
   assert.equal(r.failed, undefined, String(r.msg));
   assert.equal((await lab.exec(host, 'test -e /tmp/pwned')).rc, 1);
-  assert.match(await sh('pct config 105'), /^description: it's "\$\(touch \/tmp\/pwned\)" `id`; a%3Ab 100%25%0Asecond line$/m);
-  assert.equal((await run(pct, { ctid: 105, description: desc })).changed, false, 'decoded description compares equal');
-  const changed = await run(pct, { ctid: 105, description: 'plain' }, { diff: true });
+  assert.match(await sh('pct config 140'), /^description: it's "\$\(touch \/tmp\/pwned\)" `id`; a%3Ab 100%25%0Asecond line$/m);
+  assert.equal((await run(pct, { ctid: 140, description: desc })).changed, false, 'decoded description compares equal');
+  const changed = await run(pct, { ctid: 140, description: 'plain' }, { diff: true });
   assert.equal(changed.changed, true);
   assert.ok(changed.diff);
 });

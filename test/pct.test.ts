@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pct, { configEdit, plan, predictedKey, type PctFacts, type PredictedCt } from '../modules/pct.js';
 import {
+  effectiveConfig,
+  pendingFromFile,
   lowestFreeMpIndex,
   mountPoints,
   parsePctConfig,
@@ -66,6 +68,17 @@ lxc.idmap: u 0 1 2
   assert.deepEqual(c.pending, { memory: '4096' });
   assert.deepEqual(c.pendingDelete, ['mp0', 'swap']);
   assert.deepEqual(c.lxc, []);
+});
+
+test('on-disk form: effective config merges pending values and deletes; pending list from the section', () => {
+  const file = parsePctConfig('#caf%C3%A9 %3A 100%25\ncores: 2\nmp0: /a,mp=/x\nmp1: /b,mp=/y\nlxc.idmap: u 0 100000 65536\n\n[pve:pending]\ndelete: mp1\nmp0: /a2,mp=/x\n');
+  assert.equal(file.keys.description, 'café : 100%');
+  const eff = effectiveConfig(file);
+  assert.equal(eff.keys.mp0, '/a2,mp=/x');
+  assert.equal(eff.keys.mp1, undefined);
+  assert.equal(eff.lxc.length, 1);
+  assert.deepEqual(pendingFromFile(file), [{ key: 'mp0', cur: '/a,mp=/x', new: '/a2,mp=/x' }, { key: 'mp1', del: '/b,mp=/y' }]);
+  assert.deepEqual(pendingKeys(pendingFromFile(file)), ['mp0', 'mp1']);
 });
 
 test('pct pending: cur/new/del lines; only new/del count as pending', () => {

@@ -18,9 +18,23 @@ export interface PctConfig {
   pendingDelete?: string[];
 }
 
-/** Decodes PVE's %XX escapes (description: control characters, `%`, `:`). */
+/** Decodes PVE's %XX escapes (description: control characters, `%`, `:`, non-ASCII bytes as UTF-8). */
 export function decodePercent(value: string): string {
-  return value.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+  if (!value.includes('%')) return value;
+  const bytes: number[] = [];
+  for (let i = 0; i < value.length; ) {
+    const m = /^%([0-9A-Fa-f]{2})/.exec(value.slice(i, i + 3));
+    if (m) {
+      bytes.push(parseInt(m[1], 16));
+      i += 3;
+    } else {
+      const cp = value.codePointAt(i)!;
+      const ch = String.fromCodePoint(cp);
+      bytes.push(...Buffer.from(ch, 'utf8'));
+      i += ch.length;
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
 }
 
 /**
@@ -61,6 +75,24 @@ export function parsePctConfig(text: string): PctConfig {
   }
   if (descLines.length > 0 && cfg.keys.description === undefined) cfg.keys.description = descLines.join('\n');
   return cfg;
+}
+
+/**
+ * The config as `pct config` shows it (pending values merged in, pending deletes
+ * applied) from the on-disk form with its [pve:pending] section.
+ */
+export function effectiveConfig(file: PctConfig): PctConfig {
+  const keys = { ...file.keys, ...(file.pending ?? {}) };
+  for (const k of file.pendingDelete ?? []) delete keys[k];
+  return { keys, lxc: [...file.lxc] };
+}
+
+/** `pct pending`'s view of the on-disk form: keys with a new value or a pending delete. */
+export function pendingFromFile(file: PctConfig): PendingEntry[] {
+  const out: PendingEntry[] = [];
+  for (const [k, v] of Object.entries(file.pending ?? {})) out.push({ key: k, ...(file.keys[k] !== undefined ? { cur: file.keys[k] } : {}), new: v });
+  for (const k of file.pendingDelete ?? []) out.push({ key: k, del: file.keys[k] ?? '' });
+  return out;
 }
 
 export interface PendingEntry {
