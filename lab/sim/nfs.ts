@@ -133,7 +133,8 @@ export function exportfs(args: string[]): number {
       continue;
     }
     const client = e.client === '*' ? '<world>' : e.client;
-    text += e.path.length > 14 ? `${e.path}\n\t\t${client}` : `${e.path.padEnd(14)}\t${client}`;
+    // The spec shows a 14-character path already wrapped (nfs-utils checks "> 14"): the spec example wins.
+    text += e.path.length >= 14 ? `${e.path}\n\t\t${client}` : `${e.path.padEnd(14)}\t${client}`;
     text += flags.has('v') ? `(${fullOptions(e.options)})\n` : '\n';
   }
   out(text);
