@@ -252,3 +252,22 @@ test('the real built-in modules (dist/modules): aliases, argument checks, and sp
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a task file that include_tasks itself is legal (loaded when reached); quoted booleans are booleans', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'phx-pb-'));
+  try {
+    writeFileSync(join(dir, 'retry.yml'), '- command: /bin/true\n  register: r\n- include_tasks: retry.yml\n  when: r.rc != 0\n');
+    writeFileSync(join(dir, 'p.yml'), '- hosts: all\n  become: "yes"\n  tasks:\n    - include_tasks: retry.yml\n      no_log: "False"\n');
+    const play = loadPlaybook(join(dir, 'p.yml'), { registry }).plays[0];
+    assert.equal(play.become, true);
+    const outer = play.tasks[0] as IncludeTasks;
+    assert.equal(outer.no_log, false);
+    const inner = outer.preloaded?.[1] as IncludeTasks;
+    assert.equal(inner.kind, 'include_tasks');
+    assert.equal(inner.when, 'r.rc != 0');
+    assert.equal(inner.preloaded, undefined);
+    assert.equal(inner.baseDir, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

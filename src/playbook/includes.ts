@@ -90,7 +90,10 @@ export function includeTasks(raw: Record<string, unknown>, key: string, loc: Sou
     if (apply) node.apply = apply.keywords;
     return [node];
   }
-  const tasks = loadTaskFile(join(scope.baseDir, arg.file), arg.at, ctx, scope.handlers);
+  const path = join(scope.baseDir, arg.file);
+  // a file that includes itself (a conditional retry loop) is legal: it is loaded when reached
+  if (ctx.taskFileStack.includes(resolve(path))) return [node];
+  const tasks = loadTaskFile(path, arg.at, ctx, scope.handlers);
   if (tasks) {
     // `apply` wraps the included tasks in a block carrying its keywords
     node.preloaded = apply ? [applyBlock(tasks, apply, loc, ctx)] : tasks;

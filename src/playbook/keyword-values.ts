@@ -41,7 +41,7 @@ export function readKeywords(raw: Record<string, unknown>, keys: readonly string
   const out: Record<string, unknown> = {};
   for (const key of keys) {
     if (!(key in raw) || !(key in KEYWORDS)) continue;
-    const value = raw[key];
+    const value = booleanWords(key, raw[key]);
     const at = valueLoc(raw, key, loc);
     const spec = KEYWORDS[key as KeywordName];
     if (value === null || value === undefined) {
@@ -76,6 +76,19 @@ function normalise(key: string, value: unknown, raw: Record<string, unknown>, at
     default:
       return value;
   }
+}
+
+const BOOLEAN_KEYWORDS = new Set([
+  'become', 'check_mode', 'diff', 'ignore_errors', 'ignore_unreachable', 'no_log', 'run_once', 'any_errors_fatal',
+  'gather_facts', 'force_handlers',
+]);
+
+/** `become: "yes"` (quoted) means what `become: yes` means, as in Ansible. */
+function booleanWords(key: string, value: unknown): unknown {
+  if (!BOOLEAN_KEYWORDS.has(key) || typeof value !== 'string') return value;
+  if (/^(yes|true|on)$/i.test(value.trim())) return true;
+  if (/^(no|false|off)$/i.test(value.trim())) return false;
+  return value;
 }
 
 /** `a,b` / `[a, b]` / `7` → ['a', 'b'] / ['7'] */
