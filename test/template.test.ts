@@ -55,6 +55,20 @@ describe('renderString', () => {
     assert.equal(renderString('{{ ports.length }}', vars), '2');
   });
 
+  test("Jinja subscripts: list[0], item['key'], item[\"a b\"]", () => {
+    assert.equal(renderString("{{ users[1]['name'] }}/{{ ports[0] }}/{{ cfg[\"opts\"].mode }}", vars), 'bob/80/0755');
+    assert.deepEqual(renderValue("{{ m['a b'] }}", { m: { 'a b': [1] } }), [1]);
+    assert.equal(renderString("{{ join ports '[x]' }}", vars), '80[x]443'); // inside a string: untouched
+  });
+
+  test('positions stay exact after rewritten segments', () => {
+    for (const prefix of ["{{ cfg['path'] }} ", '{{ ports[0] }} ', '{{ ports.1 }} {{ users.0.name }} ']) {
+      const text = `${prefix}{{ bad }}`;
+      const e = throwsPhx(() => renderString(text, vars, { loc: { file: 'f', line: 1, col: 1 } }), /'bad'/);
+      assert.equal(e.loc?.col, text.indexOf('bad') + 1, prefix);
+    }
+  });
+
   test('escaped mustache and raw blocks stay literal (docker --format)', () => {
     assert.equal(renderString('\\{{ name }} {{ name }}', vars), '{{ name }} web');
     assert.equal(renderString("docker ps --format '{{{{raw}}}}{{.Names}} {{ x }}{{{{/raw}}}}' {{ name }}", vars), "docker ps --format '{{.Names}} {{ x }}' web");

@@ -87,7 +87,7 @@ export function parseTemplate(text: string): ProgramNode {
   const hit = cache.get(text);
   if (hit) return hit;
   rejectJinjaStatements(text);
-  const { source, shifts } = bracketNumericSegments(text);
+  const { source, shifts } = rewriteAnsiblePaths(text);
   let ast: ProgramNode;
   try {
     ast = handlebars().parse(source) as unknown as ProgramNode;
@@ -108,23 +108,31 @@ export function parseTemplate(text: string): ProgramNode {
   return ast;
 }
 
-// Handlebars lexes the `0` of `{{ list.0 }}` as a number; Ansible users write
-// it anyway, so such segments become `list.[0]` before parsing. The inserted
-// brackets are remembered to map positions back to the text as written.
+// Ansible users write `{{ list.0 }}`, `{{ list[0] }}` and `{{ item['name'] }}`;
+// Handlebars lexes the `0` of `list.0` as a number and has no `[...]`
+// subscripts, so such segments become `list.[0]` / `item.[name]` before
+// parsing. Each rewrite is remembered to map positions back to the text as written.
 interface Shift {
   line: number;
-  column: number; // in the rewritten text, where a '[' was inserted
+  /** column (in the rewritten text) where the rewritten segment ends */
+  column: number;
+  /** rewritten length minus original length */
+  delta: number;
 }
 const shiftsByText = new Map<string, Shift[]>();
 
-function bracketNumericSegments(text: string): { source: string; shifts: Shift[] } {
-  if (!/\.\d/.test(text)) return { source: text, shifts: [] };
+function rewriteAnsiblePaths(text: string): { source: string; shifts: Shift[] } {
+  if (!/\.\d|[\w\]]\[/.test(text)) return { source: text, shifts: [] };
   const shifts: Shift[] = [];
   let out = '';
   let line = 1;
   let lineStart = 0;
   let inMustache = false;
   let quote = '';
+  const rewrite = (original: string, replacement: string): void => {
+    out += replacement;
+    shifts.push({ line, column: out.length - lineStart, delta: replacement.length - original.length });
+  };
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === '\n') {
@@ -153,12 +161,14 @@ function bracketNumericSegments(text: string): { source: string; shifts: Shift[]
       if (c === quote) quote = '';
     } else if (c === '"' || c === "'") quote = c;
     else if (c === '}' && text[i + 1] === '}') inMustache = false;
-    else if (c === '.' && /[\w\]]/.test(text[i - 1] ?? '')) {
-      const digits = /^\d+(?=[\s}~).|=]|$)/.exec(text.slice(i + 1))?.[0];
-      if (digits) {
-        shifts.push({ line, column: out.length + 1 - lineStart });
-        out += `.[${digits}]`;
-        i += digits.length;
+    else if (/[\w\]]/.test(text[i - 1] ?? '')) {
+      const rest = text.slice(i);
+      const dotDigits = c === '.' ? /^\.(\d+)(?=[\s}~).|=[]|$)/.exec(rest) : null;
+      const subscript = c === '[' ? /^\[\s*(?:(\d+)|'([^'\]]*)'|"([^"\]]*)")\s*\]/.exec(rest) : null;
+      const m = dotDigits ?? subscript;
+      if (m) {
+        rewrite(m[0], `.[${m[1] ?? m[2] ?? m[3]}]`);
+        i += m[0].length - 1;
         continue;
       }
     }
@@ -169,17 +179,18 @@ function bracketNumericSegments(text: string): { source: string; shifts: Shift[]
 
 /** A position in the rewritten text → the same place in the text as written. */
 export function originalPos(text: string, pos: Pos): Pos {
-  const shifts = shiftsByText.get(text);
-  if (!shifts) return pos;
-  const before = shifts.filter((s) => s.line === pos.line && s.column < pos.column).length;
-  return { line: pos.line, column: pos.column - 2 * before };
+  return unshift(pos, shiftsByText.get(text));
+}
+
+function unshift(pos: Pos, shifts: Shift[] | undefined): Pos {
+  if (!shifts?.length) return pos;
+  const delta = shifts.filter((s) => s.line === pos.line && s.column <= pos.column).reduce((sum, s) => sum + s.delta, 0);
+  return { line: pos.line, column: pos.column - delta };
 }
 
 function mapFailure(e: unknown, shifts: Shift[]): unknown {
   if (!(e instanceof EvalFailure) || !e.pos || !shifts.length) return e;
-  const pos = e.pos;
-  const before = shifts.filter((s) => s.line === pos.line && s.column < pos.column).length;
-  return new EvalFailure(e.message, { line: pos.line, column: pos.column - 2 * before });
+  return new EvalFailure(e.message, unshift(e.pos, shifts));
 }
 
 export function rejectJinjaStatements(text: string): void {
