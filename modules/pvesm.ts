@@ -259,6 +259,8 @@ function planOne(d: DesiredStorage, cur: StorageDef | undefined): Step | string 
   if (d.state === 'absent') return cur ? { changes: [remove], after: null, kind: 'removed' } : undefined;
   const type = d.type!;
   const wantedDef: StorageDef = { type, id: d.id, keys: presentKeys(d.keys) };
+  // pvesm add writes the default mount path of an nfs storage into storage.cfg
+  if (type === 'nfs' && wantedDef.keys.path === undefined) wantedDef.keys.path = `/mnt/pve/${d.id}`;
   if (!cur) return { changes: addStep({ ...d, type }), after: wantedDef, kind: 'added' };
 
   const drift: string[] = [];

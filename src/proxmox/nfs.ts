@@ -33,7 +33,7 @@ export interface ProbeOutput {
 
 export interface NfsWaitOutcome {
   ready: boolean;
-  /** whole seconds waited on the host */
+  /** seconds waited on the host (0.1 s precision where `date +%N` works, else whole seconds) */
   elapsed: number;
   attempts: number;
   /** the last attempt's probes */
@@ -44,15 +44,22 @@ export interface NfsWaitOutcome {
 
 const MARK = '@@phx-nfs-wait@@';
 
-// Positional parameters: $1 server, $2 export, $3 timeout, $4 interval,
+// Positional parameters: $1 server, $2 export, $3 timeout in ms, $4 interval,
 // $5 nfs version, $6 use showmount (1/0). Values never become code: they are
 // only ever expanded inside double quotes or here-documents.
 const SCRIPT = `
-server=$1 export_path=$2 limit=$3 interval=$4 vers=$5 use_showmount=$6
+server=$1 export_path=$2 limit_ms=$3 interval=$4 vers=$5 use_showmount=$6
 M='${MARK}'
 to=
 if command -v timeout >/dev/null 2>&1; then to='timeout 10'; fi
-start=$(date +%s)
+now_ms() {
+  t=$(date +%s%N 2>/dev/null)
+  case $t in
+    ''|*[!0-9]*) echo $(( $(date +%s) * 1000 )) ;;
+    *) echo $(( t / 1000000 )) ;;
+  esac
+}
+start=$(now_ms)
 attempts=0
 while :; do
   attempts=$((attempts + 1))
@@ -94,11 +101,11 @@ PHX_EOF
   fi
   ready=0
   if [ "$listed" = 1 ] && { [ "$rpc_rc" -eq 0 ] || [ "$tcp_rc" -eq 0 ]; }; then ready=1; fi
-  elapsed=$(( $(date +%s) - start ))
-  if [ "$ready" = 1 ] || [ "$elapsed" -ge "$limit" ]; then break; fi
+  elapsed=$(( $(now_ms) - start ))
+  if [ "$ready" = 1 ] || [ "$elapsed" -ge "$limit_ms" ]; then break; fi
   sleep "$interval"
 done
-printf '%s status ready=%s elapsed=%s attempts=%s\\n' "$M" "$ready" "$elapsed" "$attempts"
+printf '%s status ready=%s elapsed_ms=%s attempts=%s\\n' "$M" "$ready" "$elapsed" "$attempts"
 if [ "$use_showmount" = 1 ]; then
   printf '%s showmount rc=%s listed=%s\\n%s\\n' "$M" "$sm_rc" "$listed" "$sm_out"
 fi
@@ -121,7 +128,7 @@ export function nfsWaitArgv(o: NfsWaitOptions): string[] {
     'phx-nfs-wait',
     o.server,
     normalizeExportPath(o.export),
-    String(Math.max(0, Math.ceil(o.timeout))),
+    String(Math.max(0, Math.round(o.timeout * 1000))),
     String(o.interval),
     String(o.nfsVersion),
     o.showmount ? '1' : '0',
@@ -154,7 +161,7 @@ export function parseNfsWait(stdout: string): NfsWaitOutcome {
   const body = (s: { body: string[] }) => s.body.join('\n').replace(/\n+$/, '');
   const out: NfsWaitOutcome = {
     ready: field(status.head, 'ready') === '1',
-    elapsed: num(status.head, 'elapsed'),
+    elapsed: Math.round(num(status.head, 'elapsed_ms') / 100) / 10,
     attempts: num(status.head, 'attempts'),
   };
   const sm = sections.get('showmount');

@@ -1,0 +1,160 @@
+// pvesm against a lab host over SSH: first run changes, second run is ok, check
+// mode on a fresh host predicts the first run exactly and changes nothing,
+// drift and taken ids fail clearly, hostile values stay literal, an NFS storage
+// waits for a late server and fails (writing nothing) when it never comes.
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import pvesm from '../modules/pvesm.js';
+import zfsDataset from '../modules/zfs_dataset.js';
+import { comparable, serveNfs, startTestLab, type TestLab } from './pvesm-zfs-nfs-lab.js';
+
+let t: TestLab;
+before(async () => {
+  t = await startTestLab();
+});
+after(async () => {
+  await t?.stop();
+});
+beforeEach(async () => {
+  await t.reset();
+  await t.lab.setFaults(t.host, {});
+});
+
+const cfg = () => t.sh('cat /etc/pve/storage.cfg');
+
+const DESIRED = {
+  prune: true,
+  storages: [
+    { id: 'backup', type: 'dir', path: '/tank/backup', content: ['backup', 'iso'], 'prune-backups': { 'keep-last': 3 } },
+    { id: 'tank-ct', type: 'zfspool', pool: 'tank', content: 'rootdir,images', sparse: true },
+  ],
+};
+
+test('fresh host: check predicts exactly the first run and changes nothing; second run is ok', async () => {
+  await t.sh('pvesm add dir stale --path /srv/stale --content iso'); // a leftover of a failed earlier attempt
+  const before = await t.snapshot();
+  const check = await t.run(pvesm, DESIRED, { check: true, diff: true });
+  assert.equal(check.failed, undefined, String(check.msg));
+  assert.equal(check.changed, true);
+  assert.equal(await t.snapshot(), before, 'check mode left the host byte-identical');
+  assert.deepEqual(check.added, ['backup', 'tank-ct']);
+  assert.deepEqual(check.removed, ['stale']);
+  const diff = check.diff as { before: string; after: string };
+  assert.match(diff.before, /dir: stale\n/);
+  assert.doesNotMatch(diff.after, /stale/);
+  assert.match(diff.after, /dir: backup\n\tpath \/tank\/backup\n\tcontent backup,iso\n\tprune-backups keep-last=3\n/);
+
+  const real = await t.run(pvesm, DESIRED);
+  assert.equal(real.failed, undefined, String(real.msg));
+  assert.deepEqual(comparable(real), comparable(check));
+  const text = await cfg();
+  assert.match(text, /^dir: local\n/);
+  assert.match(text, /\nzfspool: tank-ct\n\tpool tank\n/);
+  assert.doesNotMatch(text, /stale/);
+  assert.match(await t.sh('pvesm status'), /backup +dir +active/);
+
+  const again = await t.run(pvesm, DESIRED);
+  assert.equal(again.changed, false, String(again.msg));
+  assert.equal(again.failed, undefined);
+  assert.deepEqual(again.added, []);
+});
+
+test('set only what differs: content compared as a set, booleans as 0/1, null deletes', async () => {
+  await t.sh('pvesm add dir media --path /tank/media --content iso,backup --shared 1');
+  const same = await t.run(pvesm, { id: 'media', type: 'dir', path: '/tank/media/', content: ['backup', 'iso'], shared: true });
+  assert.equal(same.changed, false, String(same.msg));
+  const n = t.commands.length;
+  const r = await t.run(pvesm, { id: 'media', type: 'dir', path: '/tank/media', content: 'backup,iso,vztmpl', shared: null, disable: true }, { diff: true });
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.equal(r.changed, true);
+  assert.deepEqual(r.updated, ['media']);
+  const sent = t.commands.slice(n);
+  assert.ok(sent.some((c) => c.includes("pvesm set media --content backup,iso,vztmpl --disable 1 --delete shared")), sent.join('\n'));
+  assert.match(await cfg(), /dir: media\n\tdisable\n\tpath \/tank\/media\n\tcontent backup,iso,vztmpl\n/);
+  // facts, apply, verify: three round trips
+  assert.equal(sent.length, 3, sent.join('\n'));
+});
+
+test('fixed-key drift fails naming key, current and wanted; recreate fixes it', async () => {
+  await t.sh('pvesm add dir media --path /tank/media');
+  const before = await cfg();
+  const r = await t.run(pvesm, { id: 'media', type: 'dir', path: '/tank/media2' });
+  assert.equal(r.failed, true);
+  assert.match(String(r.msg), /storage 'media': fixed key path is '\/tank\/media' on the host, wanted '\/tank\/media2'.*recreate: true/);
+  assert.equal(await cfg(), before);
+  const fixed = await t.run(pvesm, { id: 'media', type: 'dir', path: '/tank/media2', recreate: true });
+  assert.equal(fixed.failed, undefined, String(fixed.msg));
+  assert.match(await cfg(), /dir: media\n\tpath \/tank\/media2\n/);
+  assert.equal((await t.run(pvesm, { id: 'media', type: 'dir', path: '/tank/media2' })).changed, false);
+});
+
+test('storage id taken by another type fails clearly and changes nothing', async () => {
+  const before = await cfg();
+  const r = await t.run(pvesm, { id: 'local', type: 'zfspool', pool: 'tank' });
+  assert.equal(r.failed, true);
+  assert.match(String(r.msg), /storage ID 'local' is already defined as type dir, wanted zfspool/);
+  assert.equal(await cfg(), before);
+});
+
+test('prune never removes local; absent removes; a missing zfs pool is pvesm\'s error', async () => {
+  const r = await t.run(pvesm, { storages: [], prune: true });
+  assert.equal(r.changed, false);
+  assert.match(await cfg(), /dir: local/);
+  await t.sh('pvesm add dir old --path /srv/old');
+  const gone = await t.run(pvesm, { id: 'old', state: 'absent' });
+  assert.equal(gone.changed, true);
+  assert.deepEqual(gone.removed, ['old']);
+  assert.doesNotMatch(await cfg(), /old/);
+  const noPool = await t.run(pvesm, { id: 'nopool', type: 'zfspool', pool: 'tank/missing' });
+  assert.equal(noPool.failed, true);
+  assert.match(String(noPool.msg), /create storage failed: zfs error: cannot open 'tank\/missing': dataset does not exist/);
+});
+
+test('check mode carries state: a zfspool on a dataset an earlier task would create', async () => {
+  const predicted = new Map<string, unknown>();
+  const before = await t.snapshot();
+  const ds = await t.run(zfsDataset, { name: 'tank/ct' }, { check: true, predicted });
+  assert.equal(ds.changed, true);
+  const first = await t.run(pvesm, { id: 'tank-ct', type: 'zfspool', pool: 'tank/ct' }, { check: true, predicted });
+  assert.deepEqual(first.added, ['tank-ct']);
+  const second = await t.run(pvesm, { id: 'tank-ct', type: 'zfspool', pool: 'tank/ct', content: 'images,rootdir' }, { check: true, predicted });
+  assert.equal(second.changed, false, 'sees the storage the first task would add');
+  assert.equal(await t.snapshot(), before);
+});
+
+test('hostile values stay literal: quotes, $(...), spaces; newlines are refused', async () => {
+  const marker = `/tmp/phx-pwned-${process.pid}`;
+  const comment = `it's "ours"  $(touch ${marker}) \`touch ${marker}\`; echo x`;
+  const r = await t.run(pvesm, { id: 'odd', type: 'dir', path: '/srv/with space', comment });
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.ok((await cfg()).includes(`dir: odd\n\tcomment ${comment}\n\tpath /srv/with space\n`));
+  assert.equal((await t.exec(`test -e ${marker}`)).rc, 1, 'nothing was executed');
+  assert.equal((await t.run(pvesm, { id: 'odd', type: 'dir', path: '/srv/with space', comment })).changed, false);
+  assert.throws(() => pvesm.args.parse({ id: 'odd', type: 'dir', path: '/x', comment: 'a\nb' }), /comment must not contain a newline/);
+});
+
+test('nfs storage: NFS not online → waits nfs_timeout, fails with the last probe, writes nothing', async () => {
+  await serveNfs(t, '/tank/nfs', { start: false });
+  const before = await cfg();
+  const t0 = Date.now();
+  const r = await t.run(pvesm, { id: 'nas', type: 'nfs', server: '127.0.0.1', export: '/tank/nfs', options: 'vers=4.2', nfs_timeout: 2 });
+  assert.ok(Date.now() - t0 < 10000);
+  assert.equal(r.failed, true);
+  assert.match(String(r.msg), /storage 'nas': NFS export 127\.0\.0\.1:\/tank\/nfs not ready after [\d.]+ s/);
+  assert.match(String(r.msg), /showmount -e 127\.0\.0\.1: failed \(rc 1\): clnt_create: RPC: Program not registered/);
+  assert.match(String(r.msg), /rpcinfo -T tcp 127\.0\.0\.1 nfs 4: rc 1/);
+  assert.equal(await cfg(), before);
+});
+
+test('nfs storage: a server that answers late (nfsDelaySeconds) is waited for, then added', async () => {
+  await t.lab.setFaults(t.host, { nfsDelaySeconds: 3 });
+  await serveNfs(t, '/tank/nfs');
+  const t0 = Date.now();
+  const r = await t.run(pvesm, { id: 'nas', type: 'nfs', server: '127.0.0.1', export: '/tank/nfs', content: ['images', 'backup'], options: 'vers=4.2' });
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.ok(Date.now() - t0 >= 2000, 'it waited');
+  assert.deepEqual(r.added, ['nas']);
+  assert.match(await cfg(), /nfs: nas\n\texport \/tank\/nfs\n\tpath \/mnt\/pve\/nas\n\tserver 127\.0\.0\.1\n\tcontent images,backup\n\toptions vers=4\.2\n/);
+  const again = await t.run(pvesm, { id: 'nas', type: 'nfs', server: '127.0.0.1', export: '/tank/nfs/', content: 'backup,images', options: 'vers=4.2' });
+  assert.equal(again.changed, false, String(again.msg));
+});

@@ -1,0 +1,124 @@
+// zfs_dataset against a lab host over SSH: create with properties, a second run
+// ok, check mode predicting the first run exactly without touching the zfs
+// state, sizes written differently, inherited vs local, children refusal,
+// hostile property values kept literal.
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import zfsDataset from '../modules/zfs_dataset.js';
+import { comparable, startTestLab, type TestLab } from './pvesm-zfs-nfs-lab.js';
+
+let t: TestLab;
+before(async () => {
+  t = await startTestLab();
+});
+after(async () => {
+  await t?.stop();
+});
+beforeEach(async () => {
+  await t.reset();
+});
+
+const get = (props: string, ds: string) => t.sh(`zfs get -H -p -o property,value,source ${props} '${ds}'`);
+
+const WANT = { name: 'tank/shared/portainer', properties: { compression: 'lz4', quota: '2G', atime: false, 'phx:role': 'portainer data' } };
+
+test('fresh host: check predicts the first run exactly and changes nothing; second run ok', async () => {
+  const before = await t.snapshot();
+  const check = await t.run(zfsDataset, WANT, { check: true, diff: true });
+  assert.equal(check.failed, undefined, String(check.msg));
+  assert.equal(check.changed, true);
+  assert.equal(await t.snapshot(), before, 'zfs state byte-identical after --check');
+  assert.deepEqual(check.diff, {
+    before: '',
+    after: 'tank/shared/portainer\ncompression=lz4\t(local)\nquota=2147483648\t(local)\natime=off\t(local)\nphx:role=portainer data\t(local)\n',
+    before_header: 'zfs tank/shared/portainer',
+    after_header: 'zfs tank/shared/portainer',
+  });
+
+  const real = await t.run(zfsDataset, WANT);
+  assert.equal(real.failed, undefined, String(real.msg));
+  assert.deepEqual(comparable(real), comparable(check));
+  assert.equal(real.created, true);
+  assert.equal(real.mountpoint, '/tank/shared/portainer');
+  assert.equal(
+    await get('compression,quota,atime,phx:role', 'tank/shared/portainer'),
+    'compression\tlz4\tlocal\nquota\t2147483648\tlocal\natime\toff\tlocal\nphx:role\tportainer data\tlocal\n',
+  );
+  assert.equal((await t.exec('test -d /tank/shared/portainer')).rc, 0, 'mounted at its mountpoint');
+
+  const again = await t.run(zfsDataset, WANT);
+  assert.equal(again.changed, false, String(again.msg));
+  assert.equal(again.created, false);
+});
+
+test('sizes written differently are equal; only differing properties are set', async () => {
+  await t.sh("zfs create -o quota=1G -o compression=lz4 tank/media");
+  const same = await t.run(zfsDataset, { name: 'tank/media', properties: { quota: '1024M', compression: 'lz4' } });
+  assert.equal(same.changed, false, String(same.msg));
+  const n = t.commands.length;
+  const r = await t.run(zfsDataset, { name: 'tank/media', properties: { quota: '1073741824', compression: 'zstd', recordsize: '1M' } }, { diff: true });
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.deepEqual(r.changed_properties, ['compression', 'recordsize']);
+  assert.ok(t.commands.slice(n).some((c) => c.includes('zfs set compression=zstd recordsize=1M tank/media')), t.commands.slice(n).join('\n'));
+  assert.equal(await get('compression,recordsize', 'tank/media'), 'compression\tzstd\tlocal\nrecordsize\t1048576\tlocal\n');
+  const none = await t.run(zfsDataset, { name: 'tank/media', properties: { quota: 'none' } });
+  assert.deepEqual(none.changed_properties, ['quota']);
+  assert.equal(await get('quota', 'tank/media'), 'quota\t0\tlocal\n');
+  assert.equal((await t.run(zfsDataset, { name: 'tank/media', properties: { quota: 'none' } })).changed, false);
+});
+
+test('inherited value: fine by default, set locally when properties_source: local', async () => {
+  await t.sh('zfs create -o compression=lz4 tank/parent && zfs create tank/parent/child');
+  const any = await t.run(zfsDataset, { name: 'tank/parent/child', properties: { compression: 'lz4' } });
+  assert.equal(any.changed, false, String(any.msg));
+  const local = await t.run(zfsDataset, { name: 'tank/parent/child', properties: { compression: 'lz4' }, properties_source: 'local' });
+  assert.equal(local.changed, true);
+  assert.equal(await get('compression', 'tank/parent/child'), 'compression\tlz4\tlocal\n');
+  assert.equal((await t.run(zfsDataset, { name: 'tank/parent/child', properties: { compression: 'lz4' }, properties_source: 'local' })).changed, false);
+});
+
+test('an existing dataset is converged with set (create -p would ignore -o)', async () => {
+  await t.sh('zfs create tank/exists');
+  const r = await t.run(zfsDataset, { name: 'tank/exists', properties: { relatime: 'on' } });
+  assert.equal(r.created, false);
+  assert.deepEqual(r.changed_properties, ['relatime']);
+  assert.equal(await get('relatime', 'tank/exists'), 'relatime\ton\tlocal\n');
+});
+
+test('absent: children refused without recursive (nothing destroyed), destroyed with it', async () => {
+  await t.sh('zfs create -p tank/ct/a && zfs create tank/ct/b');
+  const r = await t.run(zfsDataset, { name: 'tank/ct', state: 'absent' });
+  assert.equal(r.failed, true);
+  assert.equal(r.msg, "cannot destroy 'tank/ct': filesystem has children; set recursive: true to destroy the following datasets too: tank/ct/a, tank/ct/b");
+  assert.match(await t.sh('zfs list -H -o name -r tank/ct'), /tank\/ct\/b/);
+  const before = await t.snapshot();
+  const check = await t.run(zfsDataset, { name: 'tank/ct', state: 'absent', recursive: true }, { check: true });
+  assert.equal(check.changed, true);
+  assert.equal(await t.snapshot(), before);
+  const gone = await t.run(zfsDataset, { name: 'tank/ct', state: 'absent', recursive: true });
+  assert.deepEqual(comparable(gone), comparable(check));
+  assert.deepEqual(gone.destroyed, ['tank/ct', 'tank/ct/a', 'tank/ct/b']);
+  assert.equal((await t.exec('zfs list -H -o name tank/ct')).rc, 1);
+  assert.equal((await t.run(zfsDataset, { name: 'tank/ct', state: 'absent' })).changed, false);
+});
+
+test('hostile values stay literal; bad names and values are argument errors; zfs errors pass through', async () => {
+  const marker = `/tmp/phx-zfs-pwned-${process.pid}`;
+  const note = `it's "x" $(touch ${marker}) \`touch ${marker}\`; a  b`;
+  const r = await t.run(zfsDataset, { name: 'tank/odd name', properties: { 'phx:note': note } });
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.equal(await get('phx:note', 'tank/odd name'), `phx:note\t${note}\tlocal\n`);
+  assert.equal((await t.exec(`test -e ${marker}`)).rc, 1);
+  assert.equal((await t.run(zfsDataset, { name: 'tank/odd name', properties: { 'phx:note': note } })).changed, false);
+  assert.throws(() => zfsDataset.args.parse({ name: 'tank/x', properties: { 'phx:note': 'a\nb' } }), /newline or TAB/);
+  assert.throws(() => zfsDataset.args.parse({ name: '/tank/x' }), /must not start or end with/);
+  const badValue = await t.run(zfsDataset, { name: 'tank/y', properties: { compression: 'fast-please' } });
+  assert.equal(badValue.failed, true);
+  assert.match(String(badValue.msg), /cannot create 'tank\/y': 'compression' must be one of/);
+  const noPool = await t.run(zfsDataset, { name: 'nopool/x' });
+  assert.equal(noPool.failed, true);
+  assert.match(String(noPool.msg), /no such pool 'nopool'/);
+  const badProp = await t.run(zfsDataset, { name: 'tank', properties: { colour: 'red' } });
+  assert.equal(badProp.failed, true);
+  assert.match(String(badProp.msg), /bad property list: invalid property 'colour'/);
+});
