@@ -1,0 +1,160 @@
+// docker_volume against a lab host over SSH, inside VM 1001 through qm guest
+// exec: NFS volume with ensure_source, exact check mode, second run ok, drift,
+// recreate of an unused/used volume (guest failure behind qm's exit 0), the
+// guest agent coming up late (retries) or never (bounded), VM stopped/missing,
+// hostile option values kept literal.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLab, type Lab } from '../lab/index.js';
+import { openConnection } from '../src/connection/index.js';
+import type { Connection } from '../src/connection/types.js';
+import type { ModuleDefinition, ModuleResult } from '../src/module.js';
+import { createModuleContext, runModule } from '../src/module-runner.js';
+import dockerVolume from '../modules/docker_volume.js';
+
+// ---- harness: one lab host, one reused SSH connection
+let dir: string;
+let lab: Lab;
+let conn: Connection | undefined;
+let host: string;
+const commands: string[] = [];
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'phx-docker-volume-lab-'));
+  lab = await startLab({ dir, hosts: 1 });
+  const h = lab.hosts[0];
+  host = h.name;
+  conn = openConnection(host, { ansible_host: '127.0.0.1', ansible_port: h.port, ansible_user: 'root', ansible_ssh_private_key_file: lab.privateKeyFile, ansible_ssh_known_hosts_file: lab.knownHostsFile },
+    { homeDir: dir, agentSocket: null, sshConfigFiles: [], globalKnownHostsFiles: [] });
+  await conn.connect();
+});
+after(async () => {
+  await conn?.close().catch(() => {});
+  await lab?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+function run(def: ModuleDefinition, raw: unknown, o: { check?: boolean; diff?: boolean; predicted?: Map<string, unknown> } = {}): Promise<ModuleResult> {
+  const ctx = createModuleContext({ host, conn: conn!, check: o.check, diff: o.diff, predicted: o.predicted, onCommand: (c) => commands.push(c) });
+  return runModule(def, def.args.parse(raw), ctx);
+}
+async function sh(command: string): Promise<string> {
+  const r = await lab.exec(host, command);
+  if (r.rc !== 0) throw new Error(`lab command failed (rc ${r.rc}): ${command}\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+const DOCKER_STATE = '/var/lib/phx-lab/vm/1001/rootfs/var/lib/docker/phx-lab.json';
+const snapshot = () => sh(`cat ${DOCKER_STATE} 2>&1; echo ==; ls -laR /quickOS 2>&1`);
+const comparable = (r: ModuleResult) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'diff'));
+const guest = async (argv: string) => JSON.parse(await sh(`qm guest exec 1001 -- ${argv}`)) as { exitcode: number; 'out-data'?: string; 'err-data'?: string };
+
+const SRC = '/quickOS/vm-persistent-data/1001/portainer/data';
+const PORTAINER = {
+  name: 'portainer_data_nfs', vmid: 1001, driver: 'local',
+  options: { type: 'nfs', o: 'addr=127.0.0.1,rw,nfsvers=4', device: `:${SRC}` },
+  ensure_source: SRC,
+};
+
+test('fresh host: check predicts ensure_source + create exactly and touches nothing; real run; inspect shows the options; second run ok', async () => {
+  const before = await snapshot();
+  const chk = await run(dockerVolume, PORTAINER, { check: true, diff: true });
+  assert.equal(chk.failed, undefined, String(chk.msg));
+  assert.equal(chk.changed, true);
+  assert.equal(await snapshot(), before, 'docker state and the hypervisor path unchanged');
+  assert.deepEqual(chk.diff, {
+    before: '',
+    after: `driver: local\ndevice: :${SRC}\no: addr=127.0.0.1,rw,nfsvers=4\ntype: nfs\n`,
+    before_header: 'docker volume portainer_data_nfs in VM 1001',
+    after_header: 'docker volume portainer_data_nfs in VM 1001',
+  });
+
+  const real = await run(dockerVolume, PORTAINER);
+  assert.equal(real.failed, undefined, String(real.msg));
+  assert.deepEqual(comparable(real), comparable(chk));
+  assert.equal(real.msg, `create NFS source directory ${SRC} on the hypervisor; create docker volume portainer_data_nfs in VM 1001 (driver local, device=:${SRC} o=addr=127.0.0.1,rw,nfsvers=4 type=nfs)`);
+  assert.equal((await lab.exec(host, `test -d ${SRC}`)).rc, 0);
+  const inspect = await guest('docker volume inspect portainer_data_nfs');
+  assert.equal(inspect.exitcode, 0);
+  assert.deepEqual(JSON.parse(inspect['out-data']!)[0].Options, { device: `:${SRC}`, o: 'addr=127.0.0.1,rw,nfsvers=4', type: 'nfs' });
+
+  const again = await run(dockerVolume, PORTAINER);
+  assert.equal(again.changed, false, String(again.msg));
+});
+
+test('options drift fails clearly; recreate: options-changed replaces an unused volume, and fails clearly on one in use', async () => {
+  await sh("qm guest exec 1001 -- docker volume create --driver local --opt type=tmpfs --opt device=tmpfs media");
+  const want = { name: 'media', vmid: 1001, options: { type: 'tmpfs', device: 'tmpfs', o: 'size=64m' } };
+  const drift = await run(dockerVolume, want);
+  assert.equal(drift.failed, true);
+  assert.match(String(drift.msg), /exists with driver local and options device=tmpfs type=tmpfs, but the task wants .*o=size=64m.*recreate: options-changed/);
+
+  const re = await run(dockerVolume, { ...want, recreate: 'options-changed' });
+  assert.equal(re.failed, undefined, String(re.msg));
+  assert.equal(re.recreated, true);
+  assert.deepEqual(JSON.parse((await guest('docker volume inspect media'))['out-data']!)[0].Options, { device: 'tmpfs', o: 'size=64m', type: 'tmpfs' });
+  assert.equal((await run(dockerVolume, { ...want, recreate: 'options-changed' })).changed, false);
+
+  const started = await guest('docker run -d --name user -v media:/data alpine sleep 600');
+  assert.equal(started.exitcode, 0, started['err-data']);
+  const inUse = await run(dockerVolume, { ...want, options: { type: 'tmpfs', device: 'tmpfs' }, recreate: 'options-changed' });
+  assert.equal(inUse.failed, true);
+  assert.match(String(inUse.msg), /docker volume media in VM 1001 is in use, so it cannot be removed \(Error response from daemon: remove media: volume is in use - \[/);
+  await guest('docker rm -f user');
+});
+
+test('absent removes; a missing VM, and a stopped VM fail clearly', async () => {
+  await sh('qm guest exec 1001 -- docker volume create old');
+  const gone = await run(dockerVolume, { name: 'old', vmid: 1001, state: 'absent' });
+  assert.equal(gone.changed, true, String(gone.msg));
+  assert.equal((await guest('docker volume inspect old')).exitcode, 1);
+  assert.equal((await run(dockerVolume, { name: 'old', vmid: 1001, state: 'absent' })).changed, false);
+
+  const missing = await run(dockerVolume, { name: 'x', vmid: 4242 });
+  assert.equal(missing.failed, true);
+  assert.match(String(missing.msg), /VM 4242 does not exist/);
+
+  await sh('qm stop 1001');
+  try {
+    const stopped = await run(dockerVolume, { name: 'x', vmid: 1001 });
+    assert.equal(stopped.failed, true);
+    assert.match(String(stopped.msg), /VM 1001 is not running/);
+  } finally {
+    await sh('qm start 1001');
+  }
+});
+
+test('guest agent not running yet: retries until it answers; never answering fails within agent_timeout', async () => {
+  await lab.setFaults(host, { guestAgentDelaySeconds: 3 });
+  try {
+    await sh('qm stop 1001 && qm start 1001');
+    const t0 = Date.now();
+    const n = commands.length;
+    const r = await run(dockerVolume, { name: 'late', vmid: 1001, retry_interval: 0.5 });
+    assert.equal(r.failed, undefined, String(r.msg));
+    assert.equal(r.changed, true);
+    assert.ok(Date.now() - t0 >= 1500, 'it waited for the agent');
+    assert.ok(commands.slice(n).filter((c) => c.includes('qm guest exec')).length >= 3, 'retried');
+
+    await lab.setFaults(host, { guestAgentDelaySeconds: 30 });
+    await sh('qm stop 1001 && qm start 1001');
+    const t1 = Date.now();
+    const never = await run(dockerVolume, { name: 'late', vmid: 1001, agent_timeout: 2, retry_interval: 0.5 });
+    assert.equal(never.failed, true);
+    assert.match(String(never.msg), /QEMU guest agent in VM 1001 was still not running after \d+ s \(agent_timeout 2 s\)/);
+    assert.ok(Date.now() - t1 < 10_000, 'bounded');
+  } finally {
+    await lab.setFaults(host, {});
+    await sh('qm stop 1001 && qm start 1001');
+  }
+});
+
+test('hostile option values stay literal', async () => {
+  const device = `:/quickOS/it's "$(touch /tmp/pwned)" dir`;
+  const want = { name: 'hostile', vmid: 1001, options: { type: 'nfs', o: 'addr=127.0.0.1,rw', device } };
+  const r = await run(dockerVolume, want);
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.equal(JSON.parse((await guest('docker volume inspect hostile'))['out-data']!)[0].Options.device, device);
+  assert.equal((await lab.exec(host, 'test -e /tmp/pwned')).rc, 1);
+  assert.equal((await run(dockerVolume, want)).changed, false);
+});
