@@ -1,0 +1,101 @@
+// Runs one command and measures it: wall time, and controller memory two ways.
+// - peakTreeRssKb: the largest SUM of VmRSS over the command's process tree,
+//   sampled every 100 ms from /proc (Ansible forks workers and ssh clients;
+//   phx-play is one process). Daemonised ssh ControlPersist masters leave the
+//   tree and are not counted.
+// - maxRssKb: GNU time's %M, the largest single process (ru_maxrss of the
+//   waited-for tree), when /usr/bin/time is installed.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { processTree } from '../lab/sshd.js';
+
+export const GNU_TIME = '/usr/bin/time';
+
+export interface Measured {
+  argv: string[];
+  rc: number;
+  wallMs: number;
+  peakTreeRssKb: number;
+  maxRssKb?: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  /** sampling period for the process tree; default 100 ms */
+  sampleMs?: number;
+  timeoutMs?: number;
+}
+
+/** The command currently measured, so a Ctrl-C can stop its whole tree. */
+let current: number | undefined;
+
+export function killCurrent(): void {
+  if (current === undefined) return;
+  for (const pid of processTree(current).reverse()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+function rssKb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export async function measure(argv: string[], o: RunOptions = {}): Promise<Measured> {
+  const useTime = existsSync(GNU_TIME);
+  const tmp = useTime ? mkdtempSync(join(tmpdir(), 'phx-bench-time-')) : undefined;
+  const timeFile = tmp ? join(tmp, 'rss') : undefined;
+  const full = timeFile ? [GNU_TIME, '-f', '%M', '-o', timeFile, ...argv] : argv;
+  const started = process.hrtime.bigint();
+  const child = spawn(full[0], full.slice(1), { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  current = child.pid;
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  let peak = 0;
+  const rootPid = child.pid;
+  const sample = () => {
+    if (rootPid === undefined) return;
+    // GNU time itself (the root when used) is not the controller: leave it out
+    const tree = processTree(rootPid).filter((p) => !(useTime && p === rootPid));
+    const sum = tree.reduce((s, p) => s + rssKb(p), 0);
+    if (sum > peak) peak = sum;
+  };
+  const timer = setInterval(sample, o.sampleMs ?? 100);
+  const killer = o.timeoutMs ? setTimeout(killCurrent, o.timeoutMs) : undefined;
+  const rc = await new Promise<number>((res) => {
+    child.once('error', () => res(127));
+    child.once('close', (code, signal) => res(code ?? (signal ? 128 : 1)));
+  });
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  clearInterval(timer);
+  if (killer) clearTimeout(killer);
+  current = undefined;
+  let maxRssKb: number | undefined;
+  if (timeFile && tmp) {
+    try {
+      // the file may start with "Command exited with non-zero status N"
+      const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
+      const v = Number(lines[lines.length - 1]);
+      if (Number.isFinite(v)) maxRssKb = v;
+    } catch {
+      /* no number */
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return { argv, rc, wallMs, peakTreeRssKb: peak, maxRssKb, stdout, stderr };
+}

@@ -1,0 +1,528 @@
+// `npm run bench`: phx-play against ansible-playbook on the same sshd hosts and
+// the same 20-task workload, phx-play alone at fleet scale, and start-up times.
+// Prints a Markdown report (docs/BENCHMARKS.md is made from it) and writes the
+// raw figures as JSON. Everything it starts is stopped, also on Ctrl-C.
+import { mkdtempSync, rmSync, writeFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { stopAllSshd } from '../lab/sshd.js';
+import { startBenchHosts, type BenchHosts } from './hosts.js';
+import { measure, killCurrent, type Measured } from './measure.js';
+import { parseRecap, totals } from './recap.js';
+import { snapshot, compareTrees } from './tree.js';
+import { ANSIBLE_SETUPS, closeControlMasters, ensureAnsible, writeAnsibleConfig, type AnsibleSetup } from './ansible.js';
+import { DEBUG_SSHD_PREFIX, execsPerTask, sshdChannelRequests, type TaskRoundTrips } from './roundtrips.js';
+import { summarizeProfile, type HotSpot } from './profile.js';
+import { median, fmtS, fmtMb, fmtX, table } from './stats.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const PHX = join(ROOT, 'bin/phx-play.js');
+const WORKLOAD = join(ROOT, 'bench/workload/workload.yml');
+const SITE = join(ROOT, 'playbooks/site.yml');
+
+// ---- options ------------------------------------------------------------------
+
+interface Options {
+  reps: number;
+  hostCounts: number[];
+  scaleCounts: number[];
+  ansible: boolean;
+  ansibleDefaults: boolean;
+  scale: boolean;
+  startup: boolean;
+  profile: boolean;
+  keep: boolean;
+  jsonOut?: string;
+  mdOut?: string;
+}
+
+const HELP = `npm run bench [-- options]
+  --quick             1 repetition (default 3)
+  --reps N            repetitions of every measurement
+  --hosts 1,10        host counts for phx-play vs ansible-playbook
+  --scale 1,10,50     host counts for phx-play alone (site.yml on lab hosts, and the workload)
+  --no-ansible        skip the comparison      --no-ansible-defaults  only Ansible's fast setup
+  --no-scale          skip fleet scale          --no-startup           skip start-up timings
+  --no-profile        no --cpu-prof run at the largest scale
+  --json FILE         raw figures as JSON       --md FILE             the report as Markdown
+  --keep              keep the work directory`;
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = { reps: 3, hostCounts: [1, 10], scaleCounts: [1, 10, 50], ansible: true, ansibleDefaults: true, scale: true, startup: true, profile: true, keep: false };
+  const list = (v: string | undefined) => {
+    const xs = (v ?? '').split(',').map(Number);
+    if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`bench: expected a list of host counts like 1,10, got '${v}'`);
+    return xs;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') o.reps = 1;
+    else if (a === '--reps') o.reps = list(argv[++i])[0];
+    else if (a === '--hosts') o.hostCounts = list(argv[++i]);
+    else if (a === '--scale') o.scaleCounts = list(argv[++i]);
+    else if (a === '--no-ansible') o.ansible = false;
+    else if (a === '--no-ansible-defaults') o.ansibleDefaults = false;
+    else if (a === '--no-scale') o.scale = false;
+    else if (a === '--no-startup') o.startup = false;
+    else if (a === '--no-profile') o.profile = false;
+    else if (a === '--keep') o.keep = true;
+    else if (a === '--json') o.jsonOut = argv[++i];
+    else if (a === '--md') o.mdOut = argv[++i];
+    else if (a === '-h' || a === '--help') {
+      console.log(HELP);
+      process.exit(0);
+    } else throw new Error(`bench: unknown option ${a}\n${HELP}`);
+  }
+  return o;
+}
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+// ---- cleanup: every process the bench starts ---------------------------------
+
+const cleanups: Array<() => Promise<void> | void> = [];
+let workDir = '';
+let keepWorkDir = false;
+
+async function cleanupAll(): Promise<void> {
+  killCurrent();
+  for (const c of cleanups.splice(0).reverse()) {
+    try {
+      await c();
+    } catch (e) {
+      log(`bench: cleanup: ${(e as Error).message}`);
+    }
+  }
+  await stopAllSshd();
+  if (workDir && !keepWorkDir) rmSync(workDir, { recursive: true, force: true });
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  log(`\nbench: ${signal}: stopping everything it started`);
+  void cleanupAll().finally(() => process.exit(130));
+}
+
+// ---- the tools ------------------------------------------------------------------
+
+type Tool = 'phx-play' | `ansible-${AnsibleSetup}`;
+type Phase = 'first' | 'second' | 'check';
+const PHASES: Phase[] = ['first', 'second', 'check'];
+
+interface RunRecord {
+  tool: Tool;
+  hosts: number;
+  phase: Phase;
+  rep: number;
+  wallMs: number;
+  peakTreeRssKb: number;
+  maxRssKb?: number;
+  changed: number;
+  failed: number;
+  rc: number;
+}
+
+function phxArgv(inventory: string, playbook: string, hosts: number, extra: string[]): string[] {
+  return [process.execPath, PHX, '-i', inventory, '-f', String(hosts), playbook, ...extra];
+}
+
+const PHX_ENV = { NO_COLOR: '1', CI: '1' };
+
+// ---- part 1: phx-play vs ansible-playbook -------------------------------------
+
+interface CompareResult {
+  hosts: number;
+  runs: RunRecord[];
+  checks: string[];
+}
+
+async function compare(o: Options, tools: Tool[], k: number): Promise<CompareResult> {
+  const dir = join(workDir, `compare-${k}`);
+  log(`\n== ${k} host(s): starting sshd`);
+  const hosts = await startBenchHosts({ dir: join(dir, 'hosts'), count: k });
+  cleanups.push(() => hosts.stop());
+  const base = (t: Tool) => join(dir, 'targets', t);
+  const configs = new Map<Tool, ReturnType<typeof writeAnsibleConfig>>();
+  for (const t of tools)
+    if (t !== 'phx-play') {
+      const cfg = writeAnsibleConfig(join(dir, 'ansible'), t.slice('ansible-'.length) as AnsibleSetup, { inventoryFile: hosts.inventoryFile, knownHostsFile: hosts.knownHostsFile, forks: k });
+      configs.set(t, cfg);
+      cleanups.push(() => closeControlMasters(cfg.controlDir));
+    }
+
+  const runTool = async (t: Tool, phase: Phase, rep: number): Promise<RunRecord> => {
+    const extra = ['-e', `bench_base=${base(t)}`, ...(phase === 'check' ? ['--check'] : [])];
+    let m: Measured;
+    if (t === 'phx-play') m = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV, timeoutMs: 600_000 });
+    else {
+      const cfg = configs.get(t)!;
+      m = await measure(['ansible-playbook', WORKLOAD, ...extra], { env: { ANSIBLE_CONFIG: cfg.file, ANSIBLE_NOCOLOR: '1' }, timeoutMs: 900_000 });
+      closeControlMasters(cfg.controlDir);
+    }
+    const recap = totals(parseRecap(m.stdout + m.stderr), hosts.names);
+    if (m.rc !== 0 || !recap.complete || recap.failed > 0 || recap.unreachable > 0) {
+      throw new Error(`${t} ${phase} run on ${k} host(s) failed (rc ${m.rc}):\n${(m.stdout + m.stderr).slice(-3000)}`);
+    }
+    log(`  rep ${rep} ${phase.padEnd(6)} ${t.padEnd(16)} ${fmtS(m.wallMs).padStart(7)}  changed=${recap.changed}  peak ${fmtMb(m.maxRssKb ?? m.peakTreeRssKb)}`);
+    return { tool: t, hosts: k, phase, rep, wallMs: m.wallMs, peakTreeRssKb: m.peakTreeRssKb, maxRssKb: m.maxRssKb, changed: recap.changed, failed: recap.failed, rc: m.rc };
+  };
+
+  const runs: RunRecord[] = [];
+  const checks: string[] = [];
+  for (let rep = 1; rep <= o.reps; rep++) {
+    for (const t of tools) rmSync(base(t), { recursive: true, force: true });
+    for (const t of tools) mkdirSync(base(t), { recursive: true });
+    // phases interleaved by tool, so each ratio compares runs made moments apart
+    for (const phase of PHASES) for (const t of tools) runs.push(await runTool(t, phase, rep));
+    if (rep === 1) checks.push(...verify(tools, runs, hosts, base));
+  }
+  await hosts.stop();
+  return { hosts: k, runs, checks };
+}
+
+/** Same end state for every tool, same changes counted, and a second run with changed=0. */
+function verify(tools: Tool[], runs: RunRecord[], hosts: BenchHosts, base: (t: Tool) => string): string[] {
+  const out: string[] = [];
+  const first = (t: Tool, p: Phase) => runs.find((r) => r.tool === t && r.phase === p && r.rep === 1)!;
+  for (const t of tools) {
+    const second = first(t, 'second');
+    if (second.changed !== 0) throw new Error(`${t}: second run reported changed=${second.changed}, expected 0`);
+    if (first(t, 'check').changed !== 0) throw new Error(`${t}: --check after convergence reported changed=${first(t, 'check').changed}`);
+    out.push(`${t}: first run changed=${first(t, 'first').changed}, second run changed=0, --check changed=0 on ${hosts.names.length} host(s)`);
+  }
+  const ref = tools[0];
+  for (const t of tools.slice(1)) {
+    if (first(t, 'first').changed !== first(ref, 'first').changed)
+      throw new Error(`first run: ${ref} changed=${first(ref, 'first').changed} but ${t} changed=${first(t, 'first').changed}`);
+    for (const h of hosts.names) {
+      const diffs = compareTrees(snapshot(join(base(ref), h)), snapshot(join(base(t), h)), ref, t);
+      if (diffs.length > 0) throw new Error(`end state differs on ${h} between ${ref} and ${t}:\n  ${diffs.join('\n  ')}`);
+    }
+    out.push(`${t}: same end state as ${ref} on every host (type, mode, owner, group, content, link target of ${snapshot(join(base(ref), hosts.names[0])).size} paths per host)`);
+  }
+  return out;
+}
+
+// ---- round trips ----------------------------------------------------------------
+
+interface RoundTripResult {
+  first: TaskRoundTrips[];
+  second: TaskRoundTrips[];
+  check: TaskRoundTrips[];
+  sshd: Record<Phase, { exec: number; subsystem: number; sessions: number }>;
+}
+
+function workloadModules(): (task: string) => string {
+  const plays = parseYaml(readFileSync(WORKLOAD, 'utf8')) as Array<{ tasks: Array<Record<string, unknown>> }>;
+  const keywords = new Set(['name', 'register', 'when', 'changed_when', 'failed_when', 'args', 'vars', 'tags', 'loop', 'notify']);
+  const map = new Map<string, string>();
+  for (const t of plays[0].tasks) map.set(String(t.name), Object.keys(t).find((k) => !keywords.has(k)) ?? '?');
+  return (task) => map.get(task) ?? '?';
+}
+
+async function roundTrips(): Promise<RoundTripResult> {
+  const dir = join(workDir, 'roundtrips');
+  log('\n== round trips: 1 host, sshd at LogLevel DEBUG1, phx-play -vv');
+  const hosts = await startBenchHosts({ dir: join(dir, 'hosts'), count: 1, launchPrefix: DEBUG_SSHD_PREFIX });
+  cleanups.push(() => hosts.stop());
+  const sshdLog = join(hosts.handles[0].dir, 'sshd.log');
+  const moduleOf = workloadModules();
+  const result: Partial<RoundTripResult> = { sshd: {} as RoundTripResult['sshd'] };
+  for (const phase of PHASES) {
+    writeFileSync(sshdLog, '');
+    const m = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, 1, ['-vv', '-e', `bench_base=${join(dir, 'targets')}`, ...(phase === 'check' ? ['--check'] : [])]), { env: PHX_ENV });
+    if (m.rc !== 0) throw new Error(`phx-play -vv ${phase} run failed:\n${(m.stdout + m.stderr).slice(-3000)}`);
+    result[phase] = execsPerTask(m.stdout + m.stderr, moduleOf);
+    // session children write their last log lines as they exit: give them a moment
+    await new Promise((r) => setTimeout(r, 300));
+    result.sshd![phase] = sshdChannelRequests(sshdLog);
+    const total = result[phase]!.reduce((s, t) => s + t.execs, 0);
+    log(`  ${phase}: ${total} EXEC lines, sshd saw ${result.sshd![phase].exec} exec + ${result.sshd![phase].subsystem} subsystem channels over ${result.sshd![phase].sessions} connection(s)`);
+  }
+  await hosts.stop();
+  return result as RoundTripResult;
+}
+
+// ---- part 2: phx-play at fleet scale --------------------------------------------
+
+interface ScaleRecord {
+  what: 'site.yml on lab hosts' | 'workload on sshd hosts';
+  hosts: number;
+  tasks: number;
+  startMs: number;
+  wallMs: number[];
+  maxRssKb: number[];
+  changed: number;
+}
+
+function taskCount(playbook: string, hosts: number, out: string): number {
+  const recap = totals(parseRecap(out), []);
+  // ok + changed counted per host includes every executed task (changed ones are in ok too)
+  return hosts > 0 ? Math.round((recap.ok + recap.skipped) / hosts) : 0;
+}
+
+async function scaleWorkload(o: Options, k: number): Promise<ScaleRecord> {
+  const dir = join(workDir, `scale-${k}`);
+  const t0 = Date.now();
+  const hosts = await startBenchHosts({ dir: join(dir, 'hosts'), count: k });
+  cleanups.push(() => hosts.stop());
+  const startMs = Date.now() - t0;
+  const extra = ['-e', `bench_base=${join(dir, 'targets')}`];
+  const converge = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV });
+  if (converge.rc !== 0) throw new Error(`workload on ${k} hosts failed:\n${(converge.stdout + converge.stderr).slice(-3000)}`);
+  const rec: ScaleRecord = { what: 'workload on sshd hosts', hosts: k, tasks: 0, startMs, wallMs: [], maxRssKb: [], changed: 0 };
+  for (let rep = 1; rep <= o.reps; rep++) {
+    const m = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV });
+    if (m.rc !== 0) throw new Error(`workload second run on ${k} hosts failed:\n${(m.stdout + m.stderr).slice(-3000)}`);
+    rec.wallMs.push(m.wallMs);
+    rec.maxRssKb.push(m.maxRssKb ?? m.peakTreeRssKb);
+    rec.tasks = taskCount(WORKLOAD, k, m.stdout);
+    rec.changed = Math.max(rec.changed, totals(parseRecap(m.stdout), []).changed);
+  }
+  log(`  workload ${String(k).padStart(3)} hosts: second run ${fmtS(median(rec.wallMs))}, peak ${fmtMb(median(rec.maxRssKb))}, sshd start ${fmtS(startMs)}`);
+  await hosts.stop();
+  return rec;
+}
+
+interface LabModule {
+  startLab(opts: { dir: string; hosts: number }): Promise<{ inventoryFile: string; stop(): Promise<void> }>;
+}
+
+async function scaleSite(o: Options, k: number, profileDir?: string): Promise<ScaleRecord | string> {
+  if (!existsSync(SITE)) return 'playbooks/site.yml does not exist yet';
+  const lab = (await import('../lab/index.js')) as unknown as LabModule;
+  const dir = join(workDir, `lab-${k}`);
+  const t0 = Date.now();
+  const started = await lab.startLab({ dir, hosts: k });
+  cleanups.push(() => started.stop());
+  const startMs = Date.now() - t0;
+  try {
+    const converge = await measure(phxArgv(started.inventoryFile, SITE, k, []), { env: PHX_ENV, timeoutMs: 1_800_000 });
+    if (converge.rc !== 0) return `site.yml first run on ${k} lab hosts failed (rc ${converge.rc}): ${(converge.stdout + converge.stderr).trim().split('\n').slice(-6).join(' / ')}`;
+    const rec: ScaleRecord = { what: 'site.yml on lab hosts', hosts: k, tasks: 0, startMs, wallMs: [], maxRssKb: [], changed: 0 };
+    for (let rep = 1; rep <= o.reps; rep++) {
+      const m = await measure(phxArgv(started.inventoryFile, SITE, k, []), { env: PHX_ENV, timeoutMs: 1_800_000 });
+      if (m.rc !== 0) return `site.yml second run on ${k} lab hosts failed (rc ${m.rc})`;
+      rec.wallMs.push(m.wallMs);
+      rec.maxRssKb.push(m.maxRssKb ?? m.peakTreeRssKb);
+      rec.tasks = taskCount(SITE, k, m.stdout);
+      rec.changed = Math.max(rec.changed, totals(parseRecap(m.stdout), []).changed);
+    }
+    if (profileDir) {
+      await measure([process.execPath, '--cpu-prof', `--cpu-prof-dir=${profileDir}`, PHX, '-i', started.inventoryFile, '-f', String(k), SITE], { env: PHX_ENV });
+    }
+    log(`  site.yml ${String(k).padStart(3)} lab hosts: second run ${fmtS(median(rec.wallMs))}, peak ${fmtMb(median(rec.maxRssKb))}, lab start ${fmtS(startMs)}`);
+    return rec;
+  } finally {
+    await started.stop();
+  }
+}
+
+async function profileWorkload(k: number, profileDir: string): Promise<void> {
+  const dir = join(workDir, `profile-${k}`);
+  const hosts = await startBenchHosts({ dir: join(dir, 'hosts'), count: k });
+  cleanups.push(() => hosts.stop());
+  const extra = ['-e', `bench_base=${join(dir, 'targets')}`];
+  await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV });
+  await measure([process.execPath, '--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...phxArgv(hosts.inventoryFile, WORKLOAD, k, extra).slice(1)], { env: PHX_ENV });
+  await hosts.stop();
+}
+
+function latestProfile(dir: string): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  return files.length ? join(dir, files[files.length - 1]) : undefined;
+}
+
+// ---- part 3: start-up -------------------------------------------------------------
+
+interface StartupRecord {
+  what: string;
+  ms: number[];
+  maxRssKb: number[];
+}
+
+async function startup(o: Options): Promise<StartupRecord[]> {
+  const n = Math.max(5, o.reps * 4);
+  const cases: Array<[string, string[]]> = [
+    ['phx-play --version', ['--version']],
+    ['phx-play --syntax-check bench/workload/workload.yml', ['--syntax-check', WORKLOAD]],
+  ];
+  if (existsSync(SITE)) cases.push(['phx-play --syntax-check playbooks/site.yml', ['--syntax-check', SITE]]);
+  const out: StartupRecord[] = [];
+  for (const [what, args] of cases) {
+    const rec: StartupRecord = { what, ms: [], maxRssKb: [] };
+    await measure([process.execPath, PHX, ...args], { env: PHX_ENV }); // warm the page cache
+    for (let i = 0; i < n; i++) {
+      const m = await measure([process.execPath, PHX, ...args], { env: PHX_ENV, sampleMs: 1000 });
+      if (m.rc !== 0) throw new Error(`${what} failed (rc ${m.rc}): ${m.stderr.slice(-2000)}`);
+      rec.ms.push(m.wallMs);
+      if (m.maxRssKb !== undefined) rec.maxRssKb.push(m.maxRssKb);
+    }
+    log(`  ${what}: median ${median(rec.ms).toFixed(0)} ms over ${n} runs`);
+    out.push(rec);
+  }
+  return out;
+}
+
+// ---- report -------------------------------------------------------------------------
+
+function machine(ansible: string | undefined): string[] {
+  const os = existsSync('/etc/os-release') ? (/PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '') : '';
+  const sshd = (() => {
+    try {
+      return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    } catch {
+      return '?';
+    }
+  })();
+  return [
+    `- CPU: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; RAM ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `- OS: ${os}; Node ${process.version}; ${ansible ?? 'ansible not measured'}`,
+    `- load average when the report was written: ${sshd}`,
+  ];
+}
+
+function compareTables(results: CompareResult[], tools: Tool[]): string[] {
+  const lines: string[] = [];
+  const ansibleTools = tools.filter((t) => t !== 'phx-play');
+  const header = ['hosts', 'run', 'phx-play', ...ansibleTools.flatMap((t) => [t, `ratio vs ${t}`])];
+  const rows: string[][] = [];
+  for (const r of results)
+    for (const phase of PHASES) {
+      const of = (t: Tool) => r.runs.filter((x) => x.tool === t && x.phase === phase);
+      const phx = of('phx-play');
+      const row = [String(r.hosts), phase === 'first' ? 'first (changes)' : phase === 'second' ? 'second (all ok)' : '--check', fmtS(median(phx.map((x) => x.wallMs)))];
+      for (const t of ansibleTools) {
+        const a = of(t);
+        // ratio per repetition (the two runs were made moments apart), then the median
+        const ratios = a.map((x) => x.wallMs / phx.find((p) => p.rep === x.rep)!.wallMs);
+        row.push(fmtS(median(a.map((x) => x.wallMs))), fmtX(median(ratios)));
+      }
+      rows.push(row);
+    }
+  lines.push(...table(header, rows));
+  lines.push('', 'Controller peak memory (median over runs; phx-play is one process, GNU time %M; Ansible: sum of VmRSS over its process tree sampled every 100 ms, largest single process in brackets):', '');
+  const mrows: string[][] = [];
+  for (const r of results)
+    for (const t of tools) {
+      const rs = r.runs.filter((x) => x.tool === t);
+      const tree = median(rs.map((x) => x.peakTreeRssKb));
+      const single = median(rs.map((x) => x.maxRssKb ?? 0));
+      mrows.push([String(r.hosts), t, t === 'phx-play' ? fmtMb(single || tree) : `${fmtMb(tree)} (${fmtMb(single)})`]);
+    }
+  lines.push(...table(['hosts', 'tool', 'peak memory'], mrows));
+  return lines;
+}
+
+async function main(): Promise<number> {
+  const o = parseOptions(process.argv.slice(2));
+  keepWorkDir = o.keep;
+  workDir = mkdtempSync(join(tmpdir(), 'phx-bench-'));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  log(`bench: work directory ${workDir}; ${o.reps} repetition(s)`);
+  const report: string[] = [];
+  const raw: Record<string, unknown> = { options: o };
+  let ansible: string | undefined;
+  try {
+    if (o.ansible) {
+      ansible = ensureAnsible(log);
+      log(`bench: ${ansible}`);
+    }
+    const tools: Tool[] = ['phx-play', ...(o.ansible ? (['ansible-fast'] as Tool[]) : []), ...(o.ansible && o.ansibleDefaults ? (['ansible-defaults'] as Tool[]) : [])];
+
+    report.push('## Machine', '', ...machine(ansible), '');
+    if (o.ansible) {
+      const results: CompareResult[] = [];
+      for (const k of o.hostCounts) results.push(await compare(o, tools, k));
+      raw.compare = results;
+      report.push(`## phx-play vs ansible-playbook: 20 tasks (bench/workload/workload.yml), median of ${o.reps} repetition(s)`, '');
+      for (const t of tools) if (t !== 'phx-play') report.push(`- **${t}**: ${ANSIBLE_SETUPS[t.slice('ansible-'.length) as AnsibleSetup]}`);
+      report.push('- ratio = Ansible wall time / phx-play wall time of the same repetition (runs made back to back), median over repetitions', '');
+      report.push(...compareTables(results, tools), '', 'Checks:', '', ...results.flatMap((r) => r.checks.map((c) => `- ${r.hosts} host(s): ${c}`)), '');
+    }
+
+    const rt = await roundTrips();
+    raw.roundTrips = rt;
+    report.push('## Round trips per task per host (phx-play -vv EXEC lines, 1 host)', '');
+    report.push(
+      ...table(
+        ['task', 'module', 'first run', 'second run', '--check'],
+        rt.first.map((t, i) => [t.task, t.module, String(t.execs), String(rt.second[i]?.execs ?? '?'), String(rt.check[i]?.execs ?? '?')]),
+      ),
+    );
+    report.push('', `sshd (LogLevel DEBUG1) counted exec/subsystem channels — first ${rt.sshd.first.exec}/${rt.sshd.first.subsystem}, second ${rt.sshd.second.exec}/${rt.sshd.second.subsystem}, --check ${rt.sshd.check.exec}/${rt.sshd.check.subsystem}; connections: ${rt.sshd.first.sessions}/${rt.sshd.second.sessions}/${rt.sshd.check.sessions}.`, '');
+
+    if (o.scale) {
+      log('\n== phx-play at scale (second runs)');
+      const profileDir = join(workDir, 'profiles');
+      const records: Array<ScaleRecord | string> = [];
+      const biggest = Math.max(...o.scaleCounts);
+      for (const k of o.scaleCounts) records.push(await scaleWorkload(o, k));
+      for (const k of o.scaleCounts) {
+        const r = await scaleSite(o, k, o.profile && k === biggest ? join(profileDir, 'site') : undefined);
+        records.push(typeof r === 'string' ? `site.yml at ${k} hosts: ${r}` : r);
+        if (typeof r === 'string') break;
+      }
+      if (o.profile) await profileWorkload(biggest, join(profileDir, 'workload'));
+      raw.scale = records;
+      report.push('## phx-play at fleet scale: second run (everything already in place)', '');
+      const done = records.filter((r): r is ScaleRecord => typeof r !== 'string');
+      report.push(
+        ...table(
+          ['playbook', 'hosts', 'tasks', 'wall (median)', 'per task per host', 'vs 10 hosts', 'peak memory', 'hosts start'],
+          done.map((r) => {
+            const ten = done.find((x) => x.what === r.what && x.hosts === 10);
+            return [
+              r.what,
+              String(r.hosts),
+              String(r.tasks),
+              fmtS(median(r.wallMs)),
+              `${(median(r.wallMs) / Math.max(1, r.tasks * r.hosts)).toFixed(1)} ms`,
+              ten ? fmtX(median(r.wallMs) / median(ten.wallMs)) : '',
+              fmtMb(median(r.maxRssKb)),
+              fmtS(r.startMs),
+            ];
+          }),
+        ),
+      );
+      for (const r of records) if (typeof r === 'string') report.push('', `- pending: ${r}`);
+      const profiles: Record<string, { totalMs: number; idleMs: number; hot: HotSpot[] }> = {};
+      for (const which of ['workload', 'site']) {
+        const f = latestProfile(join(profileDir, which));
+        if (!f) continue;
+        const s = summarizeProfile(f);
+        profiles[which] = s;
+        report.push('', `CPU profile of phx-play, ${which === 'site' ? 'site.yml' : 'workload'} second run at ${biggest} hosts (node --cpu-prof): ${fmtS(s.totalMs)} total, ${fmtS(s.idleMs)} idle (waiting on hosts); top self time:`, '');
+        report.push(...table(['function', 'self', 'share'], s.hot.map((h) => [h.fn, `${h.selfMs.toFixed(0)} ms`, `${(h.share * 100).toFixed(1)} %`])));
+      }
+      raw.profiles = profiles;
+      report.push('');
+    }
+
+    if (o.startup) {
+      log('\n== start-up');
+      const s = await startup(o);
+      raw.startup = s;
+      report.push('## Start-up', '', ...table(['command', 'median', 'min', 'peak memory'], s.map((r) => [r.what, `${median(r.ms).toFixed(0)} ms`, `${Math.min(...r.ms).toFixed(0)} ms`, r.maxRssKb.length ? fmtMb(median(r.maxRssKb)) : '?'])), '');
+    }
+  } finally {
+    await cleanupAll();
+  }
+  const md = report.join('\n') + '\n';
+  process.stdout.write(md);
+  if (o.mdOut) writeFileSync(o.mdOut, md);
+  if (o.jsonOut) writeFileSync(o.jsonOut, JSON.stringify(raw, null, 2) + '\n');
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    log(`bench: ${(e as Error).message}`);
+    void cleanupAll().finally(() => process.exit(1));
+  },
+);
