@@ -362,11 +362,13 @@ describe('syntax checks', () => {
   });
 
   test('syntax errors are located', () => {
-    const e = throwsPhx(() => checkTemplateSyntax('ok {{ a b', { file: 'p.yml', line: 3, col: 10 }), /invalid template/);
-    assert.equal(e.loc?.file, 'p.yml');
-    assert.equal(e.loc?.line, 3);
-    throwsPhx(() => checkTemplateSyntax('{{ a }'), /invalid template/);
-    throwsPhx(() => checkTemplateSyntax('{{#if a}}x'), /invalid template/);
+    const e = throwsPhx(() => checkTemplateSyntax('ok {{ a & b }}', { file: 'p.yml', line: 3, col: 10 }), /invalid template: unexpected character "&"/);
+    assert.deepEqual(e.loc, { file: 'p.yml', line: 3, col: 10 + 'ok {{ a '.length });
+    throwsPhx(() => checkTemplateSyntax('{{ a }'), /unclosed/);
+    throwsPhx(() => checkTemplateSyntax('{{#if a}}x'), /unclosed \{\{#block\}\}/);
+    const unclosed = throwsPhx(() => checkTemplateSyntax('ok {{ a b', { file: 'p.yml', line: 3, col: 10 }), /unclosed '\{\{'/);
+    assert.deepEqual(unclosed.loc, { file: 'p.yml', line: 3, col: 13 });
+    throwsPhx(() => checkTemplateSyntax('{{ list[-1] }}'), /\{\{ last list \}\}/);
     const mismatch = throwsPhx(() => checkTemplateSyntax('{{#if a}}x{{/each}}', { file: 'p.yml', line: 1, col: 1 }), /doesn't match/);
     assert.equal(mismatch.loc?.line, 1);
     assert.doesNotThrow(() => checkTemplateSyntax('no template here'));

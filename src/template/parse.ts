@@ -215,7 +215,7 @@ interface JisonLocation {
 
 function syntaxFailure(text: string, source: string, e: Error & { lineNumber?: number; column?: number }): EvalFailure {
   // Jinja habits first: they are the likely cause and deserve a precise suggestion.
-  const hint = jinjaHint(text);
+  const hint = jinjaHint(text) ?? unclosedMustache(text);
   if (hint) return new EvalFailure(hint.message, hint.pos);
   if (typeof e.lineNumber === 'number') {
     return new EvalFailure(`invalid template: ${e.message.split('\n')[0].replace(/ - \d+:\d+$/, '')}`, {
@@ -230,7 +230,7 @@ function syntaxFailure(text: string, source: string, e: Error & { lineNumber?: n
   const got = /got '([^']+)'/.exec(e.message)?.[1];
   const what =
     got === 'EOF'
-      ? "unexpected end of template (is a '}}' missing?)"
+      ? "unexpected end of template (an unclosed {{#block}}, or a missing '}}'?)"
       : got === 'INVALID' && pos
         ? `unexpected character ${JSON.stringify(source.split('\n')[pos.line - 1]?.[pos.column] ?? '')}`
         : got
@@ -273,6 +273,12 @@ function jinjaHint(text: string): { message: string; pos: Pos } | undefined {
         pos,
       };
     }
+    if (/[\w\]]\[/.test(inner.replace(/'[^']*'|"[^"]*"/g, "''"))) {
+      return {
+        message: "this subscript is not supported in templates: write list.0, list[0], item.key or item['key']; for the last item use {{ last list }}",
+        pos,
+      };
+    }
     const call = /^\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$/s.exec(inner);
     if (call) {
       return {
@@ -280,6 +286,17 @@ function jinjaHint(text: string): { message: string; pos: Pos } | undefined {
         pos,
       };
     }
+  }
+  return undefined;
+}
+
+function unclosedMustache(text: string): { message: string; pos: Pos } | undefined {
+  if (text.includes('{{{{')) return undefined; // raw blocks: leave it to the parser
+  const open = /(?<!\\)\{\{/g;
+  for (let m = open.exec(text); m; m = open.exec(text)) {
+    const close = text.indexOf('}}', m.index + 2);
+    const next = text.indexOf('{{', m.index + 2);
+    if (close < 0 || (next >= 0 && next < close)) return { message: "unclosed '{{' (missing '}}')", pos: posOfOffset(text, m.index) };
   }
   return undefined;
 }
