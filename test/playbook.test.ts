@@ -271,3 +271,25 @@ test('a task file that include_tasks itself is legal (loaded when reached); quot
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('free-form text keeps its quotes and newlines when options are taken out of it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'phx-pb-'));
+  try {
+    const file = join(dir, 'p.yml');
+    writeFileSync(file, [
+      '- hosts: all',
+      '  tasks:',
+      '    - shell: |',
+      '        set -e',
+      '        echo "a  b" > /tmp/out   creates=/tmp/out',
+      '        FOO=bar env | grep FOO',
+      '    - command: echo "x=1  y" chdir=/srv',
+      '',
+    ].join('\n'));
+    const tasks = loadPlaybook(file, { registry }).plays[0].tasks;
+    assert.deepEqual(task(tasks[0]).args, { cmd: 'set -e\necho "a  b" > /tmp/out\nFOO=bar env | grep FOO', creates: '/tmp/out' });
+    assert.deepEqual(task(tasks[1]).args, { cmd: 'echo "x=1  y"', chdir: '/srv' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -8,7 +8,7 @@ import type { SourceLoc } from '../errors.js';
 import type { ModuleDefinition } from '../module.js';
 import { locate, locateValue } from '../yaml-source.js';
 import { checkCondition, checkTemplatesDeep, looksTemplated } from './checks.js';
-import { parseKv } from './kv.js';
+import { parseKv, type Token } from './kv.js';
 import { describe, isMapping, textLoc, type Problems } from './problems.js';
 import { didYouMean } from './suggest.js';
 import { acceptedTypes, knownKeys } from './zod-introspect.js';
@@ -88,9 +88,7 @@ function inlineArgs(text: string, call: ModuleCall, args: Record<string, unknown
     if (options.length === 0) {
       args[freeForm] = text;
     } else {
-      const taken = new Set(options.map((p) => p.token));
-      const rest = [...free, ...pairs.filter((p) => !taken.has(p.token)).map((p) => p.token)].sort((a, b) => a.offset - b.offset);
-      args[freeForm] = rest.map((t) => t.raw).join(' ');
+      args[freeForm] = withoutTokens(text, options.map((p) => p.token));
       for (const p of options) setInline(p.key, p.value, at(p.token.offset), at(p.valueOffset));
     }
     locs.key.set(freeForm, base);
@@ -107,6 +105,18 @@ function inlineArgs(text: string, call: ModuleCall, args: Record<string, unknown
     locs.key.set(key, keyAt);
     locs.value.set(key, valueAt);
   }
+}
+
+/** The text with those tokens cut out (and the blanks after them), keeping its other whitespace and newlines. */
+function withoutTokens(text: string, tokens: Token[]): string {
+  let out = '';
+  let from = 0;
+  for (const t of [...tokens].sort((a, b) => a.offset - b.offset)) {
+    out += text.slice(from, t.offset);
+    from = t.offset + t.raw.length;
+    while (text[from] === ' ' || text[from] === '\t') from++;
+  }
+  return (out + text.slice(from)).replace(/[ \t]+$/gm, '').trim();
 }
 
 /** Inline values are text; turn `22` / `yes` into what the argument wants, as Ansible's type conversion does. */
@@ -158,7 +168,14 @@ function validate(def: ModuleDefinition, call: ModuleCall, args: Record<string, 
       problems.add(`unknown argument '${k}' for module '${mod}'${didYouMean(k, known.keys())}`, locs.key.get(k) ?? call.keyLoc);
     }
   }
-  const result = def.args.safeParse(args);
+  let result: ReturnType<z.ZodType['safeParse']>;
+  try {
+    result = def.args.safeParse(args);
+  } catch (e) {
+    // a module's own refinement tripped over unexpected input: still a problem with these arguments
+    problems.add(`arguments of module '${mod}' could not be checked: ${(e as Error).message}`, call.valueLoc);
+    return;
+  }
   if (result.success) return;
   for (const issue of flattenIssues(result.error.issues as unknown as Issue[], [])) {
     if (issue.code === 'unrecognized_keys') {
