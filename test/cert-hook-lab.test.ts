@@ -1,0 +1,148 @@
+// cert_hook against a lab host over SSH: nginx's key inside CT 101 made
+// root:www-data 0640 and nginx reloaded once per certificate (exact check mode,
+// second run ok, renewal runs it again); portainer's hook through qm guest exec
+// failing behind qm's exit 0 (fingerprint not recorded, retried next run);
+// pveproxy certificates through pvenode; the key appearing late / never; a
+// stopped CT.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLab, type Lab } from '../lab/index.js';
+import { openConnection } from '../src/connection/index.js';
+import type { Connection } from '../src/connection/types.js';
+import type { ModuleDefinition, ModuleResult } from '../src/module.js';
+import { createModuleContext, runModule } from '../src/module-runner.js';
+import certHook from '../modules/cert_hook.js';
+
+// ---- harness: one lab host, one reused SSH connection
+let dir: string;
+let lab: Lab;
+let conn: Connection | undefined;
+let host: string;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'phx-cert-hook-lab-'));
+  lab = await startLab({ dir, hosts: 1 });
+  const h = lab.hosts[0];
+  host = h.name;
+  conn = openConnection(host, { ansible_host: '127.0.0.1', ansible_port: h.port, ansible_user: 'root', ansible_ssh_private_key_file: lab.privateKeyFile, ansible_ssh_known_hosts_file: lab.knownHostsFile },
+    { homeDir: dir, agentSocket: null, sshConfigFiles: [], globalKnownHostsFiles: [] });
+  await conn.connect();
+  await sh('pct create 101 local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst --hostname nginx >/dev/null && pct start 101');
+});
+after(async () => {
+  await conn?.close().catch(() => {});
+  await lab?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+function run(def: ModuleDefinition, raw: unknown, o: { check?: boolean; diff?: boolean } = {}): Promise<ModuleResult> {
+  const ctx = createModuleContext({ host, conn: conn!, check: o.check, diff: o.diff });
+  return runModule(def, def.args.parse(raw), ctx);
+}
+async function sh(command: string): Promise<string> {
+  const r = await lab.exec(host, command);
+  if (r.rc !== 0) throw new Error(`lab command failed (rc ${r.rc}): ${command}\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+const comparable = (r: ModuleResult) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'diff'));
+
+/** A new certificate + key (0600 root:root) pushed into CT 101; returns the fingerprint. */
+async function newCertInCt(name = 'nginx.internal'): Promise<string> {
+  const out = await sh(`cd /root && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout n.key -out n.crt -days 30 -subj /CN=${name} 2>/dev/null && ` +
+    `pct push 101 n.crt /etc/nginx/ssl/${name}.crt && pct push 101 n.key /etc/nginx/ssl/${name}.key --perms 0600 && openssl x509 -noout -fingerprint -sha256 -in n.crt`);
+  return out.trim().split('=')[1];
+}
+const hookLog = () => lab.exec(host, 'pct exec 101 -- cat /root/hook.log').then((r) => r.stdout);
+
+const NGINX = {
+  name: 'nginx.internal', ctid: 101,
+  cert: '/etc/nginx/ssl/nginx.internal.crt', key: '/etc/nginx/ssl/nginx.internal.key',
+  key_owner: 'root', key_group: 'www-data', key_mode: '0640',
+  post_renewal: [['pct', 'exec', '101', '--', 'systemctl', 'reload', 'nginx'], ['pct', 'exec', '101', '--', 'sh', '-c', 'echo reloaded >> /root/hook.log']],
+};
+
+test('nginx in CT 101: check predicts exactly and writes nothing; first run fixes the key and runs the hook once; second run ok; renewal runs it again', async () => {
+  const fp = await newCertInCt();
+  const chk = await run(certHook, NGINX, { check: true, diff: true });
+  assert.equal(chk.failed, undefined, String(chk.msg));
+  assert.equal(chk.changed, true);
+  assert.equal((await lab.exec(host, 'test -e /var/lib/phx-play/cert_hook/nginx.internal.json')).rc, 1, 'no state written in check mode');
+  assert.equal(await sh('pct exec 101 -- stat -c "%U:%G %a" /etc/nginx/ssl/nginx.internal.key'), 'root:root 600\n');
+  assert.equal(await hookLog(), '');
+
+  const real = await run(certHook, NGINX, { diff: true });
+  assert.equal(real.failed, undefined, String(real.msg));
+  assert.deepEqual(comparable(real), comparable(chk));
+  assert.deepEqual(real.diff, chk.diff);
+  assert.equal(real.fingerprint, fp);
+  assert.equal(real.reason, 'first-run');
+  assert.equal(await sh('pct exec 101 -- stat -c "%U:%G %a" /etc/nginx/ssl/nginx.internal.key'), 'root:www-data 640\n');
+  assert.equal(await hookLog(), 'reloaded\n');
+  assert.equal(JSON.parse(await sh('cat /var/lib/phx-play/cert_hook/nginx.internal.json')).fingerprint, fp);
+
+  const again = await run(certHook, NGINX);
+  assert.equal(again.changed, false, String(again.msg));
+  assert.equal(await hookLog(), 'reloaded\n');
+
+  // the seed's bug: something resets the key to 0600; the hook fixes it and reloads nginx again
+  await sh('pct exec 101 -- chmod 600 /etc/nginx/ssl/nginx.internal.key');
+  const fixed = await run(certHook, NGINX);
+  assert.equal(fixed.reason, 'permissions');
+  assert.equal(await hookLog(), 'reloaded\nreloaded\n');
+
+  const fp2 = await newCertInCt();
+  const renewed = await run(certHook, NGINX);
+  assert.equal(renewed.failed, undefined, String(renewed.msg));
+  assert.equal(renewed.renewed, true);
+  assert.equal(renewed.previous_fingerprint, fp);
+  assert.equal(renewed.fingerprint, fp2);
+  assert.equal(await hookLog(), 'reloaded\nreloaded\nreloaded\n');
+});
+
+test('portainer hook via qm guest exec: a guest failure behind qm\'s exit 0 fails the task, the fingerprint is not recorded, the next run retries', async () => {
+  await sh('cd /root && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout p.key -out p.crt -days 30 -subj /CN=portainer 2>/dev/null');
+  const want = { name: 'portainer', cert: '/root/p.crt', post_renewal: [['qm', 'guest', 'exec', '1001', '--', 'docker', 'restart', 'portainer_server']] };
+  const r = await run(certHook, want);
+  assert.equal(r.failed, true);
+  assert.match(String(r.msg), /post_renewal command 1 of 1 failed \(rc 1\): qm guest exec 1001 -- docker restart portainer_server: Error response from daemon: No such container: portainer_server/);
+  assert.equal((await lab.exec(host, 'test -e /var/lib/phx-play/cert_hook/portainer.json')).rc, 1);
+
+  await sh("qm guest exec 1001 -- docker run -d --name portainer_server alpine sleep 600 | grep -q '\"exitcode\" : 0'");
+  const ok = await run(certHook, want);
+  assert.equal(ok.failed, undefined, String(ok.msg));
+  assert.equal(ok.changed, true);
+  assert.equal((await run(certHook, want)).changed, false);
+});
+
+test('pveproxy certificate read through pvenode cert info', async () => {
+  const fp = (await sh('openssl x509 -noout -fingerprint -sha256 -in /etc/pve/local/pve-ssl.pem')).trim().split('=')[1];
+  const want = { name: 'pve-ssl', cert: '/etc/pve/local/pve-ssl.pem', key: '/etc/pve/local/pve-ssl.key', key_mode: '0640', post_renewal: [['systemctl', 'reload-or-restart', 'pveproxy']] };
+  const r = await run(certHook, want);
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.equal(r.fingerprint, fp);
+  assert.equal((await run(certHook, want)).changed, false);
+});
+
+test('wait_for_key: a key appearing later is waited for; one that never appears fails within wait_timeout; a stopped CT fails clearly', async () => {
+  await newCertInCt('late');
+  await sh('pct exec 101 -- rm -f /etc/nginx/ssl/late.key');
+  await sh("nohup sh -c 'sleep 2; cd /root && pct push 101 n.key /etc/nginx/ssl/late.key' >/dev/null 2>&1 &");
+  const late = { ...NGINX, name: 'late', cert: '/etc/nginx/ssl/late.crt', key: '/etc/nginx/ssl/late.key', wait_for_key: true, wait_timeout: 20, post_renewal: [] };
+  const t0 = Date.now();
+  const r = await run(certHook, late);
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.ok(Date.now() - t0 >= 1000, 'it waited');
+  assert.equal(await sh('pct exec 101 -- stat -c "%U:%G %a" /etc/nginx/ssl/late.key'), 'root:www-data 640\n');
+
+  const t1 = Date.now();
+  const never = await run(certHook, { ...late, name: 'never', key: '/etc/nginx/ssl/never.key', wait_timeout: 2 });
+  assert.equal(never.failed, true);
+  assert.match(String(never.msg), /key \/etc\/nginx\/ssl\/never.key in CT 101 did not appear within 2 s/);
+  assert.ok(Date.now() - t1 < 8000, 'bounded');
+
+  await sh('pct stop 101');
+  const stopped = await run(certHook, NGINX);
+  assert.equal(stopped.failed, true);
+  assert.match(String(stopped.msg), /CT 101 is not running/);
+});
