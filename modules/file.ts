@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { defineModule, type Change, type Plan } from '../src/module.js';
 import { applyMode, formatMode, modeArg, parseMode } from '../src/remote/mode.js';
 import { accountArg, attrsText, resolveAccount } from '../src/remote/owner.js';
-import { probe, safePath, type FileState, type Identity, type ProbeResult, type TreeEntry } from '../src/remote/probe.js';
+import { pathKey, probe, safePath, type FileState, type Identity, type ProbeResult, type TreeEntry } from '../src/remote/probe.js';
 
 const STATES = ['file', 'directory', 'absent', 'touch', 'link', 'hard'] as const;
 const TIME = z.enum(['now', 'preserve']);
@@ -154,6 +154,13 @@ function plan(f: Facts, a: Args): Plan {
     }
     if (!opts.noMode && want.mode !== now.mode) out.push({ description: `chmod ${formatMode(want.mode)} ${at}`, argv: ['chmod', formatMode(want.mode), safePath(at)] });
     if (opts.diff !== false) {
+      if (before.state === 'absent') {
+        // a new entry has no old attributes to show
+        if (want.uid !== now.uid) after.owner = want.owner;
+        if (want.gid !== now.gid) after.group = want.group;
+        if (!opts.noMode && want.mode !== now.mode) after.mode = formatMode(want.mode);
+        return out;
+      }
       if (want.uid !== now.uid) [before.owner, after.owner] = [now.owner, want.owner];
       if (want.gid !== now.gid) [before.group, after.group] = [now.group, want.group];
       if (!opts.noMode && want.mode !== now.mode) [before.mode, after.mode] = [formatMode(now.mode), formatMode(want.mode)];
@@ -164,10 +171,16 @@ function plan(f: Facts, a: Args): Plan {
   let final: Attrs | undefined;
   let size: number | undefined;
   let finalState: string = state;
+  // check mode: what later tasks should see (partial states merge into what the host has)
+  const predict: Record<string, Partial<FileState>> = {};
+  const predictAttrs = (at: string, attrs: Attrs, extra: Partial<FileState>) => {
+    predict[pathKey(at)] = { exists: true, uid: attrs.uid, gid: attrs.gid, owner: attrs.owner, group: attrs.group, mode: attrs.mode, ...extra };
+  };
 
   switch (state) {
     case 'absent':
       if (prev !== 'absent') changes.push({ description: `remove ${path}`, argv: ['rm', '-rf', p] });
+      predict[pathKey(path)] = { exists: false };
       after.state = 'absent';
       break;
 
@@ -177,6 +190,7 @@ function plan(f: Facts, a: Args): Plan {
       final = wanted(attrsOf(target), false);
       changes.push(...fix(path, attrsOf(target), final));
       size = target.size;
+      predictAttrs(path, final, {});
       break;
 
     case 'directory': {
@@ -188,10 +202,12 @@ function plan(f: Facts, a: Args): Plan {
         const born = fresh(0o777 & ~umask);
         final = wanted(born, true);
         for (const d of created) changes.push(...fix(d, born, final, { diff: d === path }));
+        for (const d of created) predictAttrs(d, final, { type: 'directory' });
       } else {
         final = wanted(attrsOf(target), true);
         changes.push(...fix(path, attrsOf(target), final));
         size = target.size;
+        predictAttrs(path, final, {});
       }
       if (a.recurse) changes.push(...recurse(path, f.probe.tree ?? [], wanted, fix, before, after));
       break;
@@ -208,6 +224,7 @@ function plan(f: Facts, a: Args): Plan {
       changes.push(...fix(path, now, final));
       finalState = targetKind === 'absent' ? 'file' : targetKind === 'hard' ? 'file' : targetKind;
       size = targetKind === 'absent' ? 0 : target.size;
+      predictAttrs(path, final, targetKind === 'absent' ? { type: 'file', size: 0, content: Buffer.alloc(0), checksum: 'da39a3ee5e6b4b0d3255bfef95601890afd80709' } : {});
       break;
     }
 
@@ -231,6 +248,7 @@ function plan(f: Facts, a: Args): Plan {
       }
       final.mode = 0o777;
       size = Buffer.byteLength(src);
+      predictAttrs(path, final, { type: 'link', linkTarget: src, checksum: undefined, content: undefined, size });
       break;
     }
 
@@ -252,8 +270,8 @@ function plan(f: Facts, a: Args): Plan {
   }
 
   if (after.state === undefined) after.state = finalState;
-  const pathKey = state === 'link' || state === 'hard' || state === 'touch' ? 'dest' : 'path';
-  const result: Record<string, unknown> = { [pathKey]: path, state: finalState };
+  const resultPathKey = state === 'link' || state === 'hard' || state === 'touch' ? 'dest' : 'path';
+  const result: Record<string, unknown> = { [resultPathKey]: path, state: finalState };
   if (state === 'link' || state === 'hard') result.src = a.src;
   if (final) {
     Object.assign(result, { uid: final.uid, gid: final.gid, owner: final.owner, group: final.group, mode: formatMode(final.mode) });
@@ -262,6 +280,7 @@ function plan(f: Facts, a: Args): Plan {
   return {
     changes,
     result,
+    predict: changes.length > 0 ? predict : undefined,
     diff: { before: attrsText(before), after: attrsText(after), before_header: path, after_header: path },
   };
 }

@@ -192,6 +192,6 @@ export default defineModule<Args, PutFacts>({
     const msg = after === before && cur.exists ? (attrsDiffer ? attrsMsg : '') : attrsDiffer && edit.msg ? `${edit.msg} and ${attrsMsg}` : edit.msg;
     const result: Record<string, unknown> = { backup: r.backup_file ?? '' };
     if (edit.found !== undefined) result.found = edit.found;
-    return { changes: put.changes, result, msg, diff: put.diff };
+    return { changes: put.changes, result, msg, diff: put.diff, predict: put.predict };
   },
 });

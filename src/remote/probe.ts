@@ -4,6 +4,7 @@
 // printed back (each answer is tagged with the path's index), so names with
 // newlines, quotes or `$(...)` are data; link targets and contents travel as
 // base64.
+import { posix } from 'node:path';
 import type { ModuleContext } from '../module.js';
 import { shellQuote } from '../quote.js';
 
@@ -253,10 +254,40 @@ export function parseProbe(req: ProbeRequest, stdout: string): ProbeResult {
   return { paths, identity, users, groups, tree, globs };
 }
 
-/** One round trip. Reads run without become only if the caller says so. */
+/**
+ * Check mode: an earlier task's prediction of a path (file, copy, template,
+ * lineinfile store the FileState they would leave under this key).
+ */
+export const pathKey = (p: string): string => `path:${posix.normalize(p)}`;
+
+/** What earlier tasks of this check run would have made of `p`, if anything. */
+export function predictedPath(predicted: ReadonlyMap<string, unknown>, p: string): FileState | undefined {
+  const own = predicted.get(pathKey(p)) as FileState | undefined;
+  if (own) return own;
+  // below something predicted absent, or predicted to be a non-directory, nothing exists
+  for (let d = posix.dirname(posix.normalize(p)); ; d = posix.dirname(d)) {
+    const up = predicted.get(pathKey(d)) as FileState | undefined;
+    if (up && (!up.exists || up.type !== 'directory')) return { exists: false };
+    if (d === '/' || d === '.') return undefined;
+  }
+}
+
+/** One round trip. In check mode, predictions of earlier tasks override what the host says. */
 export async function probe(ctx: ModuleContext, req: ProbeRequest): Promise<ProbeResult> {
   const r = await ctx.runShell(probeScript(req));
-  return parseProbe(req, r.stdout);
+  const result = parseProbe(req, r.stdout);
+  if (ctx.check && ctx.predicted.size > 0) {
+    (req.paths ?? []).forEach((q, i) => {
+      const p = predictedPath(ctx.predicted, q.path);
+      // a prediction may be partial (new owner/mode of an existing file): merge it
+      if (p) result.paths[i] = p.exists && result.paths[i].exists ? { ...result.paths[i], ...p } : p;
+    });
+    (req.globs ?? []).forEach((g, i) => {
+      const p = /[*?[]/.test(g) ? undefined : predictedPath(ctx.predicted, g);
+      if (p) result.globs[i] = p.exists;
+    });
+  }
+  return result;
 }
 
 /** Convenience: the state of one path. */

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Change, Diff, ModuleContext, Plan } from '../module.js';
 import { applyMode, formatMode, modeArg, parseMode } from './mode.js';
 import { accountArg, resolveAccount } from './owner.js';
-import { probe, safePath, type FileState, type Identity, type ProbeResult } from './probe.js';
+import { pathKey, probe, safePath, type FileState, type Identity, type ProbeResult } from './probe.js';
 import { backupName, writeFileScript } from './write.js';
 
 /** Largest old content read for --diff; bigger files get a placeholder, like Ansible's max diff size. */
@@ -165,7 +165,16 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
     gid,
     ...(backupFile ? { backup_file: backupFile } : {}),
   };
-  return { changes, result, diff: contentDiff(path, cur, write ? w.content : undefined) };
+  // check mode: what later tasks should see at dest (and its new parent)
+  const predict: Record<string, unknown> = {};
+  if (changes.length > 0) {
+    const after: FileState = { exists: true, type: 'file', mode, uid, gid, owner: ownerName, group: groupName, size: result.size as number, checksum: final.checksum, content: final.content };
+    predict[pathKey(path)] = after;
+    if (mkdirParent) {
+      predict[pathKey(posix.dirname(path))] = { exists: true, type: 'directory', mode: 0o777 & ~f.me.umask, uid: f.me.uid, gid: f.me.gid, owner: f.me.user, group: f.me.group };
+    }
+  }
+  return { changes, result, predict, diff: contentDiff(path, cur, write ? w.content : undefined) };
 }
 
 /** before/after text for --diff; binary or large content gets a placeholder. */
