@@ -52,7 +52,7 @@ const EXPECTED: Record<string, string[]> = {
     "bad/bad-serial.yml:3:24: 'max_fail_percentage' expects a number from 0 to 100, got 120",
   ],
   'bad-template.yml': [
-    "bad/bad-template.yml:4:29: invalid template: unexpected end of template (is a '}}' missing?)",
+    "bad/bad-template.yml:4:21: unclosed '{{' (missing '}}')",
   ],
   'bad-var-names.yml': [
     "bad/bad-var-names.yml:4:5: 'bad-name' is not a valid variable name",
