@@ -25,7 +25,7 @@ export interface SshdOptions {
   /** login users the authorizedKeys are for; default ['root'] */
   users?: string[];
   passwordAuth?: boolean;
-  /** extra sshd_config lines, appended last */
+  /** extra sshd_config lines; they override the defaults (a `Match` block goes at the end) */
   extraConfig?: string[];
   /** argv prefix to start sshd inside something, e.g. ['unshare', '-m', '--'] */
   launchPrefix?: string[];
@@ -129,7 +129,14 @@ async function launch(
   const cfgPath = join(dir, 'sshd_config');
   const pidFile = join(dir, 'sshd.pid');
   const logPath = join(dir, 'sshd.log');
+  // sshd keeps the first value of a keyword: extra lines go first so they win;
+  // a Match block (which runs to the end of the file) goes last.
+  const extra = o.extraConfig ?? [];
+  const matchAt = extra.findIndex((l) => /^\s*Match\s/i.test(l));
+  const extraFirst = matchAt < 0 ? extra : extra.slice(0, matchAt);
+  const extraLast = matchAt < 0 ? [] : extra.slice(matchAt);
   const config = [
+    ...extraFirst,
     `Port ${port}`,
     `ListenAddress ${address}`,
     `HostKey ${hostKey}`,
@@ -158,7 +165,7 @@ async function launch(
     'AllowTcpForwarding yes',
     'Subsystem sftp internal-sftp',
     'LogLevel ERROR',
-    ...(o.extraConfig ?? []),
+    ...extraLast,
   ];
   await writeFile(cfgPath, config.join('\n') + '\n', { mode: 0o600 });
   await rm(pidFile, { force: true });
@@ -168,7 +175,7 @@ async function launch(
   const child = spawn(argv[0], argv.slice(1), {
     stdio: ['ignore', logFd, logFd],
     env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...o.env },
-    detached: true, // its own process group: a Ctrl-C of the test runner does not half-kill it
+    // Same process group as us: a Ctrl-C or a kill of the test runner's group takes sshd along.
   });
   closeSync(logFd);
   child.unref();

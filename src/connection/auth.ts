@@ -22,10 +22,13 @@ type Attempt = { kind: 'agent' } | { kind: 'key'; path: string; explicit: boolea
 
 // One parse (and at most one passphrase question) per key file per run, shared by all hosts.
 const keyCache = new Map<string, Promise<ParsedKey | null>>();
+// Why a key file was not used, for the "permission denied" message.
+const skippedKeys = new Map<string, string>();
 
 /** Forgets cached keys (tests that reuse a path for a different key). */
 export function clearKeyCache(): void {
   keyCache.clear();
+  skippedKeys.clear();
 }
 
 function loadKey(path: string, explicit: boolean, s: AuthSettings): Promise<ParsedKey | null> {
@@ -36,24 +39,30 @@ function loadKey(path: string, explicit: boolean, s: AuthSettings): Promise<Pars
       try {
         data = await readFile(path);
       } catch (e) {
-        if (explicit) s.onDebug?.(`identity file ${path} not accessible: ${(e as Error).message}`);
+        if (explicit) {
+          s.onDebug?.(`identity file ${path} not accessible: ${(e as Error).message}`);
+          skippedKeys.set(path, (e as NodeJS.ErrnoException).code ?? 'not readable');
+        }
         return null;
       }
       const plain = ssh2.utils.parseKey(data);
       if (!(plain instanceof Error)) return plain;
       if (!/passphrase/i.test(plain.message)) {
         s.onDebug?.(`identity file ${path} cannot be used: ${plain.message}`);
+        skippedKeys.set(path, plain.message);
         return null;
       }
       let passphrase = s.passphrase;
       if (passphrase === undefined && s.askPassword) passphrase = await s.askPassword(`Enter passphrase for key '${path}': `);
       if (passphrase === undefined) {
         s.onDebug?.(`identity file ${path} is encrypted and no passphrase was given; skipped`);
+        skippedKeys.set(path, 'encrypted, no passphrase given');
         return null;
       }
       const key = ssh2.utils.parseKey(data, passphrase);
       if (key instanceof Error) {
         s.onDebug?.(`identity file ${path}: wrong passphrase; skipped`);
+        skippedKeys.set(path, 'wrong passphrase');
         return null;
       }
       return key;
@@ -67,6 +76,8 @@ export interface AuthState {
   handler: AuthHandlerMiddleware;
   /** methods tried so far, for the "permission denied" message */
   tried: string[];
+  /** key files that could not be used, with the reason */
+  skipped(): string[];
 }
 
 export function makeAuthHandler(s: AuthSettings): AuthState {
@@ -131,5 +142,6 @@ export function makeAuthHandler(s: AuthSettings): AuthState {
       next(false);
     });
   };
-  return { handler, tried };
+  const skipped = () => plan.flatMap((a) => (a.kind === 'key' && skippedKeys.has(a.path) ? [`${a.path}: ${skippedKeys.get(a.path)}`] : []));
+  return { handler, tried, skipped };
 }

@@ -73,7 +73,12 @@ function readConfigLines(file: string, ctx: ResolveContext, depth = 0): ConfigLi
       for (const spec of args) {
         const path = expandTilde(spec, ctx.homeDir);
         const full = isAbsolute(path) ? path : join(ctx.homeDir, '.ssh', path);
-        for (const f of expandGlob(full)) out.push(...readConfigLines(f, ctx, depth + 1));
+        for (const f of expandGlob(full)) {
+          // Host blocks inside an included file end with it.
+          out.push({ keyword: '@include-begin', args: [], file, line: i + 1 });
+          out.push(...readConfigLines(f, ctx, depth + 1));
+          out.push({ keyword: '@include-end', args: [], file, line: i + 1 });
+        }
       }
       return;
     }
@@ -127,7 +132,20 @@ export function resolveSshConfig(files: readonly string[], host: string, ctx: Re
   const raw: { identity: string[] } = { identity: [] };
   for (const file of files) {
     let active = true; // lines before the first Host apply to every host
+    const saved: boolean[] = [];
+    let skipping = 0; // depth inside an Include that sits in a non-matching block
     for (const l of readConfigLines(file, ctx)) {
+      if (l.keyword === '@include-begin') {
+        if (skipping > 0 || !active) skipping++;
+        else saved.push(active);
+        continue;
+      }
+      if (l.keyword === '@include-end') {
+        if (skipping > 0) skipping--;
+        else active = saved.pop() ?? true;
+        continue;
+      }
+      if (skipping > 0) continue;
       if (l.keyword === 'host') {
         active = hostBlockMatches(l.args, host);
         continue;

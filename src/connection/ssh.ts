@@ -56,6 +56,23 @@ function endpointLabel(e: SshEndpoint): string {
   return `${e.user}@${e.host}${e.port === 22 ? '' : `:${e.port}`}`;
 }
 
+/**
+ * Sends SIGKILL to the remote command (OpenSSH killpg()s the session). ssh2's
+ * channel.signal() refuses once stdin is closed, which it always is here, so
+ * this goes to the protocol object the channel itself would use.
+ */
+function sendKill(ch: ClientChannel): void {
+  const internal = ch as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: { signal?: (id: number, sig: string) => void } } };
+  const id = internal.outgoing?.id;
+  const proto = internal._client?._protocol;
+  if (id === undefined || !['open', 'eof'].includes(internal.outgoing?.state ?? '') || typeof proto?.signal !== 'function') return;
+  try {
+    proto.signal(id, 'KILL');
+  } catch {
+    // best effort: the channel is closed next anyway
+  }
+}
+
 /** SFTP status codes from ssh2 (numeric `code` on the error). */
 const SFTP_NO_SUCH_FILE = 2;
 const SFTP_CHUNK = 32 * 1024;
@@ -178,7 +195,8 @@ export class SshConnection implements Connection {
         if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return fail(`cannot resolve host name ${hop.host}`);
         if (e.level === 'client-authentication' && /All configured authentication methods failed/.test(e.message)) {
           const tried = auth.tried.length > 0 ? auth.tried.join(', ') : 'nothing: no agent, key file or password available';
-          return fail(`permission denied (tried ${tried})`);
+          const skipped = auth.skipped();
+          return fail(`permission denied (tried ${tried})${skipped.length > 0 ? `; not usable: ${skipped.join('; ')}` : ''}`);
         }
         if (e.level === 'client-authentication') {
           debug?.(`ssh ${label}: ${e.message}`);
@@ -295,11 +313,7 @@ export class SshConnection implements Connection {
       const onDead = (e: Error) => finish(() => reject(e));
       const stopRemote = () => {
         if (!stream) return;
-        try {
-          stream.signal('KILL');
-        } catch {
-          // not supported by every server
-        }
+        sendKill(stream);
         stream.close();
       };
       const onAbort = () => {
@@ -354,6 +368,8 @@ export class SshConnection implements Connection {
           timer = setTimeout(() => {
             timedOut = true;
             stopRemote();
+            // a server that ignores the signal keeps the channel until the command ends: do not wait for it
+            timer = setTimeout(() => ch.emit('close'), 1000);
           }, opts.timeoutMs);
         }
         ch.end(opts.stdin ?? undefined);
