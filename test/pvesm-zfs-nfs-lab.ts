@@ -69,7 +69,11 @@ export async function startTestLab(): Promise<TestLab> {
   let theConn = conn;
   const host = theLab.hosts[0].name;
   const commands: string[] = [];
-  const exec = (command: string) => theLab.exec(host, command);
+  // assertions go over the same reused SSH connection: a fresh `ssh` per check costs ~0.5 s
+  const exec = async (command: string) => {
+    const r = await theConn.exec(command);
+    return { rc: r.rc, stdout: r.stdout, stderr: r.stderr };
+  };
   const sh = async (command: string) => {
     const r = await exec(command);
     if (r.rc !== 0) throw new Error(`lab command failed (rc ${r.rc}): ${command}\n${r.stderr}${r.stdout}`);
