@@ -1,8 +1,8 @@
 // `npm run lab -- up [N] | down | status | reset <host> | fault <host> <name> <value>`
 // The lab lives in <repo>/.lab (or --dir); `up` also writes inventory/lab.yml.
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLab, openLab, labStatus, type LabFaults } from './index.js';
+import { startLab, openLab, labStatus, GENERATED_MARK, type LabFaults } from './index.js';
 import { PACKAGE_ROOT } from './hostfs.js';
 
 const FAULT_NAMES: Record<string, keyof LabFaults> = {
@@ -36,10 +36,8 @@ async function main(): Promise<void> {
       const n = params[0] ? Number(params[0]) : existing.length || 3;
       if (!Number.isInteger(n) || n < 1) usage();
       const lab = await startLab({ dir, hosts: n, basePort: basePort ?? (existing.length ? undefined : 22200) });
-      mkdirSync(join(PACKAGE_ROOT, 'inventory'), { recursive: true });
-      copyFileSync(lab.inventoryFile, join(PACKAGE_ROOT, 'inventory/lab.yml'));
       printStatus(dir);
-      process.stdout.write(`inventory: ${join(PACKAGE_ROOT, 'inventory/lab.yml')}\n`);
+      process.stdout.write(`inventory: ${writeRepoInventory(lab.inventoryFile)}\n`);
       break;
     }
     case 'down': {
@@ -65,7 +63,6 @@ async function main(): Promise<void> {
       const lab = await openLab({ dir });
       const h = lab.hosts.find((x) => x.name === host);
       if (!h) throw new Error(`no lab host named '${host}'`);
-      const { readFileSync } = await import('node:fs');
       let faults: LabFaults = {};
       try {
         faults = JSON.parse(readFileSync(join(h.root, 'var/lib/phx-lab/faults.json'), 'utf8')) as LabFaults;
@@ -84,6 +81,24 @@ async function main(): Promise<void> {
   // sshd.ts kills the servers it started when this process exits (right for tests);
   // the CLI hands them over to the next `lab down` instead.
   process.removeAllListeners('exit');
+}
+
+/** inventory/lab.yml is the lab's generated file; one written by hand is left alone. */
+function writeRepoInventory(generated: string): string {
+  const target = join(PACKAGE_ROOT, 'inventory/lab.yml');
+  let current: string | null = null;
+  try {
+    current = readFileSync(target, 'utf8');
+  } catch {
+    /* not there yet */
+  }
+  if (current !== null && !current.startsWith(GENERATED_MARK)) {
+    process.stderr.write(`lab: ${target} was not written by the lab; leaving it alone (generated inventory: ${generated})\n`);
+    return generated;
+  }
+  mkdirSync(join(PACKAGE_ROOT, 'inventory'), { recursive: true });
+  copyFileSync(generated, target);
+  return target;
 }
 
 function printStatus(dir: string): void {

@@ -171,9 +171,11 @@ async function startHost(dir: string, host: LabHost, publicKey: string): Promise
   writeFileSync(pidFileOf(dir, host.name), `${handle.pid}\n`);
 }
 
+export const GENERATED_MARK = '# Written by the phx-play lab';
+
 function writeInventory(lab: { hosts: LabHost[]; privateKeyFile: string; knownHostsFile: string }, file: string): void {
   const lines = [
-    '# Written by the phx-play lab (`npm run lab -- up`): simulated Proxmox hosts on 127.0.0.1. See docs/LAB.md.',
+    `${GENERATED_MARK} (\`npm run lab -- up\`): simulated Proxmox hosts on 127.0.0.1. See docs/LAB.md.`,
     'all:',
     '  children:',
     '    lab:',

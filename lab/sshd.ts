@@ -86,7 +86,9 @@ export async function startSshd(o: SshdOptions): Promise<SshdHandle> {
   const address = o.address ?? '127.0.0.1';
   if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address)) throw new Error(`sshd may only listen on 127.0.0.0/8, not ${address}`);
   const dir = resolve(o.dir);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // 0755: sshd reads authorized_keys_<user> as that user, who must get through the directory
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  await chmod(dir, 0o755);
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation dir
 
   const hostKey = join(dir, 'ssh_host_ed25519_key');

@@ -281,3 +281,30 @@ test('zfs mountpoint: a child of a dataset with a set mountpoint follows it', ()
   assert.equal(s.run('zfs', 'get', '-H', '-o', 'value,source', 'mountpoint', 'quickOS/data/1001').stdout, '/quickOS/vm-data/1001\tinherited from quickOS/data\n');
   assert.ok(statSync(s.path('/quickOS/vm-data/1001')).isDirectory());
 });
+
+test('zfs destroy of a dataset a running CT uses: dataset is busy', () => {
+  assert.equal(s.run('zfs', 'create', 'tank/shared').rc, 0);
+  assert.equal(s.run('pct', 'create', '140', TEMPLATE_VOL, '--mp0', '/tank/shared,mp=/shared').rc, 0);
+  assert.equal(s.run('pct', 'start', '140').rc, 0);
+  const r = s.run('zfs', 'destroy', 'tank/shared');
+  assert.deepEqual([r.stderr, r.rc], ["cannot destroy 'tank/shared': dataset is busy\n", 1]);
+  s.run('pct', 'stop', '140');
+  assert.equal(s.run('zfs', 'destroy', 'tank/shared').rc, 0);
+});
+
+test('concurrent commands on one host do not lose each other\'s changes (state lock)', async () => {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const main = fileURLToPath(new URL('../lab/sim/main.js', import.meta.url));
+  const runAsync = (...args: string[]) =>
+    new Promise<number>((res) => spawn(process.execPath, [main, ...args], { env: { ...process.env, PHX_LAB_ROOT: s.root }, stdio: 'ignore' }).on('close', (c) => res(c ?? -1)));
+  const rcs = await Promise.all([
+    ...Array.from({ length: 6 }, (_, i) => runAsync('zfs', 'create', `tank/par${i}`)),
+    ...Array.from({ length: 4 }, (_, i) => runAsync('pvesm', 'add', 'dir', `par${i}`, '--path', `/srv/par${i}`)),
+  ]);
+  assert.deepEqual(rcs, Array(10).fill(0));
+  const names = s.run('zfs', 'list', '-H', '-o', 'name', '-r', 'tank').stdout;
+  for (let i = 0; i < 6; i++) assert.ok(names.includes(`tank/par${i}\n`), `tank/par${i}`);
+  const cfg = readFileSync(s.path('/etc/pve/storage.cfg'), 'utf8');
+  for (let i = 0; i < 4; i++) assert.ok(cfg.includes(`dir: par${i}\n`), `par${i}`);
+});

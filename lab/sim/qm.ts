@@ -193,6 +193,11 @@ async function guestExec(args: string[]): Promise<number> {
   if (!guestHasBinary(rootfs, argv[0]))
     throw new SimError(`VM ${id} qga command 'guest-exec' failed - Failed to execute child process “${argv[0]}” (No such file or directory)`.replace(/[“”]/g, '"'), 255);
   const stdin = passStdin ? readFileSync(0) : '';
+  if (!synchronous) {
+    // started in the background: qm returns the pid at once (the lab does not keep it running)
+    out(perlPrettyJson({ pid: process.pid }));
+    return 0;
+  }
   const r = await runIsolated({
     rootfs,
     binds: guestBinds(id),
@@ -201,7 +206,7 @@ async function guestExec(args: string[]): Promise<number> {
     env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8', PHX_LAB_GUEST: `vm${id}` },
     stdin,
     capture: true,
-    timeoutMs: synchronous ? timeout * 1000 : 1,
+    timeoutMs: timeout * 1000,
   });
   if (r.timedOut) {
     err('timeout reached, returning pid\n');

@@ -1,6 +1,8 @@
 // `zfs` — create, set, get, list, inherit, destroy, following OpenZFS's output
 // (-H: TAB-separated, no header; -p: exact numbers) and error texts.
 import { withLock, SimError, out } from './env.js';
+import { listCtIds, ctRunning, readCt } from './pct.js';
+import { volumePath } from './storage.js';
 import {
   readZfs, writeZfs, getProperty, isKnownProperty, isReadonlyProperty, isSizeProperty, isInheritable, normaliseValue,
   niceNum, parentOf, childrenOf, createDataset, destroyDataset, mountpointOf, moveMount, type ZfsState,
@@ -71,7 +73,7 @@ function table(rows: string[][], header: string[] | null, scripted: boolean): st
 }
 
 function selected(s: ZfsState, names: string[], recursive: boolean, depth: number | undefined, types: string[] | undefined): string[] {
-  const roots = names.length ? names : Object.keys(s.datasets).filter((n) => !n.includes('/'));
+  const roots = names.length ? names : Object.keys(s.datasets).filter((n) => !n.includes('/')).sort();
   const deep = names.length === 0 || recursive || depth !== undefined;
   const result: string[] = [];
   for (const r of roots) {
@@ -252,9 +254,30 @@ function destroy(args: string[]): number {
     if (children.length && !flags.has('r') && !flags.has('R'))
       throw new SimError(`cannot destroy '${name}': filesystem has children\nuse '-r' to destroy the following datasets:\n${children.join('\n')}`, 1);
     if (!name.includes('/')) throw new SimError(`cannot destroy '${name}': operation does not apply to pools\nuse 'zfs destroy -r ${name}' to destroy all datasets in the pool\nuse 'zpool destroy ${name}' to destroy the pool itself`, 1);
+    const busy = busyDataset(s, [name, ...children]);
+    if (busy) throw new SimError(`cannot destroy '${busy}': dataset is busy`, 1);
     for (const c of children.reverse()) destroyDataset(s, c);
     destroyDataset(s, name);
     writeZfs(s);
     return 0;
   });
+}
+
+/** A dataset is busy while a running container has its root or a mount point in it. */
+function busyDataset(s: ZfsState, names: string[]): string | null {
+  const running = listCtIds().filter((id) => ctRunning(id));
+  for (const id of running) {
+    const conf = readCt(id);
+    for (const [k, v] of Object.entries(conf.keys)) {
+      if (k !== 'rootfs' && !/^mp\d+$/.test(k)) continue;
+      const vol = v.split(',')[0];
+      const path = vol.startsWith('/') ? vol : volumePath(vol);
+      if (!path) continue;
+      for (const n of names) {
+        const mp = mountpointOf(s, n);
+        if (mp.startsWith('/') && (path === mp || path.startsWith(mp + '/'))) return n;
+      }
+    }
+  }
+  return null;
 }
