@@ -15,6 +15,7 @@ import {
   FIXED_KEYS,
   TYPE_KEYS,
   effectiveValue,
+  isStorageType,
   parseStorageCfg,
   sameStorageValue,
   serializeStorageCfg,
@@ -79,6 +80,8 @@ const rawArgs = z
     storages: z.array(storageItem).optional(),
     /** with `storages`: remove definitions not in the list (never `local` unless listed) */
     prune: z.boolean().default(false),
+    /** with prune: ids never removed although not listed */
+    keep: z.array(z.string()).default([]),
   })
   .strict();
 
@@ -96,6 +99,8 @@ export interface DesiredStorage {
 export interface PvesmArgs {
   storages: DesiredStorage[];
   prune: boolean;
+  /** ids prune leaves alone (besides `local` and types this module cannot declare) */
+  keep: string[];
   /** the task named one storage (result fields for one) */
   single: boolean;
 }
@@ -148,6 +153,7 @@ const args = rawArgs.superRefine((a, c) => {
   if (listForm && a.id !== undefined) c.addIssue({ code: 'custom', path: ['storages'], message: 'give either one storage (id, type, ...) or storages: [...], not both' });
   if (!listForm && a.id === undefined) c.addIssue({ code: 'custom', path: ['id'], message: 'id is required (or storages: [...] for a whole list)' });
   if (!listForm && a.prune) c.addIssue({ code: 'custom', path: ['prune'], message: 'prune needs the whole list: storages: [...]' });
+  if (a.keep.length && !a.prune) c.addIssue({ code: 'custom', path: ['keep'], message: 'keep only means something with prune: true' });
   if (listForm) {
     const single = KEY_NAMES.filter((k) => (a as Record<string, unknown>)[k] !== undefined).concat(a.type ? ['type'] : [], a.state ? ['state'] : []);
     if (single.length) c.addIssue({ code: 'custom', path: [single[0]], message: `with storages: [...], put ${single.join(', ')} inside each storage` });
@@ -163,6 +169,7 @@ const args = rawArgs.superRefine((a, c) => {
 }).transform((a): PvesmArgs => ({
   storages: a.storages ? a.storages.map((s) => desired(s, a)) : [desired({ ...a, id: a.id! }, {})],
   prune: a.prune,
+  keep: a.keep,
   single: a.storages === undefined,
 }));
 
@@ -335,10 +342,17 @@ export function planPvesm(f: PvesmFacts, a: PvesmArgs): Plan {
     else if (step.kind === 'removed') removed.push(d.id);
     else updated.push(d.id);
   }
+  const kept: string[] = [];
   if (a.prune) {
     const listed = new Set(a.storages.map((d) => d.id));
     for (const s of f.storages) {
-      if (listed.has(s.id) || s.id === 'local') continue;
+      if (listed.has(s.id)) continue;
+      // local always stays; so do storages of types this module cannot declare (lvmthin, pbs, cifs…),
+      // which could otherwise never be listed to keep them
+      if (s.id === 'local' || a.keep.includes(s.id) || !isStorageType(s.type)) {
+        kept.push(s.id);
+        continue;
+      }
       changes.push({ description: `remove storage ${s.id} (not in the list)`, argv: ['pvesm', 'remove', s.id] });
       setAfter(s.id, null);
       removed.push(s.id);
@@ -349,6 +363,7 @@ export function planPvesm(f: PvesmFacts, a: PvesmArgs): Plan {
   const wanted = a.storages.filter((d) => d.state === 'present').map((d) => afterDefs.find((s) => s.id === d.id)!);
   const storages = Object.fromEntries(wanted.map((s) => [s.id, { type: s.type, ...s.keys }]));
   const result: Record<string, unknown> = { added, updated, removed, storages };
+  if (a.prune) result.kept = kept;
   if (a.single) Object.assign(result, { id: a.storages[0].id, state: a.storages[0].state });
   const parts = [added.length && `added ${added.join(', ')}`, updated.length && `updated ${updated.join(', ')}`, removed.length && `removed ${removed.join(', ')}`].filter(Boolean);
   return {

@@ -155,12 +155,19 @@ test('prune: removes definitions not in the list, never local unless named', () 
     added: ['tank-ct'],
     updated: [],
     removed: ['local-zfs', 'nas'],
+    kept: ['local'],
     storages: { 'tank-ct': { type: 'zfspool', pool: 'tank/ct', content: 'rootdir,images' } },
   });
   assert.deepEqual(p.predict, { 'storage:tank-ct': { type: 'zfspool', id: 'tank-ct', keys: { pool: 'tank/ct', content: 'rootdir,images' } }, 'storage:local-zfs': null, 'storage:nas': null });
   // naming local absent is the only way to remove it
   const q = planPvesm(facts(), parse({ storages: [{ id: 'local', state: 'absent' }], prune: true }));
   assert.deepEqual(argvs(q), [['pvesm', 'remove', 'local'], ['pvesm', 'remove', 'local-zfs'], ['pvesm', 'remove', 'nas']]);
+  // `keep`, and types this module cannot declare (a default install's lvmthin local-lvm), stay
+  const withLvm = facts(SPEC_CFG + '\nlvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n\tcontent rootdir,images\n');
+  const k = planPvesm(withLvm, parse({ ...list, keep: ['nas'] }));
+  assert.deepEqual(argvs(k).slice(1), [['pvesm', 'remove', 'local-zfs']]);
+  assert.deepEqual(k.result?.kept, ['local', 'nas', 'local-lvm']);
+  assert.match(argError({ storages: [], keep: ['nas'] }), /keep only means something with prune: true/);
   // without prune nothing unlisted goes
   assert.deepEqual(planPvesm(facts(), parse({ storages: list.storages })).changes.length, 1);
 });
