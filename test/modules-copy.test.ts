@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import copy from '../modules/copy.js';
@@ -123,6 +123,24 @@ describe('copy', () => {
     assert.equal(missing.result.msg, `Destination directory ${join(dir, 'no', 'such')} does not exist`);
     const contentToDir = await run(copy, { content: 'x', dest: dir });
     assert.equal(contentToDir.result.msg, 'can not use content with a dir as dest');
+  });
+
+  it('become: the write and the facts run as the become user', async () => {
+    const denied0 = await run(copy, { content: 'x', dest: join(dir, 'sub', 'f') }, { become: { user: USER } });
+    assert.match(String(denied0.result.msg), /Permission denied/, 'an unreadable parent is not "missing"');
+    chmodSync(dir, 0o711);
+    const home = join(dir, 'userhome');
+    mkdirSync(home);
+    chownSync(home, user.uid, user.gid);
+    const dest = join(home, 'mine.txt');
+    const r = await run(copy, { content: 'by user\n', dest }, { become: { user: USER } });
+    assert.equal(r.result.failed, undefined, String(r.result.msg));
+    assert.equal(r.result.owner, USER);
+    assert.equal(statSync(dest).uid, user.uid);
+    assert.ok(r.roundTrips <= 2);
+    assert.equal((await run(copy, { content: 'by user\n', dest }, { become: { user: USER } })).result.changed, false);
+    const denied = await run(copy, { content: 'x', dest: '/root/phx-denied' }, { become: { user: USER } });
+    assert.equal(denied.result.failed, true);
   });
 
   it('rejects bad arguments with clear messages', () => {

@@ -37,6 +37,7 @@ export interface RunOpts {
   vars?: Record<string, unknown>;
   baseDir?: string;
   predicted?: Map<string, unknown>;
+  become?: { user: string };
 }
 
 export interface Run {
@@ -58,6 +59,7 @@ export async function run(def: ModuleDefinition, rawArgs: unknown, o: RunOpts = 
     vars: o.vars,
     baseDir: o.baseDir,
     predicted: o.predicted,
+    become: o.become,
   });
   const result = await runModule(def, args, ctx);
   return { result, roundTrips: conn.commands.length, commands: conn.commands };

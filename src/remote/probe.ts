@@ -5,7 +5,7 @@
 // newlines, quotes or `$(...)` are data; link targets and contents travel as
 // base64.
 import { posix } from 'node:path';
-import type { ModuleContext } from '../module.js';
+import { CommandFailed, type ModuleContext } from '../module.js';
 import { shellQuote } from '../quote.js';
 
 export type FileType = 'file' | 'directory' | 'link' | 'fifo' | 'socket' | 'block' | 'char' | 'unknown';
@@ -36,6 +36,8 @@ export interface FileState {
   readable?: boolean;
   writeable?: boolean;
   executable?: boolean;
+  /** the path could not be examined (e.g. permission denied) */
+  error?: string;
   /** set when content was asked for and the file is a regular file no larger than the limit */
   content?: Buffer;
 }
@@ -109,7 +111,7 @@ export function probeScript(req: ProbeRequest): string {
   const lines: string[] = [];
   (req.paths ?? []).forEach((q, i) => {
     const p = shellQuote(safePath(q.path));
-    const parts = [`if [ -e ${p} ] || [ -L ${p} ]; then`, `s=$(stat ${q.follow ? '-L ' : ''}-c '${STAT_FORMAT}' ${p} 2>/dev/null) && printf 'S${i} %s\\n' "$s"`];
+    const parts = [`if s=$(LC_ALL=C stat ${q.follow ? '-L ' : ''}-c '${STAT_FORMAT}' ${p} 2>&1); then printf 'S${i} %s\\n' "$s"`];
     parts.push(`[ -L ${p} ] && printf 'L${i} %s\\n' "$(readlink ${p} | base64 -w0)"`);
     if (q.details) {
       parts.push(`[ -L ${p} ] && printf 'R${i} %s\\n' "$(readlink -f ${p} | base64 -w0)"`);
@@ -119,7 +121,8 @@ export function probeScript(req: ProbeRequest): string {
     if (q.contentMax !== undefined) {
       parts.push(`[ -f ${p} ] && [ -r ${p} ] && [ "$(stat -L -c %s ${p})" -le ${q.contentMax} ] && printf 'B${i} %s\\n' "$(base64 -w0 < ${p})"`);
     }
-    parts.push(`else echo N${i}; fi`);
+    // missing is an answer; anything else (permission denied) is an error the task reports
+    parts.push(`else case $s in *'No such file'*|*'Not a directory'*) echo N${i};; *) printf 'E${i} %s\\n' "$(printf %s "$s" | base64 -w0)";; esac; fi`);
     lines.push(parts.join('\n'));
   });
   if (req.identity) lines.push(`printf 'I %s %s %s %s %s\\n' "$(id -u)" "$(id -g)" "$(id -un)" "$(id -gn)" "$(umask)"`);
@@ -203,6 +206,9 @@ export function parseProbe(req: ProbeRequest, stdout: string): ProbeResult {
       case 'L':
         paths[i].linkTarget = Buffer.from(rest, 'base64').toString('utf8').replace(/\n$/, '');
         break;
+      case 'E':
+        paths[i].error = Buffer.from(rest, 'base64').toString('utf8');
+        break;
       case 'R':
         paths[i].realPath = Buffer.from(rest, 'base64').toString('utf8').replace(/\n$/, '');
         break;
@@ -276,6 +282,8 @@ export function predictedPath(predicted: ReadonlyMap<string, unknown>, p: string
 export async function probe(ctx: ModuleContext, req: ProbeRequest): Promise<ProbeResult> {
   const r = await ctx.runShell(probeScript(req));
   const result = parseProbe(req, r.stdout);
+  const broken = result.paths.find((p) => p.error !== undefined);
+  if (broken) throw new CommandFailed(`stat`, { rc: 1, stdout: '', stderr: broken.error!.replace(/^stat: /, '') });
   if (ctx.check && ctx.predicted.size > 0) {
     (req.paths ?? []).forEach((q, i) => {
       const p = predictedPath(ctx.predicted, q.path);
