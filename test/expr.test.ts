@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PhxError } from '../src/errors.js';
 import { checkExpressionSyntax, evaluateCondition, evaluateExpression } from '../src/expr/index.js';
+import { markUnsafe } from '../src/template/index.js';
 import { locateValue, parseYaml } from '../src/yaml-source.js';
 
 const vars: Record<string, unknown> = {
@@ -399,6 +400,16 @@ describe('evaluateCondition', () => {
     assert.equal(evaluateCondition("cfg.host == 'pve-01.lan'", v), true);
     assert.equal(evaluateCondition("cfg == {'host': 'pve-01.lan'}", v), true);
     throwsPhx(() => evaluateCondition('loop == 1', v), /recursive loop detected in template for var loop/);
+  });
+});
+
+describe('unsafe data', () => {
+  test('registered results marked unsafe are compared as they are', () => {
+    const v = { out: markUnsafe({ stdout: '{{ oops }}', results: [{ item: '{{ x }}' }] }) };
+    assert.equal(evaluateCondition("out.stdout.startswith('{' ~ '{ oops')", v), true);
+    assert.equal(evaluateCondition("'{{' in out.stdout", v), true);
+    assert.equal(evaluateExpression("out.results[0]['item']", v), '{{ x }}');
+    assert.equal(evaluateExpression("out.results | map(attribute='item') | first", v), '{{ x }}');
   });
 });
 

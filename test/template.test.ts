@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PhxError } from '../src/errors.js';
-import { checkTemplateSyntax, hasTemplate, renderString, renderValue } from '../src/template/index.js';
+import { checkTemplateSyntax, hasTemplate, markUnsafe, renderString, renderValue } from '../src/template/index.js';
 import { locateValue, parseYaml } from '../src/yaml-source.js';
 
 const vars = {
@@ -334,6 +334,18 @@ describe('lazy vars', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('unsafe data (registered results) is never templated', () => {
+  test('strings under a marked object are used as they are', () => {
+    const result = markUnsafe({ stdout: 'tpl: {{ not_a_var }}', lines: ['{{ x }}'] });
+    const v = { out: result, safe: '{{ n }}', n: 1 };
+    assert.equal(renderString('got {{ out.stdout }}', v), 'got tpl: {{ not_a_var }}');
+    assert.deepEqual(renderValue('{{ out.lines }}', v), ['{{ x }}']);
+    assert.equal(renderValue('{{ out }}', v), result);
+    assert.equal(renderString('{{#each out.lines}}{{this}}{{/each}}', v), '{{ x }}');
+    assert.equal(renderValue('{{ safe }}', v), 1);
   });
 });
 

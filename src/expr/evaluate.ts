@@ -6,7 +6,7 @@
 import type { HelperEnv } from '../template/helpers.js';
 import { compareValues } from '../template/helpers.js';
 import { missingReason, resolveLazy, type RenderEnv } from '../template/render.js';
-import { EvalFailure, Undefined, deepEqual, getMember, MISSING, pyStr, truthy, typeName } from '../template/values.js';
+import { EvalFailure, Undefined, deepEqual, getMember, isUnsafe, MISSING, pyStr, truthy, typeName } from '../template/values.js';
 import type { Node } from './ast.js';
 import { posAt } from './errors.js';
 import { FILTERS, FUNCTIONS, TESTS, callMethod, containsValue } from './filters.js';
@@ -131,13 +131,13 @@ export class Evaluator {
     if (node.k === 'name') {
       const v = getMember(this.env.vars, node.name);
       if (v === MISSING) return { value: new Undefined(node.name), raw: false };
-      return { value: v, raw: true, key: node.name };
+      return { value: v, raw: !isUnsafe(v), key: node.name };
     }
     if (node.k !== 'attr' && node.k !== 'index') return { value: this.evaluate(node), raw: false };
     const base = this.ref(node.obj);
     if (base.value instanceof Undefined) return base; // `a.b is defined` is false when `a` is undefined
     let obj = base.value;
-    let raw = base.raw;
+    let raw = base.raw && !isUnsafe(obj);
     if (raw && typeof obj === 'string' && obj.includes('{{')) {
       obj = resolveLazy(obj, base.key, this.env);
       raw = false;

@@ -57,7 +57,7 @@ function prepare(src: string): Prepared {
 function parse(p: Prepared): Node {
   const hit = cache.get(p.text);
   if (hit) return hit;
-  const inner = p.text.indexOf('{{');
+  const inner = p.text.search(/\{\{[\s\S]*?\}\}/);
   if (inner >= 0) {
     throw new ExprSyntaxError(p.text, inner, "conditions are bare expressions: write `x == y` (or wrap the whole condition in one {{ }}), not {{ }} inside");
   }

@@ -12,6 +12,8 @@ import {
   isMapping,
   mappingKeys,
   MISSING,
+  isUnsafe,
+  markUnsafe,
   table,
   toTemplateString,
   truthy,
@@ -66,7 +68,7 @@ function stripPos(e: unknown): unknown {
 
 export function containsTemplate(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return hasTemplateText(value);
-  if (depth > 64) return false;
+  if (depth > 64 || isUnsafe(value)) return false;
   if (Array.isArray(value)) return value.some((v) => containsTemplate(v, depth + 1));
   if (isMapping(value)) {
     return mappingKeys(value).some((k) => hasTemplateText(k) || containsTemplate(getMember(value, k), depth + 1));
@@ -84,6 +86,7 @@ export function renderDeep(
   key?: string | number,
 ): unknown {
   if (typeof value === 'string') return hasTemplateText(value) ? onString(value, parent, key) : value;
+  if (isUnsafe(value)) return value;
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     value.forEach((item, i) => {
@@ -117,6 +120,8 @@ interface Frame {
   /** `as |item index|` names */
   params: Record<string, unknown>;
   parent?: Frame;
+  /** the context and params come from data that must not be templated */
+  unsafe?: boolean;
 }
 
 function rootFrame(env: RenderEnv): Frame {
@@ -203,7 +208,7 @@ function renderBlock(st: BlockNode, frame: Frame, env: RenderEnv, out: string[])
     }
     case 'with':
       if (!truthyAt(value, param)) return renderProgram(st.inverse, frame, env, out);
-      renderProgram(st.program, childFrame(frame, value, {}, blockParams, [value]), env, out);
+      renderProgram(st.program, childFrame(frame, value, {}, blockParams, [value], isUnsafe(value)), env, out);
       return;
     case 'each': {
       if (value === null) return renderProgram(st.inverse, frame, env, out);
@@ -212,9 +217,10 @@ function renderBlock(st: BlockNode, frame: Frame, env: RenderEnv, out: string[])
       else if (isMapping(value)) entries = mappingKeys(value).map((k) => [k, getMember(value, k)]);
       else throw new EvalFailure(`#each expects a list or mapping, got ${typeName(value)}`, startOf(param));
       if (entries.length === 0) return renderProgram(st.inverse, frame, env, out);
+      const unsafe = isUnsafe(value);
       entries.forEach(([key, item], i) => {
         const data = { index: i, key, first: i === 0, last: i === entries.length - 1 };
-        renderProgram(st.program, childFrame(frame, item, data, blockParams, [item, key]), env, out);
+        renderProgram(st.program, childFrame(frame, item, data, blockParams, [item, key], unsafe), env, out);
       });
       return;
     }
@@ -231,10 +237,10 @@ function truthyAt(value: unknown, node: ExprNode): boolean {
   }
 }
 
-function childFrame(parent: Frame, context: unknown, data: Record<string, unknown>, names: string[], values: unknown[]): Frame {
+function childFrame(parent: Frame, context: unknown, data: Record<string, unknown>, names: string[], values: unknown[], unsafe: boolean): Frame {
   const params: Record<string, unknown> = {};
   names.forEach((n, i) => (params[n] = values[i]));
-  return { context, data, params, parent };
+  return { context, data, params, parent, unsafe };
 }
 
 function evalExpr(node: ExprNode, frame: Frame, env: RenderEnv): unknown {
@@ -270,6 +276,7 @@ function evalPath(path: PathNode, frame: Frame, env: RenderEnv): unknown {
   let rest = path.parts;
   let key: string | undefined; // cycle-detection key, when the lookup starts at the vars root
   let shown: string; // the path as the user wrote it, for messages
+  let unsafe = false; // reached through data marked unsafe: used as it is
   if (path.data) {
     const [name, ...after] = path.parts;
     rest = after;
@@ -289,6 +296,7 @@ function evalPath(path: PathNode, frame: Frame, env: RenderEnv): unknown {
     if (!f) return new Undefined(path.original, 'no enclosing block for ../');
     if (THIS_PATH.test(path.original) || path.parts.length === 0) {
       base = f.context;
+      unsafe = f.unsafe === true;
       if (!f.parent) key = '';
     } else {
       const [first, ...after] = path.parts;
@@ -297,13 +305,15 @@ function evalPath(path: PathNode, frame: Frame, env: RenderEnv): unknown {
       const found = findName(first, f, path.depth === 0);
       if (found === MISSING) return new Undefined(path.original);
       base = found.value;
+      unsafe = found.unsafe;
       if (found.root) key = first;
     }
   }
   // Raw data is rendered where it holds a template, once: what a template rendered to is final.
-  let raw = true;
+  unsafe ||= isUnsafe(base);
+  let raw = !unsafe;
   let value = base;
-  if (typeof value === 'string' && hasTemplateText(value)) {
+  if (raw && typeof value === 'string' && hasTemplateText(value)) {
     value = resolveLazy(value, key, env);
     raw = false;
   }
@@ -314,6 +324,12 @@ function evalPath(path: PathNode, frame: Frame, env: RenderEnv): unknown {
     if (key !== undefined) key = key ? `${key}.${part}` : part;
     if (next === MISSING) return new Undefined(path.original, missingReason(prefix, value, part));
     value = next;
+    if (unsafe || isUnsafe(value)) {
+      // what lies under unsafe data is unsafe too (so a #each over it stays untemplated)
+      unsafe = true;
+      raw = false;
+      markUnsafe(value);
+    }
     if (raw && typeof value === 'string' && hasTemplateText(value)) {
       value = resolveLazy(value, key, env);
       raw = false;
@@ -336,15 +352,15 @@ function up(frame: Frame, depth: number): Frame | undefined {
 }
 
 /** Block params first, then the current context, then enclosing ones out to the vars (like Handlebars' compat mode). */
-function findName(name: string, frame: Frame, useParams: boolean): { value: unknown; root: boolean } | typeof MISSING {
+function findName(name: string, frame: Frame, useParams: boolean): { value: unknown; root: boolean; unsafe: boolean } | typeof MISSING {
   if (useParams) {
     for (let f: Frame | undefined = frame; f; f = f.parent) {
-      if (Object.prototype.hasOwnProperty.call(f.params, name)) return { value: f.params[name], root: false };
+      if (Object.prototype.hasOwnProperty.call(f.params, name)) return { value: f.params[name], root: false, unsafe: f.unsafe === true };
     }
   }
   for (let f: Frame | undefined = frame; f; f = f.parent) {
     const v = getMember(f.context, name);
-    if (v !== MISSING) return { value: v, root: !f.parent };
+    if (v !== MISSING) return { value: v, root: !f.parent, unsafe: f.unsafe === true };
   }
   return MISSING;
 }

@@ -41,6 +41,20 @@ export function checkKeyAllowed(key: string | number): void {
   }
 }
 
+// Data that must never be templated (Ansible's "unsafe"): registered task
+// results, whose stdout may well contain `{{`. Marked objects and everything
+// under them are used as they are.
+const unsafeObjects = new WeakSet<object>();
+
+export function markUnsafe<T>(value: T): T {
+  if (value !== null && typeof value === 'object') unsafeObjects.add(value);
+  return value;
+}
+
+export function isUnsafe(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && unsafeObjects.has(value);
+}
+
 /** A lookup table without Object.prototype behind it: `'constructor' in t` is false. */
 export function table<T>(entries: Record<string, T>): Record<string, T> {
   return Object.assign(Object.create(null) as Record<string, T>, entries);
