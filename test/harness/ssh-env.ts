@@ -2,7 +2,7 @@
 // no config unless a test writes one), a client key, a known_hosts file, real
 // sshd processes on loopback, and test users with sudo rules, all removed again.
 import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile, appendFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile, appendFile, chmod } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ export interface SshTestEnv {
 
 export async function createSshEnv(label: string): Promise<SshTestEnv> {
   const root = await mkdtemp(join(tmpdir(), `phx-${label}-`));
+  await chmod(root, 0o755); // test users' sshd sessions read their authorized_keys below it
   const home = join(root, 'home');
   await mkdir(join(home, '.ssh'), { recursive: true, mode: 0o700 });
   const key = await generateKeyPair(join(root, 'client', 'id_ed25519'));
