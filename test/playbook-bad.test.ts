@@ -92,8 +92,9 @@ const EXPECTED: Record<string, string[]> = {
   ],
   'many-errors.yml': [
     "bad/many-errors.yml:4:7: unknown module 'comand'; did you mean 'command'?",
-    "bad/many-errors.yml:7:7: unknown key 'ignore_error' in task; did you mean 'ignore_errors'?",
-    "bad/many-errors.yml:10:15: notify: no handler named 'nobody' in this play",
+    "bad/many-errors.yml:5:21: invalid expression \"ready ==\": expected a value after '==' after \"ready ==\"",
+    "bad/many-errors.yml:8:7: unknown key 'ignore_error' in task; did you mean 'ignore_errors'?",
+    "bad/many-errors.yml:11:15: notify: no handler named 'nobody' in this play",
   ],
   'missing-arg.yml': [
     "bad/missing-arg.yml:3:7: missing required argument 'dest' for module 'copy'",

@@ -86,6 +86,7 @@ export function readTaskEntry(raw: unknown, loc: SourceLoc, ctx: LoadContext, sc
   }
 
   if (actions.length === 0) {
+    readKeywords(raw, TASK_KEYS, ctx, loc); // its keywords' problems are worth reporting too
     if (!unknownModule) {
       const names = [...ctx.registry.names(), 'block', 'import_tasks', 'include_tasks', 'meta'];
       ctx.problems.add(`task has no module: expected one of ${names.join(', ')}`, loc);
