@@ -191,6 +191,7 @@ export function describeProbes(o: NfsWaitOutcome, opts: Pick<NfsWaitOptions, 'se
 
 /** Runs the wait loop on the host (one command) and returns what it saw. */
 export async function waitForNfs(ctx: ModuleContext, o: NfsWaitOptions): Promise<NfsWaitOutcome> {
-  const r = await ctx.run(nfsWaitArgv(o), { okExit: 'any', noBecome: true });
+  // with the task's become: showmount and rpcinfo live in sbin, often not in a normal user's PATH
+  const r = await ctx.run(nfsWaitArgv(o), { okExit: 'any' });
   return parseNfsWait(r.stdout);
 }
