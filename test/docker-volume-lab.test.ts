@@ -14,6 +14,7 @@ import type { Connection } from '../src/connection/types.js';
 import type { ModuleDefinition, ModuleResult } from '../src/module.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
 import dockerVolume from '../modules/docker_volume.js';
+import { runInGuest } from '../src/proxmox/qm.js';
 
 // ---- harness: one lab host, one reused SSH connection
 let dir: string;
@@ -103,7 +104,7 @@ test('options drift fails clearly; recreate: options-changed replaces an unused 
   await guest('docker rm -f user');
 });
 
-test('absent removes; a missing VM, and a stopped VM fail clearly', async () => {
+test('absent removes; a missing VM and a stopped VM fail clearly', async () => {
   await sh('qm guest exec 1001 -- docker volume create old');
   const gone = await run(dockerVolume, { name: 'old', vmid: 1001, state: 'absent' });
   assert.equal(gone.changed, true, String(gone.msg));
@@ -157,4 +158,12 @@ test('hostile option values stay literal', async () => {
   assert.equal(JSON.parse((await guest('docker volume inspect hostile'))['out-data']!)[0].Options.device, device);
   assert.equal((await lab.exec(host, 'test -e /tmp/pwned')).rc, 1);
   assert.equal((await run(dockerVolume, want)).changed, false);
+});
+
+test('qm guest exec timeout (only a pid comes back) and a failing guest command behind qm\'s exit 0, through runInGuest', async () => {
+  const ctx = createModuleContext({ host, conn: conn! });
+  await assert.rejects(runInGuest(ctx, 1001, ['sleep', '5'], { timeoutSeconds: 1 }), /guest command timed out after 1 s in VM 1001 \(still running as pid \d+\): sleep 5/);
+  const r = await runInGuest(ctx, 1001, ['sh', '-c', 'echo out; echo "it\'s $1" >&2; exit 3', 'sh', '$(x)']);
+  assert.deepEqual(r, { rc: 3, stdout: 'out\n', stderr: "it's $(x)\n" });
+  await assert.rejects(runInGuest(ctx, 1001, ['nosuchbinary']), /Failed to execute child process "nosuchbinary"/);
 });
