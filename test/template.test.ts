@@ -244,6 +244,12 @@ describe('helpers', () => {
     assert.deepEqual(r('{{ values cfg.opts }}'), ['0755']);
     assert.equal(r('{{ contains ports 443 }}'), true);
     assert.equal(r('{{ concat name "-" port }}'), 'web-8080');
+    const hv = { hostvars: { pve1: { ip: '127.0.0.2' } }, inventory_hostname: 'pve1' };
+    assert.equal(r('{{ get hostvars inventory_hostname }}', hv) instanceof Object, true);
+    assert.equal(r('{{ get (get hostvars inventory_hostname) "ip" }}', hv), '127.0.0.2');
+    assert.equal(r('{{ default (get hostvars "nope") "none" }}', hv), 'none');
+    throwsPhx(() => r('{{ get hostvars "nope" }}', hv), /undefined variable 'mapping\["nope"\]'/);
+    throwsPhx(() => checkTemplateSyntax('{{ hostvars[inventory_hostname].ip }}'), /\{\{ get hostvars inventory_hostname \}\}/);
   });
 
   test('conversions', () => {
@@ -414,6 +420,13 @@ describe('no code execution, no JS internals', () => {
     throwsPhx(() => renderString('{{ toString }}', vars), /undefined variable 'toString'/);
     throwsPhx(() => renderString('{{ cfg.hasOwnProperty }}', vars), /undefined variable 'cfg\.hasOwnProperty'/);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  test('a structure containing itself neither hangs nor crashes', () => {
+    const loop: Record<string, unknown> = { name: '{{ port }}' };
+    loop.self = loop;
+    assert.equal((renderValue('{{ loop }}', { loop, port: 1 }) as Record<string, unknown>).name, 1);
+    throwsPhx(() => renderString('x {{ loop }}', { loop, port: 1 }), /cannot show this value as JSON/);
   });
 
   test('layered vars (prototype-chained plain objects) are visible', () => {

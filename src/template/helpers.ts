@@ -200,6 +200,12 @@ export const HELPERS: Record<string, HelperDef> = table({
   last: fixed(1, (v) => lastOf(v)),
   keys: fixed(1, (v) => mappingValues(v, 'keys').keys),
   values: fixed(1, (v) => mappingValues(v, 'values').values),
+  // dynamic key: {{ get hostvars inventory_hostname }} (Jinja's hostvars[inventory_hostname])
+  get: fixed(2, (obj, key) => {
+    const k = typeof key === 'number' ? key : str(key, 'get');
+    const v = getMember(obj, k);
+    return v === MISSING ? new Undefined(`${typeName(obj)}[${JSON.stringify(k)}]`, `no key ${JSON.stringify(k)}`) : v;
+  }),
   contains: fixed(2, (c, x) => {
     if (typeof c === 'string') return c.includes(str(x, 'contains'));
     if (Array.isArray(c)) return c.some((i) => deepEqual(i, x));

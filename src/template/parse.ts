@@ -275,7 +275,8 @@ function jinjaHint(text: string): { message: string; pos: Pos } | undefined {
     }
     if (/[\w\]]\[/.test(inner.replace(/'[^']*'|"[^"]*"/g, "''"))) {
       return {
-        message: "this subscript is not supported in templates: write list.0, list[0], item.key or item['key']; for the last item use {{ last list }}",
+        message:
+          "this subscript is not supported in templates: write list.0, list[0], item.key or item['key']; a key from a variable: {{ get hostvars inventory_hostname }}; the last item: {{ last list }}",
         pos,
       };
     }

@@ -27,6 +27,7 @@ export interface RenderEnv extends HelperEnv {
 }
 
 const MAX_NESTING = 100;
+const MAX_DEPTH = 64;
 
 export function hasTemplateText(text: string): boolean {
   return text.includes('{{');
@@ -68,7 +69,7 @@ function stripPos(e: unknown): unknown {
 
 export function containsTemplate(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return hasTemplateText(value);
-  if (depth > 64 || isUnsafe(value)) return false;
+  if (depth > MAX_DEPTH || isUnsafe(value)) return false;
   if (Array.isArray(value)) return value.some((v) => containsTemplate(v, depth + 1));
   if (isMapping(value)) {
     return mappingKeys(value).some((k) => hasTemplateText(k) || containsTemplate(getMember(value, k), depth + 1));
@@ -84,13 +85,14 @@ export function renderDeep(
     renderTemplateValue(t, env),
   parent?: object,
   key?: string | number,
+  depth = 0,
 ): unknown {
   if (typeof value === 'string') return hasTemplateText(value) ? onString(value, parent, key) : value;
-  if (isUnsafe(value)) return value;
+  if (isUnsafe(value) || depth > MAX_DEPTH) return value; // deeper than any playbook data: a structure containing itself
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     value.forEach((item, i) => {
-      const r = renderDeep(item, env, onString, value, i);
+      const r = renderDeep(item, env, onString, value, i, depth + 1);
       if (r !== item && !out) out = value.slice(0, i);
       out?.push(r);
     });
@@ -103,7 +105,7 @@ export function renderDeep(
     for (const k of keys) {
       const item = getMember(value, k);
       const newKey = hasTemplateText(k) ? toTemplateString(onString(k, value, k)) : k;
-      const r = renderDeep(item, env, onString, value, k);
+      const r = renderDeep(item, env, onString, value, k, depth + 1);
       if (newKey !== k || r !== item) changed = true;
       Object.defineProperty(out, newKey, { value: r, enumerable: true, writable: true, configurable: true });
     }
@@ -182,7 +184,7 @@ function renderProgram(program: ProgramNode | undefined, frame: Frame, env: Rend
 
 function mustacheValue(st: MustacheNode, frame: Frame, env: RenderEnv): unknown {
   const hasArgs = st.params.length > 0 || (st.hash?.pairs.length ?? 0) > 0;
-  if (st.path.type === 'PathExpression' && hasArgs) return callHelper(st.path, st.params, st.hash, frame, env);
+  if (st.path.type === 'PathExpression' && hasArgs) return defined(callHelper(st.path, st.params, st.hash, frame, env), st.path);
   return defined(evalExpr(st.path, frame, env), st.path);
 }
 
