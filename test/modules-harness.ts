@@ -12,10 +12,14 @@ import { createModuleContext, runModule } from '../src/module-runner.js';
 
 /** A local connection that counts exec calls (network round trips over SSH). */
 export class CountingConnection implements Connection {
-  readonly kind = 'local' as const;
-  private readonly inner = new LocalConnection();
   commands: string[] = [];
-  async connect(): Promise<void> {}
+  constructor(private readonly inner: Connection = new LocalConnection()) {}
+  get kind() {
+    return this.inner.kind;
+  }
+  connect(): Promise<void> {
+    return this.inner.connect();
+  }
   exec(command: string, opts?: ExecOptions): Promise<ExecResult> {
     this.commands.push(command);
     return this.inner.exec(command, opts);
@@ -28,7 +32,9 @@ export class CountingConnection implements Connection {
     this.commands.push(`getFile ${path}`);
     return this.inner.getFile(path);
   }
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    // the inner connection belongs to the caller
+  }
 }
 
 export interface RunOpts {
@@ -38,6 +44,8 @@ export interface RunOpts {
   baseDir?: string;
   predicted?: Map<string, unknown>;
   become?: { user: string };
+  /** default: a fresh local connection */
+  conn?: Connection;
 }
 
 export interface Run {
@@ -50,7 +58,8 @@ export interface Run {
 export async function run(def: ModuleDefinition, rawArgs: unknown, o: RunOpts = {}): Promise<Run> {
   const input = typeof rawArgs === 'string' && def.freeForm ? { [def.freeForm]: rawArgs } : rawArgs;
   const args = def.args.parse(input);
-  const conn = new CountingConnection();
+  const conn = new CountingConnection(o.conn);
+  await conn.connect();
   const ctx = createModuleContext({
     host: 'localhost',
     conn,
