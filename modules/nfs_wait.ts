@@ -93,7 +93,9 @@ export function planNfsWait(f: NfsWaitFacts, a: NfsWaitArgs): Plan {
   const last = describeProbes(o, { server: a.server, export: a.export, nfsVersion: a.nfs_version });
   if (f.check) {
     const why = f.expected ? `an earlier task would create it (${f.expected})` : 'it may be created by earlier tasks that check mode did not run';
-    return { changes: [], result: { ...result, last_probe: last }, msg: `check mode: NFS export ${where} is not ready yet; ${why}; a real run waits up to ${a.timeout} s. Last probe:\n${last}` };
+    const msg = `check mode: NFS export ${where} is not ready yet; ${why}; a real run waits up to ${a.timeout} s. Last probe:\n${last}`;
+    // `warnings` as Ansible results carry them, for the output to show even when ok
+    return { changes: [], result: { ...result, last_probe: last, warnings: [msg.split('. Last probe:')[0]] }, msg };
   }
   return {
     changes: [],

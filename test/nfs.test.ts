@@ -53,6 +53,7 @@ test('planner: ready is ok, timeout fails with the last probe, check mode does n
   const check = planNfsWait({ outcome: parseNfsWait(TIMEOUT_REPORT), check: true, expected: 'dataset tank/nfs' }, a);
   assert.equal(check.fail, undefined);
   assert.match(check.msg ?? '', /check mode: NFS export 10.0.0.5:\/srv\/nfs is not ready yet; an earlier task would create it \(dataset tank\/nfs\)/);
+  assert.deepEqual(check.result?.warnings, ['check mode: NFS export 10.0.0.5:/srv/nfs is not ready yet; an earlier task would create it (dataset tank/nfs); a real run waits up to 60 s']);
 });
 
 test('argument errors', () => {
