@@ -56,7 +56,7 @@ test('the schema is draft-07 JSON with every module name and alias as a task key
   const round = JSON.parse(JSON.stringify(schema)) as Json;
   const task = (round.definitions as Json).task as Json;
   const props = task.properties as Json;
-  for (const name of ['file', 'ansible.builtin.file', 'command', 'set_fact', 'zfs_dataset', 'when', 'loop', 'notify', 'import_tasks', 'include_tasks', 'meta']) {
+  for (const name of ['file', 'ansible.builtin.file', 'command', 'set_fact', 'zfs_dataset', 'when', 'loop', 'notify', 'import_tasks', 'include_tasks', 'meta', 'ansible.builtin.include_tasks']) {
     assert.ok(name in props, name);
   }
   assert.equal(task.additionalProperties, false);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ModuleRegistry } from '../registry.js';
 import { knownKeys } from './zod-introspect.js';
 import {
-  BLOCK_KEYS, IMPORT_PLAYBOOK_KEYS, KEYWORDS, META_ACTIONS, PLAY_KEYS, TASK_KEYS, APPLY_KEYS,
+  BLOCK_KEYS, IMPORT_PLAYBOOK_KEYS, KEYWORDS, META_ACTIONS, PLAY_KEYS, SPECIAL_ACTIONS, TASK_KEYS, APPLY_KEYS,
   type KeywordName,
 } from './keywords.js';
 
@@ -63,6 +63,11 @@ function orTemplate(schema: unknown): unknown {
   return { ...(description ? { description } : {}), ...(dflt !== undefined ? { default: dflt } : {}), anyOf: [rest, TEMPLATE] };
 }
 
+/** `import_tasks` and its Ansible spelling `ansible.builtin.import_tasks`. */
+function withAliases(action: string, schema: Json): Json {
+  return Object.fromEntries(Object.entries(SPECIAL_ACTIONS).filter(([, a]) => a === action).map(([name]) => [name, schema]));
+}
+
 function keywordProperties(keys: readonly string[], defs: Json): Json {
   const props: Json = {};
   for (const k of keys) {
@@ -116,9 +121,9 @@ export function playbookJsonSchema(registry: ModuleRegistry): Json {
       ...keywordProperties(TASK_KEYS, defs),
       loop_control: ref('loop_control'),
       args: { type: 'object', description: 'module arguments (merged with the inline ones)' },
-      import_tasks: { ...taskFile(), description: 'static: the file is expanded when the playbook loads' },
-      include_tasks: { ...taskFile({ apply: ref('apply') }), description: 'dynamic: loaded when reached; loopable' },
-      meta: { enum: [...META_ACTIONS], description: 'engine actions' },
+      ...withAliases('import_tasks', { ...taskFile(), description: 'static: the file is expanded when the playbook loads' }),
+      ...withAliases('include_tasks', { ...taskFile({ apply: ref('apply') }), description: 'dynamic: loaded when reached; loopable' }),
+      ...withAliases('meta', { enum: [...META_ACTIONS], description: 'engine actions' }),
       ...moduleProps,
     },
     additionalProperties: false,
