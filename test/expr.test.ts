@@ -185,6 +185,12 @@ describe('tests', () => {
     assert.equal(ev('n is defined'), true);
   });
 
+  test('a JS undefined value counts as not defined', () => {
+    assert.equal(ev('u is defined', { u: undefined }), false);
+    assert.equal(ev('u | default(3)', { u: undefined }), 3);
+    throwsPhx(() => ev('u == 1', { u: undefined }), /undefined variable 'u'/);
+  });
+
   test('result tests: succeeded, failed, changed, skipped and aliases, loops', () => {
     assert.equal(ev('ok_result is succeeded'), true);
     assert.equal(ev('ok_result is success'), true);

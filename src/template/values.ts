@@ -82,16 +82,20 @@ export function getMember(obj: unknown, key: string | number, negativeIndex = fa
     const i = isIndexKey(key);
     if (i !== undefined) {
       const at = i < 0 && negativeIndex ? obj.length + i : i;
-      return at >= 0 && at < obj.length ? obj[at] : MISSING;
+      return at >= 0 && at < obj.length && obj[at] !== undefined ? obj[at] : MISSING;
     }
     if (key === 'length') return obj.length;
     return MISSING;
   }
   if (typeof obj !== 'object') return MISSING;
-  if (obj instanceof Map) return obj.has(key) ? obj.get(key) : MISSING;
+  // A JS `undefined` value counts as not defined, as it would in a playbook.
+  if (obj instanceof Map) return obj.get(key) ?? (obj.has(key) && obj.get(key) === null ? null : MISSING);
   const k = String(key);
   for (let o: object | null = obj; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
-    if (Object.prototype.hasOwnProperty.call(o, k)) return (o as Record<string, unknown>)[k];
+    if (Object.prototype.hasOwnProperty.call(o, k)) {
+      const v = (o as Record<string, unknown>)[k];
+      return v === undefined ? MISSING : v;
+    }
   }
   return MISSING;
 }
