@@ -1,13 +1,12 @@
 // command: runs a program on the host without a shell (no pipes, no `$VAR`).
-// Ansible's free form `command: ls -l "a b" creates=/x` is split like Python's
-// shlex; `argv:` gives the words directly.
+// The command line is split into words like Python's shlex (as Ansible does);
+// `argv:` gives the words directly. Inline `creates=/x` options in the free
+// form are taken out by the playbook loader before the schema sees them.
 import { z } from 'zod';
 import { defineModule } from '../src/module.js';
 import { shellJoin } from '../src/quote.js';
 import { commandApply, commandFacts, commandPlan, type CommandSpec } from '../src/remote/run-command.js';
-import { extractInlineOptions, shlexSplit } from '../src/remote/shlex.js';
-
-const INLINE = ['creates', 'removes', 'chdir', 'stdin', 'stdin_add_newline', 'strip_empty_ends', 'warn'] as const;
+import { shlexSplit } from '../src/remote/shlex.js';
 
 const args = z
   .object({
@@ -26,7 +25,7 @@ const args = z
   .superRefine((a, ctx) => {
     if (a.cmd === undefined) return;
     try {
-      if (shlexSplit(extractInlineOptions(a.cmd, INLINE).rest).length === 0) ctx.addIssue({ code: 'custom', path: ['cmd'], message: 'no command given' });
+      if (shlexSplit(a.cmd).length === 0) ctx.addIssue({ code: 'custom', path: ['cmd'], message: 'no command given' });
     } catch (e) {
       ctx.addIssue({ code: 'custom', path: ['cmd'], message: `cannot split the command line: ${(e as Error).message}` });
     }
@@ -36,23 +35,16 @@ type Args = z.infer<typeof args>;
 
 /** Arguments → what to run (the schema already rejected unbalanced quotes). */
 function spec(a: Args): CommandSpec {
-  let argv = a.argv;
-  let inline: Record<string, string> = {};
-  if (argv === undefined) {
-    const { rest, options } = extractInlineOptions(a.cmd!, INLINE);
-    inline = options;
-    argv = shlexSplit(rest);
-  }
-  const flag = (v: string | undefined, d: boolean) => (v === undefined ? d : !/^(no|false|0|off)$/i.test(v));
+  const argv = a.argv ?? shlexSplit(a.cmd!);
   return {
     cmd: argv,
     line: shellJoin(argv),
-    chdir: a.chdir ?? inline.chdir,
-    creates: a.creates ?? inline.creates,
-    removes: a.removes ?? inline.removes,
-    stdin: a.stdin ?? inline.stdin,
-    stdinAddNewline: flag(inline.stdin_add_newline, a.stdin_add_newline),
-    stripEmptyEnds: flag(inline.strip_empty_ends, a.strip_empty_ends),
+    chdir: a.chdir,
+    creates: a.creates,
+    removes: a.removes,
+    stdin: a.stdin,
+    stdinAddNewline: a.stdin_add_newline,
+    stripEmptyEnds: a.strip_empty_ends,
   };
 }
 

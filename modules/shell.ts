@@ -1,10 +1,10 @@
 // shell: runs a command line through /bin/sh (or `executable`), so pipes,
-// redirections and `$VAR` work. Same options and result as command.
+// redirections and `$VAR` work. Same options and result as command (inline
+// `creates=...` in the free form is taken out by the playbook loader).
 import { z } from 'zod';
 import { defineModule } from '../src/module.js';
 import { shellJoin } from '../src/quote.js';
 import { commandApply, commandFacts, commandPlan, type CommandSpec } from '../src/remote/run-command.js';
-import { extractInlineOptions } from '../src/remote/shlex.js';
 
 const args = z
   .object({
@@ -22,20 +22,17 @@ const args = z
 
 type Args = z.infer<typeof args>;
 
-const INLINE = ['creates', 'removes', 'chdir', 'executable', 'stdin', 'stdin_add_newline', 'strip_empty_ends', 'warn'] as const;
-
+/** Arguments → what to run: `<executable> -c <cmd>`, so chdir and the guard never mix with the user's text. */
 function spec(a: Args): CommandSpec {
-  const { rest, options: inline } = extractInlineOptions(a.cmd, INLINE);
-  const flag = (v: string | undefined, d: boolean) => (v === undefined ? d : !/^(no|false|0|off)$/i.test(v));
   return {
-    cmd: rest,
-    line: shellJoin([a.executable ?? inline.executable ?? '/bin/sh', '-c', rest]),
-    chdir: a.chdir ?? inline.chdir,
-    creates: a.creates ?? inline.creates,
-    removes: a.removes ?? inline.removes,
-    stdin: a.stdin ?? inline.stdin,
-    stdinAddNewline: flag(inline.stdin_add_newline, a.stdin_add_newline),
-    stripEmptyEnds: flag(inline.strip_empty_ends, a.strip_empty_ends),
+    cmd: a.cmd,
+    line: shellJoin([a.executable ?? '/bin/sh', '-c', a.cmd]),
+    chdir: a.chdir,
+    creates: a.creates,
+    removes: a.removes,
+    stdin: a.stdin,
+    stdinAddNewline: a.stdin_add_newline,
+    stripEmptyEnds: a.strip_empty_ends,
   };
 }
 

@@ -83,9 +83,11 @@ describe('command', () => {
     const removes = await run(command, { cmd: 'false', removes: join(dir, 'nope $(id)') });
     assert.equal(removes.result.changed, false);
     assert.equal(removes.result.msg, `Did not run command since '${join(dir, 'nope $(id)')}' does not exist`);
-    const inline = await run(command, `pwd chdir=${dir} creates=nothing-here`);
-    assert.equal(inline.result.stdout, dir);
-    assert.deepEqual(inline.result.cmd, ['pwd']);
+    const inDir = await run(command, { cmd: 'pwd', chdir: dir, creates: 'nothing-here' });
+    assert.equal(inDir.result.stdout, dir);
+    assert.deepEqual(inDir.result.cmd, ['pwd']);
+    const literal = await run(command, { cmd: 'echo creates=x chdir=/' });
+    assert.equal(literal.result.stdout, 'creates=x chdir=/', 'only the loader takes inline options out of a free form');
   });
 
   it('stdin is fed with a newline; strip_empty_ends can be turned off', async () => {

@@ -1,7 +1,5 @@
 // Splits a command string the way Python's shlex.split does (POSIX mode),
 // which is how Ansible's command module turns `command: ls -l "a b"` into argv.
-// Also pulls Ansible's inline `creates=... chdir=...` options out of a
-// free-form command, as Ansible's parse_kv does.
 
 export interface Token {
   value: string;
@@ -57,32 +55,5 @@ export function shlexTokens(s: string): Token[] {
 
 export function shlexSplit(s: string): string[] {
   return shlexTokens(s).map((t) => t.value);
-}
-
-/**
- * Removes `key=value` tokens whose key is in `keys` from a free-form command.
- * Returns the options found and the rest of the raw text, untouched otherwise
- * (the shell module runs that text as is).
- */
-export function extractInlineOptions(raw: string, keys: readonly string[]): { rest: string; options: Record<string, string> } {
-  let tokens: Token[];
-  try {
-    tokens = shlexTokens(raw);
-  } catch {
-    return { rest: raw, options: {} };
-  }
-  const options: Record<string, string> = {};
-  let rest = '';
-  let last = 0;
-  for (const t of tokens) {
-    const m = /^([a-z_]+)=([\s\S]*)$/.exec(t.value);
-    if (m && keys.includes(m[1])) {
-      options[m[1]] = m[2];
-      rest += raw.slice(last, t.start);
-      last = t.end;
-    }
-  }
-  rest += raw.slice(last);
-  return { rest: rest.trim(), options };
 }
 
