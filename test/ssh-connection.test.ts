@@ -60,6 +60,19 @@ test('key auth: one connection, exec returns rc/stdout/stderr, parallel channels
   await c.connect();
 });
 
+test("sshd's default MaxSessions 10: 40 parallel execs and file transfers queue instead of failing", async () => {
+  const h = await env.startHost({ extraConfig: ['MaxSessions 10'] });
+  const c = track(openConnection('ms', env.hostVars(h), env.options()));
+  const dir = join(env.root, 'maxsessions');
+  const work = Array.from({ length: 40 }, async (_, i) => {
+    const r = await c.exec(`sleep 0.05; echo ${i}`);
+    await c.putFile(join(dir, `f${i}`), Buffer.from(r.stdout));
+    return (await c.getFile(join(dir, `f${i}`)))!.toString();
+  });
+  const out = await Promise.all(work);
+  out.forEach((o, i) => assert.equal(o, `${i}\n`));
+});
+
 test('per-exec timeout stops waiting for the command (rc 137) and keeps the connection', async () => {
   const h = await env.startHost();
   const c = track(openConnection('t', env.hostVars(h), env.options()));

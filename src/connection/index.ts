@@ -32,6 +32,8 @@ export interface ConnectionOptions {
   askPassword?: (prompt: string) => Promise<string>;
   /** -vvv detail */
   onDebug?: (msg: string) => void;
+  /** the servers' MaxSessions (OpenSSH default 10); parallel execs beyond it queue. Default 10 */
+  maxSessions?: number;
   /** SSH keepalive; default 15 s, 3 missed answers drop the host */
   keepaliveIntervalMs?: number;
   /** home directory for ~/.ssh (config, default keys, known_hosts); default os.homedir() (tests inject a temp dir) */
@@ -139,6 +141,7 @@ export function openConnection(host: string, hostVars: Record<string, unknown>, 
     userKnownHostsFiles,
     globalKnownHostsFiles: options.globalKnownHostsFiles ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
     acceptNew,
+    maxSessions: options.maxSessions,
     askPassword: options.askPassword,
     onDebug: options.onDebug,
   });

@@ -36,6 +36,8 @@ export interface SshSettings {
   userKnownHostsFiles: string[];
   globalKnownHostsFiles: string[];
   acceptNew: boolean;
+  /** the server's MaxSessions (OpenSSH default 10): exec channels beyond it wait their turn */
+  maxSessions?: number;
   askPassword?: (prompt: string) => Promise<string>;
   onDebug?: (msg: string) => void;
 }
@@ -73,6 +75,14 @@ function sendKill(ch: ClientChannel): void {
   }
 }
 
+/** The server refused to open a channel (MaxSessions reached): worth a retry. */
+class ChannelRefused extends Error {}
+const CHANNEL_RETRIES = 50;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
 /** SFTP status codes from ssh2 (numeric `code` on the error). */
 const SFTP_NO_SUCH_FILE = 2;
 const SFTP_CHUNK = 32 * 1024;
@@ -87,8 +97,14 @@ export class SshConnection implements Connection {
   private sftpSession: Promise<SFTPWrapper> | undefined;
   private readonly inflight = new Set<(e: Error) => void>();
   private readonly closed: Promise<void>[] = []; // one per client ever created
+  // One session slot stays free for the SFTP channel.
+  private readonly maxChannels: number;
+  private openChannels = 0;
+  private readonly channelWaiters: (() => void)[] = [];
 
-  constructor(private readonly s: SshSettings) {}
+  constructor(private readonly s: SshSettings) {
+    this.maxChannels = Math.max(1, (s.maxSessions ?? 10) - 1);
+  }
 
   get label(): string {
     return endpointLabel(this.s.target);
@@ -294,8 +310,38 @@ export class SshConnection implements Connection {
     return this.client;
   }
 
+  /** Waits for a free session slot (sshd refuses channels beyond MaxSessions, default 10). */
+  private async acquireChannel(): Promise<() => void> {
+    while (this.openChannels >= this.maxChannels) await new Promise<void>((res) => this.channelWaiters.push(res));
+    this.openChannels++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.openChannels--;
+      this.channelWaiters.shift()?.();
+    };
+  }
+
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const client = await this.live();
+    // sshd frees a session slot a moment after the channel closes, so a full
+    // server may refuse a channel now and accept it shortly after.
+    for (let attempt = 1; ; attempt++) {
+      const release = await this.acquireChannel();
+      try {
+        return await this.execOnChannel(client, command, opts);
+      } catch (e) {
+        if (!(e instanceof ChannelRefused) || attempt >= CHANNEL_RETRIES) throw e instanceof ChannelRefused ? new Error(e.message) : e;
+      } finally {
+        release();
+      }
+      await sleep(Math.min(10 * attempt, 100));
+    }
+  }
+
+  private async execOnChannel(client: Client, command: string, opts: ExecOptions): Promise<ExecResult> {
+    if (this.deadReason) throw new UnreachableError(this.deadReason);
     this.s.onDebug?.(`ssh ${this.label}: exec ${command}`);
     const r = await new Promise<ExecResult>((resolve, reject) => {
       let stream: ClientChannel | undefined;
@@ -327,7 +373,9 @@ export class SshConnection implements Connection {
 
       client.exec(command, (err, ch) => {
         if (err) {
-          return finish(() => reject(this.deadReason ? new UnreachableError(this.deadReason) : new Error(`ssh ${this.label}: cannot start command: ${err.message}`)));
+          return finish(() =>
+            reject(this.deadReason ? new UnreachableError(this.deadReason) : new ChannelRefused(`ssh ${this.label}: cannot start command: ${err.message}`)),
+          );
         }
         if (done) {
           ch.close();
@@ -383,8 +431,10 @@ export class SshConnection implements Connection {
   private sftp(client: Client): Promise<SFTPWrapper> {
     if (!this.sftpSession) {
       this.sftpSession = new Promise<SFTPWrapper>((res, rej) => {
-        client.sftp((err, sftp) => {
+        let attempt = 0;
+        const tryOpen = () => client.sftp((err, sftp) => {
           if (err) {
+            if (!this.deadReason && ++attempt < CHANNEL_RETRIES) return void setTimeout(tryOpen, Math.min(10 * attempt, 100));
             this.sftpSession = undefined; // not a dead link: let a later call try again
             rej(this.deadReason ? new UnreachableError(this.deadReason) : new Error(`ssh ${this.label}: cannot open SFTP session: ${err.message}`));
           } else {
@@ -394,6 +444,7 @@ export class SshConnection implements Connection {
             res(sftp);
           }
         });
+        tryOpen();
       });
     }
     return this.sftpSession;
