@@ -122,3 +122,14 @@ test('hostile values stay literal; bad names and values are argument errors; zfs
   assert.equal(badProp.failed, true);
   assert.match(String(badProp.msg), /bad property list: invalid property 'colour'/);
 });
+
+test('one round trip to read; tasks on one connection may run concurrently', async () => {
+  const names = ['tank/c1', 'tank/c2', 'tank/c3'];
+  const first = await Promise.all(names.map((name) => t.run(zfsDataset, { name, properties: { compression: 'zstd' } })));
+  assert.deepEqual(first.map((r) => [r.changed, r.failed]), names.map(() => [true, undefined]));
+  const n = t.commands.length;
+  const again = await Promise.all(names.map((name) => t.run(zfsDataset, { name, properties: { compression: 'zstd' } })));
+  assert.deepEqual(again.map((r) => r.changed), [false, false, false]);
+  assert.equal(t.commands.length - n, 3, 'one read per task, nothing else');
+  assert.equal(await t.sh("zfs list -H -o name,compression -r tank | grep '/c'"), 'tank/c1\tzstd\ntank/c2\tzstd\ntank/c3\tzstd\n');
+});
