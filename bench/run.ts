@@ -3,7 +3,7 @@
 // Prints a Markdown report (docs/BENCHMARKS.md is made from it) and writes the
 // raw figures as JSON. Everything it starts is stopped, also on Ctrl-C.
 import { mkdtempSync, rmSync, writeFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
@@ -122,6 +122,8 @@ interface RunRecord {
   changed: number;
   failed: number;
   rc: number;
+  /** 1-minute load average when the run started: other work on the machine skews every figure */
+  load: number;
 }
 
 function phxArgv(inventory: string, playbook: string, hosts: number, extra: string[]): string[] {
@@ -153,6 +155,7 @@ async function compare(o: Options, tools: Tool[], k: number): Promise<CompareRes
     }
 
   const runTool = async (t: Tool, phase: Phase, rep: number): Promise<RunRecord> => {
+    const load = loadavg()[0];
     const extra = ['-e', `bench_base=${base(t)}`, ...(phase === 'check' ? ['--check'] : [])];
     let m: Measured;
     if (t === 'phx-play') m = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV, timeoutMs: 600_000 });
@@ -165,8 +168,8 @@ async function compare(o: Options, tools: Tool[], k: number): Promise<CompareRes
     if (m.rc !== 0 || !recap.complete || recap.failed > 0 || recap.unreachable > 0) {
       throw new Error(`${t} ${phase} run on ${k} host(s) failed (rc ${m.rc}):\n${(m.stdout + m.stderr).slice(-3000)}`);
     }
-    log(`  rep ${rep} ${phase.padEnd(6)} ${t.padEnd(16)} ${fmtS(m.wallMs).padStart(7)}  changed=${recap.changed}  peak ${fmtMb(m.maxRssKb ?? m.peakTreeRssKb)}`);
-    return { tool: t, hosts: k, phase, rep, wallMs: m.wallMs, peakTreeRssKb: m.peakTreeRssKb, maxRssKb: m.maxRssKb, changed: recap.changed, failed: recap.failed, rc: m.rc };
+    log(`  rep ${rep} ${phase.padEnd(6)} ${t.padEnd(16)} ${fmtS(m.wallMs).padStart(7)}  changed=${recap.changed}  peak ${fmtMb(m.maxRssKb ?? m.peakTreeRssKb)}  load ${load.toFixed(1)}`);
+    return { tool: t, hosts: k, phase, rep, wallMs: m.wallMs, peakTreeRssKb: m.peakTreeRssKb, maxRssKb: m.maxRssKb, changed: recap.changed, failed: recap.failed, rc: m.rc, load };
   };
 
   const runs: RunRecord[] = [];
@@ -414,6 +417,8 @@ function compareTables(results: CompareResult[], tools: Tool[]): string[] {
       mrows.push([String(r.hosts), t, t === 'phx-play' ? fmtMb(single || tree) : `${fmtMb(tree)} (${fmtMb(single)})`]);
     }
   lines.push(...table(['hosts', 'tool', 'peak memory'], mrows));
+  const loads = results.flatMap((r) => r.runs.map((x) => x.load));
+  lines.push('', `1-minute load average at the start of these runs: ${Math.min(...loads).toFixed(1)} to ${Math.max(...loads).toFixed(1)} (median ${median(loads).toFixed(1)}) on ${cpus().length} CPUs.`);
   return lines;
 }
 
@@ -427,6 +432,11 @@ async function main(): Promise<number> {
   const report: string[] = [];
   const raw: Record<string, unknown> = { options: o };
   let ansible: string | undefined;
+  // written after every section, so a long run that fails late keeps what it measured
+  const flush = () => {
+    if (o.mdOut) writeFileSync(o.mdOut, report.join('\n') + '\n');
+    if (o.jsonOut) writeFileSync(o.jsonOut, JSON.stringify(raw, null, 2) + '\n');
+  };
   try {
     if (o.ansible) {
       ansible = ensureAnsible(log);
@@ -437,12 +447,16 @@ async function main(): Promise<number> {
     report.push('## Machine', '', ...machine(ansible), '');
     if (o.ansible) {
       const results: CompareResult[] = [];
-      for (const k of o.hostCounts) results.push(await compare(o, tools, k));
-      raw.compare = results;
+      for (const k of o.hostCounts) {
+        results.push(await compare(o, tools, k));
+        raw.compare = results;
+        flush();
+      }
       report.push(`## phx-play vs ansible-playbook: 20 tasks (bench/workload/workload.yml), median of ${o.reps} repetition(s)`, '');
       for (const t of tools) if (t !== 'phx-play') report.push(`- **${t}**: ${ANSIBLE_SETUPS[t.slice('ansible-'.length) as AnsibleSetup]}`);
       report.push('- ratio = Ansible wall time / phx-play wall time of the same repetition (runs made back to back), median over repetitions', '');
       report.push(...compareTables(results, tools), '', 'Checks:', '', ...results.flatMap((r) => r.checks.map((c) => `- ${r.hosts} host(s): ${c}`)), '');
+      flush();
     }
 
     const rt = await roundTrips();
@@ -455,13 +469,18 @@ async function main(): Promise<number> {
       ),
     );
     report.push('', `sshd (LogLevel DEBUG1) counted exec/subsystem channels — first ${rt.sshd.first.exec}/${rt.sshd.first.subsystem}, second ${rt.sshd.second.exec}/${rt.sshd.second.subsystem}, --check ${rt.sshd.check.exec}/${rt.sshd.check.subsystem}; connections: ${rt.sshd.first.sessions}/${rt.sshd.second.sessions}/${rt.sshd.check.sessions}.`, '');
+      flush();
 
     if (o.scale) {
       log('\n== phx-play at scale (second runs)');
       const profileDir = join(workDir, 'profiles');
       const records: Array<ScaleRecord | string> = [];
       const biggest = Math.max(...o.scaleCounts);
-      for (const k of o.scaleCounts) records.push(await scaleWorkload(o, k));
+      for (const k of o.scaleCounts) {
+        records.push(await scaleWorkload(o, k));
+        raw.scale = records;
+        flush();
+      }
       for (const k of o.scaleCounts) {
         const r = await scaleSite(o, k, o.profile && k === biggest ? join(profileDir, 'site') : undefined);
         records.push(typeof r === 'string' ? `site.yml at ${k} hosts: ${r}` : r);
@@ -501,6 +520,7 @@ async function main(): Promise<number> {
       }
       raw.profiles = profiles;
       report.push('');
+      flush();
     }
 
     if (o.startup) {
@@ -512,10 +532,8 @@ async function main(): Promise<number> {
   } finally {
     await cleanupAll();
   }
-  const md = report.join('\n') + '\n';
-  process.stdout.write(md);
-  if (o.mdOut) writeFileSync(o.mdOut, md);
-  if (o.jsonOut) writeFileSync(o.jsonOut, JSON.stringify(raw, null, 2) + '\n');
+  process.stdout.write(report.join('\n') + '\n');
+  flush();
   return 0;
 }
 
