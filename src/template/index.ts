@@ -59,7 +59,15 @@ export function renderValue(value: unknown, vars: Record<string, unknown>, where
 /** Validation-time check of a template's syntax and helpers; throws a located PhxError. */
 export function checkTemplateSyntax(text: string, loc?: SourceLoc): void {
   if (!hasTemplateText(text)) {
-    if (text.includes('{%')) located(text, { loc }, loc, () => rejectJinjaStatements(text));
+    if (text.includes('{%')) {
+      located(text, { loc }, loc, () => {
+        try {
+          rejectJinjaStatements(text);
+        } catch (e) {
+          throw e instanceof EvalFailure ? new EvalFailure(`invalid template: ${e.message}`, e.pos) : e;
+        }
+      });
+    }
     return;
   }
   located(text, { loc }, loc, () => parseTemplate(text));

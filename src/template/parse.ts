@@ -86,6 +86,16 @@ const cache = new Map<string, ProgramNode>();
 export function parseTemplate(text: string): ProgramNode {
   const hit = cache.get(text);
   if (hit) return hit;
+  try {
+    return parseUncached(text);
+  } catch (e) {
+    throw e instanceof EvalFailure && !e.message.startsWith(PREFIX) ? new EvalFailure(PREFIX + e.message, e.pos) : e;
+  }
+}
+
+const PREFIX = 'invalid template: ';
+
+function parseUncached(text: string): ProgramNode {
   rejectJinjaStatements(text);
   const { source, shifts } = rewriteAnsiblePaths(text);
   let ast: ProgramNode;
@@ -218,7 +228,7 @@ function syntaxFailure(text: string, source: string, e: Error & { lineNumber?: n
   const hint = jinjaHint(text) ?? unclosedMustache(text);
   if (hint) return new EvalFailure(hint.message, hint.pos);
   if (typeof e.lineNumber === 'number') {
-    return new EvalFailure(`invalid template: ${e.message.split('\n')[0].replace(/ - \d+:\d+$/, '')}`, {
+    return new EvalFailure(e.message.split('\n')[0].replace(/ - \d+:\d+$/, ''), {
       line: e.lineNumber,
       column: e.column ?? 0,
     });
@@ -236,7 +246,7 @@ function syntaxFailure(text: string, source: string, e: Error & { lineNumber?: n
         : got
           ? `unexpected ${describeToken(got)}`
           : e.message.split('\n')[0];
-  return new EvalFailure(`invalid template: ${what}`, pos);
+  return new EvalFailure(what, pos);
 }
 
 function describeToken(token: string): string {
