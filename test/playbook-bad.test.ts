@@ -30,6 +30,10 @@ function problems(name: string): string[] {
 }
 
 const EXPECTED: Record<string, string[]> = {
+  'arg-range.yml': [
+    "bad/arg-range.yml:3:22: argument 'port' of module 'wait_for': expected <= 65535, got 70000",
+    "bad/arg-range.yml:4:24: argument 'argv' of module 'command': expected at least 1 item",
+  ],
   'bad-assert.yml': [
     "bad/bad-assert.yml:6:18: invalid expression \"y in in z\": expected a value, got 'in' after \"y in\"",
   ],
@@ -52,7 +56,7 @@ const EXPECTED: Record<string, string[]> = {
     "bad/bad-serial.yml:3:24: 'max_fail_percentage' expects a number from 0 to 100, got 120",
   ],
   'bad-template.yml': [
-    "bad/bad-template.yml:4:21: unclosed '{{' (missing '}}')",
+    "bad/bad-template.yml:4:21: invalid template: unclosed '{{' (missing '}}')",
   ],
   'bad-var-names.yml': [
     "bad/bad-var-names.yml:4:5: 'bad-name' is not a valid variable name",

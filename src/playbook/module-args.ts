@@ -88,7 +88,8 @@ function inlineArgs(text: string, call: ModuleCall, args: Record<string, unknown
     if (options.length === 0) {
       args[freeForm] = text;
     } else {
-      args[freeForm] = withoutTokens(text, options.map((p) => p.token));
+      const rest = withoutTokens(text, options.map((p) => p.token));
+      if (rest !== '') args[freeForm] = rest;
       for (const p of options) setInline(p.key, p.value, at(p.token.offset), at(p.valueOffset));
     }
     locs.key.set(freeForm, base);
@@ -155,6 +156,10 @@ interface Issue {
   values?: unknown[];
   keys?: string[];
   errors?: Issue[][];
+  origin?: string;
+  minimum?: number | bigint;
+  maximum?: number | bigint;
+  inclusive?: boolean;
 }
 
 function validate(def: ModuleDefinition, call: ModuleCall, args: Record<string, unknown>, locs: ArgLocs, problems: Problems): void {
@@ -232,6 +237,19 @@ function explain(issue: Issue, value: unknown): string {
       const allowed = (issue.values ?? []).map((v) => (typeof v === 'string' ? `'${v}'` : String(v)));
       const hint = typeof value === 'string' ? didYouMean(value, (issue.values ?? []).map(String)) : '';
       return `expected ${allowed.length > 1 ? `one of ${allowed.join(', ')}` : allowed[0]}, got ${describe(value)}${hint}`;
+    }
+    case 'too_small':
+    case 'too_big': {
+      const small = issue.code === 'too_small';
+      const bound = small ? issue.minimum : issue.maximum;
+      if (issue.origin === 'string' && small && Number(bound) === 1) return 'must not be empty';
+      if (issue.origin === 'string' || issue.origin === 'array') {
+        const unit = issue.origin === 'string' ? 'character' : 'item';
+        const n = Number(bound);
+        return `expected ${small ? 'at least' : 'at most'} ${n} ${unit}${n === 1 ? '' : 's'}`;
+      }
+      const op = small ? (issue.inclusive === false ? '>' : '>=') : issue.inclusive === false ? '<' : '<=';
+      return `expected ${op} ${String(bound)}, got ${describe(value)}`;
     }
     default:
       return issue.message;
