@@ -236,6 +236,8 @@ export function plan(f: FilePermFacts, a: FilePermArgs, pc: Pick<PlanContext, 'c
     result,
     msg: changes.length ? `${changed} ${changed === 1 ? 'entry' : 'entries'} of ${a.path} changed` : `${a.path} is as wanted`,
     ...(changes.length ? { diff: { before: before.join('\n') + '\n', after: after.join('\n') + '\n', before_header: a.path, after_header: a.path } } : {}),
+    // check mode: later tasks (pct bind mounts) may rely on this directory existing
+    ...(creating ? { predict: { [`dir:${a.path}`]: true } } : {}),
   };
 }
 

@@ -137,6 +137,8 @@ export interface PctFacts {
   stillLocked?: string;
   /** a read failed for another reason than a missing CT */
   error?: string;
+  /** bind mount sources (host directories) of `mounts` that do not exist */
+  missingBindSources?: string[];
 }
 
 /** What check mode remembers about a CT: key `pct:<ctid>`; null = would not exist. */
@@ -147,19 +149,24 @@ export interface PredictedCt {
 
 export const predictedKey = (ctid: number) => `pct:${ctid}`;
 
+/** A mount point volume that is a host directory (bind mount): PVE never creates or chowns it. */
+const isBindVolume = (v: string) => v.startsWith('/') && !v.startsWith('/dev/');
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The CT's own config file (what pct config reads); its [pve:pending] section is the pending list. */
 export const confPath = (ctid: number) => `/etc/pve/lxc/${ctid}.conf`;
 
 /** Reads the config file and, if it exists, `pct status` (one round trip; one pct run, not three). */
-async function readCt(ctx: ModuleContext, ctid: number, withSource?: number): Promise<{ ct?: CtState; source?: CtState | null; error?: string }> {
+async function readCt(ctx: ModuleContext, ctid: number, withSource?: number, bindSources: string[] = []): Promise<Omit<PctFacts, 'ctid' | 'stillLocked'>> {
   const ids = [ctid, ...(withSource !== undefined ? [withSource] : [])];
   const cmds = ids.flatMap((id) => [
     ['cat', '--', confPath(id)],
     ['sh', '-c', 'test ! -e "$1" || exec pct status "$2"', 'sh', confPath(id), String(id)],
   ]);
+  for (const src of bindSources) cmds.push(['test', '-d', src]);
   const r = await runBatch(ctx, cmds);
+  const missingBindSources = bindSources.filter((_, i) => r[2 * ids.length + i].rc !== 0);
   const one = (i: number): CtState | null | string => {
     const [cfg, st] = [r[2 * i], r[2 * i + 1]];
     if (cfg.rc !== 0) return /No such file or directory/.test(cfg.stderr) ? null : `reading ${confPath(ids[i])} failed: ${cfg.stderr.trim() || `exit code ${cfg.rc}`}`;
@@ -168,7 +175,7 @@ async function readCt(ctx: ModuleContext, ctid: number, withSource?: number): Pr
     const file = parsePctConfig(cfg.stdout);
     return { config: effectiveConfig(file), status: parsePctStatus(st.stdout), pending: pendingFromFile(file) };
   };
-  const out: { ct?: CtState; source?: CtState | null; error?: string } = {};
+  const out: Omit<PctFacts, 'ctid' | 'stillLocked'> = missingBindSources.length ? { missingBindSources } : {};
   const ct = one(0);
   if (typeof ct === 'string') out.error = ct;
   else if (ct) out.ct = ct;
@@ -198,12 +205,13 @@ async function waitUnlocked(ctx: ModuleContext, ctid: number, timeoutS: number):
 }
 
 async function facts(ctx: ModuleContext, a: PctArgs): Promise<PctFacts> {
-  let r = await readCt(ctx, a.ctid, a.clone_from);
+  const binds = [...new Set((a.mounts ?? []).filter((m) => m.state === 'present' && isBindVolume(m.volume!)).map((m) => m.volume!))];
+  let r = await readCt(ctx, a.ctid, a.clone_from, binds);
   const f: PctFacts = { ctid: a.ctid };
   if (r.ct?.config.keys.lock !== undefined) {
     const still = await waitUnlocked(ctx, a.ctid, a.lock_timeout);
     if (still !== undefined) f.stillLocked = still;
-    else r = await readCt(ctx, a.ctid, a.clone_from);
+    else r = await readCt(ctx, a.ctid, a.clone_from, binds);
   }
   return { ...f, ...r };
 }
@@ -356,8 +364,6 @@ function waitChange(a: PctArgs): Change {
   };
 }
 
-const isBindVolume = (v: string) => v.startsWith('/') && !v.startsWith('/dev/');
-
 function mountsResult(cfg: PctConfig) {
   return mountPoints(cfg).map((m) => ({ key: m.key, path: m.path, volume: m.volume }));
 }
@@ -468,6 +474,18 @@ export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'p
       changes.push({ description: `start CT ${a.ctid}`, argv: ['pct', 'start', id] });
       status = 'running';
     }
+  }
+
+  // pct start (or a hot-plug) fails on a missing bind source: refuse before changing anything.
+  // In check mode an earlier task may create it (file_perm predicts `dir:<path>`), so only a real run refuses.
+  const willStart = changes.some((c) => c.argv?.[1] === 'start');
+  const hotplugged = new Set(running ? Object.keys(edit.set).filter((k) => /^mp\d+$/.test(k) && base.config.keys[k] === undefined).map((k) => parsePropertyString(edit.set[k]).volume) : []);
+  const missing = (f.missingBindSources ?? []).filter((src) => (willStart || hotplugged.has(src)) && !(pc.check && pc.predicted.get(`dir:${src}`)));
+  if (missing.length > 0 && !pc.check) {
+    return {
+      changes: [],
+      fail: `bind mount source ${missing.join(', ')} does not exist on the host: CT ${a.ctid} could not ${willStart ? 'start' : 'mount it'} (create it first, e.g. with file_perm state: directory); nothing was changed`,
+    };
   }
 
   const result = {

@@ -181,6 +181,11 @@ test('error paths: unprivileged mismatch, missing CT, missing template, absent',
   assert.equal(noTemplate.failed, true);
   assert.match(String(noTemplate.msg), /does not exist/);
 
+  const noSource = await run(pct, { ctid: 131, state: 'started', ostemplate: TEMPLATE, mounts: [{ path: '/x', volume: '/tank/not-there' }] });
+  assert.equal(noSource.failed, true);
+  assert.match(String(noSource.msg), /bind mount source \/tank\/not-there does not exist on the host: CT 131 could not start .*nothing was changed/);
+  assert.equal((await lab.exec(host, 'test -e /etc/pve/lxc/131.conf')).rc, 1, 'not even created');
+
   const gone = await run(pct, { ctid: 130, state: 'absent' });
   assert.equal(gone.failed, undefined, String(gone.msg));
   assert.equal(gone.changed, true);

@@ -216,6 +216,18 @@ test('check mode: a predicted CT is planned against instead of the host', () => 
   assert.deepEqual(second.changes.map((c) => c.argv), [['pct', 'set', '105', '--mp0', '/tank/data,mp=/data']]);
 });
 
+test('a missing bind mount source is refused before anything changes (real run), not in check mode; a predicted dir counts', () => {
+  const a = args({ ctid: 105, state: 'started', ostemplate: 'local:vztmpl/x.tar.zst', mounts: [{ path: '/data', volume: '/tank/data' }] });
+  const f: PctFacts = { ctid: 105, missingBindSources: ['/tank/data'] };
+  const real = plan(f, a, noPred);
+  assert.match(real.fail!, /bind mount source \/tank\/data does not exist on the host: CT 105 could not start/);
+  assert.equal(real.changes.length, 0);
+  assert.equal(plan(f, a, { check: true, predicted: new Map() }).fail, undefined);
+  assert.equal(plan(f, args({ ...a, state: 'present' }), noPred).fail, undefined, 'not started: nothing fails');
+  const hot = plan({ ...running('unprivileged: 1\n'), missingBindSources: ['/tank/data'] }, args({ ctid: 105, mounts: [{ path: '/data', volume: '/tank/data' }] }), noPred);
+  assert.match(hot.fail!, /could not mount it/);
+});
+
 test('setStaysPending follows the spec lists', () => {
   assert.equal(setStaysPending('hostname', false), false);
   assert.equal(setStaysPending('memory', false), false);
