@@ -31,6 +31,11 @@ export interface SshdOptions {
   launchPrefix?: string[];
   /** environment of the sshd process (added to a minimal PATH) */
   env?: Record<string, string>;
+  /**
+   * Keep sshd running after this process exits (the lab's `up`): its own process
+   * group, and not killed by the exit hook. Default false (tests, bench).
+   */
+  persistent?: boolean;
   /** how long to wait for the port to accept connections; default 10 s */
   startTimeoutMs?: number;
 }
@@ -51,6 +56,7 @@ export interface SshdHandle {
 }
 
 const running = new Set<SshdHandle>();
+const persistentHandles = new WeakSet<SshdHandle>();
 
 /** Stops every sshd this process started and has not stopped yet (call in `after`). */
 export async function stopAllSshd(): Promise<void> {
@@ -63,7 +69,7 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const h of running) for (const pid of processTree(h.pid)) tryKill(pid, 'SIGKILL');
+    for (const h of running) if (!persistentHandles.has(h)) for (const pid of processTree(h.pid)) tryKill(pid, 'SIGKILL');
   });
 }
 
@@ -177,7 +183,8 @@ async function launch(
   const child = spawn(argv[0], argv.slice(1), {
     stdio: ['ignore', logFd, logFd],
     env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...o.env },
-    // Same process group as us: a Ctrl-C or a kill of the test runner's group takes sshd along.
+    // By default in our process group: a Ctrl-C or a kill of the test runner's group takes sshd along.
+    detached: o.persistent === true,
   });
   closeSync(logFd);
   child.unref();
@@ -241,6 +248,7 @@ async function launch(
     kill: () => stopWith('SIGKILL'),
   };
   running.add(handle);
+  if (o.persistent) persistentHandles.add(handle);
   installExitHook();
   return handle;
 }
