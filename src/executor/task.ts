@@ -69,6 +69,7 @@ async function runOnHost(ctx: RunContext, run: PlayRun, task: Task, def: ModuleD
   }
   applyOutcome(host, task, outcome, scope, true);
   const result = truthy(scope.no_log) ? censor(outcome.result) : outcome.result;
+  emitWarnings(ctx, host.name, result);
   ctx.reporter.emit({
     type: 'host_result',
     task: title,
@@ -80,6 +81,13 @@ async function runOnHost(ctx: RunContext, run: PlayRun, task: Task, def: ModuleD
     ...(delegatedTo ? { delegatedTo } : {}),
   });
   return outcome;
+}
+
+/** Modules' `warnings` (Ansible's convention) are shown whatever the verbosity. */
+function emitWarnings(ctx: RunContext, host: string, result: Record<string, unknown>): void {
+  const warnings = result.warnings;
+  if (!Array.isArray(warnings)) return;
+  for (const w of warnings) if (typeof w === 'string') ctx.reporter.emit({ type: 'warning', message: `[${host}] ${w}` });
 }
 
 /** Records an outcome on the host: counters, register, facts, notify, failure. */
