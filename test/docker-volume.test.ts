@@ -144,3 +144,11 @@ test('runBatch keeps each command\'s stdout, stderr and rc apart in one round tr
     { rc: 0, stdout: "$(x) 'q'\n", stderr: '' },
   ]);
 });
+
+test('without vmid the host is the Docker host: docker runs directly (here: not installed → a clear failure)', async () => {
+  const { runModule } = await import('../src/module-runner.js');
+  const ctx = createModuleContext({ host: 'local', conn: new LocalConnection(), env: { PATH: '/nonexistent' } });
+  const r = await runModule(dockerVolume, args({ name: 'media' }), ctx);
+  assert.equal(r.failed, true);
+  assert.match(String(r.msg), /docker volume inspect media failed \(rc 127\): .*docker.*not found/);
+});
