@@ -93,8 +93,9 @@ describe('copy', () => {
   it('force: false leaves a differing file alone; symlinked dest is replaced, target untouched', async () => {
     const dest = join(dir, 'keep');
     writeFileSync(dest, 'mine');
-    const r = await run(copy, { content: 'theirs', dest, force: false });
+    const r = await run(copy, { content: 'theirs', dest, force: false, mode: '0600' });
     assert.equal(r.result.changed, false);
+    assert.equal(r.result.mode, mode(dest), 'attributes left alone too');
     assert.equal(readFileSync(dest, 'utf8'), 'mine');
     const target = join(dir, 'target');
     writeFileSync(target, 'T');

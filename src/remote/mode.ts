@@ -31,7 +31,7 @@ export function parseMode(input: string | number): ModeSpec {
     if (!m) {
       throw new Error(`mode ${JSON.stringify(input)} is neither octal (like '0644') nor symbolic (like 'u=rw,g=r,o=r')`);
     }
-    const actions = [...m[2].matchAll(/([-+=])([rwxXst]*|[ugo])/g)].map((a) => ({ op: a[1] as '+' | '-' | '=', perms: a[2] }));
+    const actions = [...m[2].matchAll(/([-+=])([ugo]|[rwxXst]*)/g)].map((a) => ({ op: a[1] as '+' | '-' | '=', perms: a[2] }));
     clauses.push({ who: m[1], actions });
   }
   return { kind: 'symbolic', text, clauses };

@@ -118,9 +118,17 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
   const exists = cur.exists;
   const same = exists && cur.checksum === checksum;
   const write = !exists || (!same && w.force);
+  // force: false leaves an existing file entirely alone, attributes too (as Ansible)
+  const leaveAlone = exists && !w.force;
+  if (leaveAlone) [owner, group] = [undefined, undefined];
   const baseMode = exists ? cur.mode! : 0o666 & ~f.me.umask;
-  const mode =
-    w.mode === 'preserve' ? (w.srcMode ?? baseMode) : w.mode !== undefined ? applyMode(parseMode(w.mode), baseMode, false) : baseMode;
+  const mode = leaveAlone
+    ? baseMode
+    : w.mode === 'preserve'
+      ? (w.srcMode ?? baseMode)
+      : w.mode !== undefined
+        ? applyMode(parseMode(w.mode), baseMode, false)
+        : baseMode;
   const uid = owner?.id ?? (exists ? cur.uid! : f.me.uid);
   const gid = group?.id ?? (exists ? cur.gid! : f.me.gid);
   const ownerName = owner?.name ?? (exists ? cur.owner! : f.me.user);
