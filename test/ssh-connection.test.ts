@@ -284,6 +284,24 @@ test('ProxyJump from ~/.ssh/config: through a bastion sshd to the target', async
   }
 });
 
+test('precedence: inventory vars beat ~/.ssh/config, which beats defaults; local and bad vars', async () => {
+  const h = await env.startHost({ name: 'prec' });
+  const down = await closedPort();
+  await writeFile(join(env.home, '.ssh', 'config'), ['Host pve-prec', '  HostName 127.0.0.1', `  Port ${down}`, '  User nobody-here', ''].join('\n'));
+  try {
+    // config alone points at a closed port as a user that does not exist
+    await unreachable(openConnection('pve-prec', {}, env.options()).connect(), new RegExp(`nobody-here@127\\.0\\.0\\.1:${down}: connection refused`));
+    // ansible_port and ansible_user win; the HostName from the config still applies
+    const c = track(openConnection('pve-prec', { ansible_port: h.port, ansible_user: 'root' }, env.options()));
+    assert.equal((await c.exec('echo precedence')).stdout, 'precedence\n');
+  } finally {
+    await rm(join(env.home, '.ssh', 'config'), { force: true });
+  }
+  assert.equal(openConnection('me', { ansible_connection: 'local' }, env.options()).kind, 'local');
+  assert.throws(() => openConnection('bad', { ansible_port: 'twenty-two' }, env.options()), /ansible_port must be a port number/);
+  assert.throws(() => openConnection('bad', { ansible_connection: 'winrm' }, env.options()), /not supported/);
+});
+
 test('a host that is down is unreachable at once; a silent one times out', async () => {
   const port = await closedPort();
   const t0 = Date.now();
