@@ -500,6 +500,24 @@ describe('no code execution, no JS internals', () => {
   });
 });
 
+describe('robustness', () => {
+  test('random token soup gives a value or a PhxError, never a crash', () => {
+    let seed = 7;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const toks = ['a', 'l', 'd', '1', '-1', "'x'", '(', ')', '[', ']', '{', '}', ',', ':', '.', '|', 'is', 'not', 'in', 'and', 'or', 'if', 'else',
+      '==', '<', '+', '-', '*', '/', '//', '%', '**', '~', 'length', 'default', 'defined', 'none', 'int', 'split', 'constructor', '__proto__', 'keys', '='];
+    const v = { a: 1, l: [1, 2], d: { k: '{{ a }}' } };
+    for (let i = 0; i < 5000; i++) {
+      const src = Array.from({ length: 1 + Math.floor(rnd() * 8) }, () => toks[Math.floor(rnd() * toks.length)]).join(' ');
+      try {
+        evaluateExpression(src, v);
+      } catch (e) {
+        assert.ok(e instanceof PhxError, `${JSON.stringify(src)}: ${String(e)}`);
+      }
+    }
+  });
+});
+
 describe('cache', () => {
   test('the same source evaluates against different vars', () => {
     assert.equal(evaluateExpression('x + 1', { x: 1 }), 2);

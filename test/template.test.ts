@@ -394,6 +394,25 @@ describe('syntax checks', () => {
   });
 });
 
+describe('robustness', () => {
+  test('random template soup renders or gives a PhxError, never a crash', () => {
+    let seed = 11;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const toks = ['{{', '}}', '{{#if', '{{#each', '{{/if}}', '{{/each}}', '{{else}}', ' a ', ' b.0 ', ' l[0] ', "'s'", '"t"', 'default', 'eq', '(', ')',
+      '|', 'text', '\n', '~', '{{{{raw}}}}', '{{{{/raw}}}}', 'this', '@index', '../', 'as |x|', '\\{{', 'constructor', 'get', '='];
+    const v = { a: 1, b: [1, { c: '{{ a }}' }], l: [1, 2], x: '{{ x }}' };
+    for (let i = 0; i < 5000; i++) {
+      const text = Array.from({ length: 1 + Math.floor(rnd() * 8) }, () => toks[Math.floor(rnd() * toks.length)]).join(rnd() < 0.5 ? ' ' : '');
+      try {
+        checkTemplateSyntax(text);
+        renderValue(text, v);
+      } catch (e) {
+        assert.ok(e instanceof PhxError, `${JSON.stringify(text)}: ${String(e)}`);
+      }
+    }
+  });
+});
+
 describe('no code execution, no JS internals', () => {
   test('constructor, __proto__ and prototype are refused', () => {
     throwsPhx(() => renderString('{{ constructor }}', vars), /access to 'constructor' is not allowed/);
