@@ -266,9 +266,15 @@ export function configEdit(cfg: PctConfig, a: PctArgs): ConfigEdit {
       if (setStaysPending(k, cfg.keys[k] === undefined)) edit.pending.push(k);
     }
   }
+  mountsEdit(cfg, a.mounts ?? [], edit);
+  return edit;
+}
+
+/** Adds to `edit` what the mounts need: matched by container path, new ones at the lowest free mpN. */
+function mountsEdit(cfg: PctConfig, mounts: NonNullable<PctArgs['mounts']>, edit: ConfigEdit): void {
   const existing = mountPoints(cfg);
   const used = new Set(existing.map((m) => m.index));
-  for (const m of a.mounts ?? []) {
+  for (const m of mounts) {
     const have = existing.find((e) => samePath(e.path, m.path));
     if (m.state === 'absent') {
       if (have) {
@@ -290,7 +296,6 @@ export function configEdit(cfg: PctConfig, a: PctArgs): ConfigEdit {
     used.add(free);
     edit.set[`mp${free}`] = want;
   }
-  return edit;
 }
 
 function applyEdit(cfg: PctConfig, edit: ConfigEdit): PctConfig {
@@ -424,7 +429,8 @@ export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'p
     } else {
       if (a.ostemplate === undefined) return { changes: [], fail: `CT ${a.ctid} does not exist; give ostemplate (or clone_from) to create it` };
       const empty: PctConfig = { keys: {}, lxc: [] };
-      const initial = configEdit(empty, { ...a, ...Object.fromEntries(SETTING_KEYS.map((k) => [k, undefined])), config: undefined });
+      const initial: ConfigEdit = { set: {}, delete: [], pending: [] };
+      mountsEdit(empty, a.mounts ?? [], initial);
       const set = { ...wantedSettings(a), ...initial.set };
       changes.push({ description: `create CT ${a.ctid} from ${a.ostemplate} (${(a.unprivileged ?? true) ? 'unprivileged' : 'privileged'})`, argv: createArgv(a, set) });
       base = { config: createdConfig(a, initial.set), status: 'stopped', pending: [] };
