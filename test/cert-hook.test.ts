@@ -82,6 +82,7 @@ test('bad arguments', () => {
   assert.match(bad({ ...base, post_renewal: [[]] }), /program name/);
   assert.match(bad({ name: 'x', cert: '/c', key_mode: '0640' }), /need key/);
   assert.match(bad({ ...base, key_mode: 'rw' }), /not an octal mode/);
+  assert.match(bad({ ...base, key_mode: 640 }), /decimal number 640/);
   assert.match(bad({ ...base, fingerprint_source: 'pvenode' }), /not with ctid/);
 });
 

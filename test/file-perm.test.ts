@@ -84,6 +84,8 @@ test('bad arguments', () => {
   assert.match(bad({ path: 'rel', mode: '0644' }), /absolute/);
   assert.match(bad({ path: '/x', mode: 'rwx' }), /not an octal mode/);
   assert.match(bad({ path: '/x', mode: 99999 }), /not an octal mode/);
+  assert.match(bad({ path: '/x', dir_mode: 770 }), /mode 770 is the decimal number 770 \(= 01402\).*'0770'/);
+  assert.equal(filePerm.args.parse({ path: '/x', mode: 0o640 }).mode, 0o640, "YAML's 0640 (the number 416) is fine");
   assert.match(bad({ path: '/x' }), /nothing to do/);
   assert.match(bad({ path: '/x', owner: { container_root: 5 } }), /CT ids start at 100/);
   assert.match(bad({ path: '/x', owner: 'a b' }), /name or number/);
