@@ -23,7 +23,7 @@ import {
 export interface RenderEnv extends HelperEnv {
   vars: Record<string, unknown>;
   /** var paths whose template values are being rendered right now: a repeat is a loop */
-  resolving: string[];
+  resolving: Array<string | symbol>;
 }
 
 const MAX_NESTING = 100;
@@ -49,10 +49,10 @@ export function resolveLazy(value: unknown, key: string | undefined, env: Render
 
 function withResolving<T>(key: string | undefined, env: RenderEnv, fn: () => T): T {
   if (key !== undefined && env.resolving.includes(key)) {
-    throw new EvalFailure(`recursive loop detected in template for var ${key.split('.')[0]}`);
+    throw new EvalFailure(`recursive loop detected in template for var ${key.split('.')[0] || '@root'}`);
   }
   if (env.resolving.length > MAX_NESTING) throw new EvalFailure('templates nested too deeply (a var referring to itself?)');
-  env.resolving.push(key ?? '');
+  env.resolving.push(key ?? Symbol('anonymous')); // values without a var path only count for the depth limit
   try {
     return fn();
   } catch (e) {
