@@ -56,6 +56,7 @@ interface Facts {
   /** the symlink's target when path is a link and follow is on */
   followed?: FileState;
   src?: FileState;
+  /** only examined when path is missing (directory state creates them) */
   ancestors: Array<{ path: string; exists: boolean }>;
   me: Identity;
   probe: ProbeResult;
@@ -66,7 +67,7 @@ interface Facts {
 async function facts(ctx: Parameters<typeof probe>[0], a: Args): Promise<Facts> {
   const path = pathOf(a);
   const ups = a.state === 'directory' || (a.state === undefined && a.recurse) ? ancestors(path) : [];
-  const paths = [{ path }, { path, follow: true }, ...(a.src !== undefined ? [{ path: srcOnHost(a) }] : []), ...ups.map((p) => ({ path: p }))];
+  const paths = [{ path, followLink: true }, ...(a.src !== undefined ? [{ path: srcOnHost(a) }] : []), ...ups.map((p) => ({ path: p, onlyIfMissing: path }))];
   const r = await probe(ctx, {
     paths,
     identity: true,
@@ -74,11 +75,11 @@ async function facts(ctx: Parameters<typeof probe>[0], a: Args): Promise<Facts> 
     groups: a.group !== undefined ? [String(a.group)] : [],
     tree: a.recurse ? path : undefined,
   });
-  const off = a.src !== undefined ? 3 : 2;
+  const off = a.src !== undefined ? 2 : 1;
   return {
     path: r.paths[0],
-    followed: r.paths[0].type === 'link' && a.follow && r.paths[1].exists ? r.paths[1] : undefined,
-    src: a.src !== undefined ? r.paths[2] : undefined,
+    followed: r.paths[0].type === 'link' && a.follow ? r.paths[0].target : undefined,
+    src: a.src !== undefined ? r.paths[1] : undefined,
     ancestors: ups.map((p, i) => ({ path: p, exists: r.paths[off + i].exists })),
     me: r.identity!,
     probe: r,

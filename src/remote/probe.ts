@@ -36,6 +36,8 @@ export interface FileState {
   readable?: boolean;
   writeable?: boolean;
   executable?: boolean;
+  /** followLink: the state of a symlink's target, when it exists */
+  target?: FileState;
   /** the path could not be examined (e.g. permission denied) */
   error?: string;
   /** set when content was asked for and the file is a regular file no larger than the limit */
@@ -51,6 +53,10 @@ export interface PathQuery {
   contentMax?: number;
   /** also: the link's resolved path, and whether we may read/write/execute it */
   details?: boolean;
+  /** when the path is a symlink, also stat its target (FileState.target) */
+  followLink?: boolean;
+  /** examine this path only when that other path does not exist (otherwise reported missing) */
+  onlyIfMissing?: string;
 }
 
 export interface Identity {
@@ -107,30 +113,42 @@ export function safePath(p: string): string {
   return p.startsWith('-') ? `./${p}` : p;
 }
 
+// Every process counts (a loaded host forks slowly): builtins where possible,
+// no `$(...)` around what can print its own line, one `id` for the identity.
 export function probeScript(req: ProbeRequest): string {
   const lines: string[] = [];
   (req.paths ?? []).forEach((q, i) => {
     const p = shellQuote(safePath(q.path));
-    const parts = [`if s=$(LC_ALL=C stat ${q.follow ? '-L ' : ''}-c '${STAT_FORMAT}' ${p} 2>&1); then printf 'S${i} %s\\n' "$s"`];
-    parts.push(`[ -L ${p} ] && printf 'L${i} %s\\n' "$(readlink ${p} | base64 -w0)"`);
+    // a regular file as this query sees it (a link is not one unless followed)
+    const regular = q.follow ? `[ -f ${p} ]` : `[ -f ${p} ] && ! [ -L ${p} ]`;
+    const parts = [`if s=$(LC_ALL=C stat ${q.follow ? '-L ' : ''}-c '${STAT_FORMAT}' ${p} 2>&1); then printf 'S${i} %s\n' "$s"`];
+    parts.push(`if [ -L ${p} ]; then printf 'L${i} '; readlink ${p} | base64 -w0; echo`);
+    if (q.details) parts.push(`printf 'R${i} '; readlink -f ${p} | base64 -w0; echo`);
+    if (q.followLink) parts.push(`t=$(LC_ALL=C stat -L -c '${STAT_FORMAT}' ${p} 2>/dev/null) && printf 'F${i} %s\n' "$t"`);
+    parts.push('fi');
     if (q.details) {
-      parts.push(`[ -L ${p} ] && printf 'R${i} %s\\n' "$(readlink -f ${p} | base64 -w0)"`);
-      parts.push(`printf 'A${i} %s%s%s\\n' "$([ -r ${p} ] && echo r || echo -)" "$([ -w ${p} ] && echo w || echo -)" "$([ -x ${p} ] && echo x || echo -)"`);
+      parts.push(`a=-; w=-; x=-; [ -r ${p} ] && a=r; [ -w ${p} ] && w=w; [ -x ${p} ] && x=x; printf 'A${i} %s%s%s\n' "$a" "$w" "$x"`);
     }
-    if (q.checksum) parts.push(`[ -f ${p} ] && [ -r ${p} ] && printf 'C${i} %s\\n' "$(${q.checksum}sum < ${p} | cut -d' ' -f1)"`);
+    if (q.checksum) parts.push(`${regular} && [ -r ${p} ] && { printf 'C${i} '; ${q.checksum}sum < ${p}; }`);
     if (q.contentMax !== undefined) {
-      parts.push(`[ -f ${p} ] && [ -r ${p} ] && [ "$(stat -L -c %s ${p})" -le ${q.contentMax} ] && printf 'B${i} %s\\n' "$(base64 -w0 < ${p})"`);
+      // size is the 4th field of the stat line already read
+      parts.push(`set -- $s; ${regular} && [ -r ${p} ] && [ "$4" -le ${q.contentMax} ] && { printf 'B${i} '; base64 -w0 < ${p}; echo; }`);
     }
     // missing is an answer; anything else (permission denied) is an error the task reports
-    parts.push(`else case $s in *'No such file'*|*'Not a directory'*) echo N${i};; *) printf 'E${i} %s\\n' "$(printf %s "$s" | base64 -w0)";; esac; fi`);
-    lines.push(parts.join('\n'));
+    parts.push(`else case $s in *'No such file'*|*'Not a directory'*) echo N${i};; *) printf 'E${i} '; printf %s "$s" | base64 -w0; echo;; esac; fi`);
+    const block = parts.join('\n');
+    if (q.onlyIfMissing === undefined) lines.push(block);
+    else {
+      const other = shellQuote(safePath(q.onlyIfMissing));
+      lines.push(`if [ -e ${other} ] || [ -L ${other} ]; then echo N${i}; else\n${block}\nfi`);
+    }
   });
-  if (req.identity) lines.push(`printf 'I %s %s %s %s %s\\n' "$(id -u)" "$(id -g)" "$(id -un)" "$(id -gn)" "$(umask)"`);
-  (req.users ?? []).forEach((u, i) => lines.push(`printf 'U${i} %s\\n' "$(getent passwd -- ${shellQuote(u)} | head -n1 | base64 -w0)"`));
-  (req.groups ?? []).forEach((g, i) => lines.push(`printf 'G${i} %s\\n' "$(getent group -- ${shellQuote(g)} | head -n1 | base64 -w0)"`));
+  if (req.identity) lines.push(`printf 'I '; umask; printf 'J '; id`);
+  (req.users ?? []).forEach((u, i) => lines.push(`printf 'U${i} '; getent passwd -- ${shellQuote(u)} || echo`));
+  (req.groups ?? []).forEach((g, i) => lines.push(`printf 'G${i} '; getent group -- ${shellQuote(g)} || echo`));
   (req.globs ?? []).forEach((g, i) => {
     // Unquoted expansion of a variable globs but never runs anything; IFS= stops word splitting.
-    lines.push(`(g=${shellQuote(g)}; IFS=; set -- $g; if [ -e "$1" ] || [ -L "$1" ]; then echo 'M${i} 1'; else echo 'M${i} 0'; fi)`);
+    lines.push(`g=${shellQuote(g)}; IFS=; set -- $g; unset IFS; if [ -e "$1" ] || [ -L "$1" ]; then echo 'M${i} 1'; else echo 'M${i} 0'; fi`);
   });
   if (req.tree !== undefined) {
     lines.push(`echo T; find ${shellQuote(safePath(req.tree))} -mindepth 1 -printf '%y %m %U %G %u %g %P\\0' 2>/dev/null`);
@@ -171,9 +189,8 @@ function parseStatLine(text: string): FileState {
   };
 }
 
-function parseAccount(b64: string): Account | undefined {
-  const line = Buffer.from(b64, 'base64').toString('utf8').trim();
-  if (!line) return undefined;
+function parseAccount(line: string): Account | undefined {
+  if (!line.trim()) return undefined;
   const f = line.split(':');
   return { name: f[0], id: Number(f[2]) };
 }
@@ -194,6 +211,7 @@ export function parseProbe(req: ProbeRequest, stdout: string): ProbeResult {
   const groups = new Map<string, Account | undefined>();
   const globs: boolean[] = (req.globs ?? []).map(() => false);
   let identity: Identity | undefined;
+  let umask = 0o022;
   for (const line of head.split('\n')) {
     const m = /^([A-Z])(\d*) ?(.*)$/.exec(line);
     if (!m) continue;
@@ -218,14 +236,21 @@ export function parseProbe(req: ProbeRequest, stdout: string): ProbeResult {
         paths[i].executable = rest[2] === 'x';
         break;
       case 'C':
-        if (rest) paths[i].checksum = rest;
+        if (rest) paths[i].checksum = rest.split(' ')[0];
+        break;
+      case 'F':
+        paths[i].target = parseStatLine(rest);
         break;
       case 'B':
         paths[i].content = Buffer.from(rest, 'base64');
         break;
-      case 'I': {
-        const [uid, gid, user, group, umask] = rest.split(' ');
-        identity = { uid: Number(uid), gid: Number(gid), user, group, umask: parseInt(umask, 8) };
+      case 'I':
+        umask = parseInt(rest, 8);
+        break;
+      case 'J': {
+        // uid=0(root) gid=0(root) groups=...; names are missing for ids without an entry
+        const m = /uid=(\d+)(?:\(([^)]*)\))? gid=(\d+)(?:\(([^)]*)\))?/.exec(rest);
+        if (m) identity = { uid: Number(m[1]), user: m[2] ?? m[1], gid: Number(m[3]), group: m[4] ?? m[3], umask: 0 };
         break;
       }
       case 'U':
@@ -257,6 +282,7 @@ export function parseProbe(req: ProbeRequest, stdout: string): ProbeResult {
       });
     }
   }
+  if (identity) identity.umask = umask;
   return { paths, identity, users, groups, tree, globs };
 }
 
