@@ -7,7 +7,7 @@ import type { ModuleDefinition, ModuleResult } from '../module.js';
 import { createModuleContext } from '../module-runner.js';
 import { runModule } from '../module-runner.js';
 import type { Task } from '../playbook/types.js';
-import { renderValue } from '../template/index.js';
+import { markUnsafe, renderValue } from '../template/index.js';
 import type { Connection } from '../connection/types.js';
 import type { PlayRun, RunContext } from './context.js';
 import type { HostState } from './host.js';
@@ -106,7 +106,8 @@ function applyOutcome(host: HostState, task: Task, o: Outcome, scope: Scope, cou
       c.ok++;
     } else c.ok++;
   }
-  if (task.register) host.facts[task.register] = o.result;
+  // a registered result is data: output containing `{{` is never rendered as a template
+  if (task.register) host.facts[task.register] = markUnsafe(o.result);
   const facts = o.result.ansible_facts;
   if (facts && typeof facts === 'object' && o.status !== 'failed' && o.status !== 'skipped') Object.assign(host.facts, facts);
   if (o.status === 'changed' && task.notify) for (const n of task.notify) host.notified.add(n);
@@ -189,7 +190,7 @@ async function attempt(ctx: RunContext, task: Task, def: ModuleDefinition, host:
 }
 
 async function invoke(ctx: RunContext, task: Task, def: ModuleDefinition, host: HostState, scope: Scope, vars: Record<string, unknown>, check: boolean, title: string, delegatedTo?: string): Promise<Record<string, unknown>> {
-  const where = { loc: task.loc, task: title };
+  const where = { loc: task.loc, task: title, baseDir: ctx.playBaseDir };
   const rendered = dropOmitted(renderValue(task.args, vars, where));
   const parsed = def.args.safeParse(rendered);
   if (!parsed.success) {
