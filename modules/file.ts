@@ -6,7 +6,7 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { defineModule, type Change, type Plan } from '../src/module.js';
-import { applyMode, formatMode, modeArg, parseMode } from '../src/remote/mode.js';
+import { applyMode, formatMode, modeArg, parseMode, type ModeSpec } from '../src/remote/mode.js';
 import { accountArg, attrsText, resolveAccount } from '../src/remote/owner.js';
 import { pathKey, probe, safePath, type FileState, type Identity, type ProbeResult, type TreeEntry } from '../src/remote/probe.js';
 
@@ -210,7 +210,7 @@ function plan(f: Facts, a: Args): Plan {
         size = target.size;
         predictAttrs(path, final, {});
       }
-      if (a.recurse) changes.push(...recurse(path, f.probe.tree ?? [], wanted, fix, before, after));
+      if (a.recurse) changes.push(...recurse(path, f.probe.tree ?? [], wanted, fix, before, after, { uid: owner?.id, gid: group?.id, mode: modeSpec }));
       break;
     }
 
@@ -294,6 +294,7 @@ function recurse(
   fix: (at: string, now: Attrs, want: Attrs, o?: { link?: boolean; noMode?: boolean; diff?: boolean }) => Change[],
   before: Record<string, string | number | undefined>,
   after: Record<string, string | number | undefined>,
+  target: { uid?: number; gid?: number; mode?: ModeSpec },
 ): Change[] {
   const chown = new Map<string, string[]>();
   const chmod = new Map<string, string[]>();
@@ -314,9 +315,36 @@ function recurse(
       after[e.rel] = `${formatMode(isLink ? now.mode : want.mode)} ${want.owner}:${want.group}`;
     }
   }
+  const listed = [...chown.values(), ...chmod.values()].reduce((n, ps) => n + ps.reduce((m, p) => m + p.length + 3, 0), 0);
+  if (listed > LIST_LIMIT) return recurseByFind(root, chown.size > 0, chmod.size > 0, target);
   const out: Change[] = [];
   for (const [key, paths] of chown) out.push({ description: `chown ${key} ${paths.length} entries below ${root}`, argv: ['chown', ...key.split(' '), ...paths] });
   for (const [key, paths] of chmod) out.push({ description: `chmod ${key} ${paths.length} entries below ${root}`, argv: ['chmod', key, ...paths] });
+  return out;
+}
+
+/**
+ * Too many entries to name on one command line (SSH caps a request near
+ * 256 kB): let find select the same entries on the host instead.
+ */
+const LIST_LIMIT = 64_000;
+
+function recurseByFind(root: string, owners: boolean, modes: boolean, t: { uid?: number; gid?: number; mode?: ModeSpec }): Change[] {
+  const r = safePath(root);
+  const out: Change[] = [];
+  if (owners) {
+    const differs = [...(t.uid !== undefined ? ['!', '-uid', String(t.uid)] : []), ...(t.uid !== undefined && t.gid !== undefined ? ['-o'] : []), ...(t.gid !== undefined ? ['!', '-gid', String(t.gid)] : [])];
+    const who = `${t.uid ?? ''}${t.gid !== undefined ? `:${t.gid}` : ''}`;
+    out.push({ description: `chown ${who} below ${root}`, argv: ['find', r, '-mindepth', '1', '(', ...differs, ')', '-exec', 'chown', '-h', who, '{}', '+'] });
+  }
+  if (modes && t.mode) {
+    const m = t.mode;
+    out.push(
+      m.kind === 'octal'
+        ? { description: `chmod ${formatMode(m.value)} below ${root}`, argv: ['find', r, '-mindepth', '1', '!', '-type', 'l', '!', '-perm', formatMode(m.value), '-exec', 'chmod', formatMode(m.value), '{}', '+'] }
+        : { description: `chmod ${m.text} below ${root}`, argv: ['find', r, '-mindepth', '1', '!', '-type', 'l', '-exec', 'chmod', m.text, '{}', '+'] },
+    );
+  }
   return out;
 }
 

@@ -143,6 +143,20 @@ describe('file', () => {
     assert.match(diff!.after, /^data: 0640 phxfiletest:root$/m);
   });
 
+  it('recurse over a tree too big for one command line selects entries with find', async () => {
+    const root = join(dir, 'big');
+    mkdirSync(root);
+    const long = 'n'.repeat(120);
+    for (let i = 0; i < 700; i++) writeFileSync(join(root, `${long}${i}`), '');
+    writeFileSync(join(root, 'keep'), '');
+    chmodSync(join(root, 'keep'), 0o640);
+    const r = await converge({ path: root, recurse: true, mode: '0640', group: USER });
+    assert.match(r.real.msg as string, /below/);
+    assert.equal(mode(join(root, `${long}5`)), '0640');
+    assert.equal(statSync(join(root, `${long}699`)).gid, user.gid);
+    assert.equal(statSync(join(root, 'keep')).gid, user.gid);
+  });
+
   it('hostile names stay literal', async () => {
     for (const name of ['$(touch pwned)', '-rf', "it's \"quoted\"", 'new\nline', ' spaced ']) {
       const p = join(dir, 'hostile', name);
