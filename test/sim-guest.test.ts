@@ -46,7 +46,7 @@ test('exports: exportfs -ra from /etc/exports(.d), -v and -s formats, missing pa
     '/srv/nfs/media\n\t\t10.0.0.0/24(sync,wdelay,hide,no_subtree_check,sec=sys,rw,secure,root_squash,no_all_squash)\n' +
       '/srv/a        \t<world>(sync,wdelay,hide,no_subtree_check,sec=sys,ro,secure,root_squash,no_all_squash)\n',
   );
-  assert.match(s.run('exportfs', '-s').stdout, /^\/srv\/nfs\/media  10\.0\.0\.0\/24\(sync,wdelay,hide,no_subtree_check,sec=sys,rw,secure,root_squash,no_all_squash\)\n/);
+  assert.match(s.run('exportfs', '-s').stdout, /^\/srv\/nfs\/media 10\.0\.0\.0\/24\(sync,wdelay,hide,no_subtree_check,sec=sys,rw,secure,root_squash,no_all_squash\)\n/);
   writeFileSync(s.path('/etc/exports.d/b.exports'), '/srv/missing *(rw)\n');
   const r = s.run('exportfs', '-ra');
   assert.equal(r.stderr, 'exportfs: Failed to stat /srv/missing: No such file or directory\n');
@@ -55,10 +55,12 @@ test('exports: exportfs -ra from /etc/exports(.d), -v and -s formats, missing pa
 });
 
 test('NFS ready only nfsDelaySeconds after nfs-server starts (fault)', async () => {
-  setFaults({ nfsDelaySeconds: 1 });
+  setFaults({ nfsDelaySeconds: 3 });
+  const t0 = Date.now();
   assert.equal(s.run('systemctl', 'start', 'nfs-server').rc, 0);
-  assert.equal(s.run('showmount', '-e', '127.0.0.1').rc, 1, 'not ready right after start');
-  await new Promise((r) => setTimeout(r, 1100));
+  const early = s.run('showmount', '-e', '127.0.0.1');
+  if (Date.now() - t0 < 2500) assert.equal(early.rc, 1, 'not ready right after start');
+  await new Promise((r) => setTimeout(r, Math.max(0, 3100 - (Date.now() - t0))));
   const sm = s.run('showmount', '-e', '127.0.0.1');
   assert.equal(sm.stdout, 'Export list for 127.0.0.1:\n/srv/nfs/media 10.0.0.0/24\n/srv/a         *\n');
   assert.equal(s.run('showmount', '-e', '--no-headers', '127.0.0.1').stdout, '/srv/nfs/media 10.0.0.0/24\n/srv/a         *\n');
@@ -186,4 +188,34 @@ test('pvenode cert info: real certificates, fingerprint = SHA256 of the DER', ()
   assert.match(String(ssl.subject), /CN=pve1\.lab/);
   assert.deepEqual(Object.keys(ssl), [...Object.keys(ssl)].sort());
   assert.ok((ssl.san as string[]).includes('pve1'));
+});
+
+test('pvesm scan nfs lists the exports of a ready server', () => {
+  const r = s.run('pvesm', 'scan', 'nfs', '127.0.0.1');
+  assert.equal(r.rc, 0, r.stderr);
+  assert.match(r.stdout, /^\/srv\/nfs\/media +10\.0\.0\.0\/24\n/m);
+  assert.equal(s.run('pvesm', 'scan', 'nfs', '10.9.9.9').rc, 255);
+});
+
+test('docker compose -f - reads the file from stdin (qm guest exec --pass-stdin 1)', () => {
+  const compose = 'name: web\nservices:\n  app:\n    image: nginx\n    volumes:\n      - data:/data\nvolumes:\n  data: {}\n';
+  const run = () => s.runWith({ input: compose }, 'qm', 'guest', 'exec', '1001', '--pass-stdin', '1', '--', 'docker', 'compose', '-f', '-', 'up', '-d');
+  const first = JSON.parse(run().stdout) as { exitcode: number; 'err-data': string };
+  assert.equal(first.exitcode, 0, first['err-data']);
+  assert.match(first['err-data'], / Volume "web_data"  Created\n Container web-app-1  Creating\n/);
+  assert.equal((JSON.parse(run().stdout) as { 'err-data': string })['err-data'], ' Container web-app-1  Running\n');
+});
+
+test('pvenode acme cert renew: refused without force while valid; a renewal changes the fingerprint and restarts pveproxy', () => {
+  assert.equal(s.run('pvenode', 'acme', 'cert', 'renew').rc, 0, 'first certificate');
+  const fp = () => (JSON.parse(s.run('pvenode', 'cert', 'info', '--output-format', 'json').stdout) as Array<{ filename: string; fingerprint: string }>).find((c) => c.filename === 'pveproxy-ssl.pem')?.fingerprint;
+  const first = fp();
+  assert.ok(first);
+  const refused = s.run('pvenode', 'acme', 'cert', 'renew');
+  assert.equal(refused.stderr, "400 Parameter verification failed.\nforce: Certificate does not expire within the next 30 days, and 'force' is not set.\n");
+  assert.notEqual(refused.rc, 0);
+  const r = s.run('pvenode', 'acme', 'cert', 'renew', '--force', '1');
+  assert.match(r.stdout, /Restarting pveproxy\nRevoking old certificate\n$/);
+  assert.notEqual(fp(), first);
+  assert.match(readFileSync(s.path('/var/lib/phx-lab/systemctl.log'), 'utf8'), /reload-or-restart pveproxy\n$/);
 });

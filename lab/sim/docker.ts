@@ -439,16 +439,17 @@ async function compose(args: string[]): Promise<number> {
     else if (args[i] === '-p' || args[i] === '--project-name') project = args[++i];
     else rest.push(args[i]);
   }
-  const file = resolve(files[0] ?? 'docker-compose.yml');
+  const fromStdin = files[0] === '-';
+  const file = fromStdin ? resolve('docker-compose.yml') : resolve(files[0] ?? 'docker-compose.yml');
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(fromStdin ? 0 : file, 'utf8');
   } catch {
     throw new SimError(`open ${file}: no such file or directory`, 1);
   }
   const { parse } = await import('yaml');
   const doc = (parse(text) ?? {}) as ComposeFile;
-  project ??= doc.name ?? process.env.COMPOSE_PROJECT_NAME ?? basename(dirname(file)).toLowerCase().replace(/[^a-z0-9_-]/g, '');
+  project ??= doc.name ?? process.env.COMPOSE_PROJECT_NAME ?? (basename(dirname(file)).toLowerCase().replace(/[^a-z0-9_-]/g, '') || 'default');
   const [verb] = rest;
   if (verb === 'up') return withLock(() => composeUp(doc, project!));
   if (verb === 'down') {

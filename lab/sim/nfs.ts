@@ -129,7 +129,7 @@ export function exportfs(args: string[]): number {
   let text = '';
   for (const e of table) {
     if (flags.has('s')) {
-      text += `${e.path}  ${e.client}(${fullOptions(e.options)})\n`;
+      text += `${e.path} ${e.client}(${fullOptions(e.options)})\n`;
       continue;
     }
     const client = e.client === '*' ? '<world>' : e.client;

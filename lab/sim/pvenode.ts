@@ -1,5 +1,8 @@
 // `pvenode cert info|set` — reads the real PEM files under /etc/pve like PVE.
-import { readFileSync, copyFileSync } from 'node:fs';
+import { readFileSync, copyFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { X509Certificate } from 'node:crypto';
 import { SimError, out, hostPath, nodeName, withLock } from './env.js';
 import { parsePveArgs, needArgs, unknownOption } from './pve-args.js';
@@ -44,6 +47,7 @@ function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
 }
 
 export function pvenode(args: string[]): number {
+  if (args[0] === 'acme' && args[1] === 'cert' && args[2] === 'renew') return renew(args.slice(3));
   if (args[0] !== 'cert') throw new SimError(`unknown command 'pvenode ${args[0] ?? ''}'`, 255);
   const p = parsePveArgs(args.slice(2), ['force', 'restart']);
   const node = `/etc/pve/nodes/${nodeName()}`;
@@ -72,4 +76,37 @@ export function pvenode(args: string[]): number {
     return 0;
   }
   throw new SimError(`unknown command 'pvenode cert ${args[1] ?? ''}'`, 255);
+}
+
+/** `pvenode acme cert renew [--force 1]`: a new pveproxy-ssl certificate (signed by the node's CA), then pveproxy restarts. */
+function renew(args: string[]): number {
+  const p = parsePveArgs(args, ['force']);
+  const force = p.options.some(([k, v]) => k === 'force' && v === '1');
+  const node = `/etc/pve/nodes/${nodeName()}`;
+  const current = certInfo(`${node}/pveproxy-ssl.pem`);
+  if (current && !force && (current.notafter as number) > Date.now() / 1000 + 30 * 86400)
+    throw new SimError("400 Parameter verification failed.\nforce: Certificate does not expire within the next 30 days, and 'force' is not set.", 255);
+  out('Loading ACME account details\nPlacing ACME order\nOrder URL: https://acme-v02.api.letsencrypt.org/acme/order/phx-lab\n\nGetting authorization details\nThe validation was successful!\n\nAll domains validated!\n\nCreating CSR\nChecking order status\nValid!\n\nDownloading certificate\nSetting pveproxy certificate and key\nRestarting pveproxy\n');
+  withLock(() => issueProxyCert(node));
+  systemctl(['reload-or-restart', 'pveproxy']);
+  if (current) out('Revoking old certificate\n');
+  return 0;
+}
+
+function issueProxyCert(node: string): void {
+  const tmp = mkdtempSync(join(tmpdir(), 'phx-lab-acme-'));
+  try {
+    const run = (args: string[]) => {
+      const r = spawnSync('openssl', args, { encoding: 'utf8' });
+      if (r.status !== 0) throw new SimError(`openssl failed: ${r.stderr}`, 255);
+    };
+    const name = nodeName();
+    run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(tmp, 'key'), '-out', join(tmp, 'csr'), '-subj', `/CN=${name}.lab`]);
+    writeFileSync(join(tmp, 'ext'), `subjectAltName=DNS:${name}.lab\n`);
+    run(['x509', '-req', '-in', join(tmp, 'csr'), '-CA', hostPath('/etc/pve/pve-root-ca.pem'), '-CAkey', hostPath('/etc/pve/priv/pve-root-ca.key'), '-CAcreateserial', '-CAserial', join(tmp, 'serial'), '-out', join(tmp, 'pem'), '-days', '90', '-extfile', join(tmp, 'ext')]);
+    copyFileSync(join(tmp, 'pem'), hostPath(`${node}/pveproxy-ssl.pem`));
+    copyFileSync(join(tmp, 'key'), hostPath(`${node}/pveproxy-ssl.key`));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }

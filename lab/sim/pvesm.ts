@@ -9,7 +9,7 @@ import {
   storageBase, usage, findStorage, volumePath, listDirVolumes, type Storage,
 } from './storage.js';
 import { readZfs } from './zfs-state.js';
-import { nfsReady, exportCovering } from './nfs.js';
+import { nfsReady, exportCovering, activeExports } from './nfs.js';
 
 const ID_RE = /^[a-z][a-z0-9._-]*[a-z0-9]$/i;
 const SUBDIRS: Record<string, string> = { images: 'images', rootdir: 'private', vztmpl: 'template/cache', iso: 'template/iso', backup: 'dump', snippets: 'snippets', import: 'import' };
@@ -29,6 +29,8 @@ export function pvesm(args: string[]): number {
       return list(rest);
     case 'path':
       return path(rest);
+    case 'scan':
+      return scan(rest);
     default:
       throw new SimError(`unknown command 'pvesm ${cmd ?? ''}'\nUSAGE: pvesm <COMMAND> [ARGS] [OPTIONS]`, 255);
   }
@@ -205,6 +207,18 @@ function path(args: string[]): number {
   const v = volumePath(p.positional[0]);
   if (!v) throw new SimError(`unable to parse volume ID '${p.positional[0]}'`, 255);
   out(`${v}\n`);
+  return 0;
+}
+
+/** `pvesm scan nfs <server>`: the server's exports, `path clients` per line. */
+function scan(args: string[]): number {
+  const [kind, server] = args;
+  if (kind !== 'nfs' || !server) throw new SimError('400 not enough arguments', 255);
+  if (!isSelfAddress(server) || !nfsReady()) throw new SimError('rpc mount export: RPC: Unable to receive; errno = Connection refused', 255);
+  const byPath = new Map<string, string[]>();
+  for (const e of activeExports()) byPath.set(e.path, [...(byPath.get(e.path) ?? []), e.client]);
+  const width = Math.max(0, ...[...byPath.keys()].map((p) => p.length));
+  out([...byPath].map(([p, c]) => `${p.padEnd(width)} ${c.join(',')}\n`).join(''));
   return 0;
 }
 
