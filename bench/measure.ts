@@ -4,7 +4,7 @@
 //   phx-play is one process). Daemonised ssh ControlPersist masters leave the
 //   tree and are not counted.
 // - maxRssKb: GNU time's %M, the largest single process (ru_maxrss of the
-//   waited-for tree), when /usr/bin/time is installed.
+//   waited-for tree), when /usr/bin/time is installed; with its CPU time.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +19,8 @@ export interface Measured {
   wallMs: number;
   peakTreeRssKb: number;
   maxRssKb?: number;
+  /** user + system CPU seconds of the command's tree (GNU time %U + %S) */
+  cpuS?: number;
   stdout: string;
   stderr: string;
 }
@@ -58,7 +60,7 @@ export async function measure(argv: string[], o: RunOptions = {}): Promise<Measu
   const useTime = existsSync(GNU_TIME);
   const tmp = useTime ? mkdtempSync(join(tmpdir(), 'phx-bench-time-')) : undefined;
   const timeFile = tmp ? join(tmp, 'rss') : undefined;
-  const full = timeFile ? [GNU_TIME, '-f', '%M', '-o', timeFile, ...argv] : argv;
+  const full = timeFile ? [GNU_TIME, '-f', '%M %U %S', '-o', timeFile, ...argv] : argv;
   const started = process.hrtime.bigint();
   const child = spawn(full[0], full.slice(1), { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   current = child.pid;
@@ -86,16 +88,18 @@ export async function measure(argv: string[], o: RunOptions = {}): Promise<Measu
   if (killer) clearTimeout(killer);
   current = undefined;
   let maxRssKb: number | undefined;
+  let cpuS: number | undefined;
   if (timeFile && tmp) {
     try {
       // the file may start with "Command exited with non-zero status N"
       const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
-      const v = Number(lines[lines.length - 1]);
-      if (Number.isFinite(v)) maxRssKb = v;
+      const [rss, user, sys] = lines[lines.length - 1].split(' ').map(Number);
+      if (Number.isFinite(rss)) maxRssKb = rss;
+      if (Number.isFinite(user) && Number.isFinite(sys)) cpuS = user + sys;
     } catch {
       /* no number */
     }
     rmSync(tmp, { recursive: true, force: true });
   }
-  return { argv, rc, wallMs, peakTreeRssKb: peak, maxRssKb, stdout, stderr };
+  return { argv, rc, wallMs, peakTreeRssKb: peak, maxRssKb, cpuS, stdout, stderr };
 }

@@ -257,7 +257,27 @@ interface ScaleRecord {
   startMs: number;
   wallMs: number[];
   maxRssKb: number[];
+  /** CPU seconds of phx-play itself per run */
+  controllerCpuS: number[];
+  /** CPU seconds the hosts' sshd (and the shells they ran) used per run; all hosts share this machine's CPUs */
+  hostCpuS: number[];
   changed: number;
+}
+
+/** CPU seconds (self + reaped children) of the sshd processes: connections end and are reaped after a run. */
+function sshdCpuS(hosts: BenchHosts): number {
+  let ticks = 0;
+  for (const h of hosts.handles) {
+    try {
+      const stat = readFileSync(`/proc/${h.pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields 14-17 of stat (utime stime cutime cstime) are 11-14 after "pid (comm) "
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks / 100; // USER_HZ
 }
 
 function taskCount(playbook: string, hosts: number, out: string): number {
@@ -275,16 +295,20 @@ async function scaleWorkload(o: Options, k: number): Promise<ScaleRecord> {
   const extra = ['-e', `bench_base=${join(dir, 'targets')}`];
   const converge = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV });
   if (converge.rc !== 0) throw new Error(`workload on ${k} hosts failed:\n${(converge.stdout + converge.stderr).slice(-3000)}`);
-  const rec: ScaleRecord = { what: 'workload on sshd hosts', hosts: k, tasks: 0, startMs, wallMs: [], maxRssKb: [], changed: 0 };
+  const rec: ScaleRecord = { what: 'workload on sshd hosts', hosts: k, tasks: 0, startMs, wallMs: [], maxRssKb: [], controllerCpuS: [], hostCpuS: [], changed: 0 };
   for (let rep = 1; rep <= o.reps; rep++) {
+    const cpu0 = sshdCpuS(hosts);
     const m = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV });
     if (m.rc !== 0) throw new Error(`workload second run on ${k} hosts failed:\n${(m.stdout + m.stderr).slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 500)); // let sshd reap the closed connections
+    rec.hostCpuS.push(sshdCpuS(hosts) - cpu0);
+    if (m.cpuS !== undefined) rec.controllerCpuS.push(m.cpuS);
     rec.wallMs.push(m.wallMs);
     rec.maxRssKb.push(m.maxRssKb ?? m.peakTreeRssKb);
     rec.tasks = taskCount(WORKLOAD, k, m.stdout);
     rec.changed = Math.max(rec.changed, totals(parseRecap(m.stdout), []).changed);
   }
-  log(`  workload ${String(k).padStart(3)} hosts: second run ${fmtS(median(rec.wallMs))}, peak ${fmtMb(median(rec.maxRssKb))}, sshd start ${fmtS(startMs)}`);
+  log(`  workload ${String(k).padStart(3)} hosts: second run ${fmtS(median(rec.wallMs))}, phx-play CPU ${median(rec.controllerCpuS).toFixed(2)} s, sshd CPU ${median(rec.hostCpuS).toFixed(2)} s, peak ${fmtMb(median(rec.maxRssKb))}, sshd start ${fmtS(startMs)}, load ${loadavg()[0].toFixed(1)}`);
   await hosts.stop();
   return rec;
 }
@@ -304,12 +328,13 @@ async function scaleSite(o: Options, k: number, profileDir?: string): Promise<Sc
   try {
     const converge = await measure(phxArgv(started.inventoryFile, SITE, k, []), { env: PHX_ENV, timeoutMs: 1_800_000 });
     if (converge.rc !== 0) return `site.yml first run on ${k} lab hosts failed (rc ${converge.rc}): ${(converge.stdout + converge.stderr).trim().split('\n').slice(-6).join(' / ')}`;
-    const rec: ScaleRecord = { what: 'site.yml on lab hosts', hosts: k, tasks: 0, startMs, wallMs: [], maxRssKb: [], changed: 0 };
+    const rec: ScaleRecord = { what: 'site.yml on lab hosts', hosts: k, tasks: 0, startMs, wallMs: [], maxRssKb: [], controllerCpuS: [], hostCpuS: [], changed: 0 };
     for (let rep = 1; rep <= o.reps; rep++) {
       const m = await measure(phxArgv(started.inventoryFile, SITE, k, []), { env: PHX_ENV, timeoutMs: 1_800_000 });
       if (m.rc !== 0) return `site.yml second run on ${k} lab hosts failed (rc ${m.rc})`;
       rec.wallMs.push(m.wallMs);
       rec.maxRssKb.push(m.maxRssKb ?? m.peakTreeRssKb);
+      if (m.cpuS !== undefined) rec.controllerCpuS.push(m.cpuS);
       rec.tasks = taskCount(SITE, k, m.stdout);
       rec.changed = Math.max(rec.changed, totals(parseRecap(m.stdout), []).changed);
     }
@@ -344,27 +369,32 @@ function latestProfile(dir: string): string | undefined {
 interface StartupRecord {
   what: string;
   ms: number[];
+  /** CPU time (user + sys): less sensitive than wall time to other load on the machine */
+  cpuMs: number[];
   maxRssKb: number[];
 }
 
 async function startup(o: Options): Promise<StartupRecord[]> {
   const n = Math.max(5, o.reps * 4);
   const cases: Array<[string, string[]]> = [
+    ['node -e 0 (baseline: node itself)', ['-e', '0']],
     ['phx-play --version', ['--version']],
     ['phx-play --syntax-check bench/workload/workload.yml', ['--syntax-check', WORKLOAD]],
   ];
   if (existsSync(SITE)) cases.push(['phx-play --syntax-check playbooks/site.yml', ['--syntax-check', SITE]]);
   const out: StartupRecord[] = [];
   for (const [what, args] of cases) {
-    const rec: StartupRecord = { what, ms: [], maxRssKb: [] };
-    await measure([process.execPath, PHX, ...args], { env: PHX_ENV }); // warm the page cache
+    const rec: StartupRecord = { what, ms: [], cpuMs: [], maxRssKb: [] };
+    const argv = args[0] === '-e' ? [process.execPath, ...args] : [process.execPath, PHX, ...args];
+    await measure(argv, { env: PHX_ENV }); // warm the page cache
     for (let i = 0; i < n; i++) {
-      const m = await measure([process.execPath, PHX, ...args], { env: PHX_ENV, sampleMs: 1000 });
+      const m = await measure(argv, { env: PHX_ENV, sampleMs: 1000 });
       if (m.rc !== 0) throw new Error(`${what} failed (rc ${m.rc}): ${m.stderr.slice(-2000)}`);
       rec.ms.push(m.wallMs);
+      if (m.cpuS !== undefined) rec.cpuMs.push(m.cpuS * 1000);
       if (m.maxRssKb !== undefined) rec.maxRssKb.push(m.maxRssKb);
     }
-    log(`  ${what}: median ${median(rec.ms).toFixed(0)} ms over ${n} runs`);
+    log(`  ${what}: median ${median(rec.ms).toFixed(0)} ms (CPU ${median(rec.cpuMs).toFixed(0)} ms) over ${n} runs, load ${loadavg()[0].toFixed(1)}`);
     out.push(rec);
   }
   return out;
@@ -492,7 +522,7 @@ async function main(): Promise<number> {
       const done = records.filter((r): r is ScaleRecord => typeof r !== 'string');
       report.push(
         ...table(
-          ['playbook', 'hosts', 'tasks', 'wall (median)', 'per task per host', 'vs 10 hosts', 'peak memory', 'hosts start'],
+          ['playbook', 'hosts', 'tasks', 'wall (median)', 'per task per host', 'vs 10 hosts', 'phx-play CPU', 'hosts\' sshd CPU', 'peak memory', 'hosts start'],
           done.map((r) => {
             const ten = done.find((x) => x.what === r.what && x.hosts === 10);
             return [
@@ -502,6 +532,8 @@ async function main(): Promise<number> {
               fmtS(median(r.wallMs)),
               `${(median(r.wallMs) / Math.max(1, r.tasks * r.hosts)).toFixed(1)} ms`,
               ten ? fmtX(median(r.wallMs) / median(ten.wallMs)) : '',
+              r.controllerCpuS.length ? `${median(r.controllerCpuS).toFixed(2)} s` : '?',
+              r.hostCpuS.length ? `${median(r.hostCpuS).toFixed(2)} s` : 'n/a',
               fmtMb(median(r.maxRssKb)),
               fmtS(r.startMs),
             ];
@@ -527,7 +559,7 @@ async function main(): Promise<number> {
       log('\n== start-up');
       const s = await startup(o);
       raw.startup = s;
-      report.push('## Start-up', '', ...table(['command', 'median', 'min', 'peak memory'], s.map((r) => [r.what, `${median(r.ms).toFixed(0)} ms`, `${Math.min(...r.ms).toFixed(0)} ms`, r.maxRssKb.length ? fmtMb(median(r.maxRssKb)) : '?'])), '');
+      report.push('## Start-up', '', ...table(['command', 'wall median', 'wall min', 'CPU median', 'peak memory'], s.map((r) => [r.what, `${median(r.ms).toFixed(0)} ms`, `${Math.min(...r.ms).toFixed(0)} ms`, r.cpuMs.length ? `${median(r.cpuMs).toFixed(0)} ms` : '?', r.maxRssKb.length ? fmtMb(median(r.maxRssKb)) : '?'])), '');
     }
   } finally {
     await cleanupAll();
