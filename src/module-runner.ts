@@ -26,10 +26,10 @@ export interface ContextOptions {
 export function createModuleContext(o: ContextOptions): ModuleContext {
   const signal = o.signal ?? new AbortController().signal;
   const send = async (cmd: readonly string[] | { shell: string }, shown: readonly string[] | string, opts: RunOptions = {}): Promise<ExecResult> => {
-    const cc: CommandContext = { chdir: o.chdir, env: o.env, stdin: opts.stdin, become: opts.noBecome ? undefined : o.become };
+    const cc: CommandContext = { chdir: o.chdir, env: o.env, stdin: opts.stdin, become: opts.noBecome ? undefined : o.become, timeoutMs: o.timeoutMs };
     const built = buildCommand(cmd, cc);
     o.onCommand?.(built.command);
-    const r = await o.conn.exec(built.command, { stdin: built.stdin, timeoutMs: o.timeoutMs, signal });
+    const r = await o.conn.exec(built.command, { stdin: built.stdin, become: built.become, timeoutMs: o.timeoutMs, signal });
     const ok = opts.okExit === 'any' || (opts.okExit ?? [0]).includes(r.rc);
     if (!ok) throw new CommandFailed(shown, r);
     return r;

@@ -56,9 +56,9 @@ test('NOPASSWD sudo: become root and become another user', async () => {
   const c = connAs(npUser);
   assert.equal((await c.exec('id -un')).stdout, `${npUser}\n`);
   const root = buildCommand(['id', '-un'], { become: { user: 'root' } });
-  assert.equal((await c.exec(root.command, { stdin: root.stdin })).stdout, 'root\n');
+  assert.equal((await c.exec(root.command, root)).stdout, 'root\n');
   const other = buildCommand(['sh', '-c', 'id -un; pwd'], { become: { user: pwUser }, chdir: '/tmp' });
-  assert.equal((await c.exec(other.command, { stdin: other.stdin })).stdout, `${pwUser}\n/tmp\n`);
+  assert.equal((await c.exec(other.command, other)).stdout, `${pwUser}\n/tmp\n`);
 });
 
 test('sudo with a password: it goes on stdin, the command still gets its own stdin after it', async () => {
@@ -66,13 +66,13 @@ test('sudo with a password: it goes on stdin, the command still gets its own std
   const b = { user: 'root', password: SUDO_PW };
   const who = buildCommand(['id', '-u'], { become: b });
   assert.ok(!who.command.includes(SUDO_PW), 'never on the command line');
-  assert.equal((await c.exec(who.command, { stdin: who.stdin })).stdout, '0\n');
+  assert.equal((await c.exec(who.command, who)).stdout, '0\n');
 
   const file = join(env.root, `root-owned-${randomBytes(3).toString('hex')}`);
   const marker = join(env.root, 'owned-by-become');
   const data = `line 1\n$(touch ${marker}) \`touch ${marker}\`\n'"\n\u00fcnicode ✓\n-rf\n`;
   const w = buildCommand(['sh', '-c', 'cat > "$1"; chmod 600 "$1"', 'sh', file], { become: b, stdin: data });
-  const r = await c.exec(w.command, { stdin: w.stdin });
+  const r = await c.exec(w.command, w);
   assert.equal(r.rc, 0, r.stderr);
   assert.equal(await readFile(file, 'utf8'), data);
   assert.equal((await stat(file)).uid, 0, 'written as root');
@@ -84,7 +84,7 @@ test('a wrong sudo password fails fast with a clear message; the connection stay
   const c = connAs(pwUser);
   const bad = buildCommand(['id', '-u'], { become: { user: 'root', password: 'not the password' } });
   const t0 = Date.now();
-  const e = await becomeFails(c.exec(bad.command, { stdin: bad.stdin }), /^become: incorrect sudo password$/);
+  const e = await becomeFails(c.exec(bad.command, bad), /^become: incorrect sudo password$/);
   assert.ok(!e.message.includes('not the password'));
   assert.ok(Date.now() - t0 < 8000, `took ${Date.now() - t0} ms`);
   assert.equal((await c.exec('echo alive')).stdout, 'alive\n');
@@ -94,21 +94,21 @@ test('sudo wanting a password when none was given fails at once', async () => {
   const c = connAs(pwUser);
   const none = buildCommand(['id', '-u'], { become: { user: 'root' } });
   const t0 = Date.now();
-  await becomeFails(c.exec(none.command, { stdin: none.stdin }), /^become: sudo requires a password: set ansible_become_password or use -K$/);
+  await becomeFails(c.exec(none.command, none), /^become: sudo requires a password: set ansible_become_password or use -K$/);
   assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
 });
 
 test('a user without sudo rights gets a become failure, not a command result', async () => {
   const c = connAs(plainUser);
   const cmd = buildCommand(['id', '-u'], { become: { user: 'root', password: 'plain pw' } });
-  await becomeFails(c.exec(cmd.command, { stdin: cmd.stdin }), new RegExp(`^become: ${plainUser} may not run this command with sudo`));
+  await becomeFails(c.exec(cmd.command, cmd), new RegExp(`^become: ${plainUser} may not run this command with sudo`));
 });
 
 test("a become command's own exit status is passed through untouched", async () => {
   const c = connAs(npUser);
   const cmd = buildCommand(['sh', '-c', 'echo "sudo: 1 incorrect password attempt" >&2; exit 2'], { become: { user: 'root' } });
-  const r = await c.exec(cmd.command, { stdin: cmd.stdin });
+  const r = await c.exec(cmd.command, cmd);
   assert.equal(r.rc, 2);
   const one = buildCommand(['test', '-e', '/nonexistent-phx'], { become: { user: 'root' } });
-  assert.equal((await c.exec(one.command, { stdin: one.stdin })).rc, 1);
+  assert.equal((await c.exec(one.command, one)).rc, 1);
 });

@@ -1,18 +1,23 @@
-// Turns an argv plus task context (chdir, environment, become) into the one
-// command line a connection runs, and the stdin that goes with it.
+// Turns an argv plus task context (chdir, environment, become, timeout) into
+// the one command line a connection runs, and what goes with it to exec.
+import { randomBytes } from 'node:crypto';
 import { shellJoin, shellQuote } from '../quote.js';
-import type { Become } from './types.js';
+import type { Become, BecomeExchange } from './types.js';
 
 export interface CommandContext {
   chdir?: string;
   env?: Record<string, string>;
   become?: Become;
   stdin?: string | Buffer;
+  /** the task timeout: the host kills the command itself (`timeout -s KILL`) */
+  timeoutMs?: number;
 }
 
+/** Pass all but `command` on to Connection.exec's options. */
 export interface BuiltCommand {
   command: string;
   stdin?: string | Buffer;
+  become?: BecomeExchange;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -27,16 +32,21 @@ export function buildCommand(cmd: readonly string[] | { shell: string }, ctx: Co
     line = `export ${env.map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}; ${line}`;
   }
   if (ctx.chdir) line = `cd ${shellQuote(ctx.chdir)} && ${line}`;
-  let stdin = ctx.stdin;
-  if (ctx.become) {
-    const user = ctx.become.user || 'root';
-    // -S reads the password from stdin; -p '' keeps the prompt off stderr; -k is
-    // not used so a cached ticket works as sudo normally does.
-    line = `sudo -H -S -p '' -u ${shellQuote(user)} -- sh -c ${shellQuote(line)}`;
-    if (ctx.become.password !== undefined) {
-      const pw = `${ctx.become.password}\n`;
-      stdin = stdin === undefined ? pw : Buffer.concat([Buffer.from(pw), Buffer.from(stdin)]);
-    }
-  }
-  return { command: line, stdin };
+  // OpenSSH ignores signal requests for root logins, so killing the channel
+  // would leave a timed-out command running: the host enforces the limit.
+  // `timeout` kills its whole process group (the command's children too).
+  const limit = ctx.timeoutMs ? `timeout -s KILL ${Math.max(1, Math.round(ctx.timeoutMs)) / 1000} ` : '';
+  if (!ctx.become) return { command: limit ? `${limit}sh -c ${shellQuote(line)}` : line, stdin: ctx.stdin };
+
+  // The marker is the command's first line: once it arrives, sudo is done and
+  // stdin belongs to the command. The prompt is unique so it is recognised on
+  // stderr; without a password -n makes sudo fail at once instead of reading stdin.
+  const nonce = randomBytes(8).toString('hex');
+  const become: BecomeExchange = { prompt: `[phx-sudo@${nonce}] `, marker: `PHX-BECOME-SUCCESS-${nonce}` };
+  if (ctx.become.password !== undefined) become.password = ctx.become.password;
+  const auth = become.password !== undefined ? `-S -p ${shellQuote(become.prompt)}` : '-n';
+  const user = ctx.become.user || 'root';
+  // sudo runs `timeout` as the become user, so it may kill what it started.
+  const command = `sudo -H ${auth} -u ${shellQuote(user)} -- ${limit}sh -c ${shellQuote(`echo ${become.marker}; ${line}`)}`;
+  return { command, stdin: ctx.stdin, become };
 }

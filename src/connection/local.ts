@@ -2,6 +2,9 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rename, writeFile, chmod } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
+import { constants as osConstants } from 'node:os';
+import { ExecStreams } from './become.js';
+import { isTimeout, TIMEOUT_GRACE_MS, withTimeoutNote } from './timeout.js';
 import type { Connection, ExecOptions, ExecResult } from './types.js';
 
 export class LocalConnection implements Connection {
@@ -11,28 +14,40 @@ export class LocalConnection implements Connection {
 
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
+      const started = Date.now();
       const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], signal: opts.signal });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
       let timer: NodeJS.Timeout | undefined;
-      if (opts.timeoutMs) timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
-      child.stdout.on('data', (d: Buffer) => out.push(d));
-      child.stderr.on('data', (d: Buffer) => err.push(d));
+      let done = false;
+      const finish = (fn: () => void) => {
+        if (done) return;
+        done = true;
+        if (timer) clearTimeout(timer);
+        fn();
+      };
+      const streams = new ExecStreams(opts.stdin, opts.become, {
+        write: (d) => child.stdin.write(d),
+        end: (d) => child.stdin.end(d ?? ''),
+        fail: (e) => {
+          child.kill('SIGKILL');
+          finish(() => reject(e));
+        },
+      });
+      // a backstop: the command line's own `timeout` (see buildCommand) also kills its children
+      if (opts.timeoutMs) timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs + TIMEOUT_GRACE_MS);
+      child.stdout.on('data', (d: Buffer) => streams.onStdout(d));
+      child.stderr.on('data', (d: Buffer) => streams.onStderr(d));
       child.stdin.on('error', () => {}); // the command may not read its stdin
-      child.on('error', (e) => {
-        if (timer) clearTimeout(timer);
-        reject(e);
-      });
+      child.on('error', (e) => finish(() => reject(e)));
       child.on('close', (code, signal) => {
-        if (timer) clearTimeout(timer);
-        resolve({
-          rc: code ?? 128 + 9,
-          stdout: Buffer.concat(out).toString('utf8'),
-          stderr: Buffer.concat(err).toString('utf8'),
-          ...(signal ? { signal } : {}),
-        });
+        let { stdout, stderr } = streams.output();
+        const rc = code ?? 128 + ((signal && osConstants.signals[signal]) || 9);
+        const timedOut = isTimeout(opts.timeoutMs, started, rc);
+        if (timedOut) stderr = withTimeoutNote(stderr, opts.timeoutMs!);
+        const r: ExecResult = { rc, stdout, stderr, ...(signal ? { signal } : {}) };
+        const become = streams.failure(r, timedOut);
+        finish(() => (become ? reject(become) : resolve(r)));
       });
-      child.stdin.end(opts.stdin ?? '');
+      streams.start();
     });
   }
 

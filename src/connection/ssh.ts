@@ -10,7 +10,8 @@ import type { Algorithms, Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import type { Duplex } from 'node:stream';
 import { UnreachableError } from '../errors.js';
 import { makeAuthHandler, type AuthSettings } from './auth.js';
-import { becomeFailure } from './become.js';
+import { ExecStreams } from './become.js';
+import { isTimeout, TIMEOUT_GRACE_MS, withTimeoutNote } from './timeout.js';
 import { appendKnownHost, checkHostKey, fingerprint, keyTypeOf, knownHostsName, knownKeyTypes, readKnownHosts } from './known-hosts.js';
 import { shellQuote } from '../quote.js';
 import type { Connection, ExecOptions, ExecResult } from './types.js';
@@ -343,7 +344,8 @@ export class SshConnection implements Connection {
   private async execOnChannel(client: Client, command: string, opts: ExecOptions): Promise<ExecResult> {
     if (this.deadReason) throw new UnreachableError(this.deadReason);
     this.s.onDebug?.(`ssh ${this.label}: exec ${command}`);
-    const r = await new Promise<ExecResult>((resolve, reject) => {
+    const started = Date.now();
+    return new Promise<ExecResult>((resolve, reject) => {
       let stream: ClientChannel | undefined;
       let timer: NodeJS.Timeout | undefined;
       let timedOut = false;
@@ -382,50 +384,55 @@ export class SshConnection implements Connection {
           return;
         }
         stream = ch;
-        const out: Buffer[] = [];
-        const errOut: Buffer[] = [];
+        const streams = new ExecStreams(opts.stdin, opts.become, {
+          write: (d) => ch.write(d),
+          end: (d) => ch.end(d),
+          fail: (e) => {
+            stopRemote();
+            finish(() => reject(e));
+          },
+        });
         let exit: { code: number | null; signal?: string } | undefined;
-        ch.on('data', (d: Buffer) => out.push(d));
-        ch.stderr.on('data', (d: Buffer) => errOut.push(d));
+        ch.on('data', (d: Buffer) => streams.onStdout(d));
+        ch.stderr.on('data', (d: Buffer) => streams.onStderr(d));
         ch.on('exit', (code: number | null, signal?: string) => {
           exit = { code, signal };
         });
         ch.on('error', () => {}); // reported through close / the connection
         ch.on('close', () => {
-          const stdout = Buffer.concat(out).toString('utf8');
-          let stderr = Buffer.concat(errOut).toString('utf8');
-          if (timedOut) {
-            stderr += `${stderr && !stderr.endsWith('\n') ? '\n' : ''}phx-play: command timed out after ${opts.timeoutMs! / 1000} s\n`;
-            return finish(() => resolve({ rc: 128 + 9, stdout, stderr, signal: 'SIGKILL' }));
-          }
+          const { stdout, stderr } = streams.output();
+          if (timedOut) return finish(() => resolve({ rc: 128 + 9, stdout, stderr: withTimeoutNote(stderr, opts.timeoutMs!), signal: 'SIGKILL' }));
           if (!exit) {
             // the channel closed without an exit status: the link went away
             return setImmediate(() =>
               finish(() => (this.deadReason ? reject(new UnreachableError(this.deadReason)) : resolve({ rc: 255, stdout, stderr: stderr || 'ssh: channel closed without an exit status' }))),
             );
           }
+          let r: ExecResult;
           if (exit.code === null || exit.code === undefined) {
             const sig = `SIG${(exit.signal ?? 'KILL').replace(/^SIG/, '')}`;
             const n = (osConstants.signals as Record<string, number>)[sig] ?? 9;
-            return finish(() => resolve({ rc: 128 + n, stdout, stderr, signal: sig }));
+            r = { rc: 128 + n, stdout, stderr, signal: sig };
+          } else {
+            r = { rc: exit.code, stdout, stderr };
           }
-          const rc = exit.code;
-          finish(() => resolve({ rc, stdout, stderr }));
+          const hostTimedOut = isTimeout(opts.timeoutMs, started, r.rc);
+          if (hostTimedOut) r.stderr = withTimeoutNote(r.stderr, opts.timeoutMs!);
+          const become = streams.failure(r, hostTimedOut);
+          finish(() => (become ? reject(become) : resolve(r)));
         });
         if (opts.timeoutMs) {
+          // a backstop: the command line's own `timeout` (see buildCommand) kills it on the host
           timer = setTimeout(() => {
             timedOut = true;
             stopRemote();
             // a server that ignores the signal keeps the channel until the command ends: do not wait for it
             timer = setTimeout(() => ch.emit('close'), 1000);
-          }, opts.timeoutMs);
+          }, opts.timeoutMs + TIMEOUT_GRACE_MS);
         }
-        ch.end(opts.stdin ?? undefined);
+        streams.start();
       });
     });
-    const become = becomeFailure(command, r);
-    if (become) throw become;
-    return r;
   }
 
   private sftp(client: Client): Promise<SFTPWrapper> {

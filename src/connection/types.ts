@@ -3,11 +3,26 @@
 
 export interface Become {
   user: string; // default 'root'
-  password?: string; // goes on stdin to `sudo -S`, never on a command line
+  password?: string; // answers sudo's prompt (see BecomeExchange), never on a command line
+}
+
+/**
+ * What a connection needs to run a become command (made by buildCommand, passed
+ * to exec as is): sudo prints `prompt` on stderr when it wants the password,
+ * the command prints `marker` as its first stdout line once sudo has run it.
+ * Without a password sudo runs with -n and never asks.
+ */
+export interface BecomeExchange {
+  prompt: string;
+  marker: string;
+  password?: string;
 }
 
 export interface ExecOptions {
   stdin?: string | Buffer;
+  /** the command line was built with become: answer sudo, then send stdin */
+  become?: BecomeExchange;
+  /** controller-side limit; buildCommand's timeoutMs also makes the host kill the command */
   timeoutMs?: number;
   signal?: AbortSignal;
 }
