@@ -3,7 +3,7 @@
 // `qm guest exec` running the command inside the VM's root directory (with the
 // simulated docker on its PATH), printing qm's pretty JSON.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { resolve, dirname } from 'node:path';
 import { SimError, out, err, hostPath, nodeName, readText, readJson, writeJson, STATE_DIR, faults, withLock, SIM_DIR } from './env.js';
 import { parsePveArgs, needArgs, unknownOption } from './pve-args.js';
 import { runIsolated, systemBinds, type Bind } from './isolate.js';
@@ -160,17 +160,23 @@ function guestBinds(id: string): Bind[] {
   binds.push({ src: hostPath('/'), dst: HYPERVISOR_IN_GUEST, recursive: true });
   const pkg = packageRoot();
   if (!pkg.startsWith('/usr/')) binds.push({ src: pkg, dst: pkg, ro: true });
+  // node itself, when installed outside /usr (nvm, a tarball under /opt …)
+  const nodePrefix = resolve(dirname(process.execPath), '..');
+  if (!nodePrefix.startsWith('/usr') && nodePrefix !== '/' && !pkg.startsWith(nodePrefix + '/')) binds.push({ src: nodePrefix, dst: nodePrefix, ro: true });
+  // the guest's tools (docker) first in PATH; /usr/local/sbin, not …/bin, which may hold node
   const vmBin = process.env.PHX_LAB_VM_BIN;
-  if (vmBin) binds.push({ src: vmBin, dst: '/usr/local/bin' });
+  if (vmBin) binds.push({ src: vmBin, dst: '/usr/local/sbin' });
   void id;
   return binds;
 }
 
 function guestHasBinary(rootfs: string, name: string): boolean {
-  if (name.includes('/')) return name.startsWith('/usr/') ? existsSync(name) : existsSync(rootfs + name);
   const vmBin = process.env.PHX_LAB_VM_BIN;
+  if (name.startsWith('/usr/local/sbin/')) return Boolean(vmBin) && existsSync(`${vmBin}/${name.slice(16)}`);
+  if (/^\/(usr|bin|sbin)\//.test(name)) return existsSync(name); // the guest's /usr is the machine's
+  if (name.includes('/')) return existsSync(rootfs + name);
   if (vmBin && existsSync(`${vmBin}/${name}`)) return true;
-  return ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((d) => existsSync(`${d}/${name}`)) || existsSync(`${rootfs}/usr/local/sbin/${name}`);
+  return ['/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((d) => existsSync(`${d}/${name}`));
 }
 
 async function guestExec(args: string[]): Promise<number> {
