@@ -5,7 +5,7 @@
 // recording the new fingerprint so the next run retries), then records it.
 // The key may live in a container (`ctid`: read and fixed through pct exec).
 import { z } from 'zod';
-import { defineModule, type Change, type ModuleContext, type Plan } from '../src/module.js';
+import { defineModule, type Change, type ModuleContext, type Plan, type PlanContext } from '../src/module.js';
 import type { ExecResult } from '../src/connection/types.js';
 import {
   certStatePath,
@@ -86,6 +86,10 @@ export interface CertHookFacts {
   /** seconds waited for the key */
   waited?: number;
   error?: string;
+  /** what the error was about: check mode may assume an earlier task creates these */
+  certMissing?: boolean;
+  ctMissing?: boolean;
+  ctStopped?: boolean;
 }
 
 const where = (a: CertHookArgs) => (a.ctid !== undefined ? ` in CT ${a.ctid}` : '');
@@ -94,10 +98,16 @@ const usePvenode = (a: CertHookArgs) => a.fingerprint_source === 'pvenode' || (a
 const keyStatArgv = (a: CertHookArgs) => inCt(a, ['stat', '-c', '%U %G %u %g %a', '--', a.key!]);
 const NO_FILE = /No such file or directory|Could not open file|Can't open|cannot stat/i;
 
-function ctProblem(a: CertHookArgs, r: ExecResult): string | undefined {
+function ctProblem(a: CertHookArgs, r: ExecResult, f: CertHookFacts): string | undefined {
   if (a.ctid === undefined) return undefined;
-  if (isMissingCt(r.stderr)) return `CT ${a.ctid} does not exist`;
-  if (/not running/i.test(r.stderr)) return `CT ${a.ctid} is not running (pct exec needs it running)`;
+  if (isMissingCt(r.stderr)) {
+    f.ctMissing = true;
+    return `CT ${a.ctid} does not exist`;
+  }
+  if (/not running/i.test(r.stderr)) {
+    f.ctStopped = true;
+    return `CT ${a.ctid} is not running (pct exec needs it running)`;
+  }
   return undefined;
 }
 
@@ -110,8 +120,12 @@ async function readAll(ctx: ModuleContext, a: CertHookArgs): Promise<CertHookFac
   const [fp, st, key] = await runBatch(ctx, cmds);
   const f: CertHookFacts = { state: st.rc === 0 ? parseCertState(st.stdout) : null };
   if (fp.rc !== 0) {
-    f.error = ctProblem(a, fp) ??
-      (NO_FILE.test(fp.stderr) ? `certificate ${a.cert}${where(a)} does not exist` : `reading certificate ${a.cert}${where(a)} failed: ${fp.stderr.trim() || `exit code ${fp.rc}`}`);
+    f.error = ctProblem(a, fp, f);
+    if (!f.error && NO_FILE.test(fp.stderr)) {
+      f.certMissing = true;
+      f.error = `certificate ${a.cert}${where(a)} does not exist`;
+    }
+    f.error ??= `reading certificate ${a.cert}${where(a)} failed: ${fp.stderr.trim() || `exit code ${fp.rc}`}`;
   } else if (usePvenode(a)) {
     try {
       const entry = pvenodeEntryFor(parsePvenodeCertInfo(fp.stdout), a.cert);
@@ -130,7 +144,7 @@ async function readAll(ctx: ModuleContext, a: CertHookArgs): Promise<CertHookFac
   if (key) {
     if (key.rc === 0) f.key = parseKeyStat(key.stdout) ?? null;
     else if (NO_FILE.test(key.stderr)) f.key = null;
-    else f.error ??= ctProblem(a, key) ?? `stat of key ${a.key}${where(a)} failed: ${key.stderr.trim() || `exit code ${key.rc}`}`;
+    else f.error ??= ctProblem(a, key, f) ?? `stat of key ${a.key}${where(a)} failed: ${key.stderr.trim() || `exit code ${key.rc}`}`;
   }
   return f;
 }
@@ -176,20 +190,37 @@ function keyText(k: KeyStat | null | undefined): string {
   return k ? `key: ${k.owner}:${k.group} ${octal(k.mode)}\n` : 'key: (absent)\n';
 }
 
-export function plan(f: CertHookFacts, a: CertHookArgs): Plan {
-  if (f.error) return { changes: [], fail: f.error };
-  if (f.key === null && (!a.wait_for_key || f.waited !== undefined)) {
+/**
+ * Check mode on a fresh host: the certificate (or the CT holding it) may come from
+ * an earlier task of the same run. A CT counts when an earlier pct task predicted
+ * it running; a missing certificate file is assumed to be created.
+ */
+function assumedInCheck(f: CertHookFacts, a: CertHookArgs, pc: Pick<PlanContext, 'check' | 'predicted'>): boolean {
+  if (!pc.check || !f.error) return false;
+  if (f.ctMissing || f.ctStopped) {
+    const p = pc.predicted.get(`pct:${a.ctid}`) as { status?: string } | null | undefined;
+    return p?.status === 'running';
+  }
+  return f.certMissing === true;
+}
+
+export function plan(f: CertHookFacts, a: CertHookArgs, pc: Pick<PlanContext, 'check' | 'predicted'> = { check: false, predicted: new Map() }): Plan {
+  const assumed = assumedInCheck(f, a, pc);
+  if (f.error && !assumed) return { changes: [], fail: f.error };
+  if (assumed) f = { ...f, fingerprint: undefined, key: a.key !== undefined ? null : undefined, error: undefined };
+  if (f.key === null && !assumed && (!a.wait_for_key || f.waited !== undefined)) {
     return { changes: [], fail: f.waited !== undefined ? `key ${a.key}${where(a)} did not appear within ${a.wait_timeout} s` : `key ${a.key}${where(a)} does not exist` };
   }
-  const fingerprint = f.fingerprint!;
+  // unknown only in check mode, when the certificate does not exist yet
+  const fingerprint = f.fingerprint ?? '(unknown until the certificate exists)';
   const want = { owner: a.key_owner, group: a.key_group, mode: a.key_mode };
   // A key still missing here is check mode with wait_for_key: it would appear, then need fixing.
   const d = f.key ? keyDifferences(f.key, want) : { owner: want.owner !== undefined, group: want.group !== undefined, mode: want.mode !== undefined };
   const keyNeedsFix = d.owner || d.group || d.mode;
-  const reason = hookReason(fingerprint, f.state, keyNeedsFix);
+  const reason = assumed ? (f.state ? 'renewed' : 'first-run') : hookReason(fingerprint, f.state, keyNeedsFix);
   const result = {
     name: a.name,
-    fingerprint,
+    fingerprint: f.fingerprint ?? null,
     previous_fingerprint: f.state?.fingerprint ?? null,
     reason,
     renewed: reason === 'renewed',
@@ -223,7 +254,7 @@ export function plan(f: CertHookFacts, a: CertHookArgs): Plan {
   return {
     changes,
     result,
-    msg: `${why}: ${changes.map((c) => c.description).join('; ')}`,
+    msg: `${why}: ${changes.map((c) => c.description).join('; ')}${assumed ? ` (check mode: ${f.certMissing ? `certificate ${a.cert}` : `CT ${a.ctid}`} not there yet, assumed to come from an earlier task)` : ''}`,
     diff: {
       before: `fingerprint: ${f.state?.fingerprint ?? '(none recorded)'}\n${keyText(f.key)}`,
       after: `fingerprint: ${fingerprint}\n${keyText(afterKey)}`,

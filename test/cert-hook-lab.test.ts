@@ -15,6 +15,7 @@ import type { Connection } from '../src/connection/types.js';
 import type { ModuleDefinition, ModuleResult } from '../src/module.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
 import certHook from '../modules/cert_hook.js';
+import pct from '../modules/pct.js';
 
 // ---- harness: one lab host, one reused SSH connection
 let dir: string;
@@ -36,8 +37,8 @@ after(async () => {
   await lab?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-function run(def: ModuleDefinition, raw: unknown, o: { check?: boolean; diff?: boolean } = {}): Promise<ModuleResult> {
-  const ctx = createModuleContext({ host, conn: conn!, check: o.check, diff: o.diff });
+function run(def: ModuleDefinition, raw: unknown, o: { check?: boolean; diff?: boolean; predicted?: Map<string, unknown> } = {}): Promise<ModuleResult> {
+  const ctx = createModuleContext({ host, conn: conn!, check: o.check, diff: o.diff, predicted: o.predicted });
   return runModule(def, def.args.parse(raw), ctx);
 }
 async function sh(command: string): Promise<string> {
@@ -122,6 +123,19 @@ test('pveproxy certificate read through pvenode cert info', async () => {
   assert.equal(r.failed, undefined, String(r.msg));
   assert.equal(r.fingerprint, fp);
   assert.equal((await run(certHook, want)).changed, false);
+});
+
+test('check mode on a fresh CT: the pct task\'s prediction carries forward, the missing certificate is assumed', async () => {
+  const predicted = new Map<string, unknown>();
+  const ct = await run(pct, { ctid: 102, state: 'started', ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' }, { check: true, predicted });
+  assert.equal(ct.failed, undefined, String(ct.msg));
+  const r = await run(certHook, { ...NGINX, name: 'fresh', ctid: 102, post_renewal: [['pct', 'exec', '102', '--', 'systemctl', 'reload', 'nginx']] }, { check: true, predicted });
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.equal(r.changed, true);
+  assert.match(String(r.msg), /check mode: CT 102 not there yet/);
+  const without = await run(certHook, { ...NGINX, name: 'fresh', ctid: 102 }, { check: true });
+  assert.equal(without.failed, true);
+  assert.match(String(without.msg), /CT 102 does not exist/);
 });
 
 test('wait_for_key: a key appearing later is waited for; one that never appears fails within wait_timeout; a stopped CT fails clearly', async () => {

@@ -71,6 +71,24 @@ test('plan: key missing / never appeared / errors', () => {
   assert.match(plan({ state: null, error: 'CT 101 is not running (pct exec needs it running)' }, args(base)).fail!, /not running/);
 });
 
+test('check mode: a certificate or CT an earlier task would create is assumed, not a failure', () => {
+  const missingCert: CertHookFacts = { state: null, key: null, certMissing: true, error: 'certificate /etc/nginx/ssl/n.crt in CT 101 does not exist' };
+  assert.match(plan(missingCert, args(base)).fail!, /does not exist/, 'a real run fails');
+  const chk = plan(missingCert, args(base), { check: true, predicted: new Map() });
+  assert.equal(chk.fail, undefined);
+  assert.deepEqual(chk.changes.map((c) => c.description), [
+    'chown root:www-data /etc/nginx/ssl/n.key in CT 101', 'chmod 0640 /etc/nginx/ssl/n.key in CT 101',
+    'run pct exec 101 -- systemctl reload nginx', 'record fingerprint in /var/lib/phx-play/cert_hook/nginx.json',
+  ]);
+  assert.equal((chk.result as Record<string, unknown>).fingerprint, null);
+  assert.match(chk.msg!, /check mode: certificate \/etc\/nginx\/ssl\/n.crt not there yet/);
+
+  const noCt: CertHookFacts = { state: null, ctMissing: true, error: 'CT 101 does not exist' };
+  assert.match(plan(noCt, args(base), { check: true, predicted: new Map() }).fail!, /CT 101 does not exist/, 'not predicted: still a failure');
+  const predicted = new Map<string, unknown>([['pct:101', { config: { keys: {}, lxc: [] }, status: 'running' }]]);
+  assert.equal(plan(noCt, args(base), { check: true, predicted }).changes.length, 4);
+});
+
 test('bad arguments', () => {
   const bad = (a: Record<string, unknown>) => {
     const r = certHook.args.safeParse(a);
