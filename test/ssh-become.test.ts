@@ -1,10 +1,13 @@
-// become over SSH with real sudo: test users with sudoers rules, passwords on
-// stdin only, and sudo refusals reported as become failures (fast, no hang).
+// become over SSH with real sudo: test users with sudoers rules, the password
+// only as the answer to sudo's prompt (never to the command, whether sudo asks
+// or not), sudo refusals reported as become failures (fast, no hang), and task
+// timeouts that kill the command on the host.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { openConnection, BecomeError } from '../src/connection/index.js';
 import { buildCommand } from '../src/connection/command.js';
 import type { Connection } from '../src/connection/types.js';
@@ -111,4 +114,93 @@ test("a become command's own exit status is passed through untouched", async () 
   assert.equal(r.rc, 2);
   const one = buildCommand(['test', '-e', '/nonexistent-phx'], { become: { user: 'root' } });
   assert.equal((await c.exec(one.command, one)).rc, 1);
+});
+
+const DATA = 'data\n';
+
+test('the password never reaches a command when sudo does not ask (NOPASSWD, root login)', async () => {
+  for (const c of [connAs(npUser), connAs('root')]) {
+    const cat = buildCommand(['cat'], { become: { user: 'root', password: SUDO_PW }, stdin: DATA });
+    const r = await c.exec(cat.command, cat);
+    assert.equal(r.rc, 0, r.stderr);
+    assert.equal(r.stdout, DATA, 'exactly the stdin, no password, no marker');
+    assert.equal(r.stderr, '');
+    const quiet = buildCommand(['sh', '-c', 'cat; echo "rc=$?"'], { become: { user: 'root', password: SUDO_PW } });
+    assert.equal((await c.exec(quiet.command, quiet)).stdout, 'rc=0\n', 'no stdin given: the command reads none');
+  }
+});
+
+test('sudo asking for the password: stdin arrives intact, hostile and binary bytes, and more than 1 MB', async () => {
+  const c = connAs(pwUser);
+  const b = { user: 'root', password: SUDO_PW };
+  const cat = buildCommand(['cat'], { become: b, stdin: DATA });
+  const r = await c.exec(cat.command, cat);
+  assert.deepEqual([r.rc, r.stdout, r.stderr], [0, DATA, ''], 'no prompt on stderr, no marker on stdout');
+
+  // every byte value, text that looks like the marker and prompt, no trailing newline
+  const hostile = Buffer.concat([
+    Buffer.from(`${cat.become!.marker}\n[phx-sudo@${'0'.repeat(16)}] ${SUDO_PW}\n\0\r\n`),
+    Buffer.from(Array.from({ length: 256 }, (_, i) => i)),
+    randomBytes(4096),
+  ]);
+  const file = join(env.root, `hostile-${randomBytes(3).toString('hex')}`);
+  const w = buildCommand(['sh', '-c', 'cat > "$1"', 'sh', file], { become: b, stdin: hostile });
+  const wr = await c.exec(w.command, w);
+  assert.equal(wr.rc, 0, wr.stderr);
+  assert.ok((await readFile(file)).equals(hostile), 'byte for byte');
+  assert.equal((await stat(file)).uid, 0);
+
+  const big = randomBytes(3 * 1024 * 1024 + 17);
+  const sum = buildCommand(['sh', '-c', 'wc -c; id -u'], { become: b, stdin: big });
+  const sr = await c.exec(sum.command, sum);
+  assert.equal(sr.stdout, `${big.length}\n0\n`);
+  const back = buildCommand(['cat'], { become: b, stdin: big });
+  const br = await c.exec(back.command, back);
+  assert.equal(br.stdout.length, Buffer.from(big.toString('utf8')).toString('utf8').length, 'all of it came back');
+});
+
+test('the password is in no command line, debug line, output or error', async () => {
+  const c = connAs(pwUser);
+  const built = [
+    buildCommand(['id'], { become: { user: 'root', password: SUDO_PW } }),
+    buildCommand({ shell: 'echo hi' }, { become: { user: npUser, password: SUDO_PW }, chdir: '/tmp', env: { A: 'b' }, timeoutMs: 5000 }),
+  ];
+  for (const b of built) {
+    assert.ok(!b.command.includes(SUDO_PW) && !b.command.includes("'with'"), b.command);
+    assert.equal(b.stdin, undefined, 'the password is not stdin');
+    assert.match(b.command, /^sudo -H -S -p '\[phx-sudo@[0-9a-f]{16}\] ' -u /);
+    const r = await c.exec(b.command, b);
+    assert.ok(!r.stdout.includes(SUDO_PW) && !r.stderr.includes(SUDO_PW));
+  }
+  assert.notEqual(built[0].become!.marker, built[1].become!.marker, 'a new nonce per command');
+  assert.match(buildCommand(['id'], { become: { user: 'root' } }).command, /^sudo -H -n -u root -- sh -c /);
+  assert.ok(debug.some((m) => m.includes('sudo -H -S')), 'the debug log has the commands');
+  assert.ok(!debug.some((m) => m.includes(SUDO_PW)), 'but never the password');
+});
+
+async function pgrep(pattern: string): Promise<string> {
+  return new Promise((res) => {
+    execFile('pgrep', ['-f', '-a', pattern], (_e, stdout) => res(stdout));
+  });
+}
+
+test('a task timeout kills the command on the host, with and without become', async () => {
+  for (const [login, become] of [['root', undefined], [npUser, { user: 'root' }]] as const) {
+    const c = connAs(login);
+    const mark = `${900 + Math.floor(Math.random() * 99)}.${randomBytes(4).readUInt32BE()}`;
+    const cmd = buildCommand({ shell: `sleep ${mark}; echo never` }, { become, timeoutMs: 1500 });
+    assert.match(cmd.command, /timeout -s KILL 1\.5 sh -c/);
+    const t0 = Date.now();
+    const running = c.exec(cmd.command, { ...cmd, timeoutMs: 1500 });
+    await new Promise((r) => setTimeout(r, 700));
+    assert.match(await pgrep(`^sleep ${mark}`), new RegExp(`sleep ${mark}`), 'it runs');
+    const r = await running;
+    const took = Date.now() - t0;
+    assert.equal(r.rc, 137);
+    assert.match(r.stderr, /phx-play: command timed out after 1.5 s/);
+    assert.doesNotMatch(r.stdout, /never/);
+    assert.ok(took >= 1500 && took < 1500 + 2500, `took ${took} ms`);
+    assert.equal(await pgrep(`sleep ${mark}`), '', 'nothing left on the host');
+    assert.equal((await c.exec('echo alive')).stdout, 'alive\n');
+  }
 });
