@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync, readFileSync, readdirSync, existsSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { startLab, labStatus, type Lab } from '../lab/index.js';
 import { stopAllSshd } from '../lab/sshd.js';
 
@@ -102,6 +104,38 @@ test('faults: NFS late, guest agent late, refused connections', async () => {
   assert.equal(labStatus(dir).find((h) => h.name === 'pve2')?.up, false);
   await lab.setFaults('pve2', {});
   assert.equal((await lab.exec('pve2', 'true')).rc, 0);
+});
+
+const PHX_PLAY = fileURLToPath(new URL('../../bin/phx-play.js', import.meta.url));
+
+function phxPlay(...args: string[]): { rc: number; out: string } {
+  const r = spawnSync(process.execPath, [PHX_PLAY, '-i', lab.inventoryFile, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { rc: r.status ?? -1, out: r.stdout + r.stderr };
+}
+
+test('phx-play drives the lab: the demo playbook converges, a second run changes nothing; isolation seen by the command module', () => {
+  const demo = fileURLToPath(new URL('../../playbooks/demo.yml', import.meta.url));
+  const first = phxPlay(demo);
+  assert.equal(first.rc, 0, first.out);
+  assert.match(first.out, /pve1 +: ok=\d+ +changed=2 /);
+  const second = phxPlay(demo);
+  assert.equal(second.rc, 0, second.out);
+  for (const h of ['pve1', 'pve2', 'pve3']) assert.match(second.out, new RegExp(`${h} +: ok=\\d+ +changed=0 `));
+  const play = join(dir, 'isolation.yml');
+  writeFileSync(play, [
+    '- hosts: pve1',
+    '  gather_facts: false',
+    '  tasks:',
+    '    - command: touch /var/lib/phx-play/only-on-pve1',
+    '- hosts: pve2:pve3',
+    '  gather_facts: false',
+    '  tasks:',
+    '    - command: test ! -e /var/lib/phx-play/only-on-pve1',
+    '',
+  ].join('\n'));
+  const iso = phxPlay(play);
+  assert.equal(iso.rc, 0, iso.out);
+  assert.ok(existsSync(join(lab.hosts[0].root, 'var/lib/phx-play/only-on-pve1')));
 });
 
 test('down leaves no process; up again keeps the state and the host keys', async () => {
