@@ -22,12 +22,19 @@ export function pyRegex(src: string): RegExp {
   return new RegExp(body, flags);
 }
 
-const regexArg = z.string().superRefine((v, ctx) => {
+/** null when `src` compiles; else why not, without JavaScript's own prefix. */
+function regexProblem(src: string): string | null {
   try {
-    pyRegex(v);
+    pyRegex(src);
+    return null;
   } catch (e) {
-    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(e as Error).message}` });
+    return `invalid regular expression ${JSON.stringify(src)}: ${(e as Error).message.replace(/^Invalid regular expression: \/[\s\S]*\/[a-z]*: /, '')}`;
   }
+}
+
+const regexArg = z.string().superRefine((v, ctx) => {
+  const problem = regexProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
 const args = z
@@ -66,11 +73,8 @@ const args = z
     for (const k of ['insertafter', 'insertbefore'] as const) {
       const v = a[k];
       if (v === undefined || v === 'EOF' || v === 'BOF') continue;
-      try {
-        pyRegex(v);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', path: [k], message: `invalid regular expression: ${(e as Error).message}` });
-      }
+      const problem = regexProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', path: [k], message: problem });
     }
   });
 

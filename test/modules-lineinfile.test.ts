@@ -127,7 +127,7 @@ describe('lineinfile', () => {
     assert.match(argErrors(lineinfile, { line: 'x' }).join(), /path is required/);
     assert.match(argErrors(lineinfile, { path: '/x' }).join(), /line is required with state present/);
     assert.match(argErrors(lineinfile, { path: '/x', state: 'absent' }).join(), /one of line, regexp, search_string/);
-    assert.match(argErrors(lineinfile, { path: '/x', line: 'a', regexp: '(' }).join(), /regexp: invalid regular expression/);
+    assert.match(argErrors(lineinfile, { path: '/x', line: 'a', regexp: '(' }).join(), /regexp: invalid regular expression "\(": Unterminated group$/);
     assert.match(argErrors(lineinfile, { path: '/x', line: 'a', insertafter: 'a', insertbefore: 'b' }).join(), /mutually exclusive/);
     assert.match(argErrors(lineinfile, { path: '/x', line: 'a', backrefs: true }).join(), /backrefs needs regexp/);
     assert.match(argErrors(lineinfile, { path: '/x', line: 'a', regex: 'a' }).join(), /regex/);
