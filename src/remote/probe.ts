@@ -143,7 +143,7 @@ export function probeScript(req: ProbeRequest): string {
       lines.push(`if [ -e ${other} ] || [ -L ${other} ]; then echo N${i}; else\n${block}\nfi`);
     }
   });
-  if (req.identity) lines.push(`printf 'I '; umask; printf 'J '; id`);
+  if (req.identity) lines.push(`printf 'I '; umask; printf 'J '; LC_ALL=C id`);
   (req.users ?? []).forEach((u, i) => lines.push(`printf 'U${i} '; getent passwd -- ${shellQuote(u)} || echo`));
   (req.groups ?? []).forEach((g, i) => lines.push(`printf 'G${i} '; getent group -- ${shellQuote(g)} || echo`));
   (req.globs ?? []).forEach((g, i) => {
