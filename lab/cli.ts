@@ -35,12 +35,15 @@ async function main(): Promise<void> {
       const existing = labStatus(dir);
       const n = params[0] ? Number(params[0]) : existing.length || 3;
       if (!Number.isInteger(n) || n < 1) usage();
-      const lab = await startLab({ dir, hosts: n, basePort: basePort ?? (existing.length ? undefined : 22200) });
+      // ports stay where they were: host i on base+i (22201… by default)
+      const base = basePort ?? (existing.length ? existing[0].port - 1 : 22200);
+      const lab = await startLab({ dir, hosts: n, basePort: base });
       printStatus(dir);
       process.stdout.write(`inventory: ${writeRepoInventory(lab.inventoryFile)}\n`);
       break;
     }
     case 'down': {
+      if (labStatus(dir).length === 0) break;
       const lab = await openLab({ dir });
       await lab.stop();
       printStatus(dir);

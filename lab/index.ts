@@ -195,6 +195,10 @@ function writeInventory(lab: { hosts: LabHost[]; privateKeyFile: string; knownHo
 
 /** Opens (creating or resuming) the lab in `dir` without starting anything. */
 export async function openLab(opts: { dir: string; hosts?: number; basePort?: number }): Promise<Lab> {
+  return (await open(opts)).lab;
+}
+
+async function open(opts: { dir: string; hosts?: number; basePort?: number }): Promise<{ lab: Lab; publicKey: string }> {
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
   const privateKeyFile = join(dir, 'id_ed25519');
@@ -211,6 +215,8 @@ export async function openLab(opts: { dir: string; hosts?: number; basePort?: nu
     if (known) known.port = port;
     else config.hosts.push({ name, port });
   }
+  // fewer hosts than before: the extra ones stop (their state stays on disk)
+  for (const gone of config.hosts.slice(Math.max(count, 0))) await stopHost(dir, gone.name);
   config.hosts = config.hosts.slice(0, Math.max(count, 0));
   writeFileSync(join(dir, 'lab.json'), JSON.stringify(config, null, 2) + '\n');
   const hosts: LabHost[] = config.hosts.map((h) => ({ ...h, root: join(hostDirOf(dir, h.name), 'root') }));
@@ -265,14 +271,12 @@ export async function openLab(opts: { dir: string; hosts?: number; basePort?: nu
   // seed new hosts; write known_hosts (host keys are kept across down/up) and the inventory
   for (const h of hosts) if (!existsSync(join(h.root, 'etc/pve'))) seedHost(h.root, h.name);
   writeInventory(lab, inventoryFile);
-  (lab as Lab & { _publicKey: string })._publicKey = publicKey;
-  return lab;
+  return { lab, publicKey };
 }
 
 /** Starts (or resumes) a lab of `hosts` hosts; already running hosts stay as they are. */
 export async function startLab(opts: { dir: string; hosts: number; basePort?: number }): Promise<Lab> {
-  const lab = await openLab(opts);
-  const publicKey = (lab as Lab & { _publicKey: string })._publicKey;
+  const { lab, publicKey } = await open(opts);
   await Promise.all(lab.hosts.map((h) => startHost(lab.dir, h, publicKey)));
   const lines: string[] = [];
   for (const h of lab.hosts) {
