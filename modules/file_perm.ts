@@ -5,7 +5,7 @@
 // entries that differ, batched per target.
 import { z } from 'zod';
 import { defineModule, type Change, type ModuleContext, type Plan, type PlanContext } from '../src/module.js';
-import { isMissingCt, parsePctConfig, type PctConfig } from '../src/proxmox/pct-config.js';
+import { isMissingCt, parsePctConfig, predictedHostPath, type PctConfig } from '../src/proxmox/pct-config.js';
 import { containerRoot } from '../src/proxmox/idmap.js';
 import { runBatch } from '../src/proxmox/qm.js';
 
@@ -163,6 +163,18 @@ function line(e: Pick<Entry, 'type' | 'uid' | 'gid' | 'mode' | 'path'>): string 
   return `${e.type} ${n(e.uid)}:${n(e.gid)} ${e.mode < 0 ? '?' : octal(e.mode)} ${JSON.stringify(e.path).slice(1, -1)}`;
 }
 
+/** The top path as the file module's predictions describe it (`path:<p>`). */
+function predictedTop(top: Entry, a: FilePermArgs, uid: number | undefined, gid: number | undefined) {
+  const mode = wantedMode(top, a) ?? (top.mode >= 0 ? top.mode : undefined);
+  return {
+    exists: true,
+    type: top.type === 'd' ? 'directory' : top.type === 'f' ? 'file' : 'unknown',
+    ...(uid !== undefined || top.uid >= 0 ? { uid: uid ?? top.uid } : {}),
+    ...(gid !== undefined || top.gid >= 0 ? { gid: gid ?? top.gid } : {}),
+    ...(mode !== undefined ? { mode } : {}),
+  };
+}
+
 export function plan(f: FilePermFacts, a: FilePermArgs, pc: Pick<PlanContext, 'check' | 'predicted'>): Plan {
   if (f.error) return { changes: [], fail: f.error };
   const uid = a.owner !== undefined ? resolve(a.owner, 'u', f, pc) : undefined;
@@ -173,6 +185,11 @@ export function plan(f: FilePermFacts, a: FilePermArgs, pc: Pick<PlanContext, 'c
   const changes: Change[] = [];
   let entries = f.entries;
   let creating = false;
+  if (entries === null && pc.check) {
+    // an earlier task of this check run would create it (file, copy, zfs_dataset, file_perm)
+    const p = predictedHostPath(pc.predicted, a.path);
+    if (p) entries = [{ type: p.type, uid: p.uid ?? -1, gid: p.gid ?? -1, mode: p.mode ?? -1, path: a.path }];
+  }
   if (entries === null) {
     if (a.state !== 'directory') return { changes: [], fail: `${a.path} does not exist` };
     changes.push({ description: `create directory ${a.path}`, argv: ['mkdir', '-p', '--', a.path] });
@@ -241,8 +258,8 @@ export function plan(f: FilePermFacts, a: FilePermArgs, pc: Pick<PlanContext, 'c
     result,
     msg: changes.length ? `${changed} ${changed === 1 ? 'entry' : 'entries'} of ${a.path} changed` : `${a.path} is as wanted`,
     ...(changes.length ? { diff: { before: before.join('\n') + '\n', after: after.join('\n') + '\n', before_header: a.path, after_header: a.path } } : {}),
-    // check mode: later tasks (pct bind mounts) may rely on this directory existing
-    ...(creating ? { predict: { [`dir:${a.path}`]: true } } : {}),
+    // check mode: later tasks (pct bind mounts, file, copy) see the result
+    ...(changes.length ? { predict: { [`path:${a.path.length > 1 ? a.path.replace(/\/+$/, '') : a.path}`]: predictedTop(entries[0], a, uid, gid) } } : {}),
   };
 }
 

@@ -17,6 +17,7 @@ import {
   parsePropertyString,
   pendingFromFile,
   pendingKeys,
+  predictedHostPath,
   samePath,
   setStaysPending,
   valuesMatch,
@@ -483,10 +484,10 @@ export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'p
   }
 
   // pct start (or a hot-plug) fails on a missing bind source: refuse before changing anything.
-  // In check mode an earlier task may create it (file_perm predicts `dir:<path>`), so only a real run refuses.
+  // In check mode an earlier task may create it (a `path:`/`zfs:` prediction), so only a real run refuses.
   const willStart = changes.some((c) => c.argv?.[1] === 'start');
   const hotplugged = new Set(running ? Object.keys(edit.set).filter((k) => /^mp\d+$/.test(k) && base.config.keys[k] === undefined).map((k) => parsePropertyString(edit.set[k]).volume) : []);
-  const missing = (f.missingBindSources ?? []).filter((src) => (willStart || hotplugged.has(src)) && !(pc.check && pc.predicted.get(`dir:${src}`)));
+  const missing = (f.missingBindSources ?? []).filter((src) => (willStart || hotplugged.has(src)) && !(pc.check && predictedHostPath(pc.predicted, src)?.type === 'd'));
   if (missing.length > 0 && !pc.check) {
     return {
       changes: [],

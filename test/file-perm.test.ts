@@ -75,6 +75,18 @@ test('names resolve from the host; unknown names, missing paths and wrong types 
   assert.deepEqual(mk.changes.map((c) => c.argv), [['mkdir', '-p', '--', '/v'], ['chown', '5', '--', '/v'], ['chmod', '0750', '--', '/v']]);
 });
 
+test('check mode: a path an earlier task would create (path:/zfs: predictions) is planned against; the result is predicted as path:<p>', () => {
+  const a = args({ path: '/tank/shared/x/', state: 'exists', owner: 100000, mode: '0770' });
+  assert.match(plan(facts(null), a, noPred).fail!, /does not exist/);
+  const zfs = new Map<string, unknown>([['zfs:tank/shared/x', { exists: true, properties: {}, mountpoint: '/tank/shared/x' }]]);
+  const p = plan(facts(null), a, { check: true, predicted: zfs });
+  assert.equal(p.fail, undefined);
+  assert.deepEqual(p.changes.map((c) => c.argv), [['chown', '100000', '--', '/tank/shared/x/'], ['chmod', '0770', '--', '/tank/shared/x/']]);
+  assert.deepEqual(p.predict, { 'path:/tank/shared/x': { exists: true, type: 'directory', uid: 100000, gid: 0, mode: 0o770 } });
+  const fromFile = new Map<string, unknown>([['path:/tank/shared/x', { exists: true, type: 'directory', uid: 100000, gid: 0, mode: 0o770 }]]);
+  assert.equal(plan(facts(null), a, { check: true, predicted: fromFile }).changes.length, 0, 'already as wanted by the earlier task');
+});
+
 test('bad arguments', () => {
   const bad = (a: Record<string, unknown>) => {
     const r = filePerm.args.safeParse(a);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pct, { configEdit, plan, predictedKey, type PctFacts, type PredictedCt } from '../modules/pct.js';
 import {
+  predictedHostPath,
   effectiveConfig,
   pendingFromFile,
   lowestFreeMpIndex,
@@ -226,6 +227,18 @@ test('a missing bind mount source is refused before anything changes (real run),
   assert.equal(plan(f, args({ ...a, state: 'present' }), noPred).fail, undefined, 'not started: nothing fails');
   const hot = plan({ ...running('unprivileged: 1\n'), missingBindSources: ['/tank/data'] }, args({ ctid: 105, mounts: [{ path: '/data', volume: '/tank/data' }] }), noPred);
   assert.match(hot.fail!, /could not mount it/);
+});
+
+test('predictedHostPath: path: predictions (file/copy/file_perm) and zfs mountpoints', () => {
+  const pred = new Map<string, unknown>([
+    ['path:/srv/a', { exists: true, type: 'directory', uid: 5, gid: 6, mode: 0o750 }],
+    ['path:/srv/gone', { exists: false }],
+    ['zfs:tank/data', { exists: true, properties: {}, mountpoint: '/tank/data' }],
+  ]);
+  assert.deepEqual(predictedHostPath(pred, '/srv/a/'), { type: 'd', uid: 5, gid: 6, mode: 0o750 });
+  assert.equal(predictedHostPath(pred, '/srv/gone'), undefined);
+  assert.deepEqual(predictedHostPath(pred, '/tank/data'), { type: 'd', uid: 0, gid: 0, mode: 0o755 });
+  assert.equal(predictedHostPath(pred, '/tank/other'), undefined);
 });
 
 test('setStaysPending follows the spec lists', () => {
