@@ -77,6 +77,8 @@ export interface PutWanted extends PutRequest {
   result?: Record<string, unknown>;
   /** a missing parent directory is created (lineinfile create) instead of an error */
   createParent?: boolean;
+  /** the write reads exactly its content's length from stdin (copy of a directory: one stream for all files) */
+  exactStdin?: boolean;
 }
 
 function isText(b: Buffer): boolean {
@@ -145,13 +147,9 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
       backupTo: backupFile,
       validate: w.validate,
       mkdirParent,
+      stdinBytes: w.exactStdin ? w.content.length : undefined,
     });
-    changes.push({
-      description: `${exists ? 'update' : 'create'} ${path}`,
-      apply: async (ctx) => {
-        await ctx.runShell(script, { stdin: w.content });
-      },
-    });
+    changes.push({ description: `${exists ? 'update' : 'create'} ${path}`, argv: ['sh', '-c', script], stdin: w.content });
   } else if (exists) {
     const ownerPart = uid !== cur.uid ? String(uid) : '';
     const groupPart = gid !== cur.gid ? String(gid) : '';

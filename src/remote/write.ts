@@ -20,6 +20,8 @@ export interface WriteOptions {
   validate?: string;
   /** create the destination's directory first (copy to `dir/`) */
   mkdirParent?: boolean;
+  /** read exactly this many bytes of stdin (several files in one stream) instead of all of it */
+  stdinBytes?: number;
 }
 
 /** sh script that reads the new content from stdin and puts it at `dest`. */
@@ -29,7 +31,14 @@ export function writeFileScript(dest: string, o: WriteOptions): string {
   const tmpPath = `${dir}/.${posix.basename(dest).slice(0, 40)}.phx-${randomBytes(6).toString('hex')}`;
   const t = shellQuote(tmpPath);
   // noclobber: the temp file is created exclusively, never through someone's symlink
-  const steps = [`(set -C; cat > ${t})`, `chmod ${o.mode.toString(8).padStart(4, '0')} ${t}`];
+  const take =
+    o.stdinBytes === undefined
+      ? `(set -C; cat > ${t})`
+      : o.stdinBytes === 0
+        ? `(set -C; : > ${t})`
+        : // fullblock: dd keeps reading until it has all N bytes, and never reads past them
+          `dd bs=${o.stdinBytes} count=1 iflag=fullblock conv=excl status=none of=${t}`;
+  const steps = [take, `chmod ${o.mode.toString(8).padStart(4, '0')} ${t}`];
   if (o.uid !== undefined || o.gid !== undefined) steps.push(`chown ${o.uid ?? ''}${o.gid !== undefined ? `:${o.gid}` : ''} ${t}`);
   if (o.validate !== undefined) {
     const argv = shlexSplit(o.validate).map((w) => w.replaceAll('%s', tmpPath));
