@@ -1,0 +1,226 @@
+// The Phoenix playbooks (playbooks/site.yml) against a fresh 3-host lab over SSH,
+// through the real CLI: --check changes nothing and predicts per host exactly what
+// the real run then does; the real run converges; a second run changes nothing;
+// the seeds' verification steps hold; the lab's timing faults (NFS and guest agent
+// late) are survived without fixed sleeps; one unreachable host leaves the other
+// two converged and exits 4.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync, readdirSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLab, type Lab } from '../lab/index.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const SITE = join(REPO, 'playbooks/site.yml');
+
+let dir: string;
+let lab: Lab;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'phx-phoenix-'));
+  lab = await startLab({ dir, hosts: 3 });
+  // the repository's lab variables, beside the lab's inventory (group `lab`)
+  cpSync(join(REPO, 'inventory/group_vars'), join(dirname(lab.inventoryFile), 'group_vars'), { recursive: true });
+});
+after(async () => {
+  await lab?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Run { rc: number; stdout: string; stderr: string; events: Array<Record<string, unknown>> }
+function phxPlay(...args: string[]): Promise<Run> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [join(REPO, 'bin/phx-play.js'), '-i', lab.inventoryFile, '--json', ...args], {
+      cwd: REPO,
+      env: { ...process.env, CI: '1', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', fail);
+    child.on('close', (rc) => {
+      const events = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      done({ rc: rc ?? -1, stdout, stderr, events });
+    });
+  });
+}
+
+/** Per host, the tasks in order with what each reported (loops: per item). */
+function outcomes(r: Run): Record<string, string[]> {
+  const by: Record<string, string[]> = {};
+  for (const e of r.events) {
+    if (e.type !== 'host_result' && e.type !== 'item_result') continue;
+    const result = (e.result ?? {}) as Record<string, unknown>;
+    const item = result.item !== undefined ? ` [${JSON.stringify(result.item)}]` : '';
+    (by[e.host as string] ??= []).push(`${e.type === 'item_result' ? '  ' : ''}${e.task as string}${item}: ${e.status as string}`);
+  }
+  return by;
+}
+function recap(r: Run): Record<string, Record<string, number>> {
+  const ev = r.events.find((e) => e.type === 'recap');
+  assert.ok(ev, `no recap in the output:\n${r.stderr}`);
+  return ev.hosts as Record<string, Record<string, number>>;
+}
+const explain = (r: Run) => `rc ${r.rc}\n${r.stderr.slice(-6000)}`;
+
+/** Every file of a lab host's state (its / as the lab simulates it): path, type, mode, owner, content. */
+function hashTree(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const st = lstatSync(p);
+      const rel = p.slice(root.length);
+      const meta = `${st.mode.toString(8)} ${st.uid}:${st.gid}`;
+      if (st.isDirectory()) {
+        out.set(rel, `dir ${meta}`);
+        walk(p);
+      } else if (st.isSymbolicLink()) out.set(rel, `link ${meta} ${readlinkSync(p)}`);
+      else if (st.isFile()) out.set(rel, `file ${meta} ${createHash('sha256').update(readFileSync(p)).digest('hex')}`);
+      else out.set(rel, `other ${meta}`);
+    }
+  };
+  walk(root);
+  return out;
+}
+/** The lab's own machinery: the first `qm guest exec` makes empty mount points for its binds in the VM's root. */
+const labMountPoint = (path: string, entry: string) => entry.startsWith('dir ') && /^\/var\/lib\/phx-lab\/vm\/\d+\/rootfs\//.test(path);
+function treeDiff(a: Map<string, string>, b: Map<string, string>): string[] {
+  const diffs: string[] = [];
+  for (const [k, v] of a) if (b.get(k) !== v) diffs.push(`${k}: ${v} → ${b.get(k) ?? '(gone)'}`);
+  for (const [k, v] of b) if (!a.has(k) && !labMountPoint(k, v)) diffs.push(`${k}: (new) ${v}`);
+  return diffs;
+}
+
+async function sh(host: string, command: string): Promise<string> {
+  const r = await lab.exec(host, command);
+  assert.equal(r.rc, 0, `on ${host}: ${command}\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+/** qm guest exec's JSON: the guest command's exit code and output. */
+async function inVm(host: string, argv: string): Promise<{ exitcode: number; out: string; err: string }> {
+  const j = JSON.parse(await sh(host, `qm guest exec 1001 -- ${argv}`)) as Record<string, unknown>;
+  return { exitcode: j.exitcode as number, out: (j['out-data'] as string) ?? '', err: (j['err-data'] as string) ?? '' };
+}
+
+const HOSTS = ['pve1', 'pve2', 'pve3'];
+
+test('fresh lab: --check changes nothing and predicts exactly the real run; the real run converges; a rerun changes nothing', async () => {
+  const before = lab.hosts.map((h) => hashTree(h.root));
+  const check = await phxPlay('--check', SITE);
+  assert.equal(check.rc, 0, explain(check));
+  lab.hosts.forEach((h, i) => assert.deepEqual(treeDiff(before[i], hashTree(h.root)), [], `--check changed ${h.name}'s state`));
+
+  const real = await phxPlay(SITE);
+  assert.equal(real.rc, 0, explain(real));
+  const predicted = outcomes(check);
+  const happened = outcomes(real);
+  for (const h of HOSTS) {
+    assert.ok(happened[h].some((l) => l.endsWith(': changed')), `${h}: the first run changed nothing`);
+    assert.deepEqual(predicted[h], happened[h], `${h}: --check predicted other changes than the real run made`);
+  }
+  for (const [h, counts] of Object.entries(recap(real))) assert.equal(counts.failed, 0, `${h} failed`);
+
+  const again = await phxPlay(SITE);
+  assert.equal(again.rc, 0, explain(again));
+  for (const h of HOSTS) assert.equal(recap(again)[h].changed, 0, `${h}: second run changed ${JSON.stringify(outcomes(again)[h].filter((l) => l.endsWith('changed')))}`);
+});
+
+test('seed verification: storage, containers and shared volumes as declared', async () => {
+  for (const h of HOSTS) {
+    const cfg = await sh(h, 'cat /etc/pve/storage.cfg');
+    assert.match(cfg, /zfspool: tank-ct\n\tpool tank\/ct\n/);
+    assert.match(cfg, /dir: tank-backup\n\tpath \/tank\/backup\n/);
+    assert.doesNotMatch(cfg, /quickOS/, 'a shared dataset must not be a Proxmox storage');
+    assert.match(await sh(h, 'exportfs -v'), /\/quickOS\/vm-persistent-data/);
+    assert.match(await sh(h, 'showmount -e --no-headers 127.0.0.1'), /^\/quickOS\/shared /m);
+    assert.equal((await sh(h, 'pct status 101')).trim(), 'status: running');
+    assert.equal((await sh(h, 'pct status 900')).trim(), 'status: stopped');
+    const ct101 = await sh(h, 'pct config 101');
+    assert.match(ct101, /^unprivileged: 1$/m);
+    assert.match(ct101, /^mp\d+: \/quickOS\/shared\/ssl,mp=\/etc\/ssl\/phoenix$/m);
+    assert.match(await sh(h, 'pct config 102'), /^mp\d+: \/quickOS\/vm-persistent-data\/1001\/portainer\/data,mp=\/srv\/portainer-data$/m);
+    // owners and the seed's modes per volume
+    assert.equal((await sh(h, 'stat -c "%u:%g %a" /quickOS/shared/ssl')).trim(), '100000:100000 755');
+    assert.equal((await sh(h, 'stat -c "%u:%g %a" /quickOS/vm-persistent-data/1001/portainer/data')).trim(), '100000:100000 770');
+    assert.equal((await sh(h, 'stat -c "%U:%G %a" /quickOS/shared/data')).trim(), 'nobody:nogroup 775');
+  }
+});
+
+test('seed verification: portainer_data_nfs has the NFS options, a file written through it lands on the hypervisor', async () => {
+  for (const h of HOSTS) {
+    const inspect = await inVm(h, 'docker volume inspect portainer_data_nfs');
+    assert.equal(inspect.exitcode, 0, inspect.err);
+    const [vol] = JSON.parse(inspect.out) as Array<{ Driver: string; Options: Record<string, string> }>;
+    assert.equal(vol.Driver, 'local');
+    assert.deepEqual(vol.Options, { type: 'nfs', o: 'addr=127.0.0.1,rw,nfsvers=4', device: ':/quickOS/vm-persistent-data/1001/portainer/data' });
+    const touch = await inVm(h, 'docker run --rm -v portainer_data_nfs:/data alpine touch /data/test_file.txt');
+    assert.equal(touch.exitcode, 0, touch.err);
+    await sh(h, 'ls /quickOS/vm-persistent-data/1001/portainer/data/test_file.txt');
+    await sh(h, 'rm /quickOS/vm-persistent-data/1001/portainer/data/test_file.txt');
+    const ps = await inVm(h, 'docker inspect portainer_server');
+    assert.equal(ps.exitcode, 0, ps.err);
+    const [c] = JSON.parse(ps.out) as Array<{ State: { Status: string } }>;
+    assert.equal(c.State.Status, 'running');
+  }
+});
+
+test("seed verification: nginx's key is 0640 root:www-data in CT 101 (100000:100033 on the host), nginx reloaded", async () => {
+  const key = '/etc/nginx/ssl/nginx.internal.thinkheads.ai.key';
+  for (const h of HOSTS) {
+    assert.equal((await sh(h, `pct exec 101 -- stat -c '%U:%G %a' ${key}`)).trim(), 'root:www-data 640');
+    const rootfs = /^rootfs: tank-ct:([^,\n]+)/m.exec(await sh(h, 'pct config 101'));
+    assert.ok(rootfs, 'CT 101 has its rootfs on tank-ct');
+    assert.equal((await sh(h, `stat -c '%u:%g %a' /tank/ct/${rootfs[1]}${key}`)).trim(), '100000:100033 640');
+    // www-data can read it inside the container
+    await sh(h, `pct exec 101 -- setpriv --reuid 33 --regid 33 --clear-groups cat ${key} >/dev/null`);
+    assert.match(await sh(h, 'cat /var/lib/phx-play/cert_hook/nginx.internal.thinkheads.ai.json'), /fingerprint/);
+  }
+});
+
+test('timing faults: NFS and the guest agent 5 s late on fresh hosts — the run still converges', async () => {
+  for (const h of HOSTS) {
+    await lab.reset(h);
+    await lab.setFaults(h, { nfsDelaySeconds: 5, guestAgentDelaySeconds: 5 });
+    await sh(h, 'qm reboot 1001'); // the agent answers 5 s after this start
+  }
+  const started = Date.now();
+  const r = await phxPlay(SITE);
+  assert.equal(r.rc, 0, explain(r));
+  for (const h of HOSTS) assert.equal(recap(r)[h].failed, 0);
+  // NFS really was late: the wait saw it
+  const waits = r.events.filter((e) => e.type === 'host_result' && e.task === 'Wait until each shared dataset is exported and NFS answers');
+  assert.ok(waits.length > 0);
+  assert.ok(Date.now() - started >= 5000);
+  const again = await phxPlay(SITE);
+  for (const h of HOSTS) assert.equal(recap(again)[h].changed, 0);
+  for (const h of HOSTS) await lab.setFaults(h, {});
+});
+
+test('one hypervisor unreachable: the other two converge, exit code 4', async () => {
+  await lab.reset('pve1');
+  await lab.reset('pve2');
+  await lab.setFaults('pve3', { refuseConnections: true });
+  try {
+    const r = await phxPlay(SITE);
+    assert.equal(r.rc, 4, explain(r));
+    const counts = recap(r);
+    assert.equal(counts.pve3.unreachable, 1);
+    for (const h of ['pve1', 'pve2']) {
+      assert.equal(counts[h].failed, 0);
+      assert.equal(counts[h].unreachable, 0);
+      assert.ok(counts[h].changed > 0);
+    }
+    const again = await phxPlay('-l', 'pve1,pve2', SITE);
+    assert.equal(again.rc, 0, explain(again));
+    for (const h of ['pve1', 'pve2']) assert.equal(recap(again)[h].changed, 0);
+  } finally {
+    await lab.setFaults('pve3', {});
+  }
+});
