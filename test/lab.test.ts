@@ -159,6 +159,21 @@ test('down leaves no process; up again keeps the state and the host keys', async
   assert.deepEqual(labStatus(dir).map((h) => h.pid), before);
 });
 
+test('the lab CLI: status lists hosts, fault sets one fault and keeps the others', () => {
+  const cli = fileURLToPath(new URL('../lab/cli.js', import.meta.url));
+  const status = spawnSync(process.execPath, [cli, 'status', '--dir', dir], { encoding: 'utf8' });
+  assert.equal(status.status, 0, status.stderr);
+  assert.match(status.stdout, new RegExp(`^pve1\\t127\\.0\\.0\\.1:${lab.hosts[0].port}\\tpid \\d+\\tup\\npve2\\t`));
+  for (const [name, value] of [['nfs', '5'], ['agent', '7']]) {
+    const r = spawnSync(process.execPath, [cli, 'fault', 'pve1', name, value, '--dir', dir], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  }
+  assert.deepEqual(JSON.parse(readFileSync(join(lab.hosts[0].root, 'var/lib/phx-lab/faults.json'), 'utf8')), { nfsDelaySeconds: 5, guestAgentDelaySeconds: 7 });
+  const bad = spawnSync(process.execPath, [cli, 'fault', 'pve1', 'bogus', '1', '--dir', dir], { encoding: 'utf8' });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /usage: npm run lab/);
+});
+
 test('reset brings a host back to the seeded state', async () => {
   await lab.reset('pve1');
   const r = await lab.exec('pve1', 'ls /tank; pct list; zfs list -H -o name; systemctl is-active nfs-server; qm status 1001');
