@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { defineModule, type Change, type ModuleContext, type Plan, type PlanContext } from '../src/module.js';
 import type { ExecResult } from '../src/connection/types.js';
+import { predictedHostPath } from '../src/proxmox/pct-config.js';
 import { AGENT_NOT_RUNNING, dockerRunner, guestExecArgv, guestResult, ModuleFailure, runBatch, runInGuest, type GuestOptions } from '../src/proxmox/qm.js';
 
 // ---------------------------------------------------------------- arguments
@@ -165,7 +166,8 @@ export function plan(f: DockerVolumeFacts, a: DockerVolumeArgs, pc: Pick<PlanCon
   if (a.state === 'absent') {
     if (current) changes.push(removeChange(a));
   } else {
-    if (a.ensure_source !== undefined && f.sourceExists === false) {
+    const sourcePredicted = pc.check && a.ensure_source !== undefined && predictedHostPath(pc.predicted, a.ensure_source)?.type === 'd';
+    if (a.ensure_source !== undefined && f.sourceExists === false && !sourcePredicted) {
       changes.push({ description: `create NFS source directory ${a.ensure_source} on the hypervisor`, argv: ['mkdir', '-p', '--', a.ensure_source] });
     }
     if (!current) {
@@ -195,7 +197,10 @@ export function plan(f: DockerVolumeFacts, a: DockerVolumeArgs, pc: Pick<PlanCon
     },
     msg: changes.length ? changes.map((c) => c.description).join('; ') : `docker volume ${a.name}${where(a)} is as wanted`,
     ...(changes.length ? { diff: { before: volumeText(current), after: volumeText(after), before_header: `docker volume ${a.name}${where(a)}`, after_header: `docker volume ${a.name}${where(a)}` } } : {}),
-    predict: { [key]: after },
+    predict: {
+      [key]: after,
+      ...(changes.some((c) => c.argv?.[0] === 'mkdir') ? { [`path:${a.ensure_source!.replace(/(.)\/+$/, '$1')}`]: { exists: true, type: 'directory', uid: 0, gid: 0 } } : {}),
+    },
   };
 }
 

@@ -69,7 +69,7 @@ test('plan: create if missing, ensure_source first, ok when options equal', () =
   ]);
   assert.deepEqual(p.changes[0].argv, ['mkdir', '-p', '--', '/srv/nfs/media']);
   assert.ok(p.changes[1].apply, 'guest commands are applied through qm');
-  assert.deepEqual(p.predict, { [predictedKey(1001, 'media')]: { driver: 'local', options: NFS } });
+  assert.deepEqual(p.predict, { [predictedKey(1001, 'media')]: { driver: 'local', options: NFS }, 'path:/srv/nfs/media': { exists: true, type: 'directory', uid: 0, gid: 0 } });
   assert.equal(plan(volFacts(NFS, { sourceExists: true }), a, noPred).changes.length, 0);
 });
 
@@ -89,6 +89,12 @@ test('plan: options drift fails unless recreate: options-changed; absent removes
 test('check mode plans against an earlier prediction', () => {
   const predicted = new Map<string, unknown>([[predictedKey(1001, 'media'), { driver: 'local', options: NFS }]]);
   assert.equal(plan(volFacts(null), args({ name: 'media', vmid: 1001, options: NFS }), { check: true, predicted }).changes.length, 0);
+  const a = args({ name: 'media', vmid: 1001, options: NFS, ensure_source: '/srv/nfs/media/' });
+  const first = plan(volFacts(null, { sourceExists: false }), a, { check: true, predicted: new Map() });
+  assert.deepEqual(first.predict!['path:/srv/nfs/media'], { exists: true, type: 'directory', uid: 0, gid: 0 });
+  const zfs = new Map<string, unknown>([['zfs:tank/media', { exists: true, properties: {}, mountpoint: '/srv/nfs/media' }]]);
+  assert.deepEqual(plan(volFacts(null, { sourceExists: false }), a, { check: true, predicted: zfs }).changes.map((c) => c.description.split(' (')[0]), ['create docker volume media in VM 1001'],
+    'a dataset an earlier task would mount there is the source');
 });
 
 test('bad arguments', () => {
