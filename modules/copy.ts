@@ -1,12 +1,15 @@
 // copy: puts a controller file (src) or literal content on the host with
 // owner, group and mode. Compared by SHA1 like Ansible; a small copy is two
 // round trips: one probe, one write through stdin (temp, chown, chmod, mv).
+// A directory src is copied the same way, all files in those two round trips.
 import { readFileSync, statSync } from 'node:fs';
-import { basename, isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join, posix } from 'node:path';
 import { z } from 'zod';
 import { PhxError } from '../src/errors.js';
 import { defineModule, type ModuleContext } from '../src/module.js';
+import { modeArg } from '../src/remote/mode.js';
 import { putArgShape, putFacts, putPlan, type PutFacts } from '../src/remote/put-content.js';
+import { putTreeFacts, putTreePlan, readTree, type TreeEntry, type TreeFacts } from '../src/remote/put-tree.js';
 
 const args = z
   .object({
@@ -14,24 +17,21 @@ const args = z
     content: z.unknown().optional().describe('literal content (lists and dicts are written as JSON)'),
     ...putArgShape,
     remote_src: z.literal(false).optional().describe('only false: copying between remote paths is not supported'),
-    directory_mode: z.unknown().optional().describe('accepted for compatibility; directory src is not supported'),
+    directory_mode: modeArg.optional().describe('mode of directories created when src is a directory'),
   })
   .strict()
   .refine((a) => (a.src === undefined) !== (a.content === undefined), { message: 'copy needs exactly one of: src, content' });
 
 type Args = z.infer<typeof args>;
 
-interface Source {
-  content: Buffer;
-  name?: string;
-  mode?: number;
-}
+/** One file (content or src file), or a directory src. */
+type Source = { kind: 'file'; content: Buffer; name?: string; mode?: number } | { kind: 'tree'; entries: TreeEntry[] };
 
 /** Ansible looks for a relative src in files/ beside the playbook, then beside it. */
 function readSource(a: Args, baseDir: string): Source {
   if (a.content !== undefined) {
     const text = typeof a.content === 'string' ? a.content : JSON.stringify(a.content);
-    return { content: Buffer.from(text, 'utf8') };
+    return { kind: 'file', content: Buffer.from(text, 'utf8') };
   }
   const src = a.src!;
   const candidates = isAbsolute(src) ? [src] : [join(baseDir, 'files', src), join(baseDir, src)];
@@ -42,14 +42,26 @@ function readSource(a: Args, baseDir: string): Source {
     } catch {
       continue;
     }
-    if (st.isDirectory()) throw new PhxError(`copy: src ${src} is a directory; copying directories is not supported (use file + copy per file)`);
-    return { content: readFileSync(p), name: basename(src), mode: st.mode & 0o7777 };
+    if (st.isDirectory()) {
+      try {
+        return { kind: 'tree', entries: readTree(p) };
+      } catch (e) {
+        throw new PhxError(`copy: src directory ${src}: ${(e as Error).message}`);
+      }
+    }
+    return { kind: 'file', content: readFileSync(p), name: basename(src), mode: st.mode & 0o7777 };
   }
   throw new PhxError(`copy: could not find src ${src} (looked in ${candidates.join(', ')})`);
 }
 
+/** Where a directory src lands: `dir` goes inside dest, `dir/` means its contents. */
+const treeRoot = (a: Args) => (a.src!.endsWith('/') ? a.dest : posix.join(a.dest, basename(a.src!)));
+
 /** A missing src is this task's failure, not a crash of the run. */
-type Facts = { put: PutFacts; source: Source } | { error: string };
+type Facts =
+  | { kind: 'file'; put: PutFacts; source: Source & { kind: 'file' } }
+  | { kind: 'tree'; tree: TreeFacts; entries: TreeEntry[] }
+  | { kind: 'error'; error: string };
 
 export default defineModule<Args, Facts>({
   name: 'copy',
@@ -61,16 +73,32 @@ export default defineModule<Args, Facts>({
     try {
       source = readSource(a, ctx.baseDir);
     } catch (e) {
-      if (e instanceof PhxError) return { error: e.message };
+      if (e instanceof PhxError) return { kind: 'error', error: e.message };
       throw e;
     }
+    if (source.kind === 'tree') {
+      const owner = a.owner !== undefined ? String(a.owner) : undefined;
+      const group = a.group !== undefined ? String(a.group) : undefined;
+      return { kind: 'tree', entries: source.entries, tree: await putTreeFacts(ctx, treeRoot(a), source.entries, owner, group) };
+    }
     const put = await putFacts(ctx, { dest: a.dest, name: source.name, owner: a.owner, group: a.group, diff: ctx.diff });
-    return { put, source };
+    return { kind: 'file', put, source };
   },
   plan: (f, a) =>
-    'error' in f
+    f.kind === 'error'
       ? { changes: [], fail: f.error, result: { dest: a.dest } }
-      : putPlan(f.put, {
+      : f.kind === 'tree'
+        ? putTreePlan(f.tree, {
+            root: treeRoot(a),
+            entries: f.entries,
+            owner: a.owner,
+            group: a.group,
+            mode: a.mode,
+            directoryMode: a.directory_mode,
+            force: a.force,
+            result: { dest: a.dest, src: a.src },
+          })
+        : putPlan(f.put, {
       dest: a.dest,
       name: f.source.name,
       owner: a.owner,

@@ -144,6 +144,34 @@ describe('copy', () => {
     assert.equal(denied.result.failed, true);
   });
 
+  it('a directory src: every file in 2 round trips, second run ok, one changed file rewritten alone', async () => {
+    const site = join(ctrl, 'files', 'site');
+    mkdirSync(join(site, 'css'), { recursive: true });
+    mkdirSync(join(site, 'bin'));
+    writeFileSync(join(site, 'index.html'), '<h1>hi</h1>\n');
+    writeFileSync(join(site, 'css', 'a.css'), 'a{}');
+    writeFileSync(join(site, 'bin', 'run $(id).sh'), '#!/bin/sh\n', { mode: 0o755 });
+    writeFileSync(join(site, 'empty'), '');
+    const dest = join(dir, 'www');
+    const args = { src: 'site', dest, owner: USER, directory_mode: '0750' };
+    const { real } = await converge(args);
+    assert.equal(real.dest, dest);
+    assert.equal(real.state, 'directory');
+    assert.equal(readFileSync(join(dest, 'site', 'bin', 'run $(id).sh'), 'utf8'), '#!/bin/sh\n');
+    assert.equal(readFileSync(join(dest, 'site', 'empty'), 'utf8'), '');
+    assert.equal(mode(join(dest, 'site', 'css')), '0750');
+    assert.equal(statSync(join(dest, 'site', 'css', 'a.css')).uid, user.uid);
+    assert.equal(statSync(join(dest, 'site')).uid, user.uid);
+    assert.equal(Array.isArray(real.diff) ? real.diff.length : -1, 4);
+    writeFileSync(join(site, 'css', 'a.css'), 'a{color:red}');
+    const again = await converge(args);
+    assert.deepEqual(Array.isArray(again.real.diff) ? again.real.diff.map((d) => d.after) : [], ['a{color:red}']);
+    const contents = await converge({ src: 'site/', dest: join(dir, 'www2'), mode: '0600' });
+    assert.equal(contents.real.changed, true);
+    assert.equal(mode(join(dir, 'www2', 'index.html')), '0600');
+    assert.equal(readFileSync(join(dir, 'www2', 'css', 'a.css'), 'utf8'), 'a{color:red}');
+  });
+
   it('rejects bad arguments with clear messages', () => {
     assert.match(argErrors(copy, { content: 'x' }).join(), /dest/);
     assert.match(argErrors(copy, { dest: '/x' }).join(), /exactly one of: src, content/);

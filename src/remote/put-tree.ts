@@ -1,0 +1,135 @@
+// copy with a directory src: every file compared by SHA1 in one probe, then
+// missing directories, changed files (all contents in ONE stdin stream, each
+// write reading exactly its length) and attribute fixes in one more command.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import type { Change, Diff, ModuleContext, Plan } from '../module.js';
+import { shellJoin } from '../quote.js';
+import { applyMode, formatMode, parseMode } from './mode.js';
+import { resolveAccount } from './owner.js';
+import { probe, pathKey, safePath, type FileState, type ProbeResult } from './probe.js';
+import { putPlan } from './put-content.js';
+
+/** More than this many entries would make the probe larger than one SSH request should be. */
+export const TREE_MAX_ENTRIES = 500;
+
+export interface TreeEntry {
+  /** path below the copied directory, '/'-separated */
+  rel: string;
+  dir: boolean;
+  content?: Buffer;
+  /** mode on the controller (for mode: preserve) */
+  mode: number;
+}
+
+/** Reads a controller directory (following links, as Ansible's local_follow does). */
+export function readTree(root: string): TreeEntry[] {
+  const out: TreeEntry[] = [];
+  const walk = (dir: string, rel: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      const r = rel ? `${rel}/${name}` : name;
+      const st = statSync(p);
+      if (st.isDirectory()) {
+        out.push({ rel: r, dir: true, mode: st.mode & 0o7777 });
+        walk(p, r);
+      } else if (st.isFile()) out.push({ rel: r, dir: false, content: readFileSync(p), mode: st.mode & 0o7777 });
+      if (out.length > TREE_MAX_ENTRIES) throw new Error(`more than ${TREE_MAX_ENTRIES} entries`);
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+export interface TreeFacts {
+  /** [root, ...entries] on the host */
+  paths: FileState[];
+  probe: ProbeResult;
+}
+
+export async function putTreeFacts(ctx: ModuleContext, root: string, entries: TreeEntry[], owner?: string, group?: string): Promise<TreeFacts> {
+  const r = await probe(ctx, {
+    paths: [{ path: root }, ...entries.map((e) => ({ path: posix.join(root, e.rel), checksum: e.dir ? undefined : ('sha1' as const), contentMax: undefined }))],
+    identity: true,
+    users: owner !== undefined ? [owner] : [],
+    groups: group !== undefined ? [group] : [],
+  });
+  return { paths: r.paths, probe: r };
+}
+
+export interface TreeWanted {
+  root: string;
+  entries: TreeEntry[];
+  owner?: string | number;
+  group?: string | number;
+  mode?: string | number;
+  directoryMode?: string | number;
+  force: boolean;
+  result: Record<string, unknown>;
+}
+
+export function putTreePlan(f: TreeFacts, w: TreeWanted): Plan {
+  const me = f.probe.identity!;
+  const [rootState, ...states] = f.paths;
+  if (rootState.exists && rootState.type !== 'directory') return { changes: [], fail: `dest ${w.root} exists and is not a directory`, result: w.result };
+  const owner = w.owner !== undefined ? resolveAccount(String(w.owner), f.probe.users, 'user') : undefined;
+  const group = w.group !== undefined ? resolveAccount(String(w.group), f.probe.groups, 'group') : undefined;
+  for (const r of [owner, group]) if (r && 'error' in r) return { changes: [], fail: r.error, result: w.result };
+  const uid = owner && 'id' in owner ? owner.id : undefined;
+  const gid = group && 'id' in group ? group.id : undefined;
+
+  const lines: string[] = [];
+  const stdin: Buffer[] = [];
+  const diffs: Diff[] = [];
+  const predict: Record<string, unknown> = {};
+  const described: string[] = [];
+
+  // directories: create the missing ones (root first), then owner/group/directory_mode
+  const dirs = [{ path: w.root, state: rootState, srcMode: 0o755 }, ...w.entries.flatMap((e, i) => (e.dir ? [{ path: posix.join(w.root, e.rel), state: states[i], srcMode: e.mode }] : []))];
+  for (const d of dirs) {
+    if (d.state.exists && d.state.type !== 'directory') return { changes: [], fail: `${d.path} exists and is not a directory`, result: w.result };
+    const now = d.state.exists ? d.state.mode! : 0o777 & ~me.umask;
+    const mode = w.directoryMode !== undefined && !d.state.exists ? applyMode(parseMode(w.directoryMode), now, true) : now;
+    const step: string[][] = [];
+    if (!d.state.exists) step.push(['mkdir', '-p', safePath(d.path)]);
+    if (mode !== now) step.push(['chmod', formatMode(mode), safePath(d.path)]);
+    const curUid = d.state.exists ? d.state.uid! : me.uid;
+    const curGid = d.state.exists ? d.state.gid! : me.gid;
+    const o = uid !== undefined && uid !== curUid ? String(uid) : '';
+    const g = gid !== undefined && gid !== curGid ? String(gid) : '';
+    if (o || g) step.push(['chown', `${o}${g ? `:${g}` : ''}`, safePath(d.path)]);
+    if (step.length > 0) {
+      described.push(d.state.exists ? `fix ${d.path}` : `create directory ${d.path}`);
+      lines.push(...step.map((argv) => `${shellJoin(argv)} || exit 1`));
+      predict[pathKey(d.path)] = { exists: true, type: 'directory', mode, uid: uid ?? curUid, gid: gid ?? curGid };
+    }
+  }
+
+  // files: the same decision as a single copy, but reading their bytes from one shared stream
+  for (const [i, e] of w.entries.entries()) {
+    if (e.dir) continue;
+    const path = posix.join(w.root, e.rel);
+    const plan = putPlan(
+      { paths: [states[i], { exists: true, type: 'directory' }, { exists: false }], me, probe: f.probe },
+      { dest: path, diff: true, content: e.content!, owner: w.owner, group: w.group, mode: w.mode, srcMode: e.mode, backup: false, force: w.force, exactStdin: true },
+    );
+    if (plan.fail) return { changes: [], fail: plan.fail, result: w.result };
+    for (const c of plan.changes) {
+      lines.push(c.stdin !== undefined ? c.argv![2] : `${shellJoin(c.argv!)} || exit 1`);
+      if (c.stdin !== undefined) stdin.push(Buffer.from(c.stdin));
+    }
+    if (plan.changes.length > 0) {
+      described.push(plan.changes.map((c) => c.description).join('; '));
+      if (!Array.isArray(plan.diff) && plan.diff) diffs.push(plan.diff);
+      Object.assign(predict, plan.predict ?? {});
+    }
+  }
+
+  const changes: Change[] = [];
+  if (lines.length > 0) {
+    const script = lines.join('\n');
+    const data = Buffer.concat(stdin);
+    changes.push({ description: described.join('; '), argv: ['sh', '-c', script], stdin: data });
+  }
+  return { changes, result: { ...w.result, state: 'directory' }, diff: diffs, predict };
+}
