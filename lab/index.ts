@@ -98,14 +98,27 @@ function mountNs(pid: number): string | null {
   }
 }
 
-/** Every process of a host: sshd's tree plus anything left in its mount namespace (detached helpers). */
+/** Every process of a host: sshd's tree, anything left in its mount namespace (detached helpers), and guest
+ *  processes (their own namespaces) marked with PHX_LAB_HOST_NS by the simulator. */
 function hostProcesses(pid: number): number[] {
   const ns = mountNs(pid);
   const own = mountNs(process.pid);
   const set = new Set(processTree(pid));
-  if (ns && ns !== own)
-    for (const e of readdirSync('/proc'))
-      if (/^\d+$/.test(e) && mountNs(Number(e)) === ns) set.add(Number(e));
+  if (ns && ns !== own) {
+    const marker = `PHX_LAB_HOST_NS=${ns}\0`;
+    for (const e of readdirSync('/proc')) {
+      if (!/^\d+$/.test(e)) continue;
+      const p = Number(e);
+      if (mountNs(p) === ns) set.add(p);
+      else {
+        try {
+          if (readFileSync(`/proc/${p}/environ`, 'latin1').includes(marker)) set.add(p);
+        } catch {
+          /* gone or not readable */
+        }
+      }
+    }
+  }
   return [...set];
 }
 

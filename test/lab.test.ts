@@ -141,7 +141,11 @@ test('phx-play drives the lab: the demo playbook converges, a second run changes
 test('down leaves no process; up again keeps the state and the host keys', async () => {
   const pids = labStatus(dir).map((h) => h.pid);
   assert.ok(pids.every((p) => typeof p === 'number'));
+  // a process left running in the background inside a container must not survive down either
+  const bg = await lab.exec('pve1', 'pct exec 150 -- sh -c "sleep 300 >/dev/null 2>&1 &"; echo started');
+  assert.equal(bg.stdout, 'started\n', bg.stderr);
   await lab.stop();
+  assert.deepEqual(processesMentioning('sleep\u0000300'), [], 'background guest process gone');
   assert.deepEqual(processesMentioning(dir), [], 'nothing of the lab runs after down');
   for (const pid of pids) assert.equal(existsSync(`/proc/${pid}`), false, `sshd ${pid} gone`);
   assert.ok(labStatus(dir).every((h) => !h.up));

@@ -76,7 +76,8 @@ export function runIsolated(o: IsolateOptions): Promise<IsolateResult> {
 
   const child = spawn('unshare', ['--mount', '--propagation', o.nested ? 'unchanged' : 'private', '--', '/bin/sh', '-c', lines.join('\n')], {
     stdio: [o.stdin === 'inherit' ? 'inherit' : 'pipe', o.capture ? 'pipe' : 'inherit', o.capture ? 'pipe' : 'inherit', 'pipe'],
-    env: o.env,
+    // marks every guest process with the lab host it belongs to, so `lab down` finds daemonised ones too
+    env: { ...o.env, PHX_LAB_HOST_NS: process.env.PHX_LAB_HOST_NS ?? readlinkSync('/proc/self/ns/mnt') },
   });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
