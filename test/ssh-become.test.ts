@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { openConnection, BecomeError } from '../src/connection/index.js';
 import { buildCommand } from '../src/connection/command.js';
+import { createModuleContext } from '../src/module-runner.js';
 import type { Connection } from '../src/connection/types.js';
 import type { SshdHandle } from '../lab/sshd.js';
 import { createSshEnv, fileExists, type SshTestEnv } from './harness/ssh-env.js';
@@ -203,4 +204,26 @@ test('a task timeout kills the command on the host, with and without become', as
     assert.equal(await pgrep(`sleep ${mark}`), '', 'nothing left on the host');
     assert.equal((await c.exec('echo alive')).stdout, 'alive\n');
   }
+});
+
+test('through the module context: become with a password and stdin, and a task timeout that aborts the exec', async () => {
+  const conn = connAs(pwUser);
+  const commands: string[] = [];
+  const base = { host: 'h', conn, become: { user: 'root', password: SUDO_PW }, onCommand: (c: string) => commands.push(c) };
+  const ctx = createModuleContext(base);
+  assert.equal((await ctx.run(['cat'], { stdin: DATA })).stdout, DATA);
+  assert.equal((await ctx.run(['id', '-u'], { noBecome: true })).stdout.trim() !== '0', true);
+
+  // the executor aborts the task at its timeout; the host's own `timeout` still ends the command
+  const abort = new AbortController();
+  const mark = `${900 + Math.floor(Math.random() * 99)}.${randomBytes(4).readUInt32BE()}`;
+  const timed = createModuleContext({ ...base, timeoutMs: 1000, signal: abort.signal });
+  setTimeout(() => abort.abort(), 1000);
+  const running = assert.rejects(timed.runShell(`sleep ${mark}`), { name: 'AbortError' });
+  await new Promise((r) => setTimeout(r, 600));
+  assert.match(await pgrep(`^sleep ${mark}`), /sleep/, 'it runs');
+  await running;
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.equal(await pgrep(`sleep ${mark}`), '', 'the host killed it at its timeout');
+  assert.ok(commands.every((c) => !c.includes(SUDO_PW)));
 });
