@@ -204,6 +204,8 @@ function assumedInCheck(f: CertHookFacts, a: CertHookArgs, pc: Pick<PlanContext,
   return f.certMissing === true;
 }
 
+const NEW_FILE: KeyStat = { owner: 'root', group: 'root', uid: 0, gid: 0, mode: -1 };
+
 export function plan(f: CertHookFacts, a: CertHookArgs, pc: Pick<PlanContext, 'check' | 'predicted'> = { check: false, predicted: new Map() }): Plan {
   const assumed = assumedInCheck(f, a, pc);
   if (f.error && !assumed) return { changes: [], fail: f.error };
@@ -214,8 +216,9 @@ export function plan(f: CertHookFacts, a: CertHookArgs, pc: Pick<PlanContext, 'c
   // unknown only in check mode, when the certificate does not exist yet
   const fingerprint = f.fingerprint ?? '(unknown until the certificate exists)';
   const want = { owner: a.key_owner, group: a.key_group, mode: a.key_mode };
-  // A key still missing here is check mode with wait_for_key: it would appear, then need fixing.
-  const d = f.key ? keyDifferences(f.key, want) : { owner: want.owner !== undefined, group: want.group !== undefined, mode: want.mode !== undefined };
+  // A key still missing here is check mode (wait_for_key, or assumed): it would appear as a new
+  // file written by root, mode unknown — so owner/group compare with root, the mode is always set.
+  const d = f.key ? keyDifferences(f.key, want) : { ...keyDifferences(NEW_FILE, want), mode: want.mode !== undefined };
   const keyNeedsFix = d.owner || d.group || d.mode;
   const reason = assumed ? (f.state ? 'renewed' : 'first-run') : hookReason(fingerprint, f.state, keyNeedsFix);
   const result = {

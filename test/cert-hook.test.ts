@@ -77,7 +77,7 @@ test('check mode: a certificate or CT an earlier task would create is assumed, n
   const chk = plan(missingCert, args(base), { check: true, predicted: new Map() });
   assert.equal(chk.fail, undefined);
   assert.deepEqual(chk.changes.map((c) => c.description), [
-    'chown root:www-data /etc/nginx/ssl/n.key in CT 101', 'chmod 0640 /etc/nginx/ssl/n.key in CT 101',
+    'chown :www-data /etc/nginx/ssl/n.key in CT 101', 'chmod 0640 /etc/nginx/ssl/n.key in CT 101',
     'run pct exec 101 -- systemctl reload nginx', 'record fingerprint in /var/lib/phx-play/cert_hook/nginx.json',
   ]);
   assert.equal((chk.result as Record<string, unknown>).fingerprint, null);
