@@ -16,6 +16,7 @@ interface Running {
   results: Array<{ host: string; status: HostStatus; ignored: boolean }>;
   details: string[];
   started: number;
+  ended?: number;
   wrapper?: Wrapper;
   finish: () => void;
 }
@@ -105,6 +106,7 @@ export class LiveReporter implements Reporter {
   }
 
   private endTask(): void {
+    if (this.current) this.current.ended = Date.now();
     this.current?.finish();
     this.current = undefined;
   }
@@ -123,7 +125,7 @@ export class LiveReporter implements Reporter {
       const color = statusColor(this.c, (k.split(' ')[0] as HostStatus), k.includes('ignored'));
       return color(`${k}: ${hosts.length > 4 ? `${hosts.length} hosts` : hosts.join(', ')}`);
     });
-    return `${r.title}  ${parts.join('  ')}  ${this.c.dim(seconds(Date.now() - r.started))}`;
+    return `${r.title}  ${parts.join('  ')}  ${this.c.dim(seconds((r.ended ?? Date.now()) - r.started))}`;
   }
 
   private print(s: string): void {
