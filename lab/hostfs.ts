@@ -66,7 +66,10 @@ export function writeSetupScript(labDir: string, hostDir: string, name: string):
     'set -e',
     `hostname ${sq(name)}`,
     `mkdir -p ${sq(join(hostDir, 'etc-work'))}`,
-    `mount -t overlay phx-lab-etc -o ${sq(`lowerdir=/etc,upperdir=${root}/etc,workdir=${hostDir}/etc-work`)} /etc`,
+    // /etc: an overlay whose upper layer is the host's etc/; without overlayfs, at least /etc/pve and /etc/exports.d
+    `if ! mount -t overlay phx-lab-etc -o ${sq(`lowerdir=/etc,upperdir=${root}/etc,workdir=${hostDir}/etc-work`)} /etc 2>/dev/null; then`,
+    `  for d in pve exports.d; do mkdir -p "/etc/$d" ${sq(root + '/etc/')}"$d"; mount --bind ${sq(root + '/etc/')}"$d" "/etc/$d"; done`,
+    'fi',
     ...dirs.flatMap((d) => [`mkdir -p ${sq(d)} ${sq(root + d)}`, `mount --bind ${sq(root + d)} ${sq(d)}`]),
     `mount --bind ${sq(join(labDir, 'bin'))} /usr/local/sbin`,
     'exec "$@"',
