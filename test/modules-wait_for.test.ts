@@ -26,10 +26,12 @@ describe('wait_for', () => {
     const s = await listen();
     try {
       const r = await run(waitFor, { port: portOf(s), timeout: 5 });
-      assert.deepEqual(r.result, { changed: false, elapsed: 0, state: 'started', port: portOf(s) });
+      const { elapsed, ...rest } = r.result;
+      assert.deepEqual(rest, { changed: false, state: 'started', port: portOf(s) });
+      assert.ok((elapsed as number) <= 1, 'no waiting (a loaded machine may take a moment to fork)');
       assert.equal(r.roundTrips, 1);
       const check = await run(waitFor, { port: portOf(s), timeout: 5 }, { check: true });
-      assert.deepEqual(check.result, r.result);
+      assert.deepEqual({ ...check.result, elapsed: 0 }, { ...r.result, elapsed: 0 });
     } finally {
       await close(s);
     }
@@ -92,7 +94,7 @@ describe('wait_for', () => {
   it('neither port nor path: sleeps for timeout, ok', async () => {
     const r = await run(waitFor, { timeout: 1, sleep: 0.2 });
     assert.equal(r.result.failed, undefined);
-    assert.equal(r.result.elapsed, 1);
+    assert.ok((r.result.elapsed as number) >= 1 && (r.result.elapsed as number) <= 2);
   });
 
   it('rejects bad arguments', () => {
