@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { LocalConnection } from '../src/connection/local.js';
-import { BecomeError } from '../src/connection/become.js';
+import { BecomeError, ExecStreams } from '../src/connection/become.js';
 import { buildCommand, type BuiltCommand } from '../src/connection/command.js';
 import type { ExecResult } from '../src/connection/types.js';
 import { shellQuote } from '../src/quote.js';
@@ -78,4 +78,39 @@ test('a timeout kills the command and its children', async () => {
     assert.match(r.stderr, /timed out after 1 s/);
     assert.equal(await pgrep(`sleep ${mark}`), '', 'nothing left');
   }
+});
+
+test('the sudo exchange, chunk by chunk: a prompt split in two is one prompt; stdin waits for the marker', async () => {
+  const b = buildCommand(['cat'], { become: { user: 'root', password: PW }, stdin: 'in' });
+  const sent: string[] = [];
+  const failures: BecomeError[] = [];
+  const s = new ExecStreams(b.stdin, b.become, {
+    write: (d) => sent.push(`write:${String(d)}`),
+    end: (d) => sent.push(`end:${d === undefined ? '' : String(d)}`),
+    fail: (e) => failures.push(e),
+  });
+  s.start();
+  assert.deepEqual(sent, [], 'nothing before sudo asks');
+  const prompt = b.become!.prompt;
+  s.onStderr(Buffer.from(`lecture\n${prompt.slice(0, 5)}`));
+  s.onStderr(Buffer.from(prompt.slice(5)));
+  assert.deepEqual(sent, [`write:${PW}\n`]);
+  s.onStdout(Buffer.from(`${b.become!.marker}\nout`));
+  assert.deepEqual(sent, [`write:${PW}\n`, 'end:in']);
+  s.onStderr(Buffer.from(`echoed ${prompt}`)); // the command's own output, after the start
+  assert.deepEqual(s.output(), { stdout: 'out', stderr: `lecture\nechoed ${prompt}` });
+  assert.equal(failures.length, 0);
+  assert.equal(s.failure({ rc: 1, stdout: '', stderr: 'sudo: 3 incorrect password attempts\n' }, false), undefined, 'the command ran: its rc is its own');
+
+  const again = new ExecStreams('in', b.become, { write: () => {}, end: () => {}, fail: (e) => failures.push(e) });
+  again.start();
+  again.onStderr(Buffer.from(prompt));
+  again.onStderr(Buffer.from(`Sorry, try again.\n${prompt}`));
+  assert.equal(failures.length, 1);
+  assert.equal(failures[0].message, 'become: incorrect sudo password');
+  assert.equal(again.output().stderr, 'Sorry, try again.\n', 'prompts removed');
+});
+
+test('a password with a line break is refused before anything runs', () => {
+  assert.throws(() => buildCommand(['id'], { become: { user: 'root', password: 'a\nb' } }), /line break/);
 });

@@ -33,9 +33,10 @@ export class ExecStreams {
   private readonly err: Buffer[] = [];
   /** stdout and stderr received before the marker (everything, if there is no become) */
   private stdoutHead: Buffer = Buffer.alloc(0);
-  private stderrHead: Buffer = Buffer.alloc(0);
+  private stderrHead: Buffer[] = [];
+  /** the last bytes of stderrHead, enough to hold the prompt */
+  private stderrTail: Buffer = Buffer.alloc(0);
   private prompts = 0;
-  private promptEndSeen = 0;
   private started = false;
   private failed = false;
 
@@ -69,8 +70,8 @@ export class ExecStreams {
     this.started = true;
     this.out.push(this.stdoutHead.subarray(0, at), this.stdoutHead.subarray(at + line.length));
     this.stdoutHead = Buffer.alloc(0);
-    this.err.push(this.withoutPrompts(this.stderrHead));
-    this.stderrHead = Buffer.alloc(0);
+    this.err.push(this.withoutPrompts(Buffer.concat(this.stderrHead)));
+    this.stderrHead = [];
     if (this.become!.password !== undefined) this.io.end(this.stdin);
   }
 
@@ -79,14 +80,16 @@ export class ExecStreams {
       this.err.push(chunk);
       return;
     }
-    this.stderrHead = Buffer.concat([this.stderrHead, chunk]);
+    this.stderrHead.push(chunk);
     const { prompt, password } = this.become!;
     if (password === undefined || this.failed) return;
     // sudo waits for an answer right after its prompt, so a new prompt is the
     // end of what arrived so far (a command echoing the prompt text is not).
-    const end = this.stderrHead.length;
-    if (end <= this.promptEndSeen || !this.stderrHead.subarray(end - Buffer.byteLength(prompt)).equals(Buffer.from(prompt))) return;
-    this.promptEndSeen = end;
+    const p = Buffer.from(prompt);
+    const tail = Buffer.concat([this.stderrTail, chunk.subarray(Math.max(0, chunk.length - p.length))]);
+    this.stderrTail = tail.subarray(Math.max(0, tail.length - p.length));
+    if (!this.stderrTail.equals(p)) return;
+    this.stderrTail = Buffer.alloc(0); // the next prompt needs new bytes
     this.prompts++;
     if (this.prompts === 1) {
       this.io.write(`${password}\n`);
@@ -101,7 +104,7 @@ export class ExecStreams {
   /** The command's output: marker line and sudo prompts removed. */
   output(): { stdout: string; stderr: string } {
     const out = [...this.out, this.stdoutHead];
-    const err = [...this.err, this.withoutPrompts(this.stderrHead)];
+    const err = [...this.err, this.withoutPrompts(Buffer.concat(this.stderrHead))];
     return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
   }
 

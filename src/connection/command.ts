@@ -2,6 +2,7 @@
 // the one command line a connection runs, and what goes with it to exec.
 import { randomBytes } from 'node:crypto';
 import { shellJoin, shellQuote } from '../quote.js';
+import { BecomeError } from './become.js';
 import type { Become, BecomeExchange } from './types.js';
 
 export interface CommandContext {
@@ -43,7 +44,11 @@ export function buildCommand(cmd: readonly string[] | { shell: string }, ctx: Co
   // stderr; without a password -n makes sudo fail at once instead of reading stdin.
   const nonce = randomBytes(8).toString('hex');
   const become: BecomeExchange = { prompt: `[phx-sudo@${nonce}] `, marker: `PHX-BECOME-SUCCESS-${nonce}` };
-  if (ctx.become.password !== undefined) become.password = ctx.become.password;
+  if (ctx.become.password !== undefined) {
+    // sudo reads one line: the rest would be left for the command to read
+    if (/[\r\n]/.test(ctx.become.password)) throw new BecomeError('become: the sudo password contains a line break, which sudo cannot take');
+    become.password = ctx.become.password;
+  }
   const auth = become.password !== undefined ? `-S -p ${shellQuote(become.prompt)}` : '-n';
   const user = ctx.become.user || 'root';
   // sudo runs `timeout` as the become user, so it may kill what it started.

@@ -9,8 +9,8 @@ import { parseJumpSpec, resolveSshConfig, type ResolveContext } from './ssh-conf
 import { SshConnection, type SshEndpoint } from './ssh.js';
 import type { Connection } from './types.js';
 
-export type { Connection, ExecOptions, ExecResult, Become } from './types.js';
-export { buildCommand } from './command.js';
+export type { Connection, ExecOptions, ExecResult, Become, BecomeExchange } from './types.js';
+export { buildCommand, type BuiltCommand, type CommandContext } from './command.js';
 export { BecomeError } from './become.js';
 
 export interface ConnectionOptions {

@@ -39,7 +39,11 @@ export interface Connection {
   readonly kind: 'local' | 'ssh';
   /** Opens the connection once; later calls reuse it. Throws UnreachableError. */
   connect(): Promise<void>;
-  /** Runs one sh command line (build it with buildCommand). Throws UnreachableError if the link dies. */
+  /**
+   * Runs one sh command line. Build it with buildCommand and pass the built
+   * stdin and become on in opts (become commands depend on it). Throws
+   * UnreachableError if the link dies, BecomeError if sudo refuses.
+   */
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   /** Writes a file atomically enough for config files (temp + rename), as the connecting user. */
   putFile(path: string, data: Buffer, opts?: { mode?: number }): Promise<void>;
