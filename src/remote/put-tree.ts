@@ -11,7 +11,7 @@ import { probe, pathKey, safePath, type FileState, type ProbeResult } from './pr
 import { putPlan } from './put-content.js';
 
 /** More than this many entries would make the probe larger than one SSH request should be. */
-export const TREE_MAX_ENTRIES = 500;
+export const TREE_MAX_ENTRIES = 200;
 
 export interface TreeEntry {
   /** path below the copied directory, '/'-separated */
