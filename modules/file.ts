@@ -114,7 +114,8 @@ function plan(f: Facts, a: Args): Plan {
   // with follow, a link to something is managed through its target (not for link/absent)
   const target = f.followed && a.state !== 'link' && a.state !== 'absent' ? f.followed : cur;
   const targetKind = kindOf(target);
-  const state = a.state ?? (a.recurse ? 'directory' : prev === 'absent' ? 'file' : prev === 'hard' ? 'file' : targetKind === 'hard' ? 'file' : targetKind);
+  // no state: keep what is there (a hard-linked file is a file), or `file`
+  const state = a.state ?? (a.recurse ? 'directory' : targetKind === 'absent' || targetKind === 'hard' ? 'file' : targetKind);
 
   let owner: { id: number; name: string } | undefined;
   let group: { id: number; name: string } | undefined;
@@ -230,8 +231,9 @@ function plan(f: Facts, a: Args): Plan {
     }
 
     case 'link': {
-      const src = a.src!;
-      if (!f.src!.exists && !a.force) return fail(`src file does not exist, use "force=yes" if you really want to create the link: ${srcOnHost(a)}`);
+      // without src (state left to the current one) an existing link keeps its target
+      const src = a.src ?? cur.linkTarget!;
+      if (a.src !== undefined && !f.src!.exists && !a.force) return fail(`src file does not exist, use "force=yes" if you really want to create the link: ${srcOnHost(a)}`);
       if (prev === 'link' && cur.linkTarget === src) {
         final = wanted(attrsOf(cur), false);
         changes.push(...fix(path, attrsOf(cur), { ...final, mode: cur.mode! }, { link: true, noMode: true }));
@@ -273,7 +275,7 @@ function plan(f: Facts, a: Args): Plan {
   if (after.state === undefined) after.state = finalState;
   const resultPathKey = state === 'link' || state === 'hard' || state === 'touch' ? 'dest' : 'path';
   const result: Record<string, unknown> = { [resultPathKey]: path, state: finalState };
-  if (state === 'link' || state === 'hard') result.src = a.src;
+  if (state === 'link' || state === 'hard') result.src = a.src ?? cur.linkTarget;
   if (final) {
     Object.assign(result, { uid: final.uid, gid: final.gid, owner: final.owner, group: final.group, mode: formatMode(final.mode) });
     if (size !== undefined) result.size = size;

@@ -113,6 +113,10 @@ describe('file', () => {
     const dangling = await run(file, { path: join(dir, 'dangling'), src: '/nonexistent/x', state: 'link' });
     assert.match(String(dangling.result.msg), /src file does not exist/);
     await converge({ path: join(dir, 'dangling'), src: '/nonexistent/x', state: 'link', force: true });
+    const noState = await run(file, { path: join(dir, 'dangling') });
+    assert.equal(noState.result.changed, false, String(noState.result.msg));
+    assert.equal(noState.result.state, 'link');
+    assert.equal(noState.result.src, '/nonexistent/x');
   });
 
   it('hard links share the inode', async () => {
