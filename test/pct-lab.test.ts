@@ -204,3 +204,11 @@ test('hostile values stay literal: description with quotes, $(...), newline', as
   assert.equal(changed.changed, true);
   assert.ok(changed.diff);
 });
+
+test('a storage:<GiB> mount allocates a volume once; the allocated volume matches it on the next run', async () => {
+  const want = { ctid: 141, ostemplate: TEMPLATE, mounts: [{ path: '/vol', volume: 'local:1', backup: true }] };
+  const r = await run(pct, want);
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.match(await sh('pct config 141'), /^mp0: local:[^,]+,mp=\/vol,backup=1,size=1G$/m);
+  assert.equal((await run(pct, want)).changed, false);
+});
