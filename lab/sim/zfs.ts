@@ -122,7 +122,7 @@ function list(args: string[]): number {
   const names = selected(s, rest, flags.has('r'), values.d ? Number(values.d[0]) : undefined, values.t?.join(',').split(','));
   const rows = names.map((n) => fields.map((f) => display(f, getProperty(s, n, f).value, flags.has('p'))));
   if (rows.length === 0 && rest.length === 0) {
-    process.stdout.write('no datasets available\n');
+    process.stderr.write('no datasets available\n');
     return 0;
   }
   out(table(rows, fields.map((f) => f.toUpperCase()), flags.has('H')));
