@@ -14,6 +14,7 @@ import {
   pendingKeys,
   propertyStringsMatch,
   setStaysPending,
+  valuesMatch,
 } from '../src/proxmox/pct-config.js';
 import { containerRoot, mapToHost } from '../src/proxmox/idmap.js';
 
@@ -103,6 +104,14 @@ test('property strings compare as key/value sets; generated keys may be extra', 
   assert.ok(!propertyStringsMatch('/tank/media,mp=/mnt/media', '/tank/media,mp=/mnt/media,ro=1'), 'a non-generated extra key is a difference');
   assert.ok(!propertyStringsMatch('/tank/other,mp=/mnt/media', '/tank/media,mp=/mnt/media'));
   assert.ok(propertyStringsMatch('nesting=true,keyctl=1', 'keyctl=1,nesting=1'));
+});
+
+test('plain values: 1/true, tags as sets, description without trailing newline', () => {
+  assert.ok(valuesMatch('onboot', 'true', '1'));
+  assert.ok(valuesMatch('tags', 'web,prod', 'prod;web'));
+  assert.ok(!valuesMatch('tags', 'web', 'prod;web'));
+  assert.ok(valuesMatch('description', 'x\n', 'x'));
+  assert.ok(!valuesMatch('memory', '1024', undefined));
 });
 
 test('idmap: custom map (ct-start 0 entry), default unprivileged, privileged', () => {

@@ -199,6 +199,11 @@ export function isPropertyStringKey(key: string): boolean {
 export function plainValuesMatch(key: string, want: string, have: string | undefined): boolean {
   if (have === undefined) return false;
   if (key === 'description') return want.replace(/\n+$/, '') === have.replace(/\n+$/, '');
+  if (key === 'tags') {
+    // PVE stores tags `;`-separated (and may sort them): compare as sets
+    const set = (v: string) => [...new Set(v.split(/[,; ]+/).filter(Boolean))].sort().join(';');
+    return set(want) === set(have);
+  }
   return normaliseValue(want) === normaliseValue(have);
 }
 
