@@ -322,7 +322,7 @@ function mpLast(a: string, b: string): number {
 }
 
 function describeEdit(edit: ConfigEdit): string {
-  const parts = Object.keys(edit.set).sort(mpLast).map((k) => `${k}=${edit.set[k]}`);
+  const parts = Object.keys(edit.set).sort(mpLast).map((k) => `${k}=${edit.set[k].replace(/\n/g, '\\n')}`);
   if (edit.delete.length) parts.push(`delete ${edit.delete.join(',')}`);
   return parts.join(', ');
 }
