@@ -19,7 +19,7 @@ function script(path: string, text: string): void {
   chmodSync(path, 0o755);
 }
 
-// Inside a container: units are marker files under /run/phx-lab/units (reset at `pct start`).
+// Inside a container or the VM: units are marker files under /run/phx-lab/units (reset at `pct start`/`qm start`).
 const CT_SYSTEMCTL = `#!/bin/sh
 # phx-lab: systemctl inside a simulated container
 dir=/run/phx-lab/units
@@ -53,6 +53,7 @@ export function writeShims(labDir: string): void {
     script(join(bin, tool), `#!/bin/sh\n${env} exec ${sq(process.execPath)} ${sq(SIM_MAIN)} ${tool} "$@"\n`);
   script(join(binVm, 'docker'), `#!/bin/sh\nexec ${sq(process.execPath)} ${sq(SIM_MAIN)} docker "$@"\n`);
   script(join(binCt, 'systemctl'), CT_SYSTEMCTL);
+  script(join(binVm, 'systemctl'), CT_SYSTEMCTL.replace('inside a simulated container', 'inside the simulated VM'));
 }
 
 /** The script sshd is launched through (in fresh mount + UTS namespaces): the host's own dirs over the real ones. */

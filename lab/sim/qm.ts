@@ -2,7 +2,7 @@
 // guest agent that answers guestAgentDelaySeconds after start, and
 // `qm guest exec` running the command inside the VM's root directory (with the
 // simulated docker on its PATH), printing qm's pretty JSON.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { SimError, out, err, hostPath, nodeName, readText, readJson, writeJson, STATE_DIR, faults, withLock, SIM_DIR } from './env.js';
 import { parsePveArgs, needArgs, unknownOption } from './pve-args.js';
@@ -36,6 +36,15 @@ export function vmState(id: string): VmState {
 function setVmState(id: string, running: boolean): void {
   writeJson(`${vmDir(id)}/state.json`, { running, startedAt: running ? Date.now() : 0 });
 }
+
+/** Services of the guest come up with it (markers read by the guest's systemctl). */
+export function startGuestUnits(id: string): void {
+  const units = hostPath(`${vmDir(id)}/rootfs/run/phx-lab/units`);
+  rmSync(units, { recursive: true, force: true });
+  mkdirSync(units, { recursive: true });
+  for (const u of GUEST_UNITS) writeFileSync(`${units}/${u}`, `${Date.now()}\n`);
+}
+export const GUEST_UNITS = ['docker', 'containerd', 'qemu-guest-agent', 'ssh', 'cron'];
 
 /** Perl JSON->pretty->canonical: 3-space indent, `"key" : value`, sorted keys. */
 export function perlPrettyJson(obj: Record<string, unknown>): string {
@@ -106,6 +115,7 @@ function power(args: string[], on: boolean): number {
     const st = vmState(id);
     if (on && st.running) throw new SimError(`VM ${id} already running`, 255);
     if (st.running !== on) setVmState(id, on);
+    if (on && !st.running) startGuestUnits(id);
     return 0;
   });
 }

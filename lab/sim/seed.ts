@@ -67,6 +67,8 @@ function makeVm(root: string, node: string): void {
   writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n');
   writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\ndocker:x:999:\nnogroup:x:65534:\n');
   writeFileSync(join(vm, 'state.json'), JSON.stringify({ running: true, startedAt: Date.now() }) + '\n');
+  mkdirSync(join(rootfs, 'run/phx-lab/units'), { recursive: true });
+  for (const u of ['docker', 'containerd', 'qemu-guest-agent', 'ssh', 'cron']) writeFileSync(join(rootfs, 'run/phx-lab/units', u), `${Date.now()}\n`);
 }
 
 /** Writes the seeded state of host `node` under `root` (removing what was there). */
