@@ -184,6 +184,25 @@ async function startHost(dir: string, host: LabHost, publicKey: string): Promise
   writeFileSync(pidFileOf(dir, host.name), `${handle.pid}\n`);
 }
 
+function rebootVms(root: string): void {
+  const vmDir = join(root, 'var/lib/phx-lab/vm');
+  let ids: string[] = [];
+  try {
+    ids = readdirSync(vmDir);
+  } catch {
+    return;
+  }
+  for (const id of ids) {
+    const file = join(vmDir, id, 'state.json');
+    try {
+      const st = JSON.parse(readFileSync(file, 'utf8')) as { running: boolean };
+      if (st.running) writeFileSync(file, JSON.stringify({ running: true, startedAt: Date.now() }) + '\n');
+    } catch {
+      /* no state */
+    }
+  }
+}
+
 export const GENERATED_MARK = '# Written by the phx-play lab';
 
 function writeInventory(lab: { hosts: LabHost[]; privateKeyFile: string; knownHostsFile: string }, file: string): void {
@@ -273,6 +292,8 @@ async function open(opts: { dir: string; hosts?: number; basePort?: number }): P
       const h = hostByName(host);
       mkdirSync(join(h.root, 'var/lib/phx-lab'), { recursive: true });
       writeFileSync(join(h.root, 'var/lib/phx-lab/faults.json'), JSON.stringify(faults, null, 2) + '\n');
+      // a late guest agent means a VM that just booted: restart the running VMs' clocks
+      if (faults.guestAgentDelaySeconds) rebootVms(h.root);
       if (faults.refuseConnections) await stopHost(dir, h.name);
       else await startHost(dir, h, publicKey);
     },
