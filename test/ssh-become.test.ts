@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
+import { inspect } from 'node:util';
 import { openConnection, BecomeError } from '../src/connection/index.js';
 import { buildCommand } from '../src/connection/command.js';
 import { createModuleContext } from '../src/module-runner.js';
@@ -169,6 +170,7 @@ test('the password is in no command line, debug line, output or error', async ()
   for (const b of built) {
     assert.ok(!b.command.includes(SUDO_PW) && !b.command.includes("'with'"), b.command);
     assert.equal(b.stdin, undefined, 'the password is not stdin');
+    assert.ok(!JSON.stringify(b).includes("'with'") && !inspect(b).includes("'with'"), 'nor shown when the built command is logged');
     assert.match(b.command, /^sudo -H -S -p '\[phx-sudo@[0-9a-f]{16}\] ' -u /);
     const r = await c.exec(b.command, b);
     assert.ok(!r.stdout.includes(SUDO_PW) && !r.stderr.includes(SUDO_PW));

@@ -47,7 +47,8 @@ export function buildCommand(cmd: readonly string[] | { shell: string }, ctx: Co
   if (ctx.become.password !== undefined) {
     // sudo reads one line: the rest would be left for the command to read
     if (/[\r\n]/.test(ctx.become.password)) throw new BecomeError('become: the sudo password contains a line break, which sudo cannot take');
-    become.password = ctx.become.password;
+    // not enumerable: a logged or JSON-dumped BuiltCommand does not show it
+    Object.defineProperty(become, 'password', { value: ctx.become.password, enumerable: false });
   }
   const auth = become.password !== undefined ? `-S -p ${shellQuote(become.prompt)}` : '-n';
   const user = ctx.become.user || 'root';
