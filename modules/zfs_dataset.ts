@@ -3,6 +3,7 @@
 // an inherited value equal to the wanted one is fine unless
 // `properties_source: local` asks for it to be set on the dataset itself.
 import { z } from 'zod';
+import { pathKey, type FileState } from '../src/remote/probe.js';
 import { defineModule, CommandFailed, type Plan, type ModuleContext } from '../src/module.js';
 import { isValidSizeValue, normalizeValue } from '../src/proxmox/sizes.js';
 import {
@@ -208,6 +209,11 @@ export function planZfsDataset(f: ZfsDatasetFacts, a: ZfsDatasetArgs): Plan {
     for (const anc of ancestorsOf(name)) {
       if (anc === f.ancestor?.name) break;
       predict[`zfs:${anc}`] = { exists: true, properties: {}, mountpoint: mountpointOfNew({ ...a, name: anc, properties: {} }, f) } satisfies ZfsPrediction;
+    }
+    // a new filesystem is mounted at once: its mountpoint is a directory for the file modules too
+    for (const [key, v] of Object.entries(predict)) {
+      const mp = (v as ZfsPrediction).mountpoint;
+      if (key.startsWith('zfs:') && mp && mp.startsWith('/')) predict[pathKey(mp)] = { exists: true, type: 'directory', mode: 0o755, uid: 0, gid: 0, owner: 'root', group: 'root' } satisfies FileState;
     }
     plan = {
       changes: [{ description: `create dataset ${name}`, argv: ['zfs', 'create', '-p', ...opts, name] }],
