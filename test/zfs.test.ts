@@ -66,7 +66,7 @@ test('missing dataset: one zfs create -p with every property, mountpoint from th
     changed_properties: ['compression', 'quota', 'atime'],
   });
   // the parents -p makes are predicted too
-  assert.deepEqual(Object.keys(p.predict!), ['zfs:tank/shared/media', 'zfs:tank/shared']);
+  assert.deepEqual(Object.keys(p.predict!), ['zfs:tank/shared/media', 'zfs:tank/shared', 'path:/tank/shared/media', 'path:/tank/shared']);
   assert.deepEqual(p.predict!['zfs:tank/shared'], { exists: true, properties: {}, mountpoint: '/tank/shared' });
   const other = planZfsDataset(missing({ name: 'quickOS', mountpoint: '/srv/quick' }), parse({ name: 'quickOS/ct' }));
   assert.equal(other.result?.mountpoint, '/srv/quick/ct');
