@@ -29,6 +29,8 @@ interface Options {
   reps: number;
   hostCounts: number[];
   scaleCounts: number[];
+  /** lab hosts for site.yml; default: scaleCounts */
+  siteScaleCounts: number[];
   ansible: boolean;
   ansibleDefaults: boolean;
   scale: boolean;
@@ -43,7 +45,8 @@ const HELP = `npm run bench [-- options]
   --quick             1 repetition (default 3)
   --reps N            repetitions of every measurement
   --hosts 1,10        host counts for phx-play vs ansible-playbook
-  --scale 1,10,50     host counts for phx-play alone (site.yml on lab hosts, and the workload)
+  --scale 1,10,50     host counts for phx-play alone (the workload on sshd hosts, and site.yml on lab hosts)
+  --site-scale LIST   other lab host counts for site.yml
   --no-ansible        skip the comparison      --no-ansible-defaults  only Ansible's fast setup
   --no-scale          skip fleet scale          --no-startup           skip start-up timings
   --no-profile        no --cpu-prof run at the largest scale
@@ -51,7 +54,7 @@ const HELP = `npm run bench [-- options]
   --keep              keep the work directory`;
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { reps: 3, hostCounts: [1, 10], scaleCounts: [1, 10, 50], ansible: true, ansibleDefaults: true, scale: true, startup: true, profile: true, keep: false };
+  const o: Options = { reps: 3, hostCounts: [1, 10], scaleCounts: [1, 10, 50], siteScaleCounts: [], ansible: true, ansibleDefaults: true, scale: true, startup: true, profile: true, keep: false };
   const list = (v: string | undefined) => {
     const xs = (v ?? '').split(',').map(Number);
     if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`bench: expected a list of host counts like 1,10, got '${v}'`);
@@ -63,6 +66,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--reps') o.reps = list(argv[++i])[0];
     else if (a === '--hosts') o.hostCounts = list(argv[++i]);
     else if (a === '--scale') o.scaleCounts = list(argv[++i]);
+    else if (a === '--site-scale') o.siteScaleCounts = list(argv[++i]);
     else if (a === '--no-ansible') o.ansible = false;
     else if (a === '--no-ansible-defaults') o.ansibleDefaults = false;
     else if (a === '--no-scale') o.scale = false;
@@ -76,6 +80,7 @@ function parseOptions(argv: string[]): Options {
       process.exit(0);
     } else throw new Error(`bench: unknown option ${a}\n${HELP}`);
   }
+  if (o.siteScaleCounts.length === 0) o.siteScaleCounts = o.scaleCounts;
   return o;
 }
 
@@ -524,9 +529,12 @@ async function main(): Promise<number> {
         raw.scale = records;
         flush();
       }
-      for (const k of o.scaleCounts) {
-        const r = await scaleSite(o, k, o.profile && k === biggest ? join(profileDir, 'site') : undefined);
+      const siteBiggest = Math.max(...o.siteScaleCounts);
+      for (const k of o.siteScaleCounts) {
+        const r = await scaleSite(o, k, o.profile && k === siteBiggest ? join(profileDir, 'site') : undefined);
         records.push(typeof r === 'string' ? `site.yml at ${k} hosts: ${r}` : r);
+        raw.scale = records;
+        flush();
         if (typeof r === 'string') break;
       }
       if (o.profile) await profileWorkload(biggest, join(profileDir, 'workload'));
@@ -561,7 +569,7 @@ async function main(): Promise<number> {
         if (!f) continue;
         const s = summarizeProfile(f);
         profiles[which] = s;
-        report.push('', `CPU profile of phx-play, ${which === 'site' ? 'site.yml' : 'workload'} second run at ${biggest} hosts (node --cpu-prof): ${fmtS(s.totalMs)} total, ${fmtS(s.idleMs)} idle (waiting on hosts); top self time:`, '');
+        report.push('', `CPU profile of phx-play, ${which === 'site' ? 'site.yml' : 'workload'} second run at ${which === 'site' ? siteBiggest : biggest} hosts (node --cpu-prof): ${fmtS(s.totalMs)} total, ${fmtS(s.idleMs)} idle (waiting on hosts); top self time:`, '');
         report.push(...table(['function', 'self', 'share'], s.hot.map((h) => [h.fn, `${h.selfMs.toFixed(0)} ms`, `${(h.share * 100).toFixed(1)} %`])));
       }
       raw.profiles = profiles;
