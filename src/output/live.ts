@@ -4,7 +4,7 @@
 import type { ChalkInstance } from 'chalk';
 import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
 import type { HostStatus, Reporter, RunEvent } from '../events.js';
-import { banner, hostResultText, makeChalk, recapText, seconds, statusColor } from './text.js';
+import { hostResultText, makeChalk, seconds, sharedEventText, statusColor } from './text.js';
 import { SlowestTasks } from './slowest.js';
 
 type Wrapper = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>;
@@ -37,17 +37,13 @@ export class LiveReporter implements Reporter {
 
   emit(e: RunEvent): void {
     const c = this.c;
+    if (e.type === 'play_start' || e.type === 'recap') this.endTask();
+    const shared = sharedEventText(c, e, this.slowest, this.verbosity);
+    if (shared !== undefined) {
+      if (shared) this.print(shared);
+      return;
+    }
     switch (e.type) {
-      case 'playbook_start':
-        if (e.check) this.print(c.magenta(`CHECK MODE: nothing will be changed (${e.playbook})`));
-        break;
-      case 'play_start':
-        this.endTask();
-        this.print(`\n${banner(c, `PLAY [${e.play}]`)}`);
-        break;
-      case 'no_hosts':
-        this.print(c.magenta(`skipping: no hosts matched '${e.pattern}'`));
-        break;
       case 'task_start':
         this.endTask();
         this.startTask(`${e.handler ? 'HANDLER' : 'TASK'} [${e.task}]`, e.module, e.hosts.length);
@@ -64,19 +60,10 @@ export class LiveReporter implements Reporter {
         if (cur.wrapper) cur.wrapper.output = this.progress(cur);
         break;
       }
-      case 'warning':
-        this.print(c.magenta(`[WARNING]: ${e.message}`));
-        break;
       case 'command':
       case 'debug':
         if (this.current) this.current.details.push(c.dim(`<${e.host}> ${e.type === 'command' ? `EXEC ${e.command}` : e.message}`));
         else this.print(c.dim(`<${e.host}> ${e.type === 'command' ? `EXEC ${e.command}` : e.message}`));
-        break;
-      case 'recap':
-        this.endTask();
-        this.print(`\n${recapText(c, e.hosts)}`);
-        if (this.verbosity >= 1) this.print(this.slowest.text(c));
-        this.print(c.dim(`finished in ${seconds(e.durationMs)}`));
         break;
     }
   }

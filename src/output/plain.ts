@@ -2,7 +2,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { Reporter, RunEvent } from '../events.js';
 import { formatLoc } from '../errors.js';
-import { banner, hostResultText, makeChalk, recapText, seconds } from './text.js';
+import { banner, hostResultText, makeChalk, sharedEventText } from './text.js';
 import { SlowestTasks } from './slowest.js';
 
 export class PlainReporter implements Reporter {
@@ -20,16 +20,12 @@ export class PlainReporter implements Reporter {
 
   emit(e: RunEvent): void {
     const c = this.c;
+    const shared = sharedEventText(c, e, this.slowest, this.verbosity);
+    if (shared !== undefined) {
+      if (shared) this.line(shared);
+      return;
+    }
     switch (e.type) {
-      case 'playbook_start':
-        if (e.check) this.line(c.magenta(`CHECK MODE: nothing will be changed (${e.playbook})`));
-        break;
-      case 'play_start':
-        this.line(`\n${banner(c, `PLAY [${e.play}]`)}`);
-        break;
-      case 'no_hosts':
-        this.line(c.magenta(`skipping: no hosts matched '${e.pattern}'`));
-        break;
       case 'task_start':
         this.module = e.module;
         this.line(`\n${banner(c, `${e.handler ? 'RUNNING HANDLER' : 'TASK'} [${e.task}]`)}${this.verbosity >= 2 ? c.dim(`\ntask path: ${formatLoc(e.loc)}`) : ''}`);
@@ -40,19 +36,11 @@ export class PlainReporter implements Reporter {
         if (e.item === undefined && Array.isArray(e.result.results) && e.status !== 'failed') break;
         this.line(hostResultText(c, e, this.module, this.verbosity, this.diff));
         break;
-      case 'warning':
-        this.line(c.magenta(`[WARNING]: ${e.message}`));
-        break;
       case 'command':
         this.line(c.dim(`<${e.host}> EXEC ${e.command}`));
         break;
       case 'debug':
         this.line(c.dim(`<${e.host}> ${e.message}`));
-        break;
-      case 'recap':
-        this.line(`\n${recapText(c, e.hosts)}`);
-        if (this.verbosity >= 1) this.line(this.slowest.text(c));
-        this.line(c.dim(`finished in ${seconds(e.durationMs)}`));
         break;
     }
   }

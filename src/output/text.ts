@@ -1,6 +1,7 @@
 // Human text for run events, shared by the plain reporter and the live view.
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { HostStatus, RecapCounters, RunEvent } from '../events.js';
+import type { SlowestTasks } from './slowest.js';
 import type { Diff } from '../module.js';
 import { unifiedDiff } from './diff.js';
 
@@ -86,4 +87,26 @@ export function recapText(c: ChalkInstance, hosts: Record<string, RecapCounters>
     );
   }
   return lines.join('\n');
+}
+
+/**
+ * Text both human views print alike (run and play headers, warnings, the
+ * recap); '' for an event that prints nothing; undefined for the events a
+ * view renders its own way (tasks, results, commands).
+ */
+export function sharedEventText(c: ChalkInstance, e: RunEvent, slowest: SlowestTasks, verbosity: number): string | undefined {
+  switch (e.type) {
+    case 'playbook_start':
+      return e.check ? c.magenta(`CHECK MODE: nothing will be changed (${e.playbook})`) : '';
+    case 'play_start':
+      return `\n${banner(c, `PLAY [${e.play}]`)}`;
+    case 'no_hosts':
+      return c.magenta(`skipping: no hosts matched '${e.pattern}'`);
+    case 'warning':
+      return c.magenta(`[WARNING]: ${e.message}`);
+    case 'recap':
+      return [`\n${recapText(c, e.hosts)}`, verbosity >= 1 ? slowest.text(c) : '', c.dim(`finished in ${seconds(e.durationMs)}`)].filter(Boolean).join('\n');
+    default:
+      return undefined;
+  }
 }
