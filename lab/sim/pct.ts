@@ -3,7 +3,7 @@
 // on their storage, and `pct exec` into them through isolate.ts.
 import { existsSync, mkdirSync, writeFileSync, rmSync, readdirSync, chmodSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
-import { withLock, SimError, out, err, hostPath, nodeName, readText, writeFileAtomic, readJson, writeJson, STATE_DIR, faults, SIM_DIR, ROOT, sleepSync } from './env.js';
+import { withLock, SimError, out, hostPath, nodeName, readText, writeFileAtomic, readJson, writeJson, STATE_DIR, faults, SIM_DIR, ROOT, sleepSync } from './env.js';
 import { parsePveArgs, unknownOption, paramError, needArgs } from './pve-args.js';
 import {
   parseCtConf, formatCtConf, parsePropString, formatMountPoint, formatNet, idMap, hostId, isMountPointKey, mountPointType, type CtConf,
@@ -89,12 +89,10 @@ function normaliseValue(id: string, k: string, v: string, taken: Set<number>): s
     return k === 'rootfs' ? [vol, ...Object.keys(opts).sort().map((o) => `${o}=${opts[o]}`)].join(',') : formatMountPoint(vol, opts);
   }
   if (/^net\d+$/.test(k)) {
-    const { opts } = parsePropString(v, 'name');
     const p = parsePropString(v, '__none__').opts;
     if (!p.name) paramError({ [k]: 'invalid format - format error\nname: property is missing and it is not optional' });
     p.hwaddr ??= randomMac();
     p.type ??= 'veth';
-    void opts;
     return formatNet(p);
   }
   if (['cores', 'memory', 'swap', 'cpuunits', 'onboot', 'protection', 'tty', 'template'].includes(k) && !/^\d+$/.test(v))
@@ -619,4 +617,3 @@ async function push(args: string[]): Promise<number> {
   return 0;
 }
 
-export { err };

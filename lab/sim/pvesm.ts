@@ -2,7 +2,7 @@
 // storage on this node), set, remove, status, list, path.
 import { mkdirSync, symlinkSync, lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { withLock, SimError, out, err, hostPath, isSelfAddress, nodeName } from './env.js';
+import { withLock, SimError, out, err, hostPath, isSelfAddress } from './env.js';
 import { parsePveArgs, unknownOption, paramError, needArgs } from './pve-args.js';
 import {
   readStorages, writeStorages, FIXED, OPTIONAL, CONTENT_TYPES, normaliseBool, isBooleanKey, enabledHere, contentOf,
@@ -222,4 +222,3 @@ function scan(args: string[]): number {
   return 0;
 }
 
-export { nodeName };
