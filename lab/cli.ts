@@ -37,7 +37,7 @@ async function main(): Promise<void> {
       if (!Number.isInteger(n) || n < 1) usage();
       // ports stay where they were: host i on base+i (22201… by default)
       const base = basePort ?? (existing.length ? existing[0].port - 1 : 22200);
-      const lab = await startLab({ dir, hosts: n, basePort: base });
+      const lab = await startLab({ dir, hosts: n, basePort: base, persistent: true });
       printStatus(dir);
       process.stdout.write(`inventory: ${writeRepoInventory(lab.inventoryFile)}\n`);
       break;
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
       break;
     case 'reset': {
       if (!params[0]) usage();
-      const lab = await openLab({ dir });
+      const lab = await openLab({ dir, persistent: true });
       await lab.reset(params[0]);
       printStatus(dir);
       break;
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
       const [host, name, value] = params;
       const key = FAULT_NAMES[name ?? ''];
       if (!host || !key || value === undefined) usage();
-      const lab = await openLab({ dir });
+      const lab = await openLab({ dir, persistent: true });
       const h = lab.hosts.find((x) => x.name === host);
       if (!h) throw new Error(`no lab host named '${host}'`);
       let faults: LabFaults = {};
@@ -81,9 +81,6 @@ async function main(): Promise<void> {
     default:
       usage();
   }
-  // sshd.ts kills the servers it started when this process exits (right for tests);
-  // the CLI hands them over to the next `lab down` instead.
-  process.removeAllListeners('exit');
 }
 
 /** inventory/lab.yml is the lab's generated file; one written by hand is left alone. */
@@ -111,7 +108,6 @@ function printStatus(dir: string): void {
 }
 
 main().catch((e: unknown) => {
-  process.removeAllListeners('exit');
   process.stderr.write(`lab: ${(e as Error).message}\n`);
   process.exitCode = 1;
 });

@@ -168,7 +168,7 @@ function readFaults(host: LabHost): LabFaults {
   }
 }
 
-async function startHost(dir: string, host: LabHost, publicKey: string): Promise<void> {
+async function startHost(dir: string, host: LabHost, publicKey: string, persistent: boolean): Promise<void> {
   if (runningPid(dir, host.name)) return;
   if (readFaults(host).refuseConnections) return;
   const hostDir = hostDirOf(dir, host.name);
@@ -179,6 +179,7 @@ async function startHost(dir: string, host: LabHost, publicKey: string): Promise
     authorizedKeys: [publicKey],
     launchPrefix: ['unshare', '--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', setup],
     extraConfig: ['AcceptEnv LANG LC_*'],
+    persistent, // the CLI's hosts outlive the `lab up` process
   });
   handles.set(hostDir, handle);
   writeFileSync(pidFileOf(dir, host.name), `${handle.pid}\n`);
@@ -226,11 +227,20 @@ function writeInventory(lab: { hosts: LabHost[]; privateKeyFile: string; knownHo
 }
 
 /** Opens (creating or resuming) the lab in `dir` without starting anything. */
-export async function openLab(opts: { dir: string; hosts?: number; basePort?: number }): Promise<Lab> {
+export async function openLab(opts: LabOptions): Promise<Lab> {
   return (await open(opts)).lab;
 }
 
-async function open(opts: { dir: string; hosts?: number; basePort?: number }): Promise<{ lab: Lab; publicKey: string }> {
+/** `persistent`: hosts keep running after this process exits (the CLI); tests leave it off. */
+export interface LabOptions {
+  dir: string;
+  hosts?: number;
+  basePort?: number;
+  persistent?: boolean;
+}
+
+async function open(opts: LabOptions): Promise<{ lab: Lab; publicKey: string }> {
+  const persistent = opts.persistent === true;
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
   const privateKeyFile = join(dir, 'id_ed25519');
@@ -286,7 +296,7 @@ async function open(opts: { dir: string; hosts?: number; basePort?: number }): P
       const wasUp = runningPid(dir, h.name) !== null;
       await stopHost(dir, h.name);
       seedHost(h.root, h.name);
-      if (wasUp) await startHost(dir, h, publicKey);
+      if (wasUp) await startHost(dir, h, publicKey, persistent);
     },
     async setFaults(host, faults) {
       const h = hostByName(host);
@@ -295,7 +305,7 @@ async function open(opts: { dir: string; hosts?: number; basePort?: number }): P
       // a late guest agent means a VM that just booted: restart the running VMs' clocks
       if (faults.guestAgentDelaySeconds) rebootVms(h.root);
       if (faults.refuseConnections) await stopHost(dir, h.name);
-      else await startHost(dir, h, publicKey);
+      else await startHost(dir, h, publicKey, persistent);
     },
     async stop() {
       await Promise.all(hosts.map((h) => stopHost(dir, h.name)));
@@ -309,9 +319,9 @@ async function open(opts: { dir: string; hosts?: number; basePort?: number }): P
 }
 
 /** Starts (or resumes) a lab of `hosts` hosts; already running hosts stay as they are. */
-export async function startLab(opts: { dir: string; hosts: number; basePort?: number }): Promise<Lab> {
+export async function startLab(opts: LabOptions & { hosts: number }): Promise<Lab> {
   const { lab, publicKey } = await open(opts);
-  await Promise.all(lab.hosts.map((h) => startHost(lab.dir, h, publicKey)));
+  await Promise.all(lab.hosts.map((h) => startHost(lab.dir, h, publicKey, opts.persistent === true)));
   const lines: string[] = [];
   for (const h of lab.hosts) {
     const pub = join(hostDirOf(lab.dir, h.name), 'sshd', 'ssh_host_ed25519_key.pub');
