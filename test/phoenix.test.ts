@@ -156,7 +156,11 @@ test('seed verification: storage, containers and shared volumes as declared', as
     const ct101 = await sh(h, 'pct config 101');
     assert.match(ct101, /^unprivileged: 1$/m);
     assert.match(ct101, /^mp\d+: \/quickOS\/shared\/ssl,mp=\/etc\/ssl\/phoenix$/m);
-    assert.match(await sh(h, 'pct config 102'), /^mp\d+: \/quickOS\/vm-persistent-data\/1001\/portainer\/data,mp=\/srv\/portainer-data$/m);
+    const ct102 = await sh(h, 'pct config 102'); // cloned from 900, then its bind mount added
+    assert.match(ct102, /^hostname: portainer-agent$/m);
+    assert.match(ct102, /^unprivileged: 1$/m);
+    assert.match(ct102, /^mp\d+: \/quickOS\/vm-persistent-data\/1001\/portainer\/data,mp=\/srv\/portainer-data$/m);
+    assert.equal((await sh(h, 'systemctl is-enabled nfs-server')).trim(), 'enabled');
     // owners and the seed's modes per volume
     assert.equal((await sh(h, 'stat -c "%u:%g %a" /quickOS/shared/ssl')).trim(), '100000:100000 755');
     assert.equal((await sh(h, 'stat -c "%u:%g %a" /quickOS/vm-persistent-data/1001/portainer/data')).trim(), '100000:100000 770');
