@@ -5,20 +5,14 @@
 import { z } from 'zod';
 import { defineModule } from '../src/module.js';
 import { shellJoin } from '../src/quote.js';
-import { commandApply, commandFacts, commandPlan, type CommandSpec } from '../src/remote/run-command.js';
+import { commandOptionFields, commandSpec, commandSteps, type CommandSpec } from '../src/remote/run-command.js';
 import { shlexSplit } from '../src/remote/shlex.js';
 
 const args = z
   .object({
     cmd: z.string().min(1).optional().describe('the command line, split like a shell would (no shell features)'),
     argv: z.array(z.string()).min(1).optional().describe('the command as a list of words'),
-    creates: z.string().optional().describe('a path or glob: if it exists, the command is not run'),
-    removes: z.string().optional().describe('a path or glob: if it does not exist, the command is not run'),
-    chdir: z.string().optional().describe('directory to run in'),
-    stdin: z.string().optional().describe('text fed to the command'),
-    stdin_add_newline: z.boolean().default(true),
-    strip_empty_ends: z.boolean().default(true),
-    warn: z.boolean().optional().describe('accepted for compatibility; ignored'),
+    ...commandOptionFields,
   })
   .strict()
   .refine((a) => (a.cmd === undefined) !== (a.argv === undefined), { message: 'command needs exactly one of: a command line (free form or cmd), argv' })
@@ -36,16 +30,7 @@ type Args = z.infer<typeof args>;
 /** Arguments → what to run (the schema already rejected unbalanced quotes). */
 function spec(a: Args): CommandSpec {
   const argv = a.argv ?? shlexSplit(a.cmd!);
-  return {
-    cmd: argv,
-    line: shellJoin(argv),
-    chdir: a.chdir,
-    creates: a.creates,
-    removes: a.removes,
-    stdin: a.stdin,
-    stdinAddNewline: a.stdin_add_newline,
-    stripEmptyEnds: a.strip_empty_ends,
-  };
+  return commandSpec(argv, shellJoin(argv), a);
 }
 
 export default defineModule({
@@ -54,7 +39,5 @@ export default defineModule({
   description: 'Run a command on the host (no shell); creates/removes make it idempotent',
   args,
   freeForm: 'cmd',
-  facts: (ctx, a) => commandFacts(ctx, spec(a)),
-  plan: (facts, a, p) => commandPlan(facts, spec(a), p.check),
-  apply: (ctx, plan, a) => commandApply(ctx, plan, spec(a)),
+  ...commandSteps(spec),
 });

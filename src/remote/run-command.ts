@@ -2,7 +2,8 @@
 // round trip, only when asked), running the command (one round trip), and
 // Ansible's result shape (cmd, rc, stdout, stderr, start, end, delta, msg).
 import { posix } from 'node:path';
-import type { ModuleContext, Plan } from '../module.js';
+import { z } from 'zod';
+import type { ModuleContext, ModuleDefinition, Plan } from '../module.js';
 import { shellQuote } from '../quote.js';
 import { probe, safePath } from './probe.js';
 
@@ -17,6 +18,42 @@ export interface CommandSpec {
   stdin?: string;
   stdinAddNewline: boolean;
   stripEmptyEnds: boolean;
+}
+
+/** The arguments command and shell share (each adds how the command itself is given). */
+export const commandOptionFields = {
+  creates: z.string().optional().describe('a path or glob: if it exists, the command is not run'),
+  removes: z.string().optional().describe('a path or glob: if it does not exist, the command is not run'),
+  chdir: z.string().optional().describe('directory to run in'),
+  stdin: z.string().optional().describe('text fed to the command'),
+  stdin_add_newline: z.boolean().default(true),
+  strip_empty_ends: z.boolean().default(true),
+  warn: z.boolean().optional().describe('accepted for compatibility; ignored'),
+};
+
+type CommandOptions = z.infer<z.ZodObject<typeof commandOptionFields>>;
+
+/** The shared arguments plus what the result shows and the line that runs it → a CommandSpec. */
+export function commandSpec(cmd: string[] | string, line: string, a: CommandOptions): CommandSpec {
+  return {
+    cmd,
+    line,
+    chdir: a.chdir,
+    creates: a.creates,
+    removes: a.removes,
+    stdin: a.stdin,
+    stdinAddNewline: a.stdin_add_newline,
+    stripEmptyEnds: a.strip_empty_ends,
+  };
+}
+
+/** facts/plan/apply of a module whose arguments say what to run through `toSpec`. */
+export function commandSteps<A>(toSpec: (a: A) => CommandSpec): Pick<ModuleDefinition<A, CommandFacts>, 'facts' | 'plan' | 'apply'> {
+  return {
+    facts: (ctx, a) => commandFacts(ctx, toSpec(a)),
+    plan: (facts, a, p) => commandPlan(facts, toSpec(a), p.check),
+    apply: (ctx, plan, a) => commandApply(ctx, plan, toSpec(a)),
+  };
 }
 
 export interface CommandFacts {
