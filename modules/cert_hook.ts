@@ -24,23 +24,13 @@ import {
 import { isMissingCt } from '../src/proxmox/pct-config.js';
 import { guestResult, isGuestExecArgv, ModuleFailure, runBatch } from '../src/proxmox/qm.js';
 import { shellJoin } from '../src/quote.js';
+import { octalModeArg } from '../src/remote/mode.js';
 
 // ---------------------------------------------------------------- arguments
 
 const absPath = z.string().startsWith('/', { message: 'must be an absolute path' }).regex(/^[^\0\n]*$/, { message: 'must be one line' });
 const account = z.union([z.number().int().nonnegative(), z.string().min(1).regex(/^[^:\s\0]+$/, { message: 'must be a user/group name or number' })]);
-const modeArg = z.union([z.string(), z.number()]).transform((v, c) => {
-  if (typeof v === 'number') {
-    // YAML reads `770` as the decimal number 770 (= 01402): almost surely an octal mode without its leading 0
-    if (v > 0o777 && /^[0-7]+$/.test(String(v))) {
-      c.addIssue({ code: 'custom', message: `mode ${v} is the decimal number ${v} (= 0${v.toString(8)}), surely not what you meant: write it as '0${v}' (quoted) or 0${v}` });
-      return z.NEVER;
-    }
-    if (Number.isInteger(v) && v >= 0 && v <= 0o7777) return v;
-  } else if (/^0?[0-7]{3,4}$/.test(v.trim())) return parseInt(v.trim(), 8);
-  c.addIssue({ code: 'custom', message: `mode ${JSON.stringify(v)} is not an octal mode like '0640' (quote it, or write it with a leading 0)` });
-  return z.NEVER;
-});
+const modeArg = octalModeArg('0640');
 
 const args = z
   .object({

@@ -8,6 +8,7 @@ import { defineModule, type Change, type ModuleContext, type Plan, type PlanCont
 import { isMissingCt, parsePctConfig, predictedHostPath, type PctConfig } from '../src/proxmox/pct-config.js';
 import { containerRoot } from '../src/proxmox/idmap.js';
 import { runBatch } from '../src/proxmox/qm.js';
+import { octalModeArg } from '../src/remote/mode.js';
 
 // ---------------------------------------------------------------- arguments
 
@@ -22,19 +23,7 @@ const account = z.union([
   z.object({ container_root: ctidArg }).strict(),
 ]);
 
-/** Modes as Ansible takes them: an octal string ('0770', '770') or the number itself (YAML's 0770 is 504). */
-const modeArg = z.union([z.string(), z.number()]).transform((v, c) => {
-  if (typeof v === 'number') {
-    // YAML reads `770` as the decimal number 770 (= 01402): almost surely an octal mode without its leading 0
-    if (v > 0o777 && /^[0-7]+$/.test(String(v))) {
-      c.addIssue({ code: 'custom', message: `mode ${v} is the decimal number ${v} (= 0${v.toString(8)}), surely not what you meant: write it as '0${v}' (quoted) or 0${v}` });
-      return z.NEVER;
-    }
-    if (Number.isInteger(v) && v >= 0 && v <= 0o7777) return v;
-  } else if (/^0?[0-7]{3,4}$/.test(v.trim())) return parseInt(v.trim(), 8);
-  c.addIssue({ code: 'custom', message: `mode ${JSON.stringify(v)} is not an octal mode like '0644' (quote it, or write it with a leading 0)` });
-  return z.NEVER;
-});
+const modeArg = octalModeArg('0644');
 
 const args = z
   .object({

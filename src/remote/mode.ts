@@ -46,6 +46,26 @@ export const modeArg = z.union([z.string(), z.number().int()]).superRefine((v, c
   }
 });
 
+/**
+ * zod schema for an octal-only mode (no symbolic form), output as the number:
+ * an octal string ('0770', '770') or the number itself (YAML's 0770 is 504).
+ * `example` is the mode the error message shows, e.g. '0644'.
+ */
+export function octalModeArg(example: string) {
+  return z.union([z.string(), z.number()]).transform((v, c) => {
+    if (typeof v === 'number') {
+      // YAML reads `770` as the decimal number 770 (= 01402): almost surely an octal mode without its leading 0
+      if (v > 0o777 && /^[0-7]+$/.test(String(v))) {
+        c.addIssue({ code: 'custom', message: `mode ${v} is the decimal number ${v} (= 0${v.toString(8)}), surely not what you meant: write it as '0${v}' (quoted) or 0${v}` });
+        return z.NEVER;
+      }
+      if (Number.isInteger(v) && v >= 0 && v <= 0o7777) return v;
+    } else if (/^0?[0-7]{3,4}$/.test(v.trim())) return parseInt(v.trim(), 8);
+    c.addIssue({ code: 'custom', message: `mode ${JSON.stringify(v)} is not an octal mode like '${example}' (quote it, or write it with a leading 0)` });
+    return z.NEVER;
+  });
+}
+
 const CLASS_SHIFT: Record<string, number> = { u: 6, g: 3, o: 0 };
 
 /** The permission bits (07777) a mode spec gives to an entry whose current bits are `current`. */
