@@ -11,7 +11,8 @@ import { shlexSplit } from '../src/remote/shlex.js';
 const args = z
   .object({
     cmd: z.string().min(1).optional().describe('the command line, split like a shell would (no shell features)'),
-    argv: z.array(z.string()).min(1).optional().describe('the command as a list of words'),
+    // Ansible turns numbers and booleans in argv into their text (`{{ vmid }}` → '1001')
+    argv: z.array(z.union([z.string(), z.number(), z.boolean()]).transform(String)).min(1).optional().describe('the command as a list of words'),
     ...commandOptionFields,
   })
   .strict()

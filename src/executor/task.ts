@@ -29,9 +29,9 @@ export async function runTask(ctx: RunContext, run: PlayRun, task: Task, hosts: 
   const scope = inherit(outer, task);
   const def = ctx.registry.get(task.module);
   if (!def) throw new PhxError(`unknown module '${task.module}'`, task.loc);
-  const title = taskTitle(task);
   let targets = hosts.filter((h) => h.active);
   if (targets.length === 0) return;
+  const title = renderedTitle(ctx, run, task, targets[0], scope);
   const runOnce = truthy(scope.run_once);
   if (runOnce) targets = targets.slice(0, 1);
   ctx.reporter.emit({ type: 'task_start', task: title, module: task.module, hosts: targets.map((h) => h.name), loc: task.loc, handler });
@@ -45,6 +45,17 @@ export async function runTask(ctx: RunContext, run: PlayRun, task: Task, hosts: 
 
 export function taskTitle(task: Task): string {
   return task.name ?? task.module;
+}
+
+/** `name: "create {{ ctid }}"` is shown rendered, with the first host's vars, as Ansible does; as written if that fails. */
+function renderedTitle(ctx: RunContext, run: PlayRun, task: Task, first: HostState, scope: Scope): string {
+  const raw = taskTitle(task);
+  if (!raw.includes('{{')) return raw;
+  try {
+    return String(renderValue(raw, taskVars(ctx, run, first, scope, undefined, ctx.options.check), { loc: task.loc }));
+  } catch {
+    return raw;
+  }
 }
 
 async function runOnHost(ctx: RunContext, run: PlayRun, task: Task, def: ModuleDefinition, host: HostState, scope: Scope, title: string): Promise<Outcome> {
@@ -166,9 +177,18 @@ async function attempt(ctx: RunContext, task: Task, def: ModuleDefinition, host:
   for (let attemptNo = 1; ; attemptNo++) {
     const result = await invoke(ctx, task, def, host, scope, vars, check, title, delegatedTo);
     const scoped = task.register ? { ...vars, [task.register]: result } : { ...vars, ...result };
-    if (task.changed_when !== undefined) result.changed = evaluateCondition(task.changed_when, scoped, where);
+    const judge = (cond: Task['changed_when'], predicted: boolean): boolean => {
+      try {
+        return evaluateCondition(cond!, scoped, where);
+      } catch (e) {
+        // --check: a condition on output that only a real run has (a command's stdout) keeps the module's prediction
+        if (check && e instanceof PhxError) return predicted;
+        throw e;
+      }
+    };
+    if (task.changed_when !== undefined) result.changed = judge(task.changed_when, Boolean(result.changed));
     if (task.failed_when !== undefined) {
-      result.failed_when_result = evaluateCondition(task.failed_when, scoped, where);
+      result.failed_when_result = judge(task.failed_when, Boolean(result.failed));
       result.failed = result.failed_when_result as boolean;
     }
     if (task.until !== undefined) {
@@ -195,7 +215,8 @@ async function invoke(ctx: RunContext, task: Task, def: ModuleDefinition, host: 
   const parsed = def.args.safeParse(rendered);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`).join('; ');
-    return { changed: false, failed: true, msg: `invalid arguments for ${def.name} (${formatLoc(task.loc)}): ${problems}` };
+    // not a module result: changed_when/failed_when/until must not run on it
+    throw new PhxError(`invalid arguments for ${def.name}: ${problems}`, task.loc);
   }
   const timeoutS = scope.timeout !== undefined ? Number(renderValue(scope.timeout, vars, where)) : undefined;
   const abort = new AbortController();
