@@ -1,29 +1,20 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import file from '../modules/file.js';
-import { argErrors, comparable, createUser, removeDir, run, snapshot, tempDir } from './modules-harness.js';
+import { argErrors, comparable, removeDir, run, snapshot, useTempDirAndUser } from './modules-harness.js';
 
-let dir: string;
-let user: ReturnType<typeof createUser>;
 const USER = 'phxfiletest';
-before(() => {
-  dir = tempDir();
-  user = createUser(USER);
-});
-after(() => {
-  removeDir(dir);
-  user.remove();
-});
+const scratch = useTempDirAndUser(USER);
 
 const mode = (p: string) => (lstatSync(p).mode & 0o7777).toString(8).padStart(4, '0');
 
 /** check run (no change on disk) → real run (same prediction) → second run (ok). */
 async function converge(args: Record<string, unknown>, dropFromCompare: string[] = []) {
-  const snap = snapshot(dir);
+  const snap = snapshot(scratch.dir);
   const check = await run(file, args, { check: true, diff: true });
-  assert.deepEqual(snapshot(dir), snap, 'check mode changed nothing');
+  assert.deepEqual(snapshot(scratch.dir), snap, 'check mode changed nothing');
   const real = await run(file, args, { diff: true });
   assert.equal(real.result.failed, undefined, String(real.result.msg));
   assert.deepEqual(comparable(check.result, dropFromCompare), comparable(real.result, dropFromCompare), 'check predicted the real result');
@@ -36,18 +27,18 @@ async function converge(args: Record<string, unknown>, dropFromCompare: string[]
 
 describe('file', () => {
   it('creates nested directories with owner/group/mode, like Ansible on every created level', async () => {
-    const p = join(dir, 'a', 'b c', 'd');
+    const p = join(scratch.dir, 'a', 'b c', 'd');
     const r = await converge({ path: p, state: 'directory', owner: USER, group: USER, mode: '0750' });
     assert.equal(r.real.changed, true);
     assert.equal(r.real.path, p);
     assert.equal(r.real.state, 'directory');
     assert.equal(r.real.mode, '0750');
     assert.equal(r.real.owner, USER);
-    assert.equal(r.real.uid, user.uid);
-    assert.equal(r.real.gid, user.gid);
-    for (const d of [join(dir, 'a'), join(dir, 'a', 'b c'), p]) {
+    assert.equal(r.real.uid, scratch.user.uid);
+    assert.equal(r.real.gid, scratch.user.gid);
+    for (const d of [join(scratch.dir, 'a'), join(scratch.dir, 'a', 'b c'), p]) {
       assert.equal(mode(d), '0750');
-      assert.equal(statSync(d).uid, user.uid);
+      assert.equal(statSync(d).uid, scratch.user.uid);
     }
     assert.match(r.real.diff && !Array.isArray(r.real.diff) ? r.real.diff.before : '', /state: absent/);
     assert.match(r.real.diff && !Array.isArray(r.real.diff) ? r.real.diff.after : '', /state: directory\nowner: phxfiletest/);
@@ -55,23 +46,23 @@ describe('file', () => {
   });
 
   it('changes mode (symbolic and YAML-int) and owner by number of an existing file', async () => {
-    const p = join(dir, 'plain');
+    const p = join(scratch.dir, 'plain');
     writeFileSync(p, 'x', { mode: 0o644 });
     const r = await converge({ dest: p, mode: 'u=rw,g=,o=' });
     assert.equal(mode(p), '0600');
     assert.equal(r.real.state, 'file');
     assert.equal(r.real.size, 1);
     assert.deepEqual(r.real.diff, { before: `path: ${p}\nstate: file\nmode: 0644\n`, after: `path: ${p}\nstate: file\nmode: 0600\n`, before_header: p, after_header: p });
-    await converge({ name: p, mode: 0o640, owner: user.uid });
+    await converge({ name: p, mode: 0o640, owner: scratch.user.uid });
     assert.equal(mode(p), '0640');
-    assert.equal(statSync(p).uid, user.uid);
+    assert.equal(statSync(p).uid, scratch.user.uid);
   });
 
   it('state file on a missing path fails like Ansible; unknown owner fails', async () => {
-    const missing = await run(file, { path: join(dir, 'missing'), state: 'file' });
+    const missing = await run(file, { path: join(scratch.dir, 'missing'), state: 'file' });
     assert.equal(missing.result.failed, true);
-    assert.equal(missing.result.msg, `file (${join(dir, 'missing')}) is absent, cannot continue`);
-    const p = join(dir, 'plain');
+    assert.equal(missing.result.msg, `file (${join(scratch.dir, 'missing')}) is absent, cannot continue`);
+    const p = join(scratch.dir, 'plain');
     const nobody = await run(file, { path: p, owner: 'no-such-user-xyz' });
     assert.equal(nobody.result.failed, true);
     assert.equal(nobody.result.msg, 'chown failed: failed to look up user no-such-user-xyz');
@@ -80,7 +71,7 @@ describe('file', () => {
   });
 
   it('touch creates, then always touches (Ansible); preserve times make it idempotent', async () => {
-    const p = join(dir, 'touched');
+    const p = join(scratch.dir, 'touched');
     const first = await run(file, { path: p, state: 'touch', mode: '0600' });
     assert.equal(first.result.changed, true);
     assert.equal(first.result.dest, p);
@@ -92,7 +83,7 @@ describe('file', () => {
   });
 
   it('absent removes a tree, then is ok', async () => {
-    const p = join(dir, 'gone');
+    const p = join(scratch.dir, 'gone');
     mkdirSync(join(p, 'sub'), { recursive: true });
     writeFileSync(join(p, 'sub', 'f'), 'x');
     const r = await converge({ path: p, state: 'absent' });
@@ -101,8 +92,8 @@ describe('file', () => {
   });
 
   it('symlinks: create, keep, retarget; refuses to replace a file without force', async () => {
-    const target = join(dir, 'plain');
-    const link = join(dir, 'the link');
+    const target = join(scratch.dir, 'plain');
+    const link = join(scratch.dir, 'the link');
     const r = await converge({ path: link, src: target, state: 'link' });
     assert.equal(readlinkSync(link), target);
     assert.deepEqual(comparable(r.real, ['msg']), { changed: true, dest: link, src: target, state: 'link', uid: 0, gid: 0, owner: 'root', group: 'root', mode: '0777', size: Buffer.byteLength(target) });
@@ -110,25 +101,25 @@ describe('file', () => {
     assert.equal(readlinkSync(link), 'touched');
     const refuse = await run(file, { path: target, src: link, state: 'link' });
     assert.equal(refuse.result.msg, `refusing to convert from file to symlink for ${target}`);
-    const dangling = await run(file, { path: join(dir, 'dangling'), src: '/nonexistent/x', state: 'link' });
+    const dangling = await run(file, { path: join(scratch.dir, 'dangling'), src: '/nonexistent/x', state: 'link' });
     assert.match(String(dangling.result.msg), /src file does not exist/);
-    await converge({ path: join(dir, 'dangling'), src: '/nonexistent/x', state: 'link', force: true });
-    const noState = await run(file, { path: join(dir, 'dangling') });
+    await converge({ path: join(scratch.dir, 'dangling'), src: '/nonexistent/x', state: 'link', force: true });
+    const noState = await run(file, { path: join(scratch.dir, 'dangling') });
     assert.equal(noState.result.changed, false, String(noState.result.msg));
     assert.equal(noState.result.state, 'link');
     assert.equal(noState.result.src, '/nonexistent/x');
   });
 
   it('hard links share the inode', async () => {
-    const src = join(dir, 'hsrc');
+    const src = join(scratch.dir, 'hsrc');
     writeFileSync(src, 'data');
-    const p = join(dir, 'hdst');
+    const p = join(scratch.dir, 'hdst');
     await converge({ path: p, src, state: 'hard' });
     assert.equal(statSync(p).ino, statSync(src).ino);
   });
 
   it('recurse sets owner/mode only where they differ, links untouched', async () => {
-    const root = join(dir, 'tree');
+    const root = join(scratch.dir, 'tree');
     mkdirSync(join(root, 'sub'), { recursive: true });
     writeFileSync(join(root, 'sub', 'script'), '#!/bin/sh', { mode: 0o755 });
     writeFileSync(join(root, 'data'), 'd');
@@ -139,8 +130,8 @@ describe('file', () => {
     assert.equal(mode(join(root, 'sub')), '0750');
     assert.equal(mode(join(root, 'sub', 'script')), '0750');
     assert.equal(mode(join(root, 'data')), '0640');
-    assert.equal(statSync(join(root, 'ok')).uid, user.uid);
-    assert.equal(lstatSync(join(root, 'ln')).uid, user.uid);
+    assert.equal(statSync(join(root, 'ok')).uid, scratch.user.uid);
+    assert.equal(lstatSync(join(root, 'ln')).uid, scratch.user.uid);
     assert.equal(statSync('/etc/passwd').uid, 0, 'did not follow the link');
     const diff = r.real.diff && !Array.isArray(r.real.diff) ? r.real.diff : undefined;
     assert.match(diff!.before, /^data: 0666 root:root$/m);
@@ -148,7 +139,7 @@ describe('file', () => {
   });
 
   it('recurse over a tree too big for one command line selects entries with find', async () => {
-    const root = join(dir, 'big');
+    const root = join(scratch.dir, 'big');
     mkdirSync(root);
     const long = 'n'.repeat(120);
     for (let i = 0; i < 700; i++) writeFileSync(join(root, `${long}${i}`), '');
@@ -157,13 +148,13 @@ describe('file', () => {
     const r = await converge({ path: root, recurse: true, mode: '0640', group: USER });
     assert.match(r.real.msg as string, /below/);
     assert.equal(mode(join(root, `${long}5`)), '0640');
-    assert.equal(statSync(join(root, `${long}699`)).gid, user.gid);
-    assert.equal(statSync(join(root, 'keep')).gid, user.gid);
+    assert.equal(statSync(join(root, `${long}699`)).gid, scratch.user.gid);
+    assert.equal(statSync(join(root, 'keep')).gid, scratch.user.gid);
   });
 
   it('hostile names stay literal', async () => {
     for (const name of ['$(touch pwned)', '-rf', "it's \"quoted\"", 'new\nline', ' spaced ']) {
-      const p = join(dir, 'hostile', name);
+      const p = join(scratch.dir, 'hostile', name);
       await converge({ path: p, state: 'directory', mode: '0700' });
       assert.equal(mode(p), '0700');
     }
@@ -172,7 +163,7 @@ describe('file', () => {
     assert.equal(r.result.changed, true);
     assert.ok(existsSync(rel));
     removeDir(rel);
-    assert.equal(existsSync(join(dir, 'hostile', 'pwned')), false);
+    assert.equal(existsSync(join(scratch.dir, 'hostile', 'pwned')), false);
     assert.equal(existsSync('pwned'), false);
   });
 

@@ -9,6 +9,7 @@ import { LocalConnection } from '../src/connection/local.js';
 import type { Connection, ExecOptions, ExecResult } from '../src/connection/types.js';
 import type { ModuleDefinition, ModuleResult } from '../src/module.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
+import { before, after } from 'node:test';
 
 /** A local connection that counts exec calls (network round trips over SSH). */
 export class CountingConnection implements Connection {
@@ -138,4 +139,32 @@ export function comparable(r: ModuleResult, drop: string[] = []): Record<string,
   const { diff: _d, ...rest } = r;
   for (const k of ['start', 'end', 'delta', 'backup_file', ...drop]) delete rest[k];
   return rest;
+}
+
+export type TestUser = ReturnType<typeof createUser>;
+
+/** Registers before/after hooks: a temp dir and a throwaway user `name` for the test file, both removed after. */
+export function useTempDirAndUser(name: string): { readonly dir: string; readonly user: TestUser } {
+  let dir: string | undefined;
+  let user: TestUser | undefined;
+  before(() => {
+    dir = tempDir();
+    user = createUser(name);
+  });
+  after(() => {
+    if (dir) removeDir(dir);
+    user?.remove();
+  });
+  const started = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error('use the temp dir and user inside tests');
+    return v;
+  };
+  return {
+    get dir() {
+      return started(dir);
+    },
+    get user() {
+      return started(user);
+    },
+  };
 }

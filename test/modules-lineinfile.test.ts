@@ -1,26 +1,17 @@
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import lineinfile from '../modules/lineinfile.js';
-import { argErrors, comparable, createUser, removeDir, run, snapshot, tempDir } from './modules-harness.js';
+import { argErrors, comparable, run, snapshot, useTempDirAndUser } from './modules-harness.js';
 
-let dir: string;
-let user: ReturnType<typeof createUser>;
 const USER = 'phxlinetest';
-before(() => {
-  dir = tempDir();
-  user = createUser(USER);
-});
-after(() => {
-  removeDir(dir);
-  user.remove();
-});
+const scratch = useTempDirAndUser(USER);
 
 async function converge(args: Record<string, unknown>) {
-  const snap = snapshot(dir);
+  const snap = snapshot(scratch.dir);
   const check = await run(lineinfile, args, { check: true, diff: true });
-  assert.deepEqual(snapshot(dir), snap, 'check mode changed nothing');
+  assert.deepEqual(snapshot(scratch.dir), snap, 'check mode changed nothing');
   const real = await run(lineinfile, args, { diff: true });
   assert.equal(real.result.failed, undefined, String(real.result.msg));
   assert.deepEqual(comparable(check.result), comparable(real.result));
@@ -33,7 +24,7 @@ async function converge(args: Record<string, unknown>) {
 }
 
 const file = (name: string, text: string) => {
-  const p = join(dir, name);
+  const p = join(scratch.dir, name);
   writeFileSync(p, text);
   return p;
 };
@@ -41,7 +32,7 @@ const read = (p: string) => readFileSync(p, 'utf8');
 
 describe('lineinfile', () => {
   it('missing file: fails without create; create makes it (and its directory)', async () => {
-    const p = join(dir, 'sub dir', 'new.conf');
+    const p = join(scratch.dir, 'sub dir', 'new.conf');
     const missing = await run(lineinfile, { path: p, line: 'a=1' });
     assert.equal(missing.result.failed, true);
     assert.equal(missing.result.msg, `Destination ${p} does not exist !`);
@@ -103,9 +94,9 @@ describe('lineinfile', () => {
     const lit = file('abs2', 'a.b\naxb\n');
     await converge({ path: lit, search_string: 'a.b', state: 'absent' });
     assert.equal(read(lit), 'axb\n');
-    const gone = await run(lineinfile, { path: join(dir, 'nofile'), line: 'x', state: 'absent' });
+    const gone = await run(lineinfile, { path: join(scratch.dir, 'nofile'), line: 'x', state: 'absent' });
     assert.equal(gone.result.changed, false);
-    assert.equal(existsSync(join(dir, 'nofile')), false);
+    assert.equal(existsSync(join(scratch.dir, 'nofile')), false);
   });
 
   it('hostile line content is literal; owner/mode change alone is reported as such', async () => {
@@ -116,11 +107,11 @@ describe('lineinfile', () => {
     assert.equal(existsSync('/tmp/phx-pwned'), false);
     const r = await converge({ path: p, line, owner: USER, mode: '0640' });
     assert.equal(r.msg, 'ownership, perms or SE linux context changed');
-    assert.equal(statSync(p).uid, user.uid);
+    assert.equal(statSync(p).uid, scratch.user.uid);
     const both = await converge({ path: p, line: 'new', mode: '0600', backup: true });
     assert.equal(both.msg, 'line added and ownership, perms or SE linux context changed');
     assert.equal(read(both.backup as string), `x\n${line}\n`);
-    assert.equal(statSync(p).uid, user.uid, 'owner kept when rewriting');
+    assert.equal(statSync(p).uid, scratch.user.uid, 'owner kept when rewriting');
   });
 
   it('rejects bad arguments with clear messages', () => {
