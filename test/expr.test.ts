@@ -7,6 +7,7 @@ import { PhxError } from '../src/errors.js';
 import { checkExpressionSyntax, evaluateCondition, evaluateExpression } from '../src/expr/index.js';
 import { markUnsafe } from '../src/template/index.js';
 import { locateValue, parseYaml } from '../src/yaml-source.js';
+import { throwsPhx } from './harness/throws-phx.js';
 
 const vars: Record<string, unknown> = {
   a: 1,
@@ -38,17 +39,6 @@ const vars: Record<string, unknown> = {
 
 const ev = (src: string, v: Record<string, unknown> = vars): unknown => evaluateExpression(src, v);
 const when = (src: string | boolean | Array<string | boolean>, v: Record<string, unknown> = vars): boolean => evaluateCondition(src, v);
-
-function throwsPhx(fn: () => unknown, ...patterns: RegExp[]): PhxError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof PhxError, `expected PhxError, got ${String(e)}`);
-    for (const p of patterns) assert.match(e.message, p);
-    return e;
-  }
-  assert.fail('expected an error');
-}
 
 describe('literals and access', () => {
   test('numbers, strings with escapes, booleans, none, lists, dicts', () => {

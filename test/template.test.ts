@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { PhxError } from '../src/errors.js';
 import { checkTemplateSyntax, hasTemplate, markUnsafe, renderString, renderValue } from '../src/template/index.js';
 import { locateValue, parseYaml } from '../src/yaml-source.js';
+import { throwsPhx } from './harness/throws-phx.js';
 
 const vars = {
   name: 'web',
@@ -19,18 +20,6 @@ const vars = {
   text: '  Hello World  ',
   empty: [],
 };
-
-/** Asserts a PhxError whose message matches every pattern; returns it. */
-function throwsPhx(fn: () => unknown, ...patterns: RegExp[]): PhxError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof PhxError, `expected PhxError, got ${String(e)}`);
-    for (const p of patterns) assert.match(e.message, p);
-    return e;
-  }
-  assert.fail('expected an error');
-}
 
 describe('renderString', () => {
   test('interpolates scalars, JSON for objects and lists, true/false, none as empty', () => {
