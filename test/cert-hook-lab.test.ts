@@ -4,49 +4,17 @@
 // failing behind qm's exit 0 (fingerprint not recorded, retried next run);
 // pveproxy certificates through pvenode; the key appearing late / never; a
 // stopped CT.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startLab, type Lab } from '../lab/index.js';
-import { openConnection } from '../src/connection/index.js';
-import type { Connection } from '../src/connection/types.js';
-import type { ModuleDefinition, ModuleResult } from '../src/module.js';
-import { createModuleContext, runModule } from '../src/module-runner.js';
 import certHook from '../modules/cert_hook.js';
 import pct from '../modules/pct.js';
+import { comparable, useLabHost } from './harness/lab-fixture.js';
 
 // ---- harness: one lab host, one reused SSH connection
-let dir: string;
-let lab: Lab;
-let conn: Connection | undefined;
-let host: string;
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'phx-cert-hook-lab-'));
-  lab = await startLab({ dir, hosts: 1 });
-  const h = lab.hosts[0];
-  host = h.name;
-  conn = openConnection(host, { ansible_host: '127.0.0.1', ansible_port: h.port, ansible_user: 'root', ansible_ssh_private_key_file: lab.privateKeyFile, ansible_ssh_known_hosts_file: lab.knownHostsFile },
-    { homeDir: dir, agentSocket: null, sshConfigFiles: [], globalKnownHostsFiles: [] });
-  await conn.connect();
+const fx = useLabHost('phx-cert-hook-lab-', async ({ sh }) => {
   await sh('pct create 101 local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst --hostname nginx >/dev/null && pct start 101');
 });
-after(async () => {
-  await conn?.close().catch(() => {});
-  await lab?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-function run(def: ModuleDefinition, raw: unknown, o: { check?: boolean; diff?: boolean; predicted?: Map<string, unknown> } = {}): Promise<ModuleResult> {
-  const ctx = createModuleContext({ host, conn: conn!, check: o.check, diff: o.diff, predicted: o.predicted });
-  return runModule(def, def.args.parse(raw), ctx);
-}
-async function sh(command: string): Promise<string> {
-  const r = await lab.exec(host, command);
-  if (r.rc !== 0) throw new Error(`lab command failed (rc ${r.rc}): ${command}\n${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
-const comparable = (r: ModuleResult) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'diff'));
+const { run, sh, exec } = fx;
 
 /** A new certificate + key (0600 root:root) pushed into CT 101; returns the fingerprint. */
 async function newCertInCt(name = 'nginx.internal'): Promise<string> {
@@ -54,7 +22,7 @@ async function newCertInCt(name = 'nginx.internal'): Promise<string> {
     `pct push 101 n.crt /etc/nginx/ssl/${name}.crt && pct push 101 n.key /etc/nginx/ssl/${name}.key --perms 0600 && openssl x509 -noout -fingerprint -sha256 -in n.crt`);
   return out.trim().split('=')[1];
 }
-const hookLog = () => lab.exec(host, 'pct exec 101 -- cat /root/hook.log').then((r) => r.stdout);
+const hookLog = () => exec('pct exec 101 -- cat /root/hook.log').then((r) => r.stdout);
 
 const NGINX = {
   name: 'nginx.internal', ctid: 101,
@@ -68,7 +36,7 @@ test('nginx in CT 101: check predicts exactly and writes nothing; first run fixe
   const chk = await run(certHook, NGINX, { check: true, diff: true });
   assert.equal(chk.failed, undefined, String(chk.msg));
   assert.equal(chk.changed, true);
-  assert.equal((await lab.exec(host, 'test -e /var/lib/phx-play/cert_hook/nginx.internal.json')).rc, 1, 'no state written in check mode');
+  assert.equal((await exec('test -e /var/lib/phx-play/cert_hook/nginx.internal.json')).rc, 1, 'no state written in check mode');
   assert.equal(await sh('pct exec 101 -- stat -c "%U:%G %a" /etc/nginx/ssl/nginx.internal.key'), 'root:root 600\n');
   assert.equal(await hookLog(), '');
 
@@ -107,7 +75,7 @@ test('portainer hook via qm guest exec: a guest failure behind qm\'s exit 0 fail
   const r = await run(certHook, want);
   assert.equal(r.failed, true);
   assert.match(String(r.msg), /post_renewal command 1 of 1 failed \(rc 1\): qm guest exec 1001 -- docker restart portainer_server: Error response from daemon: No such container: portainer_server/);
-  assert.equal((await lab.exec(host, 'test -e /var/lib/phx-play/cert_hook/portainer.json')).rc, 1);
+  assert.equal((await exec('test -e /var/lib/phx-play/cert_hook/portainer.json')).rc, 1);
 
   await sh("qm guest exec 1001 -- docker run -d --name portainer_server alpine sleep 600 | grep -q '\"exitcode\" : 0'");
   const ok = await run(certHook, want);

@@ -3,51 +3,18 @@
 // recreate of an unused/used volume (guest failure behind qm's exit 0), the
 // guest agent coming up late (retries) or never (bounded), VM stopped/missing,
 // hostile option values kept literal.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startLab, type Lab } from '../lab/index.js';
-import { openConnection } from '../src/connection/index.js';
-import type { Connection } from '../src/connection/types.js';
-import type { ModuleDefinition, ModuleResult } from '../src/module.js';
-import { createModuleContext, runModule } from '../src/module-runner.js';
+import { createModuleContext } from '../src/module-runner.js';
 import dockerVolume from '../modules/docker_volume.js';
 import { runInGuest } from '../src/proxmox/qm.js';
+import { comparable, useLabHost } from './harness/lab-fixture.js';
 
 // ---- harness: one lab host, one reused SSH connection
-let dir: string;
-let lab: Lab;
-let conn: Connection | undefined;
-let host: string;
-const commands: string[] = [];
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'phx-docker-volume-lab-'));
-  lab = await startLab({ dir, hosts: 1 });
-  const h = lab.hosts[0];
-  host = h.name;
-  conn = openConnection(host, { ansible_host: '127.0.0.1', ansible_port: h.port, ansible_user: 'root', ansible_ssh_private_key_file: lab.privateKeyFile, ansible_ssh_known_hosts_file: lab.knownHostsFile },
-    { homeDir: dir, agentSocket: null, sshConfigFiles: [], globalKnownHostsFiles: [] });
-  await conn.connect();
-});
-after(async () => {
-  await conn?.close().catch(() => {});
-  await lab?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-function run(def: ModuleDefinition, raw: unknown, o: { check?: boolean; diff?: boolean; predicted?: Map<string, unknown> } = {}): Promise<ModuleResult> {
-  const ctx = createModuleContext({ host, conn: conn!, check: o.check, diff: o.diff, predicted: o.predicted, onCommand: (c) => commands.push(c) });
-  return runModule(def, def.args.parse(raw), ctx);
-}
-async function sh(command: string): Promise<string> {
-  const r = await lab.exec(host, command);
-  if (r.rc !== 0) throw new Error(`lab command failed (rc ${r.rc}): ${command}\n${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
+const fx = useLabHost('phx-docker-volume-lab-');
+const { run, sh, commands, exec, setFaults } = fx;
 const DOCKER_STATE = '/var/lib/phx-lab/vm/1001/rootfs/var/lib/docker/phx-lab.json';
 const snapshot = () => sh(`cat ${DOCKER_STATE} 2>&1; echo ==; ls -laR /quickOS 2>&1`);
-const comparable = (r: ModuleResult) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'diff'));
 const guest = async (argv: string) => JSON.parse(await sh(`qm guest exec 1001 -- ${argv}`)) as { exitcode: number; 'out-data'?: string; 'err-data'?: string };
 
 const SRC = '/quickOS/vm-persistent-data/1001/portainer/data';
@@ -74,7 +41,7 @@ test('fresh host: check predicts ensure_source + create exactly and touches noth
   assert.equal(real.failed, undefined, String(real.msg));
   assert.deepEqual(comparable(real), comparable(chk));
   assert.equal(real.msg, `create NFS source directory ${SRC} on the hypervisor; create docker volume portainer_data_nfs in VM 1001 (driver local, device=:${SRC} o=addr=127.0.0.1,rw,nfsvers=4 type=nfs)`);
-  assert.equal((await lab.exec(host, `test -d ${SRC}`)).rc, 0);
+  assert.equal((await exec(`test -d ${SRC}`)).rc, 0);
   const inspect = await guest('docker volume inspect portainer_data_nfs');
   assert.equal(inspect.exitcode, 0);
   assert.deepEqual(JSON.parse(inspect['out-data']!)[0].Options, { device: `:${SRC}`, o: 'addr=127.0.0.1,rw,nfsvers=4', type: 'nfs' });
@@ -126,7 +93,7 @@ test('absent removes; a missing VM and a stopped VM fail clearly', async () => {
 });
 
 test('guest agent not running yet: retries until it answers; never answering fails within agent_timeout', async () => {
-  await lab.setFaults(host, { guestAgentDelaySeconds: 3 });
+  await setFaults({ guestAgentDelaySeconds: 3 });
   try {
     await sh('qm stop 1001 && qm start 1001');
     const t0 = Date.now();
@@ -137,7 +104,7 @@ test('guest agent not running yet: retries until it answers; never answering fai
     assert.ok(Date.now() - t0 >= 1500, 'it waited for the agent');
     assert.ok(commands.slice(n).filter((c) => c.includes('qm guest exec')).length >= 3, 'retried');
 
-    await lab.setFaults(host, { guestAgentDelaySeconds: 30 });
+    await setFaults({ guestAgentDelaySeconds: 30 });
     await sh('qm stop 1001 && qm start 1001');
     const t1 = Date.now();
     const never = await run(dockerVolume, { name: 'late', vmid: 1001, agent_timeout: 2, retry_interval: 0.5 });
@@ -145,7 +112,7 @@ test('guest agent not running yet: retries until it answers; never answering fai
     assert.match(String(never.msg), /QEMU guest agent in VM 1001 was still not running after \d+ s \(agent_timeout 2 s\)/);
     assert.ok(Date.now() - t1 < 10_000, 'bounded');
   } finally {
-    await lab.setFaults(host, {});
+    await setFaults({});
     await sh('qm stop 1001 && qm start 1001');
   }
 });
@@ -156,12 +123,12 @@ test('hostile option values stay literal', async () => {
   const r = await run(dockerVolume, want);
   assert.equal(r.failed, undefined, String(r.msg));
   assert.equal(JSON.parse((await guest('docker volume inspect hostile'))['out-data']!)[0].Options.device, device);
-  assert.equal((await lab.exec(host, 'test -e /tmp/pwned')).rc, 1);
+  assert.equal((await exec('test -e /tmp/pwned')).rc, 1);
   assert.equal((await run(dockerVolume, want)).changed, false);
 });
 
 test('qm guest exec timeout (only a pid comes back) and a failing guest command behind qm\'s exit 0, through runInGuest', async () => {
-  const ctx = createModuleContext({ host, conn: conn! });
+  const ctx = createModuleContext({ host: fx.host, conn: fx.conn });
   await assert.rejects(runInGuest(ctx, 1001, ['sleep', '5'], { timeoutSeconds: 1 }), /guest command timed out after 1 s in VM 1001 \(still running as pid \d+\): sleep 5/);
   const r = await runInGuest(ctx, 1001, ['sh', '-c', 'echo out; echo "it\'s $1" >&2; exit 3', 'sh', '$(x)']);
   assert.deepEqual(r, { rc: 3, stdout: 'out\n', stderr: "it's $(x)\n" });

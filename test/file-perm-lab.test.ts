@@ -2,53 +2,20 @@
 // config (default unprivileged, privileged, custom lxc.idmap), the seed's
 // dir/file modes over a tree with hostile names, exact check mode, diff,
 // second run ok, missing CT / path errors.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startLab, type Lab } from '../lab/index.js';
-import { openConnection } from '../src/connection/index.js';
-import type { Connection } from '../src/connection/types.js';
-import type { ModuleDefinition, ModuleResult } from '../src/module.js';
-import { createModuleContext, runModule } from '../src/module-runner.js';
 import filePerm from '../modules/file_perm.js';
+import { comparable, useLabHost } from './harness/lab-fixture.js';
 
 // ---- harness: one lab host, one reused SSH connection
-let dir: string;
-let lab: Lab;
-let conn: Connection | undefined;
-let host: string;
-const commands: string[] = [];
 const TEMPLATE = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'phx-file-perm-lab-'));
-  lab = await startLab({ dir, hosts: 1 });
-  const h = lab.hosts[0];
-  host = h.name;
-  conn = openConnection(host, { ansible_host: '127.0.0.1', ansible_port: h.port, ansible_user: 'root', ansible_ssh_private_key_file: lab.privateKeyFile, ansible_ssh_known_hosts_file: lab.knownHostsFile },
-    { homeDir: dir, agentSocket: null, sshConfigFiles: [], globalKnownHostsFiles: [] });
-  await conn.connect();
+const fx = useLabHost('phx-file-perm-lab-', async ({ sh }) => {
   // CT 105 unprivileged (default map), 106 privileged, 107 with a custom idmap (edited in the file, as PVE users do)
   await sh(`pct create 105 ${TEMPLATE} >/dev/null && pct create 106 ${TEMPLATE} --unprivileged 0 >/dev/null && pct create 107 ${TEMPLATE} >/dev/null && ` +
     `printf 'lxc.idmap: u 0 200000 1005\\nlxc.idmap: g 0 300000 1005\\nlxc.idmap: u 1005 1005 1\\nlxc.idmap: g 1005 1005 1\\nlxc.idmap: u 1006 201006 64530\\nlxc.idmap: g 1006 301006 64530\\n' >> /etc/pve/lxc/107.conf`);
 });
-after(async () => {
-  await conn?.close().catch(() => {});
-  await lab?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-function run(def: ModuleDefinition, raw: unknown, o: { check?: boolean; diff?: boolean } = {}): Promise<ModuleResult> {
-  const ctx = createModuleContext({ host, conn: conn!, check: o.check, diff: o.diff, onCommand: (c) => commands.push(c) });
-  return runModule(def, def.args.parse(raw), ctx);
-}
-async function sh(command: string): Promise<string> {
-  const r = await lab.exec(host, command);
-  if (r.rc !== 0) throw new Error(`lab command failed (rc ${r.rc}): ${command}\n${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
+const { run, sh, commands, exec } = fx;
 const tree = (p: string) => sh(`find '${p}' -printf '%y %U:%G %m %p\\n' | sort`);
-const comparable = (r: ModuleResult) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'diff'));
 
 test('portainer_data owned by CT 105\'s root, 770/660, over hostile names: check exact and untouched, real run, second run ok', async () => {
   await sh(`mkdir -p '/tank/shared/portainer_data/sub dir/-x' && cd /tank/shared/portainer_data && touch a "sub dir/\\$(touch pwned)" "sub dir/it's" "sub dir/-x/-rf" && chmod 600 a && chmod 700 'sub dir'`);
@@ -67,7 +34,7 @@ test('portainer_data owned by CT 105\'s root, 770/660, over hostile names: check
   assert.deepEqual(real.diff, chk.diff);
   const after = await tree('/tank/shared/portainer_data');
   for (const line of after.trim().split('\n')) assert.match(line, /^(d 100000:100000 770|f 100000:100000 660) /, line);
-  assert.equal((await lab.exec(host, 'test -e /tank/shared/portainer_data/pwned || test -e pwned')).rc, 1);
+  assert.equal((await exec('test -e /tank/shared/portainer_data/pwned || test -e pwned')).rc, 1);
   assert.equal((await run(filePerm, want)).changed, false);
 });
 

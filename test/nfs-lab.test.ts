@@ -1,22 +1,12 @@
 // nfs_wait against a lab host over SSH: the simulated showmount/rpcinfo answer
 // from the host's NFS state; nfsDelaySeconds makes the server answer late.
-import { test, before, after, beforeEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import nfsWait from '../modules/nfs_wait.js';
 import zfsDataset from '../modules/zfs_dataset.js';
-import { serveNfs, startTestLab, type TestLab } from './pvesm-zfs-nfs-lab.js';
+import { serveNfs, useTestLab } from './pvesm-zfs-nfs-lab.js';
 
-let t: TestLab;
-before(async () => {
-  t = await startTestLab();
-});
-after(async () => {
-  await t?.stop();
-});
-beforeEach(async () => {
-  await t.reset();
-  await t.lab.setFaults(t.host, {});
-});
+const t = useTestLab({ clearFaults: true });
 
 test('a late server (nfsDelaySeconds) is waited for in one round trip, then ok', async () => {
   await t.lab.setFaults(t.host, { nfsDelaySeconds: 3 });

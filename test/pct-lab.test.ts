@@ -3,57 +3,19 @@
 // /etc/pve, check-mode carry-forward into file_perm, mount points by path, pending
 // changes and restart: if_needed, lock waits, clone + bind mounts, error paths,
 // hostile values kept literal.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startLab, type Lab } from '../lab/index.js';
-import { openConnection } from '../src/connection/index.js';
-import type { Connection } from '../src/connection/types.js';
-import type { ModuleDefinition, ModuleResult } from '../src/module.js';
-import { createModuleContext, runModule } from '../src/module-runner.js';
 import pct from '../modules/pct.js';
 import filePerm from '../modules/file_perm.js';
+import { comparable, useLabHost } from './harness/lab-fixture.js';
 
 const TEMPLATE = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
 
 // ---- harness: one lab host, one reused SSH connection
-let dir: string;
-let lab: Lab;
-let conn: Connection | undefined;
-let host: string;
-const commands: string[] = [];
-async function connect(): Promise<void> {
-  await conn?.close().catch(() => {});
-  const h = lab.hosts[0];
-  conn = openConnection(host, { ansible_host: '127.0.0.1', ansible_port: h.port, ansible_user: 'root', ansible_ssh_private_key_file: lab.privateKeyFile, ansible_ssh_known_hosts_file: lab.knownHostsFile },
-    { homeDir: dir, agentSocket: null, sshConfigFiles: [], globalKnownHostsFiles: [] });
-  await conn.connect();
-}
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'phx-pct-lab-'));
-  lab = await startLab({ dir, hosts: 1 });
-  host = lab.hosts[0].name;
-  await connect();
-});
-after(async () => {
-  await conn?.close().catch(() => {});
-  await lab?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
 // A fresh lab is seeded; the tests share it (a reset costs seconds) and use their own CT ids and paths.
-function run(def: ModuleDefinition, raw: unknown, o: { check?: boolean; diff?: boolean; predicted?: Map<string, unknown> } = {}): Promise<ModuleResult> {
-  const ctx = createModuleContext({ host, conn: conn!, check: o.check, diff: o.diff, predicted: o.predicted, onCommand: (c) => commands.push(c) });
-  return runModule(def, def.args.parse(raw), ctx);
-}
-async function sh(command: string): Promise<string> {
-  const r = await lab.exec(host, command);
-  if (r.rc !== 0) throw new Error(`lab command failed (rc ${r.rc}): ${command}\n${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
+const fx = useLabHost('phx-pct-lab-');
+const { run, sh, commands, exec, setFaults } = fx;
 const snapshot = () => sh('cd /etc/pve/nodes/*/lxc && for f in $(ls); do echo "== $f"; cat "$f"; done; echo "== tank"; ls -lnAR /tank; echo "== state"; ls -R /var/lib/phx-lab | grep -v "^$" | sort');
-const comparable = (r: ModuleResult) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'diff'));
 
 const WEB = {
   ctid: 105, state: 'started', ostemplate: TEMPLATE, hostname: 'web', memory: 1024, cores: 2,
@@ -131,7 +93,7 @@ test('mounts matched by path: a new one is hot-plugged into the lowest free mpN;
 });
 
 test('waits for lock: create to clear before set/start (createLockSeconds fault)', async () => {
-  await lab.setFaults(host, { createLockSeconds: 2 });
+  await setFaults({ createLockSeconds: 2 });
   const t0 = Date.now();
   const r = await run(pct, { ctid: 106, state: 'started', ostemplate: TEMPLATE, hostname: 'locked' });
   assert.equal(r.failed, undefined, String(r.msg));
@@ -145,7 +107,7 @@ test('waits for lock: create to clear before set/start (createLockSeconds fault)
   const waits = await run(pct, { ctid: 107, cores: 3, lock_timeout: 20 });
   assert.equal(waits.failed, undefined, String(waits.msg));
   assert.match(await sh('pct config 107'), /^cores: 3$/m);
-  await lab.setFaults(host, {});
+  await setFaults({});
 });
 
 test('clone, then bind mounts added after the clone; clone source with a bind mount refused', async () => {
@@ -184,12 +146,12 @@ test('error paths: unprivileged mismatch, missing CT, missing template, absent',
   const noSource = await run(pct, { ctid: 131, state: 'started', ostemplate: TEMPLATE, mounts: [{ path: '/x', volume: '/tank/not-there' }] });
   assert.equal(noSource.failed, true);
   assert.match(String(noSource.msg), /bind mount source \/tank\/not-there does not exist on the host: CT 131 could not start .*nothing was changed/);
-  assert.equal((await lab.exec(host, 'test -e /etc/pve/lxc/131.conf')).rc, 1, 'not even created');
+  assert.equal((await exec('test -e /etc/pve/lxc/131.conf')).rc, 1, 'not even created');
 
   const gone = await run(pct, { ctid: 130, state: 'absent' });
   assert.equal(gone.failed, undefined, String(gone.msg));
   assert.equal(gone.changed, true);
-  assert.equal((await lab.exec(host, 'pct status 130')).rc === 0, false);
+  assert.equal((await exec('pct status 130')).rc === 0, false);
   assert.equal((await run(pct, { ctid: 130, state: 'absent' })).changed, false);
 });
 
@@ -197,7 +159,7 @@ test('hostile values stay literal: description with quotes, $(...), newline', as
   const desc = "it's \"$(touch /tmp/pwned)\" `id`; a:b 100%\nsecond line";
   const r = await run(pct, { ctid: 140, ostemplate: TEMPLATE, description: desc, hostname: 'hostile' });
   assert.equal(r.failed, undefined, String(r.msg));
-  assert.equal((await lab.exec(host, 'test -e /tmp/pwned')).rc, 1);
+  assert.equal((await exec('test -e /tmp/pwned')).rc, 1);
   assert.match(await sh('pct config 140'), /^description: it's "\$\(touch \/tmp\/pwned\)" `id`; a%3Ab 100%25%0Asecond line$/m);
   assert.equal((await run(pct, { ctid: 140, description: desc })).changed, false, 'decoded description compares equal');
   const changed = await run(pct, { ctid: 140, description: 'plain' }, { diff: true });

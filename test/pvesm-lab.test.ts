@@ -2,23 +2,13 @@
 // mode on a fresh host predicts the first run exactly and changes nothing,
 // drift and taken ids fail clearly, hostile values stay literal, an NFS storage
 // waits for a late server and fails (writing nothing) when it never comes.
-import { test, before, after, beforeEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pvesm from '../modules/pvesm.js';
 import zfsDataset from '../modules/zfs_dataset.js';
-import { comparable, serveNfs, startTestLab, type TestLab } from './pvesm-zfs-nfs-lab.js';
+import { comparable, serveNfs, useTestLab } from './pvesm-zfs-nfs-lab.js';
 
-let t: TestLab;
-before(async () => {
-  t = await startTestLab();
-});
-after(async () => {
-  await t?.stop();
-});
-beforeEach(async () => {
-  await t.reset();
-  await t.lab.setFaults(t.host, {});
-});
+const t = useTestLab({ clearFaults: true });
 
 const cfg = () => t.sh('cat /etc/pve/storage.cfg');
 

@@ -2,21 +2,17 @@
 // SSH (openConnection), modules run the way the engine runs them
 // (args parsed by the module's schema, createModuleContext + runModule), and
 // snapshots of the host state that check mode must leave byte-identical.
+import { before, after, beforeEach } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLab, type Lab } from '../lab/index.js';
-import { openConnection } from '../src/connection/index.js';
 import type { Connection } from '../src/connection/types.js';
 import type { ModuleDefinition, ModuleResult } from '../src/module.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
+import { openLabConnection, type RunOptions } from './harness/lab-fixture.js';
 
-export interface RunOptions {
-  check?: boolean;
-  diff?: boolean;
-  /** check-mode memory shared between tasks of one run */
-  predicted?: Map<string, unknown>;
-}
+export type { RunOptions };
 
 export interface TestLab {
   lab: Lab;
@@ -40,22 +36,7 @@ export async function startTestLab(): Promise<TestLab> {
   let lab: Lab | undefined;
   let conn: Connection | undefined;
   // lab.reset() restarts the host's sshd, so the connection is reopened after it
-  const connect = async (l: Lab): Promise<Connection> => {
-    const h = l.hosts[0];
-    const c = openConnection(
-      h.name,
-      {
-        ansible_host: '127.0.0.1',
-        ansible_port: h.port,
-        ansible_user: 'root',
-        ansible_ssh_private_key_file: l.privateKeyFile,
-        ansible_ssh_known_hosts_file: l.knownHostsFile,
-      },
-      { homeDir: dir, agentSocket: null, sshConfigFiles: [], globalKnownHostsFiles: [] },
-    );
-    await c.connect();
-    return c;
-  };
+  const connect = (l: Lab) => openLabConnection(l, dir);
   try {
     lab = await startLab({ dir, hosts: 1 });
     conn = await connect(lab);
@@ -112,6 +93,46 @@ export async function startTestLab(): Promise<TestLab> {
       await theLab.stop();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Registers before/after hooks that start the lab for the test file, and a
+ * beforeEach that resets the host (and, with clearFaults, its faults); the
+ * returned TestLab forwards to it.
+ */
+export function useTestLab(o: { clearFaults?: boolean } = {}): TestLab {
+  let t: TestLab | undefined;
+  const started = (): TestLab => {
+    if (!t) throw new Error('the lab is not started (use it inside tests)');
+    return t;
+  };
+  before(async () => {
+    t = await startTestLab();
+  });
+  after(async () => {
+    await t?.stop();
+  });
+  beforeEach(async () => {
+    await started().reset();
+    if (o.clearFaults) await started().lab.setFaults(started().host, {});
+  });
+  return {
+    get lab() {
+      return started().lab;
+    },
+    get host() {
+      return started().host;
+    },
+    get commands() {
+      return started().commands;
+    },
+    run: (def, rawArgs, opts) => started().run(def, rawArgs, opts),
+    sh: (command) => started().sh(command),
+    exec: (command) => started().exec(command),
+    snapshot: () => started().snapshot(),
+    reset: () => started().reset(),
+    stop: () => started().stop(),
   };
 }
 

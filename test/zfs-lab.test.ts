@@ -2,21 +2,12 @@
 // ok, check mode predicting the first run exactly without touching the zfs
 // state, sizes written differently, inherited vs local, children refusal,
 // hostile property values kept literal.
-import { test, before, after, beforeEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zfsDataset from '../modules/zfs_dataset.js';
-import { comparable, startTestLab, type TestLab } from './pvesm-zfs-nfs-lab.js';
+import { comparable, useTestLab } from './pvesm-zfs-nfs-lab.js';
 
-let t: TestLab;
-before(async () => {
-  t = await startTestLab();
-});
-after(async () => {
-  await t?.stop();
-});
-beforeEach(async () => {
-  await t.reset();
-});
+const t = useTestLab();
 
 const get = (props: string, ds: string) => t.sh(`zfs get -H -p -o property,value,source ${props} '${ds}'`);
 
