@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { startSshd, generateKeyPair, processTree, type SshdHandle } from './sshd.js';
+import { alive } from './proc.js';
 import { writeShims, writeSetupScript } from './hostfs.js';
 import { seedHost } from './sim/seed.js';
 
@@ -82,8 +83,7 @@ export function runningPid(dir: string, name: string): number | null {
   }
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') return null;
+    if (!alive(pid)) return null;
     return cmdline.includes(join(hostDirOf(dir, name), 'sshd')) ? pid : null;
   } catch {
     return null;
@@ -120,16 +120,6 @@ function hostProcesses(pid: number): number[] {
     }
   }
   return [...set];
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 async function stopHost(dir: string, name: string): Promise<void> {
