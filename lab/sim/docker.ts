@@ -309,7 +309,12 @@ function findContainer(s: DockerState, ref: string): Container | undefined {
   return s.containers[ref] ?? Object.values(s.containers).find((c) => c.Id.startsWith(ref) && ref.length >= 4);
 }
 
-function restart(args: string[], how: string): number {
+/**
+ * Runs `each` on every container named in args (options skipped), under the
+ * lock, then saves: a missing one, or `each` returning false, makes rc 1; a
+ * container `each` accepts is echoed like docker does.
+ */
+function eachContainer(args: string[], each: (s: DockerState, c: Container) => boolean): number {
   return withLock(() => {
     const s = load();
     let rc = 0;
@@ -320,11 +325,9 @@ function restart(args: string[], how: string): number {
         rc = 1;
         continue;
       }
-      for (const m of c.Mounts) if (m.Name && s.volumes[m.Name]) volumeSource(s.volumes[m.Name]);
-      if (how === 'restart' || c.Status !== 'running') {
-        c.Status = 'running';
-        c.StartedAt = now();
-        if (how === 'restart') c.RestartCount += 1;
+      if (!each(s, c)) {
+        rc = 1;
+        continue;
       }
       out(`${ref}\n`);
     }
@@ -333,31 +336,30 @@ function restart(args: string[], how: string): number {
   });
 }
 
-function stopOrRm(args: string[], how: 'stop' | 'rm'): number {
-  return withLock(() => {
-    const s = load();
-    let rc = 0;
-    const force = args.includes('-f') || args.includes('--force');
-    for (const ref of args.filter((a) => !a.startsWith('-'))) {
-      const c = findContainer(s, ref);
-      if (!c) {
-        err(`Error response from daemon: No such container: ${ref}\n`);
-        rc = 1;
-        continue;
-      }
-      if (how === 'stop') c.Status = 'exited';
-      else {
-        if (c.Status === 'running' && !force) {
-          err(`Error response from daemon: cannot remove container "/${c.Name}": container is running: stop the container before removing or force remove\n`);
-          rc = 1;
-          continue;
-        }
-        delete s.containers[c.Name];
-      }
-      out(`${ref}\n`);
+function restart(args: string[], how: string): number {
+  return eachContainer(args, (s, c) => {
+    for (const m of c.Mounts) if (m.Name && s.volumes[m.Name]) volumeSource(s.volumes[m.Name]);
+    if (how === 'restart' || c.Status !== 'running') {
+      c.Status = 'running';
+      c.StartedAt = now();
+      if (how === 'restart') c.RestartCount += 1;
     }
-    save(s);
-    return rc;
+    return true;
+  });
+}
+
+function stopOrRm(args: string[], how: 'stop' | 'rm'): number {
+  const force = args.includes('-f') || args.includes('--force');
+  return eachContainer(args, (s, c) => {
+    if (how === 'stop') c.Status = 'exited';
+    else {
+      if (c.Status === 'running' && !force) {
+        err(`Error response from daemon: cannot remove container "/${c.Name}": container is running: stop the container before removing or force remove\n`);
+        return false;
+      }
+      delete s.containers[c.Name];
+    }
+    return true;
   });
 }
 
