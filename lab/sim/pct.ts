@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, writeFileSync, rmSync, readdirSync, chmodSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { withLock, SimError, out, hostPath, nodeName, readText, writeFileAtomic, readJson, writeJson, STATE_DIR, faults, SIM_DIR, ROOT, sleepSync } from './env.js';
-import { parsePveArgs, unknownOption, paramError, needArgs } from './pve-args.js';
+import { parsePveArgs, parsePveArgsExpecting, unknownOption, paramError, needArgs } from './pve-args.js';
 import {
   parseCtConf, formatCtConf, parsePropString, formatMountPoint, formatNet, idMap, hostId, isMountPointKey, mountPointType, type CtConf,
 } from './lxc-conf.js';
@@ -171,8 +171,7 @@ export function rootfsDir(conf: CtConf): string | null {
 }
 
 function create(args: string[]): number {
-  const p = parsePveArgs(args);
-  needArgs(p, 2);
+  const p = parsePveArgsExpecting(args, 2);
   const [id, ostemplate] = p.positional;
   checkVmid(id);
   const props = parseOptions(p);
@@ -314,8 +313,7 @@ function clone(args: string[]): number {
 // ---- set / config / pending -------------------------------------------------
 
 function set(args: string[]): number {
-  const p = parsePveArgs(args);
-  needArgs(p, 1);
+  const p = parsePveArgsExpecting(args, 1);
   const [id] = p.positional;
   return withLock(() => {
     const conf = readCt(id);
@@ -377,8 +375,7 @@ function escapeDescription(lines: string[]): string {
 }
 
 function config(args: string[]): number {
-  const p = parsePveArgs(args);
-  needArgs(p, 1);
+  const p = parsePveArgsExpecting(args, 1);
   const [id] = p.positional;
   const current = p.options.some(([k, v]) => k === 'current' && v === '1');
   for (const [k] of p.options) if (k !== 'current' && k !== 'snapshot') unknownOption(k);
@@ -397,8 +394,7 @@ function config(args: string[]): number {
 }
 
 function pending(args: string[]): number {
-  const p = parsePveArgs(args);
-  needArgs(p, 1);
+  const p = parsePveArgsExpecting(args, 1);
   const conf = readCt(p.positional[0]);
   const keys = new Set([...Object.keys(conf.keys), ...Object.keys(conf.pending), ...conf.pendingDelete]);
   let text = '';
@@ -417,8 +413,7 @@ function pending(args: string[]): number {
 // ---- status / list ----------------------------------------------------------
 
 function status(args: string[]): number {
-  const p = parsePveArgs(args);
-  needArgs(p, 1);
+  const p = parsePveArgsExpecting(args, 1);
   const [id] = p.positional;
   const conf = readCt(id);
   const running = ctRunning(id);
@@ -473,8 +468,7 @@ function ctUnitsDir(conf: CtConf): string | null {
 }
 
 function start(args: string[]): number {
-  const p = parsePveArgs(args);
-  needArgs(p, 1);
+  const p = parsePveArgsExpecting(args, 1);
   const [id] = p.positional;
   return withLock(() => {
     const conf = readCt(id, 255);
@@ -514,8 +508,7 @@ function start(args: string[]): number {
 }
 
 function stop(args: string[], how: string): number {
-  const p = parsePveArgs(args);
-  needArgs(p, 1);
+  const p = parsePveArgsExpecting(args, 1);
   const [id] = p.positional;
   return withLock(() => {
     if (!existsSync(hostPath(ctConfPath(id))) || !ctRunning(id)) throw new SimError(`CT ${id} not running`, 255);
@@ -526,8 +519,7 @@ function stop(args: string[], how: string): number {
 }
 
 function reboot(args: string[]): number {
-  const p = parsePveArgs(args);
-  needArgs(p, 1);
+  const p = parsePveArgsExpecting(args, 1);
   const [id] = p.positional;
   readCt(id, 255);
   if (!ctRunning(id)) throw new SimError(`CT ${id} not running`, 255);
@@ -596,8 +588,7 @@ async function exec(args: string[]): Promise<number> {
 
 /** `pct push <id> <file> <dest> [--user u] [--group g] [--perms mode]` */
 async function push(args: string[]): Promise<number> {
-  const p = parsePveArgs(args);
-  needArgs(p, 3);
+  const p = parsePveArgsExpecting(args, 3);
   const [id, file, dest] = p.positional;
   const o = parseOptions(p);
   const conf = readCt(id);

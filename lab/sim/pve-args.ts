@@ -41,3 +41,10 @@ export function needArgs(p: PveArgs, count: number, max = count): void {
   if (p.positional.length < count) throw new SimError('400 not enough arguments', 255);
   if (p.positional.length > max) throw new SimError('400 too many arguments', 255);
 }
+
+/** parsePveArgs for a command that takes count (to max) positional arguments, checked with needArgs. */
+export function parsePveArgsExpecting(args: string[], count: number, max = count): PveArgs {
+  const p = parsePveArgs(args);
+  needArgs(p, count, max);
+  return p;
+}

@@ -3,7 +3,7 @@
 import { mkdirSync, symlinkSync, lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { withLock, SimError, out, err, hostPath, isSelfAddress } from './env.js';
-import { parsePveArgs, unknownOption, paramError, needArgs } from './pve-args.js';
+import { parsePveArgs, parsePveArgsExpecting, unknownOption, paramError } from './pve-args.js';
 import {
   readStorages, writeStorages, FIXED, OPTIONAL, CONTENT_TYPES, normaliseBool, isBooleanKey, enabledHere, contentOf,
   storageBase, usage, findStorage, volumePath, listDirVolumes, type Storage,
@@ -80,8 +80,7 @@ function activate(s: Storage): void {
 }
 
 function add(args: string[]): number {
-  const p = parsePveArgs(args);
-  needArgs(p, 2);
+  const p = parsePveArgsExpecting(args, 2);
   const [type, id] = p.positional;
   if (!FIXED[type]) paramError({ type: `value '${type}' does not have a value in the enumeration 'btrfs, cephfs, cifs, dir, esxi, glusterfs, iscsi, iscsidirect, lvm, lvmthin, nfs, pbs, rbd, zfs, zfspool'` });
   checkId(id);
@@ -109,8 +108,7 @@ function add(args: string[]): number {
 }
 
 function set(args: string[]): number {
-  const p = parsePveArgs(args);
-  needArgs(p, 1);
+  const p = parsePveArgsExpecting(args, 1);
   const [id] = p.positional;
   return withLock(() => {
     const list = readStorages();
@@ -133,8 +131,7 @@ function set(args: string[]): number {
 }
 
 function remove(args: string[]): number {
-  const p = parsePveArgs(args);
-  needArgs(p, 1);
+  const p = parsePveArgsExpecting(args, 1);
   const [id] = p.positional;
   return withLock(() => {
     const list = readStorages();
@@ -185,8 +182,7 @@ function status(args: string[]): number {
 }
 
 function list(args: string[]): number {
-  const p = parsePveArgs(args);
-  needArgs(p, 1);
+  const p = parsePveArgsExpecting(args, 1);
   const s = findStorage(p.positional[0]);
   if (!s) paramError({ storage: 'No such storage.' });
   const content = p.options.find(([k]) => k === 'content')?.[1];
@@ -202,8 +198,7 @@ function list(args: string[]): number {
 }
 
 function path(args: string[]): number {
-  const p = parsePveArgs(args);
-  needArgs(p, 1);
+  const p = parsePveArgsExpecting(args, 1);
   const v = volumePath(p.positional[0]);
   if (!v) throw new SimError(`unable to parse volume ID '${p.positional[0]}'`, 255);
   out(`${v}\n`);

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { SimError, out, err, hostPath, nodeName, readText, readJson, writeJson, STATE_DIR, faults, withLock, SIM_DIR } from './env.js';
-import { parsePveArgs, needArgs, unknownOption } from './pve-args.js';
+import { parsePveArgs, parsePveArgsExpecting, needArgs, unknownOption } from './pve-args.js';
 import { runIsolated, systemBinds, type Bind } from './isolate.js';
 
 interface VmState {
@@ -88,8 +88,7 @@ export function qm(args: string[]): number | Promise<number> {
 }
 
 function status(args: string[]): number {
-  const p = parsePveArgs(args);
-  needArgs(p, 1);
+  const p = parsePveArgsExpecting(args, 1);
   const [id] = p.positional;
   const conf = readConf(id);
   const st = vmState(id);
@@ -107,8 +106,7 @@ function status(args: string[]): number {
 }
 
 function power(args: string[], on: boolean): number {
-  const p = parsePveArgs(args);
-  needArgs(p, 1);
+  const p = parsePveArgsExpecting(args, 1);
   const [id] = p.positional;
   return withLock(() => {
     readConf(id, 255);
