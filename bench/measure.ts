@@ -6,7 +6,7 @@
 // - maxRssKb: GNU time's %M, the largest single process (ru_maxrss of the
 //   waited-for tree), when /usr/bin/time is installed; with its CPU time.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { processTree } from '../lab/sshd.js';
@@ -58,16 +58,18 @@ function rssKb(pid: number): number {
 
 export async function measure(argv: string[], o: RunOptions = {}): Promise<Measured> {
   const useTime = existsSync(GNU_TIME);
-  const tmp = useTime ? mkdtempSync(join(tmpdir(), 'phx-bench-time-')) : undefined;
-  const timeFile = tmp ? join(tmp, 'rss') : undefined;
+  const tmp = mkdtempSync(join(tmpdir(), 'phx-bench-run-'));
+  const timeFile = useTime ? join(tmp, 'rss') : undefined;
   const full = timeFile ? [GNU_TIME, '-f', '%M %U %S', '-o', timeFile, ...argv] : argv;
+  // Output goes to files, not pipes: a write to a full pipe blocks the writer until the
+  // reader (this process, busy sampling /proc) drains it, which would be timed too.
+  const outFd = openSync(join(tmp, 'stdout'), 'w');
+  const errFd = openSync(join(tmp, 'stderr'), 'w');
   const started = process.hrtime.bigint();
-  const child = spawn(full[0], full.slice(1), { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(full[0], full.slice(1), { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', outFd, errFd] });
+  closeSync(outFd);
+  closeSync(errFd);
   current = child.pid;
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   let peak = 0;
   const rootPid = child.pid;
   const sample = () => {
@@ -87,9 +89,11 @@ export async function measure(argv: string[], o: RunOptions = {}): Promise<Measu
   clearInterval(timer);
   if (killer) clearTimeout(killer);
   current = undefined;
+  const stdout = readFileSync(join(tmp, 'stdout'), 'utf8');
+  const stderr = readFileSync(join(tmp, 'stderr'), 'utf8');
   let maxRssKb: number | undefined;
   let cpuS: number | undefined;
-  if (timeFile && tmp) {
+  if (timeFile) {
     try {
       // the file may start with "Command exited with non-zero status N"
       const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
@@ -99,7 +103,7 @@ export async function measure(argv: string[], o: RunOptions = {}): Promise<Measu
     } catch {
       /* no number */
     }
-    rmSync(tmp, { recursive: true, force: true });
   }
+  rmSync(tmp, { recursive: true, force: true });
   return { argv, rc, wallMs, peakTreeRssKb: peak, maxRssKb, cpuS, stdout, stderr };
 }
