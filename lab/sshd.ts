@@ -2,6 +2,7 @@
 // bench. Each sshd gets its own directory (host key, config, authorized keys,
 // pid, log), runs in the foreground, and is stopped by PID together with every
 // session process it forked, so nothing outlives a test run.
+import { alive } from './proc.js';
 import { spawn, execFile } from 'node:child_process';
 import { mkdir, writeFile, readFile, rm, chmod } from 'node:fs/promises';
 import { openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
@@ -285,16 +286,6 @@ export function processTree(pid: number): number[] {
   return out;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    // a zombie still answers signal 0; it counts as gone
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 function tryKill(pid: number, signal: NodeJS.Signals): void {
   try {
