@@ -9,10 +9,10 @@ import { listText } from './cli/list.js';
 import { askSecret } from './cli/prompt.js';
 import { PhxError, ValidationErrors } from './errors.js';
 import type { Reporter } from './events.js';
-import { checkHostVariables, loadInventory } from './inventory/index.js';
+import { checkHostVariables, loadInventory, selectHosts, type Inventory } from './inventory/index.js';
 import { loadPlaybook } from './playbook/load.js';
 import { playbookJsonSchema } from './playbook/schema.js';
-import type { Playbook } from './playbook/types.js';
+import type { Playbook, TaskNode } from './playbook/types.js';
 import { loadRegistry } from './registry.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -67,6 +67,7 @@ async function mainInner(argv: string[]): Promise<number> {
     for (const pb of playbooks) process.stdout.write(`\nplaybook: ${pb.file}\n`);
     return 0;
   }
+  checkLimitAndStart(o, playbooks, inventory);
   const tagFilter = { only: o.tags, skip: o.skipTags };
   if (o.listHosts || o.listTasks || o.listTags) {
     process.stdout.write(listText(playbooks, inventory, { hosts: o.listHosts, tasks: o.listTasks, tags: o.listTags }, tagFilter, o.limit));
@@ -111,6 +112,26 @@ async function mainInner(argv: string[]): Promise<number> {
   await reporter.close();
   if (o.check && o.detailedExitcode && outcome.exitCode === 0) return outcome.changesPending ? 3 : 0;
   return outcome.exitCode;
+}
+
+/** Like ansible-playbook: a --limit that selects nothing, or a --start-at-task that names no task, stops before anything runs. */
+function checkLimitAndStart(o: CliOptions, playbooks: Playbook[], inventory: Inventory): void {
+  if (o.limit !== undefined && selectHosts(inventory, o.limit, { baseDir: process.cwd() }).length === 0) {
+    throw new PhxError(`--limit '${o.limit}' matches no host of the inventory`, undefined, 'check the pattern with --list-hosts');
+  }
+  if (o.startAtTask !== undefined) {
+    const names = playbooks.flatMap((pb) => pb.plays.flatMap((p) => taskNames([...p.pre_tasks, ...p.tasks, ...p.post_tasks])));
+    if (!names.includes(o.startAtTask)) throw new PhxError(`--start-at-task: no task is named '${o.startAtTask}'`, undefined, 'list the task names with --list-tasks');
+  }
+}
+
+function taskNames(nodes: TaskNode[]): string[] {
+  return nodes.flatMap((n) => {
+    if (n.kind === 'task') return [n.name ?? n.module];
+    if (n.kind === 'block') return taskNames([...n.block, ...n.rescue, ...n.always]);
+    if (n.kind === 'include_tasks') return n.preloaded ? taskNames(n.preloaded) : [];
+    return [];
+  });
 }
 
 async function makeReporter(o: CliOptions): Promise<Reporter> {

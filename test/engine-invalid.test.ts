@@ -61,6 +61,17 @@ describe('engine: invalid playbooks never run', () => {
     assert.ok(!existsSync(ws.path('inv-marker')));
   });
 
+  it('a --limit that selects nothing and an unknown --start-at-task stop before anything runs', async () => {
+    ws.write('pb.yml', `- hosts: all\n  tasks:\n${first(ws.path('limit-marker'))}`);
+    const l = await runCli(['-i', ws.path('inv.ini'), '-l', 'nohost', ws.path('pb.yml')], { cwd: ws.dir });
+    assert.equal(l.code, 1);
+    assert.match(l.stderr, /--limit 'nohost' matches no host/);
+    const s = await runCli(['-i', ws.path('inv.ini'), '--start-at-task', 'no such task', ws.path('pb.yml')], { cwd: ws.dir });
+    assert.equal(s.code, 1);
+    assert.match(s.stderr, /no task is named 'no such task'/);
+    assert.ok(!existsSync(ws.path('limit-marker')));
+  });
+
   it('usage errors exit 1 with a hint', async () => {
     const r = await runCli(['--forks', 'many', 'pb.yml'], { cwd: ws.dir });
     assert.equal(r.code, 1);
