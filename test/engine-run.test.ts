@@ -284,6 +284,26 @@ describe('engine: a run on the local connection', () => {
     assert.deepEqual(readdirSync(d).sort(), ['static', 'x-fromfile', 'y-fromfile']);
   });
 
+  it('include_tasks apply: its keywords and notify reach the included tasks', async () => {
+    ws.write('inc/notify.yml', `- command: "true"\n`);
+    const log = ws.path('apply.log');
+    const r = await play(ws, `
+- hosts: all
+  vars: { name: notify }
+  tasks:
+    - include_tasks:
+        file: "inc/{{ name }}.yml"
+        apply:
+          notify: note
+          tags: [applied]
+  handlers:
+    - name: note
+      command: sh -c 'echo handled >> ${log}'
+`);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(readFileSync(log, 'utf8'), 'handled\n');
+  });
+
   it('--start-at-task, run_once and meta: end_host', async () => {
     const d = ws.path('sat');
     const r = await play(ws, `

@@ -6,22 +6,25 @@ export interface Scope extends InheritedKeywords {
   when?: Condition;
   tags?: string[];
   vars?: Record<string, unknown>;
+  /** handlers an include's `apply:` notifies from every included task */
+  notify?: string[];
   /** include_tasks loop variables and params: above set_facts, below extra vars */
   includeVars?: Record<string, unknown>;
 }
 
 const toList = (c: Condition | undefined): Array<string | boolean> => (c === undefined ? [] : Array.isArray(c) ? c : [c]);
 
-export function inherit(outer: Scope, inner: InheritedKeywords & { includeVars?: Record<string, unknown> }): Scope {
+export function inherit(outer: Scope, inner: InheritedKeywords & { includeVars?: Record<string, unknown>; notify?: string[] }): Scope {
   const merged: Scope = { ...outer };
   for (const [k, v] of Object.entries(inner)) {
     if (v === undefined) continue;
-    if (k === 'when' || k === 'tags' || k === 'vars' || k === 'includeVars') continue;
+    if (k === 'when' || k === 'tags' || k === 'vars' || k === 'includeVars' || k === 'notify') continue;
     (merged as Record<string, unknown>)[k] = v;
   }
   const when = [...toList(outer.when), ...toList(inner.when)];
   if (when.length) merged.when = when;
   if (inner.tags?.length) merged.tags = [...new Set([...(outer.tags ?? []), ...inner.tags])];
+  if (inner.notify?.length) merged.notify = [...new Set([...(outer.notify ?? []), ...inner.notify])];
   if (inner.vars) merged.vars = { ...(outer.vars ?? {}), ...inner.vars };
   if (inner.includeVars) merged.includeVars = { ...(outer.includeVars ?? {}), ...inner.includeVars };
   return merged;

@@ -121,7 +121,7 @@ function applyOutcome(host: HostState, task: Task, o: Outcome, scope: Scope, cou
   if (task.register) host.facts[task.register] = markUnsafe(o.result);
   const facts = o.result.ansible_facts;
   if (facts && typeof facts === 'object' && o.status !== 'failed' && o.status !== 'skipped') Object.assign(host.facts, facts);
-  if (o.status === 'changed' && task.notify) for (const n of task.notify) host.notified.add(n);
+  if (o.status === 'changed') for (const n of [...(task.notify ?? []), ...(scope.notify ?? [])]) host.notified.add(n);
   if (o.status === 'failed' && !o.ignored) host.failed = true;
   if (o.status === 'unreachable' && !o.ignored) host.unreachable = true;
 }
