@@ -33,10 +33,17 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-/** The command currently measured, so a Ctrl-C can stop its whole tree. */
+/** The command currently measured (and its output dir), so a Ctrl-C can stop its whole tree. */
 let current: number | undefined;
+let currentDir: string | undefined;
 
+/** Ctrl-C: stop the measured command and drop its output. */
 export function killCurrent(): void {
+  killTree();
+  if (currentDir) rmSync(currentDir, { recursive: true, force: true });
+}
+
+function killTree(): void {
   if (current === undefined) return;
   for (const pid of processTree(current).reverse()) {
     try {
@@ -59,6 +66,7 @@ function rssKb(pid: number): number {
 export async function measure(argv: string[], o: RunOptions = {}): Promise<Measured> {
   const useTime = existsSync(GNU_TIME);
   const tmp = mkdtempSync(join(tmpdir(), 'phx-bench-run-'));
+  currentDir = tmp;
   const timeFile = useTime ? join(tmp, 'rss') : undefined;
   const full = timeFile ? [GNU_TIME, '-f', '%M %U %S', '-o', timeFile, ...argv] : argv;
   // Output goes to files, not pipes: a write to a full pipe blocks the writer until the
@@ -80,7 +88,7 @@ export async function measure(argv: string[], o: RunOptions = {}): Promise<Measu
     if (sum > peak) peak = sum;
   };
   const timer = setInterval(sample, o.sampleMs ?? 100);
-  const killer = o.timeoutMs ? setTimeout(killCurrent, o.timeoutMs) : undefined;
+  const killer = o.timeoutMs ? setTimeout(killTree, o.timeoutMs) : undefined;
   const rc = await new Promise<number>((res) => {
     child.once('error', () => res(127));
     child.once('close', (code, signal) => res(code ?? (signal ? 128 : 1)));
@@ -105,5 +113,6 @@ export async function measure(argv: string[], o: RunOptions = {}): Promise<Measu
     }
   }
   rmSync(tmp, { recursive: true, force: true });
+  currentDir = undefined;
   return { argv, rc, wallMs, peakTreeRssKb: peak, maxRssKb, cpuS, stdout, stderr };
 }

@@ -105,7 +105,10 @@ async function cleanupAll(): Promise<void> {
   if (workDir && !keepWorkDir) rmSync(workDir, { recursive: true, force: true });
 }
 
+let stopping = false;
+
 function onSignal(signal: NodeJS.Signals): void {
+  stopping = true;
   log(`\nbench: ${signal}: stopping everything it started`);
   void cleanupAll().finally(() => process.exit(130));
 }
@@ -594,6 +597,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
+    if (stopping) return; // the signal handler is cleaning up and exits
     log(`bench: ${(e as Error).message}`);
     void cleanupAll().finally(() => process.exit(1));
   },
