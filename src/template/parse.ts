@@ -3,16 +3,21 @@
 // syntax with a position, helpers that exist with the right number of
 // arguments, and a helpful message for Jinja habits (`| filter`, `{% if %}`).
 import { createRequire } from 'node:module';
-import type HandlebarsModule from 'handlebars';
 import { BLOCK_HELPERS, HELPERS } from './helpers.js';
 import { EvalFailure, table } from './values.js';
 
-// Our own isolated Handlebars instance, loaded on the first template that
-// needs parsing: start-up (`phx-play --version`) never pays for it.
-let instance: typeof HandlebarsModule | undefined;
-function handlebars(): typeof HandlebarsModule {
-  instance ??= (createRequire(import.meta.url)('handlebars') as typeof HandlebarsModule).create();
-  return instance;
+// Only Handlebars' parser, loaded on the first template that needs parsing: we
+// walk the AST ourselves, so its compiler, runtime and source-map are never
+// loaded (start-up of every run pays for what it imports). No helpers are ever
+// registered with it, so there is no global state to isolate.
+interface HandlebarsParser {
+  parse(text: string): unknown;
+  parser: { lexer?: { yylloc?: JisonLocation } };
+}
+let parsing: HandlebarsParser | undefined;
+function handlebars(): HandlebarsParser {
+  parsing ??= createRequire(import.meta.url)('handlebars/dist/cjs/handlebars/compiler/base.js') as HandlebarsParser;
+  return parsing;
 }
 
 // ── The subset of the Handlebars AST the renderer walks ──────────────────────
@@ -234,7 +239,7 @@ function syntaxFailure(text: string, source: string, e: Error & { lineNumber?: n
     });
   }
   // The jison lexer keeps the position of the token it failed on.
-  const lexer = (handlebars() as unknown as { Parser?: { lexer?: { yylloc?: JisonLocation } } }).Parser?.lexer;
+  const lexer = handlebars().parser.lexer;
   const at = lexer?.yylloc;
   const pos = at ? { line: at.first_line, column: at.first_column } : undefined;
   const got = /got '([^']+)'/.exec(e.message)?.[1];
