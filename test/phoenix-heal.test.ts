@@ -3,66 +3,34 @@
 // pruned, a shared dataset that had been made a Proxmox storage removed), and shared
 // volumes applied only to the containers of the run, with the restart handler firing
 // only for a running container whose mounts changed.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { startLab, type Lab } from '../lab/index.js';
+import { usePhoenixLab, type PhoenixRun } from './harness/phoenix-lab.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const playbook = (name: string) => join(REPO, 'playbooks', name);
 const H = 'pve1';
 
-let dir: string;
-let lab: Lab;
-
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'phx-phoenix-heal-'));
-  lab = await startLab({ dir, hosts: 1 });
-  cpSync(join(REPO, 'inventory/group_vars'), join(dirname(lab.inventoryFile), 'group_vars'), { recursive: true });
-});
-after(async () => {
-  await lab?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-interface Run { rc: number; stderr: string; events: Array<Record<string, unknown>> }
-function phxPlay(...args: string[]): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(REPO, 'bin/phx-play.js'), '-i', lab.inventoryFile, '--json', ...args], {
-      cwd: REPO,
-      env: { ...process.env, CI: '1', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (rc) => {
-      const events = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-      done({ rc: rc ?? -1, stderr, events });
-    });
-  });
-}
-const explain = (r: Run) =>
+const phoenix = usePhoenixLab('phx-phoenix-heal-', 1);
+const phxPlay = phoenix.phxPlay;
+const explain = (r: PhoenixRun) =>
   `rc ${r.rc}\n${r.stderr.split('\n').filter((l) => /fatal|FAILED|unreachable/i.test(l)).join('\n').slice(0, 4000)}\n…\n${r.stderr.slice(-3000)}`;
-const changedCount = (r: Run) => ((r.events.find((e) => e.type === 'recap')?.hosts as Record<string, { changed: number }>)[H]).changed;
+const changedCount = (r: PhoenixRun) => ((r.events.find((e) => e.type === 'recap')?.hosts as Record<string, { changed: number }>)[H]).changed;
 /** status of each result of a task (one per loop item, then the loop's summary). */
-function statuses(r: Run, task: string): string[] {
+function statuses(r: PhoenixRun, task: string): string[] {
   return r.events.filter((e) => e.type === 'host_result' && e.task === task).map((e) => e.status as string);
 }
-function outcomes(r: Run): string[] {
+function outcomes(r: PhoenixRun): string[] {
   return r.events
     .filter((e) => e.type === 'host_result')
     .map((e) => `${e.task as string} ${JSON.stringify((e.result as Record<string, unknown>).item ?? '')}: ${e.status as string}`);
 }
 async function sh(command: string): Promise<string> {
-  const r = await lab.exec(H, command);
+  const r = await phoenix.lab.exec(H, command);
   assert.equal(r.rc, 0, `${command}\n${r.stderr}${r.stdout}`);
   return r.stdout;
 }
@@ -70,14 +38,14 @@ async function sh(command: string): Promise<string> {
 test('setup.yml: a rerun after a failed attempt heals the host (NFS never came up; stale storages left behind)', async () => {
   // the failed earlier attempt: NFS did not answer in time, and an old script had made a
   // shared dataset a Proxmox storage and left an NFS storage pointing nowhere
-  await lab.setFaults(H, { nfsDelaySeconds: 3600 });
+  await phoenix.lab.setFaults(H, { nfsDelaySeconds: 3600 });
   const failed = await phxPlay('-e', 'phoenix_nfs_timeout=2', playbook('setup.yml'));
   assert.equal(failed.rc, 2, explain(failed));
   assert.match(failed.stderr, /not ready after [\d.]+ s/);
   await sh(
     "printf '\\ndir: quickOS-shared\\n\\tpath /quickOS/shared\\n\\tcontent rootdir,images\\n\\nnfs: old-nas\\n\\texport /srv/gone\\n\\tpath /mnt/pve/old-nas\\n\\tserver 127.0.0.1\\n\\tcontent images\\n' >> /etc/pve/storage.cfg",
   );
-  await lab.setFaults(H, {});
+  await phoenix.lab.setFaults(H, {});
 
   const healed = await phxPlay(playbook('setup.yml'));
   assert.equal(healed.rc, 0, explain(healed));
@@ -100,7 +68,7 @@ test('containers.yml: a new shared volume reaches only the containers of the run
 
   // a new volume for 101 and 102, but this run is only about 101
   const labVars = parse(readFileSync(join(REPO, 'inventory/group_vars/lab.yml'), 'utf8')) as { shared_volumes: Record<string, unknown> };
-  const extra = join(dir, 'extra-vars.yml');
+  const extra = join(phoenix.dir, 'extra-vars.yml');
   writeFileSync(extra, stringify({
     containers_in_run: [101],
     shared_volumes: { ...labVars.shared_volumes, media: { host_path: '/tank/media-shared', owner: 'container_root', mounts: { '101': '/srv/media', '102': '/srv/media' } } },

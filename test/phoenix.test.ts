@@ -4,55 +4,22 @@
 // the seeds' verification steps hold; the lab's timing faults (NFS and guest agent
 // late) are survived without fixed sleeps; one unreachable host leaves the other
 // two converged and exits 4.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, readdirSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startLab, type Lab } from '../lab/index.js';
+import { usePhoenixLab, type PhoenixRun } from './harness/phoenix-lab.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SITE = join(REPO, 'playbooks/site.yml');
 
-let dir: string;
-let lab: Lab;
-
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'phx-phoenix-'));
-  lab = await startLab({ dir, hosts: 3 });
-  // the repository's lab variables, beside the lab's inventory (group `lab`)
-  cpSync(join(REPO, 'inventory/group_vars'), join(dirname(lab.inventoryFile), 'group_vars'), { recursive: true });
-});
-after(async () => {
-  await lab?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-interface Run { rc: number; stdout: string; stderr: string; events: Array<Record<string, unknown>> }
-function phxPlay(...args: string[]): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(REPO, 'bin/phx-play.js'), '-i', lab.inventoryFile, '--json', ...args], {
-      cwd: REPO,
-      env: { ...process.env, CI: '1', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (rc) => {
-      const events = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-      done({ rc: rc ?? -1, stdout, stderr, events });
-    });
-  });
-}
+const phoenix = usePhoenixLab('phx-phoenix-', 3);
+const phxPlay = phoenix.phxPlay;
 
 /** Per host, the tasks in order with what each reported (loops: per item). */
-function outcomes(r: Run): Record<string, string[]> {
+function outcomes(r: PhoenixRun): Record<string, string[]> {
   const by: Record<string, string[]> = {};
   for (const e of r.events) {
     if (e.type !== 'host_result' && e.type !== 'item_result') continue;
@@ -62,19 +29,19 @@ function outcomes(r: Run): Record<string, string[]> {
   }
   return by;
 }
-function recap(r: Run): Record<string, Record<string, number>> {
+function recap(r: PhoenixRun): Record<string, Record<string, number>> {
   const ev = r.events.find((e) => e.type === 'recap');
   assert.ok(ev, `no recap in the output:\n${r.stderr}`);
   return ev.hosts as Record<string, Record<string, number>>;
 }
 /** The registered results of one task on one host (one per loop item). */
-function results(r: Run, host: string, task: string): Array<Record<string, unknown>> {
+function results(r: PhoenixRun, host: string, task: string): Array<Record<string, unknown>> {
   return r.events
     .filter((e) => e.type === 'host_result' && e.host === host && e.task === task)
     .map((e) => e.result as Record<string, unknown>)
     .filter((x) => !Array.isArray(x.results));
 }
-const explain = (r: Run) =>
+const explain = (r: PhoenixRun) =>
   `rc ${r.rc}\n${r.stderr.split('\n').filter((l) => /fatal|FAILED|unreachable/i.test(l)).join('\n').slice(0, 4000)}\n…\n${r.stderr.slice(-3000)}`;
 
 /** Every file of a lab host's state (its / as the lab simulates it): path, type, mode, owner, content. */
@@ -107,7 +74,7 @@ function treeDiff(a: Map<string, string>, b: Map<string, string>): string[] {
 }
 
 async function sh(host: string, command: string): Promise<string> {
-  const r = await lab.exec(host, command);
+  const r = await phoenix.lab.exec(host, command);
   assert.equal(r.rc, 0, `on ${host}: ${command}\n${r.stderr}${r.stdout}`);
   return r.stdout;
 }
@@ -120,10 +87,10 @@ async function inVm(host: string, argv: string): Promise<{ exitcode: number; out
 const HOSTS = ['pve1', 'pve2', 'pve3'];
 
 test('fresh lab: --check changes nothing and predicts exactly the real run; the real run converges; a rerun changes nothing', async () => {
-  const before = lab.hosts.map((h) => hashTree(h.root));
+  const before = phoenix.lab.hosts.map((h) => hashTree(h.root));
   const check = await phxPlay('--check', SITE);
   assert.equal(check.rc, 0, explain(check));
-  lab.hosts.forEach((h, i) => assert.deepEqual(treeDiff(before[i], hashTree(h.root)), [], `--check changed ${h.name}'s state`));
+  phoenix.lab.hosts.forEach((h, i) => assert.deepEqual(treeDiff(before[i], hashTree(h.root)), [], `--check changed ${h.name}'s state`));
 
   const real = await phxPlay(SITE);
   assert.equal(real.rc, 0, explain(real));
@@ -201,8 +168,8 @@ test("seed verification: nginx's key is 0640 root:www-data in CT 101 (100000:100
 
 test('timing faults: NFS and the guest agent 5 s late on fresh hosts — the run still converges', async () => {
   await onEveryHost(async (h) => {
-    await lab.reset(h);
-    await lab.setFaults(h, { nfsDelaySeconds: 5, guestAgentDelaySeconds: 5 });
+    await phoenix.lab.reset(h);
+    await phoenix.lab.setFaults(h, { nfsDelaySeconds: 5, guestAgentDelaySeconds: 5 });
   });
   try {
     const r = await phxPlay(SITE);
@@ -232,13 +199,13 @@ test('timing faults: NFS and the guest agent 5 s late on fresh hosts — the run
       assert.ok(Number(volume?.durationMs) >= 1000, `${h}: docker_volume did not wait for the guest agent (${String(volume?.durationMs)} ms)`);
     }
   } finally {
-    await onEveryHost((h) => lab.setFaults(h, {}));
+    await onEveryHost((h) => phoenix.lab.setFaults(h, {}));
   }
 });
 
 test('one hypervisor unreachable: the other two converge, exit code 4', async () => {
-  await Promise.all([lab.reset('pve1'), lab.reset('pve2')]);
-  await lab.setFaults('pve3', { refuseConnections: true });
+  await Promise.all([phoenix.lab.reset('pve1'), phoenix.lab.reset('pve2')]);
+  await phoenix.lab.setFaults('pve3', { refuseConnections: true });
   try {
     const r = await phxPlay(SITE);
     assert.equal(r.rc, 4, explain(r));
@@ -253,6 +220,6 @@ test('one hypervisor unreachable: the other two converge, exit code 4', async ()
     assert.equal(again.rc, 0, explain(again));
     for (const h of ['pve1', 'pve2']) assert.equal(recap(again)[h].changed, 0);
   } finally {
-    await lab.setFaults('pve3', {});
+    await phoenix.lab.setFaults('pve3', {});
   }
 });

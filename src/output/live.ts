@@ -1,11 +1,10 @@
 // The live view on a terminal: one listr2 line per task that spins while its
 // hosts run, shows each host as it finishes, then settles into a summary.
 // Failures, diffs and -v details are printed below it as in the plain view.
-import type { ChalkInstance } from 'chalk';
 import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
-import type { HostStatus, Reporter, RunEvent } from '../events.js';
-import { hostResultText, makeChalk, seconds, sharedEventText, statusColor } from './text.js';
-import { SlowestTasks } from './slowest.js';
+import type { HostStatus, RunEvent } from '../events.js';
+import { HumanReporter } from './human.js';
+import { hostResultText, seconds, sharedEventText, statusColor } from './text.js';
 
 type Wrapper = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>;
 
@@ -21,19 +20,9 @@ interface Running {
   finish: () => void;
 }
 
-export class LiveReporter implements Reporter {
-  private readonly c: ChalkInstance;
+export class LiveReporter extends HumanReporter {
   private chain: Promise<void> = Promise.resolve();
   private current?: Running;
-  private readonly slowest = new SlowestTasks();
-
-  constructor(
-    private readonly out: NodeJS.WriteStream,
-    private readonly verbosity: number,
-    private readonly diff: boolean,
-  ) {
-    this.c = makeChalk(out);
-  }
 
   emit(e: RunEvent): void {
     const c = this.c;

@@ -1,22 +1,11 @@
 // Plain lines, for CI logs and pipes: one line per host result, Ansible-like.
-import type { ChalkInstance } from 'chalk';
-import type { Reporter, RunEvent } from '../events.js';
+import type { RunEvent } from '../events.js';
+import { HumanReporter } from './human.js';
 import { formatLoc } from '../errors.js';
-import { banner, hostResultText, makeChalk, sharedEventText } from './text.js';
-import { SlowestTasks } from './slowest.js';
+import { banner, hostResultText, sharedEventText } from './text.js';
 
-export class PlainReporter implements Reporter {
-  private readonly c: ChalkInstance;
+export class PlainReporter extends HumanReporter {
   private module = '';
-  private readonly slowest = new SlowestTasks();
-
-  constructor(
-    private readonly out: NodeJS.WriteStream,
-    private readonly verbosity: number,
-    private readonly diff: boolean,
-  ) {
-    this.c = makeChalk(out);
-  }
 
   emit(e: RunEvent): void {
     const c = this.c;
