@@ -10,7 +10,8 @@ import type { Algorithms, Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import type { Duplex } from 'node:stream';
 import { UnreachableError } from '../errors.js';
 import { makeAuthHandler, type AuthSettings } from './auth.js';
-import { ExecStreams } from './become.js';
+import { BecomeError, ExecStreams } from './become.js';
+import { REMOTE_SHELL_COMMAND, RemoteShell, ShellLost, unfitForShell } from './remote-shell.js';
 import { isTimeout, TIMEOUT_GRACE_MS, withTimeoutNote } from './timeout.js';
 import { appendKnownHost, checkHostKey, fingerprint, keyTypeOf, knownHostsName, knownKeyTypes, readKnownHosts } from './known-hosts.js';
 import { shellQuote } from '../quote.js';
@@ -79,6 +80,8 @@ function sendKill(ch: ClientChannel): void {
 /** The server refused to open a channel (MaxSessions reached): worth a retry. */
 class ChannelRefused extends Error {}
 const CHANNEL_RETRIES = 50;
+/** Remote shells per host (each holds a session slot); commands beyond them get exec channels. */
+const MAX_SHELLS = 3;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -87,6 +90,16 @@ function sleep(ms: number): Promise<void> {
 /** SFTP status codes from ssh2 (numeric `code` on the error). */
 const SFTP_NO_SUCH_FILE = 2;
 const SFTP_CHUNK = 32 * 1024;
+
+/**
+ * The task timeout's note, and sudo refusing to run the command (which is not
+ * the command's own failure): the same reading for a channel and a shell.
+ */
+function noteTimeout(r: ExecResult, streams: ExecStreams, opts: ExecOptions, started: number): BecomeError | undefined {
+  const hostTimedOut = isTimeout(opts.timeoutMs, started, r.rc);
+  if (hostTimedOut) r.stderr = withTimeoutNote(r.stderr, opts.timeoutMs!);
+  return streams.failure(r, hostTimedOut);
+}
 
 export class SshConnection implements Connection {
   readonly kind = 'ssh' as const;
@@ -102,6 +115,13 @@ export class SshConnection implements Connection {
   private readonly maxChannels: number;
   private openChannels = 0;
   private readonly channelWaiters: (() => void)[] = [];
+  private readonly shells: RemoteShell[] = [];
+  private readonly busyShells = new Set<RemoteShell>();
+  private shellsOpening = 0;
+  /** whether the host's shells can take stdin (base64 exists), once a shell has said */
+  private shellStdinOk: boolean | undefined;
+  /** the host cannot run a remote shell: every command gets its own exec channel */
+  private shellUnsupported = false;
 
   constructor(private readonly s: SshSettings) {
     this.maxChannels = Math.max(1, (s.maxSessions ?? 10) - 1);
@@ -315,6 +335,10 @@ export class SshConnection implements Connection {
   /** Waits for a free session slot (sshd refuses channels beyond MaxSessions, default 10). */
   private async acquireChannel(): Promise<() => void> {
     while (this.openChannels >= this.maxChannels) await new Promise<void>((res) => this.channelWaiters.push(res));
+    return this.takeChannel();
+  }
+
+  private takeChannel(): () => void {
     this.openChannels++;
     let released = false;
     return () => {
@@ -327,6 +351,8 @@ export class SshConnection implements Connection {
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const client = await this.live();
+    const shell = this.fitsShell(command, opts) ? await this.reserveShell(client) : undefined;
+    if (shell) return this.execInShell(shell, command, opts);
     // sshd frees a session slot a moment after the channel closes, so a full
     // server may refuse a channel now and accept it shortly after.
     for (let attempt = 1; ; attempt++) {
@@ -339,6 +365,114 @@ export class SshConnection implements Connection {
         release();
       }
       await sleep(Math.min(10 * attempt, 100));
+    }
+  }
+
+  // ---- the remote shells (see remote-shell.ts) ----
+
+  private fitsShell(command: string, opts: ExecOptions): boolean {
+    if (this.shellUnsupported || this.shellStdinOk === false && opts.stdin !== undefined) return false;
+    // sudo's password prompt is a conversation on the command's stdin: that needs a channel of its own
+    if (opts.become?.password !== undefined) return false;
+    return unfitForShell(command, opts.stdin) === undefined;
+  }
+
+  /** An idle shell, marked busy, or a new one while there are fewer than MAX_SHELLS; else undefined. */
+  private async reserveShell(client: Client): Promise<RemoteShell | undefined> {
+    for (let i = this.shells.length - 1; i >= 0; i--) if (this.shells[i].ended) this.shells.splice(i, 1);
+    const idle = this.shells.find((sh) => !this.busyShells.has(sh));
+    if (idle) {
+      this.busyShells.add(idle);
+      return idle;
+    }
+    if (this.shells.length + this.shellsOpening >= MAX_SHELLS || this.openChannels >= this.maxChannels) return undefined;
+    this.shellsOpening++;
+    try {
+      return await this.openShell(client);
+    } finally {
+      this.shellsOpening--;
+    }
+  }
+
+  private async openShell(client: Client): Promise<RemoteShell | undefined> {
+    const release = this.takeChannel();
+    const ch = await new Promise<ClientChannel | undefined>((res) => client.exec(REMOTE_SHELL_COMMAND, (err, c) => res(err ? undefined : c)));
+    if (!ch) {
+      release(); // refused (sshd's MaxSessions, say): this command takes the channel path
+      return undefined;
+    }
+    ch.on('close', release);
+    const shell = await RemoteShell.start(ch, this.s.connectTimeoutMs);
+    if (shell) this.busyShells.add(shell); // the caller's, before any other exec can see it in the pool
+    if (!shell) {
+      if (!this.deadReason) {
+        this.shellUnsupported = true;
+        this.s.onDebug?.(`ssh ${this.label}: ${REMOTE_SHELL_COMMAND} does not answer: one exec channel per command`);
+      }
+      return undefined;
+    }
+    this.shellStdinOk = shell.canFeedStdin;
+    this.shells.push(shell);
+    this.s.onDebug?.(`ssh ${this.label}: remote shell ${this.shells.length} started${shell.canFeedStdin ? '' : ' (no base64: commands with stdin get exec channels)'}`);
+    return shell;
+  }
+
+  private async execInShell(shell: RemoteShell, command: string, opts: ExecOptions): Promise<ExecResult> {
+    try {
+      if (opts.stdin !== undefined && !shell.canFeedStdin) return await this.exec(command, opts);
+      if (this.deadReason) throw new UnreachableError(this.deadReason);
+      this.s.onDebug?.(`ssh ${this.label}: exec ${command}`);
+      const started = Date.now();
+      return await new Promise<ExecResult>((resolve, reject) => {
+        let timer: NodeJS.Timeout | undefined;
+        let done = false;
+        const finish = (fn: () => void) => {
+          if (done) return;
+          done = true;
+          if (timer) clearTimeout(timer);
+          opts.signal?.removeEventListener('abort', onAbort);
+          this.inflight.delete(onDead);
+          fn();
+        };
+        const onDead = (e: Error) => finish(() => reject(e));
+        // Ending the shell is all there is to stop a command in it (as with a channel, OpenSSH
+        // ignores signals for root; the command line's own `timeout` is what really kills it).
+        const onAbort = () => {
+          shell.close();
+          const reason: unknown = opts.signal?.reason;
+          finish(() => reject(reason instanceof Error ? reason : Object.assign(new Error('The operation was aborted'), { name: 'AbortError' })));
+        };
+        if (opts.signal?.aborted) return onAbort();
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        this.inflight.add(onDead);
+        if (opts.timeoutMs) {
+          // a backstop: the command line's own `timeout` (see buildCommand) kills it on the host
+          timer = setTimeout(() => {
+            shell.close();
+            finish(() => resolve({ rc: 128 + 9, stdout: '', stderr: withTimeoutNote('', opts.timeoutMs!), signal: 'SIGKILL' }));
+          }, opts.timeoutMs + TIMEOUT_GRACE_MS);
+        }
+        shell.run(command, opts.stdin).then(
+          (raw) => {
+            // the same reading of the output as on a channel: sudo's marker, a refusal, a timeout
+            const streams = new ExecStreams(undefined, opts.become, { write: () => {}, end: () => {}, fail: () => {} });
+            streams.onStdout(raw.stdout);
+            streams.onStderr(raw.stderr);
+            const r: ExecResult = { rc: raw.rc, ...streams.output() };
+            const become = noteTimeout(r, streams, opts, started);
+            finish(() => (become ? reject(become) : resolve(r)));
+          },
+          (e: unknown) => {
+            if (!(e instanceof ShellLost)) return finish(() => reject(e as Error));
+            // as a channel that closes without an exit status: the link may be going away
+            setImmediate(() =>
+              finish(() => (this.deadReason ? reject(new UnreachableError(this.deadReason)) : resolve({ rc: 255, stdout: '', stderr: `ssh: ${e.message}` }))),
+            );
+          },
+        );
+      });
+    } finally {
+      this.busyShells.delete(shell);
     }
   }
 
@@ -417,9 +551,7 @@ export class SshConnection implements Connection {
           } else {
             r = { rc: exit.code, stdout, stderr };
           }
-          const hostTimedOut = isTimeout(opts.timeoutMs, started, r.rc);
-          if (hostTimedOut) r.stderr = withTimeoutNote(r.stderr, opts.timeoutMs!);
-          const become = streams.failure(r, hostTimedOut);
+          const become = noteTimeout(r, streams, opts, started);
           finish(() => (become ? reject(become) : resolve(r)));
         });
         if (opts.timeoutMs) {
