@@ -1,13 +1,14 @@
 // Round trips per task: phx-play -vv prints every command line it sends as
-// "<host> EXEC …" under the task's banner; each is one exec channel on the
-// host's one SSH connection. The sshd of the measured host runs at LogLevel
-// DEBUG1 so the count can be checked against the channels sshd really saw.
+// "<host> EXEC …" under the task's banner; each is one request and its answer
+// on the host's one SSH connection (a command for its remote shell, or an exec
+// channel of its own). The sshd of the measured host runs at LogLevel DEBUG1,
+// so the report also says how many channels sshd really opened.
 import { readFileSync } from 'node:fs';
 
 export interface TaskRoundTrips {
   task: string;
   module: string;
-  /** exec channels per host for this task */
+  /** commands sent per host for this task */
   execs: number;
 }
 

@@ -519,7 +519,7 @@ async function main(): Promise<number> {
         rt.first.map((t, i) => [t.task, t.module, String(t.execs), String(rt.second[i]?.execs ?? '?'), String(rt.check[i]?.execs ?? '?')]),
       ),
     );
-    report.push('', `sshd (LogLevel DEBUG1) counted exec/subsystem channels — first ${rt.sshd.first.exec}/${rt.sshd.first.subsystem}, second ${rt.sshd.second.exec}/${rt.sshd.second.subsystem}, --check ${rt.sshd.check.exec}/${rt.sshd.check.subsystem}; connections: ${rt.sshd.first.sessions}/${rt.sshd.second.sessions}/${rt.sshd.check.sessions}.`, '');
+    report.push('', `sshd (LogLevel DEBUG1) counted exec/subsystem channels (one exec channel is the remote shell that runs the commands) — first ${rt.sshd.first.exec}/${rt.sshd.first.subsystem}, second ${rt.sshd.second.exec}/${rt.sshd.second.subsystem}, --check ${rt.sshd.check.exec}/${rt.sshd.check.subsystem}; connections: ${rt.sshd.first.sessions}/${rt.sshd.second.sessions}/${rt.sshd.check.sessions}.`, '');
       flush();
 
     if (o.scale) {
