@@ -1,7 +1,7 @@
 // The module contract. A module reads the host (facts), plans the changes as
 // data (pure), and the engine applies them unless in check mode. See
 // docs/ARCHITECTURE.md. Built-in modules live in modules/, one file each,
-// `export default defineModule({...})`; the registry finds them by file.
+// `export default defineModule({...})`, listed in src/modules-index.ts.
 import type { z } from 'zod';
 import type { Connection, ExecResult } from './connection/types.js';
 

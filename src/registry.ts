@@ -1,9 +1,6 @@
-// Finds the built-in modules: every file in modules/ default-exports one
-// defineModule(). Loaded only when a playbook needs validating or running,
-// so `--version` and `--help` stay fast.
-import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+// The built-in modules (src/modules-index.ts: every file in modules/), indexed by
+// name and alias. Loaded only when a playbook needs validating or running, so
+// `--help` stays light.
 import type { ModuleDefinition } from './module.js';
 
 export interface ModuleRegistry {
@@ -14,18 +11,10 @@ export interface ModuleRegistry {
   all(): ModuleDefinition[];
 }
 
-const modulesDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'modules');
-
 let loaded: Promise<ModuleRegistry> | undefined;
 
 export function loadRegistry(): Promise<ModuleRegistry> {
-  loaded ??= (async () => {
-    const files = readdirSync(modulesDir).filter((f) => f.endsWith('.js') && !f.startsWith('_')).sort();
-    const defs = await Promise.all(
-      files.map(async (f) => (await import(pathToFileURL(join(modulesDir, f)).href)).default as ModuleDefinition),
-    );
-    return makeRegistry(defs.filter((d) => d && typeof d.name === 'string'));
-  })();
+  loaded ??= import('./modules-index.js').then(({ BUILTIN_MODULES }) => makeRegistry([...BUILTIN_MODULES]));
   return loaded;
 }
 

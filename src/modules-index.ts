@@ -1,0 +1,46 @@
+// The built-in modules, listed by hand: every file in modules/ default-exports
+// one defineModule(). A static list (not a readdir of dist/modules) so that the
+// CLI can be bundled; test/registry.test.ts fails when a file of modules/ is
+// missing here. Imported lazily by src/registry.ts.
+import type { ModuleDefinition } from './module.js';
+import assertModule from '../modules/assert.js';
+import certHookModule from '../modules/cert_hook.js';
+import commandModule from '../modules/command.js';
+import copyModule from '../modules/copy.js';
+import debugModule from '../modules/debug.js';
+import dockerVolumeModule from '../modules/docker_volume.js';
+import failModule from '../modules/fail.js';
+import fileModule from '../modules/file.js';
+import filePermModule from '../modules/file_perm.js';
+import lineinfileModule from '../modules/lineinfile.js';
+import nfsWaitModule from '../modules/nfs_wait.js';
+import pctModule from '../modules/pct.js';
+import pvesmModule from '../modules/pvesm.js';
+import setFactModule from '../modules/set_fact.js';
+import shellModule from '../modules/shell.js';
+import statModule from '../modules/stat.js';
+import templateModule from '../modules/template.js';
+import waitForModule from '../modules/wait_for.js';
+import zfsDatasetModule from '../modules/zfs_dataset.js';
+
+export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
+  assertModule,
+  certHookModule,
+  commandModule,
+  copyModule,
+  debugModule,
+  dockerVolumeModule,
+  failModule,
+  fileModule,
+  filePermModule,
+  lineinfileModule,
+  nfsWaitModule,
+  pctModule,
+  pvesmModule,
+  setFactModule,
+  shellModule,
+  statModule,
+  templateModule,
+  waitForModule,
+  zfsDatasetModule,
+];
