@@ -1,24 +1,16 @@
-// Parsing templates with the Handlebars parser (our own isolated instance),
-// caching the AST by text, and the static checks done at validation time:
-// syntax with a position, helpers that exist with the right number of
-// arguments, and a helpful message for Jinja habits (`| filter`, `{% if %}`).
-import { createRequire } from 'node:module';
+// Parsing templates with the Handlebars parser, caching the AST by text, and
+// the static checks done at validation time: syntax with a position, helpers
+// that exist with the right number of arguments, and a helpful message for
+// Jinja habits (`| filter`, `{% if %}`).
+//
+// Only Handlebars' parser (one CommonJS file and what it requires): we walk the
+// AST ourselves, so its compiler, runtime and source-map are never loaded
+// (start-up of every run pays for what it imports). A static import of that
+// file, so the bundle (scripts/bundle.mjs) contains it. No helpers are ever
+// registered with it, so there is no global state to isolate.
+import handlebarsParser from 'handlebars/dist/cjs/handlebars/compiler/base.js';
 import { BLOCK_HELPERS, HELPERS } from './helpers.js';
 import { EvalFailure, table } from './values.js';
-
-// Only Handlebars' parser, loaded on the first template that needs parsing: we
-// walk the AST ourselves, so its compiler, runtime and source-map are never
-// loaded (start-up of every run pays for what it imports). No helpers are ever
-// registered with it, so there is no global state to isolate.
-interface HandlebarsParser {
-  parse(text: string): unknown;
-  parser: { lexer?: { yylloc?: JisonLocation } };
-}
-let parsing: HandlebarsParser | undefined;
-function handlebars(): HandlebarsParser {
-  parsing ??= createRequire(import.meta.url)('handlebars/dist/cjs/handlebars/compiler/base.js') as HandlebarsParser;
-  return parsing;
-}
 
 // ── The subset of the Handlebars AST the renderer walks ──────────────────────
 export interface Pos {
@@ -105,7 +97,7 @@ function parseUncached(text: string): ProgramNode {
   const { source, shifts } = rewriteAnsiblePaths(text);
   let ast: ProgramNode;
   try {
-    ast = handlebars().parse(source) as unknown as ProgramNode;
+    ast = handlebarsParser.parse(source) as unknown as ProgramNode;
   } catch (e) {
     throw mapFailure(syntaxFailure(text, source, e as Error), shifts);
   }
@@ -223,11 +215,6 @@ export function posOfOffset(text: string, offset: number): Pos {
   return { line, column: offset - (before.lastIndexOf('\n') + 1) };
 }
 
-interface JisonLocation {
-  first_line: number;
-  first_column: number;
-}
-
 function syntaxFailure(text: string, source: string, e: Error & { lineNumber?: number; column?: number }): EvalFailure {
   // Jinja habits first: they are the likely cause and deserve a precise suggestion.
   const hint = jinjaHint(text) ?? unclosedMustache(text);
@@ -239,7 +226,7 @@ function syntaxFailure(text: string, source: string, e: Error & { lineNumber?: n
     });
   }
   // The jison lexer keeps the position of the token it failed on.
-  const lexer = handlebars().parser.lexer;
+  const lexer = handlebarsParser.parser.lexer;
   const at = lexer?.yylloc;
   const pos = at ? { line: at.first_line, column: at.first_column } : undefined;
   const got = /got '([^']+)'/.exec(e.message)?.[1];
