@@ -37,8 +37,7 @@ async function mainInner(argv: string[]): Promise<number> {
     return 0;
   }
   if (o.command === 'version') {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-    process.stdout.write(`phx-play ${pkg.version}\n`);
+    process.stdout.write(`phx-play ${packageVersion()}\n`);
     return 0;
   }
   const registry = await loadRegistry();
@@ -112,6 +111,19 @@ async function mainInner(argv: string[]): Promise<number> {
   await reporter.close();
   if (o.check && o.detailedExitcode && outcome.exitCode === 0) return outcome.changesPending ? 3 : 0;
   return outcome.exitCode;
+}
+
+/** The version in phx-play's package.json, found upwards from this file: it runs from dist/src/ (tsc) or dist/bundle/. */
+function packageVersion(): string {
+  for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8'));
+      if (pkg.name === 'phx-play') return String(pkg.version);
+    } catch {
+      // no package.json here, or not readable: keep looking
+    }
+    if (dir.pathname === '/') throw new Error(`no package.json of phx-play above ${import.meta.url}`);
+  }
 }
 
 /** Like ansible-playbook: a --limit that selects nothing, or a --start-at-task that names no task, stops before anything runs. */
