@@ -1,6 +1,6 @@
 // assert: fails unless every condition in `that` holds (Ansible expressions,
 // evaluated by src/expr, never eval). Runs on the controller.
-import { z } from 'zod';
+import * as z from 'zod';
 import { PhxError, formatLoc } from '../src/errors.js';
 import { evaluateCondition } from '../src/expr/index.js';
 import { defineModule } from '../src/module.js';

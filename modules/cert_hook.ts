@@ -4,7 +4,7 @@
 // the key, runs the commands in order (stopping at the first failure, without
 // recording the new fingerprint so the next run retries), then records it.
 // The key may live in a container (`ctid`: read and fixed through pct exec).
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineModule, type Change, type ModuleContext, type Plan, type PlanContext } from '../src/module.js';
 import type { ExecResult } from '../src/connection/types.js';
 import {

@@ -2,7 +2,7 @@
 // The command line is split into words like Python's shlex (as Ansible does);
 // `argv:` gives the words directly. Inline `creates=/x` options in the free
 // form are taken out by the playbook loader before the schema sees them.
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineModule } from '../src/module.js';
 import { shellJoin } from '../src/quote.js';
 import { commandOptionFields, commandSpec, commandSteps, type CommandSpec } from '../src/remote/run-command.js';

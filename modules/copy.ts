@@ -4,7 +4,7 @@
 // A directory src is copied the same way, all files in those two round trips.
 import { readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, posix } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PhxError } from '../src/errors.js';
 import { defineModule, type ModuleContext } from '../src/module.js';
 import { modeArg } from '../src/remote/mode.js';

@@ -1,6 +1,6 @@
 // debug: prints a message or a variable's value. Runs on the controller; the
 // host is never contacted.
-import { z } from 'zod';
+import * as z from 'zod';
 import { PhxError } from '../src/errors.js';
 import { evaluateExpression } from '../src/expr/index.js';
 import { defineModule } from '../src/module.js';

@@ -4,7 +4,7 @@
 // options are compared exactly and a mismatch is drift: it fails, unless
 // `recreate: options-changed` and the volume is unused. `ensure_source` first
 // creates the NFS source directory on the hypervisor (docker never checks it).
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineModule, type Change, type ModuleContext, type Plan, type PlanContext } from '../src/module.js';
 import type { ExecResult } from '../src/connection/types.js';
 import { predictedHostPath } from '../src/proxmox/pct-config.js';

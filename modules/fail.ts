@@ -1,5 +1,5 @@
 // fail: fails the task with a message (usually under `when`). Runs on the controller.
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineModule } from '../src/module.js';
 
 const args = z

@@ -4,7 +4,7 @@
 // we are, the owner/group lookups and, with recurse, everything below); every
 // change is an argv batched into one more.
 import { posix } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineModule, type Change, type Plan } from '../src/module.js';
 import { applyMode, formatMode, modeArg, parseMode, type ModeSpec } from '../src/remote/mode.js';
 import { accountArg, attrsText, resolveAccount } from '../src/remote/owner.js';

@@ -3,7 +3,7 @@
 // container's root (`container_root: <ctid>`, from its idmap). Reads the whole
 // tree, the accounts and the CT configs in ONE round trip; changes only the
 // entries that differ, batched per target.
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineModule, type Change, type ModuleContext, type Plan, type PlanContext } from '../src/module.js';
 import { isMissingCt, parsePctConfig, predictedHostPath, type PctConfig } from '../src/proxmox/pct-config.js';
 import { containerRoot } from '../src/proxmox/idmap.js';

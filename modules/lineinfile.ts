@@ -3,7 +3,7 @@
 // line goes after `insertafter` / before `insertbefore` (regex, EOF, BOF) or
 // at the end; an identical line already present means no change. The file is
 // read in the facts round trip and written back like copy (one more).
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineModule, type Plan } from '../src/module.js';
 import { formatMode, modeArg } from '../src/remote/mode.js';
 import { accountArg } from '../src/remote/owner.js';

@@ -8,7 +8,7 @@
 // only burn the timeout. A missing export is reported in the message
 // (`ready: false`), not as a failure, so the rest of the check run still shows
 // what it would do.
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineModule, type Plan } from '../src/module.js';
 import { describeProbes, normalizeExportPath, waitForNfs, type NfsWaitOptions, type NfsWaitOutcome } from '../src/proxmox/nfs.js';
 

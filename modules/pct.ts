@@ -3,7 +3,7 @@
 // `pct set` (only differing keys, property strings as key/value sets), mount
 // points found by their container path, power state, and the restart a pending
 // change needs. Reads config, status and pending in one round trip.
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineModule, type Change, type ModuleContext, type Plan, type PlanContext } from '../src/module.js';
 import { applyChanges } from '../src/module-runner.js';
 import {

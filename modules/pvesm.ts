@@ -6,7 +6,7 @@
 // task fails and names it, unless `recreate: true` (remove + add). An nfs
 // storage waits for its export (as nfs_wait does, bounded) before `add`, since
 // `pvesm add nfs` fails on a server that is not answering yet.
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineModule, CommandFailed, type Change, type Plan } from '../src/module.js';
 import { describeProbes, waitForNfs, type NfsWaitOptions } from '../src/proxmox/nfs.js';
 import { seconds } from './nfs_wait.js';

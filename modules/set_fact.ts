@@ -1,7 +1,7 @@
 // set_fact: sets host variables for the rest of the run. The engine merges
 // the result's `ansible_facts` into the host's vars (the playbook loader turns
 // `set_fact: a=1 b=x` into keys). Runs on the controller.
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineModule } from '../src/module.js';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

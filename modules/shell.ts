@@ -1,7 +1,7 @@
 // shell: runs a command line through /bin/sh (or `executable`), so pipes,
 // redirections and `$VAR` work. Same options and result as command (inline
 // `creates=...` in the free form is taken out by the playbook loader).
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineModule } from '../src/module.js';
 import { shellJoin } from '../src/quote.js';
 import { commandOptionFields, commandSpec, commandSteps, type CommandSpec } from '../src/remote/run-command.js';

@@ -1,7 +1,7 @@
 // stat: reports a path's state in Ansible's shape (`stat.exists`, `stat.isdir`,
 // `stat.mode` '0644', `stat.checksum`, ...). Read-only: one round trip, also
 // in check mode, never changed.
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineModule } from '../src/module.js';
 import { formatMode } from '../src/remote/mode.js';
 import { probe, type ChecksumAlgorithm, type FileState } from '../src/remote/probe.js';

@@ -3,7 +3,7 @@
 // owner/group/mode, backup, validate; two round trips).
 import { readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatLoc, PhxError } from '../src/errors.js';
 import { defineModule, type ModuleContext } from '../src/module.js';
 import { putArgShape, putFacts, putPlan, type PutFacts } from '../src/remote/put-content.js';

@@ -3,7 +3,7 @@
 // `timeout` seconds. The wait loop runs ON the host in one command: the
 // controller may not reach the target's network, and one probe per round
 // trip would be slow. Read-only: it also waits in check mode, never changed.
-import { z } from 'zod';
+import * as z from 'zod';
 import { CommandFailed, defineModule } from '../src/module.js';
 import { shellQuote } from '../src/quote.js';
 import { safePath } from '../src/remote/probe.js';

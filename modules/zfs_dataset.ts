@@ -2,7 +2,7 @@
 // Only the properties named are compared; sizes compare in bytes (1G = 1024M);
 // an inherited value equal to the wanted one is fine unless
 // `properties_source: local` asks for it to be set on the dataset itself.
-import { z } from 'zod';
+import * as z from 'zod';
 import { pathKey, type FileState } from '../src/remote/probe.js';
 import { defineModule, CommandFailed, type Plan, type ModuleContext } from '../src/module.js';
 import { isValidSizeValue, normalizeValue } from '../src/proxmox/sizes.js';

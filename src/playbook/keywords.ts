@@ -1,7 +1,7 @@
 // The keywords of plays, blocks and tasks, with a zod schema for each value.
 // These schemas are the single source of truth: the loader validates with them
 // and the JSON Schema for editors is generated from them.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A string holding a template: accepted wherever the value is only known per host. */
 export const templateString = z.string().regex(/\{\{/);

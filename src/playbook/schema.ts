@@ -1,7 +1,7 @@
 // JSON Schema (draft-07, what yaml-language-server reads) for playbook files,
 // generated from the same zod schemas the loader validates with: keyword
 // schemas from keywords.ts, argument schemas from each module.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ModuleRegistry } from '../registry.js';
 import { knownKeys } from './zod-introspect.js';
 import {

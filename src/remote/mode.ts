@@ -1,7 +1,7 @@
 // File modes as Ansible accepts them: an octal string ('0644', '644'), an
 // integer (YAML 1.1 reads 0644 as 420, which is the mode itself), or chmod's
 // symbolic form ('u=rw,g=r,o=r', 'a+X'), which depends on the current mode.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export type ModeSpec = { kind: 'octal'; value: number } | { kind: 'symbolic'; text: string; clauses: SymbolicClause[] };
 

@@ -1,6 +1,6 @@
 // Owner and group arguments: names or numeric ids, resolved on the host (the
 // controller's /etc/passwd says nothing about the target's).
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Account } from './probe.js';
 
 /** `owner:`/`group:` argument: a name or a numeric id (YAML may give a number). */

@@ -4,7 +4,7 @@
 // plan compares by SHA1 like Ansible and writes through one exec's stdin.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Change, Diff, ModuleContext, Plan } from '../module.js';
 import { applyMode, formatMode, modeArg, parseMode } from './mode.js';
 import { accountArg, resolveAccount } from './owner.js';

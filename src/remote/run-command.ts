@@ -2,7 +2,7 @@
 // round trip, only when asked), running the command (one round trip), and
 // Ansible's result shape (cmd, rc, stdout, stderr, start, end, delta, msg).
 import { posix } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ModuleContext, ModuleDefinition, Plan } from '../module.js';
 import { shellQuote } from '../quote.js';
 import { probe, safePath } from './probe.js';
