@@ -1,24 +1,14 @@
-// phx-play's main: parse the command line, load and validate everything,
-// then run — or report a located error and exit 1 with nothing run.
-import { dirname, resolve } from 'node:path';
+// phx-play's main: parse the command line, then (src/cli/commands.ts) load and
+// validate everything and run — or report a located error and exit 1 with
+// nothing run.
 import { readFileSync } from 'node:fs';
-import { parseCli, HELP, type CliOptions } from './cli/args.js';
-import { userErrorText } from './cli/errors.js';
-import { parseExtraVars } from './cli/extra-vars.js';
-import { listText } from './cli/list.js';
-import { askSecret } from './cli/prompt.js';
-import { PhxError, ValidationErrors } from './errors.js';
-import type { Reporter } from './events.js';
-import { checkHostVariables, loadInventory, selectHosts, type Inventory } from './inventory/index.js';
-import { loadPlaybook } from './playbook/load.js';
-import { playbookJsonSchema } from './playbook/schema.js';
-import type { Playbook, TaskNode } from './playbook/types.js';
-import { loadRegistry } from './registry.js';
+import { parseCli, HELP } from './cli/args.js';
 
 export async function main(argv: string[]): Promise<number> {
   try {
     return await mainInner(argv);
   } catch (e) {
+    const { userErrorText } = await import('./cli/errors.js');
     const text = userErrorText(e);
     if (text !== null) {
       process.stderr.write(text + '\n');
@@ -40,77 +30,9 @@ async function mainInner(argv: string[]): Promise<number> {
     process.stdout.write(`phx-play ${packageVersion()}\n`);
     return 0;
   }
-  const registry = await loadRegistry();
-  if (o.command === 'schema') {
-    process.stdout.write(JSON.stringify(playbookJsonSchema(registry), null, 2) + '\n');
-    return 0;
-  }
-
-  // Everything is loaded and validated before any host is contacted.
-  const extraVars = parseExtraVars(o.extraVars);
-  const errors: PhxError[] = [];
-  const playbooks: Playbook[] = [];
-  for (const file of o.playbooks) {
-    try {
-      playbooks.push(await loadPlaybook(resolve(file), { registry }));
-    } catch (e) {
-      if (e instanceof ValidationErrors) errors.push(...e.errors);
-      else throw e;
-    }
-  }
-  if (errors.length) throw new ValidationErrors(errors);
-  const inventory = loadInventory(o.inventory);
-  // group_vars/host_vars beside the inventory and the (first) playbook: broken files are located errors now
-  checkHostVariables(inventory, { playbookDir: playbooks[0] ? dirname(playbooks[0].file) : undefined });
-  if (o.syntaxCheck) {
-    for (const pb of playbooks) process.stdout.write(`\nplaybook: ${pb.file}\n`);
-    return 0;
-  }
-  checkLimitAndStart(o, playbooks, inventory);
-  const tagFilter = { only: o.tags, skip: o.skipTags };
-  if (o.listHosts || o.listTasks || o.listTags) {
-    process.stdout.write(listText(playbooks, inventory, { hosts: o.listHosts, tasks: o.listTasks, tags: o.listTags }, tagFilter, o.limit));
-    return 0;
-  }
-
-  const becomePassword = o.askBecomePass ? await askSecret('BECOME password: ') : undefined;
-  const connPassword = o.askPass ? await askSecret('SSH password: ') : undefined;
-  // ssh2, listr2 and the executor load only when something runs: --syntax-check stays fast
-  const [{ openConnection }, { runPlaybooks }] = await Promise.all([import('./connection/index.js'), import('./executor/run.js')]);
-  const reporter = await makeReporter(o);
-  const outcome = await runPlaybooks(
-    playbooks,
-    {
-      check: o.check,
-      diff: o.diff,
-      forks: o.forks,
-      verbosity: o.verbosity,
-      tags: tagFilter,
-      startAtTask: o.startAtTask,
-      forceHandlers: o.forceHandlers,
-      extraVars,
-      become: { enabled: o.become, user: o.becomeUser, password: becomePassword },
-      limit: o.limit,
-    },
-    {
-      inventory,
-      registry,
-      reporter,
-      makeConnection: (host, vars) =>
-        openConnection(host, vars, {
-          password: connPassword,
-          connectTimeoutMs: o.connectTimeoutSeconds * 1000,
-          privateKey: o.privateKey,
-          user: o.user,
-          acceptNew: o.sshAcceptNew,
-          askPassword: askSecret,
-          onDebug: o.verbosity >= 3 ? (m) => reporter.emit({ type: 'debug', host, message: m }) : undefined,
-        }),
-    },
-  );
-  await reporter.close();
-  if (o.check && o.detailedExitcode && outcome.exitCode === 0) return outcome.changesPending ? 3 : 0;
-  return outcome.exitCode;
+  // the rest loads only now: `--help` stays light
+  const { runCommand } = await import('./cli/commands.js');
+  return runCommand(o);
 }
 
 /** The version in phx-play's package.json, found upwards from this file: it runs from dist/src/ (tsc) or dist/bundle/. */
@@ -125,37 +47,3 @@ function packageVersion(): string {
     if (dir.pathname === '/') throw new Error(`no package.json of phx-play above ${import.meta.url}`);
   }
 }
-
-/** Like ansible-playbook: a --limit that selects nothing, or a --start-at-task that names no task, stops before anything runs. */
-function checkLimitAndStart(o: CliOptions, playbooks: Playbook[], inventory: Inventory): void {
-  if (o.limit !== undefined && selectHosts(inventory, o.limit, { baseDir: process.cwd() }).length === 0) {
-    throw new PhxError(`--limit '${o.limit}' matches no host of the inventory`, undefined, 'check the pattern with --list-hosts');
-  }
-  if (o.startAtTask !== undefined) {
-    const names = playbooks.flatMap((pb) => pb.plays.flatMap((p) => taskNames([...p.pre_tasks, ...p.tasks, ...p.post_tasks])));
-    if (!names.includes(o.startAtTask)) throw new PhxError(`--start-at-task: no task is named '${o.startAtTask}'`, undefined, 'list the task names with --list-tasks');
-  }
-}
-
-function taskNames(nodes: TaskNode[]): string[] {
-  return nodes.flatMap((n) => {
-    if (n.kind === 'task') return [n.name ?? n.module];
-    if (n.kind === 'block') return taskNames([...n.block, ...n.rescue, ...n.always]);
-    if (n.kind === 'include_tasks') return n.preloaded ? taskNames(n.preloaded) : [];
-    return [];
-  });
-}
-
-async function makeReporter(o: CliOptions): Promise<Reporter> {
-  const [{ JsonReporter, TeeReporter }, { LiveReporter }, { PlainReporter }] = await Promise.all([
-    import('./output/json.js'),
-    import('./output/live.js'),
-    import('./output/plain.js'),
-  ]);
-  // the live view only on a terminal, and never in CI logs
-  const human = (stream: NodeJS.WriteStream): Reporter =>
-    stream.isTTY && !process.env.CI ? new LiveReporter(stream, o.verbosity, o.diff) : new PlainReporter(stream, o.verbosity, o.diff);
-  if (o.json) return new TeeReporter([new JsonReporter(process.stdout), human(process.stderr)]);
-  return human(process.stdout);
-}
-

@@ -1,0 +1,123 @@
+// The commands that need playbooks, the inventory or the module registry:
+// schema, --syntax-check, --list-*, and running. Loaded by src/cli.ts once the
+// command line is parsed, so `--help` (and a bad option) need none of it.
+import { dirname, resolve } from 'node:path';
+import type { CliOptions } from './args.js';
+import { parseExtraVars } from './extra-vars.js';
+import { listText } from './list.js';
+import { askSecret } from './prompt.js';
+import { PhxError, ValidationErrors } from '../errors.js';
+import type { Reporter } from '../events.js';
+import { checkHostVariables, loadInventory, selectHosts, type Inventory } from '../inventory/index.js';
+import { loadPlaybook } from '../playbook/load.js';
+import { playbookJsonSchema } from '../playbook/schema.js';
+import type { Playbook, TaskNode } from '../playbook/types.js';
+import { loadRegistry } from '../registry.js';
+
+export async function runCommand(o: CliOptions): Promise<number> {
+  const registry = await loadRegistry();
+  if (o.command === 'schema') {
+    process.stdout.write(JSON.stringify(playbookJsonSchema(registry), null, 2) + '\n');
+    return 0;
+  }
+
+  // Everything is loaded and validated before any host is contacted.
+  const extraVars = parseExtraVars(o.extraVars);
+  const errors: PhxError[] = [];
+  const playbooks: Playbook[] = [];
+  for (const file of o.playbooks) {
+    try {
+      playbooks.push(await loadPlaybook(resolve(file), { registry }));
+    } catch (e) {
+      if (e instanceof ValidationErrors) errors.push(...e.errors);
+      else throw e;
+    }
+  }
+  if (errors.length) throw new ValidationErrors(errors);
+  const inventory = loadInventory(o.inventory);
+  // group_vars/host_vars beside the inventory and the (first) playbook: broken files are located errors now
+  checkHostVariables(inventory, { playbookDir: playbooks[0] ? dirname(playbooks[0].file) : undefined });
+  if (o.syntaxCheck) {
+    for (const pb of playbooks) process.stdout.write(`\nplaybook: ${pb.file}\n`);
+    return 0;
+  }
+  checkLimitAndStart(o, playbooks, inventory);
+  const tagFilter = { only: o.tags, skip: o.skipTags };
+  if (o.listHosts || o.listTasks || o.listTags) {
+    process.stdout.write(listText(playbooks, inventory, { hosts: o.listHosts, tasks: o.listTasks, tags: o.listTags }, tagFilter, o.limit));
+    return 0;
+  }
+
+  const becomePassword = o.askBecomePass ? await askSecret('BECOME password: ') : undefined;
+  const connPassword = o.askPass ? await askSecret('SSH password: ') : undefined;
+  // ssh2, listr2 and the executor load only when something runs: --syntax-check stays fast
+  const [{ openConnection }, { runPlaybooks }] = await Promise.all([import('../connection/index.js'), import('../executor/run.js')]);
+  const reporter = await makeReporter(o);
+  const outcome = await runPlaybooks(
+    playbooks,
+    {
+      check: o.check,
+      diff: o.diff,
+      forks: o.forks,
+      verbosity: o.verbosity,
+      tags: tagFilter,
+      startAtTask: o.startAtTask,
+      forceHandlers: o.forceHandlers,
+      extraVars,
+      become: { enabled: o.become, user: o.becomeUser, password: becomePassword },
+      limit: o.limit,
+    },
+    {
+      inventory,
+      registry,
+      reporter,
+      makeConnection: (host, vars) =>
+        openConnection(host, vars, {
+          password: connPassword,
+          connectTimeoutMs: o.connectTimeoutSeconds * 1000,
+          privateKey: o.privateKey,
+          user: o.user,
+          acceptNew: o.sshAcceptNew,
+          askPassword: askSecret,
+          onDebug: o.verbosity >= 3 ? (m) => reporter.emit({ type: 'debug', host, message: m }) : undefined,
+        }),
+    },
+  );
+  await reporter.close();
+  if (o.check && o.detailedExitcode && outcome.exitCode === 0) return outcome.changesPending ? 3 : 0;
+  return outcome.exitCode;
+}
+
+/** Like ansible-playbook: a --limit that selects nothing, or a --start-at-task that names no task, stops before anything runs. */
+function checkLimitAndStart(o: CliOptions, playbooks: Playbook[], inventory: Inventory): void {
+  if (o.limit !== undefined && selectHosts(inventory, o.limit, { baseDir: process.cwd() }).length === 0) {
+    throw new PhxError(`--limit '${o.limit}' matches no host of the inventory`, undefined, 'check the pattern with --list-hosts');
+  }
+  if (o.startAtTask !== undefined) {
+    const names = playbooks.flatMap((pb) => pb.plays.flatMap((p) => taskNames([...p.pre_tasks, ...p.tasks, ...p.post_tasks])));
+    if (!names.includes(o.startAtTask)) throw new PhxError(`--start-at-task: no task is named '${o.startAtTask}'`, undefined, 'list the task names with --list-tasks');
+  }
+}
+
+function taskNames(nodes: TaskNode[]): string[] {
+  return nodes.flatMap((n) => {
+    if (n.kind === 'task') return [n.name ?? n.module];
+    if (n.kind === 'block') return taskNames([...n.block, ...n.rescue, ...n.always]);
+    if (n.kind === 'include_tasks') return n.preloaded ? taskNames(n.preloaded) : [];
+    return [];
+  });
+}
+
+async function makeReporter(o: CliOptions): Promise<Reporter> {
+  const [{ JsonReporter, TeeReporter }, { LiveReporter }, { PlainReporter }] = await Promise.all([
+    import('../output/json.js'),
+    import('../output/live.js'),
+    import('../output/plain.js'),
+  ]);
+  // the live view only on a terminal, and never in CI logs
+  const human = (stream: NodeJS.WriteStream): Reporter =>
+    stream.isTTY && !process.env.CI ? new LiveReporter(stream, o.verbosity, o.diff) : new PlainReporter(stream, o.verbosity, o.diff);
+  if (o.json) return new TeeReporter([new JsonReporter(process.stdout), human(process.stderr)]);
+  return human(process.stdout);
+}
+
