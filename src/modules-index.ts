@@ -1,7 +1,7 @@
 // The built-in modules, listed by hand: every file in modules/ default-exports
 // one defineModule(). A static list (not a readdir of dist/modules) so that the
 // CLI can be bundled; test/registry.test.ts fails when a file of modules/ is
-// missing here. Imported lazily by src/registry.ts.
+// missing here.
 import type { ModuleDefinition } from './module.js';
 import assertModule from '../modules/assert.js';
 import certHookModule from '../modules/cert_hook.js';

@@ -1,7 +1,8 @@
 // The built-in modules (src/modules-index.ts: every file in modules/), indexed by
-// name and alias. Loaded only when a playbook needs validating or running, so
-// `--help` stays light.
+// name and alias. The CLI imports this only for commands that need it
+// (src/cli/commands.ts), so `--help` stays light.
 import type { ModuleDefinition } from './module.js';
+import { BUILTIN_MODULES } from './modules-index.js';
 
 export interface ModuleRegistry {
   /** by name and by every alias */
@@ -14,7 +15,7 @@ export interface ModuleRegistry {
 let loaded: Promise<ModuleRegistry> | undefined;
 
 export function loadRegistry(): Promise<ModuleRegistry> {
-  loaded ??= import('./modules-index.js').then(({ BUILTIN_MODULES }) => makeRegistry([...BUILTIN_MODULES]));
+  loaded ??= (async () => makeRegistry([...BUILTIN_MODULES]))();
   return loaded;
 }
 
