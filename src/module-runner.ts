@@ -42,6 +42,7 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
     vars: o.vars ?? {},
     baseDir: o.baseDir ?? process.cwd(),
     predicted: o.predicted ?? new Map(),
+    becomeUser: o.become ? o.become.user || 'root' : undefined,
     run: (argv, opts) => send(argv, argv, opts),
     runShell: (script, opts) => send({ shell: script }, script, opts),
     log: (m) => o.onLog?.(m),

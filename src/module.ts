@@ -30,6 +30,8 @@ export interface ModuleContext {
    * modules that would otherwise ask the host about something not there yet.
    */
   readonly predicted: Map<string, unknown>;
+  /** the user commands run as when not the connecting user (the task's become user) */
+  readonly becomeUser?: string;
   /** Runs argv on the host (with the task's become, chdir, environment). Throws CommandFailed unless rc is allowed. */
   run(argv: readonly string[], opts?: RunOptions): Promise<ExecResult>;
   /** Runs an sh script on the host (shell module, pipelines). */

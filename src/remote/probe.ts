@@ -117,11 +117,16 @@ export function safePath(p: string): string {
 // no `$(...)` around what can print its own line, one `id` for the identity.
 export function probeScript(req: ProbeRequest): string {
   const lines: string[] = [];
-  (req.paths ?? []).forEach((q, i) => {
+  const lookups = (req.users?.length ?? 0) + (req.groups?.length ?? 0) > 0;
+  const paths = req.paths ?? [];
+  if (lookups) lines.push(paths.map((_, i) => `phx_u${i}= phx_g${i}=`).join(' ') || 'true');
+  paths.forEach((q, i) => {
     const p = shellQuote(safePath(q.path));
     // a regular file as this query sees it (a link is not one unless followed)
     const regular = q.follow ? `[ -f ${p} ]` : `[ -f ${p} ] && ! [ -L ${p} ]`;
     const parts = [`if s=$(LC_ALL=C stat ${q.follow ? '-L ' : ''}-c '${STAT_FORMAT}' ${p} 2>&1); then printf 'S${i} %s\n' "$s"`];
+    // the owner and group names this stat line already resolved: account lookups below may need no getent
+    if (lookups) parts.push(`set -f; set -- $s; set +f; phx_u${i}=\${11}; phx_g${i}=\${12}`);
     parts.push(`if [ -L ${p} ]; then printf 'L${i} '; readlink ${p} | base64 -w0; echo`);
     if (q.details) parts.push(`printf 'R${i} '; readlink -f ${p} | base64 -w0; echo`);
     if (q.followLink) parts.push(`t=$(LC_ALL=C stat -L -c '${STAT_FORMAT}' ${p} 2>/dev/null) && printf 'F${i} %s\n' "$t"`);
@@ -144,8 +149,16 @@ export function probeScript(req: ProbeRequest): string {
     }
   });
   if (req.identity) lines.push(`printf 'I '; umask; printf 'J '; LC_ALL=C id`);
-  (req.users ?? []).forEach((u, i) => lines.push(`printf 'U${i} '; getent passwd -- ${shellQuote(u)} || echo`));
-  (req.groups ?? []).forEach((g, i) => lines.push(`printf 'G${i} '; getent group -- ${shellQuote(g)} || echo`));
+  // A name some probed path is owned by resolves to that path's id (`U0 =`): a process fewer per
+  // name, the usual case once a host has converged. Else getent (it also asks LDAP and the like).
+  const lookup = (tag: string, name: string, db: 'passwd' | 'group', field: 'u' | 'g') => {
+    const ask = `printf '${tag} '; getent ${db} -- ${shellQuote(name)} || echo`;
+    if (paths.length === 0 || name === 'UNKNOWN') return ask; // stat's word for an id without a name
+    const known = paths.map((_, i) => `[ "$phx_${field}${i}" = ${shellQuote(name)} ]`).join(' || ');
+    return `if ${known}; then echo '${tag} ='; else ${ask}; fi`;
+  };
+  (req.users ?? []).forEach((u, i) => lines.push(lookup(`U${i}`, u, 'passwd', 'u')));
+  (req.groups ?? []).forEach((g, i) => lines.push(lookup(`G${i}`, g, 'group', 'g')));
   (req.globs ?? []).forEach((g, i) => {
     // Unquoted expansion of a variable globs but never runs anything; IFS= stops word splitting.
     lines.push(`g=${shellQuote(g)}; IFS=; set -- $g; unset IFS; if [ -e "$1" ] || [ -L "$1" ]; then echo 'M${i} 1'; else echo 'M${i} 0'; fi`);
@@ -254,10 +267,10 @@ export function parseProbe(req: ProbeRequest, stdout: string): ProbeResult {
         break;
       }
       case 'U':
-        users.set(req.users![i], parseAccount(rest));
+        users.set(req.users![i], rest === '=' ? ownerAccount(paths, req.users![i], 'user') : parseAccount(rest));
         break;
       case 'G':
-        groups.set(req.groups![i], parseAccount(rest));
+        groups.set(req.groups![i], rest === '=' ? ownerAccount(paths, req.groups![i], 'group') : parseAccount(rest));
         break;
       case 'M':
         globs[i] = rest === '1';
@@ -286,6 +299,16 @@ export function parseProbe(req: ProbeRequest, stdout: string): ProbeResult {
   return { paths, identity, users, groups, tree, globs };
 }
 
+/** The account `name` as a probed path's stat line named it (S lines come before U and G lines). */
+function ownerAccount(paths: FileState[], name: string, kind: 'user' | 'group'): Account | undefined {
+  for (const p of paths) {
+    if (!p.exists) continue;
+    if (kind === 'user' && p.owner === name && p.uid !== undefined) return { name, id: p.uid };
+    if (kind === 'group' && p.group === name && p.gid !== undefined) return { name, id: p.gid };
+  }
+  return undefined;
+}
+
 /**
  * Check mode: an earlier task's prediction of a path (file, copy, template,
  * lineinfile store the FileState they would leave under this key).
@@ -304,10 +327,21 @@ export function predictedPath(predicted: ReadonlyMap<string, unknown>, p: string
   }
 }
 
+// Who commands run as, and their umask, per connection and become user: it
+// cannot change while a connection lives (the remote shell's umask is fixed at
+// its start), so `id` runs once per host, not in every file task.
+const identities = new WeakMap<object, Map<string, Identity>>();
+
 /** One round trip. In check mode, predictions of earlier tasks override what the host says. */
 export async function probe(ctx: ModuleContext, req: ProbeRequest): Promise<ProbeResult> {
-  const r = await ctx.runShell(probeScript(req));
-  const result = parseProbe(req, r.stdout);
+  const known = identities.get(ctx.conn) ?? new Map<string, Identity>();
+  const as = ctx.becomeUser ?? '';
+  const cached = req.identity ? known.get(as) : undefined;
+  const asked = cached ? { ...req, identity: false } : req;
+  const r = await ctx.runShell(probeScript(asked));
+  const result = parseProbe(asked, r.stdout);
+  if (cached) result.identity = { ...cached };
+  else if (req.identity && result.identity) identities.set(ctx.conn, known.set(as, { ...result.identity }));
   const broken = result.paths.find((p) => p.error !== undefined);
   if (broken) throw new CommandFailed(`stat`, { rc: 1, stdout: '', stderr: broken.error!.replace(/^stat: /, '') });
   if (ctx.check && ctx.predicted.size > 0) {
