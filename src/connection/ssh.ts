@@ -403,7 +403,6 @@ export class SshConnection implements Connection {
     }
     ch.on('close', release);
     const shell = await RemoteShell.start(ch, this.s.connectTimeoutMs);
-    if (shell) this.busyShells.add(shell); // the caller's, before any other exec can see it in the pool
     if (!shell) {
       if (!this.deadReason) {
         this.shellUnsupported = true;
@@ -411,6 +410,7 @@ export class SshConnection implements Connection {
       }
       return undefined;
     }
+    this.busyShells.add(shell); // the caller's, before any other exec can see it in the pool
     this.shellStdinOk = shell.canFeedStdin;
     this.shells.push(shell);
     this.s.onDebug?.(`ssh ${this.label}: remote shell ${this.shells.length} started${shell.canFeedStdin ? '' : ' (no base64: commands with stdin get exec channels)'}`);
