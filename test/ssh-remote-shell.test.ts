@@ -96,3 +96,17 @@ test('a host without base64 runs commands with stdin on exec channels', async ()
   assert.ok(debug.some((m) => /no base64/.test(m)), debug.join('\n'));
   assert.equal((await c.exec('/bin/cat', { stdin: 'fed\n' })).stdout, 'fed\n');
 });
+
+test("an aborted command rejects at once with the caller's reason; the host's next command gets a new shell", async () => {
+  const { c, debug } = await connect('abort');
+  assert.equal((await c.exec('echo before')).stdout, 'before\n');
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(new Error('task timed out')), 200);
+  const t0 = Date.now();
+  await assert.rejects(c.exec('sleep 5', { signal: ac.signal }), /task timed out/);
+  assert.ok(Date.now() - t0 < 2000, 'did not wait for the command');
+  assert.equal((await c.exec('echo after')).stdout, 'after\n');
+  assert.equal(debug.filter((m) => /remote shell \d started/.test(m)).length, 2);
+  // a signal that has already fired: nothing is sent
+  await assert.rejects(c.exec('echo never', { signal: AbortSignal.abort(new Error('gone already')) }), /gone already/);
+});

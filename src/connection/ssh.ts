@@ -424,30 +424,13 @@ export class SshConnection implements Connection {
       this.s.onDebug?.(`ssh ${this.label}: exec ${command}`);
       const started = Date.now();
       return await new Promise<ExecResult>((resolve, reject) => {
-        let timer: NodeJS.Timeout | undefined;
-        let done = false;
-        const finish = (fn: () => void) => {
-          if (done) return;
-          done = true;
-          if (timer) clearTimeout(timer);
-          opts.signal?.removeEventListener('abort', onAbort);
-          this.inflight.delete(onDead);
-          fn();
-        };
-        const onDead = (e: Error) => finish(() => reject(e));
         // Ending the shell is all there is to stop a command in it (as with a channel, OpenSSH
         // ignores signals for root; the command line's own `timeout` is what really kills it).
-        const onAbort = () => {
-          shell.close();
-          const reason: unknown = opts.signal?.reason;
-          finish(() => reject(reason instanceof Error ? reason : Object.assign(new Error('The operation was aborted'), { name: 'AbortError' })));
-        };
-        if (opts.signal?.aborted) return onAbort();
-        opts.signal?.addEventListener('abort', onAbort, { once: true });
-        this.inflight.add(onDead);
+        const { finish, setTimer, done } = this.settleOnce(opts, reject, () => shell.close());
+        if (done()) return;
         if (opts.timeoutMs) {
           // a backstop: the command line's own `timeout` (see buildCommand) kills it on the host
-          timer = setTimeout(() => {
+          setTimer(() => {
             shell.close();
             finish(() => resolve({ rc: 128 + 9, stdout: '', stderr: withTimeoutNote('', opts.timeoutMs!), signal: 'SIGKILL' }));
           }, opts.timeoutMs + TIMEOUT_GRACE_MS);
@@ -476,37 +459,58 @@ export class SshConnection implements Connection {
     }
   }
 
+  /**
+   * How one exec ends, exactly once, whatever comes first: its result, its
+   * timer, the caller's abort (which runs `stop` first) or the connection
+   * dying. `done()` is already true when the signal had aborted before.
+   */
+  private settleOnce(opts: ExecOptions, reject: (e: Error) => void, stop: () => void) {
+    let timer: NodeJS.Timeout | undefined;
+    let done = false;
+    const finish = (fn: () => void) => {
+      if (done) return;
+      done = true;
+      if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      this.inflight.delete(onDead);
+      fn();
+    };
+    const onDead = (e: Error) => finish(() => reject(e));
+    const onAbort = () => {
+      stop();
+      const reason: unknown = opts.signal?.reason;
+      finish(() => reject(reason instanceof Error ? reason : Object.assign(new Error('The operation was aborted'), { name: 'AbortError' })));
+    };
+    if (opts.signal?.aborted) onAbort();
+    else {
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      this.inflight.add(onDead);
+    }
+    return {
+      finish,
+      /** (re)arms the one timer of this exec */
+      setTimer: (fn: () => void, ms: number) => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(fn, ms);
+      },
+      done: () => done,
+    };
+  }
+
   private async execOnChannel(client: Client, command: string, opts: ExecOptions): Promise<ExecResult> {
     if (this.deadReason) throw new UnreachableError(this.deadReason);
     this.s.onDebug?.(`ssh ${this.label}: exec ${command}`);
     const started = Date.now();
     return new Promise<ExecResult>((resolve, reject) => {
       let stream: ClientChannel | undefined;
-      let timer: NodeJS.Timeout | undefined;
       let timedOut = false;
-      let done = false;
-      const finish = (fn: () => void) => {
-        if (done) return;
-        done = true;
-        if (timer) clearTimeout(timer);
-        opts.signal?.removeEventListener('abort', onAbort);
-        this.inflight.delete(onDead);
-        fn();
-      };
-      const onDead = (e: Error) => finish(() => reject(e));
       const stopRemote = () => {
         if (!stream) return;
         sendKill(stream);
         stream.close();
       };
-      const onAbort = () => {
-        stopRemote();
-        const reason: unknown = opts.signal?.reason;
-        finish(() => reject(reason instanceof Error ? reason : Object.assign(new Error('The operation was aborted'), { name: 'AbortError' })));
-      };
-      if (opts.signal?.aborted) return onAbort();
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      this.inflight.add(onDead);
+      const { finish, setTimer, done } = this.settleOnce(opts, reject, stopRemote);
+      if (done()) return;
 
       client.exec(command, (err, ch) => {
         if (err) {
@@ -514,7 +518,7 @@ export class SshConnection implements Connection {
             reject(this.deadReason ? new UnreachableError(this.deadReason) : new ChannelRefused(`ssh ${this.label}: cannot start command: ${err.message}`)),
           );
         }
-        if (done) {
+        if (done()) {
           ch.close();
           return;
         }
@@ -556,11 +560,11 @@ export class SshConnection implements Connection {
         });
         if (opts.timeoutMs) {
           // a backstop: the command line's own `timeout` (see buildCommand) kills it on the host
-          timer = setTimeout(() => {
+          setTimer(() => {
             timedOut = true;
             stopRemote();
             // a server that ignores the signal keeps the channel until the command ends: do not wait for it
-            timer = setTimeout(() => ch.emit('close'), 1000);
+            setTimer(() => ch.emit('close'), 1000);
           }, opts.timeoutMs + TIMEOUT_GRACE_MS);
         }
         streams.start();
