@@ -10,7 +10,8 @@ export type AnsibleSetup = 'fast' | 'defaults';
 
 export const ANSIBLE_SETUPS: Record<AnsibleSetup, string> = {
   fast: 'pipelining, ControlMaster/ControlPersist 60s, forks = hosts, interpreter fixed, facts not gathered',
-  defaults: 'ansible.cfg defaults (no pipelining, forks 5, default ssh_args, interpreter discovery), facts not gathered (the playbook says gather_facts: false)',
+  defaults:
+    'ansible.cfg defaults (no pipelining, forks 5, default ssh_args, interpreter discovery), facts not gathered (the playbook says gather_facts: false)',
 };
 
 export function ansibleVersion(): string | undefined {
@@ -21,7 +22,10 @@ export function ansibleVersion(): string | undefined {
 
 function apt(args: string[], log: (s: string) => void): boolean {
   log(`  $ apt-get ${args.join(' ')}`);
-  const r = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const r = spawnSync('apt-get', args, {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   return r.status === 0;
 }
 
@@ -52,7 +56,11 @@ export interface AnsibleConfig {
  * no ControlPersist master is left over from a previous run (phx-play also
  * opens its connections anew each run); closeControlMasters() ends them.
  */
-export function writeAnsibleConfig(dir: string, setup: AnsibleSetup, o: { inventoryFile: string; knownHostsFile: string; forks: number }): AnsibleConfig {
+export function writeAnsibleConfig(
+  dir: string,
+  setup: AnsibleSetup,
+  o: { inventoryFile: string; knownHostsFile: string; forks: number },
+): AnsibleConfig {
   mkdirSync(dir, { recursive: true });
   const controlDir = join(dir, `cp-${setup}`);
   const known = `-o UserKnownHostsFile=${o.knownHostsFile} -o StrictHostKeyChecking=yes`;
@@ -88,7 +96,10 @@ export function writeAnsibleConfig(dir: string, setup: AnsibleSetup, o: { invent
 export function closeControlMasters(controlDir: string): void {
   if (!existsSync(controlDir)) return;
   for (const name of readdirSync(controlDir)) {
-    spawnSync('ssh', ['-o', `ControlPath=${join(controlDir, name)}`, '-O', 'exit', 'bench-control'], { stdio: 'ignore', timeout: 5000 });
+    spawnSync('ssh', ['-o', `ControlPath=${join(controlDir, name)}`, '-O', 'exit', 'bench-control'], {
+      stdio: 'ignore',
+      timeout: 5000,
+    });
   }
   rmSync(controlDir, { recursive: true, force: true });
 }

@@ -35,7 +35,13 @@ export async function startBenchHosts(o: StartHostsOptions): Promise<BenchHosts>
       const batch = names.slice(i, i + 8);
       handles.push(
         ...(await Promise.all(
-          batch.map((name) => startSshd({ dir: join(o.dir, 'sshd', name), authorizedKeys: [key.publicKey], launchPrefix: o.launchPrefix })),
+          batch.map((name) =>
+            startSshd({
+              dir: join(o.dir, 'sshd', name),
+              authorizedKeys: [key.publicKey],
+              launchPrefix: o.launchPrefix,
+            }),
+          ),
         )),
       );
     }

@@ -74,7 +74,11 @@ export async function measure(argv: string[], o: RunOptions = {}): Promise<Measu
   const outFd = openSync(join(tmp, 'stdout'), 'w');
   const errFd = openSync(join(tmp, 'stderr'), 'w');
   const started = process.hrtime.bigint();
-  const child = spawn(full[0], full.slice(1), { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', outFd, errFd] });
+  const child = spawn(full[0], full.slice(1), {
+    cwd: o.cwd,
+    env: { ...process.env, ...o.env },
+    stdio: ['ignore', outFd, errFd],
+  });
   closeSync(outFd);
   closeSync(errFd);
   current = child.pid;

@@ -27,7 +27,8 @@ export function summarizeProfile(file: string, top = 12): { totalMs: number; idl
   const selfUs = new Map<number, number>();
   const samples = p.samples ?? [];
   const deltas = p.timeDeltas ?? [];
-  for (let i = 0; i < samples.length; i++) selfUs.set(samples[i], (selfUs.get(samples[i]) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0));
+  for (let i = 0; i < samples.length; i++)
+    selfUs.set(samples[i], (selfUs.get(samples[i]) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0));
   const totalUs = p.endTime - p.startTime;
   const byFn = new Map<string, number>();
   let idleUs = 0;

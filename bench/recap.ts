@@ -25,8 +25,18 @@ export function parseRecap(output: string): Map<string, HostRecap> {
 }
 
 /** Sum over hosts, and whether every expected host has a recap line. */
-export function totals(recap: Map<string, HostRecap>, expectedHosts: readonly string[]): HostRecap & { complete: boolean } {
-  const t = { ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0, complete: expectedHosts.every((h) => recap.has(h)) };
+export function totals(
+  recap: Map<string, HostRecap>,
+  expectedHosts: readonly string[],
+): HostRecap & { complete: boolean } {
+  const t = {
+    ok: 0,
+    changed: 0,
+    unreachable: 0,
+    failed: 0,
+    skipped: 0,
+    complete: expectedHosts.every((h) => recap.has(h)),
+  };
   for (const r of recap.values()) {
     t.ok += r.ok;
     t.changed += r.changed;

@@ -13,7 +13,13 @@ import { startBenchHosts, type BenchHosts } from './hosts.js';
 import { measure, killCurrent, type Measured } from './measure.js';
 import { parseRecap, totals } from './recap.js';
 import { snapshot, compareTrees } from './tree.js';
-import { ANSIBLE_SETUPS, closeControlMasters, ensureAnsible, writeAnsibleConfig, type AnsibleSetup } from './ansible.js';
+import {
+  ANSIBLE_SETUPS,
+  closeControlMasters,
+  ensureAnsible,
+  writeAnsibleConfig,
+  type AnsibleSetup,
+} from './ansible.js';
 import { DEBUG_SSHD_PREFIX, execsPerTask, sshdChannelRequests, type TaskRoundTrips } from './roundtrips.js';
 import { summarizeProfile, type HotSpot } from './profile.js';
 import { median, fmtS, fmtMb, fmtX, table } from './stats.js';
@@ -54,10 +60,22 @@ const HELP = `npm run bench [-- options]
   --keep              keep the work directory`;
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { reps: 3, hostCounts: [1, 10], scaleCounts: [1, 10, 50], siteScaleCounts: [], ansible: true, ansibleDefaults: true, scale: true, startup: true, profile: true, keep: false };
+  const o: Options = {
+    reps: 3,
+    hostCounts: [1, 10],
+    scaleCounts: [1, 10, 50],
+    siteScaleCounts: [],
+    ansible: true,
+    ansibleDefaults: true,
+    scale: true,
+    startup: true,
+    profile: true,
+    keep: false,
+  };
   const list = (v: string | undefined) => {
     const xs = (v ?? '').split(',').map(Number);
-    if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`bench: expected a list of host counts like 1,10, got '${v}'`);
+    if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 1))
+      throw new Error(`bench: expected a list of host counts like 1,10, got '${v}'`);
     return xs;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -157,7 +175,11 @@ async function compare(o: Options, tools: Tool[], k: number): Promise<CompareRes
   const configs = new Map<Tool, ReturnType<typeof writeAnsibleConfig>>();
   for (const t of tools)
     if (t !== 'phx-play') {
-      const cfg = writeAnsibleConfig(join(dir, 'ansible'), t.slice('ansible-'.length) as AnsibleSetup, { inventoryFile: hosts.inventoryFile, knownHostsFile: hosts.knownHostsFile, forks: k });
+      const cfg = writeAnsibleConfig(join(dir, 'ansible'), t.slice('ansible-'.length) as AnsibleSetup, {
+        inventoryFile: hosts.inventoryFile,
+        knownHostsFile: hosts.knownHostsFile,
+        forks: k,
+      });
       configs.set(t, cfg);
       cleanups.push(() => closeControlMasters(cfg.controlDir));
     }
@@ -166,18 +188,36 @@ async function compare(o: Options, tools: Tool[], k: number): Promise<CompareRes
     const load = loadavg()[0];
     const extra = ['-e', `bench_base=${base(t)}`, ...(phase === 'check' ? ['--check'] : [])];
     let m: Measured;
-    if (t === 'phx-play') m = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV, timeoutMs: 600_000 });
+    if (t === 'phx-play')
+      m = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV, timeoutMs: 600_000 });
     else {
       const cfg = configs.get(t)!;
-      m = await measure(['ansible-playbook', WORKLOAD, ...extra], { env: { ANSIBLE_CONFIG: cfg.file, ANSIBLE_NOCOLOR: '1' }, timeoutMs: 900_000 });
+      m = await measure(['ansible-playbook', WORKLOAD, ...extra], {
+        env: { ANSIBLE_CONFIG: cfg.file, ANSIBLE_NOCOLOR: '1' },
+        timeoutMs: 900_000,
+      });
       closeControlMasters(cfg.controlDir);
     }
     const recap = totals(parseRecap(m.stdout + m.stderr), hosts.names);
     if (m.rc !== 0 || !recap.complete || recap.failed > 0 || recap.unreachable > 0) {
       throw new Error(`${t} ${phase} run on ${k} host(s) failed (rc ${m.rc}):\n${(m.stdout + m.stderr).slice(-3000)}`);
     }
-    log(`  rep ${rep} ${phase.padEnd(6)} ${t.padEnd(16)} ${fmtS(m.wallMs).padStart(7)}  changed=${recap.changed}  peak ${fmtMb(m.maxRssKb ?? m.peakTreeRssKb)}  load ${load.toFixed(1)}`);
-    return { tool: t, hosts: k, phase, rep, wallMs: m.wallMs, peakTreeRssKb: m.peakTreeRssKb, maxRssKb: m.maxRssKb, changed: recap.changed, failed: recap.failed, rc: m.rc, load };
+    log(
+      `  rep ${rep} ${phase.padEnd(6)} ${t.padEnd(16)} ${fmtS(m.wallMs).padStart(7)}  changed=${recap.changed}  peak ${fmtMb(m.maxRssKb ?? m.peakTreeRssKb)}  load ${load.toFixed(1)}`,
+    );
+    return {
+      tool: t,
+      hosts: k,
+      phase,
+      rep,
+      wallMs: m.wallMs,
+      peakTreeRssKb: m.peakTreeRssKb,
+      maxRssKb: m.maxRssKb,
+      changed: recap.changed,
+      failed: recap.failed,
+      rc: m.rc,
+      load,
+    };
   };
 
   const runs: RunRecord[] = [];
@@ -200,18 +240,26 @@ function verify(tools: Tool[], runs: RunRecord[], hosts: BenchHosts, base: (t: T
   for (const t of tools) {
     const second = first(t, 'second');
     if (second.changed !== 0) throw new Error(`${t}: second run reported changed=${second.changed}, expected 0`);
-    if (first(t, 'check').changed !== 0) throw new Error(`${t}: --check after convergence reported changed=${first(t, 'check').changed}`);
-    out.push(`${t}: first run changed=${first(t, 'first').changed}, second run changed=0, --check changed=0 on ${hosts.names.length} host(s)`);
+    if (first(t, 'check').changed !== 0)
+      throw new Error(`${t}: --check after convergence reported changed=${first(t, 'check').changed}`);
+    out.push(
+      `${t}: first run changed=${first(t, 'first').changed}, second run changed=0, --check changed=0 on ${hosts.names.length} host(s)`,
+    );
   }
   const ref = tools[0];
   for (const t of tools.slice(1)) {
     if (first(t, 'first').changed !== first(ref, 'first').changed)
-      throw new Error(`first run: ${ref} changed=${first(ref, 'first').changed} but ${t} changed=${first(t, 'first').changed}`);
+      throw new Error(
+        `first run: ${ref} changed=${first(ref, 'first').changed} but ${t} changed=${first(t, 'first').changed}`,
+      );
     for (const h of hosts.names) {
       const diffs = compareTrees(snapshot(join(base(ref), h)), snapshot(join(base(t), h)), ref, t);
-      if (diffs.length > 0) throw new Error(`end state differs on ${h} between ${ref} and ${t}:\n  ${diffs.join('\n  ')}`);
+      if (diffs.length > 0)
+        throw new Error(`end state differs on ${h} between ${ref} and ${t}:\n  ${diffs.join('\n  ')}`);
     }
-    out.push(`${t}: same end state as ${ref} on every host (type, mode, owner, group, content, link target of ${snapshot(join(base(ref), hosts.names[0])).size} paths per host)`);
+    out.push(
+      `${t}: same end state as ${ref} on every host (type, mode, owner, group, content, link target of ${snapshot(join(base(ref), hosts.names[0])).size} paths per host)`,
+    );
   }
   return out;
 }
@@ -227,7 +275,18 @@ interface RoundTripResult {
 
 function workloadModules(): (task: string) => string {
   const plays = parseYaml(readFileSync(WORKLOAD, 'utf8')) as Array<{ tasks: Array<Record<string, unknown>> }>;
-  const keywords = new Set(['name', 'register', 'when', 'changed_when', 'failed_when', 'args', 'vars', 'tags', 'loop', 'notify']);
+  const keywords = new Set([
+    'name',
+    'register',
+    'when',
+    'changed_when',
+    'failed_when',
+    'args',
+    'vars',
+    'tags',
+    'loop',
+    'notify',
+  ]);
   const map = new Map<string, string>();
   for (const t of plays[0].tasks) map.set(String(t.name), Object.keys(t).find((k) => !keywords.has(k)) ?? '?');
   return (task) => map.get(task) ?? '?';
@@ -243,14 +302,24 @@ async function roundTrips(): Promise<RoundTripResult> {
   const result: Partial<RoundTripResult> = { sshd: {} as RoundTripResult['sshd'] };
   for (const phase of PHASES) {
     writeFileSync(sshdLog, '');
-    const m = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, 1, ['-vv', '-e', `bench_base=${join(dir, 'targets')}`, ...(phase === 'check' ? ['--check'] : [])]), { env: PHX_ENV });
+    const m = await measure(
+      phxArgv(hosts.inventoryFile, WORKLOAD, 1, [
+        '-vv',
+        '-e',
+        `bench_base=${join(dir, 'targets')}`,
+        ...(phase === 'check' ? ['--check'] : []),
+      ]),
+      { env: PHX_ENV },
+    );
     if (m.rc !== 0) throw new Error(`phx-play -vv ${phase} run failed:\n${(m.stdout + m.stderr).slice(-3000)}`);
     result[phase] = execsPerTask(m.stdout + m.stderr, moduleOf);
     // session children write their last log lines as they exit: give them a moment
     await new Promise((r) => setTimeout(r, 300));
     result.sshd![phase] = sshdChannelRequests(sshdLog);
     const total = result[phase]!.reduce((s, t) => s + t.execs, 0);
-    log(`  ${phase}: ${total} EXEC lines, sshd saw ${result.sshd![phase].exec} exec + ${result.sshd![phase].subsystem} subsystem channels over ${result.sshd![phase].sessions} connection(s)`);
+    log(
+      `  ${phase}: ${total} EXEC lines, sshd saw ${result.sshd![phase].exec} exec + ${result.sshd![phase].subsystem} subsystem channels over ${result.sshd![phase].sessions} connection(s)`,
+    );
   }
   await hosts.stop();
   return result as RoundTripResult;
@@ -303,8 +372,19 @@ async function scaleWorkload(o: Options, k: number): Promise<ScaleRecord> {
   const startMs = Date.now() - t0;
   const extra = ['-e', `bench_base=${join(dir, 'targets')}`];
   const converge = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV });
-  if (converge.rc !== 0) throw new Error(`workload on ${k} hosts failed:\n${(converge.stdout + converge.stderr).slice(-3000)}`);
-  const rec: ScaleRecord = { what: 'workload on sshd hosts', hosts: k, tasks: 0, startMs, wallMs: [], maxRssKb: [], controllerCpuS: [], hostCpuS: [], changed: 0 };
+  if (converge.rc !== 0)
+    throw new Error(`workload on ${k} hosts failed:\n${(converge.stdout + converge.stderr).slice(-3000)}`);
+  const rec: ScaleRecord = {
+    what: 'workload on sshd hosts',
+    hosts: k,
+    tasks: 0,
+    startMs,
+    wallMs: [],
+    maxRssKb: [],
+    controllerCpuS: [],
+    hostCpuS: [],
+    changed: 0,
+  };
   for (let rep = 1; rep <= o.reps; rep++) {
     const cpu0 = sshdCpuS(hosts);
     const m = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV });
@@ -317,7 +397,9 @@ async function scaleWorkload(o: Options, k: number): Promise<ScaleRecord> {
     rec.tasks = taskCount(WORKLOAD, k, m.stdout);
     rec.changed = Math.max(rec.changed, totals(parseRecap(m.stdout), []).changed);
   }
-  log(`  workload ${String(k).padStart(3)} hosts: second run ${fmtS(median(rec.wallMs))}, phx-play CPU ${median(rec.controllerCpuS).toFixed(2)} s, sshd CPU ${median(rec.hostCpuS).toFixed(2)} s, peak ${fmtMb(median(rec.maxRssKb))}, sshd start ${fmtS(startMs)}, load ${loadavg()[0].toFixed(1)}`);
+  log(
+    `  workload ${String(k).padStart(3)} hosts: second run ${fmtS(median(rec.wallMs))}, phx-play CPU ${median(rec.controllerCpuS).toFixed(2)} s, sshd CPU ${median(rec.hostCpuS).toFixed(2)} s, peak ${fmtMb(median(rec.maxRssKb))}, sshd start ${fmtS(startMs)}, load ${loadavg()[0].toFixed(1)}`,
+  );
   await hosts.stop();
   return rec;
 }
@@ -341,8 +423,19 @@ async function scaleSite(o: Options, k: number, profileDir?: string): Promise<Sc
     // A failing task (the playbooks are young) still leaves a run worth timing: note it.
     const firstFailure = (out: string) => /^(?:fatal|failed): \[[^\]]+\].*$/m.exec(out.replace(/\x1b\[[0-9;]*m/g, ''));
     const fail1 = converge.rc !== 0 ? firstFailure(converge.stdout + converge.stderr) : null;
-    if (converge.rc !== 0 && (converge.rc !== 2 || !fail1)) return `site.yml first run on ${k} lab hosts failed (rc ${converge.rc}): ${(converge.stdout + converge.stderr).trim().split('\n').slice(-6).join(' / ')}`;
-    const rec: ScaleRecord = { what: 'site.yml on lab hosts', hosts: k, tasks: 0, startMs, wallMs: [], maxRssKb: [], controllerCpuS: [], hostCpuS: [], changed: 0 };
+    if (converge.rc !== 0 && (converge.rc !== 2 || !fail1))
+      return `site.yml first run on ${k} lab hosts failed (rc ${converge.rc}): ${(converge.stdout + converge.stderr).trim().split('\n').slice(-6).join(' / ')}`;
+    const rec: ScaleRecord = {
+      what: 'site.yml on lab hosts',
+      hosts: k,
+      tasks: 0,
+      startMs,
+      wallMs: [],
+      maxRssKb: [],
+      controllerCpuS: [],
+      hostCpuS: [],
+      changed: 0,
+    };
     for (let rep = 1; rep <= o.reps; rep++) {
       const m = await measure(phxArgv(started.inventoryFile, SITE, k, []), { env: PHX_ENV, timeoutMs: 1_800_000 });
       if (m.rc !== 0) {
@@ -360,9 +453,24 @@ async function scaleSite(o: Options, k: number, profileDir?: string): Promise<Sc
       rec.changed = Math.max(rec.changed, totals(parseRecap(m.stdout), []).changed);
     }
     if (profileDir) {
-      await measure([process.execPath, '--cpu-prof', `--cpu-prof-dir=${profileDir}`, PHX, '-i', started.inventoryFile, '-f', String(k), SITE], { env: PHX_ENV });
+      await measure(
+        [
+          process.execPath,
+          '--cpu-prof',
+          `--cpu-prof-dir=${profileDir}`,
+          PHX,
+          '-i',
+          started.inventoryFile,
+          '-f',
+          String(k),
+          SITE,
+        ],
+        { env: PHX_ENV },
+      );
     }
-    log(`  site.yml ${String(k).padStart(3)} lab hosts: second run ${fmtS(median(rec.wallMs))}, peak ${fmtMb(median(rec.maxRssKb))}, lab start ${fmtS(startMs)}`);
+    log(
+      `  site.yml ${String(k).padStart(3)} lab hosts: second run ${fmtS(median(rec.wallMs))}, peak ${fmtMb(median(rec.maxRssKb))}, lab start ${fmtS(startMs)}`,
+    );
     return rec;
   } finally {
     await started.stop();
@@ -375,13 +483,23 @@ async function profileWorkload(k: number, profileDir: string): Promise<void> {
   cleanups.push(() => hosts.stop());
   const extra = ['-e', `bench_base=${join(dir, 'targets')}`];
   await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV });
-  await measure([process.execPath, '--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...phxArgv(hosts.inventoryFile, WORKLOAD, k, extra).slice(1)], { env: PHX_ENV });
+  await measure(
+    [
+      process.execPath,
+      '--cpu-prof',
+      `--cpu-prof-dir=${profileDir}`,
+      ...phxArgv(hosts.inventoryFile, WORKLOAD, k, extra).slice(1),
+    ],
+    { env: PHX_ENV },
+  );
   await hosts.stop();
 }
 
 function latestProfile(dir: string): string | undefined {
   if (!existsSync(dir)) return undefined;
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort();
   return files.length ? join(dir, files[files.length - 1]) : undefined;
 }
 
@@ -415,7 +533,9 @@ async function startup(o: Options): Promise<StartupRecord[]> {
       if (m.cpuS !== undefined) rec.cpuMs.push(m.cpuS * 1000);
       if (m.maxRssKb !== undefined) rec.maxRssKb.push(m.maxRssKb);
     }
-    log(`  ${what}: median ${median(rec.ms).toFixed(0)} ms (CPU ${median(rec.cpuMs).toFixed(0)} ms) over ${n} runs, load ${loadavg()[0].toFixed(1)}`);
+    log(
+      `  ${what}: median ${median(rec.ms).toFixed(0)} ms (CPU ${median(rec.cpuMs).toFixed(0)} ms) over ${n} runs, load ${loadavg()[0].toFixed(1)}`,
+    );
     out.push(rec);
   }
   return out;
@@ -424,7 +544,9 @@ async function startup(o: Options): Promise<StartupRecord[]> {
 // ---- report -------------------------------------------------------------------------
 
 function machine(ansible: string | undefined): string[] {
-  const os = existsSync('/etc/os-release') ? (/PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '') : '';
+  const os = existsSync('/etc/os-release')
+    ? (/PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '')
+    : '';
   const sshd = (() => {
     try {
       return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -448,7 +570,11 @@ function compareTables(results: CompareResult[], tools: Tool[]): string[] {
     for (const phase of PHASES) {
       const of = (t: Tool) => r.runs.filter((x) => x.tool === t && x.phase === phase);
       const phx = of('phx-play');
-      const row = [String(r.hosts), phase === 'first' ? 'first (changes)' : phase === 'second' ? 'second (all ok)' : '--check', fmtS(median(phx.map((x) => x.wallMs)))];
+      const row = [
+        String(r.hosts),
+        phase === 'first' ? 'first (changes)' : phase === 'second' ? 'second (all ok)' : '--check',
+        fmtS(median(phx.map((x) => x.wallMs))),
+      ];
       for (const t of ansibleTools) {
         const a = of(t);
         // ratio per repetition (the two runs were made moments apart), then the median
@@ -458,7 +584,11 @@ function compareTables(results: CompareResult[], tools: Tool[]): string[] {
       rows.push(row);
     }
   lines.push(...table(header, rows));
-  lines.push('', 'Controller peak memory (median over runs; phx-play is one process, GNU time %M; Ansible: sum of VmRSS over its process tree sampled every 100 ms, largest single process in brackets):', '');
+  lines.push(
+    '',
+    'Controller peak memory (median over runs; phx-play is one process, GNU time %M; Ansible: sum of VmRSS over its process tree sampled every 100 ms, largest single process in brackets):',
+    '',
+  );
   const mrows: string[][] = [];
   for (const r of results)
     for (const t of tools) {
@@ -469,7 +599,10 @@ function compareTables(results: CompareResult[], tools: Tool[]): string[] {
     }
   lines.push(...table(['hosts', 'tool', 'peak memory'], mrows));
   const loads = results.flatMap((r) => r.runs.map((x) => x.load));
-  lines.push('', `1-minute load average at the start of these runs: ${Math.min(...loads).toFixed(1)} to ${Math.max(...loads).toFixed(1)} (median ${median(loads).toFixed(1)}) on ${cpus().length} CPUs.`);
+  lines.push(
+    '',
+    `1-minute load average at the start of these runs: ${Math.min(...loads).toFixed(1)} to ${Math.max(...loads).toFixed(1)} (median ${median(loads).toFixed(1)}) on ${cpus().length} CPUs.`,
+  );
   return lines;
 }
 
@@ -493,7 +626,11 @@ async function main(): Promise<number> {
       ansible = ensureAnsible(log);
       log(`bench: ${ansible}`);
     }
-    const tools: Tool[] = ['phx-play', ...(o.ansible ? (['ansible-fast'] as Tool[]) : []), ...(o.ansible && o.ansibleDefaults ? (['ansible-defaults'] as Tool[]) : [])];
+    const tools: Tool[] = [
+      'phx-play',
+      ...(o.ansible ? (['ansible-fast'] as Tool[]) : []),
+      ...(o.ansible && o.ansibleDefaults ? (['ansible-defaults'] as Tool[]) : []),
+    ];
 
     report.push('## Machine', '', ...machine(ansible), '');
     if (o.ansible) {
@@ -503,10 +640,24 @@ async function main(): Promise<number> {
         raw.compare = results;
         flush();
       }
-      report.push(`## phx-play vs ansible-playbook: 20 tasks (bench/workload/workload.yml), median of ${o.reps} repetition(s)`, '');
-      for (const t of tools) if (t !== 'phx-play') report.push(`- **${t}**: ${ANSIBLE_SETUPS[t.slice('ansible-'.length) as AnsibleSetup]}`);
-      report.push('- ratio = Ansible wall time / phx-play wall time of the same repetition (runs made back to back), median over repetitions', '');
-      report.push(...compareTables(results, tools), '', 'Checks:', '', ...results.flatMap((r) => r.checks.map((c) => `- ${r.hosts} host(s): ${c}`)), '');
+      report.push(
+        `## phx-play vs ansible-playbook: 20 tasks (bench/workload/workload.yml), median of ${o.reps} repetition(s)`,
+        '',
+      );
+      for (const t of tools)
+        if (t !== 'phx-play') report.push(`- **${t}**: ${ANSIBLE_SETUPS[t.slice('ansible-'.length) as AnsibleSetup]}`);
+      report.push(
+        '- ratio = Ansible wall time / phx-play wall time of the same repetition (runs made back to back), median over repetitions',
+        '',
+      );
+      report.push(
+        ...compareTables(results, tools),
+        '',
+        'Checks:',
+        '',
+        ...results.flatMap((r) => r.checks.map((c) => `- ${r.hosts} host(s): ${c}`)),
+        '',
+      );
       flush();
     }
 
@@ -516,11 +667,21 @@ async function main(): Promise<number> {
     report.push(
       ...table(
         ['task', 'module', 'first run', 'second run', '--check'],
-        rt.first.map((t, i) => [t.task, t.module, String(t.execs), String(rt.second[i]?.execs ?? '?'), String(rt.check[i]?.execs ?? '?')]),
+        rt.first.map((t, i) => [
+          t.task,
+          t.module,
+          String(t.execs),
+          String(rt.second[i]?.execs ?? '?'),
+          String(rt.check[i]?.execs ?? '?'),
+        ]),
       ),
     );
-    report.push('', `sshd (LogLevel DEBUG1) counted exec/subsystem channels (one exec channel is the remote shell that runs the commands) — first ${rt.sshd.first.exec}/${rt.sshd.first.subsystem}, second ${rt.sshd.second.exec}/${rt.sshd.second.subsystem}, --check ${rt.sshd.check.exec}/${rt.sshd.check.subsystem}; connections: ${rt.sshd.first.sessions}/${rt.sshd.second.sessions}/${rt.sshd.check.sessions}.`, '');
-      flush();
+    report.push(
+      '',
+      `sshd (LogLevel DEBUG1) counted exec/subsystem channels (one exec channel is the remote shell that runs the commands) — first ${rt.sshd.first.exec}/${rt.sshd.first.subsystem}, second ${rt.sshd.second.exec}/${rt.sshd.second.subsystem}, --check ${rt.sshd.check.exec}/${rt.sshd.check.subsystem}; connections: ${rt.sshd.first.sessions}/${rt.sshd.second.sessions}/${rt.sshd.check.sessions}.`,
+      '',
+    );
+    flush();
 
     if (o.scale) {
       log('\n== phx-play at scale (second runs)');
@@ -546,7 +707,18 @@ async function main(): Promise<number> {
       const done = records.filter((r): r is ScaleRecord => typeof r !== 'string');
       report.push(
         ...table(
-          ['playbook', 'hosts', 'tasks', 'wall (median)', 'per task per host', 'vs 10 hosts', 'phx-play CPU', 'hosts\' sshd CPU', 'peak memory', 'hosts start'],
+          [
+            'playbook',
+            'hosts',
+            'tasks',
+            'wall (median)',
+            'per task per host',
+            'vs 10 hosts',
+            'phx-play CPU',
+            "hosts' sshd CPU",
+            'peak memory',
+            'hosts start',
+          ],
           done.map((r) => {
             const ten = done.find((x) => x.what === r.what && x.hosts === 10);
             return [
@@ -572,8 +744,17 @@ async function main(): Promise<number> {
         if (!f) continue;
         const s = summarizeProfile(f);
         profiles[which] = s;
-        report.push('', `CPU profile of phx-play, ${which === 'site' ? 'site.yml' : 'workload'} second run at ${which === 'site' ? siteBiggest : biggest} hosts (node --cpu-prof): ${fmtS(s.totalMs)} total, ${fmtS(s.idleMs)} idle (waiting on hosts); top self time:`, '');
-        report.push(...table(['function', 'self', 'share'], s.hot.map((h) => [h.fn, `${h.selfMs.toFixed(0)} ms`, `${(h.share * 100).toFixed(1)} %`])));
+        report.push(
+          '',
+          `CPU profile of phx-play, ${which === 'site' ? 'site.yml' : 'workload'} second run at ${which === 'site' ? siteBiggest : biggest} hosts (node --cpu-prof): ${fmtS(s.totalMs)} total, ${fmtS(s.idleMs)} idle (waiting on hosts); top self time:`,
+          '',
+        );
+        report.push(
+          ...table(
+            ['function', 'self', 'share'],
+            s.hot.map((h) => [h.fn, `${h.selfMs.toFixed(0)} ms`, `${(h.share * 100).toFixed(1)} %`]),
+          ),
+        );
       }
       raw.profiles = profiles;
       report.push('');
@@ -584,7 +765,21 @@ async function main(): Promise<number> {
       log('\n== start-up');
       const s = await startup(o);
       raw.startup = s;
-      report.push('## Start-up', '', ...table(['command', 'wall median', 'wall min', 'CPU median', 'peak memory'], s.map((r) => [r.what, `${median(r.ms).toFixed(0)} ms`, `${Math.min(...r.ms).toFixed(0)} ms`, r.cpuMs.length ? `${median(r.cpuMs).toFixed(0)} ms` : '?', r.maxRssKb.length ? fmtMb(median(r.maxRssKb)) : '?'])), '');
+      report.push(
+        '## Start-up',
+        '',
+        ...table(
+          ['command', 'wall median', 'wall min', 'CPU median', 'peak memory'],
+          s.map((r) => [
+            r.what,
+            `${median(r.ms).toFixed(0)} ms`,
+            `${Math.min(...r.ms).toFixed(0)} ms`,
+            r.cpuMs.length ? `${median(r.cpuMs).toFixed(0)} ms` : '?',
+            r.maxRssKb.length ? fmtMb(median(r.maxRssKb)) : '?',
+          ]),
+        ),
+        '',
+      );
     }
   } finally {
     await cleanupAll();

@@ -11,5 +11,9 @@ export const fmtMb = (kb: number) => (Number.isFinite(kb) && kb > 0 ? `${(kb / 1
 export const fmtX = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)}×` : '?');
 
 export function table(header: string[], rows: string[][]): string[] {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ];
 }

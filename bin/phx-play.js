@@ -23,7 +23,9 @@ if (argv.length === 1 && argv[0] === '--version') {
     cli = await import(bundle.href);
   } catch (e) {
     if (e?.code !== 'ERR_MODULE_NOT_FOUND' || existsSync(bundle)) throw e;
-    process.stderr.write(`phx-play: ${fileURLToPath(bundle)} is missing: run \`npm run build\` in ${fileURLToPath(new URL('..', import.meta.url))}\n`);
+    process.stderr.write(
+      `phx-play: ${fileURLToPath(bundle)} is missing: run \`npm run build\` in ${fileURLToPath(new URL('..', import.meta.url))}\n`,
+    );
     process.exit(1);
   }
   process.exitCode = await cli.main(argv);

@@ -6,10 +6,14 @@ import { startLab, openLab, labStatus, GENERATED_MARK, type LabFaults } from './
 import { PACKAGE_ROOT } from './hostfs.js';
 
 const FAULT_NAMES: Record<string, keyof LabFaults> = {
-  nfs: 'nfsDelaySeconds', nfsDelaySeconds: 'nfsDelaySeconds',
-  agent: 'guestAgentDelaySeconds', guestAgentDelaySeconds: 'guestAgentDelaySeconds',
-  lock: 'createLockSeconds', createLockSeconds: 'createLockSeconds',
-  refuse: 'refuseConnections', refuseConnections: 'refuseConnections',
+  nfs: 'nfsDelaySeconds',
+  nfsDelaySeconds: 'nfsDelaySeconds',
+  agent: 'guestAgentDelaySeconds',
+  guestAgentDelaySeconds: 'guestAgentDelaySeconds',
+  lock: 'createLockSeconds',
+  createLockSeconds: 'createLockSeconds',
+  refuse: 'refuseConnections',
+  refuseConnections: 'refuseConnections',
 };
 
 function usage(): never {
@@ -93,7 +97,9 @@ function writeRepoInventory(generated: string): string {
     /* not there yet */
   }
   if (current !== null && !current.startsWith(GENERATED_MARK)) {
-    process.stderr.write(`lab: ${target} was not written by the lab; leaving it alone (generated inventory: ${generated})\n`);
+    process.stderr.write(
+      `lab: ${target} was not written by the lab; leaving it alone (generated inventory: ${generated})\n`,
+    );
     return generated;
   }
   mkdirSync(join(PACKAGE_ROOT, 'inventory'), { recursive: true });
@@ -104,7 +110,8 @@ function writeRepoInventory(generated: string): string {
 function printStatus(dir: string): void {
   const rows = labStatus(dir);
   if (rows.length === 0) process.stdout.write(`no lab in ${dir}\n`);
-  for (const r of rows) process.stdout.write(`${r.name}\t127.0.0.1:${r.port}\tpid ${r.pid ?? '-'}\t${r.up ? 'up' : 'down'}\n`);
+  for (const r of rows)
+    process.stdout.write(`${r.name}\t127.0.0.1:${r.port}\tpid ${r.pid ?? '-'}\t${r.up ? 'up' : 'down'}\n`);
 }
 
 main().catch((e: unknown) => {

@@ -8,7 +8,17 @@ import { HOST_DIRS } from './sim/seed.js';
 
 export const SIM_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), 'sim/main.js');
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const HYPERVISOR_TOOLS = ['pct', 'pvesm', 'qm', 'zfs', 'exportfs', 'showmount', 'rpcinfo', 'systemctl', 'pvenode'];
+export const HYPERVISOR_TOOLS = [
+  'pct',
+  'pvesm',
+  'qm',
+  'zfs',
+  'exportfs',
+  'showmount',
+  'rpcinfo',
+  'systemctl',
+  'pvenode',
+];
 
 function sq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -60,7 +70,9 @@ export function writeShims(labDir: string): void {
 export function writeSetupScript(labDir: string, hostDir: string, name: string): string {
   const root = join(hostDir, 'root');
   // A host dir that contains the lab or the package cannot be covered (the shims live there).
-  const dirs = HOST_DIRS.filter((d) => !(labDir + '/').startsWith(d + '/') && !(PACKAGE_ROOT + '/').startsWith(d + '/'));
+  const dirs = HOST_DIRS.filter(
+    (d) => !(labDir + '/').startsWith(d + '/') && !(PACKAGE_ROOT + '/').startsWith(d + '/'),
+  );
   const lines = [
     '#!/bin/sh',
     '# phx-lab host setup: runs as root in a new mount namespace, then execs sshd',

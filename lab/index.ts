@@ -243,7 +243,7 @@ async function open(opts: LabOptions): Promise<{ lab: Lab; publicKey: string }> 
   for (let i = 1; i <= count; i++) {
     const name = `pve${i}`;
     const known = config.hosts.find((h) => h.name === name);
-    const port = opts.basePort !== undefined ? opts.basePort + i : known?.port ?? (await freePort());
+    const port = opts.basePort !== undefined ? opts.basePort + i : (known?.port ?? (await freePort()));
     if (known) known.port = port;
     else config.hosts.push({ name, port });
   }
@@ -270,10 +270,29 @@ async function open(opts: LabOptions): Promise<{ lab: Lab; publicKey: string }> 
     exec(host, command) {
       const h = hostByName(host);
       return new Promise((res) => {
-        const child = spawn('ssh', [
-          '-i', privateKeyFile, '-p', String(h.port), '-o', `UserKnownHostsFile=${knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes',
-          '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', 'root@127.0.0.1', '--', command,
-        ], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(
+          'ssh',
+          [
+            '-i',
+            privateKeyFile,
+            '-p',
+            String(h.port),
+            '-o',
+            `UserKnownHostsFile=${knownHostsFile}`,
+            '-o',
+            'StrictHostKeyChecking=yes',
+            '-o',
+            'BatchMode=yes',
+            '-o',
+            'ConnectTimeout=5',
+            '-o',
+            'LogLevel=ERROR',
+            'root@127.0.0.1',
+            '--',
+            command,
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -315,7 +334,8 @@ export async function startLab(opts: LabOptions & { hosts: number }): Promise<La
   const lines: string[] = [];
   for (const h of lab.hosts) {
     const pub = join(hostDirOf(lab.dir, h.name), 'sshd', 'ssh_host_ed25519_key.pub');
-    if (existsSync(pub)) lines.push(`[127.0.0.1]:${h.port} ${readFileSync(pub, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')}`);
+    if (existsSync(pub))
+      lines.push(`[127.0.0.1]:${h.port} ${readFileSync(pub, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')}`);
   }
   writeFileSync(lab.knownHostsFile, lines.join('\n') + '\n');
   return lab;

@@ -70,7 +70,8 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const h of running) if (!persistentHandles.has(h)) for (const pid of processTree(h.pid)) tryKill(pid, 'SIGKILL');
+    for (const h of running)
+      if (!persistentHandles.has(h)) for (const pid of processTree(h.pid)) tryKill(pid, 'SIGKILL');
   });
 }
 
@@ -91,7 +92,8 @@ export async function generateKeyPair(
 
 export async function startSshd(o: SshdOptions): Promise<SshdHandle> {
   const address = o.address ?? '127.0.0.1';
-  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address)) throw new Error(`sshd may only listen on 127.0.0.0/8, not ${address}`);
+  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address))
+    throw new Error(`sshd may only listen on 127.0.0.0/8, not ${address}`);
   const dir = resolve(o.dir);
   // 0755: sshd reads authorized_keys_<user> as that user, who must get through the directory
   await mkdir(dir, { recursive: true, mode: 0o755 });
@@ -285,7 +287,6 @@ export function processTree(pid: number): number[] {
   }
   return out;
 }
-
 
 function tryKill(pid: number, signal: NodeJS.Signals): void {
   try {

@@ -9,7 +9,9 @@ const message = z.union([z.string(), z.array(z.string())]);
 
 const args = z
   .object({
-    that: z.union([z.string(), z.boolean(), z.array(z.union([z.string(), z.boolean()]))]).describe('condition(s) that must all hold'),
+    that: z
+      .union([z.string(), z.boolean(), z.array(z.union([z.string(), z.boolean()]))])
+      .describe('condition(s) that must all hold'),
     fail_msg: message.optional().describe('message when an assertion fails (alias: msg)'),
     msg: message.optional(),
     success_msg: message.optional().describe('message when all hold; default "All assertions passed"'),
@@ -37,13 +39,24 @@ export default defineModule<Args, Record<string, never>>({
       } catch (e) {
         if (!(e instanceof PhxError)) throw e;
         const where = e.loc ? `${formatLoc(e.loc)}: ` : '';
-        return { changes: [], fail: `${where}The conditional check '${String(cond)}' failed: ${e.message}`, result: { assertion: cond } };
+        return {
+          changes: [],
+          fail: `${where}The conditional check '${String(cond)}' failed: ${e.message}`,
+          result: { assertion: cond },
+        };
       }
       if (!holds) {
         const msg = a.fail_msg ?? a.msg;
-        return { changes: [], fail: msg !== undefined ? text(msg) : 'Assertion failed', result: { assertion: cond, evaluated_to: false } };
+        return {
+          changes: [],
+          fail: msg !== undefined ? text(msg) : 'Assertion failed',
+          result: { assertion: cond, evaluated_to: false },
+        };
       }
     }
-    return { changes: [], result: { msg: a.success_msg !== undefined ? text(a.success_msg) : 'All assertions passed' } };
+    return {
+      changes: [],
+      result: { msg: a.success_msg !== undefined ? text(a.success_msg) : 'All assertions passed' },
+    };
   },
 });

@@ -28,13 +28,24 @@ import { octalModeArg } from '../src/remote/mode.js';
 
 // ---------------------------------------------------------------- arguments
 
-const absPath = z.string().startsWith('/', { message: 'must be an absolute path' }).regex(/^[^\0\n]*$/, { message: 'must be one line' });
-const account = z.union([z.number().int().nonnegative(), z.string().min(1).regex(/^[^:\s\0]+$/, { message: 'must be a user/group name or number' })]);
+const absPath = z
+  .string()
+  .startsWith('/', { message: 'must be an absolute path' })
+  .regex(/^[^\0\n]*$/, { message: 'must be one line' });
+const account = z.union([
+  z.number().int().nonnegative(),
+  z
+    .string()
+    .min(1)
+    .regex(/^[^:\s\0]+$/, { message: 'must be a user/group name or number' }),
+]);
 const modeArg = octalModeArg('0640');
 
 const args = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { message: 'letters, digits, _ . - (it names the state file)' }),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { message: 'letters, digits, _ . - (it names the state file)' }),
     cert: absPath.describe('certificate (PEM) path, on the host or inside ctid'),
     key: absPath.optional().describe('private key path, on the host or inside ctid'),
     ctid: z
@@ -46,20 +57,38 @@ const args = z
     key_owner: account.optional(),
     key_group: account.optional(),
     key_mode: modeArg.optional(),
-    post_renewal: z.array(z.array(z.string()).min(1, { message: 'a command needs at least the program name' })).default([])
-      .describe("commands (argv lists) run on the host, in order, e.g. ['pct','exec','101','--','systemctl','reload','nginx']"),
+    post_renewal: z
+      .array(z.array(z.string()).min(1, { message: 'a command needs at least the program name' }))
+      .default([])
+      .describe(
+        "commands (argv lists) run on the host, in order, e.g. ['pct','exec','101','--','systemctl','reload','nginx']",
+      ),
     wait_for_key: z.boolean().default(false).describe('wait (bounded by wait_timeout) for the key to appear'),
     wait_timeout: z.number().positive().default(60),
-    fingerprint_source: z.enum(['auto', 'openssl', 'pvenode']).default('auto').describe('auto: pvenode for /etc/pve pveproxy certificates, else openssl'),
+    fingerprint_source: z
+      .enum(['auto', 'openssl', 'pvenode'])
+      .default('auto')
+      .describe('auto: pvenode for /etc/pve pveproxy certificates, else openssl'),
     state_dir: absPath.default('/var/lib/phx-play/cert_hook'),
   })
   .strict()
   .superRefine((a, c) => {
-    if ((a.key_owner !== undefined || a.key_group !== undefined || a.key_mode !== undefined || a.wait_for_key) && a.key === undefined) {
-      c.addIssue({ code: 'custom', message: 'key_owner, key_group, key_mode and wait_for_key need key (the key path)', path: ['key'] });
+    if (
+      (a.key_owner !== undefined || a.key_group !== undefined || a.key_mode !== undefined || a.wait_for_key) &&
+      a.key === undefined
+    ) {
+      c.addIssue({
+        code: 'custom',
+        message: 'key_owner, key_group, key_mode and wait_for_key need key (the key path)',
+        path: ['key'],
+      });
     }
     if (a.fingerprint_source === 'pvenode' && a.ctid !== undefined) {
-      c.addIssue({ code: 'custom', message: 'pvenode reads the host certificates: not with ctid', path: ['fingerprint_source'] });
+      c.addIssue({
+        code: 'custom',
+        message: 'pvenode reads the host certificates: not with ctid',
+        path: ['fingerprint_source'],
+      });
     }
   });
 
@@ -83,8 +112,11 @@ export interface CertHookFacts {
 }
 
 const where = (a: CertHookArgs) => (a.ctid !== undefined ? ` in CT ${a.ctid}` : '');
-const inCt = (a: CertHookArgs, argv: string[]) => (a.ctid !== undefined ? ['pct', 'exec', String(a.ctid), '--', ...argv] : argv);
-const usePvenode = (a: CertHookArgs) => a.fingerprint_source === 'pvenode' || (a.fingerprint_source === 'auto' && a.ctid === undefined && isPveproxyCert(a.cert));
+const inCt = (a: CertHookArgs, argv: string[]) =>
+  a.ctid !== undefined ? ['pct', 'exec', String(a.ctid), '--', ...argv] : argv;
+const usePvenode = (a: CertHookArgs) =>
+  a.fingerprint_source === 'pvenode' ||
+  (a.fingerprint_source === 'auto' && a.ctid === undefined && isPveproxyCert(a.cert));
 const keyStatArgv = (a: CertHookArgs) => inCt(a, ['stat', '-c', '%U %G %u %g %a', '--', a.key!]);
 const NO_FILE = /No such file or directory|Could not open file|Can't open|cannot stat/i;
 
@@ -103,7 +135,9 @@ function ctProblem(a: CertHookArgs, r: ExecResult, f: CertHookFacts): string | u
 
 async function readAll(ctx: ModuleContext, a: CertHookArgs): Promise<CertHookFacts> {
   const cmds: string[][] = [
-    usePvenode(a) ? ['pvenode', 'cert', 'info', '--output-format', 'json'] : inCt(a, ['openssl', 'x509', '-noout', '-fingerprint', '-sha256', '-in', a.cert]),
+    usePvenode(a)
+      ? ['pvenode', 'cert', 'info', '--output-format', 'json']
+      : inCt(a, ['openssl', 'x509', '-noout', '-fingerprint', '-sha256', '-in', a.cert]),
     ['cat', '--', certStatePath(a.state_dir, a.name)],
   ];
   if (a.key !== undefined) cmds.push(keyStatArgv(a));
@@ -129,12 +163,15 @@ async function readAll(ctx: ModuleContext, a: CertHookArgs): Promise<CertHookFac
     }
   } else {
     f.fingerprint = parseOpensslFingerprint(fp.stdout);
-    if (!f.fingerprint) f.error = `could not read the fingerprint of ${a.cert}${where(a)}: ${fp.stdout.trim().slice(0, 200)}`;
+    if (!f.fingerprint)
+      f.error = `could not read the fingerprint of ${a.cert}${where(a)}: ${fp.stdout.trim().slice(0, 200)}`;
   }
   if (key) {
     if (key.rc === 0) f.key = parseKeyStat(key.stdout) ?? null;
     else if (NO_FILE.test(key.stderr)) f.key = null;
-    else f.error ??= ctProblem(a, key, f) ?? `stat of key ${a.key}${where(a)} failed: ${key.stderr.trim() || `exit code ${key.rc}`}`;
+    else
+      f.error ??=
+        ctProblem(a, key, f) ?? `stat of key ${a.key}${where(a)} failed: ${key.stderr.trim() || `exit code ${key.rc}`}`;
   }
   return f;
 }
@@ -147,7 +184,8 @@ async function facts(ctx: ModuleContext, a: CertHookArgs): Promise<CertHookFacts
   // The key is written by something else (certbot, an earlier task): wait for it, bounded.
   const started = Date.now();
   for (;;) {
-    if (Date.now() - started + 1000 > a.wait_timeout * 1000 || ctx.signal.aborted) return { ...f, waited: Math.round((Date.now() - started) / 1000) };
+    if (Date.now() - started + 1000 > a.wait_timeout * 1000 || ctx.signal.aborted)
+      return { ...f, waited: Math.round((Date.now() - started) / 1000) };
     await sleep(1000);
     const r = await ctx.run(keyStatArgv(a), { okExit: 'any' });
     if (r.rc === 0) break;
@@ -169,7 +207,10 @@ function postRenewalChange(argv: string[], i: number, n: number): Change {
       // qm exits 0 even when the guest command failed: read its JSON.
       if (vmid !== undefined && r.rc === 0) r = guestResult(vmid, argv.slice(argv.indexOf('--') + 1), r);
       if (r.rc !== 0) {
-        throw new ModuleFailure(`post_renewal command ${i + 1} of ${n} failed (rc ${r.rc}): ${shellJoin(argv)}: ${r.stderr.trim() || r.stdout.trim() || 'no error text'}; the new fingerprint is not recorded, so the next run retries`, r);
+        throw new ModuleFailure(
+          `post_renewal command ${i + 1} of ${n} failed (rc ${r.rc}): ${shellJoin(argv)}: ${r.stderr.trim() || r.stdout.trim() || 'no error text'}; the new fingerprint is not recorded, so the next run retries`,
+          r,
+        );
       }
     },
   };
@@ -196,12 +237,22 @@ function assumedInCheck(f: CertHookFacts, a: CertHookArgs, pc: Pick<PlanContext,
 
 const NEW_FILE: KeyStat = { owner: 'root', group: 'root', uid: 0, gid: 0, mode: -1 };
 
-export function plan(f: CertHookFacts, a: CertHookArgs, pc: Pick<PlanContext, 'check' | 'predicted'> = { check: false, predicted: new Map() }): Plan {
+export function plan(
+  f: CertHookFacts,
+  a: CertHookArgs,
+  pc: Pick<PlanContext, 'check' | 'predicted'> = { check: false, predicted: new Map() },
+): Plan {
   const assumed = assumedInCheck(f, a, pc);
   if (f.error && !assumed) return { changes: [], fail: f.error };
   if (assumed) f = { ...f, fingerprint: undefined, key: a.key !== undefined ? null : undefined, error: undefined };
   if (f.key === null && !assumed && (!a.wait_for_key || f.waited !== undefined)) {
-    return { changes: [], fail: f.waited !== undefined ? `key ${a.key}${where(a)} did not appear within ${a.wait_timeout} s` : `key ${a.key}${where(a)} does not exist` };
+    return {
+      changes: [],
+      fail:
+        f.waited !== undefined
+          ? `key ${a.key}${where(a)} did not appear within ${a.wait_timeout} s`
+          : `key ${a.key}${where(a)} does not exist`,
+    };
   }
   // unknown only in check mode, when the certificate does not exist yet
   const fingerprint = f.fingerprint ?? '(unknown until the certificate exists)';
@@ -220,30 +271,55 @@ export function plan(f: CertHookFacts, a: CertHookArgs, pc: Pick<PlanContext, 'c
     permissions_fixed: keyNeedsFix,
     commands_run: reason === 'none' ? 0 : a.post_renewal.length,
   };
-  if (reason === 'none') return { changes: [], result, msg: `certificate ${a.name} unchanged (${fingerprint.slice(0, 23)}…)` };
+  if (reason === 'none')
+    return { changes: [], result, msg: `certificate ${a.name} unchanged (${fingerprint.slice(0, 23)}…)` };
 
   const changes: Change[] = [];
   if (d.owner || d.group) {
     const spec = `${d.owner ? a.key_owner : ''}${d.group ? `:${a.key_group}` : ''}`;
     changes.push({ description: `chown ${spec} ${a.key}${where(a)}`, argv: inCt(a, ['chown', spec, '--', a.key!]) });
   }
-  if (d.mode) changes.push({ description: `chmod ${octal(a.key_mode!)} ${a.key}${where(a)}`, argv: inCt(a, ['chmod', octal(a.key_mode!), '--', a.key!]) });
+  if (d.mode)
+    changes.push({
+      description: `chmod ${octal(a.key_mode!)} ${a.key}${where(a)}`,
+      argv: inCt(a, ['chmod', octal(a.key_mode!), '--', a.key!]),
+    });
   a.post_renewal.forEach((argv, i) => changes.push(postRenewalChange(argv, i, a.post_renewal.length)));
-  const state: CertState = { name: a.name, cert: a.cert, fingerprint, ...(f.notafter !== undefined ? { notafter: f.notafter } : {}) };
+  const state: CertState = {
+    name: a.name,
+    cert: a.cert,
+    fingerprint,
+    ...(f.notafter !== undefined ? { notafter: f.notafter } : {}),
+  };
   const file = certStatePath(a.state_dir, a.name);
   changes.push({
     description: `record fingerprint in ${file}`,
-    argv: ['sh', '-c', 'umask 077 && mkdir -p -- "$1" && cat > "$2.tmp" && mv -f -- "$2.tmp" "$2"', 'sh', a.state_dir, file],
+    argv: [
+      'sh',
+      '-c',
+      'umask 077 && mkdir -p -- "$1" && cat > "$2.tmp" && mv -f -- "$2.tmp" "$2"',
+      'sh',
+      a.state_dir,
+      file,
+    ],
     stdin: certStateText(state),
   });
-  const afterKey: KeyStat | null | undefined = f.key === undefined ? undefined : {
-    owner: d.owner ? String(a.key_owner) : f.key?.owner ?? '?',
-    group: d.group ? String(a.key_group) : f.key?.group ?? '?',
-    uid: f.key?.uid ?? -1,
-    gid: f.key?.gid ?? -1,
-    mode: d.mode ? a.key_mode! : f.key?.mode ?? 0,
-  };
-  const why = reason === 'first-run' ? 'no fingerprint recorded yet' : reason === 'renewed' ? 'certificate renewed' : 'key permissions fixed';
+  const afterKey: KeyStat | null | undefined =
+    f.key === undefined
+      ? undefined
+      : {
+          owner: d.owner ? String(a.key_owner) : (f.key?.owner ?? '?'),
+          group: d.group ? String(a.key_group) : (f.key?.group ?? '?'),
+          uid: f.key?.uid ?? -1,
+          gid: f.key?.gid ?? -1,
+          mode: d.mode ? a.key_mode! : (f.key?.mode ?? 0),
+        };
+  const why =
+    reason === 'first-run'
+      ? 'no fingerprint recorded yet'
+      : reason === 'renewed'
+        ? 'certificate renewed'
+        : 'key permissions fixed';
   return {
     changes,
     result,
@@ -260,7 +336,8 @@ export function plan(f: CertHookFacts, a: CertHookArgs, pc: Pick<PlanContext, 'c
 export default defineModule<CertHookArgs, CertHookFacts>({
   name: 'cert_hook',
   aliases: ['phx.proxmox.cert_hook'],
-  description: 'Fix a key\'s permissions and run post-renewal commands once per new certificate (fingerprint remembered on the host)',
+  description:
+    "Fix a key's permissions and run post-renewal commands once per new certificate (fingerprint remembered on the host)",
   args,
   facts,
   plan,

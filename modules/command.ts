@@ -12,17 +12,27 @@ const args = z
   .object({
     cmd: z.string().min(1).optional().describe('the command line, split like a shell would (no shell features)'),
     // Ansible turns numbers and booleans in argv into their text (`{{ vmid }}` → '1001')
-    argv: z.array(z.union([z.string(), z.number(), z.boolean()]).transform(String)).min(1).optional().describe('the command as a list of words'),
+    argv: z
+      .array(z.union([z.string(), z.number(), z.boolean()]).transform(String))
+      .min(1)
+      .optional()
+      .describe('the command as a list of words'),
     ...commandOptionFields,
   })
   .strict()
-  .refine((a) => (a.cmd === undefined) !== (a.argv === undefined), { message: 'command needs exactly one of: a command line (free form or cmd), argv' })
+  .refine((a) => (a.cmd === undefined) !== (a.argv === undefined), {
+    message: 'command needs exactly one of: a command line (free form or cmd), argv',
+  })
   .superRefine((a, ctx) => {
     if (a.cmd === undefined) return;
     try {
       if (shlexSplit(a.cmd).length === 0) ctx.addIssue({ code: 'custom', path: ['cmd'], message: 'no command given' });
     } catch (e) {
-      ctx.addIssue({ code: 'custom', path: ['cmd'], message: `cannot split the command line: ${(e as Error).message}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cmd'],
+        message: `cannot split the command line: ${(e as Error).message}`,
+      });
     }
   });
 

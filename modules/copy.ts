@@ -13,14 +13,20 @@ import { putTreeFacts, putTreePlan, readTree, type TreeEntry, type TreeFacts } f
 
 const args = z
   .object({
-    src: z.string().min(1).optional().describe('file on the controller, relative to the playbook (or its files/ directory)'),
+    src: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('file on the controller, relative to the playbook (or its files/ directory)'),
     content: z.unknown().optional().describe('literal content (lists and dicts are written as JSON)'),
     ...putArgShape,
     remote_src: z.literal(false).optional().describe('only false: copying between remote paths is not supported'),
     directory_mode: modeArg.optional().describe('mode of directories created when src is a directory'),
   })
   .strict()
-  .refine((a) => (a.src === undefined) !== (a.content === undefined), { message: 'copy needs exactly one of: src, content' });
+  .refine((a) => (a.src === undefined) !== (a.content === undefined), {
+    message: 'copy needs exactly one of: src, content',
+  });
 
 type Args = z.infer<typeof args>;
 
@@ -79,9 +85,19 @@ export default defineModule<Args, Facts>({
     if (source.kind === 'tree') {
       const owner = a.owner !== undefined ? String(a.owner) : undefined;
       const group = a.group !== undefined ? String(a.group) : undefined;
-      return { kind: 'tree', entries: source.entries, tree: await putTreeFacts(ctx, treeRoot(a), source.entries, owner, group) };
+      return {
+        kind: 'tree',
+        entries: source.entries,
+        tree: await putTreeFacts(ctx, treeRoot(a), source.entries, owner, group),
+      };
     }
-    const put = await putFacts(ctx, { dest: a.dest, name: source.name, owner: a.owner, group: a.group, diff: ctx.diff });
+    const put = await putFacts(ctx, {
+      dest: a.dest,
+      name: source.name,
+      owner: a.owner,
+      group: a.group,
+      diff: ctx.diff,
+    });
     return { kind: 'file', put, source };
   },
   plan: (f, a) =>
@@ -99,17 +115,17 @@ export default defineModule<Args, Facts>({
             result: { dest: a.dest, src: a.src },
           })
         : putPlan(f.put, {
-      dest: a.dest,
-      name: f.source.name,
-      owner: a.owner,
-      group: a.group,
-      diff: true,
-      content: f.source.content,
-      mode: a.mode,
-      srcMode: f.source.mode,
-      backup: a.backup,
-      force: a.force,
-      validate: a.validate,
-      result: a.src !== undefined ? { src: a.src } : {},
-    }),
+            dest: a.dest,
+            name: f.source.name,
+            owner: a.owner,
+            group: a.group,
+            diff: true,
+            content: f.source.content,
+            mode: a.mode,
+            srcMode: f.source.mode,
+            backup: a.backup,
+            force: a.force,
+            validate: a.validate,
+            result: a.src !== undefined ? { src: a.src } : {},
+          }),
 });

@@ -26,7 +26,8 @@ export default defineModule<Args, Record<string, never>>({
   plan(_facts, a, p) {
     // the engine's -v count, as Ansible's magic variable
     const current = Number(p.vars.ansible_verbosity ?? 0);
-    if (current < a.verbosity) return { changes: [], result: { skipped: true, skipped_reason: 'Verbosity threshold not met.' } };
+    if (current < a.verbosity)
+      return { changes: [], result: { skipped: true, skipped_reason: 'Verbosity threshold not met.' } };
     const name = a.var;
     if (name !== undefined) {
       let value: unknown;

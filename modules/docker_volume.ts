@@ -8,28 +8,60 @@ import * as z from 'zod';
 import { defineModule, type Change, type ModuleContext, type Plan, type PlanContext } from '../src/module.js';
 import type { ExecResult } from '../src/connection/types.js';
 import { predictedHostPath } from '../src/proxmox/pct-config.js';
-import { AGENT_NOT_RUNNING, dockerRunner, guestExecArgv, guestResult, ModuleFailure, runBatch, runInGuest, type GuestOptions } from '../src/proxmox/qm.js';
+import {
+  AGENT_NOT_RUNNING,
+  dockerRunner,
+  guestExecArgv,
+  guestResult,
+  ModuleFailure,
+  runBatch,
+  runInGuest,
+  type GuestOptions,
+} from '../src/proxmox/qm.js';
 
 // ---------------------------------------------------------------- arguments
 
 const args = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { message: 'a Docker volume name: letters, digits, _ . - (not starting with . or -)' }),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
+        message: 'a Docker volume name: letters, digits, _ . - (not starting with . or -)',
+      }),
     vmid: z
       .union([z.number().int(), z.string().regex(/^\d+$/, { message: 'must be a VM id like 1001' })])
       .transform((v) => Number(v))
       .pipe(z.number().int().min(100).max(999999999))
       .optional()
       .describe('VM running Docker (through its guest agent); omit when the host itself runs Docker'),
-    driver: z.string().regex(/^[A-Za-z0-9_./:-]+$/, { message: 'not a driver name' }).default('local'),
-    options: z.record(z.string().regex(/^[^=\s]+$/, { message: 'option names have no = or spaces' }), z.union([z.string(), z.number(), z.boolean()])).default({})
+    driver: z
+      .string()
+      .regex(/^[A-Za-z0-9_./:-]+$/, { message: 'not a driver name' })
+      .default('local'),
+    options: z
+      .record(
+        z.string().regex(/^[^=\s]+$/, { message: 'option names have no = or spaces' }),
+        z.union([z.string(), z.number(), z.boolean()]),
+      )
+      .default({})
       .describe('driver options, e.g. {type: nfs, o: "addr=10.0.0.5,rw,nfsvers=4", device: ":/srv/nfs/x"}'),
     state: z.enum(['present', 'absent']).default('present'),
-    recreate: z.enum(['never', 'options-changed']).default('never').describe('options-changed: remove and re-create a volume whose options differ (only if unused)'),
-    ensure_source: z.string().startsWith('/', { message: 'must be an absolute path on the hypervisor' }).regex(/^[^\0]*$/).optional()
+    recreate: z
+      .enum(['never', 'options-changed'])
+      .default('never')
+      .describe('options-changed: remove and re-create a volume whose options differ (only if unused)'),
+    ensure_source: z
+      .string()
+      .startsWith('/', { message: 'must be an absolute path on the hypervisor' })
+      .regex(/^[^\0]*$/)
+      .optional()
       .describe('hypervisor directory (the NFS export path) created before the volume'),
-    agent_timeout: z.number().positive().default(60).describe('seconds to keep retrying while the guest agent is not running yet'),
-    exec_timeout: z.number().int().positive().default(30).describe("qm guest exec --timeout for each docker command"),
+    agent_timeout: z
+      .number()
+      .positive()
+      .default(60)
+      .describe('seconds to keep retrying while the guest agent is not running yet'),
+    exec_timeout: z.number().int().positive().default(30).describe('qm guest exec --timeout for each docker command'),
     retry_interval: z.number().positive().default(1).describe('seconds between guest agent retries'),
   })
   .strict();
@@ -77,15 +109,25 @@ export function inspectOutcome(name: string, r: ExecResult): { volume: VolumeInf
       const volume = parseVolumeInspect(r.stdout);
       return volume ? { volume } : { volume: null, error: `docker volume inspect ${name} printed no volume` };
     } catch {
-      return { volume: null, error: `docker volume inspect ${name} printed something that is not JSON: ${JSON.stringify(r.stdout.slice(0, 200))}` };
+      return {
+        volume: null,
+        error: `docker volume inspect ${name} printed something that is not JSON: ${JSON.stringify(r.stdout.slice(0, 200))}`,
+      };
     }
   }
   if (r.rc !== 127 && NO_SUCH_VOLUME.test(r.stderr)) return { volume: null };
-  return { volume: null, error: `docker volume inspect ${name} failed (rc ${r.rc}): ${r.stderr.trim() || r.stdout.trim() || 'no error text'}` };
+  return {
+    volume: null,
+    error: `docker volume inspect ${name} failed (rc ${r.rc}): ${r.stderr.trim() || r.stdout.trim() || 'no error text'}`,
+  };
 }
 
 function guestOpts(a: DockerVolumeArgs): GuestOptions {
-  return { timeoutSeconds: a.exec_timeout, agentTimeoutMs: a.agent_timeout * 1000, retryIntervalMs: a.retry_interval * 1000 };
+  return {
+    timeoutSeconds: a.exec_timeout,
+    agentTimeoutMs: a.agent_timeout * 1000,
+    retryIntervalMs: a.retry_interval * 1000,
+  };
 }
 
 async function facts(ctx: ModuleContext, a: DockerVolumeArgs): Promise<DockerVolumeFacts> {
@@ -95,7 +137,8 @@ async function facts(ctx: ModuleContext, a: DockerVolumeArgs): Promise<DockerVol
   const [first, src] = await runBatch(ctx, cmds);
   let r: ExecResult;
   if (a.vmid === undefined) r = first;
-  else if (first.rc !== 0 && AGENT_NOT_RUNNING.test(first.stderr)) r = await runInGuest(ctx, a.vmid, inspect, guestOpts(a));
+  else if (first.rc !== 0 && AGENT_NOT_RUNNING.test(first.stderr))
+    r = await runInGuest(ctx, a.vmid, inspect, guestOpts(a));
   else r = guestResult(a.vmid, inspect, first, a.exec_timeout);
   return { ...inspectOutcome(a.name, r), ...(src ? { sourceExists: src.rc === 0 } : {}) };
 }
@@ -105,7 +148,9 @@ async function facts(ctx: ModuleContext, a: DockerVolumeArgs): Promise<DockerVol
 export const predictedKey = (vmid: number | undefined, name: string) => `docker_volume:${vmid ?? 'host'}:${name}`;
 
 function wantedOptions(a: DockerVolumeArgs): Record<string, string> {
-  return Object.fromEntries(Object.entries(a.options).map(([k, v]) => [k, typeof v === 'boolean' ? String(v) : String(v)]));
+  return Object.fromEntries(
+    Object.entries(a.options).map(([k, v]) => [k, typeof v === 'boolean' ? String(v) : String(v)]),
+  );
 }
 
 export function optionsEqual(x: Record<string, string>, y: Record<string, string>): boolean {
@@ -115,17 +160,37 @@ export function optionsEqual(x: Record<string, string>, y: Record<string, string
 }
 
 function optionsText(o: Record<string, string>): string {
-  return Object.keys(o).sort().map((k) => `${k}=${o[k]}`).join(' ') || '(none)';
+  return (
+    Object.keys(o)
+      .sort()
+      .map((k) => `${k}=${o[k]}`)
+      .join(' ') || '(none)'
+  );
 }
 
 function createArgv(a: DockerVolumeArgs): string[] {
   const o = wantedOptions(a);
-  return ['docker', 'volume', 'create', '--driver', a.driver, ...Object.keys(o).sort().flatMap((k) => ['--opt', `${k}=${o[k]}`]), a.name];
+  return [
+    'docker',
+    'volume',
+    'create',
+    '--driver',
+    a.driver,
+    ...Object.keys(o)
+      .sort()
+      .flatMap((k) => ['--opt', `${k}=${o[k]}`]),
+    a.name,
+  ];
 }
 
 const where = (a: DockerVolumeArgs) => (a.vmid !== undefined ? ` in VM ${a.vmid}` : '');
 
-function dockerChange(a: DockerVolumeArgs, description: string, argv: string[], onFail: (r: ExecResult) => string): Change {
+function dockerChange(
+  a: DockerVolumeArgs,
+  description: string,
+  argv: string[],
+  onFail: (r: ExecResult) => string,
+): Change {
   return {
     description,
     apply: async (ctx) => {
@@ -144,13 +209,21 @@ function removeChange(a: DockerVolumeArgs): Change {
 }
 
 function createChange(a: DockerVolumeArgs): Change {
-  return dockerChange(a, `create docker volume ${a.name}${where(a)} (driver ${a.driver}, ${optionsText(wantedOptions(a))})`, createArgv(a), (r) =>
-    `docker volume create ${a.name}${where(a)} failed (rc ${r.rc}): ${r.stderr.trim() || 'no error text'}`,
+  return dockerChange(
+    a,
+    `create docker volume ${a.name}${where(a)} (driver ${a.driver}, ${optionsText(wantedOptions(a))})`,
+    createArgv(a),
+    (r) => `docker volume create ${a.name}${where(a)} failed (rc ${r.rc}): ${r.stderr.trim() || 'no error text'}`,
   );
 }
 
 function volumeText(v: VolumeInfo | null): string {
-  return v ? `driver: ${v.driver}\n${Object.keys(v.options).sort().map((k) => `${k}: ${v.options[k]}\n`).join('')}` : '';
+  return v
+    ? `driver: ${v.driver}\n${Object.keys(v.options)
+        .sort()
+        .map((k) => `${k}: ${v.options[k]}\n`)
+        .join('')}`
+    : '';
 }
 
 export function plan(f: DockerVolumeFacts, a: DockerVolumeArgs, pc: Pick<PlanContext, 'check' | 'predicted'>): Plan {
@@ -166,9 +239,13 @@ export function plan(f: DockerVolumeFacts, a: DockerVolumeArgs, pc: Pick<PlanCon
   if (a.state === 'absent') {
     if (current) changes.push(removeChange(a));
   } else {
-    const sourcePredicted = pc.check && a.ensure_source !== undefined && predictedHostPath(pc.predicted, a.ensure_source)?.type === 'd';
+    const sourcePredicted =
+      pc.check && a.ensure_source !== undefined && predictedHostPath(pc.predicted, a.ensure_source)?.type === 'd';
     if (a.ensure_source !== undefined && f.sourceExists === false && !sourcePredicted) {
-      changes.push({ description: `create NFS source directory ${a.ensure_source} on the hypervisor`, argv: ['mkdir', '-p', '--', a.ensure_source] });
+      changes.push({
+        description: `create NFS source directory ${a.ensure_source} on the hypervisor`,
+        argv: ['mkdir', '-p', '--', a.ensure_source],
+      });
     }
     if (!current) {
       changes.push(createChange(a));
@@ -176,7 +253,10 @@ export function plan(f: DockerVolumeFacts, a: DockerVolumeArgs, pc: Pick<PlanCon
     } else if (current.driver !== want.driver || !optionsEqual(current.options, want.options)) {
       const drift = `docker volume ${a.name}${where(a)} exists with driver ${current.driver} and options ${optionsText(current.options)}, but the task wants driver ${want.driver} and options ${optionsText(want.options)}`;
       if (a.recreate !== 'options-changed') {
-        return { changes: [], fail: `${drift}; docker volume create would silently keep the old options. Set recreate: options-changed to replace it (it must not be in use)` };
+        return {
+          changes: [],
+          fail: `${drift}; docker volume create would silently keep the old options. Set recreate: options-changed to replace it (it must not be in use)`,
+        };
       }
       changes.push(removeChange(a), createChange(a));
       recreated = true;
@@ -195,11 +275,24 @@ export function plan(f: DockerVolumeFacts, a: DockerVolumeArgs, pc: Pick<PlanCon
       recreated,
       ...(current?.mountpoint && !recreated ? { mountpoint: current.mountpoint } : {}),
     },
-    msg: changes.length ? changes.map((c) => c.description).join('; ') : `docker volume ${a.name}${where(a)} is as wanted`,
-    ...(changes.length ? { diff: { before: volumeText(current), after: volumeText(after), before_header: `docker volume ${a.name}${where(a)}`, after_header: `docker volume ${a.name}${where(a)}` } } : {}),
+    msg: changes.length
+      ? changes.map((c) => c.description).join('; ')
+      : `docker volume ${a.name}${where(a)} is as wanted`,
+    ...(changes.length
+      ? {
+          diff: {
+            before: volumeText(current),
+            after: volumeText(after),
+            before_header: `docker volume ${a.name}${where(a)}`,
+            after_header: `docker volume ${a.name}${where(a)}`,
+          },
+        }
+      : {}),
     predict: {
       [key]: after,
-      ...(changes.some((c) => c.argv?.[0] === 'mkdir') ? { [`path:${a.ensure_source!.replace(/(.)\/+$/, '$1')}`]: { exists: true, type: 'directory', uid: 0, gid: 0 } } : {}),
+      ...(changes.some((c) => c.argv?.[0] === 'mkdir')
+        ? { [`path:${a.ensure_source!.replace(/(.)\/+$/, '$1')}`]: { exists: true, type: 'directory', uid: 0, gid: 0 } }
+        : {}),
     },
   };
 }

@@ -8,7 +8,15 @@ import * as z from 'zod';
 import { defineModule, type Change, type Plan } from '../src/module.js';
 import { applyMode, formatMode, modeArg, parseMode, type ModeSpec } from '../src/remote/mode.js';
 import { accountArg, attrsText, resolveAccount } from '../src/remote/owner.js';
-import { pathKey, probe, safePath, type FileState, type Identity, type ProbeResult, type TreeEntry } from '../src/remote/probe.js';
+import {
+  pathKey,
+  probe,
+  safePath,
+  type FileState,
+  type Identity,
+  type ProbeResult,
+  type TreeEntry,
+} from '../src/remote/probe.js';
 
 const STATES = ['file', 'directory', 'absent', 'touch', 'link', 'hard'] as const;
 const TIME = z.enum(['now', 'preserve']);
@@ -33,16 +41,25 @@ const args = z
   .strict()
   .superRefine((a, ctx) => {
     const given = [a.path, a.dest, a.name].filter((p) => p !== undefined).length;
-    if (given !== 1) ctx.addIssue({ code: 'custom', path: ['path'], message: given ? 'give only one of path, dest, name (they are aliases)' : 'path is required' });
-    if ((a.state === 'link' || a.state === 'hard') && a.src === undefined) ctx.addIssue({ code: 'custom', path: ['src'], message: `src is required with state ${a.state}` });
-    if (a.src !== undefined && a.state !== undefined && a.state !== 'link' && a.state !== 'hard') ctx.addIssue({ code: 'custom', path: ['src'], message: 'src is only used with state link or hard' });
-    if (a.recurse && a.state !== undefined && a.state !== 'directory') ctx.addIssue({ code: 'custom', path: ['recurse'], message: 'recurse needs state directory' });
+    if (given !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['path'],
+        message: given ? 'give only one of path, dest, name (they are aliases)' : 'path is required',
+      });
+    if ((a.state === 'link' || a.state === 'hard') && a.src === undefined)
+      ctx.addIssue({ code: 'custom', path: ['src'], message: `src is required with state ${a.state}` });
+    if (a.src !== undefined && a.state !== undefined && a.state !== 'link' && a.state !== 'hard')
+      ctx.addIssue({ code: 'custom', path: ['src'], message: 'src is only used with state link or hard' });
+    if (a.recurse && a.state !== undefined && a.state !== 'directory')
+      ctx.addIssue({ code: 'custom', path: ['recurse'], message: 'recurse needs state directory' });
   });
 
 type Args = z.infer<typeof args>;
 
 const pathOf = (a: Args) => (a.path ?? a.dest ?? a.name)!;
-const srcOnHost = (a: Args) => (a.state === 'link' && !posix.isAbsolute(a.src!) ? posix.join(posix.dirname(pathOf(a)), a.src!) : a.src!);
+const srcOnHost = (a: Args) =>
+  a.state === 'link' && !posix.isAbsolute(a.src!) ? posix.join(posix.dirname(pathOf(a)), a.src!) : a.src!;
 
 /** The path and each missing-able ancestor, nearest last: /a, /a/b, /a/b/c */
 function ancestors(p: string): string[] {
@@ -67,7 +84,11 @@ interface Facts {
 async function facts(ctx: Parameters<typeof probe>[0], a: Args): Promise<Facts> {
   const path = pathOf(a);
   const ups = a.state === 'directory' || (a.state === undefined && a.recurse) ? ancestors(path) : [];
-  const paths = [{ path, followLink: true }, ...(a.src !== undefined ? [{ path: srcOnHost(a) }] : []), ...ups.map((p) => ({ path: p, onlyIfMissing: path }))];
+  const paths = [
+    { path, followLink: true },
+    ...(a.src !== undefined ? [{ path: srcOnHost(a) }] : []),
+    ...ups.map((p) => ({ path: p, onlyIfMissing: path })),
+  ];
   const r = await probe(ctx, {
     paths,
     identity: true,
@@ -115,7 +136,8 @@ function plan(f: Facts, a: Args): Plan {
   const target = f.followed && a.state !== 'link' && a.state !== 'absent' ? f.followed : cur;
   const targetKind = kindOf(target);
   // no state: keep what is there (a hard-linked file is a file), or `file`
-  const state = a.state ?? (a.recurse ? 'directory' : targetKind === 'absent' || targetKind === 'hard' ? 'file' : targetKind);
+  const state =
+    a.state ?? (a.recurse ? 'directory' : targetKind === 'absent' || targetKind === 'hard' ? 'file' : targetKind);
 
   let owner: { id: number; name: string } | undefined;
   let group: { id: number; name: string } | undefined;
@@ -144,17 +166,35 @@ function plan(f: Facts, a: Args): Plan {
     group: group?.name ?? now.group,
     mode: modeSpec ? applyMode(modeSpec, now.mode, isDir) : now.mode,
   });
-  const attrsOf = (s: FileState): Attrs => ({ uid: s.uid!, gid: s.gid!, owner: s.owner!, group: s.group!, mode: s.mode! });
+  const attrsOf = (s: FileState): Attrs => ({
+    uid: s.uid!,
+    gid: s.gid!,
+    owner: s.owner!,
+    group: s.group!,
+    mode: s.mode!,
+  });
   const fresh = (mode: number): Attrs => ({ uid: f.me.uid, gid: f.me.gid, owner: f.me.user, group: f.me.group, mode });
   // Commands that bring `now` to `want` on `at`; notes the diff.
-  const fix = (at: string, now: Attrs, want: Attrs, opts: { link?: boolean; noMode?: boolean; diff?: boolean } = {}) => {
+  const fix = (
+    at: string,
+    now: Attrs,
+    want: Attrs,
+    opts: { link?: boolean; noMode?: boolean; diff?: boolean } = {},
+  ) => {
     const out: Change[] = [];
     const ownerPart = want.uid !== now.uid ? String(want.uid) : '';
     const groupPart = want.gid !== now.gid ? String(want.gid) : '';
     if (ownerPart || groupPart) {
-      out.push({ description: `chown ${want.owner}:${want.group} ${at}`, argv: ['chown', ...(opts.link ? ['-h'] : []), `${ownerPart}${groupPart ? `:${groupPart}` : ''}`, safePath(at)] });
+      out.push({
+        description: `chown ${want.owner}:${want.group} ${at}`,
+        argv: ['chown', ...(opts.link ? ['-h'] : []), `${ownerPart}${groupPart ? `:${groupPart}` : ''}`, safePath(at)],
+      });
     }
-    if (!opts.noMode && want.mode !== now.mode) out.push({ description: `chmod ${formatMode(want.mode)} ${at}`, argv: ['chmod', formatMode(want.mode), safePath(at)] });
+    if (!opts.noMode && want.mode !== now.mode)
+      out.push({
+        description: `chmod ${formatMode(want.mode)} ${at}`,
+        argv: ['chmod', formatMode(want.mode), safePath(at)],
+      });
     if (opts.diff !== false) {
       if (before.state === 'absent') {
         // a new entry has no old attributes to show
@@ -165,7 +205,8 @@ function plan(f: Facts, a: Args): Plan {
       }
       if (want.uid !== now.uid) [before.owner, after.owner] = [now.owner, want.owner];
       if (want.gid !== now.gid) [before.group, after.group] = [now.group, want.group];
-      if (!opts.noMode && want.mode !== now.mode) [before.mode, after.mode] = [formatMode(now.mode), formatMode(want.mode)];
+      if (!opts.noMode && want.mode !== now.mode)
+        [before.mode, after.mode] = [formatMode(now.mode), formatMode(want.mode)];
     }
     return out;
   };
@@ -176,7 +217,15 @@ function plan(f: Facts, a: Args): Plan {
   // check mode: what later tasks should see (partial states merge into what the host has)
   const predict: Record<string, Partial<FileState>> = {};
   const predictAttrs = (at: string, attrs: Attrs, extra: Partial<FileState>) => {
-    predict[pathKey(at)] = { exists: true, uid: attrs.uid, gid: attrs.gid, owner: attrs.owner, group: attrs.group, mode: attrs.mode, ...extra };
+    predict[pathKey(at)] = {
+      exists: true,
+      uid: attrs.uid,
+      gid: attrs.gid,
+      owner: attrs.owner,
+      group: attrs.group,
+      mode: attrs.mode,
+      ...extra,
+    };
   };
 
   switch (state) {
@@ -188,7 +237,8 @@ function plan(f: Facts, a: Args): Plan {
 
     case 'file':
       if (targetKind === 'absent') return fail(`file (${path}) is absent, cannot continue`);
-      if (targetKind !== 'file' && targetKind !== 'hard') return fail(`file (${path}) is ${targetKind}, cannot continue`);
+      if (targetKind !== 'file' && targetKind !== 'hard')
+        return fail(`file (${path}) is ${targetKind}, cannot continue`);
       final = wanted(attrsOf(target), false);
       changes.push(...fix(path, attrsOf(target), final));
       size = target.size;
@@ -196,7 +246,8 @@ function plan(f: Facts, a: Args): Plan {
       break;
 
     case 'directory': {
-      if (targetKind !== 'absent' && targetKind !== 'directory') return fail(`${path} already exists as a ${targetKind}`);
+      if (targetKind !== 'absent' && targetKind !== 'directory')
+        return fail(`${path} already exists as a ${targetKind}`);
       if (targetKind === 'absent') {
         // like Ansible, every directory created gets the owner/group/mode
         const created = [...f.ancestors.filter((x) => !x.exists).map((x) => x.path), path];
@@ -211,34 +262,59 @@ function plan(f: Facts, a: Args): Plan {
         size = target.size;
         predictAttrs(path, final, {});
       }
-      if (a.recurse) changes.push(...recurse(path, f.probe.tree ?? [], wanted, fix, before, after, { uid: owner?.id, gid: group?.id, mode: modeSpec }));
+      if (a.recurse)
+        changes.push(
+          ...recurse(path, f.probe.tree ?? [], wanted, fix, before, after, {
+            uid: owner?.id,
+            gid: group?.id,
+            mode: modeSpec,
+          }),
+        );
       break;
     }
 
     case 'touch': {
       const times = [a.access_time ?? 'now', a.modification_time ?? 'now'];
-      const flags = times[0] === 'now' && times[1] === 'now' ? [] : times[0] === 'now' ? ['-a'] : times[1] === 'now' ? ['-m'] : undefined;
+      const flags =
+        times[0] === 'now' && times[1] === 'now'
+          ? []
+          : times[0] === 'now'
+            ? ['-a']
+            : times[1] === 'now'
+              ? ['-m']
+              : undefined;
       if (targetKind === 'absent' || flags !== undefined) {
-        changes.push({ description: targetKind === 'absent' ? `create ${path}` : `touch ${path}`, argv: ['touch', ...(flags ?? []), p] });
+        changes.push({
+          description: targetKind === 'absent' ? `create ${path}` : `touch ${path}`,
+          argv: ['touch', ...(flags ?? []), p],
+        });
       }
       const now = targetKind === 'absent' ? fresh(0o666 & ~umask) : attrsOf(target);
       final = wanted(now, targetKind === 'directory');
       changes.push(...fix(path, now, final));
       finalState = targetKind === 'absent' ? 'file' : targetKind === 'hard' ? 'file' : targetKind;
       size = targetKind === 'absent' ? 0 : target.size;
-      predictAttrs(path, final, targetKind === 'absent' ? { type: 'file', size: 0, content: Buffer.alloc(0), checksum: 'da39a3ee5e6b4b0d3255bfef95601890afd80709' } : {});
+      predictAttrs(
+        path,
+        final,
+        targetKind === 'absent'
+          ? { type: 'file', size: 0, content: Buffer.alloc(0), checksum: 'da39a3ee5e6b4b0d3255bfef95601890afd80709' }
+          : {},
+      );
       break;
     }
 
     case 'link': {
       // without src (state left to the current one) an existing link keeps its target
       const src = a.src ?? cur.linkTarget!;
-      if (a.src !== undefined && !f.src!.exists && !a.force) return fail(`src file does not exist, use "force=yes" if you really want to create the link: ${srcOnHost(a)}`);
+      if (a.src !== undefined && !f.src!.exists && !a.force)
+        return fail(`src file does not exist, use "force=yes" if you really want to create the link: ${srcOnHost(a)}`);
       if (prev === 'link' && cur.linkTarget === src) {
         final = wanted(attrsOf(cur), false);
         changes.push(...fix(path, attrsOf(cur), { ...final, mode: cur.mode! }, { link: true, noMode: true }));
       } else {
-        if ((prev === 'file' || prev === 'hard') && !a.force) return fail(`refusing to convert from ${prev} to symlink for ${path}`);
+        if ((prev === 'file' || prev === 'hard') && !a.force)
+          return fail(`refusing to convert from ${prev} to symlink for ${path}`);
         if (prev === 'directory') {
           if (!a.force) return fail(`refusing to convert from directory to symlink for ${path}`);
           changes.push({ description: `remove empty directory ${path}`, argv: ['rmdir', p] });
@@ -261,7 +337,8 @@ function plan(f: Facts, a: Args): Plan {
       if (prev === 'directory') return fail(`refusing to convert from directory to hard link for ${path}`);
       const same = cur.exists && cur.inode === src.inode && cur.dev === src.dev;
       if (!same) {
-        if (prev !== 'absent' && !a.force && prev !== 'hard') return fail(`refusing to convert from ${prev} to hard link for ${path}`);
+        if (prev !== 'absent' && !a.force && prev !== 'hard')
+          return fail(`refusing to convert from ${prev} to hard link for ${path}`);
         changes.push({ description: `hard link ${path} -> ${a.src}`, argv: ['ln', '-fT', '--', a.src!, p] });
         [before.src, after.src] = [undefined, a.src];
       }
@@ -277,7 +354,13 @@ function plan(f: Facts, a: Args): Plan {
   const result: Record<string, unknown> = { [resultPathKey]: path, state: finalState };
   if (state === 'link' || state === 'hard') result.src = a.src ?? cur.linkTarget;
   if (final) {
-    Object.assign(result, { uid: final.uid, gid: final.gid, owner: final.owner, group: final.group, mode: formatMode(final.mode) });
+    Object.assign(result, {
+      uid: final.uid,
+      gid: final.gid,
+      owner: final.owner,
+      group: final.group,
+      mode: formatMode(final.mode),
+    });
     if (size !== undefined) result.size = size;
   }
   return {
@@ -317,11 +400,19 @@ function recurse(
       after[e.rel] = `${formatMode(isLink ? now.mode : want.mode)} ${want.owner}:${want.group}`;
     }
   }
-  const listed = [...chown.values(), ...chmod.values()].reduce((n, ps) => n + ps.reduce((m, p) => m + p.length + 3, 0), 0);
+  const listed = [...chown.values(), ...chmod.values()].reduce(
+    (n, ps) => n + ps.reduce((m, p) => m + p.length + 3, 0),
+    0,
+  );
   if (listed > LIST_LIMIT) return recurseByFind(root, chown.size > 0, chmod.size > 0, target);
   const out: Change[] = [];
-  for (const [key, paths] of chown) out.push({ description: `chown ${key} ${paths.length} entries below ${root}`, argv: ['chown', ...key.split(' '), ...paths] });
-  for (const [key, paths] of chmod) out.push({ description: `chmod ${key} ${paths.length} entries below ${root}`, argv: ['chmod', key, ...paths] });
+  for (const [key, paths] of chown)
+    out.push({
+      description: `chown ${key} ${paths.length} entries below ${root}`,
+      argv: ['chown', ...key.split(' '), ...paths],
+    });
+  for (const [key, paths] of chmod)
+    out.push({ description: `chmod ${key} ${paths.length} entries below ${root}`, argv: ['chmod', key, ...paths] });
   return out;
 }
 
@@ -331,20 +422,54 @@ function recurse(
  */
 const LIST_LIMIT = 64_000;
 
-function recurseByFind(root: string, owners: boolean, modes: boolean, t: { uid?: number; gid?: number; mode?: ModeSpec }): Change[] {
+function recurseByFind(
+  root: string,
+  owners: boolean,
+  modes: boolean,
+  t: { uid?: number; gid?: number; mode?: ModeSpec },
+): Change[] {
   const r = safePath(root);
   const out: Change[] = [];
   if (owners) {
-    const differs = [...(t.uid !== undefined ? ['!', '-uid', String(t.uid)] : []), ...(t.uid !== undefined && t.gid !== undefined ? ['-o'] : []), ...(t.gid !== undefined ? ['!', '-gid', String(t.gid)] : [])];
+    const differs = [
+      ...(t.uid !== undefined ? ['!', '-uid', String(t.uid)] : []),
+      ...(t.uid !== undefined && t.gid !== undefined ? ['-o'] : []),
+      ...(t.gid !== undefined ? ['!', '-gid', String(t.gid)] : []),
+    ];
     const who = `${t.uid ?? ''}${t.gid !== undefined ? `:${t.gid}` : ''}`;
-    out.push({ description: `chown ${who} below ${root}`, argv: ['find', r, '-mindepth', '1', '(', ...differs, ')', '-exec', 'chown', '-h', who, '{}', '+'] });
+    out.push({
+      description: `chown ${who} below ${root}`,
+      argv: ['find', r, '-mindepth', '1', '(', ...differs, ')', '-exec', 'chown', '-h', who, '{}', '+'],
+    });
   }
   if (modes && t.mode) {
     const m = t.mode;
     out.push(
       m.kind === 'octal'
-        ? { description: `chmod ${formatMode(m.value)} below ${root}`, argv: ['find', r, '-mindepth', '1', '!', '-type', 'l', '!', '-perm', formatMode(m.value), '-exec', 'chmod', formatMode(m.value), '{}', '+'] }
-        : { description: `chmod ${m.text} below ${root}`, argv: ['find', r, '-mindepth', '1', '!', '-type', 'l', '-exec', 'chmod', m.text, '{}', '+'] },
+        ? {
+            description: `chmod ${formatMode(m.value)} below ${root}`,
+            argv: [
+              'find',
+              r,
+              '-mindepth',
+              '1',
+              '!',
+              '-type',
+              'l',
+              '!',
+              '-perm',
+              formatMode(m.value),
+              '-exec',
+              'chmod',
+              formatMode(m.value),
+              '{}',
+              '+',
+            ],
+          }
+        : {
+            description: `chmod ${m.text} below ${root}`,
+            argv: ['find', r, '-mindepth', '1', '!', '-type', 'l', '-exec', 'chmod', m.text, '{}', '+'],
+          },
     );
   }
   return out;

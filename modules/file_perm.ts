@@ -19,7 +19,10 @@ const ctidArg = z
 
 const account = z.union([
   z.number().int().nonnegative(),
-  z.string().min(1).regex(/^[^:\s\0]+$/, { message: 'must be a user/group name or number (no spaces or colons)' }),
+  z
+    .string()
+    .min(1)
+    .regex(/^[^:\s\0]+$/, { message: 'must be a user/group name or number (no spaces or colons)' }),
   z.object({ container_root: ctidArg }).strict(),
 ]);
 
@@ -27,8 +30,14 @@ const modeArg = octalModeArg('0644');
 
 const args = z
   .object({
-    path: z.string().startsWith('/', { message: 'must be an absolute path' }).regex(/^[^\0]*$/, { message: 'must not contain NUL' }),
-    state: z.enum(['directory', 'file', 'exists']).default('exists').describe('directory: created (mkdir -p) if missing; file/exists: must exist'),
+    path: z
+      .string()
+      .startsWith('/', { message: 'must be an absolute path' })
+      .regex(/^[^\0]*$/, { message: 'must not contain NUL' }),
+    state: z
+      .enum(['directory', 'file', 'exists'])
+      .default('exists')
+      .describe('directory: created (mkdir -p) if missing; file/exists: must exist'),
     owner: account.optional(),
     group: account.optional(),
     mode: modeArg.optional(),
@@ -37,9 +46,18 @@ const args = z
     file_mode: modeArg.optional().describe('mode for regular files (default: mode)'),
   })
   .strict()
-  .refine((a) => a.owner !== undefined || a.group !== undefined || a.mode !== undefined || a.dir_mode !== undefined || a.file_mode !== undefined || a.state === 'directory', {
-    message: 'nothing to do: give owner, group, mode, dir_mode or file_mode',
-  });
+  .refine(
+    (a) =>
+      a.owner !== undefined ||
+      a.group !== undefined ||
+      a.mode !== undefined ||
+      a.dir_mode !== undefined ||
+      a.file_mode !== undefined ||
+      a.state === 'directory',
+    {
+      message: 'nothing to do: give owner, group, mode, dir_mode or file_mode',
+    },
+  );
 
 export type FilePermArgs = z.output<typeof args>;
 type Account = z.output<typeof account>;
@@ -84,10 +102,18 @@ const isName = (a: Account | undefined): a is string => typeof a === 'string' &&
 const ctOf = (a: Account | undefined): number | undefined => (typeof a === 'object' ? a.container_root : undefined);
 
 async function facts(ctx: ModuleContext, a: FilePermArgs): Promise<FilePermFacts> {
-  const cmds: string[][] = [['find', '-H', a.path, ...(a.recurse ? [] : ['-maxdepth', '0']), '-printf', '%y %U %G %m %p\\0']];
+  const cmds: string[][] = [
+    ['find', '-H', a.path, ...(a.recurse ? [] : ['-maxdepth', '0']), '-printf', '%y %U %G %m %p\\0'],
+  ];
   const lookups: Array<['user' | 'group' | 'ct', string]> = [];
-  if (isName(a.owner)) { cmds.push(['getent', 'passwd', a.owner]); lookups.push(['user', a.owner]); }
-  if (isName(a.group)) { cmds.push(['getent', 'group', a.group]); lookups.push(['group', a.group]); }
+  if (isName(a.owner)) {
+    cmds.push(['getent', 'passwd', a.owner]);
+    lookups.push(['user', a.owner]);
+  }
+  if (isName(a.group)) {
+    cmds.push(['getent', 'group', a.group]);
+    lookups.push(['group', a.group]);
+  }
   for (const id of new Set([ctOf(a.owner), ctOf(a.group)].filter((x): x is number => x !== undefined))) {
     cmds.push(['pct', 'config', String(id)]);
     lookups.push(['ct', String(id)]);
@@ -121,7 +147,12 @@ const octal = (m: number) => m.toString(8).padStart(4, '0');
 const CHUNK = 200;
 
 /** Resolves an owner/group argument to a host id, or an error sentence. */
-function resolve(acc: Account, kind: 'u' | 'g', f: FilePermFacts, pc: Pick<PlanContext, 'check' | 'predicted'>): number | string {
+function resolve(
+  acc: Account,
+  kind: 'u' | 'g',
+  f: FilePermFacts,
+  pc: Pick<PlanContext, 'check' | 'predicted'>,
+): number | string {
   if (typeof acc === 'number') return acc;
   if (typeof acc === 'string') {
     if (/^\d+$/.test(acc)) return Number(acc);
@@ -187,8 +218,10 @@ export function plan(f: FilePermFacts, a: FilePermArgs, pc: Pick<PlanContext, 'c
     entries = [{ type: 'd', uid: -1, gid: -1, mode: -1, path: a.path }];
   } else {
     const top = entries.find((e) => e.path === a.path) ?? entries[0];
-    if (a.state === 'directory' && top && top.type !== 'd') return { changes: [], fail: `${a.path} exists but is not a directory` };
-    if (a.state === 'file' && top && top.type !== 'f') return { changes: [], fail: `${a.path} exists but is not a regular file` };
+    if (a.state === 'directory' && top && top.type !== 'd')
+      return { changes: [], fail: `${a.path} exists but is not a directory` };
+    if (a.state === 'file' && top && top.type !== 'f')
+      return { changes: [], fail: `${a.path} exists but is not a regular file` };
   }
 
   const chown = new Map<string, string[]>();
@@ -222,13 +255,19 @@ export function plan(f: FilePermFacts, a: FilePermArgs, pc: Pick<PlanContext, 'c
   for (const [spec, paths] of chown) {
     for (let i = 0; i < paths.length; i += CHUNK) {
       const part = paths.slice(i, i + CHUNK);
-      changes.push({ description: `chown ${spec} ${part.length === 1 ? part[0] : `${part.length} entries`}`, argv: ['chown', spec, '--', ...part] });
+      changes.push({
+        description: `chown ${spec} ${part.length === 1 ? part[0] : `${part.length} entries`}`,
+        argv: ['chown', spec, '--', ...part],
+      });
     }
   }
   for (const [mode, paths] of chmod) {
     for (let i = 0; i < paths.length; i += CHUNK) {
       const part = paths.slice(i, i + CHUNK);
-      changes.push({ description: `chmod ${octal(mode)} ${part.length === 1 ? part[0] : `${part.length} entries`}`, argv: ['chmod', octal(mode), '--', ...part] });
+      changes.push({
+        description: `chmod ${octal(mode)} ${part.length === 1 ? part[0] : `${part.length} entries`}`,
+        argv: ['chmod', octal(mode), '--', ...part],
+      });
     }
   }
   if (changed > 20) {
@@ -245,10 +284,27 @@ export function plan(f: FilePermFacts, a: FilePermArgs, pc: Pick<PlanContext, 'c
   return {
     changes,
     result,
-    msg: changes.length ? `${changed} ${changed === 1 ? 'entry' : 'entries'} of ${a.path} changed` : `${a.path} is as wanted`,
-    ...(changes.length ? { diff: { before: before.join('\n') + '\n', after: after.join('\n') + '\n', before_header: a.path, after_header: a.path } } : {}),
+    msg: changes.length
+      ? `${changed} ${changed === 1 ? 'entry' : 'entries'} of ${a.path} changed`
+      : `${a.path} is as wanted`,
+    ...(changes.length
+      ? {
+          diff: {
+            before: before.join('\n') + '\n',
+            after: after.join('\n') + '\n',
+            before_header: a.path,
+            after_header: a.path,
+          },
+        }
+      : {}),
     // check mode: later tasks (pct bind mounts, file, copy) see the result
-    ...(changes.length ? { predict: { [`path:${a.path.length > 1 ? a.path.replace(/\/+$/, '') : a.path}`]: predictedTop(entries[0], a, uid, gid) } } : {}),
+    ...(changes.length
+      ? {
+          predict: {
+            [`path:${a.path.length > 1 ? a.path.replace(/\/+$/, '') : a.path}`]: predictedTop(entries[0], a, uid, gid),
+          },
+        }
+      : {}),
   };
 }
 

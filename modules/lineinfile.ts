@@ -18,7 +18,11 @@ export function pyRegex(src: string): RegExp {
     body = body.slice(inline[0].length);
     for (const f of inline[1]) if ('ims'.includes(f) && !flags.includes(f)) flags += f;
   }
-  body = body.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>').replace(/\\Z/g, '$(?![\\s\\S])').replace(/\\A/g, '^');
+  body = body
+    .replace(/\(\?P</g, '(?<')
+    .replace(/\(\?P=(\w+)\)/g, '\\k<$1>')
+    .replace(/\\Z/g, '$(?![\\s\\S])')
+    .replace(/\\A/g, '^');
   return new RegExp(body, flags);
 }
 
@@ -44,13 +48,21 @@ const args = z
     destfile: z.string().min(1).optional(),
     name: z.string().min(1).optional(),
     line: z.string().optional().describe('the line (required with state present)'),
-    regexp: regexArg.optional().describe('Python-style regex: the last matching line is replaced (present) or all are removed (absent)'),
+    regexp: regexArg
+      .optional()
+      .describe('Python-style regex: the last matching line is replaced (present) or all are removed (absent)'),
     search_string: z.string().optional().describe('literal text instead of regexp'),
     state: z.enum(['present', 'absent']).default('present'),
     insertafter: z.string().optional().describe('regex, or EOF (default)'),
     insertbefore: z.string().optional().describe('regex, or BOF'),
-    firstmatch: z.boolean().default(false).describe('insertafter/insertbefore use the first matching line, not the last'),
-    backrefs: z.boolean().default(false).describe('expand \\1 / \\g<name> in line; do nothing when regexp does not match'),
+    firstmatch: z
+      .boolean()
+      .default(false)
+      .describe('insertafter/insertbefore use the first matching line, not the last'),
+    backrefs: z
+      .boolean()
+      .default(false)
+      .describe('expand \\1 / \\g<name> in line; do nothing when regexp does not match'),
     create: z.boolean().default(false).describe('create the file when missing'),
     backup: z.boolean().default(false),
     owner: accountArg.optional(),
@@ -62,14 +74,35 @@ const args = z
   .strict()
   .superRefine((a, ctx) => {
     const given = [a.path, a.dest, a.destfile, a.name].filter((p) => p !== undefined).length;
-    if (given !== 1) ctx.addIssue({ code: 'custom', path: ['path'], message: given ? 'give only one of path, dest, destfile, name (they are aliases)' : 'path is required' });
-    if (a.state === 'present' && a.line === undefined) ctx.addIssue({ code: 'custom', path: ['line'], message: 'line is required with state present' });
+    if (given !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['path'],
+        message: given ? 'give only one of path, dest, destfile, name (they are aliases)' : 'path is required',
+      });
+    if (a.state === 'present' && a.line === undefined)
+      ctx.addIssue({ code: 'custom', path: ['line'], message: 'line is required with state present' });
     if (a.state === 'absent' && a.line === undefined && a.regexp === undefined && a.search_string === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['regexp'], message: 'one of line, regexp, search_string is required with state absent' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['regexp'],
+        message: 'one of line, regexp, search_string is required with state absent',
+      });
     }
-    if (a.regexp !== undefined && a.search_string !== undefined) ctx.addIssue({ code: 'custom', path: ['search_string'], message: 'regexp and search_string are mutually exclusive' });
-    if (a.insertafter !== undefined && a.insertbefore !== undefined) ctx.addIssue({ code: 'custom', path: ['insertbefore'], message: 'insertafter and insertbefore are mutually exclusive' });
-    if (a.backrefs && a.regexp === undefined) ctx.addIssue({ code: 'custom', path: ['backrefs'], message: 'backrefs needs regexp' });
+    if (a.regexp !== undefined && a.search_string !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['search_string'],
+        message: 'regexp and search_string are mutually exclusive',
+      });
+    if (a.insertafter !== undefined && a.insertbefore !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['insertbefore'],
+        message: 'insertafter and insertbefore are mutually exclusive',
+      });
+    if (a.backrefs && a.regexp === undefined)
+      ctx.addIssue({ code: 'custom', path: ['backrefs'], message: 'backrefs needs regexp' });
     for (const k of ['insertafter', 'insertbefore'] as const) {
       const v = a[k];
       if (v === undefined || v === 'EOF' || v === 'BOF') continue;
@@ -84,12 +117,15 @@ const pathOf = (a: Args) => (a.path ?? a.dest ?? a.destfile ?? a.name)!;
 
 /** Python's match.expand: \1, \g<1>, \g<name>. */
 function expand(template: string, m: RegExpExecArray): string {
-  return template.replace(/\\(?:g<(\w+)>|(\d{1,2}))|\\\\/g, (all, named: string | undefined, num: string | undefined) => {
-    if (all === '\\\\') return '\\';
-    const key = named ?? num!;
-    const v = /^\d+$/.test(key) ? m[Number(key)] : m.groups?.[key];
-    return v ?? '';
-  });
+  return template.replace(
+    /\\(?:g<(\w+)>|(\d{1,2}))|\\\\/g,
+    (all, named: string | undefined, num: string | undefined) => {
+      if (all === '\\\\') return '\\';
+      const key = named ?? num!;
+      const v = /^\d+$/.test(key) ? m[Number(key)] : m.groups?.[key];
+      return v ?? '';
+    },
+  );
 }
 
 const strip = (l: string) => l.replace(/[\r\n]+$/, '');
@@ -98,7 +134,12 @@ const strip = (l: string) => l.replace(/[\r\n]+$/, '');
 export function editLines(lines: string[], a: Args): { lines: string[]; msg: string; found?: number } {
   const out = [...lines];
   const re = a.regexp !== undefined ? pyRegex(a.regexp) : undefined;
-  const matches = (l: string) => (re ? re.exec(strip(l)) : a.search_string !== undefined && strip(l).includes(a.search_string) ? ([] as unknown as RegExpExecArray) : null);
+  const matches = (l: string) =>
+    re
+      ? re.exec(strip(l))
+      : a.search_string !== undefined && strip(l).includes(a.search_string)
+        ? ([] as unknown as RegExpExecArray)
+        : null;
 
   if (a.state === 'absent') {
     const kept = out.filter((l) => !(re || a.search_string !== undefined ? matches(l) : strip(l) === a.line));
@@ -116,7 +157,12 @@ export function editLines(lines: string[], a: Args): { lines: string[]; msg: str
       if (m) [index0, match] = [i, m];
     });
   }
-  const insRegex = a.insertafter && a.insertafter !== 'EOF' ? pyRegex(a.insertafter) : a.insertbefore && a.insertbefore !== 'BOF' ? pyRegex(a.insertbefore) : undefined;
+  const insRegex =
+    a.insertafter && a.insertafter !== 'EOF'
+      ? pyRegex(a.insertafter)
+      : a.insertbefore && a.insertbefore !== 'BOF'
+        ? pyRegex(a.insertbefore)
+        : undefined;
   if (!match) {
     for (let i = 0; i < out.length; i++) {
       if (strip(out[i]) === line) index0 = i;
@@ -163,20 +209,24 @@ export default defineModule<Args, PutFacts>({
   aliases: ['ansible.builtin.lineinfile', 'ansible.legacy.lineinfile'],
   description: 'Ensure a line is in a file (or not), replacing the last regexp match',
   args,
-  facts: (ctx, a) => putFacts(ctx, { dest: pathOf(a), owner: a.owner, group: a.group, diff: ctx.diff, readContent: true }),
+  facts: (ctx, a) =>
+    putFacts(ctx, { dest: pathOf(a), owner: a.owner, group: a.group, diff: ctx.diff, readContent: true }),
   plan(f, a): Plan {
     const path = pathOf(a);
     const cur = f.paths[0];
-    if (cur.exists && cur.type === 'directory') return { changes: [], fail: `Path ${path} is a directory !`, result: { rc: 256 } };
+    if (cur.exists && cur.type === 'directory')
+      return { changes: [], fail: `Path ${path} is a directory !`, result: { rc: 256 } };
     if (!cur.exists && !a.create) {
       if (a.state === 'absent') return { changes: [], result: { found: 0, backup: '' }, msg: 'file not present' };
       return { changes: [], fail: `Destination ${path} does not exist !`, result: { rc: 257 } };
     }
-    if (cur.exists && cur.content === undefined) return { changes: [], fail: `${path} is larger than ${READ_MAX_BYTES} bytes or unreadable` };
+    if (cur.exists && cur.content === undefined)
+      return { changes: [], fail: `${path} is larger than ${READ_MAX_BYTES} bytes or unreadable` };
     const before = cur.content?.toString('utf8') ?? '';
     const edit = editLines(splitLines(before), a);
     const after = edit.lines.join('');
-    if (!cur.exists && a.state === 'absent') return { changes: [], result: { found: 0, backup: '' }, msg: 'file not present' };
+    if (!cur.exists && a.state === 'absent')
+      return { changes: [], result: { found: 0, backup: '' }, msg: 'file not present' };
     const put = putPlan(f, {
       dest: path,
       owner: a.owner,
@@ -193,7 +243,14 @@ export default defineModule<Args, PutFacts>({
     const r = put.result!;
     const attrsDiffer = cur.exists && (r.mode !== formatMode(cur.mode!) || r.uid !== cur.uid || r.gid !== cur.gid);
     const attrsMsg = 'ownership, perms or SE linux context changed';
-    const msg = after === before && cur.exists ? (attrsDiffer ? attrsMsg : '') : attrsDiffer && edit.msg ? `${edit.msg} and ${attrsMsg}` : edit.msg;
+    const msg =
+      after === before && cur.exists
+        ? attrsDiffer
+          ? attrsMsg
+          : ''
+        : attrsDiffer && edit.msg
+          ? `${edit.msg} and ${attrsMsg}`
+          : edit.msg;
     const result: Record<string, unknown> = { backup: r.backup_file ?? '' };
     if (edit.found !== undefined) result.found = edit.found;
     return { changes: put.changes, result, msg, diff: put.diff, predict: put.predict };

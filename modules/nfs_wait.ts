@@ -10,14 +10,22 @@
 // what it would do.
 import * as z from 'zod';
 import { defineModule, type Plan } from '../src/module.js';
-import { describeProbes, normalizeExportPath, waitForNfs, type NfsWaitOptions, type NfsWaitOutcome } from '../src/proxmox/nfs.js';
+import {
+  describeProbes,
+  normalizeExportPath,
+  waitForNfs,
+  type NfsWaitOptions,
+  type NfsWaitOutcome,
+} from '../src/proxmox/nfs.js';
 
 // ---------------------------------------------------------------- arguments
 
 export const nfsServer = z
   .string()
   .min(1, 'server is empty')
-  .refine((s) => !s.startsWith('-') && !/\s/.test(s), { message: 'server must be a host name or IP address (no spaces, not starting with -)' });
+  .refine((s) => !s.startsWith('-') && !/\s/.test(s), {
+    message: 'server must be a host name or IP address (no spaces, not starting with -)',
+  });
 
 export const nfsExport = z
   .string()
@@ -27,19 +35,26 @@ export const nfsExport = z
 /** Seconds: a number, or a numeric string (what a template may render). */
 export const seconds = (max: number) =>
   z
-    .union([z.number(), z.string().regex(/^\s*\d+(\.\d+)?\s*$/, 'must be a number of seconds').transform(Number)])
+    .union([
+      z.number(),
+      z
+        .string()
+        .regex(/^\s*\d+(\.\d+)?\s*$/, 'must be a number of seconds')
+        .transform(Number),
+    ])
     .pipe(z.number().nonnegative().max(max));
 
-export const nfsVersion = z
-  .union([z.number(), z.string()])
-  .transform((v, c) => {
-    const major = Math.trunc(Number(v));
-    if (major !== 3 && major !== 4) {
-      c.addIssue({ code: 'custom', message: `nfs_version must be 3 or 4 (4.1, 4.2 count as 4), not ${JSON.stringify(v)}` });
-      return z.NEVER;
-    }
-    return major as 3 | 4;
-  });
+export const nfsVersion = z.union([z.number(), z.string()]).transform((v, c) => {
+  const major = Math.trunc(Number(v));
+  if (major !== 3 && major !== 4) {
+    c.addIssue({
+      code: 'custom',
+      message: `nfs_version must be 3 or 4 (4.1, 4.2 count as 4), not ${JSON.stringify(v)}`,
+    });
+    return z.NEVER;
+  }
+  return major as 3 | 4;
+});
 
 const args = z
   .object({
@@ -48,7 +63,9 @@ const args = z
     /** seconds to wait at most */
     timeout: seconds(3600).default(60),
     /** seconds between probes */
-    interval: seconds(60).refine((n) => n > 0, 'interval must be more than 0 seconds').default(1),
+    interval: seconds(60)
+      .refine((n) => n > 0, 'interval must be more than 0 seconds')
+      .default(1),
     nfs_version: nfsVersion.default(4),
     /** require the export in `showmount -e` (set false for NFSv4-only servers without mountd) */
     showmount: z.boolean().default(true),
@@ -58,7 +75,14 @@ const args = z
 export type NfsWaitArgs = z.output<typeof args>;
 
 export function nfsOptions(a: NfsWaitArgs, check: boolean): NfsWaitOptions {
-  return { server: a.server, export: a.export, timeout: check ? 0 : a.timeout, interval: a.interval, nfsVersion: a.nfs_version, showmount: a.showmount };
+  return {
+    server: a.server,
+    export: a.export,
+    timeout: check ? 0 : a.timeout,
+    interval: a.interval,
+    nfsVersion: a.nfs_version,
+    showmount: a.showmount,
+  };
 }
 
 // ---------------------------------------------------------------- facts
@@ -77,7 +101,8 @@ function expectedByEarlierTask(predicted: ReadonlyMap<string, unknown>, exportPa
     if (key === `nfs_export:${path}` && v) return key;
     if (key.startsWith('zfs:') && v && typeof v === 'object') {
       const mp = (v as { mountpoint?: unknown }).mountpoint;
-      if (typeof mp === 'string' && (path === mp || path.startsWith(mp.replace(/\/+$/, '') + '/'))) return `dataset ${key.slice(4)}`;
+      if (typeof mp === 'string' && (path === mp || path.startsWith(mp.replace(/\/+$/, '') + '/')))
+        return `dataset ${key.slice(4)}`;
     }
   }
   return undefined;
@@ -89,10 +114,17 @@ export function planNfsWait(f: NfsWaitFacts, a: NfsWaitArgs): Plan {
   const o = f.outcome;
   const where = `${a.server}:${normalizeExportPath(a.export)}`;
   const result = { ready: o.ready, elapsed: o.elapsed, attempts: o.attempts, server: a.server, export: a.export };
-  if (o.ready) return { changes: [], result, msg: `NFS export ${where} is ready${o.elapsed > 0 ? ` after ${o.elapsed} s` : ''} (${o.attempts} probe${o.attempts === 1 ? '' : 's'})` };
+  if (o.ready)
+    return {
+      changes: [],
+      result,
+      msg: `NFS export ${where} is ready${o.elapsed > 0 ? ` after ${o.elapsed} s` : ''} (${o.attempts} probe${o.attempts === 1 ? '' : 's'})`,
+    };
   const last = describeProbes(o, { server: a.server, export: a.export, nfsVersion: a.nfs_version });
   if (f.check) {
-    const why = f.expected ? `an earlier task would create it (${f.expected})` : 'it may be created by earlier tasks that check mode did not run';
+    const why = f.expected
+      ? `an earlier task would create it (${f.expected})`
+      : 'it may be created by earlier tasks that check mode did not run';
     const msg = `check mode: NFS export ${where} is not ready yet; ${why}; a real run waits up to ${a.timeout} s. Last probe:\n${last}`;
     // `warnings` as Ansible results carry them, for the output to show even when ok
     return { changes: [], result: { ...result, last_probe: last, warnings: [msg.split('. Last probe:')[0]] }, msg };
@@ -112,7 +144,11 @@ export default defineModule<NfsWaitArgs, NfsWaitFacts>({
   args,
   async facts(ctx, a) {
     const outcome = await waitForNfs(ctx, nfsOptions(a, ctx.check));
-    return { outcome, check: ctx.check, expected: ctx.check && !outcome.ready ? expectedByEarlierTask(ctx.predicted, a.export) : undefined };
+    return {
+      outcome,
+      check: ctx.check,
+      expected: ctx.check && !outcome.ready ? expectedByEarlierTask(ctx.predicted, a.export) : undefined,
+    };
   },
   plan: (f, a) => planNfsWait(f, a),
 });

@@ -36,20 +36,35 @@ const ctidArg = z
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const NO_COMMA = /^[^,\n\r\0]*$/;
-const propertyValue = z.union([z.string().regex(/^[^\n\r\0]*$/, { message: 'must be one line' }), z.record(z.string(), scalar)]);
+const propertyValue = z.union([
+  z.string().regex(/^[^\n\r\0]*$/, { message: 'must be one line' }),
+  z.record(z.string(), scalar),
+]);
 
 const mountArg = z
   .object({
-    path: z.string().startsWith('/', { message: 'must be an absolute path inside the container' }).regex(NO_COMMA, { message: 'must not contain commas or newlines' }),
-    volume: z.string().min(1).regex(NO_COMMA, { message: 'must not contain commas or newlines' }).optional()
+    path: z
+      .string()
+      .startsWith('/', { message: 'must be an absolute path inside the container' })
+      .regex(NO_COMMA, { message: 'must not contain commas or newlines' }),
+    volume: z
+      .string()
+      .min(1)
+      .regex(NO_COMMA, { message: 'must not contain commas or newlines' })
+      .optional()
       .describe('host directory (bind mount), storage:volume, or storage:<GiB> to allocate'),
     state: z.enum(['present', 'absent']).default('present'),
     ro: z.boolean().optional(),
     backup: z.boolean().optional(),
-    options: z.record(z.string().regex(/^[a-z]+$/), scalar).optional().describe('other mount point keys: acl, quota, replicate, shared, mountoptions, size'),
+    options: z
+      .record(z.string().regex(/^[a-z]+$/), scalar)
+      .optional()
+      .describe('other mount point keys: acl, quota, replicate, shared, mountoptions, size'),
   })
   .strict()
-  .refine((m) => m.state === 'absent' || m.volume !== undefined, { message: 'a present mount needs volume (host path or storage:volume)' });
+  .refine((m) => m.state === 'absent' || m.volume !== undefined, {
+    message: 'a present mount needs volume (host path or storage:volume)',
+  });
 
 const settingsShape = {
   hostname: z.string().min(1).optional(),
@@ -94,26 +109,44 @@ const args = z
     storage: z.string().optional(),
     rootfs: z.string().optional(),
     ...settingsShape,
-    config: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'not a pct option name' }), scalar).optional()
+    config: z
+      .record(z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'not a pct option name' }), scalar)
+      .optional()
       .describe('other pct options, by their pct name'),
     mounts: z.array(mountArg).optional(),
-    restart: z.enum(['if_needed', 'never']).default('never').describe('if_needed: stop and start a running CT that has pending changes'),
+    restart: z
+      .enum(['if_needed', 'never'])
+      .default('never')
+      .describe('if_needed: stop and start a running CT that has pending changes'),
     lock_timeout: z.number().positive().default(120).describe('seconds to wait for a lock (e.g. create) to clear'),
   })
   .strict()
   .superRefine((a, c) => {
-    if (a.ostemplate !== undefined && a.clone_from !== undefined) c.addIssue({ code: 'custom', message: 'give either ostemplate or clone_from, not both', path: ['clone_from'] });
-    if (a.clone_from !== undefined && a.clone_from === a.ctid) c.addIssue({ code: 'custom', message: 'a CT cannot be cloned from itself', path: ['clone_from'] });
+    if (a.ostemplate !== undefined && a.clone_from !== undefined)
+      c.addIssue({ code: 'custom', message: 'give either ostemplate or clone_from, not both', path: ['clone_from'] });
+    if (a.clone_from !== undefined && a.clone_from === a.ctid)
+      c.addIssue({ code: 'custom', message: 'a CT cannot be cloned from itself', path: ['clone_from'] });
     if (a.config) {
       for (const k of Object.keys(a.config)) {
-        if (k === 'unprivileged') c.addIssue({ code: 'custom', message: 'unprivileged is fixed at creation: use the unprivileged argument', path: ['config', k] });
-        else if (SETTING_KEYS.includes(k) || /^mp\d+$/.test(k)) c.addIssue({ code: 'custom', message: `use the ${/^mp\d+$/.test(k) ? 'mounts' : k} argument instead`, path: ['config', k] });
+        if (k === 'unprivileged')
+          c.addIssue({
+            code: 'custom',
+            message: 'unprivileged is fixed at creation: use the unprivileged argument',
+            path: ['config', k],
+          });
+        else if (SETTING_KEYS.includes(k) || /^mp\d+$/.test(k))
+          c.addIssue({
+            code: 'custom',
+            message: `use the ${/^mp\d+$/.test(k) ? 'mounts' : k} argument instead`,
+            path: ['config', k],
+          });
       }
     }
     const paths = new Set<string>();
     for (const [i, m] of (a.mounts ?? []).entries()) {
       const p = m.path.replace(/\/+$/, '') || '/';
-      if (paths.has(p)) c.addIssue({ code: 'custom', message: `mount path ${m.path} is listed twice`, path: ['mounts', i, 'path'] });
+      if (paths.has(p))
+        c.addIssue({ code: 'custom', message: `mount path ${m.path} is listed twice`, path: ['mounts', i, 'path'] });
       paths.add(p);
     }
   });
@@ -159,7 +192,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const confPath = (ctid: number) => `/etc/pve/lxc/${ctid}.conf`;
 
 /** Reads the config file and, if it exists, `pct status` (one round trip; one pct run, not three). */
-async function readCt(ctx: ModuleContext, ctid: number, withSource?: number, bindSources: string[] = []): Promise<Omit<PctFacts, 'ctid' | 'stillLocked'>> {
+async function readCt(
+  ctx: ModuleContext,
+  ctid: number,
+  withSource?: number,
+  bindSources: string[] = [],
+): Promise<Omit<PctFacts, 'ctid' | 'stillLocked'>> {
   const ids = [ctid, ...(withSource !== undefined ? [withSource] : [])];
   const cmds = ids.flatMap((id) => [
     ['cat', '--', confPath(id)],
@@ -170,8 +208,12 @@ async function readCt(ctx: ModuleContext, ctid: number, withSource?: number, bin
   const missingBindSources = bindSources.filter((_, i) => r[2 * ids.length + i].rc !== 0);
   const one = (i: number): CtState | null | string => {
     const [cfg, st] = [r[2 * i], r[2 * i + 1]];
-    if (cfg.rc !== 0) return /No such file or directory/.test(cfg.stderr) ? null : `reading ${confPath(ids[i])} failed: ${cfg.stderr.trim() || `exit code ${cfg.rc}`}`;
-    if (st.rc !== 0 && !isMissingCt(st.stderr)) return `pct status ${ids[i]} failed: ${st.stderr.trim() || `exit code ${st.rc}`}`;
+    if (cfg.rc !== 0)
+      return /No such file or directory/.test(cfg.stderr)
+        ? null
+        : `reading ${confPath(ids[i])} failed: ${cfg.stderr.trim() || `exit code ${cfg.rc}`}`;
+    if (st.rc !== 0 && !isMissingCt(st.stderr))
+      return `pct status ${ids[i]} failed: ${st.stderr.trim() || `exit code ${st.rc}`}`;
     if (st.rc !== 0) return null; // removed between the two reads
     const file = parsePctConfig(cfg.stdout);
     return { config: effectiveConfig(file), status: parsePctStatus(st.stdout), pending: pendingFromFile(file) };
@@ -206,7 +248,9 @@ async function waitUnlocked(ctx: ModuleContext, ctid: number, timeoutS: number):
 }
 
 async function facts(ctx: ModuleContext, a: PctArgs): Promise<PctFacts> {
-  const binds = [...new Set((a.mounts ?? []).filter((m) => m.state === 'present' && isBindVolume(m.volume!)).map((m) => m.volume!))];
+  const binds = [
+    ...new Set((a.mounts ?? []).filter((m) => m.state === 'present' && isBindVolume(m.volume!)).map((m) => m.volume!)),
+  ];
   let r = await readCt(ctx, a.ctid, a.clone_from, binds);
   const f: PctFacts = { ctid: a.ctid };
   if (r.ct?.config.keys.lock !== undefined) {
@@ -223,7 +267,9 @@ function valueString(v: string | number | boolean | Record<string, string | numb
   if (typeof v === 'boolean') return v ? '1' : '0';
   if (typeof v === 'number') return String(v);
   if (typeof v === 'string') return v;
-  return Object.entries(v).map(([k, x]) => `${k}=${valueString(x)}`).join(',');
+  return Object.entries(v)
+    .map(([k, x]) => `${k}=${valueString(x)}`)
+    .join(',');
 }
 
 /** The pct options (other than mounts) the task asks for, as pct strings. */
@@ -322,14 +368,18 @@ function mpLast(a: string, b: string): number {
 }
 
 function describeEdit(edit: ConfigEdit): string {
-  const parts = Object.keys(edit.set).sort(mpLast).map((k) => `${k}=${edit.set[k].replace(/\n/g, '\\n')}`);
+  const parts = Object.keys(edit.set)
+    .sort(mpLast)
+    .map((k) => `${k}=${edit.set[k].replace(/\n/g, '\\n')}`);
   if (edit.delete.length) parts.push(`delete ${edit.delete.join(',')}`);
   return parts.join(', ');
 }
 
 export function configText(cfg: PctConfig | undefined): string {
   if (!cfg) return '';
-  const lines = Object.keys(cfg.keys).sort().map((k) => `${k}: ${cfg.keys[k].replace(/\n/g, '\\n')}`);
+  const lines = Object.keys(cfg.keys)
+    .sort()
+    .map((k) => `${k}: ${cfg.keys[k].replace(/\n/g, '\\n')}`);
   for (const e of cfg.lxc) lines.push(`${e.key}: ${e.value}`);
   return lines.length ? lines.join('\n') + '\n' : '';
 }
@@ -365,7 +415,8 @@ function waitChange(a: PctArgs): Change {
     description: `wait for CT ${a.ctid}'s lock to clear`,
     apply: async (ctx) => {
       const still = await waitUnlocked(ctx, a.ctid, a.lock_timeout);
-      if (still !== undefined) throw new ModuleFailure(`CT ${a.ctid} is still locked (${still}) after ${a.lock_timeout} s`);
+      if (still !== undefined)
+        throw new ModuleFailure(`CT ${a.ctid} is still locked (${still}) after ${a.lock_timeout} s`);
     },
   };
 }
@@ -377,7 +428,8 @@ function mountsResult(cfg: PctConfig) {
 export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'predicted'>): Plan {
   const key = predictedKey(a.ctid);
   if (f.error) return { changes: [], fail: f.error };
-  if (f.stillLocked) return { changes: [], fail: `CT ${a.ctid} is still locked (${f.stillLocked}) after ${a.lock_timeout} s` };
+  if (f.stillLocked)
+    return { changes: [], fail: `CT ${a.ctid} is still locked (${f.stillLocked}) after ${a.lock_timeout} s` };
 
   // In check mode an earlier task's prediction is what this CT would be.
   let current: CtState | undefined = f.ct;
@@ -389,14 +441,24 @@ export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'p
   const changes: Change[] = [];
 
   if (a.state === 'absent') {
-    if (!current) return { changes: [], result: { ctid: a.ctid, status: 'absent', created: false }, msg: `CT ${a.ctid} does not exist` };
+    if (!current)
+      return {
+        changes: [],
+        result: { ctid: a.ctid, status: 'absent', created: false },
+        msg: `CT ${a.ctid} does not exist`,
+      };
     if (current.status === 'running') changes.push({ description: `stop CT ${a.ctid}`, argv: ['pct', 'stop', id] });
     changes.push({ description: `destroy CT ${a.ctid}`, argv: ['pct', 'destroy', id] });
     return {
       changes,
       result: { ctid: a.ctid, status: 'absent', created: false },
       msg: changes.map((c) => c.description).join('; '),
-      diff: { before: configText(current.config), after: '', before_header: `CT ${a.ctid}`, after_header: `CT ${a.ctid}` },
+      diff: {
+        before: configText(current.config),
+        after: '',
+        before_header: `CT ${a.ctid}`,
+        after_header: `CT ${a.ctid}`,
+      },
       predict: { [key]: null },
     };
   }
@@ -412,11 +474,22 @@ export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'p
         const p = pc.predicted.get(srcKey) as PredictedCt | null;
         src = p ? { config: p.config, status: p.status, pending: [] } : null;
       }
-      if (!src) return { changes: [], fail: `CT ${a.ctid} does not exist and its clone_from CT ${a.clone_from} does not exist either` };
+      if (!src)
+        return {
+          changes: [],
+          fail: `CT ${a.ctid} does not exist and its clone_from CT ${a.clone_from} does not exist either`,
+        };
       const bind = mountPoints(src.config).find((m) => isBindVolume(m.volume) || m.volume.startsWith('/dev/'));
-      if (bind) return { changes: [], fail: `cannot clone CT ${a.clone_from}: its ${bind.key} is a bind/device mount (${bind.volume}); pct refuses to clone it (remove it from the source; list it in mounts to add it after the clone)` };
+      if (bind)
+        return {
+          changes: [],
+          fail: `cannot clone CT ${a.clone_from}: its ${bind.key} is a bind/device mount (${bind.volume}); pct refuses to clone it (remove it from the source; list it in mounts to add it after the clone)`,
+        };
       if (a.unprivileged !== undefined && a.unprivileged !== isUnprivileged(src.config)) {
-        return { changes: [], fail: `CT ${a.ctid} would be cloned from ${isUnprivileged(src.config) ? 'unprivileged' : 'privileged'} CT ${a.clone_from}, but unprivileged: ${a.unprivileged} is asked; a clone keeps its source's setting` };
+        return {
+          changes: [],
+          fail: `CT ${a.ctid} would be cloned from ${isUnprivileged(src.config) ? 'unprivileged' : 'privileged'} CT ${a.clone_from}, but unprivileged: ${a.unprivileged} is asked; a clone keeps its source's setting`,
+        };
       }
       if (src.status === 'running' && !a.snapname) {
         // pct refuses to clone a running CT without a snapshot
@@ -428,12 +501,16 @@ export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'p
       if (a.hostname !== undefined) keys.hostname = a.hostname;
       base = { config: { keys, lxc: [...src.config.lxc] }, status: 'stopped', pending: [] };
     } else {
-      if (a.ostemplate === undefined) return { changes: [], fail: `CT ${a.ctid} does not exist; give ostemplate (or clone_from) to create it` };
+      if (a.ostemplate === undefined)
+        return { changes: [], fail: `CT ${a.ctid} does not exist; give ostemplate (or clone_from) to create it` };
       const empty: PctConfig = { keys: {}, lxc: [] };
       const initial: ConfigEdit = { set: {}, delete: [], pending: [] };
       mountsEdit(empty, a.mounts ?? [], initial);
       const set = { ...wantedSettings(a), ...initial.set };
-      changes.push({ description: `create CT ${a.ctid} from ${a.ostemplate} (${(a.unprivileged ?? true) ? 'unprivileged' : 'privileged'})`, argv: createArgv(a, set) });
+      changes.push({
+        description: `create CT ${a.ctid} from ${a.ostemplate} (${(a.unprivileged ?? true) ? 'unprivileged' : 'privileged'})`,
+        argv: createArgv(a, set),
+      });
       base = { config: createdConfig(a, initial.set), status: 'stopped', pending: [] };
     }
     changes.push(waitChange(a));
@@ -486,8 +563,16 @@ export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'p
   // pct start (or a hot-plug) fails on a missing bind source: refuse before changing anything.
   // In check mode an earlier task may create it (a `path:`/`zfs:` prediction), so only a real run refuses.
   const willStart = changes.some((c) => c.argv?.[1] === 'start');
-  const hotplugged = new Set(running ? Object.keys(edit.set).filter((k) => /^mp\d+$/.test(k) && base.config.keys[k] === undefined).map((k) => parsePropertyString(edit.set[k]).volume) : []);
-  const missing = (f.missingBindSources ?? []).filter((src) => (willStart || hotplugged.has(src)) && !(pc.check && predictedHostPath(pc.predicted, src)?.type === 'd'));
+  const hotplugged = new Set(
+    running
+      ? Object.keys(edit.set)
+          .filter((k) => /^mp\d+$/.test(k) && base.config.keys[k] === undefined)
+          .map((k) => parsePropertyString(edit.set[k]).volume)
+      : [],
+  );
+  const missing = (f.missingBindSources ?? []).filter(
+    (src) => (willStart || hotplugged.has(src)) && !(pc.check && predictedHostPath(pc.predicted, src)?.type === 'd'),
+  );
   if (missing.length > 0 && !pc.check) {
     return {
       changes: [],
@@ -505,9 +590,18 @@ export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'p
     restart_required: restartRequired,
     pending: restartRequired ? pendingAfter : [],
   };
-  const p: Plan = { changes, result, msg: changes.length ? changes.map((c) => c.description).join('; ') : `CT ${a.ctid} is as wanted` };
+  const p: Plan = {
+    changes,
+    result,
+    msg: changes.length ? changes.map((c) => c.description).join('; ') : `CT ${a.ctid} is as wanted`,
+  };
   if (changes.length) {
-    p.diff = { before: configText(current?.config) + (current ? `status: ${current.status}\n` : ''), after: configText(after) + `status: ${status}\n`, before_header: `CT ${a.ctid}`, after_header: `CT ${a.ctid}` };
+    p.diff = {
+      before: configText(current?.config) + (current ? `status: ${current.status}\n` : ''),
+      after: configText(after) + `status: ${status}\n`,
+      before_header: `CT ${a.ctid}`,
+      after_header: `CT ${a.ctid}`,
+    };
   }
   p.predict = { [key]: { config: after, status } satisfies PredictedCt };
   return p;
@@ -523,9 +617,12 @@ async function apply(ctx: ModuleContext, p: Plan, a: PctArgs): Promise<Record<st
   const again = plan(await facts(ctx, steady), steady, { check: false, predicted: new Map() });
   if (again.fail) throw new ModuleFailure(`CT ${a.ctid} did not converge: ${again.fail}`);
   if (a.state !== 'absent' && again.changes.length > 0) {
-    throw new ModuleFailure(`CT ${a.ctid} did not converge: still needs ${again.changes.map((c) => c.description).join('; ')}`);
+    throw new ModuleFailure(
+      `CT ${a.ctid} did not converge: still needs ${again.changes.map((c) => c.description).join('; ')}`,
+    );
   }
-  if (a.state === 'absent' && again.changes.length > 0) throw new ModuleFailure(`CT ${a.ctid} did not converge: it still exists`);
+  if (a.state === 'absent' && again.changes.length > 0)
+    throw new ModuleFailure(`CT ${a.ctid} did not converge: it still exists`);
   // A running CT the host says still has pending changes, although the plan did not foresee them.
   const r = again.result as { restart_required?: boolean } | undefined;
   if (a.restart === 'if_needed' && r?.restart_required) {
@@ -540,7 +637,8 @@ async function apply(ctx: ModuleContext, p: Plan, a: PctArgs): Promise<Record<st
 export default defineModule<PctArgs, PctFacts>({
   name: 'pct',
   aliases: ['phx.proxmox.pct'],
-  description: 'An LXC container: create (unprivileged at create) or clone, converge settings and mount points, power state',
+  description:
+    'An LXC container: create (unprivileged at create) or clone, converge settings and mount points, power state',
   args,
   facts,
   plan,

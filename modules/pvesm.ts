@@ -28,8 +28,12 @@ export const STORAGE_CFG = '/etc/pve/storage.cfg';
 
 // ---------------------------------------------------------------- arguments
 
-const boolish = z.union([z.boolean(), z.literal(0), z.literal(1)]).transform((v) => (v === true || v === 1 ? '1' : '0'));
-const commaList = z.union([z.array(z.string().min(1)), z.string()]).transform((v) => (Array.isArray(v) ? v.join(',') : v));
+const boolish = z
+  .union([z.boolean(), z.literal(0), z.literal(1)])
+  .transform((v) => (v === true || v === 1 ? '1' : '0'));
+const commaList = z
+  .union([z.array(z.string().min(1)), z.string()])
+  .transform((v) => (Array.isArray(v) ? v.join(',') : v));
 const text = z.union([z.string(), z.number()]).transform((v) => String(v));
 
 /** The storage keys, named as in storage.cfg. `null` removes an optional key (`pvesm set --delete`). */
@@ -45,13 +49,23 @@ const storageKeys = {
   sparse: boolish.nullable().optional(),
   'create-base-path': boolish.nullable().optional(),
   'create-subdirs': boolish.nullable().optional(),
-  is_mountpoint: z.union([z.boolean(), z.string()]).transform((v) => (v === true ? 'yes' : v === false ? 'no' : v)).nullable().optional(),
+  is_mountpoint: z
+    .union([z.boolean(), z.string()])
+    .transform((v) => (v === true ? 'yes' : v === false ? 'no' : v))
+    .nullable()
+    .optional(),
   mountpoint: z.string().nullable().optional(),
   blocksize: text.nullable().optional(),
   options: z.string().nullable().optional(),
   'prune-backups': z
     .union([z.string(), z.record(z.string(), z.union([z.number(), z.string()]))])
-    .transform((v) => (typeof v === 'string' ? v : Object.entries(v).map(([k, n]) => `${k}=${n}`).join(',')))
+    .transform((v) =>
+      typeof v === 'string'
+        ? v
+        : Object.entries(v)
+            .map(([k, n]) => `${k}=${n}`)
+            .join(','),
+    )
     .nullable()
     .optional(),
   comment: z.string().nullable().optional(),
@@ -126,7 +140,8 @@ function desired(raw: RawStorage, defaults: Partial<RawStorage>): DesiredStorage
 
 /** Checks one storage; issues go to `path` (for located errors). */
 function checkStorage(d: DesiredStorage, path: (string | number)[], c: z.RefinementCtx): void {
-  const issue = (message: string, key?: string) => c.addIssue({ code: 'custom', path: key ? [...path, key] : path, message });
+  const issue = (message: string, key?: string) =>
+    c.addIssue({ code: 'custom', path: key ? [...path, key] : path, message });
   const idErr = storageIdError(d.id);
   if (idErr) issue(idErr, 'id');
   for (const [k, v] of Object.entries(d.keys)) {
@@ -136,42 +151,70 @@ function checkStorage(d: DesiredStorage, path: (string | number)[], c: z.Refinem
   if (!d.type) return issue(`storage '${d.id}': type is required (dir, zfspool or nfs)`, 'type');
   const allowed = new Set([...TYPE_KEYS[d.type], 'comment', 'disable']);
   for (const k of Object.keys(d.keys)) {
-    if (!allowed.has(k)) issue(`${k} is not a key of ${d.type} storage (allowed: ${[...allowed].sort().join(', ')})`, k);
+    if (!allowed.has(k))
+      issue(`${k} is not a key of ${d.type} storage (allowed: ${[...allowed].sort().join(', ')})`, k);
   }
   const required = d.type === 'dir' ? ['path'] : d.type === 'zfspool' ? ['pool'] : ['server', 'export'];
-  for (const k of required) if (d.keys[k] === undefined || d.keys[k] === null || d.keys[k] === '') issue(`storage '${d.id}': ${d.type} storage needs ${k}`, k);
-  for (const k of FIXED_KEYS[d.type]) if (d.keys[k] === null) issue(`${k} is a fixed key of ${d.type} storage and cannot be removed`, k);
+  for (const k of required)
+    if (d.keys[k] === undefined || d.keys[k] === null || d.keys[k] === '')
+      issue(`storage '${d.id}': ${d.type} storage needs ${k}`, k);
+  for (const k of FIXED_KEYS[d.type])
+    if (d.keys[k] === null) issue(`${k} is a fixed key of ${d.type} storage and cannot be removed`, k);
   for (const k of ['path', 'export', 'mountpoint']) {
     const v = d.keys[k];
     if (typeof v === 'string' && !v.startsWith('/')) issue(`${k} must be an absolute path`, k);
   }
-  if (d.keys.server !== undefined && d.keys.server !== null && (/\s/.test(d.keys.server) || d.keys.server.startsWith('-'))) issue('server must be a host name or IP address', 'server');
+  if (
+    d.keys.server !== undefined &&
+    d.keys.server !== null &&
+    (/\s/.test(d.keys.server) || d.keys.server.startsWith('-'))
+  )
+    issue('server must be a host name or IP address', 'server');
 }
 
-const args = rawArgs.superRefine((a, c) => {
-  const listForm = a.storages !== undefined;
-  if (listForm && a.id !== undefined) c.addIssue({ code: 'custom', path: ['storages'], message: 'give either one storage (id, type, ...) or storages: [...], not both' });
-  if (!listForm && a.id === undefined) c.addIssue({ code: 'custom', path: ['id'], message: 'id is required (or storages: [...] for a whole list)' });
-  if (!listForm && a.prune) c.addIssue({ code: 'custom', path: ['prune'], message: 'prune needs the whole list: storages: [...]' });
-  if (a.keep.length && !a.prune) c.addIssue({ code: 'custom', path: ['keep'], message: 'keep only means something with prune: true' });
-  if (listForm) {
-    const single = KEY_NAMES.filter((k) => (a as Record<string, unknown>)[k] !== undefined).concat(a.type ? ['type'] : [], a.state ? ['state'] : []);
-    if (single.length) c.addIssue({ code: 'custom', path: [single[0]], message: `with storages: [...], put ${single.join(', ')} inside each storage` });
-    const seen = new Set<string>();
-    a.storages!.forEach((s, i) => {
-      if (seen.has(s.id)) c.addIssue({ code: 'custom', path: ['storages', i, 'id'], message: `storage '${s.id}' is listed twice` });
-      seen.add(s.id);
-      checkStorage(desired(s, a), ['storages', i], c);
-    });
-  } else if (a.id !== undefined) {
-    checkStorage(desired({ ...a, id: a.id }, {}), [], c);
-  }
-}).transform((a): PvesmArgs => ({
-  storages: a.storages ? a.storages.map((s) => desired(s, a)) : [desired({ ...a, id: a.id! }, {})],
-  prune: a.prune,
-  keep: a.keep,
-  single: a.storages === undefined,
-}));
+const args = rawArgs
+  .superRefine((a, c) => {
+    const listForm = a.storages !== undefined;
+    if (listForm && a.id !== undefined)
+      c.addIssue({
+        code: 'custom',
+        path: ['storages'],
+        message: 'give either one storage (id, type, ...) or storages: [...], not both',
+      });
+    if (!listForm && a.id === undefined)
+      c.addIssue({ code: 'custom', path: ['id'], message: 'id is required (or storages: [...] for a whole list)' });
+    if (!listForm && a.prune)
+      c.addIssue({ code: 'custom', path: ['prune'], message: 'prune needs the whole list: storages: [...]' });
+    if (a.keep.length && !a.prune)
+      c.addIssue({ code: 'custom', path: ['keep'], message: 'keep only means something with prune: true' });
+    if (listForm) {
+      const single = KEY_NAMES.filter((k) => (a as Record<string, unknown>)[k] !== undefined).concat(
+        a.type ? ['type'] : [],
+        a.state ? ['state'] : [],
+      );
+      if (single.length)
+        c.addIssue({
+          code: 'custom',
+          path: [single[0]],
+          message: `with storages: [...], put ${single.join(', ')} inside each storage`,
+        });
+      const seen = new Set<string>();
+      a.storages!.forEach((s, i) => {
+        if (seen.has(s.id))
+          c.addIssue({ code: 'custom', path: ['storages', i, 'id'], message: `storage '${s.id}' is listed twice` });
+        seen.add(s.id);
+        checkStorage(desired(s, a), ['storages', i], c);
+      });
+    } else if (a.id !== undefined) {
+      checkStorage(desired({ ...a, id: a.id }, {}), [], c);
+    }
+  })
+  .transform((a): PvesmArgs => ({
+    storages: a.storages ? a.storages.map((s) => desired(s, a)) : [desired({ ...a, id: a.id! }, {})],
+    prune: a.prune,
+    keep: a.keep,
+    single: a.storages === undefined,
+  }));
 
 // ---------------------------------------------------------------- facts
 
@@ -277,7 +320,8 @@ function planOne(d: DesiredStorage, cur: StorageDef | undefined): Step | string 
       const want = d.keys[k];
       if (want === undefined || want === null) continue;
       const have = effectiveValue(cur, k);
-      if (!sameStorageValue(k, have, want)) drift.push(`storage '${d.id}': fixed key ${k} is '${have ?? '(unset)'}' on the host, wanted '${want}'`);
+      if (!sameStorageValue(k, have, want))
+        drift.push(`storage '${d.id}': fixed key ${k} is '${have ?? '(unset)'}' on the host, wanted '${want}'`);
     }
   }
   if (drift.length) {
@@ -365,12 +409,25 @@ export function planPvesm(f: PvesmFacts, a: PvesmArgs): Plan {
   const result: Record<string, unknown> = { added, updated, removed, storages };
   if (a.prune) result.kept = kept;
   if (a.single) Object.assign(result, { id: a.storages[0].id, state: a.storages[0].state });
-  const parts = [added.length && `added ${added.join(', ')}`, updated.length && `updated ${updated.join(', ')}`, removed.length && `removed ${removed.join(', ')}`].filter(Boolean);
+  const parts = [
+    added.length && `added ${added.join(', ')}`,
+    updated.length && `updated ${updated.join(', ')}`,
+    removed.length && `removed ${removed.join(', ')}`,
+  ].filter(Boolean);
   return {
     changes,
     result,
-    msg: (parts.length ? parts.join('; ') : 'storage definitions are as wanted') + (f.predicted ? ' (after the changes earlier tasks would make)' : ''),
-    diff: changes.length ? { before: serializeStorageCfg(f.storages), after: serializeStorageCfg(afterDefs), before_header: STORAGE_CFG, after_header: STORAGE_CFG } : undefined,
+    msg:
+      (parts.length ? parts.join('; ') : 'storage definitions are as wanted') +
+      (f.predicted ? ' (after the changes earlier tasks would make)' : ''),
+    diff: changes.length
+      ? {
+          before: serializeStorageCfg(f.storages),
+          after: serializeStorageCfg(afterDefs),
+          before_header: STORAGE_CFG,
+          after_header: STORAGE_CFG,
+        }
+      : undefined,
     predict: changes.length ? predict : undefined,
   };
 }
@@ -379,7 +436,8 @@ export function planPvesm(f: PvesmFacts, a: PvesmArgs): Plan {
 
 export default defineModule<PvesmArgs, PvesmFacts>({
   name: 'pvesm',
-  description: 'Proxmox storage definitions (storage.cfg): add, set differing keys, remove, prune; fixed-key drift fails',
+  description:
+    'Proxmox storage definitions (storage.cfg): add, set differing keys, remove, prune; fixed-key drift fails',
   args,
   async facts(ctx) {
     const r = await ctx.run(['cat', STORAGE_CFG], { okExit: 'any' });

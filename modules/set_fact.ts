@@ -16,7 +16,11 @@ const args = z
     if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'set_fact needs at least one variable to set' });
     for (const n of names) {
       if (!NAME.test(n)) {
-        ctx.addIssue({ code: 'custom', path: [n], message: `The variable name '${n}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [n],
+          message: `The variable name '${n}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.`,
+        });
       }
     }
   });

@@ -25,7 +25,12 @@ const args = z
   .strict()
   .superRefine((a, ctx) => {
     const given = [a.path, a.dest, a.name].filter((p) => p !== undefined).length;
-    if (given !== 1) ctx.addIssue({ code: 'custom', path: ['path'], message: given ? 'give only one of path, dest, name (they are aliases)' : 'path is required' });
+    if (given !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['path'],
+        message: given ? 'give only one of path, dest, name (they are aliases)' : 'path is required',
+      });
   });
 
 type Args = z.infer<typeof args>;
@@ -88,7 +93,11 @@ export default defineModule<Args, FileState>({
   description: "Report a path's state (exists, type, mode, owner, size, checksum) in Ansible's stat shape",
   args,
   async facts(ctx, a) {
-    const r = await probe(ctx, { paths: [{ path: pathOf(a), follow: a.follow, details: true, checksum: a.get_checksum ? algorithmOf(a) : undefined }] });
+    const r = await probe(ctx, {
+      paths: [
+        { path: pathOf(a), follow: a.follow, details: true, checksum: a.get_checksum ? algorithmOf(a) : undefined },
+      ],
+    });
     return r.paths[0];
   },
   plan: (s, a) => ({ changes: [], result: { stat: statResult(pathOf(a), s) } }),

@@ -11,7 +11,10 @@ import { renderString } from '../src/template/index.js';
 
 const args = z
   .object({
-    src: z.string().min(1).describe('template file on the controller, relative to the playbook (or its templates/ directory)'),
+    src: z
+      .string()
+      .min(1)
+      .describe('template file on the controller, relative to the playbook (or its templates/ directory)'),
     ...putArgShape,
     newline_sequence: z.enum(['\n', '\r\n', '\r']).default('\n').describe('line endings of the result'),
     trim_blocks: z.boolean().optional().describe('accepted for compatibility (Jinja only); ignored'),
@@ -37,10 +40,14 @@ function render(a: Args, ctx: ModuleContext): Rendered {
     }
   });
   if (!file) throw new PhxError(`template: could not find src ${a.src} (looked in ${candidates.join(', ')})`);
-  const text = renderString(readFileSync(file, 'utf8'), { ...ctx.vars, template_path: file, template_host: ctx.host }, {
-    loc: { file, line: 1, col: 1 },
-    baseDir: ctx.baseDir,
-  });
+  const text = renderString(
+    readFileSync(file, 'utf8'),
+    { ...ctx.vars, template_path: file, template_host: ctx.host },
+    {
+      loc: { file, line: 1, col: 1 },
+      baseDir: ctx.baseDir,
+    },
+  );
   const content = a.newline_sequence === '\n' ? text : text.replace(/\r?\n/g, a.newline_sequence);
   return { content: Buffer.from(content, 'utf8'), mode: statSync(file).mode & 0o7777 };
 }
@@ -61,7 +68,10 @@ export default defineModule<Args, Facts>({
       if (e instanceof PhxError) return { error: e.loc ? `${formatLoc(e.loc)}: ${e.message}` : e.message };
       throw e;
     }
-    return { rendered, put: await putFacts(ctx, { dest: a.dest, name: basename(a.src), owner: a.owner, group: a.group, diff: ctx.diff }) };
+    return {
+      rendered,
+      put: await putFacts(ctx, { dest: a.dest, name: basename(a.src), owner: a.owner, group: a.group, diff: ctx.diff }),
+    };
   },
   plan: (f, a) =>
     'error' in f

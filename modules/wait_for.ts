@@ -15,8 +15,14 @@ const args = z
     host: z.string().min(1).default('127.0.0.1').describe('address to connect to, as seen from the target host'),
     port: z.number().int().min(1).max(65535).optional(),
     path: z.string().min(1).optional().describe('file to wait for'),
-    state: z.enum(['started', 'stopped', 'present', 'absent']).default('started').describe('started/present: open or exists; stopped/absent: closed or gone'),
-    search_regex: z.string().optional().describe('with path: wait until the file contains a match (Perl/Python-style regex)'),
+    state: z
+      .enum(['started', 'stopped', 'present', 'absent'])
+      .default('started')
+      .describe('started/present: open or exists; stopped/absent: closed or gone'),
+    search_regex: z
+      .string()
+      .optional()
+      .describe('with path: wait until the file contains a match (Perl/Python-style regex)'),
     timeout: seconds.default(300).describe('seconds before failing'),
     delay: seconds.default(0).describe('seconds to wait before the first check'),
     sleep: seconds.default(1).describe('seconds between checks'),
@@ -25,9 +31,20 @@ const args = z
   })
   .strict()
   .superRefine((a, ctx) => {
-    if (a.port !== undefined && a.path !== undefined) ctx.addIssue({ code: 'custom', path: ['path'], message: 'port and path are mutually exclusive' });
-    if (a.search_regex !== undefined && a.path === undefined) ctx.addIssue({ code: 'custom', path: ['search_regex'], message: 'search_regex needs path (matching on a port is not supported)' });
-    if (a.search_regex !== undefined && a.state === 'absent') ctx.addIssue({ code: 'custom', path: ['search_regex'], message: 'search_regex cannot be used with state absent' });
+    if (a.port !== undefined && a.path !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'port and path are mutually exclusive' });
+    if (a.search_regex !== undefined && a.path === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['search_regex'],
+        message: 'search_regex needs path (matching on a port is not supported)',
+      });
+    if (a.search_regex !== undefined && a.state === 'absent')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['search_regex'],
+        message: 'search_regex cannot be used with state absent',
+      });
   });
 
 type Args = z.infer<typeof args>;
@@ -75,10 +92,15 @@ function waitScript(a: Args): string {
 
 function timeoutMessage(a: Args): string {
   if (a.msg !== undefined) return a.msg;
-  if (a.port !== undefined) return a.state === 'stopped' || a.state === 'absent' ? `Timeout when waiting for ${a.host}:${a.port} to stop.` : `Timeout when waiting for ${a.host}:${a.port}`;
+  if (a.port !== undefined)
+    return a.state === 'stopped' || a.state === 'absent'
+      ? `Timeout when waiting for ${a.host}:${a.port} to stop.`
+      : `Timeout when waiting for ${a.host}:${a.port}`;
   if (a.path !== undefined) {
     if (a.state === 'absent' || a.state === 'stopped') return `Timeout when waiting for ${a.path} to be absent.`;
-    return a.search_regex !== undefined ? `Timeout when waiting for search string ${a.search_regex} in ${a.path}` : `Timeout when waiting for file ${a.path}`;
+    return a.search_regex !== undefined
+      ? `Timeout when waiting for search string ${a.search_regex} in ${a.path}`
+      : `Timeout when waiting for file ${a.path}`;
   }
   return `Timeout`;
 }

@@ -18,7 +18,9 @@ import {
 
 // ---------------------------------------------------------------- arguments
 
-const propertyValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => (typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v)));
+const propertyValue = z
+  .union([z.string(), z.number(), z.boolean()])
+  .transform((v) => (typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v)));
 
 const args = z
   .object({
@@ -39,8 +41,18 @@ const args = z
     for (const [k, v] of Object.entries(a.properties)) {
       const nameErr = propertyNameError(k);
       if (nameErr) c.addIssue({ code: 'custom', path: ['properties', k], message: nameErr });
-      else if (/[\n\r\t]/.test(v)) c.addIssue({ code: 'custom', path: ['properties', k], message: `the value of ${k} contains a newline or TAB, which zfs cannot report back (zfs get -H)` });
-      else if (!isValidSizeValue(k, v)) c.addIssue({ code: 'custom', path: ['properties', k], message: `${k}: '${v}' is not a size (examples: 10G, 512M, 1.5T, 4096${k.includes('quota') || k.includes('reservation') ? ', none' : ''})` });
+      else if (/[\n\r\t]/.test(v))
+        c.addIssue({
+          code: 'custom',
+          path: ['properties', k],
+          message: `the value of ${k} contains a newline or TAB, which zfs cannot report back (zfs get -H)`,
+        });
+      else if (!isValidSizeValue(k, v))
+        c.addIssue({
+          code: 'custom',
+          path: ['properties', k],
+          message: `${k}: '${v}' is not a size (examples: 10G, 512M, 1.5T, 4096${k.includes('quota') || k.includes('reservation') ? ', none' : ''})`,
+        });
     }
     if (a.state === 'absent' && Object.keys(a.properties).length > 0) {
       c.addIssue({ code: 'custom', path: ['properties'], message: 'properties make no sense with state: absent' });
@@ -109,10 +121,19 @@ async function readPresent(ctx: ModuleContext, a: ZfsDatasetArgs): Promise<ZfsDa
   const rc = Number(tail.split('\n')[0]);
   if (rc === 0) return { exists: true, properties: parseZfsGet(getOut), children: [] };
   if (!isMissingDataset(r.stderr)) {
-    throw new CommandFailed(['zfs', 'get', '-H', '-p', '-o', 'property,value,source', asked.join(','), a.name], { rc, stdout: getOut, stderr: r.stderr });
+    throw new CommandFailed(['zfs', 'get', '-H', '-p', '-o', 'property,value,source', asked.join(','), a.name], {
+      rc,
+      stdout: getOut,
+      stderr: r.stderr,
+    });
   }
   const anc = new RegExp(`^${MARK} ancestor\\t([^\\t]*)\\t(.*)$`, 'm').exec(tail);
-  return { exists: false, properties: {}, children: [], ancestor: anc ? { name: anc[1], mountpoint: anc[2] } : undefined };
+  return {
+    exists: false,
+    properties: {},
+    children: [],
+    ancestor: anc ? { name: anc[1], mountpoint: anc[2] } : undefined,
+  };
 }
 
 async function readTree(ctx: ModuleContext, a: ZfsDatasetArgs): Promise<ZfsDatasetFacts> {
@@ -129,7 +150,12 @@ function withPredictions(ctx: ModuleContext, a: ZfsDatasetArgs, f: ZfsDatasetFac
   const out: ZfsDatasetFacts = { ...f, children: [...f.children] };
   const own = predictionOf(ctx, a.name);
   if (own === null && f.exists) Object.assign(out, { exists: false, properties: {}, predicted: true });
-  if (own && !f.exists) Object.assign(out, { exists: true, properties: { mountpoint: { value: own.mountpoint, source: 'local' }, ...own.properties }, predicted: true });
+  if (own && !f.exists)
+    Object.assign(out, {
+      exists: true,
+      properties: { mountpoint: { value: own.mountpoint, source: 'local' }, ...own.properties },
+      predicted: true,
+    });
   if (own && f.exists && a.state === 'present') {
     out.properties = { ...f.properties, ...own.properties };
     out.predicted = true;
@@ -179,7 +205,12 @@ function mountpointOfNew(a: ZfsDatasetArgs, f: ZfsDatasetFacts): string {
 export function planZfsDataset(f: ZfsDatasetFacts, a: ZfsDatasetArgs): Plan {
   const name = a.name;
   if (a.state === 'absent') {
-    if (!f.exists) return { changes: [], msg: `dataset ${name} is absent`, result: { name, state: 'absent', created: false, destroyed: [] } };
+    if (!f.exists)
+      return {
+        changes: [],
+        msg: `dataset ${name} is absent`,
+        result: { name, state: 'absent', created: false, destroyed: [] },
+      };
     if (f.children.length > 0 && !a.recursive) {
       return {
         changes: [],
@@ -188,10 +219,20 @@ export function planZfsDataset(f: ZfsDatasetFacts, a: ZfsDatasetArgs): Plan {
     }
     const destroyed = [name, ...f.children];
     return {
-      changes: [{ description: `destroy dataset ${name}${f.children.length ? ` and ${f.children.length} children` : ''}`, argv: ['zfs', 'destroy', ...(a.recursive ? ['-r'] : []), name] }],
+      changes: [
+        {
+          description: `destroy dataset ${name}${f.children.length ? ` and ${f.children.length} children` : ''}`,
+          argv: ['zfs', 'destroy', ...(a.recursive ? ['-r'] : []), name],
+        },
+      ],
       msg: `destroyed ${destroyed.join(', ')}`,
       result: { name, state: 'absent', created: false, destroyed },
-      diff: { before: destroyed.join('\n') + '\n', after: '', before_header: `zfs ${name}`, after_header: `zfs ${name}` },
+      diff: {
+        before: destroyed.join('\n') + '\n',
+        after: '',
+        before_header: `zfs ${name}`,
+        after_header: `zfs ${name}`,
+      },
       predict: Object.fromEntries(destroyed.map((d) => [`zfs:${d}`, null])),
     };
   }
@@ -204,34 +245,77 @@ export function planZfsDataset(f: ZfsDatasetFacts, a: ZfsDatasetArgs): Plan {
     for (const n of names) after[n] = { value: normalizeValue(n, wanted[n]), source: 'local' };
     const mountpoint = mountpointOfNew(a, f);
     const opts = names.flatMap((n) => ['-o', `${n}=${wanted[n]}`]);
-    const predict: Record<string, unknown> = { [`zfs:${name}`]: { exists: true, properties: after, mountpoint } satisfies ZfsPrediction };
+    const predict: Record<string, unknown> = {
+      [`zfs:${name}`]: { exists: true, properties: after, mountpoint } satisfies ZfsPrediction,
+    };
     // `create -p` also makes the missing parents; later tasks of a check run should see them
     for (const anc of ancestorsOf(name)) {
       if (anc === f.ancestor?.name) break;
-      predict[`zfs:${anc}`] = { exists: true, properties: {}, mountpoint: mountpointOfNew({ ...a, name: anc, properties: {} }, f) } satisfies ZfsPrediction;
+      predict[`zfs:${anc}`] = {
+        exists: true,
+        properties: {},
+        mountpoint: mountpointOfNew({ ...a, name: anc, properties: {} }, f),
+      } satisfies ZfsPrediction;
     }
     // a new filesystem is mounted at once: its mountpoint is a directory for the file modules too
     for (const [key, v] of Object.entries(predict)) {
       const mp = (v as ZfsPrediction).mountpoint;
-      if (key.startsWith('zfs:') && mp && mp.startsWith('/')) predict[pathKey(mp)] = { exists: true, type: 'directory', mode: 0o755, uid: 0, gid: 0, owner: 'root', group: 'root' } satisfies FileState;
+      if (key.startsWith('zfs:') && mp && mp.startsWith('/'))
+        predict[pathKey(mp)] = {
+          exists: true,
+          type: 'directory',
+          mode: 0o755,
+          uid: 0,
+          gid: 0,
+          owner: 'root',
+          group: 'root',
+        } satisfies FileState;
     }
     plan = {
       changes: [{ description: `create dataset ${name}`, argv: ['zfs', 'create', '-p', ...opts, name] }],
       msg: `created ${name}`,
       result: { name, created: true, mountpoint, properties: valuesOf(after), changed_properties: names },
-      diff: { before: '', after: `${name}\n${describeProps(after, names)}\n`, before_header: `zfs ${name}`, after_header: `zfs ${name}` },
+      diff: {
+        before: '',
+        after: `${name}\n${describeProps(after, names)}\n`,
+        before_header: `zfs ${name}`,
+        after_header: `zfs ${name}`,
+      },
       predict,
     };
   } else {
     const toSet = names.filter((n) => propertyNeedsSet(n, f.properties[n], wanted[n], a.properties_source));
-    for (const n of names) after[n] = toSet.includes(n) ? { value: normalizeValue(n, wanted[n]), source: 'local' } : f.properties[n];
-    const mountpoint = toSet.includes('mountpoint') ? normalizeValue('mountpoint', wanted.mountpoint) : (f.properties.mountpoint?.value ?? '-');
+    for (const n of names)
+      after[n] = toSet.includes(n) ? { value: normalizeValue(n, wanted[n]), source: 'local' } : f.properties[n];
+    const mountpoint = toSet.includes('mountpoint')
+      ? normalizeValue('mountpoint', wanted.mountpoint)
+      : (f.properties.mountpoint?.value ?? '-');
     plan = {
-      changes: toSet.length ? [{ description: `set ${toSet.join(', ')} on ${name}`, argv: ['zfs', 'set', ...toSet.map((n) => `${n}=${wanted[n]}`), name] }] : [],
+      changes: toSet.length
+        ? [
+            {
+              description: `set ${toSet.join(', ')} on ${name}`,
+              argv: ['zfs', 'set', ...toSet.map((n) => `${n}=${wanted[n]}`), name],
+            },
+          ]
+        : [],
       msg: toSet.length ? `set ${toSet.map((n) => `${n}=${wanted[n]}`).join(' ')}` : `dataset ${name} is as wanted`,
       result: { name, created: false, mountpoint, properties: valuesOf(after), changed_properties: toSet },
-      diff: { before: `${name}\n${describeProps(f.properties, names)}\n`, after: `${name}\n${describeProps(after, names)}\n`, before_header: `zfs ${name}`, after_header: `zfs ${name}` },
-      predict: toSet.length ? { [`zfs:${name}`]: { exists: true, properties: { ...f.properties, ...after }, mountpoint } satisfies ZfsPrediction } : undefined,
+      diff: {
+        before: `${name}\n${describeProps(f.properties, names)}\n`,
+        after: `${name}\n${describeProps(after, names)}\n`,
+        before_header: `zfs ${name}`,
+        after_header: `zfs ${name}`,
+      },
+      predict: toSet.length
+        ? {
+            [`zfs:${name}`]: {
+              exists: true,
+              properties: { ...f.properties, ...after },
+              mountpoint,
+            } satisfies ZfsPrediction,
+          }
+        : undefined,
     };
   }
   if (f.predicted) plan.msg = `${plan.msg} (after the changes earlier tasks would make)`;

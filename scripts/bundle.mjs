@@ -30,7 +30,9 @@ await build({
   external: ['ssh2'],
   // CommonJS code in an ESM bundle (yaml, the Handlebars parser) may require()
   // node's built-ins: give it a real require.
-  banner: { js: "import { createRequire as __phxCreateRequire } from 'node:module';\nconst require = __phxCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __phxCreateRequire } from 'node:module';\nconst require = __phxCreateRequire(import.meta.url);",
+  },
   // readable output: no minifying; maps back to the TypeScript through tsc's maps
   sourcemap: 'linked',
   logLevel: 'warning',

@@ -1,7 +1,15 @@
 // Runs one module on one host: facts → plan → apply (unless check) → verify.
 import { buildCommand, type CommandContext } from './connection/command.js';
 import type { Become, Connection, ExecResult } from './connection/types.js';
-import { CommandFailed, type Change, type ModuleContext, type ModuleDefinition, type ModuleResult, type Plan, type RunOptions } from './module.js';
+import {
+  CommandFailed,
+  type Change,
+  type ModuleContext,
+  type ModuleDefinition,
+  type ModuleResult,
+  type Plan,
+  type RunOptions,
+} from './module.js';
 import { shellJoin } from './quote.js';
 
 export interface ContextOptions {
@@ -25,11 +33,26 @@ export interface ContextOptions {
 
 export function createModuleContext(o: ContextOptions): ModuleContext {
   const signal = o.signal ?? new AbortController().signal;
-  const send = async (cmd: readonly string[] | { shell: string }, shown: readonly string[] | string, opts: RunOptions = {}): Promise<ExecResult> => {
-    const cc: CommandContext = { chdir: o.chdir, env: o.env, stdin: opts.stdin, become: opts.noBecome ? undefined : o.become, timeoutMs: o.timeoutMs };
+  const send = async (
+    cmd: readonly string[] | { shell: string },
+    shown: readonly string[] | string,
+    opts: RunOptions = {},
+  ): Promise<ExecResult> => {
+    const cc: CommandContext = {
+      chdir: o.chdir,
+      env: o.env,
+      stdin: opts.stdin,
+      become: opts.noBecome ? undefined : o.become,
+      timeoutMs: o.timeoutMs,
+    };
     const built = buildCommand(cmd, cc);
     o.onCommand?.(built.command);
-    const r = await o.conn.exec(built.command, { stdin: built.stdin, become: built.become, timeoutMs: o.timeoutMs, signal });
+    const r = await o.conn.exec(built.command, {
+      stdin: built.stdin,
+      become: built.become,
+      timeoutMs: o.timeoutMs,
+      signal,
+    });
     const ok = opts.okExit === 'any' || (opts.okExit ?? [0]).includes(r.rc);
     if (!ok) throw new CommandFailed(shown, r);
     return r;
@@ -75,11 +98,17 @@ export async function applyChanges(ctx: ModuleContext, changes: readonly Change[
   await flush();
 }
 
-function resultOf(plan: Plan, changed: boolean, extra: Record<string, unknown> | void, ctx: ModuleContext): ModuleResult {
+function resultOf(
+  plan: Plan,
+  changed: boolean,
+  extra: Record<string, unknown> | void,
+  ctx: ModuleContext,
+): ModuleResult {
   const r: ModuleResult = { changed, ...(plan.result ?? {}), ...(extra ?? {}) };
   if (plan.msg !== undefined && r.msg === undefined) r.msg = plan.msg;
   // "changed: [pve01] create dataset tank/ct": the plan says what it changes
-  if (changed && r.msg === undefined && plan.changes.length > 0) r.msg = plan.changes.map((c) => c.description).join('; ');
+  if (changed && r.msg === undefined && plan.changes.length > 0)
+    r.msg = plan.changes.map((c) => c.description).join('; ');
   if (ctx.diff && plan.diff) r.diff = plan.diff;
   return r;
 }
@@ -92,7 +121,15 @@ export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx:
     facts = await def.facts(ctx, args);
     plan = def.plan(facts, args, ctx);
   } catch (e) {
-    if (e instanceof CommandFailed) return { changed: false, failed: true, msg: e.message, rc: e.result.rc, stdout: e.result.stdout, stderr: e.result.stderr };
+    if (e instanceof CommandFailed)
+      return {
+        changed: false,
+        failed: true,
+        msg: e.message,
+        rc: e.result.rc,
+        stdout: e.result.stdout,
+        stderr: e.result.stderr,
+      };
     throw e;
   }
   if (plan.fail) return { ...resultOf(plan, false, undefined, ctx), failed: true, msg: plan.fail };
@@ -109,12 +146,23 @@ export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx:
       const again = def.plan(await def.facts(ctx, args), args, ctx);
       if (again.fail || again.changes.length > 0) {
         const left = again.fail ?? again.changes.map((c) => c.description).join('; ');
-        return { ...resultOf(plan, changed, extra, ctx), failed: true, msg: `host did not converge after apply: ${left}` };
+        return {
+          ...resultOf(plan, changed, extra, ctx),
+          failed: true,
+          msg: `host did not converge after apply: ${left}`,
+        };
       }
     }
   } catch (e) {
     if (e instanceof CommandFailed) {
-      return { ...resultOf(plan, changed, extra, ctx), failed: true, msg: e.message, rc: e.result.rc, stdout: e.result.stdout, stderr: e.result.stderr };
+      return {
+        ...resultOf(plan, changed, extra, ctx),
+        failed: true,
+        msg: e.message,
+        rc: e.result.rc,
+        stdout: e.result.stdout,
+        stderr: e.result.stderr,
+      };
     }
     throw e;
   }

@@ -3,7 +3,19 @@
 // scalars); `locate(obj, key?)` returns the position of an object or of one
 // of its keys/items. YAML 1.1, as Ansible reads it: `yes`/`no` are booleans, `0644` is octal.
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, isAlias, LineCounter, parseAllDocuments, type Node, type Document, type ScalarTag, type Tags } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  isAlias,
+  LineCounter,
+  parseAllDocuments,
+  type Node,
+  type Document,
+  type ScalarTag,
+  type Tags,
+} from 'yaml';
 import { PhxError, ValidationErrors, type SourceLoc } from './errors.js';
 
 interface Positions {
@@ -58,14 +70,22 @@ export function parseYaml(text: string, file: string): unknown {
 export function parseYamlDocuments(text: string, file: string): unknown[] {
   registerSource(file, text);
   const lc = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: true, version: '1.1', customTags: asAnsibleReadsIt });
+  const docs = parseAllDocuments(text, {
+    lineCounter: lc,
+    prettyErrors: false,
+    uniqueKeys: true,
+    merge: true,
+    version: '1.1',
+    customTags: asAnsibleReadsIt,
+  });
   if (!Array.isArray(docs)) return [];
   const at = (offset: number): SourceLoc => {
     const { line, col } = lc.linePos(offset);
     return { file, line, col };
   };
   const errors: PhxError[] = [];
-  for (const d of docs) for (const e of d.errors) errors.push(new PhxError(`YAML: ${firstLine(e.message)}`, at(e.pos[0])));
+  for (const d of docs)
+    for (const e of d.errors) errors.push(new PhxError(`YAML: ${firstLine(e.message)}`, at(e.pos[0])));
   if (errors.length) throw new ValidationErrors(errors);
   return docs.map((d) => convert(d.contents as Node | null, d, at));
 }

@@ -55,10 +55,16 @@ test('sudo asks: the password answers it, stdin (binary, large) arrives after', 
 
 test('sudo asks: a wrong password and no password fail fast', async () => {
   let t0 = Date.now();
-  await becomeFails(asUser(pwUser, buildCommand(['id'], { become: { user: 'root', password: 'wrong' }, stdin: 'x\n' })), /^become: incorrect sudo password$/);
+  await becomeFails(
+    asUser(pwUser, buildCommand(['id'], { become: { user: 'root', password: 'wrong' }, stdin: 'x\n' })),
+    /^become: incorrect sudo password$/,
+  );
   assert.ok(Date.now() - t0 < 8000, `${Date.now() - t0} ms`);
   t0 = Date.now();
-  await becomeFails(asUser(pwUser, buildCommand(['cat'], { become: { user: 'root' }, stdin: `${PW}\n` })), /^become: sudo requires a password/);
+  await becomeFails(
+    asUser(pwUser, buildCommand(['cat'], { become: { user: 'root' }, stdin: `${PW}\n` })),
+    /^become: sudo requires a password/,
+  );
   assert.ok(Date.now() - t0 < 3000, `${Date.now() - t0} ms`);
 });
 
@@ -100,7 +106,11 @@ test('the sudo exchange, chunk by chunk: a prompt split in two is one prompt; st
   s.onStderr(Buffer.from(`echoed ${prompt}`)); // the command's own output, after the start
   assert.deepEqual(s.output(), { stdout: 'out', stderr: `lecture\nechoed ${prompt}` });
   assert.equal(failures.length, 0);
-  assert.equal(s.failure({ rc: 1, stdout: '', stderr: 'sudo: 3 incorrect password attempts\n' }, false), undefined, 'the command ran: its rc is its own');
+  assert.equal(
+    s.failure({ rc: 1, stdout: '', stderr: 'sudo: 3 incorrect password attempts\n' }, false),
+    undefined,
+    'the command ran: its rc is its own',
+  );
 
   const again = new ExecStreams('in', b.become, { write: () => {}, end: () => {}, fail: (e) => failures.push(e) });
   again.start();

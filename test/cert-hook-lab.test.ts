@@ -12,23 +12,34 @@ import { comparable, useLabHost } from './harness/lab-fixture.js';
 
 // ---- harness: one lab host, one reused SSH connection
 const fx = useLabHost('phx-cert-hook-lab-', async ({ sh }) => {
-  await sh('pct create 101 local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst --hostname nginx >/dev/null && pct start 101');
+  await sh(
+    'pct create 101 local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst --hostname nginx >/dev/null && pct start 101',
+  );
 });
 const { run, sh, exec } = fx;
 
 /** A new certificate + key (0600 root:root) pushed into CT 101; returns the fingerprint. */
 async function newCertInCt(name = 'nginx.internal'): Promise<string> {
-  const out = await sh(`cd /root && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout n.key -out n.crt -days 30 -subj /CN=${name} 2>/dev/null && ` +
-    `pct push 101 n.crt /etc/nginx/ssl/${name}.crt && pct push 101 n.key /etc/nginx/ssl/${name}.key --perms 0600 && openssl x509 -noout -fingerprint -sha256 -in n.crt`);
+  const out = await sh(
+    `cd /root && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout n.key -out n.crt -days 30 -subj /CN=${name} 2>/dev/null && ` +
+      `pct push 101 n.crt /etc/nginx/ssl/${name}.crt && pct push 101 n.key /etc/nginx/ssl/${name}.key --perms 0600 && openssl x509 -noout -fingerprint -sha256 -in n.crt`,
+  );
   return out.trim().split('=')[1];
 }
 const hookLog = () => exec('pct exec 101 -- cat /root/hook.log').then((r) => r.stdout);
 
 const NGINX = {
-  name: 'nginx.internal', ctid: 101,
-  cert: '/etc/nginx/ssl/nginx.internal.crt', key: '/etc/nginx/ssl/nginx.internal.key',
-  key_owner: 'root', key_group: 'www-data', key_mode: '0640',
-  post_renewal: [['pct', 'exec', '101', '--', 'systemctl', 'reload', 'nginx'], ['pct', 'exec', '101', '--', 'sh', '-c', 'echo reloaded >> /root/hook.log']],
+  name: 'nginx.internal',
+  ctid: 101,
+  cert: '/etc/nginx/ssl/nginx.internal.crt',
+  key: '/etc/nginx/ssl/nginx.internal.key',
+  key_owner: 'root',
+  key_group: 'www-data',
+  key_mode: '0640',
+  post_renewal: [
+    ['pct', 'exec', '101', '--', 'systemctl', 'reload', 'nginx'],
+    ['pct', 'exec', '101', '--', 'sh', '-c', 'echo reloaded >> /root/hook.log'],
+  ],
 };
 
 test('nginx in CT 101: check predicts exactly and writes nothing; first run fixes the key and runs the hook once; second run ok; renewal runs it again', async () => {
@@ -36,7 +47,11 @@ test('nginx in CT 101: check predicts exactly and writes nothing; first run fixe
   const chk = await run(certHook, NGINX, { check: true, diff: true });
   assert.equal(chk.failed, undefined, String(chk.msg));
   assert.equal(chk.changed, true);
-  assert.equal((await exec('test -e /var/lib/phx-play/cert_hook/nginx.internal.json')).rc, 1, 'no state written in check mode');
+  assert.equal(
+    (await exec('test -e /var/lib/phx-play/cert_hook/nginx.internal.json')).rc,
+    1,
+    'no state written in check mode',
+  );
   assert.equal(await sh('pct exec 101 -- stat -c "%U:%G %a" /etc/nginx/ssl/nginx.internal.key'), 'root:root 600\n');
   assert.equal(await hookLog(), '');
 
@@ -69,15 +84,24 @@ test('nginx in CT 101: check predicts exactly and writes nothing; first run fixe
   assert.equal(await hookLog(), 'reloaded\nreloaded\nreloaded\n');
 });
 
-test('portainer hook via qm guest exec: a guest failure behind qm\'s exit 0 fails the task, the fingerprint is not recorded, the next run retries', async () => {
-  await sh('cd /root && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout p.key -out p.crt -days 30 -subj /CN=portainer 2>/dev/null');
-  const want = { name: 'portainer', cert: '/root/p.crt', post_renewal: [['qm', 'guest', 'exec', '1001', '--', 'docker', 'restart', 'portainer_server']] };
+test("portainer hook via qm guest exec: a guest failure behind qm's exit 0 fails the task, the fingerprint is not recorded, the next run retries", async () => {
+  await sh(
+    'cd /root && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout p.key -out p.crt -days 30 -subj /CN=portainer 2>/dev/null',
+  );
+  const want = {
+    name: 'portainer',
+    cert: '/root/p.crt',
+    post_renewal: [['qm', 'guest', 'exec', '1001', '--', 'docker', 'restart', 'portainer_server']],
+  };
   const r = await run(certHook, want);
   assert.equal(r.failed, true);
-  assert.match(String(r.msg), /post_renewal command 1 of 1 failed \(rc 1\): qm guest exec 1001 -- docker restart portainer_server: Error response from daemon: No such container: portainer_server/);
+  assert.match(
+    String(r.msg),
+    /post_renewal command 1 of 1 failed \(rc 1\): qm guest exec 1001 -- docker restart portainer_server: Error response from daemon: No such container: portainer_server/,
+  );
   assert.equal((await exec('test -e /var/lib/phx-play/cert_hook/portainer.json')).rc, 1);
 
-  await sh("qm guest exec 1001 -- docker run -d --name portainer_server alpine sleep 600 | grep -q '\"exitcode\" : 0'");
+  await sh('qm guest exec 1001 -- docker run -d --name portainer_server alpine sleep 600 | grep -q \'"exitcode" : 0\'');
   const ok = await run(certHook, want);
   assert.equal(ok.failed, undefined, String(ok.msg));
   assert.equal(ok.changed, true);
@@ -86,18 +110,37 @@ test('portainer hook via qm guest exec: a guest failure behind qm\'s exit 0 fail
 
 test('pveproxy certificate read through pvenode cert info', async () => {
   const fp = (await sh('openssl x509 -noout -fingerprint -sha256 -in /etc/pve/local/pve-ssl.pem')).trim().split('=')[1];
-  const want = { name: 'pve-ssl', cert: '/etc/pve/local/pve-ssl.pem', key: '/etc/pve/local/pve-ssl.key', key_mode: '0640', post_renewal: [['systemctl', 'reload-or-restart', 'pveproxy']] };
+  const want = {
+    name: 'pve-ssl',
+    cert: '/etc/pve/local/pve-ssl.pem',
+    key: '/etc/pve/local/pve-ssl.key',
+    key_mode: '0640',
+    post_renewal: [['systemctl', 'reload-or-restart', 'pveproxy']],
+  };
   const r = await run(certHook, want);
   assert.equal(r.failed, undefined, String(r.msg));
   assert.equal(r.fingerprint, fp);
   assert.equal((await run(certHook, want)).changed, false);
 });
 
-test('check mode on a fresh CT: the pct task\'s prediction carries forward, the missing certificate is assumed', async () => {
+test("check mode on a fresh CT: the pct task's prediction carries forward, the missing certificate is assumed", async () => {
   const predicted = new Map<string, unknown>();
-  const ct = await run(pct, { ctid: 102, state: 'started', ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' }, { check: true, predicted });
+  const ct = await run(
+    pct,
+    { ctid: 102, state: 'started', ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' },
+    { check: true, predicted },
+  );
   assert.equal(ct.failed, undefined, String(ct.msg));
-  const r = await run(certHook, { ...NGINX, name: 'fresh', ctid: 102, post_renewal: [['pct', 'exec', '102', '--', 'systemctl', 'reload', 'nginx']] }, { check: true, predicted });
+  const r = await run(
+    certHook,
+    {
+      ...NGINX,
+      name: 'fresh',
+      ctid: 102,
+      post_renewal: [['pct', 'exec', '102', '--', 'systemctl', 'reload', 'nginx']],
+    },
+    { check: true, predicted },
+  );
   assert.equal(r.failed, undefined, String(r.msg));
   assert.equal(r.changed, true);
   assert.match(String(r.msg), /check mode: CT 102 not there yet/);
@@ -110,7 +153,15 @@ test('wait_for_key: a key appearing later is waited for; one that never appears 
   await newCertInCt('late');
   await sh('pct exec 101 -- rm -f /etc/nginx/ssl/late.key');
   await sh("nohup sh -c 'sleep 2; cd /root && pct push 101 n.key /etc/nginx/ssl/late.key' >/dev/null 2>&1 &");
-  const late = { ...NGINX, name: 'late', cert: '/etc/nginx/ssl/late.crt', key: '/etc/nginx/ssl/late.key', wait_for_key: true, wait_timeout: 20, post_renewal: [] };
+  const late = {
+    ...NGINX,
+    name: 'late',
+    cert: '/etc/nginx/ssl/late.crt',
+    key: '/etc/nginx/ssl/late.key',
+    wait_for_key: true,
+    wait_timeout: 20,
+    post_renewal: [],
+  };
   const t0 = Date.now();
   const r = await run(certHook, late);
   assert.equal(r.failed, undefined, String(r.msg));

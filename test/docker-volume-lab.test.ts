@@ -15,11 +15,18 @@ const fx = useLabHost('phx-docker-volume-lab-');
 const { run, sh, commands, exec, setFaults } = fx;
 const DOCKER_STATE = '/var/lib/phx-lab/vm/1001/rootfs/var/lib/docker/phx-lab.json';
 const snapshot = () => sh(`cat ${DOCKER_STATE} 2>&1; echo ==; ls -laR /quickOS 2>&1`);
-const guest = async (argv: string) => JSON.parse(await sh(`qm guest exec 1001 -- ${argv}`)) as { exitcode: number; 'out-data'?: string; 'err-data'?: string };
+const guest = async (argv: string) =>
+  JSON.parse(await sh(`qm guest exec 1001 -- ${argv}`)) as {
+    exitcode: number;
+    'out-data'?: string;
+    'err-data'?: string;
+  };
 
 const SRC = '/quickOS/vm-persistent-data/1001/portainer/data';
 const PORTAINER = {
-  name: 'portainer_data_nfs', vmid: 1001, driver: 'local',
+  name: 'portainer_data_nfs',
+  vmid: 1001,
+  driver: 'local',
   options: { type: 'nfs', o: 'addr=127.0.0.1,rw,nfsvers=4', device: `:${SRC}` },
   ensure_source: SRC,
 };
@@ -40,34 +47,55 @@ test('fresh host: check predicts ensure_source + create exactly and touches noth
   const real = await run(dockerVolume, PORTAINER);
   assert.equal(real.failed, undefined, String(real.msg));
   assert.deepEqual(comparable(real), comparable(chk));
-  assert.equal(real.msg, `create NFS source directory ${SRC} on the hypervisor; create docker volume portainer_data_nfs in VM 1001 (driver local, device=:${SRC} o=addr=127.0.0.1,rw,nfsvers=4 type=nfs)`);
+  assert.equal(
+    real.msg,
+    `create NFS source directory ${SRC} on the hypervisor; create docker volume portainer_data_nfs in VM 1001 (driver local, device=:${SRC} o=addr=127.0.0.1,rw,nfsvers=4 type=nfs)`,
+  );
   assert.equal((await exec(`test -d ${SRC}`)).rc, 0);
   const inspect = await guest('docker volume inspect portainer_data_nfs');
   assert.equal(inspect.exitcode, 0);
-  assert.deepEqual(JSON.parse(inspect['out-data']!)[0].Options, { device: `:${SRC}`, o: 'addr=127.0.0.1,rw,nfsvers=4', type: 'nfs' });
+  assert.deepEqual(JSON.parse(inspect['out-data']!)[0].Options, {
+    device: `:${SRC}`,
+    o: 'addr=127.0.0.1,rw,nfsvers=4',
+    type: 'nfs',
+  });
 
   const again = await run(dockerVolume, PORTAINER);
   assert.equal(again.changed, false, String(again.msg));
 });
 
 test('options drift fails clearly; recreate: options-changed replaces an unused volume, and fails clearly on one in use', async () => {
-  await sh("qm guest exec 1001 -- docker volume create --driver local --opt type=tmpfs --opt device=tmpfs media");
+  await sh('qm guest exec 1001 -- docker volume create --driver local --opt type=tmpfs --opt device=tmpfs media');
   const want = { name: 'media', vmid: 1001, options: { type: 'tmpfs', device: 'tmpfs', o: 'size=64m' } };
   const drift = await run(dockerVolume, want);
   assert.equal(drift.failed, true);
-  assert.match(String(drift.msg), /exists with driver local and options device=tmpfs type=tmpfs, but the task wants .*o=size=64m.*recreate: options-changed/);
+  assert.match(
+    String(drift.msg),
+    /exists with driver local and options device=tmpfs type=tmpfs, but the task wants .*o=size=64m.*recreate: options-changed/,
+  );
 
   const re = await run(dockerVolume, { ...want, recreate: 'options-changed' });
   assert.equal(re.failed, undefined, String(re.msg));
   assert.equal(re.recreated, true);
-  assert.deepEqual(JSON.parse((await guest('docker volume inspect media'))['out-data']!)[0].Options, { device: 'tmpfs', o: 'size=64m', type: 'tmpfs' });
+  assert.deepEqual(JSON.parse((await guest('docker volume inspect media'))['out-data']!)[0].Options, {
+    device: 'tmpfs',
+    o: 'size=64m',
+    type: 'tmpfs',
+  });
   assert.equal((await run(dockerVolume, { ...want, recreate: 'options-changed' })).changed, false);
 
   const started = await guest('docker run -d --name user -v media:/data alpine sleep 600');
   assert.equal(started.exitcode, 0, started['err-data']);
-  const inUse = await run(dockerVolume, { ...want, options: { type: 'tmpfs', device: 'tmpfs' }, recreate: 'options-changed' });
+  const inUse = await run(dockerVolume, {
+    ...want,
+    options: { type: 'tmpfs', device: 'tmpfs' },
+    recreate: 'options-changed',
+  });
   assert.equal(inUse.failed, true);
-  assert.match(String(inUse.msg), /docker volume media in VM 1001 is in use, so it cannot be removed \(Error response from daemon: remove media: volume is in use - \[/);
+  assert.match(
+    String(inUse.msg),
+    /docker volume media in VM 1001 is in use, so it cannot be removed \(Error response from daemon: remove media: volume is in use - \[/,
+  );
   await guest('docker rm -f user');
 });
 
@@ -109,7 +137,10 @@ test('guest agent not running yet: retries until it answers; never answering fai
     const t1 = Date.now();
     const never = await run(dockerVolume, { name: 'late', vmid: 1001, agent_timeout: 2, retry_interval: 0.5 });
     assert.equal(never.failed, true);
-    assert.match(String(never.msg), /QEMU guest agent in VM 1001 was still not running after \d+ s \(agent_timeout 2 s\)/);
+    assert.match(
+      String(never.msg),
+      /QEMU guest agent in VM 1001 was still not running after \d+ s \(agent_timeout 2 s\)/,
+    );
     assert.ok(Date.now() - t1 < 10_000, 'bounded');
   } finally {
     await setFaults({});
@@ -127,9 +158,12 @@ test('hostile option values stay literal', async () => {
   assert.equal((await run(dockerVolume, want)).changed, false);
 });
 
-test('qm guest exec timeout (only a pid comes back) and a failing guest command behind qm\'s exit 0, through runInGuest', async () => {
+test("qm guest exec timeout (only a pid comes back) and a failing guest command behind qm's exit 0, through runInGuest", async () => {
   const ctx = createModuleContext({ host: fx.host, conn: fx.conn });
-  await assert.rejects(runInGuest(ctx, 1001, ['sleep', '5'], { timeoutSeconds: 1 }), /guest command timed out after 1 s in VM 1001 \(still running as pid \d+\): sleep 5/);
+  await assert.rejects(
+    runInGuest(ctx, 1001, ['sleep', '5'], { timeoutSeconds: 1 }),
+    /guest command timed out after 1 s in VM 1001 \(still running as pid \d+\): sleep 5/,
+  );
   const r = await runInGuest(ctx, 1001, ['sh', '-c', 'echo out; echo "it\'s $1" >&2; exit 3', 'sh', '$(x)']);
   assert.deepEqual(r, { rc: 3, stdout: 'out\n', stderr: "it's $(x)\n" });
   await assert.rejects(runInGuest(ctx, 1001, ['nosuchbinary']), /Failed to execute child process "nosuchbinary"/);

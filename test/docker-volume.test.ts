@@ -1,7 +1,13 @@
 // docker_volume and qm guest exec: parsers and planner on recorded outputs (no host).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import dockerVolume, { inspectOutcome, parseVolumeInspect, plan, predictedKey, type DockerVolumeFacts } from '../modules/docker_volume.js';
+import dockerVolume, {
+  inspectOutcome,
+  parseVolumeInspect,
+  plan,
+  predictedKey,
+  type DockerVolumeFacts,
+} from '../modules/docker_volume.js';
 import { guestResult, parseGuestExecOutput, runInGuest, runBatch, ModuleFailure } from '../src/proxmox/qm.js';
 import { CommandFailed, type ModuleContext } from '../src/module.js';
 import type { ExecResult } from '../src/connection/types.js';
@@ -33,68 +39,183 @@ const noPred = { check: false, predicted: new Map<string, unknown>() };
 
 test('qm guest exec JSON: failure behind rc 0, absent out-data/err-data, timeout with pid only', () => {
   const st = parseGuestExecOutput(SPEC_QM_FAIL);
-  assert.deepEqual(st, { exited: true, exitcode: 1, outData: '[]\n', errData: 'Error: No such volume: media\n', outTruncated: false, errTruncated: false, signal: undefined, pid: undefined });
-  assert.deepEqual(parseGuestExecOutput('{\n   "exitcode" : 0,\n   "exited" : 1\n}\n'), { exited: true, exitcode: 0, outData: '', errData: '', outTruncated: false, errTruncated: false, signal: undefined, pid: undefined });
+  assert.deepEqual(st, {
+    exited: true,
+    exitcode: 1,
+    outData: '[]\n',
+    errData: 'Error: No such volume: media\n',
+    outTruncated: false,
+    errTruncated: false,
+    signal: undefined,
+    pid: undefined,
+  });
+  assert.deepEqual(parseGuestExecOutput('{\n   "exitcode" : 0,\n   "exited" : 1\n}\n'), {
+    exited: true,
+    exitcode: 0,
+    outData: '',
+    errData: '',
+    outTruncated: false,
+    errTruncated: false,
+    signal: undefined,
+    pid: undefined,
+  });
   assert.equal(parseGuestExecOutput('{\n   "pid" : 1234\n}\n').exited, false);
   const argv = ['docker', 'volume', 'inspect', 'media'];
-  assert.deepEqual(guestResult(1001, argv, { rc: 0, stdout: SPEC_QM_FAIL, stderr: '' }), { rc: 1, stdout: '[]\n', stderr: 'Error: No such volume: media\n' });
-  assert.throws(() => guestResult(1001, argv, { rc: 0, stdout: '{\n   "pid" : 1234\n}\n', stderr: 'timeout reached, returning pid\n' }, 30), /guest command timed out after 30 s in VM 1001 \(still running as pid 1234\)/);
-  assert.throws(() => guestResult(1001, argv, { rc: 255, stdout: '', stderr: 'VM 1001 is not running\n' }), /VM 1001 is not running/);
-  assert.throws(() => guestResult(1001, argv, { rc: 255, stdout: '', stderr: 'No QEMU guest agent configured\n' }), /no QEMU guest agent configured/);
-  assert.throws(() => guestResult(105, argv, { rc: 2, stdout: '', stderr: "Configuration file 'nodes/pve1/qemu-server/105.conf' does not exist\n" }), /VM 105 does not exist/);
-  assert.throws(() => guestResult(1001, argv, { rc: 255, stdout: '', stderr: 'VM 1001 qga command \'guest-exec\' failed - Failed to execute child process "docker" (No such file or directory)\n' }), /Failed to execute child process "docker"/);
+  assert.deepEqual(guestResult(1001, argv, { rc: 0, stdout: SPEC_QM_FAIL, stderr: '' }), {
+    rc: 1,
+    stdout: '[]\n',
+    stderr: 'Error: No such volume: media\n',
+  });
+  assert.throws(
+    () =>
+      guestResult(
+        1001,
+        argv,
+        { rc: 0, stdout: '{\n   "pid" : 1234\n}\n', stderr: 'timeout reached, returning pid\n' },
+        30,
+      ),
+    /guest command timed out after 30 s in VM 1001 \(still running as pid 1234\)/,
+  );
+  assert.throws(
+    () => guestResult(1001, argv, { rc: 255, stdout: '', stderr: 'VM 1001 is not running\n' }),
+    /VM 1001 is not running/,
+  );
+  assert.throws(
+    () => guestResult(1001, argv, { rc: 255, stdout: '', stderr: 'No QEMU guest agent configured\n' }),
+    /no QEMU guest agent configured/,
+  );
+  assert.throws(
+    () =>
+      guestResult(105, argv, {
+        rc: 2,
+        stdout: '',
+        stderr: "Configuration file 'nodes/pve1/qemu-server/105.conf' does not exist\n",
+      }),
+    /VM 105 does not exist/,
+  );
+  assert.throws(
+    () =>
+      guestResult(1001, argv, {
+        rc: 255,
+        stdout: '',
+        stderr:
+          'VM 1001 qga command \'guest-exec\' failed - Failed to execute child process "docker" (No such file or directory)\n',
+      }),
+    /Failed to execute child process "docker"/,
+  );
   assert.throws(() => parseGuestExecOutput('not json'), ModuleFailure);
-  const failure = (() => { try { guestResult(1001, argv, { rc: 0, stdout: '{"pid": 1}', stderr: '' }); } catch (e) { return e; } })();
+  const failure = (() => {
+    try {
+      guestResult(1001, argv, { rc: 0, stdout: '{"pid": 1}', stderr: '' });
+    } catch (e) {
+      return e;
+    }
+  })();
   assert.ok(failure instanceof CommandFailed, 'runModule turns it into a failed result');
 });
 
 test('docker volume inspect: options, Options null, missing in its three wordings, other errors', () => {
-  assert.deepEqual(parseVolumeInspect(SPEC_INSPECT), { driver: 'local', options: NFS, mountpoint: '/var/lib/docker/volumes/media/_data' });
+  assert.deepEqual(parseVolumeInspect(SPEC_INSPECT), {
+    driver: 'local',
+    options: NFS,
+    mountpoint: '/var/lib/docker/volumes/media/_data',
+  });
   assert.deepEqual(parseVolumeInspect('[{"Driver":"local","Options":null,"Name":"x"}]')?.options, {});
-  for (const stderr of ['Error: No such volume: media\n', 'Error response from daemon: get media: no such volume\n', 'Error: volume media not found\n']) {
+  for (const stderr of [
+    'Error: No such volume: media\n',
+    'Error response from daemon: get media: no such volume\n',
+    'Error: volume media not found\n',
+  ]) {
     assert.deepEqual(inspectOutcome('media', { rc: 1, stdout: '[]\n', stderr }), { volume: null });
   }
-  assert.match(inspectOutcome('media', { rc: 1, stdout: '', stderr: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock\n' }).error!, /Cannot connect/);
+  assert.match(
+    inspectOutcome('media', {
+      rc: 1,
+      stdout: '',
+      stderr: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock\n',
+    }).error!,
+    /Cannot connect/,
+  );
   assert.match(inspectOutcome('media', { rc: 127, stdout: '', stderr: 'sh: docker: not found\n' }).error!, /not found/);
 });
 
-const volFacts = (options: Record<string, string> | null, extra: Partial<DockerVolumeFacts> = {}): DockerVolumeFacts => ({ volume: options ? { driver: 'local', options } : null, ...extra });
+const volFacts = (
+  options: Record<string, string> | null,
+  extra: Partial<DockerVolumeFacts> = {},
+): DockerVolumeFacts => ({ volume: options ? { driver: 'local', options } : null, ...extra });
 
 test('plan: create if missing, ensure_source first, ok when options equal', () => {
   const a = args({ name: 'media', vmid: 1001, options: NFS, ensure_source: '/srv/nfs/media' });
   const p = plan(volFacts(null, { sourceExists: false }), a, noPred);
-  assert.deepEqual(p.changes.map((c) => c.description), [
-    'create NFS source directory /srv/nfs/media on the hypervisor',
-    'create docker volume media in VM 1001 (driver local, device=:/srv/nfs/media o=addr=10.0.0.5,rw,nfsvers=4 type=nfs)',
-  ]);
+  assert.deepEqual(
+    p.changes.map((c) => c.description),
+    [
+      'create NFS source directory /srv/nfs/media on the hypervisor',
+      'create docker volume media in VM 1001 (driver local, device=:/srv/nfs/media o=addr=10.0.0.5,rw,nfsvers=4 type=nfs)',
+    ],
+  );
   assert.deepEqual(p.changes[0].argv, ['mkdir', '-p', '--', '/srv/nfs/media']);
   assert.ok(p.changes[1].apply, 'guest commands are applied through qm');
-  assert.deepEqual(p.predict, { [predictedKey(1001, 'media')]: { driver: 'local', options: NFS }, 'path:/srv/nfs/media': { exists: true, type: 'directory', uid: 0, gid: 0 } });
+  assert.deepEqual(p.predict, {
+    [predictedKey(1001, 'media')]: { driver: 'local', options: NFS },
+    'path:/srv/nfs/media': { exists: true, type: 'directory', uid: 0, gid: 0 },
+  });
   assert.equal(plan(volFacts(NFS, { sourceExists: true }), a, noPred).changes.length, 0);
 });
 
 test('plan: options drift fails unless recreate: options-changed; absent removes', () => {
   const drifted = { ...NFS, o: 'addr=10.0.0.6,rw,nfsvers=4' };
   const fail = plan(volFacts(drifted), args({ name: 'media', vmid: 1001, options: NFS }), noPred);
-  assert.match(fail.fail!, /exists with driver local and options device=:\/srv\/nfs\/media o=addr=10.0.0.6.*recreate: options-changed/);
-  const re = plan(volFacts(drifted), args({ name: 'media', vmid: 1001, options: NFS, recreate: 'options-changed' }), noPred);
-  assert.deepEqual(re.changes.map((c) => c.description.split(' (')[0]), ['remove docker volume media in VM 1001', 'create docker volume media in VM 1001']);
-  assert.equal(plan(volFacts({}), args({ name: 'media', options: {} }), noPred).changes.length, 0, 'Options null/{} equals no options');
-  assert.match(plan(volFacts({ ...NFS, extra: '1' }), args({ name: 'media', options: NFS }), noPred).fail!, /extra=1/, 'an extra option is drift too');
-  assert.equal(plan(volFacts(NFS), args({ name: 'media', state: 'absent' }), noPred).changes[0].description, 'remove docker volume media');
+  assert.match(
+    fail.fail!,
+    /exists with driver local and options device=:\/srv\/nfs\/media o=addr=10.0.0.6.*recreate: options-changed/,
+  );
+  const re = plan(
+    volFacts(drifted),
+    args({ name: 'media', vmid: 1001, options: NFS, recreate: 'options-changed' }),
+    noPred,
+  );
+  assert.deepEqual(
+    re.changes.map((c) => c.description.split(' (')[0]),
+    ['remove docker volume media in VM 1001', 'create docker volume media in VM 1001'],
+  );
+  assert.equal(
+    plan(volFacts({}), args({ name: 'media', options: {} }), noPred).changes.length,
+    0,
+    'Options null/{} equals no options',
+  );
+  assert.match(
+    plan(volFacts({ ...NFS, extra: '1' }), args({ name: 'media', options: NFS }), noPred).fail!,
+    /extra=1/,
+    'an extra option is drift too',
+  );
+  assert.equal(
+    plan(volFacts(NFS), args({ name: 'media', state: 'absent' }), noPred).changes[0].description,
+    'remove docker volume media',
+  );
   assert.equal(plan(volFacts(null), args({ name: 'media', state: 'absent' }), noPred).changes.length, 0);
   assert.match(plan({ volume: null, error: 'boom' }, args({ name: 'media' }), noPred).fail!, /boom/);
 });
 
 test('check mode plans against an earlier prediction', () => {
   const predicted = new Map<string, unknown>([[predictedKey(1001, 'media'), { driver: 'local', options: NFS }]]);
-  assert.equal(plan(volFacts(null), args({ name: 'media', vmid: 1001, options: NFS }), { check: true, predicted }).changes.length, 0);
+  assert.equal(
+    plan(volFacts(null), args({ name: 'media', vmid: 1001, options: NFS }), { check: true, predicted }).changes.length,
+    0,
+  );
   const a = args({ name: 'media', vmid: 1001, options: NFS, ensure_source: '/srv/nfs/media/' });
   const first = plan(volFacts(null, { sourceExists: false }), a, { check: true, predicted: new Map() });
   assert.deepEqual(first.predict!['path:/srv/nfs/media'], { exists: true, type: 'directory', uid: 0, gid: 0 });
-  const zfs = new Map<string, unknown>([['zfs:tank/media', { exists: true, properties: {}, mountpoint: '/srv/nfs/media' }]]);
-  assert.deepEqual(plan(volFacts(null, { sourceExists: false }), a, { check: true, predicted: zfs }).changes.map((c) => c.description.split(' (')[0]), ['create docker volume media in VM 1001'],
-    'a dataset an earlier task would mount there is the source');
+  const zfs = new Map<string, unknown>([
+    ['zfs:tank/media', { exists: true, properties: {}, mountpoint: '/srv/nfs/media' }],
+  ]);
+  assert.deepEqual(
+    plan(volFacts(null, { sourceExists: false }), a, { check: true, predicted: zfs }).changes.map(
+      (c) => c.description.split(' (')[0],
+    ),
+    ['create docker volume media in VM 1001'],
+    'a dataset an earlier task would mount there is the source',
+  );
 });
 
 test('bad arguments', () => {
@@ -128,7 +249,11 @@ function scriptedContext(answers: ExecResult[]): { ctx: ModuleContext; calls: st
 
 test('runInGuest retries (bounded) while the guest agent is not running, then succeeds', async () => {
   const notYet = { rc: 255, stdout: '', stderr: 'QEMU guest agent is not running\n' };
-  const { ctx, calls } = scriptedContext([notYet, notYet, { rc: 0, stdout: '{\n   "exitcode" : 0,\n   "exited" : 1,\n   "out-data" : "ok\\n"\n}\n', stderr: '' }]);
+  const { ctx, calls } = scriptedContext([
+    notYet,
+    notYet,
+    { rc: 0, stdout: '{\n   "exitcode" : 0,\n   "exited" : 1,\n   "out-data" : "ok\\n"\n}\n', stderr: '' },
+  ]);
   const t0 = Date.now();
   const r = await runInGuest(ctx, 1001, ['docker', 'info'], { retryIntervalMs: 50, agentTimeoutMs: 5000 });
   assert.deepEqual(r, { rc: 0, stdout: 'ok\n', stderr: '' });
@@ -137,13 +262,20 @@ test('runInGuest retries (bounded) while the guest agent is not running, then su
   assert.ok(Date.now() - t0 >= 100);
 
   const never = scriptedContext(Array.from({ length: 50 }, () => notYet));
-  await assert.rejects(runInGuest(never.ctx, 1001, ['docker', 'info'], { retryIntervalMs: 50, agentTimeoutMs: 300 }), /guest agent in VM 1001 was still not running after 0 s \(agent_timeout 0 s\)|still not running/);
+  await assert.rejects(
+    runInGuest(never.ctx, 1001, ['docker', 'info'], { retryIntervalMs: 50, agentTimeoutMs: 300 }),
+    /guest agent in VM 1001 was still not running after 0 s \(agent_timeout 0 s\)|still not running/,
+  );
   assert.ok(never.calls.length >= 3 && never.calls.length <= 8, `bounded: ${never.calls.length} tries`);
 });
 
-test('runBatch keeps each command\'s stdout, stderr and rc apart in one round trip', async () => {
+test("runBatch keeps each command's stdout, stderr and rc apart in one round trip", async () => {
   const ctx = createModuleContext({ host: 'local', conn: new LocalConnection() });
-  const r = await runBatch(ctx, [['printf', 'a\nb'], ['sh', '-c', 'echo err >&2; exit 3'], ['printf', '%s', "$(x) 'q'\n"]]);
+  const r = await runBatch(ctx, [
+    ['printf', 'a\nb'],
+    ['sh', '-c', 'echo err >&2; exit 3'],
+    ['printf', '%s', "$(x) 'q'\n"],
+  ]);
   assert.deepEqual(r, [
     { rc: 0, stdout: 'a\nb', stderr: '' },
     { rc: 3, stdout: '', stderr: 'err\n' },

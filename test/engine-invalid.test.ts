@@ -12,21 +12,81 @@ const first = (marker: string) => `    - name: would run first\n      command: t
 // [case name, playbook after the marker task's play header, expected line:col, expected message]
 const cases: Array<[string, (m: string) => string, string, RegExp]> = [
   ['YAML syntax error', (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: [unclosed\n`, '6:1', /YAML/],
-  ['unknown play key', (m) => `- hosts: all\n  tsks: []\n  tasks:\n${first(m)}`, '2:3', /unknown key 'tsks'.*did you mean 'tasks'/],
-  ['unknown task keyword', (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: echo\n      whn: x\n`, '6:7', /whn.*did you mean 'when'/],
-  ['unknown module', (m) => `- hosts: all\n  tasks:\n${first(m)}    - fiel: { path: /tmp/x }\n`, '5:7', /fiel.*did you mean 'file'/],
+  [
+    'unknown play key',
+    (m) => `- hosts: all\n  tsks: []\n  tasks:\n${first(m)}`,
+    '2:3',
+    /unknown key 'tsks'.*did you mean 'tasks'/,
+  ],
+  [
+    'unknown task keyword',
+    (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: echo\n      whn: x\n`,
+    '6:7',
+    /whn.*did you mean 'when'/,
+  ],
+  [
+    'unknown module',
+    (m) => `- hosts: all\n  tasks:\n${first(m)}    - fiel: { path: /tmp/x }\n`,
+    '5:7',
+    /fiel.*did you mean 'file'/,
+  ],
   ['task without a module', (m) => `- hosts: all\n  tasks:\n${first(m)}    - name: nothing\n`, '5:7', /no module/],
-  ['task with two modules', (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: echo\n      shell: echo\n`, '6:7', /two modules: 'command' and 'shell'/],
-  ['wrong argument type', (m) => `- hosts: all\n  tasks:\n${first(m)}    - file: { path: /tmp/x, recurse: [1] }\n`, '5:', /recurse/],
-  ['unknown module argument', (m) => `- hosts: all\n  tasks:\n${first(m)}    - file: { path: /tmp/x, sate: directory }\n`, '5:', /sate/],
-  ['bad when expression', (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: echo\n      when: a == (b\n`, '6:', /when|expect/i],
-  ['bad template', (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: echo {{ oops\n`, '5:', /template|Parse|expect/i],
-  ['undefined handler', (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: echo\n      notify: restart nothing\n`, '6:', /restart nothing/],
+  [
+    'task with two modules',
+    (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: echo\n      shell: echo\n`,
+    '6:7',
+    /two modules: 'command' and 'shell'/,
+  ],
+  [
+    'wrong argument type',
+    (m) => `- hosts: all\n  tasks:\n${first(m)}    - file: { path: /tmp/x, recurse: [1] }\n`,
+    '5:',
+    /recurse/,
+  ],
+  [
+    'unknown module argument',
+    (m) => `- hosts: all\n  tasks:\n${first(m)}    - file: { path: /tmp/x, sate: directory }\n`,
+    '5:',
+    /sate/,
+  ],
+  [
+    'bad when expression',
+    (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: echo\n      when: a == (b\n`,
+    '6:',
+    /when|expect/i,
+  ],
+  [
+    'bad template',
+    (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: echo {{ oops\n`,
+    '5:',
+    /template|Parse|expect/i,
+  ],
+  [
+    'undefined handler',
+    (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: echo\n      notify: restart nothing\n`,
+    '6:',
+    /restart nothing/,
+  ],
   ['missing vars_files', (m) => `- hosts: all\n  vars_files: [nope.yml]\n  tasks:\n${first(m)}`, '2:', /nope\.yml/],
-  ['missing import_tasks file', (m) => `- hosts: all\n  tasks:\n${first(m)}    - import_tasks: missing.yml\n`, '5:', /missing\.yml/],
+  [
+    'missing import_tasks file',
+    (m) => `- hosts: all\n  tasks:\n${first(m)}    - import_tasks: missing.yml\n`,
+    '5:',
+    /missing\.yml/,
+  ],
   ['play without hosts', (m) => `- name: no hosts\n  tasks:\n${first(m)}`, '1:', /hosts/],
-  ['loop of the wrong type', (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: echo\n      loop: 3\n`, '6:', /loop/],
-  ['block with an unknown key', (m) => `- hosts: all\n  tasks:\n${first(m)}    - block:\n        - command: echo\n      rescu: []\n`, '7:', /rescu.*did you mean 'rescue'/],
+  [
+    'loop of the wrong type',
+    (m) => `- hosts: all\n  tasks:\n${first(m)}    - command: echo\n      loop: 3\n`,
+    '6:',
+    /loop/,
+  ],
+  [
+    'block with an unknown key',
+    (m) => `- hosts: all\n  tasks:\n${first(m)}    - block:\n        - command: echo\n      rescu: []\n`,
+    '7:',
+    /rescu.*did you mean 'rescue'/,
+  ],
 ];
 
 describe('engine: invalid playbooks never run', () => {
@@ -66,7 +126,9 @@ describe('engine: invalid playbooks never run', () => {
     const l = await runCli(['-i', ws.path('inv.ini'), '-l', 'nohost', ws.path('pb.yml')], { cwd: ws.dir });
     assert.equal(l.code, 1);
     assert.match(l.stderr, /--limit 'nohost' matches no host/);
-    const s = await runCli(['-i', ws.path('inv.ini'), '--start-at-task', 'no such task', ws.path('pb.yml')], { cwd: ws.dir });
+    const s = await runCli(['-i', ws.path('inv.ini'), '--start-at-task', 'no such task', ws.path('pb.yml')], {
+      cwd: ws.dir,
+    });
     assert.equal(s.code, 1);
     assert.match(s.stderr, /no task is named 'no such task'/);
     assert.ok(!existsSync(ws.path('limit-marker')));

@@ -20,7 +20,9 @@ describe('engine: a run on the local connection', () => {
 
   it('runs tasks in order with loops, when, register and templated args', async () => {
     const d = ws.path('loop');
-    const r = await play(ws, `
+    const r = await play(
+      ws,
+      `
 - hosts: all
   vars:
     names: [a, b, c]
@@ -40,16 +42,27 @@ describe('engine: a run on the local connection', () => {
         that:
           - listing.stdout_lines | length == 3
           - "'a' in listing.stdout_lines"
-`);
+`,
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(readdirSync(d).sort(), ['a', 'b', 'c']);
     assert.ok(existsSync(`${d}/b/marker`));
     assert.ok(!existsSync(`${d}/a/marker`));
-    assert.deepEqual(recap(r.stdout).h1, { ok: 4, changed: 2, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 });
+    assert.deepEqual(recap(r.stdout).h1, {
+      ok: 4,
+      changed: 2,
+      unreachable: 0,
+      failed: 0,
+      skipped: 0,
+      rescued: 0,
+      ignored: 0,
+    });
   });
 
   it('keeps the type of a single-expression template (no int-to-string)', async () => {
-    const r = await play(ws, `
+    const r = await play(
+      ws,
+      `
 - hosts: all
   vars: { n: 3, flag: false, list: [1, 2] }
   tasks:
@@ -61,12 +74,15 @@ describe('engine: a run on the local connection', () => {
           - not copy_flag
           - copy_list | length == 2
           - text == 'n=3'
-`);
+`,
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
   });
 
   it('failed_when, changed_when, ignore_errors and the failed exit code', async () => {
-    const r = await play(ws, `
+    const r = await play(
+      ws,
+      `
 - hosts: all
   tasks:
     - command: sh -c 'echo hello; exit 3'
@@ -77,17 +93,28 @@ describe('engine: a run on the local connection', () => {
       ignore_errors: true
     - command: "false"
     - command: echo never reached
-`);
+`,
+    );
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stdout, /fatal: \[h1\]: FAILED!/);
     assert.match(r.stdout, /\.\.\.ignoring/);
     assert.doesNotMatch(r.stdout, /never reached/);
-    assert.deepEqual(recap(r.stdout).h1, { ok: 1, changed: 1, unreachable: 0, failed: 1, skipped: 0, rescued: 0, ignored: 1 });
+    assert.deepEqual(recap(r.stdout).h1, {
+      ok: 1,
+      changed: 1,
+      unreachable: 0,
+      failed: 1,
+      skipped: 0,
+      rescued: 0,
+      ignored: 1,
+    });
   });
 
   it('block / rescue / always', async () => {
     const d = ws.path('blk');
-    const r = await play(ws, `
+    const r = await play(
+      ws,
+      `
 - hosts: all
   tasks:
     - file: { path: ${d}, state: directory }
@@ -99,7 +126,8 @@ describe('engine: a run on the local connection', () => {
       always:
         - command: touch ${d}/always
     - command: touch ${d}/after
-`);
+`,
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(readdirSync(d).sort(), ['after', 'always', 'rescued']);
     const c = recap(r.stdout).h1;
@@ -109,7 +137,9 @@ describe('engine: a run on the local connection', () => {
 
   it('handlers run once at the end, in definition order, only where notified; listen topics; flush_handlers', async () => {
     const log = ws.path('handlers.log');
-    const r = await play(ws, `
+    const r = await play(
+      ws,
+      `
 - hosts: all
   tasks:
     - command: "true"
@@ -133,7 +163,8 @@ describe('engine: a run on the local connection', () => {
     - name: by topic
       command: sh -c 'echo topic >> ${log}'
       listen: topic
-`);
+`,
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['task', 'first', 'second', 'after-flush', 'topic']);
   });
@@ -157,14 +188,21 @@ describe('engine: a run on the local connection', () => {
     assert.equal(r.code, 2);
     const files = readdirSync(d).sort();
     assert.deepEqual(files, ['h1-1', 'h1-2', 'h1-handler', 'h2-1', 'h3-1', 'h3-2', 'h3-handler']);
-    const r2 = await play(ws, yaml.replace(`${d}`, `${d}-f`).replaceAll(`${d}/`, `${d}-f/`), ['--force-handlers'], ['h1', 'h2', 'h3']);
+    const r2 = await play(
+      ws,
+      yaml.replace(`${d}`, `${d}-f`).replaceAll(`${d}/`, `${d}-f/`),
+      ['--force-handlers'],
+      ['h1', 'h2', 'h3'],
+    );
     assert.equal(r2.code, 2);
     assert.ok(existsSync(`${d}-f/h2-handler`), r2.stdout);
   });
 
   it('any_errors_fatal ends the play for every host', async () => {
     const d = ws.path('aef');
-    const r = await play(ws, `
+    const r = await play(
+      ws,
+      `
 - hosts: all
   any_errors_fatal: true
   tasks:
@@ -172,7 +210,10 @@ describe('engine: a run on the local connection', () => {
     - command: "false"
       when: inventory_hostname == 'h1'
     - command: touch ${d}/{{ inventory_hostname }}
-`, [], ['h1', 'h2']);
+`,
+      [],
+      ['h1', 'h2'],
+    );
     assert.equal(r.code, 2);
     assert.deepEqual(readdirSync(d), []);
   });
@@ -197,13 +238,18 @@ describe('engine: a run on the local connection', () => {
 
   it('serial runs the play batch by batch', async () => {
     const log = ws.path('serial.log');
-    const r = await play(ws, `
+    const r = await play(
+      ws,
+      `
 - hosts: all
   serial: [1, 2]
   tasks:
     - command: sh -c 'echo "a {{ inventory_hostname }}" >> ${log}'
     - command: sh -c 'echo "b {{ inventory_hostname }}" >> ${log}'
-`, ['-f', '1'], ['h1', 'h2', 'h3']);
+`,
+      ['-f', '1'],
+      ['h1', 'h2', 'h3'],
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['a h1', 'b h1', 'a h2', 'a h3', 'b h2', 'b h3']);
   });
@@ -252,7 +298,9 @@ describe('engine: a run on the local connection', () => {
 
   it('retries until a condition holds', async () => {
     const f = ws.path('counter');
-    const r = await play(ws, `
+    const r = await play(
+      ws,
+      `
 - hosts: all
   tasks:
     - shell: echo x >> ${f}; wc -l < ${f}
@@ -261,7 +309,8 @@ describe('engine: a run on the local connection', () => {
       retries: 5
       delay: 0
     - assert: { that: "c.attempts == 3" }
-`);
+`,
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
   });
 
@@ -270,7 +319,9 @@ describe('engine: a run on the local connection', () => {
     ws.write('inc/static.yml', `- command: touch {{ dir }}/static\n`);
     ws.write('vars/main.yml', `suffix: fromfile\n`);
     const d = ws.path('inc-out');
-    const r = await play(ws, `
+    const r = await play(
+      ws,
+      `
 - hosts: all
   vars: { dir: ${d}, suffix: fromplay }
   vars_files: [vars/main.yml]
@@ -279,7 +330,9 @@ describe('engine: a run on the local connection', () => {
     - include_tasks: inc/item.yml
       loop: [x, y]
     - import_tasks: inc/static.yml
-`, ['-e', 'dir=' + d]);
+`,
+      ['-e', 'dir=' + d],
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(readdirSync(d).sort(), ['static', 'x-fromfile', 'y-fromfile']);
   });
@@ -287,7 +340,9 @@ describe('engine: a run on the local connection', () => {
   it('include_tasks apply: its keywords and notify reach the included tasks', async () => {
     ws.write('inc/notify.yml', `- command: "true"\n`);
     const log = ws.path('apply.log');
-    const r = await play(ws, `
+    const r = await play(
+      ws,
+      `
 - hosts: all
   vars: { name: notify }
   tasks:
@@ -299,14 +354,17 @@ describe('engine: a run on the local connection', () => {
   handlers:
     - name: note
       command: sh -c 'echo handled >> ${log}'
-`);
+`,
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(readFileSync(log, 'utf8'), 'handled\n');
   });
 
   it('--start-at-task, run_once and meta: end_host', async () => {
     const d = ws.path('sat');
-    const r = await play(ws, `
+    const r = await play(
+      ws,
+      `
 - hosts: all
   tasks:
     - command: touch ${d}-first
@@ -317,24 +375,37 @@ describe('engine: a run on the local connection', () => {
     - meta: end_host
       when: inventory_hostname == 'h2'
     - command: touch ${d}/{{ inventory_hostname }}
-`, ['--start-at-task', 'begin here'], ['h1', 'h2']);
+`,
+      ['--start-at-task', 'begin here'],
+      ['h1', 'h2'],
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.ok(!existsSync(`${d}-first`));
     assert.deepEqual(readdirSync(d).sort(), ['h1', 'once-h1']);
   });
 
   it('--json writes one versioned event per line and moves human output to stderr', async () => {
-    const r = await play(ws, `
+    const r = await play(
+      ws,
+      `
 - hosts: all
   tasks:
     - command: echo hi
     - command: echo secret
       no_log: true
-`, ['--json']);
+`,
+      ['--json'],
+    );
     assert.equal(r.code, 0, r.stderr);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(events.every((e) => e.v === 1));
-    assert.deepEqual([...new Set(events.map((e) => e.type))], ['playbook_start', 'play_start', 'task_start', 'host_result', 'recap']);
+    assert.deepEqual(
+      [...new Set(events.map((e) => e.type))],
+      ['playbook_start', 'play_start', 'task_start', 'host_result', 'recap'],
+    );
     const results = events.filter((e) => e.type === 'host_result');
     assert.equal(results[0].result.stdout, 'hi');
     assert.equal(typeof results[0].durationMs, 'number');
@@ -360,13 +431,18 @@ describe('engine: a run on the local connection', () => {
 
   it('environment, become-free run, delegate_to and the -v slowest tasks', async () => {
     const f = ws.path('env.txt');
-    const r = await play(ws, `
+    const r = await play(
+      ws,
+      `
 - hosts: all
   environment: { GREETING: "hello world" }
   tasks:
     - shell: echo "$GREETING" > ${f}
       delegate_to: h2
-`, ['-v'], ['h1', 'h2']);
+`,
+      ['-v'],
+      ['h1', 'h2'],
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(readFileSync(f, 'utf8'), 'hello world\n');
     assert.match(r.stdout, /\[h1 -> h2\]/);

@@ -38,7 +38,8 @@ const vars: Record<string, unknown> = {
 };
 
 const ev = (src: string, v: Record<string, unknown> = vars): unknown => evaluateExpression(src, v);
-const when = (src: string | boolean | Array<string | boolean>, v: Record<string, unknown> = vars): boolean => evaluateCondition(src, v);
+const when = (src: string | boolean | Array<string | boolean>, v: Record<string, unknown> = vars): boolean =>
+  evaluateCondition(src, v);
 
 describe('literals and access', () => {
   test('numbers, strings with escapes, booleans, none, lists, dicts', () => {
@@ -48,7 +49,15 @@ describe('literals and access', () => {
     assert.equal(ev(`'it\\'s'`), "it's");
     assert.equal(ev(`"tab\\tnew\\nline \\x41\\u00e9"`), 'tab\tnew\nline Aé');
     assert.equal(ev(`'\\d+'`), '\\d+');
-    for (const [src, v] of [['true', true], ['True', true], ['false', false], ['False', false], ['none', null], ['None', null], ['null', null]] as const) {
+    for (const [src, v] of [
+      ['true', true],
+      ['True', true],
+      ['false', false],
+      ['False', false],
+      ['none', null],
+      ['None', null],
+      ['null', null],
+    ] as const) {
       assert.equal(ev(src), v, src);
     }
     assert.deepEqual(ev(`[1, 'a', [true], ]`), [1, 'a', [true]]);
@@ -116,7 +125,7 @@ describe('operators', () => {
     assert.equal(ev('l == [1, 2, 3]'), true);
     assert.equal(ev("d.nested == {'deep': 'x'}"), true);
     assert.equal(ev('1 == 1.0'), true);
-    assert.equal(ev("str5 == 5"), false);
+    assert.equal(ev('str5 == 5'), false);
     assert.equal(ev('[1, 2] < [1, 3]'), true);
     throwsPhx(() => ev('str5 > 3'), /'>' not supported between string and number/);
     throwsPhx(() => ev('n < 1'), /not supported between none and number/);
@@ -244,13 +253,15 @@ describe('filters', () => {
     assert.equal(ev('d.missing | default(none) is none'), true);
     assert.equal(ev("emptyStr | default('x')"), '');
     assert.equal(ev("emptyStr | default('x', true)"), 'x');
-    assert.equal(ev("nope | default") , '');
+    assert.equal(ev('nope | default'), '');
     throwsPhx(() => ev('nope | mandatory'), /mandatory variable 'nope' is not defined/);
   });
 
   test('bool follows Ansible', () => {
-    for (const v of ['yes', 'Yes', 'on', '1', 'true', 'True', 'y', 't', 1, true]) assert.equal(ev('v | bool', { v }), true, String(v));
-    for (const v of ['no', 'off', '0', 'false', 'n', '', 'whatever', 0, 2, false, null]) assert.equal(ev('v | bool', { v }), false, String(v));
+    for (const v of ['yes', 'Yes', 'on', '1', 'true', 'True', 'y', 't', 1, true])
+      assert.equal(ev('v | bool', { v }), true, String(v));
+    for (const v of ['no', 'off', '0', 'false', 'n', '', 'whatever', 0, 2, false, null])
+      assert.equal(ev('v | bool', { v }), false, String(v));
   });
 
   test('int, float, string, length, lower, upper, trim', () => {
@@ -299,7 +310,7 @@ describe('filters', () => {
     assert.equal(ev("'abc' | regex_search('\\\\d+')"), null);
     assert.equal(ev("'/a/b.txt' | basename"), 'b.txt');
     assert.equal(ev("'/a/b.txt' | dirname"), '/a');
-    assert.equal(ev("d.nested | to_json"), '{"deep":"x"}');
+    assert.equal(ev('d.nested | to_json'), '{"deep":"x"}');
     assert.deepEqual(ev(`'{"x": [1]}' | from_json`), { x: [1] });
     assert.equal(ev("t | ternary('on', 'off')"), 'on');
     assert.deepEqual(ev("{'a': 1} | combine({'b': 2})"), { a: 1, b: 2 });
@@ -321,10 +332,10 @@ describe('methods and functions', () => {
     assert.deepEqual(ev("'a b  c'.split()"), ['a', 'b', 'c']);
     assert.deepEqual(ev('ok_result.stdout.splitlines()'), ['fine', 'second']);
     assert.equal(ev("s.find('l')"), 2);
-    assert.equal(ev("s.lower().upper()"), 'HELLO');
+    assert.equal(ev('s.lower().upper()'), 'HELLO');
     assert.equal(ev("d.get('k')"), 'v');
     assert.equal(ev("d.get('zz', 'dflt')"), 'dflt');
-    assert.deepEqual(ev("d.nested.keys()"), ['deep']);
+    assert.deepEqual(ev('d.nested.keys()'), ['deep']);
     assert.equal(ev("','.join(['a', 'b'])"), 'a,b');
     throwsPhx(() => ev('l.startswith(1)'), /a list has no method 'startswith\(\)'/);
   });
@@ -353,7 +364,8 @@ describe('evaluateCondition', () => {
     for (const falsy of ['emptyStr', 'emptyList', 'emptyDict', 'zero', 'n', 'f', '0', "''", '[]', '{}', '0.0']) {
       assert.equal(when(falsy), false, falsy);
     }
-    for (const truthy of ['s', 'l', 'd', 'a', 't', "'0'", "'false'", '[0]', '-1']) assert.equal(when(truthy), true, truthy);
+    for (const truthy of ['s', 'l', 'd', 'a', 't', "'0'", "'false'", '[0]', '-1'])
+      assert.equal(when(truthy), true, truthy);
   });
 
   test('booleans, lists (all must hold), empty', () => {
@@ -384,13 +396,23 @@ describe('evaluateCondition', () => {
     throwsPhx(() => when('d.missing == 1'), /undefined variable 'd\.missing' \('d' has no key 'missing'\)/);
     throwsPhx(() => when('not nope'), /'nope'/);
     throwsPhx(() => when('t and nope'), /'nope'/);
-    throwsPhx(() => when("l[9] == 1"), /'l\[9\]'.*list of 3 items/);
-    const e = throwsPhx(() => evaluateCondition('a == 1 and nope', vars, { task: 'Check it', loc: { file: 'x.yml', line: 4, col: 11 } }), /in task "Check it"/);
+    throwsPhx(() => when('l[9] == 1'), /'l\[9\]'.*list of 3 items/);
+    const e = throwsPhx(
+      () => evaluateCondition('a == 1 and nope', vars, { task: 'Check it', loc: { file: 'x.yml', line: 4, col: 11 } }),
+      /in task "Check it"/,
+    );
     assert.deepEqual(e.loc, { file: 'x.yml', line: 4, col: 11 + 'a == 1 and '.length });
   });
 
   test('lazy vars: template values resolve when used, loops are detected', () => {
-    const v = { base: 'pve', name: '{{ base }}-01', count: '{{ n }}', n: 3, loop: '{{ loop }}', cfg: { host: '{{ name }}.lan' } };
+    const v = {
+      base: 'pve',
+      name: '{{ base }}-01',
+      count: '{{ n }}',
+      n: 3,
+      loop: '{{ loop }}',
+      cfg: { host: '{{ name }}.lan' },
+    };
     assert.equal(evaluateCondition("name == 'pve-01'", v), true);
     assert.equal(evaluateCondition('count == 3', v), true);
     assert.equal(evaluateCondition("cfg.host == 'pve-01.lan'", v), true);
@@ -431,21 +453,29 @@ describe('syntax errors', () => {
     throwsPhx(() => checkExpressionSyntax('a and'), /expected a value after 'and'/);
     throwsPhx(() => checkExpressionSyntax('12abc'), /invalid number/);
     throwsPhx(() => checkExpressionSyntax('a $ b'), /unexpected character "\$"/);
-    assert.doesNotThrow(() => checkExpressionSyntax("x is defined and x.y | default('z') in ['a', 'z'] or not (q is failed)"));
+    assert.doesNotThrow(() =>
+      checkExpressionSyntax("x is defined and x.y | default('z') in ['a', 'z'] or not (q is failed)"),
+    );
   });
 
   test('the column of the error inside the expression is added to the location', () => {
     const e = throwsPhx(() => checkExpressionSyntax('a == (b', { file: 'p.yml', line: 5, col: 11 }), /expected '\)'/);
     assert.deepEqual(e.loc, { file: 'p.yml', line: 5, col: 11 + 'a == (b'.length });
-    const e2 = throwsPhx(() => checkExpressionSyntax('{{ a $ }}', { file: 'p.yml', line: 5, col: 11 }), /unexpected character/);
+    const e2 = throwsPhx(
+      () => checkExpressionSyntax('{{ a $ }}', { file: 'p.yml', line: 5, col: 11 }),
+      /unexpected character/,
+    );
     assert.deepEqual(e2.loc, { file: 'p.yml', line: 5, col: 11 + '{{ a '.length });
   });
 
   test('exact column in a quoted YAML scalar', () => {
-    const text = "- name: t\n  when: \"x == 1 and y == (2\"\n";
+    const text = '- name: t\n  when: "x == 1 and y == (2"\n';
     const doc = parseYaml(text, '/virtual/when.yml') as Array<Record<string, unknown>>;
     const loc = locateValue(doc[0], 'when');
-    const e = throwsPhx(() => checkExpressionSyntax(doc[0].when as string, loc), /expected '\)' after "x == 1 and y == \(2"/);
+    const e = throwsPhx(
+      () => checkExpressionSyntax(doc[0].when as string, loc),
+      /expected '\)' after "x == 1 and y == \(2"/,
+    );
     assert.deepEqual(e.loc, { file: '/virtual/when.yml', line: 2, col: text.split('\n')[1].length });
   });
 
@@ -463,7 +493,7 @@ describe('no code execution, no JS internals', () => {
     throwsPhx(() => ev("d['__proto__']"), /not allowed/);
     throwsPhx(() => ev('d.__proto__ is defined'), /not allowed/);
     throwsPhx(() => ev("s['constructor']"), /not allowed/);
-    throwsPhx(() => ev("l.prototype"), /not allowed/);
+    throwsPhx(() => ev('l.prototype'), /not allowed/);
     throwsPhx(() => ev("{'__proto__': 1}"), /not allowed/);
     throwsPhx(() => ev("d | map(attribute='constructor') | list"), /not allowed/);
   });
@@ -494,11 +524,56 @@ describe('robustness', () => {
   test('random token soup gives a value or a PhxError, never a crash', () => {
     let seed = 7;
     const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-    const toks = ['a', 'l', 'd', '1', '-1', "'x'", '(', ')', '[', ']', '{', '}', ',', ':', '.', '|', 'is', 'not', 'in', 'and', 'or', 'if', 'else',
-      '==', '<', '+', '-', '*', '/', '//', '%', '**', '~', 'length', 'default', 'defined', 'none', 'int', 'split', 'constructor', '__proto__', 'keys', '='];
+    const toks = [
+      'a',
+      'l',
+      'd',
+      '1',
+      '-1',
+      "'x'",
+      '(',
+      ')',
+      '[',
+      ']',
+      '{',
+      '}',
+      ',',
+      ':',
+      '.',
+      '|',
+      'is',
+      'not',
+      'in',
+      'and',
+      'or',
+      'if',
+      'else',
+      '==',
+      '<',
+      '+',
+      '-',
+      '*',
+      '/',
+      '//',
+      '%',
+      '**',
+      '~',
+      'length',
+      'default',
+      'defined',
+      'none',
+      'int',
+      'split',
+      'constructor',
+      '__proto__',
+      'keys',
+      '=',
+    ];
     const v = { a: 1, l: [1, 2], d: { k: '{{ a }}' } };
     for (let i = 0; i < 5000; i++) {
-      const src = Array.from({ length: 1 + Math.floor(rnd() * 8) }, () => toks[Math.floor(rnd() * toks.length)]).join(' ');
+      const src = Array.from({ length: 1 + Math.floor(rnd() * 8) }, () => toks[Math.floor(rnd() * toks.length)]).join(
+        ' ',
+      );
       try {
         evaluateExpression(src, v);
       } catch (e) {

@@ -11,15 +11,27 @@ import { comparable, useLabHost } from './harness/lab-fixture.js';
 const TEMPLATE = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
 const fx = useLabHost('phx-file-perm-lab-', async ({ sh }) => {
   // CT 105 unprivileged (default map), 106 privileged, 107 with a custom idmap (edited in the file, as PVE users do)
-  await sh(`pct create 105 ${TEMPLATE} >/dev/null && pct create 106 ${TEMPLATE} --unprivileged 0 >/dev/null && pct create 107 ${TEMPLATE} >/dev/null && ` +
-    `printf 'lxc.idmap: u 0 200000 1005\\nlxc.idmap: g 0 300000 1005\\nlxc.idmap: u 1005 1005 1\\nlxc.idmap: g 1005 1005 1\\nlxc.idmap: u 1006 201006 64530\\nlxc.idmap: g 1006 301006 64530\\n' >> /etc/pve/lxc/107.conf`);
+  await sh(
+    `pct create 105 ${TEMPLATE} >/dev/null && pct create 106 ${TEMPLATE} --unprivileged 0 >/dev/null && pct create 107 ${TEMPLATE} >/dev/null && ` +
+      `printf 'lxc.idmap: u 0 200000 1005\\nlxc.idmap: g 0 300000 1005\\nlxc.idmap: u 1005 1005 1\\nlxc.idmap: g 1005 1005 1\\nlxc.idmap: u 1006 201006 64530\\nlxc.idmap: g 1006 301006 64530\\n' >> /etc/pve/lxc/107.conf`,
+  );
 });
 const { run, sh, commands, exec } = fx;
 const tree = (p: string) => sh(`find '${p}' -printf '%y %U:%G %m %p\\n' | sort`);
 
-test('portainer_data owned by CT 105\'s root, 770/660, over hostile names: check exact and untouched, real run, second run ok', async () => {
-  await sh(`mkdir -p '/tank/shared/portainer_data/sub dir/-x' && cd /tank/shared/portainer_data && touch a "sub dir/\\$(touch pwned)" "sub dir/it's" "sub dir/-x/-rf" && chmod 600 a && chmod 700 'sub dir'`);
-  const want = { path: '/tank/shared/portainer_data', state: 'directory', recurse: true, owner: { container_root: 105 }, group: { container_root: 105 }, dir_mode: '0770', file_mode: '0660' };
+test("portainer_data owned by CT 105's root, 770/660, over hostile names: check exact and untouched, real run, second run ok", async () => {
+  await sh(
+    `mkdir -p '/tank/shared/portainer_data/sub dir/-x' && cd /tank/shared/portainer_data && touch a "sub dir/\\$(touch pwned)" "sub dir/it's" "sub dir/-x/-rf" && chmod 600 a && chmod 700 'sub dir'`,
+  );
+  const want = {
+    path: '/tank/shared/portainer_data',
+    state: 'directory',
+    recurse: true,
+    owner: { container_root: 105 },
+    group: { container_root: 105 },
+    dir_mode: '0770',
+    file_mode: '0660',
+  };
   const before = await tree('/tank/shared');
   const n = commands.length;
   const chk = await run(filePerm, want, { check: true, diff: true });
@@ -43,7 +55,11 @@ test('container_root: privileged CT → 0:0, custom lxc.idmap → its ct-start 0
   const priv = await run(filePerm, { path: '/tank/v', owner: { container_root: 106 }, group: { container_root: 106 } });
   assert.equal(priv.failed, undefined, String(priv.msg));
   assert.equal(await sh("stat -c '%u:%g' /tank/v"), '0:0\n');
-  const custom = await run(filePerm, { path: '/tank/v', owner: { container_root: 107 }, group: { container_root: 107 } });
+  const custom = await run(filePerm, {
+    path: '/tank/v',
+    owner: { container_root: 107 },
+    group: { container_root: 107 },
+  });
   assert.equal(custom.failed, undefined, String(custom.msg));
   assert.equal(await sh("stat -c '%u:%g' /tank/v"), '200000:300000\n');
 

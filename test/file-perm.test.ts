@@ -2,7 +2,17 @@
 // local connection (chown/chmod of a temp tree; we run as root).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, statSync, readdirSync, rmSync, existsSync, lstatSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  writeFileSync,
+  chmodSync,
+  statSync,
+  readdirSync,
+  rmSync,
+  existsSync,
+  lstatSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import filePerm, { parseFindOutput, plan, type FilePermFacts } from '../modules/file_perm.js';
@@ -12,10 +22,18 @@ import { createModuleContext, runModule } from '../src/module-runner.js';
 
 const args = (a: Record<string, unknown>) => filePerm.args.parse(a);
 const noPred = { check: false, predicted: new Map<string, unknown>() };
-const facts = (entries: FilePermFacts['entries'], extra: Partial<FilePermFacts> = {}): FilePermFacts => ({ entries, users: {}, groups: {}, cts: {}, ctErrors: {}, ...extra });
+const facts = (entries: FilePermFacts['entries'], extra: Partial<FilePermFacts> = {}): FilePermFacts => ({
+  entries,
+  users: {},
+  groups: {},
+  cts: {},
+  ctErrors: {},
+  ...extra,
+});
 
 test('find -printf records parse, including spaces and newlines in names', () => {
-  const out = 'd 0 0 755 /tank/x\0f 100000 100000 660 /tank/x/a b\0f 0 0 4755 /tank/x/new\nline\0l 0 0 777 /tank/x/link\0';
+  const out =
+    'd 0 0 755 /tank/x\0f 100000 100000 660 /tank/x/a b\0f 0 0 4755 /tank/x/new\nline\0l 0 0 777 /tank/x/link\0';
   assert.deepEqual(parseFindOutput(out), [
     { type: 'd', uid: 0, gid: 0, mode: 0o755, path: '/tank/x' },
     { type: 'f', uid: 100000, gid: 100000, mode: 0o660, path: '/tank/x/a b' },
@@ -25,14 +43,25 @@ test('find -printf records parse, including spaces and newlines in names', () =>
 });
 
 test('recurse with dir_mode/file_mode: only differing entries, batched, counted; symlinks left alone', () => {
-  const f = facts(parseFindOutput('d 0 0 755 /v\0d 100000 100000 770 /v/ok\0f 0 0 644 /v/a\0f 100000 100000 660 /v/ok/b\0f 100000 0 660 /v/-dash\0l 0 0 777 /v/l\0'));
-  const p = plan(f, args({ path: '/v', recurse: true, owner: 100000, group: 100000, dir_mode: '0770', file_mode: '660' }), noPred);
-  assert.deepEqual(p.changes.map((c) => c.argv), [
-    ['chown', '100000:100000', '--', '/v', '/v/a'],
-    ['chown', ':100000', '--', '/v/-dash'],
-    ['chmod', '0770', '--', '/v'],
-    ['chmod', '0660', '--', '/v/a'],
-  ]);
+  const f = facts(
+    parseFindOutput(
+      'd 0 0 755 /v\0d 100000 100000 770 /v/ok\0f 0 0 644 /v/a\0f 100000 100000 660 /v/ok/b\0f 100000 0 660 /v/-dash\0l 0 0 777 /v/l\0',
+    ),
+  );
+  const p = plan(
+    f,
+    args({ path: '/v', recurse: true, owner: 100000, group: 100000, dir_mode: '0770', file_mode: '660' }),
+    noPred,
+  );
+  assert.deepEqual(
+    p.changes.map((c) => c.argv),
+    [
+      ['chown', '100000:100000', '--', '/v', '/v/a'],
+      ['chown', ':100000', '--', '/v/-dash'],
+      ['chmod', '0770', '--', '/v'],
+      ['chmod', '0660', '--', '/v/a'],
+    ],
+  );
   assert.equal((p.result as Record<string, unknown>).changed_entries, 3);
   assert.equal((p.result as Record<string, unknown>).entries, 5);
   const diff = p.diff as { before: string; after: string };
@@ -42,7 +71,11 @@ test('recurse with dir_mode/file_mode: only differing entries, batched, counted;
 
 test('diff lists the first 20 changed entries', () => {
   const recs = Array.from({ length: 25 }, (_, i) => `f 0 0 600 /v/f${i}\0`).join('');
-  const p = plan(facts(parseFindOutput(`d 0 0 755 /v\0${recs}`)), args({ path: '/v', recurse: true, file_mode: '0644' }), noPred);
+  const p = plan(
+    facts(parseFindOutput(`d 0 0 755 /v\0${recs}`)),
+    args({ path: '/v', recurse: true, file_mode: '0644' }),
+    noPred,
+  );
   const diff = p.diff as { before: string; after: string };
   assert.equal(diff.before.trim().split('\n').length, 21);
   assert.match(diff.before, /… and 5 more/);
@@ -54,12 +87,30 @@ test('container_root: default unprivileged, privileged, custom idmap, missing CT
   const owner = { container_root: 105 };
   const with105 = (text: string) => ({ ...e, cts: { '105': parsePctConfig(text) } });
   const chownOf = (p: ReturnType<typeof plan>) => p.changes.find((c) => c.argv?.[0] === 'chown')?.argv?.[1];
-  assert.equal(chownOf(plan(with105('unprivileged: 1\n'), args({ path: '/v', owner, group: owner }), noPred)), '100000:100000');
-  assert.equal(plan(with105('hostname: x\n'), args({ path: '/v', owner, group: owner }), noPred).changes.length, 0, 'privileged root is 0:0');
-  assert.equal(chownOf(plan(with105('unprivileged: 1\nlxc.idmap: u 0 200000 65536\nlxc.idmap: g 0 300000 65536\n'), args({ path: '/v', owner, group: owner }), noPred)), '200000:300000');
+  assert.equal(
+    chownOf(plan(with105('unprivileged: 1\n'), args({ path: '/v', owner, group: owner }), noPred)),
+    '100000:100000',
+  );
+  assert.equal(
+    plan(with105('hostname: x\n'), args({ path: '/v', owner, group: owner }), noPred).changes.length,
+    0,
+    'privileged root is 0:0',
+  );
+  assert.equal(
+    chownOf(
+      plan(
+        with105('unprivileged: 1\nlxc.idmap: u 0 200000 65536\nlxc.idmap: g 0 300000 65536\n'),
+        args({ path: '/v', owner, group: owner }),
+        noPred,
+      ),
+    ),
+    '200000:300000',
+  );
   const missing = plan({ ...e, cts: { '105': null } }, args({ path: '/v', owner }), noPred);
   assert.match(missing.fail!, /CT 105 does not exist/);
-  const predicted = new Map<string, unknown>([['pct:105', { config: parsePctConfig('unprivileged: 1\n'), status: 'stopped' }]]);
+  const predicted = new Map<string, unknown>([
+    ['pct:105', { config: parsePctConfig('unprivileged: 1\n'), status: 'stopped' }],
+  ]);
   const checked = plan({ ...e, cts: { '105': null } }, args({ path: '/v', owner }), { check: true, predicted });
   assert.equal(checked.fail, undefined);
   assert.equal(chownOf(checked), '100000');
@@ -67,24 +118,52 @@ test('container_root: default unprivileged, privileged, custom idmap, missing CT
 
 test('names resolve from the host; unknown names, missing paths and wrong types fail clearly', () => {
   const e = facts(parseFindOutput('f 0 0 644 /v\0'), { users: { www: 33, ghost: null }, groups: { www: 33 } });
-  assert.deepEqual(plan(e, args({ path: '/v', owner: 'www', group: 'www' }), noPred).changes[0].argv, ['chown', '33:33', '--', '/v']);
+  assert.deepEqual(plan(e, args({ path: '/v', owner: 'www', group: 'www' }), noPred).changes[0].argv, [
+    'chown',
+    '33:33',
+    '--',
+    '/v',
+  ]);
   assert.match(plan(e, args({ path: '/v', owner: 'ghost' }), noPred).fail!, /user "ghost" does not exist/);
   assert.match(plan(e, args({ path: '/v', state: 'directory', mode: '0755' }), noPred).fail!, /not a directory/);
   assert.match(plan(facts(null), args({ path: '/v', mode: '0755' }), noPred).fail!, /does not exist/);
   const mk = plan(facts(null), args({ path: '/v', state: 'directory', owner: 5, mode: '0750' }), noPred);
-  assert.deepEqual(mk.changes.map((c) => c.argv), [['mkdir', '-p', '--', '/v'], ['chown', '5', '--', '/v'], ['chmod', '0750', '--', '/v']]);
+  assert.deepEqual(
+    mk.changes.map((c) => c.argv),
+    [
+      ['mkdir', '-p', '--', '/v'],
+      ['chown', '5', '--', '/v'],
+      ['chmod', '0750', '--', '/v'],
+    ],
+  );
 });
 
 test('check mode: a path an earlier task would create (path:/zfs: predictions) is planned against; the result is predicted as path:<p>', () => {
   const a = args({ path: '/tank/shared/x/', state: 'exists', owner: 100000, mode: '0770' });
   assert.match(plan(facts(null), a, noPred).fail!, /does not exist/);
-  const zfs = new Map<string, unknown>([['zfs:tank/shared/x', { exists: true, properties: {}, mountpoint: '/tank/shared/x' }]]);
+  const zfs = new Map<string, unknown>([
+    ['zfs:tank/shared/x', { exists: true, properties: {}, mountpoint: '/tank/shared/x' }],
+  ]);
   const p = plan(facts(null), a, { check: true, predicted: zfs });
   assert.equal(p.fail, undefined);
-  assert.deepEqual(p.changes.map((c) => c.argv), [['chown', '100000', '--', '/tank/shared/x/'], ['chmod', '0770', '--', '/tank/shared/x/']]);
-  assert.deepEqual(p.predict, { 'path:/tank/shared/x': { exists: true, type: 'directory', uid: 100000, gid: 0, mode: 0o770 } });
-  const fromFile = new Map<string, unknown>([['path:/tank/shared/x', { exists: true, type: 'directory', uid: 100000, gid: 0, mode: 0o770 }]]);
-  assert.equal(plan(facts(null), a, { check: true, predicted: fromFile }).changes.length, 0, 'already as wanted by the earlier task');
+  assert.deepEqual(
+    p.changes.map((c) => c.argv),
+    [
+      ['chown', '100000', '--', '/tank/shared/x/'],
+      ['chmod', '0770', '--', '/tank/shared/x/'],
+    ],
+  );
+  assert.deepEqual(p.predict, {
+    'path:/tank/shared/x': { exists: true, type: 'directory', uid: 100000, gid: 0, mode: 0o770 },
+  });
+  const fromFile = new Map<string, unknown>([
+    ['path:/tank/shared/x', { exists: true, type: 'directory', uid: 100000, gid: 0, mode: 0o770 }],
+  ]);
+  assert.equal(
+    plan(facts(null), a, { check: true, predicted: fromFile }).changes.length,
+    0,
+    'already as wanted by the earlier task',
+  );
 });
 
 test('bad arguments', () => {
@@ -117,7 +196,8 @@ function makeTree(dir: string): void {
   writeFileSync(join(dir, 'sub', '$(touch pwned) x'), 'hostile');
   writeFileSync(join(dir, 'sub', "it's\nnew"), 'newline');
   writeFileSync(join(dir, 'sub', 'deep', 'b'), 'b');
-  for (const p of ['a.txt', '-rf', 'sub/$(touch pwned) x', "sub/it's\nnew", 'sub/deep/b']) chmodSync(join(dir, p), 0o600);
+  for (const p of ['a.txt', '-rf', 'sub/$(touch pwned) x', "sub/it's\nnew", 'sub/deep/b'])
+    chmodSync(join(dir, p), 0o600);
   for (const p of ['', 'sub', 'sub/deep']) chmodSync(join(dir, p), 0o700);
 }
 
@@ -133,10 +213,21 @@ function snapshot(dir: string): string[] {
 }
 
 const run = (a: Record<string, unknown>, check = false, predicted = new Map<string, unknown>()) =>
-  runModule(filePerm, filePerm.args.parse(a), createModuleContext({ host: 'local', conn, check, diff: true, predicted }));
+  runModule(
+    filePerm,
+    filePerm.args.parse(a),
+    createModuleContext({ host: 'local', conn, check, diff: true, predicted }),
+  );
 
 test('real tree: first run changes every differing entry, second run ok, check mode predicts and touches nothing', async () => {
-  const want = (dir: string) => ({ path: dir, recurse: true, owner: 100000, group: 100000, dir_mode: '0770', file_mode: '0660' });
+  const want = (dir: string) => ({
+    path: dir,
+    recurse: true,
+    owner: 100000,
+    group: 100000,
+    dir_mode: '0770',
+    file_mode: '0660',
+  });
   const checkDir = join(root, 'check');
   makeTree(checkDir);
   const before = snapshot(checkDir);
@@ -158,7 +249,10 @@ test('real tree: first run changes every differing entry, second run ok, check m
     const isDir = statSync(line.split(' ').slice(0, -2).join(' ')).isDirectory();
     assert.match(line, isDir ? / 100000:100000 770$/ : / 100000:100000 660$/);
   }
-  assert.ok(!existsSync(join(process.cwd(), 'pwned')) && !existsSync(join(dir, 'sub', 'pwned')), 'hostile names stayed data');
+  assert.ok(
+    !existsSync(join(process.cwd(), 'pwned')) && !existsSync(join(dir, 'sub', 'pwned')),
+    'hostile names stayed data',
+  );
   const second = await run(want(dir));
   assert.equal(second.changed, false);
   assert.equal(second.changed_entries, 0);
@@ -179,7 +273,9 @@ test('real: state directory creates it; exists on a missing path fails; containe
   assert.equal(missing.failed, true);
   assert.match(String(missing.msg), /does not exist/);
 
-  const predicted = new Map<string, unknown>([['pct:105', { config: parsePctConfig('unprivileged: 1\n'), status: 'stopped' }]]);
+  const predicted = new Map<string, unknown>([
+    ['pct:105', { config: parsePctConfig('unprivileged: 1\n'), status: 'stopped' }],
+  ]);
   const chk = await run({ path: dir, owner: { container_root: 105 }, group: { container_root: 105 } }, true, predicted);
   assert.equal(chk.failed, undefined, String(chk.msg));
   assert.equal(chk.changed, true);

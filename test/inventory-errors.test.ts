@@ -19,17 +19,29 @@ function loadOne(name: string, text: string): { file: string; load: () => unknow
 describe('malformed YAML inventories', () => {
   it('unknown key in a group, with the nearest allowed key suggested', () => {
     const { file, load } = loadOne('inv.yml', 'all:\n  children:\n    web:\n      host:\n        w1:\n');
-    assertLocatedError(load, { file, line: 4, col: 7, message: /unknown key 'host' in group 'web': did you mean 'hosts'\?/ });
+    assertLocatedError(load, {
+      file,
+      line: 4,
+      col: 7,
+      message: /unknown key 'host' in group 'web': did you mean 'hosts'\?/,
+    });
   });
 
   it('a host written directly under a group', () => {
     const { file, load } = loadOne('inv.yml', 'web:\n  hosts:\n    w1:\n  w2:\n');
-    const err = assertLocatedError(load, { file, line: 4, message: /unknown key 'w2' in group 'web' \(a group has only hosts, vars, children\)/ });
+    const err = assertLocatedError(load, {
+      file,
+      line: 4,
+      message: /unknown key 'w2' in group 'web' \(a group has only hosts, vars, children\)/,
+    });
     assert.match(err.hint ?? '', /web: \{ hosts: \{ w2: \} \}/);
   });
 
   it('a group that is its own ancestor', () => {
-    const { file, load } = loadOne('inv.yml', 'a:\n  children:\n    b:\n      children:\n        c:\n          children:\n            a:\n');
+    const { file, load } = loadOne(
+      'inv.yml',
+      'a:\n  children:\n    b:\n      children:\n        c:\n          children:\n            a:\n',
+    );
     assertLocatedError(load, { file, line: 7, col: 13, message: /group 'a' is its own ancestor/ });
   });
 
@@ -40,18 +52,32 @@ describe('malformed YAML inventories', () => {
 
   it('a bad host range', () => {
     const { file, load } = loadOne('inv.yaml', 'pve:\n  hosts:\n    pve01:\n    pve[5:1]:\n');
-    assertLocatedError(load, { file, line: 4, col: 5, message: /bad host range \[5:1\] in 'pve\[5:1\]': begin 5 is greater than end 1/ });
+    assertLocatedError(load, {
+      file,
+      line: 4,
+      col: 5,
+      message: /bad host range \[5:1\] in 'pve\[5:1\]': begin 5 is greater than end 1/,
+    });
   });
 
   it('hosts written as a list', () => {
     const { file, load } = loadOne('inv.yml', 'web:\n  hosts:\n    - w1\n    - w2\n');
-    const err = assertLocatedError(load, { file, line: 3, message: /'hosts' of group 'web' must be a mapping, got a list/ });
+    const err = assertLocatedError(load, {
+      file,
+      line: 3,
+      message: /'hosts' of group 'web' must be a mapping, got a list/,
+    });
     assert.match(err.hint ?? '', /not as '- name' list items/);
   });
 
   it('a group that is not a mapping', () => {
     const { file, load } = loadOne('inv.yml', 'web:\n  hosts:\n    w1:\ndb: db1\n');
-    assertLocatedError(load, { file, line: 4, col: 5, message: /group 'db' must be a mapping with hosts, vars or children, got string "db1"/ });
+    assertLocatedError(load, {
+      file,
+      line: 4,
+      col: 5,
+      message: /group 'db' must be a mapping with hosts, vars or children, got string "db1"/,
+    });
   });
 
   it('host variables that are not a mapping', () => {
@@ -61,12 +87,22 @@ describe('malformed YAML inventories', () => {
 
   it('a connection type phx-play does not have', () => {
     const { file, load } = loadOne('inv.yml', 'web:\n  vars:\n    ansible_connection: winrm\n  hosts:\n    w1:\n');
-    assertLocatedError(load, { file, line: 3, col: 25, message: /ansible_connection must be 'local' or 'ssh'.*"winrm"/ });
+    assertLocatedError(load, {
+      file,
+      line: 3,
+      col: 25,
+      message: /ansible_connection must be 'local' or 'ssh'.*"winrm"/,
+    });
   });
 
   it('a port out of range', () => {
     const { file, load } = loadOne('inv.yml', 'web:\n  hosts:\n    w1:\n      ansible_port: 70000\n');
-    assertLocatedError(load, { file, line: 4, col: 21, message: /ansible_port must be an integer from 1 to 65535, got 70000/ });
+    assertLocatedError(load, {
+      file,
+      line: 4,
+      col: 21,
+      message: /ansible_port must be an integer from 1 to 65535, got 70000/,
+    });
   });
 
   it("'all' made a child of another group", () => {
@@ -104,7 +140,12 @@ describe('malformed INI inventories', () => {
 
   it('a bad range, located at the host', () => {
     const { file, load } = loadOne('hosts.ini', '[pve]\n  pve01\n  pve[1:2:3:4] x=1\n');
-    const err = assertLocatedError(load, { file, line: 3, col: 3, message: /bad host range \[1:2:3:4\] in 'pve\[1:2:3:4\]': expected begin:end or begin:end:step/ });
+    const err = assertLocatedError(load, {
+      file,
+      line: 3,
+      col: 3,
+      message: /bad host range \[1:2:3:4\] in 'pve\[1:2:3:4\]': expected begin:end or begin:end:step/,
+    });
     assert.equal(sourceLine(err.loc!), '  pve[1:2:3:4] x=1');
   });
 
@@ -140,7 +181,12 @@ describe('malformed INI inventories', () => {
 
   it('a port out of range, located at the value', () => {
     const { file, load } = loadOne('hosts', '[web]\nw1 ansible_port=99999\n');
-    assertLocatedError(load, { file, line: 2, col: 17, message: /ansible_port must be an integer from 1 to 65535, got 99999/ });
+    assertLocatedError(load, {
+      file,
+      line: 2,
+      col: 17,
+      message: /ansible_port must be an integer from 1 to 65535, got 99999/,
+    });
   });
 
   it('a :vars line without =', () => {
@@ -158,19 +204,31 @@ describe('malformed sources and vars files', () => {
   it('a source that does not exist', () => {
     assert.throws(
       () => loadInventory(['no/such/inventory.yml'], { cwd: tree({}) }),
-      (e: unknown) => e instanceof PhxError && /inventory source 'no\/such\/inventory.yml' does not exist/.test(e.message),
+      (e: unknown) =>
+        e instanceof PhxError && /inventory source 'no\/such\/inventory.yml' does not exist/.test(e.message),
     );
   });
 
   it('a file that cannot be read', () => {
     // root reads any mode, so use a file the kernel refuses to read
-    assert.throws(() => loadInventory(['/proc/self/mem']), (e: unknown) => e instanceof PhxError && /^cannot read inventory \/proc\/self\/mem: EIO$/.test(e.message));
+    assert.throws(
+      () => loadInventory(['/proc/self/mem']),
+      (e: unknown) => e instanceof PhxError && /^cannot read inventory \/proc\/self\/mem: EIO$/.test(e.message),
+    );
   });
 
   it('a group_vars file with a bad port, located in that file', () => {
-    const dir = tree({ 'inv.yml': 'web:\n  hosts:\n    w1:\n', 'group_vars/web.yml': '---\nhttp: 80\nansible_port: "22x"\n' });
+    const dir = tree({
+      'inv.yml': 'web:\n  hosts:\n    w1:\n',
+      'group_vars/web.yml': '---\nhttp: 80\nansible_port: "22x"\n',
+    });
     const inv = loadInventory([join(dir, 'inv.yml')]);
-    assertLocatedError(() => hostVariables(inv, 'w1'), { file: join(dir, 'group_vars/web.yml'), line: 3, col: 15, message: /ansible_port must be an integer/ });
+    assertLocatedError(() => hostVariables(inv, 'w1'), {
+      file: join(dir, 'group_vars/web.yml'),
+      line: 3,
+      col: 15,
+      message: /ansible_port must be an integer/,
+    });
   });
 
   it('a host_vars file that is a list', () => {
@@ -186,7 +244,11 @@ describe('malformed sources and vars files', () => {
   it('a group_vars file with a YAML error', () => {
     const dir = tree({ 'inv.yml': 'web:\n  hosts:\n    w1:\n', 'group_vars/all/main.yml': 'a: 1\na: 2\n' });
     const inv = loadInventory([join(dir, 'inv.yml')]);
-    assertLocatedError(() => hostVariables(inv, 'w1'), { file: join(dir, 'group_vars/all/main.yml'), line: 2, message: /YAML/ });
+    assertLocatedError(() => hostVariables(inv, 'w1'), {
+      file: join(dir, 'group_vars/all/main.yml'),
+      line: 2,
+      message: /YAML/,
+    });
   });
 
   it('checkHostVariables reports every broken vars file at once, before anything runs', () => {

@@ -91,14 +91,20 @@ describe('host patterns', () => {
   });
 
   it('throws a PhxError for a malformed regex', () => {
-    assert.throws(() => sel('~(web'), (e: unknown) => e instanceof PhxError && /invalid regular expression in host pattern '~\(web'/.test(e.message));
+    assert.throws(
+      () => sel('~(web'),
+      (e: unknown) => e instanceof PhxError && /invalid regular expression in host pattern '~\(web'/.test(e.message),
+    );
   });
 
   it('reads @file patterns, one per line (a retry file)', () => {
     assert.deepEqual(sel('@retry/site.retry'), ['web-1', 'db2']);
     assert.deepEqual(sel('lone:@retry/site.retry'), ['lone', 'web-1', 'db2']);
     assert.deepEqual(selectHosts(inv, `@${join(dir, 'retry/site.retry')}`), ['web-1', 'db2']);
-    assert.throws(() => sel('@missing.retry'), (e: unknown) => e instanceof PhxError && /cannot read host pattern file @missing.retry: ENOENT/.test(e.message));
+    assert.throws(
+      () => sel('@missing.retry'),
+      (e: unknown) => e instanceof PhxError && /cannot read host pattern file @missing.retry: ENOENT/.test(e.message),
+    );
   });
 
   it('takes subscripts: [i], [-i], [a:b] inclusive, [a:]', () => {
@@ -108,7 +114,10 @@ describe('host patterns', () => {
     assert.deepEqual(sel('all[7:]'), ['pve02', 'pve03']);
     assert.deepEqual(sel('web[0]:db[1]'), ['web-1', 'db2']);
     assert.deepEqual(sel('prod:!web[0]'), ['web-2', 'web-10', 'db1', 'db2']);
-    assert.throws(() => sel('web[3]'), (e: unknown) => e instanceof PhxError && /no hosts matched the subscripted pattern 'web\[3\]'/.test(e.message));
+    assert.throws(
+      () => sel('web[3]'),
+      (e: unknown) => e instanceof PhxError && /no hosts matched the subscripted pattern 'web\[3\]'/.test(e.message),
+    );
   });
 
   it('returns [] for a pattern that matches nothing', () => {

@@ -161,7 +161,8 @@ describe('variable precedence', () => {
 
   it('normalizes ansible_connection paramiko to ssh and passes connection vars through', () => {
     const d = tree({
-      'hosts': 'h1 ansible_connection=paramiko ansible_port=2201 ansible_user=root ansible_become=true ansible_become_user=admin\n',
+      hosts:
+        'h1 ansible_connection=paramiko ansible_port=2201 ansible_user=root ansible_become=true ansible_become_user=admin\n',
     });
     const vars = hostVariables(loadInventory([join(d, 'hosts')]), 'h1');
     assert.equal(vars.ansible_connection, 'ssh');
@@ -219,7 +220,11 @@ describe('magic variables', () => {
       backup: ['pve02'],
     });
     (v.groups as Record<string, string[]>).all.push('mutated');
-    assert.equal((hostVariables(inv, 'lonely').groups as Record<string, string[]>).all.length, 4, 'each call gets its own copy');
+    assert.equal(
+      (hostVariables(inv, 'lonely').groups as Record<string, string[]>).all.length,
+      4,
+      'each call gets its own copy',
+    );
   });
 
   it('gives the implicit localhost a local connection, group_vars/all and its host_vars', () => {

@@ -186,7 +186,13 @@ site=lab
       empty: '',
     });
     assert.deepEqual(inv.hosts.get('h3')?.vars, { esc: 'a\nb', hash: 'a' });
-    assert.deepEqual(group(inv, 't').vars, { v_num: 23, v_quoted: '23', v_bool: true, v_word: 'FALSE', v_text: 'some text # kept whole, not a literal' });
+    assert.deepEqual(group(inv, 't').vars, {
+      v_num: 23,
+      v_quoted: '23',
+      v_bool: true,
+      v_word: 'FALSE',
+      v_text: 'some text # kept whole, not a literal',
+    });
   });
 
   it('accepts [group:vars] before the group is declared', () => {
@@ -231,7 +237,20 @@ describe('Python literal typing (INI values)', () => {
 
 describe('host ranges', () => {
   it('expands numeric ranges keeping zero padding', () => {
-    assert.deepEqual(expandRanges('pve[01:12]'), ['pve01', 'pve02', 'pve03', 'pve04', 'pve05', 'pve06', 'pve07', 'pve08', 'pve09', 'pve10', 'pve11', 'pve12']);
+    assert.deepEqual(expandRanges('pve[01:12]'), [
+      'pve01',
+      'pve02',
+      'pve03',
+      'pve04',
+      'pve05',
+      'pve06',
+      'pve07',
+      'pve08',
+      'pve09',
+      'pve10',
+      'pve11',
+      'pve12',
+    ]);
     assert.deepEqual(expandRanges('web[8:11].lab'), ['web8.lab', 'web9.lab', 'web10.lab', 'web11.lab']);
   });
 

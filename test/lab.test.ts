@@ -49,20 +49,35 @@ function refused(port: number): Promise<boolean> {
 }
 
 test('each host answers over SSH with its own name and the simulated tools first in PATH', async () => {
-  assert.deepEqual(lab.hosts.map((h) => h.name), ['pve1', 'pve2', 'pve3']);
+  assert.deepEqual(
+    lab.hosts.map((h) => h.name),
+    ['pve1', 'pve2', 'pve3'],
+  );
   for (const h of lab.hosts) {
-    const r = await lab.exec(h.name, 'hostname; command -v pct; pct list; cat /etc/pve/storage.cfg; readlink /etc/pve/lxc');
+    const r = await lab.exec(
+      h.name,
+      'hostname; command -v pct; pct list; cat /etc/pve/storage.cfg; readlink /etc/pve/lxc',
+    );
     assert.equal(r.rc, 0, r.stderr);
-    assert.equal(r.stdout, `${h.name}\n/usr/local/sbin/pct\ndir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup,rootdir,images\n\tprune-backups keep-all=1\nnodes/${h.name}/lxc\n`);
+    assert.equal(
+      r.stdout,
+      `${h.name}\n/usr/local/sbin/pct\ndir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup,rootdir,images\n\tprune-backups keep-all=1\nnodes/${h.name}/lxc\n`,
+    );
   }
   const inv = readFileSync(lab.inventoryFile, 'utf8');
-  assert.match(inv, /^    lab:\n      hosts:\n        pve1:\n          ansible_host: 127\.0\.0\.1\n          ansible_port: \d+\n          ansible_user: root\n/m);
+  assert.match(
+    inv,
+    /^    lab:\n      hosts:\n        pve1:\n          ansible_host: 127\.0\.0\.1\n          ansible_port: \d+\n          ansible_user: root\n/m,
+  );
   assert.ok(inv.includes(`ansible_ssh_private_key_file: ${lab.privateKeyFile}`));
   assert.ok(inv.includes(`ansible_ssh_known_hosts_file: ${lab.knownHostsFile}`));
 });
 
 test('isolation: files written on one host are absent on the others and on the machine', async () => {
-  const w = await lab.exec('pve1', 'echo one > /tank/marker && mkdir -p /etc/exports.d && echo "/tank 127.0.0.1(rw)" > /etc/exports.d/lab-test.exports && zfs create tank/only1 && pct create 150 local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst >/dev/null');
+  const w = await lab.exec(
+    'pve1',
+    'echo one > /tank/marker && mkdir -p /etc/exports.d && echo "/tank 127.0.0.1(rw)" > /etc/exports.d/lab-test.exports && zfs create tank/only1 && pct create 150 local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst >/dev/null',
+  );
   assert.equal(w.rc, 0, w.stderr);
   for (const other of ['pve2', 'pve3']) {
     const r = await lab.exec(other, 'ls /tank; ls /etc/exports.d; zfs list -H -o name; pct list');
@@ -70,11 +85,18 @@ test('isolation: files written on one host are absent on the others and on the m
   }
   assert.equal(existsSync('/etc/exports.d/lab-test.exports'), false);
   assert.equal(existsSync('/tank/marker'), false);
-  assert.equal(readFileSync(join(lab.hosts[0].root, 'tank/marker'), 'utf8'), 'one\n', 'host.root is the host state on the controller');
+  assert.equal(
+    readFileSync(join(lab.hosts[0].root, 'tank/marker'), 'utf8'),
+    'one\n',
+    'host.root is the host state on the controller',
+  );
 });
 
 test('pct exec inside a lab host maps ids; qm guest exec reaches docker in VM 1001', async () => {
-  const r = await lab.exec('pve1', 'pct start 150 && pct exec 150 -- sh -c "mkdir -p /srv/w && chown www-data /srv/w && stat -c %U /srv/w" && stat -c %u /var/lib/vz/images/150/subvol-150-disk-0.subvol/srv/w');
+  const r = await lab.exec(
+    'pve1',
+    'pct start 150 && pct exec 150 -- sh -c "mkdir -p /srv/w && chown www-data /srv/w && stat -c %U /srv/w" && stat -c %u /var/lib/vz/images/150/subvol-150-disk-0.subvol/srv/w',
+  );
   assert.equal(r.stdout, 'www-data\n100033\n', r.stderr);
   const q = await lab.exec('pve2', 'qm guest exec 1001 -- docker volume create v1');
   assert.equal(q.stdout, '{\n   "exitcode" : 0,\n   "exited" : 1,\n   "out-data" : "v1\\n"\n}\n', q.stderr);
@@ -109,7 +131,10 @@ test('faults: NFS late, guest agent late, refused connections', async () => {
 const PHX_PLAY = fileURLToPath(new URL('../../bin/phx-play.js', import.meta.url));
 
 function phxPlay(...args: string[]): { rc: number; out: string } {
-  const r = spawnSync(process.execPath, [PHX_PLAY, '-i', lab.inventoryFile, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [PHX_PLAY, '-i', lab.inventoryFile, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { rc: r.status ?? -1, out: r.stdout + r.stderr };
 }
 
@@ -122,17 +147,20 @@ test('phx-play drives the lab: the demo playbook converges, a second run changes
   assert.equal(second.rc, 0, second.out);
   for (const h of ['pve1', 'pve2', 'pve3']) assert.match(second.out, new RegExp(`${h} +: ok=\\d+ +changed=0 `));
   const play = join(dir, 'isolation.yml');
-  writeFileSync(play, [
-    '- hosts: pve1',
-    '  gather_facts: false',
-    '  tasks:',
-    '    - command: touch /var/lib/phx-play/only-on-pve1',
-    '- hosts: pve2:pve3',
-    '  gather_facts: false',
-    '  tasks:',
-    '    - command: test ! -e /var/lib/phx-play/only-on-pve1',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    play,
+    [
+      '- hosts: pve1',
+      '  gather_facts: false',
+      '  tasks:',
+      '    - command: touch /var/lib/phx-play/only-on-pve1',
+      '- hosts: pve2:pve3',
+      '  gather_facts: false',
+      '  tasks:',
+      '    - command: test ! -e /var/lib/phx-play/only-on-pve1',
+      '',
+    ].join('\n'),
+  );
   const iso = phxPlay(play);
   assert.equal(iso.rc, 0, iso.out);
   assert.ok(existsSync(join(lab.hosts[0].root, 'var/lib/phx-play/only-on-pve1')));
@@ -160,7 +188,10 @@ test('down leaves no process; up again keeps the state and the host keys', async
   // up is idempotent: running hosts stay
   const before = labStatus(dir).map((h) => h.pid);
   lab = await startLab({ dir, hosts: 3 });
-  assert.deepEqual(labStatus(dir).map((h) => h.pid), before);
+  assert.deepEqual(
+    labStatus(dir).map((h) => h.pid),
+    before,
+  );
 });
 
 test('the lab CLI: status lists hosts, fault sets one fault and keeps the others', () => {
@@ -168,11 +199,17 @@ test('the lab CLI: status lists hosts, fault sets one fault and keeps the others
   const status = spawnSync(process.execPath, [cli, 'status', '--dir', dir], { encoding: 'utf8' });
   assert.equal(status.status, 0, status.stderr);
   assert.match(status.stdout, new RegExp(`^pve1\\t127\\.0\\.0\\.1:${lab.hosts[0].port}\\tpid \\d+\\tup\\npve2\\t`));
-  for (const [name, value] of [['nfs', '5'], ['agent', '7']]) {
+  for (const [name, value] of [
+    ['nfs', '5'],
+    ['agent', '7'],
+  ]) {
     const r = spawnSync(process.execPath, [cli, 'fault', 'pve1', name, value, '--dir', dir], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
   }
-  assert.deepEqual(JSON.parse(readFileSync(join(lab.hosts[0].root, 'var/lib/phx-lab/faults.json'), 'utf8')), { nfsDelaySeconds: 5, guestAgentDelaySeconds: 7 });
+  assert.deepEqual(JSON.parse(readFileSync(join(lab.hosts[0].root, 'var/lib/phx-lab/faults.json'), 'utf8')), {
+    nfsDelaySeconds: 5,
+    guestAgentDelaySeconds: 7,
+  });
   const bad = spawnSync(process.execPath, [cli, 'fault', 'pve1', 'bogus', '1', '--dir', dir], { encoding: 'utf8' });
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /usage: npm run lab/);
@@ -180,6 +217,9 @@ test('the lab CLI: status lists hosts, fault sets one fault and keeps the others
 
 test('reset brings a host back to the seeded state', async () => {
   await lab.reset('pve1');
-  const r = await lab.exec('pve1', 'ls /tank; pct list; zfs list -H -o name; systemctl is-active nfs-server; qm status 1001');
+  const r = await lab.exec(
+    'pve1',
+    'ls /tank; pct list; zfs list -H -o name; systemctl is-active nfs-server; qm status 1001',
+  );
   assert.equal(r.stdout, 'quickOS\ntank\ninactive\nstatus: running\n', r.stderr);
 });

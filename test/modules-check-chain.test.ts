@@ -47,6 +47,9 @@ describe('check mode chain', () => {
     assert.equal(st.exists, true);
     assert.equal(st.size, (reals[4].stat as Record<string, unknown>).size);
     assert.equal(st.checksum, (reals[4].stat as Record<string, unknown>).checksum);
-    assert.deepEqual(checks.map((r) => r.changed), [true, true, true, false, false, true, false]);
+    assert.deepEqual(
+      checks.map((r) => r.changed),
+      [true, true, true, false, false, true, false],
+    );
   });
 });

@@ -15,7 +15,16 @@ after(() => removeDir(dir));
 
 describe('shlex split (as Python shlex.split)', () => {
   it('splits quotes and escapes like Python', () => {
-    assert.deepEqual(shlexSplit(`ls -l "a b" 'c d' e\\ f "x\\"y" 'p\\q' "r\\s"`), ['ls', '-l', 'a b', 'c d', 'e f', 'x"y', 'p\\q', 'r\\s']);
+    assert.deepEqual(shlexSplit(`ls -l "a b" 'c d' e\\ f "x\\"y" 'p\\q' "r\\s"`), [
+      'ls',
+      '-l',
+      'a b',
+      'c d',
+      'e f',
+      'x"y',
+      'p\\q',
+      'r\\s',
+    ]);
     assert.deepEqual(shlexSplit(`a"b c"d`), ['ab cd']);
     assert.throws(() => shlexSplit(`echo "open`), /No closing quotation/);
   });
@@ -101,7 +110,10 @@ describe('command', () => {
     assert.match(argErrors(command, { cmd: 'ls', crates: '/x' }).join(), /crates/);
     assert.match(argErrors(command, {}).join(), /exactly one of/);
     assert.match(argErrors(command, { cmd: 'ls', argv: ['ls'] }).join(), /exactly one of/);
-    assert.match(argErrors(command, { cmd: 'echo "unbalanced' }).join(), /cmd: cannot split the command line: No closing quotation/);
+    assert.match(
+      argErrors(command, { cmd: 'echo "unbalanced' }).join(),
+      /cmd: cannot split the command line: No closing quotation/,
+    );
     assert.match(argErrors(command, { argv: 'ls' }).join(), /argv/);
   });
 });
@@ -120,7 +132,11 @@ describe('shell', () => {
   });
 
   it('executable and chdir; failure gives rc and msg', async () => {
-    const { result } = await run(shell, { cmd: 'echo ${BASH_VERSION:+bash}; pwd; exit 4', executable: '/bin/bash', chdir: dir });
+    const { result } = await run(shell, {
+      cmd: 'echo ${BASH_VERSION:+bash}; pwd; exit 4',
+      executable: '/bin/bash',
+      chdir: dir,
+    });
     assert.equal(result.stdout, `bash\n${dir}`);
     assert.equal(result.rc, 4);
     assert.equal(result.failed, true);

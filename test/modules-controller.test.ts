@@ -16,7 +16,10 @@ describe('debug', () => {
     assert.equal(r.roundTrips, 0);
     assert.equal((await run(debug, {}, { vars })).result.msg, 'Hello world!');
     assert.deepEqual((await run(debug, { var: 'app.port' }, { vars })).result, { changed: false, 'app.port': 8080 });
-    assert.deepEqual((await run(debug, { var: 'nope' }, { vars })).result, { changed: false, nope: 'VARIABLE IS NOT DEFINED!' });
+    assert.deepEqual((await run(debug, { var: 'nope' }, { vars })).result, {
+      changed: false,
+      nope: 'VARIABLE IS NOT DEFINED!',
+    });
     assert.deepEqual((await run(debug, { var: 'list | length' }, { vars })).result['list | length'], 3);
   });
 
@@ -41,8 +44,18 @@ describe('assert', () => {
     assert.equal(ok.roundTrips, 0);
     const custom = await run(assertModule, { that: 'flag', success_msg: 'fine', quiet: true }, { vars });
     assert.equal(custom.result.msg, 'fine');
-    const bad = await run(assertModule, { that: ['list | length == 3', 'app.port > 9000'], fail_msg: 'port too low' }, { vars });
-    assert.deepEqual(bad.result, { changed: false, failed: true, msg: 'port too low', assertion: 'app.port > 9000', evaluated_to: false });
+    const bad = await run(
+      assertModule,
+      { that: ['list | length == 3', 'app.port > 9000'], fail_msg: 'port too low' },
+      { vars },
+    );
+    assert.deepEqual(bad.result, {
+      changed: false,
+      failed: true,
+      msg: 'port too low',
+      assertion: 'app.port > 9000',
+      evaluated_to: false,
+    });
     const dflt = await run(assertModule, { that: 'not flag' }, { vars });
     assert.equal(dflt.result.msg, 'Assertion failed');
     const alias = await run(assertModule, { that: 'not flag', msg: 'via msg' }, { vars });
@@ -65,7 +78,11 @@ describe('assert', () => {
 
 describe('fail', () => {
   it('fails with the message or the default', async () => {
-    assert.deepEqual((await run(fail, { msg: 'stop here' })).result, { changed: false, failed: true, msg: 'stop here' });
+    assert.deepEqual((await run(fail, { msg: 'stop here' })).result, {
+      changed: false,
+      failed: true,
+      msg: 'stop here',
+    });
     assert.equal((await run(fail, {})).result.msg, 'Failed as requested from task');
     assert.deepEqual((await run(fail, { msg: { why: 'structured' } })).result.msg, '{"why":"structured"}');
     assert.match(argErrors(fail, { message: 'x' }).join(), /message/);
@@ -77,7 +94,7 @@ describe('set_fact', () => {
     const r = await run(setFact, { a: 1, b: [1, 'x'], c: { d: true }, cacheable: true });
     assert.deepEqual(r.result, { changed: false, ansible_facts: { a: 1, b: [1, 'x'], c: { d: true } } });
     assert.equal(r.roundTrips, 0);
-    const odd = await run(setFact, { y: 'two words', z: '$(id) `x` \'q\'' });
+    const odd = await run(setFact, { y: 'two words', z: "$(id) `x` 'q'" });
     assert.deepEqual(odd.result.ansible_facts, { y: 'two words', z: "$(id) `x` 'q'" });
   });
 

@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import copy from '../modules/copy.js';
@@ -53,12 +64,24 @@ describe('copy', () => {
     assert.equal(statSync(dest).uid, user.uid);
     assert.equal(statSync(dest).gid, user.gid);
     assert.deepEqual(comparable(real, ['msg']), {
-      changed: true, dest, checksum: sha1(content), size: Buffer.byteLength(content), state: 'file',
-      mode: '0640', owner: USER, group: USER, uid: user.uid, gid: user.gid,
+      changed: true,
+      dest,
+      checksum: sha1(content),
+      size: Buffer.byteLength(content),
+      state: 'file',
+      mode: '0640',
+      owner: USER,
+      group: USER,
+      uid: user.uid,
+      gid: user.gid,
     });
     assert.deepEqual(real.diff, { before: '', after: content, before_header: `${dest} (absent)`, after_header: dest });
     assert.equal(existsSync('/tmp/phx-pwned'), false);
-    assert.deepEqual(readdirSync(dir).filter((n) => n.includes('phx-')), [], 'no temp file left');
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.includes('phx-')),
+      [],
+      'no temp file left',
+    );
   });
 
   it('changed content keeps the old mode/owner, diff shows before/after, backup kept', async () => {
@@ -66,7 +89,10 @@ describe('copy', () => {
     const { real } = await converge({ content: 'a = 2\n', dest, backup: true });
     assert.equal(mode(dest), '0640');
     assert.equal(statSync(dest).uid, user.uid);
-    assert.deepEqual(real.diff && !Array.isArray(real.diff) ? [real.diff.before, real.diff.after] : [], [readFileSync(real.backup_file as string, 'utf8'), 'a = 2\n']);
+    assert.deepEqual(real.diff && !Array.isArray(real.diff) ? [real.diff.before, real.diff.after] : [], [
+      readFileSync(real.backup_file as string, 'utf8'),
+      'a = 2\n',
+    ]);
     assert.match(String(real.backup_file), /app\.conf\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~$/);
   });
 
@@ -87,7 +113,10 @@ describe('copy', () => {
     assert.equal(mode(join(dir, 'etc', 'motd')), '0640');
     const bin = await converge({ src: 'blob.bin', dest: join(dir, 'new dir') + '/' });
     assert.deepEqual(readFileSync(join(dir, 'new dir', 'blob.bin')), Buffer.from([0, 1, 2, 255]));
-    assert.equal(bin.real.diff && !Array.isArray(bin.real.diff) ? bin.real.diff.after : '', '(binary content not shown)\n');
+    assert.equal(
+      bin.real.diff && !Array.isArray(bin.real.diff) ? bin.real.diff.after : '',
+      '(binary content not shown)\n',
+    );
   });
 
   it('force: false leaves a differing file alone; symlinked dest is replaced, target untouched', async () => {
@@ -109,12 +138,15 @@ describe('copy', () => {
     const bad = await run(copy, { content: 'broken', dest, validate: 'grep -qx ok %s' });
     assert.equal(bad.result.failed, true);
     assert.equal(existsSync(dest), false);
-    assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.phx-')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.includes('.phx-')),
+      [],
+    );
     await converge({ content: 'ok\n', dest, validate: 'grep -qx ok %s' });
   });
 
   it('hostile dest names and missing parent', async () => {
-    for (const name of ['-rf', '$(id) x', "q'\"", 'new\nline']) {
+    for (const name of ['-rf', '$(id) x', 'q\'"', 'new\nline']) {
       const dest = join(dir, name);
       await converge({ content: name, dest });
       assert.equal(readFileSync(dest, 'utf8'), name);
@@ -177,7 +209,10 @@ describe('copy', () => {
     assert.match(argErrors(copy, { dest: '/x' }).join(), /exactly one of: src, content/);
     assert.match(argErrors(copy, { dest: '/x', content: 'a', src: 'b' }).join(), /exactly one of/);
     assert.match(argErrors(copy, { dest: '/x', content: 'a', mode: '999' }).join(), /mode/);
-    assert.match(argErrors(copy, { dest: '/x', content: 'a', validate: 'visudo -c' }).join(), /validate must contain %s/);
+    assert.match(
+      argErrors(copy, { dest: '/x', content: 'a', validate: 'visudo -c' }).join(),
+      /validate must contain %s/,
+    );
     assert.match(argErrors(copy, { dest: '/x', content: 'a', ownr: 'root' }).join(), /ownr/);
   });
 });

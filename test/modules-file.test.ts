@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import file from '../modules/file.js';
@@ -17,7 +26,11 @@ async function converge(args: Record<string, unknown>, dropFromCompare: string[]
   assert.deepEqual(snapshot(scratch.dir), snap, 'check mode changed nothing');
   const real = await run(file, args, { diff: true });
   assert.equal(real.result.failed, undefined, String(real.result.msg));
-  assert.deepEqual(comparable(check.result, dropFromCompare), comparable(real.result, dropFromCompare), 'check predicted the real result');
+  assert.deepEqual(
+    comparable(check.result, dropFromCompare),
+    comparable(real.result, dropFromCompare),
+    'check predicted the real result',
+  );
   assert.ok(real.roundTrips <= 2, `round trips ${real.roundTrips}: ${real.commands.join('\n')}`);
   const again = await run(file, args);
   assert.equal(again.result.changed, false, 'second run is ok');
@@ -41,7 +54,10 @@ describe('file', () => {
       assert.equal(statSync(d).uid, scratch.user.uid);
     }
     assert.match(r.real.diff && !Array.isArray(r.real.diff) ? r.real.diff.before : '', /state: absent/);
-    assert.match(r.real.diff && !Array.isArray(r.real.diff) ? r.real.diff.after : '', /state: directory\nowner: phxfiletest/);
+    assert.match(
+      r.real.diff && !Array.isArray(r.real.diff) ? r.real.diff.after : '',
+      /state: directory\nowner: phxfiletest/,
+    );
     assert.deepEqual(comparable(r.again), comparable({ ...r.real, changed: false, size: statSync(p).size }, ['msg']));
   });
 
@@ -52,7 +68,12 @@ describe('file', () => {
     assert.equal(mode(p), '0600');
     assert.equal(r.real.state, 'file');
     assert.equal(r.real.size, 1);
-    assert.deepEqual(r.real.diff, { before: `path: ${p}\nstate: file\nmode: 0644\n`, after: `path: ${p}\nstate: file\nmode: 0600\n`, before_header: p, after_header: p });
+    assert.deepEqual(r.real.diff, {
+      before: `path: ${p}\nstate: file\nmode: 0644\n`,
+      after: `path: ${p}\nstate: file\nmode: 0600\n`,
+      before_header: p,
+      after_header: p,
+    });
     await converge({ name: p, mode: 0o640, owner: scratch.user.uid });
     assert.equal(mode(p), '0640');
     assert.equal(statSync(p).uid, scratch.user.uid);
@@ -96,7 +117,18 @@ describe('file', () => {
     const link = join(scratch.dir, 'the link');
     const r = await converge({ path: link, src: target, state: 'link' });
     assert.equal(readlinkSync(link), target);
-    assert.deepEqual(comparable(r.real, ['msg']), { changed: true, dest: link, src: target, state: 'link', uid: 0, gid: 0, owner: 'root', group: 'root', mode: '0777', size: Buffer.byteLength(target) });
+    assert.deepEqual(comparable(r.real, ['msg']), {
+      changed: true,
+      dest: link,
+      src: target,
+      state: 'link',
+      uid: 0,
+      gid: 0,
+      owner: 'root',
+      group: 'root',
+      mode: '0777',
+      size: Buffer.byteLength(target),
+    });
     await converge({ path: link, src: 'touched', state: 'link' });
     assert.equal(readlinkSync(link), 'touched');
     const refuse = await run(file, { path: target, src: link, state: 'link' });
@@ -153,7 +185,7 @@ describe('file', () => {
   });
 
   it('hostile names stay literal', async () => {
-    for (const name of ['$(touch pwned)', '-rf', "it's \"quoted\"", 'new\nline', ' spaced ']) {
+    for (const name of ['$(touch pwned)', '-rf', 'it\'s "quoted"', 'new\nline', ' spaced ']) {
       const p = join(scratch.dir, 'hostile', name);
       await converge({ path: p, state: 'directory', mode: '0700' });
       assert.equal(mode(p), '0700');

@@ -48,7 +48,10 @@ describe('lineinfile', () => {
     const r = await converge({ path: p, regexp: '^#?PermitRootLogin', line: 'PermitRootLogin prohibit-password' });
     assert.equal(r.msg, 'line replaced');
     assert.equal(read(p), '#PermitRootLogin yes\nPermitRootLogin yes\nX 1\nPermitRootLogin prohibit-password\nlast');
-    assert.deepEqual(r.diff && !Array.isArray(r.diff) ? r.diff.before : '', '#PermitRootLogin yes\nPermitRootLogin yes\nX 1\nPermitRootLogin no\nlast');
+    assert.deepEqual(
+      r.diff && !Array.isArray(r.diff) ? r.diff.before : '',
+      '#PermitRootLogin yes\nPermitRootLogin yes\nX 1\nPermitRootLogin no\nlast',
+    );
   });
 
   it('no regexp: appended once (newline added to an unterminated last line)', async () => {
@@ -118,8 +121,14 @@ describe('lineinfile', () => {
     assert.match(argErrors(lineinfile, { line: 'x' }).join(), /path is required/);
     assert.match(argErrors(lineinfile, { path: '/x' }).join(), /line is required with state present/);
     assert.match(argErrors(lineinfile, { path: '/x', state: 'absent' }).join(), /one of line, regexp, search_string/);
-    assert.match(argErrors(lineinfile, { path: '/x', line: 'a', regexp: '(' }).join(), /regexp: invalid regular expression "\(": Unterminated group$/);
-    assert.match(argErrors(lineinfile, { path: '/x', line: 'a', insertafter: 'a', insertbefore: 'b' }).join(), /mutually exclusive/);
+    assert.match(
+      argErrors(lineinfile, { path: '/x', line: 'a', regexp: '(' }).join(),
+      /regexp: invalid regular expression "\(": Unterminated group$/,
+    );
+    assert.match(
+      argErrors(lineinfile, { path: '/x', line: 'a', insertafter: 'a', insertbefore: 'b' }).join(),
+      /mutually exclusive/,
+    );
     assert.match(argErrors(lineinfile, { path: '/x', line: 'a', backrefs: true }).join(), /backrefs needs regexp/);
     assert.match(argErrors(lineinfile, { path: '/x', line: 'a', regex: 'a' }).join(), /regex/);
   });

@@ -14,7 +14,24 @@ before(() => {
 });
 after(() => removeDir(dir));
 
-const SYMBOLIC = ['u=rw,g=r,o=r', 'u+x', 'a-w', 'g+X', 'u=rwX,g=rX,o=', 'o-rwx', '+x', 'a=r', 'u+s', 'g+s,o+t', 'g=u', 'o=g-w', 'u-x+w', 'ug=rw', '=rx', 'a+X,u-w'];
+const SYMBOLIC = [
+  'u=rw,g=r,o=r',
+  'u+x',
+  'a-w',
+  'g+X',
+  'u=rwX,g=rX,o=',
+  'o-rwx',
+  '+x',
+  'a=r',
+  'u+s',
+  'g+s,o+t',
+  'g=u',
+  'o=g-w',
+  'u-x+w',
+  'ug=rw',
+  '=rx',
+  'a+X,u-w',
+];
 const STARTS = [0o644, 0o755, 0o600, 0o4750, 0o2775, 0o1777, 0o000, 0o511];
 
 describe('modes', () => {

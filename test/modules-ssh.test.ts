@@ -27,11 +27,21 @@ before(async () => {
   dir = tempDir('phx-mod-ssh-');
   chmodSync(dir, 0o755);
   const pair = await generateKeyPair(join(dir, 'id_ed25519'));
-  const sshd = await startSshd({ dir: join(dir, 'sshd'), authorizedKeys: [pair.publicKey], extraConfig: ['SetEnv SHLVL=1'] });
+  const sshd = await startSshd({
+    dir: join(dir, 'sshd'),
+    authorizedKeys: [pair.publicKey],
+    extraConfig: ['SetEnv SHLVL=1'],
+  });
   writeFileSync(join(dir, 'known_hosts'), sshd.knownHostsLine() + '\n');
   conn = openConnection(
     'sshtarget',
-    { ansible_host: '127.0.0.1', ansible_port: sshd.port, ansible_user: 'root', ansible_ssh_private_key_file: pair.privatePath, ansible_ssh_known_hosts_file: join(dir, 'known_hosts') },
+    {
+      ansible_host: '127.0.0.1',
+      ansible_port: sshd.port,
+      ansible_user: 'root',
+      ansible_ssh_private_key_file: pair.privatePath,
+      ansible_ssh_known_hosts_file: join(dir, 'known_hosts'),
+    },
     { homeDir: dir, agentSocket: null, sshConfigFiles: [], globalKnownHostsFiles: [] },
   );
   await conn.connect();

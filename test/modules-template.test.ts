@@ -11,7 +11,10 @@ before(() => {
   dir = tempDir();
   ctrl = tempDir('phx-ctrl-');
   mkdirSync(join(ctrl, 'templates'));
-  writeFileSync(join(ctrl, 'templates', 'app.conf.hbs'), 'name = {{ name }}\n{{#each ports}}listen {{ this }}\n{{/each}}secret = {{ secret }}\n');
+  writeFileSync(
+    join(ctrl, 'templates', 'app.conf.hbs'),
+    'name = {{ name }}\n{{#each ports}}listen {{ this }}\n{{/each}}secret = {{ secret }}\n',
+  );
   writeFileSync(join(ctrl, 'broken.hbs'), 'line one\nvalue = {{ nope }}\n');
 });
 after(() => {
@@ -36,17 +39,29 @@ describe('template', () => {
     assert.deepEqual(comparable(check.result), comparable(real.result));
     assert.ok(real.roundTrips <= 2);
     assert.equal(real.result.src, 'app.conf.hbs');
-    assert.deepEqual(real.result.diff, { before: '', after: expected, before_header: `${dest} (absent)`, after_header: dest });
+    assert.deepEqual(real.result.diff, {
+      before: '',
+      after: expected,
+      before_header: `${dest} (absent)`,
+      after_header: dest,
+    });
     const again = await run(template, args, { vars, baseDir: ctrl });
     assert.equal(again.result.changed, false);
     const changedVars = await run(template, args, { vars: { ...vars, name: 'db' }, baseDir: ctrl, diff: true });
     assert.equal(changedVars.result.changed, true);
-    assert.match(String(Array.isArray(changedVars.result.diff) ? '' : changedVars.result.diff?.before), /name = web <1>/);
+    assert.match(
+      String(Array.isArray(changedVars.result.diff) ? '' : changedVars.result.diff?.before),
+      /name = web <1>/,
+    );
     assert.equal(statSync(dest).mode & 0o777, 0o600);
   });
 
   it('into a directory, with CRLF line endings', async () => {
-    const r = await run(template, { src: 'app.conf.hbs', dest: dir + '/', newline_sequence: '\r\n' }, { vars, baseDir: ctrl });
+    const r = await run(
+      template,
+      { src: 'app.conf.hbs', dest: dir + '/', newline_sequence: '\r\n' },
+      { vars, baseDir: ctrl },
+    );
     assert.equal(r.result.dest, join(dir, 'app.conf.hbs'));
     assert.equal(readFileSync(join(dir, 'app.conf.hbs'), 'utf8'), expected.replace(/\n/g, '\r\n'));
   });

@@ -56,7 +56,7 @@ describe('wait_for', () => {
     }
   });
 
-  it('a closed port times out with Ansible\'s message; stopped succeeds', async () => {
+  it("a closed port times out with Ansible's message; stopped succeeds", async () => {
     const probe = await listen();
     const port = portOf(probe);
     await close(probe);

@@ -28,9 +28,15 @@ test('NFS not online: times out and fails with the last probe output', async () 
   await serveNfs(t, '/tank/shared', { start: false });
   const r = await t.run(nfsWait, { server: '127.0.0.1', export: '/tank/shared', timeout: 2, interval: 0.5 });
   assert.equal(r.failed, true);
-  assert.match(String(r.msg), /^NFS export 127\.0\.0\.1:\/tank\/shared not ready after [\d.]+ s \(\d+ probes, timeout 2 s\)\. Last probe:\n/);
+  assert.match(
+    String(r.msg),
+    /^NFS export 127\.0\.0\.1:\/tank\/shared not ready after [\d.]+ s \(\d+ probes, timeout 2 s\)\. Last probe:\n/,
+  );
   assert.match(String(r.msg), /showmount -e 127\.0\.0\.1: failed \(rc 1\): clnt_create: RPC: Program not registered/);
-  assert.match(String(r.msg), /rpcinfo -T tcp 127\.0\.0\.1 nfs 4: rc 1: rpcinfo: RPC: Program not registered \| program 100003 version 4 is not available/);
+  assert.match(
+    String(r.msg),
+    /rpcinfo -T tcp 127\.0\.0\.1 nfs 4: rc 1: rpcinfo: RPC: Program not registered \| program 100003 version 4 is not available/,
+  );
 });
 
 test('server up but the path is not exported: fails saying so', async () => {
@@ -46,12 +52,19 @@ test('check mode: one probe, never fails; says when an earlier task would create
   const predicted = new Map<string, unknown>();
   await t.run(zfsDataset, { name: 'tank/shared' }, { check: true, predicted });
   const t0 = Date.now();
-  const r = await t.run(nfsWait, { server: '127.0.0.1', export: '/tank/shared', timeout: 30 }, { check: true, predicted });
+  const r = await t.run(
+    nfsWait,
+    { server: '127.0.0.1', export: '/tank/shared', timeout: 30 },
+    { check: true, predicted },
+  );
   assert.ok(Date.now() - t0 < 5000, 'did not wait in check mode');
   assert.equal(r.failed, undefined);
   assert.equal(r.changed, false);
   assert.equal(r.ready, false);
-  assert.match(String(r.msg), /^check mode: NFS export 127\.0\.0\.1:\/tank\/shared is not ready yet; an earlier task would create it \(dataset tank\/shared\); a real run waits up to 30 s/);
+  assert.match(
+    String(r.msg),
+    /^check mode: NFS export 127\.0\.0\.1:\/tank\/shared is not ready yet; an earlier task would create it \(dataset tank\/shared\); a real run waits up to 30 s/,
+  );
   await serveNfs(t, '/tank/shared');
   const ready = await t.run(nfsWait, { server: '127.0.0.1', export: '/tank/shared' }, { check: true });
   assert.equal(ready.ready, true);

@@ -28,7 +28,7 @@ TCP connect to 10.0.0.5:2049 failed
 test('report parser and probe description', () => {
   const o = parseNfsWait(TIMEOUT_REPORT);
   assert.equal(o.ready, false);
-  assert.equal(o.elapsed, 3);  // 3012 ms, to 0.1 s
+  assert.equal(o.elapsed, 3); // 3012 ms, to 0.1 s
   assert.equal(o.attempts, 4);
   assert.deepEqual(o.showmount, { rc: 1, listed: false, output: 'clnt_create: RPC: Program not registered' });
   assert.equal(o.rpcinfo?.output, 'rpcinfo: RPC: Program not registered\nprogram 100003 version 4 is not available');
@@ -49,22 +49,41 @@ test('planner: ready is ok, timeout fails with the last probe, check mode does n
   assert.equal(ready.msg, 'NFS export 10.0.0.5:/srv/nfs is ready after 2 s (3 probes)');
   assert.deepEqual(ready.result, { ready: true, elapsed: 2, attempts: 3, server: '10.0.0.5', export: '/srv/nfs' });
   const timedOut = planNfsWait({ outcome: parseNfsWait(TIMEOUT_REPORT), check: false }, a);
-  assert.match(timedOut.fail ?? '', /^NFS export 10.0.0.5:\/srv\/nfs not ready after 3 s \(4 probes, timeout 60 s\)\. Last probe:\nshowmount -e 10.0.0.5: failed/);
+  assert.match(
+    timedOut.fail ?? '',
+    /^NFS export 10.0.0.5:\/srv\/nfs not ready after 3 s \(4 probes, timeout 60 s\)\. Last probe:\nshowmount -e 10.0.0.5: failed/,
+  );
   const check = planNfsWait({ outcome: parseNfsWait(TIMEOUT_REPORT), check: true, expected: 'dataset tank/nfs' }, a);
   assert.equal(check.fail, undefined);
-  assert.match(check.msg ?? '', /check mode: NFS export 10.0.0.5:\/srv\/nfs is not ready yet; an earlier task would create it \(dataset tank\/nfs\)/);
-  assert.deepEqual(check.result?.warnings, ['check mode: NFS export 10.0.0.5:/srv/nfs is not ready yet; an earlier task would create it (dataset tank/nfs); a real run waits up to 60 s']);
+  assert.match(
+    check.msg ?? '',
+    /check mode: NFS export 10.0.0.5:\/srv\/nfs is not ready yet; an earlier task would create it \(dataset tank\/nfs\)/,
+  );
+  assert.deepEqual(check.result?.warnings, [
+    'check mode: NFS export 10.0.0.5:/srv/nfs is not ready yet; an earlier task would create it (dataset tank/nfs); a real run waits up to 60 s',
+  ]);
 });
 
 test('argument errors', () => {
-  const err = (raw: unknown) => nfsWait.args.safeParse(raw).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n') ?? '';
+  const err = (raw: unknown) =>
+    nfsWait.args
+      .safeParse(raw)
+      .error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
+      .join('\n') ?? '';
   assert.match(err({ server: '10.0.0.5', export: 'srv/nfs' }), /export: export must be an absolute path/);
   assert.match(err({ server: '-oProxy', export: '/x' }), /server must be a host name/);
   assert.match(err({ server: '10.0.0.5', export: '/x', nfs_version: 2 }), /nfs_version must be 3 or 4/);
   assert.match(err({ server: '10.0.0.5', export: '/x', timeout: -1 }), /timeout/);
   assert.match(err({ server: '10.0.0.5', export: '/x', port: 2049 }), /port|Unrecognized/);
   assert.equal(parse({ server: 'nas', export: '/x', nfs_version: '4.2' }).nfs_version, 4);
-  assert.deepEqual(parse({ server: 'nas', export: '/x' }), { server: 'nas', export: '/x', timeout: 60, interval: 1, nfs_version: 4, showmount: true });
+  assert.deepEqual(parse({ server: 'nas', export: '/x' }), {
+    server: 'nas',
+    export: '/x',
+    timeout: 60,
+    interval: 1,
+    nfs_version: 4,
+    showmount: true,
+  });
 });
 
 // ---- the wait script, run by sh against stand-in tools
@@ -84,13 +103,19 @@ before(() => {
   state = join(dir, 'state');
   mkdirSync(join(dir, 'bin'));
   // showmount: fails until state/up exists, then lists state/exports
-  tool('showmount', `echo "$*" >> "$S/showmount.log"
+  tool(
+    'showmount',
+    `echo "$*" >> "$S/showmount.log"
 [ -e "$S/up" ] || { echo 'clnt_create: RPC: Program not registered' >&2; exit 1; }
-while IFS= read -r p; do printf '%-20s %s\\n' "$p" '(everyone)'; done < "$S/exports"`);
+while IFS= read -r p; do printf '%-20s %s\\n' "$p" '(everyone)'; done < "$S/exports"`,
+  );
   // rpcinfo: ready once state/up exists
-  tool('rpcinfo', `echo "$*" >> "$S/rpcinfo.log"
+  tool(
+    'rpcinfo',
+    `echo "$*" >> "$S/rpcinfo.log"
 if [ -e "$S/up" ]; then echo 'program 100003 version 4 ready and waiting'; exit 0; fi
-echo 'rpcinfo: RPC: Program not registered' >&2; echo 'program 100003 version 4 is not available'; exit 1`);
+echo 'rpcinfo: RPC: Program not registered' >&2; echo 'program 100003 version 4 is not available'; exit 1`,
+  );
   // nc: the TCP probe; connects only when state/tcp exists
   tool('nc', `echo "$*" >> "$S/nc.log"; [ -e "$S/tcp" ] || { echo 'Connection refused' >&2; exit 1; }`);
 });
@@ -125,7 +150,13 @@ class Counting implements Connection {
 
 function context(check = false, predicted = new Map<string, unknown>()) {
   const conn = new Counting();
-  const ctx = createModuleContext({ host: 'h', conn, check, predicted, env: { PATH: `${join(dir, 'bin')}:${process.env.PATH}` } });
+  const ctx = createModuleContext({
+    host: 'h',
+    conn,
+    check,
+    predicted,
+    env: { PATH: `${join(dir, 'bin')}:${process.env.PATH}` },
+  });
   return { conn, ctx };
 }
 
@@ -145,7 +176,11 @@ test('script: waits for a server that comes up late, in one round trip', async (
   reset(['/tank/shared'], false);
   const { conn, ctx } = context();
   const timer = setTimeout(() => writeFileSync(join(state, 'up'), ''), 1500);
-  const r = await runModule(nfsWait, parse({ server: '127.0.0.1', export: '/tank/shared', timeout: 10, interval: 0.2 }), ctx);
+  const r = await runModule(
+    nfsWait,
+    parse({ server: '127.0.0.1', export: '/tank/shared', timeout: 10, interval: 0.2 }),
+    ctx,
+  );
   clearTimeout(timer);
   assert.equal(r.failed, undefined, String(r.msg));
   assert.equal(r.ready, true);
@@ -158,7 +193,11 @@ test('script: times out with the last probe output', async () => {
   reset(['/tank/other'], true);
   const { ctx } = context();
   const t0 = Date.now();
-  const r = await runModule(nfsWait, parse({ server: '127.0.0.1', export: '/tank/shared', timeout: 1, interval: 0.3 }), ctx);
+  const r = await runModule(
+    nfsWait,
+    parse({ server: '127.0.0.1', export: '/tank/shared', timeout: 1, interval: 0.3 }),
+    ctx,
+  );
   assert.ok(Date.now() - t0 < 5000);
   assert.equal(r.failed, true);
   assert.match(String(r.msg), /^NFS export 127.0.0.1:\/tank\/shared not ready after 1(\.\d)? s/);
@@ -169,20 +208,34 @@ test('script: rpcinfo failing falls back to TCP 2049; showmount: false skips the
   reset(['/tank/shared'], false);
   writeFileSync(join(state, 'tcp'), '');
   const { ctx } = context();
-  const r = await runModule(nfsWait, parse({ server: '127.0.0.1', export: '/tank/shared', timeout: 0, showmount: false }), ctx);
+  const r = await runModule(
+    nfsWait,
+    parse({ server: '127.0.0.1', export: '/tank/shared', timeout: 0, showmount: false }),
+    ctx,
+  );
   assert.equal(r.ready, true, String(r.msg));
   assert.ok(existsSync(join(state, 'nc.log')));
   assert.ok(!existsSync(join(state, 'showmount.log')));
-  const again = await runModule(nfsWait, parse({ server: '127.0.0.1', export: '/tank/shared', timeout: 0 }), context().ctx);
+  const again = await runModule(
+    nfsWait,
+    parse({ server: '127.0.0.1', export: '/tank/shared', timeout: 0 }),
+    context().ctx,
+  );
   assert.equal(again.failed, true, 'showmount still fails');
 });
 
 test('script: check mode probes once and does not fail', async () => {
   reset([], false);
-  const predicted = new Map<string, unknown>([['zfs:tank/shared', { exists: true, properties: {}, mountpoint: '/tank/shared' }]]);
+  const predicted = new Map<string, unknown>([
+    ['zfs:tank/shared', { exists: true, properties: {}, mountpoint: '/tank/shared' }],
+  ]);
   const { ctx } = context(true, predicted);
   const t0 = Date.now();
-  const r = await runModule(nfsWait, parse({ server: '127.0.0.1', export: '/tank/shared/portainer', timeout: 30 }), ctx);
+  const r = await runModule(
+    nfsWait,
+    parse({ server: '127.0.0.1', export: '/tank/shared/portainer', timeout: 30 }),
+    ctx,
+  );
   assert.ok(Date.now() - t0 < 3000);
   assert.equal(r.changed, false);
   assert.equal(r.failed, undefined);
@@ -198,7 +251,17 @@ test('script: hostile server and export values are data, never code', async () =
   assert.equal(r.ready, true, String(r.msg));
   assert.ok(!existsSync(join(state, 'pwned')));
   // a prefix of a listed export is not the export
-  const prefix = await waitForNfs(ctx, { server: '127.0.0.1', export: '/srv/it', timeout: 0, interval: 1, nfsVersion: 4, showmount: true });
+  const prefix = await waitForNfs(ctx, {
+    server: '127.0.0.1',
+    export: '/srv/it',
+    timeout: 0,
+    interval: 1,
+    nfsVersion: 4,
+    showmount: true,
+  });
   assert.equal(prefix.ready, false);
-  assert.deepEqual(nfsWaitArgv({ server: 's', export: '/x/', timeout: 1.2, interval: 1, nfsVersion: 3, showmount: false }).slice(3), ['phx-nfs-wait', 's', '/x', '1200', '1', '3', '0']);
+  assert.deepEqual(
+    nfsWaitArgv({ server: 's', export: '/x/', timeout: 1.2, interval: 1, nfsVersion: 3, showmount: false }).slice(3),
+    ['phx-nfs-wait', 's', '/x', '1200', '1', '3', '0'],
+  );
 });

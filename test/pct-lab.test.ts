@@ -15,11 +15,20 @@ const TEMPLATE = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
 // A fresh lab is seeded; the tests share it (a reset costs seconds) and use their own CT ids and paths.
 const fx = useLabHost('phx-pct-lab-');
 const { run, sh, commands, exec, setFaults } = fx;
-const snapshot = () => sh('cd /etc/pve/nodes/*/lxc && for f in $(ls); do echo "== $f"; cat "$f"; done; echo "== tank"; ls -lnAR /tank; echo "== state"; ls -R /var/lib/phx-lab | grep -v "^$" | sort');
+const snapshot = () =>
+  sh(
+    'cd /etc/pve/nodes/*/lxc && for f in $(ls); do echo "== $f"; cat "$f"; done; echo "== tank"; ls -lnAR /tank; echo "== state"; ls -R /var/lib/phx-lab | grep -v "^$" | sort',
+  );
 
 const WEB = {
-  ctid: 105, state: 'started', ostemplate: TEMPLATE, hostname: 'web', memory: 1024, cores: 2,
-  net0: { name: 'eth0', bridge: 'vmbr0', ip: 'dhcp' }, onboot: true,
+  ctid: 105,
+  state: 'started',
+  ostemplate: TEMPLATE,
+  hostname: 'web',
+  memory: 1024,
+  cores: 2,
+  net0: { name: 'eth0', bridge: 'vmbr0', ip: 'dhcp' },
+  onboot: true,
   mounts: [{ path: '/data', volume: '/tank/data' }],
 };
 
@@ -30,7 +39,14 @@ test('fresh host: check predicts create+start exactly (and carries CT 105 forwar
   const chk = await run(pct, WEB, { check: true, diff: true, predicted });
   assert.equal(chk.failed, undefined, String(chk.msg));
   assert.equal(chk.changed, true);
-  const perm = { path: '/tank/data', recurse: true, owner: { container_root: 105 }, group: { container_root: 105 }, dir_mode: '0770', file_mode: '0660' };
+  const perm = {
+    path: '/tank/data',
+    recurse: true,
+    owner: { container_root: 105 },
+    group: { container_root: 105 },
+    dir_mode: '0770',
+    file_mode: '0660',
+  };
   const chkPerm = await run(filePerm, perm, { check: true, predicted });
   assert.equal(chkPerm.failed, undefined, `file_perm plans against the predicted CT: ${chkPerm.msg}`);
   assert.equal(chkPerm.uid, 100000);
@@ -42,7 +58,10 @@ test('fresh host: check predicts create+start exactly (and carries CT 105 forwar
   const real = await run(pct, WEB, { diff: true });
   assert.equal(real.failed, undefined, String(real.msg));
   assert.deepEqual(comparable(real), comparable(chk), 'check predicted the real result');
-  assert.equal(real.msg, "create CT 105 from local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst (unprivileged); wait for CT 105's lock to clear; start CT 105");
+  assert.equal(
+    real.msg,
+    "create CT 105 from local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst (unprivileged); wait for CT 105's lock to clear; start CT 105",
+  );
   assert.deepEqual(real.container_root, { uid: 100000, gid: 100000 });
   assert.deepEqual(real.mounts, [{ key: 'mp0', path: '/data', volume: '/tank/data' }]);
   assert.equal((await sh('pct status 105')).trim(), 'status: running');
@@ -54,7 +73,7 @@ test('fresh host: check predicts create+start exactly (and carries CT 105 forwar
   const realPerm = await run(filePerm, perm);
   assert.equal(realPerm.failed, undefined, String(realPerm.msg));
   assert.deepEqual(comparable(realPerm), comparable(chkPerm));
-  assert.equal((await sh("stat -c '%u:%g %a' /tank/data /tank/data/sub/f")), '100000:100000 770\n100000:100000 660\n');
+  assert.equal(await sh("stat -c '%u:%g %a' /tank/data /tank/data/sub/f"), '100000:100000 770\n100000:100000 660\n');
 
   const again = await run(pct, WEB);
   assert.equal(again.changed, false, String(again.msg));
@@ -64,14 +83,33 @@ test('fresh host: check predicts create+start exactly (and carries CT 105 forwar
 
 test('mounts matched by path: a new one is hot-plugged into the lowest free mpN; changing one stays pending → restart_required, or restarted with if_needed', async () => {
   await sh('mkdir -p /tank/t2a /tank/t2b /tank/t2c /tank/t2a2');
-  const base = { ctid: 120, state: 'started', ostemplate: TEMPLATE, mounts: [{ path: '/a', volume: '/tank/t2a' }, { path: '/c', volume: '/tank/t2c' }] };
+  const base = {
+    ctid: 120,
+    state: 'started',
+    ostemplate: TEMPLATE,
+    mounts: [
+      { path: '/a', volume: '/tank/t2a' },
+      { path: '/c', volume: '/tank/t2c' },
+    ],
+  };
   assert.equal((await run(pct, base)).failed, undefined);
 
-  const add = await run(pct, { ...base, mounts: [{ path: '/c', volume: '/tank/t2c' }, { path: '/b/', volume: '/tank/t2b', ro: true }, { path: '/a', volume: '/tank/t2a' }] });
+  const add = await run(pct, {
+    ...base,
+    mounts: [
+      { path: '/c', volume: '/tank/t2c' },
+      { path: '/b/', volume: '/tank/t2b', ro: true },
+      { path: '/a', volume: '/tank/t2a' },
+    ],
+  });
   assert.equal(add.failed, undefined, String(add.msg));
   assert.equal(add.msg, 'set CT 120: mp2=/tank/t2b,mp=/b,ro=1');
   assert.equal(add.restart_required, false, 'a new mount point is hot-plugged');
-  assert.equal((await run(pct, { ...base, mounts: [{ path: '/b', volume: '/tank/t2b', ro: true }] })).changed, false, 'unlisted mounts are left alone');
+  assert.equal(
+    (await run(pct, { ...base, mounts: [{ path: '/b', volume: '/tank/t2b', ro: true }] })).changed,
+    false,
+    'unlisted mounts are left alone',
+  );
 
   const change = { ...base, mounts: [{ path: '/a', volume: '/tank/t2a2' }] };
   const chk = await run(pct, change, { check: true });
@@ -112,12 +150,22 @@ test('waits for lock: create to clear before set/start (createLockSeconds fault)
 
 test('clone, then bind mounts added after the clone; clone source with a bind mount refused', async () => {
   await sh(`pct create 900 ${TEMPLATE} --hostname tmpl --cores 1 && mkdir -p /tank/shared`);
-  const want = { ctid: 110, clone_from: 900, full: true, hostname: 'cloned', cores: 2, mounts: [{ path: '/shared', volume: '/tank/shared' }] };
+  const want = {
+    ctid: 110,
+    clone_from: 900,
+    full: true,
+    hostname: 'cloned',
+    cores: 2,
+    mounts: [{ path: '/shared', volume: '/tank/shared' }],
+  };
   const chk = await run(pct, want, { check: true });
   const r = await run(pct, want);
   assert.equal(r.failed, undefined, String(r.msg));
   assert.deepEqual(comparable(r), comparable(chk));
-  assert.equal(r.msg, "clone CT 900 to CT 110; wait for CT 110's lock to clear; set CT 110: cores=2, mp0=/tank/shared,mp=/shared");
+  assert.equal(
+    r.msg,
+    "clone CT 900 to CT 110; wait for CT 110's lock to clear; set CT 110: cores=2, mp0=/tank/shared,mp=/shared",
+  );
   const conf = await sh('pct config 110');
   assert.match(conf, /^hostname: cloned$/m);
   assert.match(conf, /^mp0: \/tank\/shared,mp=\/shared$/m);
@@ -143,9 +191,17 @@ test('error paths: unprivileged mismatch, missing CT, missing template, absent',
   assert.equal(noTemplate.failed, true);
   assert.match(String(noTemplate.msg), /does not exist/);
 
-  const noSource = await run(pct, { ctid: 131, state: 'started', ostemplate: TEMPLATE, mounts: [{ path: '/x', volume: '/tank/not-there' }] });
+  const noSource = await run(pct, {
+    ctid: 131,
+    state: 'started',
+    ostemplate: TEMPLATE,
+    mounts: [{ path: '/x', volume: '/tank/not-there' }],
+  });
   assert.equal(noSource.failed, true);
-  assert.match(String(noSource.msg), /bind mount source \/tank\/not-there does not exist on the host: CT 131 could not start .*nothing was changed/);
+  assert.match(
+    String(noSource.msg),
+    /bind mount source \/tank\/not-there does not exist on the host: CT 131 could not start .*nothing was changed/,
+  );
   assert.equal((await exec('test -e /etc/pve/lxc/131.conf')).rc, 1, 'not even created');
 
   const gone = await run(pct, { ctid: 130, state: 'absent' });
@@ -156,11 +212,14 @@ test('error paths: unprivileged mismatch, missing CT, missing template, absent',
 });
 
 test('hostile values stay literal: description with quotes, $(...), newline', async () => {
-  const desc = "it's \"$(touch /tmp/pwned)\" `id`; a:b 100%\nsecond line";
+  const desc = 'it\'s "$(touch /tmp/pwned)" `id`; a:b 100%\nsecond line';
   const r = await run(pct, { ctid: 140, ostemplate: TEMPLATE, description: desc, hostname: 'hostile' });
   assert.equal(r.failed, undefined, String(r.msg));
   assert.equal((await exec('test -e /tmp/pwned')).rc, 1);
-  assert.match(await sh('pct config 140'), /^description: it's "\$\(touch \/tmp\/pwned\)" `id`; a%3Ab 100%25%0Asecond line$/m);
+  assert.match(
+    await sh('pct config 140'),
+    /^description: it's "\$\(touch \/tmp\/pwned\)" `id`; a%3Ab 100%25%0Asecond line$/m,
+  );
   assert.equal((await run(pct, { ctid: 140, description: desc })).changed, false, 'decoded description compares equal');
   const changed = await run(pct, { ctid: 140, description: 'plain' }, { diff: true });
   assert.equal(changed.changed, true);

@@ -38,15 +38,24 @@ lxc.idmap: g 0 200000 65536
 
 const args = (a: Record<string, unknown>) => pct.args.parse(a);
 const noPred = { check: false, predicted: new Map<string, unknown>() };
-const running = (text: string, pending = ''): PctFacts => ({ ctid: 105, ct: { config: parsePctConfig(text), status: 'running', pending: parsePctPending(pending) } });
-const stopped = (text: string): PctFacts => ({ ctid: 105, ct: { config: parsePctConfig(text), status: 'stopped', pending: [] } });
+const running = (text: string, pending = ''): PctFacts => ({
+  ctid: 105,
+  ct: { config: parsePctConfig(text), status: 'running', pending: parsePctPending(pending) },
+});
+const stopped = (text: string): PctFacts => ({
+  ctid: 105,
+  ct: { config: parsePctConfig(text), status: 'stopped', pending: [] },
+});
 
 test('pct config: keys, %-escaped description, lxc.* lines in order', () => {
   const c = parsePctConfig(SPEC_CONFIG);
   assert.equal(c.keys.hostname, 'media');
   assert.equal(c.keys.description, 'media: server\nline two 100%');
   assert.equal(c.keys.mp1, 'local-zfs:subvol-105-disk-1,mp=/data,backup=1,size=8G');
-  assert.deepEqual(c.lxc.map((e) => e.value), ['u 0 100000 1005', 'u 1005 1005 1', 'u 1006 101006 64530', 'g 0 200000 65536']);
+  assert.deepEqual(
+    c.lxc.map((e) => e.value),
+    ['u 0 100000 1005', 'u 1005 1005 1', 'u 1006 101006 64530', 'g 0 200000 65536'],
+  );
   assert.equal(c.pending, undefined);
 });
 
@@ -73,13 +82,18 @@ lxc.idmap: u 0 1 2
 });
 
 test('on-disk form: effective config merges pending values and deletes; pending list from the section', () => {
-  const file = parsePctConfig('#caf%C3%A9 %3A 100%25\ncores: 2\nmp0: /a,mp=/x\nmp1: /b,mp=/y\nlxc.idmap: u 0 100000 65536\n\n[pve:pending]\ndelete: mp1\nmp0: /a2,mp=/x\n');
+  const file = parsePctConfig(
+    '#caf%C3%A9 %3A 100%25\ncores: 2\nmp0: /a,mp=/x\nmp1: /b,mp=/y\nlxc.idmap: u 0 100000 65536\n\n[pve:pending]\ndelete: mp1\nmp0: /a2,mp=/x\n',
+  );
   assert.equal(file.keys.description, 'café : 100%');
   const eff = effectiveConfig(file);
   assert.equal(eff.keys.mp0, '/a2,mp=/x');
   assert.equal(eff.keys.mp1, undefined);
   assert.equal(eff.lxc.length, 1);
-  assert.deepEqual(pendingFromFile(file), [{ key: 'mp0', cur: '/a,mp=/x', new: '/a2,mp=/x' }, { key: 'mp1', del: '/b,mp=/y' }]);
+  assert.deepEqual(pendingFromFile(file), [
+    { key: 'mp0', cur: '/a,mp=/x', new: '/a2,mp=/x' },
+    { key: 'mp1', del: '/b,mp=/y' },
+  ]);
   assert.deepEqual(pendingKeys(pendingFromFile(file)), ['mp0', 'mp1']);
 });
 
@@ -96,12 +110,23 @@ cur hostname: media
 });
 
 test('property strings compare as key/value sets; generated keys may be extra', () => {
-  assert.deepEqual(parsePropertyString('local:8,mp=/data,backup=1'), { volume: 'local:8', props: { mp: '/data', backup: '1' } });
-  assert.ok(propertyStringsMatch('name=eth0,bridge=vmbr0,ip=dhcp', 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:AA:BB:CC,ip=dhcp,type=veth'));
+  assert.deepEqual(parsePropertyString('local:8,mp=/data,backup=1'), {
+    volume: 'local:8',
+    props: { mp: '/data', backup: '1' },
+  });
+  assert.ok(
+    propertyStringsMatch(
+      'name=eth0,bridge=vmbr0,ip=dhcp',
+      'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:AA:BB:CC,ip=dhcp,type=veth',
+    ),
+  );
   assert.ok(propertyStringsMatch('/tank/media,backup=1,mp=/mnt/media', '/tank/media,mp=/mnt/media,backup=1'));
   assert.ok(propertyStringsMatch('local-zfs:8,mp=/data', 'local-zfs:subvol-105-disk-1,mp=/data,size=8G'));
   assert.ok(!propertyStringsMatch('local-zfs:8,mp=/data', 'other:subvol-105-disk-1,mp=/data,size=8G'));
-  assert.ok(!propertyStringsMatch('/tank/media,mp=/mnt/media', '/tank/media,mp=/mnt/media,ro=1'), 'a non-generated extra key is a difference');
+  assert.ok(
+    !propertyStringsMatch('/tank/media,mp=/mnt/media', '/tank/media,mp=/mnt/media,ro=1'),
+    'a non-generated extra key is a difference',
+  );
   assert.ok(!propertyStringsMatch('/tank/other,mp=/mnt/media', '/tank/media,mp=/mnt/media'));
   assert.ok(propertyStringsMatch('nesting=true,keyctl=1', 'keyctl=1,nesting=1'));
 });
@@ -121,41 +146,82 @@ test('idmap: custom map (ct-start 0 entry), default unprivileged, privileged', (
   assert.deepEqual(containerRoot(parsePctConfig('unprivileged: 1\n')), { uid: 100000, gid: 100000 });
   assert.equal(mapToHost(parsePctConfig('unprivileged: 1\n'), 'g', 33), 100033);
   assert.deepEqual(containerRoot(parsePctConfig('hostname: x\n')), { uid: 0, gid: 0 });
-  assert.deepEqual(containerRoot(parsePctConfig('unprivileged: 1\nlxc.idmap: u 0 300000 65536\n')), { uid: 300000, gid: 100000 });
+  assert.deepEqual(containerRoot(parsePctConfig('unprivileged: 1\nlxc.idmap: u 0 300000 65536\n')), {
+    uid: 300000,
+    gid: 100000,
+  });
 });
 
 test('mount points are matched by path, not index; new ones take the lowest free mpN', () => {
   const cfg = parsePctConfig('mp0: /tank/a,mp=/a\nmp2: /tank/c,mp=/c\nunprivileged: 1\n');
-  assert.deepEqual(mountPoints(cfg).map((m) => [m.key, m.path]), [['mp0', '/a'], ['mp2', '/c']]);
+  assert.deepEqual(
+    mountPoints(cfg).map((m) => [m.key, m.path]),
+    [
+      ['mp0', '/a'],
+      ['mp2', '/c'],
+    ],
+  );
   assert.equal(lowestFreeMpIndex(new Set([0, 2])), 1);
-  const e = configEdit(cfg, args({ ctid: 105, mounts: [
-    { path: '/c/', volume: '/tank/c' },
-    { path: '/b', volume: '/tank/b' },
-    { path: '/d', volume: '/tank/d', ro: true },
-    { path: '/a', volume: '/tank/a2' },
-  ] }));
+  const e = configEdit(
+    cfg,
+    args({
+      ctid: 105,
+      mounts: [
+        { path: '/c/', volume: '/tank/c' },
+        { path: '/b', volume: '/tank/b' },
+        { path: '/d', volume: '/tank/d', ro: true },
+        { path: '/a', volume: '/tank/a2' },
+      ],
+    }),
+  );
   assert.deepEqual(e.set, { mp1: '/tank/b,mp=/b', mp3: '/tank/d,mp=/d,ro=1', mp0: '/tank/a2,mp=/a' });
   assert.deepEqual(e.pending, ['mp0'], 'changing an existing mount waits for a restart; new ones are hot-plugged');
 });
 
 test('existing running CT: only differing keys are set; restart_required without if_needed', () => {
   const f = running(SPEC_CONFIG);
-  const p = plan(f, args({ ctid: 105, hostname: 'media', cores: 4, net0: { name: 'eth0', bridge: 'vmbr0', ip: 'dhcp' }, features: 'nesting=1',
-    mounts: [{ path: '/mnt/media', volume: '/tank/media' }, { path: '/srv', volume: '/tank/srv' }] }), noPred);
+  const p = plan(
+    f,
+    args({
+      ctid: 105,
+      hostname: 'media',
+      cores: 4,
+      net0: { name: 'eth0', bridge: 'vmbr0', ip: 'dhcp' },
+      features: 'nesting=1',
+      mounts: [
+        { path: '/mnt/media', volume: '/tank/media' },
+        { path: '/srv', volume: '/tank/srv' },
+      ],
+    }),
+    noPred,
+  );
   assert.equal(p.fail, undefined);
-  assert.deepEqual(p.changes.map((c) => c.argv), [['pct', 'set', '105', '--cores', '4', '--features', 'nesting=1', '--mp2', '/tank/srv,mp=/srv']]);
+  assert.deepEqual(
+    p.changes.map((c) => c.argv),
+    [['pct', 'set', '105', '--cores', '4', '--features', 'nesting=1', '--mp2', '/tank/srv,mp=/srv']],
+  );
   assert.equal((p.result as Record<string, unknown>).restart_required, true, 'features stays pending on a running CT');
   assert.deepEqual((p.result as Record<string, unknown>).container_root, { uid: 100000, gid: 200000 });
   const p2 = plan(f, args({ ctid: 105, cores: 4, features: 'nesting=1', restart: 'if_needed' }), noPred);
-  assert.deepEqual(p2.changes.map((c) => c.argv?.slice(0, 2).join(' ')), ['pct set', 'pct shutdown', 'pct start']);
+  assert.deepEqual(
+    p2.changes.map((c) => c.argv?.slice(0, 2).join(' ')),
+    ['pct set', 'pct shutdown', 'pct start'],
+  );
   const hot = plan(f, args({ ctid: 105, cores: 4, memory: 4096, restart: 'if_needed' }), noPred);
-  assert.deepEqual(hot.changes.map((c) => c.argv?.slice(0, 2).join(' ')), ['pct set'], 'cores/memory apply at once: no restart');
+  assert.deepEqual(
+    hot.changes.map((c) => c.argv?.slice(0, 2).join(' ')),
+    ['pct set'],
+    'cores/memory apply at once: no restart',
+  );
 });
 
 test('pending changes already on the host trigger the restart with if_needed', () => {
   const f = running(SPEC_CONFIG, 'cur mp0: /tank/x,mp=/mnt/media\nnew mp0: /tank/media,mp=/mnt/media\n');
   const p = plan(f, args({ ctid: 105, restart: 'if_needed' }), noPred);
-  assert.deepEqual(p.changes.map((c) => c.description), ['shut down CT 105', 'start CT 105']);
+  assert.deepEqual(
+    p.changes.map((c) => c.description),
+    ['shut down CT 105', 'start CT 105'],
+  );
   const q = plan(f, args({ ctid: 105 }), noPred);
   assert.equal(q.changes.length, 0);
   assert.equal((q.result as Record<string, unknown>).restart_required, true);
@@ -169,10 +235,35 @@ test('nothing to do: ok, and a second plan of the same facts is empty', () => {
 });
 
 test('create: unprivileged given at create, mounts in the create, wait for the lock, start', () => {
-  const p = plan({ ctid: 105 }, args({ ctid: 105, state: 'started', ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst', hostname: 'web', memory: 1024,
-    net0: 'name=eth0,bridge=vmbr0,ip=dhcp', mounts: [{ path: '/data', volume: '/tank/data' }] }), noPred);
-  assert.deepEqual(p.changes[0].argv, ['pct', 'create', '105', 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst', '--unprivileged', '1',
-    '--hostname', 'web', '--memory', '1024', '--net0', 'name=eth0,bridge=vmbr0,ip=dhcp', '--mp0', '/tank/data,mp=/data']);
+  const p = plan(
+    { ctid: 105 },
+    args({
+      ctid: 105,
+      state: 'started',
+      ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst',
+      hostname: 'web',
+      memory: 1024,
+      net0: 'name=eth0,bridge=vmbr0,ip=dhcp',
+      mounts: [{ path: '/data', volume: '/tank/data' }],
+    }),
+    noPred,
+  );
+  assert.deepEqual(p.changes[0].argv, [
+    'pct',
+    'create',
+    '105',
+    'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst',
+    '--unprivileged',
+    '1',
+    '--hostname',
+    'web',
+    '--memory',
+    '1024',
+    '--net0',
+    'name=eth0,bridge=vmbr0,ip=dhcp',
+    '--mp0',
+    '/tank/data,mp=/data',
+  ]);
   assert.equal(p.changes[1].description, "wait for CT 105's lock to clear");
   assert.ok(p.changes[1].apply);
   assert.deepEqual(p.changes[2].argv, ['pct', 'start', '105']);
@@ -181,7 +272,11 @@ test('create: unprivileged given at create, mounts in the create, wait for the l
   assert.equal(pred.status, 'running');
   assert.equal(pred.config.keys.unprivileged, '1');
   assert.deepEqual((p.result as Record<string, unknown>).container_root, { uid: 100000, gid: 100000 });
-  const priv = plan({ ctid: 105 }, args({ ctid: 105, ostemplate: 'local:vztmpl/x.tar.zst', unprivileged: false }), noPred);
+  const priv = plan(
+    { ctid: 105 },
+    args({ ctid: 105, ostemplate: 'local:vztmpl/x.tar.zst', unprivileged: false }),
+    noPred,
+  );
   assert.deepEqual(priv.changes[0].argv?.slice(4), ['--unprivileged', '0']);
   assert.deepEqual((priv.result as Record<string, unknown>).container_root, { uid: 0, gid: 0 });
 });
@@ -189,13 +284,31 @@ test('create: unprivileged given at create, mounts in the create, wait for the l
 test('clone: clone, wait, then set differing keys and add bind mounts', () => {
   const src = 'arch: amd64\ncores: 1\nhostname: tmpl\nrootfs: local:900/vm-900-disk-0.raw,size=4G\nunprivileged: 1\n';
   const f: PctFacts = { ctid: 105, source: { config: parsePctConfig(src), status: 'stopped', pending: [] } };
-  const p = plan(f, args({ ctid: 105, clone_from: 900, full: true, hostname: 'web', cores: 2, mounts: [{ path: '/data', volume: '/tank/data' }] }), noPred);
-  assert.deepEqual(p.changes.map((c) => c.argv ?? c.description), [
-    ['pct', 'clone', '900', '105', '--hostname', 'web', '--full', '1'],
-    "wait for CT 105's lock to clear",
-    ['pct', 'set', '105', '--cores', '2', '--mp0', '/tank/data,mp=/data'],
-  ]);
-  const bad = plan({ ctid: 105, source: { config: parsePctConfig(src + 'mp0: /tank/x,mp=/x\n'), status: 'stopped', pending: [] } }, args({ ctid: 105, clone_from: 900 }), noPred);
+  const p = plan(
+    f,
+    args({
+      ctid: 105,
+      clone_from: 900,
+      full: true,
+      hostname: 'web',
+      cores: 2,
+      mounts: [{ path: '/data', volume: '/tank/data' }],
+    }),
+    noPred,
+  );
+  assert.deepEqual(
+    p.changes.map((c) => c.argv ?? c.description),
+    [
+      ['pct', 'clone', '900', '105', '--hostname', 'web', '--full', '1'],
+      "wait for CT 105's lock to clear",
+      ['pct', 'set', '105', '--cores', '2', '--mp0', '/tank/data,mp=/data'],
+    ],
+  );
+  const bad = plan(
+    { ctid: 105, source: { config: parsePctConfig(src + 'mp0: /tank/x,mp=/x\n'), status: 'stopped', pending: [] } },
+    args({ ctid: 105, clone_from: 900 }),
+    noPred,
+  );
   assert.match(bad.fail!, /bind\/device mount/);
   const missing = plan({ ctid: 105, source: null }, args({ ctid: 105, clone_from: 900 }), noPred);
   assert.match(missing.fail!, /clone_from CT 900 does not exist/);
@@ -204,37 +317,83 @@ test('clone: clone, wait, then set differing keys and add bind mounts', () => {
 });
 
 test('errors: unprivileged mismatch, missing CT without template, still locked, read failure', () => {
-  assert.match(plan(stopped('hostname: a\n'), args({ ctid: 105, unprivileged: true }), noPred).fail!, /fixed at creation.*re-create/);
-  assert.match(plan({ ctid: 105 }, args({ ctid: 105, state: 'started' }), noPred).fail!, /does not exist; give ostemplate/);
-  assert.match(plan({ ctid: 105, stillLocked: 'create' }, args({ ctid: 105, lock_timeout: 5 }), noPred).fail!, /still locked \(create\) after 5 s/);
+  assert.match(
+    plan(stopped('hostname: a\n'), args({ ctid: 105, unprivileged: true }), noPred).fail!,
+    /fixed at creation.*re-create/,
+  );
+  assert.match(
+    plan({ ctid: 105 }, args({ ctid: 105, state: 'started' }), noPred).fail!,
+    /does not exist; give ostemplate/,
+  );
+  assert.match(
+    plan({ ctid: 105, stillLocked: 'create' }, args({ ctid: 105, lock_timeout: 5 }), noPred).fail!,
+    /still locked \(create\) after 5 s/,
+  );
   assert.match(plan({ ctid: 105, error: 'pct config 105 failed: boom' }, args({ ctid: 105 }), noPred).fail!, /boom/);
 });
 
 test('state: absent / stopped / restarted', () => {
-  assert.deepEqual(plan(running(SPEC_CONFIG), args({ ctid: 105, state: 'absent' }), noPred).changes.map((c) => c.argv), [['pct', 'stop', '105'], ['pct', 'destroy', '105']]);
+  assert.deepEqual(
+    plan(running(SPEC_CONFIG), args({ ctid: 105, state: 'absent' }), noPred).changes.map((c) => c.argv),
+    [
+      ['pct', 'stop', '105'],
+      ['pct', 'destroy', '105'],
+    ],
+  );
   assert.equal(plan({ ctid: 105 }, args({ ctid: 105, state: 'absent' }), noPred).changes.length, 0);
-  assert.deepEqual(plan(running(SPEC_CONFIG), args({ ctid: 105, state: 'stopped' }), noPred).changes.map((c) => c.argv), [['pct', 'shutdown', '105']]);
-  assert.deepEqual(plan(stopped(SPEC_CONFIG), args({ ctid: 105, state: 'restarted' }), noPred).changes.map((c) => c.argv), [['pct', 'start', '105']]);
-  assert.deepEqual(plan(running(SPEC_CONFIG), args({ ctid: 105, state: 'restarted' }), noPred).changes.map((c) => c.argv), [['pct', 'shutdown', '105'], ['pct', 'start', '105']]);
+  assert.deepEqual(
+    plan(running(SPEC_CONFIG), args({ ctid: 105, state: 'stopped' }), noPred).changes.map((c) => c.argv),
+    [['pct', 'shutdown', '105']],
+  );
+  assert.deepEqual(
+    plan(stopped(SPEC_CONFIG), args({ ctid: 105, state: 'restarted' }), noPred).changes.map((c) => c.argv),
+    [['pct', 'start', '105']],
+  );
+  assert.deepEqual(
+    plan(running(SPEC_CONFIG), args({ ctid: 105, state: 'restarted' }), noPred).changes.map((c) => c.argv),
+    [
+      ['pct', 'shutdown', '105'],
+      ['pct', 'start', '105'],
+    ],
+  );
 });
 
 test('check mode: a predicted CT is planned against instead of the host', () => {
-  const first = plan({ ctid: 105 }, args({ ctid: 105, ostemplate: 'local:vztmpl/x.tar.zst', hostname: 'web' }), { check: true, predicted: new Map() });
+  const first = plan({ ctid: 105 }, args({ ctid: 105, ostemplate: 'local:vztmpl/x.tar.zst', hostname: 'web' }), {
+    check: true,
+    predicted: new Map(),
+  });
   const predicted = new Map<string, unknown>(Object.entries(first.predict!));
-  const second = plan({ ctid: 105 }, args({ ctid: 105, hostname: 'web', mounts: [{ path: '/data', volume: '/tank/data' }] }), { check: true, predicted });
+  const second = plan(
+    { ctid: 105 },
+    args({ ctid: 105, hostname: 'web', mounts: [{ path: '/data', volume: '/tank/data' }] }),
+    { check: true, predicted },
+  );
   assert.equal(second.fail, undefined);
-  assert.deepEqual(second.changes.map((c) => c.argv), [['pct', 'set', '105', '--mp0', '/tank/data,mp=/data']]);
+  assert.deepEqual(
+    second.changes.map((c) => c.argv),
+    [['pct', 'set', '105', '--mp0', '/tank/data,mp=/data']],
+  );
 });
 
 test('a missing bind mount source is refused before anything changes (real run), not in check mode; a predicted dir counts', () => {
-  const a = args({ ctid: 105, state: 'started', ostemplate: 'local:vztmpl/x.tar.zst', mounts: [{ path: '/data', volume: '/tank/data' }] });
+  const a = args({
+    ctid: 105,
+    state: 'started',
+    ostemplate: 'local:vztmpl/x.tar.zst',
+    mounts: [{ path: '/data', volume: '/tank/data' }],
+  });
   const f: PctFacts = { ctid: 105, missingBindSources: ['/tank/data'] };
   const real = plan(f, a, noPred);
   assert.match(real.fail!, /bind mount source \/tank\/data does not exist on the host: CT 105 could not start/);
   assert.equal(real.changes.length, 0);
   assert.equal(plan(f, a, { check: true, predicted: new Map() }).fail, undefined);
   assert.equal(plan(f, args({ ...a, state: 'present' }), noPred).fail, undefined, 'not started: nothing fails');
-  const hot = plan({ ...running('unprivileged: 1\n'), missingBindSources: ['/tank/data'] }, args({ ctid: 105, mounts: [{ path: '/data', volume: '/tank/data' }] }), noPred);
+  const hot = plan(
+    { ...running('unprivileged: 1\n'), missingBindSources: ['/tank/data'] },
+    args({ ctid: 105, mounts: [{ path: '/data', volume: '/tank/data' }] }),
+    noPred,
+  );
   assert.match(hot.fail!, /could not mount it/);
 });
 
@@ -272,10 +431,23 @@ test('bad arguments are refused with clear messages', () => {
   assert.match(bad({ ctid: 105, mounts: [{ path: '/a,b', volume: '/x' }] }), /commas/);
   assert.match(bad({ ctid: 105, mounts: [{ path: '/a' }] }), /needs volume/);
   assert.match(bad({ ctid: 105, config: { unprivileged: 1 } }), /fixed at creation/);
-  assert.match(bad({ ctid: 105, mounts: [{ path: '/a', volume: '/x' }, { path: '/a/', volume: '/y' }] }), /listed twice/);
+  assert.match(
+    bad({
+      ctid: 105,
+      mounts: [
+        { path: '/a', volume: '/x' },
+        { path: '/a/', volume: '/y' },
+      ],
+    }),
+    /listed twice/,
+  );
 });
 
 test('hostile values stay literal argv elements', () => {
-  const p = plan(stopped('hostname: a\nunprivileged: 1\n'), args({ ctid: 105, description: "it's $(reboot) `x`\nline 2" }), noPred);
+  const p = plan(
+    stopped('hostname: a\nunprivileged: 1\n'),
+    args({ ctid: 105, description: "it's $(reboot) `x`\nline 2" }),
+    noPred,
+  );
   assert.deepEqual(p.changes[0].argv, ['pct', 'set', '105', '--description', "it's $(reboot) `x`\nline 2"]);
 });

@@ -18,8 +18,13 @@ const H = 'pve1';
 const phoenix = usePhoenixLab('phx-phoenix-heal-', 1);
 const phxPlay = phoenix.phxPlay;
 const explain = (r: PhoenixRun) =>
-  `rc ${r.rc}\n${r.stderr.split('\n').filter((l) => /fatal|FAILED|unreachable/i.test(l)).join('\n').slice(0, 4000)}\n…\n${r.stderr.slice(-3000)}`;
-const changedCount = (r: PhoenixRun) => ((r.events.find((e) => e.type === 'recap')?.hosts as Record<string, { changed: number }>)[H]).changed;
+  `rc ${r.rc}\n${r.stderr
+    .split('\n')
+    .filter((l) => /fatal|FAILED|unreachable/i.test(l))
+    .join('\n')
+    .slice(0, 4000)}\n…\n${r.stderr.slice(-3000)}`;
+const changedCount = (r: PhoenixRun) =>
+  (r.events.find((e) => e.type === 'recap')?.hosts as Record<string, { changed: number }>)[H].changed;
 /** status of each result of a task (one per loop item, then the loop's summary). */
 function statuses(r: PhoenixRun, task: string): string[] {
   return r.events.filter((e) => e.type === 'host_result' && e.task === task).map((e) => e.status as string);
@@ -27,7 +32,10 @@ function statuses(r: PhoenixRun, task: string): string[] {
 function outcomes(r: PhoenixRun): string[] {
   return r.events
     .filter((e) => e.type === 'host_result')
-    .map((e) => `${e.task as string} ${JSON.stringify((e.result as Record<string, unknown>).item ?? '')}: ${e.status as string}`);
+    .map(
+      (e) =>
+        `${e.task as string} ${JSON.stringify((e.result as Record<string, unknown>).item ?? '')}: ${e.status as string}`,
+    );
 }
 async function sh(command: string): Promise<string> {
   const r = await phoenix.lab.exec(H, command);
@@ -49,8 +57,10 @@ test('setup.yml: a rerun after a failed attempt heals the host (NFS never came u
 
   const healed = await phxPlay(playbook('setup.yml'));
   assert.equal(healed.rc, 0, explain(healed));
-  const [pvesm] = healed.events.filter((e) => e.type === 'host_result' && e.task === 'Proxmox storage definitions (stale ones pruned)');
-  assert.deepEqual(((pvesm.result as { removed: string[] }).removed).sort(), ['old-nas', 'quickOS-shared']);
+  const [pvesm] = healed.events.filter(
+    (e) => e.type === 'host_result' && e.task === 'Proxmox storage definitions (stale ones pruned)',
+  );
+  assert.deepEqual((pvesm.result as { removed: string[] }).removed.sort(), ['old-nas', 'quickOS-shared']);
   const cfg = await sh('cat /etc/pve/storage.cfg');
   assert.deepEqual([...cfg.matchAll(/^\w+: (\S+)$/gm)].map((m) => m[1]).sort(), ['local', 'tank-backup', 'tank-ct']);
   assert.equal((await sh('systemctl is-active nfs-server')).trim(), 'active');
@@ -63,16 +73,31 @@ test('setup.yml: a rerun after a failed attempt heals the host (NFS never came u
 test('containers.yml: a new shared volume reaches only the containers of the run; a running one is restarted once', async () => {
   const first = await phxPlay(playbook('containers.yml'));
   assert.equal(first.rc, 0, explain(first));
-  assert.ok(!statuses(first, 'Restart the container to apply its new mounts').includes('changed'), 'containers that were just created need no restart');
+  assert.ok(
+    !statuses(first, 'Restart the container to apply its new mounts').includes('changed'),
+    'containers that were just created need no restart',
+  );
   const ct102Before = await sh('pct config 102');
 
   // a new volume for 101 and 102, but this run is only about 101
-  const labVars = parse(readFileSync(join(REPO, 'inventory/group_vars/lab.yml'), 'utf8')) as { shared_volumes: Record<string, unknown> };
+  const labVars = parse(readFileSync(join(REPO, 'inventory/group_vars/lab.yml'), 'utf8')) as {
+    shared_volumes: Record<string, unknown>;
+  };
   const extra = join(phoenix.dir, 'extra-vars.yml');
-  writeFileSync(extra, stringify({
-    containers_in_run: [101],
-    shared_volumes: { ...labVars.shared_volumes, media: { host_path: '/tank/media-shared', owner: 'container_root', mounts: { '101': '/srv/media', '102': '/srv/media' } } },
-  }));
+  writeFileSync(
+    extra,
+    stringify({
+      containers_in_run: [101],
+      shared_volumes: {
+        ...labVars.shared_volumes,
+        media: {
+          host_path: '/tank/media-shared',
+          owner: 'container_root',
+          mounts: { '101': '/srv/media', '102': '/srv/media' },
+        },
+      },
+    }),
+  );
   const check = await phxPlay('--check', '-e', `@${extra}`, playbook('containers.yml'));
   assert.equal(check.rc, 0, explain(check));
   const run = await phxPlay('-e', `@${extra}`, playbook('containers.yml'));
@@ -82,7 +107,11 @@ test('containers.yml: a new shared volume reaches only the containers of the run
   assert.match(await sh('pct config 101'), /^mp\d+: \/tank\/media-shared,mp=\/srv\/media$/m);
   assert.equal((await sh('pct status 101')).trim(), 'status: running');
   assert.equal(await sh('pct config 102'), ct102Before, 'CT 102 is not in this run');
-  assert.equal((await sh('stat -c "%u:%g %a" /tank/media-shared')).trim(), '100000:100000 775', 'default modes 775/664');
+  assert.equal(
+    (await sh('stat -c "%u:%g %a" /tank/media-shared')).trim(),
+    '100000:100000 775',
+    'default modes 775/664',
+  );
 
   const again = await phxPlay('-e', `@${extra}`, playbook('containers.yml'));
   assert.equal(again.rc, 0, explain(again));

@@ -25,7 +25,9 @@ function outcomes(r: PhoenixRun): Record<string, string[]> {
     if (e.type !== 'host_result' && e.type !== 'item_result') continue;
     const result = (e.result ?? {}) as Record<string, unknown>;
     const item = result.item !== undefined ? ` [${JSON.stringify(result.item)}]` : '';
-    (by[e.host as string] ??= []).push(`${e.type === 'item_result' ? '  ' : ''}${e.task as string}${item}: ${e.status as string}`);
+    (by[e.host as string] ??= []).push(
+      `${e.type === 'item_result' ? '  ' : ''}${e.task as string}${item}: ${e.status as string}`,
+    );
   }
   return by;
 }
@@ -42,7 +44,11 @@ function results(r: PhoenixRun, host: string, task: string): Array<Record<string
     .filter((x) => !Array.isArray(x.results));
 }
 const explain = (r: PhoenixRun) =>
-  `rc ${r.rc}\n${r.stderr.split('\n').filter((l) => /fatal|FAILED|unreachable/i.test(l)).join('\n').slice(0, 4000)}\n…\n${r.stderr.slice(-3000)}`;
+  `rc ${r.rc}\n${r.stderr
+    .split('\n')
+    .filter((l) => /fatal|FAILED|unreachable/i.test(l))
+    .join('\n')
+    .slice(0, 4000)}\n…\n${r.stderr.slice(-3000)}`;
 
 /** Every file of a lab host's state (its / as the lab simulates it): path, type, mode, owner, content. */
 function hashTree(root: string): Map<string, string> {
@@ -65,7 +71,8 @@ function hashTree(root: string): Map<string, string> {
   return out;
 }
 /** The lab's own machinery: the first `qm guest exec` makes empty mount points for its binds in the VM's root. */
-const labMountPoint = (path: string, entry: string) => entry.startsWith('dir ') && /^\/var\/lib\/phx-lab\/vm\/\d+\/rootfs\//.test(path);
+const labMountPoint = (path: string, entry: string) =>
+  entry.startsWith('dir ') && /^\/var\/lib\/phx-lab\/vm\/\d+\/rootfs\//.test(path);
 function treeDiff(a: Map<string, string>, b: Map<string, string>): string[] {
   const diffs: string[] = [];
   for (const [k, v] of a) if (b.get(k) !== v) diffs.push(`${k}: ${v} → ${b.get(k) ?? '(gone)'}`);
@@ -90,21 +97,31 @@ test('fresh lab: --check changes nothing and predicts exactly the real run; the 
   const before = phoenix.lab.hosts.map((h) => hashTree(h.root));
   const check = await phxPlay('--check', SITE);
   assert.equal(check.rc, 0, explain(check));
-  phoenix.lab.hosts.forEach((h, i) => assert.deepEqual(treeDiff(before[i], hashTree(h.root)), [], `--check changed ${h.name}'s state`));
+  phoenix.lab.hosts.forEach((h, i) =>
+    assert.deepEqual(treeDiff(before[i], hashTree(h.root)), [], `--check changed ${h.name}'s state`),
+  );
 
   const real = await phxPlay(SITE);
   assert.equal(real.rc, 0, explain(real));
   const predicted = outcomes(check);
   const happened = outcomes(real);
   for (const h of HOSTS) {
-    assert.ok(happened[h].some((l) => l.endsWith(': changed')), `${h}: the first run changed nothing`);
+    assert.ok(
+      happened[h].some((l) => l.endsWith(': changed')),
+      `${h}: the first run changed nothing`,
+    );
     assert.deepEqual(predicted[h], happened[h], `${h}: --check predicted other changes than the real run made`);
   }
   for (const [h, counts] of Object.entries(recap(real))) assert.equal(counts.failed, 0, `${h} failed`);
 
   const again = await phxPlay(SITE);
   assert.equal(again.rc, 0, explain(again));
-  for (const h of HOSTS) assert.equal(recap(again)[h].changed, 0, `${h}: second run changed ${JSON.stringify(outcomes(again)[h].filter((l) => l.endsWith('changed')))}`);
+  for (const h of HOSTS)
+    assert.equal(
+      recap(again)[h].changed,
+      0,
+      `${h}: second run changed ${JSON.stringify(outcomes(again)[h].filter((l) => l.endsWith('changed')))}`,
+    );
 });
 
 /** Runs the same checks on every host at once. */
@@ -130,7 +147,10 @@ test('seed verification: storage, containers and shared volumes as declared', as
     assert.equal((await sh(h, 'systemctl is-enabled nfs-server')).trim(), 'enabled');
     // owners and the seed's modes per volume
     assert.equal((await sh(h, 'stat -c "%u:%g %a" /quickOS/shared/ssl')).trim(), '100000:100000 755');
-    assert.equal((await sh(h, 'stat -c "%u:%g %a" /quickOS/vm-persistent-data/1001/portainer/data')).trim(), '100000:100000 770');
+    assert.equal(
+      (await sh(h, 'stat -c "%u:%g %a" /quickOS/vm-persistent-data/1001/portainer/data')).trim(),
+      '100000:100000 770',
+    );
     assert.equal((await sh(h, 'stat -c "%U:%G %a" /quickOS/shared/data')).trim(), 'nobody:nogroup 775');
   });
 });
@@ -141,7 +161,11 @@ test('seed verification: portainer_data_nfs has the NFS options, a file written 
     assert.equal(inspect.exitcode, 0, inspect.err);
     const [vol] = JSON.parse(inspect.out) as Array<{ Driver: string; Options: Record<string, string> }>;
     assert.equal(vol.Driver, 'local');
-    assert.deepEqual(vol.Options, { type: 'nfs', o: 'addr=127.0.0.1,rw,nfsvers=4', device: ':/quickOS/vm-persistent-data/1001/portainer/data' });
+    assert.deepEqual(vol.Options, {
+      type: 'nfs',
+      o: 'addr=127.0.0.1,rw,nfsvers=4',
+      device: ':/quickOS/vm-persistent-data/1001/portainer/data',
+    });
     const touch = await inVm(h, 'docker run --rm -v portainer_data_nfs:/data alpine touch /data/test_file.txt');
     assert.equal(touch.exitcode, 0, touch.err);
     await sh(h, 'ls /quickOS/vm-persistent-data/1001/portainer/data/test_file.txt');
@@ -177,7 +201,9 @@ test('timing faults: NFS and the guest agent 5 s late on fresh hosts — the run
     for (const h of HOSTS) assert.equal(recap(r)[h].failed, 0);
     // NFS really was late after the play started nfs-server: the wait waited instead of failing
     for (const h of HOSTS) {
-      const waited = results(r, h, 'Wait until each shared dataset is exported and NFS answers').map((x) => Number(x.elapsed ?? 0));
+      const waited = results(r, h, 'Wait until each shared dataset is exported and NFS answers').map((x) =>
+        Number(x.elapsed ?? 0),
+      );
       assert.ok(Math.max(...waited) >= 2, `${h}: nfs_wait did not wait (${waited})`);
     }
     // Right after an NFS restart, and right after a VM boot (the field notes' races): Portainer's play waits for each.
@@ -188,15 +214,26 @@ test('timing faults: NFS and the guest agent 5 s late on fresh hosts — the run
     for (const h of HOSTS) {
       assert.equal(recap(afterNfsRestart)[h].changed, 0);
       const [nfs] = results(afterNfsRestart, h, 'The NFS export the VM mounts from answers');
-      assert.ok(Number(nfs.elapsed) >= 1 && Number(nfs.attempts) > 1, `${h}: nfs_wait did not wait: ${JSON.stringify(nfs)}`);
+      assert.ok(
+        Number(nfs.elapsed) >= 1 && Number(nfs.attempts) > 1,
+        `${h}: nfs_wait did not wait: ${JSON.stringify(nfs)}`,
+      );
     }
     await onEveryHost((h) => sh(h, 'qm reboot 1001').then(() => undefined));
     const afterBoot = await phxPlay(portainer);
     assert.equal(afterBoot.rc, 0, explain(afterBoot));
     for (const h of HOSTS) {
       assert.equal(recap(afterBoot)[h].changed, 0);
-      const volume = afterBoot.events.find((e) => e.type === 'host_result' && e.host === h && e.task === 'Portainer data volume on the NFS share (its directory on the hypervisor made first)');
-      assert.ok(Number(volume?.durationMs) >= 1000, `${h}: docker_volume did not wait for the guest agent (${String(volume?.durationMs)} ms)`);
+      const volume = afterBoot.events.find(
+        (e) =>
+          e.type === 'host_result' &&
+          e.host === h &&
+          e.task === 'Portainer data volume on the NFS share (its directory on the hypervisor made first)',
+      );
+      assert.ok(
+        Number(volume?.durationMs) >= 1000,
+        `${h}: docker_volume did not wait for the guest agent (${String(volume?.durationMs)} ms)`,
+      );
     }
   } finally {
     await onEveryHost((h) => phoenix.lab.setFaults(h, {}));

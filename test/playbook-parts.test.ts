@@ -10,14 +10,29 @@ test('splitArgs keeps quoted text and {{ templates }} with spaces in one token',
     splitArgs(`msg="a b" path={{ base }}/x  line='it''s' x={{ a | b }}`).map((t) => t.raw),
     ['msg="a b"', 'path={{ base }}/x', "line='it''s'", 'x={{ a | b }}'],
   );
-  assert.deepEqual(splitArgs('  a   b ').map((t) => [t.raw, t.offset]), [['a', 2], ['b', 6]]);
+  assert.deepEqual(
+    splitArgs('  a   b ').map((t) => [t.raw, t.offset]),
+    [
+      ['a', 2],
+      ['b', 6],
+    ],
+  );
   assert.deepEqual(splitArgs(''), []);
 });
 
 test('parseKv: pairs with unquoted values and where they start; the rest is free text', () => {
   const { pairs, free } = parseKv('echo hi chdir="/srv/my dir" creates=/x');
-  assert.deepEqual(pairs.map((p) => [p.key, p.value, p.valueOffset]), [['chdir', '/srv/my dir', 15], ['creates', '/x', 36]]);
-  assert.deepEqual(free.map((t) => t.raw), ['echo', 'hi']);
+  assert.deepEqual(
+    pairs.map((p) => [p.key, p.value, p.valueOffset]),
+    [
+      ['chdir', '/srv/my dir', 15],
+      ['creates', '/x', 36],
+    ],
+  );
+  assert.deepEqual(
+    free.map((t) => t.raw),
+    ['echo', 'hi'],
+  );
   assert.equal(unquote('"say \\"hi\\""'), 'say "hi"');
   assert.equal(unquote("'single'"), 'single');
   assert.equal(unquote('"unbalanced'), '"unbalanced');

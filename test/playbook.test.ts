@@ -100,7 +100,10 @@ test('module arguments: aliases, key=value strings, free form, args:', () => {
 test('with_items flattens one level, with_dict gives key/value items, with_list is loop', () => {
   const tasks = site().plays[0].tasks;
   assert.deepEqual(task(tasks[6]).loop, [1, 2, 3]);
-  assert.deepEqual(task(tasks[7]).loop, [{ key: 'a', value: 1 }, { key: 'b', value: 2 }]);
+  assert.deepEqual(task(tasks[7]).loop, [
+    { key: 'a', value: 1 },
+    { key: 'b', value: 2 },
+  ]);
   assert.equal(task(tasks[8]).loop, '{{ mapping }}');
   assert.equal(task(tasks[8]).loop_with, 'dict');
   assert.deepEqual(task(tasks[9]).loop, [1, [2, 3]]);
@@ -202,11 +205,15 @@ test('loadTaskFile validates a task file on its own (include_tasks at run time)'
     writeFileSync(join(dir, 'sub/t.yml'), '- debug: msg=hi\n- import_tasks: u.yml\n');
     writeFileSync(join(dir, 'sub/u.yml'), '- command: /bin/true\n');
     const tasks = loadTaskFile(join(dir, 'sub/t.yml'), { registry });
-    assert.deepEqual(tasks.map((t) => (t as Task).module), ['debug', 'command']);
+    assert.deepEqual(
+      tasks.map((t) => (t as Task).module),
+      ['debug', 'command'],
+    );
     writeFileSync(join(dir, 'sub/u.yml'), '- comand: /bin/true\n');
     assert.throws(
       () => loadTaskFile(join(dir, 'sub/t.yml'), { registry }),
-      (e: unknown) => e instanceof ValidationErrors && e.errors[0].message === "unknown module 'comand'; did you mean 'command'?",
+      (e: unknown) =>
+        e instanceof ValidationErrors && e.errors[0].message === "unknown module 'comand'; did you mean 'command'?",
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -222,10 +229,21 @@ test('the real built-in modules (dist/modules): aliases, argument checks, and sp
     const lines = ['- hosts: all', '  vars: { base: /tmp/phx }', '  tasks:'];
     for (let i = 0; i < 25; i++) {
       lines.push(
-        `    - name: dir ${i}`, `      ansible.builtin.file: path={{ base }}/d${i} state=directory mode=0755`, `      when: base is defined and ${i} < 100`,
-        `    - name: copy ${i}`, '      copy:', `        dest: "{{ base }}/d${i}/f"`, `        content: "hello {{ inventory_hostname }} ${i}"`, '      notify: h',
-        `    - name: cmd ${i}`, `      command: ls -l {{ base }}/d${i} chdir=/tmp`, `      register: r${i}`, `      changed_when: r${i}.rc != 0`,
-        `    - name: shell ${i}`, `      shell: echo ${i} | cat`, '      loop: [1, 2, 3]',
+        `    - name: dir ${i}`,
+        `      ansible.builtin.file: path={{ base }}/d${i} state=directory mode=0755`,
+        `      when: base is defined and ${i} < 100`,
+        `    - name: copy ${i}`,
+        '      copy:',
+        `        dest: "{{ base }}/d${i}/f"`,
+        `        content: "hello {{ inventory_hostname }} ${i}"`,
+        '      notify: h',
+        `    - name: cmd ${i}`,
+        `      command: ls -l {{ base }}/d${i} chdir=/tmp`,
+        `      register: r${i}`,
+        `      changed_when: r${i}.rc != 0`,
+        `    - name: shell ${i}`,
+        `      shell: echo ${i} | cat`,
+        '      loop: [1, 2, 3]',
       );
     }
     lines.push('  handlers:', '    - name: h', '      command: /bin/true');
@@ -238,7 +256,10 @@ test('the real built-in modules (dist/modules): aliases, argument checks, and sp
     assert.equal(task(pb.plays[0].tasks[0]).module, 'file');
     // budget: --syntax-check of ~100 tasks well under 400 ms with the registry; generous here for loaded CI machines
     assert.ok(loadMs < 400, `loading 100 tasks took ${loadMs.toFixed(0)} ms`);
-    assert.ok(performance.now() - started < 1500, `registry + load took ${(performance.now() - started).toFixed(0)} ms`);
+    assert.ok(
+      performance.now() - started < 1500,
+      `registry + load took ${(performance.now() - started).toFixed(0)} ms`,
+    );
 
     writeFileSync(file, '- hosts: all\n  tasks:\n    - copy: { dest: /tmp/x, contnt: a }\n');
     assert.throws(
@@ -246,7 +267,12 @@ test('the real built-in modules (dist/modules): aliases, argument checks, and sp
       (e: unknown) =>
         e instanceof ValidationErrors &&
         e.errors.length === 1 &&
-        e.errors.some((x) => x.message === "unknown argument 'contnt' for module 'copy'; did you mean 'content'?" && x.loc?.line === 3 && x.loc.col === 29),
+        e.errors.some(
+          (x) =>
+            x.message === "unknown argument 'contnt' for module 'copy'; did you mean 'content'?" &&
+            x.loc?.line === 3 &&
+            x.loc.col === 29,
+        ),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -256,8 +282,14 @@ test('the real built-in modules (dist/modules): aliases, argument checks, and sp
 test('a task file that include_tasks itself is legal (loaded when reached); quoted booleans are booleans', () => {
   const dir = mkdtempSync(join(tmpdir(), 'phx-pb-'));
   try {
-    writeFileSync(join(dir, 'retry.yml'), '- command: /bin/true\n  register: r\n- include_tasks: retry.yml\n  when: r.rc != 0\n');
-    writeFileSync(join(dir, 'p.yml'), '- hosts: all\n  become: "yes"\n  tasks:\n    - include_tasks: retry.yml\n      no_log: "False"\n');
+    writeFileSync(
+      join(dir, 'retry.yml'),
+      '- command: /bin/true\n  register: r\n- include_tasks: retry.yml\n  when: r.rc != 0\n',
+    );
+    writeFileSync(
+      join(dir, 'p.yml'),
+      '- hosts: all\n  become: "yes"\n  tasks:\n    - include_tasks: retry.yml\n      no_log: "False"\n',
+    );
     const play = loadPlaybook(join(dir, 'p.yml'), { registry }).plays[0];
     assert.equal(play.become, true);
     const outer = play.tasks[0] as IncludeTasks;
@@ -276,18 +308,24 @@ test('free-form text keeps its quotes and newlines when options are taken out of
   const dir = mkdtempSync(join(tmpdir(), 'phx-pb-'));
   try {
     const file = join(dir, 'p.yml');
-    writeFileSync(file, [
-      '- hosts: all',
-      '  tasks:',
-      '    - shell: |',
-      '        set -e',
-      '        echo "a  b" > /tmp/out   creates=/tmp/out',
-      '        FOO=bar env | grep FOO',
-      '    - command: echo "x=1  y" chdir=/srv',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        '- hosts: all',
+        '  tasks:',
+        '    - shell: |',
+        '        set -e',
+        '        echo "a  b" > /tmp/out   creates=/tmp/out',
+        '        FOO=bar env | grep FOO',
+        '    - command: echo "x=1  y" chdir=/srv',
+        '',
+      ].join('\n'),
+    );
     const tasks = loadPlaybook(file, { registry }).plays[0].tasks;
-    assert.deepEqual(task(tasks[0]).args, { cmd: 'set -e\necho "a  b" > /tmp/out\nFOO=bar env | grep FOO', creates: '/tmp/out' });
+    assert.deepEqual(task(tasks[0]).args, {
+      cmd: 'set -e\necho "a  b" > /tmp/out\nFOO=bar env | grep FOO',
+      creates: '/tmp/out',
+    });
     assert.deepEqual(task(tasks[1]).args, { cmd: 'echo "x=1  y"', chdir: '/srv' });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -42,7 +42,11 @@ test("a name the probed path is owned by resolves from stat's own line, without 
 });
 
 test('other names, numeric ids and unknown names still go to getent', async () => {
-  const req: ProbeRequest = { paths: [{ path: file }, { path: join(dir, 'missing') }], users: ['root', '0', 'phx-no-such-user', 'UNKNOWN'], groups: ['root'] };
+  const req: ProbeRequest = {
+    paths: [{ path: file }, { path: join(dir, 'missing') }],
+    users: ['root', '0', 'phx-no-such-user', 'UNKNOWN'],
+    groups: ['root'],
+  };
   const out = await raw(req);
   assert.doesNotMatch(out, /^[UG]\d+ =$/m);
   const r = parseProbe(req, out);
@@ -56,7 +60,8 @@ test('other names, numeric ids and unknown names still go to getent', async () =
 
 test('the identity is asked once per connection and become user', async () => {
   const commands: string[] = [];
-  const ctx = (become?: { user: string }) => createModuleContext({ host: 'local', conn, become, onCommand: (c) => commands.push(c) });
+  const ctx = (become?: { user: string }) =>
+    createModuleContext({ host: 'local', conn, become, onCommand: (c) => commands.push(c) });
   const first = await probe(ctx(), { paths: [{ path: file }], identity: true });
   const second = await probe(ctx(), { paths: [{ path: file }], identity: true });
   assert.equal(first.identity?.uid, process.getuid!());
@@ -70,6 +75,8 @@ test('the identity is asked once per connection and become user', async () => {
   // another connection to the same host asks again
   const other = new LocalConnection();
   const commands2: string[] = [];
-  await probe(createModuleContext({ host: 'local', conn: other, onCommand: (c) => commands2.push(c) }), { identity: true });
+  await probe(createModuleContext({ host: 'local', conn: other, onCommand: (c) => commands2.push(c) }), {
+    identity: true,
+  });
   assert.match(commands2[0], /\bid\b/);
 });

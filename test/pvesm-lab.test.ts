@@ -15,7 +15,13 @@ const cfg = () => t.sh('cat /etc/pve/storage.cfg');
 const DESIRED = {
   prune: true,
   storages: [
-    { id: 'backup', type: 'dir', path: '/tank/backup', content: ['backup', 'iso'], 'prune-backups': { 'keep-last': 3 } },
+    {
+      id: 'backup',
+      type: 'dir',
+      path: '/tank/backup',
+      content: ['backup', 'iso'],
+      'prune-backups': { 'keep-last': 3 },
+    },
     { id: 'tank-ct', type: 'zfspool', pool: 'tank', content: 'rootdir,images', sparse: true },
   ],
 };
@@ -51,15 +57,28 @@ test('fresh host: check predicts exactly the first run and changes nothing; seco
 
 test('set only what differs: content compared as a set, booleans as 0/1, null deletes', async () => {
   await t.sh('pvesm add dir media --path /tank/media --content iso,backup --shared 1');
-  const same = await t.run(pvesm, { id: 'media', type: 'dir', path: '/tank/media/', content: ['backup', 'iso'], shared: true });
+  const same = await t.run(pvesm, {
+    id: 'media',
+    type: 'dir',
+    path: '/tank/media/',
+    content: ['backup', 'iso'],
+    shared: true,
+  });
   assert.equal(same.changed, false, String(same.msg));
   const n = t.commands.length;
-  const r = await t.run(pvesm, { id: 'media', type: 'dir', path: '/tank/media', content: 'backup,iso,vztmpl', shared: null, disable: true }, { diff: true });
+  const r = await t.run(
+    pvesm,
+    { id: 'media', type: 'dir', path: '/tank/media', content: 'backup,iso,vztmpl', shared: null, disable: true },
+    { diff: true },
+  );
   assert.equal(r.failed, undefined, String(r.msg));
   assert.equal(r.changed, true);
   assert.deepEqual(r.updated, ['media']);
   const sent = t.commands.slice(n);
-  assert.ok(sent.some((c) => c.includes("pvesm set media --content backup,iso,vztmpl --disable 1 --delete shared")), sent.join('\n'));
+  assert.ok(
+    sent.some((c) => c.includes('pvesm set media --content backup,iso,vztmpl --disable 1 --delete shared')),
+    sent.join('\n'),
+  );
   assert.match(await cfg(), /dir: media\n\tdisable\n\tpath \/tank\/media\n\tcontent backup,iso,vztmpl\n/);
   // facts, apply, verify: three round trips
   assert.equal(sent.length, 3, sent.join('\n'));
@@ -70,7 +89,10 @@ test('fixed-key drift fails naming key, current and wanted; recreate fixes it', 
   const before = await cfg();
   const r = await t.run(pvesm, { id: 'media', type: 'dir', path: '/tank/media2' });
   assert.equal(r.failed, true);
-  assert.match(String(r.msg), /storage 'media': fixed key path is '\/tank\/media' on the host, wanted '\/tank\/media2'.*recreate: true/);
+  assert.match(
+    String(r.msg),
+    /storage 'media': fixed key path is '\/tank\/media' on the host, wanted '\/tank\/media2'.*recreate: true/,
+  );
   assert.equal(await cfg(), before);
   const fixed = await t.run(pvesm, { id: 'media', type: 'dir', path: '/tank/media2', recreate: true });
   assert.equal(fixed.failed, undefined, String(fixed.msg));
@@ -86,7 +108,7 @@ test('storage id taken by another type fails clearly and changes nothing', async
   assert.equal(await cfg(), before);
 });
 
-test('prune never removes local; absent removes; a missing zfs pool is pvesm\'s error', async () => {
+test("prune never removes local; absent removes; a missing zfs pool is pvesm's error", async () => {
   const r = await t.run(pvesm, { storages: [], prune: true });
   assert.equal(r.changed, false);
   assert.match(await cfg(), /dir: local/);
@@ -97,7 +119,10 @@ test('prune never removes local; absent removes; a missing zfs pool is pvesm\'s 
   assert.doesNotMatch(await cfg(), /old/);
   const noPool = await t.run(pvesm, { id: 'nopool', type: 'zfspool', pool: 'tank/missing' });
   assert.equal(noPool.failed, true);
-  assert.match(String(noPool.msg), /create storage failed: zfs error: cannot open 'tank\/missing': dataset does not exist/);
+  assert.match(
+    String(noPool.msg),
+    /create storage failed: zfs error: cannot open 'tank\/missing': dataset does not exist/,
+  );
 });
 
 test('check mode carries state: a zfspool on a dataset an earlier task would create', async () => {
@@ -107,7 +132,11 @@ test('check mode carries state: a zfspool on a dataset an earlier task would cre
   assert.equal(ds.changed, true);
   const first = await t.run(pvesm, { id: 'tank-ct', type: 'zfspool', pool: 'tank/ct' }, { check: true, predicted });
   assert.deepEqual(first.added, ['tank-ct']);
-  const second = await t.run(pvesm, { id: 'tank-ct', type: 'zfspool', pool: 'tank/ct', content: 'images,rootdir' }, { check: true, predicted });
+  const second = await t.run(
+    pvesm,
+    { id: 'tank-ct', type: 'zfspool', pool: 'tank/ct', content: 'images,rootdir' },
+    { check: true, predicted },
+  );
   assert.equal(second.changed, false, 'sees the storage the first task would add');
   assert.equal(await t.snapshot(), before);
 });
@@ -120,14 +149,24 @@ test('hostile values stay literal: quotes, $(...), spaces; newlines are refused'
   assert.ok((await cfg()).includes(`dir: odd\n\tcomment ${comment}\n\tpath /srv/with space\n`));
   assert.equal((await t.exec(`test -e ${marker}`)).rc, 1, 'nothing was executed');
   assert.equal((await t.run(pvesm, { id: 'odd', type: 'dir', path: '/srv/with space', comment })).changed, false);
-  assert.throws(() => pvesm.args.parse({ id: 'odd', type: 'dir', path: '/x', comment: 'a\nb' }), /comment must not contain a newline/);
+  assert.throws(
+    () => pvesm.args.parse({ id: 'odd', type: 'dir', path: '/x', comment: 'a\nb' }),
+    /comment must not contain a newline/,
+  );
 });
 
 test('nfs storage: NFS not online → waits nfs_timeout, fails with the last probe, writes nothing', async () => {
   await serveNfs(t, '/tank/nfs', { start: false });
   const before = await cfg();
   const t0 = Date.now();
-  const r = await t.run(pvesm, { id: 'nas', type: 'nfs', server: '127.0.0.1', export: '/tank/nfs', options: 'vers=4.2', nfs_timeout: 2 });
+  const r = await t.run(pvesm, {
+    id: 'nas',
+    type: 'nfs',
+    server: '127.0.0.1',
+    export: '/tank/nfs',
+    options: 'vers=4.2',
+    nfs_timeout: 2,
+  });
   assert.ok(Date.now() - t0 < 10000);
   assert.equal(r.failed, true);
   assert.match(String(r.msg), /storage 'nas': NFS export 127\.0\.0\.1:\/tank\/nfs not ready after [\d.]+ s/);
@@ -140,11 +179,28 @@ test('nfs storage: a server that answers late (nfsDelaySeconds) is waited for, t
   await t.lab.setFaults(t.host, { nfsDelaySeconds: 3 });
   await serveNfs(t, '/tank/nfs');
   const t0 = Date.now();
-  const r = await t.run(pvesm, { id: 'nas', type: 'nfs', server: '127.0.0.1', export: '/tank/nfs', content: ['images', 'backup'], options: 'vers=4.2' });
+  const r = await t.run(pvesm, {
+    id: 'nas',
+    type: 'nfs',
+    server: '127.0.0.1',
+    export: '/tank/nfs',
+    content: ['images', 'backup'],
+    options: 'vers=4.2',
+  });
   assert.equal(r.failed, undefined, String(r.msg));
   assert.ok(Date.now() - t0 >= 2000, 'it waited');
   assert.deepEqual(r.added, ['nas']);
-  assert.match(await cfg(), /nfs: nas\n\texport \/tank\/nfs\n\tpath \/mnt\/pve\/nas\n\tserver 127\.0\.0\.1\n\tcontent images,backup\n\toptions vers=4\.2\n/);
-  const again = await t.run(pvesm, { id: 'nas', type: 'nfs', server: '127.0.0.1', export: '/tank/nfs/', content: 'backup,images', options: 'vers=4.2' });
+  assert.match(
+    await cfg(),
+    /nfs: nas\n\texport \/tank\/nfs\n\tpath \/mnt\/pve\/nas\n\tserver 127\.0\.0\.1\n\tcontent images,backup\n\toptions vers=4\.2\n/,
+  );
+  const again = await t.run(pvesm, {
+    id: 'nas',
+    type: 'nfs',
+    server: '127.0.0.1',
+    export: '/tank/nfs/',
+    content: 'backup,images',
+    options: 'vers=4.2',
+  });
   assert.equal(again.changed, false, String(again.msg));
 });

@@ -146,6 +146,8 @@ export function comparable(r: ModuleResult, drop: string[] = []): Record<string,
 /** Makes the host an NFS server exporting `path` (a zfs dataset) and starts nfs-server. */
 export async function serveNfs(t: TestLab, path: string, opts: { start?: boolean } = {}): Promise<void> {
   const ds = path.replace(/^\//, '');
-  await t.sh(`zfs create -p '${ds}' && mkdir -p /etc/exports.d && printf '%s *(rw,no_root_squash,no_subtree_check)\\n' '${path}' > /etc/exports.d/phx-test.exports && exportfs -ra`);
+  await t.sh(
+    `zfs create -p '${ds}' && mkdir -p /etc/exports.d && printf '%s *(rw,no_root_squash,no_subtree_check)\\n' '${path}' > /etc/exports.d/phx-test.exports && exportfs -ra`,
+  );
   if (opts.start !== false) await t.sh('systemctl restart nfs-server');
 }

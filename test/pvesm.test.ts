@@ -3,7 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pvesm, { planPvesm, withPredictedStorages, type PvesmArgs, type PvesmFacts } from '../modules/pvesm.js';
-import { commaSet, effectiveValue, parseStorageCfg, sameStorageValue, serializeStorageCfg } from '../src/proxmox/storage-cfg.js';
+import {
+  commaSet,
+  effectiveValue,
+  parseStorageCfg,
+  sameStorageValue,
+  serializeStorageCfg,
+} from '../src/proxmox/storage-cfg.js';
 
 // spec §2, verbatim
 const SPEC_CFG = `dir: local
@@ -39,12 +45,19 @@ test('storage.cfg: parses the spec example and writes it back byte-identical', (
     defs.map((d) => `${d.type}:${d.id}`),
     ['dir:local', 'zfspool:local-zfs', 'nfs:nas'],
   );
-  assert.deepEqual(defs[2].keys, { export: '/srv/nfs/pve', path: '/mnt/pve/nas', server: '10.0.0.5', content: 'backup,images', options: 'vers=4.2' });
+  assert.deepEqual(defs[2].keys, {
+    export: '/srv/nfs/pve',
+    path: '/mnt/pve/nas',
+    server: '10.0.0.5',
+    content: 'backup,images',
+    options: 'vers=4.2',
+  });
   assert.equal(serializeStorageCfg(defs), SPEC_CFG);
 });
 
 test('storage.cfg: bare disable flag, comments with spaces, # lines, missing trailing newline', () => {
-  const text = '# managed\ndir: backup\n\tcomment  nightly  "dumps" $(x)  \n\tdisable\n\tpath /srv/backup\n\tcontent backup\n\tnodes pve2,pve1';
+  const text =
+    '# managed\ndir: backup\n\tcomment  nightly  "dumps" $(x)  \n\tdisable\n\tpath /srv/backup\n\tcontent backup\n\tnodes pve2,pve1';
   const [d] = parseStorageCfg(text);
   assert.equal(d.keys.disable, '1');
   assert.equal(d.keys.comment, 'nightly  "dumps" $(x)');
@@ -70,42 +83,133 @@ test('storage.cfg: defaults and set comparison', () => {
 });
 
 test('add: a missing dir storage becomes one pvesm add with fixed keys first', () => {
-  const p = planPvesm(facts(), parse({ id: 'backup', type: 'dir', path: '/srv/backup', content: ['backup', 'iso'], nodes: 'pve1,pve2', shared: false }));
-  assert.deepEqual(argvs(p), [['pvesm', 'add', 'dir', 'backup', '--path', '/srv/backup', '--content', 'backup,iso', '--nodes', 'pve1,pve2', '--shared', '0']]);
+  const p = planPvesm(
+    facts(),
+    parse({
+      id: 'backup',
+      type: 'dir',
+      path: '/srv/backup',
+      content: ['backup', 'iso'],
+      nodes: 'pve1,pve2',
+      shared: false,
+    }),
+  );
+  assert.deepEqual(argvs(p), [
+    [
+      'pvesm',
+      'add',
+      'dir',
+      'backup',
+      '--path',
+      '/srv/backup',
+      '--content',
+      'backup,iso',
+      '--nodes',
+      'pve1,pve2',
+      '--shared',
+      '0',
+    ],
+  ]);
   assert.deepEqual(p.result?.added, ['backup']);
-  assert.deepEqual(p.predict, { 'storage:backup': { type: 'dir', id: 'backup', keys: { path: '/srv/backup', content: 'backup,iso', nodes: 'pve1,pve2', shared: '0' } } });
-  assert.match(p.diff && !Array.isArray(p.diff) ? p.diff.after : '', /\ndir: backup\n\tpath \/srv\/backup\n\tcontent backup,iso\n/);
+  assert.deepEqual(p.predict, {
+    'storage:backup': {
+      type: 'dir',
+      id: 'backup',
+      keys: { path: '/srv/backup', content: 'backup,iso', nodes: 'pve1,pve2', shared: '0' },
+    },
+  });
+  assert.match(
+    p.diff && !Array.isArray(p.diff) ? p.diff.after : '',
+    /\ndir: backup\n\tpath \/srv\/backup\n\tcontent backup,iso\n/,
+  );
 });
 
 test('add nfs: waits for the export first, then adds', () => {
-  const p = planPvesm(facts(), parse({ id: 'media', type: 'nfs', server: '127.0.0.1', export: '/tank/media', content: 'images', options: 'vers=4.2', nfs_timeout: 5 }));
+  const p = planPvesm(
+    facts(),
+    parse({
+      id: 'media',
+      type: 'nfs',
+      server: '127.0.0.1',
+      export: '/tank/media',
+      content: 'images',
+      options: 'vers=4.2',
+      nfs_timeout: 5,
+    }),
+  );
   assert.equal(p.changes.length, 2);
   assert.equal(p.changes[0].description, 'wait for NFS 127.0.0.1:/tank/media');
   assert.ok(p.changes[0].apply && !p.changes[0].argv);
-  assert.deepEqual(p.changes[1].argv, ['pvesm', 'add', 'nfs', 'media', '--server', '127.0.0.1', '--export', '/tank/media', '--content', 'images', '--options', 'vers=4.2']);
+  assert.deepEqual(p.changes[1].argv, [
+    'pvesm',
+    'add',
+    'nfs',
+    'media',
+    '--server',
+    '127.0.0.1',
+    '--export',
+    '/tank/media',
+    '--content',
+    'images',
+    '--options',
+    'vers=4.2',
+  ]);
 });
 
 test('same definition with content/nodes in another order: no change', () => {
-  const p = planPvesm(facts(), parse({ id: 'local', type: 'dir', path: '/var/lib/vz/', content: ['backup', 'iso', 'vztmpl'], 'prune-backups': { 'keep-all': 1 } }));
+  const p = planPvesm(
+    facts(),
+    parse({
+      id: 'local',
+      type: 'dir',
+      path: '/var/lib/vz/',
+      content: ['backup', 'iso', 'vztmpl'],
+      'prune-backups': { 'keep-all': 1 },
+    }),
+  );
   assert.deepEqual(p.changes, []);
   assert.equal(p.msg, 'storage definitions are as wanted');
   assert.equal(p.predict, undefined);
 });
 
 test('set only the keys that differ; null deletes a key', () => {
-  const p = planPvesm(facts(), parse({ id: 'nas', type: 'nfs', server: '10.0.0.5', export: '/srv/nfs/pve', content: 'images,backup,iso', options: null, disable: true }));
-  assert.deepEqual(argvs(p), [['pvesm', 'set', 'nas', '--content', 'images,backup,iso', '--disable', '1', '--delete', 'options']]);
+  const p = planPvesm(
+    facts(),
+    parse({
+      id: 'nas',
+      type: 'nfs',
+      server: '10.0.0.5',
+      export: '/srv/nfs/pve',
+      content: 'images,backup,iso',
+      options: null,
+      disable: true,
+    }),
+  );
+  assert.deepEqual(argvs(p), [
+    ['pvesm', 'set', 'nas', '--content', 'images,backup,iso', '--disable', '1', '--delete', 'options'],
+  ]);
   assert.deepEqual(p.result?.updated, ['nas']);
   const after = (p.predict!['storage:nas'] as { keys: Record<string, string> }).keys;
-  assert.deepEqual(after, { export: '/srv/nfs/pve', path: '/mnt/pve/nas', server: '10.0.0.5', content: 'images,backup,iso', disable: '1' });
+  assert.deepEqual(after, {
+    export: '/srv/nfs/pve',
+    path: '/mnt/pve/nas',
+    server: '10.0.0.5',
+    content: 'images,backup,iso',
+    disable: '1',
+  });
   const d = p.diff && !Array.isArray(p.diff) ? p.diff : undefined;
   assert.match(d!.after, /nfs: nas\n\tdisable\n\texport/);
 });
 
 test('default content counts as the current value', () => {
   const f = facts('zfspool: ct\n\tpool tank/ct\n');
-  assert.deepEqual(planPvesm(f, parse({ id: 'ct', type: 'zfspool', pool: 'tank/ct', content: 'rootdir,images' })).changes, []);
-  assert.deepEqual(argvs(planPvesm(f, parse({ id: 'ct', type: 'zfspool', pool: 'tank/ct', content: 'rootdir' }))), [['pvesm', 'set', 'ct', '--content', 'rootdir']]);
+  assert.deepEqual(
+    planPvesm(f, parse({ id: 'ct', type: 'zfspool', pool: 'tank/ct', content: 'rootdir,images' })).changes,
+    [],
+  );
+  assert.deepEqual(argvs(planPvesm(f, parse({ id: 'ct', type: 'zfspool', pool: 'tank/ct', content: 'rootdir' }))), [
+    ['pvesm', 'set', 'ct', '--content', 'rootdir'],
+  ]);
 });
 
 test('fixed-key drift fails, naming key, current and wanted; recreate removes and re-adds', () => {
@@ -123,12 +227,22 @@ test('fixed-key drift fails, naming key, current and wanted; recreate removes an
 });
 
 test('nfs recreate waits before removing, so a dead server leaves the old definition', () => {
-  const p = planPvesm(facts(), parse({ id: 'nas', type: 'nfs', server: '10.0.0.6', export: '/srv/nfs/pve', recreate: true }));
-  assert.deepEqual(argvs(p), ['(wait for NFS 10.0.0.6:/srv/nfs/pve)', ['pvesm', 'remove', 'nas'], ['pvesm', 'add', 'nfs', 'nas', '--server', '10.0.0.6', '--export', '/srv/nfs/pve']]);
+  const p = planPvesm(
+    facts(),
+    parse({ id: 'nas', type: 'nfs', server: '10.0.0.6', export: '/srv/nfs/pve', recreate: true }),
+  );
+  assert.deepEqual(argvs(p), [
+    '(wait for NFS 10.0.0.6:/srv/nfs/pve)',
+    ['pvesm', 'remove', 'nas'],
+    ['pvesm', 'add', 'nfs', 'nas', '--server', '10.0.0.6', '--export', '/srv/nfs/pve'],
+  ]);
 });
 
 test('an nfs path that is only the default is not drift', () => {
-  const p = planPvesm(facts(), parse({ id: 'nas', type: 'nfs', server: '10.0.0.5', export: '/srv/nfs/pve/', path: '/mnt/pve/nas' }));
+  const p = planPvesm(
+    facts(),
+    parse({ id: 'nas', type: 'nfs', server: '10.0.0.5', export: '/srv/nfs/pve/', path: '/mnt/pve/nas' }),
+  );
   assert.deepEqual(p.changes, []);
 });
 
@@ -144,7 +258,10 @@ test('absent removes; absent of a missing storage is ok', () => {
 });
 
 test('prune: removes definitions not in the list, never local unless named', () => {
-  const list = { storages: [{ id: 'tank-ct', type: 'zfspool', pool: 'tank/ct', content: ['rootdir', 'images'] }], prune: true };
+  const list = {
+    storages: [{ id: 'tank-ct', type: 'zfspool', pool: 'tank/ct', content: ['rootdir', 'images'] }],
+    prune: true,
+  };
   const p = planPvesm(facts(), parse(list));
   assert.deepEqual(argvs(p), [
     ['pvesm', 'add', 'zfspool', 'tank-ct', '--pool', 'tank/ct', '--content', 'rootdir,images'],
@@ -158,10 +275,18 @@ test('prune: removes definitions not in the list, never local unless named', () 
     kept: ['local'],
     storages: { 'tank-ct': { type: 'zfspool', pool: 'tank/ct', content: 'rootdir,images' } },
   });
-  assert.deepEqual(p.predict, { 'storage:tank-ct': { type: 'zfspool', id: 'tank-ct', keys: { pool: 'tank/ct', content: 'rootdir,images' } }, 'storage:local-zfs': null, 'storage:nas': null });
+  assert.deepEqual(p.predict, {
+    'storage:tank-ct': { type: 'zfspool', id: 'tank-ct', keys: { pool: 'tank/ct', content: 'rootdir,images' } },
+    'storage:local-zfs': null,
+    'storage:nas': null,
+  });
   // naming local absent is the only way to remove it
   const q = planPvesm(facts(), parse({ storages: [{ id: 'local', state: 'absent' }], prune: true }));
-  assert.deepEqual(argvs(q), [['pvesm', 'remove', 'local'], ['pvesm', 'remove', 'local-zfs'], ['pvesm', 'remove', 'nas']]);
+  assert.deepEqual(argvs(q), [
+    ['pvesm', 'remove', 'local'],
+    ['pvesm', 'remove', 'local-zfs'],
+    ['pvesm', 'remove', 'nas'],
+  ]);
   // `keep`, and types this module cannot declare (a default install's lvmthin local-lvm), stay
   const withLvm = facts(SPEC_CFG + '\nlvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n\tcontent rootdir,images\n');
   const k = planPvesm(withLvm, parse({ ...list, keep: ['nas'] }));
@@ -180,28 +305,60 @@ test('check-mode predictions of earlier tasks are what later tasks see', () => {
   const again = planPvesm(f, parse({ id: 'backup', type: 'dir', path: '/srv/backup', content: 'backup' }));
   assert.deepEqual(again.changes, []);
   const removedNas = withPredictedStorages(parseStorageCfg(SPEC_CFG), new Map([['storage:nas', null]]));
-  assert.deepEqual(removedNas.storages.map((s) => s.id), ['local', 'local-zfs']);
+  assert.deepEqual(
+    removedNas.storages.map((s) => s.id),
+    ['local', 'local-zfs'],
+  );
 });
 
 test('several refusals are reported together and nothing is planned', () => {
-  const p = planPvesm(facts(), parse({ storages: [{ id: 'nas', type: 'dir', path: '/x' }, { id: 'local', type: 'dir', path: '/srv' }, { id: 'new1', type: 'dir', path: '/n' }] }));
+  const p = planPvesm(
+    facts(),
+    parse({
+      storages: [
+        { id: 'nas', type: 'dir', path: '/x' },
+        { id: 'local', type: 'dir', path: '/srv' },
+        { id: 'new1', type: 'dir', path: '/n' },
+      ],
+    }),
+  );
   assert.deepEqual(p.changes, []);
   assert.equal(p.fail?.split('\n').length, 2);
   assert.match(p.fail!, /fixed key path is '\/var\/lib\/vz' on the host, wanted '\/srv'/);
 });
 
 test('argument errors are clear and located', () => {
-  assert.match(argError({ id: 'x', type: 'dir', path: '/x' }), /^id: storage ID 'x' cannot be shorter than 2 characters/);
-  assert.match(argError({ id: 'my store', type: 'dir', path: '/x' }), /id: storage ID 'my store' contains illegal characters/);
+  assert.match(
+    argError({ id: 'x', type: 'dir', path: '/x' }),
+    /^id: storage ID 'x' cannot be shorter than 2 characters/,
+  );
+  assert.match(
+    argError({ id: 'my store', type: 'dir', path: '/x' }),
+    /id: storage ID 'my store' contains illegal characters/,
+  );
   assert.match(argError({ id: 'abc', path: '/x' }), /type: storage 'abc': type is required/);
   assert.match(argError({ id: 'abc', type: 'dir', pool: 'tank' }), /pool: pool is not a key of dir storage/);
   assert.match(argError({ id: 'abc', type: 'dir', pool: 'tank' }), /path: storage 'abc': dir storage needs path/);
-  assert.match(argError({ id: 'abc', type: 'nfs', server: '10.0.0.1' }), /export: storage 'abc': nfs storage needs export/);
+  assert.match(
+    argError({ id: 'abc', type: 'nfs', server: '10.0.0.1' }),
+    /export: storage 'abc': nfs storage needs export/,
+  );
   assert.match(argError({ id: 'abc', type: 'dir', path: 'relative' }), /path: path must be an absolute path/);
-  assert.match(argError({ id: 'abc', type: 'dir', path: '/x', comment: 'two\nlines' }), /comment: comment must not contain a newline/);
+  assert.match(
+    argError({ id: 'abc', type: 'dir', path: '/x', comment: 'two\nlines' }),
+    /comment: comment must not contain a newline/,
+  );
   assert.match(argError({ id: 'abc', type: 'dir', path: '/x', colour: 'red' }), /colour|Unrecognized key/);
   assert.match(argError({ id: 'abc', type: 'dir', path: '/x', storages: [] }), /not both/);
-  assert.match(argError({ storages: [{ id: 'ab', type: 'dir', path: '/a' }, { id: 'ab', type: 'dir', path: '/b' }] }), /storages.1.id: storage 'ab' is listed twice/);
+  assert.match(
+    argError({
+      storages: [
+        { id: 'ab', type: 'dir', path: '/a' },
+        { id: 'ab', type: 'dir', path: '/b' },
+      ],
+    }),
+    /storages.1.id: storage 'ab' is listed twice/,
+  );
   assert.match(argError({ storages: [], content: 'images' }), /put content inside each storage/);
   assert.match(argError({ id: 'abc', type: 'dir', path: '/x', prune: true }), /prune needs the whole list/);
   assert.match(argError({ storages: [{ id: 'abc', type: 'zfspool', pool: null }] }), /pool/);
@@ -211,5 +368,14 @@ test('argument errors are clear and located', () => {
 test('hostile values stay literal in argv', () => {
   const comment = `it's "mine" $(touch /tmp/pwned) \`id\` ; rm -rf /`;
   const p = planPvesm(facts(), parse({ id: 'odd', type: 'dir', path: '/srv/with space/$(x)', comment }));
-  assert.deepEqual(p.changes[0].argv, ['pvesm', 'add', 'dir', 'odd', '--path', '/srv/with space/$(x)', '--comment', comment]);
+  assert.deepEqual(p.changes[0].argv, [
+    'pvesm',
+    'add',
+    'dir',
+    'odd',
+    '--path',
+    '/srv/with space/$(x)',
+    '--comment',
+    comment,
+  ]);
 });

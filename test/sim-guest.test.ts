@@ -14,7 +14,10 @@ const setFaults = (f: object) => writeFileSync(s.path('/var/lib/phx-lab/faults.j
 test('systemctl: nfs-server seeded stopped; is-active, start, reload of an inactive unit, unknown units', () => {
   const r = s.run('systemctl', 'is-active', 'nfs-server');
   assert.deepEqual([r.stdout, r.rc], ['inactive\n', 3]);
-  assert.deepEqual([s.run('systemctl', 'is-active', 'pveproxy').stdout, s.run('systemctl', 'is-active', 'pveproxy').rc], ['active\n', 0]);
+  assert.deepEqual(
+    [s.run('systemctl', 'is-active', 'pveproxy').stdout, s.run('systemctl', 'is-active', 'pveproxy').rc],
+    ['active\n', 0],
+  );
   const reload = s.run('systemctl', 'reload', 'nfs-server');
   assert.deepEqual([reload.stderr, reload.rc], ['nfs-server.service is not active, cannot reload.\n', 1]);
   const unknown = s.run('systemctl', 'start', 'nope');
@@ -28,9 +31,15 @@ test('NFS not ready: showmount, rpcinfo fail with the spec texts', () => {
   const sm = s.run('showmount', '-e', '127.0.0.1');
   assert.deepEqual([sm.stderr, sm.rc], ['clnt_create: RPC: Program not registered\n', 1]);
   const rpc = s.run('rpcinfo', '-T', 'tcp', '127.0.0.1', 'nfs', '4');
-  assert.deepEqual([rpc.stdout, rpc.stderr, rpc.rc], ['program 100003 version 4 is not available\n', 'rpcinfo: RPC: Program not registered\n', 1]);
+  assert.deepEqual(
+    [rpc.stdout, rpc.stderr, rpc.rc],
+    ['program 100003 version 4 is not available\n', 'rpcinfo: RPC: Program not registered\n', 1],
+  );
   const far = s.run('showmount', '-e', '10.0.0.5');
-  assert.equal(far.stderr, 'clnt_create: RPC: Port mapper failure - Unable to receive: errno 111 (Connection refused)\n');
+  assert.equal(
+    far.stderr,
+    'clnt_create: RPC: Port mapper failure - Unable to receive: errno 111 (Connection refused)\n',
+  );
   assert.doesNotMatch(s.run('rpcinfo', '-p', '127.0.0.1').stdout, /nfs/);
 });
 
@@ -46,7 +55,10 @@ test('exports: exportfs -ra from /etc/exports(.d), -v and -s formats, missing pa
     '/srv/nfs/media\n\t\t10.0.0.0/24(sync,wdelay,hide,no_subtree_check,sec=sys,rw,secure,root_squash,no_all_squash)\n' +
       '/srv/a        \t<world>(sync,wdelay,hide,no_subtree_check,sec=sys,ro,secure,root_squash,no_all_squash)\n',
   );
-  assert.match(s.run('exportfs', '-s').stdout, /^\/srv\/nfs\/media 10\.0\.0\.0\/24\(sync,wdelay,hide,no_subtree_check,sec=sys,rw,secure,root_squash,no_all_squash\)\n/);
+  assert.match(
+    s.run('exportfs', '-s').stdout,
+    /^\/srv\/nfs\/media 10\.0\.0\.0\/24\(sync,wdelay,hide,no_subtree_check,sec=sys,rw,secure,root_squash,no_all_squash\)\n/,
+  );
   writeFileSync(s.path('/etc/exports.d/b.exports'), '/srv/missing *(rw)\n');
   const r = s.run('exportfs', '-ra');
   assert.equal(r.stderr, 'exportfs: Failed to stat /srv/missing: No such file or directory\n');
@@ -63,11 +75,17 @@ test('NFS ready only nfsDelaySeconds after nfs-server starts (fault)', async () 
   await new Promise((r) => setTimeout(r, Math.max(0, 3100 - (Date.now() - t0))));
   const sm = s.run('showmount', '-e', '127.0.0.1');
   assert.equal(sm.stdout, 'Export list for 127.0.0.1:\n/srv/nfs/media 10.0.0.0/24\n/srv/a         *\n');
-  assert.equal(s.run('showmount', '-e', '--no-headers', '127.0.0.1').stdout, '/srv/nfs/media 10.0.0.0/24\n/srv/a         *\n');
+  assert.equal(
+    s.run('showmount', '-e', '--no-headers', '127.0.0.1').stdout,
+    '/srv/nfs/media 10.0.0.0/24\n/srv/a         *\n',
+  );
   const rpc = s.run('rpcinfo', '-T', 'tcp', '127.0.0.1', 'nfs', '4');
   assert.deepEqual([rpc.stdout, rpc.rc], ['program 100003 version 4 ready and waiting\n', 0]);
   assert.equal(s.run('rpcinfo', '-t', '127.0.0.1', 'nfs', '3').stdout, 'program 100003 version 3 ready and waiting\n');
-  assert.match(s.run('rpcinfo', '-p', '127.0.0.1').stdout, /^   program vers proto   port  service\n(.*\n)*    100003    4   tcp   2049  nfs\n/);
+  assert.match(
+    s.run('rpcinfo', '-p', '127.0.0.1').stdout,
+    /^   program vers proto   port  service\n(.*\n)*    100003    4   tcp   2049  nfs\n/,
+  );
   // a restart makes it lag again
   s.run('systemctl', 'restart', 'nfs-server');
   assert.equal(s.run('rpcinfo', '-T', 'tcp', '127.0.0.1', 'nfs', '4').rc, 1);
@@ -97,21 +115,41 @@ test('qm: status, missing VM, not running, no agent, agent late (fault)', () => 
 test('qm guest exec: pretty JSON, rc 0 even when the guest command fails, missing binary', () => {
   const inspect = s.run('qm', 'guest', 'exec', '1001', '--', 'docker', 'volume', 'inspect', 'media');
   assert.equal(inspect.rc, 0);
-  assert.equal(inspect.stdout, '{\n   "err-data" : "Error: No such volume: media\\n",\n   "exitcode" : 1,\n   "exited" : 1,\n   "out-data" : "[]\\n"\n}\n');
-  assert.equal(s.run('qm', 'guest', 'exec', '1001', '--', 'true').stdout, '{\n   "exitcode" : 0,\n   "exited" : 1\n}\n');
+  assert.equal(
+    inspect.stdout,
+    '{\n   "err-data" : "Error: No such volume: media\\n",\n   "exitcode" : 1,\n   "exited" : 1,\n   "out-data" : "[]\\n"\n}\n',
+  );
+  assert.equal(
+    s.run('qm', 'guest', 'exec', '1001', '--', 'true').stdout,
+    '{\n   "exitcode" : 0,\n   "exited" : 1\n}\n',
+  );
   const nobin = s.run('qm', 'guest', 'exec', '1001', '--', 'nosuchtool');
-  assert.equal(nobin.stderr, `VM 1001 qga command 'guest-exec' failed - Failed to execute child process "nosuchtool" (No such file or directory)\n`);
-  const shell = JSON.parse(s.run('qm', 'guest', 'exec', '1001', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3').stdout) as Record<string, unknown>;
+  assert.equal(
+    nobin.stderr,
+    `VM 1001 qga command 'guest-exec' failed - Failed to execute child process "nosuchtool" (No such file or directory)\n`,
+  );
+  const shell = JSON.parse(
+    s.run('qm', 'guest', 'exec', '1001', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3').stdout,
+  ) as Record<string, unknown>;
   assert.deepEqual(shell, { exitcode: 3, exited: 1, 'out-data': 'out\n', 'err-data': 'err\n' });
   const timeout = s.run('qm', 'guest', 'exec', '1001', '--timeout', '1', '--', 'sleep', '5');
   assert.equal(timeout.stderr, 'timeout reached, returning pid\n');
   assert.match(timeout.stdout, /^\{\n   "pid" : \d+\n\}\n$/);
   assert.equal(timeout.rc, 0);
   // services inside the VM
-  assert.equal(JSON.parse(s.run('qm', 'guest', 'exec', '1001', '--', 'systemctl', 'is-active', 'docker').stdout)['out-data'], 'active\n');
-  assert.equal(JSON.parse(s.run('qm', 'guest', 'exec', '1001', '--', 'systemctl', 'restart', 'docker').stdout).exitcode, 0);
+  assert.equal(
+    JSON.parse(s.run('qm', 'guest', 'exec', '1001', '--', 'systemctl', 'is-active', 'docker').stdout)['out-data'],
+    'active\n',
+  );
+  assert.equal(
+    JSON.parse(s.run('qm', 'guest', 'exec', '1001', '--', 'systemctl', 'restart', 'docker').stdout).exitcode,
+    0,
+  );
   // the VM has its own filesystem
-  assert.equal(JSON.parse(s.run('qm', 'guest', 'exec', '1001', '--', 'cat', '/etc/hostname').stdout)['out-data'], 'portainer\n');
+  assert.equal(
+    JSON.parse(s.run('qm', 'guest', 'exec', '1001', '--', 'cat', '/etc/hostname').stdout)['out-data'],
+    'portainer\n',
+  );
 });
 
 function guest(...argv: string[]): { exitcode: number; 'out-data'?: string; 'err-data'?: string } {
@@ -120,35 +158,73 @@ function guest(...argv: string[]): { exitcode: number; 'out-data'?: string; 'err
   return JSON.parse(r.stdout) as { exitcode: number; 'out-data'?: string; 'err-data'?: string };
 }
 
-const NFS_OPTS = ['--driver', 'local', '--opt', 'type=nfs', '--opt', 'o=addr=127.0.0.1,rw,nfsvers=4', '--opt', 'device=:/quickOS/vm-persistent-data/1001/portainer/data'];
+const NFS_OPTS = [
+  '--driver',
+  'local',
+  '--opt',
+  'type=nfs',
+  '--opt',
+  'o=addr=127.0.0.1,rw,nfsvers=4',
+  '--opt',
+  'device=:/quickOS/vm-persistent-data/1001/portainer/data',
+];
 
 test('docker volume create/inspect: NFS options kept; an existing name keeps its old options', () => {
-  assert.equal(guest('docker', 'volume', 'create', ...NFS_OPTS, 'portainer_data_nfs')['out-data'], 'portainer_data_nfs\n');
-  const [vol] = JSON.parse(guest('docker', 'volume', 'inspect', 'portainer_data_nfs')['out-data']!) as Array<Record<string, unknown>>;
-  assert.deepEqual(vol.Options, { device: ':/quickOS/vm-persistent-data/1001/portainer/data', o: 'addr=127.0.0.1,rw,nfsvers=4', type: 'nfs' });
+  assert.equal(
+    guest('docker', 'volume', 'create', ...NFS_OPTS, 'portainer_data_nfs')['out-data'],
+    'portainer_data_nfs\n',
+  );
+  const [vol] = JSON.parse(guest('docker', 'volume', 'inspect', 'portainer_data_nfs')['out-data']!) as Array<
+    Record<string, unknown>
+  >;
+  assert.deepEqual(vol.Options, {
+    device: ':/quickOS/vm-persistent-data/1001/portainer/data',
+    o: 'addr=127.0.0.1,rw,nfsvers=4',
+    type: 'nfs',
+  });
   assert.equal(vol.Mountpoint, '/var/lib/docker/volumes/portainer_data_nfs/_data');
   assert.equal(vol.Driver, 'local');
   assert.equal(vol.Labels, null);
-  const again = guest('docker', 'volume', 'create', '--driver', 'local', '--opt', 'type=nfs', '--opt', 'device=:/other', 'portainer_data_nfs');
+  const again = guest(
+    'docker',
+    'volume',
+    'create',
+    '--driver',
+    'local',
+    '--opt',
+    'type=nfs',
+    '--opt',
+    'device=:/other',
+    'portainer_data_nfs',
+  );
   assert.equal(again.exitcode, 0);
-  const [same] = JSON.parse(guest('docker', 'volume', 'inspect', 'portainer_data_nfs')['out-data']!) as Array<Record<string, unknown>>;
+  const [same] = JSON.parse(guest('docker', 'volume', 'inspect', 'portainer_data_nfs')['out-data']!) as Array<
+    Record<string, unknown>
+  >;
   assert.deepEqual(same.Options, vol.Options, 'new options silently ignored');
   assert.match(guest('docker', 'volume', 'ls')['out-data']!, /^DRIVER    VOLUME NAME\nlocal     portainer_data_nfs\n$/);
 });
 
 test('docker run with an NFS volume: mount errors while not ready / path missing, then the file lands on the hypervisor', () => {
-  const run = () => guest('docker', 'run', '--rm', '-v', 'portainer_data_nfs:/data', 'alpine', 'touch', '/data/test_file.txt');
+  const run = () =>
+    guest('docker', 'run', '--rm', '-v', 'portainer_data_nfs:/data', 'alpine', 'touch', '/data/test_file.txt');
   s.run('systemctl', 'stop', 'nfs-server');
   let r = run();
   assert.equal(r.exitcode, 125);
-  assert.match(r['err-data']!, /Error response from daemon: error while mounting volume '\/var\/lib\/docker\/volumes\/portainer_data_nfs\/_data': failed to mount local volume: mount :\/quickOS\/vm-persistent-data\/1001\/portainer\/data:\/var\/lib\/docker\/volumes\/portainer_data_nfs\/_data, data: addr=127\.0\.0\.1: connection refused/);
+  assert.match(
+    r['err-data']!,
+    /Error response from daemon: error while mounting volume '\/var\/lib\/docker\/volumes\/portainer_data_nfs\/_data': failed to mount local volume: mount :\/quickOS\/vm-persistent-data\/1001\/portainer\/data:\/var\/lib\/docker\/volumes\/portainer_data_nfs\/_data, data: addr=127\.0\.0\.1: connection refused/,
+  );
   s.run('systemctl', 'start', 'nfs-server');
   r = run();
   assert.match(r['err-data']!, /: no such file or directory/);
   mkdirSync(s.path('/quickOS/vm-persistent-data/1001/portainer/data'), { recursive: true });
   r = run();
   assert.match(r['err-data']!, /: permission denied/, 'the path must be exported');
-  writeFileSync(s.path('/etc/exports.d/q.exports'), '/quickOS/vm-persistent-data 127.0.0.1(rw,no_root_squash,no_subtree_check)\n');
+  writeFileSync(
+    s.path('/etc/exports.d/q.exports'),
+    '/quickOS/vm-persistent-data 127.0.0.1(rw,no_root_squash,no_subtree_check)\n',
+  );
   s.run('exportfs', '-ra');
   r = run();
   assert.equal(r.exitcode, 0, r['err-data']);
@@ -157,12 +233,16 @@ test('docker run with an NFS volume: mount errors while not ready / path missing
 
 test('docker compose up -d: external volume missing, then Created/Started, then Running; restart; rm in use', () => {
   mkdirSync(s.path('/var/lib/phx-lab/vm/1001/rootfs/opt/portainer'), { recursive: true });
-  const compose = 'services:\n  portainer:\n    image: portainer/portainer-ce:latest\n    container_name: portainer_server\n    volumes:\n      - portainer_data:/data\nvolumes:\n  portainer_data:\n    external: true\n    name: portainer_data_missing\n';
+  const compose =
+    'services:\n  portainer:\n    image: portainer/portainer-ce:latest\n    container_name: portainer_server\n    volumes:\n      - portainer_data:/data\nvolumes:\n  portainer_data:\n    external: true\n    name: portainer_data_missing\n';
   writeFileSync(s.path('/var/lib/phx-lab/vm/1001/rootfs/opt/portainer/docker-compose.yml'), compose);
   let r = guest('docker', 'compose', '-f', '/opt/portainer/docker-compose.yml', 'up', '-d');
   assert.equal(r.exitcode, 1);
   assert.equal(r['err-data'], 'external volume "portainer_data_missing" not found\n');
-  writeFileSync(s.path('/var/lib/phx-lab/vm/1001/rootfs/opt/portainer/docker-compose.yml'), compose.replace('portainer_data_missing', 'portainer_data_nfs'));
+  writeFileSync(
+    s.path('/var/lib/phx-lab/vm/1001/rootfs/opt/portainer/docker-compose.yml'),
+    compose.replace('portainer_data_missing', 'portainer_data_nfs'),
+  );
   r = guest('docker', 'compose', '-f', '/opt/portainer/docker-compose.yml', 'up', '-d');
   assert.equal(r.exitcode, 0, r['err-data']);
   assert.match(r['err-data']!, /Container portainer_server  Started/);
@@ -170,21 +250,34 @@ test('docker compose up -d: external volume missing, then Created/Started, then 
   assert.equal(r['err-data'], ' Container portainer_server  Running\n');
   assert.equal(guest('docker', 'ps', '--format', '{{.Names}}')['out-data'], 'portainer_server\n');
   assert.equal(guest('docker', 'restart', 'portainer_server')['out-data'], 'portainer_server\n');
-  const [c] = JSON.parse(guest('docker', 'inspect', 'portainer_server')['out-data']!) as Array<{ RestartCount: number; State: { Running: boolean } }>;
+  const [c] = JSON.parse(guest('docker', 'inspect', 'portainer_server')['out-data']!) as Array<{
+    RestartCount: number;
+    State: { Running: boolean };
+  }>;
   assert.deepEqual([c.RestartCount, c.State.Running], [1, true]);
   assert.match(guest('docker', 'restart', 'nope')['err-data']!, /No such container: nope/);
   const rm = guest('docker', 'volume', 'rm', 'portainer_data_nfs');
   assert.equal(rm.exitcode, 1);
-  assert.match(rm['err-data']!, /^Error response from daemon: remove portainer_data_nfs: volume is in use - \[[0-9a-f]+\]\n$/);
+  assert.match(
+    rm['err-data']!,
+    /^Error response from daemon: remove portainer_data_nfs: volume is in use - \[[0-9a-f]+\]\n$/,
+  );
 });
 
 test('pvenode cert info: real certificates, fingerprint = SHA256 of the DER', () => {
   const r = s.run('pvenode', 'cert', 'info', '--output-format', 'json');
   assert.equal(r.rc, 0, r.stderr);
   const infos = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
-  assert.deepEqual(infos.map((i) => i.filename), ['pve-root-ca.pem', 'pve-ssl.pem']);
+  assert.deepEqual(
+    infos.map((i) => i.filename),
+    ['pve-root-ca.pem', 'pve-ssl.pem'],
+  );
   const ssl = infos[1];
-  const fp = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', s.path('/etc/pve/nodes/pve1/pve-ssl.pem')], { encoding: 'utf8' });
+  const fp = execFileSync(
+    'openssl',
+    ['x509', '-noout', '-fingerprint', '-sha256', '-in', s.path('/etc/pve/nodes/pve1/pve-ssl.pem')],
+    { encoding: 'utf8' },
+  );
   assert.equal(`sha256 Fingerprint=${ssl.fingerprint}\n`.toLowerCase(), fp.toLowerCase());
   assert.equal(typeof ssl.notafter, 'number');
   assert.ok((ssl.notafter as number) > Date.now() / 1000);
@@ -201,8 +294,25 @@ test('pvesm scan nfs lists the exports of a ready server', () => {
 });
 
 test('docker compose -f - reads the file from stdin (qm guest exec --pass-stdin 1)', () => {
-  const compose = 'name: web\nservices:\n  app:\n    image: nginx\n    volumes:\n      - data:/data\nvolumes:\n  data: {}\n';
-  const run = () => s.runWith({ input: compose }, 'qm', 'guest', 'exec', '1001', '--pass-stdin', '1', '--', 'docker', 'compose', '-f', '-', 'up', '-d');
+  const compose =
+    'name: web\nservices:\n  app:\n    image: nginx\n    volumes:\n      - data:/data\nvolumes:\n  data: {}\n';
+  const run = () =>
+    s.runWith(
+      { input: compose },
+      'qm',
+      'guest',
+      'exec',
+      '1001',
+      '--pass-stdin',
+      '1',
+      '--',
+      'docker',
+      'compose',
+      '-f',
+      '-',
+      'up',
+      '-d',
+    );
   const first = JSON.parse(run().stdout) as { exitcode: number; 'err-data': string };
   assert.equal(first.exitcode, 0, first['err-data']);
   assert.match(first['err-data'], / Volume "web_data"  Created\n Container web-app-1  Creating\n/);
@@ -211,11 +321,20 @@ test('docker compose -f - reads the file from stdin (qm guest exec --pass-stdin 
 
 test('pvenode acme cert renew: refused without force while valid; a renewal changes the fingerprint and restarts pveproxy', () => {
   assert.equal(s.run('pvenode', 'acme', 'cert', 'renew').rc, 0, 'first certificate');
-  const fp = () => (JSON.parse(s.run('pvenode', 'cert', 'info', '--output-format', 'json').stdout) as Array<{ filename: string; fingerprint: string }>).find((c) => c.filename === 'pveproxy-ssl.pem')?.fingerprint;
+  const fp = () =>
+    (
+      JSON.parse(s.run('pvenode', 'cert', 'info', '--output-format', 'json').stdout) as Array<{
+        filename: string;
+        fingerprint: string;
+      }>
+    ).find((c) => c.filename === 'pveproxy-ssl.pem')?.fingerprint;
   const first = fp();
   assert.ok(first);
   const refused = s.run('pvenode', 'acme', 'cert', 'renew');
-  assert.equal(refused.stderr, "400 Parameter verification failed.\nforce: Certificate does not expire within the next 30 days, and 'force' is not set.\n");
+  assert.equal(
+    refused.stderr,
+    "400 Parameter verification failed.\nforce: Certificate does not expire within the next 30 days, and 'force' is not set.\n",
+  );
   assert.notEqual(refused.rc, 0);
   const r = s.run('pvenode', 'acme', 'cert', 'renew', '--force', '1');
   assert.match(r.stdout, /Restarting pveproxy\nRevoking old certificate\n$/);

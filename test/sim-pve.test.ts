@@ -11,7 +11,13 @@ after(() => s.cleanup());
 const MISSING_CT = "Configuration file 'nodes/pve1/lxc/999.conf' does not exist\n";
 
 test('pct on a missing CT: status/config/set/exec/pending rc 2, start rc 255, stop "not running"', () => {
-  for (const args of [['status', '999'], ['config', '999'], ['set', '999', '--cores', '2'], ['exec', '999', '--', 'true'], ['pending', '999']]) {
+  for (const args of [
+    ['status', '999'],
+    ['config', '999'],
+    ['set', '999', '--cores', '2'],
+    ['exec', '999', '--', 'true'],
+    ['pending', '999'],
+  ]) {
     const r = s.run('pct', ...args);
     assert.equal(r.stderr, MISSING_CT, args.join(' '));
     assert.equal(r.rc, 2);
@@ -26,14 +32,37 @@ test('pct on a missing CT: status/config/set/exec/pending rc 2, start rc 255, st
 });
 
 test('pct create: config sorted, unprivileged default, idmap 100000 on the rootfs, list format', () => {
-  const r = s.run('pct', 'create', '101', TEMPLATE_VOL, '--hostname', 'nginx', '--rootfs', 'local:4', '--net0', 'name=eth0,bridge=vmbr0,ip=dhcp', '--memory', '512');
+  const r = s.run(
+    'pct',
+    'create',
+    '101',
+    TEMPLATE_VOL,
+    '--hostname',
+    'nginx',
+    '--rootfs',
+    'local:4',
+    '--net0',
+    'name=eth0,bridge=vmbr0,ip=dhcp',
+    '--memory',
+    '512',
+  );
   assert.equal(r.rc, 0, r.stderr);
   const conf = s.run('pct', 'config', '101').stdout;
-  assert.match(conf, /^arch: amd64\nhostname: nginx\nmemory: 512\nnet0: name=eth0,bridge=vmbr0,hwaddr=BC:24:11:[0-9A-F:]{8},ip=dhcp,type=veth\nostype: debian\nrootfs: local:101\/subvol-101-disk-0\.subvol,size=4G\nunprivileged: 1\n$/);
-  assert.equal(readFileSync(s.path('/etc/pve/lxc/101.conf'), 'utf8'), conf, 'on-disk file via the /etc/pve/lxc symlink');
+  assert.match(
+    conf,
+    /^arch: amd64\nhostname: nginx\nmemory: 512\nnet0: name=eth0,bridge=vmbr0,hwaddr=BC:24:11:[0-9A-F:]{8},ip=dhcp,type=veth\nostype: debian\nrootfs: local:101\/subvol-101-disk-0\.subvol,size=4G\nunprivileged: 1\n$/,
+  );
+  assert.equal(
+    readFileSync(s.path('/etc/pve/lxc/101.conf'), 'utf8'),
+    conf,
+    'on-disk file via the /etc/pve/lxc symlink',
+  );
   const rootfs = s.path('/var/lib/vz/images/101/subvol-101-disk-0.subvol');
   assert.equal(statSync(rootfs).uid, 100000);
-  assert.equal(s.run('pct', 'list').stdout, `${'VMID'.padEnd(10)} ${'Status'.padEnd(10)} ${'Lock'.padEnd(12)} ${'Name'.padEnd(20)}\n${'101'.padEnd(10)} ${'stopped'.padEnd(10)} ${''.padEnd(12)} ${'nginx'.padEnd(20)}\n`);
+  assert.equal(
+    s.run('pct', 'list').stdout,
+    `${'VMID'.padEnd(10)} ${'Status'.padEnd(10)} ${'Lock'.padEnd(12)} ${'Name'.padEnd(20)}\n${'101'.padEnd(10)} ${'stopped'.padEnd(10)} ${''.padEnd(12)} ${'nginx'.padEnd(20)}\n`,
+  );
   assert.equal(s.run('pct', 'status', '101').stdout, 'status: stopped\n');
 });
 
@@ -42,7 +71,10 @@ test('pct create/clone with a used id; VM ids count too', () => {
   assert.equal(r.stderr, "CT 101 already exists on node 'pve1'\n");
   assert.notEqual(r.rc, 0);
   assert.equal(s.run('pct', 'create', '1001', TEMPLATE_VOL).stderr, "VM 1001 already exists on node 'pve1'\n");
-  assert.equal(s.run('pct', 'create', '102', 'local:vztmpl/nope.tar.zst').stderr, "volume 'local:vztmpl/nope.tar.zst' does not exist\n");
+  assert.equal(
+    s.run('pct', 'create', '102', 'local:vztmpl/nope.tar.zst').stderr,
+    "volume 'local:vztmpl/nope.tar.zst' does not exist\n",
+  );
 });
 
 test('pct set: unprivileged is read-only; mount points normalised; delete', () => {
@@ -70,7 +102,10 @@ test('pct start/stop/exec: running state, already running, exec when stopped', (
   assert.equal(again.stderr, 'CT 101 already running\n');
   assert.notEqual(again.rc, 0);
   const verbose = s.run('pct', 'status', '101', '--verbose').stdout.trim().split('\n');
-  assert.deepEqual(verbose.map((l) => l.split(':')[0]), [...verbose.map((l) => l.split(':')[0])].sort());
+  assert.deepEqual(
+    verbose.map((l) => l.split(':')[0]),
+    [...verbose.map((l) => l.split(':')[0])].sort(),
+  );
   assert.ok(verbose.includes('status: running') && verbose.includes('name: nginx'));
   assert.ok(existsSync(s.path('/var/lib/lxc/101/config')), 'generated LXC config at start');
   assert.match(readFileSync(s.path('/var/lib/lxc/101/config'), 'utf8'), /lxc\.idmap = u 0 100000 65536/);
@@ -79,35 +114,67 @@ test('pct start/stop/exec: running state, already running, exec when stopped', (
 test('pct exec: uid mapping (root = 100000, www-data = 100033), mount points at their mp= paths', () => {
   writeFileSync(s.path('/tank/ssl/nginx.key'), 'secret\n');
   chownSync(s.path('/tank/ssl/nginx.key'), 100000, 100000);
-  const r = s.run('pct', 'exec', '101', '--', 'sh', '-c', 'chown root:www-data /etc/nginx/ssl/nginx.key && chmod 640 /etc/nginx/ssl/nginx.key && stat -c "%U:%G %a" /etc/nginx/ssl/nginx.key && id -u && cat /etc/hostname');
+  const r = s.run(
+    'pct',
+    'exec',
+    '101',
+    '--',
+    'sh',
+    '-c',
+    'chown root:www-data /etc/nginx/ssl/nginx.key && chmod 640 /etc/nginx/ssl/nginx.key && stat -c "%U:%G %a" /etc/nginx/ssl/nginx.key && id -u && cat /etc/hostname',
+  );
   assert.equal(r.stderr, '');
   assert.equal(r.stdout, 'root:www-data 640\n0\nnginx\n');
   const st = statSync(s.path('/tank/ssl/nginx.key'));
   assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [100000, 100033, 0o640]);
   // a host-root-owned file is "nobody" inside and root in the CT cannot take it
   writeFileSync(s.path('/tank/ssl/host-owned'), 'x');
-  const denied = s.run('pct', 'exec', '101', '--', 'sh', '-c', 'stat -c %u /etc/nginx/ssl/host-owned; chown root /etc/nginx/ssl/host-owned');
+  const denied = s.run(
+    'pct',
+    'exec',
+    '101',
+    '--',
+    'sh',
+    '-c',
+    'stat -c %u /etc/nginx/ssl/host-owned; chown root /etc/nginx/ssl/host-owned',
+  );
   assert.match(denied.stdout, /^65534\n/);
   assert.notEqual(denied.rc, 0);
   assert.equal(s.run('pct', 'exec', '101', '--', 'test', '-d', '/etc/nginx/ssl').rc, 0);
   assert.equal(s.run('pct', 'exec', '101', '--', 'systemctl', 'reload', 'nginx').rc, 0);
-  assert.equal(s.run('pct', 'exec', '101', '--', 'sh', '-c', 'exit 7').rc, 7, "pct exec returns the inner command's rc");
+  assert.equal(
+    s.run('pct', 'exec', '101', '--', 'sh', '-c', 'exit 7').rc,
+    7,
+    "pct exec returns the inner command's rc",
+  );
 });
 
 test('pct set on a running CT: a changed mount point stays pending; --current shows what is in effect', () => {
   assert.equal(s.run('pct', 'set', '101', '--mp0', '/tank/ssl,mp=/etc/nginx/ssl,ro=1').rc, 0);
   const pending = s.run('pct', 'pending', '101').stdout;
-  assert.match(pending, /^cur mp0: \/tank\/ssl,mp=\/etc\/nginx\/ssl,backup=0\nnew mp0: \/tank\/ssl,mp=\/etc\/nginx\/ssl,ro=1$/m);
+  assert.match(
+    pending,
+    /^cur mp0: \/tank\/ssl,mp=\/etc\/nginx\/ssl,backup=0\nnew mp0: \/tank\/ssl,mp=\/etc\/nginx\/ssl,ro=1$/m,
+  );
   assert.match(s.run('pct', 'config', '101').stdout, /^mp0: \/tank\/ssl,mp=\/etc\/nginx\/ssl,ro=1$/m);
-  assert.match(s.run('pct', 'config', '101', '--current', '1').stdout, /^mp0: \/tank\/ssl,mp=\/etc\/nginx\/ssl,backup=0$/m);
-  assert.match(readFileSync(s.path('/etc/pve/lxc/101.conf'), 'utf8'), /\n\[pve:pending\]\nmp0: \/tank\/ssl,mp=\/etc\/nginx\/ssl,ro=1\n$/);
+  assert.match(
+    s.run('pct', 'config', '101', '--current', '1').stdout,
+    /^mp0: \/tank\/ssl,mp=\/etc\/nginx\/ssl,backup=0$/m,
+  );
+  assert.match(
+    readFileSync(s.path('/etc/pve/lxc/101.conf'), 'utf8'),
+    /\n\[pve:pending\]\nmp0: \/tank\/ssl,mp=\/etc\/nginx\/ssl,ro=1\n$/,
+  );
   // hostname applies at once
   s.run('pct', 'set', '101', '--hostname', 'gw');
   assert.doesNotMatch(s.run('pct', 'pending', '101').stdout, /new hostname/);
   // hotplug failure: nothing written
   const before = readFileSync(s.path('/etc/pve/lxc/101.conf'), 'utf8');
   const r = s.run('pct', 'set', '101', '--mp1', '/tank/absent,mp=/data');
-  assert.equal(r.stderr, "400 Parameter verification failed.\nmp1: unable to hotplug mp1: directory '/tank/absent' does not exist\n");
+  assert.equal(
+    r.stderr,
+    "400 Parameter verification failed.\nmp1: unable to hotplug mp1: directory '/tank/absent' does not exist\n",
+  );
   assert.equal(readFileSync(s.path('/etc/pve/lxc/101.conf'), 'utf8'), before);
   // stop + start applies pending
   assert.equal(s.run('pct', 'stop', '101').rc, 0);
@@ -150,8 +217,15 @@ test('pct create on a zfspool storage allocates subvol datasets; destroy frees t
   assert.match(conf, /^rootfs: tank-ct:subvol-120-disk-0,size=8G$/m);
   assert.match(conf, /^mp0: tank-ct:subvol-120-disk-1,mp=\/data,size=2G$/m);
   assert.equal(s.run('zfs', 'list', '-H', '-o', 'name', 'tank/subvol-120-disk-1').stdout, 'tank/subvol-120-disk-1\n');
-  assert.equal(statSync(s.path('/tank/subvol-120-disk-1')).uid, 100000, 'new volume top dir chowned to the mapped root');
-  assert.equal(s.run('zfs', 'get', '-H', '-p', '-o', 'value', 'refquota', 'tank/subvol-120-disk-0').stdout, '8589934592\n');
+  assert.equal(
+    statSync(s.path('/tank/subvol-120-disk-1')).uid,
+    100000,
+    'new volume top dir chowned to the mapped root',
+  );
+  assert.equal(
+    s.run('zfs', 'get', '-H', '-p', '-o', 'value', 'refquota', 'tank/subvol-120-disk-0').stdout,
+    '8589934592\n',
+  );
   assert.equal(s.run('pct', 'destroy', '120').rc, 0);
   assert.equal(s.run('zfs', 'list', '-H', '-o', 'name', 'tank/subvol-120-disk-0').rc, 1);
 });
@@ -182,24 +256,68 @@ test('pvesm add: existing id, bad ids, bad path, fixed keys on set, missing ids'
   const exists = s.run('pvesm', 'add', 'dir', 'local', '--path', '/var/lib/vz');
   assert.equal(exists.stderr, "create storage failed: storage ID 'local' already defined\n");
   assert.equal(exists.rc, 255);
-  assert.match(s.run('pvesm', 'add', 'dir', 'x', '--path', '/srv/x').stderr, /storage ID 'x' cannot be shorter than 2 characters/);
-  assert.match(s.run('pvesm', 'add', 'dir', 'a b', '--path', '/srv/x').stderr, /storage ID 'a b' contains illegal characters/);
-  assert.equal(s.run('pvesm', 'add', 'dir', 'rel', '--path', 'srv/x').stderr, 'create storage failed: illegal path for directory storage: srv/x\n');
-  assert.equal(s.run('pvesm', 'set', 'local', '--path', '/x').stderr, 'Unknown option: path\n400 unable to parse option\n');
-  assert.equal(s.run('pvesm', 'set', 'nope', '--content', 'iso').stderr, "update storage failed: storage 'nope' does not exist\n");
+  assert.match(
+    s.run('pvesm', 'add', 'dir', 'x', '--path', '/srv/x').stderr,
+    /storage ID 'x' cannot be shorter than 2 characters/,
+  );
+  assert.match(
+    s.run('pvesm', 'add', 'dir', 'a b', '--path', '/srv/x').stderr,
+    /storage ID 'a b' contains illegal characters/,
+  );
+  assert.equal(
+    s.run('pvesm', 'add', 'dir', 'rel', '--path', 'srv/x').stderr,
+    'create storage failed: illegal path for directory storage: srv/x\n',
+  );
+  assert.equal(
+    s.run('pvesm', 'set', 'local', '--path', '/x').stderr,
+    'Unknown option: path\n400 unable to parse option\n',
+  );
+  assert.equal(
+    s.run('pvesm', 'set', 'nope', '--content', 'iso').stderr,
+    "update storage failed: storage 'nope' does not exist\n",
+  );
   assert.equal(s.run('pvesm', 'remove', 'nope').stderr, "delete storage failed: storage 'nope' does not exist\n");
-  assert.equal(s.run('pvesm', 'status', '--storage', 'nope').stderr, '400 Parameter verification failed.\nstorage: No such storage.\n');
+  assert.equal(
+    s.run('pvesm', 'status', '--storage', 'nope').stderr,
+    '400 Parameter verification failed.\nstorage: No such storage.\n',
+  );
 });
 
 test('pvesm add nfs fails while NFS is not ready, writing nothing; works once it is', () => {
   const before = readFileSync(s.path('/etc/pve/storage.cfg'), 'utf8');
   mkdirSync(s.path('/srv/nfs/pve'), { recursive: true });
   writeFileSync(s.path('/etc/exports'), '/srv/nfs/pve 127.0.0.1(rw,no_subtree_check)\n');
-  const r = s.run('pvesm', 'add', 'nfs', 'nas', '--server', '127.0.0.1', '--export', '/srv/nfs/pve', '--content', 'backup,images', '--options', 'vers=4.2');
+  const r = s.run(
+    'pvesm',
+    'add',
+    'nfs',
+    'nas',
+    '--server',
+    '127.0.0.1',
+    '--export',
+    '/srv/nfs/pve',
+    '--content',
+    'backup,images',
+    '--options',
+    'vers=4.2',
+  );
   assert.equal(r.stderr, "create storage failed: storage 'nas' is not online\n");
   assert.equal(readFileSync(s.path('/etc/pve/storage.cfg'), 'utf8'), before);
   assert.equal(s.run('systemctl', 'start', 'nfs-server').rc, 0);
-  const ok = s.run('pvesm', 'add', 'nfs', 'nas', '--server', '127.0.0.1', '--export', '/srv/nfs/pve', '--content', 'backup,images', '--options', 'vers=4.2');
+  const ok = s.run(
+    'pvesm',
+    'add',
+    'nfs',
+    'nas',
+    '--server',
+    '127.0.0.1',
+    '--export',
+    '/srv/nfs/pve',
+    '--content',
+    'backup,images',
+    '--options',
+    'vers=4.2',
+  );
   assert.equal(ok.rc, 0, ok.stderr);
 });
 
@@ -220,8 +338,14 @@ test('storage.cfg is written in the real format; pvesm status matches the spec l
   assert.match(lines[1], /^local {11}dir {5}active +\d+ +\d+ +\d+ +\d+\.\d\d%$/);
   assert.equal(lines[2], 'nas             nfs   inactive               0               0               0    0.00%');
   assert.equal(lines[3], 'tank-ct     zfspool   disabled               0               0               0      N/A');
-  assert.equal(s.run('pvesm', 'set', 'tank-ct', '--disable', '0', '--content', 'images,rootdir', '--nodes', 'pve1,pve2').rc, 0);
-  assert.match(readFileSync(s.path('/etc/pve/storage.cfg'), 'utf8'), /zfspool: tank-ct\n\tpool tank\n\tcontent images,rootdir\n\tnodes pve1,pve2\n/);
+  assert.equal(
+    s.run('pvesm', 'set', 'tank-ct', '--disable', '0', '--content', 'images,rootdir', '--nodes', 'pve1,pve2').rc,
+    0,
+  );
+  assert.match(
+    readFileSync(s.path('/etc/pve/storage.cfg'), 'utf8'),
+    /zfspool: tank-ct\n\tpool tank\n\tcontent images,rootdir\n\tnodes pve1,pve2\n/,
+  );
   assert.equal(s.run('pvesm', 'remove', 'nas').rc, 0);
   assert.doesNotMatch(readFileSync(s.path('/etc/pve/storage.cfg'), 'utf8'), /nas/);
 });
@@ -231,13 +355,23 @@ test('storage.cfg is written in the real format; pvesm status matches the spec l
 test('zfs create/list/get: inheritance sources, exact bytes, real directories', () => {
   assert.equal(s.run('zfs', 'create', 'tank/media').rc, 0);
   assert.ok(statSync(s.path('/tank/media')).isDirectory());
-  assert.match(s.run('zfs', 'list', '-H', '-p', '-o', 'name,used,avail,refer,mountpoint', 'tank/media').stdout, /^tank\/media\t98304\t\d+\t98304\t\/tank\/media\n$/);
-  assert.equal(s.run('zfs', 'get', '-H', '-o', 'value,source', 'compression', 'tank/media').stdout, 'lz4\tinherited from tank\n');
+  assert.match(
+    s.run('zfs', 'list', '-H', '-p', '-o', 'name,used,avail,refer,mountpoint', 'tank/media').stdout,
+    /^tank\/media\t98304\t\d+\t98304\t\/tank\/media\n$/,
+  );
+  assert.equal(
+    s.run('zfs', 'get', '-H', '-o', 'value,source', 'compression', 'tank/media').stdout,
+    'lz4\tinherited from tank\n',
+  );
   assert.equal(s.run('zfs', 'list', '-H', '-o', 'name', 'tank/media').stdout, 'tank/media\n');
   const missing = s.run('zfs', 'list', '-H', '-o', 'name', 'tank/x');
   assert.equal(missing.stderr, "cannot open 'tank/x': dataset does not exist\n");
   assert.equal(missing.rc, 1);
-  for (const args of [['get', '-H', '-o', 'value', 'compression', 'tank/x'], ['set', 'atime=off', 'tank/x'], ['destroy', 'tank/x']])
+  for (const args of [
+    ['get', '-H', '-o', 'value', 'compression', 'tank/x'],
+    ['set', 'atime=off', 'tank/x'],
+    ['destroy', 'tank/x'],
+  ])
     assert.equal(s.run('zfs', ...args).stderr, "cannot open 'tank/x': dataset does not exist\n");
   assert.equal(s.run('zfs', 'get', '-H', '-o', 'value,source', 'phx:owner', 'tank/media').stdout, '-\t-\n');
   assert.equal(s.run('zfs', 'get', '-H', '-p', '-o', 'value,source', 'quota', 'tank/media').stdout, '0\tdefault\n');
@@ -247,10 +381,16 @@ test('zfs create/list/get: inheritance sources, exact bytes, real directories', 
 test('zfs set/inherit: an inherited value set locally becomes local; sizes normalised', () => {
   assert.equal(s.run('zfs', 'set', 'compression=lz4', 'quota=1G', 'tank/media').rc, 0);
   assert.equal(s.run('zfs', 'get', '-H', '-o', 'value,source', 'compression', 'tank/media').stdout, 'lz4\tlocal\n');
-  assert.equal(s.run('zfs', 'get', '-H', '-p', '-o', 'value,source', 'quota', 'tank/media').stdout, '1073741824\tlocal\n');
+  assert.equal(
+    s.run('zfs', 'get', '-H', '-p', '-o', 'value,source', 'quota', 'tank/media').stdout,
+    '1073741824\tlocal\n',
+  );
   assert.equal(s.run('zfs', 'get', '-H', '-o', 'value', 'quota', 'tank/media').stdout, '1G\n');
   assert.equal(s.run('zfs', 'inherit', 'compression', 'tank/media').rc, 0);
-  assert.equal(s.run('zfs', 'get', '-H', '-o', 'value,source', 'compression', 'tank/media').stdout, 'lz4\tinherited from tank\n');
+  assert.equal(
+    s.run('zfs', 'get', '-H', '-o', 'value,source', 'compression', 'tank/media').stdout,
+    'lz4\tinherited from tank\n',
+  );
   const bad = s.run('zfs', 'get', '-H', '-o', 'value', 'foo', 'tank/media');
   assert.match(bad.stderr, /^bad property list: invalid property 'foo'\n/);
   assert.equal(bad.rc, 2);
@@ -263,7 +403,10 @@ test('zfs create: exists, parent missing, -p ignores -o on an existing target', 
   assert.equal(s.run('zfs', 'create', 'tank/media').stderr, "cannot create 'tank/media': dataset already exists\n");
   assert.equal(s.run('zfs', 'create', 'tank/a/b').stderr, "cannot create 'tank/a/b': parent does not exist\n");
   assert.equal(s.run('zfs', 'create', '-p', '-o', 'atime=on', 'tank/a/b').rc, 0);
-  assert.equal(s.run('zfs', 'get', '-H', '-o', 'value,source', 'mountpoint', 'tank/a/b').stdout, '/tank/a/b\tdefault\n');
+  assert.equal(
+    s.run('zfs', 'get', '-H', '-o', 'value,source', 'mountpoint', 'tank/a/b').stdout,
+    '/tank/a/b\tdefault\n',
+  );
   assert.equal(s.run('zfs', 'create', '-p', '-o', 'atime=off', 'tank/a/b').rc, 0);
   assert.equal(s.run('zfs', 'get', '-H', '-o', 'value,source', 'atime', 'tank/a/b').stdout, 'on\tlocal\n');
   assert.ok(existsSync(s.path('/tank/a/b')));
@@ -271,7 +414,10 @@ test('zfs create: exists, parent missing, -p ignores -o on an existing target', 
 
 test('zfs destroy: children need -r', () => {
   const r = s.run('zfs', 'destroy', 'tank/a');
-  assert.equal(r.stderr, "cannot destroy 'tank/a': filesystem has children\nuse '-r' to destroy the following datasets:\ntank/a/b\n");
+  assert.equal(
+    r.stderr,
+    "cannot destroy 'tank/a': filesystem has children\nuse '-r' to destroy the following datasets:\ntank/a/b\n",
+  );
   assert.equal(r.rc, 1);
   assert.equal(s.run('zfs', 'destroy', '-r', 'tank/a').rc, 0);
   assert.ok(!existsSync(s.path('/tank/a')));
@@ -281,7 +427,10 @@ test('zfs destroy: children need -r', () => {
 test('zfs mountpoint: a child of a dataset with a set mountpoint follows it', () => {
   assert.equal(s.run('zfs', 'create', '-o', 'mountpoint=/quickOS/vm-data', 'quickOS/data').rc, 0);
   assert.equal(s.run('zfs', 'create', 'quickOS/data/1001').rc, 0);
-  assert.equal(s.run('zfs', 'get', '-H', '-o', 'value,source', 'mountpoint', 'quickOS/data/1001').stdout, '/quickOS/vm-data/1001\tinherited from quickOS/data\n');
+  assert.equal(
+    s.run('zfs', 'get', '-H', '-o', 'value,source', 'mountpoint', 'quickOS/data/1001').stdout,
+    '/quickOS/vm-data/1001\tinherited from quickOS/data\n',
+  );
   assert.ok(statSync(s.path('/quickOS/vm-data/1001')).isDirectory());
 });
 
@@ -295,12 +444,17 @@ test('zfs destroy of a dataset a running CT uses: dataset is busy', () => {
   assert.equal(s.run('zfs', 'destroy', 'tank/shared').rc, 0);
 });
 
-test('concurrent commands on one host do not lose each other\'s changes (state lock)', async () => {
+test("concurrent commands on one host do not lose each other's changes (state lock)", async () => {
   const { spawn } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
   const main = fileURLToPath(new URL('../lab/sim/main.js', import.meta.url));
   const runAsync = (...args: string[]) =>
-    new Promise<number>((res) => spawn(process.execPath, [main, ...args], { env: { ...process.env, PHX_LAB_ROOT: s.root }, stdio: 'ignore' }).on('close', (c) => res(c ?? -1)));
+    new Promise<number>((res) =>
+      spawn(process.execPath, [main, ...args], { env: { ...process.env, PHX_LAB_ROOT: s.root }, stdio: 'ignore' }).on(
+        'close',
+        (c) => res(c ?? -1),
+      ),
+    );
   const rcs = await Promise.all([
     ...Array.from({ length: 6 }, (_, i) => runAsync('zfs', 'create', `tank/par${i}`)),
     ...Array.from({ length: 4 }, (_, i) => runAsync('pvesm', 'add', 'dir', `par${i}`, '--path', `/srv/par${i}`)),

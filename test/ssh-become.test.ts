@@ -26,7 +26,11 @@ const debug: string[] = [];
 const conns: Connection[] = [];
 
 function connAs(user: string): Connection {
-  const c = openConnection(`become-${user}`, env.hostVars(host, { ansible_user: user }), env.options({ onDebug: (m) => debug.push(m) }));
+  const c = openConnection(
+    `become-${user}`,
+    env.hostVars(host, { ansible_user: user }),
+    env.options({ onDebug: (m) => debug.push(m) }),
+  );
   conns.push(c);
   return c;
 }
@@ -99,7 +103,10 @@ test('sudo wanting a password when none was given fails at once', async () => {
   const c = connAs(pwUser);
   const none = buildCommand(['id', '-u'], { become: { user: 'root' } });
   const t0 = Date.now();
-  await becomeFails(c.exec(none.command, none), /^become: sudo requires a password: set ansible_become_password or use -K$/);
+  await becomeFails(
+    c.exec(none.command, none),
+    /^become: sudo requires a password: set ansible_become_password or use -K$/,
+  );
   assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
 });
 
@@ -111,7 +118,9 @@ test('a user without sudo rights gets a become failure, not a command result', a
 
 test("a become command's own exit status is passed through untouched", async () => {
   const c = connAs(npUser);
-  const cmd = buildCommand(['sh', '-c', 'echo "sudo: 1 incorrect password attempt" >&2; exit 2'], { become: { user: 'root' } });
+  const cmd = buildCommand(['sh', '-c', 'echo "sudo: 1 incorrect password attempt" >&2; exit 2'], {
+    become: { user: 'root' },
+  });
   const r = await c.exec(cmd.command, cmd);
   assert.equal(r.rc, 2);
   const one = buildCommand(['test', '-e', '/nonexistent-phx'], { become: { user: 'root' } });
@@ -165,19 +174,28 @@ test('the password is in no command line, debug line, output or error', async ()
   const c = connAs(pwUser);
   const built = [
     buildCommand(['id'], { become: { user: 'root', password: SUDO_PW } }),
-    buildCommand({ shell: 'echo hi' }, { become: { user: npUser, password: SUDO_PW }, chdir: '/tmp', env: { A: 'b' }, timeoutMs: 5000 }),
+    buildCommand(
+      { shell: 'echo hi' },
+      { become: { user: npUser, password: SUDO_PW }, chdir: '/tmp', env: { A: 'b' }, timeoutMs: 5000 },
+    ),
   ];
   for (const b of built) {
     assert.ok(!b.command.includes(SUDO_PW) && !b.command.includes("'with'"), b.command);
     assert.equal(b.stdin, undefined, 'the password is not stdin');
-    assert.ok(!JSON.stringify(b).includes("'with'") && !inspect(b).includes("'with'"), 'nor shown when the built command is logged');
+    assert.ok(
+      !JSON.stringify(b).includes("'with'") && !inspect(b).includes("'with'"),
+      'nor shown when the built command is logged',
+    );
     assert.match(b.command, /^sudo -H -S -p '\[phx-sudo@[0-9a-f]{16}\] ' -u /);
     const r = await c.exec(b.command, b);
     assert.ok(!r.stdout.includes(SUDO_PW) && !r.stderr.includes(SUDO_PW));
   }
   assert.notEqual(built[0].become!.marker, built[1].become!.marker, 'a new nonce per command');
   assert.match(buildCommand(['id'], { become: { user: 'root' } }).command, /^sudo -H -n -u root -- sh -c /);
-  assert.ok(debug.some((m) => m.includes('sudo -H -S')), 'the debug log has the commands');
+  assert.ok(
+    debug.some((m) => m.includes('sudo -H -S')),
+    'the debug log has the commands',
+  );
   assert.ok(!debug.some((m) => m.includes(SUDO_PW)), 'but never the password');
 });
 
@@ -188,7 +206,10 @@ async function pgrep(pattern: string): Promise<string> {
 }
 
 test('a task timeout kills the command on the host, with and without become', async () => {
-  for (const [login, become] of [['root', undefined], [npUser, { user: 'root' }]] as const) {
+  for (const [login, become] of [
+    ['root', undefined],
+    [npUser, { user: 'root' }],
+  ] as const) {
     const c = connAs(login);
     const mark = `${900 + Math.floor(Math.random() * 99)}.${randomBytes(4).readUInt32BE()}`;
     const cmd = buildCommand({ shell: `sleep ${mark}; echo never` }, { become, timeoutMs: 1500 });
@@ -211,7 +232,12 @@ test('a task timeout kills the command on the host, with and without become', as
 test('through the module context: become with a password and stdin, and a task timeout that aborts the exec', async () => {
   const conn = connAs(pwUser);
   const commands: string[] = [];
-  const base = { host: 'h', conn, become: { user: 'root', password: SUDO_PW }, onCommand: (c: string) => commands.push(c) };
+  const base = {
+    host: 'h',
+    conn,
+    become: { user: 'root', password: SUDO_PW },
+    onCommand: (c: string) => commands.push(c),
+  };
   const ctx = createModuleContext(base);
   assert.equal((await ctx.run(['cat'], { stdin: DATA })).stdout, DATA);
   assert.equal((await ctx.run(['id', '-u'], { noBecome: true })).stdout.trim() !== '0', true);

@@ -31,7 +31,10 @@ async function unreachable(p: Promise<unknown>, pattern: RegExp): Promise<Unreac
   try {
     await p;
   } catch (e) {
-    assert.ok(e instanceof UnreachableError, `expected UnreachableError, got ${(e as Error).name}: ${(e as Error).message}`);
+    assert.ok(
+      e instanceof UnreachableError,
+      `expected UnreachableError, got ${(e as Error).name}: ${(e as Error).message}`,
+    );
     assert.match(e.message, pattern);
     return e;
   }
@@ -113,7 +116,13 @@ test('agent auth through a real ssh-agent', async () => {
     await run('ssh-add', ['-q', agentKey.privatePath], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
     const debug: string[] = [];
     // no key file at all: only the agent can log in
-    const c = track(openConnection('ag', env.hostVars(h2), env.options({ privateKey: undefined, agentSocket: sock, onDebug: (m) => debug.push(m) })));
+    const c = track(
+      openConnection(
+        'ag',
+        env.hostVars(h2),
+        env.options({ privateKey: undefined, agentSocket: sock, onDebug: (m) => debug.push(m) }),
+      ),
+    );
     assert.equal((await c.exec('echo via-agent')).stdout, 'via-agent\n');
     assert.ok(debug.some((m) => m.includes('ssh-agent')));
     assert.ok(!debug.some((m) => m.includes('trying key')), 'no key file was needed');
@@ -129,20 +138,42 @@ test('agent auth through a real ssh-agent', async () => {
 test('password auth for a user with a password; a wrong password is unreachable', async () => {
   const user = await env.addUser('phxpw', 'S3cret pass!');
   const h = await env.startHost({ passwordAuth: true, authorizedKeys: [] });
-  const c = track(openConnection('pw', env.hostVars(h, { ansible_user: user, ansible_password: 'S3cret pass!' }), env.options({ privateKey: undefined })));
+  const c = track(
+    openConnection(
+      'pw',
+      env.hostVars(h, { ansible_user: user, ansible_password: 'S3cret pass!' }),
+      env.options({ privateKey: undefined }),
+    ),
+  );
   assert.equal((await c.exec('id -un')).stdout, `${user}\n`);
-  const bad = openConnection('pw2', env.hostVars(h, { ansible_user: user, ansible_password: 'wrong' }), env.options({ privateKey: undefined }));
+  const bad = openConnection(
+    'pw2',
+    env.hostVars(h, { ansible_user: user, ansible_password: 'wrong' }),
+    env.options({ privateKey: undefined }),
+  );
   const e = await unreachable(bad.connect(), /permission denied \(tried password\)/);
   assert.doesNotMatch(e.message, /wrong/, 'the password is not in the error');
   // -k style: the password comes from the options
-  const k = track(openConnection('pw3', env.hostVars(h, { ansible_user: user }), env.options({ privateKey: undefined, password: 'S3cret pass!' })));
+  const k = track(
+    openConnection(
+      'pw3',
+      env.hostVars(h, { ansible_user: user }),
+      env.options({ privateKey: undefined, password: 'S3cret pass!' }),
+    ),
+  );
   assert.equal((await k.exec('echo ok')).stdout, 'ok\n');
 });
 
 test('encrypted key: passphrase from the option, or asked once for many hosts; wrong passphrase fails', async () => {
   const enc = await generateKeyPair(join(env.root, 'enc', 'id_enc'), 'ed25519', 'pass phrase');
   const h = await env.startHost({ authorizedKeys: [enc.publicKey] });
-  const c = track(openConnection('e1', env.hostVars(h), env.options({ privateKey: enc.privatePath, privateKeyPassphrase: 'pass phrase' })));
+  const c = track(
+    openConnection(
+      'e1',
+      env.hostVars(h),
+      env.options({ privateKey: enc.privatePath, privateKeyPassphrase: 'pass phrase' }),
+    ),
+  );
   assert.equal((await c.exec('echo unlocked')).stdout, 'unlocked\n');
 
   const enc2 = await generateKeyPair(join(env.root, 'enc', 'id_enc2'), 'ecdsa', 'second');
@@ -153,13 +184,19 @@ test('encrypted key: passphrase from the option, or asked once for many hosts; w
     await new Promise((r) => setTimeout(r, 50));
     return 'second';
   };
-  const many = [1, 2, 3].map((i) => track(openConnection(`e2-${i}`, env.hostVars(h2), env.options({ privateKey: enc2.privatePath, askPassword }))));
+  const many = [1, 2, 3].map((i) =>
+    track(openConnection(`e2-${i}`, env.hostVars(h2), env.options({ privateKey: enc2.privatePath, askPassword }))),
+  );
   await Promise.all(many.map((m) => m.connect()));
   assert.deepEqual(asked, [`Enter passphrase for key '${enc2.privatePath}': `]);
 
   const enc3 = await generateKeyPair(join(env.root, 'enc', 'id_enc3'), 'ed25519', 'right');
   const h3 = await env.startHost({ authorizedKeys: [enc3.publicKey] });
-  const bad = openConnection('e3', env.hostVars(h3), env.options({ privateKey: enc3.privatePath, privateKeyPassphrase: 'wrong' }));
+  const bad = openConnection(
+    'e3',
+    env.hostVars(h3),
+    env.options({ privateKey: enc3.privatePath, privateKeyPassphrase: 'wrong' }),
+  );
   await unreachable(bad.connect(), /permission denied/);
 });
 
@@ -172,7 +209,9 @@ test('host keys: unknown refused with fingerprint, changed refused loudly, hashe
   await writeFile(kh, '');
   await unreachable(
     openConnection('u', env.hostVars(h), opts).connect(),
-    new RegExp(`host key for \\[127\\.0\\.0\\.1\\]:${h.port} is unknown \\(ssh-ed25519 ${fp.replace(/[+/]/g, '\\$&')}\\); verify it and add it to known_hosts, or run with --ssh-accept-new`),
+    new RegExp(
+      `host key for \\[127\\.0\\.0\\.1\\]:${h.port} is unknown \\(ssh-ed25519 ${fp.replace(/[+/]/g, '\\$&')}\\); verify it and add it to known_hosts, or run with --ssh-accept-new`,
+    ),
   );
 
   // a port-less entry does not vouch for another port
@@ -221,19 +260,30 @@ test('accept-new adds the key (once) and later connections trust it; the host va
   await again.close();
 
   const h2 = await env.startHost({ trust: false });
-  const viaVar = openConnection('n2', env.hostVars(h2, { ansible_ssh_host_key_checking: 'accept-new' }), env.options({ knownHostsFile: kh }));
+  const viaVar = openConnection(
+    'n2',
+    env.hostVars(h2, { ansible_ssh_host_key_checking: 'accept-new' }),
+    env.options({ knownHostsFile: kh }),
+  );
   await viaVar.connect();
   await viaVar.close();
   assert.equal(await readFile(kh, 'utf8'), `${h.knownHostsLine()}\n${h2.knownHostsLine()}\n`);
 
   // host_key_checking=false is not honoured silently
-  await unreachable(openConnection('off', env.hostVars(h2, { ansible_ssh_host_key_checking: false }), env.options()).connect(), /always verifies host keys/);
+  await unreachable(
+    openConnection('off', env.hostVars(h2, { ansible_ssh_host_key_checking: false }), env.options()).connect(),
+    /always verifies host keys/,
+  );
 });
 
 test('10 hosts in parallel, accepting their keys into one known_hosts file at once', async () => {
-  const hosts = await Promise.all(Array.from({ length: 10 }, (_, i) => env.startHost({ trust: false, name: `par${i}` })));
+  const hosts = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => env.startHost({ trust: false, name: `par${i}` })),
+  );
   const kh = join(env.root, 'kh-par');
-  const cs = hosts.map((h, i) => track(openConnection(`par${i}`, env.hostVars(h), env.options({ knownHostsFile: kh, acceptNew: true }))));
+  const cs = hosts.map((h, i) =>
+    track(openConnection(`par${i}`, env.hostVars(h), env.options({ knownHostsFile: kh, acceptNew: true }))),
+  );
   const t0 = Date.now();
   const out = await Promise.all(cs.map((c, i) => c.exec(`echo host${i}`)));
   const elapsed = Date.now() - t0;
@@ -277,7 +327,11 @@ test('ProxyJump from ~/.ssh/config: through a bastion sshd to the target', async
 
     // -J in ansible_ssh_common_args works too, and the jump host's key is verified
     const bastion2 = await env.startHost({ name: 'bastion2', trust: false });
-    const viaArgs = openConnection('x', env.hostVars(target, { ansible_ssh_common_args: `-J root@127.0.0.1:${bastion2.port}` }), env.options());
+    const viaArgs = openConnection(
+      'x',
+      env.hostVars(target, { ansible_ssh_common_args: `-J root@127.0.0.1:${bastion2.port}` }),
+      env.options(),
+    );
     await unreachable(viaArgs.connect(), new RegExp(`host key for \\[127\\.0\\.0\\.1\\]:${bastion2.port} is unknown`));
   } finally {
     await rm(join(env.home, '.ssh', 'config'), { force: true });
@@ -287,10 +341,16 @@ test('ProxyJump from ~/.ssh/config: through a bastion sshd to the target', async
 test('precedence: inventory vars beat ~/.ssh/config, which beats defaults; local and bad vars', async () => {
   const h = await env.startHost({ name: 'prec' });
   const down = await closedPort();
-  await writeFile(join(env.home, '.ssh', 'config'), ['Host pve-prec', '  HostName 127.0.0.1', `  Port ${down}`, '  User nobody-here', ''].join('\n'));
+  await writeFile(
+    join(env.home, '.ssh', 'config'),
+    ['Host pve-prec', '  HostName 127.0.0.1', `  Port ${down}`, '  User nobody-here', ''].join('\n'),
+  );
   try {
     // config alone points at a closed port as a user that does not exist
-    await unreachable(openConnection('pve-prec', {}, env.options()).connect(), new RegExp(`nobody-here@127\\.0\\.0\\.1:${down}: connection refused`));
+    await unreachable(
+      openConnection('pve-prec', {}, env.options()).connect(),
+      new RegExp(`nobody-here@127\\.0\\.0\\.1:${down}: connection refused`),
+    );
     // ansible_port and ansible_user win; the HostName from the config still applies
     const c = track(openConnection('pve-prec', { ansible_port: h.port, ansible_user: 'root' }, env.options()));
     assert.equal((await c.exec('echo precedence')).stdout, 'precedence\n');
@@ -298,14 +358,20 @@ test('precedence: inventory vars beat ~/.ssh/config, which beats defaults; local
     await rm(join(env.home, '.ssh', 'config'), { force: true });
   }
   assert.equal(openConnection('me', { ansible_connection: 'local' }, env.options()).kind, 'local');
-  assert.throws(() => openConnection('bad', { ansible_port: 'twenty-two' }, env.options()), /ansible_port must be a port number/);
+  assert.throws(
+    () => openConnection('bad', { ansible_port: 'twenty-two' }, env.options()),
+    /ansible_port must be a port number/,
+  );
   assert.throws(() => openConnection('bad', { ansible_connection: 'winrm' }, env.options()), /not supported/);
 });
 
 test('a host that is down is unreachable at once; a silent one times out', async () => {
   const port = await closedPort();
   const t0 = Date.now();
-  await unreachable(openConnection('down', { ansible_host: '127.0.0.1', ansible_port: port }, env.options()).connect(), /connection refused/);
+  await unreachable(
+    openConnection('down', { ansible_host: '127.0.0.1', ansible_port: port }, env.options()).connect(),
+    /connection refused/,
+  );
   assert.ok(Date.now() - t0 < 2000);
 
   // accepts TCP but never speaks SSH
@@ -316,7 +382,11 @@ test('a host that is down is unreachable at once; a silent one times out', async
   const sport = typeof addr === 'object' && addr ? addr.port : 0;
   try {
     const t1 = Date.now();
-    const c = openConnection('silent', { ansible_host: '127.0.0.1', ansible_port: sport }, env.options({ connectTimeoutMs: 400 }));
+    const c = openConnection(
+      'silent',
+      { ansible_host: '127.0.0.1', ansible_port: sport },
+      env.options({ connectTimeoutMs: 400 }),
+    );
     await unreachable(c.connect(), /connect timeout after 0.4 s/);
     assert.ok(Date.now() - t1 < 2000);
     // the failed connection stays failed: no silent reconnect
@@ -383,7 +453,11 @@ test('hostile values reach the target as data, byte for byte, and nothing runs',
     const back = await c.exec(buildCommand(['printf', '%s', value]).command);
     assert.equal(back.stdout, value);
     // through stdin, with chdir and env values that are hostile too
-    const viaStdin = buildCommand(['sh', '-c', 'cat > "$1"; printf %s "$V"', 'sh', `${file}.stdin`], { stdin: value, env: { V: value }, chdir: dir });
+    const viaStdin = buildCommand(['sh', '-c', 'cat > "$1"; printf %s "$V"', 'sh', `${file}.stdin`], {
+      stdin: value,
+      env: { V: value },
+      chdir: dir,
+    });
     const s = await c.exec(viaStdin.command, { stdin: viaStdin.stdin });
     assert.equal(s.stdout, value);
     assert.ok((await c.getFile(`${file}.stdin`))!.equals(Buffer.from(value)));

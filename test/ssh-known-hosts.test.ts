@@ -6,7 +6,15 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair } from '../lab/sshd.js';
-import { appendKnownHost, checkHostKey, fingerprint, knownHostsName, matchPatternList, parseKnownHosts, readKnownHosts } from '../src/connection/known-hosts.js';
+import {
+  appendKnownHost,
+  checkHostKey,
+  fingerprint,
+  knownHostsName,
+  matchPatternList,
+  parseKnownHosts,
+  readKnownHosts,
+} from '../src/connection/known-hosts.js';
 import { parseJumpSpec, resolveSshConfig } from '../src/connection/ssh-config.js';
 import { fingerprintOf, run } from './harness/ssh-env.js';
 
@@ -60,7 +68,10 @@ test('plain entries: comma lists, patterns, negation, [host]:port, changed and u
   assert.equal(changed.status, 'changed');
   assert.ok(changed.status === 'changed' && changed.entry.file === 'kh' && changed.entry.line === 2);
   const other = checkHostKey(e, 'pve1', keyR.blob);
-  assert.ok(other.status === 'unknown' && other.otherTypes.length === 1, 'an rsa key where only ed25519 is known is not trusted');
+  assert.ok(
+    other.status === 'unknown' && other.otherTypes.length === 1,
+    'an rsa key where only ed25519 is known is not trusted',
+  );
 });
 
 test('hashed entries made by ssh-keygen -H match, and only their host', async () => {
@@ -79,7 +90,11 @@ test('hashed entries made by ssh-keygen -H match, and only their host', async ()
 
 test('@revoked refuses the key for every host; @cert-authority is ignored with a note', () => {
   const notes: string[] = [];
-  const e = parseKnownHosts(`@revoked * ${keyA.line}\npve1 ${keyA.line}\n@cert-authority *.lab ${keyB.line}\n`, 'kh', (n) => notes.push(n));
+  const e = parseKnownHosts(
+    `@revoked * ${keyA.line}\npve1 ${keyA.line}\n@cert-authority *.lab ${keyB.line}\n`,
+    'kh',
+    (n) => notes.push(n),
+  );
   assert.equal(checkHostKey(e, 'pve1', keyA.blob).status, 'revoked');
   assert.equal(checkHostKey(e, 'x.lab', keyB.blob).status, 'unknown');
   assert.ok(notes.some((n) => /cert-authority/.test(n)));

@@ -31,14 +31,21 @@ async function connect(name: string, extraConfig?: string[]): Promise<{ c: Conne
 
 test('output comes back byte for byte: no trailing newline, marker look-alikes, a megabyte split over many packets', async () => {
   const { c, debug } = await connect('bytes');
-  assert.deepEqual(await c.exec("printf 'no newline'; printf 'err no newline' >&2; exit 7"), { rc: 7, stdout: 'no newline', stderr: 'err no newline' });
+  assert.deepEqual(await c.exec("printf 'no newline'; printf 'err no newline' >&2; exit 7"), {
+    rc: 7,
+    stdout: 'no newline',
+    stderr: 'err no newline',
+  });
   assert.deepEqual(await c.exec("printf '\\nPHX-END-0123 0\\n'"), { rc: 0, stdout: '\nPHX-END-0123 0\n', stderr: '' });
   assert.deepEqual(await c.exec('true'), { rc: 0, stdout: '', stderr: '' });
   const big = await c.exec("head -c 1500000 /dev/zero | tr '\\0' x; echo; head -c 300000 /dev/zero | tr '\\0' y >&2");
   assert.equal(big.rc, 0);
   assert.equal(big.stdout, `${'x'.repeat(1_500_000)}\n`);
   assert.equal(big.stderr, 'y'.repeat(300_000));
-  assert.ok(debug.some((m) => /remote shell 1 started/.test(m)), 'the commands went through the remote shell');
+  assert.ok(
+    debug.some((m) => /remote shell 1 started/.test(m)),
+    'the commands went through the remote shell',
+  );
 });
 
 test('stdin arrives intact (any byte, NUL included); more than 1 MiB takes an exec channel and arrives too', async () => {
@@ -78,22 +85,29 @@ test('a command that ends the shell under it fails alone; the next command gets 
   assert.equal(debug.filter((m) => /remote shell \d started/.test(m)).length, 2);
 });
 
-test('parallel commands use at most three shells and extra exec channels, all answered', { timeout: 60_000 }, async () => {
-  const { c, debug } = await connect('parallel');
-  // bursts one after another: the shells are reused, never leaked (a leaked one would hold a session slot)
-  for (let burst = 0; burst < 4; burst++) {
-    const rs = await Promise.all(Array.from({ length: 12 }, (_, i) => c.exec(`sleep 0.1; echo ${burst}.${i}`)));
-    rs.forEach((r, i) => assert.equal(r.stdout, `${burst}.${i}\n`));
-  }
-  const started = debug.filter((m) => /remote shell \d started/.test(m)).length;
-  assert.ok(started >= 1 && started <= 3, `${started} shells`);
-});
+test(
+  'parallel commands use at most three shells and extra exec channels, all answered',
+  { timeout: 60_000 },
+  async () => {
+    const { c, debug } = await connect('parallel');
+    // bursts one after another: the shells are reused, never leaked (a leaked one would hold a session slot)
+    for (let burst = 0; burst < 4; burst++) {
+      const rs = await Promise.all(Array.from({ length: 12 }, (_, i) => c.exec(`sleep 0.1; echo ${burst}.${i}`)));
+      rs.forEach((r, i) => assert.equal(r.stdout, `${burst}.${i}\n`));
+    }
+    const started = debug.filter((m) => /remote shell \d started/.test(m)).length;
+    assert.ok(started >= 1 && started <= 3, `${started} shells`);
+  },
+);
 
 test('a host without base64 runs commands with stdin on exec channels', async () => {
   // sshd's SetEnv puts a PATH without coreutils in front of the shell: /bin/sh is found by path, base64 is not
   const { c, debug } = await connect('nobase64', ['SetEnv PATH=/nonexistent']);
   assert.equal((await c.exec('command -v base64 || echo none')).stdout, 'none\n');
-  assert.ok(debug.some((m) => /no base64/.test(m)), debug.join('\n'));
+  assert.ok(
+    debug.some((m) => /no base64/.test(m)),
+    debug.join('\n'),
+  );
   assert.equal((await c.exec('/bin/cat', { stdin: 'fed\n' })).stdout, 'fed\n');
 });
 

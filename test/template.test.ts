@@ -16,7 +16,10 @@ const vars = {
   nothing: null,
   ports: [80, 443],
   cfg: { path: '/srv/data', opts: { mode: '0755' } },
-  users: [{ name: 'ann', uid: 1001 }, { name: 'bob', uid: 1002 }],
+  users: [
+    { name: 'ann', uid: 1001 },
+    { name: 'bob', uid: 1002 },
+  ],
   text: '  Hello World  ',
   empty: [],
 };
@@ -44,8 +47,8 @@ describe('renderString', () => {
     assert.equal(renderString('{{ ports.length }}', vars), '2');
   });
 
-  test("Jinja subscripts: list[0], item['key'], item[\"a b\"]", () => {
-    assert.equal(renderString("{{ users[1]['name'] }}/{{ ports[0] }}/{{ cfg[\"opts\"].mode }}", vars), 'bob/80/0755');
+  test('Jinja subscripts: list[0], item[\'key\'], item["a b"]', () => {
+    assert.equal(renderString('{{ users[1][\'name\'] }}/{{ ports[0] }}/{{ cfg["opts"].mode }}', vars), 'bob/80/0755');
     assert.deepEqual(renderValue("{{ m['a b'] }}", { m: { 'a b': [1] } }), [1]);
     assert.equal(renderString("{{ join ports '[x]' }}", vars), '80[x]443'); // inside a string: untouched
   });
@@ -60,14 +63,28 @@ describe('renderString', () => {
 
   test('escaped mustache and raw blocks stay literal (docker --format)', () => {
     assert.equal(renderString('\\{{ name }} {{ name }}', vars), '{{ name }} web');
-    assert.equal(renderString("docker ps --format '{{{{raw}}}}{{.Names}} {{ x }}{{{{/raw}}}}' {{ name }}", vars), "docker ps --format '{{.Names}} {{ x }}' web");
-    assert.equal(renderString('{{{{raw}}}}{{ a.0 }}\n{{{{/raw}}}}{{ ports.1 }} {{ oops.0 }}', { ports: [1, 2], oops: [3] }), '{{ a.0 }}\n2 3');
-    throwsPhx(() => checkTemplateSyntax("docker ps --format '{{.Names}}'"), /looks like a Go template/, /\{\{\{\{raw\}\}\}\}/);
+    assert.equal(
+      renderString("docker ps --format '{{{{raw}}}}{{.Names}} {{ x }}{{{{/raw}}}}' {{ name }}", vars),
+      "docker ps --format '{{.Names}} {{ x }}' web",
+    );
+    assert.equal(
+      renderString('{{{{raw}}}}{{ a.0 }}\n{{{{/raw}}}}{{ ports.1 }} {{ oops.0 }}', { ports: [1, 2], oops: [3] }),
+      '{{ a.0 }}\n2 3',
+    );
+    throwsPhx(
+      () => checkTemplateSyntax("docker ps --format '{{.Names}}'"),
+      /looks like a Go template/,
+      /\{\{\{\{raw\}\}\}\}/,
+    );
   });
 
   test('config-file templates: standalone block lines leave no blank lines, ~ trims, comments vanish', () => {
-    const text = 'server {\n{{#each ports}}\n  listen {{this}};\n{{/each}}\n{{#if tls}}\n  ssl on;\n{{else}}\n  # no tls\n{{/if}}\n}\n';
-    assert.equal(renderString(text, { ports: [80, 443], tls: false }), 'server {\n  listen 80;\n  listen 443;\n  # no tls\n}\n');
+    const text =
+      'server {\n{{#each ports}}\n  listen {{this}};\n{{/each}}\n{{#if tls}}\n  ssl on;\n{{else}}\n  # no tls\n{{/if}}\n}\n';
+    assert.equal(
+      renderString(text, { ports: [80, 443], tls: false }),
+      'server {\n  listen 80;\n  listen 443;\n  # no tls\n}\n',
+    );
     assert.equal(renderString('a {{~ x ~}} b {{!-- note --}}c', { x: 1 }), 'a1b c');
   });
 
@@ -119,7 +136,11 @@ describe('renderValue keeps types', () => {
 describe('strict undefined', () => {
   test('names the variable and the task, located', () => {
     const e = throwsPhx(
-      () => renderString('dest: {{ missing_var }}', vars, { task: 'Copy file', loc: { file: 'play.yml', line: 7, col: 12 } }),
+      () =>
+        renderString('dest: {{ missing_var }}', vars, {
+          task: 'Copy file',
+          loc: { file: 'play.yml', line: 7, col: 12 },
+        }),
       /undefined variable 'missing_var'/,
       /in task "Copy file"/,
     );
@@ -145,7 +166,10 @@ describe('strict undefined', () => {
   test('deep rendering points at the nested YAML value', () => {
     const text = 'args:\n  a: ok\n  list:\n    - "{{ name }}"\n    - "x {{ oops }}"\n';
     const doc = parseYaml(text, '/virtual/nested.yml') as { args: unknown };
-    const e = throwsPhx(() => renderValue(doc.args, vars, { loc: { file: '/virtual/nested.yml', line: 1, col: 1 } }), /'oops'/);
+    const e = throwsPhx(
+      () => renderValue(doc.args, vars, { loc: { file: '/virtual/nested.yml', line: 1, col: 1 } }),
+      /'oops'/,
+    );
     assert.equal(e.loc?.line, 5);
     assert.equal(e.loc?.col, text.split('\n')[4].indexOf('oops') + 1);
   });
@@ -212,7 +236,10 @@ describe('helpers', () => {
     assert.equal(r('{{#each ports}}{{@index}}:{{this}}{{#unless @last}},{{/unless}}{{/each}}'), '0:80,1:443');
     assert.equal(r('{{#each cfg.opts}}{{@key}}={{this}}{{/each}}'), 'mode=0755');
     assert.equal(r('{{#each users as |u i|}}{{i}}{{u.name}}@{{port}} {{/each}}'), '0ann@8080 1bob@8080 ');
-    assert.equal(r('{{#each users}}{{name}}/{{../name}}/{{@root.port}}/{{@first}} {{/each}}'), 'ann/web/8080/true bob/web/8080/false ');
+    assert.equal(
+      r('{{#each users}}{{name}}/{{../name}}/{{@root.port}}/{{@first}} {{/each}}'),
+      'ann/web/8080/true bob/web/8080/false ',
+    );
     assert.equal(r('{{#each empty}}x{{else}}none{{/each}}'), 'none');
     assert.equal(r('{{#with cfg.opts}}{{mode}}{{/with}}'), '0755');
     throwsPhx(() => r('{{#each name}}x{{/each}}'), /#each expects a list or mapping, got string/);
@@ -238,7 +265,10 @@ describe('helpers', () => {
     assert.equal(r('{{ get (get hostvars inventory_hostname) "ip" }}', hv), '127.0.0.2');
     assert.equal(r('{{ default (get hostvars "nope") "none" }}', hv), 'none');
     throwsPhx(() => r('{{ get hostvars "nope" }}', hv), /undefined variable 'mapping\["nope"\]'/);
-    throwsPhx(() => checkTemplateSyntax('{{ hostvars[inventory_hostname].ip }}'), /\{\{ get hostvars inventory_hostname \}\}/);
+    throwsPhx(
+      () => checkTemplateSyntax('{{ hostvars[inventory_hostname].ip }}'),
+      /\{\{ get hostvars inventory_hostname \}\}/,
+    );
   });
 
   test('conversions', () => {
@@ -280,7 +310,11 @@ describe('helpers', () => {
       assert.equal(renderString('{{ lookup "env" "PHX_TEMPLATE_TEST" }}', {}), 'from-env');
       assert.equal(renderString('[{{ lookup "env" "PHX_SURELY_UNSET_VAR" }}]', {}), '[]');
       assert.equal(renderString('{{ lookup "file" "key.pub" }}', {}, { baseDir: dir }), 'ssh-ed25519 AAAA test');
-      throwsPhx(() => renderString('{{ lookup "file" "nope.txt" }}', {}, { baseDir: dir, task: 'T' }), /cannot read .*nope\.txt: ENOENT/, /in task "T"/);
+      throwsPhx(
+        () => renderString('{{ lookup "file" "nope.txt" }}', {}, { baseDir: dir, task: 'T' }),
+        /cannot read .*nope\.txt: ENOENT/,
+        /in task "T"/,
+      );
       throwsPhx(() => renderString('{{ lookup "pipe" "id" }}', {}), /unknown lookup "pipe"/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -291,7 +325,15 @@ describe('helpers', () => {
 
 describe('lazy vars', () => {
   test('a var whose value is a template resolves when used, in chains', () => {
-    const v = { a: 'base', b: '{{ a }}-x', c: '{{ b }}/{{ a }}', n: 3, m: '{{ n }}', l: '{{ list }}', list: [1, '{{ n }}'] };
+    const v = {
+      a: 'base',
+      b: '{{ a }}-x',
+      c: '{{ b }}/{{ a }}',
+      n: 3,
+      m: '{{ n }}',
+      l: '{{ list }}',
+      list: [1, '{{ n }}'],
+    };
     assert.equal(renderString('{{ c }}', v), 'base-x/base');
     assert.equal(renderValue('{{ m }}', v), 3);
     assert.deepEqual(renderValue('{{ l }}', v), [1, 3]);
@@ -312,7 +354,10 @@ describe('lazy vars', () => {
 
   test('loops are detected, directly and through other vars', () => {
     throwsPhx(() => renderString('{{ a }}', { a: '{{ a }}' }), /recursive loop detected in template for var a/);
-    throwsPhx(() => renderString('{{ a }}', { a: '{{ b }}', b: 'x{{ c }}', c: '{{ a }}' }), /recursive loop detected in template for var a/);
+    throwsPhx(
+      () => renderString('{{ a }}', { a: '{{ b }}', b: 'x{{ c }}', c: '{{ a }}' }),
+      /recursive loop detected in template for var a/,
+    );
     throwsPhx(() => renderValue('{{ x }}', { x: ['{{ length x }}'] }), /recursive loop detected in template for var x/);
     throwsPhx(() => renderString('{{ x.y }}', { x: { y: '{{ x.z }}', z: '{{ x.y }}' } }), /recursive loop detected/);
   });
@@ -348,11 +393,15 @@ describe('syntax checks', () => {
   test('filter pipes get the helper form as suggestion', () => {
     throwsPhx(() => checkTemplateSyntax("{{ x | default('y') }}"), /filter pipes/, /\{\{ default x "y" \}\}/);
     throwsPhx(() => checkTemplateSyntax('{{ name | upper | trim }}'), /\{\{ trim \(upper name\) \}\}/);
-    throwsPhx(() => renderString("a {{ port | int }}", vars), /\{\{ int port \}\}/);
+    throwsPhx(() => renderString('a {{ port | int }}', vars), /\{\{ int port \}\}/);
   });
 
   test('Jinja call syntax and statements get a clear message', () => {
-    throwsPhx(() => checkTemplateSyntax("{{ lookup('env', 'HOME') }}"), /space-separated arguments/, /\{\{ lookup "env" "HOME" \}\}/);
+    throwsPhx(
+      () => checkTemplateSyntax("{{ lookup('env', 'HOME') }}"),
+      /space-separated arguments/,
+      /\{\{ lookup "env" "HOME" \}\}/,
+    );
     throwsPhx(() => checkTemplateSyntax('{% if x %}a{% endif %}'), /Jinja2 statements/, /\{\{#if x\}\}/);
   });
 
@@ -369,14 +418,23 @@ describe('syntax checks', () => {
   });
 
   test('syntax errors are located', () => {
-    const e = throwsPhx(() => checkTemplateSyntax('ok {{ a & b }}', { file: 'p.yml', line: 3, col: 10 }), /invalid template: unexpected character "&"/);
+    const e = throwsPhx(
+      () => checkTemplateSyntax('ok {{ a & b }}', { file: 'p.yml', line: 3, col: 10 }),
+      /invalid template: unexpected character "&"/,
+    );
     assert.deepEqual(e.loc, { file: 'p.yml', line: 3, col: 10 + 'ok {{ a '.length });
     throwsPhx(() => checkTemplateSyntax('{{ a }'), /unclosed/);
     throwsPhx(() => checkTemplateSyntax('{{#if a}}x'), /unclosed \{\{#block\}\}/);
-    const unclosed = throwsPhx(() => checkTemplateSyntax('ok {{ a b', { file: 'p.yml', line: 3, col: 10 }), /unclosed '\{\{'/);
+    const unclosed = throwsPhx(
+      () => checkTemplateSyntax('ok {{ a b', { file: 'p.yml', line: 3, col: 10 }),
+      /unclosed '\{\{'/,
+    );
     assert.deepEqual(unclosed.loc, { file: 'p.yml', line: 3, col: 13 });
     throwsPhx(() => checkTemplateSyntax('{{ list[-1] }}'), /\{\{ last list \}\}/);
-    const mismatch = throwsPhx(() => checkTemplateSyntax('{{#if a}}x{{/each}}', { file: 'p.yml', line: 1, col: 1 }), /doesn't match/);
+    const mismatch = throwsPhx(
+      () => checkTemplateSyntax('{{#if a}}x{{/each}}', { file: 'p.yml', line: 1, col: 1 }),
+      /doesn't match/,
+    );
     assert.equal(mismatch.loc?.line, 1);
     assert.doesNotThrow(() => checkTemplateSyntax('no template here'));
     assert.doesNotThrow(() => checkTemplateSyntax('{{#each l as |x|}}{{x}}{{/each}} {{ default a.b "c" }}'));
@@ -387,11 +445,43 @@ describe('robustness', () => {
   test('random template soup renders or gives a PhxError, never a crash', () => {
     let seed = 11;
     const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-    const toks = ['{{', '}}', '{{#if', '{{#each', '{{/if}}', '{{/each}}', '{{else}}', ' a ', ' b.0 ', ' l[0] ', "'s'", '"t"', 'default', 'eq', '(', ')',
-      '|', 'text', '\n', '~', '{{{{raw}}}}', '{{{{/raw}}}}', 'this', '@index', '../', 'as |x|', '\\{{', 'constructor', 'get', '='];
+    const toks = [
+      '{{',
+      '}}',
+      '{{#if',
+      '{{#each',
+      '{{/if}}',
+      '{{/each}}',
+      '{{else}}',
+      ' a ',
+      ' b.0 ',
+      ' l[0] ',
+      "'s'",
+      '"t"',
+      'default',
+      'eq',
+      '(',
+      ')',
+      '|',
+      'text',
+      '\n',
+      '~',
+      '{{{{raw}}}}',
+      '{{{{/raw}}}}',
+      'this',
+      '@index',
+      '../',
+      'as |x|',
+      '\\{{',
+      'constructor',
+      'get',
+      '=',
+    ];
     const v = { a: 1, b: [1, { c: '{{ a }}' }], l: [1, 2], x: '{{ x }}' };
     for (let i = 0; i < 5000; i++) {
-      const text = Array.from({ length: 1 + Math.floor(rnd() * 8) }, () => toks[Math.floor(rnd() * toks.length)]).join(rnd() < 0.5 ? ' ' : '');
+      const text = Array.from({ length: 1 + Math.floor(rnd() * 8) }, () => toks[Math.floor(rnd() * toks.length)]).join(
+        rnd() < 0.5 ? ' ' : '',
+      );
       try {
         checkTemplateSyntax(text);
         renderValue(text, v);
@@ -416,7 +506,10 @@ describe('no code execution, no JS internals', () => {
     throwsPhx(() => checkTemplateSyntax('{{ constructor name }}'), /unknown helper 'constructor'/);
     throwsPhx(() => checkTemplateSyntax('{{ hasOwnProperty name }}'), /unknown helper 'hasOwnProperty'/);
     throwsPhx(() => checkTemplateSyntax('{{#toString name}}{{/toString}}'), /unknown block helper/);
-    throwsPhx(() => renderString('{{#each ports}}{{@constructor}}{{/each}}', vars), /undefined variable '@constructor'/);
+    throwsPhx(
+      () => renderString('{{#each ports}}{{@constructor}}{{/each}}', vars),
+      /undefined variable '@constructor'/,
+    );
     throwsPhx(() => renderString('{{ @toString }}', vars), /undefined variable '@toString'/);
     const out = renderValue({ '{{ k }}': { polluted: true } }, { k: '__proto__' }) as Record<string, unknown>;
     assert.equal(Object.getPrototypeOf(out), Object.prototype);

@@ -11,7 +11,10 @@ const t = useTestLab();
 
 const get = (props: string, ds: string) => t.sh(`zfs get -H -p -o property,value,source ${props} '${ds}'`);
 
-const WANT = { name: 'tank/shared/portainer', properties: { compression: 'lz4', quota: '2G', atime: false, 'phx:role': 'portainer data' } };
+const WANT = {
+  name: 'tank/shared/portainer',
+  properties: { compression: 'lz4', quota: '2G', atime: false, 'phx:role': 'portainer data' },
+};
 
 test('fresh host: check predicts the first run exactly and changes nothing; second run ok', async () => {
   const before = await t.snapshot();
@@ -21,7 +24,8 @@ test('fresh host: check predicts the first run exactly and changes nothing; seco
   assert.equal(await t.snapshot(), before, 'zfs state byte-identical after --check');
   assert.deepEqual(check.diff, {
     before: '',
-    after: 'tank/shared/portainer\ncompression=lz4\t(local)\nquota=2147483648\t(local)\natime=off\t(local)\nphx:role=portainer data\t(local)\n',
+    after:
+      'tank/shared/portainer\ncompression=lz4\t(local)\nquota=2147483648\t(local)\natime=off\t(local)\nphx:role=portainer data\t(local)\n',
     before_header: 'zfs tank/shared/portainer',
     after_header: 'zfs tank/shared/portainer',
   });
@@ -43,15 +47,25 @@ test('fresh host: check predicts the first run exactly and changes nothing; seco
 });
 
 test('sizes written differently are equal; only differing properties are set', async () => {
-  await t.sh("zfs create -o quota=1G -o compression=lz4 tank/media");
+  await t.sh('zfs create -o quota=1G -o compression=lz4 tank/media');
   const same = await t.run(zfsDataset, { name: 'tank/media', properties: { quota: '1024M', compression: 'lz4' } });
   assert.equal(same.changed, false, String(same.msg));
   const n = t.commands.length;
-  const r = await t.run(zfsDataset, { name: 'tank/media', properties: { quota: '1073741824', compression: 'zstd', recordsize: '1M' } }, { diff: true });
+  const r = await t.run(
+    zfsDataset,
+    { name: 'tank/media', properties: { quota: '1073741824', compression: 'zstd', recordsize: '1M' } },
+    { diff: true },
+  );
   assert.equal(r.failed, undefined, String(r.msg));
   assert.deepEqual(r.changed_properties, ['compression', 'recordsize']);
-  assert.ok(t.commands.slice(n).some((c) => c.includes('zfs set compression=zstd recordsize=1M tank/media')), t.commands.slice(n).join('\n'));
-  assert.equal(await get('compression,recordsize', 'tank/media'), 'compression\tzstd\tlocal\nrecordsize\t1048576\tlocal\n');
+  assert.ok(
+    t.commands.slice(n).some((c) => c.includes('zfs set compression=zstd recordsize=1M tank/media')),
+    t.commands.slice(n).join('\n'),
+  );
+  assert.equal(
+    await get('compression,recordsize', 'tank/media'),
+    'compression\tzstd\tlocal\nrecordsize\t1048576\tlocal\n',
+  );
   const none = await t.run(zfsDataset, { name: 'tank/media', properties: { quota: 'none' } });
   assert.deepEqual(none.changed_properties, ['quota']);
   assert.equal(await get('quota', 'tank/media'), 'quota\t0\tlocal\n');
@@ -62,10 +76,23 @@ test('inherited value: fine by default, set locally when properties_source: loca
   await t.sh('zfs create -o compression=lz4 tank/parent && zfs create tank/parent/child');
   const any = await t.run(zfsDataset, { name: 'tank/parent/child', properties: { compression: 'lz4' } });
   assert.equal(any.changed, false, String(any.msg));
-  const local = await t.run(zfsDataset, { name: 'tank/parent/child', properties: { compression: 'lz4' }, properties_source: 'local' });
+  const local = await t.run(zfsDataset, {
+    name: 'tank/parent/child',
+    properties: { compression: 'lz4' },
+    properties_source: 'local',
+  });
   assert.equal(local.changed, true);
   assert.equal(await get('compression', 'tank/parent/child'), 'compression\tlz4\tlocal\n');
-  assert.equal((await t.run(zfsDataset, { name: 'tank/parent/child', properties: { compression: 'lz4' }, properties_source: 'local' })).changed, false);
+  assert.equal(
+    (
+      await t.run(zfsDataset, {
+        name: 'tank/parent/child',
+        properties: { compression: 'lz4' },
+        properties_source: 'local',
+      })
+    ).changed,
+    false,
+  );
 });
 
 test('an existing dataset is converged with set (create -p would ignore -o)', async () => {
@@ -80,7 +107,10 @@ test('absent: children refused without recursive (nothing destroyed), destroyed 
   await t.sh('zfs create -p tank/ct/a && zfs create tank/ct/b');
   const r = await t.run(zfsDataset, { name: 'tank/ct', state: 'absent' });
   assert.equal(r.failed, true);
-  assert.equal(r.msg, "cannot destroy 'tank/ct': filesystem has children; set recursive: true to destroy the following datasets too: tank/ct/a, tank/ct/b");
+  assert.equal(
+    r.msg,
+    "cannot destroy 'tank/ct': filesystem has children; set recursive: true to destroy the following datasets too: tank/ct/a, tank/ct/b",
+  );
   assert.match(await t.sh('zfs list -H -o name -r tank/ct'), /tank\/ct\/b/);
   const before = await t.snapshot();
   const check = await t.run(zfsDataset, { name: 'tank/ct', state: 'absent', recursive: true }, { check: true });
@@ -116,11 +146,24 @@ test('hostile values stay literal; bad names and values are argument errors; zfs
 
 test('one round trip to read; tasks on one connection may run concurrently', async () => {
   const names = ['tank/c1', 'tank/c2', 'tank/c3'];
-  const first = await Promise.all(names.map((name) => t.run(zfsDataset, { name, properties: { compression: 'zstd' } })));
-  assert.deepEqual(first.map((r) => [r.changed, r.failed]), names.map(() => [true, undefined]));
+  const first = await Promise.all(
+    names.map((name) => t.run(zfsDataset, { name, properties: { compression: 'zstd' } })),
+  );
+  assert.deepEqual(
+    first.map((r) => [r.changed, r.failed]),
+    names.map(() => [true, undefined]),
+  );
   const n = t.commands.length;
-  const again = await Promise.all(names.map((name) => t.run(zfsDataset, { name, properties: { compression: 'zstd' } })));
-  assert.deepEqual(again.map((r) => r.changed), [false, false, false]);
+  const again = await Promise.all(
+    names.map((name) => t.run(zfsDataset, { name, properties: { compression: 'zstd' } })),
+  );
+  assert.deepEqual(
+    again.map((r) => r.changed),
+    [false, false, false],
+  );
   assert.equal(t.commands.length - n, 3, 'one read per task, nothing else');
-  assert.equal(await t.sh("zfs list -H -o name,compression -r tank | grep '/c'"), 'tank/c1\tzstd\ntank/c2\tzstd\ntank/c3\tzstd\n');
+  assert.equal(
+    await t.sh("zfs list -H -o name,compression -r tank | grep '/c'"),
+    'tank/c1\tzstd\ntank/c2\tzstd\ntank/c3\tzstd\n',
+  );
 });

@@ -14,9 +14,15 @@ const argError = (raw: unknown): string => {
 };
 
 // `zfs get -H -p -o property,value,source mountpoint,compression,quota,atime tank/media`
-const MEDIA_GET = 'mountpoint\t/tank/media\tdefault\ncompression\tlz4\tinherited from tank\nquota\t0\tdefault\natime\toff\tlocal\n';
+const MEDIA_GET =
+  'mountpoint\t/tank/media\tdefault\ncompression\tlz4\tinherited from tank\nquota\t0\tdefault\natime\toff\tlocal\n';
 const media = (): ZfsDatasetFacts => ({ exists: true, properties: parseZfsGet(MEDIA_GET), children: [] });
-const missing = (ancestor?: { name: string; mountpoint: string }): ZfsDatasetFacts => ({ exists: false, properties: {}, children: [], ancestor });
+const missing = (ancestor?: { name: string; mountpoint: string }): ZfsDatasetFacts => ({
+  exists: false,
+  properties: {},
+  children: [],
+  ancestor,
+});
 
 test('sizes: 1G = 1024M = 1073741824, fractions, none', () => {
   assert.equal(parseSize('1G'), 1073741824n);
@@ -56,8 +62,14 @@ test('inherited vs local: an inherited equal value is fine unless local is asked
 });
 
 test('missing dataset: one zfs create -p with every property, mountpoint from the ancestor', () => {
-  const p = planZfsDataset(missing({ name: 'tank', mountpoint: '/tank' }), parse({ name: 'tank/shared/media', properties: { compression: 'lz4', quota: '10G', atime: false } }));
-  assert.deepEqual(p.changes.map((c) => c.argv), [['zfs', 'create', '-p', '-o', 'compression=lz4', '-o', 'quota=10G', '-o', 'atime=off', 'tank/shared/media']]);
+  const p = planZfsDataset(
+    missing({ name: 'tank', mountpoint: '/tank' }),
+    parse({ name: 'tank/shared/media', properties: { compression: 'lz4', quota: '10G', atime: false } }),
+  );
+  assert.deepEqual(
+    p.changes.map((c) => c.argv),
+    [['zfs', 'create', '-p', '-o', 'compression=lz4', '-o', 'quota=10G', '-o', 'atime=off', 'tank/shared/media']],
+  );
   assert.deepEqual(p.result, {
     name: 'tank/shared/media',
     created: true,
@@ -66,46 +78,91 @@ test('missing dataset: one zfs create -p with every property, mountpoint from th
     changed_properties: ['compression', 'quota', 'atime'],
   });
   // the parents -p makes are predicted too
-  assert.deepEqual(Object.keys(p.predict!), ['zfs:tank/shared/media', 'zfs:tank/shared', 'path:/tank/shared/media', 'path:/tank/shared']);
+  assert.deepEqual(Object.keys(p.predict!), [
+    'zfs:tank/shared/media',
+    'zfs:tank/shared',
+    'path:/tank/shared/media',
+    'path:/tank/shared',
+  ]);
   assert.deepEqual(p.predict!['zfs:tank/shared'], { exists: true, properties: {}, mountpoint: '/tank/shared' });
   const other = planZfsDataset(missing({ name: 'quickOS', mountpoint: '/srv/quick' }), parse({ name: 'quickOS/ct' }));
   assert.equal(other.result?.mountpoint, '/srv/quick/ct');
   assert.deepEqual(other.changes[0].argv, ['zfs', 'create', '-p', 'quickOS/ct']);
-  assert.equal(planZfsDataset(missing(), parse({ name: 'tank/x', properties: { mountpoint: '/srv/x' } })).result?.mountpoint, '/srv/x');
+  assert.equal(
+    planZfsDataset(missing(), parse({ name: 'tank/x', properties: { mountpoint: '/srv/x' } })).result?.mountpoint,
+    '/srv/x',
+  );
 });
 
 test('existing dataset: only differing properties are set, sizes compared in bytes', () => {
-  const same = planZfsDataset(media(), parse({ name: 'tank/media', properties: { compression: 'lz4', quota: 'none', atime: 'off' } }));
+  const same = planZfsDataset(
+    media(),
+    parse({ name: 'tank/media', properties: { compression: 'lz4', quota: 'none', atime: 'off' } }),
+  );
   assert.deepEqual(same.changes, []);
   assert.equal(same.result?.mountpoint, '/tank/media');
-  const p = planZfsDataset(media(), parse({ name: 'tank/media', properties: { compression: 'zstd', quota: '1024M', atime: 'off' } }));
-  assert.deepEqual(p.changes.map((c) => c.argv), [['zfs', 'set', 'compression=zstd', 'quota=1024M', 'tank/media']]);
+  const p = planZfsDataset(
+    media(),
+    parse({ name: 'tank/media', properties: { compression: 'zstd', quota: '1024M', atime: 'off' } }),
+  );
+  assert.deepEqual(
+    p.changes.map((c) => c.argv),
+    [['zfs', 'set', 'compression=zstd', 'quota=1024M', 'tank/media']],
+  );
   assert.deepEqual(p.result?.changed_properties, ['compression', 'quota']);
   assert.deepEqual(p.result?.properties, { compression: 'zstd', quota: '1073741824', atime: 'off' });
   const d = p.diff && !Array.isArray(p.diff) ? p.diff : undefined;
-  assert.equal(d?.before, 'tank/media\ncompression=lz4\t(inherited from tank)\nquota=0\t(default)\natime=off\t(local)\n');
+  assert.equal(
+    d?.before,
+    'tank/media\ncompression=lz4\t(inherited from tank)\nquota=0\t(default)\natime=off\t(local)\n',
+  );
   assert.equal(d?.after, 'tank/media\ncompression=zstd\t(local)\nquota=1073741824\t(local)\natime=off\t(local)\n');
   // the same quota written differently is no change
-  const q = planZfsDataset({ exists: true, properties: parseZfsGet('mountpoint\t/tank/media\tdefault\nquota\t1073741824\tlocal\n'), children: [] }, parse({ name: 'tank/media', properties: { quota: '1G' } }));
+  const q = planZfsDataset(
+    {
+      exists: true,
+      properties: parseZfsGet('mountpoint\t/tank/media\tdefault\nquota\t1073741824\tlocal\n'),
+      children: [],
+    },
+    parse({ name: 'tank/media', properties: { quota: '1G' } }),
+  );
   assert.deepEqual(q.changes, []);
 });
 
 test('properties_source: local sets an inherited value that already matches', () => {
   const any = planZfsDataset(media(), parse({ name: 'tank/media', properties: { compression: 'lz4' } }));
   assert.deepEqual(any.changes, []);
-  const local = planZfsDataset(media(), parse({ name: 'tank/media', properties: { compression: 'lz4' }, properties_source: 'local' }));
-  assert.deepEqual(local.changes.map((c) => c.argv), [['zfs', 'set', 'compression=lz4', 'tank/media']]);
+  const local = planZfsDataset(
+    media(),
+    parse({ name: 'tank/media', properties: { compression: 'lz4' }, properties_source: 'local' }),
+  );
+  assert.deepEqual(
+    local.changes.map((c) => c.argv),
+    [['zfs', 'set', 'compression=lz4', 'tank/media']],
+  );
 });
 
 test('absent: refuses a dataset with children unless recursive', () => {
   const f: ZfsDatasetFacts = { exists: true, properties: {}, children: ['tank/ct/a', 'tank/ct/b'] };
   const p = planZfsDataset(f, parse({ name: 'tank/ct', state: 'absent' }));
   assert.deepEqual(p.changes, []);
-  assert.equal(p.fail, "cannot destroy 'tank/ct': filesystem has children; set recursive: true to destroy the following datasets too: tank/ct/a, tank/ct/b");
+  assert.equal(
+    p.fail,
+    "cannot destroy 'tank/ct': filesystem has children; set recursive: true to destroy the following datasets too: tank/ct/a, tank/ct/b",
+  );
   const r = planZfsDataset(f, parse({ name: 'tank/ct', state: 'absent', recursive: true }));
-  assert.deepEqual(r.changes.map((c) => c.argv), [['zfs', 'destroy', '-r', 'tank/ct']]);
+  assert.deepEqual(
+    r.changes.map((c) => c.argv),
+    [['zfs', 'destroy', '-r', 'tank/ct']],
+  );
   assert.deepEqual(r.predict, { 'zfs:tank/ct': null, 'zfs:tank/ct/a': null, 'zfs:tank/ct/b': null });
-  assert.deepEqual(planZfsDataset({ exists: true, properties: {}, children: [] }, parse({ name: 'tank/x', state: 'absent' })).changes.map((c) => c.argv), [['zfs', 'destroy', 'tank/x']]);
+  assert.deepEqual(
+    planZfsDataset(
+      { exists: true, properties: {}, children: [] },
+      parse({ name: 'tank/x', state: 'absent' }),
+    ).changes.map((c) => c.argv),
+    [['zfs', 'destroy', 'tank/x']],
+  );
   assert.deepEqual(planZfsDataset(missing(), parse({ name: 'tank/x', state: 'absent' })).changes, []);
 });
 
@@ -115,13 +172,22 @@ test('names and argument errors', () => {
   assert.match(datasetNameError('tank//x') ?? '', /empty component/);
   assert.match(datasetNameError('tank/x@snap') ?? '', /snapshot/);
   assert.match(datasetNameError('tank/$(x)') ?? '', /illegal characters/);
-  assert.match(argError({ name: 'tank/x', properties: { quota: 'lots' } }), /properties.quota: quota: 'lots' is not a size/);
+  assert.match(
+    argError({ name: 'tank/x', properties: { quota: 'lots' } }),
+    /properties.quota: quota: 'lots' is not a size/,
+  );
   assert.match(argError({ name: 'tank/x', properties: { 'Bad Name': 'x' } }), /is not a ZFS property name/);
   assert.match(argError({ name: 'tank/x', properties: { 'phx:note': 'a\nb' } }), /newline or TAB/);
-  assert.match(argError({ name: 'tank/x', state: 'absent', properties: { atime: 'off' } }), /properties make no sense with state: absent/);
+  assert.match(
+    argError({ name: 'tank/x', state: 'absent', properties: { atime: 'off' } }),
+    /properties make no sense with state: absent/,
+  );
   assert.match(argError({ name: 'tank/x', recurse: true }), /recurse|Unrecognized/);
   assert.match(argError({ name: 'tank/x', properties_source: 'inherited' }), /properties_source/);
-  assert.deepEqual(parse({ name: 'tank/x', properties: { atime: true, copies: 2 } }).properties, { atime: 'on', copies: '2' });
+  assert.deepEqual(parse({ name: 'tank/x', properties: { atime: true, copies: 2 } }).properties, {
+    atime: 'on',
+    copies: '2',
+  });
 });
 
 test('hostile property values stay literal', () => {

@@ -45,7 +45,14 @@ function save(s: DockerState): void {
   writeJson(STATE, s);
 }
 function sortedMap(m: Record<string, string> | null): Record<string, string> | null {
-  return m && Object.fromEntries(Object.keys(m).sort().map((k) => [k, m[k]]));
+  return (
+    m &&
+    Object.fromEntries(
+      Object.keys(m)
+        .sort()
+        .map((k) => [k, m[k]]),
+    )
+  );
 }
 function goJson(v: unknown): string {
   return JSON.stringify(v, null, 4).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
@@ -94,9 +101,23 @@ function volume(args: string[]): number {
   if (sub === 'inspect') {
     const s = load();
     const names = rest.filter((a) => !a.startsWith('-'));
-    const found = names.filter((n) => s.volumes[n]).map((n) => ({ ...s.volumes[n], Mountpoint: volMountpoint(n), Scope: 'local' }));
+    const found = names
+      .filter((n) => s.volumes[n])
+      .map((n) => ({ ...s.volumes[n], Mountpoint: volMountpoint(n), Scope: 'local' }));
     const missing = names.filter((n) => !s.volumes[n]);
-    out(goJson(found.map((v) => ({ CreatedAt: v.CreatedAt, Driver: v.Driver, Labels: sortedMap(v.Labels), Mountpoint: v.Mountpoint, Name: v.Name, Options: sortedMap(v.Options), Scope: v.Scope }))) + '\n');
+    out(
+      goJson(
+        found.map((v) => ({
+          CreatedAt: v.CreatedAt,
+          Driver: v.Driver,
+          Labels: sortedMap(v.Labels),
+          Mountpoint: v.Mountpoint,
+          Name: v.Name,
+          Options: sortedMap(v.Options),
+          Scope: v.Scope,
+        })),
+      ) + '\n',
+    );
     if (missing.length) {
       err(missing.map((n) => `Error: No such volume: ${n}\n`).join(''));
       return 1;
@@ -105,8 +126,20 @@ function volume(args: string[]): number {
   }
   if (sub === 'ls') {
     const s = load();
-    if (rest.includes('-q') || rest.includes('--quiet')) out(Object.keys(s.volumes).sort().map((n) => `${n}\n`).join(''));
-    else out(`DRIVER    VOLUME NAME\n${Object.keys(s.volumes).sort().map((n) => `${s.volumes[n].Driver.padEnd(10)}${n}\n`).join('')}`);
+    if (rest.includes('-q') || rest.includes('--quiet'))
+      out(
+        Object.keys(s.volumes)
+          .sort()
+          .map((n) => `${n}\n`)
+          .join(''),
+      );
+    else
+      out(
+        `DRIVER    VOLUME NAME\n${Object.keys(s.volumes)
+          .sort()
+          .map((n) => `${s.volumes[n].Driver.padEnd(10)}${n}\n`)
+          .join('')}`,
+      );
     return 0;
   }
   if (sub === 'rm') {
@@ -163,7 +196,13 @@ function volumeCreate(args: string[]): number {
     out(`${name}\n`);
     return 0;
   }
-  s.volumes[name] = { Name: name, Driver: driver, Options: Object.keys(opts).length ? opts : null, Labels: Object.keys(labels).length ? labels : null, CreatedAt: now() };
+  s.volumes[name] = {
+    Name: name,
+    Driver: driver,
+    Options: Object.keys(opts).length ? opts : null,
+    Labels: Object.keys(labels).length ? labels : null,
+    CreatedAt: now(),
+  };
   mkdirSync(volMountpoint(name), { recursive: true });
   save(s);
   out(`${name}\n`);
@@ -209,7 +248,26 @@ interface RunSpec {
 
 function parseRun(args: string[]): RunSpec {
   const spec: RunSpec = { image: '', cmd: [], volumes: [], rm: false, detach: false };
-  const withValue = new Set(['--name', '-v', '--volume', '-e', '--env', '-p', '--publish', '--restart', '-w', '--workdir', '--network', '--entrypoint', '-u', '--user', '--label', '-l', '--hostname', '-h']);
+  const withValue = new Set([
+    '--name',
+    '-v',
+    '--volume',
+    '-e',
+    '--env',
+    '-p',
+    '--publish',
+    '--restart',
+    '-w',
+    '--workdir',
+    '--network',
+    '--entrypoint',
+    '-u',
+    '--user',
+    '--label',
+    '-l',
+    '--hostname',
+    '-h',
+  ]);
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (!a.startsWith('-')) {
@@ -271,7 +329,10 @@ async function run(args: string[]): Promise<number> {
   const container = withLock(() => {
     const s = load();
     if (spec.name && s.containers[spec.name])
-      throw new SimError(`docker: Error response from daemon: Conflict. The container name "/${spec.name}" is already in use by container "${s.containers[spec.name].Id}". You have to remove (or rename) that container to be able to reuse that name.\nSee 'docker run --help'.`, 125);
+      throw new SimError(
+        `docker: Error response from daemon: Conflict. The container name "/${spec.name}" is already in use by container "${s.containers[spec.name].Id}". You have to remove (or rename) that container to be able to reuse that name.\nSee 'docker run --help'.`,
+        125,
+      );
     let m;
     try {
       m = resolveMounts(s, spec.volumes);
@@ -281,8 +342,16 @@ async function run(args: string[]): Promise<number> {
     }
     binds = m.binds;
     const c: Container = {
-      Id: newId(), Name: spec.name ?? `phx_${randomBytes(3).toString('hex')}`, Image: spec.image, Cmd: spec.cmd, Mounts: m.mounts,
-      Status: spec.detach ? 'running' : 'exited', StartedAt: now(), Created: now(), RestartCount: 0, ConfigHash: '',
+      Id: newId(),
+      Name: spec.name ?? `phx_${randomBytes(3).toString('hex')}`,
+      Image: spec.image,
+      Cmd: spec.cmd,
+      Mounts: m.mounts,
+      Status: spec.detach ? 'running' : 'exited',
+      StartedAt: now(),
+      Created: now(),
+      RestartCount: 0,
+      ConfigHash: '',
     };
     if (!spec.rm || spec.detach) s.containers[c.Name] = c;
     save(s);
@@ -354,7 +423,9 @@ function stopOrRm(args: string[], how: 'stop' | 'rm'): number {
     if (how === 'stop') c.Status = 'exited';
     else {
       if (c.Status === 'running' && !force) {
-        err(`Error response from daemon: cannot remove container "/${c.Name}": container is running: stop the container before removing or force remove\n`);
+        err(
+          `Error response from daemon: cannot remove container "/${c.Name}": container is running: stop the container before removing or force remove\n`,
+        );
         return false;
       }
       delete s.containers[c.Name];
@@ -375,7 +446,9 @@ function ps(args: string[]): number {
   const quiet = args.includes('-q') || args.includes('--quiet');
   const fmtIdx = args.findIndex((a) => a === '--format' || a.startsWith('--format='));
   const fmt = fmtIdx < 0 ? undefined : args[fmtIdx].startsWith('--format=') ? args[fmtIdx].slice(9) : args[fmtIdx + 1];
-  const filters = args.flatMap((a, i) => (a === '--filter' || a === '-f' ? [args[i + 1]] : a.startsWith('--filter=') ? [a.slice(9)] : []));
+  const filters = args.flatMap((a, i) =>
+    a === '--filter' || a === '-f' ? [args[i + 1]] : a.startsWith('--filter=') ? [a.slice(9)] : [],
+  );
   let list = Object.values(s.containers).filter((c) => all || c.Status === 'running');
   for (const f of filters) {
     const [k, v] = f.split('=');
@@ -388,14 +461,32 @@ function ps(args: string[]): number {
   }
   if (fmt && fmt !== 'table') {
     const fields: Record<string, (c: Container) => string> = {
-      '.Names': (c) => c.Name, '.ID': (c) => c.Id.slice(0, 12), '.Image': (c) => c.Image, '.Status': statusText, '.State': (c) => c.Status,
-      '.Command': (c) => JSON.stringify(c.Cmd.join(' ')), '.Mounts': (c) => c.Mounts.map((m) => m.Name ?? m.Source).join(','),
+      '.Names': (c) => c.Name,
+      '.ID': (c) => c.Id.slice(0, 12),
+      '.Image': (c) => c.Image,
+      '.Status': statusText,
+      '.State': (c) => c.Status,
+      '.Command': (c) => JSON.stringify(c.Cmd.join(' ')),
+      '.Mounts': (c) => c.Mounts.map((m) => m.Name ?? m.Source).join(','),
     };
     const tmpl = fmt.replace(/\\t/g, '\t');
-    out(list.map((c) => tmpl.replace(/\{\{\s*(\.\w+)\s*\}\}/g, (_, f: string) => fields[f]?.(c) ?? '') + '\n').join(''));
+    out(
+      list.map((c) => tmpl.replace(/\{\{\s*(\.\w+)\s*\}\}/g, (_, f: string) => fields[f]?.(c) ?? '') + '\n').join(''),
+    );
     return 0;
   }
-  const rows = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], ...list.map((c) => [c.Id.slice(0, 12), c.Image, JSON.stringify(c.Cmd.join(' ').slice(0, 20)), 'About a minute ago', statusText(c), '', c.Name])];
+  const rows = [
+    ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+    ...list.map((c) => [
+      c.Id.slice(0, 12),
+      c.Image,
+      JSON.stringify(c.Cmd.join(' ').slice(0, 20)),
+      'About a minute ago',
+      statusText(c),
+      '',
+      c.Name,
+    ]),
+  ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   out(rows.map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i] + 3))).join('') + '\n').join(''));
   return 0;
@@ -410,9 +501,16 @@ function inspect(args: string[]): number {
     const c = findContainer(s, ref);
     if (c) {
       found.push({
-        Id: c.Id, Created: c.Created, Path: c.Cmd[0] ?? '', Args: c.Cmd.slice(1),
+        Id: c.Id,
+        Created: c.Created,
+        Path: c.Cmd[0] ?? '',
+        Args: c.Cmd.slice(1),
         State: { Status: c.Status, Running: c.Status === 'running', StartedAt: c.StartedAt, ExitCode: 0 },
-        Image: c.Image, Name: `/${c.Name}`, RestartCount: c.RestartCount, Mounts: c.Mounts, Config: { Image: c.Image, Cmd: c.Cmd, Labels: c.Project ? { 'com.docker.compose.project': c.Project } : {} },
+        Image: c.Image,
+        Name: `/${c.Name}`,
+        RestartCount: c.RestartCount,
+        Mounts: c.Mounts,
+        Config: { Image: c.Image, Cmd: c.Cmd, Labels: c.Project ? { 'com.docker.compose.project': c.Project } : {} },
       });
     } else if (s.volumes[ref]) found.push({ ...s.volumes[ref], Mountpoint: volMountpoint(ref), Scope: 'local' });
     else {
@@ -428,8 +526,24 @@ function inspect(args: string[]): number {
 
 interface ComposeFile {
   name?: string;
-  services?: Record<string, { image?: string; container_name?: string; volumes?: Array<string | { type?: string; source?: string; target?: string; read_only?: boolean }>; command?: string | string[] }>;
-  volumes?: Record<string, { external?: boolean | { name?: string }; name?: string; driver?: string; driver_opts?: Record<string, string> } | null>;
+  services?: Record<
+    string,
+    {
+      image?: string;
+      container_name?: string;
+      volumes?: Array<string | { type?: string; source?: string; target?: string; read_only?: boolean }>;
+      command?: string | string[];
+    }
+  >;
+  volumes?: Record<
+    string,
+    {
+      external?: boolean | { name?: string };
+      name?: string;
+      driver?: string;
+      driver_opts?: Record<string, string>;
+    } | null
+  >;
 }
 
 async function compose(args: string[]): Promise<number> {
@@ -451,7 +565,13 @@ async function compose(args: string[]): Promise<number> {
   }
   const { parse } = await import('yaml');
   const doc = (parse(text) ?? {}) as ComposeFile;
-  project ??= doc.name ?? process.env.COMPOSE_PROJECT_NAME ?? (basename(dirname(file)).toLowerCase().replace(/[^a-z0-9_-]/g, '') || 'default');
+  project ??=
+    doc.name ??
+    process.env.COMPOSE_PROJECT_NAME ??
+    (basename(dirname(file))
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]/g, '') ||
+      'default');
   const [verb] = rest;
   if (verb === 'up') return withLock(() => composeUp(doc, project!));
   if (verb === 'down') {
@@ -483,7 +603,13 @@ function composeUp(doc: ComposeFile, project: string): number {
       const real = def?.name ?? `${project}_${key}`;
       volumeNames[key] = real;
       if (!s.volumes[real]) {
-        s.volumes[real] = { Name: real, Driver: def?.driver ?? 'local', Options: def?.driver_opts ?? null, Labels: { 'com.docker.compose.project': project, 'com.docker.compose.volume': key }, CreatedAt: now() };
+        s.volumes[real] = {
+          Name: real,
+          Driver: def?.driver ?? 'local',
+          Options: def?.driver_opts ?? null,
+          Labels: { 'com.docker.compose.project': project, 'com.docker.compose.volume': key },
+          CreatedAt: now(),
+        };
         mkdirSync(volMountpoint(real), { recursive: true });
         err(` Volume "${real}"  Created\n`);
       }
@@ -494,10 +620,11 @@ function composeUp(doc: ComposeFile, project: string): number {
     const specs = (def.volumes ?? []).map((v) => {
       if (typeof v === 'string') {
         const [src, ...restParts] = v.split(':');
-        if (!src.startsWith('/') && !src.startsWith('.') && !volumeNames[src]) throw new SimError(`service "${svc}" refers to undefined volume ${src}: invalid compose project`, 1);
-        return [src.startsWith('.') ? resolve(src) : volumeNames[src] ?? src, ...restParts].join(':');
+        if (!src.startsWith('/') && !src.startsWith('.') && !volumeNames[src])
+          throw new SimError(`service "${svc}" refers to undefined volume ${src}: invalid compose project`, 1);
+        return [src.startsWith('.') ? resolve(src) : (volumeNames[src] ?? src), ...restParts].join(':');
       }
-      return `${v.source && !v.source.startsWith('/') ? volumeNames[v.source] ?? v.source : v.source}:${v.target}${v.read_only ? ':ro' : ''}`;
+      return `${v.source && !v.source.startsWith('/') ? (volumeNames[v.source] ?? v.source) : v.source}:${v.target}${v.read_only ? ':ro' : ''}`;
     });
     const hash = createHash('sha256').update(JSON.stringify({ def, specs })).digest('hex');
     const existing = s.containers[name];
@@ -512,7 +639,7 @@ function composeUp(doc: ComposeFile, project: string): number {
       err(` Container ${name}  Error\n`);
       throw e;
     }
-    const cmd = typeof def.command === 'string' ? def.command.split(' ') : def.command ?? [];
+    const cmd = typeof def.command === 'string' ? def.command.split(' ') : (def.command ?? []);
     if (existing && existing.ConfigHash === hash) {
       err(` Container ${name}  Starting\n`);
       existing.Status = 'running';
@@ -520,10 +647,23 @@ function composeUp(doc: ComposeFile, project: string): number {
       err(` Container ${name}  Started\n`);
       continue;
     }
-    err(existing ? ` Container ${name}  Recreate\n Container ${name}  Recreated\n` : ` Container ${name}  Creating\n Container ${name}  Created\n`);
+    err(
+      existing
+        ? ` Container ${name}  Recreate\n Container ${name}  Recreated\n`
+        : ` Container ${name}  Creating\n Container ${name}  Created\n`,
+    );
     s.containers[name] = {
-      Id: newId(), Name: name, Image: def.image ?? '', Cmd: cmd, Mounts: mounts, Status: 'running', StartedAt: now(), Created: now(),
-      RestartCount: 0, ConfigHash: hash, Project: project,
+      Id: newId(),
+      Name: name,
+      Image: def.image ?? '',
+      Cmd: cmd,
+      Mounts: mounts,
+      Status: 'running',
+      StartedAt: now(),
+      Created: now(),
+      RestartCount: 0,
+      ConfigHash: hash,
+      Project: project,
     };
     err(` Container ${name}  Starting\n Container ${name}  Started\n`);
   }

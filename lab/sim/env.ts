@@ -1,7 +1,17 @@
 // Shared plumbing of the simulated hypervisor tools: where the host's files are,
 // the node name, state files, the per-host lock, and the way a tool fails.
 // Kept free of heavy imports: every tool invocation is a fresh node process.
-import { openSync, closeSync, writeSync, readFileSync, writeFileSync, renameSync, unlinkSync, mkdirSync, readlinkSync } from 'node:fs';
+import {
+  openSync,
+  closeSync,
+  writeSync,
+  readFileSync,
+  writeFileSync,
+  renameSync,
+  unlinkSync,
+  mkdirSync,
+  readlinkSync,
+} from 'node:fs';
 import { join, dirname } from 'node:path';
 
 /** A tool failure: the message goes to stderr (as is), the process exits with rc. */
@@ -34,7 +44,9 @@ export function simPath(p: string): string {
 /** Node name, like PVE: /etc/pve/local is a symlink to nodes/<node>. */
 export function nodeName(): string {
   try {
-    return readlinkSync(hostPath('/etc/pve/local')).replace(/^.*nodes\//, '').replace(/\/$/, '');
+    return readlinkSync(hostPath('/etc/pve/local'))
+      .replace(/^.*nodes\//, '')
+      .replace(/\/$/, '');
   } catch {
     return 'localhost';
   }
@@ -113,7 +125,8 @@ export function withLock<T>(fn: () => T): T {
         }
         continue;
       }
-      if (Date.now() > deadline) throw new SimError(`phx-lab: timeout waiting for lock ${lockPath} (held by ${holder})`);
+      if (Date.now() > deadline)
+        throw new SimError(`phx-lab: timeout waiting for lock ${lockPath} (held by ${holder})`);
       sleepSync(5 + Math.random() * 10);
     }
   }

@@ -56,7 +56,9 @@ export function runIsolated(o: IsolateOptions): Promise<IsolateResult> {
   const lines = ['set -e'];
   for (const b of o.binds) {
     const target = root + b.dst;
-    lines.push(`if [ ! -e ${sq(target)} ]; then mkdir -p ${sq(target)}${o.targetOwner ? `; chown ${o.targetOwner} ${sq(target)}` : ''}; fi`);
+    lines.push(
+      `if [ ! -e ${sq(target)} ]; then mkdir -p ${sq(target)}${o.targetOwner ? `; chown ${o.targetOwner} ${sq(target)}` : ''}; fi`,
+    );
     lines.push(`mount ${b.recursive ? '--rbind' : '--bind'} ${sq(b.src)} ${sq(target)}`);
     if (b.ro) lines.push(`mount -o remount,bind,ro ${sq(target)}`);
   }
@@ -74,11 +76,20 @@ export function runIsolated(o: IsolateOptions): Promise<IsolateResult> {
     );
   } else lines.push(`exec 3<&-; exec chroot ${sq(root)} ${cmd}`);
 
-  const child = spawn('unshare', ['--mount', '--propagation', o.nested ? 'unchanged' : 'private', '--', '/bin/sh', '-c', lines.join('\n')], {
-    stdio: [o.stdin === 'inherit' ? 'inherit' : 'pipe', o.capture ? 'pipe' : 'inherit', o.capture ? 'pipe' : 'inherit', 'pipe'],
-    // marks every guest process with the lab host it belongs to, so `lab down` finds daemonised ones too
-    env: { ...o.env, PHX_LAB_HOST_NS: process.env.PHX_LAB_HOST_NS ?? readlinkSync('/proc/self/ns/mnt') },
-  });
+  const child = spawn(
+    'unshare',
+    ['--mount', '--propagation', o.nested ? 'unchanged' : 'private', '--', '/bin/sh', '-c', lines.join('\n')],
+    {
+      stdio: [
+        o.stdin === 'inherit' ? 'inherit' : 'pipe',
+        o.capture ? 'pipe' : 'inherit',
+        o.capture ? 'pipe' : 'inherit',
+        'pipe',
+      ],
+      // marks every guest process with the lab host it belongs to, so `lab down` finds daemonised ones too
+      env: { ...o.env, PHX_LAB_HOST_NS: process.env.PHX_LAB_HOST_NS ?? readlinkSync('/proc/self/ns/mnt') },
+    },
+  );
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   child.stdout?.on('data', (d: Buffer) => stdout.push(d));
@@ -111,7 +122,11 @@ export function runIsolated(o: IsolateOptions): Promise<IsolateResult> {
         if (ns !== mine) break;
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
       }
-      const fmt = (k: 'u' | 'g') => o.idmap!.filter((m) => m.kind === k).map((m) => `${m.ctStart} ${m.hostStart} ${m.count}\n`).join('');
+      const fmt = (k: 'u' | 'g') =>
+        o
+          .idmap!.filter((m) => m.kind === k)
+          .map((m) => `${m.ctStart} ${m.hostStart} ${m.count}\n`)
+          .join('');
       try {
         writeFileSync(`/proc/${pid}/uid_map`, fmt('u'));
         writeFileSync(`/proc/${pid}/gid_map`, fmt('g'));
@@ -126,8 +141,24 @@ export function runIsolated(o: IsolateOptions): Promise<IsolateResult> {
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
-      resolve({ rc: code ?? 128 + 9, signal, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), timedOut, pid: child.pid ?? 0 });
+      resolve({
+        rc: code ?? 128 + 9,
+        signal,
+        stdout: Buffer.concat(stdout),
+        stderr: Buffer.concat(stderr),
+        timedOut,
+        pid: child.pid ?? 0,
+      });
     });
-    child.on('error', () => resolve({ rc: 127, signal: null, stdout: Buffer.alloc(0), stderr: Buffer.from('cannot start unshare\n'), timedOut, pid: 0 }));
+    child.on('error', () =>
+      resolve({
+        rc: 127,
+        signal: null,
+        stdout: Buffer.alloc(0),
+        stderr: Buffer.from('cannot start unshare\n'),
+        timedOut,
+        pid: 0,
+      }),
+    );
   });
 }

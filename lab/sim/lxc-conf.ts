@@ -105,10 +105,11 @@ export function idMap(conf: CtConf): IdMapEntry[] | null {
     .filter((p) => p.length === 4)
     .map((p) => ({ kind: p[0] as 'u' | 'g', ctStart: Number(p[1]), hostStart: Number(p[2]), count: Number(p[3]) }));
   if (custom.length) return custom;
-  if (conf.keys.unprivileged === '1') return [
-    { kind: 'u', ctStart: 0, hostStart: 100000, count: 65536 },
-    { kind: 'g', ctStart: 0, hostStart: 100000, count: 65536 },
-  ];
+  if (conf.keys.unprivileged === '1')
+    return [
+      { kind: 'u', ctStart: 0, hostStart: 100000, count: 65536 },
+      { kind: 'g', ctStart: 0, hostStart: 100000, count: 65536 },
+    ];
   return null;
 }
 

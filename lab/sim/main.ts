@@ -50,4 +50,9 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!) && process.argv[1].endsWith('main.js')) void main();
+if (
+  process.argv[1] &&
+  import.meta.url.endsWith(process.argv[1].split('/').pop()!) &&
+  process.argv[1].endsWith('main.js')
+)
+  void main();

@@ -2,7 +2,18 @@
 // (`exportfs -r`), readiness (nfs-server active for at least the fault delay), and
 // the client-side probes (`showmount`, `rpcinfo`) that answer from that state.
 import { readdirSync, statSync } from 'node:fs';
-import { readText, readJson, writeJson, hostPath, STATE_DIR, faults, isSelfAddress, SimError, out, err } from './env.js';
+import {
+  readText,
+  readJson,
+  writeJson,
+  hostPath,
+  STATE_DIR,
+  faults,
+  isSelfAddress,
+  SimError,
+  out,
+  err,
+} from './env.js';
 import { unitState, registerUnitHooks } from './systemd.js';
 
 export interface ExportEntry {
@@ -146,25 +157,41 @@ export function showmount(args: string[]): number {
   const positional = args.filter((a) => !a.startsWith('-'));
   const wantsExports = args.some((a) => a === '-e' || a === '--exports' || /^-[a-z]*e/.test(a));
   const host = positional[0] ?? 'localhost';
-  if (!isSelfAddress(host)) throw new SimError('clnt_create: RPC: Port mapper failure - Unable to receive: errno 111 (Connection refused)', 1);
+  if (!isSelfAddress(host))
+    throw new SimError('clnt_create: RPC: Port mapper failure - Unable to receive: errno 111 (Connection refused)', 1);
   if (!nfsReady()) throw new SimError('clnt_create: RPC: Program not registered', 1);
   if (!wantsExports) return 0;
   const byPath = new Map<string, string[]>();
   for (const e of activeExports()) byPath.set(e.path, [...(byPath.get(e.path) ?? []), e.client]);
   const width = Math.max(0, ...[...byPath.keys()].map((p) => p.length));
   let text = noHeaders ? '' : `Export list for ${host}:\n`;
-  for (const [path, clients] of byPath) text += `${path.padEnd(width)} ${clients.length ? clients.join(',') : '(everyone)'}\n`;
+  for (const [path, clients] of byPath)
+    text += `${path.padEnd(width)} ${clients.length ? clients.join(',') : '(everyone)'}\n`;
   out(text);
   return 0;
 }
 
-const PROGRAMS: Record<string, number> = { portmapper: 100000, rpcbind: 100000, mountd: 100005, nfs: 100003, nlockmgr: 100021, nfs_acl: 100227 };
-const VERSIONS: Record<number, number[]> = { 100000: [2, 3, 4], 100005: [1, 2, 3], 100003: [3, 4], 100021: [1, 3, 4], 100227: [3] };
+const PROGRAMS: Record<string, number> = {
+  portmapper: 100000,
+  rpcbind: 100000,
+  mountd: 100005,
+  nfs: 100003,
+  nlockmgr: 100021,
+  nfs_acl: 100227,
+};
+const VERSIONS: Record<number, number[]> = {
+  100000: [2, 3, 4],
+  100005: [1, 2, 3],
+  100003: [3, 4],
+  100021: [1, 3, 4],
+  100227: [3],
+};
 
 export function rpcinfo(args: string[]): number {
   if (args[0] === '-p') {
     const host = args[1] ?? 'localhost';
-    if (!isSelfAddress(host)) throw new SimError('rpcinfo: can\'t contact portmapper: RPC: Remote system error - Connection refused', 1);
+    if (!isSelfAddress(host))
+      throw new SimError("rpcinfo: can't contact portmapper: RPC: Remote system error - Connection refused", 1);
     const rows: Array<[number, number, string, number, string]> = [];
     for (const v of [4, 3, 2]) rows.push([100000, v, 'tcp', 111, 'portmapper']);
     for (const v of [4, 3, 2]) rows.push([100000, v, 'udp', 111, 'portmapper']);
@@ -173,7 +200,8 @@ export function rpcinfo(args: string[]): number {
       rows.push([100003, 3, 'tcp', 2049, 'nfs'], [100003, 4, 'tcp', 2049, 'nfs'], [100227, 3, 'tcp', 2049, 'nfs_acl']);
     }
     let text = '   program vers proto   port  service\n';
-    for (const [p, v, proto, port, svc] of rows) text += `${String(p).padStart(10)}${String(v).padStart(5)}${proto.padStart(6)}${String(port).padStart(7)}  ${svc}\n`;
+    for (const [p, v, proto, port, svc] of rows)
+      text += `${String(p).padStart(10)}${String(v).padStart(5)}${proto.padStart(6)}${String(port).padStart(7)}  ${svc}\n`;
     out(text);
     return 0;
   }
@@ -181,12 +209,18 @@ export function rpcinfo(args: string[]): number {
   if (rest[0] === '-T') rest = rest.slice(2);
   else if (rest[0] === '-t' || rest[0] === '-u') rest = rest.slice(1);
   const [host, progArg, versArg] = rest;
-  if (!host || !progArg) throw new SimError('Usage: rpcinfo [-m | -s] [host]\n       rpcinfo -p [host]\n       rpcinfo -T netid host prognum [versnum]', 1);
+  if (!host || !progArg)
+    throw new SimError(
+      'Usage: rpcinfo [-m | -s] [host]\n       rpcinfo -p [host]\n       rpcinfo -T netid host prognum [versnum]',
+      1,
+    );
   const prog = PROGRAMS[progArg] ?? Number(progArg);
   const vers = versArg === undefined ? undefined : Number(versArg);
   const notAvailable = (why: string): number => {
     err(`rpcinfo: RPC: ${why}\n`);
-    out(vers === undefined ? `program ${prog} is not available\n` : `program ${prog} version ${vers} is not available\n`);
+    out(
+      vers === undefined ? `program ${prog} is not available\n` : `program ${prog} version ${vers} is not available\n`,
+    );
     return 1;
   };
   if (!isSelfAddress(host)) return notAvailable('Remote system error - Connection refused');
@@ -194,7 +228,9 @@ export function rpcinfo(args: string[]): number {
   if (!registered || !VERSIONS[prog]) return notAvailable('Program not registered');
   const versions = VERSIONS[prog];
   if (vers !== undefined && !versions.includes(vers))
-    return notAvailable(`Program/version mismatch; low version = ${versions[0]}, high version = ${versions[versions.length - 1]}`);
+    return notAvailable(
+      `Program/version mismatch; low version = ${versions[0]}, high version = ${versions[versions.length - 1]}`,
+    );
   out((vers === undefined ? versions : [vers]).map((v) => `program ${prog} version ${v} ready and waiting\n`).join(''));
   return 0;
 }

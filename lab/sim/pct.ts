@@ -3,10 +3,34 @@
 // on their storage, and `pct exec` into them through isolate.ts.
 import { existsSync, mkdirSync, writeFileSync, rmSync, readdirSync, chmodSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
-import { withLock, SimError, out, hostPath, nodeName, readText, writeFileAtomic, readJson, writeJson, STATE_DIR, faults, SIM_DIR, ROOT, sleepSync } from './env.js';
+import {
+  withLock,
+  SimError,
+  out,
+  hostPath,
+  nodeName,
+  readText,
+  writeFileAtomic,
+  readJson,
+  writeJson,
+  STATE_DIR,
+  faults,
+  SIM_DIR,
+  ROOT,
+  sleepSync,
+} from './env.js';
 import { parsePveArgs, parsePveArgsExpecting, unknownOption, paramError, needArgs } from './pve-args.js';
 import {
-  parseCtConf, formatCtConf, parsePropString, formatMountPoint, formatNet, idMap, hostId, isMountPointKey, mountPointType, type CtConf,
+  parseCtConf,
+  formatCtConf,
+  parsePropString,
+  formatMountPoint,
+  formatNet,
+  idMap,
+  hostId,
+  isMountPointKey,
+  mountPointType,
+  type CtConf,
 } from './lxc-conf.js';
 import { allocContainerVolume, volumePath, freeVolume, findStorage } from './storage.js';
 import { runIsolated, systemBinds, type Bind } from './isolate.js';
@@ -21,11 +45,46 @@ interface CtState {
 }
 
 const SETTABLE = [
-  'arch', 'cmode', 'console', 'cores', 'cpulimit', 'cpuunits', 'debug', 'description', 'dev0', 'features', 'hookscript', 'hostname',
-  'lock', 'memory', 'nameserver', 'onboot', 'ostype', 'protection', 'rootfs', 'searchdomain', 'startup', 'swap', 'tags', 'template',
-  'timezone', 'tty', 'unprivileged', 'entrypoint', 'env',
+  'arch',
+  'cmode',
+  'console',
+  'cores',
+  'cpulimit',
+  'cpuunits',
+  'debug',
+  'description',
+  'dev0',
+  'features',
+  'hookscript',
+  'hostname',
+  'lock',
+  'memory',
+  'nameserver',
+  'onboot',
+  'ostype',
+  'protection',
+  'rootfs',
+  'searchdomain',
+  'startup',
+  'swap',
+  'tags',
+  'template',
+  'timezone',
+  'tty',
+  'unprivileged',
+  'entrypoint',
+  'env',
 ];
-const HOT_APPLY = new Set(['description', 'onboot', 'startup', 'protection', 'hostname', 'hookscript', 'cores', 'tags']);
+const HOT_APPLY = new Set([
+  'description',
+  'onboot',
+  'startup',
+  'protection',
+  'hostname',
+  'hookscript',
+  'cores',
+  'tags',
+]);
 const HOT_PLUG = new Set(['cpulimit', 'cpuunits', 'memory', 'swap']);
 
 function validKey(k: string): boolean {
@@ -69,7 +128,11 @@ function assertUnused(id: string): void {
 }
 
 function randomMac(): string {
-  const h = () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0').toUpperCase();
+  const h = () =>
+    Math.floor(Math.random() * 256)
+      .toString(16)
+      .padStart(2, '0')
+      .toUpperCase();
   return `BC:24:11:${h()}:${h()}:${h()}`;
 }
 
@@ -77,8 +140,10 @@ function randomMac(): string {
 function normaliseValue(id: string, k: string, v: string, taken: Set<number>): string {
   if (isMountPointKey(k) || k === 'rootfs') {
     const { volume, opts } = parsePropString(v);
-    if (isMountPointKey(k) && !opts.mp) paramError({ [k]: `invalid format - format error\n${k}.mp: property is missing and it is not optional` });
-    if (opts.mp && !opts.mp.startsWith('/')) paramError({ [k]: `invalid format - format error\n${k}.mp: value does not look like a valid absolute path` });
+    if (isMountPointKey(k) && !opts.mp)
+      paramError({ [k]: `invalid format - format error\n${k}.mp: property is missing and it is not optional` });
+    if (opts.mp && !opts.mp.startsWith('/'))
+      paramError({ [k]: `invalid format - format error\n${k}.mp: value does not look like a valid absolute path` });
     let vol = volume;
     const alloc = /^([a-zA-Z][\w.-]*):(\d+(?:\.\d+)?)$/.exec(volume);
     if (alloc) {
@@ -86,7 +151,14 @@ function normaliseValue(id: string, k: string, v: string, taken: Set<number>): s
       opts.size = `${alloc[2]}G`;
     } else if (mountPointType(volume) === 'volume' && !findStorage(volume.split(':')[0]))
       throw new SimError(`storage '${volume.split(':')[0]}' does not exist`, 255);
-    return k === 'rootfs' ? [vol, ...Object.keys(opts).sort().map((o) => `${o}=${opts[o]}`)].join(',') : formatMountPoint(vol, opts);
+    return k === 'rootfs'
+      ? [
+          vol,
+          ...Object.keys(opts)
+            .sort()
+            .map((o) => `${o}=${opts[o]}`),
+        ].join(',')
+      : formatMountPoint(vol, opts);
   }
   if (/^net\d+$/.test(k)) {
     const p = parsePropString(v, '__none__').opts;
@@ -95,7 +167,10 @@ function normaliseValue(id: string, k: string, v: string, taken: Set<number>): s
     p.type ??= 'veth';
     return formatNet(p);
   }
-  if (['cores', 'memory', 'swap', 'cpuunits', 'onboot', 'protection', 'tty', 'template'].includes(k) && !/^\d+$/.test(v))
+  if (
+    ['cores', 'memory', 'swap', 'cpuunits', 'onboot', 'protection', 'tty', 'template'].includes(k) &&
+    !/^\d+$/.test(v)
+  )
     paramError({ [k]: `type check ('integer') failed - got '${v}'` });
   return v;
 }
@@ -145,23 +220,56 @@ export function pct(args: string[]): number | Promise<number> {
 
 // ---- create / clone -------------------------------------------------------
 
-const SKELETON_DIRS = ['etc', 'usr', 'dev', 'proc', 'sys', 'tmp', 'root', 'run', 'var/log', 'var/www/html', 'home', 'mnt', 'opt', 'srv', 'etc/nginx/ssl', 'etc/nginx/sites-available', 'etc/nginx/sites-enabled', 'etc/ssl/private'];
+const SKELETON_DIRS = [
+  'etc',
+  'usr',
+  'dev',
+  'proc',
+  'sys',
+  'tmp',
+  'root',
+  'run',
+  'var/log',
+  'var/www/html',
+  'home',
+  'mnt',
+  'opt',
+  'srv',
+  'etc/nginx/ssl',
+  'etc/nginx/sites-available',
+  'etc/nginx/sites-enabled',
+  'etc/ssl/private',
+];
 
 /** "Extracts" the template: a small Debian-like tree (users root, www-data, nobody; nginx installed). */
 function populateRootfs(dir: string, hostname: string, map: ReturnType<typeof idMap>): void {
   for (const d of SKELETON_DIRS) mkdirSync(`${dir}/${d}`, { recursive: true });
   for (const l of ['bin', 'lib', 'lib64', 'sbin'])
     if (!existsSync(`${dir}/${l}`)) spawnSync('ln', ['-s', `usr/${l}`, `${dir}/${l}`]);
-  writeFileSync(`${dir}/etc/passwd`, 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nwww-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n');
+  writeFileSync(
+    `${dir}/etc/passwd`,
+    'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nwww-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
+  );
   writeFileSync(`${dir}/etc/group`, 'root:x:0:\ndaemon:x:1:\nwww-data:x:33:\nssl-cert:x:110:\nnogroup:x:65534:\n');
   writeFileSync(`${dir}/etc/hostname`, `${hostname}\n`);
   writeFileSync(`${dir}/etc/hosts`, `127.0.0.1 localhost\n127.0.1.1 ${hostname}\n`);
-  writeFileSync(`${dir}/etc/os-release`, 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n');
-  writeFileSync(`${dir}/etc/nginx/nginx.conf`, 'user www-data;\nevents {}\nhttp { include /etc/nginx/sites-enabled/*; }\n');
+  writeFileSync(
+    `${dir}/etc/os-release`,
+    'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n',
+  );
+  writeFileSync(
+    `${dir}/etc/nginx/nginx.conf`,
+    'user www-data;\nevents {}\nhttp { include /etc/nginx/sites-enabled/*; }\n',
+  );
   chmodSync(`${dir}/tmp`, 0o1777);
   chmodSync(`${dir}/root`, 0o700);
   spawnSync('chown', ['-hR', `${hostId(map, 'u', 0)}:${hostId(map, 'g', 0)}`, dir]);
-  spawnSync('chown', ['-h', `${hostId(map, 'u', 33)}:${hostId(map, 'g', 33)}`, `${dir}/var/www`, `${dir}/var/www/html`]);
+  spawnSync('chown', [
+    '-h',
+    `${hostId(map, 'u', 33)}:${hostId(map, 'g', 33)}`,
+    `${dir}/var/www`,
+    `${dir}/var/www/html`,
+  ]);
 }
 
 export function rootfsDir(conf: CtConf): string | null {
@@ -177,7 +285,17 @@ function create(args: string[]): number {
   const props = parseOptions(p);
   const storage = props.storage ?? 'local';
   delete props.storage;
-  for (const k of ['password', 'ssh-public-keys', 'start', 'unique', 'pool', 'restore', 'force', 'ignore-unpack-errors']) delete props[k];
+  for (const k of [
+    'password',
+    'ssh-public-keys',
+    'start',
+    'unique',
+    'pool',
+    'restore',
+    'force',
+    'ignore-unpack-errors',
+  ])
+    delete props[k];
   for (const k of Object.keys(props)) if (!validKey(k)) unknownOption(k);
   const doStart = p.options.some(([k, v]) => k === 'start' && v === '1');
   const tmpl = volumePath(ostemplate);
@@ -186,7 +304,14 @@ function create(args: string[]): number {
 
   const conf: CtConf = withLock(() => {
     assertUnused(id);
-    const c: CtConf = { description: [], keys: { lock: 'create' }, lxc: [], pending: {}, pendingDelete: [], snapshots: '' };
+    const c: CtConf = {
+      description: [],
+      keys: { lock: 'create' },
+      lxc: [],
+      pending: {},
+      pendingDelete: [],
+      snapshots: '',
+    };
     writeCt(id, c);
     return c;
   });
@@ -196,13 +321,20 @@ function create(args: string[]): number {
     const keys: Record<string, string> = { arch: 'amd64', ostype: 'debian', hostname: `CT${id}` };
     if (unprivileged === '1') keys.unprivileged = '1';
     delete props.unprivileged;
-    for (const k of ['rootfs', ...Object.keys(props).filter((k) => k !== 'rootfs').sort()]) {
+    for (const k of [
+      'rootfs',
+      ...Object.keys(props)
+        .filter((k) => k !== 'rootfs')
+        .sort(),
+    ]) {
       if (k === 'description') conf.description = props[k].split('\n');
       else keys[k] = normaliseValue(id, k, props[k], taken);
     }
     conf.keys = { ...keys, lock: 'create' };
     const dir = rootfsDir(conf)!;
-    out(`extracting archive '${tmpl}'\nTotal bytes read: 530677760 (507MiB, 255MiB/s)\nDetected container architecture: amd64\nCreating SSH host key 'ssh_host_ed25519_key' - done: SHA256:${'x'.repeat(8)}\n`);
+    out(
+      `extracting archive '${tmpl}'\nTotal bytes read: 530677760 (507MiB, 255MiB/s)\nDetected container architecture: amd64\nCreating SSH host key 'ssh_host_ed25519_key' - done: SHA256:${'x'.repeat(8)}\n`,
+    );
     populateRootfs(dir, keys.hostname, idMap(conf));
     for (const [k, v] of Object.entries(conf.keys)) if (isMountPointKey(k)) chownVolumeRoot(v, conf);
   } catch (e) {
@@ -226,11 +358,15 @@ function finishOrDefer(id: string): void {
     });
     return;
   }
-  const child = spawn(process.execPath, [`${SIM_DIR}/main.js`, 'pct', '__finish-create', id, String(Date.now() + delay * 1000)], {
-    detached: true,
-    stdio: 'ignore',
-    env: { ...process.env, PHX_LAB_ROOT: ROOT },
-  });
+  const child = spawn(
+    process.execPath,
+    [`${SIM_DIR}/main.js`, 'pct', '__finish-create', id, String(Date.now() + delay * 1000)],
+    {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, PHX_LAB_ROOT: ROOT },
+    },
+  );
   child.unref();
 }
 
@@ -265,7 +401,9 @@ function clone(args: string[]): number {
   const [src, id] = p.positional;
   checkVmid(id);
   const opts = parseOptions(p);
-  for (const k of Object.keys(opts)) if (!['hostname', 'full', 'storage', 'snapname', 'description', 'pool', 'target', 'bwlimit'].includes(k)) unknownOption(k);
+  for (const k of Object.keys(opts))
+    if (!['hostname', 'full', 'storage', 'snapname', 'description', 'pool', 'target', 'bwlimit'].includes(k))
+      unknownOption(k);
   const source = readCt(src);
   checkLock(source);
   for (const [k, v] of Object.entries(source.keys))
@@ -273,12 +411,20 @@ function clone(args: string[]): number {
       const t = mountPointType(parsePropString(v).volume);
       if (t !== 'volume') throw new SimError(`unable to clone mountpoint '${k}' (type ${t})`, 255);
     }
-  if (ctRunning(src) && !opts.snapname) throw new SimError(`unable to clone a running container without a snapshot`, 255);
+  if (ctRunning(src) && !opts.snapname)
+    throw new SimError(`unable to clone a running container without a snapshot`, 255);
   withLock(() => {
     assertUnused(id);
     writeCt(id, { description: [], keys: { lock: 'create' }, lxc: [], pending: {}, pendingDelete: [], snapshots: '' });
   });
-  const conf: CtConf = { description: [...source.description], keys: {}, lxc: source.lxc.map(([k, v]) => [k, v]), pending: {}, pendingDelete: [], snapshots: '' };
+  const conf: CtConf = {
+    description: [...source.description],
+    keys: {},
+    lxc: source.lxc.map(([k, v]) => [k, v]),
+    pending: {},
+    pendingDelete: [],
+    snapshots: '',
+  };
   try {
     const taken = new Set<number>();
     for (const [k, v] of Object.entries(source.keys)) {
@@ -290,7 +436,15 @@ function clone(args: string[]): number {
         const from = volumePath(volume);
         const to = volumePath(newVol);
         if (from && to) spawnSync('cp', ['-a', `${hostPath(from)}/.`, hostPath(to)]);
-        conf.keys[k] = k === 'rootfs' ? [newVol, ...Object.keys(o).sort().map((x) => `${x}=${o[x]}`)].join(',') : formatMountPoint(newVol, o);
+        conf.keys[k] =
+          k === 'rootfs'
+            ? [
+                newVol,
+                ...Object.keys(o)
+                  .sort()
+                  .map((x) => `${x}=${o[x]}`),
+              ].join(',')
+            : formatMountPoint(newVol, o);
       } else if (/^net\d+$/.test(k)) {
         const n = parsePropString(v, '__none__').opts;
         n.hwaddr = randomMac();
@@ -371,7 +525,9 @@ function set(args: string[]): number {
 }
 
 function escapeDescription(lines: string[]): string {
-  return lines.join('\n').replace(/[%:\x00-\x1f]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+  return lines
+    .join('\n')
+    .replace(/[%:\x00-\x1f]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
 }
 
 function config(args: string[]): number {
@@ -425,14 +581,31 @@ function status(args: string[]): number {
   const st = readJson<CtState>(stateFile(id), { running: false, startedAt: 0 });
   const memory = Number(conf.keys.memory ?? 512) * 1024 * 1024;
   const info: Record<string, string> = {
-    cpus: conf.keys.cores ?? '1', disk: '0', diskread: '0', diskwrite: '0', maxdisk: String(4 * 1024 ** 3), maxmem: String(memory),
-    maxswap: String(Number(conf.keys.swap ?? 512) * 1024 * 1024), mem: running ? String(Math.floor(memory / 20)) : '0', name: conf.keys.hostname ?? `CT${id}`,
-    netin: '0', netout: '0', status: running ? 'running' : 'stopped', swap: '0', type: 'lxc',
-    uptime: running ? String(Math.floor((Date.now() - st.startedAt) / 1000)) : '0', vmid: id,
+    cpus: conf.keys.cores ?? '1',
+    disk: '0',
+    diskread: '0',
+    diskwrite: '0',
+    maxdisk: String(4 * 1024 ** 3),
+    maxmem: String(memory),
+    maxswap: String(Number(conf.keys.swap ?? 512) * 1024 * 1024),
+    mem: running ? String(Math.floor(memory / 20)) : '0',
+    name: conf.keys.hostname ?? `CT${id}`,
+    netin: '0',
+    netout: '0',
+    status: running ? 'running' : 'stopped',
+    swap: '0',
+    type: 'lxc',
+    uptime: running ? String(Math.floor((Date.now() - st.startedAt) / 1000)) : '0',
+    vmid: id,
   };
   if (running) info.pid = String(100000 + Number(id));
   if (conf.keys.lock) info.lock = conf.keys.lock;
-  out(Object.keys(info).sort().map((k) => `${k}: ${info[k]}\n`).join(''));
+  out(
+    Object.keys(info)
+      .sort()
+      .map((k) => `${k}: ${info[k]}\n`)
+      .join(''),
+  );
   return 0;
 }
 
@@ -450,7 +623,8 @@ export function listCtIds(): string[] {
 function list(): number {
   const ids = listCtIds();
   if (ids.length === 0) return 0;
-  const row = (a: string, b: string, c: string, d: string) => `${a.padEnd(10)} ${b.padEnd(10)} ${c.padEnd(12)} ${d.padEnd(20)}\n`;
+  const row = (a: string, b: string, c: string, d: string) =>
+    `${a.padEnd(10)} ${b.padEnd(10)} ${c.padEnd(12)} ${d.padEnd(20)}\n`;
   let text = row('VMID', 'Status', 'Lock', 'Name');
   for (const id of ids) {
     const c = parseCtConf(readText(ctConfPath(id)) ?? '');
@@ -492,8 +666,13 @@ function start(args: string[]): number {
     const map = idMap(conf);
     const lxcDir = hostPath(`/var/lib/lxc/${id}`);
     mkdirSync(lxcDir, { recursive: true });
-    const idmapLines = (map ?? []).map((m) => `lxc.idmap = ${m.kind} ${m.ctStart} ${m.hostStart} ${m.count}\n`).join('');
-    writeFileSync(`${lxcDir}/config`, `lxc.arch = amd64\nlxc.uts.name = ${conf.keys.hostname ?? `CT${id}`}\n${idmapLines}lxc.rootfs.path = ${rootfsDir(conf)}\n`);
+    const idmapLines = (map ?? [])
+      .map((m) => `lxc.idmap = ${m.kind} ${m.ctStart} ${m.hostStart} ${m.count}\n`)
+      .join('');
+    writeFileSync(
+      `${lxcDir}/config`,
+      `lxc.arch = amd64\nlxc.uts.name = ${conf.keys.hostname ?? `CT${id}`}\n${idmapLines}lxc.rootfs.path = ${rootfsDir(conf)}\n`,
+    );
     // services inside the container come up with it
     const units = ctUnitsDir(conf);
     if (units) {
@@ -579,7 +758,13 @@ async function exec(args: string[]): Promise<number> {
     binds: ctBinds(conf),
     idmap: map,
     argv,
-    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8', container: 'lxc', TERM: process.env.TERM ?? 'dumb' },
+    env: {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: '/root',
+      LANG: 'C.UTF-8',
+      container: 'lxc',
+      TERM: process.env.TERM ?? 'dumb',
+    },
     targetOwner: `${hostId(map, 'u', 0)}:${hostId(map, 'g', 0)}`,
     stdin: 'inherit',
   });
@@ -607,4 +792,3 @@ async function push(args: string[]): Promise<number> {
   if (r.rc !== 0) throw new SimError(`failed to push file: ${r.stderr.toString().trim()}`, 255);
   return 0;
 }
-

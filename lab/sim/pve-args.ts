@@ -21,7 +21,10 @@ export function parsePveArgs(args: string[], flagOptions: string[] = []): PveArg
       continue;
     }
     if (m[2] !== undefined) options.push([m[1], m[2]]);
-    else if (flagOptions.includes(m[1]) && (i + 1 >= args.length || args[i + 1].startsWith('-') || !/^(0|1|yes|no|true|false)$/.test(args[i + 1])))
+    else if (
+      flagOptions.includes(m[1]) &&
+      (i + 1 >= args.length || args[i + 1].startsWith('-') || !/^(0|1|yes|no|true|false)$/.test(args[i + 1]))
+    )
       options.push([m[1], '1']);
     else if (i + 1 < args.length && !/^--[a-zA-Z]/.test(args[i + 1])) options.push([m[1], args[++i]]);
     else options.push([m[1], '1']); // a bare boolean flag (`--verbose`)
@@ -34,7 +37,12 @@ export function unknownOption(name: string): never {
 }
 
 export function paramError(lines: Record<string, string>): never {
-  throw new SimError(`400 Parameter verification failed.\n${Object.entries(lines).map(([k, v]) => `${k}: ${v}`).join('\n')}`, 255);
+  throw new SimError(
+    `400 Parameter verification failed.\n${Object.entries(lines)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\n')}`,
+    255,
+  );
 }
 
 export function needArgs(p: PveArgs, count: number, max = count): void {

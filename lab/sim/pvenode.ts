@@ -36,14 +36,26 @@ function certInfo(path: string): Record<string, unknown> | null {
     notbefore: Math.floor(Date.parse(c.validFrom) / 1000),
     pem: block.endsWith('\n') ? block : `${block}\n`,
     'public-key-bits': details.modulusLength ?? 256,
-    'public-key-type': key.asymmetricKeyType === 'rsa' ? 'rsaEncryption' : key.asymmetricKeyType === 'ec' ? 'id-ecPublicKey' : String(key.asymmetricKeyType),
-    san: (c.subjectAltName ?? '').split(', ').filter(Boolean).map((s) => s.replace(/^(DNS|IP Address):/, '')),
+    'public-key-type':
+      key.asymmetricKeyType === 'rsa'
+        ? 'rsaEncryption'
+        : key.asymmetricKeyType === 'ec'
+          ? 'id-ecPublicKey'
+          : String(key.asymmetricKeyType),
+    san: (c.subjectAltName ?? '')
+      .split(', ')
+      .filter(Boolean)
+      .map((s) => s.replace(/^(DNS|IP Address):/, '')),
     subject: oneline(c.subject),
   };
 }
 
 function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 }
 
 export function pvenode(args: string[]): number {
@@ -57,10 +69,20 @@ export function pvenode(args: string[]): number {
       if (k === 'output-format') format = v;
       else unknownOption(k);
     }
-    const infos = ['/etc/pve/pve-root-ca.pem', `${node}/pve-ssl.pem`, `${node}/pveproxy-ssl.pem`].map(certInfo).filter((x): x is Record<string, unknown> => x !== null).map(sortKeys);
+    const infos = ['/etc/pve/pve-root-ca.pem', `${node}/pve-ssl.pem`, `${node}/pveproxy-ssl.pem`]
+      .map(certInfo)
+      .filter((x): x is Record<string, unknown> => x !== null)
+      .map(sortKeys);
     if (format === 'json') out(JSON.stringify(infos) + '\n');
     else if (format === 'json-pretty') out(JSON.stringify(infos, null, 3) + '\n');
-    else for (const i of infos) out(Object.entries(i).filter(([k]) => k !== 'pem').map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}\n`).join('') + '\n');
+    else
+      for (const i of infos)
+        out(
+          Object.entries(i)
+            .filter(([k]) => k !== 'pem')
+            .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}\n`)
+            .join('') + '\n',
+        );
     return 0;
   }
   if (args[1] === 'set') {
@@ -85,8 +107,13 @@ function renew(args: string[]): number {
   const node = `/etc/pve/nodes/${nodeName()}`;
   const current = certInfo(`${node}/pveproxy-ssl.pem`);
   if (current && !force && (current.notafter as number) > Date.now() / 1000 + 30 * 86400)
-    throw new SimError("400 Parameter verification failed.\nforce: Certificate does not expire within the next 30 days, and 'force' is not set.", 255);
-  out('Loading ACME account details\nPlacing ACME order\nOrder URL: https://acme-v02.api.letsencrypt.org/acme/order/phx-lab\n\nGetting authorization details\nThe validation was successful!\n\nAll domains validated!\n\nCreating CSR\nChecking order status\nValid!\n\nDownloading certificate\nSetting pveproxy certificate and key\nRestarting pveproxy\n');
+    throw new SimError(
+      "400 Parameter verification failed.\nforce: Certificate does not expire within the next 30 days, and 'force' is not set.",
+      255,
+    );
+  out(
+    'Loading ACME account details\nPlacing ACME order\nOrder URL: https://acme-v02.api.letsencrypt.org/acme/order/phx-lab\n\nGetting authorization details\nThe validation was successful!\n\nAll domains validated!\n\nCreating CSR\nChecking order status\nValid!\n\nDownloading certificate\nSetting pveproxy certificate and key\nRestarting pveproxy\n',
+  );
   withLock(() => issueProxyCert(node));
   systemctl(['reload-or-restart', 'pveproxy']);
   if (current) out('Revoking old certificate\n');
@@ -101,9 +128,38 @@ function issueProxyCert(node: string): void {
       if (r.status !== 0) throw new SimError(`openssl failed: ${r.stderr}`, 255);
     };
     const name = nodeName();
-    run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(tmp, 'key'), '-out', join(tmp, 'csr'), '-subj', `/CN=${name}.lab`]);
+    run([
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(tmp, 'key'),
+      '-out',
+      join(tmp, 'csr'),
+      '-subj',
+      `/CN=${name}.lab`,
+    ]);
     writeFileSync(join(tmp, 'ext'), `subjectAltName=DNS:${name}.lab\n`);
-    run(['x509', '-req', '-in', join(tmp, 'csr'), '-CA', hostPath('/etc/pve/pve-root-ca.pem'), '-CAkey', hostPath('/etc/pve/priv/pve-root-ca.key'), '-CAcreateserial', '-CAserial', join(tmp, 'serial'), '-out', join(tmp, 'pem'), '-days', '90', '-extfile', join(tmp, 'ext')]);
+    run([
+      'x509',
+      '-req',
+      '-in',
+      join(tmp, 'csr'),
+      '-CA',
+      hostPath('/etc/pve/pve-root-ca.pem'),
+      '-CAkey',
+      hostPath('/etc/pve/priv/pve-root-ca.key'),
+      '-CAcreateserial',
+      '-CAserial',
+      join(tmp, 'serial'),
+      '-out',
+      join(tmp, 'pem'),
+      '-days',
+      '90',
+      '-extfile',
+      join(tmp, 'ext'),
+    ]);
     copyFileSync(join(tmp, 'pem'), hostPath(`${node}/pveproxy-ssl.pem`));
     copyFileSync(join(tmp, 'key'), hostPath(`${node}/pveproxy-ssl.key`));
   } finally {

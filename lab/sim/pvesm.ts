@@ -5,14 +5,35 @@ import { dirname } from 'node:path';
 import { withLock, SimError, out, err, hostPath, isSelfAddress } from './env.js';
 import { parsePveArgs, parsePveArgsExpecting, unknownOption, paramError } from './pve-args.js';
 import {
-  readStorages, writeStorages, FIXED, OPTIONAL, CONTENT_TYPES, normaliseBool, isBooleanKey, enabledHere, contentOf,
-  storageBase, usage, findStorage, volumePath, listDirVolumes, type Storage,
+  readStorages,
+  writeStorages,
+  FIXED,
+  OPTIONAL,
+  CONTENT_TYPES,
+  normaliseBool,
+  isBooleanKey,
+  enabledHere,
+  contentOf,
+  storageBase,
+  usage,
+  findStorage,
+  volumePath,
+  listDirVolumes,
+  type Storage,
 } from './storage.js';
 import { readZfs } from './zfs-state.js';
 import { nfsReady, exportCovering, activeExports } from './nfs.js';
 
 const ID_RE = /^[a-z][a-z0-9._-]*[a-z0-9]$/i;
-const SUBDIRS: Record<string, string> = { images: 'images', rootdir: 'private', vztmpl: 'template/cache', iso: 'template/iso', backup: 'dump', snippets: 'snippets', import: 'import' };
+const SUBDIRS: Record<string, string> = {
+  images: 'images',
+  rootdir: 'private',
+  vztmpl: 'template/cache',
+  iso: 'template/iso',
+  backup: 'dump',
+  snippets: 'snippets',
+  import: 'import',
+};
 
 export function pvesm(args: string[]): number {
   const [cmd, ...rest] = args;
@@ -62,12 +83,18 @@ function nfsOnline(s: Storage): boolean {
 function activate(s: Storage): void {
   if (s.type === 'dir') {
     if (s.props['create-base-path'] !== '0') mkdirSync(hostPath(s.props.path), { recursive: true });
-    if (s.props['create-subdirs'] !== '0') for (const c of contentOf(s)) if (SUBDIRS[c]) mkdirSync(hostPath(`${s.props.path}/${SUBDIRS[c]}`), { recursive: true });
+    if (s.props['create-subdirs'] !== '0')
+      for (const c of contentOf(s))
+        if (SUBDIRS[c]) mkdirSync(hostPath(`${s.props.path}/${SUBDIRS[c]}`), { recursive: true });
   } else if (s.type === 'zfspool') {
-    if (!readZfs().datasets[s.props.pool]) throw new Error(`zfs error: cannot open '${s.props.pool}': dataset does not exist`);
+    if (!readZfs().datasets[s.props.pool])
+      throw new Error(`zfs error: cannot open '${s.props.pool}': dataset does not exist`);
   } else if (s.type === 'nfs') {
     if (!nfsOnline(s)) throw new Error(`storage '${s.id}' is not online`);
-    if (!exportCovering(s.props.export)) throw new Error(`mount error: mount.nfs: access denied by server while mounting ${s.props.server}:${s.props.export}`);
+    if (!exportCovering(s.props.export))
+      throw new Error(
+        `mount error: mount.nfs: access denied by server while mounting ${s.props.server}:${s.props.export}`,
+      );
     // The "mount": a symlink to the export on this same host (the lab's NFS server is the host itself).
     const mnt = hostPath(storageBase(s));
     try {
@@ -82,17 +109,22 @@ function activate(s: Storage): void {
 function add(args: string[]): number {
   const p = parsePveArgsExpecting(args, 2);
   const [type, id] = p.positional;
-  if (!FIXED[type]) paramError({ type: `value '${type}' does not have a value in the enumeration 'btrfs, cephfs, cifs, dir, esxi, glusterfs, iscsi, iscsidirect, lvm, lvmthin, nfs, pbs, rbd, zfs, zfspool'` });
+  if (!FIXED[type])
+    paramError({
+      type: `value '${type}' does not have a value in the enumeration 'btrfs, cephfs, cifs, dir, esxi, glusterfs, iscsi, iscsidirect, lvm, lvmthin, nfs, pbs, rbd, zfs, zfspool'`,
+    });
   checkId(id);
   const props = validateOptions(type, p.options, true);
   const missing = FIXED[type].filter((k) => k !== 'path' || type === 'dir').filter((k) => props[k] === undefined);
-  if (missing.length) paramError(Object.fromEntries(missing.map((k) => [k, 'property is missing and it is not optional'])));
+  if (missing.length)
+    paramError(Object.fromEntries(missing.map((k) => [k, 'property is missing and it is not optional'])));
   if (type === 'dir' && (!props.path.startsWith('/') || props.path.includes('/../') || props.path.endsWith('/..')))
     throw new SimError(`create storage failed: illegal path for directory storage: ${props.path}`, 255);
   if (type === 'nfs') props.path ??= `/mnt/pve/${id}`;
   return withLock(() => {
     const list = readStorages();
-    if (list.some((s) => s.id === id)) throw new SimError(`create storage failed: storage ID '${id}' already defined`, 255);
+    if (list.some((s) => s.id === id))
+      throw new SimError(`create storage failed: storage ID '${id}' already defined`, 255);
     const s: Storage = { type, id, props };
     if (enabledHere(s)) {
       try {
@@ -116,7 +148,8 @@ function set(args: string[]): number {
     if (!s) throw new SimError(`update storage failed: storage '${id}' does not exist`, 255);
     const props = validateOptions(s.type, p.options, false);
     for (const k of (props.delete ?? '').split(',').filter(Boolean)) {
-      if (FIXED[s.type].includes(k)) throw new SimError(`update storage failed: cannot delete fixed option '${k}'`, 255);
+      if (FIXED[s.type].includes(k))
+        throw new SimError(`update storage failed: cannot delete fixed option '${k}'`, 255);
       delete s.props[k];
     }
     delete props.delete;
@@ -175,7 +208,15 @@ function status(args: string[]): number {
     }
     const u = active ? usage(s) : { total: 0, used: 0, avail: 0 };
     const pct = u.total > 0 ? ((u.used / u.total) * 100).toFixed(2) : '0.00';
-    text += row([s.id, s.type, active ? 'active' : 'inactive', String(u.total), String(u.used), String(u.avail), `${pct.padStart(7)}%`]);
+    text += row([
+      s.id,
+      s.type,
+      active ? 'active' : 'inactive',
+      String(u.total),
+      String(u.used),
+      String(u.avail),
+      `${pct.padStart(7)}%`,
+    ]);
   }
   out(text);
   return 0;
@@ -188,11 +229,16 @@ function list(args: string[]): number {
   const content = p.options.find(([k]) => k === 'content')?.[1];
   const rows: string[][] = [];
   if (s.type !== 'zfspool')
-    for (const [kind, sub] of [['vztmpl', 'template/cache'], ['iso', 'template/iso']] as const)
+    for (const [kind, sub] of [
+      ['vztmpl', 'template/cache'],
+      ['iso', 'template/iso'],
+    ] as const)
       if (!content || content === kind)
-        for (const f of listDirVolumes(s, sub)) rows.push([`${s.id}:${kind}/${f}`, f.endsWith('.iso') ? 'iso' : 'tzst', kind, '126248246', '']);
+        for (const f of listDirVolumes(s, sub))
+          rows.push([`${s.id}:${kind}/${f}`, f.endsWith('.iso') ? 'iso' : 'tzst', kind, '126248246', '']);
   let text = `${'Volid'.padEnd(60)} ${'Format'.padEnd(6)}  ${'Type'.padEnd(8)} ${'Size'.padStart(16)} VMID\n`;
-  for (const r of rows) text += `${r[0].padEnd(60)} ${r[1].padEnd(6)}  ${r[2].padEnd(8)} ${r[3].padStart(16)} ${r[4]}\n`;
+  for (const r of rows)
+    text += `${r[0].padEnd(60)} ${r[1].padEnd(6)}  ${r[2].padEnd(8)} ${r[3].padStart(16)} ${r[4]}\n`;
   out(text);
   return 0;
 }
@@ -209,11 +255,11 @@ function path(args: string[]): number {
 function scan(args: string[]): number {
   const [kind, server] = args;
   if (kind !== 'nfs' || !server) throw new SimError('400 not enough arguments', 255);
-  if (!isSelfAddress(server) || !nfsReady()) throw new SimError('rpc mount export: RPC: Unable to receive; errno = Connection refused', 255);
+  if (!isSelfAddress(server) || !nfsReady())
+    throw new SimError('rpc mount export: RPC: Unable to receive; errno = Connection refused', 255);
   const byPath = new Map<string, string[]>();
   for (const e of activeExports()) byPath.set(e.path, [...(byPath.get(e.path) ?? []), e.client]);
   const width = Math.max(0, ...[...byPath.keys()].map((p) => p.length));
   out([...byPath].map(([p, c]) => `${p.padEnd(width)} ${c.join(',')}\n`).join(''));
   return 0;
 }
-

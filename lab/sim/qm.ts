@@ -4,7 +4,20 @@
 // simulated docker on its PATH), printing qm's pretty JSON.
 import { existsSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
-import { SimError, out, err, hostPath, nodeName, readText, readJson, writeJson, STATE_DIR, faults, withLock, SIM_DIR } from './env.js';
+import {
+  SimError,
+  out,
+  err,
+  hostPath,
+  nodeName,
+  readText,
+  readJson,
+  writeJson,
+  STATE_DIR,
+  faults,
+  withLock,
+  SIM_DIR,
+} from './env.js';
 import { parsePveArgs, parsePveArgsExpecting, needArgs, unknownOption } from './pve-args.js';
 import { runIsolated, systemBinds, type Bind } from './isolate.js';
 
@@ -19,7 +32,8 @@ export const HYPERVISOR_IN_GUEST = '/run/phx-lab/hypervisor';
 
 function readConf(id: string, rc = 2): Record<string, string> {
   const text = readText(confPath(id));
-  if (text === null) throw new SimError(`Configuration file 'nodes/${nodeName()}/qemu-server/${id}.conf' does not exist`, rc);
+  if (text === null)
+    throw new SimError(`Configuration file 'nodes/${nodeName()}/qemu-server/${id}.conf' does not exist`, rc);
   const conf: Record<string, string> = {};
   for (const line of text.split('\n')) {
     if (/^\[/.test(line)) break;
@@ -73,7 +87,12 @@ export function qm(args: string[]): number | Promise<number> {
       const p = parsePveArgs(rest);
       needArgs(p, 1);
       const conf = readConf(p.positional[0]);
-      out(Object.keys(conf).sort().map((k) => `${k}: ${conf[k]}\n`).join(''));
+      out(
+        Object.keys(conf)
+          .sort()
+          .map((k) => `${k}: ${conf[k]}\n`)
+          .join(''),
+      );
       return 0;
     }
     case 'guest':
@@ -97,11 +116,21 @@ function status(args: string[]): number {
     return 0;
   }
   const info: Record<string, string> = {
-    agent: conf.agent?.startsWith('1') ? '1' : '0', cpus: conf.cores ?? '1', maxmem: String(Number(conf.memory ?? 2048) * 1024 * 1024),
-    name: conf.name ?? `VM${id}`, qmpstatus: st.running ? 'running' : 'stopped', status: st.running ? 'running' : 'stopped',
-    uptime: st.running ? String(Math.floor((Date.now() - st.startedAt) / 1000)) : '0', vmid: id,
+    agent: conf.agent?.startsWith('1') ? '1' : '0',
+    cpus: conf.cores ?? '1',
+    maxmem: String(Number(conf.memory ?? 2048) * 1024 * 1024),
+    name: conf.name ?? `VM${id}`,
+    qmpstatus: st.running ? 'running' : 'stopped',
+    status: st.running ? 'running' : 'stopped',
+    uptime: st.running ? String(Math.floor((Date.now() - st.startedAt) / 1000)) : '0',
+    vmid: id,
   };
-  out(Object.keys(info).sort().map((k) => `${k}: ${info[k]}\n`).join(''));
+  out(
+    Object.keys(info)
+      .sort()
+      .map((k) => `${k}: ${info[k]}\n`)
+      .join(''),
+  );
   return 0;
 }
 
@@ -121,7 +150,10 @@ function power(args: string[], on: boolean): number {
 function list(): number {
   let ids: string[] = [];
   try {
-    ids = readdirSync(hostPath(`/etc/pve/nodes/${nodeName()}/qemu-server`)).filter((f) => /^\d+\.conf$/.test(f)).map((f) => f.slice(0, -5)).sort((a, b) => Number(a) - Number(b));
+    ids = readdirSync(hostPath(`/etc/pve/nodes/${nodeName()}/qemu-server`))
+      .filter((f) => /^\d+\.conf$/.test(f))
+      .map((f) => f.slice(0, -5))
+      .sort((a, b) => Number(a) - Number(b));
   } catch {
     /* none */
   }
@@ -136,14 +168,14 @@ function list(): number {
   return 0;
 }
 
-
 /** The checks qm does before talking to the agent. */
 function agentReady(id: string): void {
   const conf = readConf(id);
   if (!/^(1|enabled=1)/.test(conf.agent ?? '')) throw new SimError('No QEMU guest agent configured', 255);
   const st = vmState(id);
   if (!st.running) throw new SimError(`VM ${id} is not running`, 255);
-  if (Date.now() - st.startedAt < (faults().guestAgentDelaySeconds ?? 0) * 1000) throw new SimError('QEMU guest agent is not running', 255);
+  if (Date.now() - st.startedAt < (faults().guestAgentDelaySeconds ?? 0) * 1000)
+    throw new SimError('QEMU guest agent is not running', 255);
 }
 
 function guestCmd(args: string[]): number {
@@ -155,7 +187,10 @@ function guestCmd(args: string[]): number {
     out(perlPrettyJson({ id: 'debian', name: 'Debian GNU/Linux', 'version-id': '12' }));
     return 0;
   }
-  throw new SimError(`400 Parameter verification failed.\ncommand: value '${command}' does not have a value in the enumeration`, 255);
+  throw new SimError(
+    `400 Parameter verification failed.\ncommand: value '${command}' does not have a value in the enumeration`,
+    255,
+  );
 }
 
 /** The root of this package (the sim's node_modules and package.json live there). */
@@ -170,7 +205,8 @@ function guestBinds(id: string): Bind[] {
   if (!pkg.startsWith('/usr/')) binds.push({ src: pkg, dst: pkg, ro: true });
   // node itself, when installed outside /usr (nvm, a tarball under /opt …)
   const nodePrefix = resolve(dirname(process.execPath), '..');
-  if (!nodePrefix.startsWith('/usr') && nodePrefix !== '/' && !pkg.startsWith(nodePrefix + '/')) binds.push({ src: nodePrefix, dst: nodePrefix, ro: true });
+  if (!nodePrefix.startsWith('/usr') && nodePrefix !== '/' && !pkg.startsWith(nodePrefix + '/'))
+    binds.push({ src: nodePrefix, dst: nodePrefix, ro: true });
   // the guest's tools (docker) first in PATH; /usr/local/sbin, not …/bin, which may hold node
   const vmBin = process.env.PHX_LAB_VM_BIN;
   if (vmBin) binds.push({ src: vmBin, dst: '/usr/local/sbin' });
@@ -205,7 +241,13 @@ async function guestExec(args: string[]): Promise<number> {
   if (argv.length === 0) throw new SimError(`VM ${id} qga command 'guest-exec' failed - Guest exec: missing path`, 255);
   const rootfs = hostPath(`${vmDir(id)}/rootfs`);
   if (!guestHasBinary(rootfs, argv[0]))
-    throw new SimError(`VM ${id} qga command 'guest-exec' failed - Failed to execute child process “${argv[0]}” (No such file or directory)`.replace(/[“”]/g, '"'), 255);
+    throw new SimError(
+      `VM ${id} qga command 'guest-exec' failed - Failed to execute child process “${argv[0]}” (No such file or directory)`.replace(
+        /[“”]/g,
+        '"',
+      ),
+      255,
+    );
   const stdin = passStdin ? readFileSync(0) : '';
   if (!synchronous) {
     // started in the background: qm returns the pid at once (the lab does not keep it running)
@@ -217,7 +259,12 @@ async function guestExec(args: string[]): Promise<number> {
     binds: guestBinds(id),
     idmap: null,
     argv,
-    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8', PHX_LAB_GUEST: `vm${id}` },
+    env: {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: '/root',
+      LANG: 'C.UTF-8',
+      PHX_LAB_GUEST: `vm${id}`,
+    },
     stdin,
     capture: true,
     timeoutMs: timeout * 1000,
@@ -235,4 +282,3 @@ async function guestExec(args: string[]): Promise<number> {
   out(perlPrettyJson(result));
   return 0;
 }
-

@@ -12,7 +12,17 @@ export const TEMPLATE = 'debian-12-standard_12.7-1_amd64.tar.zst';
 export const SEED_VMID = '1001';
 
 /** Directories (paths on the host) that hold a lab host's state; the lab binds each one. */
-export const HOST_DIRS = ['/tank', '/quickOS', '/var/lib/vz', '/var/lib/lxc', '/var/lib/phx-lab', '/var/lib/phx-play', '/root', '/srv', '/mnt'];
+export const HOST_DIRS = [
+  '/tank',
+  '/quickOS',
+  '/var/lib/vz',
+  '/var/lib/lxc',
+  '/var/lib/phx-lab',
+  '/var/lib/phx-play',
+  '/root',
+  '/srv',
+  '/mnt',
+];
 
 function w(root: string, p: string, content: string, mode = 0o644): void {
   const f = join(root, p);
@@ -32,10 +42,53 @@ function makeCerts(root: string, node: string): void {
   const tmp = join(tmpdir(), `phx-lab-cert-${process.pid}-${node}`);
   mkdirSync(tmp, { recursive: true });
   try {
-    run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(pve, 'priv/pve-root-ca.key'), '-out', join(pve, 'pve-root-ca.pem'), '-days', '3650', '-subj', '/CN=Proxmox Virtual Environment/OU=phx-lab/O=PVE Cluster Manager CA']);
-    run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(nodeDir, 'pve-ssl.key'), '-out', join(tmp, 'node.csr'), '-subj', `/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN=${node}.lab`]);
+    run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(pve, 'priv/pve-root-ca.key'),
+      '-out',
+      join(pve, 'pve-root-ca.pem'),
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=Proxmox Virtual Environment/OU=phx-lab/O=PVE Cluster Manager CA',
+    ]);
+    run('openssl', [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(nodeDir, 'pve-ssl.key'),
+      '-out',
+      join(tmp, 'node.csr'),
+      '-subj',
+      `/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN=${node}.lab`,
+    ]);
     writeFileSync(join(tmp, 'ext'), `subjectAltName=DNS:${node},DNS:${node}.lab,DNS:localhost,IP:127.0.0.1\n`);
-    run('openssl', ['x509', '-req', '-in', join(tmp, 'node.csr'), '-CA', join(pve, 'pve-root-ca.pem'), '-CAkey', join(pve, 'priv/pve-root-ca.key'), '-CAcreateserial', '-CAserial', join(tmp, 'serial'), '-out', join(nodeDir, 'pve-ssl.pem'), '-days', '730', '-extfile', join(tmp, 'ext')]);
+    run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      join(tmp, 'node.csr'),
+      '-CA',
+      join(pve, 'pve-root-ca.pem'),
+      '-CAkey',
+      join(pve, 'priv/pve-root-ca.key'),
+      '-CAcreateserial',
+      '-CAserial',
+      join(tmp, 'serial'),
+      '-out',
+      join(nodeDir, 'pve-ssl.pem'),
+      '-days',
+      '730',
+      '-extfile',
+      join(tmp, 'ext'),
+    ]);
     chmodSync(join(nodeDir, 'pve-ssl.key'), 0o640);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -47,28 +100,63 @@ function makeTemplate(root: string): void {
   mkdirSync(cache, { recursive: true });
   const src = join(tmpdir(), `phx-lab-tmpl-${process.pid}`);
   mkdirSync(join(src, 'etc'), { recursive: true });
-  writeFileSync(join(src, 'etc/os-release'), 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n');
+  writeFileSync(
+    join(src, 'etc/os-release'),
+    'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n',
+  );
   const r = spawnSync('tar', ['--zstd', '-cf', join(cache, TEMPLATE), '-C', src, '.']);
   if (r.status !== 0) writeFileSync(join(cache, TEMPLATE), 'phx-lab placeholder template\n');
   rmSync(src, { recursive: true, force: true });
 }
 
 function makeVm(root: string, node: string): void {
-  w(root, `etc/pve/nodes/${node}/qemu-server/${SEED_VMID}.conf`, [
-    'agent: 1', 'boot: order=scsi0', 'cores: 2', 'memory: 4096', 'name: portainer', 'net0: virtio=BC:24:11:10:01:01,bridge=vmbr0',
-    'ostype: l26', 'scsi0: local:1001/vm-1001-disk-0.raw,size=32G', 'scsihw: virtio-scsi-single', '',
-  ].join('\n'), 0o640);
+  w(
+    root,
+    `etc/pve/nodes/${node}/qemu-server/${SEED_VMID}.conf`,
+    [
+      'agent: 1',
+      'boot: order=scsi0',
+      'cores: 2',
+      'memory: 4096',
+      'name: portainer',
+      'net0: virtio=BC:24:11:10:01:01,bridge=vmbr0',
+      'ostype: l26',
+      'scsi0: local:1001/vm-1001-disk-0.raw,size=32G',
+      'scsihw: virtio-scsi-single',
+      '',
+    ].join('\n'),
+    0o640,
+  );
   const vm = join(root, `var/lib/phx-lab/vm/${SEED_VMID}`);
   const rootfs = join(vm, 'rootfs');
-  for (const d of ['etc', 'usr', 'dev', 'proc', 'tmp', 'root', 'opt', 'srv', 'run', 'var/lib/docker', 'var/log', 'home']) mkdirSync(join(rootfs, d), { recursive: true });
+  for (const d of [
+    'etc',
+    'usr',
+    'dev',
+    'proc',
+    'tmp',
+    'root',
+    'opt',
+    'srv',
+    'run',
+    'var/lib/docker',
+    'var/log',
+    'home',
+  ])
+    mkdirSync(join(rootfs, d), { recursive: true });
   chmodSync(join(rootfs, 'tmp'), 0o1777);
-  for (const l of ['bin', 'lib', 'lib64', 'sbin']) if (!existsSync(join(rootfs, l))) symlinkSync(`usr/${l}`, join(rootfs, l));
+  for (const l of ['bin', 'lib', 'lib64', 'sbin'])
+    if (!existsSync(join(rootfs, l))) symlinkSync(`usr/${l}`, join(rootfs, l));
   writeFileSync(join(rootfs, 'etc/hostname'), 'portainer\n');
-  writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n');
+  writeFileSync(
+    join(rootfs, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
+  );
   writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\ndocker:x:999:\nnogroup:x:65534:\n');
   writeFileSync(join(vm, 'state.json'), JSON.stringify({ running: true, startedAt: Date.now() }) + '\n');
   mkdirSync(join(rootfs, 'run/phx-lab/units'), { recursive: true });
-  for (const u of ['docker', 'containerd', 'qemu-guest-agent', 'ssh', 'cron']) writeFileSync(join(rootfs, 'run/phx-lab/units', u), `${Date.now()}\n`);
+  for (const u of ['docker', 'containerd', 'qemu-guest-agent', 'ssh', 'cron'])
+    writeFileSync(join(rootfs, 'run/phx-lab/units', u), `${Date.now()}\n`);
 }
 
 /** Writes the seeded state of host `node` under `root` (removing what was there). */
@@ -81,24 +169,56 @@ export function seedHost(root: string, node: string): void {
   symlinkSync(`nodes/${node}`, join(pve, 'local'));
   symlinkSync(`nodes/${node}/lxc`, join(pve, 'lxc'));
   symlinkSync(`nodes/${node}/qemu-server`, join(pve, 'qemu-server'));
-  w(root, 'etc/pve/storage.cfg', 'dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup,rootdir,images\n\tprune-backups keep-all=1\n', 0o640);
+  w(
+    root,
+    'etc/pve/storage.cfg',
+    'dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup,rootdir,images\n\tprune-backups keep-all=1\n',
+    0o640,
+  );
   mkdirSync(join(root, 'etc/exports.d'), { recursive: true });
-  for (const d of ['template/iso', 'images', 'dump', 'private', 'snippets']) mkdirSync(join(root, 'var/lib/vz', d), { recursive: true });
+  for (const d of ['template/iso', 'images', 'dump', 'private', 'snippets'])
+    mkdirSync(join(root, 'var/lib/vz', d), { recursive: true });
   makeTemplate(root);
   makeCerts(root, node);
   makeVm(root, node);
   const now = Math.floor(Date.now() / 1000);
-  w(root, 'var/lib/phx-lab/zfs.json', JSON.stringify({
-    datasets: {
-      tank: { type: 'filesystem', props: { compression: 'lz4', atime: 'off', xattr: 'sa', acltype: 'posix' }, creation: now },
-      quickOS: { type: 'filesystem', props: { compression: 'lz4' }, creation: now },
-    },
-  }, null, 2) + '\n');
+  w(
+    root,
+    'var/lib/phx-lab/zfs.json',
+    JSON.stringify(
+      {
+        datasets: {
+          tank: {
+            type: 'filesystem',
+            props: { compression: 'lz4', atime: 'off', xattr: 'sa', acltype: 'posix' },
+            creation: now,
+          },
+          quickOS: { type: 'filesystem', props: { compression: 'lz4' }, creation: now },
+        },
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   const active = { active: true, since: Date.now(), enabled: true };
-  w(root, 'var/lib/phx-lab/systemd.json', JSON.stringify({
-    rpcbind: active, pveproxy: active, pvedaemon: active, 'pve-cluster': active, ssh: active, cron: active, 'zfs-zed': active,
-    'nfs-server': { active: false, since: 0, enabled: false },
-  }, null, 2) + '\n');
+  w(
+    root,
+    'var/lib/phx-lab/systemd.json',
+    JSON.stringify(
+      {
+        rpcbind: active,
+        pveproxy: active,
+        pvedaemon: active,
+        'pve-cluster': active,
+        ssh: active,
+        cron: active,
+        'zfs-zed': active,
+        'nfs-server': { active: false, since: 0, enabled: false },
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   w(root, 'var/lib/phx-lab/faults.json', '{}\n');
   chmodSync(join(root, 'root'), 0o700);
 }

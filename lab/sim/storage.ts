@@ -2,7 +2,15 @@
 // on those storages (templates, container root/mount-point directories).
 import { mkdirSync, existsSync, readdirSync, statfsSync, rmSync } from 'node:fs';
 import { readText, writeFileAtomic, hostPath, SimError, nodeName } from './env.js';
-import { readZfs, writeZfs, createDataset, mountpointOf, destroyDataset, usedBytes, availableBytes } from './zfs-state.js';
+import {
+  readZfs,
+  writeZfs,
+  createDataset,
+  mountpointOf,
+  destroyDataset,
+  usedBytes,
+  availableBytes,
+} from './zfs-state.js';
 
 export interface Storage {
   type: string;
@@ -13,16 +21,46 @@ export interface Storage {
 export const CFG = '/etc/pve/storage.cfg';
 export const FIXED: Record<string, string[]> = { dir: ['path'], zfspool: ['pool'], nfs: ['export', 'path', 'server'] };
 export const OPTIONAL: Record<string, string[]> = {
-  dir: ['content', 'nodes', 'shared', 'disable', 'is_mountpoint', 'create-base-path', 'create-subdirs', 'prune-backups', 'mkdir', 'format', 'preallocation', 'comment', 'max-protected-backups'],
+  dir: [
+    'content',
+    'nodes',
+    'shared',
+    'disable',
+    'is_mountpoint',
+    'create-base-path',
+    'create-subdirs',
+    'prune-backups',
+    'mkdir',
+    'format',
+    'preallocation',
+    'comment',
+    'max-protected-backups',
+  ],
   zfspool: ['sparse', 'blocksize', 'mountpoint', 'content', 'nodes', 'disable', 'comment'],
-  nfs: ['options', 'content', 'nodes', 'disable', 'prune-backups', 'create-base-path', 'create-subdirs', 'format', 'preallocation', 'comment', 'max-protected-backups'],
+  nfs: [
+    'options',
+    'content',
+    'nodes',
+    'disable',
+    'prune-backups',
+    'create-base-path',
+    'create-subdirs',
+    'format',
+    'preallocation',
+    'comment',
+    'max-protected-backups',
+  ],
 };
 export const CONTENT_TYPES: Record<string, string[]> = {
   dir: ['images', 'rootdir', 'vztmpl', 'iso', 'backup', 'snippets', 'import'],
   zfspool: ['images', 'rootdir'],
   nfs: ['images', 'rootdir', 'vztmpl', 'iso', 'backup', 'snippets', 'import'],
 };
-export const DEFAULT_CONTENT: Record<string, string> = { dir: 'images,rootdir', zfspool: 'images,rootdir', nfs: 'images' };
+export const DEFAULT_CONTENT: Record<string, string> = {
+  dir: 'images,rootdir',
+  zfspool: 'images,rootdir',
+  nfs: 'images',
+};
 const BOOLEAN = new Set(['shared', 'disable', 'sparse', 'create-base-path', 'create-subdirs', 'mkdir']);
 
 export function parseStorageCfg(text: string): Storage[] {
@@ -119,7 +157,8 @@ export function volumePath(volid: string): string | null {
 export function allocContainerVolume(storeId: string, vmid: string, sizeGiB: number, taken: Set<number>): string {
   const s = findStorage(storeId);
   if (!s) throw new SimError(`storage '${storeId}' does not exist`);
-  if (!contentOf(s).includes('rootdir')) throw new SimError(`storage '${storeId}' does not support container directories`);
+  if (!contentOf(s).includes('rootdir'))
+    throw new SimError(`storage '${storeId}' does not support container directories`);
   if (!enabledHere(s)) throw new SimError(`storage '${storeId}' is not available on node '${nodeName()}'`);
   let n = 0;
   while (taken.has(n) || volumeExists(s, vmid, n)) n++;
@@ -127,7 +166,8 @@ export function allocContainerVolume(storeId: string, vmid: string, sizeGiB: num
   if (s.type === 'zfspool') {
     const z = readZfs();
     const name = `${s.props.pool}/subvol-${vmid}-disk-${n}`;
-    if (!z.datasets[s.props.pool]) throw new SimError(`zfs error: cannot open '${s.props.pool}': dataset does not exist`);
+    if (!z.datasets[s.props.pool])
+      throw new SimError(`zfs error: cannot open '${s.props.pool}': dataset does not exist`);
     createDataset(z, name, 'filesystem', sizeGiB > 0 ? { refquota: String(sizeGiB * 1024 ** 3) } : {});
     writeZfs(z);
     return `${storeId}:subvol-${vmid}-disk-${n}`;

@@ -181,7 +181,10 @@ export function systemctl(args: string[]): number {
           save();
           break;
         case 'show': {
-          const props = args.find((a) => a.startsWith('--property='))?.slice(11).split(',');
+          const props = args
+            .find((a) => a.startsWith('--property='))
+            ?.slice(11)
+            .split(',');
           const all: Record<string, string> = {
             Id: `${name}.service`,
             ActiveState: u?.active ? 'active' : 'inactive',

@@ -25,7 +25,11 @@ export function writeZfs(s: ZfsState): void {
 
 /** Native properties: default value, inherited by children?, a size? */
 const NATIVE: Record<string, { def: string; inherit: boolean; size?: boolean; values?: RegExp }> = {
-  compression: { def: 'off', inherit: true, values: /^(on|off|lzjb|gzip|gzip-[1-9]|zle|lz4|zstd|zstd-([1-9]|1[0-9])|zstd-fast)$/ },
+  compression: {
+    def: 'off',
+    inherit: true,
+    values: /^(on|off|lzjb|gzip|gzip-[1-9]|zle|lz4|zstd|zstd-([1-9]|1[0-9])|zstd-fast)$/,
+  },
   atime: { def: 'on', inherit: true, values: /^(on|off)$/ },
   relatime: { def: 'off', inherit: true, values: /^(on|off)$/ },
   xattr: { def: 'on', inherit: true, values: /^(on|off|sa|dir)$/ },
@@ -55,7 +59,21 @@ const NATIVE: Record<string, { def: string; inherit: boolean; size?: boolean; va
   volsize: { def: '0', inherit: false, size: true },
   mountpoint: { def: '', inherit: true },
 };
-const READONLY = new Set(['type', 'creation', 'used', 'available', 'avail', 'referenced', 'refer', 'mounted', 'name', 'compressratio', 'origin', 'usedbysnapshots', 'written']);
+const READONLY = new Set([
+  'type',
+  'creation',
+  'used',
+  'available',
+  'avail',
+  'referenced',
+  'refer',
+  'mounted',
+  'name',
+  'compressratio',
+  'origin',
+  'usedbysnapshots',
+  'written',
+]);
 const SIZE_PROPS = new Set(['used', 'available', 'avail', 'referenced', 'refer', 'written', 'usedbysnapshots']);
 
 export function isKnownProperty(p: string): boolean {
@@ -115,7 +133,11 @@ export function normaliseValue(ds: string, prop: string, value: string, action =
       throw new SimError(`cannot ${action} '${ds}': 'mountpoint' must be an absolute path, 'none', or 'legacy'`, 1);
     return value.replace(/(.)\/+$/, '$1');
   }
-  if (spec.values && !spec.values.test(value)) throw new SimError(`cannot ${action} '${ds}': '${prop}' must be one of '${spec.values.source.replace(/^\^\(|\)\$$/g, '').replace(/\|/g, ' | ')}'`, 1);
+  if (spec.values && !spec.values.test(value))
+    throw new SimError(
+      `cannot ${action} '${ds}': '${prop}' must be one of '${spec.values.source.replace(/^\^\(|\)\$$/g, '').replace(/\|/g, ' | ')}'`,
+      1,
+    );
   return value;
 }
 
@@ -136,17 +158,20 @@ export function getProperty(s: ZfsState, name: string, prop: string): { value: s
   if (prop === 'name') return { value: name, source: '-' };
   if (prop === 'type') return { value: ds.type, source: '-' };
   if (prop === 'creation') return { value: String(ds.creation), source: '-' };
-  if (prop === 'mounted') return { value: ds.type === 'volume' ? '-' : mountpointOf(s, name).startsWith('/') ? 'yes' : 'no', source: '-' };
+  if (prop === 'mounted')
+    return { value: ds.type === 'volume' ? '-' : mountpointOf(s, name).startsWith('/') ? 'yes' : 'no', source: '-' };
   if (prop === 'compressratio') return { value: '1.00x', source: '-' };
   if (prop === 'origin') return { value: '-', source: '-' };
-  if (prop === 'used' || prop === 'referenced' || prop === 'refer' || prop === 'written') return { value: String(usedBytes(s, name)), source: '-' };
+  if (prop === 'used' || prop === 'referenced' || prop === 'refer' || prop === 'written')
+    return { value: String(usedBytes(s, name)), source: '-' };
   if (prop === 'usedbysnapshots') return { value: '0', source: '-' };
   if (prop === 'available' || prop === 'avail') return { value: String(availableBytes(s, name)), source: '-' };
   if (prop === 'mountpoint') {
     if (ds.type === 'volume') return { value: '-', source: '-' };
     if (ds.props.mountpoint !== undefined) return { value: ds.props.mountpoint, source: 'local' };
     for (let p = parentOf(name); p; p = parentOf(p))
-      if (s.datasets[p]?.props.mountpoint !== undefined) return { value: mountpointOf(s, name), source: `inherited from ${p}` };
+      if (s.datasets[p]?.props.mountpoint !== undefined)
+        return { value: mountpointOf(s, name), source: `inherited from ${p}` };
     return { value: mountpointOf(s, name), source: 'default' };
   }
   if (ds.props[prop] !== undefined) return { value: ds.props[prop], source: 'local' };

@@ -4,8 +4,22 @@ import { withLock, SimError, out } from './env.js';
 import { listCtIds, ctRunning, readCt } from './pct.js';
 import { volumePath } from './storage.js';
 import {
-  readZfs, writeZfs, getProperty, isKnownProperty, isReadonlyProperty, isSizeProperty, isInheritable, normaliseValue,
-  niceNum, parentOf, childrenOf, createDataset, destroyDataset, mountpointOf, moveMount, type ZfsState,
+  readZfs,
+  writeZfs,
+  getProperty,
+  isKnownProperty,
+  isReadonlyProperty,
+  isSizeProperty,
+  isInheritable,
+  normaliseValue,
+  niceNum,
+  parentOf,
+  childrenOf,
+  createDataset,
+  destroyDataset,
+  mountpointOf,
+  moveMount,
+  type ZfsState,
 } from './zfs-state.js';
 
 const USAGE = `usage:
@@ -27,7 +41,10 @@ function mustExist(s: ZfsState, name: string): void {
 }
 
 /** Splits `-Hpo a,b` style short option clusters; options in `withValue` take the next arg. */
-function parseOpts(args: string[], withValue: string): { flags: Set<string>; values: Record<string, string[]>; rest: string[] } {
+function parseOpts(
+  args: string[],
+  withValue: string,
+): { flags: Set<string>; values: Record<string, string[]>; rest: string[] } {
   const flags = new Set<string>();
   const values: Record<string, string[]> = {};
   const rest: string[] = [];
@@ -57,7 +74,8 @@ function parseOpts(args: string[], withValue: string): { flags: Set<string>; val
 
 function display(prop: string, value: string, parsable: boolean): string {
   if (!isSizeProperty(prop) || !/^\d+$/.test(value)) {
-    if (prop === 'creation' && !parsable) return new Date(Number(value) * 1000).toUTCString().replace(/GMT$/, '').trim();
+    if (prop === 'creation' && !parsable)
+      return new Date(Number(value) * 1000).toUTCString().replace(/GMT$/, '').trim();
     return value;
   }
   if (parsable) return value;
@@ -72,8 +90,18 @@ function table(rows: string[][], header: string[] | null, scripted: boolean): st
   return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ') + '\n').join('');
 }
 
-function selected(s: ZfsState, names: string[], recursive: boolean, depth: number | undefined, types: string[] | undefined): string[] {
-  const roots = names.length ? names : Object.keys(s.datasets).filter((n) => !n.includes('/')).sort();
+function selected(
+  s: ZfsState,
+  names: string[],
+  recursive: boolean,
+  depth: number | undefined,
+  types: string[] | undefined,
+): string[] {
+  const roots = names.length
+    ? names
+    : Object.keys(s.datasets)
+        .filter((n) => !n.includes('/'))
+        .sort();
   const deep = names.length === 0 || recursive || depth !== undefined;
   const result: string[] = [];
   for (const r of roots) {
@@ -119,39 +147,94 @@ function list(args: string[]): number {
   const fields = (values.o?.join(',') ?? 'name,used,avail,refer,mountpoint').split(',');
   for (const f of fields) if (!isKnownProperty(f)) usageError(`bad property list: invalid property '${f}'`);
   const s = readZfs();
-  const names = selected(s, rest, flags.has('r'), values.d ? Number(values.d[0]) : undefined, values.t?.join(',').split(','));
+  const names = selected(
+    s,
+    rest,
+    flags.has('r'),
+    values.d ? Number(values.d[0]) : undefined,
+    values.t?.join(',').split(','),
+  );
   const rows = names.map((n) => fields.map((f) => display(f, getProperty(s, n, f).value, flags.has('p'))));
   if (rows.length === 0 && rest.length === 0) {
     process.stderr.write('no datasets available\n');
     return 0;
   }
-  out(table(rows, fields.map((f) => f.toUpperCase()), flags.has('H')));
+  out(
+    table(
+      rows,
+      fields.map((f) => f.toUpperCase()),
+      flags.has('H'),
+    ),
+  );
   return 0;
 }
 
 function get(args: string[]): number {
   const { flags, values, rest } = parseOpts(args, 'odts');
   const fields = (values.o?.join(',') ?? 'name,property,value,source').split(',');
-  for (const f of fields) if (!['name', 'property', 'value', 'source', 'received'].includes(f)) usageError(`invalid field '${f}'`);
+  for (const f of fields)
+    if (!['name', 'property', 'value', 'source', 'received'].includes(f)) usageError(`invalid field '${f}'`);
   const [propArg, ...dsNames] = rest;
   if (!propArg) usageError('missing property argument');
   const s = readZfs();
   const props =
     propArg === 'all'
-      ? ['type', 'creation', 'used', 'available', 'referenced', 'compressratio', 'mounted', 'quota', 'reservation', 'recordsize', 'mountpoint', 'sharenfs', 'checksum', 'compression', 'atime', 'devices', 'exec', 'setuid', 'readonly', 'canmount', 'xattr', 'copies', 'refquota', 'refreservation', 'sync', 'dedup', 'acltype', 'relatime']
+      ? [
+          'type',
+          'creation',
+          'used',
+          'available',
+          'referenced',
+          'compressratio',
+          'mounted',
+          'quota',
+          'reservation',
+          'recordsize',
+          'mountpoint',
+          'sharenfs',
+          'checksum',
+          'compression',
+          'atime',
+          'devices',
+          'exec',
+          'setuid',
+          'readonly',
+          'canmount',
+          'xattr',
+          'copies',
+          'refquota',
+          'refreservation',
+          'sync',
+          'dedup',
+          'acltype',
+          'relatime',
+        ]
       : propArg.split(',');
   for (const p of props) if (!isKnownProperty(p)) usageError(`bad property list: invalid property '${p}'`);
   const names = selected(s, dsNames, flags.has('r'), values.d ? Number(values.d[0]) : undefined, undefined);
   const rows: string[][] = [];
   for (const n of names) {
-    const all = propArg === 'all' ? [...props, ...Object.keys(s.datasets[n].props).filter((k) => k.includes(':'))] : props;
+    const all =
+      propArg === 'all' ? [...props, ...Object.keys(s.datasets[n].props).filter((k) => k.includes(':'))] : props;
     for (const p of all) {
       const { value, source } = getProperty(s, n, p);
-      const cell: Record<string, string> = { name: n, property: p, value: display(p, value, flags.has('p')), source, received: '-' };
+      const cell: Record<string, string> = {
+        name: n,
+        property: p,
+        value: display(p, value, flags.has('p')),
+        source,
+        received: '-',
+      };
       rows.push(fields.map((f) => cell[f]));
     }
   }
-  out(table(rows, fields.map((f) => f.toUpperCase()), flags.has('H')));
+  out(
+    table(
+      rows,
+      fields.map((f) => f.toUpperCase()),
+      flags.has('H'),
+    ),
+  );
   return 0;
 }
 
@@ -252,8 +335,15 @@ function destroy(args: string[]): number {
     mustExist(s, name);
     const children = childrenOf(s, name);
     if (children.length && !flags.has('r') && !flags.has('R'))
-      throw new SimError(`cannot destroy '${name}': filesystem has children\nuse '-r' to destroy the following datasets:\n${children.join('\n')}`, 1);
-    if (!name.includes('/')) throw new SimError(`cannot destroy '${name}': operation does not apply to pools\nuse 'zfs destroy -r ${name}' to destroy all datasets in the pool\nuse 'zpool destroy ${name}' to destroy the pool itself`, 1);
+      throw new SimError(
+        `cannot destroy '${name}': filesystem has children\nuse '-r' to destroy the following datasets:\n${children.join('\n')}`,
+        1,
+      );
+    if (!name.includes('/'))
+      throw new SimError(
+        `cannot destroy '${name}': operation does not apply to pools\nuse 'zfs destroy -r ${name}' to destroy all datasets in the pool\nuse 'zpool destroy ${name}' to destroy the pool itself`,
+        1,
+      );
     const busy = busyDataset(s, [name, ...children]);
     if (busy) throw new SimError(`cannot destroy '${busy}': dataset is busy`, 1);
     for (const c of children.reverse()) destroyDataset(s, c);

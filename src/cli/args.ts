@@ -70,7 +70,10 @@ Exit codes: 0 ok, 1 invalid input (nothing ran), 2 a task failed, 4 a host was u
             3 changes pending (--check --detailed-exitcode).`;
 
 const splitList = (values: string[] | undefined): string[] =>
-  (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 function positiveInt(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -117,7 +120,9 @@ export function parseCli(argv: string[]): CliOptions {
       },
     });
   } catch (e) {
-    throw new PhxError(`${(e as Error).message.replace(/\. To specify a positional argument.*$/s, '')}\n(see phx-play --help)`);
+    throw new PhxError(
+      `${(e as Error).message.replace(/\. To specify a positional argument.*$/s, '')}\n(see phx-play --help)`,
+    );
   }
   const v = parsed.values;
   const positionals = parsed.positionals;
@@ -126,7 +131,8 @@ export function parseCli(argv: string[]): CliOptions {
   else if (v.version) command = 'version';
   else if (positionals[0] === 'schema') command = 'schema';
   const playbooks = command === 'run' ? positionals : [];
-  if (command === 'run' && playbooks.length === 0) throw new PhxError('no playbook given\n(usage: phx-play [options] playbook.yml; see phx-play --help)');
+  if (command === 'run' && playbooks.length === 0)
+    throw new PhxError('no playbook given\n(usage: phx-play [options] playbook.yml; see phx-play --help)');
   if (v['detailed-exitcode'] && !v.check) throw new PhxError('--detailed-exitcode needs --check');
   return {
     command,

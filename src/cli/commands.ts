@@ -44,14 +44,19 @@ export async function runCommand(o: CliOptions): Promise<number> {
   checkLimitAndStart(o, playbooks, inventory);
   const tagFilter = { only: o.tags, skip: o.skipTags };
   if (o.listHosts || o.listTasks || o.listTags) {
-    process.stdout.write(listText(playbooks, inventory, { hosts: o.listHosts, tasks: o.listTasks, tags: o.listTags }, tagFilter, o.limit));
+    process.stdout.write(
+      listText(playbooks, inventory, { hosts: o.listHosts, tasks: o.listTasks, tags: o.listTags }, tagFilter, o.limit),
+    );
     return 0;
   }
 
   const becomePassword = o.askBecomePass ? await askSecret('BECOME password: ') : undefined;
   const connPassword = o.askPass ? await askSecret('SSH password: ') : undefined;
   // ssh2, listr2 and the executor load only when something runs: --syntax-check stays fast
-  const [{ openConnection }, { runPlaybooks }] = await Promise.all([import('../connection/index.js'), import('../executor/run.js')]);
+  const [{ openConnection }, { runPlaybooks }] = await Promise.all([
+    import('../connection/index.js'),
+    import('../executor/run.js'),
+  ]);
   const reporter = await makeReporter(o);
   const outcome = await runPlaybooks(
     playbooks,
@@ -91,11 +96,22 @@ export async function runCommand(o: CliOptions): Promise<number> {
 /** Like ansible-playbook: a --limit that selects nothing, or a --start-at-task that names no task, stops before anything runs. */
 function checkLimitAndStart(o: CliOptions, playbooks: Playbook[], inventory: Inventory): void {
   if (o.limit !== undefined && selectHosts(inventory, o.limit, { baseDir: process.cwd() }).length === 0) {
-    throw new PhxError(`--limit '${o.limit}' matches no host of the inventory`, undefined, 'check the pattern with --list-hosts');
+    throw new PhxError(
+      `--limit '${o.limit}' matches no host of the inventory`,
+      undefined,
+      'check the pattern with --list-hosts',
+    );
   }
   if (o.startAtTask !== undefined) {
-    const names = playbooks.flatMap((pb) => pb.plays.flatMap((p) => taskNames([...p.pre_tasks, ...p.tasks, ...p.post_tasks])));
-    if (!names.includes(o.startAtTask)) throw new PhxError(`--start-at-task: no task is named '${o.startAtTask}'`, undefined, 'list the task names with --list-tasks');
+    const names = playbooks.flatMap((pb) =>
+      pb.plays.flatMap((p) => taskNames([...p.pre_tasks, ...p.tasks, ...p.post_tasks])),
+    );
+    if (!names.includes(o.startAtTask))
+      throw new PhxError(
+        `--start-at-task: no task is named '${o.startAtTask}'`,
+        undefined,
+        'list the task names with --list-tasks',
+      );
   }
 }
 
@@ -116,8 +132,9 @@ async function makeReporter(o: CliOptions): Promise<Reporter> {
   ]);
   // the live view only on a terminal, and never in CI logs
   const human = (stream: NodeJS.WriteStream): Reporter =>
-    stream.isTTY && !process.env.CI ? new LiveReporter(stream, o.verbosity, o.diff) : new PlainReporter(stream, o.verbosity, o.diff);
+    stream.isTTY && !process.env.CI
+      ? new LiveReporter(stream, o.verbosity, o.diff)
+      : new PlainReporter(stream, o.verbosity, o.diff);
   if (o.json) return new TeeReporter([new JsonReporter(process.stdout), human(process.stderr)]);
   return human(process.stdout);
 }
-

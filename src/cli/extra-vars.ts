@@ -40,7 +40,9 @@ export function parseExtraVars(values: string[], cwd = process.cwd()): Record<st
       try {
         text = readFileSync(file.startsWith('/') ? file : `${cwd}/${file}`, 'utf8');
       } catch (e) {
-        throw new PhxError(`-e ${raw}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new PhxError(
+          `-e ${raw}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        );
       }
       parsed = parseYaml(text, file);
     } else if (/^\s*[{[]/.test(raw)) {
@@ -49,7 +51,8 @@ export function parseExtraVars(values: string[], cwd = process.cwd()): Record<st
       parsed = parseKeyValues(raw);
     }
     if (parsed === null || parsed === undefined) continue;
-    if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new PhxError(`-e ${raw}: expected a mapping of variables`);
+    if (typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new PhxError(`-e ${raw}: expected a mapping of variables`);
     Object.assign(merged, parsed);
   }
   return merged;

@@ -20,7 +20,13 @@ function walk(nodes: TaskNode[], inherited: string[], out: Listed[]): void {
   }
 }
 
-export function listText(pbs: Playbook[], inv: Inventory, what: { hosts: boolean; tasks: boolean; tags: boolean }, filter: TagFilter, limit?: string): string {
+export function listText(
+  pbs: Playbook[],
+  inv: Inventory,
+  what: { hosts: boolean; tasks: boolean; tags: boolean },
+  filter: TagFilter,
+  limit?: string,
+): string {
   const lines: string[] = [];
   for (const pb of pbs) {
     lines.push(`\nplaybook: ${pb.file}`);
@@ -38,7 +44,8 @@ export function listText(pbs: Playbook[], inv: Inventory, what: { hosts: boolean
       walk([...play.pre_tasks, ...play.tasks, ...play.post_tasks], play.tags ?? [], tasks);
       const selected = tasks.filter((t) => tagsSelect(t.tags, filter));
       if (what.tasks) lines.push('    tasks:', ...selected.map((t) => `      ${t.name}\tTAGS: [${t.tags.join(', ')}]`));
-      if (what.tags) lines.push(`      TASK TAGS: [${[...new Set(selected.flatMap((t) => t.tags))].sort().join(', ')}]`);
+      if (what.tags)
+        lines.push(`      TASK TAGS: [${[...new Set(selected.flatMap((t) => t.tags))].sort().join(', ')}]`);
     });
   }
   return lines.join('\n').replace(/^\n/, '') + '\n';

@@ -4,7 +4,9 @@ import { PhxError } from '../errors.js';
 export async function askSecret(prompt: string): Promise<string> {
   const input = process.stdin;
   if (!input.isTTY) {
-    throw new PhxError(`${prompt.trim()} needs a terminal; set the variable instead (e.g. ansible_become_password in an inventory or -e @secrets.yml)`);
+    throw new PhxError(
+      `${prompt.trim()} needs a terminal; set the variable instead (e.g. ansible_become_password in an inventory or -e @secrets.yml)`,
+    );
   }
   process.stderr.write(prompt);
   input.setRawMode(true);

@@ -18,7 +18,8 @@ export interface AuthSettings {
   onDebug?: (msg: string) => void;
 }
 
-type Attempt = { kind: 'agent' } | { kind: 'key'; path: string; explicit: boolean } | { kind: 'password' } | { kind: 'kbd' };
+type Attempt =
+  { kind: 'agent' } | { kind: 'key'; path: string; explicit: boolean } | { kind: 'password' } | { kind: 'kbd' };
 
 // One parse (and at most one passphrase question) per key file per run, shared by all hosts.
 const keyCache = new Map<string, Promise<ParsedKey | null>>();
@@ -53,7 +54,8 @@ function loadKey(path: string, explicit: boolean, s: AuthSettings): Promise<Pars
         return null;
       }
       let passphrase = s.passphrase;
-      if (passphrase === undefined && s.askPassword) passphrase = await s.askPassword(`Enter passphrase for key '${path}': `);
+      if (passphrase === undefined && s.askPassword)
+        passphrase = await s.askPassword(`Enter passphrase for key '${path}': `);
       if (passphrase === undefined) {
         s.onDebug?.(`identity file ${path} is encrypted and no passphrase was given; skipped`);
         skippedKeys.set(path, 'encrypted, no passphrase given');
@@ -93,7 +95,8 @@ export function makeAuthHandler(s: AuthSettings): AuthState {
   const tried: string[] = [];
   let next = 0;
 
-  const allowed = (left: AuthenticationType[] | null, type: AuthenticationType): boolean => left === null || left.includes(type);
+  const allowed = (left: AuthenticationType[] | null, type: AuthenticationType): boolean =>
+    left === null || left.includes(type);
 
   const pick = async (left: AuthenticationType[] | null): Promise<AnyAuthMethod | false> => {
     while (next < plan.length) {
@@ -126,7 +129,8 @@ export function makeAuthHandler(s: AuthSettings): AuthState {
             type: 'keyboard-interactive',
             username: s.user,
             // Only answer prompts that ask for a password; anything else gets an empty answer.
-            prompt: (_name, _instr, _lang, prompts, finish) => finish(prompts.map((p) => (/password/i.test(p.prompt) ? password : ''))),
+            prompt: (_name, _instr, _lang, prompts, finish) =>
+              finish(prompts.map((p) => (/password/i.test(p.prompt) ? password : ''))),
           };
         }
       }
@@ -142,6 +146,7 @@ export function makeAuthHandler(s: AuthSettings): AuthState {
       next(false);
     });
   };
-  const skipped = () => plan.flatMap((a) => (a.kind === 'key' && skippedKeys.has(a.path) ? [`${a.path}: ${skippedKeys.get(a.path)}`] : []));
+  const skipped = () =>
+    plan.flatMap((a) => (a.kind === 'key' && skippedKeys.has(a.path) ? [`${a.path}: ${skippedKeys.get(a.path)}`] : []));
   return { handler, tried, skipped };
 }

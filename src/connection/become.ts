@@ -111,7 +111,10 @@ export class ExecStreams {
   /** Why sudo did not run the command, or undefined when it did (or there is no become). */
   failure(r: ExecResult, timedOut: boolean): BecomeError | undefined {
     if (!this.become || this.started || timedOut) return undefined;
-    return sudoRefusal(r) ?? new BecomeError(`become: sudo did not run the command (rc ${r.rc})${firstLine(r.stderr, this.become.password)}`);
+    return (
+      sudoRefusal(r) ??
+      new BecomeError(`become: sudo did not run the command (rc ${r.rc})${firstLine(r.stderr, this.become.password)}`)
+    );
   }
 
   private withoutPrompts(b: Buffer): Buffer {
@@ -133,7 +136,11 @@ function incorrectPassword(): BecomeError {
 }
 
 function firstLine(stderr: string, password: string | undefined): string {
-  let line = stderr.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  let line =
+    stderr
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? '';
   if (password) line = line.split(password).join('********');
   return line ? `: ${line}` : '';
 }
@@ -148,7 +155,9 @@ function sudoRefusal(r: ExecResult): BecomeError | undefined {
   if (/^sudo: (a password is required|no password was provided|a terminal is required)/m.test(r.stderr)) {
     return new BecomeError('become: sudo requires a password: set ansible_become_password or use -K');
   }
-  const denied = /^(?:sudo: )?(\S+) is not in the sudoers file|^Sorry, user (\S+) is not allowed to execute/m.exec(r.stderr);
+  const denied = /^(?:sudo: )?(\S+) is not in the sudoers file|^Sorry, user (\S+) is not allowed to execute/m.exec(
+    r.stderr,
+  );
   if (denied) return new BecomeError(`become: ${denied[1] ?? denied[2]} may not run this command with sudo (sudoers)`);
   return undefined;
 }

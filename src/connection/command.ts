@@ -28,7 +28,8 @@ export function buildCommand(cmd: readonly string[] | { shell: string }, ctx: Co
   let line = Array.isArray(cmd) ? shellJoin(cmd) : (cmd as { shell: string }).shell;
   const env = Object.entries(ctx.env ?? {});
   if (env.length > 0) {
-    for (const [k] of env) if (!ENV_NAME.test(k)) throw new Error(`invalid environment variable name: ${JSON.stringify(k)}`);
+    for (const [k] of env)
+      if (!ENV_NAME.test(k)) throw new Error(`invalid environment variable name: ${JSON.stringify(k)}`);
     // `export` keeps the variables for every command of a shell script too.
     line = `export ${env.map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}; ${line}`;
   }
@@ -46,7 +47,8 @@ export function buildCommand(cmd: readonly string[] | { shell: string }, ctx: Co
   const become: BecomeExchange = { prompt: `[phx-sudo@${nonce}] `, marker: `PHX-BECOME-SUCCESS-${nonce}` };
   if (ctx.become.password !== undefined) {
     // sudo reads one line: the rest would be left for the command to read
-    if (/[\r\n]/.test(ctx.become.password)) throw new BecomeError('become: the sudo password contains a line break, which sudo cannot take');
+    if (/[\r\n]/.test(ctx.become.password))
+      throw new BecomeError('become: the sudo password contains a line break, which sudo cannot take');
     // not enumerable: a logged or JSON-dumped BuiltCommand does not show it
     Object.defineProperty(become, 'password', { value: ctx.become.password, enumerable: false });
   }

@@ -58,7 +58,8 @@ function str(v: unknown): string | undefined {
 function portOf(host: string, name: string, v: unknown): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const n = typeof v === 'number' ? v : Number(String(v));
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new PhxError(`host ${host}: ${name} must be a port number (1-65535), got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new PhxError(`host ${host}: ${name} must be a port number (1-65535), got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -70,7 +71,11 @@ function jumpFromArgs(args: string | undefined): string | undefined {
 }
 
 /** An unconnected Connection for `host` (its inventory name). Throws PhxError on invalid connection vars. */
-export function openConnection(host: string, hostVars: Record<string, unknown>, options: ConnectionOptions = {}): Connection {
+export function openConnection(
+  host: string,
+  hostVars: Record<string, unknown>,
+  options: ConnectionOptions = {},
+): Connection {
   const kind = str(hostVars.ansible_connection) ?? 'ssh';
   if (kind === 'local') return new LocalConnection();
   if (kind !== 'ssh' && kind !== 'smart' && kind !== 'paramiko') {
@@ -90,7 +95,9 @@ export function openConnection(host: string, hostVars: Record<string, unknown>, 
   const agentSocket = options.agentSocket === null ? undefined : (options.agentSocket ?? process.env.SSH_AUTH_SOCK);
 
   const keyFilesFor = (configured: string[], extra: (string | undefined)[]) => [
-    ...[...extra, ...configured].filter((p): p is string => !!p).map((path) => ({ path: expandHome(path, homeDir), explicit: true })),
+    ...[...extra, ...configured]
+      .filter((p): p is string => !!p)
+      .map((path) => ({ path: expandHome(path, homeDir), explicit: true })),
     ...DEFAULT_KEYS.map((k) => ({ path: join(homeDir, '.ssh', k), explicit: false })),
   ];
   const hostKeyFile = str(hostVars.ansible_ssh_private_key_file) ?? str(hostVars.ansible_private_key_file);
@@ -100,10 +107,19 @@ export function openConnection(host: string, hostVars: Record<string, unknown>, 
     port,
     user,
     hostKeyName: cfg.hostKeyAlias ?? cfg.hostName ?? destination,
-    auth: { agentSocket, keyFiles: keyFilesFor(cfg.identityFiles, [hostKeyFile, options.privateKey]), passphrase: options.privateKeyPassphrase, password },
+    auth: {
+      agentSocket,
+      keyFiles: keyFilesFor(cfg.identityFiles, [hostKeyFile, options.privateKey]),
+      passphrase: options.privateKeyPassphrase,
+      password,
+    },
   };
 
-  const jumpSpecs = jumpFromArgs(str(hostVars.ansible_ssh_common_args))?.split(',') ?? jumpFromArgs(str(hostVars.ansible_ssh_extra_args))?.split(',') ?? cfg.proxyJump ?? [];
+  const jumpSpecs =
+    jumpFromArgs(str(hostVars.ansible_ssh_common_args))?.split(',') ??
+    jumpFromArgs(str(hostVars.ansible_ssh_extra_args))?.split(',') ??
+    cfg.proxyJump ??
+    [];
   const jumps: SshEndpoint[] = jumpSpecs.map((spec) => {
     const j = parseJumpSpec(spec);
     const jc = resolveSshConfig(configFiles, j.host, ctx);
@@ -113,16 +129,28 @@ export function openConnection(host: string, hostVars: Record<string, unknown>, 
       user: j.user ?? jc.user ?? options.user ?? localUser,
       hostKeyName: jc.hostKeyAlias ?? jc.hostName ?? j.host,
       // the jump host gets the run's keys and -k password, not this host's ansible_password
-      auth: { agentSocket, keyFiles: keyFilesFor(jc.identityFiles, [options.privateKey]), passphrase: options.privateKeyPassphrase, password: options.password },
+      auth: {
+        agentSocket,
+        keyFiles: keyFilesFor(jc.identityFiles, [options.privateKey]),
+        passphrase: options.privateKeyPassphrase,
+        password: options.password,
+      },
     };
   });
 
-  const checking = (str(hostVars.ansible_ssh_host_key_checking) ?? str(hostVars.ansible_host_key_checking) ?? '').toLowerCase();
+  const checking = (
+    str(hostVars.ansible_ssh_host_key_checking) ??
+    str(hostVars.ansible_host_key_checking) ??
+    ''
+  ).toLowerCase();
   if (['false', 'no', 'off', '0'].includes(checking)) {
     // Never accept keys silently; say so instead of pretending.
-    return new RefusedConnection(`host ${host}: ansible_ssh_host_key_checking=${checking} is not supported: phx-play always verifies host keys (use accept-new to add unknown keys)`);
+    return new RefusedConnection(
+      `host ${host}: ansible_ssh_host_key_checking=${checking} is not supported: phx-play always verifies host keys (use accept-new to add unknown keys)`,
+    );
   }
-  const acceptNew = options.acceptNew === true || checking === 'accept-new' || cfg.strictHostKeyChecking === 'accept-new';
+  const acceptNew =
+    options.acceptNew === true || checking === 'accept-new' || cfg.strictHostKeyChecking === 'accept-new';
 
   const knownHostsFile = str(hostVars.ansible_ssh_known_hosts_file) ?? options.knownHostsFile;
   const userKnownHostsFiles = knownHostsFile
@@ -131,7 +159,10 @@ export function openConnection(host: string, hostVars: Record<string, unknown>, 
 
   const timeoutVar = str(hostVars.ansible_ssh_timeout) ?? str(hostVars.ansible_timeout);
   const timeoutSeconds = timeoutVar !== undefined ? Number(timeoutVar) : undefined;
-  if (timeoutSeconds !== undefined && !(timeoutSeconds > 0)) throw new PhxError(`host ${host}: ansible_ssh_timeout must be a positive number of seconds, got ${JSON.stringify(timeoutVar)}`);
+  if (timeoutSeconds !== undefined && !(timeoutSeconds > 0))
+    throw new PhxError(
+      `host ${host}: ansible_ssh_timeout must be a positive number of seconds, got ${JSON.stringify(timeoutVar)}`,
+    );
 
   return new SshConnection({
     target,

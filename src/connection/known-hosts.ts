@@ -58,7 +58,9 @@ export function parseKnownHosts(text: string, file: string, onNote?: (msg: strin
     const keyBlob = Buffer.from(b64, 'base64');
     if (keyBlob.length === 0) continue;
     if (marker === '@cert-authority') {
-      onNote?.(`${file}:${i + 1}: @cert-authority entries are not supported (host certificates are not checked); line ignored`);
+      onNote?.(
+        `${file}:${i + 1}: @cert-authority entries are not supported (host certificates are not checked); line ignored`,
+      );
       continue;
     }
     out.push({ file, line: i + 1, marker, hosts, keyType, keyBlob });
@@ -118,7 +120,10 @@ export function entryMatchesHost(entry: KnownHostEntry, name: string): boolean {
   return matchPatternList(name, entry.hosts);
 }
 
-export async function readKnownHosts(files: readonly string[], onNote?: (msg: string) => void): Promise<KnownHostEntry[]> {
+export async function readKnownHosts(
+  files: readonly string[],
+  onNote?: (msg: string) => void,
+): Promise<KnownHostEntry[]> {
   const all: KnownHostEntry[] = [];
   for (const file of files) {
     let text: string;
@@ -137,7 +142,8 @@ export async function readKnownHosts(files: readonly string[], onNote?: (msg: st
 /** Key types known for a name, so the handshake can prefer them as OpenSSH does. */
 export function knownKeyTypes(entries: readonly KnownHostEntry[], name: string): string[] {
   const types: string[] = [];
-  for (const e of entries) if (!e.marker && entryMatchesHost(e, name) && !types.includes(e.keyType)) types.push(e.keyType);
+  for (const e of entries)
+    if (!e.marker && entryMatchesHost(e, name) && !types.includes(e.keyType)) types.push(e.keyType);
   return types;
 }
 
@@ -172,7 +178,9 @@ export function appendKnownHost(file: string, name: string, keyBlob: Buffer): Pr
         // a new file
       }
       // another connection of this run may have added the same key meanwhile
-      const already = parseKnownHosts(existing, file).some((e) => !e.marker && e.keyBlob.equals(keyBlob) && entryMatchesHost(e, name));
+      const already = parseKnownHosts(existing, file).some(
+        (e) => !e.marker && e.keyBlob.equals(keyBlob) && entryMatchesHost(e, name),
+      );
       if (already) return;
       const sep = existing !== '' && !existing.endsWith('\n') ? '\n' : '';
       await appendFile(file, sep + line, { mode: 0o600 });

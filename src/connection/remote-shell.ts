@@ -71,7 +71,9 @@ class MarkedStream {
 
   /** the bytes after the marker (the exit status line on stdout) */
   after(): string {
-    return Buffer.concat(this.chunks).subarray(this.at + this.marker.length).toString('latin1');
+    return Buffer.concat(this.chunks)
+      .subarray(this.at + this.marker.length)
+      .toString('latin1');
   }
 }
 
@@ -109,7 +111,10 @@ export class RemoteShell {
   static async start(channel: ClientChannel, timeoutMs: number): Promise<RemoteShell | undefined> {
     const shell = new RemoteShell(channel);
     try {
-      const hello = await withTimeout(shell.run('if command -v base64 >/dev/null 2>&1; then echo yes; else echo no; fi'), timeoutMs);
+      const hello = await withTimeout(
+        shell.run('if command -v base64 >/dev/null 2>&1; then echo yes; else echo no; fi'),
+        timeoutMs,
+      );
       const answer = hello.stdout.toString();
       if (hello.rc !== 0 || !/^(yes|no)\n$/.test(answer)) return shell.discard();
       shell.stdinOk = answer === 'yes\n';
@@ -138,7 +143,8 @@ export class RemoteShell {
   run(command: string, stdin?: string | Buffer): Promise<ShellOutput> {
     if (this.closed) return Promise.reject(new ShellLost('the remote shell has ended'));
     if (this.pending) return Promise.reject(new Error('remote shell is busy'));
-    if (stdin !== undefined && !this.stdinOk) return Promise.reject(new Error('remote shell cannot feed stdin (no base64 on the host)'));
+    if (stdin !== undefined && !this.stdinOk)
+      return Promise.reject(new Error('remote shell cannot feed stdin (no base64 on the host)'));
     const nonce = randomBytes(9).toString('hex');
     const end = `PHX-END-${nonce}`;
     // The leading newline makes the marker findable after output without one; it is not the command's.

@@ -152,7 +152,8 @@ export function resolveSshConfig(files: readonly string[], host: string, ctx: Re
       }
       if (l.keyword === 'match') {
         active = l.args.length === 1 && l.args[0].toLowerCase() === 'all';
-        if (!active) ctx.onNote?.(`${l.file}:${l.line}: Match blocks other than "Match all" are not supported; block ignored`);
+        if (!active)
+          ctx.onNote?.(`${l.file}:${l.line}: Match blocks other than "Match all" are not supported; block ignored`);
         continue;
       }
       if (!active || l.args.length === 0) continue;
@@ -178,7 +179,8 @@ export function resolveSshConfig(files: readonly string[], host: string, ctx: Re
           if (first('proxyjump') && v.toLowerCase() !== 'none') cfg.proxyJump = v.split(',').filter((s) => s !== '');
           break;
         case 'userknownhostsfile':
-          if (first('userknownhostsfile') && v.toLowerCase() !== 'none') cfg.userKnownHostsFiles = l.args.map((a) => expandTilde(a, ctx.homeDir));
+          if (first('userknownhostsfile') && v.toLowerCase() !== 'none')
+            cfg.userKnownHostsFiles = l.args.map((a) => expandTilde(a, ctx.homeDir));
           break;
         case 'hostkeyalias':
           if (first('hostkeyalias')) cfg.hostKeyAlias = v;

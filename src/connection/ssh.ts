@@ -13,7 +13,15 @@ import { makeAuthHandler, type AuthSettings } from './auth.js';
 import { BecomeError, ExecStreams } from './become.js';
 import { REMOTE_SHELL_COMMAND, RemoteShell, ShellLost, unfitForShell } from './remote-shell.js';
 import { isTimeout, TIMEOUT_GRACE_MS, withTimeoutNote } from './timeout.js';
-import { appendKnownHost, checkHostKey, fingerprint, keyTypeOf, knownHostsName, knownKeyTypes, readKnownHosts } from './known-hosts.js';
+import {
+  appendKnownHost,
+  checkHostKey,
+  fingerprint,
+  keyTypeOf,
+  knownHostsName,
+  knownKeyTypes,
+  readKnownHosts,
+} from './known-hosts.js';
 import { shellQuote } from '../quote.js';
 import type { Connection, ExecOptions, ExecResult } from './types.js';
 
@@ -66,10 +74,18 @@ function endpointLabel(e: SshEndpoint): string {
  * this goes to the protocol object the channel itself would use.
  */
 function sendKill(ch: ClientChannel): void {
-  const internal = ch as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: { signal?: (id: number, sig: string) => void } } };
+  const internal = ch as unknown as {
+    outgoing?: { id?: number; state?: string };
+    _client?: { _protocol?: { signal?: (id: number, sig: string) => void } };
+  };
   const id = internal.outgoing?.id;
   const proto = internal._client?._protocol;
-  if (id === undefined || !['open', 'eof'].includes(internal.outgoing?.state ?? '') || typeof proto?.signal !== 'function') return;
+  if (
+    id === undefined ||
+    !['open', 'eof'].includes(internal.outgoing?.state ?? '') ||
+    typeof proto?.signal !== 'function'
+  )
+    return;
   try {
     proto.signal(id, 'KILL');
   } catch {
@@ -135,7 +151,8 @@ export class SshConnection implements Connection {
     if (!this.connecting) {
       this.connecting = this.open().catch((e: unknown) => {
         this.endAll();
-        const err = e instanceof UnreachableError ? e : new UnreachableError(`ssh ${this.label}: ${(e as Error).message}`);
+        const err =
+          e instanceof UnreachableError ? e : new UnreachableError(`ssh ${this.label}: ${(e as Error).message}`);
         this.deadReason = err.message;
         throw err;
       });
@@ -155,7 +172,12 @@ export class SshConnection implements Connection {
         const next = hops[i + 1];
         sock = await new Promise<Duplex>((res, rej) => {
           client.forwardOut('127.0.0.1', 0, next.host, next.port, (err, stream) => {
-            if (err) rej(new UnreachableError(`ssh ${endpointLabel(next)}: jump host ${endpointLabel(hop)} cannot reach ${next.host}:${next.port}: ${err.message}`));
+            if (err)
+              rej(
+                new UnreachableError(
+                  `ssh ${endpointLabel(next)}: jump host ${endpointLabel(hop)} cannot reach ${next.host}:${next.port}: ${err.message}`,
+                ),
+              );
             else res(stream);
           });
         });
@@ -170,7 +192,9 @@ export class SshConnection implements Connection {
     const entries = await readKnownHosts([...this.s.userKnownHostsFiles, ...this.s.globalKnownHostsFiles], debug);
     const name = knownHostsName(hop.hostKeyName, hop.port);
     const preferred = knownKeyTypes(entries, name).flatMap((t) => ALGOS_FOR_KEY_TYPE[t] ?? [t]);
-    const serverHostKey = [...new Set([...preferred.filter((a) => HOST_KEY_ALGORITHMS.includes(a)), ...HOST_KEY_ALGORITHMS])];
+    const serverHostKey = [
+      ...new Set([...preferred.filter((a) => HOST_KEY_ALGORITHMS.includes(a)), ...HOST_KEY_ALGORITHMS]),
+    ];
 
     return new Promise<Client>((resolve, reject) => {
       const client = new ssh2.Client();
@@ -192,7 +216,10 @@ export class SshConnection implements Connection {
       // human takes to type a passphrase.
       const armTimer = () => {
         if (timer) clearTimeout(timer);
-        timer = setTimeout(() => fail(`connect timeout after ${this.s.connectTimeoutMs / 1000} s`), this.s.connectTimeoutMs);
+        timer = setTimeout(
+          () => fail(`connect timeout after ${this.s.connectTimeoutMs / 1000} s`),
+          this.s.connectTimeoutMs,
+        );
       };
       const askPassword = this.s.askPassword
         ? async (prompt: string) => {
@@ -229,9 +256,12 @@ export class SshConnection implements Connection {
         if (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') return fail(`no route to host (${e.code})`);
         if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return fail(`cannot resolve host name ${hop.host}`);
         if (e.level === 'client-authentication' && /All configured authentication methods failed/.test(e.message)) {
-          const tried = auth.tried.length > 0 ? auth.tried.join(', ') : 'nothing: no agent, key file or password available';
+          const tried =
+            auth.tried.length > 0 ? auth.tried.join(', ') : 'nothing: no agent, key file or password available';
           const skipped = auth.skipped();
-          return fail(`permission denied (tried ${tried})${skipped.length > 0 ? `; not usable: ${skipped.join('; ')}` : ''}`);
+          return fail(
+            `permission denied (tried ${tried})${skipped.length > 0 ? `; not usable: ${skipped.join('; ')}` : ''}`,
+          );
         }
         if (e.level === 'client-authentication') {
           debug?.(`ssh ${label}: ${e.message}`);
@@ -273,7 +303,12 @@ export class SshConnection implements Connection {
   }
 
   /** undefined when the key is trusted (or newly accepted), else why not. */
-  private async verifyHostKey(hop: SshEndpoint, name: string, key: Buffer, entries: Awaited<ReturnType<typeof readKnownHosts>>): Promise<string | undefined> {
+  private async verifyHostKey(
+    hop: SshEndpoint,
+    name: string,
+    key: Buffer,
+    entries: Awaited<ReturnType<typeof readKnownHosts>>,
+  ): Promise<string | undefined> {
     const type = keyTypeOf(key);
     const fp = fingerprint(key);
     const v = checkHostKey(entries, name, key);
@@ -300,7 +335,8 @@ export class SshConnection implements Connection {
         }
         if (this.s.acceptNew) {
           const file = this.s.userKnownHostsFiles[0];
-          if (!file) return `host key for ${name} is unknown (${type} ${fp}) and there is no user known_hosts file to add it to`;
+          if (!file)
+            return `host key for ${name} is unknown (${type} ${fp}) and there is no user known_hosts file to add it to`;
           await appendKnownHost(file, name, key);
           this.s.onDebug?.(`permanently added ${name} (${type} ${fp}) to ${file}`);
           return undefined;
@@ -328,7 +364,8 @@ export class SshConnection implements Connection {
 
   private async live(): Promise<Client> {
     await this.connect();
-    if (this.deadReason || !this.client) throw new UnreachableError(this.deadReason ?? `ssh ${this.label}: not connected`);
+    if (this.deadReason || !this.client)
+      throw new UnreachableError(this.deadReason ?? `ssh ${this.label}: not connected`);
     return this.client;
   }
 
@@ -360,7 +397,8 @@ export class SshConnection implements Connection {
       try {
         return await this.execOnChannel(client, command, opts);
       } catch (e) {
-        if (!(e instanceof ChannelRefused) || attempt >= CHANNEL_RETRIES) throw e instanceof ChannelRefused ? new Error(e.message) : e;
+        if (!(e instanceof ChannelRefused) || attempt >= CHANNEL_RETRIES)
+          throw e instanceof ChannelRefused ? new Error(e.message) : e;
       } finally {
         release();
       }
@@ -371,7 +409,7 @@ export class SshConnection implements Connection {
   // ---- the remote shells (see remote-shell.ts) ----
 
   private fitsShell(command: string, opts: ExecOptions): boolean {
-    if (this.shellUnsupported || this.shellStdinOk === false && opts.stdin !== undefined) return false;
+    if (this.shellUnsupported || (this.shellStdinOk === false && opts.stdin !== undefined)) return false;
     // sudo's password prompt is a conversation on the command's stdin: that needs a channel of its own
     if (opts.become?.password !== undefined) return false;
     return unfitForShell(command, opts.stdin) === undefined;
@@ -385,7 +423,8 @@ export class SshConnection implements Connection {
       this.busyShells.add(idle);
       return idle;
     }
-    if (this.shells.length + this.shellsOpening >= MAX_SHELLS || this.openChannels >= this.maxChannels) return undefined;
+    if (this.shells.length + this.shellsOpening >= MAX_SHELLS || this.openChannels >= this.maxChannels)
+      return undefined;
     this.shellsOpening++;
     try {
       return await this.openShell(client);
@@ -396,7 +435,9 @@ export class SshConnection implements Connection {
 
   private async openShell(client: Client): Promise<RemoteShell | undefined> {
     const release = this.takeChannel();
-    const ch = await new Promise<ClientChannel | undefined>((res) => client.exec(REMOTE_SHELL_COMMAND, (err, c) => res(err ? undefined : c)));
+    const ch = await new Promise<ClientChannel | undefined>((res) =>
+      client.exec(REMOTE_SHELL_COMMAND, (err, c) => res(err ? undefined : c)),
+    );
     if (!ch) {
       release(); // refused (sshd's MaxSessions, say): this command takes the channel path
       return undefined;
@@ -413,7 +454,9 @@ export class SshConnection implements Connection {
     this.busyShells.add(shell); // the caller's, before any other exec can see it in the pool
     this.shellStdinOk = shell.canFeedStdin;
     this.shells.push(shell);
-    this.s.onDebug?.(`ssh ${this.label}: remote shell ${this.shells.length} started${shell.canFeedStdin ? '' : ' (no base64: commands with stdin get exec channels)'}`);
+    this.s.onDebug?.(
+      `ssh ${this.label}: remote shell ${this.shells.length} started${shell.canFeedStdin ? '' : ' (no base64: commands with stdin get exec channels)'}`,
+    );
     return shell;
   }
 
@@ -432,7 +475,9 @@ export class SshConnection implements Connection {
           // a backstop: the command line's own `timeout` (see buildCommand) kills it on the host
           setTimer(() => {
             shell.close();
-            finish(() => resolve({ rc: 128 + 9, stdout: '', stderr: withTimeoutNote('', opts.timeoutMs!), signal: 'SIGKILL' }));
+            finish(() =>
+              resolve({ rc: 128 + 9, stdout: '', stderr: withTimeoutNote('', opts.timeoutMs!), signal: 'SIGKILL' }),
+            );
           }, opts.timeoutMs + TIMEOUT_GRACE_MS);
         }
         shell.run(command, opts.stdin).then(
@@ -449,7 +494,11 @@ export class SshConnection implements Connection {
             if (!(e instanceof ShellLost)) return finish(() => reject(e as Error));
             // as a channel that closes without an exit status: the link may be going away
             setImmediate(() =>
-              finish(() => (this.deadReason ? reject(new UnreachableError(this.deadReason)) : resolve({ rc: 255, stdout: '', stderr: `ssh: ${e.message}` }))),
+              finish(() =>
+                this.deadReason
+                  ? reject(new UnreachableError(this.deadReason))
+                  : resolve({ rc: 255, stdout: '', stderr: `ssh: ${e.message}` }),
+              ),
             );
           },
         );
@@ -479,7 +528,13 @@ export class SshConnection implements Connection {
     const onAbort = () => {
       stop();
       const reason: unknown = opts.signal?.reason;
-      finish(() => reject(reason instanceof Error ? reason : Object.assign(new Error('The operation was aborted'), { name: 'AbortError' })));
+      finish(() =>
+        reject(
+          reason instanceof Error
+            ? reason
+            : Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }),
+        ),
+      );
     };
     if (opts.signal?.aborted) onAbort();
     else {
@@ -515,7 +570,11 @@ export class SshConnection implements Connection {
       client.exec(command, (err, ch) => {
         if (err) {
           return finish(() =>
-            reject(this.deadReason ? new UnreachableError(this.deadReason) : new ChannelRefused(`ssh ${this.label}: cannot start command: ${err.message}`)),
+            reject(
+              this.deadReason
+                ? new UnreachableError(this.deadReason)
+                : new ChannelRefused(`ssh ${this.label}: cannot start command: ${err.message}`),
+            ),
           );
         }
         if (done()) {
@@ -540,11 +599,18 @@ export class SshConnection implements Connection {
         ch.on('error', () => {}); // reported through close / the connection
         ch.on('close', () => {
           const { stdout, stderr } = streams.output();
-          if (timedOut) return finish(() => resolve({ rc: 128 + 9, stdout, stderr: withTimeoutNote(stderr, opts.timeoutMs!), signal: 'SIGKILL' }));
+          if (timedOut)
+            return finish(() =>
+              resolve({ rc: 128 + 9, stdout, stderr: withTimeoutNote(stderr, opts.timeoutMs!), signal: 'SIGKILL' }),
+            );
           if (!exit) {
             // the channel closed without an exit status: the link went away
             return setImmediate(() =>
-              finish(() => (this.deadReason ? reject(new UnreachableError(this.deadReason)) : resolve({ rc: 255, stdout, stderr: stderr || 'ssh: channel closed without an exit status' }))),
+              finish(() =>
+                this.deadReason
+                  ? reject(new UnreachableError(this.deadReason))
+                  : resolve({ rc: 255, stdout, stderr: stderr || 'ssh: channel closed without an exit status' }),
+              ),
             );
           }
           let r: ExecResult;
@@ -576,18 +642,24 @@ export class SshConnection implements Connection {
     if (!this.sftpSession) {
       this.sftpSession = new Promise<SFTPWrapper>((res, rej) => {
         let attempt = 0;
-        const tryOpen = () => client.sftp((err, sftp) => {
-          if (err) {
-            if (!this.deadReason && ++attempt < CHANNEL_RETRIES) return void setTimeout(tryOpen, Math.min(10 * attempt, 100));
-            this.sftpSession = undefined; // not a dead link: let a later call try again
-            rej(this.deadReason ? new UnreachableError(this.deadReason) : new Error(`ssh ${this.label}: cannot open SFTP session: ${err.message}`));
-          } else {
-            sftp.on('close', () => {
-              this.sftpSession = undefined;
-            });
-            res(sftp);
-          }
-        });
+        const tryOpen = () =>
+          client.sftp((err, sftp) => {
+            if (err) {
+              if (!this.deadReason && ++attempt < CHANNEL_RETRIES)
+                return void setTimeout(tryOpen, Math.min(10 * attempt, 100));
+              this.sftpSession = undefined; // not a dead link: let a later call try again
+              rej(
+                this.deadReason
+                  ? new UnreachableError(this.deadReason)
+                  : new Error(`ssh ${this.label}: cannot open SFTP session: ${err.message}`),
+              );
+            } else {
+              sftp.on('close', () => {
+                this.sftpSession = undefined;
+              });
+              res(sftp);
+            }
+          });
         tryOpen();
       });
     }
@@ -619,11 +691,14 @@ export class SshConnection implements Connection {
     const tmp = posix.join(dir, `.${posix.basename(path)}.phx-${randomBytes(6).toString('hex')}`);
     const attempt = () =>
       this.withSftp(async (sftp) => {
-        const handle = await new Promise<Buffer>((res, rej) => sftp.open(tmp, 'wx', { mode }, (e, h) => (e ? rej(e) : res(h))));
+        const handle = await new Promise<Buffer>((res, rej) =>
+          sftp.open(tmp, 'wx', { mode }, (e, h) => (e ? rej(e) : res(h))),
+        );
         // write, chmod (the umask applied to open), close and rename are
         // pipelined: the server handles them in order, we wait once.
         const steps: Promise<void>[] = [];
-        const step = (fn: (cb: (e?: Error | null) => void) => void) => steps.push(new Promise<void>((res, rej) => fn((e) => (e ? rej(e) : res()))));
+        const step = (fn: (cb: (e?: Error | null) => void) => void) =>
+          steps.push(new Promise<void>((res, rej) => fn((e) => (e ? rej(e) : res()))));
         // Chunks no bigger than any server's packet limit, so ssh2 never splits
         // one (it would send the rest only after the first answer, after our close).
         for (let off = 0; off < data.length; off += SFTP_CHUNK) {

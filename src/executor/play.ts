@@ -35,8 +35,14 @@ export async function runPlay(ctx: RunContext, play: Play): Promise<void> {
     const run: PlayRun = { play, batch, allHosts: hosts.map((h) => h.name), varsFiles: new Map(), aborted: false };
     loadVarsFiles(ctx, run);
     const scope: Scope = {
-      become: play.become, become_user: play.become_user, environment: play.environment, tags: play.tags,
-      check_mode: play.check_mode, diff: play.diff, ignore_errors: play.ignore_errors, no_log: play.no_log,
+      become: play.become,
+      become_user: play.become_user,
+      environment: play.environment,
+      tags: play.tags,
+      check_mode: play.check_mode,
+      diff: play.diff,
+      ignore_errors: play.ignore_errors,
+      no_log: play.no_log,
     };
     for (const section of [play.pre_tasks, play.tasks, play.post_tasks]) {
       await runNodes(ctx, run, section, batch, scope);
@@ -51,7 +57,8 @@ export async function runPlay(ctx: RunContext, play: Play): Promise<void> {
 function batches(hosts: HostState[], serial: Play['serial']): HostState[][] {
   if (!serial || serial.length === 0) return [hosts];
   const sizes = serial.map((s) => {
-    const n = typeof s === 'string' && s.trim().endsWith('%') ? Math.floor((hosts.length * parseFloat(s)) / 100) : Number(s);
+    const n =
+      typeof s === 'string' && s.trim().endsWith('%') ? Math.floor((hosts.length * parseFloat(s)) / 100) : Number(s);
     return Math.max(1, n || hosts.length);
   });
   const out: HostState[][] = [];
@@ -69,7 +76,14 @@ function loadVarsFiles(ctx: RunContext, run: PlayRun): void {
     for (const entry of run.play.vars_files_data) {
       if ('vars' in entry) Object.assign(merged, entry.vars);
       else {
-        const vars = taskVars(ctx, { ...run, varsFiles: new Map([[h.name, merged]]) }, h, {}, undefined, ctx.options.check);
+        const vars = taskVars(
+          ctx,
+          { ...run, varsFiles: new Map([[h.name, merged]]) },
+          h,
+          {},
+          undefined,
+          ctx.options.check,
+        );
         const path = String(renderValue(entry.template, vars, { loc: run.play.loc }));
         const data = loadYamlFile(isAbsolute(path) ? path : resolve(run.play.baseDir, path));
         if (data && typeof data === 'object') Object.assign(merged, data);
@@ -79,7 +93,13 @@ function loadVarsFiles(ctx: RunContext, run: PlayRun): void {
   }
 }
 
-export async function runNodes(ctx: RunContext, run: PlayRun, nodes: TaskNode[], hosts: HostState[], scope: Scope): Promise<void> {
+export async function runNodes(
+  ctx: RunContext,
+  run: PlayRun,
+  nodes: TaskNode[],
+  hosts: HostState[],
+  scope: Scope,
+): Promise<void> {
   for (const node of nodes) {
     if (run.aborted || !hosts.some((h) => h.active)) return;
     switch (node.kind) {
@@ -112,12 +132,22 @@ async function runTaskNode(ctx: RunContext, run: PlayRun, task: Task, hosts: Hos
 }
 
 /** any_errors_fatal ends the play for all on any new failure; max_fail_percentage on too many. */
-function checkFailureThresholds(ctx: RunContext, run: PlayRun, task: Task, hosts: HostState[], before: Set<HostState>, scope: Scope): void {
+function checkFailureThresholds(
+  ctx: RunContext,
+  run: PlayRun,
+  task: Task,
+  hosts: HostState[],
+  before: Set<HostState>,
+  scope: Scope,
+): void {
   const newlyFailed = hosts.filter((h) => (h.failed || h.unreachable) && !before.has(h));
   if (newlyFailed.length === 0) return;
   const fatal = task.any_errors_fatal ?? scope.any_errors_fatal ?? run.play.any_errors_fatal;
   if (fatal) {
-    ctx.reporter.emit({ type: 'warning', message: `any_errors_fatal: ${newlyFailed.map((h) => h.name).join(', ')} failed; ending the play for all hosts` });
+    ctx.reporter.emit({
+      type: 'warning',
+      message: `any_errors_fatal: ${newlyFailed.map((h) => h.name).join(', ')} failed; ending the play for all hosts`,
+    });
     abort(run);
     return;
   }
@@ -126,7 +156,10 @@ function checkFailureThresholds(ctx: RunContext, run: PlayRun, task: Task, hosts
     const failedCount = run.batch.filter((h) => h.failed || h.unreachable).length;
     const pct = (failedCount / run.batch.length) * 100;
     if (pct > max) {
-      ctx.reporter.emit({ type: 'warning', message: `max_fail_percentage ${max}% exceeded (${pct.toFixed(0)}% of the batch failed); ending the play` });
+      ctx.reporter.emit({
+        type: 'warning',
+        message: `max_fail_percentage ${max}% exceeded (${pct.toFixed(0)}% of the batch failed); ending the play`,
+      });
       abort(run);
     }
   }
@@ -154,12 +187,24 @@ async function runBlock(ctx: RunContext, run: PlayRun, block: Block, hosts: Host
     // always runs even on hosts that failed in the block; they stay failed after it
     const stillFailed = entered.filter((h) => h.failed && !h.unreachable);
     for (const h of stillFailed) h.failed = false;
-    await runNodes(ctx, run, block.always, entered.filter((h) => !h.unreachable && !h.endedPlay), scope);
+    await runNodes(
+      ctx,
+      run,
+      block.always,
+      entered.filter((h) => !h.unreachable && !h.endedPlay),
+      scope,
+    );
     for (const h of stillFailed) h.failed = true;
   }
 }
 
-async function runInclude(ctx: RunContext, run: PlayRun, inc: IncludeTasks, hosts: HostState[], outer: Scope): Promise<void> {
+async function runInclude(
+  ctx: RunContext,
+  run: PlayRun,
+  inc: IncludeTasks,
+  hosts: HostState[],
+  outer: Scope,
+): Promise<void> {
   const scope = inherit(outer, { ...inc, when: undefined });
   // Each host may include a different file, or several times with a loop:
   // hosts that include the same file at the same loop position run together.
@@ -180,7 +225,8 @@ async function runInclude(ctx: RunContext, run: PlayRun, inc: IncludeTasks, host
   const rounds = Math.max(0, ...[...plans.values()].map((e) => e.length));
   for (let i = 0; i < rounds; i++) {
     const byFile = new Map<string, HostState[]>();
-    for (const [h, entries] of plans) if (entries[i] && h.active) byFile.set(entries[i].file, [...(byFile.get(entries[i].file) ?? []), h]);
+    for (const [h, entries] of plans)
+      if (entries[i] && h.active) byFile.set(entries[i].file, [...(byFile.get(entries[i].file) ?? []), h]);
     for (const [file, group] of byFile) {
       const path = isAbsolute(file) ? file : resolve(inc.baseDir, file);
       const preloaded = inc.preloaded && inc.file === file;
@@ -200,7 +246,9 @@ async function runInclude(ctx: RunContext, run: PlayRun, inc: IncludeTasks, host
 
 async function runMeta(ctx: RunContext, run: PlayRun, meta: Meta, hosts: HostState[], scope: Scope): Promise<void> {
   const active = hosts.filter((h) => h.active);
-  const applies = (h: HostState) => meta.when === undefined || evaluateCondition(meta.when, taskVars(ctx, run, h, scope, undefined, ctx.options.check), { loc: meta.loc });
+  const applies = (h: HostState) =>
+    meta.when === undefined ||
+    evaluateCondition(meta.when, taskVars(ctx, run, h, scope, undefined, ctx.options.check), { loc: meta.loc });
   switch (meta.action) {
     case 'flush_handlers':
       await flushHandlers(ctx, run, hosts, scope);

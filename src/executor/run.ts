@@ -26,7 +26,11 @@ export interface RunOutcome {
   changesPending: boolean;
 }
 
-export async function runPlaybooks(playbooks: Playbook[], options: ExecutorOptions, deps: RunDependencies): Promise<RunOutcome> {
+export async function runPlaybooks(
+  playbooks: Playbook[],
+  options: ExecutorOptions,
+  deps: RunDependencies,
+): Promise<RunOutcome> {
   const started = performance.now();
   const hosts = new Map<string, HostState>();
   const hostState = (name: string, playbookDir: string): HostState => {
@@ -57,7 +61,11 @@ export async function runPlaybooks(playbooks: Playbook[], options: ExecutorOptio
         const conn = deps.makeConnection(name, { ...defaults, ...vars, ...(h?.facts ?? {}), ...options.extraVars });
         p = conn.connect().then(() => conn);
         opening.set(name, p);
-        if (h) p.then((c) => (h.conn = c), () => {});
+        if (h)
+          p.then(
+            (c) => (h.conn = c),
+            () => {},
+          );
       }
       return p.catch((e) => {
         throw e instanceof UnreachableError ? e : new UnreachableError((e as Error).message);

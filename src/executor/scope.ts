@@ -12,9 +12,13 @@ export interface Scope extends InheritedKeywords {
   includeVars?: Record<string, unknown>;
 }
 
-const toList = (c: Condition | undefined): Array<string | boolean> => (c === undefined ? [] : Array.isArray(c) ? c : [c]);
+const toList = (c: Condition | undefined): Array<string | boolean> =>
+  c === undefined ? [] : Array.isArray(c) ? c : [c];
 
-export function inherit(outer: Scope, inner: InheritedKeywords & { includeVars?: Record<string, unknown>; notify?: string[] }): Scope {
+export function inherit(
+  outer: Scope,
+  inner: InheritedKeywords & { includeVars?: Record<string, unknown>; notify?: string[] },
+): Scope {
   const merged: Scope = { ...outer };
   for (const [k, v] of Object.entries(inner)) {
     if (v === undefined) continue;

@@ -9,7 +9,14 @@ export type Node =
   | { k: 'slice'; obj: Node; from?: Node; to?: Node; start: number; end: number }
   | { k: 'call'; callee: Node; args: Node[]; kwargs: Record<string, Node>; start: number; end: number }
   | { k: 'unary'; op: 'not' | '-' | '+'; operand: Node; start: number; end: number }
-  | { k: 'bin'; op: '+' | '-' | '*' | '/' | '//' | '%' | '**' | '~'; left: Node; right: Node; start: number; end: number }
+  | {
+      k: 'bin';
+      op: '+' | '-' | '*' | '/' | '//' | '%' | '**' | '~';
+      left: Node;
+      right: Node;
+      start: number;
+      end: number;
+    }
   | { k: 'and' | 'or'; left: Node; right: Node; start: number; end: number }
   | { k: 'cmp'; first: Node; rest: Array<[CompareOp, Node]>; start: number; end: number }
   | { k: 'filter'; input: Node; name: string; args: Node[]; kwargs: Record<string, Node>; start: number; end: number }

@@ -6,7 +6,17 @@
 import type { HelperEnv } from '../template/helpers.js';
 import { compareValues } from '../template/helpers.js';
 import { missingReason, resolveLazy, type RenderEnv } from '../template/render.js';
-import { EvalFailure, Undefined, deepEqual, getMember, isUnsafe, MISSING, pyStr, truthy, typeName } from '../template/values.js';
+import {
+  EvalFailure,
+  Undefined,
+  deepEqual,
+  getMember,
+  isUnsafe,
+  MISSING,
+  pyStr,
+  truthy,
+  typeName,
+} from '../template/values.js';
 import type { Node } from './ast.js';
 import { posAt } from './errors.js';
 import { FILTERS, FUNCTIONS, TESTS, callMethod, containsValue } from './filters.js';
@@ -66,7 +76,8 @@ export class Evaluator {
         const out: Record<string, unknown> = {};
         for (const [k, v] of node.entries) {
           const key = this.value(k);
-          if (typeof key !== 'string' && typeof key !== 'number') throw this.fail(k, `a mapping key must be a string or number, got ${typeName(key)}`);
+          if (typeof key !== 'string' && typeof key !== 'number')
+            throw this.fail(k, `a mapping key must be a string or number, got ${typeName(key)}`);
           if (key === '__proto__') throw this.fail(k, "access to '__proto__' is not allowed");
           out[String(key)] = this.value(v);
         }
@@ -117,7 +128,11 @@ export class Evaluator {
       case 'test': {
         const def = TESTS[node.name];
         const input = def.acceptsUndefined ? this.evaluate(node.input) : this.value(node.input);
-        const result = def.fn(input, node.args.map((a) => this.value(a)), this.env);
+        const result = def.fn(
+          input,
+          node.args.map((a) => this.value(a)),
+          this.env,
+        );
         return node.negated ? !result : result;
       }
       case 'cond':
@@ -153,7 +168,10 @@ export class Evaluator {
     const next = this.at(node, () => getMember(obj, member, true));
     const key = base.key !== undefined ? `${base.key}.${member}` : undefined;
     if (next === MISSING) {
-      return { value: new Undefined(this.text(node), missingReason(this.text(node.obj), obj, String(member))), raw: false };
+      return {
+        value: new Undefined(this.text(node), missingReason(this.text(node.obj), obj, String(member))),
+        raw: false,
+      };
     }
     return { value: next, raw, key };
   }
@@ -164,7 +182,8 @@ export class Evaluator {
     const bound = (n: Node | undefined, fallback: number): number => {
       if (!n) return fallback;
       const v = this.value(n);
-      if (typeof v !== 'number' || !Number.isInteger(v)) throw this.fail(n, `a slice bound must be an integer, got ${typeName(v)}`);
+      if (typeof v !== 'number' || !Number.isInteger(v))
+        throw this.fail(n, `a slice bound must be an integer, got ${typeName(v)}`);
       return v;
     };
     return obj.slice(bound(node.from, 0), bound(node.to, obj.length));
@@ -174,7 +193,9 @@ export class Evaluator {
     const args = node.args.map((a) => this.value(a));
     const kwargs = Object.fromEntries(Object.entries(node.kwargs).map(([k, v]) => [k, this.value(v)]));
     if (node.callee.k === 'name') {
-      const fn = Object.prototype.hasOwnProperty.call(FUNCTIONS, node.callee.name) ? FUNCTIONS[node.callee.name] : undefined;
+      const fn = Object.prototype.hasOwnProperty.call(FUNCTIONS, node.callee.name)
+        ? FUNCTIONS[node.callee.name]
+        : undefined;
       if (!fn) throw this.fail(node, `unknown function '${node.callee.name}'`);
       return fn(args, kwargs, this.env);
     }
@@ -199,7 +220,8 @@ export class Evaluator {
     if (op === '+') {
       if (typeof a === 'string' && typeof b === 'string') return a + b;
       if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
-      if (!isNum(a) || !isNum(b)) throw this.fail(leftNode, `cannot add ${typeName(a)} and ${typeName(b)} (use ~ to join as text)`);
+      if (!isNum(a) || !isNum(b))
+        throw this.fail(leftNode, `cannot add ${typeName(a)} and ${typeName(b)} (use ~ to join as text)`);
     }
     if (op === '*') {
       if ((typeof a === 'string' || Array.isArray(a)) && typeof b === 'number') return repeat(a, b);
@@ -251,4 +273,3 @@ function compare(op: string, a: unknown, b: unknown): boolean {
       return compareValues(a, b, op) >= 0;
   }
 }
-

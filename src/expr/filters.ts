@@ -112,19 +112,28 @@ function runTest(name: unknown, value: unknown, args: unknown[], env: HelperEnv)
 function pyRound(v: number, precision: number, method: string): number {
   const f = 10 ** precision;
   const x = v * f;
-  const r = method === 'ceil' ? Math.ceil(x) : method === 'floor' ? Math.floor(x) : Math.sign(x) * Math.round(Math.abs(x));
+  const r =
+    method === 'ceil' ? Math.ceil(x) : method === 'floor' ? Math.floor(x) : Math.sign(x) * Math.round(Math.abs(x));
   return r / f;
 }
 
 export const FILTERS: Record<string, FilterDef> = table({
   default: {
     acceptsUndefined: true,
-    fn: (v, a, k) => (v instanceof Undefined || (truthy(arg(a, k, 1, 'boolean', false)) && !truthy(v)) ? arg(a, k, 0, 'default_value', '') : v),
+    fn: (v, a, k) =>
+      v instanceof Undefined || (truthy(arg(a, k, 1, 'boolean', false)) && !truthy(v))
+        ? arg(a, k, 0, 'default_value', '')
+        : v,
   },
   mandatory: {
     acceptsUndefined: true,
     fn: (v, a) => {
-      if (v instanceof Undefined) throw new EvalFailure(a.length ? pyStr(a[0]) : `mandatory variable ${v.message().replace(/^undefined variable /, '')} is not defined`);
+      if (v instanceof Undefined)
+        throw new EvalFailure(
+          a.length
+            ? pyStr(a[0])
+            : `mandatory variable ${v.message().replace(/^undefined variable /, '')} is not defined`,
+        );
       return v;
     },
   },
@@ -140,17 +149,29 @@ export const FILTERS: Record<string, FilterDef> = table({
   trim: { fn: (v) => pyStr(v).trim() },
   first: { fn: (v) => firstOf(v) ?? new Undefined('first', 'the list is empty') },
   last: { fn: (v) => lastOf(v) ?? new Undefined('last', 'the list is empty') },
-  join: { fn: (v, a, k) => asList(v, 'join').map(pyStr).join(pyStr(arg(a, k, 0, 'd', ''))) },
+  join: {
+    fn: (v, a, k) =>
+      asList(v, 'join')
+        .map(pyStr)
+        .join(pyStr(arg(a, k, 0, 'd', ''))),
+  },
   list: { fn: (v) => [...asList(v, 'list')] },
-  sort: { fn: (v, a, k) => sortValues(asList(v, 'sort'), truthy(arg(a, k, 0, 'reverse', false)), k.attribute as string | undefined) },
+  sort: {
+    fn: (v, a, k) =>
+      sortValues(asList(v, 'sort'), truthy(arg(a, k, 0, 'reverse', false)), k.attribute as string | undefined),
+  },
   unique: { fn: (v) => unique(asList(v, 'unique')) },
   reverse: { fn: (v) => (typeof v === 'string' ? [...v].reverse().join('') : [...asList(v, 'reverse')].reverse()) },
   flatten: { fn: (v, a, k) => flatten(asList(v, 'flatten'), toInt(arg(a, k, 0, 'levels', 1000))) },
   min: { fn: (v) => sortValues(asList(v, 'min'), false)[0] ?? null },
   max: { fn: (v) => sortValues(asList(v, 'max'), true)[0] ?? null },
-  sum: { fn: (v, a, k) => asList(v, 'sum').reduce<number>((s, x) => s + toFloat(x), toFloat(arg(a, k, 1, 'start', 0))) },
+  sum: {
+    fn: (v, a, k) => asList(v, 'sum').reduce<number>((s, x) => s + toFloat(x), toFloat(arg(a, k, 1, 'start', 0))),
+  },
   abs: { fn: (v) => Math.abs(toFloat(v)) },
-  round: { fn: (v, a, k) => pyRound(toFloat(v), toInt(arg(a, k, 0, 'precision', 0)), String(arg(a, k, 1, 'method', 'common'))) },
+  round: {
+    fn: (v, a, k) => pyRound(toFloat(v), toInt(arg(a, k, 0, 'precision', 0)), String(arg(a, k, 1, 'method', 'common'))),
+  },
   replace: {
     fn: (v, a, k) => {
       const [from, to] = [pyStr(arg(a, k, 0, 'old', '')), pyStr(arg(a, k, 1, 'new', ''))];
@@ -218,7 +239,10 @@ export const FILTERS: Record<string, FilterDef> = table({
   },
   combine: {
     fn: (v, a, k) =>
-      a.reduce<Record<string, unknown>>((acc, x) => combine(acc, asMapping(x, 'combine'), truthy(k.recursive ?? false)), asMapping(v, 'combine')),
+      a.reduce<Record<string, unknown>>(
+        (acc, x) => combine(acc, asMapping(x, 'combine'), truthy(k.recursive ?? false)),
+        asMapping(v, 'combine'),
+      ),
   },
   map: {
     fn: (v, a, k, env) => {
@@ -241,10 +265,12 @@ export const FILTERS: Record<string, FilterDef> = table({
   select: { fn: (v, a, _k, env) => asList(v, 'select').filter((x) => runTest(a[0], x, a.slice(1), env)) },
   reject: { fn: (v, a, _k, env) => asList(v, 'reject').filter((x) => !runTest(a[0], x, a.slice(1), env)) },
   selectattr: {
-    fn: (v, a, _k, env) => asList(v, 'selectattr').filter((x) => runTest(a[1] ?? 'truthy', attribute(x, pyStr(a[0])), a.slice(2), env)),
+    fn: (v, a, _k, env) =>
+      asList(v, 'selectattr').filter((x) => runTest(a[1] ?? 'truthy', attribute(x, pyStr(a[0])), a.slice(2), env)),
   },
   rejectattr: {
-    fn: (v, a, _k, env) => asList(v, 'rejectattr').filter((x) => !runTest(a[1] ?? 'truthy', attribute(x, pyStr(a[0])), a.slice(2), env)),
+    fn: (v, a, _k, env) =>
+      asList(v, 'rejectattr').filter((x) => !runTest(a[1] ?? 'truthy', attribute(x, pyStr(a[0])), a.slice(2), env)),
   },
 });
 FILTERS.d = FILTERS.default;
@@ -252,7 +278,8 @@ FILTERS.d = FILTERS.default;
 // ── Tests ────────────────────────────────────────────────────────────────────
 /** A registered task result: failed/changed/skipped, and for loops its `results`. */
 function registered(v: unknown, test: string): Record<string, unknown> {
-  if (!isMapping(v)) throw new EvalFailure(`'${test}' test expects a registered task result (a mapping), got ${typeName(v)}`);
+  if (!isMapping(v))
+    throw new EvalFailure(`'${test}' test expects a registered task result (a mapping), got ${typeName(v)}`);
   return v;
 }
 
@@ -266,8 +293,10 @@ function flag(r: Record<string, unknown>, key: string): boolean {
   return v !== MISSING && toBool(v);
 }
 
-export const resultFailed = (r: Record<string, unknown>): boolean => flag(r, 'failed') || items(r).some((i) => flag(i, 'failed'));
-export const resultChanged = (r: Record<string, unknown>): boolean => flag(r, 'changed') || items(r).some((i) => flag(i, 'changed'));
+export const resultFailed = (r: Record<string, unknown>): boolean =>
+  flag(r, 'failed') || items(r).some((i) => flag(i, 'failed'));
+export const resultChanged = (r: Record<string, unknown>): boolean =>
+  flag(r, 'changed') || items(r).some((i) => flag(i, 'changed'));
 export const resultSkipped = (r: Record<string, unknown>): boolean => {
   const list = items(r);
   return flag(r, 'skipped') || (list.length > 0 && list.every((i) => flag(i, 'skipped')));
@@ -285,9 +314,20 @@ function versionCompare(a: string, b: string): number {
 }
 
 const VERSION_OPS: Record<string, (c: number) => boolean> = table({
-  '<': (c) => c < 0, lt: (c) => c < 0, '<=': (c) => c <= 0, le: (c) => c <= 0,
-  '>': (c) => c > 0, gt: (c) => c > 0, '>=': (c) => c >= 0, ge: (c) => c >= 0,
-  '==': (c) => c === 0, '=': (c) => c === 0, eq: (c) => c === 0, '!=': (c) => c !== 0, '<>': (c) => c !== 0, ne: (c) => c !== 0,
+  '<': (c) => c < 0,
+  lt: (c) => c < 0,
+  '<=': (c) => c <= 0,
+  le: (c) => c <= 0,
+  '>': (c) => c > 0,
+  gt: (c) => c > 0,
+  '>=': (c) => c >= 0,
+  ge: (c) => c >= 0,
+  '==': (c) => c === 0,
+  '=': (c) => c === 0,
+  eq: (c) => c === 0,
+  '!=': (c) => c !== 0,
+  '<>': (c) => c !== 0,
+  ne: (c) => c !== 0,
 });
 
 const test = (fn: (v: unknown, args: unknown[], env: HelperEnv) => boolean): TestDef => ({ fn });
@@ -344,9 +384,21 @@ export const TESTS: Record<string, TestDef> = table({
   }),
 });
 for (const [alias, name] of [
-  ['success', 'succeeded'], ['failure', 'failed'], ['change', 'changed'], ['skip', 'skipped'],
-  ['equalto', 'eq'], ['==', 'eq'], ['!=', 'ne'], ['<', 'lt'], ['<=', 'le'], ['>', 'gt'], ['>=', 'ge'],
-  ['greaterthan', 'gt'], ['lessthan', 'lt'], ['regex', 'search'], ['version_compare', 'version'],
+  ['success', 'succeeded'],
+  ['failure', 'failed'],
+  ['change', 'changed'],
+  ['skip', 'skipped'],
+  ['equalto', 'eq'],
+  ['==', 'eq'],
+  ['!=', 'ne'],
+  ['<', 'lt'],
+  ['<=', 'le'],
+  ['>', 'gt'],
+  ['>=', 'ge'],
+  ['greaterthan', 'gt'],
+  ['lessthan', 'lt'],
+  ['regex', 'search'],
+  ['version_compare', 'version'],
 ] as const) {
   TESTS[alias] = TESTS[name];
 }
@@ -379,7 +431,9 @@ const STRING_METHODS: Record<string, (s: string, args: unknown[]) => unknown> = 
     const parts = splitString(s, sep);
     if (max === undefined || toInt(max) < 0) return parts;
     const n = toInt(max);
-    return parts.length > n + 1 ? [...parts.slice(0, n), parts.slice(n).join(sep === undefined || sep === null ? ' ' : pyStr(sep))] : parts;
+    return parts.length > n + 1
+      ? [...parts.slice(0, n), parts.slice(n).join(sep === undefined || sep === null ? ' ' : pyStr(sep))]
+      : parts;
   },
   splitlines: (s) => s.split(/\r?\n/).filter((l, i, all) => i < all.length - 1 || l !== ''),
   replace: (s, [a, b]) => s.split(pyStr(a)).join(pyStr(b)),
@@ -417,11 +471,21 @@ const LIST_METHODS: Record<string, (l: unknown[], args: unknown[]) => unknown> =
   count: (l, [x]) => l.filter((v) => deepEqual(v, x)).length,
 });
 
-export const METHODS = new Set([...Object.keys(STRING_METHODS), ...Object.keys(MAPPING_METHODS), ...Object.keys(LIST_METHODS)]);
+export const METHODS = new Set([
+  ...Object.keys(STRING_METHODS),
+  ...Object.keys(MAPPING_METHODS),
+  ...Object.keys(LIST_METHODS),
+]);
 
 export function callMethod(obj: unknown, name: string, args: unknown[]): unknown {
   const table: Record<string, (o: never, a: unknown[]) => unknown> =
-    typeof obj === 'string' ? STRING_METHODS : Array.isArray(obj) ? LIST_METHODS : isMapping(obj) ? MAPPING_METHODS : {};
+    typeof obj === 'string'
+      ? STRING_METHODS
+      : Array.isArray(obj)
+        ? LIST_METHODS
+        : isMapping(obj)
+          ? MAPPING_METHODS
+          : {};
   const fn = Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
   if (!fn) throw new EvalFailure(`a ${typeName(obj)} has no method '${name}()'`);
   return fn(obj as never, args);

@@ -59,7 +59,11 @@ function parse(p: Prepared): Node {
   if (hit) return hit;
   const inner = p.text.search(/\{\{[\s\S]*?\}\}/);
   if (inner >= 0) {
-    throw new ExprSyntaxError(p.text, inner, "conditions are bare expressions: write `x == y` (or wrap the whole condition in one {{ }}), not {{ }} inside");
+    throw new ExprSyntaxError(
+      p.text,
+      inner,
+      'conditions are bare expressions: write `x == y` (or wrap the whole condition in one {{ }}), not {{ }} inside',
+    );
   }
   const ast = parseExpression(p.text);
   if (cache.size >= MAX_CACHE) cache.clear();
@@ -93,7 +97,8 @@ export function evaluateCondition(cond: ConditionInput, vars: Record<string, unk
   if (typeof cond === 'boolean') return cond;
   if (cond === null || cond === undefined) return true; // `when:` with no value, as in Ansible
   if (typeof cond === 'number') return cond !== 0;
-  if (typeof cond !== 'string') throw new PhxError(`a condition must be a string, boolean or list, got ${typeof cond}`, where.loc);
+  if (typeof cond !== 'string')
+    throw new PhxError(`a condition must be a string, boolean or list, got ${typeof cond}`, where.loc);
   if (cond.trim() === '') return true; // Ansible treats an empty condition as true
   const p = prepare(cond);
   return located(cond, p, where, 'invalid condition', () => {

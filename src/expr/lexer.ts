@@ -12,9 +12,47 @@ export interface Token {
   end: number;
 }
 
-const OPERATORS = ['**', '//', '==', '!=', '<=', '>=', '<', '>', '+', '-', '*', '/', '%', '~', '(', ')', '[', ']', '{', '}', ',', '.', ':', '|', '='];
+const OPERATORS = [
+  '**',
+  '//',
+  '==',
+  '!=',
+  '<=',
+  '>=',
+  '<',
+  '>',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '~',
+  '(',
+  ')',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '.',
+  ':',
+  '|',
+  '=',
+];
 
-const ESCAPES: Record<string, string> = table({ n: '\n', t: '\t', r: '\r', '0': '\0', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', v: '\v' });
+const ESCAPES: Record<string, string> = table({
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  '0': '\0',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  v: '\v',
+});
 
 export function tokenize(src: string): Token[] {
   const tokens: Token[] = [];
@@ -33,7 +71,8 @@ export function tokenize(src: string): Token[] {
       const m = afterDot ? /^\d+/.exec(src.slice(i)) : /^(\d[\d_]*)(\.\d[\d_]*)?([eE][-+]?\d+)?/.exec(src.slice(i));
       const text = m![0];
       i += text.length;
-      if (/^[A-Za-z_]/.test(src.slice(i))) throw new ExprSyntaxError(src, start, `invalid number ${JSON.stringify(text + /^\w+/.exec(src.slice(i))![0])}`);
+      if (/^[A-Za-z_]/.test(src.slice(i)))
+        throw new ExprSyntaxError(src, start, `invalid number ${JSON.stringify(text + /^\w+/.exec(src.slice(i))![0])}`);
       tokens.push({ type: 'num', value: Number(text.replace(/_/g, '')), start, end: i });
       continue;
     }
@@ -47,7 +86,12 @@ export function tokenize(src: string): Token[] {
       let value = '';
       i++;
       for (;;) {
-        if (i >= src.length) throw new ExprSyntaxError(src, start, `unterminated string starting at ${JSON.stringify(src.slice(start, start + 20))}`);
+        if (i >= src.length)
+          throw new ExprSyntaxError(
+            src,
+            start,
+            `unterminated string starting at ${JSON.stringify(src.slice(start, start + 20))}`,
+          );
         const ch = src[i];
         if (ch === c) {
           i++;

@@ -38,7 +38,9 @@ class Parser {
       const hint =
         t.type === 'name' && this.prev()?.type !== 'op'
           ? ' (a missing operator such as and/or/==?)'
-          : t.value === '=' ? " (use '==' to compare)" : '';
+          : t.value === '='
+            ? " (use '==' to compare)"
+            : '';
       throw this.error(t, `unexpected ${describe(t)}${hint}`);
     }
     return node;
@@ -243,9 +245,16 @@ class Parser {
         this.next();
         const t = this.next();
         if (t.type !== 'name' && t.type !== 'num') throw this.error(t, "expected a name after '.'");
-        node = t.type === 'num'
-          ? { k: 'index', obj: node, index: { k: 'lit', value: t.value, start: t.start, end: t.end }, start: node.start, end: t.end }
-          : { k: 'attr', obj: node, name: t.value as string, start: node.start, end: t.end };
+        node =
+          t.type === 'num'
+            ? {
+                k: 'index',
+                obj: node,
+                index: { k: 'lit', value: t.value, start: t.start, end: t.end },
+                start: node.start,
+                end: t.end,
+              }
+            : { k: 'attr', obj: node, name: t.value as string, start: node.start, end: t.end };
       } else if (this.isOp('[')) {
         this.next();
         node = this.parseSubscript(node);
@@ -291,10 +300,18 @@ class Parser {
   private parseCall(callee: Node): Node {
     const at = this.peek();
     if (callee.k === 'name' && !(callee.name in FUNCTIONS)) {
-      throw new ExprSyntaxError(this.src, callee.start, `unknown function '${callee.name}' (known: ${Object.keys(FUNCTIONS).join(', ')})`);
+      throw new ExprSyntaxError(
+        this.src,
+        callee.start,
+        `unknown function '${callee.name}' (known: ${Object.keys(FUNCTIONS).join(', ')})`,
+      );
     }
     if (callee.k === 'attr' && !METHODS.has(callee.name)) {
-      throw new ExprSyntaxError(this.src, at.start, `unknown method '${callee.name}()' (known: ${[...METHODS].sort().join(', ')})`);
+      throw new ExprSyntaxError(
+        this.src,
+        at.start,
+        `unknown method '${callee.name}()' (known: ${[...METHODS].sort().join(', ')})`,
+      );
     }
     if (callee.k !== 'name' && callee.k !== 'attr') throw this.error(at, 'this value cannot be called');
     const { args, kwargs } = this.parseArgs();
@@ -309,7 +326,11 @@ class Parser {
         if (t.type !== 'name') throw this.error(t, "expected a filter name after '|'");
         const name = t.value as string;
         if (!(name in FILTERS)) {
-          throw new ExprSyntaxError(this.src, t.start, `unknown filter '${name}' (known: ${Object.keys(FILTERS).sort().join(', ')})`);
+          throw new ExprSyntaxError(
+            this.src,
+            t.start,
+            `unknown filter '${name}' (known: ${Object.keys(FILTERS).sort().join(', ')})`,
+          );
         }
         const { args, kwargs } = this.isOp('(') ? this.parseArgs() : { args: [], kwargs: {} };
         node = { k: 'filter', input: node, name, args, kwargs, start: node.start, end: this.end() };
@@ -326,7 +347,14 @@ class Parser {
         }
         const name = t.value as string;
         if (!(name in TESTS)) {
-          throw new ExprSyntaxError(this.src, t.start, `unknown test '${name}' (known: ${Object.keys(TESTS).filter((n) => /^\w+$/.test(n)).sort().join(', ')})`);
+          throw new ExprSyntaxError(
+            this.src,
+            t.start,
+            `unknown test '${name}' (known: ${Object.keys(TESTS)
+              .filter((n) => /^\w+$/.test(n))
+              .sort()
+              .join(', ')})`,
+          );
         }
         let args: Node[] = [];
         if (this.isOp('(')) args = this.parseArgs().args;

@@ -24,7 +24,12 @@ export function checkConnectionVar(key: string, value: unknown, loc?: SourceLoc)
   switch (key) {
     case 'ansible_port':
     case 'ansible_ssh_port': {
-      const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+      const n =
+        typeof value === 'number'
+          ? value
+          : typeof value === 'string' && /^\d+$/.test(value.trim())
+            ? Number(value)
+            : NaN;
       if (!Number.isInteger(n) || n < 1 || n > 65535) {
         throw new PhxError(`${key} must be an integer from 1 to 65535, got ${JSON.stringify(value)}`, loc);
       }
@@ -36,7 +41,12 @@ export function checkConnectionVar(key: string, value: unknown, loc?: SourceLoc)
       }
       return;
     case 'ansible_become':
-      if (typeof value !== 'boolean' && !(typeof value === 'string' && BOOLEAN_WORDS.has(value.toLowerCase())) && value !== 0 && value !== 1) {
+      if (
+        typeof value !== 'boolean' &&
+        !(typeof value === 'string' && BOOLEAN_WORDS.has(value.toLowerCase())) &&
+        value !== 0 &&
+        value !== 1
+      ) {
         throw new PhxError(`${key} must be a boolean (true/false, yes/no), got ${JSON.stringify(value)}`, loc);
       }
       return;
@@ -48,7 +58,10 @@ export function checkConnectionVar(key: string, value: unknown, loc?: SourceLoc)
     case 'ansible_password':
     case 'ansible_become_password':
       if (typeof value === 'object' || typeof value === 'boolean') {
-        throw new PhxError(`${key} must be a string, got ${Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : JSON.stringify(value)}`, loc);
+        throw new PhxError(
+          `${key} must be a string, got ${Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : JSON.stringify(value)}`,
+          loc,
+        );
       }
       return;
   }
@@ -59,6 +72,9 @@ export function normalizeConnection(value: unknown): unknown {
   return typeof value === 'string' && value in CONNECTIONS ? CONNECTIONS[value] : value;
 }
 
-export function checkConnectionVars(vars: Record<string, unknown>, locOf: (key: string) => SourceLoc | undefined): void {
+export function checkConnectionVars(
+  vars: Record<string, unknown>,
+  locOf: (key: string) => SourceLoc | undefined,
+): void {
   for (const [k, v] of Object.entries(vars)) checkConnectionVar(k, v, locOf(k));
 }

@@ -44,7 +44,10 @@ export function readIniInventory(text: string, file: string, inv: Inventory): vo
       group = section[1];
       const kind = section[2] ?? 'hosts';
       if (kind !== 'hosts' && kind !== 'vars' && kind !== 'children') {
-        throw new PhxError(`section [${group}:${kind}] has unknown type '${kind}' (allowed: [${group}], [${group}:vars], [${group}:children])`, at());
+        throw new PhxError(
+          `section [${group}:${kind}] has unknown type '${kind}' (allowed: [${group}], [${group}:vars], [${group}:children])`,
+          at(),
+        );
       }
       state = kind;
       b.group(group);
@@ -57,9 +60,13 @@ export function readIniInventory(text: string, file: string, inv: Inventory): vo
       return;
     }
     if (line.startsWith('[')) {
-      throw new PhxError(`invalid section header ${line}: expected [group], [group:vars] or [group:children] with no spaces`, at());
+      throw new PhxError(
+        `invalid section header ${line}: expected [group], [group:vars] or [group:children] with no spaces`,
+        at(),
+      );
     }
-    if (line === '---') throw new PhxError("'---' starts a YAML document: name the file .yml or .yaml for a YAML inventory", at());
+    if (line === '---')
+      throw new PhxError("'---' starts a YAML document: name the file .yml or .yaml for a YAML inventory", at());
 
     if (state === 'hosts') readHostLine(b, group, rawLine.slice(indent), at);
     else if (state === 'vars') {
@@ -87,8 +94,15 @@ export function readIniInventory(text: string, file: string, inv: Inventory): vo
 
   for (const [name, p] of pending) {
     if (declared.has(name)) continue;
-    if (p.kind === 'vars') throw new PhxError(`section [${name}:vars] is for a group that is never declared: add a [${name}] section`, p.loc);
-    throw new PhxError(`[${p.parents[p.parents.length - 1]}:children] names group '${name}', which is never declared: add a [${name}] section`, p.loc);
+    if (p.kind === 'vars')
+      throw new PhxError(
+        `section [${name}:vars] is for a group that is never declared: add a [${name}] section`,
+        p.loc,
+      );
+    throw new PhxError(
+      `[${p.parents[p.parents.length - 1]}:children] names group '${name}', which is never declared: add a [${name}] section`,
+      p.loc,
+    );
   }
   for (const e of childEdges) b.child(e.parent, e.child, e.loc);
 }
@@ -101,7 +115,12 @@ function readHostLine(b: InventoryBuilder, group: string, line: string, at: (col
   const vars: Record<string, unknown> = {};
   for (const w of rest) {
     const eq = w.text.indexOf('=');
-    if (eq <= 0) throw new PhxError(`expected key=value after host '${first.text}', got '${w.text}'`, at(w.col), 'quote values that contain spaces: x="a b"');
+    if (eq <= 0)
+      throw new PhxError(
+        `expected key=value after host '${first.text}', got '${w.text}'`,
+        at(w.col),
+        'quote values that contain spaces: x="a b"',
+      );
     const key = w.text.slice(0, eq);
     const value = iniValue(w.text.slice(eq + 1));
     checkConnectionVar(key, value, at(w.col + eq + 1));
@@ -121,7 +140,10 @@ interface Word {
 }
 
 /** POSIX shell-like word splitting with `#` comments, as Python's shlex.split(comments=True) does. */
-export function shellWords(line: string, at: (col?: number) => SourceLoc = () => ({ file: '<ini>', line: 1, col: 1 })): Word[] {
+export function shellWords(
+  line: string,
+  at: (col?: number) => SourceLoc = () => ({ file: '<ini>', line: 1, col: 1 }),
+): Word[] {
   const words: Word[] = [];
   let current: Word | undefined;
   let i = 0;

@@ -12,7 +12,20 @@ import { isYamlInventoryShape, readYamlInventory } from './yaml-format.js';
 
 const YAML_EXTENSIONS = ['.yml', '.yaml', '.json'];
 /** Ansible's INVENTORY_IGNORE_EXTS defaults: what a directory source skips */
-const IGNORED_EXTENSIONS = ['.pyc', '.pyo', '.swp', '.bak', '~', '.rpm', '.md', '.txt', '.rst', '.orig', '.cfg', '.retry'];
+const IGNORED_EXTENSIONS = [
+  '.pyc',
+  '.pyo',
+  '.swp',
+  '.bak',
+  '~',
+  '.rpm',
+  '.md',
+  '.txt',
+  '.rst',
+  '.orig',
+  '.cfg',
+  '.retry',
+];
 const IGNORED_NAMES = /^(?:\..*|host_vars|group_vars|vars_plugins)$/;
 
 export interface LoadInventoryOptions {
@@ -33,7 +46,11 @@ export function loadInventory(sources: string[], opts: LoadInventoryOptions = {}
       continue;
     }
     if (!stats) {
-      throw new PhxError(`inventory source '${source}' does not exist`, undefined, "give a file, a directory, or a comma list of hosts such as 'pve01,' (the trailing comma makes one host a list)");
+      throw new PhxError(
+        `inventory source '${source}' does not exist`,
+        undefined,
+        "give a file, a directory, or a comma list of hosts such as 'pve01,' (the trailing comma makes one host a list)",
+      );
     }
     inv.sources.push(path);
     const varsDir = stats.isDirectory() ? path : dirname(path);

@@ -87,13 +87,17 @@ export class InventoryBuilder {
 
   /** Makes `child` a child group of `parent`; a cycle is an error located at `loc`. */
   child(parent: string, child: string, loc?: SourceLoc): void {
-    if (child === 'all') throw new PhxError(`group 'all' cannot be a child of '${parent}': every group is already inside 'all'`, loc);
+    if (child === 'all')
+      throw new PhxError(`group 'all' cannot be a child of '${parent}': every group is already inside 'all'`, loc);
     if (parent === child) throw new PhxError(`group '${child}' cannot be a child of itself`, loc);
     const p = this.group(parent);
     const c = this.group(child);
     if (p.children.includes(child)) return;
     if (ancestorsOf(this.inv, parent).has(child)) {
-      throw new PhxError(`group '${child}' is its own ancestor: '${child}' → … → '${parent}' → '${child}' is a cycle`, loc);
+      throw new PhxError(
+        `group '${child}' is its own ancestor: '${child}' → … → '${parent}' → '${child}' is a cycle`,
+        loc,
+      );
     }
     p.children.push(child);
     c.parents.push(parent);

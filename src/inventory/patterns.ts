@@ -16,7 +16,9 @@ export interface SelectHostsOptions {
 }
 
 export function selectHosts(inv: Inventory, pattern: string, opts: SelectHostsOptions = {}): string[] {
-  const terms = splitPattern(pattern).flatMap((t) => (t.startsWith('@') ? readPatternFile(t.slice(1), opts.baseDir) : [t]));
+  const terms = splitPattern(pattern).flatMap((t) =>
+    t.startsWith('@') ? readPatternFile(t.slice(1), opts.baseDir) : [t],
+  );
   if (terms.length === 0) return [];
   let hosts: string[] = [];
   for (const term of orderTerms(terms)) {
@@ -45,7 +47,9 @@ export function splitPattern(pattern: string): string[] {
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean)
-    .flatMap((p) => (isBareIPv6(p) || /^\[[0-9a-fA-F:.]+\](?::\d+)?$/.test(p) ? [p] : (p.match(/(?:[^\s:[\]]|\[[^\]]*\])+/g) ?? [])));
+    .flatMap((p) =>
+      isBareIPv6(p) || /^\[[0-9a-fA-F:.]+\](?::\d+)?$/.test(p) ? [p] : (p.match(/(?:[^\s:[\]]|\[[^\]]*\])+/g) ?? []),
+    );
 }
 
 /** Unions first, then intersections, then exclusions; only & and ! terms mean "from all". */
@@ -62,7 +66,9 @@ function readPatternFile(path: string, baseDir?: string): string[] {
   try {
     text = readFileSync(full, 'utf8');
   } catch (e) {
-    throw new PhxError(`cannot read host pattern file @${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new PhxError(
+      `cannot read host pattern file @${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   return text
     .split('\n')
@@ -76,7 +82,8 @@ function matchTerm(inv: Inventory, term: string): string[] {
   const { expr, subscript } = splitSubscript(body);
   const groups = matchNames([...inv.groups.keys()], expr);
   const found = groups.flatMap((g) => groupHosts(inv, g));
-  if (groups.length === 0 || expr.startsWith('~') || /[.?*[]/.test(expr)) found.push(...matchNames([...inv.hosts.keys()], expr));
+  if (groups.length === 0 || expr.startsWith('~') || /[.?*[]/.test(expr))
+    found.push(...matchNames([...inv.hosts.keys()], expr));
   if (found.length === 0 && LOCALHOST_NAMES.includes(expr) && !inv.hosts.has(expr)) found.push(expr);
   const unique = [...new Set(found)];
   return subscript ? applySubscript(unique, subscript, body) : unique;
@@ -99,7 +106,9 @@ function applySubscript(hosts: string[], s: Subscript, pattern: string): string[
   if (s.end === undefined) {
     const i = s.start < 0 ? hosts.length + s.start : s.start;
     if (i < 0 || i >= hosts.length) {
-      throw new PhxError(`no hosts matched the subscripted pattern '${pattern}': it matches ${hosts.length} host(s), numbered from 0`);
+      throw new PhxError(
+        `no hosts matched the subscripted pattern '${pattern}': it matches ${hosts.length} host(s), numbered from 0`,
+      );
     }
     return [hosts[i]];
   }

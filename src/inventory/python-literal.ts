@@ -33,7 +33,10 @@ const NUMBER_RES: Array<[RegExp, (s: string) => number]> = [
   [/^0[xX](?:_?[0-9a-fA-F])+/, (s) => parseInt(s.slice(2).replace(/_/g, ''), 16)],
   [/^0[oO](?:_?[0-7])+/, (s) => parseInt(s.slice(2).replace(/_/g, ''), 8)],
   [/^0[bB](?:_?[01])+/, (s) => parseInt(s.slice(2).replace(/_/g, ''), 2)],
-  [new RegExp(`^(?:(?:${DIGITS})?\\.${DIGITS}(?:${EXPONENT})?|${DIGITS}\\.(?:${EXPONENT})?|${DIGITS}${EXPONENT})`), (s) => Number(s.replace(/_/g, ''))],
+  [
+    new RegExp(`^(?:(?:${DIGITS})?\\.${DIGITS}(?:${EXPONENT})?|${DIGITS}\\.(?:${EXPONENT})?|${DIGITS}${EXPONENT})`),
+    (s) => Number(s.replace(/_/g, '')),
+  ],
   [/^(?:[1-9](?:_?\d)*|0(?:_?0)*)/, (s) => Number(s.replace(/_/g, ''))],
 ];
 
@@ -246,7 +249,19 @@ class LiteralParser {
   }
 
   private escape(n: string, bytes: boolean): string {
-    const simple: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\n': '' };
+    const simple: Record<string, string> = {
+      '\\': '\\',
+      "'": "'",
+      '"': '"',
+      a: '\x07',
+      b: '\b',
+      f: '\f',
+      n: '\n',
+      r: '\r',
+      t: '\t',
+      v: '\v',
+      '\n': '',
+    };
     if (n in simple) return simple[n];
     if (/[0-7]/.test(n)) {
       const m = /^[0-7]{0,2}/.exec(this.src.slice(this.pos))![0];

@@ -19,7 +19,8 @@ export function expandHostDefinition(text: string, loc?: SourceLoc): HostDefinit
 
 function splitPort(text: string, loc?: SourceLoc): { host: string; port?: number } {
   const bracketedV6 = /^\[([0-9a-fA-F:.]*:[0-9a-fA-F:.]*)\](?::(\d+))?$/.exec(text);
-  if (bracketedV6) return { host: bracketedV6[1], port: bracketedV6[2] ? toPort(bracketedV6[2], text, loc) : undefined };
+  if (bracketedV6)
+    return { host: bracketedV6[1], port: bracketedV6[2] ? toPort(bracketedV6[2], text, loc) : undefined };
   if (isBareIPv6(text)) return { host: text };
   if (colonsOutsideBrackets(text) === 0) return { host: text };
   const m = /^(.+):(\d+)$/.exec(text);
@@ -32,7 +33,8 @@ function splitPort(text: string, loc?: SourceLoc): { host: string; port?: number
 
 function toPort(digits: string, text: string, loc?: SourceLoc): number {
   const port = Number(digits);
-  if (!(port >= 1 && port <= 65535)) throw new PhxError(`invalid port in '${text}': ${digits} is not between 1 and 65535`, loc);
+  if (!(port >= 1 && port <= 65535))
+    throw new PhxError(`invalid port in '${text}': ${digits} is not between 1 and 65535`, loc);
   return port;
 }
 
@@ -66,7 +68,11 @@ export function expandRanges(name: string, loc?: SourceLoc): string[] {
   const tail = name.slice(close + 1);
   const spec = name.slice(open + 1, close);
   const bad = (why: string): never => {
-    throw new PhxError(`bad host range [${spec}] in '${name}': ${why}`, loc, 'ranges are [begin:end] or [begin:end:step], e.g. pve[01:12] or node-[a:c]');
+    throw new PhxError(
+      `bad host range [${spec}] in '${name}': ${why}`,
+      loc,
+      'ranges are [begin:end] or [begin:end:step], e.g. pve[01:12] or node-[a:c]',
+    );
   };
   const bounds = spec.split(':');
   if (bounds.length !== 2 && bounds.length !== 3) bad('expected begin:end or begin:end:step');
@@ -89,7 +95,8 @@ export function expandRanges(name: string, loc?: SourceLoc): string[] {
   } else {
     if (!/^\d+$/.test(begin) || !/^\d+$/.test(end)) bad('begin and end must both be numbers or both single letters');
     const padded = begin.length > 1 && begin.startsWith('0');
-    if (padded && begin.length !== end.length) bad(`zero-padded begin '${begin}' and end '${end}' must have the same length`);
+    if (padded && begin.length !== end.length)
+      bad(`zero-padded begin '${begin}' and end '${end}' must have the same length`);
     const from = Number(begin);
     const to = Number(end);
     if (from > to) bad(`begin ${begin} is greater than end ${end}`);

@@ -50,7 +50,10 @@ export function sortedHostGroups(inv: Inventory, host: string): string[] {
   };
   return [...hostGroupsWithAncestors(inv, host)]
     .filter((g) => g !== 'all')
-    .sort((a, b) => (depths.get(a) ?? 0) - (depths.get(b) ?? 0) || priority(a) - priority(b) || (a < b ? -1 : a > b ? 1 : 0));
+    .sort(
+      (a, b) =>
+        (depths.get(a) ?? 0) - (depths.get(b) ?? 0) || priority(a) - priority(b) || (a < b ? -1 : a > b ? 1 : 0),
+    );
 }
 
 export function hostVariables(inv: Inventory, host: string, opts: HostVariablesOptions = {}): Record<string, unknown> {

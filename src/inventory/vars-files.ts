@@ -84,12 +84,17 @@ function readVarsFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new PhxError(`cannot read variables file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new PhxError(
+      `cannot read variables file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   const data = parseYaml(text, path);
   if (data === null || data === undefined) return {};
   if (typeof data !== 'object' || Array.isArray(data)) {
-    throw new PhxError(`${path} must hold a mapping of variable names to values, got ${Array.isArray(data) ? 'a list' : typeof data}`, locate(data) ?? { file: path, line: 1, col: 1 });
+    throw new PhxError(
+      `${path} must hold a mapping of variable names to values, got ${Array.isArray(data) ? 'a list' : typeof data}`,
+      locate(data) ?? { file: path, line: 1, col: 1 },
+    );
   }
   const vars = data as Record<string, unknown>;
   checkConnectionVars(vars, (k) => locateValue(vars, k));

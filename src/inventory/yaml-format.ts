@@ -12,21 +12,36 @@ const GROUP_KEYS = ['hosts', 'vars', 'children'] as const;
 
 type Mapping = Record<string, unknown>;
 const isMapping = (v: unknown): v is Mapping => v !== null && typeof v === 'object' && !Array.isArray(v);
-const describe = (v: unknown): string => (Array.isArray(v) ? 'a list' : v === null ? 'nothing' : isMapping(v) ? 'a mapping' : `${typeof v} ${JSON.stringify(v)}`);
+const describe = (v: unknown): string =>
+  Array.isArray(v)
+    ? 'a list'
+    : v === null
+      ? 'nothing'
+      : isMapping(v)
+        ? 'a mapping'
+        : `${typeof v} ${JSON.stringify(v)}`;
 
 /** Would Ansible's YAML inventory plugin accept this parsed document? (used to tell YAML from INI) */
 export function isYamlInventoryShape(data: unknown): boolean {
-  return isMapping(data) && Object.keys(data).length > 0 && Object.values(data).every((v) => v === null || isMapping(v));
+  return (
+    isMapping(data) && Object.keys(data).length > 0 && Object.values(data).every((v) => v === null || isMapping(v))
+  );
 }
 
 export function readYamlInventory(data: unknown, file: string, inv: Inventory): void {
   const top: SourceLoc = { file, line: 1, col: 1 };
   if (data === null || data === undefined) throw new PhxError('inventory file is empty', top);
   if (!isMapping(data)) {
-    throw new PhxError(`a YAML inventory must be a mapping of group names (usually just 'all:'), got ${describe(data)}`, locate(data) ?? top);
+    throw new PhxError(
+      `a YAML inventory must be a mapping of group names (usually just 'all:'), got ${describe(data)}`,
+      locate(data) ?? top,
+    );
   }
   if ('plugin' in data) {
-    throw new PhxError('inventory plugin configuration files are not supported; list hosts and groups instead', locate(data, 'plugin'));
+    throw new PhxError(
+      'inventory plugin configuration files are not supported; list hosts and groups instead',
+      locate(data, 'plugin'),
+    );
   }
   const b = new InventoryBuilder(inv);
   for (const [name, body] of Object.entries(data)) readGroup(b, data, name, body, undefined);
@@ -34,7 +49,8 @@ export function readYamlInventory(data: unknown, file: string, inv: Inventory): 
 
 function readGroup(b: InventoryBuilder, owner: Mapping, name: string, body: unknown, parent: string | undefined): void {
   const nameLoc = locate(owner, name);
-  if (name.trim() === '' || /\s/.test(name)) throw new PhxError(`invalid group name '${name}': group names cannot be empty or contain spaces`, nameLoc);
+  if (name.trim() === '' || /\s/.test(name))
+    throw new PhxError(`invalid group name '${name}': group names cannot be empty or contain spaces`, nameLoc);
   b.group(name);
   if (parent !== undefined) b.child(parent, name, nameLoc);
   if (body === null || body === undefined) return;
@@ -51,7 +67,9 @@ function readGroup(b: InventoryBuilder, owner: Mapping, name: string, body: unkn
       throw new PhxError(
         `unknown key '${key}' in group '${name}'${near ? `: did you mean '${near}'?` : ''} (a group has only hosts, vars, children)`,
         locate(body, key),
-        near ? undefined : `a host goes under '${name}: { hosts: { ${key}: } }'; a variable under '${name}: { vars: { ${key}: ... } }'`,
+        near
+          ? undefined
+          : `a host goes under '${name}: { hosts: { ${key}: } }'; a variable under '${name}: { vars: { ${key}: ... } }'`,
       );
     }
     if (section === null || section === undefined) continue;
@@ -64,7 +82,8 @@ function readGroup(b: InventoryBuilder, owner: Mapping, name: string, body: unkn
       );
     }
     if (key === 'vars') readGroupVars(b, name, entries);
-    else if (key === 'children') for (const [child, childBody] of Object.entries(entries)) readGroup(b, entries, child, childBody, name);
+    else if (key === 'children')
+      for (const [child, childBody] of Object.entries(entries)) readGroup(b, entries, child, childBody, name);
     else readHosts(b, name, entries, locateValue(body, key));
   }
 }
@@ -84,7 +103,10 @@ function readHosts(b: InventoryBuilder, group: string, hosts: Mapping, sectionLo
     const loc = locate(hosts, definition) ?? sectionLoc; // `hosts: pve[01:03]` written as one string
     const { names, port } = expandHostDefinition(definition, loc);
     if (hostVars !== null && hostVars !== undefined && !isMapping(hostVars)) {
-      throw new PhxError(`variables of host '${definition}' must be a mapping, got ${describe(hostVars)}`, locateValue(hosts, definition) ?? loc);
+      throw new PhxError(
+        `variables of host '${definition}' must be a mapping, got ${describe(hostVars)}`,
+        locateValue(hosts, definition) ?? loc,
+      );
     }
     const vars = hostVars ?? {};
     for (const [k, v] of Object.entries(vars)) checkConnectionVar(k, v, locateValue(vars, k));

@@ -1,6 +1,12 @@
 // A small unified line diff for --diff (before/after texts of files and settings).
 
-export function unifiedDiff(before: string, after: string, beforeName = 'before', afterName = 'after', context = 3): string {
+export function unifiedDiff(
+  before: string,
+  after: string,
+  beforeName = 'before',
+  afterName = 'after',
+  context = 3,
+): string {
   const a = before === '' ? [] : before.replace(/\n$/, '').split('\n');
   const b = after === '' ? [] : after.replace(/\n$/, '').split('\n');
   const ops = lineOps(a, b);
@@ -28,7 +34,9 @@ export function unifiedDiff(before: string, after: string, beforeName = 'before'
     const hunk = ops.slice(start, end);
     const aStart = (hunk.find((o) => o.op !== '+')?.ai ?? 0) + 1;
     const bStart = (hunk.find((o) => o.op !== '-')?.bi ?? 0) + 1;
-    out.push(`@@ -${aStart},${hunk.filter((o) => o.op !== '+').length} +${bStart},${hunk.filter((o) => o.op !== '-').length} @@`);
+    out.push(
+      `@@ -${aStart},${hunk.filter((o) => o.op !== '+').length} +${bStart},${hunk.filter((o) => o.op !== '-').length} @@`,
+    );
     for (const o of hunk) out.push(`${o.op}${o.text}`);
     i = end;
     start = end;
@@ -46,12 +54,17 @@ interface Op {
 /** LCS over lines; files we diff are config-sized, so O(n·m) is fine up to a cap. */
 function lineOps(a: string[], b: string[]): Op[] {
   if (a.length * b.length > 4_000_000) {
-    return [...a.map((text, ai) => ({ op: '-' as const, text, ai, bi: 0 })), ...b.map((text, bi) => ({ op: '+' as const, text, ai: a.length, bi }))];
+    return [
+      ...a.map((text, ai) => ({ op: '-' as const, text, ai, bi: 0 })),
+      ...b.map((text, bi) => ({ op: '+' as const, text, ai: a.length, bi })),
+    ];
   }
   const n = a.length;
   const m = b.length;
   const lcs: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--)
+      lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
   const ops: Op[] = [];
   let i = 0;
   let j = 0;

@@ -42,7 +42,12 @@ export class LiveReporter extends HumanReporter {
         if (e.item === undefined) this.slowest.add(e.task, e.host, e.durationMs);
         if (!cur) break;
         if (e.item === undefined) cur.results.push({ host: e.host, status: e.status, ignored: e.ignored });
-        const showDetail = e.status === 'failed' || e.status === 'unreachable' || this.verbosity >= 1 || (this.diff && e.result.diff) || cur.module === 'debug';
+        const showDetail =
+          e.status === 'failed' ||
+          e.status === 'unreachable' ||
+          this.verbosity >= 1 ||
+          (this.diff && e.result.diff) ||
+          cur.module === 'debug';
         if (showDetail && !(e.item === undefined && Array.isArray(e.result.results) && e.status !== 'failed')) {
           cur.details.push(hostResultText(c, e, cur.module, this.verbosity, this.diff));
         }
@@ -51,7 +56,8 @@ export class LiveReporter extends HumanReporter {
       }
       case 'command':
       case 'debug':
-        if (this.current) this.current.details.push(c.dim(`<${e.host}> ${e.type === 'command' ? `EXEC ${e.command}` : e.message}`));
+        if (this.current)
+          this.current.details.push(c.dim(`<${e.host}> ${e.type === 'command' ? `EXEC ${e.command}` : e.message}`));
         else this.print(c.dim(`<${e.host}> ${e.type === 'command' ? `EXEC ${e.command}` : e.message}`));
         break;
     }
@@ -73,7 +79,12 @@ export class LiveReporter extends HumanReporter {
           },
         },
       ],
-      { renderer: 'default', exitOnError: false, rendererOptions: { collapseSubtasks: false, showErrorMessage: false }, fallbackRenderer: 'simple' },
+      {
+        renderer: 'default',
+        exitOnError: false,
+        rendererOptions: { collapseSubtasks: false, showErrorMessage: false },
+        fallbackRenderer: 'simple',
+      },
     );
     this.chain = this.chain.then(async () => {
       await list.run();
@@ -98,7 +109,7 @@ export class LiveReporter extends HumanReporter {
       by.set(key, [...(by.get(key) ?? []), x.host]);
     }
     const parts = [...by].map(([k, hosts]) => {
-      const color = statusColor(this.c, (k.split(' ')[0] as HostStatus), k.includes('ignored'));
+      const color = statusColor(this.c, k.split(' ')[0] as HostStatus, k.includes('ignored'));
       return color(`${k}: ${hosts.length > 4 ? `${hosts.length} hosts` : hosts.join(', ')}`);
     });
     return `${r.title}  ${parts.join('  ')}  ${this.c.dim(seconds((r.ended ?? Date.now()) - r.started))}`;

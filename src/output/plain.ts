@@ -17,7 +17,9 @@ export class PlainReporter extends HumanReporter {
     switch (e.type) {
       case 'task_start':
         this.module = e.module;
-        this.line(`\n${banner(c, `${e.handler ? 'RUNNING HANDLER' : 'TASK'} [${e.task}]`)}${this.verbosity >= 2 ? c.dim(`\ntask path: ${formatLoc(e.loc)}`) : ''}`);
+        this.line(
+          `\n${banner(c, `${e.handler ? 'RUNNING HANDLER' : 'TASK'} [${e.task}]`)}${this.verbosity >= 2 ? c.dim(`\ntask path: ${formatLoc(e.loc)}`) : ''}`,
+        );
         break;
       case 'host_result':
         if (e.item === undefined) this.slowest.add(e.task, e.host, e.durationMs);
@@ -40,4 +42,3 @@ export class PlainReporter extends HumanReporter {
 
   async close(): Promise<void> {}
 }
-

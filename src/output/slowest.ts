@@ -16,6 +16,9 @@ export class SlowestTasks {
   text(c: ChalkInstance, n = 10): string {
     const rows = this.top(n);
     if (rows.length === 0) return '';
-    return [c.bold('\nSLOWEST TASKS'), ...rows.map((r) => `${seconds(r.durationMs).padStart(8)}  [${r.host}] ${r.task}`)].join('\n');
+    return [
+      c.bold('\nSLOWEST TASKS'),
+      ...rows.map((r) => `${seconds(r.durationMs).padStart(8)}  [${r.host}] ${r.task}`),
+    ].join('\n');
   }
 }

@@ -12,9 +12,16 @@ export function makeChalk(stream: NodeJS.WriteStream): ChalkInstance {
   return new Chalk({ level: stream.isTTY ? 1 : 0 });
 }
 
-export const banner = (c: ChalkInstance, title: string): string => c.bold(`${title} ${'*'.repeat(Math.max(3, 79 - title.length))}`);
+export const banner = (c: ChalkInstance, title: string): string =>
+  c.bold(`${title} ${'*'.repeat(Math.max(3, 79 - title.length))}`);
 
-const WORD: Record<HostStatus, string> = { ok: 'ok', changed: 'changed', failed: 'fatal', skipped: 'skipping', unreachable: 'fatal' };
+const WORD: Record<HostStatus, string> = {
+  ok: 'ok',
+  changed: 'changed',
+  failed: 'fatal',
+  skipped: 'skipping',
+  unreachable: 'fatal',
+};
 
 export function statusColor(c: ChalkInstance, status: HostStatus, ignored: boolean): (s: string) => string {
   if (ignored) return c.cyan;
@@ -26,7 +33,13 @@ export const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)}s`;
 type HostResult = Extract<RunEvent, { type: 'host_result' }>;
 
 /** One result line (plus details): `changed: [pve01] create dataset tank/ct (0.12s)`. */
-export function hostResultText(c: ChalkInstance, e: HostResult, module: string, verbosity: number, diff: boolean): string {
+export function hostResultText(
+  c: ChalkInstance,
+  e: HostResult,
+  module: string,
+  verbosity: number,
+  diff: boolean,
+): string {
   const color = statusColor(c, e.status, e.ignored);
   const host = e.delegatedTo ? `[${e.host} -> ${e.delegatedTo}]` : `[${e.host}]`;
   const item = e.item !== undefined ? ` => (item=${e.item})` : '';
@@ -37,7 +50,10 @@ export function hostResultText(c: ChalkInstance, e: HostResult, module: string, 
     lines.push(color(`${WORD[e.status]}: ${host}${item}: ${kind} => ${failureText(r)} (${seconds(e.durationMs)})`));
     if (e.ignored) lines.push(c.cyan('...ignoring'));
   } else {
-    const msg = e.status === 'changed' && typeof r.msg === 'string' && r.msg.trim() && !('results' in r) ? ` ${r.msg.trim()}` : '';
+    const msg =
+      e.status === 'changed' && typeof r.msg === 'string' && r.msg.trim() && !('results' in r)
+        ? ` ${r.msg.trim()}`
+        : '';
     lines.push(color(`${WORD[e.status]}: ${host}${item}${msg} (${seconds(e.durationMs)})`));
   }
   if (diff && r.diff) lines.push(diffText(c, r.diff as Diff | Diff[]));
@@ -52,7 +68,8 @@ export function hostResultText(c: ChalkInstance, e: HostResult, module: string, 
 
 function failureText(r: Record<string, unknown>): string {
   const parts = [typeof r.msg === 'string' ? r.msg : JSON.stringify(r.msg ?? 'failed')];
-  if (typeof r.stderr === 'string' && r.stderr.trim() && !parts[0].includes(r.stderr.trim())) parts.push(`stderr: ${r.stderr.trim()}`);
+  if (typeof r.stderr === 'string' && r.stderr.trim() && !parts[0].includes(r.stderr.trim()))
+    parts.push(`stderr: ${r.stderr.trim()}`);
   return parts.join('\n');
 }
 
@@ -68,7 +85,13 @@ export function diffText(c: ChalkInstance, d: Diff | Diff[]): string {
       unifiedDiff(x.before ?? '', x.after ?? '', x.before_header ?? 'before', x.after_header ?? 'after')
         .trimEnd()
         .split('\n')
-        .map((l) => (l.startsWith('+') && !l.startsWith('+++') ? c.green(l) : l.startsWith('-') && !l.startsWith('---') ? c.red(l) : l))
+        .map((l) =>
+          l.startsWith('+') && !l.startsWith('+++')
+            ? c.green(l)
+            : l.startsWith('-') && !l.startsWith('---')
+              ? c.red(l)
+              : l,
+        )
         .join('\n'),
     )
     .join('\n');
@@ -81,7 +104,8 @@ export function recapText(c: ChalkInstance, hosts: Record<string, RecapCounters>
   for (const name of names) {
     const k = hosts[name];
     const color = k.failed || k.unreachable ? c.red : k.changed ? c.yellow : c.green;
-    const field = (label: string, n: number, col: (s: string) => string) => (n > 0 ? col(`${label}=${n}`) : `${label}=${n}`).padEnd(label.length + 4 + (n > 0 && c.level > 0 ? 10 : 0));
+    const field = (label: string, n: number, col: (s: string) => string) =>
+      (n > 0 ? col(`${label}=${n}`) : `${label}=${n}`).padEnd(label.length + 4 + (n > 0 && c.level > 0 ? 10 : 0));
     lines.push(
       `${color(name.padEnd(width))} : ${field('ok', k.ok, c.green)} ${field('changed', k.changed, c.yellow)} ${field('unreachable', k.unreachable, c.red)} ${field('failed', k.failed, c.red)} ${field('skipped', k.skipped, c.cyan)} ${field('rescued', k.rescued, c.magenta)} ${field('ignored', k.ignored, c.cyan)}`.trimEnd(),
     );
@@ -94,7 +118,12 @@ export function recapText(c: ChalkInstance, hosts: Record<string, RecapCounters>
  * recap); '' for an event that prints nothing; undefined for the events a
  * view renders its own way (tasks, results, commands).
  */
-export function sharedEventText(c: ChalkInstance, e: RunEvent, slowest: SlowestTasks, verbosity: number): string | undefined {
+export function sharedEventText(
+  c: ChalkInstance,
+  e: RunEvent,
+  slowest: SlowestTasks,
+  verbosity: number,
+): string | undefined {
   switch (e.type) {
     case 'playbook_start':
       return e.check ? c.magenta(`CHECK MODE: nothing will be changed (${e.playbook})`) : '';
@@ -105,7 +134,13 @@ export function sharedEventText(c: ChalkInstance, e: RunEvent, slowest: SlowestT
     case 'warning':
       return c.magenta(`[WARNING]: ${e.message}`);
     case 'recap':
-      return [`\n${recapText(c, e.hosts)}`, verbosity >= 1 ? slowest.text(c) : '', c.dim(`finished in ${seconds(e.durationMs)}`)].filter(Boolean).join('\n');
+      return [
+        `\n${recapText(c, e.hosts)}`,
+        verbosity >= 1 ? slowest.text(c) : '',
+        c.dim(`finished in ${seconds(e.durationMs)}`),
+      ]
+        .filter(Boolean)
+        .join('\n');
     default:
       return undefined;
   }

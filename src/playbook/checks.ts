@@ -21,7 +21,8 @@ export function checkTemplate(text: string, loc: SourceLoc | undefined, problems
 /** Checks every string inside a YAML value (deep), each at its own position. */
 export function checkTemplatesDeep(value: unknown, loc: SourceLoc | undefined, problems: Problems): void {
   if (typeof value === 'string') checkTemplate(value, loc, problems);
-  else if (Array.isArray(value)) value.forEach((item, i) => checkTemplatesDeep(item, locate(value, i) ?? loc, problems));
+  else if (Array.isArray(value))
+    value.forEach((item, i) => checkTemplatesDeep(item, locate(value, i) ?? loc, problems));
   else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       checkTemplate(k, locate(value, k) ?? loc, problems);

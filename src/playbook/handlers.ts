@@ -27,8 +27,7 @@ export function checkHandlers(play: Play, ctx: LoadContext): void {
       if (first) {
         const where = first.loc.file === h.loc.file ? `line ${first.loc.line}` : formatLoc(first.loc);
         ctx.problems.add(`duplicate handler name '${h.name}' (first defined at ${where})`, h.loc);
-      }
-      else names.set(h.name, h);
+      } else names.set(h.name, h);
     }
     for (const t of h.listen ?? []) topics.add(t);
   }
@@ -44,7 +43,10 @@ export function checkHandlers(play: Play, ctx: LoadContext): void {
     for (const task of allTasks(section)) {
       for (const ref of ctx.notifyRefs.get(task) ?? []) {
         if (looksTemplated(ref.topic) || names.has(ref.topic) || topics.has(ref.topic)) continue;
-        ctx.problems.add(`notify: no handler named '${ref.topic}' in this play${didYouMean(ref.topic, known)}`, ref.loc);
+        ctx.problems.add(
+          `notify: no handler named '${ref.topic}' in this play${didYouMean(ref.topic, known)}`,
+          ref.loc,
+        );
       }
     }
   }

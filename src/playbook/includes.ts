@@ -12,7 +12,12 @@ import { notifyRefs, readTaskList, withNotify, type Scope } from './tasks.js';
 import type { Block, IncludeTasks, InheritedKeywords, TaskNode } from './types.js';
 
 /** The validated tasks of a file (cached per file), or undefined when it could not be read. */
-export function loadTaskFile(path: string, ref: SourceLoc | undefined, ctx: LoadContext, handlers: boolean): TaskNode[] | undefined {
+export function loadTaskFile(
+  path: string,
+  ref: SourceLoc | undefined,
+  ctx: LoadContext,
+  handlers: boolean,
+): TaskNode[] | undefined {
   const id = `${resolve(path)}\0${handlers}`;
   const cached = ctx.taskFiles.get(id);
   if (cached) return cached;
@@ -42,16 +47,24 @@ export function loadTaskFile(path: string, ref: SourceLoc | undefined, ctx: Load
 function fileArgument(raw: Record<string, unknown>, key: string, loc: SourceLoc, ctx: LoadContext, allowed: string[]) {
   const value = raw[key];
   const at = valueLoc(raw, key, loc);
-  if (typeof value === 'string' && value.trim() !== '') return { file: value.trim(), at, options: {} as Record<string, unknown> };
+  if (typeof value === 'string' && value.trim() !== '')
+    return { file: value.trim(), at, options: {} as Record<string, unknown> };
   if (isMapping(value)) {
     reportUnknownKeys(value, allowed, key, ctx, at);
-    if (typeof value.file === 'string' && value.file.trim() !== '') return { file: value.file.trim(), at: valueLoc(value, 'file', at), options: value };
+    if (typeof value.file === 'string' && value.file.trim() !== '')
+      return { file: value.file.trim(), at: valueLoc(value, 'file', at), options: value };
   }
   ctx.problems.add(`'${key}' expects a file name, got ${describe(value)}`, at);
   return undefined;
 }
 
-export function importTasks(raw: Record<string, unknown>, key: string, loc: SourceLoc, ctx: LoadContext, scope: Scope): TaskNode[] {
+export function importTasks(
+  raw: Record<string, unknown>,
+  key: string,
+  loc: SourceLoc,
+  ctx: LoadContext,
+  scope: Scope,
+): TaskNode[] {
   reportUnknownKeys(raw, [...IMPORT_TASKS_KEYS, key], 'import_tasks', ctx, loc, TASK_KEYS);
   const values = readKeywords(raw, IMPORT_TASKS_KEYS, ctx, loc);
   const arg = fileArgument(raw, key, loc, ctx, ['file']);
@@ -70,7 +83,13 @@ export function importTasks(raw: Record<string, unknown>, key: string, loc: Sour
   return [block];
 }
 
-export function includeTasks(raw: Record<string, unknown>, key: string, loc: SourceLoc, ctx: LoadContext, scope: Scope): TaskNode[] {
+export function includeTasks(
+  raw: Record<string, unknown>,
+  key: string,
+  loc: SourceLoc,
+  ctx: LoadContext,
+  scope: Scope,
+): TaskNode[] {
   reportUnknownKeys(raw, [...INCLUDE_TASKS_KEYS, key], 'include_tasks', ctx, loc, TASK_KEYS);
   const values = readKeywords(raw, INCLUDE_TASKS_KEYS, ctx, loc);
   const arg = fileArgument(raw, key, loc, ctx, ['file', 'apply']);
@@ -126,4 +145,3 @@ function applyBlock(tasks: TaskNode[], apply: Apply, loc: SourceLoc, ctx: LoadCo
   const inner = notify ? withNotify(tasks, notifyRefs(apply.raw, notify, apply.loc), ctx) : tasks;
   return { kind: 'block', ...keywords, block: inner, rescue: [], always: [], loc };
 }
-

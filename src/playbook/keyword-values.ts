@@ -4,7 +4,16 @@
 import type { SourceLoc } from '../errors.js';
 import { checkCondition, checkTemplatesDeep, looksTemplated } from './checks.js';
 import type { LoadContext } from './context.js';
-import { BLOCK_KEYS, INHERITED, KEYWORDS, LOOP_CONTROL_KEYS, PLAY_KEYS, TASK_KEYS, UNSUPPORTED, type KeywordName } from './keywords.js';
+import {
+  BLOCK_KEYS,
+  INHERITED,
+  KEYWORDS,
+  LOOP_CONTROL_KEYS,
+  PLAY_KEYS,
+  TASK_KEYS,
+  UNSUPPORTED,
+  type KeywordName,
+} from './keywords.js';
 import { describe, isMapping, keyLoc, valueLoc } from './problems.js';
 import { didYouMean } from './suggest.js';
 import type { InheritedKeywords, LoopControl } from './types.js';
@@ -28,7 +37,11 @@ export function reportUnknownKeys(
     if (allowed.includes(key) || (consider && !consider.includes(key))) continue;
     const at = keyLoc(raw, key, loc);
     if (UNSUPPORTED[key]) ctx.problems.add(UNSUPPORTED[key], at);
-    else if (ELSEWHERE.has(key)) ctx.problems.add(`'${key}' cannot be used on ${/^(play|block|meta task)$/.test(what) ? `a ${what}` : what}${LOOPING.has(key) ? '; to loop, use include_tasks' : ''}`, at);
+    else if (ELSEWHERE.has(key))
+      ctx.problems.add(
+        `'${key}' cannot be used on ${/^(play|block|meta task)$/.test(what) ? `a ${what}` : what}${LOOPING.has(key) ? '; to loop, use include_tasks' : ''}`,
+        at,
+      );
     else ctx.problems.add(`unknown key '${key}' in ${what}${didYouMean(key, allowed)}`, at);
   }
 }
@@ -37,7 +50,12 @@ export function reportUnknownKeys(
  * Validates and normalises the keywords of `raw` that appear in `keys`
  * (structural keys such as `tasks` or `block` are left to the caller).
  */
-export function readKeywords(raw: Record<string, unknown>, keys: readonly string[], ctx: LoadContext, loc: SourceLoc): Record<string, unknown> {
+export function readKeywords(
+  raw: Record<string, unknown>,
+  keys: readonly string[],
+  ctx: LoadContext,
+  loc: SourceLoc,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of keys) {
     if (!(key in raw) || !(key in KEYWORDS)) continue;
@@ -61,7 +79,13 @@ export function readKeywords(raw: Record<string, unknown>, keys: readonly string
   return out;
 }
 
-function normalise(key: string, value: unknown, raw: Record<string, unknown>, at: SourceLoc, ctx: LoadContext): unknown {
+function normalise(
+  key: string,
+  value: unknown,
+  raw: Record<string, unknown>,
+  at: SourceLoc,
+  ctx: LoadContext,
+): unknown {
   switch (key) {
     case 'name':
       return String(value);
@@ -79,8 +103,16 @@ function normalise(key: string, value: unknown, raw: Record<string, unknown>, at
 }
 
 const BOOLEAN_KEYWORDS = new Set([
-  'become', 'check_mode', 'diff', 'ignore_errors', 'ignore_unreachable', 'no_log', 'run_once', 'any_errors_fatal',
-  'gather_facts', 'force_handlers',
+  'become',
+  'check_mode',
+  'diff',
+  'ignore_errors',
+  'ignore_unreachable',
+  'no_log',
+  'run_once',
+  'any_errors_fatal',
+  'gather_facts',
+  'force_handlers',
 ]);
 
 /** `become: "yes"` (quoted) means what `become: yes` means, as in Ansible. */
@@ -117,15 +149,22 @@ export interface LoopSpec {
 }
 
 /** loop / with_items / with_list / with_dict (at most one) and loop_control. */
-export function readLoop(raw: Record<string, unknown>, values: Record<string, unknown>, ctx: LoadContext, loc: SourceLoc): LoopSpec {
+export function readLoop(
+  raw: Record<string, unknown>,
+  values: Record<string, unknown>,
+  ctx: LoadContext,
+  loc: SourceLoc,
+): LoopSpec {
   const spec: LoopSpec = {};
   const used = ['loop', 'with_items', 'with_list', 'with_dict'].filter((k) => k in raw);
-  if (used.length > 1) ctx.problems.add(`'${used[0]}' and '${used[1]}' cannot be used together`, keyLoc(raw, used[1], loc));
+  if (used.length > 1)
+    ctx.problems.add(`'${used[0]}' and '${used[1]}' cannot be used together`, keyLoc(raw, used[1], loc));
   const which = used.find((k) => values[k] !== undefined);
   if (which) {
     const value = values[which];
     if (which === 'with_items') {
-      if (Array.isArray(value) && !value.some((v) => typeof v === 'string' && looksTemplated(v))) spec.loop = value.flat(1);
+      if (Array.isArray(value) && !value.some((v) => typeof v === 'string' && looksTemplated(v)))
+        spec.loop = value.flat(1);
       else {
         spec.loop = value;
         spec.loop_with = 'items';
@@ -140,7 +179,8 @@ export function readLoop(raw: Record<string, unknown>, values: Record<string, un
       spec.loop = value;
     }
   }
-  if ('loop_control' in raw) spec.loop_control = readLoopControl(raw.loop_control, valueLoc(raw, 'loop_control', loc), ctx);
+  if ('loop_control' in raw)
+    spec.loop_control = readLoopControl(raw.loop_control, valueLoc(raw, 'loop_control', loc), ctx);
   return spec;
 }
 
@@ -167,7 +207,8 @@ function readLoopControl(value: unknown, loc: SourceLoc, ctx: LoadContext): Loop
   if ('pause' in value) {
     const v = value.pause;
     if (typeof v === 'number' && v >= 0) out.pause = v;
-    else ctx.problems.add(`'pause' expects a number of seconds >= 0, got ${describe(v)}`, valueLoc(value, 'pause', loc));
+    else
+      ctx.problems.add(`'pause' expects a number of seconds >= 0, got ${describe(v)}`, valueLoc(value, 'pause', loc));
   }
   return out;
 }

@@ -27,15 +27,27 @@ const kw = (schema: z.ZodType, expects: string, description: string): Keyword =>
 /** Every scalar-ish keyword. Structural ones (tasks lists, block, loop_control, args) are checked by their own code. */
 export const KEYWORDS = {
   name: kw(z.union([z.string(), z.number()]), 'a string', 'shown in the output; may hold templates'),
-  hosts: kw(z.union([z.string(), z.array(z.union([z.string(), z.number()]))]), 'a host pattern or a list of patterns', 'host pattern(s) the play runs on'),
-  when: kw(conditionSchema, 'a condition (string, boolean or list)', 'run only if the condition holds (a list: all must hold)'),
+  hosts: kw(
+    z.union([z.string(), z.array(z.union([z.string(), z.number()]))]),
+    'a host pattern or a list of patterns',
+    'host pattern(s) the play runs on',
+  ),
+  when: kw(
+    conditionSchema,
+    'a condition (string, boolean or list)',
+    'run only if the condition holds (a list: all must hold)',
+  ),
   changed_when: kw(conditionSchema, 'a condition (string, boolean or list)', 'override "changed" with this condition'),
   failed_when: kw(conditionSchema, 'a condition (string, boolean or list)', 'override "failed" with this condition'),
   until: kw(conditionSchema, 'a condition (string, boolean or list)', 'retry the task until this holds'),
   become: kw(boolOrTemplate, 'a boolean or a template', 'run as another user (sudo)'),
   become_user: kw(z.string(), 'a user name', 'user to become (default root)'),
   environment: kw(z.union([mapping, templateString]), 'a mapping or a template', 'environment variables for commands'),
-  tags: kw(tagsSchema, 'a tag, a comma-separated list or a list of tags', 'tags for --tags/--skip-tags (always, never are special)'),
+  tags: kw(
+    tagsSchema,
+    'a tag, a comma-separated list or a list of tags',
+    'tags for --tags/--skip-tags (always, never are special)',
+  ),
   vars: kw(mapping, 'a mapping of variables', 'variables'),
   check_mode: kw(boolOrTemplate, 'a boolean or a template', 'force check mode on (true) or off (false)'),
   diff: kw(boolOrTemplate, 'a boolean or a template', 'force diff output on or off'),
@@ -49,9 +61,17 @@ export const KEYWORDS = {
   loop: kw(loopSchema, 'a list or a template', 'run the task once per item'),
   with_items: kw(loopSchema, 'a list or a template', 'like loop, flattened one level'),
   with_list: kw(loopSchema, 'a list or a template', 'same as loop'),
-  with_dict: kw(z.union([mapping, templateString]), 'a mapping or a template', 'loop over {key, value} items of a mapping'),
+  with_dict: kw(
+    z.union([mapping, templateString]),
+    'a mapping or a template',
+    'loop over {key, value} items of a mapping',
+  ),
   register: kw(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), 'a variable name', 'store the result in this variable'),
-  notify: kw(stringOrList, 'a handler name or a list of them', 'handlers (names or listen topics) to run if the task changed something'),
+  notify: kw(
+    stringOrList,
+    'a handler name or a list of them',
+    'handlers (names or listen topics) to run if the task changed something',
+  ),
   listen: kw(stringOrList, 'a topic or a list of topics', 'handlers only: topics this handler also answers to'),
   retries: kw(countOrTemplate, 'an integer >= 0 or a template', 'attempts with until (default 3)'),
   delay: kw(secondsOrTemplate, 'a number of seconds or a template', 'seconds between until attempts (default 5)'),
@@ -60,33 +80,86 @@ export const KEYWORDS = {
     'a number, a percentage or a list of them',
     'hosts per batch: a number, "30%", or a list for growing batches',
   ),
-  max_fail_percentage: kw(z.number().min(0).max(100), 'a number from 0 to 100', 'abort the play when more than this % of a batch failed'),
+  max_fail_percentage: kw(
+    z.number().min(0).max(100),
+    'a number from 0 to 100',
+    'abort the play when more than this % of a batch failed',
+  ),
   gather_facts: kw(z.boolean(), 'a boolean', 'accepted for Ansible compatibility; phx-play does not gather facts'),
   force_handlers: kw(z.boolean(), 'a boolean', 'run notified handlers even after failures'),
   remote_user: kw(z.string(), 'a user name', 'default SSH user (ansible_user wins)'),
   connection: kw(z.enum(['ssh', 'local']), "'ssh' or 'local'", 'default connection (ansible_connection wins)'),
-  vars_files: kw(z.union([z.string(), z.array(z.string())]), 'a file name or a list of file names', 'YAML files of variables, relative to the playbook'),
+  vars_files: kw(
+    z.union([z.string(), z.array(z.string())]),
+    'a file name or a list of file names',
+    'YAML files of variables, relative to the playbook',
+  ),
 } satisfies Record<string, Keyword>;
 
 export type KeywordName = keyof typeof KEYWORDS;
 
 /** Keywords a play, block or task passes down to what it contains. */
 export const INHERITED: readonly KeywordName[] = [
-  'when', 'become', 'become_user', 'environment', 'tags', 'vars', 'check_mode', 'diff', 'ignore_errors',
-  'ignore_unreachable', 'no_log', 'run_once', 'delegate_to', 'timeout', 'any_errors_fatal',
+  'when',
+  'become',
+  'become_user',
+  'environment',
+  'tags',
+  'vars',
+  'check_mode',
+  'diff',
+  'ignore_errors',
+  'ignore_unreachable',
+  'no_log',
+  'run_once',
+  'delegate_to',
+  'timeout',
+  'any_errors_fatal',
 ];
 
 const LOOPING = ['loop', 'with_items', 'with_list', 'with_dict', 'loop_control'] as const;
 
 export const PLAY_KEYS = [
-  'name', 'hosts', 'vars', 'vars_files', 'pre_tasks', 'tasks', 'post_tasks', 'handlers', 'serial', 'any_errors_fatal',
-  'max_fail_percentage', 'become', 'become_user', 'environment', 'tags', 'gather_facts', 'check_mode', 'diff',
-  'ignore_errors', 'ignore_unreachable', 'no_log', 'force_handlers', 'remote_user', 'connection', 'timeout',
+  'name',
+  'hosts',
+  'vars',
+  'vars_files',
+  'pre_tasks',
+  'tasks',
+  'post_tasks',
+  'handlers',
+  'serial',
+  'any_errors_fatal',
+  'max_fail_percentage',
+  'become',
+  'become_user',
+  'environment',
+  'tags',
+  'gather_facts',
+  'check_mode',
+  'diff',
+  'ignore_errors',
+  'ignore_unreachable',
+  'no_log',
+  'force_handlers',
+  'remote_user',
+  'connection',
+  'timeout',
 ] as const;
 
 export const TASK_KEYS = [
-  'name', ...INHERITED, ...LOOPING, 'register', 'changed_when', 'failed_when', 'notify', 'retries', 'until', 'delay',
-  'args', 'listen',
+  'name',
+  ...INHERITED,
+  ...LOOPING,
+  'register',
+  'changed_when',
+  'failed_when',
+  'notify',
+  'retries',
+  'until',
+  'delay',
+  'args',
+  'listen',
 ] as const;
 
 export const BLOCK_KEYS = ['name', 'block', 'rescue', 'always', ...INHERITED, 'notify'] as const;

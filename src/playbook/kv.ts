@@ -67,7 +67,8 @@ export function parseKv(text: string): { pairs: KvPair[]; free: Token[] } {
       continue;
     }
     const rawValue = token.raw.slice(m[0].length);
-    const quoted = rawValue.length >= 2 && (rawValue[0] === '"' || rawValue[0] === "'") && rawValue.endsWith(rawValue[0]);
+    const quoted =
+      rawValue.length >= 2 && (rawValue[0] === '"' || rawValue[0] === "'") && rawValue.endsWith(rawValue[0]);
     pairs.push({
       key: m[1],
       value: unquote(rawValue),

@@ -39,7 +39,10 @@ export function loadPlaybook(path: string, opts: LoadPlaybookOptions): Playbook 
  * name). Relative `path` resolves from the caller's cwd: join it with the
  * IncludeTasks node's baseDir first.
  */
-export function loadTaskFile(path: string, opts: { registry: ModuleRegistry; handlers?: boolean; loc?: SourceLoc }): TaskNode[] {
+export function loadTaskFile(
+  path: string,
+  opts: { registry: ModuleRegistry; handlers?: boolean; loc?: SourceLoc },
+): TaskNode[] {
   const ctx = new LoadContext(opts.registry);
   const tasks = loadTaskFileIn(path, opts.loc, ctx, opts.handlers ?? false);
   ctx.problems.throwIfAny();
@@ -51,7 +54,10 @@ function readPlaybookFile(path: string, ref: SourceLoc | undefined, stack: strin
   if (raw === undefined) return [];
   if (raw === null) return [];
   if (!Array.isArray(raw)) {
-    ctx.problems.add(`a playbook is a list of plays, got ${describe(raw)}`, locate(raw) ?? { file: path, line: 1, col: 1 });
+    ctx.problems.add(
+      `a playbook is a list of plays, got ${describe(raw)}`,
+      locate(raw) ?? { file: path, line: 1, col: 1 },
+    );
     return [];
   }
   const inner = [...stack, resolve(path)];
@@ -72,7 +78,14 @@ function readPlaybookFile(path: string, ref: SourceLoc | undefined, stack: strin
   return plays;
 }
 
-function importPlaybook(raw: Record<string, unknown>, key: string, loc: SourceLoc, file: string, stack: string[], ctx: LoadContext): Play[] {
+function importPlaybook(
+  raw: Record<string, unknown>,
+  key: string,
+  loc: SourceLoc,
+  file: string,
+  stack: string[],
+  ctx: LoadContext,
+): Play[] {
   reportUnknownKeys(raw, [...IMPORT_PLAYBOOK_KEYS, key], 'import_playbook', ctx, loc);
   const values = readKeywords(raw, ['name', 'tags', 'when'], ctx, loc);
   const name = raw[key];
@@ -97,7 +110,11 @@ function importPlaybook(raw: Record<string, unknown>, key: string, loc: SourceLo
     if (isMapping(raw.vars)) {
       vars = raw.vars;
       checkVarNames(vars, valueLoc(raw, 'vars', loc), ctx);
-    } else ctx.problems.add(`'vars' expects ${KEYWORDS.vars.expects}, got ${describe(raw.vars)}`, valueLoc(raw, 'vars', loc));
+    } else
+      ctx.problems.add(
+        `'vars' expects ${KEYWORDS.vars.expects}, got ${describe(raw.vars)}`,
+        valueLoc(raw, 'vars', loc),
+      );
   }
   const plays = readPlaybookFile(path, at, stack, ctx);
   // the import's vars win over the imported plays' own (as in Ansible); tags and when add up

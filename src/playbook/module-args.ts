@@ -34,7 +34,12 @@ export interface ModuleCall {
 }
 
 /** Builds and validates the arguments; returns them as written (templates unrendered). */
-export function moduleArgs(call: ModuleCall, extraArgs: unknown, extraLoc: SourceLoc, problems: Problems): Record<string, unknown> {
+export function moduleArgs(
+  call: ModuleCall,
+  extraArgs: unknown,
+  extraLoc: SourceLoc,
+  problems: Problems,
+): Record<string, unknown> {
   const { def } = call;
   const locs: ArgLocs = { key: new Map(), value: new Map() };
   const args: Record<string, unknown> = {};
@@ -74,7 +79,13 @@ export function moduleArgs(call: ModuleCall, extraArgs: unknown, extraLoc: Sourc
 }
 
 /** `key=value ...`; for free-form modules the rest of the text is the free-form argument. */
-function inlineArgs(text: string, call: ModuleCall, args: Record<string, unknown>, locs: ArgLocs, problems: Problems): void {
+function inlineArgs(
+  text: string,
+  call: ModuleCall,
+  args: Record<string, unknown>,
+  locs: ArgLocs,
+  problems: Problems,
+): void {
   const { def } = call;
   const known = knownKeys(def.args);
   const { pairs, free } = parseKv(text);
@@ -88,7 +99,10 @@ function inlineArgs(text: string, call: ModuleCall, args: Record<string, unknown
     if (options.length === 0) {
       args[freeForm] = text;
     } else {
-      const rest = withoutTokens(text, options.map((p) => p.token));
+      const rest = withoutTokens(
+        text,
+        options.map((p) => p.token),
+      );
       if (rest !== '') args[freeForm] = rest;
       for (const p of options) setInline(p.key, p.value, at(p.token.offset), at(p.valueOffset));
     }
@@ -162,7 +176,13 @@ interface Issue {
   inclusive?: boolean;
 }
 
-function validate(def: ModuleDefinition, call: ModuleCall, args: Record<string, unknown>, locs: ArgLocs, problems: Problems): void {
+function validate(
+  def: ModuleDefinition,
+  call: ModuleCall,
+  args: Record<string, unknown>,
+  locs: ArgLocs,
+  problems: Problems,
+): void {
   const mod = call.written;
   const known = knownKeys(def.args);
   let unknownArgs = 0;
@@ -170,7 +190,10 @@ function validate(def: ModuleDefinition, call: ModuleCall, args: Record<string, 
     for (const k of Object.keys(args)) {
       if (known.has(k)) continue;
       unknownArgs++;
-      problems.add(`unknown argument '${k}' for module '${mod}'${didYouMean(k, known.keys())}`, locs.key.get(k) ?? call.keyLoc);
+      problems.add(
+        `unknown argument '${k}' for module '${mod}'${didYouMean(k, known.keys())}`,
+        locs.key.get(k) ?? call.keyLoc,
+      );
     }
   }
   let result: ReturnType<z.ZodType['safeParse']>;
@@ -185,7 +208,11 @@ function validate(def: ModuleDefinition, call: ModuleCall, args: Record<string, 
   for (const issue of flattenIssues(result.error.issues as unknown as Issue[], [])) {
     if (issue.code === 'unrecognized_keys') {
       if (known) continue; // already reported above, with suggestions
-      for (const k of issue.keys ?? []) problems.add(`unknown argument '${[...issue.path, k].join('.')}' for module '${mod}'`, locateAt(args, [...issue.path, k], locs, call, 'key'));
+      for (const k of issue.keys ?? [])
+        problems.add(
+          `unknown argument '${[...issue.path, k].join('.')}' for module '${mod}'`,
+          locateAt(args, [...issue.path, k], locs, call, 'key'),
+        );
       continue;
     }
     const value = valueAt(args, issue.path);
@@ -197,7 +224,10 @@ function validate(def: ModuleDefinition, call: ModuleCall, args: Record<string, 
     // a whole-value template may render to any type, so checks across arguments wait for run time
     if (issue.path.length === 0 && issue.code === 'custom' && Object.values(args).some(isWholeTemplate)) continue;
     if (value === undefined && issue.code === 'invalid_type') {
-      problems.add(`missing required argument '${name}' for module '${mod}'`, locateAt(args, issue.path.slice(0, -1), locs, call, 'value', call.keyLoc));
+      problems.add(
+        `missing required argument '${name}' for module '${mod}'`,
+        locateAt(args, issue.path.slice(0, -1), locs, call, 'value', call.keyLoc),
+      );
       continue;
     }
     const where = issue.path.length ? `argument '${name}' of module '${mod}'` : `module '${mod}'`;
@@ -215,14 +245,19 @@ function flattenIssues(issues: Issue[], prefix: PropertyKey[]): Issue[] {
       continue;
     }
     const branches = issue.errors;
-    const allTypeAtRoot = branches.every((b) => b.length === 1 && b[0].code === 'invalid_type' && b[0].path.length === 0);
+    const allTypeAtRoot = branches.every(
+      (b) => b.length === 1 && b[0].code === 'invalid_type' && b[0].path.length === 0,
+    );
     if (allTypeAtRoot) {
       const expected = [...new Set(branches.map((b) => b[0].expected ?? '?'))];
       out.push({ code: 'invalid_type', path, message: issue.message, expected: expected.join(' or ') });
       continue;
     }
     // the branch whose failures are deepest and fewest is the one the user meant
-    const score = (b: Issue[]) => b.length - 0.1 * Math.max(0, ...b.map((i) => i.path.length)) + (b.some((i) => i.code === 'invalid_type' && i.path.length === 0) ? 100 : 0);
+    const score = (b: Issue[]) =>
+      b.length -
+      0.1 * Math.max(0, ...b.map((i) => i.path.length)) +
+      (b.some((i) => i.code === 'invalid_type' && i.path.length === 0) ? 100 : 0);
     const best = [...branches].sort((a, b) => score(a) - score(b))[0];
     out.push(...flattenIssues(best, path));
   }
@@ -265,7 +300,14 @@ function valueAt(args: Record<string, unknown>, path: PropertyKey[]): unknown {
   return v;
 }
 
-function locateAt(args: Record<string, unknown>, path: PropertyKey[], locs: ArgLocs, call: ModuleCall, which: 'key' | 'value', fallback?: SourceLoc): SourceLoc {
+function locateAt(
+  args: Record<string, unknown>,
+  path: PropertyKey[],
+  locs: ArgLocs,
+  call: ModuleCall,
+  which: 'key' | 'value',
+  fallback?: SourceLoc,
+): SourceLoc {
   if (path.length === 0) return fallback ?? call.valueLoc;
   const first = String(path[0]);
   const top = (which === 'key' ? locs.key.get(first) : locs.value.get(first)) ?? locs.key.get(first) ?? call.valueLoc;
@@ -275,4 +317,3 @@ function locateAt(args: Record<string, unknown>, path: PropertyKey[], locs: ArgL
   const key = typeof last === 'number' ? last : String(last);
   return (which === 'key' ? locate(container, key) : locateValue(container, key)) ?? top;
 }
-

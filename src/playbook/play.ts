@@ -11,7 +11,12 @@ import { describe, isMapping, valueLoc } from './problems.js';
 import { readTaskList, type Scope } from './tasks.js';
 import type { Play } from './types.js';
 
-export function readPlay(raw: Record<string, unknown>, loc: SourceLoc, file: string, ctx: LoadContext): Play | undefined {
+export function readPlay(
+  raw: Record<string, unknown>,
+  loc: SourceLoc,
+  file: string,
+  ctx: LoadContext,
+): Play | undefined {
   const looksLikeTask = Object.keys(raw).some((k) => ctx.registry.get(k) || SPECIAL_ACTIONS[k] || k === 'block');
   reportUnknownKeys(raw, PLAY_KEYS, 'play', ctx, loc);
   const values = readKeywords(raw, PLAY_KEYS, ctx, loc);
@@ -19,7 +24,9 @@ export function readPlay(raw: Record<string, unknown>, loc: SourceLoc, file: str
 
   let hosts: string | undefined;
   if (!('hosts' in raw)) {
-    const hint = looksLikeTask ? " (this looks like a task: a playbook is a list of plays, tasks go under a play's 'tasks:')" : '';
+    const hint = looksLikeTask
+      ? " (this looks like a task: a playbook is a list of plays, tasks go under a play's 'tasks:')"
+      : '';
     ctx.problems.add(`play has no 'hosts'${hint}`, loc);
   } else if (values.hosts !== undefined) {
     const h = values.hosts;
@@ -51,7 +58,12 @@ export function readPlay(raw: Record<string, unknown>, loc: SourceLoc, file: str
   return hosts === undefined ? undefined : play;
 }
 
-function readVarsFiles(raw: Record<string, unknown>, loc: SourceLoc, baseDir: string, ctx: LoadContext): Pick<Play, 'vars_files' | 'vars_files_data'> {
+function readVarsFiles(
+  raw: Record<string, unknown>,
+  loc: SourceLoc,
+  baseDir: string,
+  ctx: LoadContext,
+): Pick<Play, 'vars_files' | 'vars_files_data'> {
   const out: Pick<Play, 'vars_files' | 'vars_files_data'> = { vars_files: [], vars_files_data: [] };
   const value = raw.vars_files;
   if (value === undefined || value === null) return out;
@@ -70,7 +82,11 @@ function readVarsFiles(raw: Record<string, unknown>, loc: SourceLoc, baseDir: st
     const vars = ctx.readYaml(path, entryLoc, 'vars file');
     if (vars === undefined) return;
     if (vars !== null && !isMapping(vars)) {
-      ctx.problems.add(`a vars file must be a mapping of variables, got ${describe(vars)}`, { file: path, line: 1, col: 1 });
+      ctx.problems.add(`a vars file must be a mapping of variables, got ${describe(vars)}`, {
+        file: path,
+        line: 1,
+        col: 1,
+      });
       return;
     }
     const mapping = vars ?? {};

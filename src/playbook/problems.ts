@@ -16,7 +16,8 @@ export class Problems {
 
   /** Records whatever a checker threw; a PhxError without a location gets `loc`. */
   addThrown(e: unknown, loc: SourceLoc | undefined): void {
-    if (e instanceof ValidationErrors) for (const inner of e.errors) this.add(inner.message, inner.loc ?? loc, inner.hint);
+    if (e instanceof ValidationErrors)
+      for (const inner of e.errors) this.add(inner.message, inner.loc ?? loc, inner.hint);
     else if (e instanceof PhxError) this.add(e.message, e.loc ?? loc, e.hint);
     else if (e instanceof Error) this.add(e.message, loc);
     else this.add(String(e), loc);

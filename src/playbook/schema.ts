@@ -5,7 +5,14 @@ import * as z from 'zod';
 import type { ModuleRegistry } from '../registry.js';
 import { knownKeys } from './zod-introspect.js';
 import {
-  BLOCK_KEYS, IMPORT_PLAYBOOK_KEYS, KEYWORDS, META_ACTIONS, PLAY_KEYS, SPECIAL_ACTIONS, TASK_KEYS, APPLY_KEYS,
+  BLOCK_KEYS,
+  IMPORT_PLAYBOOK_KEYS,
+  KEYWORDS,
+  META_ACTIONS,
+  PLAY_KEYS,
+  SPECIAL_ACTIONS,
+  TASK_KEYS,
+  APPLY_KEYS,
   type KeywordName,
 } from './keywords.js';
 
@@ -31,7 +38,8 @@ function toJson(schema: z.ZodType, defs: Json, prefix: string): Json {
     if (v && typeof v === 'object') {
       const o: Json = {};
       for (const [k, x] of Object.entries(v)) {
-        o[k] = k === '$ref' && typeof x === 'string' ? x.replace('#/definitions/', `#/definitions/${prefix}.`) : rename(x);
+        o[k] =
+          k === '$ref' && typeof x === 'string' ? x.replace('#/definitions/', `#/definitions/${prefix}.`) : rename(x);
       }
       return o;
     }
@@ -48,9 +56,11 @@ function allowTemplates(schema: unknown): unknown {
   if (s.properties && typeof s.properties === 'object') {
     s.properties = Object.fromEntries(Object.entries(s.properties as Json).map(([k, v]) => [k, orTemplate(v)]));
   }
-  if (s.additionalProperties && typeof s.additionalProperties === 'object') s.additionalProperties = orTemplate(s.additionalProperties);
+  if (s.additionalProperties && typeof s.additionalProperties === 'object')
+    s.additionalProperties = orTemplate(s.additionalProperties);
   if (s.items && typeof s.items === 'object') s.items = orTemplate(s.items);
-  for (const k of ['anyOf', 'oneOf', 'allOf'] as const) if (Array.isArray(s[k])) s[k] = (s[k] as unknown[]).map(allowTemplates);
+  for (const k of ['anyOf', 'oneOf', 'allOf'] as const)
+    if (Array.isArray(s[k])) s[k] = (s[k] as unknown[]).map(allowTemplates);
   return s;
 }
 
@@ -60,12 +70,20 @@ function orTemplate(schema: unknown): unknown {
   if (takesAnyString && !s.enum && !s.pattern && !s.format) return s;
   if (s && Object.keys(s).length === 0) return s; // already anything
   const { description, default: dflt, ...rest } = s ?? {};
-  return { ...(description ? { description } : {}), ...(dflt !== undefined ? { default: dflt } : {}), anyOf: [rest, TEMPLATE] };
+  return {
+    ...(description ? { description } : {}),
+    ...(dflt !== undefined ? { default: dflt } : {}),
+    anyOf: [rest, TEMPLATE],
+  };
 }
 
 /** `import_tasks` and its Ansible spelling `ansible.builtin.import_tasks`. */
 function withAliases(action: string, schema: Json): Json {
-  return Object.fromEntries(Object.entries(SPECIAL_ACTIONS).filter(([, a]) => a === action).map(([name]) => [name, schema]));
+  return Object.fromEntries(
+    Object.entries(SPECIAL_ACTIONS)
+      .filter(([, a]) => a === action)
+      .map(([name]) => [name, schema]),
+  );
 }
 
 function keywordProperties(keys: readonly string[], defs: Json): Json {
@@ -86,14 +104,16 @@ export function playbookJsonSchema(registry: ModuleRegistry): Json {
   for (const def of registry.all()) {
     const args = allowTemplates(toJson(def.args, defs, `module.${def.name}`)) as Json;
     // unknown argument names are errors for phx-play, so for the editor too
-    if (args.type === 'object' && args.additionalProperties === undefined && knownKeys(def.args)) args.additionalProperties = false;
+    if (args.type === 'object' && args.additionalProperties === undefined && knownKeys(def.args))
+      args.additionalProperties = false;
     defs[`module.${def.name}`] = {
       description: def.description,
       anyOf: def.freeForm
         ? [{ type: 'string', description: `the '${def.freeForm}' argument` }, args, { type: 'null' }]
         : [args, { type: 'string', description: 'key=value arguments' }, { type: 'null' }],
     };
-    for (const n of [def.name, ...(def.aliases ?? [])]) moduleProps[n] = { ...ref(`module.${def.name}`), description: def.description };
+    for (const n of [def.name, ...(def.aliases ?? [])])
+      moduleProps[n] = { ...ref(`module.${def.name}`), description: def.description };
   }
 
   defs.loop_control = {
@@ -110,7 +130,12 @@ export function playbookJsonSchema(registry: ModuleRegistry): Json {
   const taskFile = (extra: Json = {}) => ({
     anyOf: [
       { type: 'string', description: 'task file, relative to this file' },
-      { type: 'object', properties: { file: { type: 'string' }, ...extra }, required: ['file'], additionalProperties: false },
+      {
+        type: 'object',
+        properties: { file: { type: 'string' }, ...extra },
+        required: ['file'],
+        additionalProperties: false,
+      },
     ],
   });
   defs.apply = { type: 'object', properties: keywordProperties(APPLY_KEYS, defs), additionalProperties: false };
@@ -121,8 +146,14 @@ export function playbookJsonSchema(registry: ModuleRegistry): Json {
       ...keywordProperties(TASK_KEYS, defs),
       loop_control: ref('loop_control'),
       args: { type: 'object', description: 'module arguments (merged with the inline ones)' },
-      ...withAliases('import_tasks', { ...taskFile(), description: 'static: the file is expanded when the playbook loads' }),
-      ...withAliases('include_tasks', { ...taskFile({ apply: ref('apply') }), description: 'dynamic: loaded when reached; loopable' }),
+      ...withAliases('import_tasks', {
+        ...taskFile(),
+        description: 'static: the file is expanded when the playbook loads',
+      }),
+      ...withAliases('include_tasks', {
+        ...taskFile({ apply: ref('apply') }),
+        description: 'dynamic: loaded when reached; loopable',
+      }),
       ...withAliases('meta', { enum: [...META_ACTIONS], description: 'engine actions' }),
       ...moduleProps,
     },
@@ -131,7 +162,12 @@ export function playbookJsonSchema(registry: ModuleRegistry): Json {
   defs.block = {
     type: 'object',
     description: 'a block of tasks, with rescue and always',
-    properties: { ...keywordProperties(BLOCK_KEYS, defs), block: ref('tasks'), rescue: ref('tasks'), always: ref('tasks') },
+    properties: {
+      ...keywordProperties(BLOCK_KEYS, defs),
+      block: ref('tasks'),
+      rescue: ref('tasks'),
+      always: ref('tasks'),
+    },
     required: ['block'],
     additionalProperties: false,
   };
@@ -145,7 +181,15 @@ export function playbookJsonSchema(registry: ModuleRegistry): Json {
       tasks: ref('tasks'),
       post_tasks: ref('tasks'),
       handlers: ref('tasks'),
-      serial: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^\\d+(\\.\\d+)?%$' }, TEMPLATE, { type: 'array', items: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string' }] } }], description: KEYWORDS.serial.description },
+      serial: {
+        anyOf: [
+          { type: 'integer', minimum: 1 },
+          { type: 'string', pattern: '^\\d+(\\.\\d+)?%$' },
+          TEMPLATE,
+          { type: 'array', items: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string' }] } },
+        ],
+        description: KEYWORDS.serial.description,
+      },
     },
     required: ['hosts'],
     additionalProperties: false,

@@ -7,7 +7,15 @@ import { locate } from '../yaml-source.js';
 import type { LoadContext, NotifyRef } from './context.js';
 import { importTasks, includeTasks } from './includes.js';
 import { inherited, readKeywords, readLoop, reportUnknownKeys } from './keyword-values.js';
-import { BLOCK_KEYS, META_ACTIONS, META_KEYS, SPECIAL_ACTIONS, SUPPORTED_WITH, TASK_KEYS, UNSUPPORTED } from './keywords.js';
+import {
+  BLOCK_KEYS,
+  META_ACTIONS,
+  META_KEYS,
+  SPECIAL_ACTIONS,
+  SUPPORTED_WITH,
+  TASK_KEYS,
+  UNSUPPORTED,
+} from './keywords.js';
 import { moduleArgs } from './module-args.js';
 import { describe, isMapping, keyLoc, valueLoc } from './problems.js';
 import { didYouMean, editDistance, nearest } from './suggest.js';
@@ -79,7 +87,11 @@ export function readTaskEntry(raw: unknown, loc: SourceLoc, ctx: LoadContext, sc
         ctx.problems.add(`unknown module '${key}'; did you mean '${module}'?`, at);
         unknownModule = true;
       } else {
-        ctx.problems.add(`unknown module '${key}'`, at, `phx-play has built-in modules only: ${ctx.registry.names().join(', ')}`);
+        ctx.problems.add(
+          `unknown module '${key}'`,
+          at,
+          `phx-play has built-in modules only: ${ctx.registry.names().join(', ')}`,
+        );
         unknownModule = true;
       }
     }
@@ -110,12 +122,22 @@ export function readTaskEntry(raw: unknown, loc: SourceLoc, ctx: LoadContext, sc
     case 'include_tasks':
       return includeTasks(raw, action.key, loc, ctx, scope);
     case 'import_playbook':
-      ctx.problems.add(`'import_playbook' is only allowed at the top level of a playbook, not among tasks`, keyLoc(raw, action.key, loc));
+      ctx.problems.add(
+        `'import_playbook' is only allowed at the top level of a playbook, not among tasks`,
+        keyLoc(raw, action.key, loc),
+      );
       return [];
   }
 }
 
-function readModuleTask(raw: Record<string, unknown>, key: string, def: ModuleDefinition, loc: SourceLoc, ctx: LoadContext, scope: Scope): Task {
+function readModuleTask(
+  raw: Record<string, unknown>,
+  key: string,
+  def: ModuleDefinition,
+  loc: SourceLoc,
+  ctx: LoadContext,
+  scope: Scope,
+): Task {
   const values = readKeywords(raw, TASK_KEYS, ctx, loc);
   const args = moduleArgs(
     { def, written: key, raw: raw[key], keyLoc: keyLoc(raw, key, loc), valueLoc: valueLoc(raw, key, loc) },
@@ -123,7 +145,8 @@ function readModuleTask(raw: Record<string, unknown>, key: string, def: ModuleDe
     valueLoc(raw, 'args', loc),
     ctx.problems,
   );
-  if ('listen' in raw && !scope.handlers) ctx.problems.add(`'listen' is only valid in handlers`, keyLoc(raw, 'listen', loc));
+  if ('listen' in raw && !scope.handlers)
+    ctx.problems.add(`'listen' is only valid in handlers`, keyLoc(raw, 'listen', loc));
   const task: Task = {
     kind: 'task',
     ...inherited(values),
@@ -132,7 +155,17 @@ function readModuleTask(raw: Record<string, unknown>, key: string, def: ModuleDe
     args,
     loc,
   };
-  for (const k of ['name', 'register', 'changed_when', 'failed_when', 'notify', 'retries', 'delay', 'until', 'listen'] as const) {
+  for (const k of [
+    'name',
+    'register',
+    'changed_when',
+    'failed_when',
+    'notify',
+    'retries',
+    'delay',
+    'until',
+    'listen',
+  ] as const) {
     if (values[k] !== undefined) (task as unknown as Record<string, unknown>)[k] = values[k];
   }
   if (task.notify) ctx.notifyRefs.set(task, notifyRefs(raw, task.notify, loc));
@@ -152,10 +185,21 @@ function readMeta(raw: Record<string, unknown>, key: string, loc: SourceLoc, ctx
   const action = raw[key];
   if (typeof action !== 'string' || !(META_ACTIONS as readonly string[]).includes(action)) {
     const hint = typeof action === 'string' ? didYouMean(action, META_ACTIONS) : '';
-    ctx.problems.add(`unknown meta action ${describe(action)}: expected one of ${META_ACTIONS.join(', ')}${hint}`, valueLoc(raw, key, loc));
+    ctx.problems.add(
+      `unknown meta action ${describe(action)}: expected one of ${META_ACTIONS.join(', ')}${hint}`,
+      valueLoc(raw, key, loc),
+    );
     return [];
   }
-  return [{ kind: 'meta', ...inherited(values), ...(values.name !== undefined ? { name: values.name as string } : {}), action: action as Meta['action'], loc }];
+  return [
+    {
+      kind: 'meta',
+      ...inherited(values),
+      ...(values.name !== undefined ? { name: values.name as string } : {}),
+      action: action as Meta['action'],
+      loc,
+    },
+  ];
 }
 
 function readBlock(raw: Record<string, unknown>, loc: SourceLoc, ctx: LoadContext, scope: Scope): Block {
@@ -173,7 +217,15 @@ function readBlock(raw: Record<string, unknown>, loc: SourceLoc, ctx: LoadContex
     rescue = withNotify(rescue, refs, ctx);
     always = withNotify(always, refs, ctx);
   }
-  return { kind: 'block', ...inherited(values), ...(values.name !== undefined ? { name: values.name as string } : {}), block, rescue, always, loc };
+  return {
+    kind: 'block',
+    ...inherited(values),
+    ...(values.name !== undefined ? { name: values.name as string } : {}),
+    block,
+    rescue,
+    always,
+    loc,
+  };
 }
 
 /** Copies of the nodes with extra notify topics (nodes from task files are shared, so never mutated). */
@@ -186,7 +238,12 @@ export function withNotify(nodes: TaskNode[], refs: NotifyRef[], ctx: LoadContex
         return copy;
       }
       case 'block':
-        return { ...node, block: withNotify(node.block, refs, ctx), rescue: withNotify(node.rescue, refs, ctx), always: withNotify(node.always, refs, ctx) };
+        return {
+          ...node,
+          block: withNotify(node.block, refs, ctx),
+          rescue: withNotify(node.rescue, refs, ctx),
+          always: withNotify(node.always, refs, ctx),
+        };
       case 'include_tasks':
         return node.preloaded ? { ...node, preloaded: withNotify(node.preloaded, refs, ctx) } : node;
       default:

@@ -54,7 +54,12 @@ export function parseCertState(text: string | undefined): CertState | null {
   try {
     const v = JSON.parse(text) as Record<string, unknown>;
     if (typeof v.fingerprint !== 'string') return null;
-    return { name: String(v.name ?? ''), cert: String(v.cert ?? ''), fingerprint: v.fingerprint, ...(typeof v.notafter === 'number' ? { notafter: v.notafter } : {}) };
+    return {
+      name: String(v.name ?? ''),
+      cert: String(v.cert ?? ''),
+      fingerprint: v.fingerprint,
+      ...(typeof v.notafter === 'number' ? { notafter: v.notafter } : {}),
+    };
   } catch {
     return null;
   }

@@ -155,7 +155,8 @@ export function parseNfsWait(stdout: string): NfsWaitOutcome {
     current?.body.push(line);
   }
   const status = sections.get('status');
-  if (!status || !ended) throw new Error(`the NFS wait script did not report (output: ${stdout.trim().slice(0, 300) || 'none'})`);
+  if (!status || !ended)
+    throw new Error(`the NFS wait script did not report (output: ${stdout.trim().slice(0, 300) || 'none'})`);
   const field = (head: string, k: string) => new RegExp(`(?:^| )${k}=(\\S*)`).exec(head)?.[1] ?? '';
   const num = (head: string, k: string) => Number(field(head, k)) || 0;
   const body = (s: { body: string[] }) => s.body.join('\n').replace(/\n+$/, '');
@@ -174,18 +175,30 @@ export function parseNfsWait(stdout: string): NfsWaitOutcome {
 }
 
 /** What the last attempt saw, for messages: one line per probe. */
-export function describeProbes(o: NfsWaitOutcome, opts: Pick<NfsWaitOptions, 'server' | 'export' | 'nfsVersion'>): string {
+export function describeProbes(
+  o: NfsWaitOutcome,
+  opts: Pick<NfsWaitOptions, 'server' | 'export' | 'nfsVersion'>,
+): string {
   const lines: string[] = [];
   const oneLine = (s: string) => s.trim().replace(/\s*\n\s*/g, ' | ') || '(no output)';
   if (o.showmount) {
-    const what = o.showmount.rc !== 0 ? `failed (rc ${o.showmount.rc})` : o.showmount.listed ? 'lists the export' : `does not list ${opts.export}`;
+    const what =
+      o.showmount.rc !== 0
+        ? `failed (rc ${o.showmount.rc})`
+        : o.showmount.listed
+          ? 'lists the export'
+          : `does not list ${opts.export}`;
     lines.push(`showmount -e ${opts.server}: ${what}: ${oneLine(o.showmount.output)}`);
   }
   if (o.rpcinfo) {
-    const cmd = opts.nfsVersion === 4 ? `rpcinfo -T tcp ${opts.server} nfs 4` : `rpcinfo -t ${opts.server} nfs ${opts.nfsVersion}`;
+    const cmd =
+      opts.nfsVersion === 4
+        ? `rpcinfo -T tcp ${opts.server} nfs 4`
+        : `rpcinfo -t ${opts.server} nfs ${opts.nfsVersion}`;
     lines.push(`${cmd}: rc ${o.rpcinfo.rc}: ${oneLine(o.rpcinfo.output)}`);
   }
-  if (o.tcp && !o.tcp.skipped) lines.push(`TCP ${opts.server}:2049: ${o.tcp.rc === 0 ? 'connected' : `rc ${o.tcp.rc}: ${oneLine(o.tcp.output)}`}`);
+  if (o.tcp && !o.tcp.skipped)
+    lines.push(`TCP ${opts.server}:2049: ${o.tcp.rc === 0 ? 'connected' : `rc ${o.tcp.rc}: ${oneLine(o.tcp.output)}`}`);
   return lines.join('\n');
 }
 

@@ -22,7 +22,7 @@ export interface PctConfig {
 export function decodePercent(value: string): string {
   if (!value.includes('%')) return value;
   const bytes: number[] = [];
-  for (let i = 0; i < value.length; ) {
+  for (let i = 0; i < value.length;) {
     const m = /^%([0-9A-Fa-f]{2})/.exec(value.slice(i, i + 3));
     if (m) {
       bytes.push(parseInt(m[1], 16));
@@ -69,7 +69,11 @@ export function parsePctConfig(text: string): PctConfig {
     const [, key, rawValue] = kv;
     const value = key === 'description' ? decodePercent(rawValue) : rawValue.trim();
     if (section === 'pending') {
-      if (key === 'delete') cfg.pendingDelete = value.split(',').map((s) => s.trim()).filter(Boolean);
+      if (key === 'delete')
+        cfg.pendingDelete = value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
       else cfg.pending![key] = value;
     } else cfg.keys[key] = value;
   }
@@ -90,7 +94,8 @@ export function effectiveConfig(file: PctConfig): PctConfig {
 /** `pct pending`'s view of the on-disk form: keys with a new value or a pending delete. */
 export function pendingFromFile(file: PctConfig): PendingEntry[] {
   const out: PendingEntry[] = [];
-  for (const [k, v] of Object.entries(file.pending ?? {})) out.push({ key: k, ...(file.keys[k] !== undefined ? { cur: file.keys[k] } : {}), new: v });
+  for (const [k, v] of Object.entries(file.pending ?? {}))
+    out.push({ key: k, ...(file.keys[k] !== undefined ? { cur: file.keys[k] } : {}), new: v });
   for (const k of file.pendingDelete ?? []) out.push({ key: k, del: file.keys[k] ?? '' });
   return out;
 }
@@ -249,7 +254,16 @@ export function lowestFreeMpIndex(used: ReadonlySet<number>): number | undefined
 }
 
 /** Keys that apply to a running CT at once or are hot-plugged (spec §1); others wait for a restart. */
-const IMMEDIATE_KEYS = new Set(['description', 'onboot', 'startup', 'protection', 'hostname', 'hookscript', 'cores', 'tags']);
+const IMMEDIATE_KEYS = new Set([
+  'description',
+  'onboot',
+  'startup',
+  'protection',
+  'hostname',
+  'hookscript',
+  'cores',
+  'tags',
+]);
 const HOTPLUG_KEYS = new Set(['cpulimit', 'cpuunits', 'memory', 'swap']);
 
 /**
@@ -279,13 +293,25 @@ export function isMissingCt(stderr: string): boolean {
  * dataset mounted there (`zfs:<name>` with its mountpoint: a root-owned 0755
  * directory). Undefined when nothing predicted it.
  */
-export function predictedHostPath(predicted: ReadonlyMap<string, unknown>, path: string): { type: 'd' | 'f' | '?'; uid?: number; gid?: number; mode?: number } | undefined {
+export function predictedHostPath(
+  predicted: ReadonlyMap<string, unknown>,
+  path: string,
+): { type: 'd' | 'f' | '?'; uid?: number; gid?: number; mode?: number } | undefined {
   const norm = path.length > 1 ? path.replace(/\/+$/, '') : path;
-  const own = predicted.get(`path:${norm}`) as { exists?: boolean; type?: string; uid?: number; gid?: number; mode?: number } | undefined;
-  if (own?.exists) return { type: own.type === 'directory' ? 'd' : own.type === 'file' ? 'f' : '?', uid: own.uid, gid: own.gid, mode: own.mode };
+  const own = predicted.get(`path:${norm}`) as
+    { exists?: boolean; type?: string; uid?: number; gid?: number; mode?: number } | undefined;
+  if (own?.exists)
+    return {
+      type: own.type === 'directory' ? 'd' : own.type === 'file' ? 'f' : '?',
+      uid: own.uid,
+      gid: own.gid,
+      mode: own.mode,
+    };
   for (const [k, v] of predicted) {
-    const mp = k.startsWith('zfs:') && v && typeof v === 'object' ? (v as { mountpoint?: unknown }).mountpoint : undefined;
-    if (typeof mp === 'string' && (mp.length > 1 ? mp.replace(/\/+$/, '') : mp) === norm) return { type: 'd', uid: 0, gid: 0, mode: 0o755 };
+    const mp =
+      k.startsWith('zfs:') && v && typeof v === 'object' ? (v as { mountpoint?: unknown }).mountpoint : undefined;
+    if (typeof mp === 'string' && (mp.length > 1 ? mp.replace(/\/+$/, '') : mp) === norm)
+      return { type: 'd', uid: 0, gid: 0, mode: 0o755 };
   }
   return undefined;
 }

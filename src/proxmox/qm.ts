@@ -72,13 +72,18 @@ export function parseGuestExecOutput(stdout: string): GuestExecStatus {
   try {
     v = JSON.parse(stdout);
   } catch {
-    throw new ModuleFailure(`qm guest exec printed something that is not JSON: ${JSON.stringify(stdout.slice(0, 200))}`);
+    throw new ModuleFailure(
+      `qm guest exec printed something that is not JSON: ${JSON.stringify(stdout.slice(0, 200))}`,
+    );
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw new ModuleFailure(`qm guest exec printed JSON that is not an object: ${JSON.stringify(stdout.slice(0, 200))}`);
+    throw new ModuleFailure(
+      `qm guest exec printed JSON that is not an object: ${JSON.stringify(stdout.slice(0, 200))}`,
+    );
   }
   const o = v as Record<string, unknown>;
-  const num = (x: unknown) => (typeof x === 'number' ? x : typeof x === 'string' && /^-?\d+$/.test(x) ? Number(x) : undefined);
+  const num = (x: unknown) =>
+    typeof x === 'number' ? x : typeof x === 'string' && /^-?\d+$/.test(x) ? Number(x) : undefined;
   const exited = num(o.exited) === 1 || o.exited === true;
   return {
     exited,
@@ -93,7 +98,15 @@ export function parseGuestExecOutput(stdout: string): GuestExecStatus {
 }
 
 export function guestExecArgv(vmid: number, argv: readonly string[], timeoutSeconds?: number): string[] {
-  return ['qm', 'guest', 'exec', String(vmid), ...(timeoutSeconds !== undefined ? ['--timeout', String(timeoutSeconds)] : []), '--', ...argv];
+  return [
+    'qm',
+    'guest',
+    'exec',
+    String(vmid),
+    ...(timeoutSeconds !== undefined ? ['--timeout', String(timeoutSeconds)] : []),
+    '--',
+    ...argv,
+  ];
 }
 
 export const AGENT_NOT_RUNNING = /QEMU guest agent is not running/i;
@@ -101,7 +114,8 @@ export const AGENT_NOT_RUNNING = /QEMU guest agent is not running/i;
 /** Turns a qm failure (rc ≠ 0) into a sentence; undefined when it is worth a retry. */
 export function describeQmError(vmid: number, stderr: string): string {
   const s = stderr.trim();
-  if (/No QEMU guest agent configured/i.test(s)) return `VM ${vmid} has no QEMU guest agent configured (qm set ${vmid} --agent 1, then restart it)`;
+  if (/No QEMU guest agent configured/i.test(s))
+    return `VM ${vmid} has no QEMU guest agent configured (qm set ${vmid} --agent 1, then restart it)`;
   if (/is not running/i.test(s) && /^VM \d+ is not running/im.test(s)) return `VM ${vmid} is not running`;
   if (/does not exist/i.test(s)) return `VM ${vmid} does not exist on this host (${s})`;
   if (AGENT_NOT_RUNNING.test(s)) return `the QEMU guest agent in VM ${vmid} is not running`;
@@ -134,7 +148,14 @@ export interface GuestOptions {
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 /**
@@ -142,7 +163,12 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  * Retries (bounded) while the guest agent is not running yet; throws
  * ModuleFailure for qm errors and timeouts. A guest rc ≠ 0 is returned, not thrown.
  */
-export async function runInGuest(ctx: ModuleContext, vmid: number, argv: readonly string[], opts: GuestOptions = {}): Promise<ExecResult> {
+export async function runInGuest(
+  ctx: ModuleContext,
+  vmid: number,
+  argv: readonly string[],
+  opts: GuestOptions = {},
+): Promise<ExecResult> {
   const timeoutSeconds = opts.timeoutSeconds ?? 30;
   const agentTimeoutMs = opts.agentTimeoutMs ?? 60_000;
   const interval = opts.retryIntervalMs ?? 1000;
@@ -153,7 +179,10 @@ export async function runInGuest(ctx: ModuleContext, vmid: number, argv: readonl
     if (r.rc !== 0 && AGENT_NOT_RUNNING.test(r.stderr)) {
       const waited = Date.now() - started;
       if (waited + interval > agentTimeoutMs || ctx.signal.aborted) {
-        throw new ModuleFailure(`the QEMU guest agent in VM ${vmid} was still not running after ${Math.round(waited / 1000)} s (agent_timeout ${Math.round(agentTimeoutMs / 1000)} s)`, r);
+        throw new ModuleFailure(
+          `the QEMU guest agent in VM ${vmid} was still not running after ${Math.round(waited / 1000)} s (agent_timeout ${Math.round(agentTimeoutMs / 1000)} s)`,
+          r,
+        );
       }
       ctx.log(`VM ${vmid}: guest agent not running yet, retrying in ${interval} ms`);
       await sleep(interval, ctx.signal);
@@ -173,6 +202,7 @@ export function dockerRunner(ctx: ModuleContext, vmid: number | undefined, opts:
 
 /** `qm guest exec <vmid> … -- cmd` in a user's argv: its real outcome is in the JSON. */
 export function isGuestExecArgv(argv: readonly string[]): number | undefined {
-  if (argv.length >= 5 && argv[0] === 'qm' && argv[1] === 'guest' && argv[2] === 'exec' && /^\d+$/.test(argv[3])) return Number(argv[3]);
+  if (argv.length >= 5 && argv[0] === 'qm' && argv[1] === 'guest' && argv[2] === 'exec' && /^\d+$/.test(argv[3]))
+    return Number(argv[3]);
   return undefined;
 }

@@ -17,7 +17,13 @@ export const SIZE_PROPERTIES: ReadonlySet<string> = new Set([
 ]);
 
 /** Size properties where `none` means "no limit" and `-p` prints 0. */
-const NONE_IS_ZERO: ReadonlySet<string> = new Set(['quota', 'refquota', 'reservation', 'refreservation', 'special_small_blocks']);
+const NONE_IS_ZERO: ReadonlySet<string> = new Set([
+  'quota',
+  'refquota',
+  'reservation',
+  'refreservation',
+  'special_small_blocks',
+]);
 
 /**
  * Parses a human size (`1G`, `1.5T`, `1024M`, `512k`, `1GiB`, `100`) into

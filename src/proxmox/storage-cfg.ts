@@ -25,7 +25,17 @@ export const FIXED_KEYS: Record<StorageType, readonly string[]> = {
 export const TYPE_KEYS: Record<StorageType, readonly string[]> = {
   dir: ['path', 'content', 'create-base-path', 'create-subdirs', 'is_mountpoint', 'nodes', 'prune-backups', 'shared'],
   zfspool: ['pool', 'blocksize', 'content', 'mountpoint', 'nodes', 'sparse'],
-  nfs: ['export', 'path', 'server', 'content', 'create-base-path', 'create-subdirs', 'nodes', 'options', 'prune-backups'],
+  nfs: [
+    'export',
+    'path',
+    'server',
+    'content',
+    'create-base-path',
+    'create-subdirs',
+    'nodes',
+    'options',
+    'prune-backups',
+  ],
 };
 
 export const DEFAULT_CONTENT: Record<StorageType, string> = {
@@ -38,7 +48,13 @@ export const DEFAULT_CONTENT: Record<StorageType, string> = {
 export const SET_KEYS: ReadonlySet<string> = new Set(['content', 'nodes', 'prune-backups']);
 
 /** Boolean keys: written 0/1 (disable as a bare flag). */
-export const BOOLEAN_KEYS: ReadonlySet<string> = new Set(['disable', 'sparse', 'shared', 'create-base-path', 'create-subdirs']);
+export const BOOLEAN_KEYS: ReadonlySet<string> = new Set([
+  'disable',
+  'sparse',
+  'shared',
+  'create-base-path',
+  'create-subdirs',
+]);
 
 export function isStorageType(t: string): t is StorageType {
   return (STORAGE_TYPES as readonly string[]).includes(t);
@@ -107,7 +123,14 @@ export function isTrue(v: string | undefined): boolean {
 
 /** Splits a comma list into a sorted set (for comparing content and nodes). */
 export function commaSet(v: string): string[] {
-  return [...new Set(v.split(',').map((s) => s.trim()).filter((s) => s !== ''))].sort();
+  return [
+    ...new Set(
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
+  ].sort();
 }
 
 /** The value the storage really has for a key, applying PVE's defaults. */
@@ -125,10 +148,12 @@ export function sameStorageValue(key: string, a: string | undefined, b: string |
   if (a === undefined || b === undefined) return a === b;
   if (SET_KEYS.has(key)) return commaSet(a).join(',') === commaSet(b).join(',');
   if (BOOLEAN_KEYS.has(key) || key === 'is_mountpoint') {
-    const bool = (s: string) => (/^(1|yes|on|true)$/i.test(s.trim()) ? '1' : /^(0|no|off|false)$/i.test(s.trim()) ? '0' : s.trim());
+    const bool = (s: string) =>
+      /^(1|yes|on|true)$/i.test(s.trim()) ? '1' : /^(0|no|off|false)$/i.test(s.trim()) ? '0' : s.trim();
     return bool(a) === bool(b);
   }
-  if (key === 'path' || key === 'export' || key === 'mountpoint') return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+  if (key === 'path' || key === 'export' || key === 'mountpoint')
+    return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
   return a.trim() === b.trim();
 }
 

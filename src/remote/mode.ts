@@ -20,7 +20,8 @@ const CLAUSE = /^([ugoa]*)((?:[-+=](?:[rwxXst]*|[ugo]))+)$/;
 /** Parses a mode; throws an Error with a user-facing message when it is neither octal nor symbolic. */
 export function parseMode(input: string | number): ModeSpec {
   if (typeof input === 'number') {
-    if (!Number.isInteger(input) || input < 0 || input > 0o7777) throw new Error(`mode ${input} is out of range (0 to 07777)`);
+    if (!Number.isInteger(input) || input < 0 || input > 0o7777)
+      throw new Error(`mode ${input} is out of range (0 to 07777)`);
     return { kind: 'octal', value: input };
   }
   const text = input.trim();
@@ -29,9 +30,14 @@ export function parseMode(input: string | number): ModeSpec {
   for (const part of text.split(',')) {
     const m = CLAUSE.exec(part);
     if (!m) {
-      throw new Error(`mode ${JSON.stringify(input)} is neither octal (like '0644') nor symbolic (like 'u=rw,g=r,o=r')`);
+      throw new Error(
+        `mode ${JSON.stringify(input)} is neither octal (like '0644') nor symbolic (like 'u=rw,g=r,o=r')`,
+      );
     }
-    const actions = [...m[2].matchAll(/([-+=])([ugo]|[rwxXst]*)/g)].map((a) => ({ op: a[1] as '+' | '-' | '=', perms: a[2] }));
+    const actions = [...m[2].matchAll(/([-+=])([ugo]|[rwxXst]*)/g)].map((a) => ({
+      op: a[1] as '+' | '-' | '=',
+      perms: a[2],
+    }));
     clauses.push({ who: m[1], actions });
   }
   return { kind: 'symbolic', text, clauses };
@@ -56,12 +62,18 @@ export function octalModeArg(example: string) {
     if (typeof v === 'number') {
       // YAML reads `770` as the decimal number 770 (= 01402): almost surely an octal mode without its leading 0
       if (v > 0o777 && /^[0-7]+$/.test(String(v))) {
-        c.addIssue({ code: 'custom', message: `mode ${v} is the decimal number ${v} (= 0${v.toString(8)}), surely not what you meant: write it as '0${v}' (quoted) or 0${v}` });
+        c.addIssue({
+          code: 'custom',
+          message: `mode ${v} is the decimal number ${v} (= 0${v.toString(8)}), surely not what you meant: write it as '0${v}' (quoted) or 0${v}`,
+        });
         return z.NEVER;
       }
       if (Number.isInteger(v) && v >= 0 && v <= 0o7777) return v;
     } else if (/^0?[0-7]{3,4}$/.test(v.trim())) return parseInt(v.trim(), 8);
-    c.addIssue({ code: 'custom', message: `mode ${JSON.stringify(v)} is not an octal mode like '${example}' (quote it, or write it with a leading 0)` });
+    c.addIssue({
+      code: 'custom',
+      message: `mode ${JSON.stringify(v)} is not an octal mode like '${example}' (quote it, or write it with a leading 0)`,
+    });
     return z.NEVER;
   });
 }

@@ -13,11 +13,17 @@ export type Resolved = { id: number; name: string } | { error: string };
  * that the host does not know is still valid (chown accepts it), named by
  * its number like Ansible does.
  */
-export function resolveAccount(arg: string, lookups: Map<string, Account | undefined>, kind: 'user' | 'group'): Resolved {
+export function resolveAccount(
+  arg: string,
+  lookups: Map<string, Account | undefined>,
+  kind: 'user' | 'group',
+): Resolved {
   const found = lookups.get(arg);
   if (found) return { id: found.id, name: found.name };
   if (/^\d+$/.test(arg)) return { id: Number(arg), name: arg };
-  return kind === 'user' ? { error: `chown failed: failed to look up user ${arg}` } : { error: `chgrp failed: failed to look up group ${arg}` };
+  return kind === 'user'
+    ? { error: `chown failed: failed to look up user ${arg}` }
+    : { error: `chgrp failed: failed to look up group ${arg}` };
 }
 
 /** Text for a diff side from a few attributes: "path: /x\nstate: absent\n". */

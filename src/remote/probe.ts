@@ -124,23 +124,32 @@ export function probeScript(req: ProbeRequest): string {
     const p = shellQuote(safePath(q.path));
     // a regular file as this query sees it (a link is not one unless followed)
     const regular = q.follow ? `[ -f ${p} ]` : `[ -f ${p} ] && ! [ -L ${p} ]`;
-    const parts = [`if s=$(LC_ALL=C stat ${q.follow ? '-L ' : ''}-c '${STAT_FORMAT}' ${p} 2>&1); then printf 'S${i} %s\n' "$s"`];
+    const parts = [
+      `if s=$(LC_ALL=C stat ${q.follow ? '-L ' : ''}-c '${STAT_FORMAT}' ${p} 2>&1); then printf 'S${i} %s\n' "$s"`,
+    ];
     // the owner and group names this stat line already resolved: account lookups below may need no getent
     if (lookups) parts.push(`set -f; set -- $s; set +f; phx_u${i}=\${11}; phx_g${i}=\${12}`);
     parts.push(`if [ -L ${p} ]; then printf 'L${i} '; readlink ${p} | base64 -w0; echo`);
     if (q.details) parts.push(`printf 'R${i} '; readlink -f ${p} | base64 -w0; echo`);
-    if (q.followLink) parts.push(`t=$(LC_ALL=C stat -L -c '${STAT_FORMAT}' ${p} 2>/dev/null) && printf 'F${i} %s\n' "$t"`);
+    if (q.followLink)
+      parts.push(`t=$(LC_ALL=C stat -L -c '${STAT_FORMAT}' ${p} 2>/dev/null) && printf 'F${i} %s\n' "$t"`);
     parts.push('fi');
     if (q.details) {
-      parts.push(`a=-; w=-; x=-; [ -r ${p} ] && a=r; [ -w ${p} ] && w=w; [ -x ${p} ] && x=x; printf 'A${i} %s%s%s\n' "$a" "$w" "$x"`);
+      parts.push(
+        `a=-; w=-; x=-; [ -r ${p} ] && a=r; [ -w ${p} ] && w=w; [ -x ${p} ] && x=x; printf 'A${i} %s%s%s\n' "$a" "$w" "$x"`,
+      );
     }
     if (q.checksum) parts.push(`${regular} && [ -r ${p} ] && { printf 'C${i} '; ${q.checksum}sum < ${p}; }`);
     if (q.contentMax !== undefined) {
       // size is the 4th field of the stat line already read
-      parts.push(`set -- $s; ${regular} && [ -r ${p} ] && [ "$4" -le ${q.contentMax} ] && { printf 'B${i} '; base64 -w0 < ${p}; echo; }`);
+      parts.push(
+        `set -- $s; ${regular} && [ -r ${p} ] && [ "$4" -le ${q.contentMax} ] && { printf 'B${i} '; base64 -w0 < ${p}; echo; }`,
+      );
     }
     // missing is an answer; anything else (permission denied) is an error the task reports
-    parts.push(`else case $s in *'No such file'*|*'Not a directory'*) echo N${i};; *) printf 'E${i} '; printf %s "$s" | base64 -w0; echo;; esac; fi`);
+    parts.push(
+      `else case $s in *'No such file'*|*'Not a directory'*) echo N${i};; *) printf 'E${i} '; printf %s "$s" | base64 -w0; echo;; esac; fi`,
+    );
     const block = parts.join('\n');
     if (q.onlyIfMissing === undefined) lines.push(block);
     else {
@@ -161,10 +170,14 @@ export function probeScript(req: ProbeRequest): string {
   (req.groups ?? []).forEach((g, i) => lines.push(lookup(`G${i}`, g, 'group', 'g')));
   (req.globs ?? []).forEach((g, i) => {
     // Unquoted expansion of a variable globs but never runs anything; IFS= stops word splitting.
-    lines.push(`g=${shellQuote(g)}; IFS=; set -- $g; unset IFS; if [ -e "$1" ] || [ -L "$1" ]; then echo 'M${i} 1'; else echo 'M${i} 0'; fi`);
+    lines.push(
+      `g=${shellQuote(g)}; IFS=; set -- $g; unset IFS; if [ -e "$1" ] || [ -L "$1" ]; then echo 'M${i} 1'; else echo 'M${i} 0'; fi`,
+    );
   });
   if (req.tree !== undefined) {
-    lines.push(`echo T; find ${shellQuote(safePath(req.tree))} -mindepth 1 -printf '%y %m %U %G %u %g %P\\0' 2>/dev/null`);
+    lines.push(
+      `echo T; find ${shellQuote(safePath(req.tree))} -mindepth 1 -printf '%y %m %U %G %u %g %P\\0' 2>/dev/null`,
+    );
   }
   lines.push('true');
   return lines.join('\n');
@@ -179,7 +192,15 @@ const TYPE_BY_BITS: Record<number, FileType> = {
   0o060000: 'block',
   0o020000: 'char',
 };
-const TYPE_BY_FIND: Record<string, FileType> = { f: 'file', d: 'directory', l: 'link', p: 'fifo', s: 'socket', b: 'block', c: 'char' };
+const TYPE_BY_FIND: Record<string, FileType> = {
+  f: 'file',
+  d: 'directory',
+  l: 'link',
+  p: 'fifo',
+  s: 'socket',
+  b: 'block',
+  c: 'char',
+};
 
 function parseStatLine(text: string): FileState {
   const [rawMode, uid, gid, size, mtime, atime, ctime, inode, dev, nlink, owner, group] = text.split(' ');
@@ -359,6 +380,10 @@ export async function probe(ctx: ModuleContext, req: ProbeRequest): Promise<Prob
 }
 
 /** Convenience: the state of one path. */
-export async function statPath(ctx: ModuleContext, path: string, opts: Omit<PathQuery, 'path'> = {}): Promise<FileState> {
+export async function statPath(
+  ctx: ModuleContext,
+  path: string,
+  opts: Omit<PathQuery, 'path'> = {},
+): Promise<FileState> {
   return (await probe(ctx, { paths: [{ path, ...opts }] })).paths[0];
 }

@@ -19,10 +19,16 @@ export const READ_MAX_BYTES = 64 * 1024 * 1024;
 
 /** Arguments copy and template share, with Ansible's names. */
 export const putArgShape = {
-  dest: z.string().min(1).describe('remote path; a directory (existing, or ending in /) receives the file under its own name'),
+  dest: z
+    .string()
+    .min(1)
+    .describe('remote path; a directory (existing, or ending in /) receives the file under its own name'),
   owner: accountArg.optional(),
   group: accountArg.optional(),
-  mode: z.union([z.literal('preserve'), modeArg]).optional().describe("'0644', 0644, 'u=rw,g=r,o=r', or 'preserve' (the source file's mode)"),
+  mode: z
+    .union([z.literal('preserve'), modeArg])
+    .optional()
+    .describe("'0644', 0644, 'u=rw,g=r,o=r', or 'preserve' (the source file's mode)"),
   backup: z.boolean().default(false).describe('keep the old file as dest.<pid>.<time>~'),
   force: z.boolean().default(true).describe('replace a file whose content differs (false: only create)'),
   validate: z.string().includes('%s', { message: 'validate must contain %s (the temp file to check)' }).optional(),
@@ -92,7 +98,8 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
   let cur = destState;
   let mkdirParent = false;
   if (endsWithSlash || destState.type === 'directory') {
-    if (w.name === undefined) return { changes: [], fail: `can not use content with a dir as dest`, result: { dest: w.dest } };
+    if (w.name === undefined)
+      return { changes: [], fail: `can not use content with a dir as dest`, result: { dest: w.dest } };
     path = posix.join(path, w.name);
     cur = inDir ?? { exists: false };
     mkdirParent = !destState.exists;
@@ -101,7 +108,8 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
   } else if (!parent.exists) {
     return { changes: [], fail: `Destination directory ${posix.dirname(path)} does not exist`, result: { dest: path } };
   }
-  if (cur.exists && cur.type === 'directory') return { changes: [], fail: `dest ${path} is a directory`, result: { dest: path } };
+  if (cur.exists && cur.type === 'directory')
+    return { changes: [], fail: `dest ${path} is a directory`, result: { dest: path } };
 
   let owner: { id: number; name: string } | undefined;
   let group: { id: number; name: string } | undefined;
@@ -149,12 +157,24 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
       mkdirParent,
       stdinBytes: w.exactStdin ? w.content.length : undefined,
     });
-    changes.push({ description: `${exists ? 'update' : 'create'} ${path}`, argv: ['sh', '-c', script], stdin: w.content });
+    changes.push({
+      description: `${exists ? 'update' : 'create'} ${path}`,
+      argv: ['sh', '-c', script],
+      stdin: w.content,
+    });
   } else if (exists) {
     const ownerPart = uid !== cur.uid ? String(uid) : '';
     const groupPart = gid !== cur.gid ? String(gid) : '';
-    if (ownerPart || groupPart) changes.push({ description: `chown ${ownerName}:${groupName} ${path}`, argv: ['chown', `${ownerPart}${groupPart ? `:${groupPart}` : ''}`, safePath(path)] });
-    if (mode !== cur.mode) changes.push({ description: `chmod ${formatMode(mode)} ${path}`, argv: ['chmod', formatMode(mode), safePath(path)] });
+    if (ownerPart || groupPart)
+      changes.push({
+        description: `chown ${ownerName}:${groupName} ${path}`,
+        argv: ['chown', `${ownerPart}${groupPart ? `:${groupPart}` : ''}`, safePath(path)],
+      });
+    if (mode !== cur.mode)
+      changes.push({
+        description: `chmod ${formatMode(mode)} ${path}`,
+        argv: ['chmod', formatMode(mode), safePath(path)],
+      });
   }
 
   const final = write || !exists ? { content: w.content, checksum } : { content: cur.content, checksum: cur.checksum };
@@ -174,10 +194,29 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
   // check mode: what later tasks should see at dest (and its new parent)
   const predict: Record<string, unknown> = {};
   if (changes.length > 0) {
-    const after: FileState = { exists: true, type: 'file', mode, uid, gid, owner: ownerName, group: groupName, size: result.size as number, checksum: final.checksum, content: final.content };
+    const after: FileState = {
+      exists: true,
+      type: 'file',
+      mode,
+      uid,
+      gid,
+      owner: ownerName,
+      group: groupName,
+      size: result.size as number,
+      checksum: final.checksum,
+      content: final.content,
+    };
     predict[pathKey(path)] = after;
     if (mkdirParent) {
-      predict[pathKey(posix.dirname(path))] = { exists: true, type: 'directory', mode: 0o777 & ~f.me.umask, uid: f.me.uid, gid: f.me.gid, owner: f.me.user, group: f.me.group };
+      predict[pathKey(posix.dirname(path))] = {
+        exists: true,
+        type: 'directory',
+        mode: 0o777 & ~f.me.umask,
+        uid: f.me.uid,
+        gid: f.me.gid,
+        owner: f.me.user,
+        group: f.me.group,
+      };
     }
   }
   return { changes, result, predict, diff: contentDiff(path, cur, write ? w.content : undefined) };
@@ -186,10 +225,18 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
 /** before/after text for --diff; binary or large content gets a placeholder. */
 export function contentDiff(path: string, cur: FileState, after: Buffer | undefined): Diff {
   const shown = (b: Buffer | undefined, size: number | undefined): string => {
-    if (b === undefined) return size !== undefined && size > DIFF_MAX_BYTES ? `(file larger than ${DIFF_MAX_BYTES} bytes: content not shown)\n` : '';
+    if (b === undefined)
+      return size !== undefined && size > DIFF_MAX_BYTES
+        ? `(file larger than ${DIFF_MAX_BYTES} bytes: content not shown)\n`
+        : '';
     return isText(b) ? b.toString('utf8') : '(binary content not shown)\n';
   };
   const before = cur.exists ? shown(cur.content, cur.size) : '';
-  const afterText = after === undefined ? before : after.length > DIFF_MAX_BYTES ? `(file larger than ${DIFF_MAX_BYTES} bytes: content not shown)\n` : shown(after, after.length);
+  const afterText =
+    after === undefined
+      ? before
+      : after.length > DIFF_MAX_BYTES
+        ? `(file larger than ${DIFF_MAX_BYTES} bytes: content not shown)\n`
+        : shown(after, after.length);
   return { before, after: afterText, before_header: cur.exists ? path : `${path} (absent)`, after_header: path };
 }

@@ -47,9 +47,22 @@ export interface TreeFacts {
   probe: ProbeResult;
 }
 
-export async function putTreeFacts(ctx: ModuleContext, root: string, entries: TreeEntry[], owner?: string, group?: string): Promise<TreeFacts> {
+export async function putTreeFacts(
+  ctx: ModuleContext,
+  root: string,
+  entries: TreeEntry[],
+  owner?: string,
+  group?: string,
+): Promise<TreeFacts> {
   const r = await probe(ctx, {
-    paths: [{ path: root }, ...entries.map((e) => ({ path: posix.join(root, e.rel), checksum: e.dir ? undefined : ('sha1' as const), contentMax: undefined }))],
+    paths: [
+      { path: root },
+      ...entries.map((e) => ({
+        path: posix.join(root, e.rel),
+        checksum: e.dir ? undefined : ('sha1' as const),
+        contentMax: undefined,
+      })),
+    ],
     identity: true,
     users: owner !== undefined ? [owner] : [],
     groups: group !== undefined ? [group] : [],
@@ -71,7 +84,8 @@ export interface TreeWanted {
 export function putTreePlan(f: TreeFacts, w: TreeWanted): Plan {
   const me = f.probe.identity!;
   const [rootState, ...states] = f.paths;
-  if (rootState.exists && rootState.type !== 'directory') return { changes: [], fail: `dest ${w.root} exists and is not a directory`, result: w.result };
+  if (rootState.exists && rootState.type !== 'directory')
+    return { changes: [], fail: `dest ${w.root} exists and is not a directory`, result: w.result };
   const owner = w.owner !== undefined ? resolveAccount(String(w.owner), f.probe.users, 'user') : undefined;
   const group = w.group !== undefined ? resolveAccount(String(w.group), f.probe.groups, 'group') : undefined;
   for (const r of [owner, group]) if (r && 'error' in r) return { changes: [], fail: r.error, result: w.result };
@@ -85,11 +99,18 @@ export function putTreePlan(f: TreeFacts, w: TreeWanted): Plan {
   const described: string[] = [];
 
   // directories: create the missing ones (root first), then owner/group/directory_mode
-  const dirs = [{ path: w.root, state: rootState, srcMode: 0o755 }, ...w.entries.flatMap((e, i) => (e.dir ? [{ path: posix.join(w.root, e.rel), state: states[i], srcMode: e.mode }] : []))];
+  const dirs = [
+    { path: w.root, state: rootState, srcMode: 0o755 },
+    ...w.entries.flatMap((e, i) =>
+      e.dir ? [{ path: posix.join(w.root, e.rel), state: states[i], srcMode: e.mode }] : [],
+    ),
+  ];
   for (const d of dirs) {
-    if (d.state.exists && d.state.type !== 'directory') return { changes: [], fail: `${d.path} exists and is not a directory`, result: w.result };
+    if (d.state.exists && d.state.type !== 'directory')
+      return { changes: [], fail: `${d.path} exists and is not a directory`, result: w.result };
     const now = d.state.exists ? d.state.mode! : 0o777 & ~me.umask;
-    const mode = w.directoryMode !== undefined && !d.state.exists ? applyMode(parseMode(w.directoryMode), now, true) : now;
+    const mode =
+      w.directoryMode !== undefined && !d.state.exists ? applyMode(parseMode(w.directoryMode), now, true) : now;
     const step: string[][] = [];
     if (!d.state.exists) step.push(['mkdir', '-p', safePath(d.path)]);
     if (mode !== now) step.push(['chmod', formatMode(mode), safePath(d.path)]);
@@ -111,7 +132,18 @@ export function putTreePlan(f: TreeFacts, w: TreeWanted): Plan {
     const path = posix.join(w.root, e.rel);
     const plan = putPlan(
       { paths: [states[i], { exists: true, type: 'directory' }, { exists: false }], me, probe: f.probe },
-      { dest: path, diff: true, content: e.content!, owner: w.owner, group: w.group, mode: w.mode, srcMode: e.mode, backup: false, force: w.force, exactStdin: true },
+      {
+        dest: path,
+        diff: true,
+        content: e.content!,
+        owner: w.owner,
+        group: w.group,
+        mode: w.mode,
+        srcMode: e.mode,
+        backup: false,
+        force: w.force,
+        exactStdin: true,
+      },
     );
     if (plan.fail) return { changes: [], fail: plan.fail, result: w.result };
     for (const c of plan.changes) {

@@ -48,7 +48,9 @@ export function commandSpec(cmd: string[] | string, line: string, a: CommandOpti
 }
 
 /** facts/plan/apply of a module whose arguments say what to run through `toSpec`. */
-export function commandSteps<A>(toSpec: (a: A) => CommandSpec): Pick<ModuleDefinition<A, CommandFacts>, 'facts' | 'plan' | 'apply'> {
+export function commandSteps<A>(
+  toSpec: (a: A) => CommandSpec,
+): Pick<ModuleDefinition<A, CommandFacts>, 'facts' | 'plan' | 'apply'> {
   return {
     facts: (ctx, a) => commandFacts(ctx, toSpec(a)),
     plan: (facts, a, p) => commandPlan(facts, toSpec(a), p.check),
@@ -93,7 +95,9 @@ export function commandPlan(facts: CommandFacts, spec: CommandSpec, check: boole
   return {
     changes: [{ description: `run ${typeof spec.cmd === 'string' ? spec.cmd : spec.cmd.join(' ')}` }],
     result: { cmd: spec.cmd },
-    ...(check ? { msg: 'Command would have run if not in check mode; its output (rc, stdout, stderr) is unknown in check mode' } : {}),
+    ...(check
+      ? { msg: 'Command would have run if not in check mode; its output (rc, stdout, stderr) is unknown in check mode' }
+      : {}),
   };
 }
 
@@ -112,7 +116,11 @@ function stripEnds(s: string): string {
   return s.replace(/[\r\n]+$/, '');
 }
 
-export async function commandApply(ctx: ModuleContext, plan: Plan, spec: CommandSpec): Promise<Record<string, unknown> | void> {
+export async function commandApply(
+  ctx: ModuleContext,
+  plan: Plan,
+  spec: CommandSpec,
+): Promise<Record<string, unknown> | void> {
   if (plan.changes.length === 0) return;
   const line = spec.chdir ? `cd ${shellQuote(safePath(spec.chdir))} && ${spec.line}` : spec.line;
   const stdin = spec.stdin === undefined ? undefined : spec.stdinAddNewline ? `${spec.stdin}\n` : spec.stdin;

@@ -56,4 +56,3 @@ export function shlexTokens(s: string): Token[] {
 export function shlexSplit(s: string): string[] {
   return shlexTokens(s).map((t) => t.value);
 }
-

@@ -39,7 +39,8 @@ export function writeFileScript(dest: string, o: WriteOptions): string {
         : // fullblock: dd keeps reading until it has all N bytes, and never reads past them
           `dd bs=${o.stdinBytes} count=1 iflag=fullblock conv=excl status=none of=${t}`;
   const steps = [take, `chmod ${o.mode.toString(8).padStart(4, '0')} ${t}`];
-  if (o.uid !== undefined || o.gid !== undefined) steps.push(`chown ${o.uid ?? ''}${o.gid !== undefined ? `:${o.gid}` : ''} ${t}`);
+  if (o.uid !== undefined || o.gid !== undefined)
+    steps.push(`chown ${o.uid ?? ''}${o.gid !== undefined ? `:${o.gid}` : ''} ${t}`);
   if (o.validate !== undefined) {
     const argv = shlexSplit(o.validate).map((w) => w.replaceAll('%s', tmpPath));
     steps.push(shellJoin(argv));

@@ -67,7 +67,10 @@ export function compareValues(a: unknown, b: unknown, op: string): number {
 /** Python `re` syntax → JS: named groups `(?P<n>...)`. */
 export function pyRegex(pattern: string, flags = ''): RegExp {
   try {
-    return new RegExp(pattern.replace(/\(\?P<([A-Za-z_]\w*)>/g, '(?<$1>').replace(/\(\?P=([A-Za-z_]\w*)\)/g, '\\k<$1>'), flags);
+    return new RegExp(
+      pattern.replace(/\(\?P<([A-Za-z_]\w*)>/g, '(?<$1>').replace(/\(\?P=([A-Za-z_]\w*)\)/g, '\\k<$1>'),
+      flags,
+    );
   } catch (e) {
     throw new EvalFailure(`invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`);
   }
@@ -75,12 +78,19 @@ export function pyRegex(pattern: string, flags = ''): RegExp {
 
 /** Python replacement syntax (`\1`, `\g<1>`, `\g<name>`) → JS (`$1`, `$<name>`); a literal `$` stays literal. */
 export function pyReplacement(repl: string): string {
-  return repl.replace(/\$/g, '$$$$').replace(/\\(?:(\d+)|g<(\d+)>|g<([A-Za-z_]\w*)>|(\\))/g, (_m, n1, n2, name, bs) =>
-    bs ? '\\' : name ? `$<${name}>` : `$${n1 ?? n2}`,
-  );
+  return repl
+    .replace(/\$/g, '$$$$')
+    .replace(/\\(?:(\d+)|g<(\d+)>|g<([A-Za-z_]\w*)>|(\\))/g, (_m, n1, n2, name, bs) =>
+      bs ? '\\' : name ? `$<${name}>` : `$${n1 ?? n2}`,
+    );
 }
 
-export function regexReplace(value: string, pattern: string, replacement: string, opts: { ignorecase?: boolean; multiline?: boolean } = {}): string {
+export function regexReplace(
+  value: string,
+  pattern: string,
+  replacement: string,
+  opts: { ignorecase?: boolean; multiline?: boolean } = {},
+): string {
   const re = pyRegex(pattern, `g${opts.ignorecase ? 'i' : ''}${opts.multiline ? 'm' : ''}`);
   return value.replace(re, pyReplacement(replacement));
 }
@@ -97,7 +107,9 @@ export function lookupPlugin(kind: unknown, args: unknown[], env: HelperEnv): st
         try {
           return readFileSync(path, 'utf8').replace(/\s+$/, '');
         } catch (e) {
-          throw new EvalFailure(`lookup file: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+          throw new EvalFailure(
+            `lookup file: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          );
         }
       })
       .join(',');
@@ -144,7 +156,11 @@ export function indentText(s: string, width: number, first = false): string {
     .join('\n');
 }
 
-const fixed = (n: number, fn: (...a: unknown[]) => unknown): HelperDef => ({ minArgs: n, maxArgs: n, fn: (a) => fn(...a) });
+const fixed = (n: number, fn: (...a: unknown[]) => unknown): HelperDef => ({
+  minArgs: n,
+  maxArgs: n,
+  fn: (a) => fn(...a),
+});
 
 export const HELPERS: Record<string, HelperDef> = table({
   default: {
@@ -166,7 +182,14 @@ export const HELPERS: Record<string, HelperDef> = table({
   or: { minArgs: 1, maxArgs: Infinity, fn: (a) => a.some(truthy) },
   not: fixed(1, (a) => !truthy(a)),
   ternary: fixed(3, (c, a, b) => (truthy(c) ? a : b)),
-  join: { minArgs: 1, maxArgs: 2, fn: ([l, sep]) => list(l, 'join').map(toTemplateString).join(sep === undefined ? '' : str(sep, 'join')) },
+  join: {
+    minArgs: 1,
+    maxArgs: 2,
+    fn: ([l, sep]) =>
+      list(l, 'join')
+        .map(toTemplateString)
+        .join(sep === undefined ? '' : str(sep, 'join')),
+  },
   concat: { minArgs: 1, maxArgs: Infinity, fn: (a) => a.map(toTemplateString).join('') },
   json: { minArgs: 1, maxArgs: 2, fn: ([v, indent]) => toJson(v, indent === undefined ? undefined : toInt(indent)) },
   to_yaml: fixed(1, (v) => yamlStringify(v).replace(/\n$/, '')),

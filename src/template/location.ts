@@ -8,7 +8,12 @@ import { sourceLine } from '../yaml-source.js';
  * line is known, the text is looked up in it, so a quoted scalar (whose loc
  * points at the quote) or a block scalar still gets the exact column.
  */
-export function locInside(base: SourceLoc | undefined, text: string, line: number, column: number): SourceLoc | undefined {
+export function locInside(
+  base: SourceLoc | undefined,
+  text: string,
+  line: number,
+  column: number,
+): SourceLoc | undefined {
   if (!base) return undefined;
   const lines = text.split('\n');
   const textLine = lines[line - 1] ?? '';

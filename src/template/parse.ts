@@ -191,7 +191,9 @@ export function originalPos(text: string, pos: Pos): Pos {
 
 function unshift(pos: Pos, shifts: Shift[] | undefined): Pos {
   if (!shifts?.length) return pos;
-  const delta = shifts.filter((s) => s.line === pos.line && s.column <= pos.column).reduce((sum, s) => sum + s.delta, 0);
+  const delta = shifts
+    .filter((s) => s.line === pos.line && s.column <= pos.column)
+    .reduce((sum, s) => sum + s.delta, 0);
   return { line: pos.line, column: pos.column - delta };
 }
 
@@ -299,7 +301,8 @@ function unclosedMustache(text: string): { message: string; pos: Pos } | undefin
   for (let m = open.exec(text); m; m = open.exec(text)) {
     const close = text.indexOf('}}', m.index + 2);
     const next = text.indexOf('{{', m.index + 2);
-    if (close < 0 || (next >= 0 && next < close)) return { message: "unclosed '{{' (missing '}}')", pos: posOfOffset(text, m.index) };
+    if (close < 0 || (next >= 0 && next < close))
+      return { message: "unclosed '{{' (missing '}}')", pos: posOfOffset(text, m.index) };
   }
   return undefined;
 }
@@ -405,7 +408,10 @@ function checkCall(path: PathNode, params: ExprNode[], hash: HashNode | undefine
         : def.maxArgs === Infinity
           ? `at least ${def.minArgs}`
           : `${def.minArgs} to ${def.maxArgs}`;
-    throw new EvalFailure(`helper '${name}' takes ${want} argument${want === '1' ? '' : 's'}, got ${params.length}`, startOf(path));
+    throw new EvalFailure(
+      `helper '${name}' takes ${want} argument${want === '1' ? '' : 's'}, got ${params.length}`,
+      startOf(path),
+    );
   }
   checkExprs(params);
   checkExprs((hash?.pairs ?? []).map((p) => p.value));

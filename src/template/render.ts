@@ -4,7 +4,16 @@
 // type, resolve vars whose values are templates lazily (with loop detection),
 // and never touch JS internals (no __proto__/constructor, no generated code).
 import { HELPERS, type HelperEnv } from './helpers.js';
-import { parseTemplate, startOf, type BlockNode, type ExprNode, type MustacheNode, type PathNode, type Pos, type ProgramNode } from './parse.js';
+import {
+  parseTemplate,
+  startOf,
+  type BlockNode,
+  type ExprNode,
+  type MustacheNode,
+  type PathNode,
+  type Pos,
+  type ProgramNode,
+} from './parse.js';
 import {
   EvalFailure,
   Undefined,
@@ -51,7 +60,8 @@ function withResolving<T>(key: string | undefined, env: RenderEnv, fn: () => T):
   if (key !== undefined && env.resolving.includes(key)) {
     throw new EvalFailure(`recursive loop detected in template for var ${key.split('.')[0] || '@root'}`);
   }
-  if (env.resolving.length > MAX_NESTING) throw new EvalFailure('templates nested too deeply (a var referring to itself?)');
+  if (env.resolving.length > MAX_NESTING)
+    throw new EvalFailure('templates nested too deeply (a var referring to itself?)');
   env.resolving.push(key ?? Symbol('anonymous')); // values without a var path only count for the depth limit
   try {
     return fn();
@@ -184,7 +194,8 @@ function renderProgram(program: ProgramNode | undefined, frame: Frame, env: Rend
 
 function mustacheValue(st: MustacheNode, frame: Frame, env: RenderEnv): unknown {
   const hasArgs = st.params.length > 0 || (st.hash?.pairs.length ?? 0) > 0;
-  if (st.path.type === 'PathExpression' && hasArgs) return defined(callHelper(st.path, st.params, st.hash, frame, env), st.path);
+  if (st.path.type === 'PathExpression' && hasArgs)
+    return defined(callHelper(st.path, st.params, st.hash, frame, env), st.path);
   return defined(evalExpr(st.path, frame, env), st.path);
 }
 
@@ -197,7 +208,10 @@ function renderBlock(st: BlockNode, frame: Frame, env: RenderEnv, out: string[])
   const name = st.path.original;
   if (name === 'raw' && st.params.length === 0) return renderProgram(st.program, frame, env, out);
   const param = st.params[0];
-  const hint = name === 'if' || name === 'unless' ? `; to test whether it is set use {{#${name} (defined ${param.type === 'PathExpression' ? param.original : 'x'})}}` : '';
+  const hint =
+    name === 'if' || name === 'unless'
+      ? `; to test whether it is set use {{#${name} (defined ${param.type === 'PathExpression' ? param.original : 'x'})}}`
+      : '';
   const value = defined(evalExpr(param, frame, env), param, hint);
   const blockParams = st.program?.blockParams ?? [];
   switch (name) {
@@ -239,7 +253,14 @@ function truthyAt(value: unknown, node: ExprNode): boolean {
   }
 }
 
-function childFrame(parent: Frame, context: unknown, data: Record<string, unknown>, names: string[], values: unknown[], unsafe: boolean): Frame {
+function childFrame(
+  parent: Frame,
+  context: unknown,
+  data: Record<string, unknown>,
+  names: string[],
+  values: unknown[],
+  unsafe: boolean,
+): Frame {
   const params: Record<string, unknown> = {};
   names.forEach((n, i) => (params[n] = values[i]));
   return { context, data, params, parent, unsafe };
@@ -354,10 +375,15 @@ function up(frame: Frame, depth: number): Frame | undefined {
 }
 
 /** Block params first, then the current context, then enclosing ones out to the vars (like Handlebars' compat mode). */
-function findName(name: string, frame: Frame, useParams: boolean): { value: unknown; root: boolean; unsafe: boolean } | typeof MISSING {
+function findName(
+  name: string,
+  frame: Frame,
+  useParams: boolean,
+): { value: unknown; root: boolean; unsafe: boolean } | typeof MISSING {
   if (useParams) {
     for (let f: Frame | undefined = frame; f; f = f.parent) {
-      if (Object.prototype.hasOwnProperty.call(f.params, name)) return { value: f.params[name], root: false, unsafe: f.unsafe === true };
+      if (Object.prototype.hasOwnProperty.call(f.params, name))
+        return { value: f.params[name], root: false, unsafe: f.unsafe === true };
     }
   }
   for (let f: Frame | undefined = frame; f; f = f.parent) {

@@ -188,7 +188,13 @@ export function typeName(v: unknown): string {
 /** JSON of a value as a template shows it (objects never become "[object Object]"). */
 export function toJson(v: unknown, indent?: number): string {
   try {
-    return JSON.stringify(v, (_k, x: unknown) => (x instanceof Map ? Object.fromEntries(x) : typeof x === 'bigint' ? Number(x) : x), indent) ?? 'null';
+    return (
+      JSON.stringify(
+        v,
+        (_k, x: unknown) => (x instanceof Map ? Object.fromEntries(x) : typeof x === 'bigint' ? Number(x) : x),
+        indent,
+      ) ?? 'null'
+    );
   } catch (e) {
     throw new EvalFailure(`cannot show this value as JSON: ${(e as Error).message.split('\n')[0]}`);
   }

@@ -82,7 +82,14 @@ export function useLabHost(prefix: string, setup?: (fx: LabHostFixture) => Promi
     },
     commands,
     run(def, raw, o = {}) {
-      const ctx = createModuleContext({ host: fx.host, conn: fx.conn, check: o.check, diff: o.diff, predicted: o.predicted, onCommand: (c) => commands.push(c) });
+      const ctx = createModuleContext({
+        host: fx.host,
+        conn: fx.conn,
+        check: o.check,
+        diff: o.diff,
+        predicted: o.predicted,
+        onCommand: (c) => commands.push(c),
+      });
       return runModule(def, def.args.parse(raw), ctx);
     },
     exec: (command) => fx.lab.exec(fx.host, command),

@@ -44,7 +44,10 @@ export function usePhoenixLab(prefix: string, hosts: number): PhoenixLab {
     },
     async phxPlay(...args) {
       const r = await runCli(['-i', lab!.inventoryFile, '--json', ...args], { cwd: repoRoot });
-      const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const events = r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       return { rc: r.code, stdout: r.stdout, stderr: r.stderr, events };
     },
   };

@@ -14,9 +14,18 @@ export interface CliRun {
   stderr: string;
 }
 
-export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; input?: string } = {}): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string | undefined>; input?: string } = {},
+): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, CI: '1', NO_COLOR: '1', FORCE_COLOR: undefined, ...opts.env };
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      CI: '1',
+      NO_COLOR: '1',
+      FORCE_COLOR: undefined,
+      ...opts.env,
+    };
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
     const child = spawn(process.execPath, [binPath, ...args], { cwd: opts.cwd, env: env as NodeJS.ProcessEnv });
     let stdout = '';
@@ -30,7 +39,12 @@ export function runCli(args: string[], opts: { cwd?: string; env?: Record<string
 }
 
 /** A temp directory with the given files (path → content); removed by cleanup(). */
-export function workspace(files: Record<string, string> = {}): { dir: string; path: (p: string) => string; write: (p: string, c: string) => void; cleanup: () => void } {
+export function workspace(files: Record<string, string> = {}): {
+  dir: string;
+  path: (p: string) => string;
+  write: (p: string, c: string) => void;
+  cleanup: () => void;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'phx-test-'));
   const write = (p: string, c: string) => {
     mkdirSync(dirname(join(dir, p)), { recursive: true });
