@@ -1,0 +1,26 @@
+// The encoders' refusals as zod checks, so that a literal value is refused when
+// the playbook is validated (exit 1, nothing ran) and a templated one when the
+// task's rendered arguments are checked (the task fails before any command).
+import * as z from 'zod';
+import { lineProblem, operandProblem } from './line.js';
+import { mountOptionValueProblem } from './mount-options.js';
+import { propertyValueProblem } from './property-string.js';
+
+type Problem = (value: string) => string | undefined;
+
+function refusing(problem: Problem): z.ZodString {
+  // superRefine keeps the ZodString type: .min()/.regex()/.optional() still chain
+  return z.string().check((c) => {
+    const why = problem(c.value);
+    if (why) c.issues.push({ code: 'custom', message: why, input: c.value });
+  });
+}
+
+/** A string written inside one line of a config file. */
+export const oneLine = (): z.ZodString => refusing(lineProblem);
+/** A string passed to a CLI as an operand or an option's value. */
+export const operand = (): z.ZodString => refusing(operandProblem);
+/** One value of a Proxmox property string (`bridge`, `ip`, `mp`, …). */
+export const propertyValue = (): z.ZodString => refusing(propertyValueProblem);
+/** One value of a mount option string. */
+export const mountOptionValue = (): z.ZodString => refusing(mountOptionValueProblem);

@@ -1,0 +1,74 @@
+// The encoders that stand between a value and a structured format (issue 11,
+// item 2): every value with ",", "=", a line break, a NUL or a leading "-" is
+// refused where the format would read it as structure.
+// The property-string rules follow pve-common src/PVE/JSONSchema.pm:
+// parse_property_string (splits on every ",", a part without "=" is the default
+// key's value) and print_property_string ("illegal value with commas").
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { lineProblem, operandProblem } from '../src/encode/line.js';
+import { printMountOptions } from '../src/encode/mount-options.js';
+import { printPropertyString, propertyValueProblem, ValueRefused } from '../src/encode/property-string.js';
+import { mountOptionValue, oneLine, operand, propertyValue } from '../src/encode/schemas.js';
+
+const HOSTILE = ['vmbr0,firewall=0', 'a=b', 'x\nlxc.cap.drop:', 'x\r', 'x\0y'];
+
+test('property values: a comma, an equals sign, a line break or a NUL is refused', () => {
+  for (const v of HOSTILE) assert.ok(propertyValueProblem(v), v);
+  for (const v of ['vmbr0', '10.0.0.2/24', 'noatime;nodev', 'local-zfs:subvol-105-disk-1', 'BC:24:11:2A:3B:4C'])
+    assert.equal(propertyValueProblem(v), undefined, v);
+});
+
+test('printPropertyString writes default,key=value and refuses what would add a key', () => {
+  assert.equal(
+    printPropertyString('local-zfs:8', [
+      ['mp', '/data'],
+      ['ro', '1'],
+    ]),
+    'local-zfs:8,mp=/data,ro=1',
+  );
+  assert.equal(printPropertyString(undefined, [['name', 'eth0']]), 'name=eth0');
+  assert.throws(() => printPropertyString(undefined, [['bridge', 'vmbr0,firewall=0']]), ValueRefused);
+  assert.throws(() => printPropertyString('vol=x', []), /must not contain "="/);
+  assert.throws(() => printPropertyString(undefined, [['Bad Key', '1']]), /not a property key/);
+  assert.throws(() => printPropertyString(undefined, [['shared', '0,ro=0']]), /shared: "0,ro=0"/);
+});
+
+test('one-line values: line breaks and NUL refused; operands also refuse a leading dash', () => {
+  assert.ok(lineProblem('web\nlxc.cap.drop: '));
+  assert.ok(lineProblem('a\0'));
+  assert.equal(lineProblem('-x'), undefined);
+  assert.match(operandProblem('-u:x') ?? '', /option/);
+  assert.match(operandProblem('--delete') ?? '', /option/);
+  assert.equal(operandProblem('tank/ct'), undefined);
+});
+
+test('mount options: values with a comma cannot add an option', () => {
+  assert.equal(
+    printMountOptions([
+      ['addr', '10.0.0.5'],
+      ['rw', true],
+      ['nfsvers', 4],
+      ['soft', false],
+    ]),
+    'addr=10.0.0.5,rw,nfsvers=4',
+  );
+  assert.throws(() => printMountOptions([['addr', '10.0.0.5,ro=0']]), /would add a mount option/);
+  assert.throws(() => printMountOptions([['a,b', '1']]), /not a mount option name/);
+});
+
+test('the zod forms refuse the same values with the encoder message', () => {
+  const cases: [ReturnType<typeof oneLine>, string][] = [
+    [oneLine(), 'a\nb'],
+    [operand(), '-rf'],
+    [propertyValue(), 'vmbr0,firewall=0'],
+    [mountOptionValue(), 'x,ro'],
+  ];
+  for (const [schema, bad] of cases) {
+    const r = schema.safeParse(bad);
+    assert.equal(r.success, false, bad);
+    assert.ok(r.error && r.error.issues[0].message.length > 10);
+  }
+  assert.equal(propertyValue().min(1).safeParse('vmbr0').success, true);
+  assert.equal(propertyValue().optional().safeParse(undefined).success, true);
+});
