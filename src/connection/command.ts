@@ -26,19 +26,23 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** `argv` is a command as a list, or `{ shell }` for a script run by sh -c. */
 export function buildCommand(cmd: readonly string[] | { shell: string }, ctx: CommandContext = {}): BuiltCommand {
   let line = Array.isArray(cmd) ? shellJoin(cmd) : (cmd as { shell: string }).shell;
+  let stdin = ctx.stdin;
   const env = Object.entries(ctx.env ?? {});
   if (env.length > 0) {
-    for (const [k] of env)
-      if (!ENV_NAME.test(k)) throw new Error(`invalid environment variable name: ${JSON.stringify(k)}`);
+    const prelude = environmentPrelude(env);
+    // The values travel on stdin, never in the command line: a command line is
+    // in every process's argv (`ps` shows it to all users of the host). The
+    // command reads exactly the prelude's bytes; the rest of stdin is its own.
     // `export` keeps the variables for every command of a shell script too.
-    line = `export ${env.map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}; ${line}`;
+    line = `__phx_env=$(head -c ${prelude.length}) || exit 125; eval "$__phx_env"; unset __phx_env; ${line}`;
+    stdin = stdin === undefined ? prelude : Buffer.concat([prelude, Buffer.from(stdin)]);
   }
   if (ctx.chdir) line = `cd ${shellQuote(ctx.chdir)} && ${line}`;
   // OpenSSH ignores signal requests for root logins, so killing the channel
   // would leave a timed-out command running: the host enforces the limit.
   // `timeout` kills its whole process group (the command's children too).
   const limit = ctx.timeoutMs ? `timeout -s KILL ${Math.max(1, Math.round(ctx.timeoutMs)) / 1000} ` : '';
-  if (!ctx.become) return { command: limit ? `${limit}sh -c ${shellQuote(line)}` : line, stdin: ctx.stdin };
+  if (!ctx.become) return { command: limit ? `${limit}sh -c ${shellQuote(line)}` : line, stdin };
 
   // The marker is the command's first line: once it arrives, sudo is done and
   // stdin belongs to the command. The prompt is unique so it is recognised on
@@ -56,5 +60,14 @@ export function buildCommand(cmd: readonly string[] | { shell: string }, ctx: Co
   const user = ctx.become.user || 'root';
   // sudo runs `timeout` as the become user, so it may kill what it started.
   const command = `sudo -H ${auth} -u ${shellQuote(user)} -- ${limit}sh -c ${shellQuote(`echo ${become.marker}; ${line}`)}`;
-  return { command, stdin: ctx.stdin, become };
+  return { command, stdin, become };
+}
+
+/** `export K='v'` lines for the environment, checked: a name that is not a name, or a NUL, cannot be passed. */
+function environmentPrelude(env: [string, string][]): Buffer {
+  for (const [k, v] of env) {
+    if (!ENV_NAME.test(k)) throw new Error(`invalid environment variable name: ${JSON.stringify(k)}`);
+    if (v.includes('\0')) throw new Error(`environment variable ${k}: a value cannot contain a NUL character`);
+  }
+  return Buffer.from(env.map(([k, v]) => `export ${k}=${shellQuote(v)}\n`).join(''));
 }
