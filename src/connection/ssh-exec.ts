@@ -71,6 +71,9 @@ export function settleOnce(link: SshLink, opts: ExecOptions, reject: (e: Error) 
   };
 }
 
+/** One exec's ending, from settleOnce. */
+export type Settlement = ReturnType<typeof settleOnce>;
+
 /** Runs `command` on a new exec channel; ChannelRefused when the server will not open one now. */
 export async function execOnChannel(
   link: SshLink,
@@ -113,7 +116,7 @@ interface ChannelRun {
   ch: ClientChannel;
   opts: ExecOptions;
   started: number;
-  settle: ReturnType<typeof settleOnce>;
+  settle: Settlement;
   resolve: (r: ExecResult) => void;
   reject: (e: Error) => void;
   /** SIGKILL to the command, then close the channel */

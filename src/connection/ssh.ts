@@ -10,12 +10,12 @@
 //   ssh-shell-pool.ts  the remote shells (remote-shell.ts) and running commands in them
 //   ssh-sftp.ts        putFile / getFile
 //   ssh2-internals.ts  the one reach into ssh2's private fields (SIGKILL to a command)
+import type { Client } from 'ssh2';
 import { ChannelRefused, ChannelSlots, CHANNEL_RETRIES, retryDelayMs, sleep } from './ssh-channels.js';
 import { execOnChannel } from './ssh-exec.js';
 import { SftpFiles } from './ssh-sftp.js';
 import { ShellPool } from './ssh-shell-pool.js';
 import { SshTransport, type SshSettings } from './ssh-transport.js';
-import type { Client } from 'ssh2';
 import type { Connection, ExecOptions, ExecResult } from './types.js';
 
 export type { SshEndpoint, SshSettings } from './ssh-transport.js';
