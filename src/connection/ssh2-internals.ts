@@ -1,0 +1,36 @@
+// The one place that reaches into ssh2's internals. Written for ssh2 1.17.0
+// (lib/Channel.js: `outgoing.{id,state}` and `_client._protocol.signal()`);
+// test/ssh2-internals.test.ts fails when another ssh2 version is installed, so
+// whoever upgrades ssh2 checks this file first.
+import type { ClientChannel } from 'ssh2';
+
+/** the ssh2 version whose internals sendKill was written against */
+export const SSH2_VERSION_RELIED_ON = '1.17.0';
+
+/** What sendKill reads from a channel: private fields of ssh2 1.17.0's Channel. */
+interface ChannelInternals {
+  outgoing?: { id?: number; state?: string };
+  _client?: { _protocol?: { signal?: (id: number, sig: string) => void } };
+}
+
+/**
+ * Sends SIGKILL to the remote command (OpenSSH killpg()s the session). ssh2's
+ * channel.signal() refuses once stdin is closed, which it always is here, so
+ * this goes to the protocol object the channel itself would use.
+ */
+export function sendKill(ch: ClientChannel): void {
+  const internal = ch as unknown as ChannelInternals;
+  const id = internal.outgoing?.id;
+  const proto = internal._client?._protocol;
+  if (
+    id === undefined ||
+    !['open', 'eof'].includes(internal.outgoing?.state ?? '') ||
+    typeof proto?.signal !== 'function'
+  )
+    return;
+  try {
+    proto.signal(id, 'KILL');
+  } catch {
+    // best effort: the channel is closed next anyway
+  }
+}
