@@ -23,6 +23,7 @@ import {
   readKnownHosts,
 } from './known-hosts.js';
 import { shellQuote } from '../quote.js';
+import { sleep } from '../sleep.js';
 import type { Connection, ExecOptions, ExecResult } from './types.js';
 
 /** One hop: the target, or a ProxyJump host in front of it. */
@@ -98,10 +99,6 @@ class ChannelRefused extends Error {}
 const CHANNEL_RETRIES = 50;
 /** Remote shells per host (each holds a session slot); commands beyond them get exec channels. */
 const MAX_SHELLS = 3;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /** SFTP status codes from ssh2 (numeric `code` on the error). */
 const SFTP_NO_SUCH_FILE = 2;

@@ -13,7 +13,8 @@ import type { PlayRun, RunContext } from './context.js';
 import type { HostState } from './host.js';
 import { inherit, type Scope } from './scope.js';
 import { dropOmitted, taskVars } from './vars.js';
-import { mapLimit, sleep } from './util.js';
+import { mapLimit } from './util.js';
+import { sleep } from '../sleep.js';
 import type { HostStatus } from '../events.js';
 
 export const NO_LOG_MSG =
