@@ -10,6 +10,7 @@ import { startSshd, generateKeyPair, processTree, type SshdHandle } from './sshd
 import { alive } from './proc.js';
 import { writeShims, writeSetupScript } from './hostfs.js';
 import { seedHost } from './sim/seed.js';
+import { sleep } from '../src/sleep.js';
 
 export interface LabHost {
   name: string;
@@ -45,10 +46,6 @@ interface LabConfig {
 }
 
 const handles = new Map<string, SshdHandle>(); // started by this process, keyed by host dir
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 function freePort(): Promise<number> {
   return new Promise((res, rej) => {

@@ -3,6 +3,7 @@
 // pid, log), runs in the foreground, and is stopped by PID together with every
 // session process it forked, so nothing outlives a test run.
 import { alive } from './proc.js';
+import { sleep } from '../src/sleep.js';
 import { spawn, execFile } from 'node:child_process';
 import { mkdir, writeFile, readFile, rm, chmod } from 'node:fs/promises';
 import { openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
@@ -294,10 +295,6 @@ function tryKill(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function freePort(address: string): Promise<number> {

@@ -24,6 +24,7 @@ import {
 import { isMissingCt } from '../src/proxmox/pct-config.js';
 import { guestResult, isGuestExecArgv, ModuleFailure, runBatch } from '../src/proxmox/qm.js';
 import { shellJoin } from '../src/quote.js';
+import { sleep } from '../src/sleep.js';
 import { octalModeArg } from '../src/remote/mode.js';
 
 // ---------------------------------------------------------------- arguments
@@ -175,8 +176,6 @@ async function readAll(ctx: ModuleContext, a: CertHookArgs): Promise<CertHookFac
   }
   return f;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function facts(ctx: ModuleContext, a: CertHookArgs): Promise<CertHookFacts> {
   let f = await readAll(ctx, a);

@@ -127,9 +127,117 @@ interface Attrs {
   mode: number;
 }
 
+/** Lines of the diff (`key: value`), in the order they are shown. */
+type DiffFields = Record<string, string | number | undefined>;
+
+interface DiffPair {
+  before: DiffFields;
+  after: DiffFields;
+}
+
+const mergeDiffs = (...parts: DiffPair[]): DiffPair => ({
+  before: Object.assign({}, ...parts.map((d) => d.before)) as DiffFields,
+  after: Object.assign({}, ...parts.map((d) => d.after)) as DiffFields,
+});
+
+const NO_DIFF: DiffPair = { before: {}, after: {} };
+
+interface AttrOptions {
+  /** chown the link itself (-h) */
+  link?: boolean;
+  /** leave the mode alone (a symlink's mode means nothing) */
+  noMode?: boolean;
+}
+
+/** The commands that bring the attributes `now` of `at` to `want`. */
+function attrCommands(at: string, now: Attrs, want: Attrs, o: AttrOptions = {}): Change[] {
+  const out: Change[] = [];
+  const ownerPart = want.uid !== now.uid ? String(want.uid) : '';
+  const groupPart = want.gid !== now.gid ? String(want.gid) : '';
+  if (ownerPart || groupPart) {
+    out.push({
+      description: `chown ${want.owner}:${want.group} ${at}`,
+      argv: ['chown', ...(o.link ? ['-h'] : []), `${ownerPart}${groupPart ? `:${groupPart}` : ''}`, safePath(at)],
+    });
+  }
+  if (!o.noMode && want.mode !== now.mode)
+    out.push({
+      description: `chmod ${formatMode(want.mode)} ${at}`,
+      argv: ['chmod', formatMode(want.mode), safePath(at)],
+    });
+  return out;
+}
+
+/** The owner/group/mode lines of the diff for the managed path: what changes; a new path has no old values. */
+function attrDiff(now: Attrs, want: Attrs, o: AttrOptions & { isNew: boolean }): DiffPair {
+  const before: DiffFields = {};
+  const after: DiffFields = {};
+  const modeChanges = !o.noMode && want.mode !== now.mode;
+  if (want.uid !== now.uid) [before.owner, after.owner] = [now.owner, want.owner];
+  if (want.gid !== now.gid) [before.group, after.group] = [now.group, want.group];
+  if (modeChanges) [before.mode, after.mode] = [formatMode(now.mode), formatMode(want.mode)];
+  return o.isNew ? { before: {}, after } : { before, after };
+}
+
+/** The commands and diff lines for the managed path itself. */
+function attrFix(at: string, now: Attrs, want: Attrs, o: AttrOptions & { isNew: boolean }) {
+  return { changes: attrCommands(at, now, want, o), diff: attrDiff(now, want, o) };
+}
+
+/** What check mode tells later tasks about a path whose attributes become `attrs`. */
+const predictedAttrs = (attrs: Attrs, extra: Partial<FileState> = {}): Partial<FileState> => ({
+  exists: true,
+  uid: attrs.uid,
+  gid: attrs.gid,
+  owner: attrs.owner,
+  group: attrs.group,
+  mode: attrs.mode,
+  ...extra,
+});
+
+/** Everything plan() works from, once the wanted owner/group/mode are resolved. */
+interface PlanInput {
+  a: Args;
+  f: Facts;
+  path: string;
+  /** path, checked for use in argv */
+  p: string;
+  cur: FileState;
+  prev: Kind;
+  /** the path, or with follow the target of the link at it */
+  target: FileState;
+  targetKind: Kind;
+  /** owner/group/mode wanted for an entry whose attributes are `now` */
+  wanted: (now: Attrs, isDir: boolean) => Attrs;
+  /** attributes of an entry this task creates with `mode` */
+  fresh: (mode: number) => Attrs;
+  /** what recurse's find-based commands aim at */
+  goal: { uid?: number; gid?: number; mode?: ModeSpec };
+}
+
+/** What one state's plan comes to; a string is the failure message. */
+interface StateOutcome {
+  changes: Change[];
+  /** the state reported */
+  state: string;
+  final?: Attrs;
+  size?: number;
+  /** diff lines beyond path and state */
+  diff: DiffPair;
+  /** check mode: what later tasks should see (partial states merge into what the host has) */
+  predict: Record<string, Partial<FileState>>;
+}
+
+const attrsOf = (s: FileState): Attrs => ({
+  uid: s.uid!,
+  gid: s.gid!,
+  owner: s.owner!,
+  group: s.group!,
+  mode: s.mode!,
+});
+
 function plan(f: Facts, a: Args): Plan {
   const path = pathOf(a);
-  const p = safePath(path);
   const cur = f.path;
   const prev = kindOf(cur);
   // with follow, a link to something is managed through its target (not for link/absent)
@@ -138,257 +246,243 @@ function plan(f: Facts, a: Args): Plan {
   // no state: keep what is there (a hard-linked file is a file), or `file`
   const state =
     a.state ?? (a.recurse ? 'directory' : targetKind === 'absent' || targetKind === 'hard' ? 'file' : targetKind);
+  const fail = (msg: string): Plan => ({ changes: [], fail: msg, result: { path } });
 
   let owner: { id: number; name: string } | undefined;
   let group: { id: number; name: string } | undefined;
   if (a.owner !== undefined) {
     const r = resolveAccount(String(a.owner), f.probe.users, 'user');
-    if ('error' in r) return { changes: [], fail: r.error, result: { path } };
+    if ('error' in r) return fail(r.error);
     owner = r;
   }
   if (a.group !== undefined) {
     const r = resolveAccount(String(a.group), f.probe.groups, 'group');
-    if ('error' in r) return { changes: [], fail: r.error, result: { path } };
+    if ('error' in r) return fail(r.error);
     group = r;
   }
   const modeSpec = a.mode !== undefined ? parseMode(a.mode) : undefined;
-  const umask = f.me.umask;
-  const changes: Change[] = [];
-  const before: Record<string, string | number | undefined> = { path, state: prev };
-  const after: Record<string, string | number | undefined> = { path, state: undefined };
-  const fail = (msg: string): Plan => ({ changes: [], fail: msg, result: { path } });
-
-  // Owner/group/mode wanted for an entry whose current attributes are `now`.
-  const wanted = (now: Attrs, isDir: boolean): Attrs => ({
-    uid: owner?.id ?? now.uid,
-    owner: owner?.name ?? now.owner,
-    gid: group?.id ?? now.gid,
-    group: group?.name ?? now.group,
-    mode: modeSpec ? applyMode(modeSpec, now.mode, isDir) : now.mode,
-  });
-  const attrsOf = (s: FileState): Attrs => ({
-    uid: s.uid!,
-    gid: s.gid!,
-    owner: s.owner!,
-    group: s.group!,
-    mode: s.mode!,
-  });
-  const fresh = (mode: number): Attrs => ({ uid: f.me.uid, gid: f.me.gid, owner: f.me.user, group: f.me.group, mode });
-  // Commands that bring `now` to `want` on `at`; notes the diff.
-  const fix = (
-    at: string,
-    now: Attrs,
-    want: Attrs,
-    opts: { link?: boolean; noMode?: boolean; diff?: boolean } = {},
-  ) => {
-    const out: Change[] = [];
-    const ownerPart = want.uid !== now.uid ? String(want.uid) : '';
-    const groupPart = want.gid !== now.gid ? String(want.gid) : '';
-    if (ownerPart || groupPart) {
-      out.push({
-        description: `chown ${want.owner}:${want.group} ${at}`,
-        argv: ['chown', ...(opts.link ? ['-h'] : []), `${ownerPart}${groupPart ? `:${groupPart}` : ''}`, safePath(at)],
-      });
-    }
-    if (!opts.noMode && want.mode !== now.mode)
-      out.push({
-        description: `chmod ${formatMode(want.mode)} ${at}`,
-        argv: ['chmod', formatMode(want.mode), safePath(at)],
-      });
-    if (opts.diff !== false) {
-      if (before.state === 'absent') {
-        // a new entry has no old attributes to show
-        if (want.uid !== now.uid) after.owner = want.owner;
-        if (want.gid !== now.gid) after.group = want.group;
-        if (!opts.noMode && want.mode !== now.mode) after.mode = formatMode(want.mode);
-        return out;
-      }
-      if (want.uid !== now.uid) [before.owner, after.owner] = [now.owner, want.owner];
-      if (want.gid !== now.gid) [before.group, after.group] = [now.group, want.group];
-      if (!opts.noMode && want.mode !== now.mode)
-        [before.mode, after.mode] = [formatMode(now.mode), formatMode(want.mode)];
-    }
-    return out;
+  const input: PlanInput = {
+    a,
+    f,
+    path,
+    p: safePath(path),
+    cur,
+    prev,
+    target,
+    targetKind,
+    wanted: (now, isDir) => ({
+      uid: owner?.id ?? now.uid,
+      owner: owner?.name ?? now.owner,
+      gid: group?.id ?? now.gid,
+      group: group?.name ?? now.group,
+      mode: modeSpec ? applyMode(modeSpec, now.mode, isDir) : now.mode,
+    }),
+    fresh: (mode) => ({ uid: f.me.uid, gid: f.me.gid, owner: f.me.user, group: f.me.group, mode }),
+    goal: { uid: owner?.id, gid: group?.id, mode: modeSpec },
   };
 
-  let final: Attrs | undefined;
-  let size: number | undefined;
-  let finalState: string = state;
-  // check mode: what later tasks should see (partial states merge into what the host has)
-  const predict: Record<string, Partial<FileState>> = {};
-  const predictAttrs = (at: string, attrs: Attrs, extra: Partial<FileState>) => {
-    predict[pathKey(at)] = {
-      exists: true,
-      uid: attrs.uid,
-      gid: attrs.gid,
-      owner: attrs.owner,
-      group: attrs.group,
-      mode: attrs.mode,
-      ...extra,
-    };
-  };
+  const o = PLAN_STATE[state](input);
+  if (typeof o === 'string') return fail(o);
 
-  switch (state) {
-    case 'absent':
-      if (prev !== 'absent') changes.push({ description: `remove ${path}`, argv: ['rm', '-rf', p] });
-      predict[pathKey(path)] = { exists: false };
-      after.state = 'absent';
-      break;
-
-    case 'file':
-      if (targetKind === 'absent') return fail(`file (${path}) is absent, cannot continue`);
-      if (targetKind !== 'file' && targetKind !== 'hard')
-        return fail(`file (${path}) is ${targetKind}, cannot continue`);
-      final = wanted(attrsOf(target), false);
-      changes.push(...fix(path, attrsOf(target), final));
-      size = target.size;
-      predictAttrs(path, final, {});
-      break;
-
-    case 'directory': {
-      if (targetKind !== 'absent' && targetKind !== 'directory')
-        return fail(`${path} already exists as a ${targetKind}`);
-      if (targetKind === 'absent') {
-        // like Ansible, every directory created gets the owner/group/mode
-        const created = [...f.ancestors.filter((x) => !x.exists).map((x) => x.path), path];
-        changes.push({ description: `create directory ${path}`, argv: ['mkdir', '-p', p] });
-        const born = fresh(0o777 & ~umask);
-        final = wanted(born, true);
-        for (const d of created) changes.push(...fix(d, born, final, { diff: d === path }));
-        for (const d of created) predictAttrs(d, final, { type: 'directory' });
-      } else {
-        final = wanted(attrsOf(target), true);
-        changes.push(...fix(path, attrsOf(target), final));
-        size = target.size;
-        predictAttrs(path, final, {});
-      }
-      if (a.recurse)
-        changes.push(
-          ...recurse(path, f.probe.tree ?? [], wanted, fix, before, after, {
-            uid: owner?.id,
-            gid: group?.id,
-            mode: modeSpec,
-          }),
-        );
-      break;
-    }
-
-    case 'touch': {
-      const times = [a.access_time ?? 'now', a.modification_time ?? 'now'];
-      const flags =
-        times[0] === 'now' && times[1] === 'now'
-          ? []
-          : times[0] === 'now'
-            ? ['-a']
-            : times[1] === 'now'
-              ? ['-m']
-              : undefined;
-      if (targetKind === 'absent' || flags !== undefined) {
-        changes.push({
-          description: targetKind === 'absent' ? `create ${path}` : `touch ${path}`,
-          argv: ['touch', ...(flags ?? []), p],
-        });
-      }
-      const now = targetKind === 'absent' ? fresh(0o666 & ~umask) : attrsOf(target);
-      final = wanted(now, targetKind === 'directory');
-      changes.push(...fix(path, now, final));
-      finalState = targetKind === 'absent' ? 'file' : targetKind === 'hard' ? 'file' : targetKind;
-      size = targetKind === 'absent' ? 0 : target.size;
-      predictAttrs(
-        path,
-        final,
-        targetKind === 'absent'
-          ? { type: 'file', size: 0, content: Buffer.alloc(0), checksum: 'da39a3ee5e6b4b0d3255bfef95601890afd80709' }
-          : {},
-      );
-      break;
-    }
-
-    case 'link': {
-      // without src (state left to the current one) an existing link keeps its target
-      const src = a.src ?? cur.linkTarget!;
-      if (a.src !== undefined && !f.src!.exists && !a.force)
-        return fail(`src file does not exist, use "force=yes" if you really want to create the link: ${srcOnHost(a)}`);
-      if (prev === 'link' && cur.linkTarget === src) {
-        final = wanted(attrsOf(cur), false);
-        changes.push(...fix(path, attrsOf(cur), { ...final, mode: cur.mode! }, { link: true, noMode: true }));
-      } else {
-        if ((prev === 'file' || prev === 'hard') && !a.force)
-          return fail(`refusing to convert from ${prev} to symlink for ${path}`);
-        if (prev === 'directory') {
-          if (!a.force) return fail(`refusing to convert from directory to symlink for ${path}`);
-          changes.push({ description: `remove empty directory ${path}`, argv: ['rmdir', p] });
-        }
-        changes.push({ description: `link ${path} -> ${src}`, argv: ['ln', '-sfnT', '--', src, p] });
-        [before.src, after.src] = [prev === 'link' ? cur.linkTarget : undefined, src];
-        const born = fresh(0o777);
-        final = wanted(born, false);
-        changes.push(...fix(path, born, { ...final, mode: 0o777 }, { link: true, noMode: true }));
-      }
-      final.mode = 0o777;
-      size = Buffer.byteLength(src);
-      predictAttrs(path, final, { type: 'link', linkTarget: src, checksum: undefined, content: undefined, size });
-      break;
-    }
-
-    case 'hard': {
-      const src = f.src!;
-      if (!src.exists) return fail(`src does not exist: ${a.src}`);
-      if (prev === 'directory') return fail(`refusing to convert from directory to hard link for ${path}`);
-      const same = cur.exists && cur.inode === src.inode && cur.dev === src.dev;
-      if (!same) {
-        if (prev !== 'absent' && !a.force && prev !== 'hard')
-          return fail(`refusing to convert from ${prev} to hard link for ${path}`);
-        changes.push({ description: `hard link ${path} -> ${a.src}`, argv: ['ln', '-fT', '--', a.src!, p] });
-        [before.src, after.src] = [undefined, a.src];
-      }
-      final = wanted(attrsOf(src), false);
-      changes.push(...fix(path, attrsOf(src), final));
-      size = src.size;
-      break;
-    }
-  }
-
-  if (after.state === undefined) after.state = finalState;
   const resultPathKey = state === 'link' || state === 'hard' || state === 'touch' ? 'dest' : 'path';
-  const result: Record<string, unknown> = { [resultPathKey]: path, state: finalState };
+  const result: Record<string, unknown> = { [resultPathKey]: path, state: o.state };
   if (state === 'link' || state === 'hard') result.src = a.src ?? cur.linkTarget;
-  if (final) {
+  if (o.final) {
     Object.assign(result, {
-      uid: final.uid,
-      gid: final.gid,
-      owner: final.owner,
-      group: final.group,
-      mode: formatMode(final.mode),
+      uid: o.final.uid,
+      gid: o.final.gid,
+      owner: o.final.owner,
+      group: o.final.group,
+      mode: formatMode(o.final.mode),
     });
-    if (size !== undefined) result.size = size;
+    if (o.size !== undefined) result.size = o.size;
   }
+  const before = { path, state: prev, ...o.diff.before };
+  const after = { path, state: o.state, ...o.diff.after };
   return {
-    changes,
+    changes: o.changes,
     result,
-    predict: changes.length > 0 ? predict : undefined,
+    predict: o.changes.length > 0 ? o.predict : undefined,
     diff: { before: attrsText(before), after: attrsText(after), before_header: path, after_header: path },
   };
 }
 
-/** owner/group/mode for everything below a directory: only entries that differ. */
+const PLAN_STATE: Record<(typeof STATES)[number], (i: PlanInput) => StateOutcome | string> = {
+  absent: ({ path, p, prev }) => ({
+    changes: prev !== 'absent' ? [{ description: `remove ${path}`, argv: ['rm', '-rf', p] }] : [],
+    state: 'absent',
+    diff: NO_DIFF,
+    predict: { [pathKey(path)]: { exists: false } },
+  }),
+
+  file: ({ path, prev, target, targetKind, wanted }) => {
+    if (targetKind === 'absent') return `file (${path}) is absent, cannot continue`;
+    if (targetKind !== 'file' && targetKind !== 'hard') return `file (${path}) is ${targetKind}, cannot continue`;
+    const final = wanted(attrsOf(target), false);
+    const fix = attrFix(path, attrsOf(target), final, { isNew: prev === 'absent' });
+    return {
+      ...fix,
+      state: 'file',
+      final,
+      size: target.size,
+      predict: { [pathKey(path)]: predictedAttrs(final) },
+    };
+  },
+
+  directory: (i) => {
+    const { path, p, prev, target, targetKind, wanted, a, f } = i;
+    if (targetKind !== 'absent' && targetKind !== 'directory') return `${path} already exists as a ${targetKind}`;
+    const below = a.recurse ? recurse(path, f.probe.tree ?? [], wanted, i.goal) : { changes: [], diff: NO_DIFF };
+    if (targetKind === 'absent') {
+      // like Ansible, every directory created gets the owner/group/mode
+      const created = [...f.ancestors.filter((x) => !x.exists).map((x) => x.path), path];
+      const born = i.fresh(0o777 & ~f.me.umask);
+      const final = wanted(born, true);
+      return {
+        changes: [
+          { description: `create directory ${path}`, argv: ['mkdir', '-p', p] },
+          ...created.flatMap((d) => attrCommands(d, born, final)),
+          ...below.changes,
+        ],
+        state: 'directory',
+        final,
+        diff: mergeDiffs(attrDiff(born, final, { isNew: prev === 'absent' }), below.diff),
+        predict: Object.fromEntries(created.map((d) => [pathKey(d), predictedAttrs(final, { type: 'directory' })])),
+      };
+    }
+    const final = wanted(attrsOf(target), true);
+    const fix = attrFix(path, attrsOf(target), final, { isNew: prev === 'absent' });
+    return {
+      changes: [...fix.changes, ...below.changes],
+      state: 'directory',
+      final,
+      size: target.size,
+      diff: mergeDiffs(fix.diff, below.diff),
+      predict: { [pathKey(path)]: predictedAttrs(final) },
+    };
+  },
+
+  touch: ({ a, path, p, prev, target, targetKind, wanted, fresh, f }) => {
+    const times = [a.access_time ?? 'now', a.modification_time ?? 'now'];
+    const flags =
+      times[0] === 'now' && times[1] === 'now'
+        ? []
+        : times[0] === 'now'
+          ? ['-a']
+          : times[1] === 'now'
+            ? ['-m']
+            : undefined;
+    const touch: Change[] =
+      targetKind === 'absent' || flags !== undefined
+        ? [
+            {
+              description: targetKind === 'absent' ? `create ${path}` : `touch ${path}`,
+              argv: ['touch', ...(flags ?? []), p],
+            },
+          ]
+        : [];
+    const now = targetKind === 'absent' ? fresh(0o666 & ~f.me.umask) : attrsOf(target);
+    const final = wanted(now, targetKind === 'directory');
+    const fix = attrFix(path, now, final, { isNew: prev === 'absent' });
+    const created = targetKind === 'absent';
+    return {
+      changes: [...touch, ...fix.changes],
+      state: created || targetKind === 'hard' ? 'file' : targetKind,
+      final,
+      size: created ? 0 : target.size,
+      diff: fix.diff,
+      predict: {
+        [pathKey(path)]: predictedAttrs(
+          final,
+          created
+            ? { type: 'file', size: 0, content: Buffer.alloc(0), checksum: 'da39a3ee5e6b4b0d3255bfef95601890afd80709' }
+            : {},
+        ),
+      },
+    };
+  },
+
+  link: ({ a, f, path, p, cur, prev, wanted, fresh }) => {
+    // without src (state left to the current one) an existing link keeps its target
+    const src = a.src ?? cur.linkTarget!;
+    if (a.src !== undefined && !f.src!.exists && !a.force)
+      return `src file does not exist, use "force=yes" if you really want to create the link: ${srcOnHost(a)}`;
+    const size = Buffer.byteLength(src);
+    const outcome = (changes: Change[], final: Attrs, diff: DiffPair): StateOutcome => ({
+      changes,
+      state: 'link',
+      final: { ...final, mode: 0o777 },
+      size,
+      diff,
+      predict: {
+        [pathKey(path)]: predictedAttrs(
+          { ...final, mode: 0o777 },
+          { type: 'link', linkTarget: src, checksum: undefined, content: undefined, size },
+        ),
+      },
+    });
+    const asLink = { link: true, noMode: true, isNew: prev === 'absent' };
+    if (prev === 'link' && cur.linkTarget === src) {
+      const final = wanted(attrsOf(cur), false);
+      const fix = attrFix(path, attrsOf(cur), { ...final, mode: cur.mode! }, asLink);
+      return outcome(fix.changes, final, fix.diff);
+    }
+    if ((prev === 'file' || prev === 'hard') && !a.force)
+      return `refusing to convert from ${prev} to symlink for ${path}`;
+    if (prev === 'directory' && !a.force) return `refusing to convert from directory to symlink for ${path}`;
+    const born = fresh(0o777);
+    const final = wanted(born, false);
+    const fix = attrFix(path, born, { ...final, mode: 0o777 }, asLink);
+    return outcome(
+      [
+        ...(prev === 'directory' ? [{ description: `remove empty directory ${path}`, argv: ['rmdir', p] }] : []),
+        { description: `link ${path} -> ${src}`, argv: ['ln', '-sfnT', '--', src, p] },
+        ...fix.changes,
+      ],
+      final,
+      mergeDiffs({ before: { src: prev === 'link' ? cur.linkTarget : undefined }, after: { src } }, fix.diff),
+    );
+  },
+
+  hard: ({ a, f, path, p, cur, prev, wanted }) => {
+    const src = f.src!;
+    if (!src.exists) return `src does not exist: ${a.src}`;
+    if (prev === 'directory') return `refusing to convert from directory to hard link for ${path}`;
+    const same = cur.exists && cur.inode === src.inode && cur.dev === src.dev;
+    if (!same && prev !== 'absent' && !a.force && prev !== 'hard')
+      return `refusing to convert from ${prev} to hard link for ${path}`;
+    const final = wanted(attrsOf(src), false);
+    const fix = attrFix(path, attrsOf(src), final, { isNew: prev === 'absent' });
+    return {
+      changes: [
+        ...(same ? [] : [{ description: `hard link ${path} -> ${a.src}`, argv: ['ln', '-fT', '--', a.src!, p] }]),
+        ...fix.changes,
+      ],
+      state: 'hard',
+      final,
+      size: src.size,
+      diff: same ? fix.diff : mergeDiffs({ before: { src: undefined }, after: { src: a.src } }, fix.diff),
+      predict: {},
+    };
+  },
+};
+
+/** owner/group/mode for everything below a directory: only entries that differ, one diff line each. */
 function recurse(
   root: string,
   tree: TreeEntry[],
   wanted: (now: Attrs, isDir: boolean) => Attrs,
-  fix: (at: string, now: Attrs, want: Attrs, o?: { link?: boolean; noMode?: boolean; diff?: boolean }) => Change[],
-  before: Record<string, string | number | undefined>,
-  after: Record<string, string | number | undefined>,
-  target: { uid?: number; gid?: number; mode?: ModeSpec },
-): Change[] {
+  goal: { uid?: number; gid?: number; mode?: ModeSpec },
+): { changes: Change[]; diff: DiffPair } {
   const chown = new Map<string, string[]>();
   const chmod = new Map<string, string[]>();
+  const diff: DiffPair = { before: {}, after: {} };
   for (const e of tree) {
     const now: Attrs = { uid: e.uid, gid: e.gid, owner: e.owner, group: e.group, mode: e.mode };
     const isLink = e.type === 'link';
     const want = wanted(now, e.type === 'directory');
     const at = posix.join(root, e.rel);
-    const steps = fix(at, now, want, { link: isLink, noMode: isLink, diff: false });
+    const steps = attrCommands(at, now, want, { link: isLink, noMode: isLink });
     for (const s of steps) {
       const [cmd, ...rest] = s.argv!;
       const key = rest.slice(0, -1).join(' ');
@@ -396,24 +490,24 @@ function recurse(
       bucket.set(key, [...(bucket.get(key) ?? []), safePath(at)]);
     }
     if (steps.length > 0) {
-      before[e.rel] = `${formatMode(now.mode)} ${now.owner}:${now.group}`;
-      after[e.rel] = `${formatMode(isLink ? now.mode : want.mode)} ${want.owner}:${want.group}`;
+      diff.before[e.rel] = `${formatMode(now.mode)} ${now.owner}:${now.group}`;
+      diff.after[e.rel] = `${formatMode(isLink ? now.mode : want.mode)} ${want.owner}:${want.group}`;
     }
   }
   const listed = [...chown.values(), ...chmod.values()].reduce(
     (n, ps) => n + ps.reduce((m, p) => m + p.length + 3, 0),
     0,
   );
-  if (listed > LIST_LIMIT) return recurseByFind(root, chown.size > 0, chmod.size > 0, target);
-  const out: Change[] = [];
+  if (listed > LIST_LIMIT) return { changes: recurseByFind(root, chown.size > 0, chmod.size > 0, goal), diff };
+  const changes: Change[] = [];
   for (const [key, paths] of chown)
-    out.push({
+    changes.push({
       description: `chown ${key} ${paths.length} entries below ${root}`,
       argv: ['chown', ...key.split(' '), ...paths],
     });
   for (const [key, paths] of chmod)
-    out.push({ description: `chmod ${key} ${paths.length} entries below ${root}`, argv: ['chmod', key, ...paths] });
-  return out;
+    changes.push({ description: `chmod ${key} ${paths.length} entries below ${root}`, argv: ['chmod', key, ...paths] });
+  return { changes, diff };
 }
 
 /**

@@ -26,6 +26,7 @@ import {
 } from '../src/proxmox/pct-config.js';
 import { containerRoot, isUnprivileged } from '../src/proxmox/idmap.js';
 import { ModuleFailure, runBatch } from '../src/proxmox/qm.js';
+import { sleep } from '../src/sleep.js';
 
 // ---------------------------------------------------------------- arguments
 
@@ -185,8 +186,6 @@ export const predictedKey = (ctid: number) => `pct:${ctid}`;
 
 /** A mount point volume that is a host directory (bind mount): PVE never creates or chowns it. */
 const isBindVolume = (v: string) => v.startsWith('/') && !v.startsWith('/dev/');
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The CT's own config file (what pct config reads); its [pve:pending] section is the pending list. */
 export const confPath = (ctid: number) => `/etc/pve/lxc/${ctid}.conf`;

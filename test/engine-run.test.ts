@@ -110,6 +110,30 @@ describe('engine: a run on the local connection', () => {
     });
   });
 
+  it("a templated boolean keyword reads like Ansible's boolean(): t/yes/1 are true, no is false", async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  vars: { short: t, word: 'Yes', one: 1, word_no: 'no' }
+  tasks:
+    - command: "false"
+      ignore_errors: "{{ short }}"
+    - command: "false"
+      ignore_errors: "{{ word }}"
+    - command: "false"
+      ignore_errors: "{{ one }}"
+    - command: "false"
+      ignore_errors: "{{ word_no }}"
+    - command: echo never reached
+`,
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout, /never reached/);
+    assert.equal(recap(r.stdout).h1.ignored, 3, r.stdout);
+    assert.equal(recap(r.stdout).h1.failed, 1, r.stdout);
+  });
+
   it('block / rescue / always', async () => {
     const d = ws.path('blk');
     const r = await play(

@@ -14,10 +14,6 @@ export function retryDelayMs(attempt: number): number {
   return Math.min(10 * attempt, 100);
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 /** Counts the channels open on one connection against the server's MaxSessions. */
 export class ChannelSlots {
   // One session slot stays free for the SFTP channel.

@@ -11,7 +11,8 @@
 //   ssh-sftp.ts        putFile / getFile
 //   ssh2-internals.ts  the one reach into ssh2's private fields (SIGKILL to a command)
 import type { Client } from 'ssh2';
-import { ChannelRefused, ChannelSlots, CHANNEL_RETRIES, retryDelayMs, sleep } from './ssh-channels.js';
+import { sleep } from '../sleep.js';
+import { ChannelRefused, ChannelSlots, CHANNEL_RETRIES, retryDelayMs } from './ssh-channels.js';
 import { execOnChannel } from './ssh-exec.js';
 import { SftpFiles } from './ssh-sftp.js';
 import { ShellPool } from './ssh-shell-pool.js';

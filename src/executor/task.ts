@@ -7,13 +7,14 @@ import type { ModuleDefinition, ModuleResult } from '../module.js';
 import { createModuleContext } from '../module-runner.js';
 import { runModule } from '../module-runner.js';
 import type { Task } from '../playbook/types.js';
-import { markUnsafe, renderValue } from '../template/index.js';
+import { markUnsafe, renderValue, toBool } from '../template/index.js';
 import type { Connection } from '../connection/types.js';
 import type { PlayRun, RunContext } from './context.js';
 import type { HostState } from './host.js';
 import { inherit, type Scope } from './scope.js';
 import { dropOmitted, taskVars } from './vars.js';
-import { mapLimit, sleep } from './util.js';
+import { mapLimit } from './util.js';
+import { sleep } from '../sleep.js';
 import type { HostStatus } from '../events.js';
 
 export const NO_LOG_MSG =
@@ -40,7 +41,7 @@ export async function runTask(
   let targets = hosts.filter((h) => h.active);
   if (targets.length === 0) return;
   const title = renderedTitle(ctx, run, task, targets[0], scope);
-  const runOnce = truthy(scope.run_once);
+  const runOnce = toBool(scope.run_once);
   if (runOnce) targets = targets.slice(0, 1);
   ctx.reporter.emit({
     type: 'task_start',
@@ -91,7 +92,7 @@ async function runOnHost(
     const check =
       scope.check_mode === undefined
         ? check0
-        : truthy(renderValue(scope.check_mode, baseVars, { loc: task.loc, task: title }));
+        : toBool(renderValue(scope.check_mode, baseVars, { loc: task.loc, task: title }));
     const vars = check === check0 ? baseVars : taskVars(ctx, run, host, scope, undefined, check);
     delegatedTo = scope.delegate_to
       ? String(renderValue(scope.delegate_to, vars, { loc: task.loc, task: title }))
@@ -116,7 +117,7 @@ async function runOnHost(
     outcome = errorOutcome(e, scope, host, ctx);
   }
   applyOutcome(host, task, outcome, scope, true);
-  const result = truthy(scope.no_log) ? censor(outcome.result) : outcome.result;
+  const result = toBool(scope.no_log) ? censor(outcome.result) : outcome.result;
   emitWarnings(ctx, host.name, result);
   ctx.reporter.emit({
     type: 'host_result',
@@ -228,7 +229,7 @@ async function runLoop(
       host: host.name,
       status: o.status,
       ignored: o.ignored,
-      result: truthy(scope.no_log) ? censor(r) : r,
+      result: toBool(scope.no_log) ? censor(r) : r,
       item: typeof label === 'string' ? label : JSON.stringify(label),
       durationMs: performance.now() - started,
       ...(delegatedTo ? { delegatedTo } : {}),
@@ -242,7 +243,7 @@ async function runLoop(
   };
   if (items.length > 0 && allSkipped)
     return { status: 'skipped', result: { ...result, skipped: true, msg: 'All items skipped' }, ignored: false };
-  if (anyFailed) return { status: 'failed', result: { ...result, failed: true }, ignored: truthy(scope.ignore_errors) };
+  if (anyFailed) return { status: 'failed', result: { ...result, failed: true }, ignored: toBool(scope.ignore_errors) };
   return { status: anyChanged ? 'changed' : 'ok', result, ignored: false };
 }
 
@@ -299,7 +300,7 @@ async function attempt(
     return {
       status: failed ? 'failed' : result.skipped ? 'skipped' : result.changed ? 'changed' : 'ok',
       result,
-      ignored: failed && truthy(renderValue(scope.ignore_errors ?? false, vars, where)),
+      ignored: failed && toBool(renderValue(scope.ignore_errors ?? false, vars, where)),
     };
   }
 }
@@ -334,7 +335,7 @@ async function invoke(
       host: host.name,
       conn,
       check,
-      diff: scope.diff === undefined ? ctx.options.diff : truthy(renderValue(scope.diff, vars, where)),
+      diff: scope.diff === undefined ? ctx.options.diff : toBool(renderValue(scope.diff, vars, where)),
       vars,
       baseDir: ctx.playBaseDir,
       predicted: host.predicted,
@@ -392,7 +393,7 @@ function becomeFor(
   where: { loc: Task['loc']; task: string },
 ) {
   const raw = scope.become ?? vars.ansible_become ?? ctx.options.become.enabled;
-  if (!truthy(renderValue(raw, vars, where))) return undefined;
+  if (!toBool(renderValue(raw, vars, where))) return undefined;
   const user = String(
     renderValue(scope.become_user ?? vars.ansible_become_user ?? ctx.options.become.user ?? 'root', vars, where),
   );
@@ -425,7 +426,7 @@ function errorOutcome(e: unknown, scope: Scope, host: HostState, ctx: RunContext
     return {
       status: 'unreachable',
       result: { changed: false, unreachable: true, msg: e.message },
-      ignored: truthy(scope.ignore_unreachable),
+      ignored: toBool(scope.ignore_unreachable),
     };
   }
   const msg =
@@ -436,7 +437,7 @@ function errorOutcome(e: unknown, scope: Scope, host: HostState, ctx: RunContext
       : `${(e as Error).message ?? String(e)}`;
   const result: Record<string, unknown> = { changed: false, failed: true, msg };
   if (!(e instanceof PhxError) && ctx.options.verbosity >= 3) result.exception = (e as Error).stack;
-  return { status: 'failed', result, ignored: truthy(scope.ignore_errors) };
+  return { status: 'failed', result, ignored: toBool(scope.ignore_errors) };
 }
 
 function withLines(r: Record<string, unknown>): Record<string, unknown> {
@@ -448,11 +449,6 @@ function withLines(r: Record<string, unknown>): Record<string, unknown> {
 function splitLines(s: string): string[] {
   if (s === '') return [];
   return s.replace(/\n$/, '').split('\n');
-}
-
-export function truthy(v: unknown): boolean {
-  if (typeof v === 'string') return ['yes', 'true', 'on', '1', 'y'].includes(v.trim().toLowerCase());
-  return Boolean(v);
 }
 
 function censor(r: Record<string, unknown>): Record<string, unknown> {

@@ -1,7 +1,5 @@
 // Small async helpers for the executor.
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /** Runs fn over items, at most `limit` at once, keeping the input order in the output. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);

@@ -113,6 +113,16 @@ export function recapText(c: ChalkInstance, hosts: Record<string, RecapCounters>
   return lines.join('\n');
 }
 
+/** The -v table of the slowest task/host pairs; '' when nothing was timed. */
+export function slowestText(c: ChalkInstance, slowest: SlowestTasks, n = 10): string {
+  const rows = slowest.top(n);
+  if (rows.length === 0) return '';
+  return [
+    c.bold('\nSLOWEST TASKS'),
+    ...rows.map((r) => `${seconds(r.durationMs).padStart(8)}  [${r.host}] ${r.task}`),
+  ].join('\n');
+}
+
 /**
  * Text both human views print alike (run and play headers, warnings, the
  * recap); '' for an event that prints nothing; undefined for the events a
@@ -136,7 +146,7 @@ export function sharedEventText(
     case 'recap':
       return [
         `\n${recapText(c, e.hosts)}`,
-        verbosity >= 1 ? slowest.text(c) : '',
+        verbosity >= 1 ? slowestText(c, slowest) : '',
         c.dim(`finished in ${seconds(e.durationMs)}`),
       ]
         .filter(Boolean)

@@ -15,6 +15,13 @@ export interface NotifyRef {
   loc: SourceLoc;
 }
 
+/** Where a task list lives: its file, the directory imports resolve from, and whether it is a handlers list. */
+export interface TaskListSource {
+  file: string;
+  baseDir: string;
+  handlers: boolean;
+}
+
 export class LoadContext {
   readonly problems = new Problems();
   private readonly yaml = new Map<string, unknown>();

@@ -4,15 +4,21 @@
 import { dirname, join, resolve } from 'node:path';
 import type { SourceLoc } from '../errors.js';
 import { checkTemplate, looksTemplated } from './checks.js';
-import type { LoadContext } from './context.js';
+import type { LoadContext, TaskListSource } from './context.js';
 import { inherited, readKeywords, readLoop, reportUnknownKeys } from './keyword-values.js';
 import { APPLY_KEYS, IMPORT_TASKS_KEYS, INCLUDE_TASKS_KEYS, TASK_KEYS } from './keywords.js';
 import { describe, isMapping, valueLoc } from './problems.js';
-import { notifyRefs, readTaskList, withNotify, type Scope } from './tasks.js';
+import { notifyRefs, withNotify } from './notify.js';
+// tasks.ts imports importTasks/includeTasks back: the grammar's own recursion (a task
+// file is a task list, whose entries may import or include task files).
+import { readTaskList } from './tasks.js';
 import type { Block, IncludeTasks, InheritedKeywords, TaskNode } from './types.js';
 
-/** The validated tasks of a file (cached per file), or undefined when it could not be read. */
-export function loadTaskFile(
+/**
+ * The validated tasks of a file (cached per file), or undefined when it could
+ * not be read; its problems go to ctx. load.ts's loadTaskFile is the entry point.
+ */
+export function readTaskFile(
   path: string,
   ref: SourceLoc | undefined,
   ctx: LoadContext,
@@ -36,8 +42,8 @@ export function loadTaskFile(
     return undefined;
   }
   ctx.taskFileStack.push(abs);
-  const scope: Scope = { file: path, baseDir: dirname(path), handlers };
-  const nodes = readTaskList(raw, fileLoc, 'tasks', ctx, scope);
+  const source: TaskListSource = { file: path, baseDir: dirname(path), handlers };
+  const nodes = readTaskList(raw, fileLoc, 'tasks', ctx, source);
   ctx.taskFileStack.pop();
   ctx.taskFiles.set(id, nodes);
   return nodes;
@@ -63,7 +69,7 @@ export function importTasks(
   key: string,
   loc: SourceLoc,
   ctx: LoadContext,
-  scope: Scope,
+  source: TaskListSource,
 ): TaskNode[] {
   reportUnknownKeys(raw, [...IMPORT_TASKS_KEYS, key], 'import_tasks', ctx, loc, TASK_KEYS);
   const values = readKeywords(raw, IMPORT_TASKS_KEYS, ctx, loc);
@@ -73,7 +79,7 @@ export function importTasks(
     ctx.problems.add(`import_tasks is static: its file name cannot hold a template; use include_tasks`, arg.at);
     return [];
   }
-  const tasks = loadTaskFile(join(scope.baseDir, arg.file), arg.at, ctx, scope.handlers) ?? [];
+  const tasks = readTaskFile(join(source.baseDir, arg.file), arg.at, ctx, source.handlers) ?? [];
   const keywords = inherited(values);
   // a name alone changes nothing for the tasks (Ansible ignores it too)
   if (Object.keys(keywords).length === 0) return tasks;
@@ -88,7 +94,7 @@ export function includeTasks(
   key: string,
   loc: SourceLoc,
   ctx: LoadContext,
-  scope: Scope,
+  source: TaskListSource,
 ): TaskNode[] {
   reportUnknownKeys(raw, [...INCLUDE_TASKS_KEYS, key], 'include_tasks', ctx, loc, TASK_KEYS);
   const values = readKeywords(raw, INCLUDE_TASKS_KEYS, ctx, loc);
@@ -100,7 +106,7 @@ export function includeTasks(
     ...inherited(values),
     ...readLoop(raw, values, ctx, loc),
     file: arg.file,
-    baseDir: scope.baseDir,
+    baseDir: source.baseDir,
     loc,
   };
   if (values.name !== undefined) node.name = values.name as string;
@@ -109,10 +115,10 @@ export function includeTasks(
     if (apply) node.apply = apply.keywords;
     return [node];
   }
-  const path = join(scope.baseDir, arg.file);
+  const path = join(source.baseDir, arg.file);
   // a file that includes itself (a conditional retry loop) is legal: it is loaded when reached
   if (ctx.taskFileStack.includes(resolve(path))) return [node];
-  const tasks = loadTaskFile(path, arg.at, ctx, scope.handlers);
+  const tasks = readTaskFile(path, arg.at, ctx, source.handlers);
   if (tasks) {
     // `apply` wraps the included tasks in a block carrying its keywords
     node.preloaded = apply ? [applyBlock(tasks, apply, loc, ctx)] : tasks;

@@ -8,7 +8,7 @@ import { locate } from '../yaml-source.js';
 import { looksTemplated } from './checks.js';
 import { LoadContext } from './context.js';
 import { checkHandlers } from './handlers.js';
-import { loadTaskFile as loadTaskFileIn } from './includes.js';
+import { readTaskFile } from './includes.js';
 import { checkVarNames, normaliseTags, readKeywords, reportUnknownKeys } from './keyword-values.js';
 import { IMPORT_PLAYBOOK_KEYS, KEYWORDS } from './keywords.js';
 import { readPlay } from './play.js';
@@ -44,7 +44,7 @@ export function loadTaskFile(
   opts: { registry: ModuleRegistry; handlers?: boolean; loc?: SourceLoc },
 ): TaskNode[] {
   const ctx = new LoadContext(opts.registry);
-  const tasks = loadTaskFileIn(path, opts.loc, ctx, opts.handlers ?? false);
+  const tasks = readTaskFile(path, opts.loc, ctx, opts.handlers ?? false);
   ctx.problems.throwIfAny();
   return tasks ?? [];
 }

@@ -4,11 +4,11 @@ import { dirname, join } from 'node:path';
 import type { SourceLoc } from '../errors.js';
 import { locate } from '../yaml-source.js';
 import { checkTemplatesDeep, looksTemplated } from './checks.js';
-import type { LoadContext } from './context.js';
+import type { LoadContext, TaskListSource } from './context.js';
 import { checkVarNames, inherited, readKeywords, reportUnknownKeys } from './keyword-values.js';
 import { PLAY_KEYS, SPECIAL_ACTIONS } from './keywords.js';
 import { describe, isMapping, valueLoc } from './problems.js';
-import { readTaskList, type Scope } from './tasks.js';
+import { readTaskList } from './tasks.js';
 import type { Play } from './types.js';
 
 export function readPlay(
@@ -34,9 +34,9 @@ export function readPlay(
     if (hosts === '') ctx.problems.add(`'hosts' is empty`, valueLoc(raw, 'hosts', loc));
   }
 
-  const scope: Scope = { file, baseDir, handlers: false };
+  const source: TaskListSource = { file, baseDir, handlers: false };
   const section = (k: 'pre_tasks' | 'tasks' | 'post_tasks' | 'handlers') =>
-    readTaskList(raw[k], valueLoc(raw, k, loc), k, ctx, k === 'handlers' ? { ...scope, handlers: true } : scope);
+    readTaskList(raw[k], valueLoc(raw, k, loc), k, ctx, k === 'handlers' ? { ...source, handlers: true } : source);
 
   const play: Play = {
     ...inherited(values),

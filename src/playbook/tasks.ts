@@ -4,7 +4,9 @@
 import type { SourceLoc } from '../errors.js';
 import type { ModuleDefinition } from '../module.js';
 import { locate } from '../yaml-source.js';
-import type { LoadContext, NotifyRef } from './context.js';
+import type { LoadContext, TaskListSource } from './context.js';
+// includes.ts imports readTaskList back: the grammar's own recursion (a task list holds
+// imports/includes, which read task files, which are task lists); only called, never at load.
 import { importTasks, includeTasks } from './includes.js';
 import { inherited, readKeywords, readLoop, reportUnknownKeys } from './keyword-values.js';
 import {
@@ -17,25 +19,25 @@ import {
   UNSUPPORTED,
 } from './keywords.js';
 import { moduleArgs } from './module-args.js';
+import { notifyRefs, withNotify } from './notify.js';
 import { describe, isMapping, keyLoc, valueLoc } from './problems.js';
 import { didYouMean, editDistance, nearest } from './suggest.js';
 import type { Block, Meta, Task, TaskNode } from './types.js';
 
-/** Where a task list lives: its file, the directory imports resolve from, and whether it is a handlers list. */
-export interface Scope {
-  file: string;
-  baseDir: string;
-  handlers: boolean;
-}
-
-export function readTaskList(value: unknown, loc: SourceLoc, what: string, ctx: LoadContext, scope: Scope): TaskNode[] {
+export function readTaskList(
+  value: unknown,
+  loc: SourceLoc,
+  what: string,
+  ctx: LoadContext,
+  source: TaskListSource,
+): TaskNode[] {
   if (value === null || value === undefined) return [];
   if (!Array.isArray(value)) {
     ctx.problems.add(`'${what}' expects a list of tasks, got ${describe(value)}`, loc);
     return [];
   }
   const nodes: TaskNode[] = [];
-  value.forEach((entry, i) => nodes.push(...readTaskEntry(entry, locate(value, i) ?? loc, ctx, scope)));
+  value.forEach((entry, i) => nodes.push(...readTaskEntry(entry, locate(value, i) ?? loc, ctx, source)));
   return nodes;
 }
 
@@ -44,12 +46,12 @@ type Action =
   | { kind: 'import_tasks' | 'include_tasks' | 'meta' | 'import_playbook'; key: string };
 
 /** One entry of a task list; an import without keywords expands to several nodes. */
-export function readTaskEntry(raw: unknown, loc: SourceLoc, ctx: LoadContext, scope: Scope): TaskNode[] {
+export function readTaskEntry(raw: unknown, loc: SourceLoc, ctx: LoadContext, source: TaskListSource): TaskNode[] {
   if (!isMapping(raw)) {
     ctx.problems.add(`a task must be a mapping, got ${describe(raw)}`, loc);
     return [];
   }
-  if ('block' in raw) return [readBlock(raw, loc, ctx, scope)];
+  if ('block' in raw) return [readBlock(raw, loc, ctx, source)];
   for (const k of ['rescue', 'always']) {
     if (k in raw) {
       ctx.problems.add(`'${k}' needs a 'block' beside it`, keyLoc(raw, k, loc));
@@ -114,13 +116,13 @@ export function readTaskEntry(raw: unknown, loc: SourceLoc, ctx: LoadContext, sc
   const action = actions[0];
   switch (action.kind) {
     case 'module':
-      return [readModuleTask(raw, action.key, action.def, loc, ctx, scope)];
+      return [readModuleTask(raw, action.key, action.def, loc, ctx, source)];
     case 'meta':
       return readMeta(raw, action.key, loc, ctx);
     case 'import_tasks':
-      return importTasks(raw, action.key, loc, ctx, scope);
+      return importTasks(raw, action.key, loc, ctx, source);
     case 'include_tasks':
-      return includeTasks(raw, action.key, loc, ctx, scope);
+      return includeTasks(raw, action.key, loc, ctx, source);
     case 'import_playbook':
       ctx.problems.add(
         `'import_playbook' is only allowed at the top level of a playbook, not among tasks`,
@@ -136,7 +138,7 @@ function readModuleTask(
   def: ModuleDefinition,
   loc: SourceLoc,
   ctx: LoadContext,
-  scope: Scope,
+  source: TaskListSource,
 ): Task {
   const values = readKeywords(raw, TASK_KEYS, ctx, loc);
   const args = moduleArgs(
@@ -145,7 +147,7 @@ function readModuleTask(
     valueLoc(raw, 'args', loc),
     ctx.problems,
   );
-  if ('listen' in raw && !scope.handlers)
+  if ('listen' in raw && !source.handlers)
     ctx.problems.add(`'listen' is only valid in handlers`, keyLoc(raw, 'listen', loc));
   const task: Task = {
     kind: 'task',
@@ -172,13 +174,6 @@ function readModuleTask(
   return task;
 }
 
-/** The location of each notify entry as written. */
-export function notifyRefs(raw: Record<string, unknown>, topics: string[], loc: SourceLoc): NotifyRef[] {
-  const written = raw.notify;
-  const at = valueLoc(raw, 'notify', loc);
-  return topics.map((topic, i) => ({ topic, loc: Array.isArray(written) ? (locate(written, i) ?? at) : at }));
-}
-
 function readMeta(raw: Record<string, unknown>, key: string, loc: SourceLoc, ctx: LoadContext): Meta[] {
   reportUnknownKeys(raw, [...META_KEYS, key], 'meta task', ctx, loc, TASK_KEYS);
   const values = readKeywords(raw, META_KEYS, ctx, loc);
@@ -202,10 +197,10 @@ function readMeta(raw: Record<string, unknown>, key: string, loc: SourceLoc, ctx
   ];
 }
 
-function readBlock(raw: Record<string, unknown>, loc: SourceLoc, ctx: LoadContext, scope: Scope): Block {
+function readBlock(raw: Record<string, unknown>, loc: SourceLoc, ctx: LoadContext, source: TaskListSource): Block {
   reportUnknownKeys(raw, BLOCK_KEYS, 'block', ctx, loc);
   const values = readKeywords(raw, BLOCK_KEYS, ctx, loc);
-  const section = (k: 'block' | 'rescue' | 'always') => readTaskList(raw[k], valueLoc(raw, k, loc), k, ctx, scope);
+  const section = (k: 'block' | 'rescue' | 'always') => readTaskList(raw[k], valueLoc(raw, k, loc), k, ctx, source);
   let block = section('block');
   let rescue = section('rescue');
   let always = section('always');
@@ -226,28 +221,4 @@ function readBlock(raw: Record<string, unknown>, loc: SourceLoc, ctx: LoadContex
     always,
     loc,
   };
-}
-
-/** Copies of the nodes with extra notify topics (nodes from task files are shared, so never mutated). */
-export function withNotify(nodes: TaskNode[], refs: NotifyRef[], ctx: LoadContext): TaskNode[] {
-  return nodes.map((node): TaskNode => {
-    switch (node.kind) {
-      case 'task': {
-        const copy: Task = { ...node, notify: [...(node.notify ?? []), ...refs.map((r) => r.topic)] };
-        ctx.notifyRefs.set(copy, [...(ctx.notifyRefs.get(node) ?? []), ...refs]);
-        return copy;
-      }
-      case 'block':
-        return {
-          ...node,
-          block: withNotify(node.block, refs, ctx),
-          rescue: withNotify(node.rescue, refs, ctx),
-          always: withNotify(node.always, refs, ctx),
-        };
-      case 'include_tasks':
-        return node.preloaded ? { ...node, preloaded: withNotify(node.preloaded, refs, ctx) } : node;
-      default:
-        return node;
-    }
-  });
 }

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { CommandFailed, type ModuleContext } from '../module.js';
 import type { ExecResult } from '../connection/types.js';
 import { shellJoin } from '../quote.js';
+import { sleep } from '../sleep.js';
 
 /** A failure with a message written for the user; runModule turns it into a failed result. */
 export class ModuleFailure extends CommandFailed {
@@ -144,19 +145,6 @@ export interface GuestOptions {
   /** pause between those retries; default 1 s */
   retryIntervalMs?: number;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 
 /**
  * Runs argv inside VM `vmid`, returning the guest command's rc/stdout/stderr.

@@ -24,7 +24,7 @@ export interface TemplateWhere {
   baseDir?: string;
 }
 
-export { EvalFailure, markUnsafe } from './values.js';
+export { EvalFailure, markUnsafe, toBool } from './values.js';
 export { HELPERS } from './helpers.js';
 
 export function hasTemplate(text: unknown): boolean {

@@ -245,6 +245,7 @@ function renderBlock(st: BlockNode, frame: Frame, env: RenderEnv, out: string[])
   }
 }
 
+/** truthy(), with an undefined value's error located at the block helper's parameter. */
 function truthyAt(value: unknown, node: ExprNode): boolean {
   try {
     return truthy(value);

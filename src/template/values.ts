@@ -114,7 +114,11 @@ export function isMapping(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Undefined) && !Buffer.isBuffer(v);
 }
 
-/** Python/Jinja truthiness: empty string/list/mapping, 0, None, false are false. */
+/**
+ * Python/Jinja truthiness, for conditions (`when`, `{{#if}}`, and/or/not, the
+ * `truthy` test): empty string/list/mapping, 0, None, false are false; the
+ * string 'false' is true. A boolean keyword's value is read by toBool instead.
+ */
 export function truthy(v: unknown): boolean {
   if (v instanceof Undefined) throw new EvalFailure(v.message());
   if (v === null || v === undefined || v === false) return false;
@@ -124,7 +128,11 @@ export function truthy(v: unknown): boolean {
   return true;
 }
 
-/** Ansible's `bool` filter: yes/on/1/true/y/t (any case) are true, the rest false. */
+/**
+ * Ansible's boolean(): the `bool` filter, and the boolean keywords (become,
+ * ignore_errors, no_log, check_mode, …) once rendered. yes/on/1/true/y/t (any
+ * case, trimmed), true and the number 1 are true; everything else is false.
+ */
 export function toBool(v: unknown): boolean {
   if (typeof v === 'boolean') return v;
   if (v === null || v === undefined) return false;
