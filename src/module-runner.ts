@@ -59,7 +59,7 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
         signal,
       });
     } catch (e) {
-      throw sendFailure(e);
+      throw sendFailure(e, signal);
     }
     const ok = opts.okExit === 'any' || (opts.okExit ?? [0]).includes(r.rc);
     if (!ok) throw new CommandFailed(shown, r);
@@ -82,12 +82,13 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
 }
 
 /**
- * What the connection threw while running a command: a refused channel, an
- * aborted command, a bad environment name are the task's failure, not a bug in
- * the module. Unreachable hosts and refused become keep their own channel.
+ * What the connection threw while running a command: a refused channel or a bad
+ * environment name is the task's failure, not a bug in the module. Unreachable
+ * hosts and refused become keep their own channel, and so does the executor's
+ * abort at the task timeout (it reports the timeout itself).
  */
-function sendFailure(e: unknown): unknown {
-  if (e instanceof ModuleError || e instanceof PhxError || e instanceof UnreachableError) return e;
+function sendFailure(e: unknown, signal: AbortSignal): unknown {
+  if (signal.aborted || e instanceof ModuleError || e instanceof PhxError || e instanceof UnreachableError) return e;
   return new ModuleError(e instanceof Error ? e.message : String(e));
 }
 
@@ -134,16 +135,17 @@ function resultOf(
 /**
  * The one error channel: a ModuleError (CommandFailed included) becomes a failed
  * result on top of `base`, with the command's rc/stdout/stderr and the hint.
- * An unreachable host or a located PhxError goes on to the executor as before;
- * anything else is a bug in the module and is rethrown as one.
+ * An unreachable host, a located PhxError or the abort of a timed-out task goes
+ * on to the executor as before; anything else is a bug in the module and is
+ * rethrown as one.
  */
-function failedResult(module: string, e: unknown, base: ModuleResult): ModuleResult {
+function failedResult(module: string, e: unknown, base: ModuleResult, signal: AbortSignal): ModuleResult {
   if (e instanceof ModuleError) {
     const failed: ModuleResult = { ...base, failed: true, msg: e.hint ? `${e.message}\nhint: ${e.hint}` : e.message };
     if (e.result) Object.assign(failed, { rc: e.result.rc, stdout: e.result.stdout, stderr: e.result.stderr });
     return failed;
   }
-  if (e instanceof PhxError || e instanceof UnreachableError) throw e;
+  if (signal.aborted || e instanceof PhxError || e instanceof UnreachableError) throw e;
   throw new InternalModuleError(module, e);
 }
 
@@ -155,7 +157,7 @@ export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx:
     facts = await def.facts(ctx, args);
     plan = def.plan(facts, args, ctx);
   } catch (e) {
-    return failedResult(def.name, e, { changed: false });
+    return failedResult(def.name, e, { changed: false }, ctx.signal);
   }
   if (plan.fail) return { ...resultOf(plan, false, undefined, ctx), failed: true, msg: plan.fail };
   const changed = plan.changes.length > 0;
@@ -179,7 +181,7 @@ export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx:
       }
     }
   } catch (e) {
-    return failedResult(def.name, e, resultOf(plan, changed, extra, ctx));
+    return failedResult(def.name, e, resultOf(plan, changed, extra, ctx), ctx.signal);
   }
   return resultOf(plan, changed, extra, ctx);
 }

@@ -145,6 +145,14 @@ test('the connection failing a command is the task failure, not a bug; unreachab
   });
 });
 
+test("the executor's abort at a task timeout is neither a failed result nor an internal error", async () => {
+  const abort = new AbortController();
+  const ctx = createModuleContext({ host: 'localhost', conn: new LocalConnection(), signal: abort.signal });
+  const def = failing('sleeper', (c) => c.runShell('sleep 5') as Promise<never>, 'facts');
+  setTimeout(() => abort.abort(), 100);
+  await assert.rejects(runModule(def, {}, ctx), { name: 'AbortError' });
+});
+
 /** Runs one task of `module` on localhost through the executor; returns the task's host_result. */
 async function runTask(
   defs: ModuleDefinition[],
