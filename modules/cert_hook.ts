@@ -22,7 +22,9 @@ import {
   type KeyStat,
 } from '../src/proxmox/cert.js';
 import { isMissingCt } from '../src/proxmox/pct-config.js';
-import { guestResult, isGuestExecArgv, ModuleFailure, runBatch } from '../src/proxmox/qm.js';
+import { guestResult, isGuestExecArgv } from '../src/proxmox/qm.js';
+import { ModuleError } from '../src/module.js';
+import { runBatch } from '../src/remote/batch.js';
 import { shellJoin } from '../src/quote.js';
 import { sleep } from '../src/sleep.js';
 import { octalModeArg } from '../src/remote/mode.js';
@@ -206,9 +208,9 @@ function postRenewalChange(argv: string[], i: number, n: number): Change {
       // qm exits 0 even when the guest command failed: read its JSON.
       if (vmid !== undefined && r.rc === 0) r = guestResult(vmid, argv.slice(argv.indexOf('--') + 1), r);
       if (r.rc !== 0) {
-        throw new ModuleFailure(
+        throw new ModuleError(
           `post_renewal command ${i + 1} of ${n} failed (rc ${r.rc}): ${shellJoin(argv)}: ${r.stderr.trim() || r.stdout.trim() || 'no error text'}; the new fingerprint is not recorded, so the next run retries`,
-          r,
+          { result: r },
         );
       }
     },

@@ -13,21 +13,19 @@ import {
   dockerRunner,
   guestExecArgv,
   guestResult,
-  ModuleFailure,
-  runBatch,
   runInGuest,
   type GuestOptions,
 } from '../src/proxmox/qm.js';
+import { ModuleError } from '../src/module.js';
+import { runBatch } from '../src/remote/batch.js';
 
 // ---------------------------------------------------------------- arguments
 
 const args = z
   .object({
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
-        message: 'a Docker volume name: letters, digits, _ . - (not starting with . or -)',
-      }),
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
+      message: 'a Docker volume name: letters, digits, _ . - (not starting with . or -)',
+    }),
     vmid: z
       .union([z.number().int(), z.string().regex(/^\d+$/, { message: 'must be a VM id like 1001' })])
       .transform((v) => Number(v))
@@ -195,7 +193,7 @@ function dockerChange(
     description,
     apply: async (ctx) => {
       const r = await dockerRunner(ctx, a.vmid, guestOpts(a))(argv);
-      if (r.rc !== 0) throw new ModuleFailure(onFail(r), r);
+      if (r.rc !== 0) throw new ModuleError(onFail(r), { result: r });
     },
   };
 }

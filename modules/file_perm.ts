@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { defineModule, type Change, type ModuleContext, type Plan, type PlanContext } from '../src/module.js';
 import { isMissingCt, parsePctConfig, predictedHostPath, type PctConfig } from '../src/proxmox/pct-config.js';
 import { containerRoot } from '../src/proxmox/idmap.js';
-import { runBatch } from '../src/proxmox/qm.js';
+import { runBatch } from '../src/remote/batch.js';
 import { octalModeArg } from '../src/remote/mode.js';
 
 // ---------------------------------------------------------------- arguments

@@ -25,7 +25,8 @@ import {
   type PendingEntry,
 } from '../src/proxmox/pct-config.js';
 import { containerRoot, isUnprivileged } from '../src/proxmox/idmap.js';
-import { ModuleFailure, runBatch } from '../src/proxmox/qm.js';
+import { ModuleError } from '../src/module.js';
+import { runBatch } from '../src/remote/batch.js';
 import { sleep } from '../src/sleep.js';
 
 // ---------------------------------------------------------------- arguments
@@ -236,7 +237,9 @@ async function waitUnlocked(ctx: ModuleContext, ctid: number, timeoutS: number):
     const r = await ctx.run(['cat', '--', confPath(ctid)], { okExit: 'any' });
     if (r.rc !== 0) {
       if (/No such file or directory/.test(r.stderr)) return undefined;
-      throw new ModuleFailure(`reading ${confPath(ctid)} failed while waiting for its lock: ${r.stderr.trim()}`, r);
+      throw new ModuleError(`reading ${confPath(ctid)} failed while waiting for its lock: ${r.stderr.trim()}`, {
+        result: r,
+      });
     }
     const lock = parsePctConfig(r.stdout).keys.lock;
     if (lock === undefined) return undefined;
@@ -338,7 +341,7 @@ function mountsEdit(cfg: PctConfig, mounts: NonNullable<PctArgs['mounts']>, edit
       continue;
     }
     const free = lowestFreeMpIndex(used);
-    if (free === undefined) throw new Error('no free mount point index (mp0 … mp255 are all used)');
+    if (free === undefined) throw new ModuleError('no free mount point index (mp0 … mp255 are all used)');
     used.add(free);
     edit.set[`mp${free}`] = want;
   }
@@ -415,7 +418,7 @@ function waitChange(a: PctArgs): Change {
     apply: async (ctx) => {
       const still = await waitUnlocked(ctx, a.ctid, a.lock_timeout);
       if (still !== undefined)
-        throw new ModuleFailure(`CT ${a.ctid} is still locked (${still}) after ${a.lock_timeout} s`);
+        throw new ModuleError(`CT ${a.ctid} is still locked (${still}) after ${a.lock_timeout} s`);
     },
   };
 }
@@ -614,14 +617,14 @@ async function apply(ctx: ModuleContext, p: Plan, a: PctArgs): Promise<Record<st
   await applyChanges(ctx, p.changes);
   const steady: PctArgs = { ...a, state: a.state === 'restarted' ? 'started' : a.state, restart: 'never' };
   const again = plan(await facts(ctx, steady), steady, { check: false, predicted: new Map() });
-  if (again.fail) throw new ModuleFailure(`CT ${a.ctid} did not converge: ${again.fail}`);
+  if (again.fail) throw new ModuleError(`CT ${a.ctid} did not converge: ${again.fail}`);
   if (a.state !== 'absent' && again.changes.length > 0) {
-    throw new ModuleFailure(
+    throw new ModuleError(
       `CT ${a.ctid} did not converge: still needs ${again.changes.map((c) => c.description).join('; ')}`,
     );
   }
   if (a.state === 'absent' && again.changes.length > 0)
-    throw new ModuleFailure(`CT ${a.ctid} did not converge: it still exists`);
+    throw new ModuleError(`CT ${a.ctid} did not converge: it still exists`);
   // A running CT the host says still has pending changes, although the plan did not foresee them.
   const r = again.result as { restart_required?: boolean } | undefined;
   if (a.restart === 'if_needed' && r?.restart_required) {

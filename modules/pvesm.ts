@@ -7,7 +7,7 @@
 // storage waits for its export (as nfs_wait does, bounded) before `add`, since
 // `pvesm add nfs` fails on a server that is not answering yet.
 import * as z from 'zod';
-import { defineModule, CommandFailed, type Change, type Plan } from '../src/module.js';
+import { defineModule, CommandFailed, ModuleError, type Change, type Plan } from '../src/module.js';
 import { describeProbes, waitForNfs, type NfsWaitOptions } from '../src/proxmox/nfs.js';
 import { seconds } from './nfs_wait.js';
 import {
@@ -280,11 +280,9 @@ function nfsWaitChange(d: DesiredStorage): Change {
       const r = await waitForNfs(ctx, o);
       if (r.ready) return;
       const last = describeProbes(r, o);
-      throw new CommandFailed(`wait for NFS ${o.server}:${o.export} before pvesm add nfs ${d.id}`, {
-        rc: 1,
-        stdout: last,
-        stderr: `storage '${d.id}': NFS export ${o.server}:${o.export} not ready after ${r.elapsed} s (${r.attempts} probes, nfs_timeout ${d.nfsTimeout} s); nothing was added. Last probe:\n${last}`,
-      });
+      throw new ModuleError(
+        `wait for NFS ${o.server}:${o.export} before pvesm add nfs ${d.id}: storage '${d.id}': NFS export ${o.server}:${o.export} not ready after ${r.elapsed} s (${r.attempts} probes, nfs_timeout ${d.nfsTimeout} s); nothing was added. Last probe:\n${last}`,
+      );
     },
   };
 }

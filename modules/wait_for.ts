@@ -4,7 +4,7 @@
 // controller may not reach the target's network, and one probe per round
 // trip would be slow. Read-only: it also waits in check mode, never changed.
 import * as z from 'zod';
-import { CommandFailed, defineModule } from '../src/module.js';
+import { defineModule, ModuleError } from '../src/module.js';
 import { shellQuote } from '../src/quote.js';
 import { safePath } from '../src/remote/probe.js';
 
@@ -113,7 +113,10 @@ export default defineModule<Args, Outcome>({
   async facts(ctx, a) {
     const r = await ctx.runShell(waitScript(a));
     const m = /^(OK|TIMEOUT) (\d+)/m.exec(r.stdout);
-    if (!m) throw new CommandFailed('wait_for loop', { ...r, rc: r.rc || 1 });
+    if (!m)
+      throw new ModuleError(`wait_for loop: ${r.stderr.trim() || r.stdout.trim() || `exit code ${r.rc}`}`, {
+        result: r,
+      });
     return { ok: m[1] === 'OK', elapsed: Number(m[2]) };
   },
   plan(o, a) {

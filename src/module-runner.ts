@@ -1,8 +1,11 @@
 // Runs one module on one host: facts → plan → apply (unless check) → verify.
 import { buildCommand, type CommandContext } from './connection/command.js';
 import type { Become, Connection, ExecResult } from './connection/types.js';
+import { PhxError, UnreachableError } from './errors.js';
 import {
   CommandFailed,
+  InternalModuleError,
+  ModuleError,
   type Change,
   type ModuleContext,
   type ModuleDefinition,
@@ -45,14 +48,19 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
       become: opts.noBecome ? undefined : o.become,
       timeoutMs: o.timeoutMs,
     };
-    const built = buildCommand(cmd, cc);
-    o.onCommand?.(built.command);
-    const r = await o.conn.exec(built.command, {
-      stdin: built.stdin,
-      become: built.become,
-      timeoutMs: o.timeoutMs,
-      signal,
-    });
+    let r: ExecResult;
+    try {
+      const built = buildCommand(cmd, cc);
+      o.onCommand?.(built.command);
+      r = await o.conn.exec(built.command, {
+        stdin: built.stdin,
+        become: built.become,
+        timeoutMs: o.timeoutMs,
+        signal,
+      });
+    } catch (e) {
+      throw sendFailure(e, signal);
+    }
     const ok = opts.okExit === 'any' || (opts.okExit ?? [0]).includes(r.rc);
     if (!ok) throw new CommandFailed(shown, r);
     return r;
@@ -71,6 +79,17 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
     log: (m) => o.onLog?.(m),
     signal,
   };
+}
+
+/**
+ * What the connection threw while running a command: a refused channel or a bad
+ * environment name is the task's failure, not a bug in the module. Unreachable
+ * hosts and refused become keep their own channel, and so does the executor's
+ * abort at the task timeout (it reports the timeout itself).
+ */
+function sendFailure(e: unknown, signal: AbortSignal): unknown {
+  if (signal.aborted || e instanceof ModuleError || e instanceof PhxError || e instanceof UnreachableError) return e;
+  return new ModuleError(e instanceof Error ? e.message : String(e));
 }
 
 /** Applies plan.changes in order; runs of argv changes go as one `a && b && c` line. */
@@ -113,7 +132,24 @@ function resultOf(
   return r;
 }
 
-/** The engine's whole treatment of a module. Errors from commands become failed results. */
+/**
+ * The one error channel: a ModuleError (CommandFailed included) becomes a failed
+ * result on top of `base`, with the command's rc/stdout/stderr and the hint.
+ * An unreachable host, a located PhxError or the abort of a timed-out task goes
+ * on to the executor as before; anything else is a bug in the module and is
+ * rethrown as one.
+ */
+function failedResult(module: string, e: unknown, base: ModuleResult, signal: AbortSignal): ModuleResult {
+  if (e instanceof ModuleError) {
+    const failed: ModuleResult = { ...base, failed: true, msg: e.hint ? `${e.message}\nhint: ${e.hint}` : e.message };
+    if (e.result) Object.assign(failed, { rc: e.result.rc, stdout: e.result.stdout, stderr: e.result.stderr });
+    return failed;
+  }
+  if (signal.aborted || e instanceof PhxError || e instanceof UnreachableError) throw e;
+  throw new InternalModuleError(module, e);
+}
+
+/** The engine's whole treatment of a module. ModuleErrors become failed results (see failedResult). */
 export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx: ModuleContext): Promise<ModuleResult> {
   let facts: F;
   let plan: Plan;
@@ -121,16 +157,7 @@ export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx:
     facts = await def.facts(ctx, args);
     plan = def.plan(facts, args, ctx);
   } catch (e) {
-    if (e instanceof CommandFailed)
-      return {
-        changed: false,
-        failed: true,
-        msg: e.message,
-        rc: e.result.rc,
-        stdout: e.result.stdout,
-        stderr: e.result.stderr,
-      };
-    throw e;
+    return failedResult(def.name, e, { changed: false }, ctx.signal);
   }
   if (plan.fail) return { ...resultOf(plan, false, undefined, ctx), failed: true, msg: plan.fail };
   const changed = plan.changes.length > 0;
@@ -154,17 +181,7 @@ export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx:
       }
     }
   } catch (e) {
-    if (e instanceof CommandFailed) {
-      return {
-        ...resultOf(plan, changed, extra, ctx),
-        failed: true,
-        msg: e.message,
-        rc: e.result.rc,
-        stdout: e.result.stdout,
-        stderr: e.result.stderr,
-      };
-    }
-    throw e;
+    return failedResult(def.name, e, resultOf(plan, changed, extra, ctx), ctx.signal);
   }
   return resultOf(plan, changed, extra, ctx);
 }

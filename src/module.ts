@@ -41,16 +41,55 @@ export interface ModuleContext {
   readonly signal: AbortSignal;
 }
 
+export interface ModuleErrorOptions {
+  /** the command outcome behind the failure: registered as rc/stdout/stderr */
+  result?: ExecResult;
+  /** one more line telling the user what to do about it */
+  hint?: string;
+}
+
+/**
+ * A failure the user should read (bad host state, a command that failed, output
+ * that makes no sense). runModule turns it into a failed task result; anything
+ * else a module throws is a bug in phx-play and is reported as one.
+ */
+export class ModuleError extends Error {
+  readonly result?: ExecResult;
+  readonly hint?: string;
+  constructor(message: string, options: ModuleErrorOptions = {}) {
+    super(message);
+    this.name = 'ModuleError';
+    this.result = options.result;
+    this.hint = options.hint;
+  }
+}
+
 /** A non-zero exit where the module expected success. */
-export class CommandFailed extends Error {
+export class CommandFailed extends ModuleError {
+  declare readonly result: ExecResult;
   constructor(
     readonly argv: readonly string[] | string,
-    readonly result: ExecResult,
+    result: ExecResult,
+    hint?: string,
   ) {
     const cmd = typeof argv === 'string' ? argv : argv.join(' ');
     const why = result.stderr.trim() || result.stdout.trim() || `exit code ${result.rc}`;
-    super(`${cmd.length > 120 ? cmd.slice(0, 117) + '...' : cmd}: ${why}`);
+    super(`${cmd.length > 120 ? cmd.slice(0, 117) + '...' : cmd}: ${why}`, { result, hint });
     this.name = 'CommandFailed';
+  }
+}
+
+/** Something a module threw that is not a ModuleError: a bug in phx-play, reported as one. */
+export class InternalModuleError extends Error {
+  constructor(
+    readonly module: string,
+    readonly original: unknown,
+  ) {
+    const why = original instanceof Error ? original.message : String(original);
+    super(`internal error in module ${module}: ${why} — please report`);
+    this.name = 'InternalModuleError';
+    // the stack worth reading (shown at -vvv) is where the bug was thrown
+    if (original instanceof Error && original.stack) this.stack = `${this.message}\n${original.stack}`;
   }
 }
 

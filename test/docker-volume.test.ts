@@ -8,8 +8,9 @@ import dockerVolume, {
   predictedKey,
   type DockerVolumeFacts,
 } from '../modules/docker_volume.js';
-import { guestResult, parseGuestExecOutput, runInGuest, runBatch, ModuleFailure } from '../src/proxmox/qm.js';
-import { CommandFailed, type ModuleContext } from '../src/module.js';
+import { guestResult, parseGuestExecOutput, runInGuest } from '../src/proxmox/qm.js';
+import { runBatch } from '../src/remote/batch.js';
+import { ModuleError, type ModuleContext } from '../src/module.js';
 import type { ExecResult } from '../src/connection/types.js';
 import { createModuleContext } from '../src/module-runner.js';
 import { LocalConnection } from '../src/connection/local.js';
@@ -103,7 +104,7 @@ test('qm guest exec JSON: failure behind rc 0, absent out-data/err-data, timeout
       }),
     /Failed to execute child process "docker"/,
   );
-  assert.throws(() => parseGuestExecOutput('not json'), ModuleFailure);
+  assert.throws(() => parseGuestExecOutput('not json'), ModuleError);
   const failure = (() => {
     try {
       guestResult(1001, argv, { rc: 0, stdout: '{"pid": 1}', stderr: '' });
@@ -111,7 +112,7 @@ test('qm guest exec JSON: failure behind rc 0, absent out-data/err-data, timeout
       return e;
     }
   })();
-  assert.ok(failure instanceof CommandFailed, 'runModule turns it into a failed result');
+  assert.ok(failure instanceof ModuleError, 'runModule turns it into a failed result');
 });
 
 test('docker volume inspect: options, Options null, missing in its three wordings, other errors', () => {

@@ -12,7 +12,7 @@
 //      bash's /dev/tcp). rpcinfo over TCP already proves 2049 answers, so when
 //      it succeeds the TCP probe is skipped and reported as such.
 // Ready = 1 and (2 or 3).
-import type { ModuleContext } from '../module.js';
+import { ModuleError, type ModuleContext } from '../module.js';
 
 export interface NfsWaitOptions {
   server: string;
@@ -156,7 +156,7 @@ export function parseNfsWait(stdout: string): NfsWaitOutcome {
   }
   const status = sections.get('status');
   if (!status || !ended)
-    throw new Error(`the NFS wait script did not report (output: ${stdout.trim().slice(0, 300) || 'none'})`);
+    throw new ModuleError(`the NFS wait script did not report (output: ${stdout.trim().slice(0, 300) || 'none'})`);
   const field = (head: string, k: string) => new RegExp(`(?:^| )${k}=(\\S*)`).exec(head)?.[1] ?? '';
   const num = (head: string, k: string) => Number(field(head, k)) || 0;
   const body = (s: { body: string[] }) => s.body.join('\n').replace(/\n+$/, '');

@@ -1,57 +1,9 @@
-// Running commands for the Proxmox modules: several host commands in one round
-// trip, and commands inside a VM through `qm guest exec` (whose rc is 0 even when
+// Running commands inside a VM through `qm guest exec` (whose rc is 0 even when
 // the guest command failed: the JSON on stdout tells).
-import { randomBytes } from 'node:crypto';
-import { CommandFailed, type ModuleContext } from '../module.js';
+import { ModuleError, type ModuleContext } from '../module.js';
 import type { ExecResult } from '../connection/types.js';
 import { shellJoin } from '../quote.js';
 import { sleep } from '../sleep.js';
-
-/** A failure with a message written for the user; runModule turns it into a failed result. */
-export class ModuleFailure extends CommandFailed {
-  constructor(message: string, result?: ExecResult) {
-    super([], result ?? { rc: 1, stdout: '', stderr: message });
-    this.message = message;
-    this.name = 'ModuleFailure';
-  }
-}
-
-/**
- * Runs several argv commands in ONE round trip (each one's stdout, stderr and rc
- * kept apart). Commands run even when an earlier one failed.
- */
-export async function runBatch(ctx: ModuleContext, commands: readonly (readonly string[])[]): Promise<ExecResult[]> {
-  if (commands.length === 0) return [];
-  if (commands.length === 1) return [await ctx.run(commands[0], { okExit: 'any' })];
-  const tag = `@@phx-${randomBytes(6).toString('hex')}`;
-  const lines = ['e=$(mktemp) || exit 97'];
-  commands.forEach((argv, i) => {
-    lines.push(`printf '%s\\n' '${tag} out ${i}'`);
-    lines.push(`${shellJoin(argv)} 2>"$e" </dev/null; rc=$?`);
-    lines.push(`printf '\\n%s\\n' "${tag} err ${i} $rc"; cat "$e"; printf '\\n%s\\n' '${tag} end ${i}'`);
-  });
-  lines.push('rm -f "$e"');
-  const r = await ctx.runShell(lines.join('\n'), { okExit: 'any' });
-  const out: ExecResult[] = [];
-  for (let i = 0; i < commands.length; i++) {
-    const start = r.stdout.indexOf(`${tag} out ${i}\n`);
-    const errRe = new RegExp(`\\n${tag} err ${i} (\\d+)\\n`);
-    const m = start < 0 ? null : errRe.exec(r.stdout.slice(start));
-    const endMark = `\n${tag} end ${i}\n`;
-    if (start < 0 || !m) {
-      throw new ModuleFailure(`could not run commands on ${ctx.host}: ${r.stderr.trim() || `exit code ${r.rc}`}`, r);
-    }
-    const outStart = start + `${tag} out ${i}\n`.length;
-    const errStart = start + m.index + m[0].length;
-    const end = r.stdout.indexOf(endMark, errStart);
-    out.push({
-      rc: Number(m[1]),
-      stdout: r.stdout.slice(outStart, start + m.index),
-      stderr: r.stdout.slice(errStart, end < 0 ? undefined : end),
-    });
-  }
-  return out;
-}
 
 /** What `qm guest exec` printed, parsed. */
 export interface GuestExecStatus {
@@ -67,20 +19,16 @@ export interface GuestExecStatus {
   pid?: number;
 }
 
-/** Parses qm's pretty JSON object. Throws a ModuleFailure on anything else. */
+/** Parses qm's pretty JSON object. Throws a ModuleError on anything else. */
 export function parseGuestExecOutput(stdout: string): GuestExecStatus {
   let v: unknown;
   try {
     v = JSON.parse(stdout);
   } catch {
-    throw new ModuleFailure(
-      `qm guest exec printed something that is not JSON: ${JSON.stringify(stdout.slice(0, 200))}`,
-    );
+    throw new ModuleError(`qm guest exec printed something that is not JSON: ${JSON.stringify(stdout.slice(0, 200))}`);
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw new ModuleFailure(
-      `qm guest exec printed JSON that is not an object: ${JSON.stringify(stdout.slice(0, 200))}`,
-    );
+    throw new ModuleError(`qm guest exec printed JSON that is not an object: ${JSON.stringify(stdout.slice(0, 200))}`);
   }
   const o = v as Record<string, unknown>;
   const num = (x: unknown) =>
@@ -125,12 +73,12 @@ export function describeQmError(vmid: number, stderr: string): string {
 
 /** Interprets one `qm guest exec` result: rc ≠ 0, timeout, or the guest command's own exit. */
 export function guestResult(vmid: number, argv: readonly string[], r: ExecResult, timeoutSeconds?: number): ExecResult {
-  if (r.rc !== 0) throw new ModuleFailure(describeQmError(vmid, r.stderr), r);
+  if (r.rc !== 0) throw new ModuleError(describeQmError(vmid, r.stderr), { result: r });
   const st = parseGuestExecOutput(r.stdout);
   if (!st.exited) {
-    throw new ModuleFailure(
+    throw new ModuleError(
       `guest command timed out${timeoutSeconds !== undefined ? ` after ${timeoutSeconds} s` : ''} in VM ${vmid} (still running as pid ${st.pid ?? '?'}): ${shellJoin(argv)}`,
-      r,
+      { result: r },
     );
   }
   const rc = st.exitcode ?? (st.signal !== undefined ? 128 + st.signal : 0);
@@ -149,7 +97,7 @@ export interface GuestOptions {
 /**
  * Runs argv inside VM `vmid`, returning the guest command's rc/stdout/stderr.
  * Retries (bounded) while the guest agent is not running yet; throws
- * ModuleFailure for qm errors and timeouts. A guest rc ≠ 0 is returned, not thrown.
+ * ModuleError for qm errors and timeouts. A guest rc ≠ 0 is returned, not thrown.
  */
 export async function runInGuest(
   ctx: ModuleContext,
@@ -167,9 +115,9 @@ export async function runInGuest(
     if (r.rc !== 0 && AGENT_NOT_RUNNING.test(r.stderr)) {
       const waited = Date.now() - started;
       if (waited + interval > agentTimeoutMs || ctx.signal.aborted) {
-        throw new ModuleFailure(
+        throw new ModuleError(
           `the QEMU guest agent in VM ${vmid} was still not running after ${Math.round(waited / 1000)} s (agent_timeout ${Math.round(agentTimeoutMs / 1000)} s)`,
-          r,
+          { result: r },
         );
       }
       ctx.log(`VM ${vmid}: guest agent not running yet, retrying in ${interval} ms`);

@@ -5,7 +5,7 @@
 // newlines, quotes or `$(...)` are data; link targets and contents travel as
 // base64.
 import { posix } from 'node:path';
-import { CommandFailed, type ModuleContext } from '../module.js';
+import { ModuleError, type ModuleContext } from '../module.js';
 import { shellQuote } from '../quote.js';
 
 export type FileType = 'file' | 'directory' | 'link' | 'fifo' | 'socket' | 'block' | 'char' | 'unknown';
@@ -364,7 +364,7 @@ export async function probe(ctx: ModuleContext, req: ProbeRequest): Promise<Prob
   if (cached) result.identity = { ...cached };
   else if (req.identity && result.identity) identities.set(ctx.conn, known.set(as, { ...result.identity }));
   const broken = result.paths.find((p) => p.error !== undefined);
-  if (broken) throw new CommandFailed(`stat`, { rc: 1, stdout: '', stderr: broken.error!.replace(/^stat: /, '') });
+  if (broken) throw new ModuleError(`stat: ${broken.error!.replace(/^stat: /, '')}`);
   if (ctx.check && ctx.predicted.size > 0) {
     (req.paths ?? []).forEach((q, i) => {
       const p = predictedPath(ctx.predicted, q.path);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { shellJoin, shellQuote } from '../quote.js';
 import { safePath } from './probe.js';
+import { ModuleError } from '../module.js';
 import { shlexSplit } from './shlex.js';
 
 export interface WriteOptions {
@@ -42,7 +43,7 @@ export function writeFileScript(dest: string, o: WriteOptions): string {
   if (o.uid !== undefined || o.gid !== undefined)
     steps.push(`chown ${o.uid ?? ''}${o.gid !== undefined ? `:${o.gid}` : ''} ${t}`);
   if (o.validate !== undefined) {
-    const argv = shlexSplit(o.validate).map((w) => w.replaceAll('%s', tmpPath));
+    const argv = validateArgv(o.validate, tmpPath);
     steps.push(shellJoin(argv));
   }
   if (o.backupTo) steps.push(`cp -p ${d} ${shellQuote(safePath(o.backupTo))}`);
@@ -50,6 +51,17 @@ export function writeFileScript(dest: string, o: WriteOptions): string {
   const lines = [`${steps.join(' && ')} || { rc=$?; rm -f ${t}; exit $rc; }`];
   if (o.mkdirParent) lines.unshift(`mkdir -p ${shellQuote(dir)} || exit 1`);
   return lines.join('\n');
+}
+
+/** The validate command as argv, %s being the temp file; a broken quote is the task's failure. */
+function validateArgv(validate: string, tmpPath: string): string[] {
+  let words: string[];
+  try {
+    words = shlexSplit(validate);
+  } catch (e) {
+    throw new ModuleError(`validate ${JSON.stringify(validate)}: ${(e as Error).message}`);
+  }
+  return words.map((w) => w.replaceAll('%s', tmpPath));
 }
 
 /** Ansible's backup file name: dest.<pid>.<YYYY-MM-DD@HH:MM:SS>~ */
