@@ -4,6 +4,7 @@
 // `,` inside a value adds a key (`bridge=vmbr0,firewall=0`) and an `=` inside the
 // keyless part turns it into a key. print_property_string refuses commas ("illegal
 // value with commas"); we refuse what the parser would misread, before any command.
+import { ModuleError } from '../module.js';
 import { lineProblem } from './line.js';
 
 const KEY = /^[a-z][a-z0-9_-]*$/;
@@ -20,10 +21,10 @@ export function propertyKeyProblem(key: string): string | undefined {
   return KEY.test(key) ? undefined : 'is not a property key (lower-case letters, digits, "_" and "-")';
 }
 
-/** A value refused by an encoder: the message names the key and why. */
-export class ValueRefused extends Error {
+/** A value refused by an encoder: the message names the key and why. The task fails before any command. */
+export class ValueRefused extends ModuleError {
   constructor(message: string) {
-    super(message);
+    super(message, { hint: 'a value cannot carry the separators of the format it is written into' });
     this.name = 'ValueRefused';
   }
 }
