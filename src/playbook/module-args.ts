@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { SourceLoc } from '../errors.js';
 import type { ModuleDefinition } from '../module.js';
+import { UnsafeText } from '../unsafe.js';
 import { locate, locateValue } from '../yaml-source.js';
 import { checkCondition, checkTemplatesDeep, looksTemplated } from './checks.js';
 import { parseKv, type Token } from './kv.js';
@@ -150,6 +151,7 @@ function coerceInline(value: string, schema: z.ZodType | undefined): unknown {
 /** Does this value (or anything inside it) hold a template? */
 function holdsTemplate(value: unknown): boolean {
   if (typeof value === 'string') return looksTemplated(value);
+  if (value instanceof UnsafeText) return true; // `!unsafe` text: a plain string once the task runs
   if (Array.isArray(value)) return value.some(holdsTemplate);
   if (isMapping(value)) return Object.values(value).some(holdsTemplate);
   return false;

@@ -24,7 +24,8 @@ export interface TemplateWhere {
   baseDir?: string;
 }
 
-export { EvalFailure, markUnsafe } from './values.js';
+export { EvalFailure } from './values.js';
+export { UnsafeText, markUnsafe, unwrapUnsafe } from '../unsafe.js';
 export { HELPERS } from './helpers.js';
 
 export function hasTemplate(text: unknown): boolean {
