@@ -60,6 +60,11 @@ export function moduleArgs(
   const raw = call.raw;
   if (raw === null || raw === undefined) {
     // `ping:` — no arguments
+  } else if (raw instanceof UnsafeText && def.freeForm) {
+    // `command: !unsafe ...`: the whole text is the free-form argument, as written
+    args[def.freeForm] = raw;
+    locs.key.set(def.freeForm, call.valueLoc);
+    locs.value.set(def.freeForm, call.valueLoc);
   } else if (isMapping(raw)) {
     take(raw);
   } else if (typeof raw === 'string' || ((typeof raw === 'number' || typeof raw === 'boolean') && def.freeForm)) {
