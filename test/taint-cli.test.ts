@@ -178,6 +178,8 @@ describe('host output is data, never a template (CLI, local connection)', () => 
   tasks:
     - command: cat {{ playbook_dir }}/cond.txt
       register: r
+    - name: debug var is not an evaluator for host output
+      debug: { var: "{{ r.stdout }}" }
     - debug: { msg: "the host guessed the secret" }
       when: "{{ r.stdout }}"
 `,
@@ -185,6 +187,8 @@ describe('host output is data, never a template (CLI, local connection)', () => 
     const output = r.stdout + r.stderr;
     assert.equal(r.code, 2, output);
     assert.match(output, /unsafe/);
+    assert.match(output, /VARIABLE IS NOT DEFINED!/);
+    assert.doesNotMatch(output, /'": true/); // the host's expression was not evaluated to true
     assert.ok(!output.includes('the host guessed the secret'), output);
   });
 });
