@@ -46,6 +46,7 @@ describe('host output is data, never a template (CLI, local connection)', () => 
   before(() => {
     ws = workspace();
     ws.write('evil.txt', `${EVIL_ENV}\n${EVIL_HOSTVARS}\n`);
+    ws.write('shown.txt.hbs', '{{ copied }}\n{{#each r.stdout_lines}}{{this}}\n{{/each}}');
   });
   after(() => ws.cleanup());
 
@@ -86,6 +87,8 @@ describe('host output is data, never a template (CLI, local connection)', () => 
         content: "{{ lines }} {{ via_vars }}\\n"
         dest: "{{ playbook_dir }}/written.txt"
       vars: { via_vars: "{{ copied }}" }
+    - name: a template file showing it
+      template: { src: shown.txt.hbs, dest: "{{ playbook_dir }}/templated.txt" }
     - name: in a loop's args
       command:
         argv: [printf, "%s\\n", "{{ item }}"]
@@ -106,6 +109,9 @@ describe('host output is data, never a template (CLI, local connection)', () => 
     const written = readFileSync(ws.path('written.txt'), 'utf8');
     assertNoLeak(written, 'the host (a written file)');
     assert.ok(written.includes(EVIL_ENV) && written.includes(EVIL_HOSTVARS), written);
+    const templated = readFileSync(ws.path('templated.txt'), 'utf8');
+    assertNoLeak(templated, 'the host (a template)');
+    assert.equal(templated, `${EVIL_ENV}\n${EVIL_HOSTVARS}\n${EVIL_ENV}\n${EVIL_HOSTVARS}\n`);
   });
 
   it('-e @file contents and lookup file contents are text', async () => {
