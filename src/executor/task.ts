@@ -354,7 +354,7 @@ async function invoke(
           ? (m) => ctx.reporter.emit({ type: 'debug', host: host.name, message: m })
           : undefined,
     });
-    const args = def.runsOn === 'controller' ? restoreUnsafe(parsed.data, rendered) : parsed.data;
+    const args: unknown = def.runsOn === 'controller' ? restoreUnsafe(parsed.data, rendered) : parsed.data;
     const work = runModule(def, args, mctx);
     const r: ModuleResult = timeoutS ? await Promise.race([work, timeoutAfter(abort.signal, timeoutS)]) : await work;
     return withLines({ ...r, changed: Boolean(r.changed), failed: Boolean(r.failed) });
