@@ -21,7 +21,8 @@ const args = z
 
 type Args = z.infer<typeof args>;
 
-const text = (m: string | string[]) => (Array.isArray(m) ? m.join('\n') : m);
+// String(): a message built from host output is unsafe text (src/unsafe.ts); shown as it is
+const text = (m: string | string[]) => (Array.isArray(m) ? m.join('\n') : String(m));
 
 export default defineModule<Args, Record<string, never>>({
   name: 'assert',

@@ -1,6 +1,7 @@
 // fail: fails the task with a message (usually under `when`). Runs on the controller.
 import * as z from 'zod';
 import { defineModule } from '../src/module.js';
+import { isUnsafeText } from '../src/unsafe.js';
 
 const args = z
   .object({
@@ -19,6 +20,6 @@ export default defineModule<Args, Record<string, never>>({
   facts: async () => ({}),
   plan(_facts, a) {
     const msg = a.msg ?? 'Failed as requested from task';
-    return { changes: [], fail: typeof msg === 'string' ? msg : JSON.stringify(msg) };
+    return { changes: [], fail: typeof msg === 'string' || isUnsafeText(msg) ? String(msg) : JSON.stringify(msg) };
   },
 });

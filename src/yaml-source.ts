@@ -17,6 +17,7 @@ import {
   type Tags,
 } from 'yaml';
 import { PhxError, ValidationErrors, type SourceLoc } from './errors.js';
+import { UnsafeText, markUnsafe } from './unsafe.js';
 
 interface Positions {
   self: SourceLoc;
@@ -76,7 +77,7 @@ export function parseYamlDocuments(text: string, file: string): unknown[] {
     uniqueKeys: true,
     merge: true,
     version: '1.1',
-    customTags: asAnsibleReadsIt,
+    customTags: (tags) => [...asAnsibleReadsIt(tags), UNSAFE_TAG],
   });
   if (!Array.isArray(docs)) return [];
   const at = (offset: number): SourceLoc => {
@@ -113,6 +114,10 @@ function asAnsibleReadsIt(tags: Tags): Tags {
     });
 }
 
+// Ansible's `!unsafe`: the text is data, never rendered as a template (on a list or mapping: all the text in it).
+const UNSAFE_TAG: ScalarTag = { tag: '!unsafe', resolve: (text: string) => new UnsafeText(text) };
+const unsafeIfTagged = <T>(node: Node, value: T): T => (node.tag === UNSAFE_TAG.tag ? markUnsafe(value) : value);
+
 function firstLine(s: string): string {
   return s.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
 }
@@ -142,7 +147,7 @@ function convert(node: Node | null | undefined, doc: Document, at: (o: number) =
       if (vr) p.values.set(key, at(vr[0]));
     }
     positions.set(obj, p);
-    return obj;
+    return unsafeIfTagged(node, obj);
   }
   if (isSeq(node)) {
     const arr: unknown[] = [];
@@ -153,7 +158,7 @@ function convert(node: Node | null | undefined, doc: Document, at: (o: number) =
       if (r) p.children.set(i, at(r[0]));
     });
     positions.set(arr, p);
-    return arr;
+    return unsafeIfTagged(node, arr);
   }
   return (node as { toJSON?: () => unknown }).toJSON?.() ?? null;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PhxError } from '../src/errors.js';
 import { checkExpressionSyntax, evaluateCondition, evaluateExpression } from '../src/expr/index.js';
-import { markUnsafe } from '../src/template/index.js';
+import { markUnsafe, unwrapUnsafe } from '../src/template/index.js';
 import { locateValue, parseYaml } from '../src/yaml-source.js';
 import { throwsPhx } from './harness/throws-phx.js';
 
@@ -426,8 +426,9 @@ describe('unsafe data', () => {
     const v = { out: markUnsafe({ stdout: '{{ oops }}', results: [{ item: '{{ x }}' }] }) };
     assert.equal(evaluateCondition("out.stdout.startswith('{' ~ '{ oops')", v), true);
     assert.equal(evaluateCondition("'{{' in out.stdout", v), true);
-    assert.equal(evaluateExpression("out.results[0]['item']", v), '{{ x }}');
-    assert.equal(evaluateExpression("out.results | map(attribute='item') | first", v), '{{ x }}');
+    // unsafe text stays UnsafeText (src/unsafe.ts): compared as plain data
+    assert.equal(unwrapUnsafe(evaluateExpression("out.results[0]['item']", v)), '{{ x }}');
+    assert.equal(unwrapUnsafe(evaluateExpression("out.results | map(attribute='item') | first", v)), '{{ x }}');
   });
 });
 

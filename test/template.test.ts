@@ -4,7 +4,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PhxError } from '../src/errors.js';
-import { checkTemplateSyntax, hasTemplate, markUnsafe, renderString, renderValue } from '../src/template/index.js';
+import {
+  checkTemplateSyntax,
+  hasTemplate,
+  markUnsafe,
+  renderString,
+  renderValue,
+  unwrapUnsafe,
+} from '../src/template/index.js';
 import { locateValue, parseYaml } from '../src/yaml-source.js';
 import { throwsPhx } from './harness/throws-phx.js';
 
@@ -382,7 +389,8 @@ describe('unsafe data (registered results) is never templated', () => {
     const result = markUnsafe({ stdout: 'tpl: {{ not_a_var }}', lines: ['{{ x }}'] });
     const v = { out: result, safe: '{{ n }}', n: 1 };
     assert.equal(renderString('got {{ out.stdout }}', v), 'got tpl: {{ not_a_var }}');
-    assert.deepEqual(renderValue('{{ out.lines }}', v), ['{{ x }}']);
+    // unsafe text stays UnsafeText (src/unsafe.ts): compared as plain data
+    assert.deepEqual(unwrapUnsafe(renderValue('{{ out.lines }}', v)), ['{{ x }}']);
     assert.equal(renderValue('{{ out }}', v), result);
     assert.equal(renderString('{{#each out.lines}}{{this}}{{/each}}', v), '{{ x }}');
     assert.equal(renderValue('{{ safe }}', v), 1);

@@ -1,6 +1,8 @@
 // -e values: `k=v k2="a b"`, JSON, YAML, or @file (YAML/JSON). Later -e wins.
+// A file's contents are data from outside the playbook: unsafe text, never rendered.
 import { readFileSync } from 'node:fs';
 import { PhxError } from '../errors.js';
+import { markUnsafe } from '../unsafe.js';
 import { parseYaml } from '../yaml-source.js';
 
 /** Splits `a=1 b="x y" c='z'` like Ansible's parse_kv (quotes group, backslash escapes). */
@@ -44,7 +46,7 @@ export function parseExtraVars(values: string[], cwd = process.cwd()): Record<st
           `-e ${raw}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
         );
       }
-      parsed = parseYaml(text, file);
+      parsed = markUnsafe(parseYaml(text, file));
     } else if (/^\s*[{[]/.test(raw)) {
       parsed = parseYaml(raw, '-e');
     } else {

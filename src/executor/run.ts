@@ -10,6 +10,7 @@ import type { ModuleRegistry } from '../registry.js';
 import type { ExecutorOptions, RunContext } from './context.js';
 import { HostState } from './host.js';
 import { runPlay } from './play.js';
+import { plainValues } from '../unsafe.js';
 
 export interface RunDependencies {
   inventory: Inventory;
@@ -58,7 +59,10 @@ export async function runPlaybooks(
         const h = hosts.get(name);
         const vars = h?.inventoryVars ?? hostVariables(deps.inventory, name, {});
         const defaults = Object.fromEntries(Object.entries(ctx.playConnection).filter(([, v]) => v !== undefined));
-        const conn = deps.makeConnection(name, { ...defaults, ...vars, ...(h?.facts ?? {}), ...options.extraVars });
+        const conn = deps.makeConnection(
+          name,
+          plainValues({ ...defaults, ...vars, ...(h?.facts ?? {}), ...options.extraVars }),
+        );
         p = conn.connect().then(() => conn);
         opening.set(name, p);
         if (h)

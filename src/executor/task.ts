@@ -8,6 +8,7 @@ import { createModuleContext } from '../module-runner.js';
 import { runModule } from '../module-runner.js';
 import type { Task } from '../playbook/types.js';
 import { markUnsafe, renderValue, toBool } from '../template/index.js';
+import { UnsafeText, isUnsafeContainer, plain, restoreUnsafe, unwrapUnsafe } from '../unsafe.js';
 import type { Connection } from '../connection/types.js';
 import type { PlayRun, RunContext } from './context.js';
 import type { HostState } from './host.js';
@@ -230,7 +231,7 @@ async function runLoop(
       status: o.status,
       ignored: o.ignored,
       result: toBool(scope.no_log) ? censor(r) : r,
-      item: typeof label === 'string' ? label : JSON.stringify(label),
+      item: typeof plain(label) === 'string' ? String(label) : JSON.stringify(label),
       durationMs: performance.now() - started,
       ...(delegatedTo ? { delegatedTo } : {}),
     });
@@ -264,7 +265,8 @@ async function attempt(
   const delay = Number(renderValue(task.delay ?? 5, vars, where));
   for (let attemptNo = 1; ; attemptNo++) {
     const result = await invoke(ctx, task, def, host, scope, vars, check, title, delegatedTo);
-    const scoped = task.register ? { ...vars, [task.register]: result } : { ...vars, ...result };
+    const output = markUnsafe(result); // host output is data in these conditions too
+    const scoped = task.register ? { ...vars, [task.register]: output } : { ...vars, ...output };
     const judge = (cond: Task['changed_when'], predicted: boolean): boolean => {
       try {
         return evaluateCondition(cond!, scoped, where);
@@ -318,7 +320,8 @@ async function invoke(
 ): Promise<Record<string, unknown>> {
   const where = { loc: task.loc, task: title, baseDir: ctx.playBaseDir };
   const rendered = dropOmitted(renderValue(task.args, vars, where));
-  const parsed = def.args.safeParse(rendered);
+  // arguments are data for the module: plain strings; controller modules (set_fact) keep what was unsafe
+  const parsed = def.args.safeParse(unwrapUnsafe(rendered));
   if (!parsed.success) {
     const problems = parsed.error.issues
       .map((i) => `${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`)
@@ -352,7 +355,8 @@ async function invoke(
           ? (m) => ctx.reporter.emit({ type: 'debug', host: host.name, message: m })
           : undefined,
     });
-    const work = runModule(def, parsed.data, mctx);
+    const args: unknown = def.runsOn === 'controller' ? restoreUnsafe(parsed.data, rendered) : parsed.data;
+    const work = runModule(def, args, mctx);
     const r: ModuleResult = timeoutS ? await Promise.race([work, timeoutAfter(abort.signal, timeoutS)]) : await work;
     return withLines({ ...r, changed: Boolean(r.changed), failed: Boolean(r.failed) });
   } finally {
@@ -370,7 +374,8 @@ export function loopItems(
   if (node.loop_with === 'dict') {
     if (!value || typeof value !== 'object' || Array.isArray(value))
       throw new PhxError(`with_dict expects a mapping, got ${describe(value)}`, node.loc);
-    return Object.entries(value).map(([key, v]) => ({ key, value: v }));
+    const unsafe = isUnsafeContainer(value); // keys chosen by a host are unsafe text
+    return Object.entries(value).map(([key, v]) => ({ key: unsafe ? new UnsafeText(key) : key, value: v }));
   }
   if (!Array.isArray(value)) throw new PhxError(`loop must be a list, got ${describe(value)}`, node.loc);
   return node.loop_with === 'items' ? value.flatMap((v) => (Array.isArray(v) ? v : [v])) : value;
@@ -407,7 +412,7 @@ function environmentFor(
   where: { loc: Task['loc']; task: string },
 ): Record<string, string> | undefined {
   if (scope.environment === undefined) return undefined;
-  const env = renderValue(scope.environment, vars, where);
+  const env = unwrapUnsafe(renderValue(scope.environment, vars, where));
   if (!env || typeof env !== 'object' || Array.isArray(env))
     throw new PhxError(`environment must be a mapping, got ${describe(env)}`, where.loc);
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));

@@ -4,6 +4,7 @@
 import type { HostState } from './host.js';
 import type { PlayRun, RunContext } from './context.js';
 import type { Scope } from './scope.js';
+import { isUnsafeText, plain } from '../unsafe.js';
 
 export const OMIT = '__omit_place_holder__phx';
 
@@ -56,10 +57,10 @@ function hostvars(ctx: RunContext): Record<string, unknown> {
 
 /** Drops arguments whose value rendered to `omit` (Ansible's `default(omit)`). */
 export function dropOmitted(value: unknown): unknown {
-  if (Array.isArray(value)) return value.filter((v) => v !== OMIT).map(dropOmitted);
-  if (value && typeof value === 'object') {
+  if (Array.isArray(value)) return value.filter((v) => plain(v) !== OMIT).map(dropOmitted);
+  if (value && typeof value === 'object' && !isUnsafeText(value)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== OMIT) out[k] = dropOmitted(v);
+    for (const [k, v] of Object.entries(value)) if (plain(v) !== OMIT) out[k] = dropOmitted(v);
     return out;
   }
   return value;

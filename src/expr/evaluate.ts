@@ -6,17 +6,16 @@
 import type { HelperEnv } from '../template/helpers.js';
 import { compareValues } from '../template/helpers.js';
 import { missingReason, resolveLazy, type RenderEnv } from '../template/render.js';
+import { EvalFailure, Undefined, deepEqual, getMember, MISSING, pyStr, truthy, typeName } from '../template/values.js';
 import {
-  EvalFailure,
-  Undefined,
-  deepEqual,
-  getMember,
-  isUnsafe,
-  MISSING,
-  pyStr,
-  truthy,
-  typeName,
-} from '../template/values.js';
+  UnsafeText,
+  isUnsafeContainer,
+  isUnsafeText,
+  plain,
+  taintChild,
+  unwrapUnsafe,
+  withPlainInputs,
+} from '../unsafe.js';
 import type { Node } from './ast.js';
 import { posAt } from './errors.js';
 import { FILTERS, FUNCTIONS, TESTS, callMethod, containsValue } from './filters.js';
@@ -75,7 +74,7 @@ export class Evaluator {
       case 'dict': {
         const out: Record<string, unknown> = {};
         for (const [k, v] of node.entries) {
-          const key = this.value(k);
+          const key = plain(this.value(k));
           if (typeof key !== 'string' && typeof key !== 'number')
             throw this.fail(k, `a mapping key must be a string or number, got ${typeName(key)}`);
           if (key === '__proto__') throw this.fail(k, "access to '__proto__' is not allowed");
@@ -99,8 +98,11 @@ export class Evaluator {
         const n = this.number(node.operand, v, node.op);
         return node.op === '-' ? -n : n;
       }
-      case 'bin':
-        return this.arithmetic(node.op, node.left, node.right);
+      case 'bin': {
+        // text made from unsafe text is unsafe (`'x' ~ r.stdout`)
+        const operands = [this.value(node.left), this.value(node.right)];
+        return withPlainInputs(operands, ([a, b]) => this.arithmetic(node.op, node.left, a, node.right, b));
+      }
       case 'and': {
         const l = this.value(node.left);
         return truthy(l) ? this.value(node.right) : l;
@@ -113,7 +115,7 @@ export class Evaluator {
         let left = this.value(node.first);
         for (const [op, rightNode] of node.rest) {
           const right = this.value(rightNode);
-          if (!this.at(rightNode, () => compare(op, left, right))) return false;
+          if (!this.at(rightNode, () => compare(op, unwrapUnsafe(left), unwrapUnsafe(right)))) return false;
           left = right;
         }
         return true;
@@ -123,16 +125,15 @@ export class Evaluator {
         const input = def.acceptsUndefined ? this.evaluate(node.input) : this.value(node.input);
         const args = node.args.map((a) => this.value(a));
         const kwargs = Object.fromEntries(Object.entries(node.kwargs).map(([k, v]) => [k, this.value(v)]));
-        return def.fn(input, args, kwargs, this.env);
+        // filters work on plain strings; what they make from unsafe input is unsafe
+        return withPlainInputs([input, args, kwargs], ([i, a, k]) =>
+          def.fn(i, a as unknown[], k as Record<string, unknown>, this.env),
+        );
       }
       case 'test': {
         const def = TESTS[node.name];
         const input = def.acceptsUndefined ? this.evaluate(node.input) : this.value(node.input);
-        const result = def.fn(
-          input,
-          node.args.map((a) => this.value(a)),
-          this.env,
-        );
+        const result = def.fn(unwrapUnsafe(input), unwrapUnsafe(node.args.map((a) => this.value(a))), this.env);
         return node.negated ? !result : result;
       }
       case 'cond':
@@ -146,13 +147,13 @@ export class Evaluator {
     if (node.k === 'name') {
       const v = getMember(this.env.vars, node.name);
       if (v === MISSING) return { value: new Undefined(node.name), raw: false };
-      return { value: v, raw: !isUnsafe(v), key: node.name };
+      return { value: v, raw: !isUnsafeContainer(v), key: node.name };
     }
     if (node.k !== 'attr' && node.k !== 'index') return { value: this.evaluate(node), raw: false };
     const base = this.ref(node.obj);
     if (base.value instanceof Undefined) return base; // `a.b is defined` is false when `a` is undefined
     let obj = base.value;
-    let raw = base.raw && !isUnsafe(obj);
+    let raw = base.raw && !isUnsafeContainer(obj);
     if (raw && typeof obj === 'string' && obj.includes('{{')) {
       obj = resolveLazy(obj, base.key, this.env);
       raw = false;
@@ -160,7 +161,7 @@ export class Evaluator {
     let member: string | number;
     if (node.k === 'attr') member = node.name;
     else {
-      const idx = this.value(node.index);
+      const idx = plain(this.value(node.index));
       if (typeof idx === 'number' && Number.isInteger(idx)) member = idx;
       else if (typeof idx === 'string') member = idx;
       else throw this.fail(node.index, `an index must be an integer or a string, got ${typeName(idx)}`);
@@ -173,11 +174,17 @@ export class Evaluator {
         raw: false,
       };
     }
-    return { value: next, raw, key };
+    // what is read out of unsafe data is unsafe too
+    return { value: isUnsafeContainer(obj) ? taintChild(next) : next, raw, key };
   }
 
   private slice(node: Extract<Node, { k: 'slice' }>): unknown {
-    const obj = this.value(node.obj);
+    const value = this.value(node.obj);
+    if (isUnsafeText(value)) return new UnsafeText(this.sliceOf(node, value.text) as string);
+    return this.sliceOf(node, value);
+  }
+
+  private sliceOf(node: Extract<Node, { k: 'slice' }>, obj: unknown): unknown {
     if (typeof obj !== 'string' && !Array.isArray(obj)) throw this.fail(node.obj, `cannot slice a ${typeName(obj)}`);
     const bound = (n: Node | undefined, fallback: number): number => {
       if (!n) return fallback;
@@ -197,11 +204,12 @@ export class Evaluator {
         ? FUNCTIONS[node.callee.name]
         : undefined;
       if (!fn) throw this.fail(node, `unknown function '${node.callee.name}'`);
-      return fn(args, kwargs, this.env);
+      return withPlainInputs([args, kwargs], ([a, k]) => fn(a as unknown[], k as Record<string, unknown>, this.env));
     }
     if (node.callee.k === 'attr') {
       const obj = this.value(node.callee.obj);
-      return callMethod(obj, node.callee.name, args);
+      const name = node.callee.name;
+      return withPlainInputs([obj, args], ([o, a]) => callMethod(o, name, a as unknown[]));
     }
     throw this.fail(node, 'this value cannot be called');
   }
@@ -212,9 +220,13 @@ export class Evaluator {
     throw this.fail(node, `'${op}' needs a number, got ${typeName(v)} (convert with | int or | float)`);
   }
 
-  private arithmetic(op: Extract<Node, { k: 'bin' }>['op'], leftNode: Node, rightNode: Node): unknown {
-    const a = this.value(leftNode);
-    const b = this.value(rightNode);
+  private arithmetic(
+    op: Extract<Node, { k: 'bin' }>['op'],
+    leftNode: Node,
+    a: unknown,
+    rightNode: Node,
+    b: unknown,
+  ): unknown {
     if (op === '~') return pyStr(a) + pyStr(b);
     const isNum = (x: unknown): boolean => typeof x === 'number' || typeof x === 'boolean';
     if (op === '+') {

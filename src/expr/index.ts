@@ -20,6 +20,7 @@
 import { PhxError, type SourceLoc } from '../errors.js';
 import { locInside } from '../template/location.js';
 import { EvalFailure, Undefined, truthy } from '../template/values.js';
+import { UnsafeText } from '../unsafe.js';
 import type { Node } from './ast.js';
 import { ExprSyntaxError, posAt } from './errors.js';
 import { Evaluator } from './evaluate.js';
@@ -79,6 +80,7 @@ export function checkExpressionSyntax(src: string, loc?: SourceLoc): void {
 
 /** The value of an expression (an undefined result is an error). */
 export function evaluateExpression(src: string, vars: Record<string, unknown>, where: ExprWhere = {}): unknown {
+  refuseUnsafe(src, 'expression', where);
   const p = prepare(src);
   return located(src, p, where, 'invalid expression', () => evaluateParsed(p, vars, where));
 }
@@ -97,6 +99,7 @@ export function evaluateCondition(cond: ConditionInput, vars: Record<string, unk
   if (typeof cond === 'boolean') return cond;
   if (cond === null || cond === undefined) return true; // `when:` with no value, as in Ansible
   if (typeof cond === 'number') return cond !== 0;
+  refuseUnsafe(cond, 'condition', where);
   if (typeof cond !== 'string')
     throw new PhxError(`a condition must be a string, boolean or list, got ${typeof cond}`, where.loc);
   if (cond.trim() === '') return true; // Ansible treats an empty condition as true
@@ -104,8 +107,29 @@ export function evaluateCondition(cond: ConditionInput, vars: Record<string, unk
   return located(cond, p, where, 'invalid condition', () => {
     const v = evaluateParsed(p, vars, where);
     if (p.braced && typeof v === 'string') return stringAsCondition(v, vars, where);
+    if (p.braced && v instanceof UnsafeText) return unsafeTextAsCondition(v, cond, where);
     return truthy(v);
   });
+}
+
+/** Text from a host, a lookup or `!unsafe` is data: never read as an expression (Ansible refuses it too). */
+function refuseUnsafe(src: unknown, what: string, where: ExprWhere): void {
+  if (src instanceof UnsafeText)
+    throw new PhxError(
+      `this ${what} comes from unsafe data (host output, a lookup or !unsafe) and is not evaluated: ${oneLine(src.text)}`,
+      where.loc,
+    );
+}
+
+/** `when: "{{ r.stdout }}"`: a yes/no word counts, any other host text is not evaluated. */
+function unsafeTextAsCondition(v: UnsafeText, cond: string, where: ExprWhere): boolean {
+  const s = v.text.trim().toLowerCase();
+  if (['true', 'yes', 'on', '1', 'y'].includes(s)) return true;
+  if (['false', 'no', 'off', '0', 'n', '', 'none', 'null'].includes(s)) return false;
+  throw new PhxError(
+    `condition "${oneLine(cond)}" gave unsafe text (host output, a lookup or !unsafe), which is not evaluated: ${oneLine(v.text)}`,
+    where.loc,
+  );
 }
 
 /** What `when: "{{ flag }}"` means in Ansible once `flag` was templated to a string. */

@@ -2,6 +2,7 @@
 // 99999, `ansible_connection: winrm`) should stop the run before it starts,
 // pointing at the line that set it. Templated values are checked when used.
 import { PhxError, type SourceLoc } from '../errors.js';
+import { plain } from '../unsafe.js';
 
 const CONNECTIONS: Record<string, 'local' | 'ssh'> = {
   local: 'local',
@@ -19,7 +20,8 @@ const BOOLEAN_WORDS = new Set(['yes', 'no', 'true', 'false', 'on', 'off', '1', '
 const isTemplated = (v: unknown): boolean => typeof v === 'string' && v.includes('{{');
 
 /** Throws a located PhxError when a connection variable has an impossible value. */
-export function checkConnectionVar(key: string, value: unknown, loc?: SourceLoc): void {
+export function checkConnectionVar(key: string, written: unknown, loc?: SourceLoc): void {
+  const value = plain(written); // a `!unsafe` password is a string
   if (value === null || value === undefined || isTemplated(value)) return;
   switch (key) {
     case 'ansible_port':

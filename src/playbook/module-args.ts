@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { SourceLoc } from '../errors.js';
 import type { ModuleDefinition } from '../module.js';
+import { UnsafeText } from '../unsafe.js';
 import { locate, locateValue } from '../yaml-source.js';
 import { checkCondition, checkTemplatesDeep, looksTemplated } from './checks.js';
 import { parseKv, type Token } from './kv.js';
@@ -59,6 +60,11 @@ export function moduleArgs(
   const raw = call.raw;
   if (raw === null || raw === undefined) {
     // `ping:` — no arguments
+  } else if (raw instanceof UnsafeText && def.freeForm) {
+    // `command: !unsafe ...`: the whole text is the free-form argument, as written
+    args[def.freeForm] = raw;
+    locs.key.set(def.freeForm, call.valueLoc);
+    locs.value.set(def.freeForm, call.valueLoc);
   } else if (isMapping(raw)) {
     take(raw);
   } else if (typeof raw === 'string' || ((typeof raw === 'number' || typeof raw === 'boolean') && def.freeForm)) {
@@ -150,6 +156,7 @@ function coerceInline(value: string, schema: z.ZodType | undefined): unknown {
 /** Does this value (or anything inside it) hold a template? */
 function holdsTemplate(value: unknown): boolean {
   if (typeof value === 'string') return looksTemplated(value);
+  if (value instanceof UnsafeText) return true; // `!unsafe` text: a plain string once the task runs
   if (Array.isArray(value)) return value.some(holdsTemplate);
   if (isMapping(value)) return Object.values(value).some(holdsTemplate);
   return false;

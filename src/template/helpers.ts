@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 import { shellQuote } from '../quote.js';
+import { UnsafeText, plain } from '../unsafe.js';
 import {
   EvalFailure,
   Undefined,
@@ -36,7 +37,8 @@ export interface HelperDef {
   fn(args: unknown[], hash: Record<string, unknown>, env: HelperEnv): unknown;
 }
 
-function str(v: unknown, helper: string): string {
+function str(value: unknown, helper: string): string {
+  const v = plain(value);
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (v === null || v === undefined) return '';
@@ -50,8 +52,8 @@ function list(v: unknown, helper: string): unknown[] {
 
 /** Orders two values like Python: numbers with numbers, strings with strings. */
 export function compareValues(a: unknown, b: unknown, op: string): number {
-  const na = typeof a === 'boolean' ? Number(a) : a;
-  const nb = typeof b === 'boolean' ? Number(b) : b;
+  const na = typeof a === 'boolean' ? Number(a) : plain(a);
+  const nb = typeof b === 'boolean' ? Number(b) : plain(b);
   if (typeof na === 'number' && typeof nb === 'number') return na - nb;
   if (typeof na === 'string' && typeof nb === 'string') return na < nb ? -1 : na > nb ? 1 : 0;
   if (Array.isArray(na) && Array.isArray(nb)) {
@@ -95,8 +97,15 @@ export function regexReplace(
   return value.replace(re, pyReplacement(replacement));
 }
 
-/** `lookup('env', NAME)` and `lookup('file', PATH)`: read on the controller, like Ansible. */
-export function lookupPlugin(kind: unknown, args: unknown[], env: HelperEnv): string {
+/**
+ * `lookup('env', NAME)` and `lookup('file', PATH)`: read on the controller, like Ansible.
+ * What they read is data from outside the playbook: unsafe text, never rendered.
+ */
+export function lookupPlugin(kind: unknown, args: unknown[], env: HelperEnv): UnsafeText {
+  return new UnsafeText(lookupText(kind, args, env));
+}
+
+function lookupText(kind: unknown, args: unknown[], env: HelperEnv): string {
   if (kind === 'env') {
     return args.map((a) => process.env[str(a, 'lookup env')] ?? '').join(',');
   }

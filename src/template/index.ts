@@ -24,7 +24,8 @@ export interface TemplateWhere {
   baseDir?: string;
 }
 
-export { EvalFailure, markUnsafe, toBool } from './values.js';
+export { EvalFailure, toBool } from './values.js';
+export { UnsafeText, markUnsafe, unwrapUnsafe } from '../unsafe.js';
 export { HELPERS } from './helpers.js';
 
 export function hasTemplate(text: unknown): boolean {

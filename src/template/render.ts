@@ -21,13 +21,12 @@ import {
   isMapping,
   mappingKeys,
   MISSING,
-  isUnsafe,
-  markUnsafe,
   table,
   toTemplateString,
   truthy,
   typeName,
 } from './values.js';
+import { UnsafeText, containsUnsafe, isUnsafeContainer, isUnsafeText, taintChild, withPlainInputs } from '../unsafe.js';
 
 export interface RenderEnv extends HelperEnv {
   vars: Record<string, unknown>;
@@ -79,7 +78,7 @@ function stripPos(e: unknown): unknown {
 
 export function containsTemplate(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return hasTemplateText(value);
-  if (depth > MAX_DEPTH || isUnsafe(value)) return false;
+  if (depth > MAX_DEPTH || isUnsafeContainer(value)) return false;
   if (Array.isArray(value)) return value.some((v) => containsTemplate(v, depth + 1));
   if (isMapping(value)) {
     return mappingKeys(value).some((k) => hasTemplateText(k) || containsTemplate(getMember(value, k), depth + 1));
@@ -98,7 +97,7 @@ export function renderDeep(
   depth = 0,
 ): unknown {
   if (typeof value === 'string') return hasTemplateText(value) ? onString(value, parent, key) : value;
-  if (isUnsafe(value) || depth > MAX_DEPTH) return value; // deeper than any playbook data: a structure containing itself
+  if (isUnsafeContainer(value) || depth > MAX_DEPTH) return value; // deeper than any playbook data: a structure containing itself
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     value.forEach((item, i) => {
@@ -111,14 +110,19 @@ export function renderDeep(
   if (isMapping(value)) {
     const keys = mappingKeys(value);
     let changed = false;
+    let unsafeKey = false;
     const out: Record<string, unknown> = {};
     for (const k of keys) {
       const item = getMember(value, k);
-      const newKey = hasTemplateText(k) ? toTemplateString(onString(k, value, k)) : k;
+      const renderedKey = hasTemplateText(k) ? onString(k, value, k) : k;
+      unsafeKey ||= containsUnsafe(renderedKey);
+      const newKey = toTemplateString(renderedKey);
       const r = renderDeep(item, env, onString, value, k, depth + 1);
       if (newKey !== k || r !== item) changed = true;
       Object.defineProperty(out, newKey, { value: r, enumerable: true, writable: true, configurable: true });
     }
+    // a key cannot be UnsafeText: a mapping with a key from unsafe text is unsafe as a whole (never rendered again)
+    if (unsafeKey) taintChild(out);
     return changed ? out : value;
   }
   return value;
@@ -140,13 +144,34 @@ function rootFrame(env: RenderEnv): Frame {
   return { context: env.vars, data: {}, params: {} };
 }
 
+/** Rendered text, and whether any of it came from unsafe data. */
+class Output {
+  readonly parts: string[] = [];
+  unsafe = false;
+
+  push(text: string): void {
+    this.parts.push(text);
+  }
+
+  /** Interpolates a value: text from unsafe data makes the whole output unsafe. */
+  pushValue(value: unknown): void {
+    if (!this.unsafe && containsUnsafe(value)) this.unsafe = true;
+    this.parts.push(toTemplateString(value));
+  }
+
+  value(): string | UnsafeText {
+    const text = this.parts.join('');
+    return this.unsafe ? new UnsafeText(text) : text;
+  }
+}
+
 /** Renders to text: objects and lists interpolated as JSON, booleans as true/false, none as ''. */
 export function renderTemplateString(text: string, env: RenderEnv): string {
   if (!hasTemplateText(text)) return text;
   const ast = parseTemplate(text);
-  const out: string[] = [];
+  const out = new Output();
   renderProgram(ast, rootFrame(env), env, out);
-  return out.join('');
+  return out.parts.join('');
 }
 
 /** A template that is exactly one `{{ expr }}` (whitespace around allowed) keeps its value's type. */
@@ -158,9 +183,9 @@ export function renderTemplateValue(text: string, env: RenderEnv): unknown {
     const v = mustacheValue(single, rootFrame(env), env);
     return v === undefined ? null : v;
   }
-  const out: string[] = [];
+  const out = new Output();
   renderProgram(ast, rootFrame(env), env, out);
-  return out.join('');
+  return out.value();
 }
 
 function singleMustache(ast: ProgramNode): MustacheNode | undefined {
@@ -174,14 +199,14 @@ function singleMustache(ast: ProgramNode): MustacheNode | undefined {
   return found;
 }
 
-function renderProgram(program: ProgramNode | undefined, frame: Frame, env: RenderEnv, out: string[]): void {
+function renderProgram(program: ProgramNode | undefined, frame: Frame, env: RenderEnv, out: Output): void {
   for (const st of program?.body ?? []) {
     switch (st.type) {
       case 'ContentStatement':
         out.push(st.value);
         break;
       case 'MustacheStatement':
-        out.push(toTemplateString(mustacheValue(st, frame, env)));
+        out.pushValue(mustacheValue(st, frame, env));
         break;
       case 'BlockStatement':
         renderBlock(st, frame, env, out);
@@ -204,7 +229,7 @@ function defined(v: unknown, node: ExprNode, hint = ''): unknown {
   return v;
 }
 
-function renderBlock(st: BlockNode, frame: Frame, env: RenderEnv, out: string[]): void {
+function renderBlock(st: BlockNode, frame: Frame, env: RenderEnv, out: Output): void {
   const name = st.path.original;
   if (name === 'raw' && st.params.length === 0) return renderProgram(st.program, frame, env, out);
   const param = st.params[0];
@@ -224,7 +249,7 @@ function renderBlock(st: BlockNode, frame: Frame, env: RenderEnv, out: string[])
     }
     case 'with':
       if (!truthyAt(value, param)) return renderProgram(st.inverse, frame, env, out);
-      renderProgram(st.program, childFrame(frame, value, {}, blockParams, [value], isUnsafe(value)), env, out);
+      renderProgram(st.program, childFrame(frame, value, {}, blockParams, [value], isUnsafeContainer(value)), env, out);
       return;
     case 'each': {
       if (value === null) return renderProgram(st.inverse, frame, env, out);
@@ -233,8 +258,10 @@ function renderBlock(st: BlockNode, frame: Frame, env: RenderEnv, out: string[])
       else if (isMapping(value)) entries = mappingKeys(value).map((k) => [k, getMember(value, k)]);
       else throw new EvalFailure(`#each expects a list or mapping, got ${typeName(value)}`, startOf(param));
       if (entries.length === 0) return renderProgram(st.inverse, frame, env, out);
-      const unsafe = isUnsafe(value);
-      entries.forEach(([key, item], i) => {
+      const unsafe = isUnsafeContainer(value);
+      entries.forEach(([plainKey, item], i) => {
+        // keys of unsafe data (chosen by a host) are unsafe text too
+        const key = unsafe && typeof plainKey === 'string' ? new UnsafeText(plainKey) : plainKey;
         const data = { index: i, key, first: i === 0, last: i === entries.length - 1 };
         renderProgram(st.program, childFrame(frame, item, data, blockParams, [item, key], unsafe), env, out);
       });
@@ -313,6 +340,7 @@ function evalPath(path: PathNode, frame: Frame, env: RenderEnv): unknown {
       while (f && !Object.prototype.hasOwnProperty.call(f.data, name)) f = f.parent;
       if (!f) return new Undefined(shown, `@${name} exists only inside #each`);
       base = f.data[name];
+      unsafe = true; // @key, @index, ...: loop facts, never a var's template
     }
   } else {
     shown = '';
@@ -334,7 +362,7 @@ function evalPath(path: PathNode, frame: Frame, env: RenderEnv): unknown {
     }
   }
   // Raw data is rendered where it holds a template, once: what a template rendered to is final.
-  unsafe ||= isUnsafe(base);
+  unsafe ||= isUnsafeContainer(base) || isUnsafeText(base);
   let raw = !unsafe;
   let value = base;
   if (raw && typeof value === 'string' && hasTemplateText(value)) {
@@ -348,18 +376,19 @@ function evalPath(path: PathNode, frame: Frame, env: RenderEnv): unknown {
     if (key !== undefined) key = key ? `${key}.${part}` : part;
     if (next === MISSING) return new Undefined(path.original, missingReason(prefix, value, part));
     value = next;
-    if (unsafe || isUnsafe(value)) {
+    if (unsafe || isUnsafeContainer(value)) {
       // what lies under unsafe data is unsafe too (so a #each over it stays untemplated)
       unsafe = true;
       raw = false;
-      markUnsafe(value);
+      value = taintChild(value);
     }
     if (raw && typeof value === 'string' && hasTemplateText(value)) {
       value = resolveLazy(value, key, env);
       raw = false;
     }
   }
-  return raw ? resolveLazy(value, key, env) : value;
+  if (raw) return resolveLazy(value, key, env);
+  return unsafe && !path.data ? taintChild(value) : value;
 }
 
 export function missingReason(prefix: string, value: unknown, part: string): string {
@@ -406,7 +435,7 @@ function callHelper(path: PathNode, params: ExprNode[], hash: ProgramHash, frame
   for (const pair of hash?.pairs ?? []) hashValues[pair.key] = defined(evalExpr(pair.value, frame, env), pair.value);
   return withPos(path, () => {
     try {
-      return def.fn(args, hashValues, env);
+      return withPlainInputs([args, hashValues], ([a, h]) => def.fn(a as unknown[], h as Record<string, unknown>, env));
     } catch (e) {
       if (e instanceof EvalFailure) throw e;
       throw new EvalFailure(`helper '${name}' failed: ${(e as Error).message}`);

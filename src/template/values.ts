@@ -1,6 +1,9 @@
 // Value semantics shared by templates and conditions: safe member access (own
 // data only, never the JS prototype machinery), the "undefined" marker that
 // `default` and `is defined` can see, equality, truthiness and conversions.
+// An UnsafeText (src/unsafe.ts) is a string here: same length, items, truth
+// and comparisons; what is read out of it stays unsafe.
+import { UnsafeText, plain } from '../unsafe.js';
 
 /** Names that reach JS internals; never readable from a template or expression. */
 const BLOCKED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -41,20 +44,6 @@ export function checkKeyAllowed(key: string | number): void {
   }
 }
 
-// Data that must never be templated (Ansible's "unsafe"): registered task
-// results, whose stdout may well contain `{{`. Marked objects and everything
-// under them are used as they are.
-const unsafeObjects = new WeakSet<object>();
-
-export function markUnsafe<T>(value: T): T {
-  if (value !== null && typeof value === 'object') unsafeObjects.add(value);
-  return value;
-}
-
-export function isUnsafe(value: unknown): boolean {
-  return value !== null && typeof value === 'object' && unsafeObjects.has(value);
-}
-
 /** A lookup table without Object.prototype behind it: `'constructor' in t` is false. */
 export function table<T>(entries: Record<string, T>): Record<string, T> {
   return Object.assign(Object.create(null) as Record<string, T>, entries);
@@ -77,6 +66,10 @@ function isIndexKey(key: string | number): number | undefined {
  */
 export function getMember(obj: unknown, key: string | number, negativeIndex = false): unknown {
   checkKeyAllowed(key);
+  if (obj instanceof UnsafeText) {
+    const v = getMember(obj.text, key, negativeIndex);
+    return typeof v === 'string' ? new UnsafeText(v) : v;
+  }
   if (obj === null || obj === undefined) return MISSING;
   if (Array.isArray(obj) || typeof obj === 'string') {
     const i = isIndexKey(key);
@@ -111,7 +104,14 @@ export function mappingKeys(obj: object): string[] {
 }
 
 export function isMapping(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Undefined) && !Buffer.isBuffer(v);
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    !(v instanceof Undefined) &&
+    !(v instanceof UnsafeText) &&
+    !Buffer.isBuffer(v)
+  );
 }
 
 /**
@@ -119,7 +119,8 @@ export function isMapping(v: unknown): v is Record<string, unknown> {
  * `truthy` test): empty string/list/mapping, 0, None, false are false; the
  * string 'false' is true. A boolean keyword's value is read by toBool instead.
  */
-export function truthy(v: unknown): boolean {
+export function truthy(value: unknown): boolean {
+  const v = plain(value);
   if (v instanceof Undefined) throw new EvalFailure(v.message());
   if (v === null || v === undefined || v === false) return false;
   if (typeof v === 'number') return v !== 0 && !Number.isNaN(v);
@@ -133,7 +134,8 @@ export function truthy(v: unknown): boolean {
  * ignore_errors, no_log, check_mode, …) once rendered. yes/on/1/true/y/t (any
  * case, trimmed), true and the number 1 are true; everything else is false.
  */
-export function toBool(v: unknown): boolean {
+export function toBool(value: unknown): boolean {
+  const v = plain(value);
   if (typeof v === 'boolean') return v;
   if (v === null || v === undefined) return false;
   if (typeof v === 'number') return v === 1;
@@ -142,7 +144,8 @@ export function toBool(v: unknown): boolean {
 }
 
 /** Jinja's `int` filter: a number or numeric string, truncated; `fallback` for anything else. */
-export function toInt(v: unknown, fallback = 0, base = 10): number {
+export function toInt(value: unknown, fallback = 0, base = 10): number {
+  const v = plain(value);
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'number') return Number.isFinite(v) ? Math.trunc(v) : fallback;
   if (typeof v === 'string') {
@@ -159,7 +162,8 @@ export function toInt(v: unknown, fallback = 0, base = 10): number {
   return fallback;
 }
 
-export function toFloat(v: unknown, fallback = 0): number {
+export function toFloat(value: unknown, fallback = 0): number {
+  const v = plain(value);
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && v.trim() !== '') {
@@ -170,7 +174,8 @@ export function toFloat(v: unknown, fallback = 0): number {
 }
 
 /** Structural equality, with Python's numeric view of booleans (True == 1). */
-export function deepEqual(a: unknown, b: unknown): boolean {
+export function deepEqual(x: unknown, y: unknown): boolean {
+  const [a, b] = [plain(x), plain(y)];
   if (a === b) return true;
   const na = typeof a === 'boolean' ? Number(a) : a;
   const nb = typeof b === 'boolean' ? Number(b) : b;
@@ -188,6 +193,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 export function typeName(v: unknown): string {
   if (v === null || v === undefined) return 'none';
   if (v instanceof Undefined) return 'undefined';
+  if (v instanceof UnsafeText) return 'string';
   if (Array.isArray(v)) return 'list';
   if (typeof v === 'object') return 'mapping';
   return typeof v;
@@ -212,6 +218,7 @@ export function toJson(v: unknown, indent?: number): string {
 export function toTemplateString(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'string') return v;
+  if (v instanceof UnsafeText) return v.text;
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   return toJson(v);
 }
