@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseExtraVars } from '../src/cli/extra-vars.js';
 import { evaluateCondition, evaluateExpression } from '../src/expr/index.js';
-import { markUnsafe, renderString, renderValue } from '../src/template/index.js';
+import { markUnsafe, renderString, renderValue, unwrapUnsafe } from '../src/template/index.js';
 import { parseYaml } from '../src/yaml-source.js';
 import { throwsPhx } from './harness/throws-phx.js';
 
@@ -218,4 +218,11 @@ describe('lookups, -e @file and !unsafe are data', () => {
     assertNoLeak(shown);
     assert.equal(renderString('{{ literal }}', vars), EVIL_ENV);
   });
+});
+
+test('the omit marker is new for every run: host output cannot name it to drop an argument', async () => {
+  const { OMIT, dropOmitted } = await import('../src/executor/vars.js');
+  assert.match(OMIT, /^__omit_place_holder__[0-9a-f]{40}$/);
+  const fromHost = markUnsafe({ stdout: '__omit_place_holder__phx' }) as { stdout: unknown };
+  assert.deepEqual(unwrapUnsafe(dropOmitted({ a: fromHost.stdout, b: OMIT })), { a: '__omit_place_holder__phx' });
 });

@@ -4,9 +4,11 @@
 import type { HostState } from './host.js';
 import type { PlayRun, RunContext } from './context.js';
 import type { Scope } from './scope.js';
+import { randomBytes } from 'node:crypto';
 import { isUnsafeText, plain } from '../unsafe.js';
 
-export const OMIT = '__omit_place_holder__phx';
+// New for every run, as Ansible's: a host that prints the marker cannot guess it to drop an argument.
+export const OMIT = `__omit_place_holder__${randomBytes(20).toString('hex')}`;
 
 export function taskVars(
   ctx: RunContext,
