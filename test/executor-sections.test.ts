@@ -63,7 +63,7 @@ const indent = (text: string, n: number) =>
     .map((l) => (l ? ' '.repeat(n) + l : l))
     .join('\n');
 
-describe('executor: hosts of block, rescue, always and handlers', () => {
+describe('executor: hosts of block, rescue and always', () => {
   it('rescue runs on the hosts that failed in the block, always on all, a failure in them stops only that host', async () => {
     const ran = await run(`
 - hosts: all
@@ -134,7 +134,9 @@ ${indent(failOn('fails', ['a']) + '- meta: clear_host_errors\n' + debug('after')
 `);
     assert.deepEqual(on(ran, 'after'), ['a', 'b', 'c']);
   });
+});
 
+describe('executor: hosts of handlers', () => {
   const handlersPlay = (force: string) => `
 - hosts: all
 ${force}  tasks:
