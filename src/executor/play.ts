@@ -24,14 +24,10 @@ export async function runPlay(ctx: RunContext, play: Play): Promise<void> {
     ctx.reporter.emit({ type: 'no_hosts', play: play.name, pattern: play.hosts });
     return;
   }
+  const allHosts = hosts.map((h) => h.name);
   for (const batch of batches(hosts, play.serial)) {
     for (const h of batch) h.endedPlay = false;
-    const run = new PlayRun(
-      play,
-      hosts.map((h) => h.name),
-      batch,
-      ctx.options,
-    );
+    const run = new PlayRun(play, allHosts, batch, ctx.options);
     loadVarsFiles(ctx, run);
     const section = Section.play(batch);
     for (const tasks of [play.pre_tasks, play.tasks, play.post_tasks]) {

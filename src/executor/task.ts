@@ -218,20 +218,24 @@ async function runLoop(t: TaskOnHost): Promise<Outcome> {
     };
     results.push(r);
     statuses.push(o.status);
-    t.ctx.reporter.emit({
-      type: 'host_result',
-      task: t.title,
-      host: t.host.name,
-      status: o.status,
-      ignored: o.ignored,
-      result: truthy(t.scope.no_log) ? censor(r) : r,
-      item: typeof label === 'string' ? label : JSON.stringify(label),
-      durationMs: performance.now() - started,
-      ...(t.delegateTo ? { delegatedTo: t.delegateTo } : {}),
-    });
+    reportItem(t, o, r, typeof label === 'string' ? label : JSON.stringify(label), started);
     if (lc.pause && i < items.length - 1) await sleep(lc.pause * 1000);
   }
   return loopOutcome(t, results, statuses);
+}
+
+function reportItem(t: TaskOnHost, o: Outcome, result: Record<string, unknown>, label: string, started: number): void {
+  t.ctx.reporter.emit({
+    type: 'host_result',
+    task: t.title,
+    host: t.host.name,
+    status: o.status,
+    ignored: o.ignored,
+    result: truthy(t.scope.no_log) ? censor(result) : result,
+    item: label,
+    durationMs: performance.now() - started,
+    ...(t.delegateTo ? { delegatedTo: t.delegateTo } : {}),
+  });
 }
 
 /** The host's vars for item i: the loop variable, index_var and ansible_loop over them. */
