@@ -110,7 +110,9 @@ ${indent(debug('after'), 4)}
     assert.deepEqual(on(ran, 'after'), ['b', 'c']);
     assert.deepEqual({ failed: ran.recap.a.failed, rescued: ran.recap.a.rescued }, { failed: 1, rescued: 1 });
   });
+});
 
+describe('executor: failures in always, any_errors_fatal, max_fail_percentage, clear_host_errors', () => {
   it('a new failure in always of a host that had failed already is fatal under any_errors_fatal', async () => {
     const ran = await run(`
 - hosts: all
@@ -124,6 +126,35 @@ ${indent(debug('after'), 4)}
     assert.deepEqual(on(ran, 'always fails'), ['a']);
     assert.deepEqual(on(ran, 'always 2'), []);
     assert.deepEqual(on(ran, 'after'), []);
+  });
+
+  it('max_fail_percentage does not count, while always runs, the failure that always runs after (as Ansible)', async () => {
+    const ran = await run(`
+- hosts: all
+  max_fail_percentage: 40
+  tasks:
+    - block:
+${indent(failOn('body fails', ['a']), 8)}
+      always:
+${indent(failOn('always fails', ['b']) + debug('always 2'), 8)}
+${indent(debug('after'), 4)}
+`);
+    // b's failure is 1 of 3 hosts (33%): a, failed in the block, counts once always is over
+    assert.deepEqual(on(ran, 'always 2'), ['a', 'c']);
+    assert.deepEqual(on(ran, 'after'), ['c']);
+  });
+
+  it('clear_host_errors inside always clears the failure always runs after (as Ansible)', async () => {
+    const ran = await run(`
+- hosts: all
+  tasks:
+    - block:
+${indent(failOn('body fails', ['a']), 8)}
+      always:
+        - meta: clear_host_errors
+${indent(debug('after'), 4)}
+`);
+    assert.deepEqual(on(ran, 'after'), ['a', 'b', 'c']);
   });
 
   it('clear_host_errors brings failed hosts back into the play', async () => {

@@ -100,6 +100,23 @@ describe('Section: the play and its blocks', () => {
   });
 });
 
+describe('Section: what counts as failed for max_fail_percentage', () => {
+  it('always does not see the failure it runs after until it is over; the play sees it', () => {
+    const [a, b, c] = hosts('a', 'b', 'c');
+    const play = Section.play([a, b, c]);
+    const body = play.block();
+    fail(a);
+    assert.equal(body.seesFailed(a), true);
+    const always = body.always();
+    assert.equal(always.seesFailed(a), false);
+    assert.equal(always.only([b]).seesFailed(a), false, 'an include group asks the section it runs in');
+    fail(b);
+    assert.equal(always.seesFailed(b), true);
+    assert.equal(play.seesFailed(a), true);
+    assert.equal(always.seesFailed(c), false);
+  });
+});
+
 describe('Section: handlers', () => {
   const notified = (h: HostState, ...topics: string[]) => topics.forEach((t) => h.notified.add(t));
 
@@ -111,8 +128,8 @@ describe('Section: handlers', () => {
     notified(c, 'reload');
     notified(d, 'other topic of restart');
     fail(b);
-    assert.deepEqual(names(Section.handler(play, ['restart'], false).running()), ['a']);
-    assert.deepEqual(names(Section.handler(play, ['restart', 'other topic of restart'], false).hosts), ['a', 'd']);
+    assert.deepEqual(names(play.handler(['restart'], false).running()), ['a']);
+    assert.deepEqual(names(play.handler(['restart', 'other topic of restart'], false).hosts), ['a', 'd']);
   });
 
   it('forced, a handler runs on failed hosts too, never on unreachable ones', () => {
@@ -121,7 +138,7 @@ describe('Section: handlers', () => {
     for (const h of [a, b, c]) notified(h, 'restart');
     fail(a);
     c.unreachable = true;
-    const handler = Section.handler(play, ['restart'], true);
+    const handler = play.handler(['restart'], true);
     assert.deepEqual(names(handler.running()), ['a', 'b']);
     fail(b);
     assert.deepEqual(names(handler.running()), ['a'], 'a failure of the handler itself stops the host');
@@ -132,6 +149,6 @@ describe('Section: handlers', () => {
     const body = Section.play([a]).block();
     notified(a, 'restart');
     fail(a);
-    assert.deepEqual(names(Section.handler(body.always(), ['restart'], false).running()), ['a']);
+    assert.deepEqual(names(body.always().handler(['restart'], false).running()), ['a']);
   });
 });

@@ -124,7 +124,7 @@ async function runTaskNode(ctx: RunContext, run: PlayRun, task: Task, section: S
       message: `any_errors_fatal: ${newlyFailed.map((h) => h.name).join(', ')} failed; ending the play for all hosts`,
     });
     run.abort();
-  } else checkMaxFailPercentage(ctx, run);
+  } else checkMaxFailPercentage(ctx, run, section);
 }
 
 /** The hosts that failed or became unreachable while `work` ran (a host that had failed before and fails again counts). */
@@ -137,10 +137,10 @@ async function failuresDuring(hosts: readonly HostState[], work: () => Promise<v
 }
 
 /** max_fail_percentage: too many failed hosts in the batch end the play. */
-function checkMaxFailPercentage(ctx: RunContext, run: PlayRun): void {
+function checkMaxFailPercentage(ctx: RunContext, run: PlayRun, section: Section): void {
   const max = run.play.max_fail_percentage;
   if (max === undefined) return;
-  const failedCount = run.batch.filter((h) => h.failed || h.unreachable).length;
+  const failedCount = run.batch.filter((h) => h.unreachable || section.seesFailed(h)).length;
   const pct = (failedCount / run.batch.length) * 100;
   if (pct > max) {
     ctx.reporter.emit({
@@ -255,7 +255,7 @@ export async function flushHandlers(ctx: RunContext, run: PlayRun, caller: Secti
   for (const node of run.play.handlers) {
     if (node.kind !== 'task') continue;
     const topics = [taskTitle(node), ...(node.listen ?? [])];
-    const handler = Section.handler(caller, topics, run.forceHandlers);
+    const handler = caller.handler(topics, run.forceHandlers);
     if (handler.hosts.length === 0) continue;
     for (const h of handler.hosts) for (const t of topics) h.notified.delete(t);
     await runTask(ctx, run, node, handler, scope, true);

@@ -10,6 +10,8 @@ export class Section {
     readonly hosts: readonly HostState[],
     /** each host's failures when the section began; more than that and the host failed here */
     private readonly failuresAtStart: ReadonlyMap<HostState, number>,
+    /** the section this one runs in: it answers for the hosts that are not in this one */
+    private readonly parent?: Section,
   ) {}
 
   /** pre_tasks, tasks, post_tasks: the hosts of the batch that have not failed at all */
@@ -17,16 +19,9 @@ export class Section {
     return new Section(batch, new Map(batch.map((h) => [h, 0])));
   }
 
-  /** A handler: the hosts of `caller` that were notified of one of its topics and still run there; forced, failed ones too. */
-  static handler(caller: Section, topics: readonly string[], force: boolean): Section {
-    return Section.after(
-      caller.hosts.filter((h) => topics.some((t) => h.notified.has(t)) && !h.unreachable && (force || caller.runs(h))),
-    );
-  }
-
-  /** a section on `hosts` that runs whatever failed on them before it */
-  private static after(hosts: readonly HostState[]): Section {
-    return new Section(hosts, new Map(hosts.map((h) => [h, h.failures])));
+  /** a section within this one, on `hosts`, that runs whatever failed on them before it */
+  private after(hosts: readonly HostState[]): Section {
+    return new Section(hosts, new Map(hosts.map((h) => [h, h.failures])), this);
   }
 
   /** Does the next task of the section run on this host? */
@@ -44,9 +39,18 @@ export class Section {
     return h.failures > (this.failuresAtStart.get(h) ?? Infinity);
   }
 
+  /**
+   * Has the host failed, as this section sees it? Not for a failure that a rescue, always or handler
+   * runs after, until it is over: as in Ansible, max_fail_percentage does not count those yet.
+   */
+  seesFailed(h: HostState): boolean {
+    if (this.failuresAtStart.has(h)) return this.failedHere(h);
+    return this.parent ? this.parent.seesFailed(h) : h.failed;
+  }
+
   /** A block inside this section: the hosts still running here enter it. */
   block(): Section {
-    return Section.after(this.running());
+    return this.after(this.running());
   }
 
   /**
@@ -59,16 +63,23 @@ export class Section {
       h.failures = this.failuresAtStart.get(h)!;
       h.counters.failed--;
     }
-    return Section.after(failed);
+    return this.after(failed);
   }
 
   /** The always of this block: every host that entered it, failed or not, unless unreachable or out of the play. */
   always(): Section {
-    return Section.after(this.hosts.filter((h) => !h.unreachable && !h.endedPlay));
+    return this.after(this.hosts.filter((h) => !h.unreachable && !h.endedPlay));
+  }
+
+  /** A handler flushed from this section: the hosts that were notified of one of its topics and still run here; forced, failed ones too. */
+  handler(topics: readonly string[], force: boolean): Section {
+    return this.after(
+      this.hosts.filter((h) => topics.some((t) => h.notified.has(t)) && !h.unreachable && (force || this.runs(h))),
+    );
   }
 
   /** an include's group of hosts, which runs on as part of this section */
   only(group: readonly HostState[]): Section {
-    return new Section(group, this.failuresAtStart);
+    return new Section(group, this.failuresAtStart, this);
   }
 }
