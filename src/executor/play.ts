@@ -127,7 +127,7 @@ async function runTaskNode(ctx: RunContext, run: PlayRun, task: Task, section: S
   } else checkMaxFailPercentage(ctx, run, section);
 }
 
-/** The hosts that failed or became unreachable while `work` ran (a host that had failed before and fails again counts). */
+/** The hosts that failed (again, for those that had failed before) or became unreachable while `work` ran. */
 async function failuresDuring(hosts: readonly HostState[], work: () => Promise<void>): Promise<HostState[]> {
   const before = hosts.map((h) => ({ h, failures: h.failures, unreachable: h.unreachable }));
   await work();

@@ -35,6 +35,7 @@ export class Section {
     return this.hosts.filter((h) => this.runs(h));
   }
 
+  /** a task failed on the host since the section began (and was not rescued) */
   failedHere(h: HostState): boolean {
     return h.failures > (this.failuresAtStart.get(h) ?? Infinity);
   }
@@ -66,12 +67,15 @@ export class Section {
     return this.after(failed);
   }
 
-  /** The always of this block: every host that entered it, failed or not, unless unreachable or out of the play. */
+  /** The always of this block: every host that entered it, failed or not, unless unreachable or out of the play */
   always(): Section {
     return this.after(this.hosts.filter((h) => !h.unreachable && !h.endedPlay));
   }
 
-  /** A handler flushed from this section: the hosts that were notified of one of its topics and still run here; forced, failed ones too. */
+  /**
+   * A handler flushed from this section: the hosts that were notified of one of its topics and
+   * still run here; forced, the failed ones too.
+   */
   handler(topics: readonly string[], force: boolean): Section {
     return this.after(
       this.hosts.filter((h) => topics.some((t) => h.notified.has(t)) && !h.unreachable && (force || this.runs(h))),
