@@ -1,9 +1,8 @@
-// What every part of the executor shares during one run.
+// What every part of the executor shares during one run, across plays (a play's own values: play-run.ts).
 import type { Connection } from '../connection/types.js';
 import type { Reporter } from '../events.js';
 import type { Inventory } from '../inventory/index.js';
 import type { ModuleRegistry } from '../registry.js';
-import type { Play } from '../playbook/types.js';
 import type { HostState } from './host.js';
 import type { TagFilter } from './tags.js';
 
@@ -29,24 +28,15 @@ export interface RunContext {
   /** every host state of the run, by name (hostvars reads them) */
   readonly hosts: Map<string, HostState>;
   /** the state of a host, created on first use (implicit localhost is not in the inventory) */
-  hostState(name: string): HostState;
-  /** opens (once) and returns the connection for a host name */
-  connect(host: string): Promise<Connection>;
-  /** directory of the running play's playbook: controller paths (copy src) resolve from it */
-  playBaseDir: string;
-  /** the play's remote_user / connection: defaults below inventory variables */
-  playConnection: { ansible_user?: string; ansible_connection?: string };
+  hostState(name: string, playbookDir: string): HostState;
+  /** opens (once: the first play to use the host sets its defaults) and returns the connection for a host name */
+  connect(host: string, defaults: ConnectionDefaults): Promise<Connection>;
   /** the --start-at-task gate: false until the named task is reached */
   started: boolean;
 }
 
-/** The play being run and the hosts of its current batch. */
-export interface PlayRun {
-  readonly play: Play;
-  readonly batch: HostState[];
-  readonly allHosts: string[];
-  /** vars_files data per host (templated paths resolve per host) */
-  readonly varsFiles: Map<string, Record<string, unknown>>;
-  /** end_play or any_errors_fatal / max_fail_percentage stopped the play */
-  aborted: boolean;
+/** A play's remote_user / connection: defaults below inventory variables. */
+export interface ConnectionDefaults {
+  ansible_user?: string;
+  ansible_connection?: string;
 }

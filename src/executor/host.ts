@@ -10,8 +10,8 @@ export class HostState {
   /** check-mode predictions of what earlier tasks would have created */
   readonly predicted = new Map<string, unknown>();
   readonly notified = new Set<string>();
-  /** a task failed (not ignored, not rescued): the host leaves the play and later plays */
-  failed = false;
+  /** tasks that failed here, not ignored, not rescued: a section of the play tells a failure of its own by the count */
+  failures = 0;
   unreachable = false;
   /** meta: end_host, or the play was aborted: out of this play only */
   endedPlay = false;
@@ -24,6 +24,11 @@ export class HostState {
     /** inventory-level variables (inventory files, group_vars, host_vars) */
     readonly inventoryVars: Record<string, unknown>,
   ) {}
+
+  /** a task failed (not ignored, not rescued): the host leaves the play and later plays */
+  get failed(): boolean {
+    return this.failures > 0;
+  }
 
   get active(): boolean {
     return !this.failed && !this.unreachable && !this.endedPlay;

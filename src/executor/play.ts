@@ -2,55 +2,51 @@
 // handlers flushed after each section; blocks with rescue/always; includes;
 // meta; any_errors_fatal and max_fail_percentage.
 import { isAbsolute, resolve } from 'node:path';
-import { PhxError } from '../errors.js';
 import { evaluateCondition } from '../expr/index.js';
 import { selectHosts } from '../inventory/index.js';
 import { loadTaskFile } from '../playbook/load.js';
 import type { Block, IncludeTasks, Meta, Play, Task, TaskNode } from '../playbook/types.js';
 import { renderValue } from '../template/index.js';
 import { loadYamlFile } from '../yaml-source.js';
-import type { PlayRun, RunContext } from './context.js';
+import type { RunContext } from './context.js';
 import type { HostState } from './host.js';
+import { PlayRun } from './play-run.js';
 import { inherit, type Scope } from './scope.js';
+import { Section } from './section.js';
 import { tagsSelect } from './tags.js';
 import { loopItems, runTask, taskTitle } from './task.js';
 import { taskVars } from './vars.js';
 
 export async function runPlay(ctx: RunContext, play: Play): Promise<void> {
-  ctx.playBaseDir = play.baseDir;
-  ctx.playConnection = { ansible_user: play.remote_user, ansible_connection: play.connection };
-  let names = selectHosts(ctx.inventory, play.hosts, { baseDir: play.baseDir });
-  if (ctx.options.limit) {
-    const allowed = new Set(selectHosts(ctx.inventory, ctx.options.limit, { baseDir: play.baseDir }));
-    names = names.filter((n) => allowed.has(n));
-  }
-  const hosts = names.map((n) => ctx.hostState(n)).filter((h) => !h.failed && !h.unreachable);
+  const hosts = playHosts(ctx, play);
   ctx.reporter.emit({ type: 'play_start', play: play.name, hosts: hosts.map((h) => h.name), loc: play.loc });
   if (hosts.length === 0) {
     ctx.reporter.emit({ type: 'no_hosts', play: play.name, pattern: play.hosts });
     return;
   }
+  const allHosts = hosts.map((h) => h.name);
   for (const batch of batches(hosts, play.serial)) {
     for (const h of batch) h.endedPlay = false;
-    const run: PlayRun = { play, batch, allHosts: hosts.map((h) => h.name), varsFiles: new Map(), aborted: false };
+    const run = new PlayRun(play, allHosts, batch, ctx.options);
     loadVarsFiles(ctx, run);
-    const scope: Scope = {
-      become: play.become,
-      become_user: play.become_user,
-      environment: play.environment,
-      tags: play.tags,
-      check_mode: play.check_mode,
-      diff: play.diff,
-      ignore_errors: play.ignore_errors,
-      no_log: play.no_log,
-    };
-    for (const section of [play.pre_tasks, play.tasks, play.post_tasks]) {
-      await runNodes(ctx, run, section, batch, scope);
-      await flushHandlers(ctx, run, batch, scope);
+    const section = Section.play(batch);
+    for (const tasks of [play.pre_tasks, play.tasks, play.post_tasks]) {
+      await runNodes(ctx, run, tasks, section, run.scope);
+      await flushHandlers(ctx, run, section, run.scope);
       if (run.aborted) break;
     }
     if (run.aborted || batch.every((h) => h.failed || h.unreachable)) break;
   }
+}
+
+/** The play's hosts pattern, within --limit, without hosts that failed or were unreachable in earlier plays. */
+function playHosts(ctx: RunContext, play: Play): HostState[] {
+  let names = selectHosts(ctx.inventory, play.hosts, { baseDir: play.baseDir });
+  if (ctx.options.limit) {
+    const allowed = new Set(selectHosts(ctx.inventory, ctx.options.limit, { baseDir: play.baseDir }));
+    names = names.filter((n) => allowed.has(n));
+  }
+  return names.map((n) => ctx.hostState(n, play.baseDir)).filter((h) => !h.failed && !h.unreachable);
 }
 
 /** serial: a number, a percent, or a list of those (the last one repeats). */
@@ -72,24 +68,18 @@ function batches(hosts: HostState[], serial: Play['serial']): HostState[][] {
 
 function loadVarsFiles(ctx: RunContext, run: PlayRun): void {
   for (const h of run.batch) {
+    // filled in place: a templated path sees the vars files loaded before it
     const merged: Record<string, unknown> = {};
+    run.varsFiles.set(h.name, merged);
     for (const entry of run.play.vars_files_data) {
       if ('vars' in entry) Object.assign(merged, entry.vars);
       else {
-        const vars = taskVars(
-          ctx,
-          { ...run, varsFiles: new Map([[h.name, merged]]) },
-          h,
-          {},
-          undefined,
-          ctx.options.check,
-        );
+        const vars = taskVars(ctx, run, h, {}, ctx.options.check);
         const path = String(renderValue(entry.template, vars, { loc: run.play.loc }));
-        const data = loadYamlFile(isAbsolute(path) ? path : resolve(run.play.baseDir, path));
+        const data = loadYamlFile(isAbsolute(path) ? path : resolve(run.baseDir, path));
         if (data && typeof data === 'object') Object.assign(merged, data);
       }
     }
-    run.varsFiles.set(h.name, merged);
   }
 }
 
@@ -97,188 +87,177 @@ export async function runNodes(
   ctx: RunContext,
   run: PlayRun,
   nodes: TaskNode[],
-  hosts: HostState[],
+  section: Section,
   scope: Scope,
 ): Promise<void> {
   for (const node of nodes) {
-    if (run.aborted || !hosts.some((h) => h.active)) return;
+    if (run.aborted || section.running().length === 0) return;
     switch (node.kind) {
       case 'task':
-        await runTaskNode(ctx, run, node, hosts, scope);
+        await runTaskNode(ctx, run, node, section, scope);
         break;
       case 'block':
-        await runBlock(ctx, run, node, hosts, scope);
+        await runBlock(ctx, run, node, section, scope);
         break;
       case 'include_tasks':
-        await runInclude(ctx, run, node, hosts, scope);
+        await runInclude(ctx, run, node, section, scope);
         break;
       case 'meta':
-        await runMeta(ctx, run, node, hosts, scope);
+        await runMeta(ctx, run, node, section, scope);
         break;
     }
   }
 }
 
-async function runTaskNode(ctx: RunContext, run: PlayRun, task: Task, hosts: HostState[], scope: Scope): Promise<void> {
+async function runTaskNode(ctx: RunContext, run: PlayRun, task: Task, section: Section, scope: Scope): Promise<void> {
   const tags = [...new Set([...(scope.tags ?? []), ...(task.tags ?? [])])];
   if (!tagsSelect(tags, ctx.options.tags)) return;
   if (!ctx.started) {
     if (taskTitle(task) !== ctx.options.startAtTask) return;
     ctx.started = true;
   }
-  const before = new Set(hosts.filter((h) => h.failed || h.unreachable));
-  await runTask(ctx, run, task, hosts, scope);
-  checkFailureThresholds(ctx, run, task, hosts, before, scope);
-}
-
-/** any_errors_fatal ends the play for all on any new failure; max_fail_percentage on too many. */
-function checkFailureThresholds(
-  ctx: RunContext,
-  run: PlayRun,
-  task: Task,
-  hosts: HostState[],
-  before: Set<HostState>,
-  scope: Scope,
-): void {
-  const newlyFailed = hosts.filter((h) => (h.failed || h.unreachable) && !before.has(h));
+  const newlyFailed = await failuresDuring(section.hosts, () => runTask(ctx, run, task, section, scope));
   if (newlyFailed.length === 0) return;
-  const fatal = task.any_errors_fatal ?? scope.any_errors_fatal ?? run.play.any_errors_fatal;
-  if (fatal) {
+  if (task.any_errors_fatal ?? scope.any_errors_fatal ?? run.play.any_errors_fatal) {
     ctx.reporter.emit({
       type: 'warning',
       message: `any_errors_fatal: ${newlyFailed.map((h) => h.name).join(', ')} failed; ending the play for all hosts`,
     });
-    abort(run);
-    return;
-  }
+    run.abort();
+  } else checkMaxFailPercentage(ctx, run, section);
+}
+
+/** The hosts that failed (again, for those that had failed before) or became unreachable while `work` ran. */
+async function failuresDuring(hosts: readonly HostState[], work: () => Promise<void>): Promise<HostState[]> {
+  const before = hosts.map((h) => ({ h, failures: h.failures, unreachable: h.unreachable }));
+  await work();
+  return before
+    .filter(({ h, failures, unreachable }) => h.failures > failures || (h.unreachable && !unreachable))
+    .map(({ h }) => h);
+}
+
+/** max_fail_percentage: too many failed hosts in the batch end the play. */
+function checkMaxFailPercentage(ctx: RunContext, run: PlayRun, section: Section): void {
   const max = run.play.max_fail_percentage;
-  if (max !== undefined) {
-    const failedCount = run.batch.filter((h) => h.failed || h.unreachable).length;
-    const pct = (failedCount / run.batch.length) * 100;
-    if (pct > max) {
-      ctx.reporter.emit({
-        type: 'warning',
-        message: `max_fail_percentage ${max}% exceeded (${pct.toFixed(0)}% of the batch failed); ending the play`,
-      });
-      abort(run);
-    }
+  if (max === undefined) return;
+  const failedCount = run.batch.filter((h) => h.unreachable || section.seesFailed(h)).length;
+  const pct = (failedCount / run.batch.length) * 100;
+  if (pct > max) {
+    ctx.reporter.emit({
+      type: 'warning',
+      message: `max_fail_percentage ${max}% exceeded (${pct.toFixed(0)}% of the batch failed); ending the play`,
+    });
+    run.abort();
   }
 }
 
-function abort(run: PlayRun): void {
-  run.aborted = true;
-  for (const h of run.batch) h.endedPlay = true;
+async function runBlock(ctx: RunContext, run: PlayRun, block: Block, outer: Section, outerScope: Scope): Promise<void> {
+  const scope = inherit(outerScope, { ...block, when: block.when });
+  const body = outer.block();
+  await runNodes(ctx, run, block.block, body, scope);
+  if (block.rescue.length > 0 && !run.aborted) {
+    const rescue = body.rescue();
+    await runNodes(ctx, run, block.rescue, rescue, scope);
+    for (const h of rescue.hosts) if (!rescue.failedHere(h)) h.counters.rescued++;
+  }
+  // always runs even on hosts that failed in the block; they stay failed after it
+  if (block.always.length > 0) await runNodes(ctx, run, block.always, body.always(), scope);
 }
 
-async function runBlock(ctx: RunContext, run: PlayRun, block: Block, hosts: HostState[], outer: Scope): Promise<void> {
-  const scope = inherit(outer, { ...block, when: block.when });
-  const entered = hosts.filter((h) => h.active);
-  await runNodes(ctx, run, block.block, entered, scope);
-  const failedHere = entered.filter((h) => h.failed && !h.unreachable);
-  if (block.rescue.length > 0 && failedHere.length > 0 && !run.aborted) {
-    for (const h of failedHere) {
-      h.failed = false;
-      h.counters.failed--; // a rescued failure is counted as rescued, not failed
-    }
-    await runNodes(ctx, run, block.rescue, failedHere, scope);
-    for (const h of failedHere) if (!h.failed) h.counters.rescued++;
-  }
-  if (block.always.length > 0) {
-    // always runs even on hosts that failed in the block; they stay failed after it
-    const stillFailed = entered.filter((h) => h.failed && !h.unreachable);
-    for (const h of stillFailed) h.failed = false;
-    await runNodes(
-      ctx,
-      run,
-      block.always,
-      entered.filter((h) => !h.unreachable && !h.endedPlay),
-      scope,
-    );
-    for (const h of stillFailed) h.failed = true;
-  }
+interface IncludeEntry {
+  file: string;
+  /** the loop variable, for this entry's host */
+  vars: Record<string, unknown>;
 }
 
 async function runInclude(
   ctx: RunContext,
   run: PlayRun,
   inc: IncludeTasks,
-  hosts: HostState[],
+  section: Section,
   outer: Scope,
 ): Promise<void> {
   const scope = inherit(outer, { ...inc, when: undefined });
   // Each host may include a different file, or several times with a loop:
   // hosts that include the same file at the same loop position run together.
-  const plans = new Map<HostState, Array<{ file: string; vars: Record<string, unknown> }>>();
-  for (const h of hosts.filter((x) => x.active)) {
-    const vars = taskVars(ctx, run, h, scope, undefined, ctx.options.check);
-    const items = inc.loop === undefined ? [undefined] : loopItems(inc, vars);
-    const loopVar = inc.loop_control?.loop_var ?? 'item';
-    const entries: Array<{ file: string; vars: Record<string, unknown> }> = [];
-    for (const item of items) {
-      const itemVars = inc.loop === undefined ? {} : { [loopVar]: item };
-      const all = { ...vars, ...itemVars };
-      if (inc.when !== undefined && !evaluateCondition(inc.when, all, { loc: inc.loc })) continue;
-      entries.push({ file: String(renderValue(inc.file, all, { loc: inc.loc })), vars: itemVars });
-    }
-    plans.set(h, entries);
-  }
+  const plans = new Map<HostState, IncludeEntry[]>();
+  for (const h of section.running()) plans.set(h, includeEntries(ctx, run, inc, h, scope));
   const rounds = Math.max(0, ...[...plans.values()].map((e) => e.length));
   for (let i = 0; i < rounds; i++) {
     const byFile = new Map<string, HostState[]>();
     for (const [h, entries] of plans)
-      if (entries[i] && h.active) byFile.set(entries[i].file, [...(byFile.get(entries[i].file) ?? []), h]);
+      if (entries[i] && section.runs(h)) byFile.set(entries[i].file, [...(byFile.get(entries[i].file) ?? []), h]);
     for (const [file, group] of byFile) {
       const path = isAbsolute(file) ? file : resolve(inc.baseDir, file);
       const preloaded = inc.preloaded && inc.file === file;
       const nodes = preloaded ? inc.preloaded! : loadTaskFile(path, { registry: ctx.registry, loc: inc.loc });
       const groupScope = !preloaded && inc.apply ? inherit(scope, inc.apply) : scope;
-      // include params are per host: run the group with each host's item in its facts layer
-      const saved = group.map((h) => h.includeParams);
-      group.forEach((h) => (h.includeParams = { ...(h.includeParams ?? {}), ...plans.get(h)![i].vars }));
-      try {
-        await runNodes(ctx, run, nodes, group, groupScope);
-      } finally {
-        group.forEach((h, k) => (h.includeParams = saved[k]));
-      }
+      const params = new Map(group.map((h) => [h, plans.get(h)![i].vars]));
+      await withIncludeParams(params, () => runNodes(ctx, run, nodes, section.only(group), groupScope));
     }
   }
 }
 
-async function runMeta(ctx: RunContext, run: PlayRun, meta: Meta, hosts: HostState[], scope: Scope): Promise<void> {
-  const active = hosts.filter((h) => h.active);
+/** The files one host includes, one per loop item whose `when` holds. */
+function includeEntries(ctx: RunContext, run: PlayRun, inc: IncludeTasks, h: HostState, scope: Scope): IncludeEntry[] {
+  const vars = taskVars(ctx, run, h, scope, ctx.options.check);
+  const items = inc.loop === undefined ? [undefined] : loopItems(inc, vars);
+  const loopVar = inc.loop_control?.loop_var ?? 'item';
+  const entries: IncludeEntry[] = [];
+  for (const item of items) {
+    const itemVars = inc.loop === undefined ? {} : { [loopVar]: item };
+    const all = { ...vars, ...itemVars };
+    if (inc.when !== undefined && !evaluateCondition(inc.when, all, { loc: inc.loc })) continue;
+    entries.push({ file: String(renderValue(inc.file, all, { loc: inc.loc })), vars: itemVars });
+  }
+  return entries;
+}
+
+/** include params are per host: the group runs with each host's item in its facts layer */
+async function withIncludeParams(
+  params: Map<HostState, Record<string, unknown>>,
+  work: () => Promise<void>,
+): Promise<void> {
+  const saved = new Map([...params.keys()].map((h) => [h, h.includeParams]));
+  for (const [h, vars] of params) h.includeParams = { ...(h.includeParams ?? {}), ...vars };
+  try {
+    await work();
+  } finally {
+    for (const [h, was] of saved) h.includeParams = was;
+  }
+}
+
+async function runMeta(ctx: RunContext, run: PlayRun, meta: Meta, section: Section, scope: Scope): Promise<void> {
+  const running = section.running();
   const applies = (h: HostState) =>
     meta.when === undefined ||
-    evaluateCondition(meta.when, taskVars(ctx, run, h, scope, undefined, ctx.options.check), { loc: meta.loc });
+    evaluateCondition(meta.when, taskVars(ctx, run, h, scope, ctx.options.check), { loc: meta.loc });
   switch (meta.action) {
     case 'flush_handlers':
-      await flushHandlers(ctx, run, hosts, scope);
+      await flushHandlers(ctx, run, section, scope);
       break;
     case 'end_host':
-      for (const h of active) if (applies(h)) h.endedPlay = true;
+      for (const h of running) if (applies(h)) h.endedPlay = true;
       break;
     case 'end_play':
-      if (active.some(applies)) abort(run);
+      if (running.some(applies)) run.abort();
       break;
     case 'clear_host_errors':
-      for (const h of run.batch) if (h.failed) h.failed = false;
+      for (const h of run.batch) h.failures = 0;
       break;
     case 'noop':
       break;
   }
 }
 
-/** Runs notified handlers once per host, in definition order. */
-export async function flushHandlers(ctx: RunContext, run: PlayRun, hosts: HostState[], scope: Scope): Promise<void> {
-  const force = ctx.options.forceHandlers || run.play.force_handlers;
+/** Runs notified handlers once per host, in definition order, on the hosts of the section that flushes them. */
+export async function flushHandlers(ctx: RunContext, run: PlayRun, caller: Section, scope: Scope): Promise<void> {
   for (const node of run.play.handlers) {
     if (node.kind !== 'task') continue;
     const topics = [taskTitle(node), ...(node.listen ?? [])];
-    const targets = hosts.filter((h) => topics.some((t) => h.notified.has(t)) && !h.unreachable && (force || h.active));
-    if (targets.length === 0) continue;
-    for (const h of targets) for (const t of topics) h.notified.delete(t);
-    const wasFailed = targets.filter((h) => h.failed);
-    wasFailed.forEach((h) => (h.failed = false));
-    await runTask(ctx, run, node, targets, scope, true);
-    wasFailed.forEach((h) => (h.failed = true));
+    const handler = caller.handler(topics, run.forceHandlers);
+    if (handler.hosts.length === 0) continue;
+    for (const h of handler.hosts) for (const t of topics) h.notified.delete(t);
+    await runTask(ctx, run, node, handler, scope, true);
   }
 }

@@ -49,16 +49,14 @@ export async function runPlaybooks(
     registry: deps.registry,
     inventory: deps.inventory,
     hosts,
-    hostState: (name) => hostState(name, ctx.playBaseDir),
-    playBaseDir: process.cwd(),
-    playConnection: {},
+    hostState,
     started: options.startAtTask === undefined,
-    connect(name: string) {
+    connect(name, playDefaults) {
       let p = opening.get(name);
       if (!p) {
         const h = hosts.get(name);
         const vars = h?.inventoryVars ?? hostVariables(deps.inventory, name, {});
-        const defaults = Object.fromEntries(Object.entries(ctx.playConnection).filter(([, v]) => v !== undefined));
+        const defaults = Object.fromEntries(Object.entries(playDefaults).filter(([, v]) => v !== undefined));
         const conn = deps.makeConnection(
           name,
           plainValues({ ...defaults, ...vars, ...(h?.facts ?? {}), ...options.extraVars }),

@@ -6,13 +6,15 @@ import { evaluateCondition } from '../expr/index.js';
 import type { ModuleDefinition, ModuleResult } from '../module.js';
 import { createModuleContext } from '../module-runner.js';
 import { runModule } from '../module-runner.js';
-import type { Task } from '../playbook/types.js';
+import type { Condition, Task } from '../playbook/types.js';
 import { markUnsafe, renderValue, toBool } from '../template/index.js';
 import { UnsafeText, isUnsafeContainer, plain, restoreUnsafe, unwrapUnsafe } from '../unsafe.js';
 import type { Connection } from '../connection/types.js';
-import type { PlayRun, RunContext } from './context.js';
+import type { RunContext } from './context.js';
 import type { HostState } from './host.js';
+import type { PlayRun } from './play-run.js';
 import { inherit, type Scope } from './scope.js';
+import type { Section } from './section.js';
 import { dropOmitted, taskVars } from './vars.js';
 import { mapLimit } from './util.js';
 import { sleep } from '../sleep.js';
@@ -27,36 +29,57 @@ interface Outcome {
   ignored: boolean;
 }
 
-/** Runs a task on every active host of `hosts`, `forks` at a time. */
+/** A task as it runs on a batch: the same on every host. */
+interface TaskRun {
+  readonly ctx: RunContext;
+  readonly run: PlayRun;
+  readonly task: Task;
+  readonly module: ModuleDefinition;
+  /** the task's keywords over those of its includes, blocks and play */
+  readonly scope: Scope;
+  /** the name shown, rendered with the first host's vars */
+  readonly title: string;
+}
+
+/** A task on one host, built once per task and host; a loop item gets a copy with the item's vars. */
+interface TaskOnHost extends TaskRun {
+  readonly host: HostState;
+  readonly vars: Record<string, unknown>;
+  /** --check, unless the task's check_mode (rendered for this host) says otherwise */
+  readonly check: boolean;
+  /** delegate_to, rendered: the host whose connection the module uses */
+  readonly delegateTo?: string;
+}
+
+/** Runs a task on the hosts of `section` that still run there, `forks` at a time. */
 export async function runTask(
   ctx: RunContext,
   run: PlayRun,
   task: Task,
-  hosts: HostState[],
+  section: Section,
   outer: Scope,
   handler = false,
 ): Promise<void> {
   const scope = inherit(outer, task);
-  const def = ctx.registry.get(task.module);
-  if (!def) throw new PhxError(`unknown module '${task.module}'`, task.loc);
-  let targets = hosts.filter((h) => h.active);
-  if (targets.length === 0) return;
-  const title = renderedTitle(ctx, run, task, targets[0], scope);
+  const module = ctx.registry.get(task.module);
+  if (!module) throw new PhxError(`unknown module '${task.module}'`, task.loc);
+  const running = section.running();
+  if (running.length === 0) return;
+  const t: TaskRun = { ctx, run, task, module, scope, title: renderedTitle(ctx, run, task, running[0], scope) };
   const runOnce = toBool(scope.run_once);
-  if (runOnce) targets = targets.slice(0, 1);
+  const targets = runOnce ? running.slice(0, 1) : running;
   ctx.reporter.emit({
     type: 'task_start',
-    task: title,
+    task: t.title,
     module: task.module,
     hosts: targets.map((h) => h.name),
     loc: task.loc,
     handler,
   });
-  const outcomes = await mapLimit(targets, ctx.options.forks, (h) => runOnHost(ctx, run, task, def, h, scope, title));
+  const outcomes = await mapLimit(targets, ctx.options.forks, (h) => runOnHost(t, h));
   if (runOnce) {
     // run_once: the one result stands for every host of the batch
-    const [first] = outcomes;
-    for (const h of hosts.filter((x) => x.active && x !== targets[0])) applyOutcome(h, task, first, scope, false);
+    for (const h of section.running()) if (h !== targets[0]) applyOutcome(h, task, outcomes[0], scope, false);
   }
 }
 
@@ -69,68 +92,69 @@ function renderedTitle(ctx: RunContext, run: PlayRun, task: Task, first: HostSta
   const raw = taskTitle(task);
   if (!raw.includes('{{')) return raw;
   try {
-    return String(renderValue(raw, taskVars(ctx, run, first, scope, undefined, ctx.options.check), { loc: task.loc }));
+    return String(renderValue(raw, taskVars(ctx, run, first, scope, ctx.options.check), { loc: task.loc }));
   } catch {
     return raw;
   }
 }
 
-async function runOnHost(
-  ctx: RunContext,
-  run: PlayRun,
-  task: Task,
-  def: ModuleDefinition,
-  host: HostState,
-  scope: Scope,
-  title: string,
-): Promise<Outcome> {
+async function runOnHost(t: TaskRun, host: HostState): Promise<Outcome> {
   const started = performance.now();
   let outcome: Outcome;
-  let delegatedTo: string | undefined;
+  let delegateTo: string | undefined;
   try {
-    const check0 = ctx.options.check;
-    const baseVars = taskVars(ctx, run, host, scope, undefined, check0);
-    const check =
-      scope.check_mode === undefined
-        ? check0
-        : toBool(renderValue(scope.check_mode, baseVars, { loc: task.loc, task: title }));
-    const vars = check === check0 ? baseVars : taskVars(ctx, run, host, scope, undefined, check);
-    delegatedTo = scope.delegate_to
-      ? String(renderValue(scope.delegate_to, vars, { loc: task.loc, task: title }))
-      : undefined;
-    if (task.loop !== undefined) {
-      outcome = await runLoop(ctx, task, def, host, scope, vars, check, title, delegatedTo);
-    } else if (!conditionHolds(scope.when, vars, task)) {
-      outcome = {
-        status: 'skipped',
-        result: {
-          changed: false,
-          skipped: true,
-          skip_reason: 'Conditional result was False',
-          false_condition: whenText(scope.when),
-        },
-        ignored: false,
-      };
-    } else {
-      outcome = await attempt(ctx, task, def, host, scope, vars, check, title, delegatedTo);
-    }
+    const onHost = taskOnHost(t, host);
+    delegateTo = onHost.delegateTo;
+    outcome = await outcomeOnHost(onHost);
   } catch (e) {
-    outcome = errorOutcome(e, scope, host, ctx);
+    outcome = errorOutcome(e, t.scope, host, t.ctx);
   }
-  applyOutcome(host, task, outcome, scope, true);
-  const result = toBool(scope.no_log) ? censor(outcome.result) : outcome.result;
-  emitWarnings(ctx, host.name, result);
-  ctx.reporter.emit({
+  applyOutcome(host, t.task, outcome, t.scope, true);
+  const result = toBool(t.scope.no_log) ? censor(outcome.result) : outcome.result;
+  emitWarnings(t.ctx, host.name, result);
+  t.ctx.reporter.emit({
     type: 'host_result',
-    task: title,
+    task: t.title,
     host: host.name,
     status: outcome.status,
     ignored: outcome.ignored,
     result,
     durationMs: performance.now() - started,
-    ...(delegatedTo ? { delegatedTo } : {}),
+    ...(delegateTo ? { delegatedTo: delegateTo } : {}),
   });
   return outcome;
+}
+
+/** What the task is on this host: its vars, its check mode and its delegate, rendered once. */
+function taskOnHost(t: TaskRun, host: HostState): TaskOnHost {
+  const where = { loc: t.task.loc, task: t.title };
+  const runCheck = t.ctx.options.check;
+  const runVars = taskVars(t.ctx, t.run, host, t.scope, runCheck);
+  const check = t.scope.check_mode === undefined ? runCheck : toBool(renderValue(t.scope.check_mode, runVars, where));
+  // ansible_check_mode tells the task its own mode
+  const vars = check === runCheck ? runVars : taskVars(t.ctx, t.run, host, t.scope, check);
+  const delegateTo = t.scope.delegate_to ? String(renderValue(t.scope.delegate_to, vars, where)) : undefined;
+  return { ...t, host, vars, check, delegateTo };
+}
+
+async function outcomeOnHost(t: TaskOnHost): Promise<Outcome> {
+  if (t.task.loop !== undefined) return runLoop(t);
+  if (!conditionHolds(t.scope.when, t.vars, t.task)) return conditionFalse(whenText(t.scope.when));
+  return attempt(t);
+}
+
+/** The outcome of a task or loop item whose `when` does not hold. */
+function conditionFalse(falseCondition?: string): Outcome {
+  return {
+    status: 'skipped',
+    result: {
+      changed: false,
+      skipped: true,
+      skip_reason: 'Conditional result was False',
+      ...(falseCondition !== undefined ? { false_condition: falseCondition } : {}),
+    },
+    ignored: false,
+  };
 }
 
 /** Modules' `warnings` (Ansible's convention) are shown whatever the verbosity. */
@@ -143,77 +167,51 @@ function emitWarnings(ctx: RunContext, host: string, result: Record<string, unkn
 
 /** Records an outcome on the host: counters, register, facts, notify, failure. */
 function applyOutcome(host: HostState, task: Task, o: Outcome, scope: Scope, count: boolean): void {
-  const c = host.counters;
-  if (count) {
-    if (o.status === 'skipped') c.skipped++;
-    else if (o.status === 'unreachable') {
-      if (o.ignored) c.ignored++;
-      else c.unreachable++;
-    } else if (o.status === 'failed') {
-      if (o.ignored) c.ignored++;
-      else c.failed++;
-    } else if (o.status === 'changed') {
-      c.changed++;
-      c.ok++;
-    } else c.ok++;
-  }
+  if (count) countOutcome(host, o);
   // a registered result is data: output containing `{{` is never rendered as a template
   if (task.register) host.facts[task.register] = markUnsafe(o.result);
   const facts = o.result.ansible_facts;
   if (facts && typeof facts === 'object' && o.status !== 'failed' && o.status !== 'skipped')
     Object.assign(host.facts, facts);
   if (o.status === 'changed') for (const n of [...(task.notify ?? []), ...(scope.notify ?? [])]) host.notified.add(n);
-  if (o.status === 'failed' && !o.ignored) host.failed = true;
+  if (o.status === 'failed' && !o.ignored) host.failures++;
   if (o.status === 'unreachable' && !o.ignored) host.unreachable = true;
 }
 
-async function runLoop(
-  ctx: RunContext,
-  task: Task,
-  def: ModuleDefinition,
-  host: HostState,
-  scope: Scope,
-  vars: Record<string, unknown>,
-  check: boolean,
-  title: string,
-  delegatedTo?: string,
-): Promise<Outcome> {
-  const items = loopItems(task, vars, title);
-  const lc = task.loop_control ?? {};
+function countOutcome(host: HostState, o: Outcome): void {
+  const c = host.counters;
+  if (o.status === 'skipped') c.skipped++;
+  else if (o.status === 'unreachable') {
+    if (o.ignored) c.ignored++;
+    else c.unreachable++;
+  } else if (o.status === 'failed') {
+    if (o.ignored) c.ignored++;
+    else c.failed++;
+  } else if (o.status === 'changed') {
+    c.changed++;
+    c.ok++;
+  } else c.ok++;
+}
+
+/** Runs the task once per loop item, each reported on its own; the task's outcome sums them up. */
+async function runLoop(t: TaskOnHost): Promise<Outcome> {
+  const items = loopItems(t.task, t.vars, t.title);
+  const lc = t.task.loop_control ?? {};
   const loopVar = lc.loop_var ?? 'item';
   const results: Record<string, unknown>[] = [];
-  let anyChanged = false;
-  let anyFailed = false;
-  let allSkipped = true;
+  const statuses: HostStatus[] = [];
   for (let i = 0; i < items.length; i++) {
-    const itemVars: Record<string, unknown> = Object.create(null);
-    Object.defineProperties(itemVars, Object.getOwnPropertyDescriptors(vars));
-    itemVars[loopVar] = items[i];
-    if (lc.index_var) itemVars[lc.index_var] = i;
-    itemVars.ansible_loop = {
-      index: i + 1,
-      index0: i,
-      first: i === 0,
-      last: i === items.length - 1,
-      length: items.length,
-      revindex: items.length - i,
-      revindex0: items.length - i - 1,
-    };
+    const item: TaskOnHost = { ...t, vars: loopItemVars(t.vars, items, i, loopVar, lc.index_var) };
     let o: Outcome;
     const started = performance.now();
     try {
-      o = conditionHolds(scope.when, itemVars, task)
-        ? await attempt(ctx, task, def, host, scope, itemVars, check, title, delegatedTo)
-        : {
-            status: 'skipped',
-            result: { changed: false, skipped: true, skip_reason: 'Conditional result was False' },
-            ignored: false,
-          };
+      o = conditionHolds(t.scope.when, item.vars, t.task) ? await attempt(item) : conditionFalse();
     } catch (e) {
-      o = errorOutcome(e, scope, host, ctx);
+      o = errorOutcome(e, t.scope, t.host, t.ctx);
       if (o.status === 'unreachable') return o;
     }
-    const label = lc.label !== undefined ? renderValue(lc.label, itemVars, { loc: task.loc, task: title }) : items[i];
+    const label =
+      lc.label !== undefined ? renderValue(lc.label, item.vars, { loc: t.task.loc, task: t.title }) : items[i];
     const r = {
       ...o.result,
       [loopVar]: items[i],
@@ -221,75 +219,87 @@ async function runLoop(
       ...(lc.index_var ? { [lc.index_var]: i } : {}),
     };
     results.push(r);
-    anyChanged ||= o.status === 'changed';
-    anyFailed ||= o.status === 'failed';
-    if (o.status !== 'skipped') allSkipped = false;
-    ctx.reporter.emit({
-      type: 'host_result',
-      task: title,
-      host: host.name,
-      status: o.status,
-      ignored: o.ignored,
-      result: toBool(scope.no_log) ? censor(r) : r,
-      item: typeof plain(label) === 'string' ? String(label) : JSON.stringify(label),
-      durationMs: performance.now() - started,
-      ...(delegatedTo ? { delegatedTo } : {}),
-    });
+    statuses.push(o.status);
+    reportItem(t, o, r, typeof plain(label) === 'string' ? String(label) : JSON.stringify(label), started);
     if (lc.pause && i < items.length - 1) await sleep(lc.pause * 1000);
   }
+  return loopOutcome(t, results, statuses);
+}
+
+function reportItem(t: TaskOnHost, o: Outcome, result: Record<string, unknown>, label: string, started: number): void {
+  t.ctx.reporter.emit({
+    type: 'host_result',
+    task: t.title,
+    host: t.host.name,
+    status: o.status,
+    ignored: o.ignored,
+    result: toBool(t.scope.no_log) ? censor(result) : result,
+    item: label,
+    durationMs: performance.now() - started,
+    ...(t.delegateTo ? { delegatedTo: t.delegateTo } : {}),
+  });
+}
+
+/** The host's vars for item i: the loop variable, index_var and ansible_loop over them. */
+function loopItemVars(
+  vars: Record<string, unknown>,
+  items: unknown[],
+  i: number,
+  loopVar: string,
+  indexVar: string | undefined,
+): Record<string, unknown> {
+  // copied by descriptors: hostvars stays a lazy getter
+  const itemVars: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  Object.defineProperties(itemVars, Object.getOwnPropertyDescriptors(vars));
+  itemVars[loopVar] = items[i];
+  if (indexVar) itemVars[indexVar] = i;
+  itemVars.ansible_loop = {
+    index: i + 1,
+    index0: i,
+    first: i === 0,
+    last: i === items.length - 1,
+    length: items.length,
+    revindex: items.length - i,
+    revindex0: items.length - i - 1,
+  };
+  return itemVars;
+}
+
+function loopOutcome(t: TaskOnHost, results: Record<string, unknown>[], statuses: HostStatus[]): Outcome {
+  const anyChanged = statuses.includes('changed');
+  const anyFailed = statuses.includes('failed');
   const result: Record<string, unknown> = {
     changed: anyChanged,
     results,
     msg: anyFailed ? 'One or more items failed' : 'All items completed',
   };
-  if (items.length > 0 && allSkipped)
+  if (statuses.length > 0 && statuses.every((s) => s === 'skipped'))
     return { status: 'skipped', result: { ...result, skipped: true, msg: 'All items skipped' }, ignored: false };
-  if (anyFailed) return { status: 'failed', result: { ...result, failed: true }, ignored: toBool(scope.ignore_errors) };
+  if (anyFailed)
+    return { status: 'failed', result: { ...result, failed: true }, ignored: toBool(t.scope.ignore_errors) };
   return { status: anyChanged ? 'changed' : 'ok', result, ignored: false };
 }
 
 /** One module run with retries/until, changed_when and failed_when applied. */
-async function attempt(
-  ctx: RunContext,
-  task: Task,
-  def: ModuleDefinition,
-  host: HostState,
-  scope: Scope,
-  vars: Record<string, unknown>,
-  check: boolean,
-  title: string,
-  delegatedTo?: string,
-): Promise<Outcome> {
-  const where = { loc: task.loc, task: title };
+async function attempt(t: TaskOnHost): Promise<Outcome> {
+  const { task, vars } = t;
+  const where = { loc: task.loc, task: t.title };
   const retries = task.until !== undefined ? Number(renderValue(task.retries ?? 3, vars, where)) : 0;
   const delay = Number(renderValue(task.delay ?? 5, vars, where));
   for (let attemptNo = 1; ; attemptNo++) {
-    const result = await invoke(ctx, task, def, host, scope, vars, check, title, delegatedTo);
+    const result = await invoke(t);
     const output = markUnsafe(result); // host output is data in these conditions too
     const scoped = task.register ? { ...vars, [task.register]: output } : { ...vars, ...output };
-    const judge = (cond: Task['changed_when'], predicted: boolean): boolean => {
-      try {
-        return evaluateCondition(cond!, scoped, where);
-      } catch (e) {
-        // --check: a condition on output that only a real run has (a command's stdout) keeps the module's prediction
-        if (check && e instanceof PhxError) return predicted;
-        throw e;
-      }
-    };
-    if (task.changed_when !== undefined) result.changed = judge(task.changed_when, Boolean(result.changed));
-    if (task.failed_when !== undefined) {
-      result.failed_when_result = judge(task.failed_when, Boolean(result.failed));
-      result.failed = result.failed_when_result as boolean;
-    }
+    judgeResult(t, result, scoped);
     if (task.until !== undefined) {
       result.attempts = attemptNo;
       const done = evaluateCondition(task.until, scoped, where);
       if (!done) {
         if (attemptNo <= retries) {
-          ctx.reporter.emit({
+          t.ctx.reporter.emit({
             type: 'debug',
-            host: host.name,
-            message: `FAILED - RETRYING: ${title} (${retries - attemptNo + 1} retries left)`,
+            host: t.host.name,
+            message: `FAILED - RETRYING: ${t.title} (${retries - attemptNo + 1} retries left)`,
           });
           await sleep(delay * 1000);
           continue;
@@ -302,66 +312,91 @@ async function attempt(
     return {
       status: failed ? 'failed' : result.skipped ? 'skipped' : result.changed ? 'changed' : 'ok',
       result,
-      ignored: failed && toBool(renderValue(scope.ignore_errors ?? false, vars, where)),
+      ignored: failed && toBool(renderValue(t.scope.ignore_errors ?? false, vars, where)),
     };
   }
 }
 
-async function invoke(
-  ctx: RunContext,
-  task: Task,
-  def: ModuleDefinition,
-  host: HostState,
-  scope: Scope,
-  vars: Record<string, unknown>,
-  check: boolean,
-  title: string,
-  delegatedTo?: string,
-): Promise<Record<string, unknown>> {
-  const where = { loc: task.loc, task: title, baseDir: ctx.playBaseDir };
-  const rendered = dropOmitted(renderValue(task.args, vars, where));
-  // arguments are data for the module: plain strings; controller modules (set_fact) keep what was unsafe
-  const parsed = def.args.safeParse(unwrapUnsafe(rendered));
-  if (!parsed.success) {
-    const problems = parsed.error.issues
-      .map((i) => `${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`)
-      .join('; ');
-    // not a module result: changed_when/failed_when/until must not run on it
-    throw new PhxError(`invalid arguments for ${def.name}: ${problems}`, task.loc);
+/** changed_when and failed_when, over the result and the vars (`scoped`), decide the result's changed and failed. */
+function judgeResult(t: TaskOnHost, result: Record<string, unknown>, scoped: Record<string, unknown>): void {
+  const judge = (cond: Condition, predicted: boolean): boolean => {
+    try {
+      return evaluateCondition(cond, scoped, { loc: t.task.loc, task: t.title });
+    } catch (e) {
+      // --check: a condition on output that only a real run has (a command's stdout) keeps the module's prediction
+      if (t.check && e instanceof PhxError) return predicted;
+      throw e;
+    }
+  };
+  if (t.task.changed_when !== undefined) result.changed = judge(t.task.changed_when, Boolean(result.changed));
+  if (t.task.failed_when !== undefined) {
+    const failed = judge(t.task.failed_when, Boolean(result.failed));
+    result.failed_when_result = failed;
+    result.failed = failed;
   }
-  const timeoutS = scope.timeout !== undefined ? Number(renderValue(scope.timeout, vars, where)) : undefined;
+}
+
+async function invoke(t: TaskOnHost): Promise<Record<string, unknown>> {
+  const where = { loc: t.task.loc, task: t.title, baseDir: t.run.baseDir };
+  const args = moduleArgs(t, where);
+  const timeoutS = t.scope.timeout !== undefined ? Number(renderValue(t.scope.timeout, t.vars, where)) : undefined;
   const abort = new AbortController();
   const timer = timeoutS ? setTimeout(() => abort.abort(), timeoutS * 1000) : undefined;
   try {
-    const conn: Connection = def.runsOn === 'controller' ? controllerOnly : await ctx.connect(delegatedTo ?? host.name);
-    const mctx = createModuleContext({
-      host: host.name,
-      conn,
-      check,
-      diff: scope.diff === undefined ? ctx.options.diff : toBool(renderValue(scope.diff, vars, where)),
-      vars,
-      baseDir: ctx.playBaseDir,
-      predicted: host.predicted,
-      become: becomeFor(ctx, scope, vars, where),
-      env: environmentFor(scope, vars, where),
-      timeoutMs: timeoutS ? timeoutS * 1000 : undefined,
-      signal: abort.signal,
-      onCommand:
-        ctx.options.verbosity >= 2
-          ? (c) => ctx.reporter.emit({ type: 'command', host: host.name, command: c })
-          : undefined,
-      onLog:
-        ctx.options.verbosity >= 3
-          ? (m) => ctx.reporter.emit({ type: 'debug', host: host.name, message: m })
-          : undefined,
-    });
-    const args: unknown = def.runsOn === 'controller' ? restoreUnsafe(parsed.data, rendered) : parsed.data;
-    const work = runModule(def, args, mctx);
+    const conn: Connection =
+      t.module.runsOn === 'controller'
+        ? controllerOnly
+        : await t.ctx.connect(t.delegateTo ?? t.host.name, t.run.connection);
+    const work = runModule(t.module, args, moduleContext(t, conn, where, timeoutS, abort.signal));
     const r: ModuleResult = timeoutS ? await Promise.race([work, timeoutAfter(abort.signal, timeoutS)]) : await work;
     return withLines({ ...r, changed: Boolean(r.changed), failed: Boolean(r.failed) });
   } finally {
     if (timer) clearTimeout(timer);
   }
+}
+
+/** The task's arguments rendered and checked against the module's schema. */
+function moduleArgs(t: TaskOnHost, where: { loc: Task['loc']; task: string; baseDir: string }): unknown {
+  const rendered = dropOmitted(renderValue(t.task.args, t.vars, where));
+  // arguments are data for the module: plain strings; controller modules (set_fact) keep what was unsafe
+  const parsed = t.module.args.safeParse(unwrapUnsafe(rendered));
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`)
+      .join('; ');
+    // not a module result: changed_when/failed_when/until must not run on it
+    throw new PhxError(`invalid arguments for ${t.module.name}: ${problems}`, t.task.loc);
+  }
+  return t.module.runsOn === 'controller' ? restoreUnsafe(parsed.data, rendered) : parsed.data;
+}
+
+function moduleContext(
+  t: TaskOnHost,
+  conn: Connection,
+  where: { loc: Task['loc']; task: string },
+  timeoutS: number | undefined,
+  signal: AbortSignal,
+) {
+  const { ctx, host, scope, vars } = t;
+  return createModuleContext({
+    host: host.name,
+    conn,
+    check: t.check,
+    diff: scope.diff === undefined ? ctx.options.diff : toBool(renderValue(scope.diff, vars, where)),
+    vars,
+    baseDir: t.run.baseDir,
+    predicted: host.predicted,
+    become: becomeFor(ctx, scope, vars, where),
+    env: environmentFor(scope, vars, where),
+    timeoutMs: timeoutS ? timeoutS * 1000 : undefined,
+    signal,
+    onCommand:
+      ctx.options.verbosity >= 2
+        ? (c) => ctx.reporter.emit({ type: 'command', host: host.name, command: c })
+        : undefined,
+    onLog:
+      ctx.options.verbosity >= 3 ? (m) => ctx.reporter.emit({ type: 'debug', host: host.name, message: m }) : undefined,
+  });
 }
 
 /** The items of a `loop` (or with_items / with_dict) for one host. */

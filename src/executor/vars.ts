@@ -2,7 +2,8 @@
 // (lowest first): inventory → play vars → vars_files → block/task vars →
 // set_fact/register → include params → extra vars. Magic variables alongside.
 import type { HostState } from './host.js';
-import type { PlayRun, RunContext } from './context.js';
+import type { RunContext } from './context.js';
+import type { PlayRun } from './play-run.js';
 import type { Scope } from './scope.js';
 import { randomBytes } from 'node:crypto';
 import { isUnsafeText, plain } from '../unsafe.js';
@@ -15,7 +16,7 @@ export function taskVars(
   run: PlayRun,
   host: HostState,
   scope: Scope,
-  taskLevel: Record<string, unknown> | undefined,
+  /** the task's check mode (ansible_check_mode), which check_mode may set apart from --check */
   check: boolean,
 ): Record<string, unknown> {
   const vars: Record<string, unknown> = {
@@ -23,7 +24,6 @@ export function taskVars(
     ...run.play.vars,
     ...(run.varsFiles.get(host.name) ?? {}),
     ...scope.vars,
-    ...taskLevel,
     ...host.facts,
     ...scope.includeVars,
     ...host.includeParams,
@@ -31,7 +31,7 @@ export function taskVars(
   };
   vars.inventory_hostname ??= host.name;
   vars.inventory_hostname_short ??= host.name.split('.')[0];
-  vars.playbook_dir = run.play.baseDir;
+  vars.playbook_dir = run.baseDir;
   vars.ansible_check_mode = check;
   vars.ansible_diff_mode = ctx.options.diff;
   vars.ansible_verbosity = ctx.options.verbosity;
