@@ -6,10 +6,10 @@
 import { posix } from 'node:path';
 import * as z from 'zod';
 import { defineModule, type Change, type Plan } from '../src/module.js';
+import { pathSlot, type PredictionWrite } from '../src/predictions.js';
 import { applyMode, formatMode, modeArg, parseMode, type ModeSpec } from '../src/remote/mode.js';
 import { accountArg, attrsText, resolveAccount } from '../src/remote/owner.js';
 import {
-  pathKey,
   probe,
   safePath,
   type FileState,
@@ -215,23 +215,25 @@ function plan(f: Facts, a: Args): Plan {
   let size: number | undefined;
   let finalState: string = state;
   // check mode: what later tasks should see (partial states merge into what the host has)
-  const predict: Record<string, Partial<FileState>> = {};
+  const predict: PredictionWrite[] = [];
   const predictAttrs = (at: string, attrs: Attrs, extra: Partial<FileState>) => {
-    predict[pathKey(at)] = {
-      exists: true,
-      uid: attrs.uid,
-      gid: attrs.gid,
-      owner: attrs.owner,
-      group: attrs.group,
-      mode: attrs.mode,
-      ...extra,
-    };
+    predict.push(
+      pathSlot.entry(at, {
+        exists: true,
+        uid: attrs.uid,
+        gid: attrs.gid,
+        owner: attrs.owner,
+        group: attrs.group,
+        mode: attrs.mode,
+        ...extra,
+      }),
+    );
   };
 
   switch (state) {
     case 'absent':
       if (prev !== 'absent') changes.push({ description: `remove ${path}`, argv: ['rm', '-rf', p] });
-      predict[pathKey(path)] = { exists: false };
+      predict.push(pathSlot.entry(path, { exists: false }));
       after.state = 'absent';
       break;
 

@@ -17,7 +17,6 @@ import {
   parsePropertyString,
   pendingFromFile,
   pendingKeys,
-  predictedHostPath,
   samePath,
   setStaysPending,
   valuesMatch,
@@ -25,6 +24,7 @@ import {
   type PendingEntry,
 } from '../src/proxmox/pct-config.js';
 import { containerRoot, isUnprivileged } from '../src/proxmox/idmap.js';
+import { containerSlot, predictedHostPath, type Predictions } from '../src/predictions.js';
 import { ModuleFailure, runBatch } from '../src/proxmox/qm.js';
 
 // ---------------------------------------------------------------- arguments
@@ -175,14 +175,6 @@ export interface PctFacts {
   missingBindSources?: string[];
 }
 
-/** What check mode remembers about a CT: key `pct:<ctid>`; null = would not exist. */
-export interface PredictedCt {
-  config: PctConfig;
-  status: string;
-}
-
-export const predictedKey = (ctid: number) => `pct:${ctid}`;
-
 /** A mount point volume that is a host directory (bind mount): PVE never creates or chowns it. */
 const isBindVolume = (v: string) => v.startsWith('/') && !v.startsWith('/dev/');
 
@@ -259,6 +251,23 @@ async function facts(ctx: ModuleContext, a: PctArgs): Promise<PctFacts> {
     else r = await readCt(ctx, a.ctid, a.clone_from, binds);
   }
   return { ...f, ...r };
+}
+
+/**
+ * Check mode: the CT (and the clone source) as earlier tasks would leave them;
+ * a bind source an earlier task would create (a path or a dataset mountpoint) is not missing.
+ */
+function overlay(f: PctFacts, a: PctArgs, predicted: Predictions): PctFacts {
+  const out = { ...f };
+  const asState = (ctid: number) => {
+    const p = containerSlot.get(predicted, ctid);
+    return p ? { config: p.config, status: p.status, pending: [] } : null;
+  };
+  if (containerSlot.has(predicted, a.ctid)) out.ct = asState(a.ctid) ?? undefined;
+  if (a.clone_from !== undefined && containerSlot.has(predicted, a.clone_from)) out.source = asState(a.clone_from);
+  if (f.missingBindSources)
+    out.missingBindSources = f.missingBindSources.filter((src) => predictedHostPath(predicted, src)?.type !== 'd');
+  return out;
 }
 
 // ---------------------------------------------------------------- plan
@@ -425,18 +434,12 @@ function mountsResult(cfg: PctConfig) {
   return mountPoints(cfg).map((m) => ({ key: m.key, path: m.path, volume: m.volume }));
 }
 
-export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'predicted'>): Plan {
-  const key = predictedKey(a.ctid);
+export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check'>): Plan {
   if (f.error) return { changes: [], fail: f.error };
   if (f.stillLocked)
     return { changes: [], fail: `CT ${a.ctid} is still locked (${f.stillLocked}) after ${a.lock_timeout} s` };
 
-  // In check mode an earlier task's prediction is what this CT would be.
-  let current: CtState | undefined = f.ct;
-  if (pc.check && pc.predicted.has(key)) {
-    const p = pc.predicted.get(key) as PredictedCt | null;
-    current = p ? { config: p.config, status: p.status, pending: [] } : undefined;
-  }
+  const current = f.ct;
   const id = String(a.ctid);
   const changes: Change[] = [];
 
@@ -459,7 +462,7 @@ export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'p
         before_header: `CT ${a.ctid}`,
         after_header: `CT ${a.ctid}`,
       },
-      predict: { [key]: null },
+      predict: [containerSlot.entry(a.ctid, null)],
     };
   }
 
@@ -468,12 +471,7 @@ export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'p
   if (!current) {
     created = true;
     if (a.clone_from !== undefined) {
-      const srcKey = predictedKey(a.clone_from);
-      let src: CtState | null | undefined = f.source;
-      if (pc.check && pc.predicted.has(srcKey)) {
-        const p = pc.predicted.get(srcKey) as PredictedCt | null;
-        src = p ? { config: p.config, status: p.status, pending: [] } : null;
-      }
+      const src = f.source;
       if (!src)
         return {
           changes: [],
@@ -561,7 +559,7 @@ export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'p
   }
 
   // pct start (or a hot-plug) fails on a missing bind source: refuse before changing anything.
-  // In check mode an earlier task may create it (a `path:`/`zfs:` prediction), so only a real run refuses.
+  // In check mode an earlier task may create it (see overlay), and one that did not run may: only a real run refuses.
   const willStart = changes.some((c) => c.argv?.[1] === 'start');
   const hotplugged = new Set(
     running
@@ -570,9 +568,7 @@ export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'p
           .map((k) => parsePropertyString(edit.set[k]).volume)
       : [],
   );
-  const missing = (f.missingBindSources ?? []).filter(
-    (src) => (willStart || hotplugged.has(src)) && !(pc.check && predictedHostPath(pc.predicted, src)?.type === 'd'),
-  );
+  const missing = (f.missingBindSources ?? []).filter((src) => willStart || hotplugged.has(src));
   if (missing.length > 0 && !pc.check) {
     return {
       changes: [],
@@ -603,7 +599,7 @@ export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'p
       after_header: `CT ${a.ctid}`,
     };
   }
-  p.predict = { [key]: { config: after, status } satisfies PredictedCt };
+  p.predict = [containerSlot.entry(a.ctid, { config: after, status })];
   return p;
 }
 
@@ -614,7 +610,7 @@ async function apply(ctx: ModuleContext, p: Plan, a: PctArgs): Promise<Record<st
   if (p.changes.length === 0) return;
   await applyChanges(ctx, p.changes);
   const steady: PctArgs = { ...a, state: a.state === 'restarted' ? 'started' : a.state, restart: 'never' };
-  const again = plan(await facts(ctx, steady), steady, { check: false, predicted: new Map() });
+  const again = plan(await facts(ctx, steady), steady, { check: false });
   if (again.fail) throw new ModuleFailure(`CT ${a.ctid} did not converge: ${again.fail}`);
   if (a.state !== 'absent' && again.changes.length > 0) {
     throw new ModuleFailure(
@@ -641,6 +637,7 @@ export default defineModule<PctArgs, PctFacts>({
     'An LXC container: create (unprivileged at create) or clone, converge settings and mount points, power state',
   args,
   facts,
+  overlay,
   plan,
   apply,
 });

@@ -10,6 +10,7 @@ import {
   type Plan,
   type RunOptions,
 } from './module.js';
+import { applyPredictions, Predictions } from './predictions.js';
 import { shellJoin } from './quote.js';
 
 export interface ContextOptions {
@@ -19,7 +20,7 @@ export interface ContextOptions {
   diff?: boolean;
   vars?: Record<string, unknown>;
   baseDir?: string;
-  predicted?: Map<string, unknown>;
+  predicted?: Predictions;
   become?: Become;
   chdir?: string;
   env?: Record<string, string>;
@@ -64,7 +65,7 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
     diff: o.diff ?? false,
     vars: o.vars ?? {},
     baseDir: o.baseDir ?? process.cwd(),
-    predicted: o.predicted ?? new Map(),
+    predicted: o.predicted ?? new Predictions(),
     becomeUser: o.become ? o.become.user || 'root' : undefined,
     run: (argv, opts) => send(argv, argv, opts),
     runShell: (script, opts) => send({ shell: script }, script, opts),
@@ -119,6 +120,7 @@ export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx:
   let plan: Plan;
   try {
     facts = await def.facts(ctx, args);
+    if (ctx.check && def.overlay) facts = def.overlay(facts, args, ctx.predicted);
     plan = def.plan(facts, args, ctx);
   } catch (e) {
     if (e instanceof CommandFailed)
@@ -135,7 +137,7 @@ export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx:
   if (plan.fail) return { ...resultOf(plan, false, undefined, ctx), failed: true, msg: plan.fail };
   const changed = plan.changes.length > 0;
   if (ctx.check) {
-    for (const [k, v] of Object.entries(plan.predict ?? {})) ctx.predicted.set(k, v);
+    applyPredictions(ctx.predicted, plan.predict ?? []);
     return resultOf(plan, changed, undefined, ctx);
   }
   let extra: Record<string, unknown> | void = undefined;

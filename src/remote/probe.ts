@@ -6,6 +6,7 @@
 // base64.
 import { posix } from 'node:path';
 import { CommandFailed, type ModuleContext } from '../module.js';
+import { predictedPath } from '../predictions.js';
 import { shellQuote } from '../quote.js';
 
 export type FileType = 'file' | 'directory' | 'link' | 'fifo' | 'socket' | 'block' | 'char' | 'unknown';
@@ -330,24 +331,6 @@ function ownerAccount(paths: FileState[], name: string, kind: 'user' | 'group'):
   return undefined;
 }
 
-/**
- * Check mode: an earlier task's prediction of a path (file, copy, template,
- * lineinfile store the FileState they would leave under this key).
- */
-export const pathKey = (p: string): string => `path:${posix.normalize(p)}`;
-
-/** What earlier tasks of this check run would have made of `p`, if anything. */
-export function predictedPath(predicted: ReadonlyMap<string, unknown>, p: string): FileState | undefined {
-  const own = predicted.get(pathKey(p)) as FileState | undefined;
-  if (own) return own;
-  // below something predicted absent, or predicted to be a non-directory, nothing exists
-  for (let d = posix.dirname(posix.normalize(p)); ; d = posix.dirname(d)) {
-    const up = predicted.get(pathKey(d)) as FileState | undefined;
-    if (up && (!up.exists || up.type !== 'directory')) return { exists: false };
-    if (d === '/' || d === '.') return undefined;
-  }
-}
-
 // Who commands run as, and their umask, per connection and become user: it
 // cannot change while a connection lives (the remote shell's umask is fixed at
 // its start), so `id` runs once per host, not in every file task.
@@ -365,7 +348,7 @@ export async function probe(ctx: ModuleContext, req: ProbeRequest): Promise<Prob
   else if (req.identity && result.identity) identities.set(ctx.conn, known.set(as, { ...result.identity }));
   const broken = result.paths.find((p) => p.error !== undefined);
   if (broken) throw new CommandFailed(`stat`, { rc: 1, stdout: '', stderr: broken.error!.replace(/^stat: /, '') });
-  if (ctx.check && ctx.predicted.size > 0) {
+  if (ctx.check && !ctx.predicted.empty) {
     (req.paths ?? []).forEach((q, i) => {
       const p = predictedPath(ctx.predicted, q.path);
       // a prediction may be partial (new owner/mode of an existing file): merge it

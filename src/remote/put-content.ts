@@ -6,9 +6,10 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import * as z from 'zod';
 import type { Change, Diff, ModuleContext, Plan } from '../module.js';
+import { pathSlot, type PredictionWrite } from '../predictions.js';
 import { applyMode, formatMode, modeArg, parseMode } from './mode.js';
 import { accountArg, resolveAccount } from './owner.js';
-import { pathKey, probe, safePath, type FileState, type Identity, type ProbeResult } from './probe.js';
+import { probe, safePath, type FileState, type Identity, type ProbeResult } from './probe.js';
 import { backupName, writeFileScript } from './write.js';
 
 /** Largest old content read for --diff; bigger files get a placeholder, like Ansible's max diff size. */
@@ -192,7 +193,7 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
     ...(backupFile ? { backup_file: backupFile } : {}),
   };
   // check mode: what later tasks should see at dest (and its new parent)
-  const predict: Record<string, unknown> = {};
+  const predict: PredictionWrite[] = [];
   if (changes.length > 0) {
     const after: FileState = {
       exists: true,
@@ -206,17 +207,19 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
       checksum: final.checksum,
       content: final.content,
     };
-    predict[pathKey(path)] = after;
+    predict.push(pathSlot.entry(path, after));
     if (mkdirParent) {
-      predict[pathKey(posix.dirname(path))] = {
-        exists: true,
-        type: 'directory',
-        mode: 0o777 & ~f.me.umask,
-        uid: f.me.uid,
-        gid: f.me.gid,
-        owner: f.me.user,
-        group: f.me.group,
-      };
+      predict.push(
+        pathSlot.entry(posix.dirname(path), {
+          exists: true,
+          type: 'directory',
+          mode: 0o777 & ~f.me.umask,
+          uid: f.me.uid,
+          gid: f.me.gid,
+          owner: f.me.user,
+          group: f.me.group,
+        }),
+      );
     }
   }
   return { changes, result, predict, diff: contentDiff(path, cur, write ? w.content : undefined) };
