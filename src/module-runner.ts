@@ -9,6 +9,7 @@ import {
   type ModuleResult,
   type Plan,
   type RunOptions,
+  type Verify,
 } from './module.js';
 import { applyPredictions, Predictions } from './predictions.js';
 import { shellJoin } from './quote.js';
@@ -145,14 +146,21 @@ export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx:
     if (def.apply) extra = await def.apply(ctx, plan, args, facts);
     else if (changed) await applyChanges(ctx, plan.changes);
     if (def.verify && changed) {
-      const again = def.plan(await def.facts(ctx, args), args, ctx);
+      const v: Verify<A> = def.verify === true ? {} : def.verify;
+      const steady = v.steady?.(args) ?? args;
+      const again = def.plan(await def.facts(ctx, steady), steady, ctx);
       if (again.fail || again.changes.length > 0) {
         const left = again.fail ?? again.changes.map((c) => c.description).join('; ');
         return {
           ...resultOf(plan, changed, extra, ctx),
           failed: true,
-          msg: `host did not converge after apply: ${left}`,
+          msg: v.notConverged?.(args, again) ?? `host did not converge after apply: ${left}`,
         };
+      }
+      const settle = v.settle?.(args, again) ?? [];
+      if (settle.length > 0) {
+        ctx.log(`converged; still needed: ${settle.map((c) => c.description).join('; ')}`);
+        await applyChanges(ctx, settle);
       }
     }
   } catch (e) {

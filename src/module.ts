@@ -130,8 +130,21 @@ export interface ModuleDefinition<A = any, F = any> {
    * into the result.
    */
   apply?(ctx: ModuleContext, plan: Plan, args: A, facts: F): Promise<Record<string, unknown> | void>;
-  /** After applying, re-read facts and fail unless plan() is then empty. */
-  verify?: boolean;
+  /**
+   * After applying, re-read facts and fail unless plan() is then empty (the host
+   * converged). `true`, or a Verify that says what "converged" means.
+   */
+  verify?: boolean | Verify<A>;
+}
+
+/** What "converged" means for a module whose target state is not simply "plan again, nothing to do". */
+export interface Verify<A> {
+  /** the arguments the host must now satisfy (pct: a `restarted` CT is now `started`); default: the task's */
+  steady?(args: A): A;
+  /** the failure message when the re-plan still refuses or wants changes; default: `host did not converge after apply: …` */
+  notConverged?(args: A, again: Plan): string;
+  /** changes a converged host still needs, applied once (pct: the restart for changes PVE left pending) */
+  settle?(args: A, again: Plan): Change[];
 }
 
 /** What plan() may know besides facts and args: nothing that touches the host. */

@@ -449,3 +449,37 @@ test('hostile values stay literal argv elements', () => {
   );
   assert.deepEqual(p.changes[0].argv, ['pct', 'set', '105', '--description', "it's $(reboot) `x`\nline 2"]);
 });
+
+test('verify: restarted is verified as started, a restart is not asked again, pending left by PVE is restarted with if_needed', () => {
+  const v = pct.verify;
+  assert.ok(v && v !== true);
+  const a = args({ ctid: 105, state: 'restarted', restart: 'if_needed' });
+  assert.deepEqual(
+    { state: v.steady!(a).state, restart: v.steady!(a).restart },
+    { state: 'started', restart: 'never' },
+  );
+  const still = plan(running('unprivileged: 1\ncores: 2\n', 'cur cores: 2\nnew cores: 4\n'), v.steady!(a), noPred);
+  assert.equal(still.changes.length, 0);
+  assert.equal((still.result as Record<string, unknown>).restart_required, true);
+  assert.deepEqual(
+    v.settle!(a, still).map((c) => c.argv),
+    [
+      ['pct', 'shutdown', '105'],
+      ['pct', 'start', '105'],
+    ],
+  );
+  assert.deepEqual(v.settle!(args({ ctid: 105, state: 'started' }), still), [], 'restart: never');
+  const left = plan({ ctid: 105 }, args({ ctid: 105, state: 'stopped', ostemplate: 'x' }), noPred);
+  assert.match(
+    v.notConverged!(args({ ctid: 105, state: 'stopped' }), left),
+    /^CT 105 did not converge: still needs create CT 105/,
+  );
+  assert.equal(
+    v.notConverged!(args({ ctid: 105, state: 'absent' }), { changes: left.changes }),
+    'CT 105 did not converge: it still exists',
+  );
+  assert.equal(
+    v.notConverged!(a, { changes: [], fail: 'CT 105 is locked' }),
+    'CT 105 did not converge: CT 105 is locked',
+  );
+});
