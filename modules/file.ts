@@ -6,10 +6,11 @@
 import { posix } from 'node:path';
 import * as z from 'zod';
 import { defineModule, type Change, type Plan } from '../src/module.js';
-import { pathSlot, type PredictionWrite } from '../src/predictions.js';
+import { pathSlot, type PredictionWrite, type Predictions } from '../src/predictions.js';
 import { applyMode, formatMode, modeArg, parseMode, type ModeSpec } from '../src/remote/mode.js';
 import { accountArg, attrsText, resolveAccount } from '../src/remote/owner.js';
 import {
+  overlayProbe,
   probe,
   safePath,
   type FileState,
@@ -81,9 +82,13 @@ interface Facts {
 
 // ---- facts: one round trip --------------------------------------------------
 
+/** The ancestors examined: only a directory state creates missing ones. */
+const upsOf = (a: Args) =>
+  a.state === 'directory' || (a.state === undefined && a.recurse) ? ancestors(pathOf(a)) : [];
+
 async function facts(ctx: Parameters<typeof probe>[0], a: Args): Promise<Facts> {
   const path = pathOf(a);
-  const ups = a.state === 'directory' || (a.state === undefined && a.recurse) ? ancestors(path) : [];
+  const ups = upsOf(a);
   const paths = [
     { path, followLink: true },
     ...(a.src !== undefined ? [{ path: srcOnHost(a) }] : []),
@@ -96,15 +101,25 @@ async function facts(ctx: Parameters<typeof probe>[0], a: Args): Promise<Facts> 
     groups: a.group !== undefined ? [String(a.group)] : [],
     tree: a.recurse ? path : undefined,
   });
+  return factsFrom(r, a);
+}
+
+/** The facts a probe answer gives (the overlay step derives them again from the overlaid answer). */
+function factsFrom(r: ProbeResult, a: Args): Facts {
   const off = a.src !== undefined ? 2 : 1;
   return {
     path: r.paths[0],
     followed: r.paths[0].type === 'link' && a.follow ? r.paths[0].target : undefined,
     src: a.src !== undefined ? r.paths[1] : undefined,
-    ancestors: ups.map((p, i) => ({ path: p, exists: r.paths[off + i].exists })),
+    ancestors: upsOf(a).map((p, i) => ({ path: p, exists: r.paths[off + i].exists })),
     me: r.identity!,
     probe: r,
   };
+}
+
+/** Check mode: the paths as earlier tasks of the run would leave them. */
+function overlay(f: Facts, a: Args, predicted: Predictions): Facts {
+  return predicted.empty ? f : factsFrom(overlayProbe(f.probe, predicted), a);
 }
 
 // ---- plan: pure -------------------------------------------------------------
@@ -483,5 +498,6 @@ export default defineModule({
   description: 'Manage a file, directory, symlink or hard link: existence, owner, group, mode (recursively)',
   args,
   facts,
+  overlay,
   plan,
 });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as z from 'zod';
 import { LocalConnection } from '../src/connection/local.js';
 import { defineModule } from '../src/module.js';
+import { overlayProbe, type ProbeResult } from '../src/remote/probe.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
 import {
   containerSlot,
@@ -151,4 +152,31 @@ test('runModule calls overlay only in check mode, between facts and plan, and st
   const realAgain = await runModule(mod, { path: missing }, createModuleContext({ host: 'local', conn, predicted }));
   assert.equal(realAgain.changed, true, 'a real run ignores predictions');
   assert.deepEqual(calls, ['facts', 'plan']);
+});
+
+test('overlayProbe: a partial prediction merges into an existing path, a full one replaces, globs only for plain paths', () => {
+  const r: ProbeResult = {
+    paths: [
+      { exists: true, type: 'file', mode: 0o644, uid: 0, size: 3 },
+      { exists: true, type: 'file', size: 9 },
+      { exists: false },
+    ],
+    users: new Map(),
+    groups: new Map(),
+    globs: [false, false],
+    request: { paths: [{ path: '/etc/a' }, { path: '/srv/d/f' }, { path: '/new' }], globs: ['/new/', '/new*'] },
+  };
+  const p = Predictions.of([
+    pathSlot.entry('/etc/a', { exists: true, mode: 0o600 }),
+    pathSlot.entry('/srv/d', { exists: false }),
+    pathSlot.entry('/new/', { exists: true, type: 'directory' }),
+  ]);
+  const o = overlayProbe(r, p);
+  assert.deepEqual(o.paths, [
+    { exists: true, type: 'file', mode: 0o600, uid: 0, size: 3 },
+    { exists: false },
+    { exists: true, type: 'directory' },
+  ]);
+  assert.deepEqual(o.globs, [true, false], 'a pattern is not predicted');
+  assert.equal(overlayProbe(r, new Predictions()), r, 'nothing predicted: the answer as is');
 });

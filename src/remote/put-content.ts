@@ -6,10 +6,10 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import * as z from 'zod';
 import type { Change, Diff, ModuleContext, Plan } from '../module.js';
-import { pathSlot, type PredictionWrite } from '../predictions.js';
+import { pathSlot, type PredictionWrite, type Predictions } from '../predictions.js';
 import { applyMode, formatMode, modeArg, parseMode } from './mode.js';
 import { accountArg, resolveAccount } from './owner.js';
-import { probe, safePath, type FileState, type Identity, type ProbeResult } from './probe.js';
+import { overlayProbe, probe, safePath, type FileState, type Identity, type ProbeResult } from './probe.js';
 import { backupName, writeFileScript } from './write.js';
 
 /** Largest old content read for --diff; bigger files get a placeholder, like Ansible's max diff size. */
@@ -70,6 +70,12 @@ export async function putFacts(ctx: ModuleContext, r: PutRequest): Promise<PutFa
     groups: r.group !== undefined ? [String(r.group)] : [],
   });
   return { paths: p.paths, me: p.identity!, probe: p };
+}
+
+/** Check mode: dest as earlier tasks of the run would leave it (the overlay step of copy, template, lineinfile). */
+export function overlayPutFacts(f: PutFacts, predicted: Predictions): PutFacts {
+  const p = overlayProbe(f.probe, predicted);
+  return { ...f, paths: p.paths, probe: p };
 }
 
 export interface PutWanted extends PutRequest {

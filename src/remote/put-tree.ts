@@ -4,11 +4,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Change, Diff, ModuleContext, Plan } from '../module.js';
-import { pathSlot, type PredictionWrite } from '../predictions.js';
+import { pathSlot, type PredictionWrite, type Predictions } from '../predictions.js';
 import { shellJoin } from '../quote.js';
 import { applyMode, formatMode, parseMode } from './mode.js';
 import { resolveAccount } from './owner.js';
-import { probe, safePath, type FileState, type ProbeResult } from './probe.js';
+import { overlayProbe, probe, safePath, type FileState, type ProbeResult } from './probe.js';
 import { putPlan } from './put-content.js';
 
 /** More than this many entries would make the probe larger than one SSH request should be. */
@@ -69,6 +69,12 @@ export async function putTreeFacts(
     groups: group !== undefined ? [group] : [],
   });
   return { paths: r.paths, probe: r };
+}
+
+/** Check mode: the tree as earlier tasks of the run would leave it (copy's overlay step). */
+export function overlayTreeFacts(f: TreeFacts, predicted: Predictions): TreeFacts {
+  const p = overlayProbe(f.probe, predicted);
+  return { ...f, paths: p.paths, probe: p };
 }
 
 export interface TreeWanted {
