@@ -21,6 +21,7 @@ import {
   type CertState,
   type KeyStat,
 } from '../src/proxmox/cert.js';
+import { containerSlot, type Predictions } from '../src/predictions.js';
 import { isMissingCt } from '../src/proxmox/pct-config.js';
 import { guestResult, isGuestExecArgv } from '../src/proxmox/qm.js';
 import { ModuleError } from '../src/module.js';
@@ -112,6 +113,8 @@ export interface CertHookFacts {
   certMissing?: boolean;
   ctMissing?: boolean;
   ctStopped?: boolean;
+  /** check mode: an earlier task (pct) would have the CT running */
+  ctPredictedRunning?: boolean;
 }
 
 const where = (a: CertHookArgs) => (a.ctid !== undefined ? ` in CT ${a.ctid}` : '');
@@ -195,6 +198,12 @@ async function facts(ctx: ModuleContext, a: CertHookArgs): Promise<CertHookFacts
   return { ...f, waited: Math.round((Date.now() - started) / 1000) };
 }
 
+/** Check mode: a CT that is missing or stopped now may be one an earlier pct task would start. */
+function overlay(f: CertHookFacts, a: CertHookArgs, predicted: Predictions): CertHookFacts {
+  if (a.ctid === undefined || !(f.ctMissing || f.ctStopped)) return f;
+  return containerSlot.get(predicted, a.ctid)?.status === 'running' ? { ...f, ctPredictedRunning: true } : f;
+}
+
 // ---------------------------------------------------------------- plan
 
 const octal = (m: number) => m.toString(8).padStart(4, '0');
@@ -225,25 +234,18 @@ function keyText(k: KeyStat | null | undefined): string {
 /**
  * Check mode on a fresh host: the certificate (or the CT holding it) may come from
  * an earlier task of the same run. A CT counts when an earlier pct task predicted
- * it running; a missing certificate file is assumed to be created.
+ * it running (the overlay says so); a missing certificate file is assumed to be created.
  */
-function assumedInCheck(f: CertHookFacts, a: CertHookArgs, pc: Pick<PlanContext, 'check' | 'predicted'>): boolean {
+function assumedInCheck(f: CertHookFacts, pc: Pick<PlanContext, 'check'>): boolean {
   if (!pc.check || !f.error) return false;
-  if (f.ctMissing || f.ctStopped) {
-    const p = pc.predicted.get(`pct:${a.ctid}`) as { status?: string } | null | undefined;
-    return p?.status === 'running';
-  }
+  if (f.ctMissing || f.ctStopped) return f.ctPredictedRunning === true;
   return f.certMissing === true;
 }
 
 const NEW_FILE: KeyStat = { owner: 'root', group: 'root', uid: 0, gid: 0, mode: -1 };
 
-export function plan(
-  f: CertHookFacts,
-  a: CertHookArgs,
-  pc: Pick<PlanContext, 'check' | 'predicted'> = { check: false, predicted: new Map() },
-): Plan {
-  const assumed = assumedInCheck(f, a, pc);
+export function plan(f: CertHookFacts, a: CertHookArgs, pc: Pick<PlanContext, 'check'> = { check: false }): Plan {
+  const assumed = assumedInCheck(f, pc);
   if (f.error && !assumed) return { changes: [], fail: f.error };
   if (assumed) f = { ...f, fingerprint: undefined, key: a.key !== undefined ? null : undefined, error: undefined };
   if (f.key === null && !assumed && (!a.wait_for_key || f.waited !== undefined)) {
@@ -341,6 +343,7 @@ export default defineModule<CertHookArgs, CertHookFacts>({
     "Fix a key's permissions and run post-renewal commands once per new certificate (fingerprint remembered on the host)",
   args,
   facts,
+  overlay,
   plan,
   verify: true,
 });

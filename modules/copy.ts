@@ -8,8 +8,15 @@ import * as z from 'zod';
 import { PhxError } from '../src/errors.js';
 import { defineModule, type ModuleContext } from '../src/module.js';
 import { modeArg } from '../src/remote/mode.js';
-import { putArgShape, putFacts, putPlan, type PutFacts } from '../src/remote/put-content.js';
-import { putTreeFacts, putTreePlan, readTree, type TreeEntry, type TreeFacts } from '../src/remote/put-tree.js';
+import { overlayPutFacts, putArgShape, putFacts, putPlan, type PutFacts } from '../src/remote/put-content.js';
+import {
+  overlayTreeFacts,
+  putTreeFacts,
+  putTreePlan,
+  readTree,
+  type TreeEntry,
+  type TreeFacts,
+} from '../src/remote/put-tree.js';
 
 const args = z
   .object({
@@ -100,6 +107,12 @@ export default defineModule<Args, Facts>({
     });
     return { kind: 'file', put, source };
   },
+  overlay: (f, _a, predicted) =>
+    f.kind === 'file'
+      ? { ...f, put: overlayPutFacts(f.put, predicted) }
+      : f.kind === 'tree'
+        ? { ...f, tree: overlayTreeFacts(f.tree, predicted) }
+        : f,
   plan: (f, a) =>
     f.kind === 'error'
       ? { changes: [], fail: f.error, result: { dest: a.dest } }

@@ -5,9 +5,9 @@
 // `recreate: options-changed` and the volume is unused. `ensure_source` first
 // creates the NFS source directory on the hypervisor (docker never checks it).
 import * as z from 'zod';
-import { defineModule, type Change, type ModuleContext, type Plan, type PlanContext } from '../src/module.js';
+import { defineModule, type Change, type ModuleContext, type Plan } from '../src/module.js';
 import type { ExecResult } from '../src/connection/types.js';
-import { predictedHostPath } from '../src/proxmox/pct-config.js';
+import { dockerVolumeSlot, pathSlot, predictedHostPath, type Predictions } from '../src/predictions.js';
 import {
   AGENT_NOT_RUNNING,
   dockerRunner,
@@ -141,9 +141,17 @@ async function facts(ctx: ModuleContext, a: DockerVolumeArgs): Promise<DockerVol
   return { ...inspectOutcome(a.name, r), ...(src ? { sourceExists: src.rc === 0 } : {}) };
 }
 
-// ---------------------------------------------------------------- plan
+/** Check mode: the volume as earlier tasks would leave it; an NFS source directory they would create exists. */
+function overlay(f: DockerVolumeFacts, a: DockerVolumeArgs, predicted: Predictions): DockerVolumeFacts {
+  const out = { ...f };
+  const ref = { vmid: a.vmid, name: a.name };
+  if (dockerVolumeSlot.has(predicted, ref)) out.volume = dockerVolumeSlot.get(predicted, ref) ?? null;
+  if (a.ensure_source !== undefined && predictedHostPath(predicted, a.ensure_source)?.type === 'd')
+    out.sourceExists = true;
+  return out;
+}
 
-export const predictedKey = (vmid: number | undefined, name: string) => `docker_volume:${vmid ?? 'host'}:${name}`;
+// ---------------------------------------------------------------- plan
 
 function wantedOptions(a: DockerVolumeArgs): Record<string, string> {
   return Object.fromEntries(
@@ -224,11 +232,9 @@ function volumeText(v: VolumeInfo | null): string {
     : '';
 }
 
-export function plan(f: DockerVolumeFacts, a: DockerVolumeArgs, pc: Pick<PlanContext, 'check' | 'predicted'>): Plan {
+export function plan(f: DockerVolumeFacts, a: DockerVolumeArgs): Plan {
   if (f.error) return { changes: [], fail: f.error };
-  const key = predictedKey(a.vmid, a.name);
-  let current = f.volume;
-  if (pc.check && pc.predicted.has(key)) current = pc.predicted.get(key) as VolumeInfo | null;
+  const current = f.volume;
   const want: VolumeInfo = { driver: a.driver, options: wantedOptions(a) };
   const changes: Change[] = [];
   let created = false;
@@ -237,9 +243,7 @@ export function plan(f: DockerVolumeFacts, a: DockerVolumeArgs, pc: Pick<PlanCon
   if (a.state === 'absent') {
     if (current) changes.push(removeChange(a));
   } else {
-    const sourcePredicted =
-      pc.check && a.ensure_source !== undefined && predictedHostPath(pc.predicted, a.ensure_source)?.type === 'd';
-    if (a.ensure_source !== undefined && f.sourceExists === false && !sourcePredicted) {
+    if (a.ensure_source !== undefined && f.sourceExists === false) {
       changes.push({
         description: `create NFS source directory ${a.ensure_source} on the hypervisor`,
         argv: ['mkdir', '-p', '--', a.ensure_source],
@@ -286,12 +290,12 @@ export function plan(f: DockerVolumeFacts, a: DockerVolumeArgs, pc: Pick<PlanCon
           },
         }
       : {}),
-    predict: {
-      [key]: after,
+    predict: [
+      dockerVolumeSlot.entry({ vmid: a.vmid, name: a.name }, after),
       ...(changes.some((c) => c.argv?.[0] === 'mkdir')
-        ? { [`path:${a.ensure_source!.replace(/(.)\/+$/, '$1')}`]: { exists: true, type: 'directory', uid: 0, gid: 0 } }
-        : {}),
-    },
+        ? [pathSlot.entry(a.ensure_source!, { exists: true, type: 'directory', uid: 0, gid: 0 })]
+        : []),
+    ],
   };
 }
 
@@ -301,6 +305,7 @@ export default defineModule<DockerVolumeArgs, DockerVolumeFacts>({
   description: 'A Docker volume in a VM (via qm guest exec) or on the host; NFS options compared exactly',
   args,
   facts,
+  overlay,
   plan,
   verify: true,
 });

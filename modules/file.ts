@@ -6,10 +6,11 @@
 import { posix } from 'node:path';
 import * as z from 'zod';
 import { defineModule, type Change, type Plan } from '../src/module.js';
+import { pathSlot, type PredictionWrite, type Predictions } from '../src/predictions.js';
 import { applyMode, formatMode, modeArg, parseMode, type ModeSpec } from '../src/remote/mode.js';
 import { accountArg, attrsText, resolveAccount } from '../src/remote/owner.js';
 import {
-  pathKey,
+  overlayProbe,
   probe,
   safePath,
   type FileState,
@@ -81,9 +82,13 @@ interface Facts {
 
 // ---- facts: one round trip --------------------------------------------------
 
+/** The ancestors examined: only a directory state creates missing ones. */
+const upsOf = (a: Args) =>
+  a.state === 'directory' || (a.state === undefined && a.recurse) ? ancestors(pathOf(a)) : [];
+
 async function facts(ctx: Parameters<typeof probe>[0], a: Args): Promise<Facts> {
   const path = pathOf(a);
-  const ups = a.state === 'directory' || (a.state === undefined && a.recurse) ? ancestors(path) : [];
+  const ups = upsOf(a);
   const paths = [
     { path, followLink: true },
     ...(a.src !== undefined ? [{ path: srcOnHost(a) }] : []),
@@ -96,15 +101,25 @@ async function facts(ctx: Parameters<typeof probe>[0], a: Args): Promise<Facts> 
     groups: a.group !== undefined ? [String(a.group)] : [],
     tree: a.recurse ? path : undefined,
   });
+  return factsFrom(r, a);
+}
+
+/** The facts a probe answer gives (the overlay step derives them again from the overlaid answer). */
+function factsFrom(r: ProbeResult, a: Args): Facts {
   const off = a.src !== undefined ? 2 : 1;
   return {
     path: r.paths[0],
     followed: r.paths[0].type === 'link' && a.follow ? r.paths[0].target : undefined,
     src: a.src !== undefined ? r.paths[1] : undefined,
-    ancestors: ups.map((p, i) => ({ path: p, exists: r.paths[off + i].exists })),
+    ancestors: upsOf(a).map((p, i) => ({ path: p, exists: r.paths[off + i].exists })),
     me: r.identity!,
     probe: r,
   };
+}
+
+/** Check mode: the paths as earlier tasks of the run would leave them. */
+function overlay(f: Facts, a: Args, predicted: Predictions): Facts {
+  return predicted.empty ? f : factsFrom(overlayProbe(f.probe, predicted), a);
 }
 
 // ---- plan: pure -------------------------------------------------------------
@@ -185,7 +200,7 @@ function attrFix(at: string, now: Attrs, want: Attrs, o: AttrOptions & { isNew: 
 }
 
 /** What check mode tells later tasks about a path whose attributes become `attrs`. */
-const predictedAttrs = (attrs: Attrs, extra: Partial<FileState> = {}): Partial<FileState> => ({
+const predictedAttrs = (attrs: Attrs, extra: Partial<FileState> = {}): FileState => ({
   exists: true,
   uid: attrs.uid,
   gid: attrs.gid,
@@ -225,7 +240,7 @@ interface StateOutcome {
   /** diff lines beyond path and state */
   diff: DiffPair;
   /** check mode: what later tasks should see (partial states merge into what the host has) */
-  predict: Record<string, Partial<FileState>>;
+  predict: PredictionWrite[];
 }
 
 const attrsOf = (s: FileState): Attrs => ({
@@ -312,7 +327,7 @@ const PLAN_STATE: Record<(typeof STATES)[number], (i: PlanInput) => StateOutcome
     changes: prev !== 'absent' ? [{ description: `remove ${path}`, argv: ['rm', '-rf', p] }] : [],
     state: 'absent',
     diff: NO_DIFF,
-    predict: { [pathKey(path)]: { exists: false } },
+    predict: [pathSlot.entry(path, { exists: false })],
   }),
 
   file: ({ path, prev, target, targetKind, wanted }) => {
@@ -325,7 +340,7 @@ const PLAN_STATE: Record<(typeof STATES)[number], (i: PlanInput) => StateOutcome
       state: 'file',
       final,
       size: target.size,
-      predict: { [pathKey(path)]: predictedAttrs(final) },
+      predict: [pathSlot.entry(path, predictedAttrs(final))],
     };
   },
 
@@ -347,7 +362,7 @@ const PLAN_STATE: Record<(typeof STATES)[number], (i: PlanInput) => StateOutcome
         state: 'directory',
         final,
         diff: mergeDiffs(attrDiff(born, final, { isNew: prev === 'absent' }), below.diff),
-        predict: Object.fromEntries(created.map((d) => [pathKey(d), predictedAttrs(final, { type: 'directory' })])),
+        predict: created.map((d) => pathSlot.entry(d, predictedAttrs(final, { type: 'directory' }))),
       };
     }
     const final = wanted(attrsOf(target), true);
@@ -358,7 +373,7 @@ const PLAN_STATE: Record<(typeof STATES)[number], (i: PlanInput) => StateOutcome
       final,
       size: target.size,
       diff: mergeDiffs(fix.diff, below.diff),
-      predict: { [pathKey(path)]: predictedAttrs(final) },
+      predict: [pathSlot.entry(path, predictedAttrs(final))],
     };
   },
 
@@ -391,14 +406,22 @@ const PLAN_STATE: Record<(typeof STATES)[number], (i: PlanInput) => StateOutcome
       final,
       size: created ? 0 : target.size,
       diff: fix.diff,
-      predict: {
-        [pathKey(path)]: predictedAttrs(
-          final,
-          created
-            ? { type: 'file', size: 0, content: Buffer.alloc(0), checksum: 'da39a3ee5e6b4b0d3255bfef95601890afd80709' }
-            : {},
+      predict: [
+        pathSlot.entry(
+          path,
+          predictedAttrs(
+            final,
+            created
+              ? {
+                  type: 'file',
+                  size: 0,
+                  content: Buffer.alloc(0),
+                  checksum: 'da39a3ee5e6b4b0d3255bfef95601890afd80709',
+                }
+              : {},
+          ),
         ),
-      },
+      ],
     };
   },
 
@@ -414,12 +437,15 @@ const PLAN_STATE: Record<(typeof STATES)[number], (i: PlanInput) => StateOutcome
       final: { ...final, mode: 0o777 },
       size,
       diff,
-      predict: {
-        [pathKey(path)]: predictedAttrs(
-          { ...final, mode: 0o777 },
-          { type: 'link', linkTarget: src, checksum: undefined, content: undefined, size },
+      predict: [
+        pathSlot.entry(
+          path,
+          predictedAttrs(
+            { ...final, mode: 0o777 },
+            { type: 'link', linkTarget: src, checksum: undefined, content: undefined, size },
+          ),
         ),
-      },
+      ],
     });
     const asLink = { link: true, noMode: true, isNew: prev === 'absent' };
     if (prev === 'link' && cur.linkTarget === src) {
@@ -462,7 +488,7 @@ const PLAN_STATE: Record<(typeof STATES)[number], (i: PlanInput) => StateOutcome
       final,
       size: src.size,
       diff: same ? fix.diff : mergeDiffs({ before: { src: undefined }, after: { src: a.src } }, fix.diff),
-      predict: {},
+      predict: [],
     };
   },
 };
@@ -575,5 +601,6 @@ export default defineModule({
   description: 'Manage a file, directory, symlink or hard link: existence, owner, group, mode (recursively)',
   args,
   facts,
+  overlay,
   plan,
 });

@@ -4,11 +4,13 @@
 // tree, the accounts and the CT configs in ONE round trip; changes only the
 // entries that differ, batched per target.
 import * as z from 'zod';
-import { defineModule, type Change, type ModuleContext, type Plan, type PlanContext } from '../src/module.js';
-import { isMissingCt, parsePctConfig, predictedHostPath, type PctConfig } from '../src/proxmox/pct-config.js';
+import { defineModule, type Change, type ModuleContext, type Plan } from '../src/module.js';
+import { containerSlot, pathSlot, predictedHostPath, type Predictions } from '../src/predictions.js';
+import { isMissingCt, parsePctConfig, type PctConfig } from '../src/proxmox/pct-config.js';
 import { containerRoot } from '../src/proxmox/idmap.js';
 import { runBatch } from '../src/remote/batch.js';
 import { octalModeArg } from '../src/remote/mode.js';
+import type { FileState } from '../src/remote/probe.js';
 
 // ---------------------------------------------------------------- arguments
 
@@ -141,18 +143,32 @@ async function facts(ctx: ModuleContext, a: FilePermArgs): Promise<FilePermFacts
   return f;
 }
 
+/**
+ * Check mode: a CT of container_root, or the path itself, that an earlier task
+ * of the run would create (pct; file, copy, zfs_dataset, file_perm) is what
+ * this task plans against.
+ */
+function overlay(f: FilePermFacts, a: FilePermArgs, predicted: Predictions): FilePermFacts {
+  const out: FilePermFacts = { ...f, cts: { ...f.cts }, ctErrors: { ...f.ctErrors } };
+  for (const ctid of [ctOf(a.owner), ctOf(a.group)]) {
+    if (ctid === undefined || !containerSlot.has(predicted, ctid)) continue;
+    out.cts[String(ctid)] = containerSlot.get(predicted, ctid)?.config ?? null;
+    delete out.ctErrors[String(ctid)];
+  }
+  if (out.entries === null) {
+    const p = predictedHostPath(predicted, a.path);
+    if (p) out.entries = [{ type: p.type, uid: p.uid ?? -1, gid: p.gid ?? -1, mode: p.mode ?? -1, path: a.path }];
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- plan
 
 const octal = (m: number) => m.toString(8).padStart(4, '0');
 const CHUNK = 200;
 
 /** Resolves an owner/group argument to a host id, or an error sentence. */
-function resolve(
-  acc: Account,
-  kind: 'u' | 'g',
-  f: FilePermFacts,
-  pc: Pick<PlanContext, 'check' | 'predicted'>,
-): number | string {
+function resolve(acc: Account, kind: 'u' | 'g', f: FilePermFacts): number | string {
   if (typeof acc === 'number') return acc;
   if (typeof acc === 'string') {
     if (/^\d+$/.test(acc)) return Number(acc);
@@ -160,13 +176,8 @@ function resolve(
     return id ?? `${kind === 'u' ? 'user' : 'group'} ${JSON.stringify(acc)} does not exist on the host`;
   }
   const ctid = acc.container_root;
-  let cfg: PctConfig | null | undefined = f.cts[String(ctid)];
-  const key = `pct:${ctid}`;
-  if (pc.check && pc.predicted.has(key)) {
-    // check mode: an earlier task would have created (or removed) this CT
-    const p = pc.predicted.get(key) as { config: PctConfig } | null;
-    cfg = p ? p.config : null;
-  } else if (f.ctErrors[String(ctid)]) return f.ctErrors[String(ctid)];
+  const cfg = f.cts[String(ctid)];
+  if (f.ctErrors[String(ctid)]) return f.ctErrors[String(ctid)];
   if (!cfg) return `container_root: CT ${ctid} does not exist (create it before this task, e.g. with the pct module)`;
   const root = containerRoot(cfg);
   return kind === 'u' ? root.uid : root.gid;
@@ -183,8 +194,8 @@ function line(e: Pick<Entry, 'type' | 'uid' | 'gid' | 'mode' | 'path'>): string 
   return `${e.type} ${n(e.uid)}:${n(e.gid)} ${e.mode < 0 ? '?' : octal(e.mode)} ${JSON.stringify(e.path).slice(1, -1)}`;
 }
 
-/** The top path as the file module's predictions describe it (`path:<p>`). */
-function predictedTop(top: Entry, a: FilePermArgs, uid: number | undefined, gid: number | undefined) {
+/** The top path as the file module's predictions describe it. */
+function predictedTop(top: Entry, a: FilePermArgs, uid: number | undefined, gid: number | undefined): FileState {
   const mode = wantedMode(top, a) ?? (top.mode >= 0 ? top.mode : undefined);
   return {
     exists: true,
@@ -195,21 +206,16 @@ function predictedTop(top: Entry, a: FilePermArgs, uid: number | undefined, gid:
   };
 }
 
-export function plan(f: FilePermFacts, a: FilePermArgs, pc: Pick<PlanContext, 'check' | 'predicted'>): Plan {
+export function plan(f: FilePermFacts, a: FilePermArgs): Plan {
   if (f.error) return { changes: [], fail: f.error };
-  const uid = a.owner !== undefined ? resolve(a.owner, 'u', f, pc) : undefined;
-  const gid = a.group !== undefined ? resolve(a.group, 'g', f, pc) : undefined;
+  const uid = a.owner !== undefined ? resolve(a.owner, 'u', f) : undefined;
+  const gid = a.group !== undefined ? resolve(a.group, 'g', f) : undefined;
   if (typeof uid === 'string') return { changes: [], fail: uid };
   if (typeof gid === 'string') return { changes: [], fail: gid };
 
   const changes: Change[] = [];
   let entries = f.entries;
   let creating = false;
-  if (entries === null && pc.check) {
-    // an earlier task of this check run would create it (file, copy, zfs_dataset, file_perm)
-    const p = predictedHostPath(pc.predicted, a.path);
-    if (p) entries = [{ type: p.type, uid: p.uid ?? -1, gid: p.gid ?? -1, mode: p.mode ?? -1, path: a.path }];
-  }
   if (entries === null) {
     if (a.state !== 'directory') return { changes: [], fail: `${a.path} does not exist` };
     changes.push({ description: `create directory ${a.path}`, argv: ['mkdir', '-p', '--', a.path] });
@@ -298,13 +304,7 @@ export function plan(f: FilePermFacts, a: FilePermArgs, pc: Pick<PlanContext, 'c
         }
       : {}),
     // check mode: later tasks (pct bind mounts, file, copy) see the result
-    ...(changes.length
-      ? {
-          predict: {
-            [`path:${a.path.length > 1 ? a.path.replace(/\/+$/, '') : a.path}`]: predictedTop(entries[0], a, uid, gid),
-          },
-        }
-      : {}),
+    ...(changes.length ? { predict: [pathSlot.entry(a.path, predictedTop(entries[0], a, uid, gid))] } : {}),
   };
 }
 
@@ -314,6 +314,7 @@ export default defineModule<FilePermArgs, FilePermFacts>({
   description: 'Owner, group and modes of a path or tree; owner may be a container root (container_root: <ctid>)',
   args,
   facts,
+  overlay,
   plan,
   verify: true,
 });

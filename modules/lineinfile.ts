@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { defineModule, type Plan } from '../src/module.js';
 import { formatMode, modeArg } from '../src/remote/mode.js';
 import { accountArg } from '../src/remote/owner.js';
-import { putFacts, putPlan, READ_MAX_BYTES, type PutFacts } from '../src/remote/put-content.js';
+import { overlayPutFacts, putFacts, putPlan, READ_MAX_BYTES, type PutFacts } from '../src/remote/put-content.js';
 
 /** Python `re` syntax → JavaScript RegExp (named groups, leading inline flags). */
 export function pyRegex(src: string): RegExp {
@@ -211,6 +211,7 @@ export default defineModule<Args, PutFacts>({
   args,
   facts: (ctx, a) =>
     putFacts(ctx, { dest: pathOf(a), owner: a.owner, group: a.group, diff: ctx.diff, readContent: true }),
+  overlay: (f, _a, predicted) => overlayPutFacts(f, predicted),
   plan(f, a): Plan {
     const path = pathOf(a);
     const cur = f.paths[0];

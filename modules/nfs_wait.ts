@@ -10,6 +10,8 @@
 // what it would do.
 import * as z from 'zod';
 import { defineModule, type Plan } from '../src/module.js';
+import { datasetSlot, type Predictions } from '../src/predictions.js';
+import { seconds } from '../src/remote/seconds-arg.js';
 import {
   describeProbes,
   normalizeExportPath,
@@ -31,18 +33,6 @@ export const nfsExport = z
   .string()
   .refine((p) => p.startsWith('/'), { message: 'export must be an absolute path on the server, e.g. /tank/shared' })
   .refine((p) => !/[\n\r]/.test(p), { message: 'export must not contain a newline' });
-
-/** Seconds: a number, or a numeric string (what a template may render). */
-export const seconds = (max: number) =>
-  z
-    .union([
-      z.number(),
-      z
-        .string()
-        .regex(/^\s*\d+(\.\d+)?\s*$/, 'must be a number of seconds')
-        .transform(Number),
-    ])
-    .pipe(z.number().nonnegative().max(max));
 
 export const nfsVersion = z.union([z.number(), z.string()]).transform((v, c) => {
   const major = Math.trunc(Number(v));
@@ -94,18 +84,16 @@ export interface NfsWaitFacts {
   expected?: string;
 }
 
-/** In check mode: did an earlier task predict a dataset mounted at (or above) the export path? */
-function expectedByEarlierTask(predicted: ReadonlyMap<string, unknown>, exportPath: string): string | undefined {
-  const path = normalizeExportPath(exportPath);
-  for (const [key, v] of predicted) {
-    if (key === `nfs_export:${path}` && v) return key;
-    if (key.startsWith('zfs:') && v && typeof v === 'object') {
-      const mp = (v as { mountpoint?: unknown }).mountpoint;
-      if (typeof mp === 'string' && (path === mp || path.startsWith(mp.replace(/\/+$/, '') + '/')))
-        return `dataset ${key.slice(4)}`;
-    }
+/** Check mode: a dataset an earlier task would create, mounted at (or above) the export path, is expected to export it. */
+function overlay(f: NfsWaitFacts, a: NfsWaitArgs, predicted: Predictions): NfsWaitFacts {
+  if (f.outcome.ready) return f;
+  const path = normalizeExportPath(a.export);
+  for (const [name, ds] of datasetSlot.entries(predicted)) {
+    const mp = ds?.mountpoint;
+    if (mp !== undefined && (path === mp || path.startsWith(mp.replace(/\/+$/, '') + '/')))
+      return { ...f, expected: `dataset ${name}` };
   }
-  return undefined;
+  return f;
 }
 
 // ---------------------------------------------------------------- plan
@@ -144,11 +132,8 @@ export default defineModule<NfsWaitArgs, NfsWaitFacts>({
   args,
   async facts(ctx, a) {
     const outcome = await waitForNfs(ctx, nfsOptions(a, ctx.check));
-    return {
-      outcome,
-      check: ctx.check,
-      expected: ctx.check && !outcome.ready ? expectedByEarlierTask(ctx.predicted, a.export) : undefined,
-    };
+    return { outcome, check: ctx.check };
   },
+  overlay,
   plan: (f, a) => planNfsWait(f, a),
 });

@@ -4,8 +4,14 @@
 // points found by their container path, power state, and the restart a pending
 // change needs. Reads config, status and pending in one round trip.
 import * as z from 'zod';
-import { defineModule, type Change, type ModuleContext, type Plan, type PlanContext } from '../src/module.js';
-import { applyChanges } from '../src/module-runner.js';
+import {
+  defineModule,
+  type Change,
+  type ModuleContext,
+  type Plan,
+  type PlanContext,
+  type Verify,
+} from '../src/module.js';
 import {
   effectiveConfig,
   formatPropertyString,
@@ -17,7 +23,6 @@ import {
   parsePropertyString,
   pendingFromFile,
   pendingKeys,
-  predictedHostPath,
   samePath,
   setStaysPending,
   valuesMatch,
@@ -28,6 +33,7 @@ import { containerRoot, isUnprivileged } from '../src/proxmox/idmap.js';
 import { ModuleError } from '../src/module.js';
 import { runBatch } from '../src/remote/batch.js';
 import { sleep } from '../src/sleep.js';
+import { containerSlot, predictedHostPath, type Predictions } from '../src/predictions.js';
 
 // ---------------------------------------------------------------- arguments
 
@@ -177,14 +183,6 @@ export interface PctFacts {
   missingBindSources?: string[];
 }
 
-/** What check mode remembers about a CT: key `pct:<ctid>`; null = would not exist. */
-export interface PredictedCt {
-  config: PctConfig;
-  status: string;
-}
-
-export const predictedKey = (ctid: number) => `pct:${ctid}`;
-
 /** A mount point volume that is a host directory (bind mount): PVE never creates or chowns it. */
 const isBindVolume = (v: string) => v.startsWith('/') && !v.startsWith('/dev/');
 
@@ -261,6 +259,23 @@ async function facts(ctx: ModuleContext, a: PctArgs): Promise<PctFacts> {
     else r = await readCt(ctx, a.ctid, a.clone_from, binds);
   }
   return { ...f, ...r };
+}
+
+/**
+ * Check mode: the CT (and the clone source) as earlier tasks would leave them;
+ * a bind source an earlier task would create (a path or a dataset mountpoint) is not missing.
+ */
+function overlay(f: PctFacts, a: PctArgs, predicted: Predictions): PctFacts {
+  const out = { ...f };
+  const asState = (ctid: number) => {
+    const p = containerSlot.get(predicted, ctid);
+    return p ? { config: p.config, status: p.status, pending: [] } : null;
+  };
+  if (containerSlot.has(predicted, a.ctid)) out.ct = asState(a.ctid) ?? undefined;
+  if (a.clone_from !== undefined && containerSlot.has(predicted, a.clone_from)) out.source = asState(a.clone_from);
+  if (f.missingBindSources)
+    out.missingBindSources = f.missingBindSources.filter((src) => predictedHostPath(predicted, src)?.type !== 'd');
+  return out;
 }
 
 // ---------------------------------------------------------------- plan
@@ -427,214 +442,228 @@ function mountsResult(cfg: PctConfig) {
   return mountPoints(cfg).map((m) => ({ key: m.key, path: m.path, volume: m.volume }));
 }
 
-export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check' | 'predicted'>): Plan {
-  const key = predictedKey(a.ctid);
-  if (f.error) return { changes: [], fail: f.error };
-  if (f.stillLocked)
-    return { changes: [], fail: `CT ${a.ctid} is still locked (${f.stillLocked}) after ${a.lock_timeout} s` };
+/** The CT as a plan fragment leaves it, and the changes that get it there. */
+interface Step {
+  changes: Change[];
+  ct: CtState;
+}
 
-  // In check mode an earlier task's prediction is what this CT would be.
-  let current: CtState | undefined = f.ct;
-  if (pc.check && pc.predicted.has(key)) {
-    const p = pc.predicted.get(key) as PredictedCt | null;
-    current = p ? { config: p.config, status: p.status, pending: [] } : undefined;
-  }
+/** A fragment either adds a step or refuses (the task fails, nothing is applied). */
+type Fragment<T = Step> = T | { refuse: string };
+
+const refused = <T>(x: Fragment<T>): x is { refuse: string } => typeof x === 'object' && x !== null && 'refuse' in x;
+
+/** state: absent — stop if running, destroy. */
+function planAbsent(current: CtState | undefined, a: PctArgs): Plan {
+  const gone = { ctid: a.ctid, status: 'absent', created: false };
+  if (!current) return { changes: [], result: gone, msg: `CT ${a.ctid} does not exist` };
   const id = String(a.ctid);
   const changes: Change[] = [];
+  if (current.status === 'running') changes.push({ description: `stop CT ${a.ctid}`, argv: ['pct', 'stop', id] });
+  changes.push({ description: `destroy CT ${a.ctid}`, argv: ['pct', 'destroy', id] });
+  return {
+    changes,
+    result: gone,
+    msg: changes.map((c) => c.description).join('; '),
+    diff: {
+      before: configText(current.config),
+      after: '',
+      before_header: `CT ${a.ctid}`,
+      after_header: `CT ${a.ctid}`,
+    },
+    predict: [containerSlot.entry(a.ctid, null)],
+  };
+}
 
-  if (a.state === 'absent') {
-    if (!current)
-      return {
-        changes: [],
-        result: { ctid: a.ctid, status: 'absent', created: false },
-        msg: `CT ${a.ctid} does not exist`,
-      };
-    if (current.status === 'running') changes.push({ description: `stop CT ${a.ctid}`, argv: ['pct', 'stop', id] });
-    changes.push({ description: `destroy CT ${a.ctid}`, argv: ['pct', 'destroy', id] });
-    return {
-      changes,
-      result: { ctid: a.ctid, status: 'absent', created: false },
-      msg: changes.map((c) => c.description).join('; '),
-      diff: {
-        before: configText(current.config),
-        after: '',
-        before_header: `CT ${a.ctid}`,
-        after_header: `CT ${a.ctid}`,
-      },
-      predict: { [key]: null },
-    };
-  }
-
-  let base: CtState;
-  let created = false;
-  if (!current) {
-    created = true;
-    if (a.clone_from !== undefined) {
-      const srcKey = predictedKey(a.clone_from);
-      let src: CtState | null | undefined = f.source;
-      if (pc.check && pc.predicted.has(srcKey)) {
-        const p = pc.predicted.get(srcKey) as PredictedCt | null;
-        src = p ? { config: p.config, status: p.status, pending: [] } : null;
-      }
-      if (!src)
-        return {
-          changes: [],
-          fail: `CT ${a.ctid} does not exist and its clone_from CT ${a.clone_from} does not exist either`,
-        };
-      const bind = mountPoints(src.config).find((m) => isBindVolume(m.volume) || m.volume.startsWith('/dev/'));
-      if (bind)
-        return {
-          changes: [],
-          fail: `cannot clone CT ${a.clone_from}: its ${bind.key} is a bind/device mount (${bind.volume}); pct refuses to clone it (remove it from the source; list it in mounts to add it after the clone)`,
-        };
-      if (a.unprivileged !== undefined && a.unprivileged !== isUnprivileged(src.config)) {
-        return {
-          changes: [],
-          fail: `CT ${a.ctid} would be cloned from ${isUnprivileged(src.config) ? 'unprivileged' : 'privileged'} CT ${a.clone_from}, but unprivileged: ${a.unprivileged} is asked; a clone keeps its source's setting`,
-        };
-      }
-      if (src.status === 'running' && !a.snapname) {
-        // pct refuses to clone a running CT without a snapshot
-        return { changes: [], fail: `CT ${a.clone_from} is running: cloning it needs snapname (or stop it first)` };
-      }
-      changes.push({ description: `clone CT ${a.clone_from} to CT ${a.ctid}`, argv: cloneArgv(a) });
-      const keys = { ...src.config.keys };
-      delete keys.lock;
-      if (a.hostname !== undefined) keys.hostname = a.hostname;
-      base = { config: { keys, lxc: [...src.config.lxc] }, status: 'stopped', pending: [] };
-    } else {
-      if (a.ostemplate === undefined)
-        return { changes: [], fail: `CT ${a.ctid} does not exist; give ostemplate (or clone_from) to create it` };
-      const empty: PctConfig = { keys: {}, lxc: [] };
-      const initial: ConfigEdit = { set: {}, delete: [], pending: [] };
-      mountsEdit(empty, a.mounts ?? [], initial);
-      const set = { ...wantedSettings(a), ...initial.set };
-      changes.push({
+/** A missing CT from ostemplate: `pct create` with every setting and mount at once (unprivileged only here). */
+function planCreate(a: PctArgs): Fragment {
+  if (a.ostemplate === undefined)
+    return { refuse: `CT ${a.ctid} does not exist; give ostemplate (or clone_from) to create it` };
+  const initial: ConfigEdit = { set: {}, delete: [], pending: [] };
+  mountsEdit({ keys: {}, lxc: [] }, a.mounts ?? [], initial);
+  const set = { ...wantedSettings(a), ...initial.set };
+  return {
+    changes: [
+      {
         description: `create CT ${a.ctid} from ${a.ostemplate} (${(a.unprivileged ?? true) ? 'unprivileged' : 'privileged'})`,
         argv: createArgv(a, set),
-      });
-      base = { config: createdConfig(a, initial.set), status: 'stopped', pending: [] };
-    }
-    changes.push(waitChange(a));
-  } else {
-    base = current;
-    if (a.unprivileged !== undefined && a.unprivileged !== isUnprivileged(current.config)) {
-      return {
-        changes: [],
-        fail: `CT ${a.ctid} exists and is ${isUnprivileged(current.config) ? 'unprivileged' : 'privileged'}, but unprivileged: ${a.unprivileged} is asked; this is fixed at creation (pct set refuses it): destroy and re-create the CT`,
-      };
-    }
-  }
+      },
+      waitChange(a),
+    ],
+    ct: { config: createdConfig(a, initial.set), status: 'stopped', pending: [] },
+  };
+}
 
+/** A missing CT from clone_from: `pct clone`, refused where pct would refuse it. */
+function planClone(src: CtState | null | undefined, a: PctArgs): Fragment {
+  if (!src)
+    return { refuse: `CT ${a.ctid} does not exist and its clone_from CT ${a.clone_from} does not exist either` };
+  const bind = mountPoints(src.config).find((m) => isBindVolume(m.volume) || m.volume.startsWith('/dev/'));
+  if (bind)
+    return {
+      refuse: `cannot clone CT ${a.clone_from}: its ${bind.key} is a bind/device mount (${bind.volume}); pct refuses to clone it (remove it from the source; list it in mounts to add it after the clone)`,
+    };
+  if (a.unprivileged !== undefined && a.unprivileged !== isUnprivileged(src.config))
+    return {
+      refuse: `CT ${a.ctid} would be cloned from ${isUnprivileged(src.config) ? 'unprivileged' : 'privileged'} CT ${a.clone_from}, but unprivileged: ${a.unprivileged} is asked; a clone keeps its source's setting`,
+    };
+  // pct refuses to clone a running CT without a snapshot
+  if (src.status === 'running' && !a.snapname)
+    return { refuse: `CT ${a.clone_from} is running: cloning it needs snapname (or stop it first)` };
+  const keys = { ...src.config.keys };
+  delete keys.lock;
+  if (a.hostname !== undefined) keys.hostname = a.hostname;
+  return {
+    changes: [{ description: `clone CT ${a.clone_from} to CT ${a.ctid}`, argv: cloneArgv(a) }, waitChange(a)],
+    ct: { config: { keys, lxc: [...src.config.lxc] }, status: 'stopped', pending: [] },
+  };
+}
+
+/** An existing CT is the base as it is; only unprivileged cannot be changed. */
+function planExisting(current: CtState, a: PctArgs): Fragment {
+  if (a.unprivileged !== undefined && a.unprivileged !== isUnprivileged(current.config))
+    return {
+      refuse: `CT ${a.ctid} exists and is ${isUnprivileged(current.config) ? 'unprivileged' : 'privileged'}, but unprivileged: ${a.unprivileged} is asked; this is fixed at creation (pct set refuses it): destroy and re-create the CT`,
+    };
+  return { changes: [], ct: current };
+}
+
+/** `pct set` of the settings and mounts that differ. */
+function planEdit(base: CtState, a: PctArgs): Fragment<Step & { edit: ConfigEdit }> {
   let edit: ConfigEdit;
   try {
     edit = configEdit(base.config, a);
   } catch (e) {
-    return { changes: [], fail: `CT ${a.ctid}: ${(e as Error).message}` };
+    return { refuse: `CT ${a.ctid}: ${(e as Error).message}` };
   }
   const editing = Object.keys(edit.set).length > 0 || edit.delete.length > 0;
-  if (editing) changes.push({ description: `set CT ${a.ctid}: ${describeEdit(edit)}`, argv: editArgv(a.ctid, edit) });
-  const after = applyEdit(base.config, edit);
-
-  const running = base.status === 'running';
-  const pendingAfter = running ? [...new Set([...pendingKeys(base.pending), ...edit.pending])].sort() : [];
-  let status = base.status;
-  let restartRequired = false;
-  const restart = () => {
-    changes.push({ description: `shut down CT ${a.ctid}`, argv: ['pct', 'shutdown', id] });
-    changes.push({ description: `start CT ${a.ctid}`, argv: ['pct', 'start', id] });
+  return {
+    changes: editing ? [{ description: `set CT ${a.ctid}: ${describeEdit(edit)}`, argv: editArgv(a.ctid, edit) }] : [],
+    ct: { ...base, config: applyEdit(base.config, edit) },
+    edit,
   };
-  if (a.state === 'restarted') {
-    if (running) restart();
-    else changes.push({ description: `start CT ${a.ctid}`, argv: ['pct', 'start', id] });
-    status = 'running';
-  } else if (a.state === 'stopped') {
-    if (running) changes.push({ description: `shut down CT ${a.ctid}`, argv: ['pct', 'shutdown', id] });
-    status = 'stopped';
-  } else {
-    if (running && pendingAfter.length > 0) {
-      if (a.restart === 'if_needed') restart();
-      else restartRequired = true;
-    }
-    if (a.state === 'started' && !running) {
-      changes.push({ description: `start CT ${a.ctid}`, argv: ['pct', 'start', id] });
-      status = 'running';
-    }
-  }
+}
 
-  // pct start (or a hot-plug) fails on a missing bind source: refuse before changing anything.
-  // In check mode an earlier task may create it (a `path:`/`zfs:` prediction), so only a real run refuses.
+const startChange = (ctid: number): Change => ({
+  description: `start CT ${ctid}`,
+  argv: ['pct', 'start', String(ctid)],
+});
+const shutdownChange = (ctid: number): Change => ({
+  description: `shut down CT ${ctid}`,
+  argv: ['pct', 'shutdown', String(ctid)],
+});
+
+/** The power state asked for, and the restart that pending changes of a running CT need. */
+function planPower(base: CtState, pending: string[], a: PctArgs): Step & { restartRequired: boolean } {
+  const running = base.status === 'running';
+  const restart = [shutdownChange(a.ctid), startChange(a.ctid)];
+  const to = (status: string, changes: Change[]) => ({ changes, ct: { ...base, status }, restartRequired: false });
+  if (a.state === 'restarted') return to('running', running ? restart : [startChange(a.ctid)]);
+  if (a.state === 'stopped') return to('stopped', running ? [shutdownChange(a.ctid)] : []);
+  const changes: Change[] = [];
+  let restartRequired = false;
+  if (running && pending.length > 0) {
+    if (a.restart === 'if_needed') changes.push(...restart);
+    else restartRequired = true;
+  }
+  if (a.state === 'started' && !running) return to('running', [...changes, startChange(a.ctid)]);
+  return { changes, ct: base, restartRequired };
+}
+
+/** pct start (or a hot-plug) fails on a missing bind source: a real run refuses before changing anything. */
+function missingBindSource(f: PctFacts, a: PctArgs, base: CtState, edit: ConfigEdit, changes: Change[]) {
   const willStart = changes.some((c) => c.argv?.[1] === 'start');
   const hotplugged = new Set(
-    running
+    base.status === 'running'
       ? Object.keys(edit.set)
           .filter((k) => /^mp\d+$/.test(k) && base.config.keys[k] === undefined)
           .map((k) => parsePropertyString(edit.set[k]).volume)
       : [],
   );
-  const missing = (f.missingBindSources ?? []).filter(
-    (src) => (willStart || hotplugged.has(src)) && !(pc.check && predictedHostPath(pc.predicted, src)?.type === 'd'),
-  );
-  if (missing.length > 0 && !pc.check) {
-    return {
-      changes: [],
-      fail: `bind mount source ${missing.join(', ')} does not exist on the host: CT ${a.ctid} could not ${willStart ? 'start' : 'mount it'} (create it first, e.g. with file_perm state: directory); nothing was changed`,
-    };
-  }
+  const missing = (f.missingBindSources ?? []).filter((src) => willStart || hotplugged.has(src));
+  if (missing.length === 0) return undefined;
+  return `bind mount source ${missing.join(', ')} does not exist on the host: CT ${a.ctid} could not ${willStart ? 'start' : 'mount it'} (create it first, e.g. with file_perm state: directory); nothing was changed`;
+}
 
-  const result = {
-    ctid: a.ctid,
-    status,
-    created,
-    unprivileged: isUnprivileged(after),
-    container_root: containerRoot(after),
-    mounts: mountsResult(after),
-    restart_required: restartRequired,
-    pending: restartRequired ? pendingAfter : [],
-  };
+/**
+ * absent, or: the base (existing, created or cloned) → edit → power. In check
+ * mode a missing bind source is no refusal: an earlier task that did not run may create it.
+ */
+export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check'>): Plan {
+  if (f.error) return { changes: [], fail: f.error };
+  if (f.stillLocked)
+    return { changes: [], fail: `CT ${a.ctid} is still locked (${f.stillLocked}) after ${a.lock_timeout} s` };
+  const current = f.ct;
+  if (a.state === 'absent') return planAbsent(current, a);
+
+  const base = current ? planExisting(current, a) : a.clone_from !== undefined ? planClone(f.source, a) : planCreate(a);
+  if (refused(base)) return { changes: [], fail: base.refuse };
+  const edit = planEdit(base.ct, a);
+  if (refused(edit)) return { changes: [], fail: edit.refuse };
+  const running = base.ct.status === 'running';
+  const pendingAfter = running ? [...new Set([...pendingKeys(base.ct.pending), ...edit.edit.pending])].sort() : [];
+  const power = planPower(base.ct, pendingAfter, a);
+  const changes = [...base.changes, ...edit.changes, ...power.changes];
+  const missing = pc.check ? undefined : missingBindSource(f, a, base.ct, edit.edit, changes);
+  if (missing) return { changes: [], fail: missing };
+  return assemble(a, current, { config: edit.ct.config, status: power.ct.status, pending: [] }, changes, {
+    created: !current,
+    restartRequired: power.restartRequired,
+    pending: power.restartRequired ? pendingAfter : [],
+  });
+}
+
+/** The plan of a present CT: result, message, diff, and the prediction for later tasks of a check run. */
+function assemble(
+  a: PctArgs,
+  current: CtState | undefined,
+  after: CtState,
+  changes: Change[],
+  o: { created: boolean; restartRequired: boolean; pending: string[] },
+): Plan {
   const p: Plan = {
     changes,
-    result,
+    result: {
+      ctid: a.ctid,
+      status: after.status,
+      created: o.created,
+      unprivileged: isUnprivileged(after.config),
+      container_root: containerRoot(after.config),
+      mounts: mountsResult(after.config),
+      restart_required: o.restartRequired,
+      pending: o.pending,
+    },
     msg: changes.length ? changes.map((c) => c.description).join('; ') : `CT ${a.ctid} is as wanted`,
+    predict: [containerSlot.entry(a.ctid, { config: after.config, status: after.status })],
   };
   if (changes.length) {
     p.diff = {
       before: configText(current?.config) + (current ? `status: ${current.status}\n` : ''),
-      after: configText(after) + `status: ${status}\n`,
+      after: configText(after.config) + `status: ${after.status}\n`,
       before_header: `CT ${a.ctid}`,
       after_header: `CT ${a.ctid}`,
     };
   }
-  p.predict = { [key]: { config: after, status } satisfies PredictedCt };
   return p;
 }
 
 // ---------------------------------------------------------------- apply
 
-/** Applies, then re-reads: the CT must now be as planned (a restart asked for is not asked again). */
-async function apply(ctx: ModuleContext, p: Plan, a: PctArgs): Promise<Record<string, unknown> | void> {
-  if (p.changes.length === 0) return;
-  await applyChanges(ctx, p.changes);
-  const steady: PctArgs = { ...a, state: a.state === 'restarted' ? 'started' : a.state, restart: 'never' };
-  const again = plan(await facts(ctx, steady), steady, { check: false, predicted: new Map() });
-  if (again.fail) throw new ModuleError(`CT ${a.ctid} did not converge: ${again.fail}`);
-  if (a.state !== 'absent' && again.changes.length > 0) {
-    throw new ModuleError(
-      `CT ${a.ctid} did not converge: still needs ${again.changes.map((c) => c.description).join('; ')}`,
-    );
-  }
-  if (a.state === 'absent' && again.changes.length > 0)
-    throw new ModuleError(`CT ${a.ctid} did not converge: it still exists`);
-  // A running CT the host says still has pending changes, although the plan did not foresee them.
-  const r = again.result as { restart_required?: boolean } | undefined;
-  if (a.restart === 'if_needed' && r?.restart_required) {
-    ctx.log(`CT ${a.ctid}: pending changes remain after pct set; restarting`);
-    await applyChanges(ctx, [
-      { description: `shut down CT ${a.ctid}`, argv: ['pct', 'shutdown', String(a.ctid)] },
-      { description: `start CT ${a.ctid}`, argv: ['pct', 'start', String(a.ctid)] },
-    ]);
-  }
-}
+/**
+ * Applying is the generic run of the changes; then the CT must be as asked
+ * (a `restarted` CT is now `started`; a restart asked for is not asked again),
+ * and a running CT that PVE left with pending changes the plan did not foresee
+ * is restarted when restart: if_needed.
+ */
+const verify: Verify<PctArgs> = {
+  steady: (a) => ({ ...a, state: a.state === 'restarted' ? 'started' : a.state, restart: 'never' }),
+  notConverged: (a, again) =>
+    `CT ${a.ctid} did not converge: ${again.fail ?? (a.state === 'absent' ? 'it still exists' : `still needs ${again.changes.map((c) => c.description).join('; ')}`)}`,
+  settle: (a, again) =>
+    a.restart === 'if_needed' && again.result?.restart_required === true
+      ? [shutdownChange(a.ctid), startChange(a.ctid)]
+      : [],
+};
 
 export default defineModule<PctArgs, PctFacts>({
   name: 'pct',
@@ -643,6 +672,7 @@ export default defineModule<PctArgs, PctFacts>({
     'An LXC container: create (unprivileged at create) or clone, converge settings and mount points, power state',
   args,
   facts,
+  overlay,
   plan,
-  apply,
+  verify,
 });

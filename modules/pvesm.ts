@@ -9,7 +9,8 @@
 import * as z from 'zod';
 import { defineModule, CommandFailed, ModuleError, type Change, type Plan } from '../src/module.js';
 import { describeProbes, waitForNfs, type NfsWaitOptions } from '../src/proxmox/nfs.js';
-import { seconds } from './nfs_wait.js';
+import { seconds } from '../src/remote/seconds-arg.js';
+import { storageSlot, type PredictionWrite, type Predictions } from '../src/predictions.js';
 import {
   BOOLEAN_KEYS,
   FIXED_KEYS,
@@ -228,20 +229,18 @@ export interface PvesmFacts {
 /** storage.cfg is missing on a fresh node: PVE then behaves as if only `local` existed. */
 const DEFAULT_CFG = 'dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n';
 
-/** Overlays `storage:<id>` predictions (a definition, or null = removed). */
-export function withPredictedStorages(defs: StorageDef[], predicted: ReadonlyMap<string, unknown>): PvesmFacts {
-  let changed = false;
-  let out = defs.map((d) => ({ ...d, keys: { ...d.keys } }));
-  for (const [key, v] of predicted) {
-    if (!key.startsWith('storage:')) continue;
-    const id = key.slice('storage:'.length);
-    changed = true;
+/** Check mode: lays the storage definitions earlier tasks would add, change or remove over the file's. */
+export function overlay(f: PvesmFacts, _a: unknown, predicted: Predictions): PvesmFacts {
+  const writes = storageSlot.entries(predicted);
+  if (writes.length === 0) return f;
+  let out = f.storages.map((d) => ({ ...d, keys: { ...d.keys } }));
+  for (const [id, v] of writes) {
     const i = out.findIndex((d) => d.id === id);
     if (v === null) out = out.filter((d) => d.id !== id);
-    else if (i >= 0) out[i] = v as StorageDef;
-    else out.push(v as StorageDef);
+    else if (i >= 0) out[i] = v;
+    else out.push(v);
   }
-  return changed ? { storages: out, predicted: true } : { storages: out };
+  return { storages: out, predicted: true };
 }
 
 // ---------------------------------------------------------------- plan
@@ -362,10 +361,10 @@ export function planPvesm(f: PvesmFacts, a: PvesmArgs): Plan {
   const added: string[] = [];
   const updated: string[] = [];
   const removed: string[] = [];
-  const predict: Record<string, unknown> = {};
+  const predict: PredictionWrite[] = [];
   let afterDefs = f.storages.map((s) => s);
   const setAfter = (id: string, def: StorageDef | null) => {
-    predict[`storage:${id}`] = def;
+    predict.push(storageSlot.entry(id, def));
     if (def === null) afterDefs = afterDefs.filter((s) => s.id !== id);
     else if (afterDefs.some((s) => s.id === id)) afterDefs = afterDefs.map((s) => (s.id === id ? def : s));
     else afterDefs = [...afterDefs, def];
@@ -444,8 +443,9 @@ export default defineModule<PvesmArgs, PvesmFacts>({
       if (!/No such file/i.test(r.stderr)) throw new CommandFailed(['cat', STORAGE_CFG], r);
       text = DEFAULT_CFG;
     }
-    return withPredictedStorages(parseStorageCfg(text), ctx.predicted);
+    return { storages: parseStorageCfg(text) };
   },
+  overlay,
   plan: (f, a) => planPvesm(f, a),
   verify: true,
 });

@@ -4,7 +4,7 @@
 import * as z from 'zod';
 import { defineModule } from '../src/module.js';
 import { formatMode } from '../src/remote/mode.js';
-import { probe, type ChecksumAlgorithm, type FileState } from '../src/remote/probe.js';
+import { overlayPathState, probe, type ChecksumAlgorithm, type FileState } from '../src/remote/probe.js';
 
 const ALGORITHMS = ['sha1', 'sha224', 'sha256', 'sha384', 'sha512', 'md5'] as const;
 
@@ -100,5 +100,6 @@ export default defineModule<Args, FileState>({
     });
     return r.paths[0];
   },
+  overlay: (s, a, predicted) => overlayPathState(s, pathOf(a), predicted),
   plan: (s, a) => ({ changes: [], result: { stat: statResult(pathOf(a), s) } }),
 });

@@ -6,7 +6,7 @@ import { basename, isAbsolute, join } from 'node:path';
 import * as z from 'zod';
 import { formatLoc, PhxError } from '../src/errors.js';
 import { defineModule, type ModuleContext } from '../src/module.js';
-import { putArgShape, putFacts, putPlan, type PutFacts } from '../src/remote/put-content.js';
+import { overlayPutFacts, putArgShape, putFacts, putPlan, type PutFacts } from '../src/remote/put-content.js';
 import { renderString } from '../src/template/index.js';
 
 const args = z
@@ -73,6 +73,7 @@ export default defineModule<Args, Facts>({
       put: await putFacts(ctx, { dest: a.dest, name: basename(a.src), owner: a.owner, group: a.group, diff: ctx.diff }),
     };
   },
+  overlay: (f, _a, predicted) => ('error' in f ? f : { ...f, put: overlayPutFacts(f.put, predicted) }),
   plan: (f, a) =>
     'error' in f
       ? { changes: [], fail: f.error, result: { dest: a.dest } }

@@ -3,8 +3,15 @@
 // an inherited value equal to the wanted one is fine unless
 // `properties_source: local` asks for it to be set on the dataset itself.
 import * as z from 'zod';
-import { pathKey, type FileState } from '../src/remote/probe.js';
 import { defineModule, CommandFailed, type Plan, type ModuleContext } from '../src/module.js';
+import {
+  datasetSlot,
+  normalizeDataset,
+  pathSlot,
+  type PredictedDataset,
+  type PredictionWrite,
+  type Predictions,
+} from '../src/predictions.js';
 import { isValidSizeValue, normalizeValue } from '../src/proxmox/sizes.js';
 import {
   datasetNameError,
@@ -75,13 +82,6 @@ export interface ZfsDatasetFacts {
   predicted?: boolean;
 }
 
-/** What check mode remembers about a dataset (`zfs:<name>`); null = destroyed. */
-export interface ZfsPrediction {
-  exists: true;
-  properties: Record<string, ZfsProperty>;
-  mountpoint: string;
-}
-
 const MARK = '@@phx-zfs@@';
 
 // One round trip for a present-state read: the properties, and, only when the
@@ -106,11 +106,6 @@ function ancestorsOf(name: string): string[] {
   const out: string[] = [];
   for (let i = parts.length - 1; i >= 1; i--) out.push(parts.slice(0, i).join('/'));
   return out;
-}
-
-function predictionOf(ctx: ModuleContext, name: string): ZfsPrediction | null | undefined {
-  if (!ctx.predicted.has(`zfs:${name}`)) return undefined;
-  return ctx.predicted.get(`zfs:${name}`) as ZfsPrediction | null;
 }
 
 async function readPresent(ctx: ModuleContext, a: ZfsDatasetArgs): Promise<ZfsDatasetFacts> {
@@ -144,11 +139,11 @@ async function readTree(ctx: ModuleContext, a: ZfsDatasetArgs): Promise<ZfsDatas
   return { exists: names.includes(a.name), properties: {}, children: names.filter((n) => n !== a.name) };
 }
 
-/** Overlays what earlier tasks of a check run would have done. */
-function withPredictions(ctx: ModuleContext, a: ZfsDatasetArgs, f: ZfsDatasetFacts): ZfsDatasetFacts {
-  if (ctx.predicted.size === 0) return f;
+/** Check mode: lays what earlier tasks of the run would have done over the facts. */
+function overlay(f: ZfsDatasetFacts, a: ZfsDatasetArgs, predicted: Predictions): ZfsDatasetFacts {
+  if (predicted.empty) return f;
   const out: ZfsDatasetFacts = { ...f, children: [...f.children] };
-  const own = predictionOf(ctx, a.name);
+  const own = datasetSlot.get(predicted, a.name);
   if (own === null && f.exists) Object.assign(out, { exists: false, properties: {}, predicted: true });
   if (own && !f.exists)
     Object.assign(out, {
@@ -161,9 +156,9 @@ function withPredictions(ctx: ModuleContext, a: ZfsDatasetArgs, f: ZfsDatasetFac
     out.predicted = true;
   }
   // children that earlier tasks would create or destroy
-  for (const [key, v] of ctx.predicted) {
-    if (!key.startsWith(`zfs:${a.name}/`)) continue;
-    const child = key.slice(4);
+  const below = `${normalizeDataset(a.name)}/`;
+  for (const [child, v] of datasetSlot.entries(predicted)) {
+    if (!child.startsWith(below)) continue;
     if (v === null) out.children = out.children.filter((c) => c !== child && !c.startsWith(child + '/'));
     else if (!out.children.includes(child)) out.children.push(child);
   }
@@ -172,7 +167,7 @@ function withPredictions(ctx: ModuleContext, a: ZfsDatasetArgs, f: ZfsDatasetFac
   if (!out.exists) {
     for (const anc of ancestorsOf(a.name)) {
       if (f.ancestor?.name === anc) break;
-      const p = predictionOf(ctx, anc);
+      const p = datasetSlot.get(predicted, anc);
       if (p) {
         out.ancestor = { name: anc, mountpoint: p.mountpoint };
         out.predicted = true;
@@ -233,7 +228,7 @@ export function planZfsDataset(f: ZfsDatasetFacts, a: ZfsDatasetArgs): Plan {
         before_header: `zfs ${name}`,
         after_header: `zfs ${name}`,
       },
-      predict: Object.fromEntries(destroyed.map((d) => [`zfs:${d}`, null])),
+      predict: destroyed.map((d) => datasetSlot.entry(d, null)),
     };
   }
 
@@ -245,31 +240,30 @@ export function planZfsDataset(f: ZfsDatasetFacts, a: ZfsDatasetArgs): Plan {
     for (const n of names) after[n] = { value: normalizeValue(n, wanted[n]), source: 'local' };
     const mountpoint = mountpointOfNew(a, f);
     const opts = names.flatMap((n) => ['-o', `${n}=${wanted[n]}`]);
-    const predict: Record<string, unknown> = {
-      [`zfs:${name}`]: { exists: true, properties: after, mountpoint } satisfies ZfsPrediction,
-    };
+    const datasets: Array<[string, PredictedDataset]> = [[name, { exists: true, properties: after, mountpoint }]];
     // `create -p` also makes the missing parents; later tasks of a check run should see them
     for (const anc of ancestorsOf(name)) {
       if (anc === f.ancestor?.name) break;
-      predict[`zfs:${anc}`] = {
-        exists: true,
-        properties: {},
-        mountpoint: mountpointOfNew({ ...a, name: anc, properties: {} }, f),
-      } satisfies ZfsPrediction;
+      datasets.push([
+        anc,
+        { exists: true, properties: {}, mountpoint: mountpointOfNew({ ...a, name: anc, properties: {} }, f) },
+      ]);
     }
+    const predict: PredictionWrite[] = datasets.map(([n, d]) => datasetSlot.entry(n, d));
     // a new filesystem is mounted at once: its mountpoint is a directory for the file modules too
-    for (const [key, v] of Object.entries(predict)) {
-      const mp = (v as ZfsPrediction).mountpoint;
-      if (key.startsWith('zfs:') && mp && mp.startsWith('/'))
-        predict[pathKey(mp)] = {
-          exists: true,
-          type: 'directory',
-          mode: 0o755,
-          uid: 0,
-          gid: 0,
-          owner: 'root',
-          group: 'root',
-        } satisfies FileState;
+    for (const [, d] of datasets) {
+      if (d.mountpoint.startsWith('/'))
+        predict.push(
+          pathSlot.entry(d.mountpoint, {
+            exists: true,
+            type: 'directory',
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+            owner: 'root',
+            group: 'root',
+          }),
+        );
     }
     plan = {
       changes: [{ description: `create dataset ${name}`, argv: ['zfs', 'create', '-p', ...opts, name] }],
@@ -308,13 +302,7 @@ export function planZfsDataset(f: ZfsDatasetFacts, a: ZfsDatasetArgs): Plan {
         after_header: `zfs ${name}`,
       },
       predict: toSet.length
-        ? {
-            [`zfs:${name}`]: {
-              exists: true,
-              properties: { ...f.properties, ...after },
-              mountpoint,
-            } satisfies ZfsPrediction,
-          }
+        ? [datasetSlot.entry(name, { exists: true, properties: { ...f.properties, ...after }, mountpoint })]
         : undefined,
     };
   }
@@ -332,10 +320,8 @@ export default defineModule<ZfsDatasetArgs, ZfsDatasetFacts>({
   name: 'zfs_dataset',
   description: 'A ZFS dataset exists with the given properties (sizes compared in bytes), or is destroyed',
   args,
-  async facts(ctx, a) {
-    const f = a.state === 'absent' ? await readTree(ctx, a) : await readPresent(ctx, a);
-    return withPredictions(ctx, a, f);
-  },
+  facts: (ctx, a) => (a.state === 'absent' ? readTree(ctx, a) : readPresent(ctx, a)),
+  overlay,
   plan: (f, a) => planZfsDataset(f, a),
   verify: true,
 });

@@ -12,7 +12,9 @@ import {
   type ModuleResult,
   type Plan,
   type RunOptions,
+  type Verify,
 } from './module.js';
+import { applyPredictions, Predictions } from './predictions.js';
 import { shellJoin } from './quote.js';
 
 export interface ContextOptions {
@@ -22,7 +24,7 @@ export interface ContextOptions {
   diff?: boolean;
   vars?: Record<string, unknown>;
   baseDir?: string;
-  predicted?: Map<string, unknown>;
+  predicted?: Predictions;
   become?: Become;
   chdir?: string;
   env?: Record<string, string>;
@@ -72,7 +74,7 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
     diff: o.diff ?? false,
     vars: o.vars ?? {},
     baseDir: o.baseDir ?? process.cwd(),
-    predicted: o.predicted ?? new Map(),
+    predicted: o.predicted ?? new Predictions(),
     becomeUser: o.become ? o.become.user || 'root' : undefined,
     run: (argv, opts) => send(argv, argv, opts),
     runShell: (script, opts) => send({ shell: script }, script, opts),
@@ -155,6 +157,7 @@ export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx:
   let plan: Plan;
   try {
     facts = await def.facts(ctx, args);
+    if (ctx.check && def.overlay) facts = def.overlay(facts, args, ctx.predicted);
     plan = def.plan(facts, args, ctx);
   } catch (e) {
     return failedResult(def.name, e, { changed: false }, ctx.signal);
@@ -162,7 +165,7 @@ export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx:
   if (plan.fail) return { ...resultOf(plan, false, undefined, ctx), failed: true, msg: plan.fail };
   const changed = plan.changes.length > 0;
   if (ctx.check) {
-    for (const [k, v] of Object.entries(plan.predict ?? {})) ctx.predicted.set(k, v);
+    applyPredictions(ctx.predicted, plan.predict ?? []);
     return resultOf(plan, changed, undefined, ctx);
   }
   let extra: Record<string, unknown> | void = undefined;
@@ -170,14 +173,21 @@ export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx:
     if (def.apply) extra = await def.apply(ctx, plan, args, facts);
     else if (changed) await applyChanges(ctx, plan.changes);
     if (def.verify && changed) {
-      const again = def.plan(await def.facts(ctx, args), args, ctx);
+      const v: Verify<A> = def.verify === true ? {} : def.verify;
+      const steady = v.steady?.(args) ?? args;
+      const again = def.plan(await def.facts(ctx, steady), steady, ctx);
       if (again.fail || again.changes.length > 0) {
         const left = again.fail ?? again.changes.map((c) => c.description).join('; ');
         return {
           ...resultOf(plan, changed, extra, ctx),
           failed: true,
-          msg: `host did not converge after apply: ${left}`,
+          msg: v.notConverged?.(args, again) ?? `host did not converge after apply: ${left}`,
         };
+      }
+      const settle = v.settle?.(args, again) ?? [];
+      if (settle.length > 0) {
+        ctx.log(`converged; still needed: ${settle.map((c) => c.description).join('; ')}`);
+        await applyChanges(ctx, settle);
       }
     }
   } catch (e) {

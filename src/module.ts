@@ -4,6 +4,7 @@
 // `export default defineModule({...})`, listed in src/modules-index.ts.
 import type { z } from 'zod';
 import type { Connection, ExecResult } from './connection/types.js';
+import type { PredictionWrite, Predictions } from './predictions.js';
 
 export interface RunOptions {
   stdin?: string | Buffer;
@@ -26,10 +27,10 @@ export interface ModuleContext {
   readonly baseDir: string;
   /**
    * Check-mode memory of this host: what earlier tasks of this run would have
-   * created. Written by modules that predict (only in check mode), read by
-   * modules that would otherwise ask the host about something not there yet.
+   * created. Written from plans' `predict` (only in check mode), read through
+   * the typed slots of src/predictions.ts in modules' `overlay` step.
    */
-  readonly predicted: Map<string, unknown>;
+  readonly predicted: Predictions;
   /** the user commands run as when not the connecting user (the task's become user) */
   readonly becomeUser?: string;
   /** Runs argv on the host (with the task's become, chdir, environment). Throws CommandFailed unless rc is allowed. */
@@ -120,8 +121,8 @@ export interface Plan {
   diff?: Diff | Diff[];
   /** the module refuses (drift, impossible request): the task fails with this message, nothing applied */
   fail?: string;
-  /** check mode: facts later tasks should see as if the changes were made; key → value into ctx.predicted */
-  predict?: Record<string, unknown>;
+  /** check mode: what later tasks should see as if the changes were made (`slot.entry(key, value)`, into ctx.predicted) */
+  predict?: PredictionWrite[];
 }
 
 /** What a module returns to the engine; the engine adds timing, stdout_lines and so on. */
@@ -154,6 +155,12 @@ export interface ModuleDefinition<A = any, F = any> {
   runsOn?: 'host' | 'controller';
   /** Read the host. No changes here, ever. */
   facts(ctx: ModuleContext, args: A): Promise<F>;
+  /**
+   * Check mode only, between facts and plan: lays what earlier tasks of the run
+   * would have made (their predictions) over the facts, so that plan() never
+   * looks at predictions. Pure; returns new facts.
+   */
+  overlay?(facts: F, args: A, predicted: Predictions): F;
   /** Pure: decide what must change. Unit-tested on recorded facts. */
   plan(facts: F, args: A, ctx: PlanContext): Plan;
   /**
@@ -162,8 +169,21 @@ export interface ModuleDefinition<A = any, F = any> {
    * into the result.
    */
   apply?(ctx: ModuleContext, plan: Plan, args: A, facts: F): Promise<Record<string, unknown> | void>;
-  /** After applying, re-read facts and fail unless plan() is then empty. */
-  verify?: boolean;
+  /**
+   * After applying, re-read facts and fail unless plan() is then empty (the host
+   * converged). `true`, or a Verify that says what "converged" means.
+   */
+  verify?: boolean | Verify<A>;
+}
+
+/** What "converged" means for a module whose target state is not simply "plan again, nothing to do". */
+export interface Verify<A> {
+  /** the arguments the host must now satisfy (pct: a `restarted` CT is now `started`); default: the task's */
+  steady?(args: A): A;
+  /** the failure message when the re-plan still refuses or wants changes; default: `host did not converge after apply: …` */
+  notConverged?(args: A, again: Plan): string;
+  /** changes a converged host still needs, applied once (pct: the restart for changes PVE left pending) */
+  settle?(args: A, again: Plan): Change[];
 }
 
 /** What plan() may know besides facts and args: nothing that touches the host. */
@@ -171,7 +191,6 @@ export interface PlanContext {
   readonly host: string;
   readonly check: boolean;
   readonly vars: Readonly<Record<string, unknown>>;
-  readonly predicted: ReadonlyMap<string, unknown>;
 }
 
 export function defineModule<A, F>(def: ModuleDefinition<A, F>): ModuleDefinition<A, F> {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import certHook from '../modules/cert_hook.js';
 import pct from '../modules/pct.js';
 import { comparable, useLabHost } from './harness/lab-fixture.js';
+import { Predictions } from '../src/predictions.js';
 
 // ---- harness: one lab host, one reused SSH connection
 const fx = useLabHost('phx-cert-hook-lab-', async ({ sh }) => {
@@ -124,7 +125,7 @@ test('pveproxy certificate read through pvenode cert info', async () => {
 });
 
 test("check mode on a fresh CT: the pct task's prediction carries forward, the missing certificate is assumed", async () => {
-  const predicted = new Map<string, unknown>();
+  const predicted = new Predictions();
   const ct = await run(
     pct,
     { ctid: 102, state: 'started', ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' },

@@ -19,6 +19,7 @@ import {
 } from '../src/proxmox/cert.js';
 import { LocalConnection } from '../src/connection/local.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
+import { containerSlot, Predictions } from '../src/predictions.js';
 
 const FP = 'AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89';
 const args = (a: Record<string, unknown>) => certHook.args.parse(a);
@@ -135,7 +136,7 @@ test('check mode: a certificate or CT an earlier task would create is assumed, n
     error: 'certificate /etc/nginx/ssl/n.crt in CT 101 does not exist',
   };
   assert.match(plan(missingCert, args(base)).fail!, /does not exist/, 'a real run fails');
-  const chk = plan(missingCert, args(base), { check: true, predicted: new Map() });
+  const chk = plan(missingCert, args(base), { check: true });
   assert.equal(chk.fail, undefined);
   assert.deepEqual(
     chk.changes.map((c) => c.description),
@@ -151,12 +152,12 @@ test('check mode: a certificate or CT an earlier task would create is assumed, n
 
   const noCt: CertHookFacts = { state: null, ctMissing: true, error: 'CT 101 does not exist' };
   assert.match(
-    plan(noCt, args(base), { check: true, predicted: new Map() }).fail!,
+    plan(certHook.overlay!(noCt, args(base), new Predictions()), args(base), { check: true }).fail!,
     /CT 101 does not exist/,
     'not predicted: still a failure',
   );
-  const predicted = new Map<string, unknown>([['pct:101', { config: { keys: {}, lxc: [] }, status: 'running' }]]);
-  assert.equal(plan(noCt, args(base), { check: true, predicted }).changes.length, 4);
+  const predicted = Predictions.of([containerSlot.entry(101, { config: { keys: {}, lxc: [] }, status: 'running' })]);
+  assert.equal(plan(certHook.overlay!(noCt, args(base), predicted), args(base), { check: true }).changes.length, 4);
 });
 
 test('bad arguments', () => {

@@ -5,9 +5,9 @@ import dockerVolume, {
   inspectOutcome,
   parseVolumeInspect,
   plan,
-  predictedKey,
   type DockerVolumeFacts,
 } from '../modules/docker_volume.js';
+import { datasetSlot, dockerVolumeSlot, predictionRecord, Predictions } from '../src/predictions.js';
 import { guestResult, parseGuestExecOutput, runInGuest } from '../src/proxmox/qm.js';
 import { runBatch } from '../src/remote/batch.js';
 import { ModuleError, type ModuleContext } from '../src/module.js';
@@ -36,7 +36,9 @@ const SPEC_INSPECT = `[
 `;
 const NFS = { type: 'nfs', o: 'addr=10.0.0.5,rw,nfsvers=4', device: ':/srv/nfs/media' };
 const args = (a: Record<string, unknown>) => dockerVolume.args.parse(a);
-const noPred = { check: false, predicted: new Map<string, unknown>() };
+/** plan as check mode runs it: the predictions of earlier tasks overlaid on the facts */
+const checkPlan = (f: DockerVolumeFacts, a: ReturnType<typeof args>, predicted = new Predictions()) =>
+  plan(dockerVolume.overlay!(f, a, predicted), a);
 
 test('qm guest exec JSON: failure behind rc 0, absent out-data/err-data, timeout with pid only', () => {
   const st = parseGuestExecOutput(SPEC_QM_FAIL);
@@ -147,7 +149,7 @@ const volFacts = (
 
 test('plan: create if missing, ensure_source first, ok when options equal', () => {
   const a = args({ name: 'media', vmid: 1001, options: NFS, ensure_source: '/srv/nfs/media' });
-  const p = plan(volFacts(null, { sourceExists: false }), a, noPred);
+  const p = plan(volFacts(null, { sourceExists: false }), a);
   assert.deepEqual(
     p.changes.map((c) => c.description),
     [
@@ -157,63 +159,64 @@ test('plan: create if missing, ensure_source first, ok when options equal', () =
   );
   assert.deepEqual(p.changes[0].argv, ['mkdir', '-p', '--', '/srv/nfs/media']);
   assert.ok(p.changes[1].apply, 'guest commands are applied through qm');
-  assert.deepEqual(p.predict, {
-    [predictedKey(1001, 'media')]: { driver: 'local', options: NFS },
+  assert.deepEqual(predictionRecord(p.predict), {
+    'docker_volume:1001:media': { driver: 'local', options: NFS },
     'path:/srv/nfs/media': { exists: true, type: 'directory', uid: 0, gid: 0 },
   });
-  assert.equal(plan(volFacts(NFS, { sourceExists: true }), a, noPred).changes.length, 0);
+  assert.equal(plan(volFacts(NFS, { sourceExists: true }), a).changes.length, 0);
 });
 
 test('plan: options drift fails unless recreate: options-changed; absent removes', () => {
   const drifted = { ...NFS, o: 'addr=10.0.0.6,rw,nfsvers=4' };
-  const fail = plan(volFacts(drifted), args({ name: 'media', vmid: 1001, options: NFS }), noPred);
+  const fail = plan(volFacts(drifted), args({ name: 'media', vmid: 1001, options: NFS }));
   assert.match(
     fail.fail!,
     /exists with driver local and options device=:\/srv\/nfs\/media o=addr=10.0.0.6.*recreate: options-changed/,
   );
-  const re = plan(
-    volFacts(drifted),
-    args({ name: 'media', vmid: 1001, options: NFS, recreate: 'options-changed' }),
-    noPred,
-  );
+  const re = plan(volFacts(drifted), args({ name: 'media', vmid: 1001, options: NFS, recreate: 'options-changed' }));
   assert.deepEqual(
     re.changes.map((c) => c.description.split(' (')[0]),
     ['remove docker volume media in VM 1001', 'create docker volume media in VM 1001'],
   );
   assert.equal(
-    plan(volFacts({}), args({ name: 'media', options: {} }), noPred).changes.length,
+    plan(volFacts({}), args({ name: 'media', options: {} })).changes.length,
     0,
     'Options null/{} equals no options',
   );
   assert.match(
-    plan(volFacts({ ...NFS, extra: '1' }), args({ name: 'media', options: NFS }), noPred).fail!,
+    plan(volFacts({ ...NFS, extra: '1' }), args({ name: 'media', options: NFS })).fail!,
     /extra=1/,
     'an extra option is drift too',
   );
   assert.equal(
-    plan(volFacts(NFS), args({ name: 'media', state: 'absent' }), noPred).changes[0].description,
+    plan(volFacts(NFS), args({ name: 'media', state: 'absent' })).changes[0].description,
     'remove docker volume media',
   );
-  assert.equal(plan(volFacts(null), args({ name: 'media', state: 'absent' }), noPred).changes.length, 0);
-  assert.match(plan({ volume: null, error: 'boom' }, args({ name: 'media' }), noPred).fail!, /boom/);
+  assert.equal(plan(volFacts(null), args({ name: 'media', state: 'absent' })).changes.length, 0);
+  assert.match(plan({ volume: null, error: 'boom' }, args({ name: 'media' })).fail!, /boom/);
 });
 
 test('check mode plans against an earlier prediction', () => {
-  const predicted = new Map<string, unknown>([[predictedKey(1001, 'media'), { driver: 'local', options: NFS }]]);
+  const predicted = Predictions.of([
+    dockerVolumeSlot.entry({ vmid: 1001, name: 'media' }, { driver: 'local', options: NFS }),
+  ]);
   assert.equal(
-    plan(volFacts(null), args({ name: 'media', vmid: 1001, options: NFS }), { check: true, predicted }).changes.length,
+    checkPlan(volFacts(null), args({ name: 'media', vmid: 1001, options: NFS }), predicted).changes.length,
     0,
   );
   const a = args({ name: 'media', vmid: 1001, options: NFS, ensure_source: '/srv/nfs/media/' });
-  const first = plan(volFacts(null, { sourceExists: false }), a, { check: true, predicted: new Map() });
-  assert.deepEqual(first.predict!['path:/srv/nfs/media'], { exists: true, type: 'directory', uid: 0, gid: 0 });
-  const zfs = new Map<string, unknown>([
-    ['zfs:tank/media', { exists: true, properties: {}, mountpoint: '/srv/nfs/media' }],
+  const first = checkPlan(volFacts(null, { sourceExists: false }), a);
+  assert.deepEqual(predictionRecord(first.predict)['path:/srv/nfs/media'], {
+    exists: true,
+    type: 'directory',
+    uid: 0,
+    gid: 0,
+  });
+  const zfs = Predictions.of([
+    datasetSlot.entry('tank/media', { exists: true, properties: {}, mountpoint: '/srv/nfs/media' }),
   ]);
   assert.deepEqual(
-    plan(volFacts(null, { sourceExists: false }), a, { check: true, predicted: zfs }).changes.map(
-      (c) => c.description.split(' (')[0],
-    ),
+    checkPlan(volFacts(null, { sourceExists: false }), a, zfs).changes.map((c) => c.description.split(' (')[0]),
     ['create docker volume media in VM 1001'],
     'a dataset an earlier task would mount there is the source',
   );

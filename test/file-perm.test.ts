@@ -19,9 +19,12 @@ import filePerm, { parseFindOutput, plan, type FilePermFacts } from '../modules/
 import { parsePctConfig } from '../src/proxmox/pct-config.js';
 import { LocalConnection } from '../src/connection/local.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
+import { containerSlot, datasetSlot, pathSlot, predictionRecord, Predictions } from '../src/predictions.js';
 
 const args = (a: Record<string, unknown>) => filePerm.args.parse(a);
-const noPred = { check: false, predicted: new Map<string, unknown>() };
+/** plan as check mode runs it: the predictions of earlier tasks overlaid on the facts */
+const checkPlan = (f: FilePermFacts, a: ReturnType<typeof args>, predicted: Predictions) =>
+  plan(filePerm.overlay!(f, a, predicted), a);
 const facts = (entries: FilePermFacts['entries'], extra: Partial<FilePermFacts> = {}): FilePermFacts => ({
   entries,
   users: {},
@@ -51,7 +54,6 @@ test('recurse with dir_mode/file_mode: only differing entries, batched, counted;
   const p = plan(
     f,
     args({ path: '/v', recurse: true, owner: 100000, group: 100000, dir_mode: '0770', file_mode: '660' }),
-    noPred,
   );
   assert.deepEqual(
     p.changes.map((c) => c.argv),
@@ -74,7 +76,6 @@ test('diff lists the first 20 changed entries', () => {
   const p = plan(
     facts(parseFindOutput(`d 0 0 755 /v\0${recs}`)),
     args({ path: '/v', recurse: true, file_mode: '0644' }),
-    noPred,
   );
   const diff = p.diff as { before: string; after: string };
   assert.equal(diff.before.trim().split('\n').length, 21);
@@ -87,12 +88,9 @@ test('container_root: default unprivileged, privileged, custom idmap, missing CT
   const owner = { container_root: 105 };
   const with105 = (text: string) => ({ ...e, cts: { '105': parsePctConfig(text) } });
   const chownOf = (p: ReturnType<typeof plan>) => p.changes.find((c) => c.argv?.[0] === 'chown')?.argv?.[1];
+  assert.equal(chownOf(plan(with105('unprivileged: 1\n'), args({ path: '/v', owner, group: owner }))), '100000:100000');
   assert.equal(
-    chownOf(plan(with105('unprivileged: 1\n'), args({ path: '/v', owner, group: owner }), noPred)),
-    '100000:100000',
-  );
-  assert.equal(
-    plan(with105('hostname: x\n'), args({ path: '/v', owner, group: owner }), noPred).changes.length,
+    plan(with105('hostname: x\n'), args({ path: '/v', owner, group: owner })).changes.length,
     0,
     'privileged root is 0:0',
   );
@@ -101,33 +99,32 @@ test('container_root: default unprivileged, privileged, custom idmap, missing CT
       plan(
         with105('unprivileged: 1\nlxc.idmap: u 0 200000 65536\nlxc.idmap: g 0 300000 65536\n'),
         args({ path: '/v', owner, group: owner }),
-        noPred,
       ),
     ),
     '200000:300000',
   );
-  const missing = plan({ ...e, cts: { '105': null } }, args({ path: '/v', owner }), noPred);
+  const missing = plan({ ...e, cts: { '105': null } }, args({ path: '/v', owner }));
   assert.match(missing.fail!, /CT 105 does not exist/);
-  const predicted = new Map<string, unknown>([
-    ['pct:105', { config: parsePctConfig('unprivileged: 1\n'), status: 'stopped' }],
+  const predicted = Predictions.of([
+    containerSlot.entry(105, { config: parsePctConfig('unprivileged: 1\n'), status: 'stopped' }),
   ]);
-  const checked = plan({ ...e, cts: { '105': null } }, args({ path: '/v', owner }), { check: true, predicted });
+  const checked = checkPlan({ ...e, cts: { '105': null } }, args({ path: '/v', owner }), predicted);
   assert.equal(checked.fail, undefined);
   assert.equal(chownOf(checked), '100000');
 });
 
 test('names resolve from the host; unknown names, missing paths and wrong types fail clearly', () => {
   const e = facts(parseFindOutput('f 0 0 644 /v\0'), { users: { www: 33, ghost: null }, groups: { www: 33 } });
-  assert.deepEqual(plan(e, args({ path: '/v', owner: 'www', group: 'www' }), noPred).changes[0].argv, [
+  assert.deepEqual(plan(e, args({ path: '/v', owner: 'www', group: 'www' })).changes[0].argv, [
     'chown',
     '33:33',
     '--',
     '/v',
   ]);
-  assert.match(plan(e, args({ path: '/v', owner: 'ghost' }), noPred).fail!, /user "ghost" does not exist/);
-  assert.match(plan(e, args({ path: '/v', state: 'directory', mode: '0755' }), noPred).fail!, /not a directory/);
-  assert.match(plan(facts(null), args({ path: '/v', mode: '0755' }), noPred).fail!, /does not exist/);
-  const mk = plan(facts(null), args({ path: '/v', state: 'directory', owner: 5, mode: '0750' }), noPred);
+  assert.match(plan(e, args({ path: '/v', owner: 'ghost' })).fail!, /user "ghost" does not exist/);
+  assert.match(plan(e, args({ path: '/v', state: 'directory', mode: '0755' })).fail!, /not a directory/);
+  assert.match(plan(facts(null), args({ path: '/v', mode: '0755' })).fail!, /does not exist/);
+  const mk = plan(facts(null), args({ path: '/v', state: 'directory', owner: 5, mode: '0750' }));
   assert.deepEqual(
     mk.changes.map((c) => c.argv),
     [
@@ -140,11 +137,11 @@ test('names resolve from the host; unknown names, missing paths and wrong types 
 
 test('check mode: a path an earlier task would create (path:/zfs: predictions) is planned against; the result is predicted as path:<p>', () => {
   const a = args({ path: '/tank/shared/x/', state: 'exists', owner: 100000, mode: '0770' });
-  assert.match(plan(facts(null), a, noPred).fail!, /does not exist/);
-  const zfs = new Map<string, unknown>([
-    ['zfs:tank/shared/x', { exists: true, properties: {}, mountpoint: '/tank/shared/x' }],
+  assert.match(plan(facts(null), a).fail!, /does not exist/);
+  const zfs = Predictions.of([
+    datasetSlot.entry('tank/shared/x', { exists: true, properties: {}, mountpoint: '/tank/shared/x' }),
   ]);
-  const p = plan(facts(null), a, { check: true, predicted: zfs });
+  const p = checkPlan(facts(null), a, zfs);
   assert.equal(p.fail, undefined);
   assert.deepEqual(
     p.changes.map((c) => c.argv),
@@ -153,17 +150,13 @@ test('check mode: a path an earlier task would create (path:/zfs: predictions) i
       ['chmod', '0770', '--', '/tank/shared/x/'],
     ],
   );
-  assert.deepEqual(p.predict, {
+  assert.deepEqual(predictionRecord(p.predict), {
     'path:/tank/shared/x': { exists: true, type: 'directory', uid: 100000, gid: 0, mode: 0o770 },
   });
-  const fromFile = new Map<string, unknown>([
-    ['path:/tank/shared/x', { exists: true, type: 'directory', uid: 100000, gid: 0, mode: 0o770 }],
+  const fromFile = Predictions.of([
+    pathSlot.entry('/tank/shared/x', { exists: true, type: 'directory', uid: 100000, gid: 0, mode: 0o770 }),
   ]);
-  assert.equal(
-    plan(facts(null), a, { check: true, predicted: fromFile }).changes.length,
-    0,
-    'already as wanted by the earlier task',
-  );
+  assert.equal(checkPlan(facts(null), a, fromFile).changes.length, 0, 'already as wanted by the earlier task');
 });
 
 test('bad arguments', () => {
@@ -212,7 +205,7 @@ function snapshot(dir: string): string[] {
   return out;
 }
 
-const run = (a: Record<string, unknown>, check = false, predicted = new Map<string, unknown>()) =>
+const run = (a: Record<string, unknown>, check = false, predicted = new Predictions()) =>
   runModule(
     filePerm,
     filePerm.args.parse(a),
@@ -273,8 +266,8 @@ test('real: state directory creates it; exists on a missing path fails; containe
   assert.equal(missing.failed, true);
   assert.match(String(missing.msg), /does not exist/);
 
-  const predicted = new Map<string, unknown>([
-    ['pct:105', { config: parsePctConfig('unprivileged: 1\n'), status: 'stopped' }],
+  const predicted = Predictions.of([
+    containerSlot.entry(105, { config: parsePctConfig('unprivileged: 1\n'), status: 'stopped' }),
   ]);
   const chk = await run({ path: dir, owner: { container_root: 105 }, group: { container_root: 105 } }, true, predicted);
   assert.equal(chk.failed, undefined, String(chk.msg));

@@ -11,6 +11,7 @@ import lineinfile from '../modules/lineinfile.js';
 import statModule from '../modules/stat.js';
 import type { ModuleDefinition } from '../src/module.js';
 import { comparable, removeDir, run, snapshot, tempDir } from './modules-harness.js';
+import { Predictions } from '../src/predictions.js';
 
 let dir: string;
 before(() => {
@@ -32,7 +33,7 @@ describe('check mode chain', () => {
       [file, { path: join(etc, 'gone'), state: 'absent' }],
     ];
     const snap = snapshot(dir);
-    const predicted = new Map<string, unknown>();
+    const predicted = new Predictions();
     const checks = [];
     for (const [def, args] of steps) checks.push((await run(def, args, { check: true, predicted })).result);
     assert.deepEqual(snapshot(dir), snap, 'check mode changed nothing');

@@ -9,6 +9,7 @@ import { LocalConnection } from '../src/connection/local.js';
 import type { Connection, ExecOptions, ExecResult } from '../src/connection/types.js';
 import type { ModuleDefinition, ModuleResult } from '../src/module.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
+import type { Predictions } from '../src/predictions.js';
 import { before, after } from 'node:test';
 
 /** A local connection that counts exec calls (network round trips over SSH). */
@@ -43,7 +44,7 @@ export interface RunOpts {
   diff?: boolean;
   vars?: Record<string, unknown>;
   baseDir?: string;
-  predicted?: Map<string, unknown>;
+  predicted?: Predictions;
   become?: { user: string };
   /** default: a fresh local connection */
   conn?: Connection;

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import nfsWait from '../modules/nfs_wait.js';
 import zfsDataset from '../modules/zfs_dataset.js';
 import { serveNfs, useTestLab } from './pvesm-zfs-nfs-lab.js';
+import { Predictions } from '../src/predictions.js';
 
 const t = useTestLab({ clearFaults: true });
 
@@ -49,7 +50,7 @@ test('server up but the path is not exported: fails saying so', async () => {
 });
 
 test('check mode: one probe, never fails; says when an earlier task would create the export', async () => {
-  const predicted = new Map<string, unknown>();
+  const predicted = new Predictions();
   await t.run(zfsDataset, { name: 'tank/shared' }, { check: true, predicted });
   const t0 = Date.now();
   const r = await t.run(

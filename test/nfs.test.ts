@@ -10,6 +10,7 @@ import nfsWait, { planNfsWait, type NfsWaitArgs } from '../modules/nfs_wait.js';
 import { describeProbes, nfsWaitArgv, parseNfsWait, waitForNfs } from '../src/proxmox/nfs.js';
 import { LocalConnection } from '../src/connection/local.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
+import { datasetSlot, Predictions } from '../src/predictions.js';
 import type { Connection, ExecOptions, ExecResult } from '../src/connection/types.js';
 
 const parse = (raw: unknown): NfsWaitArgs => nfsWait.args.parse(raw);
@@ -148,7 +149,7 @@ class Counting implements Connection {
   async close() {}
 }
 
-function context(check = false, predicted = new Map<string, unknown>()) {
+function context(check = false, predicted = new Predictions()) {
   const conn = new Counting();
   const ctx = createModuleContext({
     host: 'h',
@@ -226,8 +227,8 @@ test('script: rpcinfo failing falls back to TCP 2049; showmount: false skips the
 
 test('script: check mode probes once and does not fail', async () => {
   reset([], false);
-  const predicted = new Map<string, unknown>([
-    ['zfs:tank/shared', { exists: true, properties: {}, mountpoint: '/tank/shared' }],
+  const predicted = Predictions.of([
+    datasetSlot.entry('tank/shared', { exists: true, properties: {}, mountpoint: '/tank/shared' }),
   ]);
   const { ctx } = context(true, predicted);
   const t0 = Date.now();

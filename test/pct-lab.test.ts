@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import pct from '../modules/pct.js';
 import filePerm from '../modules/file_perm.js';
 import { comparable, useLabHost } from './harness/lab-fixture.js';
+import { Predictions } from '../src/predictions.js';
 
 const TEMPLATE = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
 
@@ -35,7 +36,7 @@ const WEB = {
 test('fresh host: check predicts create+start exactly (and carries CT 105 forward to file_perm), touches nothing; real run; second run ok', async () => {
   await sh('mkdir -p /tank/data/sub && touch /tank/data/sub/f');
   const before = await snapshot();
-  const predicted = new Map<string, unknown>();
+  const predicted = new Predictions();
   const chk = await run(pct, WEB, { check: true, diff: true, predicted });
   assert.equal(chk.failed, undefined, String(chk.msg));
   assert.equal(chk.changed, true);

@@ -1,9 +1,9 @@
 // Unit tests of the pct planner and its parsers, on recorded facts (no host).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import pct, { configEdit, plan, predictedKey, type PctFacts, type PredictedCt } from '../modules/pct.js';
+import pct, { configEdit, plan, type PctFacts } from '../modules/pct.js';
+import { containerSlot, datasetSlot, pathSlot, predictedHostPath, Predictions } from '../src/predictions.js';
 import {
-  predictedHostPath,
   effectiveConfig,
   pendingFromFile,
   lowestFreeMpIndex,
@@ -37,7 +37,7 @@ lxc.idmap: g 0 200000 65536
 `;
 
 const args = (a: Record<string, unknown>) => pct.args.parse(a);
-const noPred = { check: false, predicted: new Map<string, unknown>() };
+const noPred = { check: false };
 const running = (text: string, pending = ''): PctFacts => ({
   ctid: 105,
   ct: { config: parsePctConfig(text), status: 'running', pending: parsePctPending(pending) },
@@ -268,9 +268,9 @@ test('create: unprivileged given at create, mounts in the create, wait for the l
   assert.ok(p.changes[1].apply);
   assert.deepEqual(p.changes[2].argv, ['pct', 'start', '105']);
   assert.ok(!p.changes.some((c) => c.argv?.includes('set')), 'never pct set --unprivileged');
-  const pred = p.predict![predictedKey(105)] as PredictedCt;
-  assert.equal(pred.status, 'running');
-  assert.equal(pred.config.keys.unprivileged, '1');
+  const pred = Predictions.of(p.predict!);
+  assert.equal(containerSlot.get(pred, 105)?.status, 'running');
+  assert.equal(containerSlot.get(pred, '105')?.config.keys.unprivileged, '1');
   assert.deepEqual((p.result as Record<string, unknown>).container_root, { uid: 100000, gid: 100000 });
   const priv = plan(
     { ctid: 105 },
@@ -361,14 +361,10 @@ test('state: absent / stopped / restarted', () => {
 test('check mode: a predicted CT is planned against instead of the host', () => {
   const first = plan({ ctid: 105 }, args({ ctid: 105, ostemplate: 'local:vztmpl/x.tar.zst', hostname: 'web' }), {
     check: true,
-    predicted: new Map(),
   });
-  const predicted = new Map<string, unknown>(Object.entries(first.predict!));
-  const second = plan(
-    { ctid: 105 },
-    args({ ctid: 105, hostname: 'web', mounts: [{ path: '/data', volume: '/tank/data' }] }),
-    { check: true, predicted },
-  );
+  const predicted = Predictions.of(first.predict!);
+  const a = args({ ctid: 105, hostname: 'web', mounts: [{ path: '/data', volume: '/tank/data' }] });
+  const second = plan(pct.overlay!({ ctid: 105 }, a, predicted), a, { check: true });
   assert.equal(second.fail, undefined);
   assert.deepEqual(
     second.changes.map((c) => c.argv),
@@ -387,7 +383,9 @@ test('a missing bind mount source is refused before anything changes (real run),
   const real = plan(f, a, noPred);
   assert.match(real.fail!, /bind mount source \/tank\/data does not exist on the host: CT 105 could not start/);
   assert.equal(real.changes.length, 0);
-  assert.equal(plan(f, a, { check: true, predicted: new Map() }).fail, undefined);
+  assert.equal(plan(pct.overlay!(f, a, new Predictions()), a, { check: true }).fail, undefined);
+  const dir = Predictions.of([pathSlot.entry('/tank/data/', { exists: true, type: 'directory' })]);
+  assert.deepEqual(pct.overlay!(f, a, dir).missingBindSources, [], 'a predicted dir counts');
   assert.equal(plan(f, args({ ...a, state: 'present' }), noPred).fail, undefined, 'not started: nothing fails');
   const hot = plan(
     { ...running('unprivileged: 1\n'), missingBindSources: ['/tank/data'] },
@@ -398,10 +396,10 @@ test('a missing bind mount source is refused before anything changes (real run),
 });
 
 test('predictedHostPath: path: predictions (file/copy/file_perm) and zfs mountpoints', () => {
-  const pred = new Map<string, unknown>([
-    ['path:/srv/a', { exists: true, type: 'directory', uid: 5, gid: 6, mode: 0o750 }],
-    ['path:/srv/gone', { exists: false }],
-    ['zfs:tank/data', { exists: true, properties: {}, mountpoint: '/tank/data' }],
+  const pred = Predictions.of([
+    pathSlot.entry('/srv/a', { exists: true, type: 'directory', uid: 5, gid: 6, mode: 0o750 }),
+    pathSlot.entry('/srv/gone', { exists: false }),
+    datasetSlot.entry('tank/data', { exists: true, properties: {}, mountpoint: '/tank/data' }),
   ]);
   assert.deepEqual(predictedHostPath(pred, '/srv/a/'), { type: 'd', uid: 5, gid: 6, mode: 0o750 });
   assert.equal(predictedHostPath(pred, '/srv/gone'), undefined);
@@ -450,4 +448,38 @@ test('hostile values stay literal argv elements', () => {
     noPred,
   );
   assert.deepEqual(p.changes[0].argv, ['pct', 'set', '105', '--description', "it's $(reboot) `x`\nline 2"]);
+});
+
+test('verify: restarted is verified as started, a restart is not asked again, pending left by PVE is restarted with if_needed', () => {
+  const v = pct.verify;
+  assert.ok(v && v !== true);
+  const a = args({ ctid: 105, state: 'restarted', restart: 'if_needed' });
+  assert.deepEqual(
+    { state: v.steady!(a).state, restart: v.steady!(a).restart },
+    { state: 'started', restart: 'never' },
+  );
+  const still = plan(running('unprivileged: 1\ncores: 2\n', 'cur cores: 2\nnew cores: 4\n'), v.steady!(a), noPred);
+  assert.equal(still.changes.length, 0);
+  assert.equal((still.result as Record<string, unknown>).restart_required, true);
+  assert.deepEqual(
+    v.settle!(a, still).map((c) => c.argv),
+    [
+      ['pct', 'shutdown', '105'],
+      ['pct', 'start', '105'],
+    ],
+  );
+  assert.deepEqual(v.settle!(args({ ctid: 105, state: 'started' }), still), [], 'restart: never');
+  const left = plan({ ctid: 105 }, args({ ctid: 105, state: 'stopped', ostemplate: 'x' }), noPred);
+  assert.match(
+    v.notConverged!(args({ ctid: 105, state: 'stopped' }), left),
+    /^CT 105 did not converge: still needs create CT 105/,
+  );
+  assert.equal(
+    v.notConverged!(args({ ctid: 105, state: 'absent' }), { changes: left.changes }),
+    'CT 105 did not converge: it still exists',
+  );
+  assert.equal(
+    v.notConverged!(a, { changes: [], fail: 'CT 105 is locked' }),
+    'CT 105 did not converge: CT 105 is locked',
+  );
 });

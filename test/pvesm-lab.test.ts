@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import pvesm from '../modules/pvesm.js';
 import zfsDataset from '../modules/zfs_dataset.js';
 import { comparable, serveNfs, useTestLab } from './pvesm-zfs-nfs-lab.js';
+import { Predictions } from '../src/predictions.js';
 
 const t = useTestLab({ clearFaults: true });
 
@@ -126,7 +127,7 @@ test("prune never removes local; absent removes; a missing zfs pool is pvesm's e
 });
 
 test('check mode carries state: a zfspool on a dataset an earlier task would create', async () => {
-  const predicted = new Map<string, unknown>();
+  const predicted = new Predictions();
   const before = await t.snapshot();
   const ds = await t.run(zfsDataset, { name: 'tank/ct' }, { check: true, predicted });
   assert.equal(ds.changed, true);

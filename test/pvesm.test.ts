@@ -2,7 +2,8 @@
 // spec's storage.cfg example). No host needed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import pvesm, { planPvesm, withPredictedStorages, type PvesmArgs, type PvesmFacts } from '../modules/pvesm.js';
+import pvesm, { overlay, planPvesm, type PvesmArgs, type PvesmFacts } from '../modules/pvesm.js';
+import { predictionRecord, Predictions, storageSlot } from '../src/predictions.js';
 import {
   commaSet,
   effectiveValue,
@@ -111,7 +112,7 @@ test('add: a missing dir storage becomes one pvesm add with fixed keys first', (
     ],
   ]);
   assert.deepEqual(p.result?.added, ['backup']);
-  assert.deepEqual(p.predict, {
+  assert.deepEqual(predictionRecord(p.predict), {
     'storage:backup': {
       type: 'dir',
       id: 'backup',
@@ -189,7 +190,7 @@ test('set only the keys that differ; null deletes a key', () => {
     ['pvesm', 'set', 'nas', '--content', 'images,backup,iso', '--disable', '1', '--delete', 'options'],
   ]);
   assert.deepEqual(p.result?.updated, ['nas']);
-  const after = (p.predict!['storage:nas'] as { keys: Record<string, string> }).keys;
+  const after = storageSlot.get(Predictions.of(p.predict!), 'nas')?.keys;
   assert.deepEqual(after, {
     export: '/srv/nfs/pve',
     path: '/mnt/pve/nas',
@@ -275,7 +276,7 @@ test('prune: removes definitions not in the list, never local unless named', () 
     kept: ['local'],
     storages: { 'tank-ct': { type: 'zfspool', pool: 'tank/ct', content: 'rootdir,images' } },
   });
-  assert.deepEqual(p.predict, {
+  assert.deepEqual(predictionRecord(p.predict), {
     'storage:tank-ct': { type: 'zfspool', id: 'tank-ct', keys: { pool: 'tank/ct', content: 'rootdir,images' } },
     'storage:local-zfs': null,
     'storage:nas': null,
@@ -299,12 +300,16 @@ test('prune: removes definitions not in the list, never local unless named', () 
 
 test('check-mode predictions of earlier tasks are what later tasks see', () => {
   const first = planPvesm(facts(), parse({ id: 'backup', type: 'dir', path: '/srv/backup', content: 'backup' }));
-  const predicted = new Map(Object.entries(first.predict!));
-  const f = withPredictedStorages(parseStorageCfg(SPEC_CFG), predicted);
+  const predicted = Predictions.of(first.predict!);
+  const f = overlay({ storages: parseStorageCfg(SPEC_CFG) }, undefined, predicted);
   assert.equal(f.predicted, true);
   const again = planPvesm(f, parse({ id: 'backup', type: 'dir', path: '/srv/backup', content: 'backup' }));
   assert.deepEqual(again.changes, []);
-  const removedNas = withPredictedStorages(parseStorageCfg(SPEC_CFG), new Map([['storage:nas', null]]));
+  const removedNas = overlay(
+    { storages: parseStorageCfg(SPEC_CFG) },
+    undefined,
+    Predictions.of([storageSlot.entry('nas', null)]),
+  );
   assert.deepEqual(
     removedNas.storages.map((s) => s.id),
     ['local', 'local-zfs'],

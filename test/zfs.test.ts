@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zfsDataset, { planZfsDataset, type ZfsDatasetArgs, type ZfsDatasetFacts } from '../modules/zfs_dataset.js';
+import { predictionRecord } from '../src/predictions.js';
 import { normalizeValue, parseSize, sameValue } from '../src/proxmox/sizes.js';
 import { datasetNameError, isMissingDataset, parseZfsGet, parseZfsList, propertyNeedsSet } from '../src/proxmox/zfs.js';
 
@@ -78,13 +79,17 @@ test('missing dataset: one zfs create -p with every property, mountpoint from th
     changed_properties: ['compression', 'quota', 'atime'],
   });
   // the parents -p makes are predicted too
-  assert.deepEqual(Object.keys(p.predict!), [
+  assert.deepEqual(Object.keys(predictionRecord(p.predict)), [
     'zfs:tank/shared/media',
     'zfs:tank/shared',
     'path:/tank/shared/media',
     'path:/tank/shared',
   ]);
-  assert.deepEqual(p.predict!['zfs:tank/shared'], { exists: true, properties: {}, mountpoint: '/tank/shared' });
+  assert.deepEqual(predictionRecord(p.predict)['zfs:tank/shared'], {
+    exists: true,
+    properties: {},
+    mountpoint: '/tank/shared',
+  });
   const other = planZfsDataset(missing({ name: 'quickOS', mountpoint: '/srv/quick' }), parse({ name: 'quickOS/ct' }));
   assert.equal(other.result?.mountpoint, '/srv/quick/ct');
   assert.deepEqual(other.changes[0].argv, ['zfs', 'create', '-p', 'quickOS/ct']);
@@ -155,7 +160,7 @@ test('absent: refuses a dataset with children unless recursive', () => {
     r.changes.map((c) => c.argv),
     [['zfs', 'destroy', '-r', 'tank/ct']],
   );
-  assert.deepEqual(r.predict, { 'zfs:tank/ct': null, 'zfs:tank/ct/a': null, 'zfs:tank/ct/b': null });
+  assert.deepEqual(predictionRecord(r.predict), { 'zfs:tank/ct': null, 'zfs:tank/ct/a': null, 'zfs:tank/ct/b': null });
   assert.deepEqual(
     planZfsDataset(
       { exists: true, properties: {}, children: [] },

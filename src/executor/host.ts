@@ -2,13 +2,14 @@
 // the current play, the handlers notified for it, its recap counters.
 import type { Connection } from '../connection/types.js';
 import { emptyCounters, type RecapCounters } from '../events.js';
+import { Predictions } from '../predictions.js';
 
 export class HostState {
   /** set_fact and registered results: survive across plays, like Ansible's */
   readonly facts: Record<string, unknown> = {};
   readonly counters: RecapCounters = emptyCounters();
   /** check-mode predictions of what earlier tasks would have created */
-  readonly predicted = new Map<string, unknown>();
+  readonly predicted = new Predictions();
   readonly notified = new Set<string>();
   /** tasks that failed here, not ignored, not rescued: a section of the play tells a failure of its own by the count */
   failures = 0;

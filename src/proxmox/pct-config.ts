@@ -286,32 +286,3 @@ export function parsePctStatus(text: string): string {
 export function isMissingCt(stderr: string): boolean {
   return /Configuration file '[^']*' does not exist/i.test(stderr) || /does not exist/i.test(stderr);
 }
-
-/**
- * Check mode: what earlier tasks of the run would have made of a host path —
- * `path:<p>` (file, copy, file_perm: {exists, type, uid, gid, mode}) or a ZFS
- * dataset mounted there (`zfs:<name>` with its mountpoint: a root-owned 0755
- * directory). Undefined when nothing predicted it.
- */
-export function predictedHostPath(
-  predicted: ReadonlyMap<string, unknown>,
-  path: string,
-): { type: 'd' | 'f' | '?'; uid?: number; gid?: number; mode?: number } | undefined {
-  const norm = path.length > 1 ? path.replace(/\/+$/, '') : path;
-  const own = predicted.get(`path:${norm}`) as
-    { exists?: boolean; type?: string; uid?: number; gid?: number; mode?: number } | undefined;
-  if (own?.exists)
-    return {
-      type: own.type === 'directory' ? 'd' : own.type === 'file' ? 'f' : '?',
-      uid: own.uid,
-      gid: own.gid,
-      mode: own.mode,
-    };
-  for (const [k, v] of predicted) {
-    const mp =
-      k.startsWith('zfs:') && v && typeof v === 'object' ? (v as { mountpoint?: unknown }).mountpoint : undefined;
-    if (typeof mp === 'string' && (mp.length > 1 ? mp.replace(/\/+$/, '') : mp) === norm)
-      return { type: 'd', uid: 0, gid: 0, mode: 0o755 };
-  }
-  return undefined;
-}

@@ -4,8 +4,8 @@
 // printed back (each answer is tagged with the path's index), so names with
 // newlines, quotes or `$(...)` are data; link targets and contents travel as
 // base64.
-import { posix } from 'node:path';
 import { ModuleError, type ModuleContext } from '../module.js';
+import { predictedPath, type Predictions } from '../predictions.js';
 import { shellQuote } from '../quote.js';
 
 export type FileType = 'file' | 'directory' | 'link' | 'fifo' | 'socket' | 'block' | 'char' | 'unknown';
@@ -98,6 +98,8 @@ export interface ProbeRequest {
 
 export interface ProbeResult {
   paths: FileState[];
+  /** what was asked (set by probe()): lets overlayProbe lay check-mode predictions over the answers */
+  request?: ProbeRequest;
   identity?: Identity;
   /** undefined entry: no such user/group */
   users: Map<string, Account | undefined>;
@@ -330,30 +332,12 @@ function ownerAccount(paths: FileState[], name: string, kind: 'user' | 'group'):
   return undefined;
 }
 
-/**
- * Check mode: an earlier task's prediction of a path (file, copy, template,
- * lineinfile store the FileState they would leave under this key).
- */
-export const pathKey = (p: string): string => `path:${posix.normalize(p)}`;
-
-/** What earlier tasks of this check run would have made of `p`, if anything. */
-export function predictedPath(predicted: ReadonlyMap<string, unknown>, p: string): FileState | undefined {
-  const own = predicted.get(pathKey(p)) as FileState | undefined;
-  if (own) return own;
-  // below something predicted absent, or predicted to be a non-directory, nothing exists
-  for (let d = posix.dirname(posix.normalize(p)); ; d = posix.dirname(d)) {
-    const up = predicted.get(pathKey(d)) as FileState | undefined;
-    if (up && (!up.exists || up.type !== 'directory')) return { exists: false };
-    if (d === '/' || d === '.') return undefined;
-  }
-}
-
 // Who commands run as, and their umask, per connection and become user: it
 // cannot change while a connection lives (the remote shell's umask is fixed at
 // its start), so `id` runs once per host, not in every file task.
 const identities = new WeakMap<object, Map<string, Identity>>();
 
-/** One round trip. In check mode, predictions of earlier tasks override what the host says. */
+/** One round trip. What the host says: check-mode predictions are laid over it by overlayProbe. */
 export async function probe(ctx: ModuleContext, req: ProbeRequest): Promise<ProbeResult> {
   const known = identities.get(ctx.conn) ?? new Map<string, Identity>();
   const as = ctx.becomeUser ?? '';
@@ -365,18 +349,31 @@ export async function probe(ctx: ModuleContext, req: ProbeRequest): Promise<Prob
   else if (req.identity && result.identity) identities.set(ctx.conn, known.set(as, { ...result.identity }));
   const broken = result.paths.find((p) => p.error !== undefined);
   if (broken) throw new ModuleError(`stat: ${broken.error!.replace(/^stat: /, '')}`);
-  if (ctx.check && ctx.predicted.size > 0) {
-    (req.paths ?? []).forEach((q, i) => {
-      const p = predictedPath(ctx.predicted, q.path);
-      // a prediction may be partial (new owner/mode of an existing file): merge it
-      if (p) result.paths[i] = p.exists && result.paths[i].exists ? { ...result.paths[i], ...p } : p;
-    });
-    (req.globs ?? []).forEach((g, i) => {
-      const p = /[*?[]/.test(g) ? undefined : predictedPath(ctx.predicted, g);
-      if (p) result.globs[i] = p.exists;
-    });
-  }
-  return result;
+  return { ...result, request: req };
+}
+
+/** A probed path as earlier tasks of a check run would leave it; a partial prediction (new owner/mode) merges. */
+export function overlayPathState(state: FileState, path: string, predicted: Predictions): FileState {
+  const p = predictedPath(predicted, path);
+  if (!p) return state;
+  return p.exists && state.exists ? { ...state, ...p } : p;
+}
+
+/** Whether a creates/removes glob matches, as earlier tasks would leave it (only a plain path can be predicted). */
+export function overlayGlob(exists: boolean, glob: string, predicted: Predictions): boolean {
+  const p = /[*?[]/.test(glob) ? undefined : predictedPath(predicted, glob);
+  return p ? p.exists : exists;
+}
+
+/** The overlay step of the modules built on probe(): its answers as earlier tasks of a check run would leave them. */
+export function overlayProbe(r: ProbeResult, predicted: Predictions): ProbeResult {
+  if (predicted.empty || !r.request) return r;
+  const { paths = [], globs = [] } = r.request;
+  return {
+    ...r,
+    paths: r.paths.map((s, i) => (paths[i] ? overlayPathState(s, paths[i].path, predicted) : s)),
+    globs: r.globs.map((e, i) => (globs[i] !== undefined ? overlayGlob(e, globs[i], predicted) : e)),
+  };
 }
 
 /** Convenience: the state of one path. */

@@ -6,9 +6,10 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import * as z from 'zod';
 import type { Change, Diff, ModuleContext, Plan } from '../module.js';
+import { pathSlot, type PredictionWrite, type Predictions } from '../predictions.js';
 import { applyMode, formatMode, modeArg, parseMode } from './mode.js';
 import { accountArg, resolveAccount } from './owner.js';
-import { pathKey, probe, safePath, type FileState, type Identity, type ProbeResult } from './probe.js';
+import { overlayProbe, probe, safePath, type FileState, type Identity, type ProbeResult } from './probe.js';
 import { backupName, writeFileScript } from './write.js';
 
 /** Largest old content read for --diff; bigger files get a placeholder, like Ansible's max diff size. */
@@ -69,6 +70,12 @@ export async function putFacts(ctx: ModuleContext, r: PutRequest): Promise<PutFa
     groups: r.group !== undefined ? [String(r.group)] : [],
   });
   return { paths: p.paths, me: p.identity!, probe: p };
+}
+
+/** Check mode: dest as earlier tasks of the run would leave it (the overlay step of copy, template, lineinfile). */
+export function overlayPutFacts(f: PutFacts, predicted: Predictions): PutFacts {
+  const p = overlayProbe(f.probe, predicted);
+  return { ...f, paths: p.paths, probe: p };
 }
 
 export interface PutWanted extends PutRequest {
@@ -192,7 +199,7 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
     ...(backupFile ? { backup_file: backupFile } : {}),
   };
   // check mode: what later tasks should see at dest (and its new parent)
-  const predict: Record<string, unknown> = {};
+  const predict: PredictionWrite[] = [];
   if (changes.length > 0) {
     const after: FileState = {
       exists: true,
@@ -206,17 +213,19 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
       checksum: final.checksum,
       content: final.content,
     };
-    predict[pathKey(path)] = after;
+    predict.push(pathSlot.entry(path, after));
     if (mkdirParent) {
-      predict[pathKey(posix.dirname(path))] = {
-        exists: true,
-        type: 'directory',
-        mode: 0o777 & ~f.me.umask,
-        uid: f.me.uid,
-        gid: f.me.gid,
-        owner: f.me.user,
-        group: f.me.group,
-      };
+      predict.push(
+        pathSlot.entry(posix.dirname(path), {
+          exists: true,
+          type: 'directory',
+          mode: 0o777 & ~f.me.umask,
+          uid: f.me.uid,
+          gid: f.me.gid,
+          owner: f.me.user,
+          group: f.me.group,
+        }),
+      );
     }
   }
   return { changes, result, predict, diff: contentDiff(path, cur, write ? w.content : undefined) };

@@ -4,10 +4,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Change, Diff, ModuleContext, Plan } from '../module.js';
+import { pathSlot, type PredictionWrite, type Predictions } from '../predictions.js';
 import { shellJoin } from '../quote.js';
 import { applyMode, formatMode, parseMode } from './mode.js';
 import { resolveAccount } from './owner.js';
-import { probe, pathKey, safePath, type FileState, type ProbeResult } from './probe.js';
+import { overlayProbe, probe, safePath, type FileState, type ProbeResult } from './probe.js';
 import { putPlan } from './put-content.js';
 
 /** More than this many entries would make the probe larger than one SSH request should be. */
@@ -70,6 +71,12 @@ export async function putTreeFacts(
   return { paths: r.paths, probe: r };
 }
 
+/** Check mode: the tree as earlier tasks of the run would leave it (copy's overlay step). */
+export function overlayTreeFacts(f: TreeFacts, predicted: Predictions): TreeFacts {
+  const p = overlayProbe(f.probe, predicted);
+  return { ...f, paths: p.paths, probe: p };
+}
+
 export interface TreeWanted {
   root: string;
   entries: TreeEntry[];
@@ -95,7 +102,7 @@ export function putTreePlan(f: TreeFacts, w: TreeWanted): Plan {
   const lines: string[] = [];
   const stdin: Buffer[] = [];
   const diffs: Diff[] = [];
-  const predict: Record<string, unknown> = {};
+  const predict: PredictionWrite[] = [];
   const described: string[] = [];
 
   // directories: create the missing ones (root first), then owner/group/directory_mode
@@ -122,7 +129,9 @@ export function putTreePlan(f: TreeFacts, w: TreeWanted): Plan {
     if (step.length > 0) {
       described.push(d.state.exists ? `fix ${d.path}` : `create directory ${d.path}`);
       lines.push(...step.map((argv) => `${shellJoin(argv)} || exit 1`));
-      predict[pathKey(d.path)] = { exists: true, type: 'directory', mode, uid: uid ?? curUid, gid: gid ?? curGid };
+      predict.push(
+        pathSlot.entry(d.path, { exists: true, type: 'directory', mode, uid: uid ?? curUid, gid: gid ?? curGid }),
+      );
     }
   }
 
@@ -153,7 +162,7 @@ export function putTreePlan(f: TreeFacts, w: TreeWanted): Plan {
     if (plan.changes.length > 0) {
       described.push(plan.changes.map((c) => c.description).join('; '));
       if (!Array.isArray(plan.diff) && plan.diff) diffs.push(plan.diff);
-      Object.assign(predict, plan.predict ?? {});
+      predict.push(...(plan.predict ?? []));
     }
   }
 

@@ -5,7 +5,8 @@ import { posix } from 'node:path';
 import * as z from 'zod';
 import type { ModuleContext, ModuleDefinition, Plan } from '../module.js';
 import { shellQuote } from '../quote.js';
-import { probe, safePath } from './probe.js';
+import type { Predictions } from '../predictions.js';
+import { overlayGlob, probe, safePath } from './probe.js';
 
 export interface CommandSpec {
   /** what the result's `cmd` shows: argv for command, the string for shell */
@@ -50,9 +51,10 @@ export function commandSpec(cmd: string[] | string, line: string, a: CommandOpti
 /** facts/plan/apply of a module whose arguments say what to run through `toSpec`. */
 export function commandSteps<A>(
   toSpec: (a: A) => CommandSpec,
-): Pick<ModuleDefinition<A, CommandFacts>, 'facts' | 'plan' | 'apply'> {
+): Pick<ModuleDefinition<A, CommandFacts>, 'facts' | 'overlay' | 'plan' | 'apply'> {
   return {
     facts: (ctx, a) => commandFacts(ctx, toSpec(a)),
+    overlay: (facts, a, predicted) => overlayCommandFacts(facts, toSpec(a), predicted),
     plan: (facts, a, p) => commandPlan(facts, toSpec(a), p.check),
     apply: (ctx, plan, a) => commandApply(ctx, plan, toSpec(a)),
   };
@@ -77,6 +79,13 @@ export async function commandFacts(ctx: ModuleContext, spec: CommandSpec): Promi
     createsExists: spec.creates !== undefined ? r.globs[i++] : undefined,
     removesExists: spec.removes !== undefined ? r.globs[i++] : undefined,
   };
+}
+
+/** Check mode: a creates/removes path an earlier task of the run would make or remove. */
+export function overlayCommandFacts(f: CommandFacts, spec: CommandSpec, predicted: Predictions): CommandFacts {
+  const at = (exists: boolean | undefined, glob: string | undefined) =>
+    exists === undefined || glob === undefined ? exists : overlayGlob(exists, onHost(spec, glob), predicted);
+  return { createsExists: at(f.createsExists, spec.creates), removesExists: at(f.removesExists, spec.removes) };
 }
 
 export function commandPlan(facts: CommandFacts, spec: CommandSpec, check: boolean): Plan {

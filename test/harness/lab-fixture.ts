@@ -11,6 +11,7 @@ import { openConnection } from '../../src/connection/index.js';
 import type { Connection } from '../../src/connection/types.js';
 import type { ModuleDefinition, ModuleResult } from '../../src/module.js';
 import { createModuleContext, runModule } from '../../src/module-runner.js';
+import type { Predictions } from '../../src/predictions.js';
 
 /** Opens (and connects) an SSH connection to the lab's first host, as root with the lab's key. */
 export async function openLabConnection(lab: Lab, homeDir: string): Promise<Connection> {
@@ -34,7 +35,7 @@ export interface RunOptions {
   check?: boolean;
   diff?: boolean;
   /** check-mode memory shared between tasks of one run */
-  predicted?: Map<string, unknown>;
+  predicted?: Predictions;
 }
 
 export interface LabHostFixture {
