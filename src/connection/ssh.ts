@@ -108,6 +108,15 @@ const SFTP_NO_SUCH_FILE = 2;
 const SFTP_CHUNK = 32 * 1024;
 
 /**
+ * Closes a client's socket whatever its state. ssh2's destroy() does nothing once
+ * end() was called (the socket is no longer writable), so a peer that never closes
+ * its side (a host that accepts TCP and never speaks SSH) kept the process alive.
+ */
+function destroySocket(client: Client): void {
+  (client as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
+}
+
+/**
  * The task timeout's note, and sudo refusing to run the command (which is not
  * the command's own failure): the same reading for a channel and a shell.
  */
@@ -209,7 +218,7 @@ export class SshConnection implements Connection {
         client.removeAllListeners('ready');
         client.on('error', () => {}); // late errors of a connection we gave up on
         client.end();
-        client.destroy();
+        destroySocket(client);
         reject(new UnreachableError(`ssh ${label}${via ? ` (via ${endpointLabel(via)})` : ''}: ${msg}`));
       };
       // Our own connect timeout covers TCP + handshake + auth, but not the time a
@@ -750,6 +759,6 @@ export class SshConnection implements Connection {
     this.endAll();
     const all = Promise.all(this.closed);
     const timeout = new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), 2000).unref());
-    if ((await Promise.race([all, timeout])) === 'timeout') for (const c of this.clients) c.destroy();
+    if ((await Promise.race([all, timeout])) === 'timeout') for (const c of this.clients) destroySocket(c);
   }
 }
