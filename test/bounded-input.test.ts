@@ -65,4 +65,46 @@ describe('bounded on every input', () => {
       server.close();
     }
   });
+
+  // billion laughs: 9 levels of 9 aliases each, 9^9 strings once expanded
+  const laughs = ['a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+  for (let i = 1; i < 10; i++)
+    laughs.push(
+      `a${i}: &a${i} [${Array(9)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]`,
+    );
+  const indent = (lines: string[], n: number) => lines.map((l) => ' '.repeat(n) + l).join('\n');
+  const aliasBombRefused = (r: BoundedRun, file: string) => {
+    assert.ok(!r.killed, `still running after the limit:\n${r.out}`);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, new RegExp(`${file}:\\d+:\\d+: YAML: aliases expand to more than 100000 values`));
+    assert.ok(r.ms < 8000, `took ${r.ms} ms`);
+  };
+
+  it('a YAML alias bomb in a playbook is refused, located, quickly', async () => {
+    ws.write('bomb-pb.yml', `- hosts: localhost\n  vars:\n${indent(laughs, 4)}\n  tasks:\n    - debug: { msg: hi }\n`);
+    aliasBombRefused(await runBounded([ws.path('bomb-pb.yml')], ws.dir, 15_000), 'bomb-pb.yml');
+  });
+
+  it('a YAML alias bomb as inventory or vars file is refused, located, quickly', async () => {
+    ws.write('bomb.yml', `${laughs.join('\n')}\n`);
+    ws.write('plain.yml', `- hosts: localhost\n  tasks:\n    - debug: { msg: hi }\n`);
+    ws.write('vf.yml', `- hosts: localhost\n  vars_files: [bomb.yml]\n  tasks:\n    - debug: { msg: hi }\n`);
+    aliasBombRefused(await runBounded(['-i', ws.path('bomb.yml'), ws.path('plain.yml')], ws.dir, 15_000), 'bomb.yml');
+    aliasBombRefused(await runBounded([ws.path('vf.yml')], ws.dir, 15_000), 'bomb.yml');
+  });
+
+  it('an alias inside the node it names is an error, not a stack overflow; ordinary aliases still load', async () => {
+    ws.write('self.yml', `- hosts: localhost\n  vars: &v\n    x: *v\n  tasks: []\n`);
+    const r = await runBounded([ws.path('self.yml')], ws.dir, 15_000);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /self\.yml:3:8: YAML: the alias \*v refers to a node that contains it/);
+    ws.write(
+      'ok.yml',
+      `- hosts: localhost\n  gather_facts: false\n  vars:\n    base: &b { a: 1, b: [x, y] }\n    copy: *b\n    merged: { <<: *b, c: 3 }\n  tasks:\n    - assert: { that: ["copy.b[1] == 'y'", "merged.a + merged.c == 4"] }\n`,
+    );
+    const ok = await runBounded([ws.path('ok.yml')], ws.dir, 15_000);
+    assert.equal(ok.code, 0, ok.out);
+  });
 });
