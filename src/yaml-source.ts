@@ -3,6 +3,7 @@
 // scalars); `locate(obj, key?)` returns the position of an object or of one
 // of its keys/items. YAML 1.1, as Ansible reads it: `yes`/`no` are booleans, `0644` is octal.
 import { readFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import {
   isMap,
   isPair,
@@ -132,11 +133,52 @@ function expandedSize(node: Node | null | undefined, doc: Document, budget: Alia
   return size;
 }
 
+/**
+ * A file's text, decoded strictly: invalid UTF-8 is a located error rather than
+ * silently U+FFFD. Read errors are thrown as they are (with their `code`).
+ */
+export function readTextFile(path: string): string {
+  const bytes = readFileSync(path);
+  if (!isUtf8(bytes)) throw invalidUtf8(bytes, path);
+  return bytes.toString('utf8');
+}
+
+/** Names the first invalid UTF-8 sequence of `bytes`: line, column (in characters), byte offset. */
+function invalidUtf8(bytes: Buffer, file: string): PhxError {
+  const decodesSoFar = (n: number) => {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, n), { stream: true });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // the longest prefix without an error yet (a character cut at its end is not an error when streaming)
+  let lo = 0;
+  let hi = bytes.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (decodesSoFar(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  // the bad sequence starts at the lead byte of the character the prefix ends inside, if it does
+  let start = lo;
+  if (!isUtf8(bytes.subarray(0, lo))) {
+    while (start > 0 && (bytes[start - 1] & 0xc0) === 0x80) start--;
+    start--;
+  }
+  const lines = bytes.subarray(0, start).toString('utf8').split('\n');
+  const loc: SourceLoc = { file, line: lines.length, col: lines[lines.length - 1].length + 1 };
+  const hex = [...bytes.subarray(start, Math.max(lo + 1, start + 1))].map((b) => b.toString(16).padStart(2, '0'));
+  return new PhxError(`invalid UTF-8 (bytes ${hex.join(' ')} at offset ${start}): the file must be UTF-8 text`, loc);
+}
+
 export function loadYamlFile(path: string): unknown {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextFile(path);
   } catch (e) {
+    if (e instanceof PhxError) throw e;
     throw new PhxError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   return parseYaml(text, path);

@@ -4,6 +4,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { binPath, workspace } from './helpers/cli.js';
 
@@ -106,5 +107,30 @@ describe('bounded on every input', () => {
     );
     const ok = await runBounded([ws.path('ok.yml')], ws.dir, 15_000);
     assert.equal(ok.code, 0, ok.out);
+  });
+
+  it('invalid UTF-8 in a playbook, inventory or vars file is a located error, not U+FFFD', async () => {
+    const bytes = (...parts: (string | number[])[]) =>
+      Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+    ws.write('ok-pb.yml', `- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: { msg: hi }\n`);
+    writeFileSync(
+      ws.path('bad-pb.yml'),
+      bytes('- hosts: localhost\n  tasks:\n    - debug: { msg: "caf\u00e9 ', [0xff, 0xfe], '" }\n'),
+    );
+    writeFileSync(ws.path('bad.ini'), bytes('[all]\nlocalhost ansible_connection=local x=', [0xe2, 0x28, 0xa1], '\n'));
+    writeFileSync(ws.path('bad-vars.yml'), bytes('a: 1\nb: "', [0xc0, 0xaf], '"\n'));
+    ws.write('vf-pb.yml', `- hosts: localhost\n  vars_files: [bad-vars.yml]\n  tasks:\n    - debug: { msg: hi }\n`);
+    const cases: [string[], RegExp][] = [
+      [[ws.path('bad-pb.yml')], /bad-pb\.yml:3:27: invalid UTF-8 \(bytes ff at offset 55\)/],
+      [['-i', ws.path('bad.ini'), ws.path('ok-pb.yml')], /bad\.ini:2:38: invalid UTF-8 \(bytes e2 28/],
+      [[ws.path('vf-pb.yml')], /bad-vars\.yml:2:5: invalid UTF-8 \(bytes c0/],
+      [['-e', `@${ws.path('bad-vars.yml')}`, ws.path('ok-pb.yml')], /bad-vars\.yml:2:5: invalid UTF-8/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runBounded(args, ws.dir, 15_000);
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, message);
+      assert.ok(!r.out.includes('\ufffd'), r.out);
+    }
   });
 });
