@@ -125,14 +125,14 @@ function taskNames(nodes: TaskNode[]): string[] {
 }
 
 async function makeReporter(o: CliOptions): Promise<Reporter> {
-  const [{ JsonReporter, TeeReporter }, { LiveReporter }, { PlainReporter }] = await Promise.all([
+  const [{ JsonReporter, TeeReporter }, { LiveReporter }, { PlainReporter }, { wantsLiveView }] = await Promise.all([
     import('../output/json.js'),
     import('../output/live.js'),
     import('../output/plain.js'),
+    import('../output/choose.js'),
   ]);
-  // the live view only on a terminal, and never in CI logs
   const human = (stream: NodeJS.WriteStream): Reporter =>
-    stream.isTTY && !process.env.CI
+    wantsLiveView(stream, process.env)
       ? new LiveReporter(stream, o.verbosity, o.diff)
       : new PlainReporter(stream, o.verbosity, o.diff);
   if (o.json) return new TeeReporter([new JsonReporter(process.stdout), human(process.stderr)]);

@@ -24,7 +24,7 @@ export class LiveReporter extends HumanReporter {
   private chain: Promise<void> = Promise.resolve();
   private current?: Running;
 
-  emit(e: RunEvent): void {
+  protected render(e: RunEvent): void {
     const c = this.c;
     if (e.type === 'play_start' || e.type === 'recap') this.endTask();
     const shared = sharedEventText(c, e, this.slowest, this.verbosity);
