@@ -64,6 +64,7 @@ function events(): RunEvent[] {
 
 function assertNoRawControls(text: string): void {
   // \n is the only control character a reporter may write (colours are off: NO_COLOR)
+  // eslint-disable-next-line no-control-regex -- looking for control characters is the point
   const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.exec(text);
   assert.equal(raw, null, `raw U+${raw?.[0].charCodeAt(0).toString(16).padStart(4, '0')} in:\n${text}`);
 }
