@@ -135,6 +135,8 @@ export class SshConnection implements Connection {
   private closedByUs = false;
   private sftpSession: Promise<SFTPWrapper> | undefined;
   private readonly inflight = new Set<(e: Error) => void>();
+  /** kill commands under way for aborted shell commands: close() lets them reach the host */
+  private readonly killing = new Set<Promise<void>>();
   private readonly closed: Promise<void>[] = []; // one per client ever created
   // One session slot stays free for the SFTP channel.
   private readonly maxChannels: number;
@@ -478,7 +480,10 @@ export class SshConnection implements Connection {
       return await new Promise<ExecResult>((resolve, reject) => {
         // Ending the shell is all there is to stop a command in it (as with a channel, OpenSSH
         // ignores signals for root; the command line's own `timeout` is what really kills it).
-        const { finish, setTimer, done } = this.settleOnce(opts, reject, () => shell.close());
+        const { finish, setTimer, done } = this.settleOnce(opts, reject, () => {
+          this.killShellSession(shell);
+          shell.close();
+        });
         if (done()) return;
         if (opts.timeoutMs) {
           // a backstop: the command line's own `timeout` (see buildCommand) kills it on the host
@@ -515,6 +520,32 @@ export class SshConnection implements Connection {
     } finally {
       this.busyShells.delete(shell);
     }
+  }
+
+  /**
+   * Ends, on the host, what an aborted command of a shell started: closing the
+   * channel does not stop a running command (sh only reads EOF once it is done).
+   * The shell leads its own session, so its session goes: sh, the command and its
+   * children (a `timeout` that made a process group of its own too).
+   */
+  private killShellSession(shell: RemoteShell): void {
+    const pid = shell.pid;
+    const client = this.client;
+    if (pid === undefined || !client || this.deadReason) return;
+    const killing = new Promise<void>((done) => {
+      try {
+        client.exec(`pkill -KILL -s ${pid} || kill -KILL -- -${pid}`, (err, ch) => {
+          if (err) return done();
+          ch.on('close', () => done());
+          ch.resume();
+          ch.stderr.resume();
+        });
+      } catch {
+        done(); // the connection is going away: nothing more to do
+      }
+    });
+    this.killing.add(killing);
+    void killing.then(() => this.killing.delete(killing));
   }
 
   /**
@@ -755,6 +786,8 @@ export class SshConnection implements Connection {
 
   async close(): Promise<void> {
     this.closedByUs = true;
+    if (this.killing.size > 0)
+      await Promise.race([Promise.all(this.killing), new Promise<void>((res) => setTimeout(res, 2000).unref())]);
     if (!this.deadReason) this.markDead(`connection to ${this.label} was closed`);
     this.endAll();
     const all = Promise.all(this.closed);
