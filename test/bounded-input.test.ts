@@ -133,4 +133,28 @@ describe('bounded on every input', () => {
       assert.ok(!r.out.includes('\ufffd'), r.out);
     }
   });
+
+  it('a task file that includes itself with no end stops at a depth limit with a located error', async () => {
+    ws.write('local.ini', 'localhost ansible_connection=local\n');
+    ws.write('inc-pb.yml', `- hosts: localhost\n  gather_facts: false\n  tasks:\n    - include_tasks: again.yml\n`);
+    ws.write('again.yml', `- debug: { msg: again }\n- include_tasks: again.yml\n`);
+    const r = await runBounded(['-i', ws.path('local.ini'), ws.path('inc-pb.yml')], ws.dir, 30_000);
+    assert.ok(!r.killed, `still running after 30 s:\n${r.out.slice(-2000)}`);
+    assert.equal(r.code, 1, r.out.slice(-2000));
+    assert.match(r.out, /again\.yml:2:3: include_tasks nested more than 64 deep .*again\.yml/);
+  });
+
+  it('a variable referring to itself, or a very deep chain of them, is a task error, not a stack overflow', async () => {
+    const chain = Array.from({ length: 3000 }, (_, i) => `    v${i}: "{{ v${i + 1} }}"`).join('\n');
+    ws.write(
+      'vars-pb.yml',
+      `- hosts: localhost\n  gather_facts: false\n  vars:\n    a: "{{ b }}"\n    b: "x{{ a }}"\n${chain}\n    v3000: end\n` +
+        `  tasks:\n    - debug: { msg: "{{ a }}" }\n      ignore_errors: true\n    - debug: { msg: "{{ v0 }}" }\n`,
+    );
+    const r = await runBounded(['-i', ws.path('local.ini'), ws.path('vars-pb.yml')], ws.dir, 30_000);
+    assert.equal(r.code, 2, r.out.slice(-2000));
+    assert.match(r.out, /recursive loop detected in template for var a/);
+    assert.match(r.out, /templates nested too deeply/);
+    assert.doesNotMatch(r.out, /Maximum call stack|RangeError/);
+  });
 });

@@ -51,4 +51,6 @@ export interface PlayRun {
   readonly varsFiles: Map<string, Record<string, unknown>>;
   /** end_play or any_errors_fatal / max_fail_percentage stopped the play */
   aborted: boolean;
+  /** the task files of the include_tasks running now, outermost first (bounded: MAX_INCLUDE_DEPTH) */
+  includeChain?: string[];
 }

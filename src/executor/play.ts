@@ -1,7 +1,7 @@
 // A play: its hosts in serial batches; pre_tasks, tasks, post_tasks with
 // handlers flushed after each section; blocks with rescue/always; includes;
 // meta; any_errors_fatal and max_fail_percentage.
-import { isAbsolute, resolve } from 'node:path';
+import { basename, isAbsolute, resolve } from 'node:path';
 import { PhxError } from '../errors.js';
 import { evaluateCondition } from '../expr/index.js';
 import { selectHosts } from '../inventory/index.js';
@@ -198,6 +198,9 @@ async function runBlock(ctx: RunContext, run: PlayRun, block: Block, hosts: Host
   }
 }
 
+/** include_tasks within include_tasks: a file that includes itself with no end stops here, not out of memory. */
+export const MAX_INCLUDE_DEPTH = 64;
+
 async function runInclude(
   ctx: RunContext,
   run: PlayRun,
@@ -229,15 +232,25 @@ async function runInclude(
       if (entries[i] && h.active) byFile.set(entries[i].file, [...(byFile.get(entries[i].file) ?? []), h]);
     for (const [file, group] of byFile) {
       const path = isAbsolute(file) ? file : resolve(inc.baseDir, file);
+      const chain = [...(run.includeChain ?? []), path];
+      if (chain.length > MAX_INCLUDE_DEPTH)
+        throw new PhxError(
+          `include_tasks nested more than ${MAX_INCLUDE_DEPTH} deep (a task file including itself with no end?): ` +
+            `${[...new Set(chain.map((p) => basename(p)))].join(' → ')}`,
+          inc.loc,
+        );
       const preloaded = inc.preloaded && inc.file === file;
       const nodes = preloaded ? inc.preloaded! : loadTaskFile(path, { registry: ctx.registry, loc: inc.loc });
       const groupScope = !preloaded && inc.apply ? inherit(scope, inc.apply) : scope;
       // include params are per host: run the group with each host's item in its facts layer
       const saved = group.map((h) => h.includeParams);
       group.forEach((h) => (h.includeParams = { ...(h.includeParams ?? {}), ...plans.get(h)![i].vars }));
+      const outerChain = run.includeChain;
+      run.includeChain = chain;
       try {
         await runNodes(ctx, run, nodes, group, groupScope);
       } finally {
+        run.includeChain = outerChain;
         group.forEach((h, k) => (h.includeParams = saved[k]));
       }
     }
