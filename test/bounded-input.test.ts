@@ -157,4 +157,31 @@ describe('bounded on every input', () => {
     assert.match(r.out, /templates nested too deeply/);
     assert.doesNotMatch(r.out, /Maximum call stack|RangeError/);
   });
+
+  it('a catastrophic regex on host output ends at once (linear-time engine); lookaround is a clear error', async () => {
+    ws.write('local.ini', 'localhost ansible_connection=local\n');
+    ws.write(
+      'regex-pb.yml',
+      `- hosts: localhost
+  gather_facts: false
+  tasks:
+    - command: printf '${'a'.repeat(40)}!'
+      register: out
+    - assert:
+        that:
+          - "out.stdout | regex_replace('^(a+)+$', 'x') == out.stdout"
+          - "out.stdout | regex_search('^(a+)+$') is none"
+          - "out.stdout is not match('(a|aa)+$')"
+          - "out.stdout is not search('^(a|a?)+$')"
+          - "out.stdout | regex_findall('(a+)+!') == ['${'a'.repeat(40)}']"
+          - "'ab12' | regex_replace('(?P<l>[a-z]+)(\\\\d+)', '\\\\2-\\\\g<l>') == '12-ab'"
+    - assert: { that: "out.stdout | regex_search('a(?=!)')" }
+`,
+    );
+    const r = await runBounded(['-i', ws.path('local.ini'), ws.path('regex-pb.yml')], ws.dir, 20_000);
+    assert.ok(!r.killed, `still running after 20 s:\n${r.out}`);
+    assert.equal(r.code, 2, r.out);
+    assert.match(r.out, /ok: \[localhost\][^\n]*\n\nTASK \[assert\]\s+\*+\nfatal/, 'the assert task passed');
+    assert.match(r.out, /invalid regular expression "a\(\?=!\)".*lookaround and backreferences are not supported/);
+  });
 });
