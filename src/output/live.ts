@@ -82,6 +82,8 @@ export class LiveReporter extends HumanReporter {
       {
         renderer: 'default',
         exitOnError: false,
+        // Ctrl-C is the run's to handle (src/cli/commands.ts): listr2's own handler exits with 127 at once
+        registerSignalListeners: false,
         rendererOptions: { collapseSubtasks: false, showErrorMessage: false },
         fallbackRenderer: 'simple',
       },
