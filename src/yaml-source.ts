@@ -117,7 +117,7 @@ function expandedSize(node: Node | null | undefined, doc: Document, budget: Alia
   if (known !== undefined) return known === -1 ? Infinity : known;
   budget.sizes.set(node, -1);
   let size = 1;
-  if (isAlias(node)) size = expandedSize(node.resolve(doc) as Node | undefined, doc, budget);
+  if (isAlias(node)) size = expandedSize(node.resolve(doc), doc, budget);
   else if (isMap(node))
     for (const pair of node.items) {
       if (!isPair(pair)) continue;
