@@ -14,7 +14,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(text + '\n');
       return 1;
     }
-    process.stderr.write(`phx-play: internal error: ${(e as Error)?.message ?? String(e)}\n`);
+    const { terminalSafe } = await import('./output/escape.js');
+    process.stderr.write(terminalSafe(`phx-play: internal error: ${(e as Error)?.message ?? String(e)}\n`));
     if (process.env.PHX_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
     return 250;
   }

@@ -26,6 +26,14 @@ export class ValidationErrors extends Error {
   }
 }
 
+/** The run was interrupted (Ctrl-C, SIGTERM): no task starts any more; the recap so far is shown. */
+export class Interrupted extends Error {
+  constructor(readonly signalName = 'SIGINT') {
+    super(`interrupted (${signalName})`);
+    this.name = 'Interrupted';
+  }
+}
+
 /** The host cannot be reached (refused, timeout, auth, host key, connection lost). */
 export class UnreachableError extends Error {
   constructor(message: string) {

@@ -3,6 +3,7 @@
 // scalars); `locate(obj, key?)` returns the position of an object or of one
 // of its keys/items. YAML 1.1, as Ansible reads it: `yes`/`no` are booleans, `0644` is octal.
 import { readFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import {
   isMap,
   isPair,
@@ -88,14 +89,97 @@ export function parseYamlDocuments(text: string, file: string): unknown[] {
   for (const d of docs)
     for (const e of d.errors) errors.push(new PhxError(`YAML: ${firstLine(e.message)}`, at(e.pos[0])));
   if (errors.length) throw new ValidationErrors(errors);
-  return docs.map((d) => convert(d.contents as Node | null, d, at));
+  return docs.map((d) => {
+    const budget: AliasBudget = { expanded: 0, insideAlias: 0, sizes: new Map() };
+    return convert(d.contents as Node | null, d, at, budget);
+  });
+}
+
+/**
+ * How many values aliases may expand to in one document. The loader copies what
+ * an alias points at (positions are per copy), so an alias bomb (billion laughs:
+ * 9 levels of 9 aliases each) would take gigabytes; real playbooks stay far below.
+ */
+export const MAX_ALIAS_EXPANSION = 100_000;
+
+interface AliasBudget {
+  /** values copied through aliases so far in this document */
+  expanded: number;
+  /** how many aliases the value being converted is inside of */
+  insideAlias: number;
+  /** node → how many values it expands to (aliases counted through); -1 while being counted */
+  sizes: Map<Node, number>;
+}
+
+/** How many values `node` becomes once its aliases are expanded; Infinity for an alias to its own ancestor. */
+function expandedSize(node: Node | null | undefined, doc: Document, budget: AliasBudget): number {
+  if (node == null) return 1;
+  const known = budget.sizes.get(node);
+  if (known !== undefined) return known === -1 ? Infinity : known;
+  budget.sizes.set(node, -1);
+  let size = 1;
+  if (isAlias(node)) size = expandedSize(node.resolve(doc), doc, budget);
+  else if (isMap(node))
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      size += expandedSize(pair.key as Node | null, doc, budget) + expandedSize(pair.value as Node | null, doc, budget);
+      if (size > MAX_ALIAS_EXPANSION) break; // enough to refuse; do not walk the rest of a bomb
+    }
+  else if (isSeq(node))
+    for (const item of node.items) {
+      size += expandedSize(item as Node, doc, budget);
+      if (size > MAX_ALIAS_EXPANSION) break;
+    }
+  budget.sizes.set(node, size);
+  return size;
+}
+
+/**
+ * A file's text, decoded strictly: invalid UTF-8 is a located error rather than
+ * silently U+FFFD. Read errors are thrown as they are (with their `code`).
+ */
+export function readTextFile(path: string): string {
+  const bytes = readFileSync(path);
+  if (!isUtf8(bytes)) throw invalidUtf8(bytes, path);
+  return bytes.toString('utf8');
+}
+
+/** Names the first invalid UTF-8 sequence of `bytes`: line, column (in characters), byte offset. */
+function invalidUtf8(bytes: Buffer, file: string): PhxError {
+  const decodesSoFar = (n: number) => {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, n), { stream: true });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // the longest prefix without an error yet (a character cut at its end is not an error when streaming)
+  let lo = 0;
+  let hi = bytes.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (decodesSoFar(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  // the bad sequence starts at the lead byte of the character the prefix ends inside, if it does
+  let start = lo;
+  if (!isUtf8(bytes.subarray(0, lo))) {
+    while (start > 0 && (bytes[start - 1] & 0xc0) === 0x80) start--;
+    start--;
+  }
+  const lines = bytes.subarray(0, start).toString('utf8').split('\n');
+  const loc: SourceLoc = { file, line: lines.length, col: lines[lines.length - 1].length + 1 };
+  const hex = [...bytes.subarray(start, Math.max(lo + 1, start + 1))].map((b) => b.toString(16).padStart(2, '0'));
+  return new PhxError(`invalid UTF-8 (bytes ${hex.join(' ')} at offset ${start}): the file must be UTF-8 text`, loc);
 }
 
 export function loadYamlFile(path: string): unknown {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextFile(path);
   } catch (e) {
+    if (e instanceof PhxError) throw e;
     throw new PhxError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   return parseYaml(text, path);
@@ -122,9 +206,32 @@ function firstLine(s: string): string {
   return s.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
 }
 
-function convert(node: Node | null | undefined, doc: Document, at: (o: number) => SourceLoc): unknown {
+function convert(
+  node: Node | null | undefined,
+  doc: Document,
+  at: (o: number) => SourceLoc,
+  budget: AliasBudget,
+): unknown {
   if (node == null) return null;
-  if (isAlias(node)) return convert(node.resolve(doc) as Node, doc, at);
+  if (isAlias(node)) {
+    const size = expandedSize(node, doc, budget);
+    const where = at(node.range?.[0] ?? 0);
+    if (size === Infinity)
+      throw new PhxError(`YAML: the alias *${node.source} refers to a node that contains it (endless value)`, where);
+    // size counts the aliases inside the target too: only the outermost alias adds to the budget
+    if (budget.insideAlias === 0) budget.expanded += size;
+    if (budget.expanded > MAX_ALIAS_EXPANSION)
+      throw new PhxError(
+        `YAML: aliases expand to more than ${MAX_ALIAS_EXPANSION} values (an alias bomb?); refusing to load`,
+        where,
+      );
+    budget.insideAlias++;
+    try {
+      return convert(node.resolve(doc) as Node, doc, at, budget);
+    } finally {
+      budget.insideAlias--;
+    }
+  }
   if (isScalar(node)) return node.value;
   if (isMap(node)) {
     const obj: Record<string, unknown> = {};
@@ -132,16 +239,21 @@ function convert(node: Node | null | undefined, doc: Document, at: (o: number) =
     for (const pair of node.items) {
       if (!isPair(pair)) continue;
       const keyNode = pair.key as Node | null;
-      const key = isScalar(keyNode) ? String(keyNode.value) : String(convert(keyNode, doc, at));
+      // with `merge: true` the yaml library reads a plain `<<` key as a Symbol
+      const key = isScalar(keyNode)
+        ? typeof keyNode.value === 'symbol'
+          ? '<<'
+          : String(keyNode.value)
+        : String(convert(keyNode, doc, at, budget));
       if (key === '<<') {
         // merge key: copy the merged mappings' entries that are not set here
-        const src = convert(pair.value as Node, doc, at);
+        const src = convert(pair.value as Node, doc, at, budget);
         for (const m of Array.isArray(src) ? src : [src]) {
           if (m && typeof m === 'object') for (const [k, v] of Object.entries(m)) if (!(k in obj)) obj[k] = v;
         }
         continue;
       }
-      obj[key] = convert(pair.value as Node | null, doc, at);
+      obj[key] = convert(pair.value as Node | null, doc, at, budget);
       if (keyNode?.range) p.children.set(key, at(keyNode.range[0]));
       const vr = (pair.value as Node | null)?.range;
       if (vr) p.values.set(key, at(vr[0]));
@@ -153,7 +265,7 @@ function convert(node: Node | null | undefined, doc: Document, at: (o: number) =
     const arr: unknown[] = [];
     const p: Positions = { self: at(node.range?.[0] ?? 0), children: new Map(), values: new Map() };
     node.items.forEach((item, i) => {
-      arr.push(convert(item as Node, doc, at));
+      arr.push(convert(item as Node, doc, at, budget));
       const r = (item as Node | null)?.range;
       if (r) p.children.set(i, at(r[0]));
     });

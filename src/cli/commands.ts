@@ -6,7 +6,7 @@ import type { CliOptions } from './args.js';
 import { parseExtraVars } from './extra-vars.js';
 import { listText } from './list.js';
 import { askSecret } from './prompt.js';
-import { PhxError, ValidationErrors } from '../errors.js';
+import { Interrupted, PhxError, ValidationErrors } from '../errors.js';
 import type { Reporter } from '../events.js';
 import { checkHostVariables, loadInventory, selectHosts, type Inventory } from '../inventory/index.js';
 import { loadPlaybook } from '../playbook/load.js';
@@ -58,6 +58,7 @@ export async function runCommand(o: CliOptions): Promise<number> {
     import('../executor/run.js'),
   ]);
   const reporter = await makeReporter(o);
+  const interruption = onInterrupt(reporter);
   const outcome = await runPlaybooks(
     playbooks,
     {
@@ -71,6 +72,7 @@ export async function runCommand(o: CliOptions): Promise<number> {
       extraVars,
       become: { enabled: o.become, user: o.becomeUser, password: becomePassword },
       limit: o.limit,
+      signal: interruption.signal,
     },
     {
       inventory,
@@ -87,10 +89,39 @@ export async function runCommand(o: CliOptions): Promise<number> {
           onDebug: o.verbosity >= 3 ? (m) => reporter.emit({ type: 'debug', host, message: m }) : undefined,
         }),
     },
-  );
+  ).finally(interruption.stopListening);
   await reporter.close();
   if (o.check && o.detailedExitcode && outcome.exitCode === 0) return outcome.changesPending ? 3 : 0;
   return outcome.exitCode;
+}
+
+/**
+ * Ctrl-C (or SIGTERM) during a run: say so, abort the run's signal (running tasks
+ * end their commands on the hosts, no task starts, the recap so far is printed,
+ * exit 130). A second one quits at once.
+ */
+function onInterrupt(reporter: Reporter): { signal: AbortSignal; stopListening: () => void } {
+  const controller = new AbortController();
+  const handler = (signalName: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`\nphx-play: ${signalName} again: quitting at once\n`);
+      process.exit(130);
+    }
+    reporter.emit({
+      type: 'warning',
+      message: `interrupted (${signalName}): ending the running tasks on their hosts; press Ctrl-C again to quit at once`,
+    });
+    controller.abort(new Interrupted(signalName));
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: controller.signal,
+    stopListening: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
 }
 
 /** Like ansible-playbook: a --limit that selects nothing, or a --start-at-task that names no task, stops before anything runs. */
@@ -125,14 +156,14 @@ function taskNames(nodes: TaskNode[]): string[] {
 }
 
 async function makeReporter(o: CliOptions): Promise<Reporter> {
-  const [{ JsonReporter, TeeReporter }, { LiveReporter }, { PlainReporter }] = await Promise.all([
+  const [{ JsonReporter, TeeReporter }, { LiveReporter }, { PlainReporter }, { wantsLiveView }] = await Promise.all([
     import('../output/json.js'),
     import('../output/live.js'),
     import('../output/plain.js'),
+    import('../output/choose.js'),
   ]);
-  // the live view only on a terminal, and never in CI logs
   const human = (stream: NodeJS.WriteStream): Reporter =>
-    stream.isTTY && !process.env.CI
+    wantsLiveView(stream, process.env)
       ? new LiveReporter(stream, o.verbosity, o.diff)
       : new PlainReporter(stream, o.verbosity, o.diff);
   if (o.json) return new TeeReporter([new JsonReporter(process.stdout), human(process.stderr)]);

@@ -1,8 +1,13 @@
 // How a user error is printed: `file:line:col: message`, the line, a caret.
 import { PhxError, ValidationErrors, formatLoc } from '../errors.js';
 import { sourceLine } from '../yaml-source.js';
+import { terminalSafe } from '../output/escape.js';
 
 export function formatPhxError(e: PhxError): string {
+  return terminalSafe(formatPhxErrorText(e));
+}
+
+function formatPhxErrorText(e: PhxError): string {
   if (!e.loc) return `ERROR: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`;
   const lines = [`${formatLoc(e.loc)}: ${e.message}`];
   const text = sourceLine(e.loc);

@@ -1,9 +1,8 @@
 // -e values: `k=v k2="a b"`, JSON, YAML, or @file (YAML/JSON). Later -e wins.
 // A file's contents are data from outside the playbook: unsafe text, never rendered.
-import { readFileSync } from 'node:fs';
 import { PhxError } from '../errors.js';
 import { markUnsafe } from '../unsafe.js';
-import { parseYaml } from '../yaml-source.js';
+import { parseYaml, readTextFile } from '../yaml-source.js';
 
 /** Splits `a=1 b="x y" c='z'` like Ansible's parse_kv (quotes group, backslash escapes). */
 export function parseKeyValues(text: string): Record<string, string> {
@@ -40,8 +39,9 @@ export function parseExtraVars(values: string[], cwd = process.cwd()): Record<st
       const file = raw.slice(1);
       let text: string;
       try {
-        text = readFileSync(file.startsWith('/') ? file : `${cwd}/${file}`, 'utf8');
+        text = readTextFile(file.startsWith('/') ? file : `${cwd}/${file}`);
       } catch (e) {
+        if (e instanceof PhxError) throw e;
         throw new PhxError(
           `-e ${raw}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
         );

@@ -90,6 +90,8 @@ export class RemoteShell {
 
   /** base64 exists on the host, so commands may have stdin (learnt in start()) */
   private stdinOk = false;
+  /** sh's process id on the host (learnt in start()): it leads the session every command runs in */
+  private shellPid: number | undefined;
 
   private constructor(private readonly channel: ClientChannel) {
     channel.on('data', (d: Buffer) => this.onData('out', d));
@@ -112,12 +114,14 @@ export class RemoteShell {
     const shell = new RemoteShell(channel);
     try {
       const hello = await withTimeout(
-        shell.run('if command -v base64 >/dev/null 2>&1; then echo yes; else echo no; fi'),
+        // `$$` in the subshell is still the shell's own pid
+        shell.run('if command -v base64 >/dev/null 2>&1; then echo yes; else echo no; fi; echo $$'),
         timeoutMs,
       );
-      const answer = hello.stdout.toString();
-      if (hello.rc !== 0 || !/^(yes|no)\n$/.test(answer)) return shell.discard();
-      shell.stdinOk = answer === 'yes\n';
+      const answer = /^(yes|no)\n(\d+)\n$/.exec(hello.stdout.toString());
+      if (hello.rc !== 0 || !answer) return shell.discard();
+      shell.stdinOk = answer[1] === 'yes';
+      shell.shellPid = Number(answer[2]);
       return shell;
     } catch {
       return shell.discard();
@@ -132,6 +136,14 @@ export class RemoteShell {
   /** false when base64 is missing on the host: commands with stdin need an exec channel */
   get canFeedStdin(): boolean {
     return this.stdinOk;
+  }
+
+  /**
+   * sh's pid on the host. sshd starts each session's command in a session of its
+   * own (setsid), so this is also the session id of everything a command started.
+   */
+  get pid(): number | undefined {
+    return this.shellPid;
   }
 
   /** the shell is gone (it ended, or was ended): drop it */

@@ -24,6 +24,10 @@ export class ShellPool {
   private shellStdinOk: boolean | undefined;
   /** the host cannot run a remote shell: every command gets its own exec channel */
   private shellUnsupported = false;
+  /** the client each shell runs on: an aborted command's session is killed over it */
+  private readonly clientOf = new WeakMap<RemoteShell, Client>();
+  /** kill commands under way for aborted shell commands: close() lets them reach the host */
+  private readonly killing = new Set<Promise<void>>();
 
   constructor(
     private readonly link: SshLink,
@@ -76,6 +80,7 @@ export class ShellPool {
       }
       return undefined;
     }
+    this.clientOf.set(shell, client);
     this.busyShells.add(shell); // the caller's, before any other exec can see it in the pool
     this.shellStdinOk = shell.canFeedStdin;
     this.shells.push(shell);
@@ -105,12 +110,46 @@ export class ShellPool {
     }
   }
 
+  /**
+   * Ends, on the host, what an aborted command of a shell started. The shell leads
+   * its own session, so its session goes: sh, the command and its children (a
+   * `timeout` that made a process group of its own too).
+   */
+  private killSession(shell: RemoteShell): void {
+    const pid = shell.pid;
+    const client = this.clientOf.get(shell);
+    if (pid === undefined || !client || this.link.deadReason) return;
+    const killing = new Promise<void>((done) => {
+      try {
+        client.exec(`pkill -KILL -s ${pid} || kill -KILL -- -${pid}`, (err, ch) => {
+          if (err) return done();
+          ch.on('close', () => done());
+          ch.resume();
+          ch.stderr.resume();
+        });
+      } catch {
+        done(); // the connection is going away: nothing more to do
+      }
+    });
+    this.killing.add(killing);
+    void killing.then(() => this.killing.delete(killing));
+  }
+
+  /** Waits (at most 2 s) for the kills of aborted commands to reach the host. */
+  async settleKills(): Promise<void> {
+    if (this.killing.size === 0) return;
+    await Promise.race([Promise.all(this.killing), new Promise<void>((res) => setTimeout(res, 2000).unref())]);
+  }
+
   private runInShell(shell: RemoteShell, command: string, opts: ExecOptions): Promise<ExecResult> {
     const started = Date.now();
     return new Promise<ExecResult>((resolve, reject: (e: Error) => void) => {
-      // Ending the shell is all there is to stop a command in it (as with a channel, OpenSSH
-      // ignores signals for root; the command line's own `timeout` is what really kills it).
-      const { finish, setTimer, done } = settleOnce(this.link, opts, reject, () => shell.close());
+      // Closing the channel does not stop a running command (sh reads EOF only once it is done):
+      // an abort also kills the shell's session on the host.
+      const { finish, setTimer, done } = settleOnce(this.link, opts, reject, () => {
+        this.killSession(shell);
+        shell.close();
+      });
       if (done()) return;
       if (opts.timeoutMs) {
         // a backstop: the command line's own `timeout` (see buildCommand) kills it on the host

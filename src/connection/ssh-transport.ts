@@ -9,6 +9,7 @@ import { UnreachableError } from '../errors.js';
 import { makeAuthHandler, type AuthSettings, type AuthState } from './auth.js';
 import { knownHostsName, readKnownHosts, type KnownHostEntry } from './known-hosts.js';
 import { serverHostKeyAlgorithms, verifyHostKey } from './ssh-host-key.js';
+import { destroySocket } from './ssh2-internals.js';
 
 /** One hop: the target, or a ProxyJump host in front of it. */
 export interface SshEndpoint {
@@ -105,7 +106,7 @@ export class SshTransport implements SshLink {
     this.endAll();
     const all = Promise.all(this.closed);
     const timeout = new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), 2000).unref());
-    if ((await Promise.race([all, timeout])) === 'timeout') for (const c of this.clients) c.destroy();
+    if ((await Promise.race([all, timeout])) === 'timeout') for (const c of this.clients) destroySocket(c);
   }
 
   /** Each hop's client carries the next hop's TCP stream (forwardOut); the last one is the target. */
@@ -138,7 +139,7 @@ export class SshTransport implements SshLink {
         client.removeAllListeners('ready');
         client.on('error', () => {}); // late errors of a connection we gave up on
         client.end();
-        client.destroy();
+        destroySocket(client);
         reject(new UnreachableError(`ssh ${label}${via ? ` (via ${endpointLabel(via)})` : ''}: ${msg}`));
       };
       const timer = new ConnectTimer(this.s.connectTimeoutMs, fail);

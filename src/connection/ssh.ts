@@ -81,7 +81,8 @@ export class SshConnection implements Connection {
     return this.files.getFile(path);
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.shells.settleKills();
     return this.transport.close();
   }
 }

@@ -2,7 +2,7 @@
 // (lib/Channel.js: `outgoing.{id,state}` and `_client._protocol.signal()`);
 // test/ssh2-internals.test.ts fails when another ssh2 version is installed, so
 // whoever upgrades ssh2 checks this file first.
-import type { ClientChannel } from 'ssh2';
+import type { Client, ClientChannel } from 'ssh2';
 
 /** the ssh2 version whose internals sendKill was written against */
 export const SSH2_VERSION_RELIED_ON = '1.17.0';
@@ -33,4 +33,13 @@ export function sendKill(ch: ClientChannel): void {
   } catch {
     // best effort: the channel is closed next anyway
   }
+}
+
+/**
+ * Closes a client's socket whatever its state. ssh2's destroy() does nothing once
+ * end() was called (the socket is no longer writable), so a peer that never closes
+ * its side (a host that accepts TCP and never speaks SSH) kept the process alive.
+ */
+export function destroySocket(client: Client): void {
+  (client as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
 }

@@ -18,6 +18,8 @@ export interface ExecutorOptions {
   /** -b / --become-user / -K */
   become: { enabled: boolean; user?: string; password?: string };
   limit?: string;
+  /** aborted on Ctrl-C / SIGTERM (reason: an Interrupted): running tasks are ended, no task starts */
+  signal?: AbortSignal;
 }
 
 export interface RunContext {

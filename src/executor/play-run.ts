@@ -10,6 +10,8 @@ export class PlayRun {
   readonly varsFiles = new Map<string, Record<string, unknown>>();
   /** end_play or any_errors_fatal / max_fail_percentage stopped the play */
   aborted = false;
+  /** the task files of the include_tasks running now, outermost first (bounded: MAX_INCLUDE_DEPTH) */
+  includeChain?: string[];
   /** the play's keywords, inherited by its blocks, includes and tasks */
   readonly scope: Scope;
   /** for the connections this play opens first */

@@ -1,7 +1,8 @@
 // A play: its hosts in serial batches; pre_tasks, tasks, post_tasks with
 // handlers flushed after each section; blocks with rescue/always; includes;
 // meta; any_errors_fatal and max_fail_percentage.
-import { isAbsolute, resolve } from 'node:path';
+import { basename, isAbsolute, resolve } from 'node:path';
+import { PhxError } from '../errors.js';
 import { evaluateCondition } from '../expr/index.js';
 import { selectHosts } from '../inventory/index.js';
 import { loadTaskFile } from '../playbook/load.js';
@@ -170,6 +171,9 @@ interface IncludeEntry {
   vars: Record<string, unknown>;
 }
 
+/** include_tasks within include_tasks: a file that includes itself with no end stops here, not out of memory. */
+export const MAX_INCLUDE_DEPTH = 64;
+
 async function runInclude(
   ctx: RunContext,
   run: PlayRun,
@@ -189,11 +193,24 @@ async function runInclude(
       if (entries[i] && section.runs(h)) byFile.set(entries[i].file, [...(byFile.get(entries[i].file) ?? []), h]);
     for (const [file, group] of byFile) {
       const path = isAbsolute(file) ? file : resolve(inc.baseDir, file);
+      const chain = [...(run.includeChain ?? []), path];
+      if (chain.length > MAX_INCLUDE_DEPTH)
+        throw new PhxError(
+          `include_tasks nested more than ${MAX_INCLUDE_DEPTH} deep (a task file including itself with no end?): ` +
+            `${[...new Set(chain.map((p) => basename(p)))].join(' → ')}`,
+          inc.loc,
+        );
       const preloaded = inc.preloaded && inc.file === file;
       const nodes = preloaded ? inc.preloaded! : loadTaskFile(path, { registry: ctx.registry, loc: inc.loc });
       const groupScope = !preloaded && inc.apply ? inherit(scope, inc.apply) : scope;
       const params = new Map(group.map((h) => [h, plans.get(h)![i].vars]));
-      await withIncludeParams(params, () => runNodes(ctx, run, nodes, section.only(group), groupScope));
+      const outerChain = run.includeChain;
+      run.includeChain = chain;
+      try {
+        await withIncludeParams(params, () => runNodes(ctx, run, nodes, section.only(group), groupScope));
+      } finally {
+        run.includeChain = outerChain;
+      }
     }
   }
 }

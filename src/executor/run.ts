@@ -1,7 +1,7 @@
 // A whole run: every play of the playbook(s) over the inventory, one
 // connection per host opened on first use and reused, then the recap.
 import { performance } from 'node:perf_hooks';
-import { UnreachableError } from '../errors.js';
+import { Interrupted, UnreachableError } from '../errors.js';
 import type { Connection } from '../connection/types.js';
 import type { Reporter, RecapCounters } from '../events.js';
 import { hostVariables, type Inventory } from '../inventory/index.js';
@@ -22,6 +22,7 @@ export interface RunDependencies {
 
 export interface RunOutcome {
   hosts: Record<string, RecapCounters>;
+  /** 130 when interrupted (Ctrl-C), as a shell reports it */
   exitCode: number;
   /** --check: did anything report changed? */
   changesPending: boolean;
@@ -43,6 +44,7 @@ export async function runPlaybooks(
     return h;
   };
   const opening = new Map<string, Promise<Connection>>();
+  let interrupted = false;
   const ctx: RunContext = {
     options,
     reporter: deps.reporter,
@@ -83,6 +85,9 @@ export async function runPlaybooks(
         await runPlay(ctx, play);
       }
     }
+  } catch (e) {
+    if (!(e instanceof Interrupted)) throw e;
+    interrupted = true; // the recap so far, below
   } finally {
     await Promise.allSettled([...opening.values()].map(async (p) => (await p).close()));
   }
@@ -93,7 +98,8 @@ export async function runPlaybooks(
   const failed = all.some((c) => c.failed > 0);
   const unreachable = all.some((c) => c.unreachable > 0);
   const changesPending = all.some((c) => c.changed > 0);
-  return { hosts: recap, exitCode: failed ? 2 : unreachable ? 4 : 0, changesPending };
+  const exitCode = interrupted ? 130 : failed ? 2 : unreachable ? 4 : 0;
+  return { hosts: recap, exitCode, changesPending };
 }
 
 function touched(c: RecapCounters): boolean {

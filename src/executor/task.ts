@@ -1,7 +1,7 @@
 // One task on the hosts of a batch: per host, vars → when → loop → module,
 // with retries/until, changed_when/failed_when, register and notify.
 import { performance } from 'node:perf_hooks';
-import { PhxError, UnreachableError, formatLoc } from '../errors.js';
+import { Interrupted, PhxError, UnreachableError, formatLoc } from '../errors.js';
 import { evaluateCondition } from '../expr/index.js';
 import type { ModuleDefinition, ModuleResult } from '../module.js';
 import { createModuleContext } from '../module-runner.js';
@@ -60,6 +60,7 @@ export async function runTask(
   outer: Scope,
   handler = false,
 ): Promise<void> {
+  throwIfInterrupted(ctx);
   const scope = inherit(outer, task);
   const module = ctx.registry.get(task.module);
   if (!module) throw new PhxError(`unknown module '${task.module}'`, task.loc);
@@ -77,10 +78,17 @@ export async function runTask(
     handler,
   });
   const outcomes = await mapLimit(targets, ctx.options.forks, (h) => runOnHost(t, h));
+  throwIfInterrupted(ctx);
   if (runOnce) {
     // run_once: the one result stands for every host of the batch
     for (const h of section.running()) if (h !== targets[0]) applyOutcome(h, task, outcomes[0], scope, false);
   }
+}
+
+/** After Ctrl-C no task starts: the run unwinds to its recap (src/executor/run.ts). */
+function throwIfInterrupted(ctx: RunContext): void {
+  const signal = ctx.options.signal;
+  if (signal?.aborted) throw signal.reason instanceof Interrupted ? signal.reason : new Interrupted();
 }
 
 export function taskTitle(task: Task): string {
@@ -295,7 +303,7 @@ async function attempt(t: TaskOnHost): Promise<Outcome> {
       result.attempts = attemptNo;
       const done = evaluateCondition(task.until, scoped, where);
       if (!done) {
-        if (attemptNo <= retries) {
+        if (attemptNo <= retries && !t.ctx.options.signal?.aborted) {
           t.ctx.reporter.emit({
             type: 'debug',
             host: t.host.name,
@@ -342,16 +350,22 @@ async function invoke(t: TaskOnHost): Promise<Record<string, unknown>> {
   const timeoutS = t.scope.timeout !== undefined ? Number(renderValue(t.scope.timeout, t.vars, where)) : undefined;
   const abort = new AbortController();
   const timer = timeoutS ? setTimeout(() => abort.abort(), timeoutS * 1000) : undefined;
+  // Ctrl-C ends the task's commands on the host as the timeout does
+  const runSignal = t.ctx.options.signal;
+  const onInterrupt = () => abort.abort(runSignal?.reason);
+  if (runSignal?.aborted) onInterrupt();
+  else runSignal?.addEventListener('abort', onInterrupt, { once: true });
   try {
     const conn: Connection =
       t.module.runsOn === 'controller'
         ? controllerOnly
         : await t.ctx.connect(t.delegateTo ?? t.host.name, t.run.connection);
     const work = runModule(t.module, args, moduleContext(t, conn, where, timeoutS, abort.signal));
-    const r: ModuleResult = timeoutS ? await Promise.race([work, timeoutAfter(abort.signal, timeoutS)]) : await work;
+    const r: ModuleResult = await Promise.race([work, stoppedBy(abort.signal, timeoutS)]);
     return withLines({ ...r, changed: Boolean(r.changed), failed: Boolean(r.failed) });
   } finally {
     if (timer) clearTimeout(timer);
+    runSignal?.removeEventListener('abort', onInterrupt);
   }
 }
 
@@ -416,14 +430,21 @@ export function loopItems(
   return node.loop_with === 'items' ? value.flatMap((v) => (Array.isArray(v) ? v : [v])) : value;
 }
 
-function timeoutAfter(signal: AbortSignal, seconds: number): Promise<ModuleResult> {
-  return new Promise((resolve) =>
-    signal.addEventListener(
-      'abort',
-      () => resolve({ changed: false, failed: true, msg: `The task timed out after ${seconds} seconds (timeout)` }),
-      { once: true },
-    ),
-  );
+/** The task's result once its signal aborts: the `timeout` ran out, or the run was interrupted. */
+function stoppedBy(signal: AbortSignal, timeoutS: number | undefined): Promise<ModuleResult> {
+  return new Promise((resolve) => {
+    const stopped = () =>
+      resolve({
+        changed: false,
+        failed: true,
+        msg:
+          signal.reason instanceof Interrupted
+            ? `The task was ${signal.reason.message}`
+            : `The task timed out after ${timeoutS} seconds (timeout)`,
+      });
+    if (signal.aborted) stopped();
+    else signal.addEventListener('abort', stopped, { once: true });
+  });
 }
 
 function becomeFor(

@@ -11,11 +11,10 @@ import {
   lastOf,
   lengthOf,
   lookupPlugin,
-  pyRegex,
-  regexReplace,
   splitString,
   type HelperEnv,
 } from '../template/helpers.js';
+import { regexFindall, regexReplace, regexSearch, regexTest } from '../template/regex.js';
 import {
   EvalFailure,
   Undefined,
@@ -190,16 +189,18 @@ export const FILTERS: Record<string, FilterDef> = table({
       }),
   },
   regex_search: {
-    fn: (v, a, k) => {
-      const flags = `${truthy(k.ignorecase ?? false) ? 'i' : ''}${truthy(k.multiline ?? false) ? 'm' : ''}`;
-      return pyRegex(pyStr(arg(a, k, 0, 'pattern', '')), flags).exec(pyStr(v))?.[0] ?? null;
-    },
+    fn: (v, a, k) =>
+      regexSearch(pyStr(v), pyStr(arg(a, k, 0, 'pattern', '')), {
+        ignorecase: truthy(k.ignorecase ?? false),
+        multiline: truthy(k.multiline ?? false),
+      }),
   },
   regex_findall: {
-    fn: (v, a, k) => {
-      const re = pyRegex(pyStr(arg(a, k, 0, 'pattern', '')), `g${truthy(k.ignorecase ?? false) ? 'i' : ''}`);
-      return [...pyStr(v).matchAll(re)].map((m) => (m.length > 2 ? m.slice(1) : m.length === 2 ? m[1] : m[0]));
-    },
+    fn: (v, a, k) =>
+      regexFindall(pyStr(v), pyStr(arg(a, k, 0, 'pattern', '')), {
+        ignorecase: truthy(k.ignorecase ?? false),
+        multiline: truthy(k.multiline ?? false),
+      }),
   },
   split: { fn: (v, a, k) => splitString(pyStr(v), arg(a, k, 0, 'sep', undefined)) },
   basename: { fn: (v) => basename(pyStr(v)) },
@@ -375,8 +376,8 @@ export const TESTS: Record<string, TestDef> = table({
   sameas: test((v, [x]) => v === x),
   in: test((v, [c]) => contains(c, v)),
   contains: test((v, [x]) => contains(v, x)),
-  match: test((v, [p, ic]) => pyRegex(`^(?:${pyStr(p)})`, truthy(ic ?? false) ? 'i' : '').test(pyStr(v))),
-  search: test((v, [p, ic]) => pyRegex(pyStr(p), truthy(ic ?? false) ? 'i' : '').test(pyStr(v))),
+  match: test((v, [p, ic]) => regexTest(pyStr(v), `^(?:${pyStr(p)})`, { ignorecase: truthy(ic ?? false) })),
+  search: test((v, [p, ic]) => regexTest(pyStr(v), pyStr(p), { ignorecase: truthy(ic ?? false) })),
   version: test((v, [other, op]) => {
     const check = VERSION_OPS[pyStr(op ?? '==')];
     if (!check) throw new EvalFailure(`version test: unknown operator ${JSON.stringify(op)}`);

@@ -1,10 +1,10 @@
 // Reading `-i` sources into one inventory: a file (YAML by extension or by
 // content, INI otherwise), a directory (every inventory file in it, in name
 // order), or a comma list `h1,h2,`. Later sources add to earlier ones.
-import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { readdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { PhxError, ValidationErrors } from '../errors.js';
-import { parseYaml } from '../yaml-source.js';
+import { parseYaml, readTextFile } from '../yaml-source.js';
 import { readIniInventory } from './ini-format.js';
 import { emptyInventory, inventoryExtras, InventoryBuilder, reconcile, type Inventory } from './model.js';
 import { expandHostDefinition } from './ranges.js';
@@ -98,8 +98,9 @@ function readDirectory(dir: string, shown: string, inv: Inventory): void {
 function readInventoryFile(path: string, shown: string, inv: Inventory): void {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextFile(path);
   } catch (e) {
+    if (e instanceof PhxError) throw e;
     throw new PhxError(`cannot read inventory ${shown}: ${errorCode(e)}`);
   }
   const known = new Set(inv.hosts.keys());

@@ -3,10 +3,10 @@
 // the first of `web` (file, or a directory of YAML files merged in lexical
 // order, recursively), `web.yml`, `web.yaml`, `web.json`. Each directory and
 // file is read once per cache, however many hosts ask.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, extname } from 'node:path';
 import { PhxError } from '../errors.js';
-import { locate, locateValue, parseYaml } from '../yaml-source.js';
+import { locate, locateValue, parseYaml, readTextFile } from '../yaml-source.js';
 import { checkConnectionVars } from './connection-vars.js';
 
 const VARS_EXTENSIONS = ['', '.yml', '.yaml', '.json'];
@@ -82,8 +82,9 @@ function filesInVarsDir(dir: string): string[] {
 function readVarsFile(path: string): Record<string, unknown> {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextFile(path);
   } catch (e) {
+    if (e instanceof PhxError) throw e;
     throw new PhxError(
       `cannot read variables file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );

@@ -2,6 +2,7 @@
 // how loud they are, their colours and the slowest-task tally for -v.
 import type { ChalkInstance } from 'chalk';
 import type { Reporter, RunEvent } from '../events.js';
+import { deepTerminalSafe } from './escape.js';
 import { SlowestTasks } from './slowest.js';
 import { makeChalk } from './text.js';
 
@@ -17,6 +18,13 @@ export abstract class HumanReporter implements Reporter {
     this.c = makeChalk(out);
   }
 
-  abstract emit(e: RunEvent): void;
+  /** Renders an event whose strings are terminal-safe (a result's fields are escaped where they are shown). */
+  emit(e: RunEvent): void {
+    this.render(
+      e.type === 'host_result' ? { ...deepTerminalSafe({ ...e, result: {} }), result: e.result } : deepTerminalSafe(e),
+    );
+  }
+
+  protected abstract render(e: RunEvent): void;
   abstract close(): Promise<void>;
 }

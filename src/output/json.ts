@@ -1,5 +1,6 @@
 // --json: one versioned JSON object per event on stdout, for machines.
 import type { Reporter, RunEvent } from '../events.js';
+import { jsonTerminalSafe } from './escape.js';
 
 export const JSON_EVENT_VERSION = 1;
 
@@ -9,7 +10,10 @@ export class JsonReporter implements Reporter {
   emit(e: RunEvent): void {
     // commands sent (-vv) may carry secrets in arguments; they stay in human output only
     if (e.type === 'command') return;
-    this.out.write(JSON.stringify({ v: JSON_EVENT_VERSION, time: new Date().toISOString(), ...e }) + '\n');
+    // stdout may be a terminal: no raw C1 or bidi characters either (JSON.stringify leaves those)
+    this.out.write(
+      jsonTerminalSafe(JSON.stringify({ v: JSON_EVENT_VERSION, time: new Date().toISOString(), ...e })) + '\n',
+    );
   }
 
   async close(): Promise<void> {}

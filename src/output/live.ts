@@ -24,7 +24,7 @@ export class LiveReporter extends HumanReporter {
   private chain: Promise<void> = Promise.resolve();
   private current?: Running;
 
-  emit(e: RunEvent): void {
+  protected render(e: RunEvent): void {
     const c = this.c;
     if (e.type === 'play_start' || e.type === 'recap') this.endTask();
     const shared = sharedEventText(c, e, this.slowest, this.verbosity);
@@ -82,6 +82,8 @@ export class LiveReporter extends HumanReporter {
       {
         renderer: 'default',
         exitOnError: false,
+        // Ctrl-C is the run's to handle (src/cli/commands.ts): listr2's own handler exits with 127 at once
+        registerSignalListeners: false,
         rendererOptions: { collapseSubtasks: false, showErrorMessage: false },
         fallbackRenderer: 'simple',
       },

@@ -7,7 +7,7 @@ import { banner, hostResultText, sharedEventText } from './text.js';
 export class PlainReporter extends HumanReporter {
   private module = '';
 
-  emit(e: RunEvent): void {
+  protected render(e: RunEvent): void {
     const c = this.c;
     const shared = sharedEventText(c, e, this.slowest, this.verbosity);
     if (shared !== undefined) {

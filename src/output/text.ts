@@ -4,6 +4,7 @@ import type { HostStatus, RecapCounters, RunEvent } from '../events.js';
 import type { SlowestTasks } from './slowest.js';
 import type { Diff } from '../module.js';
 import { unifiedDiff } from './diff.js';
+import { jsonTerminalSafe, terminalSafe, terminalSafeLine } from './escape.js';
 
 export function makeChalk(stream: NodeJS.WriteStream): ChalkInstance {
   // NO_COLOR wins; FORCE_COLOR forces; otherwise colour only on a terminal.
@@ -52,7 +53,7 @@ export function hostResultText(
   } else {
     const msg =
       e.status === 'changed' && typeof r.msg === 'string' && r.msg.trim() && !('results' in r)
-        ? ` ${r.msg.trim()}`
+        ? ` ${terminalSafeLine(r.msg.trim())}`
         : '';
     lines.push(color(`${WORD[e.status]}: ${host}${item}${msg} (${seconds(e.durationMs)})`));
   }
@@ -67,15 +68,15 @@ export function hostResultText(
 }
 
 function failureText(r: Record<string, unknown>): string {
-  const parts = [typeof r.msg === 'string' ? r.msg : JSON.stringify(r.msg ?? 'failed')];
+  const parts = [typeof r.msg === 'string' ? r.msg : (JSON.stringify(r.msg ?? 'failed') ?? 'failed')];
   if (typeof r.stderr === 'string' && r.stderr.trim() && !parts[0].includes(r.stderr.trim()))
     parts.push(`stderr: ${r.stderr.trim()}`);
-  return parts.join('\n');
+  return terminalSafe(parts.join('\n'));
 }
 
 export function resultDump(r: Record<string, unknown>): string {
   const { stdout_lines: _o, stderr_lines: _e, ...shown } = r;
-  return JSON.stringify(shown, null, 4);
+  return jsonTerminalSafe(JSON.stringify(shown, null, 4));
 }
 
 export function diffText(c: ChalkInstance, d: Diff | Diff[]): string {
@@ -85,6 +86,7 @@ export function diffText(c: ChalkInstance, d: Diff | Diff[]): string {
       unifiedDiff(x.before ?? '', x.after ?? '', x.before_header ?? 'before', x.after_header ?? 'after')
         .trimEnd()
         .split('\n')
+        .map(terminalSafe)
         .map((l) =>
           l.startsWith('+') && !l.startsWith('+++')
             ? c.green(l)

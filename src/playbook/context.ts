@@ -1,10 +1,10 @@
 // State of one playbook load: the module registry, the problems found so far,
 // and per-file caches so a file imported from several places is read, parsed
 // and validated once.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { SourceLoc } from '../errors.js';
 import type { ModuleRegistry } from '../registry.js';
-import { parseYaml } from '../yaml-source.js';
+import { parseYaml, readTextFile } from '../yaml-source.js';
 import { Problems, rememberSource } from './problems.js';
 import type { TaskNode } from './types.js';
 
@@ -50,7 +50,7 @@ export class LoadContext {
       this.problems.add(`${what} not found: ${path}`, ref);
     } else {
       try {
-        const text = readFileSync(path, 'utf8');
+        const text = readTextFile(path);
         rememberSource(path, text);
         value = parseYaml(text, path) ?? null;
       } catch (e) {

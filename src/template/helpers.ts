@@ -6,6 +6,8 @@ import { basename, dirname, resolve } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 import { shellQuote } from '../quote.js';
 import { UnsafeText, plain } from '../unsafe.js';
+// playbook regexes run on RE2, in linear time on host output (./regex.ts)
+import { regexReplace } from './regex.js';
 import {
   EvalFailure,
   Undefined,
@@ -64,37 +66,6 @@ export function compareValues(a: unknown, b: unknown, op: string): number {
     return na.length - nb.length;
   }
   throw new EvalFailure(`'${op}' not supported between ${typeName(a)} and ${typeName(b)}`);
-}
-
-/** Python `re` syntax → JS: named groups `(?P<n>...)`. */
-export function pyRegex(pattern: string, flags = ''): RegExp {
-  try {
-    return new RegExp(
-      pattern.replace(/\(\?P<([A-Za-z_]\w*)>/g, '(?<$1>').replace(/\(\?P=([A-Za-z_]\w*)\)/g, '\\k<$1>'),
-      flags,
-    );
-  } catch (e) {
-    throw new EvalFailure(`invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`);
-  }
-}
-
-/** Python replacement syntax (`\1`, `\g<1>`, `\g<name>`) → JS (`$1`, `$<name>`); a literal `$` stays literal. */
-export function pyReplacement(repl: string): string {
-  return repl
-    .replace(/\$/g, '$$$$')
-    .replace(/\\(?:(\d+)|g<(\d+)>|g<([A-Za-z_]\w*)>|(\\))/g, (_m, n1, n2, name, bs) =>
-      bs ? '\\' : name ? `$<${name}>` : `$${n1 ?? n2}`,
-    );
-}
-
-export function regexReplace(
-  value: string,
-  pattern: string,
-  replacement: string,
-  opts: { ignorecase?: boolean; multiline?: boolean } = {},
-): string {
-  const re = pyRegex(pattern, `g${opts.ignorecase ? 'i' : ''}${opts.multiline ? 'm' : ''}`);
-  return value.replace(re, pyReplacement(replacement));
 }
 
 /**
