@@ -9,7 +9,7 @@ import type { Change, Diff, ModuleContext, Plan } from '../module.js';
 import { applyMode, formatMode, modeArg, parseMode } from './mode.js';
 import { noFollowArgv } from './no-follow.js';
 import { accountArg, resolveAccount } from './owner.js';
-import { pathKey, probe, safePath, type FileState, type Identity, type ProbeResult } from './probe.js';
+import { pathKey, probe, type FileState, type Identity, type ProbeResult } from './probe.js';
 import { backupName, writeFileScript } from './write.js';
 
 /** Largest old content read for --diff; bigger files get a placeholder, like Ansible's max diff size. */
