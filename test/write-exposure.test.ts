@@ -1,0 +1,126 @@
+// How copy/template write a file (src/remote/write.ts), seen from the host
+// (a local connection: the host is this machine): a mode 0600 file is never
+// readable by others, not even as a temp file while its content arrives;
+// owner and setuid mode both hold; an owner is given only in a directory
+// reached without symlinks.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import copy from '../modules/copy.js';
+import template from '../modules/template.js';
+import { createUser, removeDir, run, tempDir, type TestUser } from './modules-harness.js';
+
+let dir: string;
+let ctrl: string;
+let user: TestUser;
+const USER = 'phxwritetest';
+before(() => {
+  dir = tempDir('phx-write-');
+  ctrl = tempDir('phx-write-ctrl-');
+  user = createUser(USER);
+});
+after(() => {
+  removeDir(dir);
+  removeDir(ctrl);
+  user.remove();
+});
+
+/** Polls `where` until stopped; returns every name seen with a mode that group or others can use. */
+function watchModes(where: string): { stop: () => Promise<string[]> } {
+  const broad = new Set<string>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      for (const name of readdirSync(where)) {
+        try {
+          const m = lstatSync(join(where, name)).mode & 0o7777;
+          if (m & 0o077) broad.add(`${name} ${m.toString(8)}`);
+        } catch {
+          /* renamed meanwhile */
+        }
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return [...broad];
+    },
+  };
+}
+
+it('a mode 0600 copy of 32 MB: no temp file or destination is ever broader than 0600; the temp is created under umask 077', async () => {
+  const where = join(dir, 'secret');
+  mkdirSync(where);
+  const blob = randomBytes(32 * 1024 * 1024);
+  writeFileSync(join(ctrl, 'key.bin'), blob);
+  const watcher = watchModes(where);
+  const r = await run(copy, { src: join(ctrl, 'key.bin'), dest: join(where, 'key.bin'), mode: '0600' });
+  const broad = await watcher.stop();
+  assert.equal(r.result.failed, undefined, String(r.result.msg));
+  assert.ok(readFileSync(join(where, 'key.bin')).equals(blob));
+  assert.equal(statSync(join(where, 'key.bin')).mode & 0o7777, 0o600);
+  assert.deepEqual(broad, [], 'nothing in the directory was ever readable by group or others');
+  assert.deepEqual(readdirSync(where), ['key.bin'], 'no temp file left');
+
+  const write = r.commands.find((c) => c.includes('.key.bin.phx-'))!;
+  assert.ok(write, 'the content goes to a .<name>.phx-<random> temp file');
+  const order = ['umask 077', 'exec 3>', 'conv=fsync', 'chmod 0600', 'mv -f'].map((s) => write.indexOf(s));
+  assert.ok(
+    order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1])),
+    `temp created under umask 077, filled and synced, then chmod, then renamed: ${write}`,
+  );
+});
+
+it('template with mode 0600 writes the same way', async () => {
+  writeFileSync(join(ctrl, 'app.conf.hbs'), 'password = {{ pw }}\n');
+  const dest = join(dir, 'app.conf');
+  const r = await run(template, { src: 'app.conf.hbs', dest, mode: '0600' }, { baseDir: ctrl, vars: { pw: 's3cret' } });
+  assert.equal(r.result.failed, undefined, String(r.result.msg));
+  assert.equal(readFileSync(dest, 'utf8'), 'password = s3cret\n');
+  assert.equal(statSync(dest).mode & 0o7777, 0o600);
+  const write = r.commands.find((c) => c.includes('.app.conf.phx-'))!;
+  assert.ok(write.indexOf('umask 077') >= 0 && write.indexOf('umask 077') < write.indexOf('exec 3>'));
+});
+
+it('owner with a setuid mode: chown comes first, so the setuid bit survives', async () => {
+  const dest = join(dir, 'tool');
+  const r = await run(copy, { content: '#!/bin/sh\n', dest, owner: USER, group: USER, mode: '4750' });
+  assert.equal(r.result.failed, undefined, String(r.result.msg));
+  assert.equal(statSync(dest).uid, user.uid);
+  assert.equal(statSync(dest).mode & 0o7777, 0o4750);
+});
+
+it('an owner is not given through a symlinked directory (a writer of the link could choose where); without owner it is followed', async () => {
+  const real = join(dir, 'real');
+  mkdirSync(real);
+  symlinkSync(real, join(dir, 'via-link'));
+  const owned = await run(copy, { content: 'x\n', dest: join(dir, 'via-link', 'owned.conf'), owner: USER });
+  assert.equal(owned.result.failed, true);
+  assert.match(
+    String(owned.result.msg),
+    /not giving it an owner or group through a symlink .* use the real path .*real/,
+  );
+  assert.equal(existsSync(join(real, 'owned.conf')), false);
+  assert.deepEqual(readdirSync(real), [], 'no temp file left behind');
+
+  const plain = await run(copy, { content: 'x\n', dest: join(dir, 'via-link', 'plain.conf') });
+  assert.equal(plain.result.failed, undefined, String(plain.result.msg));
+  assert.equal(readFileSync(join(real, 'plain.conf'), 'utf8'), 'x\n');
+  const direct = await run(copy, { content: 'x\n', dest: join(real, 'owned.conf'), owner: USER });
+  assert.equal(direct.result.failed, undefined, String(direct.result.msg));
+  assert.equal(statSync(join(real, 'owned.conf')).uid, user.uid);
+});
