@@ -6,9 +6,10 @@
 // no-follow mode (coreutils < 9.5 races even with -R), so the change is made
 // by perl, which every Proxmox VE host has (PVE itself is written in it):
 // each directory below `root` is entered with O_NOFOLLOW|O_DIRECTORY (fchdir),
-// the last name is opened with O_PATH|O_NOFOLLOW, checked to be the same
-// regular file or directory that lstat saw, and changed through
-// /proc/self/fd/N, i.e. exactly that inode. Anything else is left alone with
+// the last name is opened with O_PATH|O_NOFOLLOW (no side effect even on a
+// device or fifo), checked to be the same non-symlink that lstat saw, and
+// changed through /proc/self/fd/N, i.e. exactly that inode (lchown: the link
+// itself, by name in that directory). Anything else is left alone with
 // a message and exit code 1. `root` itself is opened normally: it is the
 // path the task names, followed like `find -H` and Ansible do.
 
@@ -16,17 +17,18 @@
 const O_PATH = '010000000';
 
 export const NO_FOLLOW_SCRIPT = `use strict; use warnings;
-use Fcntl qw(O_RDONLY O_NOFOLLOW O_DIRECTORY);
+use Fcntl qw(O_NOFOLLOW O_DIRECTORY);
+use POSIX ();
 use constant O_PATH => ${O_PATH};
 my ($root, $op, $spec, $sep, @paths) = @ARGV;
-die "usage: root chown|chmod spec -- paths\\n" unless defined $sep && $sep eq '--' && $op =~ /^(chown|chmod)$/;
+die "usage: root chown|lchown|chmod spec -- paths\\n" unless defined $sep && $sep eq '--' && $op =~ /^(l?chown|chmod)$/;
 my ($uid, $gid, $mode) = (-1, -1, 0);
-if ($op eq 'chown') {
-  $spec =~ /^(\\d*)(?::(\\d+))?$/ && ($1 ne '' || defined $2) or die "bad owner: $spec\\n";
-  ($uid, $gid) = ($1 eq '' ? -1 : $1, defined $2 ? $2 : -1);
-} else {
+if ($op eq 'chmod') {
   $spec =~ /^[0-7]{1,4}$/ or die "bad mode: $spec\\n";
   $mode = oct $spec;
+} else {
+  $spec =~ /^(\\d*)(?::(\\d+))?$/ && ($1 ne '' || defined $2) or die "bad owner: $spec\\n";
+  ($uid, $gid) = ($1 eq '' ? -1 : $1, defined $2 ? $2 : -1);
 }
 (my $top = $root) =~ s{/+$}{};
 my $rc = 0;
@@ -34,7 +36,7 @@ sub skip { warn "phx-play: $_[0]: $_[1]\\n"; $rc = 1 }
 PATH: for my $p (@paths) {
   (my $q = $p) =~ s{/+$}{};
   my $fh;
-  if ($q eq $top) {
+  if ($q eq $top && $op ne 'lchown') {
     sysopen($fh, $p, O_PATH) or do { skip($p, "$!"); next };
   } else {
     if (index($q, "$top/") != 0) { skip($p, "not below $root"); next }
@@ -47,10 +49,16 @@ PATH: for my $p (@paths) {
         or do { skip($p, "$n is not a directory (a symlink?): left alone"); next PATH };
     }
     my @l = lstat($last) or do { skip($p, "$!"); next };
-    -f _ || -d _ or do { skip($p, "not a regular file or directory (a symlink?): left alone"); next };
+    if ($op eq 'lchown') {
+      # the link itself, by name in this directory: lchown never follows
+      -l _ or do { skip($p, "not a symlink (any more): left alone"); next };
+      POSIX::lchown($uid, $gid, $last) or skip($p, "chown: $!");
+      next;
+    }
+    !-l _ or do { skip($p, "a symlink now: left alone"); next };
     sysopen($fh, $last, O_PATH | O_NOFOLLOW) or do { skip($p, "$!"); next };
     my @s = stat($fh);
-    @s && (-f _ || -d _) && $s[0] == $l[0] && $s[1] == $l[1]
+    @s && ($s[2] & 0170000) != 0120000 && $s[0] == $l[0] && $s[1] == $l[1]
       or do { skip($p, "replaced while being changed: left alone"); next };
   }
   my $fd = '/proc/self/fd/' . fileno($fh);
@@ -60,12 +68,15 @@ PATH: for my $p (@paths) {
 exit $rc;
 `;
 
+/** chown/chmod: anything but a symlink (opened, never followed); lchown: symlinks themselves. */
+export type NoFollowOp = 'chown' | 'lchown' | 'chmod';
+
 /**
  * argv that chowns (`spec` = uid, uid:gid or :gid, numeric) or chmods
  * (`spec` = octal) `paths`, all at or below `root`, without following any
  * symlink below `root`. Its tail is the plain command: `chown spec -- paths…`.
  */
-export function noFollowArgv(root: string, op: 'chown' | 'chmod', spec: string, paths: string[]): string[] {
+export function noFollowArgv(root: string, op: NoFollowOp, spec: string, paths: string[]): string[] {
   return ['perl', '-e', NO_FOLLOW_SCRIPT, '--', root, op, spec, '--', ...paths];
 }
 
