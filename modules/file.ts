@@ -7,6 +7,7 @@ import { posix } from 'node:path';
 import * as z from 'zod';
 import { defineModule, type Change, type Plan } from '../src/module.js';
 import { applyMode, formatMode, modeArg, parseMode, type ModeSpec } from '../src/remote/mode.js';
+import { noFollowArgv, plainCommand, type NoFollowOp } from '../src/remote/no-follow.js';
 import { accountArg, attrsText, resolveAccount } from '../src/remote/owner.js';
 import {
   pathKey,
@@ -184,16 +185,22 @@ function plan(f: Facts, a: Args): Plan {
     const out: Change[] = [];
     const ownerPart = want.uid !== now.uid ? String(want.uid) : '';
     const groupPart = want.gid !== now.gid ? String(want.gid) : '';
+    // Only a link that the facts saw and follow: true asked for is followed;
+    // anything else that is a symlink by the time we change it is left alone.
+    const followed = at === path && target !== cur;
+    const attrArgv = (op: 'chown' | 'chmod', spec: string) =>
+      followed ? [op, spec, safePath(at)] : noFollowArgv(posix.dirname(at), op, spec, [at]);
     if (ownerPart || groupPart) {
+      const spec = `${ownerPart}${groupPart ? `:${groupPart}` : ''}`;
       out.push({
         description: `chown ${want.owner}:${want.group} ${at}`,
-        argv: ['chown', ...(opts.link ? ['-h'] : []), `${ownerPart}${groupPart ? `:${groupPart}` : ''}`, safePath(at)],
+        argv: opts.link ? ['chown', '-h', spec, safePath(at)] : attrArgv('chown', spec),
       });
     }
     if (!opts.noMode && want.mode !== now.mode)
       out.push({
         description: `chmod ${formatMode(want.mode)} ${at}`,
-        argv: ['chmod', formatMode(want.mode), safePath(at)],
+        argv: attrArgv('chmod', formatMode(want.mode)),
       });
     if (opts.diff !== false) {
       if (before.state === 'absent') {
@@ -381,8 +388,8 @@ function recurse(
   after: Record<string, string | number | undefined>,
   target: { uid?: number; gid?: number; mode?: ModeSpec },
 ): Change[] {
-  const chown = new Map<string, string[]>();
-  const chmod = new Map<string, string[]>();
+  // `${op} ${spec}` → paths; op is chown, lchown (the links themselves) or chmod
+  const batches = new Map<string, string[]>();
   for (const e of tree) {
     const now: Attrs = { uid: e.uid, gid: e.gid, owner: e.owner, group: e.group, mode: e.mode };
     const isLink = e.type === 'link';
@@ -390,30 +397,36 @@ function recurse(
     const at = posix.join(root, e.rel);
     const steps = fix(at, now, want, { link: isLink, noMode: isLink, diff: false });
     for (const s of steps) {
-      const [cmd, ...rest] = s.argv!;
-      const key = rest.slice(0, -1).join(' ');
-      const bucket = cmd === 'chown' ? chown : chmod;
-      bucket.set(key, [...(bucket.get(key) ?? []), safePath(at)]);
+      const [cmd, ...rest] = plainCommand(s.argv!);
+      const key = rest[0] === '-h' ? `lchown ${rest[1]}` : `${cmd} ${rest[0]}`;
+      batches.set(key, [...(batches.get(key) ?? []), at]);
     }
     if (steps.length > 0) {
       before[e.rel] = `${formatMode(now.mode)} ${now.owner}:${now.group}`;
       after[e.rel] = `${formatMode(isLink ? now.mode : want.mode)} ${want.owner}:${want.group}`;
     }
   }
-  const listed = [...chown.values(), ...chmod.values()].reduce(
-    (n, ps) => n + ps.reduce((m, p) => m + p.length + 3, 0),
-    0,
-  );
-  if (listed > LIST_LIMIT) return recurseByFind(root, chown.size > 0, chmod.size > 0, target);
-  const out: Change[] = [];
-  for (const [key, paths] of chown)
-    out.push({
-      description: `chown ${key} ${paths.length} entries below ${root}`,
-      argv: ['chown', ...key.split(' '), ...paths],
+  const keys = [...batches.keys()];
+  const listed = [...batches.values()].reduce((n, ps) => n + ps.reduce((m, p) => m + p.length + 3, 0), 0);
+  if (listed > LIST_LIMIT)
+    return recurseByFind(
+      root,
+      keys.some((k) => !k.startsWith('chmod')),
+      keys.some((k) => k.startsWith('chmod')),
+      target,
+    );
+  // owners first: chown clears setuid bits that chmod then sets; nothing below root is followed
+  const order = (k: string) => (k.startsWith('chmod') ? 1 : 0);
+  return keys
+    .sort((x, y) => order(x) - order(y))
+    .map((key) => {
+      const [op, spec] = key.split(' ') as [NoFollowOp, string];
+      const paths = batches.get(key)!;
+      return {
+        description: `${op === 'lchown' ? 'chown -h' : op} ${spec} ${paths.length} entries below ${root}`,
+        argv: noFollowArgv(root, op, spec, paths),
+      };
     });
-  for (const [key, paths] of chmod)
-    out.push({ description: `chmod ${key} ${paths.length} entries below ${root}`, argv: ['chmod', key, ...paths] });
-  return out;
 }
 
 /**
@@ -430,6 +443,8 @@ function recurseByFind(
 ): Change[] {
   const r = safePath(root);
   const out: Change[] = [];
+  // find -P never follows a link; the perl helper (no-follow.ts) re-checks each name as it changes it
+  const exec = (op: NoFollowOp, spec: string) => [...noFollowArgv(r, op, spec, []), '{}', '+'];
   if (owners) {
     const differs = [
       ...(t.uid !== undefined ? ['!', '-uid', String(t.uid)] : []),
@@ -439,7 +454,25 @@ function recurseByFind(
     const who = `${t.uid ?? ''}${t.gid !== undefined ? `:${t.gid}` : ''}`;
     out.push({
       description: `chown ${who} below ${root}`,
-      argv: ['find', r, '-mindepth', '1', '(', ...differs, ')', '-exec', 'chown', '-h', who, '{}', '+'],
+      argv: [
+        'find',
+        '-P',
+        r,
+        '-mindepth',
+        '1',
+        '!',
+        '-type',
+        'l',
+        '(',
+        ...differs,
+        ')',
+        '-exec',
+        ...exec('chown', who),
+      ],
+    });
+    out.push({
+      description: `chown -h ${who} of the links below ${root}`,
+      argv: ['find', '-P', r, '-mindepth', '1', '-type', 'l', '(', ...differs, ')', '-exec', ...exec('lchown', who)],
     });
   }
   if (modes && t.mode) {
@@ -450,6 +483,7 @@ function recurseByFind(
             description: `chmod ${formatMode(m.value)} below ${root}`,
             argv: [
               'find',
+              '-P',
               r,
               '-mindepth',
               '1',
@@ -460,15 +494,15 @@ function recurseByFind(
               '-perm',
               formatMode(m.value),
               '-exec',
-              'chmod',
-              formatMode(m.value),
-              '{}',
-              '+',
+              ...exec('chmod', formatMode(m.value)),
             ],
           }
         : {
+            // a symbolic mode depends on each entry's mode: chmod itself applies it
+            // (GNU chmod does not follow links met below the named paths, but a name
+            // swapped for a link after find saw it is followed: listed paths avoid that)
             description: `chmod ${m.text} below ${root}`,
-            argv: ['find', r, '-mindepth', '1', '!', '-type', 'l', '-exec', 'chmod', m.text, '{}', '+'],
+            argv: ['find', '-P', r, '-mindepth', '1', '!', '-type', 'l', '-exec', 'chmod', m.text, '{}', '+'],
           },
     );
   }

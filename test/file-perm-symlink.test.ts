@@ -20,8 +20,10 @@ import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import filePerm from '../modules/file_perm.js';
 import { LocalConnection } from '../src/connection/local.js';
-import type { Connection, ExecOptions, ExecResult } from '../src/connection/types.js';
+import type { Connection } from '../src/connection/types.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
+import { NO_FOLLOW_SCRIPT } from '../src/remote/no-follow.js';
+import { RacingConnection } from './helpers/racing-connection.js';
 
 let base: string;
 // each test has its own outside files, so that one test's damage does not fail the next
@@ -58,32 +60,6 @@ function makeTree(name: string, files = 5): string {
   for (let i = 0; i < files; i++) writeFileSync(join(dir, `f${i}`), 'x');
   writeFileSync(join(dir, 'sub', 'deep', 'b'), 'b');
   return dir;
-}
-
-/** A local connection that runs `racer` once, just before the command after the first (the apply). */
-class RacingConnection implements Connection {
-  readonly kind = 'local' as const;
-  private calls = 0;
-  constructor(
-    private readonly inner: Connection,
-    private readonly racer: () => void,
-  ) {}
-  connect() {
-    return this.inner.connect();
-  }
-  exec(command: string, opts?: ExecOptions): Promise<ExecResult> {
-    if (this.calls++ === 1) this.racer();
-    return this.inner.exec(command, opts);
-  }
-  putFile(path: string, data: Buffer, opts?: { mode?: number }) {
-    return this.inner.putFile(path, data, opts);
-  }
-  getFile(path: string) {
-    return this.inner.getFile(path);
-  }
-  close() {
-    return Promise.resolve();
-  }
 }
 
 const want = (path: string) => filePerm.args.parse({ path, recurse: true, owner: 100033, group: 100033, mode: '0664' });
@@ -144,4 +120,8 @@ test('a background racer flipping names between file and symlink while file_perm
   }
   untouched('after the racer');
   assert.ok(runs > 0);
+});
+
+test('the no-follow script can be given to find -exec … {} + (it holds no "{}" of its own)', () => {
+  assert.equal(NO_FOLLOW_SCRIPT.includes('{}'), false);
 });

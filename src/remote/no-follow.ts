@@ -30,11 +30,11 @@ if ($op eq 'chmod') {
   $spec =~ /^(\\d*)(?::(\\d+))?$/ && ($1 ne '' || defined $2) or die "bad owner: $spec\\n";
   ($uid, $gid) = ($1 eq '' ? -1 : $1, defined $2 ? $2 : -1);
 }
-(my $top = $root) =~ s{/+$}{};
+(my $top = $root) =~ s!/+$!!;
 my $rc = 0;
 sub skip { warn "phx-play: $_[0]: $_[1]\\n"; $rc = 1 }
 PATH: for my $p (@paths) {
-  (my $q = $p) =~ s{/+$}{};
+  (my $q = $p) =~ s!/+$!!;
   my $fh;
   if ($q eq $top && $op ne 'lchown') {
     sysopen($fh, $p, O_PATH) or do { skip($p, "$!"); next };
