@@ -72,7 +72,8 @@ export function writeFileScript(dest: string, o: WriteOptions): string {
   if (o.validate !== undefined) {
     const tmpPath = posix.join(dir, tmp);
     const argv = shlexSplit(o.validate).map((w) => w.replaceAll('%s', tmpPath));
-    steps.push(shellJoin(argv));
+    // run where the task runs, as before (this script works inside dest's directory)
+    steps.push(`(cd "$OLDPWD" && ${shellJoin(argv)})`);
   }
   if (o.backupTo) steps.push(`cp -p -- ${n} ${shellQuote(safePath(o.backupTo))}`);
   steps.push(`mv -f -- ${t} ${n}`);
