@@ -4,6 +4,7 @@
 // owner and setuid mode both hold; an owner is given only in a directory
 // reached without symlinks.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -123,4 +124,32 @@ it('an owner is not given through a symlinked directory (a writer of the link co
   const direct = await run(copy, { content: 'x\n', dest: join(real, 'owned.conf'), owner: USER });
   assert.equal(direct.result.failed, undefined, String(direct.result.msg));
   assert.equal(statSync(join(real, 'owned.conf')).uid, user.uid);
+});
+
+it('a racer swapping the temp file for a symlink to a root-only file: that file never changes, dest is not the link', async () => {
+  const where = join(dir, 'shared');
+  mkdirSync(where);
+  const outside = tempDir('phx-write-outside-');
+  const secret = join(outside, 'secret');
+  writeFileSync(secret, 'root only\n', { mode: 0o600 });
+  // bounded: about 10 s at most; steals every temp file it sees and leaves a symlink in its place
+  const script = `i=0; while [ $i -lt 20000 ]; do
+    for f in "$1"/.big.phx-*; do [ -f "$f" ] && [ ! -L "$f" ] && mv "$f" "$f.stolen" && ln -s "$2" "$f"; done
+    i=$((i + 1)); done`;
+  const racer = spawn('sh', ['-c', script, 'racer', where, secret], { stdio: 'ignore' });
+  const gone = new Promise<void>((r) => racer.on('exit', () => r()));
+  try {
+    writeFileSync(join(ctrl, 'big'), randomBytes(16 * 1024 * 1024));
+    for (let i = 0; i < 3; i++) {
+      const r = await run(copy, { src: join(ctrl, 'big'), dest: join(where, 'big'), owner: 100033, mode: '0664' });
+      const s = statSync(secret);
+      assert.deepEqual([s.uid, s.mode & 0o7777], [0, 0o600], `run ${i}: the outside file kept its owner and mode`);
+      if (r.result.failed) assert.match(String(r.result.msg), /replaced while being written; the old file is kept/);
+      if (existsSync(join(where, 'big'))) assert.equal(lstatSync(join(where, 'big')).isSymbolicLink(), false);
+    }
+  } finally {
+    racer.kill('SIGKILL');
+    await gone;
+    removeDir(outside);
+  }
 });

@@ -76,6 +76,9 @@ export function writeFileScript(dest: string, o: WriteOptions): string {
     steps.push(`(cd "$OLDPWD" && ${shellJoin(argv)})`);
   }
   if (o.backupTo) steps.push(`cp -p -- ${n} ${shellQuote(safePath(o.backupTo))}`);
+  // the name must still be our file (not a symlink someone put in its place): else the old file stays
+  const swapped = shellQuote(`phx-play: ${path}: the temp file was replaced while being written; the old file is kept`);
+  steps.push(`{ [ ! -L ${t} ] && [ ${t} -ef ${fd} ] || { printf '%s\\n' ${swapped} >&2; false; }; }`);
   steps.push(`mv -f -- ${t} ${n}`);
 
   const lines: string[] = [];
