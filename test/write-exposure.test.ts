@@ -19,6 +19,7 @@ import {
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import copy from '../modules/copy.js';
+import lineinfile from '../modules/lineinfile.js';
 import template from '../modules/template.js';
 import { createUser, removeDir, run, tempDir, type TestUser } from './modules-harness.js';
 
@@ -152,4 +153,19 @@ it('a racer swapping the temp file for a symlink to a root-only file: that file 
     await gone;
     removeDir(outside);
   }
+});
+
+it('lineinfile rewrites a 0600 file the same way (temp under umask 077, then rename)', async () => {
+  const path = join(dir, 'secrets.env');
+  writeFileSync(path, 'A=1\n', { mode: 0o600 });
+  const r = await run(lineinfile, { path, line: 'B=2' });
+  assert.equal(r.result.failed, undefined, String(r.result.msg));
+  assert.equal(readFileSync(path, 'utf8'), 'A=1\nB=2\n');
+  assert.equal(statSync(path).mode & 0o7777, 0o600);
+  const write = r.commands.find((c) => c.includes('.secrets.env.phx-'))!;
+  assert.ok(write.indexOf('umask 077') >= 0 && write.indexOf('umask 077') < write.indexOf('exec 3>'));
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.includes('.phx-')),
+    [],
+  );
 });
