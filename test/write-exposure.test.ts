@@ -4,7 +4,7 @@
 // owner and setuid mode both hold; an owner is given only in a directory
 // reached without symlinks.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -21,6 +21,7 @@ import { after, before, it } from 'node:test';
 import copy from '../modules/copy.js';
 import lineinfile from '../modules/lineinfile.js';
 import template from '../modules/template.js';
+import { writeFileScript } from '../src/remote/write.js';
 import { createUser, removeDir, run, tempDir, type TestUser } from './modules-harness.js';
 
 let dir: string;
@@ -168,4 +169,22 @@ it('lineinfile rewrites a 0600 file the same way (temp under umask 077, then ren
     readdirSync(dir).filter((n) => n.includes('.phx-')),
     [],
   );
+});
+
+it('input that ends early (a cut transfer) keeps the old file and removes the temp, whole-stream and exact-length reads alike', () => {
+  const dest = join(dir, 'cut.conf');
+  for (const exactStdin of [false, true]) {
+    writeFileSync(dest, 'old\n', { mode: 0o644 });
+    const script = writeFileScript(dest, { mode: 0o600, size: 1000, exactStdin });
+    const r = spawnSync('sh', ['-c', script], { input: Buffer.alloc(400, 'x'), encoding: 'utf8' });
+    assert.notEqual(r.status, 0, `exactStdin ${exactStdin}: fails`);
+    assert.match(r.stderr, /did not arrive whole \(connection cut\?\); the old file is kept/);
+    assert.equal(readFileSync(dest, 'utf8'), 'old\n');
+    assert.equal(statSync(dest).mode & 0o7777, 0o644);
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.startsWith('.cut.conf.phx-')),
+      [],
+      'no temp file left',
+    );
+  }
 });
