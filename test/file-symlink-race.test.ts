@@ -88,3 +88,17 @@ it('copy with only owner/mode to fix: a destination swapped for a symlink after 
   untouched();
   assert.equal(r.result.failed, true);
 });
+
+it('a relative path (even one starting with a dash) gets its owner and mode', async () => {
+  const rel = `-phx-rel-${process.pid}`;
+  try {
+    const r = await run(file, { path: rel, state: 'directory', owner: 100033, mode: '0701' });
+    assert.equal(r.result.failed, undefined, String(r.result.msg));
+    assert.equal(attrs(rel), '100033:0 701');
+    const c = await run(copy, { content: 'x\n', dest: `${rel}/f`, owner: 100033, mode: '0640' });
+    assert.equal(c.result.failed, undefined, String(c.result.msg));
+    assert.equal(attrs(`${rel}/f`), '100033:0 640');
+  } finally {
+    removeDir(rel);
+  }
+});

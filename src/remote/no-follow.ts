@@ -77,7 +77,9 @@ export type NoFollowOp = 'chown' | 'lchown' | 'chmod';
  * symlink below `root`. Its tail is the plain command: `chown spec -- paths…`.
  */
 export function noFollowArgv(root: string, op: NoFollowOp, spec: string, paths: string[]): string[] {
-  return ['perl', '-e', NO_FOLLOW_SCRIPT, '--', root, op, spec, '--', ...paths];
+  // a relative path's directory is '.': name its entries './x' so that they read as below it
+  const below = (p: string) => (root === '.' && !p.startsWith('./') ? `./${p}` : p);
+  return ['perl', '-e', NO_FOLLOW_SCRIPT, '--', root, op, spec, '--', ...paths.map(below)];
 }
 
 /** The plain `chown|chmod spec -- paths…` a noFollowArgv stands for (for descriptions and tests). */
