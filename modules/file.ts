@@ -8,6 +8,7 @@ import * as z from 'zod';
 import { defineModule, type Change, type Plan } from '../src/module.js';
 import { pathSlot, type PredictionWrite, type Predictions } from '../src/predictions.js';
 import { applyMode, formatMode, modeArg, parseMode, type ModeSpec } from '../src/remote/mode.js';
+import { noFollowArgv, plainCommand, type NoFollowOp } from '../src/remote/no-follow.js';
 import { accountArg, attrsText, resolveAccount } from '../src/remote/owner.js';
 import {
   overlayProbe,
@@ -162,6 +163,11 @@ interface AttrOptions {
   link?: boolean;
   /** leave the mode alone (a symlink's mode means nothing) */
   noMode?: boolean;
+  /**
+   * the path is a symlink the facts saw and `follow: true` asked to follow; anything
+   * else that is a symlink by the time it is changed is left alone (no-follow.ts)
+   */
+  followed?: boolean;
 }
 
 /** The commands that bring the attributes `now` of `at` to `want`. */
@@ -169,16 +175,19 @@ function attrCommands(at: string, now: Attrs, want: Attrs, o: AttrOptions = {}):
   const out: Change[] = [];
   const ownerPart = want.uid !== now.uid ? String(want.uid) : '';
   const groupPart = want.gid !== now.gid ? String(want.gid) : '';
+  const attrArgv = (op: 'chown' | 'chmod', spec: string) =>
+    o.followed ? [op, spec, safePath(at)] : noFollowArgv(posix.dirname(at), op, spec, [at]);
   if (ownerPart || groupPart) {
+    const spec = `${ownerPart}${groupPart ? `:${groupPart}` : ''}`;
     out.push({
       description: `chown ${want.owner}:${want.group} ${at}`,
-      argv: ['chown', ...(o.link ? ['-h'] : []), `${ownerPart}${groupPart ? `:${groupPart}` : ''}`, safePath(at)],
+      argv: o.link ? ['chown', '-h', spec, safePath(at)] : attrArgv('chown', spec),
     });
   }
   if (!o.noMode && want.mode !== now.mode)
     out.push({
       description: `chmod ${formatMode(want.mode)} ${at}`,
-      argv: ['chmod', formatMode(want.mode), safePath(at)],
+      argv: attrArgv('chmod', formatMode(want.mode)),
     });
   return out;
 }
@@ -330,11 +339,11 @@ const PLAN_STATE: Record<(typeof STATES)[number], (i: PlanInput) => StateOutcome
     predict: [pathSlot.entry(path, { exists: false })],
   }),
 
-  file: ({ path, prev, target, targetKind, wanted }) => {
+  file: ({ path, cur, prev, target, targetKind, wanted }) => {
     if (targetKind === 'absent') return `file (${path}) is absent, cannot continue`;
     if (targetKind !== 'file' && targetKind !== 'hard') return `file (${path}) is ${targetKind}, cannot continue`;
     const final = wanted(attrsOf(target), false);
-    const fix = attrFix(path, attrsOf(target), final, { isNew: prev === 'absent' });
+    const fix = attrFix(path, attrsOf(target), final, { isNew: prev === 'absent', followed: target !== cur });
     return {
       ...fix,
       state: 'file',
@@ -345,7 +354,7 @@ const PLAN_STATE: Record<(typeof STATES)[number], (i: PlanInput) => StateOutcome
   },
 
   directory: (i) => {
-    const { path, p, prev, target, targetKind, wanted, a, f } = i;
+    const { path, p, cur, prev, target, targetKind, wanted, a, f } = i;
     if (targetKind !== 'absent' && targetKind !== 'directory') return `${path} already exists as a ${targetKind}`;
     const below = a.recurse ? recurse(path, f.probe.tree ?? [], wanted, i.goal) : { changes: [], diff: NO_DIFF };
     if (targetKind === 'absent') {
@@ -366,7 +375,7 @@ const PLAN_STATE: Record<(typeof STATES)[number], (i: PlanInput) => StateOutcome
       };
     }
     const final = wanted(attrsOf(target), true);
-    const fix = attrFix(path, attrsOf(target), final, { isNew: prev === 'absent' });
+    const fix = attrFix(path, attrsOf(target), final, { isNew: prev === 'absent', followed: target !== cur });
     return {
       changes: [...fix.changes, ...below.changes],
       state: 'directory',
@@ -377,7 +386,7 @@ const PLAN_STATE: Record<(typeof STATES)[number], (i: PlanInput) => StateOutcome
     };
   },
 
-  touch: ({ a, path, p, prev, target, targetKind, wanted, fresh, f }) => {
+  touch: ({ a, path, p, cur, prev, target, targetKind, wanted, fresh, f }) => {
     const times = [a.access_time ?? 'now', a.modification_time ?? 'now'];
     const flags =
       times[0] === 'now' && times[1] === 'now'
@@ -398,7 +407,7 @@ const PLAN_STATE: Record<(typeof STATES)[number], (i: PlanInput) => StateOutcome
         : [];
     const now = targetKind === 'absent' ? fresh(0o666 & ~f.me.umask) : attrsOf(target);
     const final = wanted(now, targetKind === 'directory');
-    const fix = attrFix(path, now, final, { isNew: prev === 'absent' });
+    const fix = attrFix(path, now, final, { isNew: prev === 'absent', followed: target !== cur });
     const created = targetKind === 'absent';
     return {
       changes: [...touch, ...fix.changes],
@@ -470,7 +479,7 @@ const PLAN_STATE: Record<(typeof STATES)[number], (i: PlanInput) => StateOutcome
     );
   },
 
-  hard: ({ a, f, path, p, cur, prev, wanted }) => {
+  hard: ({ a, f, path, p, cur, prev, target, wanted }) => {
     const src = f.src!;
     if (!src.exists) return `src does not exist: ${a.src}`;
     if (prev === 'directory') return `refusing to convert from directory to hard link for ${path}`;
@@ -478,7 +487,7 @@ const PLAN_STATE: Record<(typeof STATES)[number], (i: PlanInput) => StateOutcome
     if (!same && prev !== 'absent' && !a.force && prev !== 'hard')
       return `refusing to convert from ${prev} to hard link for ${path}`;
     const final = wanted(attrsOf(src), false);
-    const fix = attrFix(path, attrsOf(src), final, { isNew: prev === 'absent' });
+    const fix = attrFix(path, attrsOf(src), final, { isNew: prev === 'absent', followed: target !== cur });
     return {
       changes: [
         ...(same ? [] : [{ description: `hard link ${path} -> ${a.src}`, argv: ['ln', '-fT', '--', a.src!, p] }]),
@@ -500,8 +509,8 @@ function recurse(
   wanted: (now: Attrs, isDir: boolean) => Attrs,
   goal: { uid?: number; gid?: number; mode?: ModeSpec },
 ): { changes: Change[]; diff: DiffPair } {
-  const chown = new Map<string, string[]>();
-  const chmod = new Map<string, string[]>();
+  // `${op} ${spec}` → paths; op is chown, lchown (the links themselves) or chmod
+  const batches = new Map<string, string[]>();
   const diff: DiffPair = { before: {}, after: {} };
   for (const e of tree) {
     const now: Attrs = { uid: e.uid, gid: e.gid, owner: e.owner, group: e.group, mode: e.mode };
@@ -510,29 +519,41 @@ function recurse(
     const at = posix.join(root, e.rel);
     const steps = attrCommands(at, now, want, { link: isLink, noMode: isLink });
     for (const s of steps) {
-      const [cmd, ...rest] = s.argv!;
-      const key = rest.slice(0, -1).join(' ');
-      const bucket = cmd === 'chown' ? chown : chmod;
-      bucket.set(key, [...(bucket.get(key) ?? []), safePath(at)]);
+      const [cmd, ...rest] = plainCommand(s.argv!);
+      const key = rest[0] === '-h' ? `lchown ${rest[1]}` : `${cmd} ${rest[0]}`;
+      batches.set(key, [...(batches.get(key) ?? []), at]);
     }
     if (steps.length > 0) {
       diff.before[e.rel] = `${formatMode(now.mode)} ${now.owner}:${now.group}`;
       diff.after[e.rel] = `${formatMode(isLink ? now.mode : want.mode)} ${want.owner}:${want.group}`;
     }
   }
-  const listed = [...chown.values(), ...chmod.values()].reduce(
-    (n, ps) => n + ps.reduce((m, p) => m + p.length + 3, 0),
-    0,
-  );
-  if (listed > LIST_LIMIT) return { changes: recurseByFind(root, chown.size > 0, chmod.size > 0, goal), diff };
-  const changes: Change[] = [];
-  for (const [key, paths] of chown)
-    changes.push({
-      description: `chown ${key} ${paths.length} entries below ${root}`,
-      argv: ['chown', ...key.split(' '), ...paths],
+  const keys = [...batches.keys()];
+  const listed = [...batches.values()].reduce((n, ps) => n + ps.reduce((m, p) => m + p.length + 3, 0), 0);
+  if (listed > LIST_LIMIT) {
+    const owners = keys.some((k) => !k.startsWith('chmod'));
+    return {
+      changes: recurseByFind(
+        root,
+        owners,
+        keys.some((k) => k.startsWith('chmod')),
+        goal,
+      ),
+      diff,
+    };
+  }
+  // owners first: chown clears setuid bits that chmod then sets; nothing below root is followed
+  const order = (k: string) => (k.startsWith('chmod') ? 1 : 0);
+  const changes = keys
+    .sort((x, y) => order(x) - order(y))
+    .map((key): Change => {
+      const [op, spec] = key.split(' ') as [NoFollowOp, string];
+      const paths = batches.get(key)!;
+      return {
+        description: `${op === 'lchown' ? 'chown -h' : op} ${spec} ${paths.length} entries below ${root}`,
+        argv: noFollowArgv(root, op, spec, paths),
+      };
     });
-  for (const [key, paths] of chmod)
-    changes.push({ description: `chmod ${key} ${paths.length} entries below ${root}`, argv: ['chmod', key, ...paths] });
   return { changes, diff };
 }
 
@@ -550,6 +571,8 @@ function recurseByFind(
 ): Change[] {
   const r = safePath(root);
   const out: Change[] = [];
+  // find -P never follows a link; the perl helper (no-follow.ts) re-checks each name as it changes it
+  const exec = (op: NoFollowOp, spec: string) => [...noFollowArgv(r, op, spec, []), '{}', '+'];
   if (owners) {
     const differs = [
       ...(t.uid !== undefined ? ['!', '-uid', String(t.uid)] : []),
@@ -559,7 +582,25 @@ function recurseByFind(
     const who = `${t.uid ?? ''}${t.gid !== undefined ? `:${t.gid}` : ''}`;
     out.push({
       description: `chown ${who} below ${root}`,
-      argv: ['find', r, '-mindepth', '1', '(', ...differs, ')', '-exec', 'chown', '-h', who, '{}', '+'],
+      argv: [
+        'find',
+        '-P',
+        r,
+        '-mindepth',
+        '1',
+        '!',
+        '-type',
+        'l',
+        '(',
+        ...differs,
+        ')',
+        '-exec',
+        ...exec('chown', who),
+      ],
+    });
+    out.push({
+      description: `chown -h ${who} of the links below ${root}`,
+      argv: ['find', '-P', r, '-mindepth', '1', '-type', 'l', '(', ...differs, ')', '-exec', ...exec('lchown', who)],
     });
   }
   if (modes && t.mode) {
@@ -570,6 +611,7 @@ function recurseByFind(
             description: `chmod ${formatMode(m.value)} below ${root}`,
             argv: [
               'find',
+              '-P',
               r,
               '-mindepth',
               '1',
@@ -580,15 +622,15 @@ function recurseByFind(
               '-perm',
               formatMode(m.value),
               '-exec',
-              'chmod',
-              formatMode(m.value),
-              '{}',
-              '+',
+              ...exec('chmod', formatMode(m.value)),
             ],
           }
         : {
+            // a symbolic mode depends on each entry's mode: chmod itself applies it
+            // (GNU chmod does not follow links met below the named paths, but a name
+            // swapped for a link after find saw it is followed: listed paths avoid that)
             description: `chmod ${m.text} below ${root}`,
-            argv: ['find', r, '-mindepth', '1', '!', '-type', 'l', '-exec', 'chmod', m.text, '{}', '+'],
+            argv: ['find', '-P', r, '-mindepth', '1', '!', '-type', 'l', '-exec', 'chmod', m.text, '{}', '+'],
           },
     );
   }

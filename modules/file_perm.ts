@@ -11,6 +11,7 @@ import { containerRoot } from '../src/proxmox/idmap.js';
 import { runBatch } from '../src/remote/batch.js';
 import { octalModeArg } from '../src/remote/mode.js';
 import type { FileState } from '../src/remote/probe.js';
+import { noFollowArgv } from '../src/remote/no-follow.js';
 
 // ---------------------------------------------------------------- arguments
 
@@ -258,12 +259,14 @@ export function plan(f: FilePermFacts, a: FilePermArgs): Plan {
     before.push(`(absent) ${a.path}`);
     after.push(`d ${a.path}`);
   }
+  // Below a.path nothing is changed through a symlink, even one that appears
+  // after find listed the tree (a container's root may be racing us).
   for (const [spec, paths] of chown) {
     for (let i = 0; i < paths.length; i += CHUNK) {
       const part = paths.slice(i, i + CHUNK);
       changes.push({
         description: `chown ${spec} ${part.length === 1 ? part[0] : `${part.length} entries`}`,
-        argv: ['chown', spec, '--', ...part],
+        argv: noFollowArgv(a.path, 'chown', spec, part),
       });
     }
   }
@@ -272,7 +275,7 @@ export function plan(f: FilePermFacts, a: FilePermArgs): Plan {
       const part = paths.slice(i, i + CHUNK);
       changes.push({
         description: `chmod ${octal(mode)} ${part.length === 1 ? part[0] : `${part.length} entries`}`,
-        argv: ['chmod', octal(mode), '--', ...part],
+        argv: noFollowArgv(a.path, 'chmod', octal(mode), part),
       });
     }
   }

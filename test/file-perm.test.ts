@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import filePerm, { parseFindOutput, plan, type FilePermFacts } from '../modules/file_perm.js';
 import { parsePctConfig } from '../src/proxmox/pct-config.js';
+import { noFollowArgv, plainCommand } from '../src/remote/no-follow.js';
 import { LocalConnection } from '../src/connection/local.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
 import { containerSlot, datasetSlot, pathSlot, predictionRecord, Predictions } from '../src/predictions.js';
@@ -56,13 +57,18 @@ test('recurse with dir_mode/file_mode: only differing entries, batched, counted;
     args({ path: '/v', recurse: true, owner: 100000, group: 100000, dir_mode: '0770', file_mode: '660' }),
   );
   assert.deepEqual(
-    p.changes.map((c) => c.argv),
+    p.changes.map((c) => plainCommand(c.argv!)),
     [
       ['chown', '100000:100000', '--', '/v', '/v/a'],
       ['chown', ':100000', '--', '/v/-dash'],
       ['chmod', '0770', '--', '/v'],
       ['chmod', '0660', '--', '/v/a'],
     ],
+  );
+  assert.deepEqual(
+    p.changes[0].argv,
+    noFollowArgv('/v', 'chown', '100000:100000', ['/v', '/v/a']),
+    'never through a link',
   );
   assert.equal((p.result as Record<string, unknown>).changed_entries, 3);
   assert.equal((p.result as Record<string, unknown>).entries, 5);
@@ -87,7 +93,8 @@ test('container_root: default unprivileged, privileged, custom idmap, missing CT
   const e = facts(parseFindOutput('d 0 0 755 /v\0'));
   const owner = { container_root: 105 };
   const with105 = (text: string) => ({ ...e, cts: { '105': parsePctConfig(text) } });
-  const chownOf = (p: ReturnType<typeof plan>) => p.changes.find((c) => c.argv?.[0] === 'chown')?.argv?.[1];
+  const chownOf = (p: ReturnType<typeof plan>) =>
+    p.changes.map((c) => plainCommand(c.argv!)).find((argv) => argv[0] === 'chown')?.[1];
   assert.equal(chownOf(plan(with105('unprivileged: 1\n'), args({ path: '/v', owner, group: owner }))), '100000:100000');
   assert.equal(
     plan(with105('hostname: x\n'), args({ path: '/v', owner, group: owner })).changes.length,
@@ -115,18 +122,16 @@ test('container_root: default unprivileged, privileged, custom idmap, missing CT
 
 test('names resolve from the host; unknown names, missing paths and wrong types fail clearly', () => {
   const e = facts(parseFindOutput('f 0 0 644 /v\0'), { users: { www: 33, ghost: null }, groups: { www: 33 } });
-  assert.deepEqual(plan(e, args({ path: '/v', owner: 'www', group: 'www' })).changes[0].argv, [
-    'chown',
-    '33:33',
-    '--',
-    '/v',
-  ]);
+  assert.deepEqual(
+    plan(e, args({ path: '/v', owner: 'www', group: 'www' })).changes.map((c) => plainCommand(c.argv!))[0],
+    ['chown', '33:33', '--', '/v'],
+  );
   assert.match(plan(e, args({ path: '/v', owner: 'ghost' })).fail!, /user "ghost" does not exist/);
   assert.match(plan(e, args({ path: '/v', state: 'directory', mode: '0755' })).fail!, /not a directory/);
   assert.match(plan(facts(null), args({ path: '/v', mode: '0755' })).fail!, /does not exist/);
   const mk = plan(facts(null), args({ path: '/v', state: 'directory', owner: 5, mode: '0750' }));
   assert.deepEqual(
-    mk.changes.map((c) => c.argv),
+    mk.changes.map((c) => plainCommand(c.argv!)),
     [
       ['mkdir', '-p', '--', '/v'],
       ['chown', '5', '--', '/v'],
@@ -144,7 +149,7 @@ test('check mode: a path an earlier task would create (path:/zfs: predictions) i
   const p = checkPlan(facts(null), a, zfs);
   assert.equal(p.fail, undefined);
   assert.deepEqual(
-    p.changes.map((c) => c.argv),
+    p.changes.map((c) => plainCommand(c.argv!)),
     [
       ['chown', '100000', '--', '/tank/shared/x/'],
       ['chmod', '0770', '--', '/tank/shared/x/'],

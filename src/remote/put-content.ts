@@ -8,6 +8,7 @@ import * as z from 'zod';
 import type { Change, Diff, ModuleContext, Plan } from '../module.js';
 import { pathSlot, type PredictionWrite, type Predictions } from '../predictions.js';
 import { applyMode, formatMode, modeArg, parseMode } from './mode.js';
+import { noFollowArgv } from './no-follow.js';
 import { accountArg, resolveAccount } from './owner.js';
 import { overlayProbe, probe, safePath, type FileState, type Identity, type ProbeResult } from './probe.js';
 import { backupName, writeFileScript } from './write.js';
@@ -162,7 +163,8 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
       backupTo: backupFile,
       validate: w.validate,
       mkdirParent,
-      stdinBytes: w.exactStdin ? w.content.length : undefined,
+      size: w.content.length,
+      exactStdin: w.exactStdin,
     });
     changes.push({
       description: `${exists ? 'update' : 'create'} ${path}`,
@@ -170,17 +172,18 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
       stdin: w.content,
     });
   } else if (exists) {
+    // the file was regular when probed: if it is a symlink by now, it is not followed
     const ownerPart = uid !== cur.uid ? String(uid) : '';
     const groupPart = gid !== cur.gid ? String(gid) : '';
     if (ownerPart || groupPart)
       changes.push({
         description: `chown ${ownerName}:${groupName} ${path}`,
-        argv: ['chown', `${ownerPart}${groupPart ? `:${groupPart}` : ''}`, safePath(path)],
+        argv: noFollowArgv(posix.dirname(path), 'chown', `${ownerPart}${groupPart ? `:${groupPart}` : ''}`, [path]),
       });
     if (mode !== cur.mode)
       changes.push({
         description: `chmod ${formatMode(mode)} ${path}`,
-        argv: ['chmod', formatMode(mode), safePath(path)],
+        argv: noFollowArgv(posix.dirname(path), 'chmod', formatMode(mode), [path]),
       });
   }
 

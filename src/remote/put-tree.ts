@@ -7,6 +7,7 @@ import type { Change, Diff, ModuleContext, Plan } from '../module.js';
 import { pathSlot, type PredictionWrite, type Predictions } from '../predictions.js';
 import { shellJoin } from '../quote.js';
 import { applyMode, formatMode, parseMode } from './mode.js';
+import { noFollowArgv } from './no-follow.js';
 import { resolveAccount } from './owner.js';
 import { overlayProbe, probe, safePath, type FileState, type ProbeResult } from './probe.js';
 import { putPlan } from './put-content.js';
@@ -120,12 +121,14 @@ export function putTreePlan(f: TreeFacts, w: TreeWanted): Plan {
       w.directoryMode !== undefined && !d.state.exists ? applyMode(parseMode(w.directoryMode), now, true) : now;
     const step: string[][] = [];
     if (!d.state.exists) step.push(['mkdir', '-p', safePath(d.path)]);
-    if (mode !== now) step.push(['chmod', formatMode(mode), safePath(d.path)]);
+    // owner before mode (chown clears setuid bits); an existing name swapped for a symlink is not followed
+    const attr = (op: 'chown' | 'chmod', spec: string) => noFollowArgv(posix.dirname(d.path), op, spec, [d.path]);
     const curUid = d.state.exists ? d.state.uid! : me.uid;
     const curGid = d.state.exists ? d.state.gid! : me.gid;
     const o = uid !== undefined && uid !== curUid ? String(uid) : '';
     const g = gid !== undefined && gid !== curGid ? String(gid) : '';
-    if (o || g) step.push(['chown', `${o}${g ? `:${g}` : ''}`, safePath(d.path)]);
+    if (o || g) step.push(attr('chown', `${o}${g ? `:${g}` : ''}`));
+    if (mode !== now) step.push(attr('chmod', formatMode(mode)));
     if (step.length > 0) {
       described.push(d.state.exists ? `fix ${d.path}` : `create directory ${d.path}`);
       lines.push(...step.map((argv) => `${shellJoin(argv)} || exit 1`));
