@@ -200,6 +200,12 @@ test('without quorum pvecm status says so (exit 2) and pct create refuses', asyn
   const create = await on('pve1', `pct create 140 ${TEMPLATE}`);
   assert.equal(create.rc, 255);
   assert.equal(create.stderr, 'cluster not ready - no quorum?\n');
+  // pve-storage API2/Storage/Config.pm create → Storage.pm lock_storage_config → pve-cluster Cluster.pm
+  // cfs_lock_file: the lock is refused, the error becomes "no quorum!"
+  const add = await on('pve1', 'pvesm add dir late --path /srv/late');
+  assert.equal(add.rc, 255);
+  assert.equal(add.stderr, "create storage failed: cfs-lock 'file-storage_cfg' error: no quorum!\n");
+  assert.doesNotMatch(await ok('pve1', 'cat /etc/pve/storage.cfg'), /late/);
   await fx.lab.setFaults('pve2', {});
   await fx.lab.setFaults('pve3', {});
   assert.match(await ok('pve1', 'pvecm status'), /\nQuorate: {10}Yes\n/);

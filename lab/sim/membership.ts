@@ -106,3 +106,12 @@ export function checkCfsQuorum(): void {
   if (readText('/etc/pve/corosync.conf') === null) return;
   if (!membership().quorate) throw new SimError('cluster not ready - no quorum?', 255);
 }
+
+/** pve-cluster Cluster.pm cfs_lock_file: without quorum pmxcfs refuses the lock directory and the caller
+ *  (e.g. Storage.pm lock_storage_config) dies with "<errmsg>: cfs-lock 'file-<name>' error: no quorum!".
+ *  (The real one first retries for its 10 s lock timeout; the lab answers at once.) */
+export function checkCfsLockQuorum(file: string, errmsg: string): void {
+  if (readText('/etc/pve/corosync.conf') === null) return;
+  if (!membership().quorate)
+    throw new SimError(`${errmsg}: cfs-lock 'file-${file.replace(/[./]/g, '_')}' error: no quorum!`, 255);
+}

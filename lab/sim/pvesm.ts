@@ -22,6 +22,7 @@ import {
   type Storage,
 } from './storage.js';
 import { readZfs } from './zfs-state.js';
+import { checkCfsLockQuorum } from './membership.js';
 import { nfsReady, exportCovering, activeExports } from './nfs.js';
 
 const ID_RE = /^[a-z][a-z0-9._-]*[a-z0-9]$/i;
@@ -126,6 +127,7 @@ function add(args: string[]): number {
     throw new SimError(`create storage failed: illegal path for directory storage: ${props.path}`, 255);
   if (type === 'nfs') props.path ??= `/mnt/pve/${id}`;
   return withLock(() => {
+    checkCfsLockQuorum('storage.cfg', 'create storage failed');
     const list = readStorages();
     if (list.some((s) => s.id === id))
       throw new SimError(`create storage failed: storage ID '${id}' already defined`, 255);
@@ -147,6 +149,7 @@ function set(args: string[]): number {
   const p = parsePveArgsExpecting(args, 1);
   const [id] = p.positional;
   return withLock(() => {
+    checkCfsLockQuorum('storage.cfg', 'update storage failed');
     const list = readStorages();
     const s = list.find((x) => x.id === id);
     if (!s) throw new SimError(`update storage failed: storage '${id}' does not exist`, 255);
@@ -171,6 +174,7 @@ function remove(args: string[]): number {
   const p = parsePveArgsExpecting(args, 1);
   const [id] = p.positional;
   return withLock(() => {
+    checkCfsLockQuorum('storage.cfg', 'delete storage failed');
     const list = readStorages();
     const i = list.findIndex((x) => x.id === id);
     if (i < 0) throw new SimError(`delete storage failed: storage '${id}' does not exist`, 255);
