@@ -228,7 +228,7 @@ function writeInventory(
       `          ansible_ssh_private_key_file: ${lab.privateKeyFile}`,
       `          ansible_ssh_known_hosts_file: ${lab.knownHostsFile}`,
     );
-  // the cluster's running members also in their own group (their variables are in group `lab` already)
+  // the cluster's hosts also in their own group (their variables are in group `lab` already)
   const members = lab.cluster ? lab.hosts.filter((h) => lab.cluster!.nodes.includes(h.name)) : [];
   if (members.length) lines.push('    lab_cluster:', '      hosts:', ...members.map((h) => `        ${h.name}: {}`));
   writeFileSync(file, lines.join('\n') + '\n');

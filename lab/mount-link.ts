@@ -13,8 +13,17 @@ if (!target || !source) {
   process.stderr.write('usage: mount-link <target-symlink> <source-symlink>\n');
   process.exit(2);
 }
-const sourceFd = openSync(source, O_PATH | constants.O_NOFOLLOW);
-const targetFd = openSync(target, O_PATH | constants.O_NOFOLLOW);
+function openLink(path: string): number {
+  try {
+    return openSync(path, O_PATH | constants.O_NOFOLLOW);
+  } catch (e) {
+    process.stderr.write(`mount-link: cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+    process.exit(1);
+  }
+}
+
+const sourceFd = openLink(source);
+const targetFd = openLink(target);
 // fd 3 = source, fd 4 = target in mount(8); --no-canonicalize keeps libmount from resolving the links
 const r = spawnSync('mount', ['--no-canonicalize', '--bind', '/proc/self/fd/3', '/proc/self/fd/4'], {
   stdio: ['ignore', 'inherit', 'inherit', sourceFd, targetFd],
