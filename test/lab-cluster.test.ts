@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { useLabHost } from './harness/lab-fixture.js';
 import { startLab } from '../lab/index.js';
 import { seedHost } from '../lab/sim/seed.js';
-import { SIM_MAIN } from '../lab/hostfs.js';
+import { SIM_MAIN, PACKAGE_ROOT } from '../lab/hostfs.js';
 
 const fx = useLabHost('phx-lab-cluster-', undefined, { cluster: true });
 const TEMPLATE = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
@@ -153,10 +153,16 @@ test('a reset node is seeded again; the cluster-wide files and the other nodes s
   assert.match(await ok('pve3', 'cat /etc/pve/nodes/pve1/lxc/105.conf'), /^hostname: web$/m);
 });
 
-test('the inventory has the cluster in group lab_cluster, and group lab as before', () => {
+test('the inventory has the cluster in group lab_cluster, and group lab as before; lab status shows it', () => {
   const inv = readFileSync(fx.lab.inventoryFile, 'utf8');
   assert.match(inv, /^ {4}lab:\n {6}hosts:\n {8}pve1:\n/m);
   assert.match(inv, /\n {4}lab_cluster:\n {6}hosts:\n {8}pve1: \{\}\n {8}pve2: \{\}\n {8}pve3: \{\}\n/);
+  const cli = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'dist/lab/cli.js'), 'status', '--dir', fx.dir], {
+    encoding: 'utf8',
+  });
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.match(cli.stdout, /^pve1\t127\.0\.0\.1:\d+\tpid \d+\tup\n/);
+  assert.match(cli.stdout, /\ncluster phx-lab: pve1, pve2, pve3 \(3\/3 online, quorate\); shared \/etc\/pve: \S+\n$/);
 });
 
 test('a lab keeps its mode: a cluster lab does not reopen as standalone', async () => {
