@@ -1,9 +1,10 @@
-// `npm run lab -- up [N] | down | status | reset <host> | fault <host> <name> <value>`
+// `npm run lab -- up [N] [--cluster] | down | status | reset <host> | fault <host> <name> <value>`
 // The lab lives in <repo>/.lab (or --dir); `up` also writes inventory/lab.yml.
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLab, openLab, labStatus, GENERATED_MARK, type LabFaults } from './index.js';
+import { startLab, openLab, labStatus, labClusterOf, GENERATED_MARK, type LabFaults } from './index.js';
 import { PACKAGE_ROOT } from './hostfs.js';
+import { clusterPveDir } from './cluster.js';
 
 const FAULT_NAMES: Record<string, keyof LabFaults> = {
   nfs: 'nfsDelaySeconds',
@@ -18,7 +19,7 @@ const FAULT_NAMES: Record<string, keyof LabFaults> = {
 
 function usage(): never {
   process.stderr.write(
-    'usage: npm run lab -- up [N] [--base-port P] | down | status | reset <host> | fault <host> <nfs|agent|lock|refuse> <value>  [--dir DIR]\n',
+    'usage: npm run lab -- up [N] [--base-port P] [--cluster] | down | status | reset <host> | fault <host> <nfs|agent|lock|refuse> <value>  [--dir DIR]\n',
   );
   process.exit(1);
 }
@@ -27,9 +28,11 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   let dir = join(PACKAGE_ROOT, '.lab');
   let basePort: number | undefined;
+  let cluster: boolean | undefined;
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--dir') dir = args[++i];
+    else if (args[i] === '--cluster') cluster = true;
     else if (args[i] === '--base-port') basePort = Number(args[++i]);
     else rest.push(args[i]);
   }
@@ -41,7 +44,7 @@ async function main(): Promise<void> {
       if (!Number.isInteger(n) || n < 1) usage();
       // ports stay where they were: host i on base+i (22201… by default)
       const base = basePort ?? (existing.length ? existing[0].port - 1 : 22200);
-      const lab = await startLab({ dir, hosts: n, basePort: base, persistent: true });
+      const lab = await startLab({ dir, hosts: n, basePort: base, persistent: true, cluster });
       printStatus(dir);
       process.stdout.write(`inventory: ${writeRepoInventory(lab.inventoryFile)}\n`);
       break;
@@ -112,6 +115,15 @@ function printStatus(dir: string): void {
   if (rows.length === 0) process.stdout.write(`no lab in ${dir}\n`);
   for (const r of rows)
     process.stdout.write(`${r.name}\t127.0.0.1:${r.port}\tpid ${r.pid ?? '-'}\t${r.up ? 'up' : 'down'}\n`);
+  const cluster = labClusterOf(dir);
+  if (cluster) {
+    // one vote per member; quorum as votequorum counts it (expected/2 + 1)
+    const online = cluster.nodes.filter((n) => rows.some((r) => r.name === n && r.up));
+    const quorate = online.length >= Math.floor(cluster.nodes.length / 2) + 1;
+    process.stdout.write(
+      `cluster ${cluster.name}: ${cluster.nodes.join(', ')} (${online.length}/${cluster.nodes.length} online, ${quorate ? 'quorate' : 'NOT quorate'}); shared /etc/pve: ${clusterPveDir(dir)}\n`,
+    );
+  }
 }
 
 main().catch((e: unknown) => {

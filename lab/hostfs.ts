@@ -5,8 +5,10 @@ import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOST_DIRS } from './sim/seed.js';
+import { clusterPveDir, nodeLinksDir, NODE_LINKS } from './cluster.js';
 
 export const SIM_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), 'sim/main.js');
+const MOUNT_LINK = resolve(dirname(fileURLToPath(import.meta.url)), 'mount-link.js');
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const HYPERVISOR_TOOLS = [
   'pct',
@@ -18,6 +20,7 @@ export const HYPERVISOR_TOOLS = [
   'rpcinfo',
   'systemctl',
   'pvenode',
+  'pvecm',
 ];
 
 function sq(s: string): string {
@@ -58,7 +61,8 @@ export function writeShims(labDir: string): void {
   const binVm = join(labDir, 'bin-vm');
   const binCt = join(labDir, 'bin-ct');
   for (const d of [bin, binVm, binCt]) mkdirSync(d, { recursive: true });
-  const env = `PHX_LAB_CT_BIN=${sq(binCt)} PHX_LAB_VM_BIN=${sq(binVm)}`;
+  // PHX_LAB_DIR: pvecm finds the other members' sshd pid files there (who is online)
+  const env = `PHX_LAB_CT_BIN=${sq(binCt)} PHX_LAB_VM_BIN=${sq(binVm)} PHX_LAB_DIR=${sq(labDir)}`;
   for (const tool of HYPERVISOR_TOOLS)
     script(join(bin, tool), `#!/bin/sh\n${env} exec ${sq(process.execPath)} ${sq(SIM_MAIN)} ${tool} "$@"\n`);
   script(join(binVm, 'docker'), `#!/bin/sh\nexec ${sq(process.execPath)} ${sq(SIM_MAIN)} docker "$@"\n`);
@@ -66,8 +70,9 @@ export function writeShims(labDir: string): void {
   script(join(binVm, 'systemctl'), CT_SYSTEMCTL.replace('inside a simulated container', 'inside the simulated VM'));
 }
 
-/** The script sshd is launched through (in fresh mount + UTS namespaces): the host's own dirs over the real ones. */
-export function writeSetupScript(labDir: string, hostDir: string, name: string): string {
+/** The script sshd is launched through (in fresh mount + UTS namespaces): the host's own dirs over the real ones.
+ *  In a cluster lab, /etc/pve is the cluster's shared directory with this node's own `local`/`lxc`/`qemu-server`. */
+export function writeSetupScript(labDir: string, hostDir: string, name: string, cluster = false): string {
   const root = join(hostDir, 'root');
   // A host dir that contains the lab or the package cannot be covered (the shims live there).
   const dirs = HOST_DIRS.filter(
@@ -84,6 +89,16 @@ export function writeSetupScript(labDir: string, hostDir: string, name: string):
     `  for d in pve exports.d; do mkdir -p "/etc/$d" ${sq(root + '/etc/')}"$d"; mount --bind ${sq(root + '/etc/')}"$d" "/etc/$d"; done`,
     'fi',
     ...dirs.flatMap((d) => [`mkdir -p ${sq(d)} ${sq(root + d)}`, `mount --bind ${sq(root + d)} ${sq(d)}`]),
+    ...(cluster
+      ? [
+          `mkdir -p /etc/pve`,
+          `mount --bind ${sq(clusterPveDir(labDir))} /etc/pve`,
+          ...NODE_LINKS.map(
+            ([link]) =>
+              `${sq(process.execPath)} ${sq(MOUNT_LINK)} ${sq(`/etc/pve/${link}`)} ${sq(join(nodeLinksDir(hostDir), link))}`,
+          ),
+        ]
+      : []),
     `mount --bind ${sq(join(labDir, 'bin'))} /usr/local/sbin`,
     'exec "$@"',
     '',

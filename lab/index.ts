@@ -10,6 +10,7 @@ import { startSshd, generateKeyPair, processTree, type SshdHandle } from './sshd
 import { alive } from './proc.js';
 import { writeShims, writeSetupScript } from './hostfs.js';
 import { seedHost } from './sim/seed.js';
+import { CLUSTER_NAME, clusterPveDir, syncClusterTree, writeCorosync } from './cluster.js';
 import { sleep } from '../src/sleep.js';
 
 export interface LabHost {
@@ -23,9 +24,16 @@ export interface LabFaults {
   createLockSeconds?: number;
   refuseConnections?: boolean;
 }
+/** A cluster lab's cluster: its members (every host that ever joined; a stopped one is offline). */
+export interface LabCluster {
+  name: string;
+  nodes: string[];
+  pveDir: string; // the shared /etc/pve on the controller
+}
 export interface Lab {
   dir: string;
   hosts: LabHost[];
+  cluster: LabCluster | null;
   inventoryFile: string;
   knownHostsFile: string;
   privateKeyFile: string;
@@ -43,6 +51,7 @@ export interface HostStatus {
 
 interface LabConfig {
   hosts: Array<{ name: string; port: number }>;
+  cluster?: { name: string; nodes: string[] };
 }
 
 const handles = new Map<string, SshdHandle>(); // started by this process, keyed by host dir
@@ -155,11 +164,17 @@ function readFaults(host: LabHost): LabFaults {
   }
 }
 
-async function startHost(dir: string, host: LabHost, publicKey: string, persistent: boolean): Promise<void> {
+async function startHost(
+  dir: string,
+  host: LabHost,
+  publicKey: string,
+  persistent: boolean,
+  cluster: boolean,
+): Promise<void> {
   if (runningPid(dir, host.name)) return;
   if (readFaults(host).refuseConnections) return;
   const hostDir = hostDirOf(dir, host.name);
-  const setup = writeSetupScript(dir, hostDir, host.name);
+  const setup = writeSetupScript(dir, hostDir, host.name, cluster);
   const handle = await startSshd({
     dir: join(hostDir, 'sshd'),
     port: host.port,
@@ -193,7 +208,10 @@ function rebootVms(root: string): void {
 
 export const GENERATED_MARK = '# Written by the phx-play lab';
 
-function writeInventory(lab: { hosts: LabHost[]; privateKeyFile: string; knownHostsFile: string }, file: string): void {
+function writeInventory(
+  lab: { hosts: LabHost[]; cluster: LabCluster | null; privateKeyFile: string; knownHostsFile: string },
+  file: string,
+): void {
   const lines = [
     `${GENERATED_MARK} (\`npm run lab -- up\`): simulated Proxmox hosts on 127.0.0.1. See docs/LAB.md.`,
     'all:',
@@ -210,6 +228,9 @@ function writeInventory(lab: { hosts: LabHost[]; privateKeyFile: string; knownHo
       `          ansible_ssh_private_key_file: ${lab.privateKeyFile}`,
       `          ansible_ssh_known_hosts_file: ${lab.knownHostsFile}`,
     );
+  // the cluster's hosts also in their own group (their variables are in group `lab` already)
+  const members = lab.cluster ? lab.hosts.filter((h) => lab.cluster!.nodes.includes(h.name)) : [];
+  if (members.length) lines.push('    lab_cluster:', '      hosts:', ...members.map((h) => `        ${h.name}: {}`));
   writeFileSync(file, lines.join('\n') + '\n');
 }
 
@@ -224,6 +245,8 @@ export interface LabOptions {
   hosts?: number;
   basePort?: number;
   persistent?: boolean;
+  /** the hosts are one Proxmox VE cluster sharing /etc/pve (a lab's mode is fixed when it is created) */
+  cluster?: boolean;
 }
 
 async function open(opts: LabOptions): Promise<{ lab: Lab; publicKey: string }> {
@@ -235,7 +258,12 @@ async function open(opts: LabOptions): Promise<{ lab: Lab; publicKey: string }> 
   const publicKey = readFileSync(`${privateKeyFile}.pub`, 'utf8').trim();
   writeShims(dir);
 
-  const config = readConfig(dir) ?? { hosts: [] };
+  const config: LabConfig = readConfig(dir) ?? { hosts: [] };
+  if (opts.cluster !== undefined && config.hosts.length > 0 && opts.cluster !== Boolean(config.cluster))
+    throw new Error(
+      `the lab in ${dir} is ${config.cluster ? 'a cluster' : 'standalone'}; a lab keeps its mode (remove ${dir} or use another --dir)`,
+    );
+  if (opts.cluster && !config.cluster) config.cluster = { name: CLUSTER_NAME, nodes: [] };
   const count = opts.hosts ?? config.hosts.length;
   for (let i = 1; i <= count; i++) {
     const name = `pve${i}`;
@@ -247,8 +275,21 @@ async function open(opts: LabOptions): Promise<{ lab: Lab; publicKey: string }> 
   // fewer hosts than before: the extra ones stop (their state stays on disk)
   for (const gone of config.hosts.slice(Math.max(count, 0))) await stopHost(dir, gone.name);
   config.hosts = config.hosts.slice(0, Math.max(count, 0));
+  // a host that joined stays a member when it stops (offline, like a powered-off node)
+  if (config.cluster)
+    for (const h of config.hosts) if (!config.cluster.nodes.includes(h.name)) config.cluster.nodes.push(h.name);
   writeFileSync(join(dir, 'lab.json'), JSON.stringify(config, null, 2) + '\n');
   const hosts: LabHost[] = config.hosts.map((h) => ({ ...h, root: join(hostDirOf(dir, h.name), 'root') }));
+  const cluster: LabCluster | null = config.cluster
+    ? { name: config.cluster.name, nodes: [...config.cluster.nodes], pveDir: clusterPveDir(dir) }
+    : null;
+  const isCluster = cluster !== null;
+  const seed = (h: LabHost) => {
+    if (!cluster) return seedHost(h.root, h.name);
+    // VM ids are unique across a cluster: member i's seeded VM is 1000+i
+    seedHost(h.root, h.name, { pve: cluster.pveDir, vmid: String(1000 + cluster.nodes.indexOf(h.name) + 1) });
+    writeCorosync(cluster.pveDir, [h.root], cluster.nodes);
+  };
   const knownHostsFile = join(dir, 'known_hosts');
   const inventoryFile = join(dir, 'inventory.yml');
 
@@ -261,6 +302,7 @@ async function open(opts: LabOptions): Promise<{ lab: Lab; publicKey: string }> 
   const lab: Lab = {
     dir,
     hosts,
+    cluster,
     inventoryFile,
     knownHostsFile,
     privateKeyFile,
@@ -301,8 +343,8 @@ async function open(opts: LabOptions): Promise<{ lab: Lab; publicKey: string }> 
       const h = hostByName(host);
       const wasUp = runningPid(dir, h.name) !== null;
       await stopHost(dir, h.name);
-      seedHost(h.root, h.name);
-      if (wasUp) await startHost(dir, h, publicKey, persistent);
+      seed(h);
+      if (wasUp) await startHost(dir, h, publicKey, persistent, isCluster);
     },
     async setFaults(host, faults) {
       const h = hostByName(host);
@@ -311,7 +353,7 @@ async function open(opts: LabOptions): Promise<{ lab: Lab; publicKey: string }> 
       // a late guest agent means a VM that just booted: restart the running VMs' clocks
       if (faults.guestAgentDelaySeconds) rebootVms(h.root);
       if (faults.refuseConnections) await stopHost(dir, h.name);
-      else await startHost(dir, h, publicKey, persistent);
+      else await startHost(dir, h, publicKey, persistent, isCluster);
     },
     async stop() {
       await Promise.all(hosts.map((h) => stopHost(dir, h.name)));
@@ -319,7 +361,14 @@ async function open(opts: LabOptions): Promise<{ lab: Lab; publicKey: string }> 
   };
 
   // seed new hosts; write known_hosts (host keys are kept across down/up) and the inventory
-  for (const h of hosts) if (!existsSync(join(h.root, 'etc/pve'))) seedHost(h.root, h.name);
+  if (cluster) mkdirSync(cluster.pveDir, { recursive: true });
+  for (const h of hosts) if (!existsSync(join(h.root, 'etc/pve'))) seed(h);
+  if (cluster)
+    syncClusterTree(
+      cluster.pveDir,
+      hosts.map((h) => ({ node: h.name, hostDir: hostDirOf(dir, h.name), root: h.root })),
+      cluster.nodes,
+    );
   writeInventory(lab, inventoryFile);
   return { lab, publicKey };
 }
@@ -327,7 +376,9 @@ async function open(opts: LabOptions): Promise<{ lab: Lab; publicKey: string }> 
 /** Starts (or resumes) a lab of `hosts` hosts; already running hosts stay as they are. */
 export async function startLab(opts: LabOptions & { hosts: number }): Promise<Lab> {
   const { lab, publicKey } = await open(opts);
-  await Promise.all(lab.hosts.map((h) => startHost(lab.dir, h, publicKey, opts.persistent === true)));
+  await Promise.all(
+    lab.hosts.map((h) => startHost(lab.dir, h, publicKey, opts.persistent === true, lab.cluster !== null)),
+  );
   const lines: string[] = [];
   for (const h of lab.hosts) {
     const pub = join(hostDirOf(lab.dir, h.name), 'sshd', 'ssh_host_ed25519_key.pub');
@@ -336,6 +387,11 @@ export async function startLab(opts: LabOptions & { hosts: number }): Promise<La
   }
   writeFileSync(lab.knownHostsFile, lines.join('\n') + '\n');
   return lab;
+}
+
+/** The cluster of the lab in `dir` (name and members), or null for a standalone lab. */
+export function labClusterOf(dir: string): { name: string; nodes: string[] } | null {
+  return readConfig(resolve(dir))?.cluster ?? null;
 }
 
 export function labStatus(dir: string): HostStatus[] {

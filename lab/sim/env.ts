@@ -11,6 +11,7 @@ import {
   unlinkSync,
   mkdirSync,
   readlinkSync,
+  existsSync,
 } from 'node:fs';
 import { join, dirname } from 'node:path';
 
@@ -96,9 +97,8 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Runs fn holding the host's state lock (O_EXCL lock file; a dead holder's lock is taken over). */
-export function withLock<T>(fn: () => T): T {
-  const lockPath = hostPath(join(STATE_DIR, 'lock'));
+/** Takes an O_EXCL lock file (a dead holder's lock is taken over); returns its path for release. */
+function acquire(lockPath: string): string {
   mkdirSync(dirname(lockPath), { recursive: true });
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -106,7 +106,7 @@ export function withLock<T>(fn: () => T): T {
       const fd = openSync(lockPath, 'wx');
       writeSync(fd, String(process.pid));
       closeSync(fd);
-      break;
+      return lockPath;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       let holder = NaN;
@@ -130,14 +130,32 @@ export function withLock<T>(fn: () => T): T {
       sleepSync(5 + Math.random() * 10);
     }
   }
+}
+
+function release(lockPath: string): void {
   try {
+    unlinkSync(lockPath);
+  } catch {
+    /* already gone */
+  }
+}
+
+/** Is this host a cluster member (PVE::Corosync::check_conf_exists: /etc/pve/corosync.conf is there)? */
+export function inCluster(): boolean {
+  return existsSync(hostPath('/etc/pve/corosync.conf'));
+}
+
+/** Runs fn holding the host's state lock and, on a cluster member, the cluster's lock too: the members
+ *  share /etc/pve, and pmxcfs serialises writes, so tools on different nodes read-modify-write
+ *  storage.cfg or a guest config one at a time. Always host lock first, then cluster lock (no cycle).
+ *  The cluster lock lives where pmxcfs keeps its locks, /etc/pve/priv/lock/. */
+export function withLock<T>(fn: () => T): T {
+  const held = [acquire(hostPath(join(STATE_DIR, 'lock')))];
+  try {
+    if (inCluster()) held.push(acquire(hostPath('/etc/pve/priv/lock/phx-lab')));
     return fn();
   } finally {
-    try {
-      unlinkSync(lockPath);
-    } catch {
-      /* already gone */
-    }
+    for (const p of held.reverse()) release(p);
   }
 }
 

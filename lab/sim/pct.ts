@@ -34,6 +34,8 @@ import {
 } from './lxc-conf.js';
 import { allocContainerVolume, volumePath, freeVolume, findStorage } from './storage.js';
 import { runIsolated, systemBinds, type Bind } from './isolate.js';
+import { vmidInUseMessage } from './vmlist.js';
+import { checkCfsQuorum } from './membership.js';
 
 export const ctConfPath = (id: string) => `/etc/pve/nodes/${nodeName()}/lxc/${id}.conf`;
 export const vmConfPath = (id: string) => `/etc/pve/nodes/${nodeName()}/qemu-server/${id}.conf`;
@@ -122,9 +124,11 @@ function checkVmid(id: string): void {
     paramError({ vmid: `invalid format - value does not look like a valid VM ID` });
 }
 
-function assertUnused(id: string): void {
-  if (existsSync(hostPath(ctConfPath(id)))) throw new SimError(`CT ${id} already exists on node '${nodeName()}'`, 255);
-  if (existsSync(hostPath(vmConfPath(id)))) throw new SimError(`VM ${id} already exists on node '${nodeName()}'`, 255);
+/** PVE::Cluster::check_vmid_unused: the id must be free on every node of the cluster. `prefix`: what
+ *  create_and_lock_config's caller puts before the message (pct create: "unable to create CT <id> - "). */
+function assertUnused(id: string, prefix = ''): void {
+  const inUse = vmidInUseMessage(id);
+  if (inUse) throw new SimError(`${prefix}${inUse}`, 255);
 }
 
 function randomMac(): string {
@@ -298,12 +302,16 @@ function create(args: string[]): number {
     delete props[k];
   for (const k of Object.keys(props)) if (!validKey(k)) unknownOption(k);
   const doStart = p.options.some(([k, v]) => k === 'start' && v === '1');
+  // pve-container API2/LXC.pm create_vm: check_cfs_quorum, then check_vmid_unused, before the template or storage
+  checkCfsQuorum();
+  assertUnused(id);
   const tmpl = volumePath(ostemplate);
   if (!tmpl || !existsSync(hostPath(tmpl))) throw new SimError(`volume '${ostemplate}' does not exist`, 255);
   const unprivileged = (props.unprivileged ?? '1') === '1' ? '1' : '0';
 
   const conf: CtConf = withLock(() => {
-    assertUnused(id);
+    // create_and_lock_config (pve-guest-common AbstractConfig.pm) checks again under the lock
+    assertUnused(id, `unable to create CT ${id} - `);
     const c: CtConf = {
       description: [],
       keys: { lock: 'create' },

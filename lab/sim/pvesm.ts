@@ -2,7 +2,7 @@
 // storage on this node), set, remove, status, list, path.
 import { mkdirSync, symlinkSync, lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { withLock, SimError, out, err, hostPath, isSelfAddress } from './env.js';
+import { withLock, SimError, out, err, hostPath, isSelfAddress, nodeName } from './env.js';
 import { parsePveArgs, parsePveArgsExpecting, unknownOption, paramError } from './pve-args.js';
 import {
   readStorages,
@@ -22,6 +22,7 @@ import {
   type Storage,
 } from './storage.js';
 import { readZfs } from './zfs-state.js';
+import { checkCfsLockQuorum } from './membership.js';
 import { nfsReady, exportCovering, activeExports } from './nfs.js';
 
 const ID_RE = /^[a-z][a-z0-9._-]*[a-z0-9]$/i;
@@ -101,7 +102,11 @@ function activate(s: Storage): void {
       lstatSync(mnt);
     } catch {
       mkdirSync(dirname(mnt), { recursive: true });
-      symlinkSync(s.props.export, mnt);
+      try {
+        symlinkSync(s.props.export, mnt);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; // a concurrent activation made it
+      }
     }
   }
 }
@@ -122,6 +127,7 @@ function add(args: string[]): number {
     throw new SimError(`create storage failed: illegal path for directory storage: ${props.path}`, 255);
   if (type === 'nfs') props.path ??= `/mnt/pve/${id}`;
   return withLock(() => {
+    checkCfsLockQuorum('storage.cfg', 'create storage failed');
     const list = readStorages();
     if (list.some((s) => s.id === id))
       throw new SimError(`create storage failed: storage ID '${id}' already defined`, 255);
@@ -143,6 +149,7 @@ function set(args: string[]): number {
   const p = parsePveArgsExpecting(args, 1);
   const [id] = p.positional;
   return withLock(() => {
+    checkCfsLockQuorum('storage.cfg', 'update storage failed');
     const list = readStorages();
     const s = list.find((x) => x.id === id);
     if (!s) throw new SimError(`update storage failed: storage '${id}' does not exist`, 255);
@@ -167,6 +174,7 @@ function remove(args: string[]): number {
   const p = parsePveArgsExpecting(args, 1);
   const [id] = p.positional;
   return withLock(() => {
+    checkCfsLockQuorum('storage.cfg', 'delete storage failed');
     const list = readStorages();
     const i = list.findIndex((x) => x.id === id);
     if (i < 0) throw new SimError(`delete storage failed: storage '${id}' does not exist`, 255);
@@ -176,18 +184,39 @@ function remove(args: string[]): number {
   });
 }
 
+/** pve-storage API2/Storage/Status.pm index over Storage.pm storage_info: a storage not enabled on this
+ *  node (`disable`, or `nodes` without it) is listed as `disabled`; with --content it is left out, as are
+ *  storages without that content; --enabled leaves out `disable`d ones; --target keeps shared storages
+ *  available on both nodes. */
 function status(args: string[]): number {
   const p = parsePveArgs(args);
   let only: string | undefined;
+  let content: string[] | undefined;
+  let enabledOnly = false;
+  let target: string | undefined;
   for (const [k, v] of p.options) {
     if (k === 'storage') only = v;
-    else if (!['content', 'enabled', 'format', 'target'].includes(k)) unknownOption(k);
+    else if (k === 'content') content = v.split(/[,;\s]+/).filter(Boolean);
+    else if (k === 'enabled') enabledOnly = normaliseBool(v) === '1';
+    else if (k === 'target') target = v;
+    else if (k !== 'format') unknownOption(k);
   }
-  let list = readStorages().sort((a, b) => a.id.localeCompare(b.id));
-  if (only !== undefined) {
-    list = list.filter((s) => s.id === only);
-    if (list.length === 0) paramError({ storage: 'No such storage.' });
-  }
+  const here = nodeName();
+  if (target === here || target === 'localhost') target = undefined;
+  // Plugin.pm parse_config: @SHARED_STORAGE types are shared whatever the `shared` flag says
+  const shared = (s: Storage) =>
+    s.props.shared === '1' ||
+    ['iscsi', 'nfs', 'cifs', 'rbd', 'cephfs', 'iscsidirect', 'zfs', 'drbd', 'pbs'].includes(s.type);
+  const availableOn = (s: Storage, node: string) => !s.props.nodes || s.props.nodes.split(',').includes(node);
+  const known = readStorages().filter(
+    (s) => content === undefined || (enabledHere(s) && content.some((c) => contentOf(s).includes(c))),
+  );
+  if (only !== undefined && !known.some((s) => s.id === only)) paramError({ storage: 'No such storage.' });
+  const list = known
+    .filter((s) => only === undefined || s.id === only)
+    .filter((s) => !(enabledOnly && s.props.disable === '1'))
+    .filter((s) => !target || (shared(s) && availableOn(s, here) && availableOn(s, target)))
+    .sort((a, b) => a.id.localeCompare(b.id));
   const width = Math.max(...list.map((s) => s.id.length), 0) + 1;
   const row = (cols: string[]) =>
     `${cols[0].padEnd(width)} ${cols[1].padStart(10)} ${cols[2].padStart(10)} ${cols[3].padStart(15)} ${cols[4].padStart(15)} ${cols[5].padStart(15)} ${cols[6].padStart(8)}\n`;
@@ -197,13 +226,13 @@ function status(args: string[]): number {
       text += row([s.id, s.type, 'disabled', '0', '0', '0', 'N/A']);
       continue;
     }
+    // storage_info activates every enabled storage (a dir storage added on another node gets its
+    // directories here); a failure is warned and the storage stays inactive
     let active = true;
-    if (s.type === 'nfs' && !nfsOnline(s)) {
-      err(`storage '${s.id}' is not online\n`);
-      active = false;
-    }
-    if (s.type === 'zfspool' && !readZfs().datasets[s.props.pool]) {
-      err(`zfs error: cannot open '${s.props.pool}': dataset does not exist\n`);
+    try {
+      activate(s);
+    } catch (e) {
+      err(`${(e as Error).message}\n`);
       active = false;
     }
     const u = active ? usage(s) : { total: 0, used: 0, avail: 0 };

@@ -35,28 +35,30 @@ function run(cmd: string, args: string[], cwd?: string): void {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
 }
 
-function makeCerts(root: string, node: string): void {
-  const pve = join(root, 'etc/pve');
+/** The cluster's CA (one per /etc/pve: a cluster's nodes share it) and the node's certificate signed by it. */
+function makeCerts(pve: string, node: string): void {
   const nodeDir = join(pve, 'nodes', node);
   mkdirSync(join(pve, 'priv'), { recursive: true });
   const tmp = join(tmpdir(), `phx-lab-cert-${process.pid}-${node}`);
   mkdirSync(tmp, { recursive: true });
+  const haveCa = existsSync(join(pve, 'pve-root-ca.pem')) && existsSync(join(pve, 'priv/pve-root-ca.key'));
   try {
-    run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      join(pve, 'priv/pve-root-ca.key'),
-      '-out',
-      join(pve, 'pve-root-ca.pem'),
-      '-days',
-      '3650',
-      '-subj',
-      '/CN=Proxmox Virtual Environment/OU=phx-lab/O=PVE Cluster Manager CA',
-    ]);
+    if (!haveCa)
+      run('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(pve, 'priv/pve-root-ca.key'),
+        '-out',
+        join(pve, 'pve-root-ca.pem'),
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=Proxmox Virtual Environment/OU=phx-lab/O=PVE Cluster Manager CA',
+      ]);
     run('openssl', [
       'req',
       '-newkey',
@@ -109,25 +111,26 @@ function makeTemplate(root: string): void {
   rmSync(src, { recursive: true, force: true });
 }
 
-function makeVm(root: string, node: string): void {
+function makeVm(root: string, pve: string, node: string, vmid: string): void {
+  const mac = vmid.padStart(4, '0');
   w(
-    root,
-    `etc/pve/nodes/${node}/qemu-server/${SEED_VMID}.conf`,
+    pve,
+    `nodes/${node}/qemu-server/${vmid}.conf`,
     [
       'agent: 1',
       'boot: order=scsi0',
       'cores: 2',
       'memory: 4096',
       'name: portainer',
-      'net0: virtio=BC:24:11:10:01:01,bridge=vmbr0',
+      `net0: virtio=BC:24:11:${mac.slice(0, 2)}:${mac.slice(2, 4)}:01,bridge=vmbr0`,
       'ostype: l26',
-      'scsi0: local:1001/vm-1001-disk-0.raw,size=32G',
+      `scsi0: local:${vmid}/vm-${vmid}-disk-0.raw,size=32G`,
       'scsihw: virtio-scsi-single',
       '',
     ].join('\n'),
     0o640,
   );
-  const vm = join(root, `var/lib/phx-lab/vm/${SEED_VMID}`);
+  const vm = join(root, `var/lib/phx-lab/vm/${vmid}`);
   const rootfs = join(vm, 'rootfs');
   for (const d of [
     'etc',
@@ -159,28 +162,44 @@ function makeVm(root: string, node: string): void {
     writeFileSync(join(rootfs, 'run/phx-lab/units', u), `${Date.now()}\n`);
 }
 
-/** Writes the seeded state of host `node` under `root` (removing what was there). */
-export function seedHost(root: string, node: string): void {
+/** A cluster member's seeding: the shared /etc/pve, and the id of its VM (ids are unique across a cluster). */
+export interface ClusterSeed {
+  pve: string;
+  vmid: string;
+}
+
+/** Writes the seeded state of host `node` under `root` (removing what was there). In a cluster, only this
+ *  node's nodes/<node>/ is (re)written in the shared /etc/pve; the cluster-wide files (storage.cfg, the CA)
+ *  are written when missing and otherwise kept; the per-node links are the lab's (cluster.ts). */
+export function seedHost(root: string, node: string, cluster?: ClusterSeed): void {
+  const clusterPve = cluster?.pve;
   for (const d of ['etc', ...HOST_DIRS.map((p) => p.slice(1))]) rmSync(join(root, d), { recursive: true, force: true });
   for (const d of HOST_DIRS) mkdirSync(join(root, d), { recursive: true });
   w(root, 'etc/hostname', `${node}\n`);
-  const pve = join(root, 'etc/pve');
+  const pve = clusterPve ?? join(root, 'etc/pve');
+  if (clusterPve) {
+    mkdirSync(join(root, 'etc/pve'), { recursive: true }); // the mount point
+    rmSync(join(pve, 'nodes', node), { recursive: true, force: true });
+  }
   for (const d of ['lxc', 'qemu-server', 'priv']) mkdirSync(join(pve, 'nodes', node, d), { recursive: true });
-  symlinkSync(`nodes/${node}`, join(pve, 'local'));
-  symlinkSync(`nodes/${node}/lxc`, join(pve, 'lxc'));
-  symlinkSync(`nodes/${node}/qemu-server`, join(pve, 'qemu-server'));
-  w(
-    root,
-    'etc/pve/storage.cfg',
-    'dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup,rootdir,images\n\tprune-backups keep-all=1\n',
-    0o640,
-  );
+  if (!clusterPve) {
+    symlinkSync(`nodes/${node}`, join(pve, 'local'));
+    symlinkSync(`nodes/${node}/lxc`, join(pve, 'lxc'));
+    symlinkSync(`nodes/${node}/qemu-server`, join(pve, 'qemu-server'));
+  }
+  if (!existsSync(join(pve, 'storage.cfg')))
+    w(
+      pve,
+      'storage.cfg',
+      'dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup,rootdir,images\n\tprune-backups keep-all=1\n',
+      0o640,
+    );
   mkdirSync(join(root, 'etc/exports.d'), { recursive: true });
   for (const d of ['template/iso', 'images', 'dump', 'private', 'snippets'])
     mkdirSync(join(root, 'var/lib/vz', d), { recursive: true });
   makeTemplate(root);
-  makeCerts(root, node);
-  makeVm(root, node);
+  makeCerts(pve, node);
+  makeVm(root, pve, node, cluster?.vmid ?? SEED_VMID);
   const now = Math.floor(Date.now() / 1000);
   w(
     root,

@@ -119,6 +119,13 @@ export function enabledHere(s: Storage): boolean {
   return true;
 }
 
+/** pve-storage Storage.pm storage_check_enabled: `disable` first, then storage_check_node (`nodes`). */
+export function checkEnabled(s: Storage): void {
+  if (s.props.disable === '1') throw new SimError(`storage '${s.id}' is disabled`);
+  if (s.props.nodes && !s.props.nodes.split(',').includes(nodeName()))
+    throw new SimError(`storage '${s.id}' is not available on node '${nodeName()}'`);
+}
+
 export function contentOf(s: Storage): string[] {
   return (s.props.content ?? DEFAULT_CONTENT[s.type] ?? '').split(',').filter(Boolean);
 }
@@ -157,9 +164,9 @@ export function volumePath(volid: string): string | null {
 export function allocContainerVolume(storeId: string, vmid: string, sizeGiB: number, taken: Set<number>): string {
   const s = findStorage(storeId);
   if (!s) throw new SimError(`storage '${storeId}' does not exist`);
+  checkEnabled(s);
   if (!contentOf(s).includes('rootdir'))
     throw new SimError(`storage '${storeId}' does not support container directories`);
-  if (!enabledHere(s)) throw new SimError(`storage '${storeId}' is not available on node '${nodeName()}'`);
   let n = 0;
   while (taken.has(n) || volumeExists(s, vmid, n)) n++;
   taken.add(n);

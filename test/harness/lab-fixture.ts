@@ -59,7 +59,18 @@ export interface LabHostFixture {
  * `${prefix}XXXXXX`, connect to it, then run `setup` (seeding the test file's
  * state); after: close, stop, remove. The fixture's members are usable in tests.
  */
-export function useLabHost(prefix: string, setup?: (fx: LabHostFixture) => Promise<void>): LabHostFixture {
+/** `cluster`: the lab is a Proxmox VE cluster of `hosts` nodes (default 3) sharing /etc/pve; the fixture's
+ *  host is the first node, the others are reached through `fx.lab.exec(name, …)`. */
+export interface LabHostOptions {
+  cluster?: boolean;
+  hosts?: number;
+}
+
+export function useLabHost(
+  prefix: string,
+  setup?: (fx: LabHostFixture) => Promise<void>,
+  options: LabHostOptions = {},
+): LabHostFixture {
   let dir: string | undefined;
   let lab: Lab | undefined;
   let conn: Connection | undefined;
@@ -103,7 +114,11 @@ export function useLabHost(prefix: string, setup?: (fx: LabHostFixture) => Promi
   };
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), prefix));
-    lab = await startLab({ dir, hosts: 1 });
+    lab = await startLab({
+      dir,
+      hosts: options.hosts ?? (options.cluster ? 3 : 1),
+      ...(options.cluster ? { cluster: true } : {}),
+    });
     conn = await openLabConnection(lab, dir);
     await setup?.(fx);
   });
