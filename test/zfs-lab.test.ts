@@ -59,7 +59,7 @@ test('sizes written differently are equal; only differing properties are set', a
   assert.equal(r.failed, undefined, String(r.msg));
   assert.deepEqual(r.changed_properties, ['compression', 'recordsize']);
   assert.ok(
-    t.commands.slice(n).some((c) => c.includes('zfs set compression=zstd recordsize=1M tank/media')),
+    t.commands.slice(n).some((c) => c.includes('zfs set -- compression=zstd recordsize=1M tank/media')),
     t.commands.slice(n).join('\n'),
   );
   assert.equal(
@@ -97,10 +97,12 @@ test('inherited value: fine by default, set locally when properties_source: loca
 
 test('an existing dataset is converged with set (create -p would ignore -o)', async () => {
   await t.sh('zfs create tank/exists');
-  const r = await t.run(zfsDataset, { name: 'tank/exists', properties: { relatime: 'on' } });
+  // relatime is on by default on Linux (openzfs module/zcommon/zfs_prop.c zfs_prop_init(): relatime 1 unless FreeBSD)
+  assert.equal(await get('relatime', 'tank/exists'), 'relatime\ton\tdefault\n');
+  const r = await t.run(zfsDataset, { name: 'tank/exists', properties: { relatime: 'off' } });
   assert.equal(r.created, false);
   assert.deepEqual(r.changed_properties, ['relatime']);
-  assert.equal(await get('relatime', 'tank/exists'), 'relatime\ton\tlocal\n');
+  assert.equal(await get('relatime', 'tank/exists'), 'relatime\toff\tlocal\n');
 });
 
 test('absent: children refused without recursive (nothing destroyed), destroyed with it', async () => {

@@ -68,7 +68,7 @@ test('missing dataset: one zfs create -p with every property, mountpoint from th
   );
   assert.deepEqual(
     p.changes.map((c) => c.argv),
-    [['zfs', 'create', '-p', '-o', 'compression=lz4', '-o', 'quota=10G', '-o', 'atime=off', 'tank/shared/media']],
+    [['zfs', 'create', '-p', '-o', 'compression=lz4', '-o', 'quota=10G', '-o', 'atime=off', '--', 'tank/shared/media']],
   );
   assert.deepEqual(p.result, {
     name: 'tank/shared/media',
@@ -87,7 +87,7 @@ test('missing dataset: one zfs create -p with every property, mountpoint from th
   assert.deepEqual(p.predict!['zfs:tank/shared'], { exists: true, properties: {}, mountpoint: '/tank/shared' });
   const other = planZfsDataset(missing({ name: 'quickOS', mountpoint: '/srv/quick' }), parse({ name: 'quickOS/ct' }));
   assert.equal(other.result?.mountpoint, '/srv/quick/ct');
-  assert.deepEqual(other.changes[0].argv, ['zfs', 'create', '-p', 'quickOS/ct']);
+  assert.deepEqual(other.changes[0].argv, ['zfs', 'create', '-p', '--', 'quickOS/ct']);
   assert.equal(
     planZfsDataset(missing(), parse({ name: 'tank/x', properties: { mountpoint: '/srv/x' } })).result?.mountpoint,
     '/srv/x',
@@ -107,7 +107,7 @@ test('existing dataset: only differing properties are set, sizes compared in byt
   );
   assert.deepEqual(
     p.changes.map((c) => c.argv),
-    [['zfs', 'set', 'compression=zstd', 'quota=1024M', 'tank/media']],
+    [['zfs', 'set', '--', 'compression=zstd', 'quota=1024M', 'tank/media']],
   );
   assert.deepEqual(p.result?.changed_properties, ['compression', 'quota']);
   assert.deepEqual(p.result?.properties, { compression: 'zstd', quota: '1073741824', atime: 'off' });
@@ -138,7 +138,7 @@ test('properties_source: local sets an inherited value that already matches', ()
   );
   assert.deepEqual(
     local.changes.map((c) => c.argv),
-    [['zfs', 'set', 'compression=lz4', 'tank/media']],
+    [['zfs', 'set', '--', 'compression=lz4', 'tank/media']],
   );
 });
 
@@ -153,7 +153,7 @@ test('absent: refuses a dataset with children unless recursive', () => {
   const r = planZfsDataset(f, parse({ name: 'tank/ct', state: 'absent', recursive: true }));
   assert.deepEqual(
     r.changes.map((c) => c.argv),
-    [['zfs', 'destroy', '-r', 'tank/ct']],
+    [['zfs', 'destroy', '-r', '--', 'tank/ct']],
   );
   assert.deepEqual(r.predict, { 'zfs:tank/ct': null, 'zfs:tank/ct/a': null, 'zfs:tank/ct/b': null });
   assert.deepEqual(
@@ -161,7 +161,7 @@ test('absent: refuses a dataset with children unless recursive', () => {
       { exists: true, properties: {}, children: [] },
       parse({ name: 'tank/x', state: 'absent' }),
     ).changes.map((c) => c.argv),
-    [['zfs', 'destroy', 'tank/x']],
+    [['zfs', 'destroy', '--', 'tank/x']],
   );
   assert.deepEqual(planZfsDataset(missing(), parse({ name: 'tank/x', state: 'absent' })).changes, []);
 });
@@ -193,5 +193,5 @@ test('names and argument errors', () => {
 test('hostile property values stay literal', () => {
   const v = `it's "x" $(touch /tmp/pwned) \`id\`; a b`;
   const p = planZfsDataset(media(), parse({ name: 'tank/media', properties: { 'phx:note': v } }));
-  assert.deepEqual(p.changes[0].argv, ['zfs', 'set', `phx:note=${v}`, 'tank/media']);
+  assert.deepEqual(p.changes[0].argv, ['zfs', 'set', '--', `phx:note=${v}`, 'tank/media']);
 });
