@@ -8,7 +8,6 @@ import {
   writeZfs,
   getProperty,
   isKnownProperty,
-  isReadonlyProperty,
   isSizeProperty,
   isInheritable,
   normaliseValue,
@@ -190,9 +189,9 @@ export function zfs(args: string[]): number {
     case 'umount':
       return 0;
     case undefined:
-      usageError('missing command');
+      return usageError('missing command');
     default:
-      usageError(`unrecognized command '${cmd}'`);
+      return usageError(`unrecognized command '${cmd}'`);
   }
 }
 
