@@ -210,18 +210,18 @@ export const NATIVE_PROPERTIES: Readonly<Record<string, NativeProperty>> = {
   nbmand: onOff(FS_SNAP, 'off'),
   overlay: onOff(FS, 'on'),
   // default index properties
-  canmount: index('default', FS, t('off', 'on', 'noauto'), 'on', 'on | off | noauto'),
-  volthreading: onOff(VOL, 'on', 'default'),
-  // readonly index properties
-  mounted: index('readonly', FS, t('no', 'yes'), 'no', 'yes | no'),
-  // set once index properties
   version: index(
-    'onetime',
+    'default', // PROP_DEFAULT: `zfs upgrade` raises it
     FS_SNAP,
     t(['1', 1], ['2', 2], ['3', 3], ['4', 4], ['5', 5], ['current', 5]),
     '5',
     '1 | 2 | 3 | 4 | 5 | current',
   ),
+  canmount: index('default', FS, t('off', 'on', 'noauto'), 'on', 'on | off | noauto'),
+  volthreading: onOff(VOL, 'on', 'default'),
+  // readonly index properties
+  mounted: index('readonly', FS, t('no', 'yes'), 'no', 'yes | no'),
+  // set once index properties
   normalization: index(
     'onetime',
     FS_SNAP,
