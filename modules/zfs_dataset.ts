@@ -12,9 +12,12 @@ import {
   type PredictionWrite,
   type Predictions,
 } from '../src/predictions.js';
-import { isValidSizeValue, normalizeValue } from '../src/proxmox/sizes.js';
+import { isValidSizeValue } from '../src/proxmox/sizes.js';
+import { appliesTo, canonicalValue, zfsVersionOf, type ZfsVersion } from '../src/proxmox/zfs-props.js';
 import {
   datasetNameError,
+  DESTROY_DEPENDENT_TYPES,
+  isCreateOnly,
   isMissingDataset,
   parseZfsGet,
   parseZfsList,
@@ -72,10 +75,12 @@ export type ZfsDatasetArgs = z.output<typeof args>;
 
 export interface ZfsDatasetFacts {
   exists: boolean;
-  /** the asked properties plus mountpoint, as zfs -p reports them */
+  /** the asked properties plus mountpoint and type, as zfs -p reports them */
   properties: Record<string, ZfsProperty>;
-  /** state absent: the descendants (zfs list -r), without the dataset itself */
+  /** state absent: the descendants and snapshots (zfs list -t filesystem,volume,snapshot -r), without the dataset itself */
   children: string[];
+  /** which xattr table the host's zfs prints with (read only when xattr is asked) */
+  version?: ZfsVersion;
   /** when missing: the nearest existing ancestor and its mountpoint (to know where a new dataset mounts) */
   ancestor?: { name: string; mountpoint: string };
   /** the facts include check-mode predictions of earlier tasks */
@@ -86,14 +91,18 @@ const MARK = '@@phx-zfs@@';
 
 // One round trip for a present-state read: the properties, and, only when the
 // dataset is missing, the mountpoint of its nearest existing ancestor.
-const GET_SCRIPT = `props=$1 ds=$2
-shift 2
-zfs get -H -p -o property,value,source "$props" "$ds"
+// `zfs version` only when the answer matters (the xattr table changed in 2.3).
+const GET_SCRIPT = `props=$1 ds=$2 version=$3
+shift 3
+zfs get -H -p -o property,value,source -- "$props" "$ds"
 rc=$?
 printf '%s rc=%s\\n' '${MARK}' "$rc"
+if [ "$version" = yes ]; then
+  printf '%s version\\t%s\\n' '${MARK}' "$(zfs version 2>/dev/null | head -n 1)"
+fi
 if [ "$rc" -ne 0 ]; then
   for a in "$@"; do
-    if mp=$(zfs get -H -p -o value mountpoint "$a" 2>/dev/null); then
+    if mp=$(zfs get -H -p -o value -- mountpoint "$a" 2>/dev/null); then
       printf '%s ancestor\\t%s\\t%s\\n' '${MARK}' "$a" "$mp"
       break
     fi
@@ -109,14 +118,26 @@ function ancestorsOf(name: string): string[] {
 }
 
 async function readPresent(ctx: ModuleContext, a: ZfsDatasetArgs): Promise<ZfsDatasetFacts> {
-  const asked = [...new Set(['mountpoint', ...Object.keys(a.properties)])];
-  const argv = ['sh', '-c', GET_SCRIPT, 'phx-zfs-get', asked.join(','), a.name, ...ancestorsOf(a.name)];
+  const asked = [...new Set(['mountpoint', 'type', ...Object.keys(a.properties)])];
+  const needVersion = 'xattr' in a.properties;
+  const argv = [
+    'sh',
+    '-c',
+    GET_SCRIPT,
+    'phx-zfs-get',
+    asked.join(','),
+    a.name,
+    needVersion ? 'yes' : 'no',
+    ...ancestorsOf(a.name),
+  ];
   const r = await ctx.run(argv, { okExit: 'any' });
   const [getOut, tail = ''] = r.stdout.split(`${MARK} rc=`);
   const rc = Number(tail.split('\n')[0]);
-  if (rc === 0) return { exists: true, properties: parseZfsGet(getOut), children: [] };
+  const versionLine = new RegExp(`^${MARK} version\\t(.*)$`, 'm').exec(tail)?.[1];
+  const version = needVersion ? zfsVersionOf(versionLine) : undefined;
+  if (rc === 0) return { exists: true, properties: parseZfsGet(getOut), children: [], version };
   if (!isMissingDataset(r.stderr)) {
-    throw new CommandFailed(['zfs', 'get', '-H', '-p', '-o', 'property,value,source', asked.join(','), a.name], {
+    throw new CommandFailed(['zfs', 'get', '-H', '-p', '-o', 'property,value,source', '--', asked.join(','), a.name], {
       rc,
       stdout: getOut,
       stderr: r.stderr,
@@ -128,11 +149,13 @@ async function readPresent(ctx: ModuleContext, a: ZfsDatasetArgs): Promise<ZfsDa
     properties: {},
     children: [],
     ancestor: anc ? { name: anc[1], mountpoint: anc[2] } : undefined,
+    version,
   };
 }
 
 async function readTree(ctx: ModuleContext, a: ZfsDatasetArgs): Promise<ZfsDatasetFacts> {
-  const argv = ['zfs', 'list', '-H', '-o', 'name', '-r', a.name];
+  // snapshots too: zfs destroy without -r refuses a dataset that has any
+  const argv = ['zfs', 'list', '-H', '-o', 'name', '-t', DESTROY_DEPENDENT_TYPES, '-r', '--', a.name];
   const r = await ctx.run(argv, { okExit: 'any' });
   if (r.rc !== 0 && !isMissingDataset(r.stderr)) throw new CommandFailed(argv, r);
   const names = r.rc === 0 ? parseZfsList(r.stdout) : [];
@@ -189,7 +212,7 @@ function describeProps(props: Record<string, ZfsProperty>, names: string[]): str
 
 /** Where a new dataset mounts: its own mountpoint, else the ancestor's path + the rest of the name. */
 function mountpointOfNew(a: ZfsDatasetArgs, f: ZfsDatasetFacts): string {
-  if (a.properties.mountpoint !== undefined) return normalizeValue('mountpoint', a.properties.mountpoint);
+  if (a.properties.mountpoint !== undefined) return canonicalValue('mountpoint', a.properties.mountpoint);
   if (!f.ancestor) return `/${a.name}`;
   const mp = f.ancestor.mountpoint;
   if (mp === 'none' || mp === 'legacy' || mp === '-') return mp;
@@ -206,6 +229,7 @@ export function planZfsDataset(f: ZfsDatasetFacts, a: ZfsDatasetArgs): Plan {
         msg: `dataset ${name} is absent`,
         result: { name, state: 'absent', created: false, destroyed: [] },
       };
+    // zfs destroy refuses children and snapshots alike (zfs_main.c destroy_check_dependent)
     if (f.children.length > 0 && !a.recursive) {
       return {
         changes: [],
@@ -217,7 +241,7 @@ export function planZfsDataset(f: ZfsDatasetFacts, a: ZfsDatasetArgs): Plan {
       changes: [
         {
           description: `destroy dataset ${name}${f.children.length ? ` and ${f.children.length} children` : ''}`,
-          argv: ['zfs', 'destroy', ...(a.recursive ? ['-r'] : []), name],
+          argv: ['zfs', 'destroy', ...(a.recursive ? ['-r'] : []), '--', name],
         },
       ],
       msg: `destroyed ${destroyed.join(', ')}`,
@@ -228,7 +252,7 @@ export function planZfsDataset(f: ZfsDatasetFacts, a: ZfsDatasetArgs): Plan {
         before_header: `zfs ${name}`,
         after_header: `zfs ${name}`,
       },
-      predict: destroyed.map((d) => datasetSlot.entry(d, null)),
+      predict: destroyed.filter((d) => !d.includes('@')).map((d) => datasetSlot.entry(d, null)),
     };
   }
 
@@ -236,8 +260,10 @@ export function planZfsDataset(f: ZfsDatasetFacts, a: ZfsDatasetArgs): Plan {
   const names = Object.keys(wanted);
   const after: Record<string, ZfsProperty> = {};
   let plan: Plan;
+  const refused = f.exists ? refusedOnExisting(f, a) : undefined;
+  if (refused) return { changes: [], fail: refused };
   if (!f.exists) {
-    for (const n of names) after[n] = { value: normalizeValue(n, wanted[n]), source: 'local' };
+    for (const n of names) after[n] = { value: canonicalValue(n, wanted[n], f.version), source: 'local' };
     const mountpoint = mountpointOfNew(a, f);
     const opts = names.flatMap((n) => ['-o', `${n}=${wanted[n]}`]);
     const datasets: Array<[string, PredictedDataset]> = [[name, { exists: true, properties: after, mountpoint }]];
@@ -266,7 +292,7 @@ export function planZfsDataset(f: ZfsDatasetFacts, a: ZfsDatasetArgs): Plan {
         );
     }
     plan = {
-      changes: [{ description: `create dataset ${name}`, argv: ['zfs', 'create', '-p', ...opts, name] }],
+      changes: [{ description: `create dataset ${name}`, argv: ['zfs', 'create', '-p', ...opts, '--', name] }],
       msg: `created ${name}`,
       result: { name, created: true, mountpoint, properties: valuesOf(after), changed_properties: names },
       diff: {
@@ -278,18 +304,20 @@ export function planZfsDataset(f: ZfsDatasetFacts, a: ZfsDatasetArgs): Plan {
       predict,
     };
   } else {
-    const toSet = names.filter((n) => propertyNeedsSet(n, f.properties[n], wanted[n], a.properties_source));
+    const toSet = names.filter((n) => propertyNeedsSet(n, f.properties[n], wanted[n], a.properties_source, f.version));
     for (const n of names)
-      after[n] = toSet.includes(n) ? { value: normalizeValue(n, wanted[n]), source: 'local' } : f.properties[n];
+      after[n] = toSet.includes(n)
+        ? { value: canonicalValue(n, wanted[n], f.version), source: 'local' }
+        : f.properties[n];
     const mountpoint = toSet.includes('mountpoint')
-      ? normalizeValue('mountpoint', wanted.mountpoint)
+      ? canonicalValue('mountpoint', wanted.mountpoint)
       : (f.properties.mountpoint?.value ?? '-');
     plan = {
       changes: toSet.length
         ? [
             {
               description: `set ${toSet.join(', ')} on ${name}`,
-              argv: ['zfs', 'set', ...toSet.map((n) => `${n}=${wanted[n]}`), name],
+              argv: ['zfs', 'set', '--', ...toSet.map((n) => `${n}=${wanted[n]}`), name],
             },
           ]
         : [],
@@ -308,6 +336,27 @@ export function planZfsDataset(f: ZfsDatasetFacts, a: ZfsDatasetArgs): Plan {
   }
   if (f.predicted) plan.msg = `${plan.msg} (after the changes earlier tasks would make)`;
   return plan;
+}
+
+/**
+ * What zfs would refuse on the existing dataset, said before any command: a
+ * filesystem property on a volume (zfs_prop_init()'s type column), or a
+ * create-only property (PROP_ONETIME: casesensitivity, utf8only, …) that differs.
+ */
+function refusedOnExisting(f: ZfsDatasetFacts, a: ZfsDatasetArgs): string | undefined {
+  const names = Object.keys(a.properties);
+  const type = f.properties.type?.value;
+  if (type === 'volume') {
+    const fsOnly = names.filter((n) => !n.includes(':') && !appliesTo(n, 'volume'));
+    if (fsOnly.length)
+      return `'${a.name}' is a volume: ${fsOnly.map((n) => `'${n}'`).join(', ')} does not apply to volumes (zfs_dataset manages filesystems)`;
+  }
+  const fixed = names.filter(
+    (n) => isCreateOnly(n) && propertyNeedsSet(n, f.properties[n], a.properties[n], 'any', f.version),
+  );
+  if (fixed.length)
+    return `cannot change ${fixed.map((n) => `${n} (${f.properties[n]?.value ?? '-'})`).join(', ')} of '${a.name}': zfs sets ${fixed.length > 1 ? 'them' : 'it'} only when a dataset is created`;
+  return undefined;
 }
 
 function valuesOf(props: Record<string, ZfsProperty>): Record<string, string> {

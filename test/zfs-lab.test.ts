@@ -59,7 +59,7 @@ test('sizes written differently are equal; only differing properties are set', a
   assert.equal(r.failed, undefined, String(r.msg));
   assert.deepEqual(r.changed_properties, ['compression', 'recordsize']);
   assert.ok(
-    t.commands.slice(n).some((c) => c.includes('zfs set compression=zstd recordsize=1M tank/media')),
+    t.commands.slice(n).some((c) => c.includes('zfs set -- compression=zstd recordsize=1M tank/media')),
     t.commands.slice(n).join('\n'),
   );
   assert.equal(
@@ -97,10 +97,12 @@ test('inherited value: fine by default, set locally when properties_source: loca
 
 test('an existing dataset is converged with set (create -p would ignore -o)', async () => {
   await t.sh('zfs create tank/exists');
-  const r = await t.run(zfsDataset, { name: 'tank/exists', properties: { relatime: 'on' } });
+  // relatime is on by default on Linux (openzfs module/zcommon/zfs_prop.c zfs_prop_init(): relatime 1 unless FreeBSD)
+  assert.equal(await get('relatime', 'tank/exists'), 'relatime\ton\tdefault\n');
+  const r = await t.run(zfsDataset, { name: 'tank/exists', properties: { relatime: 'off' } });
   assert.equal(r.created, false);
   assert.deepEqual(r.changed_properties, ['relatime']);
-  assert.equal(await get('relatime', 'tank/exists'), 'relatime\ton\tlocal\n');
+  assert.equal(await get('relatime', 'tank/exists'), 'relatime\toff\tlocal\n');
 });
 
 test('absent: children refused without recursive (nothing destroyed), destroyed with it', async () => {
@@ -166,4 +168,115 @@ test('one round trip to read; tasks on one connection may run concurrently', asy
     await t.sh("zfs list -H -o name,compression -r tank | grep '/c'"),
     'tank/c1\tzstd\ntank/c2\tzstd\ntank/c3\tzstd\n',
   );
+});
+
+// openzfs module/zcommon/zfs_prop.c zfs_prop_init(): acltype_table, compress_table, xattr_table (2.3: on = sa);
+// zprop_common.c zprop_index_to_string() prints the first name of the table with the stored number
+test('aliases: zfs get prints the canonical name; a second run with the alias is ok', async () => {
+  await t.sh('zfs create tank/alias && zfs set acltype=posixacl compression=gzip-6 tank/alias');
+  assert.equal(
+    await get('acltype,compression', 'tank/alias'),
+    'acltype\tposix\tlocal\ncompression\tgzip\tlocal\n',
+    'the lab prints what real zfs prints',
+  );
+  assert.equal(await t.sh('zfs version'), 'zfs-2.3.4-pve1\nzfs-kmod-2.3.4-pve1\n');
+  // the pool has xattr=sa, which zfs 2.3 prints as "on"
+  assert.equal(await get('xattr', 'tank'), 'xattr\ton\tlocal\n');
+  const want = { name: 'tank/acl', properties: { acltype: 'posixacl', compression: 'gzip-6', xattr: 'sa' } };
+  const before = await t.snapshot();
+  const check = await t.run(zfsDataset, want, { check: true });
+  assert.equal(await t.snapshot(), before);
+  const first = await t.run(zfsDataset, want);
+  assert.equal(first.failed, undefined, String(first.msg));
+  assert.deepEqual(comparable(first), comparable(check));
+  assert.deepEqual(first.properties, { acltype: 'posix', compression: 'gzip', xattr: 'on' });
+  const again = await t.run(zfsDataset, want);
+  assert.equal(again.changed, false, String(again.msg));
+  // an existing dataset set with the canonical names: the aliases match it
+  const existing = await t.run(zfsDataset, {
+    name: 'tank/alias',
+    properties: { acltype: 'posixacl', compression: 'gzip-6' },
+  });
+  assert.equal(existing.changed, false, String(existing.msg));
+});
+
+// openzfs lib/libzfs/libzfs_dataset.c zfs_valid_proplist(): "'%s' does not apply to datasets of this type"
+test('volume properties: the lab refuses them on a filesystem like zfs; the module before running anything', async () => {
+  await t.sh('zfs create tank/fs');
+  const set = await t.exec('zfs set volblocksize=16K tank/fs');
+  assert.equal(set.rc, 1);
+  assert.equal(
+    set.stderr,
+    "cannot set property for 'tank/fs': 'volblocksize' does not apply to datasets of this type\n",
+  );
+  const create = await t.exec('zfs create -o volsize=1G tank/fs2');
+  assert.equal(create.rc, 1);
+  assert.equal(create.stderr, "cannot create 'tank/fs2': 'volsize' does not apply to datasets of this type\n");
+  const readonly = await t.exec('zfs set casesensitivity=mixed tank/fs');
+  assert.equal(readonly.stderr, "cannot set property for 'tank/fs': 'casesensitivity' is readonly\n");
+  const n = t.commands.length;
+  assert.throws(
+    () => zfsDataset.args.parse({ name: 'tank/fs', properties: { volblocksize: '16K' } }),
+    /'volblocksize' does not apply to filesystems/,
+  );
+  assert.equal(t.commands.length, n, 'nothing ran');
+});
+
+// zfs_main.c zfs_do_set(): getopt(argc, argv, "u") — glibc getopt: options anywhere until "--"
+test('the lab reads options like getopt: "--" ends them; a name starting with - is refused by the module', async () => {
+  await t.sh('zfs create tank/opts');
+  assert.equal((await t.exec('zfs set -- phx:a=1 tank/opts')).rc, 0);
+  assert.equal(await get('phx:a', 'tank/opts'), 'phx:a\t1\tlocal\n');
+  const asOption = await t.exec('zfs set -u:x=1 tank/opts');
+  assert.equal(asOption.rc, 2, 'getopt reads -u:x=1 as options');
+  assert.match(asOption.stderr, /^invalid option ':'\nusage:/);
+  assert.equal((await t.exec('zfs set phx:b=2 tank/opts -u')).rc, 0, 'glibc getopt permutes: -u after the operands');
+  assert.equal((await t.exec("zfs set -- '-u:x=1' tank/opts")).rc, 0, "after '--' it is a user property");
+  assert.equal(await t.sh("zfs get -H -o value -- compression,'-u:x' tank/opts"), 'lz4\n1\n');
+  assert.throws(
+    () => zfsDataset.args.parse({ name: 'tank/opts', properties: { '-u:x': '1' } }),
+    /zfs would read a leading '-' as an option/,
+  );
+  const r = await t.run(zfsDataset, { name: 'tank/opts', properties: { 'phx:a': '3' } });
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.ok(t.commands.some((c) => c.includes('zfs set -- phx:a=3 tank/opts')));
+});
+
+// zfs_main.c zfs_do_destroy() / destroy_check_dependent(): snapshots are dependents; `zfs list` hides
+// them unless -t snapshot|all (the pool's listsnapshots=off)
+test('snapshots: zfs destroy refuses them without -r; the module says so before any command', async () => {
+  await t.sh('zfs create -p tank/snapme/child && zfs snapshot tank/snapme@s1 && zfs snapshot -r tank/snapme@s2');
+  assert.equal(await t.sh('zfs list -H -o name -r tank/snapme'), 'tank/snapme\ntank/snapme/child\n');
+  assert.equal(
+    await t.sh('zfs list -H -o name -t all -r tank/snapme'),
+    'tank/snapme\ntank/snapme@s1\ntank/snapme@s2\ntank/snapme/child\ntank/snapme/child@s2\n',
+  );
+  assert.equal(await t.sh('zfs list -H -o name -t snapshot tank/snapme/child@s2'), 'tank/snapme/child@s2\n');
+  const raw = await t.exec('zfs destroy tank/snapme');
+  assert.equal(raw.rc, 1);
+  assert.equal(
+    raw.stderr,
+    "cannot destroy 'tank/snapme': filesystem has children\nuse '-r' to destroy the following datasets:\n" +
+      'tank/snapme/child@s2\ntank/snapme/child\ntank/snapme@s1\ntank/snapme@s2\n',
+  );
+  await t.sh('zfs destroy -r tank/snapme/child');
+  const snapOnly = await t.exec('zfs destroy tank/snapme');
+  assert.equal(
+    snapOnly.stderr,
+    "cannot destroy 'tank/snapme': filesystem has children\nuse '-r' to destroy the following datasets:\ntank/snapme@s1\ntank/snapme@s2\n",
+  );
+  const n = t.commands.length;
+  const refused = await t.run(zfsDataset, { name: 'tank/snapme', state: 'absent' });
+  assert.equal(refused.failed, true);
+  assert.equal(
+    refused.msg,
+    "cannot destroy 'tank/snapme': filesystem has children; set recursive: true to destroy the following datasets too: tank/snapme@s1, tank/snapme@s2",
+  );
+  assert.equal(t.commands.length - n, 1, 'only the read ran');
+  const check = await t.run(zfsDataset, { name: 'tank/snapme', state: 'absent', recursive: true }, { check: true });
+  const gone = await t.run(zfsDataset, { name: 'tank/snapme', state: 'absent', recursive: true });
+  assert.deepEqual(comparable(gone), comparable(check));
+  assert.deepEqual(gone.destroyed, ['tank/snapme', 'tank/snapme@s1', 'tank/snapme@s2']);
+  assert.equal(await t.sh('zfs list -H -o name -t all -r tank | grep snapme || true'), '');
+  assert.equal((await t.run(zfsDataset, { name: 'tank/snapme', state: 'absent' })).changed, false);
 });

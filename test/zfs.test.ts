@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import zfsDataset, { planZfsDataset, type ZfsDatasetArgs, type ZfsDatasetFacts } from '../modules/zfs_dataset.js';
 import { predictionRecord } from '../src/predictions.js';
 import { normalizeValue, parseSize, sameValue } from '../src/proxmox/sizes.js';
-import { datasetNameError, isMissingDataset, parseZfsGet, parseZfsList, propertyNeedsSet } from '../src/proxmox/zfs.js';
+import {
+  datasetNameError,
+  isMissingDataset,
+  parseZfsGet,
+  parseZfsList,
+  propertyNameError,
+  propertyNeedsSet,
+} from '../src/proxmox/zfs.js';
+import { appliesTo, canonicalValue, zfsVersionOf } from '../src/proxmox/zfs-props.js';
 
 const parse = (raw: unknown): ZfsDatasetArgs => zfsDataset.args.parse(raw);
 const argError = (raw: unknown): string => {
@@ -69,7 +77,7 @@ test('missing dataset: one zfs create -p with every property, mountpoint from th
   );
   assert.deepEqual(
     p.changes.map((c) => c.argv),
-    [['zfs', 'create', '-p', '-o', 'compression=lz4', '-o', 'quota=10G', '-o', 'atime=off', 'tank/shared/media']],
+    [['zfs', 'create', '-p', '-o', 'compression=lz4', '-o', 'quota=10G', '-o', 'atime=off', '--', 'tank/shared/media']],
   );
   assert.deepEqual(p.result, {
     name: 'tank/shared/media',
@@ -92,7 +100,7 @@ test('missing dataset: one zfs create -p with every property, mountpoint from th
   });
   const other = planZfsDataset(missing({ name: 'quickOS', mountpoint: '/srv/quick' }), parse({ name: 'quickOS/ct' }));
   assert.equal(other.result?.mountpoint, '/srv/quick/ct');
-  assert.deepEqual(other.changes[0].argv, ['zfs', 'create', '-p', 'quickOS/ct']);
+  assert.deepEqual(other.changes[0].argv, ['zfs', 'create', '-p', '--', 'quickOS/ct']);
   assert.equal(
     planZfsDataset(missing(), parse({ name: 'tank/x', properties: { mountpoint: '/srv/x' } })).result?.mountpoint,
     '/srv/x',
@@ -112,7 +120,7 @@ test('existing dataset: only differing properties are set, sizes compared in byt
   );
   assert.deepEqual(
     p.changes.map((c) => c.argv),
-    [['zfs', 'set', 'compression=zstd', 'quota=1024M', 'tank/media']],
+    [['zfs', 'set', '--', 'compression=zstd', 'quota=1024M', 'tank/media']],
   );
   assert.deepEqual(p.result?.changed_properties, ['compression', 'quota']);
   assert.deepEqual(p.result?.properties, { compression: 'zstd', quota: '1073741824', atime: 'off' });
@@ -143,7 +151,7 @@ test('properties_source: local sets an inherited value that already matches', ()
   );
   assert.deepEqual(
     local.changes.map((c) => c.argv),
-    [['zfs', 'set', 'compression=lz4', 'tank/media']],
+    [['zfs', 'set', '--', 'compression=lz4', 'tank/media']],
   );
 });
 
@@ -158,7 +166,7 @@ test('absent: refuses a dataset with children unless recursive', () => {
   const r = planZfsDataset(f, parse({ name: 'tank/ct', state: 'absent', recursive: true }));
   assert.deepEqual(
     r.changes.map((c) => c.argv),
-    [['zfs', 'destroy', '-r', 'tank/ct']],
+    [['zfs', 'destroy', '-r', '--', 'tank/ct']],
   );
   assert.deepEqual(predictionRecord(r.predict), { 'zfs:tank/ct': null, 'zfs:tank/ct/a': null, 'zfs:tank/ct/b': null });
   assert.deepEqual(
@@ -166,7 +174,7 @@ test('absent: refuses a dataset with children unless recursive', () => {
       { exists: true, properties: {}, children: [] },
       parse({ name: 'tank/x', state: 'absent' }),
     ).changes.map((c) => c.argv),
-    [['zfs', 'destroy', 'tank/x']],
+    [['zfs', 'destroy', '--', 'tank/x']],
   );
   assert.deepEqual(planZfsDataset(missing(), parse({ name: 'tank/x', state: 'absent' })).changes, []);
 });
@@ -198,5 +206,143 @@ test('names and argument errors', () => {
 test('hostile property values stay literal', () => {
   const v = `it's "x" $(touch /tmp/pwned) \`id\`; a b`;
   const p = planZfsDataset(media(), parse({ name: 'tank/media', properties: { 'phx:note': v } }));
-  assert.deepEqual(p.changes[0].argv, ['zfs', 'set', `phx:note=${v}`, 'tank/media']);
+  assert.deepEqual(p.changes[0].argv, ['zfs', 'set', '--', `phx:note=${v}`, 'tank/media']);
+});
+
+// openzfs module/zcommon/zfs_prop.c zfs_prop_init(): the index tables; `zfs get` prints the
+// first name with the stored number (module/zcommon/zprop_common.c zprop_index_to_string())
+test('canonical values: every alias is compared as the name zfs get prints', () => {
+  assert.equal(canonicalValue('acltype', 'posixacl'), 'posix'); // acltype_table
+  assert.equal(canonicalValue('acltype', 'noacl'), 'off');
+  assert.equal(canonicalValue('acltype', 'disabled'), 'off');
+  assert.equal(canonicalValue('acltype', 'nfsv4'), 'nfsv4');
+  assert.equal(canonicalValue('compression', 'gzip-6'), 'gzip'); // compress_table: gzip is gzip-6, listed first
+  assert.equal(canonicalValue('compression', 'gzip-5'), 'gzip-5');
+  assert.equal(canonicalValue('compression', 'zstd-3'), 'zstd-3');
+  assert.equal(canonicalValue('compression', 'zstd-fast'), 'zstd-fast');
+  assert.equal(canonicalValue('aclinherit', 'secure'), 'restricted'); // acl_inherit_table
+  assert.equal(canonicalValue('volmode', 'geom'), 'full'); // volmode_table
+  assert.equal(canonicalValue('version', 'current'), '5'); // version_table: current = ZPL_VERSION 5
+  assert.equal(canonicalValue('dedup', 'sha256,verify'), 'sha256,verify'); // dedup_table
+  assert.equal(canonicalValue('dedup', 'verify'), 'verify');
+  assert.equal(canonicalValue('checksum', 'sha256'), 'sha256');
+  assert.equal(canonicalValue('atime', 'on'), 'on'); // boolean_table
+  assert.equal(canonicalValue('canmount', 'noauto'), 'noauto'); // canmount_table
+  assert.equal(canonicalValue('snapdir', 'visible'), 'visible'); // snapdir_table
+  assert.equal(canonicalValue('sync', 'disabled'), 'disabled'); // sync_table
+  assert.equal(canonicalValue('logbias', 'throughput'), 'throughput'); // logbias_table
+  assert.equal(
+    canonicalValue('compression', 'fast-please'),
+    'fast-please',
+    'unknown values are left for zfs to refuse',
+  );
+  // numbers as `zfs get -p` prints them
+  assert.equal(canonicalValue('recordsize', '128K'), '131072');
+  assert.equal(canonicalValue('quota', 'none'), '0');
+  assert.equal(canonicalValue('mountpoint', '/srv/x/'), '/srv/x');
+  assert.equal(canonicalValue('phx:note', 'posixacl'), 'posixacl', 'user properties are text');
+});
+
+// xattr_table differs between the versions Proxmox VE ships (zfs_prop.c at zfs-2.2.7, zfs-2.3.4, zfs-2.4.0)
+test('xattr: the table of the host zfs version decides', () => {
+  assert.equal(zfsVersionOf('zfs-2.2.7-pve1'), '2.2');
+  assert.equal(zfsVersionOf('zfs-2.3.4-pve1'), '2.3');
+  assert.equal(zfsVersionOf('zfs-2.4.0-1'), '2.4');
+  assert.equal(zfsVersionOf(''), '2.2', 'no `zfs version` (before 0.8): the older table');
+  // 2.2: off, on=dir, sa, dir
+  assert.equal(canonicalValue('xattr', 'dir', '2.2'), 'on');
+  assert.equal(canonicalValue('xattr', 'sa', '2.2'), 'sa');
+  // 2.3: off, on=sa, sa, dir
+  assert.equal(canonicalValue('xattr', 'sa', '2.3'), 'on');
+  assert.equal(canonicalValue('xattr', 'dir', '2.3'), 'dir');
+  // 2.4: off, sa, on=sa, dir
+  assert.equal(canonicalValue('xattr', 'on', '2.4'), 'sa');
+  const printed = { value: 'on', source: 'local' };
+  assert.equal(propertyNeedsSet('xattr', printed, 'sa', 'any', '2.3'), false, '2.3 prints sa as on');
+  assert.equal(propertyNeedsSet('xattr', printed, 'sa', 'any', '2.2'), true, 'on is dir on 2.2');
+  assert.equal(propertyNeedsSet('xattr', printed, 'dir', 'any', '2.2'), false);
+});
+
+test('plan: a second run with an alias is ok (acltype: posixacl, compression: gzip-6)', () => {
+  const f: ZfsDatasetFacts = {
+    exists: true,
+    properties: parseZfsGet(
+      'mountpoint\t/tank/a\tdefault\ntype\tfilesystem\t-\nacltype\tposix\tlocal\ncompression\tgzip\tlocal\n',
+    ),
+    children: [],
+  };
+  const p = planZfsDataset(f, parse({ name: 'tank/a', properties: { acltype: 'posixacl', compression: 'gzip-6' } }));
+  assert.deepEqual(p.changes, []);
+  const fresh = planZfsDataset(missing(), parse({ name: 'tank/a', properties: { acltype: 'posixacl' } }));
+  assert.deepEqual(fresh.result?.properties, { acltype: 'posix' }, 'the result says what zfs get will print');
+});
+
+// zfs_prop_init(): the ZFS_TYPE_* column; zfs_prop_user() and zprop_valid_char() for user names
+test('properties that cannot apply are argument errors, before anything runs', () => {
+  assert.equal(appliesTo('volblocksize', 'filesystem'), false);
+  assert.equal(appliesTo('atime', 'volume'), false);
+  assert.equal(appliesTo('compression', 'volume'), true);
+  assert.match(
+    argError({ name: 'tank/x', properties: { volblocksize: '16K' } }),
+    /properties.volblocksize: 'volblocksize' does not apply to filesystems/,
+  );
+  assert.match(argError({ name: 'tank/x', properties: { volsize: '1G' } }), /'volsize' does not apply to filesystems/);
+  assert.match(argError({ name: 'tank/x', properties: { used: '1G' } }), /'used' is readonly/);
+  assert.match(argError({ name: 'tank/x', properties: { compress: 'lz4' } }), /write the property name 'compression'/);
+  assert.match(argError({ name: 'tank/x', properties: { '-u:x': '1' } }), /zfs would read a leading '-' as an option/);
+  assert.match(argError({ name: 'tank/x', properties: { 'Phx:Note': 'x' } }), /not a ZFS user property name/);
+  assert.match(argError({ name: 'tank/x', properties: { 'phx note:x': 'x' } }), /not a ZFS user property name/);
+  assert.equal(propertyNameError('org.example:role-1'), undefined);
+  assert.equal(propertyNameError('casesensitivity'), undefined, 'settable at creation');
+  assert.equal(propertyNameError('newprop'), undefined, 'unknown native names are left to zfs');
+});
+
+test('existing dataset: a volume and create-only properties are refused with the reason', () => {
+  const vol: ZfsDatasetFacts = {
+    exists: true,
+    properties: parseZfsGet('mountpoint\t-\t-\ntype\tvolume\t-\natime\t-\t-\ncompression\tlz4\tlocal\n'),
+    children: [],
+  };
+  const p = planZfsDataset(vol, parse({ name: 'tank/vm-1-disk-0', properties: { atime: 'off', compression: 'lz4' } }));
+  assert.deepEqual(p.changes, []);
+  assert.equal(
+    p.fail,
+    "'tank/vm-1-disk-0' is a volume: 'atime' does not apply to volumes (zfs_dataset manages filesystems)",
+  );
+  const fs: ZfsDatasetFacts = {
+    exists: true,
+    properties: parseZfsGet('mountpoint\t/tank/a\tdefault\ntype\tfilesystem\t-\ncasesensitivity\tsensitive\t-\n'),
+    children: [],
+  };
+  const c = planZfsDataset(fs, parse({ name: 'tank/a', properties: { casesensitivity: 'insensitive' } }));
+  assert.equal(
+    c.fail,
+    "cannot change casesensitivity (sensitive) of 'tank/a': zfs sets it only when a dataset is created",
+  );
+  assert.deepEqual(
+    planZfsDataset(fs, parse({ name: 'tank/a', properties: { casesensitivity: 'sensitive' } })).changes,
+    [],
+  );
+  const created = planZfsDataset(missing(), parse({ name: 'tank/b', properties: { casesensitivity: 'insensitive' } }));
+  assert.deepEqual(created.changes[0].argv, [
+    'zfs',
+    'create',
+    '-p',
+    '-o',
+    'casesensitivity=insensitive',
+    '--',
+    'tank/b',
+  ]);
+});
+
+// zfs_main.c destroy_check_dependent(): snapshots are dependents like child datasets
+test('absent: snapshots block a destroy without recursive', () => {
+  const f: ZfsDatasetFacts = { exists: true, properties: {}, children: ['tank/x@s1'] };
+  const p = planZfsDataset(f, parse({ name: 'tank/x', state: 'absent' }));
+  assert.deepEqual(p.changes, []);
+  assert.match(p.fail ?? '', /cannot destroy 'tank\/x': filesystem has children; .*tank\/x@s1/);
+  const r = planZfsDataset(f, parse({ name: 'tank/x', state: 'absent', recursive: true }));
+  assert.deepEqual(r.changes[0].argv, ['zfs', 'destroy', '-r', '--', 'tank/x']);
+  assert.deepEqual(r.result?.destroyed, ['tank/x', 'tank/x@s1']);
+  assert.deepEqual(predictionRecord(r.predict), { 'zfs:tank/x': null }, 'snapshots are not datasets later tasks look for');
 });

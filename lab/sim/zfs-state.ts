@@ -4,17 +4,36 @@
 import { mkdirSync, readdirSync, lstatSync, statfsSync, renameSync, rmSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readJson, writeJson, hostPath, STATE_DIR, SimError } from './env.js';
+import { SIZE_PROPERTIES } from '../../src/proxmox/sizes.js';
+import {
+  canonicalValue,
+  isUserPropertyName,
+  nativeProperty,
+  PROPERTY_ALIASES,
+  type DatasetType,
+  type ZfsVersion,
+} from '../../src/proxmox/zfs-props.js';
 
 export interface Dataset {
   type: 'filesystem' | 'volume';
-  props: Record<string, string>; // locally set values, normalised (sizes in bytes)
+  props: Record<string, string>; // locally set values, canonical (sizes in bytes, index values as zfs prints them)
   creation: number; // epoch seconds
+}
+export interface Snapshot {
+  creation: number; // epoch seconds
+  createtxg: number; // orders the snapshots of one dataset, as zfs lists them
 }
 export interface ZfsState {
   datasets: Record<string, Dataset>;
+  /** `pool/ds@snap` → snapshot (absent in states written before snapshots existed) */
+  snapshots?: Record<string, Snapshot>;
 }
 
 const STATE_FILE = `${STATE_DIR}/zfs.json`;
+
+/** The OpenZFS the lab's `zfs` behaves as (Proxmox VE 9.1's): its xattr table is the 2.3 one. */
+export const SIM_VERSION: ZfsVersion = '2.3';
+export const SIM_VERSION_TEXT = 'zfs-2.3.4-pve1\nzfs-kmod-2.3.4-pve1\n';
 
 export function readZfs(): ZfsState {
   return readJson<ZfsState>(STATE_FILE, { datasets: {} });
@@ -23,70 +42,38 @@ export function writeZfs(s: ZfsState): void {
   writeJson(STATE_FILE, s);
 }
 
-/** Native properties: default value, inherited by children?, a size? */
-const NATIVE: Record<string, { def: string; inherit: boolean; size?: boolean; values?: RegExp }> = {
-  compression: {
-    def: 'off',
-    inherit: true,
-    values: /^(on|off|lzjb|gzip|gzip-[1-9]|zle|lz4|zstd|zstd-([1-9]|1[0-9])|zstd-fast)$/,
-  },
-  atime: { def: 'on', inherit: true, values: /^(on|off)$/ },
-  relatime: { def: 'off', inherit: true, values: /^(on|off)$/ },
-  xattr: { def: 'on', inherit: true, values: /^(on|off|sa|dir)$/ },
-  acltype: { def: 'off', inherit: true, values: /^(off|noacl|nfsv4|posix|posixacl)$/ },
-  aclinherit: { def: 'restricted', inherit: true },
-  recordsize: { def: '131072', inherit: true, size: true },
-  sharenfs: { def: 'off', inherit: true },
-  sharesmb: { def: 'off', inherit: true },
-  sync: { def: 'standard', inherit: true, values: /^(standard|always|disabled)$/ },
-  dedup: { def: 'off', inherit: true },
-  checksum: { def: 'on', inherit: true },
-  readonly: { def: 'off', inherit: true, values: /^(on|off)$/ },
-  exec: { def: 'on', inherit: true, values: /^(on|off)$/ },
-  setuid: { def: 'on', inherit: true, values: /^(on|off)$/ },
-  devices: { def: 'on', inherit: true, values: /^(on|off)$/ },
-  snapdir: { def: 'hidden', inherit: true, values: /^(hidden|visible)$/ },
-  copies: { def: '1', inherit: true, values: /^[123]$/ },
-  logbias: { def: 'latency', inherit: true },
-  primarycache: { def: 'all', inherit: true },
-  secondarycache: { def: 'all', inherit: true },
-  dnodesize: { def: 'legacy', inherit: true },
-  canmount: { def: 'on', inherit: false, values: /^(on|off|noauto)$/ },
-  quota: { def: '0', inherit: false, size: true },
-  refquota: { def: '0', inherit: false, size: true },
-  reservation: { def: '0', inherit: false, size: true },
-  refreservation: { def: '0', inherit: false, size: true },
-  volsize: { def: '0', inherit: false, size: true },
-  mountpoint: { def: '', inherit: true },
-};
-const READONLY = new Set([
-  'type',
-  'creation',
+/** Readonly numbers zfs prints as sizes (the rest of the size-like numbers come from sizes.ts). */
+const READONLY_SIZES = new Set([
   'used',
   'available',
-  'avail',
   'referenced',
-  'refer',
-  'mounted',
-  'name',
-  'compressratio',
-  'origin',
-  'usedbysnapshots',
   'written',
+  'usedbysnapshots',
+  'usedbydataset',
+  'usedbychildren',
+  'usedbyrefreservation',
+  'logicalused',
+  'logicalreferenced',
 ]);
-const SIZE_PROPS = new Set(['used', 'available', 'avail', 'referenced', 'refer', 'written', 'usedbysnapshots']);
 
+/** The property's own name for a column alias (`avail` → `available`). */
+export function propertyName(p: string): string {
+  return PROPERTY_ALIASES[p] ?? p;
+}
 export function isKnownProperty(p: string): boolean {
-  return p in NATIVE || READONLY.has(p) || p.includes(':');
+  return p === 'name' || nativeProperty(p) !== undefined || isUserPropertyName(p);
 }
 export function isReadonlyProperty(p: string): boolean {
-  return READONLY.has(p);
+  return nativeProperty(p)?.attr === 'readonly';
 }
 export function isSizeProperty(p: string): boolean {
-  return Boolean(NATIVE[p]?.size) || SIZE_PROPS.has(p);
+  const name = propertyName(p);
+  return SIZE_PROPERTIES.has(name) || READONLY_SIZES.has(name);
 }
+/** zfs_prop_inheritable(): PROP_INHERIT and PROP_ONETIME, and user properties. */
 export function isInheritable(p: string): boolean {
-  return p.includes(':') || Boolean(NATIVE[p]?.inherit);
+  const attr = nativeProperty(p)?.attr;
+  return isUserPropertyName(p) || attr === 'inherit' || attr === 'onetime';
 }
 
 /** "1G" → 1073741824; "none" → 0; bad → null. */
@@ -116,28 +103,50 @@ export function niceNum(n: number): string {
   return `${Math.round(v)}${suffix}`;
 }
 
-/** Validates and normalises a value for `set`/`create -o`; throws the zfs message. */
-export function normaliseValue(ds: string, prop: string, value: string, action = 'set property for'): string {
-  if (prop.includes(':')) return value;
-  const spec = NATIVE[prop];
-  if (!spec) throw new SimError(`cannot ${action} '${ds}': invalid property '${prop}'`, 1);
-  if (spec.size) {
-    const n = parseSize(value);
-    if (n === null) throw new SimError(`cannot ${action} '${ds}': bad numeric value '${value}'`, 1);
-    if (prop === 'recordsize' && (n < 512 || n > 16 * 1024 * 1024 || (n & (n - 1)) !== 0))
-      throw new SimError(`cannot ${action} '${ds}': 'recordsize' must be power of 2 from 512B to 16M`, 1);
+const NONE_ALLOWED = new Set(['quota', 'refquota', 'reservation', 'refreservation']);
+
+/**
+ * Validates a `set`/`create -o` assignment and returns the value to store, in
+ * the order of openzfs lib/libzfs/libzfs_dataset.c zfs_valid_proplist(): user
+ * property, unknown name, type of dataset, readonly, then the value
+ * (libzfs_util.c zprop_parse_value()). Throws the message zfs prints.
+ */
+export function normaliseValue(
+  ds: string,
+  prop: string,
+  value: string,
+  action = 'set property for',
+  type: DatasetType = 'filesystem',
+): string {
+  const fail = (why: string): never => {
+    throw new SimError(`cannot ${action} '${ds}': ${why}`, 1);
+  };
+  const spec = nativeProperty(prop);
+  if (!spec) {
+    if (isUserPropertyName(prop)) return value;
+    return fail(`invalid property '${prop}'`);
+  }
+  if (!spec.types.includes(type)) fail(`'${prop}' does not apply to datasets of this type`);
+  // PROP_ONETIME properties are only taken at creation
+  if (spec.attr === 'readonly' || (spec.attr === 'onetime' && action !== 'create')) fail(`'${prop}' is readonly`);
+  const name = propertyName(prop);
+  if (spec.kind === 'number') {
+    const n = value === 'none' && !NONE_ALLOWED.has(name) ? null : parseSize(value);
+    if (n === null) return fail(`bad numeric value '${value}'`);
+    if ((name === 'recordsize' || name === 'volblocksize') && (n < 512 || n > 16 * 1024 * 1024 || (n & (n - 1)) !== 0))
+      fail(`'${prop}' must be power of 2 from 512B to 16M`);
     return String(n);
   }
-  if (prop === 'mountpoint') {
+  if (spec.kind === 'index') {
+    const canonical = canonicalValue(name, value, SIM_VERSION);
+    if (!spec.table!.some(([n]) => n === canonical)) fail(`'${prop}' must be one of '${spec.values}'`);
+    return canonical;
+  }
+  if (name === 'mountpoint') {
     if (value !== 'none' && value !== 'legacy' && !value.startsWith('/'))
-      throw new SimError(`cannot ${action} '${ds}': 'mountpoint' must be an absolute path, 'none', or 'legacy'`, 1);
+      fail(`'mountpoint' must be an absolute path, 'none', or 'legacy'`);
     return value.replace(/(.)\/+$/, '$1');
   }
-  if (spec.values && !spec.values.test(value))
-    throw new SimError(
-      `cannot ${action} '${ds}': '${prop}' must be one of '${spec.values.source.replace(/^\^\(|\)\$$/g, '').replace(/\|/g, ' | ')}'`,
-      1,
-    );
   return value;
 }
 
@@ -153,35 +162,64 @@ export function childrenOf(s: ZfsState, name: string): string[] {
 }
 
 /** The effective value and its source, as `zfs get` reports them (value normalised, not formatted). */
-export function getProperty(s: ZfsState, name: string, prop: string): { value: string; source: string } {
-  const ds = s.datasets[name];
+export function getProperty(s: ZfsState, name: string, asked: string): { value: string; source: string } {
+  const prop = propertyName(asked);
   if (prop === 'name') return { value: name, source: '-' };
+  if (name.includes('@')) return snapshotProperty(s, name, prop);
+  const ds = s.datasets[name];
   if (prop === 'type') return { value: ds.type, source: '-' };
+  const spec = nativeProperty(prop);
+  // a property of another dataset type: zfs get prints '-' (zfs_main.c get_callback)
+  if (spec && !spec.types.includes(ds.type)) return { value: '-', source: '-' };
   if (prop === 'creation') return { value: String(ds.creation), source: '-' };
-  if (prop === 'mounted')
-    return { value: ds.type === 'volume' ? '-' : mountpointOf(s, name).startsWith('/') ? 'yes' : 'no', source: '-' };
-  if (prop === 'compressratio') return { value: '1.00x', source: '-' };
+  if (prop === 'mounted') return { value: mountpointOf(s, name).startsWith('/') ? 'yes' : 'no', source: '-' };
+  if (prop === 'compressratio' || prop === 'refcompressratio') return { value: '1.00x', source: '-' };
   if (prop === 'origin') return { value: '-', source: '-' };
-  if (prop === 'used' || prop === 'referenced' || prop === 'refer' || prop === 'written')
+  if (prop === 'used' || prop === 'referenced' || prop === 'written' || prop === 'logicalused')
     return { value: String(usedBytes(s, name)), source: '-' };
-  if (prop === 'usedbysnapshots') return { value: '0', source: '-' };
-  if (prop === 'available' || prop === 'avail') return { value: String(availableBytes(s, name)), source: '-' };
+  if (prop === 'available') return { value: String(availableBytes(s, name)), source: '-' };
   if (prop === 'mountpoint') {
-    if (ds.type === 'volume') return { value: '-', source: '-' };
     if (ds.props.mountpoint !== undefined) return { value: ds.props.mountpoint, source: 'local' };
     for (let p = parentOf(name); p; p = parentOf(p))
       if (s.datasets[p]?.props.mountpoint !== undefined)
         return { value: mountpointOf(s, name), source: `inherited from ${p}` };
     return { value: mountpointOf(s, name), source: 'default' };
   }
-  if (ds.props[prop] !== undefined) return { value: ds.props[prop], source: 'local' };
-  if (isInheritable(prop))
+  // stored values are canonical already; states seeded by hand may hold an alias (xattr=sa prints "on" on 2.3)
+  const shown = (v: string) => canonicalValue(prop, v, SIM_VERSION);
+  if (ds.props[prop] !== undefined) return { value: shown(ds.props[prop]), source: 'local' };
+  if (spec?.attr === 'inherit' || (!spec && isUserPropertyName(prop)))
     for (let p = parentOf(name); p; p = parentOf(p)) {
       const v = s.datasets[p]?.props[prop];
-      if (v !== undefined) return { value: v, source: `inherited from ${p}` };
+      if (v !== undefined) return { value: shown(v), source: `inherited from ${p}` };
     }
-  if (prop.includes(':')) return { value: '-', source: '-' };
-  return { value: NATIVE[prop]?.def ?? '-', source: 'default' };
+  if (!spec) return { value: '-', source: '-' };
+  return { value: spec.def, source: spec.attr === 'readonly' ? '-' : 'default' };
+}
+
+function snapshotProperty(s: ZfsState, name: string, prop: string): { value: string; source: string } {
+  const snap = s.snapshots?.[name];
+  const ds = name.slice(0, name.indexOf('@'));
+  if (!snap || !s.datasets[ds]) return { value: '-', source: '-' };
+  if (prop === 'type') return { value: 'snapshot', source: '-' };
+  if (prop === 'creation') return { value: String(snap.creation), source: '-' };
+  if (prop === 'createtxg') return { value: String(snap.createtxg), source: '-' };
+  if (prop === 'used' || prop === 'written') return { value: '0', source: '-' };
+  if (prop === 'referenced') return { value: String(usedBytes(s, ds)), source: '-' };
+  return { value: '-', source: '-' };
+}
+
+/** Snapshot names of `ds` (its own only), oldest first as zfs lists them. */
+export function snapshotsOf(s: ZfsState, ds: string): string[] {
+  return Object.entries(s.snapshots ?? {})
+    .filter(([n]) => n.slice(0, n.indexOf('@')) === ds)
+    .sort(([, a], [, b]) => a.createtxg - b.createtxg)
+    .map(([n]) => n);
+}
+
+export function createSnapshot(s: ZfsState, name: string): void {
+  const txgs = Object.values(s.snapshots ?? {}).map((x) => x.createtxg);
+  (s.snapshots ??= {})[name] = { creation: Math.floor(Date.now() / 1000), createtxg: Math.max(0, ...txgs) + 1 };
 }
 
 /** The mountpoint path (or none/legacy) of a filesystem. */
@@ -262,5 +300,6 @@ export function moveMount(from: string, to: string): void {
 export function destroyDataset(s: ZfsState, name: string): void {
   const mp = s.datasets[name].type === 'filesystem' ? mountpointOf(s, name) : '-';
   delete s.datasets[name];
+  for (const snap of snapshotsOf(s, name)) delete s.snapshots![snap];
   if (mp.startsWith('/') && mp !== '/') rmSync(hostPath(mp), { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
 // Reading OpenZFS CLI output (spec §3): `zfs get -H -p -o property,value,source`
 // and `zfs list -H -o name`, and the names and values zfs accepts.
-import { normalizeValue } from './sizes.js';
+import { canonicalValue, isUserPropertyName, nativeProperty, PROPERTY_ALIASES, type ZfsVersion } from './zfs-props.js';
 
 export interface ZfsProperty {
   value: string;
@@ -45,17 +45,19 @@ export function isInheritedSource(source: string): boolean {
 }
 
 /**
- * Whether a property needs `zfs set`: the value differs (sizes compared in
- * bytes), or `local` is asked and the value only comes from the parent/default.
+ * Whether a property needs `zfs set`: the value differs in zfs's canonical
+ * form (aliases as `zfs get` prints them, sizes in bytes), or `local` is asked
+ * and the value only comes from the parent/default.
  */
 export function propertyNeedsSet(
   name: string,
   current: ZfsProperty | undefined,
   wanted: string,
   sourceWanted: 'any' | 'local',
+  version?: ZfsVersion,
 ): boolean {
   if (!current) return true;
-  if (normalizeValue(name, current.value) !== normalizeValue(name, wanted)) return true;
+  if (canonicalValue(name, current.value, version) !== canonicalValue(name, wanted, version)) return true;
   return sourceWanted === 'local' && !NOT_INHERITED.has(name) && isInheritedSource(current.source);
 }
 
@@ -81,10 +83,36 @@ export function datasetNameError(name: string): string | undefined {
   return undefined;
 }
 
-/** The name of a property (native `compression`, or user `module:name`). */
+/**
+ * The name of a property zfs_dataset may set on a filesystem: a user property
+ * (openzfs zfs_prop.c zfs_prop_user(): a ':' and only a-z 0-9 - _ . :), or a
+ * native one that is settable and applies to filesystems (zfs_prop_init()'s
+ * type and attribute columns). Unknown native-looking names are left to zfs,
+ * which knows its own version's properties.
+ */
 export function propertyNameError(name: string): string | undefined {
-  const ok = name.includes(':') ? /^[a-z0-9_.+-][a-z0-9_.:+-]*$/i.test(name) : /^[a-z][a-z0-9_]*$/.test(name);
-  return ok
-    ? undefined
-    : `'${name}' is not a ZFS property name (native names are lowercase words, user properties are 'module:name')`;
+  // zfs reads its arguments with getopt: a name starting with '-' would be taken for an option
+  if (name.startsWith('-')) return `'${name}' is not a ZFS property name: zfs would read a leading '-' as an option`;
+  if (name.includes(':')) {
+    return isUserPropertyName(name)
+      ? undefined
+      : `'${name}' is not a ZFS user property name (module:property, lowercase letters, digits and - _ . : only)`;
+  }
+  if (!/^[a-z][a-z0-9_]*$/.test(name))
+    return `'${name}' is not a ZFS property name (native names are lowercase words, user properties are 'module:name')`;
+  if (PROPERTY_ALIASES[name]) return `'${name}' is a column name; write the property name '${PROPERTY_ALIASES[name]}'`;
+  const p = nativeProperty(name);
+  if (!p) return undefined;
+  if (!p.types.includes('filesystem'))
+    return `'${name}' does not apply to filesystems (it is a ${p.types.join('/')} property; zfs_dataset manages filesystems)`;
+  if (p.attr === 'readonly') return `'${name}' is readonly`;
+  return undefined;
 }
+
+/** Properties zfs only takes at creation (PROP_ONETIME): `zfs set` refuses them. */
+export function isCreateOnly(name: string): boolean {
+  return nativeProperty(name)?.attr === 'onetime';
+}
+
+/** The `-t` types of `zfs list` whose entries `zfs destroy` counts as dependents (zfs_main.c destroy_check_dependent). */
+export const DESTROY_DEPENDENT_TYPES = 'filesystem,volume,snapshot';
