@@ -49,6 +49,8 @@ interface TaskOnHost extends TaskRun {
   readonly check: boolean;
   /** delegate_to, rendered: the host whose connection the module uses */
   readonly delegateTo?: string;
+  /** no_log, rendered: nothing of the task reaches output (results, item labels, commands, debug lines) */
+  readonly noLog: boolean;
 }
 
 /** Runs a task on the hosts of `section` that still run there, `forks` at a time. */
@@ -110,15 +112,18 @@ async function runOnHost(t: TaskRun, host: HostState): Promise<Outcome> {
   const started = performance.now();
   let outcome: Outcome;
   let delegateTo: string | undefined;
+  // until the task's own no_log is rendered, any no_log at all hides
+  let noLog = t.scope.no_log !== undefined && t.scope.no_log !== false;
   try {
     const onHost = taskOnHost(t, host);
     delegateTo = onHost.delegateTo;
+    noLog = onHost.noLog;
     outcome = await outcomeOnHost(onHost);
   } catch (e) {
     outcome = errorOutcome(e, t.scope, host, t.ctx);
   }
   applyOutcome(host, t.task, outcome, t.scope, true);
-  const result = toBool(t.scope.no_log) ? censor(outcome.result) : outcome.result;
+  const result = noLog ? censor(outcome.result) : outcome.result;
   emitWarnings(t.ctx, host.name, result);
   t.ctx.reporter.emit({
     type: 'host_result',
@@ -142,8 +147,23 @@ function taskOnHost(t: TaskRun, host: HostState): TaskOnHost {
   // ansible_check_mode tells the task its own mode
   const vars = check === runCheck ? runVars : taskVars(t.ctx, t.run, host, t.scope, check);
   const delegateTo = t.scope.delegate_to ? String(renderValue(t.scope.delegate_to, vars, where)) : undefined;
-  return { ...t, host, vars, check, delegateTo };
+  return { ...t, host, vars, check, delegateTo, noLog: noLogFor(t.scope, vars, where) };
 }
+
+/** A no_log that cannot be rendered hides: a secret is never shown because of a broken template. */
+function noLogFor(scope: Scope, vars: Record<string, unknown>, where: { loc: Task['loc']; task: string }): boolean {
+  if (scope.no_log === undefined) return false;
+  try {
+    return toBool(renderValue(scope.no_log, vars, where));
+  } catch {
+    return true;
+  }
+}
+
+/** The item label shown in place of a hidden one (Ansible shows `item=None`). */
+const HIDDEN_ITEM = '(hidden: no_log)';
+/** What -vv shows in place of a command of a no_log task. */
+const HIDDEN_COMMAND = '(command hidden: no_log)';
 
 async function outcomeOnHost(t: TaskOnHost): Promise<Outcome> {
   if (t.task.loop !== undefined) return runLoop(t);
@@ -241,8 +261,8 @@ function reportItem(t: TaskOnHost, o: Outcome, result: Record<string, unknown>, 
     host: t.host.name,
     status: o.status,
     ignored: o.ignored,
-    result: toBool(t.scope.no_log) ? censor(result) : result,
-    item: label,
+    result: t.noLog ? censor(result) : result,
+    item: t.noLog ? HIDDEN_ITEM : label,
     durationMs: performance.now() - started,
     ...(t.delegateTo ? { delegatedTo: t.delegateTo } : {}),
   });
@@ -406,10 +426,12 @@ function moduleContext(
     signal,
     onCommand:
       ctx.options.verbosity >= 2
-        ? (c) => ctx.reporter.emit({ type: 'command', host: host.name, command: c })
+        ? (c) => ctx.reporter.emit({ type: 'command', host: host.name, command: t.noLog ? HIDDEN_COMMAND : c })
         : undefined,
     onLog:
-      ctx.options.verbosity >= 3 ? (m) => ctx.reporter.emit({ type: 'debug', host: host.name, message: m }) : undefined,
+      ctx.options.verbosity >= 3 && !t.noLog
+        ? (m) => ctx.reporter.emit({ type: 'debug', host: host.name, message: m })
+        : undefined,
   });
 }
 
