@@ -7,32 +7,41 @@ import * as z from 'zod';
 import { defineModule, type Plan } from '../src/module.js';
 import { formatMode, modeArg } from '../src/remote/mode.js';
 import { accountArg } from '../src/remote/owner.js';
+import type { RE2JS } from 're2js';
+import { compileUserRegex } from '../src/template/regex.js';
 import { overlayPutFacts, putFacts, putPlan, READ_MAX_BYTES, type PutFacts } from '../src/remote/put-content.js';
 
-/** Python `re` syntax → JavaScript RegExp (named groups, leading inline flags). */
-export function pyRegex(src: string): RegExp {
-  let flags = '';
-  let body = src;
-  const inline = /^\(\?([aiLmsux]+)\)/.exec(body);
-  if (inline) {
-    body = body.slice(inline[0].length);
-    for (const f of inline[1]) if ('ims'.includes(f) && !flags.includes(f)) flags += f;
-  }
-  body = body
-    .replace(/\(\?P</g, '(?<')
-    .replace(/\(\?P=(\w+)\)/g, '\\k<$1>')
-    .replace(/\\Z/g, '$(?![\\s\\S])')
-    .replace(/\\A/g, '^');
-  return new RegExp(body, flags);
+/**
+ * The playbook's patterns (Python syntax) run on RE2, as the regex filters do
+ * (src/template/regex.ts): linear time on every line of the host's file, so a
+ * file crafted against a backtracking pattern cannot hang the run.
+ */
+function compile(src: string): RE2JS {
+  return compileUserRegex(src);
 }
 
-/** null when `src` compiles; else why not, without JavaScript's own prefix. */
+/** A line's match, by group number or name (undefined: the group did not take part). */
+type Groups = (key: number | string) => string | undefined;
+
+function search(re: RE2JS, text: string): Groups | null {
+  const m = re.matcher(text);
+  if (!m.find()) return null;
+  return (key) => {
+    try {
+      return m.group(key) ?? undefined;
+    } catch {
+      return undefined; // no such group: Python would raise; the line gets ''
+    }
+  };
+}
+
+/** null when `src` compiles; else why not. */
 function regexProblem(src: string): string | null {
   try {
-    pyRegex(src);
+    compile(src);
     return null;
   } catch (e) {
-    return `invalid regular expression ${JSON.stringify(src)}: ${(e as Error).message.replace(/^Invalid regular expression: \/[\s\S]*\/[a-z]*: /, '')}`;
+    return (e as Error).message;
   }
 }
 
@@ -116,14 +125,13 @@ type Args = z.infer<typeof args>;
 const pathOf = (a: Args) => (a.path ?? a.dest ?? a.destfile ?? a.name)!;
 
 /** Python's match.expand: \1, \g<1>, \g<name>. */
-function expand(template: string, m: RegExpExecArray): string {
+function expand(template: string, groups: Groups): string {
   return template.replace(
     /\\(?:g<(\w+)>|(\d{1,2}))|\\\\/g,
     (all, named: string | undefined, num: string | undefined) => {
       if (all === '\\\\') return '\\';
       const key = named ?? num!;
-      const v = /^\d+$/.test(key) ? m[Number(key)] : m.groups?.[key];
-      return v ?? '';
+      return groups(/^\d+$/.test(key) ? Number(key) : key) ?? '';
     },
   );
 }
@@ -133,13 +141,10 @@ const strip = (l: string) => l.replace(/[\r\n]+$/, '');
 /** The edit itself, pure: lines in → lines out, with Ansible's message. */
 export function editLines(lines: string[], a: Args): { lines: string[]; msg: string; found?: number } {
   const out = [...lines];
-  const re = a.regexp !== undefined ? pyRegex(a.regexp) : undefined;
-  const matches = (l: string) =>
-    re
-      ? re.exec(strip(l))
-      : a.search_string !== undefined && strip(l).includes(a.search_string)
-        ? ([] as unknown as RegExpExecArray)
-        : null;
+  const re = a.regexp !== undefined ? compile(a.regexp) : undefined;
+  const noGroups: Groups = () => undefined;
+  const matches = (l: string): Groups | null =>
+    re ? search(re, strip(l)) : a.search_string !== undefined && strip(l).includes(a.search_string) ? noGroups : null;
 
   if (a.state === 'absent') {
     const kept = out.filter((l) => !(re || a.search_string !== undefined ? matches(l) : strip(l) === a.line));
@@ -150,7 +155,7 @@ export function editLines(lines: string[], a: Args): { lines: string[]; msg: str
   const line = a.line!;
   let index0 = -1;
   let index1 = -1;
-  let match: RegExpExecArray | null = null;
+  let match: Groups | null = null;
   if (re || a.search_string !== undefined) {
     out.forEach((l, i) => {
       const m = matches(l);
@@ -159,14 +164,14 @@ export function editLines(lines: string[], a: Args): { lines: string[]; msg: str
   }
   const insRegex =
     a.insertafter && a.insertafter !== 'EOF'
-      ? pyRegex(a.insertafter)
+      ? compile(a.insertafter)
       : a.insertbefore && a.insertbefore !== 'BOF'
-        ? pyRegex(a.insertbefore)
+        ? compile(a.insertbefore)
         : undefined;
   if (!match) {
     for (let i = 0; i < out.length; i++) {
       if (strip(out[i]) === line) index0 = i;
-      else if (insRegex && insRegex.test(strip(out[i]))) {
+      else if (insRegex && insRegex.matcher(strip(out[i])).find()) {
         index1 = a.insertafter !== undefined ? i + 1 : i;
         if (a.firstmatch) break;
       }

@@ -123,7 +123,7 @@ describe('lineinfile', () => {
     assert.match(argErrors(lineinfile, { path: '/x', state: 'absent' }).join(), /one of line, regexp, search_string/);
     assert.match(
       argErrors(lineinfile, { path: '/x', line: 'a', regexp: '(' }).join(),
-      /regexp: invalid regular expression "\(": Unterminated group$/,
+      /regexp: invalid regular expression "\(": missing closing \)/,
     );
     assert.match(
       argErrors(lineinfile, { path: '/x', line: 'a', insertafter: 'a', insertbefore: 'b' }).join(),
@@ -131,5 +131,28 @@ describe('lineinfile', () => {
     );
     assert.match(argErrors(lineinfile, { path: '/x', line: 'a', backrefs: true }).join(), /backrefs needs regexp/);
     assert.match(argErrors(lineinfile, { path: '/x', line: 'a', regex: 'a' }).join(), /regex/);
+  });
+});
+
+describe('lineinfile: patterns on host files run in linear time (issue 11, item 6)', () => {
+  it('a catastrophic regexp against a crafted line ends at once; backrefs and named groups still expand', async () => {
+    const path = join(scratch.dir, 'crafted.conf');
+    writeFileSync(path, `${'a'.repeat(5000)}!\nkey = old\n`);
+    const started = Date.now();
+    const r = await run(lineinfile, { path, regexp: '^(a+)+$', line: 'x' });
+    assert.ok(Date.now() - started < 5000, 'a backtracking engine takes longer than the universe here');
+    assert.equal(r.result.changed, true, 'no line matched: the line was added at the end');
+    const b = await run(lineinfile, {
+      path,
+      regexp: '^(?P<k>key) = (\\w+)$',
+      line: '\\g<k> = new (was \\2)',
+      backrefs: true,
+    });
+    assert.equal(b.result.changed, true);
+    assert.ok(readFileSync(path, 'utf8').includes('key = new (was old)\n'));
+  });
+
+  it('lookaround is refused at validation with the reason', () => {
+    assert.match(argErrors(lineinfile, { path: '/x', regexp: '^(?=a)', line: 'x' }).join('\n'), /lookaround/);
   });
 });
