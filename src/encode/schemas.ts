@@ -3,7 +3,8 @@
 // task's rendered arguments are checked (the task fails before any command).
 import * as z from 'zod';
 import { lineProblem, operandProblem } from './line.js';
-import { mountOptionValueProblem } from './mount-options.js';
+import { listElementProblem } from './comma-list.js';
+import { mountOptionNameProblem, mountOptionValueProblem } from './mount-options.js';
 import { propertyKeyProblem, propertyStringProblem, propertyValueProblem } from './property-string.js';
 
 type Problem = (value: string) => string | undefined;
@@ -34,3 +35,8 @@ export const noNul = (): z.ZodString =>
 /** A property string as a mapping (`{name: eth0, bridge: vmbr0}`): keys and values checked for printPropertyString. */
 export const propertyRecord = () =>
   z.record(refusing(propertyKeyProblem), z.union([propertyValue(), z.number(), z.boolean()]));
+/** One element of a comma list (`content`, `nodes`). */
+export const listElement = (): z.ZodString => refusing(listElementProblem);
+/** Mount options as a mapping (`{addr: 10.0.0.5, rw: true}`), printed by printMountOptions. */
+export const mountOptionRecord = () =>
+  z.record(refusing(mountOptionNameProblem), z.union([mountOptionValue(), z.number(), z.boolean()]));

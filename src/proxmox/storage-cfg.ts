@@ -3,6 +3,9 @@
 // is a flag), separated by blank lines. Parsed and written here so the pvesm
 // module can compare definitions and show a diff of the file's stanzas.
 
+import { lineProblem } from '../encode/line.js';
+import { ValueRefused } from '../encode/property-string.js';
+
 export type StorageType = 'dir' | 'zfspool' | 'nfs';
 export const STORAGE_TYPES: readonly StorageType[] = ['dir', 'zfspool', 'nfs'];
 
@@ -100,10 +103,18 @@ function orderedKeys(def: StorageDef): string[] {
   ];
 }
 
+/** A value that would end its line (and start one of its own) cannot be written into storage.cfg. */
+function oneLineValue(what: string, value: string): string {
+  const why = lineProblem(value);
+  if (why) throw new ValueRefused(`storage.cfg ${what}: ${JSON.stringify(value)} ${why}`);
+  return value;
+}
+
 export function serializeStanza(def: StorageDef): string {
-  const lines = [`${def.type}: ${def.id}`];
+  const lines = [`${oneLineValue('type', def.type)}: ${oneLineValue('storage id', def.id)}`];
   for (const k of orderedKeys(def)) {
-    const v = def.keys[k];
+    const v = oneLineValue(k, def.keys[k]);
+    oneLineValue('key', k);
     if (k === 'disable') {
       if (isTrue(v)) lines.push('\tdisable');
       continue;
