@@ -106,8 +106,7 @@ test('comma lists: an element holding a comma would add an element', () => {
 test('a failed alternative is worded by the branch of the value’s own type', () => {
   const schema = z.object({ net0: z.union([propertyString(), propertyRecord()]) });
   const r = schema.safeParse({ net0: { bridge: 'vmbr0,firewall=0' } });
-  assert.equal(r.success, false);
-  assert.match(argIssuesText(r.error!.issues), /^net0\.bridge: must not contain commas/);
+  assert.match(argIssuesText(r.error?.issues ?? []), /^net0\.bridge: must not contain commas/);
   const s = schema.safeParse({ net0: 'bridge=a,bridge=b' });
-  assert.match(argIssuesText(s.error!.issues), /^net0: names bridge twice/);
+  assert.match(argIssuesText(s.error?.issues ?? []), /^net0: names bridge twice/);
 });
