@@ -25,6 +25,7 @@ import {
   propertyValue,
 } from '../src/encode/schemas.js';
 import { argIssuesText } from '../src/executor/arg-issues.js';
+import { parseStorageCfg, serializeStanza } from '../src/proxmox/storage-cfg.js';
 
 const HOSTILE = ['vmbr0,firewall=0', 'a=b', 'x\nlxc.cap.drop:', 'x\r', 'x\0y'];
 
@@ -109,4 +110,18 @@ test('a failed alternative is worded by the branch of the value’s own type', (
   assert.match(argIssuesText(r.error?.issues ?? []), /^net0\.bridge: must not contain commas/);
   const s = schema.safeParse({ net0: 'bridge=a,bridge=b' });
   assert.match(argIssuesText(s.error?.issues ?? []), /^net0: names bridge twice/);
+});
+
+test('storage.cfg: a section whose id is no storage id is skipped, as PVE skips it (never reaches pvesm remove)', () => {
+  const defs = parseStorageCfg(
+    'dir: local\n\tpath /var/lib/vz\n\ndir: --delete\n\tpath /x\n\nnfs: nas\n\tserver 10.0.0.5\n',
+  );
+  assert.deepEqual(
+    defs.map((d) => d.id),
+    ['local', 'nas'],
+  );
+  assert.throws(
+    () => serializeStanza({ type: 'dir', id: 'a1', keys: { path: '/x\n\tshared 1' } }),
+    /storage.cfg path: .* one line/,
+  );
 });

@@ -63,7 +63,12 @@ export function isStorageType(t: string): t is StorageType {
   return (STORAGE_TYPES as readonly string[]).includes(t);
 }
 
-/** Parses storage.cfg text. Unknown lines (comments) are skipped, as PVE does. */
+/**
+ * Parses storage.cfg text. Unknown lines (comments) are skipped, as PVE does; so
+ * is a section whose id is no storage id (PVE::SectionConfig parse_config: "skip
+ * section"): PVE knows no such storage, and its id (`--delete`) would reach
+ * `pvesm remove` as an option.
+ */
 export function parseStorageCfg(text: string): StorageDef[] {
   const defs: StorageDef[] = [];
   let current: StorageDef | undefined;
@@ -77,7 +82,7 @@ export function parseStorageCfg(text: string): StorageDef[] {
     const header = /^(\S+):\s*(\S+)\s*$/.exec(line);
     if (header) {
       current = { type: header[1], id: header[2], keys: {} };
-      defs.push(current);
+      if (storageIdError(current.id) === undefined) defs.push(current);
       continue;
     }
     const kv = /^\s+(\S+)(?:\s+(.*?))?\s*$/.exec(line);
