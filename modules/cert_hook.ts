@@ -35,13 +35,15 @@ import { octalModeArg } from '../src/remote/mode.js';
 const absPath = z
   .string()
   .startsWith('/', { message: 'must be an absolute path' })
-  .regex(/^[^\0\n]*$/, { message: 'must be one line' });
+  .regex(/^[^\0\n\r]*$/, { message: 'must be one line' });
 const account = z.union([
   z.number().int().nonnegative(),
   z
     .string()
     .min(1)
-    .regex(/^[^:\s\0]+$/, { message: 'must be a user/group name or number' }),
+    .regex(/^[^:\s\0]+$/, { message: 'must be a user/group name or number' })
+    // chown's owner:group comes before its `--`: a leading "-" would be read as an option
+    .regex(/^[^-]/, { message: 'must not start with "-" (chown would read it as an option)' }),
 ]);
 const modeArg = octalModeArg('0640');
 

@@ -18,6 +18,8 @@ import {
 } from '../src/proxmox/qm.js';
 import { ModuleError } from '../src/module.js';
 import { runBatch } from '../src/remote/batch.js';
+import { printMountOptions } from '../src/encode/mount-options.js';
+import { mountOptionRecord, oneLine } from '../src/encode/schemas.js';
 
 // ---------------------------------------------------------------- arguments
 
@@ -38,11 +40,24 @@ const args = z
       .default('local'),
     options: z
       .record(
-        z.string().regex(/^[^=\s]+$/, { message: 'option names have no = or spaces' }),
-        z.union([z.string(), z.number(), z.boolean()]),
+        oneLine().regex(/^[^=\s-][^=\s]*$/, { message: 'option names have no = or spaces and do not start with -' }),
+        z.union([oneLine(), z.number(), z.boolean(), mountOptionRecord()]),
       )
       .default({})
-      .describe('driver options, e.g. {type: nfs, o: "addr=10.0.0.5,rw,nfsvers=4", device: ":/srv/nfs/x"}'),
+      .superRefine((o, c) => {
+        for (const [k, v] of Object.entries(o))
+          if (typeof v === 'object' && k !== 'o')
+            c.addIssue({ code: 'custom', message: 'only o (the mount options) may be a mapping', path: [k] });
+      })
+      // `o` as a mapping is printed by the mount options encoder: no value can add an option
+      .transform((o) =>
+        Object.fromEntries(
+          Object.entries(o).map(([k, v]) => [k, typeof v === 'object' ? printMountOptions(Object.entries(v)) : v]),
+        ),
+      )
+      .describe(
+        'driver options, e.g. {type: nfs, o: "addr=10.0.0.5,rw,nfsvers=4", device: ":/srv/nfs/x"}; o may be a mapping {addr: 10.0.0.5, rw: true}',
+      ),
     state: z.enum(['present', 'absent']).default('present'),
     recreate: z
       .enum(['never', 'options-changed'])

@@ -14,7 +14,6 @@ import {
 } from '../src/module.js';
 import {
   effectiveConfig,
-  formatPropertyString,
   isMissingCt,
   lowestFreeMpIndex,
   mountPoints,
@@ -32,6 +31,8 @@ import {
 import { containerRoot, isUnprivileged } from '../src/proxmox/idmap.js';
 import { ModuleError } from '../src/module.js';
 import { runBatch } from '../src/remote/batch.js';
+import { printPropertyString } from '../src/encode/property-string.js';
+import { noNul, oneLine, operand, propertyRecord, propertyString, propertyValue } from '../src/encode/schemas.js';
 import { sleep } from '../src/sleep.js';
 import { containerSlot, predictedHostPath, type Predictions } from '../src/predictions.js';
 
@@ -42,40 +43,49 @@ const ctidArg = z
   .transform((v) => Number(v))
   .pipe(z.number().int().min(100, { message: 'CT ids start at 100' }).max(999999999));
 
-const scalar = z.union([z.string(), z.number(), z.boolean()]);
-const NO_COMMA = /^[^,\n\r\0]*$/;
-const propertyValue = z.union([
-  z.string().regex(/^[^\n\r\0]*$/, { message: 'must be one line' }),
-  z.record(z.string(), scalar),
-]);
+// Every value below is checked by the encoders' zod forms, so a literal one that
+// would add a key (a `,` in a property value, a line break in a config line) is a
+// validation error and a templated one fails the task before any command.
+const scalar = z.union([oneLine(), z.number(), z.boolean()]);
+const propertyScalar = z.union([propertyValue(), z.number(), z.boolean()]);
+
+/** A property string key (`net0`, `features`, …): the user's own string, or a mapping printed by printPropertyString. */
+const propertyArg = (defaultKey?: string) => z.union([propertyString(defaultKey), propertyRecord()]);
+
+/** Mount point keys the task sets itself: in options they would replace the path or volume. */
+const OWN_MOUNT_KEYS = ['mp', 'volume'];
 
 const mountArg = z
   .object({
-    path: z
-      .string()
-      .startsWith('/', { message: 'must be an absolute path inside the container' })
-      .regex(NO_COMMA, { message: 'must not contain commas or newlines' }),
-    volume: z
-      .string()
+    path: propertyValue().startsWith('/', { message: 'must be an absolute path inside the container' }),
+    volume: propertyValue()
       .min(1)
-      .regex(NO_COMMA, { message: 'must not contain commas or newlines' })
       .optional()
       .describe('host directory (bind mount), storage:volume, or storage:<GiB> to allocate'),
     state: z.enum(['present', 'absent']).default('present'),
     ro: z.boolean().optional(),
     backup: z.boolean().optional(),
     options: z
-      .record(z.string().regex(/^[a-z]+$/), scalar)
+      .record(z.string().regex(/^[a-z]+$/, { message: 'not a mount point key' }), propertyScalar)
       .optional()
       .describe('other mount point keys: acl, quota, replicate, shared, mountoptions, size'),
   })
   .strict()
+  .superRefine((m, c) => {
+    for (const k of Object.keys(m.options ?? {}))
+      if (OWN_MOUNT_KEYS.includes(k))
+        c.addIssue({
+          code: 'custom',
+          message: `use the ${k === 'mp' ? 'path' : 'volume'} argument, not options.${k}`,
+          path: ['options', k],
+        });
+  })
   .refine((m) => m.state === 'absent' || m.volume !== undefined, {
     message: 'a present mount needs volume (host path or storage:volume)',
   });
 
 const settingsShape = {
-  hostname: z.string().min(1).optional(),
+  hostname: operand().min(1).optional(),
   cores: z.number().int().positive().optional(),
   memory: z.number().int().positive().optional(),
   swap: z.number().int().nonnegative().optional(),
@@ -83,24 +93,24 @@ const settingsShape = {
   cpuunits: z.number().int().nonnegative().optional(),
   onboot: z.boolean().optional(),
   protection: z.boolean().optional(),
-  description: z.string().optional(),
-  features: propertyValue.optional(),
-  startup: propertyValue.optional(),
-  nameserver: z.string().optional(),
-  searchdomain: z.string().optional(),
-  tags: z.string().optional(),
-  ostype: z.string().optional(),
-  arch: z.string().optional(),
-  net0: propertyValue.optional(),
-  net1: propertyValue.optional(),
-  net2: propertyValue.optional(),
-  net3: propertyValue.optional(),
-  net4: propertyValue.optional(),
-  net5: propertyValue.optional(),
-  net6: propertyValue.optional(),
-  net7: propertyValue.optional(),
-  net8: propertyValue.optional(),
-  net9: propertyValue.optional(),
+  description: noNul().optional().describe('may hold line breaks: PVE writes them as # comment lines'),
+  features: propertyArg().optional(),
+  startup: propertyArg('order').optional(),
+  nameserver: oneLine().optional(),
+  searchdomain: oneLine().optional(),
+  tags: oneLine().optional(),
+  ostype: oneLine().optional(),
+  arch: oneLine().optional(),
+  net0: propertyArg().optional(),
+  net1: propertyArg().optional(),
+  net2: propertyArg().optional(),
+  net3: propertyArg().optional(),
+  net4: propertyArg().optional(),
+  net5: propertyArg().optional(),
+  net6: propertyArg().optional(),
+  net7: propertyArg().optional(),
+  net8: propertyArg().optional(),
+  net9: propertyArg().optional(),
 };
 
 const SETTING_KEYS = Object.keys(settingsShape);
@@ -109,13 +119,13 @@ const args = z
   .object({
     ctid: ctidArg,
     state: z.enum(['present', 'started', 'stopped', 'absent', 'restarted']).default('present'),
-    ostemplate: z.string().min(1).optional().describe('e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst'),
+    ostemplate: operand().min(1).optional().describe('e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst'),
     clone_from: ctidArg.optional(),
     full: z.boolean().optional(),
-    snapname: z.string().optional(),
+    snapname: operand().optional(),
     unprivileged: z.boolean().optional().describe('fixed at creation; default true'),
-    storage: z.string().optional(),
-    rootfs: z.string().optional(),
+    storage: operand().optional(),
+    rootfs: propertyString('volume').optional(),
     ...settingsShape,
     config: z
       .record(z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'not a pct option name' }), scalar)
@@ -284,9 +294,10 @@ function valueString(v: string | number | boolean | Record<string, string | numb
   if (typeof v === 'boolean') return v ? '1' : '0';
   if (typeof v === 'number') return String(v);
   if (typeof v === 'string') return v;
-  return Object.entries(v)
-    .map(([k, x]) => `${k}=${valueString(x)}`)
-    .join(',');
+  return printPropertyString(
+    undefined,
+    Object.entries(v).map(([k, x]) => [k, valueString(x)]),
+  );
 }
 
 /** The pct options (other than mounts) the task asks for, as pct strings. */
@@ -306,7 +317,12 @@ export function mountValue(m: NonNullable<PctArgs['mounts']>[number]): string {
   if (m.ro !== undefined) props.ro = m.ro ? '1' : '0';
   if (m.backup !== undefined) props.backup = m.backup ? '1' : '0';
   for (const [k, v] of Object.entries(m.options ?? {})) props[k] = valueString(v);
-  return formatPropertyString({ volume: m.volume, props });
+  // PVE's order: volume, mp, the other keys sorted
+  const keys = Object.keys(props).sort((x, y) => (x === 'mp' ? -1 : y === 'mp' ? 1 : x < y ? -1 : x > y ? 1 : 0));
+  return printPropertyString(
+    m.volume,
+    keys.map((k) => [k, props[k]]),
+  );
 }
 
 export interface ConfigEdit {

@@ -10,6 +10,10 @@ import * as z from 'zod';
 import { defineModule, CommandFailed, ModuleError, type Change, type Plan } from '../src/module.js';
 import { describeProbes, waitForNfs, type NfsWaitOptions } from '../src/proxmox/nfs.js';
 import { seconds } from '../src/remote/seconds-arg.js';
+import { printCommaList } from '../src/encode/comma-list.js';
+import { printMountOptions } from '../src/encode/mount-options.js';
+import { printPropertyString } from '../src/encode/property-string.js';
+import { listElement, mountOptionRecord, propertyRecord } from '../src/encode/schemas.js';
 import { storageSlot, type PredictionWrite, type Predictions } from '../src/predictions.js';
 import {
   BOOLEAN_KEYS,
@@ -33,8 +37,8 @@ const boolish = z
   .union([z.boolean(), z.literal(0), z.literal(1)])
   .transform((v) => (v === true || v === 1 ? '1' : '0'));
 const commaList = z
-  .union([z.array(z.string().min(1)), z.string()])
-  .transform((v) => (Array.isArray(v) ? v.join(',') : v));
+  .union([z.array(listElement()), z.string()])
+  .transform((v) => (Array.isArray(v) ? printCommaList(v) : v));
 const text = z.union([z.string(), z.number()]).transform((v) => String(v));
 
 /** The storage keys, named as in storage.cfg. `null` removes an optional key (`pvesm set --delete`). */
@@ -57,15 +61,21 @@ const storageKeys = {
     .optional(),
   mountpoint: z.string().nullable().optional(),
   blocksize: text.nullable().optional(),
-  options: z.string().nullable().optional(),
+  options: z
+    .union([z.string(), mountOptionRecord()])
+    .transform((v) => (typeof v === 'string' ? v : printMountOptions(Object.entries(v))))
+    .nullable()
+    .optional()
+    .describe('NFS mount options: a string, or a mapping like {vers: 4.2, soft: true}'),
   'prune-backups': z
-    .union([z.string(), z.record(z.string(), z.union([z.number(), z.string()]))])
+    .union([z.string(), propertyRecord()])
     .transform((v) =>
       typeof v === 'string'
         ? v
-        : Object.entries(v)
-            .map(([k, n]) => `${k}=${n}`)
-            .join(','),
+        : printPropertyString(
+            undefined,
+            Object.entries(v).map(([k, n]) => [k, String(n)]),
+          ),
     )
     .nullable()
     .optional(),
@@ -147,6 +157,7 @@ function checkStorage(d: DesiredStorage, path: (string | number)[], c: z.Refinem
   if (idErr) issue(idErr, 'id');
   for (const [k, v] of Object.entries(d.keys)) {
     if (v !== null && /[\n\r]/.test(v)) issue(`${k} must not contain a newline: storage.cfg holds one line per key`, k);
+    else if (v !== null && v.includes('\0')) issue(`${k} must not contain a NUL character`, k);
   }
   if (d.state === 'absent') return;
   if (!d.type) return issue(`storage '${d.id}': type is required (dir, zfspool or nfs)`, 'type');

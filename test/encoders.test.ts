@@ -8,8 +8,24 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lineProblem, operandProblem } from '../src/encode/line.js';
 import { printMountOptions } from '../src/encode/mount-options.js';
-import { printPropertyString, propertyValueProblem, ValueRefused } from '../src/encode/property-string.js';
-import { mountOptionValue, oneLine, operand, propertyValue } from '../src/encode/schemas.js';
+import {
+  printPropertyString,
+  propertyStringProblem,
+  propertyValueProblem,
+  ValueRefused,
+} from '../src/encode/property-string.js';
+import * as z from 'zod';
+import { listElementProblem, printCommaList } from '../src/encode/comma-list.js';
+import {
+  mountOptionValue,
+  oneLine,
+  operand,
+  propertyRecord,
+  propertyString,
+  propertyValue,
+} from '../src/encode/schemas.js';
+import { argIssuesText } from '../src/executor/arg-issues.js';
+import { parseStorageCfg, serializeStanza } from '../src/proxmox/storage-cfg.js';
 
 const HOSTILE = ['vmbr0,firewall=0', 'a=b', 'x\nlxc.cap.drop:', 'x\r', 'x\0y'];
 
@@ -71,4 +87,41 @@ test('the zod forms refuse the same values with the encoder message', () => {
   }
   assert.equal(propertyValue().min(1).safeParse('vmbr0').success, true);
   assert.equal(propertyValue().optional().safeParse(undefined).success, true);
+});
+
+test('a whole property string: one line, no key twice (the keyless part is the default key)', () => {
+  assert.equal(propertyStringProblem('name=eth0,bridge=vmbr0'), undefined);
+  assert.match(propertyStringProblem('name=eth0,bridge=vmbr0,bridge=vmbr1') ?? '', /names bridge twice/);
+  assert.match(propertyStringProblem('local:8,volume=other', 'volume') ?? '', /names volume twice/);
+  assert.equal(propertyStringProblem('local:8,mp=/data', 'volume'), undefined);
+  assert.match(propertyStringProblem('name=eth0\nlxc.cap.drop:') ?? '', /one line/);
+});
+
+test('comma lists: an element holding a comma would add an element', () => {
+  assert.equal(printCommaList(['images', 'rootdir']), 'images,rootdir');
+  assert.throws(() => printCommaList(['pve1', 'pve2,pve3']), /would add another element/);
+  assert.match(listElementProblem('a\nb') ?? '', /one line/);
+  assert.match(listElementProblem('') ?? '', /empty/);
+});
+
+test('a failed alternative is worded by the branch of the value’s own type', () => {
+  const schema = z.object({ net0: z.union([propertyString(), propertyRecord()]) });
+  const r = schema.safeParse({ net0: { bridge: 'vmbr0,firewall=0' } });
+  assert.match(argIssuesText(r.error?.issues ?? []), /^net0\.bridge: must not contain commas/);
+  const s = schema.safeParse({ net0: 'bridge=a,bridge=b' });
+  assert.match(argIssuesText(s.error?.issues ?? []), /^net0: names bridge twice/);
+});
+
+test('storage.cfg: a section whose id is no storage id is skipped, as PVE skips it (never reaches pvesm remove)', () => {
+  const defs = parseStorageCfg(
+    'dir: local\n\tpath /var/lib/vz\n\ndir: --delete\n\tpath /x\n\nnfs: nas\n\tserver 10.0.0.5\n',
+  );
+  assert.deepEqual(
+    defs.map((d) => d.id),
+    ['local', 'nas'],
+  );
+  assert.throws(
+    () => serializeStanza({ type: 'dir', id: 'a1', keys: { path: '/x\n\tshared 1' } }),
+    /storage.cfg path: .* one line/,
+  );
 });

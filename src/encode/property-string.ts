@@ -11,7 +11,7 @@ const KEY = /^[a-z][a-z0-9_-]*$/;
 
 /** Why `value` cannot stand as one value in a property string, or undefined when it can. */
 export function propertyValueProblem(value: string): string | undefined {
-  if (value.includes(',')) return 'must not contain "," (it would start another key of the property string)';
+  if (value.includes(',')) return 'must not contain commas ("," would start another key of the property string)';
   if (value.includes('=')) return 'must not contain "=" (the property string would read it as a key)';
   return lineProblem(value);
 }
@@ -19,6 +19,26 @@ export function propertyValueProblem(value: string): string | undefined {
 /** Why `key` cannot be a key of a property string, or undefined when it can. */
 export function propertyKeyProblem(key: string): string | undefined {
   return KEY.test(key) ? undefined : 'is not a property key (lower-case letters, digits, "_" and "-")';
+}
+
+/**
+ * Why a whole property string written by the user (`name=eth0,bridge=vmbr0`)
+ * cannot be passed on, or undefined when it can: it must be one line, and no key
+ * may come twice (parse_property_string dies on a duplicate key; a part without
+ * `=` is the value of `defaultKey`, so `local:8,volume=x` names volume twice).
+ */
+export function propertyStringProblem(text: string, defaultKey?: string): string | undefined {
+  const lineWhy = lineProblem(text);
+  if (lineWhy) return lineWhy;
+  const seen = new Set<string>();
+  for (const part of text.split(',')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const key = eq < 0 ? (defaultKey ?? '(the keyless value)') : part.slice(0, eq);
+    if (seen.has(key)) return `names ${key} twice (PVE refuses a duplicate key in a property string)`;
+    seen.add(key);
+  }
+  return undefined;
 }
 
 /** A value refused by an encoder: the message names the key and why. The task fails before any command. */

@@ -3,8 +3,9 @@
 // task's rendered arguments are checked (the task fails before any command).
 import * as z from 'zod';
 import { lineProblem, operandProblem } from './line.js';
-import { mountOptionValueProblem } from './mount-options.js';
-import { propertyValueProblem } from './property-string.js';
+import { listElementProblem } from './comma-list.js';
+import { mountOptionNameProblem, mountOptionValueProblem } from './mount-options.js';
+import { propertyKeyProblem, propertyStringProblem, propertyValueProblem } from './property-string.js';
 
 type Problem = (value: string) => string | undefined;
 
@@ -24,3 +25,18 @@ export const operand = (): z.ZodString => refusing(operandProblem);
 export const propertyValue = (): z.ZodString => refusing(propertyValueProblem);
 /** One value of a mount option string. */
 export const mountOptionValue = (): z.ZodString => refusing(mountOptionValueProblem);
+/** A whole property string as the user wrote it (`name=eth0,bridge=vmbr0`): one line, no key twice. */
+export const propertyString = (defaultKey?: string): z.ZodString =>
+  refusing((v) => propertyStringProblem(v, defaultKey));
+/** Text that may hold line breaks (a description PVE encodes) but no NUL, which no argv can carry. */
+export const noNul = (): z.ZodString =>
+  refusing((v) => (v.includes('\0') ? 'must not contain a NUL character' : undefined));
+
+/** A property string as a mapping (`{name: eth0, bridge: vmbr0}`): keys and values checked for printPropertyString. */
+export const propertyRecord = () =>
+  z.record(refusing(propertyKeyProblem), z.union([propertyValue(), z.number(), z.boolean()]));
+/** One element of a comma list (`content`, `nodes`). */
+export const listElement = (): z.ZodString => refusing(listElementProblem);
+/** Mount options as a mapping (`{addr: 10.0.0.5, rw: true}`), printed by printMountOptions. */
+export const mountOptionRecord = () =>
+  z.record(refusing(mountOptionNameProblem), z.union([mountOptionValue(), z.number(), z.boolean()]));

@@ -1,5 +1,6 @@
 // One task on the hosts of a batch: per host, vars → when → loop → module,
 // with retries/until, changed_when/failed_when, register and notify.
+import { argIssuesText } from './arg-issues.js';
 import { performance } from 'node:perf_hooks';
 import { Interrupted, PhxError, UnreachableError, formatLoc } from '../errors.js';
 import { evaluateCondition } from '../expr/index.js';
@@ -395,9 +396,7 @@ function moduleArgs(t: TaskOnHost, where: { loc: Task['loc']; task: string; base
   // arguments are data for the module: plain strings; controller modules (set_fact) keep what was unsafe
   const parsed = t.module.args.safeParse(unwrapUnsafe(rendered));
   if (!parsed.success) {
-    const problems = parsed.error.issues
-      .map((i) => `${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`)
-      .join('; ');
+    const problems = argIssuesText(parsed.error.issues);
     // not a module result: changed_when/failed_when/until must not run on it
     throw new PhxError(`invalid arguments for ${t.module.name}: ${problems}`, t.task.loc);
   }

@@ -3,6 +3,9 @@
 // is a flag), separated by blank lines. Parsed and written here so the pvesm
 // module can compare definitions and show a diff of the file's stanzas.
 
+import { lineProblem } from '../encode/line.js';
+import { ValueRefused } from '../encode/property-string.js';
+
 export type StorageType = 'dir' | 'zfspool' | 'nfs';
 export const STORAGE_TYPES: readonly StorageType[] = ['dir', 'zfspool', 'nfs'];
 
@@ -60,7 +63,12 @@ export function isStorageType(t: string): t is StorageType {
   return (STORAGE_TYPES as readonly string[]).includes(t);
 }
 
-/** Parses storage.cfg text. Unknown lines (comments) are skipped, as PVE does. */
+/**
+ * Parses storage.cfg text. Unknown lines (comments) are skipped, as PVE does; so
+ * is a section whose id is no storage id (PVE::SectionConfig parse_config: "skip
+ * section"): PVE knows no such storage, and its id (`--delete`) would reach
+ * `pvesm remove` as an option.
+ */
 export function parseStorageCfg(text: string): StorageDef[] {
   const defs: StorageDef[] = [];
   let current: StorageDef | undefined;
@@ -74,7 +82,7 @@ export function parseStorageCfg(text: string): StorageDef[] {
     const header = /^(\S+):\s*(\S+)\s*$/.exec(line);
     if (header) {
       current = { type: header[1], id: header[2], keys: {} };
-      defs.push(current);
+      if (storageIdError(current.id) === undefined) defs.push(current);
       continue;
     }
     const kv = /^\s+(\S+)(?:\s+(.*?))?\s*$/.exec(line);
@@ -100,10 +108,18 @@ function orderedKeys(def: StorageDef): string[] {
   ];
 }
 
+/** A value that would end its line (and start one of its own) cannot be written into storage.cfg. */
+function oneLineValue(what: string, value: string): string {
+  const why = lineProblem(value);
+  if (why) throw new ValueRefused(`storage.cfg ${what}: ${JSON.stringify(value)} ${why}`);
+  return value;
+}
+
 export function serializeStanza(def: StorageDef): string {
-  const lines = [`${def.type}: ${def.id}`];
+  const lines = [`${oneLineValue('type', def.type)}: ${oneLineValue('storage id', def.id)}`];
   for (const k of orderedKeys(def)) {
-    const v = def.keys[k];
+    const v = oneLineValue(k, def.keys[k]);
+    oneLineValue('key', k);
     if (k === 'disable') {
       if (isTrue(v)) lines.push('\tdisable');
       continue;
