@@ -21,6 +21,7 @@ export interface LabFaults {
   nfsDelaySeconds?: number;
   guestAgentDelaySeconds?: number;
   createLockSeconds?: number;
+  shutdownHang?: number;
   refuseConnections?: boolean;
 }
 export interface Lab {

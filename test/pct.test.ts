@@ -343,7 +343,7 @@ test('state: absent / stopped / restarted', () => {
   assert.equal(plan({ ctid: 105 }, args({ ctid: 105, state: 'absent' }), noPred).changes.length, 0);
   assert.deepEqual(
     plan(running(SPEC_CONFIG), args({ ctid: 105, state: 'stopped' }), noPred).changes.map((c) => c.argv),
-    [['pct', 'shutdown', '105']],
+    [['pct', 'shutdown', '105', '--timeout', '60']],
   );
   assert.deepEqual(
     plan(stopped(SPEC_CONFIG), args({ ctid: 105, state: 'restarted' }), noPred).changes.map((c) => c.argv),
@@ -352,7 +352,7 @@ test('state: absent / stopped / restarted', () => {
   assert.deepEqual(
     plan(running(SPEC_CONFIG), args({ ctid: 105, state: 'restarted' }), noPred).changes.map((c) => c.argv),
     [
-      ['pct', 'shutdown', '105'],
+      ['pct', 'shutdown', '105', '--timeout', '60'],
       ['pct', 'start', '105'],
     ],
   );
@@ -464,7 +464,7 @@ test('verify: restarted is verified as started, a restart is not asked again, pe
   assert.deepEqual(
     v.settle!(a, still).map((c) => c.argv),
     [
-      ['pct', 'shutdown', '105'],
+      ['pct', 'shutdown', '105', '--timeout', '60'],
       ['pct', 'start', '105'],
     ],
   );
