@@ -11,7 +11,11 @@ import { useLabHost } from './harness/lab-fixture.js';
 const TEMPLATE = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
 
 const fx = useLabHost('phx-pct-real-');
-const { run, sh, exec, commands, setFaults } = fx;
+const run: typeof fx.run = (...a) => fx.run(...a);
+const sh = (command: string) => fx.sh(command);
+const exec = (command: string) => fx.exec(command);
+const setFaults: typeof fx.setFaults = (faults) => fx.setFaults(faults);
+const { commands } = fx;
 const conf = (id: number) => sh(`pct config ${id}`);
 const key = async (id: number, k: string) => new RegExp(`^${k}: (.*)$`, 'm').exec(await conf(id))?.[1];
 /** the commands a module sent from now on (what -vv shows) */

@@ -199,6 +199,13 @@ function checkProtection(conf: CtConf, what: string): void {
   if (conf.keys.protection === '1') throw new SimError(`${what} - protection mode enabled`, 255);
 }
 
+/** LXC::Config::update_pct_config: drive removals and updates are refused on a protected CT. */
+function checkDriveProtection(id: string, conf: CtConf, deletes: string[], sets: string[]): void {
+  for (const k of deletes) if (/^(mp|unused)\d+$/.test(k)) checkProtection(conf, `can't remove CT ${id} drive '${k}'`);
+  for (const k of [...sets].sort())
+    if (isMountPointKey(k) || k === 'rootfs') checkProtection(conf, `can't update CT ${id} drive '${k}'`);
+}
+
 /** AbstractConfig::add_unused_volume: the lowest free unusedN, no duplicates. */
 function addUnusedVolume(conf: CtConf, volume: string): void {
   if (Object.entries(conf.keys).some(([k, v]) => /^unused\d+$/.test(k) && v === volume)) return;
@@ -520,11 +527,7 @@ function set(args: string[]): number {
     if ('unprivileged' in opts) throw new SimError(`unable to modify read-only option: 'unprivileged'`, 255);
     if (deletes.includes('unprivileged')) throw new SimError(`unable to delete read-only option: 'unprivileged'`, 255);
     if (!('lock' in opts) && !deletes.includes('lock')) checkLock(conf);
-    // LXC::Config::update_pct_config: drive removals and updates are refused on a protected CT
-    for (const k of deletes)
-      if (/^(mp|unused)\d+$/.test(k)) checkProtection(conf, `can't remove CT ${id} drive '${k}'`);
-    for (const k of Object.keys(opts).sort())
-      if (isMountPointKey(k) || k === 'rootfs') checkProtection(conf, `can't update CT ${id} drive '${k}'`);
+    checkDriveProtection(id, conf, deletes, Object.keys(opts));
     const running = ctRunning(id);
     const taken = new Set<number>();
     for (const k of reverts) {
