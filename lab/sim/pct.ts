@@ -764,7 +764,7 @@ function stop(args: string[], how: string): number {
   const [id] = p.positional;
   const o = parseOptions(p);
   for (const k of Object.keys(o))
-    if (!(how === 'shutdown' ? ['timeout', 'forceStop'] : ['skiplock', 'overrule-shutdown', 'timeout']).includes(k))
+    if (!(how === 'shutdown' ? ['timeout', 'forceStop'] : ['skiplock', 'overrule-shutdown']).includes(k))
       unknownOption(k);
   if (o.timeout !== undefined && !/^\d+$/.test(o.timeout))
     paramError({ timeout: `type check ('integer') failed - got '${o.timeout}'` });
