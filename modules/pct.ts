@@ -706,13 +706,12 @@ function planEdit(base: CtState, a: PctArgs): Fragment<Step & { edit: ConfigEdit
   } catch (e) {
     return { refuse: `CT ${a.ctid}: ${(e as Error).message}` };
   }
-  const editing = Object.keys(edit.set).length > 0 || edit.delete.length > 0;
   const drives = [...Object.keys(edit.set), ...edit.delete].filter((k) => /^(mp\d+|unused\d+|rootfs)$/.test(k));
   const unprotect = base.config.keys.protection === '1' && drives.length > 0;
   if (unprotect && edit.set.protection !== '0')
     // LXC::Config::update_pct_config → check_protection: drive updates and removals are refused
     return {
-      refuse: `CT ${a.ctid} is protected (protection: 1): PVE refuses to change its mount points ("can't update CT ${a.ctid} drive '${drives[0]}' - protection mode enabled"); set protection: false in this task to lift it first; nothing was changed`,
+      refuse: `CT ${a.ctid} is protected (protection: 1): PVE refuses to change its mount points ("can't ${edit.delete.includes(drives[0]) ? 'remove' : 'update'} CT ${a.ctid} drive '${drives[0]}' - protection mode enabled"); set protection: false in this task to lift it first; nothing was changed`,
     };
   const changes: Change[] = [];
   if (unprotect) {
@@ -728,7 +727,7 @@ function planEdit(base: CtState, a: PctArgs): Fragment<Step & { edit: ConfigEdit
   changes.push(...resizeChanges(a.ctid, edit));
   if (unprotect) edit.set.protection = '0';
   return {
-    changes: editing || edit.resize ? changes : [],
+    changes,
     ct: { ...base, config: applyEdit(base.config, edit) },
     edit,
   };
