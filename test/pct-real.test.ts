@@ -42,8 +42,10 @@ test('sim: pct set storage:size on an existing mpN allocates a new volume; the o
   const now = (await key(302, 'mp0'))!.split(',')[0];
   assert.notEqual(now, old, 'a new, empty volume');
   assert.equal(await key(302, 'unused0'), old, 'the data is left as unused0');
-  // vmconfig_apply_pending: removing a volume mpN leaves it as unusedN too
-  await sh('pct set 302 --delete mp0');
+  // vmconfig_apply_pending: removing a volume mpN leaves it as unusedN too (at the next start when running)
+  await sh('pct start 302 && pct set 302 --delete mp0');
+  assert.equal(await key(302, 'unused1'), undefined, 'pending while running');
+  await sh('pct stop 302 && pct start 302');
   assert.equal(await key(302, 'unused1'), now);
 });
 

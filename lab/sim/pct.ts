@@ -721,7 +721,14 @@ function start(args: string[]): number {
     const conf = readCt(id, 255);
     checkLock(conf);
     if (ctRunning(id)) throw new SimError(`CT ${id} already running`, 255);
-    // pending changes take effect at start
+    // pending changes take effect at start (vmconfig_apply_pending): a replaced or removed
+    // volume mount point stays as unusedN
+    for (const k of [...Object.keys(conf.pending), ...conf.pendingDelete])
+      if (isMountPointKey(k) && conf.keys[k] !== undefined) {
+        const old = parsePropString(conf.keys[k]).volume;
+        const next = conf.pending[k] !== undefined ? parsePropString(conf.pending[k]).volume : undefined;
+        if (old !== next && mountPointType(old) === 'volume') addUnusedVolume(conf, old);
+      }
     Object.assign(conf.keys, conf.pending);
     for (const d of conf.pendingDelete) delete conf.keys[d];
     conf.pending = {};
