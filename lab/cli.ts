@@ -13,13 +13,15 @@ const FAULT_NAMES: Record<string, keyof LabFaults> = {
   guestAgentDelaySeconds: 'guestAgentDelaySeconds',
   lock: 'createLockSeconds',
   createLockSeconds: 'createLockSeconds',
+  'shutdown-hang': 'shutdownHang',
+  shutdownHang: 'shutdownHang',
   refuse: 'refuseConnections',
   refuseConnections: 'refuseConnections',
 };
 
 function usage(): never {
   process.stderr.write(
-    'usage: npm run lab -- up [N] [--base-port P] [--cluster] | down | status | reset <host> | fault <host> <nfs|agent|lock|refuse> <value>  [--dir DIR]\n',
+    'usage: npm run lab -- up [N] [--base-port P] [--cluster] | down | status | reset <host> | fault <host> <nfs|agent|lock|shutdown-hang|refuse> <value>  [--dir DIR]\n',
   );
   process.exit(1);
 }

@@ -22,6 +22,7 @@ export interface LabFaults {
   nfsDelaySeconds?: number;
   guestAgentDelaySeconds?: number;
   createLockSeconds?: number;
+  shutdownHang?: number;
   refuseConnections?: boolean;
 }
 /** A cluster lab's cluster: its members (every host that ever joined; a stopped one is offline). */

@@ -23,6 +23,7 @@ import {
   pendingFromFile,
   pendingKeys,
   samePath,
+  isAllocation,
   setStaysPending,
   valuesMatch,
   type PctConfig,
@@ -34,6 +35,7 @@ import { runBatch } from '../src/remote/batch.js';
 import { printPropertyString } from '../src/encode/property-string.js';
 import { noNul, oneLine, operand, propertyRecord, propertyString, propertyValue } from '../src/encode/schemas.js';
 import { sleep } from '../src/sleep.js';
+import { parseSize } from '../src/proxmox/sizes.js';
 import { containerSlot, predictedHostPath, type Predictions } from '../src/predictions.js';
 
 // ---------------------------------------------------------------- arguments
@@ -123,7 +125,10 @@ const args = z
     clone_from: ctidArg.optional(),
     full: z.boolean().optional(),
     snapname: operand().optional(),
-    unprivileged: z.boolean().optional().describe('fixed at creation; default true'),
+    unprivileged: z
+      .boolean()
+      .optional()
+      .describe('fixed at creation; default true, always sent to pct create (PVE 8 itself defaults to privileged)'),
     storage: operand().optional(),
     rootfs: propertyString('volume').optional(),
     ...settingsShape,
@@ -137,6 +142,28 @@ const args = z
       .default('never')
       .describe('if_needed: stop and start a running CT that has pending changes'),
     lock_timeout: z.number().positive().default(120).describe('seconds to wait for a lock (e.g. create) to clear'),
+    shutdown_timeout: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(60)
+      .describe('seconds `pct shutdown` waits for the CT to stop (its --timeout)'),
+    force_stop: z
+      .boolean()
+      .default(false)
+      .describe('a CT that does not shut down within shutdown_timeout is killed (--forceStop 1); else the task fails'),
+    force_protection: z
+      .boolean()
+      .default(false)
+      .describe(
+        'state absent: clear protection (pct set --protection 0) before destroying; else a protected CT is refused',
+      ),
+    purge: z
+      .boolean()
+      .default(false)
+      .describe(
+        'state absent: also remove the CT from HA resources, replication and backup jobs (pct destroy --purge 1)',
+      ),
   })
   .strict()
   .superRefine((a, c) => {
@@ -191,6 +218,37 @@ export interface PctFacts {
   error?: string;
   /** bind mount sources (host directories) of `mounts` that do not exist */
   missingBindSources?: string[];
+  /** state absent: the CT is an HA resource (/etc/pve/ha/resources.cfg) */
+  haResource?: boolean;
+  /** state absent: its replication job ids (/etc/pve/replication.cfg) */
+  replicationJobs?: string[];
+}
+
+export const HA_RESOURCES = '/etc/pve/ha/resources.cfg';
+export const REPLICATION_CFG = '/etc/pve/replication.cfg';
+
+/** Section-config headers (`type: id`) of an /etc/pve file. */
+function sectionHeaders(text: string): Array<{ type: string; id: string }> {
+  const out: Array<{ type: string; id: string }> = [];
+  for (const line of text.split('\n')) {
+    const h = /^(\S+):\s*(\S+)\s*$/.exec(line);
+    if (h) out.push({ type: h[1], id: h[2] });
+  }
+  return out;
+}
+
+/** PVE::HA::Config::service_is_configured("ct:<id>"): a `ct: <id>` section. */
+export function isHaResource(resourcesCfg: string, ctid: number): boolean {
+  return sectionHeaders(resourcesCfg).some(
+    (s) => (s.type === 'ct' && s.id === String(ctid)) || (s.type === 'service' && s.id === `ct:${ctid}`),
+  );
+}
+
+/** ReplicationConfig::parse_section_header: job ids are `<guest>-<n>`. */
+export function replicationJobsOf(replicationCfg: string, ctid: number): string[] {
+  return sectionHeaders(replicationCfg)
+    .map((s) => s.id)
+    .filter((id) => new RegExp(`^${ctid}-\\d+$`).test(id));
 }
 
 /** A mount point volume that is a host directory (bind mount): PVE never creates or chowns it. */
@@ -257,6 +315,21 @@ async function waitUnlocked(ctx: ModuleContext, ctid: number, timeoutS: number):
   }
 }
 
+/** The cluster files `pct destroy` checks: HA resources and replication jobs (missing file: none). */
+async function readClusterGuards(
+  ctx: ModuleContext,
+  ctid: number,
+): Promise<Pick<PctFacts, 'haResource' | 'replicationJobs' | 'error'>> {
+  const catIfExists = (path: string) => ['sh', '-c', 'test ! -e "$1" || exec cat -- "$1"', 'sh', path];
+  const [ha, repl] = await runBatch(ctx, [catIfExists(HA_RESOURCES), catIfExists(REPLICATION_CFG)]);
+  for (const [r, path] of [
+    [ha, HA_RESOURCES],
+    [repl, REPLICATION_CFG],
+  ] as const)
+    if (r.rc !== 0) return { error: `reading ${path} failed: ${r.stderr.trim() || `exit code ${r.rc}`}` };
+  return { haResource: isHaResource(ha.stdout, ctid), replicationJobs: replicationJobsOf(repl.stdout, ctid) };
+}
+
 async function facts(ctx: ModuleContext, a: PctArgs): Promise<PctFacts> {
   const binds = [
     ...new Set((a.mounts ?? []).filter((m) => m.state === 'present' && isBindVolume(m.volume!)).map((m) => m.volume!)),
@@ -268,7 +341,8 @@ async function facts(ctx: ModuleContext, a: PctArgs): Promise<PctFacts> {
     if (still !== undefined) f.stillLocked = still;
     else r = await readCt(ctx, a.ctid, a.clone_from, binds);
   }
-  return { ...f, ...r };
+  const guards = a.state === 'absent' && r.ct ? await readClusterGuards(ctx, a.ctid) : {};
+  return { ...f, ...guards, ...r, ...(guards.error && !r.error ? { error: guards.error } : {}) };
 }
 
 /**
@@ -317,10 +391,14 @@ export function mountValue(m: NonNullable<PctArgs['mounts']>[number]): string {
   if (m.ro !== undefined) props.ro = m.ro ? '1' : '0';
   if (m.backup !== undefined) props.backup = m.backup ? '1' : '0';
   for (const [k, v] of Object.entries(m.options ?? {})) props[k] = valueString(v);
-  // PVE's order: volume, mp, the other keys sorted
+  return printMount(m.volume, props);
+}
+
+/** A mount point's property string in PVE's order (volume, mp, the other keys sorted), every value checked. */
+function printMount(volume: string | undefined, props: Record<string, string>): string {
   const keys = Object.keys(props).sort((x, y) => (x === 'mp' ? -1 : y === 'mp' ? 1 : x < y ? -1 : x > y ? 1 : 0));
   return printPropertyString(
-    m.volume,
+    volume,
     keys.map((k) => [k, props[k]]),
   );
 }
@@ -332,6 +410,8 @@ export interface ConfigEdit {
   delete: string[];
   /** keys that would stay pending on a running CT */
   pending: string[];
+  /** mount point → new size for `pct resize` (a wanted `storage:<GiB>` larger than the volume) */
+  resize?: Record<string, string>;
 }
 
 /**
@@ -342,12 +422,60 @@ export function configEdit(cfg: PctConfig, a: PctArgs): ConfigEdit {
   const edit: ConfigEdit = { set: {}, delete: [], pending: [] };
   for (const [k, v] of Object.entries(wantedSettings(a))) {
     if (!valuesMatch(k, v, cfg.keys[k])) {
-      edit.set[k] = v;
+      edit.set[k] = /^net\d+$/.test(k) ? keepHwaddr(v, cfg.keys[k]) : v;
       if (setStaysPending(k, cfg.keys[k] === undefined)) edit.pending.push(k);
     }
   }
   mountsEdit(cfg, a.mounts ?? [], edit);
   return edit;
+}
+
+/**
+ * A changed netN keeps the CT's MAC: without hwaddr, pct generates a new one
+ * (LXC::Config::update_pct_config → print_lxc_network fills a random hwaddr),
+ * and on a running CT the veth is recreated.
+ */
+function keepHwaddr(want: string, have: string | undefined): string {
+  if (have === undefined) return want;
+  const hwaddr = parsePropertyString(have).props.hwaddr;
+  const w = parsePropertyString(want);
+  if (hwaddr === undefined || w.props.hwaddr !== undefined) return want;
+  return `${want},hwaddr=${hwaddr}`;
+}
+
+const GiB = 1024n ** 3n;
+
+/**
+ * What an existing volume mount point gets when the task gives `storage:<GiB>`:
+ * pct would allocate a new empty volume for it ($NEW_DISK_RE, apply_pending_mountpoint)
+ * and leave the data as unusedN, so the existing volume id is sent with the wanted
+ * properties; a larger size is a `pct resize`, a smaller one is refused.
+ */
+function existingVolumeMount(
+  have: { key: string; volume: string; value: string },
+  m: NonNullable<PctArgs['mounts']>[number],
+  edit: ConfigEdit,
+): string {
+  const [storage, gib] = m.volume!.split(':');
+  const haveStorage = have.volume.split(':')[0];
+  if (storage !== haveStorage)
+    throw new ModuleError(
+      `${have.key} (${m.path}) is ${have.volume}; moving it to storage ${storage} is a pct move-volume, not done here (pct set would allocate a new empty volume)`,
+    );
+  const haveSize = parsePropertyString(have.value).props.size;
+  const haveBytes = haveSize !== undefined ? parseSize(haveSize) : undefined;
+  const wantBytes = BigInt(Math.round(Number(gib) * 1024 ** 3));
+  if (haveBytes !== undefined && wantBytes < haveBytes)
+    throw new ModuleError(
+      `${have.key} (${m.path}) is ${haveSize}; shrinking it to ${gib}G is not possible (pct resize: "unable to shrink disk size")`,
+    );
+  if (haveBytes !== undefined && wantBytes > haveBytes) {
+    (edit.resize ??= {})[have.key] = wantBytes % GiB === 0n ? `${wantBytes / GiB}G` : `${wantBytes / 1024n ** 2n}M`;
+  }
+  // size= is PVE's record of the volume (rescanned when the change applies): not sent
+  const want = parsePropertyString(mountValue(m));
+  delete want.props.size;
+  return printMount(have.volume, want.props);
 }
 
 /** Adds to `edit` what the mounts need: matched by container path, new ones at the lowest free mpN. */
@@ -363,8 +491,9 @@ function mountsEdit(cfg: PctConfig, mounts: NonNullable<PctArgs['mounts']>, edit
       }
       continue;
     }
-    const want = mountValue(m);
     if (have) {
+      const existingVolume = isAllocation(m.volume!) && !isBindVolume(have.volume) && !have.volume.startsWith('/dev/');
+      const want = existingVolume ? existingVolumeMount(have, m, edit) : mountValue(m);
       if (!valuesMatch(have.key, want, have.value)) {
         edit.set[have.key] = want;
         edit.pending.push(have.key);
@@ -374,13 +503,17 @@ function mountsEdit(cfg: PctConfig, mounts: NonNullable<PctArgs['mounts']>, edit
     const free = lowestFreeMpIndex(used);
     if (free === undefined) throw new ModuleError('no free mount point index (mp0 … mp255 are all used)');
     used.add(free);
-    edit.set[`mp${free}`] = want;
+    edit.set[`mp${free}`] = mountValue(m);
   }
 }
 
 function applyEdit(cfg: PctConfig, edit: ConfigEdit): PctConfig {
   const keys = { ...cfg.keys, ...edit.set };
   for (const k of edit.delete) delete keys[k];
+  for (const [k, size] of Object.entries(edit.resize ?? {})) {
+    const p = parsePropertyString(keys[k]);
+    keys[k] = printMount(p.volume, { ...p.props, size });
+  }
   return { keys, lxc: [...cfg.lxc] };
 }
 
@@ -398,6 +531,13 @@ function mpLast(a: string, b: string): number {
   if (ma) return 1;
   if (mb) return -1;
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function resizeChanges(ctid: number, edit: ConfigEdit): Change[] {
+  return Object.entries(edit.resize ?? {}).map(([k, size]) => ({
+    description: `resize CT ${ctid} ${k} to ${size}`,
+    argv: ['pct', 'resize', String(ctid), k, size],
+  }));
 }
 
 function describeEdit(edit: ConfigEdit): string {
@@ -469,14 +609,48 @@ type Fragment<T = Step> = T | { refuse: string };
 
 const refused = <T>(x: Fragment<T>): x is { refuse: string } => typeof x === 'object' && x !== null && 'refuse' in x;
 
-/** state: absent — stop if running, destroy. */
-function planAbsent(current: CtState | undefined, a: PctArgs): Plan {
+/**
+ * state: absent — refused before anything is stopped where `pct destroy` would refuse
+ * (API2::LXC destroy_vm: check_protection, HA resource without purge, replication jobs
+ * without purge); else lift protection (force_protection), stop if running, destroy.
+ */
+function planAbsent(f: PctFacts, a: PctArgs): Plan {
+  const current = f.ct;
   const gone = { ctid: a.ctid, status: 'absent', created: false };
   if (!current) return { changes: [], result: gone, msg: `CT ${a.ctid} does not exist` };
   const id = String(a.ctid);
+  const protectedCt = current.config.keys.protection === '1';
+  const untouched = `CT ${a.ctid} was not touched`;
+  if (protectedCt && !a.force_protection)
+    return {
+      changes: [],
+      fail: `CT ${a.ctid} is protected (protection: 1): pct destroy refuses it ("can't remove CT ${a.ctid} - protection mode enabled"); set force_protection: true to lift it, or run pct set ${a.ctid} --protection 0; ${untouched}`,
+    };
+  if (f.haResource && !a.purge)
+    return {
+      changes: [],
+      fail: `CT ${a.ctid} is an HA resource (ct:${a.ctid} in ${HA_RESOURCES}): pct destroy refuses it ("unable to remove CT ${a.ctid} - used in HA resources and purge parameter not set."); run ha-manager remove ct:${a.ctid} first, or set purge: true; ${untouched}`,
+    };
+  const jobs = f.replicationJobs ?? [];
+  if (jobs.length > 0 && !a.purge)
+    return {
+      changes: [],
+      fail: `CT ${a.ctid} has replication jobs (${jobs.join(', ')} in ${REPLICATION_CFG}): pct destroy refuses it; run ${jobs.map((j) => `pvesr delete ${j}`).join(' and ')} first, or set purge: true; ${untouched}`,
+    };
   const changes: Change[] = [];
-  if (current.status === 'running') changes.push({ description: `stop CT ${a.ctid}`, argv: ['pct', 'stop', id] });
-  changes.push({ description: `destroy CT ${a.ctid}`, argv: ['pct', 'destroy', id] });
+  if (protectedCt)
+    changes.push({ description: `lift CT ${a.ctid}'s protection`, argv: ['pct', 'set', id, '--protection', '0'] });
+  const purge = a.purge ? ['--purge', '1'] : [];
+  if (current.status === 'running' && f.haResource)
+    // an HA-managed CT is stopped by destroy itself, through ha-manager (destroy_vm with force)
+    changes.push({
+      description: `stop and destroy CT ${a.ctid}`,
+      argv: ['pct', 'destroy', id, '--force', '1', ...purge],
+    });
+  else {
+    if (current.status === 'running') changes.push({ description: `stop CT ${a.ctid}`, argv: ['pct', 'stop', id] });
+    changes.push({ description: `destroy CT ${a.ctid}`, argv: ['pct', 'destroy', id, ...purge] });
+  }
   return {
     changes,
     result: gone,
@@ -552,9 +726,28 @@ function planEdit(base: CtState, a: PctArgs): Fragment<Step & { edit: ConfigEdit
   } catch (e) {
     return { refuse: `CT ${a.ctid}: ${(e as Error).message}` };
   }
-  const editing = Object.keys(edit.set).length > 0 || edit.delete.length > 0;
+  const drives = [...Object.keys(edit.set), ...edit.delete].filter((k) => /^(mp\d+|unused\d+|rootfs)$/.test(k));
+  const unprotect = base.config.keys.protection === '1' && drives.length > 0;
+  if (unprotect && edit.set.protection !== '0')
+    // LXC::Config::update_pct_config → check_protection: drive updates and removals are refused
+    return {
+      refuse: `CT ${a.ctid} is protected (protection: 1): PVE refuses to change its mount points ("can't ${edit.delete.includes(drives[0]) ? 'remove' : 'update'} CT ${a.ctid} drive '${drives[0]}' - protection mode enabled"); set protection: false in this task to lift it first; nothing was changed`,
+    };
+  const changes: Change[] = [];
+  if (unprotect) {
+    // the check reads the config before this pct set: protection is lifted by its own call first
+    changes.push({
+      description: `set CT ${a.ctid}: protection=0`,
+      argv: ['pct', 'set', String(a.ctid), '--protection', '0'],
+    });
+    delete edit.set.protection;
+  }
+  if (Object.keys(edit.set).length > 0 || edit.delete.length > 0)
+    changes.push({ description: `set CT ${a.ctid}: ${describeEdit(edit)}`, argv: editArgv(a.ctid, edit) });
+  changes.push(...resizeChanges(a.ctid, edit));
+  if (unprotect) edit.set.protection = '0';
   return {
-    changes: editing ? [{ description: `set CT ${a.ctid}: ${describeEdit(edit)}`, argv: editArgv(a.ctid, edit) }] : [],
+    changes,
     ct: { ...base, config: applyEdit(base.config, edit) },
     edit,
   };
@@ -564,18 +757,26 @@ const startChange = (ctid: number): Change => ({
   description: `start CT ${ctid}`,
   argv: ['pct', 'start', String(ctid)],
 });
-const shutdownChange = (ctid: number): Change => ({
-  description: `shut down CT ${ctid}`,
-  argv: ['pct', 'shutdown', String(ctid)],
+/** API2::LXC::Status vm_shutdown: --timeout (default 60), --forceStop kills it after the timeout. */
+const shutdownChange = (a: Pick<PctArgs, 'ctid' | 'shutdown_timeout' | 'force_stop'>): Change => ({
+  description: `shut down CT ${a.ctid}`,
+  argv: [
+    'pct',
+    'shutdown',
+    String(a.ctid),
+    '--timeout',
+    String(a.shutdown_timeout),
+    ...(a.force_stop ? ['--forceStop', '1'] : []),
+  ],
 });
 
 /** The power state asked for, and the restart that pending changes of a running CT need. */
 function planPower(base: CtState, pending: string[], a: PctArgs): Step & { restartRequired: boolean } {
   const running = base.status === 'running';
-  const restart = [shutdownChange(a.ctid), startChange(a.ctid)];
+  const restart = [shutdownChange(a), startChange(a.ctid)];
   const to = (status: string, changes: Change[]) => ({ changes, ct: { ...base, status }, restartRequired: false });
   if (a.state === 'restarted') return to('running', running ? restart : [startChange(a.ctid)]);
-  if (a.state === 'stopped') return to('stopped', running ? [shutdownChange(a.ctid)] : []);
+  if (a.state === 'stopped') return to('stopped', running ? [shutdownChange(a)] : []);
   const changes: Change[] = [];
   let restartRequired = false;
   if (running && pending.length > 0) {
@@ -610,7 +811,7 @@ export function plan(f: PctFacts, a: PctArgs, pc: Pick<PlanContext, 'check'>): P
   if (f.stillLocked)
     return { changes: [], fail: `CT ${a.ctid} is still locked (${f.stillLocked}) after ${a.lock_timeout} s` };
   const current = f.ct;
-  if (a.state === 'absent') return planAbsent(current, a);
+  if (a.state === 'absent') return planAbsent(f, a);
 
   const base = current ? planExisting(current, a) : a.clone_from !== undefined ? planClone(f.source, a) : planCreate(a);
   if (refused(base)) return { changes: [], fail: base.refuse };
@@ -677,7 +878,7 @@ const verify: Verify<PctArgs> = {
     `CT ${a.ctid} did not converge: ${again.fail ?? (a.state === 'absent' ? 'it still exists' : `still needs ${again.changes.map((c) => c.description).join('; ')}`)}`,
   settle: (a, again) =>
     a.restart === 'if_needed' && again.result?.restart_required === true
-      ? [shutdownChange(a.ctid), startChange(a.ctid)]
+      ? [shutdownChange(a), startChange(a.ctid)]
       : [],
 };
 

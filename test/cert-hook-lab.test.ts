@@ -14,7 +14,7 @@ import { Predictions } from '../src/predictions.js';
 // ---- harness: one lab host, one reused SSH connection
 const fx = useLabHost('phx-cert-hook-lab-', async ({ sh }) => {
   await sh(
-    'pct create 101 local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst --hostname nginx >/dev/null && pct start 101',
+    'pct create 101 local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst --hostname nginx --unprivileged 1 >/dev/null && pct start 101',
   );
 });
 const { run, sh, exec } = fx;

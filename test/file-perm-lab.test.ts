@@ -12,7 +12,7 @@ const TEMPLATE = 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst';
 const fx = useLabHost('phx-file-perm-lab-', async ({ sh }) => {
   // CT 105 unprivileged (default map), 106 privileged, 107 with a custom idmap (edited in the file, as PVE users do)
   await sh(
-    `pct create 105 ${TEMPLATE} >/dev/null && pct create 106 ${TEMPLATE} --unprivileged 0 >/dev/null && pct create 107 ${TEMPLATE} >/dev/null && ` +
+    `pct create 105 ${TEMPLATE} --unprivileged 1 >/dev/null && pct create 106 ${TEMPLATE} --unprivileged 0 >/dev/null && pct create 107 ${TEMPLATE} --unprivileged 1 >/dev/null && ` +
       `printf 'lxc.idmap: u 0 200000 1005\\nlxc.idmap: g 0 300000 1005\\nlxc.idmap: u 1005 1005 1\\nlxc.idmap: g 1005 1005 1\\nlxc.idmap: u 1006 201006 64530\\nlxc.idmap: g 1006 301006 64530\\n' >> /etc/pve/lxc/107.conf`,
   );
 });

@@ -76,7 +76,7 @@ test('each host answers over SSH with its own name and the simulated tools first
 test('isolation: files written on one host are absent on the others and on the machine', async () => {
   const w = await lab.exec(
     'pve1',
-    'echo one > /tank/marker && mkdir -p /etc/exports.d && echo "/tank 127.0.0.1(rw)" > /etc/exports.d/lab-test.exports && zfs create tank/only1 && pct create 150 local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst >/dev/null',
+    'echo one > /tank/marker && mkdir -p /etc/exports.d && echo "/tank 127.0.0.1(rw)" > /etc/exports.d/lab-test.exports && zfs create tank/only1 && pct create 150 local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst --unprivileged 1 >/dev/null',
   );
   assert.equal(w.rc, 0, w.stderr);
   for (const other of ['pve2', 'pve3']) {

@@ -343,7 +343,7 @@ test('state: absent / stopped / restarted', () => {
   assert.equal(plan({ ctid: 105 }, args({ ctid: 105, state: 'absent' }), noPred).changes.length, 0);
   assert.deepEqual(
     plan(running(SPEC_CONFIG), args({ ctid: 105, state: 'stopped' }), noPred).changes.map((c) => c.argv),
-    [['pct', 'shutdown', '105']],
+    [['pct', 'shutdown', '105', '--timeout', '60']],
   );
   assert.deepEqual(
     plan(stopped(SPEC_CONFIG), args({ ctid: 105, state: 'restarted' }), noPred).changes.map((c) => c.argv),
@@ -352,7 +352,7 @@ test('state: absent / stopped / restarted', () => {
   assert.deepEqual(
     plan(running(SPEC_CONFIG), args({ ctid: 105, state: 'restarted' }), noPred).changes.map((c) => c.argv),
     [
-      ['pct', 'shutdown', '105'],
+      ['pct', 'shutdown', '105', '--timeout', '60'],
       ['pct', 'start', '105'],
     ],
   );
@@ -464,7 +464,7 @@ test('verify: restarted is verified as started, a restart is not asked again, pe
   assert.deepEqual(
     v.settle!(a, still).map((c) => c.argv),
     [
-      ['pct', 'shutdown', '105'],
+      ['pct', 'shutdown', '105', '--timeout', '60'],
       ['pct', 'start', '105'],
     ],
   );
@@ -481,5 +481,94 @@ test('verify: restarted is verified as started, a restart is not asked again, pe
   assert.equal(
     v.notConverged!(a, { changes: [], fail: 'CT 105 is locked' }),
     'CT 105 did not converge: CT 105 is locked',
+  );
+});
+
+test('existing volume mount: storage:<GiB> keeps the volume id; larger is a resize; smaller or another storage refused', () => {
+  // src/PVE/LXC/Config.pm apply_pending_mountpoint: `storage:size` ($NEW_DISK_RE) would be a new empty volume
+  const ro = plan(
+    stopped(SPEC_CONFIG),
+    args({ ctid: 105, mounts: [{ path: '/data', volume: 'local-zfs:8', ro: true, backup: true }] }),
+    noPred,
+  );
+  assert.deepEqual(
+    ro.changes.map((c) => c.argv),
+    [['pct', 'set', '105', '--mp1', 'local-zfs:subvol-105-disk-1,mp=/data,backup=1,ro=1']],
+  );
+  const grow = plan(
+    stopped(SPEC_CONFIG),
+    args({ ctid: 105, mounts: [{ path: '/data', volume: 'local-zfs:16', backup: true }] }),
+    noPred,
+  );
+  assert.deepEqual(
+    grow.changes.map((c) => c.argv),
+    [['pct', 'resize', '105', 'mp1', '16G']],
+  );
+  const shrink = plan(
+    stopped(SPEC_CONFIG),
+    args({ ctid: 105, mounts: [{ path: '/data', volume: 'local-zfs:4' }] }),
+    noPred,
+  );
+  assert.match(shrink.fail!, /mp1 \(\/data\) is 8G; shrinking it to 4G is not possible/);
+  assert.equal(shrink.changes.length, 0);
+  const move = plan(stopped(SPEC_CONFIG), args({ ctid: 105, mounts: [{ path: '/data', volume: 'tank:8' }] }), noPred);
+  assert.match(move.fail!, /move-volume/);
+});
+
+test('netN keeps its hwaddr; nameserver/searchdomain/tags/numbers compare as PVE stores them', () => {
+  // src/PVE/LXC.pm verify_nameserver_list; pve-guest-common GuestHelpers.pm get_unique_tags
+  const p = plan(
+    stopped(SPEC_CONFIG),
+    args({ ctid: 105, net0: { name: 'eth0', bridge: 'vmbr1', ip: 'dhcp' } }),
+    noPred,
+  );
+  assert.deepEqual(p.changes[0].argv, [
+    'pct',
+    'set',
+    '105',
+    '--net0',
+    'name=eth0,bridge=vmbr1,ip=dhcp,hwaddr=BC:24:11:AA:BB:CC',
+  ]);
+  assert.ok(valuesMatch('nameserver', '1.1.1.1, 8.8.8.8;9.9.9.9', '1.1.1.1 8.8.8.8 9.9.9.9'));
+  assert.ok(!valuesMatch('nameserver', '1.1.1.1', '1.1.1.1 8.8.8.8'));
+  assert.ok(valuesMatch('searchdomain', 'a.lan;b.lan', 'a.lan b.lan'));
+  assert.ok(valuesMatch('tags', 'Web,db', 'db;web'));
+  assert.ok(valuesMatch('cpulimit', '1.0', '1'));
+});
+
+test('absent: protection, HA and replication refuse before anything; force_protection and purge proceed', () => {
+  // src/PVE/API2/LXC.pm destroy_vm: check_protection, HA without purge, check_for_existing_jobs
+  const prot = running(SPEC_CONFIG + 'protection: 1\n');
+  const refused = plan(prot, args({ ctid: 105, state: 'absent' }), noPred);
+  assert.equal(refused.changes.length, 0);
+  assert.match(refused.fail!, /protection mode enabled.*force_protection: true/);
+  assert.deepEqual(
+    plan(prot, args({ ctid: 105, state: 'absent', force_protection: true }), noPred).changes.map((c) => c.argv),
+    [
+      ['pct', 'set', '105', '--protection', '0'],
+      ['pct', 'stop', '105'],
+      ['pct', 'destroy', '105'],
+    ],
+  );
+  const ha = { ...running(SPEC_CONFIG), haResource: true, replicationJobs: [] };
+  assert.match(plan(ha, args({ ctid: 105, state: 'absent' }), noPred).fail!, /ha-manager remove ct:105/);
+  assert.deepEqual(
+    plan(ha, args({ ctid: 105, state: 'absent', purge: true }), noPred).changes.map((c) => c.argv),
+    [['pct', 'destroy', '105', '--force', '1', '--purge', '1']],
+  );
+  const repl = { ...stopped(SPEC_CONFIG), haResource: false, replicationJobs: ['105-0'] };
+  assert.match(plan(repl, args({ ctid: 105, state: 'absent' }), noPred).fail!, /pvesr delete 105-0/);
+  assert.deepEqual(
+    plan(repl, args({ ctid: 105, state: 'absent', purge: true }), noPred).changes.map((c) => c.argv),
+    [['pct', 'destroy', '105', '--purge', '1']],
+  );
+});
+
+test('shutdown: --timeout from shutdown_timeout, --forceStop 1 with force_stop', () => {
+  // src/PVE/API2/LXC/Status.pm vm_shutdown: timeout (default 60), forceStop
+  assert.deepEqual(
+    plan(running(SPEC_CONFIG), args({ ctid: 105, state: 'stopped', shutdown_timeout: 5, force_stop: true }), noPred)
+      .changes[0].argv,
+    ['pct', 'shutdown', '105', '--timeout', '5', '--forceStop', '1'],
   );
 });

@@ -31,12 +31,14 @@ test('pct on a missing CT: status/config/set/exec/pending rc 2, start rc 255, st
   assert.equal(s.run('pct', 'list').stdout, '', 'no CTs: empty list');
 });
 
-test('pct create: config sorted, unprivileged default, idmap 100000 on the rootfs, list format', () => {
+test('pct create: config sorted, unprivileged 1 as given, idmap 100000 on the rootfs, list format', () => {
   const r = s.run(
     'pct',
     'create',
     '101',
     TEMPLATE_VOL,
+    '--unprivileged',
+    '1',
     '--hostname',
     'nginx',
     '--rootfs',
@@ -199,7 +201,7 @@ test('pct clone: bind mounts refuse; a CT without them is copied with its unpriv
   const r = s.run('pct', 'clone', '101', '105');
   assert.equal(r.stderr, "unable to clone mountpoint 'mp0' (type bind)\n");
   assert.notEqual(r.rc, 0);
-  assert.equal(s.run('pct', 'create', '110', TEMPLATE_VOL, '--hostname', 'base').rc, 0);
+  assert.equal(s.run('pct', 'create', '110', TEMPLATE_VOL, '--hostname', 'base', '--unprivileged', '1').rc, 0);
   const c = s.run('pct', 'clone', '110', '111', '--hostname', 'copy');
   assert.equal(c.rc, 0, c.stderr);
   const conf = s.run('pct', 'config', '111').stdout;
@@ -211,7 +213,18 @@ test('pct clone: bind mounts refuse; a CT without them is copied with its unpriv
 
 test('pct create on a zfspool storage allocates subvol datasets; destroy frees them', () => {
   assert.equal(s.run('pvesm', 'add', 'zfspool', 'tank-ct', '--pool', 'tank', '--content', 'rootdir,images').rc, 0);
-  const r = s.run('pct', 'create', '120', TEMPLATE_VOL, '--rootfs', 'tank-ct:8', '--mp0', 'tank-ct:2,mp=/data');
+  const r = s.run(
+    'pct',
+    'create',
+    '120',
+    TEMPLATE_VOL,
+    '--unprivileged',
+    '1',
+    '--rootfs',
+    'tank-ct:8',
+    '--mp0',
+    'tank-ct:2,mp=/data',
+  );
   assert.equal(r.rc, 0, r.stderr);
   const conf = s.run('pct', 'config', '120').stdout;
   assert.match(conf, /^rootfs: tank-ct:subvol-120-disk-0,size=8G$/m);
@@ -232,7 +245,7 @@ test('pct create on a zfspool storage allocates subvol datasets; destroy frees t
 
 test('pct create holds lock: create for createLockSeconds (fault), refusing other operations', async () => {
   writeFileSync(s.path('/var/lib/phx-lab/faults.json'), JSON.stringify({ createLockSeconds: 3 }));
-  assert.equal(s.run('pct', 'create', '130', TEMPLATE_VOL).rc, 0);
+  assert.equal(s.run('pct', 'create', '130', TEMPLATE_VOL, '--unprivileged', '1').rc, 0);
   const t0 = Date.now();
   assert.match(readFileSync(s.path('/etc/pve/lxc/130.conf'), 'utf8'), /^lock: create$/m);
   const r = s.run('pct', 'set', '130', '--cores', '2');
@@ -436,7 +449,10 @@ test('zfs mountpoint: a child of a dataset with a set mountpoint follows it', ()
 
 test('zfs destroy of a dataset a running CT uses: dataset is busy', () => {
   assert.equal(s.run('zfs', 'create', 'tank/shared').rc, 0);
-  assert.equal(s.run('pct', 'create', '140', TEMPLATE_VOL, '--mp0', '/tank/shared,mp=/shared').rc, 0);
+  assert.equal(
+    s.run('pct', 'create', '140', TEMPLATE_VOL, '--unprivileged', '1', '--mp0', '/tank/shared,mp=/shared').rc,
+    0,
+  );
   assert.equal(s.run('pct', 'start', '140').rc, 0);
   const r = s.run('zfs', 'destroy', 'tank/shared');
   assert.deepEqual([r.stderr, r.rc], ["cannot destroy 'tank/shared': dataset is busy\n", 1]);

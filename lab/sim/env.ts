@@ -163,6 +163,8 @@ export interface Faults {
   nfsDelaySeconds?: number;
   guestAgentDelaySeconds?: number;
   createLockSeconds?: number;
+  /** a CT ignores `pct shutdown` (it times out; --forceStop 1 kills it) */
+  shutdownHang?: number;
   refuseConnections?: boolean;
 }
 

@@ -89,6 +89,11 @@ const HOT_APPLY = new Set([
 ]);
 const HOT_PLUG = new Set(['cpulimit', 'cpuunits', 'memory', 'swap']);
 
+/** $PVE::LXC::NEW_DISK_RE: `storage:size` asks for a new volume. */
+function isAllocation(value: string): boolean {
+  return /^[^:\s]+:\d+(\.\d+)?$/.test(parsePropString(value).volume);
+}
+
 function validKey(k: string): boolean {
   return SETTABLE.includes(k) || /^(mp|net|dev|unused)\d+$/.test(k);
 }
@@ -171,12 +176,49 @@ function normaliseValue(id: string, k: string, v: string, taken: Set<number>): s
     p.type ??= 'veth';
     return formatNet(p);
   }
+  // PVE::LXC::verify_nameserver_list / verify_searchdomain_list: split_list, joined by one space
+  if (k === 'nameserver' || k === 'searchdomain') return splitList(v).join(' ');
+  if (k === 'tags') return uniqueTags(v);
   if (
     ['cores', 'memory', 'swap', 'cpuunits', 'onboot', 'protection', 'tty', 'template'].includes(k) &&
     !/^\d+$/.test(v)
   )
     paramError({ [k]: `type check ('integer') failed - got '${v}'` });
   return v;
+}
+
+/** PVE::ParseUtils::split_list: `,` and `;` are spaces, then split on whitespace. */
+function splitList(v: string): string[] {
+  if (v.includes('\0')) return v.split('\0');
+  return v.replace(/[,;]/g, ' ').trim().split(/\s+/).filter(Boolean);
+}
+
+/** PVE::GuestHelpers::get_unique_tags with the default datacenter tag-style: lower-cased, sorted, unique, `;`-joined. */
+function uniqueTags(v: string): string {
+  return [...new Set(splitList(v).map((t) => t.toLowerCase()))].sort().join(';');
+}
+
+/** AbstractConfig::check_protection */
+function checkProtection(conf: CtConf, what: string): void {
+  if (conf.keys.protection === '1') throw new SimError(`${what} - protection mode enabled`, 255);
+}
+
+/** LXC::Config::update_pct_config: drive removals and updates are refused on a protected CT. */
+function checkDriveProtection(id: string, conf: CtConf, deletes: string[], sets: string[]): void {
+  for (const k of deletes) if (/^(mp|unused)\d+$/.test(k)) checkProtection(conf, `can't remove CT ${id} drive '${k}'`);
+  for (const k of [...sets].sort())
+    if (isMountPointKey(k) || k === 'rootfs') checkProtection(conf, `can't update CT ${id} drive '${k}'`);
+}
+
+/** AbstractConfig::add_unused_volume: the lowest free unusedN, no duplicates. */
+function addUnusedVolume(conf: CtConf, volume: string): void {
+  if (Object.entries(conf.keys).some(([k, v]) => /^unused\d+$/.test(k) && v === volume)) return;
+  for (let i = 0; i < 256; i++)
+    if (conf.keys[`unused${i}`] === undefined) {
+      conf.keys[`unused${i}`] = volume;
+      return;
+    }
+  throw new SimError('Too many unused volumes - please delete them first.', 255);
 }
 
 function parseOptions(p: ReturnType<typeof parsePveArgs>): Record<string, string> {
@@ -209,6 +251,8 @@ export function pct(args: string[]): number | Promise<number> {
       return stop(rest, cmd);
     case 'reboot':
       return reboot(rest);
+    case 'resize':
+      return resize(rest);
     case 'destroy':
       return destroy(rest);
     case 'exec':
@@ -307,7 +351,9 @@ function create(args: string[]): number {
   assertUnused(id);
   const tmpl = volumePath(ostemplate);
   if (!tmpl || !existsSync(hostPath(tmpl))) throw new SimError(`volume '${ostemplate}' does not exist`, 255);
-  const unprivileged = (props.unprivileged ?? '1') === '1' ? '1' : '0';
+  // pve-container 5.x (PVE 8): the schema default 0, privileged; 6.0.6+ (PVE 9) defaults to 1 in
+  // API2::LXC create_vm. The lab is the stricter PVE 8: a caller must say what it wants.
+  const unprivileged = /^(1|yes|on|true)$/i.test(props.unprivileged ?? '0') ? '1' : '0';
 
   const conf: CtConf = withLock(() => {
     // create_and_lock_config (pve-guest-common AbstractConfig.pm) checks again under the lock
@@ -489,6 +535,7 @@ function set(args: string[]): number {
     if ('unprivileged' in opts) throw new SimError(`unable to modify read-only option: 'unprivileged'`, 255);
     if (deletes.includes('unprivileged')) throw new SimError(`unable to delete read-only option: 'unprivileged'`, 255);
     if (!('lock' in opts) && !deletes.includes('lock')) checkLock(conf);
+    checkDriveProtection(id, conf, deletes, Object.keys(opts));
     const running = ctRunning(id);
     const taken = new Set<number>();
     for (const k of reverts) {
@@ -499,6 +546,12 @@ function set(args: string[]): number {
       if (k === 'lock') delete conf.keys.lock;
       else if (!running || HOT_APPLY.has(k) || HOT_PLUG.has(k)) {
         if (k === 'description') conf.description = [];
+        // vmconfig_apply_pending: a removed volume mount point stays as unusedN; a removed unusedN is freed
+        if (isMountPointKey(k) && conf.keys[k] !== undefined) {
+          const { volume } = parsePropString(conf.keys[k]);
+          if (mountPointType(volume) === 'volume') addUnusedVolume(conf, volume);
+        }
+        if (/^unused\d+$/.test(k) && conf.keys[k] !== undefined) freeVolume(conf.keys[k]);
         delete conf.keys[k];
         delete conf.pending[k];
       } else if (conf.keys[k] !== undefined) {
@@ -512,10 +565,30 @@ function set(args: string[]): number {
         conf.description = raw.split('\n');
         continue;
       }
-      const v = normaliseValue(id, k, raw, taken);
+      let v = normaliseValue(id, k, raw, taken);
       if (isMountPointKey(k)) chownVolumeRoot(v, conf);
       const isNewMp = isMountPointKey(k) && conf.keys[k] === undefined;
-      if (!running || HOT_APPLY.has(k) || HOT_PLUG.has(k) || /^net\d+$/.test(k) || isNewMp || k === 'lock') {
+      // LXC::Config::apply_pending_mountpoint: `storage:size` ($NEW_DISK_RE) allocates a new, empty
+      // volume even for an existing mpN (and hot-plugs it); the old volume is kept as unusedN
+      const allocated = isMountPointKey(k) && isAllocation(raw);
+      if (
+        !running ||
+        HOT_APPLY.has(k) ||
+        HOT_PLUG.has(k) ||
+        /^net\d+$/.test(k) ||
+        isNewMp ||
+        allocated ||
+        k === 'lock'
+      ) {
+        const oldVolume = isMountPointKey(k) && conf.keys[k] ? parsePropString(conf.keys[k]).volume : undefined;
+        if (oldVolume && oldVolume !== parsePropString(v).volume && mountPointType(oldVolume) === 'volume')
+          addUnusedVolume(conf, oldVolume);
+        // apply_pending_mountpoint rescans a kept volume's size (size= is PVE's, not the caller's)
+        if (oldVolume && oldVolume === parsePropString(v).volume && mountPointType(oldVolume) === 'volume') {
+          const size = parsePropString(conf.keys[k]).opts.size;
+          const next = parsePropString(v);
+          if (size !== undefined) v = formatMountPoint(next.volume, { ...next.opts, size });
+        }
         if (running && isNewMp) {
           const { volume } = parsePropString(v);
           if (mountPointType(volume) === 'bind' && !existsSync(hostPath(volume)))
@@ -656,7 +729,14 @@ function start(args: string[]): number {
     const conf = readCt(id, 255);
     checkLock(conf);
     if (ctRunning(id)) throw new SimError(`CT ${id} already running`, 255);
-    // pending changes take effect at start
+    // pending changes take effect at start (vmconfig_apply_pending): a replaced or removed
+    // volume mount point stays as unusedN
+    for (const k of [...Object.keys(conf.pending), ...conf.pendingDelete])
+      if (isMountPointKey(k) && conf.keys[k] !== undefined) {
+        const old = parsePropString(conf.keys[k]).volume;
+        const next = conf.pending[k] !== undefined ? parsePropString(conf.pending[k]).volume : undefined;
+        if (old !== next && mountPointType(old) === 'volume') addUnusedVolume(conf, old);
+      }
     Object.assign(conf.keys, conf.pending);
     for (const d of conf.pendingDelete) delete conf.keys[d];
     conf.pending = {};
@@ -697,12 +777,89 @@ function start(args: string[]): number {
 function stop(args: string[], how: string): number {
   const p = parsePveArgsExpecting(args, 1);
   const [id] = p.positional;
-  return withLock(() => {
+  const o = parseOptions(p);
+  for (const k of Object.keys(o))
+    if (!(how === 'shutdown' ? ['timeout', 'forceStop'] : ['skiplock', 'overrule-shutdown']).includes(k))
+      unknownOption(k);
+  if (o.timeout !== undefined && !/^\d+$/.test(o.timeout))
+    paramError({ timeout: `type check ('integer') failed - got '${o.timeout}'` });
+  const timeout = Number(o.timeout ?? 60);
+  const forceStop = /^(1|yes|on|true)$/i.test(o.forceStop ?? '0');
+  const runningChecked = () => {
     if (!existsSync(hostPath(ctConfPath(id))) || !ctRunning(id)) throw new SimError(`CT ${id} not running`, 255);
-    if (how === 'shutdown' || how === 'stop') checkLock(readCt(id));
+    checkLock(readCt(id));
+  };
+  if (how === 'shutdown' && faults().shutdownHang) {
+    // the CT ignores the clean shutdown: PVE::LXC::vm_stop waits `timeout` s for lxc-stop, then
+    // (without forceStop) dies "container did not stop"; with forceStop lxc-stop kills it
+    withLock(runningChecked);
+    sleepSync(timeout * 1000);
+    if (!forceStop) {
+      process.stderr.write(`command 'lxc-stop -n ${id} --nokill --timeout ${timeout}' failed: exit code 1\n`);
+      throw new SimError('container did not stop', 255);
+    }
+  }
+  return withLock(() => {
+    runningChecked();
     setRunning(id, false);
     return 0;
   });
+}
+
+/** `pct resize <id> <disk> [+]<size>` (API2::LXC resize_vm): grows only; the config's size= follows. */
+function resize(args: string[]): number {
+  const p = parsePveArgsExpecting(args, 3);
+  const [id, disk, sizeArg] = p.positional;
+  for (const [k] of p.options) if (k !== 'digest') unknownOption(k);
+  const m = /^(\+)?(\d+(?:\.\d+)?)([KMGT])?$/.exec(sizeArg);
+  if (!m) paramError({ size: `value does not match the regex pattern` });
+  const unit = { K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[3] ?? 'K'] ?? 1;
+  const request = Math.floor(Number(m[2]) * (m[3] ? unit : 1));
+  return withLock(() => {
+    const conf = readCt(id);
+    checkLock(conf);
+    if (disk !== 'rootfs' && !isMountPointKey(disk))
+      paramError({ disk: `value '${disk}' does not have a value in the enumeration` });
+    const value = conf.keys[disk];
+    if (value === undefined) throw new SimError(`unable to parse config of mountpoint ${disk}`, 255);
+    const { volume, opts } = parsePropString(value);
+    if (mountPointType(volume) !== 'volume')
+      throw new SimError(`Resize of non-volume mount point '${disk}' is not supported`, 255);
+    const current = sizeBytes(opts.size ?? '0');
+    const wanted = m[1] ? current + request : request;
+    if (wanted < current) throw new SimError('unable to shrink disk size', 255);
+    if (wanted === current) throw new SimError('disk is already at specified size', 255);
+    opts.size = formatSize(wanted);
+    conf.keys[disk] =
+      disk === 'rootfs'
+        ? [
+            volume,
+            ...Object.keys(opts)
+              .sort()
+              .map((o) => `${o}=${opts[o]}`),
+          ].join(',')
+        : formatMountPoint(volume, opts);
+    writeCt(id, conf);
+    return 0;
+  });
+}
+
+function sizeBytes(size: string): number {
+  const m = /^(\d+(?:\.\d+)?)([KMGT])?$/.exec(size);
+  if (!m) return 0;
+  return Math.floor(Number(m[1]) * ({ K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2] ?? ''] ?? 1));
+}
+
+/** PVE::JSONSchema::format_size: the largest unit that divides the size. */
+function formatSize(bytes: number): string {
+  for (const [u, f] of [
+    ['T', 1024 ** 4],
+    ['G', 1024 ** 3],
+    ['M', 1024 ** 2],
+    ['K', 1024],
+  ] as const)
+    if (bytes % f === 0) return `${bytes / f}${u}`;
+  return String(bytes);
 }
 
 function reboot(args: string[]): number {
@@ -714,14 +871,56 @@ function reboot(args: string[]): number {
   return start([id]);
 }
 
+const HA_RESOURCES = '/etc/pve/ha/resources.cfg';
+const REPLICATION_CFG = '/etc/pve/replication.cfg';
+
+/** Section-config blocks (`type: id` then indented lines) of an /etc/pve file. */
+function sections(text: string): Array<{ type: string; id: string; lines: string[] }> {
+  const out: Array<{ type: string; id: string; lines: string[] }> = [];
+  for (const line of text.split('\n')) {
+    const h = /^(\S+):\s*(\S+)\s*$/.exec(line);
+    if (h) out.push({ type: h[1], id: h[2], lines: [line] });
+    else if (out.length && line.trim() !== '') out[out.length - 1].lines.push(line);
+  }
+  return out;
+}
+
+const isHaResource = (s: { type: string; id: string }, id: string) =>
+  (s.type === 'ct' && s.id === id) || (s.type === 'service' && s.id === `ct:${id}`);
+const isReplicationJob = (s: { id: string }, id: string) => new RegExp(`^${id}-\\d+$`).test(s.id);
+
+/** Drops the matching sections from an /etc/pve section-config file (what `--purge` does). */
+function purgeSections(path: string, drop: (s: { type: string; id: string }) => boolean): void {
+  const text = readText(path);
+  if (text === null) return;
+  const kept = sections(text).filter((s) => !drop(s));
+  writeFileAtomic(path, kept.map((s) => s.lines.join('\n') + '\n').join('\n'), 0o640);
+}
+
+/** API2::LXC destroy_vm: protection, lock, HA and replication refuse (without --purge) before anything. */
 function destroy(args: string[]): number {
   const p = parsePveArgs(args, ['purge', 'force', 'destroy-unreferenced-disks']);
   needArgs(p, 1);
   const [id] = p.positional;
+  const o = parseOptions(p);
+  const purge = /^(1|yes|on|true)$/i.test(o.purge ?? '0');
+  const force = /^(1|yes|on|true)$/i.test(o.force ?? '0');
   return withLock(() => {
     const conf = readCt(id, 255);
+    checkProtection(conf, `can't remove CT ${id}`);
     checkLock(conf);
-    if (ctRunning(id)) throw new SimError(`CT ${id} is running - destroy failed`, 255);
+    const ha = sections(readText(HA_RESOURCES) ?? '').some((s) => isHaResource(s, id));
+    if (!purge) {
+      if (ha) throw new SimError(`unable to remove CT ${id} - used in HA resources and purge parameter not set.`, 255);
+      const job = sections(readText(REPLICATION_CFG) ?? '').find((s) => isReplicationJob(s, id));
+      if (job)
+        throw new SimError(`There is a replication job '${job.id}' for guest '${id}' - Please remove that first.`, 255);
+    }
+    if (ctRunning(id)) {
+      if (!force) throw new SimError(`unable to destroy CT ${id} - container is running`, 255);
+      process.stderr.write(`forced to stop CT ${id} before destroying!\n`);
+      setRunning(id, false);
+    }
     for (const [k, v] of Object.entries(conf.keys))
       if (k === 'rootfs' || isMountPointKey(k) || /^unused\d+$/.test(k)) {
         const { volume } = parsePropString(v);
@@ -730,6 +929,10 @@ function destroy(args: string[]): number {
     rmSync(hostPath(ctConfPath(id)), { force: true });
     rmSync(hostPath(stateFile(id)), { force: true });
     rmSync(hostPath(`/var/lib/lxc/${id}`), { recursive: true, force: true });
+    if (purge) {
+      purgeSections(HA_RESOURCES, (s) => isHaResource(s, id));
+      purgeSections(REPLICATION_CFG, (s) => isReplicationJob(s, id));
+    }
     return 0;
   });
 }

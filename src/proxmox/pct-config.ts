@@ -204,12 +204,25 @@ export function isPropertyStringKey(key: string): boolean {
 export function plainValuesMatch(key: string, want: string, have: string | undefined): boolean {
   if (have === undefined) return false;
   if (key === 'description') return want.replace(/\n+$/, '') === have.replace(/\n+$/, '');
+  // LXC::Config::update_pct_config stores nameserver/searchdomain through verify_nameserver_list /
+  // verify_searchdomain_list (split_list, joined by one space)
+  if (key === 'nameserver' || key === 'searchdomain') return splitList(want).join(' ') === splitList(have).join(' ');
   if (key === 'tags') {
-    // PVE stores tags `;`-separated (and may sort them): compare as sets
-    const set = (v: string) => [...new Set(v.split(/[,; ]+/).filter(Boolean))].sort().join(';');
+    // GuestHelpers::get_unique_tags: split_list, lower-cased unless datacenter tag-style is
+    // case-sensitive, unique, sorted unless ordering=config, joined by `;`: compare as sets
+    const set = (v: string) => [...new Set(splitList(v).map((t) => t.toLowerCase()))].sort().join(';');
     return set(want) === set(have);
   }
+  // numbers as Perl prints them (cpulimit 1.0 → 1)
+  if (NUMBER.test(want) && NUMBER.test(have)) return Number(want) === Number(have);
   return normaliseValue(want) === normaliseValue(have);
+}
+
+const NUMBER = /^-?\d+(\.\d+)?$/;
+
+/** PVE::ParseUtils::split_list: `,` and `;` count as spaces; split on whitespace. */
+export function splitList(v: string): string[] {
+  return v.replace(/[,;]/g, ' ').split(/\s+/).filter(Boolean);
 }
 
 export function valuesMatch(key: string, want: string, have: string | undefined): boolean {
