@@ -144,15 +144,17 @@ test('check mode carries state: a zfspool on a dataset an earlier task would cre
 
 test('hostile values stay literal: quotes, $(...), spaces; newlines are refused', async () => {
   const marker = `/tmp/phx-pwned-${process.pid}`;
-  const comment = `it's "ours"  $(touch ${marker}) \`touch ${marker}\`; echo x`;
-  const r = await t.run(pvesm, { id: 'odd', type: 'dir', path: '/srv/with space', comment });
+  const hostile = `/mnt/it's "ours"  $(touch ${marker}) \`touch ${marker}\`; echo x`;
+  // disabled: pvesm add activates (and checks is_mountpoint) only enabled storages (API2/Storage/Config.pm create)
+  const dir = { id: 'odd', type: 'dir', path: '/srv/with space', is_mountpoint: hostile, disable: true };
+  const r = await t.run(pvesm, dir);
   assert.equal(r.failed, undefined, String(r.msg));
-  assert.ok((await cfg()).includes(`dir: odd\n\tcomment ${comment}\n\tpath /srv/with space\n`));
+  assert.ok((await cfg()).includes(`dir: odd\n\tdisable\n\tpath /srv/with space\n\tis_mountpoint ${hostile}\n`));
   assert.equal((await t.exec(`test -e ${marker}`)).rc, 1, 'nothing was executed');
-  assert.equal((await t.run(pvesm, { id: 'odd', type: 'dir', path: '/srv/with space', comment })).changed, false);
+  assert.equal((await t.run(pvesm, dir)).changed, false);
   assert.throws(
-    () => pvesm.args.parse({ id: 'odd', type: 'dir', path: '/x', comment: 'a\nb' }),
-    /comment must not contain a newline/,
+    () => pvesm.args.parse({ id: 'odd', type: 'dir', path: '/x', is_mountpoint: 'a\nb' }),
+    /is_mountpoint must not contain a newline/,
   );
 });
 
@@ -171,8 +173,16 @@ test('nfs storage: NFS not online → waits nfs_timeout, fails with the last pro
   assert.ok(Date.now() - t0 < 10000);
   assert.equal(r.failed, true);
   assert.match(String(r.msg), /storage 'nas': NFS export 127\.0\.0\.1:\/tank\/nfs not ready after [\d.]+ s/);
-  assert.match(String(r.msg), /showmount -e 127\.0\.0\.1: failed \(rc 1\): clnt_create: RPC: Program not registered/);
+  // options vers=4.2: PVE's check is rpcinfo, then a TCP probe, never showmount (NFSPlugin.pm check_connection)
+  assert.doesNotMatch(String(r.msg), /showmount/);
   assert.match(String(r.msg), /rpcinfo -T tcp 127\.0\.0\.1 nfs 4: rc 1/);
+  assert.match(String(r.msg), /TCP 127\.0\.0\.1:2049: rc /);
+  assert.equal(await cfg(), before);
+  // no vers=4 in options: PVE's check is showmount's exit status only
+  const v3 = await t.run(pvesm, { id: 'nas', type: 'nfs', server: '127.0.0.1', export: '/tank/nfs', nfs_timeout: 0 });
+  assert.equal(v3.failed, true);
+  assert.match(String(v3.msg), /showmount -e 127\.0\.0\.1: failed \(rc 1\): clnt_create: RPC: Program not registered/);
+  assert.doesNotMatch(String(v3.msg), /rpcinfo/);
   assert.equal(await cfg(), before);
 });
 
