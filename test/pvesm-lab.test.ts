@@ -215,3 +215,66 @@ test('nfs storage: a server that answers late (nfsDelaySeconds) is waited for, t
   });
   assert.equal(again.changed, false, String(again.msg));
 });
+
+// pve-storage src/PVE/API2/Storage/Config.pm `delete` refuses only a storage that is the base of another
+// (storage_is_used): guests and volumes are the module's to check before prune removes a definition
+test('prune keeps a storage a guest config of the cluster references or that holds volumes, and says so', async () => {
+  const node = (await t.sh('basename "$(readlink /etc/pve/local)"')).trim();
+  await t.sh(
+    [
+      'pvesm add dir ctstore --path /srv/ctstore --content rootdir,images',
+      'pvesm add dir vmstore --path /srv/vmstore --content images',
+      'pvesm add dir vols --path /srv/vols --content images,backup',
+      'pvesm add dir stale --path /srv/stale --content iso',
+      // a CT on this node (the mount point on vmstore is only in a snapshot: still in use)
+      `mkdir -p /etc/pve/nodes/${node}/lxc /etc/pve/nodes/pve-other/qemu-server`,
+      `printf 'arch: amd64\\nmp0: /tank/media,mp=/media\\nrootfs: ctstore:105/subvol-105-disk-0.subvol,size=8G\\n\\n[before]\\nmp1: vmstore:105/vm-105-disk-1.raw,mp=/data\\n' > /etc/pve/nodes/${node}/lxc/105.conf`,
+      // a VM on another node of the cluster (pmxcfs shows every node's configs)
+      `printf 'boot: order=scsi0\\nide2: none,media=cdrom\\nscsi0: file=ctstore:vm-200-disk-0,size=32G\\n' > /etc/pve/nodes/pve-other/qemu-server/200.conf`,
+      // a volume no guest references any more (a leftover disk, a backup)
+      'mkdir -p /srv/vols/images/300 && : > /srv/vols/images/300/vm-300-disk-0.qcow2',
+    ].join(' && '),
+  );
+  const list = { storages: [], prune: true };
+  const check = await t.run(pvesm, list, { check: true });
+  const r = await t.run(pvesm, list);
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.deepEqual(comparable(r), comparable(check));
+  assert.deepEqual(r.removed, ['stale']);
+  assert.deepEqual(r.kept, ['local', 'ctstore', 'vmstore', 'vols']);
+  assert.deepEqual(r.in_use, {
+    ctstore: `CT 105 on ${node} (rootfs); VM 200 on pve-other (scsi0)`,
+    vmstore: `CT 105 on ${node} (mp1)`,
+    vols: '1 volume on it (pvesm list)',
+  });
+  assert.match(String(r.msg), /^removed stale; kept ctstore although not listed: in use \(CT 105 on /);
+  const text = await cfg();
+  for (const id of ['ctstore', 'vmstore', 'vols']) assert.match(text, new RegExp(`dir: ${id}\\n`));
+  assert.doesNotMatch(text, /stale/);
+
+  const again = await t.run(pvesm, list);
+  assert.equal(again.changed, false, String(again.msg));
+  assert.deepEqual(again.in_use, r.in_use);
+
+  // listed absent, a storage in use still goes: that is the user's explicit word
+  const gone = await t.run(pvesm, { storages: [{ id: 'vols', state: 'absent' }], prune: true });
+  assert.deepEqual(gone.removed, ['vols']);
+});
+
+// pve-storage src/PVE/Storage/NFSPlugin.pm check_connection: vers=4 → rpcinfo/TCP only
+test('nfs storage on an NFSv4-only server (showmount fails): added with vers=4, a subdirectory export', async () => {
+  await t.sh("printf '[nfsd]\\nvers3=n\\n' > /etc/nfs.conf");
+  await serveNfs(t, '/tank/nfs');
+  await t.sh('mkdir -p /tank/nfs/pve');
+  assert.notEqual((await t.exec('showmount -e 127.0.0.1')).rc, 0, 'no mountd on this server');
+  const v4 = { id: 'nas', type: 'nfs', server: '127.0.0.1', export: '/tank/nfs/pve', options: 'vers=4.2' };
+  const r = await t.run(pvesm, v4);
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.deepEqual(r.added, ['nas']);
+  assert.match(await t.sh('pvesm status'), /nas +nfs +active/);
+  assert.equal((await t.run(pvesm, v4)).changed, false);
+  // without vers=4 PVE asks showmount, which this server cannot answer: the wait says why
+  const v3 = await t.run(pvesm, { ...v4, id: 'nas3', options: undefined, nfs_timeout: 1 });
+  assert.equal(v3.failed, true);
+  assert.match(String(v3.msg), /showmount -e 127\.0\.0\.1: failed \(rc 1\)/);
+});
