@@ -323,7 +323,8 @@ interface Step {
 function addStep(d: DesiredStorage & { type: StorageType }): Change[] {
   const keys = presentKeys(d.keys);
   return [
-    ...(d.type === 'nfs' ? [nfsWaitChange(d)] : []),
+    // add activates (so checks the server) only an enabled storage (API2/Storage/Config.pm create)
+    ...(d.type === 'nfs' && d.keys.disable !== '1' ? [nfsWaitChange(d)] : []),
     { description: `add ${d.type} storage ${d.id}`, argv: ['pvesm', 'add', d.type, d.id, ...keyArgs(d.type, keys)] },
   ];
 }
