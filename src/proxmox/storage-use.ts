@@ -32,8 +32,11 @@ for f in /etc/pve/nodes/*/lxc/*.conf /etc/pve/nodes/*/qemu-server/*.conf; do
   cat -- "$f"
   echo
 done
+# a storage whose server hangs must not hang the task
+to=
+if command -v timeout >/dev/null 2>&1; then to='timeout 30'; fi
 for id in "$@"; do
-  out=$(pvesm list "$id" 2>&1)
+  out=$($to pvesm list "$id" 2>&1)
   printf '%s list %s %s\\n%s\\n' "$M" "$?" "$id" "$out"
 done
 printf '%s end\\n' "$M"`;
