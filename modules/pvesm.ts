@@ -244,8 +244,22 @@ export interface PvesmFacts {
   predicted?: boolean;
 }
 
-/** storage.cfg is missing on a fresh node: PVE then behaves as if only `local` existed. */
-const DEFAULT_CFG = 'dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n';
+/**
+ * The `local` storage PVE always has (pve-storage src/PVE/Storage/Plugin.pm parse_config): when storage.cfg
+ * is missing, or has no dir `local` at /var/lib/vz, PVE uses this one.
+ */
+const DEFAULT_LOCAL: StorageDef = {
+  type: 'dir',
+  id: 'local',
+  keys: { path: '/var/lib/vz', content: 'backup,images,iso,rootdir,snippets,vztmpl', 'prune-backups': 'keep-all=1' },
+};
+
+/** PVE's view of the file: `local` is there even when the file lacks it (parse_config). */
+function withLocal(storages: StorageDef[]): StorageDef[] {
+  const local = storages.find((s) => s.id === 'local');
+  if (local && local.type === 'dir' && (local.keys.path ?? '/var/lib/vz') === '/var/lib/vz') return storages;
+  return [{ ...DEFAULT_LOCAL, keys: { ...DEFAULT_LOCAL.keys } }, ...storages.filter((s) => s.id !== 'local')];
+}
 
 /** Check mode: lays the storage definitions earlier tasks would add, change or remove over the file's. */
 export function overlay(f: PvesmFacts, _a: unknown, predicted: Predictions): PvesmFacts {
@@ -470,12 +484,8 @@ export default defineModule<PvesmArgs, PvesmFacts>({
   args,
   async facts(ctx, a) {
     const r = await ctx.run(['cat', STORAGE_CFG], { okExit: 'any' });
-    let text = r.stdout;
-    if (r.rc !== 0) {
-      if (!/No such file/i.test(r.stderr)) throw new CommandFailed(['cat', STORAGE_CFG], r);
-      text = DEFAULT_CFG;
-    }
-    const storages = parseStorageCfg(text);
+    if (r.rc !== 0 && !/No such file/i.test(r.stderr)) throw new CommandFailed(['cat', STORAGE_CFG], r);
+    const storages = withLocal(r.rc === 0 ? parseStorageCfg(r.stdout) : []);
     const ids = pruneCandidates(storages, a).map((s) => s.id);
     if (!ids.length) return { storages };
     const { argv, marker } = storageUseArgv(ids);

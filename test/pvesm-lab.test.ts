@@ -278,3 +278,16 @@ test('nfs storage on an NFSv4-only server (showmount fails): added with vers=4, 
   assert.equal(v3.failed, true);
   assert.match(String(v3.msg), /showmount -e 127\.0\.0\.1: failed \(rc 1\)/);
 });
+
+// pve-storage src/PVE/Storage/Plugin.pm parse_config: a storage.cfg without `local` still has it
+test('storage.cfg without local: the module sees PVE’s local (set, not add)', async () => {
+  await t.sh("printf 'dir: only\\n\\tpath /srv/only\\n\\tcontent iso\\n' > /etc/pve/storage.cfg");
+  const r = await t.run(pvesm, { id: 'local', type: 'dir', path: '/var/lib/vz', content: 'iso,vztmpl,backup' });
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.deepEqual(r.updated, ['local']);
+  assert.match(await cfg(), /^dir: local\n\tpath \/var\/lib\/vz\n\tcontent iso,vztmpl,backup\n/);
+  assert.equal(
+    (await t.run(pvesm, { id: 'local', type: 'dir', path: '/var/lib/vz', content: 'iso,vztmpl,backup' })).changed,
+    false,
+  );
+});

@@ -116,3 +116,18 @@ test('pvesm list: guest disks, backups and templates on the storage', () => {
   assert.match(out[2], /^vols:backup\/vzdump-lxc-105-2026_01_01-00_00_00\.tar\.zst +tzst +backup +\d+ 105$/);
   assert.equal(s.run('pvesm', 'list', 'vols', '--content', 'iso').stdout.split('\n').filter(Boolean).length, 1);
 });
+
+// pve-storage src/PVE/Storage/Plugin.pm parse_config: `local` is always there (dir, /var/lib/vz, all content)
+test('storage.cfg without local: PVE still has it, and writes it with the next change', () => {
+  writeFileSync(s.path('/etc/pve/storage.cfg'), 'dir: only\n\tpath /srv/only\n\tcontent iso\n');
+  assert.match(s.run('pvesm', 'status').stdout, /\nlocal +dir +active/);
+  assert.equal(
+    s.run('pvesm', 'add', 'dir', 'local', '--path', '/x').stderr,
+    "create storage failed: storage ID 'local' already defined\n",
+  );
+  assert.equal(s.run('pvesm', 'set', 'only', '--content', 'iso,backup').rc, 0);
+  assert.match(
+    cfg(),
+    /^dir: local\n\tpath \/var\/lib\/vz\n\tcontent backup,images,iso,rootdir,snippets,vztmpl\n\tprune-backups keep-all=1\n\ndir: only\n/,
+  );
+});

@@ -165,8 +165,23 @@ export function formatStorageCfg(list: Storage[]): string {
     .join('\n');
 }
 
+/**
+ * The definitions as PVE sees them: a dir `local` at /var/lib/vz is always there, added when the file
+ * lacks it (pve-storage src/PVE/Storage/Plugin.pm parse_config), and written with the next change.
+ */
 export function readStorages(): Storage[] {
-  return parseStorageCfg(readText(CFG) ?? '');
+  const list = parseStorageCfg(readText(CFG) ?? '');
+  const local = list.find((s) => s.id === 'local');
+  if (local && local.type === 'dir' && (local.props.path ?? '/var/lib/vz') === '/var/lib/vz') {
+    delete local.props.nodes; // "remove node restrictions for local storage"
+    return list;
+  }
+  const def: Storage = {
+    type: 'dir',
+    id: 'local',
+    props: { path: '/var/lib/vz', content: 'backup,images,iso,rootdir,snippets,vztmpl', 'prune-backups': 'keep-all=1' },
+  };
+  return [def, ...list.filter((s) => s !== local)];
 }
 
 export function writeStorages(list: Storage[]): void {
