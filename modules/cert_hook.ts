@@ -13,6 +13,8 @@ import {
   hookReason,
   isPveproxyCert,
   keyDifferences,
+  nodeCertPath,
+  parseNodeName,
   parseCertState,
   parseKeyStat,
   parseOpensslFingerprint,
@@ -147,9 +149,14 @@ async function readAll(ctx: ModuleContext, a: CertHookArgs): Promise<CertHookFac
       ? ['pvenode', 'cert', 'info', '--output-format', 'json']
       : inCt(a, ['openssl', 'x509', '-noout', '-fingerprint', '-sha256', '-in', a.cert]),
     ['cat', '--', certStatePath(a.state_dir, a.name)],
+    // pvenode shows this node's certificates: which node is this (see nodeCertPath)
+    ...(usePvenode(a) ? [['sh', '-c', 'readlink /etc/pve/local || uname -n']] : []),
   ];
   if (a.key !== undefined) cmds.push(keyStatArgv(a));
-  const [fp, st, key] = await runBatch(ctx, cmds);
+  const results = await runBatch(ctx, cmds);
+  const [fp, st] = results;
+  const nodeOut = usePvenode(a) ? results[2] : undefined;
+  const key = a.key !== undefined ? results[results.length - 1] : undefined;
   const f: CertHookFacts = { state: st.rc === 0 ? parseCertState(st.stdout) : null };
   if (fp.rc !== 0) {
     f.error = ctProblem(a, fp, f);
@@ -160,8 +167,12 @@ async function readAll(ctx: ModuleContext, a: CertHookArgs): Promise<CertHookFac
     f.error ??= `reading certificate ${a.cert}${where(a)} failed: ${fp.stderr.trim() || `exit code ${fp.rc}`}`;
   } else if (usePvenode(a)) {
     try {
-      const entry = pvenodeEntryFor(parsePvenodeCertInfo(fp.stdout), a.cert);
-      if (!entry) f.error = `pvenode cert info lists no certificate ${a.cert}`;
+      const node = parseNodeName(nodeOut?.stdout ?? '');
+      const at = node ? nodeCertPath(a.cert, node) : { path: a.cert };
+      const entry = 'path' in at ? pvenodeEntryFor(parsePvenodeCertInfo(fp.stdout), at.path) : undefined;
+      if ('otherNode' in at)
+        f.error = `${a.cert} is node ${at.otherNode}'s certificate, but this host is node ${node}: use /etc/pve/local/${a.cert.split('/').pop()} for the certificate of the node the task runs on (or fingerprint_source: openssl to read that file as it is)`;
+      else if (!entry) f.error = `pvenode cert info (node ${node ?? '?'}) lists no certificate ${at.path}`;
       else {
         f.fingerprint = entry.fingerprint;
         if (entry.notafter !== undefined) f.notafter = entry.notafter;

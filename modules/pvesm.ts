@@ -1,14 +1,19 @@
 // pvesm — Proxmox storage definitions (/etc/pve/storage.cfg) as declared.
 // One storage (`id`, `type`, its keys) or a whole list (`storages:`, with
-// `prune: true` removing definitions not listed — never `local`). Missing ones
+// `prune: true` removing definitions not listed — never the installer's
+// `local`, `local-zfs`, `local-lvm` unless listed `state: absent`, and never
+// one in use: referenced by a guest config of the cluster or holding volumes,
+// which `pvesm remove` itself does not check). Missing ones
 // are added, differing keys `set` (content and nodes compared as sets); a
 // fixed key (path, pool, server, export) or the type differing is drift: the
 // task fails and names it, unless `recreate: true` (remove + add). An nfs
-// storage waits for its export (as nfs_wait does, bounded) before `add`, since
-// `pvesm add nfs` fails on a server that is not answering yet.
+// storage first waits (bounded) for exactly what `pvesm add nfs` checks
+// (NFSPlugin.pm check_connection), since it fails on a server not answering yet.
+// Keys per type are those the type's `options()` in pve-storage allow.
 import * as z from 'zod';
 import { defineModule, CommandFailed, ModuleError, type Change, type Plan } from '../src/module.js';
-import { describeProbes, waitForNfs, type NfsWaitOptions } from '../src/proxmox/nfs.js';
+import { describeProbes, pveOnlineCheck, waitForNfs, type NfsWaitOptions } from '../src/proxmox/nfs.js';
+import { inUseReason, parseStorageUse, storageUseArgv, type StorageUse } from '../src/proxmox/storage-use.js';
 import { seconds } from '../src/remote/seconds-arg.js';
 import { printCommaList } from '../src/encode/comma-list.js';
 import { printMountOptions } from '../src/encode/mount-options.js';
@@ -32,6 +37,14 @@ import {
 export const STORAGE_CFG = '/etc/pve/storage.cfg';
 
 // ---------------------------------------------------------------- arguments
+
+/** A key accepted only to be refused with a hint (instead of zod's bare "unrecognized key"). */
+function refused(message: string) {
+  return z
+    .unknown()
+    .refine(() => false, { message })
+    .optional();
+}
 
 const boolish = z
   .union([z.boolean(), z.literal(0), z.literal(1)])
@@ -79,7 +92,6 @@ const storageKeys = {
     )
     .nullable()
     .optional(),
-  comment: z.string().nullable().optional(),
 };
 const KEY_NAMES = Object.keys(storageKeys);
 
@@ -90,8 +102,14 @@ const perStorage = {
   recreate: z.boolean().optional(),
   /** seconds an nfs storage waits for its export before `pvesm add` */
   nfs_timeout: seconds(3600).optional(),
-  /** the NFS wait requires the export in `showmount -e` (false for NFSv4-only servers) */
-  nfs_showmount: z.boolean().optional(),
+  /** gone: the wait now makes PVE's own check (v4-only servers: `options: vers=4.2`) */
+  nfs_showmount: refused(
+    'nfs_showmount is gone: pvesm now waits for exactly what `pvesm add nfs` checks (NFSPlugin.pm check_connection): showmount exiting 0, or with options: vers=4.x rpcinfo/TCP only. For an NFSv4-only server set options: vers=4.2',
+  ),
+  /** pve-storage has no comment property: `pvesm add … --comment` is an unknown option */
+  comment: refused(
+    "comment is not a storage property: pve-storage has none (`pvesm add/set --comment` fails with 'Unknown option: comment'); write the note as a YAML comment or in the task name",
+  ),
   ...storageKeys,
 };
 
@@ -103,7 +121,7 @@ const rawArgs = z
     ...perStorage,
     /** the whole desired list */
     storages: z.array(storageItem).optional(),
-    /** with `storages`: remove definitions not in the list (never `local` unless listed) */
+    /** with `storages`: remove definitions not in the list (never the installer's nor one in use) */
     prune: z.boolean().default(false),
     /** with prune: ids never removed although not listed */
     keep: z.array(z.string()).default([]),
@@ -118,13 +136,12 @@ export interface DesiredStorage {
   keys: Record<string, string | null>;
   recreate: boolean;
   nfsTimeout: number;
-  nfsShowmount: boolean;
 }
 
 export interface PvesmArgs {
   storages: DesiredStorage[];
   prune: boolean;
-  /** ids prune leaves alone (besides `local` and types this module cannot declare) */
+  /** ids prune leaves alone (besides the installer's, those in use and types this module cannot declare) */
   keep: string[];
   /** the task named one storage (result fields for one) */
   single: boolean;
@@ -145,7 +162,6 @@ function desired(raw: RawStorage, defaults: Partial<RawStorage>): DesiredStorage
     keys,
     recreate: raw.recreate ?? defaults.recreate ?? false,
     nfsTimeout: raw.nfs_timeout ?? defaults.nfs_timeout ?? 60,
-    nfsShowmount: raw.nfs_showmount ?? defaults.nfs_showmount ?? true,
   };
 }
 
@@ -161,7 +177,7 @@ function checkStorage(d: DesiredStorage, path: (string | number)[], c: z.Refinem
   }
   if (d.state === 'absent') return;
   if (!d.type) return issue(`storage '${d.id}': type is required (dir, zfspool or nfs)`, 'type');
-  const allowed = new Set([...TYPE_KEYS[d.type], 'comment', 'disable']);
+  const allowed = new Set([...TYPE_KEYS[d.type], 'disable']);
   for (const k of Object.keys(d.keys)) {
     if (!allowed.has(k))
       issue(`${k} is not a key of ${d.type} storage (allowed: ${[...allowed].sort().join(', ')})`, k);
@@ -233,12 +249,28 @@ const args = rawArgs
 export interface PvesmFacts {
   /** the definitions in storage.cfg, in file order */
   storages: StorageDef[];
+  /** with prune: what uses each storage prune would otherwise remove */
+  use?: Record<string, StorageUse>;
   /** the facts include check-mode predictions of earlier tasks */
   predicted?: boolean;
 }
 
-/** storage.cfg is missing on a fresh node: PVE then behaves as if only `local` existed. */
-const DEFAULT_CFG = 'dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n';
+/**
+ * The `local` storage PVE always has (pve-storage src/PVE/Storage/Plugin.pm parse_config): when storage.cfg
+ * is missing, or has no dir `local` at /var/lib/vz, PVE uses this one.
+ */
+const DEFAULT_LOCAL: StorageDef = {
+  type: 'dir',
+  id: 'local',
+  keys: { path: '/var/lib/vz', content: 'backup,images,iso,rootdir,snippets,vztmpl', 'prune-backups': 'keep-all=1' },
+};
+
+/** PVE's view of the file: `local` is there even when the file lacks it (parse_config). */
+function withLocal(storages: StorageDef[]): StorageDef[] {
+  const local = storages.find((s) => s.id === 'local');
+  if (local && local.type === 'dir' && (local.keys.path ?? '/var/lib/vz') === '/var/lib/vz') return storages;
+  return [{ ...DEFAULT_LOCAL, keys: { ...DEFAULT_LOCAL.keys } }, ...storages.filter((s) => s.id !== 'local')];
+}
 
 /** Check mode: lays the storage definitions earlier tasks would add, change or remove over the file's. */
 export function overlay(f: PvesmFacts, _a: unknown, predicted: Predictions): PvesmFacts {
@@ -251,7 +283,20 @@ export function overlay(f: PvesmFacts, _a: unknown, predicted: Predictions): Pve
     else if (i >= 0) out[i] = v;
     else out.push(v);
   }
-  return { storages: out, predicted: true };
+  return { ...f, storages: out, predicted: true };
+}
+
+/** Installer-made storages (ZFS or LVM root install): prune keeps them unless listed `state: absent`. */
+export const INSTALLER_STORAGES: readonly string[] = ['local', 'local-zfs', 'local-lvm'];
+
+/** The definitions prune would remove, before asking what uses them. */
+function pruneCandidates(storages: readonly StorageDef[], a: PvesmArgs): StorageDef[] {
+  if (!a.prune) return [];
+  const listed = new Set(a.storages.map((d) => d.id));
+  // storages of types this module cannot declare (lvmthin, pbs, cifs…) stay: they could never be listed to keep them
+  return storages.filter(
+    (s) => !listed.has(s.id) && !INSTALLER_STORAGES.includes(s.id) && !a.keep.includes(s.id) && isStorageType(s.type),
+  );
 }
 
 // ---------------------------------------------------------------- plan
@@ -269,20 +314,17 @@ function presentKeys(keys: Record<string, string | null>): Record<string, string
   return Object.fromEntries(Object.entries(keys).filter((e): e is [string, string] => e[1] !== null));
 }
 
-function nfsVersionOf(options: string | null | undefined): 3 | 4 {
-  const m = /(?:^|,)(?:vers|nfsvers)=(\d)/.exec(options ?? '');
-  return m && m[1] === '3' ? 3 : 4;
-}
-
-/** The wait before `pvesm add nfs`: bounded, fails with what the probes last saw. */
+/**
+ * The wait before `pvesm add nfs`, for what add checks before writing anything (pve-storage
+ * NFSPlugin.pm check_connection, via pveOnlineCheck): bounded, fails with what the probes last saw.
+ */
 function nfsWaitChange(d: DesiredStorage): Change {
   const o: NfsWaitOptions = {
     server: d.keys.server!,
     export: d.keys.export!,
     timeout: d.nfsTimeout,
     interval: 1,
-    nfsVersion: nfsVersionOf(d.keys.options),
-    showmount: d.nfsShowmount,
+    ...pveOnlineCheck(d.keys.options),
   };
   return {
     description: `wait for NFS ${o.server}:${o.export}`,
@@ -306,7 +348,8 @@ interface Step {
 function addStep(d: DesiredStorage & { type: StorageType }): Change[] {
   const keys = presentKeys(d.keys);
   return [
-    ...(d.type === 'nfs' ? [nfsWaitChange(d)] : []),
+    // add activates (so checks the server) only an enabled storage (API2/Storage/Config.pm create)
+    ...(d.type === 'nfs' && d.keys.disable !== '1' ? [nfsWaitChange(d)] : []),
     { description: `add ${d.type} storage ${d.id}`, argv: ['pvesm', 'add', d.type, d.id, ...keyArgs(d.type, keys)] },
   ];
 }
@@ -395,14 +438,16 @@ export function planPvesm(f: PvesmFacts, a: PvesmArgs): Plan {
     else updated.push(d.id);
   }
   const kept: string[] = [];
+  const inUse: Record<string, string> = {};
   if (a.prune) {
     const listed = new Set(a.storages.map((d) => d.id));
+    const candidates = new Set(pruneCandidates(f.storages, a).map((s) => s.id));
     for (const s of f.storages) {
       if (listed.has(s.id)) continue;
-      // local always stays; so do storages of types this module cannot declare (lvmthin, pbs, cifs…),
-      // which could otherwise never be listed to keep them
-      if (s.id === 'local' || a.keep.includes(s.id) || !isStorageType(s.type)) {
+      const why = inUseReason(f.use?.[s.id]);
+      if (!candidates.has(s.id) || why) {
         kept.push(s.id);
+        if (why) inUse[s.id] = why;
         continue;
       }
       changes.push({ description: `remove storage ${s.id} (not in the list)`, argv: ['pvesm', 'remove', s.id] });
@@ -415,18 +460,19 @@ export function planPvesm(f: PvesmFacts, a: PvesmArgs): Plan {
   const wanted = a.storages.filter((d) => d.state === 'present').map((d) => afterDefs.find((s) => s.id === d.id)!);
   const storages = Object.fromEntries(wanted.map((s) => [s.id, { type: s.type, ...s.keys }]));
   const result: Record<string, unknown> = { added, updated, removed, storages };
-  if (a.prune) result.kept = kept;
+  if (a.prune) Object.assign(result, { kept, in_use: inUse });
   if (a.single) Object.assign(result, { id: a.storages[0].id, state: a.storages[0].state });
   const parts = [
     added.length && `added ${added.join(', ')}`,
     updated.length && `updated ${updated.join(', ')}`,
     removed.length && `removed ${removed.join(', ')}`,
   ].filter(Boolean);
+  const keptInUse = Object.entries(inUse).map(([id, why]) => `kept ${id} although not listed: in use (${why})`);
   return {
     changes,
     result,
     msg:
-      (parts.length ? parts.join('; ') : 'storage definitions are as wanted') +
+      [parts.length ? parts.join('; ') : 'storage definitions are as wanted', ...keptInUse].join('; ') +
       (f.predicted ? ' (after the changes earlier tasks would make)' : ''),
     diff: changes.length
       ? {
@@ -447,14 +493,15 @@ export default defineModule<PvesmArgs, PvesmFacts>({
   description:
     'Proxmox storage definitions (storage.cfg): add, set differing keys, remove, prune; fixed-key drift fails',
   args,
-  async facts(ctx) {
+  async facts(ctx, a) {
     const r = await ctx.run(['cat', STORAGE_CFG], { okExit: 'any' });
-    let text = r.stdout;
-    if (r.rc !== 0) {
-      if (!/No such file/i.test(r.stderr)) throw new CommandFailed(['cat', STORAGE_CFG], r);
-      text = DEFAULT_CFG;
-    }
-    return { storages: parseStorageCfg(text) };
+    if (r.rc !== 0 && !/No such file/i.test(r.stderr)) throw new CommandFailed(['cat', STORAGE_CFG], r);
+    const storages = withLocal(r.rc === 0 ? parseStorageCfg(r.stdout) : []);
+    const ids = pruneCandidates(storages, a).map((s) => s.id);
+    if (!ids.length) return { storages };
+    const { argv, marker } = storageUseArgv(ids);
+    const u = await ctx.run(argv, { okExit: 'any' });
+    return { storages, use: Object.fromEntries(parseStorageUse(u.stdout, marker, ids)) };
   },
   overlay,
   plan: (f, a) => planPvesm(f, a),

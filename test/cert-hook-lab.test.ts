@@ -124,6 +124,45 @@ test('pveproxy certificate read through pvenode cert info', async () => {
   assert.equal((await run(certHook, want)).changed, false);
 });
 
+// pve-manager PVE/API2/Certificates.pm `info` lists only the node's own /etc/pve/nodes/<node>/ files, by base
+// name (pve-common PVE/Certificate.pm get_certificate_info); the node is /etc/pve/local's target
+test("several nodes' directories in /etc/pve: the certificate of the node the task runs on", async () => {
+  const node = (await sh('basename "$(readlink /etc/pve/local)"')).trim();
+  const own = (await sh('openssl x509 -noout -fingerprint -sha256 -in /etc/pve/local/pve-ssl.pem'))
+    .trim()
+    .split('=')[1];
+  // another cluster node's certificate of the same name (pmxcfs shows every node's directory)
+  const other = (
+    await sh(
+      'mkdir -p /etc/pve/nodes/pve-other && cd /etc/pve/nodes/pve-other && ' +
+        'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout pve-ssl.key -out pve-ssl.pem -days 30 -subj /CN=pve-other 2>/dev/null && ' +
+        'openssl x509 -noout -fingerprint -sha256 -in pve-ssl.pem',
+    )
+  )
+    .trim()
+    .split('=')[1];
+  assert.notEqual(own, other);
+  for (const cert of ['/etc/pve/local/pve-ssl.pem', `/etc/pve/nodes/${node}/pve-ssl.pem`]) {
+    const r = await run(certHook, { name: `own-${cert.length}`, cert });
+    assert.equal(r.failed, undefined, String(r.msg));
+    assert.equal(r.fingerprint, own, cert);
+  }
+  // another node's file is not this node's certificate of the same name: said, not mistaken for it
+  const wrong = await run(certHook, { name: 'other', cert: '/etc/pve/nodes/pve-other/pve-ssl.pem' });
+  assert.equal(wrong.failed, true);
+  assert.match(
+    String(wrong.msg),
+    new RegExp(`is node pve-other's certificate, but this host is node ${node}: use /etc/pve/local/pve-ssl\\.pem`),
+  );
+  // read as a plain file on request
+  const asFile = await run(certHook, {
+    name: 'other',
+    cert: '/etc/pve/nodes/pve-other/pve-ssl.pem',
+    fingerprint_source: 'openssl',
+  });
+  assert.equal(asFile.fingerprint, other);
+});
+
 test("check mode on a fresh CT: the pct task's prediction carries forward, the missing certificate is assumed", async () => {
   const predicted = new Predictions();
   const ct = await run(

@@ -16,6 +16,8 @@ import {
   parseOpensslFingerprint,
   parsePvenodeCertInfo,
   pvenodeEntryFor,
+  nodeCertPath,
+  parseNodeName,
 } from '../src/proxmox/cert.js';
 import { LocalConnection } from '../src/connection/local.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
@@ -302,4 +304,22 @@ test('real: wait_for_key waits for a key that appears later, and fails bounded w
   assert.ok(Date.now() - t0 < 6000);
   const missingCert = await run(hookArgs({ name: 'nocert', cert: join(dir, 'none.pem') }));
   assert.match(String(missingCert.msg), /certificate .*none.pem does not exist/);
+});
+
+// pve-manager PVE/API2/Certificates.pm `info` (this node's files only); PVE::INotify::nodename (uname, short)
+test("the node a certificate path means: /etc/pve/local is this node, another node's directory is not", () => {
+  assert.equal(parseNodeName('nodes/pve1\n'), 'pve1');
+  assert.equal(parseNodeName('/etc/pve/nodes/pve1/'), 'pve1');
+  assert.equal(parseNodeName('pve2.example.com\n'), 'pve2', 'uname -n, up to the first dot');
+  assert.equal(parseNodeName('$(x)'), undefined);
+  assert.deepEqual(nodeCertPath('/etc/pve/local/pveproxy-ssl.pem', 'pve1'), {
+    path: '/etc/pve/nodes/pve1/pveproxy-ssl.pem',
+  });
+  assert.deepEqual(nodeCertPath('/etc/pve/nodes/pve1/pve-ssl.pem', 'pve1'), {
+    path: '/etc/pve/nodes/pve1/pve-ssl.pem',
+  });
+  assert.deepEqual(nodeCertPath('/etc/pve/nodes/pve2/pve-ssl.pem', 'pve1'), { otherNode: 'pve2' });
+  const listed = parsePvenodeCertInfo(JSON.stringify([{ filename: 'pve-ssl.pem', fingerprint: 'AA' }]));
+  assert.equal(pvenodeEntryFor(listed, '/etc/pve/nodes/pve1/pve-ssl.pem')?.fingerprint, 'AA');
+  assert.equal(pvenodeEntryFor(listed, '/etc/pve/nodes/pve1/pveproxy-ssl.pem'), undefined);
 });

@@ -31,7 +31,7 @@ interface Attack {
 
 const BAD = '__BAD__';
 const PCT = { ctid: 105, ostemplate: 'local:vztmpl/debian-12.tar.zst' };
-const PVESM = { id: 'nfs1', type: 'nfs', server: '10.0.0.5', export: '/srv/nfs', nfs_timeout: 5, nfs_showmount: false };
+const PVESM = { id: 'nfs1', type: 'nfs', server: '10.0.0.5', export: '/srv/nfs', nfs_timeout: 5 };
 const DOCKER = { name: 'media' };
 
 const ATTACKS: Attack[] = [
@@ -237,6 +237,9 @@ function fakeTools(ws: Ws): void {
   const log = ws.path('calls.log');
   ws.write('bin/rpcinfo', '#!/bin/sh\necho "program 100003 version 4 ready and waiting"\n');
   chmodSync(ws.path('bin/rpcinfo'), 0o755);
+  // PVE's NFS check (NFSPlugin.pm check_connection) for v3: showmount exits 0
+  ws.write('bin/showmount', '#!/bin/sh\necho "/srv/nfs *"\n');
+  chmodSync(ws.path('bin/showmount'), 0o755);
   for (const tool of ['pct', 'pvesm', 'docker']) {
     ws.write(
       `bin/${tool}`,

@@ -3,11 +3,11 @@
 // commands (in a temp dir first in PATH) whose answers change over time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nfsWait, { planNfsWait, type NfsWaitArgs } from '../modules/nfs_wait.js';
-import { describeProbes, nfsWaitArgv, parseNfsWait, waitForNfs } from '../src/proxmox/nfs.js';
+import { describeProbes, nfsWaitArgv, parseNfsWait, pveOnlineCheck, waitForNfs } from '../src/proxmox/nfs.js';
 import { LocalConnection } from '../src/connection/local.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
 import { datasetSlot, Predictions } from '../src/predictions.js';
@@ -263,6 +263,85 @@ test('script: hostile server and export values are data, never code', async () =
   assert.equal(prefix.ready, false);
   assert.deepEqual(
     nfsWaitArgv({ server: 's', export: '/x/', timeout: 1.2, interval: 1, nfsVersion: 3, showmount: false }).slice(3),
-    ['phx-nfs-wait', 's', '/x', '1200', '1', '3', '0'],
+    ['phx-nfs-wait', 's', '/x', '1200', '1', '3', '0', '1', '2049'],
   );
+});
+
+test('script: a subdirectory of a listed export counts as listed (it mounts); a sibling does not', async () => {
+  reset(['/tank/shared'], true);
+  const { ctx } = context();
+  const sub = await runModule(nfsWait, parse({ server: '127.0.0.1', export: '/tank/shared/portainer/data' }), ctx);
+  assert.equal(sub.ready, true, String(sub.msg));
+  const sibling = await runModule(
+    nfsWait,
+    parse({ server: '127.0.0.1', export: '/tank/sharedother', timeout: 0 }),
+    context().ctx,
+  );
+  assert.equal(sibling.failed, true);
+});
+
+// pve-storage src/PVE/Storage/NFSPlugin.pm, check_connection: the test `pvesm add nfs` makes
+test('pveOnlineCheck: the probes of NFSPlugin::check_connection, by the storage options', () => {
+  assert.deepEqual(pveOnlineCheck(undefined), { showmount: 'answers', rpc: false, nfsVersion: 3 });
+  assert.deepEqual(pveOnlineCheck('vers=3,soft'), { showmount: 'answers', rpc: false, nfsVersion: 3 });
+  assert.deepEqual(pveOnlineCheck('vers=4.2'), { showmount: false, rpc: true, nfsVersion: 4, port: 2049 });
+  // the same regexes as the Perl: nfsvers=4 matches /vers=4.*/
+  assert.equal(pveOnlineCheck('nfsvers=4,soft').rpc, true);
+  assert.equal(pveOnlineCheck('vers=4.1,port=20490').port, 20490);
+});
+
+// pve-storage src/PVE/Storage/NFSPlugin.pm, check_connection (v3 branch): showmount's exit status only
+test('script, PVE v3 check: showmount exiting 0 is enough (the export need not be listed); no rpcinfo', async () => {
+  reset(['/tank/other'], true);
+  const { ctx } = context();
+  const o = { server: '127.0.0.1', export: '/tank/shared', timeout: 0, interval: 1, ...pveOnlineCheck('') };
+  const r = await waitForNfs(ctx, o);
+  assert.equal(r.ready, true);
+  assert.equal(r.rpcinfo, undefined);
+  assert.ok(!existsSync(join(state, 'rpcinfo.log')));
+  assert.match(describeProbes(r, o), /^showmount -e 127\.0\.0\.1: answers: /);
+  reset([], false);
+  const down = await waitForNfs(context().ctx, o);
+  assert.equal(down.ready, false);
+});
+
+// pve-storage src/PVE/Storage/NFSPlugin.pm, check_connection (v4 branch): rpcinfo, else tcp_ping; no showmount
+test('script, PVE v4 check: a v4-only server (showmount fails, rpcinfo answers) is online', async () => {
+  reset([], false);
+  // rpcinfo answers, showmount does not (no mountd on a v4-only server)
+  writeFileSync(
+    join(dir, 'bin', 'rpcinfo'),
+    `#!/bin/sh\necho "$*" >> '${state}/rpcinfo.log'\necho 'program 100003 version 4 ready and waiting'\n`,
+  );
+  chmodSync(join(dir, 'bin', 'rpcinfo'), 0o755);
+  try {
+    const { ctx } = context();
+    const o = {
+      server: '127.0.0.1',
+      export: '/tank/shared/sub',
+      timeout: 0,
+      interval: 1,
+      ...pveOnlineCheck('vers=4.2'),
+    };
+    const r = await waitForNfs(ctx, o);
+    assert.equal(r.ready, true, describeProbes(r, o));
+    assert.equal(r.showmount, undefined);
+    assert.ok(!existsSync(join(state, 'showmount.log')));
+  } finally {
+    // back to the stand-in that follows state/up
+    writeFileSync(
+      join(dir, 'bin', 'rpcinfo'),
+      `#!/bin/sh\nS='${state}'\necho "$*" >> "$S/rpcinfo.log"\nif [ -e "$S/up" ]; then echo 'program 100003 version 4 ready and waiting'; exit 0; fi\necho 'rpcinfo: RPC: Program not registered' >&2; echo 'program 100003 version 4 is not available'; exit 1\n`,
+    );
+  }
+  // rpcinfo fails: the TCP probe decides, on the port the options name; port=0 is offline
+  reset([], false);
+  writeFileSync(join(state, 'tcp'), '');
+  const o = { server: '127.0.0.1', export: '/x', timeout: 0, interval: 1, ...pveOnlineCheck('vers=4,port=20490') };
+  const viaTcp = await waitForNfs(context().ctx, o);
+  assert.equal(viaTcp.ready, true);
+  assert.match(readFileSync(join(state, 'nc.log'), 'utf8'), /127\.0\.0\.1 20490/);
+  const zero = await waitForNfs(context().ctx, { ...o, ...pveOnlineCheck('vers=4,port=0') });
+  assert.equal(zero.ready, false);
+  assert.match(describeProbes(zero, o), /port=0/);
 });

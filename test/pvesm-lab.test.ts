@@ -144,15 +144,17 @@ test('check mode carries state: a zfspool on a dataset an earlier task would cre
 
 test('hostile values stay literal: quotes, $(...), spaces; newlines are refused', async () => {
   const marker = `/tmp/phx-pwned-${process.pid}`;
-  const comment = `it's "ours"  $(touch ${marker}) \`touch ${marker}\`; echo x`;
-  const r = await t.run(pvesm, { id: 'odd', type: 'dir', path: '/srv/with space', comment });
+  const hostile = `/mnt/it's "ours"  $(touch ${marker}) \`touch ${marker}\`; echo x`;
+  // disabled: pvesm add activates (and checks is_mountpoint) only enabled storages (API2/Storage/Config.pm create)
+  const dir = { id: 'odd', type: 'dir', path: '/srv/with space', is_mountpoint: hostile, disable: true };
+  const r = await t.run(pvesm, dir);
   assert.equal(r.failed, undefined, String(r.msg));
-  assert.ok((await cfg()).includes(`dir: odd\n\tcomment ${comment}\n\tpath /srv/with space\n`));
+  assert.ok((await cfg()).includes(`dir: odd\n\tdisable\n\tpath /srv/with space\n\tis_mountpoint ${hostile}\n`));
   assert.equal((await t.exec(`test -e ${marker}`)).rc, 1, 'nothing was executed');
-  assert.equal((await t.run(pvesm, { id: 'odd', type: 'dir', path: '/srv/with space', comment })).changed, false);
+  assert.equal((await t.run(pvesm, dir)).changed, false);
   assert.throws(
-    () => pvesm.args.parse({ id: 'odd', type: 'dir', path: '/x', comment: 'a\nb' }),
-    /comment must not contain a newline/,
+    () => pvesm.args.parse({ id: 'odd', type: 'dir', path: '/x', is_mountpoint: 'a\nb' }),
+    /is_mountpoint must not contain a newline/,
   );
 });
 
@@ -171,8 +173,16 @@ test('nfs storage: NFS not online → waits nfs_timeout, fails with the last pro
   assert.ok(Date.now() - t0 < 10000);
   assert.equal(r.failed, true);
   assert.match(String(r.msg), /storage 'nas': NFS export 127\.0\.0\.1:\/tank\/nfs not ready after [\d.]+ s/);
-  assert.match(String(r.msg), /showmount -e 127\.0\.0\.1: failed \(rc 1\): clnt_create: RPC: Program not registered/);
+  // options vers=4.2: PVE's check is rpcinfo, then a TCP probe, never showmount (NFSPlugin.pm check_connection)
+  assert.doesNotMatch(String(r.msg), /showmount/);
   assert.match(String(r.msg), /rpcinfo -T tcp 127\.0\.0\.1 nfs 4: rc 1/);
+  assert.match(String(r.msg), /TCP 127\.0\.0\.1:2049: rc /);
+  assert.equal(await cfg(), before);
+  // no vers=4 in options: PVE's check is showmount's exit status only
+  const v3 = await t.run(pvesm, { id: 'nas', type: 'nfs', server: '127.0.0.1', export: '/tank/nfs', nfs_timeout: 0 });
+  assert.equal(v3.failed, true);
+  assert.match(String(v3.msg), /showmount -e 127\.0\.0\.1: failed \(rc 1\): clnt_create: RPC: Program not registered/);
+  assert.doesNotMatch(String(v3.msg), /rpcinfo/);
   assert.equal(await cfg(), before);
 });
 
@@ -204,4 +214,80 @@ test('nfs storage: a server that answers late (nfsDelaySeconds) is waited for, t
     options: 'vers=4.2',
   });
   assert.equal(again.changed, false, String(again.msg));
+});
+
+// pve-storage src/PVE/API2/Storage/Config.pm `delete` refuses only a storage that is the base of another
+// (storage_is_used): guests and volumes are the module's to check before prune removes a definition
+test('prune keeps a storage a guest config of the cluster references or that holds volumes, and says so', async () => {
+  const node = (await t.sh('basename "$(readlink /etc/pve/local)"')).trim();
+  await t.sh(
+    [
+      'pvesm add dir ctstore --path /srv/ctstore --content rootdir,images',
+      'pvesm add dir vmstore --path /srv/vmstore --content images',
+      'pvesm add dir vols --path /srv/vols --content images,backup',
+      'pvesm add dir stale --path /srv/stale --content iso',
+      // a CT on this node (the mount point on vmstore is only in a snapshot: still in use)
+      `mkdir -p /etc/pve/nodes/${node}/lxc /etc/pve/nodes/pve-other/qemu-server`,
+      `printf 'arch: amd64\\nmp0: /tank/media,mp=/media\\nrootfs: ctstore:105/subvol-105-disk-0.subvol,size=8G\\n\\n[before]\\nmp1: vmstore:105/vm-105-disk-1.raw,mp=/data\\n' > /etc/pve/nodes/${node}/lxc/105.conf`,
+      // a VM on another node of the cluster (pmxcfs shows every node's configs)
+      `printf 'boot: order=scsi0\\nide2: none,media=cdrom\\nscsi0: file=ctstore:vm-200-disk-0,size=32G\\n' > /etc/pve/nodes/pve-other/qemu-server/200.conf`,
+      // a volume no guest references any more (a leftover disk, a backup)
+      'mkdir -p /srv/vols/images/300 && : > /srv/vols/images/300/vm-300-disk-0.qcow2',
+    ].join(' && '),
+  );
+  const list = { storages: [], prune: true };
+  const check = await t.run(pvesm, list, { check: true });
+  const r = await t.run(pvesm, list);
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.deepEqual(comparable(r), comparable(check));
+  assert.deepEqual(r.removed, ['stale']);
+  assert.deepEqual(r.kept, ['local', 'ctstore', 'vmstore', 'vols']);
+  assert.deepEqual(r.in_use, {
+    ctstore: `CT 105 on ${node} (rootfs); VM 200 on pve-other (scsi0)`,
+    vmstore: `CT 105 on ${node} (mp1)`,
+    vols: '1 volume on it (pvesm list)',
+  });
+  assert.match(String(r.msg), /^removed stale; kept ctstore although not listed: in use \(CT 105 on /);
+  const text = await cfg();
+  for (const id of ['ctstore', 'vmstore', 'vols']) assert.match(text, new RegExp(`dir: ${id}\\n`));
+  assert.doesNotMatch(text, /stale/);
+
+  const again = await t.run(pvesm, list);
+  assert.equal(again.changed, false, String(again.msg));
+  assert.deepEqual(again.in_use, r.in_use);
+
+  // listed absent, a storage in use still goes: that is the user's explicit word
+  const gone = await t.run(pvesm, { storages: [{ id: 'vols', state: 'absent' }], prune: true });
+  assert.deepEqual(gone.removed, ['vols']);
+});
+
+// pve-storage src/PVE/Storage/NFSPlugin.pm check_connection: vers=4 → rpcinfo/TCP only
+test('nfs storage on an NFSv4-only server (showmount fails): added with vers=4, a subdirectory export', async () => {
+  await t.sh("printf '[nfsd]\\nvers3=n\\n' > /etc/nfs.conf");
+  await serveNfs(t, '/tank/nfs');
+  await t.sh('mkdir -p /tank/nfs/pve');
+  assert.notEqual((await t.exec('showmount -e 127.0.0.1')).rc, 0, 'no mountd on this server');
+  const v4 = { id: 'nas', type: 'nfs', server: '127.0.0.1', export: '/tank/nfs/pve', options: 'vers=4.2' };
+  const r = await t.run(pvesm, v4);
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.deepEqual(r.added, ['nas']);
+  assert.match(await t.sh('pvesm status'), /nas +nfs +active/);
+  assert.equal((await t.run(pvesm, v4)).changed, false);
+  // without vers=4 PVE asks showmount, which this server cannot answer: the wait says why
+  const v3 = await t.run(pvesm, { ...v4, id: 'nas3', options: undefined, nfs_timeout: 1 });
+  assert.equal(v3.failed, true);
+  assert.match(String(v3.msg), /showmount -e 127\.0\.0\.1: failed \(rc 1\)/);
+});
+
+// pve-storage src/PVE/Storage/Plugin.pm parse_config: a storage.cfg without `local` still has it
+test('storage.cfg without local: the module sees PVE’s local (set, not add)', async () => {
+  await t.sh("printf 'dir: only\\n\\tpath /srv/only\\n\\tcontent iso\\n' > /etc/pve/storage.cfg");
+  const r = await t.run(pvesm, { id: 'local', type: 'dir', path: '/var/lib/vz', content: 'iso,vztmpl,backup' });
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.deepEqual(r.updated, ['local']);
+  assert.match(await cfg(), /^dir: local\n\tpath \/var\/lib\/vz\n\tcontent iso,vztmpl,backup\n/);
+  assert.equal(
+    (await t.run(pvesm, { id: 'local', type: 'dir', path: '/var/lib/vz', content: 'iso,vztmpl,backup' })).changed,
+    false,
+  );
 });

@@ -258,7 +258,7 @@ test('absent removes; absent of a missing storage is ok', () => {
   assert.deepEqual(planPvesm(facts(), parse({ id: 'gone', state: 'absent' })).changes, []);
 });
 
-test('prune: removes definitions not in the list, never local unless named', () => {
+test("prune: removes definitions not in the list, never the installer's (local, local-zfs, local-lvm) unless named", () => {
   const list = {
     storages: [{ id: 'tank-ct', type: 'zfspool', pool: 'tank/ct', content: ['rootdir', 'images'] }],
     prune: true,
@@ -266,23 +266,31 @@ test('prune: removes definitions not in the list, never local unless named', () 
   const p = planPvesm(facts(), parse(list));
   assert.deepEqual(argvs(p), [
     ['pvesm', 'add', 'zfspool', 'tank-ct', '--pool', 'tank/ct', '--content', 'rootdir,images'],
-    ['pvesm', 'remove', 'local-zfs'],
     ['pvesm', 'remove', 'nas'],
   ]);
   assert.deepEqual(p.result, {
     added: ['tank-ct'],
     updated: [],
-    removed: ['local-zfs', 'nas'],
-    kept: ['local'],
+    removed: ['nas'],
+    kept: ['local', 'local-zfs'],
+    in_use: {},
     storages: { 'tank-ct': { type: 'zfspool', pool: 'tank/ct', content: 'rootdir,images' } },
   });
   assert.deepEqual(predictionRecord(p.predict), {
     'storage:tank-ct': { type: 'zfspool', id: 'tank-ct', keys: { pool: 'tank/ct', content: 'rootdir,images' } },
-    'storage:local-zfs': null,
     'storage:nas': null,
   });
-  // naming local absent is the only way to remove it
-  const q = planPvesm(facts(), parse({ storages: [{ id: 'local', state: 'absent' }], prune: true }));
+  // naming local (local-zfs) absent is the only way to remove it
+  const q = planPvesm(
+    facts(),
+    parse({
+      storages: [
+        { id: 'local', state: 'absent' },
+        { id: 'local-zfs', state: 'absent' },
+      ],
+      prune: true,
+    }),
+  );
   assert.deepEqual(argvs(q), [
     ['pvesm', 'remove', 'local'],
     ['pvesm', 'remove', 'local-zfs'],
@@ -291,8 +299,8 @@ test('prune: removes definitions not in the list, never local unless named', () 
   // `keep`, and types this module cannot declare (a default install's lvmthin local-lvm), stay
   const withLvm = facts(SPEC_CFG + '\nlvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n\tcontent rootdir,images\n');
   const k = planPvesm(withLvm, parse({ ...list, keep: ['nas'] }));
-  assert.deepEqual(argvs(k).slice(1), [['pvesm', 'remove', 'local-zfs']]);
-  assert.deepEqual(k.result?.kept, ['local', 'nas', 'local-lvm']);
+  assert.deepEqual(argvs(k).slice(1), []);
+  assert.deepEqual(k.result?.kept, ['local', 'local-zfs', 'nas', 'local-lvm']);
   assert.match(argError({ storages: [], keep: ['nas'] }), /keep only means something with prune: true/);
   // without prune nothing unlisted goes
   assert.deepEqual(planPvesm(facts(), parse({ storages: list.storages })).changes.length, 1);
@@ -350,8 +358,32 @@ test('argument errors are clear and located', () => {
   );
   assert.match(argError({ id: 'abc', type: 'dir', path: 'relative' }), /path: path must be an absolute path/);
   assert.match(
-    argError({ id: 'abc', type: 'dir', path: '/x', comment: 'two\nlines' }),
-    /comment: comment must not contain a newline/,
+    argError({ id: 'abc', type: 'dir', path: '/x', is_mountpoint: 'two\nlines' }),
+    /is_mountpoint: is_mountpoint must not contain a newline/,
+  );
+  // pve-storage src/PVE/Storage/Plugin.pm ($defaultData->{propertyList}) and every plugin's options(): no
+  // `comment` for storages; the CLI (pve-common CLIHandler, Getopt) says "Unknown option: comment"
+  assert.match(
+    argError({ id: 'abc', type: 'dir', path: '/x', comment: 'backups' }),
+    /comment: comment is not a storage property: pve-storage has none .*Unknown option: comment.*YAML comment/,
+  );
+  assert.match(
+    argError({ storages: [{ id: 'abc', type: 'dir', path: '/x', comment: 'x' }] }),
+    /storages\.0\.comment: comment is not a storage property/,
+  );
+  assert.match(
+    argError({ id: 'nas', type: 'nfs', server: 'a', export: '/x', nfs_showmount: false }),
+    /nfs_showmount: nfs_showmount is gone: .*options: vers=4\.2/,
+  );
+  // pve-storage src/PVE/Storage/NFSPlugin.pm options(): no `shared` (NFS is shared anyway)
+  assert.match(
+    argError({ id: 'nas', type: 'nfs', server: 'a', export: '/x', shared: true }),
+    /shared: shared is not a key of nfs storage/,
+  );
+  // ZFSPoolPlugin.pm options(): no create-base-path
+  assert.match(
+    argError({ id: 'zp', type: 'zfspool', pool: 'tank', 'create-base-path': true }),
+    /create-base-path is not a key of zfspool storage/,
   );
   assert.match(argError({ id: 'abc', type: 'dir', path: '/x', colour: 'red' }), /colour|Unrecognized key/);
   assert.match(argError({ id: 'abc', type: 'dir', path: '/x', storages: [] }), /not both/);
@@ -372,7 +404,7 @@ test('argument errors are clear and located', () => {
 
 test('hostile values stay literal in argv', () => {
   const comment = `it's "mine" $(touch /tmp/pwned) \`id\` ; rm -rf /`;
-  const p = planPvesm(facts(), parse({ id: 'odd', type: 'dir', path: '/srv/with space/$(x)', comment }));
+  const p = planPvesm(facts(), parse({ id: 'odd', type: 'dir', path: '/srv/with space/$(x)', is_mountpoint: comment }));
   assert.deepEqual(p.changes[0].argv, [
     'pvesm',
     'add',
@@ -380,7 +412,7 @@ test('hostile values stay literal in argv', () => {
     'odd',
     '--path',
     '/srv/with space/$(x)',
-    '--comment',
+    '--is_mountpoint',
     comment,
   ]);
 });

@@ -92,6 +92,24 @@ export function nfsReady(): boolean {
   return Date.now() - u.since >= (faults().nfsDelaySeconds ?? 0) * 1000;
 }
 
+/**
+ * Is mountd registered with rpcbind (the MOUNT protocol, versions 1–3)? Not on an NFSv4-only server:
+ * /etc/nfs.conf `[nfsd] vers3=n` (nfs.conf(5)); then showmount fails and rpcinfo knows no nfs 3,
+ * while NFSv4 (rpcinfo nfs 4, TCP 2049, mounts) works.
+ */
+export function mountdRegistered(): boolean {
+  let section = '';
+  let v3 = true;
+  for (const raw of (readText('/etc/nfs.conf') ?? '').split('\n')) {
+    const line = raw.replace(/#.*$/, '').trim();
+    const head = /^\[\s*([^\]]+?)\s*\]$/.exec(line);
+    if (head) section = head[1].toLowerCase();
+    const kv = /^vers3\s*=\s*(\S+)/i.exec(line);
+    if (kv && section === 'nfsd') v3 = !/^(n|no|0|false|off)$/i.test(kv[1]);
+  }
+  return v3;
+}
+
 /** The options exportfs -v shows: the written ones with every default made explicit. */
 export function fullOptions(opts: string[]): string {
   const has = (o: string) => opts.includes(o);
@@ -159,7 +177,7 @@ export function showmount(args: string[]): number {
   const host = positional[0] ?? 'localhost';
   if (!isSelfAddress(host))
     throw new SimError('clnt_create: RPC: Port mapper failure - Unable to receive: errno 111 (Connection refused)', 1);
-  if (!nfsReady()) throw new SimError('clnt_create: RPC: Program not registered', 1);
+  if (!nfsReady() || !mountdRegistered()) throw new SimError('clnt_create: RPC: Program not registered', 1);
   if (!wantsExports) return 0;
   const byPath = new Map<string, string[]>();
   for (const e of activeExports()) byPath.set(e.path, [...(byPath.get(e.path) ?? []), e.client]);
@@ -195,10 +213,10 @@ export function rpcinfo(args: string[]): number {
     const rows: Array<[number, number, string, number, string]> = [];
     for (const v of [4, 3, 2]) rows.push([100000, v, 'tcp', 111, 'portmapper']);
     for (const v of [4, 3, 2]) rows.push([100000, v, 'udp', 111, 'portmapper']);
-    if (nfsReady()) {
+    if (nfsReady() && mountdRegistered()) {
       for (const v of [1, 2, 3]) rows.push([100005, v, 'udp', 20048, 'mountd'], [100005, v, 'tcp', 20048, 'mountd']);
       rows.push([100003, 3, 'tcp', 2049, 'nfs'], [100003, 4, 'tcp', 2049, 'nfs'], [100227, 3, 'tcp', 2049, 'nfs_acl']);
-    }
+    } else if (nfsReady()) rows.push([100003, 4, 'tcp', 2049, 'nfs']);
     let text = '   program vers proto   port  service\n';
     for (const [p, v, proto, port, svc] of rows)
       text += `${String(p).padStart(10)}${String(v).padStart(5)}${proto.padStart(6)}${String(port).padStart(7)}  ${svc}\n`;
@@ -224,9 +242,10 @@ export function rpcinfo(args: string[]): number {
     return 1;
   };
   if (!isSelfAddress(host)) return notAvailable('Remote system error - Connection refused');
-  const registered = prog === 100000 || nfsReady();
+  const v4Only = !mountdRegistered();
+  const registered = prog === 100000 || (nfsReady() && !(v4Only && prog !== 100003));
   if (!registered || !VERSIONS[prog]) return notAvailable('Program not registered');
-  const versions = VERSIONS[prog];
+  const versions = v4Only && prog === 100003 ? [4] : VERSIONS[prog];
   if (vers !== undefined && !versions.includes(vers))
     return notAvailable(
       `Program/version mismatch; low version = ${versions[0]}, high version = ${versions[versions.length - 1]}`,

@@ -7,8 +7,9 @@ import { parsePveArgs, parsePveArgsExpecting, unknownOption, paramError } from '
 import {
   readStorages,
   writeStorages,
-  FIXED,
-  OPTIONAL,
+  OPTIONS,
+  ALL_KEYS,
+  FIXED_EVERYWHERE,
   CONTENT_TYPES,
   normaliseBool,
   isBooleanKey,
@@ -23,7 +24,7 @@ import {
 } from './storage.js';
 import { readZfs } from './zfs-state.js';
 import { checkCfsLockQuorum } from './membership.js';
-import { nfsReady, exportCovering, activeExports } from './nfs.js';
+import { nfsReady, exportCovering, activeExports, mountdRegistered } from './nfs.js';
 
 const ID_RE = /^[a-z][a-z0-9._-]*[a-z0-9]$/i;
 const SUBDIRS: Record<string, string> = {
@@ -63,22 +64,73 @@ function checkId(id: string): void {
   if (!ID_RE.test(id)) paramError({ storage: `storage ID '${id}' contains illegal characters` });
 }
 
-function validateOptions(type: string, options: Array<[string, string]>, allowFixed: boolean): Record<string, string> {
-  const allowed = [...(allowFixed ? FIXED[type] : []), ...OPTIONAL[type], ...(allowFixed ? [] : ['delete', 'digest'])];
+/**
+ * `pvesm add` options, checked as pve-storage does: the CLI's parser knows every key of every
+ * type (else "Unknown option", pve-common CLIHandler); then PVE::SectionConfig::check_config
+ * (pve-common src/PVE/SectionConfig.pm, check_value) refuses a key this type's options() lacks
+ * ("unexpected property"), and a required one missing ("missing value for required option").
+ * API2/Storage/Config.pm `create` calls check_config outside the storage lock: no prefix.
+ */
+function addOptions(type: string, options: Array<[string, string]>): Record<string, string> {
+  for (const [k] of options) if (!ALL_KEYS.has(k)) unknownOption(k);
+  const rules = OPTIONS[type];
   const props: Record<string, string> = {};
   for (const [k, v] of options) {
-    if (!allowed.includes(k)) unknownOption(k);
+    if (!rules[k]) throw new SimError(`unexpected property '${k}'`, 255);
     props[k] = isBooleanKey(k) ? normaliseBool(v) : v;
   }
-  if (props.content !== undefined)
-    for (const c of props.content.split(',').filter(Boolean))
-      if (!CONTENT_TYPES[type].includes(c)) throw new SimError(`storage does not support content type '${c}'`, 255);
+  checkContent(type, props);
   return props;
 }
 
-/** NFS reachability as PVE tests it (rpcinfo for vers=4, else showmount). */
+/**
+ * `pvesm set` options: the parser (SectionConfig updateSchema) knows keys some type may change,
+ * plus `delete` and `digest`; API2/Storage/Config.pm `update` runs check_config (fixed, then
+ * unexpected) and the delete checks inside the storage lock: "update storage failed: …".
+ */
+function setOptions(type: string, options: Array<[string, string]>): { props: Record<string, string>; del: string[] } {
+  for (const [k] of options)
+    if ((!ALL_KEYS.has(k) || FIXED_EVERYWHERE.has(k)) && k !== 'delete' && k !== 'digest') unknownOption(k);
+  const rules = OPTIONS[type];
+  const failed = (m: string) => new SimError(`update storage failed: ${m}`, 255);
+  const props: Record<string, string> = {};
+  let del: string[] = [];
+  for (const [k, v] of options) {
+    if (k === 'digest') continue;
+    if (k === 'delete') {
+      del = v.split(/[,;\s]+/).filter(Boolean);
+      continue;
+    }
+    if (rules[k]?.fixed) throw failed(`can't change value of fixed parameter '${k}'`);
+    if (!rules[k]) throw failed(`unexpected property '${k}'`);
+    props[k] = isBooleanKey(k) ? normaliseBool(v) : v;
+  }
+  for (const k of del) {
+    if (!rules[k]) throw failed(`no such option '${k}'`);
+    if (!rules[k].optional) throw failed(`unable to delete required option '${k}'`);
+    if (rules[k].fixed) throw failed(`unable to delete fixed option '${k}'`);
+    if (props[k] !== undefined) throw failed(`cannot set and delete property '${k}' at the same time!`);
+  }
+  checkContent(type, props);
+  return { props, del };
+}
+
+function checkContent(type: string, props: Record<string, string>): void {
+  if (props.content !== undefined)
+    for (const c of props.content.split(',').filter(Boolean))
+      if (!CONTENT_TYPES[type].includes(c)) throw new SimError(`storage does not support content type '${c}'`, 255);
+}
+
+/**
+ * NFS reachability as PVE tests it (pve-storage src/PVE/Storage/NFSPlugin.pm, check_connection):
+ * options matching `vers=4.*` → rpcinfo nfs 4, else a TCP ping of 2049 (or port=N; 0 = offline);
+ * otherwise `showmount --exports` must exit 0 — which a v4-only server (no mountd) fails.
+ */
 function nfsOnline(s: Storage): boolean {
-  return isSelfAddress(s.props.server) && nfsReady();
+  if (!isSelfAddress(s.props.server) || !nfsReady()) return false;
+  const opts = s.props.options ?? '';
+  // v4: rpcinfo nfs 4 answers whenever nfsd runs here (so port=N, used only after rpcinfo failed, never matters)
+  return /vers=4/.test(opts) || mountdRegistered();
 }
 
 function activate(s: Storage): void {
@@ -114,18 +166,17 @@ function activate(s: Storage): void {
 function add(args: string[]): number {
   const p = parsePveArgsExpecting(args, 2);
   const [type, id] = p.positional;
-  if (!FIXED[type])
+  if (!OPTIONS[type])
     paramError({
       type: `value '${type}' does not have a value in the enumeration 'btrfs, cephfs, cifs, dir, esxi, glusterfs, iscsi, iscsidirect, lvm, lvmthin, nfs, pbs, rbd, zfs, zfspool'`,
     });
   checkId(id);
-  const props = validateOptions(type, p.options, true);
-  const missing = FIXED[type].filter((k) => k !== 'path' || type === 'dir').filter((k) => props[k] === undefined);
-  if (missing.length)
-    paramError(Object.fromEntries(missing.map((k) => [k, 'property is missing and it is not optional'])));
+  const props = addOptions(type, p.options);
+  if (type === 'nfs') props.path ??= `/mnt/pve/${id}`; // NFSPlugin.pm check_config, before the required check
+  for (const [k, rule] of Object.entries(OPTIONS[type]))
+    if (!rule.optional && props[k] === undefined) throw new SimError(`missing value for required option '${k}'`, 255);
   if (type === 'dir' && (!props.path.startsWith('/') || props.path.includes('/../') || props.path.endsWith('/..')))
     throw new SimError(`create storage failed: illegal path for directory storage: ${props.path}`, 255);
-  if (type === 'nfs') props.path ??= `/mnt/pve/${id}`;
   return withLock(() => {
     checkCfsLockQuorum('storage.cfg', 'create storage failed');
     const list = readStorages();
@@ -153,14 +204,8 @@ function set(args: string[]): number {
     const list = readStorages();
     const s = list.find((x) => x.id === id);
     if (!s) throw new SimError(`update storage failed: storage '${id}' does not exist`, 255);
-    const props = validateOptions(s.type, p.options, false);
-    for (const k of (props.delete ?? '').split(',').filter(Boolean)) {
-      if (FIXED[s.type].includes(k))
-        throw new SimError(`update storage failed: cannot delete fixed option '${k}'`, 255);
-      delete s.props[k];
-    }
-    delete props.delete;
-    delete props.digest;
+    const { props, del } = setOptions(s.type, p.options);
+    for (const k of del) delete s.props[k];
     for (const [k, v] of Object.entries(props)) {
       if (k === 'disable' && v === '0') delete s.props.disable;
       else s.props[k] = v;
@@ -251,22 +296,60 @@ function status(args: string[]): number {
   return 0;
 }
 
+/**
+ * `pvesm list <id> [--content c] [--vmid n]`: the volumes of the storage's enabled content types
+ * (pve-storage Storage.pm volume_list). Guest disks: zfspool datasets `<pool>/(subvol|vm|base)-N-disk-M`,
+ * dir/nfs files under images/<vmid>/; then backups, templates, ISOs, snippets.
+ */
 function list(args: string[]): number {
   const p = parsePveArgsExpecting(args, 1);
   const s = findStorage(p.positional[0]);
   if (!s) paramError({ storage: 'No such storage.' });
   const content = p.options.find(([k]) => k === 'content')?.[1];
+  const vmid = p.options.find(([k]) => k === 'vmid')?.[1];
+  const enabled = contentOf(s).filter((c) => !content || c === content);
   const rows: string[][] = [];
+  const guestDisks: Array<{ vol: string; owner: string; rootdir: boolean; format: string }> = [];
+  if (s.type === 'zfspool') {
+    const prefix = `${s.props.pool}/`;
+    for (const name of Object.keys(readZfs().datasets).sort()) {
+      const m = /^(subvol|vm|base)-(\d+)-disk-\d+$/.exec(name.startsWith(prefix) ? name.slice(prefix.length) : '');
+      if (m)
+        guestDisks.push({
+          vol: m[0],
+          owner: m[2],
+          rootdir: m[1] === 'subvol',
+          format: m[1] === 'subvol' ? 'subvol' : 'raw',
+        });
+    }
+  } else {
+    for (const owner of listDirVolumes(s, 'images').filter((d) => /^\d+$/.test(d)))
+      for (const f of listDirVolumes(s, `images/${owner}`)) {
+        const rootdir = f.endsWith('.subvol');
+        guestDisks.push({ vol: `${owner}/${f}`, owner, rootdir, format: rootdir ? 'subvol' : f.replace(/^.*\./, '') });
+      }
+  }
+  for (const d of guestDisks)
+    if (enabled.includes(d.rootdir ? 'rootdir' : 'images'))
+      rows.push([`${s.id}:${d.vol}`, d.format, d.rootdir ? 'rootdir' : 'images', '8589934592', d.owner]);
   if (s.type !== 'zfspool')
     for (const [kind, sub] of [
+      ['backup', 'dump'],
       ['vztmpl', 'template/cache'],
       ['iso', 'template/iso'],
+      ['snippets', 'snippets'],
     ] as const)
-      if (!content || content === kind)
+      if (enabled.includes(kind))
         for (const f of listDirVolumes(s, sub))
-          rows.push([`${s.id}:${kind}/${f}`, f.endsWith('.iso') ? 'iso' : 'tzst', kind, '126248246', '']);
+          rows.push([
+            `${s.id}:${kind}/${f}`,
+            f.endsWith('.iso') ? 'iso' : f.endsWith('.tar.zst') ? 'tzst' : f.replace(/^.*\./, ''),
+            kind,
+            '126248246',
+            kind === 'backup' ? (/^vzdump-(?:lxc|qemu)-(\d+)-/.exec(f)?.[1] ?? '') : '',
+          ]);
   let text = `${'Volid'.padEnd(60)} ${'Format'.padEnd(6)}  ${'Type'.padEnd(8)} ${'Size'.padStart(16)} VMID\n`;
-  for (const r of rows)
+  for (const r of rows.filter((r) => vmid === undefined || r[4] === vmid))
     text += `${r[0].padEnd(60)} ${r[1].padEnd(6)}  ${r[2].padEnd(8)} ${r[3].padStart(16)} ${r[4]}\n`;
   out(text);
   return 0;

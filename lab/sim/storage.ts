@@ -19,38 +19,98 @@ export interface Storage {
 }
 
 export const CFG = '/etc/pve/storage.cfg';
-export const FIXED: Record<string, string[]> = { dir: ['path'], zfspool: ['pool'], nfs: ['export', 'path', 'server'] };
-export const OPTIONAL: Record<string, string[]> = {
-  dir: [
-    'content',
-    'nodes',
-    'shared',
-    'disable',
-    'is_mountpoint',
-    'create-base-path',
-    'create-subdirs',
-    'prune-backups',
-    'mkdir',
-    'format',
-    'preallocation',
-    'comment',
-    'max-protected-backups',
-  ],
-  zfspool: ['sparse', 'blocksize', 'mountpoint', 'content', 'nodes', 'disable', 'comment'],
-  nfs: [
-    'options',
-    'content',
-    'nodes',
-    'disable',
-    'prune-backups',
-    'create-base-path',
-    'create-subdirs',
-    'format',
-    'preallocation',
-    'comment',
-    'max-protected-backups',
-  ],
+/** How a plugin's `options()` lists a key: `fixed` = only at creation; not `optional` = required at creation. */
+export interface OptionRule {
+  fixed?: true;
+  optional?: true;
+}
+const opt: OptionRule = { optional: true };
+const fixedOnly: OptionRule = { fixed: true };
+const fixedOptional: OptionRule = { fixed: true, optional: true };
+
+/**
+ * Each type's `options()` (pve-storage 9.1.7: src/PVE/Storage/DirPlugin.pm, NFSPlugin.pm,
+ * ZFSPoolPlugin.pm). `pvesm add/set` of a key missing here fails even if another type knows it.
+ */
+export const OPTIONS: Record<string, Record<string, OptionRule>> = {
+  dir: {
+    path: fixedOnly,
+    'content-dirs': opt,
+    nodes: opt,
+    shared: opt,
+    disable: opt,
+    'prune-backups': opt,
+    'max-protected-backups': opt,
+    content: opt,
+    format: opt,
+    mkdir: opt,
+    'create-base-path': opt,
+    'create-subdirs': opt,
+    is_mountpoint: opt,
+    bwlimit: opt,
+    preallocation: opt,
+    'snapshot-as-volume-chain': fixedOptional,
+  },
+  nfs: {
+    path: fixedOnly,
+    'content-dirs': opt,
+    server: fixedOnly,
+    export: fixedOnly,
+    nodes: opt,
+    disable: opt,
+    'prune-backups': opt,
+    'max-protected-backups': opt,
+    options: opt,
+    content: opt,
+    format: opt,
+    mkdir: opt,
+    'create-base-path': opt,
+    'create-subdirs': opt,
+    bwlimit: opt,
+    preallocation: opt,
+    'snapshot-as-volume-chain': fixedOptional,
+  },
+  zfspool: {
+    pool: fixedOnly,
+    blocksize: opt,
+    sparse: opt,
+    nodes: opt,
+    disable: opt,
+    content: opt,
+    bwlimit: opt,
+    mountpoint: opt,
+  },
 };
+
+/** Fixed keys per type (storage.cfg writes them first). */
+export const FIXED: Record<string, string[]> = Object.fromEntries(
+  Object.entries(OPTIONS).map(([t, o]) => [t, Object.keys(o).filter((k) => o[k].fixed)]),
+);
+
+/**
+ * Every key some storage type's options() knows (all plugins of pve-storage 9.1.7): the CLI's option
+ * parser accepts these for `pvesm add` (PVE::Storage::Plugin->createSchema, the union of all types).
+ */
+export const ALL_KEYS: ReadonlySet<string> = new Set(
+  (
+    'base blocksize bwlimit comstar_hg comstar_tg content content-dirs create-base-path create-subdirs data-pool ' +
+    'datastore disable domain encryption-key export fingerprint format fs-name fuse is_mountpoint iscsiprovider ' +
+    'keyring krbd lio_tpg master-pubkey max-protected-backups mkdir monhost mountpoint namespace nocow nodes ' +
+    'nowritecache options password path pool port portal preallocation prune-backups saferemove ' +
+    'saferemove-stepsize saferemove_throughput server share shared skip-cert-verification smbversion ' +
+    'snapshot-as-volume-chain sparse subdir tagged_only target thinpool username vgname zfs-base-path'
+  ).split(' '),
+);
+
+/**
+ * Keys fixed in every type that has them: SectionConfig updateSchema leaves them out, so
+ * `pvesm set --path` is an unknown option (others fixed only here, like pool or server, pass
+ * the parser and fail in check_config).
+ */
+export const FIXED_EVERYWHERE: ReadonlySet<string> = new Set(
+  'base datastore export iscsiprovider path portal share target thinpool vgname'.split(' '),
+);
+
 export const CONTENT_TYPES: Record<string, string[]> = {
   dir: ['images', 'rootdir', 'vztmpl', 'iso', 'backup', 'snippets', 'import'],
   zfspool: ['images', 'rootdir'],
@@ -61,7 +121,15 @@ export const DEFAULT_CONTENT: Record<string, string> = {
   zfspool: 'images,rootdir',
   nfs: 'images',
 };
-const BOOLEAN = new Set(['shared', 'disable', 'sparse', 'create-base-path', 'create-subdirs', 'mkdir']);
+const BOOLEAN = new Set([
+  'shared',
+  'disable',
+  'sparse',
+  'create-base-path',
+  'create-subdirs',
+  'mkdir',
+  'snapshot-as-volume-chain',
+]);
 
 export function parseStorageCfg(text: string): Storage[] {
   const out: Storage[] = [];
@@ -88,18 +156,32 @@ export function formatStorageCfg(list: Storage[]): string {
     .map((s) => {
       let text = `${s.type}: ${s.id}\n`;
       const keys = Object.keys(s.props);
-      if (s.props.comment !== undefined) text += `\tcomment ${s.props.comment}\n`;
       if (s.props.disable === '1') text += '\tdisable\n';
       const fixed = (FIXED[s.type] ?? []).filter((k) => keys.includes(k)).sort();
-      const rest = keys.filter((k) => !fixed.includes(k) && k !== 'comment' && k !== 'disable').sort();
+      const rest = keys.filter((k) => !fixed.includes(k) && k !== 'disable').sort();
       for (const k of [...fixed, ...rest]) text += `\t${k} ${s.props[k]}\n`;
       return text;
     })
     .join('\n');
 }
 
+/**
+ * The definitions as PVE sees them: a dir `local` at /var/lib/vz is always there, added when the file
+ * lacks it (pve-storage src/PVE/Storage/Plugin.pm parse_config), and written with the next change.
+ */
 export function readStorages(): Storage[] {
-  return parseStorageCfg(readText(CFG) ?? '');
+  const list = parseStorageCfg(readText(CFG) ?? '');
+  const local = list.find((s) => s.id === 'local');
+  if (local && local.type === 'dir' && (local.props.path ?? '/var/lib/vz') === '/var/lib/vz') {
+    delete local.props.nodes; // "remove node restrictions for local storage"
+    return list;
+  }
+  const def: Storage = {
+    type: 'dir',
+    id: 'local',
+    props: { path: '/var/lib/vz', content: 'backup,images,iso,rootdir,snippets,vztmpl', 'prune-backups': 'keep-all=1' },
+  };
+  return [def, ...list.filter((s) => s !== local)];
 }
 
 export function writeStorages(list: Storage[]): void {

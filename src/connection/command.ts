@@ -37,7 +37,11 @@ export function buildCommand(cmd: readonly string[] | { shell: string }, ctx: Co
     line = `__phx_env=$(head -c ${prelude.length}) || exit 125; eval "$__phx_env"; unset __phx_env; ${line}`;
     stdin = stdin === undefined ? prelude : Buffer.concat([prelude, Buffer.from(stdin)]);
   }
+  // Messages the modules parse are English only in the C locale (coreutils, ZFS
+  // and the PVE tools translate them). Exported, so a script's every command
+  // has it; a task's own environment (read after it) may still set another; `cd`'s own error is in C too.
   if (ctx.chdir) line = `cd ${shellQuote(ctx.chdir)} && ${line}`;
+  line = `export LC_ALL=C; ${line}`;
   // OpenSSH ignores signal requests for root logins, so killing the channel
   // would leave a timed-out command running: the host enforces the limit.
   // `timeout` kills its whole process group (the command's children too).

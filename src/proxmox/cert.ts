@@ -30,10 +30,39 @@ export function parsePvenodeCertInfo(stdout: string): PvenodeCert[] {
     }));
 }
 
-/** The pvenode entry for a certificate path (pvenode lists file names, e.g. pveproxy-ssl.pem). */
+/**
+ * PVE's node name: /etc/pve/local is pmxcfs's link to `nodes/<node>`; without it, `uname -n` up to
+ * the first dot (PVE::INotify::nodename). `stdout` is `readlink /etc/pve/local || uname -n`.
+ */
+export function parseNodeName(stdout: string): string | undefined {
+  const line = stdout.trim().split('\n')[0] ?? '';
+  const linked = /(?:^|\/)nodes\/([^/\s]+)\/?$/.exec(line);
+  const name = linked ? linked[1] : line.replace(/\..*$/, '');
+  return /^[A-Za-z0-9][A-Za-z0-9-]*$/.test(name) ? name : undefined;
+}
+
+/**
+ * Which of node `node`'s certificates a path means. `pvenode cert info` reports only the files of the
+ * node it runs on (pve-manager PVE/API2/Certificates.pm `info`: /etc/pve/pve-root-ca.pem and
+ * /etc/pve/nodes/<node>/{pve-ssl,pveproxy-ssl}.pem), each by base name only (pve-common
+ * PVE/Certificate.pm get_certificate_info strips the directory from `filename`). So /etc/pve/local/X
+ * is this node's X, while a path under another node's directory must not match this node's file of
+ * the same name.
+ */
+export function nodeCertPath(certPath: string, node: string): { path: string } | { otherNode: string } {
+  const local = /^\/etc\/pve\/local\/([^/]+)$/.exec(certPath);
+  if (local) return { path: `/etc/pve/nodes/${node}/${local[1]}` };
+  const other = /^\/etc\/pve\/nodes\/([^/]+)\//.exec(certPath);
+  if (other && other[1] !== node) return { otherNode: other[1] };
+  return { path: certPath };
+}
+
+/** The pvenode entry for a certificate path of this node (see nodeCertPath): pvenode lists base names. */
 export function pvenodeEntryFor(certs: readonly PvenodeCert[], certPath: string): PvenodeCert | undefined {
   const base = posix.basename(certPath);
-  return certs.find((c) => c.filename === certPath) ?? certs.find((c) => posix.basename(c.filename) === base);
+  return (
+    certs.find((c) => c.filename === certPath) ?? certs.find((c) => !c.filename.includes('/') && c.filename === base)
+  );
 }
 
 /** pveproxy's own certificates are read through pvenode. */

@@ -24,7 +24,11 @@ export const FIXED_KEYS: Record<StorageType, readonly string[]> = {
   nfs: ['server', 'export', 'path'],
 };
 
-/** Keys each type knows (besides comment/disable), in the spec's order: fixed first, then optional sorted. */
+/**
+ * Keys the module manages per type (besides disable), fixed first, then optional sorted: a subset of each
+ * type's `options()` in pve-storage (src/PVE/Storage/DirPlugin.pm, ZFSPoolPlugin.pm, NFSPlugin.pm); there is
+ * no `comment`, and nfs has no `shared`.
+ */
 export const TYPE_KEYS: Record<StorageType, readonly string[]> = {
   dir: ['path', 'content', 'create-base-path', 'create-subdirs', 'is_mountpoint', 'nodes', 'prune-backups', 'shared'],
   zfspool: ['pool', 'blocksize', 'content', 'mountpoint', 'nodes', 'sparse'],
