@@ -344,5 +344,9 @@ test('absent: snapshots block a destroy without recursive', () => {
   const r = planZfsDataset(f, parse({ name: 'tank/x', state: 'absent', recursive: true }));
   assert.deepEqual(r.changes[0].argv, ['zfs', 'destroy', '-r', '--', 'tank/x']);
   assert.deepEqual(r.result?.destroyed, ['tank/x', 'tank/x@s1']);
-  assert.deepEqual(predictionRecord(r.predict), { 'zfs:tank/x': null }, 'snapshots are not datasets later tasks look for');
+  assert.deepEqual(
+    predictionRecord(r.predict),
+    { 'zfs:tank/x': null },
+    'snapshots are not datasets later tasks look for',
+  );
 });
