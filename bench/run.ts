@@ -316,7 +316,7 @@ async function roundTrips(): Promise<RoundTripResult> {
     // session children write their last log lines as they exit: give them a moment
     await new Promise((r) => setTimeout(r, 300));
     result.sshd![phase] = sshdChannelRequests(sshdLog);
-    const total = result[phase]!.reduce((s, t) => s + t.execs, 0);
+    const total = result[phase].reduce((s, t) => s + t.execs, 0);
     log(
       `  ${phase}: ${total} EXEC lines, sshd saw ${result.sshd![phase].exec} exec + ${result.sshd![phase].subsystem} subsystem channels over ${result.sshd![phase].sessions} connection(s)`,
     );

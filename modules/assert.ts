@@ -36,7 +36,7 @@ export default defineModule<Args, Record<string, never>>({
     for (const cond of conditions) {
       let holds: boolean;
       try {
-        holds = evaluateCondition(cond, p.vars as Record<string, unknown>);
+        holds = evaluateCondition(cond, p.vars);
       } catch (e) {
         if (!(e instanceof PhxError)) throw e;
         const where = e.loc ? `${formatLoc(e.loc)}: ` : '';

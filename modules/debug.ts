@@ -32,7 +32,7 @@ export default defineModule<Args, Record<string, never>>({
     if (name !== undefined) {
       let value: unknown;
       try {
-        value = evaluateExpression(name, p.vars as Record<string, unknown>);
+        value = evaluateExpression(name, p.vars);
       } catch (e) {
         if (!(e instanceof PhxError)) throw e;
         value = 'VARIABLE IS NOT DEFINED!';
