@@ -30,7 +30,7 @@ export default defineModule<Args, Record<string, never>>({
   description: 'Fail unless the given conditions hold (runs on the controller)',
   args,
   runsOn: 'controller',
-  facts: async () => ({}),
+  facts: () => Promise.resolve({}),
   plan(_facts, a, p) {
     const conditions = Array.isArray(a.that) ? a.that : [a.that];
     for (const cond of conditions) {

@@ -22,7 +22,7 @@ export default defineModule<Args, Record<string, never>>({
   description: 'Show a message or the value of a variable (runs on the controller)',
   args,
   runsOn: 'controller',
-  facts: async () => ({}),
+  facts: () => Promise.resolve({}),
   plan(_facts, a, p) {
     // the engine's -v count, as Ansible's magic variable
     const current = Number(p.vars.ansible_verbosity ?? 0);

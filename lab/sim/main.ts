@@ -20,10 +20,12 @@ const TOOLS: Record<string, () => Promise<Tool>> = {
   pvenode: async () => (await import('./pvenode.js')).pvenode,
   pvecm: async () => (await import('./pvecm.js')).pvecm,
   docker: async () => (await import('./docker.js')).docker,
-  '__nfs-mount-check': async () => async (args: string[]) => {
-    const problem = (await import('./nfs.js')).nfsMountProblem(args[0], args[1]);
-    process.stdout.write(`${problem ?? 'ok'}\n`);
-    return 0;
+  '__nfs-mount-check': async () => {
+    const { nfsMountProblem } = await import('./nfs.js');
+    return (args: string[]) => {
+      process.stdout.write(`${nfsMountProblem(args[0], args[1]) ?? 'ok'}\n`);
+      return 0;
+    };
   },
 };
 

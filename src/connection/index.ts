@@ -195,17 +195,17 @@ function safeLocalUser(): string {
 class RefusedConnection implements Connection {
   readonly kind = 'ssh' as const;
   constructor(private readonly reason: string) {}
-  async connect(): Promise<void> {
-    throw new UnreachableError(this.reason);
+  connect(): Promise<void> {
+    return Promise.reject(new UnreachableError(this.reason));
   }
-  async exec(): Promise<never> {
-    throw new UnreachableError(this.reason);
+  exec(): Promise<never> {
+    return Promise.reject(new UnreachableError(this.reason));
   }
-  async putFile(): Promise<void> {
-    throw new UnreachableError(this.reason);
+  putFile(): Promise<void> {
+    return Promise.reject(new UnreachableError(this.reason));
   }
-  async getFile(): Promise<never> {
-    throw new UnreachableError(this.reason);
+  getFile(): Promise<never> {
+    return Promise.reject(new UnreachableError(this.reason));
   }
   async close(): Promise<void> {}
 }

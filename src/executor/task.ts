@@ -553,17 +553,15 @@ function describe(v: unknown): string {
         : `${typeof v} ${JSON.stringify(v)}`;
 }
 
+function noConnection(): Promise<never> {
+  return Promise.reject(new Error('this module runs on the controller and has no connection'));
+}
+
 const controllerOnly: Connection = {
   kind: 'local',
   async connect() {},
-  async exec() {
-    throw new Error('this module runs on the controller and has no connection');
-  },
-  async putFile() {
-    throw new Error('this module runs on the controller and has no connection');
-  },
-  async getFile() {
-    throw new Error('this module runs on the controller and has no connection');
-  },
+  exec: noConnection,
+  putFile: noConnection,
+  getFile: noConnection,
   async close() {},
 };
