@@ -278,6 +278,7 @@ test('pvenode cert info: real certificates, fingerprint = SHA256 of the DER', ()
     ['x509', '-noout', '-fingerprint', '-sha256', '-in', s.path('/etc/pve/nodes/pve1/pve-ssl.pem')],
     { encoding: 'utf8' },
   );
+  assert.ok(typeof ssl.fingerprint === 'string');
   assert.equal(`sha256 Fingerprint=${ssl.fingerprint}\n`.toLowerCase(), fp.toLowerCase());
   assert.equal(typeof ssl.notafter, 'number');
   assert.ok((ssl.notafter as number) > Date.now() / 1000);

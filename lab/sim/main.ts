@@ -1,6 +1,7 @@
 // Entry point of every simulated tool: `node main.js <tool> args…` (the lab's
 // shims in /usr/local/sbin call it). Each tool is imported on demand to keep
 // start-up light.
+import { inspect } from 'node:util';
 import { SimError } from './env.js';
 
 type Tool = (args: string[]) => number | Promise<number>;
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
       process.stderr.write(e.message + '\n');
       process.exitCode = e.rc;
     } else {
-      process.stderr.write(`phx-lab internal error: ${(e as Error).stack ?? e}\n`);
+      process.stderr.write(`phx-lab internal error: ${e instanceof Error ? (e.stack ?? e.message) : inspect(e)}\n`);
       process.exitCode = 70;
     }
   }
