@@ -446,10 +446,12 @@ export function loopItems(
     if (!value || typeof value !== 'object' || Array.isArray(value))
       throw new PhxError(`with_dict expects a mapping, got ${describe(value)}`, node.loc);
     const unsafe = isUnsafeContainer(value); // keys chosen by a host are unsafe text
-    return Object.entries(value).map(([key, v]) => ({ key: unsafe ? new UnsafeText(key) : key, value: v }));
+    const entries: [string, unknown][] = Object.entries(value);
+    return entries.map(([key, v]) => ({ key: unsafe ? new UnsafeText(key) : key, value: v }));
   }
   if (!Array.isArray(value)) throw new PhxError(`loop must be a list, got ${describe(value)}`, node.loc);
-  return node.loop_with === 'items' ? value.flatMap((v) => (Array.isArray(v) ? v : [v])) : value;
+  const list: unknown[] = value;
+  return node.loop_with === 'items' ? list.flatMap((v: unknown) => (Array.isArray(v) ? (v as unknown[]) : [v])) : list;
 }
 
 /** The task's result once its signal aborts: the `timeout` ran out, or the run was interrupted. */
