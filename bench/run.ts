@@ -158,6 +158,10 @@ function phxArgv(inventory: string, playbook: string, hosts: number, extra: stri
 
 const PHX_ENV = { NO_COLOR: '1', CI: '1' };
 
+/** The text without ANSI colour sequences (ESC [ … m): matching the escape character is the point. */
+// eslint-disable-next-line no-control-regex -- ESC is what this pattern looks for
+const withoutColours = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
+
 // ---- part 1: phx-play vs ansible-playbook -------------------------------------
 
 interface CompareResult {
@@ -316,7 +320,7 @@ async function roundTrips(): Promise<RoundTripResult> {
     // session children write their last log lines as they exit: give them a moment
     await new Promise((r) => setTimeout(r, 300));
     result.sshd![phase] = sshdChannelRequests(sshdLog);
-    const total = result[phase]!.reduce((s, t) => s + t.execs, 0);
+    const total = result[phase].reduce((s, t) => s + t.execs, 0);
     log(
       `  ${phase}: ${total} EXEC lines, sshd saw ${result.sshd![phase].exec} exec + ${result.sshd![phase].subsystem} subsystem channels over ${result.sshd![phase].sessions} connection(s)`,
     );
@@ -421,7 +425,7 @@ async function scaleSite(o: Options, k: number, profileDir?: string): Promise<Sc
   try {
     const converge = await measure(phxArgv(started.inventoryFile, SITE, k, []), { env: PHX_ENV, timeoutMs: 1_800_000 });
     // A failing task (the playbooks are young) still leaves a run worth timing: note it.
-    const firstFailure = (out: string) => /^(?:fatal|failed): \[[^\]]+\].*$/m.exec(out.replace(/\x1b\[[0-9;]*m/g, ''));
+    const firstFailure = (out: string) => /^(?:fatal|failed): \[[^\]]+\].*$/m.exec(withoutColours(out));
     const fail1 = converge.rc !== 0 ? firstFailure(converge.stdout + converge.stderr) : null;
     if (converge.rc !== 0 && (converge.rc !== 2 || !fail1))
       return `site.yml first run on ${k} lab hosts failed (rc ${converge.rc}): ${(converge.stdout + converge.stderr).trim().split('\n').slice(-6).join(' / ')}`;
@@ -441,7 +445,7 @@ async function scaleSite(o: Options, k: number, profileDir?: string): Promise<Sc
       if (m.rc !== 0) {
         const f = firstFailure(m.stdout + m.stderr);
         if (m.rc !== 2 || !f) return `site.yml second run on ${k} lab hosts failed (rc ${m.rc})`;
-        const out = m.stdout.replace(/\x1b\[[0-9;]*m/g, '');
+        const out = withoutColours(m.stdout);
         const banner = out.lastIndexOf('TASK [', f.index);
         const task = banner >= 0 ? out.slice(banner + 6, out.indexOf(']', banner)) : '?';
         rec.note = `a task fails on every run: '${task}' (later plays go on, so the run is timed to its end; the playbook is not converged there)`;

@@ -30,13 +30,13 @@ export default defineModule<Args, Record<string, never>>({
   description: 'Fail unless the given conditions hold (runs on the controller)',
   args,
   runsOn: 'controller',
-  facts: async () => ({}),
+  facts: () => Promise.resolve({}),
   plan(_facts, a, p) {
     const conditions = Array.isArray(a.that) ? a.that : [a.that];
     for (const cond of conditions) {
       let holds: boolean;
       try {
-        holds = evaluateCondition(cond, p.vars as Record<string, unknown>);
+        holds = evaluateCondition(cond, p.vars);
       } catch (e) {
         if (!(e instanceof PhxError)) throw e;
         const where = e.loc ? `${formatLoc(e.loc)}: ` : '';

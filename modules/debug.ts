@@ -22,7 +22,7 @@ export default defineModule<Args, Record<string, never>>({
   description: 'Show a message or the value of a variable (runs on the controller)',
   args,
   runsOn: 'controller',
-  facts: async () => ({}),
+  facts: () => Promise.resolve({}),
   plan(_facts, a, p) {
     // the engine's -v count, as Ansible's magic variable
     const current = Number(p.vars.ansible_verbosity ?? 0);
@@ -32,7 +32,7 @@ export default defineModule<Args, Record<string, never>>({
     if (name !== undefined) {
       let value: unknown;
       try {
-        value = evaluateExpression(name, p.vars as Record<string, unknown>);
+        value = evaluateExpression(name, p.vars);
       } catch (e) {
         if (!(e instanceof PhxError)) throw e;
         value = 'VARIABLE IS NOT DEFINED!';

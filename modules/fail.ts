@@ -17,7 +17,7 @@ export default defineModule<Args, Record<string, never>>({
   description: 'Fail the task with a custom message (runs on the controller)',
   args,
   runsOn: 'controller',
-  facts: async () => ({}),
+  facts: () => Promise.resolve({}),
   plan(_facts, a) {
     const msg = a.msg ?? 'Failed as requested from task';
     return { changes: [], fail: typeof msg === 'string' || isUnsafeText(msg) ? String(msg) : JSON.stringify(msg) };

@@ -248,10 +248,10 @@ export function plan(f: FilePermFacts, a: FilePermArgs): Plan {
       const spec = `${needU ? uid : ''}${needG ? `:${gid}` : ''}`;
       chown.set(spec, [...(chown.get(spec) ?? []), e.path]);
     }
-    if (needM) chmod.set(m!, [...(chmod.get(m!) ?? []), e.path]);
+    if (needM) chmod.set(m, [...(chmod.get(m) ?? []), e.path]);
     if (before.length < 20) {
       before.push(creating ? `(absent) ${e.path}` : line(e));
-      after.push(line({ ...e, uid: needU ? uid! : e.uid, gid: needG ? gid! : e.gid, mode: needM ? m! : e.mode }));
+      after.push(line({ ...e, uid: needU ? uid : e.uid, gid: needG ? gid : e.gid, mode: needM ? m : e.mode }));
     }
   }
   if (creating && changed === 0) {

@@ -33,7 +33,7 @@ export default defineModule<Args, Record<string, never>>({
   description: 'Set host variables for later tasks (runs on the controller)',
   args,
   runsOn: 'controller',
-  facts: async () => ({}),
+  facts: () => Promise.resolve({}),
   plan(_facts, a) {
     const facts: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(a)) if (k !== 'cacheable') facts[k] = v;

@@ -40,8 +40,11 @@ async function mainInner(argv: string[]): Promise<number> {
 function packageVersion(): string {
   for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8'));
-      if (pkg.name === 'phx-play') return String(pkg.version);
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as {
+        name?: unknown;
+        version?: unknown;
+      };
+      if (pkg.name === 'phx-play' && typeof pkg.version === 'string') return pkg.version;
     } catch {
       // no package.json here, or not readable: keep looking
     }

@@ -135,7 +135,7 @@ export interface ModuleResult {
   [key: string]: unknown;
 }
 
-export interface ModuleDefinition<A = any, F = any> {
+export interface ModuleDefinition<A = unknown, F = unknown> {
   name: string;
   /** other names that select it, e.g. 'ansible.builtin.command' */
   aliases?: string[];

@@ -15,7 +15,8 @@ export interface ModuleRegistry {
 let loaded: Promise<ModuleRegistry> | undefined;
 
 export function loadRegistry(): Promise<ModuleRegistry> {
-  loaded ??= (async () => makeRegistry([...BUILTIN_MODULES]))();
+  // a throw in makeRegistry() becomes the promise's rejection, as callers expect of a loader
+  loaded ??= new Promise((resolve) => resolve(makeRegistry([...BUILTIN_MODULES])));
   return loaded;
 }
 

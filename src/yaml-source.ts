@@ -91,7 +91,7 @@ export function parseYamlDocuments(text: string, file: string): unknown[] {
   if (errors.length) throw new ValidationErrors(errors);
   return docs.map((d) => {
     const budget: AliasBudget = { expanded: 0, insideAlias: 0, sizes: new Map() };
-    return convert(d.contents as Node | null, d, at, budget);
+    return convert(d.contents, d, at, budget);
   });
 }
 
@@ -194,7 +194,7 @@ function asAnsibleReadsIt(tags: Tags): Tags {
     .filter((t) => typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:timestamp')
     .map((t) => {
       if (typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:bool' || !('test' in t) || !t.test) return t;
-      return { ...t, test: t.test.test('true') ? PYYAML_TRUE : PYYAML_FALSE } as ScalarTag;
+      return { ...t, test: t.test.test('true') ? PYYAML_TRUE : PYYAML_FALSE };
     });
 }
 
@@ -227,7 +227,7 @@ function convert(
       );
     budget.insideAlias++;
     try {
-      return convert(node.resolve(doc) as Node, doc, at, budget);
+      return convert(node.resolve(doc), doc, at, budget);
     } finally {
       budget.insideAlias--;
     }
@@ -248,7 +248,8 @@ function convert(
       if (key === '<<') {
         // merge key: copy the merged mappings' entries that are not set here
         const src = convert(pair.value as Node, doc, at, budget);
-        for (const m of Array.isArray(src) ? src : [src]) {
+        const merged: unknown[] = Array.isArray(src) ? src : [src];
+        for (const m of merged) {
           if (m && typeof m === 'object') for (const [k, v] of Object.entries(m)) if (!(k in obj)) obj[k] = v;
         }
         continue;

@@ -86,7 +86,7 @@ test('a timeout kills the command and its children', async () => {
   }
 });
 
-test('the sudo exchange, chunk by chunk: a prompt split in two is one prompt; stdin waits for the marker', async () => {
+test('the sudo exchange, chunk by chunk: a prompt split in two is one prompt; stdin waits for the marker', () => {
   const b = buildCommand(['cat'], { become: { user: 'root', password: PW }, stdin: 'in' });
   const sent: string[] = [];
   const failures: BecomeError[] = [];

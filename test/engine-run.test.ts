@@ -424,14 +424,14 @@ describe('engine: a run on the local connection', () => {
     const events = r.stdout
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l));
+      .map((l) => JSON.parse(l) as { v: unknown; type: unknown; result?: { stdout?: unknown }; durationMs?: unknown });
     assert.ok(events.every((e) => e.v === 1));
     assert.deepEqual(
       [...new Set(events.map((e) => e.type))],
       ['playbook_start', 'play_start', 'task_start', 'host_result', 'recap'],
     );
     const results = events.filter((e) => e.type === 'host_result');
-    assert.equal(results[0].result.stdout, 'hi');
+    assert.equal(results[0].result?.stdout, 'hi');
     assert.equal(typeof results[0].durationMs, 'number');
     assert.ok(!JSON.stringify(results[1]).includes('secret'));
     assert.match(r.stderr, /PLAY RECAP/);

@@ -42,8 +42,8 @@ describe('wait_for', () => {
     const port = portOf(probe);
     await close(probe);
     let s: Server | undefined;
-    const timer = setTimeout(async () => {
-      s = await listen(port);
+    const timer = setTimeout(() => {
+      void listen(port).then((server) => (s = server));
     }, 1200);
     try {
       const r = await run(waitFor, { host: '127.0.0.1', port, timeout: 10, sleep: 0.2 });

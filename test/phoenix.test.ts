@@ -204,7 +204,7 @@ test('timing faults: NFS and the guest agent 5 s late on fresh hosts — the run
       const waited = results(r, h, 'Wait until each shared dataset is exported and NFS answers').map((x) =>
         Number(x.elapsed ?? 0),
       );
-      assert.ok(Math.max(...waited) >= 2, `${h}: nfs_wait did not wait (${waited})`);
+      assert.ok(Math.max(...waited) >= 2, `${h}: nfs_wait did not wait (${waited.join(', ')})`);
     }
     // Right after an NFS restart, and right after a VM boot (the field notes' races): Portainer's play waits for each.
     const portainer = join(REPO, 'playbooks/portainer.yml');

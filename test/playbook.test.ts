@@ -17,7 +17,7 @@ const site = () => loadPlaybook(join(FIX, 'good/site.yml'), { registry });
 
 const task = (n: TaskNode | undefined): Task => {
   assert.equal(n?.kind, 'task');
-  return n as Task;
+  return n;
 };
 
 test('play keywords are validated and normalised', () => {

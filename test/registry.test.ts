@@ -17,8 +17,10 @@ test('every file in modules/ is listed in src/modules-index.ts, and nothing else
   const fromFiles = new Map<ModuleDefinition, string>();
   for (const f of files) {
     const js = f.replace(/\.ts$/, '.js');
-    const def = (await import(new URL(`../modules/${js}`, import.meta.url).href)).default as
-      ModuleDefinition | undefined;
+    const imported = (await import(new URL(`../modules/${js}`, import.meta.url).href)) as {
+      default?: ModuleDefinition;
+    };
+    const def = imported.default;
     assert.ok(def && typeof def.name === 'string', `modules/${f} does not default-export a defineModule()`);
     fromFiles.set(def, f);
   }

@@ -137,19 +137,10 @@ test('qm guest exec: pretty JSON, rc 0 even when the guest command fails, missin
   assert.match(timeout.stdout, /^\{\n   "pid" : \d+\n\}\n$/);
   assert.equal(timeout.rc, 0);
   // services inside the VM
-  assert.equal(
-    JSON.parse(s.run('qm', 'guest', 'exec', '1001', '--', 'systemctl', 'is-active', 'docker').stdout)['out-data'],
-    'active\n',
-  );
-  assert.equal(
-    JSON.parse(s.run('qm', 'guest', 'exec', '1001', '--', 'systemctl', 'restart', 'docker').stdout).exitcode,
-    0,
-  );
+  assert.equal(guest('systemctl', 'is-active', 'docker')['out-data'], 'active\n');
+  assert.equal(guest('systemctl', 'restart', 'docker').exitcode, 0);
   // the VM has its own filesystem
-  assert.equal(
-    JSON.parse(s.run('qm', 'guest', 'exec', '1001', '--', 'cat', '/etc/hostname').stdout)['out-data'],
-    'portainer\n',
-  );
+  assert.equal(guest('cat', '/etc/hostname')['out-data'], 'portainer\n');
 });
 
 function guest(...argv: string[]): { exitcode: number; 'out-data'?: string; 'err-data'?: string } {
@@ -278,6 +269,7 @@ test('pvenode cert info: real certificates, fingerprint = SHA256 of the DER', ()
     ['x509', '-noout', '-fingerprint', '-sha256', '-in', s.path('/etc/pve/nodes/pve1/pve-ssl.pem')],
     { encoding: 'utf8' },
   );
+  assert.ok(typeof ssl.fingerprint === 'string');
   assert.equal(`sha256 Fingerprint=${ssl.fingerprint}\n`.toLowerCase(), fp.toLowerCase());
   assert.equal(typeof ssl.notafter, 'number');
   assert.ok((ssl.notafter as number) > Date.now() / 1000);

@@ -362,6 +362,11 @@ test('precedence: inventory vars beat ~/.ssh/config, which beats defaults; local
     () => openConnection('bad', { ansible_port: 'twenty-two' }, env.options()),
     /ansible_port must be a port number/,
   );
+  // a list is not a port, even a list of one port
+  assert.throws(
+    () => openConnection('bad', { ansible_port: ['22'] }, env.options()),
+    /ansible_port must be a port number.*got \["22"\]/,
+  );
   assert.throws(() => openConnection('bad', { ansible_connection: 'winrm' }, env.options()), /not supported/);
 });
 

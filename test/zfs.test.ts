@@ -19,7 +19,7 @@ const parse = (raw: unknown): ZfsDatasetArgs => zfsDataset.args.parse(raw);
 const argError = (raw: unknown): string => {
   const r = zfsDataset.args.safeParse(raw);
   assert.equal(r.success, false, 'expected an argument error');
-  return r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
+  return r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
 };
 
 // `zfs get -H -p -o property,value,source mountpoint,compression,quota,atime tank/media`

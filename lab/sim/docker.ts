@@ -573,7 +573,7 @@ async function compose(args: string[]): Promise<number> {
       .replace(/[^a-z0-9_-]/g, '') ||
       'default');
   const [verb] = rest;
-  if (verb === 'up') return withLock(() => composeUp(doc, project!));
+  if (verb === 'up') return withLock(() => composeUp(doc, project));
   if (verb === 'down') {
     return withLock(() => {
       const s = load();

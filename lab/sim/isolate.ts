@@ -22,7 +22,8 @@ export interface IsolateOptions {
   env: Record<string, string>;
   /** owner (host uid:gid) for mount-target directories the setup has to create */
   targetOwner?: string;
-  stdin?: 'inherit' | Buffer | string;
+  /** 'inherit', or the bytes to feed (a Buffer, so that no content can be mistaken for 'inherit') */
+  stdin?: 'inherit' | Buffer;
   capture?: boolean;
   timeoutMs?: number;
   /** already inside an isolated guest (a chroot): keep the (private) propagation of the parent namespace */

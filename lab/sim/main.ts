@@ -1,6 +1,7 @@
 // Entry point of every simulated tool: `node main.js <tool> args…` (the lab's
 // shims in /usr/local/sbin call it). Each tool is imported on demand to keep
 // start-up light.
+import { inspect } from 'node:util';
 import { SimError } from './env.js';
 
 type Tool = (args: string[]) => number | Promise<number>;
@@ -20,10 +21,12 @@ const TOOLS: Record<string, () => Promise<Tool>> = {
   pvenode: async () => (await import('./pvenode.js')).pvenode,
   pvecm: async () => (await import('./pvecm.js')).pvecm,
   docker: async () => (await import('./docker.js')).docker,
-  '__nfs-mount-check': async () => async (args: string[]) => {
-    const problem = (await import('./nfs.js')).nfsMountProblem(args[0], args[1]);
-    process.stdout.write(`${problem ?? 'ok'}\n`);
-    return 0;
+  '__nfs-mount-check': async () => {
+    const { nfsMountProblem } = await import('./nfs.js');
+    return (args: string[]) => {
+      process.stdout.write(`${nfsMountProblem(args[0], args[1]) ?? 'ok'}\n`);
+      return 0;
+    };
   },
 };
 
@@ -45,7 +48,7 @@ async function main(): Promise<void> {
       process.stderr.write(e.message + '\n');
       process.exitCode = e.rc;
     } else {
-      process.stderr.write(`phx-lab internal error: ${(e as Error).stack ?? e}\n`);
+      process.stderr.write(`phx-lab internal error: ${e instanceof Error ? (e.stack ?? e.message) : inspect(e)}\n`);
       process.exitCode = 70;
     }
   }

@@ -16,7 +16,10 @@ function oneline(name: string): string {
     .join('');
 }
 
-function certInfo(path: string): Record<string, unknown> | null {
+/** One certificate as `pvenode cert info` lists it. */
+type CertInfo = Record<string, string | number | string[]>;
+
+function certInfo(path: string): CertInfo | null {
   let pem: string;
   try {
     pem = readFileSync(hostPath(path), 'utf8');
@@ -29,7 +32,7 @@ function certInfo(path: string): Record<string, unknown> | null {
   const key = c.publicKey;
   const details = key.asymmetricKeyDetails ?? {};
   return {
-    filename: path.split('/').pop(),
+    filename: path.slice(path.lastIndexOf('/') + 1),
     fingerprint: c.fingerprint256,
     issuer: oneline(c.issuer),
     notafter: Math.floor(Date.parse(c.validTo) / 1000),
@@ -50,7 +53,7 @@ function certInfo(path: string): Record<string, unknown> | null {
   };
 }
 
-function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
+function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(
     Object.keys(o)
       .sort()
@@ -71,7 +74,7 @@ export function pvenode(args: string[]): number {
     }
     const infos = ['/etc/pve/pve-root-ca.pem', `${node}/pve-ssl.pem`, `${node}/pveproxy-ssl.pem`]
       .map(certInfo)
-      .filter((x): x is Record<string, unknown> => x !== null)
+      .filter((x): x is CertInfo => x !== null)
       .map(sortKeys);
     if (format === 'json') out(JSON.stringify(infos) + '\n');
     else if (format === 'json-pretty') out(JSON.stringify(infos, null, 3) + '\n');

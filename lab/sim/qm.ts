@@ -248,7 +248,7 @@ async function guestExec(args: string[]): Promise<number> {
       ),
       255,
     );
-  const stdin = passStdin ? readFileSync(0) : '';
+  const stdin = passStdin ? readFileSync(0) : Buffer.alloc(0);
   if (!synchronous) {
     // started in the background: qm returns the pid at once (the lab does not keep it running)
     out(perlPrettyJson({ pid: process.pid }));

@@ -27,7 +27,7 @@ export async function runCommand(o: CliOptions): Promise<number> {
   const playbooks: Playbook[] = [];
   for (const file of o.playbooks) {
     try {
-      playbooks.push(await loadPlaybook(resolve(file), { registry }));
+      playbooks.push(loadPlaybook(resolve(file), { registry }));
     } catch (e) {
       if (e instanceof ValidationErrors) errors.push(...e.errors);
       else throw e;

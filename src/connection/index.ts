@@ -57,7 +57,8 @@ function str(v: unknown): string | undefined {
 
 function portOf(host: string, name: string, v: unknown): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
-  const n = typeof v === 'number' ? v : Number(String(v));
+  // a number, or a string of one; anything else (a list, a mapping) is not a port
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 65535)
     throw new PhxError(`host ${host}: ${name} must be a port number (1-65535), got ${JSON.stringify(v)}`);
   return n;
@@ -195,17 +196,17 @@ function safeLocalUser(): string {
 class RefusedConnection implements Connection {
   readonly kind = 'ssh' as const;
   constructor(private readonly reason: string) {}
-  async connect(): Promise<void> {
-    throw new UnreachableError(this.reason);
+  connect(): Promise<void> {
+    return Promise.reject(new UnreachableError(this.reason));
   }
-  async exec(): Promise<never> {
-    throw new UnreachableError(this.reason);
+  exec(): Promise<never> {
+    return Promise.reject(new UnreachableError(this.reason));
   }
-  async putFile(): Promise<void> {
-    throw new UnreachableError(this.reason);
+  putFile(): Promise<void> {
+    return Promise.reject(new UnreachableError(this.reason));
   }
-  async getFile(): Promise<never> {
-    throw new UnreachableError(this.reason);
+  getFile(): Promise<never> {
+    return Promise.reject(new UnreachableError(this.reason));
   }
   async close(): Promise<void> {}
 }

@@ -39,7 +39,9 @@ export class LocalConnection implements Connection {
       child.stdin.on('error', () => {}); // the command may not read its stdin
       child.on('error', (e) => finish(() => reject(e)));
       child.on('close', (code, signal) => {
-        let { stdout, stderr } = streams.output();
+        const output = streams.output();
+        const stdout = output.stdout;
+        let stderr = output.stderr;
         const rc = code ?? 128 + ((signal && osConstants.signals[signal]) || 9);
         const timedOut = isTimeout(opts.timeoutMs, started, rc);
         if (timedOut) stderr = withTimeoutNote(stderr, opts.timeoutMs!);

@@ -445,10 +445,12 @@ export function loopItems(
     if (!value || typeof value !== 'object' || Array.isArray(value))
       throw new PhxError(`with_dict expects a mapping, got ${describe(value)}`, node.loc);
     const unsafe = isUnsafeContainer(value); // keys chosen by a host are unsafe text
-    return Object.entries(value).map(([key, v]) => ({ key: unsafe ? new UnsafeText(key) : key, value: v }));
+    const entries: [string, unknown][] = Object.entries(value);
+    return entries.map(([key, v]) => ({ key: unsafe ? new UnsafeText(key) : key, value: v }));
   }
   if (!Array.isArray(value)) throw new PhxError(`loop must be a list, got ${describe(value)}`, node.loc);
-  return node.loop_with === 'items' ? value.flatMap((v) => (Array.isArray(v) ? v : [v])) : value;
+  const list: unknown[] = value;
+  return node.loop_with === 'items' ? list.flatMap((v: unknown) => (Array.isArray(v) ? (v as unknown[]) : [v])) : list;
 }
 
 /** The task's result once its signal aborts: the `timeout` ran out, or the run was interrupted. */
@@ -552,17 +554,15 @@ function describe(v: unknown): string {
         : `${typeof v} ${JSON.stringify(v)}`;
 }
 
+function noConnection(): Promise<never> {
+  return Promise.reject(new Error('this module runs on the controller and has no connection'));
+}
+
 const controllerOnly: Connection = {
   kind: 'local',
   async connect() {},
-  async exec() {
-    throw new Error('this module runs on the controller and has no connection');
-  },
-  async putFile() {
-    throw new Error('this module runs on the controller and has no connection');
-  },
-  async getFile() {
-    throw new Error('this module runs on the controller and has no connection');
-  },
+  exec: noConnection,
+  putFile: noConnection,
+  getFile: noConnection,
   async close() {},
 };

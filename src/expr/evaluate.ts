@@ -231,7 +231,7 @@ export class Evaluator {
     const isNum = (x: unknown): boolean => typeof x === 'number' || typeof x === 'boolean';
     if (op === '+') {
       if (typeof a === 'string' && typeof b === 'string') return a + b;
-      if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+      if (Array.isArray(a) && Array.isArray(b)) return [...(a as unknown[]), ...(b as unknown[])];
       if (!isNum(a) || !isNum(b))
         throw this.fail(leftNode, `cannot add ${typeName(a)} and ${typeName(b)} (use ~ to join as text)`);
     }

@@ -102,8 +102,8 @@ function flatten(list: unknown[], levels: number): unknown[] {
 /** Applies a test by name, as `select('match', 'x')` and `selectattr('a', 'defined')` do. */
 function runTest(name: unknown, value: unknown, args: unknown[], env: HelperEnv): boolean {
   if (name === undefined) return truthy(value);
-  const test = TESTS[String(name)];
-  if (!test) throw new EvalFailure(`unknown test '${String(name)}'`);
+  const test = TESTS[pyStr(name)];
+  if (!test) throw new EvalFailure(`unknown test '${pyStr(name)}'`);
   if (value instanceof Undefined && !test.acceptsUndefined) throw new EvalFailure(value.message());
   return test.fn(value, args, env);
 }

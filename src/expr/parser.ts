@@ -173,7 +173,7 @@ class Parser {
     let node: Node;
     if (t.type === 'op' && (t.value === '-' || t.value === '+')) {
       this.next();
-      this.needOperand(t.value as string);
+      this.needOperand(t.value);
       const operand = this.parseUnary(false);
       node = { k: 'unary', op: t.value as '-', operand, start: t.start, end: operand.end };
     } else {
@@ -201,7 +201,7 @@ class Parser {
           const inner = this.parseConditional();
           if (this.isOp(',')) return this.parseSequenceRest(t, inner, ')'); // a tuple, as a list
           this.expectOp(')');
-          return { ...inner, start: t.start, end: this.end() } as Node;
+          return { ...inner, start: t.start, end: this.end() };
         }
         if (t.value === '[') return this.parseSequenceRest(t, undefined, ']');
         if (t.value === '{') return this.parseDict(t);

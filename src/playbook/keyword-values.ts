@@ -139,7 +139,7 @@ export function checkVarNames(vars: Record<string, unknown>, loc: SourceLoc, ctx
 export function inherited(values: Record<string, unknown>): InheritedKeywords {
   const out: Record<string, unknown> = {};
   for (const k of INHERITED) if (values[k] !== undefined) out[k] = values[k];
-  return out as InheritedKeywords;
+  return out;
 }
 
 export interface LoopSpec {

@@ -212,7 +212,7 @@ function validate(
     return;
   }
   if (result.success) return;
-  for (const issue of flattenIssues(result.error.issues as unknown as Issue[], [])) {
+  for (const issue of flattenIssues(result.error.issues, [])) {
     if (issue.code === 'unrecognized_keys') {
       if (known) continue; // already reported above, with suggestions
       for (const k of issue.keys ?? [])

@@ -29,8 +29,8 @@ export function readPlay(
       : '';
     ctx.problems.add(`play has no 'hosts'${hint}`, loc);
   } else if (values.hosts !== undefined) {
-    const h = values.hosts;
-    hosts = (Array.isArray(h) ? h.map((x) => String(x).trim()).join(',') : String(h)).trim();
+    const h = values.hosts as string | (string | number)[]; // readKeywords checked it against KEYWORDS.hosts
+    hosts = (Array.isArray(h) ? h.map((x) => String(x).trim()).join(',') : h).trim();
     if (hosts === '') ctx.problems.add(`'hosts' is empty`, valueLoc(raw, 'hosts', loc));
   }
 

@@ -24,7 +24,7 @@ const TEMPLATE: Json = { type: 'string', pattern: '\\{\\{', description: 'a temp
 function toJson(schema: z.ZodType, defs: Json, prefix: string): Json {
   let out: Json;
   try {
-    out = z.toJSONSchema(schema, { target: 'draft-7', io: 'input', unrepresentable: 'any' }) as Json;
+    out = z.toJSONSchema(schema, { target: 'draft-7', io: 'input', unrepresentable: 'any' });
   } catch {
     return {};
   }

@@ -10,7 +10,7 @@ import { pathSlot, type PredictionWrite, type Predictions } from '../predictions
 import { applyMode, formatMode, modeArg, parseMode } from './mode.js';
 import { noFollowArgv } from './no-follow.js';
 import { accountArg, resolveAccount } from './owner.js';
-import { overlayProbe, probe, safePath, type FileState, type Identity, type ProbeResult } from './probe.js';
+import { overlayProbe, probe, type FileState, type Identity, type ProbeResult } from './probe.js';
 import { backupName, writeFileScript } from './write.js';
 
 /** Largest old content read for --diff; bigger files get a placeholder, like Ansible's max diff size. */

@@ -97,7 +97,7 @@ function parseUncached(text: string): ProgramNode {
   const { source, shifts } = rewriteAnsiblePaths(text);
   let ast: ProgramNode;
   try {
-    ast = handlebarsParser.parse(source) as unknown as ProgramNode;
+    ast = handlebarsParser.parse(source) as ProgramNode;
   } catch (e) {
     throw mapFailure(syntaxFailure(text, source, e as Error), shifts);
   }

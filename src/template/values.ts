@@ -205,7 +205,8 @@ export function toJson(v: unknown, indent?: number): string {
     return (
       JSON.stringify(
         v,
-        (_k, x: unknown) => (x instanceof Map ? Object.fromEntries(x) : typeof x === 'bigint' ? Number(x) : x),
+        (_k, x: unknown) =>
+          x instanceof Map ? Object.fromEntries(x as Map<PropertyKey, unknown>) : typeof x === 'bigint' ? Number(x) : x,
         indent,
       ) ?? 'null'
     );

@@ -45,13 +45,14 @@ export interface LabHostFixture {
   readonly conn: Connection;
   /** every command line the modules sent (for round-trip counts) */
   readonly commands: string[];
+  // functions, not methods: they do not use `this`, so tests destructure them (`const { run, sh } = fx`)
   /** runs a module over the reused SSH connection */
-  run(def: ModuleDefinition, raw: unknown, o?: RunOptions): Promise<ModuleResult>;
+  readonly run: (def: ModuleDefinition, raw: unknown, o?: RunOptions) => Promise<ModuleResult>;
   /** an sh command on the lab host (through lab.exec); throws unless rc 0 */
-  sh(command: string): Promise<string>;
+  readonly sh: (command: string) => Promise<string>;
   /** an sh command on the lab host (through lab.exec), whatever its rc */
-  exec(command: string): Promise<{ rc: number; stdout: string; stderr: string }>;
-  setFaults(faults: LabFaults): Promise<void>;
+  readonly exec: (command: string) => Promise<{ rc: number; stdout: string; stderr: string }>;
+  readonly setFaults: (faults: LabFaults) => Promise<void>;
 }
 
 /**

@@ -17,8 +17,8 @@ export interface PhoenixRun {
 export interface PhoenixLab {
   readonly lab: Lab;
   readonly dir: string;
-  /** phx-play -i <lab inventory> --json …args, from the repository root */
-  phxPlay(...args: string[]): Promise<PhoenixRun>;
+  /** phx-play -i <lab inventory> --json …args, from the repository root (a function: tests take it out of the object) */
+  readonly phxPlay: (...args: string[]) => Promise<PhoenixRun>;
 }
 
 /** Starts a lab of `hosts` hosts before the file's tests and stops it after. */

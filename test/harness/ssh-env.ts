@@ -73,7 +73,7 @@ export async function createSshEnv(label: string): Promise<SshTestEnv> {
       await run('useradd', ['-m', '-s', '/bin/sh', name]);
       users.push(name);
       await new Promise<void>((res, rej) => {
-        const p = execFile('chpasswd', (e) => (e ? rej(e) : res()));
+        const p = execFile('chpasswd', (e: Error | null) => (e ? rej(e) : res()));
         p.stdin!.end(`${name}:${password}\n`);
       });
       if (sudoRule) {

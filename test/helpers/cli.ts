@@ -27,7 +27,7 @@ export function runCli(
       ...opts.env,
     };
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
-    const child = spawn(process.execPath, [binPath, ...args], { cwd: opts.cwd, env: env as NodeJS.ProcessEnv });
+    const child = spawn(process.execPath, [binPath, ...args], { cwd: opts.cwd, env: env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
