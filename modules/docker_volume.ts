@@ -104,7 +104,7 @@ export function parseVolumeInspect(stdout: string): VolumeInfo | null {
   const text = stdout.trim();
   if (text === '') return null;
   const v = JSON.parse(text) as unknown;
-  const first = Array.isArray(v) ? v[0] : v;
+  const first: unknown = Array.isArray(v) ? v[0] : v;
   if (!first || typeof first !== 'object') return null;
   const o = first as Record<string, unknown>;
   const opts = o.Options && typeof o.Options === 'object' ? (o.Options as Record<string, unknown>) : {};

@@ -43,7 +43,7 @@ export const nfsVersion = z.union([z.number(), z.string()]).transform((v, c) => 
     });
     return z.NEVER;
   }
-  return major as 3 | 4;
+  return major;
 });
 
 const args = z

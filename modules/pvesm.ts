@@ -21,7 +21,6 @@ import { printPropertyString } from '../src/encode/property-string.js';
 import { listElement, mountOptionRecord, propertyRecord } from '../src/encode/schemas.js';
 import { storageSlot, type PredictionWrite, type Predictions } from '../src/predictions.js';
 import {
-  BOOLEAN_KEYS,
   FIXED_KEYS,
   TYPE_KEYS,
   effectiveValue,
@@ -389,7 +388,7 @@ function planOne(d: DesiredStorage, cur: StorageDef | undefined): Step | string 
   const del: string[] = [];
   const after: StorageDef = { ...cur, keys: { ...cur.keys } };
   for (const [k, want] of Object.entries(d.keys)) {
-    if ((FIXED_KEYS[type] as readonly string[]).includes(k)) continue;
+    if (FIXED_KEYS[type].includes(k)) continue;
     if (want === null) {
       if (cur.keys[k] !== undefined) {
         del.push(k);

@@ -64,7 +64,11 @@ test('nginx in CT 101: check predicts exactly and writes nothing; first run fixe
   assert.equal(real.reason, 'first-run');
   assert.equal(await sh('pct exec 101 -- stat -c "%U:%G %a" /etc/nginx/ssl/nginx.internal.key'), 'root:www-data 640\n');
   assert.equal(await hookLog(), 'reloaded\n');
-  assert.equal(JSON.parse(await sh('cat /var/lib/phx-play/cert_hook/nginx.internal.json')).fingerprint, fp);
+  assert.equal(
+    (JSON.parse(await sh('cat /var/lib/phx-play/cert_hook/nginx.internal.json')) as { fingerprint: string })
+      .fingerprint,
+    fp,
+  );
 
   const again = await run(certHook, NGINX);
   assert.equal(again.changed, false, String(again.msg));

@@ -112,7 +112,7 @@ test('plan: unchanged is ok; a wrong key mode is fixed inside the CT and the hoo
     ['run pct exec 101 -- systemctl reload nginx', 'record fingerprint in /var/lib/phx-play/cert_hook/nginx.json'],
   );
   assert.equal((renewed.result as Record<string, unknown>).renewed, true);
-  assert.equal(JSON.parse(String(renewed.changes[1].stdin)).fingerprint, FP);
+  assert.equal((JSON.parse(String(renewed.changes[1].stdin)) as { fingerprint: string }).fingerprint, FP);
 });
 
 test('plan: key missing / never appeared / errors', () => {
@@ -255,7 +255,10 @@ test('real: check predicts, first run fixes the key and runs the hook once, seco
   const st = statSync(keyPath);
   assert.equal(st.mode & 0o777, 0o640);
   assert.equal(st.gid, 33);
-  assert.equal(JSON.parse(readFileSync(join(stateDir, 'site.json'), 'utf8')).fingerprint, fp);
+  assert.equal(
+    (JSON.parse(readFileSync(join(stateDir, 'site.json'), 'utf8')) as { fingerprint: string }).fingerprint,
+    fp,
+  );
 
   const second = await run(hookArgs());
   assert.equal(second.changed, false);

@@ -10,6 +10,9 @@ import dockerVolume from '../modules/docker_volume.js';
 import { runInGuest } from '../src/proxmox/qm.js';
 import { comparable, useLabHost } from './harness/lab-fixture.js';
 
+/** What `docker volume inspect` prints: a list of volumes. */
+type Inspected = { Options: Record<string, string> }[];
+
 // ---- harness: one lab host, one reused SSH connection
 const fx = useLabHost('phx-docker-volume-lab-');
 const { run, sh, commands, exec, setFaults } = fx;
@@ -54,7 +57,7 @@ test('fresh host: check predicts ensure_source + create exactly and touches noth
   assert.equal((await exec(`test -d ${SRC}`)).rc, 0);
   const inspect = await guest('docker volume inspect portainer_data_nfs');
   assert.equal(inspect.exitcode, 0);
-  assert.deepEqual(JSON.parse(inspect['out-data']!)[0].Options, {
+  assert.deepEqual((JSON.parse(inspect['out-data']!) as Inspected)[0].Options, {
     device: `:${SRC}`,
     o: 'addr=127.0.0.1,rw,nfsvers=4',
     type: 'nfs',
@@ -77,7 +80,7 @@ test('options drift fails clearly; recreate: options-changed replaces an unused 
   const re = await run(dockerVolume, { ...want, recreate: 'options-changed' });
   assert.equal(re.failed, undefined, String(re.msg));
   assert.equal(re.recreated, true);
-  assert.deepEqual(JSON.parse((await guest('docker volume inspect media'))['out-data']!)[0].Options, {
+  assert.deepEqual((JSON.parse((await guest('docker volume inspect media'))['out-data']!) as Inspected)[0].Options, {
     device: 'tmpfs',
     o: 'size=64m',
     type: 'tmpfs',
@@ -153,7 +156,10 @@ test('hostile option values stay literal', async () => {
   const want = { name: 'hostile', vmid: 1001, options: { type: 'nfs', o: 'addr=127.0.0.1,rw', device } };
   const r = await run(dockerVolume, want);
   assert.equal(r.failed, undefined, String(r.msg));
-  assert.equal(JSON.parse((await guest('docker volume inspect hostile'))['out-data']!)[0].Options.device, device);
+  assert.equal(
+    (JSON.parse((await guest('docker volume inspect hostile'))['out-data']!) as Inspected)[0].Options.device,
+    device,
+  );
   assert.equal((await exec('test -e /tmp/pwned')).rc, 1);
   assert.equal((await run(dockerVolume, want)).changed, false);
 });

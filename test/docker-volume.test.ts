@@ -241,11 +241,10 @@ function scriptedContext(answers: ExecResult[]): { ctx: ModuleContext; calls: st
   const base = createModuleContext({ host: 'h', conn: new LocalConnection() });
   const ctx: ModuleContext = {
     ...base,
-    run: async (argv) => {
+    run: (argv) => {
       calls.push([...argv]);
       const next = answers.shift();
-      if (!next) throw new Error('no more answers');
-      return next;
+      return next ? Promise.resolve(next) : Promise.reject(new Error('no more answers'));
     },
   };
   return { ctx, calls };

@@ -17,12 +17,12 @@ test('a late server (nfsDelaySeconds) is waited for in one round trip, then ok',
   assert.equal(r.failed, undefined, String(r.msg));
   assert.equal(r.changed, false);
   assert.equal(r.ready, true);
-  assert.ok((r.elapsed as number) >= 2 && (r.elapsed as number) <= 6, `elapsed ${r.elapsed}`);
+  assert.ok((r.elapsed as number) >= 2 && (r.elapsed as number) <= 6, `elapsed ${String(r.elapsed)}`);
   assert.ok((r.attempts as number) >= 2);
   assert.equal(t.commands.length - n, 1, 'the wait is one remote command');
   const now = await t.run(nfsWait, { server: '127.0.0.1', export: '/tank/shared' });
   assert.equal(now.ready, true);
-  assert.ok((now.elapsed as number) < 1, `elapsed ${now.elapsed}`);
+  assert.ok((now.elapsed as number) < 1, `elapsed ${String(now.elapsed)}`);
 });
 
 test('NFS not online: times out and fails with the last probe output', async () => {

@@ -185,8 +185,8 @@ test('script: waits for a server that comes up late, in one round trip', async (
   clearTimeout(timer);
   assert.equal(r.failed, undefined, String(r.msg));
   assert.equal(r.ready, true);
-  assert.ok((r.attempts as number) > 3, `attempts ${r.attempts}`);
-  assert.ok((r.elapsed as number) >= 1 && (r.elapsed as number) <= 4, `elapsed ${r.elapsed}`);
+  assert.ok((r.attempts as number) > 3, `attempts ${String(r.attempts)}`);
+  assert.ok((r.elapsed as number) >= 1 && (r.elapsed as number) <= 4, `elapsed ${String(r.elapsed)}`);
   assert.equal(conn.calls, 1);
 });
 

@@ -37,7 +37,7 @@ const argvs = (p: ReturnType<typeof planPvesm>) => p.changes.map((c) => c.argv ?
 const argError = (raw: unknown): string => {
   const r = pvesm.args.safeParse(raw);
   assert.equal(r.success, false, 'expected an argument error');
-  return r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
+  return r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
 };
 
 test('storage.cfg: parses the spec example and writes it back byte-identical', () => {
@@ -337,7 +337,7 @@ test('several refusals are reported together and nothing is planned', () => {
   );
   assert.deepEqual(p.changes, []);
   assert.equal(p.fail?.split('\n').length, 2);
-  assert.match(p.fail!, /fixed key path is '\/var\/lib\/vz' on the host, wanted '\/srv'/);
+  assert.match(p.fail, /fixed key path is '\/var\/lib\/vz' on the host, wanted '\/srv'/);
 });
 
 test('argument errors are clear and located', () => {

@@ -606,9 +606,9 @@ function set(args: string[]): number {
 }
 
 function escapeDescription(lines: string[]): string {
-  return lines
-    .join('\n')
-    .replace(/[%:\x00-\x1f]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+  // eslint-disable-next-line no-control-regex -- PVE's encode_text %-escapes exactly the control characters
+  const escaped = /[%:\x00-\x1f]/g;
+  return lines.join('\n').replace(escaped, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
 }
 
 function config(args: string[]): number {

@@ -23,8 +23,8 @@ export function parsePvenodeCertInfo(stdout: string): PvenodeCert[] {
   return v
     .filter((x): x is Record<string, unknown> => !!x && typeof x === 'object')
     .map((x) => ({
-      filename: String(x.filename ?? ''),
-      fingerprint: String(x.fingerprint ?? '').toUpperCase(),
+      filename: typeof x.filename === 'string' ? x.filename : '',
+      fingerprint: typeof x.fingerprint === 'string' ? x.fingerprint.toUpperCase() : '',
       ...(typeof x.notafter === 'number' ? { notafter: x.notafter } : {}),
       ...(typeof x.subject === 'string' ? { subject: x.subject } : {}),
     }));
@@ -84,8 +84,8 @@ export function parseCertState(text: string | undefined): CertState | null {
     const v = JSON.parse(text) as Record<string, unknown>;
     if (typeof v.fingerprint !== 'string') return null;
     return {
-      name: String(v.name ?? ''),
-      cert: String(v.cert ?? ''),
+      name: typeof v.name === 'string' ? v.name : '',
+      cert: typeof v.cert === 'string' ? v.cert : '',
       fingerprint: v.fingerprint,
       ...(typeof v.notafter === 'number' ? { notafter: v.notafter } : {}),
     };
