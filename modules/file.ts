@@ -175,8 +175,15 @@ function attrCommands(at: string, now: Attrs, want: Attrs, o: AttrOptions = {}):
   const out: Change[] = [];
   const ownerPart = want.uid !== now.uid ? String(want.uid) : '';
   const groupPart = want.gid !== now.gid ? String(want.gid) : '';
+  // A followed link is changed by plain chown/chmod. GNU chmod keeps a directory's
+  // setuid/setgid bits for a numeric mode of fewer than 5 digits and sets exactly
+  // the bits given for 5 (coreutils doc/perm.texi, "Directories and the Set-User-ID
+  // and Set-Group-ID Bits"): '00755' clears them, '02775' sets them. The no-follow
+  // helper uses chmod(2), which has no such rule.
   const attrArgv = (op: 'chown' | 'chmod', spec: string) =>
-    o.followed ? [op, spec, safePath(at)] : noFollowArgv(posix.dirname(at), op, spec, [at]);
+    o.followed
+      ? [op, op === 'chmod' ? `0${spec}` : spec, safePath(at)]
+      : noFollowArgv(posix.dirname(at), op, spec, [at]);
   if (ownerPart || groupPart) {
     const spec = `${ownerPart}${groupPart ? `:${groupPart}` : ''}`;
     out.push({
