@@ -9,6 +9,7 @@ import { defineModule, type Change, type Plan } from '../src/module.js';
 import { pathSlot, type PredictionWrite, type Predictions } from '../src/predictions.js';
 import { applyMode, formatMode, modeArg, parseMode, type ModeSpec } from '../src/remote/mode.js';
 import { noFollowArgv, plainCommand, type NoFollowOp } from '../src/remote/no-follow.js';
+import { pmxcfsRefusal } from '../src/remote/pmxcfs.js';
 import { accountArg, attrsText, resolveAccount } from '../src/remote/owner.js';
 import {
   overlayProbe,
@@ -278,6 +279,15 @@ function plan(f: Facts, a: Args): Plan {
   const state =
     a.state ?? (a.recurse ? 'directory' : targetKind === 'absent' || targetKind === 'hard' ? 'file' : targetKind);
   const fail = (msg: string): Plan => ({ changes: [], fail: msg, result: { path } });
+  if (state !== 'absent') {
+    const refused = pmxcfsRefusal(path, {
+      owner: a.owner,
+      group: a.group,
+      mode: a.mode !== undefined && state !== 'link' ? parseMode(a.mode) : undefined,
+      isDir: state === 'directory',
+    });
+    if (refused) return fail(refused);
+  }
 
   let owner: { id: number; name: string } | undefined;
   let group: { id: number; name: string } | undefined;
