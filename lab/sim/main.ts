@@ -19,6 +19,7 @@ const TOOLS: Record<string, () => Promise<Tool>> = {
   },
   pvenode: async () => (await import('./pvenode.js')).pvenode,
   pvecm: async () => (await import('./pvecm.js')).pvecm,
+  pveversion: async () => (await import('./pveversion.js')).pveversion,
   docker: async () => (await import('./docker.js')).docker,
   '__nfs-mount-check': async () => async (args: string[]) => {
     const problem = (await import('./nfs.js')).nfsMountProblem(args[0], args[1]);
