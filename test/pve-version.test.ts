@@ -43,9 +43,9 @@ function counted(answer: ExecResult): { ctx: ModuleContext; calls: string[][] } 
   return {
     ctx: {
       ...base,
-      run: async (argv) => {
+      run: (argv) => {
         calls.push([...argv]);
-        return answer;
+        return Promise.resolve(answer);
       },
     },
     calls,
