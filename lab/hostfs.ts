@@ -21,6 +21,7 @@ export const HYPERVISOR_TOOLS = [
   'systemctl',
   'pvenode',
   'pvecm',
+  'pveversion',
 ];
 
 function sq(s: string): string {

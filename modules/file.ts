@@ -9,6 +9,7 @@ import { defineModule, type Change, type Plan } from '../src/module.js';
 import { pathSlot, type PredictionWrite, type Predictions } from '../src/predictions.js';
 import { applyMode, formatMode, modeArg, parseMode, type ModeSpec } from '../src/remote/mode.js';
 import { noFollowArgv, plainCommand, type NoFollowOp } from '../src/remote/no-follow.js';
+import { pmxcfsRefusal } from '../src/remote/pmxcfs.js';
 import { accountArg, attrsText, resolveAccount } from '../src/remote/owner.js';
 import {
   overlayProbe,
@@ -175,8 +176,15 @@ function attrCommands(at: string, now: Attrs, want: Attrs, o: AttrOptions = {}):
   const out: Change[] = [];
   const ownerPart = want.uid !== now.uid ? String(want.uid) : '';
   const groupPart = want.gid !== now.gid ? String(want.gid) : '';
+  // A followed link is changed by plain chown/chmod. GNU chmod keeps a directory's
+  // setuid/setgid bits for a numeric mode of fewer than 5 digits and sets exactly
+  // the bits given for 5 (coreutils doc/perm.texi, "Directories and the Set-User-ID
+  // and Set-Group-ID Bits"): '00755' clears them, '02775' sets them. The no-follow
+  // helper uses chmod(2), which has no such rule.
   const attrArgv = (op: 'chown' | 'chmod', spec: string) =>
-    o.followed ? [op, spec, safePath(at)] : noFollowArgv(posix.dirname(at), op, spec, [at]);
+    o.followed
+      ? [op, op === 'chmod' ? `0${spec}` : spec, safePath(at)]
+      : noFollowArgv(posix.dirname(at), op, spec, [at]);
   if (ownerPart || groupPart) {
     const spec = `${ownerPart}${groupPart ? `:${groupPart}` : ''}`;
     out.push({
@@ -271,6 +279,15 @@ function plan(f: Facts, a: Args): Plan {
   const state =
     a.state ?? (a.recurse ? 'directory' : targetKind === 'absent' || targetKind === 'hard' ? 'file' : targetKind);
   const fail = (msg: string): Plan => ({ changes: [], fail: msg, result: { path } });
+  if (state !== 'absent') {
+    const refused = pmxcfsRefusal(path, {
+      owner: a.owner,
+      group: a.group,
+      mode: a.mode !== undefined && state !== 'link' ? parseMode(a.mode) : undefined,
+      isDir: state === 'directory',
+    });
+    if (refused) return fail(refused);
+  }
 
   let owner: { id: number; name: string } | undefined;
   let group: { id: number; name: string } | undefined;

@@ -12,6 +12,7 @@ import { runBatch } from '../src/remote/batch.js';
 import { octalModeArg } from '../src/remote/mode.js';
 import type { FileState } from '../src/remote/probe.js';
 import { noFollowArgv } from '../src/remote/no-follow.js';
+import { pmxcfsRefusal } from '../src/remote/pmxcfs.js';
 
 // ---------------------------------------------------------------- arguments
 
@@ -238,9 +239,17 @@ export function plan(f: FilePermFacts, a: FilePermArgs): Plan {
   let changed = 0;
   for (const e of entries) {
     if (e.type === 'l') continue; // symlinks inside the tree are left alone, like chown -R
+    const m = wantedMode(e, a);
+    // /etc/pve keeps its own owner and modes: what it would refuse is not attempted (src/remote/pmxcfs.ts)
+    const refused = pmxcfsRefusal(e.path, {
+      owner: uid,
+      group: a.group === 'www-data' ? a.group : gid,
+      mode: m !== undefined ? { kind: 'octal', value: m } : undefined,
+      isDir: e.type === 'd',
+    });
+    if (refused) return { changes: [], fail: refused };
     const needU = uid !== undefined && e.uid !== uid;
     const needG = gid !== undefined && e.gid !== gid;
-    const m = wantedMode(e, a);
     const needM = m !== undefined && e.mode !== m;
     if (!needU && !needG && !needM) continue;
     changed++;

@@ -151,6 +151,24 @@ test('guest agent not running yet: retries until it answers; never answering fai
   }
 });
 
+// qemu-server PVE/QemuServer/Agent.pm, assert_agent_available: `agent: 0` is a
+// defined key, so qm says "QEMU guest agent is not running" (not "No QEMU guest
+// agent configured"); waiting cannot help, src/proxmox/qm.ts reads the config once.
+test('agent: 0 in the VM config fails at once, naming the disabled agent, not after agent_timeout', async () => {
+  const conf = '/etc/pve/qemu-server/1001.conf';
+  await sh(`cp ${conf} /root/1001.conf.orig && sed -i 's/^agent: .*/agent: 0/' ${conf}`);
+  try {
+    const t0 = Date.now();
+    const r = await run(dockerVolume, { name: 'x', vmid: 1001, agent_timeout: 20, retry_interval: 0.5 });
+    assert.equal(r.failed, true);
+    assert.match(String(r.msg), /QEMU guest agent of VM 1001 is disabled in its config \(agent: 0\)/);
+    assert.match(String(r.msg), /qm set 1001 --agent 1/);
+    assert.ok(Date.now() - t0 < 5_000, 'no waiting for an agent that cannot start');
+  } finally {
+    await sh(`cp /root/1001.conf.orig ${conf}`);
+  }
+});
+
 test('hostile option values stay literal', async () => {
   const device = `:/quickOS/it's "$(touch /tmp/pwned)" dir`;
   const want = { name: 'hostile', vmid: 1001, options: { type: 'nfs', o: 'addr=127.0.0.1,rw', device } };

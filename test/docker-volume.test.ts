@@ -254,14 +254,18 @@ test('runInGuest retries (bounded) while the guest agent is not running, then su
   const notYet = { rc: 255, stdout: '', stderr: 'QEMU guest agent is not running\n' };
   const { ctx, calls } = scriptedContext([
     notYet,
+    // the first "not running" reads the config once: an enabled agent is worth waiting for
+    { rc: 0, stdout: 'agent: 1\nmemory: 2048\n', stderr: '' },
     notYet,
     { rc: 0, stdout: '{\n   "exitcode" : 0,\n   "exited" : 1,\n   "out-data" : "ok\\n"\n}\n', stderr: '' },
   ]);
   const t0 = Date.now();
   const r = await runInGuest(ctx, 1001, ['docker', 'info'], { retryIntervalMs: 50, agentTimeoutMs: 5000 });
   assert.deepEqual(r, { rc: 0, stdout: 'ok\n', stderr: '' });
-  assert.equal(calls.length, 3);
+  assert.equal(calls.length, 4);
   assert.deepEqual(calls[0], ['qm', 'guest', 'exec', '1001', '--timeout', '30', '--', 'docker', 'info']);
+  assert.deepEqual(calls[1], ['qm', 'config', '1001']);
+  assert.deepEqual(calls[2], calls[0]);
   assert.ok(Date.now() - t0 >= 100);
 
   const never = scriptedContext(Array.from({ length: 50 }, () => notYet));

@@ -72,3 +72,28 @@ test('container_root: privileged CT → 0:0, custom lxc.idmap → its ct-start 0
   const names = await run(filePerm, { path: '/tank/v', owner: 'nosuchuser' });
   assert.match(String(names.msg), /user "nosuchuser" does not exist on the host/);
 });
+
+// The setuid/setgid bits of a directory: GNU chmod(1) keeps them for a numeric
+// mode of fewer than 5 digits (coreutils src/chmod.c, process_file → mode_adjust
+// with the directory's S_ISUID|S_ISGID kept unless named; doc "SETUID AND
+// SETGID BITS"), chmod(2) does not. file_perm changes modes through
+// src/remote/no-follow.ts (perl chmod(2) on /proc/self/fd/N), so the wanted
+// bits are exactly what the directory gets: one run converges, the next is ok.
+test('a 2755 directory wanted 0755 and a 0755 directory wanted 2775 converge in one run; the second run is ok', async () => {
+  await sh(
+    'mkdir -p /tank/sg/a /tank/sg/b /tank/sg/c && chmod 2755 /tank/sg/a && chmod 0755 /tank/sg/b && chmod 6755 /tank/sg/c',
+  );
+  for (const [path, mode, want] of [
+    ['/tank/sg/a', '0755', '755'],
+    ['/tank/sg/b', '2775', '2775'],
+    ['/tank/sg/c', '0750', '750'],
+  ]) {
+    const first = await run(filePerm, { path, mode });
+    assert.equal(first.failed, undefined, String(first.msg));
+    assert.equal(first.changed, true);
+    assert.equal(await sh(`stat -c %a ${path}`), `${want}\n`, path);
+    const second = await run(filePerm, { path, mode });
+    assert.equal(second.failed, undefined, String(second.msg));
+    assert.equal(second.changed, false, `${path}: second run ${String(second.msg)}`);
+  }
+});

@@ -142,6 +142,28 @@ describe('file', () => {
     assert.equal(noState.result.src, '/nonexistent/x');
   });
 
+  // GNU chmod keeps a directory's setuid/setgid bits for a numeric mode of fewer
+  // than 5 digits (coreutils doc/perm.texi, "Directories and the Set-User-ID and
+  // Set-Group-ID Bits"); file changes a followed link's target with plain chmod,
+  // the others with chmod(2) (src/remote/no-follow.ts): both reach the wanted bits.
+  it('setgid/setuid of a directory, directly and through a followed link: one run converges, the second is ok', async () => {
+    for (const [start, want] of [
+      [0o2755, '0755'],
+      [0o755, '2775'],
+      [0o6755, '0750'],
+    ] as const) {
+      const dir = join(scratch.dir, `sg-${start.toString(8)}`);
+      const link = `${dir}-link`;
+      mkdirSync(dir);
+      symlinkSync(dir, link);
+      for (const path of [link, dir]) {
+        chmodSync(dir, start);
+        await converge({ path, state: 'directory', mode: want });
+        assert.equal(mode(dir), want.padStart(4, '0'), `${path} from ${start.toString(8)}`);
+      }
+    }
+  });
+
   it('hard links share the inode', async () => {
     const src = join(scratch.dir, 'hsrc');
     writeFileSync(src, 'data');

@@ -109,6 +109,19 @@ test('qm: status, missing VM, not running, no agent, agent late (fault)', () => 
   const text = readFileSync(conf, 'utf8');
   writeFileSync(conf, text.replace('agent: 1\n', ''));
   assert.equal(s.run('qm', 'guest', 'exec', '1001', '--', 'true').stderr, 'No QEMU guest agent configured\n');
+  // agent defined but disabled: QEMU has no agent socket, guest-ping fails
+  // (qemu-server PVE/QemuServer/Agent.pm, assert_agent_available; PVE/QemuServer.pm, config_to_command)
+  for (const agent of ['0', 'enabled=0', 'fstrim_cloned_disks=1', 'type=isa']) {
+    writeFileSync(conf, text.replace('agent: 1\n', `agent: ${agent}\n`));
+    const disabled = s.run('qm', 'guest', 'exec', '1001', '--', 'true');
+    assert.deepEqual([disabled.stderr, disabled.rc], ['QEMU guest agent is not running\n', 255], `agent: ${agent}`);
+  }
+  writeFileSync(conf, text.replace('agent: 1\n', 'agent: enabled=1,fstrim_cloned_disks=1\n'));
+  assert.equal(s.run('qm', 'guest', 'exec', '1001', '--', 'true').rc, 0);
+  assert.equal(s.run('qm', 'stop', '1001').rc, 0);
+  writeFileSync(conf, text.replace('agent: 1\n', 'agent: 0\n'));
+  assert.equal(s.run('qm', 'guest', 'exec', '1001', '--', 'true').stderr, 'VM 1001 is not running\n');
+  assert.equal(s.run('qm', 'start', '1001').rc, 0);
   writeFileSync(conf, text);
 });
 

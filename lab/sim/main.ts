@@ -20,6 +20,7 @@ const TOOLS: Record<string, () => Promise<Tool>> = {
   },
   pvenode: async () => (await import('./pvenode.js')).pvenode,
   pvecm: async () => (await import('./pvecm.js')).pvecm,
+  pveversion: async () => (await import('./pveversion.js')).pveversion,
   docker: async () => (await import('./docker.js')).docker,
   '__nfs-mount-check': async () => {
     const { nfsMountProblem } = await import('./nfs.js');

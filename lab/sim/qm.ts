@@ -18,6 +18,7 @@ import {
   withLock,
   SIM_DIR,
 } from './env.js';
+import { agentEnabled } from '../../src/proxmox/qm-agent.js';
 import { parsePveArgs, parsePveArgsExpecting, needArgs, unknownOption } from './pve-args.js';
 import { runIsolated, systemBinds, type Bind } from './isolate.js';
 
@@ -116,7 +117,7 @@ function status(args: string[]): number {
     return 0;
   }
   const info: Record<string, string> = {
-    agent: conf.agent?.startsWith('1') ? '1' : '0',
+    agent: agentEnabled(conf.agent) ? '1' : '0',
     cpus: conf.cores ?? '1',
     maxmem: String(Number(conf.memory ?? 2048) * 1024 * 1024),
     name: conf.name ?? `VM${id}`,
@@ -168,13 +169,20 @@ function list(): number {
   return 0;
 }
 
-/** The checks qm does before talking to the agent. */
+/**
+ * The checks qm does before talking to the agent (qemu-server
+ * PVE/QemuServer/Agent.pm, assert_agent_available): the key must be defined,
+ * the VM running, and guest-ping must answer — which it never does for a
+ * disabled agent (`agent: 0`), as QEMU then has no agent socket.
+ * rc: a Perl die without errno, 255.
+ */
 function agentReady(id: string): void {
   const conf = readConf(id);
-  if (!/^(1|enabled=1)/.test(conf.agent ?? '')) throw new SimError('No QEMU guest agent configured', 255);
+  const enabled = agentEnabled(conf.agent);
+  if (enabled === undefined) throw new SimError('No QEMU guest agent configured', 255);
   const st = vmState(id);
   if (!st.running) throw new SimError(`VM ${id} is not running`, 255);
-  if (Date.now() - st.startedAt < (faults().guestAgentDelaySeconds ?? 0) * 1000)
+  if (!enabled || Date.now() - st.startedAt < (faults().guestAgentDelaySeconds ?? 0) * 1000)
     throw new SimError('QEMU guest agent is not running', 255);
 }
 

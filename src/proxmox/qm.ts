@@ -4,6 +4,7 @@ import { ModuleError, type ModuleContext } from '../module.js';
 import type { ExecResult } from '../connection/types.js';
 import { shellJoin } from '../quote.js';
 import { sleep } from '../sleep.js';
+import { agentEnabled } from './qm-agent.js';
 
 /** What `qm guest exec` printed, parsed. */
 export interface GuestExecStatus {
@@ -67,7 +68,9 @@ export function describeQmError(vmid: number, stderr: string): string {
     return `VM ${vmid} has no QEMU guest agent configured (qm set ${vmid} --agent 1, then restart it)`;
   if (/is not running/i.test(s) && /^VM \d+ is not running/im.test(s)) return `VM ${vmid} is not running`;
   if (/does not exist/i.test(s)) return `VM ${vmid} does not exist on this host (${s})`;
-  if (AGENT_NOT_RUNNING.test(s)) return `the QEMU guest agent in VM ${vmid} is not running`;
+  // qm says the same for an agent disabled in the VM's config (see qm-agent.ts)
+  if (AGENT_NOT_RUNNING.test(s))
+    return `the QEMU guest agent in VM ${vmid} is not running (or disabled: check \`agent: 1\` in qm config ${vmid})`;
   return `qm guest exec in VM ${vmid} failed: ${s || 'no error text'}`;
 }
 
@@ -110,9 +113,15 @@ export async function runInGuest(
   const interval = opts.retryIntervalMs ?? 1000;
   const started = Date.now();
   const qmArgv = guestExecArgv(vmid, argv, timeoutSeconds);
+  let configChecked = false;
   for (;;) {
     const r = await ctx.run(qmArgv, { okExit: 'any' });
     if (r.rc !== 0 && AGENT_NOT_RUNNING.test(r.stderr)) {
+      if (!configChecked) {
+        // a disabled agent never starts: say so instead of waiting for it
+        configChecked = true;
+        await failIfAgentDisabled(ctx, vmid, r);
+      }
       const waited = Date.now() - started;
       if (waited + interval > agentTimeoutMs || ctx.signal.aborted) {
         throw new ModuleError(
@@ -126,6 +135,25 @@ export async function runInGuest(
     }
     return guestResult(vmid, argv, r, timeoutSeconds);
   }
+}
+
+/**
+ * Throws when VM `vmid`'s config has its guest agent disabled (`agent: 0`),
+ * where qm's "QEMU guest agent is not running" will not change by waiting.
+ * A config that cannot be read changes nothing: the caller goes on retrying.
+ */
+async function failIfAgentDisabled(ctx: ModuleContext, vmid: number, qmResult: ExecResult): Promise<void> {
+  const conf = await ctx.run(['qm', 'config', String(vmid)], { okExit: 'any' });
+  if (conf.rc !== 0) return;
+  const line = /^agent: (.*)$/m.exec(conf.stdout);
+  if (line && agentEnabled(line[1].trim()) === false)
+    throw new ModuleError(
+      `the QEMU guest agent of VM ${vmid} is disabled in its config (agent: ${line[1].trim()}), so qm says "QEMU guest agent is not running"`,
+      {
+        result: qmResult,
+        hint: `qm set ${vmid} --agent 1, then restart VM ${vmid} (stop and start: a reboot inside the guest is not enough)`,
+      },
+    );
 }
 
 /** Runs a command where Docker lives: in VM `vmid` through qm, or on the host itself. */

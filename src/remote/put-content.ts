@@ -9,6 +9,7 @@ import type { Change, Diff, ModuleContext, Plan } from '../module.js';
 import { pathSlot, type PredictionWrite, type Predictions } from '../predictions.js';
 import { applyMode, formatMode, modeArg, parseMode } from './mode.js';
 import { noFollowArgv } from './no-follow.js';
+import { pmxcfsMode, pmxcfsRefusal, underPmxcfs } from './pmxcfs.js';
 import { accountArg, resolveAccount } from './owner.js';
 import { overlayProbe, probe, type FileState, type Identity, type ProbeResult } from './probe.js';
 import { backupName, writeFileScript } from './write.js';
@@ -113,9 +114,23 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
     mkdirParent = !destState.exists;
   } else if (!parent.exists && w.createParent) {
     mkdirParent = true;
-  } else if (!parent.exists) {
-    return { changes: [], fail: `Destination directory ${posix.dirname(path)} does not exist`, result: { dest: path } };
   }
+  const refused = pmxcfsRefusal(path, {
+    owner: w.owner,
+    group: w.group,
+    mode:
+      w.mode === 'preserve'
+        ? w.srcMode !== undefined
+          ? { kind: 'octal', value: w.srcMode }
+          : undefined
+        : w.mode !== undefined
+          ? parseMode(w.mode)
+          : undefined,
+    isDir: false,
+  });
+  if (refused) return { changes: [], fail: refused, result: { dest: path } };
+  if (!endsWithSlash && destState.type !== 'directory' && !parent.exists && !w.createParent)
+    return { changes: [], fail: `Destination directory ${posix.dirname(path)} does not exist`, result: { dest: path } };
   if (cur.exists && cur.type === 'directory')
     return { changes: [], fail: `dest ${path} is a directory`, result: { dest: path } };
 
@@ -139,7 +154,8 @@ export function putPlan(f: PutFacts, w: PutWanted): Plan {
   // force: false leaves an existing file entirely alone, attributes too (as Ansible)
   const leaveAlone = exists && !w.force;
   if (leaveAlone) [owner, group] = [undefined, undefined];
-  const baseMode = exists ? cur.mode! : 0o666 & ~f.me.umask;
+  // a new file on pmxcfs gets its fixed mode; chmod to anything else is EPERM there
+  const baseMode = exists ? cur.mode! : underPmxcfs(path) ? pmxcfsMode(path, false) : 0o666 & ~f.me.umask;
   const mode = leaveAlone
     ? baseMode
     : w.mode === 'preserve'
