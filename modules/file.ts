@@ -590,6 +590,8 @@ function recurseByFind(
   const out: Change[] = [];
   // find -P never follows a link; the perl helper (no-follow.ts) re-checks each name as it changes it
   const exec = (op: NoFollowOp, spec: string) => [...noFollowArgv(r, op, spec, []), '{}', '+'];
+  // every entry below root (never root itself), links not followed
+  const below = ['find', '-P', r, '-mindepth', '1'];
   if (owners) {
     const differs = [
       ...(t.uid !== undefined ? ['!', '-uid', String(t.uid)] : []),
@@ -599,25 +601,11 @@ function recurseByFind(
     const who = `${t.uid ?? ''}${t.gid !== undefined ? `:${t.gid}` : ''}`;
     out.push({
       description: `chown ${who} below ${root}`,
-      argv: [
-        'find',
-        '-P',
-        r,
-        '-mindepth',
-        '1',
-        '!',
-        '-type',
-        'l',
-        '(',
-        ...differs,
-        ')',
-        '-exec',
-        ...exec('chown', who),
-      ],
+      argv: [...below, '!', '-type', 'l', '(', ...differs, ')', '-exec', ...exec('chown', who)],
     });
     out.push({
       description: `chown -h ${who} of the links below ${root}`,
-      argv: ['find', '-P', r, '-mindepth', '1', '-type', 'l', '(', ...differs, ')', '-exec', ...exec('lchown', who)],
+      argv: [...below, '-type', 'l', '(', ...differs, ')', '-exec', ...exec('lchown', who)],
     });
   }
   if (modes && t.mode) {
@@ -627,11 +615,7 @@ function recurseByFind(
         ? {
             description: `chmod ${formatMode(m.value)} below ${root}`,
             argv: [
-              'find',
-              '-P',
-              r,
-              '-mindepth',
-              '1',
+              ...below,
               '!',
               '-type',
               'l',
@@ -647,7 +631,7 @@ function recurseByFind(
             // (GNU chmod does not follow links met below the named paths, but a name
             // swapped for a link after find saw it is followed: listed paths avoid that)
             description: `chmod ${m.text} below ${root}`,
-            argv: ['find', '-P', r, '-mindepth', '1', '!', '-type', 'l', '-exec', 'chmod', m.text, '{}', '+'],
+            argv: [...below, '!', '-type', 'l', '-exec', 'chmod', m.text, '{}', '+'],
           },
     );
   }

@@ -20,7 +20,10 @@ const conf = (id: number) => sh(`pct config ${id}`);
 const key = async (id: number, k: string) => new RegExp(`^${k}: (.*)$`, 'm').exec(await conf(id))?.[1];
 /** the commands a module sent from now on (what -vv shows) */
 const sentFrom = (n: number) =>
-  commands.slice(n).filter((c) => /^pct (set|resize|shutdown|stop|destroy|create)/.test(c));
+  commands
+    .slice(n)
+    .map((c) => c.replace(/^export LC_ALL=C; /, '')) // every command line starts in the C locale
+    .filter((c) => /^pct (set|resize|shutdown|stop|destroy|create)/.test(c));
 
 // ---- the simulator, as strict as the real tools
 
