@@ -125,3 +125,30 @@ test('storage.cfg: a section whose id is no storage id is skipped, as PVE skips 
     /storage.cfg path: .* one line/,
   );
 });
+
+test('/etc/exports lines: a client, option or path cannot add a client, an option or an export', async () => {
+  const { printExportsLine } = await import('../src/encode/exports-line.js');
+  assert.equal(
+    printExportsLine('/quickOS/shared', '10.0.0.0/24 pve2.lan', 'rw,sync,no_subtree_check'),
+    '/quickOS/shared 10.0.0.0/24(rw,sync,no_subtree_check) pve2.lan(rw,sync,no_subtree_check)',
+  );
+  assert.equal(
+    printExportsLine('/x', ['@admins', '*.lan', 'fe80::1'], 'ro,fsid=0'),
+    '/x @admins(ro,fsid=0) *.lan(ro,fsid=0) fe80::1(ro,fsid=0)',
+  );
+  // exports(5): a blank separates clients, `(...)` holds options, a line is an export
+  assert.throws(() => printExportsLine('/x', '10.0.0.0/24(rw,no_root_squash)', 'ro'), /client/);
+  assert.throws(() => printExportsLine('/x', '10.0.0.1\n/ *', 'ro'), /client/);
+  assert.throws(() => printExportsLine('/x', '10.0.0.1', 'ro) *(rw'), /option/);
+  assert.throws(() => printExportsLine('/x', '10.0.0.1', 'ro,no_root_squash anyone'), /option/);
+  assert.throws(() => printExportsLine('/x y', '10.0.0.1', 'ro'), /blanks/);
+  assert.throws(() => printExportsLine('/x\n/ *(rw)', '10.0.0.1', 'ro'), /one line/);
+  assert.throws(() => printExportsLine('relative', '10.0.0.1', 'ro'), /absolute/);
+});
+
+test('the exports_line template helper refuses as a template error (the task fails before writing)', async () => {
+  const { renderString } = await import('../src/template/index.js');
+  const vars = { clients: '10.0.0.1', evil: '10.0.0.1 *(rw,no_root_squash)' };
+  assert.equal(renderString('{{ exports_line "/srv" clients "rw" }}', vars), '/srv 10.0.0.1(rw)');
+  assert.throws(() => renderString('{{ exports_line "/srv" evil "rw" }}', vars), /exports_line: .*client/);
+});

@@ -6,6 +6,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 import { shellQuote } from '../quote.js';
 import { UnsafeText, plain } from '../unsafe.js';
+import { printExportsLine } from '../encode/exports-line.js';
 // playbook regexes run on RE2, in linear time on host output (./regex.ts)
 import { regexReplace } from './regex.js';
 import {
@@ -171,6 +172,17 @@ export const HELPERS: Record<string, HelperDef> = table({
         .join(sep === undefined ? '' : str(sep, 'join')),
   },
   concat: { minArgs: 1, maxArgs: Infinity, fn: (a) => a.map(toTemplateString).join('') },
+  // one /etc/exports line through its encoder: a value cannot add a client, an option or an export
+  exports_line: {
+    minArgs: 3,
+    maxArgs: 3,
+    fn: ([path, clients, options]) =>
+      exportsLine(
+        str(path, 'exports_line'),
+        Array.isArray(clients) ? clients.map((c) => str(c, 'exports_line')) : str(clients, 'exports_line'),
+        str(options, 'exports_line'),
+      ),
+  },
   json: { minArgs: 1, maxArgs: 2, fn: ([v, indent]) => toJson(v, indent === undefined ? undefined : toInt(indent)) },
   to_yaml: fixed(1, (v) => yamlStringify(v).replace(/\n$/, '')),
   indent: { minArgs: 2, maxArgs: 2, fn: ([s, n], hash) => indentText(str(s, 'indent'), toInt(n), hash.first === true) },
@@ -219,3 +231,12 @@ export const HELPERS: Record<string, HelperDef> = table({
 
 /** The block helpers the renderer implements itself: `{{#if}}`, `{{#each}}`, ... */
 export const BLOCK_HELPERS = new Set(['if', 'unless', 'each', 'with']);
+
+/** printExportsLine, its refusal as a template error (the task fails before anything is written). */
+function exportsLine(path: string, clients: string | string[], options: string): string {
+  try {
+    return printExportsLine(path, clients, options);
+  } catch (e) {
+    throw new EvalFailure(`exports_line: ${(e as Error).message}`);
+  }
+}
