@@ -16,6 +16,7 @@ import {
 } from './module.js';
 import { applyPredictions, Predictions } from './predictions.js';
 import { shellJoin } from './quote.js';
+import { SharedScopes } from './shared-scope.js';
 
 export interface ContextOptions {
   host: string;
@@ -25,6 +26,8 @@ export interface ContextOptions {
   vars?: Record<string, unknown>;
   baseDir?: string;
   predicted?: Predictions;
+  /** shared by the hosts of one run (the executor's); a context of its own by default */
+  scopes?: SharedScopes;
   become?: Become;
   chdir?: string;
   env?: Record<string, string>;
@@ -75,6 +78,7 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
     vars: o.vars ?? {},
     baseDir: o.baseDir ?? process.cwd(),
     predicted: o.predicted ?? new Predictions(),
+    scopes: o.scopes ?? new SharedScopes(),
     becomeUser: o.become ? o.become.user || 'root' : undefined,
     run: (argv, opts) => send(argv, argv, opts),
     runShell: (script, opts) => send({ shell: script }, script, opts),
@@ -153,11 +157,30 @@ function failedResult(module: string, e: unknown, base: ModuleResult, signal: Ab
 
 /** The engine's whole treatment of a module. ModuleErrors become failed results (see failedResult). */
 export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx: ModuleContext): Promise<ModuleResult> {
+  if (!def.sharedScope) return runSteps(def, args, ctx, ctx.predicted);
+  let key: string | undefined;
+  try {
+    key = await def.sharedScope(ctx);
+  } catch (e) {
+    return failedResult(def.name, e, { changed: false }, ctx.signal);
+  }
+  if (key === undefined) return runSteps(def, args, ctx, ctx.predicted);
+  const shared = ctx.scopes.predictionsOf(key);
+  return ctx.scopes.exclusive(key, ctx.signal, () => runSteps(def, args, ctx, shared));
+}
+
+/** facts → overlay (check) → plan → apply or predict → verify; `seen`: the predictions the overlay reads. */
+async function runSteps<A, F>(
+  def: ModuleDefinition<A, F>,
+  args: A,
+  ctx: ModuleContext,
+  seen: Predictions,
+): Promise<ModuleResult> {
   let facts: F;
   let plan: Plan;
   try {
     facts = await def.facts(ctx, args);
-    if (ctx.check && def.overlay) facts = def.overlay(facts, args, ctx.predicted);
+    if (ctx.check && def.overlay) facts = def.overlay(facts, args, seen);
     plan = def.plan(facts, args, ctx);
   } catch (e) {
     return failedResult(def.name, e, { changed: false }, ctx.signal);
@@ -166,6 +189,7 @@ export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx:
   const changed = plan.changes.length > 0;
   if (ctx.check) {
     applyPredictions(ctx.predicted, plan.predict ?? []);
+    if (seen !== ctx.predicted) applyPredictions(seen, plan.predict ?? []);
     return resultOf(plan, changed, undefined, ctx);
   }
   let extra: Record<string, unknown> | void = undefined;

@@ -11,6 +11,7 @@ import type { ExecutorOptions, RunContext } from './context.js';
 import { HostState } from './host.js';
 import { runPlay } from './play.js';
 import { plainValues } from '../unsafe.js';
+import { SharedScopes } from '../shared-scope.js';
 
 export interface RunDependencies {
   inventory: Inventory;
@@ -52,6 +53,7 @@ export async function runPlaybooks(
     inventory: deps.inventory,
     hosts,
     hostState,
+    scopes: new SharedScopes(),
     started: options.startAtTask === undefined,
     connect(name, playDefaults) {
       let p = opening.get(name);

@@ -419,6 +419,7 @@ function moduleContext(
     vars,
     baseDir: t.run.baseDir,
     predicted: host.predicted,
+    scopes: ctx.scopes,
     become: becomeFor(ctx, scope, vars, where),
     env: environmentFor(scope, vars, where),
     timeoutMs: timeoutS ? timeoutS * 1000 : undefined,
