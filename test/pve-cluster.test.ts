@@ -55,7 +55,7 @@ test('corosync.conf read as parse_conf does (pve-cluster src/PVE/Corosync.pm): n
   const c = clusterFromCorosync(COROSYNC_CONF);
   // parse_conf keys nodelist.node by `name // ring0_addr`; comments are dropped
   assert.deepEqual(c, { name: 'prod', nodes: ['10.0.0.13', 'pve-a', 'pve-b'] });
-  assert.equal(clusterScopeKey({ node: 'pve-a', cluster: c! }), 'pve-cluster prod [10.0.0.13 pve-a pve-b]');
+  assert.equal(clusterScopeKey({ node: 'pve-a', cluster: c }), 'pve-cluster prod [10.0.0.13 pve-a pve-b]');
   assert.equal(clusterScopeKey({ node: 'pve-a', cluster: null }), undefined);
   // parse_conf dies on these
   assert.throws(() => parseCorosyncConf('totem {\n cluster_name prod\n}\n'), /missing ':' after key 'cluster_name'/);
@@ -82,11 +82,13 @@ test('shared scope: holders of one key run one after another; other keys do not 
     await firstHolds;
     log.push('a end');
   });
-  const b = scopes.exclusive('c1', signal, async () => {
+  const b = scopes.exclusive('c1', signal, () => {
     log.push('b');
+    return Promise.resolve();
   });
-  const other = scopes.exclusive('c2', signal, async () => {
+  const other = scopes.exclusive('c2', signal, () => {
     log.push('other');
+    return Promise.resolve();
   });
   await other;
   assert.deepEqual(log, ['a start', 'other']);
@@ -110,8 +112,9 @@ test('shared scope: a waiter gives up when its task is aborted (timeout, Ctrl-C)
   const held = scopes.exclusive('c', new AbortController().signal, () => new Promise<void>((r) => (release = r)));
   const ac = new AbortController();
   let ran = false;
-  const waiting = scopes.exclusive('c', ac.signal, async () => {
+  const waiting = scopes.exclusive('c', ac.signal, () => {
     ran = true;
+    return Promise.resolve();
   });
   ac.abort(new Error('task timed out'));
   await assert.rejects(waiting, /task timed out/);
