@@ -46,7 +46,7 @@ export const CLUSTER_FW = `${FIREWALL_DIR}/cluster.fw`;
 const boolish = z.union([z.boolean(), z.literal(0), z.literal(1)]).transform((v) => (v === true || v === 1 ? '1' : '0'));
 const policy = z.enum(['ACCEPT', 'DROP', 'REJECT']);
 const logLevel = z.enum(LOG_LEVELS);
-const port = z.union([fwWord(), z.number().int().min(0).max(65535)]).transform(String);
+const port = z.union([z.string(), z.number().int().min(0).max(65535)]).transform(String).pipe(fwWord());
 
 /** A rule as the API names its parameters (pve-firewall $rule_properties). */
 const ruleArg = z
