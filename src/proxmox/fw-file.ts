@@ -201,14 +201,19 @@ export function editRulesExact(lines: FwLine[], want: readonly FwRule[]): RulesC
   const first = have[0]?.line;
   const at = first ? lines.indexOf(first) : -1;
   for (const h of have) lines.splice(lines.indexOf(h.line), 1);
-  const texts = want.map((r) => line(printFwRule(r), 'rules'));
+  // a rule already there keeps its line as written; the others are written as format_rules would
+  const reused = new Set<FwLine>();
+  const texts = want.map((r) => {
+    const old = have.find((h) => !reused.has(h.line) && h.rule && sameRule(h.rule, r));
+    if (!old) return line(printFwRule(r), 'rules');
+    reused.add(old.line);
+    return old.line;
+  });
   if (at >= 0) lines.splice(at, 0, ...texts);
   else insertRules(lines, texts);
-  const haveTexts = have.map((h) => trimmed(h.line.text));
-  const wantTexts = texts.map((t) => t.text);
   return {
-    added: wantTexts.filter((t, i) => !have.some((h) => h.rule && sameRule(h.rule, want[i]))),
-    removed: haveTexts.filter((_, i) => !want.some((w) => have[i].rule && sameRule(have[i].rule!, w))),
+    added: texts.filter((t) => !reused.has(t)).map((t) => t.text),
+    removed: have.filter((h) => !reused.has(h.line)).map((h) => trimmed(h.line.text)),
     updated: [],
   };
 }
