@@ -43,10 +43,15 @@ export const CLUSTER_FW = `${FIREWALL_DIR}/cluster.fw`;
 
 // ---------------------------------------------------------------- arguments
 
-const boolish = z.union([z.boolean(), z.literal(0), z.literal(1)]).transform((v) => (v === true || v === 1 ? '1' : '0'));
+const boolish = z
+  .union([z.boolean(), z.literal(0), z.literal(1)])
+  .transform((v) => (v === true || v === 1 ? '1' : '0'));
 const policy = z.enum(['ACCEPT', 'DROP', 'REJECT']);
 const logLevel = z.enum(LOG_LEVELS);
-const port = z.union([z.string(), z.number().int().min(0).max(65535)]).transform(String).pipe(fwWord());
+const port = z
+  .union([z.string(), z.number().int().min(0).max(65535)])
+  .transform(String)
+  .pipe(fwWord());
 
 /** A rule as the API names its parameters (pve-firewall $rule_properties). */
 const ruleArg = z
@@ -127,17 +132,14 @@ function toRule(r: RuleArg): FwRule {
   return rule;
 }
 
-function optionValue(key: string, v: unknown): string | null {
-  if (v === null) return null;
-  if (key === 'log_ratelimit') {
-    const o = v as z.output<typeof ratelimit>;
-    const parts: Array<[string, string]> = [];
-    if (o.enable !== undefined) parts.push(['enable', o.enable ? '1' : '0']);
-    if (o.rate !== undefined) parts.push(['rate', o.rate]);
-    if (o.burst !== undefined) parts.push(['burst', String(o.burst)]);
-    return printPropertyString(undefined, parts);
-  }
-  return String(v);
+/** An option's value as written: booleans are already 0/1, log_ratelimit becomes its property string. */
+function optionValue(v: string | z.output<typeof ratelimit> | null): string | null {
+  if (v === null || typeof v === 'string') return v;
+  const parts: Array<[string, string]> = [];
+  if (v.enable !== undefined) parts.push(['enable', v.enable ? '1' : '0']);
+  if (v.rate !== undefined) parts.push(['rate', v.rate]);
+  if (v.burst !== undefined) parts.push(['burst', String(v.burst)]);
+  return printPropertyString(undefined, parts);
 }
 
 const args = z
@@ -147,7 +149,7 @@ const args = z
       .transform(String)
       .refine((v) => Number(v) >= 100 && Number(v) <= 999999999, 'vmid is from 100 to 999999999')
       .optional()
-      .describe("the guest whose firewall file (/etc/pve/firewall/<vmid>.fw) is kept"),
+      .describe('the guest whose firewall file (/etc/pve/firewall/<vmid>.fw) is kept'),
     cluster: z.literal(true).optional().describe('keep the cluster firewall file (/etc/pve/firewall/cluster.fw)'),
     enable: z.boolean().optional().describe('[OPTIONS] enable: the firewall of the guest or cluster on or off'),
     options: optionsArg.optional().describe('other [OPTIONS] keys; null removes one'),
@@ -158,14 +160,16 @@ const args = z
   .superRefine((a, c) => {
     const issue = (path: (string | number)[], message: string) => c.addIssue({ code: 'custom', path, message });
     if ((a.vmid === undefined) === (a.cluster === undefined))
-      return issue(['vmid'], 'give exactly one of vmid (a guest\'s firewall) or cluster: true (the cluster\'s)');
+      return issue(['vmid'], "give exactly one of vmid (a guest's firewall) or cluster: true (the cluster's)");
     const kind: FwFileKind = a.cluster ? 'cluster' : 'guest';
     const allowed = optionsOf(kind);
     for (const [k, v] of Object.entries(a.options ?? {})) {
       if (v !== undefined && k !== 'enable' && !(k in allowed))
         issue(
           ['options', k],
-          `${k} is not an option of ${kind === 'guest' ? "a guest's" : 'the cluster'} firewall (allowed: ${Object.keys(allowed)
+          `${k} is not an option of ${kind === 'guest' ? "a guest's" : 'the cluster'} firewall (allowed: ${Object.keys(
+            allowed,
+          )
             .filter((o) => o !== 'enable')
             .join(', ')})`,
         );
@@ -183,7 +187,7 @@ const args = z
     const kind: FwFileKind = a.cluster ? 'cluster' : 'guest';
     const options: Record<string, string | null> = {};
     if (a.enable !== undefined) options.enable = a.enable ? '1' : '0';
-    for (const [k, v] of Object.entries(a.options ?? {})) if (v !== undefined) options[k] = optionValue(k, v);
+    for (const [k, v] of Object.entries(a.options ?? {})) if (v !== undefined) options[k] = optionValue(v);
     return {
       kind,
       vmid: a.vmid,
@@ -302,7 +306,8 @@ function hostProblems(f: FirewallFacts, a: FirewallArgs): string[] {
       const v = r[k];
       if (v === undefined || !f.services) continue;
       for (const name of serviceNames(v, k === 'dport' && icmp))
-        if (!f.services.includes(name)) out.push(`${at}.${k}: invalid port '${name}' (not in the host's /etc/services)`);
+        if (!f.services.includes(name))
+          out.push(`${at}.${k}: invalid port '${name}' (not in the host's /etc/services)`);
     }
   });
   return out;
@@ -354,7 +359,12 @@ export function planFirewall(f: FirewallFacts, a: FirewallArgs): Plan {
   const lines = parseFwFile(before, a.kind);
   const optionsChanged = editOptions(lines, a.kind, a.options);
   const none: RulesChange = { added: [], removed: [], updated: [] };
-  const rules = a.rules === undefined ? none : a.mode === 'exact' ? editRulesExact(lines, a.rules) : editRulesPresent(lines, a.rules);
+  const rules =
+    a.rules === undefined
+      ? none
+      : a.mode === 'exact'
+        ? editRulesExact(lines, a.rules)
+        : editRulesPresent(lines, a.rules);
   const changed =
     Object.keys(optionsChanged).length > 0 || rules.added.length + rules.removed.length + rules.updated.length > 0;
   const after = changed ? renderFwFile(lines) : before;

@@ -17,7 +17,16 @@ const PHOENIX = {
   vmid: 1001,
   enable: true,
   options: { policy_in: 'DROP' },
-  rules: [{ type: 'in', action: 'ACCEPT', source: '10.0.0.101', proto: 'tcp', dport: 9443, comment: 'CT 101 nginx → Portainer' }],
+  rules: [
+    {
+      type: 'in',
+      action: 'ACCEPT',
+      source: '10.0.0.101',
+      proto: 'tcp',
+      dport: 9443,
+      comment: 'CT 101 nginx → Portainer',
+    },
+  ],
 };
 
 test('fresh host: --check predicts the first run and changes nothing; the run writes the file; second run ok', async () => {
@@ -28,7 +37,8 @@ test('fresh host: --check predicts the first run and changes nothing; the run wr
   assert.equal(check.failed, undefined, String(check.msg));
   assert.equal(check.changed, true);
   assert.equal(await snapshot(), before, 'check mode left the host as it was');
-  const expected = '[OPTIONS]\n\nenable: 1\npolicy_in: DROP\n\n[RULES]\n\nIN ACCEPT -source 10.0.0.101 -p tcp -dport 9443 # CT 101 nginx → Portainer\n';
+  const expected =
+    '[OPTIONS]\n\nenable: 1\npolicy_in: DROP\n\n[RULES]\n\nIN ACCEPT -source 10.0.0.101 -p tcp -dport 9443 # CT 101 nginx → Portainer\n';
   assert.equal((check.diff as { after: string }).after, expected);
 
   const real = await fx.run(pveFirewall, PHOENIX);
@@ -85,8 +95,16 @@ test('other sections, comments and unparsable lines stay byte for byte; present 
   assert.equal(exact.failed, undefined, String(exact.msg));
   assert.deepEqual(exact.rules_removed, ['IN ACCEPT -nonsense']);
   const text = await fx.sh(`cat ${VM_FW}`);
-  assert.ok(text.startsWith('# hand-written\n[OPTIONS]\nenable: 1\n\n[IPSET ipfilter-net0] # own address\n\n10.0.0.11\n\n'), text);
-  assert.ok(text.endsWith('[RULES]\n\nIN SSH(ACCEPT) -i net0  # admins\nIN ACCEPT -source nginx -p tcp -dport 9443\nGROUP webserver -i net0\n'), text);
+  assert.ok(
+    text.startsWith('# hand-written\n[OPTIONS]\nenable: 1\n\n[IPSET ipfilter-net0] # own address\n\n10.0.0.11\n\n'),
+    text,
+  );
+  assert.ok(
+    text.endsWith(
+      '[RULES]\n\nIN SSH(ACCEPT) -i net0  # admins\nIN ACCEPT -source nginx -p tcp -dport 9443\nGROUP webserver -i net0\n',
+    ),
+    text,
+  );
   assert.equal((await fx.run(pveFirewall, { vmid: 1001, rules })).changed, false);
   assert.match(await fx.sh('cat /etc/pve/firewall/cluster.fw'), /\[group webserver\] # kept\n\nIN HTTPS\(ACCEPT\)\n/);
 });

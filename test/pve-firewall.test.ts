@@ -73,7 +73,14 @@ IN HTTP(ACCEPT)
 
 `;
 
-const PORTAINER_RULE = { type: 'in', action: 'ACCEPT', source: 'ct101', proto: 'tcp', dport: 9443, comment: 'CT 101 → portainer' };
+const PORTAINER_RULE = {
+  type: 'in',
+  action: 'ACCEPT',
+  source: 'ct101',
+  proto: 'tcp',
+  dport: 9443,
+  comment: 'CT 101 → portainer',
+};
 
 const parse = (raw: unknown): FirewallArgs => pveFirewall.args.parse(raw);
 const argError = (raw: unknown): string => {
@@ -136,11 +143,22 @@ test('a rule is written in the form format_rules writes (Firewall.pm $format_rul
   // "|", TYPE in capitals, MACRO(ACTION), -i, then source, dest, proto, dport, sport, log, icmp-type, " # comment"
   assert.equal(printFwRule(r), '|IN SSH(ACCEPT) -i net0 -source +management -dest 10.0.0.1 -log info # admins');
   assert.equal(
-    printFwRule({ type: 'out', action: 'REJECT', proto: 'icmp', 'icmp-type': 'echo-request', sport: '1', dport: undefined, enable: true }),
+    printFwRule({
+      type: 'out',
+      action: 'REJECT',
+      proto: 'icmp',
+      'icmp-type': 'echo-request',
+      sport: '1',
+      dport: undefined,
+      enable: true,
+    }),
     'OUT REJECT -p icmp -sport 1 -icmp-type echo-request',
   );
   // a blank comment is left out; a group rule writes only -i
-  assert.equal(printFwRule({ type: 'group', action: 'webserver', iface: 'net0', comment: '  ', enable: true }), 'GROUP webserver -i net0');
+  assert.equal(
+    printFwRule({ type: 'group', action: 'webserver', iface: 'net0', comment: '  ', enable: true }),
+    'GROUP webserver -i net0',
+  );
   // what is written reads back as the same rule
   assert.deepEqual(parseFwRuleLine(printFwRule(r)), { rule: { ...r, comment: 'admins' } });
   const udp: FwRule = { type: 'in', action: 'DROP', proto: 'udp', dport: '53,5353:5354', enable: true };
@@ -168,7 +186,10 @@ test('a value cannot add a parameter, a comment, a rule or a section (format_rul
   // option values are enums: a policy cannot carry a line
   assert.match(argError({ vmid: 1001, options: { policy_in: 'DROP\nenable: 1' } }), /options\.policy_in/);
   // the printers check again, for a value that got past the schema
-  assert.throws(() => printFwRule({ type: 'in', action: 'ACCEPT', source: '1.2.3.4 -p tcp', enable: true }), /must not contain blanks/);
+  assert.throws(
+    () => printFwRule({ type: 'in', action: 'ACCEPT', source: '1.2.3.4 -p tcp', enable: true }),
+    /must not contain blanks/,
+  );
   assert.throws(() => printFwRule({ type: 'in', action: 'ACCEPT', comment: 'a\nb', enable: true }), /one line/);
 });
 
@@ -176,7 +197,13 @@ test('a value cannot add a parameter, a comment, a rule or a section (format_rul
 
 test("verify_rule's refusals are the task's: the rule would otherwise be skipped by the compiler (Firewall.pm verify_rule)", () => {
   const bad = (rule: Record<string, unknown>, re: RegExp, kind: 'vmid' | 'cluster' = 'vmid') =>
-    assert.match(argError({ ...(kind === 'vmid' ? { vmid: 1001 } : { cluster: true }), rules: [{ type: 'in', action: 'ACCEPT', ...rule }] }), re);
+    assert.match(
+      argError({
+        ...(kind === 'vmid' ? { vmid: 1001 } : { cluster: true }),
+        rules: [{ type: 'in', action: 'ACCEPT', ...rule }],
+      }),
+      re,
+    );
   // $rule_env_direction_lookup: vm/ct take in, out, group
   bad({ type: 'forward' }, /forward rules are not allowed in a guest's \[RULES\]/);
   bad({ type: 'forward', action: 'REJECT' }, /cannot define REJECT rules on forward chain/, 'cluster');
@@ -193,7 +220,10 @@ test("verify_rule's refusals are the task's: the rule would otherwise be skipped
   bad({ proto: 'tcp', dport: '1,,2' }, /extraneous commas/);
   bad({ proto: 'tcp', dport: '1:2,3:4,5:6,7:8,9:10,11:12,13:14,15:16' }, /too many entries in port list/);
   bad({ proto: 'icmp', dport: 'echo-request,8' }, /ICMP ports not allowed in port range/);
-  bad({ proto: 'icmp', 'icmp-type': 'neighbor-solicitation' }, /invalid icmp-type 'neighbor-solicitation' for proto 'icmp'/);
+  bad(
+    { proto: 'icmp', 'icmp-type': 'neighbor-solicitation' },
+    /invalid icmp-type 'neighbor-solicitation' for proto 'icmp'/,
+  );
   bad({ proto: 'tcp', 'icmp-type': 'echo-request' }, /'icmp-type' requires proto icmp/);
   // parse_address_list: Net::IP refuses host bits under the prefix, mixed versions, a range in a list
   bad({ source: '10.0.0.5/24' }, /not a network address/);
@@ -206,13 +236,36 @@ test("verify_rule's refusals are the task's: the rule would otherwise be skipped
   bad({ proto: 'tcp', dport: 0 }, /drops when it saves the file/);
   bad({ comment: '0' }, /drops when it saves the file/);
   // a group rule has only -i
-  assert.match(argError({ vmid: 1001, rules: [{ type: 'group', action: 'webserver', proto: 'tcp' }] }), /a group rule takes only iface/);
+  assert.match(
+    argError({ vmid: 1001, rules: [{ type: 'group', action: 'webserver', proto: 'tcp' }] }),
+    /a group rule takes only iface/,
+  );
   // the same rule twice is a mistake
-  assert.match(argError({ vmid: 1001, rules: [{ type: 'in', action: 'DROP' }, { type: 'in', action: 'DROP', comment: 'x' }] }), /rules\.1: the same rule as rules\[0\]/);
+  assert.match(
+    argError({
+      vmid: 1001,
+      rules: [
+        { type: 'in', action: 'DROP' },
+        { type: 'in', action: 'DROP', comment: 'x' },
+      ],
+    }),
+    /rules\.1: the same rule as rules\[0\]/,
+  );
   // accepted: what pve-firewall takes
-  for (const source of ['10.0.0.0/8', '10.0.0.1-10.0.0.9', 'fd00::/8', '2001:db8::1,2001:db8::2', 'dc/ct101', '+guest/ipfilter-net0', '::ffff:10.0.0.1'])
+  for (const source of [
+    '10.0.0.0/8',
+    '10.0.0.1-10.0.0.9',
+    'fd00::/8',
+    '2001:db8::1,2001:db8::2',
+    'dc/ct101',
+    '+guest/ipfilter-net0',
+    '::ffff:10.0.0.1',
+  ])
     assert.equal(typeof addressProblem(source), 'object', source);
-  assert.deepEqual(ruleProblems({ type: 'in', action: 'ACCEPT', proto: 'icmp', dport: 'echo-request', enable: true }, 'guest'), []);
+  assert.deepEqual(
+    ruleProblems({ type: 'in', action: 'ACCEPT', proto: 'icmp', dport: 'echo-request', enable: true }, 'guest'),
+    [],
+  );
 });
 
 test('exactly one of vmid and cluster; options by the file kind ($vm_option_properties, $cluster_option_properties)', () => {
@@ -224,8 +277,17 @@ test('exactly one of vmid and cluster; options by the file kind ($vm_option_prop
   assert.match(argError({ vmid: 101, options: { enable: 1 } }), /enable is an argument of its own/);
   assert.match(argError({ cluster: true, options: { policy_forward: 'REJECT' } }), /options\.policy_forward/);
   assert.match(argError({ vmid: 101 }), /nothing to keep/);
-  const a = parse({ cluster: true, enable: false, options: { policy_out: 'REJECT', log_ratelimit: { enable: true, rate: '10/second' }, ebtables: null } });
-  assert.deepEqual(a.options, { enable: '0', policy_out: 'REJECT', log_ratelimit: 'enable=1,rate=10/second', ebtables: null });
+  const a = parse({
+    cluster: true,
+    enable: false,
+    options: { policy_out: 'REJECT', log_ratelimit: { enable: true, rate: '10/second' }, ebtables: null },
+  });
+  assert.deepEqual(a.options, {
+    enable: '0',
+    policy_out: 'REJECT',
+    log_ratelimit: 'enable=1,rate=10/second',
+    ebtables: null,
+  });
   assert.equal(a.path, '/etc/pve/firewall/cluster.fw');
   assert.equal(parse({ vmid: '1001', enable: true }).path, '/etc/pve/firewall/1001.fw');
 });
@@ -233,7 +295,11 @@ test('exactly one of vmid and cluster; options by the file kind ($vm_option_prop
 // ---------------------------------------------------------------- the plan
 
 test('exact: [RULES] becomes the list; other sections, comments and other lines stay byte for byte; second run ok', () => {
-  const a = parse({ vmid: 1001, enable: true, rules: [PORTAINER_RULE, { type: 'in', action: 'ACCEPT', macro: 'ssh', iface: 'net0', source: '10.10.0.0/24' }] });
+  const a = parse({
+    vmid: 1001,
+    enable: true,
+    rules: [PORTAINER_RULE, { type: 'in', action: 'ACCEPT', macro: 'ssh', iface: 'net0', source: '10.10.0.0/24' }],
+  });
   const p = planFirewall(guestFacts(), a);
   const text = after(p);
   assert.equal(
@@ -252,7 +318,12 @@ test('exact: [RULES] becomes the list; other sections, comments and other lines 
     'IN ACCEPT -frobnicate 1',
   ]);
   assert.equal(p.msg, 'firewall of guest 1001: set enable: 1; 1 rule added; 4 rules removed');
-  assert.deepEqual(p.diff, { before: VM_FW, after: text, before_header: '/etc/pve/firewall/1001.fw', after_header: '/etc/pve/firewall/1001.fw' });
+  assert.deepEqual(p.diff, {
+    before: VM_FW,
+    after: text,
+    before_header: '/etc/pve/firewall/1001.fw',
+    after_header: '/etc/pve/firewall/1001.fw',
+  });
   const again = planFirewall(guestFacts(text), a);
   assert.equal(again.changes.length, 0, again.msg);
   assert.equal(again.msg, 'firewall of guest 1001 is as wanted');
@@ -260,7 +331,10 @@ test('exact: [RULES] becomes the list; other sections, comments and other lines 
 
 test('rules equal in content are equal: a hand-written line in another spelling is left as it is', () => {
   const hand = '[RULES]\n\n  in  ssh(ACCEPT)   --source 10.10.0.0/24 -i net0 #  admins \t\n';
-  const a = parse({ vmid: 1001, rules: [{ type: 'in', action: 'ACCEPT', macro: 'SSH', iface: 'net0', source: '10.10.0.0/24', comment: 'admins' }] });
+  const a = parse({
+    vmid: 1001,
+    rules: [{ type: 'in', action: 'ACCEPT', macro: 'SSH', iface: 'net0', source: '10.10.0.0/24', comment: 'admins' }],
+  });
   const p = planFirewall(guestFacts(hand), a);
   assert.equal(p.changes.length, 0, p.msg);
   assert.deepEqual(p.result!.rules, ['in  ssh(ACCEPT)   --source 10.10.0.0/24 -i net0 #  admins']);
@@ -282,46 +356,79 @@ test('present: listed rules are made present in order, others stay; enable/log/c
     text,
     /\[RULES\]\n\n# managed by hand before phx-play\nIN SSH\(ACCEPT\) -i net0 -source 10\.10\.0\.0\/24\nIN ACCEPT -p tcp -dport 80 # web\nIN ACCEPT -source ct101 -p tcp -dport 9443 # CT 101 → portainer\nIN ACCEPT -p tcp -dport 443 -log nolog\nOUT Ping\(ACCEPT\)\nIN ACCEPT -frobnicate 1\n\n$/,
   );
-  assert.deepEqual(p.result!.rules_updated, [{ from: '|IN ACCEPT -p tcp -dport 80 # old web', to: 'IN ACCEPT -p tcp -dport 80 # web' }]);
+  assert.deepEqual(p.result!.rules_updated, [
+    { from: '|IN ACCEPT -p tcp -dport 80 # old web', to: 'IN ACCEPT -p tcp -dport 80 # web' },
+  ]);
   assert.deepEqual(p.result!.rules_removed, []);
   assert.equal(planFirewall(guestFacts(text), a).changes.length, 0);
   // the first listed rule, missing, goes before the first listed rule that is there
-  const b = parse({ vmid: 1001, rules_mode: 'present', rules: [{ type: 'in', action: 'DROP', source: '10.10.0.66' }, { type: 'out', action: 'ACCEPT', macro: 'Ping' }] });
+  const b = parse({
+    vmid: 1001,
+    rules_mode: 'present',
+    rules: [
+      { type: 'in', action: 'DROP', source: '10.10.0.66' },
+      { type: 'out', action: 'ACCEPT', macro: 'Ping' },
+    ],
+  });
   assert.match(after(planFirewall(guestFacts(), b)), /-log nolog\nIN DROP -source 10\.10\.0\.66\nOUT Ping\(ACCEPT\)\n/);
 });
 
 test('a missing file or section is made where save_vmfw_conf puts it; the directory is made as it does (mkdir)', () => {
   const a = parse({ vmid: 1001, enable: true, rules: [PORTAINER_RULE] });
   const fresh = planFirewall(guestFacts(null), a);
-  assert.equal(after(fresh), '[OPTIONS]\n\nenable: 1\n\n[RULES]\n\nIN ACCEPT -source ct101 -p tcp -dport 9443 # CT 101 → portainer\n');
+  assert.equal(
+    after(fresh),
+    '[OPTIONS]\n\nenable: 1\n\n[RULES]\n\nIN ACCEPT -source ct101 -p tcp -dport 9443 # CT 101 → portainer\n',
+  );
   assert.equal((fresh.diff as { before_header: string }).before_header, '/etc/pve/firewall/1001.fw (absent)');
   assert.equal(fresh.changes[0].description, 'create /etc/pve/firewall/1001.fw');
   // cluster.fw: [RULES] before the first [group …]
   const c = parse({ cluster: true, rules: [{ type: 'in', action: 'ACCEPT', macro: 'SSH', source: '+management' }] });
   const noRules = CLUSTER_FW.replace('[RULES]\n\nIN SSH(ACCEPT) -i vmbr0 -source +management\n\n', '');
-  assert.match(after(planFirewall(clusterFacts(noRules), c)), /10\.10\.0\.0\/24\n\n\[RULES\]\n\nIN SSH\(ACCEPT\) -source \+management\n\n\[group webserver\] # web in\n/);
+  assert.match(
+    after(planFirewall(clusterFacts(noRules), c)),
+    /10\.10\.0\.0\/24\n\n\[RULES\]\n\nIN SSH\(ACCEPT\) -source \+management\n\n\[group webserver\] # web in\n/,
+  );
 });
 
 test('options: keys read case-insensitively, the last line of a key wins, null removes (parse_vmfw_option, parse_clusterfw_option)', () => {
-  const text = '# top\n[OPTIONS]\nenable: 1\nLOG_LEVEL_IN:  INFO \npolicy_in: accept\npolicy_in: drop\ndhcp: yes\n\n[RULES]\nIN DROP\n';
-  assert.deepEqual(fwOptions(parseFwFile(text, 'guest'), 'guest'), { enable: '1', log_level_in: 'info', policy_in: 'DROP' });
-  const same = planFirewall(guestFacts(text), parse({ vmid: 1001, enable: true, options: { log_level_in: 'info', policy_in: 'DROP' } }));
+  const text =
+    '# top\n[OPTIONS]\nenable: 1\nLOG_LEVEL_IN:  INFO \npolicy_in: accept\npolicy_in: drop\ndhcp: yes\n\n[RULES]\nIN DROP\n';
+  assert.deepEqual(fwOptions(parseFwFile(text, 'guest'), 'guest'), {
+    enable: '1',
+    log_level_in: 'info',
+    policy_in: 'DROP',
+  });
+  const same = planFirewall(
+    guestFacts(text),
+    parse({ vmid: 1001, enable: true, options: { log_level_in: 'info', policy_in: 'DROP' } }),
+  );
   assert.equal(same.changes.length, 0, same.msg);
-  const p = planFirewall(guestFacts(text), parse({ vmid: 1001, options: { policy_in: 'REJECT', dhcp: true, log_level_in: null, macfilter: false } }));
+  const p = planFirewall(
+    guestFacts(text),
+    parse({ vmid: 1001, options: { policy_in: 'REJECT', dhcp: true, log_level_in: null, macfilter: false } }),
+  );
   assert.equal(after(p), '# top\n[OPTIONS]\nenable: 1\npolicy_in: REJECT\ndhcp: 1\nmacfilter: 0\n\n[RULES]\nIN DROP\n');
   assert.deepEqual(p.result!.options_changed, { policy_in: 'REJECT', dhcp: '1', log_level_in: null, macfilter: '0' });
   // cluster.fw's enable may be a time stamp (the GUI's enable awaiting confirmation): not "1"
   const stamp = planFirewall(clusterFacts('[OPTIONS]\n\nenable: 1733540000\n'), parse({ cluster: true, enable: true }));
   assert.equal(after(stamp), '[OPTIONS]\n\nenable: 1\n');
   // log_ratelimit compared as a property string (enable is its default key)
-  const rl = planFirewall(clusterFacts('[OPTIONS]\nlog_ratelimit: 1,burst=5,rate=10/second\n'), parse({ cluster: true, options: { log_ratelimit: { enable: true, rate: '10/second', burst: 5 } } }));
+  const rl = planFirewall(
+    clusterFacts('[OPTIONS]\nlog_ratelimit: 1,burst=5,rate=10/second\n'),
+    parse({ cluster: true, options: { log_ratelimit: { enable: true, rate: '10/second', burst: 5 } } }),
+  );
   assert.equal(rl.changes.length, 0, rl.msg);
 });
 
 test('what pve-firewall would ignore and only the host can tell: groups, aliases, protocols, services', () => {
-  const fail = (f: FirewallFacts, rule: Record<string, unknown>) => planFirewall(f, parse({ vmid: 1001, rules: [{ type: 'in', action: 'ACCEPT', ...rule }] })).fail ?? '';
+  const fail = (f: FirewallFacts, rule: Record<string, unknown>) =>
+    planFirewall(f, parse({ vmid: 1001, rules: [{ type: 'in', action: 'ACCEPT', ...rule }] })).fail ?? '';
   // generate_group_rules: an unknown group is an empty chain; groups are cluster.fw's, lower-cased
-  assert.match(fail(guestFacts(), { type: 'group', action: 'dbserver' }), /no security group 'dbserver' in \/etc\/pve\/firewall\/cluster\.fw/);
+  assert.match(
+    fail(guestFacts(), { type: 'group', action: 'dbserver' }),
+    /no security group 'dbserver' in \/etc\/pve\/firewall\/cluster\.fw/,
+  );
   assert.equal(fail(guestFacts(), { type: 'group', action: 'webserver' }), '');
   // verify_rule: an alias of the guest's file or of cluster.fw; dc/ only the cluster's, guest/ only the guest's
   assert.equal(fail(guestFacts(), { source: 'portainer' }), '');
@@ -332,13 +439,20 @@ test('what pve-firewall would ignore and only the host can tell: groups, aliases
   assert.match(fail(guestFacts(), { proto: 'tcpp' }), /unknown protocol 'tcpp'/);
   assert.match(fail(guestFacts(), { proto: 'tcp', dport: 'htps' }), /invalid port 'htps'/);
   assert.equal(fail(guestFacts(), { proto: 'tcp', dport: 'https,8000:8080' }), '');
-  assert.equal(fail(guestFacts(undefined, { protocols: undefined, services: undefined }), { proto: 'tcpp' }), '', 'unreadable lists: no check');
+  assert.equal(
+    fail(guestFacts(undefined, { protocols: undefined, services: undefined }), { proto: 'tcpp' }),
+    '',
+    'unreadable lists: no check',
+  );
 });
 
 test('the guest must exist in the cluster; a CT an earlier task would create counts (check mode)', () => {
   const a = parse({ vmid: 101, enable: true });
   assert.match(planFirewall(guestFacts(null, { guest: null }), a).fail!, /no guest 101 in the cluster/);
-  assert.match(planFirewall({ ...clusterFacts(), pve: false }, parse({ cluster: true, enable: true })).fail!, /not a Proxmox VE host/);
+  assert.match(
+    planFirewall({ ...clusterFacts(), pve: false }, parse({ cluster: true, enable: true })).fail!,
+    /not a Proxmox VE host/,
+  );
   const predicted = new Predictions();
   containerSlot.set(predicted, 101, { config: {} as PctConfig, status: 'running' });
   const f = overlay(guestFacts(null, { guest: null }), a, predicted);

@@ -179,7 +179,8 @@ function ipv6Bits(s: string): bigint | undefined {
   const [left, right] = text.includes('::') ? text.split('::') : [text, undefined];
   const l = left ? left.split(':') : [];
   const r = right ? right.split(':') : [];
-  const groups = right === undefined ? l : [...l, ...Array(8 - l.length - r.length).fill('0'), ...r];
+  const groups: string[] =
+    right === undefined ? l : [...l, ...new Array<string>(8 - l.length - r.length).fill('0'), ...r];
   return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
 }
 
@@ -225,9 +226,7 @@ export function addressProblem(value: string): { version: 0 | 4 | 6 } | string {
   if (value.length > 512) return 'is longer than 512 characters';
   if (value.startsWith('+')) {
     if (value.length > 65) return 'names an ipset longer than 64 characters';
-    return new RegExp(`^\\+(guest/|dc/|sdn/)?${NAME}$`).test(value)
-      ? { version: 0 }
-      : `invalid ipset name '${value}'`;
+    return new RegExp(`^\\+(guest/|dc/|sdn/)?${NAME}$`).test(value) ? { version: 0 } : `invalid ipset name '${value}'`;
   }
   if (new RegExp(`^(dc/|guest/)?${NAME}$`).test(value))
     return value.length > 64 ? 'alias name too long (more than 64 characters)' : { version: 0 };
@@ -242,7 +241,8 @@ export function addressProblem(value: string): { version: 0 | 4 | 6 } | string {
     version = r.version;
     range ||= r.range;
   }
-  if (range && elements.length > 1) return "is a list with a range in it (pve-firewall: you can't use a range in a list)";
+  if (range && elements.length > 1)
+    return "is a list with a range in it (pve-firewall: you can't use a range in a list)";
   return { version: version! };
 }
 
@@ -295,17 +295,25 @@ export function ruleProblems(rule: FwRule, kind: FwFileKind): RuleProblem[] {
   const add = (key: keyof FwRule, message: string) => out.push({ key, message });
   const types = kind === 'guest' ? ['in', 'out', 'group'] : ['in', 'out', 'forward', 'group'];
   if (!types.includes(rule.type))
-    add('type', `${rule.type} rules are not allowed in a ${kind === 'guest' ? "guest's" : "cluster's"} [RULES] (allowed: ${types.join(', ')})`);
+    add(
+      'type',
+      `${rule.type} rules are not allowed in a ${kind === 'guest' ? "guest's" : "cluster's"} [RULES] (allowed: ${types.join(', ')})`,
+    );
   for (const k of ['macro', 'iface', 'source', 'dest', 'proto', 'dport', 'sport', 'comment'] as const)
     if (rule[k] === '0') add(k, ZERO_DROPPED);
   if (rule.type === 'group') {
     if (!SECURITY_GROUP_NAME.test(rule.action) || rule.action.length > MAX_GROUP_NAME_LENGTH)
-      add('action', `'${rule.action}' is not a security group name (a letter, then letters, digits, - or _; at most ${MAX_GROUP_NAME_LENGTH})`);
+      add(
+        'action',
+        `'${rule.action}' is not a security group name (a letter, then letters, digits, - or _; at most ${MAX_GROUP_NAME_LENGTH})`,
+      );
     for (const k of ['macro', 'source', 'dest', 'proto', 'dport', 'sport', 'log', 'icmp-type'] as const)
       if (rule[k] !== undefined) add(k, `a group rule takes only iface (format_rules writes nothing else for it)`);
   } else {
-    if (!/^(ACCEPT|DROP|REJECT)$/.test(rule.action)) add('action', `unknown action '${rule.action}' (ACCEPT, DROP or REJECT)`);
-    if (rule.type === 'forward' && rule.action === 'REJECT') add('action', 'cannot define REJECT rules on forward chain');
+    if (!/^(ACCEPT|DROP|REJECT)$/.test(rule.action))
+      add('action', `unknown action '${rule.action}' (ACCEPT, DROP or REJECT)`);
+    if (rule.type === 'forward' && rule.action === 'REJECT')
+      add('action', 'cannot define REJECT rules on forward chain');
   }
   if (rule.iface !== undefined) {
     if (!/^[a-z][a-z0-9_]{1,20}([:.]\d+)?$/i.test(rule.iface))
@@ -334,13 +342,15 @@ export function ruleProblems(rule: FwRule, kind: FwFileKind): RuleProblem[] {
     const why = portsProblem(rule.dport, isIcmp(proto));
     if (why) add('dport', why);
     if (proto === undefined) add('proto', "missing property - 'dport' requires this property");
-    else if (!PROTOCOLS_WITH_PORTS.has(proto) && !isIcmp(proto)) add('dport', `protocol '${proto}' does not support ports`);
+    else if (!PROTOCOLS_WITH_PORTS.has(proto) && !isIcmp(proto))
+      add('dport', `protocol '${proto}' does not support ports`);
   }
   const icmpType = rule['icmp-type'];
   if (icmpType !== undefined) {
     if (!isIcmp(proto)) add('proto', "missing property - 'icmp-type' requires proto icmp, icmpv6 or ipv6-icmp");
     if (rule.dport !== undefined) add('icmp-type', "'icmp-type' cannot be specified together with 'dport'");
-    if (proto === 'icmp' && !ICMP_TYPES.has(icmpType)) add('icmp-type', `invalid icmp-type '${icmpType}' for proto 'icmp'`);
+    if (proto === 'icmp' && !ICMP_TYPES.has(icmpType))
+      add('icmp-type', `invalid icmp-type '${icmpType}' for proto 'icmp'`);
     else if ((proto === 'icmpv6' || proto === 'ipv6-icmp') && !ICMPV6_TYPES.has(icmpType))
       add('icmp-type', `invalid icmp-type '${icmpType}' for proto '${proto}'`);
   }
