@@ -14,7 +14,7 @@ import { shellQuote } from '../src/quote.js';
 import { containerSlot, type Predictions } from '../src/predictions.js';
 import { fwComment, fwWord } from '../src/encode/schemas.js';
 import { printPropertyString } from '../src/encode/property-string.js';
-import type { FwRule } from '../src/encode/fw-rule.js';
+import { trimComment, type FwRule } from '../src/encode/fw-rule.js';
 import {
   LOG_LEVELS,
   aliasRef,
@@ -127,7 +127,7 @@ function toRule(r: RuleArg): FwRule {
     if (v !== undefined) rule[k] = v;
   }
   if (rule.macro !== undefined) rule.macro = preferredMacro(rule.macro) ?? rule.macro;
-  const comment = r.comment?.trim();
+  const comment = r.comment === undefined ? undefined : trimComment(r.comment);
   if (comment) rule.comment = comment;
   return rule;
 }

@@ -124,6 +124,10 @@ test('a rule line is read as parse_fw_rule reads it (Firewall.pm parse_fw_rule)'
   assert.match(JSON.stringify(parseFwRuleLine('IN')), /unable to parse rule/);
   // "--i" is not "-i" (the regex is /^-i (\S+)/)
   assert.match(JSON.stringify(parseFwRuleLine('IN ACCEPT --i net0')), /unable to parse rule parameters/);
+  // the comment's trim is Perl's \s on the file's bytes: ASCII blanks only (a no-break space stays)
+  assert.deepEqual(parseFwRuleLine('IN DROP # a\u00a0'), {
+    rule: { type: 'in', action: 'DROP', enable: true, comment: 'a\u00a0' },
+  });
   // an empty comment is no comment (format_rules writes none for a blank one)
   assert.deepEqual(parseFwRuleLine('IN DROP #'), { rule: { type: 'in', action: 'DROP', enable: true } });
 });

@@ -25,6 +25,9 @@ export function fwCommentProblem(text: string): string | undefined {
   return undefined;
 }
 
+/** A comment as parse_fw_rule keeps it: `#\s*(.*?)\s*$` trims ASCII blanks only (the file is read as bytes). */
+export const trimComment = (text: string) => text.replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, '');
+
 /** A rule as pve-firewall keeps it (parse_fw_rule's hash): the keys are the file's and the API's. */
 export interface FwRule {
   type: 'in' | 'out' | 'forward' | 'group';
@@ -78,10 +81,10 @@ export function printFwRule(rule: FwRule): string {
       if (typeof v === 'string') line += ` ${flag} ${word(key, v)}`;
     }
   }
-  if (rule.comment !== undefined && rule.comment.trim() !== '') {
+  if (rule.comment !== undefined && trimComment(rule.comment) !== '') {
     const why = fwCommentProblem(rule.comment);
     if (why) throw new ValueRefused(`firewall rule comment ${JSON.stringify(rule.comment)} ${why}`);
-    line += ` # ${rule.comment.trim()}`;
+    line += ` # ${trimComment(rule.comment)}`;
   }
   return line;
 }

@@ -4,7 +4,7 @@
 // (`next if !$rule->{enable} || $rule->{errors}`) and only syslog says why. A playbook would succeed
 // with a rule that does nothing; these checks make it fail instead, naming the parameter.
 import { isIPv6 } from 'node:net';
-import type { FwRule } from '../encode/fw-rule.js';
+import { trimComment, type FwRule } from '../encode/fw-rule.js';
 
 /** Where a rule lives: a guest's file (rule_env vm/ct) or cluster.fw's [RULES] (rule_env cluster). */
 export type FwFileKind = 'guest' | 'cluster';
@@ -78,7 +78,7 @@ export function parseFwRuleLine(text: string): ParsedRule {
   let comment: string | undefined;
   const hash = line.indexOf('#');
   if (hash >= 0) {
-    comment = line.slice(hash + 1).trim();
+    comment = trimComment(line.slice(hash + 1));
     line = line.slice(0, hash).replace(/\s+$/, '');
   }
   const enable = !line.startsWith('|');
