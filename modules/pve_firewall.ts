@@ -6,7 +6,7 @@
 // replaced atomically, and only if nobody changed it since it was read.
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import { defineModule, CommandFailed, ModuleError, type Plan } from '../src/module.js';
+import { defineModule, CommandFailed, ModuleError, type ModuleContext, type Plan } from '../src/module.js';
 import { runBatch } from '../src/remote/batch.js';
 import { writeFileScript } from '../src/remote/write.js';
 import { pmxcfsMode } from '../src/remote/pmxcfs.js';
@@ -244,7 +244,7 @@ function firstColumns(text: string, services: boolean): string[] {
   return out;
 }
 
-async function facts(ctx: Parameters<typeof runBatch>[0], a: FirewallArgs): Promise<FirewallFacts> {
+async function facts(ctx: ModuleContext, a: FirewallArgs): Promise<FirewallFacts> {
   const read = (p: string) => ['base64', '-w0', '--', p];
   const names = (a.rules ?? []).some((r) => r.proto !== undefined);
   const cmds: string[][] = [read(a.path), ['sh', '-c', GUEST_SCRIPT, 'sh', a.vmid ?? '']];
