@@ -119,3 +119,24 @@ test('an unknown guest, an unknown security group: the task fails and writes not
   assert.match(String(group.msg), /no security group 'dbserver'/);
   assert.equal(await snapshot(), before);
 });
+
+test('cluster.fw: options and rules kept, its security groups and aliases untouched; second run ok', async () => {
+  const before = await fx.sh('cat /etc/pve/firewall/cluster.fw');
+  const args = {
+    cluster: true,
+    options: { policy_in: 'DROP', ebtables: false },
+    rules_mode: 'present',
+    rules: [{ type: 'in', action: 'ACCEPT', macro: 'ssh', iface: 'vmbr0', source: 'nginx' }],
+  };
+  const check = await fx.run(pveFirewall, args, { check: true });
+  assert.equal(check.failed, undefined, String(check.msg));
+  assert.equal(await fx.sh('cat /etc/pve/firewall/cluster.fw'), before);
+  const real = await fx.run(pveFirewall, args);
+  assert.deepEqual(comparable(real), comparable(check));
+  assert.equal(
+    await fx.sh('cat /etc/pve/firewall/cluster.fw'),
+    '[OPTIONS]\n\nenable: 1\nebtables: 0\npolicy_in: DROP\n\n[ALIASES]\n\nnginx 10.0.0.101 # CT 101\n\n' +
+      '[RULES]\n\nIN SSH(ACCEPT) -i vmbr0 -source nginx\n\n[group webserver] # kept\n\nIN HTTPS(ACCEPT)\n\n',
+  );
+  assert.equal((await fx.run(pveFirewall, args)).changed, false);
+});
