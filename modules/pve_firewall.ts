@@ -6,6 +6,7 @@
 // replaced atomically, and only if nobody changed it since it was read.
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
+import { clusterMembership, clusterScopeKey } from '../src/proxmox/cluster.js';
 import { defineModule, CommandFailed, ModuleError, type ModuleContext, type Plan } from '../src/module.js';
 import { runBatch } from '../src/remote/batch.js';
 import { writeFileScript } from '../src/remote/write.js';
@@ -410,4 +411,7 @@ export default defineModule<FirewallArgs, FirewallFacts>({
   overlay,
   plan: (f, a) => planFirewall(f, a),
   verify: true,
+  // /etc/pve/firewall is cluster-wide: members of one cluster take turns (src/shared-scope.ts), so the
+  // second reads what the first wrote instead of failing the write guard
+  sharedScope: async (ctx) => clusterScopeKey(await clusterMembership(ctx)),
 });
