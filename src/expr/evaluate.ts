@@ -17,6 +17,7 @@ import {
   withPlainInputs,
 } from '../unsafe.js';
 import type { Node } from './ast.js';
+import { noteSecretRead } from '../vault/secrecy.js';
 import { posAt } from './errors.js';
 import { FILTERS, FUNCTIONS, TESTS, callMethod, containsValue } from './filters.js';
 
@@ -147,6 +148,7 @@ export class Evaluator {
     if (node.k === 'name') {
       const v = getMember(this.env.vars, node.name);
       if (v === MISSING) return { value: new Undefined(node.name), raw: false };
+      noteSecretRead(v);
       return { value: v, raw: !isUnsafeContainer(v), key: node.name };
     }
     if (node.k !== 'attr' && node.k !== 'index') return { value: this.evaluate(node), raw: false };
@@ -167,6 +169,7 @@ export class Evaluator {
       else throw this.fail(node.index, `an index must be an integer or a string, got ${typeName(idx)}`);
     }
     const next = this.at(node, () => getMember(obj, member, true));
+    noteSecretRead(next);
     const key = base.key !== undefined ? `${base.key}.${member}` : undefined;
     if (next === MISSING) {
       return {
