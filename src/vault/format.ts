@@ -106,7 +106,12 @@ function unpad(padded: Buffer): Buffer {
 }
 
 /** Vault text (ending with a newline) for `plaintext`; a label makes it format 1.2, as ansible-vault does. */
-export function encrypt(plaintext: Buffer, password: Buffer, label?: string, salt = randomBytes(SALT_BYTES)): string {
+export function encrypt(
+  plaintext: Buffer,
+  password: Buffer,
+  label?: string,
+  salt: Buffer = randomBytes(SALT_BYTES),
+): string {
   const k = deriveKeys(password, salt);
   const pad = 16 - (plaintext.length % 16);
   const padded = Buffer.concat([plaintext, Buffer.alloc(pad, pad)]);
