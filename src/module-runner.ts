@@ -16,7 +16,7 @@ import {
 } from './module.js';
 import { applyPredictions, Predictions } from './predictions.js';
 import { shellJoin } from './quote.js';
-import { holdsSecretText, secretUsed } from './vault/secrecy.js';
+import { holdsSecretText, SecretOnCommandLine, secretUsed } from './vault/secrecy.js';
 
 export interface ContextOptions {
   host: string;
@@ -97,10 +97,7 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
  */
 function refuseSecretOnCommandLine(command: string): void {
   if (secretUsed() && holdsSecretText(command))
-    throw new ModuleError(
-      'a vault secret would be on the command line of the host (visible in ps to every user); ' +
-        'pass it through environment:, stdin or a file instead',
-    );
+    throw new SecretOnCommandLine();
 }
 
 function sendFailure(e: unknown, signal: AbortSignal): unknown {

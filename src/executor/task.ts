@@ -24,12 +24,16 @@ import {
   markSecretContainers,
   markSecretData,
   noteSecretInside,
+  SecretOnCommandLine,
   secretUsed,
   watchSecretUse,
 } from '../vault/secrecy.js';
 
 export const NO_LOG_MSG =
   "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+/** Why a task that read a vault secret shows no result (it is hidden as with no_log). */
+export const VAULT_HIDDEN_MSG = 'the output has been hidden because the task uses a vault-encrypted value';
 
 interface Outcome {
   status: HostStatus;
@@ -138,7 +142,11 @@ async function runOnHost(t: TaskRun, host: HostState): Promise<Outcome> {
   }
   if (secretUsed()) outcome.secret = true;
   applyOutcome(host, t.task, outcome, t.scope, true);
-  const result = noLog || outcome.secret ? censor(outcome.result) : outcome.result;
+  const result = noLog
+    ? censor(outcome.result)
+    : outcome.secret
+      ? censor(outcome.result, shownWhenHidden.has(outcome.result), VAULT_HIDDEN_MSG)
+      : outcome.result;
   emitWarnings(t.ctx, host.name, result);
   t.ctx.reporter.emit({
     type: 'host_result',
@@ -274,13 +282,14 @@ async function runLoop(t: TaskOnHost): Promise<Outcome> {
 
 function reportItem(t: TaskOnHost, o: Outcome, result: Record<string, unknown>, label: string, started: number): void {
   const hidden = t.noLog || secretUsed();
+  const why = t.noLog ? NO_LOG_MSG : VAULT_HIDDEN_MSG;
   t.ctx.reporter.emit({
     type: 'host_result',
     task: t.title,
     host: t.host.name,
     status: o.status,
     ignored: o.ignored,
-    result: hidden ? censor(result) : result,
+    result: hidden ? censor(result, shownWhenHidden.has(o.result), why) : result,
     item: hidden ? HIDDEN_ITEM : label,
     durationMs: performance.now() - started,
     ...(t.delegateTo ? { delegatedTo: t.delegateTo } : {}),
@@ -546,6 +555,7 @@ function errorOutcome(e: unknown, scope: Scope, host: HostState, ctx: RunContext
         : e.message
       : `${(e as Error).message ?? String(e)}`;
   const result: Record<string, unknown> = { changed: false, failed: true, msg };
+  if (e instanceof SecretOnCommandLine) shownWhenHidden.add(result);
   if (!(e instanceof PhxError) && ctx.options.verbosity >= 3) result.exception = (e as Error).stack;
   return { status: 'failed', result, ignored: toBool(scope.ignore_errors) };
 }
@@ -561,9 +571,13 @@ function splitLines(s: string): string[] {
   return s.replace(/\n$/, '').split('\n');
 }
 
-function censor(r: Record<string, unknown>): Record<string, unknown> {
+/** Results whose message names no secret and says why the task failed (a secret refused on a command line). */
+const shownWhenHidden = new WeakSet<object>();
+
+function censor(r: Record<string, unknown>, keepMsg = shownWhenHidden.has(r), why = NO_LOG_MSG): Record<string, unknown> {
   return {
-    censored: NO_LOG_MSG,
+    censored: why,
+    ...(keepMsg ? { msg: r.msg } : {}),
     changed: r.changed,
     ...(r.failed ? { failed: true } : {}),
     ...(r.skipped ? { skipped: true } : {}),

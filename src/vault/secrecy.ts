@@ -13,6 +13,7 @@
 //    `maskSecrets`, so a secret that reached a text some other way (a host that
 //    echoes it, a message) is shown as ********.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { PhxError } from '../errors.js';
 import { UnsafeText } from '../unsafe.js';
 
 export const MASK = '********';
@@ -135,4 +136,14 @@ export function maskDeep<T>(value: T, depth = 0): T {
 export function noteSecretInside(value: unknown): void {
   const w = watch.getStore();
   if (w && !w.touched && holdsSecretText(value)) w.touched = true;
+}
+
+/** The refusal of a command line holding a secret: its message names none, so it is shown even when the task is hidden. */
+export class SecretOnCommandLine extends PhxError {
+  constructor() {
+    super(
+      'a vault secret would be on the command line of the host (visible in ps to every user); ' +
+        'pass it through environment:, stdin or a file instead',
+    );
+  }
 }
