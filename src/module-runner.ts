@@ -96,8 +96,7 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
  * that read a vault secret may not put it there (environment:, stdin and files carry it instead).
  */
 function refuseSecretOnCommandLine(command: string): void {
-  if (secretUsed() && holdsSecretText(command))
-    throw new SecretOnCommandLine();
+  if (secretUsed() && holdsSecretText(command)) throw new SecretOnCommandLine();
 }
 
 function sendFailure(e: unknown, signal: AbortSignal): unknown {

@@ -15,8 +15,7 @@ const PASSWORD = 'correct-horse-battery';
 const INLINE_SECRET = 'inline-canary-4242';
 const FILE_SECRET = 'file-canary-7777';
 
-const vaultText = (plaintext: string, label?: string) =>
-  encrypt(Buffer.from(plaintext), Buffer.from(PASSWORD), label);
+const vaultText = (plaintext: string, label?: string) => encrypt(Buffer.from(plaintext), Buffer.from(PASSWORD), label);
 const indented = (text: string) =>
   text
     .trimEnd()
@@ -117,11 +116,17 @@ describe('a playbook with a vaulted vars file and an inline !vault value', () =>
   }
 
   it('a wrong password is an error located at the vaulted value, naming no secret; nothing runs', async () => {
-    const r = await runCli(['-i', ws.path('inv.yml'), '--vault-password-file', ws.path('wrong.txt'), ws.path('pb.yml')], {
-      cwd: ws.dir,
-    });
+    const r = await runCli(
+      ['-i', ws.path('inv.yml'), '--vault-password-file', ws.path('wrong.txt'), ws.path('pb.yml')],
+      {
+        cwd: ws.dir,
+      },
+    );
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stderr, /pb\.yml:5:\d+: decryption failed: none of the vault passwords given \(default@.*wrong\.txt\)/);
+    assert.match(
+      r.stderr,
+      /pb\.yml:5:\d+: decryption failed: none of the vault passwords given \(default@.*wrong\.txt\)/,
+    );
     assert.match(r.stderr, /vault id 'prod'/);
     assert.ok(!r.stderr.includes(PASSWORD) && !r.stderr.includes('not-the-password'));
     assert.ok(!r.stdout.includes('PLAY'), 'nothing ran');
@@ -143,7 +148,14 @@ describe('a playbook with a vaulted vars file and an inline !vault value', () =>
     ws.write('pass-script.sh', `#!/bin/sh\nprintf '%s\\n' '${PASSWORD}'\n`);
     chmodSync(ws.path('pass-script.sh'), 0o700);
     const scripted = await runCli(
-      ['-i', ws.path('inv.yml'), '--vault-id', `prod@${ws.path('pass-script.sh')}`, '--syntax-check', ws.path('pb.yml')],
+      [
+        '-i',
+        ws.path('inv.yml'),
+        '--vault-id',
+        `prod@${ws.path('pass-script.sh')}`,
+        '--syntax-check',
+        ws.path('pb.yml'),
+      ],
       { cwd: ws.dir },
     );
     assert.equal(scripted.code, 0, scripted.stderr);
@@ -188,7 +200,10 @@ describe('phx-play vault', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^token: !vault \|\n {10}\$ANSIBLE_VAULT;1\.1;AES256\n( {10}[0-9a-f]{1,80}\n)+$/);
     ws.write('inv.yml', 'all:\n  hosts:\n    h1: { ansible_connection: local }\n');
-    ws.write('s.yml', `- hosts: h1\n  vars:\n    ${r.stdout.replace(/\n(?=.)/g, '\n    ')}  tasks:\n    - copy: { content: "{{ token }}", dest: "{{ playbook_dir }}/tok.txt" }\n`);
+    ws.write(
+      's.yml',
+      `- hosts: h1\n  vars:\n    ${r.stdout.replace(/\n(?=.)/g, '\n    ')}  tasks:\n    - copy: { content: "{{ token }}", dest: "{{ playbook_dir }}/tok.txt" }\n`,
+    );
     const play = await runCli(['-i', ws.path('inv.yml'), '--vault-password-file', ws.path('pw.txt'), ws.path('s.yml')]);
     assert.equal(play.code, 0, play.stdout + play.stderr);
     assert.equal(readFileSync(ws.path('tok.txt'), 'utf8'), 'tok-123456');

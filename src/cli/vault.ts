@@ -65,7 +65,9 @@ function parseVaultCli(argv: string[]): VaultCli | 'help' {
       },
     });
   } catch (e) {
-    throw new PhxError(`${(e as Error).message.replace(/\. To specify a positional argument.*$/s, '')}\n(see phx-play vault --help)`);
+    throw new PhxError(
+      `${(e as Error).message.replace(/\. To specify a positional argument.*$/s, '')}\n(see phx-play vault --help)`,
+    );
   }
   const v = parsed.values;
   if (v.help) return 'help';
@@ -221,7 +223,8 @@ async function edit(o: VaultCli & Loaded): Promise<number> {
     writeFileSync(tmp, plaintext, { mode: 0o600, flag: 'wx' });
     const r = spawnSync(editor[0], [...editor.slice(1), tmp], { stdio: 'inherit' });
     if (r.error) throw new PhxError(`cannot run the editor ${editor[0]}: ${(r.error as NodeJS.ErrnoException).code}`);
-    if (r.status !== 0) throw new PhxError(`the editor ${editor[0]} failed (exit ${r.status ?? r.signal}); ${file} is unchanged`);
+    if (r.status !== 0)
+      throw new PhxError(`the editor ${editor[0]} failed (exit ${r.status ?? r.signal}); ${file} is unchanged`);
     const edited = readFileSync(tmp);
     if (edited.equals(plaintext)) return 0;
     writeAtomically(file, Buffer.from(encrypt(edited, password.password, label), 'latin1'));

@@ -574,7 +574,11 @@ function splitLines(s: string): string[] {
 /** Results whose message names no secret and says why the task failed (a secret refused on a command line). */
 const shownWhenHidden = new WeakSet<object>();
 
-function censor(r: Record<string, unknown>, keepMsg = shownWhenHidden.has(r), why = NO_LOG_MSG): Record<string, unknown> {
+function censor(
+  r: Record<string, unknown>,
+  keepMsg = shownWhenHidden.has(r),
+  why = NO_LOG_MSG,
+): Record<string, unknown> {
   return {
     censored: why,
     ...(keepMsg ? { msg: r.msg } : {}),

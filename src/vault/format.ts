@@ -48,7 +48,8 @@ export function parseEnvelope(text: string): VaultEnvelope {
   const cipher = header[2]?.trim();
   if (version !== '1.1' && version !== '1.2')
     throw new VaultFormatError(`vault format ${version ?? '(none)'} is not supported (only 1.1 and 1.2)`);
-  if (cipher !== 'AES256') throw new VaultFormatError(`vault cipher ${cipher ?? '(none)'} is not supported (only AES256)`);
+  if (cipher !== 'AES256')
+    throw new VaultFormatError(`vault cipher ${cipher ?? '(none)'} is not supported (only AES256)`);
   const label = header.length >= 4 ? header[3].trim() : undefined;
   const body = unhex(
     lines

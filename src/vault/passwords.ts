@@ -85,7 +85,7 @@ function fromFile(path: string): Buffer {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new PhxError(`Could not read vault password file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    throw new PhxError(`Could not read vault password file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const password = stripBytes(bytes, ' \t\r\n\v\f');
   if (password.length === 0) throw new PhxError(`Invalid vault password was provided from file (${path}): it is empty`);
@@ -109,8 +109,7 @@ function fromScript(path: string, label: string): Buffer {
   }
   if (r.status === 2 && args.length)
     throw new PhxError(`Vault password client script ${path} did not find a secret for vault-id=${label}`);
-  if (r.status !== 0)
-    throw new PhxError(`Vault password script ${path} returned non-zero (${r.status ?? r.signal})`);
+  if (r.status !== 0) throw new PhxError(`Vault password script ${path} returned non-zero (${r.status ?? r.signal})`);
   const password = stripBytes(r.stdout, '\r\n');
   if (password.length === 0) throw new PhxError(`Invalid vault password was provided from script (${path}): empty`);
   return password;
