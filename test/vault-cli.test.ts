@@ -14,6 +14,8 @@ type Ws = ReturnType<typeof workspace>;
 const PASSWORD = 'correct-horse-battery';
 const INLINE_SECRET = 'inline-canary-4242';
 const FILE_SECRET = 'file-canary-7777';
+const NESTED_SECRET = 'nested-canary-3131';
+const VARS_FILE = `file_secret: ${FILE_SECRET}\nfile_creds: { user: admin, token: ${NESTED_SECRET} }\n`;
 
 const vaultText = (plaintext: string, label?: string) => encrypt(Buffer.from(plaintext), Buffer.from(PASSWORD), label);
 const indented = (text: string) =>
@@ -34,6 +36,10 @@ ${inline}
       copy: { content: "{{ inline_secret }}:{{ file_secret }}\\n", dest: "{{ playbook_dir }}/out/both.txt", mode: "0600" }
     - name: debug var of a secret
       debug: var=inline_secret
+    - name: debug var of a mapping from the vaulted file
+      debug: var=file_creds
+    - name: "a name showing {{ inline_secret }}"
+      debug: { msg: "named" }
     - name: debug of a value derived from a secret
       debug: { msg: "{{ b64encode file_secret }}" }
     - name: set a fact derived from a secret
@@ -61,6 +67,7 @@ const FORBIDDEN = [
   INLINE_SECRET,
   FILE_SECRET,
   Buffer.from(FILE_SECRET).toString('base64'),
+  NESTED_SECRET,
   INLINE_SECRET.toUpperCase(),
   reversed(INLINE_SECRET),
 ];
@@ -76,7 +83,7 @@ describe('a playbook with a vaulted vars file and an inline !vault value', () =>
     ws.write('inv.yml', 'all:\n  hosts:\n    h1: { ansible_connection: local }\n');
     ws.write('pw.txt', `${PASSWORD}\n`);
     ws.write('wrong.txt', 'not-the-password\n');
-    ws.write('secret-vars.yml', vaultText(`file_secret: ${FILE_SECRET}\n`));
+    ws.write('secret-vars.yml', vaultText(VARS_FILE));
     ws.write('pb.yml', PLAYBOOK(indented(vaultText(INLINE_SECRET, 'prod'))));
     ws.write('out/.keep', '');
   });
@@ -114,6 +121,21 @@ describe('a playbook with a vaulted vars file and an inline !vault value', () =>
       for (const s of FORBIDDEN) assert.ok(!all.includes(s), `${s} reached the output:\n${all}`);
     });
   }
+
+  it('control: the same playbook with plaintext vars shows the values (so the checks above can fail)', async () => {
+    const plain = workspace();
+    try {
+      plain.write('inv.yml', 'all:\n  hosts:\n    h1: { ansible_connection: local }\n');
+      plain.write('secret-vars.yml', VARS_FILE);
+      plain.write('pb.yml', PLAYBOOK(`            ${INLINE_SECRET}`).replace('!vault |', '>-'));
+      plain.write('out/.keep', '');
+      const r = await runCli(['-i', plain.path('inv.yml'), '-v', plain.path('pb.yml')], { cwd: plain.dir });
+      for (const s of [INLINE_SECRET, NESTED_SECRET, Buffer.from(FILE_SECRET).toString('base64')])
+        assert.ok(r.stdout.includes(s), `${s} is shown without vault:\n${r.stdout}`);
+    } finally {
+      plain.cleanup();
+    }
+  });
 
   it('a wrong password is an error located at the vaulted value, naming no secret; nothing runs', async () => {
     const r = await runCli(

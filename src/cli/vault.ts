@@ -145,6 +145,9 @@ async function encryptPassword(o: VaultCli): Promise<VaultPassword> {
   if (specs.length > 1)
     throw new PhxError('several vault ids were given: say which one encrypts with --encrypt-vault-id LABEL');
   if (specs.length === 1) return passwordFrom(specs[0], askVaultSecret);
+  // without a terminal stdin may be the plaintext itself
+  if (!process.stdin.isTTY)
+    throw new PhxError('no vault password given and no terminal to ask on: use --vault-password-file or --vault-id');
   const first = (await askVaultSecret('New Vault password: ')).trim();
   const again = (await askVaultSecret('Confirm New Vault password: ')).trim();
   if (first !== again) throw new PhxError('Passwords do not match');
@@ -221,7 +224,7 @@ async function edit(o: VaultCli & Loaded): Promise<number> {
   const tmp = join(dir, basename(file));
   try {
     writeFileSync(tmp, plaintext, { mode: 0o600, flag: 'wx' });
-    const r = spawnSync(editor[0], [...editor.slice(1), tmp], { stdio: 'inherit' });
+    const r = whileSignalsWait(() => spawnSync(editor[0], [...editor.slice(1), tmp], { stdio: 'inherit' }));
     if (r.error) throw new PhxError(`cannot run the editor ${editor[0]}: ${(r.error as NodeJS.ErrnoException).code}`);
     if (r.status !== 0)
       throw new PhxError(`the editor ${editor[0]} failed (exit ${r.status ?? r.signal}); ${file} is unchanged`);
@@ -231,6 +234,21 @@ async function edit(o: VaultCli & Loaded): Promise<number> {
     return 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `fn` with Ctrl-C, SIGTERM and SIGHUP caught: the editor (in our process group) gets them and
+ * ends, and phx-play lives on to remove the decrypted copy instead of dying with it on disk.
+ */
+function whileSignalsWait<T>(fn: () => T): T {
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const ignore = () => {};
+  for (const s of signals) process.on(s, ignore);
+  try {
+    return fn();
+  } finally {
+    for (const s of signals) process.off(s, ignore);
   }
 }
 

@@ -21,6 +21,7 @@ import { mapLimit } from './util.js';
 import { sleep } from '../sleep.js';
 import type { HostStatus } from '../events.js';
 import {
+  holdsSecretText,
   markSecretContainers,
   markSecretData,
   noteSecretInside,
@@ -140,7 +141,8 @@ async function runOnHost(t: TaskRun, host: HostState): Promise<Outcome> {
   } catch (e) {
     outcome = errorOutcome(e, t.scope, host, t.ctx);
   }
-  if (secretUsed()) outcome.secret = true;
+  // a result holding a secret's text (a copied mapping of secrets, a host echoing one) is secret too
+  if (secretUsed() || holdsSecretText(outcome.result)) outcome.secret = true;
   applyOutcome(host, t.task, outcome, t.scope, true);
   const result = noLog
     ? censor(outcome.result)
@@ -281,7 +283,7 @@ async function runLoop(t: TaskOnHost): Promise<Outcome> {
 }
 
 function reportItem(t: TaskOnHost, o: Outcome, result: Record<string, unknown>, label: string, started: number): void {
-  const hidden = t.noLog || secretUsed();
+  const hidden = t.noLog || secretUsed() || holdsSecretText(result);
   const why = t.noLog ? NO_LOG_MSG : VAULT_HIDDEN_MSG;
   t.ctx.reporter.emit({
     type: 'host_result',

@@ -85,7 +85,9 @@ function fromFile(path: string): Buffer {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new PhxError(`Could not read vault password file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new PhxError(
+      `Could not read vault password file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   const password = stripBytes(bytes, ' \t\r\n\v\f');
   if (password.length === 0) throw new PhxError(`Invalid vault password was provided from file (${path}): it is empty`);
