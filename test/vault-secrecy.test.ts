@@ -9,6 +9,7 @@ import {
   MASK,
   maskDeep,
   maskSecrets,
+  markSecretContainers,
   markSecretData,
   registerSecretText,
   secretUsed,
@@ -18,7 +19,10 @@ import {
 registerSecretText('pw-canary-1');
 const creds = { user: 'someone', token: 'tok-canary-2' };
 markSecretData(creds);
-const vars = { pw: 'pw-canary-1', creds, url: 'db://u:{{ pw }}@h', other: 'plain', n: 3 };
+// what a task that read a secret registered: its text is secret, its flags are not
+const registered = { changed: true, stdout: 'derived output', rc: 0 };
+markSecretContainers(registered);
+const vars = { pw: 'pw-canary-1', creds, url: 'db://u:{{ pw }}@h', other: 'plain', n: 3, r: registered };
 
 const reads = (fn: () => unknown): boolean =>
   watchSecretUse(() => {
@@ -34,6 +38,9 @@ describe('a read of a secret is noticed', () => {
     ['{{ url }}', true],
     ['{{ creds.user }}', true],
     ['{{ other }} {{ n }}', false],
+    ['{{ r.stdout }}', true],
+    ['{{ r }}', true],
+    ['{{ r.changed }} {{ r.rc }}', false],
   ];
   for (const [t, expected] of templates)
     it(`template ${t}: ${expected ? 'secret' : 'not secret'}`, () =>

@@ -15,6 +15,7 @@ import type { Playbook, TaskNode } from '../playbook/types.js';
 import { loadRegistry } from '../registry.js';
 import { setVaultPasswords } from '../vault/keyring.js';
 import { loadVaultPasswords } from '../vault/passwords.js';
+import { maskSecrets } from '../vault/secrecy.js';
 
 export async function runCommand(o: CliOptions): Promise<number> {
   const registry = await loadRegistry();
@@ -53,9 +54,14 @@ export async function runCommand(o: CliOptions): Promise<number> {
   checkLimitAndStart(o, playbooks, inventory);
   const tagFilter = { only: o.tags, skip: o.skipTags };
   if (o.listHosts || o.listTasks || o.listTags) {
-    process.stdout.write(
-      listText(playbooks, inventory, { hosts: o.listHosts, tasks: o.listTasks, tags: o.listTags }, tagFilter, o.limit),
+    const list = listText(
+      playbooks,
+      inventory,
+      { hosts: o.listHosts, tasks: o.listTasks, tags: o.listTags },
+      tagFilter,
+      o.limit,
     );
+    process.stdout.write(maskSecrets(list));
     return 0;
   }
 

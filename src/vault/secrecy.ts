@@ -71,11 +71,25 @@ export function watchSecretUse<T>(fn: () => T): T {
   return watch.run({ touched: false }, fn);
 }
 
-/** Called by the renderer and the evaluator with each variable (and member) they read. */
-export function noteSecretRead(value: unknown): void {
+export function isSecretContainer(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && secretContainers.has(value);
+}
+
+/**
+ * Called by the renderer and the evaluator with the value a variable reference
+ * (`pw`, `r.stdout`) resolves to; `viaSecret` when the path went through a secret
+ * list/mapping. Text or data read that way counts; a number or boolean out of it
+ * (`r.changed`) does not.
+ */
+export function noteSecretRead(value: unknown, viaSecret = false): void {
   if (secretTexts.size === 0) return;
   const w = watch.getStore();
-  if (w && !w.touched && isSecretValue(value)) w.touched = true;
+  if (!w || w.touched) return;
+  if (
+    isSecretValue(value) ||
+    (viaSecret && (typeof value === 'string' || (value !== null && typeof value === 'object')))
+  )
+    w.touched = true;
 }
 
 /** Has the task running here read a secret so far (or is one of `values` holding one)? */
