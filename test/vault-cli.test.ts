@@ -15,6 +15,8 @@ const PASSWORD = 'correct-horse-battery';
 const INLINE_SECRET = 'inline-canary-4242';
 const FILE_SECRET = 'file-canary-7777';
 const NESTED_SECRET = 'nested-canary-3131';
+const GROUP_SECRET = 'group-canary-8080';
+const GROUP_VARS = `group_secret: ${GROUP_SECRET}\n`;
 const VARS_FILE = `file_secret: ${FILE_SECRET}\nfile_creds: { user: admin, token: ${NESTED_SECRET} }\n`;
 
 const vaultText = (plaintext: string, label?: string) => encrypt(Buffer.from(plaintext), Buffer.from(PASSWORD), label);
@@ -33,9 +35,11 @@ const PLAYBOOK = (inline: string) => `
 ${inline}
   tasks:
     - name: write both secrets into a file
-      copy: { content: "{{ inline_secret }}:{{ file_secret }}\\n", dest: "{{ playbook_dir }}/out/both.txt", mode: "0600" }
+      copy: { content: "{{ inline_secret }}:{{ file_secret }}:{{ group_secret }}\\n", dest: "{{ playbook_dir }}/out/both.txt", mode: "0600" }
     - name: debug var of a secret
       debug: var=inline_secret
+    - name: debug var of a secret from a vaulted group_vars file
+      debug: var=group_secret
     - name: debug var of a mapping from the vaulted file
       debug: var=file_creds
     - name: "a name showing {{ inline_secret }}"
@@ -68,11 +72,12 @@ const FORBIDDEN = [
   FILE_SECRET,
   Buffer.from(FILE_SECRET).toString('base64'),
   NESTED_SECRET,
+  GROUP_SECRET,
   INLINE_SECRET.toUpperCase(),
   reversed(INLINE_SECRET),
 ];
 
-describe('a playbook with a vaulted vars file and an inline !vault value', () => {
+describe('a playbook with a vaulted vars file, a vaulted group_vars file and an inline !vault value', () => {
   let ws: Ws;
   const run = (...flags: string[]) =>
     runCli(['-i', ws.path('inv.yml'), '--vault-password-file', ws.path('pw.txt'), ...flags, ws.path('pb.yml')], {
@@ -84,6 +89,7 @@ describe('a playbook with a vaulted vars file and an inline !vault value', () =>
     ws.write('pw.txt', `${PASSWORD}\n`);
     ws.write('wrong.txt', 'not-the-password\n');
     ws.write('secret-vars.yml', vaultText(VARS_FILE));
+    ws.write('group_vars/all.yml', vaultText(GROUP_VARS));
     ws.write('pb.yml', PLAYBOOK(indented(vaultText(INLINE_SECRET, 'prod'))));
     ws.write('out/.keep', '');
   });
@@ -92,7 +98,7 @@ describe('a playbook with a vaulted vars file and an inline !vault value', () =>
   it('decrypts both: the host gets the plaintext (a file, an environment variable)', async () => {
     const r = await run();
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.equal(readFileSync(ws.path('out/both.txt'), 'utf8'), `${INLINE_SECRET}:${FILE_SECRET}\n`);
+    assert.equal(readFileSync(ws.path('out/both.txt'), 'utf8'), `${INLINE_SECRET}:${FILE_SECRET}:${GROUP_SECRET}\n`);
     assert.equal(readFileSync(ws.path('out/env.txt'), 'utf8'), INLINE_SECRET);
   });
 
@@ -127,10 +133,11 @@ describe('a playbook with a vaulted vars file and an inline !vault value', () =>
     try {
       plain.write('inv.yml', 'all:\n  hosts:\n    h1: { ansible_connection: local }\n');
       plain.write('secret-vars.yml', VARS_FILE);
+      plain.write('group_vars/all.yml', GROUP_VARS);
       plain.write('pb.yml', PLAYBOOK(`            ${INLINE_SECRET}`).replace('!vault |', '>-'));
       plain.write('out/.keep', '');
       const r = await runCli(['-i', plain.path('inv.yml'), '-v', plain.path('pb.yml')], { cwd: plain.dir });
-      for (const s of [INLINE_SECRET, NESTED_SECRET, Buffer.from(FILE_SECRET).toString('base64')])
+      for (const s of [INLINE_SECRET, NESTED_SECRET, GROUP_SECRET, Buffer.from(FILE_SECRET).toString('base64')])
         assert.ok(r.stdout.includes(s), `${s} is shown without vault:\n${r.stdout}`);
     } finally {
       plain.cleanup();
