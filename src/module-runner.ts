@@ -17,6 +17,7 @@ import {
 import { applyPredictions, Predictions } from './predictions.js';
 import { shellJoin } from './quote.js';
 import { SharedScopes } from './shared-scope.js';
+import { holdsSecretText, SecretOnCommandLine, secretUsed } from './vault/secrecy.js';
 
 export interface ContextOptions {
   host: string;
@@ -56,6 +57,7 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
     let r: ExecResult;
     try {
       const built = buildCommand(cmd, cc);
+      refuseSecretOnCommandLine(built.command);
       o.onCommand?.(built.command);
       r = await o.conn.exec(built.command, {
         stdin: built.stdin,
@@ -93,6 +95,14 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
  * hosts and refused become keep their own channel, and so does the executor's
  * abort at the task timeout (it reports the timeout itself).
  */
+/**
+ * A command line is a process's argv, which `ps` shows to every user of the host: a task
+ * that read a vault secret may not put it there (environment:, stdin and files carry it instead).
+ */
+function refuseSecretOnCommandLine(command: string): void {
+  if (secretUsed() && holdsSecretText(command)) throw new SecretOnCommandLine();
+}
+
 function sendFailure(e: unknown, signal: AbortSignal): unknown {
   if (signal.aborted || e instanceof ModuleError || e instanceof PhxError || e instanceof UnreachableError) return e;
   return new ModuleError(e instanceof Error ? e.message : String(e));
