@@ -166,7 +166,7 @@ test('the inventory has the cluster in group lab_cluster, and group lab as befor
   assert.match(cli.stdout, /\ncluster phx-lab: pve1, pve2, pve3 \(3\/3 online, quorate\); shared \/etc\/pve: \S+\n$/);
 });
 
-test("the inventory gives each member its own guest ids (the VM seeded on it, its container ids) in phoenix_hypervisors", async () => {
+test('the inventory gives each member its own guest ids (the VM seeded on it, its container ids) in phoenix_hypervisors', async () => {
   // with the repository's lab site values beside it, as the Phoenix tests use it
   const dir = mkdtempSync(join(tmpdir(), 'phx-lab-cluster-inv-'));
   try {

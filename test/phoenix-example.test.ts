@@ -55,11 +55,18 @@ test('example: guest ids are unique across the cluster; containers and mounts ar
     const containers = v.phoenix_containers as Container[];
     for (const ct of containers) {
       own(ids[ct.name], `${h}: container ${ct.name}`);
-      if (ct.clone_from) assert.ok(containers.some((c) => c.name === ct.clone_from), `${ct.name}: clone_from`);
+      if (ct.clone_from)
+        assert.ok(
+          containers.some((c) => c.name === ct.clone_from),
+          `${ct.name}: clone_from`,
+        );
     }
     for (const [volume, def] of Object.entries(v.shared_volumes as Record<string, { mounts: object }>))
       for (const name of Object.keys(def.mounts))
-        assert.ok(containers.some((c) => c.name === name), `${volume} mounts into unknown container ${name}`);
+        assert.ok(
+          containers.some((c) => c.name === name),
+          `${volume} mounts into unknown container ${name}`,
+        );
   }
 });
 

@@ -91,7 +91,9 @@ test('preflight: a host without pool quickOS fails at the preflight with one lin
   for (const e of eventsOf(r, 'host_result'))
     assert.ok(preflightTasks.has(e.task as string), `${e.task as string} ran after a failed preflight`);
   const after = hashTree(root);
-  const diffs = [...after].filter(([k, v]) => before.get(k) !== v && !/^\/var\/lib\/phx-lab\/vm\/\d+\/rootfs\//.test(k));
+  const diffs = [...after].filter(
+    ([k, v]) => before.get(k) !== v && !/^\/var\/lib\/phx-lab\/vm\/\d+\/rootfs\//.test(k),
+  );
   assert.deepEqual(
     diffs.concat([...before.keys()].filter((k) => !after.has(k)).map((k) => [k, '(gone)'])),
     [],

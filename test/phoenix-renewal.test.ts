@@ -14,7 +14,16 @@ after(() => rmSync(unitDir, { recursive: true, force: true }));
 const timerPlay = join(repoRoot, 'playbooks/renewal-timer.yml');
 const run = (...extra: string[]) =>
   runCli(
-    ['-i', join(repoRoot, 'inventory/example.yml'), '--check', '--diff', '-e', `phoenix_renewal_unit_dir=${unitDir}`, ...extra, timerPlay],
+    [
+      '-i',
+      join(repoRoot, 'inventory/example.yml'),
+      '--check',
+      '--diff',
+      '-e',
+      `phoenix_renewal_unit_dir=${unitDir}`,
+      ...extra,
+      timerPlay,
+    ],
     { cwd: repoRoot },
   );
 
