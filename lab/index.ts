@@ -228,11 +228,28 @@ function writeInventory(
       '          ansible_user: root',
       `          ansible_ssh_private_key_file: ${lab.privateKeyFile}`,
       `          ansible_ssh_known_hosts_file: ${lab.knownHostsFile}`,
+      ...clusterIds(lab.cluster, h.name),
     );
   // the cluster's hosts also in their own group (their variables are in group `lab` already)
   const members = lab.cluster ? lab.hosts.filter((h) => lab.cluster!.nodes.includes(h.name)) : [];
   if (members.length) lines.push('    lab_cluster:', '      hosts:', ...members.map((h) => `        ${h.name}: {}`));
+  // the Phoenix playbooks target phoenix_hypervisors; `lab` (deeper) keeps its group_vars on top
+  lines.push('    phoenix_hypervisors:', '      children:', '        lab: {}');
   writeFileSync(file, lines.join('\n') + '\n');
+}
+
+/**
+ * A cluster member's own guest ids as host vars: ids are unique cluster-wide, so member i gets
+ * the VM seeded on it (1000+i) and its own container ids for the names of inventory/group_vars/lab.yml
+ * (phoenix-base 9i0, nginx 1i1, portainer-agent 1i2). A standalone host keeps lab.yml's 900/101/102/1001.
+ */
+function clusterIds(cluster: LabCluster | null, host: string): string[] {
+  const i = cluster ? cluster.nodes.indexOf(host) + 1 : 0;
+  if (i === 0) return [];
+  return [
+    `          portainer_vmid: ${1000 + i}`,
+    `          phoenix_ctids: { phoenix-base: 9${i}0, nginx: 1${i}1, portainer-agent: 1${i}2 }`,
+  ];
 }
 
 /** Opens (creating or resuming) the lab in `dir` without starting anything. */

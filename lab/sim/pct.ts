@@ -198,6 +198,17 @@ function uniqueTags(v: string): string {
   return [...new Set(splitList(v).map((t) => t.toLowerCase()))].sort().join(';');
 }
 
+/**
+ * Why a veth cannot be plugged into `bridge`, as pve-container's src/lxcnetaddbr (at start) and
+ * pve-common PVE::Network::read_bridge_mtu (hotplug) find it: the bridge's /sys/class/net/<bridge>/mtu
+ * must be readable. The lab's /sys/class/net is the host's own (seed.ts SEED_BRIDGES).
+ */
+function bridgeProblem(bridge: string | undefined): string | null {
+  if (!bridge) return 'missing bridge configuration';
+  const mtu = /^[\w.-]+$/.test(bridge) ? readText(`/sys/class/net/${bridge}/mtu`) : null;
+  return mtu && mtu.trim() ? null : `bridge '${bridge}' does not exist`;
+}
+
 /** AbstractConfig::check_protection */
 function checkProtection(conf: CtConf, what: string): void {
   if (conf.keys.protection === '1') throw new SimError(`${what} - protection mode enabled`, 255);
@@ -589,6 +600,11 @@ function set(args: string[]): number {
           const next = parsePropString(v);
           if (size !== undefined) v = formatMountPoint(next.volume, { ...next.opts, size });
         }
+        if (running && /^net\d+$/.test(k)) {
+          // hotplug_net → PVE::Network::veth_create → read_bridge_mtu
+          const problem = bridgeProblem(parsePropString(v, '__none__').opts.bridge);
+          if (problem) hotplugErrors[k] = `unable to hotplug ${k}: ${problem}`;
+        }
         if (running && isNewMp) {
           const { volume } = parsePropString(v);
           if (mountPointType(volume) === 'bind' && !existsSync(hostPath(volume)))
@@ -747,6 +763,14 @@ function start(args: string[]): number {
         const path = mountPointType(volume) === 'bind' ? volume : volumePath(volume);
         if (!path || !existsSync(hostPath(path))) {
           out(`directory '${path ?? volume}' does not exist\n`);
+          throw new SimError(`startup for container '${id}' failed`, 255);
+        }
+      }
+    for (const [k, v] of Object.entries(conf.keys))
+      if (/^net\d+$/.test(k)) {
+        const problem = bridgeProblem(parsePropString(v, '__none__').opts.bridge);
+        if (problem) {
+          out(`${problem}\n`);
           throw new SimError(`startup for container '${id}' failed`, 255);
         }
       }
