@@ -19,12 +19,12 @@ export interface PctTarget {
 
 /**
  * What pct (or lxc-attach behind it) prints when the container cannot be entered:
- * the command never ran. lxc-attach's "Failed to get init pid" is a stopped CT;
- * "Configuration file ... does not exist" is PVE::LXC::Config->load_config for a
- * CT that is not on this node (pct.pm's exec loads the config first).
+ * the command never ran. lxc-attach's "Failed to get init pid" (lxc src/lxc/attach.c,
+ * get_attach_context) is a stopped CT; "Configuration file ... does not exist" is
+ * PVE::LXC::Config->load_config for a CT that is not on this node (pve-container
+ * src/PVE/CLI/pct.pm's exec loads the config first, then execs lxc-attach).
  */
-const NOT_ENTERED =
-  /^(?:container '\d+' not running!|.*Failed to get init pid.*|Configuration file '[^']*' does not exist)$/m;
+const NOT_ENTERED = /^(?:lxc-attach: .*Failed to get init pid|Configuration file '[^']*' does not exist)$/m;
 
 /** Marks getFile's "no such file" answer: not base64 (`-` is outside base64's alphabet). */
 const NO_FILE = 'PHX-NO-FILE';
