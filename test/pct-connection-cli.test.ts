@@ -86,11 +86,14 @@ async function play(...args: string[]) {
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Ev);
   const recap = events.find((e) => e.type === 'recap')?.hosts as Record<string, Record<string, number>> | undefined;
-  const result = (task: string) => events.find((e) => e.type === 'host_result' && e.task === task) as Ev | undefined;
+  const result = (task: string): Ev | undefined => events.find((e) => e.type === 'host_result' && e.task === task);
   return { ...r, events, recap, result };
 }
 const inCt = (s: string) => fx.sh(`pct exec 101 -- sh -c '${s}'`);
-const ctState = () => fx.sh(`cd ${ROOTFS} && find srv etc/site.conf etc/hosts.allow root -printf '%y %U:%G %m %p\\n' 2>/dev/null | sort; cat srv/site/index.html etc/site.conf 2>/dev/null`);
+const ctState = () =>
+  fx.sh(
+    `cd ${ROOTFS} && find srv etc/site.conf etc/hosts.allow root -printf '%y %U:%G %m %p\\n' 2>/dev/null | sort; cat srv/site/index.html etc/site.conf 2>/dev/null`,
+  );
 
 test('a play on a CT (hypervisor not in the play): converges inside the CT, second run ok, --check --diff leaves it untouched, delegate_to the hypervisor', async () => {
   const { inventory, playbook } = setup();
@@ -104,7 +107,9 @@ test('a play on a CT (hypervisor not in the play): converges inside the CT, seco
   assert.equal(delegated.delegatedTo, fx.host);
   assert.equal((delegated.result as Ev).stdout, 'status: running', 'pct ran on the hypervisor, not in the CT');
   assert.equal(
-    await inCt('cat /srv/site/index.html /etc/site.conf /etc/hosts.allow /root/marker; stat -c "%U %a" /srv/site/index.html'),
+    await inCt(
+      'cat /srv/site/index.html /etc/site.conf /etc/hosts.allow /root/marker; stat -c "%U %a" /srv/site/index.html',
+    ),
     // a templated string loses one trailing newline, as in Ansible (Jinja's keep_trailing_newline off)
     '<h1>hello</h1>server web says hello\nsshd: 10.0.0.0/8\ninside\nwww-data 644\n',
   );

@@ -48,10 +48,10 @@ function ctConnection(vmid: number | string = 101): { conn: Connection; opened: 
     `ct${vmid}`,
     { ansible_connection: 'pct', ansible_host: fx.host, pct_vmid: vmid },
     {
-      hostConnection: async (name) => {
+      hostConnection: (name) => {
         assert.equal(name, fx.host, 'the hypervisor named by ansible_host');
         opened++;
-        return fx.conn;
+        return Promise.resolve(fx.conn);
       },
     },
   );
@@ -82,7 +82,9 @@ async function inCt(def: ModuleDefinition, raw: unknown, o: Run = {}): Promise<M
 /** A command in the CT, for assertions (not through the connection under test). */
 const inside = (script: string) => sh(`pct exec 101 -- sh -c '${script.replace(/'/g, `'\\''`)}'`);
 const snapshot = () =>
-  sh(`cd ${ROOTFS} && find srv etc/app* -printf '%y %U:%G %m %p\\n' 2>/dev/null | sort; find srv -type f -exec md5sum {} + | sort`);
+  sh(
+    `cd ${ROOTFS} && find srv etc/app* -printf '%y %U:%G %m %p\\n' 2>/dev/null | sort; find srv -type f -exec md5sum {} + | sort`,
+  );
 
 test('command runs inside the CT (its hostname, its root), never on the hypervisor; one connect for the host', async () => {
   const { conn, opened } = ctConnection();
@@ -99,7 +101,11 @@ test('command runs inside the CT (its hostname, its root), never on the hypervis
   const rc = await runModule(command, command.args.parse({ cmd: 'sh -c "exit 7"' }), ctx);
   assert.equal(rc.rc, 7, "pct exec passes the command's exit status");
   await conn.close();
-  assert.equal((await fx.conn.exec('echo still')).stdout, 'still\n', "closing the CT's connection leaves the hypervisor's open");
+  assert.equal(
+    (await fx.conn.exec('echo still')).stdout,
+    'still\n',
+    "closing the CT's connection leaves the hypervisor's open",
+  );
 });
 
 test('copy/template/file/lineinfile/command idempotent in the CT; check mode (with diff) leaves it untouched and predicts the run', async () => {
@@ -134,11 +140,16 @@ test('copy/template/file/lineinfile/command idempotent in the CT; check mode (wi
     if (def !== command) assert.deepEqual(comparable(r), comparable(checked[i]), `check predicted ${def.name}`);
   }
   assert.equal(
-    await inside('stat -c "%U:%G %a" /srv/app /srv/app/config.ini /etc/app.conf; cat /srv/app/config.ini /srv/app/extra.conf /etc/app.conf; readlink /srv/app/link'),
+    await inside(
+      'stat -c "%U:%G %a" /srv/app /srv/app/config.ini /etc/app.conf; cat /srv/app/config.ini /srv/app/extra.conf /etc/app.conf; readlink /srv/app/link',
+    ),
     `www-data:root 750\nwww-data:www-data 640\nroot:root 600\na = 1\nb = 2\nname = web <1>\nsecret = ${vars.secret}\n/srv/app/config.ini\n`,
   );
   // root in the unprivileged CT is uid 100000 on the hypervisor: the writes happened inside
-  assert.equal(await sh(`stat -c '%u:%g' ${ROOTFS}/etc/app.conf ${ROOTFS}/srv/app/config.ini`), '100000:100000\n100033:100033\n');
+  assert.equal(
+    await sh(`stat -c '%u:%g' ${ROOTFS}/etc/app.conf ${ROOTFS}/srv/app/config.ini`),
+    '100000:100000\n100033:100033\n',
+  );
   assert.equal((await inside('test -e /tmp/phx-pwned || echo clean')).trim(), 'clean');
 
   for (const [def, args, o] of tasks) {
@@ -147,7 +158,10 @@ test('copy/template/file/lineinfile/command idempotent in the CT; check mode (wi
     assert.equal(again.changed, false, `${def.name} is idempotent`);
   }
   const st = await inCt(stat, { path: '/srv/app/config.ini' });
-  assert.deepEqual([(st.stat as Record<string, unknown>).pw_name, (st.stat as Record<string, unknown>).mode], ['www-data', '0640']);
+  assert.deepEqual(
+    [(st.stat as Record<string, unknown>).pw_name, (st.stat as Record<string, unknown>).mode],
+    ['www-data', '0640'],
+  );
   const wait = await inCt(waitFor, { path: '/srv/app/ran', timeout: 5 });
   assert.notEqual(wait.failed, true, String(wait.msg));
   assert.ok(!sent.some((c) => /\bsudo\b/.test(c)), 'no sudo');
@@ -166,10 +180,13 @@ test('hostile names (spaces, quotes, newline, leading dash, $(...)) are taken li
     const dir = await inCt(file, { path: `/srv/h/d ${n}`, state: 'directory' });
     assert.equal(dir.changed, true, String(dir.msg));
   }
-  const listed = await sh(`cd ${ROOTFS}/srv/h && for f in *; do printf '%s|' "$f"; cat "./$f" 2>/dev/null | tr '\\n' '/'; echo; done`);
+  const listed = await sh(
+    `cd ${ROOTFS}/srv/h && for f in *; do printf '%s|' "$f"; cat "./$f" 2>/dev/null | tr '\\n' '/'; echo; done`,
+  );
   const want = [...names, ...names.map((n) => `d ${n}`)].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
   assert.equal(listed.split('\n').filter((l) => l.includes('|')).length, want.length, listed);
-  for (const n of names) assert.ok(listed.includes(`${n}|${n.replace(/\n/g, '/')}/more/`), `${JSON.stringify(n)} in\n${listed}`);
+  for (const n of names)
+    assert.ok(listed.includes(`${n}|${n.replace(/\n/g, '/')}/more/`), `${JSON.stringify(n)} in\n${listed}`);
   const pwned = ['/root/pwned', '/pwned', `${ROOTFS}/pwned`, `${ROOTFS}/root/pwned`, `${ROOTFS}/srv/h/pwned`];
   assert.equal((await exec(pwned.map((p) => `test -e ${p}`).join(' || '))).rc, 1, 'nothing ran');
 
@@ -187,14 +204,14 @@ test('hostile names (spaces, quotes, newline, leading dash, $(...)) are taken li
 
 test("the environment travels on the CT command's stdin (never in an argv), with the command's own stdin after it", async () => {
   const value = `s3cr3t 'q' $(id) \`x\``;
-  const r = await inCt(shell, { cmd: 'printf "%s|" "$PHX_T"; cat' , stdin: 'own input' }, { env: { PHX_T: value } });
+  const r = await inCt(shell, { cmd: 'printf "%s|" "$PHX_T"; cat', stdin: 'own input' }, { env: { PHX_T: value } });
   assert.equal(r.stdout, `${value}|own input`);
   assert.ok(!sent.some((c) => c.includes('s3cr3t')), 'the value is on no command line');
 });
 
 test('a task timeout kills the command inside the CT', async () => {
   const r = await inCt(shell, { cmd: 'sleep 127; touch /root/late' }, { timeoutMs: 1500 }).catch((e: Error) => e);
-  assert.ok(r instanceof Error || (r as ModuleResult).failed, 'the task fails');
+  assert.ok(r instanceof Error || r.failed, 'the task fails');
   // bounded: the CT's `timeout -s KILL` ended the sleep (its processes are visible from the hypervisor)
   let left = '';
   for (let i = 0; i < 50; i++) {
@@ -223,7 +240,10 @@ test('a stopped CT, a missing CT: unreachable with a clear message, nothing run'
   const missing = ctConnection(4242).conn;
   await assert.rejects(missing.connect(), (e: Error) => {
     assert.ok(e instanceof UnreachableError, String(e));
-    assert.match(e.message, /^ct4242: cannot use CT 4242 on \S+: Configuration file 'nodes\/\S+\/lxc\/4242\.conf' does not exist$/);
+    assert.match(
+      e.message,
+      /^ct4242: cannot use CT 4242 on \S+: Configuration file 'nodes\/\S+\/lxc\/4242\.conf' does not exist$/,
+    );
     return true;
   });
   // a CT stopped after connecting: the next command is unreachable, not a failed command
@@ -231,7 +251,10 @@ test('a stopped CT, a missing CT: unreachable with a clear message, nothing run'
   const later = ctConnection(102).conn;
   await later.connect();
   await sh('pct stop 102');
-  await assert.rejects(later.exec('true'), (e: Error) => e instanceof UnreachableError && /cannot be entered/.test(e.message));
+  await assert.rejects(
+    later.exec('true'),
+    (e: Error) => e instanceof UnreachableError && /cannot be entered/.test(e.message),
+  );
   assert.throws(
     () => openConnection('ct', { ansible_connection: 'pct', ansible_host: fx.host, pct_vmid: 99 }, {}),
     /pct_vmid: the container's id \(100-999999999\), got 99/,

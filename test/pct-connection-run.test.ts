@@ -67,17 +67,22 @@ test('CTs on one hypervisor share its one connection (not in the play, opened on
           made.push(`${host}:${String(vars.ansible_connection)}`);
           const conn = openConnection(host, vars, { hostConnection: via });
           const close = conn.close.bind(conn);
-          return Object.assign(conn, {
+          const counted: Connection = Object.assign(conn, {
             close: async () => {
               closed.push(host);
               await close();
             },
-          }) as Connection;
+          });
+          return counted;
         },
       },
     );
     assert.equal(outcome.exitCode, 0, JSON.stringify(events.filter((e) => e.type === 'host_result')));
-    assert.deepEqual(made.sort(), ['ct1:pct', 'ct2:pct', 'hv:local'], 'the hypervisor once, with its own connection kind');
+    assert.deepEqual(
+      made.sort(),
+      ['ct1:pct', 'ct2:pct', 'hv:local'],
+      'the hypervisor once, with its own connection kind',
+    );
     assert.deepEqual(closed.sort(), ['ct1', 'ct2', 'hv'], 'each closed once');
     const stdout = events.flatMap((e) =>
       e.type === 'host_result' && e.task.startsWith('command') ? [`${e.host}: ${String(e.result.stdout)}`] : [],
@@ -86,7 +91,10 @@ test('CTs on one hypervisor share its one connection (not in the play, opened on
     const log = readFileSync(join(dir, 'pct.log'), 'utf8').trim().split('\n');
     assert.deepEqual(log.filter((l) => l.startsWith('status')).sort(), ['status 101', 'status 102']);
     assert.ok(log.filter((l) => l.startsWith('exec 101 -- sh -c')).length >= 2, log.join('\n'));
-    assert.ok(log.every((l) => /^(status|exec) 10[12]\b/.test(l)), log.join('\n'));
+    assert.ok(
+      log.every((l) => /^(status|exec) 10[12]\b/.test(l)),
+      log.join('\n'),
+    );
     assert.equal(readFileSync(join(dir, 'out-ct2'), 'utf8'), 'x');
   } finally {
     process.env.PATH = path;

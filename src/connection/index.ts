@@ -197,7 +197,10 @@ function pctConnection(host: string, hostVars: Record<string, unknown>, options:
       `host ${host}: ansible_connection pct needs pct_vmid: the container's id (100-999999999), got ${JSON.stringify(hostVars.pct_vmid)}`,
     );
   const open = options.hostConnection;
-  if (!open) throw new PhxError(`host ${host}: ansible_connection pct can only be used in a run (it needs ${hypervisor}'s connection)`);
+  if (!open)
+    throw new PhxError(
+      `host ${host}: ansible_connection pct can only be used in a run (it needs ${hypervisor}'s connection)`,
+    );
   return new PctConnection({ host, hypervisor, vmid, open: () => open(hypervisor) });
 }
 

@@ -56,7 +56,7 @@ export class PctConnection implements Connection {
     );
     const state = /^status: (\S+)$/m.exec(r.stdout)?.[1];
     if (r.rc !== 0 || state !== 'running') {
-      const why = r.rc === 97 ? `${r.stderr.trim()}: pct needs root` : (r.stderr.trim() || `status ${state ?? '?'}`);
+      const why = r.rc === 97 ? `${r.stderr.trim()}: pct needs root` : r.stderr.trim() || `status ${state ?? '?'}`;
       throw new UnreachableError(
         r.rc === 0
           ? `${host}: CT ${vmid} on ${hypervisor} is not running (${why})`
