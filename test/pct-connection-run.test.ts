@@ -102,3 +102,51 @@ test('CTs on one hypervisor share its one connection (not in the play, opened on
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an unreachable hypervisor makes its CT unreachable, saying which hypervisor', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'phx-pct-run-'));
+  try {
+    writeFileSync(
+      join(dir, 'hosts.yml'),
+      'all:\n  hosts:\n    hvdown: { ansible_host: 127.0.0.1, ansible_port: 1, ansible_user: root }\n    ct9: { ansible_connection: pct, ansible_host: hvdown, pct_vmid: 109 }\n',
+    );
+    writeFileSync(join(dir, 'play.yml'), '- hosts: ct9\n  tasks:\n    - command: "true"\n');
+    const registry = await loadRegistry();
+    const events: RunEvent[] = [];
+    const outcome = await runPlaybooks(
+      [loadPlaybook(join(dir, 'play.yml'), { registry })],
+      {
+        check: false,
+        diff: false,
+        forks: 1,
+        verbosity: 0,
+        tags: { only: [], skip: [] },
+        forceHandlers: false,
+        extraVars: {},
+        become: { enabled: false },
+      },
+      {
+        inventory: loadInventory([join(dir, 'hosts.yml')]),
+        registry,
+        reporter: { emit: (e) => void events.push(e), close: async () => {} },
+        makeConnection: (host, vars, via) =>
+          openConnection(host, vars, {
+            hostConnection: via,
+            homeDir: dir,
+            agentSocket: null,
+            sshConfigFiles: [],
+            globalKnownHostsFiles: [],
+            connectTimeoutMs: 5000,
+          }),
+      },
+    );
+    assert.equal(outcome.exitCode, 4);
+    const r = events.find((e) => e.type === 'host_result');
+    assert.ok(r?.type === 'host_result');
+    assert.equal(r.host, 'ct9');
+    assert.equal(r.status, 'unreachable');
+    assert.match(String(r.result.msg), /^ct9 \(CT 109 on hvdown\): \S/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
