@@ -162,6 +162,10 @@ test('copy/template/file/lineinfile/command idempotent in the CT; check mode (wi
     [(st.stat as Record<string, unknown>).pw_name, (st.stat as Record<string, unknown>).mode],
     ['www-data', '0640'],
   );
+  // an existing path's owner and mode change through src/remote/no-follow.ts (perl) inside the CT
+  const tighten = await inCt(file, { path: '/srv/app/config.ini', owner: 'root', mode: '0600' });
+  assert.equal(tighten.changed, true, String(tighten.msg));
+  assert.equal(await inside('stat -c "%U:%G %a" /srv/app/config.ini'), 'root:www-data 600\n');
   const wait = await inCt(waitFor, { path: '/srv/app/ran', timeout: 5 });
   assert.notEqual(wait.failed, true, String(wait.msg));
   assert.ok(!sent.some((c) => /\bsudo\b/.test(c)), 'no sudo');
