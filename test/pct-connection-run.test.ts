@@ -4,7 +4,7 @@
 // all go through `pct exec <vmid> --`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openConnection } from '../src/connection/index.js';
@@ -147,6 +147,33 @@ test('an unreachable hypervisor makes its CT unreachable, saying which hyperviso
     assert.equal(r.status, 'unreachable');
     assert.match(String(r.result.msg), /^ct9 \(CT 109 on hvdown\): \S/);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a hypervisor login that is not root: the CT is unreachable, saying pct needs root; pct is never run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'phx-pct-run-'));
+  const path = process.env.PATH;
+  try {
+    writeFileSync(join(dir, 'pct'), FAKE_PCT);
+    writeFileSync(join(dir, 'id'), '#!/bin/sh\ncase "$1" in -u) echo 1000 ;; -un) echo alice ;; esac\n');
+    chmodSync(join(dir, 'pct'), 0o755);
+    chmodSync(join(dir, 'id'), 0o755);
+    process.env.PATH = `${dir}:${path}`;
+    process.env.PCT_LOG = join(dir, 'pct.log');
+    const conn = openConnection(
+      'ct1',
+      { ansible_connection: 'pct', ansible_host: 'hv', pct_vmid: '101' },
+      { hostConnection: () => Promise.resolve(openConnection('hv', { ansible_connection: 'local' })) },
+    );
+    await assert.rejects(
+      conn.connect(),
+      /^UnreachableError: ct1: cannot use CT 101 on hv: logged in as alice, not root: pct needs root$/,
+    );
+    assert.equal(existsSync(join(dir, 'pct.log')), false, 'pct never ran');
+  } finally {
+    process.env.PATH = path;
+    delete process.env.PCT_LOG;
     rmSync(dir, { recursive: true, force: true });
   }
 });
