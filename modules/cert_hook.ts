@@ -136,7 +136,8 @@ function ctProblem(a: CertHookArgs, r: ExecResult, f: CertHookFacts): string | u
     f.ctMissing = true;
     return `CT ${a.ctid} does not exist`;
   }
-  if (/not running/i.test(r.stderr)) {
+  // a stopped CT: pct exec's lxc-attach finds no init pid (lxc src/lxc/attach.c get_attach_context)
+  if (/not running|Failed to get init pid/i.test(r.stderr)) {
     f.ctStopped = true;
     return `CT ${a.ctid} is not running (pct exec needs it running)`;
   }

@@ -42,6 +42,8 @@ export interface ContextOptions {
 
 export function createModuleContext(o: ContextOptions): ModuleContext {
   const signal = o.signal ?? new AbortController().signal;
+  // commands in a container (pct exec) already run as its root: become root is no sudo there
+  const rootInContainer = o.conn.kind === 'pct' && (o.become?.user || 'root') === 'root';
   const send = async (
     cmd: readonly string[] | { shell: string },
     shown: readonly string[] | string,
@@ -51,7 +53,7 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
       chdir: o.chdir,
       env: o.env,
       stdin: opts.stdin,
-      become: opts.noBecome ? undefined : o.become,
+      become: opts.noBecome || rootInContainer ? undefined : o.become,
       timeoutMs: o.timeoutMs,
     };
     let r: ExecResult;

@@ -985,8 +985,15 @@ async function exec(args: string[]): Promise<number> {
   if (!id) throw new SimError('400 not enough arguments', 255);
   const argv = [...p.positional.slice(1), ...(p.trailing ?? [])];
   const conf = readCt(id);
-  if (!ctRunning(id)) throw new SimError(`container '${id}' not running!`, 255);
   if (argv.length === 0) throw new SimError('missing command', 255);
+  // pct.pm's exec does not check the state: lxc-attach finds no init pid (lxc src/lxc/attach.c
+  // get_attach_context, then lxc_attach; log.c's log_append_stderr format) and exits EXIT_FAILURE
+  if (!ctRunning(id))
+    throw new SimError(
+      `lxc-attach: ${id}: ../src/lxc/attach.c: get_attach_context: 406 Connection refused - Failed to get init pid\n` +
+        `lxc-attach: ${id}: ../src/lxc/attach.c: lxc_attach: 1474 Connection refused - Failed to get attach context`,
+      1,
+    );
   const map = idMap(conf);
   const r = await runIsolated({
     rootfs: rootfsDir(conf)!,

@@ -93,8 +93,9 @@ export async function runCommand(o: CliOptions): Promise<number> {
       inventory,
       registry,
       reporter,
-      makeConnection: (host, vars) =>
+      makeConnection: (host, vars, via) =>
         openConnection(host, vars, {
+          hostConnection: via,
           password: connPassword,
           connectTimeoutMs: o.connectTimeoutSeconds * 1000,
           privateKey: o.privateKey,
