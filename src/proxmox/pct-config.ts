@@ -2,6 +2,12 @@
 // Proxmox property strings (`local:8,mp=/data,backup=1`), plus the rules that
 // decide whether two values mean the same thing.
 
+/**
+ * A CT's config file on this node (/etc/pve/lxc is pmxcfs's link to nodes/<this node>/lxc, the
+ * file `pct config` loads: PVE::LXC::Config->load_config → cfs_config_path with this node).
+ */
+export const ctConfPath = (ctid: number) => `/etc/pve/lxc/${ctid}.conf`;
+
 export interface LxcEntry {
   key: string; // e.g. lxc.idmap
   value: string; // e.g. u 0 100000 65536
