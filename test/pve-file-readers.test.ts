@@ -12,13 +12,16 @@
 //   `[snapname]` sections; `#` lines are the description of their section);
 //   the file as write_pct_config writes it (description comments first, keys
 //   sorted, lxc.* after them, then [pve:pending], then the snapshots);
-// - several reads in one `pct exec` (src/proxmox/ct-batch.ts), run by a real sh.
+// - several reads in one `pct exec` (src/proxmox/ct-batch.ts), run by a real sh;
+// - pveversion's line: pve-manager bin/pveversion prints PVE::pvecfg::package() . '/' .
+//   PVE::pvecfg::version_text() and POSIX::uname's release; PVE/pvecfg.pm.in returns literals.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { parseActiveCts, activeCtsArgv, UNIX_SOCKETS_FILE } from '../src/proxmox/lxc-running.js';
 import { effectiveConfig, parsePctConfig } from '../src/proxmox/pct-config.js';
 import { ctBatch } from '../src/proxmox/ct-batch.js';
+import { parsePveVersion, pveversionLineFromPvecfg } from '../src/proxmox/pve-version.js';
 
 const PROC_NET_UNIX = `Num       RefCount Protocol Flags    Type St Inode Path
 0000000000000000: 00000002 00000000 00010000 0001 01 18211 /run/systemd/private
@@ -143,4 +146,59 @@ test('several reads in one pct exec: each one its output and exit code, in order
   // pct itself failed (no markers): its own answer for each read
   const failed = { rc: 2, stdout: '', stderr: "Configuration file 'nodes/pve1/lxc/101.conf' does not exist\n" };
   assert.deepEqual(b.split(failed), [failed, failed, failed]);
+});
+
+// pve-manager PVE/pvecfg.pm.in after the build's substitution of @PACKAGE@, @VERSION@, @PVERELEASE@, @REPOID@
+const PVECFG_PM = `package PVE::pvecfg;
+
+use strict;
+use warnings;
+
+sub package {
+    return 'pve-manager';
+}
+
+sub version {
+    return '8.4.1';
+}
+
+sub release {
+    return '8.4';
+}
+
+sub repoid {
+    return '2a5fa54a8503f96d';
+}
+
+sub version_text {
+    return '8.4.1/2a5fa54a8503f96d';
+}
+
+# this is returned by the API
+sub version_info {
+    return {
+	'version' => '8.4.1',
+	'release' => '8.4',
+	'repoid' => '2a5fa54a8503f96d',
+    }
+}
+
+1;
+`;
+
+test("pveversion's line from PVE/pvecfg.pm and uname -r (bin/pveversion: package()/version_text() (running kernel: uname))", () => {
+  const line = pveversionLineFromPvecfg(PVECFG_PM, '6.8.12-9-pve\n');
+  assert.equal(line, 'pve-manager/8.4.1/2a5fa54a8503f96d (running kernel: 6.8.12-9-pve)');
+  assert.deepEqual(parsePveVersion(line!), {
+    major: 8,
+    minor: 4,
+    patch: 1,
+    text: '8.4.1',
+    kernel: '6.8.12-9-pve',
+  });
+  // anything but plain literals: keep the tool
+  assert.equal(pveversionLineFromPvecfg(PVECFG_PM.replace("'8.4.1/2a5fa54a8503f96d'", 'version() . "/x"'), '6.8'), undefined);
+  assert.equal(pveversionLineFromPvecfg(PVECFG_PM.replace("return 'pve-manager'", "return 'pve\\'x'"), '6.8'), undefined);
+  assert.equal(pveversionLineFromPvecfg('', '6.8'), undefined);
+  assert.equal(pveversionLineFromPvecfg(PVECFG_PM, ''), undefined);
 });
