@@ -99,14 +99,15 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--keep') o.keep = true;
     else if (a === '--json') o.jsonOut = argv[++i];
     else if (a === '--md') o.mdOut = argv[++i];
-    else if (a === '--site') o.site = { hostCounts: o.site?.hostCounts ?? [3], latencies: o.site?.latencies ?? ['off', 'pve'] };
+    else if (a === '--site')
+      o.site = { hostCounts: o.site?.hostCounts ?? [3], latencies: o.site?.latencies ?? ['off', 'pve'] };
     else if (a === '--site-hosts') o.site = { latencies: ['off', 'pve'], ...o.site, hostCounts: list(argv[++i]) };
     else if (a === '--site-latency') {
       const ls = (argv[++i] ?? '').split(',');
-      if (ls.some((l) => l !== 'off' && l !== 'pve')) throw new Error(`bench: --site-latency takes off,pve; got '${ls.join(',')}'`);
+      if (ls.some((l) => l !== 'off' && l !== 'pve'))
+        throw new Error(`bench: --site-latency takes off,pve; got '${ls.join(',')}'`);
       o.site = { hostCounts: [3], ...o.site, latencies: ls as Array<'off' | 'pve'> };
-    }
-    else if (a === '-h' || a === '--help') {
+    } else if (a === '-h' || a === '--help') {
       console.log(HELP);
       process.exit(0);
     } else throw new Error(`bench: unknown option ${a}\n${HELP}`);

@@ -39,7 +39,10 @@ const PROC_NET_UNIX = `Num       RefCount Protocol Flags    Type St Inode Path
 test('running CTs: the abstract monitor sockets of /proc/net/unix, as list_active_containers matches them', () => {
   // 101 (listening and an accepted connection, which carries the same name) and 1005 run;
   // a path socket (not abstract), other names, a line without an inode: not a running CT
-  assert.deepEqual([...parseActiveCts(PROC_NET_UNIX)].sort((a, b) => a - b), [101, 1005]);
+  assert.deepEqual(
+    [...parseActiveCts(PROC_NET_UNIX)].sort((a, b) => a - b),
+    [101, 1005],
+  );
   assert.deepEqual([...parseActiveCts('Num       RefCount Protocol Flags    Type St Inode Path\n')], []);
   assert.deepEqual([...parseActiveCts('')], []);
 });
@@ -53,7 +56,10 @@ test('running CTs: the host command reads the host namespace file and keeps only
   assert.equal(w.status, 0);
   const r = spawnSync(argv[0], [...argv.slice(1, -1), file], { encoding: 'utf8' });
   assert.equal(r.status, 0);
-  assert.deepEqual([...parseActiveCts(r.stdout)].sort((a, b) => a - b), [101, 1005]);
+  assert.deepEqual(
+    [...parseActiveCts(r.stdout)].sort((a, b) => a - b),
+    [101, 1005],
+  );
   assert.ok(!r.stdout.includes('systemd'), 'only the monitor lines cross the network');
   const none = spawnSync('sh', ['-c', 'printf "Num x\\n" > "$1"', 'sh', file]);
   assert.equal(none.status, 0);
@@ -189,7 +195,7 @@ sub version_info {
 test("pveversion's line from PVE/pvecfg.pm and uname -r (bin/pveversion: package()/version_text() (running kernel: uname))", () => {
   const line = pveversionLineFromPvecfg(PVECFG_PM, '6.8.12-9-pve\n');
   assert.equal(line, 'pve-manager/8.4.1/2a5fa54a8503f96d (running kernel: 6.8.12-9-pve)');
-  assert.deepEqual(parsePveVersion(line!), {
+  assert.deepEqual(parsePveVersion(line), {
     major: 8,
     minor: 4,
     patch: 1,
@@ -197,8 +203,14 @@ test("pveversion's line from PVE/pvecfg.pm and uname -r (bin/pveversion: package
     kernel: '6.8.12-9-pve',
   });
   // anything but plain literals: keep the tool
-  assert.equal(pveversionLineFromPvecfg(PVECFG_PM.replace("'8.4.1/2a5fa54a8503f96d'", 'version() . "/x"'), '6.8'), undefined);
-  assert.equal(pveversionLineFromPvecfg(PVECFG_PM.replace("return 'pve-manager'", "return 'pve\\'x'"), '6.8'), undefined);
+  assert.equal(
+    pveversionLineFromPvecfg(PVECFG_PM.replace("'8.4.1/2a5fa54a8503f96d'", 'version() . "/x"'), '6.8'),
+    undefined,
+  );
+  assert.equal(
+    pveversionLineFromPvecfg(PVECFG_PM.replace("return 'pve-manager'", "return 'pve\\'x'"), '6.8'),
+    undefined,
+  );
   assert.equal(pveversionLineFromPvecfg('', '6.8'), undefined);
   assert.equal(pveversionLineFromPvecfg(PVECFG_PM, ''), undefined);
 });

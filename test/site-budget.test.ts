@@ -33,7 +33,10 @@ test('a converged site.yml run starts no Proxmox CLI read on the host but guest 
   const first = await phoenix.phxPlay(SITE);
   assert.equal(first.rc, 0, first.stderr.slice(-3000));
   const firstCalls = readToolCalls(host.root);
-  assert.ok(firstCalls.some((c) => c[0] === 'pct' && c[1] === 'create'), 'the first run made the CTs (the log counts)');
+  assert.ok(
+    firstCalls.some((c) => c[0] === 'pct' && c[1] === 'create'),
+    'the first run made the CTs (the log counts)',
+  );
 
   const second = await phoenix.phxPlay(SITE);
   assert.equal(second.rc, 0, second.stderr.slice(-3000));
@@ -56,14 +59,17 @@ test('a converged site.yml run starts no Proxmox CLI read on the host but guest 
   );
 });
 
-test('the lab host\'s /proc/1/net/unix lists exactly the CTs `pct status` says run, as they start and stop', async () => {
+test("the lab host's /proc/1/net/unix lists exactly the CTs `pct status` says run, as they start and stop", async () => {
   const sh = async (cmd: string) => {
     const r = await phoenix.lab.exec(phoenix.lab.hosts[0].name, cmd);
     assert.equal(r.rc, 0, `${cmd}: ${r.stderr}`);
     return r.stdout;
   };
   const agree = async () => {
-    const ids = (await sh('ls /etc/pve/lxc')).split('\n').filter((f) => /^\d+\.conf$/.test(f)).map((f) => parseInt(f, 10));
+    const ids = (await sh('ls /etc/pve/lxc'))
+      .split('\n')
+      .filter((f) => /^\d+\.conf$/.test(f))
+      .map((f) => parseInt(f, 10));
     assert.ok(ids.length >= 2, 'CTs to compare (site.yml made them)');
     const active = parseActiveCts(await sh('cat /proc/1/net/unix'));
     for (const id of ids) {
