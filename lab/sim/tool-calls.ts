@@ -3,15 +3,26 @@
 // may be made to cost what the real program costs (`npm run lab -- up N
 // --tool-latency pve`). The bench and the budget test count from the log.
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { STATE_DIR, hostPath } from './env.js';
+import { ROOT } from './env.js';
 
 /** The Proxmox VE command-line programs: each loads the PVE Perl libraries when it starts. */
 export const PVE_TOOLS = ['pct', 'pvesm', 'qm', 'pvenode', 'pveversion', 'pvecm', 'pvesh'] as const;
 export type PveTool = (typeof PVE_TOOLS)[number];
 
-/** The host's log of Proxmox tool runs, one line each: `<tool> <args…>` (guest commands after `--` left out). */
-export const TOOL_CALLS_LOG = `${STATE_DIR}/tool-calls.log`;
+/**
+ * The host's log of Proxmox tool runs, one line each: `<tool> <args…>` (guest commands after `--` left out).
+ * It lies beside the host's root (`<lab>/hosts/<name>/tool-calls.log`), not in it: it is the lab's
+ * bookkeeping, not host state (a --check run must leave the host's files as they were).
+ */
+export const TOOL_CALLS_LOG = 'tool-calls.log';
+
+/** Where this tool run logs: in a lab host (the shims set PHX_LAB_DIR; the UTS name is the host's), or beside PHX_LAB_ROOT. */
+function logFile(): string | undefined {
+  if (process.env.PHX_LAB_DIR) return join(process.env.PHX_LAB_DIR, 'hosts', hostname(), TOOL_CALLS_LOG);
+  return ROOT === '/' ? undefined : join(dirname(ROOT.replace(/\/+$/, '')), TOOL_CALLS_LOG);
+}
 
 /** Where a lab keeps its tool latencies (all hosts): `<lab dir>/tool-latency.json`, tool → milliseconds. */
 export const toolLatencyFile = (labDir: string) => join(labDir, 'tool-latency.json');
@@ -24,7 +35,8 @@ export function logToolCall(tool: string, args: string[]): void {
   const dash = args.indexOf('--');
   const shown = dash >= 0 ? [...args.slice(0, dash), '--', '…'] : args;
   const line = [tool, ...shown].map((a) => a.replace(/[\s\\]/g, (c) => (c === '\\' ? '\\\\' : '\\s'))).join(' ');
-  const file = hostPath(TOOL_CALLS_LOG);
+  const file = logFile();
+  if (!file) return;
   mkdirSync(dirname(file), { recursive: true });
   appendFileSync(file, line + '\n');
 }
@@ -49,10 +61,10 @@ export function parseToolCalls(text: string): string[][] {
     .map((l) => l.split(' ').map((a) => a.replace(/\\(s|\\)/g, (_, c: string) => (c === 's' ? ' ' : '\\'))));
 }
 
-/** Reads a lab host's tool log from the controller (`root`: the host's directory, LabHost.root). */
+/** Reads a lab host's tool log from the controller (`root`: the host's root directory, LabHost.root). */
 export function readToolCalls(root: string): string[][] {
   try {
-    return parseToolCalls(readFileSync(join(root, TOOL_CALLS_LOG), 'utf8'));
+    return parseToolCalls(readFileSync(join(dirname(root.replace(/\/+$/, '')), TOOL_CALLS_LOG), 'utf8'));
   } catch {
     return [];
   }
