@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     return;
   }
   logToolCall(tool, args);
-  const delay = toolLatencyMs(tool);
+  const delay = toolLatencyMs(tool, args);
   if (delay > 0) await new Promise((r) => setTimeout(r, delay));
   try {
     process.exitCode = await (await load())(args);

@@ -5,7 +5,6 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ROOT } from './env.js';
 
 /** The Proxmox VE command-line programs: each loads the PVE Perl libraries when it starts. */
 export const PVE_TOOLS = ['pct', 'pvesm', 'qm', 'pvenode', 'pveversion', 'pvecm', 'pvesh'] as const;
@@ -18,11 +17,14 @@ export type PveTool = (typeof PVE_TOOLS)[number];
  */
 export const TOOL_CALLS_LOG = 'tool-calls.log';
 
-/** Where this tool run logs: in a lab host (the shims set PHX_LAB_DIR; the UTS name is the host's), or beside PHX_LAB_ROOT. */
+/** Where this tool run logs: in a lab host (the shims set PHX_LAB_DIR; the UTS name is the host's), or PHX_LAB_TOOL_LOG. */
 function logFile(): string | undefined {
-  if (process.env.PHX_LAB_DIR) return join(process.env.PHX_LAB_DIR, 'hosts', hostname(), TOOL_CALLS_LOG);
-  return ROOT === '/' ? undefined : join(dirname(ROOT.replace(/\/+$/, '')), TOOL_CALLS_LOG);
+  if (process.env.PHX_LAB_TOOL_LOG) return process.env.PHX_LAB_TOOL_LOG;
+  return process.env.PHX_LAB_DIR ? join(process.env.PHX_LAB_DIR, 'hosts', hostname(), TOOL_CALLS_LOG) : undefined;
 }
+
+/** The simulator's own helper runs (`pct __finish-create`…) are no tool run. */
+const isInternal = (args: string[]) => args[0]?.startsWith('__') === true;
 
 /** Where a lab keeps its tool latencies (all hosts): `<lab dir>/tool-latency.json`, tool → milliseconds. */
 export const toolLatencyFile = (labDir: string) => join(labDir, 'tool-latency.json');
@@ -31,9 +33,11 @@ const isPveTool = (tool: string): tool is PveTool => (PVE_TOOLS as readonly stri
 
 /** Appends one line for a Proxmox tool run (other tools, e.g. zfs, are not counted). */
 export function logToolCall(tool: string, args: string[]): void {
-  if (!isPveTool(tool)) return;
+  if (!isPveTool(tool) || isInternal(args)) return;
   const dash = args.indexOf('--');
-  const shown = dash >= 0 ? [...args.slice(0, dash), '--', '…'] : args;
+  const own = dash >= 0 ? [...args.slice(0, dash), '--', '…'] : [...args];
+  // a secret given on a command line is not copied into the log
+  const shown = own.map((a, i) => (i > 0 && /^--?password$/.test(own[i - 1]) ? '…' : a));
   const line = [tool, ...shown].map((a) => a.replace(/[\s\\]/g, (c) => (c === '\\' ? '\\\\' : '\\s'))).join(' ');
   const file = logFile();
   if (!file) return;
@@ -42,8 +46,8 @@ export function logToolCall(tool: string, args: string[]): void {
 }
 
 /** The delay set for this tool in the lab (PHX_LAB_DIR comes from the shims), in ms; 0 when none. */
-export function toolLatencyMs(tool: string, labDir = process.env.PHX_LAB_DIR): number {
-  if (!labDir || !isPveTool(tool)) return 0;
+export function toolLatencyMs(tool: string, args: string[], labDir = process.env.PHX_LAB_DIR): number {
+  if (!labDir || !isPveTool(tool) || isInternal(args)) return 0;
   try {
     const table = JSON.parse(readFileSync(toolLatencyFile(labDir), 'utf8')) as Record<string, unknown>;
     const ms = table[tool];
