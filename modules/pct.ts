@@ -15,9 +15,11 @@ import {
 import {
   ctConfPath,
   effectiveConfig,
+  isMissingCt,
   lowestFreeMpIndex,
   mountPoints,
   parsePctConfig,
+  parsePctStatus,
   parsePropertyString,
   pendingFromFile,
   pendingKeys,
@@ -271,9 +273,16 @@ async function readCt(
   const cmds = [activeCtsArgv(), ...ids.map((id) => ['cat', '--', confPath(id)])];
   for (const src of bindSources) cmds.push(['test', '-d', src]);
   const [active, ...r] = await runBatch(ctx, cmds);
-  if (active.rc !== 0)
-    return { error: `reading ${UNIX_SOCKETS_FILE} failed: ${active.stderr.trim() || `exit code ${active.rc}`}` };
-  const running = parseActiveCts(active.stdout);
+  // a host where that file cannot be read: ask pct, as before
+  const running =
+    active.rc === 0
+      ? parseActiveCts(active.stdout)
+      : await runningByPct(
+          ctx,
+          ids.filter((_, i) => r[i].rc === 0),
+          `${UNIX_SOCKETS_FILE}: ${active.stderr.trim() || `exit code ${active.rc}`}`,
+        );
+  if (typeof running === 'string') return { error: running };
   const missingBindSources = bindSources.filter((_, i) => r[ids.length + i].rc !== 0);
   const one = (i: number): CtState | null | string => {
     const cfg = r[i];
@@ -293,6 +302,21 @@ async function readCt(
     const src = one(1);
     if (typeof src === 'string') out.error ??= src;
     else out.source = src;
+  }
+  return out;
+}
+
+/** The running CTs among `ids` by `pct status` (one round trip), or what went wrong. */
+async function runningByPct(ctx: ModuleContext, ids: number[], why: string): Promise<Set<number> | string> {
+  const out = new Set<number>();
+  const r = await runBatch(
+    ctx,
+    ids.map((id) => ['pct', 'status', String(id)]),
+  );
+  for (const [i, st] of r.entries()) {
+    if (st.rc !== 0 && !isMissingCt(st.stderr))
+      return `pct status ${ids[i]} failed (${why}): ${st.stderr.trim() || `exit code ${st.rc}`}`;
+    if (st.rc === 0 && parsePctStatus(st.stdout) === 'running') out.add(ids[i]);
   }
   return out;
 }

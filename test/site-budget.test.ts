@@ -6,13 +6,17 @@
 // and stop, as pve-container's check_running reads it (src/PVE/LXC.pm).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { usePhoenixLab, type PhoenixRun } from './harness/phoenix-lab.js';
 import { readToolCalls, PVE_TOOLS } from '../lab/sim/tool-calls.js';
 import { isGuestExec } from '../bench/site-counts.js';
 import { parseActiveCts } from '../src/proxmox/lxc-running.js';
+import { openLabConnection } from './harness/lab-fixture.js';
+import { createModuleContext, runModule } from '../src/module-runner.js';
+import pct from '../modules/pct.js';
 
 const SITE = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'playbooks/site.yml');
 const phoenix = usePhoenixLab('phx-budget-', 1);
@@ -87,4 +91,40 @@ test("the lab host's /proc/1/net/unix lists exactly the CTs `pct status` says ru
   assert.ok((await agree()).has(101));
   // the machine's own /proc/1/net/unix (outside the host) is not the host's
   assert.ok(!parseActiveCts(readFileSync('/proc/1/net/unix', 'utf8')).has(101));
+});
+
+test('a host where /proc/1/net/unix cannot be read: pct asks `pct status`, as before (the file or the tool)', async () => {
+  const { lab } = phoenix;
+  const host = lab.hosts[0];
+  const home = mkdtempSync(join(tmpdir(), 'phx-budget-home-'));
+  const conn = await openLabConnection(lab, home);
+  const sh = async (cmd: string) => {
+    const r = await lab.exec(host.name, cmd);
+    assert.equal(r.rc, 0, `${cmd}: ${r.stderr}`);
+  };
+  const ensure = async () => {
+    const before = readToolCalls(host.root).length;
+    const ctx = createModuleContext({ host: host.name, conn });
+    const r = await runModule(pct, pct.args.parse({ ctid: 101, state: 'started' }), ctx);
+    return { r, calls: readToolCalls(host.root).slice(before) };
+  };
+  try {
+    const fromFile = await ensure();
+    assert.ok(!fromFile.r.failed, JSON.stringify(fromFile.r));
+    assert.equal(fromFile.r.changed, false);
+    assert.deepEqual(fromFile.calls, [], 'read from the file');
+    // hide the file (an empty directory over /proc/1/net), then put the host's back
+    await sh('mkdir -p /var/lib/phx-lab/empty && mount --bind /var/lib/phx-lab/empty /proc/1/net');
+    try {
+      const fromTool = await ensure();
+      assert.ok(!fromTool.r.failed, JSON.stringify(fromTool.r));
+      assert.equal(fromTool.r.changed, false, 'CT 101 runs: pct status said so');
+      assert.deepEqual(fromTool.calls, [['pct', 'status', '101']]);
+    } finally {
+      await sh('umount /proc/1/net');
+    }
+  } finally {
+    await conn.close();
+    rmSync(home, { recursive: true, force: true });
+  }
 });
