@@ -12,6 +12,7 @@ import { writeShims, writeSetupScript } from './hostfs.js';
 import { seedHost } from './sim/seed.js';
 import { CLUSTER_NAME, clusterPveDir, syncClusterTree, writeCorosync } from './cluster.js';
 import { sleep } from '../src/sleep.js';
+import { toolLatencyFile } from './sim/tool-calls.js';
 
 export interface LabHost {
   name: string;
@@ -265,6 +266,8 @@ export interface LabOptions {
   persistent?: boolean;
   /** the hosts are one Proxmox VE cluster sharing /etc/pve (a lab's mode is fixed when it is created) */
   cluster?: boolean;
+  /** what each Proxmox tool costs (lab/sim/tool-calls.ts, ms per tool; {} for none); kept in the lab dir */
+  toolLatency?: Record<string, number>;
 }
 
 async function open(opts: LabOptions): Promise<{ lab: Lab; publicKey: string }> {
@@ -275,6 +278,10 @@ async function open(opts: LabOptions): Promise<{ lab: Lab; publicKey: string }> 
   if (!existsSync(privateKeyFile) || !existsSync(`${privateKeyFile}.pub`)) await generateKeyPair(privateKeyFile);
   const publicKey = readFileSync(`${privateKeyFile}.pub`, 'utf8').trim();
   writeShims(dir);
+  if (opts.toolLatency !== undefined) {
+    if (Object.keys(opts.toolLatency).length === 0) rmSync(toolLatencyFile(dir), { force: true });
+    else writeFileSync(toolLatencyFile(dir), JSON.stringify(opts.toolLatency, null, 2) + '\n');
+  }
 
   const config: LabConfig = readConfig(dir) ?? { hosts: [] };
   if (opts.cluster !== undefined && config.hosts.length > 0 && opts.cluster !== Boolean(config.cluster))

@@ -36,6 +36,7 @@ import { allocContainerVolume, volumePath, freeVolume, findStorage } from './sto
 import { runIsolated, systemBinds, type Bind } from './isolate.js';
 import { vmidInUseMessage } from './vmlist.js';
 import { checkCfsQuorum } from './membership.js';
+import { publishActiveCts } from './active-cts.js';
 
 export const ctConfPath = (id: string) => `/etc/pve/nodes/${nodeName()}/lxc/${id}.conf`;
 export const vmConfPath = (id: string) => `/etc/pve/nodes/${nodeName()}/qemu-server/${id}.conf`;
@@ -118,6 +119,7 @@ export function ctRunning(id: string): boolean {
 
 function setRunning(id: string, running: boolean): void {
   writeJson(stateFile(id), { running, startedAt: running ? Date.now() : 0 });
+  publishActiveCts();
 }
 
 function checkLock(conf: CtConf): void {
