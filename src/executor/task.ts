@@ -20,6 +20,7 @@ import { dropOmitted, taskVars } from './vars.js';
 import { mapLimit } from './util.js';
 import { sleep } from '../sleep.js';
 import type { HostStatus } from '../events.js';
+import { containerSlot } from '../predictions.js';
 import {
   holdsSecretText,
   markSecretContainers,
@@ -375,6 +376,23 @@ async function attempt(t: TaskOnHost): Promise<Outcome> {
   }
 }
 
+/**
+ * --check on a host that is a container (ansible_connection: pct) which an earlier task of this
+ * check run would create or start on its hypervisor: there is nothing to look into yet, so its
+ * tasks are skipped with the reason instead of the host being unreachable. Undefined otherwise.
+ */
+function containerNotYetThere(t: TaskOnHost): string | undefined {
+  if (!t.check || t.delegateTo !== undefined) return undefined;
+  const v = t.host.inventoryVars;
+  if (v.ansible_connection !== 'pct' || typeof v.ansible_host !== 'string') return undefined;
+  const hypervisor = t.ctx.hosts.get(v.ansible_host);
+  const vmid = typeof v.pct_vmid === 'number' || typeof v.pct_vmid === 'string' ? v.pct_vmid : undefined;
+  if (!hypervisor || vmid === undefined) return undefined;
+  const ct = containerSlot.get(hypervisor.predicted, vmid);
+  if (!ct || ct.status !== 'running') return undefined;
+  return `CT ${vmid} would be created or started on ${v.ansible_host} by an earlier task of this --check run: nothing in it to check yet`;
+}
+
 /** changed_when and failed_when, over the result and the vars (`scoped`), decide the result's changed and failed. */
 function judgeResult(t: TaskOnHost, result: Record<string, unknown>, scoped: Record<string, unknown>): void {
   const judge = (cond: Condition, predicted: boolean): boolean => {
@@ -406,10 +424,17 @@ async function invoke(t: TaskOnHost): Promise<Record<string, unknown>> {
   if (runSignal?.aborted) onInterrupt();
   else runSignal?.addEventListener('abort', onInterrupt, { once: true });
   try {
-    const conn: Connection =
-      t.module.runsOn === 'controller'
-        ? controllerOnly
-        : await t.ctx.connect(t.delegateTo ?? t.host.name, t.run.connection);
+    let conn: Connection;
+    try {
+      conn =
+        t.module.runsOn === 'controller'
+          ? controllerOnly
+          : await t.ctx.connect(t.delegateTo ?? t.host.name, t.run.connection);
+    } catch (e) {
+      const notYet = e instanceof UnreachableError ? containerNotYetThere(t) : undefined;
+      if (notYet) return { changed: false, skipped: true, msg: notYet };
+      throw e;
+    }
     const work = runModule(t.module, args, moduleContext(t, conn, where, timeoutS, abort.signal));
     const r: ModuleResult = await Promise.race([work, stoppedBy(abort.signal, timeoutS)]);
     return withLines({ ...r, changed: Boolean(r.changed), failed: Boolean(r.failed) });
