@@ -11,7 +11,7 @@
 import { PhxError, type SourceLoc } from '../errors.js';
 import { locateValue } from '../yaml-source.js';
 import { locInside } from './location.js';
-import { originalPos, parseTemplate, rejectJinjaStatements } from './parse.js';
+import { originalPos, parseTemplate } from './parse.js';
 import { hasTemplateText, renderDeep, renderTemplateString, renderTemplateValue, type RenderEnv } from './render.js';
 import { EvalFailure } from './values.js';
 
@@ -59,18 +59,7 @@ export function renderValue(value: unknown, vars: Record<string, unknown>, where
 
 /** Validation-time check of a template's syntax and helpers; throws a located PhxError. */
 export function checkTemplateSyntax(text: string, loc?: SourceLoc): void {
-  if (!hasTemplateText(text)) {
-    if (text.includes('{%')) {
-      located(text, { loc }, loc, () => {
-        try {
-          rejectJinjaStatements(text);
-        } catch (e) {
-          throw e instanceof EvalFailure ? new EvalFailure(`invalid template: ${e.message}`, e.pos) : e;
-        }
-      });
-    }
-    return;
-  }
+  if (!hasTemplateText(text)) return;
   located(text, { loc }, loc, () => parseTemplate(text));
 }
 
@@ -83,7 +72,7 @@ function located<T>(text: string, where: TemplateWhere, loc: SourceLoc | undefin
     return fn();
   } catch (e) {
     if (e instanceof EvalFailure) {
-      const pos = e.pos && originalPos(text, e.pos);
+      const pos = e.pos && (e.original ? e.pos : originalPos(text, e.pos));
       const at = pos ? locInside(loc, text, pos.line, pos.column) : loc;
       throw new PhxError(where.task ? `${e.message} in task "${where.task}"` : e.message, at);
     }
