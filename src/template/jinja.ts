@@ -21,7 +21,6 @@
 import type { Node } from '../expr/ast.js';
 import { parseExpression } from '../expr/parser.js';
 import { tokenize } from '../expr/lexer.js';
-import { HELPERS } from './helpers.js';
 import { EvalFailure } from './values.js';
 
 /** An expression parsed from text padded so that its positions are those of the template as written. */
@@ -207,18 +206,25 @@ class Translator {
     const close = end + 2;
     const open = strip ? '{{~' : '{{';
     const shut = rstrip ? '~}}' : '}}';
-    if (HANDLEBARS_PATH.test(inner) || isHandlebarsCall(inner)) {
+    const asWritten = (): number => {
       this.replace(i, close, open + inner + shut);
       return close;
-    }
+    };
+    if (HANDLEBARS_PATH.test(inner)) return asWritten();
     if (/^\s*\.[A-Za-z]/.test(inner)) {
       const written = text.slice(i, close);
       throw this.fail(
         i,
-        `${written} looks like a Go template (docker --format): escape it as \\${written} or wrap it in {% raw %}...{% endraw %}`,
+        `${written} looks like a Go template (docker --format): escape it as \\${written} or wrap it in {% raw %}...{% endraw %} (or {{{{raw}}}}...{{{{/raw}}}})`,
       );
     }
-    const expr = this.expr(k, innerEnd, `{{ ${shorten(inner)} }}`);
+    let expr: JinjaExpr;
+    try {
+      expr = this.expr(k, innerEnd, `{{ ${shorten(inner)} }}`);
+    } catch (e) {
+      if (isHandlebarsCall(inner)) return asWritten(); // `default x "y"`: a helper call, as always
+      throw e;
+    }
     this.parts.push({ k: 'expr', expr });
     this.replace(i, close, `${open}${PLACEHOLDER}x ${this.parts.length - 1}${this.newlines(k, innerEnd)}${shut}`);
     return close;
@@ -473,10 +479,9 @@ function guardAfter(rstrip: boolean, keepNewline: boolean): string {
   return rstrip ? `{{${PLACEHOLDER}z~}}` : keepNewline ? `{{${PLACEHOLDER}z}}` : `{{${PLACEHOLDER}tb}}`;
 }
 
-/** `default x "y"`, `join list ","`: a known helper, then space-separated arguments. */
+/** `default x "y"`, `join list ","`: a name, then space-separated arguments (not an Ansible expression). */
 function isHandlebarsCall(inner: string): boolean {
-  const m = /^\s*([A-Za-z_][\w-]*)\s+\S/.exec(inner);
-  if (!m || !Object.prototype.hasOwnProperty.call(HELPERS, m[1])) return false;
+  if (!/^\s*[A-Za-z_][\w-]*\s+[^\s|]/.test(inner)) return false;
   // `default(x)` / `x | f` are Ansible forms, never Handlebars
   const outsideQuotes = inner.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""');
   return !/[|,]|\w\(/.test(outsideQuotes);

@@ -52,7 +52,11 @@ const MAX_DEPTH = 64;
 
 /** Whether a string needs the template engine: `{{ }}`, `{% %}` or `{# #}` in it. */
 export function hasTemplateText(text: string): boolean {
-  return text.includes('{{') || text.includes('{%') || text.includes('{#');
+  return (
+    text.includes('{{') ||
+    (text.includes('{%') && text.includes('%}')) ||
+    (text.includes('{#') && text.includes('#}'))
+  );
 }
 
 // ── Lazy vars ────────────────────────────────────────────────────────────────
