@@ -77,6 +77,53 @@ describe('template', () => {
     assert.match(String(missing.result.msg), /could not find src nothere\.hbs/);
   });
 
+  it('renders an Ansible (Jinja) template file: statements, filters, trim_blocks, template vars', async () => {
+    writeFileSync(
+      join(ctrl, 'templates', 'hosts.j2'),
+      [
+        '# {{ ansible_managed }} ({{ template_path }} -> {{ template_destpath | basename }} on {{ template_host | length > 0 }})',
+        '{# one line per port #}',
+        '{% for p in ports | sort(reverse=true) %}',
+        '{%   if p == 443 %}',
+        'listen {{ p }} ssl;',
+        '{%   else %}',
+        'listen {{ p }};',
+        '{%   endif %}',
+        '{% endfor %}',
+        "name = {{ name | upper | replace(' ', '_') }}",
+        '{% raw %}{{ not rendered }}{% endraw %}',
+        '',
+      ].join('\n'),
+    );
+    const dest = join(dir, 'hosts.conf');
+    const r = await run(template, { src: 'hosts.j2', dest }, { vars, baseDir: ctrl });
+    assert.equal(r.result.failed, undefined, String(r.result.msg));
+    assert.equal(
+      readFileSync(dest, 'utf8'),
+      '# Ansible managed (hosts.j2 -> hosts.conf on true)\nlisten 443 ssl;\nlisten 80;\nname = WEB_<1>\n{{ not rendered }}\n',
+    );
+    const managed = await run(template, { src: 'hosts.j2', dest }, { vars: { ...vars, ansible_managed: 'by phx' }, baseDir: ctrl });
+    assert.match(readFileSync(dest, 'utf8'), /^# by phx /);
+    assert.equal(managed.result.changed, true);
+  });
+
+  it('a template phx-play cannot render fails the task, nothing is written verbatim', async () => {
+    writeFileSync(join(ctrl, 'macro.j2'), 'a\n{% macro m() %}x{% endmacro %}\n');
+    writeFileSync(join(ctrl, 'badexpr.j2'), 'a\nb = {{ x | nosuchfilter }}\n');
+    for (const [src, why] of [
+      ['macro.j2', /macro\.j2:2:1: .*\{% macro %\} is not supported/],
+      ['badexpr.j2', /badexpr\.j2:2:\d+: .*unknown filter 'nosuchfilter'/],
+    ] as const) {
+      const dest = join(dir, `${src}.out`);
+      const r = await run(template, { src, dest }, { vars, baseDir: ctrl });
+      assert.equal(r.result.failed, true);
+      assert.match(String(r.result.msg), why);
+      assert.throws(() => statSync(dest));
+    }
+    const r = await run(template, { src: 'app.conf.hbs', dest: join(dir, 'x'), trim_blocks: false }, { vars, baseDir: ctrl });
+    assert.match(String(r.result.msg), /only trim_blocks: true/);
+  });
+
   it('rejects bad arguments', () => {
     assert.match(argErrors(template, { src: 'a' }).join(), /dest/);
     assert.match(argErrors(template, { src: 'a', dest: '/b', content: 'x' }).join(), /content/);

@@ -481,7 +481,8 @@ function guardAfter(rstrip: boolean, keepNewline: boolean): string {
 
 /** `default x "y"`, `join list ","`: a name, then space-separated arguments (not an Ansible expression). */
 function isHandlebarsCall(inner: string): boolean {
-  if (!/^\s*[A-Za-z_][\w-]*\s+[^\s|]/.test(inner)) return false;
+  // a name, then an argument (not an operator word: `x is nosuchtest` is a broken Ansible expression)
+  if (!/^\s*[A-Za-z_][\w-]*\s+(?!(?:is|in|and|or|not|if|else)(?![\w-]))[\w"'@(.]/.test(inner)) return false;
   // `default(x)` / `x | f` are Ansible forms, never Handlebars
   const outsideQuotes = inner.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""');
   return !/[|,]|\w\(/.test(outsideQuotes);
