@@ -99,7 +99,7 @@ describe('Ansible expressions inside {{ }}', () => {
       ['{{ path | dirname }}', '/etc/app'],
       ['{{ "it\'s" | quote }}', "'it'\\''s'"],
       ['{{ d | to_json }}', '{"k":"v","a b":1}'],
-      ["{{ '{\"a\": 1}' | from_json }}", { a: 1 }],
+      ['{{ \'{"a": 1}\' | from_json }}', { a: 1 }],
       ["{{ 'a: [1]' | from_yaml }}", { a: [1] }],
       ["{{ {'a': 1} | to_yaml }}", 'a: 1'],
       ["{{ {'a': 1} | combine({'b': 2}) }}", { a: 1, b: 2 }],
@@ -119,7 +119,14 @@ describe('Ansible expressions inside {{ }}', () => {
       ['{{ nums | max }}', 3],
       ['{{ nums | sum }}', 6],
       ['{{ [[1, [2]], 3] | flatten }}', [1, 2, 3]],
-      ["{{ names | zip(nums) | list }}", [['b', 3], ['a', 1], ['c', 2]]],
+      [
+        '{{ names | zip(nums) | list }}',
+        [
+          ['b', 3],
+          ['a', 1],
+          ['c', 2],
+        ],
+      ],
       ["{{ on | ternary('y', 'n') }}", 'y'],
       ["{{ 'abc' | hash('sha1') }}", 'a9993e364706816aba3e25717850c26c9cd0d89d'],
       ["{{ 'abc' | hash('md5') }}", '900150983cd24fb0d6963f7d28e17f72'],
@@ -203,7 +210,9 @@ describe('Jinja statements', () => {
 
   test('for, loop.*, else, unpacking, loop filter', () => {
     assert.equal(
-      s('{% for u in users %}{{ loop.index }}/{{ loop.length }}:{{ u.name }}{% if not loop.last %},{% endif %}{% endfor %}'),
+      s(
+        '{% for u in users %}{{ loop.index }}/{{ loop.length }}:{{ u.name }}{% if not loop.last %},{% endif %}{% endfor %}',
+      ),
       '1/2:ann,2/2:bob',
     );
     assert.equal(s('{% for u in users %}{{ loop.index0 }}{{ loop.first }}{% endfor %}'), '0true1false');
@@ -225,7 +234,10 @@ describe('Jinja statements', () => {
   test('comments and raw', () => {
     assert.equal(s('a{# a comment {{ nope }} #}b'), 'ab');
     assert.equal(s('{% raw %}{{ nope }} {% if %}{% endraw %}'), '{{ nope }} {% if %}');
-    assert.equal(s("docker ps --format '{% raw %}{{.Names}}{% endraw %}' {{ name }}"), "docker ps --format '{{.Names}}' web");
+    assert.equal(
+      s("docker ps --format '{% raw %}{{.Names}}{% endraw %}' {{ name }}"),
+      "docker ps --format '{{.Names}}' web",
+    );
   });
 
   test('whitespace: trim_blocks on, lstrip_blocks off, `-` strips, trailing newlines kept', () => {
@@ -266,7 +278,10 @@ describe('errors are located (file:line:col) at validation time', () => {
   test('syntax errors', () => {
     assert.deepEqual(at('a\n  {{ x | nofilter }}', /unknown filter 'nofilter'/), { line: 11, col: 10 });
     assert.deepEqual(at("line\n {{ x | default('y' }}", /expected '\)'/), { line: 11, col: 21 });
-    assert.deepEqual(at('{% if x %}\n{% endfor %}', /\{% endfor %\} without an open \{% for %\}/), { line: 11, col: 1 });
+    assert.deepEqual(at('{% if x %}\n{% endfor %}', /\{% endfor %\} without an open \{% for %\}/), {
+      line: 11,
+      col: 1,
+    });
     assert.deepEqual(at('x {% for i in l %}', /never closed/), { line: 10, col: 7 });
     assert.deepEqual(at('{{#if c}}{% if x %}{{/if}}', /still open/), { line: 10, col: 24 });
     at('{% macro m() %}{% endmacro %}', /\{% macro %\} is not supported/);
@@ -309,6 +324,8 @@ describe('unsafe host output is never evaluated', () => {
     assert.equal(unwrapUnsafe(joined), '{{ n }},{% raw %}');
     assert.equal(s('{% for l in r.lines %}[{{ l }}]{% endfor %}', v), '[{{ n }}][{% raw %}]');
     assert.equal(s('{% for k, val in r.map.items() %}{{ k }}={{ val }}{% endfor %}', v), '{{ n }}={# c #}');
+    assert.ok(r('{% for k, val in r.map.items() %}{{ val }}{% endfor %}', v) instanceof UnsafeText);
+    assert.ok(r('{% for l in r.lines %}{{ l | upper }}{% endfor %}', v) instanceof UnsafeText);
     assert.equal(s('{% set t = r.stdout %}{{ t }}', v), out.stdout.toString());
     assert.ok(r('pre {{ r.stdout ~ "x" }}', v) instanceof UnsafeText);
   });

@@ -102,7 +102,11 @@ describe('template', () => {
       readFileSync(dest, 'utf8'),
       '# Ansible managed (hosts.j2 -> hosts.conf on true)\nlisten 443 ssl;\nlisten 80;\nname = WEB_<1>\n{{ not rendered }}\n',
     );
-    const managed = await run(template, { src: 'hosts.j2', dest }, { vars: { ...vars, ansible_managed: 'by phx' }, baseDir: ctrl });
+    const managed = await run(
+      template,
+      { src: 'hosts.j2', dest },
+      { vars: { ...vars, ansible_managed: 'by phx' }, baseDir: ctrl },
+    );
     assert.match(readFileSync(dest, 'utf8'), /^# by phx /);
     assert.equal(managed.result.changed, true);
   });
@@ -120,7 +124,11 @@ describe('template', () => {
       assert.match(String(r.result.msg), why);
       assert.throws(() => statSync(dest));
     }
-    const r = await run(template, { src: 'app.conf.hbs', dest: join(dir, 'x'), trim_blocks: false }, { vars, baseDir: ctrl });
+    const r = await run(
+      template,
+      { src: 'app.conf.hbs', dest: join(dir, 'x'), trim_blocks: false },
+      { vars, baseDir: ctrl },
+    );
     assert.match(String(r.result.msg), /only trim_blocks: true/);
   });
 

@@ -265,7 +265,8 @@ export const FILTERS: Record<string, FilterDef> = table({
   hash: {
     fn: (v, a, k) => {
       const alg = pyStr(arg(a, k, 0, 'hashtype', 'sha1'));
-      if (!HASHES.has(alg)) throw new EvalFailure(`hash: unknown hash type '${alg}' (known: ${[...HASHES].join(', ')})`);
+      if (!HASHES.has(alg))
+        throw new EvalFailure(`hash: unknown hash type '${alg}' (known: ${[...HASHES].join(', ')})`);
       return createHash(alg).update(pyStr(v), 'utf8').digest('hex');
     },
   },

@@ -276,7 +276,8 @@ class Translator {
         continue;
       }
       if (c === '"' || c === "'") quote = c;
-      else if (c === '{' && text[i + 1] === '{' && depth === 0) break; // unclosed: the next mustache starts
+      else if (c === '{' && text[i + 1] === '{' && depth === 0)
+        break; // unclosed: the next mustache starts
       else if (c === '(' || c === '[' || c === '{') depth++;
       else if ((c === ')' || c === ']') && depth > 0) depth--;
       else if (c === '}') {

@@ -53,9 +53,7 @@ const MAX_DEPTH = 64;
 /** Whether a string needs the template engine: `{{ }}`, `{% %}` or `{# #}` in it. */
 export function hasTemplateText(text: string): boolean {
   return (
-    text.includes('{{') ||
-    (text.includes('{%') && text.includes('%}')) ||
-    (text.includes('{#') && text.includes('#}'))
+    text.includes('{{') || (text.includes('{%') && text.includes('%}')) || (text.includes('{#') && text.includes('#}'))
   );
 }
 
@@ -536,7 +534,8 @@ function renderFor(
   const unsafe = isUnsafeContainer(value) || isUnsafeText(value);
   let items: unknown[];
   if (Array.isArray(value)) items = value;
-  else if (isMapping(value)) items = mappingKeys(value); // Jinja iterates a mapping's keys
+  else if (isMapping(value))
+    items = mappingKeys(value); // Jinja iterates a mapping's keys
   else if (typeof value === 'string' || isUnsafeText(value)) items = [...toTemplateString(value)];
   else throw failAt(part.iter, `{% for %} expects a list or mapping, got ${typeName(value)}`);
   if (unsafe) items = items.map((item) => (typeof item === 'string' ? new UnsafeText(item) : taintChild(item)));
@@ -544,13 +543,17 @@ function renderFor(
     const locals: Record<string, unknown> = table({});
     if (part.targets.length === 1) locals[part.targets[0]] = item;
     else {
-      const parts = Array.isArray(item) ? item : undefined;
+      const parts: unknown[] | undefined = Array.isArray(item) ? (item as unknown[]) : undefined;
       if (!parts || parts.length !== part.targets.length)
         throw failAt(
           part.iter,
           `{% for ${part.targets.join(', ')} in ... %}: an item is not a list of ${part.targets.length} (${typeName(item)})`,
         );
-      part.targets.forEach((t, i) => (locals[t] = parts[i]));
+      // what is unpacked from unsafe data is unsafe too
+      const tainted = isUnsafeContainer(item);
+      part.targets.forEach((t, i) => {
+        locals[t] = tainted ? taintChild(parts[i]) : parts[i];
+      });
     }
     return { context: frame.context, data: {}, params: {}, parent: frame, unsafe: frame.unsafe, locals };
   };
