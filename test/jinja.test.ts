@@ -9,6 +9,7 @@
 // a template with anything besides the one expression yields text;
 // lib/ansible/playbook/conditional.py: a condition is templated first, with a warning).
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { describe, test } from 'node:test';
 import { evaluateCondition } from '../src/expr/index.js';
@@ -21,6 +22,7 @@ import {
   unwrapUnsafe,
 } from '../src/template/index.js';
 import { throwsPhx } from './harness/throws-phx.js';
+import { localInventory, runCli, workspace } from './helpers/cli.js';
 
 const vars = {
   name: 'web',
@@ -333,5 +335,71 @@ describe('unsafe host output is never evaluated', () => {
   test('a condition made of host output is refused, not evaluated', () => {
     throwsPhx(() => evaluateCondition("{{ r.stdout ~ '' }}", v), /unsafe text/);
     throwsPhx(() => evaluateCondition('x == x and {{ r.stdout }}', v), /unsafe text/);
+  });
+});
+
+describe('a playbook written for Ansible, through the CLI (local connection)', () => {
+  test('copy content "{{ x }}\\n" and a | block keep their newline; {{ }} in when warns once; Jinja template file', async () => {
+    const ws = workspace();
+    try {
+      ws.write('inv.ini', localInventory(['h1']));
+      ws.write('templates/motd.j2', '{% for u in users | map(attribute="name") | sort %}\n{{ loop.index }}. {{ u }}\n{% endfor %}\n');
+      ws.write(
+        'pb.yml',
+        `
+- hosts: all
+  vars:
+    x: hello
+    wanted: b
+    users: [{ name: zed }, { name: amy }]
+  tasks:
+    - copy: { dest: "${ws.path('one.txt')}", content: "{{ x }}\\n" }
+    - copy:
+        dest: "${ws.path('block.txt')}"
+        content: |
+          {{ x | upper }}
+    - copy: { dest: "${ws.path('typed.txt')}", content: "{{ [x, wanted] | join(',') }}" }
+    - command: touch ${ws.path('marker')}-{{ item }}
+      loop: [a, b, c]
+      when: item == '{{ wanted }}'
+    - template: { src: motd.j2, dest: "${ws.path('motd')}" }
+`,
+      );
+      const r = await runCli(['-i', ws.path('inv.ini'), ws.path('pb.yml')], { cwd: ws.dir });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(readFileSync(ws.path('one.txt'), 'utf8'), 'hello\n');
+      assert.equal(readFileSync(ws.path('block.txt'), 'utf8'), 'HELLO\n');
+      assert.equal(readFileSync(ws.path('typed.txt'), 'utf8'), 'hello,b');
+      assert.deepEqual(
+        ['a', 'b', 'c'].map((i) => existsSync(`${ws.path('marker')}-${i}`)),
+        [false, true, false],
+      );
+      assert.equal(readFileSync(ws.path('motd'), 'utf8'), '1. amy\n2. zed\n');
+      const warnings = (r.stdout + r.stderr).match(/should not include jinja2 templating delimiters/g) ?? [];
+      assert.equal(warnings.length, 1, r.stdout + r.stderr);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  test('--syntax-check finds a bad expression inside a condition and a template string, located', async () => {
+    const ws = workspace();
+    try {
+      ws.write('inv.ini', localInventory(['h1']));
+      ws.write(
+        'pb.yml',
+        `- hosts: all
+  tasks:
+    - debug: { msg: "{{ x | nosuchfilter }}" }
+      when: "x == '{{ y | alsonosuch }}'"
+`,
+      );
+      const r = await runCli(['-i', ws.path('inv.ini'), '--syntax-check', ws.path('pb.yml')], { cwd: ws.dir });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stdout + r.stderr, /pb\.yml:3:\d+: .*unknown filter 'nosuchfilter'/);
+      assert.match(r.stdout + r.stderr, /pb\.yml:4:\d+: .*unknown filter 'alsonosuch'/);
+    } finally {
+      ws.cleanup();
+    }
   });
 });
