@@ -22,11 +22,11 @@ const args = z
     trim_blocks: z
       .boolean()
       .optional()
-      .describe("Jinja's trim_blocks; only the default (true: a block tag's newline goes) is supported"),
+      .describe("Jinja's trim_blocks: the newline after a {% %} or {# #} tag goes (default true, as Ansible)"),
     lstrip_blocks: z
       .boolean()
       .optional()
-      .describe("Jinja's lstrip_blocks; only the default (false: indentation before a tag stays) is supported"),
+      .describe("Jinja's lstrip_blocks: spaces and tabs before a tag that starts its line go (default false)"),
   })
   .strict();
 
@@ -48,14 +48,13 @@ function render(a: Args, ctx: ModuleContext): Rendered {
     }
   });
   if (!file) throw new PhxError(`template: could not find src ${a.src} (looked in ${candidates.join(', ')})`);
-  if (a.trim_blocks === false || a.lstrip_blocks === true)
-    throw new PhxError('template: only trim_blocks: true and lstrip_blocks: false (the defaults) are supported');
   const text = renderString(
     readFileSync(file, 'utf8'),
     { ...ctx.vars, ...templateVars(a, file, ctx.vars) },
     {
       loc: { file, line: 1, col: 1 },
       baseDir: ctx.baseDir,
+      jinja: { trimBlocks: a.trim_blocks, lstripBlocks: a.lstrip_blocks },
     },
   );
   const content = a.newline_sequence === '\n' ? text : text.replace(/\r?\n/g, a.newline_sequence);

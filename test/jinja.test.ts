@@ -257,6 +257,9 @@ describe('Jinja statements', () => {
     assert.equal(s('{% for i in nums %}\n{{ i }}\n{% endfor %}\n'), '3\n1\n2\n');
     // comments trim too
     assert.equal(s('{# c #}\nline\n'), 'line\n');
+    // #jinja2: first line (Ansible's JINJA2_OVERRIDE): options for this template, the line is not output
+    assert.equal(s('#jinja2: lstrip_blocks: True\n  {% if on %}\nv\n  {% endif %}\n'), 'v\n');
+    throwsPhx(() => checkTemplateSyntax('#jinja2: variable_start_string: "[["\nx'), /not supported/);
   });
 
   test('mixing with Handlebars', () => {
@@ -343,7 +346,10 @@ describe('a playbook written for Ansible, through the CLI (local connection)', (
     const ws = workspace();
     try {
       ws.write('inv.ini', localInventory(['h1']));
-      ws.write('templates/motd.j2', '{% for u in users | map(attribute="name") | sort %}\n{{ loop.index }}. {{ u }}\n{% endfor %}\n');
+      ws.write(
+        'templates/motd.j2',
+        '{% for u in users | map(attribute="name") | sort %}\n{{ loop.index }}. {{ u }}\n{% endfor %}\n',
+      );
       ws.write(
         'pb.yml',
         `

@@ -124,12 +124,24 @@ describe('template', () => {
       assert.match(String(r.result.msg), why);
       assert.throws(() => statSync(dest));
     }
-    const r = await run(
-      template,
-      { src: 'app.conf.hbs', dest: join(dir, 'x'), trim_blocks: false },
-      { vars, baseDir: ctrl },
+  });
+
+  it('trim_blocks and lstrip_blocks as arguments and as a #jinja2: first line', async () => {
+    writeFileSync(join(ctrl, 'ws.j2'), 'a\n  {% if true %}\n  b\n  {% endif %}\nc\n');
+    writeFileSync(
+      join(ctrl, 'ws-header.j2'),
+      '#jinja2: trim_blocks: False, lstrip_blocks: True\n  {% if true %}\nb\n{% endif %}\n',
     );
-    assert.match(String(r.result.msg), /only trim_blocks: true/);
+    const out = async (src: string, extra: Record<string, unknown> = {}): Promise<string> => {
+      const dest = join(dir, `${src}-${Object.keys(extra).join('-')}.out`);
+      const r = await run(template, { src, dest, ...extra }, { vars, baseDir: ctrl });
+      assert.equal(r.result.failed, undefined, String(r.result.msg));
+      return readFileSync(dest, 'utf8');
+    };
+    assert.equal(await out('ws.j2'), 'a\n    b\n  c\n'); // Ansible's defaults: indentation before a tag stays
+    assert.equal(await out('ws.j2', { lstrip_blocks: true }), 'a\n  b\nc\n');
+    assert.equal(await out('ws.j2', { trim_blocks: false }), 'a\n  \n  b\n  \nc\n');
+    assert.equal(await out('ws-header.j2'), '\nb\n\n');
   });
 
   it('rejects bad arguments', () => {

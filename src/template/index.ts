@@ -11,6 +11,7 @@
 import { PhxError, type SourceLoc } from '../errors.js';
 import { locateValue } from '../yaml-source.js';
 import { locInside } from './location.js';
+import type { JinjaOptions } from './jinja.js';
 import { originalPos, parseTemplate } from './parse.js';
 import { hasTemplateText, renderDeep, renderTemplateString, renderTemplateValue, type RenderEnv } from './render.js';
 import { EvalFailure } from './values.js';
@@ -22,6 +23,8 @@ export interface TemplateWhere {
   task?: string;
   /** directory `{{ lookup "file" ... }}` paths are relative to */
   baseDir?: string;
+  /** Jinja whitespace options of a template file (the template module's trim_blocks/lstrip_blocks) */
+  jinja?: JinjaOptions;
 }
 
 export { EvalFailure, toBool } from './values.js';
@@ -35,7 +38,7 @@ export function hasTemplate(text: unknown): boolean {
 /** Renders a template to text. */
 export function renderString(text: string, vars: Record<string, unknown>, where: TemplateWhere = {}): string {
   if (!hasTemplateText(text)) return text;
-  return located(text, where, where.loc, () => renderTemplateString(text, newEnv(vars, where)));
+  return located(text, where, where.loc, () => renderTemplateString(text, newEnv(vars, where), where.jinja));
 }
 
 /**
@@ -72,7 +75,7 @@ function located<T>(text: string, where: TemplateWhere, loc: SourceLoc | undefin
     return fn();
   } catch (e) {
     if (e instanceof EvalFailure) {
-      const pos = e.pos && (e.original ? e.pos : originalPos(text, e.pos));
+      const pos = e.pos && (e.original ? e.pos : originalPos(text, e.pos, where.jinja));
       const at = pos ? locInside(loc, text, pos.line, pos.column) : loc;
       throw new PhxError(where.task ? `${e.message} in task "${where.task}"` : e.message, at);
     }

@@ -54,6 +54,12 @@ export interface Translated {
 
 export const PLACEHOLDER = '__jinja_';
 
+/** Jinja's whitespace options; Ansible's defaults are trim_blocks=true, lstrip_blocks=false. */
+export interface JinjaOptions {
+  trimBlocks?: boolean;
+  lstripBlocks?: boolean;
+}
+
 const KNOWN_STATEMENTS = new Set(
   (
     'if elif else endif for endfor set endset raw endraw macro endmacro call endcall filter endfilter block endblock ' +
@@ -94,8 +100,65 @@ class Translator {
   private readonly lines: Lines;
   statements = false;
 
-  constructor(private readonly text: string) {
+  private trimBlocks: boolean;
+  private lstripBlocks: boolean;
+
+  constructor(
+    private readonly text: string,
+    options: JinjaOptions,
+  ) {
     this.lines = new Lines(text);
+    this.trimBlocks = options.trimBlocks ?? true;
+    this.lstripBlocks = options.lstripBlocks ?? false;
+  }
+
+  /** The guard before a Jinja tag at `at`: `-` strips, lstrip_blocks takes the indentation before it. */
+  private before(at: number, mark: string): string {
+    if (mark === '-') return `{{~${PLACEHOLDER}z}}`;
+    if (this.lstripBlocks && mark !== '+' && this.onlyIndentBefore(at)) return `{{${PLACEHOLDER}ls}}`;
+    return `{{${PLACEHOLDER}z}}`;
+  }
+
+  /** The guard after a Jinja tag: `-` strips, trim_blocks takes the newline (`+` keeps it). */
+  private after(mark: string): string {
+    if (mark === '-') return `{{${PLACEHOLDER}z~}}`;
+    return this.trimBlocks && mark !== '+' ? `{{${PLACEHOLDER}tb}}` : `{{${PLACEHOLDER}z}}`;
+  }
+
+  private onlyIndentBefore(at: number): boolean {
+    let i = at - 1;
+    while (i >= 0 && (this.text[i] === ' ' || this.text[i] === '\t')) i--;
+    return i < 0 || this.text[i] === '\n';
+  }
+
+  /**
+   * `#jinja2: trim_blocks: False, lstrip_blocks: True` as the first line: Ansible's per-template
+   * override (JINJA2_OVERRIDE in lib/ansible/template/__init__.py); the line itself is not output.
+   */
+  private header(): number {
+    const prefix = '#jinja2:';
+    if (!this.text.startsWith(prefix)) return 0;
+    const eol = this.text.indexOf('\n');
+    const stop = eol < 0 ? this.text.length : eol + 1;
+    const line = this.text.slice(prefix.length, eol < 0 ? this.text.length : eol);
+    let offset = prefix.length;
+    for (const pair of line.split(',')) {
+      const m = /^\s*(\w+)\s*:\s*(\S+?)\s*$/.exec(pair);
+      const word = m?.[2].toLowerCase();
+      const value = word === 'true' ? true : word === 'false' ? false : undefined;
+      if (m && m[1] !== 'trim_blocks' && m[1] !== 'lstrip_blocks')
+        throw this.fail(offset, `#jinja2: ${m[1]} is not supported (only trim_blocks and lstrip_blocks)`);
+      if (!m || value === undefined)
+        throw this.fail(
+          offset,
+          `cannot read the #jinja2: override ${JSON.stringify(pair.trim())} (want key: True|False)`,
+        );
+      if (m[1] === 'trim_blocks') this.trimBlocks = value;
+      else this.lstripBlocks = value;
+      offset += pair.length + 1;
+    }
+    this.replace(0, stop, `{{${PLACEHOLDER}z${eol < 0 ? '' : '\n'}}}`);
+    return stop;
   }
 
   fail(offset: number, message: string): EvalFailure {
@@ -149,7 +212,7 @@ class Translator {
 
   run(): Translated {
     const { text } = this;
-    let i = 0;
+    let i = this.header();
     while (i < text.length) {
       const j = text.indexOf('{', i);
       if (j < 0) break;
@@ -301,7 +364,8 @@ class Translator {
     const lstrip = this.text[i + 2] === '-';
     const rstrip = this.text[end - 1] === '-' && end - 1 >= i + 2 + (lstrip ? 1 : 0);
     const core = `{{${PLACEHOLDER}z${this.newlines(i, end)}}}`;
-    this.replace(i, end + 2, guardBefore(lstrip) + core + guardAfter(rstrip, this.text[end - 1] === '+'));
+    const rmark = rstrip ? '-' : this.text[end - 1] === '+' ? '+' : '';
+    this.replace(i, end + 2, this.before(i, lstrip ? '-' : this.text[i + 2]) + core + this.after(rmark));
     return end + 2;
   }
 
@@ -324,8 +388,7 @@ class Translator {
     const args = text.slice(argStart, bodyEnd);
     const close = end + 2;
     const nl = this.newlines(i, close);
-    const wrap = (core: string): void =>
-      this.replace(i, close, guardBefore(mark === '-') + core + guardAfter(rmark === '-', rmark === '+'));
+    const wrap = (core: string): void => this.replace(i, close, this.before(i, mark) + core + this.after(rmark));
     const top = this.stack[this.stack.length - 1];
     const noArgs = (): void => {
       if (args.trim()) throw this.fail(argStart, `{% ${keyword} %} takes nothing after '${keyword}'`);
@@ -386,7 +449,7 @@ class Translator {
       }
       case 'raw':
         noArgs();
-        return this.raw(i, close, mark === '-', rmark === '-');
+        return this.raw(i, close, mark, rmark === '-');
       case 'endraw':
         throw this.fail(i, '{% endraw %} without {% raw %}');
       default:
@@ -397,7 +460,7 @@ class Translator {
     }
   }
 
-  private raw(i: number, afterOpen: number, lstrip: boolean, stripStart: boolean): number {
+  private raw(i: number, afterOpen: number, mark: string, stripStart: boolean): number {
     const endTag = /\{%([-+]?)\s*endraw\s*([-+]?)%\}/g;
     endTag.lastIndex = afterOpen;
     const m = endTag.exec(this.text);
@@ -409,9 +472,9 @@ class Translator {
     const close = m.index + m[0].length;
     const openTag = `{{{{${PLACEHOLDER}raw ${n}${this.newlines(i, afterOpen)}}}}}`;
     const closeTag = `{{{{/${PLACEHOLDER}raw${this.newlines(m.index, close)}}}}}`;
-    this.replace(i, afterOpen, guardBefore(lstrip) + openTag);
+    this.replace(i, afterOpen, this.before(i, mark) + openTag);
     this.copy(afterOpen, m.index);
-    this.replace(m.index, close, closeTag + guardAfter(m[2] === '-', m[2] === '+'));
+    this.replace(m.index, close, closeTag + this.after(m[2]));
     return close;
   }
 
@@ -472,14 +535,6 @@ function openHint(top: { kind: string; name: string } | undefined): string {
   return top?.kind === 'hb' ? ` (the Handlebars block {{#${top.name}}} is open here)` : '';
 }
 
-/** Empty mustaches around a Jinja tag: Handlebars never sees it as standalone, `-` strips beyond them. */
-function guardBefore(lstrip: boolean): string {
-  return lstrip ? `{{~${PLACEHOLDER}z}}` : `{{${PLACEHOLDER}z}}`;
-}
-function guardAfter(rstrip: boolean, keepNewline: boolean): string {
-  return rstrip ? `{{${PLACEHOLDER}z~}}` : keepNewline ? `{{${PLACEHOLDER}z}}` : `{{${PLACEHOLDER}tb}}`;
-}
-
 /** `default x "y"`, `join list ","`: a name, then space-separated arguments (not an Ansible expression). */
 function isHandlebarsCall(inner: string): boolean {
   // a name, then an argument (not an operator word: `x is nosuchtest` is a broken Ansible expression)
@@ -490,8 +545,8 @@ function isHandlebarsCall(inner: string): boolean {
 }
 
 /** Splits Ansible parts from Handlebars ones; see the top of this file. */
-export function translateJinja(text: string): Translated {
-  return new Translator(text).run();
+export function translateJinja(text: string, options: JinjaOptions = {}): Translated {
+  return new Translator(text, options).run();
 }
 
 // ── After parsing ────────────────────────────────────────────────────────────
@@ -517,6 +572,14 @@ export function attachJinja(tree: object | undefined, parts: JinjaPart[]): void 
     if (st.type === 'MustacheStatement' && name.startsWith(PLACEHOLDER)) {
       if (name === `${PLACEHOLDER}tb`) {
         trimNewline = true;
+        continue;
+      }
+      if (name === `${PLACEHOLDER}ls`) {
+        // lstrip_blocks: the spaces and tabs between the line start and the tag
+        const prev = body[body.length - 1];
+        if (prev?.type === 'ContentStatement' && prev.value !== undefined)
+          prev.value = prev.value.replace(/(^|\n)[ \t]+$/, '$1');
+        trimNewline = false;
         continue;
       }
       trimNewline = false;

@@ -10,7 +10,7 @@
 // registered with it, so there is no global state to isolate.
 import handlebarsParser from 'handlebars/dist/cjs/handlebars/compiler/base.js';
 import { BLOCK_HELPERS, HELPERS } from './helpers.js';
-import { attachJinja, translateJinja, type JinjaPart, type Shift } from './jinja.js';
+import { attachJinja, translateJinja, type JinjaOptions, type JinjaPart, type Shift } from './jinja.js';
 import { EvalFailure, table } from './values.js';
 
 // ── The subset of the Handlebars AST the renderer walks ──────────────────────
@@ -87,11 +87,12 @@ const MAX_CACHE = 10_000;
 const cache = new Map<string, ProgramNode>();
 
 /** Parses and statically checks a template; throws EvalFailure with the position of the problem. */
-export function parseTemplate(text: string): ProgramNode {
-  const hit = cache.get(text);
+export function parseTemplate(text: string, options: JinjaOptions = {}): ProgramNode {
+  const key = cacheKey(text, options);
+  const hit = cache.get(key);
   if (hit) return hit;
   try {
-    return parseUncached(text);
+    return parseUncached(text, options, key);
   } catch (e) {
     throw e instanceof EvalFailure && !e.message.startsWith(PREFIX)
       ? new EvalFailure(PREFIX + e.message, e.pos, e.original)
@@ -101,8 +102,15 @@ export function parseTemplate(text: string): ProgramNode {
 
 const PREFIX = 'invalid template: ';
 
-function parseUncached(text: string): ProgramNode {
-  const jinja = translateJinja(text);
+/** The text itself, with Ansible's defaults (trim_blocks on, lstrip_blocks off); the options first otherwise. */
+function cacheKey(text: string, options: JinjaOptions): string {
+  const trim = options.trimBlocks ?? true;
+  const lstrip = options.lstripBlocks ?? false;
+  return trim && !lstrip ? text : `\0${Number(trim)}${Number(lstrip)}\0${text}`;
+}
+
+function parseUncached(text: string, options: JinjaOptions, key: string): ProgramNode {
+  const jinja = translateJinja(text, options);
   const rewritten = rewriteAnsiblePaths(jinja.source);
   const source = rewritten.source;
   // positions in `source` → the text as written: undo the path rewrites, then the Jinja placeholders
@@ -120,12 +128,12 @@ function parseUncached(text: string): ProgramNode {
     throw mapFailure(e, shifts);
   }
   if (jinja.statements) ast.trailingNewlines = /\n*$/.exec(text.replace(/\r\n/g, '\n'))![0].length;
-  if (shifts.length) shiftsByText.set(text, shifts);
+  if (shifts.length) shiftsByText.set(key, shifts);
   if (cache.size >= MAX_CACHE) {
     cache.clear();
     shiftsByText.clear();
   }
-  cache.set(text, ast);
+  cache.set(key, ast);
   return ast;
 }
 
@@ -192,8 +200,8 @@ function rewriteAnsiblePaths(text: string): { source: string; shifts: Shift[] } 
 }
 
 /** A position in the rewritten text → the same place in the text as written. */
-export function originalPos(text: string, pos: Pos): Pos {
-  return (shiftsByText.get(text) ?? []).reduce(unshift, pos);
+export function originalPos(text: string, pos: Pos, options: JinjaOptions = {}): Pos {
+  return (shiftsByText.get(cacheKey(text, options)) ?? []).reduce(unshift, pos);
 }
 
 function unshift(pos: Pos, shifts: Shift[] | undefined): Pos {

@@ -6,7 +6,7 @@
 import type { Node } from '../expr/ast.js';
 import { Evaluator } from '../expr/evaluate.js';
 import { HELPERS, type HelperEnv } from './helpers.js';
-import type { JinjaExpr, JinjaPart } from './jinja.js';
+import type { JinjaExpr, JinjaOptions, JinjaPart } from './jinja.js';
 import {
   parseTemplate,
   startOf,
@@ -53,7 +53,10 @@ const MAX_DEPTH = 64;
 /** Whether a string needs the template engine: `{{ }}`, `{% %}` or `{# #}` in it. */
 export function hasTemplateText(text: string): boolean {
   return (
-    text.includes('{{') || (text.includes('{%') && text.includes('%}')) || (text.includes('{#') && text.includes('#}'))
+    text.includes('{{') ||
+    (text.includes('{%') && text.includes('%}')) ||
+    (text.includes('{#') && text.includes('#}')) ||
+    text.startsWith('#jinja2:')
   );
 }
 
@@ -191,9 +194,9 @@ class Output {
 }
 
 /** Renders to text: objects and lists interpolated as JSON, booleans as true/false, none as ''. */
-export function renderTemplateString(text: string, env: RenderEnv): string {
+export function renderTemplateString(text: string, env: RenderEnv, options?: JinjaOptions): string {
   if (!hasTemplateText(text)) return text;
-  const ast = parseTemplate(text);
+  const ast = parseTemplate(text, options);
   const out = new Output();
   renderProgram(ast, rootFrame(env), env, out);
   out.keepTrailingNewlines(ast.trailingNewlines);
