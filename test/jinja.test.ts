@@ -268,6 +268,8 @@ describe('Jinja statements', () => {
     assert.equal(s('{% for u in users %}{{#if u.admin}}{{ u.name }}{{/if}}{% endfor %}'), 'ann');
     assert.equal(s('{{ default missing "hb" }}/{{ missing | default("j") }}'), 'hb/j');
     assert.equal(s('{{#each users as |u|}}{{ u.uid * 10 }} {{/each}}'), '10 20 ');
+    assert.equal(s('{{#each names}}{{ this | upper }}{{/each}}'), 'BAC');
+    assert.equal(s('{{ None }}/{{ True }}/{{ none }}'), '/true/');
     // a Handlebars standalone block line still disappears; a Jinja one keeps its indentation
     assert.equal(s('{{#if on}}\n  x\n{{/if}}\n'), '  x\n');
   });

@@ -273,7 +273,8 @@ class Translator {
       this.replace(i, close, open + inner + shut);
       return close;
     };
-    if (HANDLEBARS_PATH.test(inner)) return asWritten();
+    // Python's None/True/False are literals, never variables
+    if (HANDLEBARS_PATH.test(inner) && !/^\s*(?:None|none|True|False)\s*$/.test(inner)) return asWritten();
     if (/^\s*\.[A-Za-z]/.test(inner)) {
       const written = text.slice(i, close);
       throw this.fail(

@@ -490,7 +490,12 @@ type ProgramHash = MustacheNode['hash'];
 function frameScope(frame: Frame): (name: string) => ScopedRef | typeof MISSING {
   return (name) => {
     const found = findName(name, frame, true);
-    if (found === MISSING) return MISSING;
+    if (found === MISSING) {
+      // `{{#each names}}{{ this | upper }}{{/each}}`: the current item, as in Handlebars
+      if (name !== 'this' || !frame.parent) return MISSING;
+      if (frame.unsafe) return { value: taintChild(frame.context), raw: false };
+      return { value: frame.context, raw: !isUnsafeContainer(frame.context) && !isUnsafeText(frame.context) };
+    }
     if (found.unsafe) return { value: taintChild(found.value), raw: false };
     if (found.final || isUnsafeContainer(found.value) || isUnsafeText(found.value))
       return { value: found.value, raw: false };
