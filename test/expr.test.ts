@@ -310,7 +310,7 @@ describe('filters', () => {
     assert.equal(ev("'abc' | regex_search('\\\\d+')"), null);
     assert.equal(ev("'/a/b.txt' | basename"), 'b.txt');
     assert.equal(ev("'/a/b.txt' | dirname"), '/a');
-    assert.equal(ev('d.nested | to_json'), '{"deep":"x"}');
+    assert.equal(ev('d.nested | to_json'), '{"deep": "x"}'); // Python's json.dumps separators
     assert.deepEqual(ev(`'{"x": [1]}' | from_json`), { x: [1] });
     assert.equal(ev("t | ternary('on', 'off')"), 'on');
     assert.deepEqual(ev("{'a': 1} | combine({'b': 2})"), { a: 1, b: 2 });

@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { parse as yamlParse, stringify as yamlStringify } from 'yaml';
 import { shellQuote } from '../quote.js';
+import { pyJsonDumps } from './pyjson.js';
 import {
   b64decode,
   compareValues,
@@ -207,8 +208,8 @@ export const FILTERS: Record<string, FilterDef> = table({
   split: { fn: (v, a, k) => splitString(pyStr(v), arg(a, k, 0, 'sep', undefined)) },
   basename: { fn: (v) => basename(pyStr(v)) },
   dirname: { fn: (v) => dirname(pyStr(v)) },
-  to_json: { fn: (v) => toJson(v) },
-  to_nice_json: { fn: (v, a, k) => toJson(v, toInt(arg(a, k, 0, 'indent', 4))) },
+  to_json: { fn: (v) => pyJsonDumps(v) },
+  to_nice_json: { fn: (v, a, k) => pyJsonDumps(v, { indent: toInt(arg(a, k, 0, 'indent', 4)), sortKeys: true }) },
   from_json: {
     fn: (v) => {
       try {
