@@ -417,3 +417,63 @@ describe('a playbook written for Ansible, through the CLI (local connection)', (
     }
   });
 });
+
+describe('robustness', () => {
+  test('random soup of Jinja and Handlebars renders or gives a located PhxError, never a crash', () => {
+    let seed = 7;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const toks = [
+      '{{',
+      '}}',
+      '{%',
+      '%}',
+      '{#',
+      '#}',
+      '{%-',
+      '-%}',
+      '{{-',
+      '-}}',
+      ' if ',
+      ' for ',
+      ' in ',
+      ' endif ',
+      ' endfor ',
+      ' else ',
+      ' elif ',
+      ' set ',
+      ' = ',
+      ' raw ',
+      ' endraw ',
+      '{{#if',
+      '{{/if}}',
+      '{{else}}',
+      ' x ',
+      ' names ',
+      ' | ',
+      ' upper ',
+      ' default(',
+      ')',
+      "'s'",
+      '[',
+      ']',
+      ' ~ ',
+      '\n',
+      '  ',
+      'text',
+      '{{{{raw}}}}',
+      '{{{{/raw}}}}',
+      '\\{{',
+    ];
+    for (let i = 0; i < 3000; i++) {
+      const text = Array.from({ length: 1 + Math.floor(rnd() * 12) }, () => toks[Math.floor(rnd() * toks.length)]).join(
+        '',
+      );
+      try {
+        renderString(text, vars, { loc: { file: 'soup', line: 1, col: 1 } });
+      } catch (e) {
+        assert.equal((e as Error).name, 'PhxError', `${JSON.stringify(text)}: ${(e as Error).stack}`);
+        assert.ok((e as { loc?: unknown }).loc, JSON.stringify(text));
+      }
+    }
+  });
+});
