@@ -237,6 +237,12 @@ describe('Jinja statements', () => {
     assert.equal(s('{% set y = n + 1 %}{{ y }} {{ y * 2 }}'), '4 8');
     assert.equal(s('{% set name = "override" %}{{ name }}'), 'override');
     assert.equal(s('{% for i in nums %}{% set z = i %}{% endfor %}{{ z | default("none") }}'), 'none');
+    // namespace(): what a loop sets is seen after it
+    const ns =
+      '{% set ns = namespace(found=false, n=0) %}{% for u in users %}{% if u.admin %}{% set ns.found = true %}{% endif %}{% set ns.n = ns.n + u.uid %}{% endfor %}';
+    assert.equal(s(`${ns}{{ ns.found }} {{ ns.n }}`), 'true 3');
+    throwsPhx(() => s('{% set name.x = 1 %}'), /'name' is not a namespace\(\)/);
+    throwsPhx(() => s('{% set d.k = 1 %}'), /not a namespace/);
   });
 
   test('comments and raw', () => {

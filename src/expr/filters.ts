@@ -7,6 +7,7 @@ import { basename, dirname } from 'node:path';
 import { parse as yamlParse, stringify as yamlStringify } from 'yaml';
 import { shellQuote } from '../quote.js';
 import { pyJsonDumps } from './pyjson.js';
+import { makeNamespace } from '../template/namespace.js';
 import {
   b64decode,
   compareValues,
@@ -488,6 +489,10 @@ for (const [alias, name] of [
 // ── Functions and methods ────────────────────────────────────────────────────
 export const FUNCTIONS: Record<string, (args: unknown[], kwargs: Kwargs, env: HelperEnv) => unknown> = table({
   lookup: ([kind, ...rest], _k, env) => lookupPlugin(kind, rest, env),
+  namespace: (args, kwargs) => {
+    if (args.length) throw new EvalFailure('namespace() takes only name=value arguments');
+    return makeNamespace(kwargs);
+  },
   range: (args) => {
     const [a, b, step] = args.map((x) => toInt(x));
     const [from, to, by] = args.length === 1 ? [0, a, 1] : [a, b, step ?? 1];

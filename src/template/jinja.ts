@@ -33,7 +33,7 @@ export type JinjaPart =
   | { k: 'expr'; expr: JinjaExpr }
   | { k: 'if'; cond: JinjaExpr }
   | { k: 'for'; targets: string[]; iter: JinjaExpr; filter?: JinjaExpr }
-  | { k: 'set'; name: string; value: JinjaExpr }
+  | { k: 'set'; name: string; attr?: string; value: JinjaExpr; at: JinjaExpr }
   | { k: 'raw'; stripStart: boolean; stripEnd: boolean };
 
 export interface Shift {
@@ -434,7 +434,7 @@ class Translator {
         return close;
       }
       case 'set': {
-        const m = /^\s*([A-Za-z_]\w*)\s*=(?!=)/.exec(args);
+        const m = /^\s*([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?\s*=(?!=)/.exec(args);
         if (!m) {
           throw this.fail(
             argStart,
@@ -444,7 +444,9 @@ class Translator {
           );
         }
         const value = this.expr(argStart + m[0].length, bodyEnd, '{% set %}');
-        this.parts.push({ k: 'set', name: m[1], value });
+        const target = argStart + args.indexOf(m[1]);
+        const at = this.expr(target, target + m[1].length, '{% set %}'); // where to point a failure
+        this.parts.push({ k: 'set', name: m[1], attr: m[2], value, at });
         wrap(`{{${PLACEHOLDER}set ${this.parts.length - 1}${nl}}}`);
         return close;
       }

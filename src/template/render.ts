@@ -7,6 +7,7 @@ import type { Node } from '../expr/ast.js';
 import { Evaluator } from '../expr/evaluate.js';
 import { HELPERS, type HelperEnv } from './helpers.js';
 import type { JinjaExpr, JinjaOptions, JinjaPart } from './jinja.js';
+import { isNamespace } from './namespace.js';
 import {
   parseTemplate,
   startOf,
@@ -19,6 +20,7 @@ import {
 } from './parse.js';
 import {
   EvalFailure,
+  checkKeyAllowed,
   Undefined,
   getMember,
   isMapping,
@@ -236,7 +238,7 @@ function renderProgram(program: ProgramNode | undefined, frame: Frame, env: Rend
         out.push(st.value);
         break;
       case 'MustacheStatement':
-        if (st.jinja?.k === 'set') setLocal(frame, st.jinja.name, jinjaValue(st.jinja.value, frame, env));
+        if (st.jinja?.k === 'set') setJinja(st.jinja, frame, env);
         else out.pushValue(mustacheValue(st, frame, env));
         break;
       case 'BlockStatement':
@@ -513,9 +515,20 @@ function jinjaValue(expr: JinjaExpr, frame: Frame, env: RenderEnv, node: Node = 
   }
 }
 
-function setLocal(frame: Frame, name: string, value: unknown): void {
-  frame.locals ??= table({});
-  frame.locals[name] = value;
+/** `{% set x = v %}` binds x in this frame; `{% set ns.x = v %}` writes into a namespace() made earlier. */
+function setJinja(part: Extract<JinjaPart, { k: 'set' }>, frame: Frame, env: RenderEnv): void {
+  const value = jinjaValue(part.value, frame, env);
+  if (part.attr === undefined) {
+    frame.locals ??= table({});
+    frame.locals[part.name] = value;
+    return;
+  }
+  const found = findName(part.name, frame, true);
+  const ns = found === MISSING ? undefined : found.value;
+  if (!isNamespace(ns))
+    throw failAt(part.at, `{% set ${part.name}.${part.attr} = ... %}: '${part.name}' is not a namespace()`);
+  checkKeyAllowed(part.attr);
+  ns[part.attr] = value;
 }
 
 function renderJinjaBlock(st: BlockNode, part: JinjaPart, frame: Frame, env: RenderEnv, out: Output): void {
