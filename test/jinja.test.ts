@@ -304,6 +304,7 @@ describe('errors are located (file:line:col) at validation time', () => {
     assert.deepEqual(at('x {% for i in l %}', /never closed/), { line: 10, col: 7 });
     assert.deepEqual(at('{{#if c}}{% if x %}{{/if}}', /still open/), { line: 10, col: 24 });
     at('{% macro m() %}{% endmacro %}', /\{% macro %\} is not supported/);
+    at('a {% frobnicate %} b', /unknown Jinja statement \{% frobnicate %\}/);
     at('{% set x %}v{% endset %}', /block \{% set x %\}/);
     at('{% if x %}{% else %}{% else %}{% endif %}', /a second \{% else %\}/);
     at('{% if x %}{{else}}{% endif %}', /write \{% else %\}/);

@@ -374,12 +374,15 @@ class Translator {
     const { text } = this;
     const mark = text[i + 2] === '-' || text[i + 2] === '+' ? text[i + 2] : '';
     const bodyStart = i + 2 + mark.length;
-    const keyword = /^\s*([A-Za-z_]\w*)/.exec(text.slice(bodyStart, bodyStart + 40))?.[1];
+    const head = /^(\s*)([A-Za-z_]\w*)/.exec(text.slice(bodyStart, bodyStart + 40));
+    const keyword = head?.[2];
+    const end = keyword ? this.statementEnd(bodyStart) : -1;
     if (!keyword || !KNOWN_STATEMENTS.has(keyword)) {
-      this.copy(i, i + 2); // `{%` in a printf format or a URL: text
+      // `{% foo %}` is a tag Ansible would refuse too; `{%d}` in a printf format is text
+      if (keyword && head[1] && end >= 0) throw this.fail(i, `unknown Jinja statement {% ${keyword} %}`);
+      this.copy(i, i + 2);
       return i + 2;
     }
-    const end = this.statementEnd(bodyStart);
     if (end < 0) throw this.fail(i, `{% ${keyword} is not closed (missing '%}')`);
     this.statements = true;
     const rmark = text[end - 1] === '-' || text[end - 1] === '+' ? text[end - 1] : '';
