@@ -9,8 +9,9 @@
 // a template with anything besides the one expression yields text;
 // lib/ansible/playbook/conditional.py: a condition is templated first, with a warning).
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { evaluateCondition } from '../src/expr/index.js';
 import {
@@ -284,6 +285,32 @@ describe('Jinja statements', () => {
     assert.equal(s('{{ None }}/{{ True }}/{{ none }}'), '/true/');
     // a Handlebars standalone block line still disappears; a Jinja one keeps its indentation
     assert.equal(s('{{#if on}}\n  x\n{{/if}}\n'), '  x\n');
+  });
+});
+
+describe('{% include %}', () => {
+  test('renders another file with the same names in scope; looked up beside the template, then templates/', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'phx-jinja-'));
+    try {
+      mkdirSync(join(dir, 'templates'));
+      writeFileSync(join(dir, 'templates', 'user.j2'), '{{ u.name | upper }}{% if u.admin %}*{% endif %}\n');
+      writeFileSync(join(dir, 'templates', 'bad.j2'), 'line one\n{{ u.nope }}\n');
+      writeFileSync(join(dir, 'templates', 'self.j2'), "{% include 'self.j2' %}");
+      const where = { baseDir: dir, loc: { file: join(dir, 'templates', 'main.j2'), line: 1, col: 1 } };
+      const render = (t: string): string => renderString(t, vars, where);
+      // Jinja drops the included file's last newline and trim_blocks the tag's: as Ansible writes it
+      assert.equal(render("{% for u in users %}\n- {% include 'user.j2' %}\n\n{% endfor %}"), '- ANN*\n- BOB\n');
+      assert.equal(render("a{% include 'none.j2' ignore missing %}b"), 'ab');
+      throwsPhx(() => render("{% include 'none.j2' %}"), /template none\.j2 not found/);
+      const e = throwsPhx(
+        () => render("x\n{% for u in users %}{% include 'bad.j2' %}{% endfor %}"),
+        /undefined variable 'u.nope'.*bad\.j2:2:4, included here/,
+      );
+      assert.equal(e.loc?.line, 2);
+      throwsPhx(() => render("{% include 'self.j2' %}"), /includes itself/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

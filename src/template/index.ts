@@ -8,6 +8,7 @@
 // Vars whose values are templates (`b: "{{ a }}-x"`) are rendered when used,
 // like Ansible's lazy vars; a var that needs itself is reported as a loop.
 // See helpers.ts for the helpers (`{{ default x "y" }}`, `{{ join list "," }}`, ...).
+import { dirname, join } from 'node:path';
 import { PhxError, type SourceLoc } from '../errors.js';
 import { locateValue } from '../yaml-source.js';
 import { locInside } from './location.js';
@@ -67,7 +68,9 @@ export function checkTemplateSyntax(text: string, loc?: SourceLoc): void {
 }
 
 function newEnv(vars: Record<string, unknown>, where: TemplateWhere): RenderEnv {
-  return { vars, baseDir: where.baseDir, resolving: [] };
+  const base = where.baseDir ?? process.cwd();
+  const own = where.loc?.file ? [dirname(where.loc.file)] : [];
+  return { vars, baseDir: where.baseDir, resolving: [], includeDirs: [...own, join(base, 'templates'), base] };
 }
 
 function located<T>(text: string, where: TemplateWhere, loc: SourceLoc | undefined, fn: () => T): T {

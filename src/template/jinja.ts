@@ -34,7 +34,8 @@ export type JinjaPart =
   | { k: 'if'; cond: JinjaExpr }
   | { k: 'for'; targets: string[]; iter: JinjaExpr; filter?: JinjaExpr }
   | { k: 'set'; name: string; attr?: string; value: JinjaExpr; at: JinjaExpr }
-  | { k: 'raw'; stripStart: boolean; stripEnd: boolean };
+  | { k: 'raw'; stripStart: boolean; stripEnd: boolean }
+  | { k: 'include'; name: JinjaExpr; ignoreMissing: boolean };
 
 export interface Shift {
   line: number;
@@ -453,6 +454,16 @@ class Translator {
         wrap(`{{${PLACEHOLDER}set ${this.parts.length - 1}${nl}}}`);
         return close;
       }
+      case 'include': {
+        // `{% include 'part.j2' %}`, `{% include x ignore missing %}`; `with/without context` is Jinja's default
+        const m = /\s+ignore\s+missing\s*$|\s+with\s+context\s*$/.exec(args);
+        if (/\s+without\s+context\s*$/.test(args))
+          throw this.fail(i, '{% include ... without context %} is not supported');
+        const name = this.expr(argStart, m ? argStart + m.index : bodyEnd, '{% include %}');
+        this.parts.push({ k: 'include', name, ignoreMissing: /ignore/.test(m?.[0] ?? '') });
+        wrap(`{{${PLACEHOLDER}inc ${this.parts.length - 1}${nl}}}`);
+        return close;
+      }
       case 'raw':
         noArgs();
         return this.raw(i, close, mark, rmark === '-');
@@ -461,7 +472,7 @@ class Translator {
       default:
         throw this.fail(
           i,
-          `Jinja statement {% ${keyword} %} is not supported (supported: if/elif/else/endif, for/else/endfor, set, raw, {# comments #})`,
+          `Jinja statement {% ${keyword} %} is not supported (supported: if/elif/else/endif, for/else/endfor, set, include, raw, {# comments #})`,
         );
     }
   }

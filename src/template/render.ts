@@ -8,7 +8,10 @@ import { Evaluator } from '../expr/evaluate.js';
 import { HELPERS, type HelperEnv } from './helpers.js';
 import type { JinjaExpr, JinjaOptions, JinjaPart } from './jinja.js';
 import { isNamespace } from './namespace.js';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import {
+  originalPos,
   parseTemplate,
   startOf,
   type BlockNode,
@@ -37,6 +40,10 @@ export interface RenderEnv extends HelperEnv {
   vars: Record<string, unknown>;
   /** var paths whose template values are being rendered right now: a repeat is a loop */
   resolving: Array<string | symbol>;
+  /** where `{% include %}` looks for templates, in order (the including file's directory, templates/, ...) */
+  includeDirs?: string[];
+  /** `{% include %}` files being rendered right now */
+  including?: string[];
   /** how an expression inside a template finds a name (block params, loop vars, the vars) */
   scope?: (name: string) => ScopedRef | typeof MISSING;
 }
@@ -225,7 +232,7 @@ function singleMustache(ast: ProgramNode): MustacheNode | undefined {
   for (const st of ast.body) {
     if (st.type === 'ContentStatement') {
       if (st.value !== '') return undefined; // Ansible: `"{{ x }}\n"` is text
-    } else if (st.type === 'MustacheStatement' && !found && st.jinja?.k !== 'set') found = st;
+    } else if (st.type === 'MustacheStatement' && !found && (!st.jinja || st.jinja.k === 'expr')) found = st;
     else if (st.type !== 'CommentStatement') return undefined;
   }
   return found;
@@ -239,6 +246,7 @@ function renderProgram(program: ProgramNode | undefined, frame: Frame, env: Rend
         break;
       case 'MustacheStatement':
         if (st.jinja?.k === 'set') setJinja(st.jinja, frame, env);
+        else if (st.jinja?.k === 'include') renderInclude(st.jinja, frame, env, out);
         else out.pushValue(mustacheValue(st, frame, env));
         break;
       case 'BlockStatement':
@@ -512,6 +520,47 @@ function jinjaValue(expr: JinjaExpr, frame: Frame, env: RenderEnv, node: Node = 
   } catch (e) {
     if (e instanceof EvalFailure && e.pos && !e.original) throw new EvalFailure(e.message, e.pos, true);
     throw e;
+  }
+}
+
+const MAX_INCLUDE_DEPTH = 20;
+
+/**
+ * `{% include 'part.j2' %}`: another template file, rendered here with the same names in scope (Jinja's
+ * default "with context"). Looked up in the including file's directory, then templates/ and the directory of
+ * the playbook. A failure inside it names the file and its line.
+ */
+function renderInclude(part: Extract<JinjaPart, { k: 'include' }>, frame: Frame, env: RenderEnv, out: Output): void {
+  const name = jinjaValue(part.name, frame, env);
+  if (isUnsafeText(name)) throw failAt(part.name, '{% include %}: the template name comes from unsafe data');
+  if (typeof name !== 'string') throw failAt(part.name, `{% include %} expects a file name, got ${typeName(name)}`);
+  const dirs = env.includeDirs ?? [env.baseDir ?? process.cwd()];
+  const candidates = isAbsolute(name) ? [name] : dirs.map((d) => resolve(d, name));
+  const file = candidates.find((p) => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  });
+  if (!file) {
+    if (part.ignoreMissing) return;
+    throw failAt(part.name, `{% include %}: template ${name} not found (looked in ${candidates.join(', ')})`);
+  }
+  const including = env.including ?? [];
+  if (including.length >= MAX_INCLUDE_DEPTH || including.includes(file))
+    throw failAt(part.name, `{% include %}: ${name} includes itself`);
+  // Jinja drops one trailing newline of every template it loads (keep_trailing_newline=False in Ansible)
+  const text = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  const inner: RenderEnv = { ...env, including: [...including, file], includeDirs: [dirname(file), ...dirs] };
+  try {
+    const ast = parseTemplate(text);
+    renderProgram(ast, frame, inner, out);
+  } catch (e) {
+    if (!(e instanceof EvalFailure)) throw e;
+    const pos = e.pos && (e.original ? e.pos : originalPos(text, e.pos));
+    const where = pos ? `${file}:${pos.line}:${pos.column + 1}` : file;
+    throw failAt(part.name, `${e.message} (in ${where}, included here)`);
   }
 }
 
