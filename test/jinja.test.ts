@@ -230,6 +230,8 @@ describe('Jinja statements', () => {
     assert.equal(s('{% for k in d %}{{ k }};{% endfor %}'), 'k;a b;');
     assert.equal(s('{% for u in users if u.admin %}{{ u.name }}{{ loop.length }}{% endfor %}'), 'ann1');
     assert.equal(s('{% for i in range(3) %}{{ i }}{% endfor %}'), '012');
+    assert.equal(s("{% for i in range(3) %}{{ loop.cycle('o', 'e') }}{% endfor %}"), 'oeo');
+    throwsPhx(() => s("{{ d.cycle('a') }}"), /cycle\(\) is a method of the \{% for %\} loop variable/);
     // the loop variable shadows a var of the same name, only inside the loop
     assert.equal(s('{% for name in names %}{{ name }}{% endfor %}/{{ name }}'), 'bac/web');
   });

@@ -547,6 +547,14 @@ const MAPPING_METHODS: Record<string, (m: Record<string, unknown>, args: unknown
   keys: (m) => mappingKeys(m),
   values: (m) => mappingKeys(m).map((k) => getMember(m, k)),
   items: (m) => mappingKeys(m).map((k) => [k, getMember(m, k)]),
+  // `loop.cycle('odd', 'even')` inside {% for %}: the loop variable is the only mapping with index0 and revindex0
+  cycle: (m, args) => {
+    const i = getMember(m, 'index0');
+    if (typeof i !== 'number' || typeof getMember(m, 'revindex0') !== 'number')
+      throw new EvalFailure('cycle() is a method of the {% for %} loop variable');
+    if (!args.length) throw new EvalFailure('loop.cycle() needs at least one value');
+    return args[i % args.length];
+  },
 });
 
 const LIST_METHODS: Record<string, (l: unknown[], args: unknown[]) => unknown> = table({
