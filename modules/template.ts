@@ -1,7 +1,9 @@
-// template: renders a Handlebars file on the controller with the host's
+// template: renders a template file (Ansible's Jinja syntax and Handlebars,
+// src/template/README.md) on the controller with the host's
 // variables, then puts the text on the host exactly like copy (SHA1 compare,
 // owner/group/mode, backup, validate; two round trips).
 import { readFileSync, statSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import { basename, isAbsolute, join } from 'node:path';
 import * as z from 'zod';
 import { formatLoc, PhxError } from '../src/errors.js';
@@ -17,8 +19,14 @@ const args = z
       .describe('template file on the controller, relative to the playbook (or its templates/ directory)'),
     ...putArgShape,
     newline_sequence: z.enum(['\n', '\r\n', '\r']).default('\n').describe('line endings of the result'),
-    trim_blocks: z.boolean().optional().describe('accepted for compatibility (Jinja only); ignored'),
-    lstrip_blocks: z.boolean().optional().describe('accepted for compatibility (Jinja only); ignored'),
+    trim_blocks: z
+      .boolean()
+      .optional()
+      .describe("Jinja's trim_blocks: the newline after a {% %} or {# #} tag goes (default true, as Ansible)"),
+    lstrip_blocks: z
+      .boolean()
+      .optional()
+      .describe("Jinja's lstrip_blocks: spaces and tabs before a tag that starts its line go (default false)"),
   })
   .strict();
 
@@ -42,14 +50,41 @@ function render(a: Args, ctx: ModuleContext): Rendered {
   if (!file) throw new PhxError(`template: could not find src ${a.src} (looked in ${candidates.join(', ')})`);
   const text = renderString(
     readFileSync(file, 'utf8'),
-    { ...ctx.vars, template_path: file, template_host: ctx.host },
+    { ...ctx.vars, ...templateVars(a, file, ctx.vars) },
     {
       loc: { file, line: 1, col: 1 },
       baseDir: ctx.baseDir,
+      jinja: { trimBlocks: a.trim_blocks, lstripBlocks: a.lstrip_blocks },
     },
   );
   const content = a.newline_sequence === '\n' ? text : text.replace(/\r?\n/g, a.newline_sequence);
   return { content: Buffer.from(content, 'utf8'), mode: statSync(file).mode & 0o7777 };
+}
+
+/**
+ * What Ansible defines in every template (generate_ansible_template_vars in lib/ansible/template/__init__.py):
+ * template_host is the controller's name, template_path the src as written, ansible_managed its
+ * DEFAULT_MANAGED_STR ("Ansible managed") unless the vars set one. No template_run_date/template_mtime:
+ * a date in the content would change the file on every run.
+ */
+function templateVars(a: Args, file: string, vars: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const uid = statSync(file).uid;
+  let owner = String(uid);
+  try {
+    if (userInfo().uid === uid) owner = userInfo().username;
+  } catch {
+    // no passwd entry: the number, as Ansible
+  }
+  return {
+    template_host: hostname(),
+    template_path: a.src,
+    template_fullpath: file,
+    template_destpath: a.dest,
+    template_uid: owner,
+    ansible_managed: Object.prototype.hasOwnProperty.call(vars, 'ansible_managed')
+      ? vars.ansible_managed
+      : 'Ansible managed',
+  };
 }
 
 /** A missing template or an undefined variable is this task's failure, not a crash of the run. */
@@ -58,7 +93,8 @@ type Facts = { put: PutFacts; rendered: Rendered } | { error: string };
 export default defineModule<Args, Facts>({
   name: 'template',
   aliases: ['ansible.builtin.template', 'ansible.legacy.template'],
-  description: 'Render a Handlebars template with the host vars and put it on the host, with owner, group and mode',
+  description:
+    'Render a template (Ansible/Jinja or Handlebars syntax) with the host vars and put it on the host, with owner, group and mode',
   args,
   async facts(ctx, a): Promise<Facts> {
     let rendered: Rendered;

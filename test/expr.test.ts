@@ -310,7 +310,7 @@ describe('filters', () => {
     assert.equal(ev("'abc' | regex_search('\\\\d+')"), null);
     assert.equal(ev("'/a/b.txt' | basename"), 'b.txt');
     assert.equal(ev("'/a/b.txt' | dirname"), '/a');
-    assert.equal(ev('d.nested | to_json'), '{"deep":"x"}');
+    assert.equal(ev('d.nested | to_json'), '{"deep": "x"}'); // Python's json.dumps separators
     assert.deepEqual(ev(`'{"x": [1]}' | from_json`), { x: [1] });
     assert.equal(ev("t | ternary('on', 'off')"), 'on');
     assert.deepEqual(ev("{'a': 1} | combine({'b': 2})"), { a: 1, b: 2 });
@@ -386,7 +386,14 @@ describe('evaluateCondition', () => {
     assert.equal(when('{{ flag }}', { flag: 'yes' }), true);
     assert.equal(when('{{ flag }}', { flag: 'a == 1', a: 1 }), true);
     assert.equal(when('  {{- t -}}  '), true);
-    throwsPhx(() => when("a == '{{ b }}'"), /bare expressions/);
+    // {{ }} inside: rendered first, then evaluated, with Ansible's warning (Conditional._check_conditional)
+    const warnings: string[] = [];
+    const warn = (m: string): number => warnings.push(m);
+    assert.equal(evaluateCondition("x == '{{ b }}'", { x: 'q', b: 'q' }, { warn }), true);
+    assert.equal(evaluateCondition('a == {{ b }}', { a: 1, b: 1 }, { warn }), true);
+    assert.equal(evaluateCondition("a == '{{ b }}'", { a: 1, b: 1 }, { warn }), false); // 1 == '1' is false
+    assert.match(warnings[0], /should not include jinja2 templating delimiters/);
+    assert.equal(warnings.length, 3);
   });
 
   test('undefined variables are errors naming them; attributes of undefined too', () => {

@@ -77,6 +77,73 @@ describe('template', () => {
     assert.match(String(missing.result.msg), /could not find src nothere\.hbs/);
   });
 
+  it('renders an Ansible (Jinja) template file: statements, filters, trim_blocks, template vars', async () => {
+    writeFileSync(
+      join(ctrl, 'templates', 'hosts.j2'),
+      [
+        '# {{ ansible_managed }} ({{ template_path }} -> {{ template_destpath | basename }} on {{ template_host | length > 0 }})',
+        '{# one line per port #}',
+        '{% for p in ports | sort(reverse=true) %}',
+        '{%   if p == 443 %}',
+        'listen {{ p }} ssl;',
+        '{%   else %}',
+        'listen {{ p }};',
+        '{%   endif %}',
+        '{% endfor %}',
+        "name = {{ name | upper | replace(' ', '_') }}",
+        '{% raw %}{{ not rendered }}{% endraw %}',
+        '',
+      ].join('\n'),
+    );
+    const dest = join(dir, 'hosts.conf');
+    const r = await run(template, { src: 'hosts.j2', dest }, { vars, baseDir: ctrl });
+    assert.equal(r.result.failed, undefined, String(r.result.msg));
+    assert.equal(
+      readFileSync(dest, 'utf8'),
+      '# Ansible managed (hosts.j2 -> hosts.conf on true)\nlisten 443 ssl;\nlisten 80;\nname = WEB_<1>\n{{ not rendered }}\n',
+    );
+    const managed = await run(
+      template,
+      { src: 'hosts.j2', dest },
+      { vars: { ...vars, ansible_managed: 'by phx' }, baseDir: ctrl },
+    );
+    assert.match(readFileSync(dest, 'utf8'), /^# by phx /);
+    assert.equal(managed.result.changed, true);
+  });
+
+  it('a template phx-play cannot render fails the task, nothing is written verbatim', async () => {
+    writeFileSync(join(ctrl, 'macro.j2'), 'a\n{% macro m() %}x{% endmacro %}\n');
+    writeFileSync(join(ctrl, 'badexpr.j2'), 'a\nb = {{ x | nosuchfilter }}\n');
+    for (const [src, why] of [
+      ['macro.j2', /macro\.j2:2:1: .*\{% macro %\} is not supported/],
+      ['badexpr.j2', /badexpr\.j2:2:\d+: .*unknown filter 'nosuchfilter'/],
+    ] as const) {
+      const dest = join(dir, `${src}.out`);
+      const r = await run(template, { src, dest }, { vars, baseDir: ctrl });
+      assert.equal(r.result.failed, true);
+      assert.match(String(r.result.msg), why);
+      assert.throws(() => statSync(dest));
+    }
+  });
+
+  it('trim_blocks and lstrip_blocks as arguments and as a #jinja2: first line', async () => {
+    writeFileSync(join(ctrl, 'ws.j2'), 'a\n  {% if true %}\n  b\n  {% endif %}\nc\n');
+    writeFileSync(
+      join(ctrl, 'ws-header.j2'),
+      '#jinja2: trim_blocks: False, lstrip_blocks: True\n  {% if true %}\nb\n{% endif %}\n',
+    );
+    const out = async (src: string, extra: Record<string, unknown> = {}): Promise<string> => {
+      const dest = join(dir, `${src}-${Object.keys(extra).join('-')}.out`);
+      const r = await run(template, { src, dest, ...extra }, { vars, baseDir: ctrl });
+      assert.equal(r.result.failed, undefined, String(r.result.msg));
+      return readFileSync(dest, 'utf8');
+    };
+    assert.equal(await out('ws.j2'), 'a\n    b\n  c\n'); // Ansible's defaults: indentation before a tag stays
+    assert.equal(await out('ws.j2', { lstrip_blocks: true }), 'a\n  b\nc\n');
+    assert.equal(await out('ws.j2', { trim_blocks: false }), 'a\n  \n  b\n  \nc\n');
+    assert.equal(await out('ws-header.j2'), '\nb\n\n');
+  });
+
   it('rejects bad arguments', () => {
     assert.match(argErrors(template, { src: 'a' }).join(), /dest/);
     assert.match(argErrors(template, { src: 'a', dest: '/b', content: 'x' }).join(), /content/);

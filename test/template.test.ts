@@ -108,7 +108,8 @@ describe('renderValue keeps types', () => {
     assert.deepEqual(renderValue('{{ ports }}', vars), [80, 443]);
     assert.deepEqual(renderValue('{{ cfg.opts }}', vars), { mode: '0755' });
     assert.equal(renderValue('{{ nothing }}', vars), null);
-    assert.equal(renderValue('  {{ port }}\n', vars), 8080);
+    // only a string that is exactly one {{ expr }} keeps the type; whitespace around makes it text (Ansible)
+    assert.equal(renderValue('  {{ port }}\n', vars), '  8080\n');
     assert.equal(renderValue('{{ 5 }}', vars), 5);
     assert.equal(renderValue('{{ length ports }}', vars), 2);
   });
@@ -272,10 +273,7 @@ describe('helpers', () => {
     assert.equal(r('{{ get (get hostvars inventory_hostname) "ip" }}', hv), '127.0.0.2');
     assert.equal(r('{{ default (get hostvars "nope") "none" }}', hv), 'none');
     throwsPhx(() => r('{{ get hostvars "nope" }}', hv), /undefined variable 'mapping\["nope"\]'/);
-    throwsPhx(
-      () => checkTemplateSyntax('{{ hostvars[inventory_hostname].ip }}'),
-      /\{\{ get hostvars inventory_hostname \}\}/,
-    );
+    assert.equal(r('{{ hostvars[inventory_hostname].ip }}', hv), '127.0.0.2');
   });
 
   test('conversions', () => {
@@ -398,19 +396,13 @@ describe('unsafe data (registered results) is never templated', () => {
 });
 
 describe('syntax checks', () => {
-  test('filter pipes get the helper form as suggestion', () => {
-    throwsPhx(() => checkTemplateSyntax("{{ x | default('y') }}"), /filter pipes/, /\{\{ default x "y" \}\}/);
-    throwsPhx(() => checkTemplateSyntax('{{ name | upper | trim }}'), /\{\{ trim \(upper name\) \}\}/);
-    throwsPhx(() => renderString('a {{ port | int }}', vars), /\{\{ int port \}\}/);
-  });
-
-  test('Jinja call syntax and statements get a clear message', () => {
-    throwsPhx(
-      () => checkTemplateSyntax("{{ lookup('env', 'HOME') }}"),
-      /space-separated arguments/,
-      /\{\{ lookup "env" "HOME" \}\}/,
-    );
-    throwsPhx(() => checkTemplateSyntax('{% if x %}a{% endif %}'), /Jinja2 statements/, /\{\{#if x\}\}/);
+  test('Ansible filter pipes, calls and statements are accepted (test/jinja.test.ts has the rest)', () => {
+    assert.doesNotThrow(() => checkTemplateSyntax("{{ x | default('y') }}"));
+    assert.doesNotThrow(() => checkTemplateSyntax('{{ name | upper | trim }}'));
+    assert.equal(renderString('a {{ port | int }}', vars), 'a 8080');
+    assert.doesNotThrow(() => checkTemplateSyntax("{{ lookup('env', 'HOME') }}"));
+    assert.doesNotThrow(() => checkTemplateSyntax('{% if x %}a{% endif %}'));
+    throwsPhx(() => checkTemplateSyntax("{{ x | nosuchfilter('y') }}"), /unknown filter 'nosuchfilter'/);
   });
 
   test('unknown helpers and wrong argument counts', () => {
@@ -438,7 +430,7 @@ describe('syntax checks', () => {
       /unclosed '\{\{'/,
     );
     assert.deepEqual(unclosed.loc, { file: 'p.yml', line: 3, col: 13 });
-    throwsPhx(() => checkTemplateSyntax('{{ list[-1] }}'), /\{\{ last list \}\}/);
+    assert.equal(renderString('{{ list[-1] }}', { list: [1, 2] }), '2');
     const mismatch = throwsPhx(
       () => checkTemplateSyntax('{{#if a}}x{{/each}}', { file: 'p.yml', line: 1, col: 1 }),
       /doesn't match/,

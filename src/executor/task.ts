@@ -8,7 +8,7 @@ import type { ModuleDefinition, ModuleResult } from '../module.js';
 import { createModuleContext } from '../module-runner.js';
 import { runModule } from '../module-runner.js';
 import type { Condition, Task } from '../playbook/types.js';
-import { markUnsafe, renderValue, toBool } from '../template/index.js';
+import { hasTemplate, markUnsafe, renderValue, toBool } from '../template/index.js';
 import { UnsafeText, isUnsafeContainer, plain, restoreUnsafe, unwrapUnsafe } from '../unsafe.js';
 import type { Connection } from '../connection/types.js';
 import type { RunContext } from './context.js';
@@ -116,7 +116,7 @@ export function taskTitle(task: Task): string {
 /** `name: "create {{ ctid }}"` is shown rendered, with the first host's vars, as Ansible does; as written if that fails. */
 function renderedTitle(ctx: RunContext, run: PlayRun, task: Task, first: HostState, scope: Scope): string {
   const raw = taskTitle(task);
-  if (!raw.includes('{{')) return raw;
+  if (!hasTemplate(raw)) return raw;
   // a name that shows a vault secret is shown as written
   return watchSecretUse(() => {
     try {
@@ -193,7 +193,7 @@ const HIDDEN_COMMAND = '(command hidden: no_log)';
 
 async function outcomeOnHost(t: TaskOnHost): Promise<Outcome> {
   if (t.task.loop !== undefined) return runLoop(t);
-  if (!conditionHolds(t.scope.when, t.vars, t.task)) return conditionFalse(whenText(t.scope.when));
+  if (!conditionHolds(t.scope.when, t.vars, t)) return conditionFalse(whenText(t.scope.when));
   return attempt(t);
 }
 
@@ -262,7 +262,7 @@ async function runLoop(t: TaskOnHost): Promise<Outcome> {
     let o: Outcome;
     const started = performance.now();
     try {
-      o = conditionHolds(t.scope.when, item.vars, t.task) ? await attempt(item) : conditionFalse();
+      o = conditionHolds(t.scope.when, item.vars, t) ? await attempt(item) : conditionFalse();
     } catch (e) {
       o = errorOutcome(e, t.scope, t.host, t.ctx);
       if (o.status === 'unreachable') return o;
@@ -352,7 +352,7 @@ async function attempt(t: TaskOnHost): Promise<Outcome> {
     judgeResult(t, result, scoped);
     if (task.until !== undefined) {
       result.attempts = attemptNo;
-      const done = evaluateCondition(task.until, scoped, where);
+      const done = evaluateCondition(task.until, scoped, { ...where, warn: warner(t.ctx) });
       if (!done) {
         if (attemptNo <= retries && !t.ctx.options.signal?.aborted) {
           t.ctx.reporter.emit({
@@ -397,7 +397,7 @@ function containerNotYetThere(t: TaskOnHost): string | undefined {
 function judgeResult(t: TaskOnHost, result: Record<string, unknown>, scoped: Record<string, unknown>): void {
   const judge = (cond: Condition, predicted: boolean): boolean => {
     try {
-      return evaluateCondition(cond, scoped, { loc: t.task.loc, task: t.title });
+      return evaluateCondition(cond, scoped, { loc: t.task.loc, task: t.title, warn: warner(t.ctx) });
     } catch (e) {
       // --check: a condition on output that only a real run has (a command's stdout) keeps the module's prediction
       if (t.check && e instanceof PhxError) return predicted;
@@ -560,8 +560,21 @@ function environmentFor(
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
 }
 
-function conditionHolds(when: Scope['when'], vars: Record<string, unknown>, task: Task): boolean {
-  return when === undefined || evaluateCondition(when, vars, { loc: task.loc });
+function conditionHolds(when: Scope['when'], vars: Record<string, unknown>, t: TaskOnHost): boolean {
+  return when === undefined || evaluateCondition(when, vars, { loc: t.task.loc, warn: warner(t.ctx) });
+}
+
+const warned = new WeakMap<RunContext, Set<string>>();
+
+/** Ansible's warnings about a playbook (`{{ }}` in a condition) are shown once per run, like its Display. */
+function warner(ctx: RunContext): (message: string) => void {
+  return (message) => {
+    const seen = warned.get(ctx) ?? new Set<string>();
+    warned.set(ctx, seen);
+    if (seen.has(message)) return;
+    seen.add(message);
+    ctx.reporter.emit({ type: 'warning', message });
+  };
 }
 
 function whenText(when: Scope['when']): string {

@@ -5,7 +5,7 @@
 // fails with the variable's name and position.
 import type { HelperEnv } from '../template/helpers.js';
 import { compareValues } from '../template/helpers.js';
-import { missingReason, resolveLazy, type RenderEnv } from '../template/render.js';
+import { hasTemplateText, missingReason, resolveLazy, type RenderEnv } from '../template/render.js';
 import { EvalFailure, Undefined, deepEqual, getMember, MISSING, pyStr, truthy, typeName } from '../template/values.js';
 import {
   UnsafeText,
@@ -149,6 +149,11 @@ export class Evaluator {
   /** Walks `a.b[0]` over the raw data, rendering only the template strings on the way. */
   private ref(node: Node): Ref {
     if (node.k === 'name') {
+      if (this.env.scope) {
+        // inside a template: loop vars, `{% set %}` names and block params come first
+        const found = this.env.scope(node.name);
+        return found === MISSING ? { value: new Undefined(node.name), raw: false } : found;
+      }
       const v = getMember(this.env.vars, node.name);
       if (v === MISSING) return { value: new Undefined(node.name), raw: false };
       return { value: v, raw: !isUnsafeContainer(v), key: node.name, viaSecret: isSecretContainer(v) };
@@ -158,7 +163,7 @@ export class Evaluator {
     if (base.value instanceof Undefined) return base; // `a.b is defined` is false when `a` is undefined
     let obj = base.value;
     let raw = base.raw && !isUnsafeContainer(obj);
-    if (raw && typeof obj === 'string' && obj.includes('{{')) {
+    if (raw && typeof obj === 'string' && hasTemplateText(obj)) {
       obj = resolveLazy(obj, base.key, this.env);
       raw = false;
     }

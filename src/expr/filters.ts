@@ -1,9 +1,13 @@
 // Filters (`x | default(1)`), tests (`x is defined`), functions (`lookup(...)`)
 // and the few string/mapping methods Ansible users call (`x.startswith('a')`).
 // Semantics follow Jinja2/Ansible; see docs in src/expr/index.ts.
+import { createHash } from 'node:crypto';
+import { homedir } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { parse as yamlParse, stringify as yamlStringify } from 'yaml';
 import { shellQuote } from '../quote.js';
+import { pyJsonDumps } from './pyjson.js';
+import { makeNamespace } from '../template/namespace.js';
 import {
   b64decode,
   compareValues,
@@ -205,8 +209,8 @@ export const FILTERS: Record<string, FilterDef> = table({
   split: { fn: (v, a, k) => splitString(pyStr(v), arg(a, k, 0, 'sep', undefined)) },
   basename: { fn: (v) => basename(pyStr(v)) },
   dirname: { fn: (v) => dirname(pyStr(v)) },
-  to_json: { fn: (v) => toJson(v) },
-  to_nice_json: { fn: (v, a, k) => toJson(v, toInt(arg(a, k, 0, 'indent', 4))) },
+  to_json: { fn: (v) => pyJsonDumps(v) },
+  to_nice_json: { fn: (v, a, k) => pyJsonDumps(v, { indent: toInt(arg(a, k, 0, 'indent', 4)), sortKeys: true }) },
   from_json: {
     fn: (v) => {
       try {
@@ -236,6 +240,44 @@ export const FILTERS: Record<string, FilterDef> = table({
       const m = asMapping(v, 'dict2items');
       const [kn, vn] = [pyStr(arg(a, k, 0, 'key_name', 'key')), pyStr(arg(a, k, 1, 'value_name', 'value'))];
       return mappingKeys(m).map((key) => ({ [kn]: key, [vn]: getMember(m, key) }));
+    },
+  },
+  items2dict: {
+    fn: (v, a, k) => {
+      const [kn, vn] = [pyStr(arg(a, k, 0, 'key_name', 'key')), pyStr(arg(a, k, 1, 'value_name', 'value'))];
+      const out: Record<string, unknown> = {};
+      for (const item of asList(v, 'items2dict')) {
+        const [key, value] = [getMember(item, kn), getMember(item, vn)];
+        if (key === MISSING || value === MISSING)
+          throw new EvalFailure(`items2dict: an item has no '${key === MISSING ? kn : vn}' key`);
+        const name = pyStr(key);
+        if (name === '__proto__') throw new EvalFailure("access to '__proto__' is not allowed");
+        out[name] = value;
+      }
+      return out;
+    },
+  },
+  zip: {
+    fn: (v, a) => {
+      const lists = [asList(v, 'zip'), ...a.map((x) => asList(x, 'zip'))];
+      const n = Math.min(...lists.map((l) => l.length));
+      return Array.from({ length: n }, (_x, i) => lists.map((l) => l[i]));
+    },
+  },
+  hash: {
+    fn: (v, a, k) => {
+      const alg = pyStr(arg(a, k, 0, 'hashtype', 'sha1'));
+      if (!HASHES.has(alg))
+        throw new EvalFailure(`hash: unknown hash type '${alg}' (known: ${[...HASHES].join(', ')})`);
+      return createHash(alg).update(pyStr(v), 'utf8').digest('hex');
+    },
+  },
+  type_debug: { fn: (v) => pyTypeName(v) },
+  random: { fn: (v, a, k, env) => randomFilter(v, a, k, env) },
+  expanduser: {
+    fn: (v) => {
+      const p = pyStr(v);
+      return p === '~' || p.startsWith('~/') ? homedir() + p.slice(1) : p;
     },
   },
   combine: {
@@ -275,6 +317,45 @@ export const FILTERS: Record<string, FilterDef> = table({
   },
 });
 FILTERS.d = FILTERS.default;
+
+const HASHES = new Set(['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512']);
+
+/** Python's type name, as Ansible's `type_debug` shows it. */
+function pyTypeName(v: unknown): string {
+  if (v === null || v === undefined) return 'NoneType';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
+  if (typeof v === 'string') return 'str';
+  if (Array.isArray(v)) return 'list';
+  if (isMapping(v)) return 'dict';
+  return typeName(v);
+}
+
+/**
+ * `list | random` (an item), `n | random(start=0, step=1)` (a number in range(start, n, step)).
+ * Seeded by the host (inventory_hostname), the input and the `seed` argument: the same host gets the same
+ * value on every run, so a check run predicts what the real run does (Ansible draws anew unless seeded).
+ */
+function randomFilter(v: unknown, a: unknown[], k: Kwargs, env: HelperEnv): unknown {
+  const vars = (env as { vars?: Record<string, unknown> }).vars ?? {};
+  const host = getMember(vars, 'inventory_hostname');
+  const seed = arg(a, k, 2, 'seed', undefined);
+  const digest = createHash('sha256')
+    .update(toJson([host === MISSING ? '' : pyStr(host), seed === undefined ? null : pyStr(seed), v, a, k]))
+    .digest();
+  const pick = (n: number): number => Number(digest.readBigUInt64BE(0) % BigInt(n));
+  if (typeof v === 'number') {
+    const start = toInt(arg(a, k, 0, 'start', 0));
+    const step = toInt(arg(a, k, 1, 'step', 1));
+    if (step <= 0) throw new EvalFailure('random: step must be positive');
+    const count = Math.ceil((Math.trunc(v) - start) / step);
+    if (count <= 0) throw new EvalFailure(`random: empty range for random (start ${start}, end ${v})`);
+    return start + pick(count) * step;
+  }
+  const list = asList(v, 'random');
+  if (!list.length) throw new EvalFailure('random: the list is empty');
+  return list[pick(list.length)];
+}
 
 // ── Tests ────────────────────────────────────────────────────────────────────
 /** A registered task result: failed/changed/skipped, and for loops its `results`. */
@@ -386,6 +467,7 @@ export const TESTS: Record<string, TestDef> = table({
 });
 for (const [alias, name] of [
   ['success', 'succeeded'],
+  ['successful', 'succeeded'],
   ['failure', 'failed'],
   ['change', 'changed'],
   ['skip', 'skipped'],
@@ -407,6 +489,10 @@ for (const [alias, name] of [
 // ── Functions and methods ────────────────────────────────────────────────────
 export const FUNCTIONS: Record<string, (args: unknown[], kwargs: Kwargs, env: HelperEnv) => unknown> = table({
   lookup: ([kind, ...rest], _k, env) => lookupPlugin(kind, rest, env),
+  namespace: (args, kwargs) => {
+    if (args.length) throw new EvalFailure('namespace() takes only name=value arguments');
+    return makeNamespace(kwargs);
+  },
   range: (args) => {
     const [a, b, step] = args.map((x) => toInt(x));
     const [from, to, by] = args.length === 1 ? [0, a, 1] : [a, b, step ?? 1];
@@ -461,6 +547,14 @@ const MAPPING_METHODS: Record<string, (m: Record<string, unknown>, args: unknown
   keys: (m) => mappingKeys(m),
   values: (m) => mappingKeys(m).map((k) => getMember(m, k)),
   items: (m) => mappingKeys(m).map((k) => [k, getMember(m, k)]),
+  // `loop.cycle('odd', 'even')` inside {% for %}: the loop variable is the only mapping with index0 and revindex0
+  cycle: (m, args) => {
+    const i = getMember(m, 'index0');
+    if (typeof i !== 'number' || typeof getMember(m, 'revindex0') !== 'number')
+      throw new EvalFailure('cycle() is a method of the {% for %} loop variable');
+    if (!args.length) throw new EvalFailure('loop.cycle() needs at least one value');
+    return args[i % args.length];
+  },
 });
 
 const LIST_METHODS: Record<string, (l: unknown[], args: unknown[]) => unknown> = table({

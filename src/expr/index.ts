@@ -18,6 +18,7 @@
 // read as Ansible would after templating: true/yes/on/1 → true,
 // false/no/off/0/'' → false, anything else is evaluated as an expression.
 import { PhxError, type SourceLoc } from '../errors.js';
+import { checkTemplateSyntax, renderValue } from '../template/index.js';
 import { locInside } from '../template/location.js';
 import { EvalFailure, Undefined, truthy } from '../template/values.js';
 import { UnsafeText } from '../unsafe.js';
@@ -33,6 +34,8 @@ export interface ExprWhere {
   task?: string;
   /** directory `lookup('file', ...)` paths are relative to */
   baseDir?: string;
+  /** shows a warning (Ansible's, for `{{ }}` inside a condition) */
+  warn?: (message: string) => void;
 }
 
 export type ConditionInput = string | boolean | null | undefined | number | Array<string | boolean>;
@@ -55,17 +58,14 @@ function prepare(src: string): Prepared {
   return { text: src, offset: 0, braced: false };
 }
 
+/** `x == '{{ y }}'`: a template inside the expression (Ansible renders it first, with a warning). */
+function embedsTemplate(src: string, p: Prepared): boolean {
+  return !p.braced && /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/.test(src); // `'{{' in out` compares text
+}
+
 function parse(p: Prepared): Node {
   const hit = cache.get(p.text);
   if (hit) return hit;
-  const inner = p.text.search(/\{\{[\s\S]*?\}\}/);
-  if (inner >= 0) {
-    throw new ExprSyntaxError(
-      p.text,
-      inner,
-      'conditions are bare expressions: write `x == y` (or wrap the whole condition in one {{ }}), not {{ }} inside',
-    );
-  }
   const ast = parseExpression(p.text);
   if (cache.size >= MAX_CACHE) cache.clear();
   cache.set(p.text, ast);
@@ -75,6 +75,7 @@ function parse(p: Prepared): Node {
 /** Validation-time check: syntax, and that every filter, test and function exists. */
 export function checkExpressionSyntax(src: string, loc?: SourceLoc): void {
   const p = prepare(src);
+  if (embedsTemplate(src, p)) return checkTemplateSyntax(src, loc);
   located(src, p, { loc }, 'invalid expression', () => parse(p));
 }
 
@@ -82,6 +83,12 @@ export function checkExpressionSyntax(src: string, loc?: SourceLoc): void {
 export function evaluateExpression(src: string, vars: Record<string, unknown>, where: ExprWhere = {}): unknown {
   refuseUnsafe(src, 'expression', where);
   const p = prepare(src);
+  if (embedsTemplate(src, p)) {
+    warnTemplated(src, where);
+    const v = renderValue(src, vars, where);
+    if (typeof v !== 'string') return v;
+    return evaluateExpression(v, vars, where);
+  }
   return located(src, p, where, 'invalid expression', () => evaluateParsed(p, vars, where));
 }
 
@@ -104,12 +111,26 @@ export function evaluateCondition(cond: ConditionInput, vars: Record<string, unk
     throw new PhxError(`a condition must be a string, boolean or list, got ${typeof cond}`, where.loc);
   if (cond.trim() === '') return true; // Ansible treats an empty condition as true
   const p = prepare(cond);
+  if (embedsTemplate(cond, p)) {
+    // Ansible templates the whole condition first, then reads what it gave (Conditional._check_conditional)
+    warnTemplated(cond, where);
+    const v = renderValue(cond, vars, where);
+    if (v instanceof UnsafeText) return unsafeTextAsCondition(v, cond, where);
+    if (typeof v === 'string') return stringAsCondition(v, vars, where);
+    return truthy(v);
+  }
   return located(cond, p, where, 'invalid condition', () => {
     const v = evaluateParsed(p, vars, where);
     if (p.braced && typeof v === 'string') return stringAsCondition(v, vars, where);
     if (p.braced && v instanceof UnsafeText) return unsafeTextAsCondition(v, cond, where);
     return truthy(v);
   });
+}
+
+function warnTemplated(src: string, where: ExprWhere): void {
+  where.warn?.(
+    `conditional statements should not include jinja2 templating delimiters such as {{ }} or {% %}. Found: ${oneLine(src)}`,
+  );
 }
 
 /** Text from a host, a lookup or `!unsafe` is data: never read as an expression (Ansible refuses it too). */

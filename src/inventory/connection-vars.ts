@@ -2,6 +2,7 @@
 // 99999, `ansible_connection: winrm`) should stop the run before it starts,
 // pointing at the line that set it. Templated values are checked when used.
 import { PhxError, type SourceLoc } from '../errors.js';
+import { hasTemplate } from '../template/index.js';
 import { plain } from '../unsafe.js';
 
 const CONNECTIONS: Record<string, 'local' | 'ssh' | 'pct'> = {
@@ -18,7 +19,7 @@ const CONNECTIONS: Record<string, 'local' | 'ssh' | 'pct'> = {
 
 const BOOLEAN_WORDS = new Set(['yes', 'no', 'true', 'false', 'on', 'off', '1', '0', 'y', 'n', 't', 'f']);
 
-const isTemplated = (v: unknown): boolean => typeof v === 'string' && v.includes('{{');
+const isTemplated = (v: unknown): boolean => hasTemplate(v);
 
 /** Throws a located PhxError when a connection variable has an impossible value. */
 export function checkConnectionVar(key: string, written: unknown, loc?: SourceLoc): void {

@@ -3,13 +3,13 @@
 // so a typo in task 40 stops the run before task 1.
 import type { SourceLoc } from '../errors.js';
 import { checkExpressionSyntax } from '../expr/index.js';
-import { checkTemplateSyntax } from '../template/index.js';
+import { checkTemplateSyntax, hasTemplate } from '../template/index.js';
 import { locate, locateValue } from '../yaml-source.js';
 import type { Problems } from './problems.js';
 
-/** Does this string need the template engine? (Handlebars syntax starts with `{{`.) */
+/** Does this string need the template engine? (`{{ }}`, `{% %}`, `{# #}`) */
 export function looksTemplated(text: string): boolean {
-  return text.includes('{{');
+  return hasTemplate(text);
 }
 
 /** Checks the template syntax of a string at `loc` (the YAML value's position). */

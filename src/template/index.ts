@@ -8,10 +8,12 @@
 // Vars whose values are templates (`b: "{{ a }}-x"`) are rendered when used,
 // like Ansible's lazy vars; a var that needs itself is reported as a loop.
 // See helpers.ts for the helpers (`{{ default x "y" }}`, `{{ join list "," }}`, ...).
+import { dirname, join } from 'node:path';
 import { PhxError, type SourceLoc } from '../errors.js';
 import { locateValue } from '../yaml-source.js';
 import { locInside } from './location.js';
-import { originalPos, parseTemplate, rejectJinjaStatements } from './parse.js';
+import type { JinjaOptions } from './jinja.js';
+import { originalPos, parseTemplate } from './parse.js';
 import { hasTemplateText, renderDeep, renderTemplateString, renderTemplateValue, type RenderEnv } from './render.js';
 import { EvalFailure } from './values.js';
 
@@ -22,6 +24,8 @@ export interface TemplateWhere {
   task?: string;
   /** directory `{{ lookup "file" ... }}` paths are relative to */
   baseDir?: string;
+  /** Jinja whitespace options of a template file (the template module's trim_blocks/lstrip_blocks) */
+  jinja?: JinjaOptions;
 }
 
 export { EvalFailure, toBool } from './values.js';
@@ -35,7 +39,7 @@ export function hasTemplate(text: unknown): boolean {
 /** Renders a template to text. */
 export function renderString(text: string, vars: Record<string, unknown>, where: TemplateWhere = {}): string {
   if (!hasTemplateText(text)) return text;
-  return located(text, where, where.loc, () => renderTemplateString(text, newEnv(vars, where)));
+  return located(text, where, where.loc, () => renderTemplateString(text, newEnv(vars, where), where.jinja));
 }
 
 /**
@@ -59,23 +63,14 @@ export function renderValue(value: unknown, vars: Record<string, unknown>, where
 
 /** Validation-time check of a template's syntax and helpers; throws a located PhxError. */
 export function checkTemplateSyntax(text: string, loc?: SourceLoc): void {
-  if (!hasTemplateText(text)) {
-    if (text.includes('{%')) {
-      located(text, { loc }, loc, () => {
-        try {
-          rejectJinjaStatements(text);
-        } catch (e) {
-          throw e instanceof EvalFailure ? new EvalFailure(`invalid template: ${e.message}`, e.pos) : e;
-        }
-      });
-    }
-    return;
-  }
+  if (!hasTemplateText(text)) return;
   located(text, { loc }, loc, () => parseTemplate(text));
 }
 
 function newEnv(vars: Record<string, unknown>, where: TemplateWhere): RenderEnv {
-  return { vars, baseDir: where.baseDir, resolving: [] };
+  const base = where.baseDir ?? process.cwd();
+  const own = where.loc?.file ? [dirname(where.loc.file)] : [];
+  return { vars, baseDir: where.baseDir, resolving: [], includeDirs: [...own, join(base, 'templates'), base] };
 }
 
 function located<T>(text: string, where: TemplateWhere, loc: SourceLoc | undefined, fn: () => T): T {
@@ -83,7 +78,7 @@ function located<T>(text: string, where: TemplateWhere, loc: SourceLoc | undefin
     return fn();
   } catch (e) {
     if (e instanceof EvalFailure) {
-      const pos = e.pos && originalPos(text, e.pos);
+      const pos = e.pos && (e.original ? e.pos : originalPos(text, e.pos, where.jinja));
       const at = pos ? locInside(loc, text, pos.line, pos.column) : loc;
       throw new PhxError(where.task ? `${e.message} in task "${where.task}"` : e.message, at);
     }

@@ -10,6 +10,7 @@
 // registered with it, so there is no global state to isolate.
 import handlebarsParser from 'handlebars/dist/cjs/handlebars/compiler/base.js';
 import { BLOCK_HELPERS, HELPERS } from './helpers.js';
+import { attachJinja, translateJinja, type JinjaOptions, type JinjaPart, type Shift } from './jinja.js';
 import { EvalFailure, table } from './values.js';
 
 // ── The subset of the Handlebars AST the renderer walks ──────────────────────
@@ -24,6 +25,8 @@ export interface ProgramNode extends NodeBase {
   type: 'Program';
   body: StatementNode[];
   blockParams?: string[];
+  /** set on a template with Jinja statements: the newlines it ends with, which the output keeps (as Ansible) */
+  trailingNewlines?: number;
 }
 export interface PathNode extends NodeBase {
   type: 'PathExpression';
@@ -53,6 +56,8 @@ export interface MustacheNode extends NodeBase {
   path: ExprNode;
   params: ExprNode[];
   hash?: HashNode;
+  /** an Ansible expression or `{% set %}` (src/template/jinja.ts) */
+  jinja?: JinjaPart;
 }
 export interface BlockNode extends NodeBase {
   type: 'BlockStatement';
@@ -61,6 +66,8 @@ export interface BlockNode extends NodeBase {
   hash?: HashNode;
   program?: ProgramNode;
   inverse?: ProgramNode;
+  /** `{% if %}`, `{% for %}`, `{% raw %}` */
+  jinja?: JinjaPart;
 }
 export interface ContentNode extends NodeBase {
   type: 'ContentStatement';
@@ -80,21 +87,34 @@ const MAX_CACHE = 10_000;
 const cache = new Map<string, ProgramNode>();
 
 /** Parses and statically checks a template; throws EvalFailure with the position of the problem. */
-export function parseTemplate(text: string): ProgramNode {
-  const hit = cache.get(text);
+export function parseTemplate(text: string, options: JinjaOptions = {}): ProgramNode {
+  const key = cacheKey(text, options);
+  const hit = cache.get(key);
   if (hit) return hit;
   try {
-    return parseUncached(text);
+    return parseUncached(text, options, key);
   } catch (e) {
-    throw e instanceof EvalFailure && !e.message.startsWith(PREFIX) ? new EvalFailure(PREFIX + e.message, e.pos) : e;
+    throw e instanceof EvalFailure && !e.message.startsWith(PREFIX)
+      ? new EvalFailure(PREFIX + e.message, e.pos, e.original)
+      : e;
   }
 }
 
 const PREFIX = 'invalid template: ';
 
-function parseUncached(text: string): ProgramNode {
-  rejectJinjaStatements(text);
-  const { source, shifts } = rewriteAnsiblePaths(text);
+/** The text itself, with Ansible's defaults (trim_blocks on, lstrip_blocks off); the options first otherwise. */
+function cacheKey(text: string, options: JinjaOptions): string {
+  const trim = options.trimBlocks ?? true;
+  const lstrip = options.lstripBlocks ?? false;
+  return trim && !lstrip ? text : `\0${Number(trim)}${Number(lstrip)}\0${text}`;
+}
+
+function parseUncached(text: string, options: JinjaOptions, key: string): ProgramNode {
+  const jinja = translateJinja(text, options);
+  const rewritten = rewriteAnsiblePaths(jinja.source);
+  const source = rewritten.source;
+  // positions in `source` → the text as written: undo the path rewrites, then the Jinja placeholders
+  const shifts = [rewritten.shifts, jinja.shifts].filter((list) => list.length > 0);
   let ast: ProgramNode;
   try {
     ast = handlebarsParser.parse(source) as ProgramNode;
@@ -102,16 +122,18 @@ function parseUncached(text: string): ProgramNode {
     throw mapFailure(syntaxFailure(text, source, e as Error), shifts);
   }
   try {
+    attachJinja(ast, jinja.parts);
     checkProgram(ast);
   } catch (e) {
     throw mapFailure(e, shifts);
   }
-  if (shifts.length) shiftsByText.set(text, shifts);
+  if (jinja.statements) ast.trailingNewlines = /\n*$/.exec(text.replace(/\r\n/g, '\n'))![0].length;
+  if (shifts.length) shiftsByText.set(key, shifts);
   if (cache.size >= MAX_CACHE) {
     cache.clear();
     shiftsByText.clear();
   }
-  cache.set(text, ast);
+  cache.set(key, ast);
   return ast;
 }
 
@@ -119,14 +141,7 @@ function parseUncached(text: string): ProgramNode {
 // Handlebars lexes the `0` of `list.0` as a number and has no `[...]`
 // subscripts, so such segments become `list.[0]` / `item.[name]` before
 // parsing. Each rewrite is remembered to map positions back to the text as written.
-interface Shift {
-  line: number;
-  /** column (in the rewritten text) where the rewritten segment ends */
-  column: number;
-  /** rewritten length minus original length */
-  delta: number;
-}
-const shiftsByText = new Map<string, Shift[]>();
+const shiftsByText = new Map<string, Shift[][]>();
 
 function rewriteAnsiblePaths(text: string): { source: string; shifts: Shift[] } {
   if (!/\.\d|[\w\]]\[/.test(text)) return { source: text, shifts: [] };
@@ -185,8 +200,8 @@ function rewriteAnsiblePaths(text: string): { source: string; shifts: Shift[] } 
 }
 
 /** A position in the rewritten text → the same place in the text as written. */
-export function originalPos(text: string, pos: Pos): Pos {
-  return unshift(pos, shiftsByText.get(text));
+export function originalPos(text: string, pos: Pos, options: JinjaOptions = {}): Pos {
+  return (shiftsByText.get(cacheKey(text, options)) ?? []).reduce(unshift, pos);
 }
 
 function unshift(pos: Pos, shifts: Shift[] | undefined): Pos {
@@ -197,18 +212,9 @@ function unshift(pos: Pos, shifts: Shift[] | undefined): Pos {
   return { line: pos.line, column: pos.column - delta };
 }
 
-function mapFailure(e: unknown, shifts: Shift[]): unknown {
-  if (!(e instanceof EvalFailure) || !e.pos || !shifts.length) return e;
-  return new EvalFailure(e.message, unshift(e.pos, shifts));
-}
-
-export function rejectJinjaStatements(text: string): void {
-  const m = /\{%-?\s*(if|for|set|endif|endfor|else|elif|raw|macro|block|include)\b/.exec(text);
-  if (!m) return;
-  throw new EvalFailure(
-    `Jinja2 statements ({% ${m[1]} %}) are not supported: templates are Handlebars, e.g. {{#if x}}...{{else}}...{{/if}}, {{#each list}}{{this}}{{/each}}`,
-    posOfOffset(text, m.index),
-  );
+function mapFailure(e: unknown, shifts: Shift[][]): unknown {
+  if (!(e instanceof EvalFailure) || !e.pos || e.original || !shifts.length) return e;
+  return new EvalFailure(e.message, shifts.reduce(unshift, e.pos), true);
 }
 
 export function posOfOffset(text: string, offset: number): Pos {
@@ -218,9 +224,8 @@ export function posOfOffset(text: string, offset: number): Pos {
 }
 
 function syntaxFailure(text: string, source: string, e: Error & { lineNumber?: number; column?: number }): EvalFailure {
-  // Jinja habits first: they are the likely cause and deserve a precise suggestion.
-  const hint = jinjaHint(text) ?? unclosedMustache(text);
-  if (hint) return new EvalFailure(hint.message, hint.pos);
+  const hint = unclosedMustache(text);
+  if (hint) return new EvalFailure(hint.message, hint.pos, true);
   if (typeof e.lineNumber === 'number') {
     return new EvalFailure(e.message.split('\n')[0].replace(/ - \d+:\d+$/, ''), {
       line: e.lineNumber,
@@ -258,43 +263,6 @@ function describeToken(token: string): string {
   return names[token] ?? `'${token}'`;
 }
 
-/** Finds `{{ x | filter(...) }}` or `{{ f(a, b) }}` and proposes the Handlebars form. */
-function jinjaHint(text: string): { message: string; pos: Pos } | undefined {
-  const mustache = /\{\{~?(?![!#/>^])([\s\S]*?)~?\}\}/g;
-  for (let m = mustache.exec(text); m; m = mustache.exec(text)) {
-    const inner = m[1];
-    const pieces = splitUnquoted(inner, '|');
-    const pos = posOfOffset(text, m.index);
-    if (/^\s*\.[A-Za-z]/.test(inner)) {
-      return {
-        message: `${m[0]} looks like a Go template (docker --format): escape it as \\${m[0]} or wrap it in {{{{raw}}}}...{{{{/raw}}}}`,
-        pos,
-      };
-    }
-    if (pieces.length > 1 && !/\bas\s*$/.test(pieces[0])) {
-      return {
-        message: `filter pipes ('|') are not supported in templates; use the helper form: {{ ${suggestHelperForm(pieces)} }}`,
-        pos,
-      };
-    }
-    if (/[\w\]]\[/.test(inner.replace(/'[^']*'|"[^"]*"/g, "''"))) {
-      return {
-        message:
-          "this subscript is not supported in templates: write list.0, list[0], item.key or item['key']; a key from a variable: {{ get hostvars inventory_hostname }}; the last item: {{ last list }}",
-        pos,
-      };
-    }
-    const call = /^\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$/s.exec(inner);
-    if (call) {
-      return {
-        message: `helpers take space-separated arguments, not parentheses: {{ ${[call[1], ...splitUnquoted(call[2], ',').map(convertArg)].join(' ')} }}`,
-        pos,
-      };
-    }
-  }
-  return undefined;
-}
-
 function unclosedMustache(text: string): { message: string; pos: Pos } | undefined {
   if (text.includes('{{{{')) return undefined; // raw blocks: leave it to the parser
   const open = /(?<!\\)\{\{/g;
@@ -307,65 +275,23 @@ function unclosedMustache(text: string): { message: string; pos: Pos } | undefin
   return undefined;
 }
 
-function suggestHelperForm(pieces: string[]): string {
-  let expr = pieces[0].trim();
-  pieces.slice(1).forEach((piece, i) => {
-    const m = /^\s*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$/s.exec(piece);
-    const name = m?.[1] ?? piece.trim();
-    const args = m?.[2] ? splitUnquoted(m[2], ',').map(convertArg) : [];
-    const call = [name, expr, ...args].join(' ');
-    expr = i === pieces.length - 2 ? call : `(${call})`;
-  });
-  return expr;
-}
-
-function convertArg(arg: string): string {
-  const a = arg.trim();
-  const single = /^'((?:[^'\\]|\\.)*)'$/.exec(a);
-  if (single) return JSON.stringify(single[1].replace(/\\'/g, "'"));
-  return a === 'True' ? 'true' : a === 'False' ? 'false' : a;
-}
-
-/** Splits on `sep` outside quotes and brackets. */
-function splitUnquoted(s: string, sep: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let quote = '';
-  let cur = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (quote) {
-      if (c === '\\') {
-        cur += c + (s[i + 1] ?? '');
-        i++;
-        continue;
-      }
-      if (c === quote) quote = '';
-    } else if (c === '"' || c === "'") quote = c;
-    else if ('([{'.includes(c)) depth++;
-    else if (')]}'.includes(c)) depth--;
-    else if (c === sep && depth === 0) {
-      out.push(cur);
-      cur = '';
-      continue;
-    }
-    cur += c;
-  }
-  out.push(cur);
-  return out.filter((p, i) => i === 0 || p.trim() !== '' || out.length === 1);
-}
-
 // ── Static checks ────────────────────────────────────────────────────────────
 function checkProgram(program: ProgramNode | undefined): void {
   for (const st of program?.body ?? []) {
     switch (st.type) {
       case 'MustacheStatement':
+        if (st.jinja) break; // parsed and checked by the expression parser
         if (st.path.type === 'PathExpression' && (st.params.length > 0 || (st.hash?.pairs.length ?? 0) > 0)) {
           checkCall(st.path, st.params, st.hash);
         } else checkExprs(st.params);
         break;
       case 'BlockStatement': {
         const name = st.path.original;
+        if (st.jinja) {
+          checkProgram(st.program);
+          checkProgram(st.inverse);
+          break;
+        }
         if (name === 'raw' && st.params.length === 0) break; // {{{{raw}}}} ... {{{{/raw}}}}: kept as written
         if (!BLOCK_HELPERS.has(name)) {
           throw new EvalFailure(`unknown block helper '#${name}' (known: #if, #unless, #each, #with)`, startOf(st));

@@ -4,8 +4,15 @@
 // type, resolve vars whose values are templates lazily (with loop detection),
 // and never touch JS internals (no __proto__/constructor, no generated code).
 import { isSecretContainer, noteSecretRead } from '../vault/secrecy.js';
+import type { Node } from '../expr/ast.js';
+import { Evaluator } from '../expr/evaluate.js';
 import { HELPERS, type HelperEnv } from './helpers.js';
+import type { JinjaExpr, JinjaOptions, JinjaPart } from './jinja.js';
+import { isNamespace } from './namespace.js';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import {
+  originalPos,
   parseTemplate,
   startOf,
   type BlockNode,
@@ -17,6 +24,7 @@ import {
 } from './parse.js';
 import {
   EvalFailure,
+  checkKeyAllowed,
   Undefined,
   getMember,
   isMapping,
@@ -33,13 +41,33 @@ export interface RenderEnv extends HelperEnv {
   vars: Record<string, unknown>;
   /** var paths whose template values are being rendered right now: a repeat is a loop */
   resolving: Array<string | symbol>;
+  /** where `{% include %}` looks for templates, in order (the including file's directory, templates/, ...) */
+  includeDirs?: string[];
+  /** `{% include %}` files being rendered right now */
+  including?: string[];
+  /** how an expression inside a template finds a name (block params, loop vars, the vars) */
+  scope?: (name: string) => ScopedRef | typeof MISSING;
+}
+
+/** A name found by `scope`: `raw` when it is data whose template strings are still to be rendered. */
+export interface ScopedRef {
+  value: unknown;
+  raw: boolean;
+  /** the var path from the vars root, for loop detection of lazy vars */
+  key?: string;
 }
 
 const MAX_NESTING = 100;
 const MAX_DEPTH = 64;
 
+/** Whether a string needs the template engine: `{{ }}`, `{% %}` or `{# #}` in it. */
 export function hasTemplateText(text: string): boolean {
-  return text.includes('{{');
+  return (
+    text.includes('{{') ||
+    (text.includes('{%') && text.includes('%}')) ||
+    (text.includes('{#') && text.includes('#}')) ||
+    text.startsWith('#jinja2:')
+  );
 }
 
 // ── Lazy vars ────────────────────────────────────────────────────────────────
@@ -139,6 +167,8 @@ interface Frame {
   parent?: Frame;
   /** the context and params come from data that must not be templated */
   unsafe?: boolean;
+  /** `{% for %}` targets, `loop` and `{% set %}` names: values that are final (never rendered again) */
+  locals?: Record<string, unknown>;
 }
 
 function rootFrame(env: RenderEnv): Frame {
@@ -154,6 +184,13 @@ class Output {
     this.parts.push(text);
   }
 
+  /** Ansible keeps the newlines a template ends with, even when a block tag's trim took one. */
+  keepTrailingNewlines(count: number | undefined): void {
+    if (!count) return;
+    const have = /\n*$/.exec(this.parts.join(''))![0].length;
+    if (have < count) this.parts.push('\n'.repeat(count - have));
+  }
+
   /** Interpolates a value: text from unsafe data makes the whole output unsafe. */
   pushValue(value: unknown): void {
     if (!this.unsafe && containsUnsafe(value)) this.unsafe = true;
@@ -167,15 +204,16 @@ class Output {
 }
 
 /** Renders to text: objects and lists interpolated as JSON, booleans as true/false, none as ''. */
-export function renderTemplateString(text: string, env: RenderEnv): string {
+export function renderTemplateString(text: string, env: RenderEnv, options?: JinjaOptions): string {
   if (!hasTemplateText(text)) return text;
-  const ast = parseTemplate(text);
+  const ast = parseTemplate(text, options);
   const out = new Output();
   renderProgram(ast, rootFrame(env), env, out);
+  out.keepTrailingNewlines(ast.trailingNewlines);
   return out.parts.join('');
 }
 
-/** A template that is exactly one `{{ expr }}` (whitespace around allowed) keeps its value's type. */
+/** A template that is exactly one `{{ expr }}` (nothing around it, not even whitespace) keeps its value's type. */
 export function renderTemplateValue(text: string, env: RenderEnv): unknown {
   if (!hasTemplateText(text)) return text;
   const ast = parseTemplate(text);
@@ -186,6 +224,7 @@ export function renderTemplateValue(text: string, env: RenderEnv): unknown {
   }
   const out = new Output();
   renderProgram(ast, rootFrame(env), env, out);
+  out.keepTrailingNewlines(ast.trailingNewlines);
   return out.value();
 }
 
@@ -193,8 +232,8 @@ function singleMustache(ast: ProgramNode): MustacheNode | undefined {
   let found: MustacheNode | undefined;
   for (const st of ast.body) {
     if (st.type === 'ContentStatement') {
-      if (st.value.trim() !== '') return undefined;
-    } else if (st.type === 'MustacheStatement' && !found) found = st;
+      if (st.value !== '') return undefined; // Ansible: `"{{ x }}\n"` is text
+    } else if (st.type === 'MustacheStatement' && !found && (!st.jinja || st.jinja.k === 'expr')) found = st;
     else if (st.type !== 'CommentStatement') return undefined;
   }
   return found;
@@ -207,7 +246,9 @@ function renderProgram(program: ProgramNode | undefined, frame: Frame, env: Rend
         out.push(st.value);
         break;
       case 'MustacheStatement':
-        out.pushValue(mustacheValue(st, frame, env));
+        if (st.jinja?.k === 'set') setJinja(st.jinja, frame, env);
+        else if (st.jinja?.k === 'include') renderInclude(st.jinja, frame, env, out);
+        else out.pushValue(mustacheValue(st, frame, env));
         break;
       case 'BlockStatement':
         renderBlock(st, frame, env, out);
@@ -219,6 +260,7 @@ function renderProgram(program: ProgramNode | undefined, frame: Frame, env: Rend
 }
 
 function mustacheValue(st: MustacheNode, frame: Frame, env: RenderEnv): unknown {
+  if (st.jinja?.k === 'expr') return jinjaValue(st.jinja.expr, frame, env);
   const hasArgs = st.params.length > 0 || (st.hash?.pairs.length ?? 0) > 0;
   if (st.path.type === 'PathExpression' && hasArgs)
     return defined(callHelper(st.path, st.params, st.hash, frame, env), st.path);
@@ -231,6 +273,7 @@ function defined(v: unknown, node: ExprNode, hint = ''): unknown {
 }
 
 function renderBlock(st: BlockNode, frame: Frame, env: RenderEnv, out: Output): void {
+  if (st.jinja) return renderJinjaBlock(st, st.jinja, frame, env, out);
   const name = st.path.original;
   if (name === 'raw' && st.params.length === 0) return renderProgram(st.program, frame, env, out);
   const param = st.params[0];
@@ -329,6 +372,7 @@ function evalPath(path: PathNode, frame: Frame, env: RenderEnv): unknown {
   let key: string | undefined; // cycle-detection key, when the lookup starts at the vars root
   let shown: string; // the path as the user wrote it, for messages
   let unsafe = false; // reached through data marked unsafe: used as it is
+  let final = false; // a Jinja loop variable or `{% set %}` name: already rendered
   if (path.data) {
     const [name, ...after] = path.parts;
     rest = after;
@@ -359,13 +403,14 @@ function evalPath(path: PathNode, frame: Frame, env: RenderEnv): unknown {
       if (found === MISSING) return new Undefined(path.original);
       base = found.value;
       unsafe = found.unsafe;
+      final = found.final === true;
       if (found.root) key = first;
     }
   }
   let viaSecret = isSecretContainer(base);
   // Raw data is rendered where it holds a template, once: what a template rendered to is final.
   unsafe ||= isUnsafeContainer(base) || isUnsafeText(base);
-  let raw = !unsafe;
+  let raw = !unsafe && !final;
   let value = base;
   if (raw && typeof value === 'string' && hasTemplateText(value)) {
     value = resolveLazy(value, key, env);
@@ -413,7 +458,7 @@ function findName(
   name: string,
   frame: Frame,
   useParams: boolean,
-): { value: unknown; root: boolean; unsafe: boolean } | typeof MISSING {
+): { value: unknown; root: boolean; unsafe: boolean; final?: boolean } | typeof MISSING {
   if (useParams) {
     for (let f: Frame | undefined = frame; f; f = f.parent) {
       if (Object.prototype.hasOwnProperty.call(f.params, name))
@@ -421,6 +466,11 @@ function findName(
     }
   }
   for (let f: Frame | undefined = frame; f; f = f.parent) {
+    if (f.locals && Object.prototype.hasOwnProperty.call(f.locals, name))
+      return { value: f.locals[name], root: false, unsafe: f.unsafe === true, final: true };
+  }
+  for (let f: Frame | undefined = frame; f; f = f.parent) {
+    if (f.parent && f.context === f.parent.context) continue; // a {% for %} frame: same context as its parent
     const v = getMember(f.context, name);
     if (v !== MISSING) return { value: v, root: !f.parent, unsafe: f.unsafe === true };
   }
@@ -448,3 +498,166 @@ function callHelper(path: PathNode, params: ExprNode[], hash: ProgramHash, frame
 }
 
 type ProgramHash = MustacheNode['hash'];
+
+// ── Jinja parts (src/template/jinja.ts) ──────────────────────────────────────
+/** How an Ansible expression inside a template sees names: loop vars and block params first, then the vars. */
+function frameScope(frame: Frame): (name: string) => ScopedRef | typeof MISSING {
+  return (name) => {
+    const found = findName(name, frame, true);
+    if (found === MISSING) {
+      // `{{#each names}}{{ this | upper }}{{/each}}`: the current item, as in Handlebars
+      if (name !== 'this' || !frame.parent) return MISSING;
+      if (frame.unsafe) return { value: taintChild(frame.context), raw: false };
+      return { value: frame.context, raw: !isUnsafeContainer(frame.context) && !isUnsafeText(frame.context) };
+    }
+    if (found.unsafe) return { value: taintChild(found.value), raw: false };
+    if (found.final || isUnsafeContainer(found.value) || isUnsafeText(found.value))
+      return { value: found.value, raw: false };
+    return { value: found.value, raw: true, key: found.root ? name : undefined };
+  };
+}
+
+/** The value of an Ansible expression at this point of the template; errors carry the position as written. */
+function jinjaValue(expr: JinjaExpr, frame: Frame, env: RenderEnv, node: Node = expr.node): unknown {
+  try {
+    return new Evaluator(expr.src, { ...env, scope: frameScope(frame) }).value(node);
+  } catch (e) {
+    if (e instanceof EvalFailure && e.pos && !e.original) throw new EvalFailure(e.message, e.pos, true);
+    throw e;
+  }
+}
+
+const MAX_INCLUDE_DEPTH = 20;
+
+/**
+ * `{% include 'part.j2' %}`: another template file, rendered here with the same names in scope (Jinja's
+ * default "with context"). Looked up in the including file's directory, then templates/ and the directory of
+ * the playbook. A failure inside it names the file and its line.
+ */
+function renderInclude(part: Extract<JinjaPart, { k: 'include' }>, frame: Frame, env: RenderEnv, out: Output): void {
+  const name = jinjaValue(part.name, frame, env);
+  if (isUnsafeText(name)) throw failAt(part.name, '{% include %}: the template name comes from unsafe data');
+  if (typeof name !== 'string') throw failAt(part.name, `{% include %} expects a file name, got ${typeName(name)}`);
+  const dirs = env.includeDirs ?? [env.baseDir ?? process.cwd()];
+  const candidates = isAbsolute(name) ? [name] : dirs.map((d) => resolve(d, name));
+  const file = candidates.find((p) => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  });
+  if (!file) {
+    if (part.ignoreMissing) return;
+    throw failAt(part.name, `{% include %}: template ${name} not found (looked in ${candidates.join(', ')})`);
+  }
+  const including = env.including ?? [];
+  if (including.length >= MAX_INCLUDE_DEPTH || including.includes(file))
+    throw failAt(part.name, `{% include %}: ${name} includes itself`);
+  // Jinja drops one trailing newline of every template it loads (keep_trailing_newline=False in Ansible)
+  const text = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  const inner: RenderEnv = { ...env, including: [...including, file], includeDirs: [dirname(file), ...dirs] };
+  try {
+    const ast = parseTemplate(text);
+    renderProgram(ast, frame, inner, out);
+  } catch (e) {
+    if (!(e instanceof EvalFailure)) throw e;
+    const pos = e.pos && (e.original ? e.pos : originalPos(text, e.pos));
+    const where = pos ? `${file}:${pos.line}:${pos.column + 1}` : file;
+    throw failAt(part.name, `${e.message} (in ${where}, included here)`);
+  }
+}
+
+/** `{% set x = v %}` binds x in this frame; `{% set ns.x = v %}` writes into a namespace() made earlier. */
+function setJinja(part: Extract<JinjaPart, { k: 'set' }>, frame: Frame, env: RenderEnv): void {
+  const value = jinjaValue(part.value, frame, env);
+  if (part.attr === undefined) {
+    frame.locals ??= table({});
+    frame.locals[part.name] = value;
+    return;
+  }
+  const found = findName(part.name, frame, true);
+  const ns = found === MISSING ? undefined : found.value;
+  if (!isNamespace(ns))
+    throw failAt(part.at, `{% set ${part.name}.${part.attr} = ... %}: '${part.name}' is not a namespace()`);
+  checkKeyAllowed(part.attr);
+  ns[part.attr] = value;
+}
+
+function renderJinjaBlock(st: BlockNode, part: JinjaPart, frame: Frame, env: RenderEnv, out: Output): void {
+  switch (part.k) {
+    case 'raw':
+      return renderProgram(st.program, frame, env, out);
+    case 'if':
+      return renderProgram(truthy(jinjaValue(part.cond, frame, env)) ? st.program : st.inverse, frame, env, out);
+    case 'for':
+      return renderFor(st, part, frame, env, out);
+    default:
+      throw new EvalFailure(`unexpected Jinja part '${part.k}'`);
+  }
+}
+
+function renderFor(
+  st: BlockNode,
+  part: Extract<JinjaPart, { k: 'for' }>,
+  frame: Frame,
+  env: RenderEnv,
+  out: Output,
+): void {
+  const value = jinjaValue(part.iter, frame, env);
+  const unsafe = isUnsafeContainer(value) || isUnsafeText(value);
+  let items: unknown[];
+  if (Array.isArray(value)) items = value;
+  else if (isMapping(value))
+    items = mappingKeys(value); // Jinja iterates a mapping's keys
+  else if (typeof value === 'string' || isUnsafeText(value)) items = [...toTemplateString(value)];
+  else throw failAt(part.iter, `{% for %} expects a list or mapping, got ${typeName(value)}`);
+  if (unsafe) items = items.map((item) => (typeof item === 'string' ? new UnsafeText(item) : taintChild(item)));
+  const bind = (item: unknown): Frame => {
+    const locals: Record<string, unknown> = table({});
+    if (part.targets.length === 1) locals[part.targets[0]] = item;
+    else {
+      const parts: unknown[] | undefined = Array.isArray(item) ? (item as unknown[]) : undefined;
+      if (!parts || parts.length !== part.targets.length)
+        throw failAt(
+          part.iter,
+          `{% for ${part.targets.join(', ')} in ... %}: an item is not a list of ${part.targets.length} (${typeName(item)})`,
+        );
+      // what is unpacked from unsafe data is unsafe too
+      const tainted = isUnsafeContainer(item);
+      part.targets.forEach((t, i) => {
+        locals[t] = tainted ? taintChild(parts[i]) : parts[i];
+      });
+    }
+    return { context: frame.context, data: {}, params: {}, parent: frame, unsafe: frame.unsafe, locals };
+  };
+  if (part.filter) {
+    const filter = part.filter;
+    items = items.filter((item) => truthy(jinjaValue(filter, bind(item), env)));
+  }
+  if (items.length === 0) return renderProgram(st.inverse, frame, env, out);
+  items.forEach((item, i) => {
+    const child = bind(item);
+    child.locals!.loop = {
+      index: i + 1,
+      index0: i,
+      revindex: items.length - i,
+      revindex0: items.length - i - 1,
+      first: i === 0,
+      last: i === items.length - 1,
+      length: items.length,
+      previtem: i > 0 ? items[i - 1] : null,
+      nextitem: i < items.length - 1 ? items[i + 1] : null,
+    };
+    renderProgram(st.program, child, env, out);
+  });
+}
+
+function failAt(expr: JinjaExpr, message: string): EvalFailure {
+  const before = expr.src.slice(0, expr.node.start);
+  return new EvalFailure(
+    message,
+    { line: before.split('\n').length, column: expr.node.start - (before.lastIndexOf('\n') + 1) },
+    true,
+  );
+}

@@ -14,6 +14,8 @@ export class EvalFailure extends Error {
     message: string,
     /** line is 1-based, column 0-based, relative to the template/expression text */
     readonly pos?: { line: number; column: number },
+    /** `pos` is already in the text as written (not in the rewritten Handlebars source) */
+    readonly original = false,
   ) {
     super(message);
     this.name = 'EvalFailure';
