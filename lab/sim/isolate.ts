@@ -12,6 +12,8 @@ export interface Bind {
   dst: string; // path inside the guest
   ro?: boolean;
   recursive?: boolean;
+  /** read-only overlay layers laid over src (their whiteouts hide files of src: programs of packages not installed) */
+  hide?: string[];
 }
 
 export interface IsolateOptions {
@@ -60,6 +62,10 @@ export function runIsolated(o: IsolateOptions): Promise<IsolateResult> {
     lines.push(
       `if [ ! -e ${sq(target)} ]; then mkdir -p ${sq(target)}${o.targetOwner ? `; chown ${o.targetOwner} ${sq(target)}` : ''}; fi`,
     );
+    if (b.hide?.length) {
+      lines.push(`mount -t overlay phx-lab-hide -o ${sq(`lowerdir=${[...b.hide, b.src].join(':')}`)} ${sq(target)}`);
+      continue;
+    }
     lines.push(`mount ${b.recursive ? '--rbind' : '--bind'} ${sq(b.src)} ${sq(target)}`);
     if (b.ro) lines.push(`mount -o remount,bind,ro ${sq(target)}`);
   }
