@@ -3,7 +3,7 @@
 // namespace setup script sshd is launched through.
 import { mkdirSync, writeFileSync, chmodSync, existsSync, cpSync, readdirSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { join, resolve, dirname, relative } from 'node:path';
+import { join, resolve, dirname, relative, basename } from 'node:path';
 import { CATALOGUE } from './sim/apt-catalogue.js';
 import { CT_DEBS_DIR, CT_PACKAGE_DIR } from './sim/env.js';
 import { fileURLToPath } from 'node:url';
@@ -91,7 +91,7 @@ export function writeShims(labDir: string): void {
     );
   script(join(binVm, 'systemctl'), VM_SYSTEMCTL);
   writePayloads(debs);
-  writeUsrHide(usrHide);
+  writeUsrHide(usrHide, debs);
 }
 
 /** Each package's payload, taken from this machine's own Debian package: nginx-common's /etc/nginx as
@@ -111,18 +111,31 @@ function writePayloads(debs: string): void {
   if (existsSync(page)) cpSync(page, join(nginx, 'var/www/html/index.nginx-debian.html'));
 }
 
-/** Whiteouts (character device 0/0, overlayfs(5)) for the machine's programs of each package, laid over a
- *  container's /usr until the package is installed there: `nginx` is "not found" on a fresh template. */
-function writeUsrHide(dir: string): void {
+/** Per package with programs in /usr, two read-only overlay layers for a container's /usr (pct.ts ctBinds):
+ *  `usr-hide/<pkg>` holds whiteouts (character device 0/0, overlayfs(5)) so the machine's program is "not
+ *  found" until the package is installed there (`nginx` on a fresh template); `usr-wrap/<pkg>` replaces it
+ *  once installed by a wrapper that runs a copy of the real program (debs/bin/) in a network namespace of
+ *  its own, as a container has: `nginx -t` binds its listen ports to check them, which must not touch the
+ *  machine's (and an unprivileged container's root may bind port 80 only in its own namespace). */
+function writeUsrHide(dir: string, debs: string): void {
   for (const p of CATALOGUE)
     for (const f of p.usrFiles ?? []) {
-      const w = join(dir, p.name, f.replace(/^\/usr\//, ''));
-      if (existsSync(w)) continue;
-      mkdirSync(dirname(w), { recursive: true });
-      spawnSync('mknod', [w, 'c', '0', '0']);
+      const rel = f.replace(/^\/usr\//, '');
+      const w = join(dir, 'hide', p.name, rel);
+      if (!existsSync(w)) {
+        mkdirSync(dirname(w), { recursive: true });
+        spawnSync('mknod', [w, 'c', '0', '0']);
+      }
+      const copy = join(debs, 'bin', basename(f));
+      if (existsSync(f) && !existsSync(copy)) {
+        mkdirSync(dirname(copy), { recursive: true });
+        cpSync(f, copy);
+      }
+      const wrap = join(dir, 'wrap', p.name, rel);
+      mkdirSync(dirname(wrap), { recursive: true });
+      script(wrap, `#!/bin/sh\nexec unshare --net -- ${CT_DEBS_DIR}/bin/${basename(f)} "$@"\n`);
     }
 }
-
 /** The script sshd is launched through (in fresh mount + UTS namespaces): the host's own dirs over the real ones.
  *  In a cluster lab, /etc/pve is the cluster's shared directory with this node's own `local`/`lxc`/`qemu-server`. */
 export function writeSetupScript(labDir: string, hostDir: string, name: string, cluster = false): string {

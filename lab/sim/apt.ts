@@ -159,7 +159,7 @@ function declined(): never {
 
 function dbFileCount(): number {
   let n = 0;
-  for (const f of infoFiles('').filter((p) => p.endsWith('.list'))) n += (readText(f) ?? '').split('\n').length - 1;
+  for (const f of infoFiles().filter((p) => p.endsWith('.list'))) n += (readText(f) ?? '').split('\n').length - 1;
   return 9000 + n;
 }
 

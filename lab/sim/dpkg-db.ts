@@ -123,10 +123,11 @@ export function writeList(name: string, files: readonly string[]): void {
   writeFileAtomic(`${INFO_DIR}/${name}.list`, files.map((f) => `${f}\n`).join(''));
 }
 
-export function infoFiles(name: string): string[] {
+/** A package's files in /var/lib/dpkg/info (every package's without a name). */
+export function infoFiles(name?: string): string[] {
   try {
     return readdirSync(hostPath(INFO_DIR))
-      .filter((f) => f.startsWith(`${name}.`))
+      .filter((f) => name === undefined || f.startsWith(`${name}.`))
       .map((f) => `${INFO_DIR}/${f}`);
   } catch {
     return [];

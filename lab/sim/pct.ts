@@ -937,13 +937,14 @@ function destroy(args: string[]): number {
 
 // ---- exec / push ----------------------------------------------------------
 
-/** The machine's programs of packages this container has not installed: hidden from its /usr. */
+/** Overlay layers for the container's /usr: programs of packages it has not installed hidden, those of
+ *  packages it has run in a network namespace of their own (hostfs.ts writeUsrHide). */
 function usrHidden(conf: CtConf): string[] {
   const dir = process.env.PHX_LAB_USR_HIDE;
   if (!dir) return [];
   const status = parseStanzas(readTextAbs(`${rootfsDir(conf)}/var/lib/dpkg/status`));
-  return CATALOGUE.filter((p) => p.usrFiles?.length && statusOf(findStanza(status, p.name)) !== 'installed')
-    .map((p) => join(dir, p.name))
+  return CATALOGUE.filter((p) => p.usrFiles?.length)
+    .map((p) => join(dir, statusOf(findStanza(status, p.name)) === 'installed' ? 'wrap' : 'hide', p.name))
     .filter((d) => existsSync(d));
 }
 

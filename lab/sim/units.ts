@@ -19,7 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { hostPath, readJson, writeJson, STATE_DIR, SimError, out, err, withLock } from './env.js';
 import { CATALOGUE, type CataloguePackage } from './apt-catalogue.js';
 import { readStatus, statusOf } from './dpkg-db.js';
@@ -49,7 +49,14 @@ function isLink(p: string, to?: string): boolean {
 /** Runs the unit's config test (nginx -t) if it has one; its output is what systemd would log. */
 function configTestFails(p: CataloguePackage | undefined): { stderr: string } | null {
   if (!p?.configTest) return null;
-  const r = spawnSync(p.configTest[0], p.configTest.slice(1), { encoding: 'utf8' });
+  const [prog, ...args] = p.configTest;
+  const debs = process.env.PHX_LAB_DEBS;
+  // in a container: the real program in a network namespace of its own (see hostfs.ts writeUsrHide);
+  // the copy, because the container's /usr shows the program only from its next command on
+  const r =
+    inGuest() && debs
+      ? spawnSync('unshare', ['--net', '--', `${debs}/bin/${basename(prog)}`, ...args], { encoding: 'utf8' })
+      : spawnSync(prog, args, { encoding: 'utf8' });
   return r.status === 0 ? null : { stderr: (r.stderr ?? '') + (r.error ? String(r.error.message) : '') };
 }
 
