@@ -658,7 +658,8 @@ function globMatch(pattern: string, name: string): boolean {
  *  package and its file list but unpacks nothing, so a .deb cannot write into the machine's /usr),
  *  -r/-P, --print-architecture; the query actions are dpkg-query's. */
 export function dpkg(args: string[]): number {
-  const action = args.find((a) => a.startsWith('-'));
+  const ACTIONS = ['--print-architecture', '-W', '--show', '-s', '--status', '-l', '--list', '-L', '--listfiles', '-i', '--install'];
+  const action = args.find((a) => ACTIONS.includes(a));
   if (action === '--print-architecture') {
     out('amd64\n');
     return 0;
@@ -667,6 +668,9 @@ export function dpkg(args: string[]): number {
     return dpkgQuery(args, 'dpkg-query');
   if (action === '-i' || action === '--install') {
     const files = args.filter((a) => !a.startsWith('-'));
+    for (const a of args)
+      if (a.startsWith('-') && !['-i', '--install', '--simulate', '--dry-run', '--no-act'].includes(a) && !a.startsWith('--force-'))
+        throw new SimError(`dpkg: error: unknown option ${a}\n\nType dpkg --help for help about installing and deinstalling packages [*];`, 2);
     const simulate = args.includes('--simulate') || args.includes('--dry-run') || args.includes('--no-act');
     if (files.length === 0) throw new SimError('dpkg: error: --install needs at least one package archive file argument\n\nType dpkg --help for help about installing and deinstalling packages [*];\nUse \'apt\' or \'aptitude\' for user-friendly package management;\nType dpkg -Dhelp for a list of dpkg debug flag values;\nType dpkg --force-help for a list of forcing options;\nType dpkg-deb --help for help about manipulating *.deb files;\n\nOptions marked [*] produce a lot of output - pipe it through \'less\' or \'more\' !', 2);
     if (!simulate) needRoot();

@@ -136,7 +136,8 @@ export function guestSystemctl(args: string[]): number {
   let quiet = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === '-p' || a === '--property') props.push(...(args[++i] ?? '').split(','));
+    if (a === '--') rest.push(...args.slice(i + 1)), (i = args.length);
+    else if (a === '-p' || a === '--property') props.push(...(args[++i] ?? '').split(','));
     else if (a.startsWith('--property=')) props.push(...a.slice(11).split(','));
     else if (a.startsWith('-p') && a.length > 2) props.push(...a.slice(2).split(','));
     else if (a === '-q' || a === '--quiet') quiet = true;
