@@ -214,11 +214,16 @@ function isConffile(p: CataloguePackage, path: string): boolean {
   return (p.conffilesUnder ?? []).some((d) => path === d || path.startsWith(d + '/'));
 }
 
-/** dpkg --remove: the package's files but its conffiles (and directories still holding something). */
+/** dpkg --remove: the package's files but its conffiles (and directories still holding something);
+ *  --purge: then its conffiles (dpkg keeps their list in info/<pkg>.conffiles), the directories they leave
+ *  empty, and what the postrm purges (nginx: its logs and state). */
 function removeFiles(name: string, purge: boolean): void {
   const p = cataloguePackage(name);
   const files = readList(name).filter((f) => f !== '/.' && !f.startsWith('/usr/'));
-  for (const f of [...files].reverse()) {
+  const conffiles = (readText(`/var/lib/dpkg/info/${name}.conffiles`) ?? '').split('\n').filter(Boolean);
+  const gone = purge ? [...files, ...conffiles] : files;
+  const dirs = new Set<string>();
+  for (const f of [...new Set(gone)].sort().reverse()) {
     const path = hostPath(f);
     let st;
     try {
@@ -226,11 +231,19 @@ function removeFiles(name: string, purge: boolean): void {
     } catch {
       continue;
     }
-    if (st.isDirectory()) {
-      if (purge && p && isConffile(p, f)) rmSync(path, { recursive: true, force: true });
-      else if (readdirSync(path).length === 0 && !['/etc', '/var', '/var/www', '/var/log', '/var/lib'].includes(f))
-        rmSync(path, { recursive: true, force: true });
-    } else if (purge || !p || !isConffile(p, f)) rmSync(path, { force: true });
+    if (st.isDirectory()) dirs.add(f);
+    else if (purge || !p || !isConffile(p, f)) rmSync(path, { force: true });
+    for (let d = f.replace(/\/[^/]*$/, ''); d && (!p || isConffile(p, d) || files.includes(d)); d = d.replace(/\/[^/]*$/, ''))
+      dirs.add(d);
+  }
+  const keep = ['/etc', '/var', '/var/www', '/var/log', '/var/lib'];
+  for (const d of [...dirs].sort((a, b) => b.length - a.length)) {
+    const path = hostPath(d);
+    try {
+      if (!keep.includes(d) && readdirSync(path).length === 0) rmSync(path, { recursive: true, force: true });
+    } catch {
+      /* gone already */
+    }
   }
   if (purge) for (const d of p?.purgeDirs ?? []) rmSync(hostPath(d), { recursive: true, force: true });
   for (const f of infoFiles(name)) if (purge || !f.endsWith('.conffiles')) rmSync(hostPath(f), { force: true });
