@@ -34,7 +34,6 @@ export const HYPERVISOR_TOOLS = [
 /** The tools a container gets from the lab (first in its PATH, /usr/local/sbin). */
 export const CONTAINER_TOOLS = ['systemctl', 'apt-get', 'apt', 'apt-cache', 'dpkg-query', 'dpkg'];
 
-
 function sq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }

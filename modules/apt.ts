@@ -19,11 +19,9 @@ import type { ExecResult } from '../src/connection/types.js';
 /** Debian policy 5.6.1 (package names: [a-z0-9][a-z0-9+.-]+), optional :arch, optional =version (glob allowed):
  *  so a value can never be read by apt-get as an option. */
 const PACKAGE_SPEC = /^[a-z0-9][a-z0-9+.-]+(?::[a-z0-9][a-z0-9-]*)?(?:=[A-Za-z0-9.+~:*?-]+)?$/;
-const packageSpec = z
-  .string()
-  .refine((s) => PACKAGE_SPEC.test(s), {
-    message: 'a package is name[:arch][=version] (Debian names: lower-case letters, digits, + . -; no wildcards)',
-  });
+const packageSpec = z.string().refine((s) => PACKAGE_SPEC.test(s), {
+  message: 'a package is name[:arch][=version] (Debian names: lower-case letters, digits, + . -; no wildcards)',
+});
 const packageList = z.union([packageSpec, z.array(packageSpec)]).transform((v) => (Array.isArray(v) ? v : [v]));
 
 const STATES = ['present', 'installed', 'latest', 'absent', 'removed', 'fixed', 'build-dep'] as const;
@@ -35,19 +33,25 @@ const args = z
     state: z.enum(STATES).default('present'),
     update_cache: z.boolean().optional().describe('apt-get update first (alias: update-cache)'),
     'update-cache': z.boolean().optional(),
-    cache_valid_time: z.number().int().min(0).default(0).describe('update only when the cache is older (seconds); sets update_cache'),
+    cache_valid_time: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('update only when the cache is older (seconds); sets update_cache'),
     deb: z
       .string()
       .refine((p) => p.startsWith('/') && !/[\n\r\0]/.test(p), 'deb must be an absolute path of a .deb on the host')
       .optional(),
-    install_recommends: z.boolean().optional().describe('default: the host\'s apt configuration'),
+    install_recommends: z.boolean().optional().describe("default: the host's apt configuration"),
     purge: z.boolean().default(false),
     autoremove: z.boolean().default(false),
     force_apt_get: z.boolean().default(false).describe('accepted for compatibility; apt-get is always used'),
   })
   .strict()
   .superRefine((a, ctx) => {
-    if (a.name && a.pkg) ctx.addIssue({ code: 'custom', path: ['pkg'], message: 'give only one of name, pkg (they are aliases)' });
+    if (a.name && a.pkg)
+      ctx.addIssue({ code: 'custom', path: ['pkg'], message: 'give only one of name, pkg (they are aliases)' });
     if (a.update_cache !== undefined && a['update-cache'] !== undefined)
       ctx.addIssue({ code: 'custom', path: ['update-cache'], message: 'give only one of update_cache, update-cache' });
     const names = a.name ?? a.pkg;
@@ -55,7 +59,11 @@ const args = z
     if (a.deb && !['present', 'installed'].includes(a.state))
       ctx.addIssue({ code: 'custom', path: ['deb'], message: 'deb only supports state=present' });
     if (!names && !a.deb && !a.autoremove && !(a.update_cache ?? a['update-cache']) && !a.cache_valid_time)
-      ctx.addIssue({ code: 'custom', path: ['name'], message: 'one of name, deb, update_cache, autoremove is required' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['name'],
+        message: 'one of name, deb, update_cache, autoremove is required',
+      });
   });
 
 type Args = z.infer<typeof args>;
@@ -143,7 +151,8 @@ export function parseSimulatedRemovals(stdout: string): string[] {
   return [...stdout.matchAll(/^(?:Remv|Purg) (\S+)/gm)].map((m) => m[1]);
 }
 
-const epoch = (r: ExecResult): number | null => (r.rc === 0 && /^\d+/.test(r.stdout) ? Number.parseInt(r.stdout, 10) : null);
+const epoch = (r: ExecResult): number | null =>
+  r.rc === 0 && /^\d+/.test(r.stdout) ? Number.parseInt(r.stdout, 10) : null;
 
 async function facts(ctx: ModuleContext, a: Args): Promise<Facts> {
   const names = [...new Set(namesOf(a).map((s) => parseSpec(s).name))];
@@ -182,7 +191,9 @@ async function facts(ctx: ModuleContext, a: Args): Promise<Facts> {
       });
     deb = { name, version };
     if (!(name in packages)) {
-      const st = await runBatch(ctx, [['dpkg-query', '-W', '--showformat=${Package}\\t${Version}\\t${db:Status-Status}\\n', name]]);
+      const st = await runBatch(ctx, [
+        ['dpkg-query', '-W', '--showformat=${Package}\\t${Version}\\t${db:Status-Status}\\n', name],
+      ]);
       packages[name] = parseDpkgQuery(st[0].stdout)[name] ?? {};
     }
   }
@@ -194,7 +205,10 @@ async function facts(ctx: ModuleContext, a: Args): Promise<Facts> {
 
 /** fnmatch as apt.py uses it on versions: * and ? (and [...]). */
 export function fnmatch(value: string, pattern: string): boolean {
-  const re = pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = pattern
+    .replace(/[.+^${}()|\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`).test(value);
 }
 
@@ -211,7 +225,7 @@ function plan(f: Facts, a: Args): Plan {
   // apt.py: the update alone is a change only when there is nothing else to do (exit_json(changed=updated_cache));
   // with packages, changed says whether packages changed (apply updates the cache first either way)
   const alone = namesOf(a).length === 0 && !a.deb;
-  if (updating && alone) changes.push({ description: 'update the apt cache', apply: async () => undefined });
+  if (updating && alone) changes.push({ description: 'update the apt cache', apply: () => Promise.resolve() });
   const before: string[] = [];
   const after: string[] = [];
   const specs = namesOf(a).map(parseSpec);
@@ -225,13 +239,28 @@ function plan(f: Facts, a: Args): Plan {
     });
     const extra = a.autoremove ? f.autoremovable.filter((n) => !targets.some((t) => t.name === n)) : [];
     if (targets.length) {
-      const argv = ['apt-get', '-q', '-y', ...DPKG_OPTIONS, ...(a.purge ? ['--purge'] : []), ...(a.autoremove ? ['--auto-remove'] : []), 'remove', ...targets.map((t) => t.name)];
-      changes.push({ description: `${a.purge ? 'purge' : 'remove'} ${targets.map((t) => t.name).join(' ')}`, apply: aptGet(argv) });
+      const argv = [
+        'apt-get',
+        '-q',
+        '-y',
+        ...DPKG_OPTIONS,
+        ...(a.purge ? ['--purge'] : []),
+        ...(a.autoremove ? ['--auto-remove'] : []),
+        'remove',
+        ...targets.map((t) => t.name),
+      ];
+      changes.push({
+        description: `${a.purge ? 'purge' : 'remove'} ${targets.map((t) => t.name).join(' ')}`,
+        apply: aptGet(argv),
+      });
       for (const t of targets) {
         before.push(line(t.name, f.packages[t.name]));
         after.push(line(t.name, undefined, a.purge ? '(not installed)' : '(config-files)'));
       }
-      for (const n of extra) before.push(`${n} (installed, no longer needed)\n`), after.push(`${n} (removed)\n`);
+      for (const n of extra) {
+        before.push(`${n} (installed, no longer needed)\n`);
+        after.push(`${n} (removed)\n`);
+      }
     } else if (extra.length) changes.push(autoremoveChange(a, extra));
   } else if (a.deb) {
     const d = f.deb!;
@@ -261,16 +290,33 @@ function plan(f: Facts, a: Args): Plan {
       // apt.py install(): name=version_installable (the candidate) or name=version as asked
       const pin = s.version !== undefined && !candidateOk ? s.version : p.candidate;
       const arch = s.arch ? `:${s.arch}` : '';
-      install.push(pin && !updating ? `${s.name}${arch}=${pin}` : `${s.name}${arch}${s.version ? `=${s.version}` : ''}`);
+      install.push(
+        pin && !updating ? `${s.name}${arch}=${pin}` : `${s.name}${arch}${s.version ? `=${s.version}` : ''}`,
+      );
       before.push(line(s.name, p));
       after.push(line(s.name, undefined, pin ?? '(candidate after the cache update)'));
     }
-    if (missing.length) return { changes: [], fail: `No package matching '${missing[0]}' is available`, result: cacheResult };
+    if (missing.length)
+      return { changes: [], fail: `No package matching '${missing[0]}' is available`, result: cacheResult };
     if (install.length) {
       const recommends =
-        a.install_recommends === undefined ? [] : ['-o', `APT::Install-Recommends=${a.install_recommends ? 'yes' : 'no'}`];
-      const argv = ['apt-get', '-y', '-q', ...DPKG_OPTIONS, ...(a.autoremove ? ['--auto-remove'] : []), 'install', ...install, ...recommends];
-      changes.push({ description: `install ${install.join(' ')}`, apply: aptGet(argv, updating ? install : undefined) });
+        a.install_recommends === undefined
+          ? []
+          : ['-o', `APT::Install-Recommends=${a.install_recommends ? 'yes' : 'no'}`];
+      const argv = [
+        'apt-get',
+        '-y',
+        '-q',
+        ...DPKG_OPTIONS,
+        ...(a.autoremove ? ['--auto-remove'] : []),
+        'install',
+        ...install,
+        ...recommends,
+      ];
+      changes.push({
+        description: `install ${install.join(' ')}`,
+        apply: aptGet(argv, updating ? install : undefined),
+      });
     } else if (a.autoremove && f.autoremovable.length) changes.push(autoremoveChange(a, f.autoremovable));
   } else if (a.autoremove && f.autoremovable.length) changes.push(autoremoveChange(a, f.autoremovable));
 
@@ -309,7 +355,8 @@ function record(ctx: ModuleContext, r: ExecResult): void {
 
 async function updateCache(ctx: ModuleContext): Promise<void> {
   const r = await ctx.run(['apt-get', 'update', '-q'], { env: APT_ENV, okExit: 'any' });
-  if (r.rc !== 0) throw new ModuleError(`Failed to update apt cache: ${r.stderr.trim() || `exit code ${r.rc}`}`, { result: r });
+  if (r.rc !== 0)
+    throw new ModuleError(`Failed to update apt cache: ${r.stderr.trim() || `exit code ${r.rc}`}`, { result: r });
   const o = outputs.get(ctx) ?? { stdout: '', stderr: '', updated: false };
   o.updated = true;
   outputs.set(ctx, o);
@@ -322,7 +369,10 @@ function aptGet(argv: string[], recheck?: string[]): (ctx: ModuleContext) => Pro
   return async (ctx) => {
     if (recheck) {
       const names = recheck.map((s) => parseSpec(s).name);
-      const pol = await runBatch(ctx, [['apt-cache', 'policy', ...names], ['dpkg-query', '-W', '--showformat=${Package}\\t${db:Status-Status}\\n', ...names]]);
+      const pol = await runBatch(ctx, [
+        ['apt-cache', 'policy', ...names],
+        ['dpkg-query', '-W', '--showformat=${Package}\\t${db:Status-Status}\\n', ...names],
+      ]);
       const cand = parsePolicy(pol[0].stdout);
       const installed = pol[1].stdout;
       const missing = names.find((n) => cand[n] === undefined && !installed.includes(`${n}\tinstalled`));
@@ -330,7 +380,8 @@ function aptGet(argv: string[], recheck?: string[]): (ctx: ModuleContext) => Pro
     }
     const r = await ctx.run(argv, { env: APT_ENV, okExit: 'any' });
     record(ctx, r);
-    if (r.rc !== 0) throw new ModuleError(`'${argv.join(' ')}' failed: ${r.stderr.trim() || r.stdout.trim()}`, { result: r });
+    if (r.rc !== 0)
+      throw new ModuleError(`'${argv.join(' ')}' failed: ${r.stderr.trim() || r.stdout.trim()}`, { result: r });
   };
 }
 
@@ -340,7 +391,10 @@ async function apply(ctx: ModuleContext, p: Plan, a: Args, f: Facts): Promise<Re
   const o = outputs.get(ctx);
   const extra: Record<string, unknown> = {};
   if (o?.updated) {
-    const t = await runBatch(ctx, [['stat', '-c', '%Y', STAMP], ['stat', '-c', '%Y', LISTS]]);
+    const t = await runBatch(ctx, [
+      ['stat', '-c', '%Y', STAMP],
+      ['stat', '-c', '%Y', LISTS],
+    ]);
     extra.cache_update_time = epoch(t[0]) ?? epoch(t[1]) ?? 0;
   }
   if (o && (o.stdout || o.stderr)) Object.assign(extra, { stdout: o.stdout, stderr: o.stderr });

@@ -37,7 +37,11 @@ const args = z
   .superRefine((a, ctx) => {
     const given = [a.name, a.service, a.unit].filter((x) => x !== undefined).length;
     if (given > 1)
-      ctx.addIssue({ code: 'custom', path: ['name'], message: 'give only one of name, service, unit (they are aliases)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['name'],
+        message: 'give only one of name, service, unit (they are aliases)',
+      });
     const reload = a.daemon_reload || a['daemon-reload'] === true;
     if (a.state === undefined && a.enabled === undefined && a.masked === undefined && !reload)
       ctx.addIssue({
@@ -129,11 +133,15 @@ function plan(f: Facts, a: Args): Plan {
   const s = f.status;
   const found = s.LoadState !== undefined && s.LoadState !== 'not-found';
   const masked = s.LoadState === 'masked' || s.UnitFileState === 'masked';
-  if (found && !masked && s.LoadError) return { changes: [], result, fail: `Error loading unit file '${unit}': ${s.LoadError}` };
+  if (found && !masked && s.LoadError)
+    return { changes: [], result, fail: `Error loading unit file '${unit}': ${s.LoadError}` };
   const missing = `Could not find the requested service ${unit}: host`;
 
   if (a.masked !== undefined && a.masked !== masked)
-    changes.push({ description: `${a.masked ? 'mask' : 'unmask'} ${unit}`, argv: systemctl(a, a.masked ? 'mask' : 'unmask', '--', unit) });
+    changes.push({
+      description: `${a.masked ? 'mask' : 'unmask'} ${unit}`,
+      argv: systemctl(a, a.masked ? 'mask' : 'unmask', '--', unit),
+    });
   const willBeMasked = a.masked ?? masked;
 
   if (a.enabled !== undefined) {
@@ -142,8 +150,12 @@ function plan(f: Facts, a: Args): Plan {
     const enabled = ['enabled', 'enabled-runtime', 'static', 'generated', 'transient'].includes(s.UnitFileState ?? '');
     result.enabled = a.enabled;
     if (enabled !== a.enabled) {
-      if (a.enabled && willBeMasked) return { changes: [], result, fail: `Unable to enable service ${unit}: Unit file is masked.` };
-      changes.push({ description: `${a.enabled ? 'enable' : 'disable'} ${unit}`, argv: systemctl(a, a.enabled ? 'enable' : 'disable', '--', unit) });
+      if (a.enabled && willBeMasked)
+        return { changes: [], result, fail: `Unable to enable service ${unit}: Unit file is masked.` };
+      changes.push({
+        description: `${a.enabled ? 'enable' : 'disable'} ${unit}`,
+        argv: systemctl(a, a.enabled ? 'enable' : 'disable', '--', unit),
+      });
     }
   }
 
@@ -172,7 +184,8 @@ async function apply(ctx: ModuleContext, p: Plan, a: Args): Promise<Record<strin
     const r = await ctx.run(c.argv!, { okExit: 'any' });
     if (r.rc === 0) continue;
     const verb = c.argv!.find((x) => !x.startsWith('-') && x !== 'systemctl')!;
-    if (verb === 'daemon-reload') throw new ModuleError(`failure ${r.rc} during daemon-reload: ${r.stderr.trim()}`, { result: r });
+    if (verb === 'daemon-reload')
+      throw new ModuleError(`failure ${r.rc} during daemon-reload: ${r.stderr.trim()}`, { result: r });
     const unit = unitOf(a)!;
     throw new ModuleError(
       ['enable', 'disable'].includes(verb)
@@ -199,7 +212,7 @@ export default defineModule<Args, Facts>({
     'ansible.legacy.systemd',
     'ansible.legacy.service',
   ],
-  description: "a systemd unit: started/stopped/restarted/reloaded, enabled, masked (Ansible systemd_service)",
+  description: 'a systemd unit: started/stopped/restarted/reloaded, enabled, masked (Ansible systemd_service)',
   args,
   facts,
   plan: (f, a) => plan(f, a),

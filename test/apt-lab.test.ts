@@ -138,7 +138,9 @@ test('CT: nginx -t runs the real binary: the default config passes, a broken one
   assert.equal(ok.rc, 0, ok.stderr);
   assert.match(ok.stderr, /configuration file \/etc\/nginx\/nginx\.conf test is successful/);
 
-  await sh(`pct exec 101 -- sh -c 'echo "server { listen 8080; bogus_directive on; }" > /etc/nginx/conf.d/broken.conf'`);
+  await sh(
+    `pct exec 101 -- sh -c 'echo "server { listen 8080; bogus_directive on; }" > /etc/nginx/conf.d/broken.conf'`,
+  );
   const bad = await exec('pct exec 101 -- nginx -t');
   assert.equal(bad.rc, 1);
   assert.match(bad.stderr, /unknown directive "bogus_directive" in \/etc\/nginx\/conf\.d\/broken\.conf:1/);

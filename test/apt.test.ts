@@ -55,7 +55,10 @@ test('parsers: dpkg-query lines, apt-cache policy stanzas ((none) is no candidat
   });
   assert.deepEqual(parsePolicy('x:\n  Installed: (none)\n  Candidate: (none)\n'), { x: undefined });
   assert.equal(parsePolicy(POLICY).curl, '7.88.1-10+deb12u14');
-  assert.deepEqual(parseSimulatedRemovals('Remv nginx-common [1.22.1-9+deb12u9]\nPurg libx [1]\n'), ['nginx-common', 'libx']);
+  assert.deepEqual(parseSimulatedRemovals('Remv nginx-common [1.22.1-9+deb12u9]\nPurg libx [1]\n'), [
+    'nginx-common',
+    'libx',
+  ]);
   assert.ok(fnmatch('1.22.1-9+deb12u9', '1.22*'));
   assert.ok(!fnmatch('1.22.1-9+deb12u9', '1.21*'));
 });
@@ -77,7 +80,11 @@ test('latest upgrades to the candidate; a pin that does not match the installed 
   assert.deepEqual(argvs(plan(facts(), { name: 'curl', state: 'latest' })), ['install curl=7.88.1-10+deb12u14']);
   assert.deepEqual(argvs(plan(facts(), { name: 'curl=7.88.1-10+deb12u14' })), ['install curl=7.88.1-10+deb12u14']);
   assert.deepEqual(argvs(plan(facts(), { name: 'curl=7.88.1-10+deb12u13' })), []);
-  assert.deepEqual(argvs(plan(facts(), { name: 'curl=7.88.1-10+deb12u1*' })), [], 'a glob the installed version matches');
+  assert.deepEqual(
+    argvs(plan(facts(), { name: 'curl=7.88.1-10+deb12u1*' })),
+    [],
+    'a glob the installed version matches',
+  );
 });
 
 test('an unknown package fails before anything runs, unless the cache is to be updated first', () => {
@@ -92,7 +99,9 @@ test('an unknown package fails before anything runs, unless the cache is to be u
 
 test('absent: installed packages removed; config-files only purged with purge; a pin must match', () => {
   assert.deepEqual(argvs(plan(facts(), { name: ['curl', 'nginx', 'nginx-common'], state: 'absent' })), ['remove curl']);
-  assert.deepEqual(argvs(plan(facts(), { name: 'nginx-common', state: 'removed', purge: true })), ['purge nginx-common']);
+  assert.deepEqual(argvs(plan(facts(), { name: 'nginx-common', state: 'removed', purge: true })), [
+    'purge nginx-common',
+  ]);
   assert.deepEqual(argvs(plan(facts(), { name: 'curl=1.0', state: 'absent' })), []);
 });
 
@@ -109,7 +118,9 @@ test('cache: mtime + cache_valid_time >= now is fresh; the update alone is a cha
 test('deb: installed unless that version is; autoremove from apt-get -s; fixed/build-dep refused clearly', () => {
   const deb = facts({ deb: { name: 'hello', version: '1.0' } });
   deb.packages.hello = {};
-  assert.deepEqual(argvs(plan(deb, { deb: '/root/hello_1.0_all.deb' })), ['install hello 1.0 from /root/hello_1.0_all.deb']);
+  assert.deepEqual(argvs(plan(deb, { deb: '/root/hello_1.0_all.deb' })), [
+    'install hello 1.0 from /root/hello_1.0_all.deb',
+  ]);
   deb.packages.hello = { status: 'installed', version: '1.0' };
   assert.deepEqual(argvs(plan(deb, { deb: '/root/hello_1.0_all.deb' })), []);
   assert.deepEqual(argvs(plan(facts({ autoremovable: ['libx'] }), { autoremove: true })), ['autoremove libx']);

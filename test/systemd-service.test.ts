@@ -22,7 +22,8 @@ const STOPPED =
 const RUNNING = STOPPED.replace('ActiveState=inactive', 'ActiveState=active')
   .replace('SubState=dead', 'SubState=running')
   .replace('UnitFileState=disabled', 'UnitFileState=enabled');
-const NOT_FOUND = 'Id=nope.service\nNames=nope.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\nFragmentPath=\n';
+const NOT_FOUND =
+  'Id=nope.service\nNames=nope.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\nFragmentPath=\n';
 
 test('parse_systemctl_show: KEY=VALUE, Exec* { … } values may span lines', () => {
   assert.deepEqual(parseShow('A=1\nExecStart={ path=/bin/x ;\n argv[]=/bin/x }\nB= two words \n'), {
@@ -55,19 +56,34 @@ test('masked first; enabling a masked unit is refused; unknown units fail with f
     'systemctl mask -- nginx',
     'systemctl stop -- nginx',
   ]);
-  const masked = show(STOPPED.replace('LoadState=loaded', 'LoadState=masked').replace('UnitFileState=disabled', 'UnitFileState=masked'));
+  const masked = show(
+    STOPPED.replace('LoadState=loaded', 'LoadState=masked').replace('UnitFileState=disabled', 'UnitFileState=masked'),
+  );
   assert.deepEqual(steps(plan(masked, { name: 'nginx', masked: false, enabled: true })), [
     'systemctl unmask -- nginx',
     'systemctl enable -- nginx',
   ]);
-  assert.match(plan(masked, { name: 'nginx', state: 'started' }).fail!, /Unable to start service nginx: Unit nginx\.service is masked/);
-  assert.equal(plan(show(NOT_FOUND), { name: 'nope', state: 'started' }).fail, 'Could not find the requested service nope: host');
-  assert.deepEqual(steps(plan(show(NOT_FOUND), { name: 'nope', masked: true })), ['systemctl mask -- nope'], 'any name can be masked');
+  assert.match(
+    plan(masked, { name: 'nginx', state: 'started' }).fail!,
+    /Unable to start service nginx: Unit nginx\.service is masked/,
+  );
+  assert.equal(
+    plan(show(NOT_FOUND), { name: 'nope', state: 'started' }).fail,
+    'Could not find the requested service nope: host',
+  );
+  assert.deepEqual(
+    steps(plan(show(NOT_FOUND), { name: 'nope', masked: true })),
+    ['systemctl mask -- nope'],
+    'any name can be masked',
+  );
   assert.deepEqual(steps(plan({ status: {} }, { daemon_reload: true })), ['systemctl daemon-reload']);
 });
 
 test('arguments: scope other than system refused clearly; globs and option-like names refused; something to do', () => {
-  assert.match(JSON.stringify(svc.args.safeParse({ name: 'x', state: 'started', scope: 'user' }).error?.issues), /scope user is not supported/);
+  assert.match(
+    JSON.stringify(svc.args.safeParse({ name: 'x', state: 'started', scope: 'user' }).error?.issues),
+    /scope user is not supported/,
+  );
   assert.match(JSON.stringify(svc.args.safeParse({ name: 'ngin*', state: 'started' }).error?.issues), /glob/);
   assert.equal(svc.args.safeParse({ name: '-x', state: 'started' }).success, false);
   assert.equal(svc.args.safeParse({ name: 'x' }).success, false);

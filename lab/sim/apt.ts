@@ -233,7 +233,11 @@ function removeFiles(name: string, purge: boolean): void {
     }
     if (st.isDirectory()) dirs.add(f);
     else if (purge || !p || !isConffile(p, f)) rmSync(path, { force: true });
-    for (let d = f.replace(/\/[^/]*$/, ''); d && (!p || isConffile(p, d) || files.includes(d)); d = d.replace(/\/[^/]*$/, ''))
+    for (
+      let d = f.replace(/\/[^/]*$/, '');
+      d && (!p || isConffile(p, d) || files.includes(d));
+      d = d.replace(/\/[^/]*$/, '')
+    )
       dirs.add(d);
   }
   const keep = ['/etc', '/var', '/var/www', '/var/log', '/var/lib'];
@@ -298,7 +302,11 @@ function parseAptArgs(args: string[]): { opts: AptOptions; command: string | und
       }
     } else if (a.startsWith('-')) {
       const k = NO_ARG.get(a);
-      if (k === undefined) throw new SimError(`E: Command line option '${a}' is not understood in combination with the other options`, 100);
+      if (k === undefined)
+        throw new SimError(
+          `E: Command line option '${a}' is not understood in combination with the other options`,
+          100,
+        );
       if (k) (opts[k] as boolean) = true;
     } else rest.push(a);
   }
@@ -478,8 +486,8 @@ function remove(specs: string[], opts: AptOptions): number {
   for (const spec of specs) {
     const r = parseRequest(spec);
     const s = findStanza(status, r.name);
-    if (!s && !cataloguePackage(r.name)) errors.push(`E: Unable to locate package ${r.name}`);
-    else if (!cataloguePackage(r.name) && !listsPresent() && !s) errors.push(`E: Unable to locate package ${r.name}`);
+    // apt knows a package from its lists or from dpkg's status
+    if (!s && !(cataloguePackage(r.name) && listsPresent())) errors.push(`E: Unable to locate package ${r.name}`);
     else if (statusOf(s) === 'installed' || (opts.purge && statusOf(s) === 'config-files')) targets.push(r.name);
     else out(`Package '${r.name}' is not installed, so not removed\n`);
   }
@@ -510,7 +518,8 @@ function remove(specs: string[], opts: AptOptions): number {
   out(`The following packages will be REMOVED:\n${wrapList(targets.map((n) => (opts.purge ? `${n}*` : n)))}`);
   out(summary(0, 0, targets.length));
   if (opts.simulate) {
-    for (const n of targets) out(`${opts.purge ? 'Purg' : 'Remv'} ${n} [${findStanza(status, n)?.get('Version') ?? ''}]\n`);
+    for (const n of targets)
+      out(`${opts.purge ? 'Purg' : 'Remv'} ${n} [${findStanza(status, n)?.get('Version') ?? ''}]\n`);
     return 0;
   }
   const freed = targets.reduce((k, n) => k + Number(findStanza(status, n)?.get('Installed-Size') ?? 0), 0);
@@ -531,7 +540,8 @@ function remove(specs: string[], opts: AptOptions): number {
     removeFiles(n, opts.purge);
     next = next.filter((x) => x !== s);
     const p = cataloguePackage(n);
-    if (!opts.purge && p && (p.conffilesUnder?.length ?? 0) > 0) next.push(statusStanza(p, 'deinstall ok config-files'));
+    if (!opts.purge && p && (p.conffilesUnder?.length ?? 0) > 0)
+      next.push(statusStanza(p, 'deinstall ok config-files'));
     auto.delete(n);
   }
   if (opts.purge)
@@ -613,11 +623,21 @@ export function dpkgQuery(args: string[], prog = 'dpkg-query'): number {
     else if (a === '-f' || a === '--showformat') format = args[++i] ?? '';
     else if (a.startsWith('--showformat=')) format = a.slice(13);
     else if (a.startsWith('-f') && a.length > 2) format = a.slice(2);
-    else if (a === '--') names.push(...args.slice(i + 1)), (i = args.length);
-    else if (a.startsWith('-')) throw new SimError(`${prog}: error: unknown option ${a}\n\nType ${prog} --help for help about querying packages.`, 2);
+    else if (a === '--') {
+      names.push(...args.slice(i + 1));
+      break;
+    } else if (a.startsWith('-'))
+      throw new SimError(
+        `${prog}: error: unknown option ${a}\n\nType ${prog} --help for help about querying packages.`,
+        2,
+      );
     else names.push(a);
   }
-  if (!action) throw new SimError(`${prog}: error: need an action option\n\nType ${prog} --help for help about querying packages.`, 2);
+  if (!action)
+    throw new SimError(
+      `${prog}: error: need an action option\n\nType ${prog} --help for help about querying packages.`,
+      2,
+    );
   const status = readStatus();
   let rc = 0;
   if (action === 'show' || action === 'list') {
@@ -663,7 +683,12 @@ export function dpkgQuery(args: string[], prog = 'dpkg-query'): number {
 
 function globMatch(pattern: string, name: string): boolean {
   if (!/[*?[]/.test(pattern)) return pattern === name;
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return re.test(name);
 }
 
@@ -671,7 +696,19 @@ function globMatch(pattern: string, name: string): boolean {
  *  package and its file list but unpacks nothing, so a .deb cannot write into the machine's /usr),
  *  -r/-P, --print-architecture; the query actions are dpkg-query's. */
 export function dpkg(args: string[]): number {
-  const ACTIONS = ['--print-architecture', '-W', '--show', '-s', '--status', '-l', '--list', '-L', '--listfiles', '-i', '--install'];
+  const ACTIONS = [
+    '--print-architecture',
+    '-W',
+    '--show',
+    '-s',
+    '--status',
+    '-l',
+    '--list',
+    '-L',
+    '--listfiles',
+    '-i',
+    '--install',
+  ];
   const action = args.find((a) => ACTIONS.includes(a));
   if (action === '--print-architecture') {
     out('amd64\n');
@@ -682,14 +719,28 @@ export function dpkg(args: string[]): number {
   if (action === '-i' || action === '--install') {
     const files = args.filter((a) => !a.startsWith('-'));
     for (const a of args)
-      if (a.startsWith('-') && !['-i', '--install', '--simulate', '--dry-run', '--no-act'].includes(a) && !a.startsWith('--force-'))
-        throw new SimError(`dpkg: error: unknown option ${a}\n\nType dpkg --help for help about installing and deinstalling packages [*];`, 2);
+      if (
+        a.startsWith('-') &&
+        !['-i', '--install', '--simulate', '--dry-run', '--no-act'].includes(a) &&
+        !a.startsWith('--force-')
+      )
+        throw new SimError(
+          `dpkg: error: unknown option ${a}\n\nType dpkg --help for help about installing and deinstalling packages [*];`,
+          2,
+        );
     const simulate = args.includes('--simulate') || args.includes('--dry-run') || args.includes('--no-act');
-    if (files.length === 0) throw new SimError('dpkg: error: --install needs at least one package archive file argument\n\nType dpkg --help for help about installing and deinstalling packages [*];\nUse \'apt\' or \'aptitude\' for user-friendly package management;\nType dpkg -Dhelp for a list of dpkg debug flag values;\nType dpkg --force-help for a list of forcing options;\nType dpkg-deb --help for help about manipulating *.deb files;\n\nOptions marked [*] produce a lot of output - pipe it through \'less\' or \'more\' !', 2);
+    if (files.length === 0)
+      throw new SimError(
+        "dpkg: error: --install needs at least one package archive file argument\n\nType dpkg --help for help about installing and deinstalling packages [*];\nUse 'apt' or 'aptitude' for user-friendly package management;\nType dpkg -Dhelp for a list of dpkg debug flag values;\nType dpkg --force-help for a list of forcing options;\nType dpkg-deb --help for help about manipulating *.deb files;\n\nOptions marked [*] produce a lot of output - pipe it through 'less' or 'more' !",
+        2,
+      );
     if (!simulate) needRoot();
     return withLock(() => installDebs(files, simulate));
   }
-  throw new SimError(`dpkg: error: need an action option\n\nType dpkg --help for help about installing and deinstalling packages [*];`, 2);
+  throw new SimError(
+    `dpkg: error: need an action option\n\nType dpkg --help for help about installing and deinstalling packages [*];`,
+    2,
+  );
 }
 
 function installDebs(files: string[], simulate: boolean): number {
@@ -729,7 +780,16 @@ function installDebs(files: string[], simulate: boolean): number {
     const s: Stanza = new Map();
     s.set('Package', name);
     s.set('Status', 'install ok installed');
-    for (const k of ['Priority', 'Section', 'Installed-Size', 'Maintainer', 'Architecture', 'Version', 'Depends', 'Description'])
+    for (const k of [
+      'Priority',
+      'Section',
+      'Installed-Size',
+      'Maintainer',
+      'Architecture',
+      'Version',
+      'Depends',
+      'Description',
+    ])
       if (control.get(k) !== undefined) s.set(k, control.get(k)!);
     status = [...status.filter((x) => x.get('Package') !== name), s];
     writeStatus(status);

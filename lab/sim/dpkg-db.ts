@@ -29,7 +29,10 @@ export function parseStanzas(text: string): Stanza[] {
     }
     const m = /^([^:\s]+):\s?(.*)$/.exec(line);
     if (!m) continue;
-    if (!cur) out.push((cur = new Map()));
+    if (!cur) {
+      cur = new Map<string, string>();
+      out.push(cur);
+    }
     cur.set(m[1], m[2]);
     last = m[1];
   }
@@ -59,7 +62,10 @@ export function findStanza(stanzas: readonly Stanza[], name: string): Stanza | u
 }
 
 /** The stanza dpkg writes for an installed (or config-files) package. */
-export function statusStanza(p: CataloguePackage, status: 'install ok installed' | 'deinstall ok config-files'): Stanza {
+export function statusStanza(
+  p: CataloguePackage,
+  status: 'install ok installed' | 'deinstall ok config-files',
+): Stanza {
   const s: Stanza = new Map();
   s.set('Package', p.name);
   s.set('Status', status);

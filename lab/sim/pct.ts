@@ -1,7 +1,16 @@
 // `pct` — LXC containers: config files under /etc/pve/nodes/<node>/lxc, the
 // running state in /var/lib/phx-lab/ct/, root filesystems as real directories
 // on their storage, and `pct exec` into them through isolate.ts.
-import { existsSync, mkdirSync, writeFileSync, rmSync, readdirSync, chmodSync, readFileSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  writeFileSync,
+  rmSync,
+  readdirSync,
+  chmodSync,
+  readFileSync,
+  symlinkSync,
+} from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { CATALOGUE, CT_TEMPLATE_PACKAGES } from './apt-catalogue.js';

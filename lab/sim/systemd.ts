@@ -216,7 +216,8 @@ export function systemctl(args: string[]): number {
           if (verb === 'mask' && !u?.masked) err(`Created symlink /etc/systemd/system/${name}.service → /dev/null.\n`);
           if (verb === 'unmask' && u?.masked) err(`Removed "/etc/systemd/system/${name}.service".\n`);
           if (u) u.masked = verb === 'mask';
-          else if (verb === 'mask') units[name] = { active: false, since: 0, enabled: false, masked: true, noUnitFile: true };
+          else if (verb === 'mask')
+            units[name] = { active: false, since: 0, enabled: false, masked: true, noUnitFile: true };
           if (verb === 'unmask' && u?.noUnitFile) delete units[name];
           journal(verb, name);
           save();

@@ -136,12 +136,21 @@ export function guestSystemctl(args: string[]): number {
   let quiet = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === '--') rest.push(...args.slice(i + 1)), (i = args.length);
-    else if (a === '-p' || a === '--property') props.push(...(args[++i] ?? '').split(','));
+    if (a === '--') {
+      rest.push(...args.slice(i + 1));
+      break;
+    } else if (a === '-p' || a === '--property') props.push(...(args[++i] ?? '').split(','));
     else if (a.startsWith('--property=')) props.push(...a.slice(11).split(','));
     else if (a.startsWith('-p') && a.length > 2) props.push(...a.slice(2).split(','));
     else if (a === '-q' || a === '--quiet') quiet = true;
-    else if (a === '--system' || a === '--no-pager' || a === '--no-block' || a === '--now' || a === '-l' || a === '--full') {
+    else if (
+      a === '--system' ||
+      a === '--no-pager' ||
+      a === '--no-block' ||
+      a === '--now' ||
+      a === '-l' ||
+      a === '--full'
+    ) {
       if (a === '--now') rest.push('--now');
     } else if (a.startsWith('-')) throw new SimError(`systemctl: unrecognized option '${a}'`, 1);
     else rest.push(a);
