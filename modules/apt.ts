@@ -184,7 +184,9 @@ async function facts(ctx: ModuleContext, a: Args): Promise<Facts> {
   let deb: Facts['deb'];
   if (a.deb) {
     const d = r[i++];
-    const [name, version] = d.stdout.trim().split('\n');
+    // with several fields, dpkg-deb --field prints them as `Field: value` lines
+    const field = (k: string) => new RegExp(`^${k}: *(\\S+)$`, 'm').exec(d.stdout)?.[1];
+    const [name, version] = [field('Package'), field('Version')];
     if (d.rc !== 0 || !name || !version)
       throw new ModuleError(`Unable to install package: ${d.stderr.trim() || `${a.deb} is not a Debian package`}`, {
         result: d,

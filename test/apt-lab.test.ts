@@ -165,3 +165,20 @@ test('CT: absent keeps the conffiles (config-files), purge removes them', async 
   assert.equal((await exec('pct exec 101 -- test -e /etc/nginx')).rc, 1);
   assert.equal((await inCt(apt, { name: 'nginx-common', state: 'absent', purge: true })).changed, false);
 });
+
+test('host: deb installs a .deb built with the real dpkg-deb (control read from the archive), then ok', async () => {
+  await sh(
+    "mkdir -p /root/hello/DEBIAN /root/hello/usr/share/doc/hello-phx && printf 'Package: hello-phx\\nVersion: 1.0-1\\nArchitecture: all\\nMaintainer: t <t@example.org>\\nDescription: test\\n' > /root/hello/DEBIAN/control && echo hi > /root/hello/usr/share/doc/hello-phx/README && dpkg-deb --build --root-owner-group /root/hello /root/hello-phx_1.0-1_all.deb >/dev/null",
+  );
+  const check = await run(apt, { deb: '/root/hello-phx_1.0-1_all.deb' }, { check: true });
+  assert.deepEqual([check.changed, check.msg], [true, 'install hello-phx 1.0-1 from /root/hello-phx_1.0-1_all.deb']);
+  const first = await run(apt, { deb: '/root/hello-phx_1.0-1_all.deb' });
+  assert.equal(first.failed, undefined, String(first.msg));
+  assert.match(String(first.stdout), /Setting up hello-phx \(1\.0-1\) \.\.\./);
+  assert.equal(await dpkgStatus('', 'hello-phx'), 'installed 1.0-1');
+  assert.match(await sh('dpkg -L hello-phx'), /^\/usr\/share\/doc\/hello-phx\/README$/m);
+  assert.equal((await run(apt, { deb: '/root/hello-phx_1.0-1_all.deb' })).changed, false);
+  const notDeb = await run(apt, { deb: '/etc/hostname' });
+  assert.equal(notDeb.failed, true);
+  assert.match(String(notDeb.msg), /^Unable to install package: /);
+});

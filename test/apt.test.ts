@@ -7,7 +7,14 @@
 // when there is nothing else to do.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import apt, { parseDpkgQuery, parsePolicy, parseSimulatedRemovals, fnmatch, type Facts } from '../modules/apt.js';
+import apt, {
+  APT_ENV,
+  parseDpkgQuery,
+  parsePolicy,
+  parseSimulatedRemovals,
+  fnmatch,
+  type Facts,
+} from '../modules/apt.js';
 
 const ctx = { host: 'h', check: false, vars: {} };
 const plan = (f: Facts, raw: unknown) => apt.plan(f, apt.args.parse(raw), ctx);
@@ -138,4 +145,27 @@ test('arguments: names follow Debian policy so no value becomes an option; alias
   assert.equal(apt.args.safeParse({ deb: '/x.deb', name: 'a1' }).success, false);
   assert.equal(apt.args.safeParse({ state: 'present' }).success, false, 'nothing to do is an error, as in Ansible');
   assert.equal(apt.args.safeParse({ name: 'a1', force_apt_get: true, install_recommends: false }).success, true);
+});
+
+test("apt-get's environment rides the task environment: after the LC_ALL=C prefix, on stdin, over the task's", async () => {
+  const { createModuleContext } = await import('../src/module-runner.js');
+  const sent: { command: string; stdin?: string }[] = [];
+  const conn = {
+    kind: 'local' as const,
+    connect: () => Promise.resolve(),
+    exec: (command: string, o?: { stdin?: string | Buffer }) => {
+      sent.push({ command, stdin: o?.stdin?.toString() });
+      return Promise.resolve({ rc: 0, stdout: '', stderr: '' });
+    },
+    putFile: () => Promise.resolve(),
+    getFile: () => Promise.resolve(null),
+    close: () => Promise.resolve(),
+  };
+  const c = createModuleContext({ host: 'h', conn, env: { DEBIAN_FRONTEND: 'readline', HTTP_PROXY: 'http://p:3128' } });
+  await c.run(['apt-get', '-y', 'install', 'nginx'], { env: APT_ENV });
+  assert.match(sent[0].command, /^export LC_ALL=C; __phx_env=\$\(head -c \d+\)/);
+  assert.doesNotMatch(sent[0].command, /noninteractive/, 'values never on the command line');
+  assert.match(sent[0].stdin!, /^export DEBIAN_FRONTEND='?noninteractive'?$/m);
+  assert.match(sent[0].stdin!, /^export HTTP_PROXY='?http:\/\/p:3128'?$/m, "the task's own environment stays");
+  assert.doesNotMatch(sent[0].stdin!, /readline/);
 });
