@@ -1,10 +1,10 @@
 // apt-get, apt, apt-cache, dpkg-query and dpkg on a lab host or inside a lab
 // container, over the catalogue (apt-catalogue.ts) and dpkg's real database
 // files (dpkg-db.ts). Messages, output lines and exit codes are apt 2.6's and
-// dpkg 1.21's (Debian 12): apt-get exits 100 on any error (apt-private's
-// DispatchCommandLine: `return _error->PendingError() ? 100 : 0`), 1 when the
-// user (here: no -y and no terminal) declines; dpkg-query exits 1 when a
-// package is not found.
+// dpkg 1.21's (Debian 12): apt-get(8) DIAGNOSTICS "returns zero on normal
+// operation, decimal 100 on error"; 1 when the user (here: no -y and no
+// terminal, so YnPrompt reads EOF) declines; dpkg-query(1) EXIT STATUS: 1 when
+// a package is not found (the query failed partially), 2 on a usage error.
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, lstatSync, writeFileSync, utimesSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
