@@ -63,7 +63,10 @@ export function runIsolated(o: IsolateOptions): Promise<IsolateResult> {
       `if [ ! -e ${sq(target)} ]; then mkdir -p ${sq(target)}${o.targetOwner ? `; chown ${o.targetOwner} ${sq(target)}` : ''}; fi`,
     );
     if (b.hide?.length) {
-      lines.push(`mount -t overlay phx-lab-hide -o ${sq(`lowerdir=${[...b.hide, b.src].join(':')}`)} ${sq(target)}`);
+      // without overlayfs the plain read-only bind (the programs are then visible, installed or not)
+      lines.push(
+        `mount -t overlay phx-lab-hide -o ${sq(`lowerdir=${[...b.hide, b.src].join(':')}`)} ${sq(target)} 2>/dev/null || { mount --bind ${sq(b.src)} ${sq(target)} && mount -o remount,bind,ro ${sq(target)}; }`,
+      );
       continue;
     }
     lines.push(`mount ${b.recursive ? '--rbind' : '--bind'} ${sq(b.src)} ${sq(target)}`);
