@@ -14,6 +14,9 @@ import type { Connection, ExecOptions, ExecResult } from '../src/connection/type
 import type { ModuleDefinition, ModuleResult } from '../src/module.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
 import { shellQuote } from '../src/quote.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from './helpers/cli.js';
 
 const fx = useLabHost('phx-apt-lab-', async ({ sh }) => {
   await sh(
@@ -181,4 +184,33 @@ test('host: deb installs a .deb built with the real dpkg-deb (control read from 
   const notDeb = await run(apt, { deb: '/etc/hostname' });
   assert.equal(notDeb.failed, true);
   assert.match(String(notDeb.msg), /^Unable to install package: /);
+});
+
+test('through phx-play: ansible.builtin.apt and service in a play (task environment kept), --check then run then ok', async () => {
+  const play = join(fx.dir, 'packages.yml');
+  writeFileSync(
+    play,
+    [
+      '- hosts: pve1',
+      '  gather_facts: false',
+      '  environment: { DEBIAN_FRONTEND: readline }',
+      '  tasks:',
+      '    - ansible.builtin.apt: { name: [certbot, curl], update_cache: true, cache_valid_time: 86400 }',
+      '      register: pkgs',
+      '    - service: { name: nfs-kernel-server, state: started }',
+      '    - assert: { that: ["pkgs.stderr is not defined or \'debconf\' not in pkgs.stderr"] }',
+      '',
+    ].join('\n'),
+  );
+  const cli = (...a: string[]) => runCli(['-i', fx.lab.inventoryFile, ...a, play]);
+  const check = await cli('--check');
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+  assert.match(check.stdout, /pve1 +: ok=\d+ +changed=2 /);
+  assert.equal(await dpkgStatus('', 'certbot'), '');
+  const first = await cli();
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+  assert.match(first.stdout, /pve1 +: ok=\d+ +changed=2 /);
+  assert.equal(await dpkgStatus('', 'certbot'), 'installed 2.1.0-4');
+  const second = await cli();
+  assert.match(second.stdout, /pve1 +: ok=\d+ +changed=0 /);
 });
