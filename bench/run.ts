@@ -23,6 +23,7 @@ import {
 import { DEBUG_SSHD_PREFIX, execsPerTask, sshdChannelRequests, type TaskRoundTrips } from './roundtrips.js';
 import { summarizeProfile, type HotSpot } from './profile.js';
 import { median, fmtS, fmtMb, fmtX, table } from './stats.js';
+import { benchSite, type SiteOptions } from './site.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PHX = join(ROOT, 'bin/phx-play.js');
@@ -45,6 +46,8 @@ interface Options {
   keep: boolean;
   jsonOut?: string;
   mdOut?: string;
+  /** only site.yml twice on lab hosts, counting Proxmox CLI programs and round trips (bench/site.ts) */
+  site?: SiteOptions;
 }
 
 const HELP = `npm run bench [-- options]
@@ -57,6 +60,9 @@ const HELP = `npm run bench [-- options]
   --no-scale          skip fleet scale          --no-startup           skip start-up timings
   --no-profile        no --cpu-prof run at the largest scale
   --json FILE         raw figures as JSON       --md FILE             the report as Markdown
+  --site              only site.yml twice on lab hosts: Proxmox CLI programs and round trips per host
+  --site-hosts 3      lab host counts for --site (default 3)
+  --site-latency L    off,pve (default both): without / with the real Proxmox tools' latency
   --keep              keep the work directory`;
 
 function parseOptions(argv: string[]): Options {
@@ -93,7 +99,15 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--keep') o.keep = true;
     else if (a === '--json') o.jsonOut = argv[++i];
     else if (a === '--md') o.mdOut = argv[++i];
-    else if (a === '-h' || a === '--help') {
+    else if (a === '--site')
+      o.site = { hostCounts: o.site?.hostCounts ?? [3], latencies: o.site?.latencies ?? ['off', 'pve'] };
+    else if (a === '--site-hosts') o.site = { latencies: ['off', 'pve'], ...o.site, hostCounts: list(argv[++i]) };
+    else if (a === '--site-latency') {
+      const ls = (argv[++i] ?? '').split(',');
+      if (ls.some((l) => l !== 'off' && l !== 'pve'))
+        throw new Error(`bench: --site-latency takes off,pve; got '${ls.join(',')}'`);
+      o.site = { hostCounts: [3], ...o.site, latencies: ls as Array<'off' | 'pve'> };
+    } else if (a === '-h' || a === '--help') {
       console.log(HELP);
       process.exit(0);
     } else throw new Error(`bench: unknown option ${a}\n${HELP}`);
@@ -626,6 +640,14 @@ async function main(): Promise<number> {
     if (o.jsonOut) writeFileSync(o.jsonOut, JSON.stringify(raw, null, 2) + '\n');
   };
   try {
+    if (o.site) {
+      const r = await benchSite(ROOT, workDir, o.site, (stop) => cleanups.push(stop), log);
+      raw.site = r.runs;
+      report.push('## Machine', '', ...machine(undefined), '', ...r.report, '');
+      flush();
+      process.stdout.write(report.join('\n') + '\n');
+      return 0;
+    }
     if (o.ansible) {
       ansible = ensureAnsible(log);
       log(`bench: ${ansible}`);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { startLab, openLab, labStatus, labClusterOf, GENERATED_MARK, type LabFaults } from './index.js';
 import { PACKAGE_ROOT } from './hostfs.js';
 import { clusterPveDir } from './cluster.js';
+import { parseToolLatency } from './sim/tool-calls.js';
 
 const FAULT_NAMES: Record<string, keyof LabFaults> = {
   nfs: 'nfsDelaySeconds',
@@ -21,7 +22,7 @@ const FAULT_NAMES: Record<string, keyof LabFaults> = {
 
 function usage(): never {
   process.stderr.write(
-    'usage: npm run lab -- up [N] [--base-port P] [--cluster] | down | status | reset <host> | fault <host> <nfs|agent|lock|shutdown-hang|refuse> <value>  [--dir DIR]\n',
+    'usage: npm run lab -- up [N] [--base-port P] [--cluster] [--tool-latency pve|off|pct=400,…] | down | status | reset <host> | fault <host> <nfs|agent|lock|shutdown-hang|refuse> <value>  [--dir DIR]\n',
   );
   process.exit(1);
 }
@@ -31,11 +32,13 @@ async function main(): Promise<void> {
   let dir = join(PACKAGE_ROOT, '.lab');
   let basePort: number | undefined;
   let cluster: boolean | undefined;
+  let toolLatency: Record<string, number> | undefined;
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--dir') dir = args[++i];
     else if (args[i] === '--cluster') cluster = true;
     else if (args[i] === '--base-port') basePort = Number(args[++i]);
+    else if (args[i] === '--tool-latency') toolLatency = parseToolLatency(args[++i] ?? '');
     else rest.push(args[i]);
   }
   const [cmd, ...params] = rest;
@@ -46,7 +49,7 @@ async function main(): Promise<void> {
       if (!Number.isInteger(n) || n < 1) usage();
       // ports stay where they were: host i on base+i (22201… by default)
       const base = basePort ?? (existing.length ? existing[0].port - 1 : 22200);
-      const lab = await startLab({ dir, hosts: n, basePort: base, persistent: true, cluster });
+      const lab = await startLab({ dir, hosts: n, basePort: base, persistent: true, cluster, toolLatency });
       printStatus(dir);
       process.stdout.write(`inventory: ${writeRepoInventory(lab.inventoryFile)}\n`);
       break;

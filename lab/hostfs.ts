@@ -8,6 +8,7 @@ import { CATALOGUE } from './sim/apt-catalogue.js';
 import { CT_DEBS_DIR, CT_PACKAGE_DIR } from './sim/env.js';
 import { fileURLToPath } from 'node:url';
 import { HOST_DIRS } from './sim/seed.js';
+import { PROC_NET_DIR } from './sim/active-cts.js';
 import { clusterPveDir, nodeLinksDir, NODE_LINKS } from './cluster.js';
 
 export const SIM_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), 'sim/main.js');
@@ -165,6 +166,9 @@ export function writeSetupScript(labDir: string, hostDir: string, name: string, 
         ]
       : []),
     `mount --bind ${sq(join(labDir, 'bin'))} /usr/local/sbin`,
+    // the host's own unix socket list where pve-container's check_running looks (lab/sim/active-cts.ts)
+    `${sq(process.execPath)} ${sq(SIM_MAIN)} __publish-active-cts`,
+    `mount --bind ${sq(PROC_NET_DIR)} /proc/1/net`,
     'exec "$@"',
     '',
   ];

@@ -12,6 +12,7 @@ import { writeShims, writeSetupScript } from './hostfs.js';
 import { seedHost } from './sim/seed.js';
 import { CLUSTER_NAME, clusterPveDir, syncClusterTree, writeCorosync } from './cluster.js';
 import { sleep } from '../src/sleep.js';
+import { toolLatencyFile } from './sim/tool-calls.js';
 
 export interface LabHost {
   name: string;
@@ -228,11 +229,28 @@ function writeInventory(
       '          ansible_user: root',
       `          ansible_ssh_private_key_file: ${lab.privateKeyFile}`,
       `          ansible_ssh_known_hosts_file: ${lab.knownHostsFile}`,
+      ...clusterIds(lab.cluster, h.name),
     );
   // the cluster's hosts also in their own group (their variables are in group `lab` already)
   const members = lab.cluster ? lab.hosts.filter((h) => lab.cluster!.nodes.includes(h.name)) : [];
   if (members.length) lines.push('    lab_cluster:', '      hosts:', ...members.map((h) => `        ${h.name}: {}`));
+  // the Phoenix playbooks target phoenix_hypervisors; `lab` (deeper) keeps its group_vars on top
+  lines.push('    phoenix_hypervisors:', '      children:', '        lab: {}');
   writeFileSync(file, lines.join('\n') + '\n');
+}
+
+/**
+ * A cluster member's own guest ids as host vars: ids are unique cluster-wide, so member i gets
+ * the VM seeded on it (1000+i) and its own container ids for the names of inventory/group_vars/lab.yml
+ * (phoenix-base 9i0, nginx 1i1, portainer-agent 1i2). A standalone host keeps lab.yml's 900/101/102/1001.
+ */
+function clusterIds(cluster: LabCluster | null, host: string): string[] {
+  const i = cluster ? cluster.nodes.indexOf(host) + 1 : 0;
+  if (i === 0) return [];
+  return [
+    `          portainer_vmid: ${1000 + i}`,
+    `          phoenix_ctids: { phoenix-base: 9${i}0, nginx: 1${i}1, portainer-agent: 1${i}2 }`,
+  ];
 }
 
 /** Opens (creating or resuming) the lab in `dir` without starting anything. */
@@ -248,6 +266,8 @@ export interface LabOptions {
   persistent?: boolean;
   /** the hosts are one Proxmox VE cluster sharing /etc/pve (a lab's mode is fixed when it is created) */
   cluster?: boolean;
+  /** what each Proxmox tool costs (lab/sim/tool-calls.ts, ms per tool; {} for none); kept in the lab dir */
+  toolLatency?: Record<string, number>;
 }
 
 async function open(opts: LabOptions): Promise<{ lab: Lab; publicKey: string }> {
@@ -258,6 +278,10 @@ async function open(opts: LabOptions): Promise<{ lab: Lab; publicKey: string }> 
   if (!existsSync(privateKeyFile) || !existsSync(`${privateKeyFile}.pub`)) await generateKeyPair(privateKeyFile);
   const publicKey = readFileSync(`${privateKeyFile}.pub`, 'utf8').trim();
   writeShims(dir);
+  if (opts.toolLatency !== undefined) {
+    if (Object.keys(opts.toolLatency).length === 0) rmSync(toolLatencyFile(dir), { force: true });
+    else writeFileSync(toolLatencyFile(dir), JSON.stringify(opts.toolLatency, null, 2) + '\n');
+  }
 
   const config: LabConfig = readConfig(dir) ?? { hosts: [] };
   if (opts.cluster !== undefined && config.hosts.length > 0 && opts.cluster !== Boolean(config.cluster))

@@ -28,6 +28,7 @@ import { isMissingCt } from '../src/proxmox/pct-config.js';
 import { guestResult, isGuestExecArgv } from '../src/proxmox/qm.js';
 import { ModuleError } from '../src/module.js';
 import { runBatch } from '../src/remote/batch.js';
+import { ctBatch } from '../src/proxmox/ct-batch.js';
 import { shellJoin } from '../src/quote.js';
 import { sleep } from '../src/sleep.js';
 import { octalModeArg } from '../src/remote/mode.js';
@@ -127,7 +128,8 @@ const inCt = (a: CertHookArgs, argv: string[]) =>
 const usePvenode = (a: CertHookArgs) =>
   a.fingerprint_source === 'pvenode' ||
   (a.fingerprint_source === 'auto' && a.ctid === undefined && isPveproxyCert(a.cert));
-const keyStatArgv = (a: CertHookArgs) => inCt(a, ['stat', '-c', '%U %G %u %g %a', '--', a.key!]);
+const keyStatArgvIn = (key: string) => ['stat', '-c', '%U %G %u %g %a', '--', key];
+const keyStatArgv = (a: CertHookArgs) => inCt(a, keyStatArgvIn(a.key!));
 const NO_FILE = /No such file or directory|Could not open file|Can't open|cannot stat/i;
 
 function ctProblem(a: CertHookArgs, r: ExecResult, f: CertHookFacts): string | undefined {
@@ -136,7 +138,8 @@ function ctProblem(a: CertHookArgs, r: ExecResult, f: CertHookFacts): string | u
     f.ctMissing = true;
     return `CT ${a.ctid} does not exist`;
   }
-  if (/not running/i.test(r.stderr)) {
+  // a stopped CT: pct exec's lxc-attach finds no init pid (lxc src/lxc/attach.c get_attach_context)
+  if (/not running|Failed to get init pid/i.test(r.stderr)) {
     f.ctStopped = true;
     return `CT ${a.ctid} is not running (pct exec needs it running)`;
   }
@@ -144,19 +147,24 @@ function ctProblem(a: CertHookArgs, r: ExecResult, f: CertHookFacts): string | u
 }
 
 async function readAll(ctx: ModuleContext, a: CertHookArgs): Promise<CertHookFacts> {
+  const fingerprintArgv = ['openssl', 'x509', '-noout', '-fingerprint', '-sha256', '-in', a.cert];
+  // in a CT, the certificate and the key are read by one pct exec (src/proxmox/ct-batch.ts)
+  const inside =
+    a.ctid !== undefined && !usePvenode(a)
+      ? ctBatch(a.ctid, [fingerprintArgv, ...(a.key !== undefined ? [keyStatArgvIn(a.key)] : [])])
+      : undefined;
   const cmds: string[][] = [
-    usePvenode(a)
-      ? ['pvenode', 'cert', 'info', '--output-format', 'json']
-      : inCt(a, ['openssl', 'x509', '-noout', '-fingerprint', '-sha256', '-in', a.cert]),
+    inside ? inside.argv : usePvenode(a) ? ['pvenode', 'cert', 'info', '--output-format', 'json'] : fingerprintArgv,
     ['cat', '--', certStatePath(a.state_dir, a.name)],
     // pvenode shows this node's certificates: which node is this (see nodeCertPath)
     ...(usePvenode(a) ? [['sh', '-c', 'readlink /etc/pve/local || uname -n']] : []),
   ];
-  if (a.key !== undefined) cmds.push(keyStatArgv(a));
+  if (a.key !== undefined && !inside) cmds.push(keyStatArgv(a));
   const results = await runBatch(ctx, cmds);
-  const [fp, st] = results;
+  const st = results[1];
+  const [fp, insideKey] = inside ? inside.split(results[0]) : [results[0], undefined];
   const nodeOut = usePvenode(a) ? results[2] : undefined;
-  const key = a.key !== undefined ? results[results.length - 1] : undefined;
+  const key = a.key === undefined ? undefined : (insideKey ?? results[results.length - 1]);
   const f: CertHookFacts = { state: st.rc === 0 ? parseCertState(st.stdout) : null };
   if (fp.rc !== 0) {
     f.error = ctProblem(a, fp, f);

@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import { defineModule, type Change, type ModuleContext, type Plan } from '../src/module.js';
 import { containerSlot, pathSlot, predictedHostPath, type Predictions } from '../src/predictions.js';
-import { isMissingCt, parsePctConfig, type PctConfig } from '../src/proxmox/pct-config.js';
+import { ctConfPath, effectiveConfig, parsePctConfig, type PctConfig } from '../src/proxmox/pct-config.js';
 import { containerRoot } from '../src/proxmox/idmap.js';
 import { runBatch } from '../src/remote/batch.js';
 import { octalModeArg } from '../src/remote/mode.js';
@@ -119,7 +119,8 @@ async function facts(ctx: ModuleContext, a: FilePermArgs): Promise<FilePermFacts
     lookups.push(['group', a.group]);
   }
   for (const id of new Set([ctOf(a.owner), ctOf(a.group)].filter((x): x is number => x !== undefined))) {
-    cmds.push(['pct', 'config', String(id)]);
+    // the file `pct config` loads, read as pct config shows it (pending values taken in)
+    cmds.push(['cat', '--', ctConfPath(id)]);
     lookups.push(['ct', String(id)]);
   }
   const [find, ...rest] = await runBatch(ctx, cmds);
@@ -134,9 +135,9 @@ async function facts(ctx: ModuleContext, a: FilePermArgs): Promise<FilePermFacts
   rest.forEach((r, i) => {
     const [kind, name] = lookups[i];
     if (kind === 'ct') {
-      if (r.rc === 0) f.cts[name] = parsePctConfig(r.stdout);
-      else if (isMissingCt(r.stderr)) f.cts[name] = null;
-      else f.ctErrors[name] = `pct config ${name} failed: ${r.stderr.trim() || `exit code ${r.rc}`}`;
+      if (r.rc === 0) f.cts[name] = effectiveConfig(parsePctConfig(r.stdout));
+      else if (/No such file or directory/.test(r.stderr)) f.cts[name] = null;
+      else f.ctErrors[name] = `reading ${ctConfPath(Number(name))} failed: ${r.stderr.trim() || `exit code ${r.rc}`}`;
       return;
     }
     const id = r.rc === 0 ? Number(r.stdout.split(':')[2]) : NaN;

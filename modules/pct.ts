@@ -13,6 +13,7 @@ import {
   type Verify,
 } from '../src/module.js';
 import {
+  ctConfPath,
   effectiveConfig,
   isMissingCt,
   lowestFreeMpIndex,
@@ -32,6 +33,7 @@ import {
 import { containerRoot, isUnprivileged } from '../src/proxmox/idmap.js';
 import { ModuleError } from '../src/module.js';
 import { runBatch } from '../src/remote/batch.js';
+import { activeCtsArgv, parseActiveCts, UNIX_SOCKETS_FILE } from '../src/proxmox/lxc-running.js';
 import { printPropertyString } from '../src/encode/property-string.js';
 import { noNul, oneLine, operand, propertyRecord, propertyString, propertyValue } from '../src/encode/schemas.js';
 import { sleep } from '../src/sleep.js';
@@ -255,9 +257,12 @@ export function replicationJobsOf(replicationCfg: string, ctid: number): string[
 const isBindVolume = (v: string) => v.startsWith('/') && !v.startsWith('/dev/');
 
 /** The CT's own config file (what pct config reads); its [pve:pending] section is the pending list. */
-export const confPath = (ctid: number) => `/etc/pve/lxc/${ctid}.conf`;
+export const confPath = ctConfPath;
 
-/** Reads the config file and, if it exists, `pct status` (one round trip; one pct run, not three). */
+/**
+ * Reads the config files and which CTs run (src/proxmox/lxc-running.ts: what
+ * `pct status` decides from, without starting pct): one round trip, no Proxmox tool.
+ */
 async function readCt(
   ctx: ModuleContext,
   ctid: number,
@@ -265,24 +270,29 @@ async function readCt(
   bindSources: string[] = [],
 ): Promise<Omit<PctFacts, 'ctid' | 'stillLocked'>> {
   const ids = [ctid, ...(withSource !== undefined ? [withSource] : [])];
-  const cmds = ids.flatMap((id) => [
-    ['cat', '--', confPath(id)],
-    ['sh', '-c', 'test ! -e "$1" || exec pct status "$2"', 'sh', confPath(id), String(id)],
-  ]);
+  const cmds = [activeCtsArgv(), ...ids.map((id) => ['cat', '--', confPath(id)])];
   for (const src of bindSources) cmds.push(['test', '-d', src]);
-  const r = await runBatch(ctx, cmds);
-  const missingBindSources = bindSources.filter((_, i) => r[2 * ids.length + i].rc !== 0);
+  const [active, ...r] = await runBatch(ctx, cmds);
+  // a host where that file cannot be read: ask pct, as before
+  const running =
+    active.rc === 0
+      ? parseActiveCts(active.stdout)
+      : await runningByPct(
+          ctx,
+          ids.filter((_, i) => r[i].rc === 0),
+          `${UNIX_SOCKETS_FILE}: ${active.stderr.trim() || `exit code ${active.rc}`}`,
+        );
+  if (typeof running === 'string') return { error: running };
+  const missingBindSources = bindSources.filter((_, i) => r[ids.length + i].rc !== 0);
   const one = (i: number): CtState | null | string => {
-    const [cfg, st] = [r[2 * i], r[2 * i + 1]];
+    const cfg = r[i];
     if (cfg.rc !== 0)
       return /No such file or directory/.test(cfg.stderr)
         ? null
         : `reading ${confPath(ids[i])} failed: ${cfg.stderr.trim() || `exit code ${cfg.rc}`}`;
-    if (st.rc !== 0 && !isMissingCt(st.stderr))
-      return `pct status ${ids[i]} failed: ${st.stderr.trim() || `exit code ${st.rc}`}`;
-    if (st.rc !== 0) return null; // removed between the two reads
     const file = parsePctConfig(cfg.stdout);
-    return { config: effectiveConfig(file), status: parsePctStatus(st.stdout), pending: pendingFromFile(file) };
+    const status = running.has(ids[i]) ? 'running' : 'stopped';
+    return { config: effectiveConfig(file), status, pending: pendingFromFile(file) };
   };
   const out: Omit<PctFacts, 'ctid' | 'stillLocked'> = missingBindSources.length ? { missingBindSources } : {};
   const ct = one(0);
@@ -292,6 +302,21 @@ async function readCt(
     const src = one(1);
     if (typeof src === 'string') out.error ??= src;
     else out.source = src;
+  }
+  return out;
+}
+
+/** The running CTs among `ids` by `pct status` (one round trip), or what went wrong. */
+async function runningByPct(ctx: ModuleContext, ids: number[], why: string): Promise<Set<number> | string> {
+  const out = new Set<number>();
+  const r = await runBatch(
+    ctx,
+    ids.map((id) => ['pct', 'status', String(id)]),
+  );
+  for (const [i, st] of r.entries()) {
+    if (st.rc !== 0 && !isMissingCt(st.stderr))
+      return `pct status ${ids[i]} failed (${why}): ${st.stderr.trim() || `exit code ${st.rc}`}`;
+    if (st.rc === 0 && parsePctStatus(st.stdout) === 'running') out.add(ids[i]);
   }
   return out;
 }

@@ -10,11 +10,16 @@
 // storage first waits (bounded) for exactly what `pvesm add nfs` checks
 // (NFSPlugin.pm check_connection), since it fails on a server not answering yet.
 // Keys per type are those the type's `options()` in pve-storage allow.
+// In a cluster storage.cfg is every member's (pmxcfs): the members of one cluster
+// run this module one after another in a run (sharedScope), so one adds each
+// storage and the others find it there; prune never removes a definition
+// restricted (`nodes`) to other nodes as well.
 import * as z from 'zod';
 import { defineModule, CommandFailed, ModuleError, type Change, type Plan } from '../src/module.js';
 import { describeProbes, pveOnlineCheck, waitForNfs, type NfsWaitOptions } from '../src/proxmox/nfs.js';
 import { inUseReason, parseStorageUse, storageUseArgv, type StorageUse } from '../src/proxmox/storage-use.js';
 import { seconds } from '../src/remote/seconds-arg.js';
+import { clusterMembership, clusterScopeKey, type ClusterMembership } from '../src/proxmox/cluster.js';
 import { printCommaList } from '../src/encode/comma-list.js';
 import { printMountOptions } from '../src/encode/mount-options.js';
 import { printPropertyString } from '../src/encode/property-string.js';
@@ -252,6 +257,8 @@ export interface PvesmFacts {
   use?: Record<string, StorageUse>;
   /** the facts include check-mode predictions of earlier tasks */
   predicted?: boolean;
+  /** this node and its cluster (absent: a standalone node, as in facts recorded before clusters) */
+  membership?: ClusterMembership;
 }
 
 /**
@@ -407,6 +414,21 @@ function planOne(d: DesiredStorage, cur: StorageDef | undefined): Step | string 
   return { changes: [{ description: `set ${what.join(', ')} on storage ${d.id}`, argv }], after, kind: 'updated' };
 }
 
+/**
+ * In a cluster, storage.cfg is every node's: a definition restricted (`nodes`) to other nodes
+ * too belongs to them as well, and one node's prune must not take it from them. Returns the
+ * other nodes (for the message), or undefined when the storage is this node's to prune.
+ */
+function otherNodesOf(s: StorageDef, m: ClusterMembership | undefined): string | undefined {
+  if (!m?.cluster || s.keys.nodes === undefined) return undefined;
+  const nodes = s.keys.nodes
+    .split(/[,;\s]+/)
+    .map((n) => n.trim())
+    .filter(Boolean);
+  const others = nodes.filter((n) => n !== m.node);
+  return others.length ? `node${others.length > 1 ? 's' : ''} ${others.join(', ')}` : undefined;
+}
+
 export function planPvesm(f: PvesmFacts, a: PvesmArgs): Plan {
   const current = new Map(f.storages.map((s) => [s.id, s]));
   const refusals: string[] = [];
@@ -438,15 +460,18 @@ export function planPvesm(f: PvesmFacts, a: PvesmArgs): Plan {
   }
   const kept: string[] = [];
   const inUse: Record<string, string> = {};
+  const otherNodes: Record<string, string> = {};
   if (a.prune) {
     const listed = new Set(a.storages.map((d) => d.id));
     const candidates = new Set(pruneCandidates(f.storages, a).map((s) => s.id));
     for (const s of f.storages) {
       if (listed.has(s.id)) continue;
       const why = inUseReason(f.use?.[s.id]);
-      if (!candidates.has(s.id) || why) {
+      const others = candidates.has(s.id) ? otherNodesOf(s, f.membership) : undefined;
+      if (!candidates.has(s.id) || why || others) {
         kept.push(s.id);
         if (why) inUse[s.id] = why;
+        else if (others) otherNodes[s.id] = others;
         continue;
       }
       changes.push({ description: `remove storage ${s.id} (not in the list)`, argv: ['pvesm', 'remove', s.id] });
@@ -459,14 +484,19 @@ export function planPvesm(f: PvesmFacts, a: PvesmArgs): Plan {
   const wanted = a.storages.filter((d) => d.state === 'present').map((d) => afterDefs.find((s) => s.id === d.id)!);
   const storages = Object.fromEntries(wanted.map((s) => [s.id, { type: s.type, ...s.keys }]));
   const result: Record<string, unknown> = { added, updated, removed, storages };
-  if (a.prune) Object.assign(result, { kept, in_use: inUse });
+  if (a.prune) Object.assign(result, { kept, in_use: inUse, other_nodes: otherNodes });
   if (a.single) Object.assign(result, { id: a.storages[0].id, state: a.storages[0].state });
   const parts = [
     added.length && `added ${added.join(', ')}`,
     updated.length && `updated ${updated.join(', ')}`,
     removed.length && `removed ${removed.join(', ')}`,
   ].filter(Boolean);
-  const keptInUse = Object.entries(inUse).map(([id, why]) => `kept ${id} although not listed: in use (${why})`);
+  const keptInUse = [
+    ...Object.entries(inUse).map(([id, why]) => `kept ${id} although not listed: in use (${why})`),
+    ...Object.entries(otherNodes).map(
+      ([id, nodes]) => `kept ${id} although not listed: restricted to ${nodes}, not this node's alone`,
+    ),
+  ];
   return {
     changes,
     result,
@@ -492,15 +522,21 @@ export default defineModule<PvesmArgs, PvesmFacts>({
   description:
     'Proxmox storage definitions (storage.cfg): add, set differing keys, remove, prune; fixed-key drift fails',
   args,
+  // storage.cfg is cluster-wide: the members of one cluster take turns (src/shared-scope.ts)
+  sharedScope: async (ctx) => clusterScopeKey(await clusterMembership(ctx)),
   async facts(ctx, a) {
+    const membership = await clusterMembership(ctx);
     const r = await ctx.run(['cat', STORAGE_CFG], { okExit: 'any' });
     if (r.rc !== 0 && !/No such file/i.test(r.stderr)) throw new CommandFailed(['cat', STORAGE_CFG], r);
     const storages = withLocal(r.rc === 0 ? parseStorageCfg(r.stdout) : []);
-    const ids = pruneCandidates(storages, a).map((s) => s.id);
-    if (!ids.length) return { storages };
+    // another node's storage is kept whatever uses it: no need to ask (its pvesm list fails here anyway)
+    const ids = pruneCandidates(storages, a)
+      .filter((s) => !otherNodesOf(s, membership))
+      .map((s) => s.id);
+    if (!ids.length) return { storages, membership };
     const { argv, marker } = storageUseArgv(ids);
     const u = await ctx.run(argv, { okExit: 'any' });
-    return { storages, use: Object.fromEntries(parseStorageUse(u.stdout, marker, ids)) };
+    return { storages, membership, use: Object.fromEntries(parseStorageUse(u.stdout, marker, ids)) };
   },
   overlay,
   plan: (f, a) => planPvesm(f, a),

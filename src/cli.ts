@@ -9,19 +9,28 @@ export async function main(argv: string[]): Promise<number> {
     return await mainInner(argv);
   } catch (e) {
     const { userErrorText } = await import('./cli/errors.js');
+    // a vault secret is never shown, in an error message neither
+    const { maskSecrets } = await import('./vault/secrecy.js');
     const text = userErrorText(e);
     if (text !== null) {
-      process.stderr.write(text + '\n');
+      process.stderr.write(maskSecrets(text) + '\n');
       return 1;
     }
     const { terminalSafe } = await import('./output/escape.js');
-    process.stderr.write(terminalSafe(`phx-play: internal error: ${(e as Error)?.message ?? String(e)}\n`));
+    process.stderr.write(
+      maskSecrets(terminalSafe(`phx-play: internal error: ${(e as Error)?.message ?? String(e)}\n`)),
+    );
     if (process.env.PHX_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
     return 250;
   }
 }
 
 async function mainInner(argv: string[]): Promise<number> {
+  if (argv[0] === 'vault') {
+    // ansible-vault's commands have options of their own
+    const { runVaultCommand } = await import('./cli/vault.js');
+    return runVaultCommand(argv.slice(1));
+  }
   const o = parseCli(argv);
   if (o.command === 'help') {
     process.stdout.write(HELP + '\n');

@@ -16,6 +16,8 @@ import {
 } from './module.js';
 import { applyPredictions, Predictions } from './predictions.js';
 import { shellJoin } from './quote.js';
+import { SharedScopes } from './shared-scope.js';
+import { holdsSecretText, SecretOnCommandLine, secretUsed } from './vault/secrecy.js';
 
 export interface ContextOptions {
   host: string;
@@ -25,6 +27,8 @@ export interface ContextOptions {
   vars?: Record<string, unknown>;
   baseDir?: string;
   predicted?: Predictions;
+  /** shared by the hosts of one run (the executor's); a context of its own by default */
+  scopes?: SharedScopes;
   become?: Become;
   chdir?: string;
   env?: Record<string, string>;
@@ -38,6 +42,8 @@ export interface ContextOptions {
 
 export function createModuleContext(o: ContextOptions): ModuleContext {
   const signal = o.signal ?? new AbortController().signal;
+  // commands in a container (pct exec) already run as its root: become root is no sudo there
+  const rootInContainer = o.conn.kind === 'pct' && (o.become?.user || 'root') === 'root';
   const send = async (
     cmd: readonly string[] | { shell: string },
     shown: readonly string[] | string,
@@ -47,12 +53,13 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
       chdir: o.chdir,
       env: opts.env ? { ...o.env, ...opts.env } : o.env,
       stdin: opts.stdin,
-      become: opts.noBecome ? undefined : o.become,
+      become: opts.noBecome || rootInContainer ? undefined : o.become,
       timeoutMs: o.timeoutMs,
     };
     let r: ExecResult;
     try {
       const built = buildCommand(cmd, cc);
+      refuseSecretOnCommandLine(built.command);
       o.onCommand?.(built.command);
       r = await o.conn.exec(built.command, {
         stdin: built.stdin,
@@ -75,6 +82,7 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
     vars: o.vars ?? {},
     baseDir: o.baseDir ?? process.cwd(),
     predicted: o.predicted ?? new Predictions(),
+    scopes: o.scopes ?? new SharedScopes(),
     becomeUser: o.become ? o.become.user || 'root' : undefined,
     run: (argv, opts) => send(argv, argv, opts),
     runShell: (script, opts) => send({ shell: script }, script, opts),
@@ -89,6 +97,14 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
  * hosts and refused become keep their own channel, and so does the executor's
  * abort at the task timeout (it reports the timeout itself).
  */
+/**
+ * A command line is a process's argv, which `ps` shows to every user of the host: a task
+ * that read a vault secret may not put it there (environment:, stdin and files carry it instead).
+ */
+function refuseSecretOnCommandLine(command: string): void {
+  if (secretUsed() && holdsSecretText(command)) throw new SecretOnCommandLine();
+}
+
 function sendFailure(e: unknown, signal: AbortSignal): unknown {
   if (signal.aborted || e instanceof ModuleError || e instanceof PhxError || e instanceof UnreachableError) return e;
   return new ModuleError(e instanceof Error ? e.message : String(e));
@@ -153,11 +169,30 @@ function failedResult(module: string, e: unknown, base: ModuleResult, signal: Ab
 
 /** The engine's whole treatment of a module. ModuleErrors become failed results (see failedResult). */
 export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx: ModuleContext): Promise<ModuleResult> {
+  if (!def.sharedScope) return runSteps(def, args, ctx, ctx.predicted);
+  let key: string | undefined;
+  try {
+    key = await def.sharedScope(ctx);
+  } catch (e) {
+    return failedResult(def.name, e, { changed: false }, ctx.signal);
+  }
+  if (key === undefined) return runSteps(def, args, ctx, ctx.predicted);
+  const shared = ctx.scopes.predictionsOf(key);
+  return ctx.scopes.exclusive(key, ctx.signal, () => runSteps(def, args, ctx, shared));
+}
+
+/** facts → overlay (check) → plan → apply or predict → verify; `seen`: the predictions the overlay reads. */
+async function runSteps<A, F>(
+  def: ModuleDefinition<A, F>,
+  args: A,
+  ctx: ModuleContext,
+  seen: Predictions,
+): Promise<ModuleResult> {
   let facts: F;
   let plan: Plan;
   try {
     facts = await def.facts(ctx, args);
-    if (ctx.check && def.overlay) facts = def.overlay(facts, args, ctx.predicted);
+    if (ctx.check && def.overlay) facts = def.overlay(facts, args, seen);
     plan = def.plan(facts, args, ctx);
   } catch (e) {
     return failedResult(def.name, e, { changed: false }, ctx.signal);
@@ -166,6 +201,7 @@ export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx:
   const changed = plan.changes.length > 0;
   if (ctx.check) {
     applyPredictions(ctx.predicted, plan.predict ?? []);
+    if (seen !== ctx.predicted) applyPredictions(seen, plan.predict ?? []);
     return resultOf(plan, changed, undefined, ctx);
   }
   let extra: Record<string, unknown> | void = undefined;

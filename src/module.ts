@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import type { Connection, ExecResult } from './connection/types.js';
 import type { PredictionWrite, Predictions } from './predictions.js';
+import type { SharedScopes } from './shared-scope.js';
 
 export interface RunOptions {
   stdin?: string | Buffer;
@@ -34,6 +35,8 @@ export interface ModuleContext {
    * the typed slots of src/predictions.ts in modules' `overlay` step.
    */
   readonly predicted: Predictions;
+  /** what the hosts of one run share (src/shared-scope.ts): cluster-wide modules take turns there */
+  readonly scopes: SharedScopes;
   /** the user commands run as when not the connecting user (the task's become user) */
   readonly becomeUser?: string;
   /** Runs argv on the host (with the task's become, chdir, environment). Throws CommandFailed unless rc is allowed. */
@@ -177,6 +180,14 @@ export interface ModuleDefinition<A = unknown, F = unknown> {
    * converged). `true`, or a Verify that says what "converged" means.
    */
   verify?: boolean | Verify<A>;
+  /**
+   * For modules that change state shared by several hosts (a PVE cluster's /etc/pve):
+   * the key of the scope this host is in, or undefined when its state is its own. Hosts
+   * with the same key run the module one after another (facts → plan → apply → verify),
+   * so one makes each change and the others find it made; in check mode they share
+   * predictions, so the others predict no change either.
+   */
+  sharedScope?(ctx: ModuleContext): Promise<string | undefined>;
 }
 
 /** What "converged" means for a module whose target state is not simply "plan again, nothing to do". */

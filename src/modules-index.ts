@@ -16,6 +16,7 @@ import filePermModule from '../modules/file_perm.js';
 import lineinfileModule from '../modules/lineinfile.js';
 import nfsWaitModule from '../modules/nfs_wait.js';
 import pctModule from '../modules/pct.js';
+import pveFirewallModule from '../modules/pve_firewall.js';
 import pvesmModule from '../modules/pvesm.js';
 import setFactModule from '../modules/set_fact.js';
 import shellModule from '../modules/shell.js';
@@ -39,6 +40,7 @@ export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   lineinfileModule,
   nfsWaitModule,
   pctModule,
+  pveFirewallModule,
   pvesmModule,
   setFactModule,
   shellModule,

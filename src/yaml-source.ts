@@ -19,6 +19,9 @@ import {
 } from 'yaml';
 import { PhxError, ValidationErrors, type SourceLoc } from './errors.js';
 import { UnsafeText, markUnsafe } from './unsafe.js';
+import { isVaultText } from './vault/format.js';
+import { decryptVaultText, VaultDecryptError } from './vault/keyring.js';
+import { markSecretData, registerSecretText } from './vault/secrecy.js';
 
 interface Positions {
   self: SourceLoc;
@@ -70,7 +73,30 @@ export function parseYaml(text: string, file: string): unknown {
 }
 
 export function parseYamlDocuments(text: string, file: string): unknown[] {
+  if (isVaultText(text)) {
+    // a vaulted file: its lines are never shown in an error, every string in it is a secret
+    const docs = parseDocuments(decryptedText(text, { file, line: 1, col: 1 }), file);
+    markSecretData(docs);
+    return docs;
+  }
   registerSource(file, text);
+  return parseDocuments(text, file);
+}
+
+/** The plaintext of vault text read at `loc`, as UTF-8; a wrong password or bad data is a located error. */
+function decryptedText(vaultText: string, loc: SourceLoc): string {
+  let bytes: Buffer;
+  try {
+    bytes = decryptVaultText(vaultText).plaintext;
+  } catch (e) {
+    if (e instanceof VaultDecryptError) throw new PhxError(e.message, loc);
+    throw e;
+  }
+  if (!isUtf8(bytes)) throw new PhxError('the decrypted vault data is not UTF-8 text', loc);
+  return bytes.toString('utf8');
+}
+
+function parseDocuments(text: string, file: string): unknown[] {
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, {
     lineCounter: lc,
@@ -78,7 +104,7 @@ export function parseYamlDocuments(text: string, file: string): unknown[] {
     uniqueKeys: true,
     merge: true,
     version: '1.1',
-    customTags: (tags) => [...asAnsibleReadsIt(tags), UNSAFE_TAG],
+    customTags: (tags) => [...asAnsibleReadsIt(tags), UNSAFE_TAG, VAULT_TAG],
   });
   if (!Array.isArray(docs)) return [];
   const at = (offset: number): SourceLoc => {
@@ -202,6 +228,18 @@ function asAnsibleReadsIt(tags: Tags): Tags {
 const UNSAFE_TAG: ScalarTag = { tag: '!unsafe', resolve: (text: string) => new UnsafeText(text) };
 const unsafeIfTagged = <T>(node: Node, value: T): T => (node.tag === UNSAFE_TAG.tag ? markUnsafe(value) : value);
 
+// Ansible's `!vault |` value: vault text decrypted when the file is read (with its position for errors)
+class VaultedScalar {
+  constructor(readonly text: string) {}
+}
+const VAULT_TAG: ScalarTag = { tag: '!vault', resolve: (text: string) => new VaultedScalar(text) };
+
+function decryptedScalar(value: VaultedScalar, loc: SourceLoc): string {
+  const text = decryptedText(value.text, loc);
+  registerSecretText(text);
+  return text;
+}
+
 function firstLine(s: string): string {
   return s.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
 }
@@ -232,7 +270,8 @@ function convert(
       budget.insideAlias--;
     }
   }
-  if (isScalar(node)) return node.value;
+  if (isScalar(node))
+    return node.value instanceof VaultedScalar ? decryptedScalar(node.value, at(node.range?.[0] ?? 0)) : node.value;
   if (isMap(node)) {
     const obj: Record<string, unknown> = {};
     const p: Positions = { self: at(node.range?.[0] ?? 0), children: new Map(), values: new Map() };

@@ -217,6 +217,26 @@ const ATTACKS: Attack[] = [
     why: /must not start with "-"/,
     literalOnly: true,
   },
+  {
+    title: 'pve_firewall: a blank in a rule source would add a parameter (-dport 22: any port)',
+    module: 'pve_firewall',
+    args: { vmid: 1001, rules: [{ type: 'in', action: 'ACCEPT', proto: 'tcp', dport: 9443, source: BAD }] },
+    bad: '10.0.0.101 -dport 22',
+    good: '10.0.0.101',
+    names: 'rules.0.source',
+    why: /must not contain blanks/,
+    literalOnly: true,
+  },
+  {
+    title: 'pve_firewall: a line break in a rule comment would add a rule',
+    module: 'pve_firewall',
+    args: { vmid: 1001, rules: [{ type: 'in', action: 'DROP', comment: BAD }] },
+    bad: 'x\nIN ACCEPT',
+    good: 'x',
+    names: 'rules.0.comment',
+    why: /one line/,
+    literalOnly: true,
+  },
 ];
 
 /** `args` with BAD replaced by `value`. */

@@ -91,7 +91,7 @@ describe('malformed YAML inventories', () => {
       file,
       line: 3,
       col: 25,
-      message: /ansible_connection must be 'local' or 'ssh'.*"winrm"/,
+      message: /ansible_connection must be 'local', 'ssh' or 'pct'.*"winrm"/,
     });
   });
 
@@ -196,7 +196,7 @@ describe('malformed INI inventories', () => {
 
   it('a bad connection in [all:vars]', () => {
     const { file, load } = loadOne('hosts', 'w1\n[all:vars]\nansible_connection=telnet\n');
-    assertLocatedError(load, { file, line: 3, col: 20, message: /ansible_connection must be 'local' or 'ssh'/ });
+    assertLocatedError(load, { file, line: 3, col: 20, message: /ansible_connection must be 'local', 'ssh' or 'pct'/ });
   });
 });
 
@@ -269,7 +269,7 @@ describe('malformed sources and vars files', () => {
     assert.deepEqual(
       caught.errors.map((e) => `${e.loc?.file}:${e.loc?.line}: ${e.message}`),
       [
-        `${join(dir, 'group_vars/web.yml')}:1: ansible_connection must be 'local' or 'ssh' (paramiko means ssh), got "telnet"`,
+        `${join(dir, 'group_vars/web.yml')}:1: ansible_connection must be 'local', 'ssh' or 'pct' (paramiko means ssh), got "telnet"`,
         `${join(dir, 'host_vars/d1.yml')}:1: ansible_become must be a boolean (true/false, yes/no), got "maybe"`,
       ],
     );

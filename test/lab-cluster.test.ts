@@ -2,12 +2,13 @@
 // Each test that pins a real behaviour names the source it was read from.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { useLabHost } from './harness/lab-fixture.js';
 import { startLab } from '../lab/index.js';
+import { hostVariables, loadInventory } from '../src/inventory/index.js';
 import { seedHost } from '../lab/sim/seed.js';
 import { SIM_MAIN, PACKAGE_ROOT } from '../lab/hostfs.js';
 
@@ -163,6 +164,30 @@ test('the inventory has the cluster in group lab_cluster, and group lab as befor
   assert.equal(cli.status, 0, cli.stderr);
   assert.match(cli.stdout, /^pve1\t127\.0\.0\.1:\d+\tpid \d+\tup\n/);
   assert.match(cli.stdout, /\ncluster phx-lab: pve1, pve2, pve3 \(3\/3 online, quorate\); shared \/etc\/pve: \S+\n$/);
+});
+
+test('the inventory gives each member its own guest ids (the VM seeded on it, its container ids) in phoenix_hypervisors', async () => {
+  // with the repository's lab site values beside it, as the Phoenix tests use it
+  const dir = mkdtempSync(join(tmpdir(), 'phx-lab-cluster-inv-'));
+  try {
+    cpSync(fx.lab.inventoryFile, join(dir, 'hosts.yml'));
+    cpSync(join(PACKAGE_ROOT, 'inventory/group_vars'), join(dir, 'group_vars'), { recursive: true });
+    const inv = loadInventory([join(dir, 'hosts.yml')]);
+    const seen = new Map<number, string>();
+    for (const h of ['pve1', 'pve2', 'pve3']) {
+      const v = hostVariables(inv, h, { playbookDir: join(PACKAGE_ROOT, 'playbooks') });
+      assert.ok((v.group_names as string[]).includes('phoenix_hypervisors'), h);
+      // the VM the lab seeded on this member (1001, 1002, 1003) is the one its playbooks use
+      assert.match(await ok(h, 'qm list'), new RegExp(`^ +${String(v.portainer_vmid)} portainer `, 'm'));
+      const ids = [v.portainer_vmid, ...Object.values(v.phoenix_ctids as Record<string, number>)] as number[];
+      for (const id of ids) {
+        assert.ok(!seen.has(id), `${h} reuses id ${id} of ${seen.get(id)}`);
+        seen.set(id, h);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a lab keeps its mode: a cluster lab does not reopen as standalone', async () => {

@@ -90,10 +90,16 @@ test('containers.yml: a new shared volume reaches only the containers of the run
       containers_in_run: [101],
       shared_volumes: {
         ...labVars.shared_volumes,
+        // -e @file is data, never a template: the lab's "{{ portainer_dir }}/data" spelled out
+        portainer_data: {
+          ...(labVars.shared_volumes.portainer_data as object),
+          host_path: '/quickOS/vm-persistent-data/1001/portainer/data',
+        },
+        // mounts are keyed by container name; the run names CT 101 by its id
         media: {
           host_path: '/tank/media-shared',
           owner: 'container_root',
-          mounts: { '101': '/srv/media', '102': '/srv/media' },
+          mounts: { nginx: '/srv/media', 'portainer-agent': '/srv/media' },
         },
       },
     }),

@@ -274,6 +274,7 @@ test("prune: removes definitions not in the list, never the installer's (local, 
     removed: ['nas'],
     kept: ['local', 'local-zfs'],
     in_use: {},
+    other_nodes: {},
     storages: { 'tank-ct': { type: 'zfspool', pool: 'tank/ct', content: 'rootdir,images' } },
   });
   assert.deepEqual(predictionRecord(p.predict), {

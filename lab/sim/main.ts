@@ -3,6 +3,7 @@
 // start-up light.
 import { inspect } from 'node:util';
 import { SimError } from './env.js';
+import { logToolCall, toolLatencyMs } from './tool-calls.js';
 
 type Tool = (args: string[]) => number | Promise<number>;
 
@@ -31,6 +32,14 @@ const TOOLS: Record<string, () => Promise<Tool>> = {
   pvecm: async () => (await import('./pvecm.js')).pvecm,
   pveversion: async () => (await import('./pveversion.js')).pveversion,
   docker: async () => (await import('./docker.js')).docker,
+  // at host start (lab/hostfs.ts): the host's /proc/1/net/unix from its CTs' state
+  '__publish-active-cts': async () => {
+    const { publishActiveCts } = await import('./active-cts.js');
+    return () => {
+      publishActiveCts();
+      return 0;
+    };
+  },
   '__nfs-mount-check': async () => {
     const { nfsMountProblem } = await import('./nfs.js');
     return (args: string[]) => {
@@ -50,6 +59,9 @@ async function main(): Promise<void> {
     process.exitCode = 127;
     return;
   }
+  logToolCall(tool, args);
+  const delay = toolLatencyMs(tool, args);
+  if (delay > 0) await new Promise((r) => setTimeout(r, delay));
   try {
     process.exitCode = await (await load())(args);
   } catch (e) {

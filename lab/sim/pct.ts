@@ -52,6 +52,7 @@ import { allocContainerVolume, volumePath, freeVolume, findStorage } from './sto
 import { runIsolated, systemBinds, type Bind } from './isolate.js';
 import { vmidInUseMessage } from './vmlist.js';
 import { checkCfsQuorum } from './membership.js';
+import { publishActiveCts } from './active-cts.js';
 
 export const ctConfPath = (id: string) => `/etc/pve/nodes/${nodeName()}/lxc/${id}.conf`;
 export const vmConfPath = (id: string) => `/etc/pve/nodes/${nodeName()}/qemu-server/${id}.conf`;
@@ -134,6 +135,7 @@ export function ctRunning(id: string): boolean {
 
 function setRunning(id: string, running: boolean): void {
   writeJson(stateFile(id), { running, startedAt: running ? Date.now() : 0 });
+  publishActiveCts();
 }
 
 function checkLock(conf: CtConf): void {
@@ -212,6 +214,17 @@ function splitList(v: string): string[] {
 /** PVE::GuestHelpers::get_unique_tags with the default datacenter tag-style: lower-cased, sorted, unique, `;`-joined. */
 function uniqueTags(v: string): string {
   return [...new Set(splitList(v).map((t) => t.toLowerCase()))].sort().join(';');
+}
+
+/**
+ * Why a veth cannot be plugged into `bridge`, as pve-container's src/lxcnetaddbr (at start) and
+ * pve-common PVE::Network::read_bridge_mtu (hotplug) find it: the bridge's /sys/class/net/<bridge>/mtu
+ * must be readable. The lab's /sys/class/net is the host's own (seed.ts SEED_BRIDGES).
+ */
+function bridgeProblem(bridge: string | undefined): string | null {
+  if (!bridge) return 'missing bridge configuration';
+  const mtu = /^[\w.-]+$/.test(bridge) ? readText(`/sys/class/net/${bridge}/mtu`) : null;
+  return mtu && mtu.trim() ? null : `bridge '${bridge}' does not exist`;
 }
 
 /** AbstractConfig::check_protection */
@@ -596,6 +609,11 @@ function set(args: string[]): number {
           const next = parsePropString(v);
           if (size !== undefined) v = formatMountPoint(next.volume, { ...next.opts, size });
         }
+        if (running && /^net\d+$/.test(k)) {
+          // hotplug_net → PVE::Network::veth_create → read_bridge_mtu
+          const problem = bridgeProblem(parsePropString(v, '__none__').opts.bridge);
+          if (problem) hotplugErrors[k] = `unable to hotplug ${k}: ${problem}`;
+        }
         if (running && isNewMp) {
           const { volume } = parsePropString(v);
           if (mountPointType(volume) === 'bind' && !existsSync(hostPath(volume)))
@@ -754,6 +772,14 @@ function start(args: string[]): number {
         const path = mountPointType(volume) === 'bind' ? volume : volumePath(volume);
         if (!path || !existsSync(hostPath(path))) {
           out(`directory '${path ?? volume}' does not exist\n`);
+          throw new SimError(`startup for container '${id}' failed`, 255);
+        }
+      }
+    for (const [k, v] of Object.entries(conf.keys))
+      if (/^net\d+$/.test(k)) {
+        const problem = bridgeProblem(parsePropString(v, '__none__').opts.bridge);
+        if (problem) {
+          out(`${problem}\n`);
           throw new SimError(`startup for container '${id}' failed`, 255);
         }
       }
@@ -996,8 +1022,15 @@ async function exec(args: string[]): Promise<number> {
   if (!id) throw new SimError('400 not enough arguments', 255);
   const argv = [...p.positional.slice(1), ...(p.trailing ?? [])];
   const conf = readCt(id);
-  if (!ctRunning(id)) throw new SimError(`container '${id}' not running!`, 255);
   if (argv.length === 0) throw new SimError('missing command', 255);
+  // pct.pm's exec does not check the state: lxc-attach finds no init pid (lxc src/lxc/attach.c
+  // get_attach_context, then lxc_attach; log.c's log_append_stderr format) and exits EXIT_FAILURE
+  if (!ctRunning(id))
+    throw new SimError(
+      `lxc-attach: ${id}: ../src/lxc/attach.c: get_attach_context: 406 Connection refused - Failed to get init pid\n` +
+        `lxc-attach: ${id}: ../src/lxc/attach.c: lxc_attach: 1474 Connection refused - Failed to get attach context`,
+      1,
+    );
   const map = idMap(conf);
   const r = await runIsolated({
     rootfs: rootfsDir(conf)!,

@@ -24,10 +24,15 @@ export const HOST_DIRS = [
   '/root',
   '/srv',
   '/mnt',
+  '/sys/class/net',
   '/var/lib/dpkg',
   '/var/lib/apt',
   '/var/cache/apt',
 ];
+
+/** The host's network links as /sys/class/net shows them: `vmbr0`, the Linux bridge of a default
+ *  Proxmox VE install (its `bridge/` directory marks a bridge; PVE reads `mtu` before plugging a guest in). */
+export const SEED_BRIDGES = ['vmbr0'];
 
 function w(root: string, p: string, content: string, mode = 0o644): void {
   const f = join(root, p);
@@ -167,6 +172,35 @@ function makeVm(root: string, pve: string, node: string, vmid: string): void {
     writeFileSync(join(rootfs, 'run/phx-lab/units', u), `${Date.now()}\n`);
 }
 
+/** /sys/class/net (bound over the real one in the host's namespace) and the /etc/network/interfaces
+ *  a Proxmox VE installer writes: `lo`, the uplink `eno1`, and vmbr0 bridging it. */
+function makeNetwork(root: string): void {
+  const net = join(root, 'sys/class/net');
+  for (const link of ['lo', 'eno1', ...SEED_BRIDGES]) {
+    w(net, `${link}/mtu`, link === 'lo' ? '65536\n' : '1500\n');
+    w(net, `${link}/operstate`, link === 'lo' ? 'unknown\n' : 'up\n');
+  }
+  for (const b of SEED_BRIDGES) mkdirSync(join(net, b, 'bridge'), { recursive: true });
+  w(
+    root,
+    'etc/network/interfaces',
+    [
+      'auto lo',
+      'iface lo inet loopback',
+      '',
+      'iface eno1 inet manual',
+      '',
+      'auto vmbr0',
+      'iface vmbr0 inet static',
+      '\taddress 127.0.0.1/8',
+      '\tbridge-ports eno1',
+      '\tbridge-stp off',
+      '\tbridge-fd 0',
+      '',
+    ].join('\n'),
+  );
+}
+
 /** A cluster member's seeding: the shared /etc/pve, and the id of its VM (ids are unique across a cluster). */
 export interface ClusterSeed {
   pve: string;
@@ -200,6 +234,7 @@ export function seedHost(root: string, node: string, cluster?: ClusterSeed): voi
       0o640,
     );
   mkdirSync(join(root, 'etc/exports.d'), { recursive: true });
+  makeNetwork(root);
   for (const d of ['template/iso', 'images', 'dump', 'private', 'snippets'])
     mkdirSync(join(root, 'var/lib/vz', d), { recursive: true });
   makeTemplate(root);

@@ -30,10 +30,14 @@ export interface CliOptions {
   connectTimeoutSeconds: number;
   forceHandlers: boolean;
   sshAcceptNew: boolean;
+  vaultPasswordFiles: string[];
+  askVaultPass: boolean;
+  vaultIds: string[];
 }
 
 export const HELP = `Usage: phx-play [options] playbook.yml [playbook2.yml ...]
        phx-play schema            print the JSON Schema of playbooks (for editors)
+       phx-play vault ACTION ...  encrypt|decrypt|view|edit|encrypt_string, as ansible-vault
 
 Runs Ansible-style playbooks over SSH against Proxmox VE hypervisors.
 
@@ -63,6 +67,9 @@ Options:
   -T, --timeout SECONDS       connection timeout (default 10)
       --force-handlers        run handlers even if a task fails
       --ssh-accept-new        add unknown host keys to known_hosts (never changed ones)
+      --vault-password-file FILE  vault password: the file's content, or an executable's output
+  -J, --ask-vault-pass        ask for the vault password
+      --vault-id [LABEL@]SOURCE   a vault password: SOURCE is 'prompt', a file or an executable (repeatable)
       --version               show the version
   -h, --help                  show this help
 
@@ -115,6 +122,10 @@ export function parseCli(argv: string[]): CliOptions {
         timeout: { type: 'string', short: 'T' },
         'force-handlers': { type: 'boolean' },
         'ssh-accept-new': { type: 'boolean' },
+        'vault-password-file': { type: 'string', multiple: true },
+        'ask-vault-pass': { type: 'boolean', short: 'J' },
+        'ask-vault-password': { type: 'boolean' },
+        'vault-id': { type: 'string', multiple: true },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -162,5 +173,8 @@ export function parseCli(argv: string[]): CliOptions {
     connectTimeoutSeconds: positiveInt('--timeout', v.timeout, 10),
     forceHandlers: v['force-handlers'] ?? false,
     sshAcceptNew: v['ssh-accept-new'] ?? false,
+    vaultPasswordFiles: v['vault-password-file'] ?? [],
+    askVaultPass: (v['ask-vault-pass'] ?? false) || (v['ask-vault-password'] ?? false),
+    vaultIds: v['vault-id'] ?? [],
   };
 }

@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import type { CliOptions } from './args.js';
 import { parseExtraVars } from './extra-vars.js';
 import { listText } from './list.js';
-import { askSecret } from './prompt.js';
+import { askSecret, askVaultSecret } from './prompt.js';
 import { Interrupted, PhxError, ValidationErrors } from '../errors.js';
 import type { Reporter } from '../events.js';
 import { checkHostVariables, loadInventory, selectHosts, type Inventory } from '../inventory/index.js';
@@ -13,6 +13,9 @@ import { loadPlaybook } from '../playbook/load.js';
 import { playbookJsonSchema } from '../playbook/schema.js';
 import type { Playbook, TaskNode } from '../playbook/types.js';
 import { loadRegistry } from '../registry.js';
+import { setVaultPasswords } from '../vault/keyring.js';
+import { loadVaultPasswords } from '../vault/passwords.js';
+import { maskSecrets } from '../vault/secrecy.js';
 
 export async function runCommand(o: CliOptions): Promise<number> {
   const registry = await loadRegistry();
@@ -21,6 +24,13 @@ export async function runCommand(o: CliOptions): Promise<number> {
     return 0;
   }
 
+  // Vault passwords first: files are decrypted as they are read.
+  setVaultPasswords(
+    await loadVaultPasswords(
+      { passwordFiles: o.vaultPasswordFiles, askVaultPass: o.askVaultPass, vaultIds: o.vaultIds },
+      askVaultSecret,
+    ),
+  );
   // Everything is loaded and validated before any host is contacted.
   const extraVars = parseExtraVars(o.extraVars);
   const errors: PhxError[] = [];
@@ -44,9 +54,14 @@ export async function runCommand(o: CliOptions): Promise<number> {
   checkLimitAndStart(o, playbooks, inventory);
   const tagFilter = { only: o.tags, skip: o.skipTags };
   if (o.listHosts || o.listTasks || o.listTags) {
-    process.stdout.write(
-      listText(playbooks, inventory, { hosts: o.listHosts, tasks: o.listTasks, tags: o.listTags }, tagFilter, o.limit),
+    const list = listText(
+      playbooks,
+      inventory,
+      { hosts: o.listHosts, tasks: o.listTasks, tags: o.listTags },
+      tagFilter,
+      o.limit,
     );
+    process.stdout.write(maskSecrets(list));
     return 0;
   }
 
@@ -78,8 +93,9 @@ export async function runCommand(o: CliOptions): Promise<number> {
       inventory,
       registry,
       reporter,
-      makeConnection: (host, vars) =>
+      makeConnection: (host, vars, via) =>
         openConnection(host, vars, {
+          hostConnection: via,
           password: connPassword,
           connectTimeoutMs: o.connectTimeoutSeconds * 1000,
           privateKey: o.privateKey,
@@ -156,16 +172,19 @@ function taskNames(nodes: TaskNode[]): string[] {
 }
 
 async function makeReporter(o: CliOptions): Promise<Reporter> {
-  const [{ JsonReporter, TeeReporter }, { LiveReporter }, { PlainReporter }, { wantsLiveView }] = await Promise.all([
-    import('../output/json.js'),
-    import('../output/live.js'),
-    import('../output/plain.js'),
-    import('../output/choose.js'),
-  ]);
+  const [{ JsonReporter, TeeReporter }, { LiveReporter }, { PlainReporter }, { wantsLiveView }, { MaskingReporter }] =
+    await Promise.all([
+      import('../output/json.js'),
+      import('../output/live.js'),
+      import('../output/plain.js'),
+      import('../output/choose.js'),
+      import('../output/masked.js'),
+    ]);
   const human = (stream: NodeJS.WriteStream): Reporter =>
     wantsLiveView(stream, process.env)
       ? new LiveReporter(stream, o.verbosity, o.diff)
       : new PlainReporter(stream, o.verbosity, o.diff);
-  if (o.json) return new TeeReporter([new JsonReporter(process.stdout), human(process.stderr)]);
-  return human(process.stdout);
+  // vault secrets are masked in every event before any reporter sees it
+  if (o.json) return new MaskingReporter(new TeeReporter([new JsonReporter(process.stdout), human(process.stderr)]));
+  return new MaskingReporter(human(process.stdout));
 }

@@ -32,3 +32,52 @@ export async function askSecret(prompt: string): Promise<string> {
     input.on('data', onData);
   });
 }
+
+/**
+ * A vault password: asked on the terminal, or (as ansible reads it when there is no
+ * terminal, e.g. `echo pw | phx-play --ask-vault-pass ...`) the next line of stdin.
+ */
+export async function askVaultSecret(prompt: string): Promise<string> {
+  if (process.stdin.isTTY) return askSecret(prompt);
+  return stdinLine();
+}
+
+let stdinBuffer: Buffer = Buffer.alloc(0);
+let stdinEnded = false;
+
+async function stdinLine(): Promise<string> {
+  const input = process.stdin;
+  for (;;) {
+    const nl = stdinBuffer.indexOf(0x0a);
+    if (nl !== -1 || stdinEnded) {
+      const end = nl === -1 ? stdinBuffer.length : nl;
+      const line = stdinBuffer.subarray(0, end).toString('utf8').replace(/\r$/, '');
+      stdinBuffer = stdinBuffer.subarray(nl === -1 ? end : end + 1);
+      return line;
+    }
+    const chunk = await new Promise<Buffer | null>((resolve, reject) => {
+      const onData = (b: Buffer) => done(b);
+      const onEnd = () => done(null);
+      const onError = (e: Error) => {
+        cleanup();
+        reject(e);
+      };
+      const cleanup = () => {
+        input.off('data', onData);
+        input.off('end', onEnd);
+        input.off('error', onError);
+        input.pause();
+      };
+      const done = (b: Buffer | null) => {
+        cleanup();
+        resolve(b);
+      };
+      input.on('data', onData);
+      input.once('end', onEnd);
+      input.once('error', onError);
+      input.resume();
+    });
+    if (chunk === null) stdinEnded = true;
+    else stdinBuffer = Buffer.concat([stdinBuffer, chunk]);
+  }
+}

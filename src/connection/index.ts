@@ -4,7 +4,9 @@
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { PhxError, UnreachableError } from '../errors.js';
+import { pctVmid } from '../inventory/connection-vars.js';
 import { LocalConnection } from './local.js';
+import { PctConnection } from './pct.js';
 import { parseJumpSpec, resolveSshConfig, type ResolveContext } from './ssh-config.js';
 import { SshConnection, type SshEndpoint } from './ssh.js';
 import type { Connection } from './types.js';
@@ -44,6 +46,8 @@ export interface ConnectionOptions {
   globalKnownHostsFiles?: string[];
   /** ssh-agent socket; default $SSH_AUTH_SOCK; null disables the agent */
   agentSocket?: string | null;
+  /** the run's (opened, reused) connection to another inventory host: what a pct host goes through */
+  hostConnection?: (host: string) => Promise<Connection>;
 }
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
@@ -79,8 +83,11 @@ export function openConnection(
 ): Connection {
   const kind = str(hostVars.ansible_connection) ?? 'ssh';
   if (kind === 'local') return new LocalConnection();
+  if (kind === 'pct') return pctConnection(host, hostVars, options);
   if (kind !== 'ssh' && kind !== 'smart' && kind !== 'paramiko') {
-    throw new PhxError(`host ${host}: ansible_connection ${JSON.stringify(kind)} is not supported (use ssh or local)`);
+    throw new PhxError(
+      `host ${host}: ansible_connection ${JSON.stringify(kind)} is not supported (use ssh, local or pct)`,
+    );
   }
 
   const homeDir = options.homeDir ?? homedir();
@@ -177,6 +184,24 @@ export function openConnection(
     askPassword: options.askPassword,
     onDebug: options.onDebug,
   });
+}
+
+/** A container: `ansible_host` names the hypervisor (an inventory host), `pct_vmid` the CT. */
+function pctConnection(host: string, hostVars: Record<string, unknown>, options: ConnectionOptions): Connection {
+  const hypervisor = str(hostVars.ansible_host);
+  const vmid = pctVmid(hostVars.pct_vmid);
+  if (hypervisor === undefined || hypervisor === host)
+    throw new PhxError(`host ${host}: ansible_connection pct needs ansible_host: the hypervisor's inventory name`);
+  if (vmid === undefined)
+    throw new PhxError(
+      `host ${host}: ansible_connection pct needs pct_vmid: the container's id (100-999999999), got ${JSON.stringify(hostVars.pct_vmid)}`,
+    );
+  const open = options.hostConnection;
+  if (!open)
+    throw new PhxError(
+      `host ${host}: ansible_connection pct can only be used in a run (it needs ${hypervisor}'s connection)`,
+    );
+  return new PctConnection({ host, hypervisor, vmid, open: () => open(hypervisor) });
 }
 
 function expandHome(p: string, home: string): string {

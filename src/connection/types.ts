@@ -1,5 +1,6 @@
 // What the executor and modules know of a host: run a command line, move files.
-// Local and SSH connections implement this; nothing above it knows which it has.
+// Local, SSH and pct (a container through its hypervisor's connection) implement
+// this; nothing above it knows which it has.
 
 export interface Become {
   user: string; // default 'root'
@@ -36,7 +37,7 @@ export interface ExecResult {
 }
 
 export interface Connection {
-  readonly kind: 'local' | 'ssh';
+  readonly kind: 'local' | 'ssh' | 'pct';
   /** Opens the connection once; later calls reuse it. Throws UnreachableError. */
   connect(): Promise<void>;
   /**

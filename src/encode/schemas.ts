@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { lineProblem, operandProblem } from './line.js';
 import { listElementProblem } from './comma-list.js';
 import { mountOptionNameProblem, mountOptionValueProblem } from './mount-options.js';
+import { fwCommentProblem, fwWordProblem } from './fw-rule.js';
 import { propertyKeyProblem, propertyStringProblem, propertyValueProblem } from './property-string.js';
 
 type Problem = (value: string) => string | undefined;
@@ -40,3 +41,7 @@ export const listElement = (): z.ZodString => refusing(listElementProblem);
 /** Mount options as a mapping (`{addr: 10.0.0.5, rw: true}`), printed by printMountOptions. */
 export const mountOptionRecord = () =>
   z.record(refusing(mountOptionNameProblem), z.union([mountOptionValue(), z.number(), z.boolean()]));
+/** One value of a pve-firewall rule line (`-source`, `-dport`, an action): no blank, no `#`, one line. */
+export const fwWord = (): z.ZodString => refusing(fwWordProblem);
+/** A pve-firewall rule's `# comment`: one line, no control characters (blanks and `#` are fine). */
+export const fwComment = (): z.ZodString => refusing(fwCommentProblem);

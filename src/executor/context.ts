@@ -3,6 +3,7 @@ import type { Connection } from '../connection/types.js';
 import type { Reporter } from '../events.js';
 import type { Inventory } from '../inventory/index.js';
 import type { ModuleRegistry } from '../registry.js';
+import type { SharedScopes } from '../shared-scope.js';
 import type { HostState } from './host.js';
 import type { TagFilter } from './tags.js';
 
@@ -33,6 +34,8 @@ export interface RunContext {
   hostState(name: string, playbookDir: string): HostState;
   /** opens (once: the first play to use the host sets its defaults) and returns the connection for a host name */
   connect(host: string, defaults: ConnectionDefaults): Promise<Connection>;
+  /** what hosts share during the run (cluster-wide modules take turns there: src/shared-scope.ts) */
+  readonly scopes: SharedScopes;
   /** the --start-at-task gate: false until the named task is reached */
   started: boolean;
 }

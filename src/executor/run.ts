@@ -11,13 +11,17 @@ import type { ExecutorOptions, RunContext } from './context.js';
 import { HostState } from './host.js';
 import { runPlay } from './play.js';
 import { plainValues } from '../unsafe.js';
+import { SharedScopes } from '../shared-scope.js';
 
 export interface RunDependencies {
   inventory: Inventory;
   registry: ModuleRegistry;
   reporter: Reporter;
-  /** makes an unconnected Connection for a host from its variables */
-  makeConnection(host: string, vars: Record<string, unknown>): Connection;
+  /**
+   * makes an unconnected Connection for a host from its variables; `via` gives the
+   * run's connection to another host (a pct container goes through its hypervisor's)
+   */
+  makeConnection(host: string, vars: Record<string, unknown>, via: (host: string) => Promise<Connection>): Connection;
 }
 
 export interface RunOutcome {
@@ -52,6 +56,7 @@ export async function runPlaybooks(
     inventory: deps.inventory,
     hosts,
     hostState,
+    scopes: new SharedScopes(),
     started: options.startAtTask === undefined,
     connect(name, playDefaults) {
       let p = opening.get(name);
@@ -59,9 +64,13 @@ export async function runPlaybooks(
         const h = hosts.get(name);
         const vars = h?.inventoryVars ?? hostVariables(deps.inventory, name, {});
         const defaults = Object.fromEntries(Object.entries(playDefaults).filter(([, v]) => v !== undefined));
+        // a host reached through this one (a container on its hypervisor) shares its one
+        // connection, opened here once and closed once below; the play's `connection:` is not the hypervisor's
+        const via = (other: string) => ctx.connect(other, { ...playDefaults, ansible_connection: undefined });
         const conn = deps.makeConnection(
           name,
           plainValues({ ...defaults, ...vars, ...(h?.facts ?? {}), ...options.extraVars }),
+          via,
         );
         p = conn.connect().then(() => conn);
         opening.set(name, p);

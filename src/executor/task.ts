@@ -20,14 +20,28 @@ import { dropOmitted, taskVars } from './vars.js';
 import { mapLimit } from './util.js';
 import { sleep } from '../sleep.js';
 import type { HostStatus } from '../events.js';
+import {
+  holdsSecretText,
+  markSecretContainers,
+  markSecretData,
+  noteSecretInside,
+  SecretOnCommandLine,
+  secretUsed,
+  watchSecretUse,
+} from '../vault/secrecy.js';
 
 export const NO_LOG_MSG =
   "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+/** Why a task that read a vault secret shows no result (it is hidden as with no_log). */
+export const VAULT_HIDDEN_MSG = 'the output has been hidden because the task uses a vault-encrypted value';
 
 interface Outcome {
   status: HostStatus;
   result: Record<string, unknown>;
   ignored: boolean;
+  /** the task read a vault secret: hidden as with no_log; what it registers or sets is secret */
+  secret?: boolean;
 }
 
 /** A task as it runs on a batch: the same on every host. */
@@ -80,7 +94,7 @@ export async function runTask(
     loc: task.loc,
     handler,
   });
-  const outcomes = await mapLimit(targets, ctx.options.forks, (h) => runOnHost(t, h));
+  const outcomes = await mapLimit(targets, ctx.options.forks, (h) => watchSecretUse(() => runOnHost(t, h)));
   throwIfInterrupted(ctx);
   if (runOnce) {
     // run_once: the one result stands for every host of the batch
@@ -102,11 +116,15 @@ export function taskTitle(task: Task): string {
 function renderedTitle(ctx: RunContext, run: PlayRun, task: Task, first: HostState, scope: Scope): string {
   const raw = taskTitle(task);
   if (!raw.includes('{{')) return raw;
-  try {
-    return String(renderValue(raw, taskVars(ctx, run, first, scope, ctx.options.check), { loc: task.loc }));
-  } catch {
-    return raw;
-  }
+  // a name that shows a vault secret is shown as written
+  return watchSecretUse(() => {
+    try {
+      const title = String(renderValue(raw, taskVars(ctx, run, first, scope, ctx.options.check), { loc: task.loc }));
+      return secretUsed() ? raw : title;
+    } catch {
+      return raw;
+    }
+  });
 }
 
 async function runOnHost(t: TaskRun, host: HostState): Promise<Outcome> {
@@ -123,8 +141,14 @@ async function runOnHost(t: TaskRun, host: HostState): Promise<Outcome> {
   } catch (e) {
     outcome = errorOutcome(e, t.scope, host, t.ctx);
   }
+  // a result holding a secret's text (a copied mapping of secrets, a host echoing one) is secret too
+  if (secretUsed() || holdsSecretText(outcome.result)) outcome.secret = true;
   applyOutcome(host, t.task, outcome, t.scope, true);
-  const result = noLog ? censor(outcome.result) : outcome.result;
+  const result = noLog
+    ? censor(outcome.result)
+    : outcome.secret
+      ? censor(outcome.result, shownWhenHidden.has(outcome.result), VAULT_HIDDEN_MSG)
+      : outcome.result;
   emitWarnings(t.ctx, host.name, result);
   t.ctx.reporter.emit({
     type: 'host_result',
@@ -199,9 +223,12 @@ function applyOutcome(host: HostState, task: Task, o: Outcome, scope: Scope, cou
   if (count) countOutcome(host, o);
   // a registered result is data: output containing `{{` is never rendered as a template
   if (task.register) host.facts[task.register] = markUnsafe(o.result);
+  if (task.register && o.secret) markSecretContainers(host.facts[task.register]);
   const facts = o.result.ansible_facts;
-  if (facts && typeof facts === 'object' && o.status !== 'failed' && o.status !== 'skipped')
+  if (facts && typeof facts === 'object' && o.status !== 'failed' && o.status !== 'skipped') {
+    if (o.secret) markSecretData(facts); // set_fact of a value derived from a secret sets a secret
     Object.assign(host.facts, facts);
+  }
   if (o.status === 'changed') for (const n of [...(task.notify ?? []), ...(scope.notify ?? [])]) host.notified.add(n);
   if (o.status === 'failed' && !o.ignored) host.failures++;
   if (o.status === 'unreachable' && !o.ignored) host.unreachable = true;
@@ -256,14 +283,16 @@ async function runLoop(t: TaskOnHost): Promise<Outcome> {
 }
 
 function reportItem(t: TaskOnHost, o: Outcome, result: Record<string, unknown>, label: string, started: number): void {
+  const hidden = t.noLog || secretUsed() || holdsSecretText(result);
+  const why = t.noLog ? NO_LOG_MSG : VAULT_HIDDEN_MSG;
   t.ctx.reporter.emit({
     type: 'host_result',
     task: t.title,
     host: t.host.name,
     status: o.status,
     ignored: o.ignored,
-    result: t.noLog ? censor(result) : result,
-    item: t.noLog ? HIDDEN_ITEM : label,
+    result: hidden ? censor(result, shownWhenHidden.has(o.result), why) : result,
+    item: hidden ? HIDDEN_ITEM : label,
     durationMs: performance.now() - started,
     ...(t.delegateTo ? { delegatedTo: t.delegateTo } : {}),
   });
@@ -393,6 +422,7 @@ async function invoke(t: TaskOnHost): Promise<Record<string, unknown>> {
 /** The task's arguments rendered and checked against the module's schema. */
 function moduleArgs(t: TaskOnHost, where: { loc: Task['loc']; task: string; baseDir: string }): unknown {
   const rendered = dropOmitted(renderValue(t.task.args, t.vars, where));
+  noteSecretInside(rendered); // a secret got in without a variable read (a cached lazy var): the task is secret too
   // arguments are data for the module: plain strings; controller modules (set_fact) keep what was unsafe
   const parsed = t.module.args.safeParse(unwrapUnsafe(rendered));
   if (!parsed.success) {
@@ -419,17 +449,25 @@ function moduleContext(
     vars,
     baseDir: t.run.baseDir,
     predicted: host.predicted,
+    scopes: ctx.scopes,
     become: becomeFor(ctx, scope, vars, where),
     env: environmentFor(scope, vars, where),
     timeoutMs: timeoutS ? timeoutS * 1000 : undefined,
     signal,
     onCommand:
       ctx.options.verbosity >= 2
-        ? (c) => ctx.reporter.emit({ type: 'command', host: host.name, command: t.noLog ? HIDDEN_COMMAND : c })
+        ? (c) =>
+            ctx.reporter.emit({
+              type: 'command',
+              host: host.name,
+              command: t.noLog || secretUsed() ? HIDDEN_COMMAND : c,
+            })
         : undefined,
     onLog:
       ctx.options.verbosity >= 3 && !t.noLog
-        ? (m) => ctx.reporter.emit({ type: 'debug', host: host.name, message: m })
+        ? (m) => {
+            if (!secretUsed()) ctx.reporter.emit({ type: 'debug', host: host.name, message: m });
+          }
         : undefined,
   });
 }
@@ -520,6 +558,7 @@ function errorOutcome(e: unknown, scope: Scope, host: HostState, ctx: RunContext
         : e.message
       : `${(e as Error).message ?? String(e)}`;
   const result: Record<string, unknown> = { changed: false, failed: true, msg };
+  if (e instanceof SecretOnCommandLine) shownWhenHidden.add(result);
   if (!(e instanceof PhxError) && ctx.options.verbosity >= 3) result.exception = (e as Error).stack;
   return { status: 'failed', result, ignored: toBool(scope.ignore_errors) };
 }
@@ -535,9 +574,17 @@ function splitLines(s: string): string[] {
   return s.replace(/\n$/, '').split('\n');
 }
 
-function censor(r: Record<string, unknown>): Record<string, unknown> {
+/** Results whose message names no secret and says why the task failed (a secret refused on a command line). */
+const shownWhenHidden = new WeakSet<object>();
+
+function censor(
+  r: Record<string, unknown>,
+  keepMsg = shownWhenHidden.has(r),
+  why = NO_LOG_MSG,
+): Record<string, unknown> {
   return {
-    censored: NO_LOG_MSG,
+    censored: why,
+    ...(keepMsg ? { msg: r.msg } : {}),
     changed: r.changed,
     ...(r.failed ? { failed: true } : {}),
     ...(r.skipped ? { skipped: true } : {}),

@@ -17,6 +17,7 @@ import {
   withPlainInputs,
 } from '../unsafe.js';
 import type { Node } from './ast.js';
+import { isSecretContainer, noteSecretRead } from '../vault/secrecy.js';
 import { posAt } from './errors.js';
 import { FILTERS, FUNCTIONS, TESTS, callMethod, containsValue } from './filters.js';
 
@@ -26,6 +27,8 @@ interface Ref {
   raw: boolean;
   /** dotted path from the vars root, for loop detection of lazy vars */
   key?: string;
+  /** the path went through a vault-secret list/mapping (src/vault/secrecy.ts) */
+  viaSecret?: boolean;
 }
 
 export class Evaluator {
@@ -86,6 +89,7 @@ export class Evaluator {
       case 'attr':
       case 'index': {
         const ref = this.ref(node);
+        noteSecretRead(ref.value, ref.viaSecret);
         return ref.raw ? resolveLazy(ref.value, ref.key, this.env) : ref.value;
       }
       case 'slice':
@@ -147,7 +151,7 @@ export class Evaluator {
     if (node.k === 'name') {
       const v = getMember(this.env.vars, node.name);
       if (v === MISSING) return { value: new Undefined(node.name), raw: false };
-      return { value: v, raw: !isUnsafeContainer(v), key: node.name };
+      return { value: v, raw: !isUnsafeContainer(v), key: node.name, viaSecret: isSecretContainer(v) };
     }
     if (node.k !== 'attr' && node.k !== 'index') return { value: this.evaluate(node), raw: false };
     const base = this.ref(node.obj);
@@ -175,7 +179,8 @@ export class Evaluator {
       };
     }
     // what is read out of unsafe data is unsafe too
-    return { value: isUnsafeContainer(obj) ? taintChild(next) : next, raw, key };
+    const viaSecret = base.viaSecret === true || isSecretContainer(next);
+    return { value: isUnsafeContainer(obj) ? taintChild(next) : next, raw, key, viaSecret };
   }
 
   private slice(node: Extract<Node, { k: 'slice' }>): unknown {

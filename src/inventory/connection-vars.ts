@@ -4,9 +4,10 @@
 import { PhxError, type SourceLoc } from '../errors.js';
 import { plain } from '../unsafe.js';
 
-const CONNECTIONS: Record<string, 'local' | 'ssh'> = {
+const CONNECTIONS: Record<string, 'local' | 'ssh' | 'pct'> = {
   local: 'local',
   ssh: 'ssh',
+  pct: 'pct',
   paramiko: 'ssh',
   paramiko_ssh: 'ssh',
   smart: 'ssh',
@@ -39,8 +40,15 @@ export function checkConnectionVar(key: string, written: unknown, loc?: SourceLo
     }
     case 'ansible_connection':
       if (typeof value !== 'string' || !(value in CONNECTIONS)) {
-        throw new PhxError(`${key} must be 'local' or 'ssh' (paramiko means ssh), got ${JSON.stringify(value)}`, loc);
+        throw new PhxError(
+          `${key} must be 'local', 'ssh' or 'pct' (paramiko means ssh), got ${JSON.stringify(value)}`,
+          loc,
+        );
       }
+      return;
+    case 'pct_vmid':
+      if (pctVmid(value) === undefined)
+        throw new PhxError(`${key} must be a container id from 100 to 999999999, got ${JSON.stringify(value)}`, loc);
       return;
     case 'ansible_become':
       if (
@@ -69,7 +77,14 @@ export function checkConnectionVar(key: string, written: unknown, loc?: SourceLo
   }
 }
 
-/** The connection plugin a value names, in the two kinds phx-play has ('paramiko' → 'ssh'). */
+/** A CT id as pve-vmid accepts it (PVE::JSONSchema's pve-vmid: 100 to 999999999), or undefined. */
+export function pctVmid(value: unknown): number | undefined {
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  if (!/^[1-9]\d{2,8}$/.test(text)) return undefined;
+  return Number(text);
+}
+
+/** The connection plugin a value names, in the three kinds phx-play has ('paramiko' → 'ssh'). */
 export function normalizeConnection(value: unknown): unknown {
   return typeof value === 'string' && value in CONNECTIONS ? CONNECTIONS[value] : value;
 }

@@ -78,7 +78,7 @@ export function readIniInventory(text: string, file: string, inv: Inventory): vo
       if (key === 'ansible_group_priority' && !Number.isInteger(typeof value === 'string' ? Number(value) : value)) {
         throw new PhxError(`ansible_group_priority must be an integer, got ${JSON.stringify(value)}`, at(eq + 2));
       }
-      b.setGroupVar(group, key, key === 'ansible_group_priority' ? Number(value) : value);
+      b.setGroupVar(group, key, key === 'ansible_group_priority' ? Number(value) : value, at(eq + 2));
     } else {
       const m = GROUP_NAME.exec(line);
       if (!m) throw new PhxError(`expected a group name in [${group}:children], got '${line}'`, at());
@@ -113,6 +113,7 @@ function readHostLine(b: InventoryBuilder, group: string, line: string, at: (col
   const [first, ...rest] = words;
   const { names, port } = expandHostDefinition(first.text, at(first.col));
   const vars: Record<string, unknown> = {};
+  const locs: Record<string, SourceLoc> = {};
   for (const w of rest) {
     const eq = w.text.indexOf('=');
     if (eq <= 0)
@@ -125,11 +126,12 @@ function readHostLine(b: InventoryBuilder, group: string, line: string, at: (col
     const value = iniValue(w.text.slice(eq + 1));
     checkConnectionVar(key, value, at(w.col + eq + 1));
     vars[key] = value;
+    locs[key] = at(w.col + eq + 1);
   }
   for (const name of names) {
     b.host(name, group);
     if (port !== undefined) b.setHostVar(name, 'ansible_port', port);
-    for (const [k, v] of Object.entries(vars)) b.setHostVar(name, k, v);
+    for (const [k, v] of Object.entries(vars)) b.setHostVar(name, k, v, locs[k]);
   }
 }
 

@@ -32,6 +32,8 @@ export interface InventoryExtras {
   varsDirs: string[];
   /** the file a host was first seen in (Ansible's inventory_file) */
   hostFile: Map<string, string>;
+  /** where an inventory file set a variable, by `host:<name>` / `group:<name>` then variable name */
+  varLoc: Map<string, Map<string, SourceLoc>>;
 }
 
 const extras = new WeakMap<Inventory, InventoryExtras>();
@@ -39,7 +41,7 @@ const extras = new WeakMap<Inventory, InventoryExtras>();
 export function inventoryExtras(inv: Inventory): InventoryExtras {
   let e = extras.get(inv);
   if (!e) {
-    e = { varsDirs: [], hostFile: new Map() };
+    e = { varsDirs: [], hostFile: new Map(), varLoc: new Map() };
     extras.set(inv, e);
   }
   return e;
@@ -103,12 +105,22 @@ export class InventoryBuilder {
     c.parents.push(parent);
   }
 
-  setGroupVar(group: string, key: string, value: unknown): void {
+  setGroupVar(group: string, key: string, value: unknown, loc?: SourceLoc): void {
     this.group(group).vars[key] = value;
+    this.remember(`group:${group}`, key, loc);
   }
 
-  setHostVar(host: string, key: string, value: unknown): void {
+  setHostVar(host: string, key: string, value: unknown, loc?: SourceLoc): void {
     this.host(host).vars[key] = value;
+    this.remember(`host:${host}`, key, loc);
+  }
+
+  private remember(owner: string, key: string, loc: SourceLoc | undefined): void {
+    const all = inventoryExtras(this.inv).varLoc;
+    const locs = all.get(owner) ?? new Map<string, SourceLoc>();
+    if (loc) locs.set(key, loc);
+    else locs.delete(key);
+    all.set(owner, locs);
   }
 }
 

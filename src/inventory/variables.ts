@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { PhxError, ValidationErrors } from '../errors.js';
 import { normalizeConnection } from './connection-vars.js';
 import { groupDepths, groupHosts, hostGroupsWithAncestors, inventoryExtras, type Inventory } from './model.js';
+import { pctHostProblems } from './pct-hosts.js';
 import { VarsFileCache } from './vars-files.js';
 
 /** Names Ansible gives an implicit `localhost` when the inventory lacks it. */
@@ -96,12 +97,15 @@ export function hostVariables(inv: Inventory, host: string, opts: HostVariablesO
 /**
  * Reads every host's variables once, so a broken group_vars/host_vars file
  * is reported before anything runs; all problems at once, each located.
+ * A pct host's hypervisor and CT id are checked here too (src/inventory/pct-hosts.ts).
  */
 export function checkHostVariables(inv: Inventory, opts: HostVariablesOptions = {}): void {
   const problems = new Map<string, PhxError>();
+  const varsOf = (host: string) => hostVariables(inv, host, opts);
   for (const host of inv.hosts.keys()) {
     try {
-      hostVariables(inv, host, opts);
+      const found = pctHostProblems(inv, host, varsOf(host), sortedHostGroups(inv, host), varsOf);
+      if (found.length) throw new ValidationErrors(found);
     } catch (e) {
       const found = e instanceof ValidationErrors ? e.errors : e instanceof PhxError ? [e] : undefined;
       if (!found) throw e;

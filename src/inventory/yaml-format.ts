@@ -94,7 +94,7 @@ function readGroupVars(b: InventoryBuilder, group: string, vars: Mapping): void 
     if (k === 'ansible_group_priority' && !(typeof v === 'number' && Number.isInteger(v))) {
       throw new PhxError(`ansible_group_priority must be an integer, got ${describe(v)}`, locateValue(vars, k));
     }
-    b.setGroupVar(group, k, v);
+    b.setGroupVar(group, k, v, locateValue(vars, k));
   }
 }
 
@@ -113,7 +113,7 @@ function readHosts(b: InventoryBuilder, group: string, hosts: Mapping, sectionLo
     for (const host of names) {
       b.host(host, group);
       if (port !== undefined) b.setHostVar(host, 'ansible_port', port);
-      for (const [k, v] of Object.entries(vars)) b.setHostVar(host, k, v);
+      for (const [k, v] of Object.entries(vars)) b.setHostVar(host, k, v, locateValue(vars, k));
     }
   }
 }

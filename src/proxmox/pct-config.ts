@@ -2,6 +2,12 @@
 // Proxmox property strings (`local:8,mp=/data,backup=1`), plus the rules that
 // decide whether two values mean the same thing.
 
+/**
+ * A CT's config file on this node (/etc/pve/lxc is pmxcfs's link to nodes/<this node>/lxc, the
+ * file `pct config` loads: PVE::LXC::Config->load_config → cfs_config_path with this node).
+ */
+export const ctConfPath = (ctid: number) => `/etc/pve/lxc/${ctid}.conf`;
+
 export interface LxcEntry {
   key: string; // e.g. lxc.idmap
   value: string; // e.g. u 0 100000 65536
@@ -45,6 +51,7 @@ export function parsePctConfig(text: string): PctConfig {
   const cfg: PctConfig = { keys: {}, lxc: [] };
   let section: 'main' | 'pending' | 'snapshot' = 'main';
   const descLines: string[] = [];
+  const pendingDesc: string[] = [];
   for (const raw of text.split('\n')) {
     const line = raw.replace(/\r$/, '');
     if (line.trim() === '') continue;
@@ -56,7 +63,9 @@ export function parsePctConfig(text: string): PctConfig {
     }
     if (section === 'snapshot') continue;
     if (line.startsWith('#')) {
+      // parse_pct_config: `#` lines are the description of the section they are in (pending too)
       if (section === 'main') descLines.push(decodePercent(line.slice(1)));
+      else if (section === 'pending') pendingDesc.push(decodePercent(line.slice(1)));
       continue;
     }
     const lxc = /^(lxc\.[A-Za-z0-9_.]+)\s*(?::|=)\s?(.*)$/.exec(line);
@@ -78,6 +87,8 @@ export function parsePctConfig(text: string): PctConfig {
     } else cfg.keys[key] = value;
   }
   if (descLines.length > 0 && cfg.keys.description === undefined) cfg.keys.description = descLines.join('\n');
+  if (pendingDesc.length > 0 && cfg.pending && cfg.pending.description === undefined)
+    cfg.pending.description = pendingDesc.join('\n');
   return cfg;
 }
 

@@ -3,6 +3,7 @@
 // `default`/`defined` still see undefined values, keep a single `{{ expr }}`'s
 // type, resolve vars whose values are templates lazily (with loop detection),
 // and never touch JS internals (no __proto__/constructor, no generated code).
+import { isSecretContainer, noteSecretRead } from '../vault/secrecy.js';
 import { HELPERS, type HelperEnv } from './helpers.js';
 import {
   parseTemplate,
@@ -361,6 +362,7 @@ function evalPath(path: PathNode, frame: Frame, env: RenderEnv): unknown {
       if (found.root) key = first;
     }
   }
+  let viaSecret = isSecretContainer(base);
   // Raw data is rendered where it holds a template, once: what a template rendered to is final.
   unsafe ||= isUnsafeContainer(base) || isUnsafeText(base);
   let raw = !unsafe;
@@ -376,6 +378,7 @@ function evalPath(path: PathNode, frame: Frame, env: RenderEnv): unknown {
     if (key !== undefined) key = key ? `${key}.${part}` : part;
     if (next === MISSING) return new Undefined(path.original, missingReason(prefix, value, part));
     value = next;
+    viaSecret ||= isSecretContainer(value);
     if (unsafe || isUnsafeContainer(value)) {
       // what lies under unsafe data is unsafe too (so a #each over it stays untemplated)
       unsafe = true;
@@ -387,6 +390,7 @@ function evalPath(path: PathNode, frame: Frame, env: RenderEnv): unknown {
       raw = false;
     }
   }
+  noteSecretRead(value, viaSecret);
   if (raw) return resolveLazy(value, key, env);
   return unsafe && !path.data ? taintChild(value) : value;
 }

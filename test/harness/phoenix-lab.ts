@@ -21,13 +21,13 @@ export interface PhoenixLab {
   readonly phxPlay: (...args: string[]) => Promise<PhoenixRun>;
 }
 
-/** Starts a lab of `hosts` hosts before the file's tests and stops it after. */
-export function usePhoenixLab(prefix: string, hosts: number): PhoenixLab {
+/** Starts a lab of `hosts` hosts (one PVE cluster with `cluster`) before the file's tests and stops it after. */
+export function usePhoenixLab(prefix: string, hosts: number, options: { cluster?: boolean } = {}): PhoenixLab {
   let dir = '';
   let lab: Lab | undefined;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), prefix));
-    lab = await startLab({ dir, hosts });
+    lab = await startLab({ dir, hosts, ...(options.cluster ? { cluster: true } : {}) });
     // the repository's lab variables, beside the lab's inventory (group `lab`)
     cpSync(join(repoRoot, 'inventory/group_vars'), join(dirname(lab.inventoryFile), 'group_vars'), { recursive: true });
   });
