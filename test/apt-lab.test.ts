@@ -1,7 +1,6 @@
 // apt (and systemd_service) on a lab host over SSH and inside a lab container
-// (commands sent through `pct exec 101 -- sh -c …`, as a pct connection sends
-// them): install, second run ok, check mode predicts and changes nothing,
-// absent, an unknown package, the cache age as Ansible reads it; inside the
+// (through the pct connection, ansible_connection: pct): install, second run
+// ok, check mode predicts and changes nothing, absent, an unknown package, the cache age as Ansible reads it; inside the
 // CT, nginx from apt runs the real /usr/sbin/nginx: `nginx -t` passes on
 // Debian's default configuration and fails on a broken one, and so does
 // `systemctl reload nginx` (nginx.service's ExecReload parses the config first).
@@ -10,10 +9,10 @@ import assert from 'node:assert/strict';
 import apt from '../modules/apt.js';
 import systemdService from '../modules/systemd_service.js';
 import { comparable, useLabHost } from './harness/lab-fixture.js';
-import type { Connection, ExecOptions, ExecResult } from '../src/connection/types.js';
+import type { Connection } from '../src/connection/types.js';
+import { openConnection } from '../src/connection/index.js';
 import type { ModuleDefinition, ModuleResult } from '../src/module.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
-import { shellQuote } from '../src/quote.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from './helpers/cli.js';
@@ -25,32 +24,19 @@ const fx = useLabHost('phx-apt-lab-', async ({ sh }) => {
 });
 const { run, sh, exec } = fx;
 
-/** Every command into CT 101 through `pct exec` on the lab host (stdin passes through). */
-class CtConnection implements Connection {
-  readonly kind = 'ssh' as const;
-  constructor(
-    private readonly inner: Connection,
-    private readonly ctid: string,
-  ) {}
-  connect(): Promise<void> {
-    return Promise.resolve();
-  }
-  exec(command: string, opts?: ExecOptions): Promise<ExecResult> {
-    return this.inner.exec(`pct exec ${this.ctid} -- sh -c ${shellQuote(command)}`, opts);
-  }
-  putFile(): Promise<void> {
-    return Promise.reject(new Error('not used'));
-  }
-  getFile(): Promise<Buffer | null> {
-    return Promise.reject(new Error('not used'));
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
+/** CT 101 through the pct connection (ansible_connection: pct) over the fixture's SSH connection. */
+function ctConnection(): Connection {
+  return openConnection(
+    'ct101',
+    { ansible_connection: 'pct', ansible_host: fx.host, pct_vmid: 101 },
+    { hostConnection: () => Promise.resolve(fx.conn) },
+  );
 }
 
-function inCt(def: ModuleDefinition, raw: unknown, o: { check?: boolean } = {}): Promise<ModuleResult> {
-  const ctx = createModuleContext({ host: 'ct101', conn: new CtConnection(fx.conn, '101'), check: o.check });
+async function inCt(def: ModuleDefinition, raw: unknown, o: { check?: boolean } = {}): Promise<ModuleResult> {
+  const conn = ctConnection();
+  await conn.connect();
+  const ctx = createModuleContext({ host: 'ct101', conn, check: o.check });
   return runModule(def, def.args.parse(raw), ctx);
 }
 
