@@ -51,7 +51,7 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
   ): Promise<ExecResult> => {
     const cc: CommandContext = {
       chdir: o.chdir,
-      env: o.env,
+      env: opts.env ? { ...o.env, ...opts.env } : o.env,
       stdin: opts.stdin,
       become: opts.noBecome || rootInContainer ? undefined : o.become,
       timeoutMs: o.timeoutMs,

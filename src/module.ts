@@ -13,6 +13,9 @@ export interface RunOptions {
   okExit?: number[] | 'any';
   /** run without become even if the task asks for it (reads that need no privilege) */
   noBecome?: boolean;
+  /** environment the module sets for this command, over the task's `environment:` (Ansible's
+   *  run_command_environ_update); it travels like the task's, on stdin after the LC_ALL=C prefix */
+  env?: Record<string, string>;
 }
 
 /** Everything a module may touch. One per (task, host). */

@@ -3,6 +3,7 @@
 // CLI can be bundled; test/registry.test.ts fails when a file of modules/ is
 // missing here.
 import type { ModuleDefinition } from './module.js';
+import aptModule from '../modules/apt.js';
 import assertModule from '../modules/assert.js';
 import certHookModule from '../modules/cert_hook.js';
 import commandModule from '../modules/command.js';
@@ -20,11 +21,13 @@ import pvesmModule from '../modules/pvesm.js';
 import setFactModule from '../modules/set_fact.js';
 import shellModule from '../modules/shell.js';
 import statModule from '../modules/stat.js';
+import systemdServiceModule from '../modules/systemd_service.js';
 import templateModule from '../modules/template.js';
 import waitForModule from '../modules/wait_for.js';
 import zfsDatasetModule from '../modules/zfs_dataset.js';
 
 export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
+  aptModule,
   assertModule,
   certHookModule,
   commandModule,
@@ -42,6 +45,7 @@ export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   setFactModule,
   shellModule,
   statModule,
+  systemdServiceModule,
   templateModule,
   waitForModule,
   zfsDatasetModule,

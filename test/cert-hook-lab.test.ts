@@ -16,6 +16,11 @@ const fx = useLabHost('phx-cert-hook-lab-', async ({ sh }) => {
   await sh(
     'pct create 101 local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst --hostname nginx --unprivileged 1 >/dev/null && pct start 101',
   );
+  // the template has no nginx (as Proxmox's debian-12-standard): installed as a playbook would, with its
+  // lists updated first; Debian ships no /etc/nginx/ssl
+  await sh(
+    "pct exec 101 -- sh -c 'apt-get update -q && apt-get install -y -q nginx && mkdir -p /etc/nginx/ssl' >/dev/null",
+  );
 });
 const { run, sh, exec } = fx;
 

@@ -55,6 +55,10 @@ export function nodeName(): string {
 
 export const STATE_DIR = '/var/lib/phx-lab';
 
+/** Where `pct exec` binds this package (read-only) and the package payloads inside a container. */
+export const CT_PACKAGE_DIR = '/run/phx-lab/pkg';
+export const CT_DEBS_DIR = '/run/phx-lab/debs';
+
 export function readJson<T>(simPathName: string, fallback: T): T {
   try {
     return JSON.parse(readFileSync(hostPath(simPathName), 'utf8')) as T;

@@ -12,6 +12,8 @@ export interface Bind {
   dst: string; // path inside the guest
   ro?: boolean;
   recursive?: boolean;
+  /** read-only overlay layers laid over src (their whiteouts hide files of src: programs of packages not installed) */
+  hide?: string[];
 }
 
 export interface IsolateOptions {
@@ -57,9 +59,22 @@ export function runIsolated(o: IsolateOptions): Promise<IsolateResult> {
   const lines = ['set -e'];
   for (const b of o.binds) {
     const target = root + b.dst;
-    lines.push(
-      `if [ ! -e ${sq(target)} ]; then mkdir -p ${sq(target)}${o.targetOwner ? `; chown ${o.targetOwner} ${sq(target)}` : ''}; fi`,
-    );
+    // every missing directory on the way is made and given to the guest's root, as pve-container's
+    // walk_tree_nofollow_fd (src/PVE/LXC.pm, called by __mount_prepare_rootdir) mkdirs and chowns each component
+    let path = root;
+    for (const part of b.dst.split('/').filter(Boolean)) {
+      path += `/${part}`;
+      lines.push(
+        `if [ ! -e ${sq(path)} ]; then mkdir ${sq(path)}${o.targetOwner ? `; chown ${o.targetOwner} ${sq(path)}` : ''}; fi`,
+      );
+    }
+    if (b.hide?.length) {
+      // without overlayfs the plain read-only bind (the programs are then visible, installed or not)
+      lines.push(
+        `mount -t overlay phx-lab-hide -o ${sq(`lowerdir=${[...b.hide, b.src].join(':')}`)} ${sq(target)} 2>/dev/null || { mount --bind ${sq(b.src)} ${sq(target)} && mount -o remount,bind,ro ${sq(target)}; }`,
+      );
+      continue;
+    }
     lines.push(`mount ${b.recursive ? '--rbind' : '--bind'} ${sq(b.src)} ${sq(target)}`);
     if (b.ro) lines.push(`mount -o remount,bind,ro ${sq(target)}`);
   }

@@ -15,7 +15,16 @@ const TOOLS: Record<string, () => Promise<Tool>> = {
   exportfs: async () => (await import('./nfs.js')).exportfs,
   showmount: async () => (await import('./nfs.js')).showmount,
   rpcinfo: async () => (await import('./nfs.js')).rpcinfo,
+  'apt-get': async () => (await import('./apt.js')).aptGet,
+  apt: async () => {
+    const { aptGet } = await import('./apt.js');
+    return (args: string[]) => aptGet(args, 'apt');
+  },
+  'apt-cache': async () => (await import('./apt.js')).aptCache,
+  'dpkg-query': async () => (await import('./apt.js')).dpkgQuery,
+  dpkg: async () => (await import('./apt.js')).dpkg,
   systemctl: async () => {
+    if (process.env.PHX_LAB_GUEST) return (await import('./units.js')).guestSystemctl;
     await import('./nfs.js'); // registers nfs-server's start/stop hooks
     return (await import('./systemd.js')).systemctl;
   },
@@ -58,7 +67,7 @@ async function main(): Promise<void> {
   } catch (e) {
     if (e instanceof SimError) {
       if (e.stdout) process.stdout.write(e.stdout);
-      process.stderr.write(e.message + '\n');
+      if (e.message) process.stderr.write(e.message + '\n');
       process.exitCode = e.rc;
     } else {
       process.stderr.write(`phx-lab internal error: ${e instanceof Error ? (e.stack ?? e.message) : inspect(e)}\n`);

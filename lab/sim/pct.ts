@@ -1,8 +1,22 @@
 // `pct` — LXC containers: config files under /etc/pve/nodes/<node>/lxc, the
 // running state in /var/lib/phx-lab/ct/, root filesystems as real directories
 // on their storage, and `pct exec` into them through isolate.ts.
-import { existsSync, mkdirSync, writeFileSync, rmSync, readdirSync, chmodSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  writeFileSync,
+  rmSync,
+  readdirSync,
+  chmodSync,
+  readFileSync,
+  symlinkSync,
+} from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { CATALOGUE, CT_TEMPLATE_PACKAGES } from './apt-catalogue.js';
+import { findStanza, parseStanzas, statusOf } from './dpkg-db.js';
+import { seedPackages } from './apt.js';
+import { bootUnits } from './units.js';
 import {
   withLock,
   SimError,
@@ -18,6 +32,8 @@ import {
   SIM_DIR,
   ROOT,
   sleepSync,
+  CT_DEBS_DIR,
+  CT_PACKAGE_DIR,
 } from './env.js';
 import { parsePveArgs, parsePveArgsExpecting, unknownOption, paramError, needArgs } from './pve-args.js';
 import {
@@ -291,18 +307,16 @@ const SKELETON_DIRS = [
   'root',
   'run',
   'var/log',
-  'var/www/html',
   'home',
   'mnt',
   'opt',
   'srv',
-  'etc/nginx/ssl',
-  'etc/nginx/sites-available',
-  'etc/nginx/sites-enabled',
   'etc/ssl/private',
+  'etc/systemd/system/multi-user.target.wants',
 ];
 
-/** "Extracts" the template: a small Debian-like tree (users root, www-data, nobody; nginx installed). */
+/** "Extracts" the template: a small Debian-like tree (users root, www-data, nobody; the standard template's
+ *  packages in dpkg's status, ssh and cron enabled; apt's lists cleaned, as Proxmox's templates ship). */
 function populateRootfs(dir: string, hostname: string, map: ReturnType<typeof idMap>): void {
   for (const d of SKELETON_DIRS) mkdirSync(`${dir}/${d}`, { recursive: true });
   for (const l of ['bin', 'lib', 'lib64', 'sbin'])
@@ -318,19 +332,12 @@ function populateRootfs(dir: string, hostname: string, map: ReturnType<typeof id
     `${dir}/etc/os-release`,
     'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n',
   );
-  writeFileSync(
-    `${dir}/etc/nginx/nginx.conf`,
-    'user www-data;\nevents {}\nhttp { include /etc/nginx/sites-enabled/*; }\n',
-  );
+  seedPackages(dir, CT_TEMPLATE_PACKAGES, false);
+  for (const u of ['ssh', 'cron'])
+    symlinkSync(`/lib/systemd/system/${u}.service`, `${dir}/etc/systemd/system/multi-user.target.wants/${u}.service`);
   chmodSync(`${dir}/tmp`, 0o1777);
   chmodSync(`${dir}/root`, 0o700);
   spawnSync('chown', ['-hR', `${hostId(map, 'u', 0)}:${hostId(map, 'g', 0)}`, dir]);
-  spawnSync('chown', [
-    '-h',
-    `${hostId(map, 'u', 33)}:${hostId(map, 'g', 33)}`,
-    `${dir}/var/www`,
-    `${dir}/var/www/html`,
-  ]);
 }
 
 export function rootfsDir(conf: CtConf): string | null {
@@ -792,7 +799,7 @@ function start(args: string[]): number {
     if (units) {
       rmSync(units, { recursive: true, force: true });
       mkdirSync(units, { recursive: true });
-      for (const u of ['nginx', 'ssh', 'cron']) writeFileSync(`${units}/${u}`, `${Date.now()}\n`);
+      for (const u of bootUnits(rootfsDir(conf)!)) writeFileSync(`${units}/${u}`, `${Date.now()}\n`);
       spawnSync('chown', ['-R', `${hostId(map, 'u', 0)}:${hostId(map, 'g', 0)}`, units.replace(/\/units$/, '')]);
     }
     setRunning(id, true);
@@ -965,11 +972,39 @@ function destroy(args: string[]): number {
 
 // ---- exec / push ----------------------------------------------------------
 
-/** Binds for a container: the system ones, its mount points, the container-side tool shims. */
+/** Overlay layers for the container's /usr: programs of packages it has not installed hidden, those of
+ *  packages it has run in a network namespace of their own (hostfs.ts writeUsrHide). */
+function usrHidden(conf: CtConf): string[] {
+  const dir = process.env.PHX_LAB_USR_HIDE;
+  if (!dir) return [];
+  const status = parseStanzas(readTextAbs(`${rootfsDir(conf)}/var/lib/dpkg/status`));
+  return CATALOGUE.filter((p) => p.usrFiles?.length)
+    .map((p) => join(dir, statusOf(findStanza(status, p.name)) === 'installed' ? 'wrap' : 'hide', p.name))
+    .filter((d) => existsSync(d));
+}
+
+function readTextAbs(p: string): string {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Binds for a container: the system ones (its /usr without the programs of packages it lacks), its mount
+ *  points, the container-side tool shims, and what they run: this package and the package payloads. */
 function ctBinds(conf: CtConf): Bind[] {
   const binds = systemBinds();
+  const hide = usrHidden(conf);
+  if (hide.length) binds[0] = { ...binds[0], hide };
   const ctBin = process.env.PHX_LAB_CT_BIN;
   if (ctBin) binds.push({ src: ctBin, dst: '/usr/local/sbin' });
+  binds.push({ src: resolve(SIM_DIR, '../../..'), dst: CT_PACKAGE_DIR, ro: true });
+  const debs = process.env.PHX_LAB_DEBS;
+  if (debs && existsSync(debs)) binds.push({ src: debs, dst: CT_DEBS_DIR, ro: true });
+  // node itself, when installed outside /usr (nvm, a tarball under /opt …)
+  const nodePrefix = resolve(dirname(process.execPath), '..');
+  if (!nodePrefix.startsWith('/usr') && nodePrefix !== '/') binds.push({ src: nodePrefix, dst: nodePrefix, ro: true });
   const mps = Object.entries(conf.keys)
     .filter(([k]) => isMountPointKey(k))
     .map(([, v]) => parsePropString(v))
@@ -1023,7 +1058,6 @@ async function push(args: string[]): Promise<number> {
   const conf = readCt(id);
   if (!ctRunning(id)) throw new SimError(`container '${id}' not running!`, 255);
   const script = 'cat > "$1" && chown "$2" "$1" && chmod "$3" "$1"';
-  const { readFileSync } = await import('node:fs');
   const r = await runIsolated({
     rootfs: rootfsDir(conf)!,
     binds: ctBinds(conf),

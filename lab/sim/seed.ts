@@ -7,6 +7,8 @@ import { mkdirSync, writeFileSync, symlinkSync, rmSync, existsSync, chmodSync } 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { seedPackages } from './apt.js';
+import { HYPERVISOR_PACKAGES } from './apt-catalogue.js';
 
 export const TEMPLATE = 'debian-12-standard_12.7-1_amd64.tar.zst';
 export const SEED_VMID = '1001';
@@ -23,6 +25,9 @@ export const HOST_DIRS = [
   '/srv',
   '/mnt',
   '/sys/class/net',
+  '/var/lib/dpkg',
+  '/var/lib/apt',
+  '/var/cache/apt',
 ];
 
 /** The host's network links as /sys/class/net shows them: `vmbr0`, the Linux bridge of a default
@@ -274,5 +279,7 @@ export function seedHost(root: string, node: string, cluster?: ClusterSeed): voi
     ) + '\n',
   );
   w(root, 'var/lib/phx-lab/faults.json', '{}\n');
+  // a node whose package lists are a day old (Ansible's cache_valid_time reads their mtime)
+  seedPackages(root, HYPERVISOR_PACKAGES, true, new Date(Date.now() - 86_400_000));
   chmodSync(join(root, 'root'), 0o700);
 }

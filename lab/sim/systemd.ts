@@ -9,6 +9,10 @@ interface UnitState {
   active: boolean;
   since: number;
   enabled: boolean;
+  /** `systemctl mask`: /etc/systemd/system/<unit>.service → /dev/null */
+  masked?: boolean;
+  /** masked without a unit file (systemctl masks any name) */
+  noUnitFile?: boolean;
 }
 type Units = Record<string, UnitState>;
 
@@ -71,8 +75,17 @@ function fmtTime(ms: number): string {
 }
 
 export function systemctl(args: string[]): number {
-  const flags = args.filter((a) => a.startsWith('-'));
-  const rest = args.filter((a) => !a.startsWith('-'));
+  const flags: string[] = [];
+  const rest: string[] = [];
+  const props: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '-p' || a === '--property') props.push(...(args[++i] ?? '').split(','));
+    else if (a.startsWith('--property=')) props.push(...a.slice(11).split(','));
+    else if (/^-p./.test(a)) props.push(...a.slice(2).split(','));
+    else if (a.startsWith('-')) flags.push(a);
+    else rest.push(a);
+  }
   const quiet = flags.includes('--quiet') || flags.includes('-q');
   const [verb, ...names] = rest;
   if (!verb) throw new SimError('Too few arguments.', 1);
@@ -97,8 +110,9 @@ export function systemctl(args: string[]): number {
             err(`Failed to get unit file state for ${svc}: No such file or directory\n`);
             rc = 1;
           } else {
-            if (!quiet) out(u.enabled ? 'enabled\n' : 'disabled\n');
-            if (!u.enabled) rc = 1;
+            const state = u.masked ? 'masked' : u.enabled ? 'enabled' : 'disabled';
+            if (!quiet) out(`${state}\n`);
+            if (state !== 'enabled') rc = 1;
           }
           break;
         case 'is-failed':
@@ -130,6 +144,11 @@ export function systemctl(args: string[]): number {
           if (!u) {
             err(`Failed to ${verb} ${svc}: Unit ${svc} not found.\n`);
             rc = 5;
+            break;
+          }
+          if (u.masked && verb !== 'stop') {
+            err(`Failed to ${verb} ${svc}: Unit ${svc} is masked.\n`);
+            rc = 1;
             break;
           }
           if (verb === 'reload' && !u.active) {
@@ -166,6 +185,17 @@ export function systemctl(args: string[]): number {
             rc = 1;
             break;
           }
+          if (verb === 'enable' && u.masked) {
+            err(`Failed to enable unit: Unit file /etc/systemd/system/${name}.service is masked.\n`);
+            rc = 1;
+            break;
+          }
+          if (u.enabled !== (verb === 'enable'))
+            err(
+              verb === 'enable'
+                ? `Created symlink /etc/systemd/system/multi-user.target.wants/${name}.service → /lib/systemd/system/${name}.service.\n`
+                : `Removed "/etc/systemd/system/multi-user.target.wants/${name}.service".\n`,
+            );
           u.enabled = verb === 'enable';
           if (flags.includes('--now')) {
             if (verb === 'enable' && !u.active) {
@@ -180,19 +210,30 @@ export function systemctl(args: string[]): number {
           journal(verb, name);
           save();
           break;
+        case 'mask':
+        case 'unmask':
+          // a unit that is not installed can be masked too (the link is made all the same)
+          if (verb === 'mask' && !u?.masked) err(`Created symlink /etc/systemd/system/${name}.service → /dev/null.\n`);
+          if (verb === 'unmask' && u?.masked) err(`Removed "/etc/systemd/system/${name}.service".\n`);
+          if (u) u.masked = verb === 'mask';
+          else if (verb === 'mask')
+            units[name] = { active: false, since: 0, enabled: false, masked: true, noUnitFile: true };
+          if (verb === 'unmask' && u?.noUnitFile) delete units[name];
+          journal(verb, name);
+          save();
+          break;
         case 'show': {
-          const props = args
-            .find((a) => a.startsWith('--property='))
-            ?.slice(11)
-            .split(',');
+          const orphan = u?.noUnitFile === true;
           const all: Record<string, string> = {
             Id: `${name}.service`,
+            Names: `${name}.service`,
+            LoadState: u?.masked ? 'masked' : u && !orphan ? 'loaded' : 'not-found',
             ActiveState: u?.active ? 'active' : 'inactive',
             SubState: u?.active ? 'running' : 'dead',
-            LoadState: u ? 'loaded' : 'not-found',
-            UnitFileState: u ? (u.enabled ? 'enabled' : 'disabled') : '',
+            UnitFileState: u?.masked ? 'masked' : u && !orphan ? (u.enabled ? 'enabled' : 'disabled') : '',
+            FragmentPath: u && !u.masked && !orphan ? `/lib/systemd/system/${name}.service` : '',
           };
-          for (const [k, v] of Object.entries(all)) if (!props || props.includes(k)) out(`${k}=${v}\n`);
+          for (const [k, v] of Object.entries(all)) if (props.length === 0 || props.includes(k)) out(`${k}=${v}\n`);
           break;
         }
         default:
