@@ -23,6 +23,7 @@ export const HYPERVISOR_TOOLS = [
   'pvenode',
   'pvecm',
   'pveversion',
+  'lxc-attach',
 ];
 
 function sq(s: string): string {

@@ -23,6 +23,7 @@ const TOOLS: Record<string, () => Promise<Tool>> = {
   pvecm: async () => (await import('./pvecm.js')).pvecm,
   pveversion: async () => (await import('./pveversion.js')).pveversion,
   docker: async () => (await import('./docker.js')).docker,
+  'lxc-attach': async () => (await import('./lxc-attach.js')).lxcAttachTool,
   // at host start (lab/hostfs.ts): the host's /proc/1/net/unix from its CTs' state
   '__publish-active-cts': async () => {
     const { publishActiveCts } = await import('./active-cts.js');
