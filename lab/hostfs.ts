@@ -24,6 +24,7 @@ export const HYPERVISOR_TOOLS = [
   'pvecm',
   'pveversion',
   'lxc-attach',
+  'phx-lab-pve-version',
 ];
 
 function sq(s: string): string {
