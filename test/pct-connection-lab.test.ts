@@ -234,7 +234,10 @@ test("each command is pct exec's own lxc-attach line (pct.pm exec), and starts n
     [],
     'no pct (nor any Proxmox CLI program) for connecting and three commands',
   );
-  assert.deepEqual(calls, Array.from({ length: 3 }, () => ['lxc-attach', '-n', '101', '--', '…']));
+  assert.deepEqual(
+    calls,
+    Array.from({ length: 3 }, () => ['lxc-attach', '-n', '101', '--', '…']),
+  );
 });
 
 test('a task timeout kills the command inside the CT', async () => {

@@ -38,7 +38,9 @@ function localHypervisor(conn: Connection, dir: string): Connection {
   writeFileSync(
     join(dir, 'unix'),
     'Num       RefCount Protocol Flags    Type St Inode Path\n' +
-      [101, 102].map((id) => `0000000000000000: 00000002 00000000 00010000 0001 01 ${40000 + id} @/var/lib/lxc/${id}/command\n`).join(''),
+      [101, 102]
+        .map((id) => `0000000000000000: 00000002 00000000 00010000 0001 01 ${40000 + id} @/var/lib/lxc/${id}/command\n`)
+        .join(''),
   );
   const exec = conn.exec.bind(conn);
   return Object.assign(conn, {
@@ -195,7 +197,8 @@ test('a hypervisor login that is not root: the CT is unreachable, saying lxc-att
       'ct1',
       { ansible_connection: 'pct', ansible_host: 'hv', pct_vmid: '101' },
       {
-        hostConnection: () => Promise.resolve(localHypervisor(openConnection('hv', { ansible_connection: 'local' }), dir)),
+        hostConnection: () =>
+          Promise.resolve(localHypervisor(openConnection('hv', { ansible_connection: 'local' }), dir)),
       },
     );
     await assert.rejects(

@@ -20,7 +20,10 @@ test('pveversion over SSH: PVE 9 by default, read from pvecfg.pm once per connec
   assert.equal((await pveVersion(ctx))?.major, 9);
   assert.deepEqual(readToolCalls(root).slice(before), [], 'the file, not the tool');
   // each host its own file (bound in its mount namespace), not the machine's
-  assert.ok(!existsSync(PVECFG_PM) || !readFileSync(PVECFG_PM, 'utf8').includes("'9.1.1/"), "the machine's file untouched");
+  assert.ok(
+    !existsSync(PVECFG_PM) || !readFileSync(PVECFG_PM, 'utf8').includes("'9.1.1/"),
+    "the machine's file untouched",
+  );
   await fx.sh('phx-lab-pve-version 8.4.1');
   assert.equal((await pveVersion(ctx))?.major, 9, 'cached for the connection');
   const kernel = (await fx.sh('uname -r')).trim();
@@ -29,7 +32,11 @@ test('pveversion over SSH: PVE 9 by default, read from pvecfg.pm once per connec
   const conn = await openLabConnection(fx.lab, fx.dir);
   try {
     const before8 = readToolCalls(root).length;
-    assert.deepEqual(await pveVersion(createModuleContext({ host: fx.host, conn })), expected, 'the file read gives the same');
+    assert.deepEqual(
+      await pveVersion(createModuleContext({ host: fx.host, conn })),
+      expected,
+      'the file read gives the same',
+    );
     assert.deepEqual(readToolCalls(root).slice(before8), [], 'again without the tool');
   } finally {
     await conn.close();

@@ -78,7 +78,11 @@ test("lab pveversion: the host's PVE/pvecfg.pm (PVE 9 when seeded, PVE 8 after p
   assert.equal(nine.rc, 0);
   assert.equal(parsePveVersion(nine.stdout)?.major, 9);
   const file = s.path(PVECFG_PM);
-  assert.equal(nine.stdout.trim(), pveversionLineFromPvecfg(readFileSync(file, 'utf8'), kernel), 'the file and the tool agree');
+  assert.equal(
+    nine.stdout.trim(),
+    pveversionLineFromPvecfg(readFileSync(file, 'utf8'), kernel),
+    'the file and the tool agree',
+  );
   assert.equal(s.run('phx-lab-pve-version', '8.4.1').rc, 0);
   const eight = s.run('pveversion');
   assert.equal(eight.stdout, `pve-manager/8.4.1/2a5fa54a8503f96d (running kernel: ${kernel})\n`);

@@ -19,7 +19,8 @@ export async function lxcAttachTool(args: string[]): Promise<number> {
       break;
     }
     if (a === '-n' || a === '--name') {
-      if (i + 1 >= args.length) throw new SimError(`lxc-attach: option requires an argument -- '${a.replace(/^-+/, '')}'`, 1);
+      if (i + 1 >= args.length)
+        throw new SimError(`lxc-attach: option requires an argument -- '${a.replace(/^-+/, '')}'`, 1);
       name = args[++i];
     } else if (a.startsWith('--name=')) name = a.slice('--name='.length);
     else if (/^-n./.test(a)) name = a.slice(2);
@@ -29,6 +30,7 @@ export async function lxcAttachTool(args: string[]): Promise<number> {
   // arguments.c: lxc_arguments_parse's check for a name
   if (name === undefined || name === '') throw new SimError('lxc-attach: missing container name, use --name option', 1);
   const argv = args.slice(i);
-  if (argv.length === 0) throw new SimError('lxc-attach: phx-lab does not simulate the interactive shell: give a command', 1);
+  if (argv.length === 0)
+    throw new SimError('lxc-attach: phx-lab does not simulate the interactive shell: give a command', 1);
   return lxcAttach(name, argv);
 }

@@ -90,7 +90,8 @@ export function readPvecfg(): Pvecfg {
   }
   const sub = (name: string) => {
     const m = new RegExp(`^sub ${name} \\{\\s*return '([^'\\\\\\n]*)';\\s*\\}`, 'm').exec(text);
-    if (!m) throw new SimError(`phx-lab: ${PVECFG_PM}: sub ${name} does not return a literal (the lab runs no perl)`, 70);
+    if (!m)
+      throw new SimError(`phx-lab: ${PVECFG_PM}: sub ${name} does not return a literal (the lab runs no perl)`, 70);
     return m[1];
   };
   return {

@@ -34,7 +34,13 @@ const NOT_ENTERED = /^lxc-attach: .*Failed to get init pid$/m;
  * What `pct exec <vmid> -- <argv…>` execs (pve-container src/PVE/CLI/pct.pm, method exec:
  * `exec('lxc-attach', '-n', $param->{vmid}, '--', @{$param->{'extra-args'}})`).
  */
-export const lxcAttachArgv = (vmid: number, argv: string[]): string[] => ['lxc-attach', '-n', String(vmid), '--', ...argv];
+export const lxcAttachArgv = (vmid: number, argv: string[]): string[] => [
+  'lxc-attach',
+  '-n',
+  String(vmid),
+  '--',
+  ...argv,
+];
 
 /** Marks getFile's "no such file" answer: not base64 (`-` is outside base64's alphabet). */
 const NO_FILE = 'PHX-NO-FILE';
@@ -76,7 +82,11 @@ export class PctConnection implements Connection {
     else if (r.rc === 96) state = await this.pctStatus(hv);
     if (state !== 'running') {
       const why =
-        r.rc === 97 ? `${r.stderr.trim()}: lxc-attach needs root` : state ? `status ${state}` : r.stderr.trim() || `exit ${r.rc}`;
+        r.rc === 97
+          ? `${r.stderr.trim()}: lxc-attach needs root`
+          : state
+            ? `status ${state}`
+            : r.stderr.trim() || `exit ${r.rc}`;
       throw new UnreachableError(
         state
           ? `${host}: CT ${vmid} on ${hypervisor} is not running (${why})`
