@@ -1,13 +1,17 @@
 // What one site.yml run cost each lab host: the Proxmox CLI programs it started
 // (from the host's own log, lab/sim/tool-calls.ts) and the SSH round trips
 // (phx-play -vv prints one "<host> EXEC …" line per command sent).
+import { pveToolCalls } from '../lab/sim/tool-calls.js';
 
 /** `pct exec`, `qm guest exec`: the guest's state, only the guest can tell. */
 export const isGuestExec = (call: string[]) =>
   (call[0] === 'pct' && call[1] === 'exec') || (call[0] === 'qm' && call[1] === 'guest' && call[2] === 'exec');
 
 export interface ToolCallCount {
+  /** Proxmox CLI programs (lab/sim/tool-calls.ts PVE_TOOLS) */
   total: number;
+  /** lxc-attach runs (a C program, no Proxmox CLI call): commands of `ansible_connection: pct` hosts */
+  lxcAttach: number;
   /** into a guest (pct exec, qm guest exec) */
   guestExec: number;
   /** by program and subcommand, e.g. `pct status` → 11 */
@@ -17,12 +21,14 @@ export interface ToolCallCount {
 export function countToolCalls(calls: string[][]): ToolCallCount {
   const by: Record<string, number> = {};
   let guestExec = 0;
-  for (const c of calls) {
+  const lxcAttach = calls.filter((c) => c[0] === 'lxc-attach').length;
+  const pve = pveToolCalls(calls);
+  for (const c of pve) {
     const name = isGuestExec(c) ? c.slice(0, c[0] === 'qm' ? 3 : 2).join(' ') : c.slice(0, 2).join(' ');
     by[name] = (by[name] ?? 0) + 1;
     if (isGuestExec(c)) guestExec++;
   }
-  return { total: calls.length, guestExec, bySubcommand: by };
+  return { total: pve.length, lxcAttach, guestExec, bySubcommand: by };
 }
 
 export interface RoundTrips {

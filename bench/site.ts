@@ -69,7 +69,7 @@ async function siteOnLab(
       const changed = /^\S+\s+:.*changed=[1-9]/m.test(text);
       out.push({ hosts: k, latency, run, rc: m.rc, wallMs: m.wallMs, changed, perHost, load });
       log(
-        `  site.yml ${k} host(s), latency ${latency}, ${run} run: rc ${m.rc}, ${fmtS(m.wallMs)}, Proxmox CLI per host ${perHost.map((p) => p.calls.total).join('/')}, round trips per host ${perHost.map((p) => p.roundTrips.execs).join('/')}`,
+        `  site.yml ${k} host(s), latency ${latency}, ${run} run: rc ${m.rc}, ${fmtS(m.wallMs)}, Proxmox CLI per host ${perHost.map((p) => p.calls.total).join('/')}, lxc-attach per host ${perHost.map((p) => p.calls.lxcAttach).join('/')}, round trips per host ${perHost.map((p) => p.roundTrips.execs).join('/')}`,
       );
       if (m.rc !== 0) break;
     }
@@ -118,6 +118,7 @@ export function siteReport(runs: SiteRun[]): string[] {
         'wall',
         'Proxmox CLI per host',
         'of them into guests',
+        'lxc-attach per host (no Proxmox CLI)',
         'round trips per host',
         'task results per host',
         'max per result',
@@ -131,6 +132,7 @@ export function siteReport(runs: SiteRun[]): string[] {
         fmtS(r.wallMs),
         spread(r.perHost.map((p) => p.calls.total)),
         spread(r.perHost.map((p) => p.calls.guestExec)),
+        spread(r.perHost.map((p) => p.calls.lxcAttach)),
         spread(r.perHost.map((p) => p.roundTrips.execs)),
         spread(r.perHost.map((p) => p.roundTrips.results)),
         spread(r.perHost.map((p) => p.roundTrips.maxPerResult)),

@@ -31,6 +31,8 @@ export const HYPERVISOR_TOOLS = [
   'apt-cache',
   'dpkg-query',
   'dpkg',
+  'lxc-attach',
+  'phx-lab-pve-version',
 ];
 /** The tools a container gets from the lab (first in its PATH, /usr/local/sbin). */
 export const CONTAINER_TOOLS = ['systemctl', 'apt-get', 'apt', 'apt-cache', 'dpkg-query', 'dpkg'];

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { countToolCalls, roundTripsOf } from '../bench/site-counts.js';
 import { readToolCalls, parseToolLatency, PVE_TOOL_LATENCY_MS } from '../lab/sim/tool-calls.js';
 
-test('the lab logs each Proxmox tool run (not zfs), guest commands and passwords hidden, arguments with blanks kept', () => {
+test('the lab logs each Proxmox tool run and lxc-attach (not zfs; lxc-attach apart from the Proxmox count), guest commands and passwords hidden, arguments with blanks kept', () => {
   // a host's root lies in its own directory, its log beside it (as <lab>/hosts/<name>/root and …/tool-calls.log)
   const hostDir = mkdtempSync(join(tmpdir(), 'phx-toolcalls-'));
   const root = join(hostDir, 'root');
@@ -26,6 +26,7 @@ test('the lab logs each Proxmox tool run (not zfs), guest commands and passwords
   run('pct', 'exec', '999', '--', 'cat', '/etc/secret');
   run('pct', 'create', '998', 'local:vztmpl/x.tar.zst', '--password', 'hunter2');
   run('zfs', 'list');
+  run('lxc-attach', '-n', '999', '--', 'cat', '/etc/secret'); // logged, but lxc's C program: no Proxmox CLI call
   run('pct', '__finish-create', '998', '0'); // the simulator's own helper: no tool run
   const calls = readToolCalls(root);
   assert.deepEqual(calls, [
@@ -34,9 +35,11 @@ test('the lab logs each Proxmox tool run (not zfs), guest commands and passwords
     ['pct', 'set', '999', '--description', 'two words\\x'],
     ['pct', 'exec', '999', '--', '…'],
     ['pct', 'create', '998', 'local:vztmpl/x.tar.zst', '--password', '…'],
+    ['lxc-attach', '-n', '999', '--', '…'],
   ]);
   const c = countToolCalls(calls);
   assert.equal(c.total, 5);
+  assert.equal(c.lxcAttach, 1);
   assert.equal(c.guestExec, 1);
   assert.deepEqual(c.bySubcommand, { pveversion: 1, 'pct status': 1, 'pct set': 1, 'pct exec': 1, 'pct create': 1 });
   rmSync(hostDir, { recursive: true, force: true });

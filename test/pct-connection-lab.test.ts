@@ -9,7 +9,9 @@
 // (PVE::LXC::Config->load_config: "Configuration file '…' does not exist"), dies
 // "missing command" without one, and exec()s `lxc-attach -n <vmid> -- <command…>`,
 // so the exit status is the command's and stdin/stdout/stderr are the command's.
-// lab/sim/pct.ts's exec follows it (test/sim-pve.test.ts: "pct exec returns the inner command's rc").
+// The connection runs that lxc-attach itself (no `pct`, a Perl program, per command):
+// src/connection/pct.ts lxcAttachArgv, pinned below; lab/sim/lxc-attach.ts simulates it
+// (lab/sim/pct.ts's exec runs the same code: test/sim-pve.test.ts: "pct exec returns the inner command's rc").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,6 +25,8 @@ import stat from '../modules/stat.js';
 import template from '../modules/template.js';
 import waitFor from '../modules/wait_for.js';
 import { openConnection } from '../src/connection/index.js';
+import { lxcAttachArgv } from '../src/connection/pct.js';
+import { readToolCalls } from '../lab/sim/tool-calls.js';
 import type { Connection } from '../src/connection/types.js';
 import { UnreachableError } from '../src/errors.js';
 import type { ModuleDefinition, ModuleResult } from '../src/module.js';
@@ -211,6 +215,29 @@ test("the environment travels on the CT command's stdin (never in an argv), with
   const r = await inCt(shell, { cmd: 'printf "%s|" "$PHX_T"; cat', stdin: 'own input' }, { env: { PHX_T: value } });
   assert.equal(r.stdout, `${value}|own input`);
   assert.ok(!sent.some((c) => c.includes('s3cr3t')), 'the value is on no command line');
+});
+
+test("each command is pct exec's own lxc-attach line (pct.pm exec), and starts no pct on the hypervisor", async () => {
+  // pve-container src/PVE/CLI/pct.pm, method exec: exec('lxc-attach', '-n', $param->{vmid}, '--', @{$param->{'extra-args'}})
+  assert.deepEqual(lxcAttachArgv(101, ['sh', '-c', 'id']), ['lxc-attach', '-n', '101', '--', 'sh', '-c', 'id']);
+  const root = fx.lab.hosts[0].root;
+  const before = readToolCalls(root).length;
+  const { conn } = ctConnection();
+  await conn.connect();
+  const r = await conn.exec('cat /etc/hostname');
+  assert.equal(r.stdout, 'web\n');
+  await conn.putFile('/root/via-attach', Buffer.from('x'));
+  assert.deepEqual(await conn.getFile('/root/via-attach'), Buffer.from('x'));
+  const calls = readToolCalls(root).slice(before);
+  assert.deepEqual(
+    calls.filter((c) => c[0] !== 'lxc-attach'),
+    [],
+    'no pct (nor any Proxmox CLI program) for connecting and three commands',
+  );
+  assert.deepEqual(
+    calls,
+    Array.from({ length: 3 }, () => ['lxc-attach', '-n', '101', '--', '…']),
+  );
 });
 
 test('a task timeout kills the command inside the CT', async () => {

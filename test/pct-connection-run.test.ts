@@ -1,10 +1,10 @@
-// The executor's side of ansible_connection: pct, with a stand-in `pct` on a local
+// The executor's side of ansible_connection: pct, with a stand-in `lxc-attach` on a local
 // hypervisor: two CTs of one hypervisor share its one connection, opened once even
 // though the hypervisor is not in the play, closed once at the end; the commands
-// all go through `pct exec <vmid> --`.
+// all go through `lxc-attach -n <vmid> --` (what `pct exec` execs), `pct` never runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openConnection } from '../src/connection/index.js';
@@ -15,23 +15,55 @@ import { loadInventory } from '../src/inventory/index.js';
 import { loadPlaybook } from '../src/playbook/load.js';
 import { loadRegistry } from '../src/registry.js';
 
-// `pct exec <vmid> -- <command> [args]` as proxmox/pve-container src/PVE/CLI/pct.pm's exec has it
-// (the command's exit status and streams); `pct status <vmid>` prints "status: running".
+// `lxc-attach -n <vmid> -- <command> [args]`: what proxmox/pve-container src/PVE/CLI/pct.pm's exec
+// execs (the command's exit status and streams). `pct` is there only to show that it never runs.
+const FAKE_LXC_ATTACH = `#!/bin/sh
+printf 'lxc-attach %.40s\n' "$*" >> "$PCT_LOG"
+[ "$1" = -n ] && [ "$3" = -- ] || exit 2
+shift 3; exec "$@"
+`;
 const FAKE_PCT = `#!/bin/sh
-printf '%.40s\n' "$*" >> "$PCT_LOG"
-case "$1" in
-  status) echo "status: running" ;;
-  exec) shift 2; [ "$1" = -- ] || exit 2; shift; exec "$@" ;;
-  *) exit 2 ;;
-esac
+printf 'pct %.40s\n' "$*" >> "$PCT_LOG"
+exit 2
 `;
 
-test('CTs on one hypervisor share its one connection (not in the play, opened once, closed once); commands go through pct exec', async () => {
+/**
+ * This machine as the hypervisor, its /etc/pve/lxc and /proc/1/net/unix being the test's `dir`/lxc and
+ * `dir`/unix (CT 101 and 102 configured, both running: their monitor sockets as in pve-container's
+ * PVE::LXC::list_active_containers).
+ */
+function localHypervisor(conn: Connection, dir: string): Connection {
+  mkdirSync(join(dir, 'lxc'), { recursive: true });
+  for (const id of [101, 102]) writeFileSync(join(dir, 'lxc', `${id}.conf`), 'hostname: ct\n');
+  writeFileSync(
+    join(dir, 'unix'),
+    'Num       RefCount Protocol Flags    Type St Inode Path\n' +
+      [101, 102]
+        .map((id) => `0000000000000000: 00000002 00000000 00010000 0001 01 ${40000 + id} @/var/lib/lxc/${id}/command\n`)
+        .join(''),
+  );
+  const exec = conn.exec.bind(conn);
+  return Object.assign(conn, {
+    exec: (command: string, opts?: Parameters<Connection['exec']>[1]) =>
+      exec(command.replaceAll('/etc/pve/lxc/', `${dir}/lxc/`).replaceAll('/proc/1/net/unix', `${dir}/unix`), opts),
+  });
+}
+
+function fakeTools(dir: string): void {
+  for (const [name, text] of [
+    ['lxc-attach', FAKE_LXC_ATTACH],
+    ['pct', FAKE_PCT],
+  ]) {
+    writeFileSync(join(dir, name), text);
+    chmodSync(join(dir, name), 0o755);
+  }
+}
+
+test('CTs on one hypervisor share its one connection (not in the play, opened once, closed once); commands go through lxc-attach, no pct', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'phx-pct-run-'));
   const path = process.env.PATH;
   try {
-    writeFileSync(join(dir, 'pct'), FAKE_PCT);
-    chmodSync(join(dir, 'pct'), 0o755);
+    fakeTools(dir);
     process.env.PATH = `${dir}:${path}`;
     process.env.PCT_LOG = join(dir, 'pct.log');
     writeFileSync(
@@ -65,7 +97,8 @@ test('CTs on one hypervisor share its one connection (not in the play, opened on
         reporter: { emit: (e) => void events.push(e), close: async () => {} },
         makeConnection: (host, vars, via) => {
           made.push(`${host}:${String(vars.ansible_connection)}`);
-          const conn = openConnection(host, vars, { hostConnection: via });
+          const opened = openConnection(host, vars, { hostConnection: via });
+          const conn = host === 'hv' ? localHypervisor(opened, dir) : opened;
           const close = conn.close.bind(conn);
           const counted: Connection = Object.assign(conn, {
             close: async () => {
@@ -89,11 +122,11 @@ test('CTs on one hypervisor share its one connection (not in the play, opened on
     );
     assert.deepEqual(stdout.sort(), ['ct1: hi from ct1', 'ct2: hi from ct2']);
     const log = readFileSync(join(dir, 'pct.log'), 'utf8').trim().split('\n');
-    assert.deepEqual(log.filter((l) => l.startsWith('status')).sort(), ['status 101', 'status 102']);
-    assert.ok(log.filter((l) => l.startsWith('exec 101 -- sh -c')).length >= 2, log.join('\n'));
+    assert.ok(log.filter((l) => l.startsWith('lxc-attach -n 101 -- sh -c')).length >= 2, log.join('\n'));
+    assert.ok(log.filter((l) => l.startsWith('lxc-attach -n 102 -- sh -c')).length >= 2, log.join('\n'));
     assert.ok(
-      log.every((l) => /^(status|exec) 10[12]\b/.test(l)),
-      log.join('\n'),
+      log.every((l) => /^lxc-attach -n 10[12] -- sh -c /.test(l)),
+      `only lxc-attach, never pct:\n${log.join('\n')}`,
     );
     assert.equal(readFileSync(join(dir, 'out-ct2'), 'utf8'), 'x');
   } finally {
@@ -151,26 +184,28 @@ test('an unreachable hypervisor makes its CT unreachable, saying which hyperviso
   }
 });
 
-test('a hypervisor login that is not root: the CT is unreachable, saying pct needs root; pct is never run', async () => {
+test('a hypervisor login that is not root: the CT is unreachable, saying lxc-attach needs root; nothing is run', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'phx-pct-run-'));
   const path = process.env.PATH;
   try {
-    writeFileSync(join(dir, 'pct'), FAKE_PCT);
+    fakeTools(dir);
     writeFileSync(join(dir, 'id'), '#!/bin/sh\ncase "$1" in -u) echo 1000 ;; -un) echo alice ;; esac\n');
-    chmodSync(join(dir, 'pct'), 0o755);
     chmodSync(join(dir, 'id'), 0o755);
     process.env.PATH = `${dir}:${path}`;
     process.env.PCT_LOG = join(dir, 'pct.log');
     const conn = openConnection(
       'ct1',
       { ansible_connection: 'pct', ansible_host: 'hv', pct_vmid: '101' },
-      { hostConnection: () => Promise.resolve(openConnection('hv', { ansible_connection: 'local' })) },
+      {
+        hostConnection: () =>
+          Promise.resolve(localHypervisor(openConnection('hv', { ansible_connection: 'local' }), dir)),
+      },
     );
     await assert.rejects(
       conn.connect(),
-      /^UnreachableError: ct1: cannot use CT 101 on hv: logged in as alice, not root: pct needs root$/,
+      /^UnreachableError: ct1: cannot use CT 101 on hv: logged in as alice, not root: lxc-attach needs root$/,
     );
-    assert.equal(existsSync(join(dir, 'pct.log')), false, 'pct never ran');
+    assert.equal(existsSync(join(dir, 'pct.log')), false, 'neither pct nor lxc-attach ran');
   } finally {
     process.env.PATH = path;
     delete process.env.PCT_LOG;

@@ -3,9 +3,9 @@
 // "<version>/<repoid>"), or, with --verbose, one "pkg: version" line per package.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { parsePveVersion, pveVersion } from '../src/proxmox/pve-version.js';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { PVECFG_PM, parsePveVersion, pveVersion, pveversionLineFromPvecfg } from '../src/proxmox/pve-version.js';
 import { createModuleContext } from '../src/module-runner.js';
 import type { ModuleContext } from '../src/module.js';
 import { LocalConnection } from '../src/connection/local.js';
@@ -70,20 +70,37 @@ test('pveVersion asks once per connection; a host without pveversion is null, al
 const s = new SimRoot('pve1');
 after(() => s.cleanup());
 
-test('lab pveversion: a PVE 9 host by default, a PVE 8 host with the seed option; parsed by parsePveVersion', () => {
+test("lab pveversion: the host's PVE/pvecfg.pm (PVE 9 when seeded, PVE 8 after phx-lab-pve-version 8.4.1), read as bin/pveversion reads PVE::pvecfg", () => {
+  // pve-manager bin/pveversion: PVE::pvecfg::package() . '/' . PVE::pvecfg::version_text(), the kernel of
+  // POSIX::uname; PVE/pvecfg.pm.in: each sub returns a literal
+  const kernel = release();
   const nine = s.run('pveversion');
   assert.equal(nine.rc, 0);
   assert.equal(parsePveVersion(nine.stdout)?.major, 9);
-  const file = s.path('/var/lib/phx-lab/pve-version');
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, '8.4.1\n');
+  const file = s.path(PVECFG_PM);
+  assert.equal(
+    nine.stdout.trim(),
+    pveversionLineFromPvecfg(readFileSync(file, 'utf8'), kernel),
+    'the file and the tool agree',
+  );
+  assert.equal(s.run('phx-lab-pve-version', '8.4.1').rc, 0);
   const eight = s.run('pveversion');
-  assert.match(eight.stdout, /^pve-manager\/8\.4\.1\/[0-9a-f]{16} \(running kernel: 6\.8\.\S+-pve\)\n$/);
+  assert.equal(eight.stdout, `pve-manager/8.4.1/2a5fa54a8503f96d (running kernel: ${kernel})\n`);
+  assert.equal(eight.stdout.trim(), pveversionLineFromPvecfg(readFileSync(file, 'utf8'), kernel));
+  assert.match(readFileSync(file, 'utf8'), /^sub release \{\n {4}return '8\.4';\n\}$/m);
   assert.match(
     s.run('pveversion', '--verbose').stdout,
-    /^proxmox-ve: 8\.4\.0 \(running kernel: .*\)\npve-manager: 8\.4\.1 /,
+    /^proxmox-ve: 8\.4\.0 \(running kernel: .*\)\npve-manager: 8\.4\.1 \(running version: 8\.4\.1\/2a5fa54a8503f96d\)\n$/,
   );
+  // what pveversion reads is the file: edited by hand, the tool says the same
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/'8\.4\.1\/2a5fa54a8503f96d'/, "'8.4.9/0123456789abcdef'"));
+  assert.equal(s.run('pveversion').stdout, `pve-manager/8.4.9/0123456789abcdef (running kernel: ${kernel})\n`);
+  assert.equal(s.run('phx-lab-pve-version', '8.x').rc, 2);
   const bad = s.run('pveversion', '--foo');
   assert.equal(bad.rc, 255);
   assert.match(bad.stderr, /USAGE: pveversion \[--verbose\]/);
+  rmSync(file);
+  const none = s.run('pveversion');
+  assert.equal(none.rc, 2, 'perl cannot load PVE::pvecfg');
+  assert.match(none.stderr, /^Can't locate PVE\/pvecfg\.pm in @INC/);
 });

@@ -31,7 +31,10 @@ const TOOLS: Record<string, () => Promise<Tool>> = {
   pvenode: async () => (await import('./pvenode.js')).pvenode,
   pvecm: async () => (await import('./pvecm.js')).pvecm,
   pveversion: async () => (await import('./pveversion.js')).pveversion,
+  // the lab's knob (no Proxmox tool): rewrites the host's pvecfg.pm for a release
+  'phx-lab-pve-version': async () => (await import('./pveversion.js')).phxLabPveVersion,
   docker: async () => (await import('./docker.js')).docker,
+  'lxc-attach': async () => (await import('./lxc-attach.js')).lxcAttachTool,
   // at host start (lab/hostfs.ts): the host's /proc/1/net/unix from its CTs' state
   '__publish-active-cts': async () => {
     const { publishActiveCts } = await import('./active-cts.js');

@@ -1021,16 +1021,26 @@ async function exec(args: string[]): Promise<number> {
   const id = p.positional[0];
   if (!id) throw new SimError('400 not enough arguments', 255);
   const argv = [...p.positional.slice(1), ...(p.trailing ?? [])];
-  const conf = readCt(id);
+  readCt(id);
   if (argv.length === 0) throw new SimError('missing command', 255);
-  // pct.pm's exec does not check the state: lxc-attach finds no init pid (lxc src/lxc/attach.c
-  // get_attach_context, then lxc_attach; log.c's log_append_stderr format) and exits EXIT_FAILURE
-  if (!ctRunning(id))
+  // pct.pm's exec: `exec('lxc-attach', '-n', $vmid, '--', @extra-args)`, no state check of its own
+  return lxcAttach(id, argv);
+}
+
+/**
+ * lxc-attach -n <id> -- <argv…> (lab/sim/lxc-attach.ts and pct exec): the command in the running CT, with
+ * its stdin/stdout/stderr; the exit status is the command's (lxc src/lxc/tools/lxc_attach.c main: WEXITSTATUS,
+ * 128 + the signal). A CT that does not run (stopped, or no such CT: lxc_container_new succeeds for any name)
+ * has no init pid: get_attach_context fails, lxc_attach logs (log.c's log_append_stderr format), EXIT_FAILURE.
+ */
+export async function lxcAttach(id: string, argv: string[]): Promise<number> {
+  if (!/^\d+$/.test(id) || !ctRunning(id) || readText(ctConfPath(id)) === null)
     throw new SimError(
       `lxc-attach: ${id}: ../src/lxc/attach.c: get_attach_context: 406 Connection refused - Failed to get init pid\n` +
         `lxc-attach: ${id}: ../src/lxc/attach.c: lxc_attach: 1474 Connection refused - Failed to get attach context`,
       1,
     );
+  const conf = readCt(id);
   const map = idMap(conf);
   const r = await runIsolated({
     rootfs: rootfsDir(conf)!,

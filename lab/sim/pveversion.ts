@@ -1,24 +1,13 @@
-// `pveversion [--verbose]` as pve-manager's bin/pveversion prints it. The
-// release is the host's /var/lib/phx-lab/pve-version ("8.4.1" makes a PVE 8
-// host); without it, a PVE 9 host (the lab's zfs is 2.3, PVE 9's).
-import { readFileSync } from 'node:fs';
-import { SimError, STATE_DIR, hostPath, out } from './env.js';
+// `pveversion [--verbose]` as pve-manager's bin/pveversion prints it: PVE::pvecfg's
+// package() and version_text() from the host's own /usr/share/perl5/PVE/pvecfg.pm
+// (lab/sim/pvecfg.ts: a PVE 9 host when seeded, `phx-lab-pve-version 8.4.1` makes it
+// a PVE 8 one) and the kernel of POSIX::uname: the machine's, as `uname -r` on the
+// host says. So the line is exactly what src/proxmox/pve-version.ts makes of the file.
+import { release as kernelRelease } from 'node:os';
+import { SimError, out } from './env.js';
+import { readPvecfg, writePvecfg } from './pvecfg.js';
 
-export const DEFAULT_PVE_VERSION = '9.1.1';
-const REPO_ID = '42fc0aec1b5c7f6c';
-
-function release(): string {
-  try {
-    const v = readFileSync(hostPath(`${STATE_DIR}/pve-version`), 'utf8').trim();
-    if (/^\d+\.\d+(\.\d+)?$/.test(v)) return v;
-  } catch {
-    // no seed option: the default release
-  }
-  return DEFAULT_PVE_VERSION;
-}
-
-/** The kernel each release runs by default (proxmox-kernel 6.8 on PVE 8, 6.14 on PVE 9). */
-const kernelOf = (v: string) => (v.startsWith('8.') ? '6.8.12-9-pve' : '6.14.11-4-pve');
+export { DEFAULT_PVE_VERSION } from './pvecfg.js';
 
 export function pveversion(args: string[]): number {
   const verbose = args.length === 1 && args[0] === '--verbose';
@@ -27,14 +16,21 @@ export function pveversion(args: string[]): number {
     const bad = args.find((a) => a.startsWith('-'));
     throw new SimError(`${bad ? `Unknown option: ${bad.replace(/^-+/, '')}\n` : ''}USAGE: pveversion [--verbose]`, 255);
   }
-  const v = release();
-  const kernel = kernelOf(v);
+  const cfg = readPvecfg();
+  const kernel = kernelRelease();
   if (!verbose) {
-    out(`pve-manager/${v}/${REPO_ID} (running kernel: ${kernel})\n`);
+    out(`${cfg.package}/${cfg.version_text} (running kernel: ${kernel})\n`);
     return 0;
   }
   out(
-    `proxmox-ve: ${v.replace(/\.\d+$/, '.0')} (running kernel: ${kernel})\npve-manager: ${v} (running version: ${v}/${REPO_ID})\n`,
+    `proxmox-ve: ${cfg.release}.0 (running kernel: ${kernel})\n${cfg.package}: ${cfg.version} (running version: ${cfg.version_text})\n`,
   );
+  return 0;
+}
+
+/** `phx-lab-pve-version <x.y.z>`: the lab's knob, rewrites the host's pvecfg.pm (a PVE upgrade/downgrade). */
+export function phxLabPveVersion(args: string[]): number {
+  if (args.length !== 1) throw new SimError('usage: phx-lab-pve-version <release, e.g. 8.4.1>', 2);
+  writePvecfg(args[0]);
   return 0;
 }

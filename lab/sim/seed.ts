@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { seedPackages } from './apt.js';
 import { HYPERVISOR_PACKAGES } from './apt-catalogue.js';
+import { DEFAULT_PVE_VERSION, PVECFG_DIR, PVECFG_PM, pvecfgText } from './pvecfg.js';
 
 export const TEMPLATE = 'debian-12-standard_12.7-1_amd64.tar.zst';
 export const SEED_VMID = '1001';
@@ -28,6 +29,8 @@ export const HOST_DIRS = [
   '/var/lib/dpkg',
   '/var/lib/apt',
   '/var/cache/apt',
+  // PVE::pvecfg (lab/sim/pvecfg.ts): the host's release, read by pveversion and src/proxmox/pve-version.ts
+  PVECFG_DIR,
 ];
 
 /** The host's network links as /sys/class/net shows them: `vmbr0`, the Linux bridge of a default
@@ -238,6 +241,7 @@ export function seedHost(root: string, node: string, cluster?: ClusterSeed): voi
   for (const d of ['template/iso', 'images', 'dump', 'private', 'snippets'])
     mkdirSync(join(root, 'var/lib/vz', d), { recursive: true });
   makeTemplate(root);
+  w(root, PVECFG_PM.slice(1), pvecfgText(DEFAULT_PVE_VERSION));
   makeCerts(pve, node);
   makeVm(root, pve, node, cluster?.vmid ?? SEED_VMID);
   const now = Math.floor(Date.now() / 1000);

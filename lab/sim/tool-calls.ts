@@ -1,5 +1,5 @@
 // What the lab records and costs per Proxmox CLI run: every start of a Proxmox
-// VE tool (a Perl program on a real host) is appended to the host's own log, and
+// VE tool (a Perl program on a real host), and of lxc-attach, is appended to the host's own log, and
 // may be made to cost what the real program costs (`npm run lab -- up N
 // --tool-latency pve`). The bench and the budget test count from the log.
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
@@ -29,11 +29,17 @@ const isInternal = (args: string[]) => args[0]?.startsWith('__') === true;
 /** Where a lab keeps its tool latencies (all hosts): `<lab dir>/tool-latency.json`, tool → milliseconds. */
 export const toolLatencyFile = (labDir: string) => join(labDir, 'tool-latency.json');
 
-const isPveTool = (tool: string): tool is PveTool => (PVE_TOOLS as readonly string[]).includes(tool);
+export const isPveTool = (tool: string): tool is PveTool => (PVE_TOOLS as readonly string[]).includes(tool);
 
-/** Appends one line for a Proxmox tool run (other tools, e.g. zfs, are not counted). */
+/**
+ * Logged too, but no Proxmox CLI call: lxc-attach (what `pct exec` execs) is a C program of lxc that
+ * loads no Perl. The log keeps it so that the bench reports it beside the Proxmox calls, not among them.
+ */
+export const OTHER_LOGGED_TOOLS = ['lxc-attach'] as const;
+
+/** Appends one line for a Proxmox tool run or an lxc-attach (other tools, e.g. zfs, are not logged). */
 export function logToolCall(tool: string, args: string[]): void {
-  if (!isPveTool(tool) || isInternal(args)) return;
+  if (!(isPveTool(tool) || (OTHER_LOGGED_TOOLS as readonly string[]).includes(tool)) || isInternal(args)) return;
   const dash = args.indexOf('--');
   const own = dash >= 0 ? [...args.slice(0, dash), '--', '…'] : [...args];
   // a secret given on a command line is not copied into the log
@@ -56,6 +62,9 @@ export function toolLatencyMs(tool: string, args: string[], labDir = process.env
     return 0;
   }
 }
+
+/** The Proxmox CLI calls of a log (lxc-attach left out). */
+export const pveToolCalls = (calls: string[][]): string[][] => calls.filter((c) => isPveTool(c[0]));
 
 /** Parses the lines of a host's tool log into `[tool, ...args]`. */
 export function parseToolCalls(text: string): string[][] {
