@@ -236,6 +236,17 @@ function writeInventory(
   if (members.length) lines.push('    lab_cluster:', '      hosts:', ...members.map((h) => `        ${h.name}: {}`));
   // the Phoenix playbooks target phoenix_hypervisors; `lab` (deeper) keeps its group_vars on top
   lines.push('    phoenix_hypervisors:', '      children:', '        lab: {}');
+  // each hypervisor's gateway CT (phoenix_gateway_ct, `nginx`) as a host of its own, reached through
+  // the hypervisor's connection (ansible_connection pct: docs/CONNECTIONS.md); the gateway play's
+  // site values come from its hypervisor (hostvars), so the CTs stay out of group `lab`
+  lines.push('    phoenix_gateway:', '      hosts:');
+  for (const h of lab.hosts)
+    lines.push(
+      `        ${h.name}-gateway:`,
+      '          ansible_connection: pct',
+      `          ansible_host: ${h.name}`,
+      `          pct_vmid: ${gatewayCtid(lab.cluster, h.name)}`,
+    );
   writeFileSync(file, lines.join('\n') + '\n');
 }
 
@@ -251,6 +262,12 @@ function clusterIds(cluster: LabCluster | null, host: string): string[] {
     `          portainer_vmid: ${1000 + i}`,
     `          phoenix_ctids: { phoenix-base: 9${i}0, nginx: 1${i}1, portainer-agent: 1${i}2 }`,
   ];
+}
+
+/** The gateway CT's id on a host: inventory/group_vars/lab.yml's nginx (101), or a member's own (1i1). */
+function gatewayCtid(cluster: LabCluster | null, host: string): number {
+  const i = cluster ? cluster.nodes.indexOf(host) + 1 : 0;
+  return i === 0 ? 101 : Number(`1${i}1`);
 }
 
 /** Opens (creating or resuming) the lab in `dir` without starting anything. */

@@ -811,8 +811,9 @@ export function seedPackages(root: string, names: readonly string[], lists: bool
     mkdirSync(join(root, d), { recursive: true });
   writeFileSync(join(dpkgDir, 'status'), formatStanzas(status));
   for (const n of names) writeFileSync(join(dpkgDir, 'info', `${n}.list`), '/.\n');
-  if (lists) {
-    writeFileSync(join(root, PACKAGES_LIST), formatStanzas(CATALOGUE.map(packagesStanza)));
-    if (listsMtime) utimesSync(join(root, 'var/lib/apt/lists'), listsMtime, listsMtime);
+  if (lists) writeFileSync(join(root, PACKAGES_LIST), formatStanzas(CATALOGUE.map(packagesStanza)));
+  if (listsMtime) {
+    utimesSync(join(root, 'var/lib/apt/lists/partial'), listsMtime, listsMtime);
+    utimesSync(join(root, 'var/lib/apt/lists'), listsMtime, listsMtime);
   }
 }

@@ -315,6 +315,9 @@ const SKELETON_DIRS = [
   'etc/systemd/system/multi-user.target.wants',
 ];
 
+/** When debian-12-standard_12.7-1 was built (its files' mtimes). */
+const TEMPLATE_BUILT = new Date('2024-10-07T00:00:00Z');
+
 /** "Extracts" the template: a small Debian-like tree (users root, www-data, nobody; the standard template's
  *  packages in dpkg's status, ssh and cron enabled; apt's lists cleaned, as Proxmox's templates ship). */
 function populateRootfs(dir: string, hostname: string, map: ReturnType<typeof idMap>): void {
@@ -332,7 +335,9 @@ function populateRootfs(dir: string, hostname: string, map: ReturnType<typeof id
     `${dir}/etc/os-release`,
     'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n',
   );
-  seedPackages(dir, CT_TEMPLATE_PACKAGES, false);
+  // the lists directory keeps the template's build date, as tar keeps mtimes on extraction: an
+  // age check (Ansible's cache_valid_time reads its mtime) sees old, empty lists
+  seedPackages(dir, CT_TEMPLATE_PACKAGES, false, TEMPLATE_BUILT);
   for (const u of ['ssh', 'cron'])
     symlinkSync(`/lib/systemd/system/${u}.service`, `${dir}/etc/systemd/system/multi-user.target.wants/${u}.service`);
   chmodSync(`${dir}/tmp`, 0o1777);

@@ -7,6 +7,7 @@ import type { PlayRun } from './play-run.js';
 import type { Scope } from './scope.js';
 import { randomBytes } from 'node:crypto';
 import { isUnsafeText, plain } from '../unsafe.js';
+import { hasTemplate, markUnsafe, renderValue } from '../template/index.js';
 
 // New for every run, as Ansible's: a host that prints the marker cannot guess it to drop an argument.
 export const OMIT = `__omit_place_holder__${randomBytes(20).toString('hex')}`;
@@ -49,12 +50,44 @@ export function taskVars(
 function hostvars(ctx: RunContext): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, h] of ctx.hosts) {
-    Object.defineProperty(out, name, {
-      enumerable: true,
-      get: () => ({ ...h.inventoryVars, ...h.facts, inventory_hostname: name }),
-    });
+    Object.defineProperty(out, name, { enumerable: true, get: () => varsOfHost(name, h) });
   }
   return out;
+}
+
+/**
+ * One host's variables as hostvars shows them. A value that is a template is rendered
+ * with THAT host's variables, as Ansible's HostVars does (`nginx_ctid: "{{ ids.nginx }}"`
+ * read from another host means the other host's ids), when it is read; what it rendered to
+ * is final: a string holding template text is marked unsafe so that the reader's context
+ * never renders it again.
+ */
+function varsOfHost(name: string, h: HostState): Record<string, unknown> {
+  const own: Record<string, unknown> = { ...h.inventoryVars, ...h.facts, inventory_hostname: name };
+  own.inventory_hostname_short ??= name.split('.')[0];
+  const view: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(own)) {
+    Object.defineProperty(view, k, {
+      enumerable: true,
+      get: () => (containsTemplate(v) ? finalValue(renderValue(v, own)) : v),
+    });
+  }
+  return view;
+}
+
+function containsTemplate(v: unknown): boolean {
+  if (typeof v === 'string') return hasTemplate(v);
+  if (Array.isArray(v)) return v.some(containsTemplate);
+  if (v && typeof v === 'object' && !isUnsafeText(v)) return Object.values(v).some(containsTemplate);
+  return false;
+}
+
+function finalValue(v: unknown): unknown {
+  if (typeof v === 'string') return hasTemplate(v) ? markUnsafe(v) : v;
+  if (Array.isArray(v)) return v.map(finalValue);
+  if (v && typeof v === 'object' && !isUnsafeText(v))
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, finalValue(x)]));
+  return v;
 }
 
 /** Drops arguments whose value rendered to `omit` (Ansible's `default(omit)`). */
