@@ -48,21 +48,20 @@ function render(a: Args, ctx: ModuleContext): Rendered {
     }
   });
   if (!file) throw new PhxError(`template: could not find src ${a.src} (looked in ${candidates.join(', ')})`);
-  const text = renderString(
-    readFileSync(file, 'utf8'),
-    withTemplateVars(ctx.vars, templateVars(a, file, ctx.vars)),
-    {
-      loc: { file, line: 1, col: 1 },
-      baseDir: ctx.baseDir,
-      jinja: { trimBlocks: a.trim_blocks, lstripBlocks: a.lstrip_blocks },
-    },
-  );
+  const text = renderString(readFileSync(file, 'utf8'), withTemplateVars(ctx.vars, templateVars(a, file, ctx.vars)), {
+    loc: { file, line: 1, col: 1 },
+    baseDir: ctx.baseDir,
+    jinja: { trimBlocks: a.trim_blocks, lstripBlocks: a.lstrip_blocks },
+  });
   const content = a.newline_sequence === '\n' ? text : text.replace(/\r?\n/g, a.newline_sequence);
   return { content: Buffer.from(content, 'utf8'), mode: statSync(file).mode & 0o7777 };
 }
 
 /** The task's vars plus the template's own; keeps getters such as hostvars (a spread would drop them). */
-function withTemplateVars(vars: Readonly<Record<string, unknown>>, own: Record<string, unknown>): Record<string, unknown> {
+function withTemplateVars(
+  vars: Readonly<Record<string, unknown>>,
+  own: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   Object.defineProperties(out, Object.getOwnPropertyDescriptors(vars));
   return Object.assign(out, own);
