@@ -15,7 +15,9 @@ import { repoRoot, runCli } from './helpers/cli.js';
 const EXAMPLE = join(repoRoot, 'inventory/example.yml');
 const PLAYBOOKS = join(repoRoot, 'playbooks');
 const inv = loadInventory([EXAMPLE]);
-const hosts = [...inv.hosts.keys()];
+// the hypervisors; the gateway CTs (group phoenix_gateway) are hosts reached through them
+const gateways = [...inv.hosts.keys()].filter((h) => h.endsWith('-gateway'));
+const hosts = [...inv.hosts.keys()].filter((h) => !gateways.includes(h));
 const varsOf = (h: string) => hostVariables(inv, h, { playbookDir: PLAYBOOKS });
 
 interface Container {
@@ -26,6 +28,16 @@ interface Container {
 test('example: the hypervisors are in phoenix_hypervisors, and the playbooks pass --syntax-check with it', async () => {
   assert.ok(hosts.length >= 2);
   for (const h of hosts) assert.ok((varsOf(h).group_names as string[]).includes('phoenix_hypervisors'));
+  // one gateway CT per node, on that node, with the node's id for its nginx container
+  assert.equal(gateways.length, hosts.length);
+  for (const g of gateways) {
+    const v = varsOf(g);
+    assert.deepEqual(v.group_names, ['phoenix_gateway']);
+    assert.equal(v.ansible_connection, 'pct');
+    const node = v.ansible_host as string;
+    assert.ok(hosts.includes(node), `${g}: ${node}`);
+    assert.equal(v.pct_vmid, (varsOf(node).phoenix_ctids as Record<string, number>).nginx, g);
+  }
   const r = await runCli(['-i', EXAMPLE, '--syntax-check', join(PLAYBOOKS, 'site.yml')], { cwd: repoRoot });
   assert.equal(r.code, 0, r.stderr);
 });

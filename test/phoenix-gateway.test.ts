@@ -24,7 +24,7 @@ async function sh(command: string): Promise<string> {
   return r.stdout;
 }
 const results = (r: PhoenixRun, host: string) =>
-  r.events.filter((e) => e.type === 'host_result' && e.host === host) as Array<Record<string, unknown>>;
+  r.events.filter((e) => e.type === 'host_result' && e.host === host);
 
 test('fresh host: nginx installed by the playbook in the gateway CT, vhost valid for the real nginx, firewall rule; rerun ok', async () => {
   // a fresh template: no nginx in it (lab/sim/pct.ts), so only the playbook can have installed it
