@@ -1,5 +1,5 @@
 // The variables a task sees on one host, layered in Ansible's precedence
-// (lowest first): inventory → play vars → vars_files → block/task vars →
+// (lowest first): inventory → gathered facts → play vars → vars_files → block/task vars →
 // set_fact/register → include params → extra vars. Magic variables alongside.
 import type { HostState } from './host.js';
 import type { RunContext } from './context.js';
@@ -21,6 +21,7 @@ export function taskVars(
 ): Record<string, unknown> {
   const vars: Record<string, unknown> = {
     ...host.inventoryVars,
+    ...host.gathered,
     ...run.play.vars,
     ...(run.varsFiles.get(host.name) ?? {}),
     ...scope.vars,
@@ -31,6 +32,7 @@ export function taskVars(
   };
   vars.inventory_hostname ??= host.name;
   vars.inventory_hostname_short ??= host.name.split('.')[0];
+  vars.ansible_host ??= host.name; // Ansible's default: the inventory name
   vars.playbook_dir = run.baseDir;
   vars.ansible_check_mode = check;
   vars.ansible_diff_mode = ctx.options.diff;
@@ -51,7 +53,7 @@ function hostvars(ctx: RunContext): Record<string, unknown> {
   for (const [name, h] of ctx.hosts) {
     Object.defineProperty(out, name, {
       enumerable: true,
-      get: () => ({ ...h.inventoryVars, ...h.facts, inventory_hostname: name }),
+      get: () => ({ ansible_host: name, ...h.inventoryVars, ...h.gathered, ...h.facts, inventory_hostname: name }),
     });
   }
   return out;

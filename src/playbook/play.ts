@@ -11,6 +11,9 @@ import { describe, isMapping, valueLoc } from './problems.js';
 import { readTaskList } from './tasks.js';
 import type { Play } from './types.js';
 
+/** gather_facts when a play does not say */
+export const GATHER_FACTS_DEFAULT = true;
+
 export function readPlay(
   raw: Record<string, unknown>,
   loc: SourceLoc,
@@ -47,12 +50,22 @@ export function readPlay(
     tasks: section('tasks'),
     post_tasks: section('post_tasks'),
     handlers: section('handlers'),
-    gather_facts: (values.gather_facts as boolean | undefined) ?? false,
+    // Ansible's default (gathering = implicit): facts unless the play says gather_facts: false
+    gather_facts: (values.gather_facts as boolean | undefined) ?? GATHER_FACTS_DEFAULT,
     baseDir,
     loc,
   };
+  const subset = values.gather_subset as string | string[] | undefined;
+  if (subset !== undefined) play.gather_subset = typeof subset === 'string' ? subset.split(',') : subset;
   if ('serial' in raw) play.serial = readSerial(raw.serial, valueLoc(raw, 'serial', loc), ctx);
-  for (const k of ['max_fail_percentage', 'force_handlers', 'remote_user', 'connection'] as const) {
+  for (const k of [
+    'max_fail_percentage',
+    'force_handlers',
+    'remote_user',
+    'connection',
+    'gather_timeout',
+    'fact_path',
+  ] as const) {
     if (values[k] !== undefined) (play as unknown as Record<string, unknown>)[k] = values[k];
   }
   return hosts === undefined ? undefined : play;
