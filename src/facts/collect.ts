@@ -19,23 +19,33 @@ const ALL = Object.keys(SECTIONS) as Subset[];
 /** subset names Ansible accepts that phx-play gathers nothing for (virtualization, ohai, facter) */
 const IGNORED = ['virtual', 'ohai', 'facter'];
 
-/** gather_subset (Ansible's collector.get_collector_names): all, min, names, `!name`; min unless `!min`. */
+/**
+ * gather_subset as Ansible's collector.get_collector_names reads it: min first,
+ * then the additions, `!name` exclusions (`!all` keeps min), names asked for
+ * explicitly survive the exclusions; nothing added at all means all.
+ */
 export function resolveSubsets(spec: readonly string[]): Subset[] {
   const add = new Set<Subset>();
   const drop = new Set<Subset>();
-  for (const raw of spec) {
+  const explicit = new Set<Subset>();
+  const expand = (name: string, neg: boolean): Subset[] => {
+    if (name === 'all') return neg ? ALL.filter((s) => !MIN.includes(s)) : ALL;
+    if (name === 'min') return MIN;
+    if (name in SECTIONS) return [name as Subset];
+    // excluding an unknown subset is ignored, adding one is an error (as in Ansible)
+    if (neg || IGNORED.includes(name)) return [];
+    throw new ModuleError(
+      `Bad subset '${name}' given to gather_subset. Allowed: all, min, ${[...ALL, ...IGNORED].join(', ')}`,
+    );
+  };
+  for (const raw of ['min', ...spec]) {
     const neg = raw.startsWith('!');
     const name = neg ? raw.slice(1) : raw;
-    const names: Subset[] =
-      name === 'all' ? (neg ? ALL.filter((s) => !MIN.includes(s)) : ALL) : name === 'min' ? MIN : [name as Subset];
-    if (!IGNORED.includes(name) && name !== 'all' && name !== 'min' && !(name in SECTIONS))
-      throw new ModuleError(
-        `Bad subset '${name}' given to gather_subset. Allowed: all, min, ${[...ALL, ...IGNORED].join(', ')}`,
-      );
-    for (const n of IGNORED.includes(name) ? [] : names) (neg ? drop : add).add(n);
+    for (const n of expand(name, neg)) (neg ? drop : add).add(n);
+    if (!neg && name !== 'all' && name !== 'min' && name in SECTIONS) explicit.add(name as Subset);
   }
-  if (!spec.includes('!min')) for (const n of MIN) add.add(n);
-  return ALL.filter((s) => add.has(s) && !drop.has(s));
+  if (add.size === 0) for (const n of ALL) add.add(n);
+  return ALL.filter((s) => add.has(s) && (!drop.has(s) || explicit.has(s)));
 }
 
 /** Runs the script once and returns the facts of these subsets (names without the ansible_ prefix). */

@@ -85,7 +85,7 @@ export const KEYWORDS = {
     'a number from 0 to 100',
     'abort the play when more than this % of a batch failed',
   ),
-  gather_facts: kw(z.boolean(), 'a boolean', "gather the hosts' facts first (one round trip per host; default true)"),
+  gather_facts: kw(z.boolean(), 'a boolean', "gather the hosts' facts first (one round trip per host)"),
   gather_subset: kw(
     z.union([z.string(), z.array(z.string())]),
     'a subset name or a list of them',
