@@ -33,7 +33,7 @@ type Args = z.infer<typeof args>;
 
 export default defineModule<Args, Record<string, unknown>>({
   name: 'setup',
-  aliases: ['ansible.builtin.setup', 'ansible.legacy.setup', 'gather_facts', 'ansible.builtin.gather_facts'],
+  aliases: ['ansible.builtin.setup', 'ansible.legacy.setup'],
   description: "Gather the host's facts (Ansible's names, one round trip)",
   args,
   async facts(ctx, a) {
