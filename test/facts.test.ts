@@ -342,3 +342,26 @@ test('gathered facts: ansible_* names and ansible_facts without the prefix, late
   assert.ok(isUnsafeText(af.hostname));
   assert.ok(isUnsafeText((af.pve as Record<string, unknown>).node));
 });
+
+test('host-chosen names stay data: interfaces called __proto__ and constructor, an env var called __proto__', () => {
+  const sysnet = '__proto__ 02:00:00:00:00:01 1500 up 1 0x1003 \nconstructor 02:00:00:00:00:02 1500 up 1 0x1003 \n';
+  const addr =
+    '5: __proto__: <UP> mtu 1500\n    inet 10.1.0.1/24 scope global __proto__\n' +
+    '6: constructor: <UP> mtu 1500\n    inet 10.2.0.1/24 scope global constructor\n    inet 10.2.0.2/24 scope global secondary constructor:1\n';
+  const facts = factsFromSections({ sysnet, addr }, ['network']);
+  assert.deepEqual(facts.interfaces, ['__proto__', 'constructor', 'constructor_1']);
+  assert.equal(Object.getPrototypeOf(facts), Object.prototype);
+  assert.ok(Object.hasOwn(facts, '__proto__'));
+  assert.equal(
+    (Object.getOwnPropertyDescriptor(facts, '__proto__')!.value as { ipv4: { address: string } }).ipv4.address,
+    '10.1.0.1',
+  );
+  assert.equal(({} as Record<string, unknown>).ipv4, undefined, 'nothing reached Object.prototype');
+  assert.equal((Object as unknown as Record<string, unknown>).ipv4_secondaries, undefined);
+  const env = envFacts('__proto__=x\0A=1\0');
+  assert.ok(Object.hasOwn(env, '__proto__'));
+  const gathered: Record<string, unknown> = {};
+  mergeGatheredFacts(gathered, { ansible___proto__: { a: 1 } } as Record<string, unknown>);
+  assert.ok(Object.hasOwn(gathered.ansible_facts as object, '__proto__'));
+  assert.equal(Object.getPrototypeOf(gathered.ansible_facts), Object.prototype);
+});

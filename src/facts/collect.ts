@@ -31,7 +31,7 @@ export function resolveSubsets(spec: readonly string[]): Subset[] {
   const expand = (name: string, neg: boolean): Subset[] => {
     if (name === 'all') return neg ? ALL.filter((s) => !MIN.includes(s)) : ALL;
     if (name === 'min') return MIN;
-    if (name in SECTIONS) return [name as Subset];
+    if (Object.hasOwn(SECTIONS, name)) return [name as Subset];
     // excluding an unknown subset is ignored, adding one is an error (as in Ansible)
     if (neg || IGNORED.includes(name)) return [];
     throw new ModuleError(
@@ -42,7 +42,7 @@ export function resolveSubsets(spec: readonly string[]): Subset[] {
     const neg = raw.startsWith('!');
     const name = neg ? raw.slice(1) : raw;
     for (const n of expand(name, neg)) (neg ? drop : add).add(n);
-    if (!neg && name !== 'all' && name !== 'min' && name in SECTIONS) explicit.add(name as Subset);
+    if (!neg && name !== 'all' && name !== 'min' && Object.hasOwn(SECTIONS, name)) explicit.add(name as Subset);
   }
   if (add.size === 0) for (const n of ALL) add.add(n);
   return ALL.filter((s) => add.has(s) && (!drop.has(s) || explicit.has(s)));
@@ -90,7 +90,9 @@ export function factsFromSections(s: Partial<Record<SectionName, string>>, subse
   }
   if (want.has('network')) {
     const n = networkFacts(s);
-    Object.assign(facts, n.perInterface);
+    // defined, not assigned: an interface's name is the host's (it may be __proto__)
+    for (const [name, v] of Object.entries(n.perInterface))
+      Object.defineProperty(facts, name, { value: v, enumerable: true, writable: true, configurable: true });
     facts.interfaces = n.interfaces;
     facts.default_ipv4 = n.default_ipv4;
     facts.default_ipv6 = n.default_ipv6;

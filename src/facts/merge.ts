@@ -10,8 +10,14 @@ export function mergeGatheredFacts(gathered: Record<string, unknown>, facts: Rec
   const clean: Record<string, unknown> =
     previous && typeof previous === 'object' ? { ...(previous as Record<string, unknown>) } : {};
   for (const [k, v] of Object.entries(data)) {
-    gathered[k] = v;
-    clean[k.startsWith('ansible_') ? k.slice('ansible_'.length) : k] = v;
+    Object.defineProperty(gathered, k, { value: v, enumerable: true, writable: true, configurable: true });
+    // defined, not assigned: a host-chosen name (an interface called __proto__) stays a key
+    Object.defineProperty(clean, k.startsWith('ansible_') ? k.slice('ansible_'.length) : k, {
+      value: v,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   gathered.ansible_facts = markUnsafe(clean);
 }

@@ -94,13 +94,14 @@ export function networkFacts(sections: {
 }): NetworkFacts {
   const default_ipv4 = parseRouteGet(sections.route4 ?? '', ROUTE_PROBE.v4);
   const default_ipv6 = parseRouteGet(sections.route6 ?? '', ROUTE_PROBE.v6);
-  const interfaces: Record<string, Dict> = {};
+  // names are the host's (an interface may be called `constructor`): a Map, never an object's keys
+  const interfaces = new Map<string, Dict>();
   const ips = { v4: [] as string[], v6: [] as string[] };
   const blocks = addrBlocks(sections.addr ?? '');
   for (const sys of parseSysNet(sections.sysnet ?? '')) {
     const device = sys.device;
     const iface: Dict = { ...sys };
-    interfaces[device] = iface;
+    interfaces.set(device, iface);
     for (const line of blocks.get(device) ?? []) {
       const words = line.split(/\s+/);
       const secondary = words.includes('secondary');
@@ -111,7 +112,8 @@ export function networkFacts(sections: {
         if (!nums) continue;
         const entry = { address, broadcast, ...nums, prefix: len };
         const label = words[words.length - 1];
-        const target = label !== device ? (interfaces[label] ??= {}) : iface;
+        if (label !== device && !interfaces.has(label)) interfaces.set(label, {});
+        const target = label !== device ? interfaces.get(label)! : iface;
         // the primary address is one mapping (the first), secondaries a list, also on the main device
         if (!secondary) target.ipv4 ??= entry;
         else {
@@ -142,10 +144,10 @@ export function networkFacts(sections: {
       }
     }
   }
-  const perInterface: Record<string, Dict> = {};
-  for (const [name, v] of Object.entries(interfaces)) perInterface[name.replace(/:/g, '_')] = v;
+  const renamed = new Map([...interfaces].map(([name, v]) => [name.replace(/:/g, '_'), v]));
+  const perInterface: Record<string, Dict> = Object.fromEntries(renamed); // own keys, even `__proto__`
   return {
-    interfaces: Object.keys(perInterface),
+    interfaces: [...renamed.keys()],
     perInterface,
     default_ipv4,
     default_ipv6,

@@ -119,7 +119,7 @@ export function splitSections(output: string, marker: string): Partial<Record<Se
   for (const part of parts.slice(1)) {
     const nl = part.indexOf('\n');
     const name = (nl < 0 ? part : part.slice(0, nl)) as SectionName;
-    if (name in COMMANDS) out[name] = nl < 0 ? '' : part.slice(nl + 1);
+    if (Object.hasOwn(COMMANDS, name)) out[name] = nl < 0 ? '' : part.slice(nl + 1);
   }
   return out;
 }

@@ -73,13 +73,13 @@ export function dateTimeFacts(section: string | undefined): Dict {
 
 /** env.py: the module's environment (`env -0`: NUL-separated, values may hold newlines). */
 export function envFacts(section: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = new Map<string, string>();
   for (const entry of (section ?? '').split('\0')) {
     const eq = entry.indexOf('=');
     const name = entry.slice(0, eq).replace(/^\n+/, '');
-    if (eq > 0 && name) out[name] = entry.slice(eq + 1);
+    if (eq > 0 && name) out.set(name, entry.slice(eq + 1));
   }
-  return out;
+  return Object.fromEntries(out); // own keys, whatever the names
 }
 
 /** user.py: user_id, uid/gid, real/effective ids and the passwd entry's gecos, home and shell. */
