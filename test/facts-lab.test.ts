@@ -41,7 +41,11 @@ async function play(yaml: string, inventory: string) {
     const ok = /^(?:ok|changed): \[(\S+)\]/.exec(lines[i]);
     if (ok && lines[i + 1] === '{') {
       const end = lines.indexOf('}', i + 1);
-      results.push({ task, host: ok[1], result: JSON.parse(lines.slice(i + 1, end + 1).join('\n')) });
+      results.push({
+        task,
+        host: ok[1],
+        result: JSON.parse(lines.slice(i + 1, end + 1).join('\n')) as Record<string, unknown>,
+      });
     }
   }
   return { ...r, commands, results };

@@ -361,7 +361,7 @@ test('host-chosen names stay data: interfaces called __proto__ and constructor, 
   const env = envFacts('__proto__=x\0A=1\0');
   assert.ok(Object.hasOwn(env, '__proto__'));
   const gathered: Record<string, unknown> = {};
-  mergeGatheredFacts(gathered, { ansible___proto__: { a: 1 } } as Record<string, unknown>);
+  mergeGatheredFacts(gathered, { ansible___proto__: { a: 1 } });
   assert.ok(Object.hasOwn(gathered.ansible_facts as object, '__proto__'));
   assert.equal(Object.getPrototypeOf(gathered.ansible_facts), Object.prototype);
 });

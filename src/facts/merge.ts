@@ -5,7 +5,7 @@
 import { markUnsafe } from '../unsafe.js';
 
 export function mergeGatheredFacts(gathered: Record<string, unknown>, facts: Record<string, unknown>): void {
-  const data = markUnsafe(facts) as Record<string, unknown>;
+  const data = markUnsafe(facts);
   const previous = gathered.ansible_facts;
   const clean: Record<string, unknown> =
     previous && typeof previous === 'object' ? { ...(previous as Record<string, unknown>) } : {};
