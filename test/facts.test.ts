@@ -13,6 +13,7 @@ import { factsScript, splitSections } from '../src/facts/script.js';
 import { dateTimeFacts, envFacts, pkgMgrFact, serviceMgrFact, userFacts } from '../src/facts/system.js';
 import { isUnsafeText } from '../src/unsafe.js';
 import { pvecfgText } from '../lab/sim/pvecfg.js';
+import { runCli, workspace } from './helpers/cli.js';
 
 const OS_RELEASE_DEBIAN12 = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
 NAME="Debian GNU/Linux"
@@ -364,4 +365,19 @@ test('host-chosen names stay data: interfaces called __proto__ and constructor, 
   mergeGatheredFacts(gathered, { ansible___proto__: { a: 1 } });
   assert.ok(Object.hasOwn(gathered.ansible_facts as object, '__proto__'));
   assert.equal(Object.getPrototypeOf(gathered.ansible_facts), Object.prototype);
+});
+
+test('a play with an unknown gather_subset name: a located error before anything runs', async () => {
+  const ws = workspace({
+    'p.yml':
+      '- hosts: localhost\n  gather_facts: true\n  gather_subset: [network, bogus]\n  tasks:\n    - debug: { msg: hi }\n',
+  });
+  try {
+    const r = await runCli(['-i', 'localhost,', ws.path('p.yml')]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout + r.stderr, /p\.yml:3:\d+: Bad subset 'bogus' given to gather_subset/);
+    assert.match(r.stdout + r.stderr, /nothing was run/);
+  } finally {
+    ws.cleanup();
+  }
 });

@@ -3,6 +3,7 @@
 import { dirname, join } from 'node:path';
 import type { SourceLoc } from '../errors.js';
 import { locate } from '../yaml-source.js';
+import { resolveSubsets } from '../facts/collect.js';
 import { checkTemplatesDeep, looksTemplated } from './checks.js';
 import type { LoadContext, TaskListSource } from './context.js';
 import { checkVarNames, inherited, readKeywords, reportUnknownKeys } from './keyword-values.js';
@@ -60,7 +61,10 @@ export function readPlay(
     loc,
   };
   const subset = values.gather_subset as string | string[] | undefined;
-  if (subset !== undefined) play.gather_subset = typeof subset === 'string' ? subset.split(',') : subset;
+  if (subset !== undefined) {
+    play.gather_subset = (typeof subset === 'string' ? subset.split(',') : subset).map((s) => s.trim());
+    checkSubsets(play.gather_subset, valueLoc(raw, 'gather_subset', loc), ctx);
+  }
   if ('serial' in raw) play.serial = readSerial(raw.serial, valueLoc(raw, 'serial', loc), ctx);
   for (const k of [
     'max_fail_percentage',
@@ -73,6 +77,16 @@ export function readPlay(
     if (values[k] !== undefined) (play as unknown as Record<string, unknown>)[k] = values[k];
   }
   return hosts === undefined ? undefined : play;
+}
+
+/** An unknown gather_subset name is reported with the play's problems, not when the play runs. */
+function checkSubsets(subsets: string[], at: SourceLoc, ctx: LoadContext): void {
+  if (subsets.some((s) => looksTemplated(s))) return;
+  try {
+    resolveSubsets(subsets);
+  } catch (e) {
+    ctx.problems.add((e as Error).message, at);
+  }
 }
 
 function readVarsFiles(
