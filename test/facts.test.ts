@@ -272,6 +272,8 @@ test('date_time.py, env.py, user.py, pkg_mgr.py, service_mgr.py on their sources
   assert.equal(serviceMgrFact('comm systemd\nrun-systemd\ninit.d\n'), 'systemd');
   assert.equal(serviceMgrFact('comm bash\nrun-systemd\n'), 'systemd', 'a shell as PID 1 says nothing');
   assert.equal(serviceMgrFact('comm init\ninit.d\n'), 'sysvinit');
+  assert.equal(serviceMgrFact('comm procd\n'), 'openwrt_init', 'proc_1_map');
+  assert.equal(serviceMgrFact('comm constructor\n'), 'constructor', 'a name, not a lookup on a prototype');
   assert.equal(serviceMgrFact('comm sleep\n'), 'sleep', "PID 1's name, as Ansible reports it in a container");
 });
 

@@ -156,8 +156,13 @@ export function serviceMgrFact(section: string | undefined): string {
     .trim();
   const has = (flag: string) => ls.includes(flag);
   if (comm && comm !== 'init' && !comm.endsWith('sh')) {
-    const renames: Record<string, string> = { 'openrc-init': 'openrc', 'runit-init': 'runit', svscan: 'svc' };
-    return renames[comm] ?? comm;
+    const renames: Record<string, string> = {
+      procd: 'openwrt_init',
+      'openrc-init': 'openrc',
+      'runit-init': 'runit',
+      svscan: 'svc',
+    };
+    return Object.hasOwn(renames, comm) ? renames[comm] : comm;
   }
   if (has('run-systemd')) return 'systemd';
   if (has('openrc')) return 'openrc';
