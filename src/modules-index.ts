@@ -19,6 +19,7 @@ import pctModule from '../modules/pct.js';
 import pveFirewallModule from '../modules/pve_firewall.js';
 import pvesmModule from '../modules/pvesm.js';
 import setFactModule from '../modules/set_fact.js';
+import setupModule from '../modules/setup.js';
 import shellModule from '../modules/shell.js';
 import statModule from '../modules/stat.js';
 import systemdServiceModule from '../modules/systemd_service.js';
@@ -43,6 +44,7 @@ export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   pveFirewallModule,
   pvesmModule,
   setFactModule,
+  setupModule,
   shellModule,
   statModule,
   systemdServiceModule,

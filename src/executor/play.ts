@@ -31,6 +31,7 @@ export async function runPlay(ctx: RunContext, play: Play): Promise<void> {
     const run = new PlayRun(play, allHosts, batch, ctx.options);
     loadVarsFiles(ctx, run);
     const section = Section.play(batch);
+    if (play.gather_facts) await gatherFacts(ctx, run, section);
     for (const tasks of [play.pre_tasks, play.tasks, play.post_tasks]) {
       await runNodes(ctx, run, tasks, section, run.scope);
       await flushHandlers(ctx, run, section, run.scope);
@@ -38,6 +39,21 @@ export async function runPlay(ctx: RunContext, play: Play): Promise<void> {
     }
     if (run.aborted || batch.every((h) => h.failed || h.unreachable)) break;
   }
+}
+
+/**
+ * gather_facts: Ansible's implicit first task, "Gathering Facts" (the setup
+ * module with the play's gather_subset), tagged always; --start-at-task does not skip it.
+ */
+async function gatherFacts(ctx: RunContext, run: PlayRun, section: Section): Promise<void> {
+  const play = run.play;
+  const args: Record<string, unknown> = {};
+  if (play.gather_subset !== undefined) args.gather_subset = play.gather_subset;
+  if (play.gather_timeout !== undefined) args.gather_timeout = play.gather_timeout;
+  if (play.fact_path !== undefined) args.fact_path = play.fact_path;
+  const task: Task = { kind: 'task', name: 'Gathering Facts', module: 'setup', args, tags: ['always'], loc: play.loc };
+  if (!tagsSelect(task.tags!, ctx.options.tags)) return;
+  await runTask(ctx, run, task, section, run.scope);
 }
 
 /** The play's hosts pattern, within --limit, without hosts that failed or were unreachable in earlier plays. */

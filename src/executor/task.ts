@@ -6,6 +6,7 @@ import { Interrupted, PhxError, UnreachableError, formatLoc } from '../errors.js
 import { evaluateCondition } from '../expr/index.js';
 import type { ModuleDefinition, ModuleResult } from '../module.js';
 import { createModuleContext } from '../module-runner.js';
+import { mergeGatheredFacts } from '../facts/merge.js';
 import { runModule } from '../module-runner.js';
 import type { Condition, Task } from '../playbook/types.js';
 import { hasTemplate, markUnsafe, renderValue, toBool } from '../template/index.js';
@@ -228,7 +229,8 @@ function applyOutcome(host: HostState, task: Task, o: Outcome, scope: Scope, cou
   const facts = o.result.ansible_facts;
   if (facts && typeof facts === 'object' && o.status !== 'failed' && o.status !== 'skipped') {
     if (o.secret) markSecretData(facts); // set_fact of a value derived from a secret sets a secret
-    Object.assign(host.facts, facts);
+    if (task.module === 'setup') mergeGatheredFacts(host.gathered, facts as Record<string, unknown>);
+    else Object.assign(host.facts, facts);
   }
   if (o.status === 'changed') for (const n of [...(task.notify ?? []), ...(scope.notify ?? [])]) host.notified.add(n);
   if (o.status === 'failed' && !o.ignored) host.failures++;

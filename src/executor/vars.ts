@@ -1,5 +1,5 @@
 // The variables a task sees on one host, layered in Ansible's precedence
-// (lowest first): inventory → play vars → vars_files → block/task vars →
+// (lowest first): inventory → gathered facts → play vars → vars_files → block/task vars →
 // set_fact/register → include params → extra vars. Magic variables alongside.
 import type { HostState } from './host.js';
 import type { RunContext } from './context.js';
@@ -22,6 +22,7 @@ export function taskVars(
 ): Record<string, unknown> {
   const vars: Record<string, unknown> = {
     ...host.inventoryVars,
+    ...host.gathered,
     ...run.play.vars,
     ...(run.varsFiles.get(host.name) ?? {}),
     ...scope.vars,
@@ -32,6 +33,7 @@ export function taskVars(
   };
   vars.inventory_hostname ??= host.name;
   vars.inventory_hostname_short ??= host.name.split('.')[0];
+  vars.ansible_host ??= host.name; // Ansible's default: the inventory name
   vars.playbook_dir = run.baseDir;
   vars.ansible_check_mode = check;
   vars.ansible_diff_mode = ctx.options.diff;
@@ -63,7 +65,13 @@ function hostvars(ctx: RunContext): Record<string, unknown> {
  * never renders it again.
  */
 function varsOfHost(name: string, h: HostState): Record<string, unknown> {
-  const own: Record<string, unknown> = { ...h.inventoryVars, ...h.facts, inventory_hostname: name };
+  const own: Record<string, unknown> = {
+    ansible_host: name,
+    ...h.inventoryVars,
+    ...h.gathered,
+    ...h.facts,
+    inventory_hostname: name,
+  };
   own.inventory_hostname_short ??= name.split('.')[0];
   const view: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(own)) {

@@ -3,6 +3,7 @@
 import { dirname, join } from 'node:path';
 import type { SourceLoc } from '../errors.js';
 import { locate } from '../yaml-source.js';
+import { resolveSubsets } from '../facts/collect.js';
 import { checkTemplatesDeep, looksTemplated } from './checks.js';
 import type { LoadContext, TaskListSource } from './context.js';
 import { checkVarNames, inherited, readKeywords, reportUnknownKeys } from './keyword-values.js';
@@ -10,6 +11,13 @@ import { PLAY_KEYS, SPECIAL_ACTIONS } from './keywords.js';
 import { describe, isMapping, valueLoc } from './problems.js';
 import { readTaskList } from './tasks.js';
 import type { Play } from './types.js';
+
+/**
+ * gather_facts when a play does not say. Ansible's is true (gathering = implicit);
+ * false here until the test playbooks that count tasks and round trips say
+ * `gather_facts: false` themselves (they were written when facts were never gathered).
+ */
+export const GATHER_FACTS_DEFAULT = false;
 
 export function readPlay(
   raw: Record<string, unknown>,
@@ -47,15 +55,38 @@ export function readPlay(
     tasks: section('tasks'),
     post_tasks: section('post_tasks'),
     handlers: section('handlers'),
-    gather_facts: (values.gather_facts as boolean | undefined) ?? false,
+    // facts when the play says gather_facts: true (see GATHER_FACTS_DEFAULT)
+    gather_facts: (values.gather_facts as boolean | undefined) ?? GATHER_FACTS_DEFAULT,
     baseDir,
     loc,
   };
+  const subset = values.gather_subset as string | string[] | undefined;
+  if (subset !== undefined) {
+    play.gather_subset = (typeof subset === 'string' ? subset.split(',') : subset).map((s) => s.trim());
+    checkSubsets(play.gather_subset, valueLoc(raw, 'gather_subset', loc), ctx);
+  }
   if ('serial' in raw) play.serial = readSerial(raw.serial, valueLoc(raw, 'serial', loc), ctx);
-  for (const k of ['max_fail_percentage', 'force_handlers', 'remote_user', 'connection'] as const) {
+  for (const k of [
+    'max_fail_percentage',
+    'force_handlers',
+    'remote_user',
+    'connection',
+    'gather_timeout',
+    'fact_path',
+  ] as const) {
     if (values[k] !== undefined) (play as unknown as Record<string, unknown>)[k] = values[k];
   }
   return hosts === undefined ? undefined : play;
+}
+
+/** An unknown gather_subset name is reported with the play's problems, not when the play runs. */
+function checkSubsets(subsets: string[], at: SourceLoc, ctx: LoadContext): void {
+  if (subsets.some((s) => looksTemplated(s))) return;
+  try {
+    resolveSubsets(subsets);
+  } catch (e) {
+    ctx.problems.add((e as Error).message, at);
+  }
 }
 
 function readVarsFiles(

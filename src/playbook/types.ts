@@ -116,6 +116,10 @@ export interface Play extends InheritedKeywords {
   serial?: Array<number | string>;
   max_fail_percentage?: number;
   gather_facts: boolean;
+  /** the setup module's gather_subset for gather_facts */
+  gather_subset?: string[];
+  gather_timeout?: number;
+  fact_path?: string;
   force_handlers?: boolean;
   /** play default for ansible_user (inventory variables win, as in Ansible) */
   remote_user?: string;
