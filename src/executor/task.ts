@@ -473,6 +473,7 @@ function moduleContext(
     diff: scope.diff === undefined ? ctx.options.diff : toBool(renderValue(scope.diff, vars, where)),
     vars,
     baseDir: t.run.baseDir,
+    roleDir: scope.role?.path,
     predicted: host.predicted,
     scopes: ctx.scopes,
     become: becomeFor(ctx, scope, vars, where),

@@ -23,11 +23,16 @@ export function checkHandlers(play: Play, ctx: LoadContext): void {
   const topics = new Set<string>();
   for (const h of allTasks(play.handlers)) {
     if (h.name !== undefined) {
-      const first = names.get(h.name);
+      // two roles may each have a handler of the same name: `role : name` tells them apart
+      const own = h.role ? `${h.role.name} : ${h.name}` : h.name;
+      const first = names.get(own);
       if (first) {
         const where = first.loc.file === h.loc.file ? `line ${first.loc.line}` : formatLoc(first.loc);
         ctx.problems.add(`duplicate handler name '${h.name}' (first defined at ${where})`, h.loc);
-      } else names.set(h.name, h);
+      } else {
+        names.set(own, h);
+        if (h.role && !names.has(h.name)) names.set(h.name, h);
+      }
     }
     for (const t of h.listen ?? []) topics.add(t);
   }

@@ -8,6 +8,7 @@ import type { LoadContext, TaskListSource } from './context.js';
 import { checkVarNames, inherited, readKeywords, reportUnknownKeys } from './keyword-values.js';
 import { PLAY_KEYS, SPECIAL_ACTIONS } from './keywords.js';
 import { describe, isMapping, valueLoc } from './problems.js';
+import { readPlayRoles } from './roles.js';
 import { readTaskList } from './tasks.js';
 import type { Play } from './types.js';
 
@@ -34,6 +35,7 @@ export function readPlay(
     if (hosts === '') ctx.problems.add(`'hosts' is empty`, valueLoc(raw, 'hosts', loc));
   }
 
+  ctx.startPlay(baseDir);
   const source: TaskListSource = { file, baseDir, handlers: false };
   const section = (k: 'pre_tasks' | 'tasks' | 'post_tasks' | 'handlers') =>
     readTaskList(raw[k], valueLoc(raw, k, loc), k, ctx, k === 'handlers' ? { ...source, handlers: true } : source);
@@ -44,13 +46,16 @@ export function readPlay(
     hosts: hosts ?? '',
     ...readVarsFiles(raw, loc, baseDir, ctx),
     pre_tasks: section('pre_tasks'),
-    tasks: section('tasks'),
+    // roles run after pre_tasks and their handlers, in the same section as tasks (as in Ansible)
+    tasks: [...readPlayRoles(raw.roles, valueLoc(raw, 'roles', loc), ctx), ...section('tasks')],
     post_tasks: section('post_tasks'),
     handlers: section('handlers'),
     gather_facts: (values.gather_facts as boolean | undefined) ?? false,
     baseDir,
     loc,
   };
+  // the roles' handlers come after the play's own, as Ansible lists them
+  play.handlers.push(...ctx.roleHandlers);
   if ('serial' in raw) play.serial = readSerial(raw.serial, valueLoc(raw, 'serial', loc), ctx);
   for (const k of ['max_fail_percentage', 'force_handlers', 'remote_user', 'connection'] as const) {
     if (values[k] !== undefined) (play as unknown as Record<string, unknown>)[k] = values[k];
