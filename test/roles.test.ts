@@ -181,13 +181,13 @@ describe('roles: every problem located before anything runs', () => {
     );
     const found = problems(ws);
     const expected = [
-      'pb.yml:3:7: role \'nosuch\' not found; searched: ',
-      "pb.yml:8:28: import_role is static: its name and files cannot hold a template; use include_role",
+      "pb.yml:3:7: role 'nosuch' not found; searched: ",
+      'pb.yml:8:28: import_role is static: its name and files cannot hold a template; use include_role',
       "pb.yml:9:28: role tasks file 'nope' not found in roles/badvars/tasks",
       "pb.yml:10:38: unknown key 'bogus' in include_role",
       "pb.yml:12:15: notify: no handler named 'badvars : nothere' in this play",
       "roles/badvars/defaults/main.yml:1:1: a role's defaults file must be a mapping of variables, got a list",
-      "roles/broken/meta/main.yml:1:15: 'dependencies' expects a list of roles, got \"base\"",
+      'roles/broken/meta/main.yml:1:15: \'dependencies\' expects a list of roles, got "base"',
       "roles/broken/tasks/main.yml:2:3: unknown module 'debgu'; did you mean 'debug'?",
       'roles/loop2/meta/main.yml:1:16: role dependency cycle: loop1 → loop2 → loop1',
     ];
@@ -222,6 +222,8 @@ describe('roles: a run on the local connection', () => {
 `,
       'roles/common/handlers/main.yml': `- name: restart
   shell: echo "handler {{ fixed }}" >> {{ out }}/order
+- name: second
+  shell: echo "second {{ role_name }}" >> {{ out }}/order
 `,
       'roles/tagged/tasks/main.yml': '- shell: echo tagged >> {{ out }}/order\n',
       'roles/skipped/tasks/main.yml': '- shell: echo skipped >> {{ out }}/order\n',
@@ -250,6 +252,7 @@ describe('roles: a run on the local connection', () => {
     - { role: skipped, when: false }
   tasks:
     - shell: echo tasks >> {{ out }}/order
+      notify: "common : second"
     - include_role: { name: looped }
       loop: [a, b]
     - include_role: { name: "{{ which }}", tasks_from: "{{ file }}" }
@@ -270,6 +273,7 @@ describe('roles: a run on the local connection', () => {
       'other c',
       // the role's handler runs with the role's variables, after the section of roles and tasks
       'handler role-vars',
+      'second common',
       'post',
     ]);
     assert.equal(readFileSync(`${out}/f.txt`, 'utf8'), 'from role files\n');

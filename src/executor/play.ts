@@ -203,7 +203,7 @@ async function runInclude(
       const key = JSON.stringify([entries[i].file, entries[i].roleFiles ?? {}]);
       byFile.set(key, [...(byFile.get(key) ?? []), h]);
     }
-    for (const [key, group] of byFile) {
+    for (const group of byFile.values()) {
       const { file, roleFiles } = plans.get(group[0])![i];
       const path = inc.role ? `role ${file}` : isAbsolute(file) ? file : resolve(inc.baseDir, file);
       const chain = [...(run.includeChain ?? []), path];
@@ -255,7 +255,8 @@ function templatedRoleFiles(inc: IncludeTasks): boolean {
 
 function renderRoleFiles(o: IncludeRoleOptions, vars: Record<string, unknown>, inc: IncludeTasks): RoleFiles {
   const out: RoleFiles = {};
-  const render = (v: string | undefined) => (v === undefined ? undefined : String(renderValue(v, vars, { loc: inc.loc })));
+  const render = (v: string | undefined) =>
+    v === undefined ? undefined : String(renderValue(v, vars, { loc: inc.loc }));
   const pairs = [
     ['tasks', o.tasks_from],
     ['vars', o.vars_from],
@@ -275,7 +276,9 @@ function roleAtRunTime(ctx: RunContext, run: PlayRun, inc: IncludeTasks, name: s
     public: inc.role?.public ?? false,
     loc: inc.loc,
   });
-  const known = new Set([...run.play.handlers, ...run.roleHandlers].map((h) => (h.kind === 'task' ? h.role?.path : undefined)));
+  const known = new Set(
+    [...run.play.handlers, ...run.roleHandlers].map((h) => (h.kind === 'task' ? h.role?.path : undefined)),
+  );
   for (const h of handlers) if (!known.has(h.role?.path)) run.roleHandlers.push(h);
   if (!block) return [];
   return inc.apply ? [{ kind: 'block', ...inc.apply, block: [block], rescue: [], always: [], loc: inc.loc }] : [block];

@@ -42,7 +42,16 @@ export function checkHandlers(play: Play, ctx: LoadContext): void {
     if (n.kind === 'block') return [...n.block, ...n.rescue, ...n.always].some(hasDynamic);
     return false;
   });
-  if (dynamic) return;
+  // so may a role an include_role loads at run time (a templated name): its handlers are unknown now
+  const dynamicRole = [play.pre_tasks, play.tasks, play.post_tasks].some((section) =>
+    section.some(function hasDynamicRole(n: TaskNode): boolean {
+      if (n.kind === 'include_tasks')
+        return (n.role !== undefined && !n.preloaded) || (n.preloaded ?? []).some(hasDynamicRole);
+      if (n.kind === 'block') return [...n.block, ...n.rescue, ...n.always].some(hasDynamicRole);
+      return false;
+    }),
+  );
+  if (dynamic || dynamicRole) return;
   const known = [...names.keys(), ...topics];
   for (const section of [play.pre_tasks, play.tasks, play.post_tasks, play.handlers]) {
     for (const task of allTasks(section)) {

@@ -204,7 +204,8 @@ export const IMPORT_PLAYBOOK_KEYS = ['name', 'import_playbook', 'vars', 'tags', 
 export const META_ACTIONS = ['flush_handlers', 'end_host', 'end_play', 'noop', 'clear_host_errors'] as const;
 
 /** Task-level words that select something other than a module, with their Ansible spellings. */
-export type SpecialAction = 'import_tasks' | 'include_tasks' | 'import_role' | 'include_role' | 'meta' | 'import_playbook';
+export type SpecialAction =
+  'import_tasks' | 'include_tasks' | 'import_role' | 'include_role' | 'meta' | 'import_playbook';
 
 export const SPECIAL_ACTIONS: Record<string, SpecialAction> = {
   import_role: 'import_role',

@@ -22,7 +22,15 @@ import {
 } from './keywords.js';
 import { notifyRefs, withNotify } from './notify.js';
 import { describe, isMapping, keyLoc, valueLoc } from './problems.js';
-import type { Block, IncludeRoleOptions, IncludeTasks, InheritedKeywords, RoleInstance, Task, TaskNode } from './types.js';
+import type {
+  Block,
+  IncludeRoleOptions,
+  IncludeTasks,
+  InheritedKeywords,
+  RoleInstance,
+  Task,
+  TaskNode,
+} from './types.js';
 
 /** Which files of the role to read (tasks_from, vars_from, ...); `main` by default. */
 export interface RoleFiles {
@@ -76,7 +84,11 @@ function isDir(p: string): boolean {
 }
 
 /** The role's directory, or the places searched. */
-export function findRole(name: string, playbookDir: string, parentDir?: string): { path: string } | { searched: string[] } {
+export function findRole(
+  name: string,
+  playbookDir: string,
+  parentDir?: string,
+): { path: string } | { searched: string[] } {
   const searched = roleSearchPaths(playbookDir, parentDir);
   for (const dir of searched) {
     const p = resolve(dir, name);
@@ -151,7 +163,7 @@ function readMeta(rolePath: string, at: SourceLoc, ctx: LoadContext): RoleMeta {
     ctx.problems.add(`'dependencies' expects a list of roles, got ${describe(deps)}`, depsLoc);
     return meta;
   }
-  meta.dependencies = deps.map((entry, i) => ({ entry, loc: locate(deps, i) ?? depsLoc }));
+  meta.dependencies = (deps as unknown[]).map((entry, i) => ({ entry, loc: locate(deps, i) ?? depsLoc }));
   return meta;
 }
 
@@ -335,7 +347,8 @@ function roleOptions(args: RoleTaskArgs, ctx: LoadContext): { files: RoleFiles; 
     const v = args.options[opt];
     if (v === undefined || v === null) continue;
     const at = valueLoc(args.options, opt, args.optionsLoc);
-    if (typeof v !== 'string' || v.trim() === '') ctx.problems.add(`'${opt}' expects a file name, got ${describe(v)}`, at);
+    if (typeof v !== 'string' || v.trim() === '')
+      ctx.problems.add(`'${opt}' expects a file name, got ${describe(v)}`, at);
     else {
       checkTemplate(v, at, ctx.problems);
       files[k] = v.trim();
@@ -351,6 +364,9 @@ function roleOptions(args: RoleTaskArgs, ctx: LoadContext): { files: RoleFiles; 
   return { files, bools };
 }
 
+const fileNames = (files: RoleFiles): string[] =>
+  [files.tasks, files.vars, files.defaults, files.handlers].filter((f): f is string => f !== undefined);
+
 const OPTION_KEYS_IMPORT = ROLE_OPTION_KEYS.filter((k) => k !== 'apply' && k !== 'public');
 
 export function importRole(raw: Record<string, unknown>, key: string, loc: SourceLoc, ctx: LoadContext): TaskNode[] {
@@ -359,8 +375,7 @@ export function importRole(raw: Record<string, unknown>, key: string, loc: Sourc
   const args = roleArgs(raw, key, loc, ctx, OPTION_KEYS_IMPORT);
   if (!args) return [];
   const { files } = roleOptions(args, ctx);
-  const templated = [args.name, ...Object.values(files)].find(looksTemplated);
-  if (templated !== undefined) {
+  if ([args.name, ...fileNames(files)].some(looksTemplated)) {
     ctx.problems.add(`import_role is static: its name and files cannot hold a template; use include_role`, args.at);
     return [];
   }
@@ -404,7 +419,8 @@ export function includeRole(
     loc,
   };
   if (values.name !== undefined) node.name = values.name as string;
-  let apply: { keywords: InheritedKeywords & { notify?: string[] }; raw: Record<string, unknown>; loc: SourceLoc } | undefined;
+  let apply:
+    { keywords: InheritedKeywords & { notify?: string[] }; raw: Record<string, unknown>; loc: SourceLoc } | undefined;
   if ('apply' in args.options) {
     const at = valueLoc(args.options, 'apply', args.optionsLoc);
     const value = args.options.apply;
@@ -416,7 +432,7 @@ export function includeRole(
       if (applied.notify) apply.keywords.notify = applied.notify as string[];
     }
   }
-  if ([args.name, ...Object.values(files)].some(looksTemplated)) {
+  if ([args.name, ...fileNames(files)].some(looksTemplated)) {
     if (apply) node.apply = apply.keywords;
     return [node];
   }

@@ -43,9 +43,7 @@ export function readTaskList(
   return nodes;
 }
 
-type Action =
-  | { kind: 'module'; key: string; def: ModuleDefinition }
-  | { kind: SpecialAction; key: string };
+type Action = { kind: 'module'; key: string; def: ModuleDefinition } | { kind: SpecialAction; key: string };
 
 /** One entry of a task list; an import without keywords expands to several nodes. */
 export function readTaskEntry(raw: unknown, loc: SourceLoc, ctx: LoadContext, source: TaskListSource): TaskNode[] {
@@ -104,7 +102,15 @@ export function readTaskEntry(raw: unknown, loc: SourceLoc, ctx: LoadContext, so
   if (actions.length === 0) {
     readKeywords(raw, TASK_KEYS, ctx, loc); // its keywords' problems are worth reporting too
     if (!unknownModule) {
-      const names = [...ctx.registry.names(), 'block', 'import_tasks', 'include_tasks', 'import_role', 'include_role', 'meta'];
+      const names = [
+        ...ctx.registry.names(),
+        'block',
+        'import_tasks',
+        'include_tasks',
+        'import_role',
+        'include_role',
+        'meta',
+      ];
       ctx.problems.add(`task has no module: expected one of ${names.join(', ')}`, loc);
     }
     return [];
