@@ -171,6 +171,7 @@ describe('roles: every problem located before anything runs', () => {
     - broken
     - badvars
     - loop1
+    - { role: badvars, loop: [1], delay: 3 }
   tasks:
     - import_role: { name: "{{ x }}" }
     - import_role: { name: badvars, tasks_from: nope }
@@ -182,10 +183,11 @@ describe('roles: every problem located before anything runs', () => {
     const found = problems(ws);
     const expected = [
       "pb.yml:3:7: role 'nosuch' not found; searched: ",
-      'pb.yml:8:28: import_role is static: its name and files cannot hold a template; use include_role',
-      "pb.yml:9:28: role tasks file 'nope' not found in roles/badvars/tasks",
-      "pb.yml:10:38: unknown key 'bogus' in include_role",
-      "pb.yml:12:15: notify: no handler named 'badvars : nothere' in this play",
+      "pb.yml:7:24: 'loop' cannot be used on a role entry; to loop, use include_role",
+      'pb.yml:9:28: import_role is static: its name and files cannot hold a template; use include_role',
+      "pb.yml:10:28: role tasks file 'nope' not found in roles/badvars/tasks",
+      "pb.yml:11:38: unknown key 'bogus' in include_role",
+      "pb.yml:13:15: notify: no handler named 'badvars : nothere' in this play",
       "roles/badvars/defaults/main.yml:1:1: a role's defaults file must be a mapping of variables, got a list",
       'roles/broken/meta/main.yml:1:15: \'dependencies\' expects a list of roles, got "base"',
       "roles/broken/tasks/main.yml:2:3: unknown module 'debgu'; did you mean 'debug'?",
@@ -197,6 +199,7 @@ describe('roles: every problem located before anything runs', () => {
         `missing ${e}\nin:\n${found.join('\n')}`,
       );
     }
+    assert.equal(found.length, expected.length, found.join('\n'));
     const missing = found.find((f) => f.includes("'nosuch'"))!;
     // the playbook's roles/ first, the configured roles path (~/.ansible/roles ...), the playbook's directory last
     assert.ok(missing.includes('searched: roles, ') && missing.endsWith(`, ${ws.dir}`), missing);

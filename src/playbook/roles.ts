@@ -204,9 +204,10 @@ export function readRoleEntry(
   const { vars, ...keywords } = inherited(values);
   const params: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(entry)) {
-    if (k === 'role' || k === key || (ROLE_ENTRY_KEYWORDS as readonly string[]).includes(k)) continue;
-    if ((TASK_KEYS as readonly string[]).includes(k)) {
-      ctx.problems.add(`'${k}' cannot be used on a role entry`, keyLoc(entry, k, loc));
+    // `name` beside `role` is the entry's name, as in Ansible (a field, not a parameter)
+    if (k === 'role' || k === 'name' || (ROLE_ENTRY_KEYWORDS as readonly string[]).includes(k)) continue;
+    if (/^(loop|loop_control|with_\w+)$/.test(k)) {
+      ctx.problems.add(`'${k}' cannot be used on a role entry; to loop, use include_role`, keyLoc(entry, k, loc));
       continue;
     }
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
