@@ -246,6 +246,7 @@ describe('roles: a run on the local connection', () => {
   vars:
     out: ${out}
     fixed: play-vars
+    port: 9
   pre_tasks:
     - file: { path: "${out}", state: directory }
     - shell: echo pre >> ${out}/order
@@ -280,11 +281,12 @@ describe('roles: a run on the local connection', () => {
       'post',
     ]);
     assert.equal(readFileSync(`${out}/f.txt`, 'utf8'), 'from role files\n');
-    // parameter over play vars over inventory over defaults; role vars over play vars
+    // parameter over play vars; inventory over defaults; role vars over play vars
     assert.equal(readFileSync(`${out}/t.txt`, 'utf8'), 'port=8080 level=inventory fixed=role-vars name=common\n');
     assert.equal(readFileSync(`${out}/role_path`, 'utf8'), ws.path('roles/common'));
     assert.ok(!existsSync(`${out}/skipped`));
     assert.equal(recap(r.stdout).h1.failed, 0);
+    assert.match(r.stdout, /common : restart/); // a role's task and handler shown as Ansible shows them
   });
 
   it('an include_role whose templated name finds no role fails there, located', async () => {
