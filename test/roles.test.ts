@@ -135,6 +135,18 @@ describe('roles: loading', () => {
     ]);
   });
 
+  it('a role imported inside a role brings its handlers to every play that uses it', () => {
+    ws.write('roles/outer/tasks/main.yml', '- import_role: { name: inner }\n- debug: { msg: o }\n  notify: bell\n');
+    ws.write('roles/inner/handlers/main.yml', '- name: bell\n  debug: { msg: ring }\n');
+    ws.write('pb.yml', '- hosts: a\n  roles: [outer]\n- hosts: b\n  roles: [outer]\n');
+    const plays = load(ws);
+    for (const play of plays)
+      assert.deepEqual(
+        play.handlers.map((h) => (h.kind === 'task' ? `${h.role?.name} : ${h.name}` : h.kind)),
+        ['inner : bell'],
+      );
+  });
+
   it('searches PHX_ROLES_PATH after the playbook roles/ directory', () => {
     const other = workspace({ 'lib/shared/tasks/main.yml': task('shared task') });
     try {

@@ -55,6 +55,9 @@ export class LoadContext {
     this.rolesRun = new Set();
     this.roleHandlers = [];
     this.roleHandlerKeys.clear();
+    // task files are read again: an import_role inside one adds its handlers to this play too
+    // (their problems are not reported twice: Problems keeps one of each)
+    this.taskFiles.clear();
   }
 
   /** Every name a module answers to (canonical and aliases). */
