@@ -41,13 +41,15 @@ type Args = z.infer<typeof args>;
 type Source = { kind: 'file'; content: Buffer; name?: string; mode?: number } | { kind: 'tree'; entries: TreeEntry[] };
 
 /** Ansible looks for a relative src in files/ beside the playbook, then beside it. */
-function readSource(a: Args, baseDir: string): Source {
+function readSource(a: Args, baseDir: string, roleDir?: string): Source {
   if (a.content !== undefined) {
     const text = typeof a.content === 'string' ? a.content : JSON.stringify(a.content);
     return { kind: 'file', content: Buffer.from(text, 'utf8') };
   }
   const src = a.src!;
-  const candidates = isAbsolute(src) ? [src] : [join(baseDir, 'files', src), join(baseDir, src)];
+  const dirs = roleDir ? [roleDir, baseDir] : [baseDir];
+  // a role's task: the role's files/ and the role itself first (Ansible's search path), then the playbook's
+  const candidates = isAbsolute(src) ? [src] : dirs.flatMap((d) => [join(d, 'files', src), join(d, src)]);
   for (const p of candidates) {
     let st;
     try {
@@ -84,7 +86,7 @@ export default defineModule<Args, Facts>({
   async facts(ctx: ModuleContext, a): Promise<Facts> {
     let source: Source;
     try {
-      source = readSource(a, ctx.baseDir);
+      source = readSource(a, ctx.baseDir, ctx.roleDir);
     } catch (e) {
       if (e instanceof PhxError) return { kind: 'error', error: e.message };
       throw e;

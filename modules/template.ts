@@ -39,7 +39,9 @@ interface Rendered {
 
 /** Ansible looks for a relative src in templates/ beside the playbook, then beside it. */
 function render(a: Args, ctx: ModuleContext): Rendered {
-  const candidates = isAbsolute(a.src) ? [a.src] : [join(ctx.baseDir, 'templates', a.src), join(ctx.baseDir, a.src)];
+  const dirs = ctx.roleDir ? [ctx.roleDir, ctx.baseDir] : [ctx.baseDir];
+  // a role's task: the role's templates/ and the role itself first (Ansible's search path), then the playbook's
+  const candidates = isAbsolute(a.src) ? [a.src] : dirs.flatMap((d) => [join(d, 'templates', a.src), join(d, a.src)]);
   const file = candidates.find((p) => {
     try {
       return statSync(p).isFile();

@@ -26,6 +26,8 @@ export interface ContextOptions {
   diff?: boolean;
   vars?: Record<string, unknown>;
   baseDir?: string;
+  /** the directory of the role the task belongs to: its files/ and templates/ are searched first */
+  roleDir?: string;
   predicted?: Predictions;
   /** shared by the hosts of one run (the executor's); a context of its own by default */
   scopes?: SharedScopes;
@@ -81,6 +83,7 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
     diff: o.diff ?? false,
     vars: o.vars ?? {},
     baseDir: o.baseDir ?? process.cwd(),
+    ...(o.roleDir ? { roleDir: o.roleDir } : {}),
     predicted: o.predicted ?? new Predictions(),
     scopes: o.scopes ?? new SharedScopes(),
     becomeUser: o.become ? o.become.user || 'root' : undefined,

@@ -29,6 +29,8 @@ export interface ModuleContext {
   readonly vars: Readonly<Record<string, unknown>>;
   /** directory that relative controller paths (copy src, template src) resolve from */
   readonly baseDir: string;
+  /** a role's task: the role's directory, whose files/ and templates/ come before baseDir's */
+  readonly roleDir?: string;
   /**
    * Check-mode memory of this host: what earlier tasks of this run would have
    * created. Written from plans' `predict` (only in check mode), read through

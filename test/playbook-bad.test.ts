@@ -95,10 +95,10 @@ const EXPECTED: Record<string, string[]> = {
   ],
   'missing-vars-file.yml': ['bad/missing-vars-file.yml:4:7: vars file not found: bad/include/nope.yml'],
   'no-module.yml': [
-    'bad/no-module.yml:3:7: task has no module: expected one of assert, command, copy, debug, file, set_fact, shell, wait_for, zfs_dataset, block, import_tasks, include_tasks, meta',
+    'bad/no-module.yml:3:7: task has no module: expected one of assert, command, copy, debug, file, set_fact, shell, wait_for, zfs_dataset, block, import_tasks, include_tasks, import_role, include_role, meta',
   ],
   'not-a-list.yml': ['bad/not-a-list.yml:1:1: a playbook is a list of plays, got a mapping'],
-  'roles.yml': ["bad/roles.yml:2:3: 'roles' is not supported; use import_tasks or include_tasks"],
+  'roles.yml': ["bad/roles.yml:3:7: a role name in 'roles:' cannot hold a template; use include_role"],
   'task-at-top.yml': [
     "bad/task-at-top.yml:1:3: play has no 'hosts' (this looks like a task: a playbook is a list of plays, tasks go under a play's 'tasks:')",
     "bad/task-at-top.yml:2:3: unknown key 'command' in play",

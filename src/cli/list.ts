@@ -8,14 +8,17 @@ interface Listed {
   tags: string[];
 }
 
-function walk(nodes: TaskNode[], inherited: string[], out: Listed[]): void {
+/** `role` prefixes a role's task names as Ansible lists them: `role_name : task name` */
+function walk(nodes: TaskNode[], inherited: string[], out: Listed[], role = ''): void {
   for (const n of nodes) {
     const tags = [...new Set([...inherited, ...(n.tags ?? [])])];
-    if (n.kind === 'task') out.push({ name: n.name ?? n.module, tags });
-    else if (n.kind === 'block') for (const part of [n.block, n.rescue, n.always]) walk(part, tags, out);
-    else if (n.kind === 'include_tasks') {
-      out.push({ name: `include_tasks: ${n.file}`, tags });
-      if (n.preloaded) walk(n.preloaded, tags, out);
+    if (n.kind === 'task') out.push({ name: `${role}${n.name ?? n.module}`, tags });
+    else if (n.kind === 'block') {
+      const inner = n.role ? `${n.role.name} : ` : role;
+      for (const part of [n.block, n.rescue, n.always]) walk(part, tags, out, inner);
+    } else if (n.kind === 'include_tasks') {
+      out.push({ name: `${role}${n.role ? 'include_role' : 'include_tasks'}: ${n.file}`, tags });
+      if (n.preloaded) walk(n.preloaded, tags, out, role);
     } else out.push({ name: `meta: ${n.action}`, tags });
   }
 }

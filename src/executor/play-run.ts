@@ -1,6 +1,6 @@
 // One play as it runs on one serial batch of its hosts: what its sections and tasks share,
 // apart from what the whole run shares (context.ts).
-import type { Play } from '../playbook/types.js';
+import type { Play, Task } from '../playbook/types.js';
 import type { ConnectionDefaults, ExecutorOptions } from './context.js';
 import type { HostState } from './host.js';
 import type { Scope } from './scope.js';
@@ -8,6 +8,11 @@ import type { Scope } from './scope.js';
 export class PlayRun {
   /** vars_files data per host (templated paths resolve per host) */
   readonly varsFiles = new Map<string, Record<string, unknown>>();
+  /** defaults and vars of the public roles that ran (roles:, import_role, include_role public: true) */
+  readonly publicRoleDefaults: Record<string, unknown> = {};
+  readonly publicRoleVars: Record<string, unknown> = {};
+  /** handlers of roles an include_role loaded at run time (a templated name), after the play's */
+  readonly roleHandlers: Task[] = [];
   /** end_play or any_errors_fatal / max_fail_percentage stopped the play */
   aborted = false;
   /** the task files of the include_tasks running now, outermost first (bounded: MAX_INCLUDE_DEPTH) */

@@ -5,8 +5,9 @@ import { basename, isAbsolute, resolve } from 'node:path';
 import { PhxError } from '../errors.js';
 import { evaluateCondition } from '../expr/index.js';
 import { selectHosts } from '../inventory/index.js';
-import { loadTaskFile } from '../playbook/load.js';
-import type { Block, IncludeTasks, Meta, Play, Task, TaskNode } from '../playbook/types.js';
+import { loadRoleAtRunTime, loadTaskFile } from '../playbook/load.js';
+import type { RoleFiles } from '../playbook/roles.js';
+import type { Block, IncludeRoleOptions, IncludeTasks, Meta, Play, Task, TaskNode } from '../playbook/types.js';
 import { renderValue } from '../template/index.js';
 import { loadYamlFile } from '../yaml-source.js';
 import type { RunContext } from './context.js';
@@ -170,6 +171,11 @@ function checkMaxFailPercentage(ctx: RunContext, run: PlayRun, section: Section)
 
 async function runBlock(ctx: RunContext, run: PlayRun, block: Block, outer: Section, outerScope: Scope): Promise<void> {
   const scope = inherit(outerScope, { ...block, when: block.when });
+  if (block.role?.public) {
+    // a public role's variables stay visible to the rest of the play once it ran
+    Object.assign(run.publicRoleDefaults, block.role.defaults);
+    Object.assign(run.publicRoleVars, block.role.vars);
+  }
   const body = outer.block();
   await runNodes(ctx, run, block.block, body, scope);
   if (block.rescue.length > 0 && !run.aborted) {
@@ -182,7 +188,10 @@ async function runBlock(ctx: RunContext, run: PlayRun, block: Block, outer: Sect
 }
 
 interface IncludeEntry {
+  /** the task file, or include_role's role name */
   file: string;
+  /** include_role: tasks_from, vars_from, ... rendered for this host */
+  roleFiles?: RoleFiles;
   /** the loop variable, for this entry's host */
   vars: Record<string, unknown>;
 }
@@ -197,7 +206,7 @@ async function runInclude(
   section: Section,
   outer: Scope,
 ): Promise<void> {
-  const scope = inherit(outer, { ...inc, when: undefined });
+  const scope = inherit(outer, { ...inc, when: undefined, role: undefined });
   // Each host may include a different file, or several times with a loop:
   // hosts that include the same file at the same loop position run together.
   const plans = new Map<HostState, IncludeEntry[]>();
@@ -205,10 +214,14 @@ async function runInclude(
   const rounds = Math.max(0, ...[...plans.values()].map((e) => e.length));
   for (let i = 0; i < rounds; i++) {
     const byFile = new Map<string, HostState[]>();
-    for (const [h, entries] of plans)
-      if (entries[i] && section.runs(h)) byFile.set(entries[i].file, [...(byFile.get(entries[i].file) ?? []), h]);
-    for (const [file, group] of byFile) {
-      const path = isAbsolute(file) ? file : resolve(inc.baseDir, file);
+    for (const [h, entries] of plans) {
+      if (!entries[i] || !section.runs(h)) continue;
+      const key = JSON.stringify([entries[i].file, entries[i].roleFiles ?? {}]);
+      byFile.set(key, [...(byFile.get(key) ?? []), h]);
+    }
+    for (const group of byFile.values()) {
+      const { file, roleFiles } = plans.get(group[0])![i];
+      const path = inc.role ? `role ${file}` : isAbsolute(file) ? file : resolve(inc.baseDir, file);
       const chain = [...(run.includeChain ?? []), path];
       if (chain.length > MAX_INCLUDE_DEPTH)
         throw new PhxError(
@@ -216,8 +229,12 @@ async function runInclude(
             `${[...new Set(chain.map((p) => basename(p)))].join(' → ')}`,
           inc.loc,
         );
-      const preloaded = inc.preloaded && inc.file === file;
-      const nodes = preloaded ? inc.preloaded! : loadTaskFile(path, { registry: ctx.registry, loc: inc.loc });
+      const preloaded = inc.preloaded && inc.file === file && !templatedRoleFiles(inc);
+      const nodes = preloaded
+        ? inc.preloaded!
+        : inc.role
+          ? roleAtRunTime(ctx, run, inc, file, roleFiles ?? {})
+          : loadTaskFile(path, { registry: ctx.registry, loc: inc.loc, playbookDir: run.baseDir });
       const groupScope = !preloaded && inc.apply ? inherit(scope, inc.apply) : scope;
       const params = new Map(group.map((h) => [h, plans.get(h)![i].vars]));
       const outerChain = run.includeChain;
@@ -241,9 +258,46 @@ function includeEntries(ctx: RunContext, run: PlayRun, inc: IncludeTasks, h: Hos
     const itemVars = inc.loop === undefined ? {} : { [loopVar]: item };
     const all = { ...vars, ...itemVars };
     if (inc.when !== undefined && !evaluateCondition(inc.when, all, { loc: inc.loc })) continue;
-    entries.push({ file: String(renderValue(inc.file, all, { loc: inc.loc })), vars: itemVars });
+    const file = String(renderValue(inc.file, all, { loc: inc.loc }));
+    entries.push({ file, vars: itemVars, ...(inc.role ? { roleFiles: renderRoleFiles(inc.role, all, inc) } : {}) });
   }
   return entries;
+}
+
+function templatedRoleFiles(inc: IncludeTasks): boolean {
+  const o = inc.role;
+  return o !== undefined && [o.tasks_from, o.vars_from, o.defaults_from, o.handlers_from].some((f) => f?.includes('{'));
+}
+
+function renderRoleFiles(o: IncludeRoleOptions, vars: Record<string, unknown>, inc: IncludeTasks): RoleFiles {
+  const out: RoleFiles = {};
+  const render = (v: string | undefined) =>
+    v === undefined ? undefined : String(renderValue(v, vars, { loc: inc.loc }));
+  const pairs = [
+    ['tasks', o.tasks_from],
+    ['vars', o.vars_from],
+    ['defaults', o.defaults_from],
+    ['handlers', o.handlers_from],
+  ] as const;
+  for (const [k, v] of pairs) if (v !== undefined) out[k] = render(v);
+  return out;
+}
+
+/** include_role with a templated name or file: the role is loaded and validated now; its handlers join the play's. */
+function roleAtRunTime(ctx: RunContext, run: PlayRun, inc: IncludeTasks, name: string, files: RoleFiles): TaskNode[] {
+  const { block, handlers } = loadRoleAtRunTime(name, {
+    registry: ctx.registry,
+    playbookDir: run.baseDir,
+    files,
+    public: inc.role?.public ?? false,
+    loc: inc.loc,
+  });
+  const known = new Set(
+    [...run.play.handlers, ...run.roleHandlers].map((h) => (h.kind === 'task' ? h.role?.path : undefined)),
+  );
+  for (const h of handlers) if (!known.has(h.role?.path)) run.roleHandlers.push(h);
+  if (!block) return [];
+  return inc.apply ? [{ kind: 'block', ...inc.apply, block: [block], rescue: [], always: [], loc: inc.loc }] : [block];
 }
 
 /** include params are per host: the group runs with each host's item in its facts layer */
@@ -285,12 +339,14 @@ async function runMeta(ctx: RunContext, run: PlayRun, meta: Meta, section: Secti
 
 /** Runs notified handlers once per host, in definition order, on the hosts of the section that flushes them. */
 export async function flushHandlers(ctx: RunContext, run: PlayRun, caller: Section, scope: Scope): Promise<void> {
-  for (const node of run.play.handlers) {
+  for (const node of [...run.play.handlers, ...run.roleHandlers]) {
     if (node.kind !== 'task') continue;
-    const topics = [taskTitle(node), ...(node.listen ?? [])];
+    const title = taskTitle(node);
+    // a role's handler also answers to `role_name : handler name`
+    const topics = [title, ...(node.role ? [`${node.role.name} : ${title}`] : []), ...(node.listen ?? [])];
     const handler = caller.handler(topics, run.forceHandlers);
     if (handler.hosts.length === 0) continue;
     for (const h of handler.hosts) for (const t of topics) h.notified.delete(t);
-    await runTask(ctx, run, node, handler, scope, true);
+    await runTask(ctx, run, node, handler, node.role ? inherit(scope, { role: node.role }) : scope, true);
   }
 }

@@ -1,6 +1,6 @@
 // Keywords inherited from play → block → include → task. Inner wins, except
 // `when` (all must hold), `tags` (union) and `vars` (merged, inner on top).
-import type { Condition, InheritedKeywords } from '../playbook/types.js';
+import type { Condition, InheritedKeywords, RoleInstance } from '../playbook/types.js';
 
 export interface Scope extends InheritedKeywords {
   when?: Condition;
@@ -10,6 +10,8 @@ export interface Scope extends InheritedKeywords {
   notify?: string[];
   /** include_tasks loop variables and params: above set_facts, below extra vars */
   includeVars?: Record<string, unknown>;
+  /** the role whose tasks run in this scope (its variables, role_path); an inner role replaces it */
+  role?: RoleInstance;
 }
 
 const toList = (c: Condition | undefined): Array<string | boolean> =>
@@ -17,7 +19,7 @@ const toList = (c: Condition | undefined): Array<string | boolean> =>
 
 export function inherit(
   outer: Scope,
-  inner: InheritedKeywords & { includeVars?: Record<string, unknown>; notify?: string[] },
+  inner: InheritedKeywords & { includeVars?: Record<string, unknown>; notify?: string[]; role?: RoleInstance },
 ): Scope {
   const merged: Scope = { ...outer };
   for (const [k, v] of Object.entries(inner)) {

@@ -116,6 +116,12 @@ export function taskTitle(task: Task): string {
 
 /** `name: "create {{ ctid }}"` is shown rendered, with the first host's vars, as Ansible does; as written if that fails. */
 function renderedTitle(ctx: RunContext, run: PlayRun, task: Task, first: HostState, scope: Scope): string {
+  // a role's task is shown as `role_name : task name`, as Ansible shows it
+  const prefix = scope.role ? `${scope.role.name} : ` : '';
+  return prefix + renderedName(ctx, run, task, first, scope);
+}
+
+function renderedName(ctx: RunContext, run: PlayRun, task: Task, first: HostState, scope: Scope): string {
   const raw = taskTitle(task);
   if (!hasTemplate(raw)) return raw;
   // a name that shows a vault secret is shown as written
@@ -475,6 +481,7 @@ function moduleContext(
     diff: scope.diff === undefined ? ctx.options.diff : toBool(renderValue(scope.diff, vars, where)),
     vars,
     baseDir: t.run.baseDir,
+    roleDir: scope.role?.path,
     predicted: host.predicted,
     scopes: ctx.scopes,
     become: becomeFor(ctx, scope, vars, where),

@@ -1,6 +1,7 @@
 // The variables a task sees on one host, layered in Ansible's precedence
-// (lowest first): inventory → gathered facts → play vars → vars_files → block/task vars →
-// set_fact/register → include params → extra vars. Magic variables alongside.
+// (lowest first): role defaults → inventory → gathered facts → play vars → vars_files →
+// role vars → block/task vars → set_fact/register → role params → include params →
+// extra vars. Magic variables alongside.
 import type { HostState } from './host.js';
 import type { RunContext } from './context.js';
 import type { PlayRun } from './play-run.js';
@@ -20,13 +21,19 @@ export function taskVars(
   /** the task's check mode (ansible_check_mode), which check_mode may set apart from --check */
   check: boolean,
 ): Record<string, unknown> {
+  const role = scope.role;
   const vars: Record<string, unknown> = {
+    ...run.publicRoleDefaults,
+    ...role?.defaults,
     ...host.inventoryVars,
     ...host.gathered,
     ...run.play.vars,
     ...(run.varsFiles.get(host.name) ?? {}),
+    ...run.publicRoleVars,
+    ...role?.vars,
     ...scope.vars,
     ...host.facts,
+    ...role?.params,
     ...scope.includeVars,
     ...host.includeParams,
     ...ctx.options.extraVars,
@@ -35,6 +42,10 @@ export function taskVars(
   vars.inventory_hostname_short ??= host.name.split('.')[0];
   vars.ansible_host ??= host.name; // Ansible's default: the inventory name
   vars.playbook_dir = run.baseDir;
+  if (role) {
+    vars.role_name = role.name;
+    vars.role_path = role.path;
+  }
   vars.ansible_check_mode = check;
   vars.ansible_diff_mode = ctx.options.diff;
   vars.ansible_verbosity = ctx.options.verbosity;

@@ -6,7 +6,7 @@ import type { SourceLoc } from '../errors.js';
 import type { ModuleRegistry } from '../registry.js';
 import { parseYaml, readTextFile } from '../yaml-source.js';
 import { Problems, rememberSource } from './problems.js';
-import type { TaskNode } from './types.js';
+import type { Task, TaskNode } from './types.js';
 
 const FAILED = Symbol('failed');
 
@@ -32,8 +32,33 @@ export class LoadContext {
   /** where each task's notify entries were written, for "no such handler" errors */
   readonly notifyRefs = new WeakMap<TaskNode, NotifyRef[]>();
   private moduleNameList?: string[];
+  /** directory of the playbook being read: roles are searched from it */
+  playbookDir: string;
+  /** roles being loaded right now (their paths): a dependency cycle shows up here */
+  readonly roleStack: string[] = [];
+  /** roles the current play's `roles:` already runs (path + params): each runs once */
+  rolesRun = new Set<string>();
+  /** handlers of the roles the current play uses, in the order the roles were loaded */
+  roleHandlers: Task[] = [];
+  readonly roleHandlerKeys = new Set<string>();
 
-  constructor(readonly registry: ModuleRegistry) {}
+  constructor(
+    readonly registry: ModuleRegistry,
+    playbookDir = process.cwd(),
+  ) {
+    this.playbookDir = playbookDir;
+  }
+
+  /** A new play starts: the roles it runs and their handlers are its own. */
+  startPlay(playbookDir: string): void {
+    this.playbookDir = playbookDir;
+    this.rolesRun = new Set();
+    this.roleHandlers = [];
+    this.roleHandlerKeys.clear();
+    // task files are read again: an import_role inside one adds its handlers to this play too
+    // (their problems are not reported twice: Problems keeps one of each)
+    this.taskFiles.clear();
+  }
 
   /** Every name a module answers to (canonical and aliases). */
   moduleNames(): string[] {

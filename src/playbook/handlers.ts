@@ -23,11 +23,16 @@ export function checkHandlers(play: Play, ctx: LoadContext): void {
   const topics = new Set<string>();
   for (const h of allTasks(play.handlers)) {
     if (h.name !== undefined) {
-      const first = names.get(h.name);
+      // two roles may each have a handler of the same name: `role : name` tells them apart
+      const own = h.role ? `${h.role.name} : ${h.name}` : h.name;
+      const first = names.get(own);
       if (first) {
         const where = first.loc.file === h.loc.file ? `line ${first.loc.line}` : formatLoc(first.loc);
         ctx.problems.add(`duplicate handler name '${h.name}' (first defined at ${where})`, h.loc);
-      } else names.set(h.name, h);
+      } else {
+        names.set(own, h);
+        if (h.role && !names.has(h.name)) names.set(h.name, h);
+      }
     }
     for (const t of h.listen ?? []) topics.add(t);
   }
@@ -37,7 +42,16 @@ export function checkHandlers(play: Play, ctx: LoadContext): void {
     if (n.kind === 'block') return [...n.block, ...n.rescue, ...n.always].some(hasDynamic);
     return false;
   });
-  if (dynamic) return;
+  // so may a role an include_role loads at run time (a templated name): its handlers are unknown now
+  const dynamicRole = [play.pre_tasks, play.tasks, play.post_tasks].some((section) =>
+    section.some(function hasDynamicRole(n: TaskNode): boolean {
+      if (n.kind === 'include_tasks')
+        return (n.role !== undefined && !n.preloaded) || (n.preloaded ?? []).some(hasDynamicRole);
+      if (n.kind === 'block') return [...n.block, ...n.rescue, ...n.always].some(hasDynamicRole);
+      return false;
+    }),
+  );
+  if (dynamic || dynamicRole) return;
   const known = [...names.keys(), ...topics];
   for (const section of [play.pre_tasks, play.tasks, play.post_tasks, play.handlers]) {
     for (const task of allTasks(section)) {

@@ -132,6 +132,7 @@ export const PLAY_KEYS = [
   'vars',
   'vars_files',
   'pre_tasks',
+  'roles',
   'tasks',
   'post_tasks',
   'handlers',
@@ -180,6 +181,28 @@ export const IMPORT_TASKS_KEYS = ['name', 'import_tasks', ...INHERITED] as const
 /** Keys allowed beside include_tasks (they apply to the include itself; `apply` passes keywords down). */
 export const INCLUDE_TASKS_KEYS = ['name', 'include_tasks', ...INHERITED, ...LOOPING] as const;
 
+/** Keys allowed beside import_role (they apply to every task of the role). */
+export const IMPORT_ROLE_KEYS = ['name', 'import_role', ...INHERITED] as const;
+
+/** Keys allowed beside include_role (they apply to the include itself; `apply` passes keywords down). */
+export const INCLUDE_ROLE_KEYS = ['name', 'include_role', ...INHERITED, ...LOOPING] as const;
+
+/** The options of import_role / include_role (`apply` and `public` only where the loader accepts them). */
+export const ROLE_OPTION_KEYS = [
+  'name',
+  'tasks_from',
+  'vars_from',
+  'defaults_from',
+  'handlers_from',
+  'allow_duplicates',
+  'public',
+  'apply',
+  'rolespec_validate',
+] as const;
+
+/** Keywords of an entry of a play's `roles:`; any other key is a role parameter. */
+export const ROLE_ENTRY_KEYWORDS = [...INHERITED] as const;
+
 export const META_KEYS = ['name', 'meta', 'when', 'tags'] as const;
 
 export const APPLY_KEYS = [...INHERITED, 'notify'] as const;
@@ -191,7 +214,14 @@ export const IMPORT_PLAYBOOK_KEYS = ['name', 'import_playbook', 'vars', 'tags', 
 export const META_ACTIONS = ['flush_handlers', 'end_host', 'end_play', 'noop', 'clear_host_errors'] as const;
 
 /** Task-level words that select something other than a module, with their Ansible spellings. */
-export const SPECIAL_ACTIONS: Record<string, 'import_tasks' | 'include_tasks' | 'meta' | 'import_playbook'> = {
+export type SpecialAction =
+  'import_tasks' | 'include_tasks' | 'import_role' | 'include_role' | 'meta' | 'import_playbook';
+
+export const SPECIAL_ACTIONS: Record<string, SpecialAction> = {
+  import_role: 'import_role',
+  'ansible.builtin.import_role': 'import_role',
+  include_role: 'include_role',
+  'ansible.builtin.include_role': 'include_role',
   import_tasks: 'import_tasks',
   'ansible.builtin.import_tasks': 'import_tasks',
   include_tasks: 'include_tasks',
@@ -204,9 +234,6 @@ export const SPECIAL_ACTIONS: Record<string, 'import_tasks' | 'include_tasks' | 
 
 /** Ansible keywords phx-play deliberately does not support, with what to do instead. */
 export const UNSUPPORTED: Record<string, string> = {
-  roles: "'roles' is not supported; use import_tasks or include_tasks",
-  include_role: "'include_role' is not supported; use include_tasks",
-  import_role: "'import_role' is not supported; use import_tasks",
   include: "'include' is not supported; use import_tasks or include_tasks",
   action: "'action' is not supported; write the module as the key (e.g. 'copy: src=a dest=b')",
   local_action: "'local_action' is not supported; use the module with 'delegate_to: localhost'",

@@ -13,7 +13,8 @@ import { checkVarNames, normaliseTags, readKeywords, reportUnknownKeys } from '.
 import { IMPORT_PLAYBOOK_KEYS, KEYWORDS } from './keywords.js';
 import { readPlay } from './play.js';
 import { describe, isMapping, valueLoc } from './problems.js';
-import type { Condition, Play, Playbook, TaskNode } from './types.js';
+import { loadRole, type RoleFiles } from './roles.js';
+import type { Block, Condition, Play, Playbook, Task, TaskNode } from './types.js';
 
 export interface LoadPlaybookOptions {
   registry: ModuleRegistry;
@@ -41,12 +42,29 @@ export function loadPlaybook(path: string, opts: LoadPlaybookOptions): Playbook 
  */
 export function loadTaskFile(
   path: string,
-  opts: { registry: ModuleRegistry; handlers?: boolean; loc?: SourceLoc },
+  opts: { registry: ModuleRegistry; handlers?: boolean; loc?: SourceLoc; playbookDir?: string },
 ): TaskNode[] {
-  const ctx = new LoadContext(opts.registry);
+  const ctx = new LoadContext(opts.registry, opts.playbookDir);
   const tasks = readTaskFile(path, opts.loc, ctx, opts.handlers ?? false);
   ctx.problems.throwIfAny();
   return tasks ?? [];
+}
+
+/**
+ * Loads and validates a role at run time (include_role with a templated name or file): its block
+ * (dependencies, then tasks) and its handlers. Problems are thrown, located at `loc`.
+ */
+export function loadRoleAtRunTime(
+  name: string,
+  opts: { registry: ModuleRegistry; playbookDir: string; files: RoleFiles; public: boolean; loc: SourceLoc },
+): { block: Block | undefined; handlers: Task[] } {
+  const ctx = new LoadContext(opts.registry, opts.playbookDir);
+  const block = loadRole(
+    { name, at: opts.loc, params: {}, files: opts.files, keywords: {}, public: opts.public, once: false },
+    ctx,
+  );
+  ctx.problems.throwIfAny();
+  return { block, handlers: ctx.roleHandlers };
 }
 
 function readPlaybookFile(path: string, ref: SourceLoc | undefined, stack: string[], ctx: LoadContext): Play[] {

@@ -9,6 +9,7 @@ import type { LoadContext, TaskListSource } from './context.js';
 import { checkVarNames, inherited, readKeywords, reportUnknownKeys } from './keyword-values.js';
 import { PLAY_KEYS, SPECIAL_ACTIONS } from './keywords.js';
 import { describe, isMapping, valueLoc } from './problems.js';
+import { readPlayRoles } from './roles.js';
 import { readTaskList } from './tasks.js';
 import type { Play } from './types.js';
 
@@ -42,6 +43,7 @@ export function readPlay(
     if (hosts === '') ctx.problems.add(`'hosts' is empty`, valueLoc(raw, 'hosts', loc));
   }
 
+  ctx.startPlay(baseDir);
   const source: TaskListSource = { file, baseDir, handlers: false };
   const section = (k: 'pre_tasks' | 'tasks' | 'post_tasks' | 'handlers') =>
     readTaskList(raw[k], valueLoc(raw, k, loc), k, ctx, k === 'handlers' ? { ...source, handlers: true } : source);
@@ -52,7 +54,8 @@ export function readPlay(
     hosts: hosts ?? '',
     ...readVarsFiles(raw, loc, baseDir, ctx),
     pre_tasks: section('pre_tasks'),
-    tasks: section('tasks'),
+    // roles run after pre_tasks and their handlers, in the same section as tasks (as in Ansible)
+    tasks: [...readPlayRoles(raw.roles, valueLoc(raw, 'roles', loc), ctx), ...section('tasks')],
     post_tasks: section('post_tasks'),
     handlers: section('handlers'),
     // facts when the play says gather_facts: true (see GATHER_FACTS_DEFAULT)
@@ -65,6 +68,8 @@ export function readPlay(
     play.gather_subset = (typeof subset === 'string' ? subset.split(',') : subset).map((s) => s.trim());
     checkSubsets(play.gather_subset, valueLoc(raw, 'gather_subset', loc), ctx);
   }
+  // the roles' handlers come after the play's own, as Ansible lists them
+  play.handlers.push(...ctx.roleHandlers);
   if ('serial' in raw) play.serial = readSerial(raw.serial, valueLoc(raw, 'serial', loc), ctx);
   for (const k of [
     'max_fail_percentage',

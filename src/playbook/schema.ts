@@ -138,6 +138,21 @@ export function playbookJsonSchema(registry: ModuleRegistry): Json {
       },
     ],
   });
+  const roleOptions = (extra: Json = {}) => ({
+    type: 'object',
+    properties: {
+      name: { type: 'string', description: 'the role: a name searched in the roles path, or a path' },
+      tasks_from: { type: 'string' },
+      vars_from: { type: 'string' },
+      defaults_from: { type: 'string' },
+      handlers_from: { type: 'string' },
+      allow_duplicates: { type: 'boolean' },
+      rolespec_validate: { type: 'boolean' },
+      ...extra,
+    },
+    required: ['name'],
+    additionalProperties: false,
+  });
   defs.apply = { type: 'object', properties: keywordProperties(APPLY_KEYS, defs), additionalProperties: false };
   defs.task = {
     type: 'object',
@@ -153,6 +168,14 @@ export function playbookJsonSchema(registry: ModuleRegistry): Json {
       ...withAliases('include_tasks', {
         ...taskFile({ apply: ref('apply') }),
         description: 'dynamic: loaded when reached; loopable',
+      }),
+      ...withAliases('import_role', {
+        ...roleOptions(),
+        description: 'static: the role is loaded when the playbook loads',
+      }),
+      ...withAliases('include_role', {
+        ...roleOptions({ apply: ref('apply'), public: { type: 'boolean' } }),
+        description: 'dynamic: the role is loaded when reached; loopable',
       }),
       ...withAliases('meta', { enum: [...META_ACTIONS], description: 'engine actions' }),
       ...moduleProps,
@@ -178,6 +201,20 @@ export function playbookJsonSchema(registry: ModuleRegistry): Json {
     properties: {
       ...keywordProperties(PLAY_KEYS, defs),
       pre_tasks: ref('tasks'),
+      roles: {
+        type: 'array',
+        description: 'roles run after pre_tasks, before tasks (dependencies first)',
+        items: {
+          anyOf: [
+            { type: 'string' },
+            {
+              type: 'object',
+              properties: { role: { type: 'string' }, name: { type: 'string' } },
+              description: 'role (or name), keywords; any other key is a role parameter',
+            },
+          ],
+        },
+      },
       tasks: ref('tasks'),
       post_tasks: ref('tasks'),
       handlers: ref('tasks'),

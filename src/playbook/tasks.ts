@@ -8,6 +8,7 @@ import type { LoadContext, TaskListSource } from './context.js';
 // includes.ts imports readTaskList back: the grammar's own recursion (a task list holds
 // imports/includes, which read task files, which are task lists); only called, never at load.
 import { importTasks, includeTasks } from './includes.js';
+import { importRole, includeRole } from './roles.js';
 import { inherited, readKeywords, readLoop, reportUnknownKeys } from './keyword-values.js';
 import {
   BLOCK_KEYS,
@@ -17,6 +18,7 @@ import {
   SUPPORTED_WITH,
   TASK_KEYS,
   UNSUPPORTED,
+  type SpecialAction,
 } from './keywords.js';
 import { moduleArgs } from './module-args.js';
 import { notifyRefs, withNotify } from './notify.js';
@@ -41,9 +43,7 @@ export function readTaskList(
   return nodes;
 }
 
-type Action =
-  | { kind: 'module'; key: string; def: ModuleDefinition }
-  | { kind: 'import_tasks' | 'include_tasks' | 'meta' | 'import_playbook'; key: string };
+type Action = { kind: 'module'; key: string; def: ModuleDefinition } | { kind: SpecialAction; key: string };
 
 /** One entry of a task list; an import without keywords expands to several nodes. */
 export function readTaskEntry(raw: unknown, loc: SourceLoc, ctx: LoadContext, source: TaskListSource): TaskNode[] {
@@ -102,7 +102,15 @@ export function readTaskEntry(raw: unknown, loc: SourceLoc, ctx: LoadContext, so
   if (actions.length === 0) {
     readKeywords(raw, TASK_KEYS, ctx, loc); // its keywords' problems are worth reporting too
     if (!unknownModule) {
-      const names = [...ctx.registry.names(), 'block', 'import_tasks', 'include_tasks', 'meta'];
+      const names = [
+        ...ctx.registry.names(),
+        'block',
+        'import_tasks',
+        'include_tasks',
+        'import_role',
+        'include_role',
+        'meta',
+      ];
       ctx.problems.add(`task has no module: expected one of ${names.join(', ')}`, loc);
     }
     return [];
@@ -123,6 +131,10 @@ export function readTaskEntry(raw: unknown, loc: SourceLoc, ctx: LoadContext, so
       return importTasks(raw, action.key, loc, ctx, source);
     case 'include_tasks':
       return includeTasks(raw, action.key, loc, ctx, source);
+    case 'import_role':
+      return importRole(raw, action.key, loc, ctx);
+    case 'include_role':
+      return includeRole(raw, action.key, loc, ctx, source);
     case 'import_playbook':
       ctx.problems.add(
         `'import_playbook' is only allowed at the top level of a playbook, not among tasks`,

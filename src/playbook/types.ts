@@ -57,12 +57,32 @@ export interface Task extends InheritedKeywords {
   until?: Condition;
   /** handlers only: topics this handler listens to */
   listen?: string[];
+  /** handlers only: the role that defined it (it runs with the role's variables, answers to `role : name`) */
+  role?: RoleInstance;
   loc: SourceLoc;
+}
+
+/** One use of a role: where it lives and the variables its tasks and handlers see. */
+export interface RoleInstance {
+  /** role_name */
+  name: string;
+  /** role_path: the role's directory (its files/ and templates/ are searched first) */
+  path: string;
+  /** defaults/main.yml (or defaults_from): below every other variable */
+  defaults: Record<string, unknown>;
+  /** vars/main.yml (or vars_from): above play vars and vars_files, below block and task vars */
+  vars: Record<string, unknown>;
+  /** parameters written on the role entry: above set_fact, below include params and extra vars */
+  params: Record<string, unknown>;
+  /** its defaults and vars stay visible to the rest of the play once it ran (roles:, import_role, public: true) */
+  public: boolean;
 }
 
 export interface Block extends InheritedKeywords {
   kind: 'block';
   name?: string;
+  /** the block is a role's body: its dependencies, then its tasks */
+  role?: RoleInstance;
   block: TaskNode[];
   rescue: TaskNode[];
   always: TaskNode[];
@@ -87,7 +107,19 @@ export interface IncludeTasks extends InheritedKeywords {
    * run time (preloaded tasks already sit inside a Block carrying them).
    */
   apply?: InheritedKeywords & { notify?: string[] };
+  /** include_role: `file` is the role's name; preloaded holds the role's block when the name is static */
+  role?: IncludeRoleOptions;
   loc: SourceLoc;
+}
+
+/** include_role's options besides the role's name (each may hold a template) */
+export interface IncludeRoleOptions {
+  tasks_from?: string;
+  vars_from?: string;
+  defaults_from?: string;
+  handlers_from?: string;
+  public: boolean;
+  allow_duplicates: boolean;
 }
 
 /** meta: flush_handlers | end_host | end_play | noop | clear_host_errors */
@@ -108,7 +140,6 @@ export interface Play extends InheritedKeywords {
   /** unresolved vars_files entries that hold templates: loaded per host */
   vars_files_data: Array<{ path: string; vars: Record<string, unknown> } | { template: string }>;
   pre_tasks: TaskNode[];
-  roles?: never;
   tasks: TaskNode[];
   post_tasks: TaskNode[];
   handlers: TaskNode[];
