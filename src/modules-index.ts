@@ -5,6 +5,7 @@
 import type { ModuleDefinition } from './module.js';
 import aptModule from '../modules/apt.js';
 import assertModule from '../modules/assert.js';
+import blockinfileModule from '../modules/blockinfile.js';
 import certHookModule from '../modules/cert_hook.js';
 import commandModule from '../modules/command.js';
 import copyModule from '../modules/copy.js';
@@ -18,6 +19,7 @@ import nfsWaitModule from '../modules/nfs_wait.js';
 import pctModule from '../modules/pct.js';
 import pveFirewallModule from '../modules/pve_firewall.js';
 import pvesmModule from '../modules/pvesm.js';
+import replaceModule from '../modules/replace.js';
 import setFactModule from '../modules/set_fact.js';
 import shellModule from '../modules/shell.js';
 import statModule from '../modules/stat.js';
@@ -29,6 +31,7 @@ import zfsDatasetModule from '../modules/zfs_dataset.js';
 export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   aptModule,
   assertModule,
+  blockinfileModule,
   certHookModule,
   commandModule,
   copyModule,
@@ -42,6 +45,7 @@ export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   pctModule,
   pveFirewallModule,
   pvesmModule,
+  replaceModule,
   setFactModule,
   shellModule,
   statModule,
