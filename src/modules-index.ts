@@ -14,6 +14,7 @@ import dockerVolumeModule from '../modules/docker_volume.js';
 import failModule from '../modules/fail.js';
 import fileModule from '../modules/file.js';
 import filePermModule from '../modules/file_perm.js';
+import groupModule from '../modules/group.js';
 import lineinfileModule from '../modules/lineinfile.js';
 import nfsWaitModule from '../modules/nfs_wait.js';
 import pctModule from '../modules/pct.js';
@@ -25,6 +26,7 @@ import shellModule from '../modules/shell.js';
 import statModule from '../modules/stat.js';
 import systemdServiceModule from '../modules/systemd_service.js';
 import templateModule from '../modules/template.js';
+import userModule from '../modules/user.js';
 import waitForModule from '../modules/wait_for.js';
 import zfsDatasetModule from '../modules/zfs_dataset.js';
 
@@ -40,6 +42,7 @@ export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   failModule,
   fileModule,
   filePermModule,
+  groupModule,
   lineinfileModule,
   nfsWaitModule,
   pctModule,
@@ -51,6 +54,7 @@ export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   statModule,
   systemdServiceModule,
   templateModule,
+  userModule,
   waitForModule,
   zfsDatasetModule,
 ];
