@@ -14,6 +14,7 @@ import dockerVolumeModule from '../modules/docker_volume.js';
 import failModule from '../modules/fail.js';
 import fileModule from '../modules/file.js';
 import filePermModule from '../modules/file_perm.js';
+import getUrlModule from '../modules/get_url.js';
 import groupModule from '../modules/group.js';
 import lineinfileModule from '../modules/lineinfile.js';
 import nfsWaitModule from '../modules/nfs_wait.js';
@@ -42,6 +43,7 @@ export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   failModule,
   fileModule,
   filePermModule,
+  getUrlModule,
   groupModule,
   lineinfileModule,
   nfsWaitModule,
