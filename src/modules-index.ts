@@ -18,7 +18,9 @@ import getUrlModule from '../modules/get_url.js';
 import groupModule from '../modules/group.js';
 import lineinfileModule from '../modules/lineinfile.js';
 import nfsWaitModule from '../modules/nfs_wait.js';
+import pauseModule from '../modules/pause.js';
 import pctModule from '../modules/pct.js';
+import pingModule from '../modules/ping.js';
 import pveFirewallModule from '../modules/pve_firewall.js';
 import pvesmModule from '../modules/pvesm.js';
 import replaceModule from '../modules/replace.js';
@@ -26,6 +28,7 @@ import setFactModule from '../modules/set_fact.js';
 import shellModule from '../modules/shell.js';
 import statModule from '../modules/stat.js';
 import systemdServiceModule from '../modules/systemd_service.js';
+import tempfileModule from '../modules/tempfile.js';
 import templateModule from '../modules/template.js';
 import userModule from '../modules/user.js';
 import waitForModule from '../modules/wait_for.js';
@@ -47,7 +50,9 @@ export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   groupModule,
   lineinfileModule,
   nfsWaitModule,
+  pauseModule,
   pctModule,
+  pingModule,
   pveFirewallModule,
   pvesmModule,
   replaceModule,
@@ -55,6 +60,7 @@ export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   shellModule,
   statModule,
   systemdServiceModule,
+  tempfileModule,
   templateModule,
   userModule,
   waitForModule,
