@@ -2,9 +2,12 @@
 // The command line is split into words like Python's shlex (as Ansible does);
 // `argv:` gives the words directly. Inline `creates=/x` options in the free
 // form are taken out by the playbook loader before the schema sees them.
+// As in Ansible, `$VAR` and a leading `~` in a word are expanded on the host
+// (expand_argument_vars, src/remote/expand-word.ts); nothing else is.
 import * as z from 'zod';
 import { defineModule } from '../src/module.js';
 import { shellJoin } from '../src/quote.js';
+import { hostExpandedWord } from '../src/remote/expand-word.js';
 import { commandOptionFields, commandSpec, commandSteps, type CommandSpec } from '../src/remote/run-command.js';
 import { shlexSplit } from '../src/remote/shlex.js';
 
@@ -17,6 +20,11 @@ const args = z
       .min(1)
       .optional()
       .describe('the command as a list of words'),
+    expand_argument_vars: z
+      .boolean()
+      .default(true)
+      .describe('expand $VAR, ${VAR} and a leading ~ in each word on the host (an unset variable stays as written)'),
+    executable: z.string().optional().describe('refused: Ansible ignores it for command (use the shell module)'),
     ...commandOptionFields,
   })
   .strict()
@@ -24,6 +32,13 @@ const args = z
     message: 'command needs exactly one of: a command line (free form or cmd), argv',
   })
   .superRefine((a, ctx) => {
+    if (a.executable !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['executable'],
+        message:
+          'command does not use executable (Ansible ignores it with a warning): use the shell module with executable, or put the program first in the command',
+      });
     if (a.cmd === undefined) return;
     try {
       if (shlexSplit(a.cmd).length === 0) ctx.addIssue({ code: 'custom', path: ['cmd'], message: 'no command given' });
@@ -41,7 +56,8 @@ type Args = z.infer<typeof args>;
 /** Arguments → what to run (the schema already rejected unbalanced quotes). */
 function spec(a: Args): CommandSpec {
   const argv = a.argv ?? shlexSplit(a.cmd!);
-  return commandSpec(argv, shellJoin(argv), a);
+  const line = a.expand_argument_vars ? argv.map(hostExpandedWord).join(' ') : shellJoin(argv);
+  return commandSpec(argv, line, a);
 }
 
 export default defineModule({

@@ -29,6 +29,12 @@ const args = z
     ...putArgShape,
     remote_src: z.literal(false).optional().describe('only false: copying between remote paths is not supported'),
     directory_mode: modeArg.optional().describe('mode of directories created when src is a directory'),
+    local_follow: z
+      .literal(true, {
+        message: 'local_follow: false (links in src copied as links) is not supported: links are followed',
+      })
+      .optional()
+      .describe("only true (Ansible's default): symlinks in a controller src are followed"),
   })
   .strict()
   .refine((a) => (a.src === undefined) !== (a.content === undefined), {

@@ -2,9 +2,18 @@
 // `stat.mode` '0644', `stat.checksum`, ...). Read-only: one round trip, also
 // in check mode, never changed.
 import * as z from 'zod';
-import { defineModule } from '../src/module.js';
+import { defineModule, ModuleError, type ModuleContext } from '../src/module.js';
+import { runBatch } from '../src/remote/batch.js';
 import { formatMode } from '../src/remote/mode.js';
-import { overlayPathState, probe, type ChecksumAlgorithm, type FileState } from '../src/remote/probe.js';
+import {
+  overlayPathState,
+  parseProbe,
+  probe,
+  probeScript,
+  type ChecksumAlgorithm,
+  type FileState,
+  type ProbeRequest,
+} from '../src/remote/probe.js';
 
 const ALGORITHMS = ['sha1', 'sha224', 'sha256', 'sha384', 'sha512', 'md5'] as const;
 
@@ -18,7 +27,10 @@ const args = z
     checksum_algorithm: z.enum(ALGORITHMS).optional().describe('default sha1 (aliases: checksum, checksum_algo)'),
     checksum: z.enum(ALGORITHMS).optional(),
     checksum_algo: z.enum(ALGORITHMS).optional(),
-    get_mime: z.boolean().optional().describe('accepted for compatibility; mime type is not reported'),
+    get_mime: z
+      .boolean()
+      .default(true)
+      .describe("mimetype and charset from the host's `file --mime-type --mime-encoding` ('unknown' without it)"),
     get_attributes: z.boolean().optional().describe('accepted for compatibility; attributes are not reported'),
     get_md5: z.boolean().optional().describe('accepted for compatibility; use checksum_algorithm: md5'),
   })
@@ -87,19 +99,51 @@ function statResult(path: string, s: FileState): Record<string, unknown> {
   return out;
 }
 
-export default defineModule<Args, FileState>({
+interface Facts {
+  state: FileState;
+  /** `file --mime-type --mime-encoding` of the path; undefined when not asked for */
+  mime?: { mimetype: string; charset: string };
+}
+
+/** Ansible's stat: `path: type; charset=x` split at the last `:`; anything else is 'unknown'. */
+export function parseMime(r: { rc: number; stdout: string }): { mimetype: string; charset: string } {
+  const unknown = { mimetype: 'unknown', charset: 'unknown' };
+  if (r.rc !== 0) return unknown;
+  const line = r.stdout.replace(/\n$/, '');
+  const [type, enc] = line.slice(line.lastIndexOf(':') + 1).split(';');
+  const charset = enc?.split('=')[1]?.trim();
+  return type && charset ? { mimetype: type.trim(), charset } : unknown;
+}
+
+async function readFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
+  const req: ProbeRequest = {
+    paths: [
+      { path: pathOf(a), follow: a.follow, details: true, checksum: a.get_checksum ? algorithmOf(a) : undefined },
+    ],
+  };
+  if (!a.get_mime) return { state: (await probe(ctx, req)).paths[0] };
+  // one round trip: the probe and `file` side by side
+  const [probed, mime] = await runBatch(ctx, [
+    ['sh', '-c', probeScript(req)],
+    ['file', '--mime-type', '--mime-encoding', '--', pathOf(a)],
+  ]);
+  const state = parseProbe(req, probed.stdout).paths[0];
+  if (state.error !== undefined) throw new ModuleError(`stat: ${state.error.replace(/^stat: /, '')}`);
+  return { state, mime: state.exists ? parseMime(mime) : undefined };
+}
+
+export default defineModule<Args, Facts>({
   name: 'stat',
   aliases: ['ansible.builtin.stat', 'ansible.legacy.stat'],
   description: "Report a path's state (exists, type, mode, owner, size, checksum) in Ansible's stat shape",
   args,
-  async facts(ctx, a) {
-    const r = await probe(ctx, {
-      paths: [
-        { path: pathOf(a), follow: a.follow, details: true, checksum: a.get_checksum ? algorithmOf(a) : undefined },
-      ],
-    });
-    return r.paths[0];
+  facts: readFacts,
+  overlay: (f, a, predicted) => {
+    const state = overlayPathState(f.state, pathOf(a), predicted);
+    // a path an earlier task would make: its content type is not known before it exists
+    const mime =
+      state === f.state ? f.mime : state.exists && a.get_mime ? { mimetype: 'unknown', charset: 'unknown' } : undefined;
+    return { state, mime };
   },
-  overlay: (s, a, predicted) => overlayPathState(s, pathOf(a), predicted),
-  plan: (s, a) => ({ changes: [], result: { stat: statResult(pathOf(a), s) } }),
+  plan: (f, a) => ({ changes: [], result: { stat: { ...statResult(pathOf(a), f.state), ...(f.mime ?? {}) } } }),
 });

@@ -18,7 +18,12 @@ const args = z
       .min(1)
       .describe('template file on the controller, relative to the playbook (or its templates/ directory)'),
     ...putArgShape,
-    newline_sequence: z.enum(['\n', '\r\n', '\r']).default('\n').describe('line endings of the result'),
+    // Ansible's template action accepts the escaped forms too ('\r\n' in single-quoted YAML is 4 characters)
+    newline_sequence: z
+      .enum(['\n', '\r\n', '\r', '\\n', '\\r\\n', '\\r'])
+      .default('\n')
+      .transform((v) => v.replaceAll('\\n', '\n').replaceAll('\\r', '\r'))
+      .describe("line endings of the result: '\\n' (default), '\\r\\n' or '\\r', escaped or not"),
     trim_blocks: z
       .boolean()
       .optional()

@@ -5,6 +5,7 @@
 import type { ModuleDefinition } from './module.js';
 import aptModule from '../modules/apt.js';
 import assertModule from '../modules/assert.js';
+import blockinfileModule from '../modules/blockinfile.js';
 import certHookModule from '../modules/cert_hook.js';
 import commandModule from '../modules/command.js';
 import copyModule from '../modules/copy.js';
@@ -13,23 +14,31 @@ import dockerVolumeModule from '../modules/docker_volume.js';
 import failModule from '../modules/fail.js';
 import fileModule from '../modules/file.js';
 import filePermModule from '../modules/file_perm.js';
+import getUrlModule from '../modules/get_url.js';
+import groupModule from '../modules/group.js';
 import lineinfileModule from '../modules/lineinfile.js';
 import nfsWaitModule from '../modules/nfs_wait.js';
+import pauseModule from '../modules/pause.js';
 import pctModule from '../modules/pct.js';
+import pingModule from '../modules/ping.js';
 import pveFirewallModule from '../modules/pve_firewall.js';
 import pvesmModule from '../modules/pvesm.js';
+import replaceModule from '../modules/replace.js';
 import setFactModule from '../modules/set_fact.js';
 import setupModule from '../modules/setup.js';
 import shellModule from '../modules/shell.js';
 import statModule from '../modules/stat.js';
 import systemdServiceModule from '../modules/systemd_service.js';
+import tempfileModule from '../modules/tempfile.js';
 import templateModule from '../modules/template.js';
+import userModule from '../modules/user.js';
 import waitForModule from '../modules/wait_for.js';
 import zfsDatasetModule from '../modules/zfs_dataset.js';
 
 export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   aptModule,
   assertModule,
+  blockinfileModule,
   certHookModule,
   commandModule,
   copyModule,
@@ -38,17 +47,24 @@ export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   failModule,
   fileModule,
   filePermModule,
+  getUrlModule,
+  groupModule,
   lineinfileModule,
   nfsWaitModule,
+  pauseModule,
   pctModule,
+  pingModule,
   pveFirewallModule,
   pvesmModule,
+  replaceModule,
   setFactModule,
   setupModule,
   shellModule,
   statModule,
   systemdServiceModule,
+  tempfileModule,
   templateModule,
+  userModule,
   waitForModule,
   zfsDatasetModule,
 ];

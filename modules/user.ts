@@ -1,0 +1,211 @@
+// user: a local user account, with Ansible's arguments and results
+// (lib/ansible/modules/user.py, class User: create_user_useradd,
+// modify_user_usermod, remove_user_userdel; main() registers name, state,
+// uid, group, comment, home, shell, groups, and `password: NOT_LOGGING_PASSWORD`).
+// Facts are one round trip (getent passwd, group, and shadow when a password
+// is asked for). The password hash is a secret: it never goes on an argv
+// (Ansible's `useradd -p` shows it to `ps`); `chpasswd -e` reads it on stdin.
+import * as z from 'zod';
+import { defineModule, type Change, type ModuleContext, type Plan } from '../src/module.js';
+import { applyChanges } from '../src/module-runner.js';
+import {
+  accountName,
+  accountNameProblem,
+  parseGroups,
+  parsePasswd,
+  passwdField,
+  type GroupEntry,
+  type PasswdEntry,
+} from '../src/remote/accounts.js';
+import { runBatch } from '../src/remote/batch.js';
+
+/** Ansible's `groups`: a list, or one comma-separated string ('' or []: no supplementary groups). */
+const groupsArg = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((g) => g.trim()).filter((g) => g !== ''))
+  .superRefine((list, ctx) => {
+    for (const g of list) {
+      const problem = accountNameProblem(g);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(g)}: ${problem}` });
+    }
+  });
+
+const args = z
+  .object({
+    name: accountName().optional().describe('the user (alias: user)'),
+    user: accountName().optional(),
+    state: z.enum(['present', 'absent']).default('present'),
+    uid: z.number().int().nonnegative().optional(),
+    non_unique: z.boolean().default(false).describe('allow a uid another user has (needs uid)'),
+    group: z
+      .union([accountName(), z.number().int().nonnegative()])
+      .optional()
+      .describe('primary group, name or gid; it must exist'),
+    groups: groupsArg.optional().describe('supplementary groups (list or comma-separated); they must exist'),
+    append: z.boolean().default(false).describe('add to `groups` instead of setting exactly them'),
+    comment: passwdField().optional().describe('the GECOS field'),
+    home: passwdField()
+      .refine((v) => v.startsWith('/'), { message: 'home is an absolute path' })
+      .optional(),
+    shell: passwdField().optional(),
+    password: passwdField().optional().describe('the crypted password (a hash, e.g. from password_hash); never logged'),
+    update_password: z.enum(['always', 'on_create']).default('always'),
+    create_home: z.boolean().optional().describe('useradd -m (default true; alias createhome)'),
+    createhome: z.boolean().optional(),
+    move_home: z.boolean().default(false).describe('usermod -m when home changes'),
+    skeleton: passwdField()
+      .refine((v) => v.startsWith('/'), { message: 'skeleton is an absolute path' })
+      .optional()
+      .describe('skeleton directory for a new home (useradd -k)'),
+    system: z.boolean().default(false).describe('a system account (useradd -r), when created'),
+    force: z.boolean().default(false).describe('userdel -f'),
+    remove: z.boolean().default(false).describe('userdel -r: remove the home and mail spool'),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    if ((a.name === undefined) === (a.user === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['name'],
+        message: a.name === undefined ? 'name is required' : 'name and user are aliases: give one',
+      });
+    if (a.create_home !== undefined && a.createhome !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['createhome'],
+        message: 'create_home and createhome are aliases: give one',
+      });
+    if (a.non_unique && a.uid === undefined)
+      ctx.addIssue({ code: 'custom', path: ['non_unique'], message: 'non_unique needs uid' });
+  });
+
+type Args = z.infer<typeof args>;
+
+interface Facts {
+  user?: PasswdEntry;
+  groups: GroupEntry[];
+  /** the shadow hash, read only when a password is asked for: compared, never shown */
+  hash?: string;
+}
+
+const nameOf = (a: Args) => (a.name ?? a.user)!;
+const createHome = (a: Args) => a.create_home ?? a.createhome ?? true;
+const SECRET_SHOWN = 'NOT_LOGGING_PASSWORD';
+
+async function readFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
+  const name = nameOf(a);
+  const reads: string[][] = [
+    ['getent', 'passwd', name],
+    ['getent', 'group'],
+  ];
+  if (a.password !== undefined) reads.push(['getent', 'shadow', name]);
+  const [passwd, group, shadow] = await runBatch(ctx, reads);
+  const user = passwd.rc === 0 ? parsePasswd(passwd.stdout) : undefined;
+  const hash = shadow?.rc === 0 ? shadow.stdout.split('\n')[0].split(':')[1] : undefined;
+  return { user: user?.name === name ? user : undefined, groups: parseGroups(group.stdout), hash };
+}
+
+function findGroup(groups: GroupEntry[], g: string | number): GroupEntry | undefined {
+  return typeof g === 'number' ? groups.find((e) => e.gid === g) : groups.find((e) => e.name === g);
+}
+
+/** The user's supplementary groups (Ansible's user_group_membership: the primary group left out). */
+function membership(f: Facts, name: string, primary: number): string[] {
+  return f.groups.filter((g) => g.members.includes(name) && g.gid !== primary).map((g) => g.name);
+}
+
+function passwordChange(name: string, hash: string): Change {
+  return { description: `set the password of ${name}`, argv: ['chpasswd', '-e'], stdin: `${name}:${hash}\n` };
+}
+
+export function planUser(f: Facts, a: Args): Plan {
+  const name = nameOf(a);
+  const result: Record<string, unknown> = { name, state: a.state };
+  const changes: Change[] = [];
+  if (a.state === 'absent') {
+    if (!f.user) return { changes, result };
+    changes.push({
+      description: `userdel ${name}`,
+      argv: ['userdel', ...(a.force ? ['-f'] : []), ...(a.remove ? ['-r'] : []), name],
+    });
+    return { changes, result: { ...result, force: a.force, remove: a.remove } };
+  }
+  if (a.password !== undefined) result.password = SECRET_SHOWN;
+  const primary = a.group !== undefined ? findGroup(f.groups, a.group) : undefined;
+  if (a.group !== undefined && !primary) return { changes, fail: `Group ${a.group} does not exist`, result };
+  const missing = (a.groups ?? []).find((g) => !findGroup(f.groups, g));
+  if (missing !== undefined) return { changes, fail: `Group ${missing} does not exist`, result };
+  if (a.groups !== undefined) result.groups = a.groups.join(',');
+
+  if (!f.user) {
+    const argv = ['useradd'];
+    if (a.uid !== undefined) argv.push('-u', String(a.uid), ...(a.non_unique ? ['-o'] : []));
+    if (primary) argv.push('-g', primary.name);
+    else if (findGroup(f.groups, name)) argv.push('-N'); // a group of that name exists: no user group
+    if (a.groups?.length) argv.push('-G', a.groups.join(','));
+    if (a.comment !== undefined) argv.push('-c', a.comment);
+    if (a.home !== undefined) argv.push('-d', a.home);
+    if (a.shell !== undefined) argv.push('-s', a.shell);
+    if (createHome(a)) argv.push('-m', ...(a.skeleton !== undefined ? ['-k', a.skeleton] : []));
+    else argv.push('-M');
+    if (a.system) argv.push('-r');
+    argv.push(name);
+    changes.push({ description: `useradd ${name}`, argv });
+    if (a.password !== undefined) changes.push(passwordChange(name, a.password));
+    return { changes, result: { ...result, system: a.system, create_home: createHome(a) } };
+  }
+
+  const cur = f.user;
+  const argv = ['usermod'];
+  if (a.uid !== undefined && a.uid !== cur.uid) argv.push('-u', String(a.uid), ...(a.non_unique ? ['-o'] : []));
+  if (primary && primary.gid !== cur.gid) argv.push('-g', primary.name);
+  if (a.groups !== undefined) {
+    const gid = primary?.gid ?? cur.gid;
+    const current = new Set(membership(f, name, gid));
+    const wanted = new Set(a.groups.filter((g) => findGroup(f.groups, g)!.gid !== gid));
+    if (a.append) {
+      const add = [...wanted].filter((g) => !current.has(g));
+      if (add.length) argv.push('-a', '-G', add.join(','));
+    } else if (current.size !== wanted.size || [...wanted].some((g) => !current.has(g))) {
+      argv.push('-G', [...wanted].join(','));
+    }
+  }
+  if (a.comment !== undefined && a.comment !== cur.comment) argv.push('-c', a.comment);
+  if (a.home !== undefined && a.home !== cur.home) argv.push('-d', a.home, ...(a.move_home ? ['-m'] : []));
+  if (a.shell !== undefined && a.shell !== cur.shell) argv.push('-s', a.shell);
+  if (argv.length > 1) changes.push({ description: `usermod ${name}`, argv: [...argv, name] });
+  if (a.password !== undefined && a.update_password === 'always' && f.hash !== a.password)
+    changes.push(passwordChange(name, a.password));
+  return {
+    changes,
+    result: {
+      ...result,
+      append: a.append,
+      move_home: a.move_home,
+      uid: a.uid ?? cur.uid,
+      group: primary?.gid ?? cur.gid,
+      comment: a.comment ?? cur.comment,
+      home: a.home ?? cur.home,
+      shell: a.shell ?? cur.shell,
+    },
+  };
+}
+
+export default defineModule<Args, Facts>({
+  name: 'user',
+  aliases: ['ansible.builtin.user', 'ansible.legacy.user'],
+  description: 'A local user account: present with its ids, groups, home, shell and password hash, or absent',
+  args,
+  facts: readFacts,
+  plan: (f, a) => planUser(f, a),
+  async apply(ctx, plan, a, f) {
+    await applyChanges(ctx, plan.changes);
+    // a new user's ids and defaults are useradd's choice: registered as the host now has them
+    if (a.state === 'present' && !f.user && plan.changes.length) {
+      const r = await ctx.run(['getent', 'passwd', nameOf(a)], { okExit: [0, 2] });
+      const now = parsePasswd(r.stdout);
+      if (now) return { uid: now.uid, group: now.gid, comment: now.comment, home: now.home, shell: now.shell };
+    }
+  },
+  verify: true,
+});
