@@ -195,7 +195,9 @@ async function runSteps<A, F>(
   let plan: Plan;
   try {
     facts = await def.facts(ctx, args);
-    if (ctx.check && def.overlay) facts = def.overlay(facts, args, seen);
+    // a scoped module sees what this host's earlier tasks would make and what the scope's other hosts would
+    if (ctx.check && def.overlay)
+      facts = def.overlay(facts, args, seen === ctx.predicted ? seen : Predictions.layered(ctx.predicted, seen));
     plan = def.plan(facts, args, ctx);
   } catch (e) {
     return failedResult(def.name, e, { changed: false }, ctx.signal);

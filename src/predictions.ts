@@ -26,6 +26,14 @@ export class Predictions {
     return p;
   }
 
+  /** `base`'s predictions with `top`'s laid over them (a new object; neither changes) */
+  static layered(base: Predictions, top: Predictions): Predictions {
+    const p = new Predictions();
+    for (const source of [base, top])
+      for (const [slot, entries] of tables.get(source)!) for (const [k, v] of entries) table(p, slot).set(k, v);
+    return p;
+  }
+
   /** nothing predicted yet (the common case: a real run, or the first tasks of a check run) */
   get empty(): boolean {
     for (const t of tables.get(this)!.values()) if (t.size > 0) return false;

@@ -110,8 +110,8 @@ test('a play on a CT (hypervisor not in the play): converges inside the CT, seco
     await inCt(
       'cat /srv/site/index.html /etc/site.conf /etc/hosts.allow /root/marker; stat -c "%U %a" /srv/site/index.html',
     ),
-    // a templated string loses one trailing newline, as in Ansible (Jinja's keep_trailing_newline off)
-    '<h1>hello</h1>server web says hello\nsshd: 10.0.0.0/8\ninside\nwww-data 644\n',
+    // a trailing newline after the expression is kept, as Ansible's Templar does (preserve_trailing_newlines)
+    '<h1>hello</h1>\nserver web says hello\nsshd: 10.0.0.0/8\ninside\nwww-data 644\n',
   );
   assert.equal((await fx.exec('test -e /root/marker || test -e /srv/site')).rc, 1, 'nothing landed on the hypervisor');
 
