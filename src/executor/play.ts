@@ -118,6 +118,18 @@ async function runTaskNode(ctx: RunContext, run: PlayRun, task: Task, section: S
     ctx.started = true;
   }
   const newlyFailed = await failuresDuring(section.hosts, () => runTask(ctx, run, task, section, scope));
+  failurePolicies(ctx, run, task, section, scope, newlyFailed);
+}
+
+/** any_errors_fatal and max_fail_percentage after a task (or a handler) failed on some hosts. */
+function failurePolicies(
+  ctx: RunContext,
+  run: PlayRun,
+  task: Task,
+  section: Section,
+  scope: Scope,
+  newlyFailed: HostState[],
+): void {
   if (newlyFailed.length === 0) return;
   if (task.any_errors_fatal ?? scope.any_errors_fatal ?? run.play.any_errors_fatal) {
     ctx.reporter.emit({
@@ -267,14 +279,40 @@ async function runMeta(ctx: RunContext, run: PlayRun, meta: Meta, section: Secti
   }
 }
 
-/** Runs notified handlers once per host, in definition order, on the hosts of the section that flushes them. */
+/** A chain of handlers notifying each other that never ends stops here. */
+export const MAX_HANDLER_ROUNDS = 64;
+
+/**
+ * Runs notified handlers in definition order on the hosts of the section that flushes them. As in
+ * Ansible, a notify reaches every handler named so or listening to the topic; a handler's own
+ * notification while it runs is dropped with its own (it does not rerun); a handler notified by a
+ * later one runs in another round of the same flush.
+ */
 export async function flushHandlers(ctx: RunContext, run: PlayRun, caller: Section, scope: Scope): Promise<void> {
-  for (const node of run.play.handlers) {
-    if (node.kind !== 'task') continue;
-    const topics = [taskTitle(node), ...(node.listen ?? [])];
-    const handler = caller.handler(topics, run.forceHandlers);
-    if (handler.hosts.length === 0) continue;
-    for (const h of handler.hosts) for (const t of topics) h.notified.delete(t);
-    await runTask(ctx, run, node, handler, scope, true);
+  const handlers = run.play.handlers.filter((n): n is Task => n.kind === 'task');
+  const topicsOf = (node: Task) => [taskTitle(node), ...(node.listen ?? [])];
+  const pending = new Map<HostState, Set<Task>>(caller.hosts.map((h) => [h, new Set()]));
+  // the topics each host was notified of become the handlers they reach, then are spent
+  const resolve = () => {
+    for (const [h, set] of pending) {
+      for (const node of handlers) if (topicsOf(node).some((t) => h.notified.has(t))) set.add(node);
+      h.notified.clear();
+    }
+  };
+  resolve();
+  for (let round = 0; [...pending.values()].some((s) => s.size > 0); round++) {
+    if (round >= MAX_HANDLER_ROUNDS)
+      throw new PhxError(`handlers notify each other more than ${MAX_HANDLER_ROUNDS} times in one flush`, run.play.loc);
+    for (const node of handlers) {
+      const handler = caller.handler((h) => pending.get(h)?.has(node) ?? false, run.forceHandlers);
+      if (handler.hosts.length > 0) {
+        const failed = await failuresDuring(handler.hosts, () => runTask(ctx, run, node, handler, scope, true));
+        failurePolicies(ctx, run, node, caller, scope, failed);
+      }
+      resolve();
+      // a host the handler could not run on (failed, not forced) is not notified of it any more
+      for (const set of pending.values()) set.delete(node);
+      if (run.aborted) return;
+    }
   }
 }

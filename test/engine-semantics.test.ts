@@ -1,0 +1,93 @@
+// Where phx-play follows ansible-playbook's semantics on a point that once differed (issue 15 item 8).
+// Each case names the Ansible source that decides it; the runs use the real CLI on the local connection.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { localInventory, recap, runCli, workspace } from './helpers/cli.js';
+
+type Ws = ReturnType<typeof workspace>;
+
+async function play(ws: Ws, yaml: string, hosts = ['h1', 'h2'], args: string[] = []) {
+  ws.write('inv.ini', localInventory(hosts));
+  ws.write('pb.yml', yaml);
+  return runCli(['-i', ws.path('inv.ini'), ws.path('pb.yml'), ...args], { cwd: ws.dir });
+}
+
+/** the msg lines debug printed, in order */
+function said(stdout: string): string[] {
+  return [...stdout.matchAll(/"msg": "([^"]*)"/g)].map((m) => m[1]);
+}
+
+describe('semantics: handlers', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // lib/ansible/plugins/strategy/__init__.py search_handlers_by_notification: a notify reaches
+  // every handler whose name or listen matches, not only the first.
+  it('every handler listening to a topic runs', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: "true"
+      notify: topic
+  handlers:
+    - { name: first, debug: { msg: "first {{ inventory_hostname }}" }, listen: topic }
+    - { name: second, debug: { msg: "second {{ inventory_hostname }}" }, listen: topic }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['first h1', 'second h1']);
+  });
+
+  // strategy/__init__.py _process_pending_results: the notifications of a handler's result are
+  // taken (Handler.notify_host is a no-op for a host already notified), then handler.remove_host.
+  it('a handler notifying itself does not rerun', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: "true"
+      notify: again
+  handlers:
+    - name: again
+      command: "true"
+      notify: again
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout.match(/RUNNING HANDLER \[again\]/g)?.length, 1, r.stdout);
+    assert.equal(recap(r.stdout).h1.changed, 2);
+  });
+
+  // strategy/linear.py run: any_errors_fatal checks every result, handlers' included.
+  it('a failing handler under any_errors_fatal ends the play for every host', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - command: "true"
+      notify: bad
+    - meta: flush_handlers
+    - debug: { msg: "after {{ inventory_hostname }}" }
+  handlers:
+    - name: bad
+      fail: { msg: handler failed }
+      when: inventory_hostname == 'h1'
+`,
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), [], r.stdout);
+    assert.equal(recap(r.stdout).h1.failed, 1);
+    assert.equal(recap(r.stdout).h2.failed, 0);
+  });
+});
