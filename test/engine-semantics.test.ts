@@ -91,3 +91,78 @@ describe('semantics: handlers', () => {
     assert.equal(recap(r.stdout).h2.failed, 0);
   });
 });
+
+describe('semantics: blocks and failures', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // strategy/linear.py run: under any_errors_fatal a host whose state is RESCUE or ALWAYS is not
+  // counted failed (PlayIterator.is_failed is false while a rescue is due), so the rescue runs.
+  it('any_errors_fatal still runs rescue and always; a rescued host does not end the play', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - name: breaks
+          fail: { msg: boom }
+          when: inventory_hostname == 'h1'
+      rescue:
+        - debug: { msg: "rescue {{ ansible_failed_task.name }} {{ ansible_failed_result.msg }}" }
+      always:
+        - debug: { msg: "always {{ inventory_hostname }}" }
+    - debug: { msg: "after {{ inventory_hostname }}" }
+`,
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['rescue breaks boom', 'always h1', 'always h2', 'after h1', 'after h2']);
+    assert.equal(recap(r.stdout).h1.rescued, 1);
+    assert.equal(recap(r.stdout).h1.failed, 0);
+  });
+
+  it('any_errors_fatal: a rescue that fails too ends the play after always', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - fail: { msg: boom }
+          when: inventory_hostname == 'h1'
+      rescue:
+        - fail: { msg: again }
+      always:
+        - debug: { msg: "always {{ inventory_hostname }}" }
+    - debug: { msg: "after {{ inventory_hostname }}" }
+`,
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['always h1', 'always h2']);
+  });
+
+  // strategy/__init__.py _process_pending_results: 'rescued' is counted on entering the rescue.
+  it('recap counts rescued when the rescue fails as well', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - block:
+        - fail: { msg: a }
+      rescue:
+        - fail: { msg: b }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.equal(recap(r.stdout).h1.failed, 1);
+    assert.equal(recap(r.stdout).h1.rescued, 1);
+  });
+});

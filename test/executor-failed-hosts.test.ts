@@ -85,7 +85,8 @@ ${indent(debug('after'), 4)}
     assert.equal(ran.recap.a.rescued, 1);
     assert.equal(ran.recap.a.failed, 0);
     assert.equal(ran.recap.b.failed, 1);
-    assert.equal(ran.recap.b.rescued, 0);
+    // as Ansible's strategy (plugins/strategy/__init__.py) counts it: on entering the rescue
+    assert.equal(ran.recap.b.rescued, 1);
     assert.equal(ran.recap.c.failed, 1);
   });
 

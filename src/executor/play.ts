@@ -131,13 +131,11 @@ function failurePolicies(
   newlyFailed: HostState[],
 ): void {
   if (newlyFailed.length === 0) return;
-  if (task.any_errors_fatal ?? scope.any_errors_fatal ?? run.play.any_errors_fatal) {
-    ctx.reporter.emit({
-      type: 'warning',
-      message: `any_errors_fatal: ${newlyFailed.map((h) => h.name).join(', ')} failed; ending the play for all hosts`,
-    });
-    run.abort();
-  } else checkMaxFailPercentage(ctx, run, section);
+  const fatal = task.any_errors_fatal ?? scope.any_errors_fatal ?? run.play.any_errors_fatal;
+  // in a block with rescue or always, those run first (runBlock ends the play after them)
+  if (fatal && scope.guarded) for (const h of newlyFailed) run.fatalPending.add(h);
+  else if (fatal) endPlayFatal(ctx, run, newlyFailed);
+  else checkMaxFailPercentage(ctx, run, section);
 }
 
 /** The hosts that failed (again, for those that had failed before) or became unreachable while `work` ran. */
@@ -166,15 +164,36 @@ function checkMaxFailPercentage(ctx: RunContext, run: PlayRun, section: Section)
 
 async function runBlock(ctx: RunContext, run: PlayRun, block: Block, outer: Section, outerScope: Scope): Promise<void> {
   const scope = inherit(outerScope, { ...block, when: block.when });
+  const guarded = block.rescue.length > 0 || block.always.length > 0;
   const body = outer.block();
-  await runNodes(ctx, run, block.block, body, scope);
+  await runNodes(ctx, run, block.block, body, guarded ? { ...scope, guarded } : scope);
   if (block.rescue.length > 0 && !run.aborted) {
     const rescue = body.rescue();
-    await runNodes(ctx, run, block.rescue, rescue, scope);
-    for (const h of rescue.hosts) if (!rescue.failedHere(h)) h.counters.rescued++;
+    // as Ansible's strategy does on entering a rescue: counted rescued even if the rescue fails too
+    for (const h of rescue.hosts) {
+      h.counters.rescued++;
+      h.facts.ansible_failed_task = h.lastFailure?.task;
+      h.facts.ansible_failed_result = h.lastFailure?.result;
+    }
+    // a failure in the rescue waits for always too, under any_errors_fatal
+    await runNodes(ctx, run, block.rescue, rescue, block.always.length > 0 ? { ...scope, guarded } : scope);
   }
   // always runs even on hosts that failed in the block; they stay failed after it
   if (block.always.length > 0) await runNodes(ctx, run, block.always, body.always(), scope);
+  // any_errors_fatal waited for the rescue and always: a host that failed still ends the play
+  if (guarded && !outerScope.guarded && !run.aborted) {
+    const failed = body.hosts.filter((h) => run.fatalPending.has(h) && (body.failedHere(h) || h.unreachable));
+    run.fatalPending.clear();
+    if (failed.length > 0) endPlayFatal(ctx, run, failed);
+  }
+}
+
+function endPlayFatal(ctx: RunContext, run: PlayRun, failed: HostState[]): void {
+  ctx.reporter.emit({
+    type: 'warning',
+    message: `any_errors_fatal: ${failed.map((h) => h.name).join(', ')} failed; ending the play for all hosts`,
+  });
+  run.abort();
 }
 
 interface IncludeEntry {

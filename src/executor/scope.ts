@@ -10,6 +10,8 @@ export interface Scope extends InheritedKeywords {
   notify?: string[];
   /** include_tasks loop variables and params: above set_facts, below extra vars */
   includeVars?: Record<string, unknown>;
+  /** inside the body of a block with rescue or always: a failure there does not end the play at once */
+  guarded?: boolean;
 }
 
 const toList = (c: Condition | undefined): Array<string | boolean> =>

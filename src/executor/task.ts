@@ -231,7 +231,12 @@ function applyOutcome(host: HostState, task: Task, o: Outcome, scope: Scope, cou
     Object.assign(host.facts, facts);
   }
   if (o.status === 'changed') for (const n of [...(task.notify ?? []), ...(scope.notify ?? [])]) host.notified.add(n);
-  if (o.status === 'failed' && !o.ignored) host.failures++;
+  if (o.status === 'failed' && !o.ignored) {
+    host.failures++;
+    const result = markUnsafe(o.result);
+    if (o.secret) markSecretContainers(result);
+    host.lastFailure = { task: { name: taskTitle(task), action: task.module }, result };
+  }
   if (o.status === 'unreachable' && !o.ignored) host.unreachable = true;
 }
 
