@@ -291,7 +291,13 @@ async function runMeta(ctx: RunContext, run: PlayRun, meta: Meta, section: Secti
       if (running.some(applies)) run.abort();
       break;
     case 'clear_host_errors':
-      for (const h of run.batch) h.failures = 0;
+      // as PlayIterator.clear_host_errors: the failed state goes, so later plays take the host again,
+      // but a host whose failure ended its run of this play stays out of it (its state is COMPLETE)
+      if (!running.some(applies)) break;
+      for (const h of run.batch) {
+        if (h.failed && !running.includes(h)) h.endedPlay = true;
+        h.failures = 0;
+      }
       break;
     case 'noop':
       break;
