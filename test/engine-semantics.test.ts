@@ -166,3 +166,46 @@ describe('semantics: blocks and failures', () => {
     assert.equal(recap(r.stdout).h1.rescued, 1);
   });
 });
+
+describe('semantics: loops and the command line', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // lib/ansible/plugins/lookup/items.py: the terms are listified, so one value is one item.
+  it('with_items of one value that is not a template loops over that one value', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: { msg: "item {{ item }}" }
+      with_items: single
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['item single']);
+  });
+
+  // ansible-playbook -c/--connection: the connection of hosts that do not set one themselves.
+  it('-c local runs hosts that set no ansible_connection on the controller', async () => {
+    ws.write('inv-plain.ini', '[all]\nplain1\n');
+    ws.write(
+      'pb-c.yml',
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: touch ${ws.path('by-c')}
+`,
+    );
+    const r = await runCli(['-i', ws.path('inv-plain.ini'), ws.path('pb-c.yml'), '-c', 'local'], { cwd: ws.dir });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(recap(r.stdout).plain1.changed, 1);
+    const bad = await runCli(['-i', ws.path('inv-plain.ini'), ws.path('pb-c.yml'), '-c', 'telnet'], { cwd: ws.dir });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stdout + bad.stderr, /"telnet" is not supported/);
+  });
+});

@@ -163,8 +163,10 @@ export function readLoop(
   if (which) {
     const value = values[which];
     if (which === 'with_items') {
-      if (Array.isArray(value) && !value.some((v) => typeof v === 'string' && looksTemplated(v)))
-        spec.loop = value.flat(1);
+      // as the items lookup: one value that is not a template is a list of one item
+      const list = Array.isArray(value) || (typeof value === 'string' && looksTemplated(value)) ? value : [value];
+      if (Array.isArray(list) && !list.some((v) => typeof v === 'string' && looksTemplated(v)))
+        spec.loop = list.flat(1);
       else {
         spec.loop = value;
         spec.loop_with = 'items';

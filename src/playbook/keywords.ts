@@ -59,7 +59,11 @@ export const KEYWORDS = {
   timeout: kw(secondsOrTemplate, 'a number of seconds or a template', 'fail the task after this many seconds'),
   any_errors_fatal: kw(z.boolean(), 'a boolean', 'a failure on one host stops the play for all hosts'),
   loop: kw(loopSchema, 'a list or a template', 'run the task once per item'),
-  with_items: kw(loopSchema, 'a list or a template', 'like loop, flattened one level'),
+  with_items: kw(
+    z.union([z.array(z.unknown()), z.string(), z.number(), z.boolean()]),
+    'a list, a template or one item',
+    'like loop, flattened one level; one value is a list of one',
+  ),
   with_list: kw(loopSchema, 'a list or a template', 'same as loop'),
   with_dict: kw(
     z.union([mapping, templateString]),
