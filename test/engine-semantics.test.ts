@@ -209,3 +209,32 @@ describe('semantics: loops and the command line', () => {
     assert.match(bad.stdout + bad.stderr, /"telnet" is not supported/);
   });
 });
+
+describe('semantics: variables', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // Ansible templates vars lazily: x: "{{ nope }}" makes x an AnsibleUndefined, so `x is defined`
+  // is false and `x | default(...)` applies; only using x itself is the error.
+  it('is defined is false for a var whose template is undefined; using it is still an error', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  vars:
+    bad: "{{ nope }}"
+    nested: "{{ bad }}"
+    fine: "{{ 1 + 1 }}"
+  tasks:
+    - debug: { msg: "{{ bad is defined }} {{ nested is undefined }} {{ bad | default('dflt') }} {{ fine is defined }}" }
+    - debug: { msg: "{{ bad }}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['false true dflt true']);
+    assert.match(r.stdout, /undefined variable 'nope' \(in the value of 'bad'\)/);
+  });
+});
