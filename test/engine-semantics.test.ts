@@ -238,3 +238,32 @@ describe('semantics: variables', () => {
     assert.match(r.stdout, /undefined variable 'nope' \(in the value of 'bad'\)/);
   });
 });
+
+describe('semantics: results', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // executor/task_executor.py _evaluate_failed_when_result: the result being judged is the one
+  // registered; a condition that cannot be evaluated fails the task without dropping its output.
+  it('a failed_when that errors fails the task and keeps the registered result', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: echo kept
+      register: out
+      failed_when: out.nosuch.deeper
+      ignore_errors: true
+    - debug: { msg: "{{ out.stdout }} {{ out.failed }}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['kept true']);
+    assert.match(r.stdout, /pb\.yml:\d+:\d+: undefined variable 'out\.nosuch'/);
+    assert.equal(recap(r.stdout).h1.ignored, 1);
+  });
+});

@@ -409,11 +409,19 @@ function judgeResult(t: TaskOnHost, result: Record<string, unknown>, scoped: Rec
       throw e;
     }
   };
-  if (t.task.changed_when !== undefined) result.changed = judge(t.task.changed_when, Boolean(result.changed));
-  if (t.task.failed_when !== undefined) {
-    const failed = judge(t.task.failed_when, Boolean(result.failed));
-    result.failed_when_result = failed;
-    result.failed = failed;
+  try {
+    if (t.task.changed_when !== undefined) result.changed = judge(t.task.changed_when, Boolean(result.changed));
+    if (t.task.failed_when !== undefined) {
+      const failed = judge(t.task.failed_when, Boolean(result.failed));
+      result.failed_when_result = failed;
+      result.failed = failed;
+    }
+  } catch (e) {
+    // as Ansible: a condition that cannot be evaluated fails the task, and the result it judged
+    // (stdout, rc, ...) is what register keeps, with the error as its msg
+    if (!(e instanceof PhxError)) throw e;
+    result.failed = true;
+    result.msg = e.loc ? `${formatLoc(e.loc)}: ${e.message}` : e.message;
   }
 }
 
