@@ -267,3 +267,32 @@ describe('semantics: results', () => {
     assert.equal(recap(r.stdout).h1.ignored, 1);
   });
 });
+
+describe('semantics: set_fact key=value', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // plugins/action/set_fact.py: cacheable is read with boolean(); keys are templated
+  // (parsing/splitter.py parse_kv splits at the first '=' outside quotes and {{ }}).
+  it('takes cacheable=no and templated keys, and checks a rendered name', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  vars: { k: dyn }
+  tasks:
+    - set_fact: a=1 cacheable=no
+    - set_fact: "{{ k }}_port=80 plain=5"
+    - set_fact: { "{{ k }}_map": 3 }
+    - debug: { msg: "{{ a }} {{ dyn_port }} {{ plain }} {{ dyn_map }} {{ cacheable is defined }}" }
+    - set_fact: { "{{ k }} bad": 3 }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['1 80 5 3 false']);
+    assert.match(r.stdout, /The variable name 'dyn bad' is not valid/);
+  });
+});
