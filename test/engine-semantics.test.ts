@@ -296,3 +296,29 @@ describe('semantics: set_fact key=value', () => {
     assert.match(r.stdout, /The variable name 'dyn bad' is not valid/);
   });
 });
+
+describe('semantics: include_tasks', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // parse_kv gives { file: ... } for `file=x.yml`; strategy/__init__.py counts an include's
+  // result as ok on the hosts that include, skipped where its when is false.
+  it('takes file=x.yml and counts ok where it includes, skipped where not', async () => {
+    ws.write('inc/x.yml', '- debug: { msg: "in {{ inventory_hostname }}" }\n');
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - include_tasks: file=inc/x.yml
+      when: inventory_hostname == 'h1'
+`,
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['in h1']);
+    assert.deepEqual([recap(r.stdout).h1.ok, recap(r.stdout).h1.skipped], [2, 0]);
+    assert.deepEqual([recap(r.stdout).h2.ok, recap(r.stdout).h2.skipped], [0, 1]);
+  });
+});

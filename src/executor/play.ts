@@ -216,7 +216,13 @@ async function runInclude(
   // Each host may include a different file, or several times with a loop:
   // hosts that include the same file at the same loop position run together.
   const plans = new Map<HostState, IncludeEntry[]>();
-  for (const h of section.running()) plans.set(h, includeEntries(ctx, run, inc, h, scope));
+  for (const h of section.running()) {
+    const entries = includeEntries(ctx, run, inc, h, scope);
+    plans.set(h, entries);
+    // the recap counts an include as Ansible's strategy does: ok where it includes, skipped where not
+    if (entries.length > 0) h.counters.ok++;
+    else h.counters.skipped++;
+  }
   const rounds = Math.max(0, ...[...plans.values()].map((e) => e.length));
   for (let i = 0; i < rounds; i++) {
     const byFile = new Map<string, HostState[]>();
