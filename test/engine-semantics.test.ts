@@ -322,3 +322,28 @@ describe('semantics: include_tasks', () => {
     assert.deepEqual([recap(r.stdout).h2.ok, recap(r.stdout).h2.skipped], [0, 1]);
   });
 });
+
+describe('semantics: loop_control.extended', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // executor/task_executor.py _run_loop: extended adds allitems, previtem (not on the first),
+  // nextitem (not on the last) to ansible_loop.
+  it('adds allitems, previtem and nextitem to ansible_loop', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: { msg: "{{ ansible_loop.index }} {{ ansible_loop.previtem | default('-') }} {{ ansible_loop.nextitem | default('-') }} {{ ansible_loop.allitems | join(',') }}" }
+      loop: [a, b, c]
+      loop_control: { extended: true }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['1 - b a,b,c', '2 a c a,b,c', '3 b - a,b,c']);
+  });
+});

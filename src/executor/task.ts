@@ -7,7 +7,7 @@ import { evaluateCondition } from '../expr/index.js';
 import type { ModuleDefinition, ModuleResult } from '../module.js';
 import { createModuleContext } from '../module-runner.js';
 import { runModule } from '../module-runner.js';
-import type { Condition, Task } from '../playbook/types.js';
+import type { Condition, LoopControl, Task } from '../playbook/types.js';
 import { hasTemplate, markUnsafe, renderValue, toBool } from '../template/index.js';
 import { UnsafeText, isUnsafeContainer, plain, restoreUnsafe, unwrapUnsafe } from '../unsafe.js';
 import type { Connection } from '../connection/types.js';
@@ -263,7 +263,7 @@ async function runLoop(t: TaskOnHost): Promise<Outcome> {
   const results: Record<string, unknown>[] = [];
   const statuses: HostStatus[] = [];
   for (let i = 0; i < items.length; i++) {
-    const item: TaskOnHost = { ...t, vars: loopItemVars(t.vars, items, i, loopVar, lc.index_var) };
+    const item: TaskOnHost = { ...t, vars: loopItemVars(t.vars, items, i, loopVar, lc) };
     let o: Outcome;
     const started = performance.now();
     try {
@@ -310,13 +310,13 @@ function loopItemVars(
   items: unknown[],
   i: number,
   loopVar: string,
-  indexVar: string | undefined,
+  lc: LoopControl,
 ): Record<string, unknown> {
   // copied by descriptors: hostvars stays a lazy getter
   const itemVars: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   Object.defineProperties(itemVars, Object.getOwnPropertyDescriptors(vars));
   itemVars[loopVar] = items[i];
-  if (indexVar) itemVars[indexVar] = i;
+  if (lc.index_var) itemVars[lc.index_var] = i;
   itemVars.ansible_loop = {
     index: i + 1,
     index0: i,
@@ -325,6 +325,13 @@ function loopItemVars(
     length: items.length,
     revindex: items.length - i,
     revindex0: items.length - i - 1,
+    ...(lc.extended
+      ? {
+          ...(lc.extended_allitems === false ? {} : { allitems: items }),
+          ...(i > 0 ? { previtem: items[i - 1] } : {}),
+          ...(i < items.length - 1 ? { nextitem: items[i + 1] } : {}),
+        }
+      : {}),
   };
   return itemVars;
 }

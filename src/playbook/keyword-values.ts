@@ -206,6 +206,12 @@ function readLoopControl(value: unknown, loc: SourceLoc, ctx: LoadContext): Loop
       checkTemplatesDeep(out.label, valueLoc(value, 'label', loc), ctx.problems);
     } else ctx.problems.add(`'label' expects a string, got ${describe(v)}`, valueLoc(value, 'label', loc));
   }
+  for (const k of ['extended', 'extended_allitems'] as const) {
+    if (!(k in value)) continue;
+    const v = value[k];
+    if (typeof v === 'boolean') out[k] = v;
+    else ctx.problems.add(`'${k}' expects a boolean, got ${describe(v)}`, valueLoc(value, k, loc));
+  }
   if ('pause' in value) {
     const v = value.pause;
     if (typeof v === 'number' && v >= 0) out.pause = v;

@@ -178,7 +178,7 @@ export const META_KEYS = ['name', 'meta', 'when', 'tags'] as const;
 
 export const APPLY_KEYS = [...INHERITED, 'notify'] as const;
 
-export const LOOP_CONTROL_KEYS = ['loop_var', 'index_var', 'label', 'pause'] as const;
+export const LOOP_CONTROL_KEYS = ['loop_var', 'index_var', 'label', 'pause', 'extended', 'extended_allitems'] as const;
 
 export const IMPORT_PLAYBOOK_KEYS = ['name', 'import_playbook', 'vars', 'tags', 'when'] as const;
 

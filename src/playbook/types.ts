@@ -29,6 +29,9 @@ export interface LoopControl {
   index_var?: string;
   label?: string;
   pause?: number;
+  /** ansible_loop is always set; extended (as Ansible) adds allitems, previtem, nextitem */
+  extended?: boolean;
+  extended_allitems?: boolean;
 }
 
 export interface Task extends InheritedKeywords {
