@@ -347,3 +347,30 @@ describe('semantics: loop_control.extended', () => {
     assert.deepEqual(said(r.stdout), ['1 - b a,b,c', '2 a c a,b,c', '3 b - a,b,c']);
   });
 });
+
+describe('semantics: with_nested and with_together', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // plugins/lookup/nested.py (every combination, first list outermost) and together.py
+  // (side by side, the shorter padded with None); the lists may be templates.
+  it('combine their lists, templated ones included', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  vars: { xs: [1, 2] }
+  tasks:
+    - debug: { msg: "n {{ item | join('-') }}" }
+      with_nested: [[a, b], "{{ xs }}"]
+    - debug: { msg: "t {{ item[0] }} {{ item[1] is none }}" }
+      with_together: [[a, b, c], "{{ xs }}"]
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['n a-1', 'n a-2', 'n b-1', 'n b-2', 't a false', 't b false', 't c true']);
+  });
+});

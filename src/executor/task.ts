@@ -533,7 +533,28 @@ export function loopItems(
   }
   if (!Array.isArray(value)) throw new PhxError(`loop must be a list, got ${describe(value)}`, node.loc);
   const list: unknown[] = value;
+  if (node.loop_with === 'together' || node.loop_with === 'nested') return combined(node.loop_with, list, node);
   return node.loop_with === 'items' ? list.flatMap((v: unknown) => (Array.isArray(v) ? (v as unknown[]) : [v])) : list;
+}
+
+/** A loop over more items than this is a mistake (with_nested multiplies). */
+const MAX_COMBINED_ITEMS = 100_000;
+
+/**
+ * with_together: the lists side by side, padded with null (lookup/together.py); with_nested: every
+ * combination, first list outermost (lookup/nested.py). Each item is a list.
+ */
+function combined(how: 'together' | 'nested', lists: unknown[], node: Pick<Task, 'loc'>): unknown[][] {
+  const parts = lists.map((l) => (Array.isArray(l) ? (l as unknown[]) : [l]));
+  if (parts.length === 0) return [];
+  if (how === 'together') {
+    const n = Math.max(...parts.map((p) => p.length));
+    return Array.from({ length: n }, (_, i) => parts.map((p) => (i < p.length ? p[i] : null)));
+  }
+  const total = parts.reduce((acc, p) => acc * p.length, 1);
+  if (total > MAX_COMBINED_ITEMS)
+    throw new PhxError(`with_nested makes ${total} items (at most ${MAX_COMBINED_ITEMS})`, node.loc);
+  return parts.reduce<unknown[][]>((acc, p) => acc.flatMap((prefix) => p.map((v) => [...prefix, v])), [[]]);
 }
 
 /** The task's result once its signal aborts: the `timeout` ran out, or the run was interrupted. */

@@ -20,7 +20,15 @@ import type { InheritedKeywords, LoopControl } from './types.js';
 
 /** Keywords valid somewhere: on the wrong kind of entry they get "cannot be used on", not "did you mean". */
 const ELSEWHERE = new Set<string>([...PLAY_KEYS, ...TASK_KEYS, ...BLOCK_KEYS]);
-const LOOPING = new Set(['loop', 'with_items', 'with_list', 'with_dict', 'loop_control']);
+const LOOPING = new Set([
+  'loop',
+  'with_items',
+  'with_list',
+  'with_dict',
+  'with_together',
+  'with_nested',
+  'loop_control',
+]);
 const CONDITIONS = new Set<string>(['when', 'changed_when', 'failed_when', 'until']);
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -144,7 +152,7 @@ export function inherited(values: Record<string, unknown>): InheritedKeywords {
 
 export interface LoopSpec {
   loop?: unknown;
-  loop_with?: 'items' | 'dict';
+  loop_with?: 'items' | 'dict' | 'together' | 'nested';
   loop_control?: LoopControl;
 }
 
@@ -156,7 +164,7 @@ export function readLoop(
   loc: SourceLoc,
 ): LoopSpec {
   const spec: LoopSpec = {};
-  const used = ['loop', 'with_items', 'with_list', 'with_dict'].filter((k) => k in raw);
+  const used = ['loop', 'with_items', 'with_list', 'with_dict', 'with_together', 'with_nested'].filter((k) => k in raw);
   if (used.length > 1)
     ctx.problems.add(`'${used[0]}' and '${used[1]}' cannot be used together`, keyLoc(raw, used[1], loc));
   const which = used.find((k) => values[k] !== undefined);
@@ -171,6 +179,10 @@ export function readLoop(
         spec.loop = value;
         spec.loop_with = 'items';
       }
+    } else if (which === 'with_together' || which === 'with_nested') {
+      // combined when the task runs: the lists may come from templates
+      spec.loop = value;
+      spec.loop_with = which === 'with_together' ? 'together' : 'nested';
     } else if (which === 'with_dict') {
       if (isMapping(value)) spec.loop = Object.entries(value).map(([k, v]) => ({ key: k, value: v }));
       else {

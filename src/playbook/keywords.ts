@@ -65,6 +65,8 @@ export const KEYWORDS = {
     'like loop, flattened one level; one value is a list of one',
   ),
   with_list: kw(loopSchema, 'a list or a template', 'same as loop'),
+  with_together: kw(loopSchema, 'a list of lists or a template', 'items side by side: [a1, b1], [a2, b2], …'),
+  with_nested: kw(loopSchema, 'a list of lists or a template', 'every combination: [a1, b1], [a1, b2], …'),
   with_dict: kw(
     z.union([mapping, templateString]),
     'a mapping or a template',
@@ -121,7 +123,15 @@ export const INHERITED: readonly KeywordName[] = [
   'any_errors_fatal',
 ];
 
-const LOOPING = ['loop', 'with_items', 'with_list', 'with_dict', 'loop_control'] as const;
+const LOOPING = [
+  'loop',
+  'with_items',
+  'with_list',
+  'with_dict',
+  'with_together',
+  'with_nested',
+  'loop_control',
+] as const;
 
 export const PLAY_KEYS = [
   'name',
@@ -208,4 +218,4 @@ export const UNSUPPORTED: Record<string, string> = {
   strategy: "'strategy' is not supported; phx-play always runs the linear strategy",
 };
 
-export const SUPPORTED_WITH = ['with_items', 'with_list', 'with_dict'];
+export const SUPPORTED_WITH = ['with_items', 'with_list', 'with_dict', 'with_together', 'with_nested'];

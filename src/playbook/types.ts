@@ -49,7 +49,7 @@ export interface Task extends InheritedKeywords {
    * 'dict' turns a mapping into [{ key, value }]. (Literal values are already
    * transformed by the loader and leave this unset.)
    */
-  loop_with?: 'items' | 'dict';
+  loop_with?: 'items' | 'dict' | 'together' | 'nested';
   loop_control?: LoopControl;
   register?: string;
   changed_when?: Condition;
@@ -81,7 +81,7 @@ export interface IncludeTasks extends InheritedKeywords {
   baseDir: string;
   loop?: unknown;
   /** see Task.loop_with */
-  loop_with?: 'items' | 'dict';
+  loop_with?: 'items' | 'dict' | 'together' | 'nested';
   loop_control?: LoopControl;
   /** when the file name has no template, its tasks were loaded and validated up front */
   preloaded?: TaskNode[];
