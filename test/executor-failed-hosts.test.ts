@@ -85,7 +85,8 @@ ${indent(debug('after'), 4)}
     assert.equal(ran.recap.a.rescued, 1);
     assert.equal(ran.recap.a.failed, 0);
     assert.equal(ran.recap.b.failed, 1);
-    assert.equal(ran.recap.b.rescued, 0);
+    // as Ansible's strategy (plugins/strategy/__init__.py) counts it: on entering the rescue
+    assert.equal(ran.recap.b.rescued, 1);
     assert.equal(ran.recap.c.failed, 1);
   });
 
@@ -157,13 +158,19 @@ ${indent(debug('after'), 4)}
     assert.deepEqual(on(ran, 'after'), ['a', 'b', 'c']);
   });
 
-  it('clear_host_errors brings failed hosts back into the play', async () => {
+  // strategy/__init__.py _execute_meta and PlayIterator.clear_host_errors clear the failed state
+  // only: a host whose failure made its state COMPLETE runs no more of this play, but later plays.
+  it('clear_host_errors brings failed hosts back in the next play, not in this one', async () => {
     const ran = await run(`
 - hosts: all
   tasks:
 ${indent(failOn('fails', ['a']) + '- meta: clear_host_errors\n' + debug('after'), 4)}
+- hosts: all
+  tasks:
+${indent(debug('next play'), 4)}
 `);
-    assert.deepEqual(on(ran, 'after'), ['a', 'b', 'c']);
+    assert.deepEqual(on(ran, 'after'), ['b', 'c']);
+    assert.deepEqual(on(ran, 'next play'), ['a', 'b', 'c']);
   });
 });
 

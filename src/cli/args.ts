@@ -22,6 +22,7 @@ export interface CliOptions {
   startAtTask?: string;
   json: boolean;
   user?: string;
+  connection?: string;
   privateKey?: string;
   become: boolean;
   becomeUser?: string;
@@ -59,6 +60,7 @@ Options:
       --start-at-task NAME    start the playbook at the task with this name
       --json                  JSON lines on stdout (one event each); human output to stderr
   -u, --user USER             connect as this user
+  -c, --connection TYPE       ssh, local or pct for hosts that set no ansible_connection
       --private-key FILE      use this key file to authenticate
   -k, --ask-pass              ask for the connection password
   -b, --become                run operations with become (sudo)
@@ -114,6 +116,7 @@ export function parseCli(argv: string[]): CliOptions {
         'start-at-task': { type: 'string' },
         json: { type: 'boolean' },
         user: { type: 'string', short: 'u' },
+        connection: { type: 'string', short: 'c' },
         'private-key': { type: 'string' },
         'ask-pass': { type: 'boolean', short: 'k' },
         become: { type: 'boolean', short: 'b' },
@@ -165,6 +168,7 @@ export function parseCli(argv: string[]): CliOptions {
     startAtTask: v['start-at-task'],
     json: v.json ?? false,
     user: v.user,
+    connection: v.connection,
     privateKey: v['private-key'],
     become: v.become ?? false,
     becomeUser: v['become-user'],

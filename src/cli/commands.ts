@@ -100,6 +100,7 @@ export async function runCommand(o: CliOptions): Promise<number> {
           connectTimeoutMs: o.connectTimeoutSeconds * 1000,
           privateKey: o.privateKey,
           user: o.user,
+          connection: o.connection,
           acceptNew: o.sshAcceptNew,
           askPassword: askSecret,
           onDebug: o.verbosity >= 3 ? (m) => reporter.emit({ type: 'debug', host, message: m }) : undefined,

@@ -24,6 +24,8 @@ export interface ConnectionOptions {
   privateKeyPassphrase?: string;
   /** `-u`; ansible_user wins over it */
   user?: string;
+  /** `-c`: the connection type of hosts with no ansible_connection (nor a play's `connection:`); default ssh */
+  connection?: string;
   /** the `-k/--ask-pass` answer; ansible_password wins over it */
   password?: string;
   /** `--ssh-accept-new`: add unknown host keys to known_hosts (never replaces a changed one) */
@@ -81,7 +83,7 @@ export function openConnection(
   hostVars: Record<string, unknown>,
   options: ConnectionOptions = {},
 ): Connection {
-  const kind = str(hostVars.ansible_connection) ?? 'ssh';
+  const kind = str(hostVars.ansible_connection) ?? options.connection ?? 'ssh';
   if (kind === 'local') return new LocalConnection();
   if (kind === 'pct') return pctConnection(host, hostVars, options);
   if (kind !== 'ssh' && kind !== 'smart' && kind !== 'paramiko') {

@@ -15,6 +15,8 @@ export class HostState {
   readonly notified = new Set<string>();
   /** tasks that failed here, not ignored, not rescued: a section of the play tells a failure of its own by the count */
   failures = 0;
+  /** the last task that failed here and its result: a rescue sees them as ansible_failed_task/result */
+  lastFailure?: { task: Record<string, unknown>; result: Record<string, unknown> };
   unreachable = false;
   /** meta: end_host, or the play was aborted: out of this play only */
   endedPlay = false;

@@ -15,6 +15,8 @@ export class PlayRun {
   readonly roleHandlers: Task[] = [];
   /** end_play or any_errors_fatal / max_fail_percentage stopped the play */
   aborted = false;
+  /** hosts that failed under any_errors_fatal inside a block with rescue or always, which run first */
+  readonly fatalPending = new Set<HostState>();
   /** the task files of the include_tasks running now, outermost first (bounded: MAX_INCLUDE_DEPTH) */
   includeChain?: string[];
   /** the play's keywords, inherited by its blocks, includes and tasks */

@@ -135,14 +135,24 @@ async function runTaskNode(ctx: RunContext, run: PlayRun, task: Task, section: S
     ctx.started = true;
   }
   const newlyFailed = await failuresDuring(section.hosts, () => runTask(ctx, run, task, section, scope));
+  failurePolicies(ctx, run, task, section, scope, newlyFailed);
+}
+
+/** any_errors_fatal and max_fail_percentage after a task (or a handler) failed on some hosts. */
+function failurePolicies(
+  ctx: RunContext,
+  run: PlayRun,
+  task: Task,
+  section: Section,
+  scope: Scope,
+  newlyFailed: HostState[],
+): void {
   if (newlyFailed.length === 0) return;
-  if (task.any_errors_fatal ?? scope.any_errors_fatal ?? run.play.any_errors_fatal) {
-    ctx.reporter.emit({
-      type: 'warning',
-      message: `any_errors_fatal: ${newlyFailed.map((h) => h.name).join(', ')} failed; ending the play for all hosts`,
-    });
-    run.abort();
-  } else checkMaxFailPercentage(ctx, run, section);
+  const fatal = task.any_errors_fatal ?? scope.any_errors_fatal ?? run.play.any_errors_fatal;
+  // in a block with rescue or always, those run first (runBlock ends the play after them)
+  if (fatal && scope.guarded) for (const h of newlyFailed) run.fatalPending.add(h);
+  else if (fatal) endPlayFatal(ctx, run, newlyFailed);
+  else checkMaxFailPercentage(ctx, run, section);
 }
 
 /** The hosts that failed (again, for those that had failed before) or became unreachable while `work` ran. */
@@ -176,15 +186,36 @@ async function runBlock(ctx: RunContext, run: PlayRun, block: Block, outer: Sect
     Object.assign(run.publicRoleDefaults, block.role.defaults);
     Object.assign(run.publicRoleVars, block.role.vars);
   }
+  const guarded = block.rescue.length > 0 || block.always.length > 0;
   const body = outer.block();
-  await runNodes(ctx, run, block.block, body, scope);
+  await runNodes(ctx, run, block.block, body, guarded ? { ...scope, guarded } : scope);
   if (block.rescue.length > 0 && !run.aborted) {
     const rescue = body.rescue();
-    await runNodes(ctx, run, block.rescue, rescue, scope);
-    for (const h of rescue.hosts) if (!rescue.failedHere(h)) h.counters.rescued++;
+    // as Ansible's strategy does on entering a rescue: counted rescued even if the rescue fails too
+    for (const h of rescue.hosts) {
+      h.counters.rescued++;
+      h.facts.ansible_failed_task = h.lastFailure?.task;
+      h.facts.ansible_failed_result = h.lastFailure?.result;
+    }
+    // a failure in the rescue waits for always too, under any_errors_fatal
+    await runNodes(ctx, run, block.rescue, rescue, block.always.length > 0 ? { ...scope, guarded } : scope);
   }
   // always runs even on hosts that failed in the block; they stay failed after it
   if (block.always.length > 0) await runNodes(ctx, run, block.always, body.always(), scope);
+  // any_errors_fatal waited for the rescue and always: a host that failed still ends the play
+  if (guarded && !outerScope.guarded && !run.aborted) {
+    const failed = body.hosts.filter((h) => run.fatalPending.has(h) && (body.failedHere(h) || h.unreachable));
+    run.fatalPending.clear();
+    if (failed.length > 0) endPlayFatal(ctx, run, failed);
+  }
+}
+
+function endPlayFatal(ctx: RunContext, run: PlayRun, failed: HostState[]): void {
+  ctx.reporter.emit({
+    type: 'warning',
+    message: `any_errors_fatal: ${failed.map((h) => h.name).join(', ')} failed; ending the play for all hosts`,
+  });
+  run.abort();
 }
 
 interface IncludeEntry {
@@ -210,7 +241,13 @@ async function runInclude(
   // Each host may include a different file, or several times with a loop:
   // hosts that include the same file at the same loop position run together.
   const plans = new Map<HostState, IncludeEntry[]>();
-  for (const h of section.running()) plans.set(h, includeEntries(ctx, run, inc, h, scope));
+  for (const h of section.running()) {
+    const entries = includeEntries(ctx, run, inc, h, scope);
+    plans.set(h, entries);
+    // the recap counts an include as Ansible's strategy does: ok where it includes, skipped where not
+    if (entries.length > 0) h.counters.ok++;
+    else h.counters.skipped++;
+  }
   const rounds = Math.max(0, ...[...plans.values()].map((e) => e.length));
   for (let i = 0; i < rounds; i++) {
     const byFile = new Map<string, HostState[]>();
@@ -330,23 +367,58 @@ async function runMeta(ctx: RunContext, run: PlayRun, meta: Meta, section: Secti
       if (running.some(applies)) run.abort();
       break;
     case 'clear_host_errors':
-      for (const h of run.batch) h.failures = 0;
+      // as PlayIterator.clear_host_errors: the failed state goes, so later plays take the host again,
+      // but a host whose failure ended its run of this play stays out of it (its state is COMPLETE)
+      if (!running.some(applies)) break;
+      for (const h of run.batch) {
+        if (h.failed && !running.includes(h)) h.endedPlay = true;
+        h.failures = 0;
+      }
       break;
     case 'noop':
       break;
   }
 }
 
-/** Runs notified handlers once per host, in definition order, on the hosts of the section that flushes them. */
+/** A chain of handlers notifying each other that never ends stops here. */
+export const MAX_HANDLER_ROUNDS = 64;
+
+/**
+ * Runs notified handlers in definition order on the hosts of the section that flushes them. As in
+ * Ansible, a notify reaches every handler named so or listening to the topic; a handler's own
+ * notification while it runs is dropped with its own (it does not rerun); a handler notified by a
+ * later one runs in another round of the same flush.
+ */
 export async function flushHandlers(ctx: RunContext, run: PlayRun, caller: Section, scope: Scope): Promise<void> {
-  for (const node of [...run.play.handlers, ...run.roleHandlers]) {
-    if (node.kind !== 'task') continue;
+  const handlers = [...run.play.handlers, ...run.roleHandlers].filter((n): n is Task => n.kind === 'task');
+  // a role's handler also answers to `role_name : handler name`
+  const topicsOf = (node: Task) => {
     const title = taskTitle(node);
-    // a role's handler also answers to `role_name : handler name`
-    const topics = [title, ...(node.role ? [`${node.role.name} : ${title}`] : []), ...(node.listen ?? [])];
-    const handler = caller.handler(topics, run.forceHandlers);
-    if (handler.hosts.length === 0) continue;
-    for (const h of handler.hosts) for (const t of topics) h.notified.delete(t);
-    await runTask(ctx, run, node, handler, node.role ? inherit(scope, { role: node.role }) : scope, true);
+    return [title, ...(node.role ? [`${node.role.name} : ${title}`] : []), ...(node.listen ?? [])];
+  };
+  const pending = new Map<HostState, Set<Task>>(caller.hosts.map((h) => [h, new Set()]));
+  // the topics each host was notified of become the handlers they reach, then are spent
+  const resolve = () => {
+    for (const [h, set] of pending) {
+      for (const node of handlers) if (topicsOf(node).some((t) => h.notified.has(t))) set.add(node);
+      h.notified.clear();
+    }
+  };
+  resolve();
+  for (let round = 0; [...pending.values()].some((s) => s.size > 0); round++) {
+    if (round >= MAX_HANDLER_ROUNDS)
+      throw new PhxError(`handlers notify each other more than ${MAX_HANDLER_ROUNDS} times in one flush`, run.play.loc);
+    for (const node of handlers) {
+      const handler = caller.handler((h) => pending.get(h)?.has(node) ?? false, run.forceHandlers);
+      if (handler.hosts.length > 0) {
+        const handlerScope = node.role ? inherit(scope, { role: node.role }) : scope;
+        const failed = await failuresDuring(handler.hosts, () => runTask(ctx, run, node, handler, handlerScope, true));
+        failurePolicies(ctx, run, node, caller, scope, failed);
+      }
+      resolve();
+      // a host the handler could not run on (failed, not forced) is not notified of it any more
+      for (const set of pending.values()) set.delete(node);
+      if (run.aborted) return;
+    }
   }
 }

@@ -12,6 +12,8 @@ export interface Scope extends InheritedKeywords {
   includeVars?: Record<string, unknown>;
   /** the role whose tasks run in this scope (its variables, role_path); an inner role replaces it */
   role?: RoleInstance;
+  /** inside the body of a block with rescue or always: a failure there does not end the play at once */
+  guarded?: boolean;
 }
 
 const toList = (c: Condition | undefined): Array<string | boolean> =>

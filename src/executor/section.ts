@@ -73,13 +73,11 @@ export class Section {
   }
 
   /**
-   * A handler flushed from this section: the hosts that were notified of one of its topics and
+   * A handler flushed from this section: the hosts that were notified of it and
    * still run here; forced, the failed ones too.
    */
-  handler(topics: readonly string[], force: boolean): Section {
-    return this.after(
-      this.hosts.filter((h) => topics.some((t) => h.notified.has(t)) && !h.unreachable && (force || this.runs(h))),
-    );
+  handler(notified: (h: HostState) => boolean, force: boolean): Section {
+    return this.after(this.hosts.filter((h) => notified(h) && !h.unreachable && (force || this.runs(h))));
   }
 
   /** an include's group of hosts, which runs on as part of this section */

@@ -8,7 +8,7 @@ import type { ModuleDefinition, ModuleResult } from '../module.js';
 import { createModuleContext } from '../module-runner.js';
 import { mergeGatheredFacts } from '../facts/merge.js';
 import { runModule } from '../module-runner.js';
-import type { Condition, Task } from '../playbook/types.js';
+import type { Condition, LoopControl, Task } from '../playbook/types.js';
 import { hasTemplate, markUnsafe, renderValue, toBool } from '../template/index.js';
 import { UnsafeText, isUnsafeContainer, plain, restoreUnsafe, unwrapUnsafe } from '../unsafe.js';
 import type { Connection } from '../connection/types.js';
@@ -239,7 +239,12 @@ function applyOutcome(host: HostState, task: Task, o: Outcome, scope: Scope, cou
     else Object.assign(host.facts, facts);
   }
   if (o.status === 'changed') for (const n of [...(task.notify ?? []), ...(scope.notify ?? [])]) host.notified.add(n);
-  if (o.status === 'failed' && !o.ignored) host.failures++;
+  if (o.status === 'failed' && !o.ignored) {
+    host.failures++;
+    const result = markUnsafe(o.result);
+    if (o.secret) markSecretContainers(result);
+    host.lastFailure = { task: { name: taskTitle(task), action: task.module }, result };
+  }
   if (o.status === 'unreachable' && !o.ignored) host.unreachable = true;
 }
 
@@ -266,7 +271,7 @@ async function runLoop(t: TaskOnHost): Promise<Outcome> {
   const results: Record<string, unknown>[] = [];
   const statuses: HostStatus[] = [];
   for (let i = 0; i < items.length; i++) {
-    const item: TaskOnHost = { ...t, vars: loopItemVars(t.vars, items, i, loopVar, lc.index_var) };
+    const item: TaskOnHost = { ...t, vars: loopItemVars(t.vars, items, i, loopVar, lc) };
     let o: Outcome;
     const started = performance.now();
     try {
@@ -313,13 +318,13 @@ function loopItemVars(
   items: unknown[],
   i: number,
   loopVar: string,
-  indexVar: string | undefined,
+  lc: LoopControl,
 ): Record<string, unknown> {
   // copied by descriptors: hostvars stays a lazy getter
   const itemVars: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   Object.defineProperties(itemVars, Object.getOwnPropertyDescriptors(vars));
   itemVars[loopVar] = items[i];
-  if (indexVar) itemVars[indexVar] = i;
+  if (lc.index_var) itemVars[lc.index_var] = i;
   itemVars.ansible_loop = {
     index: i + 1,
     index0: i,
@@ -328,6 +333,13 @@ function loopItemVars(
     length: items.length,
     revindex: items.length - i,
     revindex0: items.length - i - 1,
+    ...(lc.extended
+      ? {
+          ...(lc.extended_allitems === false ? {} : { allitems: items }),
+          ...(i > 0 ? { previtem: items[i - 1] } : {}),
+          ...(i < items.length - 1 ? { nextitem: items[i + 1] } : {}),
+        }
+      : {}),
   };
   return itemVars;
 }
@@ -412,11 +424,19 @@ function judgeResult(t: TaskOnHost, result: Record<string, unknown>, scoped: Rec
       throw e;
     }
   };
-  if (t.task.changed_when !== undefined) result.changed = judge(t.task.changed_when, Boolean(result.changed));
-  if (t.task.failed_when !== undefined) {
-    const failed = judge(t.task.failed_when, Boolean(result.failed));
-    result.failed_when_result = failed;
-    result.failed = failed;
+  try {
+    if (t.task.changed_when !== undefined) result.changed = judge(t.task.changed_when, Boolean(result.changed));
+    if (t.task.failed_when !== undefined) {
+      const failed = judge(t.task.failed_when, Boolean(result.failed));
+      result.failed_when_result = failed;
+      result.failed = failed;
+    }
+  } catch (e) {
+    // as Ansible: a condition that cannot be evaluated fails the task, and the result it judged
+    // (stdout, rc, ...) is what register keeps, with the error as its msg
+    if (!(e instanceof PhxError)) throw e;
+    result.failed = true;
+    result.msg = e.loc ? `${formatLoc(e.loc)}: ${e.message}` : e.message;
   }
 }
 
@@ -522,7 +542,28 @@ export function loopItems(
   }
   if (!Array.isArray(value)) throw new PhxError(`loop must be a list, got ${describe(value)}`, node.loc);
   const list: unknown[] = value;
+  if (node.loop_with === 'together' || node.loop_with === 'nested') return combined(node.loop_with, list, node);
   return node.loop_with === 'items' ? list.flatMap((v: unknown) => (Array.isArray(v) ? (v as unknown[]) : [v])) : list;
+}
+
+/** A loop over more items than this is a mistake (with_nested multiplies). */
+const MAX_COMBINED_ITEMS = 100_000;
+
+/**
+ * with_together: the lists side by side, padded with null (lookup/together.py); with_nested: every
+ * combination, first list outermost (lookup/nested.py). Each item is a list.
+ */
+function combined(how: 'together' | 'nested', lists: unknown[], node: Pick<Task, 'loc'>): unknown[][] {
+  const parts = lists.map((l) => (Array.isArray(l) ? (l as unknown[]) : [l]));
+  if (parts.length === 0) return [];
+  if (how === 'together') {
+    const n = Math.max(...parts.map((p) => p.length));
+    return Array.from({ length: n }, (_, i) => parts.map((p) => (i < p.length ? p[i] : null)));
+  }
+  const total = parts.reduce((acc, p) => acc * p.length, 1);
+  if (total > MAX_COMBINED_ITEMS)
+    throw new PhxError(`with_nested makes ${total} items (at most ${MAX_COMBINED_ITEMS})`, node.loc);
+  return parts.reduce<unknown[][]>((acc, p) => acc.flatMap((prefix) => p.map((v) => [...prefix, v])), [[]]);
 }
 
 /** The task's result once its signal aborts: the `timeout` ran out, or the run was interrupted. */

@@ -42,15 +42,28 @@ export class Evaluator {
     return this.at(node, () => this.evalNode(node));
   }
 
+  /**
+   * The value of a node, or an Undefined marker also when a var's template on the way is undefined:
+   * as Jinja's lazy undefined in Ansible, `x is defined` is false (not an error) for `x: "{{ nope }}"`.
+   */
+  private evaluateOrUndefined(node: Node): unknown {
+    try {
+      return this.evaluate(node);
+    } catch (e) {
+      if (e instanceof EvalFailure && e.undefinedVar) return new Undefined(this.text(node), e.message);
+      throw e;
+    }
+  }
+
   /** The value of a node, which must be defined. */
   value(node: Node): unknown {
     const v = this.evaluate(node);
-    if (v instanceof Undefined) throw this.fail(node, v.message());
+    if (v instanceof Undefined) throw this.fail(node, v.message(), true);
     return v;
   }
 
-  private fail(node: Node, message: string): EvalFailure {
-    return new EvalFailure(message, posAt(this.src, node.start));
+  private fail(node: Node, message: string, undefinedVar = false): EvalFailure {
+    return new EvalFailure(message, posAt(this.src, node.start), false, undefinedVar);
   }
 
   /** Gives a position to failures raised without one (in filters, member access, ...). */
@@ -58,7 +71,7 @@ export class Evaluator {
     try {
       return fn();
     } catch (e) {
-      if (e instanceof EvalFailure && !e.pos) throw this.fail(node, e.message);
+      if (e instanceof EvalFailure && !e.pos) throw this.fail(node, e.message, e.undefinedVar);
       if (e instanceof EvalFailure || !(e instanceof Error)) throw e;
       throw this.fail(node, e.message); // e.g. a RangeError from a regex on huge input
     }
@@ -126,7 +139,7 @@ export class Evaluator {
       }
       case 'filter': {
         const def = FILTERS[node.name];
-        const input = def.acceptsUndefined ? this.evaluate(node.input) : this.value(node.input);
+        const input = def.acceptsUndefined ? this.evaluateOrUndefined(node.input) : this.value(node.input);
         const args = node.args.map((a) => this.value(a));
         const kwargs = Object.fromEntries(Object.entries(node.kwargs).map(([k, v]) => [k, this.value(v)]));
         // filters work on plain strings; what they make from unsafe input is unsafe
@@ -136,7 +149,7 @@ export class Evaluator {
       }
       case 'test': {
         const def = TESTS[node.name];
-        const input = def.acceptsUndefined ? this.evaluate(node.input) : this.value(node.input);
+        const input = def.acceptsUndefined ? this.evaluateOrUndefined(node.input) : this.value(node.input);
         const result = def.fn(unwrapUnsafe(input), unwrapUnsafe(node.args.map((a) => this.value(a))), this.env);
         return node.negated ? !result : result;
       }

@@ -96,7 +96,7 @@ function evaluateParsed(p: Prepared, vars: Record<string, unknown>, where: ExprW
   const ast = parse(p);
   const evaluator = new Evaluator(p.text, { vars, baseDir: where.baseDir, resolving: [] });
   const v = evaluator.evaluate(ast);
-  if (v instanceof Undefined) throw new EvalFailure(v.message(), posAt(p.text, ast.start));
+  if (v instanceof Undefined) throw new EvalFailure(v.message(), posAt(p.text, ast.start), false, true);
   return v;
 }
 

@@ -8,6 +8,7 @@ import type { LoadContext, TaskListSource } from './context.js';
 import { inherited, readKeywords, readLoop, reportUnknownKeys } from './keyword-values.js';
 import { APPLY_KEYS, IMPORT_TASKS_KEYS, INCLUDE_TASKS_KEYS, TASK_KEYS } from './keywords.js';
 import { describe, isMapping, valueLoc } from './problems.js';
+import { parseKv } from './kv.js';
 import { notifyRefs, withNotify } from './notify.js';
 // tasks.ts imports importTasks/includeTasks back: the grammar's own recursion (a task
 // file is a task list, whose entries may import or include task files).
@@ -53,8 +54,12 @@ export function readTaskFile(
 function fileArgument(raw: Record<string, unknown>, key: string, loc: SourceLoc, ctx: LoadContext, allowed: string[]) {
   const value = raw[key];
   const at = valueLoc(raw, key, loc);
-  if (typeof value === 'string' && value.trim() !== '')
-    return { file: value.trim(), at, options: {} as Record<string, unknown> };
+  if (typeof value === 'string' && value.trim() !== '') {
+    // `include_tasks: file=x.yml` is the k=v form of `{ file: x.yml }`
+    const kv = /^file=/.test(value.trim()) ? parseKv(value.trim()) : undefined;
+    const file = kv?.free.length === 0 && kv.pairs.length === 1 ? kv.pairs[0].value : value.trim();
+    return { file, at, options: {} as Record<string, unknown> };
+  }
   if (isMapping(value)) {
     reportUnknownKeys(value, allowed, key, ctx, at);
     if (typeof value.file === 'string' && value.file.trim() !== '')

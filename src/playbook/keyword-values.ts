@@ -20,7 +20,15 @@ import type { InheritedKeywords, LoopControl } from './types.js';
 
 /** Keywords valid somewhere: on the wrong kind of entry they get "cannot be used on", not "did you mean". */
 const ELSEWHERE = new Set<string>([...PLAY_KEYS, ...TASK_KEYS, ...BLOCK_KEYS]);
-const LOOPING = new Set(['loop', 'with_items', 'with_list', 'with_dict', 'loop_control']);
+const LOOPING = new Set([
+  'loop',
+  'with_items',
+  'with_list',
+  'with_dict',
+  'with_together',
+  'with_nested',
+  'loop_control',
+]);
 const CONDITIONS = new Set<string>(['when', 'changed_when', 'failed_when', 'until']);
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -144,7 +152,7 @@ export function inherited(values: Record<string, unknown>): InheritedKeywords {
 
 export interface LoopSpec {
   loop?: unknown;
-  loop_with?: 'items' | 'dict';
+  loop_with?: 'items' | 'dict' | 'together' | 'nested';
   loop_control?: LoopControl;
 }
 
@@ -156,19 +164,25 @@ export function readLoop(
   loc: SourceLoc,
 ): LoopSpec {
   const spec: LoopSpec = {};
-  const used = ['loop', 'with_items', 'with_list', 'with_dict'].filter((k) => k in raw);
+  const used = ['loop', 'with_items', 'with_list', 'with_dict', 'with_together', 'with_nested'].filter((k) => k in raw);
   if (used.length > 1)
     ctx.problems.add(`'${used[0]}' and '${used[1]}' cannot be used together`, keyLoc(raw, used[1], loc));
   const which = used.find((k) => values[k] !== undefined);
   if (which) {
     const value = values[which];
     if (which === 'with_items') {
-      if (Array.isArray(value) && !value.some((v) => typeof v === 'string' && looksTemplated(v)))
-        spec.loop = value.flat(1);
+      // as the items lookup: one value that is not a template is a list of one item
+      const list = Array.isArray(value) || (typeof value === 'string' && looksTemplated(value)) ? value : [value];
+      if (Array.isArray(list) && !list.some((v) => typeof v === 'string' && looksTemplated(v)))
+        spec.loop = list.flat(1);
       else {
         spec.loop = value;
         spec.loop_with = 'items';
       }
+    } else if (which === 'with_together' || which === 'with_nested') {
+      // combined when the task runs: the lists may come from templates
+      spec.loop = value;
+      spec.loop_with = which === 'with_together' ? 'together' : 'nested';
     } else if (which === 'with_dict') {
       if (isMapping(value)) spec.loop = Object.entries(value).map(([k, v]) => ({ key: k, value: v }));
       else {
@@ -203,6 +217,12 @@ function readLoopControl(value: unknown, loc: SourceLoc, ctx: LoadContext): Loop
       out.label = String(v);
       checkTemplatesDeep(out.label, valueLoc(value, 'label', loc), ctx.problems);
     } else ctx.problems.add(`'label' expects a string, got ${describe(v)}`, valueLoc(value, 'label', loc));
+  }
+  for (const k of ['extended', 'extended_allitems'] as const) {
+    if (!(k in value)) continue;
+    const v = value[k];
+    if (typeof v === 'boolean') out[k] = v;
+    else ctx.problems.add(`'${k}' expects a boolean, got ${describe(v)}`, valueLoc(value, k, loc));
   }
   if ('pause' in value) {
     const v = value.pause;

@@ -59,8 +59,14 @@ export const KEYWORDS = {
   timeout: kw(secondsOrTemplate, 'a number of seconds or a template', 'fail the task after this many seconds'),
   any_errors_fatal: kw(z.boolean(), 'a boolean', 'a failure on one host stops the play for all hosts'),
   loop: kw(loopSchema, 'a list or a template', 'run the task once per item'),
-  with_items: kw(loopSchema, 'a list or a template', 'like loop, flattened one level'),
+  with_items: kw(
+    z.union([z.array(z.unknown()), z.string(), z.number(), z.boolean()]),
+    'a list, a template or one item',
+    'like loop, flattened one level; one value is a list of one',
+  ),
   with_list: kw(loopSchema, 'a list or a template', 'same as loop'),
+  with_together: kw(loopSchema, 'a list of lists or a template', 'items side by side: [a1, b1], [a2, b2], …'),
+  with_nested: kw(loopSchema, 'a list of lists or a template', 'every combination: [a1, b1], [a1, b2], …'),
   with_dict: kw(
     z.union([mapping, templateString]),
     'a mapping or a template',
@@ -124,7 +130,15 @@ export const INHERITED: readonly KeywordName[] = [
   'any_errors_fatal',
 ];
 
-const LOOPING = ['loop', 'with_items', 'with_list', 'with_dict', 'loop_control'] as const;
+const LOOPING = [
+  'loop',
+  'with_items',
+  'with_list',
+  'with_dict',
+  'with_together',
+  'with_nested',
+  'loop_control',
+] as const;
 
 export const PLAY_KEYS = [
   'name',
@@ -207,7 +221,7 @@ export const META_KEYS = ['name', 'meta', 'when', 'tags'] as const;
 
 export const APPLY_KEYS = [...INHERITED, 'notify'] as const;
 
-export const LOOP_CONTROL_KEYS = ['loop_var', 'index_var', 'label', 'pause'] as const;
+export const LOOP_CONTROL_KEYS = ['loop_var', 'index_var', 'label', 'pause', 'extended', 'extended_allitems'] as const;
 
 export const IMPORT_PLAYBOOK_KEYS = ['name', 'import_playbook', 'vars', 'tags', 'when'] as const;
 
@@ -241,4 +255,4 @@ export const UNSUPPORTED: Record<string, string> = {
   strategy: "'strategy' is not supported; phx-play always runs the linear strategy",
 };
 
-export const SUPPORTED_WITH = ['with_items', 'with_list', 'with_dict'];
+export const SUPPORTED_WITH = ['with_items', 'with_list', 'with_dict', 'with_together', 'with_nested'];

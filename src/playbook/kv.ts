@@ -56,12 +56,13 @@ export function unquote(s: string): string {
   return s;
 }
 
-/** `key=value` tokens (keys are identifiers) and the tokens that are not. */
+/** `key=value` tokens (keys are identifiers, templates allowed in them) and the tokens that are not. */
 export function parseKv(text: string): { pairs: KvPair[]; free: Token[] } {
   const pairs: KvPair[] = [];
   const free: Token[] = [];
   for (const token of splitArgs(text)) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(token.raw);
+    // a key may be templated, as in Ansible's parse_kv: `set_fact: "{{ name }}_port=80"`
+    const m = /^((?:[A-Za-z_]|\{\{[^{}]*\}\})(?:[A-Za-z0-9_]|\{\{[^{}]*\}\})*)=/.exec(token.raw);
     if (!m) {
       free.push(token);
       continue;

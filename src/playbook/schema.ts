@@ -123,6 +123,8 @@ export function playbookJsonSchema(registry: ModuleRegistry): Json {
       index_var: { type: 'string', description: 'variable holding the 0-based index' },
       label: { type: 'string', description: 'what the output shows for each item' },
       pause: { type: 'number', minimum: 0, description: 'seconds between items' },
+      extended: { type: 'boolean', description: 'ansible_loop also has allitems, previtem, nextitem' },
+      extended_allitems: { type: 'boolean', description: 'with extended: false leaves out ansible_loop.allitems' },
     },
     additionalProperties: false,
   } satisfies Json;

@@ -29,6 +29,9 @@ export interface LoopControl {
   index_var?: string;
   label?: string;
   pause?: number;
+  /** ansible_loop is always set; extended (as Ansible) adds allitems, previtem, nextitem */
+  extended?: boolean;
+  extended_allitems?: boolean;
 }
 
 export interface Task extends InheritedKeywords {
@@ -46,7 +49,7 @@ export interface Task extends InheritedKeywords {
    * 'dict' turns a mapping into [{ key, value }]. (Literal values are already
    * transformed by the loader and leave this unset.)
    */
-  loop_with?: 'items' | 'dict';
+  loop_with?: 'items' | 'dict' | 'together' | 'nested';
   loop_control?: LoopControl;
   register?: string;
   changed_when?: Condition;
@@ -98,7 +101,7 @@ export interface IncludeTasks extends InheritedKeywords {
   baseDir: string;
   loop?: unknown;
   /** see Task.loop_with */
-  loop_with?: 'items' | 'dict';
+  loop_with?: 'items' | 'dict' | 'together' | 'nested';
   loop_control?: LoopControl;
   /** when the file name has no template, its tasks were loaded and validated up front */
   preloaded?: TaskNode[];

@@ -206,7 +206,7 @@ class Translator {
     try {
       return { node: parseExpression(src), src };
     } catch (e) {
-      if (e instanceof EvalFailure) throw new EvalFailure(`${e.message} in ${what}`, e.pos, true);
+      if (e instanceof EvalFailure) throw new EvalFailure(`${e.message} in ${what}`, e.pos, true, e.undefinedVar);
       throw e;
     }
   }

@@ -214,7 +214,7 @@ function unshift(pos: Pos, shifts: Shift[] | undefined): Pos {
 
 function mapFailure(e: unknown, shifts: Shift[][]): unknown {
   if (!(e instanceof EvalFailure) || !e.pos || e.original || !shifts.length) return e;
-  return new EvalFailure(e.message, shifts.reduce(unshift, e.pos), true);
+  return new EvalFailure(e.message, shifts.reduce(unshift, e.pos), true, e.undefinedVar);
 }
 
 export function posOfOffset(text: string, offset: number): Pos {

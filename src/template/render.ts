@@ -95,14 +95,14 @@ function withResolving<T>(key: string | undefined, env: RenderEnv, fn: () => T):
     return fn();
   } catch (e) {
     if (!(e instanceof EvalFailure) || key === undefined || e.message.startsWith('recursive loop')) throw stripPos(e);
-    throw new EvalFailure(`${e.message} (in the value of '${key}')`);
+    throw new EvalFailure(`${e.message} (in the value of '${key}')`, undefined, false, e.undefinedVar);
   } finally {
     env.resolving.pop();
   }
 }
 
 function stripPos(e: unknown): unknown {
-  return e instanceof EvalFailure && e.pos ? new EvalFailure(e.message) : e;
+  return e instanceof EvalFailure && e.pos ? new EvalFailure(e.message, undefined, false, e.undefinedVar) : e;
 }
 
 export function containsTemplate(value: unknown, depth = 0): boolean {
@@ -268,7 +268,7 @@ function mustacheValue(st: MustacheNode, frame: Frame, env: RenderEnv): unknown 
 }
 
 function defined(v: unknown, node: ExprNode, hint = ''): unknown {
-  if (v instanceof Undefined) throw new EvalFailure(v.message() + hint, startOf(node));
+  if (v instanceof Undefined) throw new EvalFailure(v.message() + hint, startOf(node), false, true);
   return v;
 }
 
@@ -321,7 +321,7 @@ function truthyAt(value: unknown, node: ExprNode): boolean {
   try {
     return truthy(value);
   } catch (e) {
-    throw e instanceof EvalFailure && !e.pos ? new EvalFailure(e.message, startOf(node)) : e;
+    throw e instanceof EvalFailure && !e.pos ? new EvalFailure(e.message, startOf(node), false, e.undefinedVar) : e;
   }
 }
 
@@ -359,7 +359,7 @@ function withPos<T>(node: { loc?: { start: Pos } }, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof EvalFailure && !e.pos) throw new EvalFailure(e.message, startOf(node));
+    if (e instanceof EvalFailure && !e.pos) throw new EvalFailure(e.message, startOf(node), false, e.undefinedVar);
     throw e;
   }
 }
@@ -522,7 +522,7 @@ function jinjaValue(expr: JinjaExpr, frame: Frame, env: RenderEnv, node: Node = 
   try {
     return new Evaluator(expr.src, { ...env, scope: frameScope(frame) }).value(node);
   } catch (e) {
-    if (e instanceof EvalFailure && e.pos && !e.original) throw new EvalFailure(e.message, e.pos, true);
+    if (e instanceof EvalFailure && e.pos && !e.original) throw new EvalFailure(e.message, e.pos, true, e.undefinedVar);
     throw e;
   }
 }

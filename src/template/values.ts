@@ -16,6 +16,8 @@ export class EvalFailure extends Error {
     readonly pos?: { line: number; column: number },
     /** `pos` is already in the text as written (not in the rewritten Handlebars source) */
     readonly original = false,
+    /** it failed on an undefined variable: `is defined` and `default` take that as undefined */
+    readonly undefinedVar = false,
   ) {
     super(message);
     this.name = 'EvalFailure';
@@ -123,7 +125,7 @@ export function isMapping(v: unknown): v is Record<string, unknown> {
  */
 export function truthy(value: unknown): boolean {
   const v = plain(value);
-  if (v instanceof Undefined) throw new EvalFailure(v.message());
+  if (v instanceof Undefined) throw new EvalFailure(v.message(), undefined, false, true);
   if (v === null || v === undefined || v === false) return false;
   if (typeof v === 'number') return v !== 0 && !Number.isNaN(v);
   if (typeof v === 'string' || Array.isArray(v)) return v.length > 0;

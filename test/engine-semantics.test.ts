@@ -1,0 +1,376 @@
+// Where phx-play follows ansible-playbook's semantics on a point that once differed (issue 15 item 8).
+// Each case names the Ansible source that decides it; the runs use the real CLI on the local connection.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { localInventory, recap, runCli, workspace } from './helpers/cli.js';
+
+type Ws = ReturnType<typeof workspace>;
+
+async function play(ws: Ws, yaml: string, hosts = ['h1', 'h2'], args: string[] = []) {
+  ws.write('inv.ini', localInventory(hosts));
+  ws.write('pb.yml', yaml);
+  return runCli(['-i', ws.path('inv.ini'), ws.path('pb.yml'), ...args], { cwd: ws.dir });
+}
+
+/** the msg lines debug printed, in order */
+function said(stdout: string): string[] {
+  return [...stdout.matchAll(/"msg": "([^"]*)"/g)].map((m) => m[1]);
+}
+
+describe('semantics: handlers', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // lib/ansible/plugins/strategy/__init__.py search_handlers_by_notification: a notify reaches
+  // every handler whose name or listen matches, not only the first.
+  it('every handler listening to a topic runs', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: "true"
+      notify: topic
+  handlers:
+    - { name: first, debug: { msg: "first {{ inventory_hostname }}" }, listen: topic }
+    - { name: second, debug: { msg: "second {{ inventory_hostname }}" }, listen: topic }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['first h1', 'second h1']);
+  });
+
+  // strategy/__init__.py _process_pending_results: the notifications of a handler's result are
+  // taken (Handler.notify_host is a no-op for a host already notified), then handler.remove_host.
+  it('a handler notifying itself does not rerun', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: "true"
+      notify: again
+  handlers:
+    - name: again
+      command: "true"
+      notify: again
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout.match(/RUNNING HANDLER \[again\]/g)?.length, 1, r.stdout);
+    assert.equal(recap(r.stdout).h1.changed, 2);
+  });
+
+  // strategy/linear.py run: any_errors_fatal checks every result, handlers' included.
+  it('a failing handler under any_errors_fatal ends the play for every host', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - command: "true"
+      notify: bad
+    - meta: flush_handlers
+    - debug: { msg: "after {{ inventory_hostname }}" }
+  handlers:
+    - name: bad
+      fail: { msg: handler failed }
+      when: inventory_hostname == 'h1'
+`,
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), [], r.stdout);
+    assert.equal(recap(r.stdout).h1.failed, 1);
+    assert.equal(recap(r.stdout).h2.failed, 0);
+  });
+});
+
+describe('semantics: blocks and failures', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // strategy/linear.py run: under any_errors_fatal a host whose state is RESCUE or ALWAYS is not
+  // counted failed (PlayIterator.is_failed is false while a rescue is due), so the rescue runs.
+  it('any_errors_fatal still runs rescue and always; a rescued host does not end the play', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - name: breaks
+          fail: { msg: boom }
+          when: inventory_hostname == 'h1'
+      rescue:
+        - debug: { msg: "rescue {{ ansible_failed_task.name }} {{ ansible_failed_result.msg }}" }
+      always:
+        - debug: { msg: "always {{ inventory_hostname }}" }
+    - debug: { msg: "after {{ inventory_hostname }}" }
+`,
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['rescue breaks boom', 'always h1', 'always h2', 'after h1', 'after h2']);
+    assert.equal(recap(r.stdout).h1.rescued, 1);
+    assert.equal(recap(r.stdout).h1.failed, 0);
+  });
+
+  it('any_errors_fatal: a rescue that fails too ends the play after always', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - fail: { msg: boom }
+          when: inventory_hostname == 'h1'
+      rescue:
+        - fail: { msg: again }
+      always:
+        - debug: { msg: "always {{ inventory_hostname }}" }
+    - debug: { msg: "after {{ inventory_hostname }}" }
+`,
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['always h1', 'always h2']);
+  });
+
+  // strategy/__init__.py _process_pending_results: 'rescued' is counted on entering the rescue.
+  it('recap counts rescued when the rescue fails as well', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - block:
+        - fail: { msg: a }
+      rescue:
+        - fail: { msg: b }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.equal(recap(r.stdout).h1.failed, 1);
+    assert.equal(recap(r.stdout).h1.rescued, 1);
+  });
+});
+
+describe('semantics: loops and the command line', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // lib/ansible/plugins/lookup/items.py: the terms are listified, so one value is one item.
+  it('with_items of one value that is not a template loops over that one value', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: { msg: "item {{ item }}" }
+      with_items: single
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['item single']);
+  });
+
+  // ansible-playbook -c/--connection: the connection of hosts that do not set one themselves.
+  it('-c local runs hosts that set no ansible_connection on the controller', async () => {
+    ws.write('inv-plain.ini', '[all]\nplain1\n');
+    ws.write(
+      'pb-c.yml',
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: touch ${ws.path('by-c')}
+`,
+    );
+    const r = await runCli(['-i', ws.path('inv-plain.ini'), ws.path('pb-c.yml'), '-c', 'local'], { cwd: ws.dir });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(recap(r.stdout).plain1.changed, 1);
+    const bad = await runCli(['-i', ws.path('inv-plain.ini'), ws.path('pb-c.yml'), '-c', 'telnet'], { cwd: ws.dir });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stdout + bad.stderr, /"telnet" is not supported/);
+  });
+});
+
+describe('semantics: variables', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // Ansible templates vars lazily: x: "{{ nope }}" makes x an AnsibleUndefined, so `x is defined`
+  // is false and `x | default(...)` applies; only using x itself is the error.
+  it('is defined is false for a var whose template is undefined; using it is still an error', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  vars:
+    bad: "{{ nope }}"
+    nested: "{{ bad }}"
+    fine: "{{ 1 + 1 }}"
+  tasks:
+    - debug: { msg: "{{ bad is defined }} {{ nested is undefined }} {{ bad | default('dflt') }} {{ fine is defined }}" }
+    - debug: { msg: "{{ bad }}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['false true dflt true']);
+    assert.match(r.stdout, /undefined variable 'nope' \(in the value of 'bad'\)/);
+  });
+});
+
+describe('semantics: results', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // executor/task_executor.py _evaluate_failed_when_result: the result being judged is the one
+  // registered; a condition that cannot be evaluated fails the task without dropping its output.
+  it('a failed_when that errors fails the task and keeps the registered result', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: echo kept
+      register: out
+      failed_when: out.nosuch.deeper
+      ignore_errors: true
+    - debug: { msg: "{{ out.stdout }} {{ out.failed }}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['kept true']);
+    assert.match(r.stdout, /pb\.yml:\d+:\d+: undefined variable 'out\.nosuch'/);
+    assert.equal(recap(r.stdout).h1.ignored, 1);
+  });
+});
+
+describe('semantics: set_fact key=value', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // plugins/action/set_fact.py: cacheable is read with boolean(); keys are templated
+  // (parsing/splitter.py parse_kv splits at the first '=' outside quotes and {{ }}).
+  it('takes cacheable=no and templated keys, and checks a rendered name', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  vars: { k: dyn }
+  tasks:
+    - set_fact: a=1 cacheable=no
+    - set_fact: "{{ k }}_port=80 plain=5"
+    - set_fact: { "{{ k }}_map": 3 }
+    - debug: { msg: "{{ a }} {{ dyn_port }} {{ plain }} {{ dyn_map }} {{ cacheable is defined }}" }
+    - set_fact: { "{{ k }} bad": 3 }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['1 80 5 3 false']);
+    assert.match(r.stdout, /The variable name 'dyn bad' is not valid/);
+  });
+});
+
+describe('semantics: include_tasks', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // parse_kv gives { file: ... } for `file=x.yml`; strategy/__init__.py counts an include's
+  // result as ok on the hosts that include, skipped where its when is false.
+  it('takes file=x.yml and counts ok where it includes, skipped where not', async () => {
+    ws.write('inc/x.yml', '- debug: { msg: "in {{ inventory_hostname }}" }\n');
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - include_tasks: file=inc/x.yml
+      when: inventory_hostname == 'h1'
+`,
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['in h1']);
+    assert.deepEqual([recap(r.stdout).h1.ok, recap(r.stdout).h1.skipped], [2, 0]);
+    assert.deepEqual([recap(r.stdout).h2.ok, recap(r.stdout).h2.skipped], [0, 1]);
+  });
+});
+
+describe('semantics: loop_control.extended', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // executor/task_executor.py _run_loop: extended adds allitems, previtem (not on the first),
+  // nextitem (not on the last) to ansible_loop.
+  it('adds allitems, previtem and nextitem to ansible_loop', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: { msg: "{{ ansible_loop.index }} {{ ansible_loop.previtem | default('-') }} {{ ansible_loop.nextitem | default('-') }} {{ ansible_loop.allitems | join(',') }}" }
+      loop: [a, b, c]
+      loop_control: { extended: true }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['1 - b a,b,c', '2 a c a,b,c', '3 b - a,b,c']);
+  });
+});
+
+describe('semantics: with_nested and with_together', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // plugins/lookup/nested.py (every combination, first list outermost) and together.py
+  // (side by side, the shorter padded with None); the lists may be templates.
+  it('combine their lists, templated ones included', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  vars: { xs: [1, 2] }
+  tasks:
+    - debug: { msg: "n {{ item | join('-') }}" }
+      with_nested: [[a, b], "{{ xs }}"]
+    - debug: { msg: "t {{ item[0] }} {{ item[1] is none }}" }
+      with_together: [[a, b, c], "{{ xs }}"]
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['n a-1', 'n a-2', 'n b-1', 'n b-2', 't a false', 't b false', 't c true']);
+  });
+});
