@@ -116,7 +116,8 @@ test('-t storage runs the storage play (and the preflight, tag always), nothing 
 
 test('an inventory outside the repository with only site values converges; defaults come from playbooks/group_vars', async () => {
   await phoenix.lab.reset(H);
-  // the lab host's connection, in group phoenix_hypervisors only; the lab's site values as that group's group_vars
+  // the lab host's connection in group phoenix_hypervisors, its gateway CT in phoenix_gateway; the lab's site
+  // values as phoenix_hypervisors' group_vars
   const labInventory = parse(readFileSync(phoenix.lab.inventoryFile, 'utf8')) as {
     all: { children: { lab: { hosts: Record<string, unknown> } } };
   };
@@ -124,7 +125,11 @@ test('an inventory outside the repository with only site values converges; defau
   mkdirSync(join(dir, 'group_vars'), { recursive: true });
   writeFileSync(
     join(dir, 'hosts.yml'),
-    stringify({ phoenix_hypervisors: { hosts: { [H]: labInventory.all.children.lab.hosts[H] } } }),
+    stringify({
+      phoenix_hypervisors: { hosts: { [H]: labInventory.all.children.lab.hosts[H] } },
+      // its gateway CT, reached through it (the gateway play; certs.yml's hook needs its certificate)
+      phoenix_gateway: { hosts: { [`${H}-gateway`]: { ansible_connection: 'pct', ansible_host: H, pct_vmid: 101 } } },
+    }),
   );
   const siteText = readFileSync(join(repoRoot, 'inventory/group_vars/lab.yml'), 'utf8');
   const site = parse(siteText) as Record<string, unknown>;
