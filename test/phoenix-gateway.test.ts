@@ -23,8 +23,7 @@ async function sh(command: string): Promise<string> {
   assert.equal(r.rc, 0, `${command}\n${r.stderr}${r.stdout}`);
   return r.stdout;
 }
-const results = (r: PhoenixRun, host: string) =>
-  r.events.filter((e) => e.type === 'host_result' && e.host === host);
+const results = (r: PhoenixRun, host: string) => r.events.filter((e) => e.type === 'host_result' && e.host === host);
 
 test('fresh host: nginx installed by the playbook in the gateway CT, vhost valid for the real nginx, firewall rule; rerun ok', async () => {
   // a fresh template: no nginx in it (lab/sim/pct.ts), so only the playbook can have installed it
