@@ -11,27 +11,18 @@ import { accountArg } from '../src/remote/owner.js';
 import { overlayPutFacts, putFacts, type PutFacts } from '../src/remote/put-content.js';
 import { currentText, planTextEdit } from '../src/remote/text-edit.js';
 import { compileUserRegex } from '../src/template/regex.js';
+import { editedPath, pathAliasArgs, requireOnePath, userRegexArg } from '../src/remote/edit-args.js';
 
 /** A marker is one line: a line break in it would write a line of the value's choosing. */
 const markerText = z
   .string()
   .refine((v) => !/[\r\n\0]/.test(v), { message: 'a marker is one line: no line breaks or NUL' });
 
-const insertArg = z.string().superRefine((v, ctx) => {
-  if (v === 'EOF' || v === 'BOF') return;
-  try {
-    compileUserRegex(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-  }
-});
+const insertArg = userRegexArg(['EOF', 'BOF']);
 
 const args = z
   .object({
-    path: z.string().min(1).optional().describe('file to edit (aliases: dest, destfile, name)'),
-    dest: z.string().min(1).optional(),
-    destfile: z.string().min(1).optional(),
-    name: z.string().min(1).optional(),
+    ...pathAliasArgs,
     state: z.enum(['present', 'absent']).default('present'),
     marker: markerText
       .default('# {mark} ANSIBLE MANAGED BLOCK')
@@ -54,13 +45,7 @@ const args = z
   })
   .strict()
   .superRefine((a, ctx) => {
-    const given = [a.path, a.dest, a.destfile, a.name].filter((p) => p !== undefined).length;
-    if (given !== 1)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['path'],
-        message: given ? 'give only one of path, dest, destfile, name (they are aliases)' : 'path is required',
-      });
+    requireOnePath(a, ctx);
     if (a.block !== undefined && a.content !== undefined)
       ctx.addIssue({ code: 'custom', path: ['content'], message: 'block and content are aliases: give one' });
     if (a.insertafter !== undefined && a.insertbefore !== undefined)
@@ -75,7 +60,7 @@ const args = z
 
 type Args = z.infer<typeof args>;
 
-const pathOf = (a: Args) => (a.path ?? a.dest ?? a.destfile ?? a.name)!;
+const pathOf = (a: Args) => editedPath(a);
 
 function splitLines(text: string): string[] {
   return text === '' ? [] : (text.match(/[^\n]*\n|[^\n]+$/g) ?? []);

@@ -10,6 +10,7 @@ import { accountArg } from '../src/remote/owner.js';
 import type { RE2JS } from 're2js';
 import { compileUserRegex } from '../src/template/regex.js';
 import { overlayPutFacts, putFacts, putPlan, READ_MAX_BYTES, type PutFacts } from '../src/remote/put-content.js';
+import { editedPath, pathAliasArgs, requireOnePath } from '../src/remote/edit-args.js';
 
 /**
  * The playbook's patterns (Python syntax) run on RE2, as the regex filters do
@@ -52,10 +53,7 @@ const regexArg = z.string().superRefine((v, ctx) => {
 
 const args = z
   .object({
-    path: z.string().min(1).optional().describe('file to edit (aliases: dest, destfile, name)'),
-    dest: z.string().min(1).optional(),
-    destfile: z.string().min(1).optional(),
-    name: z.string().min(1).optional(),
+    ...pathAliasArgs,
     line: z.string().optional().describe('the line (required with state present)'),
     regexp: regexArg
       .optional()
@@ -82,13 +80,7 @@ const args = z
   })
   .strict()
   .superRefine((a, ctx) => {
-    const given = [a.path, a.dest, a.destfile, a.name].filter((p) => p !== undefined).length;
-    if (given !== 1)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['path'],
-        message: given ? 'give only one of path, dest, destfile, name (they are aliases)' : 'path is required',
-      });
+    requireOnePath(a, ctx);
     if (a.state === 'present' && a.line === undefined)
       ctx.addIssue({ code: 'custom', path: ['line'], message: 'line is required with state present' });
     if (a.state === 'absent' && a.line === undefined && a.regexp === undefined && a.search_string === undefined) {
@@ -122,7 +114,7 @@ const args = z
 
 type Args = z.infer<typeof args>;
 
-const pathOf = (a: Args) => (a.path ?? a.dest ?? a.destfile ?? a.name)!;
+const pathOf = (a: Args) => editedPath(a);
 
 /** Python's match.expand: \1, \g<1>, \g<name>. */
 function expand(template: string, groups: Groups): string {

@@ -11,21 +11,13 @@ import { accountArg } from '../src/remote/owner.js';
 import { overlayPutFacts, putFacts, type PutFacts } from '../src/remote/put-content.js';
 import { currentText, planTextEdit } from '../src/remote/text-edit.js';
 import { compileUserRegex } from '../src/template/regex.js';
+import { editedPath, pathAliasArgs, requireOnePath, userRegexArg } from '../src/remote/edit-args.js';
 
-const regexArg = z.string().superRefine((v, ctx) => {
-  try {
-    compileUserRegex(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-  }
-});
+const regexArg = userRegexArg();
 
 const args = z
   .object({
-    path: z.string().min(1).optional().describe('file to edit (aliases: dest, destfile, name)'),
-    dest: z.string().min(1).optional(),
-    destfile: z.string().min(1).optional(),
-    name: z.string().min(1).optional(),
+    ...pathAliasArgs,
     regexp: regexArg.describe('Python-style regex, MULTILINE: every match is replaced'),
     replace: z.string().default('').describe('replacement: \\1, \\g<1>, \\g<name>, \\n …; empty removes the matches'),
     after: regexArg.optional().describe('only the text after the first match of this regex'),
@@ -40,18 +32,12 @@ const args = z
   })
   .strict()
   .superRefine((a, ctx) => {
-    const given = [a.path, a.dest, a.destfile, a.name].filter((p) => p !== undefined).length;
-    if (given !== 1)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['path'],
-        message: given ? 'give only one of path, dest, destfile, name (they are aliases)' : 'path is required',
-      });
+    requireOnePath(a, ctx);
   });
 
 type Args = z.infer<typeof args>;
 
-const pathOf = (a: Args) => (a.path ?? a.dest ?? a.destfile ?? a.name)!;
+const pathOf = (a: Args) => editedPath(a);
 
 const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', f: '\f', v: '\v', a: '\x07', '\\': '\\' };
 
