@@ -161,6 +161,11 @@ export interface ModuleDefinition<A = unknown, F = unknown> {
    * facts/plan/apply run locally and the connection is not even opened.
    */
   runsOn?: 'host' | 'controller';
+  /**
+   * Ansible's BYPASS_HOST_LOOP (add_host): the task runs once, on the first host of the batch,
+   * and its result is that host's only (unlike run_once, it is not given to the others).
+   */
+  bypassHostLoop?: boolean;
   /** Read the host. No changes here, ever. */
   facts(ctx: ModuleContext, args: A): Promise<F>;
   /**

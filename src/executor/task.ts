@@ -18,6 +18,7 @@ import type { PlayRun } from './play-run.js';
 import { inherit, type Scope } from './scope.js';
 import type { Section } from './section.js';
 import { dropOmitted, taskVars } from './vars.js';
+import { applyInventoryChange } from './inventory-changes.js';
 import { mapLimit } from './util.js';
 import { sleep } from '../sleep.js';
 import type { HostStatus } from '../events.js';
@@ -87,7 +88,7 @@ export async function runTask(
   if (running.length === 0) return;
   const t: TaskRun = { ctx, run, task, module, scope, title: renderedTitle(ctx, run, task, running[0], scope) };
   const runOnce = toBool(scope.run_once);
-  const targets = runOnce ? running.slice(0, 1) : running;
+  const targets = runOnce || module.bypassHostLoop ? running.slice(0, 1) : running;
   ctx.reporter.emit({
     type: 'task_start',
     task: t.title,
@@ -236,6 +237,7 @@ function applyOutcome(host: HostState, task: Task, o: Outcome, scope: Scope, cou
   if (facts && typeof facts === 'object' && o.status !== 'failed' && o.status !== 'skipped') {
     if (o.secret) markSecretData(facts); // set_fact of a value derived from a secret sets a secret
     if (task.module === 'setup') mergeGatheredFacts(host.gathered, facts as Record<string, unknown>);
+    else if (task.module === 'include_vars') Object.assign(host.includedVars, facts);
     else Object.assign(host.facts, facts);
   }
   if (o.status === 'changed') for (const n of [...(task.notify ?? []), ...(scope.notify ?? [])]) host.notified.add(n);
@@ -465,6 +467,11 @@ async function invoke(t: TaskOnHost): Promise<Record<string, unknown>> {
     }
     const work = runModule(t.module, args, moduleContext(t, conn, where, timeoutS, abort.signal));
     const r: ModuleResult = await Promise.race([work, stoppedBy(abort.signal, timeoutS)]);
+    if (!r.failed && (t.module.name === 'add_host' || t.module.name === 'group_by')) {
+      // add_host, group_by: the inventory changes now, and `changed` says whether it did
+      const inventoryChanged = applyInventoryChange(t.ctx, t.host.name, t.run.baseDir, r);
+      if (inventoryChanged !== undefined) r.changed = inventoryChanged;
+    }
     return withLines({ ...r, changed: Boolean(r.changed), failed: Boolean(r.failed) });
   } finally {
     if (timer) clearTimeout(timer);
