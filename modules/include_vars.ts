@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, isAbsolute, join, relative, sep } from 'node:path';
 import * as z from 'zod';
-import { PhxError, formatLoc } from '../src/errors.js';
+import { PhxError, ValidationErrors, formatLoc } from '../src/errors.js';
 import { defineModule } from '../src/module.js';
 import { compileUserRegex } from '../src/template/regex.js';
 import { EvalFailure } from '../src/template/values.js';
@@ -173,9 +173,10 @@ export default defineModule<Args, Loaded>({
       return Promise.resolve(load(a, ctx.baseDir, ctx.roleDir));
     } catch (e) {
       // a broken file (YAML syntax, wrong vault password, a bad regex) is the task's failure, located
-      if (!(e instanceof PhxError) && !(e instanceof EvalFailure)) throw e;
-      const loc = e instanceof PhxError && e.loc ? `${formatLoc(e.loc)}: ` : '';
-      return Promise.resolve({ vars: {}, files: [], error: `${loc}${e.message}` });
+      const problems = e instanceof ValidationErrors ? e.errors : e instanceof PhxError || e instanceof EvalFailure ? [e] : undefined;
+      if (!problems) throw e;
+      const located = (p: Error) => (p instanceof PhxError && p.loc ? `${formatLoc(p.loc)}: ${p.message}` : p.message);
+      return Promise.resolve({ vars: {}, files: [], error: problems.map(located).join('\n') });
     }
   },
   plan(f, a, p) {
