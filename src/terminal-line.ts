@@ -17,9 +17,10 @@ export function stdinIsTerminal(): boolean {
 
 export function readTerminalLine(o: TerminalLineOptions): Promise<string> {
   const input = process.stdin;
-  process.stderr.write(o.prompt);
+  // raw first: a key typed as soon as the prompt shows must not be echoed by the terminal
   input.setRawMode(true);
   input.resume();
+  process.stderr.write(o.prompt);
   return new Promise((resolve) => {
     let value = '';
     const done = () => {
