@@ -2,12 +2,14 @@
 // owner, group and mode. Compared by SHA1 like Ansible; a small copy is two
 // round trips: one probe, one write through stdin (temp, chown, chmod, mv).
 // A directory src is copied the same way, all files in those two round trips.
+// remote_src: src is read on the host (one more round trip) and written the same way.
 import { readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, posix } from 'node:path';
 import * as z from 'zod';
 import { PhxError } from '../src/errors.js';
 import { defineModule, type ModuleContext } from '../src/module.js';
 import { modeArg } from '../src/remote/mode.js';
+import { readRemoteSource } from '../src/remote/read-source.js';
 import { overlayPutFacts, putArgShape, putFacts, putPlan, type PutFacts } from '../src/remote/put-content.js';
 import {
   overlayTreeFacts,
@@ -27,7 +29,10 @@ const args = z
       .describe('file on the controller, relative to the playbook (or its files/ directory)'),
     content: z.unknown().optional().describe('literal content (lists and dicts are written as JSON)'),
     ...putArgShape,
-    remote_src: z.literal(false).optional().describe('only false: copying between remote paths is not supported'),
+    remote_src: z
+      .boolean()
+      .optional()
+      .describe('true: src is a file or directory on the host, copied to dest there (links followed)'),
     directory_mode: modeArg.optional().describe('mode of directories created when src is a directory'),
     local_follow: z
       .literal(true, {
@@ -39,7 +44,8 @@ const args = z
   .strict()
   .refine((a) => (a.src === undefined) !== (a.content === undefined), {
     message: 'copy needs exactly one of: src, content',
-  });
+  })
+  .refine((a) => !a.remote_src || a.src !== undefined, { path: ['remote_src'], message: 'remote_src needs src' });
 
 type Args = z.infer<typeof args>;
 
@@ -75,6 +81,13 @@ function readSource(a: Args, baseDir: string, roleDir?: string): Source {
   throw new PhxError(`copy: could not find src ${src} (looked in ${candidates.join(', ')})`);
 }
 
+/** remote_src: the same shapes, read from the host (lib/ansible/modules/copy.py: 'Source … not found'). */
+async function readHostSource(ctx: ModuleContext, src: string): Promise<Source> {
+  const r = await readRemoteSource(ctx, src);
+  if (r.kind === 'missing') throw new PhxError(`Source ${src} not found`);
+  return r.kind === 'tree' ? r : { kind: 'file', content: r.content, name: posix.basename(src), mode: r.mode };
+}
+
 /** Where a directory src lands: `dir` goes inside dest, `dir/` means its contents. */
 const treeRoot = (a: Args) => (a.src!.endsWith('/') ? a.dest : posix.join(a.dest, basename(a.src!)));
 
@@ -92,7 +105,7 @@ export default defineModule<Args, Facts>({
   async facts(ctx: ModuleContext, a): Promise<Facts> {
     let source: Source;
     try {
-      source = readSource(a, ctx.baseDir, ctx.roleDir);
+      source = a.remote_src ? await readHostSource(ctx, a.src!) : readSource(a, ctx.baseDir, ctx.roleDir);
     } catch (e) {
       if (e instanceof PhxError) return { kind: 'error', error: e.message };
       throw e;
