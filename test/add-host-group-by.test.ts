@@ -127,6 +127,28 @@ describe('add_host', () => {
     assert.match(templated.stdout, /is not a host name/);
     assert.deepEqual(said(templated.stdout), []);
   });
+
+  // src/inventory/pct-hosts.ts: a container host added at run time is checked as an inventory's would be
+  it('a pct host whose hypervisor is not in the inventory is refused and not added', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - add_host: { name: ct1, ansible_connection: pct, ansible_host: nosuch, pct_vmid: 101 }
+      ignore_errors: true
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: { msg: "reached {{ inventory_hostname }}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /nosuch/);
+    assert.deepEqual(said(r.stdout), ['reached h1']);
+  });
 });
 
 describe('group_by', () => {

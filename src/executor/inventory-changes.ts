@@ -48,11 +48,13 @@ function addHost(ctx: RunContext, info: AddHost): boolean {
   for (const g of info.groups) checkName('group', g);
   for (const [k, v] of Object.entries(info.host_vars)) checkConnectionVar(k, v);
   let changed = false;
-  if (!inv.hosts.has(name)) {
+  const isNew = !inv.hosts.has(name);
+  if (isNew) {
     b.host(name);
     changed = true;
   }
   const entry = inv.hosts.get(name)!;
+  const before = { vars: { ...entry.vars }, groups: [...entry.groups] };
   for (const [k, v] of Object.entries(info.host_vars)) {
     if (JSON.stringify(plain(entry.vars[k])) !== JSON.stringify(plain(v)) || !(k in entry.vars)) changed = true;
     b.setHostVar(name, k, v);
@@ -66,8 +68,28 @@ function addHost(ctx: RunContext, info: AddHost): boolean {
   // a container host must name its hypervisor and CT id as an inventory file would have to
   const varsOf = (h: string) => hostVariables(inv, h);
   const problems = pctHostProblems(inv, name, varsOf(name), sortedHostGroups(inv, name), varsOf);
-  if (problems.length > 0) throw problems[0];
+  if (problems.length > 0) {
+    undo(ctx, name, isNew, before);
+    throw problems[0];
+  }
   return changed;
+}
+
+/** A refused add_host leaves the inventory as it found it (groups it made stay, empty). */
+function undo(ctx: RunContext, name: string, isNew: boolean, before: { vars: Record<string, unknown>; groups: string[] }) {
+  const inv = ctx.inventory;
+  const entry = inv.hosts.get(name)!;
+  for (const g of entry.groups.filter((x) => !before.groups.includes(x))) {
+    const group = inv.groups.get(g);
+    if (group) group.hosts = group.hosts.filter((h) => h !== name);
+  }
+  if (isNew) inv.hosts.delete(name);
+  else {
+    entry.vars = before.vars;
+    entry.groups = before.groups;
+  }
+  reconcile(inv);
+  inventoryChanged(inv);
 }
 
 function addGroup(ctx: RunContext, host: string, group: string, parents: string[]): boolean {
