@@ -39,7 +39,7 @@ const args = z
         });
     }
     for (const k of GROUP_KEYS) {
-      const v = a[k] as string | string[] | undefined;
+      const v = a[k];
       if (v === undefined) continue;
       for (const g of splitGroups(v))
         if (!g.includes('{{') && !isValidGroupName(g))
@@ -83,7 +83,7 @@ export default defineModule<Args, Record<string, never>>({
     const written = (a.name ?? a.hostname ?? a.host)!;
     const parsed = parseHostAndPort(written);
     if (!parsed) return { changes: [], fail: `add_host: ${JSON.stringify(written)} is not a host name` };
-    const groups = splitGroups((a.groupname ?? a.groups ?? a.group ?? []) as string | string[]);
+    const groups = splitGroups(a.groupname ?? a.groups ?? a.group ?? []);
     const bad = groups.find((g) => !isValidGroupName(g));
     if (bad !== undefined) return { changes: [], fail: `add_host: ${JSON.stringify(bad)} is not a group name` };
     const hostVars: Record<string, unknown> = {};

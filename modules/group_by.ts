@@ -33,7 +33,7 @@ type Args = z.infer<typeof args>;
 export default defineModule<Args, Record<string, never>>({
   name: 'group_by',
   aliases: ['ansible.builtin.group_by', 'ansible.legacy.group_by'],
-  description: "Put each host in a group named by one of its values, for later plays (runs on the controller)",
+  description: 'Put each host in a group named by one of its values, for later plays (runs on the controller)',
   args,
   runsOn: 'controller',
   facts: () => Promise.resolve({}),

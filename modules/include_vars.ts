@@ -45,9 +45,9 @@ const args = z
   })
   .strict()
   .superRefine((a, ctx) => {
-    const dirArgs = (['depth', 'files_matching', 'ignore_files', 'extensions', 'ignore_unknown_extensions'] as const).filter(
-      (k) => a[k] !== undefined,
-    );
+    const dirArgs = (
+      ['depth', 'files_matching', 'ignore_files', 'extensions', 'ignore_unknown_extensions'] as const
+    ).filter((k) => a[k] !== undefined);
     if (a.file !== undefined && (a.dir !== undefined || dirArgs.length > 0))
       ctx.addIssue({
         code: 'custom',
@@ -117,9 +117,9 @@ function loadDir(a: Args, root: string, inRole: boolean): Loaded {
   const loaded: Loaded = { vars: {}, files: [] };
   if (!existsSync(root)) return { ...loaded, error: `${root} directory does not exist` };
   const matcher = a.files_matching !== undefined ? compileUserRegex(a.files_matching) : undefined;
-  const ignore = (typeof a.ignore_files === 'string' ? a.ignore_files.split(/\s+/).filter(Boolean) : a.ignore_files ?? []).map(
-    (p) => compileUserRegex(`(?:${p})$`),
-  );
+  const ignore = (
+    typeof a.ignore_files === 'string' ? a.ignore_files.split(/\s+/).filter(Boolean) : (a.ignore_files ?? [])
+  ).map((p) => compileUserRegex(`(?:${p})$`));
   const extensions = a.extensions ?? DEFAULT_EXTENSIONS;
   for (const { dir, files } of walk(root, a.depth ?? 0)) {
     for (const name of files) {
@@ -173,7 +173,8 @@ export default defineModule<Args, Loaded>({
       return Promise.resolve(load(a, ctx.baseDir, ctx.roleDir));
     } catch (e) {
       // a broken file (YAML syntax, wrong vault password, a bad regex) is the task's failure, located
-      const problems = e instanceof ValidationErrors ? e.errors : e instanceof PhxError || e instanceof EvalFailure ? [e] : undefined;
+      const problems =
+        e instanceof ValidationErrors ? e.errors : e instanceof PhxError || e instanceof EvalFailure ? [e] : undefined;
       if (!problems) throw e;
       const located = (p: Error) => (p instanceof PhxError && p.loc ? `${formatLoc(p.loc)}: ${p.message}` : p.message);
       return Promise.resolve({ vars: {}, files: [], error: problems.map(located).join('\n') });

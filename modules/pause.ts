@@ -50,7 +50,10 @@ async function wait(ctx: ModuleContext, a: Args): Promise<Pick<Facts, 'userInput
   }
   if (!stdinIsTerminal()) return { userInput: '', notAsked: true };
   const question = a.prompt !== undefined ? `${a.prompt}:` : 'Press enter to continue, Ctrl+C to interrupt:';
-  return { userInput: await readTerminalLine({ prompt: `${question} `, echo: a.echo, signal: ctx.signal }), notAsked: false };
+  return {
+    userInput: await readTerminalLine({ prompt: `${question} `, echo: a.echo, signal: ctx.signal }),
+    notAsked: false,
+  };
 }
 
 export default defineModule<Args, Facts>({

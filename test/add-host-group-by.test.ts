@@ -54,11 +54,7 @@ describe('add_host', () => {
     );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     // BYPASS_HOST_LOOP: once, on the first host only (h2 gets no result of its own)
-    assert.deepEqual(said(r.stdout), [
-      'changed true new1 added,other',
-      'again false',
-      'new1 red gv added,other new1',
-    ]);
+    assert.deepEqual(said(r.stdout), ['changed true new1 added,other', 'again false', 'new1 red gv added,other new1']);
     // the registered result is h1's only: h2 skips both debugs and ran nothing else
     assert.deepEqual([recap(r.stdout).h2.ok, recap(r.stdout).h2.skipped], [0, 2]);
     const counts = recap(r.stdout);
@@ -157,7 +153,7 @@ describe('group_by', () => {
   after(() => ws.cleanup());
 
   // group_by.py: the key names a group per host; strategy _add_group: parents made, host added, changed
-  it("puts each host in the group its value names; later plays target it and its group_vars apply", async () => {
+  it('puts each host in the group its value names; later plays target it and its group_vars apply', async () => {
     const r = await play(
       ws,
       `

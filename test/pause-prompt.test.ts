@@ -82,7 +82,12 @@ describe('pause with a prompt', () => {
 
   it('echo (the default) shows what is typed', async () => {
     ws.write('echo.yml', PLAYBOOK.replace(', echo: false', ''));
-    const out = await runOnTerminal(['-i', ws.path('inv.ini'), ws.path('echo.yml')], ws.dir, 'Type the word:', 'kiwi\r');
+    const out = await runOnTerminal(
+      ['-i', ws.path('inv.ini'), ws.path('echo.yml')],
+      ws.dir,
+      'Type the word:',
+      'kiwi\r',
+    );
     assert.match(out, /Type the word: kiwi/, out);
     assert.match(out, /"msg": "got \[kiwi\] echo=true"/, out);
   });

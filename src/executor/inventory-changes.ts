@@ -76,7 +76,12 @@ function addHost(ctx: RunContext, info: AddHost): boolean {
 }
 
 /** A refused add_host leaves the inventory as it found it (groups it made stay, empty). */
-function undo(ctx: RunContext, name: string, isNew: boolean, before: { vars: Record<string, unknown>; groups: string[] }) {
+function undo(
+  ctx: RunContext,
+  name: string,
+  isNew: boolean,
+  before: { vars: Record<string, unknown>; groups: string[] },
+) {
   const inv = ctx.inventory;
   const entry = inv.hosts.get(name)!;
   for (const g of entry.groups.filter((x) => !before.groups.includes(x))) {

@@ -8,9 +8,7 @@ import { READ_MAX_BYTES } from './put-content.js';
 import { TREE_MAX_ENTRIES, type TreeEntry } from './put-tree.js';
 
 export type RemoteSource =
-  | { kind: 'file'; content: Buffer; mode: number }
-  | { kind: 'tree'; entries: TreeEntry[] }
-  | { kind: 'missing' };
+  { kind: 'file'; content: Buffer; mode: number } | { kind: 'tree'; entries: TreeEntry[] } | { kind: 'missing' };
 
 /**
  * The script: `F mode` then the bytes; `D` then the listing (`type mode size path` NUL-separated)
