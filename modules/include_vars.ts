@@ -20,7 +20,12 @@ const MAX_FILES = 10_000;
 
 const args = z
   .object({
-    file: z.string().min(1).optional().describe('the file to load (also the free form)'),
+    file: z.string().min(1).optional().describe('the file to load'),
+    _raw_params: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('the free form (`include_vars: x.yml`): the file, when file is not given'),
     dir: z.string().min(1).optional().describe('load every vars file of this directory, in name order'),
     depth: z.number().int().min(0).optional().describe('dir: how deep to go (0: all the way; 1: the directory only)'),
     files_matching: z.string().optional().describe('dir: only files whose name this regex finds (RE2)'),
@@ -48,13 +53,14 @@ const args = z
     const dirArgs = (
       ['depth', 'files_matching', 'ignore_files', 'extensions', 'ignore_unknown_extensions'] as const
     ).filter((k) => a[k] !== undefined);
-    if (a.file !== undefined && (a.dir !== undefined || dirArgs.length > 0))
+    const file = a.file ?? a._raw_params;
+    if (file !== undefined && (a.dir !== undefined || dirArgs.length > 0))
       ctx.addIssue({
         code: 'custom',
         path: ['file'],
         message: `file cannot be used with ${[...(a.dir !== undefined ? ['dir'] : []), ...dirArgs].join(', ')} (those are for dir)`,
       });
-    else if (a.file === undefined && a.dir === undefined)
+    else if (file === undefined && a.dir === undefined)
       ctx.addIssue({ code: 'custom', message: 'include_vars needs file (or the free form) or dir' });
   });
 
@@ -143,7 +149,7 @@ function loadDir(a: Args, root: string, inRole: boolean): Loaded {
 
 function load(a: Args, baseDir: string, roleDir?: string): Loaded {
   if (a.dir !== undefined) return loadDir(a, rootDir(a.dir, baseDir, roleDir), roleDir !== undefined);
-  const found = findFile(a.file!, baseDir, roleDir);
+  const found = findFile((a.file ?? a._raw_params)!, baseDir, roleDir);
   if (typeof found !== 'string') return { vars: {}, files: [], error: found.error };
   const data = loadFile(found);
   if (typeof data === 'string') return { vars: {}, files: [], error: data };
@@ -166,7 +172,8 @@ export default defineModule<Args, Loaded>({
   aliases: ['ansible.builtin.include_vars', 'ansible.legacy.include_vars'],
   description: 'Load variables from YAML or JSON files on the controller (runs on the controller)',
   args,
-  freeForm: 'file',
+  // Ansible's _raw_params: `include_vars: x.yml name=y` and `include_vars: file=x.yml name=y` both work
+  freeForm: '_raw_params',
   runsOn: 'controller',
   facts(ctx, a) {
     try {

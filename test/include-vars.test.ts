@@ -86,7 +86,9 @@ describe('include_vars: files', () => {
   gather_facts: false
   tasks:
     - include_vars: { file: common.yml, name: conf }
-    - debug: { msg: "{{ conf.colour }} {{ colour is defined }}" }
+    - include_vars: common.yml name=conf2
+    - include_vars: file=common.yml name=conf3
+    - debug: { msg: "{{ conf.colour }} {{ conf2.size }} {{ conf3.size }} {{ colour is defined }}" }
     - include_vars: list.yml
       ignore_errors: true
       register: notmap
@@ -98,7 +100,7 @@ describe('include_vars: files', () => {
 `,
     );
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.deepEqual(said(r.stdout), ['blue false', 'true true', 'found true']);
+    assert.deepEqual(said(r.stdout), ['blue 3 3 false', 'true true', 'found true']);
   });
 
   it('a YAML error is located at the file, line and column', async () => {
