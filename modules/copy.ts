@@ -35,11 +35,9 @@ const args = z
       .describe('true: src is a file or directory on the host, copied to dest there (links followed)'),
     directory_mode: modeArg.optional().describe('mode of directories created when src is a directory'),
     local_follow: z
-      .literal(true, {
-        message: 'local_follow: false (links in src copied as links) is not supported: links are followed',
-      })
+      .boolean()
       .optional()
-      .describe("only true (Ansible's default): symlinks in a controller src are followed"),
+      .describe("true (Ansible's default): symlinks in a controller src directory are followed; false: made as links"),
   })
   .strict()
   .refine((a) => (a.src === undefined) !== (a.content === undefined), {
@@ -71,7 +69,7 @@ function readSource(a: Args, baseDir: string, roleDir?: string): Source {
     }
     if (st.isDirectory()) {
       try {
-        return { kind: 'tree', entries: readTree(p) };
+        return { kind: 'tree', entries: readTree(p, a.local_follow !== false) };
       } catch (e) {
         throw new PhxError(`copy: src directory ${src}: ${(e as Error).message}`);
       }
