@@ -33,7 +33,8 @@ export function findPyinfra(env: NodeJS.ProcessEnv = process.env): Pyinfra | str
         .filter(Boolean)
         .map((d) => join(d, 'pyinfra'))
         .find(executable);
-  if (!bin) return 'pyinfra not measured: no pyinfra on PATH and PYINFRA is not set (docs/BENCHMARKS.md, "## pyinfra", says how to install it)';
+  if (!bin)
+    return 'pyinfra not measured: no pyinfra on PATH and PYINFRA is not set (docs/BENCHMARKS.md, "## pyinfra", says how to install it)';
   const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 60_000 });
   const version = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0] ?? '';
   if (r.status !== 0) return `pyinfra not measured: '${bin} --version' failed (rc ${r.status}): ${version}`;
@@ -131,7 +132,12 @@ export function pyinfraTotals(
 ): { changed: number; failed: number; unreachable: number; complete: boolean } {
   const r = parsePyinfraOutput(output);
   if (check)
-    return { changed: r.proposed, failed: 0, unreachable: 0, complete: plain(output).includes('--> Detected changes:') };
+    return {
+      changed: r.proposed,
+      failed: 0,
+      unreachable: 0,
+      complete: plain(output).includes('--> Detected changes:'),
+    };
   return {
     changed: [...r.changed.values()].reduce((a, b) => a + b, 0),
     failed: 0,

@@ -688,7 +688,13 @@ async function main(): Promise<number> {
       ...(pyinfra ? (['pyinfra'] as Tool[]) : []),
     ];
 
-    report.push('## Machine', '', ...machine(ansible), `- ${pyinfra ? `${pyinfra.version} (${pyinfra.bin})` : found}`, '');
+    report.push(
+      '## Machine',
+      '',
+      ...machine(ansible),
+      `- ${pyinfra ? `${pyinfra.version} (${pyinfra.bin})` : found}`,
+      '',
+    );
     if (tools.length > 1) {
       const results: CompareResult[] = [];
       for (const k of o.hostCounts) {
@@ -697,7 +703,7 @@ async function main(): Promise<number> {
         flush();
       }
       report.push(
-        `## phx-play vs ansible-playbook${pyinfra ? " and pyinfra" : ""}: 20 tasks (bench/workload/workload.yml), median of ${o.reps} repetition(s)`,
+        `## phx-play vs ansible-playbook${pyinfra ? ' and pyinfra' : ''}: 20 tasks (bench/workload/workload.yml), median of ${o.reps} repetition(s)`,
         '',
       );
       for (const t of tools)
@@ -705,10 +711,10 @@ async function main(): Promise<number> {
           report.push(`- **${t}**: ${ANSIBLE_SETUPS[t.slice('ansible-'.length) as AnsibleSetup]}`);
       if (pyinfra)
         report.push(
-          `- **pyinfra**: ${pyinfra.version}, bench/workload/deploy.py (the same 20 tasks), paramiko, --parallel = hosts; first and second runs with -y, --check is --dry`,
+          `- **pyinfra** (${pyinfra.version.replace(/^pyinfra:\s*/, '')}): bench/workload/deploy.py (the same 20 tasks), paramiko, --parallel = hosts; first and second runs with -y (no change-proposal pass), --check is --dry`,
         );
       report.push(
-        '- ratio = the other tool\'s wall time / phx-play wall time of the same repetition (runs made back to back), median over repetitions',
+        "- ratio = the other tool's wall time / phx-play wall time of the same repetition (runs made back to back), median over repetitions",
         '',
       );
       report.push(
