@@ -692,7 +692,7 @@ async function main(): Promise<number> {
       '## Machine',
       '',
       ...machine(ansible),
-      `- ${pyinfra ? `${pyinfra.version} (${pyinfra.bin})` : found}`,
+      `- ${typeof found === 'string' ? found : `${found.version} (${found.bin})`}`,
       '',
     );
     if (tools.length > 1) {

@@ -70,6 +70,8 @@ test('a --dry run: the proposed changes and conditional changes of every operati
   assert.equal(pyinfraTotals('--> Connecting to hosts...\n', true, ['h01']).complete, false);
 });
 
+const note = (found: ReturnType<typeof findPyinfra>) => (typeof found === 'string' ? found : 'found');
+
 test('pyinfra is found by PYINFRA, then PATH, and only a 3.x is measured', () => {
   const dir = mkdtempSync(join(tmpdir(), 'phx-pyinfra-'));
   const fake = (name: string, version: string) => {
@@ -82,11 +84,8 @@ test('pyinfra is found by PYINFRA, then PATH, and only a 3.x is measured', () =>
   const v2 = fake('pyinfra2', 'pyinfra: v2.9.2');
   assert.deepEqual(findPyinfra({ PATH: dir }), { bin: v3, version: 'pyinfra: v3.0b0' });
   assert.deepEqual(findPyinfra({ PATH: '/nonexistent', PYINFRA: v3 }), { bin: v3, version: 'pyinfra: v3.0b0' });
-  assert.match(String(findPyinfra({ PATH: dir, PYINFRA: v2 })), /not measured: .*v2\.9\.2.*3\.x/);
-  assert.match(
-    String(findPyinfra({ PATH: '/nonexistent' })),
-    /not measured: no pyinfra on PATH and PYINFRA is not set/,
-  );
+  assert.match(note(findPyinfra({ PATH: dir, PYINFRA: v2 })), /not measured: .*v2\.9\.2.*3\.x/);
+  assert.match(note(findPyinfra({ PATH: '/nonexistent' })), /not measured: no pyinfra on PATH and PYINFRA is not set/);
 });
 
 test("the inventory is Python data: a path's quotes stay inside its string", () => {
