@@ -173,6 +173,9 @@ interface RunRecord {
   rc: number;
   /** 1-minute load average when the run started: other work on the machine skews every figure */
   load: number;
+  /** CPU seconds of the tool's process tree (GNU time), and of the hosts' sshd and what they ran */
+  cpuS?: number;
+  hostCpuS?: number;
 }
 
 function phxArgv(inventory: string, playbook: string, hosts: number, extra: string[]): string[] {
@@ -215,6 +218,7 @@ async function compare(o: Options, tools: Tool[], k: number): Promise<CompareRes
 
   const runTool = async (t: Tool, phase: Phase, rep: number): Promise<RunRecord> => {
     const load = loadavg()[0];
+    const hostCpu0 = sshdCpuS(hosts);
     const extra = ['-e', `bench_base=${base(t)}`, ...(phase === 'check' ? ['--check'] : [])];
     let m: Measured;
     if (t === 'phx-play')
@@ -236,6 +240,8 @@ async function compare(o: Options, tools: Tool[], k: number): Promise<CompareRes
       });
       closeControlMasters(cfg.controlDir);
     }
+    await new Promise((r) => setTimeout(r, 300)); // the hosts' sshd reap their sessions, adding their CPU
+    const hostCpuS = sshdCpuS(hosts) - hostCpu0;
     const recap =
       t === 'pyinfra'
         ? pyinfraTotals(m.stdout + m.stderr, phase === 'check', hosts.names)
@@ -244,7 +250,7 @@ async function compare(o: Options, tools: Tool[], k: number): Promise<CompareRes
       throw new Error(`${t} ${phase} run on ${k} host(s) failed (rc ${m.rc}):\n${(m.stdout + m.stderr).slice(-3000)}`);
     }
     log(
-      `  rep ${rep} ${phase.padEnd(6)} ${t.padEnd(16)} ${fmtS(m.wallMs).padStart(7)}  changed=${recap.changed}  peak ${fmtMb(m.maxRssKb ?? m.peakTreeRssKb)}  load ${load.toFixed(1)}`,
+      `  rep ${rep} ${phase.padEnd(6)} ${t.padEnd(16)} ${fmtS(m.wallMs).padStart(7)}  changed=${recap.changed}  peak ${fmtMb(m.maxRssKb ?? m.peakTreeRssKb)}  CPU ${m.cpuS?.toFixed(2) ?? '?'} + ${hostCpuS.toFixed(2)} s  load ${load.toFixed(1)}`,
     );
     return {
       tool: t,
@@ -258,6 +264,8 @@ async function compare(o: Options, tools: Tool[], k: number): Promise<CompareRes
       failed: recap.failed,
       rc: m.rc,
       load,
+      cpuS: m.cpuS,
+      hostCpuS,
     };
   };
 
@@ -303,6 +311,33 @@ function verify(tools: Tool[], runs: RunRecord[], hosts: BenchHosts, base: (t: T
     );
   }
   return out;
+}
+
+/**
+ * CPU seconds per run: the controller (its whole process tree) and the hosts
+ * (their sshd and the commands they ran). All share this machine's 2 CPUs with
+ * whatever else runs, so these move less with the load than wall times do.
+ */
+function cpuTable(results: CompareResult[], tools: Tool[]): string[] {
+  const rows: string[][] = [];
+  for (const r of results)
+    for (const phase of PHASES)
+      rows.push([
+        String(r.hosts),
+        phase,
+        ...tools.map((t) => {
+          const rs = r.runs.filter((x) => x.tool === t && x.phase === phase);
+          const ctl = median(rs.map((x) => x.cpuS ?? NaN));
+          const host = median(rs.map((x) => x.hostCpuS ?? NaN));
+          return `${ctl.toFixed(2)} + ${host.toFixed(2)} s`;
+        }),
+      ]);
+  return [
+    '',
+    "CPU per run (median): the controller's process tree (GNU time %U + %S) + the hosts' sshd and the commands they ran:",
+    '',
+    ...table(['hosts', 'run', ...tools], rows),
+  ];
 }
 
 // ---- round trips ----------------------------------------------------------------
@@ -719,6 +754,7 @@ async function main(): Promise<number> {
       );
       report.push(
         ...compareTables(results, tools),
+        ...cpuTable(results, tools),
         '',
         'Checks:',
         '',
