@@ -1,5 +1,6 @@
-// `npm run bench`: phx-play against ansible-playbook on the same sshd hosts and
-// the same 20-task workload, phx-play alone at fleet scale, and start-up times.
+// `npm run bench`: phx-play against ansible-playbook (and pyinfra 3.x when one is
+// installed) on the same sshd hosts and the same 20-task workload, phx-play
+// alone at fleet scale, and start-up times.
 // Prints a Markdown report (docs/BENCHMARKS.md is made from it) and writes the
 // raw figures as JSON. Everything it starts is stopped, also on Ctrl-C.
 import { cpSync, mkdtempSync, rmSync, writeFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
