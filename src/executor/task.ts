@@ -22,6 +22,7 @@ import { mapLimit } from './util.js';
 import { sleep } from '../sleep.js';
 import type { HostStatus } from '../events.js';
 import { containerSlot } from '../predictions.js';
+import { coerceArgs } from '../playbook/arg-coerce.js';
 import {
   holdsSecretText,
   markSecretContainers,
@@ -477,7 +478,7 @@ function moduleArgs(t: TaskOnHost, where: { loc: Task['loc']; task: string; base
   const rendered = dropOmitted(renderValue(t.task.args, t.vars, where));
   noteSecretInside(rendered); // a secret got in without a variable read (a cached lazy var): the task is secret too
   // arguments are data for the module: plain strings; controller modules (set_fact) keep what was unsafe
-  const parsed = t.module.args.safeParse(unwrapUnsafe(rendered));
+  const parsed = t.module.args.safeParse(coerceArgs(t.module.args, unwrapUnsafe(rendered)));
   if (!parsed.success) {
     const problems = argIssuesText(parsed.error.issues);
     // not a module result: changed_when/failed_when/until must not run on it
