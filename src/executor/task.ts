@@ -22,6 +22,7 @@ import { mapLimit } from './util.js';
 import { sleep } from '../sleep.js';
 import type { HostStatus } from '../events.js';
 import { containerSlot } from '../predictions.js';
+import { isMapping } from '../template/values.js';
 import { coerceArgs } from '../playbook/arg-coerce.js';
 import {
   holdsSecretText,
@@ -540,6 +541,11 @@ export function loopItems(
     const unsafe = isUnsafeContainer(value); // keys chosen by a host are unsafe text
     const entries: [string, unknown][] = Object.entries(value);
     return entries.map(([key, v]) => ({ key: unsafe ? new UnsafeText(key) : key, value: v }));
+  }
+  // with_items over a mapping: its keys, as LookupBase._flatten iterates the terms (lookup/items.py)
+  if (node.loop_with === 'items' && isMapping(value)) {
+    const unsafe = isUnsafeContainer(value);
+    return Object.keys(value).map((key) => (unsafe ? new UnsafeText(key) : key));
   }
   if (!Array.isArray(value)) throw new PhxError(`loop must be a list, got ${describe(value)}`, node.loc);
   const list: unknown[] = value;
