@@ -49,7 +49,7 @@ ln -s pts/ptmx "$r/dev/ptmx"
 ln -s /proc/self/fd "$r/dev/fd"
 mount -t tmpfs -o mode=1777 tmpfs "$r/dev/shm"
 mount -t tmpfs -o mode=0755 tmpfs "$r/run"
-mkdir -p "$r/run/lock"
+mkdir -p "$r/run/lock" "$r/run/sshd" # as on a host where sshd runs (sshd -t wants it)
 ro_bind "$repo" "$r$repo"
 [ "$node_prefix" = /usr ] || ro_bind "$node_prefix" "$r$node_prefix"
 mkdir -p "$r/phx-compat"

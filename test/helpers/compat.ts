@@ -113,7 +113,11 @@ export function runItem(tool: Tool, item: CompatItem): Promise<EndState & { outp
           if (err) throw new Error(`sandbox.sh for ${item.name}: ${err.message}`);
           const output = readFileSync(join(out, 'output'), 'utf8');
           const rc = Number(readFileSync(join(out, 'rc'), 'utf8').trim());
-          const state = readFileSync(join(out, 'state.tsv'), 'utf8').split('\n').filter(Boolean).sort();
+          const state = readFileSync(join(out, 'state.tsv'), 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map(normalizeLine)
+            .sort();
           resolve({ rc, recap: parseRecap(output), state, output });
         } catch (e) {
           reject(e instanceof Error ? e : new Error(String(e)));
@@ -123,6 +127,26 @@ export function runItem(tool: Tool, item: CompatItem): Promise<EndState & { outp
       },
     );
   });
+}
+
+/** Ansible's backup name (`file.1234.2026-12-07@05:25:12~`, module_utils/basic.py backup_local) */
+const BACKUP = /\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~$/;
+
+/**
+ * What does not depend on the content but on the run or the host: a backup's
+ * name carries the time and its content is the host's old file; an owner left
+ * as a number (a removed user's home) is the id useradd picked on this host.
+ */
+function normalizeLine(line: string): string {
+  const f = line.split('\t');
+  if (f.length !== 7) return line;
+  if (BACKUP.test(f[6])) {
+    f[6] = f[6].replace(BACKUP, '.<backup>~');
+    f[4] = '-';
+    f[5] = '-';
+  }
+  for (const i of [2, 3]) if (/^\d{3,}$/.test(f[i])) f[i] = '#';
+  return f.join('\t');
 }
 
 export function fixturePath(item: CompatItem): string {
