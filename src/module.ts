@@ -161,6 +161,11 @@ export interface ModuleDefinition<A = unknown, F = unknown> {
    * facts/plan/apply run locally and the connection is not even opened.
    */
   runsOn?: 'host' | 'controller';
+  /**
+   * Arguments that name a path on the host: `~`, `~user` and `$VAR` in them are
+   * expanded there before facts() (Ansible's type='path'; src/remote/expand-paths.ts).
+   */
+  pathArgs?: readonly string[];
   /** Read the host. No changes here, ever. */
   facts(ctx: ModuleContext, args: A): Promise<F>;
   /**
