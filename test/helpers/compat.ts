@@ -103,11 +103,16 @@ function commandLine(tool: Tool, item: CompatItem): string {
 /** runs one item with one tool in the sandbox */
 export function runItem(tool: Tool, item: CompatItem): Promise<EndState & { output: string }> {
   const out = mkdtempSync(join(tmpdir(), 'phx-compat-'));
+  const limitS = tool === 'ansible-playbook' ? 600 : 120;
   return new Promise((resolve, reject) => {
     execFile(
       sandbox,
       [join(compatDir, item.name), out, commandLine(tool, item)],
-      { timeout: 180_000, env: { ...process.env, PHX_COMPAT_REPO: repoRoot } },
+      // ansible-playbook starts Python for every task (and loop item): slow on a busy machine
+      {
+        timeout: (limitS + 60) * 1000,
+        env: { ...process.env, PHX_COMPAT_REPO: repoRoot, PHX_COMPAT_TIMEOUT: String(limitS) },
+      },
       (err) => {
         try {
           if (err) throw new Error(`sandbox.sh for ${item.name}: ${err.message}`);
