@@ -98,6 +98,7 @@ type Facts =
 export default defineModule<Args, Facts>({
   name: 'copy',
   aliases: ['ansible.builtin.copy', 'ansible.legacy.copy'],
+  pathArgs: ['dest'],
   description: 'Put a controller file or literal content on the host, with owner, group and mode',
   args,
   async facts(ctx: ModuleContext, a): Promise<Facts> {

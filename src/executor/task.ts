@@ -23,6 +23,8 @@ import { mapLimit } from './util.js';
 import { sleep } from '../sleep.js';
 import type { HostStatus } from '../events.js';
 import { containerSlot } from '../predictions.js';
+import { isMapping } from '../template/values.js';
+import { coerceArgs } from '../playbook/arg-coerce.js';
 import {
   holdsSecretText,
   markSecretContainers,
@@ -484,7 +486,7 @@ function moduleArgs(t: TaskOnHost, where: { loc: Task['loc']; task: string; base
   const rendered = dropOmitted(renderValue(t.task.args, t.vars, where));
   noteSecretInside(rendered); // a secret got in without a variable read (a cached lazy var): the task is secret too
   // arguments are data for the module: plain strings; controller modules (set_fact) keep what was unsafe
-  const parsed = t.module.args.safeParse(unwrapUnsafe(rendered));
+  const parsed = t.module.args.safeParse(coerceArgs(t.module.args, unwrapUnsafe(rendered)));
   if (!parsed.success) {
     const problems = argIssuesText(parsed.error.issues);
     // not a module result: changed_when/failed_when/until must not run on it
@@ -546,6 +548,11 @@ export function loopItems(
     const unsafe = isUnsafeContainer(value); // keys chosen by a host are unsafe text
     const entries: [string, unknown][] = Object.entries(value);
     return entries.map(([key, v]) => ({ key: unsafe ? new UnsafeText(key) : key, value: v }));
+  }
+  // with_items over a mapping: its keys, as LookupBase._flatten iterates the terms (lookup/items.py)
+  if (node.loop_with === 'items' && isMapping(value)) {
+    const unsafe = isUnsafeContainer(value);
+    return Object.keys(value).map((key) => (unsafe ? new UnsafeText(key) : key));
   }
   if (!Array.isArray(value)) throw new PhxError(`loop must be a list, got ${describe(value)}`, node.loc);
   const list: unknown[] = value;

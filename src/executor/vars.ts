@@ -45,6 +45,7 @@ export function taskVars(
   vars.playbook_dir = run.baseDir;
   if (role) {
     vars.role_name = role.name;
+    vars.ansible_role_name = role.name; // Ansible: the fully qualified name; roles here are never in collections
     vars.role_path = role.path;
   }
   vars.ansible_check_mode = check;
