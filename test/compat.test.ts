@@ -3,7 +3,7 @@
 // end state (paths, modes, owners, contents, link targets) and recap compared
 // with Ansible's: always with the recorded fixture (test/compat/expected/, made
 // by dist/test/compat-record.js), and with a live ansible-playbook run when it
-// is installed. An item expected to run the same must; an item listed as an
+// is installed and PHX_COMPAT_LIVE=1. An item expected to run the same must; an item listed as an
 // expected failure must still differ (so the manifest stays true). The share
 // that runs unchanged must be the one docs/ANSIBLE.md reports.
 import { test, before } from 'node:test';
@@ -61,6 +61,8 @@ test('phx-play against the recorded Ansible end states', (t) => {
 
 test('phx-play against a live ansible-playbook run', async (t) => {
   if (unusable) return t.skip(unusable);
+  // minutes of Ansible runs: asked for (PHX_COMPAT_LIVE=1), not on by default where Ansible happens to be installed
+  if (process.env.PHX_COMPAT_LIVE !== '1') return t.skip('set PHX_COMPAT_LIVE=1 to run ansible-playbook live as well');
   if (!ansibleInstalled()) return t.skip('ansible-playbook is not installed: compared with the recorded fixtures only');
   const live = await pool(items, 3, (i) => runItem('ansible-playbook', i));
   const problems = items.map((i, n) => verdict(i, live[n], 'ansible-playbook now')).filter(Boolean);

@@ -100,7 +100,7 @@ set +e
 : >"$out/state.tsv"
 while IFS="	" read -r y m u g size l p; do
   case $p in
-    /tmp/* | /var/tmp/* | /root/.ansible | /root/.ansible/* | /root/.cache | /root/.cache/* | */__pycache__ | */__pycache__/* | /etc/*-) continue ;;
+    /tmp/* | /var/tmp/* | /var/log/lastlog | /var/log/faillog | /var/log/wtmp | /var/log/btmp | /root/.ansible | /root/.ansible/* | /root/.cache | /root/.cache/* | */__pycache__ | */__pycache__/* | /etc/*-) continue ;;
   esac
   if [ "$y" != deleted ] && [ -e "$p" -o -L "$p" ]; then
     hy=$(find "$p" -maxdepth 0 -printf "%y\t%m\t%U\t%G")
