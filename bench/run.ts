@@ -63,7 +63,8 @@ const HELP = `npm run bench [-- options]
   --no-scale          skip fleet scale          --no-startup           skip start-up timings
   --no-profile        no --cpu-prof run at the largest scale
   --json FILE         raw figures as JSON       --md FILE             the report as Markdown
-  --site              only site.yml twice on lab hosts: Proxmox CLI programs and round trips per host
+  --site              only site.yml on lab hosts: a first run, then --reps converged runs per latency
+                      (alternating); Proxmox CLI programs and round trips per host
   --site-hosts 3      lab host counts for --site (default 3)
   --site-latency L    off,pve (default both): without / with the real Proxmox tools' latency
   --keep              keep the work directory`;
@@ -664,7 +665,7 @@ async function main(): Promise<number> {
   };
   try {
     if (o.site) {
-      const r = await benchSite(ROOT, workDir, o.site, (stop) => cleanups.push(stop), log);
+      const r = await benchSite(ROOT, workDir, { reps: o.reps, ...o.site }, (stop) => cleanups.push(stop), log);
       raw.site = r.runs;
       report.push('## Machine', '', ...machine(undefined), '', ...r.report, '');
       flush();
@@ -773,6 +774,7 @@ async function main(): Promise<number> {
             'per task per host',
             'peak RSS',
             'phx-play CPU',
+            'per task per host',
             "hosts' sshd CPU",
             'hosts start',
           ],
@@ -787,6 +789,7 @@ async function main(): Promise<number> {
             perTaskHost(median(r.wallMs), r),
             fmtMb(median(r.maxRssKb)),
             r.controllerCpuS.length ? `${median(r.controllerCpuS).toFixed(2)} s` : '?',
+            r.controllerCpuS.length ? perTaskHost(median(r.controllerCpuS) * 1000, r) : '?',
             r.hostCpuS.length ? `${median(r.hostCpuS).toFixed(2)} s` : 'n/a',
             fmtS(r.startMs),
           ]),
