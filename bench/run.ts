@@ -39,8 +39,10 @@ interface Options {
   reps: number;
   hostCounts: number[];
   scaleCounts: number[];
-  /** lab hosts for site.yml; default: scaleCounts */
+  /** lab hosts for site.yml; default: the scale counts up to 50 (each lab host is a dozen processes) */
   siteScaleCounts: number[];
+  /** round trips per task (1 host, sshd at DEBUG1) */
+  roundTrips: boolean;
   ansible: boolean;
   ansibleDefaults: boolean;
   /** pyinfra 3.x on the same hosts and workload, when installed (bench/pyinfra.ts) */
@@ -59,14 +61,16 @@ const HELP = `npm run bench [-- options]
   --quick             1 repetition (default 3)
   --reps N            repetitions of every measurement
   --hosts 1,10        host counts for phx-play vs ansible-playbook
-  --scale 1,10,50     host counts for phx-play alone (the workload on sshd hosts, and site.yml on lab hosts)
-  --site-scale LIST   other lab host counts for site.yml
+  --scale 1,10,50,100 host counts for phx-play alone: the workload on sshd hosts, first and second runs
+  --site-scale LIST   lab host counts for site.yml at scale (default: the --scale counts up to 50)
+  --no-site-scale     no site.yml at scale      --no-roundtrips        skip the round-trip count
   --no-ansible        skip the comparison      --no-ansible-defaults  only Ansible's fast setup
   --no-pyinfra        skip pyinfra (measured when PYINFRA=/path/to/pyinfra or pyinfra on PATH is 3.x)
   --no-scale          skip fleet scale          --no-startup           skip start-up timings
   --no-profile        no --cpu-prof run at the largest scale
   --json FILE         raw figures as JSON       --md FILE             the report as Markdown
-  --site              only site.yml twice on lab hosts: Proxmox CLI programs and round trips per host
+  --site              only site.yml on lab hosts: a first run, then --reps converged runs per latency
+                      (alternating); Proxmox CLI programs and round trips per host
   --site-hosts 3      lab host counts for --site (default 3)
   --site-latency L    off,pve (default both): without / with the real Proxmox tools' latency
   --keep              keep the work directory`;
@@ -75,8 +79,9 @@ function parseOptions(argv: string[]): Options {
   const o: Options = {
     reps: 3,
     hostCounts: [1, 10],
-    scaleCounts: [1, 10, 50],
+    scaleCounts: [1, 10, 50, 100],
     siteScaleCounts: [],
+    roundTrips: true,
     ansible: true,
     ansibleDefaults: true,
     pyinfra: true,
@@ -85,6 +90,7 @@ function parseOptions(argv: string[]): Options {
     profile: true,
     keep: false,
   };
+  let siteScale = true;
   const list = (v: string | undefined) => {
     const xs = (v ?? '').split(',').map(Number);
     if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 1))
@@ -98,6 +104,8 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--hosts') o.hostCounts = list(argv[++i]);
     else if (a === '--scale') o.scaleCounts = list(argv[++i]);
     else if (a === '--site-scale') o.siteScaleCounts = list(argv[++i]);
+    else if (a === '--no-site-scale') siteScale = false;
+    else if (a === '--no-roundtrips') o.roundTrips = false;
     else if (a === '--no-ansible') o.ansible = false;
     else if (a === '--no-ansible-defaults') o.ansibleDefaults = false;
     else if (a === '--no-pyinfra') o.pyinfra = false;
@@ -120,7 +128,8 @@ function parseOptions(argv: string[]): Options {
       process.exit(0);
     } else throw new Error(`bench: unknown option ${a}\n${HELP}`);
   }
-  if (o.siteScaleCounts.length === 0) o.siteScaleCounts = o.scaleCounts;
+  if (!siteScale) o.siteScaleCounts = [];
+  else if (o.siteScaleCounts.length === 0) o.siteScaleCounts = o.scaleCounts.filter((k) => k <= 50);
   return o;
 }
 
@@ -409,7 +418,12 @@ interface ScaleRecord {
   hosts: number;
   tasks: number;
   startMs: number;
+  /** first runs (everything to do): the workload's targets are emptied before each; site.yml's one converging run */
+  firstWallMs: number[];
+  firstMaxRssKb: number[];
+  /** second runs (everything already in place) */
   wallMs: number[];
+  /** GNU time %M: the phx-play process's own peak RSS (ru_maxrss) */
   maxRssKb: number[];
   /** CPU seconds of phx-play itself per run */
   controllerCpuS: number[];
@@ -447,15 +461,15 @@ async function scaleWorkload(o: Options, k: number): Promise<ScaleRecord> {
   const hosts = await startBenchHosts({ dir: join(dir, 'hosts'), count: k });
   cleanups.push(() => hosts.stop());
   const startMs = Date.now() - t0;
-  const extra = ['-e', `bench_base=${join(dir, 'targets')}`];
-  const converge = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV });
-  if (converge.rc !== 0)
-    throw new Error(`workload on ${k} hosts failed:\n${(converge.stdout + converge.stderr).slice(-3000)}`);
+  const targets = join(dir, 'targets');
+  const extra = ['-e', `bench_base=${targets}`];
   const rec: ScaleRecord = {
     what: 'workload on sshd hosts',
     hosts: k,
     tasks: 0,
     startMs,
+    firstWallMs: [],
+    firstMaxRssKb: [],
     wallMs: [],
     maxRssKb: [],
     controllerCpuS: [],
@@ -463,19 +477,27 @@ async function scaleWorkload(o: Options, k: number): Promise<ScaleRecord> {
     changed: 0,
   };
   for (let rep = 1; rep <= o.reps; rep++) {
-    const cpu0 = sshdCpuS(hosts);
-    const m = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV });
-    if (m.rc !== 0) throw new Error(`workload second run on ${k} hosts failed:\n${(m.stdout + m.stderr).slice(-3000)}`);
+    rmSync(targets, { recursive: true, force: true });
+    const first = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV, timeoutMs: 600_000 });
+    if (first.rc !== 0)
+      throw new Error(`workload on ${k} hosts failed:\n${(first.stdout + first.stderr).slice(-3000)}`);
+    rec.firstWallMs.push(first.wallMs);
+    rec.firstMaxRssKb.push(first.maxRssKb ?? first.peakTreeRssKb);
     await new Promise((r) => setTimeout(r, 500)); // let sshd reap the closed connections
+    const cpu0 = sshdCpuS(hosts);
+    const m = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV, timeoutMs: 600_000 });
+    if (m.rc !== 0) throw new Error(`workload second run on ${k} hosts failed:\n${(m.stdout + m.stderr).slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 500));
     rec.hostCpuS.push(sshdCpuS(hosts) - cpu0);
     if (m.cpuS !== undefined) rec.controllerCpuS.push(m.cpuS);
     rec.wallMs.push(m.wallMs);
     rec.maxRssKb.push(m.maxRssKb ?? m.peakTreeRssKb);
     rec.tasks = taskCount(WORKLOAD, k, m.stdout);
     rec.changed = Math.max(rec.changed, totals(parseRecap(m.stdout), []).changed);
+    if (rec.changed !== 0) throw new Error(`workload second run on ${k} hosts reported changed=${rec.changed}`);
   }
   log(
-    `  workload ${String(k).padStart(3)} hosts: second run ${fmtS(median(rec.wallMs))}, phx-play CPU ${median(rec.controllerCpuS).toFixed(2)} s, sshd CPU ${median(rec.hostCpuS).toFixed(2)} s, peak ${fmtMb(median(rec.maxRssKb))}, sshd start ${fmtS(startMs)}, load ${loadavg()[0].toFixed(1)}`,
+    `  workload ${String(k).padStart(3)} hosts: first run ${fmtS(median(rec.firstWallMs))} (peak ${fmtMb(median(rec.firstMaxRssKb))}), second run ${fmtS(median(rec.wallMs))}, phx-play CPU ${median(rec.controllerCpuS).toFixed(2)} s, sshd CPU ${median(rec.hostCpuS).toFixed(2)} s, peak ${fmtMb(median(rec.maxRssKb))}, sshd start ${fmtS(startMs)}, load ${loadavg()[0].toFixed(1)}`,
   );
   await hosts.stop();
   return rec;
@@ -507,6 +529,8 @@ async function scaleSite(o: Options, k: number, profileDir?: string): Promise<Sc
       hosts: k,
       tasks: 0,
       startMs,
+      firstWallMs: [converge.wallMs],
+      firstMaxRssKb: [converge.maxRssKb ?? converge.peakTreeRssKb],
       wallMs: [],
       maxRssKb: [],
       controllerCpuS: [],
@@ -700,7 +724,7 @@ async function main(): Promise<number> {
   };
   try {
     if (o.site) {
-      const r = await benchSite(ROOT, workDir, o.site, (stop) => cleanups.push(stop), log);
+      const r = await benchSite(ROOT, workDir, { reps: o.reps, ...o.site }, (stop) => cleanups.push(stop), log);
       raw.site = r.runs;
       report.push('## Machine', '', ...machine(undefined), '', ...r.report, '');
       flush();
@@ -765,30 +789,32 @@ async function main(): Promise<number> {
       flush();
     }
 
-    const rt = await roundTrips();
-    raw.roundTrips = rt;
-    report.push('## Round trips per task per host (phx-play -vv EXEC lines, 1 host)', '');
-    report.push(
-      ...table(
-        ['task', 'module', 'first run', 'second run', '--check'],
-        rt.first.map((t, i) => [
-          t.task,
-          t.module,
-          String(t.execs),
-          String(rt.second[i]?.execs ?? '?'),
-          String(rt.check[i]?.execs ?? '?'),
-        ]),
-      ),
-    );
-    report.push(
-      '',
-      `sshd (LogLevel DEBUG1) counted exec/subsystem channels (one exec channel is the remote shell that runs the commands) — first ${rt.sshd.first.exec}/${rt.sshd.first.subsystem}, second ${rt.sshd.second.exec}/${rt.sshd.second.subsystem}, --check ${rt.sshd.check.exec}/${rt.sshd.check.subsystem}; connections: ${rt.sshd.first.sessions}/${rt.sshd.second.sessions}/${rt.sshd.check.sessions}.`,
-      '',
-    );
-    flush();
+    if (o.roundTrips) {
+      const rt = await roundTrips();
+      raw.roundTrips = rt;
+      report.push('## Round trips per task per host (phx-play -vv EXEC lines, 1 host)', '');
+      report.push(
+        ...table(
+          ['task', 'module', 'first run', 'second run', '--check'],
+          rt.first.map((t, i) => [
+            t.task,
+            t.module,
+            String(t.execs),
+            String(rt.second[i]?.execs ?? '?'),
+            String(rt.check[i]?.execs ?? '?'),
+          ]),
+        ),
+      );
+      report.push(
+        '',
+        `sshd (LogLevel DEBUG1) counted exec/subsystem channels (one exec channel is the remote shell that runs the commands) — first ${rt.sshd.first.exec}/${rt.sshd.first.subsystem}, second ${rt.sshd.second.exec}/${rt.sshd.second.subsystem}, --check ${rt.sshd.check.exec}/${rt.sshd.check.subsystem}; connections: ${rt.sshd.first.sessions}/${rt.sshd.second.sessions}/${rt.sshd.check.sessions}.`,
+        '',
+      );
+      flush();
+    }
 
     if (o.scale) {
-      log('\n== phx-play at scale (second runs)');
+      log('\n== phx-play at scale (first and second runs)');
       const profileDir = join(workDir, 'profiles');
       const records: Array<ScaleRecord | string> = [];
       const biggest = Math.max(...o.scaleCounts);
@@ -807,38 +833,47 @@ async function main(): Promise<number> {
       }
       if (o.profile) await profileWorkload(biggest, join(profileDir, 'workload'));
       raw.scale = records;
-      report.push('## phx-play at fleet scale: second run (everything already in place)', '');
+      report.push(
+        `## phx-play at fleet scale: first run (everything to do) and second run (everything in place), median of ${o.reps}`,
+        '',
+      );
       const done = records.filter((r): r is ScaleRecord => typeof r !== 'string');
+      const perTaskHost = (ms: number, r: ScaleRecord) => `${(ms / Math.max(1, r.tasks * r.hosts)).toFixed(1)} ms`;
       report.push(
         ...table(
           [
             'playbook',
             'hosts',
             'tasks',
-            'wall (median)',
+            'first run',
             'per task per host',
-            'vs 10 hosts',
+            'peak RSS',
+            'second run',
+            'per task per host',
+            'peak RSS',
             'phx-play CPU',
+            'per task per host',
             "hosts' sshd CPU",
-            'peak memory',
             'hosts start',
           ],
-          done.map((r) => {
-            const ten = done.find((x) => x.what === r.what && x.hosts === 10);
-            return [
-              r.what,
-              String(r.hosts),
-              String(r.tasks),
-              fmtS(median(r.wallMs)),
-              `${(median(r.wallMs) / Math.max(1, r.tasks * r.hosts)).toFixed(1)} ms`,
-              ten ? fmtX(median(r.wallMs) / median(ten.wallMs)) : '',
-              r.controllerCpuS.length ? `${median(r.controllerCpuS).toFixed(2)} s` : '?',
-              r.hostCpuS.length ? `${median(r.hostCpuS).toFixed(2)} s` : 'n/a',
-              fmtMb(median(r.maxRssKb)),
-              fmtS(r.startMs),
-            ];
-          }),
+          done.map((r) => [
+            r.what,
+            String(r.hosts),
+            String(r.tasks),
+            fmtS(median(r.firstWallMs)),
+            perTaskHost(median(r.firstWallMs), r),
+            fmtMb(median(r.firstMaxRssKb)),
+            fmtS(median(r.wallMs)),
+            perTaskHost(median(r.wallMs), r),
+            fmtMb(median(r.maxRssKb)),
+            r.controllerCpuS.length ? `${median(r.controllerCpuS).toFixed(2)} s` : '?',
+            r.controllerCpuS.length ? perTaskHost(median(r.controllerCpuS) * 1000, r) : '?',
+            r.hostCpuS.length ? `${median(r.hostCpuS).toFixed(2)} s` : 'n/a',
+            fmtS(r.startMs),
+          ]),
         ),
+        '',
+        "Peak RSS: GNU time's %M, the phx-play process's own ru_maxrss. CPU columns: second run.",
       );
       for (const r of records) if (typeof r === 'string') report.push('', `- pending: ${r}`);
       for (const r of done) if (r.note) report.push('', `- ${r.what}, ${r.hosts} hosts: ${r.note}`);

@@ -1,6 +1,7 @@
 // The commands that need playbooks, the inventory or the module registry:
 // schema, --syntax-check, --list-*, and running. Loaded by src/cli.ts once the
 // command line is parsed, so `--help` (and a bad option) need none of it.
+import { setMaxListeners } from 'node:events';
 import { dirname, resolve } from 'node:path';
 import type { CliOptions } from './args.js';
 import { parseExtraVars } from './extra-vars.js';
@@ -119,6 +120,8 @@ export async function runCommand(o: CliOptions): Promise<number> {
  */
 function onInterrupt(reporter: Reporter): { signal: AbortSignal; stopListening: () => void } {
   const controller = new AbortController();
+  // every task running on a host listens (forks of them at once): no leak warning at 11 hosts
+  setMaxListeners(0, controller.signal);
   const handler = (signalName: NodeJS.Signals) => {
     if (controller.signal.aborted) {
       process.stderr.write(`\nphx-play: ${signalName} again: quitting at once\n`);
