@@ -374,3 +374,106 @@ describe('semantics: with_nested and with_together', () => {
     assert.deepEqual(said(r.stdout), ['n a-1', 'n a-2', 'n b-1', 'n b-2', 't a false', 't b false', 't c true']);
   });
 });
+
+describe('semantics: register on include_tasks', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // executor/task_executor.py _execute_internal returns dict(include=include_file, include_args=...)
+  // for an include (run() adds changed=False); a false when gives the skipped result; a loop the
+  // results of its items. The strategy registers it before the included tasks run.
+  it('registers the include result, skipped and looped ones too', async () => {
+    ws.write('inc/x.yml', '- debug: { msg: "in {{ r1.include }}" }\n');
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - include_tasks: inc/x.yml
+      register: r1
+    - include_tasks: inc/x.yml
+      register: r2
+      when: false
+    - include_tasks: inc/x.yml
+      register: r3
+      loop: [a, b]
+      when: item == 'b'
+    - debug: { msg: "{{ r1.changed }} {{ r1.include_args }} {{ r2.skipped }} {{ r3.results[0].skipped }} {{ r3.results[1].include }} {{ r3.results[1].item }}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['in inc/x.yml', 'in inc/x.yml', 'false {} true true inc/x.yml b']);
+  });
+});
+
+describe('semantics: with_sequence', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // plugins/lookup/sequence.py: parse_simple_args ([start-]end[/stride][:format]) else parse_kv_args;
+  // sanity_check turns count into end; generate_sequence yields `format % i` as strings.
+  it('takes the k=v and short forms, count, stride, format and templates', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  vars: { n: 3 }
+  tasks:
+    - debug: { msg: "a {{ item }} {{ item is string }}" }
+      with_sequence: start=1 end={{ n }}
+    - debug: { msg: "b {{ item }}" }
+      with_sequence: 4-8/2
+    - debug: { msg: "c {{ item }}" }
+      with_sequence: start=0x0f count=2 format=h%03x
+    - debug: { msg: "d {{ item }}" }
+      with_sequence: "3:host%02d"
+    - debug: { msg: "e {{ item }}" }
+      with_sequence: start=5 end=1 stride=-2
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), [
+      'a 1 true',
+      'a 2 true',
+      'a 3 true',
+      'b 4',
+      'b 6',
+      'b 8',
+      'c h00f',
+      'c h010',
+      'd host01',
+      'd host02',
+      'd host03',
+      'e 5',
+      'e 3',
+      'e 1',
+    ]);
+  });
+
+  // sequence.py sanity_check: the errors Ansible raises, here at load with the location.
+  it('reports a bad sequence at its line before anything runs', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: { msg: "{{ item }}" }
+      with_sequence: start=5 end=1
+    - debug: { msg: "{{ item }}" }
+      with_sequence: start=1 end=2 count=2
+`,
+      ['h1'],
+    );
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr + r.stdout, /pb\.yml:6:\d+.*to count backwards make stride negative/);
+    assert.match(r.stderr + r.stdout, /pb\.yml:8:\d+.*can't specify both count and end/);
+    assert.doesNotMatch(r.stdout, /TASK/);
+  });
+});

@@ -9,6 +9,7 @@ import { createModuleContext } from '../module-runner.js';
 import { mergeGatheredFacts } from '../facts/merge.js';
 import { runModule } from '../module-runner.js';
 import type { Condition, LoopControl, Task } from '../playbook/types.js';
+import { sequenceItems } from '../playbook/sequence.js';
 import { hasTemplate, markUnsafe, renderValue, toBool } from '../template/index.js';
 import { UnsafeText, isUnsafeContainer, plain, restoreUnsafe, unwrapUnsafe } from '../unsafe.js';
 import type { Connection } from '../connection/types.js';
@@ -540,10 +541,21 @@ export function loopItems(
     const entries: [string, unknown][] = Object.entries(value);
     return entries.map(([key, v]) => ({ key: unsafe ? new UnsafeText(key) : key, value: v }));
   }
+  if (node.loop_with === 'sequence') return sequenceLoop(value, node);
   if (!Array.isArray(value)) throw new PhxError(`loop must be a list, got ${describe(value)}`, node.loc);
   const list: unknown[] = value;
   if (node.loop_with === 'together' || node.loop_with === 'nested') return combined(node.loop_with, list, node);
   return node.loop_with === 'items' ? list.flatMap((v: unknown) => (Array.isArray(v) ? (v as unknown[]) : [v])) : list;
+}
+
+/** with_sequence whose terms held templates: read as the loader reads literal ones (src/playbook/sequence.ts). */
+function sequenceLoop(value: unknown, node: Pick<Task, 'loc'>): string[] {
+  const terms = (Array.isArray(value) ? (value as unknown[]) : [value]).map((t) => String(plain(t)));
+  try {
+    return terms.flatMap(sequenceItems);
+  } catch (e) {
+    throw new PhxError((e as Error).message, node.loc);
+  }
 }
 
 /** A loop over more items than this is a mistake (with_nested multiplies). */

@@ -67,6 +67,11 @@ export const KEYWORDS = {
   with_list: kw(loopSchema, 'a list or a template', 'same as loop'),
   with_together: kw(loopSchema, 'a list of lists or a template', 'items side by side: [a1, b1], [a2, b2], …'),
   with_nested: kw(loopSchema, 'a list of lists or a template', 'every combination: [a1, b1], [a1, b2], …'),
+  with_sequence: kw(
+    z.union([z.string(), z.number(), z.array(z.union([z.string(), z.number()]))]),
+    'a sequence (start=1 end=5, count=4, 4-8/2) or a list of them',
+    'numbers as strings, as the sequence lookup: start, end or count, stride, format',
+  ),
   with_dict: kw(
     z.union([mapping, templateString]),
     'a mapping or a template',
@@ -137,6 +142,7 @@ const LOOPING = [
   'with_dict',
   'with_together',
   'with_nested',
+  'with_sequence',
   'loop_control',
 ] as const;
 
@@ -193,13 +199,13 @@ export const BLOCK_KEYS = ['name', 'block', 'rescue', 'always', ...INHERITED, 'n
 export const IMPORT_TASKS_KEYS = ['name', 'import_tasks', ...INHERITED] as const;
 
 /** Keys allowed beside include_tasks (they apply to the include itself; `apply` passes keywords down). */
-export const INCLUDE_TASKS_KEYS = ['name', 'include_tasks', ...INHERITED, ...LOOPING] as const;
+export const INCLUDE_TASKS_KEYS = ['name', 'include_tasks', ...INHERITED, ...LOOPING, 'register'] as const;
 
 /** Keys allowed beside import_role (they apply to every task of the role). */
 export const IMPORT_ROLE_KEYS = ['name', 'import_role', ...INHERITED] as const;
 
 /** Keys allowed beside include_role (they apply to the include itself; `apply` passes keywords down). */
-export const INCLUDE_ROLE_KEYS = ['name', 'include_role', ...INHERITED, ...LOOPING] as const;
+export const INCLUDE_ROLE_KEYS = ['name', 'include_role', ...INHERITED, ...LOOPING, 'register'] as const;
 
 /** The options of import_role / include_role (`apply` and `public` only where the loader accepts them). */
 export const ROLE_OPTION_KEYS = [
@@ -255,4 +261,4 @@ export const UNSUPPORTED: Record<string, string> = {
   strategy: "'strategy' is not supported; phx-play always runs the linear strategy",
 };
 
-export const SUPPORTED_WITH = ['with_items', 'with_list', 'with_dict', 'with_together', 'with_nested'];
+export const SUPPORTED_WITH = ['with_items', 'with_list', 'with_dict', 'with_together', 'with_nested', 'with_sequence'];

@@ -21,6 +21,9 @@ export interface InheritedKeywords {
   any_errors_fatal?: boolean;
 }
 
+/** how a loop written as with_* that could only be resolved at run time turns into items (see Task.loop_with) */
+export type LoopWith = 'items' | 'dict' | 'together' | 'nested' | 'sequence';
+
 /** `when`-style condition: a bare expression, a boolean, or a list (all must hold). */
 export type Condition = string | boolean | Array<string | boolean>;
 
@@ -49,7 +52,7 @@ export interface Task extends InheritedKeywords {
    * 'dict' turns a mapping into [{ key, value }]. (Literal values are already
    * transformed by the loader and leave this unset.)
    */
-  loop_with?: 'items' | 'dict' | 'together' | 'nested';
+  loop_with?: LoopWith;
   loop_control?: LoopControl;
   register?: string;
   changed_when?: Condition;
@@ -101,7 +104,7 @@ export interface IncludeTasks extends InheritedKeywords {
   baseDir: string;
   loop?: unknown;
   /** see Task.loop_with */
-  loop_with?: 'items' | 'dict' | 'together' | 'nested';
+  loop_with?: LoopWith;
   loop_control?: LoopControl;
   /** when the file name has no template, its tasks were loaded and validated up front */
   preloaded?: TaskNode[];
@@ -112,6 +115,8 @@ export interface IncludeTasks extends InheritedKeywords {
   apply?: InheritedKeywords & { notify?: string[] };
   /** include_role: `file` is the role's name; preloaded holds the role's block when the name is static */
   role?: IncludeRoleOptions;
+  /** the include's own result per host (what Ansible's TaskExecutor returns for an include) */
+  register?: string;
   loc: SourceLoc;
 }
 
