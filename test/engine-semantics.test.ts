@@ -477,3 +477,53 @@ describe('semantics: with_sequence', () => {
     assert.doesNotMatch(r.stdout, /TASK/);
   });
 });
+
+describe('semantics: action and local_action', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // parsing/mod_args.py ModArgsParser.parse: `action:` as a string (_split_module_string: the first
+  // word is the module) or a mapping with `module:`; `local_action:` the same with delegate_to localhost.
+  it('runs the module named in the value, local_action on the controller', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - action: command echo hi {{ inventory_hostname }}
+      register: a
+    - action:
+        module: debug
+        msg: "map {{ a.stdout }}"
+    - local_action: command echo local
+      register: b
+    - debug: { msg: "{{ b.stdout }}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['map hi h1', 'local']);
+    assert.match(r.stdout, /changed: \[h1 -> localhost\]/);
+  });
+
+  // mod_args.py: "conflicting action statements"; an unknown module is a located error at load.
+  it('reports an unknown module and a second module key at their lines', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - action: comand echo hi
+    - action: debug msg=x
+      copy: { src: a, dest: b }
+`,
+      ['h1'],
+    );
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /pb\.yml:5:\d+: unknown module 'comand' in 'action'; did you mean 'command'\?/);
+    assert.match(r.stderr, /pb\.yml:7:\d+: conflicting action statements: 'action' and 'copy'/);
+  });
+});

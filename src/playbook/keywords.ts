@@ -255,8 +255,6 @@ export const SPECIAL_ACTIONS: Record<string, SpecialAction> = {
 /** Ansible keywords phx-play deliberately does not support, with what to do instead. */
 export const UNSUPPORTED: Record<string, string> = {
   include: "'include' is not supported; use import_tasks or include_tasks",
-  action: "'action' is not supported; write the module as the key (e.g. 'copy: src=a dest=b')",
-  local_action: "'local_action' is not supported; use the module with 'delegate_to: localhost'",
   vars_prompt: "'vars_prompt' is not supported; pass values with -e",
   strategy: "'strategy' is not supported; phx-play always runs the linear strategy",
 };
