@@ -32,7 +32,10 @@ export interface RunContext {
   readonly hosts: Map<string, HostState>;
   /** the state of a host, created on first use (implicit localhost is not in the inventory) */
   hostState(name: string, playbookDir: string): HostState;
-  /** opens (once: the first play to use the host sets its defaults) and returns the connection for a host name */
+  /**
+   * opens (once per host, connection type and user) and returns the connection for a host name;
+   * `defaults` (the play's connection, the task's remote_user) sit below the host's variables
+   */
   connect(host: string, defaults: ConnectionDefaults): Promise<Connection>;
   /** what hosts share during the run (cluster-wide modules take turns there: src/shared-scope.ts) */
   readonly scopes: SharedScopes;
@@ -40,7 +43,7 @@ export interface RunContext {
   started: boolean;
 }
 
-/** A play's remote_user / connection: defaults below inventory variables. */
+/** The remote_user of a task (its blocks, its play) and the play's connection: defaults below the host's variables. */
 export interface ConnectionDefaults {
   ansible_user?: string;
   ansible_connection?: string;

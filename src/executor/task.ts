@@ -13,7 +13,7 @@ import { sequenceItems } from '../playbook/sequence.js';
 import { hasTemplate, markUnsafe, renderValue, toBool } from '../template/index.js';
 import { UnsafeText, isUnsafeContainer, plain, restoreUnsafe, unwrapUnsafe } from '../unsafe.js';
 import type { Connection } from '../connection/types.js';
-import type { RunContext } from './context.js';
+import type { ConnectionDefaults, RunContext } from './context.js';
 import type { HostState } from './host.js';
 import type { PlayRun } from './play-run.js';
 import { inherit, type Scope } from './scope.js';
@@ -458,7 +458,7 @@ async function invoke(t: TaskOnHost): Promise<Record<string, unknown>> {
       conn =
         t.module.runsOn === 'controller'
           ? controllerOnly
-          : await t.ctx.connect(t.delegateTo ?? t.host.name, t.run.connection);
+          : await t.ctx.connect(t.delegateTo ?? t.host.name, connectionDefaults(t, where));
     } catch (e) {
       const notYet = e instanceof UnreachableError ? containerNotYetThere(t) : undefined;
       if (notYet) return { changed: false, skipped: true, msg: notYet };
@@ -471,6 +471,13 @@ async function invoke(t: TaskOnHost): Promise<Record<string, unknown>> {
     if (timer) clearTimeout(timer);
     runSignal?.removeEventListener('abort', onInterrupt);
   }
+}
+
+/** The play's connection type and the remote_user of the task, its blocks or its play (rendered for this host). */
+function connectionDefaults(t: TaskOnHost, where: { loc: Task['loc']; task: string }): ConnectionDefaults {
+  const user = t.scope.remote_user;
+  if (user === undefined) return t.run.connection;
+  return { ...t.run.connection, ansible_user: String(plain(renderValue(user, t.vars, where))) };
 }
 
 /** The task's arguments rendered and checked against the module's schema. */

@@ -105,7 +105,11 @@ export const KEYWORDS = {
   gather_timeout: kw(z.number().int().positive(), 'a whole number of seconds', 'accepted for compatibility'),
   fact_path: kw(z.string(), 'a directory', 'accepted for compatibility; local facts are not read'),
   force_handlers: kw(z.boolean(), 'a boolean', 'run notified handlers even after failures'),
-  remote_user: kw(z.string(), 'a user name', 'default SSH user (ansible_user wins)'),
+  remote_user: kw(
+    z.string(),
+    'a user name',
+    "the SSH user of the play, block or task (the host's ansible_user wins); another user opens another connection",
+  ),
   connection: kw(z.enum(['ssh', 'local']), "'ssh' or 'local'", 'default connection (ansible_connection wins)'),
   vars_files: kw(
     z.union([z.string(), z.array(z.string())]),
@@ -133,6 +137,7 @@ export const INHERITED: readonly KeywordName[] = [
   'delegate_to',
   'timeout',
   'any_errors_fatal',
+  'remote_user',
 ];
 
 const LOOPING = [

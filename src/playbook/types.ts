@@ -19,6 +19,8 @@ export interface InheritedKeywords {
   delegate_to?: string;
   timeout?: number | string;
   any_errors_fatal?: boolean;
+  /** the connection's user when the host's variables name none (ansible_user wins, as in Ansible) */
+  remote_user?: string;
 }
 
 /** how a loop written as with_* that could only be resolved at run time turns into items (see Task.loop_with) */
@@ -160,8 +162,6 @@ export interface Play extends InheritedKeywords {
   gather_timeout?: number;
   fact_path?: string;
   force_handlers?: boolean;
-  /** play default for ansible_user (inventory variables win, as in Ansible) */
-  remote_user?: string;
   /** play default for ansible_connection (inventory variables win, as in Ansible) */
   connection?: 'ssh' | 'local';
   /** directory of the playbook file that defined this play */
