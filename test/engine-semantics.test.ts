@@ -527,3 +527,38 @@ describe('semantics: action and local_action', () => {
     assert.match(r.stderr, /pb\.yml:7:\d+: conflicting action statements: 'action' and 'copy'/);
   });
 });
+
+describe('semantics: lookup file search path', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // playbook/task.py Task.get_search_path (the role's path first) and parsing/dataloader.py
+  // DataLoader.path_dwim_relative_stack (each path's files/, then the path; the playbook's dir last).
+  it("a role's task reads the role's files/, the role, then the playbook's files/ and dir", async () => {
+    ws.write('roles/r/files/a.txt', 'role-files-a\n');
+    ws.write('roles/r/b.txt', 'role-dir-b\n');
+    ws.write('files/a.txt', 'pb-files-a\n');
+    ws.write('files/c.txt', 'pb-files-c\n');
+    ws.write('d.txt', 'pb-dir-d\n');
+    ws.write(
+      'roles/r/tasks/main.yml',
+      `- debug: { msg: "{{ lookup('file', 'a.txt') }} {{ lookup('file', 'b.txt') }} {{ lookup('file', 'c.txt') }} {{ lookup('file', 'd.txt') }}" }
+  when: lookup('file', 'a.txt') == 'role-files-a'
+`,
+    );
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  roles: [r]
+  tasks:
+    - debug: { msg: "{{ lookup('file', 'a.txt') }} {{ lookup('file', 'd.txt') }}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['role-files-a role-dir-b pb-files-c pb-dir-d', 'pb-files-a pb-dir-d']);
+  });
+});

@@ -363,7 +363,7 @@ function loopOutcome(t: TaskOnHost, results: Record<string, unknown>[], statuses
 /** One module run with retries/until, changed_when and failed_when applied. */
 async function attempt(t: TaskOnHost): Promise<Outcome> {
   const { task, vars } = t;
-  const where = { loc: task.loc, task: t.title };
+  const where = { loc: task.loc, task: t.title, ...lookupDirs(t) };
   const retries = task.until !== undefined ? Number(renderValue(task.retries ?? 3, vars, where)) : 0;
   const delay = Number(renderValue(task.delay ?? 5, vars, where));
   for (let attemptNo = 1; ; attemptNo++) {
@@ -418,7 +418,7 @@ function containerNotYetThere(t: TaskOnHost): string | undefined {
 function judgeResult(t: TaskOnHost, result: Record<string, unknown>, scoped: Record<string, unknown>): void {
   const judge = (cond: Condition, predicted: boolean): boolean => {
     try {
-      return evaluateCondition(cond, scoped, { loc: t.task.loc, task: t.title, warn: warner(t.ctx) });
+      return evaluateCondition(cond, scoped, { loc: t.task.loc, task: t.title, ...lookupDirs(t), warn: warner(t.ctx) });
     } catch (e) {
       // --check: a condition on output that only a real run has (a command's stdout) keeps the module's prediction
       if (t.check && e instanceof PhxError) return predicted;
@@ -442,7 +442,7 @@ function judgeResult(t: TaskOnHost, result: Record<string, unknown>, scoped: Rec
 }
 
 async function invoke(t: TaskOnHost): Promise<Record<string, unknown>> {
-  const where = { loc: t.task.loc, task: t.title, baseDir: t.run.baseDir };
+  const where = { loc: t.task.loc, task: t.title, ...lookupDirs(t) };
   const args = moduleArgs(t, where);
   const timeoutS = t.scope.timeout !== undefined ? Number(renderValue(t.scope.timeout, t.vars, where)) : undefined;
   const abort = new AbortController();
@@ -473,6 +473,12 @@ async function invoke(t: TaskOnHost): Promise<Record<string, unknown>> {
   }
 }
 
+/** Where lookup('file', …) searches for this task: the role's directory, then the playbook's (helpers.ts). */
+function lookupDirs(t: TaskRun): { baseDir: string; roleDir?: string } {
+  const roleDir = t.scope.role?.path;
+  return { baseDir: t.run.baseDir, ...(roleDir ? { roleDir } : {}) };
+}
+
 /** The play's connection type and the remote_user of the task, its blocks or its play (rendered for this host). */
 function connectionDefaults(t: TaskOnHost, where: { loc: Task['loc']; task: string }): ConnectionDefaults {
   const user = t.scope.remote_user;
@@ -481,7 +487,7 @@ function connectionDefaults(t: TaskOnHost, where: { loc: Task['loc']; task: stri
 }
 
 /** The task's arguments rendered and checked against the module's schema. */
-function moduleArgs(t: TaskOnHost, where: { loc: Task['loc']; task: string; baseDir: string }): unknown {
+function moduleArgs(t: TaskOnHost, where: { loc: Task['loc']; task: string; baseDir: string; roleDir?: string }): unknown {
   const rendered = dropOmitted(renderValue(t.task.args, t.vars, where));
   noteSecretInside(rendered); // a secret got in without a variable read (a cached lazy var): the task is secret too
   // arguments are data for the module: plain strings; controller modules (set_fact) keep what was unsafe
@@ -630,7 +636,7 @@ function environmentFor(
 }
 
 function conditionHolds(when: Scope['when'], vars: Record<string, unknown>, t: TaskOnHost): boolean {
-  return when === undefined || evaluateCondition(when, vars, { loc: t.task.loc, warn: warner(t.ctx) });
+  return when === undefined || evaluateCondition(when, vars, { loc: t.task.loc, ...lookupDirs(t), warn: warner(t.ctx) });
 }
 
 const warned = new WeakMap<RunContext, Set<string>>();

@@ -32,8 +32,10 @@ export interface ExprWhere {
   loc?: SourceLoc;
   /** the task's name, for messages */
   task?: string;
-  /** directory `lookup('file', ...)` paths are relative to */
+  /** the playbook's directory: `lookup('file', …)` looks in its files/, then in it */
   baseDir?: string;
+  /** a role's task: the role's directory, searched before baseDir by `lookup('file', …)` */
+  roleDir?: string;
   /** shows a warning (Ansible's, for `{{ }}` inside a condition) */
   warn?: (message: string) => void;
 }
@@ -94,7 +96,8 @@ export function evaluateExpression(src: string, vars: Record<string, unknown>, w
 
 function evaluateParsed(p: Prepared, vars: Record<string, unknown>, where: ExprWhere): unknown {
   const ast = parse(p);
-  const evaluator = new Evaluator(p.text, { vars, baseDir: where.baseDir, resolving: [] });
+  const dirs = { baseDir: where.baseDir, ...(where.roleDir ? { roleDir: where.roleDir } : {}) };
+  const evaluator = new Evaluator(p.text, { vars, ...dirs, resolving: [] });
   const v = evaluator.evaluate(ast);
   if (v instanceof Undefined) throw new EvalFailure(v.message(), posAt(p.text, ast.start), false, true);
   return v;

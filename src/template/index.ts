@@ -22,8 +22,10 @@ export interface TemplateWhere {
   loc?: SourceLoc;
   /** the task's name, for messages */
   task?: string;
-  /** directory `{{ lookup "file" ... }}` paths are relative to */
+  /** the playbook's directory: `lookup('file', …)` looks in its files/, then in it */
   baseDir?: string;
+  /** a role's task: the role's directory, searched before baseDir by `lookup('file', …)` */
+  roleDir?: string;
   /** Jinja whitespace options of a template file (the template module's trim_blocks/lstrip_blocks) */
   jinja?: JinjaOptions;
 }
@@ -70,7 +72,13 @@ export function checkTemplateSyntax(text: string, loc?: SourceLoc): void {
 function newEnv(vars: Record<string, unknown>, where: TemplateWhere): RenderEnv {
   const base = where.baseDir ?? process.cwd();
   const own = where.loc?.file ? [dirname(where.loc.file)] : [];
-  return { vars, baseDir: where.baseDir, resolving: [], includeDirs: [...own, join(base, 'templates'), base] };
+  return {
+    vars,
+    baseDir: where.baseDir,
+    ...(where.roleDir ? { roleDir: where.roleDir } : {}),
+    resolving: [],
+    includeDirs: [...own, join(base, 'templates'), base],
+  };
 }
 
 function located<T>(text: string, where: TemplateWhere, loc: SourceLoc | undefined, fn: () => T): T {
