@@ -562,3 +562,40 @@ describe('semantics: lookup file search path', () => {
     assert.deepEqual(said(r.stdout), ['role-files-a role-dir-b pb-files-c pb-dir-d', 'pb-files-a pb-dir-d']);
   });
 });
+
+describe('semantics: gather_facts', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // playbook/play.py: gather_facts unset means gather (gathering = implicit, Ansible's default);
+  // executor/play_iterator.py: a host already in the fact cache has _gathered_facts, and with
+  // `gathering = smart` it is not gathered again — phx-play gathers once per host and subset in a run.
+  it('gathers when the play does not say, once per host in a run; false costs nothing', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  tasks:
+    - debug: { msg: "one {{ ansible_facts.nodename is defined }}" }
+- hosts: all
+  tasks:
+    - debug: { msg: "two {{ ansible_nodename is defined }}" }
+- hosts: all
+  gather_subset: [min]
+  tasks:
+    - debug: { msg: "three" }
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: { msg: "four" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['one true', 'two true', 'three', 'four']);
+    // the first play and the one with another subset gather; the second and the last do not
+    assert.equal(r.stdout.match(/TASK \[Gathering Facts\]/g)?.length, 2, r.stdout);
+    assert.equal(recap(r.stdout).h1.ok, 6);
+  });
+});
