@@ -599,3 +599,43 @@ describe('semantics: gather_facts', () => {
     assert.equal(recap(r.stdout).h1.ok, 6);
   });
 });
+
+describe('semantics: text around one expression, and checks only a run can make', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // template/__init__.py (Templar.template): only a template that is exactly one expression keeps
+  // its type; "{{ x }}\n" is text, and a `|` block keeps its final newline (YAML), so both write x and
+  // a newline. Module arguments are checked by the module when the task runs (executor/module_common.py,
+  // AnsibleModule._check_arguments): a templated src that renders empty fails there, at the task; a
+  // task that is skipped is never checked.
+  it('"{{ x }}\\n" and a | block write x and a newline; an empty rendered src fails when reached, located', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  vars: { x: abc, n: 5, empty: '' }
+  tasks:
+    - copy: { content: "{{ x }}\\n", dest: "${ws.path('one.txt')}" }
+    - copy:
+        content: |
+          {{ x }}
+        dest: "${ws.path('block.txt')}"
+    - copy: { content: "{{ n }}\\n", dest: "${ws.path('number.txt')}" }
+    - copy: { src: "{{ empty }}", dest: "${ws.path('never')}" }
+      when: false
+    - copy: { src: "{{ empty }}", dest: "${ws.path('never')}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    const { readFileSync } = await import('node:fs');
+    assert.equal(readFileSync(ws.path('one.txt'), 'utf8'), 'abc\n');
+    assert.equal(readFileSync(ws.path('block.txt'), 'utf8'), 'abc\n');
+    assert.equal(readFileSync(ws.path('number.txt'), 'utf8'), '5\n');
+    assert.match(r.stdout, /pb\.yml:14:7: invalid arguments for copy: src: must not be empty/);
+    assert.deepEqual([recap(r.stdout).h1.skipped, recap(r.stdout).h1.failed], [1, 1]);
+  });
+});
