@@ -1,7 +1,7 @@
 // remote_user on plays, blocks and tasks: the user of the connection a task runs on. Ansible's
 // PlayContext.set_task_and_variable_override takes the task's remote_user (inherited from its
-// blocks and play, playbook/base.py), and the host's ansible_user wins over it (variables override
-// keywords); TaskExecutor._execute_internal reconnects when the context differs. Here: one
+// blocks and play, playbook/base.py), and the task's ansible_user (inventory, play or task vars) wins
+// over it (variables override keywords); TaskExecutor._execute_internal reconnects when the context differs. Here: one
 // connection per host and user, each opened once and closed once at the end, at most
 // MAX_CONNECTIONS_PER_HOST per host.
 import { test } from 'node:test';
@@ -98,4 +98,23 @@ test('a host gets at most MAX_CONNECTIONS_PER_HOST users in a run: the next is u
   const unreachable = r.events.filter((e) => e.type === 'host_result' && e.status === 'unreachable');
   assert.equal(unreachable.length, 1);
   assert.match(JSON.stringify(unreachable[0]), /more than 8 connections \(remote users\)/);
+});
+
+test('ansible_user in play or task vars wins over remote_user and over the inventory', async () => {
+  const r = await run(
+    `
+- hosts: all
+  gather_facts: false
+  remote_user: alice
+  vars: { ansible_user: erin }
+  tasks:
+    - command: "true"
+    - command: "true"
+      vars: { ansible_user: "{{ 'frank' }}" }
+      remote_user: carol
+`,
+    '[all]\nh1\nh2 ansible_user=dave\n',
+  );
+  assert.equal(r.outcome.exitCode, 0, JSON.stringify(r.events.filter((e) => e.type === 'host_result')));
+  assert.deepEqual(r.made.sort(), ['h1:erin', 'h1:frank', 'h2:erin', 'h2:frank']);
 });

@@ -45,6 +45,12 @@ export interface RunContext {
 
 /** The remote_user of a task (its blocks, its play) and the play's connection: defaults below the host's variables. */
 export interface ConnectionDefaults {
+  /**
+   * the task's ansible_user as its variables give it (play and task vars included), above the host's
+   * own variables: Ansible's PlayContext takes it from the task's variables; not passed on to the
+   * host a container is reached through
+   */
+  user?: string;
   ansible_user?: string;
   ansible_connection?: string;
 }

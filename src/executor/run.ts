@@ -66,8 +66,15 @@ export async function runPlaybooks(
     connect(name, playDefaults) {
       const h = hosts.get(name);
       const vars = h?.inventoryVars ?? hostVariables(deps.inventory, name, {});
-      const defaults = Object.fromEntries(Object.entries(playDefaults).filter(([, v]) => v !== undefined));
-      const connVars = plainValues({ ...defaults, ...vars, ...(h?.facts ?? {}), ...options.extraVars });
+      const { user, ...keywords } = playDefaults;
+      const defaults = Object.fromEntries(Object.entries(keywords).filter(([, v]) => v !== undefined));
+      const connVars = plainValues({
+        ...defaults,
+        ...vars,
+        ...(h?.facts ?? {}),
+        ...options.extraVars,
+        ...(user !== undefined ? { ansible_user: user } : {}),
+      });
       // one connection per host and user: a task with another remote_user needs its own (as Ansible
       // reconnects when the play context differs); bounded, all closed at the end of the run
       const key = JSON.stringify([
@@ -87,7 +94,7 @@ export async function runPlaybooks(
         perHostCount.set(name, perHost);
         // a host reached through this one (a container on its hypervisor) shares its one
         // connection, opened here once and closed once below; the play's `connection:` is not the hypervisor's
-        const via = (other: string) => ctx.connect(other, { ...playDefaults, ansible_connection: undefined });
+        const via = (other: string) => ctx.connect(other, { ...keywords, ansible_connection: undefined });
         const conn = deps.makeConnection(name, connVars, via);
         p = conn.connect().then(() => conn);
         opening.set(key, p);

@@ -481,9 +481,13 @@ function lookupDirs(t: TaskRun): { baseDir: string; roleDir?: string } {
 
 /** The play's connection type and the remote_user of the task, its blocks or its play (rendered for this host). */
 function connectionDefaults(t: TaskOnHost, where: { loc: Task['loc']; task: string }): ConnectionDefaults {
-  const user = t.scope.remote_user;
-  if (user === undefined) return t.run.connection;
-  return { ...t.run.connection, ansible_user: String(plain(renderValue(user, t.vars, where))) };
+  const render = (v: unknown) => String(plain(renderValue(v, t.vars, where)));
+  const keyword = t.scope.remote_user;
+  const out: ConnectionDefaults = keyword === undefined ? t.run.connection : { ...t.run.connection, ansible_user: render(keyword) };
+  // the variable wins over the keyword (set_task_and_variable_override); a delegated task's vars are
+  // not the delegate's, so there the delegate's own variables decide
+  const variable = t.delegateTo === undefined ? (t.vars.ansible_user ?? t.vars.ansible_ssh_user) : undefined;
+  return variable === undefined || variable === null || variable === '' ? out : { ...out, user: render(variable) };
 }
 
 /** The task's arguments rendered and checked against the module's schema. */
