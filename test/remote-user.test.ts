@@ -10,7 +10,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalConnection } from '../src/connection/local.js';
-import type { Connection } from '../src/connection/types.js';
 import type { RunEvent } from '../src/events.js';
 import { MAX_CONNECTIONS_PER_HOST, runPlaybooks } from '../src/executor/run.js';
 import { loadInventory } from '../src/inventory/index.js';
@@ -48,8 +47,11 @@ async function run(playbook: string, inventory: string) {
           made.push(user);
           const conn = new LocalConnection();
           return Object.assign(conn, {
-            close: async () => void closed.push(user),
-          }) as Connection;
+            close: () => {
+              closed.push(user);
+              return Promise.resolve();
+            },
+          });
         },
       },
     );

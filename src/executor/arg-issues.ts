@@ -26,6 +26,7 @@ export function argIssuesText(issues: readonly Issue[]): string {
 
 /** The loader's wording where it has one (playbook/module-args.ts explain): an empty string "must not be empty". */
 function wording(issue: Issue): string {
-  if (issue.code === 'too_small' && issue.origin === 'string' && Number(issue.minimum) === 1) return 'must not be empty';
+  if (issue.code === 'too_small' && issue.origin === 'string' && Number(issue.minimum) === 1)
+    return 'must not be empty';
   return issue.message;
 }

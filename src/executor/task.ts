@@ -483,7 +483,8 @@ function lookupDirs(t: TaskRun): { baseDir: string; roleDir?: string } {
 function connectionDefaults(t: TaskOnHost, where: { loc: Task['loc']; task: string }): ConnectionDefaults {
   const render = (v: unknown) => String(plain(renderValue(v, t.vars, where)));
   const keyword = t.scope.remote_user;
-  const out: ConnectionDefaults = keyword === undefined ? t.run.connection : { ...t.run.connection, ansible_user: render(keyword) };
+  const out: ConnectionDefaults =
+    keyword === undefined ? t.run.connection : { ...t.run.connection, ansible_user: render(keyword) };
   // the variable wins over the keyword (set_task_and_variable_override); a delegated task's vars are
   // not the delegate's, so there the delegate's own variables decide
   const variable = t.delegateTo === undefined ? (t.vars.ansible_user ?? t.vars.ansible_ssh_user) : undefined;
@@ -491,7 +492,10 @@ function connectionDefaults(t: TaskOnHost, where: { loc: Task['loc']; task: stri
 }
 
 /** The task's arguments rendered and checked against the module's schema. */
-function moduleArgs(t: TaskOnHost, where: { loc: Task['loc']; task: string; baseDir: string; roleDir?: string }): unknown {
+function moduleArgs(
+  t: TaskOnHost,
+  where: { loc: Task['loc']; task: string; baseDir: string; roleDir?: string },
+): unknown {
   const rendered = dropOmitted(renderValue(t.task.args, t.vars, where));
   noteSecretInside(rendered); // a secret got in without a variable read (a cached lazy var): the task is secret too
   // arguments are data for the module: plain strings; controller modules (set_fact) keep what was unsafe
@@ -640,7 +644,9 @@ function environmentFor(
 }
 
 function conditionHolds(when: Scope['when'], vars: Record<string, unknown>, t: TaskOnHost): boolean {
-  return when === undefined || evaluateCondition(when, vars, { loc: t.task.loc, ...lookupDirs(t), warn: warner(t.ctx) });
+  return (
+    when === undefined || evaluateCondition(when, vars, { loc: t.task.loc, ...lookupDirs(t), warn: warner(t.ctx) })
+  );
 }
 
 const warned = new WeakMap<RunContext, Set<string>>();

@@ -47,10 +47,7 @@ export function readActionKey(
   if (isMapping(value) && typeof value.module === 'string' && value.module.trim() !== '') {
     const name = value.module.trim();
     if (/\s/.test(name)) {
-      ctx.problems.add(
-        `'module' names the module only; write its arguments beside it`,
-        valueLoc(value, 'module', at),
-      );
+      ctx.problems.add(`'module' names the module only; write its arguments beside it`, valueLoc(value, 'module', at));
       return undefined;
     }
     const def = moduleNamed(name, key, valueLoc(value, 'module', at), ctx);
@@ -67,14 +64,21 @@ export function readActionKey(
 }
 
 /** Another module key beside action/local_action: Ansible's "conflicting action statements". */
-export function conflictingAction(raw: Record<string, unknown>, key: string, other: string, loc: SourceLoc, ctx: LoadContext): void {
+export function conflictingAction(
+  raw: Record<string, unknown>,
+  key: string,
+  other: string,
+  loc: SourceLoc,
+  ctx: LoadContext,
+): void {
   ctx.problems.add(`conflicting action statements: '${key}' and '${other}'`, keyLoc(raw, other, loc));
 }
 
 function moduleNamed(name: string, key: string, at: SourceLoc, ctx: LoadContext): ModuleDefinition | undefined {
   const def = ctx.registry.get(name);
   if (def) return def;
-  if (SPECIAL_ACTIONS[name]) ctx.problems.add(`'${name}' cannot be run through '${key}'; write '${name}:' as the key`, at);
+  if (SPECIAL_ACTIONS[name])
+    ctx.problems.add(`'${name}' cannot be run through '${key}'; write '${name}:' as the key`, at);
   else ctx.problems.add(`unknown module '${name}' in '${key}'${didYouMean(name, ctx.moduleNames())}`, at);
   return undefined;
 }

@@ -47,7 +47,9 @@ function integer(name: string, raw: string): number {
   const m = /^([+-]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[1-9][0-9]*|0+)$/.exec(s);
   if (!m) throw new Error(`can't parse ${name}=${raw} as integer`);
   const body = m[2];
-  const n = /^0[xob]/i.test(body) ? parseInt(body.slice(2), { x: 16, o: 8, b: 2 }[body[1].toLowerCase()]) : Number(body);
+  const n = /^0[xob]/i.test(body)
+    ? parseInt(body.slice(2), { x: 16, o: 8, b: 2 }[body[1].toLowerCase()])
+    : Number(body);
   return m[1] === '-' ? -n : n;
 }
 
@@ -85,7 +87,13 @@ function printf(format: string, n: number): string {
   const neg = n < 0;
   const abs = Math.abs(n);
   let digits =
-    conv === 'x' ? abs.toString(16) : conv === 'X' ? abs.toString(16).toUpperCase() : conv === 'o' ? abs.toString(8) : String(abs);
+    conv === 'x'
+      ? abs.toString(16)
+      : conv === 'X'
+        ? abs.toString(16).toUpperCase()
+        : conv === 'o'
+          ? abs.toString(8)
+          : String(abs);
   if (precision !== undefined && conv !== 's') digits = digits.padStart(Number(precision), '0');
   if (flags.includes('#') && (conv === 'x' || conv === 'X' || conv === 'o')) digits = `0${conv}${digits}`;
   const sign = neg ? '-' : flags.includes('+') ? '+' : flags.includes(' ') ? ' ' : '';
