@@ -639,3 +639,38 @@ describe('semantics: text around one expression, and checks only a run can make'
     assert.deepEqual([recap(r.stdout).h1.skipped, recap(r.stdout).h1.failed], [1, 1]);
   });
 });
+
+describe('semantics: lookup template', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // plugins/lookup/template.py: find_file_in_search_path(variables, 'templates', term), rendered with
+  // the task's variables, its trailing newline kept; in a role the role's templates/ come first.
+  it("renders from the role's templates/, then the playbook's; a problem names the template's line", async () => {
+    ws.write('roles/r/templates/t.j2', '{% if true %}\n{{ who }} in role\n{% endif %}\n');
+    ws.write('templates/t.j2', 'shadowed\n');
+    ws.write('templates/p.j2', '{{ who }} in play\n');
+    ws.write('templates/bad.j2', 'line one\n{{ nope }}\n');
+    ws.write(
+      'roles/r/tasks/main.yml',
+      `- debug: { msg: "{{ lookup('template', 't.j2') | trim }}|{{ lookup('template', 'p.j2') | length }}" }\n`,
+    );
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  vars: { who: h }
+  roles: [r]
+  tasks:
+    - debug: { msg: "{{ lookup('template', 't.j2') | trim }}" }
+    - debug: { msg: "{{ lookup('template', 'bad.j2') }}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['h in role|10', 'shadowed']);
+    assert.match(r.stdout, /lookup template: \S*templates\/bad\.j2:2:\d+: undefined variable 'nope'/);
+  });
+});

@@ -32,6 +32,8 @@ export interface HelperEnv {
   baseDir?: string;
   /** a role's task: the role's directory, whose files/ and itself come before baseDir's */
   roleDir?: string;
+  /** `lookup('template', path)`: the file rendered with the variables of the expression (set by template/index.ts) */
+  renderTemplateFile?: (path: string) => string;
 }
 
 export interface HelperDef {
@@ -97,18 +99,30 @@ function lookupText(kind: unknown, args: unknown[], env: HelperEnv): string {
       })
       .join(',');
   }
-  throw new EvalFailure(`unknown lookup ${JSON.stringify(kind)} (known: env, file)`);
+  if (kind === 'template') {
+    const render = env.renderTemplateFile;
+    if (!render) throw new EvalFailure('lookup template cannot be used here');
+    return args
+      .map((a) => {
+        const path = lookupFilePath(str(a, 'lookup template'), env, 'templates');
+        if (!existsSync(path)) throw new EvalFailure(`lookup template: cannot read ${path}: ENOENT`);
+        return render(path);
+      })
+      .join(',');
+  }
+  throw new EvalFailure(`unknown lookup ${JSON.stringify(kind)} (known: env, file, template)`);
 }
 
 /**
  * Where `lookup('file', name)` reads: Ansible's search path for a lookup (Task.get_search_path,
  * DataLoader.path_dwim_relative_stack): the role's files/ and the role's directory for a role's
- * task, then the playbook's files/ and directory. The first that exists; else the last, for the error.
+ * task, then the playbook's files/ and directory (templates/ for the template lookup). The first
+ * that exists; else the last, for the error.
  */
-function lookupFilePath(name: string, env: HelperEnv): string {
+function lookupFilePath(name: string, env: HelperEnv, subdir: 'files' | 'templates' = 'files'): string {
   if (isAbsolute(name)) return name;
   const dirs = [...(env.roleDir ? [env.roleDir] : []), env.baseDir ?? process.cwd()];
-  const candidates = dirs.flatMap((d) => [resolve(d, 'files', name), resolve(d, name)]);
+  const candidates = dirs.flatMap((d) => [resolve(d, subdir, name), resolve(d, name)]);
   return candidates.find((p) => existsSync(p)) ?? candidates[candidates.length - 1];
 }
 
