@@ -1,5 +1,6 @@
-// `npm run bench`: phx-play against ansible-playbook on the same sshd hosts and
-// the same 20-task workload, phx-play alone at fleet scale, and start-up times.
+// `npm run bench`: phx-play against ansible-playbook (and pyinfra 3.x when one is
+// installed) on the same sshd hosts and the same 20-task workload, phx-play
+// alone at fleet scale, and start-up times.
 // Prints a Markdown report (docs/BENCHMARKS.md is made from it) and writes the
 // raw figures as JSON. Everything it starts is stopped, also on Ctrl-C.
 import { cpSync, mkdtempSync, rmSync, writeFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -22,12 +23,14 @@ import {
 } from './ansible.js';
 import { DEBUG_SSHD_PREFIX, execsPerTask, sshdChannelRequests, type TaskRoundTrips } from './roundtrips.js';
 import { summarizeProfile, type HotSpot } from './profile.js';
+import { findPyinfra, pyinfraArgv, pyinfraTotals, writePyinfraInventory, type Pyinfra } from './pyinfra.js';
 import { median, fmtS, fmtMb, fmtX, table } from './stats.js';
 import { benchSite, type SiteOptions } from './site.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PHX = join(ROOT, 'bin/phx-play.js');
 const WORKLOAD = join(ROOT, 'bench/workload/workload.yml');
+const PYINFRA_DEPLOY = join(ROOT, 'bench/workload/deploy.py');
 const SITE = join(ROOT, 'playbooks/site.yml');
 
 // ---- options ------------------------------------------------------------------
@@ -40,6 +43,8 @@ interface Options {
   siteScaleCounts: number[];
   ansible: boolean;
   ansibleDefaults: boolean;
+  /** pyinfra 3.x on the same hosts and workload, when installed (bench/pyinfra.ts) */
+  pyinfra: boolean;
   scale: boolean;
   startup: boolean;
   profile: boolean;
@@ -57,6 +62,7 @@ const HELP = `npm run bench [-- options]
   --scale 1,10,50     host counts for phx-play alone (the workload on sshd hosts, and site.yml on lab hosts)
   --site-scale LIST   other lab host counts for site.yml
   --no-ansible        skip the comparison      --no-ansible-defaults  only Ansible's fast setup
+  --no-pyinfra        skip pyinfra (measured when PYINFRA=/path/to/pyinfra or pyinfra on PATH is 3.x)
   --no-scale          skip fleet scale          --no-startup           skip start-up timings
   --no-profile        no --cpu-prof run at the largest scale
   --json FILE         raw figures as JSON       --md FILE             the report as Markdown
@@ -73,6 +79,7 @@ function parseOptions(argv: string[]): Options {
     siteScaleCounts: [],
     ansible: true,
     ansibleDefaults: true,
+    pyinfra: true,
     scale: true,
     startup: true,
     profile: true,
@@ -93,6 +100,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--site-scale') o.siteScaleCounts = list(argv[++i]);
     else if (a === '--no-ansible') o.ansible = false;
     else if (a === '--no-ansible-defaults') o.ansibleDefaults = false;
+    else if (a === '--no-pyinfra') o.pyinfra = false;
     else if (a === '--no-scale') o.scale = false;
     else if (a === '--no-startup') o.startup = false;
     else if (a === '--no-profile') o.profile = false;
@@ -138,6 +146,8 @@ async function cleanupAll(): Promise<void> {
 }
 
 let stopping = false;
+/** the pyinfra measured, when one is installed and not --no-pyinfra */
+let pyinfra: Pyinfra | undefined;
 
 function onSignal(signal: NodeJS.Signals): void {
   stopping = true;
@@ -147,7 +157,7 @@ function onSignal(signal: NodeJS.Signals): void {
 
 // ---- the tools ------------------------------------------------------------------
 
-type Tool = 'phx-play' | `ansible-${AnsibleSetup}`;
+type Tool = 'phx-play' | `ansible-${AnsibleSetup}` | 'pyinfra';
 type Phase = 'first' | 'second' | 'check';
 const PHASES: Phase[] = ['first', 'second', 'check'];
 
@@ -164,6 +174,9 @@ interface RunRecord {
   rc: number;
   /** 1-minute load average when the run started: other work on the machine skews every figure */
   load: number;
+  /** CPU seconds of the tool's process tree (GNU time), and of the hosts' sshd and what they ran */
+  cpuS?: number;
+  hostCpuS?: number;
 }
 
 function phxArgv(inventory: string, playbook: string, hosts: number, extra: string[]): string[] {
@@ -191,8 +204,10 @@ async function compare(o: Options, tools: Tool[], k: number): Promise<CompareRes
   cleanups.push(() => hosts.stop());
   const base = (t: Tool) => join(dir, 'targets', t);
   const configs = new Map<Tool, ReturnType<typeof writeAnsibleConfig>>();
+  const pyinfraInventory = join(dir, 'pyinfra-inventory.py');
+  if (pyinfra && tools.includes('pyinfra')) writePyinfraInventory(hosts, pyinfraInventory);
   for (const t of tools)
-    if (t !== 'phx-play') {
+    if (t.startsWith('ansible-')) {
       const cfg = writeAnsibleConfig(join(dir, 'ansible'), t.slice('ansible-'.length) as AnsibleSetup, {
         inventoryFile: hosts.inventoryFile,
         knownHostsFile: hosts.knownHostsFile,
@@ -204,11 +219,21 @@ async function compare(o: Options, tools: Tool[], k: number): Promise<CompareRes
 
   const runTool = async (t: Tool, phase: Phase, rep: number): Promise<RunRecord> => {
     const load = loadavg()[0];
+    const hostCpu0 = sshdCpuS(hosts);
     const extra = ['-e', `bench_base=${base(t)}`, ...(phase === 'check' ? ['--check'] : [])];
     let m: Measured;
     if (t === 'phx-play')
       m = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV, timeoutMs: 600_000 });
-    else {
+    else if (t === 'pyinfra') {
+      const argv = pyinfraArgv(pyinfra!, {
+        inventory: pyinfraInventory,
+        deploy: PYINFRA_DEPLOY,
+        base: base(t),
+        hosts: k,
+        check: phase === 'check',
+      });
+      m = await measure(argv, { env: { NO_COLOR: '1' }, timeoutMs: 900_000 });
+    } else {
       const cfg = configs.get(t)!;
       m = await measure(['ansible-playbook', WORKLOAD, ...extra], {
         env: { ANSIBLE_CONFIG: cfg.file, ANSIBLE_NOCOLOR: '1' },
@@ -216,12 +241,17 @@ async function compare(o: Options, tools: Tool[], k: number): Promise<CompareRes
       });
       closeControlMasters(cfg.controlDir);
     }
-    const recap = totals(parseRecap(m.stdout + m.stderr), hosts.names);
+    await new Promise((r) => setTimeout(r, 300)); // the hosts' sshd reap their sessions, adding their CPU
+    const hostCpuS = sshdCpuS(hosts) - hostCpu0;
+    const recap =
+      t === 'pyinfra'
+        ? pyinfraTotals(m.stdout + m.stderr, phase === 'check', hosts.names)
+        : totals(parseRecap(m.stdout + m.stderr), hosts.names);
     if (m.rc !== 0 || !recap.complete || recap.failed > 0 || recap.unreachable > 0) {
       throw new Error(`${t} ${phase} run on ${k} host(s) failed (rc ${m.rc}):\n${(m.stdout + m.stderr).slice(-3000)}`);
     }
     log(
-      `  rep ${rep} ${phase.padEnd(6)} ${t.padEnd(16)} ${fmtS(m.wallMs).padStart(7)}  changed=${recap.changed}  peak ${fmtMb(m.maxRssKb ?? m.peakTreeRssKb)}  load ${load.toFixed(1)}`,
+      `  rep ${rep} ${phase.padEnd(6)} ${t.padEnd(16)} ${fmtS(m.wallMs).padStart(7)}  changed=${recap.changed}  peak ${fmtMb(m.maxRssKb ?? m.peakTreeRssKb)}  CPU ${m.cpuS?.toFixed(2) ?? '?'} + ${hostCpuS.toFixed(2)} s  load ${load.toFixed(1)}`,
     );
     return {
       tool: t,
@@ -235,6 +265,8 @@ async function compare(o: Options, tools: Tool[], k: number): Promise<CompareRes
       failed: recap.failed,
       rc: m.rc,
       load,
+      cpuS: m.cpuS,
+      hostCpuS,
     };
   };
 
@@ -280,6 +312,33 @@ function verify(tools: Tool[], runs: RunRecord[], hosts: BenchHosts, base: (t: T
     );
   }
   return out;
+}
+
+/**
+ * CPU seconds per run: the controller (its whole process tree) and the hosts
+ * (their sshd and the commands they ran). All share this machine's 2 CPUs with
+ * whatever else runs, so these move less with the load than wall times do.
+ */
+function cpuTable(results: CompareResult[], tools: Tool[]): string[] {
+  const rows: string[][] = [];
+  for (const r of results)
+    for (const phase of PHASES)
+      rows.push([
+        String(r.hosts),
+        phase,
+        ...tools.map((t) => {
+          const rs = r.runs.filter((x) => x.tool === t && x.phase === phase);
+          const ctl = median(rs.map((x) => x.cpuS ?? NaN));
+          const host = median(rs.map((x) => x.hostCpuS ?? NaN));
+          return `${ctl.toFixed(2)} + ${host.toFixed(2)} s`;
+        }),
+      ]);
+  return [
+    '',
+    "CPU per run (median): the controller's process tree (GNU time %U + %S) + the hosts' sshd and the commands they ran:",
+    '',
+    ...table(['hosts', 'run', ...tools], rows),
+  ];
 }
 
 // ---- round trips ----------------------------------------------------------------
@@ -652,14 +711,27 @@ async function main(): Promise<number> {
       ansible = ensureAnsible(log);
       log(`bench: ${ansible}`);
     }
+    const found = o.pyinfra ? findPyinfra() : 'pyinfra not measured (--no-pyinfra)';
+    if (typeof found === 'string') log(`bench: ${found}`);
+    else {
+      pyinfra = found;
+      log(`bench: ${found.version} (${found.bin})`);
+    }
     const tools: Tool[] = [
       'phx-play',
       ...(o.ansible ? (['ansible-fast'] as Tool[]) : []),
       ...(o.ansible && o.ansibleDefaults ? (['ansible-defaults'] as Tool[]) : []),
+      ...(pyinfra ? (['pyinfra'] as Tool[]) : []),
     ];
 
-    report.push('## Machine', '', ...machine(ansible), '');
-    if (o.ansible) {
+    report.push(
+      '## Machine',
+      '',
+      ...machine(ansible),
+      `- ${typeof found === 'string' ? found : `${found.version} (${found.bin})`}`,
+      '',
+    );
+    if (tools.length > 1) {
       const results: CompareResult[] = [];
       for (const k of o.hostCounts) {
         results.push(await compare(o, tools, k));
@@ -667,17 +739,23 @@ async function main(): Promise<number> {
         flush();
       }
       report.push(
-        `## phx-play vs ansible-playbook: 20 tasks (bench/workload/workload.yml), median of ${o.reps} repetition(s)`,
+        `## phx-play vs ansible-playbook${pyinfra ? ' and pyinfra' : ''}: 20 tasks (bench/workload/workload.yml), median of ${o.reps} repetition(s)`,
         '',
       );
       for (const t of tools)
-        if (t !== 'phx-play') report.push(`- **${t}**: ${ANSIBLE_SETUPS[t.slice('ansible-'.length) as AnsibleSetup]}`);
+        if (t.startsWith('ansible-'))
+          report.push(`- **${t}**: ${ANSIBLE_SETUPS[t.slice('ansible-'.length) as AnsibleSetup]}`);
+      if (pyinfra)
+        report.push(
+          `- **pyinfra** (${pyinfra.version.replace(/^pyinfra:\s*/, '')}): bench/workload/deploy.py (the same 20 tasks), paramiko, --parallel = hosts; first and second runs with -y (no change-proposal pass), --check is --dry`,
+        );
       report.push(
-        '- ratio = Ansible wall time / phx-play wall time of the same repetition (runs made back to back), median over repetitions',
+        "- ratio = the other tool's wall time / phx-play wall time of the same repetition (runs made back to back), median over repetitions",
         '',
       );
       report.push(
         ...compareTables(results, tools),
+        ...cpuTable(results, tools),
         '',
         'Checks:',
         '',

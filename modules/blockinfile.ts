@@ -11,7 +11,7 @@ import { accountArg } from '../src/remote/owner.js';
 import { overlayPutFacts, putFacts, type PutFacts } from '../src/remote/put-content.js';
 import { currentText, planTextEdit } from '../src/remote/text-edit.js';
 import { compileUserRegex } from '../src/template/regex.js';
-import { editedPath, pathAliasArgs, requireOnePath, userRegexArg } from '../src/remote/edit-args.js';
+import { editedPath, PATH_ALIASES, pathAliasArgs, requireOnePath, userRegexArg } from '../src/remote/edit-args.js';
 
 /** A marker is one line: a line break in it would write a line of the value's choosing. */
 const markerText = z
@@ -138,6 +138,7 @@ export function editBlock(original: string, a: Args): string {
 export default defineModule<Args, PutFacts>({
   name: 'blockinfile',
   aliases: ['ansible.builtin.blockinfile', 'ansible.legacy.blockinfile'],
+  pathArgs: PATH_ALIASES,
   description: 'Ensure a block of lines between marker lines is in a file (or not)',
   args,
   facts: (ctx, a) =>

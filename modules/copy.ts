@@ -2,12 +2,14 @@
 // owner, group and mode. Compared by SHA1 like Ansible; a small copy is two
 // round trips: one probe, one write through stdin (temp, chown, chmod, mv).
 // A directory src is copied the same way, all files in those two round trips.
+// remote_src: src is read on the host (one more round trip) and written the same way.
 import { readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, posix } from 'node:path';
 import * as z from 'zod';
 import { PhxError } from '../src/errors.js';
 import { defineModule, type ModuleContext } from '../src/module.js';
 import { modeArg } from '../src/remote/mode.js';
+import { readRemoteSource } from '../src/remote/read-source.js';
 import { overlayPutFacts, putArgShape, putFacts, putPlan, type PutFacts } from '../src/remote/put-content.js';
 import {
   overlayTreeFacts,
@@ -27,19 +29,21 @@ const args = z
       .describe('file on the controller, relative to the playbook (or its files/ directory)'),
     content: z.unknown().optional().describe('literal content (lists and dicts are written as JSON)'),
     ...putArgShape,
-    remote_src: z.literal(false).optional().describe('only false: copying between remote paths is not supported'),
+    remote_src: z
+      .boolean()
+      .optional()
+      .describe('true: src is a file or directory on the host, copied to dest there (links followed)'),
     directory_mode: modeArg.optional().describe('mode of directories created when src is a directory'),
     local_follow: z
-      .literal(true, {
-        message: 'local_follow: false (links in src copied as links) is not supported: links are followed',
-      })
+      .boolean()
       .optional()
-      .describe("only true (Ansible's default): symlinks in a controller src are followed"),
+      .describe("true (Ansible's default): symlinks in a controller src directory are followed; false: made as links"),
   })
   .strict()
   .refine((a) => (a.src === undefined) !== (a.content === undefined), {
     message: 'copy needs exactly one of: src, content',
-  });
+  })
+  .refine((a) => !a.remote_src || a.src !== undefined, { path: ['remote_src'], message: 'remote_src needs src' });
 
 type Args = z.infer<typeof args>;
 
@@ -65,7 +69,7 @@ function readSource(a: Args, baseDir: string, roleDir?: string): Source {
     }
     if (st.isDirectory()) {
       try {
-        return { kind: 'tree', entries: readTree(p) };
+        return { kind: 'tree', entries: readTree(p, a.local_follow !== false) };
       } catch (e) {
         throw new PhxError(`copy: src directory ${src}: ${(e as Error).message}`);
       }
@@ -73,6 +77,13 @@ function readSource(a: Args, baseDir: string, roleDir?: string): Source {
     return { kind: 'file', content: readFileSync(p), name: basename(src), mode: st.mode & 0o7777 };
   }
   throw new PhxError(`copy: could not find src ${src} (looked in ${candidates.join(', ')})`);
+}
+
+/** remote_src: the same shapes, read from the host (lib/ansible/modules/copy.py: 'Source … not found'). */
+async function readHostSource(ctx: ModuleContext, src: string): Promise<Source> {
+  const r = await readRemoteSource(ctx, src);
+  if (r.kind === 'missing') throw new PhxError(`Source ${src} not found`);
+  return r.kind === 'tree' ? r : { kind: 'file', content: r.content, name: posix.basename(src), mode: r.mode };
 }
 
 /** Where a directory src lands: `dir` goes inside dest, `dir/` means its contents. */
@@ -87,12 +98,13 @@ type Facts =
 export default defineModule<Args, Facts>({
   name: 'copy',
   aliases: ['ansible.builtin.copy', 'ansible.legacy.copy'],
+  pathArgs: ['dest'],
   description: 'Put a controller file or literal content on the host, with owner, group and mode',
   args,
   async facts(ctx: ModuleContext, a): Promise<Facts> {
     let source: Source;
     try {
-      source = readSource(a, ctx.baseDir, ctx.roleDir);
+      source = a.remote_src ? await readHostSource(ctx, a.src!) : readSource(a, ctx.baseDir, ctx.roleDir);
     } catch (e) {
       if (e instanceof PhxError) return { kind: 'error', error: e.message };
       throw e;

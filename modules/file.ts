@@ -641,6 +641,7 @@ function recurseByFind(
 export default defineModule({
   name: 'file',
   aliases: ['ansible.builtin.file', 'ansible.legacy.file'],
+  pathArgs: ['path', 'dest', 'name', 'src'],
   description: 'Manage a file, directory, symlink or hard link: existence, owner, group, mode (recursively)',
   args,
   facts,

@@ -10,7 +10,7 @@ import { accountArg } from '../src/remote/owner.js';
 import type { RE2JS } from 're2js';
 import { compileUserRegex } from '../src/template/regex.js';
 import { overlayPutFacts, putFacts, putPlan, READ_MAX_BYTES, type PutFacts } from '../src/remote/put-content.js';
-import { editedPath, pathAliasArgs, requireOnePath } from '../src/remote/edit-args.js';
+import { editedPath, PATH_ALIASES, pathAliasArgs, requireOnePath } from '../src/remote/edit-args.js';
 
 /**
  * The playbook's patterns (Python syntax) run on RE2, as the regex filters do
@@ -204,6 +204,7 @@ function splitLines(text: string): string[] {
 export default defineModule<Args, PutFacts>({
   name: 'lineinfile',
   aliases: ['ansible.builtin.lineinfile', 'ansible.legacy.lineinfile'],
+  pathArgs: PATH_ALIASES,
   description: 'Ensure a line is in a file (or not), replacing the last regexp match',
   args,
   facts: (ctx, a) =>

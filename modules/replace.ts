@@ -11,7 +11,7 @@ import { accountArg } from '../src/remote/owner.js';
 import { overlayPutFacts, putFacts, type PutFacts } from '../src/remote/put-content.js';
 import { currentText, planTextEdit } from '../src/remote/text-edit.js';
 import { compileUserRegex } from '../src/template/regex.js';
-import { editedPath, pathAliasArgs, requireOnePath, userRegexArg } from '../src/remote/edit-args.js';
+import { editedPath, PATH_ALIASES, pathAliasArgs, requireOnePath, userRegexArg } from '../src/remote/edit-args.js';
 
 const regexArg = userRegexArg();
 
@@ -115,6 +115,7 @@ export function editText(
 export default defineModule<Args, PutFacts>({
   name: 'replace',
   aliases: ['ansible.builtin.replace', 'ansible.legacy.replace'],
+  pathArgs: PATH_ALIASES,
   description: 'Replace every match of a regex in a file',
   args,
   facts: (ctx, a) =>

@@ -135,6 +135,7 @@ async function readFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
 export default defineModule<Args, Facts>({
   name: 'stat',
   aliases: ['ansible.builtin.stat', 'ansible.legacy.stat'],
+  pathArgs: ['path'],
   description: "Report a path's state (exists, type, mode, owner, size, checksum) in Ansible's stat shape",
   args,
   facts: readFacts,

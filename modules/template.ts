@@ -107,6 +107,7 @@ type Facts = { put: PutFacts; rendered: Rendered } | { error: string };
 export default defineModule<Args, Facts>({
   name: 'template',
   aliases: ['ansible.builtin.template', 'ansible.legacy.template'],
+  pathArgs: ['dest'],
   description:
     'Render a template (Ansible/Jinja or Handlebars syntax) with the host vars and put it on the host, with owner, group and mode',
   args,

@@ -1,4 +1,5 @@
 // Runs one module on one host: facts → plan → apply (unless check) → verify.
+import { expandPathArgs } from './remote/expand-paths.js';
 import { buildCommand, type CommandContext } from './connection/command.js';
 import type { Become, Connection, ExecResult } from './connection/types.js';
 import { PhxError, UnreachableError } from './errors.js';
@@ -171,7 +172,17 @@ function failedResult(module: string, e: unknown, base: ModuleResult, signal: Ab
 }
 
 /** The engine's whole treatment of a module. ModuleErrors become failed results (see failedResult). */
-export async function runModule<A, F>(def: ModuleDefinition<A, F>, args: A, ctx: ModuleContext): Promise<ModuleResult> {
+export async function runModule<A, F>(
+  def: ModuleDefinition<A, F>,
+  given: A,
+  ctx: ModuleContext,
+): Promise<ModuleResult> {
+  let args: A;
+  try {
+    args = await expandPathArgs(def.pathArgs, given, ctx);
+  } catch (e) {
+    return failedResult(def.name, e, { changed: false }, ctx.signal);
+  }
   if (!def.sharedScope) return runSteps(def, args, ctx, ctx.predicted);
   let key: string | undefined;
   try {

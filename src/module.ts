@@ -161,6 +161,16 @@ export interface ModuleDefinition<A = unknown, F = unknown> {
    * facts/plan/apply run locally and the connection is not even opened.
    */
   runsOn?: 'host' | 'controller';
+  /**
+   * Ansible's BYPASS_HOST_LOOP (add_host): the task runs once, on the first host of the batch,
+   * and its result is that host's only (unlike run_once, it is not given to the others).
+   */
+  bypassHostLoop?: boolean;
+  /**
+   * Arguments that name a path on the host: `~`, `~user` and `$VAR` in them are
+   * expanded there before facts() (Ansible's type='path'; src/remote/expand-paths.ts).
+   */
+  pathArgs?: readonly string[];
   /** Read the host. No changes here, ever. */
   facts(ctx: ModuleContext, args: A): Promise<F>;
   /**

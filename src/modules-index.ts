@@ -3,6 +3,7 @@
 // CLI can be bundled; test/registry.test.ts fails when a file of modules/ is
 // missing here.
 import type { ModuleDefinition } from './module.js';
+import addHostModule from '../modules/add_host.js';
 import aptModule from '../modules/apt.js';
 import assertModule from '../modules/assert.js';
 import blockinfileModule from '../modules/blockinfile.js';
@@ -16,6 +17,8 @@ import fileModule from '../modules/file.js';
 import filePermModule from '../modules/file_perm.js';
 import getUrlModule from '../modules/get_url.js';
 import groupModule from '../modules/group.js';
+import groupByModule from '../modules/group_by.js';
+import includeVarsModule from '../modules/include_vars.js';
 import lineinfileModule from '../modules/lineinfile.js';
 import nfsWaitModule from '../modules/nfs_wait.js';
 import pauseModule from '../modules/pause.js';
@@ -36,6 +39,7 @@ import waitForModule from '../modules/wait_for.js';
 import zfsDatasetModule from '../modules/zfs_dataset.js';
 
 export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
+  addHostModule,
   aptModule,
   assertModule,
   blockinfileModule,
@@ -49,6 +53,8 @@ export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   filePermModule,
   getUrlModule,
   groupModule,
+  groupByModule,
+  includeVarsModule,
   lineinfileModule,
   nfsWaitModule,
   pauseModule,

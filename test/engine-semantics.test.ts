@@ -674,3 +674,36 @@ describe('semantics: lookup template', () => {
     assert.match(r.stdout, /lookup template: \S*templates\/bad\.j2:2:\d+: undefined variable 'nope'/);
   });
 });
+
+describe('semantics: with_items over a mapping', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // plugins/lookup/items.py returns LookupBase._flatten(terms), which iterates the terms: a
+  // mapping gives its keys (the corpus item vkill-environment-variables loops so over env vars);
+  // `loop:` still wants a list.
+  it('loops over its keys', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  vars: { env: { FOO: 1, BAR: 2 } }
+  tasks:
+    - debug: { msg: "k {{ item }}={{ env[item] }}" }
+      with_items: "{{ env }}"
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['k FOO=1', 'k BAR=2']);
+    const l = await play(
+      ws,
+      `- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: { msg: x }\n      loop: { a: 1 }\n`,
+      ['h1'],
+    );
+    assert.notEqual(l.code, 0);
+    assert.match(l.stdout + l.stderr, /loop/);
+  });
+});

@@ -7,6 +7,8 @@ import { Predictions } from '../predictions.js';
 export class HostState {
   /** set_fact and registered results: survive across plays, like Ansible's */
   readonly facts: Record<string, unknown> = {};
+  /** include_vars: survive across plays; above task vars, below set_fact and register (Ansible's _vars_cache) */
+  readonly includedVars: Record<string, unknown> = {};
   /** gathered facts (setup, gather_facts): below play vars in precedence, as Ansible's host facts */
   readonly gathered: Record<string, unknown> = {};
   /** the gather_subsets whose facts an earlier play of this run gathered here (not gathered again) */

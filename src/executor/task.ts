@@ -19,10 +19,13 @@ import type { PlayRun } from './play-run.js';
 import { inherit, type Scope } from './scope.js';
 import type { Section } from './section.js';
 import { dropOmitted, taskVars } from './vars.js';
+import { applyInventoryChange } from './inventory-changes.js';
 import { mapLimit } from './util.js';
 import { sleep } from '../sleep.js';
 import type { HostStatus } from '../events.js';
 import { containerSlot } from '../predictions.js';
+import { isMapping } from '../template/values.js';
+import { coerceArgs } from '../playbook/arg-coerce.js';
 import {
   holdsSecretText,
   markSecretContainers,
@@ -88,7 +91,7 @@ export async function runTask(
   if (running.length === 0) return;
   const t: TaskRun = { ctx, run, task, module, scope, title: renderedTitle(ctx, run, task, running[0], scope) };
   const runOnce = toBool(scope.run_once);
-  const targets = runOnce ? running.slice(0, 1) : running;
+  const targets = runOnce || module.bypassHostLoop ? running.slice(0, 1) : running;
   ctx.reporter.emit({
     type: 'task_start',
     task: t.title,
@@ -237,6 +240,7 @@ function applyOutcome(host: HostState, task: Task, o: Outcome, scope: Scope, cou
   if (facts && typeof facts === 'object' && o.status !== 'failed' && o.status !== 'skipped') {
     if (o.secret) markSecretData(facts); // set_fact of a value derived from a secret sets a secret
     if (task.module === 'setup') mergeGatheredFacts(host.gathered, facts as Record<string, unknown>);
+    else if (task.module === 'include_vars') Object.assign(host.includedVars, facts);
     else Object.assign(host.facts, facts);
   }
   if (o.status === 'changed') for (const n of [...(task.notify ?? []), ...(scope.notify ?? [])]) host.notified.add(n);
@@ -466,6 +470,11 @@ async function invoke(t: TaskOnHost): Promise<Record<string, unknown>> {
     }
     const work = runModule(t.module, args, moduleContext(t, conn, where, timeoutS, abort.signal));
     const r: ModuleResult = await Promise.race([work, stoppedBy(abort.signal, timeoutS)]);
+    if (!r.failed && (t.module.name === 'add_host' || t.module.name === 'group_by')) {
+      // add_host, group_by: the inventory changes now, and `changed` says whether it did
+      const inventoryChanged = applyInventoryChange(t.ctx, t.host.name, t.run.baseDir, r);
+      if (inventoryChanged !== undefined) r.changed = inventoryChanged;
+    }
     return withLines({ ...r, changed: Boolean(r.changed), failed: Boolean(r.failed) });
   } finally {
     if (timer) clearTimeout(timer);
@@ -499,7 +508,7 @@ function moduleArgs(
   const rendered = dropOmitted(renderValue(t.task.args, t.vars, where));
   noteSecretInside(rendered); // a secret got in without a variable read (a cached lazy var): the task is secret too
   // arguments are data for the module: plain strings; controller modules (set_fact) keep what was unsafe
-  const parsed = t.module.args.safeParse(unwrapUnsafe(rendered));
+  const parsed = t.module.args.safeParse(coerceArgs(t.module.args, unwrapUnsafe(rendered)));
   if (!parsed.success) {
     const problems = argIssuesText(parsed.error.issues);
     // not a module result: changed_when/failed_when/until must not run on it
@@ -563,6 +572,11 @@ export function loopItems(
     return entries.map(([key, v]) => ({ key: unsafe ? new UnsafeText(key) : key, value: v }));
   }
   if (node.loop_with === 'sequence') return sequenceLoop(value, node);
+  // with_items over a mapping: its keys, as LookupBase._flatten iterates the terms (lookup/items.py)
+  if (node.loop_with === 'items' && isMapping(value)) {
+    const unsafe = isUnsafeContainer(value);
+    return Object.keys(value).map((key) => (unsafe ? new UnsafeText(key) : key));
+  }
   if (!Array.isArray(value)) throw new PhxError(`loop must be a list, got ${describe(value)}`, node.loc);
   const list: unknown[] = value;
   if (node.loop_with === 'together' || node.loop_with === 'nested') return combined(node.loop_with, list, node);

@@ -1,6 +1,6 @@
 // The variables a task sees on one host, layered in Ansible's precedence
 // (lowest first): role defaults → inventory → gathered facts → play vars → vars_files →
-// role vars → block/task vars → set_fact/register → role params → include params →
+// role vars → block/task vars → include_vars → set_fact/register → role params → include params →
 // extra vars. Magic variables alongside.
 import type { HostState } from './host.js';
 import type { RunContext } from './context.js';
@@ -32,6 +32,7 @@ export function taskVars(
     ...run.publicRoleVars,
     ...role?.vars,
     ...scope.vars,
+    ...host.includedVars,
     ...host.facts,
     ...role?.params,
     ...scope.includeVars,
@@ -44,6 +45,7 @@ export function taskVars(
   vars.playbook_dir = run.baseDir;
   if (role) {
     vars.role_name = role.name;
+    vars.ansible_role_name = role.name; // Ansible: the fully qualified name; roles here are never in collections
     vars.role_path = role.path;
   }
   vars.ansible_check_mode = check;
@@ -80,6 +82,7 @@ function varsOfHost(name: string, h: HostState): Record<string, unknown> {
     ansible_host: name,
     ...h.inventoryVars,
     ...h.gathered,
+    ...h.includedVars,
     ...h.facts,
     inventory_hostname: name,
   };

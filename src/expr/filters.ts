@@ -7,6 +7,7 @@ import { basename, dirname } from 'node:path';
 import { parse as yamlParse, stringify as yamlStringify } from 'yaml';
 import { shellQuote } from '../quote.js';
 import { pyJsonDumps } from './pyjson.js';
+import { commentFilter } from './comment-filter.js';
 import { makeNamespace } from '../template/namespace.js';
 import {
   b64decode,
@@ -234,6 +235,7 @@ export const FILTERS: Record<string, FilterDef> = table({
   b64encode: { fn: (v) => Buffer.from(pyStr(v), 'utf8').toString('base64') },
   b64decode: { fn: (v) => b64decode(pyStr(v)) },
   quote: { fn: (v) => shellQuote(pyStr(v)) },
+  comment: { fn: (v, a, k) => commentFilter(pyStr(v), pyStr(arg(a, k, 0, 'style', 'plain')), k) },
   ternary: { fn: (v, a, k) => (truthy(v) ? arg(a, k, 0, 'true_val', null) : arg(a, k, 1, 'false_val', null)) },
   dict2items: {
     fn: (v, a, k) => {

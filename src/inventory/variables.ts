@@ -31,6 +31,11 @@ interface Derived {
 }
 const derived = new WeakMap<Inventory, Derived>();
 
+/** add_host and group_by changed the inventory: group lists and depths are derived again on next use. */
+export function inventoryChanged(inv: Inventory): void {
+  derived.delete(inv);
+}
+
 function derive(inv: Inventory): Derived {
   let d = derived.get(inv);
   if (!d) {

@@ -12,7 +12,8 @@ import { checkCondition, checkTemplatesDeep, looksTemplated } from './checks.js'
 import { parseKv, type Token } from './kv.js';
 import { describe, isMapping, textLoc, type Problems } from './problems.js';
 import { didYouMean } from './suggest.js';
-import { acceptedTypes, knownKeys } from './zod-introspect.js';
+import { coerceScalar } from './arg-coerce.js';
+import { knownKeys } from './zod-introspect.js';
 
 /** Where each top-level argument was written. */
 interface ArgLocs {
@@ -75,6 +76,9 @@ export function moduleArgs(
     return args;
   }
 
+  // `system: "yes"` is a boolean for Ansible (templates are converted after rendering, in the executor)
+  const known = knownKeys(def.args);
+  for (const [k, v] of Object.entries(args)) if (!holdsTemplate(v)) args[k] = coerceScalar(v, known?.get(k));
   validate(def, call, args, locs, problems);
   for (const [k, v] of Object.entries(args)) {
     const loc = locs.value.get(k) ?? call.valueLoc;
@@ -142,15 +146,7 @@ function withoutTokens(text: string, tokens: Token[]): string {
 
 /** Inline values are text; turn `22` / `yes` into what the argument wants, as Ansible's type conversion does. */
 function coerceInline(value: string, schema: z.ZodType | undefined): unknown {
-  if (!schema || looksTemplated(value)) return value;
-  const types = acceptedTypes(schema);
-  if (types.has('string') || types.has('any')) return value;
-  if (types.has('number') && /^-?\d+(\.\d+)?$/.test(value)) return Number(value);
-  if (types.has('boolean')) {
-    if (/^(yes|true|on|1)$/i.test(value)) return true;
-    if (/^(no|false|off|0)$/i.test(value)) return false;
-  }
-  return value;
+  return looksTemplated(value) ? value : coerceScalar(value, schema);
 }
 
 /** Does this value (or anything inside it) hold a template? */

@@ -12,6 +12,9 @@ export const pathAliasArgs = {
   name: z.string().min(1).optional(),
 };
 
+/** the names of the edited file, all expanded on the host (`~/.profile`) as Ansible's type='path' */
+export const PATH_ALIASES = ['path', 'dest', 'destfile', 'name'] as const;
+
 export interface PathAliases {
   path?: string;
   dest?: string;

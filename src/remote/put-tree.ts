@@ -1,7 +1,7 @@
 // copy with a directory src: every file compared by SHA1 in one probe, then
 // missing directories, changed files (all contents in ONE stdin stream, each
 // write reading exactly its length) and attribute fixes in one more command.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Change, Diff, ModuleContext, Plan } from '../module.js';
 import { pathSlot, type PredictionWrite, type Predictions } from '../predictions.js';
@@ -22,17 +22,20 @@ export interface TreeEntry {
   content?: Buffer;
   /** mode on the controller (for mode: preserve) */
   mode: number;
+  /** copy local_follow: false: a symlink of the source, made again as a symlink with this target */
+  link?: string;
 }
 
-/** Reads a controller directory (following links, as Ansible's local_follow does). */
-export function readTree(root: string): TreeEntry[] {
+/** Reads a controller directory, following links (local_follow, Ansible's default) or keeping them as links. */
+export function readTree(root: string, follow = true): TreeEntry[] {
   const out: TreeEntry[] = [];
   const walk = (dir: string, rel: string) => {
     for (const name of readdirSync(dir).sort()) {
       const p = join(dir, name);
       const r = rel ? `${rel}/${name}` : name;
-      const st = statSync(p);
-      if (st.isDirectory()) {
+      const st = follow ? statSync(p) : lstatSync(p);
+      if (st.isSymbolicLink()) out.push({ rel: r, dir: false, mode: st.mode & 0o7777, link: readlinkSync(p) });
+      else if (st.isDirectory()) {
         out.push({ rel: r, dir: true, mode: st.mode & 0o7777 });
         walk(p, r);
       } else if (st.isFile()) out.push({ rel: r, dir: false, content: readFileSync(p), mode: st.mode & 0o7777 });
@@ -61,7 +64,7 @@ export async function putTreeFacts(
       { path: root },
       ...entries.map((e) => ({
         path: posix.join(root, e.rel),
-        checksum: e.dir ? undefined : ('sha1' as const),
+        checksum: e.dir || e.link !== undefined ? undefined : ('sha1' as const),
         contentMax: undefined,
       })),
     ],
@@ -142,6 +145,11 @@ export function putTreePlan(f: TreeFacts, w: TreeWanted): Plan {
   for (const [i, e] of w.entries.entries()) {
     if (e.dir) continue;
     const path = posix.join(w.root, e.rel);
+    if (e.link !== undefined) {
+      const refused = linkStep(path, e.link, states[i], w.force, lines, predict, described);
+      if (refused) return { changes: [], fail: refused, result: w.result };
+      continue;
+    }
     const plan = putPlan(
       { paths: [states[i], { exists: true, type: 'directory' }, { exists: false }], me, probe: f.probe },
       {
@@ -176,4 +184,24 @@ export function putTreePlan(f: TreeFacts, w: TreeWanted): Plan {
     changes.push({ description: described.join('; '), argv: ['sh', '-c', script], stdin: data });
   }
   return { changes, result: { ...w.result, state: 'directory' }, diff: diffs, predict };
+}
+
+/** A link of the source (local_follow: false) made again at path, unless it is there already; a refusal, or undefined. */
+function linkStep(
+  path: string,
+  target: string,
+  cur: FileState,
+  force: boolean,
+  lines: string[],
+  predict: PredictionWrite[],
+  described: string[],
+): string | undefined {
+  if (cur.exists && cur.type === 'link' && cur.linkTarget === target) return undefined;
+  if (cur.exists && cur.type === 'directory') return `${path} is a directory: the link to ${target} cannot replace it`;
+  if (cur.exists && !force) return undefined;
+  // -n: a link to a directory already there is replaced, not followed into
+  lines.push(`${shellJoin(['ln', '-sfn', '--', target, safePath(path)])} || exit 1`);
+  predict.push(pathSlot.entry(path, { exists: true, type: 'link', linkTarget: target }));
+  described.push(`link ${path} -> ${target}`);
+  return undefined;
 }
