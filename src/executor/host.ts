@@ -11,8 +11,6 @@ export class HostState {
   readonly includedVars: Record<string, unknown> = {};
   /** gathered facts (setup, gather_facts): below play vars in precedence, as Ansible's host facts */
   readonly gathered: Record<string, unknown> = {};
-  /** the gather_subsets whose facts an earlier play of this run gathered here (not gathered again) */
-  readonly gatheredSubsets = new Set<string>();
   readonly counters: RecapCounters = emptyCounters();
   /** check-mode predictions of what earlier tasks would have created */
   readonly predicted = new Predictions();

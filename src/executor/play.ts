@@ -44,9 +44,8 @@ export async function runPlay(ctx: RunContext, play: Play): Promise<void> {
 
 /**
  * gather_facts: Ansible's implicit first task, "Gathering Facts" (the setup module with the play's
- * gather_subset), tagged always; --start-at-task does not skip it. Once per host and subset in a run:
- * a later play skips hosts gathered already, as Ansible's `gathering = smart` does with its fact
- * cache (executor/play_iterator.py: a host in the fact cache has _gathered_facts and is not gathered).
+ * gather_subset), tagged always; --start-at-task does not skip it. In every play that gathers, as
+ * Ansible's default `gathering = implicit` (executor/play_iterator.py): the recap counts it per play.
  */
 async function gatherFacts(ctx: RunContext, run: PlayRun, section: Section): Promise<void> {
   const play = run.play;
@@ -56,11 +55,7 @@ async function gatherFacts(ctx: RunContext, run: PlayRun, section: Section): Pro
   if (play.fact_path !== undefined) args.fact_path = play.fact_path;
   const task: Task = { kind: 'task', name: 'Gathering Facts', module: 'setup', args, tags: ['always'], loc: play.loc };
   if (!tagsSelect(task.tags!, ctx.options.tags)) return;
-  const subset = JSON.stringify(play.gather_subset ?? ['all']);
-  const due = section.running().filter((h) => !h.gatheredSubsets.has(subset));
-  if (due.length === 0) return;
-  const failed = await failuresDuring(due, () => runTask(ctx, run, task, section.only(due), run.scope));
-  for (const h of due) if (!failed.includes(h)) h.gatheredSubsets.add(subset);
+  await runTask(ctx, run, task, section, run.scope);
 }
 
 /** The play's hosts pattern, within --limit, without hosts that failed or were unreachable in earlier plays. */

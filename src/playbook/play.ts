@@ -13,10 +13,7 @@ import { readPlayRoles } from './roles.js';
 import { readTaskList } from './tasks.js';
 import type { Play } from './types.js';
 
-/**
- * gather_facts when a play does not say: true, as Ansible's (gathering = implicit). A host's facts are
- * gathered once per run (Ansible's `gathering = smart` with its memory cache): see executor/play.ts.
- */
+/** gather_facts when a play does not say: true, as Ansible's (gathering = implicit), in every play. */
 export const GATHER_FACTS_DEFAULT = true;
 
 export function readPlay(
