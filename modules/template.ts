@@ -58,6 +58,7 @@ function render(a: Args, ctx: ModuleContext): Rendered {
   const text = renderString(readFileSync(file, 'utf8'), withTemplateVars(ctx.vars, templateVars(a, file, ctx.vars)), {
     loc: { file, line: 1, col: 1 },
     baseDir: ctx.baseDir,
+    ...(ctx.roleDir ? { roleDir: ctx.roleDir } : {}),
     jinja: { trimBlocks: a.trim_blocks, lstripBlocks: a.lstrip_blocks },
   });
   const content = a.newline_sequence === '\n' ? text : text.replace(/\r?\n/g, a.newline_sequence);

@@ -50,6 +50,12 @@ export function locateValue(value: unknown, key: string | number): SourceLoc | u
   return p?.values.get(key) ?? p?.children.get(key) ?? p?.self;
 }
 
+/** A copy made of a loaded mapping (some keys left out) answers `locate` as the original does. */
+export function sharePositions(copy: object, original: object): void {
+  const p = positions.get(original);
+  if (p) positions.set(copy, p);
+}
+
 /** The text of the line a location points at, if the file was loaded here. */
 export function sourceLine(loc: SourceLoc): string | undefined {
   const text = sources.get(loc.file);

@@ -55,7 +55,7 @@ describe('bounded on every input', () => {
     const port = (server.address() as { port: number }).port;
     try {
       ws.write('silent.ini', `[all]\nmute ansible_host=127.0.0.1 ansible_port=${port} ansible_user=root\n`);
-      ws.write('silent.yml', `- hosts: all\n  tasks:\n    - command: "true"\n`);
+      ws.write('silent.yml', `- hosts: all\n  gather_facts: false\n  tasks:\n    - command: "true"\n`);
       const r = await runBounded(['-i', ws.path('silent.ini'), '-T', '2', ws.path('silent.yml')], ws.dir, 12_000);
       assert.ok(!r.killed, `still running after 12 s:\n${r.out}`);
       assert.equal(r.code, 4, r.out);
@@ -84,14 +84,20 @@ describe('bounded on every input', () => {
   };
 
   it('a YAML alias bomb in a playbook is refused, located, quickly', async () => {
-    ws.write('bomb-pb.yml', `- hosts: localhost\n  vars:\n${indent(laughs, 4)}\n  tasks:\n    - debug: { msg: hi }\n`);
+    ws.write(
+      'bomb-pb.yml',
+      `- hosts: localhost\n  gather_facts: false\n  vars:\n${indent(laughs, 4)}\n  tasks:\n    - debug: { msg: hi }\n`,
+    );
     aliasBombRefused(await runBounded([ws.path('bomb-pb.yml')], ws.dir, 15_000), 'bomb-pb.yml');
   });
 
   it('a YAML alias bomb as inventory or vars file is refused, located, quickly', async () => {
     ws.write('bomb.yml', `${laughs.join('\n')}\n`);
-    ws.write('plain.yml', `- hosts: localhost\n  tasks:\n    - debug: { msg: hi }\n`);
-    ws.write('vf.yml', `- hosts: localhost\n  vars_files: [bomb.yml]\n  tasks:\n    - debug: { msg: hi }\n`);
+    ws.write('plain.yml', `- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: { msg: hi }\n`);
+    ws.write(
+      'vf.yml',
+      `- hosts: localhost\n  gather_facts: false\n  vars_files: [bomb.yml]\n  tasks:\n    - debug: { msg: hi }\n`,
+    );
     aliasBombRefused(await runBounded(['-i', ws.path('bomb.yml'), ws.path('plain.yml')], ws.dir, 15_000), 'bomb.yml');
     aliasBombRefused(await runBounded([ws.path('vf.yml')], ws.dir, 15_000), 'bomb.yml');
   });
@@ -119,7 +125,10 @@ describe('bounded on every input', () => {
     );
     writeFileSync(ws.path('bad.ini'), bytes('[all]\nlocalhost ansible_connection=local x=', [0xe2, 0x28, 0xa1], '\n'));
     writeFileSync(ws.path('bad-vars.yml'), bytes('a: 1\nb: "', [0xc0, 0xaf], '"\n'));
-    ws.write('vf-pb.yml', `- hosts: localhost\n  vars_files: [bad-vars.yml]\n  tasks:\n    - debug: { msg: hi }\n`);
+    ws.write(
+      'vf-pb.yml',
+      `- hosts: localhost\n  gather_facts: false\n  vars_files: [bad-vars.yml]\n  tasks:\n    - debug: { msg: hi }\n`,
+    );
     const cases: [string[], RegExp][] = [
       [[ws.path('bad-pb.yml')], /bad-pb\.yml:3:27: invalid UTF-8 \(bytes ff at offset 55\)/],
       [['-i', ws.path('bad.ini'), ws.path('ok-pb.yml')], /bad\.ini:2:38: invalid UTF-8 \(bytes e2 28/],

@@ -24,6 +24,7 @@ describe('engine: a run on the local connection', () => {
       ws,
       `
 - hosts: all
+  gather_facts: false
   vars:
     names: [a, b, c]
     base: ${d}
@@ -64,6 +65,7 @@ describe('engine: a run on the local connection', () => {
       ws,
       `
 - hosts: all
+  gather_facts: false
   vars: { n: 3, flag: false, list: [1, 2] }
   tasks:
     - set_fact: { copy_n: "{{ n }}", copy_flag: "{{ flag }}", copy_list: "{{ list }}", text: "n={{ n }}" }
@@ -84,6 +86,7 @@ describe('engine: a run on the local connection', () => {
       ws,
       `
 - hosts: all
+  gather_facts: false
   tasks:
     - command: sh -c 'echo hello; exit 3'
       register: out
@@ -115,6 +118,7 @@ describe('engine: a run on the local connection', () => {
       ws,
       `
 - hosts: all
+  gather_facts: false
   vars: { short: t, word: 'Yes', one: 1, word_no: 'no' }
   tasks:
     - command: "false"
@@ -140,6 +144,7 @@ describe('engine: a run on the local connection', () => {
       ws,
       `
 - hosts: all
+  gather_facts: false
   tasks:
     - file: { path: ${d}, state: directory }
     - block:
@@ -165,6 +170,7 @@ describe('engine: a run on the local connection', () => {
       ws,
       `
 - hosts: all
+  gather_facts: false
   tasks:
     - command: "true"
       notify: [second, first]
@@ -197,6 +203,7 @@ describe('engine: a run on the local connection', () => {
     const d = ws.path('multi');
     const yaml = `
 - hosts: all
+  gather_facts: false
   tasks:
     - file: { path: ${d}, state: directory }
     - command: touch ${d}/{{ inventory_hostname }}-1
@@ -228,6 +235,7 @@ describe('engine: a run on the local connection', () => {
       ws,
       `
 - hosts: all
+  gather_facts: false
   any_errors_fatal: true
   tasks:
     - file: { path: ${d}, state: directory }
@@ -246,6 +254,7 @@ describe('engine: a run on the local connection', () => {
     const d = ws.path('mfp');
     const yaml = (pct: number) => `
 - hosts: all
+  gather_facts: false
   max_fail_percentage: ${pct}
   tasks:
     - file: { path: ${d}${pct}, state: directory }
@@ -266,6 +275,7 @@ describe('engine: a run on the local connection', () => {
       ws,
       `
 - hosts: all
+  gather_facts: false
   serial: [1, 2]
   tasks:
     - command: sh -c 'echo "a {{ inventory_hostname }}" >> ${log}'
@@ -282,6 +292,7 @@ describe('engine: a run on the local connection', () => {
     const log = ws.path('tags.log');
     const yaml = `
 - hosts: all
+  gather_facts: false
   tasks:
     - { command: "sh -c 'echo one >> ${log}'", tags: [one] }
     - { command: "sh -c 'echo two >> ${log}'", tags: two }
@@ -303,6 +314,7 @@ describe('engine: a run on the local connection', () => {
     const d = ws.path('check');
     const yaml = `
 - hosts: all
+  gather_facts: false
   tasks:
     - file: { path: ${d}, state: directory, mode: "0750" }
     - copy: { dest: ${d}/f.txt, content: "hello\\n" }
@@ -326,6 +338,7 @@ describe('engine: a run on the local connection', () => {
       ws,
       `
 - hosts: all
+  gather_facts: false
   tasks:
     - shell: echo x >> ${f}; wc -l < ${f}
       register: c
@@ -347,6 +360,7 @@ describe('engine: a run on the local connection', () => {
       ws,
       `
 - hosts: all
+  gather_facts: false
   vars: { dir: ${d}, suffix: fromplay }
   vars_files: [vars/main.yml]
   tasks:
@@ -368,6 +382,7 @@ describe('engine: a run on the local connection', () => {
       ws,
       `
 - hosts: all
+  gather_facts: false
   vars: { name: notify }
   tasks:
     - include_tasks:
@@ -390,6 +405,7 @@ describe('engine: a run on the local connection', () => {
       ws,
       `
 - hosts: all
+  gather_facts: false
   tasks:
     - command: touch ${d}-first
     - name: begin here
@@ -413,6 +429,7 @@ describe('engine: a run on the local connection', () => {
       ws,
       `
 - hosts: all
+  gather_facts: false
   tasks:
     - command: echo hi
     - command: echo secret
@@ -459,6 +476,7 @@ describe('engine: a run on the local connection', () => {
       ws,
       `
 - hosts: all
+  gather_facts: false
   environment: { GREETING: "hello world" }
   tasks:
     - shell: echo "$GREETING" > ${f}

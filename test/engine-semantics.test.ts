@@ -375,6 +375,305 @@ describe('semantics: with_nested and with_together', () => {
   });
 });
 
+describe('semantics: register on include_tasks', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // executor/task_executor.py _execute_internal returns dict(include=include_file, include_args=...)
+  // for an include (run() adds changed=False); a false when gives the skipped result; a loop the
+  // results of its items. The strategy registers it before the included tasks run.
+  it('registers the include result, skipped and looped ones too', async () => {
+    ws.write('inc/x.yml', '- debug: { msg: "in {{ r1.include }}" }\n');
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - include_tasks: inc/x.yml
+      register: r1
+    - include_tasks: inc/x.yml
+      register: r2
+      when: false
+    - include_tasks: inc/x.yml
+      register: r3
+      loop: [a, b]
+      when: item == 'b'
+    - debug: { msg: "{{ r1.changed }} {{ r1.include_args }} {{ r2.skipped }} {{ r3.results[0].skipped }} {{ r3.results[1].include }} {{ r3.results[1].item }}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['in inc/x.yml', 'in inc/x.yml', 'false {} true true inc/x.yml b']);
+  });
+});
+
+describe('semantics: with_sequence', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // plugins/lookup/sequence.py: parse_simple_args ([start-]end[/stride][:format]) else parse_kv_args;
+  // sanity_check turns count into end; generate_sequence yields `format % i` as strings.
+  it('takes the k=v and short forms, count, stride, format and templates', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  vars: { n: 3 }
+  tasks:
+    - debug: { msg: "a {{ item }} {{ item is string }}" }
+      with_sequence: start=1 end={{ n }}
+    - debug: { msg: "b {{ item }}" }
+      with_sequence: 4-8/2
+    - debug: { msg: "c {{ item }}" }
+      with_sequence: start=0x0f count=2 format=h%03x
+    - debug: { msg: "d {{ item }}" }
+      with_sequence: "3:host%02d"
+    - debug: { msg: "e {{ item }}" }
+      with_sequence: start=5 end=1 stride=-2
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), [
+      'a 1 true',
+      'a 2 true',
+      'a 3 true',
+      'b 4',
+      'b 6',
+      'b 8',
+      'c h00f',
+      'c h010',
+      'd host01',
+      'd host02',
+      'd host03',
+      'e 5',
+      'e 3',
+      'e 1',
+    ]);
+  });
+
+  // sequence.py sanity_check: the errors Ansible raises, here at load with the location.
+  it('reports a bad sequence at its line before anything runs', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: { msg: "{{ item }}" }
+      with_sequence: start=5 end=1
+    - debug: { msg: "{{ item }}" }
+      with_sequence: start=1 end=2 count=2
+`,
+      ['h1'],
+    );
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr + r.stdout, /pb\.yml:6:\d+.*to count backwards make stride negative/);
+    assert.match(r.stderr + r.stdout, /pb\.yml:8:\d+.*can't specify both count and end/);
+    assert.doesNotMatch(r.stdout, /TASK/);
+  });
+});
+
+describe('semantics: action and local_action', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // parsing/mod_args.py ModArgsParser.parse: `action:` as a string (_split_module_string: the first
+  // word is the module) or a mapping with `module:`; `local_action:` the same with delegate_to localhost.
+  it('runs the module named in the value, local_action on the controller', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - action: command echo hi {{ inventory_hostname }}
+      register: a
+    - action:
+        module: debug
+        msg: "map {{ a.stdout }}"
+    - local_action: command echo local
+      register: b
+    - debug: { msg: "{{ b.stdout }}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['map hi h1', 'local']);
+    assert.match(r.stdout, /changed: \[h1 -> localhost\]/);
+  });
+
+  // mod_args.py: "conflicting action statements"; an unknown module is a located error at load.
+  it('reports an unknown module and a second module key at their lines', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - action: comand echo hi
+    - action: debug msg=x
+      copy: { src: a, dest: b }
+`,
+      ['h1'],
+    );
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /pb\.yml:5:\d+: unknown module 'comand' in 'action'; did you mean 'command'\?/);
+    assert.match(r.stderr, /pb\.yml:7:\d+: conflicting action statements: 'action' and 'copy'/);
+  });
+});
+
+describe('semantics: lookup file search path', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // playbook/task.py Task.get_search_path (the role's path first) and parsing/dataloader.py
+  // DataLoader.path_dwim_relative_stack (each path's files/, then the path; the playbook's dir last).
+  it("a role's task reads the role's files/, the role, then the playbook's files/ and dir", async () => {
+    ws.write('roles/r/files/a.txt', 'role-files-a\n');
+    ws.write('roles/r/b.txt', 'role-dir-b\n');
+    ws.write('files/a.txt', 'pb-files-a\n');
+    ws.write('files/c.txt', 'pb-files-c\n');
+    ws.write('d.txt', 'pb-dir-d\n');
+    ws.write(
+      'roles/r/tasks/main.yml',
+      `- debug: { msg: "{{ lookup('file', 'a.txt') }} {{ lookup('file', 'b.txt') }} {{ lookup('file', 'c.txt') }} {{ lookup('file', 'd.txt') }}" }
+  when: lookup('file', 'a.txt') == 'role-files-a'
+`,
+    );
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  roles: [r]
+  tasks:
+    - debug: { msg: "{{ lookup('file', 'a.txt') }} {{ lookup('file', 'd.txt') }}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['role-files-a role-dir-b pb-files-c pb-dir-d', 'pb-files-a pb-dir-d']);
+  });
+});
+
+describe('semantics: gather_facts', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // playbook/play.py: gather_facts unset means gather; executor/play_iterator.py with Ansible's
+  // default `gathering = implicit` gathers in every play that does not say false (the recap counts each).
+  it('gathers when the play does not say, in every such play; false costs nothing', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  tasks:
+    - debug: { msg: "one {{ ansible_facts.nodename is defined }}" }
+- hosts: all
+  tasks:
+    - debug: { msg: "two {{ ansible_nodename is defined }}" }
+- hosts: all
+  gather_subset: [min]
+  tasks:
+    - debug: { msg: "three" }
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: { msg: "four" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['one true', 'two true', 'three', 'four']);
+    // every play but the last gathers
+    assert.equal(r.stdout.match(/TASK \[Gathering Facts\]/g)?.length, 3, r.stdout);
+    assert.equal(recap(r.stdout).h1.ok, 7);
+  });
+});
+
+describe('semantics: text around one expression, and checks only a run can make', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // template/__init__.py (Templar.template): only a template that is exactly one expression keeps
+  // its type; "{{ x }}\n" is text, and a `|` block keeps its final newline (YAML), so both write x and
+  // a newline. Module arguments are checked by the module when the task runs (executor/module_common.py,
+  // AnsibleModule._check_arguments): a templated src that renders empty fails there, at the task; a
+  // task that is skipped is never checked.
+  it('"{{ x }}\\n" and a | block write x and a newline; an empty rendered src fails when reached, located', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  vars: { x: abc, n: 5, empty: '' }
+  tasks:
+    - copy: { content: "{{ x }}\\n", dest: "${ws.path('one.txt')}" }
+    - copy:
+        content: |
+          {{ x }}
+        dest: "${ws.path('block.txt')}"
+    - copy: { content: "{{ n }}\\n", dest: "${ws.path('number.txt')}" }
+    - copy: { src: "{{ empty }}", dest: "${ws.path('never')}" }
+      when: false
+    - copy: { src: "{{ empty }}", dest: "${ws.path('never')}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    const { readFileSync } = await import('node:fs');
+    assert.equal(readFileSync(ws.path('one.txt'), 'utf8'), 'abc\n');
+    assert.equal(readFileSync(ws.path('block.txt'), 'utf8'), 'abc\n');
+    assert.equal(readFileSync(ws.path('number.txt'), 'utf8'), '5\n');
+    assert.match(r.stdout, /pb\.yml:14:7: invalid arguments for copy: src: must not be empty/);
+    assert.deepEqual([recap(r.stdout).h1.skipped, recap(r.stdout).h1.failed], [1, 1]);
+  });
+});
+
+describe('semantics: lookup template', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // plugins/lookup/template.py: find_file_in_search_path(variables, 'templates', term), rendered with
+  // the task's variables, its trailing newline kept; in a role the role's templates/ come first.
+  it("renders from the role's templates/, then the playbook's; a problem names the template's line", async () => {
+    ws.write('roles/r/templates/t.j2', '{% if true %}\n{{ who }} in role\n{% endif %}\n');
+    ws.write('templates/t.j2', 'shadowed\n');
+    ws.write('templates/p.j2', '{{ who }} in play\n');
+    ws.write('templates/bad.j2', 'line one\n{{ nope }}\n');
+    ws.write(
+      'roles/r/tasks/main.yml',
+      `- debug: { msg: "{{ lookup('template', 't.j2') | trim }}|{{ lookup('template', 'p.j2') | length }}" }\n`,
+    );
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  vars: { who: h }
+  roles: [r]
+  tasks:
+    - debug: { msg: "{{ lookup('template', 't.j2') | trim }}" }
+    - debug: { msg: "{{ lookup('template', 'bad.j2') }}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['h in role|10', 'shadowed']);
+    assert.match(r.stdout, /lookup template: \S*templates\/bad\.j2:2:\d+: undefined variable 'nope'/);
+  });
+});
+
 describe('semantics: with_items over a mapping', () => {
   let ws: Ws;
   before(() => (ws = workspace()));

@@ -36,6 +36,7 @@ describe('engine over SSH', () => {
       'pb.yml',
       `
 - hosts: pve
+  gather_facts: false
   tasks:
     - shell: echo "$SSH_CONNECTION"
       register: first
@@ -56,7 +57,7 @@ describe('engine over SSH', () => {
 
   it('an unknown host key is refused: unreachable, exit 4, with the fingerprint', async () => {
     ws.write('empty_known_hosts', '');
-    ws.write('pb.yml', `- hosts: node0\n  tasks:\n    - command: touch ${ws.path('never')}\n`);
+    ws.write('pb.yml', `- hosts: node0\n  gather_facts: false\n  tasks:\n    - command: touch ${ws.path('never')}\n`);
     const r = await runCli(
       [
         '-i',
@@ -77,7 +78,7 @@ describe('engine over SSH', () => {
       'inv-down.ini',
       readFileSync(ws.path('inv.ini'), 'utf8').replace(`ansible_port=${hosts[3].port}`, 'ansible_port=1'),
     );
-    ws.write('pb.yml', `- hosts: pve\n  tasks:\n    - command: "true"\n    - command: "true"\n`);
+    ws.write('pb.yml', `- hosts: pve\n  gather_facts: false\n  tasks:\n    - command: "true"\n    - command: "true"\n`);
     const r = await runCli(['-i', ws.path('inv-down.ini'), ws.path('pb.yml')], { cwd: ws.dir, env: { HOME: ws.dir } });
     assert.equal(r.code, 4, r.stdout + r.stderr);
     const c = recap(r.stdout);
@@ -91,6 +92,7 @@ describe('engine over SSH', () => {
       'pb.yml',
       `
 - hosts: node0,node1,node2
+  gather_facts: false
   tasks:
     - command: "true"
     - command: sleep 2

@@ -67,6 +67,7 @@ describe('executor: hosts of block, rescue and always', () => {
   it('rescue runs on the hosts that failed in the block, always on all, a failure in them stops only that host', async () => {
     const ran = await run(`
 - hosts: all
+  gather_facts: false
   tasks:
     - block:
 ${indent(failOn('body fails', ['a', 'b']) + debug('body 2'), 8)}
@@ -93,6 +94,7 @@ ${indent(debug('after'), 4)}
   it('a block inside always runs on a host that failed before it, rescues its own failure, and the host stays failed', async () => {
     const ran = await run(`
 - hosts: all
+  gather_facts: false
   tasks:
     - block:
 ${indent(failOn('body fails', ['a']), 8)}
@@ -117,6 +119,7 @@ describe('executor: failures in always, any_errors_fatal, max_fail_percentage, c
   it('a new failure in always of a host that had failed already is fatal under any_errors_fatal', async () => {
     const ran = await run(`
 - hosts: all
+  gather_facts: false
   tasks:
     - block:
 ${indent(failOn('body fails', ['a']), 8)}
@@ -132,6 +135,7 @@ ${indent(debug('after'), 4)}
   it('max_fail_percentage does not count, while always runs, the failure that always runs after (as Ansible)', async () => {
     const ran = await run(`
 - hosts: all
+  gather_facts: false
   max_fail_percentage: 40
   tasks:
     - block:
@@ -148,6 +152,7 @@ ${indent(debug('after'), 4)}
   it('clear_host_errors inside always clears the failure always runs after (as Ansible)', async () => {
     const ran = await run(`
 - hosts: all
+  gather_facts: false
   tasks:
     - block:
 ${indent(failOn('body fails', ['a']), 8)}
@@ -163,9 +168,11 @@ ${indent(debug('after'), 4)}
   it('clear_host_errors brings failed hosts back in the next play, not in this one', async () => {
     const ran = await run(`
 - hosts: all
+  gather_facts: false
   tasks:
 ${indent(failOn('fails', ['a']) + '- meta: clear_host_errors\n' + debug('after'), 4)}
 - hosts: all
+  gather_facts: false
   tasks:
 ${indent(debug('next play'), 4)}
 `);
@@ -177,6 +184,7 @@ ${indent(debug('next play'), 4)}
 describe('executor: hosts of handlers', () => {
   const handlersPlay = (force: string) => `
 - hosts: all
+  gather_facts: false
 ${force}  tasks:
     - name: notify
       debug: { msg: x }

@@ -48,7 +48,7 @@ describe('Ctrl-C', () => {
       const marker = ws.path(`finished-${pause}`);
       ws.write(
         'pb.yml',
-        `- hosts: pve\n  tasks:\n    - command: "true"\n    - shell: sleep ${pause}; touch ${marker}\n    - command: touch ${marker}-next\n`,
+        `- hosts: pve\n  gather_facts: false\n  tasks:\n    - command: "true"\n    - shell: sleep ${pause}; touch ${marker}\n    - command: touch ${marker}-next\n`,
       );
       const child = spawn(process.execPath, [binPath, '-i', ws.path('inv.ini'), ws.path('pb.yml')], {
         cwd: ws.dir,

@@ -398,6 +398,7 @@ describe('a playbook written for Ansible, through the CLI (local connection)', (
         'pb.yml',
         `
 - hosts: all
+  gather_facts: false
   vars:
     x: hello
     wanted: b

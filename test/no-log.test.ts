@@ -13,6 +13,7 @@ const SECRET = 'n0-log-canary-789';
 
 const PLAYBOOK = `
 - hosts: h1
+  gather_facts: false
   vars:
     hide: true
   tasks:

@@ -22,6 +22,7 @@ const fx = useLabHost('phx-pct-conn-cli-', async ({ sh }) => {
 });
 
 const PLAYBOOK = `- hosts: web
+  gather_facts: false
   vars:
     greeting: hello
     body: "<h1>{{ greeting }}</h1>"
@@ -74,7 +75,7 @@ function setup(): { inventory: string; playbook: string } {
   writeFileSync(join(dir, 'site.conf.hbs'), 'server {{ inventory_hostname }} says {{ greeting }}\n');
   const playbook = join(dir, 'site.yml');
   writeFileSync(playbook, PLAYBOOK.replace('HV', hv));
-  writeFileSync(join(dir, 'down.yml'), '- hosts: down\n  tasks:\n    - command: "true"\n');
+  writeFileSync(join(dir, 'down.yml'), '- hosts: down\n  gather_facts: false\n  tasks:\n    - command: "true"\n');
   return { inventory, playbook };
 }
 
@@ -155,7 +156,7 @@ test('inventory errors for pct hosts: located, all at once, before anything runs
       '',
     ].join('\n'),
     'badid.ini': '[cts]\nct4 ansible_connection=pct ansible_host=pve pct_vmid=99\n',
-    'p.yml': '- hosts: all\n  tasks:\n    - command: touch /tmp/should-not-run\n',
+    'p.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - command: touch /tmp/should-not-run\n',
   });
   try {
     const r = await runCli(['-i', ws.path('inv.yml'), ws.path('p.yml')]);

@@ -73,7 +73,7 @@ test('CTs on one hypervisor share its one connection (not in the play, opened on
     // `connection: ssh` for the play's hosts: below the CTs' inventory value, as in Ansible
     writeFileSync(
       join(dir, 'play.yml'),
-      `- hosts: cts\n  connection: ssh\n  tasks:\n    - command: echo hi from {{ inventory_hostname }}\n      register: r\n    - copy: { dest: "${dir}/out-{{ inventory_hostname }}", content: "x" }\n`,
+      `- hosts: cts\n  gather_facts: false\n  connection: ssh\n  tasks:\n    - command: echo hi from {{ inventory_hostname }}\n      register: r\n    - copy: { dest: "${dir}/out-{{ inventory_hostname }}", content: "x" }\n`,
     );
     const registry = await loadRegistry();
     const events: RunEvent[] = [];
@@ -143,7 +143,7 @@ test('an unreachable hypervisor makes its CT unreachable, saying which hyperviso
       join(dir, 'hosts.yml'),
       'all:\n  hosts:\n    hvdown: { ansible_host: 127.0.0.1, ansible_port: 1, ansible_user: root }\n    ct9: { ansible_connection: pct, ansible_host: hvdown, pct_vmid: 109 }\n',
     );
-    writeFileSync(join(dir, 'play.yml'), '- hosts: ct9\n  tasks:\n    - command: "true"\n');
+    writeFileSync(join(dir, 'play.yml'), '- hosts: ct9\n  gather_facts: false\n  tasks:\n    - command: "true"\n');
     const registry = await loadRegistry();
     const events: RunEvent[] = [];
     const outcome = await runPlaybooks(

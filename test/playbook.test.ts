@@ -182,13 +182,15 @@ test('import_playbook: the imported plays, with the import vars winning and tags
   assert.equal(p.baseDir, join(FIX, 'good'));
 });
 
-test('plays default: gather_facts false, no serial, empty sections', () => {
+// playbook/play.py: gather_facts is None unless written; play_iterator.py gathers then with
+// `gathering = implicit` (Ansible's default)
+test('plays default: gather_facts true, no serial, empty sections', () => {
   const dir = mkdtempSync(join(tmpdir(), 'phx-pb-'));
   try {
     const file = join(dir, 'p.yml');
     writeFileSync(file, '- hosts: localhost\n  tasks:\n');
     const p = loadPlaybook(file, { registry }).plays[0];
-    assert.equal(p.gather_facts, false);
+    assert.equal(p.gather_facts, true);
     assert.equal(p.serial, undefined);
     assert.deepEqual([p.pre_tasks, p.tasks, p.post_tasks, p.handlers], [[], [], [], []]);
     writeFileSync(file, '');
@@ -288,7 +290,7 @@ test('a task file that include_tasks itself is legal (loaded when reached); quot
     );
     writeFileSync(
       join(dir, 'p.yml'),
-      '- hosts: all\n  become: "yes"\n  tasks:\n    - include_tasks: retry.yml\n      no_log: "False"\n',
+      '- hosts: all\n  gather_facts: false\n  become: "yes"\n  tasks:\n    - include_tasks: retry.yml\n      no_log: "False"\n',
     );
     const play = loadPlaybook(join(dir, 'p.yml'), { registry }).plays[0];
     assert.equal(play.become, true);
@@ -312,6 +314,7 @@ test('free-form text keeps its quotes and newlines when options are taken out of
       file,
       [
         '- hosts: all',
+        '  gather_facts: false',
         '  tasks:',
         '    - shell: |',
         '        set -e',

@@ -70,6 +70,7 @@ describe('roles: loading', () => {
     ws.write(
       'pb.yml',
       `- hosts: all
+  gather_facts: false
   pre_tasks: [{ name: pre, debug: { msg: p } }]
   roles:
     - web
@@ -113,6 +114,7 @@ describe('roles: loading', () => {
     ws.write(
       'pb.yml',
       `- hosts: all
+  gather_facts: false
   tasks:
     - import_role: { name: web, tasks_from: setup }
     - include_role: { name: base }
@@ -138,7 +140,10 @@ describe('roles: loading', () => {
   it('a role imported inside a role brings its handlers to every play that uses it', () => {
     ws.write('roles/outer/tasks/main.yml', '- import_role: { name: inner }\n- debug: { msg: o }\n  notify: bell\n');
     ws.write('roles/inner/handlers/main.yml', '- name: bell\n  debug: { msg: ring }\n');
-    ws.write('pb.yml', '- hosts: a\n  roles: [outer]\n- hosts: b\n  roles: [outer]\n');
+    ws.write(
+      'pb.yml',
+      '- hosts: a\n  gather_facts: false\n  roles: [outer]\n- hosts: b\n  gather_facts: false\n  roles: [outer]\n',
+    );
     const plays = load(ws);
     for (const play of plays)
       assert.deepEqual(
@@ -150,7 +155,7 @@ describe('roles: loading', () => {
   it('searches PHX_ROLES_PATH after the playbook roles/ directory', () => {
     const other = workspace({ 'lib/shared/tasks/main.yml': task('shared task') });
     try {
-      ws.write('pb.yml', '- hosts: all\n  roles: [shared]\n');
+      ws.write('pb.yml', '- hosts: all\n  gather_facts: false\n  roles: [shared]\n');
       process.env.PHX_ROLES_PATH = `/nonexistent:${other.path('lib')}`;
       assert.deepEqual(outline(load(ws)[0].tasks), ['role:shared', 'shared task']);
     } finally {
@@ -255,6 +260,7 @@ describe('roles: a run on the local connection', () => {
     ws.write(
       'pb.yml',
       `- hosts: all
+  gather_facts: false
   vars:
     out: ${out}
     fixed: play-vars
@@ -303,7 +309,10 @@ describe('roles: a run on the local connection', () => {
 
   it('an include_role whose templated name finds no role fails there, located', async () => {
     ws.write('inv.ini', localInventory(['h1']));
-    ws.write('pb2.yml', `- hosts: all\n  tasks:\n    - include_role: { name: "{{ 'no' + 'pe' }}" }\n`);
+    ws.write(
+      'pb2.yml',
+      `- hosts: all\n  tasks:\n    - include_role: { name: "{{ 'no' + 'pe' }}" }\n  gather_facts: false\n`,
+    );
     const r = await runCli(['-i', ws.path('inv.ini'), ws.path('pb2.yml')], { cwd: ws.dir });
     assert.notEqual(r.code, 0);
     assert.match(r.stdout + r.stderr, /pb2\.yml:3:\d+.*role 'nope' not found; searched: /s);

@@ -55,6 +55,7 @@ describe('host output is data, never a template (CLI, local connection)', () => 
       ws,
       `
 - hosts: h1
+  gather_facts: false
   tasks:
     - name: the host prints template text
       command: cat {{ playbook_dir }}/evil.txt
@@ -120,6 +121,7 @@ describe('host output is data, never a template (CLI, local connection)', () => 
       ws,
       `
 - hosts: h1
+  gather_facts: false
   tasks:
     - set_fact:
         from_file: "{{ lookup 'file' 'evil.txt' }}"
@@ -150,6 +152,7 @@ describe('host output is data, never a template (CLI, local connection)', () => 
       'pb-unsafe.yml',
       `
 - hosts: h1
+  gather_facts: false
   vars_files: [unsafe-vars.yml]
   vars:
     play_literal: !unsafe '${EVIL_ENV} and {{ nothing }}'
@@ -181,6 +184,7 @@ describe('host output is data, never a template (CLI, local connection)', () => 
       ws,
       `
 - hosts: h1
+  gather_facts: false
   tasks:
     - command: cat {{ playbook_dir }}/cond.txt
       register: r

@@ -33,6 +33,7 @@ const PLAYBOOK = (inline: string) => `
   vars:
     inline_secret: !vault |
 ${inline}
+  gather_facts: false
   tasks:
     - name: write both secrets into a file
       copy: { content: "{{ inline_secret }}:{{ file_secret }}:{{ group_secret }}\\n", dest: "{{ playbook_dir }}/out/both.txt", mode: "0600" }
@@ -231,7 +232,7 @@ describe('phx-play vault', () => {
     ws.write('inv.yml', 'all:\n  hosts:\n    h1: { ansible_connection: local }\n');
     ws.write(
       's.yml',
-      `- hosts: h1\n  vars:\n    ${r.stdout.replace(/\n(?=.)/g, '\n    ')}  tasks:\n    - copy: { content: "{{ token }}", dest: "{{ playbook_dir }}/tok.txt" }\n`,
+      `- hosts: h1\n  gather_facts: false\n  vars:\n    ${r.stdout.replace(/\n(?=.)/g, '\n    ')}  tasks:\n    - copy: { content: "{{ token }}", dest: "{{ playbook_dir }}/tok.txt" }\n`,
     );
     const play = await runCli(['-i', ws.path('inv.yml'), '--vault-password-file', ws.path('pw.txt'), ws.path('s.yml')]);
     assert.equal(play.code, 0, play.stdout + play.stderr);

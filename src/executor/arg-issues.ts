@@ -11,7 +11,7 @@ function flatten(issues: readonly Issue[], prefix: PropertyKey[]): { path: Prope
   return issues.flatMap((issue) => {
     const path = [...prefix, ...issue.path];
     if (issue.code !== 'invalid_union' || !('errors' in issue) || issue.errors.length === 0)
-      return [{ path, message: issue.message }];
+      return [{ path, message: wording(issue) }];
     const typeFits = issue.errors.filter((b) => !b.every((i) => i.code === 'invalid_type' && i.path.length === 0));
     return typeFits.length === 1 ? flatten(typeFits[0], path) : [{ path, message: issue.message }];
   });
@@ -22,4 +22,11 @@ export function argIssuesText(issues: readonly Issue[]): string {
   return flatten(issues, [])
     .map((i) => `${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`)
     .join('; ');
+}
+
+/** The loader's wording where it has one (playbook/module-args.ts explain): an empty string "must not be empty". */
+function wording(issue: Issue): string {
+  if (issue.code === 'too_small' && issue.origin === 'string' && Number(issue.minimum) === 1)
+    return 'must not be empty';
+  return issue.message;
 }

@@ -32,7 +32,10 @@ export interface RunContext {
   readonly hosts: Map<string, HostState>;
   /** the state of a host, created on first use (implicit localhost is not in the inventory) */
   hostState(name: string, playbookDir: string): HostState;
-  /** opens (once: the first play to use the host sets its defaults) and returns the connection for a host name */
+  /**
+   * opens (once per host, connection type and user) and returns the connection for a host name;
+   * `defaults` (the play's connection, the task's remote_user) sit below the host's variables
+   */
   connect(host: string, defaults: ConnectionDefaults): Promise<Connection>;
   /** what hosts share during the run (cluster-wide modules take turns there: src/shared-scope.ts) */
   readonly scopes: SharedScopes;
@@ -40,8 +43,14 @@ export interface RunContext {
   started: boolean;
 }
 
-/** A play's remote_user / connection: defaults below inventory variables. */
+/** The remote_user of a task (its blocks, its play) and the play's connection: defaults below the host's variables. */
 export interface ConnectionDefaults {
+  /**
+   * the task's ansible_user as its variables give it (play and task vars included), above the host's
+   * own variables: Ansible's PlayContext takes it from the task's variables; not passed on to the
+   * host a container is reached through
+   */
+  user?: string;
   ansible_user?: string;
   ansible_connection?: string;
 }

@@ -42,6 +42,7 @@ export class PlayRun {
       diff: play.diff,
       ignore_errors: play.ignore_errors,
       no_log: play.no_log,
+      remote_user: play.remote_user,
     };
     this.connection = { ansible_user: play.remote_user, ansible_connection: play.connection };
     this.forceHandlers = options.forceHandlers || Boolean(play.force_handlers);

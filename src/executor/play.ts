@@ -8,7 +8,7 @@ import { selectHosts } from '../inventory/index.js';
 import { loadRoleAtRunTime, loadTaskFile } from '../playbook/load.js';
 import type { RoleFiles } from '../playbook/roles.js';
 import type { Block, IncludeRoleOptions, IncludeTasks, Meta, Play, Task, TaskNode } from '../playbook/types.js';
-import { renderValue } from '../template/index.js';
+import { markUnsafe, renderValue } from '../template/index.js';
 import { loadYamlFile } from '../yaml-source.js';
 import type { RunContext } from './context.js';
 import type { HostState } from './host.js';
@@ -43,8 +43,9 @@ export async function runPlay(ctx: RunContext, play: Play): Promise<void> {
 }
 
 /**
- * gather_facts: Ansible's implicit first task, "Gathering Facts" (the setup
- * module with the play's gather_subset), tagged always; --start-at-task does not skip it.
+ * gather_facts: Ansible's implicit first task, "Gathering Facts" (the setup module with the play's
+ * gather_subset), tagged always; --start-at-task does not skip it. In every play that gathers, as
+ * Ansible's default `gathering = implicit` (executor/play_iterator.py): the recap counts it per play.
  */
 async function gatherFacts(ctx: RunContext, run: PlayRun, section: Section): Promise<void> {
   const play = run.play;
@@ -242,8 +243,10 @@ async function runInclude(
   // hosts that include the same file at the same loop position run together.
   const plans = new Map<HostState, IncludeEntry[]>();
   for (const h of section.running()) {
-    const entries = includeEntries(ctx, run, inc, h, scope);
+    const { entries, result } = includeEntries(ctx, run, inc, h, scope);
     plans.set(h, entries);
+    // registered before the included tasks run, as the strategy registers the include's result first
+    if (inc.register) h.facts[inc.register] = markUnsafe(result);
     // the recap counts an include as Ansible's strategy does: ok where it includes, skipped where not
     if (entries.length > 0) h.counters.ok++;
     else h.counters.skipped++;
@@ -285,20 +288,52 @@ async function runInclude(
   }
 }
 
-/** The files one host includes, one per loop item whose `when` holds. */
-function includeEntries(ctx: RunContext, run: PlayRun, inc: IncludeTasks, h: HostState, scope: Scope): IncludeEntry[] {
+/**
+ * The files one host includes, one per loop item whose `when` holds, and the include's result
+ * (what `register` keeps): TaskExecutor._execute_internal returns `{include, include_args}` for
+ * include_tasks, `{include_args}` for include_role; a false `when` gives the skipped result.
+ */
+function includeEntries(
+  ctx: RunContext,
+  run: PlayRun,
+  inc: IncludeTasks,
+  h: HostState,
+  scope: Scope,
+): { entries: IncludeEntry[]; result: Record<string, unknown> } {
   const vars = taskVars(ctx, run, h, scope, ctx.options.check);
   const items = inc.loop === undefined ? [undefined] : loopItems(inc, vars);
   const loopVar = inc.loop_control?.loop_var ?? 'item';
   const entries: IncludeEntry[] = [];
+  const results: Record<string, unknown>[] = [];
   for (const item of items) {
     const itemVars = inc.loop === undefined ? {} : { [loopVar]: item };
     const all = { ...vars, ...itemVars };
-    if (inc.when !== undefined && !evaluateCondition(inc.when, all, { loc: inc.loc })) continue;
+    const looped = inc.loop === undefined ? {} : { [loopVar]: item, ansible_loop_var: loopVar };
+    if (inc.when !== undefined && !evaluateCondition(inc.when, all, { loc: inc.loc })) {
+      results.push({ ...SKIPPED_INCLUDE, ...looped });
+      continue;
+    }
     const file = String(renderValue(inc.file, all, { loc: inc.loc }));
-    entries.push({ file, vars: itemVars, ...(inc.role ? { roleFiles: renderRoleFiles(inc.role, all, inc) } : {}) });
+    const roleFiles = inc.role ? renderRoleFiles(inc.role, all, inc) : undefined;
+    entries.push({ file, vars: itemVars, ...(roleFiles ? { roleFiles } : {}) });
+    results.push({ ...includeResult(inc, file, roleFiles), ...looped });
   }
-  return entries;
+  return { entries, result: inc.loop === undefined ? results[0] : loopedIncludeResult(results) };
+}
+
+const SKIPPED_INCLUDE = { changed: false, skipped: true, skip_reason: 'Conditional result was False' };
+
+function includeResult(inc: IncludeTasks, file: string, roleFiles: RoleFiles | undefined): Record<string, unknown> {
+  if (!inc.role) return { include: file, include_args: {}, changed: false };
+  const from = Object.fromEntries(Object.entries(roleFiles ?? {}).map(([k, v]) => [`${k}_from`, v]));
+  return { include_args: { name: file, ...from }, changed: false };
+}
+
+/** TaskExecutor.run's summary of a loop: the items' results, skipped when all were. */
+function loopedIncludeResult(results: Record<string, unknown>[]): Record<string, unknown> {
+  if (results.length === 0) return { changed: false, skipped: true, skipped_reason: 'No items in the list', results };
+  const skipped = results.every((r) => r.skipped === true);
+  return { changed: false, skipped, msg: skipped ? 'All items skipped' : 'All items completed', results };
 }
 
 function templatedRoleFiles(inc: IncludeTasks): boolean {

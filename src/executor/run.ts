@@ -24,6 +24,9 @@ export interface RunDependencies {
   makeConnection(host: string, vars: Record<string, unknown>, via: (host: string) => Promise<Connection>): Connection;
 }
 
+/** Connections one host may have open at once in a run: one per remote user (a bound, not a pool size). */
+export const MAX_CONNECTIONS_PER_HOST = 8;
+
 export interface RunOutcome {
   hosts: Record<string, RecapCounters>;
   /** 130 when interrupted (Ctrl-C), as a shell reports it */
@@ -47,7 +50,9 @@ export async function runPlaybooks(
     }
     return h;
   };
+  // by host, connection type and user (see connect)
   const opening = new Map<string, Promise<Connection>>();
+  const perHostCount = new Map<string, number>();
   let interrupted = false;
   const ctx: RunContext = {
     options,
@@ -59,24 +64,43 @@ export async function runPlaybooks(
     scopes: new SharedScopes(),
     started: options.startAtTask === undefined,
     connect(name, playDefaults) {
-      let p = opening.get(name);
+      const h = hosts.get(name);
+      const vars = h?.inventoryVars ?? hostVariables(deps.inventory, name, {});
+      const { user, ...keywords } = playDefaults;
+      const defaults = Object.fromEntries(Object.entries(keywords).filter(([, v]) => v !== undefined));
+      const connVars = plainValues({
+        ...defaults,
+        ...vars,
+        ...(h?.facts ?? {}),
+        ...options.extraVars,
+        ...(user !== undefined ? { ansible_user: user } : {}),
+      });
+      // one connection per host and user: a task with another remote_user needs its own (as Ansible
+      // reconnects when the play context differs); bounded, all closed at the end of the run
+      const key = JSON.stringify([
+        name,
+        connVars.ansible_connection ?? null,
+        connVars.ansible_user ?? connVars.ansible_ssh_user ?? null,
+      ]);
+      let p = opening.get(key);
       if (!p) {
-        const h = hosts.get(name);
-        const vars = h?.inventoryVars ?? hostVariables(deps.inventory, name, {});
-        const defaults = Object.fromEntries(Object.entries(playDefaults).filter(([, v]) => v !== undefined));
+        const perHost = (perHostCount.get(name) ?? 0) + 1;
+        if (perHost > MAX_CONNECTIONS_PER_HOST)
+          return Promise.reject(
+            new UnreachableError(
+              `host ${name}: more than ${MAX_CONNECTIONS_PER_HOST} connections (remote users) in one run`,
+            ),
+          );
+        perHostCount.set(name, perHost);
         // a host reached through this one (a container on its hypervisor) shares its one
         // connection, opened here once and closed once below; the play's `connection:` is not the hypervisor's
-        const via = (other: string) => ctx.connect(other, { ...playDefaults, ansible_connection: undefined });
-        const conn = deps.makeConnection(
-          name,
-          plainValues({ ...defaults, ...vars, ...(h?.facts ?? {}), ...options.extraVars }),
-          via,
-        );
+        const via = (other: string) => ctx.connect(other, { ...keywords, ansible_connection: undefined });
+        const conn = deps.makeConnection(name, connVars, via);
         p = conn.connect().then(() => conn);
-        opening.set(name, p);
-        if (h)
+        opening.set(key, p);
+        if (h && !h.conn)
           p.then(
-            (c) => (h.conn = c),
+            (c) => (h.conn ??= c),
             () => {},
           );
       }

@@ -9,10 +9,11 @@ import { createModuleContext } from '../module-runner.js';
 import { mergeGatheredFacts } from '../facts/merge.js';
 import { runModule } from '../module-runner.js';
 import type { Condition, LoopControl, Task } from '../playbook/types.js';
+import { sequenceItems } from '../playbook/sequence.js';
 import { hasTemplate, markUnsafe, renderValue, toBool } from '../template/index.js';
 import { UnsafeText, isUnsafeContainer, plain, restoreUnsafe, unwrapUnsafe } from '../unsafe.js';
 import type { Connection } from '../connection/types.js';
-import type { RunContext } from './context.js';
+import type { ConnectionDefaults, RunContext } from './context.js';
 import type { HostState } from './host.js';
 import type { PlayRun } from './play-run.js';
 import { inherit, type Scope } from './scope.js';
@@ -366,7 +367,7 @@ function loopOutcome(t: TaskOnHost, results: Record<string, unknown>[], statuses
 /** One module run with retries/until, changed_when and failed_when applied. */
 async function attempt(t: TaskOnHost): Promise<Outcome> {
   const { task, vars } = t;
-  const where = { loc: task.loc, task: t.title };
+  const where = { loc: task.loc, task: t.title, ...lookupDirs(t) };
   const retries = task.until !== undefined ? Number(renderValue(task.retries ?? 3, vars, where)) : 0;
   const delay = Number(renderValue(task.delay ?? 5, vars, where));
   for (let attemptNo = 1; ; attemptNo++) {
@@ -421,7 +422,7 @@ function containerNotYetThere(t: TaskOnHost): string | undefined {
 function judgeResult(t: TaskOnHost, result: Record<string, unknown>, scoped: Record<string, unknown>): void {
   const judge = (cond: Condition, predicted: boolean): boolean => {
     try {
-      return evaluateCondition(cond, scoped, { loc: t.task.loc, task: t.title, warn: warner(t.ctx) });
+      return evaluateCondition(cond, scoped, { loc: t.task.loc, task: t.title, ...lookupDirs(t), warn: warner(t.ctx) });
     } catch (e) {
       // --check: a condition on output that only a real run has (a command's stdout) keeps the module's prediction
       if (t.check && e instanceof PhxError) return predicted;
@@ -445,7 +446,7 @@ function judgeResult(t: TaskOnHost, result: Record<string, unknown>, scoped: Rec
 }
 
 async function invoke(t: TaskOnHost): Promise<Record<string, unknown>> {
-  const where = { loc: t.task.loc, task: t.title, baseDir: t.run.baseDir };
+  const where = { loc: t.task.loc, task: t.title, ...lookupDirs(t) };
   const args = moduleArgs(t, where);
   const timeoutS = t.scope.timeout !== undefined ? Number(renderValue(t.scope.timeout, t.vars, where)) : undefined;
   const abort = new AbortController();
@@ -461,7 +462,7 @@ async function invoke(t: TaskOnHost): Promise<Record<string, unknown>> {
       conn =
         t.module.runsOn === 'controller'
           ? controllerOnly
-          : await t.ctx.connect(t.delegateTo ?? t.host.name, t.run.connection);
+          : await t.ctx.connect(t.delegateTo ?? t.host.name, connectionDefaults(t, where));
     } catch (e) {
       const notYet = e instanceof UnreachableError ? containerNotYetThere(t) : undefined;
       if (notYet) return { changed: false, skipped: true, msg: notYet };
@@ -481,8 +482,29 @@ async function invoke(t: TaskOnHost): Promise<Record<string, unknown>> {
   }
 }
 
+/** Where lookup('file', …) searches for this task: the role's directory, then the playbook's (helpers.ts). */
+function lookupDirs(t: TaskRun): { baseDir: string; roleDir?: string } {
+  const roleDir = t.scope.role?.path;
+  return { baseDir: t.run.baseDir, ...(roleDir ? { roleDir } : {}) };
+}
+
+/** The play's connection type and the remote_user of the task, its blocks or its play (rendered for this host). */
+function connectionDefaults(t: TaskOnHost, where: { loc: Task['loc']; task: string }): ConnectionDefaults {
+  const render = (v: unknown) => String(plain(renderValue(v, t.vars, where)));
+  const keyword = t.scope.remote_user;
+  const out: ConnectionDefaults =
+    keyword === undefined ? t.run.connection : { ...t.run.connection, ansible_user: render(keyword) };
+  // the variable wins over the keyword (set_task_and_variable_override); a delegated task's vars are
+  // not the delegate's, so there the delegate's own variables decide
+  const variable = t.delegateTo === undefined ? (t.vars.ansible_user ?? t.vars.ansible_ssh_user) : undefined;
+  return variable === undefined || variable === null || variable === '' ? out : { ...out, user: render(variable) };
+}
+
 /** The task's arguments rendered and checked against the module's schema. */
-function moduleArgs(t: TaskOnHost, where: { loc: Task['loc']; task: string; baseDir: string }): unknown {
+function moduleArgs(
+  t: TaskOnHost,
+  where: { loc: Task['loc']; task: string; baseDir: string; roleDir?: string },
+): unknown {
   const rendered = dropOmitted(renderValue(t.task.args, t.vars, where));
   noteSecretInside(rendered); // a secret got in without a variable read (a cached lazy var): the task is secret too
   // arguments are data for the module: plain strings; controller modules (set_fact) keep what was unsafe
@@ -549,6 +571,7 @@ export function loopItems(
     const entries: [string, unknown][] = Object.entries(value);
     return entries.map(([key, v]) => ({ key: unsafe ? new UnsafeText(key) : key, value: v }));
   }
+  if (node.loop_with === 'sequence') return sequenceLoop(value, node);
   // with_items over a mapping: its keys, as LookupBase._flatten iterates the terms (lookup/items.py)
   if (node.loop_with === 'items' && isMapping(value)) {
     const unsafe = isUnsafeContainer(value);
@@ -558,6 +581,16 @@ export function loopItems(
   const list: unknown[] = value;
   if (node.loop_with === 'together' || node.loop_with === 'nested') return combined(node.loop_with, list, node);
   return node.loop_with === 'items' ? list.flatMap((v: unknown) => (Array.isArray(v) ? (v as unknown[]) : [v])) : list;
+}
+
+/** with_sequence whose terms held templates: read as the loader reads literal ones (src/playbook/sequence.ts). */
+function sequenceLoop(value: unknown, node: Pick<Task, 'loc'>): string[] {
+  const terms = (Array.isArray(value) ? (value as unknown[]) : [value]).map((t) => String(plain(t)));
+  try {
+    return terms.flatMap(sequenceItems);
+  } catch (e) {
+    throw new PhxError((e as Error).message, node.loc);
+  }
 }
 
 /** A loop over more items than this is a mistake (with_nested multiplies). */
@@ -625,7 +658,9 @@ function environmentFor(
 }
 
 function conditionHolds(when: Scope['when'], vars: Record<string, unknown>, t: TaskOnHost): boolean {
-  return when === undefined || evaluateCondition(when, vars, { loc: t.task.loc, warn: warner(t.ctx) });
+  return (
+    when === undefined || evaluateCondition(when, vars, { loc: t.task.loc, ...lookupDirs(t), warn: warner(t.ctx) })
+  );
 }
 
 const warned = new WeakMap<RunContext, Set<string>>();

@@ -18,7 +18,7 @@
 // read as Ansible would after templating: true/yes/on/1 → true,
 // false/no/off/0/'' → false, anything else is evaluated as an expression.
 import { PhxError, type SourceLoc } from '../errors.js';
-import { checkTemplateSyntax, renderValue } from '../template/index.js';
+import { checkTemplateSyntax, renderTemplateFile as renderFile, renderValue } from '../template/index.js';
 import { locInside } from '../template/location.js';
 import { EvalFailure, Undefined, truthy } from '../template/values.js';
 import { UnsafeText } from '../unsafe.js';
@@ -32,8 +32,10 @@ export interface ExprWhere {
   loc?: SourceLoc;
   /** the task's name, for messages */
   task?: string;
-  /** directory `lookup('file', ...)` paths are relative to */
+  /** the playbook's directory: `lookup('file', …)` looks in its files/, then in it */
   baseDir?: string;
+  /** a role's task: the role's directory, searched before baseDir by `lookup('file', …)` */
+  roleDir?: string;
   /** shows a warning (Ansible's, for `{{ }}` inside a condition) */
   warn?: (message: string) => void;
 }
@@ -94,7 +96,9 @@ export function evaluateExpression(src: string, vars: Record<string, unknown>, w
 
 function evaluateParsed(p: Prepared, vars: Record<string, unknown>, where: ExprWhere): unknown {
   const ast = parse(p);
-  const evaluator = new Evaluator(p.text, { vars, baseDir: where.baseDir, resolving: [] });
+  const dirs = { baseDir: where.baseDir, ...(where.roleDir ? { roleDir: where.roleDir } : {}) };
+  const renderTemplateFile = (path: string) => renderFile(path, vars, { ...dirs, loc: where.loc, task: where.task });
+  const evaluator = new Evaluator(p.text, { vars, ...dirs, renderTemplateFile, resolving: [] });
   const v = evaluator.evaluate(ast);
   if (v instanceof Undefined) throw new EvalFailure(v.message(), posAt(p.text, ast.start), false, true);
   return v;

@@ -115,6 +115,7 @@ export function includeTasks(
     loc,
   };
   if (values.name !== undefined) node.name = values.name as string;
+  if (values.register !== undefined) node.register = values.register as string;
   const apply = 'apply' in arg.options ? readApply(arg.options, arg.at, ctx) : undefined;
   if (looksTemplated(arg.file)) {
     if (apply) node.apply = apply.keywords;

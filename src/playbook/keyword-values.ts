@@ -16,7 +16,8 @@ import {
 } from './keywords.js';
 import { describe, isMapping, keyLoc, valueLoc } from './problems.js';
 import { didYouMean } from './suggest.js';
-import type { InheritedKeywords, LoopControl } from './types.js';
+import { sequenceItems } from './sequence.js';
+import type { InheritedKeywords, LoopControl, LoopWith } from './types.js';
 
 /** Keywords valid somewhere: on the wrong kind of entry they get "cannot be used on", not "did you mean". */
 const ELSEWHERE = new Set<string>([...PLAY_KEYS, ...TASK_KEYS, ...BLOCK_KEYS]);
@@ -27,6 +28,7 @@ const LOOPING = new Set([
   'with_dict',
   'with_together',
   'with_nested',
+  'with_sequence',
   'loop_control',
 ]);
 const CONDITIONS = new Set<string>(['when', 'changed_when', 'failed_when', 'until']);
@@ -152,7 +154,7 @@ export function inherited(values: Record<string, unknown>): InheritedKeywords {
 
 export interface LoopSpec {
   loop?: unknown;
-  loop_with?: 'items' | 'dict' | 'together' | 'nested';
+  loop_with?: LoopWith;
   loop_control?: LoopControl;
 }
 
@@ -164,7 +166,9 @@ export function readLoop(
   loc: SourceLoc,
 ): LoopSpec {
   const spec: LoopSpec = {};
-  const used = ['loop', 'with_items', 'with_list', 'with_dict', 'with_together', 'with_nested'].filter((k) => k in raw);
+  const used = ['loop', 'with_items', 'with_list', 'with_dict', 'with_together', 'with_nested', 'with_sequence'].filter(
+    (k) => k in raw,
+  );
   if (used.length > 1)
     ctx.problems.add(`'${used[0]}' and '${used[1]}' cannot be used together`, keyLoc(raw, used[1], loc));
   const which = used.find((k) => values[k] !== undefined);
@@ -183,6 +187,18 @@ export function readLoop(
       // combined when the task runs: the lists may come from templates
       spec.loop = value;
       spec.loop_with = which === 'with_together' ? 'together' : 'nested';
+    } else if (which === 'with_sequence') {
+      const terms = (Array.isArray(value) ? value : [value]).map(String);
+      if (terms.some((t) => looksTemplated(t))) {
+        spec.loop = terms;
+        spec.loop_with = 'sequence';
+      } else {
+        try {
+          spec.loop = terms.flatMap(sequenceItems);
+        } catch (e) {
+          ctx.problems.add((e as Error).message, valueLoc(raw, which, loc));
+        }
+      }
     } else if (which === 'with_dict') {
       if (isMapping(value)) spec.loop = Object.entries(value).map(([k, v]) => ({ key: k, value: v }));
       else {

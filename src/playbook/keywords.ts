@@ -67,6 +67,11 @@ export const KEYWORDS = {
   with_list: kw(loopSchema, 'a list or a template', 'same as loop'),
   with_together: kw(loopSchema, 'a list of lists or a template', 'items side by side: [a1, b1], [a2, b2], …'),
   with_nested: kw(loopSchema, 'a list of lists or a template', 'every combination: [a1, b1], [a1, b2], …'),
+  with_sequence: kw(
+    z.union([z.string(), z.number(), z.array(z.union([z.string(), z.number()]))]),
+    'a sequence (start=1 end=5, count=4, 4-8/2) or a list of them',
+    'numbers as strings, as the sequence lookup: start, end or count, stride, format',
+  ),
   with_dict: kw(
     z.union([mapping, templateString]),
     'a mapping or a template',
@@ -100,7 +105,11 @@ export const KEYWORDS = {
   gather_timeout: kw(z.number().int().positive(), 'a whole number of seconds', 'accepted for compatibility'),
   fact_path: kw(z.string(), 'a directory', 'accepted for compatibility; local facts are not read'),
   force_handlers: kw(z.boolean(), 'a boolean', 'run notified handlers even after failures'),
-  remote_user: kw(z.string(), 'a user name', 'default SSH user (ansible_user wins)'),
+  remote_user: kw(
+    z.string(),
+    'a user name',
+    "the SSH user of the play, block or task (the host's ansible_user wins); another user opens another connection",
+  ),
   connection: kw(z.enum(['ssh', 'local']), "'ssh' or 'local'", 'default connection (ansible_connection wins)'),
   vars_files: kw(
     z.union([z.string(), z.array(z.string())]),
@@ -128,6 +137,7 @@ export const INHERITED: readonly KeywordName[] = [
   'delegate_to',
   'timeout',
   'any_errors_fatal',
+  'remote_user',
 ];
 
 const LOOPING = [
@@ -137,6 +147,7 @@ const LOOPING = [
   'with_dict',
   'with_together',
   'with_nested',
+  'with_sequence',
   'loop_control',
 ] as const;
 
@@ -193,13 +204,13 @@ export const BLOCK_KEYS = ['name', 'block', 'rescue', 'always', ...INHERITED, 'n
 export const IMPORT_TASKS_KEYS = ['name', 'import_tasks', ...INHERITED] as const;
 
 /** Keys allowed beside include_tasks (they apply to the include itself; `apply` passes keywords down). */
-export const INCLUDE_TASKS_KEYS = ['name', 'include_tasks', ...INHERITED, ...LOOPING] as const;
+export const INCLUDE_TASKS_KEYS = ['name', 'include_tasks', ...INHERITED, ...LOOPING, 'register'] as const;
 
 /** Keys allowed beside import_role (they apply to every task of the role). */
 export const IMPORT_ROLE_KEYS = ['name', 'import_role', ...INHERITED] as const;
 
 /** Keys allowed beside include_role (they apply to the include itself; `apply` passes keywords down). */
-export const INCLUDE_ROLE_KEYS = ['name', 'include_role', ...INHERITED, ...LOOPING] as const;
+export const INCLUDE_ROLE_KEYS = ['name', 'include_role', ...INHERITED, ...LOOPING, 'register'] as const;
 
 /** The options of import_role / include_role (`apply` and `public` only where the loader accepts them). */
 export const ROLE_OPTION_KEYS = [
@@ -249,10 +260,8 @@ export const SPECIAL_ACTIONS: Record<string, SpecialAction> = {
 /** Ansible keywords phx-play deliberately does not support, with what to do instead. */
 export const UNSUPPORTED: Record<string, string> = {
   include: "'include' is not supported; use import_tasks or include_tasks",
-  action: "'action' is not supported; write the module as the key (e.g. 'copy: src=a dest=b')",
-  local_action: "'local_action' is not supported; use the module with 'delegate_to: localhost'",
   vars_prompt: "'vars_prompt' is not supported; pass values with -e",
   strategy: "'strategy' is not supported; phx-play always runs the linear strategy",
 };
 
-export const SUPPORTED_WITH = ['with_items', 'with_list', 'with_dict', 'with_together', 'with_nested'];
+export const SUPPORTED_WITH = ['with_items', 'with_list', 'with_dict', 'with_together', 'with_nested', 'with_sequence'];

@@ -13,12 +13,8 @@ import { readPlayRoles } from './roles.js';
 import { readTaskList } from './tasks.js';
 import type { Play } from './types.js';
 
-/**
- * gather_facts when a play does not say. Ansible's is true (gathering = implicit);
- * false here until the test playbooks that count tasks and round trips say
- * `gather_facts: false` themselves (they were written when facts were never gathered).
- */
-export const GATHER_FACTS_DEFAULT = false;
+/** gather_facts when a play does not say: true, as Ansible's (gathering = implicit), in every play. */
+export const GATHER_FACTS_DEFAULT = true;
 
 export function readPlay(
   raw: Record<string, unknown>,
@@ -58,7 +54,7 @@ export function readPlay(
     tasks: [...readPlayRoles(raw.roles, valueLoc(raw, 'roles', loc), ctx), ...section('tasks')],
     post_tasks: section('post_tasks'),
     handlers: section('handlers'),
-    // facts when the play says gather_facts: true (see GATHER_FACTS_DEFAULT)
+    // facts unless the play says gather_facts: false (see GATHER_FACTS_DEFAULT)
     gather_facts: (values.gather_facts as boolean | undefined) ?? GATHER_FACTS_DEFAULT,
     baseDir,
     loc,

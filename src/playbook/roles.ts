@@ -420,6 +420,7 @@ export function includeRole(
     loc,
   };
   if (values.name !== undefined) node.name = values.name as string;
+  if (values.register !== undefined) node.register = values.register as string;
   let apply:
     { keywords: InheritedKeywords & { notify?: string[] }; raw: Record<string, unknown>; loc: SourceLoc } | undefined;
   if ('apply' in args.options) {

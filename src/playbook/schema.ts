@@ -180,6 +180,19 @@ export function playbookJsonSchema(registry: ModuleRegistry): Json {
         description: 'dynamic: the role is loaded when reached; loopable',
       }),
       ...withAliases('meta', { enum: [...META_ACTIONS], description: 'engine actions' }),
+      ...Object.fromEntries(
+        (['action', 'local_action'] as const).map((k) => [
+          k,
+          {
+            anyOf: [
+              { type: 'string', description: 'the module, then its arguments: copy src=a dest=b' },
+              { type: 'object', properties: { module: { type: 'string' } }, required: ['module'] },
+            ],
+            description:
+              k === 'action' ? 'old style: the module in the value' : 'old style, run on the controller (localhost)',
+          },
+        ]),
+      ),
       ...moduleProps,
     },
     additionalProperties: false,

@@ -20,6 +20,7 @@ import {
   UNSUPPORTED,
   type SpecialAction,
 } from './keywords.js';
+import { ACTION_KEYS, conflictingAction, readActionKey, type ActionCall } from './action-keyword.js';
 import { moduleArgs } from './module-args.js';
 import { notifyRefs, withNotify } from './notify.js';
 import { describe, isMapping, keyLoc, valueLoc } from './problems.js';
@@ -58,6 +59,9 @@ export function readTaskEntry(raw: unknown, loc: SourceLoc, ctx: LoadContext, so
       return [];
     }
   }
+
+  const written = ACTION_KEYS.filter((k) => k in raw);
+  if (written.length > 0) return readActionTask(raw, written, loc, ctx, source);
 
   const actions: Action[] = [];
   let unknownModule = false;
@@ -144,6 +148,36 @@ export function readTaskEntry(raw: unknown, loc: SourceLoc, ctx: LoadContext, so
   }
 }
 
+/** A task written with `action:` or `local_action:` (parsing/mod_args.py ModArgsParser.parse). */
+function readActionTask(
+  raw: Record<string, unknown>,
+  written: Array<(typeof ACTION_KEYS)[number]>,
+  loc: SourceLoc,
+  ctx: LoadContext,
+  source: TaskListSource,
+): TaskNode[] {
+  if (written.length > 1)
+    ctx.problems.add(`'action' and 'local_action' are mutually exclusive`, keyLoc(raw, 'local_action', loc));
+  const key = written[0];
+  const allowed: string[] = [...TASK_KEYS, ...ACTION_KEYS];
+  const others = Object.keys(raw).filter((k) => !allowed.includes(k));
+  for (const k of others) if (ctx.registry.get(k) || SPECIAL_ACTIONS[k]) conflictingAction(raw, key, k, loc, ctx);
+  reportUnknownKeys(
+    raw,
+    allowed,
+    'task',
+    ctx,
+    loc,
+    others.filter((k) => !ctx.registry.get(k) && !SPECIAL_ACTIONS[k]),
+  );
+  const call = readActionKey(raw, key, loc, ctx);
+  if (!call) {
+    readKeywords(raw, TASK_KEYS, ctx, loc); // its keywords' problems are worth reporting too
+    return [];
+  }
+  return [readModuleTask(raw, key, call.def, loc, ctx, source, call)];
+}
+
 function readModuleTask(
   raw: Record<string, unknown>,
   key: string,
@@ -151,14 +185,15 @@ function readModuleTask(
   loc: SourceLoc,
   ctx: LoadContext,
   source: TaskListSource,
+  action?: ActionCall,
 ): Task {
   const values = readKeywords(raw, TASK_KEYS, ctx, loc);
-  const args = moduleArgs(
-    { def, written: key, raw: raw[key], keyLoc: keyLoc(raw, key, loc), valueLoc: valueLoc(raw, key, loc) },
-    raw.args,
-    valueLoc(raw, 'args', loc),
-    ctx.problems,
-  );
+  // local_action runs on the controller whatever delegate_to says, as ModArgsParser decides
+  if (action?.delegateTo) values.delegate_to = action.delegateTo;
+  const call = action
+    ? { def, written: action.written, raw: action.raw, keyLoc: keyLoc(raw, key, loc), valueLoc: action.valueLoc }
+    : { def, written: key, raw: raw[key], keyLoc: keyLoc(raw, key, loc), valueLoc: valueLoc(raw, key, loc) };
+  const args = moduleArgs(call, raw.args, valueLoc(raw, 'args', loc), ctx.problems);
   if ('listen' in raw && !source.handlers)
     ctx.problems.add(`'listen' is only valid in handlers`, keyLoc(raw, 'listen', loc));
   const task: Task = {

@@ -19,7 +19,12 @@ export interface InheritedKeywords {
   delegate_to?: string;
   timeout?: number | string;
   any_errors_fatal?: boolean;
+  /** the connection's user when the host's variables name none (ansible_user wins, as in Ansible) */
+  remote_user?: string;
 }
+
+/** how a loop written as with_* that could only be resolved at run time turns into items (see Task.loop_with) */
+export type LoopWith = 'items' | 'dict' | 'together' | 'nested' | 'sequence';
 
 /** `when`-style condition: a bare expression, a boolean, or a list (all must hold). */
 export type Condition = string | boolean | Array<string | boolean>;
@@ -49,7 +54,7 @@ export interface Task extends InheritedKeywords {
    * 'dict' turns a mapping into [{ key, value }]. (Literal values are already
    * transformed by the loader and leave this unset.)
    */
-  loop_with?: 'items' | 'dict' | 'together' | 'nested';
+  loop_with?: LoopWith;
   loop_control?: LoopControl;
   register?: string;
   changed_when?: Condition;
@@ -101,7 +106,7 @@ export interface IncludeTasks extends InheritedKeywords {
   baseDir: string;
   loop?: unknown;
   /** see Task.loop_with */
-  loop_with?: 'items' | 'dict' | 'together' | 'nested';
+  loop_with?: LoopWith;
   loop_control?: LoopControl;
   /** when the file name has no template, its tasks were loaded and validated up front */
   preloaded?: TaskNode[];
@@ -112,6 +117,8 @@ export interface IncludeTasks extends InheritedKeywords {
   apply?: InheritedKeywords & { notify?: string[] };
   /** include_role: `file` is the role's name; preloaded holds the role's block when the name is static */
   role?: IncludeRoleOptions;
+  /** the include's own result per host (what Ansible's TaskExecutor returns for an include) */
+  register?: string;
   loc: SourceLoc;
 }
 
@@ -155,8 +162,6 @@ export interface Play extends InheritedKeywords {
   gather_timeout?: number;
   fact_path?: string;
   force_handlers?: boolean;
-  /** play default for ansible_user (inventory variables win, as in Ansible) */
-  remote_user?: string;
   /** play default for ansible_connection (inventory variables win, as in Ansible) */
   connection?: 'ssh' | 'local';
   /** directory of the playbook file that defined this play */

@@ -1,8 +1,8 @@
 // The template helpers: what playbooks need, each a small pure function of its
 // arguments. `{{ helper arg1 arg2 key=value }}` in a template; the conditions
 // language has the same operations as filters.
-import { readFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 import { shellQuote } from '../quote.js';
 import { UnsafeText, plain } from '../unsafe.js';
@@ -28,8 +28,12 @@ import {
 } from './values.js';
 
 export interface HelperEnv {
-  /** directory `lookup "file"` paths are relative to */
+  /** the playbook's directory: `lookup('file', …)` looks in its files/, then in it */
   baseDir?: string;
+  /** a role's task: the role's directory, whose files/ and itself come before baseDir's */
+  roleDir?: string;
+  /** `lookup('template', path)`: the file rendered with the variables of the expression (set by template/index.ts) */
+  renderTemplateFile?: (path: string) => string;
 }
 
 export interface HelperDef {
@@ -84,7 +88,7 @@ function lookupText(kind: unknown, args: unknown[], env: HelperEnv): string {
   if (kind === 'file') {
     return args
       .map((a) => {
-        const path = resolve(env.baseDir ?? process.cwd(), str(a, 'lookup file'));
+        const path = lookupFilePath(str(a, 'lookup file'), env);
         try {
           return readFileSync(path, 'utf8').replace(/\s+$/, '');
         } catch (e) {
@@ -95,7 +99,31 @@ function lookupText(kind: unknown, args: unknown[], env: HelperEnv): string {
       })
       .join(',');
   }
-  throw new EvalFailure(`unknown lookup ${JSON.stringify(kind)} (known: env, file)`);
+  if (kind === 'template') {
+    const render = env.renderTemplateFile;
+    if (!render) throw new EvalFailure('lookup template cannot be used here');
+    return args
+      .map((a) => {
+        const path = lookupFilePath(str(a, 'lookup template'), env, 'templates');
+        if (!existsSync(path)) throw new EvalFailure(`lookup template: cannot read ${path}: ENOENT`);
+        return render(path);
+      })
+      .join(',');
+  }
+  throw new EvalFailure(`unknown lookup ${JSON.stringify(kind)} (known: env, file, template)`);
+}
+
+/**
+ * Where `lookup('file', name)` reads: Ansible's search path for a lookup (Task.get_search_path,
+ * DataLoader.path_dwim_relative_stack): the role's files/ and the role's directory for a role's
+ * task, then the playbook's files/ and directory (templates/ for the template lookup). The first
+ * that exists; else the last, for the error.
+ */
+function lookupFilePath(name: string, env: HelperEnv, subdir: 'files' | 'templates' = 'files'): string {
+  if (isAbsolute(name)) return name;
+  const dirs = [...(env.roleDir ? [env.roleDir] : []), env.baseDir ?? process.cwd()];
+  const candidates = dirs.flatMap((d) => [resolve(d, subdir, name), resolve(d, name)]);
+  return candidates.find((p) => existsSync(p)) ?? candidates[candidates.length - 1];
 }
 
 export function lengthOf(v: unknown, helper = 'length'): number {

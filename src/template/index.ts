@@ -9,8 +9,8 @@
 // like Ansible's lazy vars; a var that needs itself is reported as a loop.
 // See helpers.ts for the helpers (`{{ default x "y" }}`, `{{ join list "," }}`, ...).
 import { dirname, join } from 'node:path';
-import { PhxError, type SourceLoc } from '../errors.js';
-import { locateValue } from '../yaml-source.js';
+import { PhxError, formatLoc, type SourceLoc } from '../errors.js';
+import { locateValue, readTextFile } from '../yaml-source.js';
 import { locInside } from './location.js';
 import type { JinjaOptions } from './jinja.js';
 import { originalPos, parseTemplate } from './parse.js';
@@ -22,8 +22,10 @@ export interface TemplateWhere {
   loc?: SourceLoc;
   /** the task's name, for messages */
   task?: string;
-  /** directory `{{ lookup "file" ... }}` paths are relative to */
+  /** the playbook's directory: `lookup('file', …)` looks in its files/, then in it */
   baseDir?: string;
+  /** a role's task: the role's directory, searched before baseDir by `lookup('file', …)` */
+  roleDir?: string;
   /** Jinja whitespace options of a template file (the template module's trim_blocks/lstrip_blocks) */
   jinja?: JinjaOptions;
 }
@@ -70,7 +72,29 @@ export function checkTemplateSyntax(text: string, loc?: SourceLoc): void {
 function newEnv(vars: Record<string, unknown>, where: TemplateWhere): RenderEnv {
   const base = where.baseDir ?? process.cwd();
   const own = where.loc?.file ? [dirname(where.loc.file)] : [];
-  return { vars, baseDir: where.baseDir, resolving: [], includeDirs: [...own, join(base, 'templates'), base] };
+  return {
+    vars,
+    baseDir: where.baseDir,
+    ...(where.roleDir ? { roleDir: where.roleDir } : {}),
+    renderTemplateFile: (path) => renderTemplateFile(path, vars, where),
+    resolving: [],
+    includeDirs: [...own, join(base, 'templates'), base],
+  };
+}
+
+/**
+ * `lookup('template', path)`: the file rendered with the same variables, as the template module
+ * renders (trim_blocks; its trailing newline kept, plugins/lookup/template.py). A problem inside
+ * the file names the file's own line, in the message of the expression that looked it up.
+ */
+export function renderTemplateFile(path: string, vars: Record<string, unknown>, where: TemplateWhere): string {
+  const inner: TemplateWhere = { ...where, loc: { file: path, line: 1, col: 1 }, jinja: { trimBlocks: true } };
+  try {
+    return renderString(readTextFile(path), vars, inner);
+  } catch (e) {
+    if (!(e instanceof PhxError)) throw e;
+    throw new EvalFailure(`lookup template: ${e.loc ? `${formatLoc(e.loc)}: ` : ''}${e.message}`);
+  }
 }
 
 function located<T>(text: string, where: TemplateWhere, loc: SourceLoc | undefined, fn: () => T): T {
