@@ -12,6 +12,7 @@ import { loadInventory } from '../src/inventory/index.js';
 import { loadPlaybook } from '../src/playbook/load.js';
 import { loadRegistry } from '../src/registry.js';
 import { workspace } from './helpers/cli.js';
+import { plainExecutorOptions } from './helpers/executor-options.js';
 
 /** A local connection whose connect() waits for `gate`: a host whose sshd is slow to accept. */
 class GatedConnection extends LocalConnection {
@@ -55,39 +56,26 @@ async function run(forks: number): Promise<Step[]> {
   // a bound on the wait, should the run wait for every handshake before any work (the behaviour under test)
   const bound = setTimeout(() => openGate('the 60 s bound'), 60_000);
   try {
-    await runPlaybooks(
-      [loadPlaybook(ws.path('play.yml'), { registry })],
-      {
-        check: false,
-        diff: false,
-        forks,
-        verbosity: 0,
-        tags: { only: [], skip: [] },
-        forceHandlers: false,
-        extraVars: {},
-        become: { enabled: false },
-      },
-      {
-        inventory: loadInventory([ws.path('hosts.ini')]),
-        registry,
-        reporter: {
-          emit: (e) => {
-            steps.push(e);
-            if (e.type === 'host_result' && e.host === 'fast' && e.task === 'first') openGate('fast: first');
-          },
-          close: async () => {},
+    await runPlaybooks([loadPlaybook(ws.path('play.yml'), { registry })], plainExecutorOptions({ forks }), {
+      inventory: loadInventory([ws.path('hosts.ini')]),
+      registry,
+      reporter: {
+        emit: (e) => {
+          steps.push(e);
+          if (e.type === 'host_result' && e.host === 'fast' && e.task === 'first') openGate('fast: first');
         },
-        makeConnection: (host): Connection => {
-          const conn = host === 'slow' ? new GatedConnection(gate) : new LocalConnection();
-          const connect = conn.connect.bind(conn);
-          conn.connect = async () => {
-            await connect();
-            steps.push({ type: 'connected', host });
-          };
-          return conn;
-        },
+        close: async () => {},
       },
-    );
+      makeConnection: (host): Connection => {
+        const conn = host === 'slow' ? new GatedConnection(gate) : new LocalConnection();
+        const connect = conn.connect.bind(conn);
+        conn.connect = async () => {
+          await connect();
+          steps.push({ type: 'connected', host });
+        };
+        return conn;
+      },
+    });
   } finally {
     clearTimeout(bound);
   }

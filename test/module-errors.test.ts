@@ -24,6 +24,7 @@ import {
 import { createModuleContext, runModule } from '../src/module-runner.js';
 import { loadPlaybook } from '../src/playbook/load.js';
 import { makeRegistry } from '../src/registry.js';
+import { plainExecutorOptions } from './helpers/executor-options.js';
 
 const noArgs = z.object({}).strict();
 
@@ -170,16 +171,7 @@ async function runTask(
     const events: RunEvent[] = [];
     await runPlaybooks(
       [loadPlaybook(join(dir, 'play.yml'), { registry })],
-      {
-        check: false,
-        diff: false,
-        forks: 1,
-        verbosity,
-        tags: { only: [], skip: [] },
-        forceHandlers: false,
-        extraVars: {},
-        become: { enabled: false },
-      },
+      plainExecutorOptions({ forks: 1, verbosity }),
       {
         inventory: loadInventory([join(dir, 'hosts.ini')]),
         registry,

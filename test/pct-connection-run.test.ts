@@ -14,6 +14,7 @@ import { runPlaybooks } from '../src/executor/run.js';
 import { loadInventory } from '../src/inventory/index.js';
 import { loadPlaybook } from '../src/playbook/load.js';
 import { loadRegistry } from '../src/registry.js';
+import { plainExecutorOptions } from './helpers/executor-options.js';
 
 // `lxc-attach -n <vmid> -- <command> [args]`: what proxmox/pve-container src/PVE/CLI/pct.pm's exec
 // execs (the command's exit status and streams). `pct` is there only to show that it never runs.
@@ -79,37 +80,24 @@ test('CTs on one hypervisor share its one connection (not in the play, opened on
     const events: RunEvent[] = [];
     const made: string[] = [];
     const closed: string[] = [];
-    const outcome = await runPlaybooks(
-      [loadPlaybook(join(dir, 'play.yml'), { registry })],
-      {
-        check: false,
-        diff: false,
-        forks: 5,
-        verbosity: 0,
-        tags: { only: [], skip: [] },
-        forceHandlers: false,
-        extraVars: {},
-        become: { enabled: false },
+    const outcome = await runPlaybooks([loadPlaybook(join(dir, 'play.yml'), { registry })], plainExecutorOptions(), {
+      inventory: loadInventory([join(dir, 'hosts.yml')]),
+      registry,
+      reporter: { emit: (e) => void events.push(e), close: async () => {} },
+      makeConnection: (host, vars, via) => {
+        made.push(`${host}:${String(vars.ansible_connection)}`);
+        const opened = openConnection(host, vars, { hostConnection: via });
+        const conn = host === 'hv' ? localHypervisor(opened, dir) : opened;
+        const close = conn.close.bind(conn);
+        const counted: Connection = Object.assign(conn, {
+          close: async () => {
+            closed.push(host);
+            await close();
+          },
+        });
+        return counted;
       },
-      {
-        inventory: loadInventory([join(dir, 'hosts.yml')]),
-        registry,
-        reporter: { emit: (e) => void events.push(e), close: async () => {} },
-        makeConnection: (host, vars, via) => {
-          made.push(`${host}:${String(vars.ansible_connection)}`);
-          const opened = openConnection(host, vars, { hostConnection: via });
-          const conn = host === 'hv' ? localHypervisor(opened, dir) : opened;
-          const close = conn.close.bind(conn);
-          const counted: Connection = Object.assign(conn, {
-            close: async () => {
-              closed.push(host);
-              await close();
-            },
-          });
-          return counted;
-        },
-      },
-    );
+    });
     assert.equal(outcome.exitCode, 0, JSON.stringify(events.filter((e) => e.type === 'host_result')));
     assert.deepEqual(
       made.sort(),
@@ -148,16 +136,7 @@ test('an unreachable hypervisor makes its CT unreachable, saying which hyperviso
     const events: RunEvent[] = [];
     const outcome = await runPlaybooks(
       [loadPlaybook(join(dir, 'play.yml'), { registry })],
-      {
-        check: false,
-        diff: false,
-        forks: 1,
-        verbosity: 0,
-        tags: { only: [], skip: [] },
-        forceHandlers: false,
-        extraVars: {},
-        become: { enabled: false },
-      },
+      plainExecutorOptions({ forks: 1 }),
       {
         inventory: loadInventory([join(dir, 'hosts.yml')]),
         registry,

@@ -15,6 +15,7 @@ import { MAX_CONNECTIONS_PER_HOST, runPlaybooks } from '../src/executor/run.js';
 import { loadInventory } from '../src/inventory/index.js';
 import { loadPlaybook } from '../src/playbook/load.js';
 import { loadRegistry } from '../src/registry.js';
+import { plainExecutorOptions } from './helpers/executor-options.js';
 
 async function run(playbook: string, inventory: string) {
   const dir = mkdtempSync(join(tmpdir(), 'phx-remote-user-'));
@@ -25,36 +26,23 @@ async function run(playbook: string, inventory: string) {
     const events: RunEvent[] = [];
     const made: string[] = [];
     const closed: string[] = [];
-    const outcome = await runPlaybooks(
-      [loadPlaybook(join(dir, 'play.yml'), { registry })],
-      {
-        check: false,
-        diff: false,
-        forks: 5,
-        verbosity: 0,
-        tags: { only: [], skip: [] },
-        forceHandlers: false,
-        extraVars: {},
-        become: { enabled: false },
+    const outcome = await runPlaybooks([loadPlaybook(join(dir, 'play.yml'), { registry })], plainExecutorOptions(), {
+      inventory: loadInventory([join(dir, 'hosts.ini')]),
+      registry,
+      reporter: { emit: (e) => void events.push(e), close: async () => {} },
+      // the user each connection is made for; the commands run here, on the controller
+      makeConnection: (host, vars) => {
+        const user = `${host}:${String(vars.ansible_user)}`;
+        made.push(user);
+        const conn = new LocalConnection();
+        return Object.assign(conn, {
+          close: () => {
+            closed.push(user);
+            return Promise.resolve();
+          },
+        });
       },
-      {
-        inventory: loadInventory([join(dir, 'hosts.ini')]),
-        registry,
-        reporter: { emit: (e) => void events.push(e), close: async () => {} },
-        // the user each connection is made for; the commands run here, on the controller
-        makeConnection: (host, vars) => {
-          const user = `${host}:${String(vars.ansible_user)}`;
-          made.push(user);
-          const conn = new LocalConnection();
-          return Object.assign(conn, {
-            close: () => {
-              closed.push(user);
-              return Promise.resolve();
-            },
-          });
-        },
-      },
-    );
+    });
     return { outcome, events, made, closed };
   } finally {
     rmSync(dir, { recursive: true, force: true });
