@@ -110,50 +110,63 @@ function mountNs(pid: number): string | null {
  *  processes (their own namespaces) marked with PHX_LAB_HOST_NS by the simulator. */
 function hostProcesses(pid: number): number[] {
   const ns = mountNs(pid);
-  const own = mountNs(process.pid);
-  const set = new Set(processTree(pid));
-  if (ns && ns !== own) {
-    const marker = `PHX_LAB_HOST_NS=${ns}\0`;
-    for (const e of readdirSync('/proc')) {
-      if (!/^\d+$/.test(e)) continue;
-      const p = Number(e);
-      if (mountNs(p) === ns) set.add(p);
-      else {
-        try {
-          if (readFileSync(`/proc/${p}/environ`, 'latin1').includes(marker)) set.add(p);
-        } catch {
-          /* gone or not readable */
-        }
+  return [...new Set([...processTree(pid), ...namespaceProcesses(ns)])];
+}
+
+/** The processes in the host's mount namespace `ns` or marked with it (none for the controller's own). */
+function namespaceProcesses(ns: string | null): number[] {
+  if (!ns || ns === mountNs(process.pid)) return [];
+  const marker = `PHX_LAB_HOST_NS=${ns}\0`;
+  const found: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const p = Number(e);
+    if (mountNs(p) === ns) found.push(p);
+    else {
+      try {
+        if (readFileSync(`/proc/${p}/environ`, 'latin1').includes(marker)) found.push(p);
+      } catch {
+        /* gone or not readable */
       }
     }
   }
-  return [...set];
+  return found;
+}
+
+/** SIGTERM, then SIGKILL after a second; waits at most 5 s for them to end. */
+async function terminate(procs: number[]): Promise<void> {
+  const signal = (sig: NodeJS.Signals) => {
+    for (const p of procs) {
+      try {
+        process.kill(p, sig);
+      } catch {
+        /* gone */
+      }
+    }
+  };
+  signal('SIGTERM');
+  for (let i = 0; i < 200 && procs.some(alive); i++) {
+    if (i === 40) signal('SIGKILL');
+    await sleep(25);
+  }
 }
 
 async function stopHost(dir: string, name: string): Promise<void> {
   const hostDir = hostDirOf(dir, name);
   const pid = runningPid(dir, name);
+  const ns = pid ? mountNs(pid) : null;
   const procs = pid ? hostProcesses(pid) : [];
   const handle = handles.get(hostDir);
   handles.delete(hostDir);
   if (handle) await handle.stop();
-  for (const p of procs) {
-    try {
-      process.kill(p, 'SIGTERM');
-    } catch {
-      /* gone */
-    }
-  }
-  for (let i = 0; i < 200 && procs.some(alive); i++) {
-    if (i === 40)
-      for (const p of procs) {
-        try {
-          process.kill(p, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    await sleep(25);
+  await terminate(procs);
+  // the first list can miss a guest's process: one forked meanwhile, or one caught inside execve, whose
+  // /proc/<pid>/environ (the marker) cannot be read at that moment and whose mount namespace is the
+  // guest's. Look again, by namespace and marker, until none is left (CI once saw a `sleep &` survive)
+  for (let round = 0; round < 5; round++) {
+    const left = namespaceProcesses(ns).filter(alive);
+    if (left.length === 0) break;
+    await terminate(left);
   }
   rmSync(pidFileOf(dir, name), { force: true });
 }
