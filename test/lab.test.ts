@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startLab, labStatus, type Lab } from '../lab/index.js';
 import { stopAllSshd } from '../lab/sshd.js';
+import { sleep } from '../src/sleep.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'phx-lab-test-'));
 let lab: Lab;
@@ -23,6 +24,26 @@ after(async () => {
   await stopAllSshd();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** pid, state, parent, uids and the lab marker of a process, for a failure message */
+function describeProcess(pid: number): string {
+  const read = (f: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/${f}`, 'latin1');
+    } catch (e) {
+      return `(${(e as NodeJS.ErrnoException).code})`;
+    }
+  };
+  const status = read('status')
+    .split('\n')
+    .filter((l) => /^(State|PPid|Uid):/.test(l))
+    .join('; ');
+  const marker = read('environ')
+    .split('\0')
+    .filter((v) => v.startsWith('PHX_LAB_HOST_NS='))
+    .join(' ');
+  return `${pid} ${status} marker=${marker || 'none'}`;
+}
 
 function processesMentioning(text: string): number[] {
   const found: number[] = [];
@@ -173,7 +194,9 @@ test('down leaves no process; up again keeps the state and the host keys', async
   const bg = await lab.exec('pve1', 'pct exec 150 -- sh -c "sleep 300 >/dev/null 2>&1 &"; echo started');
   assert.equal(bg.stdout, 'started\n', bg.stderr);
   await lab.stop();
-  assert.deepEqual(processesMentioning('sleep\u0000300'), [], 'background guest process gone');
+  // a killed process may take a moment to be reaped by init: bounded wait, then say what is left
+  for (let i = 0; i < 50 && processesMentioning('sleep\u0000300').length > 0; i++) await sleep(100);
+  assert.deepEqual(processesMentioning('sleep\u0000300').map(describeProcess), [], 'background guest process gone');
   assert.deepEqual(processesMentioning(dir), [], 'nothing of the lab runs after down');
   for (const pid of pids) assert.equal(existsSync(`/proc/${pid}`), false, `sshd ${pid} gone`);
   assert.ok(labStatus(dir).every((h) => !h.up));
