@@ -16,7 +16,7 @@ import { defineModule, ModuleError, type Change, type ModuleContext, type Plan }
 
 /** A unit name: systemd's unit name characters (unit_name_is_valid), no glob (the module refuses globs). */
 const UNIT = /^[A-Za-z0-9:_.\\@-]+$/;
-const unitName = z
+export const unitName = z
   .string()
   .refine((s) => !/[*?[]/.test(s), {
     message: 'This module does not currently support using glob patterns in the service name',
@@ -64,7 +64,7 @@ const args = z
       });
   });
 
-type Args = z.infer<typeof args>;
+export type Args = z.infer<typeof args>;
 
 const unitOf = (a: Args) => a.name ?? a.service ?? a.unit;
 const daemonReload = (a: Args) => a.daemon_reload || a['daemon-reload'] === true;
@@ -205,7 +205,8 @@ async function facts(ctx: ModuleContext, a: Args): Promise<Facts> {
   const r = await ctx.run(['systemctl', 'show', '-p', SHOW_PROPERTIES.join(','), '--', unit], { okExit: 'any' });
   // Ansible: "cannot error out on rc as it changes across versions, assume not found"; a show that was
   // ignored (chroot) or failed (no manager running) is answered from the unit files instead
-  if (r.rc === 0 && !requestWasIgnored(r.stdout) && !requestWasIgnored(r.stderr)) return { status: parseShow(r.stdout) };
+  if (r.rc === 0 && !requestWasIgnored(r.stdout) && !requestWasIgnored(r.stderr))
+    return { status: parseShow(r.stdout) };
   return { status: {}, offline: await offlineFacts(ctx, unit) };
 }
 
@@ -352,13 +353,10 @@ export default defineModule<Args, Facts>({
   name: 'systemd_service',
   aliases: [
     'systemd',
-    'service',
     'ansible.builtin.systemd_service',
     'ansible.builtin.systemd',
-    'ansible.builtin.service',
     'ansible.legacy.systemd_service',
     'ansible.legacy.systemd',
-    'ansible.legacy.service',
   ],
   description: 'a systemd unit: started/stopped/restarted/reloaded, enabled, masked (Ansible systemd_service)',
   args,

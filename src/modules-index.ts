@@ -27,6 +27,7 @@ import pingModule from '../modules/ping.js';
 import pveFirewallModule from '../modules/pve_firewall.js';
 import pvesmModule from '../modules/pvesm.js';
 import replaceModule from '../modules/replace.js';
+import serviceModule from '../modules/service.js';
 import setFactModule from '../modules/set_fact.js';
 import setupModule from '../modules/setup.js';
 import shellModule from '../modules/shell.js';
@@ -63,6 +64,7 @@ export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   pveFirewallModule,
   pvesmModule,
   replaceModule,
+  serviceModule,
   setFactModule,
   setupModule,
   shellModule,
