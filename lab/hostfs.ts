@@ -146,6 +146,8 @@ export function writeSetupScript(labDir: string, hostDir: string, name: string, 
   const dirs = HOST_DIRS.filter(
     (d) => !(labDir + '/').startsWith(d + '/') && !(PACKAGE_ROOT + '/').startsWith(d + '/'),
   );
+  const comm = join(hostDir, 'proc1-comm');
+  writeFileSync(comm, 'systemd\n');
   const lines = [
     '#!/bin/sh',
     '# phx-lab host setup: runs as root in a new mount namespace, then execs sshd',
@@ -171,6 +173,8 @@ export function writeSetupScript(labDir: string, hostDir: string, name: string, 
     // the host's own unix socket list where pve-container's check_running looks (lab/sim/active-cts.ts)
     `${sq(process.execPath)} ${sq(SIM_MAIN)} __publish-active-cts`,
     `mount --bind ${sq(PROC_NET_DIR)} /proc/1/net`,
+    // PID 1 of a PVE node is systemd: service_mgr.py (and the service module's choice) read its comm
+    `mount --bind ${sq(comm)} /proc/1/comm`,
     'exec "$@"',
     '',
   ];
