@@ -94,20 +94,31 @@ export function sandboxUsable(): string | undefined {
 
 export type Tool = 'phx-play' | 'ansible-playbook';
 
-function commandLine(tool: Tool, item: CompatItem): string {
+function commandLine(tool: Tool, playbook: string, more: string[]): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const args = ['-i', 'localhost,', '-c', 'local', ...item.args, item.playbook].map(q).join(' ');
+  const args = ['-i', 'localhost,', '-c', 'local', ...more, playbook].map(q).join(' ');
   return tool === 'phx-play' ? `${q(process.execPath)} ${q(binPath)} ${args}` : `ansible-playbook ${args}`;
 }
 
 /** runs one item with one tool in the sandbox */
 export function runItem(tool: Tool, item: CompatItem): Promise<EndState & { output: string }> {
+  return runInSandbox(tool, join(compatDir, item.name), item.playbook, item.args, item.name);
+}
+
+/** runs a playbook of `dir` (copied into the sandbox) with one tool in the sandbox */
+export function runInSandbox(
+  tool: Tool,
+  dir: string,
+  playbook: string,
+  more: string[] = [],
+  label = dir,
+): Promise<EndState & { output: string }> {
   const out = mkdtempSync(join(tmpdir(), 'phx-compat-'));
   const limitS = tool === 'ansible-playbook' ? 600 : 120;
   return new Promise((resolve, reject) => {
     execFile(
       sandbox,
-      [join(compatDir, item.name), out, commandLine(tool, item)],
+      [dir, out, commandLine(tool, playbook, more)],
       // ansible-playbook starts Python for every task (and loop item): slow on a busy machine
       {
         timeout: (limitS + 60) * 1000,
@@ -115,7 +126,7 @@ export function runItem(tool: Tool, item: CompatItem): Promise<EndState & { outp
       },
       (err) => {
         try {
-          if (err) throw new Error(`sandbox.sh for ${item.name}: ${err.message}`);
+          if (err) throw new Error(`sandbox.sh for ${label}: ${err.message}`);
           const output = readFileSync(join(out, 'output'), 'utf8');
           const rc = Number(readFileSync(join(out, 'rc'), 'utf8').trim());
           const state = readFileSync(join(out, 'state.tsv'), 'utf8')
