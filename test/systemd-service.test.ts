@@ -5,10 +5,13 @@
 // state `started`); fail_if_missing's message for a unit systemd does not know;
 // parse_systemctl_show. Then on a lab host over SSH: nfs-server (installed,
 // stopped, disabled on a fresh PVE node) started and enabled, second run ok,
-// check mode exact, masked, an unknown unit.
+// check mode exact, masked, an unknown unit; `service` there runs this module, as
+// Ansible's action plugin (lib/ansible/plugins/action/service.py ActionModule.run) picks
+// systemd by the node's service manager (service_mgr.py: PID 1 is systemd).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import svc, { parseShow, type Facts } from '../modules/systemd_service.js';
+import service from '../modules/service.js';
 import { comparable, useLabHost } from './harness/lab-fixture.js';
 
 const ctx = { host: 'h', check: false, vars: {} };
@@ -121,4 +124,18 @@ test('lab: nfs-server started and enabled (check exact, second run ok), masked t
 
   const missing = await run(svc, { name: 'no-such-unit', state: 'started' });
   assert.deepEqual([missing.failed, missing.msg], [true, 'Could not find the requested service no-such-unit: host']);
+});
+
+test('lab: service picks systemd on a PVE node (PID 1 is systemd) and restarts through systemctl', async () => {
+  assert.equal((await exec('cat /proc/1/comm')).stdout, 'systemd\n', "the lab node's PID 1 reads as a PVE node's");
+  const r = await run(service, { name: 'ssh', state: 'restarted' });
+  assert.equal(r.failed, undefined, String(r.msg));
+  assert.deepEqual([r.changed, r.state, (r.status as Record<string, string>).ActiveState], [true, 'started', 'active']);
+  assert.match((await exec('tail -1 /var/lib/phx-lab/systemctl.log')).stdout, / restart ssh\n$/);
+  // `use: service`: service.py's LinuxService, whose check_systemd finds systemd by PID 1's comm; unknown unit
+  const initPath = await run(service, { name: 'phx-no-init-script', state: 'started', use: 'service' });
+  assert.deepEqual(
+    [initPath.failed, initPath.msg],
+    [true, 'Could not find the requested service phx-no-init-script: host'],
+  );
 });
