@@ -218,7 +218,7 @@ async function initApply(ctx: ModuleContext, p: Plan): Promise<void> {
     const err = restart ? stop!.stderr + r.stderr : r.stderr;
     const out = restart ? stop!.stdout + r.stdout : r.stdout;
     if (err.includes('Job is already running')) continue;
-    throw new ModuleError(err || out, { result: r });
+    throw new ModuleError(err || out || `${c.argv!.join(' ')} exited ${r.rc}`, { result: r });
   }
 }
 
