@@ -102,9 +102,10 @@ describe('engine: a run on the local connection', () => {
     assert.match(r.stdout, /fatal: \[h1\]: FAILED!/);
     assert.match(r.stdout, /\.\.\.ignoring/);
     assert.doesNotMatch(r.stdout, /never reached/);
+    // the ignored `false` counts as ok, changed and ignored, as ansible-playbook's recap does
     assert.deepEqual(recap(r.stdout).h1, {
-      ok: 1,
-      changed: 1,
+      ok: 2,
+      changed: 2,
       unreachable: 0,
       failed: 1,
       skipped: 0,
@@ -136,6 +137,10 @@ describe('engine: a run on the local connection', () => {
     assert.doesNotMatch(r.stdout, /never reached/);
     assert.equal(recap(r.stdout).h1.ignored, 3, r.stdout);
     assert.equal(recap(r.stdout).h1.failed, 1, r.stdout);
+    // strategy/__init__.py _process_pending_results: an ignored failure is also ok, and changed when the
+    // failed result says so (command's does: command.py sets changed before fail_json)
+    assert.equal(recap(r.stdout).h1.ok, 3, r.stdout);
+    assert.equal(recap(r.stdout).h1.changed, 3, r.stdout);
   });
 
   it('block / rescue / always', async () => {

@@ -253,16 +253,18 @@ function applyOutcome(host: HostState, task: Task, o: Outcome, scope: Scope, cou
   if (o.status === 'unreachable' && !o.ignored) host.unreachable = true;
 }
 
+// As StrategyBase._process_pending_results: an ignored failure or unreachable counts as ok and ignored,
+// and a failed result that says changed counts as changed too
 function countOutcome(host: HostState, o: Outcome): void {
   const c = host.counters;
   if (o.status === 'skipped') c.skipped++;
-  else if (o.status === 'unreachable') {
-    if (o.ignored) c.ignored++;
-    else c.unreachable++;
-  } else if (o.status === 'failed') {
-    if (o.ignored) c.ignored++;
-    else c.failed++;
-  } else if (o.status === 'changed') {
+  else if ((o.status === 'unreachable' || o.status === 'failed') && o.ignored) {
+    c.ignored++;
+    c.ok++;
+    if (o.status === 'failed' && o.result.changed === true) c.changed++;
+  } else if (o.status === 'unreachable') c.unreachable++;
+  else if (o.status === 'failed') c.failed++;
+  else if (o.status === 'changed') {
     c.changed++;
     c.ok++;
   } else c.ok++;
