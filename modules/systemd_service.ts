@@ -258,7 +258,9 @@ function plan(f: Facts, a: Args): Plan {
   const unit = unitOf(a);
   const changes: Change[] = [];
   const result: Record<string, unknown> = { name: unit ?? null, status: f.status };
-  if (daemonReload(a)) changes.push({ description: 'systemctl daemon-reload', argv: systemctl(a, 'daemon-reload') });
+  // main() runs daemon-reload whenever asked (not in check mode) and never counts it as a change
+  if (daemonReload(a))
+    changes.push({ description: 'systemctl daemon-reload', argv: systemctl(a, 'daemon-reload'), unreported: true });
   if (!unit) return { changes, result };
   const s = f.status;
   const { found, masked, enabled, warnings } = view(unit, f);

@@ -7,6 +7,7 @@ import {
   CommandFailed,
   InternalModuleError,
   ModuleError,
+  reportedChanges,
   type Change,
   type ModuleContext,
   type ModuleDefinition,
@@ -148,8 +149,10 @@ function resultOf(
   const r: ModuleResult = { changed, ...(plan.result ?? {}), ...(extra ?? {}) };
   if (plan.msg !== undefined && r.msg === undefined) r.msg = plan.msg;
   // "changed: [pve01] create dataset tank/ct": the plan says what it changes
-  if (changed && r.msg === undefined && plan.changes.length > 0)
-    r.msg = plan.changes.map((c) => c.description).join('; ');
+  if (changed && r.msg === undefined)
+    r.msg = reportedChanges(plan.changes)
+      .map((c) => c.description)
+      .join('; ');
   if (ctx.diff && plan.diff) r.diff = plan.diff;
   return r;
 }
@@ -214,7 +217,7 @@ async function runSteps<A, F>(
     return failedResult(def.name, e, { changed: false }, ctx.signal);
   }
   if (plan.fail) return { ...resultOf(plan, false, undefined, ctx), failed: true, msg: plan.fail };
-  const changed = plan.changes.length > 0;
+  const changed = reportedChanges(plan.changes).length > 0;
   if (ctx.check) {
     applyPredictions(ctx.predicted, plan.predict ?? []);
     if (seen !== ctx.predicted) applyPredictions(seen, plan.predict ?? []);
@@ -223,13 +226,17 @@ async function runSteps<A, F>(
   let extra: Record<string, unknown> | void = undefined;
   try {
     if (def.apply) extra = await def.apply(ctx, plan, args, facts);
-    else if (changed) await applyChanges(ctx, plan.changes);
+    else if (plan.changes.length > 0) await applyChanges(ctx, plan.changes);
     if (def.verify && changed) {
       const v: Verify<A> = def.verify === true ? {} : def.verify;
       const steady = v.steady?.(args) ?? args;
       const again = def.plan(await def.facts(ctx, steady), steady, ctx);
-      if (again.fail || again.changes.length > 0) {
-        const left = again.fail ?? again.changes.map((c) => c.description).join('; ');
+      const left =
+        again.fail ??
+        reportedChanges(again.changes)
+          .map((c) => c.description)
+          .join('; ');
+      if (left) {
         return {
           ...resultOf(plan, changed, extra, ctx),
           failed: true,

@@ -111,6 +111,14 @@ export interface Change {
   stdin?: string | Buffer;
   /** a change that is not one command (file upload, waiting, several dependent steps) */
   apply?: (ctx: ModuleContext) => Promise<void>;
+  /** a step run whenever asked that Ansible does not report as a change (systemctl daemon-reload):
+   *  applied, but alone it leaves the task ok */
+  unreported?: boolean;
+}
+
+/** The changes that make a task `changed` (all but the unreported steps). */
+export function reportedChanges(changes: readonly Change[]): Change[] {
+  return changes.filter((c) => !c.unreported);
 }
 
 export interface Diff {

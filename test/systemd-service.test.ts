@@ -122,6 +122,17 @@ test('lab: nfs-server started and enabled (check exact, second run ok), masked t
   assert.match(String(refused.msg), /Unit cron\.service is masked/);
   assert.equal((await run(svc, { name: 'cron', masked: false, state: 'started' })).changed, true);
 
+  // systemd_service.py main(): daemon-reload runs whenever asked (not in check mode) and is never a change
+  const reloads = async () => (await exec('grep -c " daemon-reload$" /var/lib/phx-lab/systemctl.log || true')).stdout;
+  const before = await reloads();
+  const reloadOnly = await run(svc, { daemon_reload: true });
+  assert.deepEqual([reloadOnly.failed, reloadOnly.changed], [undefined, false], String(reloadOnly.msg));
+  assert.notEqual(await reloads(), before, 'daemon-reload ran');
+  const reloadChecked = await run(svc, { daemon_reload: true }, { check: true });
+  assert.equal(reloadChecked.changed, false);
+  const reloadAndStart = await run(svc, { name: 'nfs-server', state: 'started', daemon_reload: true });
+  assert.deepEqual([reloadAndStart.failed, reloadAndStart.changed], [undefined, false], 'started already: ok');
+
   const missing = await run(svc, { name: 'no-such-unit', state: 'started' });
   assert.deepEqual([missing.failed, missing.msg], [true, 'Could not find the requested service no-such-unit: host']);
 });
