@@ -11,6 +11,7 @@ import { PhxError, ValidationErrors, formatLoc } from '../src/errors.js';
 import { defineModule } from '../src/module.js';
 import { compileUserRegex } from '../src/template/regex.js';
 import { EvalFailure } from '../src/template/values.js';
+import { unwrapUnsafe } from '../src/unsafe.js';
 import { loadYamlFile } from '../src/yaml-source.js';
 
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -177,7 +178,9 @@ export default defineModule<Args, Loaded>({
   runsOn: 'controller',
   facts(ctx, a) {
     try {
-      return Promise.resolve(load(a, ctx.baseDir, ctx.roleDir));
+      // a controller module's arguments keep what was unsafe (src/executor/task.ts moduleArgs); a file
+      // name built from host output (`{{ ansible_os_family }}.yaml`) is data here: its text is the path
+      return Promise.resolve(load(unwrapUnsafe(a), ctx.baseDir, ctx.roleDir));
     } catch (e) {
       // a broken file (YAML syntax, wrong vault password, a bad regex) is the task's failure, located
       const problems =
@@ -191,7 +194,8 @@ export default defineModule<Args, Loaded>({
     if (f.error !== undefined)
       // Ansible's include_vars says why in `message`; msg is what every reporter shows
       return { changes: [], fail: f.error, result: { message: f.error, ansible_included_var_files: f.files } };
-    let vars: Record<string, unknown> = a.name !== undefined ? { [a.name]: f.vars } : f.vars;
+    const name = a.name === undefined ? undefined : String(a.name);
+    let vars: Record<string, unknown> = name !== undefined ? { [name]: f.vars } : f.vars;
     if (a.hash_behaviour === 'merge')
       vars = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, mergeHash(p.vars[k], v)]));
     return { changes: [], result: { ansible_facts: vars, ansible_included_var_files: f.files } };

@@ -321,6 +321,34 @@ describe('semantics: include_tasks', () => {
     assert.deepEqual([recap(r.stdout).h1.ok, recap(r.stdout).h1.skipped], [2, 0]);
     assert.deepEqual([recap(r.stdout).h2.ok, recap(r.stdout).h2.skipped], [0, 1]);
   });
+
+  // strategy/__init__.py: _load_included_file counts ok once per included file, and each loop item
+  // is its own IncludedFile; include_role's blocks are loaded without that count (ansible-core 2.14:
+  // include_role with a two-item loop over a one-task role gives ok=2, include_tasks the same gives 4; this
+  // playbook gives ok=7 skipped=1)
+  it('counts ok once per included file, per loop item; include_role itself counts nothing', async () => {
+    ws.write('inc/y.yml', '- debug: { msg: "y {{ item }}" }\n');
+    ws.write('roles/r/tasks/main.yml', '- debug: { msg: "r {{ item }}" }\n');
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - include_tasks: inc/y.yml
+      loop: [1, 2, 3]
+    - include_role: { name: r }
+      loop: [4]
+    - include_role: { name: r }
+      when: false
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['y 1', 'y 2', 'y 3', 'r 4']);
+    // 3 included files + 3 debug, 1 debug of the role: 7 (counting each include once would give 6)
+    assert.deepEqual([recap(r.stdout).h1.ok, recap(r.stdout).h1.skipped], [7, 1]);
+  });
 });
 
 describe('semantics: loop_control.extended', () => {

@@ -52,6 +52,26 @@ describe('include_vars: files', () => {
     assert.deepEqual(said(r.stdout), ['blue 4 blue-x 1,2', 'common.yml false']);
   });
 
+  // a file name built from host output (a fact, a registered stdout) is unsafe text (src/unsafe.ts):
+  // as a path it is data, as in Ansible (`include_vars: "{{ ansible_os_family }}.yaml"`)
+  it('a file, dir or pattern built from host output is used as its text', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - shell: echo common
+      register: out
+    - include_vars: "{{ out.stdout }}.yml"
+    - include_vars: { dir: vars, files_matching: "{{ out.stdout }}", name: "{{ out.stdout }}" }
+    - debug: { msg: "{{ colour }} {{ common.size }}" }
+`,
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['blue 3']);
+  });
+
   // manager.py get_vars: task vars, then _vars_cache (include_vars), then the fact cache (set_fact)
   it('include_vars beats play and task vars, set_fact beats include_vars whatever the order', async () => {
     const r = await play(

@@ -307,6 +307,24 @@ describe('roles: a run on the local connection', () => {
     assert.match(r.stdout, /common : restart/); // a role's task and handler shown as Ansible shows them
   });
 
+  // Role._load_role_yaml loads defaults/vars files without Base._load_vars's name check: a name
+  // that is not an identifier loads and is reachable as vars['…']; `{{ a - b }}` is a subtraction
+  it('a role default whose name is not a variable name loads and is read through vars', async () => {
+    const out = ws.path('out-odd');
+    ws.write('roles/odd/defaults/main.yml', 'odd-name: kept\n');
+    ws.write(
+      'roles/odd/tasks/main.yml',
+      `- copy: { content: "{{ vars['odd-name'] }}", dest: "${out}" }\n- debug: { msg: "{{ odd - name }}" }\n`,
+    );
+    ws.write('inv.ini', localInventory(['h1']));
+    ws.write('pb-odd.yml', `- hosts: all\n  gather_facts: false\n  roles: [odd]\n`);
+    const r = await runCli(['-i', ws.path('inv.ini'), ws.path('pb-odd.yml')], { cwd: ws.dir });
+    assert.notEqual(r.code, 0, r.stdout + r.stderr);
+    assert.equal(readFileSync(out, 'utf8'), 'kept');
+    assert.deepEqual([recap(r.stdout).h1.changed, recap(r.stdout).h1.failed], [1, 1], r.stdout);
+    assert.match(r.stdout, /undefined variable 'odd'/);
+  });
+
   it('an include_role whose templated name finds no role fails there, located', async () => {
     ws.write('inv.ini', localInventory(['h1']));
     ws.write(

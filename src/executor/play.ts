@@ -247,9 +247,12 @@ async function runInclude(
     plans.set(h, entries);
     // registered before the included tasks run, as the strategy registers the include's result first
     if (inc.register) h.facts[inc.register] = markUnsafe(result);
-    // the recap counts an include as Ansible's strategy does: ok where it includes, skipped where not
-    if (entries.length > 0) h.counters.ok++;
-    else h.counters.skipped++;
+    // the recap counts an include as Ansible's strategy does (plugins/strategy/__init__.py): a
+    // TaskInclude's own result is not counted; _load_included_file counts ok once per file included
+    // (per loop item), and include_role, whose blocks are not loaded that way, counts none; where
+    // nothing is included the result is skipped
+    if (entries.length === 0) h.counters.skipped++;
+    else if (!inc.role) h.counters.ok += entries.length;
   }
   const rounds = Math.max(0, ...[...plans.values()].map((e) => e.length));
   for (let i = 0; i < rounds; i++) {

@@ -1,7 +1,7 @@
 // The variables a task sees on one host, layered in Ansible's precedence
 // (lowest first): role defaults → inventory → gathered facts → play vars → vars_files →
 // role vars → block/task vars → include_vars → set_fact/register → role params → include params →
-// extra vars. Magic variables alongside.
+// extra vars. Magic variables alongside (`vars` and `hostvars` among them).
 import type { HostState } from './host.js';
 import type { RunContext } from './context.js';
 import type { PlayRun } from './play-run.js';
@@ -58,6 +58,15 @@ export function taskVars(
   vars.ansible_play_hosts = vars.ansible_play_batch;
   vars.omit = OMIT;
   Object.defineProperty(vars, 'hostvars', { enumerable: false, configurable: true, get: () => hostvars(ctx) });
+  // Ansible's `vars`: every variable the template sees (`vars['name_' + x]`, a role default named
+  // `a-b`). `this`, not `vars`: a loop item's copy (copied by descriptors) includes the item
+  Object.defineProperty(vars, 'vars', {
+    enumerable: false,
+    configurable: true,
+    get(this: Record<string, unknown>) {
+      return this;
+    },
+  });
   return vars;
 }
 

@@ -11,7 +11,7 @@ import { locate } from '../yaml-source.js';
 import { checkTemplate, checkTemplatesDeep, looksTemplated } from './checks.js';
 import type { LoadContext, TaskListSource } from './context.js';
 import { readTaskFile } from './includes.js';
-import { checkVarNames, inherited, readKeywords, readLoop, reportUnknownKeys } from './keyword-values.js';
+import { inherited, readKeywords, readLoop, reportUnknownKeys } from './keyword-values.js';
 import {
   APPLY_KEYS,
   IMPORT_ROLE_KEYS,
@@ -127,7 +127,9 @@ function readVarsFile(
     ctx.problems.add(`a role's ${sub} file must be a mapping of variables, got ${describe(data)}`, fileLoc);
     return {};
   }
-  checkVarNames(data, fileLoc, ctx);
+  // no name check here: Ansible checks the names of `vars:` (Base._load_vars) but loads a role's
+  // defaults and vars files as they are (Role._load_role_yaml); a name like `a-b` is reachable as
+  // vars['a-b'], and `{{ a-b }}` fails where it is used, as there
   checkTemplatesDeep(data, fileLoc, ctx.problems);
   return data;
 }
