@@ -67,6 +67,11 @@ describe('Ansible expressions inside {{ }}', () => {
     assert.equal(r('{{ n * 2 + 1 }}'), 7);
     assert.equal(r('{{ n // 2 }}'), 1);
     assert.equal(r('{{ n ** 2 }}'), 9);
+    // Jinja's lexer reads `-` as an operator even without spaces (lexer.py operators): a subtraction
+    assert.equal(r('{{ n-1 }}'), 2);
+    assert.equal(r('{{ nums|length-1 }}'), 2);
+    assert.equal(r('{{ d.k }}-{{ n-n }}'), 'v-0');
+    throwsPhx(() => r('{{ system-n }}'), /undefined variable 'system'/);
     assert.deepEqual(r("{{ csv.split(',') }}"), ['a', 'b', '', 'c']);
     process.env.PHX_JINJA_TEST = 'from-env';
     try {

@@ -69,8 +69,9 @@ const KNOWN_STATEMENTS = new Set(
 );
 
 /** `a.b`, `list.0`, `list[0]`, `item['k']`, `this`, `@index`, `../x`, `my-key`: read by Handlebars, as always. */
+// no `-` in a name: `{{ x-1 }}` is Jinja's subtraction, as in the Ansible content it comes from
 const HANDLEBARS_PATH =
-  /^\s*(?:\.\.\/)*(?:@?[A-Za-z_$][\w$-]*|this|\.)(?:(?:\.|\/)(?:[\w$-]+|\[[^\]]*\])|\[\s*(?:\d+|'[^'\]]*'|"[^"\]]*")\s*\])*\s*$/;
+  /^\s*(?:\.\.\/)*(?:@?[A-Za-z_$][\w$]*|this|\.)(?:(?:\.|\/)(?:[\w$]+|\[[^\]]*\])|\[\s*(?:\d+|'[^'\]]*'|"[^"\]]*")\s*\])*\s*$/;
 
 /** Line starts of a text, for offset → line/column. */
 class Lines {
