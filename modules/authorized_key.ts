@@ -106,7 +106,7 @@ export function factsScript(a: Args): string {
     `d=$(dirname -- "$f")`,
     stat('D', '$d'),
     stat('F', '$f'),
-    `printf 'RD '; readlink -f -- "$d" | base64 -w0; echo`,
+    `printf 'RD '; printf '%s' "$(readlink -f -- "$d")" | base64 -w0; echo`,
     `r=$f; if [ -L "$f" ]; then r=$(readlink -f -- "$f"); printf 'RF '; printf '%s' "$r" | base64 -w0; echo; ${stat('T', '$r')}; fi`,
     `if [ -f "$r" ] && { [ ${a.follow ? 1 : 0} = 1 ] || ! [ -L "$f" ]; }; then`,
     `  if [ "$(stat -L -c %s -- "$r")" -gt ${KEYFILE_MAX_BYTES} ]; then echo 'C+'; else printf 'C '; base64 -w0 < "$r" && echo; fi`,
