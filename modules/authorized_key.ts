@@ -25,6 +25,8 @@ import { keyOptions, noNul, oneLine } from '../src/encode/schemas.js';
 import { noFollowArgv } from '../src/remote/no-follow.js';
 import { shellQuote } from '../src/quote.js';
 import { writeFileScript } from '../src/remote/write.js';
+import { pathSlot, predictedPath, type PredictionWrite, type Predictions } from '../src/predictions.js';
+import type { FileState } from '../src/remote/probe.js';
 
 /** Largest key file read: far beyond any real one, small enough to hold in memory. */
 const KEYFILE_MAX_BYTES = 4 * 1024 * 1024;
@@ -143,6 +145,54 @@ async function readFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
   return parseFacts(r.stdout, a.user);
 }
 
+/** Check mode: the key file and its directory as earlier tasks of the run would leave them. */
+export function overlayFacts(f: Facts, predicted: Predictions): Facts {
+  if (f.keyfile === undefined) return f;
+  const asStat = (p: FileState): Stat => ({
+    type: p.type === 'file' ? 'file' : p.type === 'directory' ? 'directory' : p.type === 'link' ? 'link' : 'other',
+    mode: p.mode ?? 0,
+    uid: p.uid ?? -1,
+    gid: p.gid ?? -1,
+    size: p.size ?? 0,
+  });
+  let out = f;
+  const dir = predictedPath(predicted, posix.dirname(f.keyfile));
+  if (dir) out = { ...out, dir: dir.exists ? asStat(dir) : undefined };
+  const file = predictedPath(predicted, f.keyfile);
+  if (file)
+    out = {
+      ...out,
+      file: file.exists ? asStat(file) : undefined,
+      content: file.exists && file.type === 'file' ? (file.content?.toString('utf8') ?? '') : undefined,
+    };
+  return out;
+}
+
+/** What later tasks of a check run should see: the file written, and the directory made. */
+function predictions(f: Facts, a: Args, path: string, content: string): PredictionWrite[] {
+  const owner = f.user ? { uid: f.user.uid, gid: f.user.gid, owner: f.user.name } : {};
+  const out = [
+    pathSlot.entry(path, {
+      exists: true,
+      type: 'file',
+      mode: 0o600,
+      ...owner,
+      size: Buffer.byteLength(content),
+      content: Buffer.from(content, 'utf8'),
+    }),
+  ];
+  if (!f.dir)
+    out.push(
+      pathSlot.entry(posix.dirname(path), {
+        exists: true,
+        type: 'directory',
+        mode: a.manage_dir ? 0o700 : 0o755,
+        ...owner,
+      }),
+    );
+  return out;
+}
+
 /** Ansible's whole parameter set, registered as the result of a real run. */
 function resultOf(a: Args, keyfile: string): Record<string, unknown> {
   return {
@@ -194,7 +244,8 @@ export function planAuthorizedKey(f: Facts, a: Args, ctx: Pick<PlanContext, 'che
   if (a.follow && f.file?.type === 'link' && !target)
     return { changes: none, fail: `${keyfile} is a symlink whose target cannot be resolved` };
   const diff = { before_header: keyfile, after_header: target ?? keyfile, before, after: edit.content };
-  if (ctx.check || !f.user) return { changes: [{ description: `write ${keyfile}` }], result, diff };
+  const predict = predictions(f, a, target ?? keyfile, edit.content);
+  if (ctx.check || !f.user) return { changes: [{ description: `write ${keyfile}` }], result, diff, predict };
 
   const { uid, gid } = f.user;
   const dir = posix.dirname(keyfile);
@@ -229,7 +280,7 @@ export function planAuthorizedKey(f: Facts, a: Args, ctx: Pick<PlanContext, 'che
     ],
     stdin: content,
   });
-  return { changes, result, diff };
+  return { changes, result, diff, predict };
 }
 
 export default defineModule<Args, Facts>({
@@ -239,6 +290,7 @@ export default defineModule<Args, Facts>({
   args,
   pathArgs: ['path'],
   facts: readFacts,
+  overlay: (f, _a, predicted) => overlayFacts(f, predicted),
   plan: (f, a, ctx) => planAuthorizedKey(f, a, ctx),
   verify: true,
 });

@@ -10,7 +10,8 @@
 // URLs, symlinks it was not asked to follow.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import authorizedKey, { factsScript, parseFacts, planAuthorizedKey } from '../modules/authorized_key.js';
+import authorizedKey, { factsScript, overlayFacts, parseFacts, planAuthorizedKey } from '../modules/authorized_key.js';
+import { applyPredictions, Predictions } from '../src/predictions.js';
 import {
   enforceKeys,
   parseKey,
@@ -257,6 +258,19 @@ describe('authorized_key: plans (keyfile, enforce_state, main)', () => {
     assert.equal(p.changes.length, 1);
     assert.deepEqual(p.result, {});
     assert.equal((p.diff as { after: string }).after, `ssh-ed25519 ${ED} a\n`);
+  });
+
+  it('check mode: a later task sees the file as earlier tasks would leave it (overlay of their predictions)', () => {
+    const predicted = new Predictions();
+    const fresh = { user: ALICE, keyfile: KEYFILE, realDir: '/home/alice/.ssh' };
+    const first = planAuthorizedKey(fresh, args({}), { check: true });
+    applyPredictions(predicted, first.predict ?? []);
+    const seen = overlayFacts(fresh, predicted);
+    assert.equal(seen.content, `ssh-ed25519 ${ED} a\n`);
+    assert.equal(seen.dir?.mode, 0o700);
+    const second = planAuthorizedKey(seen, args({ key: `ssh-rsa ${RSA} b` }), { check: true });
+    assert.equal((second.diff as { after: string }).after, `ssh-ed25519 ${ED} a\nssh-rsa ${RSA} b\n`);
+    assert.deepEqual(planAuthorizedKey(seen, args({}), { check: true }).changes, []);
   });
 
   it('a missing user: Ansible’s messages (check mode without path, and a real run)', () => {
