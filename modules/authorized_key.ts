@@ -243,19 +243,19 @@ export function planAuthorizedKey(f: Facts, a: Args, ctx: Pick<PlanContext, 'che
   const target = a.follow && f.file?.type === 'link' ? f.target : undefined;
   if (a.follow && f.file?.type === 'link' && !target)
     return { changes: none, fail: `${keyfile} is a symlink whose target cannot be resolved` };
+  const dir = posix.dirname(keyfile);
+  if (a.manage_dir && f.dir?.type === 'link')
+    return {
+      changes: none,
+      fail: `${dir} is a symlink: manage_dir does not chown or chmod through it (manage_dir: false writes through it)`,
+    };
   const diff = { before_header: keyfile, after_header: target ?? keyfile, before, after: edit.content };
   const predict = predictions(f, a, target ?? keyfile, edit.content);
   if (ctx.check || !f.user) return { changes: [{ description: `write ${keyfile}` }], result, diff, predict };
 
   const { uid, gid } = f.user;
-  const dir = posix.dirname(keyfile);
   const changes: Change[] = [];
   if (a.manage_dir) {
-    if (f.dir?.type === 'link')
-      return {
-        changes: none,
-        fail: `${dir} is a symlink: manage_dir does not chown or chmod through it (manage_dir: false writes through it)`,
-      };
     if (!f.dir) changes.push({ description: `mkdir ${dir}`, argv: ['mkdir', '-m', '0700', '--', dir] });
     if (!f.dir || f.dir.uid !== uid || f.dir.gid !== gid)
       changes.push({
