@@ -50,6 +50,7 @@ const args = z
     shell: passwdField().optional(),
     password: passwdField().optional().describe('the crypted password (a hash, e.g. from password_hash); never logged'),
     update_password: z.enum(['always', 'on_create']).default('always'),
+    password_lock: z.boolean().optional().describe('lock (usermod -L) or unlock (usermod -U) the password'),
     create_home: z.boolean().optional().describe('useradd -m (default true; alias createhome)'),
     createhome: z.boolean().optional(),
     move_home: z.boolean().default(false).describe('usermod -m when home changes'),
@@ -84,13 +85,19 @@ type Args = z.infer<typeof args>;
 interface Facts {
   user?: PasswdEntry;
   groups: GroupEntry[];
-  /** the shadow hash, read only when a password is asked for: compared, never shown */
+  /** the shadow hash, read only when a password or password_lock is asked for: compared, never shown */
   hash?: string;
+  /** state present: whether the current home, and `home` when given, exist; /etc/login.defs (null: none) */
+  homeExists?: boolean;
+  wantedHomeExists?: boolean;
+  loginDefs?: string | null;
 }
 
 const nameOf = (a: Args) => (a.name ?? a.user)!;
 const createHome = (a: Args) => a.create_home ?? a.createhome ?? true;
 const SECRET_SHOWN = 'NOT_LOGGING_PASSWORD';
+/** Python's hash.lstrip('!'): the hash without the marks that lock it */
+const unlocked = (hash: string) => hash.replace(/^!+/, '');
 
 async function readFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
   const name = nameOf(a);
@@ -98,11 +105,32 @@ async function readFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
     ['getent', 'passwd', name],
     ['getent', 'group'],
   ];
-  if (a.password !== undefined) reads.push(['getent', 'shadow', name]);
-  const [passwd, group, shadow] = await runBatch(ctx, reads);
+  const withShadow = a.password !== undefined || a.password_lock !== undefined;
+  if (withShadow) reads.push(['getent', 'shadow', name]);
+  // Ansible's main() creates a missing home of an existing user: does it exist, and with what mode
+  const present = a.state === 'present';
+  if (present) {
+    reads.push(['sh', '-c', 'h=$(getent passwd "$1" | cut -d: -f6) && [ -n "$h" ] && [ -e "$h" ]', 'sh', name]);
+    reads.push(['cat', '/etc/login.defs']);
+    if (a.home !== undefined) reads.push(['test', '-e', a.home]);
+  }
+  const [passwd, group, ...rest] = await runBatch(ctx, reads);
+  const shadow = withShadow ? rest.shift() : undefined;
+  const [home, defs, wanted] = rest;
   const user = passwd.rc === 0 ? parsePasswd(passwd.stdout) : undefined;
   const hash = shadow?.rc === 0 ? shadow.stdout.split('\n')[0].split(':')[1] : undefined;
-  return { user: user?.name === name ? user : undefined, groups: parseGroups(group.stdout), hash };
+  return {
+    user: user?.name === name ? user : undefined,
+    groups: parseGroups(group.stdout),
+    hash,
+    ...(present
+      ? {
+          homeExists: home.rc === 0,
+          wantedHomeExists: wanted ? wanted.rc === 0 : undefined,
+          loginDefs: defs.rc === 0 ? defs.stdout : null,
+        }
+      : {}),
+  };
 }
 
 function findGroup(groups: GroupEntry[], g: string | number): GroupEntry | undefined {
@@ -112,6 +140,42 @@ function findGroup(groups: GroupEntry[], g: string | number): GroupEntry | undef
 /** The user's supplementary groups (Ansible's user_group_membership: the primary group left out). */
 function membership(f: Facts, name: string, primary: number): string[] {
   return f.groups.filter((g) => g.members.includes(name) && g.gid !== primary).map((g) => g.name);
+}
+
+/**
+ * The mode create_homedir gives a home: HOME_MODE from /etc/login.defs, else
+ * 0777 & ~UMASK, else 0755; no chmod at all without the file.
+ */
+export function homeMode(loginDefs: string | null | undefined): number | undefined {
+  if (loginDefs === null || loginDefs === undefined) return undefined;
+  let mode = 0o755;
+  for (const line of loginDefs.split('\n')) {
+    const home = /^HOME_MODE\s+(\d+)$/.exec(line);
+    if (home) return parseInt(home[1], 8);
+    const umask = /^UMASK\s+(\d+)$/.exec(line);
+    if (umask) mode = 0o777 & ~parseInt(umask[1], 8);
+  }
+  return mode;
+}
+
+/**
+ * create_homedir + chown_homedir: the skeleton copied (links as links, modes and
+ * times kept) or an empty directory, its mode, then everything given to the user
+ * (chown -R changes links themselves, never what they point to).
+ */
+function createHomeChange(home: string, skeleton: string, mode: number | undefined, uid: number, gid: number): Change {
+  const script = [
+    'set -e',
+    'if [ -e "$2" ] && [ "$2" != /dev/null ]; then mkdir -p -- "$(dirname -- "$1")"; cp -RPp -T -- "$2" "$1"',
+    'else mkdir -p -- "$1"; fi',
+    '[ -z "$3" ] || chmod "$3" -- "$1"',
+    'chown -R -- "$4" "$1"',
+  ].join('\n');
+  const octal = mode === undefined ? '' : mode.toString(8).padStart(4, '0');
+  return {
+    description: `create the home ${home}`,
+    argv: ['sh', '-c', script, 'sh', home, skeleton, octal, `${uid}:${gid}`],
+  };
 }
 
 function passwordChange(name: string, hash: string): Change {
@@ -151,7 +215,8 @@ export function planUser(f: Facts, a: Args): Plan {
     if (a.system) argv.push('-r');
     argv.push(name);
     changes.push({ description: `useradd ${name}`, argv });
-    if (a.password !== undefined) changes.push(passwordChange(name, a.password));
+    // Ansible's `useradd -p '!hash'` with password_lock (without a password, useradd's `!` is already locked)
+    if (a.password !== undefined) changes.push(passwordChange(name, `${a.password_lock ? '!' : ''}${a.password}`));
     return { changes, result: { ...result, system: a.system, create_home: createHome(a) } };
   }
 
@@ -173,19 +238,32 @@ export function planUser(f: Facts, a: Args): Plan {
   if (a.comment !== undefined && a.comment !== cur.comment) argv.push('-c', a.comment);
   if (a.home !== undefined && a.home !== cur.home) argv.push('-d', a.home, ...(a.move_home ? ['-m'] : []));
   if (a.shell !== undefined && a.shell !== cur.shell) argv.push('-s', a.shell);
+  // modify_user_usermod: the hash compared without its lock marks; a new hash replaces -L/-U
+  const hash = f.hash ?? '';
+  const newPassword =
+    a.password !== undefined && a.update_password === 'always' && unlocked(hash) !== unlocked(a.password);
+  if (!newPassword && a.password_lock === true && !hash.startsWith('!')) argv.push('-L');
+  // a bare `!` (no password): usermod -U refuses and Ansible reports changed on every run; left as it is
+  if (!newPassword && a.password_lock === false && hash.startsWith('!') && hash !== '!') argv.push('-U');
   if (argv.length > 1) changes.push({ description: `usermod ${name}`, argv: [...argv, name] });
-  if (a.password !== undefined && a.update_password === 'always' && f.hash !== a.password)
-    changes.push(passwordChange(name, a.password));
+  if (newPassword) changes.push(passwordChange(name, `${a.password_lock ? '!' : ''}${a.password!}`));
+  const uid = a.uid ?? cur.uid;
+  const gid = primary?.gid ?? cur.gid;
+  const home = a.home ?? cur.home;
+  const moved = a.move_home && a.home !== undefined && a.home !== cur.home && f.homeExists;
+  const homeThere = a.home !== undefined ? f.wantedHomeExists : f.homeExists;
+  if (createHome(a) && homeThere === false && !moved)
+    changes.push(createHomeChange(home, a.skeleton ?? '/etc/skel', homeMode(f.loginDefs), uid, gid));
   return {
     changes,
     result: {
       ...result,
       append: a.append,
       move_home: a.move_home,
-      uid: a.uid ?? cur.uid,
-      group: primary?.gid ?? cur.gid,
+      uid,
+      group: gid,
       comment: a.comment ?? cur.comment,
-      home: a.home ?? cur.home,
+      home,
       shell: a.shell ?? cur.shell,
     },
   };

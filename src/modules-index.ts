@@ -6,6 +6,7 @@ import type { ModuleDefinition } from './module.js';
 import addHostModule from '../modules/add_host.js';
 import aptModule from '../modules/apt.js';
 import assertModule from '../modules/assert.js';
+import authorizedKeyModule from '../modules/authorized_key.js';
 import blockinfileModule from '../modules/blockinfile.js';
 import certHookModule from '../modules/cert_hook.js';
 import commandModule from '../modules/command.js';
@@ -43,6 +44,7 @@ export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   addHostModule,
   aptModule,
   assertModule,
+  authorizedKeyModule,
   blockinfileModule,
   certHookModule,
   commandModule,

@@ -189,6 +189,29 @@ describe('semantics: loops and the command line', () => {
     assert.deepEqual(said(r.stdout), ['item single']);
   });
 
+  // lib/ansible/executor/task_executor.py TaskExecutor.run: items == [] gives
+  // dict(changed=False, skipped=True, skipped_reason='No items in the list', results=[]).
+  it('a loop over no items is skipped, registered and counted as such', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: { msg: "item {{ item }}" }
+      loop: "{{ [] }}"
+      register: nothing
+    - debug: { msg: "{{ 'skipped' if nothing.skipped else 'ran' }} {{ nothing.skipped_reason }} {{ nothing.results | length }}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['skipped No items in the list 0']);
+    assert.match(r.stdout, /skipping: \[h1\]/);
+    assert.equal(recap(r.stdout).h1.skipped, 1);
+    assert.equal(recap(r.stdout).h1.ok, 1);
+  });
+
   // ansible-playbook -c/--connection: the connection of hosts that do not set one themselves.
   it('-c local runs hosts that set no ansible_connection on the controller', async () => {
     ws.write('inv-plain.ini', '[all]\nplain1\n');

@@ -257,6 +257,25 @@ describe('filters', () => {
     throwsPhx(() => ev('nope | mandatory'), /mandatory variable 'nope' is not defined/);
   });
 
+  // lib/ansible/plugins/filter/core.py subelements: (element, item) pairs; skip_missing skips elements without the key
+  test('subelements pairs each element with each item of its dotted key', () => {
+    const users = [
+      { name: 'a', keys: { ssh: ['k1', 'k2'] } },
+      { name: 'b', keys: {} },
+    ];
+    assert.deepEqual(ev("users | subelements('keys.ssh', skip_missing=True)", { users }), [
+      [users[0], 'k1'],
+      [users[0], 'k2'],
+    ]);
+    assert.deepEqual(ev("users | subelements(['keys', 'ssh'], True) | map(attribute='1') | list", { users }), [
+      'k1',
+      'k2',
+    ]);
+    throwsPhx(() => ev("users | subelements('keys.ssh')", { users }), /could not find 'ssh' key/);
+    throwsPhx(() => ev("users | subelements('name')", { users }), /should point to a list/);
+    throwsPhx(() => ev("5 | subelements('x')"), /obj must be a list of dicts or a nested dict/);
+  });
+
   test('bool follows Ansible', () => {
     for (const v of ['yes', 'Yes', 'on', '1', 'true', 'True', 'y', 't', 1, true])
       assert.equal(ev('v | bool', { v }), true, String(v));

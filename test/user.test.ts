@@ -1,12 +1,13 @@
 // user and group plans on recorded facts (getent output), following Ansible's
 // lib/ansible/modules/user.py (User.create_user_useradd: -N when a group of the
 // user's name exists; modify_user_usermod: -G with the full set, -a -G with
-// append; main(): result fields, password: NOT_LOGGING_PASSWORD) and
+// append; -L/-U for password_lock; main(): result fields, password:
+// NOT_LOGGING_PASSWORD, a missing home made by create_homedir) and
 // lib/ansible/modules/group.py (groupadd -g/-o/-r, groupmod -g, groupdel -f).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import group, { planGroup } from '../modules/group.js';
-import user, { planUser } from '../modules/user.js';
+import user, { homeMode, planUser } from '../modules/user.js';
 import { parseGroups, parsePasswd } from '../src/remote/accounts.js';
 import { argErrors } from './modules-harness.js';
 
@@ -101,6 +102,57 @@ describe('user: plans', () => {
       u({ name: 'alice', password: HASH, update_password: 'on_create' }),
     );
     assert.deepEqual(onCreate.changes, []);
+  });
+
+  it('password_lock: usermod -L when the hash has no `!`, -U when it has; a new hash replaces them (modify_user_usermod)', () => {
+    const plan = (hash: string, a: Record<string, unknown>) =>
+      planUser({ user: ALICE, groups: GROUPS, hash }, u({ name: 'alice', ...a })).changes.map((c) => c.argv);
+    assert.deepEqual(plan(HASH, { password_lock: true }), [['usermod', '-L', 'alice']]);
+    assert.deepEqual(plan(`!${HASH}`, { password_lock: true }), []);
+    assert.deepEqual(plan(`!${HASH}`, { password_lock: false }), [['usermod', '-U', 'alice']]);
+    assert.deepEqual(plan(HASH, { password_lock: false }), []);
+    // a bare `!` (useradd's, no password): usermod -U refuses; nothing planned (Ansible: changed every run)
+    assert.deepEqual(plan('!', { password_lock: false }), []);
+    // the hash is compared without its lock marks (lstrip('!')): a locked account keeps its password
+    assert.deepEqual(plan(`!${HASH}`, { password: HASH }), []);
+    const relock = planUser(
+      { user: ALICE, groups: GROUPS, hash: '$6$x$old' },
+      u({ name: 'alice', password: HASH, password_lock: true }),
+    );
+    assert.deepEqual(
+      relock.changes.map((c) => [c.argv, c.stdin]),
+      [[['chpasswd', '-e'], `alice:!${HASH}\n`]],
+    );
+    const created = planUser({ groups: GROUPS }, u({ name: 'carol', password: HASH, password_lock: true }));
+    assert.equal(created.changes[1].stdin, `carol:!${HASH}\n`);
+  });
+
+  it('an existing user’s missing home is made from the skeleton, moded from login.defs, given to the user (main)', () => {
+    const facts = { user: ALICE, groups: GROUPS, homeExists: false, loginDefs: 'UMASK\t\t027\n' };
+    const p = planUser(facts, u({ name: 'alice' }));
+    assert.deepEqual(
+      p.changes.map((c) => c.argv!.slice(4)),
+      [['/home/alice', '/etc/skel', '0750', '1000:1000']],
+    );
+    // with a new home that does not exist: usermod -d, then the home (as Ansible's converge of havlasme-user-update)
+    const moved = planUser(
+      { ...facts, homeExists: true, wantedHomeExists: false },
+      u({ name: 'alice', home: '/opt/alice', uid: 1016 }),
+    );
+    assert.deepEqual(moved.changes[0].argv, ['usermod', '-u', '1016', '-d', '/opt/alice', 'alice']);
+    assert.deepEqual(moved.changes[1].argv!.slice(4), ['/opt/alice', '/etc/skel', '0750', '1016:1000']);
+    // move_home moves the old one there; create_home: false leaves it missing
+    assert.equal(
+      planUser(
+        { ...facts, homeExists: true, wantedHomeExists: false },
+        u({ name: 'alice', home: '/opt/alice', move_home: true }),
+      ).changes.length,
+      1,
+    );
+    assert.deepEqual(planUser(facts, u({ name: 'alice', create_home: false })).changes, []);
+    assert.equal(homeMode('UMASK 022\nHOME_MODE 0700\nUMASK 077\n'), 0o700);
+    assert.equal(homeMode('# nothing\n'), 0o755);
+    assert.equal(homeMode(null), undefined);
   });
 
   it('a missing group fails as Ansible words it; absent removes with userdel -f -r', () => {

@@ -3,6 +3,7 @@
 // task's rendered arguments are checked (the task fails before any command).
 import * as z from 'zod';
 import { lineProblem, operandProblem } from './line.js';
+import { keyOptionsProblem } from './key-options.js';
 import { listElementProblem } from './comma-list.js';
 import { mountOptionNameProblem, mountOptionValueProblem } from './mount-options.js';
 import { fwCommentProblem, fwWordProblem } from './fw-rule.js';
@@ -36,6 +37,8 @@ export const noNul = (): z.ZodString =>
 /** A property string as a mapping (`{name: eth0, bridge: vmbr0}`): keys and values checked for printPropertyString. */
 export const propertyRecord = () =>
   z.record(refusing(propertyKeyProblem), z.union([propertyValue(), z.number(), z.boolean()]));
+/** The options of an authorized_keys line (`no-pty,from="10.0.0.1"`). */
+export const keyOptions = (): z.ZodString => refusing(keyOptionsProblem);
 /** One element of a comma list (`content`, `nodes`). */
 export const listElement = (): z.ZodString => refusing(listElementProblem);
 /** Mount options as a mapping (`{addr: 10.0.0.5, rw: true}`), printed by printMountOptions. */

@@ -359,7 +359,14 @@ function loopOutcome(t: TaskOnHost, results: Record<string, unknown>[], statuses
     results,
     msg: anyFailed ? 'One or more items failed' : 'All items completed',
   };
-  if (statuses.length > 0 && statuses.every((s) => s === 'skipped'))
+  // TaskExecutor.run: a loop over no items is skipped, not ok
+  if (statuses.length === 0)
+    return {
+      status: 'skipped',
+      result: { changed: false, skipped: true, skipped_reason: 'No items in the list', results },
+      ignored: false,
+    };
+  if (statuses.every((s) => s === 'skipped'))
     return { status: 'skipped', result: { ...result, skipped: true, msg: 'All items skipped' }, ignored: false };
   if (anyFailed)
     return { status: 'failed', result: { ...result, failed: true }, ignored: toBool(t.scope.ignore_errors) };

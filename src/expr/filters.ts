@@ -73,6 +73,46 @@ function attribute(item: unknown, path: string): unknown {
   return v;
 }
 
+/**
+ * Ansible's subelements (lib/ansible/plugins/filter/core.py): each element of a
+ * list (or a mapping's values) paired with each item of the list a dotted key
+ * names in it; skip_missing skips elements without the key.
+ */
+function subelements(obj: unknown, keys: unknown, skipMissing: boolean): unknown[] {
+  const elements = Array.isArray(obj)
+    ? obj
+    : isMapping(obj)
+      ? mappingKeys(obj).map((key) => getMember(obj, key))
+      : fail('subelements: obj must be a list of dicts or a nested dict');
+  const path = Array.isArray(keys)
+    ? keys.map((x) => pyStr(x))
+    : typeof keys === 'string' || keys instanceof String
+      ? pyStr(keys).split('.')
+      : fail('subelements: subelements must be a list or a string');
+  const out: unknown[] = [];
+  for (const element of elements) {
+    let values: unknown = element;
+    for (const key of path) {
+      if (!isMapping(values)) fail(`subelements: the key ${key} should point to a dictionary, got '${pyStr(values)}'`);
+      const next = getMember(values, key);
+      if (next === MISSING) {
+        if (!skipMissing) fail(`subelements: could not find '${key}' key in iterated item`);
+        values = [];
+        break;
+      }
+      values = next;
+    }
+    if (!Array.isArray(values))
+      fail(`subelements: the key '${path.join('.')}' should point to a list, got ${typeName(values)}`);
+    for (const value of values) out.push([element, value]);
+  }
+  return out;
+}
+
+function fail(message: string): never {
+  throw new EvalFailure(message);
+}
+
 function sortValues(list: unknown[], reverse: boolean, attr?: string): unknown[] {
   const key = (v: unknown): unknown => {
     const k = attr ? attribute(v, attr) : v;
@@ -258,6 +298,9 @@ export const FILTERS: Record<string, FilterDef> = table({
       }
       return out;
     },
+  },
+  subelements: {
+    fn: (v, a, k) => subelements(v, arg(a, k, 0, 'subelements'), truthy(arg(a, k, 1, 'skip_missing', false))),
   },
   zip: {
     fn: (v, a) => {

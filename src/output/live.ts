@@ -48,7 +48,8 @@ export class LiveReporter extends HumanReporter {
           this.verbosity >= 1 ||
           (this.diff && e.result.diff) ||
           cur.module === 'debug';
-        if (showDetail && !(e.item === undefined && Array.isArray(e.result.results) && e.status !== 'failed')) {
+        const loopSummary = e.item === undefined && Array.isArray(e.result.results) && e.result.results.length > 0;
+        if (showDetail && !(loopSummary && e.status !== 'failed')) {
           cur.details.push(hostResultText(c, e, cur.module, this.verbosity, this.diff));
         }
         if (cur.wrapper) cur.wrapper.output = this.progress(cur);

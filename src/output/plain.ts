@@ -23,8 +23,14 @@ export class PlainReporter extends HumanReporter {
         break;
       case 'host_result':
         if (e.item === undefined) this.slowest.add(e.task, e.host, e.durationMs);
-        // a loop's items were shown one by one; its summary line would repeat them
-        if (e.item === undefined && Array.isArray(e.result.results) && e.status !== 'failed') break;
+        // a loop's items were shown one by one; its summary line would repeat them (a loop over none has only it)
+        if (
+          e.item === undefined &&
+          Array.isArray(e.result.results) &&
+          e.result.results.length > 0 &&
+          e.status !== 'failed'
+        )
+          break;
         this.line(hostResultText(c, e, this.module, this.verbosity, this.diff));
         break;
       case 'command':
