@@ -16,7 +16,8 @@ const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const groupsArg = z.union([z.string(), z.array(z.string())]);
 
-const args = z
+const args = () =>
+  z
   .object({
     name: z.string().min(1).optional().describe('the host to add: a name, `name:port`, an IPv4 or IPv6 address'),
     hostname: z.string().min(1).optional().describe('alias of name'),
@@ -63,7 +64,7 @@ const args = z
     }
   });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 /** A comma list or a list; names trimmed, each once, in order (add_host.py). */
 function splitGroups(v: string | string[]): string[] {

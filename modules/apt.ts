@@ -26,7 +26,8 @@ const packageList = z.union([packageSpec, z.array(packageSpec)]).transform((v) =
 
 const STATES = ['present', 'installed', 'latest', 'absent', 'removed', 'fixed', 'build-dep'] as const;
 
-const args = z
+const args = () =>
+  z
   .object({
     name: packageList.optional().describe('package(s): name, name=version (fnmatch glob), name:arch (alias: pkg)'),
     pkg: packageList.optional(),
@@ -66,7 +67,7 @@ const args = z
       });
   });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 const namesOf = (a: Args): string[] => a.name ?? a.pkg ?? [];
 const wantsUpdate = (a: Args) => (a.update_cache ?? a['update-cache'] ?? false) || a.cache_valid_time > 0;

@@ -7,7 +7,8 @@ import { defineModule } from '../src/module.js';
 
 const message = z.union([z.string(), z.array(z.string())]);
 
-const args = z
+const args = () =>
+  z
   .object({
     that: z
       .union([z.string(), z.boolean(), z.array(z.union([z.string(), z.boolean()]))])
@@ -19,7 +20,7 @@ const args = z
   })
   .strict();
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 // String(): a message built from host output is unsafe text (src/unsafe.ts); shown as it is
 const text = (m: string | string[]) => (Array.isArray(m) ? m.join('\n') : String(m));

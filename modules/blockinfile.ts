@@ -20,7 +20,8 @@ const markerText = z
 
 const insertArg = userRegexArg(['EOF', 'BOF']);
 
-const args = z
+const args = () =>
+  z
   .object({
     ...pathAliasArgs,
     state: z.enum(['present', 'absent']).default('present'),
@@ -58,7 +59,7 @@ const args = z
       ctx.addIssue({ code: 'custom', path: ['marker_end'], message: 'marker_begin and marker_end must differ' });
   });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 const pathOf = (a: Args) => editedPath(a);
 

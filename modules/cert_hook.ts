@@ -50,7 +50,8 @@ const account = z.union([
 ]);
 const modeArg = octalModeArg('0640');
 
-const args = z
+const args = () =>
+  z
   .object({
     name: z
       .string()
@@ -101,7 +102,7 @@ const args = z
     }
   });
 
-export type CertHookArgs = z.output<typeof args>;
+export type CertHookArgs = z.output<ReturnType<typeof args>>;
 
 // ---------------------------------------------------------------- facts
 

@@ -11,7 +11,8 @@ import { hostExpandedWord } from '../src/remote/expand-word.js';
 import { commandOptionFields, commandSpec, commandSteps, type CommandSpec } from '../src/remote/run-command.js';
 import { shlexSplit } from '../src/remote/shlex.js';
 
-const args = z
+const args = () =>
+  z
   .object({
     cmd: z.string().min(1).optional().describe('the command line, split like a shell would (no shell features)'),
     // Ansible turns numbers and booleans in argv into their text (`{{ vmid }}` → '1001')
@@ -51,7 +52,7 @@ const args = z
     }
   });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 /** Arguments → what to run (the schema already rejected unbalanced quotes). */
 function spec(a: Args): CommandSpec {

@@ -20,7 +20,8 @@ import {
   type TreeFacts,
 } from '../src/remote/put-tree.js';
 
-const args = z
+const args = () =>
+  z
   .object({
     src: z
       .string()
@@ -45,7 +46,7 @@ const args = z
   })
   .refine((a) => !a.remote_src || a.src !== undefined, { path: ['remote_src'], message: 'remote_src needs src' });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 /** One file (content or src file), or a directory src. */
 type Source = { kind: 'file'; content: Buffer; name?: string; mode?: number } | { kind: 'tree'; entries: TreeEntry[] };

@@ -23,7 +23,8 @@ import { mountOptionRecord, oneLine } from '../src/encode/schemas.js';
 
 // ---------------------------------------------------------------- arguments
 
-const args = z
+const args = () =>
+  z
   .object({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
       message: 'a Docker volume name: letters, digits, _ . - (not starting with . or -)',
@@ -79,7 +80,7 @@ const args = z
   })
   .strict();
 
-export type DockerVolumeArgs = z.output<typeof args>;
+export type DockerVolumeArgs = z.output<ReturnType<typeof args>>;
 
 // ---------------------------------------------------------------- facts
 

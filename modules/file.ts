@@ -24,7 +24,8 @@ import {
 const STATES = ['file', 'directory', 'absent', 'touch', 'link', 'hard'] as const;
 const TIME = z.enum(['now', 'preserve']);
 
-const args = z
+const args = () =>
+  z
   .object({
     path: z.string().min(1).optional().describe('path to manage (aliases: dest, name)'),
     dest: z.string().min(1).optional(),
@@ -58,7 +59,7 @@ const args = z
       ctx.addIssue({ code: 'custom', path: ['recurse'], message: 'recurse needs state directory' });
   });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 const pathOf = (a: Args) => (a.path ?? a.dest ?? a.name)!;
 const srcOnHost = (a: Args) =>

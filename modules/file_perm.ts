@@ -32,7 +32,8 @@ const account = z.union([
 
 const modeArg = octalModeArg('0644');
 
-const args = z
+const args = () =>
+  z
   .object({
     path: z
       .string()
@@ -63,7 +64,7 @@ const args = z
     },
   );
 
-export type FilePermArgs = z.output<typeof args>;
+export type FilePermArgs = z.output<ReturnType<typeof args>>;
 type Account = z.output<typeof account>;
 
 // ---------------------------------------------------------------- facts

@@ -25,7 +25,8 @@ const HEX_LENGTH: Record<ChecksumAlgorithm, number> = {
   sha512: 128,
 };
 
-const args = z
+const args = () =>
+  z
   .object({
     url: z
       .string()
@@ -65,7 +66,7 @@ const args = z
   })
   .strict();
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 interface Facts {
   /** [dest, dest's parent, dest/<url name>] */

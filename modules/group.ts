@@ -8,7 +8,8 @@ import { defineModule, type Change, type ModuleContext, type Plan } from '../src
 import { applyChanges } from '../src/module-runner.js';
 import { accountName, parseGroups, type GroupEntry } from '../src/remote/accounts.js';
 
-const args = z
+const args = () =>
+  z
   .object({
     name: accountName().describe('the group'),
     state: z.enum(['present', 'absent']).default('present'),
@@ -23,7 +24,7 @@ const args = z
       ctx.addIssue({ code: 'custom', path: ['non_unique'], message: 'non_unique needs gid' });
   });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 interface Facts {
   group?: GroupEntry;

@@ -18,7 +18,8 @@ const checked = (what: string) =>
       message: `${what} must be a group name (letters, digits, '_', '.', '-'; spaces become '-')`,
     });
 
-const args = z
+const args = () =>
+  z
   .object({
     key: checked('key').describe('the group to put the host in'),
     parents: z
@@ -28,7 +29,7 @@ const args = z
   })
   .strict();
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 export default defineModule<Args, Record<string, never>>({
   name: 'group_by',

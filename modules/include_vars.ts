@@ -18,7 +18,8 @@ const DEFAULT_EXTENSIONS = ['yaml', 'yml', 'json'];
 /** A directory walk stops here: a vars tree this big is a mistake (a dir: pointing at /). */
 const MAX_FILES = 10_000;
 
-const args = z
+const args = () =>
+  z
   .object({
     file: z.string().min(1).optional().describe('the file to load'),
     _raw_params: z
@@ -64,7 +65,7 @@ const args = z
       ctx.addIssue({ code: 'custom', message: 'include_vars needs file (or the free form) or dir' });
   });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 interface Loaded {
   vars: Record<string, unknown>;

@@ -51,7 +51,8 @@ const regexArg = z.string().superRefine((v, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
-const args = z
+const args = () =>
+  z
   .object({
     ...pathAliasArgs,
     line: z.string().optional().describe('the line (required with state present)'),
@@ -112,7 +113,7 @@ const args = z
     }
   });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 const pathOf = (a: Args) => editedPath(a);
 

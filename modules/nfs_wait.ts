@@ -46,7 +46,8 @@ export const nfsVersion = z.union([z.number(), z.string()]).transform((v, c) => 
   return major;
 });
 
-const args = z
+const args = () =>
+  z
   .object({
     server: nfsServer,
     export: nfsExport,
@@ -62,7 +63,7 @@ const args = z
   })
   .strict();
 
-export type NfsWaitArgs = z.output<typeof args>;
+export type NfsWaitArgs = z.output<ReturnType<typeof args>>;
 
 export function nfsOptions(a: NfsWaitArgs, check: boolean): NfsWaitOptions {
   return {

@@ -9,7 +9,8 @@ import { defineModule, type ModuleContext } from '../src/module.js';
 import { sleep } from '../src/sleep.js';
 import { readTerminalLine, stdinIsTerminal } from '../src/terminal-line.js';
 
-const args = z
+const args = () =>
+  z
   .object({
     seconds: z.number().min(0).max(86400).optional(),
     minutes: z.number().min(0).max(1440).optional(),
@@ -22,7 +23,7 @@ const args = z
     message: 'seconds and minutes are mutually exclusive',
   });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 interface Facts {
   start: Date;

@@ -119,7 +119,8 @@ const settingsShape = {
 
 const SETTING_KEYS = Object.keys(settingsShape);
 
-const args = z
+const args = () =>
+  z
   .object({
     ctid: ctidArg,
     state: z.enum(['present', 'started', 'stopped', 'absent', 'restarted']).default('present'),
@@ -198,7 +199,7 @@ const args = z
     }
   });
 
-export type PctArgs = z.output<typeof args>;
+export type PctArgs = z.output<ReturnType<typeof args>>;
 
 // ---------------------------------------------------------------- facts
 

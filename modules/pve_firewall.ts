@@ -143,7 +143,8 @@ function optionValue(v: string | z.output<typeof ratelimit> | null): string | nu
   return printPropertyString(undefined, parts);
 }
 
-const args = z
+const args = () =>
+  z
   .object({
     vmid: z
       .union([z.number().int(), z.string().regex(/^\d+$/, 'vmid is a guest id (a number)')])

@@ -15,7 +15,8 @@ import { editedPath, PATH_ALIASES, pathAliasArgs, requireOnePath, userRegexArg }
 
 const regexArg = userRegexArg();
 
-const args = z
+const args = () =>
+  z
   .object({
     ...pathAliasArgs,
     regexp: regexArg.describe('Python-style regex, MULTILINE: every match is replaced'),
@@ -35,7 +36,7 @@ const args = z
     requireOnePath(a, ctx);
   });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 const pathOf = (a: Args) => editedPath(a);
 

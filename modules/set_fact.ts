@@ -6,7 +6,8 @@ import { defineModule } from '../src/module.js';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const args = z
+const args = () =>
+  z
   .object({
     // a boolean in Ansible's spellings: `set_fact: a=1 cacheable=no` is a string there
     cacheable: z
@@ -30,7 +31,7 @@ const args = z
     }
   });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 export default defineModule<Args, Record<string, never>>({
   name: 'set_fact',

@@ -9,7 +9,8 @@ const stringOrList = z.union([z.string(), z.array(z.string())]);
 const asList = (v: string | string[] | undefined, dflt: string[]) =>
   v === undefined ? dflt : (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s !== '');
 
-const args = z
+const args = () =>
+  z
   .object({
     gather_subset: stringOrList
       .optional()
@@ -29,7 +30,7 @@ const args = z
   })
   .strict();
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 export default defineModule<Args, Record<string, unknown>>({
   name: 'setup',

@@ -17,7 +17,8 @@ import {
 
 const ALGORITHMS = ['sha1', 'sha224', 'sha256', 'sha384', 'sha512', 'md5'] as const;
 
-const args = z
+const args = () =>
+  z
   .object({
     path: z.string().min(1).optional().describe('path to inspect (aliases: dest, name)'),
     dest: z.string().min(1).optional(),
@@ -45,7 +46,7 @@ const args = z
       });
   });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 const pathOf = (a: Args) => (a.path ?? a.dest ?? a.name)!;
 const algorithmOf = (a: Args): ChecksumAlgorithm => a.checksum_algorithm ?? a.checksum ?? a.checksum_algo ?? 'sha1';

@@ -20,7 +20,8 @@ const unitName = z
     message: 'a unit name is letters, digits and : _ . \\ @ - (not starting with -)',
   });
 
-const args = z
+const args = () =>
+  z
   .object({
     name: unitName.optional().describe('the unit (aliases: service, unit)'),
     service: unitName.optional(),
@@ -59,7 +60,7 @@ const args = z
       });
   });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 const unitOf = (a: Args) => a.name ?? a.service ?? a.unit;
 const daemonReload = (a: Args) => a.daemon_reload || a['daemon-reload'] === true;

@@ -12,7 +12,8 @@ const namePart = z
   .string()
   .refine((v) => !v.includes('/') && !lineProblem(v), { message: 'a part of a file name: no `/`, line break or NUL' });
 
-const args = z
+const args = () =>
+  z
   .object({
     state: z.enum(['file', 'directory']).default('file'),
     path: z
@@ -25,7 +26,7 @@ const args = z
   })
   .strict();
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 export function mktempArgv(a: Args): string[] {
   return [

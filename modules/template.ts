@@ -11,7 +11,8 @@ import { defineModule, type ModuleContext } from '../src/module.js';
 import { overlayPutFacts, putArgShape, putFacts, putPlan, type PutFacts } from '../src/remote/put-content.js';
 import { renderString } from '../src/template/index.js';
 
-const args = z
+const args = () =>
+  z
   .object({
     src: z
       .string()
@@ -35,7 +36,7 @@ const args = z
   })
   .strict();
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 interface Rendered {
   content: Buffer;

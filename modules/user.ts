@@ -30,7 +30,8 @@ const groupsArg = z
     }
   });
 
-const args = z
+const args = () =>
+  z
   .object({
     name: accountName().optional().describe('the user (alias: user)'),
     user: accountName().optional(),
@@ -79,7 +80,7 @@ const args = z
       ctx.addIssue({ code: 'custom', path: ['non_unique'], message: 'non_unique needs uid' });
   });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 interface Facts {
   user?: PasswdEntry;

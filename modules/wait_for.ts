@@ -10,7 +10,8 @@ import { safePath } from '../src/remote/probe.js';
 
 const seconds = z.number().nonnegative();
 
-const args = z
+const args = () =>
+  z
   .object({
     host: z.string().min(1).default('127.0.0.1').describe('address to connect to, as seen from the target host'),
     port: z.number().int().min(1).max(65535).optional(),
@@ -47,7 +48,7 @@ const args = z
       });
   });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 interface Outcome {
   ok: boolean;

@@ -32,7 +32,8 @@ const propertyValue = z
   .union([z.string(), z.number(), z.boolean()])
   .transform((v) => (typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v)));
 
-const args = z
+const args = () =>
+  z
   .object({
     name: z.string().superRefine((n, c) => {
       const e = datasetNameError(n);
@@ -69,7 +70,7 @@ const args = z
     }
   });
 
-export type ZfsDatasetArgs = z.output<typeof args>;
+export type ZfsDatasetArgs = z.output<ReturnType<typeof args>>;
 
 // ---------------------------------------------------------------- facts
 
