@@ -9,16 +9,16 @@ const message = z.union([z.string(), z.array(z.string())]);
 
 const args = () =>
   z
-  .object({
-    that: z
-      .union([z.string(), z.boolean(), z.array(z.union([z.string(), z.boolean()]))])
-      .describe('condition(s) that must all hold'),
-    fail_msg: message.optional().describe('message when an assertion fails (alias: msg)'),
-    msg: message.optional(),
-    success_msg: message.optional().describe('message when all hold; default "All assertions passed"'),
-    quiet: z.boolean().default(false).describe('accepted: less output'),
-  })
-  .strict();
+    .object({
+      that: z
+        .union([z.string(), z.boolean(), z.array(z.union([z.string(), z.boolean()]))])
+        .describe('condition(s) that must all hold'),
+      fail_msg: message.optional().describe('message when an assertion fails (alias: msg)'),
+      msg: message.optional(),
+      success_msg: message.optional().describe('message when all hold; default "All assertions passed"'),
+      quiet: z.boolean().default(false).describe('accepted: less output'),
+    })
+    .strict();
 
 type Args = z.infer<ReturnType<typeof args>>;
 

@@ -7,13 +7,13 @@ import { defineModule } from '../src/module.js';
 
 const args = () =>
   z
-  .object({
-    msg: z.unknown().optional().describe('message (any value) to show; default "Hello world!"'),
-    var: z.string().min(1).optional().describe('variable name or expression whose value is shown'),
-    verbosity: z.number().int().min(0).default(0).describe('show only at -v × this many'),
-  })
-  .strict()
-  .refine((a) => a.msg === undefined || a.var === undefined, { message: 'msg and var are mutually exclusive' });
+    .object({
+      msg: z.unknown().optional().describe('message (any value) to show; default "Hello world!"'),
+      var: z.string().min(1).optional().describe('variable name or expression whose value is shown'),
+      verbosity: z.number().int().min(0).default(0).describe('show only at -v × this many'),
+    })
+    .strict()
+    .refine((a) => a.msg === undefined || a.var === undefined, { message: 'msg and var are mutually exclusive' });
 
 type Args = z.infer<ReturnType<typeof args>>;
 

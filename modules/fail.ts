@@ -5,10 +5,10 @@ import { isUnsafeText } from '../src/unsafe.js';
 
 const args = () =>
   z
-  .object({
-    msg: z.unknown().optional().describe('why; default "Failed as requested from task"'),
-  })
-  .strict();
+    .object({
+      msg: z.unknown().optional().describe('why; default "Failed as requested from task"'),
+    })
+    .strict();
 
 type Args = z.infer<ReturnType<typeof args>>;
 

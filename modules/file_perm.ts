@@ -30,39 +30,39 @@ const account = z.union([
   z.object({ container_root: ctidArg }).strict(),
 ]);
 
-const modeArg = octalModeArg('0644');
-
-const args = () =>
-  z
-  .object({
-    path: z
-      .string()
-      .startsWith('/', { message: 'must be an absolute path' })
-      .regex(/^[^\0]*$/, { message: 'must not contain NUL' }),
-    state: z
-      .enum(['directory', 'file', 'exists'])
-      .default('exists')
-      .describe('directory: created (mkdir -p) if missing; file/exists: must exist'),
-    owner: account.optional(),
-    group: account.optional(),
-    mode: modeArg.optional(),
-    recurse: z.boolean().default(false),
-    dir_mode: modeArg.optional().describe('mode for directories (default: mode)'),
-    file_mode: modeArg.optional().describe('mode for regular files (default: mode)'),
-  })
-  .strict()
-  .refine(
-    (a) =>
-      a.owner !== undefined ||
-      a.group !== undefined ||
-      a.mode !== undefined ||
-      a.dir_mode !== undefined ||
-      a.file_mode !== undefined ||
-      a.state === 'directory',
-    {
-      message: 'nothing to do: give owner, group, mode, dir_mode or file_mode',
-    },
-  );
+const args = () => {
+  const modeArg = octalModeArg('0644');
+  return z
+    .object({
+      path: z
+        .string()
+        .startsWith('/', { message: 'must be an absolute path' })
+        .regex(/^[^\0]*$/, { message: 'must not contain NUL' }),
+      state: z
+        .enum(['directory', 'file', 'exists'])
+        .default('exists')
+        .describe('directory: created (mkdir -p) if missing; file/exists: must exist'),
+      owner: account.optional(),
+      group: account.optional(),
+      mode: modeArg.optional(),
+      recurse: z.boolean().default(false),
+      dir_mode: modeArg.optional().describe('mode for directories (default: mode)'),
+      file_mode: modeArg.optional().describe('mode for regular files (default: mode)'),
+    })
+    .strict()
+    .refine(
+      (a) =>
+        a.owner !== undefined ||
+        a.group !== undefined ||
+        a.mode !== undefined ||
+        a.dir_mode !== undefined ||
+        a.file_mode !== undefined ||
+        a.state === 'directory',
+      {
+        message: 'nothing to do: give owner, group, mode, dir_mode or file_mode',
+      },
+    );
+};
 
 export type FilePermArgs = z.output<ReturnType<typeof args>>;
 type Account = z.output<typeof account>;

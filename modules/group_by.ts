@@ -20,14 +20,14 @@ const checked = (what: string) =>
 
 const args = () =>
   z
-  .object({
-    key: checked('key').describe('the group to put the host in'),
-    parents: z
-      .union([checked('parents'), z.array(checked('parents'))])
-      .optional()
-      .describe('the parent groups of the group (default: all)'),
-  })
-  .strict();
+    .object({
+      key: checked('key').describe('the group to put the host in'),
+      parents: z
+        .union([checked('parents'), z.array(checked('parents'))])
+        .optional()
+        .describe('the parent groups of the group (default: all)'),
+    })
+    .strict();
 
 type Args = z.infer<ReturnType<typeof args>>;
 

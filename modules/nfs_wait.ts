@@ -48,20 +48,20 @@ export const nfsVersion = z.union([z.number(), z.string()]).transform((v, c) => 
 
 const args = () =>
   z
-  .object({
-    server: nfsServer,
-    export: nfsExport,
-    /** seconds to wait at most */
-    timeout: seconds(3600).default(60),
-    /** seconds between probes */
-    interval: seconds(60)
-      .refine((n) => n > 0, 'interval must be more than 0 seconds')
-      .default(1),
-    nfs_version: nfsVersion.default(4),
-    /** require the export in `showmount -e` (set false for NFSv4-only servers without mountd) */
-    showmount: z.boolean().default(true),
-  })
-  .strict();
+    .object({
+      server: nfsServer,
+      export: nfsExport,
+      /** seconds to wait at most */
+      timeout: seconds(3600).default(60),
+      /** seconds between probes */
+      interval: seconds(60)
+        .refine((n) => n > 0, 'interval must be more than 0 seconds')
+        .default(1),
+      nfs_version: nfsVersion.default(4),
+      /** require the export in `showmount -e` (set false for NFSv4-only servers without mountd) */
+      showmount: z.boolean().default(true),
+    })
+    .strict();
 
 export type NfsWaitArgs = z.output<ReturnType<typeof args>>;
 

@@ -11,17 +11,20 @@ import { readTerminalLine, stdinIsTerminal } from '../src/terminal-line.js';
 
 const args = () =>
   z
-  .object({
-    seconds: z.number().min(0).max(86400).optional(),
-    minutes: z.number().min(0).max(1440).optional(),
-    prompt: z.string().optional().describe('the question; without seconds/minutes one line is read from the terminal'),
-    echo: z.boolean().default(true).describe('show what is typed at the prompt (only without seconds/minutes)'),
-  })
-  .strict()
-  .refine((a) => a.seconds === undefined || a.minutes === undefined, {
-    path: ['minutes'],
-    message: 'seconds and minutes are mutually exclusive',
-  });
+    .object({
+      seconds: z.number().min(0).max(86400).optional(),
+      minutes: z.number().min(0).max(1440).optional(),
+      prompt: z
+        .string()
+        .optional()
+        .describe('the question; without seconds/minutes one line is read from the terminal'),
+      echo: z.boolean().default(true).describe('show what is typed at the prompt (only without seconds/minutes)'),
+    })
+    .strict()
+    .refine((a) => a.seconds === undefined || a.minutes === undefined, {
+      path: ['minutes'],
+      message: 'seconds and minutes are mutually exclusive',
+    });
 
 type Args = z.infer<ReturnType<typeof args>>;
 

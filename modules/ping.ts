@@ -6,10 +6,10 @@ import { defineModule, ModuleError } from '../src/module.js';
 
 const args = () =>
   z
-  .object({
-    data: z.string().default('pong').describe("returned as `ping`; 'crash' makes the task fail"),
-  })
-  .strict();
+    .object({
+      data: z.string().default('pong').describe("returned as `ping`; 'crash' makes the task fail"),
+    })
+    .strict();
 
 type Args = z.infer<ReturnType<typeof args>>;
 

@@ -211,48 +211,47 @@ function checkStorage(d: DesiredStorage, path: (string | number)[], c: z.Refinem
 
 const args = () =>
   schemas()
-    .rawArgs  .superRefine((a, c) => {
-    const listForm = a.storages !== undefined;
-    if (listForm && a.id !== undefined)
-      c.addIssue({
-        code: 'custom',
-        path: ['storages'],
-        message: 'give either one storage (id, type, ...) or storages: [...], not both',
-      });
-    if (!listForm && a.id === undefined)
-      c.addIssue({ code: 'custom', path: ['id'], message: 'id is required (or storages: [...] for a whole list)' });
-    if (!listForm && a.prune)
-      c.addIssue({ code: 'custom', path: ['prune'], message: 'prune needs the whole list: storages: [...]' });
-    if (a.keep.length && !a.prune)
-      c.addIssue({ code: 'custom', path: ['keep'], message: 'keep only means something with prune: true' });
-    if (listForm) {
-      const single = schemas().keyNames.filter((k) => (a as Record<string, unknown>)[k] !== undefined).concat(
-        a.type ? ['type'] : [],
-        a.state ? ['state'] : [],
-      );
-      if (single.length)
+    .rawArgs.superRefine((a, c) => {
+      const listForm = a.storages !== undefined;
+      if (listForm && a.id !== undefined)
         c.addIssue({
           code: 'custom',
-          path: [single[0]],
-          message: `with storages: [...], put ${single.join(', ')} inside each storage`,
+          path: ['storages'],
+          message: 'give either one storage (id, type, ...) or storages: [...], not both',
         });
-      const seen = new Set<string>();
-      a.storages!.forEach((s, i) => {
-        if (seen.has(s.id))
-          c.addIssue({ code: 'custom', path: ['storages', i, 'id'], message: `storage '${s.id}' is listed twice` });
-        seen.add(s.id);
-        checkStorage(desired(s, a), ['storages', i], c);
-      });
-    } else if (a.id !== undefined) {
-      checkStorage(desired({ ...a, id: a.id }, {}), [], c);
-    }
-  })
-  .transform((a): PvesmArgs => ({
-    storages: a.storages ? a.storages.map((s) => desired(s, a)) : [desired({ ...a, id: a.id! }, {})],
-    prune: a.prune,
-    keep: a.keep,
-    single: a.storages === undefined,
-  }));
+      if (!listForm && a.id === undefined)
+        c.addIssue({ code: 'custom', path: ['id'], message: 'id is required (or storages: [...] for a whole list)' });
+      if (!listForm && a.prune)
+        c.addIssue({ code: 'custom', path: ['prune'], message: 'prune needs the whole list: storages: [...]' });
+      if (a.keep.length && !a.prune)
+        c.addIssue({ code: 'custom', path: ['keep'], message: 'keep only means something with prune: true' });
+      if (listForm) {
+        const single = schemas()
+          .keyNames.filter((k) => (a as Record<string, unknown>)[k] !== undefined)
+          .concat(a.type ? ['type'] : [], a.state ? ['state'] : []);
+        if (single.length)
+          c.addIssue({
+            code: 'custom',
+            path: [single[0]],
+            message: `with storages: [...], put ${single.join(', ')} inside each storage`,
+          });
+        const seen = new Set<string>();
+        a.storages!.forEach((s, i) => {
+          if (seen.has(s.id))
+            c.addIssue({ code: 'custom', path: ['storages', i, 'id'], message: `storage '${s.id}' is listed twice` });
+          seen.add(s.id);
+          checkStorage(desired(s, a), ['storages', i], c);
+        });
+      } else if (a.id !== undefined) {
+        checkStorage(desired({ ...a, id: a.id }, {}), [], c);
+      }
+    })
+    .transform((a): PvesmArgs => ({
+      storages: a.storages ? a.storages.map((s) => desired(s, a)) : [desired({ ...a, id: a.id! }, {})],
+      prune: a.prune,
+      keep: a.keep,
+      single: a.storages === undefined,
+    }));
 
 // ---------------------------------------------------------------- facts
 

@@ -8,12 +8,12 @@ import { commandOptionFields, commandSpec, commandSteps, type CommandSpec } from
 
 const args = () =>
   z
-  .object({
-    cmd: z.string().min(1).describe('the shell command line'),
-    executable: z.string().optional().describe('shell to run it with (default /bin/sh)'),
-    ...commandOptionFields,
-  })
-  .strict();
+    .object({
+      cmd: z.string().min(1).describe('the shell command line'),
+      executable: z.string().optional().describe('shell to run it with (default /bin/sh)'),
+      ...commandOptionFields,
+    })
+    .strict();
 
 type Args = z.infer<ReturnType<typeof args>>;
 
