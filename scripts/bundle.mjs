@@ -1,10 +1,14 @@
 // Bundles the CLI for start-up time: tsc's output dist/src/cli.js and what it
-// imports (our code, zod, yaml, the Handlebars parser, listr2, chalk) become
-// dist/bundle/cli.js plus chunks for what cli.js imports lazily (the modules,
-// executor, connections, reporters). Node then loads a handful of files instead
-// of ~190 ES modules. Run after `tsc -p .` (npm run build); type checking stays
-// with tsc. bin/phx-play.js imports dist/bundle/cli.js.
+// imports (our code, zod, yaml, the Handlebars parser, listr2, chalk) become one
+// script, dist/bundle/cli.cjs, and V8's code cache for it (scripts/code-cache.mjs).
+// Node then reads two files instead of ~190 ES modules, and compiles little.
+// CommonJS, not ESM: Node 20 can cache compiled code only for a script it
+// compiles through node:vm (bin/load-bundle.js), not for an ES module. What
+// src/ imports with import() is still evaluated only when imported (esbuild
+// wraps it in a lazy initialiser). Run after `tsc -p .` (npm run build); type
+// checking stays with tsc.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -15,25 +19,22 @@ rmSync(`${root}/${outdir}`, { recursive: true, force: true }); // no stale chunk
 
 await build({
   absWorkingDir: root,
-  entryPoints: { cli: 'dist/src/cli.js' },
-  outdir,
+  entryPoints: ['dist/src/cli.js'],
+  outfile: `${outdir}/cli.cjs`,
   bundle: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // the dynamic import()s of src/cli.ts stay lazy: separate chunks
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
   // ssh2 loads its optional native crypto binding with require() in a try/catch:
   // bundled, it would silently fall back to slow JavaScript crypto. It is only
-  // imported by the (lazy) connection code.
+  // required by the (lazy) connection code.
   external: ['ssh2'],
-  // CommonJS code in an ESM bundle (yaml, the Handlebars parser) may require()
-  // node's built-ins: give it a real require.
-  banner: {
-    js: "import { createRequire as __phxCreateRequire } from 'node:module';\nconst require = __phxCreateRequire(import.meta.url);",
-  },
+  // bin/load-bundle.js passes the bundle's URL (src/cli.ts finds package.json from it)
+  define: { 'import.meta.url': '__phxBundleUrl' },
   // readable output: no minifying; maps back to the TypeScript through tsc's maps
   sourcemap: 'linked',
   logLevel: 'warning',
 });
+
+// a fresh node, without this script's state, as bin/phx-play.js runs
+execFileSync(process.execPath, [`${root}/scripts/code-cache.mjs`], { stdio: ['ignore', 'ignore', 'inherit'] });
