@@ -10,9 +10,28 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * ssh2's native binding (`./crypto/build/Release/sshcrypto.node`) and cpu-features stay outside
+ * the bundle, required by their package path: found from dist/bundle/ in the same node_modules
+ * as ssh2 finds them.
+ */
+const ssh2NativeParts = {
+  name: 'ssh2-native-parts',
+  setup(b) {
+    b.onResolve({ filter: /^cpu-features$/ }, (a) => ({ path: a.path, external: true }));
+    b.onResolve({ filter: /\.node$/ }, (a) => {
+      const file = join(a.resolveDir, a.path);
+      const at = file.lastIndexOf('/node_modules/');
+      if (at < 0) return { errors: [{ text: `native module ${file} is not in node_modules` }] };
+      return { path: file.slice(at + '/node_modules/'.length), external: true };
+    });
+  },
+};
 const outdir = 'dist/bundle';
 
 rmSync(`${root}/${outdir}`, { recursive: true, force: true }); // no stale chunks
@@ -25,10 +44,10 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // ssh2 loads its optional native crypto binding with require() in a try/catch:
-  // bundled, it would silently fall back to slow JavaScript crypto. It is only
-  // required by the (lazy) connection code.
-  external: ['ssh2'],
+  // ssh2 is in the bundle (its start-up was 40 ms of CPU, most of it finding and compiling
+  // files), but not its optional native parts: it loads them with require() in a try/catch,
+  // and bundled they would silently be missing (slow JavaScript crypto instead).
+  plugins: [ssh2NativeParts],
   // bin/load-bundle.js passes the bundle's URL (src/cli.ts finds package.json from it)
   define: { 'import.meta.url': '__phxBundleUrl' },
   // readable output: no minifying; maps back to the TypeScript through tsc's maps
