@@ -67,6 +67,12 @@ test("zod's unused parts stay out (`import * as z from 'zod'`): no locale but th
   assert.deepEqual(locales, ['node_modules/zod/v4/locales/en.js']);
 });
 
+test('the bundle is ASCII: bin/load-bundle.js reads it as one-byte text', () => {
+  const bytes = readFileSync(join(BUNDLE, 'cli.cjs'));
+  const at = bytes.findIndex((b) => b > 0x7f);
+  assert.equal(at, -1, `a byte above 0x7f at offset ${at}`);
+});
+
 interface Loaded {
   cli: { main?: unknown };
   cacheUsed: boolean;
