@@ -5,7 +5,7 @@ import { PhxError, formatLoc } from '../src/errors.js';
 import { evaluateCondition } from '../src/expr/index.js';
 import { defineModule } from '../src/module.js';
 
-const message = z.union([z.string(), z.array(z.string())]);
+const message = () => z.union([z.string(), z.array(z.string())]);
 
 const args = () =>
   z
@@ -13,9 +13,9 @@ const args = () =>
       that: z
         .union([z.string(), z.boolean(), z.array(z.union([z.string(), z.boolean()]))])
         .describe('condition(s) that must all hold'),
-      fail_msg: message.optional().describe('message when an assertion fails (alias: msg)'),
-      msg: message.optional(),
-      success_msg: message.optional().describe('message when all hold; default "All assertions passed"'),
+      fail_msg: message().optional().describe('message when an assertion fails (alias: msg)'),
+      msg: message().optional(),
+      success_msg: message().optional().describe('message when all hold; default "All assertions passed"'),
       quiet: z.boolean().default(false).describe('accepted: less output'),
     })
     .strict();

@@ -16,19 +16,21 @@ import { pmxcfsRefusal } from '../src/remote/pmxcfs.js';
 
 // ---------------------------------------------------------------- arguments
 
-const ctidArg = z
-  .union([z.number().int(), z.string().regex(/^\d+$/, { message: 'must be a CT id like 105' })])
-  .transform((v) => Number(v))
-  .pipe(z.number().int().min(100, { message: 'CT ids start at 100' }).max(999999999));
-
-const account = z.union([
-  z.number().int().nonnegative(),
+const ctidArg = () =>
   z
-    .string()
-    .min(1)
-    .regex(/^[^:\s\0]+$/, { message: 'must be a user/group name or number (no spaces or colons)' }),
-  z.object({ container_root: ctidArg }).strict(),
-]);
+    .union([z.number().int(), z.string().regex(/^\d+$/, { message: 'must be a CT id like 105' })])
+    .transform((v) => Number(v))
+    .pipe(z.number().int().min(100, { message: 'CT ids start at 100' }).max(999999999));
+
+const account = () =>
+  z.union([
+    z.number().int().nonnegative(),
+    z
+      .string()
+      .min(1)
+      .regex(/^[^:\s\0]+$/, { message: 'must be a user/group name or number (no spaces or colons)' }),
+    z.object({ container_root: ctidArg() }).strict(),
+  ]);
 
 const args = () => {
   const modeArg = octalModeArg('0644');
@@ -42,8 +44,8 @@ const args = () => {
         .enum(['directory', 'file', 'exists'])
         .default('exists')
         .describe('directory: created (mkdir -p) if missing; file/exists: must exist'),
-      owner: account.optional(),
-      group: account.optional(),
+      owner: account().optional(),
+      group: account().optional(),
       mode: modeArg.optional(),
       recurse: z.boolean().default(false),
       dir_mode: modeArg.optional().describe('mode for directories (default: mode)'),
@@ -65,7 +67,7 @@ const args = () => {
 };
 
 export type FilePermArgs = z.output<ReturnType<typeof args>>;
-type Account = z.output<typeof account>;
+type Account = z.output<ReturnType<typeof account>>;
 
 // ---------------------------------------------------------------- facts
 

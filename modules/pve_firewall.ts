@@ -44,43 +44,46 @@ export const CLUSTER_FW = `${FIREWALL_DIR}/cluster.fw`;
 
 // ---------------------------------------------------------------- arguments
 
-const logLevel = z.enum(LOG_LEVELS);
-const port = z
-  .union([z.string(), z.number().int().min(0).max(65535)])
-  .transform(String)
-  .pipe(fwWord());
+const logLevel = () => z.enum(LOG_LEVELS);
+const port = () =>
+  z
+    .union([z.string(), z.number().int().min(0).max(65535)])
+    .transform(String)
+    .pipe(fwWord());
 
 /** A rule as the API names its parameters (pve-firewall $rule_properties). */
-const ruleArg = z
-  .object({
-    type: z.enum(['in', 'out', 'forward', 'group']),
-    action: fwWord().describe('ACCEPT, DROP or REJECT; the security group for type group'),
-    macro: fwWord().optional().describe('a pve-firewall macro (SSH, HTTPS, Ping, …)'),
-    iface: fwWord().optional().describe("a guest's network device (net0); any interface in cluster.fw"),
-    source: fwWord().optional().describe('address, network, range, list, alias or +ipset'),
-    dest: fwWord().optional(),
-    proto: fwWord().optional().describe('a name or number of /etc/protocols'),
-    dport: port.optional().describe('ports, ranges a:b, service names, comma-separated'),
-    sport: port.optional(),
-    log: logLevel.optional(),
-    'icmp-type': fwWord().optional(),
-    comment: fwComment().optional(),
-    enable: z.boolean().default(true),
-  })
-  .strict();
+const ruleArg = () =>
+  z
+    .object({
+      type: z.enum(['in', 'out', 'forward', 'group']),
+      action: fwWord().describe('ACCEPT, DROP or REJECT; the security group for type group'),
+      macro: fwWord().optional().describe('a pve-firewall macro (SSH, HTTPS, Ping, …)'),
+      iface: fwWord().optional().describe("a guest's network device (net0); any interface in cluster.fw"),
+      source: fwWord().optional().describe('address, network, range, list, alias or +ipset'),
+      dest: fwWord().optional(),
+      proto: fwWord().optional().describe('a name or number of /etc/protocols'),
+      dport: port().optional().describe('ports, ranges a:b, service names, comma-separated'),
+      sport: port().optional(),
+      log: logLevel().optional(),
+      'icmp-type': fwWord().optional(),
+      comment: fwComment().optional(),
+      enable: z.boolean().default(true),
+    })
+    .strict();
 
-const ratelimit = z
-  .object({
-    enable: z.boolean().optional(),
-    rate: z
-      .string()
-      .regex(/^[1-9][0-9]*\/(second|minute|hour|day)$/, 'rate is N/second, N/minute, N/hour or N/day')
-      .optional(),
-    burst: z.number().int().min(0).optional(),
-  })
-  .strict();
+const ratelimit = () =>
+  z
+    .object({
+      enable: z.boolean().optional(),
+      rate: z
+        .string()
+        .regex(/^[1-9][0-9]*\/(second|minute|hour|day)$/, 'rate is N/second, N/minute, N/hour or N/day')
+        .optional(),
+      burst: z.number().int().min(0).optional(),
+    })
+    .strict();
 
-type RuleArg = z.output<typeof ruleArg>;
+type RuleArg = z.output<ReturnType<typeof ruleArg>>;
 
 export interface FirewallArgs {
   kind: FwFileKind;
@@ -108,7 +111,7 @@ function toRule(r: RuleArg): FwRule {
 }
 
 /** An option's value as written: booleans are already 0/1, log_ratelimit becomes its property string. */
-function optionValue(v: string | z.output<typeof ratelimit> | null): string | null {
+function optionValue(v: string | z.output<ReturnType<typeof ratelimit>> | null): string | null {
   if (v === null || typeof v === 'string') return v;
   const parts: Array<[string, string]> = [];
   if (v.enable !== undefined) parts.push(['enable', v.enable ? '1' : '0']);
@@ -138,9 +141,9 @@ const args = () => {
       policy_in: policy.nullable().optional(),
       policy_out: policy.nullable().optional(),
       policy_forward: z.enum(['ACCEPT', 'DROP']).nullable().optional(),
-      log_level_in: logLevel.nullable().optional(),
-      log_level_out: logLevel.nullable().optional(),
-      log_ratelimit: ratelimit.nullable().optional(),
+      log_level_in: logLevel().nullable().optional(),
+      log_level_out: logLevel().nullable().optional(),
+      log_ratelimit: ratelimit().nullable().optional(),
     })
     .strict();
   return z
@@ -154,7 +157,7 @@ const args = () => {
       cluster: z.literal(true).optional().describe('keep the cluster firewall file (/etc/pve/firewall/cluster.fw)'),
       enable: z.boolean().optional().describe('[OPTIONS] enable: the firewall of the guest or cluster on or off'),
       options: optionsArg.optional().describe('other [OPTIONS] keys; null removes one'),
-      rules: z.array(ruleArg).optional().describe('the rules of [RULES]; omitted: left as they are'),
+      rules: z.array(ruleArg()).optional().describe('the rules of [RULES]; omitted: left as they are'),
       rules_mode: z.enum(['exact', 'present']).default('exact'),
     })
     .strict()

@@ -8,7 +8,7 @@ import { defineModule, ModuleError } from '../src/module.js';
 import { shellQuote } from '../src/quote.js';
 import { safePath } from '../src/remote/probe.js';
 
-const seconds = z.number().nonnegative();
+const seconds = () => z.number().nonnegative();
 
 const args = () =>
   z
@@ -24,10 +24,10 @@ const args = () =>
         .string()
         .optional()
         .describe('with path: wait until the file contains a match (Perl/Python-style regex)'),
-      timeout: seconds.default(300).describe('seconds before failing'),
-      delay: seconds.default(0).describe('seconds to wait before the first check'),
-      sleep: seconds.default(1).describe('seconds between checks'),
-      connect_timeout: seconds.default(5).describe('seconds a connection attempt may take'),
+      timeout: seconds().default(300).describe('seconds before failing'),
+      delay: seconds().default(0).describe('seconds to wait before the first check'),
+      sleep: seconds().default(1).describe('seconds between checks'),
+      connect_timeout: seconds().default(5).describe('seconds a connection attempt may take'),
       msg: z.string().optional().describe('message on timeout instead of the default'),
     })
     .strict()
