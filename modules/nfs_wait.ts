@@ -22,32 +22,32 @@ import {
 
 // ---------------------------------------------------------------- arguments
 
-export const nfsServer = z
-  .string()
-  .min(1, 'server is empty')
-  .refine((s) => !s.startsWith('-') && !/\s/.test(s), {
-    message: 'server must be a host name or IP address (no spaces, not starting with -)',
+const args = () => {
+  const nfsServer = z
+    .string()
+    .min(1, 'server is empty')
+    .refine((s) => !s.startsWith('-') && !/\s/.test(s), {
+      message: 'server must be a host name or IP address (no spaces, not starting with -)',
+    });
+
+  const nfsExport = z
+    .string()
+    .refine((p) => p.startsWith('/'), { message: 'export must be an absolute path on the server, e.g. /tank/shared' })
+    .refine((p) => !/[\n\r]/.test(p), { message: 'export must not contain a newline' });
+
+  const nfsVersion = z.union([z.number(), z.string()]).transform((v, c) => {
+    const major = Math.trunc(Number(v));
+    if (major !== 3 && major !== 4) {
+      c.addIssue({
+        code: 'custom',
+        message: `nfs_version must be 3 or 4 (4.1, 4.2 count as 4), not ${JSON.stringify(v)}`,
+      });
+      return z.NEVER;
+    }
+    return major;
   });
 
-export const nfsExport = z
-  .string()
-  .refine((p) => p.startsWith('/'), { message: 'export must be an absolute path on the server, e.g. /tank/shared' })
-  .refine((p) => !/[\n\r]/.test(p), { message: 'export must not contain a newline' });
-
-export const nfsVersion = z.union([z.number(), z.string()]).transform((v, c) => {
-  const major = Math.trunc(Number(v));
-  if (major !== 3 && major !== 4) {
-    c.addIssue({
-      code: 'custom',
-      message: `nfs_version must be 3 or 4 (4.1, 4.2 count as 4), not ${JSON.stringify(v)}`,
-    });
-    return z.NEVER;
-  }
-  return major;
-});
-
-const args = () =>
-  z
+  return z
     .object({
       server: nfsServer,
       export: nfsExport,
@@ -62,6 +62,7 @@ const args = () =>
       showmount: z.boolean().default(true),
     })
     .strict();
+};
 
 export type NfsWaitArgs = z.output<ReturnType<typeof args>>;
 
