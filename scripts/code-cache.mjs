@@ -14,5 +14,6 @@ const rc = await cli.main(['--syntax-check', '-i', 'warmup.example,', warmup]);
 if (rc !== 0) throw new Error(`phx-play --syntax-check ${warmup} exited ${rc}: the code cache is not written`);
 await cli.loadRunCode();
 const file = codeCacheFile(BUNDLE);
-writeFileSync(`${file}.tmp`, codeCache());
-renameSync(`${file}.tmp`, file);
+const tmp = `${file}.${process.pid}.tmp`; // two builds at once each write their own
+writeFileSync(tmp, codeCache());
+renameSync(tmp, file);
