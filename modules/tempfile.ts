@@ -9,11 +9,9 @@ import { lineProblem } from '../src/encode/line.js';
 
 const args = () => {
   /** A part of a file name: no `/`, no line break; mktemp would refuse an X-less template with a suffix holding X. */
-  const namePart = z
-    .string()
-    .refine((v) => !v.includes('/') && !lineProblem(v), {
-      message: 'a part of a file name: no `/`, line break or NUL',
-    });
+  const namePart = z.string().refine((v) => !v.includes('/') && !lineProblem(v), {
+    message: 'a part of a file name: no `/`, line break or NUL',
+  });
   return z
     .object({
       state: z.enum(['file', 'directory']).default('file'),
