@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Entry point. `--version` answers without loading the engine, to keep start-up light.
-// The engine is the bundle that `npm run build` makes (scripts/bundle.mjs): dist/bundle/cli.js.
+// The engine is the bundle that `npm run build` makes (scripts/bundle.mjs): dist/bundle/cli.cjs,
+// loaded with its code cache (load-bundle.js).
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -17,14 +18,14 @@ if (argv.length === 1 && argv[0] === '--version') {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   process.stdout.write(`phx-play ${pkg.version}\n`);
 } else {
-  const bundle = new URL('../dist/bundle/cli.js', import.meta.url);
+  const { BUNDLE, loadBundle } = await import('./load-bundle.js');
   let cli;
   try {
-    cli = await import(bundle.href);
+    ({ cli } = loadBundle());
   } catch (e) {
-    if (e?.code !== 'ERR_MODULE_NOT_FOUND' || existsSync(bundle)) throw e;
+    if (e?.code !== 'ENOENT' || existsSync(BUNDLE)) throw e;
     process.stderr.write(
-      `phx-play: ${fileURLToPath(bundle)} is missing: run \`npm run build\` in ${fileURLToPath(new URL('..', import.meta.url))}\n`,
+      `phx-play: ${BUNDLE} is missing: run \`npm run build\` in ${fileURLToPath(new URL('..', import.meta.url))}\n`,
     );
     process.exit(1);
   }

@@ -14,56 +14,57 @@ const NAME_KEYS = ['name', 'hostname', 'host'] as const;
 const GROUP_KEYS = ['groups', 'group', 'groupname'] as const;
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const groupsArg = z.union([z.string(), z.array(z.string())]);
-
-const args = z
-  .object({
-    name: z.string().min(1).optional().describe('the host to add: a name, `name:port`, an IPv4 or IPv6 address'),
-    hostname: z.string().min(1).optional().describe('alias of name'),
-    host: z.string().min(1).optional().describe('alias of name'),
-    groups: groupsArg.optional().describe('groups to put the host in: a list, or names separated by commas'),
-    group: groupsArg.optional().describe('alias of groups'),
-    groupname: groupsArg.optional().describe('alias of groups'),
-  })
-  .catchall(z.unknown())
-  .superRefine((a, ctx) => {
-    const names = NAME_KEYS.filter((k) => a[k] !== undefined);
-    if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'name, host or hostname needs to be provided' });
-    for (const k of names) {
-      const v = a[k] as string;
-      if (!v.includes('{{') && !parseHostAndPort(v))
-        ctx.addIssue({
-          code: 'custom',
-          path: [k],
-          message: `${JSON.stringify(v)} is not a host name (letters, digits, '_', '.', '-'), an address, or either with ':port'`,
-        });
-    }
-    for (const k of GROUP_KEYS) {
-      const v = a[k];
-      if (v === undefined) continue;
-      for (const g of splitGroups(v))
-        if (!g.includes('{{') && !isValidGroupName(g))
+const args = () => {
+  const groupsArg = z.union([z.string(), z.array(z.string())]);
+  return z
+    .object({
+      name: z.string().min(1).optional().describe('the host to add: a name, `name:port`, an IPv4 or IPv6 address'),
+      hostname: z.string().min(1).optional().describe('alias of name'),
+      host: z.string().min(1).optional().describe('alias of name'),
+      groups: groupsArg.optional().describe('groups to put the host in: a list, or names separated by commas'),
+      group: groupsArg.optional().describe('alias of groups'),
+      groupname: groupsArg.optional().describe('alias of groups'),
+    })
+    .catchall(z.unknown())
+    .superRefine((a, ctx) => {
+      const names = NAME_KEYS.filter((k) => a[k] !== undefined);
+      if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'name, host or hostname needs to be provided' });
+      for (const k of names) {
+        const v = a[k] as string;
+        if (!v.includes('{{') && !parseHostAndPort(v))
           ctx.addIssue({
             code: 'custom',
             path: [k],
-            message: `${JSON.stringify(g)} is not a group name (letters, digits, '_', '.', '-')`,
+            message: `${JSON.stringify(v)} is not a host name (letters, digits, '_', '.', '-'), an address, or either with ':port'`,
           });
-    }
-    for (const k of Object.keys(a)) {
-      if ((NAME_KEYS as readonly string[]).includes(k) || (GROUP_KEYS as readonly string[]).includes(k)) continue;
-      if (!VAR_NAME.test(k) && !k.includes('{{'))
-        ctx.addIssue({ code: 'custom', path: [k], message: `the variable name '${k}' is not valid` });
-      else
-        try {
-          checkConnectionVar(k, a[k]);
-        } catch (e) {
-          if (!(e instanceof PhxError)) throw e;
-          ctx.addIssue({ code: 'custom', path: [k], message: e.message });
-        }
-    }
-  });
+      }
+      for (const k of GROUP_KEYS) {
+        const v = a[k];
+        if (v === undefined) continue;
+        for (const g of splitGroups(v))
+          if (!g.includes('{{') && !isValidGroupName(g))
+            ctx.addIssue({
+              code: 'custom',
+              path: [k],
+              message: `${JSON.stringify(g)} is not a group name (letters, digits, '_', '.', '-')`,
+            });
+      }
+      for (const k of Object.keys(a)) {
+        if ((NAME_KEYS as readonly string[]).includes(k) || (GROUP_KEYS as readonly string[]).includes(k)) continue;
+        if (!VAR_NAME.test(k) && !k.includes('{{'))
+          ctx.addIssue({ code: 'custom', path: [k], message: `the variable name '${k}' is not valid` });
+        else
+          try {
+            checkConnectionVar(k, a[k]);
+          } catch (e) {
+            if (!(e instanceof PhxError)) throw e;
+            ctx.addIssue({ code: 'custom', path: [k], message: e.message });
+          }
+      }
+    });
+};
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 /** A comma list or a list; names trimmed, each once, in order (add_host.py). */
 function splitGroups(v: string | string[]): string[] {

@@ -19,54 +19,60 @@ import type { ExecResult } from '../src/connection/types.js';
 /** Debian policy 5.6.1 (package names: [a-z0-9][a-z0-9+.-]+), optional :arch, optional =version (glob allowed):
  *  so a value can never be read by apt-get as an option. */
 const PACKAGE_SPEC = /^[a-z0-9][a-z0-9+.-]+(?::[a-z0-9][a-z0-9-]*)?(?:=[A-Za-z0-9.+~:*?-]+)?$/;
-const packageSpec = z.string().refine((s) => PACKAGE_SPEC.test(s), {
-  message: 'a package is name[:arch][=version] (Debian names: lower-case letters, digits, + . -; no wildcards)',
-});
-const packageList = z.union([packageSpec, z.array(packageSpec)]).transform((v) => (Array.isArray(v) ? v : [v]));
-
 const STATES = ['present', 'installed', 'latest', 'absent', 'removed', 'fixed', 'build-dep'] as const;
 
-const args = z
-  .object({
-    name: packageList.optional().describe('package(s): name, name=version (fnmatch glob), name:arch (alias: pkg)'),
-    pkg: packageList.optional(),
-    state: z.enum(STATES).default('present'),
-    update_cache: z.boolean().optional().describe('apt-get update first (alias: update-cache)'),
-    'update-cache': z.boolean().optional(),
-    cache_valid_time: z
-      .number()
-      .int()
-      .min(0)
-      .default(0)
-      .describe('update only when the cache is older (seconds); sets update_cache'),
-    deb: z
-      .string()
-      .refine((p) => p.startsWith('/') && !/[\n\r\0]/.test(p), 'deb must be an absolute path of a .deb on the host')
-      .optional(),
-    install_recommends: z.boolean().optional().describe("default: the host's apt configuration"),
-    purge: z.boolean().default(false),
-    autoremove: z.boolean().default(false),
-    force_apt_get: z.boolean().default(false).describe('accepted for compatibility; apt-get is always used'),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    if (a.name && a.pkg)
-      ctx.addIssue({ code: 'custom', path: ['pkg'], message: 'give only one of name, pkg (they are aliases)' });
-    if (a.update_cache !== undefined && a['update-cache'] !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['update-cache'], message: 'give only one of update_cache, update-cache' });
-    const names = a.name ?? a.pkg;
-    if (a.deb && names) ctx.addIssue({ code: 'custom', path: ['deb'], message: 'deb and name are mutually exclusive' });
-    if (a.deb && !['present', 'installed'].includes(a.state))
-      ctx.addIssue({ code: 'custom', path: ['deb'], message: 'deb only supports state=present' });
-    if (!names && !a.deb && !a.autoremove && !(a.update_cache ?? a['update-cache']) && !a.cache_valid_time)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['name'],
-        message: 'one of name, deb, update_cache, autoremove is required',
-      });
+const args = () => {
+  const packageSpec = z.string().refine((s) => PACKAGE_SPEC.test(s), {
+    message: 'a package is name[:arch][=version] (Debian names: lower-case letters, digits, + . -; no wildcards)',
   });
+  const packageList = z.union([packageSpec, z.array(packageSpec)]).transform((v) => (Array.isArray(v) ? v : [v]));
+  return z
+    .object({
+      name: packageList.optional().describe('package(s): name, name=version (fnmatch glob), name:arch (alias: pkg)'),
+      pkg: packageList.optional(),
+      state: z.enum(STATES).default('present'),
+      update_cache: z.boolean().optional().describe('apt-get update first (alias: update-cache)'),
+      'update-cache': z.boolean().optional(),
+      cache_valid_time: z
+        .number()
+        .int()
+        .min(0)
+        .default(0)
+        .describe('update only when the cache is older (seconds); sets update_cache'),
+      deb: z
+        .string()
+        .refine((p) => p.startsWith('/') && !/[\n\r\0]/.test(p), 'deb must be an absolute path of a .deb on the host')
+        .optional(),
+      install_recommends: z.boolean().optional().describe("default: the host's apt configuration"),
+      purge: z.boolean().default(false),
+      autoremove: z.boolean().default(false),
+      force_apt_get: z.boolean().default(false).describe('accepted for compatibility; apt-get is always used'),
+    })
+    .strict()
+    .superRefine((a, ctx) => {
+      if (a.name && a.pkg)
+        ctx.addIssue({ code: 'custom', path: ['pkg'], message: 'give only one of name, pkg (they are aliases)' });
+      if (a.update_cache !== undefined && a['update-cache'] !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['update-cache'],
+          message: 'give only one of update_cache, update-cache',
+        });
+      const names = a.name ?? a.pkg;
+      if (a.deb && names)
+        ctx.addIssue({ code: 'custom', path: ['deb'], message: 'deb and name are mutually exclusive' });
+      if (a.deb && !['present', 'installed'].includes(a.state))
+        ctx.addIssue({ code: 'custom', path: ['deb'], message: 'deb only supports state=present' });
+      if (!names && !a.deb && !a.autoremove && !(a.update_cache ?? a['update-cache']) && !a.cache_valid_time)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['name'],
+          message: 'one of name, deb, update_cache, autoremove is required',
+        });
+    });
+};
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 const namesOf = (a: Args): string[] => a.name ?? a.pkg ?? [];
 const wantsUpdate = (a: Args) => (a.update_cache ?? a['update-cache'] ?? false) || a.cache_valid_time > 0;

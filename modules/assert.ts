@@ -5,21 +5,22 @@ import { PhxError, formatLoc } from '../src/errors.js';
 import { evaluateCondition } from '../src/expr/index.js';
 import { defineModule } from '../src/module.js';
 
-const message = z.union([z.string(), z.array(z.string())]);
+const message = () => z.union([z.string(), z.array(z.string())]);
 
-const args = z
-  .object({
-    that: z
-      .union([z.string(), z.boolean(), z.array(z.union([z.string(), z.boolean()]))])
-      .describe('condition(s) that must all hold'),
-    fail_msg: message.optional().describe('message when an assertion fails (alias: msg)'),
-    msg: message.optional(),
-    success_msg: message.optional().describe('message when all hold; default "All assertions passed"'),
-    quiet: z.boolean().default(false).describe('accepted: less output'),
-  })
-  .strict();
+const args = () =>
+  z
+    .object({
+      that: z
+        .union([z.string(), z.boolean(), z.array(z.union([z.string(), z.boolean()]))])
+        .describe('condition(s) that must all hold'),
+      fail_msg: message().optional().describe('message when an assertion fails (alias: msg)'),
+      msg: message().optional(),
+      success_msg: message().optional().describe('message when all hold; default "All assertions passed"'),
+      quiet: z.boolean().default(false).describe('accepted: less output'),
+    })
+    .strict();
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 // String(): a message built from host output is unsafe text (src/unsafe.ts); shown as it is
 const text = (m: string | string[]) => (Array.isArray(m) ? m.join('\n') : String(m));

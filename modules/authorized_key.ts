@@ -31,27 +31,28 @@ import type { FileState } from '../src/remote/probe.js';
 /** Largest key file read: far beyond any real one, small enough to hold in memory. */
 const KEYFILE_MAX_BYTES = 4 * 1024 * 1024;
 
-const args = z
-  .object({
-    user: accountName().describe('the user whose authorized_keys is edited'),
-    key: noNul()
-      .refine((v) => !v.startsWith('http'), {
-        message:
-          'keys fetched from a URL (Ansible downloads a key starting with "http") are not supported: give the keys themselves, one per line',
-      })
-      .describe('the public key(s), one per line; blank lines and lines starting with # are ignored'),
-    path: oneLine().min(1).optional().describe('the key file (default: ~user/.ssh/authorized_keys)'),
-    manage_dir: z.boolean().default(true).describe("create the file's directory 0700 and give it to the user"),
-    state: z.enum(['present', 'absent']).default('present'),
-    key_options: keyOptions().optional().describe('options put before each key (`no-pty,from="10.0.0.1"`)'),
-    exclusive: z.boolean().default(false).describe('remove every other line of the file'),
-    validate_certs: z.boolean().default(true).describe('accepted for compatibility (URLs are refused)'),
-    comment: oneLine().optional().describe("replaces each key's comment"),
-    follow: z.boolean().default(false).describe('write through a symlinked key file to its target'),
-  })
-  .strict();
+const args = () =>
+  z
+    .object({
+      user: accountName().describe('the user whose authorized_keys is edited'),
+      key: noNul()
+        .refine((v) => !v.startsWith('http'), {
+          message:
+            'keys fetched from a URL (Ansible downloads a key starting with "http") are not supported: give the keys themselves, one per line',
+        })
+        .describe('the public key(s), one per line; blank lines and lines starting with # are ignored'),
+      path: oneLine().min(1).optional().describe('the key file (default: ~user/.ssh/authorized_keys)'),
+      manage_dir: z.boolean().default(true).describe("create the file's directory 0700 and give it to the user"),
+      state: z.enum(['present', 'absent']).default('present'),
+      key_options: keyOptions().optional().describe('options put before each key (`no-pty,from="10.0.0.1"`)'),
+      exclusive: z.boolean().default(false).describe('remove every other line of the file'),
+      validate_certs: z.boolean().default(true).describe('accepted for compatibility (URLs are refused)'),
+      comment: oneLine().optional().describe("replaces each key's comment"),
+      follow: z.boolean().default(false).describe('write through a symlinked key file to its target'),
+    })
+    .strict();
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 /** The lstat of a path, as the facts script prints it. */
 interface Stat {

@@ -13,52 +13,52 @@ import { currentText, planTextEdit } from '../src/remote/text-edit.js';
 import { compileUserRegex } from '../src/template/regex.js';
 import { editedPath, PATH_ALIASES, pathAliasArgs, requireOnePath, userRegexArg } from '../src/remote/edit-args.js';
 
-/** A marker is one line: a line break in it would write a line of the value's choosing. */
-const markerText = z
-  .string()
-  .refine((v) => !/[\r\n\0]/.test(v), { message: 'a marker is one line: no line breaks or NUL' });
+const args = () => {
+  /** A marker is one line: a line break in it would write a line of the value's choosing. */
+  const markerText = z
+    .string()
+    .refine((v) => !/[\r\n\0]/.test(v), { message: 'a marker is one line: no line breaks or NUL' });
+  const insertArg = userRegexArg(['EOF', 'BOF']);
+  return z
+    .object({
+      ...pathAliasArgs,
+      state: z.enum(['present', 'absent']).default('present'),
+      marker: markerText
+        .default('# {mark} ANSIBLE MANAGED BLOCK')
+        .describe('the marker line template; {mark} becomes marker_begin / marker_end'),
+      block: z.string().optional().describe("the text between the markers (alias: content); '' removes the block"),
+      content: z.string().optional(),
+      insertafter: insertArg.optional().describe('regex (last matching line), or EOF (default)'),
+      insertbefore: insertArg.optional().describe('regex (last matching line), or BOF'),
+      create: z.boolean().default(false).describe('create the file when missing'),
+      backup: z.boolean().default(false),
+      validate: z.string().includes('%s', { message: 'validate must contain %s (the temp file to check)' }).optional(),
+      marker_begin: markerText.default('BEGIN'),
+      marker_end: markerText.default('END'),
+      append_newline: z.boolean().default(false).describe('a blank line after the block unless one is there'),
+      prepend_newline: z.boolean().default(false).describe('a blank line before the block unless one is there'),
+      owner: accountArg.optional(),
+      group: accountArg.optional(),
+      mode: modeArg.optional(),
+      unsafe_writes: z.boolean().optional().describe('accepted for compatibility; ignored'),
+    })
+    .strict()
+    .superRefine((a, ctx) => {
+      requireOnePath(a, ctx);
+      if (a.block !== undefined && a.content !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['content'], message: 'block and content are aliases: give one' });
+      if (a.insertafter !== undefined && a.insertbefore !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['insertbefore'],
+          message: 'insertafter and insertbefore are mutually exclusive',
+        });
+      if (a.marker_begin === a.marker_end && a.marker.includes('{mark}'))
+        ctx.addIssue({ code: 'custom', path: ['marker_end'], message: 'marker_begin and marker_end must differ' });
+    });
+};
 
-const insertArg = userRegexArg(['EOF', 'BOF']);
-
-const args = z
-  .object({
-    ...pathAliasArgs,
-    state: z.enum(['present', 'absent']).default('present'),
-    marker: markerText
-      .default('# {mark} ANSIBLE MANAGED BLOCK')
-      .describe('the marker line template; {mark} becomes marker_begin / marker_end'),
-    block: z.string().optional().describe("the text between the markers (alias: content); '' removes the block"),
-    content: z.string().optional(),
-    insertafter: insertArg.optional().describe('regex (last matching line), or EOF (default)'),
-    insertbefore: insertArg.optional().describe('regex (last matching line), or BOF'),
-    create: z.boolean().default(false).describe('create the file when missing'),
-    backup: z.boolean().default(false),
-    validate: z.string().includes('%s', { message: 'validate must contain %s (the temp file to check)' }).optional(),
-    marker_begin: markerText.default('BEGIN'),
-    marker_end: markerText.default('END'),
-    append_newline: z.boolean().default(false).describe('a blank line after the block unless one is there'),
-    prepend_newline: z.boolean().default(false).describe('a blank line before the block unless one is there'),
-    owner: accountArg.optional(),
-    group: accountArg.optional(),
-    mode: modeArg.optional(),
-    unsafe_writes: z.boolean().optional().describe('accepted for compatibility; ignored'),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    requireOnePath(a, ctx);
-    if (a.block !== undefined && a.content !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['content'], message: 'block and content are aliases: give one' });
-    if (a.insertafter !== undefined && a.insertbefore !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['insertbefore'],
-        message: 'insertafter and insertbefore are mutually exclusive',
-      });
-    if (a.marker_begin === a.marker_end && a.marker.includes('{mark}'))
-      ctx.addIssue({ code: 'custom', path: ['marker_end'], message: 'marker_begin and marker_end must differ' });
-  });
-
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 const pathOf = (a: Args) => editedPath(a);
 

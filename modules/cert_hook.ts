@@ -35,73 +35,74 @@ import { octalModeArg } from '../src/remote/mode.js';
 
 // ---------------------------------------------------------------- arguments
 
-const absPath = z
-  .string()
-  .startsWith('/', { message: 'must be an absolute path' })
-  .regex(/^[^\0\n\r]*$/, { message: 'must be one line' });
-const account = z.union([
-  z.number().int().nonnegative(),
-  z
+const args = () => {
+  const absPath = z
     .string()
-    .min(1)
-    .regex(/^[^:\s\0]+$/, { message: 'must be a user/group name or number' })
-    // chown's owner:group comes before its `--`: a leading "-" would be read as an option
-    .regex(/^[^-]/, { message: 'must not start with "-" (chown would read it as an option)' }),
-]);
-const modeArg = octalModeArg('0640');
-
-const args = z
-  .object({
-    name: z
+    .startsWith('/', { message: 'must be an absolute path' })
+    .regex(/^[^\0\n\r]*$/, { message: 'must be one line' });
+  const account = z.union([
+    z.number().int().nonnegative(),
+    z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { message: 'letters, digits, _ . - (it names the state file)' }),
-    cert: absPath.describe('certificate (PEM) path, on the host or inside ctid'),
-    key: absPath.optional().describe('private key path, on the host or inside ctid'),
-    ctid: z
-      .union([z.number().int(), z.string().regex(/^\d+$/, { message: 'must be a CT id like 101' })])
-      .transform((v) => Number(v))
-      .pipe(z.number().int().min(100).max(999999999))
-      .optional()
-      .describe('the files live inside this container (read and fixed through pct exec)'),
-    key_owner: account.optional(),
-    key_group: account.optional(),
-    key_mode: modeArg.optional(),
-    post_renewal: z
-      .array(z.array(z.string()).min(1, { message: 'a command needs at least the program name' }))
-      .default([])
-      .describe(
-        "commands (argv lists) run on the host, in order, e.g. ['pct','exec','101','--','systemctl','reload','nginx']",
-      ),
-    wait_for_key: z.boolean().default(false).describe('wait (bounded by wait_timeout) for the key to appear'),
-    wait_timeout: z.number().positive().default(60),
-    fingerprint_source: z
-      .enum(['auto', 'openssl', 'pvenode'])
-      .default('auto')
-      .describe('auto: pvenode for /etc/pve pveproxy certificates, else openssl'),
-    state_dir: absPath.default('/var/lib/phx-play/cert_hook'),
-  })
-  .strict()
-  .superRefine((a, c) => {
-    if (
-      (a.key_owner !== undefined || a.key_group !== undefined || a.key_mode !== undefined || a.wait_for_key) &&
-      a.key === undefined
-    ) {
-      c.addIssue({
-        code: 'custom',
-        message: 'key_owner, key_group, key_mode and wait_for_key need key (the key path)',
-        path: ['key'],
-      });
-    }
-    if (a.fingerprint_source === 'pvenode' && a.ctid !== undefined) {
-      c.addIssue({
-        code: 'custom',
-        message: 'pvenode reads the host certificates: not with ctid',
-        path: ['fingerprint_source'],
-      });
-    }
-  });
+      .min(1)
+      .regex(/^[^:\s\0]+$/, { message: 'must be a user/group name or number' })
+      // chown's owner:group comes before its `--`: a leading "-" would be read as an option
+      .regex(/^[^-]/, { message: 'must not start with "-" (chown would read it as an option)' }),
+  ]);
+  const modeArg = octalModeArg('0640');
+  return z
+    .object({
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { message: 'letters, digits, _ . - (it names the state file)' }),
+      cert: absPath.describe('certificate (PEM) path, on the host or inside ctid'),
+      key: absPath.optional().describe('private key path, on the host or inside ctid'),
+      ctid: z
+        .union([z.number().int(), z.string().regex(/^\d+$/, { message: 'must be a CT id like 101' })])
+        .transform((v) => Number(v))
+        .pipe(z.number().int().min(100).max(999999999))
+        .optional()
+        .describe('the files live inside this container (read and fixed through pct exec)'),
+      key_owner: account.optional(),
+      key_group: account.optional(),
+      key_mode: modeArg.optional(),
+      post_renewal: z
+        .array(z.array(z.string()).min(1, { message: 'a command needs at least the program name' }))
+        .default([])
+        .describe(
+          "commands (argv lists) run on the host, in order, e.g. ['pct','exec','101','--','systemctl','reload','nginx']",
+        ),
+      wait_for_key: z.boolean().default(false).describe('wait (bounded by wait_timeout) for the key to appear'),
+      wait_timeout: z.number().positive().default(60),
+      fingerprint_source: z
+        .enum(['auto', 'openssl', 'pvenode'])
+        .default('auto')
+        .describe('auto: pvenode for /etc/pve pveproxy certificates, else openssl'),
+      state_dir: absPath.default('/var/lib/phx-play/cert_hook'),
+    })
+    .strict()
+    .superRefine((a, c) => {
+      if (
+        (a.key_owner !== undefined || a.key_group !== undefined || a.key_mode !== undefined || a.wait_for_key) &&
+        a.key === undefined
+      ) {
+        c.addIssue({
+          code: 'custom',
+          message: 'key_owner, key_group, key_mode and wait_for_key need key (the key path)',
+          path: ['key'],
+        });
+      }
+      if (a.fingerprint_source === 'pvenode' && a.ctid !== undefined) {
+        c.addIssue({
+          code: 'custom',
+          message: 'pvenode reads the host certificates: not with ctid',
+          path: ['fingerprint_source'],
+        });
+      }
+    });
+};
 
-export type CertHookArgs = z.output<typeof args>;
+export type CertHookArgs = z.output<ReturnType<typeof args>>;
 
 // ---------------------------------------------------------------- facts
 

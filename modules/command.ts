@@ -11,47 +11,49 @@ import { hostExpandedWord } from '../src/remote/expand-word.js';
 import { commandOptionFields, commandSpec, commandSteps, type CommandSpec } from '../src/remote/run-command.js';
 import { shlexSplit } from '../src/remote/shlex.js';
 
-const args = z
-  .object({
-    cmd: z.string().min(1).optional().describe('the command line, split like a shell would (no shell features)'),
-    // Ansible turns numbers and booleans in argv into their text (`{{ vmid }}` → '1001')
-    argv: z
-      .array(z.union([z.string(), z.number(), z.boolean()]).transform(String))
-      .min(1)
-      .optional()
-      .describe('the command as a list of words'),
-    expand_argument_vars: z
-      .boolean()
-      .default(true)
-      .describe('expand $VAR, ${VAR} and a leading ~ in each word on the host (an unset variable stays as written)'),
-    executable: z.string().optional().describe('refused: Ansible ignores it for command (use the shell module)'),
-    ...commandOptionFields,
-  })
-  .strict()
-  .refine((a) => (a.cmd === undefined) !== (a.argv === undefined), {
-    message: 'command needs exactly one of: a command line (free form or cmd), argv',
-  })
-  .superRefine((a, ctx) => {
-    if (a.executable !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['executable'],
-        message:
-          'command does not use executable (Ansible ignores it with a warning): use the shell module with executable, or put the program first in the command',
-      });
-    if (a.cmd === undefined) return;
-    try {
-      if (shlexSplit(a.cmd).length === 0) ctx.addIssue({ code: 'custom', path: ['cmd'], message: 'no command given' });
-    } catch (e) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['cmd'],
-        message: `cannot split the command line: ${(e as Error).message}`,
-      });
-    }
-  });
+const args = () =>
+  z
+    .object({
+      cmd: z.string().min(1).optional().describe('the command line, split like a shell would (no shell features)'),
+      // Ansible turns numbers and booleans in argv into their text (`{{ vmid }}` → '1001')
+      argv: z
+        .array(z.union([z.string(), z.number(), z.boolean()]).transform(String))
+        .min(1)
+        .optional()
+        .describe('the command as a list of words'),
+      expand_argument_vars: z
+        .boolean()
+        .default(true)
+        .describe('expand $VAR, ${VAR} and a leading ~ in each word on the host (an unset variable stays as written)'),
+      executable: z.string().optional().describe('refused: Ansible ignores it for command (use the shell module)'),
+      ...commandOptionFields,
+    })
+    .strict()
+    .refine((a) => (a.cmd === undefined) !== (a.argv === undefined), {
+      message: 'command needs exactly one of: a command line (free form or cmd), argv',
+    })
+    .superRefine((a, ctx) => {
+      if (a.executable !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['executable'],
+          message:
+            'command does not use executable (Ansible ignores it with a warning): use the shell module with executable, or put the program first in the command',
+        });
+      if (a.cmd === undefined) return;
+      try {
+        if (shlexSplit(a.cmd).length === 0)
+          ctx.addIssue({ code: 'custom', path: ['cmd'], message: 'no command given' });
+      } catch (e) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cmd'],
+          message: `cannot split the command line: ${(e as Error).message}`,
+        });
+      }
+    });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 /** Arguments → what to run (the schema already rejected unbalanced quotes). */
 function spec(a: Args): CommandSpec {

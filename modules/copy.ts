@@ -20,32 +20,35 @@ import {
   type TreeFacts,
 } from '../src/remote/put-tree.js';
 
-const args = z
-  .object({
-    src: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('file on the controller, relative to the playbook (or its files/ directory)'),
-    content: z.unknown().optional().describe('literal content (lists and dicts are written as JSON)'),
-    ...putArgShape,
-    remote_src: z
-      .boolean()
-      .optional()
-      .describe('true: src is a file or directory on the host, copied to dest there (links followed)'),
-    directory_mode: modeArg.optional().describe('mode of directories created when src is a directory'),
-    local_follow: z
-      .boolean()
-      .optional()
-      .describe("true (Ansible's default): symlinks in a controller src directory are followed; false: made as links"),
-  })
-  .strict()
-  .refine((a) => (a.src === undefined) !== (a.content === undefined), {
-    message: 'copy needs exactly one of: src, content',
-  })
-  .refine((a) => !a.remote_src || a.src !== undefined, { path: ['remote_src'], message: 'remote_src needs src' });
+const args = () =>
+  z
+    .object({
+      src: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('file on the controller, relative to the playbook (or its files/ directory)'),
+      content: z.unknown().optional().describe('literal content (lists and dicts are written as JSON)'),
+      ...putArgShape(),
+      remote_src: z
+        .boolean()
+        .optional()
+        .describe('true: src is a file or directory on the host, copied to dest there (links followed)'),
+      directory_mode: modeArg.optional().describe('mode of directories created when src is a directory'),
+      local_follow: z
+        .boolean()
+        .optional()
+        .describe(
+          "true (Ansible's default): symlinks in a controller src directory are followed; false: made as links",
+        ),
+    })
+    .strict()
+    .refine((a) => (a.src === undefined) !== (a.content === undefined), {
+      message: 'copy needs exactly one of: src, content',
+    })
+    .refine((a) => !a.remote_src || a.src !== undefined, { path: ['remote_src'], message: 'remote_src needs src' });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 /** One file (content or src file), or a directory src. */
 type Source = { kind: 'file'; content: Buffer; name?: string; mode?: number } | { kind: 'tree'; entries: TreeEntry[] };

@@ -5,16 +5,17 @@ import { PhxError } from '../src/errors.js';
 import { evaluateExpression } from '../src/expr/index.js';
 import { defineModule } from '../src/module.js';
 
-const args = z
-  .object({
-    msg: z.unknown().optional().describe('message (any value) to show; default "Hello world!"'),
-    var: z.string().min(1).optional().describe('variable name or expression whose value is shown'),
-    verbosity: z.number().int().min(0).default(0).describe('show only at -v × this many'),
-  })
-  .strict()
-  .refine((a) => a.msg === undefined || a.var === undefined, { message: 'msg and var are mutually exclusive' });
+const args = () =>
+  z
+    .object({
+      msg: z.unknown().optional().describe('message (any value) to show; default "Hello world!"'),
+      var: z.string().min(1).optional().describe('variable name or expression whose value is shown'),
+      verbosity: z.number().int().min(0).default(0).describe('show only at -v × this many'),
+    })
+    .strict()
+    .refine((a) => a.msg === undefined || a.var === undefined, { message: 'msg and var are mutually exclusive' });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 export default defineModule<Args, Record<string, never>>({
   name: 'debug',

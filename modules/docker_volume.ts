@@ -23,63 +23,64 @@ import { mountOptionRecord, oneLine } from '../src/encode/schemas.js';
 
 // ---------------------------------------------------------------- arguments
 
-const args = z
-  .object({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
-      message: 'a Docker volume name: letters, digits, _ . - (not starting with . or -)',
-    }),
-    vmid: z
-      .union([z.number().int(), z.string().regex(/^\d+$/, { message: 'must be a VM id like 1001' })])
-      .transform((v) => Number(v))
-      .pipe(z.number().int().min(100).max(999999999))
-      .optional()
-      .describe('VM running Docker (through its guest agent); omit when the host itself runs Docker'),
-    driver: z
-      .string()
-      .regex(/^[A-Za-z0-9_./:-]+$/, { message: 'not a driver name' })
-      .default('local'),
-    options: z
-      .record(
-        oneLine().regex(/^[^=\s-][^=\s]*$/, { message: 'option names have no = or spaces and do not start with -' }),
-        z.union([oneLine(), z.number(), z.boolean(), mountOptionRecord()]),
-      )
-      .default({})
-      .superRefine((o, c) => {
-        for (const [k, v] of Object.entries(o))
-          if (typeof v === 'object' && k !== 'o')
-            c.addIssue({ code: 'custom', message: 'only o (the mount options) may be a mapping', path: [k] });
-      })
-      // `o` as a mapping is printed by the mount options encoder: no value can add an option
-      .transform((o) =>
-        Object.fromEntries(
-          Object.entries(o).map(([k, v]) => [k, typeof v === 'object' ? printMountOptions(Object.entries(v)) : v]),
+const args = () =>
+  z
+    .object({
+      name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
+        message: 'a Docker volume name: letters, digits, _ . - (not starting with . or -)',
+      }),
+      vmid: z
+        .union([z.number().int(), z.string().regex(/^\d+$/, { message: 'must be a VM id like 1001' })])
+        .transform((v) => Number(v))
+        .pipe(z.number().int().min(100).max(999999999))
+        .optional()
+        .describe('VM running Docker (through its guest agent); omit when the host itself runs Docker'),
+      driver: z
+        .string()
+        .regex(/^[A-Za-z0-9_./:-]+$/, { message: 'not a driver name' })
+        .default('local'),
+      options: z
+        .record(
+          oneLine().regex(/^[^=\s-][^=\s]*$/, { message: 'option names have no = or spaces and do not start with -' }),
+          z.union([oneLine(), z.number(), z.boolean(), mountOptionRecord()]),
+        )
+        .default({})
+        .superRefine((o, c) => {
+          for (const [k, v] of Object.entries(o))
+            if (typeof v === 'object' && k !== 'o')
+              c.addIssue({ code: 'custom', message: 'only o (the mount options) may be a mapping', path: [k] });
+        })
+        // `o` as a mapping is printed by the mount options encoder: no value can add an option
+        .transform((o) =>
+          Object.fromEntries(
+            Object.entries(o).map(([k, v]) => [k, typeof v === 'object' ? printMountOptions(Object.entries(v)) : v]),
+          ),
+        )
+        .describe(
+          'driver options, e.g. {type: nfs, o: "addr=10.0.0.5,rw,nfsvers=4", device: ":/srv/nfs/x"}; o may be a mapping {addr: 10.0.0.5, rw: true}',
         ),
-      )
-      .describe(
-        'driver options, e.g. {type: nfs, o: "addr=10.0.0.5,rw,nfsvers=4", device: ":/srv/nfs/x"}; o may be a mapping {addr: 10.0.0.5, rw: true}',
-      ),
-    state: z.enum(['present', 'absent']).default('present'),
-    recreate: z
-      .enum(['never', 'options-changed'])
-      .default('never')
-      .describe('options-changed: remove and re-create a volume whose options differ (only if unused)'),
-    ensure_source: z
-      .string()
-      .startsWith('/', { message: 'must be an absolute path on the hypervisor' })
-      .regex(/^[^\0]*$/)
-      .optional()
-      .describe('hypervisor directory (the NFS export path) created before the volume'),
-    agent_timeout: z
-      .number()
-      .positive()
-      .default(60)
-      .describe('seconds to keep retrying while the guest agent is not running yet'),
-    exec_timeout: z.number().int().positive().default(30).describe('qm guest exec --timeout for each docker command'),
-    retry_interval: z.number().positive().default(1).describe('seconds between guest agent retries'),
-  })
-  .strict();
+      state: z.enum(['present', 'absent']).default('present'),
+      recreate: z
+        .enum(['never', 'options-changed'])
+        .default('never')
+        .describe('options-changed: remove and re-create a volume whose options differ (only if unused)'),
+      ensure_source: z
+        .string()
+        .startsWith('/', { message: 'must be an absolute path on the hypervisor' })
+        .regex(/^[^\0]*$/)
+        .optional()
+        .describe('hypervisor directory (the NFS export path) created before the volume'),
+      agent_timeout: z
+        .number()
+        .positive()
+        .default(60)
+        .describe('seconds to keep retrying while the guest agent is not running yet'),
+      exec_timeout: z.number().int().positive().default(30).describe('qm guest exec --timeout for each docker command'),
+      retry_interval: z.number().positive().default(1).describe('seconds between guest agent retries'),
+    })
+    .strict();
 
-export type DockerVolumeArgs = z.output<typeof args>;
+export type DockerVolumeArgs = z.output<ReturnType<typeof args>>;
 
 // ---------------------------------------------------------------- facts
 

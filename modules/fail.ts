@@ -3,13 +3,14 @@ import * as z from 'zod';
 import { defineModule } from '../src/module.js';
 import { isUnsafeText } from '../src/unsafe.js';
 
-const args = z
-  .object({
-    msg: z.unknown().optional().describe('why; default "Failed as requested from task"'),
-  })
-  .strict();
+const args = () =>
+  z
+    .object({
+      msg: z.unknown().optional().describe('why; default "Failed as requested from task"'),
+    })
+    .strict();
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 export default defineModule<Args, Record<string, never>>({
   name: 'fail',

@@ -22,43 +22,44 @@ import {
 } from '../src/remote/probe.js';
 
 const STATES = ['file', 'directory', 'absent', 'touch', 'link', 'hard'] as const;
-const TIME = z.enum(['now', 'preserve']);
+const args = () => {
+  const TIME = z.enum(['now', 'preserve']);
+  return z
+    .object({
+      path: z.string().min(1).optional().describe('path to manage (aliases: dest, name)'),
+      dest: z.string().min(1).optional(),
+      name: z.string().min(1).optional(),
+      state: z.enum(STATES).optional().describe('default: the current state, or file'),
+      owner: accountArg.optional(),
+      group: accountArg.optional(),
+      mode: modeArg.optional(),
+      recurse: z.boolean().default(false).describe('with state directory: owner/group/mode for everything below too'),
+      src: z.string().min(1).optional().describe('link target (state link or hard)'),
+      force: z.boolean().default(false).describe('replace a file or empty directory by a link; link to a missing src'),
+      follow: z.boolean().default(true).describe('act on the target of a symlink'),
+      access_time: TIME.optional(),
+      modification_time: TIME.optional(),
+      unsafe_writes: z.boolean().optional().describe('accepted for compatibility; ignored'),
+    })
+    .strict()
+    .superRefine((a, ctx) => {
+      const given = [a.path, a.dest, a.name].filter((p) => p !== undefined).length;
+      if (given !== 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['path'],
+          message: given ? 'give only one of path, dest, name (they are aliases)' : 'path is required',
+        });
+      if ((a.state === 'link' || a.state === 'hard') && a.src === undefined)
+        ctx.addIssue({ code: 'custom', path: ['src'], message: `src is required with state ${a.state}` });
+      if (a.src !== undefined && a.state !== undefined && a.state !== 'link' && a.state !== 'hard')
+        ctx.addIssue({ code: 'custom', path: ['src'], message: 'src is only used with state link or hard' });
+      if (a.recurse && a.state !== undefined && a.state !== 'directory')
+        ctx.addIssue({ code: 'custom', path: ['recurse'], message: 'recurse needs state directory' });
+    });
+};
 
-const args = z
-  .object({
-    path: z.string().min(1).optional().describe('path to manage (aliases: dest, name)'),
-    dest: z.string().min(1).optional(),
-    name: z.string().min(1).optional(),
-    state: z.enum(STATES).optional().describe('default: the current state, or file'),
-    owner: accountArg.optional(),
-    group: accountArg.optional(),
-    mode: modeArg.optional(),
-    recurse: z.boolean().default(false).describe('with state directory: owner/group/mode for everything below too'),
-    src: z.string().min(1).optional().describe('link target (state link or hard)'),
-    force: z.boolean().default(false).describe('replace a file or empty directory by a link; link to a missing src'),
-    follow: z.boolean().default(true).describe('act on the target of a symlink'),
-    access_time: TIME.optional(),
-    modification_time: TIME.optional(),
-    unsafe_writes: z.boolean().optional().describe('accepted for compatibility; ignored'),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    const given = [a.path, a.dest, a.name].filter((p) => p !== undefined).length;
-    if (given !== 1)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['path'],
-        message: given ? 'give only one of path, dest, name (they are aliases)' : 'path is required',
-      });
-    if ((a.state === 'link' || a.state === 'hard') && a.src === undefined)
-      ctx.addIssue({ code: 'custom', path: ['src'], message: `src is required with state ${a.state}` });
-    if (a.src !== undefined && a.state !== undefined && a.state !== 'link' && a.state !== 'hard')
-      ctx.addIssue({ code: 'custom', path: ['src'], message: 'src is only used with state link or hard' });
-    if (a.recurse && a.state !== undefined && a.state !== 'directory')
-      ctx.addIssue({ code: 'custom', path: ['recurse'], message: 'recurse needs state directory' });
-  });
-
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 const pathOf = (a: Args) => (a.path ?? a.dest ?? a.name)!;
 const srcOnHost = (a: Args) =>

@@ -16,55 +16,58 @@ import { pmxcfsRefusal } from '../src/remote/pmxcfs.js';
 
 // ---------------------------------------------------------------- arguments
 
-const ctidArg = z
-  .union([z.number().int(), z.string().regex(/^\d+$/, { message: 'must be a CT id like 105' })])
-  .transform((v) => Number(v))
-  .pipe(z.number().int().min(100, { message: 'CT ids start at 100' }).max(999999999));
-
-const account = z.union([
-  z.number().int().nonnegative(),
+const ctidArg = () =>
   z
-    .string()
-    .min(1)
-    .regex(/^[^:\s\0]+$/, { message: 'must be a user/group name or number (no spaces or colons)' }),
-  z.object({ container_root: ctidArg }).strict(),
-]);
+    .union([z.number().int(), z.string().regex(/^\d+$/, { message: 'must be a CT id like 105' })])
+    .transform((v) => Number(v))
+    .pipe(z.number().int().min(100, { message: 'CT ids start at 100' }).max(999999999));
 
-const modeArg = octalModeArg('0644');
-
-const args = z
-  .object({
-    path: z
+const account = () =>
+  z.union([
+    z.number().int().nonnegative(),
+    z
       .string()
-      .startsWith('/', { message: 'must be an absolute path' })
-      .regex(/^[^\0]*$/, { message: 'must not contain NUL' }),
-    state: z
-      .enum(['directory', 'file', 'exists'])
-      .default('exists')
-      .describe('directory: created (mkdir -p) if missing; file/exists: must exist'),
-    owner: account.optional(),
-    group: account.optional(),
-    mode: modeArg.optional(),
-    recurse: z.boolean().default(false),
-    dir_mode: modeArg.optional().describe('mode for directories (default: mode)'),
-    file_mode: modeArg.optional().describe('mode for regular files (default: mode)'),
-  })
-  .strict()
-  .refine(
-    (a) =>
-      a.owner !== undefined ||
-      a.group !== undefined ||
-      a.mode !== undefined ||
-      a.dir_mode !== undefined ||
-      a.file_mode !== undefined ||
-      a.state === 'directory',
-    {
-      message: 'nothing to do: give owner, group, mode, dir_mode or file_mode',
-    },
-  );
+      .min(1)
+      .regex(/^[^:\s\0]+$/, { message: 'must be a user/group name or number (no spaces or colons)' }),
+    z.object({ container_root: ctidArg() }).strict(),
+  ]);
 
-export type FilePermArgs = z.output<typeof args>;
-type Account = z.output<typeof account>;
+const args = () => {
+  const modeArg = octalModeArg('0644');
+  return z
+    .object({
+      path: z
+        .string()
+        .startsWith('/', { message: 'must be an absolute path' })
+        .regex(/^[^\0]*$/, { message: 'must not contain NUL' }),
+      state: z
+        .enum(['directory', 'file', 'exists'])
+        .default('exists')
+        .describe('directory: created (mkdir -p) if missing; file/exists: must exist'),
+      owner: account().optional(),
+      group: account().optional(),
+      mode: modeArg.optional(),
+      recurse: z.boolean().default(false),
+      dir_mode: modeArg.optional().describe('mode for directories (default: mode)'),
+      file_mode: modeArg.optional().describe('mode for regular files (default: mode)'),
+    })
+    .strict()
+    .refine(
+      (a) =>
+        a.owner !== undefined ||
+        a.group !== undefined ||
+        a.mode !== undefined ||
+        a.dir_mode !== undefined ||
+        a.file_mode !== undefined ||
+        a.state === 'directory',
+      {
+        message: 'nothing to do: give owner, group, mode, dir_mode or file_mode',
+      },
+    );
+};
+
+export type FilePermArgs = z.output<ReturnType<typeof args>>;
+type Account = z.output<ReturnType<typeof account>>;
 
 // ---------------------------------------------------------------- facts
 

@@ -25,47 +25,48 @@ const HEX_LENGTH: Record<ChecksumAlgorithm, number> = {
   sha512: 128,
 };
 
-const args = z
-  .object({
-    url: z
-      .string()
-      .regex(/^(https?|file):\/\/[^\s]+$/i, { message: 'url is http://, https:// or file:// without blanks' })
-      .describe('http, https or file URL, fetched by the host'),
-    dest: z
-      .string()
-      .refine((v) => v.startsWith('/') && !lineProblem(v), { message: 'dest is an absolute path on one line' })
-      .describe('file, or directory (then the name is the URL’s last path part)'),
-    checksum: z
-      .string()
-      .default('')
-      .refine(
-        (v) => {
-          if (v === '') return true;
-          const [algo, hex] = v.split(/:(.*)/s);
-          return (
-            (ALGORITHMS as readonly string[]).includes(algo) &&
-            new RegExp(`^[0-9a-fA-F]{${HEX_LENGTH[algo as ChecksumAlgorithm]}}$`).test(hex ?? '')
-          );
-        },
-        { message: 'checksum is <algorithm>:<hex digest> (md5, sha1, sha224, sha256, sha384, sha512)' },
-      ),
-    force: z.boolean().default(false).describe('download even when dest exists'),
-    timeout: z.number().int().min(1).max(3600).default(10).describe('seconds to connect, and of a stall'),
-    headers: z
-      .record(
-        z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { message: 'a header name is an HTTP token' }),
-        z.string().refine((v) => !lineProblem(v), { message: 'a header value is one line' }),
-      )
-      .optional(),
-    validate_certs: z.boolean().default(true),
-    backup: z.boolean().default(false),
-    owner: accountArg.optional(),
-    group: accountArg.optional(),
-    mode: modeArg.optional(),
-  })
-  .strict();
+const args = () =>
+  z
+    .object({
+      url: z
+        .string()
+        .regex(/^(https?|file):\/\/[^\s]+$/i, { message: 'url is http://, https:// or file:// without blanks' })
+        .describe('http, https or file URL, fetched by the host'),
+      dest: z
+        .string()
+        .refine((v) => v.startsWith('/') && !lineProblem(v), { message: 'dest is an absolute path on one line' })
+        .describe('file, or directory (then the name is the URL’s last path part)'),
+      checksum: z
+        .string()
+        .default('')
+        .refine(
+          (v) => {
+            if (v === '') return true;
+            const [algo, hex] = v.split(/:(.*)/s);
+            return (
+              (ALGORITHMS as readonly string[]).includes(algo) &&
+              new RegExp(`^[0-9a-fA-F]{${HEX_LENGTH[algo as ChecksumAlgorithm]}}$`).test(hex ?? '')
+            );
+          },
+          { message: 'checksum is <algorithm>:<hex digest> (md5, sha1, sha224, sha256, sha384, sha512)' },
+        ),
+      force: z.boolean().default(false).describe('download even when dest exists'),
+      timeout: z.number().int().min(1).max(3600).default(10).describe('seconds to connect, and of a stall'),
+      headers: z
+        .record(
+          z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { message: 'a header name is an HTTP token' }),
+          z.string().refine((v) => !lineProblem(v), { message: 'a header value is one line' }),
+        )
+        .optional(),
+      validate_certs: z.boolean().default(true),
+      backup: z.boolean().default(false),
+      owner: accountArg.optional(),
+      group: accountArg.optional(),
+      mode: modeArg.optional(),
+    })
+    .strict();
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 interface Facts {
   /** [dest, dest's parent, dest/<url name>] */

@@ -8,22 +8,23 @@ import { defineModule, type Change, type ModuleContext, type Plan } from '../src
 import { applyChanges } from '../src/module-runner.js';
 import { accountName, parseGroups, type GroupEntry } from '../src/remote/accounts.js';
 
-const args = z
-  .object({
-    name: accountName().describe('the group'),
-    state: z.enum(['present', 'absent']).default('present'),
-    gid: z.number().int().nonnegative().optional().describe('the group id (changed with groupmod when it differs)'),
-    system: z.boolean().default(false).describe('a system group (groupadd -r), when created'),
-    non_unique: z.boolean().default(false).describe('allow a gid another group has (needs gid)'),
-    force: z.boolean().default(false).describe('groupdel -f: remove even when it is a user’s primary group'),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    if (a.non_unique && a.gid === undefined)
-      ctx.addIssue({ code: 'custom', path: ['non_unique'], message: 'non_unique needs gid' });
-  });
+const args = () =>
+  z
+    .object({
+      name: accountName().describe('the group'),
+      state: z.enum(['present', 'absent']).default('present'),
+      gid: z.number().int().nonnegative().optional().describe('the group id (changed with groupmod when it differs)'),
+      system: z.boolean().default(false).describe('a system group (groupadd -r), when created'),
+      non_unique: z.boolean().default(false).describe('allow a gid another group has (needs gid)'),
+      force: z.boolean().default(false).describe('groupdel -f: remove even when it is a user’s primary group'),
+    })
+    .strict()
+    .superRefine((a, ctx) => {
+      if (a.non_unique && a.gid === undefined)
+        ctx.addIssue({ code: 'custom', path: ['non_unique'], message: 'non_unique needs gid' });
+    });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 interface Facts {
   group?: GroupEntry;

@@ -18,17 +18,18 @@ const checked = (what: string) =>
       message: `${what} must be a group name (letters, digits, '_', '.', '-'; spaces become '-')`,
     });
 
-const args = z
-  .object({
-    key: checked('key').describe('the group to put the host in'),
-    parents: z
-      .union([checked('parents'), z.array(checked('parents'))])
-      .optional()
-      .describe('the parent groups of the group (default: all)'),
-  })
-  .strict();
+const args = () =>
+  z
+    .object({
+      key: checked('key').describe('the group to put the host in'),
+      parents: z
+        .union([checked('parents'), z.array(checked('parents'))])
+        .optional()
+        .describe('the parent groups of the group (default: all)'),
+    })
+    .strict();
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 export default defineModule<Args, Record<string, never>>({
   name: 'group_by',

@@ -19,53 +19,54 @@ const DEFAULT_EXTENSIONS = ['yaml', 'yml', 'json'];
 /** A directory walk stops here: a vars tree this big is a mistake (a dir: pointing at /). */
 const MAX_FILES = 10_000;
 
-const args = z
-  .object({
-    file: z.string().min(1).optional().describe('the file to load'),
-    _raw_params: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('the free form (`include_vars: x.yml`): the file, when file is not given'),
-    dir: z.string().min(1).optional().describe('load every vars file of this directory, in name order'),
-    depth: z.number().int().min(0).optional().describe('dir: how deep to go (0: all the way; 1: the directory only)'),
-    files_matching: z.string().optional().describe('dir: only files whose name this regex finds (RE2)'),
-    ignore_files: z
-      .union([z.string(), z.array(z.string())])
-      .optional()
-      .describe('dir: file names to skip (regexes matched at the end of the name; a string splits on spaces)'),
-    extensions: z.array(z.string()).optional().describe('dir: the extensions loaded (default yaml, yml, json)'),
-    ignore_unknown_extensions: z
-      .boolean()
-      .optional()
-      .describe('dir: skip files with other extensions instead of failing'),
-    name: z
-      .string()
-      .regex(VAR_NAME, 'name must be a variable name (letters, digits, _)')
-      .optional()
-      .describe('put the variables under this one key'),
-    hash_behaviour: z
-      .enum(['replace', 'merge'])
-      .optional()
-      .describe('replace (default): a variable replaces its old value; merge: mappings merge into it'),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    const dirArgs = (
-      ['depth', 'files_matching', 'ignore_files', 'extensions', 'ignore_unknown_extensions'] as const
-    ).filter((k) => a[k] !== undefined);
-    const file = a.file ?? a._raw_params;
-    if (file !== undefined && (a.dir !== undefined || dirArgs.length > 0))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['file'],
-        message: `file cannot be used with ${[...(a.dir !== undefined ? ['dir'] : []), ...dirArgs].join(', ')} (those are for dir)`,
-      });
-    else if (file === undefined && a.dir === undefined)
-      ctx.addIssue({ code: 'custom', message: 'include_vars needs file (or the free form) or dir' });
-  });
+const args = () =>
+  z
+    .object({
+      file: z.string().min(1).optional().describe('the file to load'),
+      _raw_params: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('the free form (`include_vars: x.yml`): the file, when file is not given'),
+      dir: z.string().min(1).optional().describe('load every vars file of this directory, in name order'),
+      depth: z.number().int().min(0).optional().describe('dir: how deep to go (0: all the way; 1: the directory only)'),
+      files_matching: z.string().optional().describe('dir: only files whose name this regex finds (RE2)'),
+      ignore_files: z
+        .union([z.string(), z.array(z.string())])
+        .optional()
+        .describe('dir: file names to skip (regexes matched at the end of the name; a string splits on spaces)'),
+      extensions: z.array(z.string()).optional().describe('dir: the extensions loaded (default yaml, yml, json)'),
+      ignore_unknown_extensions: z
+        .boolean()
+        .optional()
+        .describe('dir: skip files with other extensions instead of failing'),
+      name: z
+        .string()
+        .regex(VAR_NAME, 'name must be a variable name (letters, digits, _)')
+        .optional()
+        .describe('put the variables under this one key'),
+      hash_behaviour: z
+        .enum(['replace', 'merge'])
+        .optional()
+        .describe('replace (default): a variable replaces its old value; merge: mappings merge into it'),
+    })
+    .strict()
+    .superRefine((a, ctx) => {
+      const dirArgs = (
+        ['depth', 'files_matching', 'ignore_files', 'extensions', 'ignore_unknown_extensions'] as const
+      ).filter((k) => a[k] !== undefined);
+      const file = a.file ?? a._raw_params;
+      if (file !== undefined && (a.dir !== undefined || dirArgs.length > 0))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['file'],
+          message: `file cannot be used with ${[...(a.dir !== undefined ? ['dir'] : []), ...dirArgs].join(', ')} (those are for dir)`,
+        });
+      else if (file === undefined && a.dir === undefined)
+        ctx.addIssue({ code: 'custom', message: 'include_vars needs file (or the free form) or dir' });
+    });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 interface Loaded {
   vars: Record<string, unknown>;

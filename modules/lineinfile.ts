@@ -46,73 +46,74 @@ function regexProblem(src: string): string | null {
   }
 }
 
-const regexArg = z.string().superRefine((v, ctx) => {
-  const problem = regexProblem(v);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-
-const args = z
-  .object({
-    ...pathAliasArgs,
-    line: z.string().optional().describe('the line (required with state present)'),
-    regexp: regexArg
-      .optional()
-      .describe('Python-style regex: the last matching line is replaced (present) or all are removed (absent)'),
-    search_string: z.string().optional().describe('literal text instead of regexp'),
-    state: z.enum(['present', 'absent']).default('present'),
-    insertafter: z.string().optional().describe('regex, or EOF (default)'),
-    insertbefore: z.string().optional().describe('regex, or BOF'),
-    firstmatch: z
-      .boolean()
-      .default(false)
-      .describe('insertafter/insertbefore use the first matching line, not the last'),
-    backrefs: z
-      .boolean()
-      .default(false)
-      .describe('expand \\1 / \\g<name> in line; do nothing when regexp does not match'),
-    create: z.boolean().default(false).describe('create the file when missing'),
-    backup: z.boolean().default(false),
-    owner: accountArg.optional(),
-    group: accountArg.optional(),
-    mode: modeArg.optional(),
-    validate: z.string().includes('%s', { message: 'validate must contain %s (the temp file to check)' }).optional(),
-    unsafe_writes: z.boolean().optional().describe('accepted for compatibility; ignored'),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    requireOnePath(a, ctx);
-    if (a.state === 'present' && a.line === undefined)
-      ctx.addIssue({ code: 'custom', path: ['line'], message: 'line is required with state present' });
-    if (a.state === 'absent' && a.line === undefined && a.regexp === undefined && a.search_string === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['regexp'],
-        message: 'one of line, regexp, search_string is required with state absent',
-      });
-    }
-    if (a.regexp !== undefined && a.search_string !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['search_string'],
-        message: 'regexp and search_string are mutually exclusive',
-      });
-    if (a.insertafter !== undefined && a.insertbefore !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['insertbefore'],
-        message: 'insertafter and insertbefore are mutually exclusive',
-      });
-    if (a.backrefs && a.regexp === undefined)
-      ctx.addIssue({ code: 'custom', path: ['backrefs'], message: 'backrefs needs regexp' });
-    for (const k of ['insertafter', 'insertbefore'] as const) {
-      const v = a[k];
-      if (v === undefined || v === 'EOF' || v === 'BOF') continue;
-      const problem = regexProblem(v);
-      if (problem) ctx.addIssue({ code: 'custom', path: [k], message: problem });
-    }
+const args = () => {
+  const regexArg = z.string().superRefine((v, ctx) => {
+    const problem = regexProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
+  return z
+    .object({
+      ...pathAliasArgs,
+      line: z.string().optional().describe('the line (required with state present)'),
+      regexp: regexArg
+        .optional()
+        .describe('Python-style regex: the last matching line is replaced (present) or all are removed (absent)'),
+      search_string: z.string().optional().describe('literal text instead of regexp'),
+      state: z.enum(['present', 'absent']).default('present'),
+      insertafter: z.string().optional().describe('regex, or EOF (default)'),
+      insertbefore: z.string().optional().describe('regex, or BOF'),
+      firstmatch: z
+        .boolean()
+        .default(false)
+        .describe('insertafter/insertbefore use the first matching line, not the last'),
+      backrefs: z
+        .boolean()
+        .default(false)
+        .describe('expand \\1 / \\g<name> in line; do nothing when regexp does not match'),
+      create: z.boolean().default(false).describe('create the file when missing'),
+      backup: z.boolean().default(false),
+      owner: accountArg.optional(),
+      group: accountArg.optional(),
+      mode: modeArg.optional(),
+      validate: z.string().includes('%s', { message: 'validate must contain %s (the temp file to check)' }).optional(),
+      unsafe_writes: z.boolean().optional().describe('accepted for compatibility; ignored'),
+    })
+    .strict()
+    .superRefine((a, ctx) => {
+      requireOnePath(a, ctx);
+      if (a.state === 'present' && a.line === undefined)
+        ctx.addIssue({ code: 'custom', path: ['line'], message: 'line is required with state present' });
+      if (a.state === 'absent' && a.line === undefined && a.regexp === undefined && a.search_string === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['regexp'],
+          message: 'one of line, regexp, search_string is required with state absent',
+        });
+      }
+      if (a.regexp !== undefined && a.search_string !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['search_string'],
+          message: 'regexp and search_string are mutually exclusive',
+        });
+      if (a.insertafter !== undefined && a.insertbefore !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['insertbefore'],
+          message: 'insertafter and insertbefore are mutually exclusive',
+        });
+      if (a.backrefs && a.regexp === undefined)
+        ctx.addIssue({ code: 'custom', path: ['backrefs'], message: 'backrefs needs regexp' });
+      for (const k of ['insertafter', 'insertbefore'] as const) {
+        const v = a[k];
+        if (v === undefined || v === 'EOF' || v === 'BOF') continue;
+        const problem = regexProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', path: [k], message: problem });
+      }
+    });
+};
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 const pathOf = (a: Args) => editedPath(a);
 

@@ -22,47 +22,49 @@ import {
 
 // ---------------------------------------------------------------- arguments
 
-export const nfsServer = z
-  .string()
-  .min(1, 'server is empty')
-  .refine((s) => !s.startsWith('-') && !/\s/.test(s), {
-    message: 'server must be a host name or IP address (no spaces, not starting with -)',
+const args = () => {
+  const nfsServer = z
+    .string()
+    .min(1, 'server is empty')
+    .refine((s) => !s.startsWith('-') && !/\s/.test(s), {
+      message: 'server must be a host name or IP address (no spaces, not starting with -)',
+    });
+
+  const nfsExport = z
+    .string()
+    .refine((p) => p.startsWith('/'), { message: 'export must be an absolute path on the server, e.g. /tank/shared' })
+    .refine((p) => !/[\n\r]/.test(p), { message: 'export must not contain a newline' });
+
+  const nfsVersion = z.union([z.number(), z.string()]).transform((v, c) => {
+    const major = Math.trunc(Number(v));
+    if (major !== 3 && major !== 4) {
+      c.addIssue({
+        code: 'custom',
+        message: `nfs_version must be 3 or 4 (4.1, 4.2 count as 4), not ${JSON.stringify(v)}`,
+      });
+      return z.NEVER;
+    }
+    return major;
   });
 
-export const nfsExport = z
-  .string()
-  .refine((p) => p.startsWith('/'), { message: 'export must be an absolute path on the server, e.g. /tank/shared' })
-  .refine((p) => !/[\n\r]/.test(p), { message: 'export must not contain a newline' });
+  return z
+    .object({
+      server: nfsServer,
+      export: nfsExport,
+      /** seconds to wait at most */
+      timeout: seconds(3600).default(60),
+      /** seconds between probes */
+      interval: seconds(60)
+        .refine((n) => n > 0, 'interval must be more than 0 seconds')
+        .default(1),
+      nfs_version: nfsVersion.default(4),
+      /** require the export in `showmount -e` (set false for NFSv4-only servers without mountd) */
+      showmount: z.boolean().default(true),
+    })
+    .strict();
+};
 
-export const nfsVersion = z.union([z.number(), z.string()]).transform((v, c) => {
-  const major = Math.trunc(Number(v));
-  if (major !== 3 && major !== 4) {
-    c.addIssue({
-      code: 'custom',
-      message: `nfs_version must be 3 or 4 (4.1, 4.2 count as 4), not ${JSON.stringify(v)}`,
-    });
-    return z.NEVER;
-  }
-  return major;
-});
-
-const args = z
-  .object({
-    server: nfsServer,
-    export: nfsExport,
-    /** seconds to wait at most */
-    timeout: seconds(3600).default(60),
-    /** seconds between probes */
-    interval: seconds(60)
-      .refine((n) => n > 0, 'interval must be more than 0 seconds')
-      .default(1),
-    nfs_version: nfsVersion.default(4),
-    /** require the export in `showmount -e` (set false for NFSv4-only servers without mountd) */
-    showmount: z.boolean().default(true),
-  })
-  .strict();
-
-export type NfsWaitArgs = z.output<typeof args>;
+export type NfsWaitArgs = z.output<ReturnType<typeof args>>;
 
 export function nfsOptions(a: NfsWaitArgs, check: boolean): NfsWaitOptions {
   return {

@@ -9,20 +9,24 @@ import { defineModule, type ModuleContext } from '../src/module.js';
 import { sleep } from '../src/sleep.js';
 import { readTerminalLine, stdinIsTerminal } from '../src/terminal-line.js';
 
-const args = z
-  .object({
-    seconds: z.number().min(0).max(86400).optional(),
-    minutes: z.number().min(0).max(1440).optional(),
-    prompt: z.string().optional().describe('the question; without seconds/minutes one line is read from the terminal'),
-    echo: z.boolean().default(true).describe('show what is typed at the prompt (only without seconds/minutes)'),
-  })
-  .strict()
-  .refine((a) => a.seconds === undefined || a.minutes === undefined, {
-    path: ['minutes'],
-    message: 'seconds and minutes are mutually exclusive',
-  });
+const args = () =>
+  z
+    .object({
+      seconds: z.number().min(0).max(86400).optional(),
+      minutes: z.number().min(0).max(1440).optional(),
+      prompt: z
+        .string()
+        .optional()
+        .describe('the question; without seconds/minutes one line is read from the terminal'),
+      echo: z.boolean().default(true).describe('show what is typed at the prompt (only without seconds/minutes)'),
+    })
+    .strict()
+    .refine((a) => a.seconds === undefined || a.minutes === undefined, {
+      path: ['minutes'],
+      message: 'seconds and minutes are mutually exclusive',
+    });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 interface Facts {
   start: Date;

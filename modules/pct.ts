@@ -39,19 +39,9 @@ import { noNul, oneLine, operand, propertyRecord, propertyString, propertyValue 
 import { sleep } from '../src/sleep.js';
 import { parseSize } from '../src/proxmox/sizes.js';
 import { containerSlot, predictedHostPath, type Predictions } from '../src/predictions.js';
+import { once } from '../src/once.js';
 
 // ---------------------------------------------------------------- arguments
-
-const ctidArg = z
-  .union([z.number().int(), z.string().regex(/^\d+$/, { message: 'must be a number like 105' })])
-  .transform((v) => Number(v))
-  .pipe(z.number().int().min(100, { message: 'CT ids start at 100' }).max(999999999));
-
-// Every value below is checked by the encoders' zod forms, so a literal one that
-// would add a key (a `,` in a property value, a line break in a config line) is a
-// validation error and a templated one fails the task before any command.
-const scalar = z.union([oneLine(), z.number(), z.boolean()]);
-const propertyScalar = z.union([propertyValue(), z.number(), z.boolean()]);
 
 /** A property string key (`net0`, `features`, …): the user's own string, or a mapping printed by printPropertyString. */
 const propertyArg = (defaultKey?: string) => z.union([propertyString(defaultKey), propertyRecord()]);
@@ -59,36 +49,8 @@ const propertyArg = (defaultKey?: string) => z.union([propertyString(defaultKey)
 /** Mount point keys the task sets itself: in options they would replace the path or volume. */
 const OWN_MOUNT_KEYS = ['mp', 'volume'];
 
-const mountArg = z
-  .object({
-    path: propertyValue().startsWith('/', { message: 'must be an absolute path inside the container' }),
-    volume: propertyValue()
-      .min(1)
-      .optional()
-      .describe('host directory (bind mount), storage:volume, or storage:<GiB> to allocate'),
-    state: z.enum(['present', 'absent']).default('present'),
-    ro: z.boolean().optional(),
-    backup: z.boolean().optional(),
-    options: z
-      .record(z.string().regex(/^[a-z]+$/, { message: 'not a mount point key' }), propertyScalar)
-      .optional()
-      .describe('other mount point keys: acl, quota, replicate, shared, mountoptions, size'),
-  })
-  .strict()
-  .superRefine((m, c) => {
-    for (const k of Object.keys(m.options ?? {}))
-      if (OWN_MOUNT_KEYS.includes(k))
-        c.addIssue({
-          code: 'custom',
-          message: `use the ${k === 'mp' ? 'path' : 'volume'} argument, not options.${k}`,
-          path: ['options', k],
-        });
-  })
-  .refine((m) => m.state === 'absent' || m.volume !== undefined, {
-    message: 'a present mount needs volume (host path or storage:volume)',
-  });
-
-const settingsShape = {
+/** Built on first use, as the whole argument schema is (src/module.ts ModuleSpec). */
+const settingsShape = once(() => ({
   hostname: operand().min(1).optional(),
   cores: z.number().int().positive().optional(),
   memory: z.number().int().positive().optional(),
@@ -115,90 +77,131 @@ const settingsShape = {
   net7: propertyArg().optional(),
   net8: propertyArg().optional(),
   net9: propertyArg().optional(),
+}));
+
+const settingKeys = () => Object.keys(settingsShape());
+
+const args = () => {
+  const ctidArg = z
+    .union([z.number().int(), z.string().regex(/^\d+$/, { message: 'must be a number like 105' })])
+    .transform((v) => Number(v))
+    .pipe(z.number().int().min(100, { message: 'CT ids start at 100' }).max(999999999));
+  // Every value below is checked by the encoders' zod forms, so a literal one that
+  // would add a key (a `,` in a property value, a line break in a config line) is a
+  // validation error and a templated one fails the task before any command.
+  const scalar = z.union([oneLine(), z.number(), z.boolean()]);
+  const propertyScalar = z.union([propertyValue(), z.number(), z.boolean()]);
+  const mountArg = z
+    .object({
+      path: propertyValue().startsWith('/', { message: 'must be an absolute path inside the container' }),
+      volume: propertyValue()
+        .min(1)
+        .optional()
+        .describe('host directory (bind mount), storage:volume, or storage:<GiB> to allocate'),
+      state: z.enum(['present', 'absent']).default('present'),
+      ro: z.boolean().optional(),
+      backup: z.boolean().optional(),
+      options: z
+        .record(z.string().regex(/^[a-z]+$/, { message: 'not a mount point key' }), propertyScalar)
+        .optional()
+        .describe('other mount point keys: acl, quota, replicate, shared, mountoptions, size'),
+    })
+    .strict()
+    .superRefine((m, c) => {
+      for (const k of Object.keys(m.options ?? {}))
+        if (OWN_MOUNT_KEYS.includes(k))
+          c.addIssue({
+            code: 'custom',
+            message: `use the ${k === 'mp' ? 'path' : 'volume'} argument, not options.${k}`,
+            path: ['options', k],
+          });
+    })
+    .refine((m) => m.state === 'absent' || m.volume !== undefined, {
+      message: 'a present mount needs volume (host path or storage:volume)',
+    });
+  return z
+    .object({
+      ctid: ctidArg,
+      state: z.enum(['present', 'started', 'stopped', 'absent', 'restarted']).default('present'),
+      ostemplate: operand().min(1).optional().describe('e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst'),
+      clone_from: ctidArg.optional(),
+      full: z.boolean().optional(),
+      snapname: operand().optional(),
+      unprivileged: z
+        .boolean()
+        .optional()
+        .describe('fixed at creation; default true, always sent to pct create (PVE 8 itself defaults to privileged)'),
+      storage: operand().optional(),
+      rootfs: propertyString('volume').optional(),
+      ...settingsShape(),
+      config: z
+        .record(z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'not a pct option name' }), scalar)
+        .optional()
+        .describe('other pct options, by their pct name'),
+      mounts: z.array(mountArg).optional(),
+      restart: z
+        .enum(['if_needed', 'never'])
+        .default('never')
+        .describe('if_needed: stop and start a running CT that has pending changes'),
+      lock_timeout: z.number().positive().default(120).describe('seconds to wait for a lock (e.g. create) to clear'),
+      shutdown_timeout: z
+        .number()
+        .int()
+        .nonnegative()
+        .default(60)
+        .describe('seconds `pct shutdown` waits for the CT to stop (its --timeout)'),
+      force_stop: z
+        .boolean()
+        .default(false)
+        .describe(
+          'a CT that does not shut down within shutdown_timeout is killed (--forceStop 1); else the task fails',
+        ),
+      force_protection: z
+        .boolean()
+        .default(false)
+        .describe(
+          'state absent: clear protection (pct set --protection 0) before destroying; else a protected CT is refused',
+        ),
+      purge: z
+        .boolean()
+        .default(false)
+        .describe(
+          'state absent: also remove the CT from HA resources, replication and backup jobs (pct destroy --purge 1)',
+        ),
+    })
+    .strict()
+    .superRefine((a, c) => {
+      if (a.ostemplate !== undefined && a.clone_from !== undefined)
+        c.addIssue({ code: 'custom', message: 'give either ostemplate or clone_from, not both', path: ['clone_from'] });
+      if (a.clone_from !== undefined && a.clone_from === a.ctid)
+        c.addIssue({ code: 'custom', message: 'a CT cannot be cloned from itself', path: ['clone_from'] });
+      if (a.config) {
+        for (const k of Object.keys(a.config)) {
+          if (k === 'unprivileged')
+            c.addIssue({
+              code: 'custom',
+              message: 'unprivileged is fixed at creation: use the unprivileged argument',
+              path: ['config', k],
+            });
+          else if (settingKeys().includes(k) || /^mp\d+$/.test(k))
+            c.addIssue({
+              code: 'custom',
+              message: `use the ${/^mp\d+$/.test(k) ? 'mounts' : k} argument instead`,
+              path: ['config', k],
+            });
+        }
+      }
+      const paths = new Set<string>();
+      for (const [i, m] of (a.mounts ?? []).entries()) {
+        const p = m.path.replace(/\/+$/, '') || '/';
+        if (paths.has(p))
+          c.addIssue({ code: 'custom', message: `mount path ${m.path} is listed twice`, path: ['mounts', i, 'path'] });
+        paths.add(p);
+      }
+    });
 };
 
-const SETTING_KEYS = Object.keys(settingsShape);
-
-const args = z
-  .object({
-    ctid: ctidArg,
-    state: z.enum(['present', 'started', 'stopped', 'absent', 'restarted']).default('present'),
-    ostemplate: operand().min(1).optional().describe('e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst'),
-    clone_from: ctidArg.optional(),
-    full: z.boolean().optional(),
-    snapname: operand().optional(),
-    unprivileged: z
-      .boolean()
-      .optional()
-      .describe('fixed at creation; default true, always sent to pct create (PVE 8 itself defaults to privileged)'),
-    storage: operand().optional(),
-    rootfs: propertyString('volume').optional(),
-    ...settingsShape,
-    config: z
-      .record(z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'not a pct option name' }), scalar)
-      .optional()
-      .describe('other pct options, by their pct name'),
-    mounts: z.array(mountArg).optional(),
-    restart: z
-      .enum(['if_needed', 'never'])
-      .default('never')
-      .describe('if_needed: stop and start a running CT that has pending changes'),
-    lock_timeout: z.number().positive().default(120).describe('seconds to wait for a lock (e.g. create) to clear'),
-    shutdown_timeout: z
-      .number()
-      .int()
-      .nonnegative()
-      .default(60)
-      .describe('seconds `pct shutdown` waits for the CT to stop (its --timeout)'),
-    force_stop: z
-      .boolean()
-      .default(false)
-      .describe('a CT that does not shut down within shutdown_timeout is killed (--forceStop 1); else the task fails'),
-    force_protection: z
-      .boolean()
-      .default(false)
-      .describe(
-        'state absent: clear protection (pct set --protection 0) before destroying; else a protected CT is refused',
-      ),
-    purge: z
-      .boolean()
-      .default(false)
-      .describe(
-        'state absent: also remove the CT from HA resources, replication and backup jobs (pct destroy --purge 1)',
-      ),
-  })
-  .strict()
-  .superRefine((a, c) => {
-    if (a.ostemplate !== undefined && a.clone_from !== undefined)
-      c.addIssue({ code: 'custom', message: 'give either ostemplate or clone_from, not both', path: ['clone_from'] });
-    if (a.clone_from !== undefined && a.clone_from === a.ctid)
-      c.addIssue({ code: 'custom', message: 'a CT cannot be cloned from itself', path: ['clone_from'] });
-    if (a.config) {
-      for (const k of Object.keys(a.config)) {
-        if (k === 'unprivileged')
-          c.addIssue({
-            code: 'custom',
-            message: 'unprivileged is fixed at creation: use the unprivileged argument',
-            path: ['config', k],
-          });
-        else if (SETTING_KEYS.includes(k) || /^mp\d+$/.test(k))
-          c.addIssue({
-            code: 'custom',
-            message: `use the ${/^mp\d+$/.test(k) ? 'mounts' : k} argument instead`,
-            path: ['config', k],
-          });
-      }
-    }
-    const paths = new Set<string>();
-    for (const [i, m] of (a.mounts ?? []).entries()) {
-      const p = m.path.replace(/\/+$/, '') || '/';
-      if (paths.has(p))
-        c.addIssue({ code: 'custom', message: `mount path ${m.path} is listed twice`, path: ['mounts', i, 'path'] });
-      paths.add(p);
-    }
-  });
-
-export type PctArgs = z.output<typeof args>;
+export type PctArgs = z.output<ReturnType<typeof args>>;
 
 // ---------------------------------------------------------------- facts
 
@@ -403,7 +406,7 @@ function valueString(v: string | number | boolean | Record<string, string | numb
 export function wantedSettings(a: PctArgs): Record<string, string> {
   const out: Record<string, string> = {};
   const rec = a as unknown as Record<string, unknown>;
-  for (const k of SETTING_KEYS) {
+  for (const k of settingKeys()) {
     const v = rec[k];
     if (v !== undefined) out[k] = valueString(v as string);
   }

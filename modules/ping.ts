@@ -4,13 +4,14 @@
 import * as z from 'zod';
 import { defineModule, ModuleError } from '../src/module.js';
 
-const args = z
-  .object({
-    data: z.string().default('pong').describe("returned as `ping`; 'crash' makes the task fail"),
-  })
-  .strict();
+const args = () =>
+  z
+    .object({
+      data: z.string().default('pong').describe("returned as `ping`; 'crash' makes the task fail"),
+    })
+    .strict();
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 export default defineModule<Args, Record<string, never>>({
   name: 'ping',

@@ -44,69 +44,46 @@ export const CLUSTER_FW = `${FIREWALL_DIR}/cluster.fw`;
 
 // ---------------------------------------------------------------- arguments
 
-const boolish = z
-  .union([z.boolean(), z.literal(0), z.literal(1)])
-  .transform((v) => (v === true || v === 1 ? '1' : '0'));
-const policy = z.enum(['ACCEPT', 'DROP', 'REJECT']);
-const logLevel = z.enum(LOG_LEVELS);
-const port = z
-  .union([z.string(), z.number().int().min(0).max(65535)])
-  .transform(String)
-  .pipe(fwWord());
+const logLevel = () => z.enum(LOG_LEVELS);
+const port = () =>
+  z
+    .union([z.string(), z.number().int().min(0).max(65535)])
+    .transform(String)
+    .pipe(fwWord());
 
 /** A rule as the API names its parameters (pve-firewall $rule_properties). */
-const ruleArg = z
-  .object({
-    type: z.enum(['in', 'out', 'forward', 'group']),
-    action: fwWord().describe('ACCEPT, DROP or REJECT; the security group for type group'),
-    macro: fwWord().optional().describe('a pve-firewall macro (SSH, HTTPS, Ping, …)'),
-    iface: fwWord().optional().describe("a guest's network device (net0); any interface in cluster.fw"),
-    source: fwWord().optional().describe('address, network, range, list, alias or +ipset'),
-    dest: fwWord().optional(),
-    proto: fwWord().optional().describe('a name or number of /etc/protocols'),
-    dport: port.optional().describe('ports, ranges a:b, service names, comma-separated'),
-    sport: port.optional(),
-    log: logLevel.optional(),
-    'icmp-type': fwWord().optional(),
-    comment: fwComment().optional(),
-    enable: z.boolean().default(true),
-  })
-  .strict();
+const ruleArg = () =>
+  z
+    .object({
+      type: z.enum(['in', 'out', 'forward', 'group']),
+      action: fwWord().describe('ACCEPT, DROP or REJECT; the security group for type group'),
+      macro: fwWord().optional().describe('a pve-firewall macro (SSH, HTTPS, Ping, …)'),
+      iface: fwWord().optional().describe("a guest's network device (net0); any interface in cluster.fw"),
+      source: fwWord().optional().describe('address, network, range, list, alias or +ipset'),
+      dest: fwWord().optional(),
+      proto: fwWord().optional().describe('a name or number of /etc/protocols'),
+      dport: port().optional().describe('ports, ranges a:b, service names, comma-separated'),
+      sport: port().optional(),
+      log: logLevel().optional(),
+      'icmp-type': fwWord().optional(),
+      comment: fwComment().optional(),
+      enable: z.boolean().default(true),
+    })
+    .strict();
 
-const ratelimit = z
-  .object({
-    enable: z.boolean().optional(),
-    rate: z
-      .string()
-      .regex(/^[1-9][0-9]*\/(second|minute|hour|day)$/, 'rate is N/second, N/minute, N/hour or N/day')
-      .optional(),
-    burst: z.number().int().min(0).optional(),
-  })
-  .strict();
+const ratelimit = () =>
+  z
+    .object({
+      enable: z.boolean().optional(),
+      rate: z
+        .string()
+        .regex(/^[1-9][0-9]*\/(second|minute|hour|day)$/, 'rate is N/second, N/minute, N/hour or N/day')
+        .optional(),
+      burst: z.number().int().min(0).optional(),
+    })
+    .strict();
 
-/** [OPTIONS] keys besides enable; which ones a file takes depends on its kind (checked below). `null` removes a key. */
-const optionsArg = z
-  .object({
-    enable: z
-      .unknown()
-      .refine(() => false, { message: 'enable is an argument of its own: write `enable: true` beside options' })
-      .optional(),
-    dhcp: boolish.nullable().optional(),
-    ndp: boolish.nullable().optional(),
-    radv: boolish.nullable().optional(),
-    macfilter: boolish.nullable().optional(),
-    ipfilter: boolish.nullable().optional(),
-    ebtables: boolish.nullable().optional(),
-    policy_in: policy.nullable().optional(),
-    policy_out: policy.nullable().optional(),
-    policy_forward: z.enum(['ACCEPT', 'DROP']).nullable().optional(),
-    log_level_in: logLevel.nullable().optional(),
-    log_level_out: logLevel.nullable().optional(),
-    log_ratelimit: ratelimit.nullable().optional(),
-  })
-  .strict();
-
-type RuleArg = z.output<typeof ruleArg>;
+type RuleArg = z.output<ReturnType<typeof ruleArg>>;
 
 export interface FirewallArgs {
   kind: FwFileKind;
@@ -134,7 +111,7 @@ function toRule(r: RuleArg): FwRule {
 }
 
 /** An option's value as written: booleans are already 0/1, log_ratelimit becomes its property string. */
-function optionValue(v: string | z.output<typeof ratelimit> | null): string | null {
+function optionValue(v: string | z.output<ReturnType<typeof ratelimit>> | null): string | null {
   if (v === null || typeof v === 'string') return v;
   const parts: Array<[string, string]> = [];
   if (v.enable !== undefined) parts.push(['enable', v.enable ? '1' : '0']);
@@ -143,61 +120,88 @@ function optionValue(v: string | z.output<typeof ratelimit> | null): string | nu
   return printPropertyString(undefined, parts);
 }
 
-const args = z
-  .object({
-    vmid: z
-      .union([z.number().int(), z.string().regex(/^\d+$/, 'vmid is a guest id (a number)')])
-      .transform(String)
-      .refine((v) => Number(v) >= 100 && Number(v) <= 999999999, 'vmid is from 100 to 999999999')
-      .optional()
-      .describe('the guest whose firewall file (/etc/pve/firewall/<vmid>.fw) is kept'),
-    cluster: z.literal(true).optional().describe('keep the cluster firewall file (/etc/pve/firewall/cluster.fw)'),
-    enable: z.boolean().optional().describe('[OPTIONS] enable: the firewall of the guest or cluster on or off'),
-    options: optionsArg.optional().describe('other [OPTIONS] keys; null removes one'),
-    rules: z.array(ruleArg).optional().describe('the rules of [RULES]; omitted: left as they are'),
-    rules_mode: z.enum(['exact', 'present']).default('exact'),
-  })
-  .strict()
-  .superRefine((a, c) => {
-    const issue = (path: (string | number)[], message: string) => c.addIssue({ code: 'custom', path, message });
-    if ((a.vmid === undefined) === (a.cluster === undefined))
-      return issue(['vmid'], "give exactly one of vmid (a guest's firewall) or cluster: true (the cluster's)");
-    const kind: FwFileKind = a.cluster ? 'cluster' : 'guest';
-    const allowed = optionsOf(kind);
-    for (const [k, v] of Object.entries(a.options ?? {})) {
-      if (v !== undefined && k !== 'enable' && !(k in allowed))
-        issue(
-          ['options', k],
-          `${k} is not an option of ${kind === 'guest' ? "a guest's" : 'the cluster'} firewall (allowed: ${Object.keys(
-            allowed,
-          )
-            .filter((o) => o !== 'enable')
-            .join(', ')})`,
-        );
-    }
-    const rules = (a.rules ?? []).map(toRule);
-    rules.forEach((r, i) => {
-      for (const p of ruleProblems(r, kind)) issue(['rules', i, p.key], p.message);
-      const twin = rules.findIndex((o) => sameRuleIdentity(o, r));
-      if (twin < i) issue(['rules', i], `the same rule as rules[${twin}]`);
+const args = () => {
+  const boolish = z
+    .union([z.boolean(), z.literal(0), z.literal(1)])
+    .transform((v) => (v === true || v === 1 ? '1' : '0'));
+  const policy = z.enum(['ACCEPT', 'DROP', 'REJECT']);
+  /** [OPTIONS] keys besides enable; which ones a file takes depends on its kind (checked below). `null` removes a key. */
+  const optionsArg = z
+    .object({
+      enable: z
+        .unknown()
+        .refine(() => false, { message: 'enable is an argument of its own: write `enable: true` beside options' })
+        .optional(),
+      dhcp: boolish.nullable().optional(),
+      ndp: boolish.nullable().optional(),
+      radv: boolish.nullable().optional(),
+      macfilter: boolish.nullable().optional(),
+      ipfilter: boolish.nullable().optional(),
+      ebtables: boolish.nullable().optional(),
+      policy_in: policy.nullable().optional(),
+      policy_out: policy.nullable().optional(),
+      policy_forward: z.enum(['ACCEPT', 'DROP']).nullable().optional(),
+      log_level_in: logLevel().nullable().optional(),
+      log_level_out: logLevel().nullable().optional(),
+      log_ratelimit: ratelimit().nullable().optional(),
+    })
+    .strict();
+  return z
+    .object({
+      vmid: z
+        .union([z.number().int(), z.string().regex(/^\d+$/, 'vmid is a guest id (a number)')])
+        .transform(String)
+        .refine((v) => Number(v) >= 100 && Number(v) <= 999999999, 'vmid is from 100 to 999999999')
+        .optional()
+        .describe('the guest whose firewall file (/etc/pve/firewall/<vmid>.fw) is kept'),
+      cluster: z.literal(true).optional().describe('keep the cluster firewall file (/etc/pve/firewall/cluster.fw)'),
+      enable: z.boolean().optional().describe('[OPTIONS] enable: the firewall of the guest or cluster on or off'),
+      options: optionsArg.optional().describe('other [OPTIONS] keys; null removes one'),
+      rules: z.array(ruleArg()).optional().describe('the rules of [RULES]; omitted: left as they are'),
+      rules_mode: z.enum(['exact', 'present']).default('exact'),
+    })
+    .strict()
+    .superRefine((a, c) => {
+      const issue = (path: (string | number)[], message: string) => c.addIssue({ code: 'custom', path, message });
+      if ((a.vmid === undefined) === (a.cluster === undefined))
+        return issue(['vmid'], "give exactly one of vmid (a guest's firewall) or cluster: true (the cluster's)");
+      const kind: FwFileKind = a.cluster ? 'cluster' : 'guest';
+      const allowed = optionsOf(kind);
+      for (const [k, v] of Object.entries(a.options ?? {})) {
+        if (v !== undefined && k !== 'enable' && !(k in allowed))
+          issue(
+            ['options', k],
+            `${k} is not an option of ${kind === 'guest' ? "a guest's" : 'the cluster'} firewall (allowed: ${Object.keys(
+              allowed,
+            )
+              .filter((o) => o !== 'enable')
+              .join(', ')})`,
+          );
+      }
+      const rules = (a.rules ?? []).map(toRule);
+      rules.forEach((r, i) => {
+        for (const p of ruleProblems(r, kind)) issue(['rules', i, p.key], p.message);
+        const twin = rules.findIndex((o) => sameRuleIdentity(o, r));
+        if (twin < i) issue(['rules', i], `the same rule as rules[${twin}]`);
+      });
+      if (a.enable === undefined && a.options === undefined && a.rules === undefined)
+        issue(['rules'], 'nothing to keep: give enable, options or rules');
+    })
+    .transform((a): FirewallArgs => {
+      const kind: FwFileKind = a.cluster ? 'cluster' : 'guest';
+      const options: Record<string, string | null> = {};
+      if (a.enable !== undefined) options.enable = a.enable ? '1' : '0';
+      for (const [k, v] of Object.entries(a.options ?? {})) if (v !== undefined) options[k] = optionValue(v);
+      return {
+        kind,
+        vmid: a.vmid,
+        path: kind === 'cluster' ? CLUSTER_FW : `${FIREWALL_DIR}/${a.vmid}.fw`,
+        options,
+        rules: a.rules?.map(toRule),
+        mode: a.rules_mode,
+      };
     });
-    if (a.enable === undefined && a.options === undefined && a.rules === undefined)
-      issue(['rules'], 'nothing to keep: give enable, options or rules');
-  })
-  .transform((a): FirewallArgs => {
-    const kind: FwFileKind = a.cluster ? 'cluster' : 'guest';
-    const options: Record<string, string | null> = {};
-    if (a.enable !== undefined) options.enable = a.enable ? '1' : '0';
-    for (const [k, v] of Object.entries(a.options ?? {})) if (v !== undefined) options[k] = optionValue(v);
-    return {
-      kind,
-      vmid: a.vmid,
-      path: kind === 'cluster' ? CLUSTER_FW : `${FIREWALL_DIR}/${a.vmid}.fw`,
-      options,
-      rules: a.rules?.map(toRule),
-      mode: a.rules_mode,
-    };
-  });
+};
 
 // ---------------------------------------------------------------- facts
 

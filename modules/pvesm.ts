@@ -25,6 +25,7 @@ import { printMountOptions } from '../src/encode/mount-options.js';
 import { printPropertyString } from '../src/encode/property-string.js';
 import { listElement, mountOptionRecord, propertyRecord } from '../src/encode/schemas.js';
 import { storageSlot, type PredictionWrite, type Predictions } from '../src/predictions.js';
+import { once } from '../src/once.js';
 import {
   FIXED_KEYS,
   TYPE_KEYS,
@@ -50,87 +51,91 @@ function refused(message: string) {
     .optional();
 }
 
-const boolish = z
-  .union([z.boolean(), z.literal(0), z.literal(1)])
-  .transform((v) => (v === true || v === 1 ? '1' : '0'));
-const commaList = z
-  .union([z.array(listElement()), z.string()])
-  .transform((v) => (Array.isArray(v) ? printCommaList(v) : v));
-const text = z.union([z.string(), z.number()]).transform((v) => String(v));
+/** The argument schemas, built on first use (src/module.ts ModuleSpec). */
+const schemas = once(() => {
+  const boolish = z
+    .union([z.boolean(), z.literal(0), z.literal(1)])
+    .transform((v) => (v === true || v === 1 ? '1' : '0'));
+  const commaList = z
+    .union([z.array(listElement()), z.string()])
+    .transform((v) => (Array.isArray(v) ? printCommaList(v) : v));
+  const text = z.union([z.string(), z.number()]).transform((v) => String(v));
 
-/** The storage keys, named as in storage.cfg. `null` removes an optional key (`pvesm set --delete`). */
-const storageKeys = {
-  path: z.string().optional(),
-  pool: z.string().optional(),
-  server: z.string().optional(),
-  export: z.string().optional(),
-  content: commaList.nullable().optional(),
-  nodes: commaList.nullable().optional(),
-  disable: boolish.optional(),
-  shared: boolish.nullable().optional(),
-  sparse: boolish.nullable().optional(),
-  'create-base-path': boolish.nullable().optional(),
-  'create-subdirs': boolish.nullable().optional(),
-  is_mountpoint: z
-    .union([z.boolean(), z.string()])
-    .transform((v) => (v === true ? 'yes' : v === false ? 'no' : v))
-    .nullable()
-    .optional(),
-  mountpoint: z.string().nullable().optional(),
-  blocksize: text.nullable().optional(),
-  options: z
-    .union([z.string(), mountOptionRecord()])
-    .transform((v) => (typeof v === 'string' ? v : printMountOptions(Object.entries(v))))
-    .nullable()
-    .optional()
-    .describe('NFS mount options: a string, or a mapping like {vers: 4.2, soft: true}'),
-  'prune-backups': z
-    .union([z.string(), propertyRecord()])
-    .transform((v) =>
-      typeof v === 'string'
-        ? v
-        : printPropertyString(
-            undefined,
-            Object.entries(v).map(([k, n]) => [k, String(n)]),
-          ),
-    )
-    .nullable()
-    .optional(),
-};
-const KEY_NAMES = Object.keys(storageKeys);
+  /** The storage keys, named as in storage.cfg. `null` removes an optional key (`pvesm set --delete`). */
+  const storageKeys = {
+    path: z.string().optional(),
+    pool: z.string().optional(),
+    server: z.string().optional(),
+    export: z.string().optional(),
+    content: commaList.nullable().optional(),
+    nodes: commaList.nullable().optional(),
+    disable: boolish.optional(),
+    shared: boolish.nullable().optional(),
+    sparse: boolish.nullable().optional(),
+    'create-base-path': boolish.nullable().optional(),
+    'create-subdirs': boolish.nullable().optional(),
+    is_mountpoint: z
+      .union([z.boolean(), z.string()])
+      .transform((v) => (v === true ? 'yes' : v === false ? 'no' : v))
+      .nullable()
+      .optional(),
+    mountpoint: z.string().nullable().optional(),
+    blocksize: text.nullable().optional(),
+    options: z
+      .union([z.string(), mountOptionRecord()])
+      .transform((v) => (typeof v === 'string' ? v : printMountOptions(Object.entries(v))))
+      .nullable()
+      .optional()
+      .describe('NFS mount options: a string, or a mapping like {vers: 4.2, soft: true}'),
+    'prune-backups': z
+      .union([z.string(), propertyRecord()])
+      .transform((v) =>
+        typeof v === 'string'
+          ? v
+          : printPropertyString(
+              undefined,
+              Object.entries(v).map(([k, n]) => [k, String(n)]),
+            ),
+      )
+      .nullable()
+      .optional(),
+  };
+  const keyNames = Object.keys(storageKeys);
 
-const perStorage = {
-  type: z.enum(['dir', 'zfspool', 'nfs']).optional(),
-  state: z.enum(['present', 'absent']).optional(),
-  /** a fixed key or the type differs: remove the definition and add it again (data stays) */
-  recreate: z.boolean().optional(),
-  /** seconds an nfs storage waits for its export before `pvesm add` */
-  nfs_timeout: seconds(3600).optional(),
-  /** gone: the wait now makes PVE's own check (v4-only servers: `options: vers=4.2`) */
-  nfs_showmount: refused(
-    'nfs_showmount is gone: pvesm now waits for exactly what `pvesm add nfs` checks (NFSPlugin.pm check_connection): showmount exiting 0, or with options: vers=4.x rpcinfo/TCP only. For an NFSv4-only server set options: vers=4.2',
-  ),
-  /** pve-storage has no comment property: `pvesm add … --comment` is an unknown option */
-  comment: refused(
-    "comment is not a storage property: pve-storage has none (`pvesm add/set --comment` fails with 'Unknown option: comment'); write the note as a YAML comment or in the task name",
-  ),
-  ...storageKeys,
-};
+  const perStorage = {
+    type: z.enum(['dir', 'zfspool', 'nfs']).optional(),
+    state: z.enum(['present', 'absent']).optional(),
+    /** a fixed key or the type differs: remove the definition and add it again (data stays) */
+    recreate: z.boolean().optional(),
+    /** seconds an nfs storage waits for its export before `pvesm add` */
+    nfs_timeout: seconds(3600).optional(),
+    /** gone: the wait now makes PVE's own check (v4-only servers: `options: vers=4.2`) */
+    nfs_showmount: refused(
+      'nfs_showmount is gone: pvesm now waits for exactly what `pvesm add nfs` checks (NFSPlugin.pm check_connection): showmount exiting 0, or with options: vers=4.x rpcinfo/TCP only. For an NFSv4-only server set options: vers=4.2',
+    ),
+    /** pve-storage has no comment property: `pvesm add … --comment` is an unknown option */
+    comment: refused(
+      "comment is not a storage property: pve-storage has none (`pvesm add/set --comment` fails with 'Unknown option: comment'); write the note as a YAML comment or in the task name",
+    ),
+    ...storageKeys,
+  };
 
-const storageItem = z.object({ id: z.string(), ...perStorage }).strict();
+  const storageItem = z.object({ id: z.string(), ...perStorage }).strict();
 
-const rawArgs = z
-  .object({
-    id: z.string().optional(),
-    ...perStorage,
-    /** the whole desired list */
-    storages: z.array(storageItem).optional(),
-    /** with `storages`: remove definitions not in the list (never the installer's nor one in use) */
-    prune: z.boolean().default(false),
-    /** with prune: ids never removed although not listed */
-    keep: z.array(z.string()).default([]),
-  })
-  .strict();
+  const rawArgs = z
+    .object({
+      id: z.string().optional(),
+      ...perStorage,
+      /** the whole desired list */
+      storages: z.array(storageItem).optional(),
+      /** with `storages`: remove definitions not in the list (never the installer's nor one in use) */
+      prune: z.boolean().default(false),
+      /** with prune: ids never removed although not listed */
+      keep: z.array(z.string()).default([]),
+    })
+    .strict();
+  return { storageItem, rawArgs, keyNames };
+});
 
 export interface DesiredStorage {
   id: string;
@@ -151,11 +156,11 @@ export interface PvesmArgs {
   single: boolean;
 }
 
-type RawStorage = z.output<typeof storageItem>;
+type RawStorage = z.output<ReturnType<typeof schemas>['storageItem']>;
 
 function desired(raw: RawStorage, defaults: Partial<RawStorage>): DesiredStorage {
   const keys: Record<string, string | null> = {};
-  for (const k of KEY_NAMES) {
+  for (const k of schemas().keyNames) {
     const v = (raw as Record<string, unknown>)[k];
     if (v !== undefined) keys[k] = v as string | null;
   }
@@ -204,49 +209,49 @@ function checkStorage(d: DesiredStorage, path: (string | number)[], c: z.Refinem
     issue('server must be a host name or IP address', 'server');
 }
 
-const args = rawArgs
-  .superRefine((a, c) => {
-    const listForm = a.storages !== undefined;
-    if (listForm && a.id !== undefined)
-      c.addIssue({
-        code: 'custom',
-        path: ['storages'],
-        message: 'give either one storage (id, type, ...) or storages: [...], not both',
-      });
-    if (!listForm && a.id === undefined)
-      c.addIssue({ code: 'custom', path: ['id'], message: 'id is required (or storages: [...] for a whole list)' });
-    if (!listForm && a.prune)
-      c.addIssue({ code: 'custom', path: ['prune'], message: 'prune needs the whole list: storages: [...]' });
-    if (a.keep.length && !a.prune)
-      c.addIssue({ code: 'custom', path: ['keep'], message: 'keep only means something with prune: true' });
-    if (listForm) {
-      const single = KEY_NAMES.filter((k) => (a as Record<string, unknown>)[k] !== undefined).concat(
-        a.type ? ['type'] : [],
-        a.state ? ['state'] : [],
-      );
-      if (single.length)
+const args = () =>
+  schemas()
+    .rawArgs.superRefine((a, c) => {
+      const listForm = a.storages !== undefined;
+      if (listForm && a.id !== undefined)
         c.addIssue({
           code: 'custom',
-          path: [single[0]],
-          message: `with storages: [...], put ${single.join(', ')} inside each storage`,
+          path: ['storages'],
+          message: 'give either one storage (id, type, ...) or storages: [...], not both',
         });
-      const seen = new Set<string>();
-      a.storages!.forEach((s, i) => {
-        if (seen.has(s.id))
-          c.addIssue({ code: 'custom', path: ['storages', i, 'id'], message: `storage '${s.id}' is listed twice` });
-        seen.add(s.id);
-        checkStorage(desired(s, a), ['storages', i], c);
-      });
-    } else if (a.id !== undefined) {
-      checkStorage(desired({ ...a, id: a.id }, {}), [], c);
-    }
-  })
-  .transform((a): PvesmArgs => ({
-    storages: a.storages ? a.storages.map((s) => desired(s, a)) : [desired({ ...a, id: a.id! }, {})],
-    prune: a.prune,
-    keep: a.keep,
-    single: a.storages === undefined,
-  }));
+      if (!listForm && a.id === undefined)
+        c.addIssue({ code: 'custom', path: ['id'], message: 'id is required (or storages: [...] for a whole list)' });
+      if (!listForm && a.prune)
+        c.addIssue({ code: 'custom', path: ['prune'], message: 'prune needs the whole list: storages: [...]' });
+      if (a.keep.length && !a.prune)
+        c.addIssue({ code: 'custom', path: ['keep'], message: 'keep only means something with prune: true' });
+      if (listForm) {
+        const single = schemas()
+          .keyNames.filter((k) => (a as Record<string, unknown>)[k] !== undefined)
+          .concat(a.type ? ['type'] : [], a.state ? ['state'] : []);
+        if (single.length)
+          c.addIssue({
+            code: 'custom',
+            path: [single[0]],
+            message: `with storages: [...], put ${single.join(', ')} inside each storage`,
+          });
+        const seen = new Set<string>();
+        a.storages!.forEach((s, i) => {
+          if (seen.has(s.id))
+            c.addIssue({ code: 'custom', path: ['storages', i, 'id'], message: `storage '${s.id}' is listed twice` });
+          seen.add(s.id);
+          checkStorage(desired(s, a), ['storages', i], c);
+        });
+      } else if (a.id !== undefined) {
+        checkStorage(desired({ ...a, id: a.id }, {}), [], c);
+      }
+    })
+    .transform((a): PvesmArgs => ({
+      storages: a.storages ? a.storages.map((s) => desired(s, a)) : [desired({ ...a, id: a.id! }, {})],
+      prune: a.prune,
+      keep: a.keep,
+      single: a.storages === undefined,
+    }));
 
 // ---------------------------------------------------------------- facts
 

@@ -13,29 +13,30 @@ import { currentText, planTextEdit } from '../src/remote/text-edit.js';
 import { compileUserRegex } from '../src/template/regex.js';
 import { editedPath, PATH_ALIASES, pathAliasArgs, requireOnePath, userRegexArg } from '../src/remote/edit-args.js';
 
-const regexArg = userRegexArg();
+const args = () => {
+  const regexArg = userRegexArg();
+  return z
+    .object({
+      ...pathAliasArgs,
+      regexp: regexArg.describe('Python-style regex, MULTILINE: every match is replaced'),
+      replace: z.string().default('').describe('replacement: \\1, \\g<1>, \\g<name>, \\n …; empty removes the matches'),
+      after: regexArg.optional().describe('only the text after the first match of this regex'),
+      before: regexArg.optional().describe('only the text before the first match of this regex'),
+      backup: z.boolean().default(false),
+      validate: z.string().includes('%s', { message: 'validate must contain %s (the temp file to check)' }).optional(),
+      encoding: z.enum(['utf-8', 'utf8', 'UTF-8', 'UTF8']).default('utf-8').describe('only utf-8 is supported'),
+      owner: accountArg.optional(),
+      group: accountArg.optional(),
+      mode: modeArg.optional(),
+      unsafe_writes: z.boolean().optional().describe('accepted for compatibility; ignored'),
+    })
+    .strict()
+    .superRefine((a, ctx) => {
+      requireOnePath(a, ctx);
+    });
+};
 
-const args = z
-  .object({
-    ...pathAliasArgs,
-    regexp: regexArg.describe('Python-style regex, MULTILINE: every match is replaced'),
-    replace: z.string().default('').describe('replacement: \\1, \\g<1>, \\g<name>, \\n …; empty removes the matches'),
-    after: regexArg.optional().describe('only the text after the first match of this regex'),
-    before: regexArg.optional().describe('only the text before the first match of this regex'),
-    backup: z.boolean().default(false),
-    validate: z.string().includes('%s', { message: 'validate must contain %s (the temp file to check)' }).optional(),
-    encoding: z.enum(['utf-8', 'utf8', 'UTF-8', 'UTF8']).default('utf-8').describe('only utf-8 is supported'),
-    owner: accountArg.optional(),
-    group: accountArg.optional(),
-    mode: modeArg.optional(),
-    unsafe_writes: z.boolean().optional().describe('accepted for compatibility; ignored'),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    requireOnePath(a, ctx);
-  });
-
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 const pathOf = (a: Args) => editedPath(a);
 

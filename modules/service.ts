@@ -23,23 +23,26 @@ import systemd, { unitName, type Args as SystemdArgs, type Facts as SystemdFacts
 
 const STATES = ['started', 'stopped', 'restarted', 'reloaded'] as const;
 
-const args = z
-  .object({
-    name: unitName.describe('the service'),
-    state: z.enum(STATES).optional(),
-    enabled: z.boolean().optional(),
-    use: z
-      .string()
-      .default('auto')
-      .describe('the service module: auto (by the service manager), systemd, or another name for the init-script one'),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    if (a.state === undefined && a.enabled === undefined)
-      ctx.addIssue({ code: 'custom', path: ['state'], message: 'one of the following is required: state, enabled' });
-  });
+const args = () =>
+  z
+    .object({
+      name: unitName().describe('the service'),
+      state: z.enum(STATES).optional(),
+      enabled: z.boolean().optional(),
+      use: z
+        .string()
+        .default('auto')
+        .describe(
+          'the service module: auto (by the service manager), systemd, or another name for the init-script one',
+        ),
+    })
+    .strict()
+    .superRefine((a, ctx) => {
+      if (a.state === undefined && a.enabled === undefined)
+        ctx.addIssue({ code: 'custom', path: ['state'], message: 'one of the following is required: state, enabled' });
+    });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 /** What service.py's LinuxService finds on the host (get_service_tools) and the status it reads. */
 export interface InitFacts {

@@ -5,31 +5,33 @@ import * as z from 'zod';
 import { defineModule } from '../src/module.js';
 import { collectFacts, filterFacts, resolveSubsets } from '../src/facts/collect.js';
 
-const stringOrList = z.union([z.string(), z.array(z.string())]);
 const asList = (v: string | string[] | undefined, dflt: string[]) =>
   v === undefined ? dflt : (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s !== '');
 
-const args = z
-  .object({
-    gather_subset: stringOrList
-      .optional()
-      .describe(
-        "subsets to gather: all (default), min, platform, distribution, hardware, network, pve, …; '!name' leaves one out",
-      ),
-    filter: stringOrList
-      .optional()
-      .describe("only the facts whose names match these shell patterns (e.g. 'ansible_eth*')"),
-    gather_timeout: z
-      .number()
-      .int()
-      .positive()
-      .optional()
-      .describe('accepted for compatibility (each slow read is bounded to 10 s)'),
-    fact_path: z.string().optional().describe('accepted for compatibility; local facts (ansible_local) are not read'),
-  })
-  .strict();
+const args = () => {
+  const stringOrList = z.union([z.string(), z.array(z.string())]);
+  return z
+    .object({
+      gather_subset: stringOrList
+        .optional()
+        .describe(
+          "subsets to gather: all (default), min, platform, distribution, hardware, network, pve, …; '!name' leaves one out",
+        ),
+      filter: stringOrList
+        .optional()
+        .describe("only the facts whose names match these shell patterns (e.g. 'ansible_eth*')"),
+      gather_timeout: z
+        .number()
+        .int()
+        .positive()
+        .optional()
+        .describe('accepted for compatibility (each slow read is bounded to 10 s)'),
+      fact_path: z.string().optional().describe('accepted for compatibility; local facts (ansible_local) are not read'),
+    })
+    .strict();
+};
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 export default defineModule<Args, Record<string, unknown>>({
   name: 'setup',

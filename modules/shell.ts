@@ -6,15 +6,16 @@ import { defineModule } from '../src/module.js';
 import { shellJoin } from '../src/quote.js';
 import { commandOptionFields, commandSpec, commandSteps, type CommandSpec } from '../src/remote/run-command.js';
 
-const args = z
-  .object({
-    cmd: z.string().min(1).describe('the shell command line'),
-    executable: z.string().optional().describe('shell to run it with (default /bin/sh)'),
-    ...commandOptionFields,
-  })
-  .strict();
+const args = () =>
+  z
+    .object({
+      cmd: z.string().min(1).describe('the shell command line'),
+      executable: z.string().optional().describe('shell to run it with (default /bin/sh)'),
+      ...commandOptionFields,
+    })
+    .strict();
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 /** Arguments → what to run: `<executable> -c <cmd>`, so chdir and the guard never mix with the user's text. */
 function spec(a: Args): CommandSpec {

@@ -17,35 +17,36 @@ import {
 
 const ALGORITHMS = ['sha1', 'sha224', 'sha256', 'sha384', 'sha512', 'md5'] as const;
 
-const args = z
-  .object({
-    path: z.string().min(1).optional().describe('path to inspect (aliases: dest, name)'),
-    dest: z.string().min(1).optional(),
-    name: z.string().min(1).optional(),
-    follow: z.boolean().default(false).describe('report on the target of a symlink'),
-    get_checksum: z.boolean().default(true).describe('checksum regular files'),
-    checksum_algorithm: z.enum(ALGORITHMS).optional().describe('default sha1 (aliases: checksum, checksum_algo)'),
-    checksum: z.enum(ALGORITHMS).optional(),
-    checksum_algo: z.enum(ALGORITHMS).optional(),
-    get_mime: z
-      .boolean()
-      .default(true)
-      .describe("mimetype and charset from the host's `file --mime-type --mime-encoding` ('unknown' without it)"),
-    get_attributes: z.boolean().optional().describe('accepted for compatibility; attributes are not reported'),
-    get_md5: z.boolean().optional().describe('accepted for compatibility; use checksum_algorithm: md5'),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    const given = [a.path, a.dest, a.name].filter((p) => p !== undefined).length;
-    if (given !== 1)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['path'],
-        message: given ? 'give only one of path, dest, name (they are aliases)' : 'path is required',
-      });
-  });
+const args = () =>
+  z
+    .object({
+      path: z.string().min(1).optional().describe('path to inspect (aliases: dest, name)'),
+      dest: z.string().min(1).optional(),
+      name: z.string().min(1).optional(),
+      follow: z.boolean().default(false).describe('report on the target of a symlink'),
+      get_checksum: z.boolean().default(true).describe('checksum regular files'),
+      checksum_algorithm: z.enum(ALGORITHMS).optional().describe('default sha1 (aliases: checksum, checksum_algo)'),
+      checksum: z.enum(ALGORITHMS).optional(),
+      checksum_algo: z.enum(ALGORITHMS).optional(),
+      get_mime: z
+        .boolean()
+        .default(true)
+        .describe("mimetype and charset from the host's `file --mime-type --mime-encoding` ('unknown' without it)"),
+      get_attributes: z.boolean().optional().describe('accepted for compatibility; attributes are not reported'),
+      get_md5: z.boolean().optional().describe('accepted for compatibility; use checksum_algorithm: md5'),
+    })
+    .strict()
+    .superRefine((a, ctx) => {
+      const given = [a.path, a.dest, a.name].filter((p) => p !== undefined).length;
+      if (given !== 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['path'],
+          message: given ? 'give only one of path, dest, name (they are aliases)' : 'path is required',
+        });
+    });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 const pathOf = (a: Args) => (a.path ?? a.dest ?? a.name)!;
 const algorithmOf = (a: Args): ChecksumAlgorithm => a.checksum_algorithm ?? a.checksum ?? a.checksum_algo ?? 'sha1';

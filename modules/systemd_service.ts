@@ -16,55 +16,60 @@ import { defineModule, ModuleError, type Change, type ModuleContext, type Plan }
 
 /** A unit name: systemd's unit name characters (unit_name_is_valid), no glob (the module refuses globs). */
 const UNIT = /^[A-Za-z0-9:_.\\@-]+$/;
-export const unitName = z
-  .string()
-  .refine((s) => !/[*?[]/.test(s), {
-    message: 'This module does not currently support using glob patterns in the service name',
-  })
-  .refine((s) => UNIT.test(s) && !s.startsWith('-'), {
-    message: 'a unit name is letters, digits and : _ . \\ @ - (not starting with -)',
-  });
+/** The unit name's schema (the service module's name too), built when a module's arguments are. */
+export const unitName = () =>
+  z
+    .string()
+    .refine((s) => !/[*?[]/.test(s), {
+      message: 'This module does not currently support using glob patterns in the service name',
+    })
+    .refine((s) => UNIT.test(s) && !s.startsWith('-'), {
+      message: 'a unit name is letters, digits and : _ . \\ @ - (not starting with -)',
+    });
 
-const args = z
-  .object({
-    name: unitName.optional().describe('the unit (aliases: service, unit)'),
-    service: unitName.optional(),
-    unit: unitName.optional(),
-    state: z.enum(['started', 'stopped', 'restarted', 'reloaded']).optional(),
-    enabled: z.boolean().optional(),
-    masked: z.boolean().optional(),
-    daemon_reload: z.boolean().default(false).describe('systemctl daemon-reload first (alias: daemon-reload)'),
-    'daemon-reload': z.boolean().optional(),
-    scope: z.enum(['system', 'user', 'global']).default('system').describe('only system is supported'),
-    no_block: z.boolean().default(false),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    const given = [a.name, a.service, a.unit].filter((x) => x !== undefined).length;
-    if (given > 1)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['name'],
-        message: 'give only one of name, service, unit (they are aliases)',
-      });
-    const reload = a.daemon_reload || a['daemon-reload'] === true;
-    if (a.state === undefined && a.enabled === undefined && a.masked === undefined && !reload)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['state'],
-        message: 'one of the following is required: state, enabled, masked, daemon_reload',
-      });
-    if (given === 0 && (a.state !== undefined || a.enabled !== undefined || a.masked !== undefined))
-      ctx.addIssue({ code: 'custom', path: ['name'], message: 'name is required with state, enabled or masked' });
-    if (a.scope !== 'system')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['scope'],
-        message: `scope ${a.scope} is not supported: phx-play manages system units only (as root)`,
-      });
-  });
+const args = () => {
+  const unit = unitName();
+  return z
+    .object({
+      name: unit.optional().describe('the unit (aliases: service, unit)'),
+      service: unit.optional(),
+      unit: unit.optional(),
+      state: z.enum(['started', 'stopped', 'restarted', 'reloaded']).optional(),
+      enabled: z.boolean().optional(),
+      masked: z.boolean().optional(),
+      daemon_reload: z.boolean().default(false).describe('systemctl daemon-reload first (alias: daemon-reload)'),
+      'daemon-reload': z.boolean().optional(),
+      scope: z.enum(['system', 'user', 'global']).default('system').describe('only system is supported'),
+      no_block: z.boolean().default(false),
+    })
+    .strict()
+    .superRefine((a, ctx) => {
+      const given = [a.name, a.service, a.unit].filter((x) => x !== undefined).length;
+      if (given > 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['name'],
+          message: 'give only one of name, service, unit (they are aliases)',
+        });
+      const reload = a.daemon_reload || a['daemon-reload'] === true;
+      if (a.state === undefined && a.enabled === undefined && a.masked === undefined && !reload)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['state'],
+          message: 'one of the following is required: state, enabled, masked, daemon_reload',
+        });
+      if (given === 0 && (a.state !== undefined || a.enabled !== undefined || a.masked !== undefined))
+        ctx.addIssue({ code: 'custom', path: ['name'], message: 'name is required with state, enabled or masked' });
+      if (a.scope !== 'system')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['scope'],
+          message: `scope ${a.scope} is not supported: phx-play manages system units only (as root)`,
+        });
+    });
+};
 
-export type Args = z.infer<typeof args>;
+export type Args = z.infer<ReturnType<typeof args>>;
 
 const unitOf = (a: Args) => a.name ?? a.service ?? a.unit;
 const daemonReload = (a: Args) => a.daemon_reload || a['daemon-reload'] === true;

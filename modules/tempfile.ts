@@ -7,25 +7,26 @@ import * as z from 'zod';
 import { defineModule, type Plan } from '../src/module.js';
 import { lineProblem } from '../src/encode/line.js';
 
-/** A part of a file name: no `/`, no line break; mktemp would refuse an X-less template with a suffix holding X. */
-const namePart = z
-  .string()
-  .refine((v) => !v.includes('/') && !lineProblem(v), { message: 'a part of a file name: no `/`, line break or NUL' });
+const args = () => {
+  /** A part of a file name: no `/`, no line break; mktemp would refuse an X-less template with a suffix holding X. */
+  const namePart = z.string().refine((v) => !v.includes('/') && !lineProblem(v), {
+    message: 'a part of a file name: no `/`, line break or NUL',
+  });
+  return z
+    .object({
+      state: z.enum(['file', 'directory']).default('file'),
+      path: z
+        .string()
+        .refine((v) => v.startsWith('/') && !lineProblem(v), { message: 'path is an absolute directory' })
+        .optional()
+        .describe('directory to create it in (default: the host’s $TMPDIR or /tmp)'),
+      prefix: namePart.default('ansible.'),
+      suffix: namePart.default(''),
+    })
+    .strict();
+};
 
-const args = z
-  .object({
-    state: z.enum(['file', 'directory']).default('file'),
-    path: z
-      .string()
-      .refine((v) => v.startsWith('/') && !lineProblem(v), { message: 'path is an absolute directory' })
-      .optional()
-      .describe('directory to create it in (default: the host’s $TMPDIR or /tmp)'),
-    prefix: namePart.default('ansible.'),
-    suffix: namePart.default(''),
-  })
-  .strict();
-
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 export function mktempArgv(a: Args): string[] {
   return [

@@ -11,31 +11,32 @@ import { defineModule, type ModuleContext } from '../src/module.js';
 import { overlayPutFacts, putArgShape, putFacts, putPlan, type PutFacts } from '../src/remote/put-content.js';
 import { renderString } from '../src/template/index.js';
 
-const args = z
-  .object({
-    src: z
-      .string()
-      .min(1)
-      .describe('template file on the controller, relative to the playbook (or its templates/ directory)'),
-    ...putArgShape,
-    // Ansible's template action accepts the escaped forms too ('\r\n' in single-quoted YAML is 4 characters)
-    newline_sequence: z
-      .enum(['\n', '\r\n', '\r', '\\n', '\\r\\n', '\\r'])
-      .default('\n')
-      .transform((v) => v.replaceAll('\\n', '\n').replaceAll('\\r', '\r'))
-      .describe("line endings of the result: '\\n' (default), '\\r\\n' or '\\r', escaped or not"),
-    trim_blocks: z
-      .boolean()
-      .optional()
-      .describe("Jinja's trim_blocks: the newline after a {% %} or {# #} tag goes (default true, as Ansible)"),
-    lstrip_blocks: z
-      .boolean()
-      .optional()
-      .describe("Jinja's lstrip_blocks: spaces and tabs before a tag that starts its line go (default false)"),
-  })
-  .strict();
+const args = () =>
+  z
+    .object({
+      src: z
+        .string()
+        .min(1)
+        .describe('template file on the controller, relative to the playbook (or its templates/ directory)'),
+      ...putArgShape(),
+      // Ansible's template action accepts the escaped forms too ('\r\n' in single-quoted YAML is 4 characters)
+      newline_sequence: z
+        .enum(['\n', '\r\n', '\r', '\\n', '\\r\\n', '\\r'])
+        .default('\n')
+        .transform((v) => v.replaceAll('\\n', '\n').replaceAll('\\r', '\r'))
+        .describe("line endings of the result: '\\n' (default), '\\r\\n' or '\\r', escaped or not"),
+      trim_blocks: z
+        .boolean()
+        .optional()
+        .describe("Jinja's trim_blocks: the newline after a {% %} or {# #} tag goes (default true, as Ansible)"),
+      lstrip_blocks: z
+        .boolean()
+        .optional()
+        .describe("Jinja's lstrip_blocks: spaces and tabs before a tag that starts its line go (default false)"),
+    })
+    .strict();
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 interface Rendered {
   content: Buffer;

@@ -19,68 +19,71 @@ import {
 } from '../src/remote/accounts.js';
 import { runBatch } from '../src/remote/batch.js';
 
-/** Ansible's `groups`: a list, or one comma-separated string ('' or []: no supplementary groups). */
-const groupsArg = z
-  .union([z.array(z.string()), z.string()])
-  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((g) => g.trim()).filter((g) => g !== ''))
-  .superRefine((list, ctx) => {
-    for (const g of list) {
-      const problem = accountNameProblem(g);
-      if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(g)}: ${problem}` });
-    }
-  });
+const args = () => {
+  /** Ansible's `groups`: a list, or one comma-separated string ('' or []: no supplementary groups). */
+  const groupsArg = z
+    .union([z.array(z.string()), z.string()])
+    .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((g) => g.trim()).filter((g) => g !== ''))
+    .superRefine((list, ctx) => {
+      for (const g of list) {
+        const problem = accountNameProblem(g);
+        if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(g)}: ${problem}` });
+      }
+    });
+  return z
+    .object({
+      name: accountName().optional().describe('the user (alias: user)'),
+      user: accountName().optional(),
+      state: z.enum(['present', 'absent']).default('present'),
+      uid: z.number().int().nonnegative().optional(),
+      non_unique: z.boolean().default(false).describe('allow a uid another user has (needs uid)'),
+      group: z
+        .union([accountName(), z.number().int().nonnegative()])
+        .optional()
+        .describe('primary group, name or gid; it must exist'),
+      groups: groupsArg.optional().describe('supplementary groups (list or comma-separated); they must exist'),
+      append: z.boolean().default(false).describe('add to `groups` instead of setting exactly them'),
+      comment: passwdField().optional().describe('the GECOS field'),
+      home: passwdField()
+        .refine((v) => v.startsWith('/'), { message: 'home is an absolute path' })
+        .optional(),
+      shell: passwdField().optional(),
+      password: passwdField()
+        .optional()
+        .describe('the crypted password (a hash, e.g. from password_hash); never logged'),
+      update_password: z.enum(['always', 'on_create']).default('always'),
+      password_lock: z.boolean().optional().describe('lock (usermod -L) or unlock (usermod -U) the password'),
+      create_home: z.boolean().optional().describe('useradd -m (default true; alias createhome)'),
+      createhome: z.boolean().optional(),
+      move_home: z.boolean().default(false).describe('usermod -m when home changes'),
+      skeleton: passwdField()
+        .refine((v) => v.startsWith('/'), { message: 'skeleton is an absolute path' })
+        .optional()
+        .describe('skeleton directory for a new home (useradd -k)'),
+      system: z.boolean().default(false).describe('a system account (useradd -r), when created'),
+      force: z.boolean().default(false).describe('userdel -f'),
+      remove: z.boolean().default(false).describe('userdel -r: remove the home and mail spool'),
+    })
+    .strict()
+    .superRefine((a, ctx) => {
+      if ((a.name === undefined) === (a.user === undefined))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['name'],
+          message: a.name === undefined ? 'name is required' : 'name and user are aliases: give one',
+        });
+      if (a.create_home !== undefined && a.createhome !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['createhome'],
+          message: 'create_home and createhome are aliases: give one',
+        });
+      if (a.non_unique && a.uid === undefined)
+        ctx.addIssue({ code: 'custom', path: ['non_unique'], message: 'non_unique needs uid' });
+    });
+};
 
-const args = z
-  .object({
-    name: accountName().optional().describe('the user (alias: user)'),
-    user: accountName().optional(),
-    state: z.enum(['present', 'absent']).default('present'),
-    uid: z.number().int().nonnegative().optional(),
-    non_unique: z.boolean().default(false).describe('allow a uid another user has (needs uid)'),
-    group: z
-      .union([accountName(), z.number().int().nonnegative()])
-      .optional()
-      .describe('primary group, name or gid; it must exist'),
-    groups: groupsArg.optional().describe('supplementary groups (list or comma-separated); they must exist'),
-    append: z.boolean().default(false).describe('add to `groups` instead of setting exactly them'),
-    comment: passwdField().optional().describe('the GECOS field'),
-    home: passwdField()
-      .refine((v) => v.startsWith('/'), { message: 'home is an absolute path' })
-      .optional(),
-    shell: passwdField().optional(),
-    password: passwdField().optional().describe('the crypted password (a hash, e.g. from password_hash); never logged'),
-    update_password: z.enum(['always', 'on_create']).default('always'),
-    password_lock: z.boolean().optional().describe('lock (usermod -L) or unlock (usermod -U) the password'),
-    create_home: z.boolean().optional().describe('useradd -m (default true; alias createhome)'),
-    createhome: z.boolean().optional(),
-    move_home: z.boolean().default(false).describe('usermod -m when home changes'),
-    skeleton: passwdField()
-      .refine((v) => v.startsWith('/'), { message: 'skeleton is an absolute path' })
-      .optional()
-      .describe('skeleton directory for a new home (useradd -k)'),
-    system: z.boolean().default(false).describe('a system account (useradd -r), when created'),
-    force: z.boolean().default(false).describe('userdel -f'),
-    remove: z.boolean().default(false).describe('userdel -r: remove the home and mail spool'),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    if ((a.name === undefined) === (a.user === undefined))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['name'],
-        message: a.name === undefined ? 'name is required' : 'name and user are aliases: give one',
-      });
-    if (a.create_home !== undefined && a.createhome !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['createhome'],
-        message: 'create_home and createhome are aliases: give one',
-      });
-    if (a.non_unique && a.uid === undefined)
-      ctx.addIssue({ code: 'custom', path: ['non_unique'], message: 'non_unique needs uid' });
-  });
-
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 interface Facts {
   user?: PasswdEntry;

@@ -8,46 +8,47 @@ import { defineModule, ModuleError } from '../src/module.js';
 import { shellQuote } from '../src/quote.js';
 import { safePath } from '../src/remote/probe.js';
 
-const seconds = z.number().nonnegative();
+const seconds = () => z.number().nonnegative();
 
-const args = z
-  .object({
-    host: z.string().min(1).default('127.0.0.1').describe('address to connect to, as seen from the target host'),
-    port: z.number().int().min(1).max(65535).optional(),
-    path: z.string().min(1).optional().describe('file to wait for'),
-    state: z
-      .enum(['started', 'stopped', 'present', 'absent'])
-      .default('started')
-      .describe('started/present: open or exists; stopped/absent: closed or gone'),
-    search_regex: z
-      .string()
-      .optional()
-      .describe('with path: wait until the file contains a match (Perl/Python-style regex)'),
-    timeout: seconds.default(300).describe('seconds before failing'),
-    delay: seconds.default(0).describe('seconds to wait before the first check'),
-    sleep: seconds.default(1).describe('seconds between checks'),
-    connect_timeout: seconds.default(5).describe('seconds a connection attempt may take'),
-    msg: z.string().optional().describe('message on timeout instead of the default'),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    if (a.port !== undefined && a.path !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['path'], message: 'port and path are mutually exclusive' });
-    if (a.search_regex !== undefined && a.path === undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['search_regex'],
-        message: 'search_regex needs path (matching on a port is not supported)',
-      });
-    if (a.search_regex !== undefined && a.state === 'absent')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['search_regex'],
-        message: 'search_regex cannot be used with state absent',
-      });
-  });
+const args = () =>
+  z
+    .object({
+      host: z.string().min(1).default('127.0.0.1').describe('address to connect to, as seen from the target host'),
+      port: z.number().int().min(1).max(65535).optional(),
+      path: z.string().min(1).optional().describe('file to wait for'),
+      state: z
+        .enum(['started', 'stopped', 'present', 'absent'])
+        .default('started')
+        .describe('started/present: open or exists; stopped/absent: closed or gone'),
+      search_regex: z
+        .string()
+        .optional()
+        .describe('with path: wait until the file contains a match (Perl/Python-style regex)'),
+      timeout: seconds().default(300).describe('seconds before failing'),
+      delay: seconds().default(0).describe('seconds to wait before the first check'),
+      sleep: seconds().default(1).describe('seconds between checks'),
+      connect_timeout: seconds().default(5).describe('seconds a connection attempt may take'),
+      msg: z.string().optional().describe('message on timeout instead of the default'),
+    })
+    .strict()
+    .superRefine((a, ctx) => {
+      if (a.port !== undefined && a.path !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['path'], message: 'port and path are mutually exclusive' });
+      if (a.search_regex !== undefined && a.path === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['search_regex'],
+          message: 'search_regex needs path (matching on a port is not supported)',
+        });
+      if (a.search_regex !== undefined && a.state === 'absent')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['search_regex'],
+          message: 'search_regex cannot be used with state absent',
+        });
+    });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 interface Outcome {
   ok: boolean;

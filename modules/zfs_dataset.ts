@@ -28,48 +28,49 @@ import {
 
 // ---------------------------------------------------------------- arguments
 
-const propertyValue = z
-  .union([z.string(), z.number(), z.boolean()])
-  .transform((v) => (typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v)));
+const args = () => {
+  const propertyValue = z
+    .union([z.string(), z.number(), z.boolean()])
+    .transform((v) => (typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v)));
+  return z
+    .object({
+      name: z.string().superRefine((n, c) => {
+        const e = datasetNameError(n);
+        if (e) c.addIssue({ code: 'custom', message: e });
+      }),
+      state: z.enum(['present', 'absent']).default('present'),
+      /** property → value; booleans become on/off */
+      properties: z.record(z.string(), propertyValue).default({}),
+      /** `local`: a wanted value that is only inherited (or default) still gets set on the dataset */
+      properties_source: z.enum(['any', 'local']).default('any'),
+      /** state absent: also destroy children (zfs destroy -r) */
+      recursive: z.boolean().default(false),
+    })
+    .strict()
+    .superRefine((a, c) => {
+      for (const [k, v] of Object.entries(a.properties)) {
+        const nameErr = propertyNameError(k);
+        if (nameErr) c.addIssue({ code: 'custom', path: ['properties', k], message: nameErr });
+        else if (/[\n\r\t]/.test(v))
+          c.addIssue({
+            code: 'custom',
+            path: ['properties', k],
+            message: `the value of ${k} contains a newline or TAB, which zfs cannot report back (zfs get -H)`,
+          });
+        else if (!isValidSizeValue(k, v))
+          c.addIssue({
+            code: 'custom',
+            path: ['properties', k],
+            message: `${k}: '${v}' is not a size (examples: 10G, 512M, 1.5T, 4096${k.includes('quota') || k.includes('reservation') ? ', none' : ''})`,
+          });
+      }
+      if (a.state === 'absent' && Object.keys(a.properties).length > 0) {
+        c.addIssue({ code: 'custom', path: ['properties'], message: 'properties make no sense with state: absent' });
+      }
+    });
+};
 
-const args = z
-  .object({
-    name: z.string().superRefine((n, c) => {
-      const e = datasetNameError(n);
-      if (e) c.addIssue({ code: 'custom', message: e });
-    }),
-    state: z.enum(['present', 'absent']).default('present'),
-    /** property → value; booleans become on/off */
-    properties: z.record(z.string(), propertyValue).default({}),
-    /** `local`: a wanted value that is only inherited (or default) still gets set on the dataset */
-    properties_source: z.enum(['any', 'local']).default('any'),
-    /** state absent: also destroy children (zfs destroy -r) */
-    recursive: z.boolean().default(false),
-  })
-  .strict()
-  .superRefine((a, c) => {
-    for (const [k, v] of Object.entries(a.properties)) {
-      const nameErr = propertyNameError(k);
-      if (nameErr) c.addIssue({ code: 'custom', path: ['properties', k], message: nameErr });
-      else if (/[\n\r\t]/.test(v))
-        c.addIssue({
-          code: 'custom',
-          path: ['properties', k],
-          message: `the value of ${k} contains a newline or TAB, which zfs cannot report back (zfs get -H)`,
-        });
-      else if (!isValidSizeValue(k, v))
-        c.addIssue({
-          code: 'custom',
-          path: ['properties', k],
-          message: `${k}: '${v}' is not a size (examples: 10G, 512M, 1.5T, 4096${k.includes('quota') || k.includes('reservation') ? ', none' : ''})`,
-        });
-    }
-    if (a.state === 'absent' && Object.keys(a.properties).length > 0) {
-      c.addIssue({ code: 'custom', path: ['properties'], message: 'properties make no sense with state: absent' });
-    }
-  });
-
-export type ZfsDatasetArgs = z.output<typeof args>;
+export type ZfsDatasetArgs = z.output<ReturnType<typeof args>>;
 
 // ---------------------------------------------------------------- facts
 

@@ -1,39 +1,70 @@
 // Bundles the CLI for start-up time: tsc's output dist/src/cli.js and what it
-// imports (our code, zod, yaml, the Handlebars parser, listr2, chalk) become
-// dist/bundle/cli.js plus chunks for what cli.js imports lazily (the modules,
-// executor, connections, reporters). Node then loads a handful of files instead
-// of ~190 ES modules. Run after `tsc -p .` (npm run build); type checking stays
-// with tsc. bin/phx-play.js imports dist/bundle/cli.js.
+// imports (our code, zod, yaml, the Handlebars parser, listr2, chalk) become one
+// script, dist/bundle/cli.cjs, and V8's code cache for it (scripts/code-cache.mjs).
+// Node then reads two files instead of ~190 ES modules, and compiles little.
+// CommonJS, not ESM: Node 20 can cache compiled code only for a script it
+// compiles through node:vm (bin/load-bundle.js), not for an ES module. What
+// src/ imports with import() is still evaluated only when imported (esbuild
+// wraps it in a lazy initialiser). Run after `tsc -p .` (npm run build); type
+// checking stays with tsc.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * ssh2's native binding (`./crypto/build/Release/sshcrypto.node`) and cpu-features stay outside
+ * the bundle, required by their package path: found from dist/bundle/ in the same node_modules
+ * as ssh2 finds them.
+ */
+const ssh2NativeParts = {
+  name: 'ssh2-native-parts',
+  setup(b) {
+    b.onResolve({ filter: /^cpu-features$/ }, (a) => ({ path: a.path, external: true }));
+    b.onResolve({ filter: /\.node$/ }, (a) => {
+      const file = join(a.resolveDir, a.path);
+      const at = file.lastIndexOf('/node_modules/');
+      if (at < 0) return { errors: [{ text: `native module ${file} is not in node_modules` }] };
+      return { path: file.slice(at + '/node_modules/'.length), external: true };
+    });
+  },
+};
 const outdir = 'dist/bundle';
 
 rmSync(`${root}/${outdir}`, { recursive: true, force: true }); // no stale chunks
 
 await build({
   absWorkingDir: root,
-  entryPoints: { cli: 'dist/src/cli.js' },
-  outdir,
+  entryPoints: ['dist/src/cli.js'],
+  outfile: `${outdir}/cli.cjs`,
   bundle: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // the dynamic import()s of src/cli.ts stay lazy: separate chunks
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
-  // ssh2 loads its optional native crypto binding with require() in a try/catch:
-  // bundled, it would silently fall back to slow JavaScript crypto. It is only
-  // imported by the (lazy) connection code.
-  external: ['ssh2'],
-  // CommonJS code in an ESM bundle (yaml, the Handlebars parser) may require()
-  // node's built-ins: give it a real require.
-  banner: {
-    js: "import { createRequire as __phxCreateRequire } from 'node:module';\nconst require = __phxCreateRequire(import.meta.url);",
-  },
+  // ssh2 is in the bundle (its start-up was 40 ms of CPU, most of it finding and compiling
+  // files), but not its optional native parts: it loads them with require() in a try/catch,
+  // and bundled they would silently be missing (slow JavaScript crypto instead).
+  plugins: [ssh2NativeParts],
+  // bin/load-bundle.js passes the bundle's URL (src/cli.ts finds package.json from it)
+  define: { 'import.meta.url': '__phxBundleUrl' },
   // readable output: no minifying; maps back to the TypeScript through tsc's maps
   sourcemap: 'linked',
   logLevel: 'warning',
 });
+
+// ASCII only: node reads it as one-byte text, several times faster than decoding UTF-8 (and V8
+// keeps it as a one-byte string). esbuild escapes strings and regular expressions itself; what
+// is left is comments, where `\uXXXX` reads the same (and means the same anywhere else).
+const bundleFile = `${root}/${outdir}/cli.cjs`;
+const text = readFileSync(bundleFile, 'utf8');
+writeFileSync(
+  bundleFile,
+  // eslint-disable-next-line no-control-regex -- every byte outside ASCII, whatever it is
+  text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+);
+
+// a fresh node, without this script's state, as bin/phx-play.js runs
+execFileSync(process.execPath, [`${root}/scripts/code-cache.mjs`], { stdio: ['ignore', 'ignore', 'inherit'] });

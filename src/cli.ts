@@ -60,3 +60,5 @@ function packageVersion(): string {
     if (dir.pathname === '/') throw new Error(`no package.json of phx-play above ${import.meta.url}`);
   }
 }
+
+export { loadRunCode } from './cli/warm-up.js';

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { Connection, ExecResult } from './connection/types.js';
 import type { PredictionWrite, Predictions } from './predictions.js';
 import type { SharedScopes } from './shared-scope.js';
+import { once } from './once.js';
 
 export interface RunOptions {
   stdin?: string | Buffer;
@@ -155,8 +156,8 @@ export interface ModuleDefinition<A = unknown, F = unknown> {
   name: string;
   /** other names that select it, e.g. 'ansible.builtin.command' */
   aliases?: string[];
-  /** argument schema; the JSON Schema for editors is generated from it */
-  args: z.ZodType<A>;
+  /** argument schema; the JSON Schema for editors is generated from it (built on first use: ModuleSpec) */
+  readonly args: z.ZodType<A>;
   /**
    * The argument that a bare string maps to (`command: ls -l` → { cmd: 'ls -l' }).
    * Ansible's free-form modules (command, shell) use it.
@@ -227,6 +228,16 @@ export interface PlanContext {
   readonly vars: Readonly<Record<string, unknown>>;
 }
 
-export function defineModule<A, F>(def: ModuleDefinition<A, F>): ModuleDefinition<A, F> {
-  return def;
+/** What a module file gives defineModule: the definition, with its argument schema as a builder. */
+export interface ModuleSpec<A, F> extends Omit<ModuleDefinition<A, F>, 'args'> {
+  /**
+   * Builds the argument schema. Called once, on first use of `args`: building a zod schema is
+   * most of what importing a module costs, so a run pays only for the modules its playbooks name.
+   */
+  args: () => z.ZodType<A>;
+}
+
+export function defineModule<A, F>(spec: ModuleSpec<A, F>): ModuleDefinition<A, F> {
+  const { args: build, ...def } = spec;
+  return Object.defineProperty(def, 'args', { get: once(build), enumerable: true }) as ModuleDefinition<A, F>;
 }

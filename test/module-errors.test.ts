@@ -33,7 +33,7 @@ function failing(name: string, fail: (ctx: ModuleContext) => Promise<never> | ne
   return defineModule({
     name,
     description: `test module: throws in ${when}`,
-    args: noArgs,
+    args: () => noArgs,
     async facts(ctx) {
       if (when === 'facts') await fail(ctx);
       return {};

@@ -19,7 +19,7 @@ const light = (verify: boolean | Verify<Args>): ModuleDefinition<Args, { state: 
   defineModule<Args, { state: string }>({
     name: 'light',
     description: 'test module',
-    args,
+    args: () => args,
     facts: (_ctx, a) => Promise.resolve({ state: existsSync(a.file) ? readFileSync(a.file, 'utf8') : 'off' }),
     plan(f, a) {
       const want = a.state === 'blink' ? 'on' : a.state;

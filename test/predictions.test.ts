@@ -105,7 +105,7 @@ const probeModule = (calls: string[]) =>
   defineModule<{ path: string }, { exists: boolean; predicted?: boolean }>({
     name: 'probe_test',
     description: 'test module',
-    args: z.object({ path: z.string() }),
+    args: () => z.object({ path: z.string() }),
     async facts(ctx, a) {
       calls.push('facts');
       const r = await ctx.run(['test', '-e', a.path], { okExit: 'any' });

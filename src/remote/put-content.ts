@@ -20,8 +20,8 @@ export const DIFF_MAX_BYTES = 100_000;
 /** Largest file lineinfile edits. */
 export const READ_MAX_BYTES = 64 * 1024 * 1024;
 
-/** Arguments copy and template share, with Ansible's names. */
-export const putArgShape = {
+/** Arguments copy and template share, with Ansible's names (a function: module schemas are built on first use). */
+export const putArgShape = () => ({
   dest: z
     .string()
     .min(1)
@@ -37,7 +37,7 @@ export const putArgShape = {
   validate: z.string().includes('%s', { message: 'validate must contain %s (the temp file to check)' }).optional(),
   unsafe_writes: z.boolean().optional().describe('accepted for compatibility; ignored'),
   follow: z.boolean().optional().describe('accepted for compatibility; links at dest are replaced'),
-};
+});
 
 export interface PutRequest {
   dest: string;
