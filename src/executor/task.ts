@@ -572,6 +572,7 @@ export function loopItems(
     return entries.map(([key, v]) => ({ key: unsafe ? new UnsafeText(key) : key, value: v }));
   }
   if (node.loop_with === 'sequence') return sequenceLoop(value, node);
+  if (node.loop_with === 'flattened') return flattenedItems(Array.isArray(value) ? (value as unknown[]) : [value]);
   // with_items over a mapping: its keys, as LookupBase._flatten iterates the terms (lookup/items.py)
   if (node.loop_with === 'items' && isMapping(value)) {
     const unsafe = isUnsafeContainer(value);
@@ -581,6 +582,24 @@ export function loopItems(
   const list: unknown[] = value;
   if (node.loop_with === 'together' || node.loop_with === 'nested') return combined(node.loop_with, list, node);
   return node.loop_with === 'items' ? list.flatMap((v: unknown) => (Array.isArray(v) ? (v as unknown[]) : [v])) : list;
+}
+
+/**
+ * with_flattened (community.general plugins/lookup/flattened.py `_do_flatten`): lists flattened all
+ * the way down; a term that is the string 'None' or 'null' ends its list (the lookup's `break`); a
+ * string is one item, without the blanks around it (listify_lookup_plugin_terms strips it).
+ */
+export function flattenedItems(terms: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  for (let term of terms) {
+    while (Array.isArray(term) && term.length === 1) term = term[0];
+    const text = plain(term);
+    if (text === 'None' || text === 'null') break;
+    if (Array.isArray(term)) out.push(...flattenedItems(term));
+    else if (typeof text === 'string' && text.trim() !== text) out.push(term instanceof UnsafeText ? new UnsafeText(text.trim()) : text.trim());
+    else out.push(term);
+  }
+  return out;
 }
 
 /** with_sequence whose terms held templates: read as the loader reads literal ones (src/playbook/sequence.ts). */
