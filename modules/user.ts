@@ -50,6 +50,8 @@ const args = z
     shell: passwdField().optional(),
     password: passwdField().optional().describe('the crypted password (a hash, e.g. from password_hash); never logged'),
     update_password: z.enum(['always', 'on_create']).default('always'),
+    password_expire_min: z.number().int().optional().describe('minimum days between password changes (chage -m)'),
+    password_expire_max: z.number().int().optional().describe('maximum days a password is valid (chage -M)'),
     create_home: z.boolean().optional().describe('useradd -m (default true; alias createhome)'),
     createhome: z.boolean().optional(),
     move_home: z.boolean().default(false).describe('usermod -m when home changes'),
@@ -86,6 +88,8 @@ interface Facts {
   groups: GroupEntry[];
   /** the shadow hash, read only when a password is asked for: compared, never shown */
   hash?: string;
+  /** the shadow entry's minimum and maximum password age (-1: empty), read when asked for; undefined: no entry */
+  expire?: { min: number; max: number };
 }
 
 const nameOf = (a: Args) => (a.name ?? a.user)!;
@@ -98,11 +102,19 @@ async function readFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
     ['getent', 'passwd', name],
     ['getent', 'group'],
   ];
-  if (a.password !== undefined) reads.push(['getent', 'shadow', name]);
+  const expiry = a.password_expire_min !== undefined || a.password_expire_max !== undefined;
+  if (a.password !== undefined || expiry) reads.push(['getent', 'shadow', name]);
   const [passwd, group, shadow] = await runBatch(ctx, reads);
   const user = passwd.rc === 0 ? parsePasswd(passwd.stdout) : undefined;
-  const hash = shadow?.rc === 0 ? shadow.stdout.split('\n')[0].split(':')[1] : undefined;
-  return { user: user?.name === name ? user : undefined, groups: parseGroups(group.stdout), hash };
+  const entry = shadow?.rc === 0 ? shadow.stdout.split('\n')[0].split(':') : undefined;
+  // getspnam's sp_min/sp_max: an empty field is -1
+  const days = (field: string | undefined) => (field ? Number(field) : -1);
+  return {
+    user: user?.name === name ? user : undefined,
+    groups: parseGroups(group.stdout),
+    hash: a.password !== undefined ? entry?.[1] : undefined,
+    expire: expiry && entry ? { min: days(entry[3]), max: days(entry[4]) } : undefined,
+  };
 }
 
 function findGroup(groups: GroupEntry[], g: string | number): GroupEntry | undefined {
@@ -112,6 +124,20 @@ function findGroup(groups: GroupEntry[], g: string | number): GroupEntry | undef
 /** The user's supplementary groups (Ansible's user_group_membership: the primary group left out). */
 function membership(f: Facts, name: string, primary: number): string[] {
   return f.groups.filter((g) => g.members.includes(name) && g.gid !== primary).map((g) => g.name);
+}
+
+/**
+ * user.py set_password_expire: `chage -m/-M` for what differs from the shadow entry; a user without one is
+ * left alone (getspnam fails). A user created by this task gets them after useradd (its defaults unknown here).
+ */
+function expireChange(a: Args, name: string, expire: Facts['expire'], created: boolean): Change[] {
+  const min = a.password_expire_min;
+  const max = a.password_expire_max;
+  if (!created && !expire) return [];
+  const argv = ['chage'];
+  if (min !== undefined && (created || min !== expire!.min)) argv.push('-m', String(min));
+  if (max !== undefined && (created || max !== expire!.max)) argv.push('-M', String(max));
+  return argv.length > 1 ? [{ description: `password ageing of ${name}`, argv: [...argv, '--', name] }] : [];
 }
 
 function passwordChange(name: string, hash: string): Change {
@@ -152,6 +178,7 @@ export function planUser(f: Facts, a: Args): Plan {
     argv.push(name);
     changes.push({ description: `useradd ${name}`, argv });
     if (a.password !== undefined) changes.push(passwordChange(name, a.password));
+    changes.push(...expireChange(a, name, undefined, true));
     return { changes, result: { ...result, system: a.system, create_home: createHome(a) } };
   }
 
@@ -174,8 +201,11 @@ export function planUser(f: Facts, a: Args): Plan {
   if (a.home !== undefined && a.home !== cur.home) argv.push('-d', a.home, ...(a.move_home ? ['-m'] : []));
   if (a.shell !== undefined && a.shell !== cur.shell) argv.push('-s', a.shell);
   if (argv.length > 1) changes.push({ description: `usermod ${name}`, argv: [...argv, name] });
-  if (a.password !== undefined && a.update_password === 'always' && f.hash !== a.password)
+  // user.py modify_user_usermod compares the hashes without their lock prefix: `!*` already is `*`
+  const unlocked = (h: string | undefined) => h?.replace(/^!+/, '');
+  if (a.password !== undefined && a.update_password === 'always' && unlocked(f.hash) !== unlocked(a.password))
     changes.push(passwordChange(name, a.password));
+  changes.push(...expireChange(a, name, f.expire, false));
   return {
     changes,
     result: {

@@ -236,8 +236,12 @@ function applyOutcome(host: HostState, task: Task, o: Outcome, scope: Scope, cou
   // a registered result is data: output containing `{{` is never rendered as a template
   if (task.register) host.facts[task.register] = markUnsafe(o.result);
   if (task.register && o.secret) markSecretContainers(host.facts[task.register]);
-  const facts = o.result.ansible_facts;
-  if (facts && typeof facts === 'object' && o.status !== 'failed' && o.status !== 'skipped') {
+  // a loop's facts are its items' (Ansible's strategy applies each result item's ansible_facts)
+  const factSets = Array.isArray(o.result.results)
+    ? (o.result.results as unknown[]).map((r) => (r && typeof r === 'object' ? (r as Record<string, unknown>).ansible_facts : undefined))
+    : [o.result.ansible_facts];
+  for (const facts of factSets) {
+    if (!facts || typeof facts !== 'object' || o.status === 'failed' || o.status === 'skipped') continue;
     if (o.secret) markSecretData(facts); // set_fact of a value derived from a secret sets a secret
     if (task.module === 'setup') mergeGatheredFacts(host.gathered, facts as Record<string, unknown>);
     else if (task.module === 'include_vars') Object.assign(host.includedVars, facts);
@@ -275,8 +279,9 @@ async function runLoop(t: TaskOnHost): Promise<Outcome> {
   const loopVar = lc.loop_var ?? 'item';
   const results: Record<string, unknown>[] = [];
   const statuses: HostStatus[] = [];
+  let vars = t.vars;
   for (let i = 0; i < items.length; i++) {
-    const item: TaskOnHost = { ...t, vars: loopItemVars(t.vars, items, i, loopVar, lc) };
+    const item: TaskOnHost = { ...t, vars: loopItemVars(vars, items, i, loopVar, lc) };
     let o: Outcome;
     const started = performance.now();
     try {
@@ -295,10 +300,27 @@ async function runLoop(t: TaskOnHost): Promise<Outcome> {
     };
     results.push(r);
     statuses.push(o.status);
+    vars = withItemFacts(vars, o, t.task.module);
     reportItem(t, o, r, typeof plain(label) === 'string' ? String(label) : JSON.stringify(label), started);
     if (lc.pause && i < items.length - 1) await sleep(lc.pause * 1000);
   }
   return loopOutcome(t, results, statuses);
+}
+
+/**
+ * The vars later items of a loop see: an item's facts (set_fact `acc: "{{ acc | default([]) + [item] }}"`)
+ * over the task's, as Ansible's TaskExecutor._execute updates the loop's variables with each result's.
+ */
+function withItemFacts(vars: Record<string, unknown>, o: Outcome, module: string): Record<string, unknown> {
+  const facts = o.result.ansible_facts;
+  if (!facts || typeof facts !== 'object' || o.status === 'failed' || o.status === 'skipped' || module === 'setup')
+    return vars;
+  const next = Object.create(null) as Record<string, unknown>;
+  Object.defineProperties(next, {
+    ...Object.getOwnPropertyDescriptors(vars),
+    ...Object.getOwnPropertyDescriptors(facts),
+  });
+  return next;
 }
 
 function reportItem(t: TaskOnHost, o: Outcome, result: Record<string, unknown>, label: string, started: number): void {
