@@ -8,7 +8,6 @@
 // second round trip, for the files that matched everything else.
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import { RE2JS } from 're2js';
 import { defineModule, ModuleError, type ModuleContext } from '../src/module.js';
 import { expandPathArgs } from '../src/remote/expand-paths.js';
 import { compileFnmatch } from '../src/remote/fnmatch.js';
@@ -52,28 +51,43 @@ function regexProblem(pattern: string): string | undefined {
 
 const args = z
   .object({
-    paths: strList.optional().describe('directories to search (a list, or one string split at commas; aliases: path, name)'),
+    paths: strList
+      .optional()
+      .describe('directories to search (a list, or one string split at commas; aliases: path, name)'),
     path: strList.optional(),
     name: strList.optional(),
-    patterns: strList.optional().describe("base names to select: shell globs, or regexes with use_regex (alias: pattern); default all"),
+    patterns: strList
+      .optional()
+      .describe('base names to select: shell globs, or regexes with use_regex (alias: pattern); default all'),
     pattern: strList.optional(),
     excludes: strList.optional().describe('base names to leave out, same kind as patterns (alias: exclude)'),
     exclude: strList.optional(),
-    contains: z.string().optional().describe("a regex the content of a file must match (file_type: file only)"),
-    read_whole_file: z.boolean().default(false).describe('contains: search the whole text instead of matching each line from its start'),
+    contains: z.string().optional().describe('a regex the content of a file must match (file_type: file only)'),
+    read_whole_file: z
+      .boolean()
+      .default(false)
+      .describe('contains: search the whole text instead of matching each line from its start'),
     file_type: z.enum(['any', 'directory', 'file', 'link']).default('file').describe('which entries to select'),
     age: amount(AGE, SECONDS, 'age').describe("at least this old ('2d', '3600', 's m h d w'); negative: at most"),
     age_stamp: z.enum(['atime', 'ctime', 'mtime']).default('mtime').describe('the time the age is measured from'),
-    size: amount(SIZE, BYTES, 'size').describe("at least this big ('10m', 'b k m g t'); negative: at most; not for directories"),
+    size: amount(SIZE, BYTES, 'size').describe(
+      "at least this big ('10m', 'b k m g t'); negative: at most; not for directories",
+    ),
     recurse: z.boolean().default(false).describe('descend into subdirectories'),
     depth: z.number().int().optional().describe('with recurse: the deepest level to select (1: the directory itself)'),
     hidden: z.boolean().default(false).describe('also select names starting with a dot'),
     follow: z.boolean().default(false).describe('descend into symlinked directories'),
     get_checksum: z.boolean().default(false).describe("each regular file's checksum (checksum_algorithm)"),
-    checksum_algorithm: z.enum(ALGORITHMS).default('sha1').describe('for get_checksum (aliases: checksum, checksum_algo)'),
+    checksum_algorithm: z
+      .enum(ALGORITHMS)
+      .default('sha1')
+      .describe('for get_checksum (aliases: checksum, checksum_algo)'),
     checksum: z.enum(ALGORITHMS).optional(),
     checksum_algo: z.enum(ALGORITHMS).optional(),
-    use_regex: z.boolean().default(false).describe("patterns and excludes are Python regexes matched from the name's start"),
+    use_regex: z
+      .boolean()
+      .default(false)
+      .describe("patterns and excludes are Python regexes matched from the name's start"),
     mode: modeArg.optional().describe("permissions to select (octal, or symbolic like 'u=rw,g=r')"),
     exact_mode: z.boolean().default(true).describe('mode: exactly these bits (false: any of them)'),
   })
@@ -88,8 +102,10 @@ const args = z
       });
     if ((a.paths ?? a.path ?? a.name ?? []).some((p) => p.includes('\0')))
       ctx.addIssue({ code: 'custom', path: ['paths'], message: 'a path cannot hold a NUL character' });
-    if (a.patterns && a.pattern) ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'give only one of patterns, pattern' });
-    if (a.excludes && a.exclude) ctx.addIssue({ code: 'custom', path: ['exclude'], message: 'give only one of excludes, exclude' });
+    if (a.patterns && a.pattern)
+      ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'give only one of patterns, pattern' });
+    if (a.excludes && a.exclude)
+      ctx.addIssue({ code: 'custom', path: ['exclude'], message: 'give only one of excludes, exclude' });
     const regexes: [string, string | undefined][] = [['contains', a.contains]];
     if (a.use_regex) {
       for (const p of a.patterns ?? a.pattern ?? []) regexes.push(['patterns', p]);
@@ -156,7 +172,8 @@ export interface ListedEntry {
   stat?: EntryStat;
 }
 
-export type Listed = { kind: 'missing' } | { kind: 'dir'; entries: ListedEntry[]; findErrors: string; statErrors: string };
+export type Listed =
+  { kind: 'missing' } | { kind: 'dir'; entries: ListedEntry[]; findErrors: string; statErrors: string };
 
 export interface Listing {
   /** the host's clock when the walk began (find.py's `now`) */
@@ -235,7 +252,15 @@ export function pyNormpath(p: string): string {
 }
 
 const S_IFMT = 0o170000;
-const TYPE_BITS = { dir: 0o040000, reg: 0o100000, lnk: 0o120000, chr: 0o020000, blk: 0o060000, fifo: 0o010000, sock: 0o140000 };
+const TYPE_BITS = {
+  dir: 0o040000,
+  reg: 0o100000,
+  lnk: 0o120000,
+  chr: 0o020000,
+  blk: 0o060000,
+  fifo: 0o010000,
+  sock: 0o140000,
+};
 const is = (st: EntryStat, t: keyof typeof TYPE_BITS) => (st.mode & S_IFMT) === TYPE_BITS[t];
 
 /** find.py statinfo(): the stat module's fields, in its order. */
@@ -417,7 +442,9 @@ async function readContents(ctx: ModuleContext, paths: string[], command: string
   const out: (string | undefined)[] = [];
   for (let i = 0; i < f.length - 1; i++) out.push(f[i] === 'B' ? f[++i] : undefined);
   if (out.length !== paths.length)
-    throw new ModuleError(`find: could not read the files' contents: ${r.stderr.trim() || `exit code ${r.rc}`}`, { result: r });
+    throw new ModuleError(`find: could not read the files' contents: ${r.stderr.trim() || `exit code ${r.rc}`}`, {
+      result: r,
+    });
   return out;
 }
 
@@ -456,22 +483,35 @@ async function readFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
   const r = await ctx.run(['sh', '-c', WALK_SCRIPT, 'sh', a.follow ? 'L' : 'H', String(maxdepth ?? ''), ...npaths], {
     okExit: 'any',
   });
-  if (r.rc !== 0) throw new ModuleError(`find: could not search on ${ctx.host}: ${r.stderr.trim() || `exit code ${r.rc}`}`, { result: r });
+  if (r.rc !== 0)
+    throw new ModuleError(`find: could not search on ${ctx.host}: ${r.stderr.trim() || `exit code ${r.rc}`}`, {
+      result: r,
+    });
   const sel = selectEntries(a, npaths, parseListing(r.stdout, npaths.length));
 
   const algorithm = algorithmOf(a);
   const sizes = sel.needContent.map((i) => sel.files[i].size as number);
   const big = sel.needContent.find((_, k) => sizes[k] > CONTENT_MAX);
   if (big !== undefined)
-    throw new ModuleError(`find: ${String(sel.files[big].path)} is larger than the ${CONTENT_MAX / 1024 / 1024} MiB contains reads`);
-  const contents = await readContents(ctx, sel.needContent.map((i) => sel.files[i].path as string), 'base64');
+    throw new ModuleError(
+      `find: ${String(sel.files[big].path)} is larger than the ${CONTENT_MAX / 1024 / 1024} MiB contains reads`,
+    );
+  const contents = await readContents(
+    ctx,
+    sel.needContent.map((i) => sel.files[i].path as string),
+    'base64',
+  );
   const dropped = new Set<number>();
   sel.needContent.forEach((i, k) => {
     const content = contents[k] === undefined ? undefined : Buffer.from(contents[k], 'base64');
     if (!content || !contentMatches(content, a.contains!, a.read_whole_file)) dropped.add(i);
     else if (a.get_checksum) sel.files[i].checksum = createHash(algorithm).update(content).digest('hex');
   });
-  const sums = await readContents(ctx, sel.needChecksum.map((i) => sel.files[i].path as string), `${algorithm}sum`);
+  const sums = await readContents(
+    ctx,
+    sel.needChecksum.map((i) => sel.files[i].path as string),
+    `${algorithm}sum`,
+  );
   sel.needChecksum.forEach((i, k) => {
     const sum = sums[k]?.split(' ')[0];
     if (!sum) throw new ModuleError(`find: could not read ${String(sel.files[i].path)} for its checksum`);
@@ -483,7 +523,8 @@ async function readFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
 export default defineModule<Args, Facts>({
   name: 'find',
   aliases: ['ansible.builtin.find', 'ansible.legacy.find'],
-  description: 'List the files, directories or links under some directories that match names, age, size, mode or content',
+  description:
+    'List the files, directories or links under some directories that match names, age, size, mode or content',
   args,
   facts: readFacts,
   plan: (f) => ({

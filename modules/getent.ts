@@ -45,7 +45,8 @@ type Args = z.infer<typeof args>;
 
 const COLON = ['passwd', 'shadow', 'group', 'gshadow'];
 
-// Python's str.splitlines(): these all end a line
+// Python's str.splitlines(): these all end a line (\x1c-\x1e are the file, group and record separators)
+// eslint-disable-next-line no-control-regex -- matching these control characters is the point
 const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
 
 /** getent.py main(): each line split (str.split(sep), or on runs of blanks without one); a key seen again becomes a list of records. */

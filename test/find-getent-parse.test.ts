@@ -142,19 +142,41 @@ describe('getent (getent.py main)', () => {
 
   it("the result: facts as unsafe text; rc 2 with fail_key false; rc 1, 3 and others fail with getent.py's words", () => {
     const a = getentModule.args.parse({ database: 'passwd', key: 'nobody', fail_key: false });
-    const ok = getentModule.plan({ result: { rc: 0, stdout: 'x:{{ 7*6 }}:1\n', stderr: '' } }, a, { host: 'h', check: false, vars: {} });
+    const ok = getentModule.plan({ result: { rc: 0, stdout: 'x:{{ 7*6 }}:1\n', stderr: '' } }, a, {
+      host: 'h',
+      check: false,
+      vars: {},
+    });
     const facts = ok.result!.ansible_facts as Record<string, Record<string, unknown[]>>;
     assert.equal(String(facts.getent_passwd.x[0]), '{{ 7*6 }}');
     assert.notEqual(typeof facts.getent_passwd.x[0], 'string');
-    const missing = getentModule.plan({ result: { rc: 2, stdout: '', stderr: '' } }, a, { host: 'h', check: false, vars: {} });
-    assert.deepEqual(JSON.parse(JSON.stringify(missing.result)), { ansible_facts: { getent_passwd: { nobody: null } } });
+    const missing = getentModule.plan({ result: { rc: 2, stdout: '', stderr: '' } }, a, {
+      host: 'h',
+      check: false,
+      vars: {},
+    });
+    assert.deepEqual(JSON.parse(JSON.stringify(missing.result)), {
+      ansible_facts: { getent_passwd: { nobody: null } },
+    });
     assert.equal(missing.fail, undefined);
     const strict = getentModule.args.parse({ database: 'passwd', key: 'nobody' });
     const ctx = { host: 'h', check: false, vars: {} };
-    assert.equal(getentModule.plan({ result: { rc: 2, stdout: '', stderr: '' } }, strict, ctx).fail, 'One or more supplied key could not be found in the database.');
-    assert.equal(getentModule.plan({ result: { rc: 1, stdout: '', stderr: '' } }, strict, ctx).fail, 'Missing arguments, or database unknown.');
-    assert.equal(getentModule.plan({ result: { rc: 3, stdout: '', stderr: '' } }, strict, ctx).fail, 'Enumeration not supported on this database.');
-    assert.equal(getentModule.plan({ result: { rc: 64, stdout: '', stderr: '' } }, strict, ctx).fail, 'Unexpected failure!');
+    assert.equal(
+      getentModule.plan({ result: { rc: 2, stdout: '', stderr: '' } }, strict, ctx).fail,
+      'One or more supplied key could not be found in the database.',
+    );
+    assert.equal(
+      getentModule.plan({ result: { rc: 1, stdout: '', stderr: '' } }, strict, ctx).fail,
+      'Missing arguments, or database unknown.',
+    );
+    assert.equal(
+      getentModule.plan({ result: { rc: 3, stdout: '', stderr: '' } }, strict, ctx).fail,
+      'Enumeration not supported on this database.',
+    );
+    assert.equal(
+      getentModule.plan({ result: { rc: 64, stdout: '', stderr: '' } }, strict, ctx).fail,
+      'Unexpected failure!',
+    );
   });
 
   it('arguments: split not empty, a database is a word, a service no option', () => {

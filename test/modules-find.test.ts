@@ -68,7 +68,23 @@ describe('find', () => {
     const got = rel(result.files);
     assert.deepEqual(
       sorted(got),
-      sorted([...TOP_FILES, '.hid', 'la', 'broken', '.h', 'a', 'd2', '.h/z', 'a/x.txt', 'a/ld2', 'a/b', 'a/b/y.log', 'a/b/c', 'a/b/c/z.log', 'd2/in']),
+      sorted([
+        ...TOP_FILES,
+        '.hid',
+        'la',
+        'broken',
+        '.h',
+        'a',
+        'd2',
+        '.h/z',
+        'a/x.txt',
+        'a/ld2',
+        'a/b',
+        'a/b/y.log',
+        'a/b/c',
+        'a/b/c/z.log',
+        'd2/in',
+      ]),
     );
     // a directory's entries come before anything below it; the non-directories of a directory before its directories
     assert.ok(got.indexOf('a') < got.indexOf('a/x.txt'));
@@ -119,7 +135,13 @@ describe('find', () => {
   it('excludes: cull the base names that patterns matched; directories excluded by name', async () => {
     const r = await run(findModule, { paths: dir, recurse: true, file_type: 'directory', excludes: 'b,d*' });
     assert.deepEqual(sorted(rel(r.result.files)), ['a', 'a/b/c']);
-    const re = await run(findModule, { paths: dir, recurse: true, use_regex: true, patterns: '.*\\.log', excludes: 'z' });
+    const re = await run(findModule, {
+      paths: dir,
+      recurse: true,
+      use_regex: true,
+      patterns: '.*\\.log',
+      excludes: 'z',
+    });
     assert.deepEqual(rel(re.result.files), ['a/b/y.log']);
   });
 
@@ -132,7 +154,10 @@ describe('find', () => {
     assert.deepEqual(rel(big.result.files), ['big.bin']);
     // size is not applied to directories or links with file_type any
     const small = await run(findModule, { paths: dir, file_type: 'any', size: -4 });
-    assert.deepEqual(sorted(rel(small.result.files)), sorted(['-dash', '[x]', 'new\nline', "q'$(touch pwned)", 'la', 'broken', 'a', 'd2']));
+    assert.deepEqual(
+      sorted(rel(small.result.files)),
+      sorted(['-dash', '[x]', 'new\nline', "q'$(touch pwned)", 'la', 'broken', 'a', 'd2']),
+    );
     assert.deepEqual(argErrors(findModule, { paths: dir, age: '3x' }), ['age: failed to process age: "3x"']);
     assert.deepEqual(argErrors(findModule, { paths: dir, size: '1 m' }), ['size: failed to process size: "1 m"']);
   });
@@ -200,7 +225,10 @@ describe('find', () => {
     assert.deepEqual(rel(result.files), ['-d/f']);
     const r = await run(findModule, { paths: dir, recurse: true, contains: 'x', get_checksum: true });
     assert.deepEqual(rel(r.result.files), ['new\nline']);
-    assert.equal(r.result.files && (r.result.files as Record<string, unknown>[])[0].checksum, createHash('sha1').update('x').digest('hex'));
+    assert.equal(
+      r.result.files && (r.result.files as Record<string, unknown>[])[0].checksum,
+      createHash('sha1').update('x').digest('hex'),
+    );
     const { result: none } = await run(findModule, { paths: dir, patterns: 'pwned' });
     assert.deepEqual(none.files, []);
   });

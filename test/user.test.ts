@@ -41,7 +41,10 @@ describe('user: plans', () => {
     assert.deepEqual(planUser({ user: ALICE, groups: GROUPS }, a).changes, []);
     // a new user: after useradd
     const created = planUser({ groups: GROUPS }, u({ name: 'dave', password_expire_max: 90 }));
-    assert.deepEqual(created.changes.map((c) => c.argv![0]), ['useradd', 'chage']);
+    assert.deepEqual(
+      created.changes.map((c) => c.argv![0]),
+      ['useradd', 'chage'],
+    );
     assert.deepEqual(argErrors(user, { name: 'a', password_expire_min: 'x' }).length, 1);
   });
 

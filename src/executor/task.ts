@@ -238,7 +238,9 @@ function applyOutcome(host: HostState, task: Task, o: Outcome, scope: Scope, cou
   if (task.register && o.secret) markSecretContainers(host.facts[task.register]);
   // a loop's facts are its items' (Ansible's strategy applies each result item's ansible_facts)
   const factSets = Array.isArray(o.result.results)
-    ? (o.result.results as unknown[]).map((r) => (r && typeof r === 'object' ? (r as Record<string, unknown>).ansible_facts : undefined))
+    ? (o.result.results as unknown[]).map((r) =>
+        r && typeof r === 'object' ? (r as Record<string, unknown>).ansible_facts : undefined,
+      )
     : [o.result.ansible_facts];
   for (const facts of factSets) {
     if (!facts || typeof facts !== 'object' || o.status === 'failed' || o.status === 'skipped') continue;
@@ -618,7 +620,8 @@ export function flattenedItems(terms: unknown[]): unknown[] {
     const text = plain(term);
     if (text === 'None' || text === 'null') break;
     if (Array.isArray(term)) out.push(...flattenedItems(term));
-    else if (typeof text === 'string' && text.trim() !== text) out.push(term instanceof UnsafeText ? new UnsafeText(text.trim()) : text.trim());
+    else if (typeof text === 'string' && text.trim() !== text)
+      out.push(term instanceof UnsafeText ? new UnsafeText(text.trim()) : text.trim());
     else out.push(term);
   }
   return out;
