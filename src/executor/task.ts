@@ -245,9 +245,10 @@ function applyOutcome(host: HostState, task: Task, o: Outcome, scope: Scope, cou
   for (const facts of factSets) {
     if (!facts || typeof facts !== 'object' || o.status === 'failed' || o.status === 'skipped') continue;
     if (o.secret) markSecretData(facts); // set_fact of a value derived from a secret sets a secret
-    if (task.module === 'setup') mergeGatheredFacts(host.gathered, facts as Record<string, unknown>);
-    else if (task.module === 'include_vars') Object.assign(host.includedVars, facts);
-    else Object.assign(host.facts, facts);
+    if (task.module === 'include_vars') Object.assign(host.includedVars, facts);
+    else if (task.module === 'set_fact') Object.assign(host.facts, facts);
+    // setup's and other modules' facts (getent) are the host's facts: variables, and under ansible_facts
+    else mergeGatheredFacts(host.gathered, facts as Record<string, unknown>);
   }
   if (o.status === 'changed') for (const n of [...(task.notify ?? []), ...(scope.notify ?? [])]) host.notified.add(n);
   if (o.status === 'failed' && !o.ignored) {
