@@ -13,6 +13,8 @@ import { expandPathArgs } from '../src/remote/expand-paths.js';
 import { compileFnmatch } from '../src/remote/fnmatch.js';
 import { applyMode, formatMode, modeArg, parseMode } from '../src/remote/mode.js';
 import { compileUserRegex } from '../src/template/regex.js';
+import { normalizePath, pathSlot, predictedPath, type Predictions } from '../src/predictions.js';
+import type { FileState } from '../src/remote/probe.js';
 
 const ALGORITHMS = ['sha1', 'sha224', 'sha256', 'sha384', 'sha512', 'md5'] as const;
 type Algorithm = (typeof ALGORITHMS)[number];
@@ -466,10 +468,13 @@ export function contentMatches(content: Buffer, pattern: string, wholeFile: bool
 }
 
 interface Facts {
-  files: Record<string, unknown>[];
-  examined: number;
-  skipped: Record<string, string>;
-  warnings: string[];
+  /** the searched paths, expanded on the host */
+  npaths: string[];
+  listing: Listing;
+  /** by path: the content read for `contains` (undefined: not readable) */
+  contents: Map<string, Buffer | undefined>;
+  /** by path: the checksum read for `get_checksum` */
+  sums: Map<string, string>;
 }
 
 async function readFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
@@ -479,45 +484,151 @@ async function readFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
   const expanded = await expandPathArgs(Object.keys(record), record, ctx);
   const npaths = given.map((_, i) => expanded[`p${i}`]);
 
-  const maxdepth = !a.recurse ? 1 : a.depth ? Math.max(a.depth + 1, 1) : undefined;
-  const r = await ctx.run(['sh', '-c', WALK_SCRIPT, 'sh', a.follow ? 'L' : 'H', String(maxdepth ?? ''), ...npaths], {
+  const r = await ctx.run(['sh', '-c', WALK_SCRIPT, 'sh', a.follow ? 'L' : 'H', String(maxDepth(a) ?? ''), ...npaths], {
     okExit: 'any',
   });
   if (r.rc !== 0)
     throw new ModuleError(`find: could not search on ${ctx.host}: ${r.stderr.trim() || `exit code ${r.rc}`}`, {
       result: r,
     });
-  const sel = selectEntries(a, npaths, parseListing(r.stdout, npaths.length));
-
-  const algorithm = algorithmOf(a);
-  const sizes = sel.needContent.map((i) => sel.files[i].size as number);
-  const big = sel.needContent.find((_, k) => sizes[k] > CONTENT_MAX);
+  const listing = parseListing(r.stdout, npaths.length);
+  // what matched everything else: their contents (contains) or checksums, in a second round trip
+  const sel = selectEntries(a, npaths, listing);
+  const pathOf = (i: number) => sel.files[i].path as string;
+  const big = sel.needContent.find((i) => (sel.files[i].size as number) > CONTENT_MAX);
   if (big !== undefined)
-    throw new ModuleError(
-      `find: ${String(sel.files[big].path)} is larger than the ${CONTENT_MAX / 1024 / 1024} MiB contains reads`,
-    );
-  const contents = await readContents(
-    ctx,
-    sel.needContent.map((i) => sel.files[i].path as string),
-    'base64',
+    throw new ModuleError(`find: ${pathOf(big)} is larger than the ${CONTENT_MAX / 1024 / 1024} MiB contains reads`);
+  const read = await readContents(ctx, sel.needContent.map(pathOf), 'base64');
+  const contents = new Map(
+    sel.needContent.map((i, k) => [pathOf(i), read[k] === undefined ? undefined : Buffer.from(read[k], 'base64')]),
   );
-  const dropped = new Set<number>();
-  sel.needContent.forEach((i, k) => {
-    const content = contents[k] === undefined ? undefined : Buffer.from(contents[k], 'base64');
-    if (!content || !contentMatches(content, a.contains!, a.read_whole_file)) dropped.add(i);
-    else if (a.get_checksum) sel.files[i].checksum = createHash(algorithm).update(content).digest('hex');
-  });
-  const sums = await readContents(
-    ctx,
-    sel.needChecksum.map((i) => sel.files[i].path as string),
-    `${algorithm}sum`,
-  );
+  const summed = await readContents(ctx, sel.needChecksum.map(pathOf), `${algorithmOf(a)}sum`);
+  const sums = new Map<string, string>();
   sel.needChecksum.forEach((i, k) => {
-    const sum = sums[k]?.split(' ')[0];
-    if (!sum) throw new ModuleError(`find: could not read ${String(sel.files[i].path)} for its checksum`);
-    sel.files[i].checksum = sum;
+    const sum = summed[k]?.split(' ')[0];
+    if (!sum) throw new ModuleError(`find: could not read ${pathOf(i)} for its checksum`);
+    sums.set(pathOf(i), sum);
   });
+  return { npaths, listing, contents, sums };
+}
+
+/** find's -maxdepth: 1 without recurse; depth + 1 with it (the level below is examined); else none. */
+function maxDepth(a: Args): number | undefined {
+  return !a.recurse ? 1 : a.depth ? Math.max(a.depth + 1, 1) : undefined;
+}
+
+/** The selection finished with what was read: contains decides, checksums added. Pure. */
+function finish(a: Args, f: Facts): Selection {
+  const sel = selectEntries(a, f.npaths, f.listing);
+  const dropped = new Set<number>();
+  for (const i of sel.needContent) {
+    const content = f.contents.get(sel.files[i].path as string);
+    // a file only an earlier task of a check run would write: its content is not known here
+    if (!content || !contentMatches(content, a.contains!, a.read_whole_file)) dropped.add(i);
+    else if (a.get_checksum) sel.files[i].checksum = createHash(algorithmOf(a)).update(content).digest('hex');
+  }
+  for (const i of sel.needChecksum) {
+    const sum = f.sums.get(sel.files[i].path as string);
+    if (sum !== undefined) sel.files[i].checksum = sum;
+  }
   return { ...sel, files: sel.files.filter((_, i) => !dropped.has(i)) };
+}
+
+// ---- check mode: what earlier tasks would make ----
+
+const TYPE_OF: Partial<Record<string, number>> = {
+  file: TYPE_BITS.reg,
+  directory: TYPE_BITS.dir,
+  link: TYPE_BITS.lnk,
+  fifo: TYPE_BITS.fifo,
+  socket: TYPE_BITS.sock,
+  block: TYPE_BITS.blk,
+  char: TYPE_BITS.chr,
+};
+
+/** An entry's lstat as a prediction leaves it (a new entry: now, empty, with what the prediction says). */
+function predictedStat(st: EntryStat | undefined, p: FileState, now: number): EntryStat {
+  const type = (p.type && TYPE_OF[p.type]) ?? (st ? st.mode & S_IFMT : TYPE_BITS.reg);
+  const perm = p.mode ?? (st ? st.mode & 0o7777 : 0o644);
+  const base: EntryStat = st ?? {
+    mode: 0,
+    uid: 0,
+    gid: 0,
+    size: 0,
+    atime: now,
+    mtime: now,
+    ctime: now,
+    inode: 0,
+    dev: 0,
+    nlink: 1,
+    owner: 'root',
+    group: 'root',
+  };
+  return {
+    ...base,
+    mode: type | perm,
+    uid: p.uid ?? base.uid,
+    gid: p.gid ?? base.gid,
+    owner: p.owner ?? (p.uid !== undefined && p.uid !== base.uid ? String(p.uid) : base.owner),
+    group: p.group ?? (p.gid !== undefined && p.gid !== base.gid ? String(p.gid) : base.group),
+    size: p.size ?? base.size,
+  };
+}
+
+/**
+ * The listing as earlier tasks of a check run would leave it: entries predicted gone (or below
+ * something predicted gone or not a directory) removed, predicted ones changed or added where the
+ * walk would have listed them (within its depth).
+ */
+export function overlayListing(a: Args, f: Facts, predicted: Predictions): Facts {
+  if (predicted.empty) return f;
+  const paths = f.listing.paths.map((listed, n): Listed => {
+    const root = normalizePath(f.npaths[n]);
+    const rootState = predictedPath(predicted, root);
+    if (rootState && !(rootState.exists && rootState.type === 'directory')) return { kind: 'missing' };
+    const base: Listed =
+      listed.kind === 'dir'
+        ? listed
+        : rootState
+          ? { kind: 'dir', entries: [], findErrors: '', statErrors: '' }
+          : listed;
+    if (base.kind === 'missing') return base;
+    const q = f.npaths[n].startsWith('-') ? `./${f.npaths[n]}` : f.npaths[n];
+    const prefix = q.endsWith('/') ? q : `${q}/`;
+    const entries: ListedEntry[] = [];
+    const seen = new Set<string>();
+    for (const e of base.entries) {
+      const key = normalizePath(e.path);
+      seen.add(key);
+      const p = predictedPath(predicted, key);
+      if (!p) entries.push(e);
+      else if (p.exists)
+        entries.push({
+          ...e,
+          kind: p.type === 'directory' ? 'd' : p.type ? 'f' : e.kind,
+          stat: predictedStat(e.stat, p, f.listing.now),
+        });
+    }
+    const limit = maxDepth(a);
+    const added = pathSlot
+      .entries(predicted)
+      .filter(
+        ([key, p]) => p.exists && !seen.has(key) && key.startsWith(root === '/' ? '/' : `${root}/`) && key !== root,
+      )
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+    for (const [key, p] of added) {
+      const rel = key.slice(root === '/' ? 1 : root.length + 1);
+      if (limit !== undefined && rel.split('/').length > limit) continue;
+      if (predictedPath(predicted, key)?.exists === false) continue;
+      entries.push({
+        path: prefix + rel,
+        kind: p.type === 'directory' ? 'd' : 'f',
+        stat: predictedStat(undefined, p, f.listing.now),
+      });
+    }
+    return { ...base, entries };
+  });
+  return { ...f, listing: { ...f.listing, paths } };
 }
 
 export default defineModule<Args, Facts>({
@@ -527,15 +638,19 @@ export default defineModule<Args, Facts>({
     'List the files, directories or links under some directories that match names, age, size, mode or content',
   args,
   facts: readFacts,
-  plan: (f) => ({
-    changes: [],
-    msg: f.warnings.length ? 'Not all paths examined, check warnings for details' : 'All paths examined',
-    result: {
-      files: f.files,
-      matched: f.files.length,
-      examined: f.examined,
-      skipped_paths: f.skipped,
-      ...(f.warnings.length ? { warnings: f.warnings } : {}),
-    },
-  }),
+  overlay: (f, a, predicted) => overlayListing(a, f, predicted),
+  plan: (facts, a) => {
+    const f = finish(a, facts);
+    return {
+      changes: [],
+      msg: f.warnings.length ? 'Not all paths examined, check warnings for details' : 'All paths examined',
+      result: {
+        files: f.files,
+        matched: f.files.length,
+        examined: f.examined,
+        skipped_paths: f.skipped,
+        ...(f.warnings.length ? { warnings: f.warnings } : {}),
+      },
+    };
+  },
 });

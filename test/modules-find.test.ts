@@ -8,7 +8,9 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import fileModule from '../modules/file.js';
 import findModule from '../modules/find.js';
+import { Predictions } from '../src/predictions.js';
 import { argErrors, removeDir, run, tempDir } from './modules-harness.js';
 
 let dir: string;
@@ -231,6 +233,27 @@ describe('find', () => {
     );
     const { result: none } = await run(findModule, { paths: dir, patterns: 'pwned' });
     assert.deepEqual(none.files, []);
+  });
+
+  it('check mode: what earlier tasks of the run would make, change or remove is found as it would be', async () => {
+    const predicted = new Predictions();
+    const check = { check: true, predicted };
+    await run(fileModule, { path: join(dir, 'a/new'), state: 'directory', mode: '0700' }, check);
+    await run(fileModule, { path: join(dir, 'a/new/f.txt'), state: 'touch' }, check);
+    await run(fileModule, { path: join(dir, 'a/b'), state: 'absent' }, check);
+    await run(fileModule, { path: join(dir, 'a/x.txt'), mode: '0600' }, check);
+    const r = await run(findModule, { paths: join(dir, 'a'), recurse: true, file_type: 'any' }, check);
+    assert.deepEqual(sorted(rel(r.result.files)), ['a/ld2', 'a/new', 'a/new/f.txt', 'a/x.txt']);
+    const byPath = Object.fromEntries((r.result.files as Record<string, unknown>[]).map((f) => [rel([f])[0], f]));
+    assert.equal(byPath['a/new'].mode, '0700');
+    assert.equal(byPath['a/new'].isdir, true);
+    assert.equal(byPath['a/x.txt'].mode, '0600');
+    // nothing changed on the host
+    const real = await run(findModule, { paths: join(dir, 'a'), recurse: true, file_type: 'any' });
+    assert.deepEqual(sorted(rel(real.result.files)), ['a/b', 'a/b/c', 'a/b/c/z.log', 'a/b/y.log', 'a/ld2', 'a/x.txt']);
+    // without recurse, what would be made deeper is not listed
+    const flat = await run(findModule, { paths: join(dir, 'a'), file_type: 'any' }, check);
+    assert.deepEqual(sorted(rel(flat.result.files)), ['a/ld2', 'a/new', 'a/x.txt']);
   });
 
   it('check mode reads the same', async () => {
