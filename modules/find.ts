@@ -131,6 +131,7 @@ const algorithmOf = (a: Args): Algorithm => a.checksum ?? a.checksum_algo ?? a.c
 // with the type of what it names (%Y: d for a directory or a link to one), the stat records of the
 // same entries (lstat, as find.py's os.lstat), and what find and stat said on stderr.
 const WALK_SCRIPT = `o=$1 m=$2; shift 2
+l= e= s=; trap 'rm -f "$l" "$e" "$s"' EXIT
 l=$(mktemp) && e=$(mktemp) && s=$(mktemp) || exit 97
 printf 'N\\0%s\\0' "$(date +%s.%N)"
 for p in "$@"; do
@@ -144,8 +145,7 @@ for p in "$@"; do
   else
     printf 'M\\0'
   fi
-done
-rm -f "$l" "$e" "$s"`;
+done`;
 
 /** An entry's lstat, as find.py's os.lstat gives it. */
 export interface EntryStat {
@@ -323,7 +323,7 @@ function modeFilter(a: Args): (st: EntryStat) => boolean {
   return (st) => (a.exact_mode ? (st.mode & 0o7777) === want : (st.mode & 0o7777 & want) !== 0);
 }
 
-/** Where this entry's checks are to be finished with its content. */
+/** What find.py main() finds, before `contains` and checksums (which need the files' contents). */
 export interface Selection {
   files: Record<string, unknown>[];
   examined: number;
