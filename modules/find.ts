@@ -343,6 +343,19 @@ function walkError(findErrors: string): string {
   return `[Errno ${m[2] === 'Permission denied' ? 13 : 2}] ${m[2]}: '${m[1]}'`;
 }
 
+/** The directories find could not read (names it printed without quoting), each with Python's words for it. */
+function unreadableDirs(findErrors: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of findErrors.split('\n')) {
+    const m = /^find: '([^']*)': (Permission denied|No such file or directory)$/.exec(line);
+    if (m) out.set(m[1].length > 1 ? m[1].replace(/\/$/, '') : m[1], walkError(line));
+  }
+  return out;
+}
+
+/** os.walk's onerror (find.py handle_walk_errors) raises: the walk of that path ends there. */
+class WalkStopped extends Error {}
+
 /**
  * find.py main() over the listing: os.walk's order (a directory's non-directories, then its
  * directories, each in listing order, then each subdirectory's turn), its depth, hidden and
@@ -399,7 +412,10 @@ export function selectEntries(a: Args, npaths: string[], listing: Listing): Sele
       if (type === 'file' && a.contains !== undefined) sel.needContent.push(at);
       else if (a.get_checksum && is(st, 'reg') && (type === 'file' || type === 'any')) sel.needChecksum.push(at);
     };
+    const unreadable = unreadableDirs(listed.findErrors);
     const visit = (key: string) => {
+      const stop = unreadable.get(key);
+      if (stop !== undefined) throw new WalkStopped(stop);
       const children = byParent.get(key) ?? [];
       sel.examined += children.length;
       const dirs = children.filter((c) => c.kind === 'd');
@@ -410,10 +426,18 @@ export function selectEntries(a: Args, npaths: string[], listing: Listing): Sele
     };
     // find prints `<path>/<name>`, or `<path><name>` when the path ends with a slash
     const q = npath.startsWith('-') ? `./${npath}` : npath;
-    visit(q.endsWith('/') ? q.slice(0, -1) : q);
-    if (listed.findErrors.trim()) {
-      sel.skipped[npath] = walkError(listed.findErrors);
-      sel.warnings.push(`Skipped '${npath}' path due to this access issue: ${sel.skipped[npath]}`);
+    let reason: string | undefined;
+    try {
+      visit(q.endsWith('/') ? q.slice(0, -1) : q);
+      // what find could not read but the walk did not reach as Python's would (a name find quoted)
+      if (listed.findErrors.trim()) reason = walkError(listed.findErrors);
+    } catch (e) {
+      if (!(e instanceof WalkStopped)) throw e;
+      reason = e.message;
+    }
+    if (reason !== undefined) {
+      sel.skipped[npath] = reason;
+      sel.warnings.push(`Skipped '${npath}' path due to this access issue: ${reason}`);
     }
   });
   return sel;

@@ -127,6 +127,33 @@ describe('find: the listing and the walk (find.py main)', () => {
   });
 });
 
+describe('find: a directory that cannot be read ends the walk of its path (handle_walk_errors raises)', () => {
+  it('what the walk met before it is kept, nothing after it; examined so far', () => {
+    // checked against ansible-core 2.14 as a non-root user: z9, lock, a1 listed; z9/h found; a1/f not
+    const entries = [
+      ['f', '/s/top', REG],
+      ['d', '/s/z9', DIR],
+      ['f', '/s/z9/h', REG],
+      ['d', '/s/lock', DIR],
+      ['d', '/s/a1', DIR],
+      ['f', '/s/a1/f', REG],
+    ] as [string, string, number][];
+    const text = listing(entries, "find: '/s/lock': Permission denied\n");
+    const sel = selectEntries(args({ recurse: true, file_type: 'any' }), ['/s'], parseListing(text, 1));
+    assert.deepEqual(paths(sel), ['/s/top', '/s/z9', '/s/lock', '/s/a1', '/s/z9/h']);
+    assert.equal(sel.examined, 5);
+    assert.deepEqual(sel.skipped, { '/s': "[Errno 13] Permission denied: '/s/lock'" });
+    assert.deepEqual(sel.warnings, [
+      "Skipped '/s' path due to this access issue: [Errno 13] Permission denied: '/s/lock'",
+    ]);
+    // the searched directory itself: nothing examined
+    const top = listing([], "find: '/s/': Permission denied\n");
+    const none = selectEntries(args({ recurse: true }), ['/s/'], parseListing(top, 1));
+    assert.deepEqual(none.files, []);
+    assert.deepEqual(none.skipped, { '/s/': "[Errno 13] Permission denied: '/s/'" });
+  });
+});
+
 describe('getent (getent.py main)', () => {
   it("':' for the colon databases, runs of blanks for the others; a key seen again becomes a list", () => {
     assert.deepEqual(parseGetent('root:x:0:0:root:/root:/bin/bash\nbin:x:1:1::/bin:\n', ':'), {
