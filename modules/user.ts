@@ -52,6 +52,8 @@ const args = () => {
         .optional()
         .describe('the crypted password (a hash, e.g. from password_hash); never logged'),
       update_password: z.enum(['always', 'on_create']).default('always'),
+      password_expire_min: z.number().int().optional().describe('minimum days between password changes (chage -m)'),
+      password_expire_max: z.number().int().optional().describe('maximum days a password is valid (chage -M)'),
       password_lock: z.boolean().optional().describe('lock (usermod -L) or unlock (usermod -U) the password'),
       create_home: z.boolean().optional().describe('useradd -m (default true; alias createhome)'),
       createhome: z.boolean().optional(),
@@ -94,6 +96,8 @@ interface Facts {
   homeExists?: boolean;
   wantedHomeExists?: boolean;
   loginDefs?: string | null;
+  /** the shadow entry's minimum and maximum password age (-1: empty), read when asked for; undefined: no entry */
+  expire?: { min: number; max: number };
 }
 
 const nameOf = (a: Args) => (a.name ?? a.user)!;
@@ -108,7 +112,8 @@ async function readFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
     ['getent', 'passwd', name],
     ['getent', 'group'],
   ];
-  const withShadow = a.password !== undefined || a.password_lock !== undefined;
+  const expiry = a.password_expire_min !== undefined || a.password_expire_max !== undefined;
+  const withShadow = a.password !== undefined || a.password_lock !== undefined || expiry;
   if (withShadow) reads.push(['getent', 'shadow', name]);
   // Ansible's main() creates a missing home of an existing user: does it exist, and with what mode
   const present = a.state === 'present';
@@ -121,11 +126,14 @@ async function readFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
   const shadow = withShadow ? rest.shift() : undefined;
   const [home, defs, wanted] = rest;
   const user = passwd.rc === 0 ? parsePasswd(passwd.stdout) : undefined;
-  const hash = shadow?.rc === 0 ? shadow.stdout.split('\n')[0].split(':')[1] : undefined;
+  const entry = shadow?.rc === 0 ? shadow.stdout.split('\n')[0].split(':') : undefined;
+  // getspnam's sp_min/sp_max: an empty field is -1
+  const days = (field: string | undefined) => (field ? Number(field) : -1);
   return {
     user: user?.name === name ? user : undefined,
     groups: parseGroups(group.stdout),
-    hash,
+    hash: a.password !== undefined || a.password_lock !== undefined ? entry?.[1] : undefined,
+    expire: expiry && entry ? { min: days(entry[3]), max: days(entry[4]) } : undefined,
     ...(present
       ? {
           homeExists: home.rc === 0,
@@ -181,6 +189,20 @@ function createHomeChange(home: string, skeleton: string, mode: number | undefin
   };
 }
 
+/**
+ * user.py set_password_expire: `chage -m/-M` for what differs from the shadow entry; a user without one is
+ * left alone (getspnam fails). A user created by this task gets them after useradd (its defaults unknown here).
+ */
+function expireChange(a: Args, name: string, expire: Facts['expire'], created: boolean): Change[] {
+  const min = a.password_expire_min;
+  const max = a.password_expire_max;
+  if (!created && !expire) return [];
+  const argv = ['chage'];
+  if (min !== undefined && (created || min !== expire!.min)) argv.push('-m', String(min));
+  if (max !== undefined && (created || max !== expire!.max)) argv.push('-M', String(max));
+  return argv.length > 1 ? [{ description: `password ageing of ${name}`, argv: [...argv, '--', name] }] : [];
+}
+
 function passwordChange(name: string, hash: string): Change {
   return { description: `set the password of ${name}`, argv: ['chpasswd', '-e'], stdin: `${name}:${hash}\n` };
 }
@@ -220,6 +242,7 @@ export function planUser(f: Facts, a: Args): Plan {
     changes.push({ description: `useradd ${name}`, argv });
     // Ansible's `useradd -p '!hash'` with password_lock (without a password, useradd's `!` is already locked)
     if (a.password !== undefined) changes.push(passwordChange(name, `${a.password_lock ? '!' : ''}${a.password}`));
+    changes.push(...expireChange(a, name, undefined, true));
     return { changes, result: { ...result, system: a.system, create_home: createHome(a) } };
   }
 
@@ -257,6 +280,7 @@ export function planUser(f: Facts, a: Args): Plan {
   const homeThere = a.home !== undefined ? f.wantedHomeExists : f.homeExists;
   if (createHome(a) && homeThere === false && !moved)
     changes.push(createHomeChange(home, a.skeleton ?? '/etc/skel', homeMode(f.loginDefs), uid, gid));
+  changes.push(...expireChange(a, name, f.expire, false));
   return {
     changes,
     result: {

@@ -16,6 +16,8 @@ import dockerVolumeModule from '../modules/docker_volume.js';
 import failModule from '../modules/fail.js';
 import fileModule from '../modules/file.js';
 import filePermModule from '../modules/file_perm.js';
+import findModule from '../modules/find.js';
+import getentModule from '../modules/getent.js';
 import getUrlModule from '../modules/get_url.js';
 import groupModule from '../modules/group.js';
 import groupByModule from '../modules/group_by.js';
@@ -54,6 +56,8 @@ export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   failModule,
   fileModule,
   filePermModule,
+  findModule,
+  getentModule,
   getUrlModule,
   groupModule,
   groupByModule,

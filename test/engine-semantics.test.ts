@@ -426,6 +426,60 @@ describe('semantics: with_nested and with_together', () => {
   });
 });
 
+describe('semantics: with_flattened and facts set in a loop', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  // community.general plugins/lookup/flattened.py _do_flatten (all levels; 'null' ends its list);
+  // executor/task_executor.py _execute updates the loop's variables with each item's ansible_facts,
+  // and the strategy applies every result item's ansible_facts (set_fact accumulating over a loop).
+  it('flattens all levels; set_fact accumulates over items, skipped ones too', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  vars: { xs: [a, [b, [c]]] }
+  tasks:
+    - debug: { msg: "f {{ item }}" }
+      with_community.general.flattened: ["{{ xs }}", [[d]], 'null', e]
+    - set_fact: { acc: "{{ acc | default([]) + [item] }}" }
+      with_flattened: ["{{ xs }}"]
+      when: item != 'b'
+    - debug: { msg: "acc {{ acc | join(',') }}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['f a', 'f b', 'f c', 'f d', 'acc a,c']);
+  });
+
+  // a module's ansible_facts (getent.py: getent_<database>) are host facts: a variable and under
+  // ansible_facts (task_executor.py namespace_facts + clean_facts), below play vars in precedence
+  it("getent's facts: a variable, under ansible_facts, and play vars win", async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - getent: { database: passwd, key: root }
+    - debug: { msg: "home {{ getent_passwd.root[4] }} {{ ansible_facts.getent_passwd.root[0] | length }}" }
+- hosts: all
+  gather_facts: false
+  vars: { getent_passwd: mine }
+  tasks:
+    - getent: { database: passwd, key: root }
+    - debug: { msg: "play {{ getent_passwd }}" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['home /root 1', 'play mine']);
+  });
+});
+
 describe('semantics: register on include_tasks', () => {
   let ws: Ws;
   before(() => (ws = workspace()));

@@ -126,6 +126,11 @@ describe('Ansible expressions inside {{ }}', () => {
       ["{{ users | selectattr('admin') | map(attribute='name') | first }}", 'ann'],
       ["{{ users | rejectattr('admin') | map(attribute='name') | first }}", 'bob'],
       ['{{ [1, 1, 2] | unique }}', [1, 2]],
+      // mathstuff.py on lists: the input's order, no duplicates
+      ["{{ ['c', 'a', 'b', 'a'] | difference(['b']) }}", ['c', 'a']],
+      ['{{ [3, 1, 2] | intersect([2, 3, 4]) }}', [3, 2]],
+      ['{{ [1, 2] | union([2, 3, 1]) }}', [1, 2, 3]],
+      ['{{ [1, 2, 3] | symmetric_difference([3, 4]) }}', [1, 2, 4]],
       ['{{ nums | sort }}', [1, 2, 3]],
       ['{{ nums | first }}', 3],
       ['{{ nums | last }}', 2],

@@ -20,6 +20,35 @@ const u = (a: Record<string, unknown>) => user.args.parse(a);
 const g = (a: Record<string, unknown>) => group.args.parse(a);
 
 describe('user: plans', () => {
+  it('password: compared without the lock prefix, as user.py modify_user_usermod (`!*` is `*` already)', () => {
+    const star = u({ name: 'alice', password: '*' });
+    assert.deepEqual(planUser({ user: ALICE, groups: GROUPS, hash: '!*' }, star).changes, []);
+    assert.deepEqual(planUser({ user: ALICE, groups: GROUPS, hash: '!' }, star).changes[0].argv, ['chpasswd', '-e']);
+    assert.deepEqual(planUser({ user: ALICE, groups: GROUPS, hash: '*' }, star).changes, []);
+  });
+
+  it('password_expire_min/max: chage -m/-M for what differs from the shadow entry (user.py set_password_expire)', () => {
+    const a = u({ name: 'alice', password_expire_min: 7, password_expire_max: 60 });
+    const differs = planUser({ user: ALICE, groups: GROUPS, expire: { min: 0, max: 60 } }, a);
+    assert.deepEqual(
+      differs.changes.map((c) => c.argv),
+      [['chage', '-m', '7', '--', 'alice']],
+    );
+    assert.deepEqual(planUser({ user: ALICE, groups: GROUPS, expire: { min: 7, max: 60 } }, a).changes, []);
+    // an empty field is -1 (getspnam), so it differs from any value asked for
+    const empty = planUser({ user: ALICE, groups: GROUPS, expire: { min: -1, max: -1 } }, a);
+    assert.deepEqual(empty.changes[0].argv, ['chage', '-m', '7', '-M', '60', '--', 'alice']);
+    // no shadow entry: left alone, as user.py does when getspnam fails
+    assert.deepEqual(planUser({ user: ALICE, groups: GROUPS }, a).changes, []);
+    // a new user: after useradd
+    const created = planUser({ groups: GROUPS }, u({ name: 'dave', password_expire_max: 90 }));
+    assert.deepEqual(
+      created.changes.map((c) => c.argv![0]),
+      ['useradd', 'chage'],
+    );
+    assert.deepEqual(argErrors(user, { name: 'a', password_expire_min: 'x' }).length, 1);
+  });
+
   it('a new user: useradd with Ansible’s options; the hash goes to chpasswd -e on stdin, never on the argv', () => {
     const p = planUser(
       { groups: GROUPS },

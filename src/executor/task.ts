@@ -236,12 +236,19 @@ function applyOutcome(host: HostState, task: Task, o: Outcome, scope: Scope, cou
   // a registered result is data: output containing `{{` is never rendered as a template
   if (task.register) host.facts[task.register] = markUnsafe(o.result);
   if (task.register && o.secret) markSecretContainers(host.facts[task.register]);
-  const facts = o.result.ansible_facts;
-  if (facts && typeof facts === 'object' && o.status !== 'failed' && o.status !== 'skipped') {
+  // a loop's facts are its items' (Ansible's strategy applies each result item's ansible_facts)
+  const factSets = Array.isArray(o.result.results)
+    ? (o.result.results as unknown[]).map((r) =>
+        r && typeof r === 'object' ? (r as Record<string, unknown>).ansible_facts : undefined,
+      )
+    : [o.result.ansible_facts];
+  for (const facts of factSets) {
+    if (!facts || typeof facts !== 'object' || o.status === 'failed' || o.status === 'skipped') continue;
     if (o.secret) markSecretData(facts); // set_fact of a value derived from a secret sets a secret
-    if (task.module === 'setup') mergeGatheredFacts(host.gathered, facts as Record<string, unknown>);
-    else if (task.module === 'include_vars') Object.assign(host.includedVars, facts);
-    else Object.assign(host.facts, facts);
+    if (task.module === 'include_vars') Object.assign(host.includedVars, facts);
+    else if (task.module === 'set_fact') Object.assign(host.facts, facts);
+    // setup's and other modules' facts (getent) are the host's facts: variables, and under ansible_facts
+    else mergeGatheredFacts(host.gathered, facts as Record<string, unknown>);
   }
   if (o.status === 'changed') for (const n of [...(task.notify ?? []), ...(scope.notify ?? [])]) host.notified.add(n);
   if (o.status === 'failed' && !o.ignored) {
@@ -277,8 +284,9 @@ async function runLoop(t: TaskOnHost): Promise<Outcome> {
   const loopVar = lc.loop_var ?? 'item';
   const results: Record<string, unknown>[] = [];
   const statuses: HostStatus[] = [];
+  let vars = t.vars;
   for (let i = 0; i < items.length; i++) {
-    const item: TaskOnHost = { ...t, vars: loopItemVars(t.vars, items, i, loopVar, lc) };
+    const item: TaskOnHost = { ...t, vars: loopItemVars(vars, items, i, loopVar, lc) };
     let o: Outcome;
     const started = performance.now();
     try {
@@ -297,10 +305,27 @@ async function runLoop(t: TaskOnHost): Promise<Outcome> {
     };
     results.push(r);
     statuses.push(o.status);
+    vars = withItemFacts(vars, o, t.task.module);
     reportItem(t, o, r, typeof plain(label) === 'string' ? String(label) : JSON.stringify(label), started);
     if (lc.pause && i < items.length - 1) await sleep(lc.pause * 1000);
   }
   return loopOutcome(t, results, statuses);
+}
+
+/**
+ * The vars later items of a loop see: an item's facts (set_fact `acc: "{{ acc | default([]) + [item] }}"`)
+ * over the task's, as Ansible's TaskExecutor._execute updates the loop's variables with each result's.
+ */
+function withItemFacts(vars: Record<string, unknown>, o: Outcome, module: string): Record<string, unknown> {
+  const facts = o.result.ansible_facts;
+  if (!facts || typeof facts !== 'object' || o.status === 'failed' || o.status === 'skipped' || module === 'setup')
+    return vars;
+  const next = Object.create(null) as Record<string, unknown>;
+  Object.defineProperties(next, {
+    ...Object.getOwnPropertyDescriptors(vars),
+    ...Object.getOwnPropertyDescriptors(facts),
+  });
+  return next;
 }
 
 function reportItem(t: TaskOnHost, o: Outcome, result: Record<string, unknown>, label: string, started: number): void {
@@ -581,6 +606,7 @@ export function loopItems(
     return entries.map(([key, v]) => ({ key: unsafe ? new UnsafeText(key) : key, value: v }));
   }
   if (node.loop_with === 'sequence') return sequenceLoop(value, node);
+  if (node.loop_with === 'flattened') return flattenedItems(Array.isArray(value) ? (value as unknown[]) : [value]);
   // with_items over a mapping: its keys, as LookupBase._flatten iterates the terms (lookup/items.py)
   if (node.loop_with === 'items' && isMapping(value)) {
     const unsafe = isUnsafeContainer(value);
@@ -590,6 +616,25 @@ export function loopItems(
   const list: unknown[] = value;
   if (node.loop_with === 'together' || node.loop_with === 'nested') return combined(node.loop_with, list, node);
   return node.loop_with === 'items' ? list.flatMap((v: unknown) => (Array.isArray(v) ? (v as unknown[]) : [v])) : list;
+}
+
+/**
+ * with_flattened (community.general plugins/lookup/flattened.py `_do_flatten`): lists flattened all
+ * the way down; a term that is the string 'None' or 'null' ends its list (the lookup's `break`); a
+ * string is one item, without the blanks around it (listify_lookup_plugin_terms strips it).
+ */
+export function flattenedItems(terms: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  for (let term of terms) {
+    while (Array.isArray(term) && term.length === 1) term = term[0];
+    const text = plain(term);
+    if (text === 'None' || text === 'null') break;
+    if (Array.isArray(term)) out.push(...flattenedItems(term));
+    else if (typeof text === 'string' && text.trim() !== text)
+      out.push(term instanceof UnsafeText ? new UnsafeText(text.trim()) : text.trim());
+    else out.push(term);
+  }
+  return out;
 }
 
 /** with_sequence whose terms held templates: read as the loader reads literal ones (src/playbook/sequence.ts). */

@@ -302,6 +302,29 @@ export const FILTERS: Record<string, FilterDef> = table({
   subelements: {
     fn: (v, a, k) => subelements(v, arg(a, k, 0, 'subelements'), truthy(arg(a, k, 1, 'skip_missing', false))),
   },
+  // Ansible's set theory filters (plugins/filter/mathstuff.py: union, intersect, difference,
+  // symmetric_difference) on lists: the input's order kept, duplicates dropped (their `unique` branch)
+  union: { fn: (v, a) => unique([...asList(v, 'union'), ...asList(a[0], 'union')]) },
+  intersect: {
+    fn: (v, a) => {
+      const b = asList(a[0], 'intersect');
+      return unique(asList(v, 'intersect').filter((x) => b.some((y) => deepEqual(x, y))));
+    },
+  },
+  difference: {
+    fn: (v, a) => {
+      const b = asList(a[0], 'difference');
+      return unique(asList(v, 'difference').filter((x) => !b.some((y) => deepEqual(x, y))));
+    },
+  },
+  symmetric_difference: {
+    fn: (v, a) => {
+      const x = asList(v, 'symmetric_difference');
+      const y = asList(a[0], 'symmetric_difference');
+      const both = x.filter((i) => y.some((j) => deepEqual(i, j)));
+      return unique([...x, ...y]).filter((i) => !both.some((j) => deepEqual(i, j)));
+    },
+  },
   zip: {
     fn: (v, a) => {
       const lists = [asList(v, 'zip'), ...a.map((x) => asList(x, 'zip'))];

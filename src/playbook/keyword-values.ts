@@ -29,6 +29,8 @@ const LOOPING = new Set([
   'with_together',
   'with_nested',
   'with_sequence',
+  'with_flattened',
+  'with_community.general.flattened',
   'loop_control',
 ]);
 const CONDITIONS = new Set<string>(['when', 'changed_when', 'failed_when', 'until']);
@@ -166,9 +168,17 @@ export function readLoop(
   loc: SourceLoc,
 ): LoopSpec {
   const spec: LoopSpec = {};
-  const used = ['loop', 'with_items', 'with_list', 'with_dict', 'with_together', 'with_nested', 'with_sequence'].filter(
-    (k) => k in raw,
-  );
+  const used = [
+    'loop',
+    'with_items',
+    'with_list',
+    'with_dict',
+    'with_together',
+    'with_nested',
+    'with_sequence',
+    'with_flattened',
+    'with_community.general.flattened',
+  ].filter((k) => k in raw);
   if (used.length > 1)
     ctx.problems.add(`'${used[0]}' and '${used[1]}' cannot be used together`, keyLoc(raw, used[1], loc));
   const which = used.find((k) => values[k] !== undefined);
@@ -199,6 +209,10 @@ export function readLoop(
           ctx.problems.add((e as Error).message, valueLoc(raw, which, loc));
         }
       }
+    } else if (which === 'with_flattened' || which === 'with_community.general.flattened') {
+      // flattened when the task runs: the terms are usually templates
+      spec.loop = value;
+      spec.loop_with = 'flattened';
     } else if (which === 'with_dict') {
       if (isMapping(value)) spec.loop = Object.entries(value).map(([k, v]) => ({ key: k, value: v }));
       else {

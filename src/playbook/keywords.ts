@@ -67,6 +67,16 @@ export const KEYWORDS = {
   with_list: kw(loopSchema, 'a list or a template', 'same as loop'),
   with_together: kw(loopSchema, 'a list of lists or a template', 'items side by side: [a1, b1], [a2, b2], …'),
   with_nested: kw(loopSchema, 'a list of lists or a template', 'every combination: [a1, b1], [a1, b2], …'),
+  with_flattened: kw(
+    z.union([z.array(z.unknown()), z.string()]),
+    'a list or a template',
+    'like loop, nested lists flattened all the way down (community.general.flattened)',
+  ),
+  'with_community.general.flattened': kw(
+    z.union([z.array(z.unknown()), z.string()]),
+    'a list or a template',
+    'same as with_flattened',
+  ),
   with_sequence: kw(
     z.union([z.string(), z.number(), z.array(z.union([z.string(), z.number()]))]),
     'a sequence (start=1 end=5, count=4, 4-8/2) or a list of them',
@@ -148,6 +158,8 @@ const LOOPING = [
   'with_together',
   'with_nested',
   'with_sequence',
+  'with_flattened',
+  'with_community.general.flattened',
   'loop_control',
 ] as const;
 
@@ -264,4 +276,12 @@ export const UNSUPPORTED: Record<string, string> = {
   strategy: "'strategy' is not supported; phx-play always runs the linear strategy",
 };
 
-export const SUPPORTED_WITH = ['with_items', 'with_list', 'with_dict', 'with_together', 'with_nested', 'with_sequence'];
+export const SUPPORTED_WITH = [
+  'with_items',
+  'with_list',
+  'with_dict',
+  'with_together',
+  'with_nested',
+  'with_sequence',
+  'with_flattened',
+];
