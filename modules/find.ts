@@ -20,9 +20,10 @@ const ALGORITHMS = ['sha1', 'sha224', 'sha256', 'sha384', 'sha512', 'md5'] as co
 type Algorithm = (typeof ALGORITHMS)[number];
 
 // Ansible's type='list' of str: a string is split at every comma (nothing trimmed), a number is one element
-const strList = z
-  .union([z.string(), z.number(), z.array(z.union([z.string(), z.number()]))])
-  .transform((v) => (Array.isArray(v) ? v.map(String) : typeof v === 'number' ? [String(v)] : v.split(',')));
+const strList = () =>
+  z
+    .union([z.string(), z.number(), z.array(z.union([z.string(), z.number()]))])
+    .transform((v) => (Array.isArray(v) ? v.map(String) : typeof v === 'number' ? [String(v)] : v.split(',')));
 
 const AGE = /^(-?\d+)(s|m|h|d|w)?$/;
 const SIZE = /^(-?\d+)(b|k|m|g|t)?$/;
@@ -51,75 +52,80 @@ function regexProblem(pattern: string): string | undefined {
   }
 }
 
-const args = z
-  .object({
-    paths: strList
-      .optional()
-      .describe('directories to search (a list, or one string split at commas; aliases: path, name)'),
-    path: strList.optional(),
-    name: strList.optional(),
-    patterns: strList
-      .optional()
-      .describe('base names to select: shell globs, or regexes with use_regex (alias: pattern); default all'),
-    pattern: strList.optional(),
-    excludes: strList.optional().describe('base names to leave out, same kind as patterns (alias: exclude)'),
-    exclude: strList.optional(),
-    contains: z.string().optional().describe('a regex the content of a file must match (file_type: file only)'),
-    read_whole_file: z
-      .boolean()
-      .default(false)
-      .describe('contains: search the whole text instead of matching each line from its start'),
-    file_type: z.enum(['any', 'directory', 'file', 'link']).default('file').describe('which entries to select'),
-    age: amount(AGE, SECONDS, 'age').describe("at least this old ('2d', '3600', 's m h d w'); negative: at most"),
-    age_stamp: z.enum(['atime', 'ctime', 'mtime']).default('mtime').describe('the time the age is measured from'),
-    size: amount(SIZE, BYTES, 'size').describe(
-      "at least this big ('10m', 'b k m g t'); negative: at most; not for directories",
-    ),
-    recurse: z.boolean().default(false).describe('descend into subdirectories'),
-    depth: z.number().int().optional().describe('with recurse: the deepest level to select (1: the directory itself)'),
-    hidden: z.boolean().default(false).describe('also select names starting with a dot'),
-    follow: z.boolean().default(false).describe('descend into symlinked directories'),
-    get_checksum: z.boolean().default(false).describe("each regular file's checksum (checksum_algorithm)"),
-    checksum_algorithm: z
-      .enum(ALGORITHMS)
-      .default('sha1')
-      .describe('for get_checksum (aliases: checksum, checksum_algo)'),
-    checksum: z.enum(ALGORITHMS).optional(),
-    checksum_algo: z.enum(ALGORITHMS).optional(),
-    use_regex: z
-      .boolean()
-      .default(false)
-      .describe("patterns and excludes are Python regexes matched from the name's start"),
-    mode: modeArg.optional().describe("permissions to select (octal, or symbolic like 'u=rw,g=r')"),
-    exact_mode: z.boolean().default(true).describe('mode: exactly these bits (false: any of them)'),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    const given = [a.paths, a.path, a.name].filter((p) => p !== undefined).length;
-    if (given !== 1)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['paths'],
-        message: given ? 'give only one of paths, path, name (they are aliases)' : 'paths is required',
-      });
-    if ((a.paths ?? a.path ?? a.name ?? []).some((p) => p.includes('\0')))
-      ctx.addIssue({ code: 'custom', path: ['paths'], message: 'a path cannot hold a NUL character' });
-    if (a.patterns && a.pattern)
-      ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'give only one of patterns, pattern' });
-    if (a.excludes && a.exclude)
-      ctx.addIssue({ code: 'custom', path: ['exclude'], message: 'give only one of excludes, exclude' });
-    const regexes: [string, string | undefined][] = [['contains', a.contains]];
-    if (a.use_regex) {
-      for (const p of a.patterns ?? a.pattern ?? []) regexes.push(['patterns', p]);
-      for (const p of a.excludes ?? a.exclude ?? []) regexes.push(['excludes', p]);
-    }
-    for (const [key, re] of regexes) {
-      const problem = re === undefined ? undefined : regexProblem(re);
-      if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
-    }
-  });
+const args = () =>
+  z
+    .object({
+      paths: strList()
+        .optional()
+        .describe('directories to search (a list, or one string split at commas; aliases: path, name)'),
+      path: strList().optional(),
+      name: strList().optional(),
+      patterns: strList()
+        .optional()
+        .describe('base names to select: shell globs, or regexes with use_regex (alias: pattern); default all'),
+      pattern: strList().optional(),
+      excludes: strList().optional().describe('base names to leave out, same kind as patterns (alias: exclude)'),
+      exclude: strList().optional(),
+      contains: z.string().optional().describe('a regex the content of a file must match (file_type: file only)'),
+      read_whole_file: z
+        .boolean()
+        .default(false)
+        .describe('contains: search the whole text instead of matching each line from its start'),
+      file_type: z.enum(['any', 'directory', 'file', 'link']).default('file').describe('which entries to select'),
+      age: amount(AGE, SECONDS, 'age').describe("at least this old ('2d', '3600', 's m h d w'); negative: at most"),
+      age_stamp: z.enum(['atime', 'ctime', 'mtime']).default('mtime').describe('the time the age is measured from'),
+      size: amount(SIZE, BYTES, 'size').describe(
+        "at least this big ('10m', 'b k m g t'); negative: at most; not for directories",
+      ),
+      recurse: z.boolean().default(false).describe('descend into subdirectories'),
+      depth: z
+        .number()
+        .int()
+        .optional()
+        .describe('with recurse: the deepest level to select (1: the directory itself)'),
+      hidden: z.boolean().default(false).describe('also select names starting with a dot'),
+      follow: z.boolean().default(false).describe('descend into symlinked directories'),
+      get_checksum: z.boolean().default(false).describe("each regular file's checksum (checksum_algorithm)"),
+      checksum_algorithm: z
+        .enum(ALGORITHMS)
+        .default('sha1')
+        .describe('for get_checksum (aliases: checksum, checksum_algo)'),
+      checksum: z.enum(ALGORITHMS).optional(),
+      checksum_algo: z.enum(ALGORITHMS).optional(),
+      use_regex: z
+        .boolean()
+        .default(false)
+        .describe("patterns and excludes are Python regexes matched from the name's start"),
+      mode: modeArg.optional().describe("permissions to select (octal, or symbolic like 'u=rw,g=r')"),
+      exact_mode: z.boolean().default(true).describe('mode: exactly these bits (false: any of them)'),
+    })
+    .strict()
+    .superRefine((a, ctx) => {
+      const given = [a.paths, a.path, a.name].filter((p) => p !== undefined).length;
+      if (given !== 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['paths'],
+          message: given ? 'give only one of paths, path, name (they are aliases)' : 'paths is required',
+        });
+      if ((a.paths ?? a.path ?? a.name ?? []).some((p) => p.includes('\0')))
+        ctx.addIssue({ code: 'custom', path: ['paths'], message: 'a path cannot hold a NUL character' });
+      if (a.patterns && a.pattern)
+        ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'give only one of patterns, pattern' });
+      if (a.excludes && a.exclude)
+        ctx.addIssue({ code: 'custom', path: ['exclude'], message: 'give only one of excludes, exclude' });
+      const regexes: [string, string | undefined][] = [['contains', a.contains]];
+      if (a.use_regex) {
+        for (const p of a.patterns ?? a.pattern ?? []) regexes.push(['patterns', p]);
+        for (const p of a.excludes ?? a.exclude ?? []) regexes.push(['excludes', p]);
+      }
+      for (const [key, re] of regexes) {
+        const problem = re === undefined ? undefined : regexProblem(re);
+        if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+      }
+    });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 const pathsOf = (a: Args) => (a.paths ?? a.path ?? a.name)!;
 const algorithmOf = (a: Args): Algorithm => a.checksum ?? a.checksum_algo ?? a.checksum_algorithm;

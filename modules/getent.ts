@@ -9,39 +9,40 @@ import type { ExecResult } from '../src/connection/types.js';
 import { markUnsafe } from '../src/unsafe.js';
 
 // a database name becomes part of a variable name (getent_<database>): a word, as getent's own
-const word = z.string().regex(/^[A-Za-z0-9_]+$/, 'a getent database name: letters, digits and _');
+const word = () => z.string().regex(/^[A-Za-z0-9_]+$/, 'a getent database name: letters, digits and _');
 
-const args = z
-  .object({
-    database: word.describe('the database: passwd, group, shadow, hosts, services, …'),
-    key: z
-      .union([z.string(), z.number()])
-      .transform(String)
-      .optional()
-      .describe('one key of the database (a name, a number); default: every record'),
-    service: z
-      .string()
-      .regex(/^[^\s\0-]\S*$/, 'a service name (no blanks, not starting with -)')
-      .optional()
-      .describe("getent -s: the NSS service to ask instead of nsswitch.conf's"),
-    split: z
-      .string()
-      .optional()
-      .describe("the field separator; default ':' for passwd, shadow, group, gshadow, else runs of blanks"),
-    fail_key: z.boolean().default(true).describe('fail when the key is not in the database'),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    if (a.split === '')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['split'],
-        message: 'Invalid split value. The value must be a non-empty string',
-      });
-    if (a.key?.includes('\0')) ctx.addIssue({ code: 'custom', path: ['key'], message: 'a key cannot hold NUL' });
-  });
+const args = () =>
+  z
+    .object({
+      database: word().describe('the database: passwd, group, shadow, hosts, services, …'),
+      key: z
+        .union([z.string(), z.number()])
+        .transform(String)
+        .optional()
+        .describe('one key of the database (a name, a number); default: every record'),
+      service: z
+        .string()
+        .regex(/^[^\s\0-]\S*$/, 'a service name (no blanks, not starting with -)')
+        .optional()
+        .describe("getent -s: the NSS service to ask instead of nsswitch.conf's"),
+      split: z
+        .string()
+        .optional()
+        .describe("the field separator; default ':' for passwd, shadow, group, gshadow, else runs of blanks"),
+      fail_key: z.boolean().default(true).describe('fail when the key is not in the database'),
+    })
+    .strict()
+    .superRefine((a, ctx) => {
+      if (a.split === '')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['split'],
+          message: 'Invalid split value. The value must be a non-empty string',
+        });
+      if (a.key?.includes('\0')) ctx.addIssue({ code: 'custom', path: ['key'], message: 'a key cannot hold NUL' });
+    });
 
-type Args = z.infer<typeof args>;
+type Args = z.infer<ReturnType<typeof args>>;
 
 const COLON = ['passwd', 'shadow', 'group', 'gshadow'];
 

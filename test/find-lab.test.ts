@@ -75,7 +75,8 @@ describe('user password ageing over SSH', () => {
     const fsType = await fx.sh(`awk '$2 == "/etc" { t = $3 } END { print t }' /proc/self/mounts`);
     if (fsType.trim() !== 'overlay') return t.skip('/etc on the lab host is not its own overlay');
     await fx.sh('id ager >/dev/null 2>&1 || useradd -M ager');
-    const args = { name: 'ager', password_expire_min: 7, password_expire_max: 60 };
+    // no home: the lab host's /home is the machine's own
+    const args = { name: 'ager', password_expire_min: 7, password_expire_max: 60, create_home: false };
     const check = await fx.run(user, args, { check: true });
     assert.equal(check.changed, true);
     const first = await fx.run(user, args);
