@@ -25,7 +25,10 @@ const args = () =>
         .boolean()
         .default(true)
         .describe('expand $VAR, ${VAR} and a leading ~ in each word on the host (an unset variable stays as written)'),
-      executable: z.string().optional().describe('refused: Ansible ignores it for command (use the shell module)'),
+      executable: z
+        .string()
+        .optional()
+        .describe("ignored with Ansible's warning, as command.py does (the shell module uses it)"),
       ...commandOptionFields,
     })
     .strict()
@@ -33,13 +36,6 @@ const args = () =>
       message: 'command needs exactly one of: a command line (free form or cmd), argv',
     })
     .superRefine((a, ctx) => {
-      if (a.executable !== undefined)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['executable'],
-          message:
-            'command does not use executable (Ansible ignores it with a warning): use the shell module with executable, or put the program first in the command',
-        });
       if (a.cmd === undefined) return;
       try {
         if (shlexSplit(a.cmd).length === 0)
@@ -59,7 +55,13 @@ type Args = z.infer<ReturnType<typeof args>>;
 function spec(a: Args): CommandSpec {
   const argv = a.argv ?? shlexSplit(a.cmd!);
   const line = a.expand_argument_vars ? argv.map(hostExpandedWord).join(' ') : shellJoin(argv);
-  return commandSpec(argv, line, a);
+  const spec = commandSpec(argv, line, a);
+  // command.py main(): "if not shell and executable" it warns and runs the command as given
+  if (a.executable !== undefined)
+    spec.warnings = [
+      `As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '${a.executable}'.`,
+    ];
+  return spec;
 }
 
 export default defineModule({

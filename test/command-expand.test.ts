@@ -2,7 +2,7 @@
 // (lib/ansible/module_utils/basic.py: os.path.expanduser(os.path.expandvars(x))
 // for each word): $NAME / ${NAME} from the host's environment, unset ones kept
 // as written, a leading ~ expanded; no other shell expansion. And `executable`
-// refused with a hint (lib/ansible/modules/command.py warns that it is ignored).
+// accepted and ignored with command.py main()'s warning.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import command from '../modules/command.js';
@@ -26,7 +26,12 @@ describe('command: expand_argument_vars', () => {
     assert.equal(hostExpandedWord('a$X b'), `a"\${X-\\$X}"' b'`);
     assert.equal(hostExpandedWord('$(id)'), `'$(id)'`);
   });
-  it('executable is refused with a hint (Ansible ignores it for command)', () => {
-    assert.ok(argErrors(command, { cmd: 'ls', executable: '/bin/bash' }).some((e) => /shell module/.test(e)));
+  it("executable is ignored with Ansible's warning: the command runs as given, without a shell", async () => {
+    assert.deepEqual(argErrors(command, { cmd: 'echo $0', executable: '/bin/bash' }), []);
+    const r = await run(command, { argv: ['printf', '%s', '$(echo no shell)'], executable: '/bin/bash' });
+    assert.equal(r.result.stdout, '$(echo no shell)');
+    assert.deepEqual(r.result.warnings, [
+      "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '/bin/bash'.",
+    ]);
   });
 });

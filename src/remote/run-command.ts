@@ -19,6 +19,8 @@ export interface CommandSpec {
   stdin?: string;
   stdinAddNewline: boolean;
   stripEmptyEnds: boolean;
+  /** Ansible's warnings for arguments it accepts and ignores (command's executable) */
+  warnings?: string[];
 }
 
 /** The arguments command and shell share (each adds how the command itself is given). */
@@ -98,12 +100,13 @@ export function commandPlan(facts: CommandFacts, spec: CommandSpec, check: boole
     skipped = `skipped, since ${spec.removes} does not exist`;
     msg = `Did not run command since '${spec.removes}' does not exist`;
   }
+  const warned = spec.warnings?.length ? { warnings: spec.warnings } : {};
   if (skipped !== undefined) {
-    return { changes: [], msg, result: { cmd: spec.cmd, rc: 0, stdout: skipped, stderr: '' } };
+    return { changes: [], msg, result: { cmd: spec.cmd, rc: 0, stdout: skipped, stderr: '', ...warned } };
   }
   return {
     changes: [{ description: `run ${typeof spec.cmd === 'string' ? spec.cmd : spec.cmd.join(' ')}` }],
-    result: { cmd: spec.cmd },
+    result: { cmd: spec.cmd, ...warned },
     ...(check
       ? { msg: 'Command would have run if not in check mode; its output (rc, stdout, stderr) is unknown in check mode' }
       : {}),
