@@ -4,7 +4,8 @@
 #   sandbox.sh ITEM_DIR OUT_DIR COMMAND
 #
 # The throwaway root is an overlay of the host's root filesystem whose upper
-# layer is a tmpfs that exists only in a private mount namespace (unshare): every
+# layer is a tmpfs (or an ext4 image: PHX_COMPAT_UPPER=ext4, below) that exists
+# only in a private mount namespace (unshare): every
 # write to /etc, /usr, /opt, /root… lands there and disappears with the
 # namespace. The namespace also has its own network (loopback only), hostname,
 # IPC and PIDs; /proc/sys and /sys are read-only, /dev holds only a few devices.
@@ -30,7 +31,17 @@ fi
 
 s=$(mktemp -d /tmp/phx-compat.XXXXXX)
 trap 'umount -R "$s" 2>/dev/null || umount -l "$s"; rmdir "$s"' EXIT
-mount -t tmpfs -o mode=0755 tmpfs "$s"
+# PHX_COMPAT_UPPER=ext4: the upper layer on an ext4 image instead of a tmpfs. Ansible's `backup: yes`
+# copies the file's attributes (lsattr/chattr: `e` on this host's ext4), which a tmpfs upper layer cannot
+# hold ("Operation not supported"), so its recorded runs use this; phx-play's backups copy no attributes.
+if [ "${PHX_COMPAT_UPPER:-tmpfs}" = ext4 ]; then
+  image=$(mktemp /tmp/phx-compat-upper.XXXXXX)
+  truncate -s 2G "$image" && mkfs.ext4 -q -F "$image"
+  mount -o loop "$image" "$s"
+  rm -f "$image" # the loop device keeps it until the namespace's mounts go
+else
+  mount -t tmpfs -o mode=0755 tmpfs "$s"
+fi
 mkdir "$s/up" "$s/wk" "$s/root"
 mount -t overlay -o "lowerdir=/,upperdir=$s/up,workdir=$s/wk" overlay "$s/root"
 r=$s/root

@@ -122,7 +122,13 @@ export function runInSandbox(
       // ansible-playbook starts Python for every task (and loop item): slow on a busy machine
       {
         timeout: (limitS + 60) * 1000,
-        env: { ...process.env, PHX_COMPAT_REPO: repoRoot, PHX_COMPAT_TIMEOUT: String(limitS) },
+        env: {
+          ...process.env,
+          PHX_COMPAT_REPO: repoRoot,
+          PHX_COMPAT_TIMEOUT: String(limitS),
+          // Ansible's backups copy file attributes, which a tmpfs upper layer cannot hold (sandbox.sh)
+          PHX_COMPAT_UPPER: tool === 'ansible-playbook' ? 'ext4' : 'tmpfs',
+        },
       },
       (err) => {
         try {
