@@ -14,6 +14,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pamLimits, { editLimits } from '../modules/pam_limits.js';
+import { Predictions } from '../src/predictions.js';
 import { argErrors, comparable, removeDir, run, snapshot, tempDir } from './modules-harness.js';
 import { localInventory, recap, runCli, workspace } from './helpers/cli.js';
 
@@ -257,6 +258,21 @@ describe('pam_limits on real files (local connection)', () => {
     assert.equal(readFileSync(p, 'utf8'), 'smith\thard\tfsize\t10\n');
     assert.equal(readdirSync(dir).filter((n) => n.startsWith('limits.conf')).length, 1, 'no temp file left');
     assert.equal(statSync(p).mode & 0o777, 0o640);
+  });
+
+  it('check mode: a later task sees the file as the earlier one would leave it (predictions)', async () => {
+    const p = join(dir, 'predicted.conf');
+    const predicted = new Predictions();
+    const first = await run(pamLimits, { dest: p, ...JOE, value: 1 }, { check: true, diff: true, predicted });
+    assert.equal(first.result.changed, true);
+    const second = await run(pamLimits, { dest: p, ...SMITH, value: 2 }, { check: true, diff: true, predicted });
+    assert.deepEqual(second.result.diff, {
+      before: 'joe\tsoft\tnofile\t1\n',
+      after: 'joe\tsoft\tnofile\t1\nsmith\thard\tfsize\t2\n',
+    });
+    const again = await run(pamLimits, { dest: p, ...JOE, value: 1 }, { check: true, predicted });
+    assert.equal(again.result.changed, false);
+    assert.equal(existsSync(p), false, 'check mode created nothing');
   });
 
   it('backup: the old file kept when the file changes', async () => {
