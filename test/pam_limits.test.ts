@@ -16,7 +16,8 @@ import { after, before, describe, it } from 'node:test';
 import pamLimits, { editLimits } from '../modules/pam_limits.js';
 import { Predictions } from '../src/predictions.js';
 import { argErrors, comparable, removeDir, run, snapshot, tempDir } from './modules-harness.js';
-import { localInventory, recap, runCli, workspace } from './helpers/cli.js';
+import { localInventory, recap, repoRoot, runCli, workspace } from './helpers/cli.js';
+import { ansibleInstalled, compare, runInSandbox, sandboxUsable, type EndState } from './helpers/compat.js';
 
 let dir = '';
 before(() => (dir = tempDir('phx-pam-')));
@@ -346,5 +347,30 @@ describe('pam_limits through the CLI (community.general.pam_limits)', () => {
     } finally {
       ws.cleanup();
     }
+  });
+});
+
+// ---- the fixture playbook test/fixtures/pam-limits/site.yml (Debian's own limits.conf, limits.d files; add,
+// change, use_max, use_min, nice, check mode, backup, a bad file) in test/compat/sandbox.sh's throwaway root:
+// its end state and recap must be what ansible-playbook 2.14 with community.general gave (expected.json,
+// recorded with runInSandbox('ansible-playbook', …); live again with PHX_COMPAT_LIVE=1)
+describe('pam_limits in the sandbox, against ansible-playbook', () => {
+  const fixtureDir = join(repoRoot, 'test', 'fixtures', 'pam-limits');
+  const expected = JSON.parse(readFileSync(join(fixtureDir, 'expected.json'), 'utf8')) as EndState;
+
+  it('ends as ansible-playbook ended: files, modes, contents, backup, recap', async (t) => {
+    const unusable = sandboxUsable();
+    if (unusable) return t.skip(unusable);
+    assert.ok(expected.state.some((l) => l.endsWith('\t/etc/security/limits.conf')));
+    assert.equal(expected.recap.localhost.ignored, 1, 'the bad file fails under Ansible too');
+    const ours = await runInSandbox('phx-play', fixtureDir, 'site.yml');
+    assert.deepEqual(compare(ours, expected), [], ours.output);
+    if (process.env.PHX_COMPAT_LIVE !== '1' || !ansibleInstalled()) return;
+    const live = await runInSandbox('ansible-playbook', fixtureDir, 'site.yml');
+    assert.deepEqual(
+      compare(live, expected),
+      [],
+      `the fixture is not what ansible-playbook does here:\n${live.output}`,
+    );
   });
 });
