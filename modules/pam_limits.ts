@@ -7,7 +7,7 @@
 // like copy (temp file and rename), then re-read (verify).
 import * as z from 'zod';
 import { posix } from 'node:path';
-import { defineModule, type Plan } from '../src/module.js';
+import { defineModule, type ModuleContext, type Plan } from '../src/module.js';
 import { oneLine } from '../src/encode/schemas.js';
 import { overlayPutFacts, putFacts, putPlan, READ_MAX_BYTES, type PutFacts } from '../src/remote/put-content.js';
 
@@ -203,18 +203,35 @@ export function editLimits(original: string, a: Args): LimitsEdit {
 /** The module reads the files back in text mode for its diff: universal newlines. */
 const textMode = (s: string) => s.replace(/\r\n?/g, '\n');
 
-export default defineModule<Args, PutFacts>({
+/** The file's state, and whether the user the task runs as may write it (or its directory, when it is missing). */
+type Facts = PutFacts & { writable: boolean };
+
+/** pam_limits.py main() asks os.access(W_OK) of the file, or of its directory when it is missing; root always may. */
+async function limitsFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
+  const f = await putFacts(ctx, { dest: a.dest, diff: ctx.diff, readContent: true });
+  if (f.me.uid === 0) return { ...f, writable: true };
+  const target = f.paths[0].exists ? a.dest : posix.dirname(a.dest);
+  const r = await ctx.run(['test', '-w', target], { okExit: [0, 1] });
+  return { ...f, writable: r.rc === 0 };
+}
+
+export default defineModule<Args, Facts>({
   name: 'pam_limits',
   aliases: ['community.general.pam_limits'],
   description: 'Set one limit (domain, type, item, value) in a PAM limits.conf',
   args,
-  facts: (ctx, a) => putFacts(ctx, { dest: a.dest, diff: ctx.diff, readContent: true }),
-  overlay: (f, _a, predicted) => overlayPutFacts(f, predicted),
+  facts: limitsFacts,
+  overlay(f, _a, predicted) {
+    const seen = overlayPutFacts(f, predicted);
+    // a file earlier tasks would create was not there to ask: its directory was
+    return { ...seen, writable: f.writable || seen.paths[0].exists !== f.paths[0].exists };
+  },
   plan(f, a): Plan {
     const [cur, parent] = f.paths;
     if (cur.exists && cur.type !== 'file')
       return { changes: [], fail: `${a.dest} is a ${cur.type === 'link' ? 'symlink (not followed)' : cur.type}` };
-    if (!cur.exists && (!parent.exists || parent.type !== 'directory'))
+    if (cur.exists && !f.writable) return { changes: [], fail: `${a.dest} is not writable. Use sudo` };
+    if (!cur.exists && (!parent.exists || parent.type !== 'directory' || !f.writable))
       return {
         changes: [],
         fail: `directory ${posix.dirname(a.dest)} is not writable (check presence, access rights, use sudo)`,

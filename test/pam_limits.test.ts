@@ -10,7 +10,7 @@
 // writes for the same input. Then the module on real files (local connection):
 // check mode first (nothing changes), the run, a second run (ok), and a CLI run.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pamLimits, { editLimits } from '../modules/pam_limits.js';
@@ -291,6 +291,33 @@ describe('pam_limits on real files (local connection)', () => {
     assert.equal(r.result.failed, true);
     assert.match(String(r.result.msg), /^Invalid configuration found in '.*bad\.conf'\. Value of 'lots'/);
     assert.equal(readFileSync(p, 'utf8'), 'joe soft nofile lots\n');
+  });
+
+  it('as a user who may not write the file (its directory writable): "not writable. Use sudo", file kept', async () => {
+    // pam_limits.py main(): os.access(limits_conf, os.W_OK), else fail_json; the rename would replace it otherwise
+    const open = join(dir, 'open');
+    mkdirSync(open);
+    chmodSync(dir, 0o755);
+    chmodSync(open, 0o777);
+    const p = join(open, 'limits.conf');
+    writeFileSync(p, 'joe soft nofile 1\n');
+    chmodSync(p, 0o644);
+    const r = await run(pamLimits, { dest: p, ...JOE, value: 2 }, { become: { user: 'nobody' } });
+    assert.equal(r.result.msg, `${p} is not writable. Use sudo`);
+    assert.equal(readFileSync(p, 'utf8'), 'joe soft nofile 1\n');
+    const missing = await run(
+      pamLimits,
+      { dest: join(dir, 'x.conf'), ...JOE, value: 2 },
+      { become: { user: 'nobody' } },
+    );
+    assert.equal(missing.result.msg, `directory ${dir} is not writable (check presence, access rights, use sudo)`);
+    const created = await run(
+      pamLimits,
+      { dest: join(open, 'new.conf'), ...JOE, value: 2 },
+      { become: { user: 'nobody' } },
+    );
+    assert.equal(created.result.failed, undefined, String(created.result.msg));
+    assert.equal(readFileSync(join(open, 'new.conf'), 'utf8'), 'joe\tsoft\tnofile\t2\n');
   });
 
   it("a missing directory fails with the module's message; nothing is created", async () => {
