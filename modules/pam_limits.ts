@@ -94,6 +94,11 @@ const args = () =>
       limit_item: z.enum(PAM_ITEMS),
       value: z
         .union([z.string(), z.number()])
+        .superRefine((v, c) => {
+          // Python keeps a YAML integer exact and writes a float as "1.0" (then refused); JS would write neither
+          if (typeof v === 'number' && !Number.isSafeInteger(v))
+            c.addIssue({ code: 'custom', message: 'a number with a fraction or beyond 2^53 is not exact: quote it' });
+        })
         .transform(String)
         .describe('a number, unlimited/infinity/-1; for nice and priority -20 to 19'),
       use_max: z.boolean().default(false).describe('keep the file value when it is larger'),
@@ -110,7 +115,8 @@ const args = () =>
           path: ['use_min'],
           message: 'Cannot use use_min and use_max at the same time.',
         });
-      const bad = valueProblem(a.limit_item, a.value);
+      // (zod runs this even when a field failed: value is then not transformed)
+      const bad = typeof a.value === 'string' ? valueProblem(a.limit_item, a.value) : undefined;
       if (bad) ctx.addIssue({ code: 'custom', path: ['value'], message: bad });
     });
 

@@ -172,6 +172,9 @@ describe('pam_limits: arguments (the module validates value; hostile values refu
     assert.deepEqual(argErrors(pamLimits, { ...JOE, value: 64000 }), []);
     assert.deepEqual(argErrors(pamLimits, { ...JOE, value: 'unlimited' }), []);
     assert.deepEqual(argErrors(pamLimits, { ...JOE, value: -1 }), []);
+    for (const value of [1.5, 2 ** 64])
+      assert.match(argErrors(pamLimits, { ...JOE, value }).join(), /^value: .*quote it/);
+    assert.deepEqual(argErrors(pamLimits, { ...JOE, value: '18446744073709551615' }), []);
     assert.match(
       argErrors(pamLimits, { ...JOE, value: -5 }).join(),
       /^value: Value of '-5' for item 'nofile' is invalid/,
