@@ -136,7 +136,7 @@ export type LimitsEdit = { text: string; msg: string } | { fail: string };
  */
 export function editLimits(original: string, a: Args): LimitsEdit {
   const out: string[] = [];
-  // as the module: the comment of the first commented limit line is reused when the task gives none
+  // as the module: without a comment from the task, that of the first line with a "#" after its start is reused
   let comment = a.comment;
   let found = false;
   let msg = '';
