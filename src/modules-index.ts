@@ -24,6 +24,7 @@ import groupByModule from '../modules/group_by.js';
 import includeVarsModule from '../modules/include_vars.js';
 import lineinfileModule from '../modules/lineinfile.js';
 import nfsWaitModule from '../modules/nfs_wait.js';
+import packageModule from '../modules/package.js';
 import pauseModule from '../modules/pause.js';
 import pctModule from '../modules/pct.js';
 import pingModule from '../modules/ping.js';
@@ -64,6 +65,7 @@ export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   includeVarsModule,
   lineinfileModule,
   nfsWaitModule,
+  packageModule,
   pauseModule,
   pctModule,
   pingModule,
