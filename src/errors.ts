@@ -18,6 +18,14 @@ export class PhxError extends Error {
   }
 }
 
+/** A template that failed on an undefined variable (Ansible's AnsibleUndefinedVariable). */
+export class UndefinedVariableError extends PhxError {
+  constructor(message: string, loc?: SourceLoc) {
+    super(message, loc);
+    this.name = 'UndefinedVariableError';
+  }
+}
+
 /** Several located problems found in one validation pass. */
 export class ValidationErrors extends Error {
   constructor(readonly errors: PhxError[]) {
