@@ -18,13 +18,8 @@ export class PhxError extends Error {
   }
 }
 
-/** A template that failed on an undefined variable (Ansible's AnsibleUndefinedVariable). */
-export class UndefinedVariableError extends PhxError {
-  constructor(message: string, loc?: SourceLoc) {
-    super(message, loc);
-    this.name = 'UndefinedVariableError';
-  }
-}
+/** A template that failed on an undefined variable (Ansible's AnsibleUndefinedVariable); shown as any PhxError. */
+export class UndefinedVariableError extends PhxError {}
 
 /** Several located problems found in one validation pass. */
 export class ValidationErrors extends Error {
