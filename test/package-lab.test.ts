@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pkg from '../modules/package.js';
+import apt from '../modules/apt.js';
 import { useLabHost } from './harness/lab-fixture.js';
 import type { ModuleResult } from '../src/module.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
@@ -47,6 +48,10 @@ test('arguments: apt.py main() rules when apt runs (state choices without instal
   assert.throws(() => pkg.args.parse({ name: 'htop', no_such_argument: 1 }), /no_such_argument/);
   // a value is never an option for apt-get
   assert.throws(() => pkg.args.parse({ name: '--force-yes' }));
+  assert.throws(() => pkg.args.parse({ name: 'htop,--force-yes' }));
+  // apt.py's name is type='list': a string is split at commas (check_type_list), each package stripped
+  assert.deepEqual(apt.args.parse({ name: 'htop, curl' }).name, ['htop', 'curl']);
+  assert.deepEqual(apt.args.parse({ name: 'htop' }).name, ['htop']);
   // another backend's arguments are for that backend (refused when it runs, as not supported)
   assert.equal(pkg.args.parse({ name: 'httpd', use: 'yum', disablerepo: '*' }).use, 'yum');
 });
