@@ -25,7 +25,13 @@ const args = () => {
   const packageSpec = z.string().refine((s) => PACKAGE_SPEC.test(s), {
     message: 'a package is name[:arch][=version] (Debian names: lower-case letters, digits, + . -; no wildcards)',
   });
-  const packageList = z.union([packageSpec, z.array(packageSpec)]).transform((v) => (Array.isArray(v) ? v : [v]));
+  // Ansible's type='list': a string is split at commas (check_type_list), each package then stripped (apt.py main())
+  const commaList = z.string().refine((s) => s.split(',').every((p) => PACKAGE_SPEC.test(p.trim())), {
+    message: 'a package is name[:arch][=version] (Debian names: lower-case letters, digits, + . -; no wildcards)',
+  });
+  const packageList = z
+    .union([commaList, z.array(packageSpec)])
+    .transform((v) => (Array.isArray(v) ? v : v.split(',').map((p) => p.trim())));
   return z
     .object({
       name: packageList.optional().describe('package(s): name, name=version (fnmatch glob), name:arch (alias: pkg)'),

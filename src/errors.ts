@@ -18,6 +18,9 @@ export class PhxError extends Error {
   }
 }
 
+/** A template that failed on an undefined variable (Ansible's AnsibleUndefinedVariable); shown as any PhxError. */
+export class UndefinedVariableError extends PhxError {}
+
 /** Several located problems found in one validation pass. */
 export class ValidationErrors extends Error {
   constructor(readonly errors: PhxError[]) {

@@ -25,6 +25,7 @@ import includeVarsModule from '../modules/include_vars.js';
 import lineinfileModule from '../modules/lineinfile.js';
 import nfsWaitModule from '../modules/nfs_wait.js';
 import pamLimitsModule from '../modules/pam_limits.js';
+import packageModule from '../modules/package.js';
 import pauseModule from '../modules/pause.js';
 import pctModule from '../modules/pct.js';
 import pingModule from '../modules/ping.js';
@@ -66,6 +67,7 @@ export const BUILTIN_MODULES: readonly ModuleDefinition[] = [
   lineinfileModule,
   nfsWaitModule,
   pamLimitsModule,
+  packageModule,
   pauseModule,
   pctModule,
   pingModule,

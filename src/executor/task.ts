@@ -2,7 +2,7 @@
 // with retries/until, changed_when/failed_when, register and notify.
 import { argIssuesText } from './arg-issues.js';
 import { performance } from 'node:perf_hooks';
-import { Interrupted, PhxError, UnreachableError, formatLoc } from '../errors.js';
+import { Interrupted, PhxError, UndefinedVariableError, UnreachableError, formatLoc } from '../errors.js';
 import { evaluateCondition } from '../expr/index.js';
 import type { ModuleDefinition, ModuleResult } from '../module.js';
 import { createModuleContext } from '../module-runner.js';
@@ -279,7 +279,22 @@ function countOutcome(host: HostState, o: Outcome): void {
 
 /** Runs the task once per loop item, each reported on its own; the task's outcome sums them up. */
 async function runLoop(t: TaskOnHost): Promise<Outcome> {
-  const items = loopItems(t.task, t.vars, t.title);
+  let items: unknown[];
+  try {
+    items = loopItems(t.task, t.vars, t.title);
+  } catch (e) {
+    // TaskExecutor.run keeps an undefined variable in the loop (_loop_eval_error) until the task's
+    // `when` is known: a false one skips the task; a true one, or one that fails, raises the loop's error
+    if (!(e instanceof UndefinedVariableError) || t.scope.when === undefined) throw e;
+    let holds: boolean;
+    try {
+      holds = conditionHolds(t.scope.when, t.vars, t);
+    } catch {
+      throw e;
+    }
+    if (holds) throw e;
+    return conditionFalse(); // Ansible's skipped result here names no false_condition
+  }
   const lc = t.task.loop_control ?? {};
   const loopVar = lc.loop_var ?? 'item';
   const results: Record<string, unknown>[] = [];

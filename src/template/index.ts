@@ -9,7 +9,7 @@
 // like Ansible's lazy vars; a var that needs itself is reported as a loop.
 // See helpers.ts for the helpers (`{{ default x "y" }}`, `{{ join list "," }}`, ...).
 import { dirname, join } from 'node:path';
-import { PhxError, formatLoc, type SourceLoc } from '../errors.js';
+import { PhxError, UndefinedVariableError, formatLoc, type SourceLoc } from '../errors.js';
 import { locateValue, readTextFile } from '../yaml-source.js';
 import { locInside } from './location.js';
 import type { JinjaOptions } from './jinja.js';
@@ -104,7 +104,8 @@ function located<T>(text: string, where: TemplateWhere, loc: SourceLoc | undefin
     if (e instanceof EvalFailure) {
       const pos = e.pos && (e.original ? e.pos : originalPos(text, e.pos, where.jinja));
       const at = pos ? locInside(loc, text, pos.line, pos.column) : loc;
-      throw new PhxError(where.task ? `${e.message} in task "${where.task}"` : e.message, at);
+      const message = where.task ? `${e.message} in task "${where.task}"` : e.message;
+      throw e.undefinedVar ? new UndefinedVariableError(message, at) : new PhxError(message, at);
     }
     throw e;
   }
