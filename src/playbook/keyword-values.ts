@@ -9,6 +9,7 @@ import {
   INHERITED,
   KEYWORDS,
   LOOP_CONTROL_KEYS,
+  LOOP_KEYWORDS,
   PLAY_KEYS,
   TASK_KEYS,
   UNSUPPORTED,
@@ -21,18 +22,7 @@ import type { InheritedKeywords, LoopControl, LoopWith } from './types.js';
 
 /** Keywords valid somewhere: on the wrong kind of entry they get "cannot be used on", not "did you mean". */
 const ELSEWHERE = new Set<string>([...PLAY_KEYS, ...TASK_KEYS, ...BLOCK_KEYS]);
-const LOOPING = new Set([
-  'loop',
-  'with_items',
-  'with_list',
-  'with_dict',
-  'with_together',
-  'with_nested',
-  'with_sequence',
-  'with_flattened',
-  'with_community.general.flattened',
-  'loop_control',
-]);
+const LOOPING = new Set<string>([...LOOP_KEYWORDS, 'loop_control']);
 const CONDITIONS = new Set<string>(['when', 'changed_when', 'failed_when', 'until']);
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -168,17 +158,7 @@ export function readLoop(
   loc: SourceLoc,
 ): LoopSpec {
   const spec: LoopSpec = {};
-  const used = [
-    'loop',
-    'with_items',
-    'with_list',
-    'with_dict',
-    'with_together',
-    'with_nested',
-    'with_sequence',
-    'with_flattened',
-    'with_community.general.flattened',
-  ].filter((k) => k in raw);
+  const used = LOOP_KEYWORDS.filter((k) => k in raw);
   if (used.length > 1)
     ctx.problems.add(`'${used[0]}' and '${used[1]}' cannot be used together`, keyLoc(raw, used[1], loc));
   const which = used.find((k) => values[k] !== undefined);

@@ -150,8 +150,8 @@ export const INHERITED: readonly KeywordName[] = [
   'remote_user',
 ];
 
-const LOOPING = [
-  'loop',
+/** The with_* lookups phx-play runs (with_flattened also by its collection name). */
+export const SUPPORTED_WITH = [
   'with_items',
   'with_list',
   'with_dict',
@@ -159,9 +159,12 @@ const LOOPING = [
   'with_nested',
   'with_sequence',
   'with_flattened',
-  'with_community.general.flattened',
-  'loop_control',
 ] as const;
+
+/** The keywords that make a task loop; at most one per task. */
+export const LOOP_KEYWORDS = ['loop', ...SUPPORTED_WITH, 'with_community.general.flattened'] as const;
+
+const LOOPING = [...LOOP_KEYWORDS, 'loop_control'] as const;
 
 export const PLAY_KEYS = [
   'name',
@@ -275,13 +278,3 @@ export const UNSUPPORTED: Record<string, string> = {
   vars_prompt: "'vars_prompt' is not supported; pass values with -e",
   strategy: "'strategy' is not supported; phx-play always runs the linear strategy",
 };
-
-export const SUPPORTED_WITH = [
-  'with_items',
-  'with_list',
-  'with_dict',
-  'with_together',
-  'with_nested',
-  'with_sequence',
-  'with_flattened',
-];
