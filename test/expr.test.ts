@@ -7,6 +7,7 @@ import { PhxError } from '../src/errors.js';
 import { checkExpressionSyntax, evaluateCondition, evaluateExpression } from '../src/expr/index.js';
 import { markUnsafe, unwrapUnsafe } from '../src/template/index.js';
 import { locateValue, parseYaml } from '../src/yaml-source.js';
+import { isUnsafeText } from '../src/unsafe.js';
 import { throwsPhx } from './harness/throws-phx.js';
 
 const vars: Record<string, unknown> = {
@@ -615,4 +616,25 @@ describe('cache', () => {
     assert.equal(evaluateExpression('x + 1', { x: 1 }), 2);
     assert.equal(evaluateExpression('x + 1', { x: 41 }), 42);
   });
+});
+
+test("q()/query() keep the lookup's list: dict gives {key, value} items, marked unsafe as lookups are", () => {
+  const v = { users: { root: ['x', '0'], bob: ['x', '1000'] } };
+  const items = evaluateExpression("q('dict', users)", v) as unknown[];
+  assert.deepEqual(unwrapUnsafe(items), [
+    { key: 'root', value: ['x', '0'] },
+    { key: 'bob', value: ['x', '1000'] },
+  ]);
+  assert.ok(isUnsafeText((items[0] as { key: unknown }).key), 'the key is unsafe text, not a plain string');
+  assert.deepEqual(unwrapUnsafe(evaluateExpression("query('dict', users) | map(attribute='key') | list", v)), [
+    'root',
+    'bob',
+  ]);
+  throwsPhx(() => evaluateExpression("q('dict', ['a'])", v), /with_dict expects a dict/);
+  process.env.PHX_EXPR_TEST = 'on';
+  try {
+    assert.deepEqual(unwrapUnsafe(evaluateExpression("q('env', 'PHX_EXPR_TEST', 'PHX_EXPR_UNSET')", {})), ['on', '']);
+  } finally {
+    delete process.env.PHX_EXPR_TEST;
+  }
 });

@@ -9,6 +9,7 @@ import { shellQuote } from '../quote.js';
 import { pyJsonDumps } from './pyjson.js';
 import { commentFilter } from './comment-filter.js';
 import { makeNamespace } from '../template/namespace.js';
+import { queryPlugin } from '../template/query-lookup.js';
 import {
   b64decode,
   compareValues,
@@ -557,6 +558,8 @@ for (const [alias, name] of [
 // ── Functions and methods ────────────────────────────────────────────────────
 export const FUNCTIONS: Record<string, (args: unknown[], kwargs: Kwargs, env: HelperEnv) => unknown> = table({
   lookup: ([kind, ...rest], _k, env) => lookupPlugin(kind, rest, env),
+  q: ([kind, ...rest], _k, env) => queryPlugin(kind, rest, env),
+  query: ([kind, ...rest], _k, env) => queryPlugin(kind, rest, env),
   namespace: (args, kwargs) => {
     if (args.length) throw new EvalFailure('namespace() takes only name=value arguments');
     return makeNamespace(kwargs);

@@ -99,6 +99,8 @@ umount "$r/phx-compat/upper"
 # host is described by its changed lines, not its content, so that the state does
 # not depend on the rest of the host's file; shadow's change date and the ids
 # that useradd picks are replaced by '#'.
+# A user's ~/.ansible and ~/.ansible/tmp are skipped as /root/.ansible is: Ansible's remote temporary
+# directory, made when a task becomes that user (become_user), not content the play manages.
 # apt's solver log (/var/log/apt/eipp.log.xz) is skipped: Ansible's apt check mode simulates with
 # apt-get -s, which writes it; it records a simulation, not a state either tool manages.
 normalize() {
@@ -113,7 +115,7 @@ set +e
 : >"$out/state.tsv"
 while IFS="	" read -r y m u g size l p; do
   case $p in
-    /tmp/* | /var/tmp/* | /var/log/lastlog | /var/log/faillog | /var/log/apt/eipp.log.xz | /var/log/wtmp | /var/log/btmp | /root/.ansible | /root/.ansible/* | /root/.cache | /root/.cache/* | */__pycache__ | */__pycache__/* | /etc/*-) continue ;;
+    /tmp/* | /var/tmp/* | /var/log/lastlog | /var/log/faillog | /var/log/apt/eipp.log.xz | /var/log/wtmp | /var/log/btmp | /root/.ansible | /root/.ansible/* | /home/*/.ansible | /home/*/.ansible/tmp | /home/*/.ansible/tmp/* | /root/.cache | /root/.cache/* | */__pycache__ | */__pycache__/* | /etc/*-) continue ;;
   esac
   if [ "$y" != deleted ] && [ -e "$p" -o -L "$p" ]; then
     hy=$(find "$p" -maxdepth 0 -printf "%y\t%m\t%U\t%G")

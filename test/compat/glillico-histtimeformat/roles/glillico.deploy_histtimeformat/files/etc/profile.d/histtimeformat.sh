@@ -1,0 +1,3 @@
+# Set the HISTTIMEFORMAT environment variable.
+
+export HISTTIMEFORMAT="%d/%m/%y %T "
