@@ -113,6 +113,12 @@ describe(
         const md5Salt = randomSalt(1 + (i % 8));
         cases.push({ key, setting: `$1$${md5Salt}`, ours: md5Crypt(b(key), b(md5Salt)) });
       }
+      // edges: an empty password, an empty salt, the longest passphrase libxcrypt takes
+      const longest = 'é'.repeat(255) + 'a';
+      cases.push({ key: '', setting: '$6$abc', ours: shaCrypt('sha512', b(''), b('abc')) });
+      cases.push({ key: 'x', setting: '$6$', ours: shaCrypt('sha512', b('x'), b('')) });
+      cases.push({ key: longest, setting: '$5$abc', ours: shaCrypt('sha256', b(longest), b('abc')) });
+      cases.push({ key: '', setting: '$1$', ours: md5Crypt(b(''), b('')) });
       const run = spawnSync(
         'python3',
         [
