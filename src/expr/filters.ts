@@ -8,6 +8,7 @@ import { parse as yamlParse, stringify as yamlStringify } from 'yaml';
 import { shellQuote } from '../quote.js';
 import { pyJsonDumps } from './pyjson.js';
 import { commentFilter } from './comment-filter.js';
+import { passwordHash } from './password-hash.js';
 import { makeNamespace } from '../template/namespace.js';
 import { queryPlugin } from '../template/query-lookup.js';
 import {
@@ -340,6 +341,16 @@ export const FILTERS: Record<string, FilterDef> = table({
         throw new EvalFailure(`hash: unknown hash type '${alg}' (known: ${[...HASHES].join(', ')})`);
       return createHash(alg).update(pyStr(v), 'utf8').digest('hex');
     },
+  },
+  password_hash: {
+    fn: (v, a, k) =>
+      passwordHash(v, {
+        hashtype: arg(a, k, 0, 'hashtype', 'sha512'),
+        salt: arg(a, k, 1, 'salt', null),
+        saltSize: arg(a, k, 2, 'salt_size', null),
+        rounds: arg(a, k, 3, 'rounds', null),
+        ident: arg(a, k, 4, 'ident', null),
+      }),
   },
   type_debug: { fn: (v) => pyTypeName(v) },
   random: { fn: (v, a, k, env) => randomFilter(v, a, k, env) },
