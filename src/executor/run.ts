@@ -112,6 +112,8 @@ export async function runPlaybooks(
   try {
     for (const pb of playbooks) {
       deps.reporter.emit({ type: 'playbook_start', playbook: pb.file, check: options.check });
+      // printed when the playbook is parsed, before its first play, as Ansible's Display.deprecated does
+      for (const message of pb.deprecations ?? []) deps.reporter.emit({ type: 'warning', message, deprecation: true });
       for (const play of pb.plays) {
         // host states exist before the play selects hosts, so hostvars sees them all
         for (const name of deps.inventory.hosts.keys()) hostState(name, play.baseDir);
