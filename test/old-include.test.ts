@@ -36,7 +36,8 @@ describe('the old include: (ansible-core 2.14)', () => {
   let ws: Ws;
   before(() => {
     ws = workspace({
-      'inner.yml': '- debug: { msg: "inner {{ a | default(\'-\') }} {{ b | default(\'-\') }} {{ item | default(\'-\') }}" }\n',
+      'inner.yml':
+        "- debug: { msg: \"inner {{ a | default('-') }} {{ b | default('-') }} {{ item | default('-') }}\" }\n",
       'two.yml': '- debug: { msg: "two {{ c }}" }\n- include: inner.yml a=nested\n',
       'handlers.yml': '- name: said\n  debug: { msg: "handled {{ h }}" }\n',
       'other.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: { msg: "other {{ o }}" }\n',

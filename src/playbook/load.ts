@@ -111,7 +111,13 @@ function importPlaybook(
   stack: string[],
   ctx: LoadContext,
 ): Play[] {
-  reportUnknownKeys(raw, [...IMPORT_PLAYBOOK_KEYS, key], key.endsWith('include') ? 'include' : 'import_playbook', ctx, loc);
+  reportUnknownKeys(
+    raw,
+    [...IMPORT_PLAYBOOK_KEYS, key],
+    key.endsWith('include') ? 'include' : 'import_playbook',
+    ctx,
+    loc,
+  );
   const values = readKeywords(raw, ['name', 'tags', 'when'], ctx, loc);
   const name = raw[key];
   const at = valueLoc(raw, key, loc);

@@ -43,9 +43,7 @@ export function oldInclude(
     );
     return [];
   }
-  return isStatic
-    ? importTasks(raw, key, loc, ctx, source, args)
-    : includeTasks(raw, key, loc, ctx, source, args);
+  return isStatic ? importTasks(raw, key, loc, ctx, source, args) : includeTasks(raw, key, loc, ctx, source, args);
 }
 
 /**
