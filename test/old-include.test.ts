@@ -88,6 +88,25 @@ describe('the old include: (ansible-core 2.14)', () => {
     assert.equal(recap(r.stdout).h1.ok, 10, r.stdout);
   });
 
+  it('met only in a file loaded at run time: warned once, when loaded', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  vars: { f: two }
+  tasks:
+    - include_tasks: "{{ f }}.yml"
+      vars: { c: 1 }
+    - include_tasks: "{{ f }}.yml"
+      vars: { c: 2 }
+`,
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['two 1', 'inner nested - -', 'two 2', 'inner nested - -']);
+    assert.equal(count(r.stdout + r.stderr, TASK_DEPRECATION), 1, r.stdout + r.stderr);
+  });
+
   it('in handlers: the included tasks are handlers', async () => {
     const r = await play(
       ws,

@@ -46,12 +46,20 @@ export function loadPlaybook(path: string, opts: LoadPlaybookOptions): Playbook 
  */
 export function loadTaskFile(
   path: string,
-  opts: { registry: ModuleRegistry; handlers?: boolean; loc?: SourceLoc; playbookDir?: string },
+  opts: {
+    registry: ModuleRegistry;
+    handlers?: boolean;
+    loc?: SourceLoc;
+    playbookDir?: string;
+    /** told Ansible's deprecation warnings about what the file uses (an old `include:`) */
+    deprecated?: (message: string) => void;
+  },
 ): TaskNode[] {
   const ctx = new LoadContext(opts.registry, opts.playbookDir);
   ctx.dynamicDepth = 1; // loaded by a dynamic include
   const tasks = readTaskFile(path, opts.loc, ctx, opts.handlers ?? false);
   ctx.problems.throwIfAny();
+  for (const m of ctx.deprecations) opts.deprecated?.(m);
   return tasks ?? [];
 }
 
@@ -61,7 +69,14 @@ export function loadTaskFile(
  */
 export function loadRoleAtRunTime(
   name: string,
-  opts: { registry: ModuleRegistry; playbookDir: string; files: RoleFiles; public: boolean; loc: SourceLoc },
+  opts: {
+    registry: ModuleRegistry;
+    playbookDir: string;
+    files: RoleFiles;
+    public: boolean;
+    loc: SourceLoc;
+    deprecated?: (message: string) => void;
+  },
 ): { block: Block | undefined; handlers: Task[] } {
   const ctx = new LoadContext(opts.registry, opts.playbookDir);
   ctx.dynamicDepth = 1; // loaded by a dynamic include_role
@@ -70,6 +85,7 @@ export function loadRoleAtRunTime(
     ctx,
   );
   ctx.problems.throwIfAny();
+  for (const m of ctx.deprecations) opts.deprecated?.(m);
   return { block, handlers: ctx.roleHandlers };
 }
 
