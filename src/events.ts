@@ -33,7 +33,7 @@ export type RunEvent =
       durationMs: number;
       delegatedTo?: string;
     }
-  | { type: 'warning'; message: string }
+  | { type: 'warning'; message: string; /** Ansible's [DEPRECATION WARNING] */ deprecation?: boolean }
   | { type: 'command'; host: string; command: string }
   | { type: 'debug'; host: string; message: string }
   | { type: 'recap'; hosts: Record<string, RecapCounters>; durationMs: number };

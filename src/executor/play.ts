@@ -11,6 +11,7 @@ import type { Block, IncludeRoleOptions, IncludeTasks, Meta, Play, Task, TaskNod
 import { markUnsafe, renderValue } from '../template/index.js';
 import { loadYamlFile } from '../yaml-source.js';
 import type { RunContext } from './context.js';
+import { showDeprecation } from './deprecations.js';
 import type { HostState } from './host.js';
 import { PlayRun } from './play-run.js';
 import { inherit, type Scope } from './scope.js';
@@ -277,7 +278,12 @@ async function runInclude(
         ? inc.preloaded!
         : inc.role
           ? roleAtRunTime(ctx, run, inc, file, roleFiles ?? {})
-          : loadTaskFile(path, { registry: ctx.registry, loc: inc.loc, playbookDir: run.baseDir });
+          : loadTaskFile(path, {
+              registry: ctx.registry,
+              loc: inc.loc,
+              playbookDir: run.baseDir,
+              deprecated: (m) => showDeprecation(ctx, m),
+            });
       const groupScope = !preloaded && inc.apply ? inherit(scope, inc.apply) : scope;
       const params = new Map(group.map((h) => [h, plans.get(h)![i].vars]));
       const outerChain = run.includeChain;
@@ -366,6 +372,7 @@ function roleAtRunTime(ctx: RunContext, run: PlayRun, inc: IncludeTasks, name: s
     files,
     public: inc.role?.public ?? false,
     loc: inc.loc,
+    deprecated: (m) => showDeprecation(ctx, m),
   });
   const known = new Set(
     [...run.play.handlers, ...run.roleHandlers].map((h) => (h.kind === 'task' ? h.role?.path : undefined)),

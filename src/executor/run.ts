@@ -9,6 +9,7 @@ import type { Playbook } from '../playbook/types.js';
 import type { ModuleRegistry } from '../registry.js';
 import type { ExecutorOptions, RunContext } from './context.js';
 import { HostState } from './host.js';
+import { showDeprecation } from './deprecations.js';
 import { runPlay } from './play.js';
 import { plainValues } from '../unsafe.js';
 import { SharedScopes } from '../shared-scope.js';
@@ -112,6 +113,8 @@ export async function runPlaybooks(
   try {
     for (const pb of playbooks) {
       deps.reporter.emit({ type: 'playbook_start', playbook: pb.file, check: options.check });
+      // printed when the playbook is parsed, before its first play, as Ansible's Display.deprecated does
+      for (const message of pb.deprecations ?? []) showDeprecation(ctx, message);
       for (const play of pb.plays) {
         // host states exist before the play selects hosts, so hostvars sees them all
         for (const name of deps.inventory.hosts.keys()) hostState(name, play.baseDir);

@@ -144,7 +144,7 @@ export function sharedEventText(
     case 'no_hosts':
       return c.magenta(`skipping: no hosts matched '${e.pattern}'`);
     case 'warning':
-      return c.magenta(`[WARNING]: ${e.message}`);
+      return c.magenta(`${e.deprecation ? '[DEPRECATION WARNING]' : '[WARNING]'}: ${e.message}`);
     case 'recap':
       return [
         `\n${recapText(c, e.hosts)}`,

@@ -41,6 +41,13 @@ export class LoadContext {
   /** handlers of the roles the current play uses, in the order the roles were loaded */
   roleHandlers: Task[] = [];
   readonly roleHandlerKeys = new Set<string>();
+  /** Ansible's load-time deprecation warnings, each once (its Display keeps one of each text) */
+  readonly deprecations = new Set<string>();
+  /**
+   * > 0 while reading what a dynamic include (include_tasks, include_role) brings in: an old
+   * `include:` there is dynamic too (helpers.py: `t.all_parents_static()`)
+   */
+  dynamicDepth = 0;
 
   constructor(
     readonly registry: ModuleRegistry,

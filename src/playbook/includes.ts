@@ -13,7 +13,7 @@ import { notifyRefs, withNotify } from './notify.js';
 // tasks.ts imports importTasks/includeTasks back: the grammar's own recursion (a task
 // file is a task list, whose entries may import or include task files).
 import { readTaskList } from './tasks.js';
-import type { Block, IncludeTasks, InheritedKeywords, TaskNode } from './types.js';
+import type { Block, IncludeTasks, InheritedKeywords, Task, TaskNode } from './types.js';
 
 /**
  * The validated tasks of a file (cached per file), or undefined when it could
@@ -25,7 +25,8 @@ export function readTaskFile(
   ctx: LoadContext,
   handlers: boolean,
 ): TaskNode[] | undefined {
-  const id = `${resolve(path)}\0${handlers}`;
+  // read under a dynamic include, an old `include:` in it is dynamic: another reading
+  const id = `${resolve(path)}\0${handlers}\0${ctx.dynamicDepth > 0}`;
   const cached = ctx.taskFiles.get(id);
   if (cached) return cached;
   const abs = resolve(path);
@@ -48,6 +49,14 @@ export function readTaskFile(
   ctx.taskFileStack.pop();
   ctx.taskFiles.set(id, nodes);
   return nodes;
+}
+
+/** The old `include:` read by old-include.ts: its file and its other arguments, which are variables. */
+export interface OldIncludeArgs {
+  file: string;
+  at: SourceLoc;
+  vars: Record<string, unknown>;
+  options: Record<string, unknown>;
 }
 
 /** `import_tasks: x.yml` or `import_tasks: { file: x.yml }` → the file name and where it is written. */
@@ -75,10 +84,12 @@ export function importTasks(
   loc: SourceLoc,
   ctx: LoadContext,
   source: TaskListSource,
+  old?: OldIncludeArgs,
 ): TaskNode[] {
-  reportUnknownKeys(raw, [...IMPORT_TASKS_KEYS, key], 'import_tasks', ctx, loc, TASK_KEYS);
+  const allowed = old ? [...IMPORT_TASKS_KEYS, 'args'] : IMPORT_TASKS_KEYS;
+  reportUnknownKeys(raw, [...allowed, key], old ? 'include' : 'import_tasks', ctx, loc, TASK_KEYS);
   const values = readKeywords(raw, IMPORT_TASKS_KEYS, ctx, loc);
-  const arg = fileArgument(raw, key, loc, ctx, ['file']);
+  const arg = old ?? fileArgument(raw, key, loc, ctx, ['file']);
   if (!arg) return [];
   if (looksTemplated(arg.file)) {
     ctx.problems.add(`import_tasks is static: its file name cannot hold a template; use include_tasks`, arg.at);
@@ -86,8 +97,12 @@ export function importTasks(
   }
   const tasks = readTaskFile(join(source.baseDir, arg.file), arg.at, ctx, source.handlers) ?? [];
   const keywords = inherited(values);
+  if (old && Object.keys(old.vars).length > 0) keywords.vars = { ...keywords.vars, ...old.vars };
   // a name alone changes nothing for the tasks (Ansible ignores it too)
   if (Object.keys(keywords).length === 0) return tasks;
+  // in handlers the tasks are listed themselves, each with the keywords (helpers.py extends the handler
+  // list with the included blocks' tasks): a block there is never run as a handler
+  if (source.handlers) return tasks.map((t) => (t.kind === 'task' ? withKeywords(t, keywords, ctx) : t));
   // keywords on the import apply to every imported task: exactly a block's inheritance
   const block: Block = { kind: 'block', ...keywords, block: tasks, rescue: [], always: [], loc };
   if (values.name !== undefined) block.name = values.name as string;
@@ -100,10 +115,12 @@ export function includeTasks(
   loc: SourceLoc,
   ctx: LoadContext,
   source: TaskListSource,
+  old?: OldIncludeArgs,
 ): TaskNode[] {
-  reportUnknownKeys(raw, [...INCLUDE_TASKS_KEYS, key], 'include_tasks', ctx, loc, TASK_KEYS);
+  const allowed = old ? [...INCLUDE_TASKS_KEYS, 'args'] : INCLUDE_TASKS_KEYS;
+  reportUnknownKeys(raw, [...allowed, key], old ? 'include' : 'include_tasks', ctx, loc, TASK_KEYS);
   const values = readKeywords(raw, INCLUDE_TASKS_KEYS, ctx, loc);
-  const arg = fileArgument(raw, key, loc, ctx, ['file', 'apply']);
+  const arg = old ?? fileArgument(raw, key, loc, ctx, ['file', 'apply']);
   if (!arg) return [];
   checkTemplate(arg.file, arg.at, ctx.problems);
   const node: IncludeTasks = {
@@ -116,6 +133,7 @@ export function includeTasks(
   };
   if (values.name !== undefined) node.name = values.name as string;
   if (values.register !== undefined) node.register = values.register as string;
+  if (old && Object.keys(old.vars).length > 0) node.vars = { ...node.vars, ...old.vars };
   const apply = 'apply' in arg.options ? readApply(arg.options, arg.at, ctx) : undefined;
   if (looksTemplated(arg.file)) {
     if (apply) node.apply = apply.keywords;
@@ -124,7 +142,9 @@ export function includeTasks(
   const path = join(source.baseDir, arg.file);
   // a file that includes itself (a conditional retry loop) is legal: it is loaded when reached
   if (ctx.taskFileStack.includes(resolve(path))) return [node];
+  ctx.dynamicDepth++;
   const tasks = readTaskFile(path, arg.at, ctx, source.handlers);
+  ctx.dynamicDepth--;
   if (tasks) {
     // `apply` wraps the included tasks in a block carrying its keywords
     node.preloaded = apply ? [applyBlock(tasks, apply, loc, ctx)] : tasks;
@@ -156,4 +176,19 @@ function applyBlock(tasks: TaskNode[], apply: Apply, loc: SourceLoc, ctx: LoadCo
   const { notify, ...keywords } = apply.keywords;
   const inner = notify ? withNotify(tasks, notifyRefs(apply.raw, notify, apply.loc), ctx) : tasks;
   return { kind: 'block', ...keywords, block: inner, rescue: [], always: [], loc };
+}
+
+/** A copy of the task under the keywords of what imports it, merged as a block's are (when: all, tags: union). */
+function withKeywords(task: Task, keywords: InheritedKeywords, ctx: LoadContext): Task {
+  const merged: Task = { ...task };
+  for (const [k, v] of Object.entries(keywords))
+    if ((merged as unknown as Record<string, unknown>)[k] === undefined)
+      (merged as unknown as Record<string, unknown>)[k] = v;
+  const when = [keywords.when, task.when].flatMap((c) => (c === undefined ? [] : Array.isArray(c) ? c : [c]));
+  if (when.length > 0) merged.when = when;
+  if (keywords.tags) merged.tags = [...new Set([...keywords.tags, ...(task.tags ?? [])])];
+  if (keywords.vars) merged.vars = { ...keywords.vars, ...task.vars };
+  const refs = ctx.notifyRefs.get(task);
+  if (refs) ctx.notifyRefs.set(merged, refs);
+  return merged;
 }

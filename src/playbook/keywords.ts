@@ -255,7 +255,7 @@ export const META_ACTIONS = ['flush_handlers', 'end_host', 'end_play', 'noop', '
 
 /** Task-level words that select something other than a module, with their Ansible spellings. */
 export type SpecialAction =
-  'import_tasks' | 'include_tasks' | 'import_role' | 'include_role' | 'meta' | 'import_playbook';
+  'import_tasks' | 'include_tasks' | 'import_role' | 'include_role' | 'meta' | 'import_playbook' | 'include';
 
 export const SPECIAL_ACTIONS: Record<string, SpecialAction> = {
   import_role: 'import_role',
@@ -270,11 +270,13 @@ export const SPECIAL_ACTIONS: Record<string, SpecialAction> = {
   'ansible.builtin.meta': 'meta',
   import_playbook: 'import_playbook',
   'ansible.builtin.import_playbook': 'import_playbook',
+  // the old include (ansible-core 2.14 runs it, deprecated; removed in 2.16): see old-include.ts
+  include: 'include',
+  'ansible.builtin.include': 'include',
 };
 
 /** Ansible keywords phx-play deliberately does not support, with what to do instead. */
 export const UNSUPPORTED: Record<string, string> = {
-  include: "'include' is not supported; use import_tasks or include_tasks",
   vars_prompt: "'vars_prompt' is not supported; pass values with -e",
   strategy: "'strategy' is not supported; phx-play always runs the linear strategy",
 };

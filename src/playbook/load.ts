@@ -11,6 +11,7 @@ import { checkHandlers } from './handlers.js';
 import { readTaskFile } from './includes.js';
 import { checkVarNames, normaliseTags, readKeywords, reportUnknownKeys } from './keyword-values.js';
 import { IMPORT_PLAYBOOK_KEYS, KEYWORDS } from './keywords.js';
+import { PLAYBOOK_INCLUDE_DEPRECATION } from './old-include.js';
 import { readPlay } from './play.js';
 import { describe, isMapping, valueLoc } from './problems.js';
 import { loadRole, type RoleFiles } from './roles.js';
@@ -25,14 +26,17 @@ export interface LoadPlaybookOptions {
   extraVars?: Record<string, unknown>;
 }
 
-const IMPORT_PLAYBOOK = ['import_playbook', 'ansible.builtin.import_playbook'];
+// a play-level `include:` is import_playbook, deprecated (ansible-core 2.14's playbook/__init__.py)
+const IMPORT_PLAYBOOK = ['import_playbook', 'ansible.builtin.import_playbook', 'include', 'ansible.builtin.include'];
 
 export function loadPlaybook(path: string, opts: LoadPlaybookOptions): Playbook {
   const ctx = new LoadContext(opts.registry);
   const plays = readPlaybookFile(path, undefined, [], ctx);
   for (const play of plays) checkHandlers(play, ctx);
   ctx.problems.throwIfAny();
-  return { file: path, plays };
+  const playbook: Playbook = { file: path, plays };
+  if (ctx.deprecations.size > 0) playbook.deprecations = [...ctx.deprecations];
+  return playbook;
 }
 
 /**
@@ -42,11 +46,20 @@ export function loadPlaybook(path: string, opts: LoadPlaybookOptions): Playbook 
  */
 export function loadTaskFile(
   path: string,
-  opts: { registry: ModuleRegistry; handlers?: boolean; loc?: SourceLoc; playbookDir?: string },
+  opts: {
+    registry: ModuleRegistry;
+    handlers?: boolean;
+    loc?: SourceLoc;
+    playbookDir?: string;
+    /** told Ansible's deprecation warnings about what the file uses (an old `include:`) */
+    deprecated?: (message: string) => void;
+  },
 ): TaskNode[] {
   const ctx = new LoadContext(opts.registry, opts.playbookDir);
+  ctx.dynamicDepth = 1; // loaded by a dynamic include
   const tasks = readTaskFile(path, opts.loc, ctx, opts.handlers ?? false);
   ctx.problems.throwIfAny();
+  for (const m of ctx.deprecations) opts.deprecated?.(m);
   return tasks ?? [];
 }
 
@@ -56,14 +69,23 @@ export function loadTaskFile(
  */
 export function loadRoleAtRunTime(
   name: string,
-  opts: { registry: ModuleRegistry; playbookDir: string; files: RoleFiles; public: boolean; loc: SourceLoc },
+  opts: {
+    registry: ModuleRegistry;
+    playbookDir: string;
+    files: RoleFiles;
+    public: boolean;
+    loc: SourceLoc;
+    deprecated?: (message: string) => void;
+  },
 ): { block: Block | undefined; handlers: Task[] } {
   const ctx = new LoadContext(opts.registry, opts.playbookDir);
+  ctx.dynamicDepth = 1; // loaded by a dynamic include_role
   const block = loadRole(
     { name, at: opts.loc, params: {}, files: opts.files, keywords: {}, public: opts.public, once: false },
     ctx,
   );
   ctx.problems.throwIfAny();
+  for (const m of ctx.deprecations) opts.deprecated?.(m);
   return { block, handlers: ctx.roleHandlers };
 }
 
@@ -87,6 +109,7 @@ function readPlaybookFile(path: string, ref: SourceLoc | undefined, stack: strin
       return;
     }
     const importKey = IMPORT_PLAYBOOK.find((k) => k in entry);
+    if (importKey?.endsWith('include')) ctx.deprecations.add(PLAYBOOK_INCLUDE_DEPRECATION);
     if (importKey) plays.push(...importPlaybook(entry, importKey, loc, path, inner, ctx));
     else {
       const play = readPlay(entry, loc, path, ctx);
@@ -104,16 +127,22 @@ function importPlaybook(
   stack: string[],
   ctx: LoadContext,
 ): Play[] {
-  reportUnknownKeys(raw, [...IMPORT_PLAYBOOK_KEYS, key], 'import_playbook', ctx, loc);
+  reportUnknownKeys(
+    raw,
+    [...IMPORT_PLAYBOOK_KEYS, key],
+    key.endsWith('include') ? 'include' : 'import_playbook',
+    ctx,
+    loc,
+  );
   const values = readKeywords(raw, ['name', 'tags', 'when'], ctx, loc);
   const name = raw[key];
   const at = valueLoc(raw, key, loc);
   if (typeof name !== 'string' || name.trim() === '') {
-    ctx.problems.add(`'import_playbook' expects a file name, got ${describe(name)}`, at);
+    ctx.problems.add(`'${key}' expects a file name, got ${describe(name)}`, at);
     return [];
   }
   if (looksTemplated(name)) {
-    ctx.problems.add(`import_playbook is static: its file name cannot hold a template`, at);
+    ctx.problems.add(`${key} is static: its file name cannot hold a template`, at);
     return [];
   }
   const path = join(dirname(file), name.trim());

@@ -441,10 +441,12 @@ export function includeRole(
     return [node];
   }
   // the task's vars are the role's parameters at run time (scope vars); nothing more to carry
+  ctx.dynamicDepth++;
   const block = loadRole(
     { name: args.name, at: args.at, params: {}, files, keywords: {}, public: options.public, once: false },
     ctx,
   );
+  ctx.dynamicDepth--;
   if (!block) return [node];
   if (apply) {
     const { notify, ...keywords } = apply.keywords;

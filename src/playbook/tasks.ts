@@ -8,6 +8,7 @@ import type { LoadContext, TaskListSource } from './context.js';
 // includes.ts imports readTaskList back: the grammar's own recursion (a task list holds
 // imports/includes, which read task files, which are task lists); only called, never at load.
 import { importTasks, includeTasks } from './includes.js';
+import { oldInclude } from './old-include.js';
 import { importRole, includeRole } from './roles.js';
 import { inherited, readKeywords, readLoop, reportUnknownKeys } from './keyword-values.js';
 import {
@@ -139,6 +140,8 @@ export function readTaskEntry(raw: unknown, loc: SourceLoc, ctx: LoadContext, so
       return importRole(raw, action.key, loc, ctx);
     case 'include_role':
       return includeRole(raw, action.key, loc, ctx, source);
+    case 'include':
+      return oldInclude(raw, action.key, loc, ctx, source);
     case 'import_playbook':
       ctx.problems.add(
         `'import_playbook' is only allowed at the top level of a playbook, not among tasks`,

@@ -172,4 +172,6 @@ export interface Play extends InheritedKeywords {
 export interface Playbook {
   file: string;
   plays: Play[];
+  /** Ansible's deprecation warnings about what the playbook uses, shown before it runs */
+  deprecations?: string[];
 }
