@@ -80,7 +80,7 @@ const EXPECTED: Record<string, string[]> = {
   'listen-outside-handlers.yml': ["bad/listen-outside-handlers.yml:4:7: 'listen' is only valid in handlers"],
   'loop-and-with.yml': [
     "bad/loop-and-with.yml:5:7: 'loop' and 'with_items' cannot be used together",
-    "bad/loop-and-with.yml:7:7: 'with_fileglob' is not supported; use 'loop' (or with_items, with_list, with_dict, with_together, with_nested, with_sequence, with_flattened)",
+    "bad/loop-and-with.yml:7:7: 'with_fileglob' is not supported; use 'loop' (or with_items, with_list, with_dict, with_together, with_nested, with_sequence, with_flattened, with_first_found)",
   ],
   'many-errors.yml': [
     "bad/many-errors.yml:4:7: unknown module 'comand'; did you mean 'command'?",

@@ -310,7 +310,12 @@ function includeEntries(
   scope: Scope,
 ): { entries: IncludeEntry[]; result: Record<string, unknown> } {
   const vars = taskVars(ctx, run, h, scope, ctx.options.check);
-  const items = inc.loop === undefined ? [undefined] : loopItems(inc, vars);
+  const search = {
+    baseDir: run.baseDir,
+    ...(scope.role ? { roleDir: scope.role.path } : {}),
+    action: inc.role ? 'include_role' : 'include_tasks',
+  };
+  const items = inc.loop === undefined ? [undefined] : loopItems(inc, vars, undefined, search);
   const loopVar = inc.loop_control?.loop_var ?? 'item';
   const entries: IncludeEntry[] = [];
   const results: Record<string, unknown>[] = [];

@@ -10,6 +10,7 @@ import { mergeGatheredFacts } from '../facts/merge.js';
 import { runModule } from '../module-runner.js';
 import type { Condition, LoopControl, Task } from '../playbook/types.js';
 import { sequenceItems } from '../playbook/sequence.js';
+import { firstFoundItems, type FirstFoundContext } from './first-found.js';
 import { hasTemplate, markUnsafe, renderValue, toBool } from '../template/index.js';
 import { UnsafeText, isUnsafeContainer, plain, restoreUnsafe, unwrapUnsafe } from '../unsafe.js';
 import type { Connection } from '../connection/types.js';
@@ -281,7 +282,7 @@ function countOutcome(host: HostState, o: Outcome): void {
 async function runLoop(t: TaskOnHost): Promise<Outcome> {
   let items: unknown[];
   try {
-    items = loopItems(t.task, t.vars, t.title);
+    items = loopItems(t.task, t.vars, t.title, { ...lookupDirs(t), action: t.task.module });
   } catch (e) {
     // TaskExecutor.run keeps an undefined variable in the loop (_loop_eval_error) until the task's
     // `when` is known: a false one skips the task; a true one, or one that fails, raises the loop's error
@@ -610,8 +611,10 @@ function moduleContext(
 export function loopItems(
   node: Pick<Task, 'loop' | 'loop_with' | 'loc'>,
   vars: Record<string, unknown>,
-  title?: string,
+  title: string | undefined,
+  search: FirstFoundContext,
 ): unknown[] {
+  if (node.loop_with === 'first_found') return firstFoundItems(node, vars, title, search);
   const value = renderValue(node.loop, vars, { loc: node.loc, task: title });
   if (node.loop_with === 'dict') {
     if (!value || typeof value !== 'object' || Array.isArray(value))

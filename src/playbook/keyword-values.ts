@@ -193,6 +193,10 @@ export function readLoop(
       // flattened when the task runs: the terms are usually templates
       spec.loop = value;
       spec.loop_with = 'flattened';
+    } else if (which === 'with_first_found' || which === 'with_ansible.builtin.first_found') {
+      // searched when the task runs: the names are templates, the files may appear during the run
+      spec.loop = value;
+      spec.loop_with = 'first_found';
     } else if (which === 'with_dict') {
       if (isMapping(value)) spec.loop = Object.entries(value).map(([k, v]) => ({ key: k, value: v }));
       else {

@@ -82,6 +82,16 @@ export const KEYWORDS = {
     'a sequence (start=1 end=5, count=4, 4-8/2) or a list of them',
     'numbers as strings, as the sequence lookup: start, end or count, stride, format',
   ),
+  with_first_found: kw(
+    z.union([z.array(z.unknown()), z.string()]),
+    'a list of file names or {files, paths, skip} mappings, or a template',
+    'one item: the first file found where lookups search (the role, then the playbook; vars/, templates/ or files/ first)',
+  ),
+  'with_ansible.builtin.first_found': kw(
+    z.union([z.array(z.unknown()), z.string()]),
+    'a list of file names or {files, paths, skip} mappings, or a template',
+    'same as with_first_found',
+  ),
   with_dict: kw(
     z.union([mapping, templateString]),
     'a mapping or a template',
@@ -150,7 +160,7 @@ export const INHERITED: readonly KeywordName[] = [
   'remote_user',
 ];
 
-/** The with_* lookups phx-play runs (with_flattened also by its collection name). */
+/** The with_* lookups phx-play runs (with_flattened and with_first_found also by their collection names). */
 export const SUPPORTED_WITH = [
   'with_items',
   'with_list',
@@ -159,10 +169,16 @@ export const SUPPORTED_WITH = [
   'with_nested',
   'with_sequence',
   'with_flattened',
+  'with_first_found',
 ] as const;
 
 /** The keywords that make a task loop; at most one per task. */
-export const LOOP_KEYWORDS = ['loop', ...SUPPORTED_WITH, 'with_community.general.flattened'] as const;
+export const LOOP_KEYWORDS = [
+  'loop',
+  ...SUPPORTED_WITH,
+  'with_community.general.flattened',
+  'with_ansible.builtin.first_found',
+] as const;
 
 const LOOPING = [...LOOP_KEYWORDS, 'loop_control'] as const;
 

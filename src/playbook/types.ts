@@ -24,7 +24,7 @@ export interface InheritedKeywords {
 }
 
 /** how a loop written as with_* that could only be resolved at run time turns into items (see Task.loop_with) */
-export type LoopWith = 'items' | 'dict' | 'together' | 'nested' | 'sequence' | 'flattened';
+export type LoopWith = 'items' | 'dict' | 'together' | 'nested' | 'sequence' | 'flattened' | 'first_found';
 
 /** `when`-style condition: a bare expression, a boolean, or a list (all must hold). */
 export type Condition = string | boolean | Array<string | boolean>;

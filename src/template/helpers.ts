@@ -2,12 +2,13 @@
 // arguments. `{{ helper arg1 arg2 key=value }}` in a template; the conditions
 // language has the same operations as filters.
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 import { shellQuote } from '../quote.js';
 import { UnsafeText, plain } from '../unsafe.js';
 import { printExportsLine } from '../encode/exports-line.js';
 // playbook regexes run on RE2, in linear time on host output (./regex.ts)
+import { searchCandidates } from './search-path.js';
 import { regexReplace } from './regex.js';
 import {
   EvalFailure,
@@ -120,9 +121,7 @@ function lookupText(kind: unknown, args: unknown[], env: HelperEnv): string {
  * that exists; else the last, for the error.
  */
 function lookupFilePath(name: string, env: HelperEnv, subdir: 'files' | 'templates' = 'files'): string {
-  if (isAbsolute(name)) return name;
-  const dirs = [...(env.roleDir ? [env.roleDir] : []), env.baseDir ?? process.cwd()];
-  const candidates = dirs.flatMap((d) => [resolve(d, subdir, name), resolve(d, name)]);
+  const candidates = searchCandidates(name, env, subdir);
   return candidates.find((p) => existsSync(p)) ?? candidates[candidates.length - 1];
 }
 
