@@ -31,6 +31,7 @@ describe('with_first_found', () => {
       'vars/Debian.yml': 'where: playbook vars\n',
       'vars/default.yml': 'where: playbook default\n',
       'templates/t.j2': 'x\n',
+      'files/f.txt': 'f\n',
       'abs/abs.yml': 'where: absolute\n',
       'name.txt': '{{nope}}.yml',
       'vars/{{nope}}.yml': 'where: named by the host\n',
@@ -139,5 +140,27 @@ describe('with_first_found', () => {
       /pb\.yml:6:7: No file was found when using first_found\. Use errors='ignore' to allow this task to be skipped if no files are found/,
     );
     assert.equal(recap(r.stdout).h1.failed, 1);
+  });
+
+  // Templar._lookup: the lookup's one path as text (wantlist=False), query keeps the list; no _subdir
+  // is set outside a with_ loop, so files/ is searched ('_subdir', 'files')
+  it("lookup('first_found') and query('first_found')", async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: { msg: "l {{ lookup('first_found', ['nope.txt', 'f.txt']) | basename }}" }
+    - include_vars: "{{ item }}"
+      loop: "{{ query('first_found', {'files': ['nope.yml', 'default.yml'], 'paths': ['vars']}) }}"
+    - debug: { msg: "q {{ where }}" }
+    - debug: { msg: "s {{ query('first_found', {'files': ['nope.yml'], 'skip': true}) | length }}" }
+    - debug: { msg: "{{ lookup('first_found', 'nope.yml') }}" }
+`,
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.deepEqual(said(r.stdout), ['l f.txt', 'q playbook default', 's 0']);
+    assert.match(r.stdout, /No file was found when using first_found/);
   });
 });

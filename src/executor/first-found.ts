@@ -1,31 +1,14 @@
-// with_first_found: the first file that exists, as ansible-core's first_found lookup
-// (lib/ansible/plugins/lookup/first_found.py LookupModule.run). Terms are file names, or mappings
-// {files, paths, skip}; the names are searched where the task's lookups search
-// (LookupBase.find_file_in_search_path): the role's directory, then the playbook's, each with the
-// subdir TaskExecutor._get_loop_items gives the lookup (templates/, vars/ or files/ by the action).
+// with_first_found: the loop's one item, the first_found lookup (template/first-found.ts) run on the
+// loop's terms with the subdir TaskExecutor._get_loop_items gives by the task's action.
 import { PhxError, UndefinedVariableError } from '../errors.js';
 import type { Task } from '../playbook/types.js';
-import { findInSearchPath, type SearchDirs } from '../template/search-path.js';
-import { renderValue, toBool } from '../template/index.js';
-import { isMapping } from '../template/values.js';
-import { UnsafeText, plain } from '../unsafe.js';
-
-export const NOTHING_FOUND =
-  "No file was found when using first_found. Use errors='ignore' to allow this task to be skipped if no files are found";
+import { NOTHING_FOUND, UNDEFINED, firstFound, lookupSubdir } from '../template/first-found.js';
+import type { SearchDirs } from '../template/search-path.js';
+import { renderValue } from '../template/index.js';
 
 export interface FirstFoundContext extends SearchDirs {
   /** the task's module (action): decides the subdir searched */
   action: string;
-}
-
-/** A term whose template reads an undefined variable: passed over (the lookup's `continue`). */
-const UNDEFINED = Symbol('undefined term');
-type Rendered = unknown;
-
-/** TaskExecutor._get_loop_items: 'templates', 'vars' or 'files', the first whose singular the action contains. */
-export function lookupSubdir(action: string): string {
-  for (const s of ['template', 'var', 'file']) if (action.includes(s)) return `${s}s`;
-  return 'files';
 }
 
 /** The loop's one item (the found controller path), none when `skip: true` and nothing is found. */
@@ -35,9 +18,9 @@ export function firstFoundItems(
   title: string | undefined,
   search: FirstFoundContext,
 ): unknown[] {
-  const where = { loc: node.loc, task: title };
+  const where = { loc: node.loc, task: title, baseDir: search.baseDir, roleDir: search.roleDir };
   // listify_lookup_plugin_terms with fail_on_undefined=False: an undefined term is kept, then skipped
-  const render = (v: unknown): Rendered => {
+  const render = (v: unknown): unknown => {
     try {
       return renderValue(v, vars, where);
     } catch (e) {
@@ -45,64 +28,7 @@ export function firstFoundItems(
       throw e;
     }
   };
-  const terms = expand(node.loop, render);
-  let names: Rendered[] = [];
-  let skip = false;
-  if (terms.some(isMapping)) {
-    for (const term of terms) {
-      if (!isMapping(term)) {
-        names.push(term);
-        continue;
-      }
-      const files = splitTerm(render(term.files ?? []), /[,; ]/);
-      const paths = splitTerm(render(term.paths ?? []), /[,:; ]/);
-      skip = toBool(plain(render(term.skip ?? false)));
-      // as first_found.py: a mapping without paths replaces the names gathered so far
-      if (paths.length === 0) names = files;
-      else for (const p of paths) for (const f of files) names.push(joined(p, f));
-    }
-  } else names = terms;
-  const subdir = lookupSubdir(search.action);
-  for (const name of names) {
-    if (name === UNDEFINED || name === null || name === undefined) continue;
-    const text = String(plain(name));
-    if (text === '') continue; // (first_found.py would search '' and find a directory: never a file to read)
-    const found = findInSearchPath(text, search, subdir);
-    // a name a host chose stays data: its path is never a template
-    if (found !== undefined) return [name instanceof UnsafeText ? new UnsafeText(found) : found];
-  }
-  if (skip) return [];
-  throw new PhxError(NOTHING_FOUND, node.loc);
-}
-
-/** The terms, each rendered on its own, lists flattened (LookupBase._flatten); mappings kept for their keys. */
-function expand(value: unknown, render: (v: unknown) => Rendered): Rendered[] {
-  if (Array.isArray(value)) return value.flatMap((v) => expand(v, render));
-  if (isMapping(value)) return [value];
-  const r = render(value);
-  return Array.isArray(r) ? flattenData(r) : [r];
-}
-
-/** Rendered values are data: flattened, never rendered again. */
-function flattenData(list: unknown[]): unknown[] {
-  return list.flatMap((v) => (Array.isArray(v) ? flattenData(v) : [v]));
-}
-
-/** `files` / `paths`: a list as it is, a string split on its separators. */
-function splitTerm(value: Rendered, separators: RegExp): Rendered[] {
-  if (value === UNDEFINED) return [UNDEFINED];
-  if (Array.isArray(value)) return flattenData(value);
-  const text = plain(value);
-  if (typeof text !== 'string') return value === null || value === undefined ? [] : [value];
-  const unsafe = value instanceof UnsafeText;
-  return text.split(separators).map((s) => (unsafe ? new UnsafeText(s) : s));
-}
-
-/** os.path.join(path, fn): an absolute fn wins. */
-function joined(path: Rendered, fn: Rendered): Rendered {
-  if (path === UNDEFINED || fn === UNDEFINED) return UNDEFINED;
-  const p = String(plain(path));
-  const f = String(plain(fn));
-  const out = f.startsWith('/') || p === '' ? f : p.endsWith('/') ? p + f : `${p}/${f}`;
-  return path instanceof UnsafeText || fn instanceof UnsafeText ? new UnsafeText(out) : out;
+  const items = firstFound(node.loop, render, search, lookupSubdir(search.action));
+  if (items === undefined) throw new PhxError(NOTHING_FOUND, node.loc);
+  return items;
 }

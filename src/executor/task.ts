@@ -615,7 +615,12 @@ export function loopItems(
   search: FirstFoundContext,
 ): unknown[] {
   if (node.loop_with === 'first_found') return firstFoundItems(node, vars, title, search);
-  const value = renderValue(node.loop, vars, { loc: node.loc, task: title });
+  // lookups in the loop (lookup('file'), query('first_found')) search the task's directories
+  const dirs = {
+    ...(search.baseDir ? { baseDir: search.baseDir } : {}),
+    ...(search.roleDir ? { roleDir: search.roleDir } : {}),
+  };
+  const value = renderValue(node.loop, vars, { loc: node.loc, task: title, ...dirs });
   if (node.loop_with === 'dict') {
     if (!value || typeof value !== 'object' || Array.isArray(value))
       throw new PhxError(`with_dict expects a mapping, got ${describe(value)}`, node.loc);

@@ -5,10 +5,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 import { shellQuote } from '../quote.js';
-import { UnsafeText, plain } from '../unsafe.js';
+import { UnsafeText, markUnsafe, plain } from '../unsafe.js';
 import { printExportsLine } from '../encode/exports-line.js';
 // playbook regexes run on RE2, in linear time on host output (./regex.ts)
 import { searchCandidates } from './search-path.js';
+import { NOTHING_FOUND, firstFound } from './first-found.js';
 import { regexReplace } from './regex.js';
 import {
   EvalFailure,
@@ -78,8 +79,23 @@ export function compareValues(a: unknown, b: unknown, op: string): number {
  * `lookup('env', NAME)` and `lookup('file', PATH)`: read on the controller, like Ansible.
  * What they read is data from outside the playbook: unsafe text, never rendered.
  */
-export function lookupPlugin(kind: unknown, args: unknown[], env: HelperEnv): UnsafeText {
+export function lookupPlugin(kind: unknown, args: unknown[], env: HelperEnv): UnsafeText | unknown[] {
+  if (kind === 'first_found') {
+    // Templar._lookup without wantlist: the one path as text; nothing (skip: true) stays []
+    const found = firstFoundLookup(args, env);
+    return found.length === 0 ? found : new UnsafeText(String(plain(found[0])));
+  }
   return new UnsafeText(lookupText(kind, args, env));
+}
+
+/**
+ * lookup('first_found', …) / query(…): the terms are values already (the expression rendered
+ * them); a lookup in a template has no _subdir from the task executor, so files/ is searched.
+ */
+export function firstFoundLookup(terms: unknown[], env: HelperEnv): unknown[] {
+  const found = firstFound(terms, (v) => v, env, 'files');
+  if (found === undefined) throw new EvalFailure(`lookup first_found: ${NOTHING_FOUND}`);
+  return markUnsafe(found);
 }
 
 function lookupText(kind: unknown, args: unknown[], env: HelperEnv): string {
@@ -111,7 +127,7 @@ function lookupText(kind: unknown, args: unknown[], env: HelperEnv): string {
       })
       .join(',');
   }
-  throw new EvalFailure(`unknown lookup ${JSON.stringify(kind)} (known: env, file, template)`);
+  throw new EvalFailure(`unknown lookup ${JSON.stringify(kind)} (known: env, file, template, first_found)`);
 }
 
 /**

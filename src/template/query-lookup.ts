@@ -1,7 +1,7 @@
 // q() / query(): a lookup that keeps its list (Ansible's Templar._query_lookup, wantlist=True).
 // Its result is marked unsafe as every lookup's is (wrap_var): data, never read as a template.
 import { markUnsafe } from '../unsafe.js';
-import { lookupPlugin, type HelperEnv } from './helpers.js';
+import { firstFoundLookup, lookupPlugin, type HelperEnv } from './helpers.js';
 import { EvalFailure, getMember, isMapping, mappingKeys } from './values.js';
 
 export function queryPlugin(kind: unknown, terms: unknown[], env: HelperEnv): unknown[] {
@@ -14,6 +14,7 @@ export function queryPlugin(kind: unknown, terms: unknown[], env: HelperEnv): un
       }),
     );
   }
+  if (kind === 'first_found') return firstFoundLookup(terms, env);
   // the text lookups (env, file, template) give one text per term
   return terms.map((term) => lookupPlugin(kind, [term], env));
 }
