@@ -1,12 +1,11 @@
-// The first_found lookup of ansible-core 2.14 (lib/ansible/plugins/lookup/first_found.py
-// LookupModule.run): terms are file names, or mappings {files, paths, skip}; the first name that
+// The first_found lookup of ansible-core 2.14 (lib/ansible/plugins/lookup/first_found.py at v2.14.0,
+// LookupModule._process_terms and run): terms are file names, or mappings {files, paths, skip}; the first name that
 // exists where the task's lookups search (LookupBase.find_file_in_search_path) is the result.
 import { findInSearchPath, type SearchDirs } from './search-path.js';
 import { isMapping, toBool } from './values.js';
 import { UnsafeText, plain } from '../unsafe.js';
 
-export const NOTHING_FOUND =
-  "No file was found when using first_found. Use errors='ignore' to allow this task to be skipped if no files are found";
+export const NOTHING_FOUND = 'No file was found when using first_found.';
 
 /** A term whose template reads an undefined variable: passed over (the lookup's `continue`). */
 export const UNDEFINED = Symbol('undefined term');
@@ -36,10 +35,11 @@ export function firstFound(
     for (const term of terms) {
       if (!isMapping(term)) {
         names.push(term);
+        skip = false; // a name term sets the options from the lookup's keywords: skip is false again
         continue;
       }
-      const files = splitTerm(render(term.files ?? []), /[,; ]/);
-      const paths = splitTerm(render(term.paths ?? []), /[,:; ]/);
+      const files = splitTerm(render(term.files ?? []), /[,;]/);
+      const paths = splitTerm(render(term.paths ?? []), /[,:;]/);
       skip = toBool(plain(render(term.skip ?? false)));
       // as first_found.py: a mapping without paths replaces the names gathered so far
       if (paths.length === 0) names = files;
