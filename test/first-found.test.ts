@@ -139,6 +139,25 @@ describe('with_first_found', () => {
     assert.equal(recap(r.stdout).h1.failed, 1);
   });
 
+  // _process_terms(): a term neither string, mapping nor list raises "Invalid term supplied, …"
+  it('a number as a term fails the task, located', async () => {
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: { msg: never }
+      with_first_found: [a.yml, 1]
+`,
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /pb\.yml:5:7: Invalid term supplied, can handle string, mapping or list of strings but got: <class 'int'> for 1/,
+    );
+  });
+
   // Templar._lookup: the lookup's one path as text (wantlist=False), query keeps the list; no _subdir
   // is set outside a with_ loop, so files/ is searched ('_subdir', 'files')
   it("lookup('first_found') and query('first_found')", async () => {

@@ -2,7 +2,7 @@
 // loop's terms with the subdir TaskExecutor._get_loop_items gives by the task's action.
 import { PhxError, UndefinedVariableError } from '../errors.js';
 import type { Task } from '../playbook/types.js';
-import { NOTHING_FOUND, UNDEFINED, firstFound, lookupSubdir } from '../template/first-found.js';
+import { InvalidTerm, NOTHING_FOUND, UNDEFINED, firstFound, lookupSubdir } from '../template/first-found.js';
 import type { SearchDirs } from '../template/search-path.js';
 import { renderValue } from '../template/index.js';
 
@@ -28,7 +28,13 @@ export function firstFoundItems(
       throw e;
     }
   };
-  const items = firstFound(node.loop, render, search, lookupSubdir(search.action));
+  let items: unknown[] | undefined;
+  try {
+    items = firstFound(node.loop, render, search, lookupSubdir(search.action));
+  } catch (e) {
+    if (e instanceof InvalidTerm) throw new PhxError(e.message, node.loc);
+    throw e;
+  }
   if (items === undefined) throw new PhxError(NOTHING_FOUND, node.loc);
   return items;
 }

@@ -29,6 +29,11 @@ export function firstFound(
   subdir: string,
 ): unknown[] | undefined {
   const terms = expand(value, render);
+  const invalid = terms.find((t) => t !== UNDEFINED && !isMapping(t) && typeof plain(t) !== 'string');
+  if (invalid !== undefined || terms.includes(null))
+    throw new InvalidTerm(
+      `Invalid term supplied, can handle string, mapping or list of strings but got: ${pythonType(invalid ?? null)}`,
+    );
   let names: Rendered[] = [];
   let skip = false;
   if (terms.some(isMapping)) {
@@ -55,6 +60,17 @@ export function firstFound(
     if (found !== undefined) return [name instanceof UnsafeText ? new UnsafeText(found) : found];
   }
   return skip ? [] : undefined;
+}
+
+/** A term first_found cannot read (_process_terms raises AnsibleLookupError for it). */
+export class InvalidTerm extends Error {}
+
+/** The Python type and repr of a YAML scalar, as the lookup's message shows it. */
+function pythonType(v: unknown): string {
+  if (v === null || v === undefined) return "<class 'NoneType'> for None";
+  if (typeof v === 'boolean') return `<class 'bool'> for ${v ? 'True' : 'False'}`;
+  if (typeof v === 'number') return `<class '${Number.isInteger(v) ? 'int' : 'float'}'> for ${v}`;
+  return `<class '${typeof v}'>`;
 }
 
 /** The terms, each rendered on its own, lists flattened (LookupBase._flatten); mappings kept for their keys. */

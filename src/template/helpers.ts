@@ -9,7 +9,7 @@ import { UnsafeText, markUnsafe, plain } from '../unsafe.js';
 import { printExportsLine } from '../encode/exports-line.js';
 // playbook regexes run on RE2, in linear time on host output (./regex.ts)
 import { searchCandidates } from './search-path.js';
-import { NOTHING_FOUND, firstFound } from './first-found.js';
+import { InvalidTerm, NOTHING_FOUND, firstFound } from './first-found.js';
 import { regexReplace } from './regex.js';
 import {
   EvalFailure,
@@ -93,7 +93,13 @@ export function lookupPlugin(kind: unknown, args: unknown[], env: HelperEnv): Un
  * them); a lookup in a template has no _subdir from the task executor, so files/ is searched.
  */
 export function firstFoundLookup(terms: unknown[], env: HelperEnv): unknown[] {
-  const found = firstFound(terms, (v) => v, env, 'files');
+  let found: unknown[] | undefined;
+  try {
+    found = firstFound(terms, (v) => v, env, 'files');
+  } catch (e) {
+    if (e instanceof InvalidTerm) throw new EvalFailure(`lookup first_found: ${e.message}`);
+    throw e;
+  }
   if (found === undefined) throw new EvalFailure(`lookup first_found: ${NOTHING_FOUND}`);
   return markUnsafe(found);
 }
