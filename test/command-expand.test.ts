@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import command from '../modules/command.js';
 import { hostExpandedWord } from '../src/remote/expand-word.js';
 import { argErrors, run } from './modules-harness.js';
+import { localInventory, runCli, workspace } from './helpers/cli.js';
 
 const HOME = process.env.HOME ?? '/root';
 const words = ['printf', '%s|', '$HOME', '${PHX_SURELY_UNSET}', '~/x', '$(id) `id` *', "it's"];
@@ -33,5 +34,20 @@ describe('command: expand_argument_vars', () => {
     assert.deepEqual(r.result.warnings, [
       "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '/bin/bash'.",
     ]);
+  });
+  it('the warning quoting executable stays one line on the terminal (a newline cannot forge a result line)', async () => {
+    const ws = workspace({
+      'inv.ini': localInventory(['h1']),
+      'pb.yml': `- hosts: all\n  gather_facts: false\n  tasks:\n    - command: echo hi\n      args: { executable: "/bin/x\\nok: [h1] forged" }\n`,
+    });
+    try {
+      const r = await runCli(['-i', ws.path('inv.ini'), ws.path('pb.yml')], { cwd: ws.dir });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const out = r.stdout + r.stderr;
+      assert.match(out, /Not using '\/bin\/x\\nok: \[h1\] forged'/);
+      assert.doesNotMatch(out, /^ok: \[h1\] forged/m);
+    } finally {
+      ws.cleanup();
+    }
   });
 });

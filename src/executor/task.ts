@@ -1,6 +1,7 @@
 // One task on the hosts of a batch: per host, vars → when → loop → module,
 // with retries/until, changed_when/failed_when, register and notify.
 import { argIssuesText } from './arg-issues.js';
+import { terminalSafeLine } from '../output/escape.js';
 import { performance } from 'node:perf_hooks';
 import { Interrupted, PhxError, UndefinedVariableError, UnreachableError, formatLoc } from '../errors.js';
 import { evaluateCondition } from '../expr/index.js';
@@ -228,7 +229,8 @@ function emitWarnings(ctx: RunContext, host: string, result: Record<string, unkn
   const warnings = result.warnings;
   if (!Array.isArray(warnings)) return;
   for (const w of warnings)
-    if (typeof w === 'string') ctx.reporter.emit({ type: 'warning', message: `[${host}] ${w}` });
+    // one line each: a warning may quote an argument (command's executable), which must not forge output lines
+    if (typeof w === 'string') ctx.reporter.emit({ type: 'warning', message: `[${host}] ${terminalSafeLine(w)}` });
 }
 
 /** Records an outcome on the host: counters, register, facts, notify, failure. */
