@@ -123,9 +123,9 @@ async function readFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
     ],
   };
   if (!a.get_mime) return { state: (await probe(ctx, req)).paths[0] };
-  // one round trip: the probe and `file` side by side
+  // one round trip: the probe (in the batch's own shell: it only sets variables) and `file` side by side
   const [probed, mime] = await runBatch(ctx, [
-    ['sh', '-c', probeScript(req)],
+    { shell: probeScript(req) },
     ['file', '--mime-type', '--mime-encoding', '--', pathOf(a)],
   ]);
   const state = parseProbe(req, probed.stdout).paths[0];

@@ -5,41 +5,55 @@ import type { ExecResult } from '../connection/types.js';
 import { ModuleError, type ModuleContext } from '../module.js';
 import { shellJoin } from '../quote.js';
 
+/** A command of a batch: an argv, or a script run by the batch's own shell (no `sh -c`: a process fewer). */
+export type BatchCommand = readonly string[] | { readonly shell: string };
+
 /**
- * Runs several argv commands in ONE round trip (each one's stdout, stderr and rc
- * kept apart). Commands run even when an earlier one failed.
+ * Runs several commands in ONE round trip (each one's stdout, stderr and rc
+ * kept apart). Commands run even when an earlier one failed. A `{ shell }`
+ * script runs in a `{ …; }` group of the batch's shell: its variables and `set`
+ * options stay for the commands after it, so it must leave them harmless (it
+ * may not `exit`).
  */
-export async function runBatch(ctx: ModuleContext, commands: readonly (readonly string[])[]): Promise<ExecResult[]> {
+export async function runBatch(ctx: ModuleContext, commands: readonly BatchCommand[]): Promise<ExecResult[]> {
   if (commands.length === 0) return [];
-  if (commands.length === 1) return [await ctx.run(commands[0], { okExit: 'any' })];
+  if (commands.length === 1) {
+    const only = commands[0];
+    return [await ('shell' in only ? ctx.runShell(only.shell, { okExit: 'any' }) : ctx.run(only, { okExit: 'any' }))];
+  }
   const tag = `@@phx-${randomBytes(6).toString('hex')}`;
-  const lines = ['e=$(mktemp) || exit 97'];
-  commands.forEach((argv, i) => {
-    lines.push(`printf '%s\\n' '${tag} out ${i}'`);
-    lines.push(`${shellJoin(argv)} 2>"$e" </dev/null; rc=$?`);
-    lines.push(`printf '\\n%s\\n' "${tag} err ${i} $rc"; cat "$e"; printf '\\n%s\\n' '${tag} end ${i}'`);
+  // Each command's stdout and stderr are cut out of the two streams by markers
+  // written to both (builtins only: no temp file, so no mktemp, cat or rm).
+  const lines: string[] = [];
+  commands.forEach((c, i) => {
+    lines.push(`printf '%s\\n' '${tag} out ${i}'; printf '%s\\n' '${tag} err ${i}' >&2`);
+    const body = 'shell' in c ? `{\n${c.shell}\n}` : shellJoin(c);
+    lines.push(`${body} </dev/null; rc=$?`);
+    lines.push(`printf '\\n%s\\n' "${tag} rc ${i} $rc"; printf '\\n%s\\n' '${tag} end ${i}' >&2`);
   });
-  lines.push('rm -f "$e"');
   const r = await ctx.runShell(lines.join('\n'), { okExit: 'any' });
+  const lost = () =>
+    new ModuleError(`could not run commands on ${ctx.host}: ${r.stderr.trim() || `exit code ${r.rc}`}`, {
+      result: r,
+    });
   const out: ExecResult[] = [];
+  let outAt = 0;
+  let errAt = 0;
   for (let i = 0; i < commands.length; i++) {
-    const start = r.stdout.indexOf(`${tag} out ${i}\n`);
-    const errRe = new RegExp(`\\n${tag} err ${i} (\\d+)\\n`);
-    const m = start < 0 ? null : errRe.exec(r.stdout.slice(start));
-    const endMark = `\n${tag} end ${i}\n`;
-    if (start < 0 || !m) {
-      throw new ModuleError(`could not run commands on ${ctx.host}: ${r.stderr.trim() || `exit code ${r.rc}`}`, {
-        result: r,
-      });
-    }
-    const outStart = start + `${tag} out ${i}\n`.length;
-    const errStart = start + m.index + m[0].length;
-    const end = r.stdout.indexOf(endMark, errStart);
+    const outStart = r.stdout.indexOf(`${tag} out ${i}\n`, outAt);
+    const rcMark = outStart < 0 ? null : new RegExp(`\\n${tag} rc ${i} (\\d+)\\n`, 'g');
+    if (rcMark) rcMark.lastIndex = outStart;
+    const m = rcMark?.exec(r.stdout);
+    const errStart = r.stderr.indexOf(`${tag} err ${i}\n`, errAt);
+    const errEnd = errStart < 0 ? -1 : r.stderr.indexOf(`\n${tag} end ${i}\n`, errStart);
+    if (!m || errEnd < 0) throw lost();
     out.push({
       rc: Number(m[1]),
-      stdout: r.stdout.slice(outStart, start + m.index),
-      stderr: r.stdout.slice(errStart, end < 0 ? undefined : end),
+      stdout: r.stdout.slice(outStart + `${tag} out ${i}\n`.length, m.index),
+      stderr: r.stderr.slice(errStart + `${tag} err ${i}\n`.length, errEnd),
     });
+    outAt = m.index + m[0].length;
+    errAt = errEnd;
   }
   return out;
 }

@@ -4,6 +4,7 @@
 // printed back (each answer is tagged with the path's index), so names with
 // newlines, quotes or `$(...)` are data; link targets and contents travel as
 // base64.
+import { createHash } from 'node:crypto';
 import { ModuleError, type ModuleContext } from '../module.js';
 import { predictedPath, type Predictions } from '../predictions.js';
 import { shellQuote } from '../quote.js';
@@ -42,6 +43,8 @@ export interface FileState {
   error?: string;
   /** set when content was asked for and the file is a regular file no larger than the limit */
   content?: Buffer;
+  /** exists, but was not examined (PathQuery.existsIfExists): nothing but `exists` is known */
+  implied?: boolean;
 }
 
 export interface PathQuery {
@@ -57,6 +60,11 @@ export interface PathQuery {
   followLink?: boolean;
   /** examine this path only when that other path does not exist (otherwise reported missing) */
   onlyIfMissing?: string;
+  /**
+   * examine this path only when that other path does not exist; otherwise this one is reported
+   * existing, unexamined (FileState.implied): a path's parent exists when the path does
+   */
+  existsIfExists?: string;
 }
 
 export interface Identity {
@@ -141,11 +149,18 @@ export function probeScript(req: ProbeRequest): string {
         `a=-; w=-; x=-; [ -r ${p} ] && a=r; [ -w ${p} ] && w=w; [ -x ${p} ] && x=x; printf 'A${i} %s%s%s\n' "$a" "$w" "$x"`,
       );
     }
-    if (q.checksum) parts.push(`${regular} && [ -r ${p} ] && { printf 'C${i} '; ${q.checksum}sum < ${p}; }`);
-    if (q.contentMax !== undefined) {
+    const checksum = q.checksum ? `printf 'C${i} '; ${q.checksum}sum < ${p}` : undefined;
+    if (q.contentMax === undefined) {
+      if (checksum) parts.push(`${regular} && [ -r ${p} ] && { ${checksum}; }`);
+    } else if (!checksum) {
       // size is the 4th field of the stat line already read
       parts.push(
         `set -- $s; ${regular} && [ -r ${p} ] && [ "$4" -le ${q.contentMax} ] && { printf 'B${i} '; base64 -w0 < ${p}; echo; }`,
+      );
+    } else {
+      // content read whole (`C =`): the controller hashes it, a process fewer and the same bytes
+      parts.push(
+        `set -- $s; if ${regular} && [ -r ${p} ]; then if [ "$4" -le ${q.contentMax} ]; then printf 'B${i} '; base64 -w0 < ${p} && printf '\\nC${i} ='; echo; else ${checksum}; fi; fi`,
       );
     }
     // missing is an answer; anything else (permission denied) is an error the task reports
@@ -153,10 +168,12 @@ export function probeScript(req: ProbeRequest): string {
       `else case $s in *'No such file'*|*'Not a directory'*) echo N${i};; *) printf 'E${i} '; printf %s "$s" | base64 -w0; echo;; esac; fi`,
     );
     const block = parts.join('\n');
-    if (q.onlyIfMissing === undefined) lines.push(block);
+    const other = q.onlyIfMissing ?? q.existsIfExists;
+    if (other === undefined) lines.push(block);
     else {
-      const other = shellQuote(safePath(q.onlyIfMissing));
-      lines.push(`if [ -e ${other} ] || [ -L ${other} ]; then echo N${i}; else\n${block}\nfi`);
+      const o = shellQuote(safePath(other));
+      const answer = q.onlyIfMissing !== undefined ? `N${i}` : `X${i}`;
+      lines.push(`if [ -e ${o} ] || [ -L ${o} ]; then echo ${answer}; else\n${block}\nfi`);
     }
   });
   if (req.identity) lines.push(`printf 'I '; umask; printf 'J '; LC_ALL=C id`);
@@ -272,7 +289,11 @@ export function parseProbe(req: ProbeRequest, stdout: string): ProbeResult {
         paths[i].executable = rest[2] === 'x';
         break;
       case 'C':
-        if (rest) paths[i].checksum = rest.split(' ')[0];
+        if (rest === '=') paths[i].checksum = contentChecksum(req.paths![i], paths[i].content);
+        else if (rest) paths[i].checksum = rest.split(' ')[0];
+        break;
+      case 'X':
+        paths[i] = { exists: true, implied: true };
         break;
       case 'F':
         paths[i].target = parseStatLine(rest);
@@ -320,6 +341,11 @@ export function parseProbe(req: ProbeRequest, stdout: string): ProbeResult {
   }
   if (identity) identity.umask = umask;
   return { paths, identity, users, groups, tree, globs };
+}
+
+/** What `<algorithm>sum` would print for the content the probe read (`C =`). */
+function contentChecksum(q: PathQuery, content: Buffer | undefined): string | undefined {
+  return q.checksum && content ? createHash(q.checksum).update(content).digest('hex') : undefined;
 }
 
 /** The account `name` as a probed path's stat line named it (S lines come before U and G lines). */

@@ -1,7 +1,8 @@
 // What copy, template and lineinfile share: "these bytes at dest, with this
-// owner, group and mode". Facts are one probe (dest, its parent, dest/<name>
-// in case dest is a directory, with SHA1 and, for --diff, the old text); the
-// plan compares by SHA1 like Ansible and writes through one exec's stdin.
+// owner, group and mode". Facts are one probe (dest, its parent when dest is
+// missing, dest/<name> in case dest is a directory, with SHA1 and, for --diff,
+// the old text); the plan compares by SHA1 like Ansible and writes through one
+// exec's stdin.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import * as z from 'zod';
@@ -48,10 +49,12 @@ export interface PutRequest {
   diff: boolean;
   /** read the current content whatever its size (lineinfile edits it) */
   readContent?: boolean;
+  /** stat the parent even when dest exists (by default it is then only known to exist: a process fewer) */
+  parentState?: boolean;
 }
 
 export interface PutFacts {
-  /** [dest, parent of dest, dest/name] */
+  /** [dest, parent of dest (when dest exists: `implied`, only `exists` known, unless parentState), dest/name] */
   paths: FileState[];
   me: Identity;
   probe: ProbeResult;
@@ -62,7 +65,8 @@ export async function putFacts(ctx: ModuleContext, r: PutRequest): Promise<PutFa
   const dest = r.dest.replace(/\/+$/, '') || '/';
   const paths = [
     { path: dest, checksum: 'sha1' as const, contentMax },
-    { path: posix.dirname(dest) },
+    // an existing dest has a parent: only whether it exists is used, except by parentState callers
+    { path: posix.dirname(dest), ...(r.parentState ? {} : { existsIfExists: dest }) },
     ...(r.name !== undefined ? [{ path: posix.join(dest, r.name), checksum: 'sha1' as const, contentMax }] : []),
   ];
   const p = await probe(ctx, {
