@@ -12,6 +12,7 @@ import { inspect } from 'node:util';
 import { openConnection, BecomeError } from '../src/connection/index.js';
 import { buildCommand } from '../src/connection/command.js';
 import { createModuleContext } from '../src/module-runner.js';
+import { runBatch } from '../src/remote/batch.js';
 import type { Connection } from '../src/connection/types.js';
 import type { SshdHandle } from '../lab/sshd.js';
 import { createSshEnv, fileExists, type SshTestEnv } from './harness/ssh-env.js';
@@ -255,4 +256,25 @@ test('through the module context: become with a password and stdin, and a task t
   await new Promise((r) => setTimeout(r, 1200));
   assert.equal(await pgrep(`sleep ${mark}`), '', 'the host killed it at its timeout');
   assert.ok(commands.every((c) => !c.includes(SUDO_PW)));
+});
+
+test("runBatch through sudo, asked for a password (exec channel) or not (remote shell): each command's stdout, stderr and rc", async () => {
+  const batch: (readonly string[] | { shell: string })[] = [
+    ['id', '-u'],
+    ['sh', '-c', 'printf "e\\000rr" >&2; printf "o\\000ut"; exit 5'],
+    { shell: 'echo "$(id -un)"; echo warn >&2' },
+  ];
+  const want = [
+    { rc: 0, stdout: '0\n', stderr: '' },
+    { rc: 5, stdout: 'o\0ut', stderr: 'e\0rr' },
+    { rc: 0, stdout: 'root\n', stderr: 'warn\n' },
+  ];
+  const asked = createModuleContext({
+    host: 'pw',
+    conn: connAs(pwUser),
+    become: { user: 'root', password: SUDO_PW },
+  });
+  assert.deepEqual(await runBatch(asked, batch), want);
+  const nopasswd = createModuleContext({ host: 'np', conn: connAs(npUser), become: { user: 'root' } });
+  assert.deepEqual(await runBatch(nopasswd, batch), want);
 });
