@@ -69,7 +69,7 @@ const args = () =>
 type Args = z.infer<ReturnType<typeof args>>;
 
 interface Facts {
-  /** [dest, dest's parent, dest/<url name>] */
+  /** [dest, dest's parent (only `exists` known when dest exists), dest/<url name>] */
   paths: FileState[];
   me: Identity;
   probe: ProbeResult;
@@ -91,7 +91,8 @@ async function readFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
   const p = await probe(ctx, {
     paths: [
       { path: a.dest, checksum: algo },
-      { path: posix.dirname(a.dest) },
+      // only whether it exists is used: when dest exists, so does its parent (not stat'ed)
+      { path: posix.dirname(a.dest), existsIfExists: a.dest },
       { path: posix.join(a.dest, urlFilename(a.url)), checksum: algo },
     ],
     identity: true,

@@ -80,3 +80,27 @@ test('the identity is asked once per connection and become user', async () => {
   });
   assert.match(commands2[0], /\bid\b/);
 });
+
+test('existsIfExists: a path is reported existing, unexamined, when the other one exists (a dangling link too)', async () => {
+  const { symlink } = await import('node:fs/promises');
+  const dangling = join(dir, 'dangling');
+  await symlink(join(dir, 'nowhere'), dangling);
+  const req: ProbeRequest = {
+    paths: [
+      { path: file },
+      { path: dir, existsIfExists: file },
+      { path: dir, existsIfExists: dangling },
+      { path: dir, existsIfExists: join(dir, 'missing') },
+      { path: join(dir, 'missing-parent'), existsIfExists: join(dir, 'missing-parent', 'x') },
+    ],
+  };
+  const out = await raw(req);
+  assert.match(out, /^X1$/m);
+  assert.match(out, /^X2$/m);
+  assert.doesNotMatch(out, /^S[12] /m, 'not stat-ed');
+  const r = parseProbe(req, out);
+  assert.deepEqual(r.paths[1], { exists: true, implied: true });
+  assert.deepEqual(r.paths[2], { exists: true, implied: true });
+  assert.equal(r.paths[3].type, 'directory', 'the other path is missing: this one is examined');
+  assert.deepEqual(r.paths[4], { exists: false });
+});
