@@ -2,6 +2,7 @@
 // task plans on (ctx.predicted), so a --check run of a fresh host predicts the
 // whole play instead of failing at the first missing directory.
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import command from '../modules/command.js';
@@ -52,5 +53,28 @@ describe('check mode chain', () => {
       checks.map((r) => r.changed),
       [true, true, true, false, false, true, false],
     );
+  });
+
+  it('directory removed → copy onto a file that was in it, lineinfile creating it again: predicted as the real run', async () => {
+    // the copy's read of an existing dest only knows its parent exists: the prediction still removes it
+    const etc = join(dir, 'old', 'etc');
+    const conf = join(etc, 'app.conf');
+    mkdirSync(etc, { recursive: true });
+    writeFileSync(conf, 'port = 80\n');
+    const steps: Array<[ModuleDefinition, Record<string, unknown>]> = [
+      [file, { path: etc, state: 'absent' }],
+      [copy, { dest: conf, content: 'port = 80\n' }],
+      [lineinfile, { path: conf, line: 'port = 8080', create: true }],
+    ];
+    const snap = snapshot(dir);
+    const predicted = new Predictions();
+    const checks = [];
+    for (const [def, args] of steps) checks.push((await run(def, args, { check: true, predicted })).result);
+    assert.deepEqual(snapshot(dir), snap, 'check mode changed nothing');
+    const reals = [];
+    for (const [def, args] of steps) reals.push((await run(def, args)).result);
+    for (let i = 0; i < steps.length; i++) assert.deepEqual(comparable(checks[i]), comparable(reals[i]), `step ${i}`);
+    assert.equal(reals[1].msg, `Destination directory ${etc} does not exist`);
+    assert.equal(reals[2].changed, true);
   });
 });
