@@ -214,7 +214,7 @@ type Facts = PutFacts & { writable: boolean };
 
 /** pam_limits.py main() asks os.access(W_OK) of the file, or of its directory when it is missing; root always may. */
 async function limitsFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
-  // the plan checks the parent's type (a file earlier tasks would remove leaves its directory)
+  // the plan checks the parent's type whenever dest is missing, which check mode's predictions may make it
   const f = await putFacts(ctx, { dest: a.dest, diff: ctx.diff, readContent: true, parentState: true });
   if (f.me.uid === 0) return { ...f, writable: true };
   const target = f.paths[0].exists ? a.dest : posix.dirname(a.dest);
