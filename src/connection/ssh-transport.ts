@@ -9,7 +9,7 @@ import { UnreachableError } from '../errors.js';
 import { makeAuthHandler, type AuthSettings, type AuthState } from './auth.js';
 import { knownHostsName, readKnownHosts, type KnownHostEntry } from './known-hosts.js';
 import { serverHostKeyAlgorithms, verifyHostKey } from './ssh-host-key.js';
-import { destroySocket } from './ssh2-internals.js';
+import { destroySocket, ignoreHostKeyAnnouncements } from './ssh2-internals.js';
 
 /** One hop: the target, or a ProxyJump host in front of it. */
 export interface SshEndpoint {
@@ -167,6 +167,7 @@ export class SshTransport implements SshLink {
         ...this.connectConfig(hop, sock, entries, name, (problem) => (hostKeyProblem = problem)),
         authHandler: auth.handler,
       });
+      ignoreHostKeyAnnouncements(client);
       // Nagle + delayed ACK stalls each small exchange ~40 ms (measured by bench/),
       // twice in the handshake alone: send at once, from the first packet.
       client.setNoDelay(true);
