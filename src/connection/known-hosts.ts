@@ -2,6 +2,7 @@
 // fields, `[host]:port` for ports other than 22, comma lists with `*`, `?` and
 // `!` patterns, @revoked keys. A key is accepted only when a line vouches for it.
 import { createHash, createHmac } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -120,23 +121,45 @@ export function entryMatchesHost(entry: KnownHostEntry, name: string): boolean {
   return matchPatternList(name, entry.hosts);
 }
 
-export async function readKnownHosts(
-  files: readonly string[],
-  onNote?: (msg: string) => void,
-): Promise<KnownHostEntry[]> {
+/** A file's entries and what parsing it had to say, kept while the file stays as it was. */
+interface ParsedFile {
+  /** the file's identity and version: device, inode, size, change and modification times */
+  version: string;
+  entries: KnownHostEntry[];
+  notes: string[];
+}
+
+// Every connection reads the same files: each is parsed once while it stays the same
+// (one stat per connection tells), so our own accept-new appends, or anyone's edits, are seen.
+const parsedFiles = new Map<string, ParsedFile>();
+
+function parsedFile(file: string): ParsedFile | undefined {
+  try {
+    const st = statSync(file, { bigint: true });
+    const version = `${st.dev}:${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}`;
+    const cached = parsedFiles.get(file);
+    if (cached?.version === version) return cached;
+    const notes: string[] = [];
+    const entries = parseKnownHosts(readFileSync(file, 'utf8'), file, (n) => notes.push(n));
+    const parsed = { version, entries, notes };
+    parsedFiles.set(file, parsed);
+    return parsed;
+  } catch (e) {
+    parsedFiles.delete(file);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return { version: '', entries: [], notes: [`cannot read ${file}: ${(e as Error).message}`] };
+  }
+}
+
+export function readKnownHosts(files: readonly string[], onNote?: (msg: string) => void): Promise<KnownHostEntry[]> {
   const all: KnownHostEntry[] = [];
   for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      onNote?.(`cannot read ${file}: ${(e as Error).message}`);
-      continue;
-    }
-    all.push(...parseKnownHosts(text, file, onNote));
+    const parsed = parsedFile(file);
+    if (!parsed) continue;
+    for (const n of parsed.notes) onNote?.(n);
+    all.push(...parsed.entries);
   }
-  return all;
+  return Promise.resolve(all);
 }
 
 /** Key types known for a name, so the handshake can prefer them as OpenSSH does. */
