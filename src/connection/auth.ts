@@ -4,8 +4,8 @@
 // asked once per key file for the whole run.
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import ssh2 from 'ssh2';
 import type { AnyAuthMethod, AuthenticationType, AuthHandlerMiddleware, ParsedKey } from 'ssh2';
+import { loadSsh2 } from './ssh2-module.js';
 
 export interface AuthSettings {
   user: string;
@@ -47,6 +47,7 @@ function loadKey(path: string, explicit: boolean, s: AuthSettings): Promise<Pars
         }
         return null;
       }
+      const ssh2 = await loadSsh2();
       const plain = ssh2.utils.parseKey(data);
       if (!(plain instanceof Error)) return signingWithKeyObject(plain);
       if (!/passphrase/i.test(plain.message)) {
