@@ -141,6 +141,23 @@ test('each connection reads known_hosts, parsed once while the file is unchanged
   assert.deepEqual(await readKnownHosts([f]), []);
 });
 
+test('ssh config: each file is parsed once while unchanged; an edit of it or of an included file is seen', async () => {
+  const home = join(dir, 'home-cached');
+  await mkdir(join(home, '.ssh'), { recursive: true });
+  const cfg = join(home, '.ssh', 'config');
+  const inc = join(home, '.ssh', 'inc.conf');
+  const ctx = { homeDir: home, localUser: 'me' };
+  await writeFile(inc, 'Port 2201\n');
+  await writeFile(cfg, 'Host pve1\n  HostName 10.0.0.1\n  Include inc.conf\n');
+  assert.deepEqual(resolveSshConfig([cfg], 'pve1', ctx), { identityFiles: [], hostName: '10.0.0.1', port: 2201 });
+  assert.deepEqual(resolveSshConfig([cfg], 'pve1', ctx), { identityFiles: [], hostName: '10.0.0.1', port: 2201 });
+  await writeFile(cfg, 'Host pve1\n  HostName 10.0.0.2\n  Include inc.conf\n');
+  await writeFile(inc, 'Port 2202\n');
+  assert.deepEqual(resolveSshConfig([cfg], 'pve1', ctx), { identityFiles: [], hostName: '10.0.0.2', port: 2202 });
+  await rm(cfg);
+  assert.deepEqual(resolveSshConfig([cfg], 'pve1', ctx), { identityFiles: [] });
+});
+
 test('ssh config: matching Host blocks, first value wins, IdentityFile accumulates, tokens, Include', async () => {
   const home = join(dir, 'home');
   await mkdir(join(home, '.ssh', 'conf.d'), { recursive: true });

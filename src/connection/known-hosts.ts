@@ -2,7 +2,7 @@
 // fields, `[host]:port` for ports other than 22, comma lists with `*`, `?` and
 // `!` patterns, @revoked keys. A key is accepted only when a line vouches for it.
 import { createHash, createHmac } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -121,34 +121,32 @@ export function entryMatchesHost(entry: KnownHostEntry, name: string): boolean {
   return matchPatternList(name, entry.hosts);
 }
 
-/** A file's entries and what parsing it had to say, kept while the file stays as it was. */
+/** A file's entries and what parsing it had to say, and the text they were parsed from. */
 interface ParsedFile {
-  /** the file's identity and version: device, inode, size, change and modification times */
-  version: string;
+  text: string;
   entries: KnownHostEntry[];
   notes: string[];
 }
 
-// Every connection reads the same files: each is parsed once while it stays the same
-// (one stat per connection tells), so our own accept-new appends, or anyone's edits, are seen.
+// Every connection reads the same files: each is read every time (so our own accept-new appends,
+// or anyone's edits, are seen), parsed again only when its text changed.
 const parsedFiles = new Map<string, ParsedFile>();
 
-function parsedFile(file: string): ParsedFile | undefined {
+function parsedFile(file: string): Omit<ParsedFile, 'text'> | undefined {
+  let text: string;
   try {
-    const st = statSync(file, { bigint: true });
-    const version = `${st.dev}:${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}`;
-    const cached = parsedFiles.get(file);
-    if (cached?.version === version) return cached;
-    const notes: string[] = [];
-    const entries = parseKnownHosts(readFileSync(file, 'utf8'), file, (n) => notes.push(n));
-    const parsed = { version, entries, notes };
-    parsedFiles.set(file, parsed);
-    return parsed;
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     parsedFiles.delete(file);
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    return { version: '', entries: [], notes: [`cannot read ${file}: ${(e as Error).message}`] };
+    return { entries: [], notes: [`cannot read ${file}: ${(e as Error).message}`] };
   }
+  const cached = parsedFiles.get(file);
+  if (cached?.text === text) return cached;
+  const notes: string[] = [];
+  const entries = parseKnownHosts(text, file, (n) => notes.push(n));
+  parsedFiles.set(file, { text, entries, notes });
+  return { entries, notes };
 }
 
 export function readKnownHosts(files: readonly string[], onNote?: (msg: string) => void): Promise<KnownHostEntry[]> {
