@@ -58,6 +58,31 @@ module.exports = { SSHTTPAgent: NotBundled, SSHTTPSAgent: NotBundled };
     }));
   },
 };
+
+/**
+ * node's assert, loaded when first used: asn1 and ssh2's node-fs-compat require it at their top
+ * level (~2.5 ms of every run that connects, node compiling assert and its helpers) and use it
+ * only while they work, which a run with ed25519 keys never asks of them.
+ */
+const lazyAssertForSsh2 = {
+  name: 'lazy-assert-for-ssh2',
+  setup(b) {
+    b.onResolve({ filter: /^assert$/ }, (a) =>
+      /\/node_modules\/(asn1\/lib\/ber|ssh2\/lib\/protocol)$/.test(a.resolveDir)
+        ? { path: 'lazy-assert', namespace: 'phx-lazy' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'phx-lazy' }, () => ({
+      loader: 'js',
+      contents: `let assert;
+const load = () => (assert ??= require('node:assert'));
+module.exports = new Proxy(function assertLater(...args) {
+  return load()(...args);
+}, { get: (_, key) => load()[key] });
+`,
+    }));
+  },
+};
 const outdir = 'dist/bundle';
 
 rmSync(`${root}/${outdir}`, { recursive: true, force: true }); // no stale chunks
@@ -73,7 +98,7 @@ await build({
   // ssh2 is in the bundle (its start-up was 40 ms of CPU, most of it finding and compiling
   // files), but not its optional native parts: it loads them with require() in a try/catch,
   // and bundled they would silently be missing (slow JavaScript crypto instead).
-  plugins: [ssh2NativeParts, ssh2WithoutHttpAgents],
+  plugins: [ssh2NativeParts, ssh2WithoutHttpAgents, lazyAssertForSsh2],
   // bin/load-bundle.js passes the bundle's URL (src/cli.ts finds package.json from it)
   define: { 'import.meta.url': '__phxBundleUrl' },
   // readable output: no minifying; maps back to the TypeScript through tsc's maps
