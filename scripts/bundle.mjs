@@ -32,6 +32,57 @@ const ssh2NativeParts = {
     });
   },
 };
+
+/**
+ * ssh2's HTTP(S) agents (http.Agent over an SSH tunnel) are not used by phx-play, and their module
+ * loads node's http, https and tls when ssh2 is loaded (~5 ms of every run): it is replaced by one
+ * whose agents refuse to be made. test/bundle.test.ts checks nothing else of ours loads them.
+ */
+const ssh2WithoutHttpAgents = {
+  name: 'ssh2-without-http-agents',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/http-agents\.js$/ }, (a) =>
+      /\/node_modules\/ssh2\/lib$/.test(a.resolveDir)
+        ? { path: 'ssh2-http-agents', namespace: 'phx-unused' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'phx-unused' }, () => ({
+      loader: 'js',
+      contents: `class NotBundled {
+  constructor() {
+    throw new Error("ssh2's HTTPAgent and HTTPSAgent are not in phx-play's bundle (scripts/bundle.mjs)");
+  }
+}
+module.exports = { SSHTTPAgent: NotBundled, SSHTTPSAgent: NotBundled };
+`,
+    }));
+  },
+};
+
+/**
+ * node's assert, loaded when first used: asn1 and ssh2's node-fs-compat require it at their top
+ * level (~2.5 ms of every run that connects, node compiling assert and its helpers) and use it
+ * only while they work, which a run with ed25519 keys never asks of them.
+ */
+const lazyAssertForSsh2 = {
+  name: 'lazy-assert-for-ssh2',
+  setup(b) {
+    b.onResolve({ filter: /^assert$/ }, (a) =>
+      /\/node_modules\/(asn1\/lib\/ber|ssh2\/lib\/protocol)$/.test(a.resolveDir)
+        ? { path: 'lazy-assert', namespace: 'phx-lazy' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'phx-lazy' }, () => ({
+      loader: 'js',
+      contents: `let assert;
+const load = () => (assert ??= require('node:assert'));
+module.exports = new Proxy(function assertLater(...args) {
+  return load()(...args);
+}, { get: (_, key) => load()[key] });
+`,
+    }));
+  },
+};
 const outdir = 'dist/bundle';
 
 rmSync(`${root}/${outdir}`, { recursive: true, force: true }); // no stale chunks
@@ -47,7 +98,7 @@ await build({
   // ssh2 is in the bundle (its start-up was 40 ms of CPU, most of it finding and compiling
   // files), but not its optional native parts: it loads them with require() in a try/catch,
   // and bundled they would silently be missing (slow JavaScript crypto instead).
-  plugins: [ssh2NativeParts],
+  plugins: [ssh2NativeParts, ssh2WithoutHttpAgents, lazyAssertForSsh2],
   // bin/load-bundle.js passes the bundle's URL (src/cli.ts finds package.json from it)
   define: { 'import.meta.url': '__phxBundleUrl' },
   // readable output: no minifying; maps back to the TypeScript through tsc's maps

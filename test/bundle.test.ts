@@ -4,6 +4,7 @@
 // code cache (bin/load-bundle.js) is used.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -107,6 +108,35 @@ test('the code cache is used for the bundle it was made from, and for no other t
 
     rmSync(codeCacheFile(bundle));
     assert.equal(loadBundle(bundle).cacheUsed, false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ssh2 is loaded only by a run that connects over SSH, without node http, https or tls, and assert only when used', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'phx-bundle-lazy-'));
+  try {
+    const play = join(dir, 'local.yml');
+    writeFileSync(
+      play,
+      '- hosts: all\n  connection: local\n  gather_facts: false\n  tasks:\n    - command: "true"\n      changed_when: false\n',
+    );
+    // node's zlib is loaded by ssh2 (lib/protocol/zlib.js) and nothing else in the bundle
+    const script = `
+      const { loadBundle } = await import(${JSON.stringify(new URL('../../bin/load-bundle.js', import.meta.url).href)});
+      const { cli } = loadBundle(${JSON.stringify(join(BUNDLE, 'cli.cjs'))});
+      const loaded = () => ['zlib', 'http', 'https', 'tls', 'assert'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m));
+      const rc = await cli.main(['-i', 'localhost,', ${JSON.stringify(play)}]);
+      const local = loaded();
+      await cli.loadRunCode();
+      const connecting = loaded();
+      process.stderr.write(JSON.stringify({ rc, local, connecting }));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    const seen = JSON.parse(r.stderr.slice(r.stderr.lastIndexOf('{'))) as Record<string, unknown>;
+    assert.deepEqual(seen, { rc: 0, local: [], connecting: ['zlib'] }, r.stdout);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -118,6 +118,46 @@ test('appendKnownHost: parallel appends give whole lines, no duplicates', async 
   keys.forEach((k, i) => assert.equal(checkHostKey(e, `[127.0.0.1]:${3000 + i}`, blobOf(k.publicKey)).status, 'known'));
 });
 
+test('each connection reads known_hosts, parsed once while the file is unchanged; a change is seen', async () => {
+  const f = join(dir, 'cached_known_hosts');
+  await writeFile(f, `pve1 ${keyA.line}\n@cert-authority *.lab ${keyB.line}\n`);
+  const notes: string[][] = [[], []];
+  const first = await readKnownHosts([f], (n) => notes[0].push(n));
+  const again = await readKnownHosts([f], (n) => notes[1].push(n));
+  assert.equal(first.length, 1);
+  assert.equal(again[0], first[0], 'the same parsed entry: not parsed again');
+  // what parsing had to say reaches every connection's debug output, not only the first one's
+  assert.equal(notes[1].length, 1);
+  assert.deepEqual(notes[1], notes[0]);
+  // our own accept-new append is seen by the next connection
+  await appendKnownHost(f, 'pve2', keyB.blob);
+  const appended = await readKnownHosts([f]);
+  assert.notEqual(appended[0], first[0], 'parsed again');
+  assert.equal(checkHostKey(appended, 'pve2', keyB.blob).status, 'known');
+  // so is a rewrite by anyone else, and a file that went away
+  await writeFile(f, `pve1 ${keyB.line}\n`);
+  assert.equal(checkHostKey(await readKnownHosts([f]), 'pve1', keyA.blob).status, 'changed');
+  await rm(f);
+  assert.deepEqual(await readKnownHosts([f]), []);
+});
+
+test('ssh config: each file is parsed once while unchanged; an edit of it or of an included file is seen', async () => {
+  const home = join(dir, 'home-cached');
+  await mkdir(join(home, '.ssh'), { recursive: true });
+  const cfg = join(home, '.ssh', 'config');
+  const inc = join(home, '.ssh', 'inc.conf');
+  const ctx = { homeDir: home, localUser: 'me' };
+  await writeFile(inc, 'Port 2201\n');
+  await writeFile(cfg, 'Host pve1\n  HostName 10.0.0.1\n  Include inc.conf\n');
+  assert.deepEqual(resolveSshConfig([cfg], 'pve1', ctx), { identityFiles: [], hostName: '10.0.0.1', port: 2201 });
+  assert.deepEqual(resolveSshConfig([cfg], 'pve1', ctx), { identityFiles: [], hostName: '10.0.0.1', port: 2201 });
+  await writeFile(cfg, 'Host pve1\n  HostName 10.0.0.2\n  Include inc.conf\n');
+  await writeFile(inc, 'Port 2202\n');
+  assert.deepEqual(resolveSshConfig([cfg], 'pve1', ctx), { identityFiles: [], hostName: '10.0.0.2', port: 2202 });
+  await rm(cfg);
+  assert.deepEqual(resolveSshConfig([cfg], 'pve1', ctx), { identityFiles: [] });
+});
+
 test('ssh config: matching Host blocks, first value wins, IdentityFile accumulates, tokens, Include', async () => {
   const home = join(dir, 'home');
   await mkdir(join(home, '.ssh', 'conf.d'), { recursive: true });

@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import ssh2 from 'ssh2';
 import type { Client, ClientChannel } from 'ssh2';
@@ -66,8 +67,8 @@ async function goneWithin(pid: number, ms: number): Promise<boolean> {
   return !alive(pid);
 }
 
-function rawClient(): Promise<Client> {
-  const hostKey = Buffer.from(host.hostKeyPub.split(' ')[1], 'base64');
+function rawClient(to: SshdHandle = host, username = user): Promise<Client> {
+  const hostKey = Buffer.from(to.hostKeyPub.split(' ')[1], 'base64');
   return readFile(env.key.privatePath).then(
     (privateKey) =>
       new Promise<Client>((resolve, reject) => {
@@ -77,8 +78,8 @@ function rawClient(): Promise<Client> {
         client.once('error', reject);
         client.connect({
           host: '127.0.0.1',
-          port: host.port,
-          username: user,
+          port: to.port,
+          username,
           privateKey,
           hostVerifier: (key: Buffer) => key.equals(hostKey),
         });
@@ -143,4 +144,37 @@ test('an aborted exec-channel command is killed on the host', async () => {
   ac.abort(new Error('stop it'));
   await assert.rejects(aborted, /stop it/);
   assert.ok(await goneWithin(pid, 3000), `process ${pid} was killed, not left running`);
+});
+
+function execOn(client: Client, command: string): Promise<string> {
+  return new Promise<string>((res, rej) =>
+    client.exec(command, (err, ch) => {
+      if (err) return rej(err);
+      let out = '';
+      ch.on('data', (d: Buffer) => (out += d.toString()));
+      ch.stderr.resume();
+      ch.on('close', () => res(out));
+    }),
+  );
+}
+
+test("sshd's host key announcement gets no proof request (ssh2 alone asks for one per connection)", async () => {
+  // sshd logs each global request it serves at DEBUG1 (serverloop.c server_input_global_request)
+  const h = await env.startHost({ name: 'hostkeys', extraConfig: ['LogLevel DEBUG1'] });
+  const proofsAsked = async () =>
+    (await readFile(join(h.dir, 'sshd.log'), 'utf8'))
+      .split('\n')
+      .filter((l) => l.includes('hostkeys-prove-00@openssh.com')).length;
+  // sshd announces its keys before it serves the first channel, and serves requests in order:
+  // once a second command has run, a proof request sent on the announcement has been served
+  const raw = await rawClient(h, 'root');
+  await execOn(raw, 'true');
+  assert.equal(await execOn(raw, 'echo ok'), 'ok\n');
+  assert.equal(await proofsAsked(), 1, 'ssh2 on its own asks for the proof (this test can see it)');
+
+  const c = openConnection('hostkeys', env.hostVars(h), env.options());
+  conns.push(c);
+  await c.exec('true');
+  assert.deepEqual(await c.exec('echo ok'), { rc: 0, stdout: 'ok\n', stderr: '' });
+  assert.equal(await proofsAsked(), 1, 'the connection asked for no proof');
 });

@@ -2,9 +2,10 @@
 // password (as `password`, or answering a keyboard-interactive prompt).
 // Encrypted key files get their passphrase from an option or from the asker,
 // asked once per key file for the whole run.
+import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import ssh2 from 'ssh2';
 import type { AnyAuthMethod, AuthenticationType, AuthHandlerMiddleware, ParsedKey } from 'ssh2';
+import { loadSsh2 } from './ssh2-module.js';
 
 export interface AuthSettings {
   user: string;
@@ -46,8 +47,9 @@ function loadKey(path: string, explicit: boolean, s: AuthSettings): Promise<Pars
         }
         return null;
       }
+      const ssh2 = await loadSsh2();
       const plain = ssh2.utils.parseKey(data);
-      if (!(plain instanceof Error)) return plain;
+      if (!(plain instanceof Error)) return signingWithKeyObject(plain);
       if (!/passphrase/i.test(plain.message)) {
         s.onDebug?.(`identity file ${path} cannot be used: ${plain.message}`);
         skippedKeys.set(path, plain.message);
@@ -67,11 +69,45 @@ function loadKey(path: string, explicit: boolean, s: AuthSettings): Promise<Pars
         skippedKeys.set(path, 'wrong passphrase');
         return null;
       }
-      return key;
+      return signingWithKeyObject(key);
     })();
     keyCache.set(path, p);
   }
   return p;
+}
+
+// The hash ssh2's ParsedKey.sign() uses when none is named: its key type's (ssh2 lib/protocol/keyParser.js).
+const DEFAULT_HASH: Record<string, string | null> = {
+  'ssh-ed25519': null,
+  'ssh-rsa': 'sha1',
+  'ecdsa-sha2-nistp256': 'sha256',
+  'ecdsa-sha2-nistp384': 'sha384',
+  'ecdsa-sha2-nistp521': 'sha512',
+};
+
+/**
+ * The parsed key with a sign() that uses a KeyObject made once: ssh2's own sign() hands
+ * crypto.sign the key's PEM text, which OpenSSL decodes again for every signature (one per
+ * connection). The same signature, from the same key and hash; all else is the parsed key's
+ * (it is the prototype, so ssh2 still takes it for a parsed key). Other key types: as parsed.
+ */
+export function signingWithKeyObject(key: ParsedKey): ParsedKey {
+  const defaultHash = DEFAULT_HASH[key.type];
+  if (defaultHash === undefined || !key.isPrivateKey()) return key;
+  let keyObject: KeyObject;
+  try {
+    keyObject = createPrivateKey(key.getPrivatePEM());
+  } catch {
+    return key;
+  }
+  const signWithKeyObject = (data: Buffer, algo?: string): Buffer | Error => {
+    try {
+      return sign(typeof algo === 'string' && algo !== '' ? algo : defaultHash, data, keyObject);
+    } catch (e) {
+      return e as Error; // as ssh2's sign() reports a failure: returned, not thrown
+    }
+  };
+  return Object.create(key, { sign: { value: signWithKeyObject } }) as ParsedKey;
 }
 
 export interface AuthState {

@@ -211,12 +211,18 @@ function expandHome(p: string, home: string): string {
   return p.startsWith('~/') ? join(home, p.slice(2)) : p;
 }
 
+let localUserName: string | undefined;
+
+/** This process's user, looked up once (the passwd lookup was made again for every host). */
 function safeLocalUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'root';
+  if (localUserName === undefined) {
+    try {
+      localUserName = userInfo().username;
+    } catch {
+      localUserName = process.env.USER ?? 'root';
+    }
   }
+  return localUserName;
 }
 
 /** A host whose settings forbid connecting: every call is unreachable with the reason. */

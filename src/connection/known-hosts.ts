@@ -2,6 +2,7 @@
 // fields, `[host]:port` for ports other than 22, comma lists with `*`, `?` and
 // `!` patterns, @revoked keys. A key is accepted only when a line vouches for it.
 import { createHash, createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -120,23 +121,43 @@ export function entryMatchesHost(entry: KnownHostEntry, name: string): boolean {
   return matchPatternList(name, entry.hosts);
 }
 
-export async function readKnownHosts(
-  files: readonly string[],
-  onNote?: (msg: string) => void,
-): Promise<KnownHostEntry[]> {
+/** A file's entries and what parsing it had to say, and the text they were parsed from. */
+interface ParsedFile {
+  text: string;
+  entries: KnownHostEntry[];
+  notes: string[];
+}
+
+// Every connection reads the same files: each is read every time (so our own accept-new appends,
+// or anyone's edits, are seen), parsed again only when its text changed.
+const parsedFiles = new Map<string, ParsedFile>();
+
+function parsedFile(file: string): Omit<ParsedFile, 'text'> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    parsedFiles.delete(file);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return { entries: [], notes: [`cannot read ${file}: ${(e as Error).message}`] };
+  }
+  const cached = parsedFiles.get(file);
+  if (cached?.text === text) return cached;
+  const notes: string[] = [];
+  const entries = parseKnownHosts(text, file, (n) => notes.push(n));
+  parsedFiles.set(file, { text, entries, notes });
+  return { entries, notes };
+}
+
+export function readKnownHosts(files: readonly string[], onNote?: (msg: string) => void): Promise<KnownHostEntry[]> {
   const all: KnownHostEntry[] = [];
   for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      onNote?.(`cannot read ${file}: ${(e as Error).message}`);
-      continue;
-    }
-    all.push(...parseKnownHosts(text, file, onNote));
+    const parsed = parsedFile(file);
+    if (!parsed) continue;
+    for (const n of parsed.notes) onNote?.(n);
+    all.push(...parsed.entries);
   }
-  return all;
+  return Promise.resolve(all);
 }
 
 /** Key types known for a name, so the handshake can prefer them as OpenSSH does. */

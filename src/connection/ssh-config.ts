@@ -53,37 +53,62 @@ function splitWords(text: string): string[] {
   return words;
 }
 
-function readConfigLines(file: string, ctx: ResolveContext, depth = 0): ConfigLine[] {
+/** A file's lines as written (Include not yet expanded), and the text they were parsed from. */
+interface ParsedConfigFile {
+  text: string;
+  lines: ConfigLine[];
+}
+
+// Every host of a run resolves the same files: each is read every time, parsed again only when its text changed.
+const parsedConfigFiles = new Map<string, ParsedConfigFile>();
+
+function configFileLines(file: string): ConfigLine[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
+    parsedConfigFiles.delete(file);
     return [];
   }
+  const cached = parsedConfigFiles.get(file);
+  if (cached?.text === text) return cached.lines;
+  const lines = parseConfigText(text, file);
+  parsedConfigFiles.set(file, { text, lines });
+  return lines;
+}
+
+function parseConfigText(text: string, file: string): ConfigLine[] {
   const out: ConfigLine[] = [];
   text.split('\n').forEach((rawLine, i) => {
     const line = rawLine.trim();
     if (line === '' || line.startsWith('#')) return;
     const m = /^([A-Za-z]+)\s*(?:=\s*|\s+)(.*)$/.exec(line);
     if (!m) return;
-    const keyword = m[1].toLowerCase();
-    const args = splitWords(m[2]);
-    if (keyword === 'include' && depth < 8) {
-      // Include is processed in place (inside the current Host block, as OpenSSH does).
-      for (const spec of args) {
-        const path = expandTilde(spec, ctx.homeDir);
-        const full = isAbsolute(path) ? path : join(ctx.homeDir, '.ssh', path);
-        for (const f of expandGlob(full)) {
-          // Host blocks inside an included file end with it.
-          out.push({ keyword: '@include-begin', args: [], file, line: i + 1 });
-          out.push(...readConfigLines(f, ctx, depth + 1));
-          out.push({ keyword: '@include-end', args: [], file, line: i + 1 });
-        }
-      }
-      return;
-    }
-    out.push({ keyword, args, file, line: i + 1 });
+    out.push({ keyword: m[1].toLowerCase(), args: splitWords(m[2]), file, line: i + 1 });
   });
+  return out;
+}
+
+function readConfigLines(file: string, ctx: ResolveContext, depth = 0): ConfigLine[] {
+  const out: ConfigLine[] = [];
+  for (const l of configFileLines(file)) {
+    if (l.keyword !== 'include') {
+      out.push(l);
+      continue;
+    }
+    if (depth >= 8) continue;
+    // Include is processed in place (inside the current Host block, as OpenSSH does).
+    for (const spec of l.args) {
+      const path = expandTilde(spec, ctx.homeDir);
+      const full = isAbsolute(path) ? path : join(ctx.homeDir, '.ssh', path);
+      for (const f of expandGlob(full)) {
+        // Host blocks inside an included file end with it.
+        out.push({ keyword: '@include-begin', args: [], file: l.file, line: l.line });
+        out.push(...readConfigLines(f, ctx, depth + 1));
+        out.push({ keyword: '@include-end', args: [], file: l.file, line: l.line });
+      }
+    }
+  }
   return out;
 }
 

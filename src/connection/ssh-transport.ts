@@ -2,14 +2,14 @@
 // the handshake with host key checking and authentication, and the link's life.
 // It is opened at the first connect() and reused for the whole run; once it
 // fails or dies it stays dead, and all work waiting on it is told at once.
-import ssh2 from 'ssh2';
 import type { Algorithms, Client, ConnectConfig } from 'ssh2';
 import type { Duplex } from 'node:stream';
 import { UnreachableError } from '../errors.js';
 import { makeAuthHandler, type AuthSettings, type AuthState } from './auth.js';
 import { knownHostsName, readKnownHosts, type KnownHostEntry } from './known-hosts.js';
 import { serverHostKeyAlgorithms, verifyHostKey } from './ssh-host-key.js';
-import { destroySocket } from './ssh2-internals.js';
+import { loadSsh2 } from './ssh2-module.js';
+import { destroySocket, ignoreHostKeyAnnouncements } from './ssh2-internals.js';
 
 /** One hop: the target, or a ProxyJump host in front of it. */
 export interface SshEndpoint {
@@ -126,6 +126,7 @@ export class SshTransport implements SshLink {
     const debug = this.s.onDebug;
     const entries = await readKnownHosts([...this.s.userKnownHostsFiles, ...this.s.globalKnownHostsFiles], debug);
     const name = knownHostsName(hop.hostKeyName, hop.port);
+    const ssh2 = await loadSsh2();
 
     return new Promise<Client>((resolve, reject) => {
       const client = new ssh2.Client();
@@ -167,6 +168,7 @@ export class SshTransport implements SshLink {
         ...this.connectConfig(hop, sock, entries, name, (problem) => (hostKeyProblem = problem)),
         authHandler: auth.handler,
       });
+      ignoreHostKeyAnnouncements(client);
       // Nagle + delayed ACK stalls each small exchange ~40 ms (measured by bench/),
       // twice in the handshake alone: send at once, from the first packet.
       client.setNoDelay(true);
