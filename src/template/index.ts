@@ -70,16 +70,29 @@ export function checkTemplateSyntax(text: string, loc?: SourceLoc): void {
 }
 
 function newEnv(vars: Record<string, unknown>, where: TemplateWhere): RenderEnv {
-  const base = where.baseDir ?? process.cwd();
-  const own = where.loc?.file ? [dirname(where.loc.file)] : [];
   return {
     vars,
     baseDir: where.baseDir,
     ...(where.roleDir ? { roleDir: where.roleDir } : {}),
     renderTemplateFile: (path) => renderTemplateFile(path, vars, where),
     resolving: [],
-    includeDirs: [...own, join(base, 'templates'), base],
+    includeDirs: includeDirsFor(where.loc?.file, where.baseDir ?? process.cwd()),
   };
+}
+
+/** The same few lists for every render of a run (never modified: an include makes its own); bounded. */
+const includeDirsCache = new Map<string, readonly string[]>();
+
+/** Where `{% include %}` looks: the template's own directory, then templates/ and the playbook's directory. */
+function includeDirsFor(file: string | undefined, base: string): readonly string[] {
+  const key = `${file ?? ''}\0${base}`;
+  let dirs = includeDirsCache.get(key);
+  if (!dirs) {
+    dirs = [...(file ? [dirname(file)] : []), join(base, 'templates'), base];
+    if (includeDirsCache.size >= 256) includeDirsCache.clear();
+    includeDirsCache.set(key, dirs);
+  }
+  return dirs;
 }
 
 /**

@@ -42,7 +42,7 @@ export interface RenderEnv extends HelperEnv {
   /** var paths whose template values are being rendered right now: a repeat is a loop */
   resolving: Array<string | symbol>;
   /** where `{% include %}` looks for templates, in order (the including file's directory, templates/, ...) */
-  includeDirs?: string[];
+  includeDirs?: readonly string[];
   /** `{% include %}` files being rendered right now */
   including?: string[];
   /** how an expression inside a template finds a name (block params, loop vars, the vars) */
