@@ -120,6 +120,7 @@ export function markUnsafe<T>(value: T): T {
 
 /** Does `value` hold unsafe data anywhere (an UnsafeText, or a marked list/mapping)? */
 export function containsUnsafe(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false; // most calls: a string or number
   const seen = new Set<object>();
   const walk = (v: unknown, depth: number): boolean => {
     if (v === null || typeof v !== 'object') return false;
