@@ -80,17 +80,22 @@ function newEnv(vars: Record<string, unknown>, where: TemplateWhere): RenderEnv 
   };
 }
 
-/** The same few lists for every render of a run (never modified: an include makes its own); bounded. */
-const includeDirsCache = new Map<string, readonly string[]>();
+/** The same few lists for every render of a run, by base directory and file (never modified: an include makes its own). */
+const includeDirsCache = new Map<string, Map<string, readonly string[]>>();
 
 /** Where `{% include %}` looks: the template's own directory, then templates/ and the playbook's directory. */
 function includeDirsFor(file: string | undefined, base: string): readonly string[] {
-  const key = `${file ?? ''}\0${base}`;
-  let dirs = includeDirsCache.get(key);
+  let byFile = includeDirsCache.get(base);
+  if (!byFile) {
+    if (includeDirsCache.size >= 64) includeDirsCache.clear(); // bounded
+    byFile = new Map();
+    includeDirsCache.set(base, byFile);
+  }
+  let dirs = byFile.get(file ?? '');
   if (!dirs) {
     dirs = [...(file ? [dirname(file)] : []), join(base, 'templates'), base];
-    if (includeDirsCache.size >= 256) includeDirsCache.clear();
-    includeDirsCache.set(key, dirs);
+    if (byFile.size >= 256) byFile.clear();
+    byFile.set(file ?? '', dirs);
   }
   return dirs;
 }
