@@ -85,8 +85,11 @@ function keysOf(obj: object): string[] {
   return [...keys];
 }
 
+/** Sets a key of a new plain object: by assignment (twice as fast), but `__proto__` as a key, not the prototype. */
 function setKey(out: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
 }
 
 /**
