@@ -11,7 +11,7 @@ import type { ExecutorOptions, RunContext } from './context.js';
 import { HostState } from './host.js';
 import { showDeprecation } from './deprecations.js';
 import { runPlay } from './play.js';
-import { plainValues } from '../unsafe.js';
+import { plain, plainValues } from '../unsafe.js';
 import { SharedScopes } from '../shared-scope.js';
 
 export interface RunDependencies {
@@ -69,22 +69,24 @@ export async function runPlaybooks(
       const vars = h?.inventoryVars ?? hostVariables(deps.inventory, name, {});
       const { user, ...keywords } = playDefaults;
       const defaults = Object.fromEntries(Object.entries(keywords).filter(([, v]) => v !== undefined));
-      const connVars = plainValues({
+      const settings: Record<string, unknown> = {
         ...defaults,
         ...vars,
         ...(h?.facts ?? {}),
         ...options.extraVars,
         ...(user !== undefined ? { ansible_user: user } : {}),
-      });
+      };
       // one connection per host and user: a task with another remote_user needs its own (as Ansible
       // reconnects when the play context differs); bounded, all closed at the end of the run
       const key = JSON.stringify([
         name,
-        connVars.ansible_connection ?? null,
-        connVars.ansible_user ?? connVars.ansible_ssh_user ?? null,
+        plain(settings.ansible_connection) ?? null,
+        plain(settings.ansible_user) ?? plain(settings.ansible_ssh_user) ?? null,
       ]);
       let p = opening.get(key);
       if (!p) {
+        // every task asks; only a new connection needs all the settings as plain data
+        const connVars = plainValues(settings);
         const perHost = (perHostCount.get(name) ?? 0) + 1;
         if (perHost > MAX_CONNECTIONS_PER_HOST)
           return Promise.reject(

@@ -422,10 +422,12 @@ async function attempt(t: TaskOnHost): Promise<Outcome> {
   const where = { loc: task.loc, task: t.title, ...lookupDirs(t) };
   const retries = task.until !== undefined ? Number(renderValue(task.retries ?? 3, vars, where)) : 0;
   const delay = Number(renderValue(task.delay ?? 5, vars, where));
+  const judged = task.changed_when !== undefined || task.failed_when !== undefined || task.until !== undefined;
   for (let attemptNo = 1; ; attemptNo++) {
     const result = await invoke(t);
-    const output = markUnsafe(result); // host output is data in these conditions too
-    const scoped = task.register ? { ...vars, [task.register]: output } : { ...vars, ...output };
+    // the vars changed_when, failed_when and until see: the result as the module returned it
+    // (made only for a task that has one of them)
+    const scoped = judged ? conditionVars(vars, task.register, result) : vars;
     judgeResult(t, result, scoped);
     if (task.until !== undefined) {
       result.attempts = attemptNo;
@@ -451,6 +453,16 @@ async function attempt(t: TaskOnHost): Promise<Outcome> {
       ignored: failed && toBool(renderValue(t.scope.ignore_errors ?? false, vars, where)),
     };
   }
+}
+
+/** The task's vars with its result: under its `register` name, or its keys as variables. */
+function conditionVars(
+  vars: Record<string, unknown>,
+  register: string | undefined,
+  result: Record<string, unknown>,
+): Record<string, unknown> {
+  const output = markUnsafe(result); // host output is data in these conditions too
+  return register ? { ...vars, [register]: output } : { ...vars, ...output };
 }
 
 /**

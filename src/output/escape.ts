@@ -11,6 +11,9 @@
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
+/** The same characters, for a test without the global flag's state: most text has none to escape. */
+const HAS_UNSAFE = new RegExp(UNSAFE.source);
+
 const NAMED: Record<string, string> = { '\t': '\\t', '\r': '\\r', '\b': '\\b', '\f': '\\f', '\v': '\\v' };
 
 function escapeChar(ch: string): string {
@@ -22,7 +25,7 @@ function escapeChar(ch: string): string {
 
 /** `s` with every unsafe character written as an escape (`\x1b`, `\r`, `\u202e`); newlines kept. */
 export function terminalSafe(s: string): string {
-  return s.replace(UNSAFE, escapeChar);
+  return HAS_UNSAFE.test(s) ? s.replace(UNSAFE, escapeChar) : s;
 }
 
 /** One line: newlines escaped too (a result line must stay one line). */
@@ -35,6 +38,7 @@ export function terminalSafeLine(s: string): string {
  * C1, separators, bidi overrides): those become \u escapes, still valid JSON.
  */
 export function jsonTerminalSafe(json: string): string {
+  if (!HAS_UNSAFE.test(json)) return json;
   return json.replace(UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

@@ -46,8 +46,19 @@ function unwrap(schema: z.ZodType): z.ZodType {
   return s;
 }
 
+// Schemas do not change: what is read from one is kept (the executor asks per task and host).
+const knownKeysOf = new WeakMap<z.ZodType, ReadonlyMap<string, z.ZodType> | undefined>();
+const acceptedTypesOf = new WeakMap<z.ZodType, ReadonlySet<string>>();
+
 /** Argument names the schema knows, or undefined when any name is accepted (records, passthrough). */
-export function knownKeys(schema: z.ZodType): Map<string, z.ZodType> | undefined {
+export function knownKeys(schema: z.ZodType): ReadonlyMap<string, z.ZodType> | undefined {
+  if (knownKeysOf.has(schema)) return knownKeysOf.get(schema);
+  const keys = readKnownKeys(schema);
+  knownKeysOf.set(schema, keys);
+  return keys;
+}
+
+function readKnownKeys(schema: z.ZodType): Map<string, z.ZodType> | undefined {
   const s = unwrap(schema);
   const d = defOf(s);
   if (d.type === 'object' && d.shape) {
@@ -72,7 +83,16 @@ export function knownKeys(schema: z.ZodType): Map<string, z.ZodType> | undefined
 }
 
 /** The scalar types a schema accepts: 'string' | 'number' | 'boolean' | 'any' | ... */
-export function acceptedTypes(schema: z.ZodType): Set<string> {
+export function acceptedTypes(schema: z.ZodType): ReadonlySet<string> {
+  let types = acceptedTypesOf.get(schema);
+  if (!types) {
+    types = readAcceptedTypes(schema);
+    acceptedTypesOf.set(schema, types);
+  }
+  return types;
+}
+
+function readAcceptedTypes(schema: z.ZodType): Set<string> {
   const s = unwrap(schema);
   const d = defOf(s);
   switch (d.type) {

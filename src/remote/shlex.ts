@@ -8,15 +8,19 @@ export interface Token {
   end: number;
 }
 
+const SPACE = /\s/;
+/** Where a run of characters that stand for themselves (no blank, quote or backslash) ends. */
+const PLAIN_RUN = /[^\s'"\\]*/y;
+
 export function shlexTokens(s: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < s.length) {
-    while (i < s.length && /\s/.test(s[i])) i++;
+    while (i < s.length && SPACE.test(s[i])) i++;
     if (i >= s.length) break;
     const start = i;
     let value = '';
-    while (i < s.length && !/\s/.test(s[i])) {
+    while (i < s.length && !SPACE.test(s[i])) {
       const c = s[i];
       if (c === "'") {
         const close = s.indexOf("'", i + 1);
@@ -44,8 +48,10 @@ export function shlexTokens(s: string): Token[] {
         value += s[i + 1];
         i += 2;
       } else {
-        value += c;
-        i++;
+        PLAIN_RUN.lastIndex = i;
+        PLAIN_RUN.test(s);
+        value += s.slice(i, PLAIN_RUN.lastIndex);
+        i = PLAIN_RUN.lastIndex;
       }
     }
     tokens.push({ value, start, end: i });

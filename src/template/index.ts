@@ -70,16 +70,34 @@ export function checkTemplateSyntax(text: string, loc?: SourceLoc): void {
 }
 
 function newEnv(vars: Record<string, unknown>, where: TemplateWhere): RenderEnv {
-  const base = where.baseDir ?? process.cwd();
-  const own = where.loc?.file ? [dirname(where.loc.file)] : [];
   return {
     vars,
     baseDir: where.baseDir,
     ...(where.roleDir ? { roleDir: where.roleDir } : {}),
     renderTemplateFile: (path) => renderTemplateFile(path, vars, where),
     resolving: [],
-    includeDirs: [...own, join(base, 'templates'), base],
+    includeDirs: includeDirsFor(where.loc?.file, where.baseDir ?? process.cwd()),
   };
+}
+
+/** The same few lists for every render of a run, by base directory and file (never modified: an include makes its own). */
+const includeDirsCache = new Map<string, Map<string, readonly string[]>>();
+
+/** Where `{% include %}` looks: the template's own directory, then templates/ and the playbook's directory. */
+function includeDirsFor(file: string | undefined, base: string): readonly string[] {
+  let byFile = includeDirsCache.get(base);
+  if (!byFile) {
+    if (includeDirsCache.size >= 64) includeDirsCache.clear(); // bounded
+    byFile = new Map();
+    includeDirsCache.set(base, byFile);
+  }
+  let dirs = byFile.get(file ?? '');
+  if (!dirs) {
+    dirs = [...(file ? [dirname(file)] : []), join(base, 'templates'), base];
+    if (byFile.size >= 256) byFile.clear();
+    byFile.set(file ?? '', dirs);
+  }
+  return dirs;
 }
 
 /**

@@ -14,13 +14,26 @@ export interface RegexOptions {
   multiline?: boolean;
 }
 
+/**
+ * Compiled patterns, by flags and pattern: a task's pattern is compiled once, not once per host
+ * (compiling costs ~0.5 ms; an RE2JS is immutable, each use makes its own matcher). Bounded.
+ */
+const compiled = new Map<string, RE2JS>();
+const MAX_COMPILED = 256;
+
 /** Compiles a playbook's (Python-syntax) pattern for RE2. */
 export function compileUserRegex(pattern: string, opts: RegexOptions = {}): RE2JS {
+  const flags = (opts.ignorecase ? RE2JS.CASE_INSENSITIVE : 0) | (opts.multiline ? RE2JS.MULTILINE : 0);
+  const key = `${flags}:${pattern}`;
+  const known = compiled.get(key);
+  if (known) return known;
   // Python's \Z (end of text) is RE2's \z
   const translated = pattern.replace(/(^|[^\\])((?:\\\\)*)\\Z/g, '$1$2\\z');
-  const flags = (opts.ignorecase ? RE2JS.CASE_INSENSITIVE : 0) | (opts.multiline ? RE2JS.MULTILINE : 0);
   try {
-    return RE2JS.compile(translated, flags);
+    const re = RE2JS.compile(translated, flags);
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
+    compiled.set(key, re);
+    return re;
   } catch (e) {
     const why = (e as Error).message.replace(/^error parsing regexp: /, '');
     const hint = /\(\?[=!<]|\\[1-9]|\(\?P=/.test(pattern)

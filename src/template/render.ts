@@ -42,7 +42,7 @@ export interface RenderEnv extends HelperEnv {
   /** var paths whose template values are being rendered right now: a repeat is a loop */
   resolving: Array<string | symbol>;
   /** where `{% include %}` looks for templates, in order (the including file's directory, templates/, ...) */
-  includeDirs?: string[];
+  includeDirs?: readonly string[];
   /** `{% include %}` files being rendered right now */
   including?: string[];
   /** how an expression inside a template finds a name (block params, loop vars, the vars) */
@@ -148,7 +148,10 @@ export function renderDeep(
       const newKey = toTemplateString(renderedKey);
       const r = renderDeep(item, env, onString, value, k, depth + 1);
       if (newKey !== k || r !== item) changed = true;
-      Object.defineProperty(out, newKey, { value: r, enumerable: true, writable: true, configurable: true });
+      // assigned (the fast way) but for a `__proto__` key, which must stay a key, not set the prototype
+      if (newKey === '__proto__')
+        Object.defineProperty(out, newKey, { value: r, enumerable: true, writable: true, configurable: true });
+      else out[newKey] = r;
     }
     // a key cannot be UnsafeText: a mapping with a key from unsafe text is unsafe as a whole (never rendered again)
     if (unsafeKey) taintChild(out);

@@ -30,6 +30,7 @@ let maskable: string[] | undefined;
 
 export function registerSecretText(text: string): void {
   if (text === '' || secretTexts.has(text)) return;
+  if (secretTexts.size === 0 && unwatched > 0) unwatchedSawFirstSecret = true;
   secretTexts.add(text);
   maskable = undefined;
 }
@@ -65,10 +66,33 @@ interface Watch {
   touched: boolean;
 }
 const watch = new AsyncLocalStorage<Watch>();
+/**
+ * Tasks started while no secret existed run without a Watch: AsyncLocalStorage turns on
+ * Node's promise hooks for the rest of the process, a tenth of a run's CPU, and until a
+ * secret's text exists nothing can be read as one (noteSecretRead). Should the first secret
+ * appear while such tasks run (include_vars of a vaulted file), they count as having read it.
+ */
+let unwatched = 0;
+let unwatchedSawFirstSecret = false;
 
 /** Runs `fn` (a task on one host, a title's rendering) noting whether it reads a secret. */
 export function watchSecretUse<T>(fn: () => T): T {
-  return watch.run({ touched: false }, fn);
+  if (secretTexts.size > 0) return watch.run({ touched: false }, fn);
+  unwatched++;
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    endUnwatched();
+    throw e;
+  }
+  if (result instanceof Promise) return result.finally(endUnwatched) as T;
+  endUnwatched();
+  return result;
+}
+
+function endUnwatched(): void {
+  if (--unwatched === 0) unwatchedSawFirstSecret = false;
 }
 
 export function isSecretContainer(value: unknown): boolean {
@@ -94,7 +118,8 @@ export function noteSecretRead(value: unknown, viaSecret = false): void {
 
 /** Has the task running here read a secret so far (or is one of `values` holding one)? */
 export function secretUsed(...values: unknown[]): boolean {
-  if (watch.getStore()?.touched) return true;
+  const w = watch.getStore();
+  if (w ? w.touched : unwatchedSawFirstSecret) return true;
   return values.some(holdsSecretText);
 }
 
