@@ -183,7 +183,7 @@ interface RunRecord {
   rc: number;
   /** 1-minute load average when the run started: other work on the machine skews every figure */
   load: number;
-  /** CPU seconds of the tool's process tree (GNU time), and of the hosts' sshd and what they ran */
+  /** CPU seconds of the tool's process tree (GNU time), and of the rest of the machine (restOfMachineCpuS) */
   cpuS?: number;
   hostCpuS?: number;
 }
@@ -228,7 +228,7 @@ async function compare(o: Options, tools: Tool[], k: number): Promise<CompareRes
 
   const runTool = async (t: Tool, phase: Phase, rep: number): Promise<RunRecord> => {
     const load = loadavg()[0];
-    const hostCpu0 = sshdCpuS(hosts);
+    const busy0 = machineBusyS();
     const extra = ['-e', `bench_base=${base(t)}`, ...(phase === 'check' ? ['--check'] : [])];
     let m: Measured;
     if (t === 'phx-play')
@@ -250,8 +250,8 @@ async function compare(o: Options, tools: Tool[], k: number): Promise<CompareRes
       });
       closeControlMasters(cfg.controlDir);
     }
-    await new Promise((r) => setTimeout(r, 300)); // the hosts' sshd reap their sessions, adding their CPU
-    const hostCpuS = sshdCpuS(hosts) - hostCpu0;
+    await new Promise((r) => setTimeout(r, 300)); // the hosts' sessions end
+    const hostCpuS = restOfMachineCpuS(busy0, m.cpuS);
     const recap =
       t === 'pyinfra'
         ? pyinfraTotals(m.stdout + m.stderr, phase === 'check', hosts.names)
@@ -344,7 +344,7 @@ function cpuTable(results: CompareResult[], tools: Tool[]): string[] {
       ]);
   return [
     '',
-    "CPU per run (median): the controller's process tree (GNU time %U + %S) + the hosts' sshd and the commands they ran:",
+    "CPU per run (median): the controller's process tree (GNU time %U + %S) + the rest of the machine during the run (/proc/stat busy time minus the controller's: the hosts' sshd, shells and commands, the kernel's loopback network work):",
     '',
     ...table(['hosts', 'run', ...tools], rows),
   ];
@@ -427,26 +427,28 @@ interface ScaleRecord {
   maxRssKb: number[];
   /** CPU seconds of phx-play itself per run */
   controllerCpuS: number[];
-  /** CPU seconds the hosts' sshd (and the shells they ran) used per run; all hosts share this machine's CPUs */
+  /** CPU seconds of the rest of the machine per run (restOfMachineCpuS); all hosts share this machine's CPUs */
   hostCpuS: number[];
   changed: number;
   note?: string;
 }
 
-/** CPU seconds (self + reaped children) of the sshd processes: connections end and are reaped after a run. */
-function sshdCpuS(hosts: BenchHosts): number {
-  let ticks = 0;
-  for (const h of hosts.handles) {
-    try {
-      const stat = readFileSync(`/proc/${h.pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // fields 14-17 of stat (utime stime cutime cstime) are 11-14 after "pid (comm) "
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    } catch {
-      /* gone */
-    }
-  }
-  return ticks / 100; // USER_HZ
+/** CPU seconds the whole machine has been busy (user, nice, system, irq, softirq) since boot, from /proc/stat. */
+function machineBusyS(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return (f[0] + f[1] + f[2] + f[5] + f[6]) / 100; // USER_HZ
+}
+
+/**
+ * The hosts' side of a run: what the machine was busy with beyond the tool's own process tree
+ * (the hosts' sshd, their shells and commands, the kernel's loopback network work, and the little
+ * the bench itself does). Not the sshd listeners' own and reaped children's CPU: when a client
+ * drops a connection while its session's shell is still ending, sshd does not wait for that shell,
+ * which is then reaped by init with everything it ran, so that count missed most of phx-play's
+ * (and only phx-play's) host-side work.
+ */
+function restOfMachineCpuS(busyBefore: number, toolCpuS: number | undefined): number {
+  return Math.max(0, machineBusyS() - busyBefore - (toolCpuS ?? 0));
 }
 
 function taskCount(playbook: string, hosts: number, out: string): number {
@@ -483,12 +485,12 @@ async function scaleWorkload(o: Options, k: number): Promise<ScaleRecord> {
       throw new Error(`workload on ${k} hosts failed:\n${(first.stdout + first.stderr).slice(-3000)}`);
     rec.firstWallMs.push(first.wallMs);
     rec.firstMaxRssKb.push(first.maxRssKb ?? first.peakTreeRssKb);
-    await new Promise((r) => setTimeout(r, 500)); // let sshd reap the closed connections
-    const cpu0 = sshdCpuS(hosts);
+    await new Promise((r) => setTimeout(r, 500)); // the first run's sessions end
+    const busy0 = machineBusyS();
     const m = await measure(phxArgv(hosts.inventoryFile, WORKLOAD, k, extra), { env: PHX_ENV, timeoutMs: 600_000 });
     if (m.rc !== 0) throw new Error(`workload second run on ${k} hosts failed:\n${(m.stdout + m.stderr).slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 500));
-    rec.hostCpuS.push(sshdCpuS(hosts) - cpu0);
+    rec.hostCpuS.push(restOfMachineCpuS(busy0, m.cpuS));
     if (m.cpuS !== undefined) rec.controllerCpuS.push(m.cpuS);
     rec.wallMs.push(m.wallMs);
     rec.maxRssKb.push(m.maxRssKb ?? m.peakTreeRssKb);
@@ -497,7 +499,7 @@ async function scaleWorkload(o: Options, k: number): Promise<ScaleRecord> {
     if (rec.changed !== 0) throw new Error(`workload second run on ${k} hosts reported changed=${rec.changed}`);
   }
   log(
-    `  workload ${String(k).padStart(3)} hosts: first run ${fmtS(median(rec.firstWallMs))} (peak ${fmtMb(median(rec.firstMaxRssKb))}), second run ${fmtS(median(rec.wallMs))}, phx-play CPU ${median(rec.controllerCpuS).toFixed(2)} s, sshd CPU ${median(rec.hostCpuS).toFixed(2)} s, peak ${fmtMb(median(rec.maxRssKb))}, sshd start ${fmtS(startMs)}, load ${loadavg()[0].toFixed(1)}`,
+    `  workload ${String(k).padStart(3)} hosts: first run ${fmtS(median(rec.firstWallMs))} (peak ${fmtMb(median(rec.firstMaxRssKb))}), second run ${fmtS(median(rec.wallMs))}, phx-play CPU ${median(rec.controllerCpuS).toFixed(2)} s, rest of the machine ${median(rec.hostCpuS).toFixed(2)} s CPU, peak ${fmtMb(median(rec.maxRssKb))}, sshd start ${fmtS(startMs)}, load ${loadavg()[0].toFixed(1)}`,
   );
   await hosts.stop();
   return rec;
@@ -853,7 +855,7 @@ async function main(): Promise<number> {
             'peak RSS',
             'phx-play CPU',
             'per task per host',
-            "hosts' sshd CPU",
+            "hosts' CPU (rest of the machine)",
             'hosts start',
           ],
           done.map((r) => [
