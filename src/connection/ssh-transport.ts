@@ -3,12 +3,13 @@
 // It is opened at the first connect() and reused for the whole run; once it
 // fails or dies it stays dead, and all work waiting on it is told at once.
 import type { Algorithms, Client, ConnectConfig } from 'ssh2';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { UnreachableError } from '../errors.js';
 import { makeAuthHandler, type AuthSettings, type AuthState } from './auth.js';
 import { knownHostsName, readKnownHosts, type KnownHostEntry } from './known-hosts.js';
 import { serverHostKeyAlgorithms, verifyHostKey } from './ssh-host-key.js';
-import { loadSsh2 } from './ssh2-module.js';
+import { loadSsh2, type Ssh2 } from './ssh2-module.js';
 import { destroySocket, ignoreHostKeyAnnouncements } from './ssh2-internals.js';
 
 /** One hop: the target, or a ProxyJump host in front of it. */
@@ -124,9 +125,24 @@ export class SshTransport implements SshLink {
   private async openHop(hop: SshEndpoint, sock: Duplex | undefined, via: SshEndpoint | undefined): Promise<Client> {
     const label = endpointLabel(hop);
     const debug = this.s.onDebug;
-    const entries = await readKnownHosts([...this.s.userKnownHostsFiles, ...this.s.globalKnownHostsFiles], debug);
+    // TCP first: the host's sshd accepts and starts its side while known_hosts is read and,
+    // on the run's first connection, ssh2 is loaded (~20 ms of this process).
+    const tcp = sock === undefined ? openTcp(hop) : undefined;
+    let entries: KnownHostEntry[];
+    let ssh2: Ssh2;
+    try {
+      entries = await readKnownHosts([...this.s.userKnownHostsFiles, ...this.s.globalKnownHostsFiles], debug);
+      ssh2 = await loadSsh2();
+    } catch (e) {
+      tcp?.socket.destroy();
+      throw e;
+    }
     const name = knownHostsName(hop.hostKeyName, hop.port);
-    const ssh2 = await loadSsh2();
+    if (tcp?.error) {
+      // it failed before ssh2 took the socket: ssh2 would not hear of it
+      tcp.socket.destroy();
+      throw new UnreachableError(`ssh ${label}: ${tcpFailure(tcp.error, hop) ?? tcp.error.message}`);
+    }
 
     return new Promise<Client>((resolve, reject) => {
       const client = new ssh2.Client();
@@ -165,7 +181,7 @@ export class SshTransport implements SshLink {
 
       timer.arm();
       client.connect({
-        ...this.connectConfig(hop, sock, entries, name, (problem) => (hostKeyProblem = problem)),
+        ...this.connectConfig(hop, sock ?? tcp?.socket, entries, name, (problem) => (hostKeyProblem = problem)),
         authHandler: auth.handler,
       });
       ignoreHostKeyAnnouncements(client);
@@ -242,10 +258,8 @@ type HandshakeError = Error & { level?: string; code?: string };
  */
 function handshakeFailure(e: HandshakeError, hop: SshEndpoint, auth: AuthState): string | undefined {
   if (e.level === 'agent') return undefined;
-  if (e.code === 'ECONNREFUSED') return 'connection refused';
-  if (e.code === 'ETIMEDOUT') return 'connect timeout';
-  if (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') return `no route to host (${e.code})`;
-  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return `cannot resolve host name ${hop.host}`;
+  const tcp = tcpFailure(e, hop);
+  if (tcp !== undefined) return tcp;
   if (e.level === 'client-authentication' && /All configured authentication methods failed/.test(e.message)) {
     const tried = auth.tried.length > 0 ? auth.tried.join(', ') : 'nothing: no agent, key file or password available';
     const skipped = auth.skipped();
@@ -253,6 +267,28 @@ function handshakeFailure(e: HandshakeError, hop: SshEndpoint, auth: AuthState):
   }
   if (e.level === 'client-authentication') return undefined;
   return e.message;
+}
+
+/** Why a TCP connection failed, in words, for the errors that have a usual name. */
+function tcpFailure(e: HandshakeError, hop: SshEndpoint): string | undefined {
+  if (e.code === 'ECONNREFUSED') return 'connection refused';
+  if (e.code === 'ETIMEDOUT') return 'connect timeout';
+  if (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') return `no route to host (${e.code})`;
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return `cannot resolve host name ${hop.host}`;
+  return undefined;
+}
+
+/** A TCP connection being opened to a hop; `error` is what happened to it before ssh2 took it. */
+interface EarlyTcp {
+  socket: Socket;
+  error?: HandshakeError;
+}
+
+/** Starts the TCP connection to a hop (ssh2 takes the socket, connected or still connecting). */
+function openTcp(hop: SshEndpoint): EarlyTcp {
+  const tcp: EarlyTcp = { socket: tcpConnect({ host: hop.host, port: hop.port, noDelay: true }) };
+  tcp.socket.on('error', (e: HandshakeError) => (tcp.error ??= e));
+  return tcp;
 }
 
 /** A tunnel from `client` (the hop `via`) to the next hop's address. */
