@@ -1,6 +1,7 @@
 // phx-play's main: parse the command line, then (src/cli/commands.ts) load and
 // validate everything and run — or report a located error and exit 1 with
 // nothing run.
+import './zod-jitless.js';
 import { readFileSync } from 'node:fs';
 import { parseCli, HELP } from './cli/args.js';
 

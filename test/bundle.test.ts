@@ -141,3 +141,33 @@ test('ssh2 is loaded only by a run that connects over SSH, without node http, ht
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("zod compiles no parser at run time (src/zod-jitless.ts): a run's schemas are parsed too few times to pay for it", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'phx-bundle-jitless-'));
+  try {
+    const play = join(dir, 'local.yml');
+    writeFileSync(
+      play,
+      '- hosts: all\n  connection: local\n  gather_facts: false\n  tasks:\n' +
+        `    - file: { path: ${JSON.stringify(dir)}, state: directory }\n    - command: "true"\n      changed_when: false\n`,
+    );
+    // every `new Function` of the run is counted (zod's compiled parsers are made with it)
+    const script = `
+      const made = [];
+      globalThis.Function = new Proxy(Function, {
+        construct: (target, args) => (made.push(String(args.at(-1)).slice(0, 80)), Reflect.construct(target, args)),
+      });
+      const { loadBundle } = await import(${JSON.stringify(new URL('../../bin/load-bundle.js', import.meta.url).href)});
+      const { cli } = loadBundle(${JSON.stringify(join(BUNDLE, 'cli.cjs'))});
+      const rc = await cli.main(['-i', 'localhost,', ${JSON.stringify(play)}]);
+      process.stderr.write(JSON.stringify({ rc, made }));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    const seen = JSON.parse(r.stderr.slice(r.stderr.lastIndexOf('{"rc"'))) as Record<string, unknown>;
+    assert.deepEqual(seen, { rc: 0, made: [] }, r.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
