@@ -70,6 +70,7 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
         become: built.become,
         timeoutMs: o.timeoutMs,
         signal,
+        ownScript: opts.ownScript === true && !Array.isArray(cmd),
       });
     } catch (e) {
       throw sendFailure(e, signal);

@@ -17,6 +17,11 @@ export interface RunOptions {
   /** environment the module sets for this command, over the task's `environment:` (Ansible's
    *  run_command_environ_update); it travels like the task's, on stdin after the LC_ALL=C prefix */
   env?: Record<string, string>;
+  /**
+   * runShell only: the script is the module's own, its command words literal, never
+   * a user's text: the host's shell may run it without a subshell (ExecOptions.ownScript)
+   */
+  ownScript?: boolean;
 }
 
 /** Everything a module may touch. One per (task, host). */

@@ -124,3 +124,16 @@ test("an aborted command rejects at once with the caller's reason; the host's ne
   // a signal that has already fired: nothing is sent
   await assert.rejects(c.exec('echo never', { signal: AbortSignal.abort(new Error('gone already')) }), /gone already/);
 });
+
+test("phx-play's own scripts run in the shell's own process, their variables local; other commands in a subshell", async () => {
+  const { c } = await connect('own');
+  // a child's parent is the shell itself ($$) only when no subshell stands between them
+  const parentIsShell = `p=$(sh -c 'echo $PPID'); [ "$p" = $$ ] && echo same || echo other`;
+  assert.equal((await c.exec(parentIsShell, { ownScript: true })).stdout, 'same\n');
+  assert.equal((await c.exec(parentIsShell)).stdout, 'other\n', 'not marked: a subshell');
+  // an own script the reading cannot account for (cd) still gets a subshell
+  assert.equal((await c.exec(`cd /; ${parentIsShell}`, { ownScript: true })).stdout, 'other\n');
+  // what the own scripts assigned is gone for the commands after them
+  await c.exec('export LC_ALL=C; PHX_OWN=1; set -- a b', { ownScript: true });
+  assert.deepEqual(await c.exec('echo "[${PHX_OWN-}][${LC_ALL-}][$#]"'), { rc: 0, stdout: '[][][0]\n', stderr: '' });
+});

@@ -6,7 +6,9 @@
 // `exit` stay its own, with stdin from /dev/null (or its own bytes, see
 // below), and is followed by a per-command random end marker on stdout (with
 // the exit status) and on stderr. Everything before the markers is the
-// command's output, byte for byte.
+// command's output, byte for byte. phx-play's own scripts (probes, batches)
+// may instead run in the shell's own process, their variables local to a
+// function (same-shell.ts): no fork at all.
 //
 // /bin/sh, not the login shell: it is what Ansible runs modules' commands
 // with, what our command lines are written for, and dash reads its script in
@@ -15,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientChannel } from 'ssh2';
 import { shellQuote } from '../quote.js';
+import { OWN_SCRIPT_FUNCTION, sameShellLocals } from './same-shell.js';
 
 /** What came back from one command: raw, for the connection to interpret. */
 export interface ShellOutput {
@@ -92,6 +95,8 @@ export class RemoteShell {
   private stdinOk = false;
   /** sh's process id on the host (learnt in start()): it leads the session every command runs in */
   private shellPid: number | undefined;
+  /** the shell runs OWN_SCRIPT_FUNCTION as it should (it has `local`; learnt in start()) */
+  private ownScriptsOk = false;
 
   private constructor(private readonly channel: ClientChannel) {
     channel.on('data', (d: Buffer) => this.onData('out', d));
@@ -113,15 +118,21 @@ export class RemoteShell {
   static async start(channel: ClientChannel, timeoutMs: number): Promise<RemoteShell | undefined> {
     const shell = new RemoteShell(channel);
     try {
+      // defined in the shell itself (a command runs in a subshell); a shell without `local` fails the check below
+      channel.write(`${OWN_SCRIPT_FUNCTION}\n`);
       const hello = await withTimeout(
         // `$$` in the subshell is still the shell's own pid
-        shell.run('if command -v base64 >/dev/null 2>&1; then echo yes; else echo no; fi; echo $$'),
+        shell.run(
+          'if command -v base64 >/dev/null 2>&1; then echo yes; else echo no; fi; echo $$; ' +
+            `a=0; if __phx_own 'a b' 'a=1 b=2; [ $# = 0 ]' 2>/dev/null && [ "$a" = 0 ] && [ -z "\${b+set}" ]; then echo own; else echo sub; fi`,
+        ),
         timeoutMs,
       );
-      const answer = /^(yes|no)\n(\d+)\n$/.exec(hello.stdout.toString());
+      const answer = /^(yes|no)\n(\d+)\n(own|sub)\n$/.exec(hello.stdout.toString());
       if (hello.rc !== 0 || !answer) return shell.discard();
       shell.stdinOk = answer[1] === 'yes';
       shell.shellPid = Number(answer[2]);
+      shell.ownScriptsOk = answer[3] === 'own';
       return shell;
     } catch {
       return shell.discard();
@@ -151,8 +162,11 @@ export class RemoteShell {
     return this.closed;
   }
 
-  /** Runs one command; rejects with ShellLost if the shell ends first. One at a time. */
-  run(command: string, stdin?: string | Buffer): Promise<ShellOutput> {
+  /**
+   * Runs one command; rejects with ShellLost if the shell ends first. One at a time.
+   * An `ownScript` (see same-shell.ts) may run in the shell's own process.
+   */
+  run(command: string, stdin?: string | Buffer, ownScript = false): Promise<ShellOutput> {
     if (this.closed) return Promise.reject(new ShellLost('the remote shell has ended'));
     if (this.pending) return Promise.reject(new Error('remote shell is busy'));
     if (stdin !== undefined && !this.stdinOk)
@@ -172,8 +186,11 @@ export class RemoteShell {
     });
     this.pending = p;
     const body = `( eval ${shellQuote(command)} )`;
+    const locals = ownScript && this.ownScriptsOk && stdin === undefined ? sameShellLocals(command) : undefined;
     let request: string;
-    if (stdin === undefined) {
+    if (locals) {
+      request = `__phx_own ${shellQuote(locals.join(' '))} ${shellQuote(command)} </dev/null\n`;
+    } else if (stdin === undefined) {
       request = `${body} </dev/null\n`;
     } else {
       // base64 keeps any byte (NUL too) intact through sh's here-document

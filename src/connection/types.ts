@@ -26,6 +26,12 @@ export interface ExecOptions {
   /** controller-side limit; buildCommand's timeoutMs also makes the host kill the command */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * the command is phx-play's own script (literal command words, written by
+   * phx-play, never a user's text): a remote shell may run it without a subshell
+   * when it leaves nothing behind (src/connection/same-shell.ts)
+   */
+  ownScript?: boolean;
 }
 
 export interface ExecResult {

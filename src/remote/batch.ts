@@ -19,19 +19,14 @@ export async function runBatch(ctx: ModuleContext, commands: readonly BatchComma
   if (commands.length === 0) return [];
   if (commands.length === 1) {
     const only = commands[0];
-    return [await ('shell' in only ? ctx.runShell(only.shell, { okExit: 'any' }) : ctx.run(only, { okExit: 'any' }))];
+    return [
+      await ('shell' in only
+        ? ctx.runShell(only.shell, { okExit: 'any', ownScript: true })
+        : ctx.run(only, { okExit: 'any' })),
+    ];
   }
   const tag = `@@phx-${randomBytes(6).toString('hex')}`;
-  // Each command's stdout and stderr are cut out of the two streams by markers
-  // written to both (builtins only: no temp file, so no mktemp, cat or rm).
-  const lines: string[] = [];
-  commands.forEach((c, i) => {
-    lines.push(`printf '%s\\n' '${tag} out ${i}'; printf '%s\\n' '${tag} err ${i}' >&2`);
-    const body = 'shell' in c ? `{\n${c.shell}\n}` : shellJoin(c);
-    lines.push(`${body} </dev/null; rc=$?`);
-    lines.push(`printf '\\n%s\\n' "${tag} rc ${i} $rc"; printf '\\n%s\\n' '${tag} end ${i}' >&2`);
-  });
-  const r = await ctx.runShell(lines.join('\n'), { okExit: 'any' });
+  const r = await ctx.runShell(batchScript(tag, commands), { okExit: 'any', ownScript: true });
   const lost = () =>
     new ModuleError(`could not run commands on ${ctx.host}: ${r.stderr.trim() || `exit code ${r.rc}`}`, {
       result: r,
@@ -56,4 +51,19 @@ export async function runBatch(ctx: ModuleContext, commands: readonly BatchComma
     errAt = errEnd;
   }
   return out;
+}
+
+/**
+ * The batch as one script. Each command's stdout and stderr are cut out of the two
+ * streams by markers written to both (builtins only: no temp file, so no mktemp, cat or rm).
+ */
+export function batchScript(tag: string, commands: readonly BatchCommand[]): string {
+  const lines: string[] = [];
+  commands.forEach((c, i) => {
+    lines.push(`printf '%s\\n' '${tag} out ${i}'; printf '%s\\n' '${tag} err ${i}' >&2`);
+    const body = 'shell' in c ? `{\n${c.shell}\n}` : shellJoin(c);
+    lines.push(`${body} </dev/null; rc=$?`);
+    lines.push(`printf '\\n%s\\n' "${tag} rc ${i} $rc"; printf '\\n%s\\n' '${tag} end ${i}' >&2`);
+  });
+  return lines.join('\n');
 }

@@ -369,7 +369,7 @@ export async function probe(ctx: ModuleContext, req: ProbeRequest): Promise<Prob
   const as = ctx.becomeUser ?? '';
   const cached = req.identity ? known.get(as) : undefined;
   const asked = cached ? { ...req, identity: false } : req;
-  const r = await ctx.runShell(probeScript(asked));
+  const r = await ctx.runShell(probeScript(asked), { ownScript: true });
   const result = parseProbe(asked, r.stdout);
   if (cached) result.identity = { ...cached };
   else if (req.identity && result.identity) identities.set(ctx.conn, known.set(as, { ...result.identity }));
