@@ -16,6 +16,8 @@ export function sameShellLocals(script: string): string[] | undefined {
   for (const m of code.matchAll(ASSIGNMENT)) names.add(m[1]);
   for (const m of code.matchAll(FOR_NAME)) names.add(m[1]);
   for (const m of code.matchAll(UNSET_NAMES)) for (const n of m[1].trim().split(/\s+/)) names.add(n);
+  // `local` of a read-only name fails (bash's own): such a script keeps its subshell
+  if ([...names].some((n) => READ_ONLY.has(n))) return undefined;
   // the function makes these local itself (remote-shell.ts OWN_SCRIPT_FUNCTION)
   names.delete('IFS');
   names.delete(SCRIPT_VARIABLE);
@@ -54,6 +56,9 @@ const FORBIDDEN: RegExp[] = [
   // a here-document's body is not code this reading could tell apart
   /<</,
 ];
+
+/** Variables a shell has read-only from its start (bash's; dash has none). */
+const READ_ONLY = new Set(['BASHOPTS', 'BASH_VERSINFO', 'EUID', 'PPID', 'SHELLOPTS', 'UID']);
 
 const ASSIGNMENT = /(?:^|[\s;&|(`{])([A-Za-z_]\w*)=/g;
 const FOR_NAME = /\bfor[ \t]+([A-Za-z_]\w*)/g;
