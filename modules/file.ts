@@ -93,7 +93,8 @@ async function facts(ctx: Parameters<typeof probe>[0], a: Args): Promise<Facts> 
   const path = pathOf(a);
   const ups = upsOf(a);
   const paths = [
-    { path, followLink: true },
+    // the link's target is only looked at when plan() may act through it (not for link or absent)
+    { path, followLink: a.follow && a.state !== 'link' && a.state !== 'absent' },
     ...(a.src !== undefined ? [{ path: srcOnHost(a) }] : []),
     ...ups.map((p) => ({ path: p, onlyIfMissing: path })),
   ];

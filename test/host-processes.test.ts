@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalConnection } from '../src/connection/local.js';
 import { createModuleContext, runModule } from '../src/module-runner.js';
@@ -17,6 +17,7 @@ import type { ModuleContext } from '../src/module.js';
 import { putFacts, putPlan } from '../src/remote/put-content.js';
 import { probe } from '../src/remote/probe.js';
 import { runBatch } from '../src/remote/batch.js';
+import file from '../modules/file.js';
 import stat from '../modules/stat.js';
 import { removeDir, tempDir } from './modules-harness.js';
 
@@ -160,4 +161,20 @@ test("stat with get_mime: stat, sha1sum and file, nothing else (its probe runs i
   assert.equal(st.checksum, realSum('sha1', p));
   assert.equal(st.mimetype, 'text/plain');
   assert.equal(st.exists, true);
+});
+
+test("file state=link on the link already there: the link's own stat, its target's text and src's stat; no stat of what it points to", async () => {
+  const target = join(dir, 'motd');
+  writeFileSync(target, 'hello\n');
+  const link = join(dir, 'motd.link');
+  symlinkSync('motd', link);
+  const c = ctx();
+  await probe(c, { identity: true }); // the identity (`id`) is asked once per connection: not counted below
+  const linked = await spawned(() => runModule(file, file.args.parse({ src: 'motd', dest: link, state: 'link' }), c));
+  assert.deepEqual(linked.names, ['base64', 'readlink', 'stat', 'stat']);
+  assert.equal(linked.value.changed, false);
+  // with follow (the default) a state that acts through the link still reads what it points to
+  const through = await spawned(() => runModule(file, file.args.parse({ path: link, mode: '0600' }), c));
+  assert.deepEqual(through.names, ['base64', 'readlink', 'stat', 'stat']);
+  assert.equal(readFileSync(target, 'utf8'), 'hello\n');
 });
