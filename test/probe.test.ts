@@ -104,3 +104,34 @@ test('existsIfExists: a path is reported existing, unexamined, when the other on
   assert.equal(r.paths[3].type, 'directory', 'the other path is missing: this one is examined');
   assert.deepEqual(r.paths[4], { exists: false });
 });
+
+test("a link's target comes from stat's own line (%N, C-quoted), byte for byte, whatever it holds", async () => {
+  const { symlink, readlink } = await import('node:fs/promises');
+  const targets = [
+    'motd',
+    'a b',
+    'new\nline',
+    'quote"d and \\back\\slash',
+    "it's ?? (trigraph??( ) \t tab",
+    'x" -> "y',
+    'caf\u00e9 \u2603',
+    '-> "',
+  ];
+  const req: ProbeRequest = { paths: [] };
+  for (const [i, t] of targets.entries()) {
+    const at = join(dir, `link-${i}`);
+    await symlink(t, at);
+    req.paths!.push({ path: at });
+  }
+  // a name that needs quoting itself, and a target that is not UTF-8
+  const odd = join(dir, 'odd "name" -> x');
+  await symlink(Buffer.from([0x61, 0xff, 0x0a, 0x62]), Buffer.from(odd));
+  req.paths!.push({ path: odd });
+  const out = await raw(req);
+  assert.doesNotMatch(out, /^L\d/m, 'no readlink line');
+  const r = parseProbe(req, out);
+  for (const [i, t] of targets.entries()) assert.equal(r.paths[i].linkTarget, t, JSON.stringify(t));
+  const oddTarget = await readlink(Buffer.from(odd), { encoding: 'buffer' });
+  assert.equal(r.paths[targets.length].linkTarget, oddTarget.toString('utf8'));
+  assert.equal(r.paths[targets.length].type, 'link');
+});

@@ -1,9 +1,9 @@
 // Reads everything a module needs to know about remote files in ONE command:
 // stat of several paths (with checksum and, for diffs, content), who we run
-// as, user/group lookups and an optional recursive listing. Paths are never
-// printed back (each answer is tagged with the path's index), so names with
-// newlines, quotes or `$(...)` are data; link targets and contents travel as
-// base64.
+// as, user/group lookups and an optional recursive listing. Each answer is
+// tagged with the path's index, so names with newlines, quotes or `$(...)` are
+// data: contents travel as base64, and stat's line ends with %N in C quoting
+// (QUOTING_STYLE=c: the name and a link's target, escaped, on that one line).
 import { createHash } from 'node:crypto';
 import { ModuleError, type ModuleContext } from '../module.js';
 import { predictedPath, type Predictions } from '../predictions.js';
@@ -134,16 +134,19 @@ export function probeScript(req: ProbeRequest): string {
     const p = shellQuote(safePath(q.path));
     // a regular file as this query sees it (a link is not one unless followed)
     const regular = q.follow ? `[ -f ${p} ]` : `[ -f ${p} ] && ! [ -L ${p} ]`;
+    // %N, C-quoted, ends the line: the name, and a link's target (no readlink, no base64)
     const parts = [
-      `if s=$(LC_ALL=C stat ${q.follow ? '-L ' : ''}-c '${STAT_FORMAT}' ${p} 2>&1); then printf 'S${i} %s\n' "$s"`,
+      `if s=$(LC_ALL=C QUOTING_STYLE=c stat ${q.follow ? '-L ' : ''}-c '${STAT_FORMAT} %N' ${p} 2>&1); then printf 'S${i} %s\n' "$s"`,
     ];
     // the owner and group names this stat line already resolved: account lookups below may need no getent
     if (lookups) parts.push(`set -f; set -- $s; set +f; phx_u${i}=\${11}; phx_g${i}=\${12}`);
-    parts.push(`if [ -L ${p} ]; then printf 'L${i} '; readlink ${p} | base64 -w0; echo`);
-    if (q.details) parts.push(`printf 'R${i} '; readlink -f ${p} | base64 -w0; echo`);
-    if (q.followLink)
-      parts.push(`t=$(LC_ALL=C stat -L -c '${STAT_FORMAT}' ${p} 2>/dev/null) && printf 'F${i} %s\n' "$t"`);
-    parts.push('fi');
+    const ofLink = [
+      ...(q.details ? [`printf 'R${i} '; readlink -f ${p} | base64 -w0; echo`] : []),
+      ...(q.followLink
+        ? [`t=$(LC_ALL=C stat -L -c '${STAT_FORMAT}' ${p} 2>/dev/null) && printf 'F${i} %s\n' "$t"`]
+        : []),
+    ];
+    if (ofLink.length > 0) parts.push(`if [ -L ${p} ]; then ${ofLink.join('\n')}`, 'fi');
     if (q.details) {
       parts.push(
         `a=-; w=-; x=-; [ -r ${p} ] && a=r; [ -w ${p} ] && w=w; [ -x ${p} ] && x=x; printf 'A${i} %s%s%s\n' "$a" "$w" "$x"`,
@@ -222,11 +225,16 @@ const TYPE_BY_FIND: Record<string, FileType> = {
 };
 
 function parseStatLine(text: string): FileState {
-  const [rawMode, uid, gid, size, mtime, atime, ctime, inode, dev, nlink, owner, group] = text.split(' ');
+  const [rawMode, uid, gid, size, mtime, atime, ctime, inode, dev, nlink, owner, group] = text.split(' ', 12);
   const bits = parseInt(rawMode, 16);
+  const type = TYPE_BY_BITS[bits & 0o170000] ?? 'unknown';
+  // after the 12 fields: %N, `"name"` or, for a link, `"name" -> "target"`
+  const quotedName = text.split(' ', 12).join(' ').length + 1;
+  const linkTarget = type === 'link' ? linkTargetOf(text.slice(quotedName)) : undefined;
   return {
+    ...(linkTarget !== undefined ? { linkTarget } : {}),
     exists: true,
-    type: TYPE_BY_BITS[bits & 0o170000] ?? 'unknown',
+    type,
     mode: bits & 0o7777,
     uid: Number(uid),
     gid: Number(gid),
@@ -240,6 +248,40 @@ function parseStatLine(text: string): FileState {
     owner: owner === 'UNKNOWN' ? uid : owner,
     group: group === 'UNKNOWN' ? gid : group,
   };
+}
+
+/** The target in stat's `%N` of a link, quoted in C style (QUOTING_STYLE=c): `"name" -> "target"`. */
+function linkTargetOf(quoted: string): string {
+  const name = readCQuoted(quoted, 0);
+  const arrow = name === undefined ? -1 : name.end;
+  const target = quoted.startsWith(' -> ', arrow) ? readCQuoted(quoted, arrow + 4) : undefined;
+  if (!target || target.end !== quoted.length)
+    throw new ModuleError(`stat printed a link's name in a form phx-play cannot read: ${quoted}`);
+  return target.bytes.toString('utf8');
+}
+
+const C_ESCAPES: Record<string, number> = { a: 7, b: 8, t: 9, n: 10, v: 11, f: 12, r: 13, e: 27 };
+
+/** The bytes of the C-quoted string at `at` ("…" with \n, \", \\, \ooo, …) and the index after it. */
+function readCQuoted(text: string, at: number): { bytes: Buffer; end: number } | undefined {
+  if (text[at] !== '"') return undefined;
+  const bytes: number[] = [];
+  for (let i = at + 1; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') return { bytes: Buffer.from(bytes), end: i + 1 };
+    if (c !== '\\') {
+      bytes.push(c.charCodeAt(0) & 0xff);
+      continue;
+    }
+    const next = text[++i];
+    const octal = /^[0-7]{1,3}/.exec(text.slice(i, i + 3));
+    if (octal) {
+      bytes.push(parseInt(octal[0], 8) & 0xff);
+      i += octal[0].length - 1;
+    } else if (next !== undefined && next in C_ESCAPES) bytes.push(C_ESCAPES[next]);
+    else if (next !== undefined) bytes.push(next.charCodeAt(0) & 0xff); // \\ \" \' \?
+  }
+  return undefined;
 }
 
 function parseAccount(line: string): Account | undefined {
@@ -273,9 +315,6 @@ export function parseProbe(req: ProbeRequest, stdout: string): ProbeResult {
     switch (tag) {
       case 'S':
         paths[i] = { ...paths[i], ...parseStatLine(rest) };
-        break;
-      case 'L':
-        paths[i].linkTarget = Buffer.from(rest, 'base64').toString('utf8').replace(/\n$/, '');
         break;
       case 'E':
         paths[i].error = Buffer.from(rest, 'base64').toString('utf8');
