@@ -251,6 +251,8 @@ async function compare(o: Options, tools: Tool[], k: number): Promise<CompareRes
       closeControlMasters(cfg.controlDir);
     }
     await new Promise((r) => setTimeout(r, 300)); // the hosts' sessions end
+    // what a tool leaves running on the hosts is its own work, and not the next run's burden
+    const settledMs = await settle();
     const hostCpuS = restOfMachineCpuS(busy0, m.cpuS);
     const recap =
       t === 'pyinfra'
@@ -260,7 +262,7 @@ async function compare(o: Options, tools: Tool[], k: number): Promise<CompareRes
       throw new Error(`${t} ${phase} run on ${k} host(s) failed (rc ${m.rc}):\n${(m.stdout + m.stderr).slice(-3000)}`);
     }
     log(
-      `  rep ${rep} ${phase.padEnd(6)} ${t.padEnd(16)} ${fmtS(m.wallMs).padStart(7)}  changed=${recap.changed}  peak ${fmtMb(m.maxRssKb ?? m.peakTreeRssKb)}  CPU ${m.cpuS?.toFixed(2) ?? '?'} + ${hostCpuS.toFixed(2)} s  load ${load.toFixed(1)}`,
+      `  rep ${rep} ${phase.padEnd(6)} ${t.padEnd(16)} ${fmtS(m.wallMs).padStart(7)}  changed=${recap.changed}  peak ${fmtMb(m.maxRssKb ?? m.peakTreeRssKb)}  CPU ${m.cpuS?.toFixed(2) ?? '?'} + ${hostCpuS.toFixed(2)} s  load ${load.toFixed(1)}${settledMs > 50 ? `  (machine idle ${fmtS(settledMs)} after the run)` : ''}`,
     );
     return {
       tool: t,
@@ -437,6 +439,21 @@ interface ScaleRecord {
 function machineBusyS(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   return (f[0] + f[1] + f[2] + f[5] + f[6]) / 100; // USER_HZ
+}
+
+/**
+ * Waits until the machine is idle (at most one clock tick of CPU, 10 ms, in a 100 ms window; at
+ * most 5 s), so that each run starts on a quiet machine whatever ran before it. Returns how long
+ * it waited beyond the first window (0 when the machine was already idle).
+ */
+async function settle(): Promise<number> {
+  const start = Date.now();
+  for (let waited = 0; waited < 5000; waited = Date.now() - start) {
+    const before = machineBusyS();
+    await new Promise((r) => setTimeout(r, 100));
+    if (machineBusyS() - before <= 0.01) return Math.max(0, Date.now() - start - 100);
+  }
+  return Date.now() - start;
 }
 
 /**
