@@ -71,6 +71,7 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
         timeoutMs: o.timeoutMs,
         signal,
         ownScript: opts.ownScript === true && !Array.isArray(cmd),
+        ownLocals: opts.ownLocals,
       });
     } catch (e) {
       throw sendFailure(e, signal);

@@ -22,6 +22,8 @@ export interface RunOptions {
    * a user's text: the host's shell may run it without a subshell (ExecOptions.ownScript)
    */
   ownScript?: boolean;
+  /** with ownScript: every name the script assigns, when the module knows them (see ExecOptions.ownLocals) */
+  ownLocals?: readonly string[];
 }
 
 /** Everything a module may touch. One per (task, host). */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OWN_SCRIPT_FUNCTION, sameShellLocals } from '../src/connection/same-shell.js';
 import { batchScript } from '../src/remote/batch.js';
-import { probeScript, type ProbeRequest } from '../src/remote/probe.js';
+import { probeLocals, probeScript, type ProbeRequest } from '../src/remote/probe.js';
 import { shellQuote } from '../src/quote.js';
 
 test('the names a script may assign are made local: assignments, prefixes, for loops, unset', () => {
@@ -70,12 +70,15 @@ const STATE = [
   'printf "ifs %s\\n" "$(printf %s "$IFS" | od -An -c)"',
 ].join('; ');
 
-function fixtures(dir: string): ProbeRequest[] {
+/** Probe requests of every shape, on a small tree made in `dir` (when `make`). */
+function fixtures(dir: string, make = true): ProbeRequest[] {
   const file = join(dir, 'file');
   const sub = join(dir, 'sub');
-  writeFileSync(file, 'content\n');
-  mkdirSync(sub);
-  symlinkSync('file', join(dir, 'link'));
+  if (make) {
+    writeFileSync(file, 'content\n');
+    mkdirSync(sub);
+    symlinkSync('file', join(dir, 'link'));
+  }
   const missing = join(dir, 'missing', 'deeper');
   return [
     { paths: [{ path: file, checksum: 'sha1' }], identity: true },
@@ -104,6 +107,19 @@ function fixtures(dir: string): ProbeRequest[] {
     { tree: dir, users: ['no-such-user-here'] },
   ];
 }
+
+test("probe() names its scripts' variables itself: they cover what the reading finds, and the reading accepts them", () => {
+  const dir = '/srv/phx probe/dir';
+  for (const req of fixtures(dir, false)) {
+    const found = sameShellLocals(probeScript(req));
+    assert.ok(found, JSON.stringify(req));
+    assert.deepEqual(
+      found.filter((n) => !probeLocals(req).includes(n)),
+      [],
+      JSON.stringify(req),
+    );
+  }
+});
 
 for (const shell of SHELLS) {
   test(`${shell.join(' ')}: own scripts answer as in a subshell and leave the shell as it was`, () => {

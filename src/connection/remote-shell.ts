@@ -97,6 +97,12 @@ export class RemoteShell {
   private shellPid: number | undefined;
   /** the shell runs OWN_SCRIPT_FUNCTION as it should (it has `local`; learnt in start()) */
   private ownScriptsOk = false;
+  /**
+   * End markers are this shell's random prefix and a count: what a command prints (a file it
+   * cats, say) cannot know the prefix, and one random draw per shell, not per command, is cheaper.
+   */
+  private readonly markerPrefix = randomBytes(9).toString('hex');
+  private commandCount = 0;
 
   private constructor(private readonly channel: ClientChannel) {
     channel.on('data', (d: Buffer) => this.onData('out', d));
@@ -164,14 +170,15 @@ export class RemoteShell {
 
   /**
    * Runs one command; rejects with ShellLost if the shell ends first. One at a time.
-   * An `ownScript` (see same-shell.ts) may run in the shell's own process.
+   * An `ownScript` (see same-shell.ts) may run in the shell's own process: `true`, or the names
+   * it assigns when its maker knows them.
    */
-  run(command: string, stdin?: string | Buffer, ownScript = false): Promise<ShellOutput> {
+  run(command: string, stdin?: string | Buffer, ownScript: boolean | readonly string[] = false): Promise<ShellOutput> {
     if (this.closed) return Promise.reject(new ShellLost('the remote shell has ended'));
     if (this.pending) return Promise.reject(new Error('remote shell is busy'));
     if (stdin !== undefined && !this.stdinOk)
       return Promise.reject(new Error('remote shell cannot feed stdin (no base64 on the host)'));
-    const nonce = randomBytes(9).toString('hex');
+    const nonce = `${this.markerPrefix}-${++this.commandCount}`;
     const end = `PHX-END-${nonce}`;
     // The leading newline makes the marker findable after output without one; it is not the command's.
     const p: Pending = {
@@ -186,7 +193,12 @@ export class RemoteShell {
     });
     this.pending = p;
     const body = `( eval ${shellQuote(command)} )`;
-    const locals = ownScript && this.ownScriptsOk && stdin === undefined ? sameShellLocals(command) : undefined;
+    const locals =
+      ownScript !== false && this.ownScriptsOk && stdin === undefined
+        ? ownScript === true
+          ? sameShellLocals(command)
+          : ownScript
+        : undefined;
     let request: string;
     if (locals) {
       request = `__phx_own ${shellQuote(locals.join(' '))} ${shellQuote(command)} </dev/null\n`;

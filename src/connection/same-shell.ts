@@ -11,7 +11,7 @@
 /** The names to make local, or undefined when the script needs a subshell of its own. */
 export function sameShellLocals(script: string): string[] | undefined {
   const code = outsideSingleQuotes(script);
-  if (code === undefined || FORBIDDEN.some((re) => re.test(code))) return undefined;
+  if (code === undefined || FORBIDDEN.test(code)) return undefined;
   const names = new Set<string>();
   for (const m of code.matchAll(ASSIGNMENT)) names.add(m[1]);
   for (const m of code.matchAll(FOR_NAME)) names.add(m[1]);
@@ -33,29 +33,33 @@ export const SCRIPT_VARIABLE = '__phx_own_script';
  */
 export const OWN_SCRIPT_FUNCTION = `__phx_own() { local IFS="$IFS" ${SCRIPT_VARIABLE}="$2" $1; shift 2; eval "$${SCRIPT_VARIABLE}"; }`;
 
-/** Constructs that change the shell beyond variables, or that this reading does not follow. */
-const FORBIDDEN: RegExp[] = [
-  // the working directory, the shell's life, its traps, limits, descriptors and definitions
-  /\b(?:cd|pushd|popd|exit|return|trap|exec|ulimit|alias|unalias|hash|wait|shift|source|eval|readonly|declare|typeset|local|let|read|getopts|mapfile|readarray|printf\s+-v)\b/,
-  // umask with an argument sets it (alone it prints it)
-  /\bumask[ \t]+[^\s;&|)]/,
-  // set: only `set --`, `set -f` and `set +f` (the function keeps its own positional parameters)
-  /\bset\b(?![ \t]+(?:--|[-+]f)(?=[\s;&|)]|$))/,
-  // export only of an assignment (its name is then local, exported or not)
-  /\bexport\b(?![ \t]+[A-Za-z_]\w*=)/,
-  /\bunset[ \t]+-/,
-  // `. file`
-  /(?:^|[\s;&|(])\.[ \t]/,
-  // ${name=…} and ${name:=…} assign; arithmetic may assign too
-  /\$\{\w+:?=/,
-  /\$\(\(|\(\(/,
-  // a function definition
-  /\w[ \t]*\([ \t]*\)/,
-  // a background job (not &&, >&, <&, &>)
-  /(?<![&<>])&(?![&>])/,
-  // a here-document's body is not code this reading could tell apart
-  /<</,
-];
+/** Constructs that change the shell beyond variables, or that this reading does not follow (one regex: one pass). */
+const FORBIDDEN = new RegExp(
+  [
+    // the working directory, the shell's life, its traps, limits, descriptors and definitions
+    /\b(?:cd|pushd|popd|exit|return|trap|exec|ulimit|alias|unalias|hash|wait|shift|source|eval|readonly|declare|typeset|local|let|read|getopts|mapfile|readarray|printf\s+-v)\b/,
+    // umask with an argument sets it (alone it prints it)
+    /\bumask[ \t]+[^\s;&|)]/,
+    // set: only `set --`, `set -f` and `set +f` (the function keeps its own positional parameters)
+    /\bset\b(?![ \t]+(?:--|[-+]f)(?=[\s;&|)]|$))/,
+    // export only of an assignment (its name is then local, exported or not)
+    /\bexport\b(?![ \t]+[A-Za-z_]\w*=)/,
+    /\bunset[ \t]+-/,
+    // `. file`
+    /(?:^|[\s;&|(])\.[ \t]/,
+    // ${name=…} and ${name:=…} assign; arithmetic may assign too
+    /\$\{\w+:?=/,
+    /\$\(\(|\(\(/,
+    // a function definition
+    /\w[ \t]*\([ \t]*\)/,
+    // a background job (not &&, >&, <&, &>)
+    /(?<![&<>])&(?![&>])/,
+    // a here-document's body is not code this reading could tell apart
+    /<</,
+  ]
+    .map((re) => re.source)
+    .join('|'),
+);
 
 /** Variables a shell has read-only from its start (bash's; dash has none). */
 const READ_ONLY = new Set(['BASHOPTS', 'BASH_VERSINFO', 'EUID', 'PPID', 'SHELLOPTS', 'UID']);
@@ -70,22 +74,12 @@ const UNSET_NAMES = /\bunset((?:[ \t]+[A-Za-z_]\w*)+)/g;
  * `${x=…}` work there. Undefined when a quote is left open.
  */
 function outsideSingleQuotes(script: string): string | undefined {
-  let out = '';
-  let inDouble = false;
-  for (let i = 0; i < script.length; i++) {
-    const c = script[i];
-    if (c === '\\') {
-      i++; // the escaped character is text
-      out += ' ';
-    } else if (c === '"') {
-      inDouble = !inDouble;
-      out += ' ';
-    } else if (c === "'" && !inDouble) {
-      const end = script.indexOf("'", i + 1);
-      if (end < 0) return undefined;
-      i = end;
-      out += ' ';
-    } else out += c;
-  }
-  return inDouble ? undefined : out;
+  const code = script.replace(QUOTED, (_: string, double: string | undefined) =>
+    double === undefined ? ' ' : ` ${double.replace(ESCAPED, ' ')} `,
+  );
+  return /["']/.test(code) ? undefined : code;
 }
+
+/** An escaped character, a single-quoted string, or a double-quoted one (its text captured). */
+const QUOTED = /\\[\s\S]|'[^']*'|"((?:[^"\\]|\\[\s\S])*)"/g;
+const ESCAPED = /\\[\s\S]/g;

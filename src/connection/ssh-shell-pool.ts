@@ -160,7 +160,7 @@ export class ShellPool {
           );
         }, opts.timeoutMs + TIMEOUT_GRACE_MS);
       }
-      shell.run(command, opts.stdin, opts.ownScript).then(
+      shell.run(command, opts.stdin, opts.ownScript ? (opts.ownLocals ?? true) : false).then(
         (raw) => {
           // the same reading of the output as on a channel: sudo's marker, a refusal, a timeout
           const streams = new ExecStreams(undefined, opts.become, { write: () => {}, end: () => {}, fail: () => {} });

@@ -32,6 +32,8 @@ export interface ExecOptions {
    * when it leaves nothing behind (src/connection/same-shell.ts)
    */
   ownScript?: boolean;
+  /** with ownScript: every name the script assigns, when its maker knows them (the script is then not read) */
+  ownLocals?: readonly string[];
 }
 
 export interface ExecResult {

@@ -116,6 +116,12 @@ export interface ProbeResult {
   globs: boolean[];
 }
 
+/** Every name probeScript(req) assigns (test/same-shell.test.ts checks it against the script itself). */
+export function probeLocals(req: ProbeRequest): string[] {
+  const accounts = (req.paths ?? []).flatMap((_, i) => [`phx_u${i}`, `phx_g${i}`]);
+  return ['s', 't', 'a', 'w', 'x', 'g', 'LC_ALL', 'QUOTING_STYLE', ...accounts];
+}
+
 const STAT_FORMAT = '%f %u %g %s %.6Y %.6X %.6Z %i %d %h %U %G';
 
 /** A path that no command can read as an option. */
@@ -225,12 +231,12 @@ const TYPE_BY_FIND: Record<string, FileType> = {
 };
 
 function parseStatLine(text: string): FileState {
-  const [rawMode, uid, gid, size, mtime, atime, ctime, inode, dev, nlink, owner, group] = text.split(' ', 12);
+  const fields = text.split(' ', 12);
+  const [rawMode, uid, gid, size, mtime, atime, ctime, inode, dev, nlink, owner, group] = fields;
   const bits = parseInt(rawMode, 16);
   const type = TYPE_BY_BITS[bits & 0o170000] ?? 'unknown';
   // after the 12 fields: %N, `"name"` or, for a link, `"name" -> "target"`
-  const quotedName = text.split(' ', 12).join(' ').length + 1;
-  const linkTarget = type === 'link' ? linkTargetOf(text.slice(quotedName)) : undefined;
+  const linkTarget = type === 'link' ? linkTargetOf(text.slice(fields.join(' ').length + 1)) : undefined;
   return {
     ...(linkTarget !== undefined ? { linkTarget } : {}),
     exists: true,
@@ -408,7 +414,7 @@ export async function probe(ctx: ModuleContext, req: ProbeRequest): Promise<Prob
   const as = ctx.becomeUser ?? '';
   const cached = req.identity ? known.get(as) : undefined;
   const asked = cached ? { ...req, identity: false } : req;
-  const r = await ctx.runShell(probeScript(asked), { ownScript: true });
+  const r = await ctx.runShell(probeScript(asked), { ownScript: true, ownLocals: probeLocals(asked) });
   const result = parseProbe(asked, r.stdout);
   if (cached) result.identity = { ...cached };
   else if (req.identity && result.identity) identities.set(ctx.conn, known.set(as, { ...result.identity }));
