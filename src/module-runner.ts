@@ -70,7 +70,8 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
         become: built.become,
         timeoutMs: o.timeoutMs,
         signal,
-        ownScript: opts.ownScript === true && !Array.isArray(cmd),
+        // a chdir puts a `cd` before the script: that needs the subshell
+        ownScript: opts.ownScript === true && !Array.isArray(cmd) && !cc.chdir,
         ownLocals: opts.ownLocals,
       });
     } catch (e) {
