@@ -113,61 +113,56 @@ test('the code cache is used for the bundle it was made from, and for no other t
   }
 });
 
-test('ssh2 is loaded only by a run that connects over SSH, without node http, https or tls, and assert only when used', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'phx-bundle-lazy-'));
+/**
+ * Runs a local play through the bundle in a fresh node, with `before` run first and `after` last (they see
+ * `cli` and `rc`); what `after` writes to stderr as JSON (`{"rc": …}`) comes back, with the run's stdout.
+ */
+function runInFreshNode(tasks: string, code: { before?: string; after: string }): { seen: unknown; stdout: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'phx-bundle-run-'));
   try {
     const play = join(dir, 'local.yml');
-    writeFileSync(
-      play,
-      '- hosts: all\n  connection: local\n  gather_facts: false\n  tasks:\n    - command: "true"\n      changed_when: false\n',
-    );
-    // node's zlib is loaded by ssh2 (lib/protocol/zlib.js) and nothing else in the bundle
+    writeFileSync(play, `- hosts: all\n  connection: local\n  gather_facts: false\n  tasks:\n${tasks}`);
     const script = `
+      ${code.before ?? ''}
       const { loadBundle } = await import(${JSON.stringify(new URL('../../bin/load-bundle.js', import.meta.url).href)});
       const { cli } = loadBundle(${JSON.stringify(join(BUNDLE, 'cli.cjs'))});
-      const loaded = () => ['zlib', 'http', 'https', 'tls', 'assert'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m));
       const rc = await cli.main(['-i', 'localhost,', ${JSON.stringify(play)}]);
+      ${code.after}`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    return { seen: JSON.parse(r.stderr.slice(r.stderr.lastIndexOf('{"rc"'))), stdout: r.stdout };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('ssh2 is loaded only by a run that connects over SSH, without node http, https or tls, and assert only when used', () => {
+  // node's zlib is loaded by ssh2 (lib/protocol/zlib.js) and nothing else in the bundle
+  const { seen, stdout } = runInFreshNode('    - command: "true"\n      changed_when: false\n', {
+    after: `
+      const loaded = () => ['zlib', 'http', 'https', 'tls', 'assert'].filter((m) => process.moduleLoadList.includes('NativeModule ' + m));
       const local = loaded();
       await cli.loadRunCode();
       const connecting = loaded();
-      process.stderr.write(JSON.stringify({ rc, local, connecting }));`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    const seen = JSON.parse(r.stderr.slice(r.stderr.lastIndexOf('{'))) as Record<string, unknown>;
-    assert.deepEqual(seen, { rc: 0, local: [], connecting: ['zlib'] }, r.stdout);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+      process.stderr.write(JSON.stringify({ rc, local, connecting }));`,
+  });
+  assert.deepEqual(seen, { rc: 0, local: [], connecting: ['zlib'] }, stdout);
 });
 
 test("zod compiles no parser at run time (src/zod-jitless.ts): a run's schemas are parsed too few times to pay for it", () => {
-  const dir = mkdtempSync(join(tmpdir(), 'phx-bundle-jitless-'));
-  try {
-    const play = join(dir, 'local.yml');
-    writeFileSync(
-      play,
-      '- hosts: all\n  connection: local\n  gather_facts: false\n  tasks:\n' +
-        `    - file: { path: ${JSON.stringify(dir)}, state: directory }\n    - command: "true"\n      changed_when: false\n`,
-    );
-    // every `new Function` of the run is counted (zod's compiled parsers are made with it)
-    const script = `
+  // every `new Function` of the run is counted (zod's compiled parsers are made with it)
+  const { seen, stdout } = runInFreshNode(
+    `    - file: { path: ${JSON.stringify(tmpdir())}, state: directory }\n    - command: "true"\n      changed_when: false\n`,
+    {
+      before: `
       const made = [];
       globalThis.Function = new Proxy(Function, {
         construct: (target, args) => (made.push(String(args.at(-1)).slice(0, 80)), Reflect.construct(target, args)),
-      });
-      const { loadBundle } = await import(${JSON.stringify(new URL('../../bin/load-bundle.js', import.meta.url).href)});
-      const { cli } = loadBundle(${JSON.stringify(join(BUNDLE, 'cli.cjs'))});
-      const rc = await cli.main(['-i', 'localhost,', ${JSON.stringify(play)}]);
-      process.stderr.write(JSON.stringify({ rc, made }));`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    const seen = JSON.parse(r.stderr.slice(r.stderr.lastIndexOf('{"rc"'))) as Record<string, unknown>;
-    assert.deepEqual(seen, { rc: 0, made: [] }, r.stdout);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+      });`,
+      after: 'process.stderr.write(JSON.stringify({ rc, made }));',
+    },
+  );
+  assert.deepEqual(seen, { rc: 0, made: [] }, stdout);
 });
