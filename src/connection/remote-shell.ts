@@ -4,8 +4,8 @@
 // with a 2 kB script through bash); here a command costs one fork of a
 // subshell. Each command runs in `( eval '…' )`, so its cd, exports, umask and
 // `exit` stay its own, with stdin from /dev/null (or its own bytes, see
-// below), and is followed by a per-command random end marker on stdout (with
-// the exit status) and on stderr. Everything before the markers is the
+// below), and is followed by a per-command end marker (the shell's random
+// prefix and a count) on stdout (with the exit status) and on stderr. Everything before the markers is the
 // command's output, byte for byte. phx-play's own scripts (probes, batches)
 // may instead run in the shell's own process, their variables local to a
 // function (same-shell.ts): no fork at all.
