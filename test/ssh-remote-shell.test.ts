@@ -126,7 +126,7 @@ test("an aborted command rejects at once with the caller's reason; the host's ne
 });
 
 test("phx-play's own scripts run in the shell's own process, their variables local; other commands in a subshell", async () => {
-  const { c } = await connect('own');
+  const { c, debug } = await connect('own');
   // a child's parent is the shell itself ($$) only when no subshell stands between them
   const parentIsShell = `p=$(sh -c 'echo $PPID'); [ "$p" = $$ ] && echo same || echo other`;
   assert.equal((await c.exec(parentIsShell, { ownScript: true })).stdout, 'same\n');
@@ -136,4 +136,13 @@ test("phx-play's own scripts run in the shell's own process, their variables loc
   // what the own scripts assigned is gone for the commands after them
   await c.exec('export LC_ALL=C; PHX_OWN=1; set -- a b', { ownScript: true });
   assert.deepEqual(await c.exec('echo "[${PHX_OWN-}][${LC_ALL-}][$#]"'), { rc: 0, stdout: '[][][0]\n', stderr: '' });
+  // names declared by the script's maker skip the reading, not the check: an `exec` (a CT's lxc-attach
+  // wrapper) still gets a subshell, so the shell outlives it
+  assert.deepEqual(await c.exec("exec sh -c 'echo wrapped'", { ownScript: true, ownLocals: [] }), {
+    rc: 0,
+    stdout: 'wrapped\n',
+    stderr: '',
+  });
+  assert.equal((await c.exec(parentIsShell, { ownScript: true })).stdout, 'same\n');
+  assert.equal(debug.filter((m) => /remote shell \d+ started/.test(m)).length, 1, 'one shell throughout');
 });

@@ -118,7 +118,9 @@ export class PctConnection implements Connection {
   }
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
-    const r = await this.hypervisorConnection().exec(this.line(command), opts);
+    // the hypervisor runs our wrapper (it execs lxc-attach), not the caller's own script
+    const { ownScript: _script, ownLocals: _locals, ...hvOpts } = opts;
+    const r = await this.hypervisorConnection().exec(this.line(command), hvOpts);
     this.checkEntered(r);
     return r;
   }

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientChannel } from 'ssh2';
 import { shellQuote } from '../quote.js';
-import { OWN_SCRIPT_FUNCTION, sameShellLocals } from './same-shell.js';
+import { OWN_SCRIPT_FUNCTION, fitsSameShell, sameShellLocals } from './same-shell.js';
 
 /** What came back from one command: raw, for the connection to interpret. */
 export interface ShellOutput {
@@ -197,7 +197,9 @@ export class RemoteShell {
       ownScript !== false && this.ownScriptsOk && stdin === undefined
         ? ownScript === true
           ? sameShellLocals(command)
-          : ownScript
+          : fitsSameShell(command)
+            ? ownScript
+            : undefined
         : undefined;
     let request: string;
     if (locals) {

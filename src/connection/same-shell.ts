@@ -24,6 +24,15 @@ export function sameShellLocals(script: string): string[] | undefined {
   return [...names];
 }
 
+/**
+ * Whether a script whose maker names its variables (ExecOptions.ownLocals) may run in the
+ * shell's process: nothing the reading refuses appears anywhere in it, quoted or not. Stricter
+ * than sameShellLocals (a word in a quoted path sends it to a subshell too), and cheap: one regex.
+ */
+export function fitsSameShell(script: string): boolean {
+  return !FORBIDDEN.test(script);
+}
+
 /** The variable the function keeps the script in while it runs it. */
 export const SCRIPT_VARIABLE = '__phx_own_script';
 
