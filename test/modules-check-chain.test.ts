@@ -20,11 +20,25 @@ before(() => {
 });
 after(() => removeDir(dir));
 
+type Step = [ModuleDefinition, Record<string, unknown>];
+
+/** The steps in check mode (one chain of predictions; nothing may change on disk), then for real. */
+async function checkThenRun(steps: Step[]) {
+  const snap = snapshot(dir);
+  const predicted = new Predictions();
+  const checks = [];
+  for (const [def, args] of steps) checks.push((await run(def, args, { check: true, predicted })).result);
+  assert.deepEqual(snapshot(dir), snap, 'check mode changed nothing');
+  const reals = [];
+  for (const [def, args] of steps) reals.push((await run(def, args)).result);
+  return { checks, reals };
+}
+
 describe('check mode chain', () => {
   it('directory → copy into it → lineinfile on the copy → stat → file absent: predicted, nothing touched, same as the real run', async () => {
     const etc = join(dir, 'new', 'etc');
     const conf = join(etc, 'app.conf');
-    const steps: Array<[ModuleDefinition, Record<string, unknown>]> = [
+    const steps: Step[] = [
       [file, { path: etc, state: 'directory', mode: '0750' }],
       [copy, { dest: conf, content: 'port = 80\n', mode: '0640' }],
       [lineinfile, { path: conf, regexp: '^port', line: 'port = 8080' }],
@@ -33,13 +47,7 @@ describe('check mode chain', () => {
       [file, { path: conf, state: 'touch', modification_time: 'preserve', access_time: 'preserve', mode: '0600' }],
       [file, { path: join(etc, 'gone'), state: 'absent' }],
     ];
-    const snap = snapshot(dir);
-    const predicted = new Predictions();
-    const checks = [];
-    for (const [def, args] of steps) checks.push((await run(def, args, { check: true, predicted })).result);
-    assert.deepEqual(snapshot(dir), snap, 'check mode changed nothing');
-    const reals = [];
-    for (const [def, args] of steps) reals.push((await run(def, args)).result);
+    const { checks, reals } = await checkThenRun(steps);
     for (let i = 0; i < steps.length; i++) {
       assert.equal(reals[i].failed, undefined, `step ${i}: ${String(reals[i].msg)}`);
       const drop = i === 4 ? ['stat'] : [];
@@ -61,18 +69,12 @@ describe('check mode chain', () => {
     const conf = join(etc, 'app.conf');
     mkdirSync(etc, { recursive: true });
     writeFileSync(conf, 'port = 80\n');
-    const steps: Array<[ModuleDefinition, Record<string, unknown>]> = [
+    const steps: Step[] = [
       [file, { path: etc, state: 'absent' }],
       [copy, { dest: conf, content: 'port = 80\n' }],
       [lineinfile, { path: conf, line: 'port = 8080', create: true }],
     ];
-    const snap = snapshot(dir);
-    const predicted = new Predictions();
-    const checks = [];
-    for (const [def, args] of steps) checks.push((await run(def, args, { check: true, predicted })).result);
-    assert.deepEqual(snapshot(dir), snap, 'check mode changed nothing');
-    const reals = [];
-    for (const [def, args] of steps) reals.push((await run(def, args)).result);
+    const { checks, reals } = await checkThenRun(steps);
     for (let i = 0; i < steps.length; i++) assert.deepEqual(comparable(checks[i]), comparable(reals[i]), `step ${i}`);
     assert.equal(reals[1].msg, `Destination directory ${etc} does not exist`);
     assert.equal(reals[2].changed, true);
