@@ -193,14 +193,7 @@ export class RemoteShell {
     });
     this.pending = p;
     const body = `( eval ${shellQuote(command)} )`;
-    const locals =
-      ownScript !== false && this.ownScriptsOk && stdin === undefined
-        ? ownScript === true
-          ? sameShellLocals(command)
-          : fitsSameShell(command)
-            ? ownScript
-            : undefined
-        : undefined;
+    const locals = stdin === undefined ? this.sameShellLocals(command, ownScript) : undefined;
     let request: string;
     if (locals) {
       request = `__phx_own ${shellQuote(locals.join(' '))} ${shellQuote(command)} </dev/null\n`;
@@ -214,6 +207,14 @@ export class RemoteShell {
     request += `printf '\\n%s %s\\n' ${end} "$?"; printf '\\n%s\\n' ${end} >&2\n`;
     this.channel.write(request);
     return done;
+  }
+
+  /** The names to make local when `command` may run in the shell's own process; undefined: a subshell. */
+  private sameShellLocals(command: string, ownScript: boolean | readonly string[]): readonly string[] | undefined {
+    if (ownScript === false || !this.ownScriptsOk) return undefined;
+    if (ownScript === true) return sameShellLocals(command);
+    // names its maker declared: the reading of names is skipped, not the check
+    return fitsSameShell(command) ? ownScript : undefined;
   }
 
   private onData(which: 'out' | 'err', chunk: Buffer): void {
