@@ -28,6 +28,7 @@ const text = (m: string | string[]) => (Array.isArray(m) ? m.join('\n') : String
 export default defineModule<Args, Record<string, never>>({
   name: 'assert',
   aliases: ['ansible.builtin.assert', 'ansible.legacy.assert'],
+  readAhead: 'passes',
   description: 'Fail unless the given conditions hold (runs on the controller)',
   args,
   runsOn: 'controller',

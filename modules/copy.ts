@@ -102,6 +102,9 @@ export default defineModule<Args, Facts>({
   name: 'copy',
   aliases: ['ansible.builtin.copy', 'ansible.legacy.copy'],
   pathArgs: ['dest'],
+  readAhead: 'facts',
+  // a controller file would be read twice (early, then for the task): only literal content
+  readAheadFor: (a) => (a.content !== undefined ? 'read' : 'pass'),
   description: 'Put a controller file or literal content on the host, with owner, group and mode',
   args,
   async facts(ctx: ModuleContext, a): Promise<Facts> {

@@ -20,6 +20,7 @@ type Args = z.infer<ReturnType<typeof args>>;
 export default defineModule<Args, Record<string, never>>({
   name: 'debug',
   aliases: ['ansible.builtin.debug', 'ansible.legacy.debug'],
+  readAhead: 'passes',
   description: 'Show a message or the value of a variable (runs on the controller)',
   args,
   runsOn: 'controller',

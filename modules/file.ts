@@ -644,6 +644,7 @@ export default defineModule({
   name: 'file',
   aliases: ['ansible.builtin.file', 'ansible.legacy.file'],
   pathArgs: ['path', 'dest', 'name', 'src'],
+  readAhead: 'facts',
   description: 'Manage a file, directory, symlink or hard link: existence, owner, group, mode (recursively)',
   args,
   facts,

@@ -206,6 +206,7 @@ export default defineModule<Args, PutFacts>({
   name: 'lineinfile',
   aliases: ['ansible.builtin.lineinfile', 'ansible.legacy.lineinfile'],
   pathArgs: PATH_ALIASES,
+  readAhead: 'facts',
   description: 'Ensure a line is in a file (or not), replacing the last regexp match',
   args,
   facts: (ctx, a) =>

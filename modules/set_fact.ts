@@ -36,6 +36,7 @@ type Args = z.infer<ReturnType<typeof args>>;
 export default defineModule<Args, Record<string, never>>({
   name: 'set_fact',
   aliases: ['ansible.builtin.set_fact', 'ansible.legacy.set_fact'],
+  readAhead: 'passes',
   description: 'Set host variables for later tasks (runs on the controller)',
   args,
   runsOn: 'controller',

@@ -17,6 +17,8 @@ import {
   type Verify,
 } from './module.js';
 import { applyPredictions, Predictions } from './predictions.js';
+import type { ProbeRequest } from './remote/probe.js';
+import { hostMayChange } from './remote/read-ahead.js';
 import { shellJoin } from './quote.js';
 import { SharedScopes } from './shared-scope.js';
 import { holdsSecretText, SecretOnCommandLine, secretUsed } from './vault/secrecy.js';
@@ -42,6 +44,8 @@ export interface ContextOptions {
   onCommand?: (command: string) => void;
   /** called with -vvv detail */
   onLog?: (message: string) => void;
+  /** the following tasks' probe requests (ModuleContext.upcomingProbes) */
+  upcomingProbes?: () => Promise<ProbeRequest[]>;
 }
 
 export function createModuleContext(o: ContextOptions): ModuleContext {
@@ -61,6 +65,9 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
       timeoutMs: o.timeoutMs,
     };
     let r: ExecResult;
+    // a command that may change the host makes earlier answers stale, sent and ended (read-ahead.ts)
+    const mayChange = !opts.readsOnly;
+    if (mayChange) hostMayChange();
     try {
       const built = buildCommand(cmd, cc);
       refuseSecretOnCommandLine(built.command);
@@ -76,6 +83,8 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
       });
     } catch (e) {
       throw sendFailure(e, signal);
+    } finally {
+      if (mayChange) hostMayChange();
     }
     const ok = opts.okExit === 'any' || (opts.okExit ?? [0]).includes(r.rc);
     if (!ok) throw new CommandFailed(shown, r);
@@ -96,6 +105,7 @@ export function createModuleContext(o: ContextOptions): ModuleContext {
     runShell: (script, opts) => send({ shell: script }, script, opts),
     log: (m) => o.onLog?.(m),
     signal,
+    ...(o.upcomingProbes ? { upcomingProbes: o.upcomingProbes } : {}),
   };
 }
 

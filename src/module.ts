@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import type { Connection, ExecResult } from './connection/types.js';
 import type { PredictionWrite, Predictions } from './predictions.js';
+import type { ProbeRequest } from './remote/probe.js';
 import type { SharedScopes } from './shared-scope.js';
 import { once } from './once.js';
 
@@ -24,6 +25,11 @@ export interface RunOptions {
   ownScript?: boolean;
   /** with ownScript: every name the script assigns, when the module knows them (see ExecOptions.ownLocals) */
   ownLocals?: readonly string[];
+  /**
+   * the command only reads (probe(), path expansion): it leaves answers read ahead good. Any other
+   * command may change a host, and answers read before it are stale (src/remote/read-ahead.ts).
+   */
+  readsOnly?: boolean;
 }
 
 /** Everything a module may touch. One per (task, host). */
@@ -56,6 +62,11 @@ export interface ModuleContext {
   /** -vvv detail */
   log(message: string): void;
   readonly signal: AbortSignal;
+  /**
+   * What the following tasks of the window will probe on this host, for probe() to ask in the
+   * same round trip (src/remote/read-ahead.ts); absent when this task does not read ahead.
+   */
+  readonly upcomingProbes?: () => Promise<ProbeRequest[]>;
 }
 
 export interface ModuleErrorOptions {
@@ -187,6 +198,19 @@ export interface ModuleDefinition<A = unknown, F = unknown> {
    * expanded there before facts() (Ansible's type='path'; src/remote/expand-paths.ts).
    */
   pathArgs?: readonly string[];
+  /**
+   * Read-ahead (src/executor/read-ahead-window.ts). 'facts': facts() is one probe() made from the
+   * arguments alone, and a converged host is left as it is: an earlier task may ask it early.
+   * 'passes': runs at once on the controller and touches no host; a window goes on past it.
+   * Absent: the task ends a window (it may wait, or change what later tasks would read).
+   */
+  readAhead?: 'facts' | 'passes';
+  /**
+   * With readAhead 'facts', what these arguments allow: 'read' ahead; 'pass' (not read ahead, the
+   * window goes on: copy of a controller file, which reading early would read twice); 'end' the
+   * window (command without creates/removes: it runs whatever the host is like).
+   */
+  readAheadFor?(args: A): 'read' | 'pass' | 'end';
   /** Read the host. No changes here, ever. */
   facts(ctx: ModuleContext, args: A): Promise<F>;
   /**

@@ -110,11 +110,11 @@ export async function runNodes(
   section: Section,
   scope: Scope,
 ): Promise<void> {
-  for (const node of nodes) {
+  for (const [i, node] of nodes.entries()) {
     if (run.aborted || section.running().length === 0) return;
     switch (node.kind) {
       case 'task':
-        await runTaskNode(ctx, run, node, section, scope);
+        await runTaskNode(ctx, run, node, section, scope, () => tasksAfter(nodes, i));
         break;
       case 'block':
         await runBlock(ctx, run, node, section, scope);
@@ -129,14 +129,33 @@ export async function runNodes(
   }
 }
 
-async function runTaskNode(ctx: RunContext, run: PlayRun, task: Task, section: Section, scope: Scope): Promise<void> {
+/** The tasks right after node i of the same list, up to the first node that is not a task (read-ahead). */
+function tasksAfter(nodes: TaskNode[], i: number): Task[] {
+  const after: Task[] = [];
+  for (const n of nodes.slice(i + 1)) {
+    if (n.kind !== 'task') break;
+    after.push(n);
+  }
+  return after;
+}
+
+async function runTaskNode(
+  ctx: RunContext,
+  run: PlayRun,
+  task: Task,
+  section: Section,
+  scope: Scope,
+  following: () => Task[],
+): Promise<void> {
   const tags = [...new Set([...(scope.tags ?? []), ...(task.tags ?? [])])];
   if (!tagsSelect(tags, ctx.options.tags)) return;
   if (!ctx.started) {
     if (taskTitle(task) !== ctx.options.startAtTask) return;
     ctx.started = true;
   }
-  const newlyFailed = await failuresDuring(section.hosts, () => runTask(ctx, run, task, section, scope));
+  const newlyFailed = await failuresDuring(section.hosts, () =>
+    runTask(ctx, run, task, section, scope, false, ctx.started ? following : undefined),
+  );
   failurePolicies(ctx, run, task, section, scope, newlyFailed);
 }
 

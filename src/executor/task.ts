@@ -23,12 +23,17 @@ import type { Section } from './section.js';
 import { dropOmitted, taskVars } from './vars.js';
 import { applyInventoryChange } from './inventory-changes.js';
 import { mapLimit } from './util.js';
+import { once } from '../once.js';
+import type { ProbeRequest } from '../remote/probe.js';
+import { windowProbes, type LaterTask, type Speculation } from './read-ahead-window.js';
+import { tagsSelect } from './tags.js';
 import { sleep } from '../sleep.js';
 import type { HostStatus } from '../events.js';
 import { containerSlot } from '../predictions.js';
 import { isMapping } from '../template/values.js';
 import { coerceArgs } from '../playbook/arg-coerce.js';
 import {
+  hasSecrets,
   holdsSecretText,
   markSecretContainers,
   markSecretData,
@@ -62,6 +67,8 @@ interface TaskRun {
   readonly scope: Scope;
   /** the name shown, rendered with the first host's vars */
   readonly title: string;
+  /** the tasks after this one in its list, for read-ahead (read-ahead-window.ts); absent: none */
+  readonly following?: () => readonly LaterTask[];
 }
 
 /** A task on one host, built once per task and host; a loop item gets a copy with the item's vars. */
@@ -84,6 +91,7 @@ export async function runTask(
   section: Section,
   outer: Scope,
   handler = false,
+  following?: () => readonly Task[],
 ): Promise<void> {
   throwIfInterrupted(ctx);
   const scope = inherit(outer, task);
@@ -91,7 +99,16 @@ export async function runTask(
   if (!module) throw new PhxError(`unknown module '${task.module}'`, task.loc);
   const running = section.running();
   if (running.length === 0) return;
-  const t: TaskRun = { ctx, run, task, module, scope, title: renderedTitle(ctx, run, task, running[0], scope) };
+  const later = following && once(() => laterTasks(ctx, outer, following()));
+  const t: TaskRun = {
+    ctx,
+    run,
+    task,
+    module,
+    scope,
+    title: renderedTitle(ctx, run, task, running[0], scope),
+    ...(later ? { following: later } : {}),
+  };
   const runOnce = toBool(scope.run_once);
   const targets = runOnce || module.bypassHostLoop ? running.slice(0, 1) : running;
   ctx.reporter.emit({
@@ -532,7 +549,8 @@ async function invoke(t: TaskOnHost): Promise<Record<string, unknown>> {
       if (notYet) return { changed: false, skipped: true, msg: notYet };
       throw e;
     }
-    const work = runModule(t.module, args, moduleContext(t, conn, where, timeoutS, abort.signal));
+    const upcoming = timeoutS ? undefined : readAheadFrom(t, conn, where, args, abort.signal);
+    const work = runModule(t.module, args, moduleContext(t, conn, where, timeoutS, abort.signal, upcoming));
     const r: ModuleResult = await Promise.race([work, stoppedBy(abort.signal, timeoutS)]);
     if (!r.failed && (t.module.name === 'add_host' || t.module.name === 'group_by')) {
       // add_host, group_by: the inventory changes now, and `changed` says whether it did
@@ -544,6 +562,71 @@ async function invoke(t: TaskOnHost): Promise<Record<string, unknown>> {
     if (timer) clearTimeout(timer);
     runSignal?.removeEventListener('abort', onInterrupt);
   }
+}
+
+/** The task's later tasks as the window sees them: each with its scope and module, up to an unknown module. */
+function laterTasks(ctx: RunContext, outer: Scope, tasks: readonly Task[]): LaterTask[] {
+  const later: LaterTask[] = [];
+  for (const task of tasks) {
+    const module = ctx.registry.get(task.module);
+    if (!module) break;
+    later.push({ task, scope: inherit(outer, task), module });
+  }
+  return later;
+}
+
+/**
+ * What this task's probe also asks for the tasks after it (read-ahead-window.ts), or undefined:
+ * a task in a loop, delegated, hidden, with a timeout, or in a run that holds vault secrets
+ * (what is rendered early must never be where a secret is not looked for) does not read ahead.
+ */
+function readAheadFrom(
+  t: TaskOnHost,
+  conn: Connection,
+  where: { loc: Task['loc']; task: string },
+  args: unknown,
+  signal: AbortSignal,
+): (() => Promise<ProbeRequest[]>) | undefined {
+  const following = t.following;
+  if (!following || t.task.loop !== undefined || t.delegateTo !== undefined || t.noLog || hasSecrets())
+    return undefined;
+  if (t.module.readAhead !== 'facts' || t.module.readAheadFor?.(args) === 'end') return undefined;
+  const envelope = envelopeOf(t, where);
+  return () =>
+    windowProbes(
+      envelope,
+      following(),
+      (l) => tagsSelect(l.scope.tags ?? [], t.ctx.options.tags),
+      (l) => speculate(t, conn, l, signal),
+    );
+}
+
+/** A later task on the same host as it would run now; throws when it cannot be rendered yet. */
+function speculate(t: TaskOnHost, conn: Connection, later: LaterTask, signal: AbortSignal): Speculation {
+  const run: TaskRun = {
+    ...t,
+    task: later.task,
+    module: later.module,
+    scope: later.scope,
+    title: taskTitle(later.task),
+  };
+  const u = taskOnHost(run, t.host);
+  const where = { loc: u.task.loc, task: u.title, ...lookupDirs(u) };
+  return {
+    args: moduleArgs(u, where),
+    ctx: moduleContext(u, conn, where, undefined, signal),
+    noLog: u.noLog,
+    delegated: u.delegateTo !== undefined,
+    envelope: envelopeOf(u, where),
+  };
+}
+
+/** Who the task's commands run as and with which environment. */
+function envelopeOf(t: TaskOnHost, where: { loc: Task['loc']; task: string }): string {
+  return JSON.stringify([
+    becomeFor(t.ctx, t.scope, t.vars, where)?.user ?? null,
+    environmentFor(t.scope, t.vars, where) ?? null,
+  ]);
 }
 
 /** Where lookup('file', …) searches for this task: the role's directory, then the playbook's (helpers.ts). */
@@ -587,9 +670,11 @@ function moduleContext(
   where: { loc: Task['loc']; task: string },
   timeoutS: number | undefined,
   signal: AbortSignal,
+  upcomingProbes?: () => Promise<ProbeRequest[]>,
 ) {
   const { ctx, host, scope, vars } = t;
   return createModuleContext({
+    upcomingProbes,
     host: host.name,
     conn,
     check: t.check,

@@ -16,7 +16,7 @@ export async function expandPathArgs<A>(names: readonly string[] | undefined, ar
   const keys = names.filter((k) => typeof record[k] === 'string' && needsExpansion(record[k]));
   if (keys.length === 0) return args;
   const words = keys.map((k) => hostExpandedWord(record[k] as string));
-  const r = await ctx.runShell(`printf '%s\\0' ${words.join(' ')}`);
+  const r = await ctx.runShell(`printf '%s\\0' ${words.join(' ')}`, { readsOnly: true });
   const values = r.stdout.split('\0');
   if (values.length !== keys.length + 1 || values[keys.length] !== '')
     throw new ModuleError(`could not expand ${keys.map((k) => `${k}=${String(record[k])}`).join(', ')} on the host`);

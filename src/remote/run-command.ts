@@ -53,8 +53,14 @@ export function commandSpec(cmd: string[] | string, line: string, a: CommandOpti
 /** facts/plan/apply of a module whose arguments say what to run through `toSpec`. */
 export function commandSteps<A>(
   toSpec: (a: A) => CommandSpec,
-): Pick<ModuleDefinition<A, CommandFacts>, 'facts' | 'overlay' | 'plan' | 'apply'> {
+): Pick<ModuleDefinition<A, CommandFacts>, 'facts' | 'overlay' | 'plan' | 'apply' | 'readAhead' | 'readAheadFor'> {
   return {
+    // read ahead only with creates/removes: a converged host then usually runs nothing
+    readAhead: 'facts',
+    readAheadFor: (a) => {
+      const s = toSpec(a);
+      return s.creates !== undefined || s.removes !== undefined ? 'read' : 'end';
+    },
     facts: (ctx, a) => commandFacts(ctx, toSpec(a)),
     overlay: (facts, a, predicted) => overlayCommandFacts(facts, toSpec(a), predicted),
     plan: (facts, a, p) => commandPlan(facts, toSpec(a), p.check),

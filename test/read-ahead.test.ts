@@ -1,0 +1,227 @@
+// Read-ahead (src/remote/read-ahead.ts, src/executor/read-ahead-window.ts): a task's probe also
+// asks what the following tasks will probe; they take those answers instead of a round trip of
+// their own, unless a command that may change a host ran since, on this host or any other.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { LocalConnection } from '../src/connection/local.js';
+import type { ModuleDefinition } from '../src/module.js';
+import { createModuleContext } from '../src/module-runner.js';
+import type { Task } from '../src/playbook/types.js';
+import { loadRegistry, type ModuleRegistry } from '../src/registry.js';
+import { windowProbes, type LaterTask, type Speculation } from '../src/executor/read-ahead-window.js';
+import { mergeRequests } from '../src/remote/read-ahead.js';
+import { parseProbe, probeScript, type ProbeRequest } from '../src/remote/probe.js';
+import { localInventory, recap, runCli, workspace } from './helpers/cli.js';
+
+type Ws = ReturnType<typeof workspace>;
+
+async function play(ws: Ws, yaml: string, hosts: string[], args: string[] = []) {
+  ws.write('inv.ini', localInventory(hosts));
+  ws.write('pb.yml', yaml);
+  return runCli(['-i', ws.path('inv.ini'), ws.path('pb.yml'), ...args], { cwd: ws.dir });
+}
+
+/** The commands sent to a host (-vvv shows each as `<host> EXEC …`). */
+const roundTrips = (out: string, host: string) => out.split('\n').filter((l) => l.startsWith(`<${host}> EXEC `));
+
+describe('read-ahead on a run', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  it('a converged host answers a window of file, copy, lineinfile and command-creates tasks in one round trip', async () => {
+    const base = ws.path('converged');
+    const yaml = `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - set_fact:
+        d: "${base}/{{ inventory_hostname }}"
+    - file: { path: "{{ d }}", state: directory, mode: "0755" }
+    - file: { path: "{{ d }}/etc", state: directory }
+    - copy: { content: "one\\n", dest: "{{ d }}/etc/one.conf", mode: "0600" }
+    - debug: { msg: "between" }
+    - lineinfile: { path: "{{ d }}/etc/two.conf", line: "two", create: true }
+    - lineinfile: { path: "{{ d }}/etc/two.conf", regexp: "^three", line: "three" }
+    - command: touch {{ d }}/done
+      args: { creates: "{{ d }}/done" }
+    - file: { path: "{{ d }}/etc/one.conf", mode: "0600" }
+`;
+    const first = await play(ws, yaml, ['h1', 'h2']);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    const second = await play(ws, yaml, ['h1', 'h2'], ['-vvv']);
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    for (const h of ['h1', 'h2']) {
+      assert.deepEqual(recap(second.stdout)[h], {
+        ok: 9,
+        changed: 0,
+        unreachable: 0,
+        failed: 0,
+        skipped: 0,
+        rescued: 0,
+        ignored: 0,
+      });
+      const sent = roundTrips(second.stdout, h);
+      assert.equal(sent.length, 1, sent.join('\n'));
+      assert.equal(readFileSync(`${base}/${h}/etc/two.conf`, 'utf8'), 'two\nthree\n');
+    }
+  });
+
+  it("a task that changes a file makes the next task's early answer stale: it reads the file again", async () => {
+    const d = ws.path('stale');
+    ws.write('stale/f', 'old\n');
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - file: { path: "${d}", state: directory }
+    - copy: { content: "new\\n", dest: "${d}/f" }
+    - lineinfile: { path: "${d}/f", line: "added" }
+`,
+      ['h1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    // an answer read with the directory's probe (f = "old") would have written old + added
+    assert.equal(readFileSync(`${d}/f`, 'utf8'), 'new\nadded\n');
+  });
+
+  it("another host's change makes this host's early answers stale (/etc/pve and NFS are shared)", async () => {
+    const d = ws.path('shared');
+    const r = await play(
+      ws,
+      `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - file: { path: "${d}", state: directory }
+    - copy: { content: "from h1\\n", dest: "${d}/shared" }
+      when: inventory_hostname == 'h1'
+    - lineinfile: { path: "${d}/shared", line: "{{ inventory_hostname }} was here", create: true }
+`,
+      ['h1', 'h2'],
+      ['-f', '1'],
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    // h2 read the file's state with the directory's probe, before h1 wrote it
+    assert.equal(readFileSync(`${d}/shared`, 'utf8'), 'from h1\nh1 was here\nh2 was here\n');
+  });
+});
+
+describe('the window of a task', () => {
+  let registry: ModuleRegistry;
+  before(async () => (registry = await loadRegistry()));
+
+  const ctx = createModuleContext({ host: 'h', conn: new LocalConnection() });
+  let line = 0;
+  function later(module: string, args: Record<string, unknown>, extra: Partial<Task> = {}, when?: string): LaterTask {
+    const def = registry.get(module) as ModuleDefinition;
+    const task: Task = { kind: 'task', module, args, loc: { file: 'pb.yml', line: ++line, col: 1 }, ...extra };
+    return { task, scope: when ? { when } : {}, module: def };
+  }
+  const speculate =
+    (o: { noLog?: string; envelope?: Record<string, string> } = {}) =>
+    (t: LaterTask): Speculation => ({
+      args: t.module.args.parse(t.task.args),
+      ctx,
+      noLog: o.noLog !== undefined && JSON.stringify(t.task.args).includes(o.noLog),
+      delegated: false,
+      envelope: JSON.stringify(o.envelope?.[String(t.task.args.path ?? t.task.args.dest)] ?? '[]'),
+    });
+  const paths = (reqs: ProbeRequest[]) => reqs.map((r) => r.paths?.[0]?.path ?? r.globs?.[0]);
+  const window = (
+    tasks: LaterTask[],
+    o: Parameters<typeof speculate>[0] = {},
+    selected: (t: LaterTask) => boolean = () => true,
+  ) => windowProbes(JSON.stringify('[]'), tasks, selected, speculate(o)).then(paths);
+
+  it('reads ahead file, copy content, lineinfile and command with creates; set_fact, debug and assert pass', async () => {
+    const got = await window([
+      later('file', { path: '/a', state: 'directory' }),
+      later('set_fact', { x: 1 }),
+      later('copy', { content: 'x', dest: '/b' }),
+      later('debug', { msg: 'm' }),
+      later('lineinfile', { path: '/c', line: 'l' }),
+      later('assert', { that: ['true'] }),
+      later('command', { cmd: 'touch /d', creates: '/d' }),
+    ]);
+    assert.deepEqual(got, ['/a', '/b', '/c', '/d']);
+  });
+
+  it('ends at a task that waits or may change what follows: until, a loop pause, pause, wait_for, stat, a command without creates', async () => {
+    const tail = () => later('file', { path: '/after' });
+    const ends = [
+      later('file', { path: '/u' }, { until: 'x is succeeded', retries: 3 }),
+      later('file', { path: '/p' }, { loop: [1, 2], loop_control: { pause: 1 } }),
+      later('pause', { seconds: 1 }),
+      later('wait_for', { path: '/w' }),
+      later('stat', { path: '/s' }),
+      later('command', { cmd: 'true' }),
+      later('shell', { cmd: 'echo hi' }),
+      later('command', { cmd: 'touch /l', creates: '/l' }, { loop: [1, 2] }),
+      later('include_vars', { file: 'x.yml' }),
+    ];
+    for (const end of ends)
+      assert.deepEqual(await window([later('file', { path: '/a' }), end, tail()]), ['/a'], end.module.name);
+  });
+
+  it('goes on past a task it cannot know now: when, a loop, a copy of a controller file, no_log, another become user', async () => {
+    const got = await window(
+      [
+        later('file', { path: '/when' }, {}, "x == 'y'"),
+        later('file', { path: '/loop' }, { loop: [1, 2] }),
+        later('copy', { src: 'some/file', dest: '/src' }),
+        later('file', { path: '/secret' }),
+        later('file', { path: '/other-user' }),
+        later('file', { path: '/last' }),
+      ],
+      { noLog: '/secret', envelope: { '/other-user': '["postgres",null]' } },
+    );
+    assert.deepEqual(got, ['/last']);
+  });
+
+  it('leaves out tasks the tags do not select, whatever they are, and stops at 32 requests', async () => {
+    const skipped = later('pause', { seconds: 1 }, { tags: ['slow'] });
+    const got = await window([skipped, later('file', { path: '/a' })], {}, (t) => t !== skipped);
+    assert.deepEqual(got, ['/a']);
+    const many = Array.from({ length: 40 }, (_, i) => later('file', { path: `/f${i}` }));
+    assert.equal((await window(many)).length, 32);
+  });
+});
+
+describe('requests merged into one probe', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  it('gives each request the answer it would get alone (paths, globs, accounts, identity), each path asked once', async () => {
+    const d = ws.path('merge');
+    ws.write('merge/a', 'a\n');
+    ws.write('merge/b', 'b\n');
+    writeFileSync(`${d}/c`, 'c\n');
+    const reqs: ProbeRequest[] = [
+      {
+        paths: [
+          { path: `${d}/a`, checksum: 'sha1' },
+          { path: d, existsIfExists: `${d}/a` },
+        ],
+        identity: true,
+      },
+      { paths: [{ path: `${d}/b` }], users: ['root'], groups: ['root'] },
+      { paths: [{ path: `${d}/a`, checksum: 'sha1' }], globs: [`${d}/*`, `${d}/none*`], users: ['nobody'] },
+      { globs: [`${d}/*`] },
+    ];
+    const conn = new LocalConnection();
+    const ask = async (req: ProbeRequest) => parseProbe(req, (await conn.exec(probeScript(req))).stdout);
+    const { merged, split } = mergeRequests(reqs);
+    assert.equal(merged.paths?.length, 3); // a (checksum) once
+    assert.deepEqual(merged.globs, [`${d}/*`, `${d}/none*`]);
+    const parts = split(await ask(merged));
+    // reading a file may move its atime: that is not compared
+    const strip = (r: object): unknown =>
+      JSON.parse(JSON.stringify(r, (k, v: unknown) => (k === 'atime' ? undefined : v instanceof Map ? [...v] : v)));
+    for (const [i, req] of reqs.entries()) assert.deepEqual(strip(parts[i]), strip(await ask(req)), `request ${i}`);
+  });
+});
