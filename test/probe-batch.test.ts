@@ -24,27 +24,29 @@ before(() => {
   writeFileSync(join(dir, 'sub', 'big'), 'x'.repeat(5000));
   symlinkSync('plain.txt', join(dir, 'link'));
   symlinkSync('nowhere', join(dir, 'dangling'));
-  // a batch's stat (`--` before the paths) that finds its first path gone: no line for it, the
-  // others' lines, exit 1. What the batch sees when a path vanishes between its test and the stat.
+  // a batch's stat or sha1sum (`--` before the paths) that finds its first path gone: no line for
+  // it, the others' lines, exit 1. What a batch sees when a path vanishes between its test and it.
   shims = join(dir, 'bin');
   mkdirSync(shims);
-  writeFileSync(
-    join(shims, 'stat'),
-    [
-      '#!/bin/sh',
-      'PATH=/usr/bin:/bin',
-      'case " $* " in *" -- "*) ;; *) exec stat "$@";; esac',
-      'seen=0; drop=1',
-      'for a in "$@"; do',
-      '  shift',
-      '  if [ $seen = 1 ] && [ $drop = 1 ]; then drop=0; else set -- "$@" "$a"; fi',
-      '  [ "$a" = -- ] && seen=1',
-      'done',
-      'stat "$@"; exit 1',
-      '',
-    ].join('\n'),
-  );
-  chmodSync(join(shims, 'stat'), 0o755);
+  for (const tool of ['stat', 'sha1sum']) {
+    writeFileSync(
+      join(shims, tool),
+      [
+        '#!/bin/sh',
+        'PATH=/usr/bin:/bin',
+        `case " $* " in *" -- "*) ;; *) exec ${tool} "$@";; esac`,
+        'seen=0; drop=1',
+        'for a in "$@"; do',
+        '  shift',
+        '  if [ $seen = 1 ] && [ $drop = 1 ]; then drop=0; else set -- "$@" "$a"; fi',
+        '  [ "$a" = -- ] && seen=1',
+        'done',
+        `${tool} "$@"; exit 1`,
+        '',
+      ].join('\n'),
+    );
+    chmodSync(join(shims, tool), 0o755);
+  }
 });
 after(() => removeDir(dir));
 
@@ -79,14 +81,18 @@ function queries(): PathQuery[] {
     { path: dir, existsIfExists: join(dir, 'plain.txt') },
     { path: join(dir, 'link'), follow: true, checksum: 'sha1' },
     { path: join(dir, 'plain.txt'), follow: true },
+    { path: join(dir, 'sub'), checksum: 'sha1' }, // not a regular file: no sum
+    { path: join(dir, 'missing-too'), checksum: 'sha1' },
+    { path: join(dir, '-dash'), checksum: 'sha256' }, // alone in its algorithm: summed on its own
   ];
 }
 
-test('one stat for the unconditional paths (a -L one apart), the same answers as each path asked alone', async () => {
+test('one stat for the unconditional paths (a -L one apart), one sha1sum for their files: the answers of each path asked alone', async () => {
   const paths = queries();
   const script = probeScript({ paths });
-  // two batches: the plain paths and the followed ones
+  // two stat batches: the plain paths and the followed ones; one sha1sum batch
   assert.equal(script.match(/stat (-L )?-c '[^']*' -- "\$@"/g)?.length, 2, script);
+  assert.equal(script.match(/sha1sum -- "\$@"/g)?.length, 1, script);
   await answer({ paths }); // reading a file once may move its atime: compare from here on
   const batched = await answer({ paths });
   assert.deepEqual(withoutAtime(batched.paths), withoutAtime(await oneByOne(paths)));
@@ -101,7 +107,7 @@ test('one stat for the unconditional paths (a -L one apart), the same answers as
   assert.equal(batched.paths[12].type, 'file');
 });
 
-test('a stat that cannot answer for every path keeps nothing: each path is stat-ed alone, with the same answers', async () => {
+test('a stat or sha1sum that cannot answer for every path keeps nothing: each path is read alone, with the same answers', async () => {
   const paths = queries();
   await answer({ paths });
   const fellBack = await answer({ paths }, `${shims}:/usr/bin:/bin`);

@@ -3,6 +3,7 @@
 // their own, unless a command that may change a host ran since, on this host or any other.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { LocalConnection } from '../src/connection/local.js';
 import type { ModuleDefinition } from '../src/module.js';
@@ -11,7 +12,7 @@ import type { Task } from '../src/playbook/types.js';
 import { loadRegistry, type ModuleRegistry } from '../src/registry.js';
 import { windowProbes, type LaterTask, type Speculation } from '../src/executor/read-ahead-window.js';
 import { mergeRequests } from '../src/remote/read-ahead.js';
-import { parseProbe, probeScript, type ProbeRequest } from '../src/remote/probe.js';
+import { parseProbe, probe, probeScript, type ProbeRequest } from '../src/remote/probe.js';
 import { localInventory, recap, runCli, workspace } from './helpers/cli.js';
 
 type Ws = ReturnType<typeof workspace>;
@@ -223,5 +224,63 @@ describe('requests merged into one probe', () => {
     const strip = (r: object): unknown =>
       JSON.parse(JSON.stringify(r, (k, v: unknown) => (k === 'atime' ? undefined : v instanceof Map ? [...v] : v)));
     for (const [i, req] of reqs.entries()) assert.deepEqual(strip(parts[i]), strip(await ask(req)), `request ${i}`);
+  });
+});
+
+describe('probe() with a window', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  /** A context on a fresh local connection that records the commands it sends and how often it is asked for its window. */
+  function probing(window: ProbeRequest[]) {
+    const sent: string[] = [];
+    let asked = 0;
+    const conn = new LocalConnection();
+    const make = (upcoming = true) =>
+      createModuleContext({
+        host: 'h',
+        conn,
+        onCommand: (c) => sent.push(c),
+        ...(upcoming ? { upcomingProbes: () => Promise.resolve((asked++, window)) } : {}),
+      });
+    return { sent, make, windowsAsked: () => asked };
+  }
+
+  it('later requests are answered from the first round trip, identical ones too, until a command that may change a host', async () => {
+    const d = ws.path('probe-level');
+    ws.write('probe-level/a', 'a\n');
+    const a: ProbeRequest = { paths: [{ path: `${d}/a`, checksum: 'sha1' }] };
+    const b: ProbeRequest = { paths: [{ path: `${d}/b` }] };
+    const p = probing([a, b, a]);
+    await probe(p.make(), { paths: [{ path: d }] });
+    assert.equal(p.sent.length, 1);
+    assert.equal((await probe(p.make(false), a)).paths[0].checksum, createHash('sha1').update('a\n').digest('hex'));
+    assert.equal((await probe(p.make(false), b)).paths[0].exists, false);
+    assert.equal((await probe(p.make(false), a)).paths[0].exists, true);
+    assert.equal(p.sent.length, 1, p.sent.join('\n---\n'));
+    // b was read ahead, then something ran: its answer is stale, it is asked again, and the
+    // connection reads ahead no more
+    await probe(p.make(), { paths: [{ path: `${d}/c` }] });
+    assert.equal(p.windowsAsked(), 2);
+    writeFileSync(`${d}/b`, 'now\n');
+    await p.make(false).run(['true']);
+    assert.equal((await probe(p.make(), b)).paths[0].exists, true);
+    assert.equal(p.sent.length, 4);
+    await probe(p.make(), { paths: [{ path: `${d}/e` }] });
+    assert.equal(p.windowsAsked(), 2);
+  });
+
+  it('reads ahead no more than fits one command line (an operand of lxc-attach into a CT holds 128 KiB)', async () => {
+    const d = ws.path('long');
+    const long = (i: number) => `${d}/${String(i).padStart(4, '0')}-${'x'.repeat(200)}/${'y'.repeat(200)}`;
+    const window = Array.from({ length: 32 }, (_, i) => ({ paths: [{ path: long(i) }, { path: `${long(i)}/z` }] }));
+    const p = probing(window);
+    await probe(p.make(), { paths: [{ path: d }] });
+    assert.ok(p.sent[0].length < 64 * 1024, `${p.sent[0].length} bytes`);
+    assert.ok(p.sent[0].includes(long(0)));
+    assert.ok(!p.sent[0].includes(long(31)));
+    await probe(p.make(false), window[31]);
+    assert.equal(p.sent.length, 2);
   });
 });

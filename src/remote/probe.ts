@@ -128,7 +128,8 @@ export interface ProbeResult {
 export function probeLocals(req: ProbeRequest): string[] {
   const accounts = (req.paths ?? []).flatMap((_, i) => [`phx_u${i}`, `phx_g${i}`]);
   const batched = statBatches(req).flatMap((b) => b.flatMap((i) => [`phx_x${i}`, `phx_s${i}`]));
-  return ['s', 't', 'a', 'w', 'x', 'g', 'nl', 'LC_ALL', 'QUOTING_STYLE', ...accounts, ...batched];
+  const summed = sumBatches(req).flatMap((b) => b.batch.flatMap((i) => [`phx_k${i}`, `phx_c${i}`]));
+  return ['s', 't', 'a', 'w', 'x', 'g', 'nl', 'LC_ALL', 'QUOTING_STYLE', ...accounts, ...batched, ...summed];
 }
 
 const STAT_FORMAT = '%f %u %g %s %.6Y %.6X %.6Z %i %d %h %U %G';
@@ -148,10 +149,12 @@ export function probeScript(req: ProbeRequest): string {
   const batches = statBatches(req);
   for (const batch of batches) lines.push(batchedStat(paths, batch));
   const inBatch = new Set(batches.flat());
+  const sums = sumBatches(req);
+  for (const { algorithm, batch } of sums) lines.push(batchedSums(paths, algorithm, batch));
+  const summed = new Set(sums.flatMap((b) => b.batch));
   paths.forEach((q, i) => {
     const p = shellQuote(safePath(q.path));
-    // a regular file as this query sees it (a link is not one unless followed)
-    const regular = q.follow ? `[ -f ${p} ]` : `[ -f ${p} ] && ! [ -L ${p} ]`;
+    const regular = regularFile(q, p);
     const ownStat = `s=$(LC_ALL=C QUOTING_STYLE=c stat ${q.follow ? '-L ' : ''}-c '${STAT_FORMAT} %N' ${p} 2>&1)`;
     // %N, C-quoted, ends the line: the name, and a link's target (no readlink, no base64)
     const parts = [
@@ -173,7 +176,10 @@ export function probeScript(req: ProbeRequest): string {
     }
     const checksum = q.checksum ? `printf 'C${i} '; ${q.checksum}sum < ${p}` : undefined;
     if (q.contentMax === undefined) {
-      if (checksum) parts.push(`${regular} && [ -r ${p} ] && { ${checksum}; }`);
+      const sum = summed.has(i)
+        ? `if [ -n "$phx_c${i}" ]; then printf 'C${i} %s\n' "$phx_c${i}"; else ${checksum}; fi`
+        : checksum;
+      if (checksum) parts.push(`${regular} && [ -r ${p} ] && { ${sum}; }`);
     } else if (!checksum) {
       // size is the 4th field of the stat line already read
       parts.push(
@@ -257,6 +263,47 @@ function batchedStat(paths: readonly PathQuery[], batch: readonly number[]): str
     `if [ $# -gt 0 ] && a=$(LC_ALL=C QUOTING_STYLE=c stat ${follow}-c '${STAT_FORMAT} %N' -- "$@" 2>/dev/null); then a=$a$nl`,
   );
   for (const i of batch) lines.push(`if [ "$phx_x${i}" = 1 ]; then phx_s${i}=\${a%%"$nl"*}; a=\${a#*"$nl"}; fi`);
+  lines.push('fi');
+  return lines.join('\n');
+}
+
+/** A regular file as this query sees it (a link is not one unless followed). */
+function regularFile(q: PathQuery, p: string): string {
+  return q.follow ? `[ -f ${p} ]` : `[ -f ${p} ] && ! [ -L ${p} ]`;
+}
+
+/** The paths checksummed together, one process per algorithm: unconditional ones whose content is not read whole. */
+function sumBatches(req: ProbeRequest): { algorithm: ChecksumAlgorithm; batch: number[] }[] {
+  const by = new Map<ChecksumAlgorithm, number[]>();
+  (req.paths ?? []).forEach((q, i) => {
+    if (!q.checksum || q.contentMax !== undefined || q.onlyIfMissing !== undefined || q.existsIfExists !== undefined)
+      return;
+    by.set(q.checksum, [...(by.get(q.checksum) ?? []), i]);
+  });
+  return [...by].filter(([, batch]) => batch.length >= 2).map(([algorithm, batch]) => ({ algorithm, batch }));
+}
+
+/**
+ * One `<algorithm>sum` for the batch's regular, readable files; each one's sum is kept as `phx_c<i>`.
+ * As with the stat batch, its lines are used only when it read every file (one line per operand, in
+ * order; a name with a newline or backslash is escaped and its line starts with a backslash);
+ * otherwise each file is summed on its own as before.
+ */
+function batchedSums(paths: readonly PathQuery[], algorithm: ChecksumAlgorithm, batch: readonly number[]): string {
+  const lines = ['set --'];
+  for (const i of batch) {
+    const p = shellQuote(safePath(paths[i].path));
+    lines.push(
+      `phx_c${i}=; phx_k${i}=; if ${regularFile(paths[i], p)} && [ -r ${p} ]; then phx_k${i}=1; set -- "$@" ${p}; fi`,
+    );
+  }
+  lines.push(`nl='\n'`);
+  lines.push(`if [ $# -gt 0 ] && a=$(${algorithm}sum -- "$@" 2>/dev/null); then a=$a$nl`);
+  for (const i of batch) {
+    lines.push(
+      `if [ "$phx_k${i}" = 1 ]; then phx_c${i}=\${a%%"$nl"*}; a=\${a#*"$nl"}; phx_c${i}=\${phx_c${i}%% *}; phx_c${i}=\${phx_c${i}#\\\\}; fi`,
+    );
+  }
   lines.push('fi');
   return lines.join('\n');
 }
@@ -486,7 +533,11 @@ async function probeNow(ctx: ModuleContext, asked: ProbeRequest, as: string, ide
   };
   if (ahead.length === 0 || asked.tree !== undefined) return ask(asked); // a listing is never merged
   // as those tasks will ask: without the identity, which this round trip learns (or knew)
-  const later = ahead.map((r) => (r.identity && (identityKnown || asked.identity) ? { ...r, identity: false } : r));
+  const later = withinScriptSize(
+    asked,
+    ahead.map((r) => (r.identity && (identityKnown || asked.identity) ? { ...r, identity: false } : r)),
+  );
+  if (later.length === 0) return ask(asked);
   const { merged, split } = mergeRequests([asked, ...later]);
   const readAt = changeCountNow();
   const [own, ...rest] = split(await ask(merged));
@@ -497,6 +548,23 @@ async function probeNow(ctx: ModuleContext, asked: ProbeRequest, as: string, ide
     later.map((req, i) => ({ req, result: rest[i] })),
   );
   return own;
+}
+
+/**
+ * A script is one argv operand where it cannot go through the shell's stdin (`lxc-attach -- sh -c`
+ * into a CT, an exec channel), and Linux takes at most 128 KiB there: the later requests that fit well below.
+ */
+const MERGED_SCRIPT_MAX = 48 * 1024;
+
+function withinScriptSize(asked: ProbeRequest, later: ProbeRequest[]): ProbeRequest[] {
+  let size = probeScript(asked).length;
+  const kept: ProbeRequest[] = [];
+  for (const r of later) {
+    size += probeScript(r).length;
+    if (size > MERGED_SCRIPT_MAX) break;
+    kept.push(r);
+  }
+  return kept;
 }
 
 /** A probed path as earlier tasks of a check run would leave it; a partial prediction (new owner/mode) merges. */
