@@ -124,10 +124,11 @@ async function readFacts(ctx: ModuleContext, a: Args): Promise<Facts> {
   };
   if (!a.get_mime) return { state: (await probe(ctx, req)).paths[0] };
   // one round trip: the probe (in the batch's own shell: it only sets variables) and `file` side by side
-  const [probed, mime] = await runBatch(ctx, [
-    { shell: probeScript(req) },
-    ['file', '--mime-type', '--mime-encoding', '--', pathOf(a)],
-  ]);
+  const [probed, mime] = await runBatch(
+    ctx,
+    [{ shell: probeScript(req) }, ['file', '--mime-type', '--mime-encoding', '--', pathOf(a)]],
+    { readsOnly: true },
+  );
   const state = parseProbe(req, probed.stdout).paths[0];
   if (state.error !== undefined) throw new ModuleError(`stat: ${state.error.replace(/^stat: /, '')}`);
   return { state, mime: state.exists ? parseMime(mime) : undefined };

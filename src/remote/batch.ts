@@ -15,18 +15,24 @@ export type BatchCommand = readonly string[] | { readonly shell: string };
  * options stay for the commands after it, so it must leave them harmless (it
  * may not `exit`).
  */
-export async function runBatch(ctx: ModuleContext, commands: readonly BatchCommand[]): Promise<ExecResult[]> {
+export async function runBatch(
+  ctx: ModuleContext,
+  commands: readonly BatchCommand[],
+  /** readsOnly: every command only reads (RunOptions.readsOnly: answers read ahead stay good) */
+  opts: { readsOnly?: boolean } = {},
+): Promise<ExecResult[]> {
   if (commands.length === 0) return [];
+  const readsOnly = opts.readsOnly === true;
   if (commands.length === 1) {
     const only = commands[0];
     return [
       await ('shell' in only
-        ? ctx.runShell(only.shell, { okExit: 'any', ownScript: true })
-        : ctx.run(only, { okExit: 'any' })),
+        ? ctx.runShell(only.shell, { okExit: 'any', ownScript: true, readsOnly })
+        : ctx.run(only, { okExit: 'any', readsOnly })),
     ];
   }
   const tag = `@@phx-${randomBytes(6).toString('hex')}`;
-  const r = await ctx.runShell(batchScript(tag, commands), { okExit: 'any', ownScript: true });
+  const r = await ctx.runShell(batchScript(tag, commands), { okExit: 'any', ownScript: true, readsOnly });
   const lost = () =>
     new ModuleError(`could not run commands on ${ctx.host}: ${r.stderr.trim() || `exit code ${r.rc}`}`, {
       result: r,

@@ -9,6 +9,7 @@ import {
   changeCountNow,
   keepEarlyAnswers,
   mergeRequests,
+  probeEnded,
   readsAhead,
   recordIfLookingAhead,
   takeEarlyAnswer,
@@ -517,6 +518,7 @@ export async function probe(ctx: ModuleContext, req: ProbeRequest): Promise<Prob
   const cached = req.identity ? known.get(as) : undefined;
   const asked = cached ? { ...req, identity: false } : req;
   const result = takeEarlyAnswer(ctx.conn, as, asked) ?? (await probeNow(ctx, asked, as, known.has(as)));
+  probeEnded(ctx.conn);
   if (cached) result.identity = { ...cached };
   else if (req.identity && result.identity) identities.set(ctx.conn, known.set(as, { ...result.identity }));
   const broken = result.paths.find((p) => p.error !== undefined);

@@ -8,10 +8,12 @@
 // An answer is only as good as the host state it read. Every command that may change a host (all
 // but probes, on any host: /etc/pve and NFS are shared by several) moves the change count when it
 // is sent and again when it ends. An answer read at another count is stale: its task probes for
-// itself, and that host reads ahead no more in this run (a first run changes most things, and
-// reading ahead there is waste). A window never crosses a task that waits (until, pause, anything
-// not known to be instant), so an answer is at most a few tasks old and nothing but phx-play's
-// own commands can have run in between on purpose.
+// itself. A host reads ahead only while things are calm: when nothing changed since its previous
+// probe ended (the task before changed nothing, here or elsewhere). A first run, which changes
+// most things, then reads nothing ahead in vain; a converged one reads ahead from its second probe
+// on. A window never crosses a task that waits (until, pause, anything not known to be instant),
+// so an answer is at most a few tasks old and nothing but phx-play's own commands can have run in
+// between on purpose.
 import type { ModuleContext } from '../module.js';
 import type { PathQuery, ProbeRequest, ProbeResult } from './probe.js';
 
@@ -31,13 +33,15 @@ interface EarlyAnswer {
 
 interface HostReadAhead {
   answers: Map<string, EarlyAnswer>;
-  /** answers no task took (another read-ahead came first: the tasks asked something else) */
+  /** the change count when this host's last probe ended */
+  lastProbeEnd?: number;
+  /** answers no task took: stale ones, and those another read-ahead came before (the tasks asked otherwise) */
   unused: number;
-  /** an answer went stale, or too many went unused: this host reads ahead no more in this run */
+  /** too many went unused: this host reads ahead no more in this run */
   off: boolean;
 }
 
-/** A host whose answers go unused this often (arguments that change between tasks) stops reading ahead. */
+/** A host whose answers go unused this often (changes between tasks, arguments that change) stops reading ahead. */
 const MAX_UNUSED = 64;
 
 const hosts = new WeakMap<object, HostReadAhead>();
@@ -51,9 +55,22 @@ function hostOf(conn: object): HostReadAhead {
 /** The same request by the same user on the same connection is the same question. */
 const keyOf = (as: string, req: ProbeRequest) => `${as}\0${JSON.stringify(req)}`;
 
-/** Whether this connection still reads ahead (no answer of it went stale). */
+/** Whether this connection reads ahead now: nothing changed since its last probe ended, and it has not given up. */
 export function readsAhead(conn: object): boolean {
-  return !hosts.get(conn)?.off;
+  const h = hosts.get(conn);
+  return h !== undefined && !h.off && h.lastProbeEnd === changeCount;
+}
+
+/** A probe of this connection has its answer (asked, or taken): things are calm if nothing changes before the next. */
+export function probeEnded(conn: object): void {
+  hostOf(conn).lastProbeEnd = changeCount;
+}
+
+/** Counts the answers left untaken and forgets them; too many, and the host reads ahead no more. */
+function dropAnswers(h: HostReadAhead): void {
+  for (const left of h.answers.values()) h.unused += left.uses;
+  h.answers.clear();
+  if (h.unused > MAX_UNUSED) h.off = true;
 }
 
 /** The answer read early for exactly this request, once; undefined when there is none or it is stale. */
@@ -65,8 +82,8 @@ export function takeEarlyAnswer(conn: object, as: string, req: ProbeRequest): Pr
   if (!early) return undefined;
   if (--early.uses === 0) h.answers.delete(key);
   if (early.readAt === changeCount) return copyOf(early.result);
-  h.off = true;
-  h.answers.clear(); // read at the same count or before: all stale
+  h.unused++;
+  dropAnswers(h); // read at the same count or before: all stale
   return undefined;
 }
 
@@ -83,9 +100,7 @@ export function keepEarlyAnswers(
   answers: readonly { req: ProbeRequest; result: ProbeResult }[],
 ): void {
   const h = hostOf(conn);
-  for (const left of h.answers.values()) h.unused += left.uses;
-  h.answers.clear();
-  if (h.unused > MAX_UNUSED) h.off = true;
+  dropAnswers(h);
   if (h.off) return;
   for (const a of answers) {
     const key = keyOf(as, a.req);
