@@ -645,6 +645,8 @@ export default defineModule({
   aliases: ['ansible.builtin.file', 'ansible.legacy.file'],
   pathArgs: ['path', 'dest', 'name', 'src'],
   readAhead: 'facts',
+  // touch changes the host every time (its times): what later tasks would read goes stale at once
+  readAheadFor: (a) => (a.state === 'touch' ? 'end' : 'read'),
   description: 'Manage a file, directory, symlink or hard link: existence, owner, group, mode (recursively)',
   args,
   facts,

@@ -152,7 +152,7 @@ describe('the window of a task', () => {
     assert.deepEqual(got, ['/a', '/b', '/c', '/d']);
   });
 
-  it('ends at a task that waits or may change what follows: until, a loop pause, pause, wait_for, stat, a command without creates', async () => {
+  it('ends at a task that waits or may change what follows: until, a loop pause, pause, wait_for, stat, a command without creates, touch', async () => {
     const tail = () => later('file', { path: '/after' });
     const ends = [
       later('file', { path: '/u' }, { until: 'x is succeeded', retries: 3 }),
@@ -162,18 +162,21 @@ describe('the window of a task', () => {
       later('stat', { path: '/s' }),
       later('command', { cmd: 'true' }),
       later('shell', { cmd: 'echo hi' }),
-      later('command', { cmd: 'touch /l', creates: '/l' }, { loop: [1, 2] }),
       later('include_vars', { file: 'x.yml' }),
+      later('file', { path: '/t', state: 'touch' }),
+      later('file', { path: '/t2', state: 'touch' }, { loop: [1, 2] }), // a literal state decides for a loop too
+      later('command', { cmd: 'echo {{ item }}' }, { loop: [1, 2] }),
     ];
     for (const end of ends)
       assert.deepEqual(await window([later('file', { path: '/a' }), end, tail()]), ['/a'], end.module.name);
   });
 
-  it('goes on past a task it cannot know now: when, a loop, a copy of a controller file, no_log, another become user', async () => {
+  it('goes on past a task it cannot know now: when, a loop (a command only with creates), a copy of a controller file, no_log, another become user', async () => {
     const got = await window(
       [
         later('file', { path: '/when' }, {}, "x == 'y'"),
         later('file', { path: '/loop' }, { loop: [1, 2] }),
+        later('command', { cmd: 'touch /l', creates: '/l' }, { loop: [1, 2] }),
         later('copy', { src: 'some/file', dest: '/src' }),
         later('file', { path: '/secret' }),
         later('file', { path: '/other-user' }),

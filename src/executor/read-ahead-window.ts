@@ -54,21 +54,14 @@ export async function windowProbes(
     const mode = t.module.readAhead;
     if (mode === undefined || t.task.until !== undefined || t.task.loop_control?.pause) break;
     if (mode === 'passes') continue;
-    // a module whose arguments decide ends the window where they are not known
-    const decides = t.module.readAheadFor !== undefined;
-    if (decides && t.task.loop !== undefined) break; // what each item does is not known
-    let s: Speculation;
-    try {
-      s = speculate(t);
-    } catch {
-      if (decides) break;
-      continue;
-    }
-    const allowed = t.module.readAheadFor?.(s.args) ?? 'read';
+    // a loop's items, or arguments that cannot be rendered yet: the arguments as written decide
+    // whether the window may go on (a literal `state: touch`, a `creates` at all)
+    const rendered = t.task.loop === undefined ? speculation(t, speculate) : undefined;
+    const allowed = allowedFor(t.module, rendered?.args ?? t.task.args);
     if (allowed === 'end') break;
-    if (allowed === 'pass') continue;
+    if (allowed === 'pass' || !rendered) continue;
+    const s = rendered;
     const unknowable =
-      t.task.loop !== undefined ||
       t.scope.when !== undefined ||
       t.scope.run_once !== undefined ||
       t.module.sharedScope !== undefined ||
@@ -80,6 +73,24 @@ export async function windowProbes(
     if (req && req.tree === undefined) requests.push(req);
   }
   return requests;
+}
+
+/** The task on this host as it would run now; undefined when it cannot be rendered yet. */
+function speculation(t: LaterTask, speculate: (t: LaterTask) => Speculation): Speculation | undefined {
+  try {
+    return speculate(t);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a 'facts' module says of these arguments; arguments it cannot read end the window. */
+function allowedFor(module: ModuleDefinition, args: unknown): 'read' | 'pass' | 'end' {
+  try {
+    return module.readAheadFor?.(args) ?? 'read';
+  } catch {
+    return 'end';
+  }
 }
 
 /** The request the task's facts() makes first; undefined when it does anything else first. */
