@@ -2,15 +2,11 @@
 // Each case names the Ansible source that decides it; the runs use the real CLI on the local connection.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { localInventory, recap, runCli, workspace } from './helpers/cli.js';
+import { recap, runCli, runLocalPlay, workspace } from './helpers/cli.js';
 
 type Ws = ReturnType<typeof workspace>;
 
-async function play(ws: Ws, yaml: string, hosts = ['h1', 'h2'], args: string[] = []) {
-  ws.write('inv.ini', localInventory(hosts));
-  ws.write('pb.yml', yaml);
-  return runCli(['-i', ws.path('inv.ini'), ws.path('pb.yml'), ...args], { cwd: ws.dir });
-}
+const play = (ws: Ws, yaml: string, hosts = ['h1', 'h2'], args: string[] = []) => runLocalPlay(ws, yaml, hosts, args);
 
 /** the msg lines debug printed, in order */
 function said(stdout: string): string[] {

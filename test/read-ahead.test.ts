@@ -13,14 +13,17 @@ import { loadRegistry, type ModuleRegistry } from '../src/registry.js';
 import { windowProbes, type LaterTask, type Speculation } from '../src/executor/read-ahead-window.js';
 import { mergeRequests } from '../src/remote/read-ahead.js';
 import { parseProbe, probe, probeScript, type ProbeRequest } from '../src/remote/probe.js';
-import { localInventory, recap, runCli, workspace } from './helpers/cli.js';
+import { recap, runLocalPlay, workspace } from './helpers/cli.js';
 
 type Ws = ReturnType<typeof workspace>;
 
-async function play(ws: Ws, yaml: string, hosts: string[], args: string[] = []) {
-  ws.write('inv.ini', localInventory(hosts));
-  ws.write('pb.yml', yaml);
-  return runCli(['-i', ws.path('inv.ini'), ws.path('pb.yml'), ...args], { cwd: ws.dir });
+const play = runLocalPlay;
+
+/** Runs these tasks (YAML, indented as a play's list) on local hosts and says what `file` then holds. */
+async function contentAfter(ws: Ws, tasks: string, hosts: string[], file: string, args: string[] = []) {
+  const r = await play(ws, `- hosts: all\n  gather_facts: false\n  tasks:\n${tasks}`, hosts, args);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  return readFileSync(file, 'utf8');
 }
 
 /** The commands sent to a host (-vvv shows each as `<host> EXEC …`). */
@@ -73,42 +76,26 @@ describe('read-ahead on a run', () => {
   it("a task that changes a file makes the next task's early answer stale: it reads the file again", async () => {
     const d = ws.path('stale');
     ws.write('stale/f', 'old\n');
-    const r = await play(
-      ws,
-      `
-- hosts: all
-  gather_facts: false
-  tasks:
+    const tasks = `
     - file: { path: "${d}", state: directory }
     - copy: { content: "new\\n", dest: "${d}/f" }
     - lineinfile: { path: "${d}/f", line: "added" }
-`,
-      ['h1'],
-    );
-    assert.equal(r.code, 0, r.stdout + r.stderr);
+`;
     // an answer read with the directory's probe (f = "old") would have written old + added
-    assert.equal(readFileSync(`${d}/f`, 'utf8'), 'new\nadded\n');
+    assert.equal(await contentAfter(ws, tasks, ['h1'], `${d}/f`), 'new\nadded\n');
   });
 
   it("another host's change makes this host's early answers stale (/etc/pve and NFS are shared)", async () => {
     const d = ws.path('shared');
-    const r = await play(
-      ws,
-      `
-- hosts: all
-  gather_facts: false
-  tasks:
+    const tasks = `
     - file: { path: "${d}", state: directory }
     - copy: { content: "from h1\\n", dest: "${d}/shared" }
       when: inventory_hostname == 'h1'
     - lineinfile: { path: "${d}/shared", line: "{{ inventory_hostname }} was here", create: true }
-`,
-      ['h1', 'h2'],
-      ['-f', '1'],
-    );
-    assert.equal(r.code, 0, r.stdout + r.stderr);
+`;
     // h2 read the file's state with the directory's probe, before h1 wrote it
-    assert.equal(readFileSync(`${d}/shared`, 'utf8'), 'from h1\nh1 was here\nh2 was here\n');
+    const shared = await contentAfter(ws, tasks, ['h1', 'h2'], `${d}/shared`, ['-f', '1']);
+    assert.equal(shared, 'from h1\nh1 was here\nh2 was here\n');
   });
 });
 

@@ -59,6 +59,18 @@ export function localInventory(hosts: string[], extra = ''): string {
   return `[all]\n${hosts.map((h) => `${h} ansible_connection=local`).join('\n')}\n${extra}`;
 }
 
+/** Runs a playbook on local-connection hosts from a workspace (its inv.ini and pb.yml are rewritten). */
+export function runLocalPlay(
+  ws: ReturnType<typeof workspace>,
+  yaml: string,
+  hosts: string[],
+  args: string[] = [],
+): Promise<CliRun> {
+  ws.write('inv.ini', localInventory(hosts));
+  ws.write('pb.yml', yaml);
+  return runCli(['-i', ws.path('inv.ini'), ws.path('pb.yml'), ...args], { cwd: ws.dir });
+}
+
 /** Parses `PLAY RECAP` lines into counters per host. */
 export function recap(output: string): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
