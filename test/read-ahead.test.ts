@@ -11,7 +11,8 @@ import { createModuleContext } from '../src/module-runner.js';
 import type { Task } from '../src/playbook/types.js';
 import { loadRegistry, type ModuleRegistry } from '../src/registry.js';
 import { windowProbes, type LaterTask, type Speculation } from '../src/executor/read-ahead-window.js';
-import { mergeRequests } from '../src/remote/read-ahead.js';
+import { NotReadAhead, ProbeRecorded, mergeRequests, recordingContext } from '../src/remote/read-ahead.js';
+import { encrypt } from '../src/vault/format.js';
 import { parseProbe, probe, probeScript, type ProbeRequest } from '../src/remote/probe.js';
 import { recap, runLocalPlay, workspace } from './helpers/cli.js';
 
@@ -96,6 +97,61 @@ describe('read-ahead on a run', () => {
     // h2 read the file's state with the directory's probe, before h1 wrote it
     const shared = await contentAfter(ws, tasks, ['h1', 'h2'], `${d}/shared`, ['-f', '1']);
     assert.equal(shared, 'from h1\nh1 was here\nh2 was here\n');
+  });
+});
+
+describe('what read-ahead never does', () => {
+  let ws: Ws;
+  before(() => (ws = workspace()));
+  after(() => ws.cleanup());
+
+  it('a run that holds a vault secret reads nothing ahead (nothing secret is rendered early)', async () => {
+    const base = ws.path('vaulted');
+    ws.write('pw.txt', 'pw\n');
+    const secret = encrypt(Buffer.from('s3cret-value'), Buffer.from('pw'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => `        ${l}`)
+      .join('\n');
+    const yaml = `
+- hosts: all
+  gather_facts: false
+  vars:
+    token: !vault |
+${secret}
+  tasks:
+    - file: { path: "${base}", state: directory }
+    - file: { path: "${base}/a", state: directory }
+    - copy: { content: "x\\n", dest: "${base}/a/x" }
+    - lineinfile: { path: "${base}/a/y", line: "y", create: true }
+`;
+    const args = ['--vault-password-file', ws.path('pw.txt')];
+    assert.equal((await play(ws, yaml, ['h1'], args)).code, 0);
+    const second = await play(ws, yaml, ['h1'], [...args, '-vvv']);
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    assert.equal(roundTrips(second.stdout, 'h1').length, 4); // each task its own probe
+    assert.ok(!second.stdout.includes('s3cret-value'));
+  });
+
+  it('a recording context sends nothing and logs nothing; probe() in it throws the request back', async () => {
+    const logged: string[] = [];
+    const sent: string[] = [];
+    const ctx = createModuleContext({
+      host: 'h',
+      conn: new LocalConnection(),
+      onLog: (m) => logged.push(m),
+      onCommand: (c) => sent.push(c),
+    });
+    const rec = recordingContext(ctx);
+    rec.log('a later task speaking early');
+    await assert.rejects(rec.run(['touch', ws.path('never')]), NotReadAhead);
+    await assert.rejects(rec.runShell(`touch ${ws.path('never')}`), NotReadAhead);
+    await assert.rejects(
+      probe(rec, { paths: [{ path: '/etc' }] }),
+      (e) => e instanceof ProbeRecorded && e.req.paths?.[0].path === '/etc',
+    );
+    assert.deepEqual(logged, []);
+    assert.deepEqual(sent, []);
   });
 });
 

@@ -188,11 +188,13 @@ const recording = new WeakSet<object>();
 
 /**
  * A context for a later task's facts(), run now only to learn its probe request: probe() throws
- * ProbeRecorded with it; any other command throws NotReadAhead before anything reaches the host.
+ * ProbeRecorded with it; any other command throws NotReadAhead before anything reaches the host,
+ * and what it logs is dropped.
  */
 export function recordingContext(ctx: ModuleContext): ModuleContext {
   const refuse = () => Promise.reject(new NotReadAhead());
-  const rec: ModuleContext = { ...ctx, run: refuse, runShell: refuse, upcomingProbes: undefined };
+  // nothing of the later task shows now either (-vvv lines come when it runs)
+  const rec: ModuleContext = { ...ctx, run: refuse, runShell: refuse, log: () => {}, upcomingProbes: undefined };
   recording.add(rec);
   return rec;
 }
