@@ -324,6 +324,31 @@ describe('probe() with a window', () => {
     assert.equal(p.windowsAsked(), 3);
   });
 
+  it('a task of the window that was not read ahead asks for itself, and not again for the answers already kept', async () => {
+    const d = ws.path('kept');
+    const a: ProbeRequest = { paths: [{ path: `${d}/kept-a` }] };
+    const c: ProbeRequest = { paths: [{ path: `${d}/new-c` }] };
+    let window = [a];
+    const sent: string[] = [];
+    const conn = new LocalConnection();
+    const make = () =>
+      createModuleContext({
+        host: 'h',
+        conn,
+        onCommand: (cmd) => sent.push(cmd),
+        upcomingProbes: () => Promise.resolve(window),
+      });
+    await probe(make(), { paths: [{ path: d }] });
+    await probe(make(), { paths: [{ path: `${d}/x` }] }); // reads a ahead
+    assert.ok(sent[1].includes('kept-a'));
+    window = [a, c];
+    await probe(make(), { paths: [{ path: `${d}/when-task` }] }); // not read ahead: asks, with c only
+    assert.ok(sent[2].includes('new-c') && !sent[2].includes('kept-a'), sent[2]);
+    assert.equal((await probe(make(), a)).paths[0].exists, false);
+    assert.equal((await probe(make(), c)).paths[0].exists, false);
+    assert.equal(sent.length, 3);
+  });
+
   it('reads ahead no more than fits one command line (an operand of lxc-attach into a CT holds 128 KiB)', async () => {
     const d = ws.path('long');
     const long = (i: number) => `${d}/${String(i).padStart(4, '0')}-${'x'.repeat(200)}/${'y'.repeat(200)}`;

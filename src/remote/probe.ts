@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import {
   changeCountNow,
+  hasEarlyAnswer,
   keepEarlyAnswers,
   mergeRequests,
   probeEnded,
@@ -537,7 +538,9 @@ async function probeNow(ctx: ModuleContext, asked: ProbeRequest, as: string, ide
   // as those tasks will ask: without the identity, which this round trip learns (or knew)
   const later = withinScriptSize(
     asked,
-    ahead.map((r) => (r.identity && (identityKnown || asked.identity) ? { ...r, identity: false } : r)),
+    ahead
+      .map((r) => (r.identity && (identityKnown || asked.identity) ? { ...r, identity: false } : r))
+      .filter((r) => !hasEarlyAnswer(ctx.conn, as, r)), // still good from an earlier read-ahead
   );
   if (later.length === 0) return ask(asked);
   const { merged, split } = mergeRequests([asked, ...later]);

@@ -35,13 +35,13 @@ interface HostReadAhead {
   answers: Map<string, EarlyAnswer>;
   /** the change count when this host's last probe ended */
   lastProbeEnd?: number;
-  /** answers no task took: stale ones, and those another read-ahead came before (the tasks asked otherwise) */
+  /** answers that went stale before their task took them */
   unused: number;
   /** too many went unused: this host reads ahead no more in this run */
   off: boolean;
 }
 
-/** A host whose answers go unused this often (changes between tasks, arguments that change) stops reading ahead. */
+/** A host whose answers go stale this often (changes between calm tasks) stops reading ahead. */
 const MAX_UNUSED = 64;
 
 const hosts = new WeakMap<object, HostReadAhead>();
@@ -66,11 +66,19 @@ export function probeEnded(conn: object): void {
   hostOf(conn).lastProbeEnd = changeCount;
 }
 
-/** Counts the answers left untaken and forgets them; too many, and the host reads ahead no more. */
-function dropAnswers(h: HostReadAhead): void {
-  for (const left of h.answers.values()) h.unused += left.uses;
-  h.answers.clear();
+/** Forgets the stale answers, counting them; too many, and the host reads ahead no more. */
+function dropStale(h: HostReadAhead): void {
+  for (const [key, a] of h.answers) {
+    if (a.readAt === changeCount) continue;
+    h.unused += a.uses;
+    h.answers.delete(key);
+  }
   if (h.unused > MAX_UNUSED) h.off = true;
+}
+
+/** Whether a good answer to this request is already kept (a task before it in the window was not read ahead). */
+export function hasEarlyAnswer(conn: object, as: string, req: ProbeRequest): boolean {
+  return hosts.get(conn)?.answers.get(keyOf(as, req))?.readAt === changeCount;
 }
 
 /** The answer read early for exactly this request, once; undefined when there is none or it is stale. */
@@ -83,7 +91,7 @@ export function takeEarlyAnswer(conn: object, as: string, req: ProbeRequest): Pr
   if (--early.uses === 0) h.answers.delete(key);
   if (early.readAt === changeCount) return copyOf(early.result);
   h.unused++;
-  dropAnswers(h); // read at the same count or before: all stale
+  dropStale(h); // read at the same count or before: all stale
   return undefined;
 }
 
@@ -100,7 +108,7 @@ export function keepEarlyAnswers(
   answers: readonly { req: ProbeRequest; result: ProbeResult }[],
 ): void {
   const h = hostOf(conn);
-  dropAnswers(h);
+  dropStale(h);
   if (h.off) return;
   for (const a of answers) {
     const key = keyOf(as, a.req);
