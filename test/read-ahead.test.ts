@@ -35,7 +35,7 @@ describe('read-ahead on a run', () => {
   before(() => (ws = workspace()));
   after(() => ws.cleanup());
 
-  it('a converged host answers a window of file, copy, lineinfile and command-creates tasks in one round trip (after its first probe)', async () => {
+  it('a converged host answers a window of file, copy, lineinfile, command-creates and when-true tasks in one round trip (after its first probe)', async () => {
     const base = ws.path('converged');
     const yaml = `
 - hosts: all
@@ -47,6 +47,8 @@ describe('read-ahead on a run', () => {
     - file: { path: "{{ d }}/etc", state: directory }
     - copy: { content: "one\\n", dest: "{{ d }}/etc/one.conf", mode: "0600" }
     - debug: { msg: "between" }
+    - file: { path: "{{ d }}/etc", mode: "0755" }
+      when: inventory_hostname != 'nobody'
     - lineinfile: { path: "{{ d }}/etc/two.conf", line: "two", create: true }
     - lineinfile: { path: "{{ d }}/etc/two.conf", regexp: "^three", line: "three" }
     - command: touch {{ d }}/done
@@ -59,7 +61,7 @@ describe('read-ahead on a run', () => {
     assert.equal(second.code, 0, second.stdout + second.stderr);
     for (const h of ['h1', 'h2']) {
       assert.deepEqual(recap(second.stdout)[h], {
-        ok: 9,
+        ok: 10,
         changed: 0,
         unreachable: 0,
         failed: 0,
@@ -174,6 +176,8 @@ describe('the window of a task', () => {
       noLog: o.noLog !== undefined && JSON.stringify(t.task.args).includes(o.noLog),
       delegated: false,
       envelope: JSON.stringify(o.envelope?.[String(t.task.args.path ?? t.task.args.dest)] ?? '[]'),
+      // as task.ts evaluates it: these tests' conditions are literal booleans, or cannot be told
+      whenHolds: t.scope.when === undefined ? true : ({ true: true, false: false } as const)[String(t.scope.when)],
     });
   const paths = (reqs: ProbeRequest[]) => reqs.map((r) => r.paths?.[0]?.path ?? r.globs?.[0]);
   const window = (
@@ -214,10 +218,12 @@ describe('the window of a task', () => {
       assert.deepEqual(await window([later('file', { path: '/a' }), end, tail()]), ['/a'], end.module.name);
   });
 
-  it('goes on past a task it cannot know now: when, a loop (a command only with creates), a copy of a controller file, no_log, another become user', async () => {
+  it('goes on past a task it cannot know now: a when that does not hold now, a loop (a command only with creates), a copy of a controller file, no_log, another become user', async () => {
     const got = await window(
       [
         later('file', { path: '/when' }, {}, "x == 'y'"),
+        later('file', { path: '/when-false' }, {}, 'false'),
+        later('file', { path: '/when-true' }, {}, 'true'),
         later('file', { path: '/loop' }, { loop: [1, 2] }),
         later('command', { cmd: 'touch /l', creates: '/l' }, { loop: [1, 2] }),
         later('copy', { src: 'some/file', dest: '/src' }),
@@ -227,7 +233,7 @@ describe('the window of a task', () => {
       ],
       { noLog: '/secret', envelope: { '/other-user': '["postgres",null]' } },
     );
-    assert.deepEqual(got, ['/last']);
+    assert.deepEqual(got, ['/when-true', '/last']);
   });
 
   it('leaves out tasks the tags do not select, whatever they are, and stops at 32 requests', async () => {

@@ -6,8 +6,8 @@
 // assert). It ends at anything else: a task that waits (until, a loop's pause, pause, wait_for),
 // a module that may change what later tasks read without being asked to (a command without
 // creates/removes), a block, an include. Inside it, a task whose probe cannot be known now (a
-// loop, a `when`, a delegate, no_log, arguments that need a later result, another become user)
-// is not read ahead, and the window goes on past it: if it changes anything, the answers read
+// loop, a `when` that does not hold with the vars of now, a delegate, no_log, arguments that need
+// a later result, another become user) is not read ahead, and the window goes on past it: if it changes anything, the answers read
 // for the tasks after it go stale and they ask again.
 import type { ModuleContext, ModuleDefinition } from '../module.js';
 import type { Task } from '../playbook/types.js';
@@ -32,6 +32,8 @@ export interface Speculation {
   delegated: boolean;
   /** who its commands run as, and with what environment: a probe read otherwise is another question */
   envelope: string;
+  /** whether its `when` holds with the vars of now (true without one); undefined: cannot be told yet */
+  whenHolds: boolean | undefined;
 }
 
 /** Not more than this many requests in one round trip. */
@@ -62,7 +64,7 @@ export async function windowProbes(
     if (allowed === 'pass' || !rendered) continue;
     const s = rendered;
     const unknowable =
-      t.scope.when !== undefined ||
+      s.whenHolds !== true || // a condition that holds now is read for (a read it then did not need costs nothing else)
       t.scope.run_once !== undefined ||
       t.module.sharedScope !== undefined ||
       s.delegated ||

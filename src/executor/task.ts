@@ -618,7 +618,18 @@ function speculate(t: TaskOnHost, conn: Connection, later: LaterTask, signal: Ab
     noLog: u.noLog,
     delegated: u.delegateTo !== undefined,
     envelope: envelopeOf(u, where),
+    whenHolds: whenHoldsNow(u),
   };
+}
+
+/** A later task's `when` with the vars of now: undefined when it cannot be told (a later result); no warning shown early. */
+function whenHoldsNow(u: TaskOnHost): boolean | undefined {
+  if (u.scope.when === undefined) return true;
+  try {
+    return evaluateCondition(u.scope.when, u.vars, { loc: u.task.loc, ...lookupDirs(u), warn: () => {} });
+  } catch {
+    return undefined;
+  }
 }
 
 /** Who the task's commands run as and with which environment. */
