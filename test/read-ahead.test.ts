@@ -157,28 +157,30 @@ ${secret}
   });
 });
 
+/** A later task as task.ts would speculate it, with no_log and another envelope where the test says. */
+const windowCtx = createModuleContext({ host: 'h', conn: new LocalConnection() });
+const speculate =
+  (o: { noLog?: string; envelope?: Record<string, string> } = {}) =>
+  (t: LaterTask): Speculation => ({
+    args: t.module.args.parse(t.task.args),
+    ctx: windowCtx,
+    noLog: o.noLog !== undefined && JSON.stringify(t.task.args).includes(o.noLog),
+    delegated: false,
+    envelope: JSON.stringify(o.envelope?.[String(t.task.args.path ?? t.task.args.dest)] ?? '[]'),
+    // as task.ts evaluates it: these tests' conditions are literal booleans, or cannot be told
+    whenHolds: t.scope.when === undefined ? true : ({ true: true, false: false } as const)[String(t.scope.when)],
+  });
+
 describe('the window of a task', () => {
   let registry: ModuleRegistry;
   before(async () => (registry = await loadRegistry()));
 
-  const ctx = createModuleContext({ host: 'h', conn: new LocalConnection() });
   let line = 0;
   function later(module: string, args: Record<string, unknown>, extra: Partial<Task> = {}, when?: string): LaterTask {
     const def = registry.get(module) as ModuleDefinition;
     const task: Task = { kind: 'task', module, args, loc: { file: 'pb.yml', line: ++line, col: 1 }, ...extra };
     return { task, scope: when ? { when } : {}, module: def };
   }
-  const speculate =
-    (o: { noLog?: string; envelope?: Record<string, string> } = {}) =>
-    (t: LaterTask): Speculation => ({
-      args: t.module.args.parse(t.task.args),
-      ctx,
-      noLog: o.noLog !== undefined && JSON.stringify(t.task.args).includes(o.noLog),
-      delegated: false,
-      envelope: JSON.stringify(o.envelope?.[String(t.task.args.path ?? t.task.args.dest)] ?? '[]'),
-      // as task.ts evaluates it: these tests' conditions are literal booleans, or cannot be told
-      whenHolds: t.scope.when === undefined ? true : ({ true: true, false: false } as const)[String(t.scope.when)],
-    });
   const paths = (reqs: ProbeRequest[]) => reqs.map((r) => r.paths?.[0]?.path ?? r.globs?.[0]);
   const window = (
     tasks: LaterTask[],
