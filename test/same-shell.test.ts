@@ -105,6 +105,16 @@ function fixtures(dir: string, make = true): ProbeRequest[] {
       globs: [join(dir, 'f*'), join(dir, 'none*')],
     },
     { tree: dir, users: ['no-such-user-here'] },
+    // batches (probe.ts batchedStat, batchedSums): one stat per follow kind, one sha1sum
+    {
+      paths: [
+        { path: file, checksum: 'sha1' },
+        { path: join(dir, 'link'), follow: true, checksum: 'sha1' },
+        { path: file, follow: true },
+        { path: sub },
+      ],
+      users: ['root'],
+    },
   ];
 }
 
