@@ -591,10 +591,10 @@ function readAheadFrom(
   if (!following || t.task.loop !== undefined || t.delegateTo !== undefined || t.noLog || hasSecrets())
     return undefined;
   if (t.module.readAhead !== 'facts' || t.module.readAheadFor?.(args) === 'end') return undefined;
-  const envelope = envelopeOf(t, where);
+  // rendered only when the task really reads ahead (most tasks of a window take an answer instead)
   return () =>
     windowProbes(
-      envelope,
+      envelopeOf(t, where),
       following(),
       (l) => tagsSelect(l.scope.tags ?? [], t.ctx.options.tags),
       (l) => speculate(t, conn, l, signal),
